@@ -1,0 +1,139 @@
+// Small static-inline wrappers over libcrypto (OpenSSL 3) for swift-sigv4.
+//
+// Only `_SigV4Crypto` imports this module. The low-level SHA-256 and SHA-1
+// context APIs are deprecated in OpenSSL 3 but remain part of libcrypto; they
+// let us copy a precomputed HMAC state by value, which the EVP API cannot do
+// without an allocation. Deprecation attributes are suppressed here, once.
+#ifndef CSIGV4_OPENSSL_SHIM_H
+#define CSIGV4_OPENSSL_SHIM_H
+
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/opensslv.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <nmmintrin.h>
+#endif
+
+// MARK: - SHA-256 (low-level context, copyable)
+
+static inline int CSigV4OpenSSL_SHA256_Init(SHA256_CTX *ctx) { return SHA256_Init(ctx); }
+static inline int CSigV4OpenSSL_SHA256_Update(SHA256_CTX *ctx, const void *data, size_t len) {
+    return SHA256_Update(ctx, data, len);
+}
+static inline int CSigV4OpenSSL_SHA256_Final(unsigned char *md, SHA256_CTX *ctx) { return SHA256_Final(md, ctx); }
+
+// MARK: - SHA-1 (trailing checksums only)
+
+static inline int CSigV4OpenSSL_SHA1_Init(SHA_CTX *ctx) { return SHA1_Init(ctx); }
+static inline int CSigV4OpenSSL_SHA1_Update(SHA_CTX *ctx, const void *data, size_t len) {
+    return SHA1_Update(ctx, data, len);
+}
+static inline int CSigV4OpenSSL_SHA1_Final(unsigned char *md, SHA_CTX *ctx) { return SHA1_Final(md, ctx); }
+
+// MARK: - Reference ("floor") primitives, used by benchmarks and tests
+
+static inline int CSigV4OpenSSL_EVP_SHA256_Oneshot(const void *data, size_t len, unsigned char *out) {
+    unsigned int outLen = 0;
+    return EVP_Digest(data, len, out, &outLen, EVP_sha256(), NULL);
+}
+
+static inline int CSigV4OpenSSL_HMAC_SHA256_Oneshot(const void *key, int keyLen, const void *data, size_t len,
+                                                    unsigned char *out) {
+    unsigned int outLen = 0;
+    return HMAC(EVP_sha256(), key, keyLen, (const unsigned char *)data, len, out, &outLen) != NULL;
+}
+
+// MARK: - Utilities
+
+static inline int CSigV4OpenSSL_CRYPTO_memcmp(const void *a, const void *b, size_t len) {
+    return CRYPTO_memcmp(a, b, len);
+}
+static inline void CSigV4OpenSSL_cleanse(void *ptr, size_t len) { OPENSSL_cleanse(ptr, len); }
+static inline int CSigV4OpenSSL_RAND_bytes(unsigned char *buf, int num) { return RAND_bytes(buf, num); }
+static inline unsigned long CSigV4OpenSSL_ERR_get_error(void) { return ERR_get_error(); }
+static inline void CSigV4OpenSSL_ERR_error_string_n(unsigned long e, char *buf, size_t len) {
+    ERR_error_string_n(e, buf, len);
+}
+static inline void CSigV4OpenSSL_ERR_clear_error(void) { ERR_clear_error(); }
+static inline const char *CSigV4OpenSSL_version_text(void) { return OpenSSL_version(OPENSSL_VERSION); }
+
+// MARK: - AES-256-GCM (key store encryption at rest)
+
+static inline EVP_CIPHER_CTX *CSigV4OpenSSL_EVP_CIPHER_CTX_new(void) { return EVP_CIPHER_CTX_new(); }
+static inline void CSigV4OpenSSL_EVP_CIPHER_CTX_free(EVP_CIPHER_CTX *ctx) { EVP_CIPHER_CTX_free(ctx); }
+
+/// Seals `plaintext` with AES-256-GCM. `tag` receives 16 bytes. Returns 1 on success.
+static inline int CSigV4OpenSSL_AES256GCM_Seal(const unsigned char *key, const unsigned char *iv, int ivLen,
+                                               const unsigned char *aad, int aadLen, const unsigned char *plaintext,
+                                               int ptLen, unsigned char *ciphertext, unsigned char *tag) {
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL) return 0;
+    int ok = 1, len = 0;
+    ok = ok && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1;
+    ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, ivLen, NULL) == 1;
+    ok = ok && EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv) == 1;
+    if (ok && aadLen > 0) ok = EVP_EncryptUpdate(ctx, NULL, &len, aad, aadLen) == 1;
+    if (ok && ptLen > 0) ok = EVP_EncryptUpdate(ctx, ciphertext, &len, plaintext, ptLen) == 1;
+    ok = ok && EVP_EncryptFinal_ex(ctx, ciphertext + (ptLen > 0 ? len : 0), &len) == 1;
+    ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
+/// Opens an AES-256-GCM box. Returns 1 when the tag verifies, 0 otherwise.
+static inline int CSigV4OpenSSL_AES256GCM_Open(const unsigned char *key, const unsigned char *iv, int ivLen,
+                                               const unsigned char *aad, int aadLen, const unsigned char *ciphertext,
+                                               int ctLen, const unsigned char *tag, unsigned char *plaintext) {
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL) return 0;
+    int ok = 1, len = 0;
+    ok = ok && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1;
+    ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, ivLen, NULL) == 1;
+    ok = ok && EVP_DecryptInit_ex(ctx, NULL, NULL, key, iv) == 1;
+    if (ok && aadLen > 0) ok = EVP_DecryptUpdate(ctx, NULL, &len, aad, aadLen) == 1;
+    if (ok && ctLen > 0) ok = EVP_DecryptUpdate(ctx, plaintext, &len, ciphertext, ctLen) == 1;
+    ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, (void *)tag) == 1;
+    ok = ok && EVP_DecryptFinal_ex(ctx, plaintext + (ctLen > 0 ? len : 0), &len) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
+// MARK: - CRC32C (Castagnoli), hardware-assisted where the CPU has SSE4.2
+
+static inline int CSigV4OpenSSL_cpu_has_sse42(void) {
+#if defined(__x86_64__)
+    unsigned int eax, ebx, ecx, edx;
+    if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return 0;
+    return (ecx & bit_SSE4_2) != 0;
+#else
+    return 0;
+#endif
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static inline uint32_t CSigV4OpenSSL_crc32c_sse42(uint32_t crc, const uint8_t *p, size_t n) {
+    uint64_t c = crc;
+    while (n > 0 && ((uintptr_t)p & 7) != 0) { c = _mm_crc32_u8((uint32_t)c, *p++); n--; }
+    while (n >= 8) { uint64_t v; memcpy(&v, p, 8); c = _mm_crc32_u64(c, v); p += 8; n -= 8; }
+    while (n > 0) { c = _mm_crc32_u8((uint32_t)c, *p++); n--; }
+    return (uint32_t)c;
+}
+#else
+static inline uint32_t CSigV4OpenSSL_crc32c_sse42(uint32_t crc, const uint8_t *p, size_t n) {
+    (void)p; (void)n; return crc;
+}
+#endif
+
+#endif

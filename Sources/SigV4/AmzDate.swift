@@ -1,0 +1,159 @@
+/// A SigV4 timestamp: whole seconds since the Unix epoch, in UTC.
+///
+/// It formats as `X-Amz-Date` (`20150830T123600Z`) and as the scope date
+/// (`20150830`) without Foundation's date formatters.
+///
+/// ```swift
+/// let date = try AmzDate(iso8601Basic: "20150830T123600Z")
+/// print(date.iso8601Basic) // 20150830T123600Z
+/// print(date.dateStamp)    // 20150830
+/// ```
+public struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    public var secondsSince1970: Int64
+
+    /// Creates a date from seconds since the epoch.
+    public init(secondsSince1970: Int64) {
+        self.secondsSince1970 = secondsSince1970
+    }
+
+    /// Parses `YYYYMMDDTHHMMSSZ` (the `X-Amz-Date` form).
+    public init(iso8601Basic text: String) throws(SigV4Error) {
+        guard let parsed = AmzDate.parse(Array(text.utf8)) else {
+            throw SigV4Error(.invalidDate, "expected YYYYMMDDTHHMMSSZ, got \(text.debugDescription.prefix(40))")
+        }
+        self = parsed
+    }
+
+    /// Parses the `X-Amz-Date` form from raw bytes, or returns nil.
+    public static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> AmzDate? where Bytes.Index == Int {
+        guard bytes.count == 16 else { return nil }
+        let b = Array(bytes)
+        guard b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
+        func num(_ from: Int, _ len: Int) -> Int? {
+            var v = 0
+            for i in from..<(from + len) {
+                let c = b[i]
+                guard c >= 0x30, c <= 0x39 else { return nil }
+                v = v * 10 + Int(c - 0x30)
+            }
+            return v
+        }
+        guard let y = num(0, 4), let mo = num(4, 2), let d = num(6, 2), let h = num(9, 2), let mi = num(11, 2),
+            let s = num(13, 2)
+        else { return nil }
+        guard (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo), h < 24, mi < 60, s < 60 else { return nil }
+        let days = daysFromCivil(y, mo, d)
+        return AmzDate(secondsSince1970: Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + s))
+    }
+
+    /// Parses ISO 8601 extended form `2015-08-30T12:36:00Z` as well as the basic form.
+    public init(iso8601 text: String) throws(SigV4Error) {
+        let stripped = text.filter { $0 != "-" && $0 != ":" }
+        var basic = stripped
+        if let dot = basic.firstIndex(of: ".") {  // drop fractional seconds
+            basic = String(basic[..<dot]) + "Z"
+        }
+        basic = basic.replacingOccurrencesOfPlusZero()
+        try self.init(iso8601Basic: basic)
+    }
+
+    /// `YYYYMMDDTHHMMSSZ`.
+    public var iso8601Basic: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(16)
+        appendISO8601Basic(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `YYYYMMDD`, the date in a credential scope.
+    public var dateStamp: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(8)
+        appendDateStamp(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The day number since the epoch (for scope comparisons).
+    public var dayNumber: Int64 { secondsSince1970 >= 0 ? secondsSince1970 / 86400 : (secondsSince1970 - 86399) / 86400 }
+
+    /// Appends `YYYYMMDD` to `buffer`.
+    public func appendDateStamp(to buffer: inout [UInt8]) {
+        let (y, m, d) = AmzDate.civilFromDays(dayNumber)
+        AmzDate.appendDigits(y, 4, &buffer)
+        AmzDate.appendDigits(m, 2, &buffer)
+        AmzDate.appendDigits(d, 2, &buffer)
+    }
+
+    /// Appends `YYYYMMDDTHHMMSSZ` to `buffer`.
+    public func appendISO8601Basic(to buffer: inout [UInt8]) {
+        appendDateStamp(to: &buffer)
+        let secs = Int(secondsSince1970 - dayNumber * 86400)
+        buffer.append(UInt8(ascii: "T"))
+        AmzDate.appendDigits(secs / 3600, 2, &buffer)
+        AmzDate.appendDigits(secs / 60 % 60, 2, &buffer)
+        AmzDate.appendDigits(secs % 60, 2, &buffer)
+        buffer.append(UInt8(ascii: "Z"))
+    }
+
+    /// This date plus `seconds`.
+    public func adding(seconds: Int64) -> AmzDate { AmzDate(secondsSince1970: secondsSince1970 + seconds) }
+
+    public static func < (lhs: AmzDate, rhs: AmzDate) -> Bool { lhs.secondsSince1970 < rhs.secondsSince1970 }
+
+    public var description: String { iso8601Basic }
+
+    // MARK: civil calendar (Howard Hinnant's algorithms)
+
+    static func appendDigits(_ value: Int, _ width: Int, _ buffer: inout [UInt8]) {
+        var digits = (UInt8(0), UInt8(0), UInt8(0), UInt8(0))
+        var v = max(value, 0)
+        withUnsafeMutableBytes(of: &digits) { d in
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                d[i] = UInt8(v % 10) + 0x30
+                v /= 10
+            }
+            for i in 0..<width { buffer.append(d[i]) }
+        }
+    }
+
+    static func isLeap(_ y: Int) -> Bool { y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) }
+
+    static func daysInMonth(_ y: Int, _ m: Int) -> Int {
+        switch m {
+        case 2: return isLeap(y) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (m + 9) % 12
+        let doy = (153 * mp + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    static func civilFromDays(_ z0: Int64) -> (Int, Int, Int) {
+        let z = Int(z0) + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrencesOfPlusZero() -> String {
+        if hasSuffix("+0000") { return String(dropLast(5)) + "Z" }
+        return self
+    }
+}

@@ -1,0 +1,58 @@
+/// The credential scope `date/region/service/aws4_request`.
+///
+/// AWS documentation: "Create a string to sign", step 3 (credential scope).
+///
+/// ```swift
+/// let scope = try CredentialScope(date: date, region: "us-east-1", service: "s3")
+/// print(scope) // 20130524/us-east-1/s3/aws4_request
+/// ```
+public struct CredentialScope: Sendable, Hashable, CustomStringConvertible {
+    /// The scope date, `YYYYMMDD`.
+    public let dateStamp: String
+    /// The region, for example `us-east-1`.
+    public let region: String
+    /// The signing name of the service, for example `s3`.
+    public let service: String
+    /// The terminator. Always `aws4_request` for SigV4.
+    public static let terminator = "aws4_request"
+
+    /// Creates a scope for the day of `date`.
+    public init(date: AmzDate, region: String, service: String) throws(SigV4Error) {
+        try self.init(dateStamp: date.dateStamp, region: region, service: service)
+    }
+
+    /// Creates a scope from its parts, validating each.
+    public init(dateStamp: String, region: String, service: String) throws(SigV4Error) {
+        guard dateStamp.utf8.count == 8, dateStamp.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            throw SigV4Error(.invalidScope, "scope date must be YYYYMMDD")
+        }
+        try CredentialScope.validateComponent(region, "region")
+        try CredentialScope.validateComponent(service, "service")
+        self.dateStamp = dateStamp
+        self.region = region
+        self.service = service
+    }
+
+    /// Rejects empty components and bytes that would break the scope's syntax.
+    static func validateComponent(_ value: String, _ what: String) throws(SigV4Error) {
+        guard !value.isEmpty, value.utf8.count <= 128 else {
+            throw SigV4Error(.invalidScope, "\(what) must be 1 to 128 bytes")
+        }
+        for b in value.utf8 where b <= 0x20 || b == 0x7f || b == UInt8(ascii: "/") || b == UInt8(ascii: ",") {
+            throw SigV4Error(.invalidScope, "\(what) must not contain '/', ',', spaces or control characters")
+        }
+    }
+
+    /// `date/region/service/aws4_request`.
+    public var description: String { "\(dateStamp)/\(region)/\(service)/\(CredentialScope.terminator)" }
+
+    /// Appends the scope text to `buffer`.
+    public func append(to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: dateStamp.utf8)
+        buffer.append(UInt8(ascii: "/"))
+        buffer.append(contentsOf: region.utf8)
+        buffer.append(UInt8(ascii: "/"))
+        buffer.append(contentsOf: service.utf8)
+        buffer.append(contentsOf: "/aws4_request".utf8)
+    }
+}

@@ -1,0 +1,65 @@
+package import _SigV4Crypto
+
+/// The last line of a canonical request: how the body is covered by the signature.
+///
+/// AWS documentation: "Create a canonical request", `HashedPayload`, and the S3
+/// pages on `x-amz-content-sha256` (unsigned payloads and streaming uploads).
+///
+/// ```swift
+/// let hash = PayloadHash.sha256(of: Array("Welcome to Amazon S3.".utf8))
+/// let unsigned = PayloadHash.unsignedPayload
+/// ```
+public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
+    /// The text that appears in the canonical request and in `x-amz-content-sha256`.
+    public let value: String
+
+    private init(unchecked value: String) { self.value = value }
+
+    /// `UNSIGNED-PAYLOAD`.
+    public static let unsignedPayload = PayloadHash(unchecked: "UNSIGNED-PAYLOAD")
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` (signed aws-chunked).
+    public static let streamingSigned = PayloadHash(unchecked: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER` (signed aws-chunked with a signed trailer).
+    public static let streamingSignedTrailer = PayloadHash(unchecked: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")
+    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER` (unsigned aws-chunked with a checksum trailer).
+    public static let streamingUnsignedTrailer = PayloadHash(unchecked: "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    /// SHA-256 of the empty body.
+    public static let emptySHA256 = PayloadHash(unchecked: SHA256.emptyDigest.hex)
+
+    /// The constants that are not a hex digest.
+    public static let constants: [PayloadHash] = [
+        .unsignedPayload, .streamingSigned, .streamingSignedTrailer, .streamingUnsignedTrailer,
+    ]
+
+    /// The hex SHA-256 of `body`.
+    public static func sha256<Bytes: Collection<UInt8>>(of body: Bytes) -> PayloadHash {
+        let digest = body.withContiguousStorageIfAvailable { SHA256.hash(UnsafeRawBufferPointer($0)) }
+            ?? SHA256.hash(Array(body))
+        return PayloadHash(unchecked: digest.hex)
+    }
+
+    /// Wraps a finished SHA-256 digest.
+    package init(digest: SHA256Digest) { self.value = digest.hex }
+
+    /// Accepts 64 hex digits (normalized to lowercase) or one of the constants.
+    public init(_ text: String) throws(SigV4Error) {
+        if let known = PayloadHash.constants.first(where: { $0.value == text }) {
+            self = known
+            return
+        }
+        guard let digest = SHA256Digest(hex: text) else {
+            throw SigV4Error(
+                .invalidPayloadHash,
+                "payload hash must be 64 hex digits, UNSIGNED-PAYLOAD or a STREAMING-* constant")
+        }
+        self.value = digest.hex
+    }
+
+    /// True for the `STREAMING-*` constants.
+    public var isStreaming: Bool { value.hasPrefix("STREAMING-") }
+
+    /// The digest when this is a hex SHA-256, else nil.
+    package var digest: SHA256Digest? { SHA256Digest(hex: value) }
+
+    public var description: String { value }
+}

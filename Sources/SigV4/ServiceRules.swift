@@ -1,0 +1,69 @@
+/// How one service canonicalizes requests: path encoding, normalization, and extra headers.
+///
+/// All service differences live in one table, ``ServiceRules/table``; nothing
+/// else in the library checks a service name.
+///
+/// | service | normalize path | double-encode path | `x-amz-content-sha256` | session token | presigned payload |
+/// |---|---|---|---|---|---|
+/// | `s3`, `s3-express`, `s3-outposts`, `s3-object-lambda` | no | no | sent | signed | `UNSIGNED-PAYLOAD` |
+/// | `iotdevicegateway` | yes | yes | no | added after signing | body hash |
+/// | every other service | yes | yes | no | signed | body hash |
+///
+/// ```swift
+/// var rules = ServiceRules.forService("s3")
+/// rules.normalizePath = true // override one rule
+/// ```
+public struct ServiceRules: Sendable, Hashable {
+    /// Remove `.`/`..` segments and collapse repeated `/` before encoding (standard services).
+    public var normalizePath: Bool
+    /// Percent-encode the wire path again, so `%` becomes `%25` (standard services).
+    /// When false the wire path's existing `%XX` escapes are kept ("encode once", S3).
+    public var doubleEncodePath: Bool
+    /// Send and sign `x-amz-content-sha256` with header auth (S3).
+    public var sendContentSHA256: Bool
+    /// Where the session token goes.
+    public var sessionTokenPlacement: SessionTokenPlacement
+    /// The payload hash a presigned URL signs when the caller gives none (S3: `UNSIGNED-PAYLOAD`).
+    public var presignUnsignedPayload: Bool
+
+    /// Whether the session token is part of the signature.
+    public enum SessionTokenPlacement: Sendable, Hashable {
+        /// `X-Amz-Security-Token` is signed (most services).
+        case signed
+        /// The token is added after signing and is not covered by the signature (IoT).
+        case appendedAfterSigning
+    }
+
+    /// Creates rules from each flag.
+    public init(
+        normalizePath: Bool, doubleEncodePath: Bool, sendContentSHA256: Bool,
+        sessionTokenPlacement: SessionTokenPlacement = .signed, presignUnsignedPayload: Bool = false
+    ) {
+        self.normalizePath = normalizePath
+        self.doubleEncodePath = doubleEncodePath
+        self.sendContentSHA256 = sendContentSHA256
+        self.sessionTokenPlacement = sessionTokenPlacement
+        self.presignUnsignedPayload = presignUnsignedPayload
+    }
+
+    /// S3 rules: the path is encoded once and never normalized; `x-amz-content-sha256` is sent.
+    public static let s3 = ServiceRules(
+        normalizePath: false, doubleEncodePath: false, sendContentSHA256: true, presignUnsignedPayload: true)
+
+    /// The rules for every service not in the table.
+    public static let standard = ServiceRules(normalizePath: true, doubleEncodePath: true, sendContentSHA256: false)
+
+    /// The per-service table. Services not listed use ``standard``.
+    public static let table: [String: ServiceRules] = [
+        "s3": .s3,
+        "s3-express": .s3,
+        "s3-outposts": .s3,
+        "s3-object-lambda": .s3,
+        "iotdevicegateway": ServiceRules(
+            normalizePath: true, doubleEncodePath: true, sendContentSHA256: false,
+            sessionTokenPlacement: .appendedAfterSigning),
+    ]
+
+    /// The rules for a signing name.
+    public static func forService(_ service: String) -> ServiceRules { table[service] ?? .standard }
+}

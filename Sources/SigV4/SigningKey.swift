@@ -1,0 +1,91 @@
+package import _SigV4Crypto
+
+/// The derived SigV4 signing key for one scope, with precomputed HMAC state.
+///
+/// AWS documentation: "Calculate the signature", key derivation:
+/// `kDate = HMAC("AWS4" + secret, date)`, `kRegion = HMAC(kDate, region)`,
+/// `kService = HMAC(kRegion, service)`, `kSigning = HMAC(kService, "aws4_request")`.
+///
+/// The key bytes live in zeroizing storage; the description is `<redacted>`.
+///
+/// ```swift
+/// let key = SigningKey(secretAccessKey: secret, scope: scope)
+/// let signature = key.signature(for: stringToSign)
+/// ```
+public struct SigningKey: Sendable, CustomStringConvertible, CustomReflectable {
+    package let hmac: HMACKey
+    /// The scope the key belongs to.
+    public let scope: CredentialScope
+
+    /// Derives the key with the four HMACs of the key-derivation chain.
+    public init(secretAccessKey: SecretAccessKey, scope: CredentialScope) {
+        let kDate: SHA256Digest = secretAccessKey.withUnsafeBytes { secret in
+            var keyBytes = [UInt8](repeating: 0, count: 4 + secret.count)
+            keyBytes[0] = 0x41; keyBytes[1] = 0x57; keyBytes[2] = 0x53; keyBytes[3] = 0x34  // "AWS4"
+            for i in 0..<secret.count { keyBytes[4 + i] = secret[i] }
+            defer { ConstantTime.cleanse(&keyBytes) }
+            return keyBytes.withUnsafeBytes { k in
+                var date = scope.dateStamp
+                return date.withUTF8 { HMACKey.authenticationCode(key: k, message: UnsafeRawBufferPointer($0)) }
+            }
+        }
+        var kRegion = SigningKey.step(kDate, scope.region)
+        var kService = SigningKey.step(kRegion, scope.service)
+        var kSigning = SigningKey.step(kService, CredentialScope.terminator)
+        var kDateCopy = kDate
+        self.hmac = kSigning.withUnsafeBytes { HMACKey(key: $0) }
+        self.scope = scope
+        kDateCopy.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
+        kRegion.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
+        kService.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
+        kSigning.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
+    }
+
+    private static func step(_ key: SHA256Digest, _ message: String) -> SHA256Digest {
+        key.withUnsafeBytes { k in
+            var m = message
+            return m.withUTF8 { HMACKey.authenticationCode(key: k, message: UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    /// HMAC-SHA256 of `message` under this key.
+    package func mac(_ message: UnsafeRawBufferPointer) -> SHA256Digest { hmac.authenticationCode(for: message) }
+
+    /// The hex signature of a string to sign.
+    public func signature(for stringToSign: StringToSign) -> Signature {
+        Signature(digest: stringToSign.bytes.withUnsafeBytes { mac($0) })
+    }
+
+    public var description: String { "SigningKey(\(scope), <redacted>)" }
+    public var customMirror: Mirror { Mirror(self, children: ["scope": scope], displayStyle: .struct) }
+}
+
+/// A 32-byte SigV4 signature, printed as 64 lowercase hex digits.
+///
+/// ```swift
+/// let sig = Signature(hex: "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")
+/// ```
+public struct Signature: Sendable, Hashable, CustomStringConvertible {
+    package let digest: SHA256Digest
+
+    package init(digest: SHA256Digest) { self.digest = digest }
+
+    /// Parses 64 hex digits (lowercase or uppercase), or returns nil.
+    public init?(hex: String) {
+        guard let d = SHA256Digest(hex: hex) else { return nil }
+        digest = d
+    }
+
+    /// Parses 64 hex digits from raw bytes, or returns nil.
+    public init?<Bytes: Collection<UInt8>>(hexBytes: Bytes) {
+        guard let d = SHA256Digest(hexBytes: hexBytes) else { return nil }
+        digest = d
+    }
+
+    /// The lowercase hex form.
+    public var hex: String { digest.hex }
+    public var description: String { hex }
+
+    /// Compares in constant time. Use this, not `==`, on untrusted input.
+    public func constantTimeEquals(_ other: Signature) -> Bool { digest.constantTimeEquals(other.digest) }
+}

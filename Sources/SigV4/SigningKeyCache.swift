@@ -1,0 +1,100 @@
+import Synchronization
+
+/// A bounded, thread-safe cache of derived signing keys.
+///
+/// Entries are keyed by (access key id, scope date, region, service) plus a
+/// fingerprint of the secret made with a per-process random HMAC key, so a
+/// rotated secret never reuses a stale key and the cache key never holds the
+/// secret itself. When full, the least recently used entry is evicted.
+///
+/// ```swift
+/// let cache = SigningKeyCache(capacity: 256)
+/// let key = cache.signingKey(for: credentials, scope: scope)
+/// ```
+public final class SigningKeyCache: Sendable {
+    struct Key: Hashable {
+        var accessKeyID: String
+        var scope: CredentialScope
+        var secretFingerprint: UInt64
+    }
+
+    struct State {
+        var entries: [Key: (key: SigningKey, stamp: UInt64)] = [:]
+        var clock: UInt64 = 0
+        var hits: UInt64 = 0
+        var misses: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+    /// Maximum number of keys kept.
+    public let capacity: Int
+
+    /// The process-wide default cache (256 entries).
+    public static let shared = SigningKeyCache(capacity: 256)
+
+    /// Creates a cache holding at most `capacity` keys (minimum 1).
+    public init(capacity: Int) {
+        self.capacity = max(1, capacity)
+    }
+
+    /// Returns the cached key for this scope, deriving and storing it on a miss.
+    public func signingKey(for credentials: Credentials, scope: CredentialScope) -> SigningKey {
+        let cacheKey = Key(
+            accessKeyID: credentials.accessKeyID, scope: scope,
+            secretFingerprint: SecretFingerprint.of(credentials.secretAccessKey))
+        if let hit = state.withLock({ s -> SigningKey? in
+            s.clock &+= 1
+            guard var entry = s.entries[cacheKey] else { s.misses &+= 1; return nil }
+            s.hits &+= 1
+            entry.stamp = s.clock
+            s.entries[cacheKey] = entry
+            return entry.key
+        }) {
+            return hit
+        }
+        let derived = SigningKey(secretAccessKey: credentials.secretAccessKey, scope: scope)
+        state.withLock { s in
+            if s.entries.count >= capacity, s.entries[cacheKey] == nil {
+                if let oldest = s.entries.min(by: { $0.value.stamp < $1.value.stamp })?.key {
+                    s.entries.removeValue(forKey: oldest)
+                }
+            }
+            s.entries[cacheKey] = (derived, s.clock)
+        }
+        return derived
+    }
+
+    /// Drops every cached key (for example after a key-store change).
+    public func removeAll() { state.withLock { $0.entries.removeAll() } }
+
+    /// Drops the keys derived for one access key id.
+    public func remove(accessKeyID: String) {
+        state.withLock { s in s.entries = s.entries.filter { $0.key.accessKeyID != accessKeyID } }
+    }
+
+    /// Number of keys held now.
+    public var count: Int { state.withLock { $0.entries.count } }
+
+    /// Hit and miss counters since creation.
+    public var statistics: (hits: UInt64, misses: UInt64) { state.withLock { ($0.hits, $0.misses) } }
+}
+
+/// A keyed, non-reversible 64-bit fingerprint of a secret, for cache keys.
+enum SecretFingerprint {
+    static let processKey: HMACKeyBox = HMACKeyBox()
+
+    static func of(_ secret: SecretAccessKey) -> UInt64 {
+        let mac = secret.withUnsafeBytes { processKey.key.authenticationCode(for: $0) }
+        return mac.w0
+    }
+}
+
+import _SigV4Crypto
+
+final class HMACKeyBox: Sendable {
+    let key: HMACKey
+    init() {
+        let seed = (try? SecureRandom.bytes(32)) ?? Array(repeating: 0x5a, count: 32)
+        key = HMACKey(key: seed)
+    }
+}

@@ -1,0 +1,51 @@
+package import _SigV4Crypto
+
+/// The SigV4 string to sign.
+///
+/// AWS documentation: "Create a string to sign":
+/// ```
+/// AWS4-HMAC-SHA256
+/// <X-Amz-Date>
+/// <credential scope>
+/// <hex SHA-256 of the canonical request>
+/// ```
+///
+/// ```swift
+/// let sts = StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalRequest.hash)
+/// print(sts.text)
+/// ```
+public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
+    /// The signing algorithm for SigV4 with HMAC-SHA256.
+    public static let algorithm = "AWS4-HMAC-SHA256"
+
+    /// The exact bytes that are MACed.
+    public let bytes: [UInt8]
+
+    /// Builds `algorithm \n date \n scope \n hash` for a request signature.
+    package init(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest) {
+        self.init(algorithm: StringToSign.algorithm, date: date, scope: scope, lastLines: [canonicalRequestHash.hex])
+    }
+
+    /// Builds a string to sign from its first three lines and any further lines (chunk and trailer forms).
+    package init(algorithm: String, date: AmzDate, scope: CredentialScope, lastLines: [String]) {
+        var b: [UInt8] = []
+        b.reserveCapacity(160)
+        b.append(contentsOf: algorithm.utf8)
+        b.append(0x0a)
+        date.appendISO8601Basic(to: &b)
+        b.append(0x0a)
+        scope.append(to: &b)
+        for line in lastLines {
+            b.append(0x0a)
+            b.append(contentsOf: line.utf8)
+        }
+        bytes = b
+    }
+
+    /// Wraps bytes that are already a string to sign.
+    package init(bytes: [UInt8]) { self.bytes = bytes }
+
+    /// The text form.
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+    public var description: String { text }
+}

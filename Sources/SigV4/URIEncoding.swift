@@ -1,0 +1,176 @@
+/// Percent-encoding and path normalization for the canonical URI and query.
+///
+/// AWS documentation: "Create a canonical request" (`CanonicalURI`,
+/// `CanonicalQueryString`): every byte except the unreserved characters
+/// `A-Z a-z 0-9 - . _ ~` is written as `%XY` with uppercase hex.
+///
+/// The input is always the request target exactly as it goes on the wire.
+/// "Encode once" keeps an existing well-formed `%XY` escape as it is (S3, and
+/// every query string); "double encode" escapes the `%` again (standard
+/// services' paths).
+public enum URIEncoding {
+    /// What a literal `+` in a query string means. See `Docs/Architecture.md`.
+    public enum PlusPolicy: Sendable, Hashable {
+        /// `+` is a literal plus and is signed as `%2B` (RFC 3986; the default).
+        case literal
+        /// `+` means a space and is signed as `%20` (HTML form encoding).
+        case space
+        /// `+` is signed as it is, unescaped (what some hand-written signers do).
+        case verbatim
+    }
+
+    @usableFromInline
+    static let unreservedTable: [Bool] = {
+        var t = [Bool](repeating: false, count: 256)
+        for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = true }
+        for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = true }
+        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = true }
+        for c in "-._~".utf8 { t[Int(c)] = true }
+        return t
+    }()
+
+    /// True for `A-Z a-z 0-9 - . _ ~`.
+    @inlinable
+    public static func isUnreserved(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x41...0x5a, 0x61...0x7a, 0x30...0x39, 0x2d, 0x2e, 0x5f, 0x7e: return true
+        default: return false
+        }
+    }
+
+    @inlinable
+    static func isHex(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x30...0x39, 0x41...0x46, 0x61...0x66: return true
+        default: return false
+        }
+    }
+
+    @inlinable
+    static func appendEscaped(_ b: UInt8, to out: inout [UInt8]) {
+        out.append(0x25)
+        let hi = b >> 4
+        let lo = b & 0x0f
+        out.append(hi < 10 ? 0x30 + hi : 0x37 + hi)
+        out.append(lo < 10 ? 0x30 + lo : 0x37 + lo)
+    }
+
+    /// Appends the encoding of `bytes` to `out`.
+    ///
+    /// - Parameters:
+    ///   - keepSlash: leave `/` as it is (paths).
+    ///   - keepEscapes: leave a well-formed `%XY` as it is ("encode once").
+    ///   - plus: how to treat `+` (queries only; nil means "encode as `%2B`").
+    @inlinable
+    public static func append(
+        _ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8], keepSlash: Bool, keepEscapes: Bool,
+        plus: PlusPolicy = .literal
+    ) {
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b = bytes[i]
+            if isUnreserved(b) || (keepSlash && b == 0x2f) {
+                out.append(b)
+            } else if b == 0x25 && keepEscapes && i + 2 < n && isHex(bytes[i + 1]) && isHex(bytes[i + 2]) {
+                out.append(0x25)
+                out.append(bytes[i + 1])
+                out.append(bytes[i + 2])
+                i += 2
+            } else if b == 0x2b && plus != .literal {
+                if plus == .space {
+                    out.append(contentsOf: [0x25, 0x32, 0x30])
+                } else {
+                    out.append(b)
+                }
+            } else {
+                appendEscaped(b, to: &out)
+            }
+            i += 1
+        }
+    }
+
+    /// Encodes a string with the AWS rule, keeping nothing but unreserved bytes (and `/` when asked).
+    ///
+    /// ```swift
+    /// URIEncoding.encode("a b/c", keepSlash: false) // "a%20b%2Fc"
+    /// ```
+    public static func encode(_ string: String, keepSlash: Bool = false) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(string.utf8.count * 3)
+        var s = string
+        s.withUTF8 { append($0, to: &out, keepSlash: keepSlash, keepEscapes: false) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Percent-decodes `bytes` (well-formed escapes only; others are kept). `+` is left as is.
+    public static func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> [UInt8] where Bytes.Index == Int {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            if b == 0x25, i + 2 < bytes.endIndex, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) {
+                out.append(hi << 4 | lo)
+                i += 3
+            } else {
+                out.append(b)
+                i += 1
+            }
+        }
+        return out
+    }
+
+    static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x41...0x46: return c - 0x37
+        case 0x61...0x66: return c - 0x57
+        default: return nil
+        }
+    }
+
+    /// Removes `.` and `..` segments and collapses repeated slashes.
+    ///
+    /// A trailing slash is kept when the input has one and the result is not
+    /// the root. `..` above the root is dropped.
+    ///
+    /// ```swift
+    /// URIEncoding.normalizePath(Array("//a/./b/../c/".utf8)) // "/a/c/"
+    /// ```
+    public static func normalizePath(_ path: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        // Collect segment ranges.
+        var segments: [Range<Int>] = []
+        var start = 0
+        let n = path.count
+        var i = 0
+        while i <= n {
+            if i == n || path[i] == 0x2f {
+                let seg = start..<i
+                let len = seg.count
+                if len == 0 || (len == 1 && path[seg.lowerBound] == 0x2e) {
+                    // skip empty and "."
+                } else if len == 2 && path[seg.lowerBound] == 0x2e && path[seg.lowerBound + 1] == 0x2e {
+                    if !segments.isEmpty { segments.removeLast() }
+                } else {
+                    segments.append(seg)
+                }
+                start = i + 1
+            }
+            i += 1
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(n + 1)
+        out.append(0x2f)
+        for (k, seg) in segments.enumerated() {
+            if k > 0 { out.append(0x2f) }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: path[seg]))
+        }
+        if n > 0, path[n - 1] == 0x2f, !segments.isEmpty { out.append(0x2f) }
+        return out
+    }
+
+    public static func normalizePath(_ path: [UInt8]) -> [UInt8] {
+        path.withUnsafeBufferPointer { normalizePath($0) }
+    }
+}

@@ -1,0 +1,1 @@
+public enum SigV4KeyStorePlaceholder {}

@@ -1,0 +1,117 @@
+internal import CSigV4OpenSSL
+
+/// An HMAC-SHA256 key with its inner and outer states precomputed.
+///
+/// Creating the key absorbs the `ipad` and `opad` blocks once; each MAC then
+/// costs only the message blocks plus one outer block. The states are kept
+/// in a single allocation that is wiped on release, and local copies made
+/// during a MAC are wiped before returning.
+///
+/// ```swift
+/// let key = HMACKey(key: Array("key".utf8))
+/// let mac = key.authenticationCode(for: Array("message".utf8))
+/// ```
+package final class HMACKey: @unchecked Sendable {
+    struct States {
+        var inner: SHA256
+        var outer: SHA256
+    }
+
+    let states: UnsafeMutablePointer<States>
+
+    /// Precomputes the states for `key` (any length; keys over 64 bytes are hashed first).
+    package init(key: UnsafeRawBufferPointer) {
+        var block = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &block) { blockBytes in
+            if key.count > 64 {
+                var digest = SHA256.hash(key)
+                digest.withUnsafeBytes { d in
+                    for i in 0..<32 { blockBytes[i] = d[i] }
+                }
+                digest.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
+            } else {
+                for i in 0..<key.count { blockBytes[i] = key[i] }
+            }
+        }
+        var inner = SHA256()
+        var outer = SHA256()
+        withUnsafeMutableBytes(of: &block) { blockBytes in
+            for i in 0..<64 { blockBytes[i] ^= 0x36 }
+            inner.update(UnsafeRawBufferPointer(blockBytes))
+            for i in 0..<64 { blockBytes[i] ^= 0x36 ^ 0x5c }
+            outer.update(UnsafeRawBufferPointer(blockBytes))
+            ConstantTime.cleanse(blockBytes)
+        }
+        states = .allocate(capacity: 1)
+        states.initialize(to: States(inner: inner, outer: outer))
+        inner.cleanse()
+        outer.cleanse()
+    }
+
+    package convenience init<Bytes: ContiguousBytes>(key: Bytes) {
+        self.init(key: key.withUnsafeBytes { $0 })
+    }
+
+    deinit {
+        states.pointee.inner.cleanse()
+        states.pointee.outer.cleanse()
+        states.deinitialize(count: 1)
+        states.deallocate()
+    }
+
+    /// Starts an incremental MAC.
+    
+    package func makeMAC() -> HMAC { HMAC(inner: states.pointee.inner, outer: states.pointee.outer) }
+
+    /// HMAC-SHA256 of `message`.
+    
+    package func authenticationCode(for message: UnsafeRawBufferPointer) -> SHA256Digest {
+        var mac = makeMAC()
+        mac.update(message)
+        return mac.finalize()
+    }
+
+    
+    package func authenticationCode<Bytes: ContiguousBytes>(for message: Bytes) -> SHA256Digest {
+        message.withUnsafeBytes { authenticationCode(for: $0) }
+    }
+
+    package func authenticationCode(for message: String) -> SHA256Digest {
+        var m = message
+        return m.withUTF8 { authenticationCode(for: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// One-shot HMAC-SHA256 with a key used once (no precomputation kept).
+    package static func authenticationCode(key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> SHA256Digest
+    {
+        HMACKey(key: key).authenticationCode(for: message)
+    }
+}
+
+/// An HMAC-SHA256 computation in progress.
+package struct HMAC: @unchecked Sendable {
+    var inner: SHA256
+    var outer: SHA256
+
+    init(inner: SHA256, outer: SHA256) {
+        self.inner = inner
+        self.outer = outer
+    }
+
+    
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) { inner.update(bytes) }
+
+    
+    package mutating func update<Bytes: ContiguousBytes>(_ bytes: Bytes) { inner.update(bytes) }
+
+    /// Finishes the MAC and wipes the working states.
+    package mutating func finalize() -> SHA256Digest {
+        var innerDigest = inner.finalize()
+        innerDigest.withUnsafeBytes { outer.update($0) }
+        let result = outer.finalize()
+        innerDigest.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
+        inner.cleanse()
+        outer.cleanse()
+        return result
+    }
+}

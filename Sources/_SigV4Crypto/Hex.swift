@@ -1,0 +1,70 @@
+/// Lowercase hexadecimal encoding and decoding without `String(format:)`.
+package enum Hex {
+    static let digits: (UInt64, UInt64) = (0x3736_3534_3332_3130, 0x6665_6463_6261_3938)  // "0123456789abcdef"
+
+    
+    static func digit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble
+    }
+
+    /// Appends the lowercase hex of `bytes` to `buffer`.
+    
+    package static func append(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
+        buffer.reserveCapacity(buffer.count + bytes.count * 2)
+        for b in bytes {
+            buffer.append(digit(b >> 4))
+            buffer.append(digit(b & 0x0f))
+        }
+    }
+
+    /// Lowercase hex string of `bytes`.
+    package static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { dst in
+            var i = 0
+            for b in bytes {
+                dst[i] = digit(b >> 4)
+                dst[i + 1] = digit(b & 0x0f)
+                i += 2
+            }
+            return i
+        }
+    }
+
+    package static func encode<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
+        Array(bytes).withUnsafeBytes { encode($0) }
+    }
+
+    /// Value of one hex digit, or nil.
+    
+    package static func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c &- 0x30
+        case 0x41...0x46: return c &- 0x37
+        case 0x61...0x66: return c &- 0x57
+        default: return nil
+        }
+    }
+
+    /// Decodes `hex` (even length, either case) into `out`, which must be exactly half as long.
+    package static func decode<Bytes: Collection<UInt8>>(_ hex: Bytes, into out: UnsafeMutableRawBufferPointer) -> Bool
+    {
+        guard hex.count == out.count * 2 else { return false }
+        var i = 0
+        var it = hex.makeIterator()
+        while let hi = it.next(), let lo = it.next() {
+            guard let h = value(hi), let l = value(lo) else { return false }
+            out[i] = h << 4 | l
+            i += 1
+        }
+        return true
+    }
+
+    /// Decodes a hex string into bytes, or nil.
+    package static func decode(_ hex: String) -> [UInt8]? {
+        let utf8 = Array(hex.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
+        var out = [UInt8](repeating: 0, count: utf8.count / 2)
+        let ok = out.withUnsafeMutableBytes { decode(utf8, into: $0) }
+        return ok ? out : nil
+    }
+}
