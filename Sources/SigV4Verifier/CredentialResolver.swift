@@ -1,0 +1,138 @@
+public import SigV4
+
+/// Looks up the secret and the limits of an access key, for the verifier.
+///
+/// The verifier calls ``resolve(accessKeyID:context:)`` once per request,
+/// after the cheap syntactic checks have passed. Return `nil` for an unknown
+/// key (the verifier answers `InvalidAccessKeyId`). Implementations must be
+/// safe to call concurrently; the key store (`SigV4KeyStore`) is one.
+///
+/// ```swift
+/// struct StaticResolver: CredentialResolver {
+///     let keys: [String: ResolvedCredential]
+///     func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {
+///         keys[accessKeyID]
+///     }
+/// }
+/// ```
+public protocol CredentialResolver: Sendable {
+    /// Returns the credential for `accessKeyID`, or nil when the key is unknown.
+    func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential?
+}
+
+/// What the verifier knows about the request when it asks for a key.
+public struct ResolutionContext: Sendable, Hashable {
+    /// The signing time claimed by the request (`X-Amz-Date`).
+    public var signedAt: AmzDate
+    /// The verifier's current time.
+    public var now: AmzDate
+    /// The region and service in the request's credential scope.
+    public var region: String
+    public var service: String
+    /// True for a presigned (query-string) request.
+    public var isPresigned: Bool
+
+    /// Creates a context.
+    public init(signedAt: AmzDate, now: AmzDate, region: String, service: String, isPresigned: Bool) {
+        self.signedAt = signedAt
+        self.now = now
+        self.region = region
+        self.service = service
+        self.isPresigned = isPresigned
+    }
+}
+
+/// A key as the verifier needs it: the secret, who owns it, and what it may do.
+///
+/// ```swift
+/// let credential = ResolvedCredential(
+///     accessKeyID: "AKIDEXAMPLE", secretAccessKey: SecretAccessKey("…"), principal: "alice",
+///     scope: KeyScope(regions: ["us-east-1"], services: ["s3"]))
+/// ```
+public struct ResolvedCredential: Sendable, Hashable, CustomStringConvertible {
+    /// The access key id.
+    public var accessKeyID: String
+    /// The secret (redacted in every printout).
+    public var secretAccessKey: SecretAccessKey
+    /// The owner of the key, reported with an accepted request.
+    public var principal: String
+    /// The limits on this key. ``KeyScope/unrestricted`` by default.
+    public var scope: KeyScope
+    /// The session token the request must carry, for temporary credentials.
+    public var sessionToken: String?
+    /// When set, only requests signed strictly before this time are accepted
+    /// (a key retiring at this instant; presigned URLs issued before it keep working).
+    public var acceptsSignaturesBefore: AmzDate?
+    /// A counter that changes whenever the key changes; caches use it to drop derived keys.
+    public var generation: UInt64
+
+    /// Creates a resolved credential.
+    public init(
+        accessKeyID: String, secretAccessKey: SecretAccessKey, principal: String, scope: KeyScope = .unrestricted,
+        sessionToken: String? = nil, acceptsSignaturesBefore: AmzDate? = nil, generation: UInt64 = 0
+    ) {
+        self.accessKeyID = accessKeyID
+        self.secretAccessKey = secretAccessKey
+        self.principal = principal
+        self.scope = scope
+        self.sessionToken = sessionToken
+        self.acceptsSignaturesBefore = acceptsSignaturesBefore
+        self.generation = generation
+    }
+
+    public var description: String {
+        "ResolvedCredential(\(accessKeyID), principal: \(principal), secret: <redacted>)"
+    }
+}
+
+/// Limits on what a key may sign. An empty set means "any".
+///
+/// ```swift
+/// let scope = KeyScope(regions: ["us-east-1"], services: ["s3"], methods: ["GET", "HEAD"],
+///                      pathPrefixes: ["/public/"], maxPresignLifetime: 3600)
+/// ```
+public struct KeyScope: Sendable, Hashable, Codable {
+    /// Allowed regions (empty: any).
+    public var regions: Set<String>
+    /// Allowed services (empty: any).
+    public var services: Set<String>
+    /// Allowed HTTP methods, uppercase (empty: any).
+    public var methods: Set<String>
+    /// Allowed path prefixes of the raw request path (empty: any).
+    public var pathPrefixes: [String]
+    /// Longest `X-Amz-Expires` accepted for presigned URLs, in seconds (nil: the 7-day maximum).
+    public var maxPresignLifetime: Int?
+    /// The key is not valid before this time.
+    public var notBefore: AmzDate?
+    /// The key is not valid after this time.
+    public var notAfter: AmzDate?
+
+    /// Creates a scope.
+    public init(
+        regions: Set<String> = [], services: Set<String> = [], methods: Set<String> = [],
+        pathPrefixes: [String] = [], maxPresignLifetime: Int? = nil, notBefore: AmzDate? = nil,
+        notAfter: AmzDate? = nil
+    ) {
+        self.regions = regions
+        self.services = services
+        self.methods = methods
+        self.pathPrefixes = pathPrefixes
+        self.maxPresignLifetime = maxPresignLifetime
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+    }
+
+    /// No limits.
+    public static let unrestricted = KeyScope()
+}
+
+extension AmzDate: Codable {
+    public init(from decoder: any Decoder) throws {
+        self.init(secondsSince1970: try decoder.singleValueContainer().decode(Int64.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(secondsSince1970)
+    }
+}
