@@ -67,6 +67,24 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SigV4VerifierTests",
+            dependencies: [
+                "SigV4", "SigV4Verifier", "_SigV4Crypto",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SigV4KeyStoreTests",
+            dependencies: ["SigV4", "SigV4Verifier", "SigV4KeyStore", "_SigV4Crypto"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SigV4ToolTests",
+            dependencies: ["SigV4", "SigV4Verifier"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SigV4Tests",
             dependencies: [
                 "SigV4", "_SigV4Crypto",

@@ -1,0 +1,3 @@
+import Testing
+
+@Test func SigV4CryptoTestsBuilds() { #expect(Bool(true)) }

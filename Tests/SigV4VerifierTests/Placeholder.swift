@@ -1,0 +1,3 @@
+import Testing
+
+@Test func SigV4VerifierTestsBuilds() { #expect(Bool(true)) }
