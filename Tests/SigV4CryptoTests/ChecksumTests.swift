@@ -97,12 +97,32 @@ struct ChecksumTests {
         }
     }
 
+    @Test("carry-less-multiply and table CRC32 agree on random data at every alignment",
+          arguments: [0, 1, 15, 16, 63, 64, 65, 79, 80, 127, 128, 129, 1000, 4099, 65_539])
+    func crc32FoldingAgreesWithTable(length: Int) {
+        let data = Self.random(length + 16, seed: UInt64(length) &+ 555)
+        for start in 0..<16 {
+            data[start..<(start + length)].withUnsafeBytes { raw in
+                var folded = CRC32()
+                folded.update(raw)
+                var table = CRC32()
+                table.updateSoftware(raw)
+                #expect(folded.checksum == table.checksum, "length \(length) offset \(start)")
+                // And continuing from a non-initial register.
+                folded.update(raw)
+                table.updateSoftware(raw)
+                #expect(folded.checksum == table.checksum, "length \(length) offset \(start), second pass")
+            }
+        }
+    }
+
     #if os(Linux) && arch(x86_64)
-    @Test("the SSE4.2 path is selected exactly when /proc/cpuinfo lists sse4_2")
+    @Test("the SSE4.2 and PCLMULQDQ paths are selected exactly when /proc/cpuinfo lists them")
     func hardwareSelection() throws {
         let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
-        let hasSSE42 = cpuinfo.split(separator: "\n").contains { $0.hasPrefix("flags") && $0.split(separator: " ").contains("sse4_2") }
-        #expect(CRC32C.isHardwareAccelerated == hasSSE42)
+        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
+        #expect(CRC32C.isHardwareAccelerated == flags.contains("sse4_2"))
+        #expect(CRC32.isHardwareAccelerated == flags.contains("pclmulqdq"))
     }
     #endif
 
@@ -129,7 +149,7 @@ struct ChecksumTests {
         #expect(sha1.finalize() == SHA1.hash(data))
     }
 
-    @Test("the slicing-by-16 tables equal a bitwise reference CRC on random data")
+    @Test("every CRC path equals a bitwise reference CRC on random data")
     func tablesAgainstBitwise() {
         func bitwise(_ data: [UInt8], _ poly: UInt32) -> UInt32 {
             var c: UInt32 = 0xFFFF_FFFF
@@ -139,9 +159,12 @@ struct ChecksumTests {
             }
             return ~c
         }
-        for length in [0, 1, 15, 16, 17, 33, 255, 1024, 5000] {
+        for length in [0, 1, 15, 16, 17, 33, 64, 100, 255, 1024, 5000] {
             let data = Self.random(length, seed: UInt64(length) + 1000)
             #expect(CRC32.checksum(data) == bitwise(data, 0xEDB8_8320))
+            var table = CRC32()
+            data.withUnsafeBytes { table.updateSoftware($0) }
+            #expect(table.checksum == bitwise(data, 0xEDB8_8320))
             var sw = CRC32C()
             data.withUnsafeBytes { sw.updateSoftware($0) }
             #expect(sw.checksum == bitwise(data, 0x82F6_3B78))

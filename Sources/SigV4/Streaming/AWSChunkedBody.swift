@@ -66,7 +66,14 @@ public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Elem
             return (true, nil)
         }
 
+        public typealias Failure = any Error
+
         public mutating func next() async throws -> [UInt8]? {
+            try await next(isolation: nil)
+        }
+
+        /// Runs on the caller's executor (SE-0421), so iterating from an actor hops no executors.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
             if let chunk = passThrough {
                 passThrough = nil
                 pendingCRLF = true
@@ -125,7 +132,7 @@ public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Elem
                     }
                     continue
                 }
-                if let next = try await base.next() {
+                if let next = try await base.next(isolation: actor) {
                     current = next
                     offset = 0
                     continue
