@@ -327,7 +327,13 @@ public struct HTTPRequestReader: Sendable {
             guard c.remaining >= size else { throw HTTPReadError(.truncated, "a chunk is cut short") }
             body.append(contentsOf: UnsafeBufferPointer(rebasing: c.bytes[c.position..<(c.position + size)]))
             c.position += size
-            guard let crlf = try c.line(max: 0, what: "the end of a chunk"), crlf.isEmpty else {
+            if c.remaining >= 2, c.bytes[c.position] == 0x0d, c.bytes[c.position + 1] == 0x0a {
+                c.position += 2
+            } else if allowBareLF, c.remaining >= 1, c.bytes[c.position] == 0x0a {
+                c.position += 1
+            } else if c.remaining < 2 {
+                throw HTTPReadError(.truncated, "a chunk is not followed by CRLF")
+            } else {
                 throw HTTPReadError(.badFraming, "a chunk is not followed by CRLF")
             }
         }
