@@ -509,6 +509,12 @@ public final class KeyStore: Sendable {
 
     // MARK: master keys
 
+    /// Records the current master key version's check value (done by the first write anyway), so a wrong
+    /// master key is detected even before the first key is issued. `sigv4 keys init` calls it.
+    public func registerMasterKey(actor: String) throws(KeyStoreError) {
+        try write(actor: actor) { tx, now in try registerCurrentMasterKey(tx, now: now, actor: actor) }
+    }
+
     /// How many records each master key version wraps, with every registered version (zero when unused).
     public func masterKeyUsage() throws(KeyStoreError) -> [UInt32: Int] {
         try read { reader in
