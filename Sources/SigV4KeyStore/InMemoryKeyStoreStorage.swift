@@ -59,11 +59,13 @@ public final class InMemoryKeyStoreStorage: KeyStoreStorage, @unchecked Sendable
         func unregisterMasterKey(version: UInt32) throws { contents.masterKeys[version] = nil }
     }
 
+    /// Runs `body` on a consistent snapshot.
     public func read<R>(_ body: (any KeyStoreReader) throws -> R) throws -> R {
         let snapshot = lock.withLock { Snapshot(contents) }
         return try body(snapshot)
     }
 
+    /// Runs `body` in a copy of the contents; it replaces them only when `body` returns.
     public func write<R>(_ body: (any KeyStoreTransaction) throws -> R) throws -> R {
         lock.lock()
         defer { lock.unlock() }
@@ -73,6 +75,7 @@ public final class InMemoryKeyStoreStorage: KeyStoreStorage, @unchecked Sendable
         return result
     }
 
+    /// Stores last-used data; a newer time is never overwritten by an older one (SQLite) and unknown ids are ignored.
     public func recordLastUsed(_ uses: [String: LastUsed]) throws {
         lock.withLock {
             for (id, use) in uses where contents.keys[id] != nil {

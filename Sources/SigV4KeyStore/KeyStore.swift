@@ -3,12 +3,22 @@ import _SigV4Crypto
 public import SigV4
 public import SigV4Verifier
 
+/// What ``KeyStore/createKey(principal:scope:description:principalPolicy:actor:)`` requires of the principal.
+public enum PrincipalPolicy: Sendable, Hashable {
+    /// Create the principal when it does not exist.
+    case createIfMissing
+    /// The principal must exist (`unknownPrincipal` otherwise).
+    case mustExist
+    /// The principal must not exist yet (`duplicatePrincipal` otherwise); it is created with the key.
+    case mustBeNew
+}
+
 /// A key-rotation key store: principals, their access keys, encrypted secrets and an audit log.
 ///
 /// Every change runs in one storage transaction, bumps the generation counter
 /// and appends to the audit log, so a failed call changes nothing. Secrets are
 /// sealed with AES-256-GCM under a per-key data key that a versioned master
-/// key wraps; only ``createKey(principal:scope:description:createPrincipal:actor:)``
+/// key wraps; only ``createKey(principal:scope:description:principalPolicy:actor:)``
 /// and ``rotate(principal:overlap:retiring:scope:description:actor:)`` ever hand
 /// a secret out. The store is also the verifier's ``CredentialResolver``
 /// (see `KeyStore+Resolver.swift`).
@@ -291,22 +301,29 @@ public final class KeyStore: Sendable {
 
     /// Issues a new active key for `principal` and returns its secret, once.
     ///
-    /// When the principal does not exist it is created, unless `createPrincipal` is false
-    /// (then `unknownPrincipal`). Throws `tooManyActiveKeys` at the limit.
+    /// `principalPolicy` says what to do about the principal: create it when missing (the default), require it
+    /// (`unknownPrincipal` otherwise) or require a new one (`duplicatePrincipal` otherwise), all in the same
+    /// transaction as the key. Throws `tooManyActiveKeys` at the limit.
     ///
     /// ```swift
     /// let issued = try store.createKey(principal: "alice", scope: KeyScope(services: ["s3"]), actor: "ops")
     /// ```
     public func createKey(
-        principal: String, scope: KeyScope = .unrestricted, description: String = "", createPrincipal: Bool = true,
-        actor: String
+        principal: String, scope: KeyScope = .unrestricted, description: String = "",
+        principalPolicy: PrincipalPolicy = .createIfMissing, actor: String
     ) throws(KeyStoreError) -> IssuedKey {
         try Self.validate(principal: principal)
         try Self.validate(scope: scope)
         try Self.validate(description: description)
         return try write(actor: actor) { tx, now in
-            if try tx.principal(named: principal) == nil {
-                guard createPrincipal else { throw KeyStoreError(.unknownPrincipal, "no principal \(principal)") }
+            let exists = try tx.principal(named: principal) != nil
+            if exists, principalPolicy == .mustBeNew {
+                throw KeyStoreError(.duplicatePrincipal, "principal \(principal) already exists")
+            }
+            if !exists {
+                guard principalPolicy != .mustExist else {
+                    throw KeyStoreError(.unknownPrincipal, "no principal \(principal)")
+                }
                 try tx.insertPrincipal(Principal(name: principal, description: "", createdAt: now))
                 try tx.appendAudit(
                     AuditEvent(
@@ -319,8 +336,8 @@ public final class KeyStore: Sendable {
 
     /// Issues a new key and schedules the old one to retire after `overlap` seconds.
     ///
-    /// The old key is `retiring`, or when the principal has one active key, that key. With
-    /// several active keys, name it (`ambiguousRotation` otherwise). With none, rotate just issues a key.
+    /// The key that retires is `keyID` when given, otherwise the principal's only active key; with several
+    /// active keys, name one (`ambiguousRotation` otherwise). With none, rotate just issues a key.
     /// The new key copies the old key's scope unless `scope` is given. The secret is returned once.
     ///
     /// ```swift

@@ -146,6 +146,7 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
         return migrator
     }
 
+    /// Runs `body` on a consistent snapshot.
     public func read<R>(_ body: (any KeyStoreReader) throws -> R) throws -> R {
         do {
             return try pool.read { db in try body(Connection(db: db)) }
@@ -154,6 +155,7 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
         }
     }
 
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction (serialized across processes by SQLite's write lock).
     public func write<R>(_ body: (any KeyStoreTransaction) throws -> R) throws -> R {
         do {
             return try pool.writeWithoutTransaction { db in
@@ -170,6 +172,7 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
         }
     }
 
+    /// Stores last-used data; a newer time is never overwritten by an older one (SQLite) and unknown ids are ignored.
     public func recordLastUsed(_ uses: [String: LastUsed]) throws {
         guard !uses.isEmpty else { return }
         do {

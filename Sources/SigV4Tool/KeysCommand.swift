@@ -276,9 +276,9 @@ struct KeysCreate: AsyncParsableCommand {
             notBefore: try notBefore.map(parseTimestamp), notAfter: try notAfter.map(parseTimestamp))
         try keysCommand {
             let store = try options.open()
-            if newPrincipal { try store.addPrincipal(principal, actor: options.actorName) }
             let issued = try store.createKey(
-                principal: principal, scope: scope, description: description, actor: options.actorName)
+                principal: principal, scope: scope, description: description,
+                principalPolicy: newPrincipal ? .mustBeNew : .createIfMissing, actor: options.actorName)
             printIssued(issued, format: format, profile: profile)
         }
     }

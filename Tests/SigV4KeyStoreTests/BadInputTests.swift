@@ -113,7 +113,14 @@ import Testing
         }
         expectError(.invalidArgument) { _ = try store.rotate(principal: "alice", overlap: -1, actor: "test") }
         expectError(.invalidArgument) { try store.retire(keyID: id, at: store.now.adding(seconds: -1), actor: "test") }
-        expectError(.unknownPrincipal) { _ = try store.createKey(principal: "carol", createPrincipal: false, actor: "test") }
+        expectError(.unknownPrincipal) { _ = try store.createKey(principal: "carol", principalPolicy: .mustExist, actor: "test") }
+        expectError(.duplicatePrincipal) {
+            _ = try store.createKey(principal: "alice", principalPolicy: .mustBeNew, actor: "test")
+        }
+        expectError(.invalidArgument) {
+            _ = try store.createKey(
+                principal: "dave", scope: KeyScope(maxPresignLifetime: 0), principalPolicy: .mustBeNew, actor: "test")
+        }
         #expect(try StoreSnapshot(fixture.store) == before)
     }
 
