@@ -32,9 +32,15 @@ public struct Signer: Sendable {
     /// Signing options beyond the service rules.
     public struct Options: Sendable, Hashable {
         /// Lowercase header names never signed.
-        public var unsignedHeaders: Set<String>
+        public var unsignedHeaders: Set<String> {
+            didSet { filter = HeaderFilter(excluding: unsignedHeaders, forcing: forcedSignedHeaders) }
+        }
         /// Lowercase header names signed even when in ``unsignedHeaders``.
-        public var forcedSignedHeaders: Set<String>
+        public var forcedSignedHeaders: Set<String> {
+            didSet { filter = HeaderFilter(excluding: unsignedHeaders, forcing: forcedSignedHeaders) }
+        }
+        /// The two sets above, precomputed for byte-level checks.
+        var filter: HeaderFilter
         /// What a literal `+` in the query means.
         public var plusPolicy: URIEncoding.PlusPolicy
 
@@ -46,6 +52,7 @@ public struct Signer: Sendable {
             self.unsignedHeaders = unsignedHeaders
             self.forcedSignedHeaders = forcedSignedHeaders
             self.plusPolicy = plusPolicy
+            self.filter = HeaderFilter(excluding: unsignedHeaders, forcing: forcedSignedHeaders)
         }
 
         /// The defaults.
@@ -113,55 +120,218 @@ public struct Signer: Sendable {
     {
         try validateCredentials()
         let scope = try self.scope(at: date)
-        var fields = request.headerFields
-        if fields[.authorization] != nil {
-            throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
+        let fields = request.headerFields
+        let scan = try Signer.scanForHeaderSigning(fields)
+        if scan.hasContentSHA256 {
+            guard fields[Signer.contentSHA256Name] == payload.value else {
+                throw SigV4Error(.payloadHashConflict, "x-amz-content-sha256 disagrees with the payload hash")
+            }
         }
+        let token = credentials.sessionToken
         let target = request.path ?? "/"
+
+        var out: [UInt8] = []
+        let signedHeadersRange = try appendHeaderCanonicalRequest(
+            request, fields: fields, scan: scan, target: target, payload: payload, date: date, to: &out)
+        let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: SHA256.hash(out))
+        let signature = signingKey(for: scope).signature(for: stringToSign)
+        let signedHeaders = out.withUnsafeBufferPointer {
+            String(decoding: UnsafeBufferPointer(rebasing: $0[signedHeadersRange]), as: UTF8.self)
+        }
+        let authorization = Signer.authorizationValue(
+            accessKeyID: credentials.accessKeyID, scope: scope, signedHeaders: signedHeaders, signature: signature)
+
+        var added: [HTTPField] = []
+        added.reserveCapacity(4)
+        added.append(HTTPField(name: Signer.amzDateName, value: date.iso8601Basic))
+        if let token, rules.sessionTokenPlacement == .signed {
+            added.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        if !scan.hasContentSHA256 && rules.sendContentSHA256 {
+            added.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
+        }
+        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
+            added.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        added.append(HTTPField(name: .authorization, value: authorization))
+        var signedFields = fields
+        if scan.hasAmzDate { signedFields[Signer.amzDateName] = nil }
+        if scan.hasSecurityToken { signedFields[Signer.securityTokenName] = nil }
+        signedFields.append(contentsOf: added)
+        var signedRequest = request
+        signedRequest.headerFields = signedFields
+        return SignedRequest(
+            request: signedRequest, scope: scope,
+            canonicalRequest: CanonicalRequest(bytes: out, signedHeaders: signedHeaders), stringToSign: stringToSign,
+            signature: signature, authorization: authorization, addedHeaders: added, date: date, expires: nil)
+    }
+
+    static let amzDateName = HTTPField.Name("X-Amz-Date")!
+    static let securityTokenName = HTTPField.Name("X-Amz-Security-Token")!
+    static let contentSHA256Name = HTTPField.Name("X-Amz-Content-SHA256")!
+    static let hostName = HTTPField.Name("Host")!
+
+    /// What one pass over the header fields finds.
+    struct FieldScan {
+        var hasHost = false
+        var hasAmzDate = false
+        var hasSecurityToken = false
+        var hasContentSHA256 = false
+        /// Fields that go into the canonical request, and their name and value bytes.
+        var count = 0
+        var byteCount = 0
+    }
+
+    /// Refuses an `Authorization` field and notes the fields the signer sets or checks.
+    static func scanForHeaderSigning(_ fields: HTTPFields) throws(SigV4Error) -> FieldScan {
+        var scan = FieldScan()
+        for field in fields {
+            let name = field.name
+            if name == .authorization {
+                throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
+            } else if name == amzDateName {
+                scan.hasAmzDate = true
+                continue
+            } else if name == securityTokenName {
+                scan.hasSecurityToken = true
+                continue
+            } else if name == contentSHA256Name {
+                scan.hasContentSHA256 = true
+            } else if name == hostName {
+                scan.hasHost = true
+            }
+            scan.count += 1
+            scan.byteCount += name.canonicalName.utf8.count + field.withUnsafeBytesOfValue { $0.count }
+        }
+        return scan
+    }
+
+    /// Appends the header-mode canonical request to `out` and returns the range of its
+    /// `SignedHeaders` line. The request's own `X-Amz-Date` and `X-Amz-Security-Token` fields
+    /// are replaced by the signer's.
+    func appendHeaderCanonicalRequest(
+        _ request: HTTPRequest, fields: HTTPFields, scan: FieldScan, target: String, payload: PayloadHash,
+        date: AmzDate, to out: inout [UInt8]
+    ) throws(SigV4Error) -> Range<Int> {
         if Signer.queryHasSigningParameters(target) {
             throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-Signature or X-Amz-Credential")
         }
-        let amzDate = HTTPField.Name("X-Amz-Date")!
-        let token = HTTPField.Name("X-Amz-Security-Token")!
-        let contentSHA = HTTPField.Name("X-Amz-Content-SHA256")!
-        fields[amzDate] = nil
-        fields[token] = nil
-
-        var added: [HTTPField] = []
-        added.append(HTTPField(name: amzDate, value: date.iso8601Basic))
-        if let sessionToken = credentials.sessionToken, rules.sessionTokenPlacement == .signed {
-            added.append(HTTPField(name: token, value: sessionToken))
-        }
-        if let existing = fields[contentSHA] {
-            guard existing == payload.value else {
-                throw SigV4Error(.payloadHashConflict, "x-amz-content-sha256 disagrees with the payload hash")
+        var authority = ""
+        if !scan.hasHost {
+            guard let a = request.authority, !a.isEmpty else {
+                throw SigV4Error(.missingHost, "the request has neither an authority nor a Host header")
             }
-        } else if rules.sendContentSHA256 {
-            added.append(HTTPField(name: contentSHA, value: payload.value))
+            authority = a
         }
-
-        var inputs = try Signer.headerInputs(request: request, fields: fields)
-        for f in added { inputs.append(HeaderInput(name: Array(f.name.rawName.utf8), value: Array(f.value.utf8))) }
-
-        var builder = CanonicalRequestBuilder()
-        let canonical = try builder.build(
-            method: Array(request.method.rawValue.utf8), target: Array(target.utf8), extraQuery: [],
-            headers: inputs, selection: options.selection, payloadHash: payload, rules: rules,
-            plus: options.plusPolicy)
-        let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: canonical.hash)
-        let signature = signingKey(for: scope).signature(for: stringToSign)
-        let authorization =
-            "\(StringToSign.algorithm) Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(canonical.signedHeaders), Signature=\(signature.hex)"
-        if let sessionToken = credentials.sessionToken, rules.sessionTokenPlacement == .appendedAfterSigning {
-            added.append(HTTPField(name: token, value: sessionToken))
+        let signToken = rules.sessionTokenPlacement == .signed ? credentials.sessionToken : nil
+        let addContentSHA = !scan.hasContentSHA256 && rules.sendContentSHA256
+        var count = scan.count + 1
+        var byteCount = scan.byteCount + 26  // x-amz-date + value
+        if !scan.hasHost {
+            count += 1
+            byteCount += 4 + authority.utf8.count
         }
-        added.append(HTTPField(name: .authorization, value: authorization))
-        var signedRequest = request
-        signedRequest.headerFields = fields
-        signedRequest.headerFields.append(contentsOf: added)
-        return SignedRequest(
-            request: signedRequest, scope: scope, canonicalRequest: canonical, stringToSign: stringToSign,
-            signature: signature, authorization: authorization, addedHeaders: added, date: date, expires: nil)
+        if let signToken {
+            count += 1
+            byteCount += 20 + signToken.utf8.count
+        }
+        if addContentSHA {
+            count += 1
+            byteCount += 20 + payload.value.utf8.count
+        }
+        var method = request.method.rawValue
+        var target = target
+        out.reserveCapacity(out.count + 128 + method.utf8.count + target.utf8.count * 3 + byteCount * 2 + 2 * count)
+        try method.withUTF8 { m in
+            target.withUTF8 { t in
+                Result { () throws(SigV4Error) in
+                    try CanonicalRequestBuilder.appendRequestLines(
+                        method: UnsafeRawBufferPointer(m), target: t, extraQuery: [], rules: rules,
+                        plus: options.plusPolicy, to: &out)
+                }
+            }
+        }.get()
+        let filter = options.filter
+        return try CanonicalHeaders.withScratch(byteCount: byteCount, count: count) {
+            headers throws(SigV4Error) -> Range<Int> in
+            if !scan.hasHost {
+                authority.withUTF8 { headers.add(lowercaseName: Signer.lit("host"), value: UnsafeRawBufferPointer($0)) }
+            }
+            for field in fields {
+                let name = field.name
+                if name == Signer.amzDateName || name == Signer.securityTokenName { continue }
+                var canonicalName = name.canonicalName
+                canonicalName.withUTF8 { n in
+                    field.withUnsafeBytesOfValue { v in headers.add(lowercaseName: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v)) }
+                }
+            }
+            var stamp = (UInt64(0), UInt64(0))
+            withUnsafeMutableBytes(of: &stamp) { raw in
+                date.writeISO8601Basic(to: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                headers.add(lowercaseName: Signer.lit("x-amz-date"), value: UnsafeRawBufferPointer(rebasing: raw[0..<16]))
+            }
+            if var signToken {
+                signToken.withUTF8 {
+                    headers.add(lowercaseName: Signer.lit("x-amz-security-token"), value: UnsafeRawBufferPointer($0))
+                }
+            }
+            if addContentSHA {
+                var value = payload.value
+                value.withUTF8 {
+                    headers.add(lowercaseName: Signer.lit("x-amz-content-sha256"), value: UnsafeRawBufferPointer($0))
+                }
+            }
+            headers.sort()
+            headers.appendCanonicalHeaders(to: &out, filter: filter)
+            out.append(0x0a)
+            let start = out.count
+            headers.appendSignedHeaders(to: &out, filter: filter)
+            let end = out.count
+            out.append(0x0a)
+            out.append(contentsOf: payload.value.utf8)
+            return start..<end
+        }
+    }
+
+    /// The bytes of a static ASCII string.
+    static func lit(_ s: StaticString) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)
+    }
+
+    /// `AWS4-HMAC-SHA256 Credential=<id>/<scope>, SignedHeaders=<names>, Signature=<hex>`.
+    static func authorizationValue(
+        accessKeyID: String, scope: CredentialScope, signedHeaders: String, signature: Signature
+    ) -> String {
+        let count =
+            28 + accessKeyID.utf8.count + 1 + scope.byteCount + 16 + signedHeaders.utf8.count + 12 + 64
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            var o = 0
+            func put(_ bytes: some Sequence<UInt8>) {
+                for b in bytes {
+                    buffer[o] = b
+                    o += 1
+                }
+            }
+            put("AWS4-HMAC-SHA256 Credential=".utf8)
+            put(accessKeyID.utf8)
+            put(CollectionOfOne(UInt8(ascii: "/")))
+            put(scope.dateStamp.utf8)
+            put(CollectionOfOne(UInt8(ascii: "/")))
+            put(scope.region.utf8)
+            put(CollectionOfOne(UInt8(ascii: "/")))
+            put(scope.service.utf8)
+            put("/aws4_request, SignedHeaders=".utf8)
+            put(signedHeaders.utf8)
+            put(", Signature=".utf8)
+            signature.digest.withUnsafeBytes { d in
+                for b in d {
+                    buffer[o] = Hex.digit(b >> 4)
+                    buffer[o + 1] = Hex.digit(b & 0x0f)
+                    o += 2
+                }
+            }
+            return o
+        }
     }
 
     // MARK: - Query signing (presigned URLs)
@@ -265,14 +435,36 @@ public struct Signer: Sendable {
     ]
 
     static func queryHasSigningParameters(_ target: String, presign: Bool = false) -> Bool {
-        guard let q = target.firstIndex(of: "?") else { return false }
-        for part in target[target.index(after: q)...].split(separator: "&") {
-            let name = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0].lowercased()
-            if presign ? presignParameterNames.contains(name) : (name == "x-amz-signature" || name == "x-amz-credential") {
-                return true
+        var target = target
+        return target.withUTF8 { t in
+            guard let q = t.firstIndex(of: 0x3f) else { return false }
+            var start = q + 1
+            var i = start
+            while i <= t.count {
+                if i == t.count || t[i] == 0x26 {
+                    var end = start
+                    while end < i && t[end] != 0x3d { end += 1 }
+                    if isSigningParameter(UnsafeBufferPointer(rebasing: t[start..<end]), presign: presign) { return true }
+                    start = i + 1
+                }
+                i += 1
             }
+            return false
         }
-        return false
+    }
+
+    /// Case-insensitive match of a raw query parameter name against the signing parameters.
+    static func isSigningParameter(_ name: UnsafeBufferPointer<UInt8>, presign: Bool) -> Bool {
+        // Every name starts with "x-amz-" and is 10 to 20 bytes long.
+        guard name.count >= 10, name.count <= 20, name[0] | 0x20 == 0x78 else { return false }
+        let lower = String(unsafeUninitializedCapacity: name.count) { buffer in
+            for i in 0..<name.count {
+                let b = name[i]
+                buffer[i] = (b >= 0x41 && b <= 0x5a) ? b | 0x20 : b
+            }
+            return name.count
+        }
+        return presign ? presignParameterNames.contains(lower) : (lower == "x-amz-signature" || lower == "x-amz-credential")
     }
 }
 

@@ -23,7 +23,16 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
 
     /// Builds `algorithm \n date \n scope \n hash` for a request signature.
     package init(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest) {
-        self.init(algorithm: StringToSign.algorithm, date: date, scope: scope, lastLines: [canonicalRequestHash.hex])
+        var b: [UInt8] = []
+        b.reserveCapacity(StringToSign.algorithm.utf8.count + 19 + scope.byteCount + 65)
+        b.append(contentsOf: StringToSign.algorithm.utf8)
+        b.append(0x0a)
+        date.appendISO8601Basic(to: &b)
+        b.append(0x0a)
+        scope.append(to: &b)
+        b.append(0x0a)
+        canonicalRequestHash.appendHex(to: &b)
+        bytes = b
     }
 
     /// Builds a string to sign from its first three lines and any further lines (chunk and trailer forms).
