@@ -108,21 +108,22 @@ public struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Appends `YYYYMMDD` to `buffer`.
     public func appendDateStamp(to buffer: inout [UInt8]) {
-        let (y, m, d) = AmzDate.civilFromDays(dayNumber)
-        AmzDate.appendDigits(y, 4, &buffer)
-        AmzDate.appendDigits(m, 2, &buffer)
-        AmzDate.appendDigits(d, 2, &buffer)
+        var tmp = UInt64(0)
+        withUnsafeMutableBytes(of: &tmp) { raw in
+            let p = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            writeDateStamp(to: p)
+            buffer.append(contentsOf: UnsafeBufferPointer(start: p, count: 8))
+        }
     }
 
     /// Appends `YYYYMMDDTHHMMSSZ` to `buffer`.
     public func appendISO8601Basic(to buffer: inout [UInt8]) {
-        appendDateStamp(to: &buffer)
-        let secs = Int(secondsSince1970 - dayNumber * 86400)
-        buffer.append(UInt8(ascii: "T"))
-        AmzDate.appendDigits(secs / 3600, 2, &buffer)
-        AmzDate.appendDigits(secs / 60 % 60, 2, &buffer)
-        AmzDate.appendDigits(secs % 60, 2, &buffer)
-        buffer.append(UInt8(ascii: "Z"))
+        var tmp = (UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &tmp) { raw in
+            let p = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            writeISO8601Basic(to: p)
+            buffer.append(contentsOf: UnsafeBufferPointer(start: p, count: 16))
+        }
     }
 
     /// This date plus `seconds`.

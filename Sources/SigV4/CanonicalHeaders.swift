@@ -138,7 +138,7 @@ struct CanonicalHeaders {
 
     /// Appends the canonical header lines (`name:value\n` each) of the signed names.
     /// Requires ``sort()``.
-    func appendCanonicalHeaders(to out: inout [UInt8], filter: HeaderFilter) {
+    func appendCanonicalHeaders(to out: inout ByteWriter, filter: HeaderFilter) {
         var i = 0
         while i < count {
             let first = entries[i]
@@ -146,7 +146,7 @@ struct CanonicalHeaders {
             while j < count && compareNames(entries[j], first) == 0 { j += 1 }
             let n = name(first)
             if filter.signs(n) {
-                out.append(contentsOf: n)
+                out.append(n)
                 out.append(0x3a)
                 for k in i..<j {
                     if k > i { out.append(0x2c) }
@@ -159,7 +159,7 @@ struct CanonicalHeaders {
     }
 
     /// Appends the `SignedHeaders` list (names joined by `;`). Requires ``sort()``.
-    func appendSignedHeaders(to out: inout [UInt8], filter: HeaderFilter) {
+    func appendSignedHeaders(to out: inout ByteWriter, filter: HeaderFilter) {
         var i = 0
         var wrote = false
         while i < count {
@@ -169,12 +169,16 @@ struct CanonicalHeaders {
             let n = name(first)
             if filter.signs(n) {
                 if wrote { out.append(0x3b) }
-                out.append(contentsOf: n)
+                out.append(n)
                 wrote = true
             }
             i = j
         }
     }
+
+    /// An upper bound on the bytes ``appendCanonicalHeaders(to:filter:)`` plus
+    /// ``appendSignedHeaders(to:filter:)`` write.
+    var outputBound: Int { 2 * byteCount + 3 * count + 2 }
 
     /// True when a header with this lowercase name is present.
     func contains(_ lowercaseName: StaticString) -> Bool {
@@ -232,4 +236,77 @@ func memcmpBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int)
         i += 1
     }
     return 0
+}
+
+/// Appends bytes to memory sized in advance: the canonicalization hot path writes through this
+/// instead of growing arrays. Every write is bounds-checked against the capacity.
+struct ByteWriter {
+    let base: UnsafeMutablePointer<UInt8>
+    let capacity: Int
+    private(set) var count = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        base = buffer.baseAddress!
+        capacity = buffer.count
+    }
+
+    /// The bytes written so far.
+    var written: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+    @inline(__always)
+    mutating func append(_ b: UInt8) {
+        precondition(count < capacity, "ByteWriter overflow")
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        let n = bytes.count
+        guard n > 0 else { return }
+        precondition(n <= capacity - count, "ByteWriter overflow")
+        (base + count).update(from: bytes.baseAddress!, count: n)
+        count += n
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        append(bytes.bindMemory(to: UInt8.self))
+    }
+
+    mutating func append(_ s: StaticString) {
+        append(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    mutating func append(string: String) {
+        var s = string
+        s.withUTF8 { append($0) }
+    }
+
+    /// Reserves `n` bytes and lets `body` fill them; `body` returns how many it wrote.
+    @inline(__always)
+    mutating func write(upTo n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        precondition(n <= capacity - count, "ByteWriter overflow")
+        let wrote = body(base + count)
+        precondition(wrote <= n)
+        count += wrote
+    }
+
+    /// Runs `body` with a writer over `capacity` fresh bytes and returns what it wrote as an array.
+    static func makeArray(
+        capacity: Int, _ body: (inout ByteWriter) throws(SigV4Error) -> Void
+    ) throws(SigV4Error) -> [UInt8] {
+        var failure: SigV4Error?
+        let array = [UInt8](unsafeUninitializedCapacity: max(capacity, 1)) { buffer, initialized in
+            var w = ByteWriter(buffer)
+            do throws(SigV4Error) {
+                try body(&w)
+            } catch {
+                failure = error
+            }
+            initialized = w.count
+        }
+        if let failure { throw failure }
+        return array
+    }
 }

@@ -120,22 +120,32 @@ package struct CanonicalRequestBuilder {
 
     /// Appends the canonical URI for `path`.
     package static func appendCanonicalURI(_ path: ArraySlice<UInt8>, rules: ServiceRules, to out: inout [UInt8]) {
-        path.withUnsafeBufferPointer { appendCanonicalURI($0, rules: rules, to: &out) }
+        path.withUnsafeBufferPointer { p in
+            let bytes = try? ByteWriter.makeArray(capacity: 3 * p.count + 1) { w in
+                appendCanonicalURI(p, rules: rules, to: &w)
+            }
+            out.append(contentsOf: bytes ?? [])
+        }
     }
 
-    /// Appends the canonical URI for `path`.
-    static func appendCanonicalURI(_ path: UnsafeBufferPointer<UInt8>, rules: ServiceRules, to out: inout [UInt8]) {
+    /// Appends the canonical URI for `path` (at most `3 * path.count + 1` bytes).
+    static func appendCanonicalURI(_ path: UnsafeBufferPointer<UInt8>, rules: ServiceRules, to out: inout ByteWriter) {
         if path.isEmpty {
             out.append(0x2f)
             return
         }
+        let keepEscapes = !rules.doubleEncodePath
         if rules.normalizePath && URIEncoding.needsNormalization(path) {
             let normalized = URIEncoding.normalizePath(path)
-            normalized.withUnsafeBufferPointer {
-                URIEncoding.append($0, to: &out, keepSlash: true, keepEscapes: !rules.doubleEncodePath)
+            normalized.withUnsafeBufferPointer { n in
+                out.write(upTo: 3 * n.count) {
+                    URIEncoding.encode(n, into: $0, keepSlash: true, keepEscapes: keepEscapes)
+                }
             }
         } else {
-            URIEncoding.append(path, to: &out, keepSlash: true, keepEscapes: !rules.doubleEncodePath)
+            out.write(upTo: 3 * path.count) {
+                URIEncoding.encode(path, into: $0, keepSlash: true, keepEscapes: keepEscapes)
+            }
         }
     }
 
@@ -143,7 +153,19 @@ package struct CanonicalRequestBuilder {
     package mutating func appendCanonicalQuery(
         _ query: ArraySlice<UInt8>, extra: [(String, String)], plus: URIEncoding.PlusPolicy, to out: inout [UInt8]
     ) {
-        query.withUnsafeBufferPointer { CanonicalRequestBuilder.appendCanonicalQuery($0, extra: extra, plus: plus, to: &out) }
+        query.withUnsafeBufferPointer { q in
+            let bytes = try? ByteWriter.makeArray(capacity: CanonicalRequestBuilder.queryBound(q.count, extra: extra)) { w in
+                CanonicalRequestBuilder.appendCanonicalQuery(q, extra: extra, plus: plus, to: &w)
+            }
+            out.append(contentsOf: bytes ?? [])
+        }
+    }
+
+    /// An upper bound on the canonical query's length.
+    static func queryBound(_ queryCount: Int, extra: [(String, String)]) -> Int {
+        var n = 4 * queryCount + 2
+        for (name, value) in extra { n += name.utf8.count + value.utf8.count + 2 }
+        return n
     }
 
     /// One query parameter in scratch: name is `start..<split`, value `split..<end`.
@@ -156,7 +178,7 @@ package struct CanonicalRequestBuilder {
     /// Appends the canonical query string: parameters encoded, then sorted by name and value.
     /// `extra` parameters are already encoded.
     static func appendCanonicalQuery(
-        _ q: UnsafeBufferPointer<UInt8>, extra: [(String, String)], plus: URIEncoding.PlusPolicy, to out: inout [UInt8]
+        _ q: UnsafeBufferPointer<UInt8>, extra: [(String, String)], plus: URIEncoding.PlusPolicy, to out: inout ByteWriter
     ) {
         if q.isEmpty && extra.isEmpty { return }
         var maxParameters = extra.count + 1
@@ -226,13 +248,12 @@ package struct CanonicalRequestBuilder {
                     var prefix = UnsafeMutableBufferPointer(rebasing: params[0..<count])
                     prefix.sort(by: less)
                 }
-                out.reserveCapacity(out.count + used + 2 * count)
                 for k in 0..<count {
                     let p = params[k]
                     if k > 0 { out.append(0x26) }
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: s[Int(p.start)..<Int(p.split)]))
+                    out.append(UnsafeBufferPointer(rebasing: s[Int(p.start)..<Int(p.split)]))
                     out.append(0x3d)
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: s[Int(p.split)..<Int(p.end)]))
+                    out.append(UnsafeBufferPointer(rebasing: s[Int(p.split)..<Int(p.end)]))
                 }
             }
         }
@@ -256,11 +277,14 @@ package struct CanonicalRequestBuilder {
 
     /// Appends a header value trimmed, with inner runs of spaces and tabs collapsed to one space.
     static func appendCanonicalValue(_ value: [UInt8], to out: inout [UInt8]) {
-        value.withUnsafeBufferPointer { appendCanonicalValue($0, to: &out) }
+        value.withUnsafeBufferPointer { v in
+            let bytes = try? ByteWriter.makeArray(capacity: v.count) { w in appendCanonicalValue(v, to: &w) }
+            out.append(contentsOf: bytes ?? [])
+        }
     }
 
     /// Appends a header value trimmed, with inner runs of spaces and tabs collapsed to one space.
-    static func appendCanonicalValue(_ value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    static func appendCanonicalValue(_ value: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter) {
         // Fast path: nothing to trim or collapse (no leading/trailing/double whitespace, no tab/CR/LF).
         var simple = true
         var previousSpace = true  // a leading space is not simple
@@ -276,7 +300,7 @@ package struct CanonicalRequestBuilder {
             }
         }
         if simple && !(previousSpace && !value.isEmpty) {
-            out.append(contentsOf: value)
+            out.append(value)
             return
         }
         var pendingSpace = false
@@ -314,18 +338,40 @@ package struct CanonicalRequestBuilder {
         }
     }
 
+    /// An upper bound on the length of the first three lines.
+    static func requestLinesBound(methodCount: Int, targetCount: Int, extra: [(String, String)]) -> Int {
+        methodCount + 3 * targetCount + queryBound(targetCount, extra: extra) + 4
+    }
+
     /// Appends the first three lines (method, canonical URI, canonical query), each ending in `\n`.
     static func appendRequestLines(
         method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>, extraQuery: [(String, String)],
-        rules: ServiceRules, plus: URIEncoding.PlusPolicy, to out: inout [UInt8]
+        rules: ServiceRules, plus: URIEncoding.PlusPolicy, to out: inout ByteWriter
     ) throws(SigV4Error) {
         let (path, query) = try split(target)
-        out.append(contentsOf: method)
+        out.append(method)
         out.append(0x0a)
         appendCanonicalURI(UnsafeBufferPointer(rebasing: target[path]), rules: rules, to: &out)
         out.append(0x0a)
         appendCanonicalQuery(UnsafeBufferPointer(rebasing: target[query]), extra: extraQuery, plus: plus, to: &out)
         out.append(0x0a)
+    }
+
+    /// The largest number of times one name occurs in `names`.
+    static func maxMultiplicity(_ names: [String]) -> Int {
+        if names.count <= 1 { return 1 }
+        if names.count <= 64 {
+            var best = 1
+            for i in names.indices {
+                var c = 0
+                for j in names.indices where names[j] == names[i] { c += 1 }
+                best = max(best, c)
+            }
+            return best
+        }
+        var counts: [String: Int] = [:]
+        for name in names { counts[name, default: 0] += 1 }
+        return counts.values.max() ?? 1
     }
 
     /// Builds the whole canonical request.
@@ -336,58 +382,74 @@ package struct CanonicalRequestBuilder {
     ) throws(SigV4Error) -> CanonicalRequest {
         var headerBytes = 0
         for h in headers { headerBytes += h.name.count + h.value.count }
-        var out: [UInt8] = []
-        out.reserveCapacity(128 + method.count + target.count * 3 + headerBytes + headers.count * 2 + extraQuery.count * 64)
-        try method.withUnsafeBytes { m in
-            target.withUnsafeBufferPointer { t in
-                Result { () throws(SigV4Error) in
-                    try CanonicalRequestBuilder.appendRequestLines(
-                        method: m, target: t, extraQuery: extraQuery, rules: rules, plus: plus, to: &out)
-                }
-            }
-        }.get()
-        let signedHeaders: String = try CanonicalHeaders.withScratch(byteCount: headerBytes, count: headers.count) {
-            canonical throws(SigV4Error) in
-            for h in headers {
-                try h.name.withUnsafeBytes { n in
-                    h.value.withUnsafeBytes { v in Result { () throws(SigV4Error) in try canonical.add(name: n, value: v) } }
-                }.get()
-            }
-            canonical.sort()
-            switch selection {
-            case .automatic(let excluding, let forcing):
-                let filter =
-                    forcing.isEmpty && excluding == CanonicalRequest.defaultUnsignedHeaders
-                    ? HeaderFilter.default : HeaderFilter(excluding: excluding, forcing: forcing)
-                canonical.appendCanonicalHeaders(to: &out, filter: filter)
-                out.append(0x0a)
-                let start = out.count
-                canonical.appendSignedHeaders(to: &out, filter: filter)
-                return out.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start...]), as: UTF8.self) }
-            case .exactly(let names):
-                for var name in names {
-                    name.withUTF8 { n in
-                        out.append(contentsOf: n)
-                        out.append(0x3a)
-                        var first = true
-                        for k in 0..<canonical.count {
-                            let e = canonical.entries[k]
-                            guard CanonicalHeaders.equal(canonical.name(e), n) else { continue }
-                            if !first { out.append(0x2c) }
-                            first = false
-                            CanonicalRequestBuilder.appendCanonicalValue(canonical.value(e), to: &out)
-                        }
-                        out.append(0x0a)
+        var exactNames = 0
+        var multiplicity = 1  // how often one header's value can be written (repeated signed names)
+        if case .exactly(let names) = selection {
+            for name in names { exactNames += 2 * name.utf8.count + 3 }
+            multiplicity = CanonicalRequestBuilder.maxMultiplicity(names)
+        }
+        var signedHeaders = ""
+        let bound =
+            CanonicalRequestBuilder.requestLinesBound(
+                methodCount: method.count, targetCount: target.count, extra: extraQuery)
+            + multiplicity * (2 * headerBytes + 3 * headers.count) + exactNames + payloadHash.value.utf8.count + 8
+        guard bound <= 1 << 28 else {
+            throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
+        }
+        let bytes = try ByteWriter.makeArray(capacity: bound) { out throws(SigV4Error) in
+            try method.withUnsafeBytes { m in
+                target.withUnsafeBufferPointer { t in
+                    Result { () throws(SigV4Error) in
+                        try CanonicalRequestBuilder.appendRequestLines(
+                            method: m, target: t, extraQuery: extraQuery, rules: rules, plus: plus, to: &out)
                     }
                 }
-                out.append(0x0a)
-                let joined = names.joined(separator: ";")
-                out.append(contentsOf: joined.utf8)
-                return joined
+            }.get()
+            signedHeaders = try CanonicalHeaders.withScratch(byteCount: headerBytes, count: headers.count) {
+                canonical throws(SigV4Error) in
+                for h in headers {
+                    try h.name.withUnsafeBytes { n in
+                        h.value.withUnsafeBytes { v in
+                            Result { () throws(SigV4Error) in try canonical.add(name: n, value: v) }
+                        }
+                    }.get()
+                }
+                canonical.sort()
+                switch selection {
+                case .automatic(let excluding, let forcing):
+                    let filter =
+                        forcing.isEmpty && excluding == CanonicalRequest.defaultUnsignedHeaders
+                        ? HeaderFilter.default : HeaderFilter(excluding: excluding, forcing: forcing)
+                    canonical.appendCanonicalHeaders(to: &out, filter: filter)
+                    out.append(0x0a)
+                    let start = out.count
+                    canonical.appendSignedHeaders(to: &out, filter: filter)
+                    return String(decoding: UnsafeBufferPointer(rebasing: out.written[start...]), as: UTF8.self)
+                case .exactly(let names):
+                    for var name in names {
+                        name.withUTF8 { n in
+                            out.append(n)
+                            out.append(0x3a)
+                            var first = true
+                            for k in 0..<canonical.count {
+                                let e = canonical.entries[k]
+                                guard CanonicalHeaders.equal(canonical.name(e), n) else { continue }
+                                if !first { out.append(0x2c) }
+                                first = false
+                                CanonicalRequestBuilder.appendCanonicalValue(canonical.value(e), to: &out)
+                            }
+                            out.append(0x0a)
+                        }
+                    }
+                    out.append(0x0a)
+                    let joined = names.joined(separator: ";")
+                    out.append(string: joined)
+                    return joined
+                }
             }
+            out.append(0x0a)
+            out.append(string: payloadHash.value)
         }
-        out.append(0x0a)
-        out.append(contentsOf: payloadHash.value.utf8)
-        return CanonicalRequest(bytes: out, signedHeaders: signedHeaders)
+        return CanonicalRequest(bytes: bytes, signedHeaders: signedHeaders)
     }
 }

@@ -130,9 +130,12 @@ public struct Signer: Sendable {
         let token = credentials.sessionToken
         let target = request.path ?? "/"
 
-        var out: [UInt8] = []
-        let signedHeadersRange = try appendHeaderCanonicalRequest(
-            request, fields: fields, scan: scan, target: target, payload: payload, date: date, to: &out)
+        let plan = try planHeaderCanonicalRequest(request, scan: scan, target: target, payload: payload)
+        var signedHeadersRange = 0..<0
+        let out = try ByteWriter.makeArray(capacity: plan.bound) { w throws(SigV4Error) in
+            signedHeadersRange = try writeHeaderCanonicalRequest(
+                request, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &w)
+        }
         let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: SHA256.hash(out))
         let signature = signingKey(for: scope).signature(for: stringToSign)
         let signedHeaders = out.withUnsafeBufferPointer {
@@ -206,17 +209,24 @@ public struct Signer: Sendable {
         return scan
     }
 
-    /// Appends the header-mode canonical request to `out` and returns the range of its
-    /// `SignedHeaders` line. The request's own `X-Amz-Date` and `X-Amz-Security-Token` fields
-    /// are replaced by the signer's.
-    func appendHeaderCanonicalRequest(
-        _ request: HTTPRequest, fields: HTTPFields, scan: FieldScan, target: String, payload: PayloadHash,
-        date: AmzDate, to out: inout [UInt8]
-    ) throws(SigV4Error) -> Range<Int> {
+    /// What the header-mode canonical request is built from, and an upper bound on its length.
+    struct HeaderPlan {
+        var authority: String?
+        var signToken: String?
+        var addContentSHA: Bool
+        var count: Int
+        var byteCount: Int
+        var bound: Int
+    }
+
+    /// Checks the target and host, and sizes the header-mode canonical request.
+    func planHeaderCanonicalRequest(
+        _ request: HTTPRequest, scan: FieldScan, target: String, payload: PayloadHash
+    ) throws(SigV4Error) -> HeaderPlan {
         if Signer.queryHasSigningParameters(target) {
             throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-Signature or X-Amz-Credential")
         }
-        var authority = ""
+        var authority: String?
         if !scan.hasHost {
             guard let a = request.authority, !a.isEmpty else {
                 throw SigV4Error(.missingHost, "the request has neither an authority nor a Host header")
@@ -227,7 +237,7 @@ public struct Signer: Sendable {
         let addContentSHA = !scan.hasContentSHA256 && rules.sendContentSHA256
         var count = scan.count + 1
         var byteCount = scan.byteCount + 26  // x-amz-date + value
-        if !scan.hasHost {
+        if let authority {
             count += 1
             byteCount += 4 + authority.utf8.count
         }
@@ -239,9 +249,24 @@ public struct Signer: Sendable {
             count += 1
             byteCount += 20 + payload.value.utf8.count
         }
+        let bound =
+            CanonicalRequestBuilder.requestLinesBound(
+                methodCount: request.method.rawValue.utf8.count, targetCount: target.utf8.count, extra: [])
+            + 2 * byteCount + 3 * count + payload.value.utf8.count + 8
+        return HeaderPlan(
+            authority: authority, signToken: signToken, addContentSHA: addContentSHA, count: count,
+            byteCount: byteCount, bound: bound)
+    }
+
+    /// Writes the header-mode canonical request (at most `plan.bound` bytes) and returns the
+    /// range of its `SignedHeaders` line. The request's own `X-Amz-Date` and
+    /// `X-Amz-Security-Token` fields are replaced by the signer's.
+    func writeHeaderCanonicalRequest(
+        _ request: HTTPRequest, fields: HTTPFields, plan: HeaderPlan, target: String, payload: PayloadHash,
+        date: AmzDate, to out: inout ByteWriter
+    ) throws(SigV4Error) -> Range<Int> {
         var method = request.method.rawValue
         var target = target
-        out.reserveCapacity(out.count + 128 + method.utf8.count + target.utf8.count * 3 + byteCount * 2 + 2 * count)
         try method.withUTF8 { m in
             target.withUTF8 { t in
                 Result { () throws(SigV4Error) in
@@ -252,9 +277,9 @@ public struct Signer: Sendable {
             }
         }.get()
         let filter = options.filter
-        return try CanonicalHeaders.withScratch(byteCount: byteCount, count: count) {
+        return try CanonicalHeaders.withScratch(byteCount: plan.byteCount, count: plan.count) {
             headers throws(SigV4Error) -> Range<Int> in
-            if !scan.hasHost {
+            if var authority = plan.authority {
                 authority.withUTF8 { headers.add(lowercaseName: Signer.lit("host"), value: UnsafeRawBufferPointer($0)) }
             }
             for field in fields {
@@ -262,7 +287,9 @@ public struct Signer: Sendable {
                 if name == Signer.amzDateName || name == Signer.securityTokenName { continue }
                 var canonicalName = name.canonicalName
                 canonicalName.withUTF8 { n in
-                    field.withUnsafeBytesOfValue { v in headers.add(lowercaseName: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v)) }
+                    field.withUnsafeBytesOfValue { v in
+                        headers.add(lowercaseName: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
+                    }
                 }
             }
             var stamp = (UInt64(0), UInt64(0))
@@ -270,12 +297,12 @@ public struct Signer: Sendable {
                 date.writeISO8601Basic(to: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
                 headers.add(lowercaseName: Signer.lit("x-amz-date"), value: UnsafeRawBufferPointer(rebasing: raw[0..<16]))
             }
-            if var signToken {
+            if var signToken = plan.signToken {
                 signToken.withUTF8 {
                     headers.add(lowercaseName: Signer.lit("x-amz-security-token"), value: UnsafeRawBufferPointer($0))
                 }
             }
-            if addContentSHA {
+            if plan.addContentSHA {
                 var value = payload.value
                 value.withUTF8 {
                     headers.add(lowercaseName: Signer.lit("x-amz-content-sha256"), value: UnsafeRawBufferPointer($0))
@@ -288,7 +315,7 @@ public struct Signer: Sendable {
             headers.appendSignedHeaders(to: &out, filter: filter)
             let end = out.count
             out.append(0x0a)
-            out.append(contentsOf: payload.value.utf8)
+            out.append(string: payload.value)
             return start..<end
         }
     }
@@ -302,36 +329,54 @@ public struct Signer: Sendable {
     static func authorizationValue(
         accessKeyID: String, scope: CredentialScope, signedHeaders: String, signature: Signature
     ) -> String {
-        let count =
-            28 + accessKeyID.utf8.count + 1 + scope.byteCount + 16 + signedHeaders.utf8.count + 12 + 64
-        return String(unsafeUninitializedCapacity: count) { buffer in
-            var o = 0
-            func put(_ bytes: some Sequence<UInt8>) {
-                for b in bytes {
-                    buffer[o] = b
-                    o += 1
-                }
+        var signedHeaders = signedHeaders
+        return signedHeaders.withUTF8 { names in
+            let count = authorizationByteCount(accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
+            return String(unsafeUninitializedCapacity: count) { buffer in
+                writeAuthorization(
+                    to: buffer.baseAddress!, accessKeyID: accessKeyID, scope: scope,
+                    signedHeaders: UnsafeRawBufferPointer(names), signature: signature)
             }
-            put("AWS4-HMAC-SHA256 Credential=".utf8)
-            put(accessKeyID.utf8)
-            put(CollectionOfOne(UInt8(ascii: "/")))
-            put(scope.dateStamp.utf8)
-            put(CollectionOfOne(UInt8(ascii: "/")))
-            put(scope.region.utf8)
-            put(CollectionOfOne(UInt8(ascii: "/")))
-            put(scope.service.utf8)
-            put("/aws4_request, SignedHeaders=".utf8)
-            put(signedHeaders.utf8)
-            put(", Signature=".utf8)
-            signature.digest.withUnsafeBytes { d in
-                for b in d {
-                    buffer[o] = Hex.digit(b >> 4)
-                    buffer[o + 1] = Hex.digit(b & 0x0f)
-                    o += 2
-                }
-            }
-            return o
         }
+    }
+
+    static func authorizationByteCount(accessKeyID: String, scope: CredentialScope, signedHeadersCount: Int) -> Int {
+        28 + accessKeyID.utf8.count + 1 + scope.byteCount + 16 + signedHeadersCount + 12 + 64
+    }
+
+    /// Writes the `Authorization` value at `p` (room for ``authorizationByteCount(accessKeyID:scope:signedHeadersCount:)``
+    /// bytes) and returns the number of bytes written.
+    static func writeAuthorization(
+        to p: UnsafeMutablePointer<UInt8>, accessKeyID: String, scope: CredentialScope,
+        signedHeaders: UnsafeRawBufferPointer, signature: Signature
+    ) -> Int {
+        var o = 0
+        func put(_ bytes: UnsafeRawBufferPointer) {
+            guard bytes.count > 0 else { return }
+            UnsafeMutableRawPointer(p + o).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            o += bytes.count
+        }
+        func put(_ string: String) {
+            var string = string
+            string.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+        }
+        put(lit("AWS4-HMAC-SHA256 Credential="))
+        put(accessKeyID)
+        p[o] = UInt8(ascii: "/")
+        o += 1
+        put(scope.dateStamp)
+        p[o] = UInt8(ascii: "/")
+        o += 1
+        put(scope.region)
+        p[o] = UInt8(ascii: "/")
+        o += 1
+        put(scope.service)
+        put(lit("/aws4_request, SignedHeaders="))
+        put(signedHeaders)
+        put(lit(", Signature="))
+        signature.digest.withUnsafeBytes { Hex.write($0, to: p + o) }
+        o += 64
+        return o
     }
 
     // MARK: - Query signing (presigned URLs)

@@ -8,12 +8,31 @@ package enum Hex {
     }
 
     /// Appends the lowercase hex of `bytes` to `buffer`.
-    
     package static func append(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
-        buffer.reserveCapacity(buffer.count + bytes.count * 2)
+        let n = bytes.count * 2
+        guard n > 0 else { return }
+        if n <= 128 {
+            // Encode on the stack, then one bulk append.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { tmp in
+                write(bytes, to: tmp.baseAddress!)
+                buffer.append(contentsOf: UnsafeBufferPointer(tmp))
+            }
+        } else {
+            buffer.reserveCapacity(buffer.count + n)
+            for b in bytes {
+                buffer.append(digit(b >> 4))
+                buffer.append(digit(b & 0x0f))
+            }
+        }
+    }
+
+    /// Writes the lowercase hex of `bytes` at `p` (`2 * bytes.count` bytes).
+    package static func write(_ bytes: UnsafeRawBufferPointer, to p: UnsafeMutablePointer<UInt8>) {
+        var i = 0
         for b in bytes {
-            buffer.append(digit(b >> 4))
-            buffer.append(digit(b & 0x0f))
+            p[i] = digit(b >> 4)
+            p[i + 1] = digit(b & 0x0f)
+            i += 2
         }
     }
 

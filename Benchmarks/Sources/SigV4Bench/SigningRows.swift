@@ -21,7 +21,24 @@ enum SigningRows {
                     for _ in 0..<n { blackHole(try? warm.sign(request, payload: .emptySHA256, at: date)) }
                 },
                 floor: SignatureFloor(canonical: sample.canonicalRequest.bytes, stringToSign: sample.stringToSign.bytes, cold: false).body(),
+                maxAllocsPerOp: 7,
                 note: "Signer.sign, full SignedRequest, key cache hit"))
+        let context = SigningContext(signer: warm)
+        guard let contextSignature = try? context.sign(request, payload: .emptySHA256, at: date),
+            contextSignature == sample.signature
+        else { fatalError("SigningContext disagrees with Signer.sign") }
+        rows.append(
+            Row(
+                name: "sign_header_warm_context",
+                body: { n in
+                    for _ in 0..<n {
+                        blackHole(try? context.sign(request, payload: .emptySHA256, at: date))
+                        context.withAuthorization { blackHole($0.count) }
+                    }
+                },
+                floor: SignatureFloor(canonical: sample.canonicalRequest.bytes, stringToSign: sample.stringToSign.bytes, cold: false).body(),
+                maxAllocsPerOp: 0,
+                note: "SigningContext.sign: signature + Authorization bytes, reused buffers"))
         rows.append(
             Row(
                 name: "sign_header_cold",

@@ -11,6 +11,8 @@ struct Options {
     var checkAllocs = false
     var filter: String?
     var list = false
+    /// Runs only the rows' bodies for about two seconds each (for `perf record`).
+    var profile = false
 }
 
 func parseOptions() -> Options {
@@ -24,6 +26,7 @@ func parseOptions() -> Options {
         case "--check-allocs": o.checkAllocs = true
         case "--filter": o.filter = args.next()
         case "--list": o.list = true
+        case "--profile": o.profile = true
         case "--floor":
             guard let v = args.next(), let style = SignatureFloor.Style(rawValue: v) else {
                 FileHandle.standardError.write(Data("--floor takes raw, evp or oneshot\n".utf8))
@@ -64,6 +67,14 @@ var rows = allRows(quick: options.quick || options.checkAllocs)
 if let f = options.filter { rows = rows.filter { $0.name.contains(f) } }
 if options.list {
     for r in rows { print(r.name) }
+    exit(0)
+}
+
+if options.profile {
+    for row in rows {
+        let t0 = nowNanoseconds()
+        while nowNanoseconds() - t0 < 2_000_000_000 { row.body(1000) }
+    }
     exit(0)
 }
 
