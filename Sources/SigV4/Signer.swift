@@ -408,51 +408,123 @@ public struct Signer: Sendable {
         if Signer.queryHasSigningParameters(target, presign: true) {
             throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-* signing parameters")
         }
-        let inputs = try Signer.headerInputs(request: request, fields: fields)
         let payloadHash = payload ?? (rules.presignUnsignedPayload ? .unsignedPayload : .emptySHA256)
 
-        // Signed header names, needed before the canonical request (they are in the query).
-        var names = Set<String>()
-        for h in inputs {
-            let lower = String(decoding: CanonicalRequestBuilder.lowercased(h.name), as: UTF8.self)
-            if options.unsignedHeaders.contains(lower) && !options.forcedSignedHeaders.contains(lower) { continue }
-            names.insert(lower)
+        // Every field is signed (x-amz-date and the token too, when the caller set them), plus Host.
+        var hasHost = false
+        var count = 0
+        var byteCount = 0
+        for field in fields {
+            if field.name == Signer.hostName { hasHost = true }
+            count += 1
+            byteCount += field.name.canonicalName.utf8.count + field.withUnsafeBytesOfValue { $0.count }
         }
-        let signedHeaderList = names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined(separator: ";")
-
-        var params: [(String, String)] = [
-            ("X-Amz-Algorithm", StringToSign.algorithm),
-            ("X-Amz-Credential", URIEncoding.encode("\(credentials.accessKeyID)/\(scope)")),
-            ("X-Amz-Date", date.iso8601Basic),
-            ("X-Amz-Expires", String(expires)),
-            ("X-Amz-SignedHeaders", URIEncoding.encode(signedHeaderList)),
-        ]
+        var authority: String?
+        if !hasHost {
+            guard let a = request.authority, !a.isEmpty else {
+                throw SigV4Error(.missingHost, "the request has neither an authority nor a Host header")
+            }
+            authority = a
+            count += 1
+            byteCount += 4 + a.utf8.count
+        }
+        let filter = options.filter
         let encodedToken = credentials.sessionToken.map { URIEncoding.encode($0) }
-        if let encodedToken, rules.sessionTokenPlacement == .signed {
-            params.append(("X-Amz-Security-Token", encodedToken))
+        let credential = URIEncoding.encode("\(credentials.accessKeyID)/\(scope)")
+        let amzDate = date.iso8601Basic
+        var params: [(String, String)] = []
+        var signedHeaders = ""
+        var signedHeadersRange = 0..<0
+
+        let canonicalBytes: [UInt8] = try CanonicalHeaders.withScratch(byteCount: byteCount, count: count) {
+            headers throws(SigV4Error) -> [UInt8] in
+            if var authority {
+                authority.withUTF8 { headers.add(lowercaseName: Signer.lit("host"), value: UnsafeRawBufferPointer($0)) }
+            }
+            for field in fields {
+                var canonicalName = field.name.canonicalName
+                canonicalName.withUTF8 { n in
+                    field.withUnsafeBytesOfValue { v in
+                        headers.add(lowercaseName: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
+                    }
+                }
+            }
+            headers.sort()
+            // Signed header names, needed before the canonical request (they are in the query).
+            let list = try ByteWriter.makeArray(capacity: headers.outputBound) { w in
+                headers.appendSignedHeaders(to: &w, filter: filter)
+            }
+            signedHeaders = String(decoding: list, as: UTF8.self)
+            params.reserveCapacity(8)
+            params.append(("X-Amz-Algorithm", StringToSign.algorithm))
+            params.append(("X-Amz-Credential", credential))
+            params.append(("X-Amz-Date", amzDate))
+            params.append(("X-Amz-Expires", String(expires)))
+            params.append(("X-Amz-SignedHeaders", URIEncoding.encode(signedHeaders)))
+            if let encodedToken, rules.sessionTokenPlacement == .signed {
+                params.append(("X-Amz-Security-Token", encodedToken))
+            }
+            var method = request.method.rawValue
+            var target = target
+            let bound =
+                CanonicalRequestBuilder.requestLinesBound(
+                    methodCount: method.utf8.count, targetCount: target.utf8.count, extra: params)
+                + headers.outputBound + payloadHash.value.utf8.count + 8
+            return try ByteWriter.makeArray(capacity: bound) { out throws(SigV4Error) in
+                try method.withUTF8 { m in
+                    target.withUTF8 { t in
+                        Result { () throws(SigV4Error) in
+                            try CanonicalRequestBuilder.appendRequestLines(
+                                method: UnsafeRawBufferPointer(m), target: t, extraQuery: params, rules: rules,
+                                plus: options.plusPolicy, to: &out)
+                        }
+                    }
+                }.get()
+                headers.appendCanonicalHeaders(to: &out, filter: filter)
+                out.append(0x0a)
+                let start = out.count
+                headers.appendSignedHeaders(to: &out, filter: filter)
+                signedHeadersRange = start..<out.count
+                out.append(0x0a)
+                out.append(string: payloadHash.value)
+            }
         }
-        var builder = CanonicalRequestBuilder()
-        let canonical = try builder.build(
-            method: Array(request.method.rawValue.utf8), target: Array(target.utf8), extraQuery: params,
-            headers: inputs, selection: .exactly(signedHeaderList.isEmpty ? [] : signedHeaderList.split(separator: ";").map(String.init)),
-            payloadHash: payloadHash, rules: rules, plus: options.plusPolicy)
-        let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: canonical.hash)
+        _ = signedHeadersRange
+        let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: SHA256.hash(canonicalBytes))
         let signature = signingKey(for: scope).signature(for: stringToSign)
 
         if let encodedToken, rules.sessionTokenPlacement == .appendedAfterSigning {
             params.append(("X-Amz-Security-Token", encodedToken))
         }
-        params.append(("X-Amz-Signature", signature.hex))
-        var newTarget = target
         let hasQuery = target.utf8.contains(0x3f)
-        if hasQuery && !target.hasSuffix("?") && !target.hasSuffix("&") { newTarget += "&" }
-        if !hasQuery { newTarget += "?" }
-        newTarget += params.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        let separator: UInt8? =
+            hasQuery ? (target.utf8.last == 0x3f || target.utf8.last == 0x26 ? nil : 0x26) : 0x3f
+        var length = target.utf8.count + 1 + 16 + 64
+        for (name, value) in params { length += name.utf8.count + value.utf8.count + 2 }
+        let newTarget = String(unsafeUninitializedCapacity: length) { buffer in
+            var w = ByteWriter(buffer)
+            w.append(string: target)
+            if let separator { w.append(separator) }
+            for (k, (name, value)) in params.enumerated() {
+                if k > 0 { w.append(0x26) }
+                w.append(string: name)
+                w.append(0x3d)
+                w.append(string: value)
+            }
+            w.append("&X-Amz-Signature=")
+            w.write(upTo: 64) { p in
+                signature.digest.withUnsafeBytes { Hex.write($0, to: p) }
+                return 64
+            }
+            return w.count
+        }
         var signedRequest = request
         signedRequest.path = newTarget
         return SignedRequest(
-            request: signedRequest, scope: scope, canonicalRequest: canonical, stringToSign: stringToSign,
-            signature: signature, authorization: nil, addedHeaders: [], date: date, expires: expires)
+            request: signedRequest, scope: scope,
+            canonicalRequest: CanonicalRequest(bytes: canonicalBytes, signedHeaders: signedHeaders),
+            stringToSign: stringToSign, signature: signature, authorization: nil, addedHeaders: [], date: date,
+            expires: expires)
     }
 
     // MARK: - Helpers
