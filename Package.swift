@@ -61,6 +61,14 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "SigV4DiffDriver",
+            dependencies: [
+                "SigV4",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SigV4CryptoTests",
             dependencies: ["_SigV4Crypto"],
