@@ -42,6 +42,7 @@ struct RowResult {
 func allRows(quick: Bool) -> [Row] {
     var rows: [Row] = []
     rows += SigningRows.make()
+    rows += StreamingRows.make()
     rows += ScalingRows.make()
     return quick ? rows.filter(\.inQuick) : rows
 }
