@@ -139,9 +139,14 @@ public final class SigningContext {
         fields[Signer.amzDateName] = nil
         fields[Signer.securityTokenName] = nil
         fields.append(HTTPField(name: Signer.amzDateName, value: lastDate.iso8601Basic))
-        if let token { fields.append(HTTPField(name: Signer.securityTokenName, value: token)) }
+        if let token, rules.sessionTokenPlacement == .signed {
+            fields.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
         if !hadContentSHA && rules.sendContentSHA256 {
             fields.append(HTTPField(name: Signer.contentSHA256Name, value: lastPayload.value))
+        }
+        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
+            fields.append(HTTPField(name: Signer.securityTokenName, value: token))
         }
         fields.append(HTTPField(name: .authorization, value: authorization))
     }
