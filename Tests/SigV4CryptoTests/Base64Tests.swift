@@ -27,8 +27,9 @@ struct Base64Tests {
         #expect(Base64.decode("+/+/") == [0xfb, 0xff, 0xbf])
     }
 
-    @Test("rejects non-canonical or malformed text",
-          arguments: ["Zg=", "Zg", "Z===", "Zh==", "Zm9=", "Zm9v=", "Zm 9", "Zm9v\n", "====", "Zg==Zg==", "Zm-_", "é==="])
+    @Test(
+        "rejects non-canonical or malformed text",
+        arguments: ["Zg=", "Zg", "Z===", "Zh==", "Zm9=", "Zm9v=", "Zm 9", "Zm9v\n", "====", "Zg==Zg==", "Zm-_", "é==="])
     func rejects(text: String) {
         #expect(Base64.decode(text) == nil)
     }

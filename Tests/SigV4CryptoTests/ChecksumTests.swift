@@ -82,8 +82,9 @@ struct ChecksumTests {
         }
     }
 
-    @Test("hardware and table CRC32C agree on random data at every alignment",
-          arguments: [0, 1, 7, 8, 15, 16, 17, 63, 64, 1000, 4099, 65_539])
+    @Test(
+        "hardware and table CRC32C agree on random data at every alignment",
+        arguments: [0, 1, 7, 8, 15, 16, 17, 63, 64, 1000, 4099, 65_539])
     func hardwareAgreesWithSoftware(length: Int) {
         let data = Self.random(length + 8, seed: UInt64(length))
         for start in 0..<8 {
@@ -97,8 +98,9 @@ struct ChecksumTests {
         }
     }
 
-    @Test("carry-less-multiply and table CRC32 agree on random data at every alignment",
-          arguments: [0, 1, 15, 16, 63, 64, 65, 79, 80, 127, 128, 129, 1000, 4099, 65_539])
+    @Test(
+        "carry-less-multiply and table CRC32 agree on random data at every alignment",
+        arguments: [0, 1, 15, 16, 63, 64, 65, 79, 80, 127, 128, 129, 1000, 4099, 65_539])
     func crc32FoldingAgreesWithTable(length: Int) {
         let data = Self.random(length + 16, seed: UInt64(length) &+ 555)
         for start in 0..<16 {
@@ -117,13 +119,13 @@ struct ChecksumTests {
     }
 
     #if os(Linux) && arch(x86_64)
-    @Test("the SSE4.2 and PCLMULQDQ paths are selected exactly when /proc/cpuinfo lists them")
-    func hardwareSelection() throws {
-        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
-        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
-        #expect(CRC32C.isHardwareAccelerated == flags.contains("sse4_2"))
-        #expect(CRC32.isHardwareAccelerated == flags.contains("pclmulqdq"))
-    }
+        @Test("the SSE4.2 and PCLMULQDQ paths are selected exactly when /proc/cpuinfo lists them")
+        func hardwareSelection() throws {
+            let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+            let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
+            #expect(CRC32C.isHardwareAccelerated == flags.contains("sse4_2"))
+            #expect(CRC32.isHardwareAccelerated == flags.contains("pclmulqdq"))
+        }
     #endif
 
     @Test("incremental updates equal one-shot results whatever the split points", arguments: [1, 2, 3, 5, 8])

@@ -16,6 +16,7 @@
 /// }
 /// ```
 public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Element: Sequence<UInt8> {
+    /// A piece of the encoded body.
     public typealias Element = [UInt8]
 
     let base: Base
@@ -27,6 +28,7 @@ public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Elem
         self.encoder = encoder
     }
 
+    /// Starts encoding; each iterator signs the chain from the seed.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(base: base.makeAsyncIterator(), encoder: encoder)
     }
@@ -66,8 +68,10 @@ public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Elem
             return (true, nil)
         }
 
+        /// Errors: ``SigV4Error`` or whatever the base sequence throws.
         public typealias Failure = any Error
 
+        /// The next piece of the body, or nil after the end.
         public mutating func next() async throws -> [UInt8]? {
             try await next(isolation: nil)
         }

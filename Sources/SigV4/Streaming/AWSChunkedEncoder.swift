@@ -279,7 +279,9 @@ public struct AWSChunkedEncoder: Sendable {
     /// into the result.
     public mutating func encode(_ bytes: UnsafeRawBufferPointer) throws(SigV4Error) -> [UInt8] {
         var out: [UInt8] = []
-        if let length = try? encoding.encodedLength(decodedLength: decodedContentLength ?? bytes.count, chunkSize: chunkSize) {
+        if let length = try? encoding.encodedLength(
+            decodedLength: decodedContentLength ?? bytes.count, chunkSize: chunkSize)
+        {
             out.reserveCapacity(length)
         }
         do {

@@ -8,10 +8,18 @@ import Testing
 /// Python binding cannot sign (chunks and trailers).
 @Suite("awscrt streaming cross-check")
 struct AwscrtStreamingTests {
-    static var seeds: [String: Any] { try! Vectors.json("awscrt-streaming/seed-signatures.json") }
-    static var captures: [String: Any] { try! Vectors.json("awscrt-streaming/s3-client-unsigned-trailer.json") }
-    static let seedCases = (seeds["cases"] as! [[String: Any]]).map { $0["name"] as! String }
-    static let captureCases = (captures["cases"] as! [[String: Any]]).map { $0["name"] as! String }
+    static var seeds: [String: Any] { (try? Vectors.json("awscrt-streaming/seed-signatures.json")) ?? [:] }
+    static var captures: [String: Any] {
+        (try? Vectors.json("awscrt-streaming/s3-client-unsigned-trailer.json")) ?? [:]
+    }
+    static let seedCases = (seeds["cases"] as? [[String: Any]] ?? []).map { $0["name"] as! String }
+    static let captureCases = (captures["cases"] as? [[String: Any]] ?? []).map { $0["name"] as! String }
+
+    @Test("the awscrt vector files are present and non-empty")
+    func vectorsPresent() {
+        #expect(Self.seedCases.count == 3)
+        #expect(Self.captureCases.count == 5)
+    }
 
     static func payload(_ spec: [String: Any]) -> [UInt8] {
         let salt = spec["salt"] as! Int
@@ -35,8 +43,9 @@ struct AwscrtStreamingTests {
         }
     }
 
-    @Test("seed signature, added headers and Authorization equal aws-c-auth's; chunks equal the reference chain",
-          arguments: seedCases)
+    @Test(
+        "seed signature, added headers and Authorization equal aws-c-auth's; chunks equal the reference chain",
+        arguments: seedCases)
     func seed(name: String) throws {
         let file = Self.seeds
         let vector = (file["cases"] as! [[String: Any]]).first { $0["name"] as! String == name }!
@@ -80,8 +89,9 @@ struct AwscrtStreamingTests {
         }
     }
 
-    @Test("aws-c-s3's STREAMING-UNSIGNED-PAYLOAD-TRAILER upload: same Authorization and same body bytes",
-          arguments: captureCases)
+    @Test(
+        "aws-c-s3's STREAMING-UNSIGNED-PAYLOAD-TRAILER upload: same Authorization and same body bytes",
+        arguments: captureCases)
     func s3Client(name: String) throws {
         let file = Self.captures
         let vector = (file["cases"] as! [[String: Any]]).first { $0["name"] as! String == name }!

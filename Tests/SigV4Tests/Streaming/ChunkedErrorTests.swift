@@ -17,20 +17,26 @@ struct ChunkedErrorTests {
         }
     }
 
-    @Test("a chunk size under 8 KiB or over 64 MiB is refused with invalidChunkSize",
-          arguments: [Int.min, -1, 0, 1, 8191, 64 * 1024 * 1024 + 1, Int.max])
+    @Test(
+        "a chunk size under 8 KiB or over 64 MiB is refused with invalidChunkSize",
+        arguments: [Int.min, -1, 0, 1, 8191, 64 * 1024 * 1024 + 1, Int.max])
     func badChunkSize(chunkSize: Int) {
-        #expect(Self.code {
-            _ = try StreamingFixtures.signer.signStreaming(
-                StreamingFixtures.request, decodedContentLength: 100, chunkSize: chunkSize, at: StreamingFixtures.date)
-        } == .invalidChunkSize)
-        #expect(Self.code {
-            _ = try AWSChunkedEncoder(
-                encoding: .unsignedWithTrailer(.crc32), chunkSize: chunkSize, decodedContentLength: 1, chunkSigner: nil)
-        } == .invalidChunkSize)
-        #expect(Self.code {
-            _ = try AWSChunkedEncoding.signed.encodedLength(decodedLength: 1, chunkSize: chunkSize)
-        } == .invalidChunkSize)
+        #expect(
+            Self.code {
+                _ = try StreamingFixtures.signer.signStreaming(
+                    StreamingFixtures.request, decodedContentLength: 100, chunkSize: chunkSize,
+                    at: StreamingFixtures.date)
+            } == .invalidChunkSize)
+        #expect(
+            Self.code {
+                _ = try AWSChunkedEncoder(
+                    encoding: .unsignedWithTrailer(.crc32), chunkSize: chunkSize, decodedContentLength: 1,
+                    chunkSigner: nil)
+            } == .invalidChunkSize)
+        #expect(
+            Self.code {
+                _ = try AWSChunkedEncoding.signed.encodedLength(decodedLength: 1, chunkSize: chunkSize)
+            } == .invalidChunkSize)
     }
 
     @Test("the smallest and largest allowed chunk sizes are accepted", arguments: [8192, 64 * 1024 * 1024])
@@ -40,8 +46,9 @@ struct ChunkedErrorTests {
         #expect(try streaming.encode([1, 2, 3]).count == streaming.encodedContentLength)
     }
 
-    @Test("a payload shorter or longer than the declared decoded length fails with contentLengthMismatch",
-          arguments: [(100, 99), (100, 101), (0, 1), (1, 0), (8192, 8193), (20_000, 8192)])
+    @Test(
+        "a payload shorter or longer than the declared decoded length fails with contentLengthMismatch",
+        arguments: [(100, 99), (100, 101), (0, 1), (1, 0), (8192, 8193), (20_000, 8192)])
     func lengthMismatch(declared: Int, actual: Int) async throws {
         let streaming = try StreamingFixtures.signer.signStreaming(
             StreamingFixtures.request, decodedContentLength: declared, encoding: .signedWithTrailer(.sha256),
@@ -65,49 +72,60 @@ struct ChunkedErrorTests {
 
     @Test("a negative decoded length is refused")
     func negativeLength() {
-        #expect(Self.code {
-            _ = try StreamingFixtures.signer.signStreaming(
-                StreamingFixtures.request, decodedContentLength: -1, at: StreamingFixtures.date)
-        } == .contentLengthMismatch)
+        #expect(
+            Self.code {
+                _ = try StreamingFixtures.signer.signStreaming(
+                    StreamingFixtures.request, decodedContentLength: -1, at: StreamingFixtures.date)
+            } == .contentLengthMismatch)
     }
 
     @Test("an overflowing encoded length is refused, not trapped")
     func overflow() {
-        #expect(Self.code {
-            _ = try AWSChunkedEncoding.signed.encodedLength(decodedLength: Int.max, chunkSize: 8192)
-        } == .contentLengthMismatch)
-        #expect(Self.code {
-            _ = try AWSChunkedEncoding.signed.encodedLength(decodedLength: Int.max - 5, chunkSize: 64 * 1024 * 1024)
-        } == .contentLengthMismatch)
+        #expect(
+            Self.code {
+                _ = try AWSChunkedEncoding.signed.encodedLength(decodedLength: Int.max, chunkSize: 8192)
+            } == .contentLengthMismatch)
+        #expect(
+            Self.code {
+                _ = try AWSChunkedEncoding.signed.encodedLength(decodedLength: Int.max - 5, chunkSize: 64 * 1024 * 1024)
+            } == .contentLengthMismatch)
     }
 
     @Test("a caller's x-amz-decoded-content-length that disagrees is refused")
     func conflictingDecodedLength() {
         var request = StreamingFixtures.request
         request.headerFields[HTTPField.Name("x-amz-decoded-content-length")!] = "5"
-        #expect(Self.code {
-            _ = try StreamingFixtures.signer.signStreaming(request, decodedContentLength: 6, at: StreamingFixtures.date)
-        } == .contentLengthMismatch)
+        #expect(
+            Self.code {
+                _ = try StreamingFixtures.signer.signStreaming(
+                    request, decodedContentLength: 6, at: StreamingFixtures.date)
+            } == .contentLengthMismatch)
     }
 
     @Test("a caller's x-amz-content-sha256 that disagrees with the streaming constant is refused")
     func conflictingContentSHA() {
         var request = StreamingFixtures.request
         request.headerFields[HTTPField.Name("x-amz-content-sha256")!] = "UNSIGNED-PAYLOAD"
-        #expect(Self.code {
-            _ = try StreamingFixtures.signer.signStreaming(request, decodedContentLength: 6, at: StreamingFixtures.date)
-        } == .payloadHashConflict)
+        #expect(
+            Self.code {
+                _ = try StreamingFixtures.signer.signStreaming(
+                    request, decodedContentLength: 6, at: StreamingFixtures.date)
+            } == .payloadHashConflict)
     }
 
-    @Test("an unknown trailer algorithm is refused with unsupportedChecksum",
-          arguments: ["md5", "crc64", "", "x-amz-checksum-", "crc32c ", "sha-256", "x-amz-checksum-md5"])
+    @Test(
+        "an unknown trailer algorithm is refused with unsupportedChecksum",
+        arguments: ["md5", "crc64", "", "x-amz-checksum-", "crc32c ", "sha-256", "x-amz-checksum-md5"])
     func unknownAlgorithm(name: String) {
         #expect(Self.code { _ = try TrailingChecksum.Algorithm(name: name) } == .unsupportedChecksum)
     }
 
-    @Test("algorithm names parse in any case and as header names",
-          arguments: [("CRC32C", TrailingChecksum.Algorithm.crc32c), ("crc32", .crc32), ("Sha1", .sha1),
-                      ("x-amz-checksum-sha256", .sha256), ("X-Amz-Checksum-CRC32C", .crc32c)])
+    @Test(
+        "algorithm names parse in any case and as header names",
+        arguments: [
+            ("CRC32C", TrailingChecksum.Algorithm.crc32c), ("crc32", .crc32), ("Sha1", .sha1),
+            ("x-amz-checksum-sha256", .sha256), ("X-Amz-Checksum-CRC32C", .crc32c),
+        ])
     func algorithmNames(name: String, algorithm: TrailingChecksum.Algorithm) throws {
         #expect(try TrailingChecksum.Algorithm(name: name) == algorithm)
     }
@@ -120,16 +138,18 @@ struct ChunkedErrorTests {
         _ = try encoder.finish()
         #expect(encoder.isFinished)
         #expect(Self.code { _ = try encoder.finish() } == .contentLengthMismatch)
-        #expect(Self.code {
-            _ = try [UInt8](repeating: 1, count: 3).withUnsafeBytes { raw in try encoder.feed(raw) }
-        } == .contentLengthMismatch)
+        #expect(
+            Self.code {
+                _ = try [UInt8](repeating: 1, count: 3).withUnsafeBytes { raw in try encoder.feed(raw) }
+            } == .contentLengthMismatch)
     }
 
     @Test("a signed encoding without a chunk signer is refused")
     func signedWithoutSigner() {
-        #expect(Self.code {
-            _ = try AWSChunkedEncoder(encoding: .signed, decodedContentLength: 1, chunkSigner: nil)
-        } == .invalidCredentials)
+        #expect(
+            Self.code {
+                _ = try AWSChunkedEncoder(encoding: .signed, decodedContentLength: 1, chunkSigner: nil)
+            } == .invalidCredentials)
     }
 
     @Test("a chunk hash that is a constant, not a digest, is refused")

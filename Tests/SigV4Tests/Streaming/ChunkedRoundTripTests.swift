@@ -37,7 +37,8 @@ struct ChunkedRoundTripTests {
         if encoding.signsChunks {
             // Recompute the chain from the seed signature with a fresh signer.
             let key = StreamingFixtures.signer.signingKey(for: streaming.seed.scope)
-            var chain = ChunkSigner(signingKey: key, date: StreamingFixtures.date, seedSignature: streaming.seedSignature)
+            var chain = ChunkSigner(
+                signingKey: key, date: StreamingFixtures.date, seedSignature: streaming.seedSignature)
             for chunk in parsed.chunks {
                 #expect(chunk.signature == chain.signature(forChunk: chunk.data).hex)
             }
@@ -61,8 +62,9 @@ struct ChunkedRoundTripTests {
         }
     }
 
-    @Test("in-memory encoding decodes back to the payload, with valid framing, signatures and trailer",
-          arguments: encodings, sizes)
+    @Test(
+        "in-memory encoding decodes back to the payload, with valid framing, signatures and trailer",
+        arguments: encodings, sizes)
     func inMemory(encoding: AWSChunkedEncoding, size: Int) throws {
         var random = SeededBytes(seed: UInt64(size) &* 31 &+ 7)
         let payload = random.bytes(size)
@@ -94,15 +96,18 @@ struct ChunkedRoundTripTests {
         }
     }
 
-    @Test("chunk-sized input arrays pass through the async body uncopied, between their header and CRLF",
-          arguments: encodings)
+    @Test(
+        "chunk-sized input arrays pass through the async body uncopied, between their header and CRLF",
+        arguments: encodings)
     func asyncPassThrough(encoding: AWSChunkedEncoding) async throws {
         var random = SeededBytes(seed: 77)
         let size = 3 * 8192 + 100
         let payload = random.bytes(size)
         // Chunk-sized pieces, then a short one, then chunk-sized again (no longer aligned).
-        let pieces = [Array(payload[0..<8192]), Array(payload[8192..<16384]), Array(payload[16384..<16484]),
-                      Array(payload[16484..<24676]), Array(payload[24676...])]
+        let pieces = [
+            Array(payload[0..<8192]), Array(payload[8192..<16384]), Array(payload[16384..<16484]),
+            Array(payload[16484..<24676]), Array(payload[24676...]),
+        ]
         let streaming = try Self.streaming(encoding, size)
         let stream = AsyncStream<[UInt8]> { continuation in
             for piece in pieces { continuation.yield(piece) }
@@ -119,8 +124,9 @@ struct ChunkedRoundTripTests {
         try Self.check(elements.flatMap { $0 }, payload: payload, streaming: streaming)
     }
 
-    @Test("the writer API equals the in-memory encoding and hands whole chunks over without copying",
-          arguments: encodings)
+    @Test(
+        "the writer API equals the in-memory encoding and hands whole chunks over without copying",
+        arguments: encodings)
     func writerAPI(encoding: AWSChunkedEncoding) throws {
         var random = SeededBytes(seed: 123)
         let size = 5 * 8192 + 3
@@ -167,7 +173,9 @@ struct ChunkedRoundTripTests {
         }
     }
 
-    @Test("non-contiguous input elements are accepted", arguments: [AWSChunkedEncoding.signed, .unsignedWithTrailer(.crc32)])
+    @Test(
+        "non-contiguous input elements are accepted",
+        arguments: [AWSChunkedEncoding.signed, .unsignedWithTrailer(.crc32)])
     func nonContiguousElements(encoding: AWSChunkedEncoding) async throws {
         var random = SeededBytes(seed: 9)
         let payload = random.bytes(20_000)
@@ -217,6 +225,11 @@ struct ChunkedRoundTripTests {
             request, decodedContentLength: 10, at: StreamingFixtures.date)
         #expect(streaming.request.headerFields[.contentEncoding] == "aws-chunked,gzip")
         #expect(streaming.seed.canonicalRequest.text.contains("\ncontent-encoding:aws-chunked,gzip\n"))
+    }
+
+    @Test("the fixture date is the S3 examples' 20130524T000000Z")
+    func fixtureDate() {
+        #expect(StreamingFixtures.date.iso8601Basic == "20130524T000000Z")
     }
 
     @Test("each encoder restarts the chain at the seed signature")
