@@ -163,3 +163,30 @@ struct ChunkedErrorTests {
         #expect(viaHash == fresh.signature(forChunk: [UInt8]([1])))
     }
 }
+
+/// Secrets never show up in what the streaming types print.
+@Suite("aws-chunked secrecy")
+struct ChunkedSecrecyTests {
+    @Test("descriptions and dumps of the streaming values never contain the secret key")
+    func noSecretInDescriptions() throws {
+        let streaming = try StreamingFixtures.signer.signStreaming(
+            StreamingFixtures.request, decodedContentLength: 10, encoding: .signedWithTrailer(.crc32c),
+            at: StreamingFixtures.date)
+        var encoder = streaming.makeEncoder()
+        _ = try encoder.encode([UInt8](repeating: 1, count: 10))
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        var texts = [
+            String(describing: streaming), String(reflecting: streaming), String(describing: encoder),
+            String(describing: streaming.chunkSigner as Any),
+        ]
+        var dump = ""
+        Swift.dump(streaming, to: &dump)
+        texts.append(dump)
+        for text in texts {
+            #expect(!text.contains(secret))
+            #expect(!text.contains("wJalrXUtnFEMI"))
+        }
+        let keyText = streaming.chunkSigner.map { String(describing: $0.signingKey) } ?? ""
+        #expect(keyText.contains("<redacted>"))
+    }
+}
