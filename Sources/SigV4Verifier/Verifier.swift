@@ -502,17 +502,29 @@ public struct Verifier: Sendable {
         let (hasPlus, hasLowerEscape) = Verifier.queryQuirks(target)
         if hasPlus { pluses = policy.plusPolicies }
         if hasLowerEscape { targets.append(Verifier.uppercasingEscapes(target)) }
+        // awscrt and botocore's presigner decode every query escape and encode again:
+        // `%7e` becomes `~`, `%2b` becomes `%2B`.
+        let normalized = Verifier.normalizingQueryEscapes(target)
+        if !targets.contains(normalized) { targets.append(normalized) }
+        // curl never encodes a path, and botocore and awscrt put an S3 path verbatim: when the
+        // path holds bytes our rules would change, also try it as it is on the wire.
+        var ruleSets = [rules]
+        if Verifier.pathChangesUnderEncoding(target, rules: rules) {
+            var verbatim = rules
+            verbatim.encodePath = false
+            ruleSets.append(verbatim)
+        }
         let selection = CanonicalRequest.HeaderSelection.exactly(claim.signedHeaders)
         var builder = CanonicalRequestBuilder()
         var first: VerificationFailure.Diagnostics? = nil
         for payloadHash in candidates {
             for plus in pluses {
-                for t in targets {
+                for (t, ruleSet) in targets.flatMap({ t in ruleSets.map { (t, $0) } }) {
                     let canonical: CanonicalRequest
                     do {
                         canonical = try builder.build(
                             method: method, target: t, extraQuery: [], headers: inputs, selection: selection,
-                            payloadHash: payloadHash, rules: rules, plus: plus)
+                            payloadHash: payloadHash, rules: ruleSet, plus: plus)
                     } catch {
                         return .failure(
                             VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(error.reason)"))
@@ -582,6 +594,57 @@ public struct Verifier: Sendable {
         }
         return (plus, lower)
     }
+
+    /// The target with every query escape decoded and encoded again the AWS way: escapes of
+    /// unreserved bytes become the byte itself, others get uppercase hex.
+    static func normalizingQueryEscapes(_ target: [UInt8]) -> [UInt8] {
+        guard let q = target.firstIndex(of: 0x3f) else { return target }
+        var out = Array(target[...q])
+        out.reserveCapacity(target.count)
+        var i = q + 1
+        while i < target.count {
+            let b = target[i]
+            if b == 0x25, i + 2 < target.count, let hi = hexValue(target[i + 1]), let lo = hexValue(target[i + 2]) {
+                let decoded = hi << 4 | lo
+                if URIEncoding.isUnreserved(decoded) {
+                    out.append(decoded)
+                } else {
+                    out.append(0x25)
+                    out.append(upperHex(hi))
+                    out.append(upperHex(lo))
+                }
+                i += 3
+            } else {
+                out.append(b)
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// True when canonicalizing the path under `rules` would change its bytes.
+    static func pathChangesUnderEncoding(_ target: [UInt8], rules: ServiceRules) -> Bool {
+        for b in target {
+            if b == 0x3f { break }
+            if URIEncoding.isUnreserved(b) || b == 0x2f { continue }
+            if b == 0x25 && !rules.doubleEncodePath { continue }
+            return true
+        }
+        return rules.normalizePath && target.prefix { $0 != 0x3f }.withUnsafeBufferPointer {
+            URIEncoding.needsNormalization($0)
+        }
+    }
+
+    static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x41...0x46: return c - 0x37
+        case 0x61...0x66: return c - 0x57
+        default: return nil
+        }
+    }
+
+    static func upperHex(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x37 + v }
 
     static func uppercasingEscapes(_ target: [UInt8]) -> [UInt8] {
         var out = target
