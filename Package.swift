@@ -84,7 +84,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SigV4KeyStoreTests",
-            dependencies: ["SigV4", "SigV4Verifier", "SigV4KeyStore", "_SigV4Crypto"],
+            dependencies: [
+                "SigV4", "SigV4Verifier", "SigV4KeyStore", "_SigV4Crypto",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
