@@ -146,7 +146,7 @@ struct Verify: AsyncParsableCommand {
         var details: [VerificationFailure.Detail] = []
 
         var json: String {
-            func s(_ v: String?) -> String { v.map { JSONText.quote($0) } ?? "null" }
+            func s(_ v: String?) -> String { v.map { JSONQuoting.quote($0) } ?? "null" }
             var pairs: [(String, String)] = [
                 ("ok", ok ? "true" : "false"), ("code", s(code)), ("http_status", String(httpStatus)),
                 ("message", s(message)), ("access_key_id", s(accessKeyID)), ("principal", s(principal)),
@@ -159,7 +159,7 @@ struct Verify: AsyncParsableCommand {
             if !details.isEmpty {
                 pairs.append(("details", "{" + details.map { "\(s($0.name)):\(s($0.value))" }.joined(separator: ",") + "}"))
             }
-            return "{" + pairs.map { "\(JSONText.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+            return "{" + pairs.map { "\(JSONQuoting.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"
         }
 
         var text: String {
