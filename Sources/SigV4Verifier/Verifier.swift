@@ -497,7 +497,7 @@ public struct Verifier: Sendable {
     /// `+`, a `%` escape or bytes a signer might leave raw) the documented alternatives.
     func readings(_ target: [UInt8]) -> [Reading] {
         let first = policy.plusPolicies[0]
-        var out = [Reading(target: target, plus: first, form: .standard)]
+        var out: [Reading] = []
         let quirks = Verifier.queryQuirks(target)
         if quirks.plus {
             for plus in policy.plusPolicies.dropFirst() { out.append(Reading(target: target, plus: plus, form: .standard)) }
@@ -531,9 +531,21 @@ public struct Verifier: Sendable {
         let selection = CanonicalRequest.HeaderSelection.exactly(claim.signedHeaders)
         var builder = CanonicalRequestBuilder()
         var first: VerificationFailure.Diagnostics? = nil
-        let readings = readings(target)
+        // The spec reading first; the alternatives are worked out only if it fails.
+        let standard = Reading(target: target, plus: policy.plusPolicies[0], form: .standard)
+        var alternatives: [Reading]? = nil
         for payloadHash in candidates {
-            for reading in readings {
+            var index = -1
+            while true {
+                let reading: Reading
+                if index < 0 {
+                    reading = standard
+                } else {
+                    if alternatives == nil { alternatives = readings(target) }
+                    guard let alternatives, index < alternatives.count else { break }
+                    reading = alternatives[index]
+                }
+                index += 1
                 var canonical: CanonicalRequest
                 do {
                     canonical = try builder.build(
