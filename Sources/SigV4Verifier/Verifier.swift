@@ -495,7 +495,7 @@ public struct Verifier: Sendable {
 
     /// The readings tried, in order: the spec reading first, then (only when the target has a
     /// `+`, a `%` escape or bytes a signer might leave raw) the documented alternatives.
-    func readings(_ target: [UInt8]) -> [Reading] {
+    func readings(_ target: [UInt8], rules: ServiceRules) -> [Reading] {
         let first = policy.plusPolicies[0]
         var out: [Reading] = []
         let quirks = Verifier.queryQuirks(target)
@@ -509,7 +509,7 @@ public struct Verifier: Sendable {
             out.append(Reading(target: Verifier.reencodingQuery(target), plus: first, form: .reencodedQuery))
         }
         if policy.acceptVerbatimForms {
-            let (rawQuery, rawPath) = Verifier.needsVerbatim(target)
+            let (rawQuery, rawPath) = Verifier.needsVerbatim(target, normalize: rules.normalizePath)
             if rawQuery { out.append(Reading(target: target, plus: first, form: .verbatimQuery)) }
             if rawPath { out.append(Reading(target: target, plus: first, form: .verbatimPath)) }
             if rawQuery && rawPath { out.append(Reading(target: target, plus: first, form: .verbatimPathAndQuery)) }
@@ -541,7 +541,7 @@ public struct Verifier: Sendable {
                 if index < 0 {
                     reading = standard
                 } else {
-                    if alternatives == nil { alternatives = readings(target) }
+                    if alternatives == nil { alternatives = readings(target, rules: rules) }
                     guard let alternatives, index < alternatives.count else { break }
                     reading = alternatives[index]
                 }
@@ -657,7 +657,7 @@ public struct Verifier: Sendable {
     }
 
     /// Whether the query or path holds bytes a spec signer would encode (so a verbatim reading differs).
-    static func needsVerbatim(_ target: [UInt8]) -> (query: Bool, path: Bool) {
+    static func needsVerbatim(_ target: [UInt8], normalize: Bool) -> (query: Bool, path: Bool) {
         func odd(_ bytes: ArraySlice<UInt8>, allowing extra: Set<UInt8>) -> Bool {
             var i = bytes.startIndex
             while i < bytes.endIndex {
@@ -672,8 +672,14 @@ public struct Verifier: Sendable {
             }
             return false
         }
-        guard let q = target.firstIndex(of: 0x3f) else { return (false, odd(target[...], allowing: [0x2f])) }
-        return (odd(target[(q + 1)...], allowing: [0x26, 0x3d]), odd(target[..<q], allowing: [0x2f]))
+        let q = target.firstIndex(of: 0x3f) ?? target.count
+        let path = target[..<q]
+        // A raw path also differs from the canonical one when it has dot segments or `//`
+        // (services that normalize).
+        let pathDiffers =
+            odd(path, allowing: [0x2f]) || (normalize && path.withUnsafeBufferPointer { URIEncoding.needsNormalization($0) })
+        guard q < target.count else { return (false, pathDiffers) }
+        return (odd(target[(q + 1)...], allowing: [0x26, 0x3d]), pathDiffers)
     }
 
     /// The target whose canonical form was signed: presigned requests drop `X-Amz-Signature`
