@@ -37,7 +37,7 @@ public final class KeyStore: Sendable {
     /// The master keys this instance seals and opens with.
     public let masterKeys: MasterKeyRing
     let clock: @Sendable () -> AmzDate
-    let resolverState = ResolverState()
+    let resolverState: ResolverState
 
     /// Opens a store over `storage`, checking the master keys first: a key that does not match the one
     /// registered for its version is `wrongMasterKey`; records sealed under a version the ring lacks give
@@ -50,6 +50,7 @@ public final class KeyStore: Sendable {
         self.masterKeys = masterKeys
         self.policy = policy
         self.clock = clock
+        self.resolverState = ResolverState(policy: policy)
         guard !masterKeys.versions.isEmpty else { throw KeyStoreError(.masterKeyMissing, "the master key ring is empty") }
         let (checks, inUse) = try Self.run(storage) {
             try storage.read { reader in
