@@ -51,10 +51,15 @@ public final class KeyStore: Sendable {
         self.policy = policy
         self.clock = clock
         self.resolverState = ResolverState(policy: policy)
-        guard !masterKeys.versions.isEmpty else { throw KeyStoreError(.masterKeyMissing, "the master key ring is empty") }
+        guard !masterKeys.versions.isEmpty else {
+            throw KeyStoreError(.masterKeyMissing, "the master key ring is empty")
+        }
         let (checks, inUse) = try Self.run(storage) {
             try storage.read { reader in
-                (try reader.masterKeyChecks(), Set(try reader.keys(principal: nil).compactMap { $0.sealed?.masterKeyVersion }))
+                (
+                    try reader.masterKeyChecks(),
+                    Set(try reader.keys(principal: nil).compactMap { $0.sealed?.masterKeyVersion })
+                )
             }
         }
         for version in masterKeys.versions {
@@ -132,7 +137,8 @@ public final class KeyStore: Sendable {
             }
         guard ok else {
             throw KeyStoreError(
-                .invalidArgument, "a principal name is 1-128 characters of letters, digits and ._@+=,- "
+                .invalidArgument,
+                "a principal name is 1-128 characters of letters, digits and ._@+=,- "
                     + "(got \(name.debugDescription.prefix(64)))")
         }
     }
@@ -328,7 +334,8 @@ public final class KeyStore: Sendable {
                 try tx.insertPrincipal(Principal(name: principal, description: "", createdAt: now))
                 try tx.appendAudit(
                     AuditEvent(
-                        at: now, actor: actor, action: "principal.create", principal: principal, keyID: nil, detail: ""))
+                        at: now, actor: actor, action: "principal.create", principal: principal, keyID: nil, detail: "")
+                )
             }
             return try issue(
                 tx, principal: principal, scope: scope, description: description, now: now, actor: actor, detail: "")
