@@ -31,6 +31,26 @@ import Testing
         #expect(fileBytes(path) == bytes)
     }
 
+    @Test(arguments: [
+        "UPDATE access_keys SET state = 'bogus'", "UPDATE access_keys SET scope = 'not json'",
+        "UPDATE access_keys SET created_at = 'yesterday'",
+        "UPDATE access_keys SET retire_at = NULL, state = 'retiring'",
+    ])
+    func aTamperedRowIsReportedAsCorruptNotATrap(sql: String) throws {
+        let fixture = try Fixture(.sqlite)
+        _ = try fixture.store.createKey(principal: "alice", actor: "test")
+        let script = """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("PRAGMA ignore_check_constraints = ON")
+            db.execute(sys.argv[2]); db.commit()
+            """
+        let tamper = try runPython(script, [fixture.dbPath, sql])
+        #expect(tamper.status == 0, "\(tamper.stderr)")
+        expectError(.corruptStore) { _ = try KeyStore.open(path: fixture.dbPath, masterKeys: fixture.ring) }
+        expectError(.corruptStore) { _ = try fixture.store.keys() }
+    }
+
     @Test func aMissingStoreIsNotCreatedByOrdinaryCommands() throws {
         let dir = TempDir()
         let path = dir.file("absent.db")
