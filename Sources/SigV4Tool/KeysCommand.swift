@@ -530,3 +530,17 @@ struct KeysRewrap: AsyncParsableCommand {
         }
     }
 }
+
+/// Opens the key store for `sigv4 verify --keystore` and `sigv4 serve --keystore`: `path`, else `$SIGV4_KEYSTORE`,
+/// else the per-user default, with the master key found the same way as `sigv4 keys` finds it. The result is the
+/// verifier's `CredentialResolver`; a change made with `sigv4 keys` is seen within 2 s.
+///
+/// ```swift
+/// let verifier = Verifier(resolver: try openKeyStoreResolver(path: keystore))
+/// ```
+func openKeyStoreResolver(path: String?, masterKeyFile: String? = nil) throws(KeyStoreError) -> KeyStore {
+    let environment = ProcessInfo.processInfo.environment
+    return try KeyStoreLocation.open(
+        path: path ?? KeyStoreLocation.defaultStorePath(environment: environment), keyFile: masterKeyFile,
+        environment: environment)
+}
