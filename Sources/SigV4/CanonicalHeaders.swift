@@ -197,11 +197,13 @@ struct CanonicalHeaders {
 struct HeaderFilter: Sendable, Hashable {
     /// Lowercase names not signed (exclusions minus forced names), as bytes.
     private var excluded: [[UInt8]]
-    private var maxLength: Int
+    /// Bit `n` is set when some excluded name is `n` bytes long (bit 63: 63 bytes or more).
+    private var lengths: UInt64
 
     init(excluding: Set<String>, forcing: Set<String>) {
         excluded = excluding.subtracting(forcing).map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
-        maxLength = excluded.map(\.count).max() ?? 0
+        lengths = 0
+        for e in excluded { lengths |= 1 << UInt64(min(e.count, 63)) }
     }
 
     /// Signs every header.
@@ -210,7 +212,7 @@ struct HeaderFilter: Sendable, Hashable {
     static let `default` = HeaderFilter(excluding: CanonicalRequest.defaultUnsignedHeaders, forcing: [])
 
     func signs(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        if name.count > maxLength { return true }
+        if lengths & (1 << UInt64(min(name.count, 63))) == 0 { return true }
         for e in excluded where e.count == name.count {
             if e.withUnsafeBufferPointer({ CanonicalHeaders.equal($0, name) }) { return false }
         }
