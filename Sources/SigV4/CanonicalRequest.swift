@@ -420,10 +420,11 @@ package struct CanonicalRequestBuilder {
                     let filter =
                         forcing.isEmpty && excluding == CanonicalRequest.defaultUnsignedHeaders
                         ? HeaderFilter.default : HeaderFilter(excluding: excluding, forcing: forcing)
-                    canonical.appendCanonicalHeaders(to: &out, filter: filter)
+                    canonical.select(filter)
+                    canonical.appendCanonicalHeaders(to: &out)
                     out.append(0x0a)
                     let start = out.count
-                    canonical.appendSignedHeaders(to: &out, filter: filter)
+                    canonical.appendSignedHeaders(to: &out)
                     return String(decoding: UnsafeBufferPointer(rebasing: out.written[start...]), as: UTF8.self)
                 case .exactly(let names):
                     for var name in names {

@@ -309,10 +309,11 @@ public struct Signer: Sendable {
                 }
             }
             headers.sort()
-            headers.appendCanonicalHeaders(to: &out, filter: filter)
+            headers.select(filter)
+            headers.appendCanonicalHeaders(to: &out)
             out.append(0x0a)
             let start = out.count
-            headers.appendSignedHeaders(to: &out, filter: filter)
+            headers.appendSignedHeaders(to: &out)
             let end = out.count
             out.append(0x0a)
             out.append(string: payload.value)
@@ -450,9 +451,10 @@ public struct Signer: Sendable {
                 }
             }
             headers.sort()
+            headers.select(filter)
             // Signed header names, needed before the canonical request (they are in the query).
             let list = try ByteWriter.makeArray(capacity: headers.outputBound) { w in
-                headers.appendSignedHeaders(to: &w, filter: filter)
+                headers.appendSignedHeaders(to: &w)
             }
             signedHeaders = String(decoding: list, as: UTF8.self)
             params.reserveCapacity(8)
@@ -480,10 +482,10 @@ public struct Signer: Sendable {
                         }
                     }
                 }.get()
-                headers.appendCanonicalHeaders(to: &out, filter: filter)
+                headers.appendCanonicalHeaders(to: &out)
                 out.append(0x0a)
                 let start = out.count
-                headers.appendSignedHeaders(to: &out, filter: filter)
+                headers.appendSignedHeaders(to: &out)
                 signedHeadersRange = start..<out.count
                 out.append(0x0a)
                 out.append(string: payloadHash.value)
