@@ -19,8 +19,21 @@ package import _SigV4Crypto
 public struct CanonicalRequest: Sendable, Hashable, CustomStringConvertible {
     /// The exact bytes that are hashed.
     public let bytes: [UInt8]
-    /// The `SignedHeaders` value: lowercase names joined by `;`.
-    public let signedHeaders: String
+    /// The `SignedHeaders` value: lowercase names joined by `;` (the second-to-last line of
+    /// ``bytes``, read from them on access so signing does not keep a second copy).
+    public var signedHeaders: String {
+        bytes.withUnsafeBufferPointer { b in
+            let range = CanonicalRequest.signedHeadersRange(b)
+            return String(decoding: UnsafeBufferPointer(rebasing: b[range]), as: UTF8.self)
+        }
+    }
+
+    /// The range of the `SignedHeaders` line: between the last two newlines.
+    static func signedHeadersRange(_ b: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        guard let last = b.lastIndex(of: 0x0a) else { return 0..<0 }
+        let previous = b[..<last].lastIndex(of: 0x0a) ?? -1
+        return (previous + 1)..<last
+    }
 
     /// The text form.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
@@ -71,9 +84,14 @@ public struct CanonicalRequest: Sendable, Hashable, CustomStringConvertible {
             selection: selection, payloadHash: payloadHash, rules: rules, plus: plus)
     }
 
+    /// Wraps finished canonical request bytes; `signedHeaders` must be their `SignedHeaders` line.
     package init(bytes: [UInt8], signedHeaders: String) {
         self.bytes = bytes
-        self.signedHeaders = signedHeaders
+    }
+
+    /// Wraps finished canonical request bytes.
+    package init(bytes: [UInt8]) {
+        self.bytes = bytes
     }
 }
 

@@ -138,11 +138,17 @@ public struct Signer: Sendable {
         }
         let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: SHA256.hash(out))
         let signature = signingKey(for: scope).signature(for: stringToSign)
-        let signedHeaders = out.withUnsafeBufferPointer {
-            String(decoding: UnsafeBufferPointer(rebasing: $0[signedHeadersRange]), as: UTF8.self)
+        let accessKeyID = credentials.accessKeyID
+        let authorization = out.withUnsafeBytes { c in
+            let names = UnsafeRawBufferPointer(rebasing: c[signedHeadersRange])
+            let count = Signer.authorizationByteCount(
+                accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
+            return String(unsafeUninitializedCapacity: count) { buffer in
+                Signer.writeAuthorization(
+                    to: buffer.baseAddress!, accessKeyID: accessKeyID, scope: scope, signedHeaders: names,
+                    signature: signature)
+            }
         }
-        let authorization = Signer.authorizationValue(
-            accessKeyID: credentials.accessKeyID, scope: scope, signedHeaders: signedHeaders, signature: signature)
 
         var added: [HTTPField] = []
         added.reserveCapacity(4)
@@ -165,7 +171,7 @@ public struct Signer: Sendable {
         signedRequest.headerFields = signedFields
         return SignedRequest(
             request: signedRequest, scope: scope,
-            canonicalRequest: CanonicalRequest(bytes: out, signedHeaders: signedHeaders), stringToSign: stringToSign,
+            canonicalRequest: CanonicalRequest(bytes: out), stringToSign: stringToSign,
             signature: signature, authorization: authorization, addedHeaders: added, date: date, expires: nil)
     }
 

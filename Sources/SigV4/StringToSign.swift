@@ -23,9 +23,10 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
 
     /// Builds `algorithm \n date \n scope \n hash` for a request signature.
     package init(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest) {
-        var b: [UInt8] = []
-        StringToSign.append(date: date, scope: scope, canonicalRequestHash: canonicalRequestHash, to: &b)
-        bytes = b
+        bytes =
+            (try? ByteWriter.makeArray(capacity: 99 + scope.byteCount) { w in
+                StringToSign.write(date: date, scope: scope, canonicalRequestHash: canonicalRequestHash, to: &w)
+            }) ?? []
     }
 
     /// Writes `AWS4-HMAC-SHA256 \n date \n scope \n hex(hash)` (`99 + scope.byteCount` bytes).
