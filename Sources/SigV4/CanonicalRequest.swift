@@ -303,23 +303,26 @@ package struct CanonicalRequestBuilder {
 
     /// Appends a header value trimmed, with inner runs of spaces and tabs collapsed to one space.
     static func appendCanonicalValue(_ value: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter) {
-        // Fast path: nothing to trim or collapse (no leading/trailing/double whitespace, no tab/CR/LF).
-        var simple = true
-        var previousSpace = true  // a leading space is not simple
-        for b in value {
-            if b == 0x20 {
-                if previousSpace { simple = false; break }
-                previousSpace = true
-            } else if b == 0x09 || b == 0x0a || b == 0x0d {
-                simple = false
-                break
-            } else {
-                previousSpace = false
+        let n = value.count
+        guard n > 0 else { return }
+        // Fast path, one pass: copy while checking that nothing needs trimming or collapsing
+        // (no tab/CR/LF, no space at either end, no two spaces in a row).
+        var clean = value[0] != 0x20 && value[n - 1] != 0x20
+        if clean {
+            out.write(upTo: n) { p in
+                var previous: UInt8 = 0
+                for i in 0..<n {
+                    let b = value[i]
+                    p[i] = b
+                    if b <= 0x20 && (b == 0x09 || b == 0x0a || b == 0x0d || (b == 0x20 && previous == 0x20)) {
+                        clean = false
+                        return 0  // discard; the slow path rewrites it
+                    }
+                    previous = b
+                }
+                return n
             }
-        }
-        if simple && !(previousSpace && !value.isEmpty) {
-            out.append(value)
-            return
+            if clean { return }
         }
         var pendingSpace = false
         var wroteAny = false

@@ -196,21 +196,26 @@ public struct Signer: Sendable {
         var scan = FieldScan()
         for field in fields {
             let name = field.name
-            if name == .authorization {
+            let length = name.canonicalName.utf8.count
+            // Compare only names of a matching length (string equality is costly when it fails).
+            switch length {
+            case 13 where name == .authorization:
                 throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
-            } else if name == amzDateName {
+            case 10 where name == amzDateName:
                 scan.hasAmzDate = true
                 continue
-            } else if name == securityTokenName {
+            case 20 where name == securityTokenName:
                 scan.hasSecurityToken = true
                 continue
-            } else if name == contentSHA256Name {
+            case 20 where name == contentSHA256Name:
                 scan.hasContentSHA256 = true
-            } else if name == hostName {
+            case 4 where name == hostName:
                 scan.hasHost = true
+            default:
+                break
             }
             scan.count += 1
-            scan.byteCount += name.canonicalName.utf8.count + field.withUnsafeBytesOfValue { $0.count }
+            scan.byteCount += length + field.withUnsafeBytesOfValue { $0.count }
         }
         return scan
     }
@@ -290,8 +295,12 @@ public struct Signer: Sendable {
             }
             for field in fields {
                 let name = field.name
-                if name == Signer.amzDateName || name == Signer.securityTokenName { continue }
                 var canonicalName = name.canonicalName
+                switch canonicalName.utf8.count {
+                case 10 where name == Signer.amzDateName: continue
+                case 20 where name == Signer.securityTokenName: continue
+                default: break
+                }
                 canonicalName.withUTF8 { n in
                     field.withUnsafeBytesOfValue { v in
                         headers.add(lowercaseName: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
