@@ -125,9 +125,11 @@ static inline int CSigV4OpenSSL_cpu_has_sse42(void) {
 __attribute__((target("sse4.2")))
 static inline uint32_t CSigV4OpenSSL_crc32c_sse42(uint32_t crc, const uint8_t *p, size_t n) {
     uint64_t c = crc;
-    while (n > 0 && ((uintptr_t)p & 7) != 0) { c = _mm_crc32_u8((uint32_t)c, *p++); n--; }
-    while (n >= 8) { uint64_t v; memcpy(&v, p, 8); c = _mm_crc32_u64(c, v); p += 8; n -= 8; }
-    while (n > 0) { c = _mm_crc32_u8((uint32_t)c, *p++); n--; }
+    // The builtins, not the _mm_crc32_* wrappers: Swift's Clang importer does not emit those
+    // always-inline wrappers, which left undefined references at link time.
+    while (n > 0 && ((uintptr_t)p & 7) != 0) { c = __builtin_ia32_crc32qi((uint32_t)c, *p++); n--; }
+    while (n >= 8) { uint64_t v; memcpy(&v, p, 8); c = __builtin_ia32_crc32di(c, v); p += 8; n -= 8; }
+    while (n > 0) { c = __builtin_ia32_crc32qi((uint32_t)c, *p++); n--; }
     return (uint32_t)c;
 }
 #else

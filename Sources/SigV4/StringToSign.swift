@@ -23,7 +23,20 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
 
     /// Builds `algorithm \n date \n scope \n hash` for a request signature.
     package init(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest) {
-        self.init(algorithm: StringToSign.algorithm, date: date, scope: scope, lastLines: [canonicalRequestHash.hex])
+        var b: [UInt8] = []
+        StringToSign.append(date: date, scope: scope, canonicalRequestHash: canonicalRequestHash, to: &b)
+        bytes = b
+    }
+
+    /// Appends `AWS4-HMAC-SHA256 \n date \n scope \n hex(hash)` to `b`.
+    static func append(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest, to b: inout [UInt8]) {
+        b.reserveCapacity(b.count + 16 + 1 + 16 + 1 + scope.byteCount + 1 + 64)
+        b.append(contentsOf: "AWS4-HMAC-SHA256\n".utf8)
+        date.appendISO8601Basic(to: &b)
+        b.append(0x0a)
+        scope.append(to: &b)
+        b.append(0x0a)
+        canonicalRequestHash.appendHex(to: &b)
     }
 
     /// Builds a string to sign from its first three lines and any further lines (chunk and trailer forms).

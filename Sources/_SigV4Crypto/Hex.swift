@@ -3,17 +3,36 @@ package enum Hex {
     static let digits: (UInt64, UInt64) = (0x3736_3534_3332_3130, 0x6665_6463_6261_3938)  // "0123456789abcdef"
 
     
-    static func digit(_ nibble: UInt8) -> UInt8 {
+    package static func digit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble
     }
 
     /// Appends the lowercase hex of `bytes` to `buffer`.
-    
     package static func append(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
-        buffer.reserveCapacity(buffer.count + bytes.count * 2)
+        let n = bytes.count * 2
+        guard n > 0 else { return }
+        if n <= 128 {
+            // Encode on the stack, then one bulk append.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { tmp in
+                write(bytes, to: tmp.baseAddress!)
+                buffer.append(contentsOf: UnsafeBufferPointer(tmp))
+            }
+        } else {
+            buffer.reserveCapacity(buffer.count + n)
+            for b in bytes {
+                buffer.append(digit(b >> 4))
+                buffer.append(digit(b & 0x0f))
+            }
+        }
+    }
+
+    /// Writes the lowercase hex of `bytes` at `p` (`2 * bytes.count` bytes).
+    package static func write(_ bytes: UnsafeRawBufferPointer, to p: UnsafeMutablePointer<UInt8>) {
+        var i = 0
         for b in bytes {
-            buffer.append(digit(b >> 4))
-            buffer.append(digit(b & 0x0f))
+            p[i] = digit(b >> 4)
+            p[i + 1] = digit(b & 0x0f)
+            i += 2
         }
     }
 
