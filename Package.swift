@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "SigV4VerifierTests",
             dependencies: [
-                "SigV4", "SigV4Verifier", "_SigV4Crypto",
+                "SigV4", "SigV4Verifier", "_SigV4Crypto", "CSigV4TestMallocCounter",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings

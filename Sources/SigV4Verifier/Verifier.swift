@@ -192,7 +192,7 @@ public struct Verifier: Sendable {
         if let presign = claim.presign {
             signedAt = presign.date
         } else if facts.amzDate.count == 1 {
-            guard let d = AmzDate.parse(facts.amzDate[0]) else {
+            guard let d = ByteParsing.amzDate(facts.amzDate[0]) else {
                 throw withKey(VerificationFailure(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header"))
             }
             signedAt = d
@@ -451,7 +451,7 @@ public struct Verifier: Sendable {
         }
         if !s.pathPrefixes.isEmpty {
             // Compare on the decoded, dot-normalized path so that `%2e%2e` or `..` cannot step out of a prefix.
-            let decoded = URIEncoding.normalizePath(URIEncoding.decode(Array(request.pathBytes)))
+            let decoded = URIEncoding.normalizePath(ByteParsing.percentDecoded(request.pathBytes))
             if !s.pathPrefixes.contains(where: { decoded.starts(with: $0.utf8) }) {
                 return denied("The access key is not allowed to access this path")
             }
@@ -645,11 +645,11 @@ public struct Verifier: Sendable {
         for p in QueryParameter.split(query) {
             if wrote { out.append(0x26) }
             wrote = true
-            let name = URIEncoding.decode(Array(query[p.name]))
+            let name = ByteParsing.percentDecoded(query[p.name])
             name.withUnsafeBufferPointer { URIEncoding.append($0, to: &out, keepSlash: false, keepEscapes: false) }
             if let v = p.value {
                 out.append(0x3d)
-                let value = URIEncoding.decode(Array(query[v]))
+                let value = ByteParsing.percentDecoded(query[v])
                 value.withUnsafeBufferPointer { URIEncoding.append($0, to: &out, keepSlash: false, keepEscapes: false) }
             }
         }
