@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "SigV4Tool",
             dependencies: [
-                "SigV4", "SigV4Verifier", "SigV4KeyStore",
+                "SigV4", "SigV4Verifier", "SigV4KeyStore", "_SigV4Crypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
