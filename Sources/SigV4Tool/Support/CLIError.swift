@@ -21,6 +21,9 @@ struct CLIError: Error, CustomStringConvertible {
         CLIError(kind: .failure, message: message, hint: hint)
     }
 
+    /// The credential source `explain` reports when it signs with a placeholder key.
+    static let placeholderCredentialSource = "placeholder (no credentials found)"
+
     var exitCode: Int32 { kind == .usage ? 2 : 1 }
 
     /// The single line printed on stderr.
