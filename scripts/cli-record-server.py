@@ -16,11 +16,15 @@ import base64
 import hashlib
 import http.server
 import json
+import os
 import socketserver
 import sys
 
 
 def main():
+    # Drop descriptors inherited from a parent that spawns processes concurrently (test runners):
+    # a long-lived server holding someone else's pipe would keep that pipe from ever reaching EOF.
+    os.closerange(3, 4096)
     parser = argparse.ArgumentParser()
     parser.add_argument("--log", required=True)
     args = parser.parse_args()
