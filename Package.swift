@@ -61,6 +61,14 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "SigV4DiffDriver",
+            dependencies: [
+                "SigV4",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SigV4CryptoTests",
             dependencies: ["_SigV4Crypto"],
@@ -76,7 +84,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SigV4KeyStoreTests",
-            dependencies: ["SigV4", "SigV4Verifier", "SigV4KeyStore", "_SigV4Crypto"],
+            dependencies: [
+                "SigV4", "SigV4Verifier", "SigV4KeyStore", "_SigV4Crypto",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -84,10 +95,12 @@ let package = Package(
             dependencies: ["SigV4", "SigV4Verifier"],
             swiftSettings: strictSettings
         ),
+        // Counts heap allocations per thread in the test process (allocation regression tests).
+        .target(name: "CSigV4TestMallocCounter", path: "Tests/CSigV4TestMallocCounter"),
         .testTarget(
             name: "SigV4Tests",
             dependencies: [
-                "SigV4", "_SigV4Crypto",
+                "SigV4", "_SigV4Crypto", "CSigV4TestMallocCounter",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings

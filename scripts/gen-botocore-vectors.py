@@ -411,6 +411,13 @@ def sign_case(rng, case_id):
     path = gen_path(rng, path_wild)
     query_wild = mode == "query" or rng.random() < 0.25
     original_query = gen_query(rng, query_wild)
+    # A request target never ends in raw whitespace on the wire: HTTP (and
+    # swift-http-types' :path pseudo-header) trims it. Keep the generated
+    # bytes and the sent bytes equal by ending such targets with a letter.
+    if original_query and original_query[-1] in " \t":
+        original_query += "x"
+    elif not original_query and path[-1] in " \t":
+        path += "x"
 
     headers = gen_headers(rng, mode, s3, service)
     body = gen_body(rng, method) if mode == "header" else b""

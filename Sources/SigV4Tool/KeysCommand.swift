@@ -1,10 +1,546 @@
 import ArgumentParser
+import Foundation
+import SigV4
+import SigV4KeyStore
+import SigV4Verifier
 
-// Placeholder until the `keys` command lands; it refuses to run.
+/// `sigv4 keys`: manage the key-rotation key store.
 struct Keys: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "(not built yet)")
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Manage the key-rotation key store (principals, access keys, master keys, audit log).",
+        discussion: """
+            The store is a SQLite file: --keystore, else $SIGV4_KEYSTORE, else a per-user data path
+            (~/.local/share/sigv4/keys.db). Its master key comes from $SIGV4_KEYSTORE_MASTER_KEY, or from a
+            0600 key file: --master-key-file, $SIGV4_KEYSTORE_MASTER_KEY_FILE, or <keystore>.masterkey, which
+            'keys init' creates. Errors print 'sigv4 keys: <code>: <reason>' and exit 1.
+
+            Examples:
+              sigv4 keys init --keystore ./keys.db
+              sigv4 keys create --principal alice --service s3 --format env
+              sigv4 keys rotate --principal alice --overlap 1d
+              sigv4 keys list --older-than 90
+            """,
+        subcommands: [
+            KeysInit.self, KeysCreate.self, KeysList.self, KeysShow.self, KeysRotate.self, KeysRetire.self,
+            KeysDeactivate.self, KeysActivate.self, KeysDelete.self, KeysAudit.self, KeysRewrap.self,
+        ]
+    )
+}
+
+/// Options every `keys` subcommand shares.
+struct KeyStoreOptions: ParsableArguments {
+    @Option(name: .long, help: "Key store file (default: $SIGV4_KEYSTORE or ~/.local/share/sigv4/keys.db).")
+    var keystore: String?
+
+    @Option(name: .long, help: "Master key file (default: $SIGV4_KEYSTORE_MASTER_KEY_FILE or <keystore>.masterkey).")
+    var masterKeyFile: String?
+
+    @Option(name: .long, help: "Who makes the change, for the audit log (default: $USER@host).")
+    var actor: String?
+
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    var path: String { keystore ?? KeyStoreLocation.defaultStorePath(environment: environment) }
+
+    var actorName: String {
+        if let actor { return actor }
+        let user = environment["USER"] ?? environment["LOGNAME"] ?? "unknown"
+        return "\(user)@\(ProcessInfo.processInfo.hostName)"
+    }
+
+    func open() throws(KeyStoreError) -> KeyStore {
+        try KeyStoreLocation.open(path: path, keyFile: masterKeyFile, environment: environment)
+    }
+}
+
+/// Output formats for a newly issued secret.
+enum SecretFormat: String, ExpressibleByArgument, CaseIterable {
+    case json, env
+    case awsCredentials = "aws-credentials"
+}
+
+/// Output formats for listings.
+enum ListFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+}
+
+/// Runs `body`, turning a key store error into `sigv4 keys: code: reason` on stderr and exit status 1.
+func keysCommand(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as KeyStoreError {
+        FileHandle.standardError.write(Data("sigv4 keys: \(error.code): \(error.reason)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+/// Parses `3600`, `90s`, `30m`, `24h` or `7d` into seconds.
+func parseDuration(_ text: String) throws -> Int64 {
+    let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+    var digits = Substring(text)
+    var unit: Int64 = 1
+    if let last = text.last, let u = units[last] {
+        unit = u
+        digits = digits.dropLast()
+    }
+    guard let value = Int64(digits), value >= 0, value <= 10 * 366 * 86_400 / unit else {
+        throw ValidationError("invalid duration \(text.debugDescription): use seconds or a number with s, m, h, d, w")
+    }
+    return value * unit
+}
+
+/// Parses a timestamp (`20260101T000000Z` or `2026-01-01T00:00:00Z`).
+func parseTimestamp(_ text: String) throws -> AmzDate {
+    do { return try AmzDate(iso8601: text) } catch {
+        throw ValidationError("invalid timestamp \(text.debugDescription): use 20260101T000000Z")
+    }
+}
+
+/// Minimal JSON writing with a stable key order.
+enum JSONText {
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    enum Value {
+        case string(String)
+        case int(Int64)
+        case bool(Bool)
+        case null
+        case array([Value])
+        case object([(String, Value)])
+
+        static func optional(_ s: String?) -> Value { s.map { .string($0) } ?? .null }
+
+        var text: String {
+            switch self {
+            case .string(let s): JSONText.string(s)
+            case .int(let i): String(i)
+            case .bool(let b): b ? "true" : "false"
+            case .null: "null"
+            case .array(let items): "[" + items.map(\.text).joined(separator: ",") + "]"
+            case .object(let fields):
+                "{" + fields.map { JSONText.string($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
+            }
+        }
+    }
+
+    static func key(_ key: AccessKey) -> Value {
+        var retireAt: Value = .null
+        if case .retiring(let at) = key.state { retireAt = .string(at.iso8601Basic) }
+        let scope = key.scope
+        return .object([
+            ("access_key_id", .string(key.accessKeyID)),
+            ("principal", .string(key.principal)),
+            ("state", .string(key.state.name)),
+            ("retire_at", retireAt),
+            ("state_changed_at", .string(key.stateChangedAt.iso8601Basic)),
+            ("created_at", .string(key.createdAt.iso8601Basic)),
+            ("description", .string(key.description)),
+            (
+                "scope",
+                .object([
+                    ("regions", .array(scope.regions.sorted().map { .string($0) })),
+                    ("services", .array(scope.services.sorted().map { .string($0) })),
+                    ("methods", .array(scope.methods.sorted().map { .string($0) })),
+                    ("path_prefixes", .array(scope.pathPrefixes.map { .string($0) })),
+                    ("max_presign_lifetime", scope.maxPresignLifetime.map { .int(Int64($0)) } ?? .null),
+                    ("not_before", .optional(scope.notBefore?.iso8601Basic)),
+                    ("not_after", .optional(scope.notAfter?.iso8601Basic)),
+                ])
+            ),
+            (
+                "last_used",
+                key.lastUsed.map {
+                    .object([
+                        ("at", .string($0.at.iso8601Basic)), ("region", .string($0.region)),
+                        ("service", .string($0.service)),
+                    ])
+                } ?? .null
+            ),
+            ("master_key_version", key.masterKeyVersion.map { .int(Int64($0)) } ?? .null),
+        ])
+    }
+}
+
+/// Prints a newly issued key and its secret once, in the chosen format.
+func printIssued(_ issued: IssuedKey, format: SecretFormat, profile: String?, extra: [(String, JSONText.Value)] = []) {
+    let id = issued.accessKeyID
+    let secret = issued.secretAccessKey.revealForDisplay()
+    switch format {
+    case .json:
+        let fields: [(String, JSONText.Value)] =
+            [
+                ("access_key_id", .string(id)), ("secret_access_key", .string(secret)),
+                ("principal", .string(issued.key.principal)), ("state", .string(issued.key.state.name)),
+                ("created_at", .string(issued.key.createdAt.iso8601Basic)),
+            ] + extra
+        print(JSONText.Value.object(fields).text)
+    case .env:
+        print("export AWS_ACCESS_KEY_ID=\(id)")
+        print("export AWS_SECRET_ACCESS_KEY='\(secret)'")
+    case .awsCredentials:
+        print("[\(profile ?? issued.key.principal)]")
+        print("aws_access_key_id = \(id)")
+        print("aws_secret_access_key = \(secret)")
+    }
+}
+
+struct KeysInit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create a key store and, unless $SIGV4_KEYSTORE_MASTER_KEY is set, a 0600 master key file.")
+
+    @OptionGroup var options: KeyStoreOptions
 
     func run() async throws {
-        throw ValidationError("'sigv4 keys' is not available in this build yet")
+        try keysCommand {
+            let path = options.path
+            if FileManager.default.fileExists(atPath: path) {
+                throw KeyStoreError(.invalidArgument, "\(path) already exists; 'keys init' never overwrites a store")
+            }
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                try? FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            let env = options.environment
+            let ring: MasterKeyRing
+            let source: String
+            if options.masterKeyFile == nil, let text = env[MasterKeyRing.environmentVariable], !text.isEmpty {
+                ring = try MasterKeyRing.parse(text)
+                source = "$\(MasterKeyRing.environmentVariable)"
+            } else {
+                let keyFile =
+                    options.masterKeyFile ?? env[MasterKeyRing.keyFileEnvironmentVariable].flatMap {
+                        $0.isEmpty ? nil : $0
+                    } ?? MasterKeyRing.defaultKeyFilePath(forStoreAt: path)
+                if FileManager.default.fileExists(atPath: keyFile) {
+                    ring = try MasterKeyRing.readKeyFile(atPath: keyFile)
+                } else {
+                    ring = try MasterKeyRing.generate()
+                    try ring.writeKeyFile(atPath: keyFile)
+                }
+                source = keyFile
+            }
+            let store = try KeyStore.open(path: path, create: true, masterKeys: ring)
+            try store.registerMasterKey(actor: options.actorName)
+            print("initialized key store \(path)")
+            print("master key: \(source) (version \(ring.currentVersion)); back it up separately from the store")
+        }
     }
+}
+
+struct KeysCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Issue a new access key and print its secret once.")
+
+    @OptionGroup var options: KeyStoreOptions
+    @Option(help: "The owning principal (created when missing unless --new-principal is given).")
+    var principal: String
+    @Flag(help: "Require that the principal does not exist yet; a duplicate is refused.")
+    var newPrincipal = false
+    @Option(help: "Allowed region (repeatable; default any).") var region: [String] = []
+    @Option(help: "Allowed service (repeatable; default any).") var service: [String] = []
+    @Option(help: "Allowed HTTP method (repeatable; default any).") var method: [String] = []
+    @Option(help: "Allowed path prefix (repeatable; default any).") var pathPrefix: [String] = []
+    @Option(help: "Longest presigned URL lifetime in seconds.") var maxPresignLifetime: Int?
+    @Option(help: "Not valid before this time (20260101T000000Z).") var notBefore: String?
+    @Option(help: "Not valid after this time (20270101T000000Z).") var notAfter: String?
+    @Option(help: "A free-text description.") var description: String = ""
+    @Option(help: "How to print the secret: json, env, aws-credentials.") var format: SecretFormat = .json
+    @Option(help: "Profile name for --format aws-credentials (default: the principal).") var profile: String?
+
+    func run() async throws {
+        let scope = KeyScope(
+            regions: Set(region), services: Set(service), methods: Set(method.map { $0.uppercased() }),
+            pathPrefixes: pathPrefix, maxPresignLifetime: maxPresignLifetime,
+            notBefore: try notBefore.map(parseTimestamp), notAfter: try notAfter.map(parseTimestamp))
+        try keysCommand {
+            let store = try options.open()
+            let issued = try store.createKey(
+                principal: principal, scope: scope, description: description,
+                principalPolicy: newPrincipal ? .mustBeNew : .createIfMissing, actor: options.actorName)
+            printIssued(issued, format: format, profile: profile)
+        }
+    }
+}
+
+struct KeysList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List keys (never their secrets).")
+
+    @OptionGroup var options: KeyStoreOptions
+    @Option(help: "Only this principal's keys.") var principal: String?
+    @Flag(help: "Include tombstones of deleted keys.") var all = false
+    @Option(help: "Age policy: only active or retiring keys older than this many days.") var olderThan: Int?
+    @Option(help: "table or json.") var format: ListFormat = .table
+
+    func run() async throws {
+        try keysCommand {
+            let store = try options.open()
+            try store.sweepExpired()
+            var keys = try store.keys(principal: principal, includeDeleted: all)
+            if let olderThan {
+                let overdue = Set(try store.agePolicyReport(maxAgeDays: olderThan).map(\.key.accessKeyID))
+                keys = keys.filter { overdue.contains($0.accessKeyID) }
+            }
+            switch format {
+            case .json:
+                print(JSONText.Value.array(keys.map(JSONText.key)).text)
+            case .table:
+                print(
+                    "ACCESS KEY ID         PRINCIPAL             STATE      CREATED           RETIRE AT         LAST USED"
+                )
+                for key in keys {
+                    var retire = "-"
+                    if case .retiring(let at) = key.state { retire = at.iso8601Basic }
+                    let row = [
+                        key.accessKeyID.padding(toLength: 21, withPad: " ", startingAt: 0),
+                        key.principal.padding(toLength: 21, withPad: " ", startingAt: 0),
+                        key.state.name.padding(toLength: 10, withPad: " ", startingAt: 0),
+                        key.createdAt.iso8601Basic.padding(toLength: 17, withPad: " ", startingAt: 0),
+                        retire.padding(toLength: 17, withPad: " ", startingAt: 0),
+                        key.lastUsed.map { "\($0.at.iso8601Basic) \($0.region)/\($0.service)" } ?? "never",
+                    ]
+                    print(row.joined(separator: " "))
+                }
+            }
+        }
+    }
+}
+
+struct KeysShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one key (never its secret).")
+
+    @OptionGroup var options: KeyStoreOptions
+    @Argument(help: "The access key id.") var keyID: String
+
+    func run() async throws {
+        try keysCommand {
+            let store = try options.open()
+            print(JSONText.key(try store.key(keyID)).text)
+        }
+    }
+}
+
+struct KeysRotate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate",
+        abstract: "Issue a new key, print its secret once, and retire the old key after the overlap.")
+
+    @OptionGroup var options: KeyStoreOptions
+    @Option(help: "The principal whose key rotates.") var principal: String
+    @Option(help: "How long both keys work (seconds, or 30m, 24h, 7d; default 1d).") var overlap: String?
+    @Option(name: .customLong("key"), help: "The key to retire, when the principal has several active keys.")
+    var keyID: String?
+    @Option(help: "How to print the secret: json, env, aws-credentials.") var format: SecretFormat = .json
+    @Option(help: "Profile name for --format aws-credentials (default: the principal).") var profile: String?
+
+    func run() async throws {
+        let overlapSeconds = try overlap.map(parseDuration)
+        try keysCommand {
+            let store = try options.open()
+            let rotation = try store.rotate(
+                principal: principal, overlap: overlapSeconds, retiring: keyID, actor: options.actorName)
+            printIssued(
+                rotation.issued, format: format, profile: profile,
+                extra: [
+                    ("retiring_access_key_id", .optional(rotation.retired?.accessKeyID)),
+                    ("retires_at", .string(rotation.retiresAt.iso8601Basic)),
+                ])
+        }
+    }
+}
+
+struct KeysRetire: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retire", abstract: "Schedule an active key to retire (signatures dated before then still verify)."
+    )
+
+    @OptionGroup var options: KeyStoreOptions
+    @Argument(help: "The access key id.") var keyID: String
+    @Option(help: "Retire at this time (20260101T000000Z).") var at: String?
+    @Option(name: .customLong("in"), help: "Retire after this long (seconds, or 30m, 24h, 7d; default 1d).")
+    var after: String?
+
+    func validate() throws {
+        if at != nil && after != nil { throw ValidationError("give --at or --in, not both") }
+    }
+
+    func run() async throws {
+        let when = try at.map(parseTimestamp)
+        let delay = try after.map(parseDuration)
+        try keysCommand {
+            let store = try options.open()
+            let time = when ?? delay.map { store.now.adding(seconds: $0) }
+            print(JSONText.key(try store.retire(keyID: keyID, at: time, actor: options.actorName)).text)
+        }
+    }
+}
+
+struct KeysDeactivate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deactivate", abstract: "Revoke a key now (running verifiers refuse it within 2 s).")
+
+    @OptionGroup var options: KeyStoreOptions
+    @Argument(help: "The access key id.") var keyID: String
+
+    func run() async throws {
+        try keysCommand {
+            print(JSONText.key(try options.open().deactivate(keyID: keyID, actor: options.actorName)).text)
+        }
+    }
+}
+
+struct KeysActivate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "activate", abstract: "Make an inactive key active again (within the active-key limit).")
+
+    @OptionGroup var options: KeyStoreOptions
+    @Argument(help: "The access key id.") var keyID: String
+
+    func run() async throws {
+        try keysCommand {
+            print(JSONText.key(try options.open().activate(keyID: keyID, actor: options.actorName)).text)
+        }
+    }
+}
+
+struct KeysDelete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete",
+        abstract: "Delete an inactive key after the retention period (30 days), leaving a tombstone.")
+
+    @OptionGroup var options: KeyStoreOptions
+    @Argument(help: "The access key id.") var keyID: String
+    @Flag(help: "Delete before the retention period has passed.") var force = false
+
+    func run() async throws {
+        try keysCommand {
+            print(JSONText.key(try options.open().delete(keyID: keyID, force: force, actor: options.actorName)).text)
+        }
+    }
+}
+
+struct KeysAudit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Print the append-only audit log (never contains a secret).")
+
+    @OptionGroup var options: KeyStoreOptions
+    @Option(help: "Only events after this sequence number.") var after: Int64 = 0
+    @Option(help: "At most this many events.") var limit: Int = 1000
+    @Option(help: "Only events about this key.") var key: String?
+    @Option(help: "table or json.") var format: ListFormat = .table
+
+    func run() async throws {
+        try keysCommand {
+            let events = try options.open().auditLog(after: after, limit: limit).filter {
+                key == nil || $0.keyID == key
+            }
+            switch format {
+            case .json:
+                print(
+                    JSONText.Value.array(
+                        events.map {
+                            .object([
+                                ("seq", .int($0.sequence)), ("at", .string($0.at.iso8601Basic)),
+                                ("actor", .string($0.actor)), ("action", .string($0.action)),
+                                ("principal", .optional($0.principal)), ("access_key_id", .optional($0.keyID)),
+                                ("detail", .string($0.detail)),
+                            ])
+                        }
+                    ).text)
+            case .table:
+                for e in events {
+                    print(
+                        "\(e.sequence)\t\(e.at.iso8601Basic)\t\(e.actor)\t\(e.action)\t\(e.principal ?? "-")\t\(e.keyID ?? "-")\t\(e.detail)"
+                    )
+                }
+            }
+        }
+    }
+}
+
+struct KeysRewrap: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rewrap",
+        abstract: "Move every record to a new master key version, online; optionally drop unused old versions.",
+        discussion: """
+            With a key file, a new version is generated and saved to the file before any record uses it; then
+            every record's data key is re-wrapped under it, a batch per transaction. With
+            $SIGV4_KEYSTORE_MASTER_KEY, add the new VERSION:HEX entry to the variable yourself; records move to
+            its highest version. --resume finishes an interrupted rewrap without a new version.
+            --drop-unused then removes versions no record uses (from the key file; for the variable it lists
+            them). Secrets themselves are not re-encrypted: only their data keys are.
+            """)
+
+    @OptionGroup var options: KeyStoreOptions
+    @Flag(help: "Do not generate a new version; move the remaining records to the current one.") var resume = false
+    @Flag(help: "Afterwards remove master key versions that no record uses.") var dropUnused = false
+
+    func run() async throws {
+        try keysCommand {
+            let path = options.path
+            let storage = try SQLiteKeyStoreStorage(path: path)
+            var (ring, source) = try MasterKeyRing.locate(
+                forStoreAt: path, keyFile: options.masterKeyFile, environment: options.environment)
+            // Check the existing keys against the store before generating anything.
+            _ = try KeyStore(storage: storage, masterKeys: ring)
+            if case .file(let keyFile) = source, !resume {
+                ring = try ring.addingNewVersion()
+                try ring.writeKeyFile(atPath: keyFile)
+            }
+            let store = try KeyStore(storage: storage, masterKeys: ring)
+            let moved = try store.rewrap(actor: options.actorName)
+            var dropped: [UInt32] = []
+            if dropUnused {
+                let usage = try store.masterKeyUsage()
+                for version in ring.versions where version != ring.currentVersion && (usage[version] ?? 0) == 0 {
+                    _ = try store.dropMasterKey(version: version, actor: options.actorName)
+                    ring = ring.removing(version: version)
+                    dropped.append(version)
+                }
+                if case .file(let keyFile) = source, !dropped.isEmpty { try ring.writeKeyFile(atPath: keyFile) }
+            }
+            print(
+                JSONText.Value.object([
+                    ("current_version", .int(Int64(ring.currentVersion))), ("moved", .int(Int64(moved))),
+                    ("dropped_versions", .array(dropped.map { .int(Int64($0)) })),
+                    ("master_key_source", .string(source.description)),
+                ]).text)
+        }
+    }
+}
+
+/// Opens the key store for `sigv4 verify --keystore` and `sigv4 serve --keystore`: `path`, else `$SIGV4_KEYSTORE`,
+/// else the per-user default, with the master key found the same way as `sigv4 keys` finds it. The result is the
+/// verifier's `CredentialResolver`; a change made with `sigv4 keys` is seen within 2 s.
+///
+/// ```swift
+/// let verifier = Verifier(resolver: try openKeyStoreResolver(path: keystore))
+/// ```
+func openKeyStoreResolver(path: String?, masterKeyFile: String? = nil) throws(KeyStoreError) -> KeyStore {
+    let environment = ProcessInfo.processInfo.environment
+    return try KeyStoreLocation.open(
+        path: path ?? KeyStoreLocation.defaultStorePath(environment: environment), keyFile: masterKeyFile,
+        environment: environment)
 }

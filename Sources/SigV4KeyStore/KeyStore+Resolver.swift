@@ -1,0 +1,164 @@
+import Foundation
+import SigV4
+public import SigV4Verifier
+
+/// The resolver's cache and write-behind buffer.
+final class ResolverState: @unchecked Sendable {
+    enum Entry {
+        case missing
+        case present(AccessKey, SecretAccessKey)
+    }
+
+    let lock = NSLock()
+    /// ``KeyStorePolicy/refreshInterval`` and ``KeyStorePolicy/lastUsedFlushInterval`` as durations.
+    let refreshInterval: Duration
+    let flushInterval: Duration
+
+    init(policy: KeyStorePolicy) {
+        refreshInterval = .nanoseconds(Int64(max(0, policy.refreshInterval) * 1e9))
+        flushInterval = .nanoseconds(Int64(max(0, policy.lastUsedFlushInterval) * 1e9))
+    }
+    /// The generation the cached entries belong to.
+    var generation: UInt64?
+    var lastCheck: ContinuousClock.Instant?
+    var entries: [String: Entry] = [:]
+    var pendingUses: [String: LastUsed] = [:]
+    var lastFlush = ContinuousClock.now
+}
+
+extension KeyStore: CredentialResolver {
+    /// Resolves an access key for the verifier.
+    ///
+    /// Returns nil for an unknown, inactive or deleted key, and for a retiring key whose retire time plus the
+    /// grace period has passed. A retiring key comes back with ``ResolvedCredential/acceptsSignaturesBefore`` set
+    /// to its retire time. Results are cached; at most every ``KeyStorePolicy/refreshInterval`` seconds the
+    /// generation counter is re-read and the cache dropped when it moved, so a change made by another process
+    /// (a revocation, a rotation) is seen within 2 s. Last use is buffered and written behind.
+    ///
+    /// ```swift
+    /// let verifier = Verifier(resolver: store)
+    /// ```
+    public func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {
+        try resolveNow(accessKeyID: accessKeyID, context: context)
+    }
+
+    /// The synchronous body of ``resolve(accessKeyID:context:)``.
+    public func resolveNow(accessKeyID: String, context: ResolutionContext) throws(KeyStoreError)
+        -> ResolvedCredential?
+    {
+        guard SecretEnvelope.isPlausibleKeyID(accessKeyID) else { return nil }
+        let instant = ContinuousClock.now
+        // Fast path: one lock, no storage access, while the last generation check is fresh.
+        var (generation, cached) = resolverState.lock.withLock { () -> (UInt64?, ResolverState.Entry?) in
+            guard let last = resolverState.lastCheck, let generation = resolverState.generation,
+                instant - last < resolverState.refreshInterval
+            else { return (nil, nil) }
+            return (generation, resolverState.entries[accessKeyID])
+        }
+        if generation == nil {
+            let fresh = try refreshIfStale()
+            generation = fresh
+            cached = resolverState.lock.withLock {
+                resolverState.generation == fresh ? resolverState.entries[accessKeyID] : nil
+            }
+        }
+        let entry: ResolverState.Entry
+        if let cached {
+            entry = cached
+        } else {
+            let (loadedGeneration, loaded) = try load(accessKeyID)
+            entry = loaded
+            resolverState.lock.withLock {
+                if resolverState.generation.map({ loadedGeneration > $0 }) ?? true {
+                    resolverState.generation = loadedGeneration
+                    resolverState.entries = [:]
+                }
+                guard resolverState.generation == loadedGeneration else { return }
+                if resolverState.entries.count >= policy.cacheCapacity { resolverState.entries = [:] }
+                resolverState.entries[accessKeyID] = loaded
+            }
+        }
+        guard case .present(let key, let secret) = entry else { return nil }
+        let now = context.now
+        var acceptsBefore: AmzDate?
+        switch key.state {
+        case .active: break
+        case .retiring(let at):
+            guard now < at.adding(seconds: policy.retiringGrace) else { return nil }
+            acceptsBefore = at
+        case .inactive, .deleted: return nil
+        }
+        noteUse(accessKeyID, LastUsed(at: now, region: context.region, service: context.service), at: instant)
+        return ResolvedCredential(
+            accessKeyID: key.accessKeyID, secretAccessKey: secret, principal: key.principal, scope: key.scope,
+            acceptsSignaturesBefore: acceptsBefore, generation: generation ?? 0)
+    }
+
+    /// Re-reads the generation counter when the last check is older than the refresh interval; returns the
+    /// generation the cache is valid for.
+    func refreshIfStale() throws(KeyStoreError) -> UInt64 {
+        let now = ContinuousClock.now
+        let known: UInt64? = resolverState.lock.withLock { () -> UInt64? in
+            guard let last = resolverState.lastCheck, let generation = resolverState.generation,
+                now - last < resolverState.refreshInterval
+            else { return nil }
+            return generation
+        }
+        if let known { return known }
+        let current = try read { try $0.generation() }
+        return resolverState.lock.withLock {
+            // Any move drops the cache: forward (a change) or backward (a store restored from a backup).
+            if resolverState.generation != current {
+                resolverState.generation = current
+                resolverState.entries = [:]
+            }
+            resolverState.lastCheck = now
+            return resolverState.generation ?? current
+        }
+    }
+
+    /// Drops every cached entry; the next lookup reads the store.
+    public func invalidateCache() {
+        resolverState.lock.withLock {
+            resolverState.entries = [:]
+            resolverState.generation = nil
+            resolverState.lastCheck = nil
+        }
+    }
+
+    func load(_ keyID: String) throws(KeyStoreError) -> (UInt64, ResolverState.Entry) {
+        let (generation, stored) = try read { reader in (try reader.generation(), try reader.key(id: keyID)) }
+        guard let stored, let sealed = stored.sealed else { return (generation, .missing) }
+        switch stored.key.state {
+        case .active, .retiring:
+            let secret = try SecretEnvelope.open(
+                sealed, keyID: keyID, principal: stored.key.principal, ring: masterKeys)
+            return (generation, .present(stored.key, secret))
+        case .inactive, .deleted:
+            return (generation, .missing)
+        }
+    }
+
+    func noteUse(_ keyID: String, _ use: LastUsed, at instant: ContinuousClock.Instant) {
+        let due: [String: LastUsed]? = resolverState.lock.withLock { () -> [String: LastUsed]? in
+            resolverState.pendingUses[keyID] = use
+            guard instant - resolverState.lastFlush >= resolverState.flushInterval else { return nil }
+            resolverState.lastFlush = instant
+            defer { resolverState.pendingUses = [:] }
+            return resolverState.pendingUses
+        }
+        if let due { try? storage.recordLastUsed(due) }
+    }
+
+    /// Writes buffered last-used data now (call on shutdown).
+    public func flushLastUsed() throws(KeyStoreError) {
+        let due = resolverState.lock.withLock {
+            defer {
+                resolverState.pendingUses = [:]
+                resolverState.lastFlush = ContinuousClock.now
+            }
+            return resolverState.pendingUses
+        }
+        try Self.run(storage) { try storage.recordLastUsed(due) }
+    }
+}

@@ -1,0 +1,30 @@
+/// The limits and periods a key store enforces.
+///
+/// ```swift
+/// var policy = KeyStorePolicy()
+/// policy.maxActiveKeysPerPrincipal = 1
+/// policy.deletionRetention = 7 * 86_400
+/// ```
+public struct KeyStorePolicy: Sendable, Hashable {
+    /// At most this many keys per principal are in state `active` (2 by default, like IAM).
+    /// Retiring keys do not count: they are on their way out.
+    public var maxActiveKeysPerPrincipal: Int = 2
+    /// A key must have been inactive this long (seconds) before it may be deleted without `force`. 30 days.
+    public var deletionRetention: Int64 = 30 * 86_400
+    /// How long after its retire time a retiring key still resolves, so presigned URLs signed before the
+    /// retire time keep working until they expire. 7 days (the longest `X-Amz-Expires`). After that the key
+    /// becomes inactive by itself.
+    public var retiringGrace: Int64 = 604_800
+    /// The overlap used by `rotate` when none is given: 1 day.
+    public var defaultOverlap: Int64 = 86_400
+    /// How often (seconds of monotonic time) the resolver re-reads the generation counter. 1 s, so a change
+    /// made by another process is seen within 2 s.
+    public var refreshInterval: Double = 1.0
+    /// How often (seconds) last-used data is written behind. 60 s.
+    public var lastUsedFlushInterval: Double = 60
+    /// The most entries the resolver cache holds (including negative entries) before it is cleared.
+    public var cacheCapacity: Int = 10_000
+
+    /// The default policy.
+    public init() {}
+}

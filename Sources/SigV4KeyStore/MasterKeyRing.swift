@@ -1,0 +1,254 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+package import _SigV4Crypto
+
+/// The versioned master keys that wrap the store's data keys.
+///
+/// The highest version is *current*: new data keys are wrapped under it and
+/// ``KeyStore/rewrap(actor:)`` moves every record to it. Older versions stay
+/// in the ring only to unwrap records that still use them; drop one only when
+/// ``KeyStore/masterKeyUsage()`` says no record does.
+///
+/// The text form, used by the key file and the environment variable, is one
+/// `VERSION:HEX` entry (64 hex digits, 32 bytes) per line or separated by
+/// commas; `#` starts a comment. A lone 64-digit hex string is version 1.
+///
+/// ```swift
+/// let ring = try MasterKeyRing.generate()                 // version 1, from RAND_bytes
+/// try ring.writeKeyFile(atPath: "/var/lib/sigv4/keys.db.masterkey")
+/// let again = try MasterKeyRing.readKeyFile(atPath: "/var/lib/sigv4/keys.db.masterkey")
+/// ```
+public struct MasterKeyRing: Sendable, CustomStringConvertible {
+    package private(set) var keys: [UInt32: SecureBytes]
+
+    /// The environment variable that may hold the master keys: `SIGV4_KEYSTORE_MASTER_KEY`.
+    public static let environmentVariable = "SIGV4_KEYSTORE_MASTER_KEY"
+    /// The environment variable that may name the key file: `SIGV4_KEYSTORE_MASTER_KEY_FILE`.
+    public static let keyFileEnvironmentVariable = "SIGV4_KEYSTORE_MASTER_KEY_FILE"
+
+    package init(keys: [UInt32: SecureBytes]) {
+        self.keys = keys
+    }
+
+    /// The versions present, ascending.
+    public var versions: [UInt32] { keys.keys.sorted() }
+
+    /// The highest version: the one new records are wrapped under.
+    public var currentVersion: UInt32 { keys.keys.max() ?? 0 }
+
+    /// True when the ring holds `version`.
+    public func contains(version: UInt32) -> Bool { keys[version] != nil }
+
+    package func key(version: UInt32) -> SecureBytes? { keys[version] }
+
+    /// A new ring with one random version-`version` key from `RAND_bytes`.
+    public static func generate(version: UInt32 = 1) throws(KeyStoreError) -> MasterKeyRing {
+        MasterKeyRing(keys: [version: try randomKey()])
+    }
+
+    /// This ring plus a new random key whose version is one above the current one.
+    public func addingNewVersion() throws(KeyStoreError) -> MasterKeyRing {
+        var copy = self
+        copy.keys[currentVersion + 1] = try MasterKeyRing.randomKey()
+        return copy
+    }
+
+    /// This ring without `version`.
+    public func removing(version: UInt32) -> MasterKeyRing {
+        var copy = self
+        copy.keys[version] = nil
+        return copy
+    }
+
+    static func randomKey() throws(KeyStoreError) -> SecureBytes {
+        do {
+            return try SecureBytes(count: 32) { buffer in try SecureRandom.fill(buffer) }
+        } catch {
+            throw KeyStoreError(.crypto, "could not draw a master key from RAND_bytes")
+        }
+    }
+
+    /// A value that identifies a master key without revealing it: HMAC-SHA256(key, fixed label).
+    package static func checkValue(_ key: SecureBytes) -> [UInt8] {
+        let digest = key.withUnsafeBytes { k in
+            HMACKey(key: k).authenticationCode(for: "sigv4-keystore master key check v1")
+        }
+        return digest.withUnsafeBytes { Array($0) }
+    }
+
+    // MARK: text form
+
+    /// Parses the text form. Throws `malformedMasterKey` without echoing the text.
+    public static func parse(_ text: String) throws(KeyStoreError) -> MasterKeyRing {
+        var keys: [UInt32: SecureBytes] = [:]
+        var tokens: [Substring] = []
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            tokens += content.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" })
+        }
+        if tokens.count == 1, !tokens[0].contains(":") {
+            tokens[0] = "1:" + tokens[0]
+        }
+        for (index, token) in tokens.enumerated() {
+            let parts = token.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let version = UInt32(parts[0]), version > 0 else {
+                throw KeyStoreError(.malformedMasterKey, "master key entry \(index + 1) is not VERSION:HEX")
+            }
+            let hex = Array(parts[1].utf8)
+            var bad = false
+            let key = SecureBytes(count: 32) { out in
+                if !Hex.decode(hex, into: out) {
+                    bad = true
+                    ConstantTime.cleanse(out)
+                }
+            }
+            guard !bad else {
+                throw KeyStoreError(
+                    .malformedMasterKey, "master key version \(version) must be 64 hex digits (32 bytes)")
+            }
+            guard keys[version] == nil else {
+                throw KeyStoreError(.malformedMasterKey, "master key version \(version) appears twice")
+            }
+            keys[version] = key
+        }
+        guard !keys.isEmpty else { throw KeyStoreError(.malformedMasterKey, "no master key in the text") }
+        return MasterKeyRing(keys: keys)
+    }
+
+    /// Appends the text form (with the secret key bytes) to `out`. Cleanse `out` after use.
+    package func appendTextForm(to out: inout [UInt8]) {
+        out += Array("# sigv4 key store master keys. Keep secret (mode 0600). One VERSION:HEX per line.\n".utf8)
+        for version in versions {
+            guard let key = keys[version] else { continue }
+            out += Array("\(version):".utf8)
+            key.withUnsafeBytes { Hex.append($0, to: &out) }
+            out.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    // MARK: key file
+
+    /// Reads a key file. Refuses a file that group or others may read or write (`keyFilePermissions`).
+    public static func readKeyFile(atPath path: String) throws(KeyStoreError) -> MasterKeyRing {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw KeyStoreError(.masterKeyMissing, "no master key file at \(path)")
+        }
+        if info.st_mode & 0o077 != 0 {
+            throw KeyStoreError(
+                .keyFilePermissions,
+                "master key file \(path) has mode \(String(info.st_mode & 0o777, radix: 8)); "
+                    + "it must not be accessible by group or others (chmod 600 \(path))")
+        }
+        guard info.st_size <= 1 << 20 else {
+            throw KeyStoreError(.malformedMasterKey, "master key file \(path) is too large")
+        }
+        var bytes = try readAll(path)
+        defer { ConstantTime.cleanse(&bytes) }
+        return try parse(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Writes the ring to `path` with mode 0600, atomically (temporary file, fsync, rename, fsync directory).
+    public func writeKeyFile(atPath path: String) throws(KeyStoreError) {
+        var text: [UInt8] = []
+        appendTextForm(to: &text)
+        defer { ConstantTime.cleanse(&text) }
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw KeyStoreError(.storage, "cannot create \(temporary): \(errnoText())") }
+        var ok = fchmod(fd, 0o600) == 0
+        var written = 0
+        while ok, written < text.count {
+            let n = text.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n > 0 { written += n } else if errno != EINTR { ok = false }
+        }
+        ok = ok && fsync(fd) == 0
+        close(fd)
+        guard ok, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw KeyStoreError(.storage, "cannot write master key file \(path): \(errnoText())")
+        }
+        MasterKeyRing.fsyncDirectory(of: path)
+    }
+
+    static func fsyncDirectory(of path: String) {
+        let directory = path.contains("/") ? String(path[..<(path.lastIndex(of: "/")!)]) : "."
+        let dfd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    static func readAll(_ path: String) throws(KeyStoreError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw KeyStoreError(.masterKeyMissing, "cannot read master key file \(path)") }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while out.count <= 1 << 20 {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                out += chunk[0..<n]
+            } else if n == 0 {
+                break
+            } else if errno != EINTR {
+                throw KeyStoreError(.storage, "cannot read master key file \(path): \(errnoText())")
+            }
+        }
+        ConstantTime.cleanse(&chunk)
+        return out
+    }
+
+    // MARK: locating
+
+    /// Where the master keys came from.
+    public enum Source: Sendable, Hashable, CustomStringConvertible {
+        /// The `SIGV4_KEYSTORE_MASTER_KEY` environment variable.
+        case environment
+        /// A key file at this path.
+        case file(String)
+
+        /// A printable form that never holds secret material.
+        public var description: String {
+            switch self {
+            case .environment: "$\(MasterKeyRing.environmentVariable)"
+            case .file(let path): path
+            }
+        }
+    }
+
+    /// The default key file for a store: the store path plus `.masterkey`, created by `sigv4 keys init`.
+    public static func defaultKeyFilePath(forStoreAt storePath: String) -> String { storePath + ".masterkey" }
+
+    /// Finds the master keys: `$SIGV4_KEYSTORE_MASTER_KEY` if set, else the key file named by `keyFile`,
+    /// `$SIGV4_KEYSTORE_MASTER_KEY_FILE`, or the store's default key file, in that order.
+    ///
+    /// ```swift
+    /// let (ring, source) = try MasterKeyRing.locate(forStoreAt: path, environment: ProcessInfo.processInfo.environment)
+    /// ```
+    public static func locate(forStoreAt storePath: String, keyFile: String? = nil, environment: [String: String])
+        throws(KeyStoreError) -> (MasterKeyRing, Source)
+    {
+        if keyFile == nil, let text = environment[environmentVariable], !text.isEmpty {
+            return (try parse(text), .environment)
+        }
+        let path =
+            keyFile ?? environment[keyFileEnvironmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+            ?? defaultKeyFilePath(forStoreAt: storePath)
+        return (try readKeyFile(atPath: path), .file(path))
+    }
+
+    /// A printable form that never holds secret material.
+    public var description: String { "MasterKeyRing(versions: \(versions), keys: <redacted>)" }
+}
+
+func errnoText() -> String { String(cString: strerror(errno)) }
+
+/// `read(2)`, callable where a type has its own `read` method.
+func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }

@@ -1,0 +1,409 @@
+public import SigV4
+import _SigV4Crypto
+
+/// Decodes and verifies an aws-chunked body, releasing each chunk's bytes only after its
+/// signature has verified.
+///
+/// AWS documentation: S3 API Reference, "Transferring Payload in Multiple Chunks (Chunked
+/// Upload)" and "… with trailing headers". It accepts the three variants the signer
+/// produces (``AWSChunkedEncoding``) and awscli's `STREAMING-UNSIGNED-PAYLOAD-TRAILER` uploads:
+///
+/// - signed chunks: `hex;chunk-signature=<64 hex>\r\n<data>\r\n`, each signature chained on the
+///   previous one starting from the seed (the request signature); the final chunk is empty;
+/// - a signed trailer: the checksum named by `x-amz-trailer`, then `x-amz-trailer-signature`;
+/// - unsigned chunks (`hex\r\n<data>\r\n`) with a checksum trailer.
+///
+/// Limits: a signed chunk is buffered until its signature is checked, so chunks larger than
+/// ``Limits/maxChunkSize`` are refused before any byte is buffered; chunk-size and trailer
+/// lines are bounded; the decoded length must equal `x-amz-decoded-content-length`. Memory
+/// stays at one chunk whatever the body size.
+///
+/// For `STREAMING-UNSIGNED-PAYLOAD-TRAILER` nothing is signed per chunk: bytes are released as
+/// they arrive and only the trailing checksum, checked by ``finish()``, covers them. Do not
+/// commit such a body before ``finish()`` returns.
+///
+/// ```swift
+/// guard case .accepted(let verified) = await verifier.verify(request, now: now),
+///       verified.payload == .awsChunked else { … }
+/// var decoder = try verified.makeChunkedDecoder(for: request)
+/// for try await piece in wire {
+///     try decoder.feed(piece) { verifiedBytes in sink.write(verifiedBytes) }
+/// }
+/// try decoder.finish()
+/// ```
+public struct AWSChunkedDecoder: Sendable {
+    /// Size limits.
+    public struct Limits: Sendable, Hashable {
+        /// Largest chunk accepted (buffered when signed). Default 16 MiB.
+        public var maxChunkSize: Int
+        /// Longest chunk-size line, without CRLF. Default 4 KiB (a signed line is about 90 bytes).
+        public var maxLineLength: Int
+        /// Largest trailer section, bytes. Default 4 KiB.
+        public var maxTrailerBytes: Int
+        /// Creates limits.
+        public init(maxChunkSize: Int = 16 * 1024 * 1024, maxLineLength: Int = 4096, maxTrailerBytes: Int = 4096) {
+            self.maxChunkSize = maxChunkSize
+            self.maxLineLength = maxLineLength
+            self.maxTrailerBytes = maxTrailerBytes
+        }
+        /// The defaults.
+        public static let `default` = Limits()
+    }
+
+    enum State: Sendable {
+        case sizeLine
+        case data(remaining: Int)
+        case dataCR
+        case dataLF
+        case trailer
+        case finalCRLF
+        case done
+        case failed
+    }
+
+    /// The variant.
+    public let encoding: AWSChunkedEncoding
+    /// The declared decoded length (`x-amz-decoded-content-length`).
+    public let decodedContentLength: Int
+    /// The limits.
+    public let limits: Limits
+    /// Decoded bytes released so far (all verified, except under the unsigned-trailer variant).
+    public private(set) var releasedByteCount = 0
+
+    var chunkSigner: ChunkSigner?
+    var state: State = .sizeLine
+    var line: [UInt8] = []
+    var chunk: [UInt8] = []
+    var chunkHash = SHA256()
+    var claimedChunkSignature: Signature?
+    var checksum: TrailingChecksum?
+    var trailerBytes: [UInt8] = []
+    var sawFinalChunk = false
+    var decodedSoFar = 0
+
+    /// Creates a decoder for `encoding`, chained on `seedSignature` with `signingKey` at `date`.
+    ///
+    /// Prefer ``VerifiedRequest/makeChunkedDecoder(for:limits:)``, which takes all of these from
+    /// the verified request.
+    public init(
+        encoding: AWSChunkedEncoding, decodedContentLength: Int, signingKey: SigningKey, date: AmzDate,
+        seedSignature: Signature, limits: Limits = .default
+    ) {
+        self.encoding = encoding
+        self.decodedContentLength = decodedContentLength
+        self.limits = limits
+        self.chunkSigner =
+            encoding.signsChunks ? ChunkSigner(signingKey: signingKey, date: date, seedSignature: seedSignature) : nil
+        self.checksum = encoding.trailer.map { TrailingChecksum($0) }
+    }
+
+    /// True once the whole body, final chunk and trailer included, has been read and verified.
+    public var isComplete: Bool {
+        if case .done = state { return true }
+        return false
+    }
+
+    // MARK: feeding
+
+    /// Feeds wire bytes; `deliver` receives each verified run of decoded bytes, in order.
+    ///
+    /// After a thrown failure the decoder refuses further input.
+    public mutating func feed(
+        _ bytes: UnsafeRawBufferPointer, _ deliver: (UnsafeRawBufferPointer) -> Void
+    ) throws(VerificationFailure) {
+        var i = 0
+        let n = bytes.count
+        do throws(VerificationFailure) {
+            while i < n {
+                switch state {
+                case .failed:
+                    throw fail(.invalidRequest, "the aws-chunked body already failed verification")
+                case .done:
+                    throw fail(.invalidRequest, "bytes follow the end of the aws-chunked body")
+                case .sizeLine:
+                    let b = bytes[i]
+                    i += 1
+                    if b == 0x0a {
+                        guard line.last == 0x0d else { throw fail(.invalidRequest, "a chunk-size line must end with CRLF") }
+                        line.removeLast()
+                        try startChunk()
+                    } else {
+                        guard line.count < limits.maxLineLength + 1 else {
+                            throw fail(.invalidRequest, "a chunk-size line is longer than \(limits.maxLineLength) bytes")
+                        }
+                        line.append(b)
+                    }
+                case .data(let remaining):
+                    let take = min(remaining, n - i)
+                    let piece = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + take)])
+                    checksum?.update(piece)
+                    if chunkSigner != nil {
+                        chunkHash.update(piece)
+                        chunk.append(contentsOf: piece)
+                    } else {
+                        releasedByteCount += take
+                        deliver(piece)
+                    }
+                    i += take
+                    state = remaining == take ? .dataCR : .data(remaining: remaining - take)
+                case .dataCR:
+                    guard bytes[i] == 0x0d else { throw fail(.invalidRequest, "chunk data is not followed by CRLF") }
+                    i += 1
+                    state = .dataLF
+                case .dataLF:
+                    guard bytes[i] == 0x0a else { throw fail(.invalidRequest, "chunk data is not followed by CRLF") }
+                    i += 1
+                    try endChunk(deliver)
+                case .trailer:
+                    let b = bytes[i]
+                    i += 1
+                    guard trailerBytes.count < limits.maxTrailerBytes else {
+                        throw fail(.invalidRequest, "the trailer is longer than \(limits.maxTrailerBytes) bytes")
+                    }
+                    trailerBytes.append(b)
+                    if trailerBytes.count >= 2, trailerBytes[trailerBytes.count - 2] == 0x0d, b == 0x0a,
+                        trailerBytes.count == 2 || endsWithBlankLine(trailerBytes)
+                    {
+                        try verifyTrailer()
+                        state = .done
+                    }
+                case .finalCRLF:
+                    line.append(bytes[i])
+                    i += 1
+                    if line.count == 2 {
+                        guard line == [0x0d, 0x0a] else {
+                            throw fail(.invalidRequest, "the final chunk is not followed by CRLF")
+                        }
+                        line.removeAll()
+                        state = .done
+                    }
+                }
+            }
+        } catch {
+            state = .failed
+            chunk.removeAll()
+            throw error
+        }
+    }
+
+    /// Feeds wire bytes and returns the verified decoded bytes they completed (often none).
+    public mutating func feed(_ bytes: [UInt8]) throws(VerificationFailure) -> [UInt8] {
+        var out: [UInt8] = []
+        var failure: VerificationFailure? = nil
+        bytes.withUnsafeBytes { raw in
+            do throws(VerificationFailure) {
+                try feed(raw) { out.append(contentsOf: $0) }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        return out
+    }
+
+    /// Call when the wire body has ended: throws `IncompleteBody` unless the final chunk and
+    /// trailer were read and every length and checksum matched.
+    public func finish() throws(VerificationFailure) {
+        guard isComplete else {
+            throw fail(.incompleteBody, "The request body terminated unexpectedly")
+        }
+    }
+
+    // MARK: steps
+
+    func fail(_ code: VerificationFailure.Code, _ message: String) -> VerificationFailure {
+        VerificationFailure(code, message)
+    }
+
+    func endsWithBlankLine(_ b: [UInt8]) -> Bool {
+        let c = b.count
+        return c >= 4 && b[c - 4] == 0x0d && b[c - 3] == 0x0a && b[c - 2] == 0x0d && b[c - 1] == 0x0a
+    }
+
+    mutating func startChunk() throws(VerificationFailure) {
+        // "<hex>[;chunk-signature=<64 hex>]"
+        var sizeEnd = line.count
+        var signature: Signature? = nil
+        if let semi = line.firstIndex(of: 0x3b) {
+            sizeEnd = semi
+            let ext = line[(semi + 1)...]
+            let prefix = "chunk-signature=".utf8
+            guard chunkSigner != nil, ext.starts(with: prefix), ext.count == prefix.count + 64,
+                let sig = Signature(hexBytes: ext.dropFirst(prefix.count))
+            else {
+                throw fail(.invalidRequest, "a chunk-size line has an invalid extension")
+            }
+            signature = sig
+        }
+        guard sizeEnd >= 1, sizeEnd <= 15 else { throw fail(.invalidRequest, "a chunk size must be 1 to 15 hex digits") }
+        var size = 0
+        for k in 0..<sizeEnd {
+            guard let v = AWSChunkedDecoder.hexValue(line[k]) else {
+                throw fail(.invalidRequest, "a chunk size is not hexadecimal")
+            }
+            size = size << 4 | Int(v)
+        }
+        line.removeAll(keepingCapacity: true)
+        if chunkSigner != nil && signature == nil {
+            throw fail(.invalidRequest, "a chunk has no chunk-signature")
+        }
+        guard size <= limits.maxChunkSize else {
+            throw fail(.invalidRequest, "a chunk of \(size) bytes exceeds the \(limits.maxChunkSize)-byte limit")
+        }
+        guard size <= decodedContentLength - decodedSoFar else {
+            throw fail(.invalidRequest, "the decoded body is longer than x-amz-decoded-content-length (\(decodedContentLength))")
+        }
+        claimedChunkSignature = signature
+        decodedSoFar += size
+        if size == 0 {
+            try verifyChunkSignature()
+            sawFinalChunk = true
+            guard decodedSoFar == decodedContentLength else {
+                throw fail(
+                    .incompleteBody,
+                    "The request body terminated unexpectedly: \(decodedSoFar) of \(decodedContentLength) decoded bytes")
+            }
+            state = encoding.trailer == nil ? .finalCRLF : .trailer
+            return
+        }
+        if chunkSigner != nil { chunk.reserveCapacity(size) }
+        state = .data(remaining: size)
+    }
+
+    mutating func endChunk(_ deliver: (UnsafeRawBufferPointer) -> Void) throws(VerificationFailure) {
+        try verifyChunkSignature()
+        if chunkSigner != nil {
+            releasedByteCount += chunk.count
+            chunk.withUnsafeBytes { deliver($0) }
+            chunk.removeAll(keepingCapacity: true)
+        }
+        state = .sizeLine
+    }
+
+    mutating func verifyChunkSignature() throws(VerificationFailure) {
+        guard var signer = chunkSigner, let claimed = claimedChunkSignature else { return }
+        let digest = chunkHash.finalize()
+        chunkHash = SHA256()
+        let expected = signer.signature(forChunkDigest: digest)
+        chunkSigner = signer
+        guard expected.constantTimeEquals(claimed) else {
+            throw fail(
+                .signatureDoesNotMatch,
+                "The chunk signature we calculated does not match the chunk-signature you provided (chunk ending at decoded byte \(decodedSoFar)).")
+        }
+    }
+
+    mutating func verifyTrailer() throws(VerificationFailure) {
+        guard let checksum else { return }
+        // Parse "name:value\r\n" lines up to the blank line.
+        var fields: [(name: String, value: String)] = []
+        var trailerSignature: Signature? = nil
+        var start = 0
+        let b = trailerBytes
+        while start < b.count {
+            var end = start
+            while end + 1 < b.count, !(b[end] == 0x0d && b[end + 1] == 0x0a) { end += 1 }
+            if end == start { break }  // blank line
+            let lineBytes = b[start..<end]
+            guard let colon = lineBytes.firstIndex(of: 0x3a) else {
+                throw fail(.invalidRequest, "a trailer line has no colon")
+            }
+            let name = String(decoding: lineBytes[start..<colon], as: UTF8.self).lowercased()
+            var value = lineBytes[(colon + 1)...]
+            while let f = value.first, f == 0x20 || f == 0x09 { value.removeFirst() }
+            while let l = value.last, l == 0x20 || l == 0x09 { value.removeLast() }
+            if name == "x-amz-trailer-signature" {
+                guard trailerSignature == nil, let sig = Signature(hexBytes: value) else {
+                    throw fail(.invalidRequest, "x-amz-trailer-signature is repeated or not 64 hex digits")
+                }
+                trailerSignature = sig
+            } else {
+                guard name == checksum.algorithm.headerName, !fields.contains(where: { $0.name == name }) else {
+                    throw fail(.invalidRequest, "unexpected trailer \"\(name.prefix(64))\"; x-amz-trailer declares \(checksum.algorithm.headerName)")
+                }
+                fields.append((name, String(decoding: value, as: UTF8.self)))
+            }
+            start = end + 2
+        }
+        guard let sent = fields.first else {
+            throw fail(.incompleteBody, "the trailer does not carry \(checksum.algorithm.headerName)")
+        }
+        if let signer = chunkSigner {
+            guard let trailerSignature else { throw fail(.invalidRequest, "the trailer has no x-amz-trailer-signature") }
+            let expected = signer.trailerSignature(canonicalTrailer: ChunkSigner.canonicalTrailer(fields))
+            guard expected.constantTimeEquals(trailerSignature) else {
+                throw fail(.signatureDoesNotMatch, "The trailer signature we calculated does not match x-amz-trailer-signature.")
+            }
+        } else if trailerSignature != nil {
+            throw fail(.invalidRequest, "an unsigned trailer must not carry x-amz-trailer-signature")
+        }
+        let computed = checksum.base64
+        guard ConstantTime.equals(Array(computed.utf8), Array(sent.value.utf8)) else {
+            throw fail(
+                .badDigest, "The \(checksum.algorithm.headerName) you specified did not match the calculated checksum.")
+        }
+    }
+
+    static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x41...0x46: return c - 0x37
+        case 0x61...0x66: return c - 0x57
+        default: return nil
+        }
+    }
+}
+
+extension VerifiedRequest {
+    /// A decoder for this request's aws-chunked body (``payload`` is ``PayloadStatus/awsChunked``).
+    ///
+    /// Reads `x-amz-decoded-content-length` (required) and `x-amz-trailer` (required for the
+    /// trailer variants) from `request`, which must be the request that was verified.
+    ///
+    /// ```swift
+    /// var decoder = try verified.makeChunkedDecoder(for: request)
+    /// ```
+    public func makeChunkedDecoder(
+        for request: VerificationRequest, limits: AWSChunkedDecoder.Limits = .default
+    ) throws(VerificationFailure) -> AWSChunkedDecoder {
+        guard payload == .awsChunked else {
+            throw VerificationFailure(.invalidRequest, "the request body is not aws-chunked")
+        }
+        let lengths = request.values("x-amz-decoded-content-length")
+        guard lengths.count == 1 else {
+            throw VerificationFailure(
+                .missingSecurityHeader, "Your request was missing a required header",
+                details: [.init("MissingHeaderName", "x-amz-decoded-content-length")])
+        }
+        let digits = lengths[0]
+        guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            throw VerificationFailure(.invalidArgument, "x-amz-decoded-content-length must be a decimal number")
+        }
+        var decoded = 0
+        for d in digits { decoded = decoded * 10 + Int(d - 0x30) }
+        var algorithm: TrailingChecksum.Algorithm? = nil
+        let trailers = request.values("x-amz-trailer")
+        if payloadHash != .streamingSigned {
+            guard trailers.count == 1 else {
+                throw VerificationFailure(
+                    .missingSecurityHeader, "Your request was missing a required header",
+                    details: [.init("MissingHeaderName", "x-amz-trailer")])
+            }
+            do {
+                algorithm = try TrailingChecksum.Algorithm(name: String(decoding: trailers[0], as: UTF8.self))
+            } catch {
+                throw VerificationFailure(.invalidArgument, "x-amz-trailer must name one of x-amz-checksum-crc32, -crc32c, -sha1, -sha256")
+            }
+        }
+        let encoding: AWSChunkedEncoding
+        switch (payloadHash, algorithm) {
+        case (.streamingSigned, _): encoding = .signed
+        case (.streamingSignedTrailer, .some(let a)): encoding = .signedWithTrailer(a)
+        case (.streamingUnsignedTrailer, .some(let a)): encoding = .unsignedWithTrailer(a)
+        default: throw VerificationFailure(.invalidRequest, "unsupported aws-chunked variant")
+        }
+        return AWSChunkedDecoder(
+            encoding: encoding, decodedContentLength: decoded, signingKey: signingKey, date: signedAt,
+            seedSignature: signature, limits: limits)
+    }
+}

@@ -1,0 +1,34 @@
+import Synchronization
+
+/// A ``CredentialResolver`` over a fixed set of keys held in memory (tests, the CLI, small services).
+///
+/// ```swift
+/// let resolver = InMemoryCredentialResolver([
+///     ResolvedCredential(accessKeyID: "AKIDEXAMPLE", secretAccessKey: SecretAccessKey("…"), principal: "alice")
+/// ])
+/// resolver.upsert(otherCredential)   // thread-safe updates
+/// ```
+public final class InMemoryCredentialResolver: CredentialResolver {
+    private let keys: Mutex<[String: ResolvedCredential]>
+
+    /// Creates a resolver holding `credentials` (a later entry with the same id wins).
+    public init(_ credentials: [ResolvedCredential] = []) {
+        var map: [String: ResolvedCredential] = [:]
+        for c in credentials { map[c.accessKeyID] = c }
+        keys = Mutex(map)
+    }
+
+    public func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {
+        keys.withLock { $0[accessKeyID] }
+    }
+
+    /// Adds or replaces a credential.
+    public func upsert(_ credential: ResolvedCredential) {
+        keys.withLock { $0[credential.accessKeyID] = credential }
+    }
+
+    /// Removes a credential.
+    public func remove(accessKeyID: String) {
+        _ = keys.withLock { $0.removeValue(forKey: accessKeyID) }
+    }
+}

@@ -1,0 +1,244 @@
+/// Why the verifier rejected a request: an AWS error code, its HTTP status, a message and details.
+///
+/// A rejection is a value, not a crash: ``Verifier/verify(_:payload:now:)`` returns it inside
+/// ``VerificationResult/rejected(_:)``. The message and details never contain a secret or a
+/// derived key. Optional ``diagnostics`` hold the canonical request and string to sign as the
+/// server computed them (like S3's `SignatureDoesNotMatch` body), for operators.
+///
+/// ```swift
+/// if case .rejected(let failure) = await verifier.verify(request, now: now) {
+///     print(failure.code, failure.httpStatus)   // SignatureDoesNotMatch 403
+///     let body = failure.xmlBody()              // S3-style <Error> document
+/// }
+/// ```
+public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    /// An AWS error code and the HTTP status it is sent with. An open-ended set.
+    ///
+    /// ```swift
+    /// let code = VerificationFailure.Code.signatureDoesNotMatch
+    /// print(code.name, code.httpStatus) // SignatureDoesNotMatch 403
+    /// ```
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        /// The AWS error code, as it appears in `<Code>`.
+        public let name: String
+        /// The HTTP status the error is sent with.
+        public let httpStatus: Int
+
+        /// Creates a code (for extensions).
+        public init(_ name: String, httpStatus: Int) {
+            self.name = name
+            self.httpStatus = httpStatus
+        }
+
+        public var description: String { name }
+
+        /// The `Authorization` header cannot be parsed, or names a scope this endpoint does not serve (400).
+        public static let authorizationHeaderMalformed = Code("AuthorizationHeaderMalformed", httpStatus: 400)
+        /// A presigned URL's `X-Amz-*` parameters are missing, repeated or invalid (400).
+        public static let authorizationQueryParametersError = Code(
+            "AuthorizationQueryParametersError", httpStatus: 400)
+        /// The signature does not match the one the server computed (403).
+        public static let signatureDoesNotMatch = Code("SignatureDoesNotMatch", httpStatus: 403)
+        /// Header auth: the request time is too far from the server time (403).
+        public static let requestTimeTooSkewed = Code("RequestTimeTooSkewed", httpStatus: 403)
+        /// Expired or not-yet-valid presigned URL, out-of-scope key, unsigned headers (403).
+        public static let accessDenied = Code("AccessDenied", httpStatus: 403)
+        /// The access key id is unknown (403).
+        public static let invalidAccessKeyId = Code("InvalidAccessKeyId", httpStatus: 403)
+        /// The session token is missing, unexpected or wrong (400).
+        public static let invalidToken = Code("InvalidToken", httpStatus: 400)
+        /// The temporary credentials behind the session token have expired (400).
+        public static let expiredToken = Code("ExpiredToken", httpStatus: 400)
+        /// The body does not hash to `x-amz-content-sha256` (400).
+        public static let xAmzContentSHA256Mismatch = Code("XAmzContentSHA256Mismatch", httpStatus: 400)
+        /// A header the request needs is missing (400).
+        public static let missingSecurityHeader = Code("MissingSecurityHeader", httpStatus: 400)
+        /// This exact signed request was already accepted (403). Not an AWS code: ours.
+        public static let requestReplayed = Code("RequestReplayed", httpStatus: 403)
+        /// A header value is not acceptable (for example a malformed `x-amz-content-sha256`) (400).
+        public static let invalidArgument = Code("InvalidArgument", httpStatus: 400)
+        /// The request is malformed in a way not covered by a more specific code (400).
+        public static let invalidRequest = Code("InvalidRequest", httpStatus: 400)
+        /// aws-chunked: the body ended before the declared length or the final chunk (400).
+        public static let incompleteBody = Code("IncompleteBody", httpStatus: 400)
+        /// aws-chunked: a trailing checksum does not match the data (400).
+        public static let badDigest = Code("BadDigest", httpStatus: 400)
+        /// The credential resolver failed; the verifier fails closed (500).
+        public static let internalError = Code("InternalError", httpStatus: 500)
+        /// The replay guard is full; the verifier fails closed (503).
+        public static let slowDown = Code("SlowDown", httpStatus: 503)
+    }
+
+    /// One extra element of the error body, such as `ServerTime` or `HeadersNotSigned`.
+    public struct Detail: Sendable, Hashable {
+        /// The element name.
+        public var name: String
+        /// The element text.
+        public var value: String
+        /// Creates a detail.
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    /// What the server computed, for operators debugging a `SignatureDoesNotMatch`.
+    ///
+    /// Holds no secret and no derived key: only public request data and the signature the
+    /// client sent.
+    public struct Diagnostics: Sendable, Hashable {
+        /// The canonical request as the server built it.
+        public var canonicalRequest: String
+        /// The string to sign as the server built it.
+        public var stringToSign: String
+        /// The signature the request carried.
+        public var signatureProvided: String
+        /// Creates diagnostics.
+        public init(canonicalRequest: String, stringToSign: String, signatureProvided: String) {
+            self.canonicalRequest = canonicalRequest
+            self.stringToSign = stringToSign
+            self.signatureProvided = signatureProvided
+        }
+    }
+
+    /// The AWS code and HTTP status.
+    public var code: Code
+    /// A human-readable message.
+    public var message: String
+    /// Extra elements for the error body, in order.
+    public var details: [Detail]
+    /// The access key id named by the request, when it could be parsed.
+    public var accessKeyID: String?
+    /// The server's canonical request and string to sign, when the policy asks for diagnostics.
+    public var diagnostics: Diagnostics?
+
+    /// Creates a failure.
+    public init(
+        _ code: Code, _ message: String, details: [Detail] = [], accessKeyID: String? = nil,
+        diagnostics: Diagnostics? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.details = details
+        self.accessKeyID = accessKeyID
+        self.diagnostics = diagnostics
+    }
+
+    /// The HTTP status to answer with.
+    public var httpStatus: Int { code.httpStatus }
+
+    public var description: String { "\(code.name) (\(code.httpStatus)): \(message)" }
+
+    /// Every element of the error body in order: details, then diagnostics if any.
+    public var bodyElements: [Detail] {
+        var out = details
+        if let accessKeyID, !details.contains(where: { $0.name == "AWSAccessKeyId" }),
+            code == .signatureDoesNotMatch || code == .invalidAccessKeyId
+        {
+            out.append(Detail("AWSAccessKeyId", accessKeyID))
+        }
+        if let d = diagnostics {
+            out.append(Detail("StringToSign", d.stringToSign))
+            out.append(Detail("SignatureProvided", d.signatureProvided))
+            out.append(Detail("StringToSignBytes", VerificationFailure.spacedHex(d.stringToSign)))
+            out.append(Detail("CanonicalRequest", d.canonicalRequest))
+            out.append(Detail("CanonicalRequestBytes", VerificationFailure.spacedHex(d.canonicalRequest)))
+        }
+        return out
+    }
+
+    /// The S3-style XML error document.
+    ///
+    /// ```swift
+    /// failure.xmlBody(requestID: "4442587FB7D0A2F9")
+    /// // <?xml version="1.0" encoding="UTF-8"?>
+    /// // <Error><Code>SignatureDoesNotMatch</Code><Message>…</Message>…<RequestId>4442587FB7D0A2F9</RequestId></Error>
+    /// ```
+    public func xmlBody(requestID: String? = nil, resource: String? = nil) -> String {
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>"
+        func element(_ name: String, _ value: String) {
+            out += "<\(name)>\(VerificationFailure.xmlEscape(value))</\(name)>"
+        }
+        element("Code", code.name)
+        element("Message", message)
+        for d in bodyElements { element(d.name, d.value) }
+        if let resource { element("Resource", resource) }
+        if let requestID { element("RequestId", requestID) }
+        out += "</Error>"
+        return out
+    }
+
+    /// A JSON error document: `{"Code": …, "Message": …, <details>…}` plus `"RequestId"` when given.
+    ///
+    /// ```swift
+    /// failure.jsonBody() // {"Code":"AccessDenied","Message":"Request has expired",…}
+    /// ```
+    public func jsonBody(requestID: String? = nil) -> String {
+        var pairs: [(String, String)] = [("Code", code.name), ("Message", message)]
+        for d in bodyElements { pairs.append((d.name, d.value)) }
+        if let requestID { pairs.append(("RequestId", requestID)) }
+        return "{" + pairs.map { "\(JSONQuoting.quote($0.0)):\(JSONQuoting.quote($0.1))" }.joined(separator: ",") + "}"
+    }
+
+    static func xmlEscape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\n", "\t": out.unicodeScalars.append(scalar)
+            default:
+                // XML 1.0 forbids most control characters even as references.
+                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF {
+                    out += "\u{FFFD}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
+    static func spacedHex(_ s: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count * 3)
+        let digits = Array("0123456789abcdef".utf8)
+        for (i, b) in s.utf8.enumerated() {
+            if i > 0 { out.append(0x20) }
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Minimal JSON string quoting (no Foundation).
+package enum JSONQuoting {
+    /// `s` as a JSON string literal.
+    package static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = Array("0123456789abcdef".utf8)
+                    out += "\\u00"
+                    out.unicodeScalars.append(Unicode.Scalar(hex[Int(scalar.value >> 4)]))
+                    out.unicodeScalars.append(Unicode.Scalar(hex[Int(scalar.value & 0xf)]))
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

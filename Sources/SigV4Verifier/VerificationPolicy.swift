@@ -1,0 +1,104 @@
+public import SigV4
+
+/// Every check the verifier makes, with the defaults from the design.
+///
+/// All fields are plain values; change the ones you need.
+///
+/// | field | default |
+/// |---|---|
+/// | ``allowedRegions`` / ``allowedServices`` | any (empty set) |
+/// | ``maxClockSkew`` | 900 s (±15 min), header auth only |
+/// | ``maxPresignExpires`` | 604 800 s (7 days) |
+/// | ``allowHeaderAuth`` / ``allowPresigned`` | true / true |
+/// | ``requireSignedHost`` | true |
+/// | ``requireSignedAmzHeaders`` | true, exempting ``unsignedAmzHeaderExemptions`` (empty) |
+/// | ``allowUnsignedPayload`` | true |
+/// | ``allowStreamingPayload`` | true |
+/// | ``presignedSingleUse`` | false (presigned URLs may be used until they expire) |
+/// | ``acceptDateHeader`` | true (RFC 1123 `Date` when `X-Amz-Date` is absent) |
+/// | ``plusPolicies`` | literal, then space, then verbatim |
+/// | ``acceptVerbatimForms`` | true (botocore's and curl's raw path and query readings) |
+/// | ``includeDiagnostics`` | false |
+///
+/// ```swift
+/// var policy = VerificationPolicy()
+/// policy.allowedRegions = ["us-east-1"]
+/// policy.allowedServices = ["s3"]
+/// policy.presignedSingleUse = true
+/// ```
+public struct VerificationPolicy: Sendable, Hashable {
+    /// Regions this endpoint serves (empty: any).
+    public var allowedRegions: Set<String>
+    /// Service signing names this endpoint serves (empty: any).
+    public var allowedServices: Set<String>
+    /// Largest accepted difference between `X-Amz-Date` and now, in seconds (header auth).
+    public var maxClockSkew: Int64
+    /// Largest accepted `X-Amz-Expires`, in seconds (at most 604 800).
+    public var maxPresignExpires: Int
+    /// Accept `Authorization: AWS4-HMAC-SHA256 …`.
+    public var allowHeaderAuth: Bool
+    /// Accept presigned (query-string) requests.
+    public var allowPresigned: Bool
+    /// `host` must be in the signed headers.
+    public var requireSignedHost: Bool
+    /// Every `x-amz-*` header present must be signed.
+    public var requireSignedAmzHeaders: Bool
+    /// Lowercase `x-amz-*` names that may be present unsigned. Keep this short.
+    public var unsignedAmzHeaderExemptions: Set<String>
+    /// Accept `UNSIGNED-PAYLOAD`.
+    public var allowUnsignedPayload: Bool
+    /// Accept the `STREAMING-*` (aws-chunked) payload modes.
+    public var allowStreamingPayload: Bool
+    /// Remember presigned signatures too, so each presigned URL works once (needs a replay guard).
+    public var presignedSingleUse: Bool
+    /// Use an RFC 1123 `Date` header when `X-Amz-Date` is absent (header auth).
+    public var acceptDateHeader: Bool
+    /// The `+` policies tried, in order, when the query holds a `+` or a lowercase `%xx`
+    /// escape and the first attempt does not match. The first is always tried.
+    public var plusPolicies: [URIEncoding.PlusPolicy]
+    /// After the spec reading fails, also try the raw path and raw query as botocore and curl
+    /// sign them (``CanonicalForm``). The signature must still match exactly.
+    public var acceptVerbatimForms: Bool
+    /// Canonicalization rules per service signing name; services not listed use ``ServiceRules/forService(_:)``.
+    public var serviceRules: [String: ServiceRules]
+    /// Attach the server's canonical request and string to sign to `SignatureDoesNotMatch`
+    /// rejections and to accepted results. For operators; never holds a secret.
+    public var includeDiagnostics: Bool
+
+    /// Creates a policy with the defaults.
+    public init(
+        allowedRegions: Set<String> = [], allowedServices: Set<String> = [], maxClockSkew: Int64 = 900,
+        maxPresignExpires: Int = 604_800, allowHeaderAuth: Bool = true, allowPresigned: Bool = true,
+        requireSignedHost: Bool = true, requireSignedAmzHeaders: Bool = true,
+        unsignedAmzHeaderExemptions: Set<String> = [], allowUnsignedPayload: Bool = true,
+        allowStreamingPayload: Bool = true, presignedSingleUse: Bool = false, acceptDateHeader: Bool = true,
+        plusPolicies: [URIEncoding.PlusPolicy] = [.literal, .space, .verbatim], acceptVerbatimForms: Bool = true,
+        serviceRules: [String: ServiceRules] = [:], includeDiagnostics: Bool = false
+    ) {
+        self.allowedRegions = allowedRegions
+        self.allowedServices = allowedServices
+        self.maxClockSkew = maxClockSkew
+        self.maxPresignExpires = min(maxPresignExpires, 604_800)
+        self.allowHeaderAuth = allowHeaderAuth
+        self.allowPresigned = allowPresigned
+        self.requireSignedHost = requireSignedHost
+        self.requireSignedAmzHeaders = requireSignedAmzHeaders
+        self.unsignedAmzHeaderExemptions = unsignedAmzHeaderExemptions
+        self.allowUnsignedPayload = allowUnsignedPayload
+        self.allowStreamingPayload = allowStreamingPayload
+        self.presignedSingleUse = presignedSingleUse
+        self.acceptDateHeader = acceptDateHeader
+        self.plusPolicies = plusPolicies.isEmpty ? [.literal] : plusPolicies
+        self.acceptVerbatimForms = acceptVerbatimForms
+        self.serviceRules = serviceRules
+        self.includeDiagnostics = includeDiagnostics
+    }
+
+    /// The defaults.
+    public static let `default` = VerificationPolicy()
+
+    /// The rules for a service signing name.
+    public func rules(for service: String) -> ServiceRules {
+        serviceRules[service] ?? ServiceRules.forService(service)
+    }
+}

@@ -1,0 +1,163 @@
+public import SigV4
+import _SigV4Crypto
+
+/// The verdict on one request.
+///
+/// ```swift
+/// switch await verifier.verify(request, payload: .body(body), now: now) {
+/// case .accepted(let verified): print("hello", verified.principal)
+/// case .rejected(let failure): print(failure.code, failure.message)
+/// }
+/// ```
+public enum VerificationResult: Sendable {
+    /// The signature and every policy check passed.
+    case accepted(VerifiedRequest)
+    /// A check failed.
+    case rejected(VerificationFailure)
+
+    /// The accepted request, or nil.
+    public var verified: VerifiedRequest? {
+        if case .accepted(let v) = self { return v }
+        return nil
+    }
+
+    /// The failure, or nil.
+    public var failure: VerificationFailure? {
+        if case .rejected(let f) = self { return f }
+        return nil
+    }
+
+    /// True when accepted.
+    public var isAccepted: Bool { verified != nil }
+}
+
+/// A request whose signature verified: who signed it, for what scope, and what remains to check.
+///
+/// ```swift
+/// if case .accepted(let verified) = result, verified.payload.needsCheck {
+///     var hasher = verified.makePayloadVerifier()!
+///     for try await chunk in body { hasher.update(chunk) }
+///     try hasher.finalize()   // XAmzContentSHA256Mismatch on a bad body
+/// }
+/// ```
+public struct VerifiedRequest: Sendable {
+    /// The access key id that signed.
+    public var accessKeyID: String
+    /// The key's owner, from the resolver.
+    public var principal: String
+    /// The credential scope of the signature.
+    public var scope: CredentialScope
+    /// The signed header names, lowercase and sorted.
+    public var signedHeaders: [String]
+    /// The signing time (`X-Amz-Date`).
+    public var signedAt: AmzDate
+    /// True for a presigned (query-string) request.
+    public var isPresigned: Bool
+    /// `X-Amz-Expires` for presigned requests.
+    public var expires: Int?
+    /// The signature that verified.
+    public var signature: Signature
+    /// The payload hash line that was signed.
+    public var payloadHash: PayloadHash
+    /// What remains to be checked about the body.
+    public var payload: PayloadStatus
+    /// The `+` policy under which the query matched.
+    public var plusPolicy: URIEncoding.PlusPolicy
+    /// How the target was read into the canonical request that matched.
+    public var canonicalForm: CanonicalForm
+    /// The canonical request and string to sign, when the policy asks for diagnostics.
+    public var diagnostics: VerificationFailure.Diagnostics?
+    /// The key that verified, for chunk signatures (never printed).
+    package var signingKey: SigningKey
+
+    /// The state of the body check.
+    public enum PayloadStatus: Sendable, Hashable {
+        /// The body was given and matched, or the request has no body.
+        case verified
+        /// `UNSIGNED-PAYLOAD`: the body is not covered by the signature.
+        case unsigned
+        /// The body must be streamed through ``VerifiedRequest/makePayloadVerifier()``.
+        case pending
+        /// An aws-chunked body (`STREAMING-*`): decode it with the chunked-body verifier.
+        case awsChunked
+        /// True when the caller still has to check the body.
+        public var needsCheck: Bool { self == .pending || self == .awsChunked }
+    }
+
+    /// A hasher for the body when ``payload`` is ``PayloadStatus/pending``, else nil.
+    public func makePayloadVerifier() -> PayloadVerifier? {
+        guard payload == .pending, let digest = payloadHash.digest else { return nil }
+        return PayloadVerifier(expected: digest)
+    }
+}
+
+/// Checks a body against the signed `x-amz-content-sha256` while it streams.
+///
+/// Feed every body byte to ``update(_:)-(UnsafeRawBufferPointer)`` in order, then call
+/// ``finalize()``; only then is the body known to be the one that was signed. Memory use is
+/// constant.
+///
+/// ```swift
+/// var hasher = PayloadVerifier(expectedHex: "44ce7dd6…")!
+/// hasher.update(Array("Welcome to Amazon S3.".utf8))
+/// try hasher.finalize()
+/// ```
+public struct PayloadVerifier: Sendable {
+    var hasher = SHA256()
+    let expected: SHA256Digest
+    /// Bytes fed so far.
+    public private(set) var byteCount: Int = 0
+
+    init(expected: SHA256Digest) { self.expected = expected }
+
+    /// A verifier for a hex SHA-256, or nil when `expectedHex` is not 64 hex digits.
+    public init?(expectedHex: String) {
+        guard let d = SHA256Digest(hex: expectedHex) else { return nil }
+        self.init(expected: d)
+    }
+
+    /// Feeds body bytes.
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        byteCount += bytes.count
+        hasher.update(bytes)
+    }
+
+    /// Feeds body bytes.
+    public mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// Finishes; throws `XAmzContentSHA256Mismatch` when the body differs from the signed hash.
+    public mutating func finalize() throws(VerificationFailure) {
+        let got = hasher.finalize()
+        guard got.constantTimeEquals(expected) else {
+            throw VerificationFailure(
+                .xAmzContentSHA256Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                details: [.init("ClientComputedContentSHA256", expected.hex), .init("S3ComputedContentSHA256", got.hex)])
+        }
+    }
+}
+
+/// How the verifier read the request target into the canonical request that matched.
+///
+/// ``standard`` is the AWS rule. The others are the readings of widely used signers, tried only
+/// after the standard one fails (see `Docs/Verifier.md`). A service that gives `+` or escapes a
+/// meaning should read the query the same way the signature did.
+///
+/// ```swift
+/// if verified.canonicalForm != .standard { log.info("non-canonical signer: \(verified.canonicalForm)") }
+/// ```
+public enum CanonicalForm: String, Sendable, Hashable {
+    /// The AWS rule (with ``VerifiedRequest/plusPolicy`` for `+`).
+    case standard
+    /// Lowercase `%xx` escapes in the query were signed uppercased.
+    case uppercasedEscapes
+    /// The query was signed decoded and encoded again (awscrt: `%7e` → `~`).
+    case reencodedQuery
+    /// The raw query was signed as is, sorted (botocore header auth, curl).
+    case verbatimQuery
+    /// The raw path was signed as is (botocore for S3, curl).
+    case verbatimPath
+    /// Both raw.
+    case verbatimPathAndQuery
+}

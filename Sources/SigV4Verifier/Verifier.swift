@@ -1,0 +1,763 @@
+public import HTTPTypes
+public import SigV4
+import _SigV4Crypto
+
+/// Verifies AWS Signature Version 4 requests: header auth and presigned URLs.
+///
+/// A verifier is built from a ``CredentialResolver`` (who owns which secret), a
+/// ``VerificationPolicy`` (which checks, with which limits) and an optional ``ReplayGuard``.
+/// ``verify(_:payload:now:)`` never throws for a bad request: it returns a
+/// ``VerificationResult``. The order of the checks:
+///
+/// 1. syntax: one auth mechanism, the `Authorization` header or the `X-Amz-*` parameters,
+///    algorithm, credential scope and terminator, `SignedHeaders`, signature format;
+/// 2. endpoint: region and service allow-lists;
+/// 3. time: scope date equals the request date; header auth within ±``VerificationPolicy/maxClockSkew``;
+///    presigned `date ≤ now ≤ date + expires`, expires ≤ 7 days;
+/// 4. coverage: `host` and every `x-amz-*` header present are signed; the payload mode is allowed;
+/// 5. the key lookup (only now), then the key's own scope, validity window and session token;
+/// 6. the signature, recomputed with the signer's canonicalization and compared in constant time;
+/// 7. the body, when given, against `x-amz-content-sha256`;
+/// 8. the replay guard.
+///
+/// ```swift
+/// let verifier = Verifier(
+///     resolver: InMemoryCredentialResolver([credential]),
+///     policy: VerificationPolicy(allowedRegions: ["us-east-1"], allowedServices: ["s3"]),
+///     replayGuard: InMemoryReplayGuard())
+/// let result = await verifier.verify(VerificationRequest(request), payload: .body(body), now: now)
+/// ```
+public struct Verifier: Sendable {
+    /// Where secrets come from.
+    public var resolver: any CredentialResolver
+    /// The checks.
+    public var policy: VerificationPolicy
+    /// Remembers accepted signatures; nil disables replay protection.
+    public var replayGuard: (any ReplayGuard)?
+    /// Derived signing keys, keyed by access key id, key generation, scope and a secret fingerprint.
+    public var keyCache: SigningKeyCache
+
+    /// Creates a verifier.
+    public init(
+        resolver: any CredentialResolver, policy: VerificationPolicy = .default,
+        replayGuard: (any ReplayGuard)? = nil, keyCache: SigningKeyCache = SigningKeyCache(capacity: 1024)
+    ) {
+        self.resolver = resolver
+        self.policy = policy
+        self.replayGuard = replayGuard
+        self.keyCache = keyCache
+    }
+
+    /// How the body is supplied.
+    public enum Payload: Sendable {
+        /// The whole body. It is hashed when the signature needs it, and checked against
+        /// `x-amz-content-sha256`.
+        case body([UInt8])
+        /// The hex SHA-256 of the body, computed by the caller.
+        case hash(PayloadHash)
+        /// The body will stream after verification. The payload hash must come from
+        /// `x-amz-content-sha256`, `UNSIGNED-PAYLOAD` (presigned S3), or the request must have no body.
+        case streamed
+    }
+
+    /// Verifies an `HTTPRequest` (`Host` is taken from the authority when there is no field).
+    public func verify(_ request: HTTPRequest, payload: Payload = .streamed, now: AmzDate) async -> VerificationResult {
+        await verify(VerificationRequest(request), payload: payload, now: now)
+    }
+
+    /// Verifies a request at time `now`.
+    public func verify(_ request: VerificationRequest, payload: Payload = .streamed, now: AmzDate) async
+        -> VerificationResult
+    {
+        do {
+            return .accepted(try await check(request, payload: payload, now: now))
+        } catch {
+            return .rejected(error)
+        }
+    }
+
+    // MARK: - The checks
+
+    /// Facts gathered from the header fields in one pass.
+    struct HeaderFacts {
+        var authorization: [[UInt8]] = []
+        var amzDate: [[UInt8]] = []
+        var date: [[UInt8]] = []
+        var contentSHA256: [[UInt8]] = []
+        var securityToken: [[UInt8]] = []
+        var hostCount = 0
+        var hasBody = false
+        /// Lowercase `x-amz-*` names present, first occurrence order, no repeats.
+        var amzNames: [String] = []
+
+        init(_ fields: [VerificationRequest.Field]) {
+            for f in fields {
+                let name = f.name.utf8
+                guard let first = name.first else { continue }
+                switch first | 0x20 {
+                case UInt8(ascii: "a"):
+                    if VerificationRequest.equalsIgnoringCase(f.name, "authorization") { authorization.append(f.value) }
+                case UInt8(ascii: "c"):
+                    if VerificationRequest.equalsIgnoringCase(f.name, "content-length") {
+                        if f.value.contains(where: { $0 >= 0x31 && $0 <= 0x39 }) { hasBody = true }
+                    }
+                case UInt8(ascii: "d"):
+                    if VerificationRequest.equalsIgnoringCase(f.name, "date") { date.append(f.value) }
+                case UInt8(ascii: "h"):
+                    if VerificationRequest.equalsIgnoringCase(f.name, "host") { hostCount += 1 }
+                case UInt8(ascii: "t"):
+                    if VerificationRequest.equalsIgnoringCase(f.name, "transfer-encoding") { hasBody = true }
+                case UInt8(ascii: "x"):
+                    let lower = String(decoding: CanonicalRequestBuilderBridge.lowercase(f.name), as: UTF8.self)
+                    guard lower.hasPrefix("x-amz-") else { continue }
+                    switch lower {
+                    case "x-amz-date": amzDate.append(f.value)
+                    case "x-amz-content-sha256": contentSHA256.append(f.value)
+                    case "x-amz-security-token": securityToken.append(f.value)
+                    default: break
+                    }
+                    if !amzNames.contains(lower) { amzNames.append(lower) }
+                default:
+                    continue
+                }
+            }
+        }
+    }
+
+    func check(_ request: VerificationRequest, payload: Payload, now: AmzDate) async throws(VerificationFailure)
+        -> VerifiedRequest
+    {
+        let facts = HeaderFacts(request.fields)
+        let query = request.queryBytes
+        let presigned = AuthorizationParser.looksPresigned(query)
+
+        // 1. One auth mechanism, parsed.
+        if !facts.authorization.isEmpty && presigned {
+            throw VerificationFailure(
+                .invalidArgument,
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified"
+            )
+        }
+        let claim: ClaimedAuthorization
+        if presigned {
+            guard policy.allowPresigned else {
+                throw VerificationFailure(.accessDenied, "Presigned URLs are not accepted by this endpoint")
+            }
+            claim = try AuthorizationParser.parseQuery(query)
+        } else {
+            guard !facts.authorization.isEmpty else {
+                throw VerificationFailure(
+                    .accessDenied, "The request is not signed: it has neither an Authorization header nor X-Amz-Signature")
+            }
+            guard facts.authorization.count == 1 else {
+                throw AuthorizationParser.malformed("more than one Authorization header")
+            }
+            guard policy.allowHeaderAuth else {
+                throw VerificationFailure(.accessDenied, "Authorization-header requests are not accepted by this endpoint")
+            }
+            claim = try AuthorizationParser.parseHeader(facts.authorization[0])
+        }
+        func fail(_ message: String) -> VerificationFailure {
+            presigned ? AuthorizationParser.queryError(message) : AuthorizationParser.malformed(message)
+        }
+        func withKey(_ f: VerificationFailure) -> VerificationFailure {
+            var f = f
+            f.accessKeyID = claim.accessKeyID
+            return f
+        }
+
+        // 2. Scope terminator, region and service served here.
+        guard claim.terminator == CredentialScope.terminator else {
+            throw withKey(fail("incorrect terminal \"\(claim.terminator)\". This endpoint uses \"aws4_request\"."))
+        }
+        if !policy.allowedRegions.isEmpty && !policy.allowedRegions.contains(claim.region) {
+            throw withKey(
+                fail("the region '\(claim.region)' is wrong; expecting '\(policy.allowedRegions.sorted().joined(separator: "', '"))'"))
+        }
+        if !policy.allowedServices.isEmpty && !policy.allowedServices.contains(claim.service) {
+            throw withKey(
+                fail("incorrect service \"\(claim.service)\". This endpoint belongs to \"\(policy.allowedServices.sorted().joined(separator: "\", \""))\"."))
+        }
+        let scope: CredentialScope
+        do {
+            scope = try CredentialScope(dateStamp: claim.dateStamp, region: claim.region, service: claim.service)
+        } catch {
+            throw withKey(fail("invalid credential scope"))
+        }
+        let rules = policy.rules(for: claim.service)
+
+        // 3. Time.
+        let signedAt: AmzDate
+        var dateFromDateHeader = false
+        if let presign = claim.presign {
+            signedAt = presign.date
+        } else if facts.amzDate.count == 1 {
+            guard let d = AmzDate.parse(facts.amzDate[0]) else {
+                throw withKey(VerificationFailure(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header"))
+            }
+            signedAt = d
+        } else if facts.amzDate.count > 1 {
+            throw withKey(VerificationFailure(.invalidRequest, "The request has more than one X-Amz-Date header"))
+        } else if policy.acceptDateHeader, facts.date.count == 1, let d = HTTPDate.parse(facts.date[0]) {
+            signedAt = d
+            dateFromDateHeader = true
+        } else {
+            throw withKey(VerificationFailure(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header"))
+        }
+        guard signedAt.dateStamp == claim.dateStamp else {
+            throw withKey(
+                fail("Invalid credential date \"\(claim.dateStamp)\". This date is not the same as X-Amz-Date: \"\(signedAt.dateStamp)\"."))
+        }
+        if let presign = claim.presign {
+            if presign.expires > policy.maxPresignExpires {
+                throw withKey(
+                    VerificationFailure(
+                        .authorizationQueryParametersError,
+                        "X-Amz-Expires must be at most \(policy.maxPresignExpires) seconds at this endpoint"))
+            }
+            if now < signedAt {
+                throw withKey(
+                    VerificationFailure(
+                        .accessDenied, "Request is not yet valid",
+                        details: [.init("X-Amz-Date", signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic)]))
+            }
+            let expiresAt = signedAt.adding(seconds: Int64(presign.expires))
+            if now > expiresAt {
+                throw withKey(
+                    VerificationFailure(
+                        .accessDenied, "Request has expired",
+                        details: [
+                            .init("X-Amz-Expires", String(presign.expires)), .init("Expires", expiresAt.iso8601Basic),
+                            .init("ServerTime", now.iso8601Basic),
+                        ]))
+            }
+        } else {
+            let skew = now.secondsSince1970 - signedAt.secondsSince1970
+            if skew > policy.maxClockSkew || -skew > policy.maxClockSkew {
+                throw withKey(
+                    VerificationFailure(
+                        .requestTimeTooSkewed, "The difference between the request time and the current time is too large.",
+                        details: [
+                            .init("RequestTime", signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic),
+                            .init("MaxAllowedSkewMilliseconds", String(policy.maxClockSkew * 1000)),
+                        ]))
+            }
+        }
+
+        // 4. Coverage: host, x-amz-*, date; payload mode.
+        guard facts.hostCount <= 1 else {
+            throw withKey(VerificationFailure(.invalidRequest, "The request has more than one Host header"))
+        }
+        let signed = claim.signedHeaders
+        var unsigned: [String] = []
+        if policy.requireSignedHost && !signed.contains("host") {
+            guard facts.hostCount == 1 else {
+                throw withKey(VerificationFailure(.invalidRequest, "The request has no Host header"))
+            }
+            unsigned.append("host")
+        }
+        if dateFromDateHeader && !signed.contains("date") { unsigned.append("date") }
+        if policy.requireSignedAmzHeaders {
+            for name in facts.amzNames where !signed.contains(name) {
+                if policy.unsignedAmzHeaderExemptions.contains(name) { continue }
+                if name == "x-amz-security-token" && rules.sessionTokenPlacement == .appendedAfterSigning { continue }
+                unsigned.append(name)
+            }
+        }
+        if !unsigned.isEmpty {
+            throw withKey(
+                VerificationFailure(
+                    .accessDenied, "There were headers present in the request which were not signed",
+                    details: [.init("HeadersNotSigned", unsigned.joined(separator: ", "))]))
+        }
+
+        let candidates = try payloadCandidates(facts: facts, presigned: presigned, rules: rules, payload: payload)
+            .unwrap(withKey)
+
+        // Session token claimed by the request.
+        let claimedToken: String?
+        if let presign = claim.presign {
+            claimedToken = presign.sessionToken
+        } else {
+            guard facts.securityToken.count <= 1 else {
+                throw withKey(VerificationFailure(.invalidToken, "The request has more than one X-Amz-Security-Token header"))
+            }
+            claimedToken = facts.securityToken.first.map { String(decoding: $0, as: UTF8.self) }
+        }
+
+        // 5. The key.
+        let credential: ResolvedCredential
+        do {
+            let context = ResolutionContext(
+                signedAt: signedAt, now: now, region: claim.region, service: claim.service, isPresigned: presigned)
+            guard let found = try await resolver.resolve(accessKeyID: claim.accessKeyID, context: context) else {
+                throw withKey(
+                    VerificationFailure(
+                        .invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records."))
+            }
+            credential = found
+        } catch let failure as VerificationFailure {
+            throw failure
+        } catch {
+            throw withKey(VerificationFailure(.internalError, "The credential store could not be read; please retry."))
+        }
+        try checkKeyScope(credential, claim: claim, request: request, rules: rules, signedAt: signedAt, now: now)
+            .unwrap(withKey)
+        try checkToken(expected: credential.sessionToken, claimed: claimedToken).unwrap(withKey)
+
+        // 6. The signature.
+        let signingKey = keyCache.signingKey(
+            for: Credentials(
+                accessKeyID: "\(credential.accessKeyID)#\(credential.generation)",
+                secretAccessKey: credential.secretAccessKey),
+            scope: scope)
+        let match = try matchSignature(
+            request: request, claim: claim, signedAt: signedAt, scope: scope, rules: rules, candidates: candidates,
+            key: signingKey
+        ).unwrap(withKey)
+
+        // 7. The body, when given.
+        let status = try payloadStatus(match.payload, payload: payload, facts: facts).unwrap(withKey)
+
+        // 8. Replay.
+        if let replayGuard, !presigned || policy.presignedSingleUse {
+            let until =
+                claim.presign.map { signedAt.adding(seconds: Int64($0.expires)) }
+                ?? signedAt.adding(seconds: policy.maxClockSkew)
+            switch await replayGuard.remember(claim.signature, until: until, now: now) {
+            case .firstUse: break
+            case .replayed:
+                throw withKey(
+                    VerificationFailure(
+                        .requestReplayed,
+                        "This signed request was already used. Each signed request is accepted once; sign a new request.",
+                        details: [.init("RequestTime", signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic)]))
+            case .unavailable:
+                throw withKey(
+                    VerificationFailure(.slowDown, "Please reduce your request rate (replay protection is at capacity)."))
+            }
+        }
+
+        return VerifiedRequest(
+            accessKeyID: credential.accessKeyID, principal: credential.principal, scope: scope,
+            signedHeaders: claim.signedHeaders, signedAt: signedAt, isPresigned: presigned,
+            expires: claim.presign?.expires, signature: claim.signature, payloadHash: match.payload, payload: status,
+            plusPolicy: match.plus, canonicalForm: match.form, diagnostics: policy.includeDiagnostics ? match.diagnostics : nil,
+            signingKey: signingKey)
+    }
+
+    // MARK: payload
+
+    func payloadCandidates(facts: HeaderFacts, presigned: Bool, rules: ServiceRules, payload: Payload)
+        -> Result<[PayloadHash], VerificationFailure>
+    {
+        if facts.contentSHA256.count > 1 {
+            return .failure(VerificationFailure(.invalidArgument, "The request has more than one x-amz-content-sha256 header"))
+        }
+        if let raw = facts.contentSHA256.first {
+            guard let declared = try? PayloadHash(String(decoding: raw, as: UTF8.self)) else {
+                return .failure(
+                    VerificationFailure(
+                        .invalidArgument,
+                        "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-UNSIGNED-PAYLOAD-TRAILER, or a valid sha256 value."
+                    ))
+            }
+            if declared == .unsignedPayload && !policy.allowUnsignedPayload {
+                return .failure(VerificationFailure(.accessDenied, "UNSIGNED-PAYLOAD is not accepted by this endpoint"))
+            }
+            if declared.isStreaming && !policy.allowStreamingPayload {
+                return .failure(VerificationFailure(.accessDenied, "Streaming (aws-chunked) uploads are not accepted by this endpoint"))
+            }
+            return .success([declared])
+        }
+        let known: PayloadHash?
+        switch payload {
+        case .body(let b): known = .sha256(of: b)
+        case .hash(let h): known = h
+        case .streamed: known = facts.hasBody ? nil : .emptySHA256
+        }
+        let missing = VerificationFailure(
+            .missingSecurityHeader, "Your request was missing a required header",
+            details: [.init("MissingHeaderName", "x-amz-content-sha256")])
+        if !presigned {
+            if rules.sendContentSHA256 { return .failure(missing) }
+            guard let known else { return .failure(missing) }
+            return .success([known])
+        }
+        var list: [PayloadHash] = []
+        if rules.presignUnsignedPayload && policy.allowUnsignedPayload { list.append(.unsignedPayload) }
+        if let known { list.append(known) }
+        if !rules.presignUnsignedPayload && policy.allowUnsignedPayload { list.append(.unsignedPayload) }
+        return list.isEmpty ? .failure(missing) : .success(list)
+    }
+
+    func payloadStatus(_ signedHash: PayloadHash, payload: Payload, facts: HeaderFacts)
+        -> Result<VerifiedRequest.PayloadStatus, VerificationFailure>
+    {
+        if signedHash == .unsignedPayload { return .success(.unsigned) }
+        if signedHash.isStreaming { return .success(.awsChunked) }
+        guard let expected = signedHash.digest else { return .success(.pending) }
+        let actual: SHA256Digest
+        switch payload {
+        case .body(let b): actual = SHA256.hash(b)
+        case .hash(let h):
+            guard let d = h.digest else { return .success(.pending) }
+            actual = d
+        case .streamed:
+            if !facts.hasBody && expected == SHA256.emptyDigest { return .success(.verified) }
+            return .success(.pending)
+        }
+        guard actual.constantTimeEquals(expected) else {
+            return .failure(
+                VerificationFailure(
+                    .xAmzContentSHA256Mismatch,
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                    details: [
+                        .init("ClientComputedContentSHA256", expected.hex), .init("S3ComputedContentSHA256", actual.hex),
+                    ]))
+        }
+        return .success(.verified)
+    }
+
+    // MARK: key scope and token
+
+    func checkKeyScope(
+        _ credential: ResolvedCredential, claim: ClaimedAuthorization, request: VerificationRequest,
+        rules: ServiceRules, signedAt: AmzDate, now: AmzDate
+    ) -> Result<Void, VerificationFailure> {
+        let s = credential.scope
+        func denied(_ m: String) -> Result<Void, VerificationFailure> {
+            .failure(VerificationFailure(.accessDenied, m))
+        }
+        if let nb = s.notBefore, now < nb { return denied("The access key is not valid until \(nb.iso8601Basic)") }
+        if let na = s.notAfter, now > na {
+            if credential.sessionToken != nil {
+                return .failure(VerificationFailure(.expiredToken, "The provided token has expired."))
+            }
+            return denied("The access key expired at \(na.iso8601Basic)")
+        }
+        if let cutoff = credential.acceptsSignaturesBefore, signedAt >= cutoff {
+            return denied(
+                "The access key is being retired: only signatures dated before \(cutoff.iso8601Basic) are accepted")
+        }
+        if !s.regions.isEmpty && !s.regions.contains(claim.region) {
+            return denied("The access key is not allowed in region '\(claim.region)'")
+        }
+        if !s.services.isEmpty && !s.services.contains(claim.service) {
+            return denied("The access key is not allowed for service '\(claim.service)'")
+        }
+        if !s.methods.isEmpty && !s.methods.contains(request.method) {
+            return denied("The access key is not allowed to use method \(request.method)")
+        }
+        if !s.pathPrefixes.isEmpty {
+            // Compare on the decoded, dot-normalized path so that `%2e%2e` or `..` cannot step out of a prefix.
+            let decoded = URIEncoding.normalizePath(URIEncoding.decode(Array(request.pathBytes)))
+            if !s.pathPrefixes.contains(where: { decoded.starts(with: $0.utf8) }) {
+                return denied("The access key is not allowed to access this path")
+            }
+        }
+        if let presign = claim.presign, let maxLifetime = s.maxPresignLifetime, presign.expires > maxLifetime {
+            return denied("The access key may presign URLs for at most \(maxLifetime) seconds")
+        }
+        return .success(())
+    }
+
+    func checkToken(expected: String?, claimed: String?) -> Result<Void, VerificationFailure> {
+        switch (expected, claimed) {
+        case (nil, nil): return .success(())
+        case (nil, .some):
+            return .failure(VerificationFailure(.invalidToken, "The provided token is malformed or otherwise invalid."))
+        case (.some, nil):
+            return .failure(VerificationFailure(.invalidToken, "This access key requires a session token (X-Amz-Security-Token)."))
+        case (.some(let e), .some(let c)):
+            guard ConstantTime.equals(Array(e.utf8), Array(c.utf8)) else {
+                return .failure(VerificationFailure(.invalidToken, "The provided token is malformed or otherwise invalid."))
+            }
+            return .success(())
+        }
+    }
+
+    // MARK: signature
+
+    struct Match {
+        var payload: PayloadHash
+        var plus: URIEncoding.PlusPolicy
+        var form: CanonicalForm
+        var diagnostics: VerificationFailure.Diagnostics?
+    }
+
+    /// One way of reading the request target into a canonical request.
+    struct Reading {
+        var target: [UInt8]
+        var plus: URIEncoding.PlusPolicy
+        var form: CanonicalForm
+    }
+
+    /// The readings tried, in order: the spec reading first, then (only when the target has a
+    /// `+`, a `%` escape or bytes a signer might leave raw) the documented alternatives.
+    func readings(_ target: [UInt8], rules: ServiceRules) -> [Reading] {
+        let first = policy.plusPolicies[0]
+        var out: [Reading] = []
+        let quirks = Verifier.queryQuirks(target)
+        if quirks.plus {
+            for plus in policy.plusPolicies.dropFirst() { out.append(Reading(target: target, plus: plus, form: .standard)) }
+        }
+        if quirks.lowerEscape {
+            out.append(Reading(target: Verifier.uppercasingEscapes(target), plus: first, form: .uppercasedEscapes))
+        }
+        if quirks.escape || quirks.plus {
+            out.append(Reading(target: Verifier.reencodingQuery(target), plus: first, form: .reencodedQuery))
+        }
+        if policy.acceptVerbatimForms {
+            let (rawQuery, rawPath) = Verifier.needsVerbatim(target, normalize: rules.normalizePath)
+            if rawQuery { out.append(Reading(target: target, plus: first, form: .verbatimQuery)) }
+            if rawPath { out.append(Reading(target: target, plus: first, form: .verbatimPath)) }
+            if rawQuery && rawPath { out.append(Reading(target: target, plus: first, form: .verbatimPathAndQuery)) }
+        }
+        return out
+    }
+
+    func matchSignature(
+        request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate, scope: CredentialScope,
+        rules: ServiceRules, candidates: [PayloadHash], key: SigningKey
+    ) -> Result<Match, VerificationFailure> {
+        let target = canonicalTarget(request: request, claim: claim, rules: rules)
+        var inputs: [HeaderInput] = []
+        inputs.reserveCapacity(request.fields.count)
+        for f in request.fields {
+            inputs.append(HeaderInput(name: Array(f.name.utf8), value: f.value))
+        }
+        let method = Array(request.method.utf8)
+        let selection = CanonicalRequest.HeaderSelection.exactly(claim.signedHeaders)
+        var builder = CanonicalRequestBuilder()
+        var first: VerificationFailure.Diagnostics? = nil
+        // The spec reading first; the alternatives are worked out only if it fails.
+        let standard = Reading(target: target, plus: policy.plusPolicies[0], form: .standard)
+        var alternatives: [Reading]? = nil
+        for payloadHash in candidates {
+            var index = -1
+            while true {
+                let reading: Reading
+                if index < 0 {
+                    reading = standard
+                } else {
+                    if alternatives == nil { alternatives = readings(target, rules: rules) }
+                    guard let alternatives, index < alternatives.count else { break }
+                    reading = alternatives[index]
+                }
+                index += 1
+                var canonical: CanonicalRequest
+                do {
+                    canonical = try builder.build(
+                        method: method, target: reading.target, extraQuery: [], headers: inputs, selection: selection,
+                        payloadHash: payloadHash, rules: rules, plus: reading.plus)
+                } catch {
+                    return .failure(
+                        VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(error.reason)"))
+                }
+                switch reading.form {
+                case .verbatimQuery:
+                    canonical = Verifier.splice(canonical, line: 2, with: Verifier.verbatimQuery(target))
+                case .verbatimPath:
+                    canonical = Verifier.splice(canonical, line: 1, with: Verifier.verbatimPath(target))
+                case .verbatimPathAndQuery:
+                    canonical = Verifier.splice(canonical, line: 2, with: Verifier.verbatimQuery(target))
+                    canonical = Verifier.splice(canonical, line: 1, with: Verifier.verbatimPath(target))
+                default: break
+                }
+                let sts = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: canonical.hash)
+                let computed = key.signature(for: sts)
+                if policy.includeDiagnostics && first == nil {
+                    first = VerificationFailure.Diagnostics(
+                        canonicalRequest: canonical.text, stringToSign: sts.text, signatureProvided: claim.signature.hex)
+                }
+                if computed.constantTimeEquals(claim.signature) {
+                    let d =
+                        policy.includeDiagnostics
+                        ? VerificationFailure.Diagnostics(
+                            canonicalRequest: canonical.text, stringToSign: sts.text,
+                            signatureProvided: claim.signature.hex) : nil
+                    return .success(Match(payload: payloadHash, plus: reading.plus, form: reading.form, diagnostics: d))
+                }
+            }
+        }
+        return .failure(
+            VerificationFailure(
+                .signatureDoesNotMatch,
+                "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+                diagnostics: first))
+    }
+
+    /// Replaces line `line` (0-based) of a canonical request.
+    static func splice(_ canonical: CanonicalRequest, line: Int, with replacement: [UInt8]) -> CanonicalRequest {
+        let b = canonical.bytes
+        var start = 0
+        var seen = 0
+        while seen < line, let nl = b[start...].firstIndex(of: 0x0a) {
+            start = nl + 1
+            seen += 1
+        }
+        let end = b[start...].firstIndex(of: 0x0a) ?? b.count
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count + replacement.count)
+        out.append(contentsOf: b[..<start])
+        out.append(contentsOf: replacement)
+        out.append(contentsOf: b[end...])
+        return CanonicalRequest(bytes: out, signedHeaders: canonical.signedHeaders)
+    }
+
+    /// The raw path, as some signers put it in the canonical request (botocore for S3, curl).
+    static func verbatimPath(_ target: [UInt8]) -> [UInt8] {
+        let path = target.firstIndex(of: 0x3f).map { Array(target[..<$0]) } ?? target
+        return path.isEmpty ? [0x2f] : path
+    }
+
+    /// The raw query split on `&` and the first `=`, `key` → `key=`, sorted by bytes: what
+    /// botocore (header auth) and curl put in the canonical request.
+    static func verbatimQuery(_ target: [UInt8]) -> [UInt8] {
+        guard let q = target.firstIndex(of: 0x3f) else { return [] }
+        let query = target[(q + 1)...]
+        var pairs: [(ArraySlice<UInt8>, ArraySlice<UInt8>)] = []
+        for p in QueryParameter.split(query) {
+            pairs.append((query[p.name], p.value.map { query[$0] } ?? []))
+        }
+        pairs.sort { a, b in
+            a.0 != b.0 ? a.0.lexicographicallyPrecedes(b.0) : a.1.lexicographicallyPrecedes(b.1)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(query.count + 8)
+        for (k, pair) in pairs.enumerated() {
+            if k > 0 { out.append(0x26) }
+            out.append(contentsOf: pair.0)
+            out.append(0x3d)
+            out.append(contentsOf: pair.1)
+        }
+        return out
+    }
+
+    /// The query with every name and value percent-decoded and encoded again with the AWS rule
+    /// (what awscrt does: `%7e` → `~`, `%2b` → `%2B`).
+    static func reencodingQuery(_ target: [UInt8]) -> [UInt8] {
+        guard let q = target.firstIndex(of: 0x3f) else { return target }
+        let query = target[(q + 1)...]
+        var out = Array(target[...q])
+        var wrote = false
+        for p in QueryParameter.split(query) {
+            if wrote { out.append(0x26) }
+            wrote = true
+            let name = URIEncoding.decode(Array(query[p.name]))
+            name.withUnsafeBufferPointer { URIEncoding.append($0, to: &out, keepSlash: false, keepEscapes: false) }
+            if let v = p.value {
+                out.append(0x3d)
+                let value = URIEncoding.decode(Array(query[v]))
+                value.withUnsafeBufferPointer { URIEncoding.append($0, to: &out, keepSlash: false, keepEscapes: false) }
+            }
+        }
+        return out
+    }
+
+    /// Whether the query or path holds bytes a spec signer would encode (so a verbatim reading differs).
+    static func needsVerbatim(_ target: [UInt8], normalize: Bool) -> (query: Bool, path: Bool) {
+        func odd(_ bytes: ArraySlice<UInt8>, allowing extra: Set<UInt8>) -> Bool {
+            var i = bytes.startIndex
+            while i < bytes.endIndex {
+                let b = bytes[i]
+                if b == 0x25, i + 2 < bytes.endIndex, isHex(bytes[i + 1]), isHex(bytes[i + 2]) {
+                    if isLowerHex(bytes[i + 1]) || isLowerHex(bytes[i + 2]) { return true }
+                    i += 3
+                    continue
+                }
+                if !URIEncoding.isUnreserved(b) && !extra.contains(b) { return true }
+                i += 1
+            }
+            return false
+        }
+        let q = target.firstIndex(of: 0x3f) ?? target.count
+        let path = target[..<q]
+        // A raw path also differs from the canonical one when it has dot segments or `//`
+        // (services that normalize).
+        let pathDiffers =
+            odd(path, allowing: [0x2f]) || (normalize && path.withUnsafeBufferPointer { URIEncoding.needsNormalization($0) })
+        guard q < target.count else { return (false, pathDiffers) }
+        return (odd(target[(q + 1)...], allowing: [0x26, 0x3d]), pathDiffers)
+    }
+
+    /// The target whose canonical form was signed: presigned requests drop `X-Amz-Signature`
+    /// (and `X-Amz-Security-Token` where the service adds it after signing).
+    func canonicalTarget(request: VerificationRequest, claim: ClaimedAuthorization, rules: ServiceRules) -> [UInt8] {
+        guard let presign = claim.presign else { return request.target }
+        let query = request.queryBytes
+        var out: [UInt8] = Array(request.pathBytes)
+        out.reserveCapacity(request.target.count)
+        out.append(0x3f)
+        var wrote = false
+        for p in presign.parameters {
+            let name = query[p.name]
+            if name.elementsEqual("X-Amz-Signature".utf8) { continue }
+            if rules.sessionTokenPlacement == .appendedAfterSigning, name.elementsEqual("X-Amz-Security-Token".utf8) {
+                continue
+            }
+            if wrote { out.append(0x26) }
+            out.append(contentsOf: query[p.whole])
+            wrote = true
+        }
+        return out
+    }
+
+    static func queryQuirks(_ target: [UInt8]) -> (plus: Bool, lowerEscape: Bool, escape: Bool) {
+        guard let q = target.firstIndex(of: 0x3f) else { return (false, false, false) }
+        var plus = false
+        var lower = false
+        var escape = false
+        var i = q + 1
+        while i < target.count {
+            let b = target[i]
+            if b == 0x2b { plus = true }
+            if b == 0x25 { escape = true }
+            if b == 0x25, i + 2 < target.count, isHex(target[i + 1]), isHex(target[i + 2]),
+                isLowerHex(target[i + 1]) || isLowerHex(target[i + 2])
+            {
+                lower = true
+            }
+            i += 1
+        }
+        return (plus, lower, escape)
+    }
+
+    static func uppercasingEscapes(_ target: [UInt8]) -> [UInt8] {
+        var out = target
+        guard let q = out.firstIndex(of: 0x3f) else { return out }
+        var i = q + 1
+        while i + 2 < out.count {
+            if out[i] == 0x25, isHex(out[i + 1]), isHex(out[i + 2]) {
+                if isLowerHex(out[i + 1]) { out[i + 1] -= 0x20 }
+                if isLowerHex(out[i + 2]) { out[i + 2] -= 0x20 }
+                i += 3
+            } else {
+                i += 1
+            }
+        }
+        return out
+    }
+
+    static func isHex(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
+    }
+    static func isLowerHex(_ b: UInt8) -> Bool { b >= 0x61 && b <= 0x66 }
+}
+
+extension Result {
+    /// Unwraps a success or throws the failure (typed).
+    fileprivate func unwrap(_ f: (Failure) -> Failure) throws(Failure) -> Success {
+        switch self {
+        case .success(let v): return v
+        case .failure(let e): throw f(e)
+        }
+    }
+}
+
+enum CanonicalRequestBuilderBridge {
+    static func lowercase(_ s: String) -> [UInt8] {
+        s.utf8.map { ($0 >= 0x41 && $0 <= 0x5a) ? $0 | 0x20 : $0 }
+    }
+}

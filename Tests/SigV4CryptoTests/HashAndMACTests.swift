@@ -1,0 +1,109 @@
+import Testing
+@testable import _SigV4Crypto
+
+/// Known-answer tests for the libcrypto binding.
+@Suite("SHA-256, HMAC and secret storage")
+struct HashAndMACTests {
+    @Test("SHA-256 known answers (FIPS 180-2)",
+          arguments: [
+            ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+          ])
+    func sha256(input: String, hex: String) {
+        #expect(SHA256.hash(input).hex == hex)
+        // Incremental, one byte at a time, gives the same digest.
+        var h = SHA256()
+        for b in input.utf8 { h.update([b]) }
+        #expect(h.finalize().hex == hex)
+        // And the EVP one-shot floor agrees.
+        #expect(Array(input.utf8).withUnsafeBytes { LibcryptoFloor.sha256($0) }.hex == hex)
+    }
+
+    @Test("SHA-256 of a million 'a' (FIPS 180-2)")
+    func sha256Million() {
+        var h = SHA256()
+        let chunk = [UInt8](repeating: 0x61, count: 1000)
+        for _ in 0..<1000 { h.update(chunk) }
+        #expect(h.finalize().hex == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test("HMAC-SHA256 known answers (RFC 4231 cases 1, 2, 6 and 7)",
+          arguments: [
+            ([UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8),
+             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+            (Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
+             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+            ([UInt8](repeating: 0xaa, count: 131), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
+             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
+            ([UInt8](repeating: 0xaa, count: 131),
+             Array("This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.".utf8),
+             "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"),
+          ])
+    func hmac(key: [UInt8], message: [UInt8], hex: String) {
+        let k = HMACKey(key: key)
+        #expect(k.authenticationCode(for: message).hex == hex)
+        // The precomputed state is reusable: a second MAC gives the same answer.
+        #expect(k.authenticationCode(for: message).hex == hex)
+        var incremental = k.makeMAC()
+        for b in message { incremental.update([b]) }
+        #expect(incremental.finalize().hex == hex)
+        let floor = key.withUnsafeBytes { kb in message.withUnsafeBytes { LibcryptoFloor.hmacSHA256(key: kb, $0) } }
+        #expect(floor.hex == hex)
+    }
+
+    @Test("constant-time comparison tells equal from different buffers")
+    func constantTime() {
+        #expect(ConstantTime.equals([1, 2, 3] as [UInt8], [1, 2, 3] as [UInt8]))
+        #expect(!ConstantTime.equals([1, 2, 3] as [UInt8], [1, 2, 4] as [UInt8]))
+        #expect(!ConstantTime.equals([1, 2, 3] as [UInt8], [1, 2] as [UInt8]))
+        #expect(ConstantTime.equals([] as [UInt8], [] as [UInt8]))
+    }
+
+    @Test("hex round-trips and rejects bad digits")
+    func hex() {
+        #expect(Hex.encode([0x00, 0xab, 0xff]) == "00abff")
+        #expect(Hex.decode("00ABff") == [0x00, 0xab, 0xff])
+        #expect(Hex.decode("0g") == nil)
+        #expect(Hex.decode("abc") == nil)
+        #expect(SHA256Digest(hex: String(repeating: "z", count: 64)) == nil)
+    }
+
+    @Test("SecureBytes redacts its description and wipes on request")
+    func secureBytes() {
+        let s = SecureBytes(Array("top-secret".utf8))
+        #expect("\(s)" == "<redacted>")
+        #expect(!String(reflecting: s).contains("top-secret"))
+        #expect(s == SecureBytes(Array("top-secret".utf8)))
+        s._testOnlyWipeNow()
+        #expect(s.withUnsafeBytes { $0.allSatisfy { $0 == 0 } })
+    }
+
+    @Test("AES-256-GCM round-trips and refuses a wrong key, wrong AAD or tampered data")
+    func aesGCM() throws {
+        let key = SecureBytes(try SecureRandom.bytes(32))
+        let plaintext = Array("secret access key".utf8)
+        let box = try plaintext.withUnsafeBytes { try AES256GCM.seal($0, key: key, aad: Array("AKID|alice".utf8)) }
+        #expect(box.ciphertext != plaintext)
+        let opened = try AES256GCM.open(box, key: key, aad: Array("AKID|alice".utf8))
+        #expect(opened.withUnsafeBytes { Array($0) } == plaintext)
+        #expect(throws: AES256GCM.AuthenticationFailure.self) {
+            try AES256GCM.open(box, key: key, aad: Array("AKID|mallory".utf8))
+        }
+        #expect(throws: AES256GCM.AuthenticationFailure.self) {
+            try AES256GCM.open(box, key: SecureBytes(try SecureRandom.bytes(32)), aad: Array("AKID|alice".utf8))
+        }
+        var tampered = box
+        tampered.ciphertext[0] ^= 1
+        #expect(throws: AES256GCM.AuthenticationFailure.self) {
+            try AES256GCM.open(tampered, key: key, aad: Array("AKID|alice".utf8))
+        }
+        #expect(AES256GCM.SealedBox(combined: box.combined) == box)
+    }
+
+    @Test("the random generator gives distinct output")
+    func random() throws {
+        #expect(try SecureRandom.bytes(32) != SecureRandom.bytes(32))
+    }
+}

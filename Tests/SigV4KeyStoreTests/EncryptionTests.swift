@@ -1,0 +1,144 @@
+import Foundation
+import SigV4
+import SigV4KeyStore
+import SigV4Verifier
+import Testing
+import _SigV4Crypto
+
+@Suite struct EncryptionTests {
+    @Test func neitherTheDatabaseFileNorItsWALHoldsAnySecretOrMasterKeyBytes() throws {
+        let fixture = try Fixture(.sqlite)
+        var secrets: [[UInt8]] = []
+        for i in 0..<12 {
+            let issued = try fixture.store.createKey(principal: "p\(i)", actor: "test")
+            secrets.append(Array(issued.secretAccessKey.revealForDisplay().utf8))
+            let rotation = try fixture.store.rotate(principal: "p\(i)", overlap: 60, actor: "test")
+            secrets.append(Array(rotation.issued.secretAccessKey.revealForDisplay().utf8))
+        }
+        var masterKeyText: [UInt8] = []
+        fixture.ring.appendTextForm(to: &masterKeyText)
+        let line = try #require(
+            String(decoding: masterKeyText, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("1:") })
+        let masterHex = Array(line.dropFirst(2).utf8)
+        #expect(masterHex.count == 64)
+        let masterRaw = try #require(Hex.decode(String(decoding: masterHex, as: UTF8.self)))
+        let wal = fileBytes(fixture.dbPath + "-wal")
+        let db = fileBytes(fixture.dbPath)
+        #expect(!wal.isEmpty, "the store runs in WAL mode, so the WAL holds the recent writes")
+        #expect(!db.isEmpty)
+        for (name, bytes) in [("db", db), ("wal", wal)] {
+            for secret in secrets {
+                #expect(!contains(bytes, secret), "a secret appears in the \(name) file")
+                #expect(!contains(bytes, Array(secret.prefix(16))), "a secret prefix appears in the \(name) file")
+            }
+            #expect(!contains(bytes, masterHex))
+            #expect(!contains(bytes, masterRaw))
+        }
+        // The store reads back every secret.
+        #expect(try fixture.store.verifySecrets().isEmpty)
+    }
+
+    @Test func aWrongMasterKeyIsAClearErrorAndChangesNothing() throws {
+        let fixture = try Fixture(.sqlite)
+        let issued = try fixture.store.createKey(principal: "alice", actor: "test")
+        let before = (fileBytes(fixture.dbPath), fileBytes(fixture.dbPath + "-wal"))
+        let wrong = try MasterKeyRing.generate()  // also version 1, different bytes
+        expectError(.wrongMasterKey) { _ = try KeyStore.open(path: fixture.dbPath, masterKeys: wrong) }
+        #expect(fileBytes(fixture.dbPath) == before.0)
+        #expect(fileBytes(fixture.dbPath + "-wal") == before.1)
+        // The right key still opens everything.
+        let reopened = try fixture.secondInstance()
+        #expect(try reopened._openSecret(keyID: issued.accessKeyID) == issued.secretAccessKey)
+    }
+
+    @Test func rewrapMovesEveryRecordAndTheStoreReopensWithOnlyTheNewMasterKey() async throws {
+        let fixture = try Fixture(.sqlite)
+        var issued: [IssuedKey] = []
+        for i in 0..<150 { issued.append(try fixture.store.createKey(principal: "p\(i)", actor: "test")) }
+        let gone = try makeKey(fixture.store, in: .deleted, principal: "p0")
+        let ring2 = try fixture.ring.addingNewVersion()
+        #expect(ring2.versions == [1, 2])
+        let store2 = try KeyStore.open(path: fixture.dbPath, masterKeys: ring2)
+        #expect(try store2.rewrap(batchSize: 64, actor: "test") == 150)
+        #expect(try store2.masterKeyUsage() == [1: 0, 2: 150])
+        #expect(try store2.auditLog().filter { $0.action == "masterkey.rewrap" }.count == 3)
+        let onlyNew = try store2.dropMasterKey(version: 1, actor: "test")
+        #expect(onlyNew.versions == [2])
+        let reopened = try KeyStore.open(path: fixture.dbPath, masterKeys: onlyNew)
+        for key in issued {
+            #expect(try reopened._openSecret(keyID: key.accessKeyID) == key.secretAccessKey)
+        }
+        let now = reopened.now
+        let resolved = try await reopened.resolve(
+            accessKeyID: issued[7].accessKeyID, context: context(signedAt: now, now: now))
+        #expect(resolved?.secretAccessKey == issued[7].secretAccessKey)
+        #expect(try reopened.key(gone).state == .deleted)
+        // The old key alone no longer opens the store.
+        expectError(.masterKeyVersionUnavailable) {
+            _ = try KeyStore.open(path: fixture.dbPath, masterKeys: fixture.ring)
+        }
+    }
+
+    @Test func aMasterKeyStillInUseCannotBeDropped() throws {
+        let fixture = try Fixture(.memory)
+        _ = try fixture.store.createKey(principal: "alice", actor: "test")
+        let ring2 = try fixture.ring.addingNewVersion()
+        let store2 = try KeyStore(storage: fixture.store.storage, masterKeys: ring2)
+        expectError(.masterKeyInUse) { _ = try store2.dropMasterKey(version: 1, actor: "test") }
+        expectError(.masterKeyInUse) { _ = try store2.dropMasterKey(version: 2, actor: "test") }
+        try store2.rewrap(actor: "test")
+        #expect(try store2.dropMasterKey(version: 1, actor: "test").versions == [2])
+    }
+
+    @Test func aSecretMovedToAnotherRecordFailsToAuthenticate() throws {
+        let fixture = try Fixture(.memory)
+        let a = try fixture.store.createKey(principal: "alice", actor: "test").accessKeyID
+        let b = try fixture.store.createKey(principal: "bob", actor: "test").accessKeyID
+        try fixture.store.storage.write { tx in
+            let sa = try #require(try tx.key(id: a))
+            var sb = try #require(try tx.key(id: b))
+            sb = StoredKey(key: sb.key, sealedParts: sa.sealedParts)
+            try tx.updateKey(sb)
+        }
+        expectError(.integrityFailure) { _ = try fixture.store._openSecret(keyID: b) }
+        #expect(try fixture.store.verifySecrets() == [b])
+    }
+
+    @Test func keyFileIsWrittenOwnerOnlyAndLooseKeyFilesAreRefused() throws {
+        let dir = TempDir()
+        let path = dir.file("master.key")
+        let ring = try MasterKeyRing.generate()
+        try ring.writeKeyFile(atPath: path)
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        #expect(mode == 0o600)
+        #expect(try MasterKeyRing.readKeyFile(atPath: path).versions == [1])
+        for loose in [0o644, 0o640, 0o604, 0o660] {
+            chmod(path, mode_t(loose))
+            expectError(.keyFilePermissions) { _ = try MasterKeyRing.readKeyFile(atPath: path) }
+        }
+    }
+
+    @Test(arguments: [
+        "", "zz", "1:abcd", "0:" + String(repeating: "a", count: 64), "x:" + String(repeating: "a", count: 64),
+        "1:" + String(repeating: "g", count: 64),
+        "1:" + String(repeating: "a", count: 64) + ",1:" + String(repeating: "b", count: 64),
+    ])
+    func malformedMasterKeyTextIsRefusedWithoutEchoingIt(text: String) {
+        do {
+            _ = try MasterKeyRing.parse(text)
+            Issue.record("accepted a malformed master key")
+        } catch {
+            #expect(error.code == .malformedMasterKey)
+            #expect(text.count < 8 || !error.reason.contains(text))
+        }
+    }
+
+    @Test func masterKeyTextFormsParse() throws {
+        let hex1 = String(repeating: "ab", count: 32)
+        let hex2 = String(repeating: "CD", count: 32)
+        #expect(try MasterKeyRing.parse(hex1).versions == [1])
+        #expect(try MasterKeyRing.parse("1:\(hex1),2:\(hex2)").currentVersion == 2)
+        #expect(try MasterKeyRing.parse("# comment\n3:\(hex1)\n\n5:\(hex2) # trailing\n").versions == [3, 5])
+        #expect("\(try MasterKeyRing.parse(hex1))".contains(hex1) == false)
+    }
+}

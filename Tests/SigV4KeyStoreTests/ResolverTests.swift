@@ -1,0 +1,193 @@
+import Foundation
+import SigV4
+import SigV4KeyStore
+import SigV4Verifier
+import Testing
+
+@Suite struct ResolverTests {
+    @Test(arguments: Backend.allCases)
+    func activeKeyResolvesToItsSecretPrincipalAndScope(backend: Backend) async throws {
+        let fixture = try Fixture(backend)
+        let scope = KeyScope(regions: ["us-east-1"], services: ["s3"], methods: ["GET"], maxPresignLifetime: 600)
+        let issued = try fixture.store.createKey(principal: "alice", scope: scope, actor: "test")
+        let now = fixture.clock.now
+        let credential = try #require(
+            try await fixture.store.resolve(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now)))
+        #expect(credential.secretAccessKey == issued.secretAccessKey)
+        #expect(credential.principal == "alice")
+        #expect(credential.scope == scope)
+        #expect(credential.acceptsSignaturesBefore == nil)
+        #expect(credential.generation == (try fixture.store.generation()))
+        #expect(!"\(credential)".contains(issued.secretAccessKey.revealForDisplay()))
+        let signed = try signSample(issued.credentials, at: now)
+        #expect(try await contractVerify(fixture.store, signed, accessKeyID: issued.accessKeyID, now: now))
+    }
+
+    @Test(arguments: Backend.allCases)
+    func unknownMalformedInactiveAndDeletedKeysDoNotResolve(backend: Backend) async throws {
+        let fixture = try Fixture(backend)
+        let inactive = try makeKey(fixture.store, in: .inactive)
+        let deleted = try makeKey(fixture.store, in: .deleted)
+        let now = fixture.clock.now
+        for id in [
+            inactive, deleted, "SV4KAAAAAAAAAAAAAAAA", "sv4kaaaaaaaaaaaaaaaa", "", "AKID/EXAMPLE",
+            String(repeating: "A", count: 500),
+        ] {
+            #expect(try await fixture.store.resolve(accessKeyID: id, context: context(signedAt: now, now: now)) == nil)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func retiringKeyAcceptsSignaturesDatedOneSecondBeforeTheRetireTimeAndRefusesOneSecondAfter(backend: Backend)
+        async throws
+    {
+        let fixture = try Fixture(backend)
+        let old = try fixture.store.createKey(principal: "alice", actor: "test")
+        let rotation = try fixture.store.rotate(principal: "alice", overlap: 3600, actor: "test")
+        let t = rotation.retiresAt
+        fixture.clock.now = t.adding(seconds: 30)
+        let credential = try #require(
+            try fixture.store.resolveNow(
+                accessKeyID: old.accessKeyID, context: context(signedAt: t.adding(seconds: -1), now: fixture.clock.now))
+        )
+        #expect(credential.acceptsSignaturesBefore == t)
+        let before = try signSample(old.credentials, at: t.adding(seconds: -1))
+        let atT = try signSample(old.credentials, at: t)
+        let after = try signSample(old.credentials, at: t.adding(seconds: 1))
+        #expect(try await contractVerify(fixture.store, before, accessKeyID: old.accessKeyID, now: fixture.clock.now))
+        #expect(!(try await contractVerify(fixture.store, atT, accessKeyID: old.accessKeyID, now: fixture.clock.now)))
+        #expect(!(try await contractVerify(fixture.store, after, accessKeyID: old.accessKeyID, now: fixture.clock.now)))
+    }
+
+    @Test(arguments: Backend.allCases)
+    func duringTheOverlapBothKeysVerifyAndAfterItOnlyTheNewOne(backend: Backend) async throws {
+        let fixture = try Fixture(backend)
+        let old = try fixture.store.createKey(principal: "alice", actor: "test")
+        let rotation = try fixture.store.rotate(principal: "alice", overlap: 600, actor: "test")
+        let new = rotation.issued
+        fixture.clock.advance(300)
+        var now = fixture.clock.now
+        for key in [old, new] {
+            let signed = try signSample(key.credentials, at: now)
+            #expect(try await contractVerify(fixture.store, signed, accessKeyID: key.accessKeyID, now: now))
+        }
+        fixture.clock.advance(301)
+        now = fixture.clock.now
+        let oldAfter = try signSample(old.credentials, at: now)
+        let newAfter = try signSample(new.credentials, at: now)
+        #expect(!(try await contractVerify(fixture.store, oldAfter, accessKeyID: old.accessKeyID, now: now)))
+        #expect(try await contractVerify(fixture.store, newAfter, accessKeyID: new.accessKeyID, now: now))
+        // A presigned URL made by the old key during the overlap keeps working until it expires (7 days max).
+        let presignedDuringOverlap = try signSample(old.credentials, at: rotation.retiresAt.adding(seconds: -5))
+        fixture.clock.now = rotation.retiresAt.adding(seconds: 6 * 86_400)
+        #expect(
+            try await contractVerify(
+                fixture.store, presignedDuringOverlap, accessKeyID: old.accessKeyID, now: fixture.clock.now))
+        fixture.clock.now = rotation.retiresAt.adding(seconds: 604_800)
+        #expect(
+            !(try await contractVerify(
+                fixture.store, presignedDuringOverlap, accessKeyID: old.accessKeyID, now: fixture.clock.now)))
+    }
+
+    @Test func revocationInTheSameStoreIsSeenAtOnce() async throws {
+        let fixture = try Fixture(.sqlite)
+        let issued = try fixture.store.createKey(principal: "alice", actor: "test")
+        let now = fixture.clock.now
+        #expect(
+            try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now))
+                != nil)
+        try fixture.store.deactivate(keyID: issued.accessKeyID, actor: "test")
+        fixture.store.invalidateCache()
+        #expect(
+            try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now))
+                == nil)
+    }
+
+    @Test func aChangeByAnotherConnectionIsSeenOnceTheRefreshIntervalHasPassed() async throws {
+        var policy = KeyStorePolicy()
+        policy.refreshInterval = 0.3
+        let fixture = try Fixture(.sqlite, policy: policy)
+        let verifierSide = try fixture.secondInstance(policy: policy)
+        let issued = try fixture.store.createKey(principal: "alice", actor: "test")
+        let now = fixture.clock.now
+        let ctx = context(signedAt: now, now: now)
+        #expect(try verifierSide.resolveNow(accessKeyID: issued.accessKeyID, context: ctx) != nil)
+        let generationBefore = try verifierSide.generation()
+        try fixture.store.deactivate(keyID: issued.accessKeyID, actor: "test")
+        #expect(try verifierSide.generation() > generationBefore)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try verifierSide.resolveNow(accessKeyID: issued.accessKeyID, context: ctx) == nil)
+        // Re-activation is seen the same way.
+        try fixture.store.activate(keyID: issued.accessKeyID, actor: "test")
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try verifierSide.resolveNow(accessKeyID: issued.accessKeyID, context: ctx) != nil)
+    }
+
+    @Test func aRevocationByASecondProcessIsSeenWithinTwoSeconds() async throws {
+        let dir = TempDir()
+        let db = dir.file("keys.db")
+        let env = ["SIGV4_KEYSTORE": db]
+        let initResult = try runSigV4(["keys", "init"], environment: env)
+        #expect(initResult.status == 0, "\(initResult.stderr)")
+        let ring = try MasterKeyRing.readKeyFile(atPath: db + ".masterkey")
+        let verifierSide = try KeyStore.open(path: db, masterKeys: ring)  // default policy: refresh every 1 s
+        let issued = try verifierSide.createKey(principal: "alice", actor: "test")
+        let now = verifierSide.now
+        let ctx = context(signedAt: now, now: now)
+        #expect(try verifierSide.resolveNow(accessKeyID: issued.accessKeyID, context: ctx) != nil)
+        let revoke = try runSigV4(["keys", "deactivate", issued.accessKeyID], environment: env)
+        #expect(revoke.status == 0, "\(revoke.stderr)")
+        try await Task.sleep(for: .milliseconds(1100))
+        #expect(try verifierSide.resolveNow(accessKeyID: issued.accessKeyID, context: ctx) == nil)
+        // A rotation by the second process: the new key resolves, the old one is retiring.
+        let other = try verifierSide.createKey(principal: "bob", actor: "test")
+        #expect(
+            try verifierSide.resolveNow(accessKeyID: other.accessKeyID, context: ctx)?.acceptsSignaturesBefore == nil)
+        let rotate = try runSigV4(["keys", "rotate", "--principal", "bob", "--overlap", "1h"], environment: env)
+        #expect(rotate.status == 0, "\(rotate.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(rotate.stdout.utf8)) as? [String: Any])
+        let newID = try #require(json["access_key_id"] as? String)
+        try await Task.sleep(for: .milliseconds(1100))
+        let later = verifierSide.now
+        let laterCtx = context(signedAt: later, now: later)
+        #expect(try verifierSide.resolveNow(accessKeyID: newID, context: laterCtx) != nil)
+        #expect(
+            try verifierSide.resolveNow(accessKeyID: other.accessKeyID, context: laterCtx)?.acceptsSignaturesBefore
+                != nil)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func everyChangeBumpsTheGenerationCarriedByResolvedCredentials(backend: Backend) throws {
+        let fixture = try Fixture(backend)
+        let issued = try fixture.store.createKey(principal: "alice", actor: "test")
+        let now = fixture.clock.now
+        let g1 = try #require(
+            try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now))
+        ).generation
+        try fixture.store.addPrincipal("bob", actor: "test")
+        fixture.store.invalidateCache()
+        let g2 = try #require(
+            try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now))
+        ).generation
+        #expect(g2 > g1)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func lastUseIsWrittenBehindNotOnEveryRequest(backend: Backend) throws {
+        let fixture = try Fixture(backend)
+        let issued = try fixture.store.createKey(principal: "alice", actor: "test")
+        let auditBefore = try fixture.store.auditLog().count
+        let generationBefore = try fixture.store.generation()
+        fixture.clock.advance(5)
+        let now = fixture.clock.now
+        _ = try fixture.store.resolveNow(
+            accessKeyID: issued.accessKeyID,
+            context: context(signedAt: now, now: now, region: "eu-west-1", service: "s3"))
+        #expect(try fixture.store.key(issued.accessKeyID).lastUsed == nil)
+        try fixture.store.flushLastUsed()
+        #expect(
+            try fixture.store.key(issued.accessKeyID).lastUsed == LastUsed(at: now, region: "eu-west-1", service: "s3"))
+        #expect(try fixture.store.auditLog().count == auditBefore)
+        #expect(try fixture.store.generation() == generationBefore)
+    }
+}

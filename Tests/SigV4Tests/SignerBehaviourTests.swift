@@ -1,0 +1,253 @@
+import HTTPTypes
+import SigV4
+import Testing
+
+/// Behaviour of the signer beyond the vector suites: refusals, redaction, rules and the key cache.
+@Suite("Signer behaviour")
+struct SignerBehaviourTests {
+    static let credentials = Credentials(
+        accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    static let date = AmzDate(secondsSince1970: 1_440_938_160)  // 20150830T123600Z
+
+    func request(_ path: String = "/", headers: [(String, String)] = []) -> HTTPRequest {
+        var fields = HTTPFields()
+        for (n, v) in headers { fields.append(HTTPField(name: HTTPField.Name(n)!, value: v)) }
+        return HTTPRequest(method: .get, scheme: "https", authority: "example.amazonaws.com", path: path, headerFields: fields)
+    }
+
+    var signer: Signer { Signer(credentials: Self.credentials, region: "us-east-1", service: "service") }
+
+    @Test("X-Amz-Expires outside 1...604800 is refused when presigning", arguments: [0, -1, 604_801, Int.max])
+    func expiresOutOfRange(expires: Int) {
+        #expect(throws: SigV4Error.self) { try signer.presign(request(), expires: expires, at: Self.date) }
+        do {
+            _ = try signer.presign(request(), expires: expires, at: Self.date)
+        } catch let error as SigV4Error {
+            #expect(error.code == .invalidExpires)
+        } catch { Issue.record("unexpected error \(error)") }
+    }
+
+    @Test("X-Amz-Expires at the limits is accepted", arguments: [1, 604_800])
+    func expiresAtLimits(expires: Int) throws {
+        let signed = try signer.presign(request(), expires: expires, at: Self.date)
+        #expect(signed.request.path!.contains("X-Amz-Expires=\(expires)&"))
+    }
+
+    @Test("a request that already carries an Authorization header is refused")
+    func refusesSignedRequest() {
+        let r = request(headers: [("Authorization", "AWS4-HMAC-SHA256 Credential=x")])
+        #expect { try signer.sign(r, payload: .emptySHA256, at: Self.date) } throws: {
+            ($0 as? SigV4Error)?.code == .alreadySigned
+        }
+    }
+
+    @Test("a presigned target cannot be presigned or signed again")
+    func refusesPresignedTarget() throws {
+        let once = try signer.presign(request("/a?b=c"), expires: 60, at: Self.date)
+        #expect { try signer.presign(once.request, expires: 60, at: Self.date) } throws: {
+            ($0 as? SigV4Error)?.code == .alreadySigned
+        }
+        #expect { try signer.sign(once.request, payload: .emptySHA256, at: Self.date) } throws: {
+            ($0 as? SigV4Error)?.code == .alreadySigned
+        }
+    }
+
+    @Test("an existing X-Amz-Date header is replaced, not duplicated")
+    func replacesAmzDate() throws {
+        let r = request(headers: [("X-Amz-Date", "20000101T000000Z")])
+        let signed = try signer.sign(r, payload: .emptySHA256, at: Self.date)
+        let dates = signed.request.headerFields[values: HTTPField.Name("X-Amz-Date")!]
+        #expect(dates == ["20150830T123600Z"])
+    }
+
+    @Test("a caller's x-amz-content-sha256 that disagrees with the payload is refused")
+    func conflictingContentSHA() {
+        let s3 = Signer(credentials: Self.credentials, region: "us-east-1", service: "s3")
+        let r = request(headers: [("x-amz-content-sha256", "UNSIGNED-PAYLOAD")])
+        #expect { try s3.sign(r, payload: .emptySHA256, at: Self.date) } throws: {
+            ($0 as? SigV4Error)?.code == .payloadHashConflict
+        }
+    }
+
+    @Test("S3 rules add x-amz-content-sha256; other services do not")
+    func contentSHAOnlyForS3() throws {
+        let s3 = Signer(credentials: Self.credentials, region: "us-east-1", service: "s3")
+        let name = HTTPField.Name("x-amz-content-sha256")!
+        #expect(try s3.sign(request(), payload: .unsignedPayload, at: Self.date).request.headerFields[name] == "UNSIGNED-PAYLOAD")
+        #expect(try signer.sign(request(), payload: .emptySHA256, at: Self.date).request.headerFields[name] == nil)
+    }
+
+    @Test("S3 presigning signs UNSIGNED-PAYLOAD by default; other services the empty-body hash")
+    func presignDefaultPayload() throws {
+        let s3 = Signer(credentials: Self.credentials, region: "us-east-1", service: "s3")
+        #expect(try s3.presign(request(), expires: 60, at: Self.date).canonicalRequest.text.hasSuffix("\nUNSIGNED-PAYLOAD"))
+        #expect(try signer.presign(request(), expires: 60, at: Self.date).canonicalRequest.text.hasSuffix(
+            "\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"))
+    }
+
+    @Test("the service table: S3 family keeps the path, others normalize and double-encode",
+          arguments: ["s3", "s3-express", "s3-outposts", "s3-object-lambda"])
+    func serviceTable(service: String) throws {
+        #expect(ServiceRules.forService(service) == .s3)
+        let s = Signer(credentials: Self.credentials, region: "us-east-1", service: service)
+        let signed = try s.sign(request("/a//b/../c%2F"), payload: .unsignedPayload, at: Self.date)
+        #expect(signed.canonicalRequest.text.split(separator: "\n")[1] == "/a//b/../c%2F")
+        let standard = try signer.sign(request("/a//b/../c%2F"), payload: .emptySHA256, at: Self.date)
+        #expect(standard.canonicalRequest.text.split(separator: "\n")[1] == "/a/c%252F")
+    }
+
+    @Test("the + policy: literal (%2B) by default, space (%20) or verbatim on request",
+          arguments: [(URIEncoding.PlusPolicy.literal, "a=b%2Bc"), (.space, "a=b%20c"), (.verbatim, "a=b+c")])
+    func plusPolicy(policy: URIEncoding.PlusPolicy, expected: String) throws {
+        var s = signer
+        s.options.plusPolicy = policy
+        let signed = try s.sign(request("/?a=b+c"), payload: .emptySHA256, at: Self.date)
+        #expect(signed.canonicalRequest.text.split(separator: "\n")[2] == Substring(expected))
+    }
+
+    @Test("user-agent and other unsigned headers are left out unless forced")
+    func unsignedHeaders() throws {
+        let r = request(headers: [("User-Agent", "x"), ("X-Amzn-Trace-Id", "y"), ("Expect", "100-continue")])
+        #expect(try signer.sign(r, payload: .emptySHA256, at: Self.date).canonicalRequest.signedHeaders == "host;x-amz-date")
+        var s = signer
+        s.options.forcedSignedHeaders = ["user-agent"]
+        #expect(try s.sign(r, payload: .emptySHA256, at: Self.date).canonicalRequest.signedHeaders == "host;user-agent;x-amz-date")
+    }
+
+    @Test("a request without a host is refused")
+    func missingHost() {
+        let r = HTTPRequest(method: .get, scheme: "https", authority: nil, path: "/")
+        #expect { try signer.sign(r, payload: .emptySHA256, at: Self.date) } throws: {
+            ($0 as? SigV4Error)?.code == .missingHost
+        }
+    }
+
+    @Test("a request target with a fragment or not starting with / is refused", arguments: ["/a#b", "a/b", "*"])
+    func badTargets(target: String) {
+        #expect { try signer.sign(request(target), payload: .emptySHA256, at: Self.date) } throws: {
+            ($0 as? SigV4Error)?.code == .invalidRequestTarget
+        }
+    }
+
+    @Test("invalid region or service is refused", arguments: [("", "s3"), ("us east", "s3"), ("us-east-1", "a/b")])
+    func badScope(region: String, service: String) {
+        let s = Signer(credentials: Self.credentials, region: region, service: service)
+        #expect { try s.sign(request(), payload: .emptySHA256, at: Self.date) } throws: {
+            ($0 as? SigV4Error)?.code == .invalidScope
+        }
+    }
+
+    @Test("an empty session token is not signed")
+    func emptySessionToken() throws {
+        let creds = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret", sessionToken: "")
+        #expect(creds.sessionToken == nil)
+        let s = Signer(credentials: creds, region: "us-east-1", service: "service")
+        #expect(try s.sign(request(), payload: .emptySHA256, at: Self.date).canonicalRequest.signedHeaders == "host;x-amz-date")
+    }
+
+    @Test("secrets never appear in descriptions, dumps or errors")
+    func redaction() throws {
+        let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+        let creds = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: secret, sessionToken: "TOKEN123")
+        var dumped = ""
+        dump(creds, to: &dumped)
+        let scope = try CredentialScope(date: Self.date, region: "us-east-1", service: "s3")
+        let key = SigningKey(secretAccessKey: creds.secretAccessKey, scope: scope)
+        var dumpedKey = ""
+        dump(key, to: &dumpedKey)
+        for text in [
+            "\(creds)", String(describing: creds), String(reflecting: creds), dumped, "\(creds.secretAccessKey)",
+            String(reflecting: creds.secretAccessKey), "\(key)", dumpedKey,
+        ] {
+            #expect(!text.contains(secret))
+            #expect(!text.contains("TOKEN123"))
+        }
+    }
+
+    @Test("the key cache derives once per scope and stays bounded")
+    func keyCache() throws {
+        let cache = SigningKeyCache(capacity: 4)
+        var s = signer
+        s.keyCache = cache
+        for day in 0..<10 {
+            _ = try s.sign(request(), payload: .emptySHA256, at: Self.date.adding(seconds: Int64(day) * 86400))
+            _ = try s.sign(request(), payload: .emptySHA256, at: Self.date.adding(seconds: Int64(day) * 86400 + 5))
+        }
+        #expect(cache.count == 4)
+        #expect(cache.statistics.misses == 10)
+        #expect(cache.statistics.hits == 10)
+    }
+
+    @Test("a rotated secret never reuses the old derived key")
+    func cacheKeyedOnSecret() throws {
+        let cache = SigningKeyCache(capacity: 8)
+        let a = Signer(credentials: Self.credentials, region: "us-east-1", service: "service", keyCache: cache)
+        var b = a
+        b.credentials.secretAccessKey = SecretAccessKey("another-secret")
+        let sa = try a.sign(request(), payload: .emptySHA256, at: Self.date)
+        let sb = try b.sign(request(), payload: .emptySHA256, at: Self.date)
+        #expect(sa.signature != sb.signature)
+        #expect(cache.count == 2)
+    }
+}
+
+@Suite("Canonicalization building blocks")
+struct CanonicalizationTests {
+    @Test("path normalization removes dot segments and repeated slashes",
+          arguments: [
+            ("/", "/"), ("", "/"), ("//", "/"), ("/a/./b/../c", "/a/c"), ("/a/b/..", "/a"), ("/a/b/../", "/a/"),
+            ("/../..", "/"), ("//example//", "/example/"), ("/./example", "/example"), ("/a/.", "/a"),
+          ])
+    func normalize(input: String, expected: String) {
+        #expect(String(decoding: URIEncoding.normalizePath(Array(input.utf8)), as: UTF8.self) == expected)
+    }
+
+    @Test("URI encoding keeps only unreserved bytes")
+    func encoding() {
+        #expect(URIEncoding.encode("AZaz09-._~") == "AZaz09-._~")
+        #expect(URIEncoding.encode("a b/c+d=e&f") == "a%20b%2Fc%2Bd%3De%26f")
+        #expect(URIEncoding.encode("/a b/", keepSlash: true) == "/a%20b/")
+        #expect(URIEncoding.encode("ሴ") == "%E1%88%B4")
+    }
+
+    @Test("AmzDate formats and parses the X-Amz-Date form",
+          arguments: [("20150830T123600Z", Int64(1_440_938_160)), ("19700101T000000Z", 0), ("20000229T235959Z", 951_868_799),
+                      ("21000301T000000Z", 4_107_542_400)])
+    func amzDate(text: String, seconds: Int64) throws {
+        let date = try AmzDate(iso8601Basic: text)
+        #expect(date.secondsSince1970 == seconds)
+        #expect(date.iso8601Basic == text)
+        #expect(date.dateStamp == String(text.prefix(8)))
+    }
+
+    @Test("malformed dates are refused",
+          arguments: ["", "20150830T123600", "20150230T000000Z", "20151301T000000Z", "2015083OT123600Z", "20150830T246000Z"])
+    func badDates(text: String) {
+        #expect { try AmzDate(iso8601Basic: text) } throws: { ($0 as? SigV4Error)?.code == .invalidDate }
+    }
+
+    @Test("payload hashes accept hex and the constants, and refuse anything else")
+    func payloadHash() throws {
+        #expect(try PayloadHash("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855") == .emptySHA256)
+        #expect(try PayloadHash("UNSIGNED-PAYLOAD") == .unsignedPayload)
+        #expect(try PayloadHash("STREAMING-AWS4-HMAC-SHA256-PAYLOAD").isStreaming)
+        #expect { try PayloadHash("abc") } throws: { ($0 as? SigV4Error)?.code == .invalidPayloadHash }
+    }
+
+    @Test("canonical headers: repeated names joined in order, values trimmed and collapsed, names sorted")
+    func headers() throws {
+        let cr = try CanonicalRequest(
+            method: "GET", target: "/",
+            headers: [("Host", "h"), ("B", "  x   y  "), ("a", "1"), ("b", "\tz\t"), ("A", "2")],
+            payloadHash: .emptySHA256, rules: .standard)
+        #expect(cr.text == "GET\n/\n\na:1,2\nb:x y,z\nhost:h\n\na;b;host\n\(PayloadHash.emptySHA256.value)")
+    }
+
+    @Test("canonical query: valueless keys get '=', duplicates kept and sorted by value")
+    func query() throws {
+        let cr = try CanonicalRequest(
+            method: "GET", target: "/?b=2&a&b=1&c=%2f&&", headers: [("Host", "h")], payloadHash: .emptySHA256,
+            rules: .standard)
+        #expect(cr.text.split(separator: "\n", omittingEmptySubsequences: false)[2] == "a=&b=1&b=2&c=%2f")
+    }
+}

@@ -1,0 +1,242 @@
+import HTTPTypes
+import SigV4
+import SigV4Verifier
+import Testing
+
+@Suite("aws-chunked bodies")
+struct AWSChunkedDecoderTests {
+    static let docCredential = ResolvedCredential(
+        accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: SecretAccessKey("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        principal: "doc")
+
+    /// The request and wire body of an S3 documentation chunked example.
+    static func docExample(_ file: String) throws -> (VerificationRequest, [UInt8], AmzDate) {
+        let json = try Vectors.json("s3-doc-examples/\(file).json")
+        let input = json["input"] as! [String: Any]
+        let expected = json["expected"] as! [String: Any]
+        var headers = (input["headers"] as! [[String]]).map { ($0[0], $0[1]) }
+        let auth = expected["authorization_header"] as? String ?? expected["authorization_header_minio_go_form"] as! String
+        headers.append(("Authorization", auth))
+        var body: [UInt8] = []
+        for chunk in expected["chunks"] as! [[String: Any]] {
+            body += Array((chunk["wire_header"] as! String).utf8)
+            let size = chunk["size"] as! Int
+            if size > 0 {
+                body += [UInt8](repeating: 0x61, count: size)
+                body += [0x0d, 0x0a]
+            }
+        }
+        if let trailer = expected["trailer_chunk_wire"] as? String {
+            body += Array(trailer.utf8)
+        } else {
+            body += [0x0d, 0x0a]
+        }
+        let request = VerificationRequest(method: input["method"] as! String, target: input["path"] as! String, headers: headers)
+        return (request, body, try AmzDate(iso8601Basic: input["date"] as! String))
+    }
+
+    static func decodeAll(_ verified: VerifiedRequest, _ request: VerificationRequest, _ body: [UInt8], piece: Int)
+        throws(VerificationFailure) -> [UInt8]
+    {
+        var decoder = try verified.makeChunkedDecoder(for: request)
+        var out: [UInt8] = []
+        var i = 0
+        while i < body.count {
+            let end = min(body.count, i + piece)
+            out += try decoder.feed(Array(body[i..<end]))
+            i = end
+        }
+        try decoder.finish()
+        return out
+    }
+
+    @Test("the S3 documentation chunked and trailer examples verify and decode", arguments: [
+        "chunked-upload-put-object", "chunked-upload-put-object-trailer",
+    ])
+    func docExamples(file: String) async throws {
+        let (request, body, date) = try Self.docExample(file)
+        let verifier = Verifier(resolver: InMemoryCredentialResolver([Self.docCredential]))
+        let result = await verifier.verify(request, now: date)
+        let verified = try #require(result.verified, "\(result.failure?.description ?? "")")
+        #expect(verified.payload == .awsChunked)
+        for piece in [1, 7, 4096, 70_000] {
+            let decoded = try Self.decodeAll(verified, request, body, piece: piece)
+            #expect(decoded == [UInt8](repeating: 0x61, count: 66_560), "piece \(piece)")
+        }
+    }
+
+    static let variants: [AWSChunkedEncoding] = [
+        .signed, .signedWithTrailer(.crc32), .signedWithTrailer(.crc32c), .signedWithTrailer(.sha1),
+        .signedWithTrailer(.sha256), .unsignedWithTrailer(.crc32), .unsignedWithTrailer(.crc32c),
+        .unsignedWithTrailer(.sha256),
+    ]
+
+    static func signed(_ encoding: AWSChunkedEncoding, payload: [UInt8], chunkSize: Int = 8192) throws
+        -> (VerificationRequest, [UInt8])
+    {
+        let request = HTTPRequest(method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/big.bin")
+        let streaming = try Fixture.signer().signStreaming(
+            request, decodedContentLength: payload.count, encoding: encoding, chunkSize: chunkSize, at: Fixture.date)
+        return (VerificationRequest(streaming.request), try streaming.encode(payload))
+    }
+
+    static let payload: [UInt8] = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+
+    @Test("every variant the signer produces verifies and decodes to the payload", arguments: variants)
+    func roundTrip(encoding: AWSChunkedEncoding) async throws {
+        let (request, body) = try Self.signed(encoding, payload: Self.payload)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        for piece in [1, 100, 8192, 1 << 20] {
+            #expect(try Self.decodeAll(verified, request, body, piece: piece) == Self.payload)
+        }
+        let (emptyRequest, emptyBody) = try Self.signed(encoding, payload: [])
+        let emptyVerified = try #require(await Fixture.verifier().verify(emptyRequest, now: Fixture.date).verified)
+        #expect(try Self.decodeAll(emptyVerified, emptyRequest, emptyBody, piece: 10) == [])
+    }
+
+    @Test("awscli's unsigned-trailer form (no chunk extensions) is accepted")
+    func awscliUnsignedTrailer() async throws {
+        let data = Array("hello, aws-chunked world".utf8)
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: HTTPField.Name("Content-Encoding")!, value: "aws-chunked"))
+        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Trailer")!, value: "x-amz-checksum-crc32"))
+        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Decoded-Content-Length")!, value: String(data.count)))
+        let request = HTTPRequest(method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/k", headerFields: fields)
+        let signed = try Fixture.signer().sign(request, payload: .streamingUnsignedTrailer, at: Fixture.date)
+        let crc = TrailingChecksum.base64(.crc32, of: data)
+        let body = Array("\(String(data.count, radix: 16))\r\n".utf8) + data + Array("\r\n0\r\nx-amz-checksum-crc32:\(crc)\r\n\r\n".utf8)
+        let r = VerificationRequest(signed.request)
+        let verified = try #require(await Fixture.verifier().verify(r, now: Fixture.date).verified)
+        #expect(try Self.decodeAll(verified, r, body, piece: 3) == data)
+        var bad = body
+        bad[5] ^= 1
+        #expect { try Self.decodeAll(verified, r, bad, piece: 3) } throws: { ($0 as? VerificationFailure)?.code == .badDigest }
+    }
+
+    /// Feeds `body` and returns (decoded bytes released, the failure).
+    static func attempt(_ verified: VerifiedRequest, _ request: VerificationRequest, _ body: [UInt8], limits: AWSChunkedDecoder.Limits = .default)
+        -> ([UInt8], VerificationFailure?)
+    {
+        var released: [UInt8] = []
+        var decoder: AWSChunkedDecoder
+        do {
+            decoder = try verified.makeChunkedDecoder(for: request, limits: limits)
+        } catch {
+            return ([], error)
+        }
+        do throws(VerificationFailure) {
+            for piece in body.chunks(ofCount: 1000) {
+                released += try decoder.feed(Array(piece))
+            }
+            try decoder.finish()
+            return (released, nil)
+        } catch {
+            // Bytes released during the failing call are counted too.
+            let extra = decoder.releasedByteCount - released.count
+            let start = released.count
+            if extra > 0 { released += Self.payload[start..<(start + extra)] }
+            return (released, error)
+        }
+    }
+
+    @Test("tampered chunk data: SignatureDoesNotMatch, and no byte of the bad chunk is released", arguments: [0, 1, 2])
+    func tamperedData(chunk: Int) async throws {
+        let (request, body) = try Self.signed(.signed, payload: Self.payload)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        var bad = body
+        let frameLength = body.firstIndex(of: 0x0a)! + 1 + 8192 + 2
+        bad[chunk * frameLength + 100 + 90] ^= 0x01
+        let (released, failure) = Self.attempt(verified, request, bad)
+        #expect(failure?.code == .signatureDoesNotMatch)
+        #expect(released.count == chunk * 8192)
+        #expect(released == Array(Self.payload.prefix(chunk * 8192)))
+    }
+
+    @Test("a tampered chunk signature, reordered chunks, a tampered trailer signature → SignatureDoesNotMatch")
+    func tamperedSignatures() async throws {
+        let (request, body) = try Self.signed(.signedWithTrailer(.crc32c), payload: Self.payload)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        let frame = body.firstIndex(of: 0x0a)! + 1 + 8192 + 2
+        var sig = body
+        sig[30] = sig[30] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        let r1 = Self.attempt(verified, request, sig)
+        #expect(r1.1?.code == .signatureDoesNotMatch)
+        #expect(r1.0.isEmpty)
+        // Swap the first two 8 KiB frames.
+        let swapped = Array(body[frame..<(2 * frame)]) + Array(body[0..<frame]) + Array(body[(2 * frame)...])
+        let r2 = Self.attempt(verified, request, swapped)
+        #expect(r2.1?.code == .signatureDoesNotMatch)
+        #expect(r2.0.isEmpty)
+        // The trailer signature is the 64 hex digits before the final CRLFCRLF.
+        var trailer = body
+        trailer[trailer.count - 10] = trailer[trailer.count - 10] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        let r3 = Self.attempt(verified, request, trailer)
+        #expect(r3.1?.code == .signatureDoesNotMatch)
+        #expect(r3.0 == Self.payload)  // data chunks verified; the body as a whole is rejected at the end
+    }
+
+    @Test("a wrong trailing checksum under a valid trailer signature is impossible to forge; a wrong checksum → rejected")
+    func wrongChecksum() async throws {
+        let (request, body) = try Self.signed(.signedWithTrailer(.crc32c), payload: Self.payload)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        let needle = Array("x-amz-checksum-crc32c:".utf8)
+        let start = (0...(body.count - needle.count)).last { body[$0..<($0 + needle.count)].elementsEqual(needle) }!
+        var bad = body
+        let at = start + needle.count
+        bad[at] = bad[at] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        let (_, failure) = Self.attempt(verified, request, bad)
+        #expect(failure?.code == .signatureDoesNotMatch)
+    }
+
+    @Test("a truncated body → IncompleteBody", arguments: [1, 10, 100, 8192, 20_000])
+    func truncated(cut: Int) async throws {
+        let (request, body) = try Self.signed(.signedWithTrailer(.sha256), payload: Self.payload)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        let (_, failure) = Self.attempt(verified, request, Array(body.dropLast(cut)))
+        #expect(failure?.code == .incompleteBody)
+    }
+
+    @Test("an oversized chunk-size line and an oversized chunk are refused before buffering")
+    func limits() async throws {
+        let (request, body) = try Self.signed(.signed, payload: Self.payload)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        let longLine = Array(repeating: UInt8(ascii: "0"), count: 5000) + body
+        let r1 = Self.attempt(verified, request, longLine)
+        #expect(r1.1?.code == .invalidRequest)
+        let r2 = Self.attempt(verified, request, body, limits: .init(maxChunkSize: 4096))
+        #expect(r2.1?.code == .invalidRequest)
+        #expect(r2.1?.message.contains("exceeds") == true)
+        #expect(r2.0.isEmpty)
+    }
+
+    @Test("the decoded length must equal x-amz-decoded-content-length")
+    func decodedLength() async throws {
+        let (request, body) = try Self.signed(.signed, payload: Self.payload)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        // Claim fewer bytes than sent: the verifier would reject the signature, so feed a decoder directly.
+        var shorter = request
+        shorter.fields = shorter.fields.map { $0.name.lowercased() == "x-amz-decoded-content-length" ? .init(name: $0.name, value: "100") : $0 }
+        #expect(Self.attempt(verified, shorter, body).1?.code == .invalidRequest)
+        var longer = request
+        longer.fields = longer.fields.map { $0.name.lowercased() == "x-amz-decoded-content-length" ? .init(name: $0.name, value: "40000") : $0 }
+        #expect(Self.attempt(verified, longer, body).1?.code == .incompleteBody)
+        var missing = request
+        missing.fields.removeAll { $0.name.lowercased() == "x-amz-decoded-content-length" }
+        #expect(Self.attempt(verified, missing, body).1?.code == .missingSecurityHeader)
+    }
+
+    @Test("bytes after the end, and garbage chunk lines, are refused")
+    func trailingGarbage() async throws {
+        let (request, body) = try Self.signed(.signed, payload: Self.payload)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        #expect(Self.attempt(verified, request, body + [0x41]).1?.code == .invalidRequest)
+        #expect(Self.attempt(verified, request, Array("zz;chunk-signature=00\r\n".utf8)).1?.code == .invalidRequest)
+        var rng = HostileInputTests.Random(state: 5)
+        for _ in 0..<2000 {
+            var b = body
+            for _ in 0..<3 { b[rng.below(b.count)] = rng.byte() }
+            let (released, failure) = Self.attempt(verified, request, Array(b.prefix(rng.below(b.count + 1))))
+            if failure == nil { #expect(released == Self.payload) }
+        }
+    }
+}

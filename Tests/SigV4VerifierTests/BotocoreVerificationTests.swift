@@ -1,0 +1,152 @@
+import Foundation
+import SigV4
+import SigV4Verifier
+import Testing
+
+/// Requests botocore signed (`TestVectors/botocore-differential/cases.json`) verify.
+///
+/// Cases botocore signs the SigV4 way (`spec_divergent == false`) must all be accepted under the
+/// standard reading. The spec-divergent cases (raw query in header auth, raw S3 path) are accepted
+/// through the verbatim readings, and the canonical request that matched is botocore's, byte for
+/// byte (see Docs/Verifier.md).
+@Suite("botocore-signed requests verify")
+struct BotocoreVerificationTests {
+    struct Case: Sendable {
+        var id: Int
+        var mode: String
+        var divergent: Bool
+        var deviation: String?
+        var method: String
+        var authority: String
+        var path: String
+        var query: String
+        var headers: [(String, String)]
+        var body: [UInt8]
+        var timestamp: String
+        var accessKeyID: String
+        var secret: String
+        var token: String?
+        var canonicalRequest: String
+        var signature: String
+        var addedHeaders: [(String, String)]
+        var url: String?
+        var expires: Int?
+
+        init(_ d: [String: Any]) {
+            id = d["id"] as! Int
+            mode = d["mode"] as! String
+            divergent = d["spec_divergent"] as! Bool
+            deviation = d["botocore_deviation"] as? String
+            method = d["method"] as! String
+            authority = d["authority"] as! String
+            path = d["path"] as! String
+            query = d["query"] as! String
+            headers = (d["headers"] as! [[String]]).map { ($0[0], $0[1]) }
+            body = (d["body_b64"] as? String).flatMap { Data(base64Encoded: $0) }.map { Array($0) } ?? []
+            timestamp = d["timestamp"] as! String
+            accessKeyID = d["access_key_id"] as! String
+            secret = d["secret_access_key"] as! String
+            token = d["session_token"] as? String
+            expires = d["expires"] as? Int
+            let e = d["expected"] as! [String: Any]
+            canonicalRequest = e["canonical_request"] as! String
+            signature = e["signature"] as! String
+            addedHeaders = (e["added_headers"] as! [[String]]).map { ($0[0], $0[1]) }
+            url = e["url"] as? String
+        }
+
+        /// The request as botocore would send it: Host first, the supplied headers, botocore's headers.
+        var request: VerificationRequest {
+            let host = [("Host", authority)]
+            if mode == "header" {
+                let target = query.isEmpty ? path : "\(path)?\(query)"
+                return VerificationRequest(method: method, target: target, headers: host + headers + addedHeaders)
+            }
+            let u = url!
+            let afterScheme = u.range(of: "://")!.upperBound
+            let slash = u[afterScheme...].firstIndex(of: "/")!
+            return VerificationRequest(method: method, target: String(u[slash...]), headers: host + headers)
+        }
+
+        var verifier: Verifier {
+            let credential = ResolvedCredential(
+                accessKeyID: accessKeyID, secretAccessKey: SecretAccessKey(secret), principal: "p\(id)",
+                sessionToken: token)
+            return Verifier(resolver: InMemoryCredentialResolver([credential]))
+        }
+
+        var now: AmzDate { try! AmzDate(iso8601Basic: timestamp).adding(seconds: mode == "query" ? Int64(expires!) : 300) }
+    }
+
+    static let cases: [Case] = {
+        let data = try! Data(contentsOf: Vectors.url("botocore-differential/cases.json"))
+        return (try! JSONSerialization.jsonObject(with: data) as! [[String: Any]]).map(Case.init)
+    }()
+
+    @Test("every request botocore signs the SigV4 way is accepted (header and query, S3 and not)")
+    func conformingCasesVerify() async {
+        var accepted = 0
+        for c in Self.cases where !c.divergent {
+            let result = await c.verifier.verify(c.request, payload: .body(c.body), now: c.now)
+            #expect(result.isAccepted, "case \(c.id) (\(c.mode), \(c.deviation ?? "-")): \(result.failure?.description ?? "")")
+            #expect(result.verified?.principal == "p\(c.id)")
+            #expect(result.verified.map { $0.canonicalForm == .standard || $0.canonicalForm == .reencodedQuery } != false, "case \(c.id)")
+            if result.isAccepted { accepted += 1 }
+        }
+        #expect(accepted >= 1600)
+    }
+
+    @Test("spec-divergent botocore requests are accepted through botocore's own (verbatim) reading")
+    func divergentCases() async {
+        var accepted = 0
+        var rejected = 0
+        for c in Self.cases where c.divergent {
+            var policy = VerificationPolicy()
+            policy.includeDiagnostics = true
+            var verifier = c.verifier
+            verifier.policy = policy
+            let result = await verifier.verify(c.request, payload: .body(c.body), now: c.now)
+            switch result {
+            case .accepted(let v):
+                accepted += 1
+                // Accepted only if the AWS canonical request equals botocore's.
+                #expect(v.diagnostics?.canonicalRequest == c.canonicalRequest, "case \(c.id)")
+            case .rejected(let f):
+                rejected += 1
+                #expect(f.code == .signatureDoesNotMatch, "case \(c.id): \(f)")
+                #expect(f.diagnostics?.canonicalRequest != c.canonicalRequest, "case \(c.id)")
+            }
+        }
+        #expect(accepted == Self.cases.filter(\.divergent).count)
+        #expect(rejected == 0)
+        print("botocore spec-divergent cases: \(accepted) accepted, \(rejected) rejected with SignatureDoesNotMatch")
+    }
+
+    @Test("with verbatim readings off, spec-divergent botocore requests get SignatureDoesNotMatch")
+    func divergentStrict() async {
+        var rejected = 0
+        for c in Self.cases where c.divergent {
+            var verifier = c.verifier
+            verifier.policy.acceptVerbatimForms = false
+            let result = await verifier.verify(c.request, payload: .body(c.body), now: c.now)
+            if result.code == "SignatureDoesNotMatch" { rejected += 1 } else { #expect(result.isAccepted, "case \(c.id)") }
+        }
+        #expect(rejected > 300)
+    }
+
+    @Test("a botocore request verified a second time under a replay guard is RequestReplayed (header mode)")
+    func botocoreReplay() async {
+        let guardStore = InMemoryReplayGuard()
+        var checked = 0
+        for c in Self.cases.prefix(200) where !c.divergent && c.mode == "header" {
+            var verifier = c.verifier
+            verifier.replayGuard = guardStore
+            let first = await verifier.verify(c.request, payload: .body(c.body), now: c.now)
+            let second = await verifier.verify(c.request, payload: .body(c.body), now: c.now)
+            #expect(first.isAccepted, "case \(c.id)")
+            #expect(second.code == "RequestReplayed", "case \(c.id)")
+            checked += 1
+        }
+        #expect(checked > 30)
+    }
+}

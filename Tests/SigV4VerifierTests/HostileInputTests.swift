@@ -1,0 +1,125 @@
+import SigV4
+import SigV4Verifier
+import Testing
+
+/// Hostile input never crashes, hangs or is accepted.
+@Suite("hostile input")
+struct HostileInputTests {
+    static let (request, body) = Fixture.signedPut()
+
+    /// A small deterministic generator (SplitMix64), so failures reproduce.
+    struct Random {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+        mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
+    }
+
+    static let alphabet = Array("AWS4-HMAC-SHA256 Credential=/,;= SignedHeaders Signature abcdef0123456789\t%+&?X-Amz-aws4_request".utf8)
+
+    @Test("thousands of random, truncated and spliced Authorization headers are rejected without crashing")
+    func randomAuthorization() async {
+        let v = Fixture.verifier()
+        let valid = Fixture.value(Self.request, "authorization")
+        var rng = Random(state: 42)
+        var rejected = 0
+        for round in 0..<4000 {
+            var value: [UInt8]
+            switch round % 4 {
+            case 0: value = (0..<rng.below(300)).map { _ in rng.byte() }
+            case 1: value = Array(valid.prefix(rng.below(valid.count)))
+            case 2: value = (0..<rng.below(300)).map { _ in Self.alphabet[rng.below(Self.alphabet.count)] }
+            default:
+                value = valid
+                for _ in 0..<(1 + rng.below(4)) {
+                    let i = rng.below(value.count)
+                    switch rng.below(3) {
+                    case 0: value[i] = Self.alphabet[rng.below(Self.alphabet.count)]
+                    case 1: value.remove(at: i)
+                    default: value.insert(Self.alphabet[rng.below(Self.alphabet.count)], at: i)
+                    }
+                }
+            }
+            let r = Fixture.replacing(Self.request, "authorization", with: value)
+            let result = await v.verify(r, payload: .body(Self.body), now: Fixture.date)
+            if !result.isAccepted { rejected += 1 }
+            if result.isAccepted && value != valid {
+                // Only a harmless respelling may pass: same parts, different spacing.
+                let squeeze = { (b: [UInt8]) in b.filter { $0 != 0x20 && $0 != 0x09 } }
+                #expect(squeeze(value) == squeeze(valid), "round \(round): \(String(decoding: value, as: UTF8.self))")
+            }
+        }
+        #expect(rejected >= 3990)
+    }
+
+    @Test("thousands of random and mutated presigned query strings are rejected without crashing")
+    func randomQueries() async throws {
+        let v = Fixture.verifier()
+        let presigned = try Fixture.signer().presign(
+            .init(method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/a?x=1"),
+            expires: 60, at: Fixture.date)
+        let valid = Array(presigned.request.path!.utf8)
+        var rng = Random(state: 7)
+        for round in 0..<4000 {
+            var target: [UInt8]
+            switch round % 3 {
+            case 0:
+                target = Array("/a?".utf8) + (0..<rng.below(400)).map { _ in Self.alphabet[rng.below(Self.alphabet.count)] }
+            case 1: target = Array(valid.prefix(1 + rng.below(valid.count - 1)))
+            default:
+                target = valid
+                for _ in 0..<(1 + rng.below(4)) {
+                    let i = 1 + rng.below(target.count - 1)
+                    target[i] = Self.alphabet[rng.below(Self.alphabet.count)]
+                }
+            }
+            let r = VerificationRequest(method: "GET", target: target, fields: [.init(name: "Host", value: "examplebucket.s3.amazonaws.com")])
+            let result = await v.verify(r, now: Fixture.date)
+            #expect(target == valid || !result.isAccepted, "round \(round): \(String(decoding: target, as: UTF8.self))")
+        }
+    }
+
+    @Test("random header sets (many x-amz-* names, huge values, odd bytes) never crash")
+    func randomHeaders() async {
+        let v = Fixture.verifier()
+        var rng = Random(state: 99)
+        for _ in 0..<500 {
+            var r = Self.request
+            var onlyHarmless = true
+            for _ in 0..<rng.below(20) {
+                let name = ["x-amz-date", "X-Amz-Content-Sha256", "x-amz-security-token", "host", "authorization", "date", "x-amz-\(rng.below(9))"][rng.below(7)]
+                r.fields.insert(.init(name: name, value: (0..<rng.below(100)).map { _ in rng.byte() }), at: rng.below(r.fields.count + 1))
+                if name != "date" { onlyHarmless = false }
+            }
+            let result = await v.verify(r, payload: .body(Self.body), now: Fixture.date)
+            // An unsigned, non-x-amz header (Date here) does not change the verdict; anything else must.
+            #expect(result.isAccepted == onlyHarmless)
+        }
+    }
+
+    @Test("random bytes into the HTTP reader never crash; results are errors or bounded requests")
+    func readerFuzz() {
+        let valid = Array("PUT /a?b=c HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc".utf8)
+        let chunked = Array("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;e=1\r\nabc\r\n0\r\nT: v\r\n\r\n".utf8)
+        var rng = Random(state: 2026)
+        let reader = HTTPRequestReader(limits: .init(maxBodyBytes: 1 << 16))
+        for round in 0..<6000 {
+            var input = round % 2 == 0 ? valid : chunked
+            switch round % 3 {
+            case 0: input = Array(input.prefix(rng.below(input.count + 1)))
+            case 1:
+                for _ in 0..<(1 + rng.below(3)) { input[rng.below(input.count)] = rng.byte() }
+            default: input = (0..<rng.below(200)).map { _ in rng.byte() }
+            }
+            if let raw = try? reader.read(input) {
+                #expect(raw.body.count <= 1 << 16)
+            }
+        }
+    }
+}

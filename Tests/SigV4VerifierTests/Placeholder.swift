@@ -1,3 +1,0 @@
-import Testing
-
-@Test func SigV4VerifierTestsBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,92 @@
+import Foundation
+import HTTPTypes
+import SigV4
+
+/// Locates `TestVectors/` by walking up from this file.
+enum Vectors {
+    static let root: URL = {
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("TestVectors")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        fatalError("TestVectors/ not found above \(#filePath)")
+    }()
+
+    static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+
+    static func text(_ relative: String) throws -> String {
+        try String(contentsOf: url(relative), encoding: .utf8)
+    }
+
+    static func json(_ relative: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: url(relative))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    static func directories(_ relative: String) -> [String] {
+        let items = (try? FileManager.default.contentsOfDirectory(atPath: url(relative).path)) ?? []
+        return items.filter { name in
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: url(relative).appendingPathComponent(name).path, isDirectory: &isDir)
+                && isDir.boolValue
+        }.sorted()
+    }
+}
+
+/// A request in the suites' raw `request.txt` format.
+struct RawRequest {
+    var method: String
+    var target: String
+    var headers: [(String, String)]
+    var body: [UInt8]
+
+    /// Parses `METHOD TARGET HTTP/1.1`, `Name:value` lines (obs-fold continuation lines are
+    /// joined to the previous value with a space), an empty line, then the body.
+    init(_ text: String) {
+        var lines = text.components(separatedBy: "\n")
+        let requestLine = lines.removeFirst()
+        // The target may contain spaces: it runs to the last " HTTP/".
+        let firstSpace = requestLine.firstIndex(of: " ")!
+        method = String(requestLine[..<firstSpace])
+        let rest = requestLine[requestLine.index(after: firstSpace)...]
+        let httpRange = rest.range(of: " HTTP/", options: .backwards)!
+        target = String(rest[..<httpRange.lowerBound])
+        headers = []
+        var bodyLines: [String] = []
+        var inBody = false
+        for line in lines {
+            if inBody { bodyLines.append(line); continue }
+            if line.isEmpty { inBody = true; continue }
+            if line.first == " " || line.first == "\t" {
+                headers[headers.count - 1].1 += " " + line.trimmingCharacters(in: .whitespaces)
+                continue
+            }
+            let colon = line.firstIndex(of: ":")!
+            headers.append((String(line[..<colon]), String(line[line.index(after: colon)...])))
+        }
+        body = Array(bodyLines.joined(separator: "\n").utf8)
+    }
+
+    var host: String { headers.first { $0.0.lowercased() == "host" }!.1 }
+
+    /// An `HTTPRequest` carrying every header (Host included, as a field) in order.
+    func httpRequest() -> HTTPRequest {
+        var fields = HTTPFields()
+        for (name, value) in headers {
+            fields.append(HTTPField(name: HTTPField.Name(name)!, lenientValue: Array(value.utf8)))
+        }
+        return HTTPRequest(
+            method: HTTPRequest.Method(method)!, scheme: "https", authority: host, path: target, headerFields: fields)
+    }
+}
+
+extension String {
+    /// The text with trailing newlines removed (some upstream files end with one).
+    var trimmingTrailingNewlines: String {
+        var s = self
+        while s.hasSuffix("\n") || s.hasSuffix("\r") { s.removeLast() }
+        return s
+    }
+}
