@@ -36,7 +36,24 @@ extension CLITests {
             let check = try server.botocoreCheck(secret: secret)
             #expect(check.ok, "botocore disagrees: \(check.lines)")
             #expect(check.lines.count == 1)
-            return try #require(requests.first)
+            let request = try #require(requests.first)
+            let verdict = try verifyWithSigV4(request, token: token, directory: dir)
+            #expect(verdict.status == 0, "sigv4 verify rejected it: \(verdict.out) \(verdict.stderr)")
+            return request
+        }
+
+        /// Rebuilds the recorded request as raw HTTP/1.1 and runs `sigv4 verify` on it at its own X-Amz-Date.
+        static func verifyWithSigV4(_ request: [String: Any], token: String?, directory: TempDir) throws -> Tool.Result {
+            var raw = Data("\(request["method"] as? String ?? "") \(request["target"] as? String ?? "") HTTP/1.1\r\n".utf8)
+            for pair in (request["headers"] as? [[String]]) ?? [] { raw += Data("\(pair[0]): \(pair[1])\r\n".utf8) }
+            raw += Data("\r\n".utf8)
+            raw += body(request)
+            let file = directory.path + "/captured-\(UUID().uuidString).http"
+            try raw.write(to: URL(fileURLWithPath: file))
+            let date = try #require(header(request, "x-amz-date").first)
+            var args = ["verify", "--request", file, "--access-key-id", keyID, "--secret-access-key", secret, "--now", date]
+            if let token { args += ["--session-token", token] }
+            return try Tool.sigv4(args, env: Tool.cleanEnvironment(home: directory.path))
         }
 
         static func header(_ request: [String: Any], _ name: String) -> [String] {
@@ -147,6 +164,7 @@ extension CLITests {
             #expect(r["method"] as? String == "HEAD")
             #expect(Self.header(r, "authorization").first?.hasPrefix("AWS4-HMAC-SHA256 Credential=\(Self.keyID)/") == true)
             #expect(try server.botocoreCheck(secret: Self.secret).ok)
+            #expect(try Self.verifyWithSigV4(r, token: nil, directory: dir).status == 0)
         }
 
         @Test("a session token is sent and signed")
@@ -175,6 +193,7 @@ extension CLITests {
             #expect(r["method"] as? String == "PUT")
             let check = try server.botocoreCheck(secret: Self.secret)
             #expect(check.ok, "\(check.lines)")
+            #expect(try Self.verifyWithSigV4(r, token: nil, directory: dir).status == 0)
         }
 
         @Test("--presign prints a URL and runs nothing")

@@ -134,6 +134,34 @@ extension CLITests {
             #expect(text.hasSuffix("\r\nContent-Length: 5\r\n\r\nhello"))
         }
 
+        @Test(
+            "sign --format http | sigv4 verify --request - round-trips; a changed body is rejected",
+            arguments: [
+                ["http://127.0.0.1:9/a%2Fb/c?x=1&y=a+b", "-X", "PUT", "--data", "hello", "--service", "s3"],
+                ["https://example.amazonaws.com/p/../q//r?b=2&a=1", "--service", "service"],
+                ["https://abc.execute-api.us-east-1.amazonaws.com/prod", "-X", "POST", "--data", "{\"a\":1}",
+                 "-H", "Content-Type:  application/json ", "--session-token", "TOKEN/with+chars="],
+            ])
+        func httpRoundTripsThroughVerify(args: [String]) throws {
+            let home = try TempDir()
+            let env = Tool.cleanEnvironment(home: home.path)
+            let signed = try Tool.sigv4(
+                ["sign"] + args + ["--region", "us-east-1", "--timestamp", "20260101T000000Z", "--format", "http"]
+                    + Self.credentialFlags, env: env)
+            #expect(signed.status == 0, "\(signed.stderr)")
+            var verifyArgs = ["verify", "--request", "-", "--now", "20260101T000100Z"] + Self.credentialFlags
+            if let i = args.firstIndex(of: "--session-token") { verifyArgs += ["--session-token", args[i + 1]] }
+            let verdict = try Tool.sigv4(verifyArgs, env: env, stdin: signed.stdout)
+            #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
+            #expect((try Tool.json(verdict.stdout))["ok"] as? Bool == true)
+            if args.contains("--data") {
+                var tampered = signed.stdout
+                tampered[tampered.count - 1] ^= 0x01
+                let rejected = try Tool.sigv4(verifyArgs, env: env, stdin: tampered)
+                #expect(rejected.status == 1)
+            }
+        }
+
         @Test("the URL's path and query are signed byte for byte (no re-encoding)")
         func targetIsByteExact() throws {
             let home = try TempDir()
