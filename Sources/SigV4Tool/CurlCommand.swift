@@ -35,6 +35,8 @@ struct Curl: AsyncParsableCommand {
     @Option(name: .customLong("curl"), help: "The curl executable.")
     var curlPath: String = "curl"
 
+    @OptionGroup var chunking: ChunkedOptions
+
     @Argument(parsing: .postTerminator, help: "curl's arguments, after '--'.")
     var curlArguments: [String] = []
 
@@ -45,7 +47,12 @@ struct Curl: AsyncParsableCommand {
         let parsed = try CurlArguments.parse(curlArguments)
         let stdin = CurlPlan.Stdin()
         let plan = try CurlPlan(parsed, payloadOverride: unsignedPayload ? .unsignedPayload : nil, stdin: stdin)
+        try chunking.validate(body: plan.spec.body, payloadOverride: plan.spec.payloadOverride)
         let context = try signing.makeContext(for: plan.spec.url, fallbackCredentials: plan.userCredentials)
+        if chunking.chunked {
+            try runChunked(plan, context: context)
+            return
+        }
         let expires = presigning.presign ? presigning.expires : nil
         let signed = try plan.spec.sign(with: context, presignExpires: expires)
         if presigning.presign {
@@ -63,6 +70,37 @@ struct Curl: AsyncParsableCommand {
         }
         args[0] = curlPath
         let status = try Curl.runCurl(args, stdinBytes: plan.bodyBytes)
+        if plan.uploadFromStdin, let file = plan.uploadFile { try? FileManager.default.removeItem(atPath: file) }
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// `-T FILE --chunked`: signs the seed, encodes the body to a temporary file, sends it with `-T`.
+    func runChunked(_ plan: CurlPlan, context: SigningContext) throws {
+        guard plan.uploadFile != nil else {
+            throw CLIError.usage("--chunked needs -T FILE in the curl arguments")
+        }
+        if presigning.presign { throw CLIError.usage("--chunked cannot be combined with --presign") }
+        if plan.spec.headers.contains(where: { $0.0.lowercased() == "content-encoding" }) {
+            throw CLIError.usage("--chunked sets Content-Encoding itself; remove the -H Content-Encoding")
+        }
+        let streaming = try chunking.signSeed(plan.spec, context: context)
+        let added = ChunkedOptions.addedHeaders(streaming, spec: plan.spec)
+        let encoded = NSTemporaryDirectory() + "sigv4-chunked-\(ProcessInfo.processInfo.processIdentifier)-\(context.date.iso8601Basic)"
+        guard FileManager.default.createFile(atPath: encoded, contents: nil), let handle = FileHandle(forWritingAtPath: encoded)
+        else { throw CLIError.failure("cannot write the encoded body to \(encoded)") }
+        do {
+            try ChunkedOptions.writeEncodedBody(plan.spec, streaming: streaming, to: handle)
+            try? handle.close()
+        }
+        var args = plan.chunkedArguments(added: added, url: streaming.seed.url, encodedFile: encoded)
+        if dryRun {
+            Console.error("sigv4: note: the aws-chunked body was written to \(encoded)")
+            Console.out(args.map(TextFormatting.shellQuote).joined(separator: " ") + "\n")
+            return
+        }
+        args[0] = curlPath
+        let status = try Curl.runCurl(args, stdinBytes: nil)
+        try? FileManager.default.removeItem(atPath: encoded)
         if plan.uploadFromStdin, let file = plan.uploadFile { try? FileManager.default.removeItem(atPath: file) }
         if status != 0 { throw ExitCode(status) }
     }

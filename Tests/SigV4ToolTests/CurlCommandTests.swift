@@ -114,6 +114,19 @@ extension CLITests {
             #expect(Self.header(r, "x-amz-content-sha256") == [r["body_sha256"] as? String ?? "?"])
         }
 
+        @Test("-T with --chunked --trailer sends a signed aws-chunked body that sigv4 verify accepts")
+        func uploadChunked() throws {
+            let payload = Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+            let r = try Self.roundTrip(
+                signing: ["--region", "us-east-1", "--service", "s3", "--chunked", "--trailer", "crc32c"],
+                curl: ["-T", "{dir}/f.bin", "{base}/bucket/f.bin"]
+            ) { dir in try payload.write(to: URL(fileURLWithPath: dir.path + "/f.bin")) }
+            #expect(Self.header(r, "x-amz-content-sha256") == ["STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"])
+            #expect(Self.header(r, "content-encoding") == ["aws-chunked"])
+            #expect(Self.header(r, "x-amz-decoded-content-length") == ["100000"])
+            #expect(Self.body(r).count > 100_000)
+        }
+
         @Test("-T with --unsigned-payload signs UNSIGNED-PAYLOAD")
         func uploadUnsigned() throws {
             let r = try Self.roundTrip(

@@ -162,6 +162,43 @@ extension CLITests {
             }
         }
 
+        @Test(
+            "sign --chunked --format http | sigv4 verify accepts every aws-chunked variant",
+            arguments: [
+                ([], "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+                (["--trailer", "crc32c"], "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"),
+                (["--trailer", "sha256", "--unsigned-trailer", "--chunk-size", "8192"], "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            ])
+        func chunkedRoundTripsThroughVerify(options: [String], constant: String) throws {
+            let dir = try TempDir()
+            let env = Tool.cleanEnvironment(home: dir.path)
+            var payload = Data(count: 150_000)
+            for i in 0..<payload.count { payload[i] = UInt8(truncatingIfNeeded: i &* 31) }
+            let file = dir.path + "/payload.bin"
+            try payload.write(to: URL(fileURLWithPath: file))
+            let signed = try Tool.sigv4(
+                ["sign", "http://127.0.0.1:9/bucket/key", "-X", "PUT", "--data-file", file, "--region", "us-east-1",
+                 "--service", "s3", "--timestamp", "20260101T000000Z", "--chunked", "--format", "http"] + options
+                    + Self.credentialFlags, env: env)
+            #expect(signed.status == 0, "\(signed.stderr)")
+            #expect(signed.out.contains("\r\nX-Amz-Content-SHA256: \(constant)\r\n"))
+            #expect(signed.out.contains("\r\nx-amz-decoded-content-length: 150000\r\n"))
+            let verdict = try Tool.sigv4(
+                ["verify", "--request", "-", "--now", "20260101T000100Z"] + Self.credentialFlags, env: env, stdin: signed.stdout)
+            #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
+
+            // --output: headers on stdout, the encoded body (of the signed Content-Length) in the file.
+            let out = dir.path + "/body.aws-chunked"
+            let headers = try Tool.sigv4(
+                ["sign", "http://127.0.0.1:9/bucket/key", "-X", "PUT", "--data-file", file, "--region", "us-east-1",
+                 "--service", "s3", "--timestamp", "20260101T000000Z", "--chunked", "--output", out] + options
+                    + Self.credentialFlags, env: env)
+            #expect(headers.status == 0)
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int)
+            #expect(headers.out.contains("Content-Length: \(size)\n"))
+            #expect(headers.out.contains("Authorization: AWS4-HMAC-SHA256 "))
+        }
+
         @Test("the URL's path and query are signed byte for byte (no re-encoding)")
         func targetIsByteExact() throws {
             let home = try TempDir()

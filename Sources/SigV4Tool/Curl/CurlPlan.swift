@@ -267,6 +267,17 @@ struct CurlPlan {
         }
     }
 
+    /// The curl command line for an aws-chunked upload: the seed's headers and the encoded body as `-T`.
+    func chunkedArguments(added: [(String, String)], url: String, encodedFile: String) -> [String] {
+        var out = ["curl", "-q"] + passthrough + ["--path-as-is", "--globoff"]
+        if spec.method != "PUT" { out += ["-X", spec.method] }
+        for h in headerArguments { out += ["-H", h] }
+        // curl sets Content-Length from the encoded file's size, which is the signed value.
+        for (name, value) in added where name.lowercased() != "content-length" { out += ["-H", "\(name): \(value)"] }
+        out += ["-T", encodedFile, url]
+        return out
+    }
+
     /// The curl command line: `-q` first, output options, exact-target switches, method, headers, body, URL.
     func arguments(signed: SignedRequest, dryRun: Bool) throws(CLIError) -> [String] {
         var out = ["curl", "-q"]

@@ -25,6 +25,10 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     }
 
     static func json(_ signed: SignedRequest, spec: RequestSpec) -> String {
+        TextFormatting.JSON.object(jsonFields(signed, spec: spec)).render()
+    }
+
+    static func jsonFields(_ signed: SignedRequest, spec: RequestSpec) -> [(String, TextFormatting.JSON)] {
         typealias J = TextFormatting.JSON
         let signedHeaders = signed.canonicalRequest.signedHeaders
         var fields: [(String, J)] = [
@@ -40,7 +44,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
             ("amz_date", .string(signed.date.iso8601Basic)),
         ]
         if let expires = signed.expires { fields.append(("expires", .int(expires))) }
-        return J.object(fields).render()
+        return fields
     }
 
     /// `curl` with the signing headers (or the presigned URL). Uses --path-as-is and --globoff so curl
