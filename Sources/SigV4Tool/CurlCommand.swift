@@ -26,7 +26,9 @@ struct Curl: AsyncParsableCommand {
     @OptionGroup var signing: SigningOptions
     @OptionGroup var presigning: PresignOptions
 
-    @Flag(name: .customLong("unsigned-payload"), help: "Sign UNSIGNED-PAYLOAD instead of hashing the body (large -T uploads).")
+    @Flag(
+        name: .customLong("unsigned-payload"),
+        help: "Sign UNSIGNED-PAYLOAD instead of hashing the body (large -T uploads).")
     var unsignedPayload = false
 
     @Flag(name: .customLong("dry-run"), help: "Print the signed curl command (shell-quoted) instead of running it.")
@@ -42,7 +44,8 @@ struct Curl: AsyncParsableCommand {
 
     func run() async throws {
         guard !curlArguments.isEmpty else {
-            throw CLIError.usage("no curl arguments", hint: "put them after '--': sigv4 curl [options] -- URL [curl options]")
+            throw CLIError.usage(
+                "no curl arguments", hint: "put them after '--': sigv4 curl [options] -- URL [curl options]")
         }
         let parsed = try CurlArguments.parse(curlArguments)
         let stdin = CurlPlan.Stdin()
@@ -85,8 +88,11 @@ struct Curl: AsyncParsableCommand {
         }
         let streaming = try chunking.signSeed(plan.spec, context: context)
         let added = ChunkedOptions.addedHeaders(streaming, spec: plan.spec)
-        let encoded = NSTemporaryDirectory() + "sigv4-chunked-\(ProcessInfo.processInfo.processIdentifier)-\(context.date.iso8601Basic)"
-        guard FileManager.default.createFile(atPath: encoded, contents: nil), let handle = FileHandle(forWritingAtPath: encoded)
+        let encoded =
+            NSTemporaryDirectory()
+            + "sigv4-chunked-\(ProcessInfo.processInfo.processIdentifier)-\(context.date.iso8601Basic)"
+        guard FileManager.default.createFile(atPath: encoded, contents: nil),
+            let handle = FileHandle(forWritingAtPath: encoded)
         else { throw CLIError.failure("cannot write the encoded body to \(encoded)") }
         do {
             try ChunkedOptions.writeEncodedBody(plan.spec, streaming: streaming, to: handle)

@@ -53,7 +53,9 @@ struct Explain: AsyncParsableCommand {
         let v: (String) -> String = { TextFormatting.visible($0) }
         var out = ""
         func line(_ s: String = "") { out += s + "\n" }
-        line("Rules: \(rules.doubleEncodePath ? "encode the path twice" : "encode the path once"), \(rules.normalizePath ? "normalize the path" : "never normalize the path"), \(rules.sendContentSHA256 ? "send x-amz-content-sha256" : "no x-amz-content-sha256")")
+        line(
+            "Rules: \(rules.doubleEncodePath ? "encode the path twice" : "encode the path once"), \(rules.normalizePath ? "normalize the path" : "never normalize the path"), \(rules.sendContentSHA256 ? "send x-amz-content-sha256" : "no x-amz-content-sha256")"
+        )
         line("Request target (as sent): \(v(signed.request.path ?? "/"))")
         line()
         line("1. HTTP method:      \(v(parts.method))")
@@ -64,7 +66,9 @@ struct Explain: AsyncParsableCommand {
         line("5. Signed headers:   \(parts.signedHeaders)")
         line("6. Payload hash:     \(v(parts.payload))\(Explain.describePayload(parts.payload))")
         line()
-        line("Canonical request (SHA-256 \(signed.stringToSign.text.split(separator: "\n").last.map(String.init) ?? "")):")
+        line(
+            "Canonical request (SHA-256 \(signed.stringToSign.text.split(separator: "\n").last.map(String.init) ?? "")):"
+        )
         for l in signed.canonicalRequest.text.split(separator: "\n", omittingEmptySubsequences: false) {
             line("  | \(v(String(l)))")
         }
@@ -76,15 +80,23 @@ struct Explain: AsyncParsableCommand {
         }
         line()
         if context.credentialSource == CLIError.placeholderCredentialSource {
-            line("Signature:          (no credentials found; signed with a placeholder key, so only the stages above are meaningful)")
+            line(
+                "Signature:          (no credentials found; signed with a placeholder key, so only the stages above are meaningful)"
+            )
         } else {
             line("Signature:          \(signed.signature.hex)")
-            if let auth = signed.authorization { line("Authorization:      \(auth)") } else { line("URL:                \(signed.url)") }
+            if let auth = signed.authorization {
+                line("Authorization:      \(auth)")
+            } else {
+                line("URL:                \(signed.url)")
+            }
         }
         if let report {
             line()
-            let server = report.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            let ours = signed.canonicalRequest.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let server = report.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false).map(
+                String.init)
+            let ours = signed.canonicalRequest.text.split(separator: "\n", omittingEmptySubsequences: false).map(
+                String.init)
             if server == ours {
                 line("Canonical request: identical to the server's.")
             } else {
@@ -97,7 +109,8 @@ struct Explain: AsyncParsableCommand {
                 } else {
                     line("String to sign diff (- server, + ours):")
                     let a = sts.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                    let b = signed.stringToSign.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                    let b = signed.stringToSign.text.split(separator: "\n", omittingEmptySubsequences: false).map(
+                        String.init)
                     for d in MismatchAnalysis.diff(server: a, ours: b) { line("  " + d) }
                 }
             }

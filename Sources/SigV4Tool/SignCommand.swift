@@ -29,13 +29,17 @@ struct Sign: AsyncParsableCommand {
     @Option(help: "Output: json, headers (default; the URL when presigning), curl or http.")
     var format: OutputFormat = .headers
 
-    @Option(name: .customLong("output"), help: "With --chunked: write the encoded aws-chunked body to this file ('-' for stdout).")
+    @Option(
+        name: .customLong("output"),
+        help: "With --chunked: write the encoded aws-chunked body to this file ('-' for stdout).")
     var output: String?
 
     func run() async throws {
         let spec = try request.spec()
         try chunking.validate(body: spec.body, payloadOverride: spec.payloadOverride)
-        if chunking.chunked && presigning.presign { throw CLIError.usage("--chunked cannot be combined with --presign") }
+        if chunking.chunked && presigning.presign {
+            throw CLIError.usage("--chunked cannot be combined with --presign")
+        }
         if !chunking.chunked && output != nil { throw CLIError.usage("--output is for --chunked bodies") }
         let context = try signing.makeContext(for: spec.url)
         if chunking.chunked {
@@ -63,7 +67,8 @@ struct Sign: AsyncParsableCommand {
             bodyHandle = FileHandle.standardOutput
         } else {
             throw CLIError.usage(
-                "--chunked needs --output FILE for the encoded body", hint: "or use --format http to print the whole request")
+                "--chunked needs --output FILE for the encoded body",
+                hint: "or use --format http to print the whole request")
         }
         let headerStream = output == "-" ? FileHandle.standardError : FileHandle.standardOutput
         func say(_ text: String) { headerStream.write(Data(text.utf8)) }
@@ -73,7 +78,9 @@ struct Sign: AsyncParsableCommand {
             say(added.map { "\($0.0): \($0.1)\n" }.joined())
         case .json:
             var object = OutputFormat.jsonFields(seed, spec: spec)
-            object = object.map { $0.0 == "headers" ? ("headers", .array(added.map { .array([.string($0.0), .string($0.1)]) })) : $0 }
+            object = object.map {
+                $0.0 == "headers" ? ("headers", .array(added.map { .array([.string($0.0), .string($0.1)]) })) : $0
+            }
             object.append(("decoded_content_length", streaming.decodedContentLength.map { .int($0) } ?? .null))
             object.append(("content_length", streaming.encodedContentLength.map { .int($0) } ?? .null))
             object.append(("chunk_size", .int(streaming.chunkSize)))
@@ -81,20 +88,28 @@ struct Sign: AsyncParsableCommand {
             if let output { object.append(("body_file", .string(output))) }
             say(TextFormatting.JSON.object(object).render() + "\n")
         case .curl:
-            guard let output, output != "-" else { throw CLIError.usage("--format curl with --chunked needs --output FILE") }
+            guard let output, output != "-" else {
+                throw CLIError.usage("--format curl with --chunked needs --output FILE")
+            }
             var args = ["curl", "--path-as-is", "--globoff", "-X", spec.method]
             for (name, value) in spec.headers where !added.contains(where: { $0.0.lowercased() == name.lowercased() }) {
                 args += ["-H", "\(name): \(value)"]
             }
-            for (name, value) in added where name.lowercased() != "content-length" { args += ["-H", "\(name): \(value)"] }
-            if !added.contains(where: { $0.0.lowercased() == "content-type" }) && !spec.headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            for (name, value) in added where name.lowercased() != "content-length" {
+                args += ["-H", "\(name): \(value)"]
+            }
+            if !added.contains(where: { $0.0.lowercased() == "content-type" })
+                && !spec.headers.contains(where: { $0.0.lowercased() == "content-type" })
+            {
                 args += ["-H", "Content-Type:"]
             }
             args += ["--data-binary", "@" + output, seed.url]
             say(args.map(TextFormatting.shellQuote).joined(separator: " ") + "\n")
         case .http:
             var text = "\(spec.method) \(seed.request.path ?? "/") HTTP/1.1\r\n"
-            if !spec.headers.contains(where: { $0.0.lowercased() == "host" }) { text += "Host: \(spec.url.hostHeader)\r\n" }
+            if !spec.headers.contains(where: { $0.0.lowercased() == "host" }) {
+                text += "Host: \(spec.url.hostHeader)\r\n"
+            }
             for field in seed.request.headerFields { text += "\(field.name.rawName): \(field.value)\r\n" }
             text += "\r\n"
             say(text)

@@ -55,7 +55,9 @@ extension CLITests {
         @Test("--profile reads AWS_SHARED_CREDENTIALS_FILE, and beats the environment")
         func profileFromCredentialsFile() throws {
             let dir = try TempDir()
-            let credentials = try dir.file("credentials", """
+            let credentials = try dir.file(
+                "credentials",
+                """
                 [default]
                 aws_access_key_id = AKIDDEFAULT
                 aws_secret_access_key = other
@@ -79,10 +81,14 @@ extension CLITests {
             #expect(!result.stderr.contains(Self.secret))
         }
 
-        @Test("AWS_PROFILE selects a [profile x] section of AWS_CONFIG_FILE whose source_profile holds the keys; its region applies")
+        @Test(
+            "AWS_PROFILE selects a [profile x] section of AWS_CONFIG_FILE whose source_profile holds the keys; its region applies"
+        )
         func sourceProfileChain() throws {
             let dir = try TempDir()
-            let config = try dir.file("config", """
+            let config = try dir.file(
+                "config",
+                """
                 [default]
                 region = us-west-2
 
@@ -99,16 +105,21 @@ extension CLITests {
             env["AWS_SHARED_CREDENTIALS_FILE"] = dir.path + "/none"
             env["AWS_PROFILE"] = "child"
             let result = try Tool.sigv4(
-                ["sign", "https://api.example.com/items", "--service", "execute-api", "--timestamp", "20260101T000000Z",
-                 "--format", "json", "--verbose"], env: env)
+                [
+                    "sign", "https://api.example.com/items", "--service", "execute-api", "--timestamp",
+                    "20260101T000000Z",
+                    "--format", "json", "--verbose",
+                ], env: env)
             #expect(result.status == 0, "\(result.stderr)")
             let json = try Tool.json(result.stdout)
             #expect(json["credential_scope"] as? String == "20260101/eu-central-1/execute-api/aws4_request")
             #expect(result.stderr.contains("'child' -> source_profile 'base'"))
             let reference = try Tool.sigv4(
-                ["sign", "https://api.example.com/items", "--service", "execute-api", "--region", "eu-central-1",
-                 "--timestamp", "20260101T000000Z", "--format", "json", "--access-key-id", Self.keyID,
-                 "--secret-access-key", Self.secret], env: Tool.cleanEnvironment(home: dir.path))
+                [
+                    "sign", "https://api.example.com/items", "--service", "execute-api", "--region", "eu-central-1",
+                    "--timestamp", "20260101T000000Z", "--format", "json", "--access-key-id", Self.keyID,
+                    "--secret-access-key", Self.secret,
+                ], env: Tool.cleanEnvironment(home: dir.path))
             #expect(json["signature"] as? String == (try Tool.json(reference.stdout))["signature"] as? String)
         }
 
@@ -116,7 +127,9 @@ extension CLITests {
         func defaultProfileInHome() throws {
             let dir = try TempDir()
             try FileManager.default.createDirectory(atPath: dir.path + "/.aws", withIntermediateDirectories: true)
-            _ = try dir.file(".aws/credentials", "[default]\naws_access_key_id=\(Self.keyID)\naws_secret_access_key=\(Self.secret)\n")
+            _ = try dir.file(
+                ".aws/credentials", "[default]\naws_access_key_id=\(Self.keyID)\naws_secret_access_key=\(Self.secret)\n"
+            )
             let (result, json) = try Self.sign([], env: Tool.cleanEnvironment(home: dir.path))
             #expect(result.status == 0, "\(result.stderr)")
             #expect(json?["signature"] as? String == (try Self.referenceSignature(home: dir.path)))
@@ -125,7 +138,9 @@ extension CLITests {
         @Test("credential_process: its JSON credentials (with session token) sign the request")
         func credentialProcess() throws {
             let dir = try TempDir()
-            let script = try dir.file("creds.sh", """
+            let script = try dir.file(
+                "creds.sh",
+                """
                 #!/bin/sh
                 cat <<'JSON'
                 {"Version": 1, "AccessKeyId": "\(Self.keyID)", "SecretAccessKey": "\(Self.secret)",
@@ -143,18 +158,22 @@ extension CLITests {
 
             // The URL outlives the credentials (they expire at 01:00, the URL at 02:00): a warning.
             let presign = try Tool.sigv4(
-                ["presign", Self.url, "--profile", "proc", "--timestamp", "20260101T000000Z", "--expires", "7200"], env: env)
+                ["presign", Self.url, "--profile", "proc", "--timestamp", "20260101T000000Z", "--expires", "7200"],
+                env: env)
             #expect(presign.status == 0)
             #expect(presign.stderr.contains("warning: the credentials expire at 20260101T010000Z"))
             let short = try Tool.sigv4(
-                ["presign", Self.url, "--profile", "proc", "--timestamp", "20260101T000000Z", "--expires", "600"], env: env)
+                ["presign", Self.url, "--profile", "proc", "--timestamp", "20260101T000000Z", "--expires", "600"],
+                env: env)
             #expect(short.stderr.isEmpty)
         }
 
         @Test("credential_process returning expired credentials is a one-line failure (exit 1)")
         func credentialProcessExpired() throws {
             let dir = try TempDir()
-            let script = try dir.file("creds.sh", """
+            let script = try dir.file(
+                "creds.sh",
+                """
                 #!/bin/sh
                 echo '{"Version": 1, "AccessKeyId": "AKID", "SecretAccessKey": "s", "Expiration": "2025-01-01T00:00:00Z"}'
                 """, executable: true)
@@ -170,7 +189,8 @@ extension CLITests {
         @Test("a role_arn profile is refused (no network calls), and a missing profile is a usage error")
         func unsupportedProfiles() throws {
             let dir = try TempDir()
-            let config = try dir.file("config", "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n")
+            let config = try dir.file(
+                "config", "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n")
             var env = Tool.cleanEnvironment(home: dir.path)
             env["AWS_CONFIG_FILE"] = config
             let (role, _) = try Self.sign(["--profile", "role"], env: env)

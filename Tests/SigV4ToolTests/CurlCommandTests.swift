@@ -25,9 +25,13 @@ extension CLITests {
             let dir = try TempDir()
             try files(dir)
             let server = try RecordingServer(directory: dir.path)
-            let curlArgs = curl.map { $0.replacingOccurrences(of: "{base}", with: server.base).replacingOccurrences(of: "{dir}", with: dir.path) }
+            let curlArgs = curl.map {
+                $0.replacingOccurrences(of: "{base}", with: server.base).replacingOccurrences(
+                    of: "{dir}", with: dir.path)
+            }
             let result = try Tool.run(
-                Tool.binary, ["curl"] + signing + ["--", "-sS"] + curlArgs, env: env(home: dir.path, token: token), stdin: stdin,
+                Tool.binary, ["curl"] + signing + ["--", "-sS"] + curlArgs, env: env(home: dir.path, token: token),
+                stdin: stdin,
                 cwd: dir.path)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.out == "{\"ok\":true}\n")
@@ -43,15 +47,19 @@ extension CLITests {
         }
 
         /// Rebuilds the recorded request as raw HTTP/1.1 and runs `sigv4 verify` on it at its own X-Amz-Date.
-        static func verifyWithSigV4(_ request: [String: Any], token: String?, directory: TempDir) throws -> Tool.Result {
-            var raw = Data("\(request["method"] as? String ?? "") \(request["target"] as? String ?? "") HTTP/1.1\r\n".utf8)
+        static func verifyWithSigV4(_ request: [String: Any], token: String?, directory: TempDir) throws -> Tool.Result
+        {
+            var raw = Data(
+                "\(request["method"] as? String ?? "") \(request["target"] as? String ?? "") HTTP/1.1\r\n".utf8)
             for pair in (request["headers"] as? [[String]]) ?? [] { raw += Data("\(pair[0]): \(pair[1])\r\n".utf8) }
             raw += Data("\r\n".utf8)
             raw += body(request)
             let file = directory.path + "/captured-\(UUID().uuidString).http"
             try raw.write(to: URL(fileURLWithPath: file))
             let date = try #require(header(request, "x-amz-date").first)
-            var args = ["verify", "--request", file, "--access-key-id", keyID, "--secret-access-key", secret, "--now", date]
+            var args = [
+                "verify", "--request", file, "--access-key-id", keyID, "--secret-access-key", secret, "--now", date,
+            ]
             if let token { args += ["--session-token", token] }
             return try Tool.sigv4(args, env: Tool.cleanEnvironment(home: directory.path))
         }
@@ -107,7 +115,8 @@ extension CLITests {
                 for i in 0..<raw.count { raw[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
             }
             let r = try Self.roundTrip(
-                signing: ["--region", "us-east-1", "--service", "s3"], curl: ["-T", "{dir}/big.bin", "{base}/bucket/big.bin"]
+                signing: ["--region", "us-east-1", "--service", "s3"],
+                curl: ["-T", "{dir}/big.bin", "{base}/bucket/big.bin"]
             ) { dir in try blob.write(to: URL(fileURLWithPath: dir.path + "/big.bin")) }
             #expect(r["method"] as? String == "PUT")
             #expect(Self.body(r).count == 10 << 20)
@@ -138,7 +147,10 @@ extension CLITests {
 
         @Test("-G with --data-urlencode moves the encoded data into the query")
         func getWithDataURLEncode() throws {
-            let r = try Self.roundTrip(curl: ["-G", "--data-urlencode", "q=a b/c+d", "--data-urlencode", "x@{dir}/v.txt", "-d", "n=1", "{base}/search?p=1"]) { dir in
+            let r = try Self.roundTrip(curl: [
+                "-G", "--data-urlencode", "q=a b/c+d", "--data-urlencode", "x@{dir}/v.txt", "-d", "n=1",
+                "{base}/search?p=1",
+            ]) { dir in
                 _ = try dir.file("v.txt", "é!")
             }
             #expect(r["method"] as? String == "GET")
@@ -170,12 +182,17 @@ extension CLITests {
             let dir = try TempDir()
             let server = try RecordingServer(directory: dir.path)
             let result = try Tool.run(
-                Tool.binary, ["curl", "--region", "us-east-1", "--service", "s3", "--", "-sS", "-I", "-u", "\(Self.keyID):\(Self.secret)", server.base + "/b/k"],
+                Tool.binary,
+                [
+                    "curl", "--region", "us-east-1", "--service", "s3", "--", "-sS", "-I", "-u",
+                    "\(Self.keyID):\(Self.secret)", server.base + "/b/k",
+                ],
                 env: Tool.cleanEnvironment(home: dir.path))
             #expect(result.status == 0, "\(result.stderr)")
             let r = try #require(try server.requests().first)
             #expect(r["method"] as? String == "HEAD")
-            #expect(Self.header(r, "authorization").first?.hasPrefix("AWS4-HMAC-SHA256 Credential=\(Self.keyID)/") == true)
+            #expect(
+                Self.header(r, "authorization").first?.hasPrefix("AWS4-HMAC-SHA256 Credential=\(Self.keyID)/") == true)
             #expect(try server.botocoreCheck(secret: Self.secret).ok)
             #expect(try Self.verifyWithSigV4(r, token: nil, directory: dir).status == 0)
         }
@@ -193,8 +210,10 @@ extension CLITests {
             let server = try RecordingServer(directory: dir.path)
             let printed = try Tool.run(
                 Tool.binary,
-                ["curl", "--region", "us-east-1", "--service", "execute-api", "--dry-run", "--", "-sS", "-X", "PUT",
-                 "-H", "X-Note: it's quoted", "--data-raw", "body with 'quotes' and $dollar", server.base + "/d?x=1"],
+                [
+                    "curl", "--region", "us-east-1", "--service", "execute-api", "--dry-run", "--", "-sS", "-X", "PUT",
+                    "-H", "X-Note: it's quoted", "--data-raw", "body with 'quotes' and $dollar", server.base + "/d?x=1",
+                ],
                 env: Self.env(home: dir.path))
             #expect(printed.status == 0, "\(printed.stderr)")
             #expect(printed.out.hasPrefix("curl -q "))
@@ -214,10 +233,16 @@ extension CLITests {
             let dir = try TempDir()
             let result = try Tool.run(
                 Tool.binary,
-                ["curl", "--presign", "--expires", "600", "--timestamp", "20130524T000000Z", "--", "https://examplebucket.s3.amazonaws.com/test.txt"],
+                [
+                    "curl", "--presign", "--expires", "600", "--timestamp", "20130524T000000Z", "--",
+                    "https://examplebucket.s3.amazonaws.com/test.txt",
+                ],
                 env: Self.env(home: dir.path))
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.out.hasPrefix("https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&"))
+            #expect(
+                result.out.hasPrefix(
+                    "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&"
+                ))
             #expect(result.out.contains("X-Amz-Expires=600"))
         }
 
@@ -225,10 +250,15 @@ extension CLITests {
         func regionInference() throws {
             let dir = try TempDir()
             let inferred = try Tool.run(
-                Tool.binary, ["curl", "--dry-run", "--timestamp", "20260101T000000Z", "--", "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/x"],
+                Tool.binary,
+                [
+                    "curl", "--dry-run", "--timestamp", "20260101T000000Z", "--",
+                    "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/x",
+                ],
                 env: Self.env(home: dir.path))
             #expect(inferred.out.contains("/20260101/eu-west-1/execute-api/aws4_request"))
-            let missing = try Tool.run(Tool.binary, ["curl", "--", "http://127.0.0.1:1/x"], env: Self.env(home: dir.path))
+            let missing = try Tool.run(
+                Tool.binary, ["curl", "--", "http://127.0.0.1:1/x"], env: Self.env(home: dir.path))
             #expect(missing.status == 2)
             #expect(missing.stderr.contains("--region"))
         }
@@ -247,7 +277,8 @@ extension CLITests {
             let dir = try TempDir()
             let result = try Tool.run(
                 Tool.binary,
-                ["curl", "--region", "us-east-1", "--service", "s3", "--curl", dir.path + "/no-curl-here", "--"] + option
+                ["curl", "--region", "us-east-1", "--service", "s3", "--curl", dir.path + "/no-curl-here", "--"]
+                    + option
                     + ["http://127.0.0.1:1/x"], env: Self.env(home: dir.path))
             #expect(result.status == 1, "\(result.stderr)")
             #expect(result.stderr.contains("is not supported"), "\(result.stderr)")

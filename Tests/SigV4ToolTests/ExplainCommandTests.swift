@@ -12,7 +12,8 @@ extension CLITests {
 
         static func docExample() throws -> [String: String] {
             let data = try Data(
-                contentsOf: Tool.packageRoot.appendingPathComponent("TestVectors/s3-doc-examples/get-object-range.json"))
+                contentsOf: Tool.packageRoot.appendingPathComponent("TestVectors/s3-doc-examples/get-object-range.json")
+            )
             let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             return try #require(json["expected"] as? [String: String])
         }
@@ -54,7 +55,8 @@ extension CLITests {
         @Test("--compare with the server's XML and one header changed names that header")
         func compareNamesChangedHeader() throws {
             let expected = try Self.docExample()
-            let serverCR = (expected["canonical_request"] ?? "").replacingOccurrences(of: "range:bytes=0-9", with: "range:bytes=0-99")
+            let serverCR = (expected["canonical_request"] ?? "").replacingOccurrences(
+                of: "range:bytes=0-9", with: "range:bytes=0-99")
             let xml = """
                 <?xml version="1.0" encoding="UTF-8"?>
                 <Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message>\
@@ -82,8 +84,11 @@ extension CLITests {
         }
 
         static let causes: [CauseCase] = [
-            CauseCase(name: "missing signed header", from: "range:bytes=0-9\n", to: "range:bytes=0-9\nx-amz-meta-a:1\n", cause: "a missing signed header: the server signed 'x-amz-meta-a'"),
-            CauseCase(name: "clock", from: "x-amz-date:20130524T000000Z", to: "x-amz-date:20130524T000500Z", cause: "clock"),
+            CauseCase(
+                name: "missing signed header", from: "range:bytes=0-9\n", to: "range:bytes=0-9\nx-amz-meta-a:1\n",
+                cause: "a missing signed header: the server signed 'x-amz-meta-a'"),
+            CauseCase(
+                name: "clock", from: "x-amz-date:20130524T000000Z", to: "x-amz-date:20130524T000500Z", cause: "clock"),
             CauseCase(name: "path encoding", from: "/test.txt", to: "/test%252Etxt", cause: "encoding of the path"),
             CauseCase(name: "payload", from: "x-amz-date;x-amz-content-sha256", to: "", cause: "payload hash"),
         ]
@@ -110,7 +115,8 @@ extension CLITests {
         func compareNamesRegion() throws {
             let expected = try Self.docExample()
             let sts = (expected["string_to_sign"] ?? "").replacingOccurrences(of: "us-east-1", with: "eu-west-1")
-            let xml = "<Error><Code>SignatureDoesNotMatch</Code><StringToSign>\(sts)</StringToSign><CanonicalRequest>\(expected["canonical_request"] ?? "")</CanonicalRequest></Error>"
+            let xml =
+                "<Error><Code>SignatureDoesNotMatch</Code><StringToSign>\(sts)</StringToSign><CanonicalRequest>\(expected["canonical_request"] ?? "")</CanonicalRequest></Error>"
             let result = try Self.explain(["--compare", "e.xml"], files: ["e.xml": xml])
             let cause = result.out.components(separatedBy: "Likely cause:\n").last ?? ""
             #expect(cause.contains("region: the server expects 'eu-west-1', we sign 'us-east-1'"), "\(cause)")

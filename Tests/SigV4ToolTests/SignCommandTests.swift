@@ -17,7 +17,8 @@ extension CLITests {
         }
 
         static let credentialFlags = [
-            "--access-key-id", "AKIAIOSFODNN7EXAMPLE", "--secret-access-key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "--access-key-id", "AKIAIOSFODNN7EXAMPLE", "--secret-access-key",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         ]
 
         /// sign arguments rebuilt from a vector's input: URL, -X, every header except the ones sigv4 adds, the body.
@@ -36,7 +37,10 @@ extension CLITests {
             if let payload = input["payload"] as? [String: Any], let text = payload["text"] as? String {
                 args += ["--data", text]
             }
-            args += ["--region", try #require(input["region"] as? String), "--service", try #require(input["service"] as? String)]
+            args += [
+                "--region", try #require(input["region"] as? String), "--service",
+                try #require(input["service"] as? String),
+            ]
             args += ["--timestamp", try #require(input["date"] as? String)]
             return args + credentialFlags
         }
@@ -48,7 +52,8 @@ extension CLITests {
             let vector = try example.load()
             let expected = try #require(vector["expected"] as? [String: Any])
             let home = try TempDir()
-            let result = try Tool.sigv4(try Self.signArguments(vector) + ["--format", "json"], env: Tool.cleanEnvironment(home: home.path))
+            let result = try Tool.sigv4(
+                try Self.signArguments(vector) + ["--format", "json"], env: Tool.cleanEnvironment(home: home.path))
             #expect(result.status == 0, "\(result.stderr)")
             let json = try Tool.json(result.stdout)
             #expect(json["canonical_request"] as? String == expected["canonical_request"] as? String)
@@ -65,11 +70,12 @@ extension CLITests {
             let result = try Tool.sigv4(try Self.signArguments(vector), env: Tool.cleanEnvironment(home: home.path))
             #expect(result.status == 0)
             let lines = result.out.split(separator: "\n").map(String.init)
-            #expect(lines == [
-                "X-Amz-Date: 20130524T000000Z",
-                "X-Amz-Content-SHA256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-                "Authorization: \(try #require(expected["authorization_header"] as? String))",
-            ])
+            #expect(
+                lines == [
+                    "X-Amz-Date: 20130524T000000Z",
+                    "X-Amz-Content-SHA256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                    "Authorization: \(try #require(expected["authorization_header"] as? String))",
+                ])
         }
 
         @Test("sign --presign and presign give the documented presigned URL")
@@ -79,13 +85,19 @@ extension CLITests {
             let query = try #require(expected["signed_query_string"] as? String)
             let url = "https://examplebucket.s3.amazonaws.com/test.txt"
             let home = try TempDir()
-            let common = [url, "--timestamp", "20130524T000000Z", "--region", "us-east-1", "--service", "s3"] + Self.credentialFlags
-            let viaSign = try Tool.sigv4(["sign"] + common + ["--presign", "--expires", "86400"], env: Tool.cleanEnvironment(home: home.path))
+            let common =
+                [url, "--timestamp", "20130524T000000Z", "--region", "us-east-1", "--service", "s3"]
+                + Self.credentialFlags
+            let viaSign = try Tool.sigv4(
+                ["sign"] + common + ["--presign", "--expires", "86400"], env: Tool.cleanEnvironment(home: home.path))
             #expect(viaSign.status == 0, "\(viaSign.stderr)")
             #expect(viaSign.out == "\(url)?\(query)\n")
-            let viaPresign = try Tool.sigv4(["presign"] + common + ["--expires", "86400"], env: Tool.cleanEnvironment(home: home.path))
+            let viaPresign = try Tool.sigv4(
+                ["presign"] + common + ["--expires", "86400"], env: Tool.cleanEnvironment(home: home.path))
             #expect(viaPresign.out == "\(url)?\(query)\n")
-            let json = try Tool.sigv4(["sign"] + common + ["--presign", "--expires", "86400", "--format", "json"], env: Tool.cleanEnvironment(home: home.path))
+            let json = try Tool.sigv4(
+                ["sign"] + common + ["--presign", "--expires", "86400", "--format", "json"],
+                env: Tool.cleanEnvironment(home: home.path))
             let object = try Tool.json(json.stdout)
             #expect(object["canonical_request"] as? String == expected["canonical_request"] as? String)
             #expect(object["string_to_sign"] as? String == expected["string_to_sign"] as? String)
@@ -99,9 +111,11 @@ extension CLITests {
         func jsonFields() throws {
             let home = try TempDir()
             let result = try Tool.sigv4(
-                ["sign", "https://example.amazonaws.com/", "--region", "us-east-1", "--service", "service",
-                 "--timestamp", "20150830T123600Z", "--format", "json", "--access-key-id", "AKIDEXAMPLE",
-                 "--secret-access-key", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"],
+                [
+                    "sign", "https://example.amazonaws.com/", "--region", "us-east-1", "--service", "service",
+                    "--timestamp", "20150830T123600Z", "--format", "json", "--access-key-id", "AKIDEXAMPLE",
+                    "--secret-access-key", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                ],
                 env: Tool.cleanEnvironment(home: home.path))
             #expect(result.status == 0, "\(result.stderr)")
             let json = try Tool.json(result.stdout)
@@ -109,7 +123,8 @@ extension CLITests {
                 #expect(json[key] != nil, "missing \(key)")
             }
             // The AWS suite's get-vanilla-query case (standard rules, no x-amz-content-sha256).
-            let suite = Tool.packageRoot.appendingPathComponent("TestVectors/aws-signing-test-suite/v4/get-vanilla-query")
+            let suite = Tool.packageRoot.appendingPathComponent(
+                "TestVectors/aws-signing-test-suite/v4/get-vanilla-query")
             let expected = try String(contentsOf: suite.appendingPathComponent("header-signature.txt"), encoding: .utf8)
             #expect(json["signature"] as? String == expected.trimmingCharacters(in: .whitespacesAndNewlines))
             let headers = try #require(json["headers"] as? [[String]])
@@ -122,15 +137,23 @@ extension CLITests {
         func httpFormat() throws {
             let home = try TempDir()
             let result = try Tool.sigv4(
-                ["sign", "http://127.0.0.1:9/a%2Fb?x=1", "-X", "PUT", "--data", "hello", "-H", "Content-Type: text/plain",
-                 "--region", "us-east-1", "--service", "s3", "--timestamp", "20150830T123600Z", "--format", "http"]
+                [
+                    "sign", "http://127.0.0.1:9/a%2Fb?x=1", "-X", "PUT", "--data", "hello", "-H",
+                    "Content-Type: text/plain",
+                    "--region", "us-east-1", "--service", "s3", "--timestamp", "20150830T123600Z", "--format", "http",
+                ]
                     + Self.credentialFlags,
                 env: Tool.cleanEnvironment(home: home.path))
             #expect(result.status == 0, "\(result.stderr)")
             let text = result.out
             #expect(text.hasPrefix("PUT /a%2Fb?x=1 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nContent-Type: text/plain\r\n"))
-            #expect(text.contains("\r\nX-Amz-Content-SHA256: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\r\n"))
-            #expect(text.contains("\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20150830/us-east-1/s3/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, Signature="))
+            #expect(
+                text.contains(
+                    "\r\nX-Amz-Content-SHA256: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\r\n"))
+            #expect(
+                text.contains(
+                    "\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20150830/us-east-1/s3/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, Signature="
+                ))
             #expect(text.hasSuffix("\r\nContent-Length: 5\r\n\r\nhello"))
         }
 
@@ -139,8 +162,10 @@ extension CLITests {
             arguments: [
                 ["http://127.0.0.1:9/a%2Fb/c?x=1&y=a+b", "-X", "PUT", "--data", "hello", "--service", "s3"],
                 ["https://example.amazonaws.com/p/../q//r?b=2&a=1", "--service", "service"],
-                ["https://abc.execute-api.us-east-1.amazonaws.com/prod", "-X", "POST", "--data", "{\"a\":1}",
-                 "-H", "Content-Type:  application/json ", "--session-token", "TOKEN/with+chars="],
+                [
+                    "https://abc.execute-api.us-east-1.amazonaws.com/prod", "-X", "POST", "--data", "{\"a\":1}",
+                    "-H", "Content-Type:  application/json ", "--session-token", "TOKEN/with+chars=",
+                ],
             ])
         func httpRoundTripsThroughVerify(args: [String]) throws {
             let home = try TempDir()
@@ -167,7 +192,10 @@ extension CLITests {
             arguments: [
                 ([], "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
                 (["--trailer", "crc32c"], "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"),
-                (["--trailer", "sha256", "--unsigned-trailer", "--chunk-size", "8192"], "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+                (
+                    ["--trailer", "sha256", "--unsigned-trailer", "--chunk-size", "8192"],
+                    "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+                ),
             ])
         func chunkedRoundTripsThroughVerify(options: [String], constant: String) throws {
             let dir = try TempDir()
@@ -177,21 +205,26 @@ extension CLITests {
             let file = dir.path + "/payload.bin"
             try payload.write(to: URL(fileURLWithPath: file))
             let signed = try Tool.sigv4(
-                ["sign", "http://127.0.0.1:9/bucket/key", "-X", "PUT", "--data-file", file, "--region", "us-east-1",
-                 "--service", "s3", "--timestamp", "20260101T000000Z", "--chunked", "--format", "http"] + options
+                [
+                    "sign", "http://127.0.0.1:9/bucket/key", "-X", "PUT", "--data-file", file, "--region", "us-east-1",
+                    "--service", "s3", "--timestamp", "20260101T000000Z", "--chunked", "--format", "http",
+                ] + options
                     + Self.credentialFlags, env: env)
             #expect(signed.status == 0, "\(signed.stderr)")
             #expect(signed.out.contains("\r\nX-Amz-Content-SHA256: \(constant)\r\n"))
             #expect(signed.out.contains("\r\nx-amz-decoded-content-length: 150000\r\n"))
             let verdict = try Tool.sigv4(
-                ["verify", "--request", "-", "--now", "20260101T000100Z"] + Self.credentialFlags, env: env, stdin: signed.stdout)
+                ["verify", "--request", "-", "--now", "20260101T000100Z"] + Self.credentialFlags, env: env,
+                stdin: signed.stdout)
             #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
 
             // --output: headers on stdout, the encoded body (of the signed Content-Length) in the file.
             let out = dir.path + "/body.aws-chunked"
             let headers = try Tool.sigv4(
-                ["sign", "http://127.0.0.1:9/bucket/key", "-X", "PUT", "--data-file", file, "--region", "us-east-1",
-                 "--service", "s3", "--timestamp", "20260101T000000Z", "--chunked", "--output", out] + options
+                [
+                    "sign", "http://127.0.0.1:9/bucket/key", "-X", "PUT", "--data-file", file, "--region", "us-east-1",
+                    "--service", "s3", "--timestamp", "20260101T000000Z", "--chunked", "--output", out,
+                ] + options
                     + Self.credentialFlags, env: env)
             #expect(headers.status == 0)
             let size = try #require(try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int)
@@ -203,12 +236,15 @@ extension CLITests {
         func targetIsByteExact() throws {
             let home = try TempDir()
             let result = try Tool.sigv4(
-                ["sign", "https://b.s3.amazonaws.com/a%2Fb/c+d/./e?z=%2F&a=b+c", "--timestamp", "20150830T123600Z",
-                 "--format", "json"] + Self.credentialFlags,
+                [
+                    "sign", "https://b.s3.amazonaws.com/a%2Fb/c+d/./e?z=%2F&a=b+c", "--timestamp", "20150830T123600Z",
+                    "--format", "json",
+                ] + Self.credentialFlags,
                 env: Tool.cleanEnvironment(home: home.path))
             #expect(result.status == 0, "\(result.stderr)")
             let json = try Tool.json(result.stdout)
-            let lines = (json["canonical_request"] as? String ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+            let lines = (json["canonical_request"] as? String ?? "").split(
+                separator: "\n", omittingEmptySubsequences: false)
             #expect(lines[1] == "/a%2Fb/c%2Bd/./e")
             #expect(lines[2] == "a=b%2Bc&z=%2F")
             #expect(json["url"] as? String == "https://b.s3.amazonaws.com/a%2Fb/c+d/./e?z=%2F&a=b+c")
@@ -223,17 +259,34 @@ extension CLITests {
 
         static let usageCases: [UsageCase] = [
             UsageCase(name: "missing URL", args: ["sign"], message: "url"),
-            UsageCase(name: "unknown option", args: ["sign", "https://s3.amazonaws.com/b", "--no-such-flag"], message: "no-such-flag"),
-            UsageCase(name: "no region for a non-AWS host", args: ["sign", "https://api.example.com/x", "--service", "execute-api"], message: "--region"),
-            UsageCase(name: "no service for a non-AWS host", args: ["sign", "https://api.example.com/x", "--region", "us-east-1"], message: "--service"),
-            UsageCase(name: "bad timestamp", args: ["sign", "https://s3.amazonaws.com/b", "--timestamp", "yesterday"], message: "--timestamp"),
-            UsageCase(name: "expires out of range", args: ["sign", "https://s3.amazonaws.com/b", "--presign", "--expires", "604801"], message: "604800"),
-            UsageCase(name: "bad payload hash", args: ["sign", "https://s3.amazonaws.com/b", "--payload-hash", "xyz"], message: "payload-hash"),
-            UsageCase(name: "bad format", args: ["sign", "https://s3.amazonaws.com/b", "--format", "yaml"], message: "format"),
-            UsageCase(name: "header without colon", args: ["sign", "https://s3.amazonaws.com/b", "-H", "NoColon"], message: "NoColon"),
+            UsageCase(
+                name: "unknown option", args: ["sign", "https://s3.amazonaws.com/b", "--no-such-flag"],
+                message: "no-such-flag"),
+            UsageCase(
+                name: "no region for a non-AWS host",
+                args: ["sign", "https://api.example.com/x", "--service", "execute-api"], message: "--region"),
+            UsageCase(
+                name: "no service for a non-AWS host",
+                args: ["sign", "https://api.example.com/x", "--region", "us-east-1"], message: "--service"),
+            UsageCase(
+                name: "bad timestamp", args: ["sign", "https://s3.amazonaws.com/b", "--timestamp", "yesterday"],
+                message: "--timestamp"),
+            UsageCase(
+                name: "expires out of range",
+                args: ["sign", "https://s3.amazonaws.com/b", "--presign", "--expires", "604801"], message: "604800"),
+            UsageCase(
+                name: "bad payload hash", args: ["sign", "https://s3.amazonaws.com/b", "--payload-hash", "xyz"],
+                message: "payload-hash"),
+            UsageCase(
+                name: "bad format", args: ["sign", "https://s3.amazonaws.com/b", "--format", "yaml"], message: "format"),
+            UsageCase(
+                name: "header without colon", args: ["sign", "https://s3.amazonaws.com/b", "-H", "NoColon"],
+                message: "NoColon"),
             UsageCase(name: "bad URL scheme", args: ["sign", "ftp://s3.amazonaws.com/b"], message: "scheme"),
             UsageCase(name: "space in URL", args: ["sign", "https://s3.amazonaws.com/a b"], message: "percent-encode"),
-            UsageCase(name: "half the key flags", args: ["sign", "https://s3.amazonaws.com/b", "--access-key-id", "AKID"], message: "--secret-access-key"),
+            UsageCase(
+                name: "half the key flags", args: ["sign", "https://s3.amazonaws.com/b", "--access-key-id", "AKID"],
+                message: "--secret-access-key"),
         ]
 
         @Test("usage errors exit 2 with one line on stderr and no stack trace", arguments: usageCases)
@@ -242,7 +295,9 @@ extension CLITests {
             var env = Tool.cleanEnvironment(home: home.path)
             env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE"
             env["AWS_SECRET_ACCESS_KEY"] = "secret"
-            let result = try Tool.sigv4(usage.args + ["--timestamp", "20150830T123600Z"].filter { _ in !usage.args.contains("--timestamp") }, env: env)
+            let result = try Tool.sigv4(
+                usage.args + ["--timestamp", "20150830T123600Z"].filter { _ in !usage.args.contains("--timestamp") },
+                env: env)
             #expect(result.status == 2, "stderr: \(result.stderr)")
             #expect(result.stdout.isEmpty)
             let lines = result.stderr.split(separator: "\n")
@@ -264,7 +319,8 @@ extension CLITests {
         @Test("shell completion scripts come from the argument parser", arguments: ["bash", "zsh", "fish"])
         func completionScript(shell: String) throws {
             let home = try TempDir()
-            let result = try Tool.sigv4(["--generate-completion-script", shell], env: Tool.cleanEnvironment(home: home.path))
+            let result = try Tool.sigv4(
+                ["--generate-completion-script", shell], env: Tool.cleanEnvironment(home: home.path))
             #expect(result.status == 0)
             #expect(result.out.contains("sigv4"))
             #expect(result.out.contains("presign"))

@@ -2,9 +2,9 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// posix_spawn with stdin/stdout/stderr redirected to files, and a waitpid that returns the exit status.
@@ -75,8 +75,10 @@ enum Tool {
 
     static let binary: String = {
         if let path = ProcessInfo.processInfo.environment["SIGV4_BINARY"] { return path }
-        let candidates = [".build/debug/sigv4", ".build/x86_64-unknown-linux-gnu/debug/sigv4",
-                          ".build/aarch64-unknown-linux-gnu/debug/sigv4", ".build/arm64-apple-macosx/debug/sigv4"]
+        let candidates = [
+            ".build/debug/sigv4", ".build/x86_64-unknown-linux-gnu/debug/sigv4",
+            ".build/aarch64-unknown-linux-gnu/debug/sigv4", ".build/arm64-apple-macosx/debug/sigv4",
+        ]
         for c in candidates {
             let p = packageRoot.appendingPathComponent(c).path
             if FileManager.default.isExecutableFile(atPath: p) { return p }
@@ -104,7 +106,7 @@ enum Tool {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let inPath = stdin == nil ? "/dev/null" : scratch + "/stdin"
         let outPath = scratch + "/stdout", errPath = scratch + "/stderr"
-        if let stdin { FileManager.default.createFile(atPath: inPath, contents: stdin) }
+        if let stdin { _ = FileManager.default.createFile(atPath: inPath, contents: stdin) }
         var argv = [executable] + args
         if let cwd { argv = ["/usr/bin/env", "-C", cwd] + argv }
         let pid = try Spawn.start(argv, env: env, stdin: inPath, stdout: outPath, stderr: errPath)
@@ -149,8 +151,10 @@ final class RecordingServer {
         log = directory + "/requests.jsonl"
         let portFile = directory + "/server-port"
         pid = try Spawn.start(
-            ["/usr/bin/env", "python3", Tool.packageRoot.appendingPathComponent("scripts/cli-record-server.py").path,
-             "--log", log],
+            [
+                "/usr/bin/env", "python3", Tool.packageRoot.appendingPathComponent("scripts/cli-record-server.py").path,
+                "--log", log,
+            ],
             env: ProcessInfo.processInfo.environment, stdin: "/dev/null", stdout: portFile, stderr: "/dev/null")
         var found: Int?
         for _ in 0..<200 {  // the server prints its port at once; give up after ~10 s
@@ -186,8 +190,10 @@ final class RecordingServer {
     func botocoreCheck(secret: String) throws -> (ok: Bool, lines: [[String: Any]]) {
         let result = try Tool.run(
             "/usr/bin/env",
-            ["python3", Tool.packageRoot.appendingPathComponent("scripts/botocore-check-recorded.py").path,
-             "--log", log, "--secret", secret],
+            [
+                "python3", Tool.packageRoot.appendingPathComponent("scripts/botocore-check-recorded.py").path,
+                "--log", log, "--secret", secret,
+            ],
             env: ProcessInfo.processInfo.environment)
         let lines = try result.out.split(separator: "\n").map {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])

@@ -74,7 +74,8 @@ struct CurlArguments {
         "--location": "a redirect would resend the signature for a different URL",
         "--location-trusted": "a redirect would resend the signature for a different URL",
         "--aws-sigv4": "sigv4 signs the request itself; drop curl's --aws-sigv4",
-        "-K": "a config file can add options sigv4 cannot see", "--config": "a config file can add options sigv4 cannot see",
+        "-K": "a config file can add options sigv4 cannot see",
+        "--config": "a config file can add options sigv4 cannot see",
         "-:": "only one request per invocation is signed", "--next": "only one request per invocation is signed",
         "--url-query": "not modelled yet; put the query in the URL",
         "--request-target": "it changes the request target after signing",
@@ -97,8 +98,10 @@ struct CurlArguments {
         "--netrc-file": "a .netrc login would replace the Authorization header",
         "-Z": "only one request per invocation is signed", "--parallel": "only one request per invocation is signed",
         "--ignore-content-length": "not modelled",
-        "--post301": "redirects are refused", "--post302": "redirects are refused", "--post303": "redirects are refused",
-        "--tr-encoding": "it changes how the body is sent", "-j": "not modelled", "--junk-session-cookies": "not modelled",
+        "--post301": "redirects are refused", "--post302": "redirects are refused",
+        "--post303": "redirects are refused",
+        "--tr-encoding": "it changes how the body is sent", "-j": "not modelled",
+        "--junk-session-cookies": "not modelled",
         "--unix-socket": "not modelled", "--abstract-unix-socket": "not modelled",
         "-J": "not modelled", "--remote-header-name": "not modelled",
     ]
@@ -163,7 +166,9 @@ struct CurlArguments {
             case "-u", "--user": result.user = try value(arg)
             default:
                 if let reason = refused[arg] {
-                    throw .failure("curl option \(arg) is not supported: \(reason)", hint: "sigv4 refuses rather than sign a request curl would not send")
+                    throw .failure(
+                        "curl option \(arg) is not supported: \(reason)",
+                        hint: "sigv4 refuses rather than sign a request curl would not send")
                 }
                 if let canonical = passthroughFlags[arg] {
                     if !canonical.isEmpty { result.passthrough.append(canonical) }

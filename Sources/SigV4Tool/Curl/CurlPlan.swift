@@ -129,7 +129,8 @@ struct CurlPlan {
         for h in args.headers {
             if h.hasPrefix("@") {
                 let bytes = h == "@-" ? try stdin.read() : try CurlPlan.readFile(String(h.dropFirst()))
-                for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+                for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+                {
                     let l = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
                     if !l.trimmingCharacters(in: .whitespaces).isEmpty { lines.append(l) }
                 }

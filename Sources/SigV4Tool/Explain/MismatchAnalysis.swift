@@ -67,11 +67,14 @@ enum MismatchAnalysis {
         return current
     }
 
-    static func causes(server: String, serverStringToSign: String?, ours: String, oursStringToSign: String) -> [String] {
+    static func causes(server: String, serverStringToSign: String?, ours: String, oursStringToSign: String) -> [String]
+    {
         var causes: [String] = []
         let v: (String) -> String = { TextFormatting.visible($0) }
         guard let theirs = Parts(server) else {
-            return ["the server text is not a canonical request (expected method, URI, query, headers, a blank line, signed headers and the payload hash)"]
+            return [
+                "the server text is not a canonical request (expected method, URI, query, headers, a blank line, signed headers and the payload hash)"
+            ]
         }
         guard let mine = Parts(ours) else { return ["internal: our canonical request did not parse"] }
         if theirs.method != mine.method {
@@ -80,12 +83,14 @@ enum MismatchAnalysis {
         if theirs.uri != mine.uri {
             if fullyDecoded(theirs.uri) == fullyDecoded(mine.uri) {
                 causes.append(
-                    "encoding of the path: the server's canonical URI is '\(v(theirs.uri))', ours is '\(v(mine.uri))'; S3 encodes the path once (--s3), other services twice (--no-s3, --[no-]double-encode)")
+                    "encoding of the path: the server's canonical URI is '\(v(theirs.uri))', ours is '\(v(mine.uri))'; S3 encodes the path once (--s3), other services twice (--no-s3, --[no-]double-encode)"
+                )
             } else if theirs.uri.contains("/./") || theirs.uri.contains("/../") || theirs.uri.contains("//")
                 || mine.uri.contains("/./") || mine.uri.contains("/../") || mine.uri.contains("//")
             {
                 causes.append(
-                    "path normalization: the server's canonical URI is '\(v(theirs.uri))', ours is '\(v(mine.uri))' (--[no-]normalize-path)")
+                    "path normalization: the server's canonical URI is '\(v(theirs.uri))', ours is '\(v(mine.uri))' (--[no-]normalize-path)"
+                )
             } else {
                 causes.append("the path differs: the server signed '\(v(theirs.uri))', we sign '\(v(mine.uri))'")
             }
@@ -94,7 +99,8 @@ enum MismatchAnalysis {
             let t = theirs.query.replacingAllPlus(), m = mine.query.replacingAllPlus()
             if fullyDecoded(t) == fullyDecoded(m) || fullyDecoded(theirs.query) == fullyDecoded(mine.query) {
                 causes.append(
-                    "encoding of the query: the server has '\(v(theirs.query))', we have '\(v(mine.query))' (a '+' read as a space, or a reserved character left unencoded)")
+                    "encoding of the query: the server has '\(v(theirs.query))', we have '\(v(mine.query))' (a '+' read as a space, or a reserved character left unencoded)"
+                )
             } else {
                 causes.append("the query differs: the server signed '\(v(theirs.query))', we sign '\(v(mine.query))'")
             }
@@ -102,23 +108,28 @@ enum MismatchAnalysis {
         let theirNames = Set(theirs.headers.map(\.0)), myNames = Set(mine.headers.map(\.0))
         for (name, value) in theirs.headers where !myNames.contains(name) {
             causes.append(
-                "a missing signed header: the server signed '\(name)' (value \"\(v(value))\") and we do not; add -H '\(name): \(value)' or check --sign-header")
+                "a missing signed header: the server signed '\(name)' (value \"\(v(value))\") and we do not; add -H '\(name): \(value)' or check --sign-header"
+            )
         }
         for (name, value) in mine.headers where !theirNames.contains(name) {
             causes.append(
-                "a signed header the server did not see: we sign '\(name)' (value \"\(v(value))\"); a proxy may drop it, or exclude it with --exclude-header \(name)")
+                "a signed header the server did not see: we sign '\(name)' (value \"\(v(value))\"); a proxy may drop it, or exclude it with --exclude-header \(name)"
+            )
         }
         for (name, value) in theirs.headers {
             guard let ourValue = mine.headers.first(where: { $0.0 == name })?.1, ourValue != value else { continue }
             if name == "x-amz-date" {
                 causes.append(
-                    "clock: x-amz-date differs (server \(value), ours \(ourValue)); sign with --timestamp \(value) to compare, and check the system clock")
+                    "clock: x-amz-date differs (server \(value), ours \(ourValue)); sign with --timestamp \(value) to compare, and check the system clock"
+                )
             } else if name == "host" {
                 causes.append(
-                    "header 'host': the server signed \"\(v(value))\", we sign \"\(v(ourValue))\" (a port, a proxy or virtual-host vs path style)")
+                    "header 'host': the server signed \"\(v(value))\", we sign \"\(v(ourValue))\" (a port, a proxy or virtual-host vs path style)"
+                )
             } else if name == "x-amz-content-sha256" {
                 causes.append(
-                    "header 'x-amz-content-sha256': the server signed \(value), we sign \(ourValue) (the body or --unsigned-payload)")
+                    "header 'x-amz-content-sha256': the server signed \(value), we sign \(ourValue) (the body or --unsigned-payload)"
+                )
             } else {
                 causes.append("header '\(name)': the server signed \"\(v(value))\", we sign \"\(v(ourValue))\"")
             }
@@ -127,15 +138,18 @@ enum MismatchAnalysis {
             && !causes.contains(where: { $0.hasPrefix("header 'x-amz-content-sha256'") })
         {
             causes.append(
-                "payload hash: the server computed \(v(theirs.payload)), we sign \(v(mine.payload)) (the body sent differs from the body signed, or UNSIGNED-PAYLOAD)")
+                "payload hash: the server computed \(v(theirs.payload)), we sign \(v(mine.payload)) (the body sent differs from the body signed, or UNSIGNED-PAYLOAD)"
+            )
         }
         if causes.isEmpty && server != ours {
-            causes.append("the canonical requests differ in bytes that are not visible (trailing whitespace or line endings)")
+            causes.append(
+                "the canonical requests differ in bytes that are not visible (trailing whitespace or line endings)")
         }
         if causes.isEmpty {
             guard let sts = serverStringToSign else {
                 causes.append(
-                    "the canonical requests match; if the signature still differs, check the scope (date, --region, --service) and the secret key")
+                    "the canonical requests match; if the signature still differs, check the scope (date, --region, --service) and the secret key"
+                )
                 return causes
             }
             let a = sts.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -146,8 +160,12 @@ enum MismatchAnalysis {
                 }
                 let sa = a[2].split(separator: "/").map(String.init), sb = b[2].split(separator: "/").map(String.init)
                 if sa.count == 4, sb.count == 4 {
-                    if sa[0] != sb[0] { causes.append("clock: the scope date is \(sa[0]) at the server, \(sb[0]) here") }
-                    if sa[1] != sb[1] { causes.append("region: the server expects '\(sa[1])', we sign '\(sb[1])' (--region)") }
+                    if sa[0] != sb[0] {
+                        causes.append("clock: the scope date is \(sa[0]) at the server, \(sb[0]) here")
+                    }
+                    if sa[1] != sb[1] {
+                        causes.append("region: the server expects '\(sa[1])', we sign '\(sb[1])' (--region)")
+                    }
                     if sa[2] != sb[2] {
                         causes.append("service: the server expects '\(sa[2])', we sign '\(sb[2])' (--service)")
                     }
@@ -158,7 +176,8 @@ enum MismatchAnalysis {
             }
             if causes.isEmpty {
                 causes.append(
-                    "the canonical request and string to sign match: the secret key differs (a wrong secret, or an access key id of another account)")
+                    "the canonical request and string to sign match: the secret key differs (a wrong secret, or an access key id of another account)"
+                )
             }
         }
         return causes

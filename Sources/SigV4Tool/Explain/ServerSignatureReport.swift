@@ -27,10 +27,13 @@ struct ServerSignatureReport {
             while t.hasSuffix("\n") { t.removeLast() }
             canonicalRequest = t
         }
-        if let bytes = ServerSignatureReport.element("StringToSignBytes", in: text).flatMap(ServerSignatureReport.hexBytes) {
+        if let bytes = ServerSignatureReport.element("StringToSignBytes", in: text).flatMap(
+            ServerSignatureReport.hexBytes)
+        {
             stringToSign = String(decoding: bytes, as: UTF8.self)
         } else {
-            stringToSign = ServerSignatureReport.element("StringToSign", in: text).map(ServerSignatureReport.unescapeXML)
+            stringToSign = ServerSignatureReport.element("StringToSign", in: text).map(
+                ServerSignatureReport.unescapeXML)
         }
         code = ServerSignatureReport.element("Code", in: text)
     }

@@ -10,7 +10,9 @@ import SigV4
 /// sigv4 curl --chunked --trailer sha256 -- -T big.bin https://b.s3.amazonaws.com/k
 /// ```
 struct ChunkedOptions: ParsableArguments {
-    @Flag(help: "Sign an aws-chunked streaming upload (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) and encode the body.")
+    @Flag(
+        help: "Sign an aws-chunked streaming upload (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) and encode the body."
+    )
     var chunked = false
 
     @Option(name: .customLong("chunk-size"), help: "Data bytes per chunk, 8192 to 67108864.")
@@ -19,7 +21,9 @@ struct ChunkedOptions: ParsableArguments {
     @Option(help: "A trailing checksum: crc32c, crc32, sha1 or sha256.")
     var trailer: String?
 
-    @Flag(name: .customLong("unsigned-trailer"), help: "STREAMING-UNSIGNED-PAYLOAD-TRAILER: plain chunks and an unsigned checksum trailer (needs --trailer).")
+    @Flag(
+        name: .customLong("unsigned-trailer"),
+        help: "STREAMING-UNSIGNED-PAYLOAD-TRAILER: plain chunks and an unsigned checksum trailer (needs --trailer).")
     var unsignedTrailer = false
 
     func encoding() throws(CLIError) -> AWSChunkedEncoding {
@@ -86,7 +90,9 @@ struct ChunkedOptions: ParsableArguments {
             case .none: break
             case .bytes(let bytes): try bytes.withUnsafeBytes { try encoder.write($0, to: emit) }
             case .file(let path):
-                guard let input = FileHandle(forReadingAtPath: path) else { throw CLIError.failure("cannot read '\(path)'") }
+                guard let input = FileHandle(forReadingAtPath: path) else {
+                    throw CLIError.failure("cannot read '\(path)'")
+                }
                 defer { try? input.close() }
                 while let block = try input.read(upToCount: 1 << 20), !block.isEmpty {
                     try block.withUnsafeBytes { try encoder.write($0, to: emit) }

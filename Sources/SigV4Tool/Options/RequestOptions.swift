@@ -8,7 +8,9 @@ struct RequestOptions: ParsableArguments {
     @Argument(help: "The URL, exactly as it will be sent (path and query are signed byte for byte).")
     var url: String
 
-    @Option(name: [.customShort("X"), .customLong("request")], help: "HTTP method (default GET, or POST with --data/--data-file).")
+    @Option(
+        name: [.customShort("X"), .customLong("request")],
+        help: "HTTP method (default GET, or POST with --data/--data-file).")
     var method: String?
 
     @Option(name: [.customShort("H"), .customLong("header")], help: "A header 'Name: value' (repeatable).")
@@ -17,10 +19,15 @@ struct RequestOptions: ParsableArguments {
     @Option(help: "The body, as text.")
     var data: String?
 
-    @Option(name: .customLong("data-file"), help: "Read the body from this file (hashed in a streaming pass; '-' for stdin).")
+    @Option(
+        name: .customLong("data-file"),
+        help: "Read the body from this file (hashed in a streaming pass; '-' for stdin).")
     var dataFile: String?
 
-    @Option(name: .customLong("payload-hash"), help: "Sign this payload hash (64 hex digits or a constant such as UNSIGNED-PAYLOAD) instead of hashing a body.")
+    @Option(
+        name: .customLong("payload-hash"),
+        help: "Sign this payload hash (64 hex digits or a constant such as UNSIGNED-PAYLOAD) instead of hashing a body."
+    )
     var payloadHash: String?
 
     @Flag(name: .customLong("unsigned-payload"), help: "Sign UNSIGNED-PAYLOAD instead of the body's hash.")

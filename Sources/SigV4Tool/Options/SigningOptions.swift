@@ -8,7 +8,10 @@ import SigV4
 /// sigv4 sign https://sts.amazonaws.com/?Action=GetCallerIdentity --profile dev --region us-east-1 --service sts
 /// ```
 struct SigningOptions: ParsableArguments {
-    @Option(help: "Region in the credential scope (default: from a *.amazonaws.com host, AWS_REGION, AWS_DEFAULT_REGION or the profile).")
+    @Option(
+        help:
+            "Region in the credential scope (default: from a *.amazonaws.com host, AWS_REGION, AWS_DEFAULT_REGION or the profile)."
+    )
     var region: String?
 
     @Option(help: "Service signing name, e.g. s3, execute-api, sts (default: from a *.amazonaws.com host).")
@@ -17,10 +20,13 @@ struct SigningOptions: ParsableArguments {
     @Option(name: .customLong("access-key-id"), help: "Access key id (with --secret-access-key).")
     var accessKeyID: String?
 
-    @Option(name: .customLong("secret-access-key"), help: "Secret access key. Prefer a profile or AWS_SECRET_ACCESS_KEY: arguments are visible to other users.")
+    @Option(
+        name: .customLong("secret-access-key"),
+        help: "Secret access key. Prefer a profile or AWS_SECRET_ACCESS_KEY: arguments are visible to other users.")
     var secretAccessKey: String?
 
-    @Option(name: .customLong("session-token"), help: "Session token for temporary credentials. An empty value is ignored.")
+    @Option(
+        name: .customLong("session-token"), help: "Session token for temporary credentials. An empty value is ignored.")
     var sessionToken: String?
 
     @Option(help: "Profile in ~/.aws/credentials and ~/.aws/config (default: AWS_PROFILE, then 'default').")
@@ -29,7 +35,11 @@ struct SigningOptions: ParsableArguments {
     @Option(help: "Signing time, 20150830T123600Z or 2015-08-30T12:36:00Z (default: now).")
     var timestamp: String?
 
-    @Flag(inversion: .prefixedNo, help: "Use S3 rules (encode the path once, never normalize, send x-amz-content-sha256). Default: S3 rules when the service is s3.")
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Use S3 rules (encode the path once, never normalize, send x-amz-content-sha256). Default: S3 rules when the service is s3."
+    )
     var s3: Bool?
 
     @Flag(inversion: .prefixedNo, help: "Override: remove dot segments and repeated slashes from the path.")
@@ -38,10 +48,13 @@ struct SigningOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Override: encode the path a second time (standard services).")
     var doubleEncode: Bool?
 
-    @Flag(name: .customLong("content-sha256"), inversion: .prefixedNo, help: "Override: send and sign x-amz-content-sha256.")
+    @Flag(
+        name: .customLong("content-sha256"), inversion: .prefixedNo,
+        help: "Override: send and sign x-amz-content-sha256.")
     var contentSha256: Bool?
 
-    @Option(name: .customLong("sign-header"), help: "Sign this header even though it is unsigned by default (repeatable).")
+    @Option(
+        name: .customLong("sign-header"), help: "Sign this header even though it is unsigned by default (repeatable).")
     var signHeaders: [String] = []
 
     @Option(name: .customLong("exclude-header"), help: "Do not sign this header (repeatable).")
@@ -127,15 +140,18 @@ struct SigningOptions: ParsableArguments {
         let resolved: CredentialChain.Resolved
         do {
             resolved = try chain.resolve(flags: flags, now: date)
-        } catch where allowMissingCredentials {
+        } catch  where allowMissingCredentials {
             resolved = CredentialChain.Resolved(
                 credentials: Credentials(accessKeyID: "AKIDPLACEHOLDER", secretAccessKey: "placeholder"),
                 source: CLIError.placeholderCredentialSource, profile: nil)
         }
         if verbose {
-            Console.error("sigv4: credentials: \(resolved.source), access key id \(resolved.credentials.accessKeyID)"
-                + (resolved.credentials.sessionToken != nil ? ", with a session token" : ""))
-            Console.error("sigv4: region \(resolvedRegion) (from \(regionSource)), service \(resolvedService) (from \(serviceSource))")
+            Console.error(
+                "sigv4: credentials: \(resolved.source), access key id \(resolved.credentials.accessKeyID)"
+                    + (resolved.credentials.sessionToken != nil ? ", with a session token" : ""))
+            Console.error(
+                "sigv4: region \(resolvedRegion) (from \(regionSource)), service \(resolvedService) (from \(serviceSource))"
+            )
         }
         let signer = Signer(
             credentials: resolved.credentials, region: resolvedRegion, service: resolvedService,

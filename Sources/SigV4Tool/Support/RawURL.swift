@@ -81,7 +81,9 @@ struct RawURL: Sendable, Equatable {
             guard let close = authority.firstIndex(of: "]") else { throw .usage("bad IPv6 host in '\(url)'") }
             hostPart = authority[...close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 throw .usage("bad host in '\(url)'")
             }
         } else if let colon = authority.lastIndex(of: ":") {

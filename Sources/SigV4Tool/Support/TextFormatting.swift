@@ -66,10 +66,12 @@ enum TextFormatting {
 
     /// Quotes `s` for a POSIX shell.
     static func shellQuote(_ s: String) -> String {
-        if !s.isEmpty, s.utf8.allSatisfy({ b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a)
-                || "-_./:=@%+,".utf8.contains(b)
-        }) {
+        if !s.isEmpty,
+            s.utf8.allSatisfy({ b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a)
+                    || "-_./:=@%+,".utf8.contains(b)
+            })
+        {
             return s
         }
         return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
@@ -97,4 +99,3 @@ enum TextFormatting {
 
     static func visible(_ s: String) -> String { visible(s[...]) }
 }
-
