@@ -97,7 +97,7 @@ let package = Package(
             name: "SigV4Tool",
             dependencies: [
                 "SigV4", "SigV4Verifier", "SigV4KeyStore", "HummingbirdSigV4", "SigV4AsyncHTTPClient",
-                "SigV4Foundation",
+                "SigV4Foundation", "_SigV4Crypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
