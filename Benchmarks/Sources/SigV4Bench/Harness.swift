@@ -26,7 +26,7 @@ struct MeasureConfig {
     /// Number of batches; the fastest one is reported.
     var batches: Int
 
-    static let full = MeasureConfig(batchNanoseconds: 40_000_000, batches: 9)
+    static let full = MeasureConfig(batchNanoseconds: 25_000_000, batches: 7)
     static let quick = MeasureConfig(batchNanoseconds: 10_000_000, batches: 5)
 }
 
