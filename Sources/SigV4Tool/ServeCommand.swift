@@ -39,6 +39,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Forward verified requests to this base URL (http[s]://host:port[/prefix]).")
     var upstream: String?
 
+    @Option(
+        help: """
+            Sign forwarded requests again with this access key id (secret from $SIGV4_UPSTREAM_SECRET_ACCESS_KEY), \
+            for upstreams that check signatures themselves (S3, MinIO). Default: forward unsigned.
+            """)
+    var upstreamAccessKeyID: String?
+
     @Option(name: .customLong("region"), help: "Allowed region (repeatable; default any).")
     var regions: [String] = []
 
@@ -77,6 +84,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--listen must be host:port, for example 127.0.0.1:8080")
         }
         if let upstream { _ = try Gateway.Upstream(upstream) }
+        if upstreamAccessKeyID != nil {
+            guard upstream != nil else { throw ValidationError("--upstream-access-key-id needs --upstream") }
+            guard let secret = ProcessInfo.processInfo.environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"], !secret.isEmpty
+            else { throw ValidationError("--upstream-access-key-id needs $SIGV4_UPSTREAM_SECRET_ACCESS_KEY") }
+        }
         guard maxSkew >= 0 else { throw ValidationError("--max-skew must be 0 or more seconds") }
         guard maxBodySize >= 0 else { throw ValidationError("--max-body-size must be 0 or more") }
         guard replayCapacity > 0 else { throw ValidationError("--replay-capacity must be positive") }
@@ -127,11 +139,15 @@ struct Serve: AsyncParsableCommand {
         let httpClient = upstreamURL == nil ? nil : HTTPClient(eventLoopGroupProvider: .singleton)
         let gateway = Gateway(
             upstream: upstreamURL, authenticator: devNoAuth ? nil : authenticator,
-            accessLog: Logger(label: "sigv4.access"), httpClient: httpClient)
+            accessLog: Logger(label: "sigv4.access"), httpClient: httpClient,
+            upstreamCredentials: upstreamAccessKeyID.map {
+                Credentials(
+                    accessKeyID: $0, secretAccessKey: environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"] ?? "")
+            })
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
         let app = Application(
-            responder: gateway.responder(),
+            responder: gateway.responder(), server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port

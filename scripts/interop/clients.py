@@ -200,7 +200,9 @@ def _cp_small_tls():
     puts = [r for r in reqs if r["method"] == "PUT"]
     expect(puts, "no PUT reached the upstream")
     headers = {k.lower(): v for k, v in puts[-1]["headers"].items()}
-    expect("authorization" not in headers, "Authorization was forwarded upstream")
+    client_key = key("good")["access_key_id"]
+    expect(client_key not in headers.get("authorization", ""), "the client's Authorization was forwarded upstream")
+    expect("Credential=upstream/" in headers.get("authorization", ""), "the gateway did not sign for the upstream")
     expect(headers.get("x-sigv4-principal") == CFG["principal"], f"identity header missing: {headers}")
     expect("aws-chunked" not in headers.get("content-encoding", ""), "aws-chunked was not decoded")
 
