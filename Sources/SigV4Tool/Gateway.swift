@@ -22,6 +22,9 @@ struct Gateway: Sendable {
     /// When set, forwarded requests are signed again with these credentials (for upstreams that check
     /// signatures themselves, such as S3 or MinIO), in the scope the client signed for.
     var upstreamCredentials: Credentials?
+    /// Bodies whose check completes only at their end (a signed hash, aws-chunked) and that are at most
+    /// this long are read whole before the upstream is contacted, so a refused body never reaches it.
+    var maxBufferedBody: Int = 16 << 20
 
     /// An upstream base URL split into the parts we need; its path prefix is prepended to every target.
     struct Upstream: Sendable {
@@ -134,7 +137,13 @@ struct Gateway: Sendable {
         }
         let contentLength = request.headers[.contentLength].flatMap { Int64($0) }
         let chunked = request.headers[.transferEncoding] != nil
-        if let contentLength, contentLength > 0 {
+        let checkedAtEnd = identity.map { $0.payload == .pending || $0.payload == .awsChunked } ?? false
+        if let contentLength, contentLength > 0, checkedAtEnd, contentLength <= Int64(maxBufferedBody) {
+            // Read, and so verify, the whole body before the upstream sees a byte of the request.
+            outbound.body = .bytes(try await request.body.collect(upTo: Int(contentLength)))
+        } else if let contentLength, contentLength > 0 {
+            // Larger bodies stream; the last buffer is held back until verified, and a failure aborts
+            // the upstream request before its declared length is reached.
             outbound.body = .stream(request.body, length: .known(contentLength))
         } else if chunked {
             outbound.body = .stream(request.body, length: .unknown)

@@ -70,6 +70,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes (decoded); larger bodies get EntityTooLarge (413).")
     var maxBodySize: Int = 5 << 30
 
+    @Option(
+        help: """
+            Bodies up to this many bytes are read and verified whole before anything is sent upstream \
+            (larger ones stream and are aborted upstream if their check fails at the end).
+            """)
+    var maxBufferedBody: Int = 16 << 20
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -91,6 +98,7 @@ struct Serve: AsyncParsableCommand {
         }
         guard maxSkew >= 0 else { throw ValidationError("--max-skew must be 0 or more seconds") }
         guard maxBodySize >= 0 else { throw ValidationError("--max-body-size must be 0 or more") }
+        guard maxBufferedBody >= 0 else { throw ValidationError("--max-buffered-body must be 0 or more") }
         guard replayCapacity > 0 else { throw ValidationError("--replay-capacity must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
@@ -128,7 +136,9 @@ struct Serve: AsyncParsableCommand {
             replayGuard: replayProtection == .on ? InMemoryReplayGuard(capacity: replayCapacity) : nil)
         let authenticator = SigV4Authenticator<BasicSigV4RequestContext>(
             verifier: verifier,
-            configuration: .init(errorFormat: errorFormat == .json ? .json : .s3XML, maxBodySize: maxBodySize))
+            configuration: .init(
+                errorFormat: errorFormat == .json ? .json : .s3XML, maxBodySize: maxBodySize,
+                maxBufferedBodySize: maxBufferedBody))
         let (host, port) = try Self.parseListen(listen)
         let upstreamURL = try upstream.map { try Gateway.Upstream($0) }
         var logger = Logger(label: "sigv4.gateway")
@@ -143,7 +153,7 @@ struct Serve: AsyncParsableCommand {
             upstreamCredentials: upstreamAccessKeyID.map {
                 Credentials(
                     accessKeyID: $0, secretAccessKey: environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"] ?? "")
-            })
+            }, maxBufferedBody: maxBufferedBody)
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
         let app = Application(
