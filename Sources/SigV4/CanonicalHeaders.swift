@@ -9,7 +9,8 @@
 /// try CanonicalHeaders.withScratch(byteCount: 64, count: 2) { headers in
 ///     headers.add(lowercaseName: hostName, value: hostValue)
 ///     headers.sort()
-///     headers.appendCanonicalHeaders(to: &out, filter: .signAll)
+///     headers.select(.signAll)
+///     headers.appendCanonicalHeaders(to: &out)
 /// }
 /// ```
 struct CanonicalHeaders {
@@ -19,6 +20,11 @@ struct CanonicalHeaders {
         var nameCount: Int32
         var valueStart: Int32
         var valueCount: Int32
+        /// Set by ``select(_:)``: ``Entry/startsGroup`` and ``Entry/signed``.
+        var flags: UInt8 = 0
+
+        static let startsGroup: UInt8 = 1
+        static let signed: UInt8 = 2
     }
 
     let bytes: UnsafeMutableBufferPointer<UInt8>
@@ -136,48 +142,58 @@ struct CanonicalHeaders {
         }
     }
 
-    /// Appends the canonical header lines (`name:value\n` each) of the signed names.
-    /// Requires ``sort()``.
-    func appendCanonicalHeaders(to out: inout ByteWriter, filter: HeaderFilter) {
+    /// Marks where each run of one name starts and whether `filter` signs it. Requires ``sort()``;
+    /// needed by the two `append` functions below.
+    mutating func select(_ filter: HeaderFilter) {
         var i = 0
         while i < count {
             let first = entries[i]
+            let signed = filter.signs(name(first))
+            entries[i].flags = Entry.startsGroup | (signed ? Entry.signed : 0)
             var j = i + 1
-            while j < count && compareNames(entries[j], first) == 0 { j += 1 }
-            let n = name(first)
-            if filter.signs(n) {
-                out.append(n)
-                out.append(0x3a)
-                for k in i..<j {
-                    if k > i { out.append(0x2c) }
-                    CanonicalRequestBuilder.appendCanonicalValue(value(entries[k]), to: &out)
-                }
-                out.append(0x0a)
+            while j < count && compareNames(entries[j], first) == 0 {
+                entries[j].flags = signed ? Entry.signed : 0
+                j += 1
             }
             i = j
         }
     }
 
-    /// Appends the `SignedHeaders` list (names joined by `;`). Requires ``sort()``.
-    func appendSignedHeaders(to out: inout ByteWriter, filter: HeaderFilter) {
-        var i = 0
+    /// Appends the canonical header lines (`name:value\n` each) of the signed names.
+    /// Requires ``select(_:)``.
+    func appendCanonicalHeaders(to out: inout ByteWriter) {
+        var k = 0
+        while k < count {
+            let e = entries[k]
+            if e.flags & Entry.signed != 0 {
+                if e.flags & Entry.startsGroup != 0 {
+                    out.append(name(e))
+                    out.append(0x3a)
+                } else {
+                    out.append(0x2c)
+                }
+                CanonicalRequestBuilder.appendCanonicalValue(value(e), to: &out)
+                if k + 1 == count || entries[k + 1].flags & Entry.startsGroup != 0 { out.append(0x0a) }
+            }
+            k += 1
+        }
+    }
+
+    /// Appends the `SignedHeaders` list (names joined by `;`). Requires ``select(_:)``.
+    func appendSignedHeaders(to out: inout ByteWriter) {
         var wrote = false
-        while i < count {
-            let first = entries[i]
-            var j = i + 1
-            while j < count && compareNames(entries[j], first) == 0 { j += 1 }
-            let n = name(first)
-            if filter.signs(n) {
+        for k in 0..<count {
+            let e = entries[k]
+            if e.flags & (Entry.signed | Entry.startsGroup) == Entry.signed | Entry.startsGroup {
                 if wrote { out.append(0x3b) }
-                out.append(n)
+                out.append(name(e))
                 wrote = true
             }
-            i = j
         }
     }
 
-    /// An upper bound on the bytes ``appendCanonicalHeaders(to:filter:)`` plus
-    /// ``appendSignedHeaders(to:filter:)`` write.
+    /// An upper bound on the bytes ``appendCanonicalHeaders(to:)`` plus
+    /// ``appendSignedHeaders(to:)`` write.
     var outputBound: Int { 2 * byteCount + 3 * count + 2 }
 
     /// True when a header with this lowercase name is present.
@@ -197,11 +213,13 @@ struct CanonicalHeaders {
 struct HeaderFilter: Sendable, Hashable {
     /// Lowercase names not signed (exclusions minus forced names), as bytes.
     private var excluded: [[UInt8]]
-    private var maxLength: Int
+    /// Bit `n` is set when some excluded name is `n` bytes long (bit 63: 63 bytes or more).
+    private var lengths: UInt64
 
     init(excluding: Set<String>, forcing: Set<String>) {
         excluded = excluding.subtracting(forcing).map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
-        maxLength = excluded.map(\.count).max() ?? 0
+        lengths = 0
+        for e in excluded { lengths |= 1 << UInt64(min(e.count, 63)) }
     }
 
     /// Signs every header.
@@ -210,7 +228,7 @@ struct HeaderFilter: Sendable, Hashable {
     static let `default` = HeaderFilter(excluding: CanonicalRequest.defaultUnsignedHeaders, forcing: [])
 
     func signs(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        if name.count > maxLength { return true }
+        if lengths & (1 << UInt64(min(name.count, 63))) == 0 { return true }
         for e in excluded where e.count == name.count {
             if e.withUnsafeBufferPointer({ CanonicalHeaders.equal($0, name) }) { return false }
         }

@@ -19,8 +19,21 @@ package import _SigV4Crypto
 public struct CanonicalRequest: Sendable, Hashable, CustomStringConvertible {
     /// The exact bytes that are hashed.
     public let bytes: [UInt8]
-    /// The `SignedHeaders` value: lowercase names joined by `;`.
-    public let signedHeaders: String
+    /// The `SignedHeaders` value: lowercase names joined by `;` (the second-to-last line of
+    /// ``bytes``, read from them on access so signing does not keep a second copy).
+    public var signedHeaders: String {
+        bytes.withUnsafeBufferPointer { b in
+            let range = CanonicalRequest.signedHeadersRange(b)
+            return String(decoding: UnsafeBufferPointer(rebasing: b[range]), as: UTF8.self)
+        }
+    }
+
+    /// The range of the `SignedHeaders` line: between the last two newlines.
+    static func signedHeadersRange(_ b: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        guard let last = b.lastIndex(of: 0x0a) else { return 0..<0 }
+        let previous = b[..<last].lastIndex(of: 0x0a) ?? -1
+        return (previous + 1)..<last
+    }
 
     /// The text form.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
@@ -71,9 +84,14 @@ public struct CanonicalRequest: Sendable, Hashable, CustomStringConvertible {
             selection: selection, payloadHash: payloadHash, rules: rules, plus: plus)
     }
 
+    /// Wraps finished canonical request bytes; `signedHeaders` must be their `SignedHeaders` line.
     package init(bytes: [UInt8], signedHeaders: String) {
         self.bytes = bytes
-        self.signedHeaders = signedHeaders
+    }
+
+    /// Wraps finished canonical request bytes.
+    package init(bytes: [UInt8]) {
+        self.bytes = bytes
     }
 }
 
@@ -132,6 +150,10 @@ package struct CanonicalRequestBuilder {
     static func appendCanonicalURI(_ path: UnsafeBufferPointer<UInt8>, rules: ServiceRules, to out: inout ByteWriter) {
         if path.isEmpty {
             out.append(0x2f)
+            return
+        }
+        if !rules.encodePath {
+            out.append(path)
             return
         }
         let keepEscapes = !rules.doubleEncodePath
@@ -285,23 +307,26 @@ package struct CanonicalRequestBuilder {
 
     /// Appends a header value trimmed, with inner runs of spaces and tabs collapsed to one space.
     static func appendCanonicalValue(_ value: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter) {
-        // Fast path: nothing to trim or collapse (no leading/trailing/double whitespace, no tab/CR/LF).
-        var simple = true
-        var previousSpace = true  // a leading space is not simple
-        for b in value {
-            if b == 0x20 {
-                if previousSpace { simple = false; break }
-                previousSpace = true
-            } else if b == 0x09 || b == 0x0a || b == 0x0d {
-                simple = false
-                break
-            } else {
-                previousSpace = false
+        let n = value.count
+        guard n > 0 else { return }
+        // Fast path, one pass: copy while checking that nothing needs trimming or collapsing
+        // (no tab/CR/LF, no space at either end, no two spaces in a row).
+        var clean = value[0] != 0x20 && value[n - 1] != 0x20
+        if clean {
+            out.write(upTo: n) { p in
+                var previous: UInt8 = 0
+                for i in 0..<n {
+                    let b = value[i]
+                    p[i] = b
+                    if b <= 0x20 && (b == 0x09 || b == 0x0a || b == 0x0d || (b == 0x20 && previous == 0x20)) {
+                        clean = false
+                        return 0  // discard; the slow path rewrites it
+                    }
+                    previous = b
+                }
+                return n
             }
-        }
-        if simple && !(previousSpace && !value.isEmpty) {
-            out.append(value)
-            return
+            if clean { return }
         }
         var pendingSpace = false
         var wroteAny = false
@@ -420,10 +445,11 @@ package struct CanonicalRequestBuilder {
                     let filter =
                         forcing.isEmpty && excluding == CanonicalRequest.defaultUnsignedHeaders
                         ? HeaderFilter.default : HeaderFilter(excluding: excluding, forcing: forcing)
-                    canonical.appendCanonicalHeaders(to: &out, filter: filter)
+                    canonical.select(filter)
+                    canonical.appendCanonicalHeaders(to: &out)
                     out.append(0x0a)
                     let start = out.count
-                    canonical.appendSignedHeaders(to: &out, filter: filter)
+                    canonical.appendSignedHeaders(to: &out)
                     return String(decoding: UnsafeBufferPointer(rebasing: out.written[start...]), as: UTF8.self)
                 case .exactly(let names):
                     for var name in names {

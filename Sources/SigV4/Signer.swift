@@ -138,11 +138,17 @@ public struct Signer: Sendable {
         }
         let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: SHA256.hash(out))
         let signature = signingKey(for: scope).signature(for: stringToSign)
-        let signedHeaders = out.withUnsafeBufferPointer {
-            String(decoding: UnsafeBufferPointer(rebasing: $0[signedHeadersRange]), as: UTF8.self)
+        let accessKeyID = credentials.accessKeyID
+        let authorization = out.withUnsafeBytes { c in
+            let names = UnsafeRawBufferPointer(rebasing: c[signedHeadersRange])
+            let count = Signer.authorizationByteCount(
+                accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
+            return String(unsafeUninitializedCapacity: count) { buffer in
+                Signer.writeAuthorization(
+                    to: buffer.baseAddress!, accessKeyID: accessKeyID, scope: scope, signedHeaders: names,
+                    signature: signature)
+            }
         }
-        let authorization = Signer.authorizationValue(
-            accessKeyID: credentials.accessKeyID, scope: scope, signedHeaders: signedHeaders, signature: signature)
 
         var added: [HTTPField] = []
         added.reserveCapacity(4)
@@ -165,7 +171,7 @@ public struct Signer: Sendable {
         signedRequest.headerFields = signedFields
         return SignedRequest(
             request: signedRequest, scope: scope,
-            canonicalRequest: CanonicalRequest(bytes: out, signedHeaders: signedHeaders), stringToSign: stringToSign,
+            canonicalRequest: CanonicalRequest(bytes: out), stringToSign: stringToSign,
             signature: signature, authorization: authorization, addedHeaders: added, date: date, expires: nil)
     }
 
@@ -190,21 +196,26 @@ public struct Signer: Sendable {
         var scan = FieldScan()
         for field in fields {
             let name = field.name
-            if name == .authorization {
+            let length = name.canonicalName.utf8.count
+            // Compare only names of a matching length (string equality is costly when it fails).
+            switch length {
+            case 13 where name == .authorization:
                 throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
-            } else if name == amzDateName {
+            case 10 where name == amzDateName:
                 scan.hasAmzDate = true
                 continue
-            } else if name == securityTokenName {
+            case 20 where name == securityTokenName:
                 scan.hasSecurityToken = true
                 continue
-            } else if name == contentSHA256Name {
+            case 20 where name == contentSHA256Name:
                 scan.hasContentSHA256 = true
-            } else if name == hostName {
+            case 4 where name == hostName:
                 scan.hasHost = true
+            default:
+                break
             }
             scan.count += 1
-            scan.byteCount += name.canonicalName.utf8.count + field.withUnsafeBytesOfValue { $0.count }
+            scan.byteCount += length + field.withUnsafeBytesOfValue { $0.count }
         }
         return scan
     }
@@ -284,8 +295,12 @@ public struct Signer: Sendable {
             }
             for field in fields {
                 let name = field.name
-                if name == Signer.amzDateName || name == Signer.securityTokenName { continue }
                 var canonicalName = name.canonicalName
+                switch canonicalName.utf8.count {
+                case 10 where name == Signer.amzDateName: continue
+                case 20 where name == Signer.securityTokenName: continue
+                default: break
+                }
                 canonicalName.withUTF8 { n in
                     field.withUnsafeBytesOfValue { v in
                         headers.add(lowercaseName: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
@@ -309,10 +324,11 @@ public struct Signer: Sendable {
                 }
             }
             headers.sort()
-            headers.appendCanonicalHeaders(to: &out, filter: filter)
+            headers.select(filter)
+            headers.appendCanonicalHeaders(to: &out)
             out.append(0x0a)
             let start = out.count
-            headers.appendSignedHeaders(to: &out, filter: filter)
+            headers.appendSignedHeaders(to: &out)
             let end = out.count
             out.append(0x0a)
             out.append(string: payload.value)
@@ -450,9 +466,10 @@ public struct Signer: Sendable {
                 }
             }
             headers.sort()
+            headers.select(filter)
             // Signed header names, needed before the canonical request (they are in the query).
             let list = try ByteWriter.makeArray(capacity: headers.outputBound) { w in
-                headers.appendSignedHeaders(to: &w, filter: filter)
+                headers.appendSignedHeaders(to: &w)
             }
             signedHeaders = String(decoding: list, as: UTF8.self)
             params.reserveCapacity(8)
@@ -480,10 +497,10 @@ public struct Signer: Sendable {
                         }
                     }
                 }.get()
-                headers.appendCanonicalHeaders(to: &out, filter: filter)
+                headers.appendCanonicalHeaders(to: &out)
                 out.append(0x0a)
                 let start = out.count
-                headers.appendSignedHeaders(to: &out, filter: filter)
+                headers.appendSignedHeaders(to: &out)
                 signedHeadersRange = start..<out.count
                 out.append(0x0a)
                 out.append(string: payloadHash.value)

@@ -24,27 +24,43 @@ public final class SigningContext {
     /// The signer whose credentials, scope, rules and options are used.
     public let signer: Signer
 
-    private var canonical: UnsafeMutableBufferPointer<UInt8>
-    private var canonicalCount = 0
-    private var stringToSign: [UInt8] = []
-    private var authorization: [UInt8] = []
-    private var signedHeadersRange: Range<Int> = 0..<0
-    private var keyDay: Int64 = .min
-    private var scope: CredentialScope?
-    private var key: SigningKey?
-    private var credentialsChecked = false
-    private var lastDate = AmzDate(secondsSince1970: 0)
-    private var lastPayload: PayloadHash = .emptySHA256
-    private var lastSignature: Signature?
+    /// Everything a signature updates, reached through one exclusive access per call.
+    struct State {
+        var canonical: UnsafeMutableBufferPointer<UInt8>
+        var canonicalCount = 0
+        var stringToSign: UnsafeMutableBufferPointer<UInt8>
+        var stringToSignCount = 0
+        var authorization: UnsafeMutableBufferPointer<UInt8>
+        var authorizationCount = 0
+        var keyDay: Int64 = .min
+        var scope: CredentialScope?
+        var key: SigningKey?
+        var credentialsChecked = false
+        var lastDate = AmzDate(secondsSince1970: 0)
+        var lastPayload: PayloadHash = .emptySHA256
+        var hasSignature = false
 
-    deinit { canonical.deallocate() }
+        /// Makes `buffer` hold at least `count` bytes (contents are not kept).
+        static func ensure(_ buffer: inout UnsafeMutableBufferPointer<UInt8>, _ count: Int) {
+            if count > buffer.count {
+                buffer.deallocate()
+                buffer = .allocate(capacity: max(count, 2 * buffer.count))
+            }
+        }
+    }
+
+    private var state: State
 
     /// Creates a context for `signer`. Buffers grow to the largest request signed and are kept.
     public init(signer: Signer) {
         self.signer = signer
-        canonical = .allocate(capacity: 1024)
-        stringToSign.reserveCapacity(128)
-        authorization.reserveCapacity(256)
+        state = State(canonical: .allocate(capacity: 1024), stringToSign: .allocate(capacity: 512), authorization: .allocate(capacity: 512))
+    }
+
+    deinit {
+        state.canonical.deallocate()
+        state.stringToSign.deallocate()
+        state.authorization.deallocate()
     }
 
     /// Signs `request` for the `Authorization` header and returns the signature.
@@ -52,19 +68,27 @@ public final class SigningContext {
     /// Same inputs, checks and result as ``Signer/sign(_:payload:at:)``; the headers to add
     /// are available from ``addHeaders(to:)`` and ``withAuthorization(_:)``.
     public func sign(_ request: HTTPRequest, payload: PayloadHash, at date: AmzDate) throws(SigV4Error) -> Signature {
-        if !credentialsChecked {
+        try SigningContext.sign(signer: signer, state: &state, request, payload: payload, at: date)
+    }
+
+    private static func sign(
+        signer: borrowing Signer, state: inout State, _ request: HTTPRequest, payload: PayloadHash, at date: AmzDate
+    ) throws(SigV4Error) -> Signature {
+        if !state.credentialsChecked {
             try signer.validateCredentials()
-            credentialsChecked = true
+            state.credentialsChecked = true
         }
         let day = date.dayNumber
-        if day != keyDay || key == nil {
+        if day != state.keyDay || state.key == nil {
             let newScope = try signer.scope(at: date)
-            key = signer.signingKey(for: newScope)
-            scope = newScope
-            keyDay = day
+            state.key = signer.signingKey(for: newScope)
+            state.scope = newScope
+            state.keyDay = day
         }
-        guard let scope, let key else { throw SigV4Error(.invalidScope, "no signing key") }
-        lastSignature = nil
+        guard let scope = state.scope, let key = state.key else {
+            throw SigV4Error(.invalidScope, "no signing key")
+        }
+        state.hasSignature = false
         let fields = request.headerFields
         let scan = try Signer.scanForHeaderSigning(fields)
         if scan.hasContentSHA256 {
@@ -74,80 +98,72 @@ public final class SigningContext {
         }
         let target = request.path ?? "/"
         let plan = try signer.planHeaderCanonicalRequest(request, scan: scan, target: target, payload: payload)
-        if plan.bound > canonical.count {
-            canonical.deallocate()
-            canonical = .allocate(capacity: max(plan.bound, 2 * canonical.count))
-        }
-        canonicalCount = 0
-        var writer = ByteWriter(canonical)
-        signedHeadersRange = try signer.writeHeaderCanonicalRequest(
+        State.ensure(&state.canonical, plan.bound)
+        state.canonicalCount = 0
+        var writer = ByteWriter(state.canonical)
+        let range = try signer.writeHeaderCanonicalRequest(
             request, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &writer)
-        canonicalCount = writer.count
-        stringToSign.removeAll(keepingCapacity: true)
-        StringToSign.append(
-            date: date, scope: scope, canonicalRequestHash: SHA256.hash(UnsafeRawBufferPointer(writer.written)),
-            to: &stringToSign)
-        let signature = Signature(digest: stringToSign.withUnsafeBytes { key.mac($0) })
+        state.canonicalCount = writer.count
+        let hash = SHA256.hash(UnsafeRawBufferPointer(writer.written))
 
-        authorization.removeAll(keepingCapacity: true)
-        let signer = self.signer
-        let range = signedHeadersRange
-        do {
-            let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(canonical)[range])
-            let count = Signer.authorizationByteCount(
-                accessKeyID: signer.credentials.accessKeyID, scope: scope, signedHeadersCount: names.count)
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { tmp in
-                let n = Signer.writeAuthorization(
-                    to: tmp.baseAddress!, accessKeyID: signer.credentials.accessKeyID, scope: scope,
-                    signedHeaders: names, signature: signature)
-                authorization.append(contentsOf: UnsafeBufferPointer(rebasing: tmp[0..<n]))
-            }
-        }
-        lastDate = date
-        lastPayload = payload
-        lastSignature = signature
+        State.ensure(&state.stringToSign, 100 + scope.byteCount)
+        var sts = ByteWriter(state.stringToSign)
+        StringToSign.write(date: date, scope: scope, canonicalRequestHash: hash, to: &sts)
+        state.stringToSignCount = sts.count
+        let signature = Signature(digest: key.mac(UnsafeRawBufferPointer(sts.written)))
+
+        let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.canonical)[range])
+        let count = Signer.authorizationByteCount(
+            accessKeyID: signer.credentials.accessKeyID, scope: scope, signedHeadersCount: names.count)
+        State.ensure(&state.authorization, count)
+        state.authorizationCount = Signer.writeAuthorization(
+            to: state.authorization.baseAddress!, accessKeyID: signer.credentials.accessKeyID, scope: scope,
+            signedHeaders: names, signature: signature)
+        state.lastDate = date
+        state.lastPayload = payload
+        state.hasSignature = true
         return signature
     }
 
     /// The `Authorization` value of the last signature, as bytes (no allocation).
     public func withAuthorization<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try authorization.withUnsafeBytes(body)
+        try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.authorization)[0..<state.authorizationCount]))
     }
 
     /// The canonical request of the last signature, as bytes (no allocation).
     public func withCanonicalRequest<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(canonical)[0..<canonicalCount]))
+        try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.canonical)[0..<state.canonicalCount]))
     }
 
     /// The string to sign of the last signature, as bytes (no allocation).
     public func withStringToSign<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try stringToSign.withUnsafeBytes(body)
+        try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.stringToSign)[0..<state.stringToSignCount]))
     }
 
     /// The `Authorization` value of the last signature (allocates a `String`).
-    public var authorizationValue: String { String(decoding: authorization, as: UTF8.self) }
+    public var authorizationValue: String { withAuthorization { String(decoding: $0, as: UTF8.self) } }
 
     /// Sets the headers the last signature requires on `fields`: `X-Amz-Date`,
     /// `X-Amz-Security-Token` and `X-Amz-Content-SHA256` as ``Signer/sign(_:payload:at:)`` adds
     /// them, and `Authorization`. Pass the same fields that were signed. Does nothing before a
     /// successful ``sign(_:payload:at:)``.
     public func addHeaders(to fields: inout HTTPFields) {
-        guard lastSignature != nil else { return }
+        guard state.hasSignature else { return }
         let rules = signer.rules
         let token = signer.credentials.sessionToken
         let hadContentSHA = fields[Signer.contentSHA256Name] != nil
         fields[Signer.amzDateName] = nil
         fields[Signer.securityTokenName] = nil
-        fields.append(HTTPField(name: Signer.amzDateName, value: lastDate.iso8601Basic))
+        fields.append(HTTPField(name: Signer.amzDateName, value: state.lastDate.iso8601Basic))
         if let token, rules.sessionTokenPlacement == .signed {
             fields.append(HTTPField(name: Signer.securityTokenName, value: token))
         }
         if !hadContentSHA && rules.sendContentSHA256 {
-            fields.append(HTTPField(name: Signer.contentSHA256Name, value: lastPayload.value))
+            fields.append(HTTPField(name: Signer.contentSHA256Name, value: state.lastPayload.value))
         }
         if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
             fields.append(HTTPField(name: Signer.securityTokenName, value: token))
         }
-        fields.append(HTTPField(name: .authorization, value: authorization))
+        withAuthorization { fields.append(HTTPField(name: .authorization, value: $0)) }
     }
 }

@@ -23,9 +23,30 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
 
     /// Builds `algorithm \n date \n scope \n hash` for a request signature.
     package init(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest) {
-        var b: [UInt8] = []
-        StringToSign.append(date: date, scope: scope, canonicalRequestHash: canonicalRequestHash, to: &b)
-        bytes = b
+        bytes =
+            (try? ByteWriter.makeArray(capacity: 99 + scope.byteCount) { w in
+                StringToSign.write(date: date, scope: scope, canonicalRequestHash: canonicalRequestHash, to: &w)
+            }) ?? []
+    }
+
+    /// Writes `AWS4-HMAC-SHA256 \n date \n scope \n hex(hash)` (`99 + scope.byteCount` bytes).
+    static func write(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest, to w: inout ByteWriter) {
+        w.append("AWS4-HMAC-SHA256\n")
+        w.write(upTo: 16) { p in
+            date.writeISO8601Basic(to: p)
+            return 16
+        }
+        w.append(0x0a)
+        w.append(string: scope.dateStamp)
+        w.append(0x2f)
+        w.append(string: scope.region)
+        w.append(0x2f)
+        w.append(string: scope.service)
+        w.append("/aws4_request\n")
+        w.write(upTo: 64) { p in
+            canonicalRequestHash.withUnsafeBytes { Hex.write($0, to: p) }
+            return 64
+        }
     }
 
     /// Appends `AWS4-HMAC-SHA256 \n date \n scope \n hex(hash)` to `b`.

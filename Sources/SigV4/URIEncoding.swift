@@ -129,7 +129,7 @@ public enum URIEncoding {
 
     /// True when ``normalizePath(_:)-(UnsafeBufferPointer<UInt8>)`` would change `path`: it has an
     /// empty, `.` or `..` segment (a trailing `/` is not an empty segment).
-    static func needsNormalization(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
+    package static func needsNormalization(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = path.count
         guard n > 0, path[0] == 0x2f else { return true }
         var start = 1

@@ -13,6 +13,8 @@ struct Options {
     var list = false
     /// Runs only the rows' bodies for about two seconds each (for `perf record`).
     var profile = false
+    /// With --profile: run each body exactly this many times instead (for `perf stat`).
+    var iterations = 0
 }
 
 func parseOptions() -> Options {
@@ -27,6 +29,7 @@ func parseOptions() -> Options {
         case "--filter": o.filter = args.next()
         case "--list": o.list = true
         case "--profile": o.profile = true
+        case "--iterations": o.iterations = Int(args.next() ?? "") ?? 0
         case "--floor":
             guard let v = args.next(), let style = SignatureFloor.Style(rawValue: v) else {
                 FileHandle.standardError.write(Data("--floor takes raw, evp or oneshot\n".utf8))
@@ -71,6 +74,10 @@ if options.list {
 }
 
 if options.profile {
+    for row in rows where options.iterations > 0 {
+        row.body(options.iterations)
+    }
+    if options.iterations > 0 { exit(0) }
     for row in rows {
         let t0 = nowNanoseconds()
         while nowNanoseconds() - t0 < 2_000_000_000 { row.body(1000) }
