@@ -177,6 +177,14 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         _ request: Request, verified: VerifiedRequest, limit: Int?, recorder: BodyFailureRecorder
     ) throws(VerificationFailure) -> Request {
         var checked = request
+        if let limit, verified.payload != .awsChunked, let text = request.headers[.contentLength], let length = Int(text),
+            length > limit
+        {
+            // Refuse at once on the declared length, before a byte of the body is read.
+            throw VerificationFailure(
+                .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
+                details: [.init("MaxSizeAllowed", String(limit))])
+        }
         switch verified.payload {
         case .awsChunked:
             return try AWSChunkedRequestBody.decodedRequest(request, verified: verified, limit: limit, recorder: recorder)
