@@ -146,7 +146,11 @@ struct Serve: AsyncParsableCommand {
         if devNoAuth {
             logger.warning("authentication is DISABLED (--dev-no-auth): for benchmarks only")
         }
-        let httpClient = upstreamURL == nil ? nil : HTTPClient(eventLoopGroupProvider: .singleton)
+        // A gateway passes the upstream's redirects and encodings through untouched.
+        var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        clientConfiguration.decompression = .disabled
+        let httpClient =
+            upstreamURL == nil ? nil : HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let gateway = Gateway(
             upstream: upstreamURL, authenticator: devNoAuth ? nil : authenticator,
             accessLog: Logger(label: "sigv4.access"), httpClient: httpClient,
