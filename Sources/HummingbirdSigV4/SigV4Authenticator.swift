@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import HTTPTypes
 public import Hummingbird
 public import SigV4
 public import SigV4Verifier
@@ -21,6 +22,9 @@ public import SigV4KeyStore
 ///   `XAmzContentSHA256Mismatch`, which the middleware answers in place of your handler's response;
 /// - aws-chunked bodies (`STREAMING-*`) are decoded, each chunk released only after its signature
 ///   (and the trailing checksum, for the last chunk) verified: the handler sees decoded bytes only;
+/// - a body whose hash is signed but not declared in `x-amz-content-sha256` (services other than
+///   S3) is read into memory, up to ``Configuration/maxBufferedBodySize``, and verified before the
+///   handler runs;
 /// - every body is limited to ``Configuration/maxBodySize`` (`EntityTooLarge`, 413).
 ///
 /// ```swift
@@ -38,6 +42,9 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         public var errorFormat: SigV4ErrorFormat
         /// The largest body accepted, in decoded bytes (default 5 GiB, S3's single-PUT limit); nil: no limit.
         public var maxBodySize: Int?
+        /// The largest body read into memory to verify a request that does not declare its payload hash
+        /// in `x-amz-content-sha256` (services other than S3 sign the body's hash). Default 8 MiB.
+        public var maxBufferedBodySize: Int
         /// The verifier's notion of now. Inject a fixed clock in tests.
         public var clock: @Sendable () -> AmzDate
         /// A fresh request id for each refusal (`x-amz-request-id` and `<RequestId>`).
@@ -53,12 +60,13 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         ///     errorFormat: .json, maxBodySize: 64 << 20)
         /// ```
         public init(
-            errorFormat: SigV4ErrorFormat = .s3XML, maxBodySize: Int? = 5 << 30,
+            errorFormat: SigV4ErrorFormat = .s3XML, maxBodySize: Int? = 5 << 30, maxBufferedBodySize: Int = 8 << 20,
             clock: @escaping @Sendable () -> AmzDate = Configuration.systemClock,
             requestID: @escaping @Sendable () -> String = { SigV4Authenticator.randomRequestID() }
         ) {
             self.errorFormat = errorFormat
             self.maxBodySize = maxBodySize
+            self.maxBufferedBodySize = maxBufferedBodySize
             self.clock = clock
             self.requestID = requestID
         }
@@ -95,7 +103,26 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        let result = await verifier.verify(VerificationRequest(request.head), payload: .streamed, now: configuration.clock())
+        var request = request
+        let now = configuration.clock()
+        var result = await verifier.verify(VerificationRequest(request.head), payload: .streamed, now: now)
+        if case .rejected(let failure) = result, Self.needsBufferedBody(failure, request: request) {
+            // A service without x-amz-content-sha256 (everything but S3) signs the body's hash:
+            // read the body (bounded), then verify again with it.
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.body.collect(upTo: configuration.maxBufferedBodySize)
+            } catch {
+                return refusal(
+                    VerificationFailure(
+                        .entityTooLarge, "The request body is too large to verify without x-amz-content-sha256",
+                        details: [.init("MaxSizeAllowed", String(configuration.maxBufferedBodySize))]),
+                    request: request)
+            }
+            request.body = RequestBody(buffer: buffer)
+            result = await verifier.verify(
+                VerificationRequest(request.head), payload: .body(Array(buffer.readableBytesView)), now: now)
+        }
         let verified: VerifiedRequest
         switch result {
         case .rejected(let failure):
@@ -128,6 +155,17 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         }
     }
 
+    /// True when verification needs the whole body: the hash is not declared in a header and the
+    /// request has a body (a signed `Content-Length` of zero or no body at all verifies streamed).
+    static func needsBufferedBody(_ failure: VerificationFailure, request: Request) -> Bool {
+        guard failure.code == .missingSecurityHeader,
+            failure.details.contains(where: { $0.name == "MissingHeaderName" && $0.value == "x-amz-content-sha256" }),
+            request.headers[HTTPField.Name("x-amz-content-sha256")!] == nil
+        else { return false }
+        if let length = request.headers[.contentLength] { return length != "0" }
+        return request.headers[.transferEncoding] != nil
+    }
+
     /// The error response for `failure`, in the configured format.
     func refusal(_ failure: VerificationFailure, request: Request) -> Response {
         configuration.errorFormat.response(
@@ -139,6 +177,14 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         _ request: Request, verified: VerifiedRequest, limit: Int?, recorder: BodyFailureRecorder
     ) throws(VerificationFailure) -> Request {
         var checked = request
+        if let limit, verified.payload != .awsChunked, let text = request.headers[.contentLength], let length = Int(text),
+            length > limit
+        {
+            // Refuse at once on the declared length, before a byte of the body is read.
+            throw VerificationFailure(
+                .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
+                details: [.init("MaxSizeAllowed", String(limit))])
+        }
         switch verified.payload {
         case .awsChunked:
             return try AWSChunkedRequestBody.decodedRequest(request, verified: verified, limit: limit, recorder: recorder)

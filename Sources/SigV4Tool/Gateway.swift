@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SigV4
+import SigV4AsyncHTTPClient
 import SigV4Verifier
 
 /// The verifying gateway behind `sigv4 serve` and `sigv4 demo`: verify, then forward or echo.
@@ -18,6 +19,12 @@ struct Gateway: Sendable {
     var accessLog: Logger
     var httpClient: HTTPClient?
     var upstreamTimeout: TimeAmount = .seconds(300)
+    /// When set, forwarded requests are signed again with these credentials (for upstreams that check
+    /// signatures themselves, such as S3 or MinIO), in the scope the client signed for.
+    var upstreamCredentials: Credentials?
+    /// Bodies whose check completes only at their end (a signed hash, aws-chunked) and that are at most
+    /// this long are read whole before the upstream is contacted, so a refused body never reaches it.
+    var maxBufferedBody: Int = 16 << 20
 
     /// An upstream base URL split into the parts we need; its path prefix is prepended to every target.
     struct Upstream: Sendable {
@@ -125,9 +132,18 @@ struct Gateway: Sendable {
             outbound.headers.add(name: "X-SigV4-Access-Key-Id", value: identity.accessKeyID)
             outbound.headers.add(name: "X-SigV4-Principal", value: identity.principal)
         }
+        if let upstreamCredentials, let identity {
+            try resign(&outbound, credentials: upstreamCredentials, identity: identity)
+        }
         let contentLength = request.headers[.contentLength].flatMap { Int64($0) }
         let chunked = request.headers[.transferEncoding] != nil
-        if let contentLength, contentLength > 0 {
+        let checkedAtEnd = identity.map { $0.payload == .pending || $0.payload == .awsChunked } ?? false
+        if let contentLength, contentLength > 0, checkedAtEnd, contentLength <= Int64(maxBufferedBody) {
+            // Read, and so verify, the whole body before the upstream sees a byte of the request.
+            outbound.body = .bytes(try await request.body.collect(upTo: Int(contentLength)))
+        } else if let contentLength, contentLength > 0 {
+            // Larger bodies stream; the last buffer is held back until verified, and a failure aborts
+            // the upstream request before its declared length is reached.
             outbound.body = .stream(request.body, length: .known(contentLength))
         } else if chunked {
             outbound.body = .stream(request.body, length: .unknown)
@@ -142,6 +158,17 @@ struct Gateway: Sendable {
         return Response(
             status: HTTPResponse.Status(code: Int(upstreamResponse.status.code)), headers: headers,
             body: ResponseBody(asyncSequence: upstreamResponse.body))
+    }
+
+    /// Signs the outbound request for the upstream in the client's region and service. The body was
+    /// verified here: its signed hash is kept when it has one, else it goes as `UNSIGNED-PAYLOAD`.
+    func resign(_ outbound: inout HTTPClientRequest, credentials: Credentials, identity: VerifiedRequest) throws {
+        for name in ["X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256"] { outbound.headers.remove(name: name) }
+        let payload: PayloadHash =
+            identity.payloadHash.isStreaming || identity.isPresigned ? .unsignedPayload : identity.payloadHash
+        let signer = Signer(
+            credentials: credentials, region: identity.scope.region, service: identity.scope.service)
+        try outbound.sign(with: signer, payload: payload, at: AmzDate(Date()))
     }
 
     /// The target with presign parameters removed from the query; every other byte as received.

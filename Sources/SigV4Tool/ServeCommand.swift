@@ -39,6 +39,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Forward verified requests to this base URL (http[s]://host:port[/prefix]).")
     var upstream: String?
 
+    @Option(
+        help: """
+            Sign forwarded requests again with this access key id (secret from $SIGV4_UPSTREAM_SECRET_ACCESS_KEY), \
+            for upstreams that check signatures themselves (S3, MinIO). Default: forward unsigned.
+            """)
+    var upstreamAccessKeyID: String?
+
     @Option(name: .customLong("region"), help: "Allowed region (repeatable; default any).")
     var regions: [String] = []
 
@@ -63,6 +70,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes (decoded); larger bodies get EntityTooLarge (413).")
     var maxBodySize: Int = 5 << 30
 
+    @Option(
+        help: """
+            Bodies up to this many bytes are read and verified whole before anything is sent upstream \
+            (larger ones stream and are aborted upstream if their check fails at the end).
+            """)
+    var maxBufferedBody: Int = 16 << 20
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -77,8 +91,14 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--listen must be host:port, for example 127.0.0.1:8080")
         }
         if let upstream { _ = try Gateway.Upstream(upstream) }
+        if upstreamAccessKeyID != nil {
+            guard upstream != nil else { throw ValidationError("--upstream-access-key-id needs --upstream") }
+            guard let secret = ProcessInfo.processInfo.environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"], !secret.isEmpty
+            else { throw ValidationError("--upstream-access-key-id needs $SIGV4_UPSTREAM_SECRET_ACCESS_KEY") }
+        }
         guard maxSkew >= 0 else { throw ValidationError("--max-skew must be 0 or more seconds") }
         guard maxBodySize >= 0 else { throw ValidationError("--max-body-size must be 0 or more") }
+        guard maxBufferedBody >= 0 else { throw ValidationError("--max-buffered-body must be 0 or more") }
         guard replayCapacity > 0 else { throw ValidationError("--replay-capacity must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
@@ -116,7 +136,9 @@ struct Serve: AsyncParsableCommand {
             replayGuard: replayProtection == .on ? InMemoryReplayGuard(capacity: replayCapacity) : nil)
         let authenticator = SigV4Authenticator<BasicSigV4RequestContext>(
             verifier: verifier,
-            configuration: .init(errorFormat: errorFormat == .json ? .json : .s3XML, maxBodySize: maxBodySize))
+            configuration: .init(
+                errorFormat: errorFormat == .json ? .json : .s3XML, maxBodySize: maxBodySize,
+                maxBufferedBodySize: maxBufferedBody))
         let (host, port) = try Self.parseListen(listen)
         let upstreamURL = try upstream.map { try Gateway.Upstream($0) }
         var logger = Logger(label: "sigv4.gateway")
@@ -124,14 +146,22 @@ struct Serve: AsyncParsableCommand {
         if devNoAuth {
             logger.warning("authentication is DISABLED (--dev-no-auth): for benchmarks only")
         }
-        let httpClient = upstreamURL == nil ? nil : HTTPClient(eventLoopGroupProvider: .singleton)
+        // A gateway passes the upstream's redirects and encodings through untouched.
+        var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        clientConfiguration.decompression = .disabled
+        let httpClient =
+            upstreamURL == nil ? nil : HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let gateway = Gateway(
             upstream: upstreamURL, authenticator: devNoAuth ? nil : authenticator,
-            accessLog: Logger(label: "sigv4.access"), httpClient: httpClient)
+            accessLog: Logger(label: "sigv4.access"), httpClient: httpClient,
+            upstreamCredentials: upstreamAccessKeyID.map {
+                Credentials(
+                    accessKeyID: $0, secretAccessKey: environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"] ?? "")
+            }, maxBufferedBody: maxBufferedBody)
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
         let app = Application(
-            responder: gateway.responder(),
+            responder: gateway.responder(), server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port

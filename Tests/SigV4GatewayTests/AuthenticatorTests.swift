@@ -109,7 +109,7 @@ struct AuthenticatorTests {
     @Test("the same signed request twice: the second is RequestReplayed")
     func refusesReplay() async throws {
         let request = HTTPRequest(
-            method: .get, scheme: "http", authority: "localhost", path: "/whoami", headerFields: [.host: "localhost"])
+            method: .get, scheme: "http", authority: "localhost", path: "/whoami", headerFields: [HTTPField.Name("Host")!: "localhost"])
         let signed = try TestApp.signer().sign(request, payload: .emptySHA256, at: TestApp.now)
         try await TestApp.application().test(.router) { client in
             let first = try await client.execute(uri: "/whoami", method: .get, headers: signed.request.headerFields)
@@ -144,6 +144,30 @@ struct AuthenticatorTests {
             ) {
                 #expect($0.status == .ok)
                 #expect(String(buffer: $0.body) == "200000 \(PayloadHash.sha256(of: body).value) -")
+            }
+        }
+    }
+
+    @Test("a non-S3 request (no x-amz-content-sha256) has its body buffered and verified")
+    func bufferedBodyForOtherServices() async throws {
+        let body = ByteBuffer(string: #"{"TableName":"orders"}"#)
+        try await TestApp.application().test(.router) { client in
+            try await client.executeSigned(
+                uri: "/upload", method: .put, body: body, signer: TestApp.signer(service: "dynamodb"), at: TestApp.now
+            ) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body).hasPrefix("22 "))
+            }
+            let request = HTTPRequest(
+                method: .put, scheme: "http", authority: "localhost", path: "/upload",
+                headerFields: [HTTPField.Name("Host")!: "localhost"])
+            let signed = try TestApp.signer(service: "dynamodb").sign(
+                request, payload: .sha256(of: body.readableBytesView), at: TestApp.now)
+            try await client.execute(
+                uri: "/upload", method: .put, headers: signed.request.headerFields, body: ByteBuffer(string: "{}")
+            ) {
+                #expect($0.status == .forbidden)
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "SignatureDoesNotMatch")
             }
         }
     }
@@ -198,17 +222,18 @@ struct AuthenticatorTests {
     func awsChunkedTampered(encoding: AWSChunkedEncoding) async throws {
         let body = Array(repeating: UInt8(ascii: "a"), count: 20_000)
         let request = HTTPRequest(
-            method: .put, scheme: "http", authority: "localhost", path: "/upload", headerFields: [.host: "localhost"])
+            method: .put, scheme: "http", authority: "localhost", path: "/upload", headerFields: [HTTPField.Name("Host")!: "localhost"])
         let streaming = try TestApp.signer().signStreaming(
             request, decodedContentLength: body.count, encoding: encoding, chunkSize: 8192, contentLength: .unsigned,
             at: TestApp.now)
         var encoded = try streaming.encode(body)
         let firstData = try #require(encoded.firstIndex(of: 0x0a)) + 1
         encoded[firstData + 100] ^= 0x01
+        let tamperedBody = encoded
         let expected = encoding.signsChunks ? "SignatureDoesNotMatch" : "BadDigest"
         try await TestApp.application().test(.router) { client in
             try await client.execute(
-                uri: "/upload", method: .put, headers: streaming.request.headerFields, body: ByteBuffer(bytes: encoded)
+                uri: "/upload", method: .put, headers: streaming.request.headerFields, body: ByteBuffer(bytes: tamperedBody)
             ) {
                 #expect($0.status.code >= 400 && $0.status.code < 500)
                 #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == expected)
@@ -220,7 +245,7 @@ struct AuthenticatorTests {
     func awsChunkedTruncated() async throws {
         let body = Array(repeating: UInt8(ascii: "a"), count: 20_000)
         let request = HTTPRequest(
-            method: .put, scheme: "http", authority: "localhost", path: "/upload", headerFields: [.host: "localhost"])
+            method: .put, scheme: "http", authority: "localhost", path: "/upload", headerFields: [HTTPField.Name("Host")!: "localhost"])
         let streaming = try TestApp.signer().signStreaming(
             request, decodedContentLength: body.count, encoding: .signed, chunkSize: 8192, contentLength: .unsigned,
             at: TestApp.now)

@@ -1,5 +1,6 @@
 import Foundation
 import SigV4
+import Testing
 
 /// One worked example of the S3 API Reference, from `TestVectors/s3-doc-examples/`.
 struct DocumentationExample: Sendable, CustomTestStringConvertible {

@@ -66,8 +66,10 @@ MOTO_ENABLE_RECORDING=True MOTO_RECORDER_FILEPATH="$work/upstream-recording.json
     moto_server -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
 pids+=($!)
 gw_port=$(free_port)
-"$SIGV4" serve --listen "127.0.0.1:$gw_port" --keystore "$ks" --upstream "http://127.0.0.1:$moto_port" \
-    --region "$region" --service s3 >"$work/gateway.log" 2>&1 &
+# The gateway signs forwarded requests again for moto (which treats unsigned requests as anonymous).
+SIGV4_UPSTREAM_SECRET_ACCESS_KEY=upstream-secret \
+    "$SIGV4" serve --listen "127.0.0.1:$gw_port" --keystore "$ks" --upstream "http://127.0.0.1:$moto_port" \
+    --upstream-access-key-id upstream --region "$region" --service s3 >"$work/gateway.log" 2>&1 &
 pids+=($!)
 echo_port=$(free_port)
 "$SIGV4" serve --listen "127.0.0.1:$echo_port" --keystore "$ks" --region "$region" >"$work/echo.log" 2>&1 &

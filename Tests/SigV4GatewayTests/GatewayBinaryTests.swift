@@ -1,0 +1,102 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import SigV4
+import SigV4AsyncHTTPClient
+import Testing
+
+/// Runs the built `sigv4` binary: `sigv4 demo`, and `sigv4 serve` in echo mode with a real key store.
+@Suite("sigv4 serve and sigv4 demo (built binary)")
+struct GatewayBinaryTests {
+    /// `.build/<config>/sigv4`, next to the test bundle.
+    static var binary: URL {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("sigv4")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: ".build/debug/sigv4")
+    }
+
+    /// Runs the binary to completion and returns (status, stdout).
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("sigv4 demo shows every verdict as expected and exits 0")
+    func demo() throws {
+        let (status, output) = try Self.run(["demo"])
+        #expect(status == 0)
+        #expect(output.contains("sigv4 demo: every verdict as expected."))
+        #expect(output.components(separatedBy: "✔").count - 1 == 6)
+        #expect(output.contains("refused: 403 RequestReplayed"))
+        #expect(output.contains("refused: 400 XAmzContentSHA256Mismatch"))
+        #expect(output.contains("curl --aws-sigv4"))
+    }
+
+    @Test("sigv4 serve answers the verified identity, refuses a bad signature, and stops on SIGTERM")
+    func serveEchoMode() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sigv4-serve-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = directory.appendingPathComponent("keys.db").path
+        #expect(try Self.run(["keys", "init", "--keystore", store]).0 == 0)
+        let (created, keyJSON) = try Self.run(["keys", "create", "--keystore", store, "--principal", "tester", "--format", "json"])
+        #expect(created == 0)
+        let key = try JSONSerialization.jsonObject(with: Data(keyJSON.utf8)) as? [String: Any]
+        let id = try #require(key?["access_key_id"] as? String)
+        let secret = try #require(key?["secret_access_key"] as? String)
+
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--keystore", store, "--region", "us-east-1"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // The first line names the address: "sigv4 serve: listening on http://127.0.0.1:PORT (...)".
+        var banner = ""
+        while !banner.contains("\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            banner += String(decoding: chunk, as: UTF8.self)
+        }
+        let base = try #require(
+            banner.split(separator: " ").first(where: { $0.hasPrefix("http://") }).map(String.init))
+
+        let signer = Signer(credentials: Credentials(accessKeyID: id, secretAccessKey: secret), region: "us-east-1", service: "s3")
+        var good = HTTPClientRequest(url: "\(base)/bucket/key.txt")
+        try good.sign(with: signer, payload: .emptySHA256, at: AmzDate(Date()))
+        let accepted = try await HTTPClient.shared.execute(good, timeout: .seconds(10))
+        let identity = String(buffer: try await accepted.body.collect(upTo: 1 << 16))
+        #expect(accepted.status.code == 200)
+        #expect(identity.contains(#""principal":"tester""#))
+        #expect(identity.contains(#""access_key_id":"\#(id)""#))
+
+        let wrong = Signer(credentials: Credentials(accessKeyID: id, secretAccessKey: "not-the-secret"), region: "us-east-1", service: "s3")
+        var bad = HTTPClientRequest(url: "\(base)/bucket/key.txt")
+        try bad.sign(with: wrong, payload: .emptySHA256, at: AmzDate(Date()))
+        let refused = try await HTTPClient.shared.execute(bad, timeout: .seconds(10))
+        let body = String(buffer: try await refused.body.collect(upTo: 1 << 16))
+        #expect(refused.status.code == 403)
+        #expect(body.contains("<Code>SignatureDoesNotMatch</Code>"))
+        #expect(!body.contains("not-the-secret") && !body.contains(secret))
+
+        process.terminate()  // SIGTERM: graceful shutdown
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+    }
+}
