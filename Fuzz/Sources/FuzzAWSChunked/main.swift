@@ -32,6 +32,7 @@ func encoding(_ b: UInt8) -> AWSChunkedEncoding {
 
 /// Feeds `body` in pieces of `piece` bytes; returns the released bytes and whether the body was accepted.
 func decode(_ decoder: inout AWSChunkedDecoder, _ body: [UInt8], piece: Int) -> (released: [UInt8], ok: Bool) {
+    let piece = max(piece, body.count / 64)  // at most ~64 feeds per input keeps executions fast
     var out: [UInt8] = []
     var i = 0
     do {
