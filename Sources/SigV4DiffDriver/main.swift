@@ -90,6 +90,11 @@ func verify(_ input: [String: Any]) async -> [String: Any] {
     }
 }
 
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "bounds" {
+    print(await Bounds.run(CommandLine.arguments[2]))
+    exit(0)
+}
+
 while let line = readLine(strippingNewline: true) {
     guard !line.isEmpty else { continue }
     let result: [String: Any]

@@ -31,22 +31,32 @@ func encoding(_ b: UInt8) -> AWSChunkedEncoding {
 }
 
 /// Feeds `body` in pieces of `piece` bytes; returns the released bytes and whether the body was accepted.
+/// Uses the closure API, which hands over every released byte, also those released before a failure within
+/// the same call (the `[UInt8]` convenience returns nothing from a call that throws).
 func decode(_ decoder: inout AWSChunkedDecoder, _ body: [UInt8], piece: Int) -> (released: [UInt8], ok: Bool) {
     let piece = max(piece, body.count / 64)  // at most ~64 feeds per input keeps executions fast
     var out: [UInt8] = []
+    var failure: VerificationFailure?
     var i = 0
-    do {
-        while i < body.count {
-            let end = min(body.count, i + piece)
-            out += try decoder.feed(Array(body[i..<end]))
-            i = end
+    while i < body.count && failure == nil {
+        let end = min(body.count, i + piece)
+        Array(body[i..<end]).withUnsafeBytes { raw in
+            do throws(VerificationFailure) {
+                try decoder.feed(raw) { out.append(contentsOf: $0) }
+            } catch {
+                failure = error
+            }
         }
-        try decoder.finish()
-        return (out, true)
-    } catch {
-        precondition(error.code.httpStatus >= 400 && error.code.httpStatus < 500, "not a 4xx: \(error.code)")
+        i = end
+    }
+    if failure == nil {
+        do throws(VerificationFailure) { try decoder.finish() } catch { failure = error }
+    }
+    if let failure {
+        precondition(failure.code.httpStatus >= 400 && failure.code.httpStatus < 500, "not a 4xx: \(failure.code)")
         return (out, false)
     }
+    return (out, true)
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
