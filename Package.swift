@@ -95,10 +95,12 @@ let package = Package(
             dependencies: ["SigV4", "SigV4Verifier"],
             swiftSettings: strictSettings
         ),
+        // Counts heap allocations per thread in the test process (allocation regression tests).
+        .target(name: "CSigV4TestMallocCounter", path: "Tests/CSigV4TestMallocCounter"),
         .testTarget(
             name: "SigV4Tests",
             dependencies: [
-                "SigV4", "_SigV4Crypto",
+                "SigV4", "_SigV4Crypto", "CSigV4TestMallocCounter",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings

@@ -60,18 +60,47 @@ public struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// `YYYYMMDDTHHMMSSZ`.
     public var iso8601Basic: String {
-        var out: [UInt8] = []
-        out.reserveCapacity(16)
-        appendISO8601Basic(to: &out)
-        return String(decoding: out, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 16) { buffer in
+            writeISO8601Basic(to: buffer.baseAddress!)
+            return 16
+        }
     }
 
     /// `YYYYMMDD`, the date in a credential scope.
     public var dateStamp: String {
-        var out: [UInt8] = []
-        out.reserveCapacity(8)
-        appendDateStamp(to: &out)
-        return String(decoding: out, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 8) { buffer in
+            writeDateStamp(to: buffer.baseAddress!)
+            return 8
+        }
+    }
+
+    /// Writes the 8 bytes of `YYYYMMDD` at `p`.
+    func writeDateStamp(to p: UnsafeMutablePointer<UInt8>) {
+        let (y, m, d) = AmzDate.civilFromDays(dayNumber)
+        AmzDate.writeDigits(y, 4, p)
+        AmzDate.writeDigits(m, 2, p + 4)
+        AmzDate.writeDigits(d, 2, p + 6)
+    }
+
+    /// Writes the 16 bytes of `YYYYMMDDTHHMMSSZ` at `p`.
+    func writeISO8601Basic(to p: UnsafeMutablePointer<UInt8>) {
+        writeDateStamp(to: p)
+        let secs = Int(secondsSince1970 - dayNumber * 86400)
+        p[8] = UInt8(ascii: "T")
+        AmzDate.writeDigits(secs / 3600, 2, p + 9)
+        AmzDate.writeDigits(secs / 60 % 60, 2, p + 11)
+        AmzDate.writeDigits(secs % 60, 2, p + 13)
+        p[15] = UInt8(ascii: "Z")
+    }
+
+    static func writeDigits(_ value: Int, _ width: Int, _ p: UnsafeMutablePointer<UInt8>) {
+        var v = max(value, 0)
+        var i = width - 1
+        while i >= 0 {
+            p[i] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
+            v /= 10
+            i -= 1
+        }
     }
 
     /// The day number since the epoch (for scope comparisons).
@@ -79,21 +108,22 @@ public struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Appends `YYYYMMDD` to `buffer`.
     public func appendDateStamp(to buffer: inout [UInt8]) {
-        let (y, m, d) = AmzDate.civilFromDays(dayNumber)
-        AmzDate.appendDigits(y, 4, &buffer)
-        AmzDate.appendDigits(m, 2, &buffer)
-        AmzDate.appendDigits(d, 2, &buffer)
+        var tmp = UInt64(0)
+        withUnsafeMutableBytes(of: &tmp) { raw in
+            let p = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            writeDateStamp(to: p)
+            buffer.append(contentsOf: UnsafeBufferPointer(start: p, count: 8))
+        }
     }
 
     /// Appends `YYYYMMDDTHHMMSSZ` to `buffer`.
     public func appendISO8601Basic(to buffer: inout [UInt8]) {
-        appendDateStamp(to: &buffer)
-        let secs = Int(secondsSince1970 - dayNumber * 86400)
-        buffer.append(UInt8(ascii: "T"))
-        AmzDate.appendDigits(secs / 3600, 2, &buffer)
-        AmzDate.appendDigits(secs / 60 % 60, 2, &buffer)
-        AmzDate.appendDigits(secs % 60, 2, &buffer)
-        buffer.append(UInt8(ascii: "Z"))
+        var tmp = (UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &tmp) { raw in
+            let p = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            writeISO8601Basic(to: p)
+            buffer.append(contentsOf: UnsafeBufferPointer(start: p, count: 16))
+        }
     }
 
     /// This date plus `seconds`.

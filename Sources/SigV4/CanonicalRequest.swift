@@ -19,8 +19,21 @@ package import _SigV4Crypto
 public struct CanonicalRequest: Sendable, Hashable, CustomStringConvertible {
     /// The exact bytes that are hashed.
     public let bytes: [UInt8]
-    /// The `SignedHeaders` value: lowercase names joined by `;`.
-    public let signedHeaders: String
+    /// The `SignedHeaders` value: lowercase names joined by `;` (the second-to-last line of
+    /// ``bytes``, read from them on access so signing does not keep a second copy).
+    public var signedHeaders: String {
+        bytes.withUnsafeBufferPointer { b in
+            let range = CanonicalRequest.signedHeadersRange(b)
+            return String(decoding: UnsafeBufferPointer(rebasing: b[range]), as: UTF8.self)
+        }
+    }
+
+    /// The range of the `SignedHeaders` line: between the last two newlines.
+    static func signedHeadersRange(_ b: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        guard let last = b.lastIndex(of: 0x0a) else { return 0..<0 }
+        let previous = b[..<last].lastIndex(of: 0x0a) ?? -1
+        return (previous + 1)..<last
+    }
 
     /// The text form.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
@@ -71,9 +84,14 @@ public struct CanonicalRequest: Sendable, Hashable, CustomStringConvertible {
             selection: selection, payloadHash: payloadHash, rules: rules, plus: plus)
     }
 
+    /// Wraps finished canonical request bytes; `signedHeaders` must be their `SignedHeaders` line.
     package init(bytes: [UInt8], signedHeaders: String) {
         self.bytes = bytes
-        self.signedHeaders = signedHeaders
+    }
+
+    /// Wraps finished canonical request bytes.
+    package init(bytes: [UInt8]) {
+        self.bytes = bytes
     }
 }
 
@@ -87,43 +105,68 @@ package struct HeaderInput: Sendable {
     }
 }
 
-/// Builds canonical requests into one reusable buffer.
+/// Builds canonical requests with no intermediate heap allocations: header and query scratch
+/// live in temporary (stack) memory, and the result is written straight into one byte array.
 package struct CanonicalRequestBuilder {
-    var scratch: [UInt8] = []
-
     package init() {}
 
     /// Splits a request target into path and query (without `?`). A fragment is not allowed.
     package static func split(target: [UInt8]) throws(SigV4Error) -> (path: ArraySlice<UInt8>, query: ArraySlice<UInt8>) {
+        let (path, query) = try target.withUnsafeBufferPointer { t throws(SigV4Error) in try split(t) }
+        return (target[path], target[query])
+    }
+
+    /// Splits a request target into the ranges of its path and query (without `?`).
+    static func split(_ target: UnsafeBufferPointer<UInt8>) throws(SigV4Error) -> (path: Range<Int>, query: Range<Int>) {
         guard let first = target.first, first == 0x2f else {
             throw SigV4Error(.invalidRequestTarget, "the request target must start with '/'")
         }
-        for b in target where b <= 0x20 && b != 0x20 || b == 0x7f || b == 0x23 {
+        var q = -1
+        for i in 0..<target.count {
+            let b = target[i]
+            if b < 0x20 || b == 0x7f {
+                throw SigV4Error(.invalidRequestTarget, "the request target must not contain control bytes")
+            }
             if b == 0x23 {
                 throw SigV4Error(.invalidRequestTarget, "the request target must not contain a fragment ('#')")
             }
-            throw SigV4Error(.invalidRequestTarget, "the request target must not contain control bytes")
+            if b == 0x3f && q < 0 { q = i }
         }
-        if let q = target.firstIndex(of: 0x3f) {
-            return (target[..<q], target[(q + 1)...])
-        }
-        return (target[...], [])
+        if q >= 0 { return (0..<q, (q + 1)..<target.count) }
+        return (0..<target.count, target.count..<target.count)
     }
 
     /// Appends the canonical URI for `path`.
     package static func appendCanonicalURI(_ path: ArraySlice<UInt8>, rules: ServiceRules, to out: inout [UInt8]) {
+        path.withUnsafeBufferPointer { p in
+            let bytes = try? ByteWriter.makeArray(capacity: 3 * p.count + 1) { w in
+                appendCanonicalURI(p, rules: rules, to: &w)
+            }
+            out.append(contentsOf: bytes ?? [])
+        }
+    }
+
+    /// Appends the canonical URI for `path` (at most `3 * path.count + 1` bytes).
+    static func appendCanonicalURI(_ path: UnsafeBufferPointer<UInt8>, rules: ServiceRules, to out: inout ByteWriter) {
         if path.isEmpty {
             out.append(0x2f)
             return
         }
-        if rules.normalizePath {
-            let normalized = path.withUnsafeBufferPointer { URIEncoding.normalizePath($0) }
-            normalized.withUnsafeBufferPointer {
-                URIEncoding.append($0, to: &out, keepSlash: true, keepEscapes: !rules.doubleEncodePath)
+        if !rules.encodePath {
+            out.append(path)
+            return
+        }
+        let keepEscapes = !rules.doubleEncodePath
+        if rules.normalizePath && URIEncoding.needsNormalization(path) {
+            let normalized = URIEncoding.normalizePath(path)
+            normalized.withUnsafeBufferPointer { n in
+                out.write(upTo: 3 * n.count) {
+                    URIEncoding.encode(n, into: $0, keepSlash: true, keepEscapes: keepEscapes)
+                }
             }
         } else {
-            path.withUnsafeBufferPointer {
-                URIEncoding.append($0, to: &out, keepSlash: true, keepEscapes: !rules.doubleEncodePath)
+            out.write(upTo: 3 * path.count) {
+                URIEncoding.encode(path, into: $0, keepSlash: true, keepEscapes: keepEscapes)
             }
         }
     }
@@ -132,68 +175,117 @@ package struct CanonicalRequestBuilder {
     package mutating func appendCanonicalQuery(
         _ query: ArraySlice<UInt8>, extra: [(String, String)], plus: URIEncoding.PlusPolicy, to out: inout [UInt8]
     ) {
-        if query.isEmpty && extra.isEmpty { return }
-        scratch.removeAll(keepingCapacity: true)
-        scratch.reserveCapacity(query.count * 2 + extra.count * 64)
-        // (name range, value range) in scratch
-        var params: [(Range<Int>, Range<Int>)] = []
-        params.reserveCapacity(8 + extra.count)
         query.withUnsafeBufferPointer { q in
-            var start = 0
-            var i = 0
-            let n = q.count
-            while i <= n {
-                if i == n || q[i] == 0x26 {
-                    if i > start {
-                        var eq = start
-                        while eq < i && q[eq] != 0x3d { eq += 1 }
-                        let nameStart = scratch.count
-                        URIEncoding.append(
-                            UnsafeBufferPointer(rebasing: q[start..<eq]), to: &scratch, keepSlash: false,
-                            keepEscapes: true, plus: plus)
-                        let nameEnd = scratch.count
-                        if eq < i {
-                            URIEncoding.append(
-                                UnsafeBufferPointer(rebasing: q[(eq + 1)..<i]), to: &scratch, keepSlash: false,
+            let bytes = try? ByteWriter.makeArray(capacity: CanonicalRequestBuilder.queryBound(q.count, extra: extra)) { w in
+                CanonicalRequestBuilder.appendCanonicalQuery(q, extra: extra, plus: plus, to: &w)
+            }
+            out.append(contentsOf: bytes ?? [])
+        }
+    }
+
+    /// An upper bound on the canonical query's length.
+    static func queryBound(_ queryCount: Int, extra: [(String, String)]) -> Int {
+        var n = 4 * queryCount + 2
+        for (name, value) in extra { n += name.utf8.count + value.utf8.count + 2 }
+        return n
+    }
+
+    /// One query parameter in scratch: name is `start..<split`, value `split..<end`.
+    struct Parameter {
+        var start: Int32
+        var split: Int32
+        var end: Int32
+    }
+
+    /// Appends the canonical query string: parameters encoded, then sorted by name and value.
+    /// `extra` parameters are already encoded.
+    static func appendCanonicalQuery(
+        _ q: UnsafeBufferPointer<UInt8>, extra: [(String, String)], plus: URIEncoding.PlusPolicy, to out: inout ByteWriter
+    ) {
+        if q.isEmpty && extra.isEmpty { return }
+        var maxParameters = extra.count + 1
+        for b in q where b == 0x26 { maxParameters += 1 }
+        var extraBytes = 0
+        for (name, value) in extra { extraBytes += name.utf8.count + value.utf8.count }
+        let scratchCount = q.count * 3 + extraBytes
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(scratchCount, 1)) { scratch in
+            withUnsafeTemporaryAllocation(of: Parameter.self, capacity: maxParameters) { params in
+                let base = scratch.baseAddress!
+                var used = 0
+                var count = 0
+                var start = 0
+                var i = 0
+                let n = q.count
+                while i <= n {
+                    if i == n || q[i] == 0x26 {
+                        if i > start {
+                            var eq = start
+                            while eq < i && q[eq] != 0x3d { eq += 1 }
+                            let nameStart = used
+                            used += URIEncoding.encode(
+                                UnsafeBufferPointer(rebasing: q[start..<eq]), into: base + used, keepSlash: false,
                                 keepEscapes: true, plus: plus)
+                            let split = used
+                            if eq < i {
+                                used += URIEncoding.encode(
+                                    UnsafeBufferPointer(rebasing: q[(eq + 1)..<i]), into: base + used,
+                                    keepSlash: false, keepEscapes: true, plus: plus)
+                            }
+                            params.initializeElement(
+                                at: count, to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used)))
+                            count += 1
                         }
-                        params.append((nameStart..<nameEnd, nameEnd..<scratch.count))
+                        start = i + 1
                     }
-                    start = i + 1
+                    i += 1
                 }
-                i += 1
-            }
-        }
-        for (name, value) in extra {
-            let nameStart = scratch.count
-            scratch.append(contentsOf: name.utf8)
-            let nameEnd = scratch.count
-            scratch.append(contentsOf: value.utf8)
-            params.append((nameStart..<nameEnd, nameEnd..<scratch.count))
-        }
-        scratch.withUnsafeBufferPointer { s in
-            params.sort { a, b in
-                let c = CanonicalRequestBuilder.compare(s, a.0, b.0)
-                if c != 0 { return c < 0 }
-                return CanonicalRequestBuilder.compare(s, a.1, b.1) < 0
-            }
-            for (k, p) in params.enumerated() {
-                if k > 0 { out.append(0x26) }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: s[p.0]))
-                out.append(0x3d)
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: s[p.1]))
+                for (name, value) in extra {
+                    let nameStart = used
+                    for b in name.utf8 { base[used] = b; used += 1 }
+                    let split = used
+                    for b in value.utf8 { base[used] = b; used += 1 }
+                    params.initializeElement(
+                        at: count, to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used)))
+                    count += 1
+                }
+                let s = UnsafeBufferPointer(scratch)
+                func less(_ a: Parameter, _ b: Parameter) -> Bool {
+                    let c = compare(s, Int(a.start)..<Int(a.split), Int(b.start)..<Int(b.split))
+                    if c != 0 { return c < 0 }
+                    return compare(s, Int(a.split)..<Int(a.end), Int(b.split)..<Int(b.end)) < 0
+                }
+                if count <= 48 {
+                    var i = 1
+                    while i < count {
+                        let p = params[i]
+                        var j = i - 1
+                        while j >= 0 && less(p, params[j]) {
+                            params[j + 1] = params[j]
+                            j -= 1
+                        }
+                        params[j + 1] = p
+                        i += 1
+                    }
+                } else {
+                    var prefix = UnsafeMutableBufferPointer(rebasing: params[0..<count])
+                    prefix.sort(by: less)
+                }
+                for k in 0..<count {
+                    let p = params[k]
+                    if k > 0 { out.append(0x26) }
+                    out.append(UnsafeBufferPointer(rebasing: s[Int(p.start)..<Int(p.split)]))
+                    out.append(0x3d)
+                    out.append(UnsafeBufferPointer(rebasing: s[Int(p.split)..<Int(p.end)]))
+                }
             }
         }
     }
 
     static func compare(_ s: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Int {
         let n = min(a.count, b.count)
-        var i = 0
-        while i < n {
-            let x = s[a.lowerBound + i]
-            let y = s[b.lowerBound + i]
-            if x != y { return x < y ? -1 : 1 }
-            i += 1
+        if n > 0 {
+            let c = memcmpBytes(s.baseAddress! + a.lowerBound, s.baseAddress! + b.lowerBound, n)
+            if c != 0 { return c < 0 ? -1 : 1 }
         }
         return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
     }
@@ -207,6 +299,35 @@ package struct CanonicalRequestBuilder {
 
     /// Appends a header value trimmed, with inner runs of spaces and tabs collapsed to one space.
     static func appendCanonicalValue(_ value: [UInt8], to out: inout [UInt8]) {
+        value.withUnsafeBufferPointer { v in
+            let bytes = try? ByteWriter.makeArray(capacity: v.count) { w in appendCanonicalValue(v, to: &w) }
+            out.append(contentsOf: bytes ?? [])
+        }
+    }
+
+    /// Appends a header value trimmed, with inner runs of spaces and tabs collapsed to one space.
+    static func appendCanonicalValue(_ value: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter) {
+        let n = value.count
+        guard n > 0 else { return }
+        // Fast path, one pass: copy while checking that nothing needs trimming or collapsing
+        // (no tab/CR/LF, no space at either end, no two spaces in a row).
+        var clean = value[0] != 0x20 && value[n - 1] != 0x20
+        if clean {
+            out.write(upTo: n) { p in
+                var previous: UInt8 = 0
+                for i in 0..<n {
+                    let b = value[i]
+                    p[i] = b
+                    if b <= 0x20 && (b == 0x09 || b == 0x0a || b == 0x0d || (b == 0x20 && previous == 0x20)) {
+                        clean = false
+                        return 0  // discard; the slow path rewrites it
+                    }
+                    previous = b
+                }
+                return n
+            }
+            if clean { return }
+        }
         var pendingSpace = false
         var wroteAny = false
         for b in value {
@@ -223,6 +344,11 @@ package struct CanonicalRequestBuilder {
 
     /// Validates a header name as an RFC 9110 token.
     static func validateName(_ name: [UInt8]) throws(SigV4Error) {
+        try name.withUnsafeBytes { n in Result { () throws(SigV4Error) in try validateName(n) } }.get()
+    }
+
+    /// Validates a header name as an RFC 9110 token.
+    static func validateName(_ name: UnsafeRawBufferPointer) throws(SigV4Error) {
         guard !name.isEmpty else { throw SigV4Error(.invalidHeader, "empty header name") }
         for b in name {
             switch b {
@@ -237,60 +363,119 @@ package struct CanonicalRequestBuilder {
         }
     }
 
+    /// An upper bound on the length of the first three lines.
+    static func requestLinesBound(methodCount: Int, targetCount: Int, extra: [(String, String)]) -> Int {
+        methodCount + 3 * targetCount + queryBound(targetCount, extra: extra) + 4
+    }
+
+    /// Appends the first three lines (method, canonical URI, canonical query), each ending in `\n`.
+    static func appendRequestLines(
+        method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>, extraQuery: [(String, String)],
+        rules: ServiceRules, plus: URIEncoding.PlusPolicy, to out: inout ByteWriter
+    ) throws(SigV4Error) {
+        let (path, query) = try split(target)
+        out.append(method)
+        out.append(0x0a)
+        appendCanonicalURI(UnsafeBufferPointer(rebasing: target[path]), rules: rules, to: &out)
+        out.append(0x0a)
+        appendCanonicalQuery(UnsafeBufferPointer(rebasing: target[query]), extra: extraQuery, plus: plus, to: &out)
+        out.append(0x0a)
+    }
+
+    /// The largest number of times one name occurs in `names`.
+    static func maxMultiplicity(_ names: [String]) -> Int {
+        if names.count <= 1 { return 1 }
+        if names.count <= 64 {
+            var best = 1
+            for i in names.indices {
+                var c = 0
+                for j in names.indices where names[j] == names[i] { c += 1 }
+                best = max(best, c)
+            }
+            return best
+        }
+        var counts: [String: Int] = [:]
+        for name in names { counts[name, default: 0] += 1 }
+        return counts.values.max() ?? 1
+    }
+
     /// Builds the whole canonical request.
     package mutating func build(
         method: [UInt8], target: [UInt8], extraQuery: [(String, String)], headers: [HeaderInput],
         selection: CanonicalRequest.HeaderSelection, payloadHash: PayloadHash, rules: ServiceRules,
         plus: URIEncoding.PlusPolicy
     ) throws(SigV4Error) -> CanonicalRequest {
-        let (path, query) = try CanonicalRequestBuilder.split(target: target)
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + target.count * 3 + headers.count * 48)
-        out.append(contentsOf: method)
-        out.append(0x0a)
-        CanonicalRequestBuilder.appendCanonicalURI(path, rules: rules, to: &out)
-        out.append(0x0a)
-        appendCanonicalQuery(query, extra: extraQuery, plus: plus, to: &out)
-        out.append(0x0a)
-
-        // Lowercase names, select, then stable-sort by name.
-        var entries: [(name: [UInt8], index: Int)] = []
-        entries.reserveCapacity(headers.count)
-        for (i, h) in headers.enumerated() {
-            try CanonicalRequestBuilder.validateName(h.name)
-            entries.append((CanonicalRequestBuilder.lowercased(h.name), i))
+        var headerBytes = 0
+        for h in headers { headerBytes += h.name.count + h.value.count }
+        var exactNames = 0
+        var multiplicity = 1  // how often one header's value can be written (repeated signed names)
+        if case .exactly(let names) = selection {
+            for name in names { exactNames += 2 * name.utf8.count + 3 }
+            multiplicity = CanonicalRequestBuilder.maxMultiplicity(names)
         }
-        var signedNames: [[UInt8]] = []
-        switch selection {
-        case .automatic(let excluding, let forcing):
-            var seen = Set<[UInt8]>()
-            for e in entries {
-                let nameString = String(decoding: e.name, as: UTF8.self)
-                if excluding.contains(nameString) && !forcing.contains(nameString) { continue }
-                if seen.insert(e.name).inserted { signedNames.append(e.name) }
-            }
-            signedNames.sort { $0.lexicographicallyPrecedes($1) }
-        case .exactly(let names):
-            signedNames = names.map { Array($0.utf8) }
+        var signedHeaders = ""
+        let bound =
+            CanonicalRequestBuilder.requestLinesBound(
+                methodCount: method.count, targetCount: target.count, extra: extraQuery)
+            + multiplicity * (2 * headerBytes + 3 * headers.count) + exactNames + payloadHash.value.utf8.count + 8
+        guard bound <= 1 << 28 else {
+            throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
         }
-        var signedHeaders: [UInt8] = []
-        for (k, name) in signedNames.enumerated() {
-            if k > 0 { signedHeaders.append(0x3b) }
-            signedHeaders.append(contentsOf: name)
-            out.append(contentsOf: name)
-            out.append(0x3a)
-            var first = true
-            for e in entries where e.name == name {
-                if !first { out.append(0x2c) }
-                first = false
-                CanonicalRequestBuilder.appendCanonicalValue(headers[e.index].value, to: &out)
+        let bytes = try ByteWriter.makeArray(capacity: bound) { out throws(SigV4Error) in
+            try method.withUnsafeBytes { m in
+                target.withUnsafeBufferPointer { t in
+                    Result { () throws(SigV4Error) in
+                        try CanonicalRequestBuilder.appendRequestLines(
+                            method: m, target: t, extraQuery: extraQuery, rules: rules, plus: plus, to: &out)
+                    }
+                }
+            }.get()
+            signedHeaders = try CanonicalHeaders.withScratch(byteCount: headerBytes, count: headers.count) {
+                canonical throws(SigV4Error) in
+                for h in headers {
+                    try h.name.withUnsafeBytes { n in
+                        h.value.withUnsafeBytes { v in
+                            Result { () throws(SigV4Error) in try canonical.add(name: n, value: v) }
+                        }
+                    }.get()
+                }
+                canonical.sort()
+                switch selection {
+                case .automatic(let excluding, let forcing):
+                    let filter =
+                        forcing.isEmpty && excluding == CanonicalRequest.defaultUnsignedHeaders
+                        ? HeaderFilter.default : HeaderFilter(excluding: excluding, forcing: forcing)
+                    canonical.select(filter)
+                    canonical.appendCanonicalHeaders(to: &out)
+                    out.append(0x0a)
+                    let start = out.count
+                    canonical.appendSignedHeaders(to: &out)
+                    return String(decoding: UnsafeBufferPointer(rebasing: out.written[start...]), as: UTF8.self)
+                case .exactly(let names):
+                    for var name in names {
+                        name.withUTF8 { n in
+                            out.append(n)
+                            out.append(0x3a)
+                            var first = true
+                            for k in 0..<canonical.count {
+                                let e = canonical.entries[k]
+                                guard CanonicalHeaders.equal(canonical.name(e), n) else { continue }
+                                if !first { out.append(0x2c) }
+                                first = false
+                                CanonicalRequestBuilder.appendCanonicalValue(canonical.value(e), to: &out)
+                            }
+                            out.append(0x0a)
+                        }
+                    }
+                    out.append(0x0a)
+                    let joined = names.joined(separator: ";")
+                    out.append(string: joined)
+                    return joined
+                }
             }
             out.append(0x0a)
+            out.append(string: payloadHash.value)
         }
-        out.append(0x0a)
-        out.append(contentsOf: signedHeaders)
-        out.append(0x0a)
-        out.append(contentsOf: payloadHash.value.utf8)
-        return CanonicalRequest(bytes: out, signedHeaders: String(decoding: signedHeaders, as: UTF8.self))
+        return CanonicalRequest(bytes: bytes, signedHeaders: signedHeaders)
     }
 }

@@ -46,6 +46,9 @@ public struct CredentialScope: Sendable, Hashable, CustomStringConvertible {
     /// `date/region/service/aws4_request`.
     public var description: String { "\(dateStamp)/\(region)/\(service)/\(CredentialScope.terminator)" }
 
+    /// Length of the scope text in bytes.
+    var byteCount: Int { dateStamp.utf8.count + region.utf8.count + service.utf8.count + 15 }
+
     /// Appends the scope text to `buffer`.
     public func append(to buffer: inout [UInt8]) {
         buffer.append(contentsOf: dateStamp.utf8)

@@ -17,15 +17,19 @@ public struct SecretAccessKey: Sendable, Hashable, CustomStringConvertible, Cust
     CustomReflectable
 {
     package let storage: SecureBytes
+    /// A keyed, non-reversible fingerprint for cache keys (see `SecretFingerprint`), computed once.
+    let fingerprint: UInt64
 
     /// Wraps a secret given as text.
     public init(_ secret: String) {
         storage = SecureBytes(secret.utf8)
+        fingerprint = SecretFingerprint.of(storage)
     }
 
     /// Wraps a secret given as UTF-8 bytes.
     public init<Bytes: Collection<UInt8>>(bytes: Bytes) {
         storage = SecureBytes(bytes)
+        fingerprint = SecretFingerprint.of(storage)
     }
 
     /// Number of bytes in the secret.

@@ -32,9 +32,15 @@ public struct Signer: Sendable {
     /// Signing options beyond the service rules.
     public struct Options: Sendable, Hashable {
         /// Lowercase header names never signed.
-        public var unsignedHeaders: Set<String>
+        public var unsignedHeaders: Set<String> {
+            didSet { filter = HeaderFilter(excluding: unsignedHeaders, forcing: forcedSignedHeaders) }
+        }
         /// Lowercase header names signed even when in ``unsignedHeaders``.
-        public var forcedSignedHeaders: Set<String>
+        public var forcedSignedHeaders: Set<String> {
+            didSet { filter = HeaderFilter(excluding: unsignedHeaders, forcing: forcedSignedHeaders) }
+        }
+        /// The two sets above, precomputed for byte-level checks.
+        var filter: HeaderFilter
         /// What a literal `+` in the query means.
         public var plusPolicy: URIEncoding.PlusPolicy
 
@@ -46,6 +52,7 @@ public struct Signer: Sendable {
             self.unsignedHeaders = unsignedHeaders
             self.forcedSignedHeaders = forcedSignedHeaders
             self.plusPolicy = plusPolicy
+            self.filter = HeaderFilter(excluding: unsignedHeaders, forcing: forcedSignedHeaders)
         }
 
         /// The defaults.
@@ -113,55 +120,279 @@ public struct Signer: Sendable {
     {
         try validateCredentials()
         let scope = try self.scope(at: date)
-        var fields = request.headerFields
-        if fields[.authorization] != nil {
-            throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
+        let fields = request.headerFields
+        let scan = try Signer.scanForHeaderSigning(fields)
+        if scan.hasContentSHA256 {
+            guard fields[Signer.contentSHA256Name] == payload.value else {
+                throw SigV4Error(.payloadHashConflict, "x-amz-content-sha256 disagrees with the payload hash")
+            }
         }
+        let token = credentials.sessionToken
         let target = request.path ?? "/"
+
+        let plan = try planHeaderCanonicalRequest(request, scan: scan, target: target, payload: payload)
+        var signedHeadersRange = 0..<0
+        let out = try ByteWriter.makeArray(capacity: plan.bound) { w throws(SigV4Error) in
+            signedHeadersRange = try writeHeaderCanonicalRequest(
+                request, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &w)
+        }
+        let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: SHA256.hash(out))
+        let signature = signingKey(for: scope).signature(for: stringToSign)
+        let accessKeyID = credentials.accessKeyID
+        let authorization = out.withUnsafeBytes { c in
+            let names = UnsafeRawBufferPointer(rebasing: c[signedHeadersRange])
+            let count = Signer.authorizationByteCount(
+                accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
+            return String(unsafeUninitializedCapacity: count) { buffer in
+                Signer.writeAuthorization(
+                    to: buffer.baseAddress!, accessKeyID: accessKeyID, scope: scope, signedHeaders: names,
+                    signature: signature)
+            }
+        }
+
+        var added: [HTTPField] = []
+        added.reserveCapacity(4)
+        added.append(HTTPField(name: Signer.amzDateName, value: date.iso8601Basic))
+        if let token, rules.sessionTokenPlacement == .signed {
+            added.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        if !scan.hasContentSHA256 && rules.sendContentSHA256 {
+            added.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
+        }
+        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
+            added.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        added.append(HTTPField(name: .authorization, value: authorization))
+        var signedFields = fields
+        if scan.hasAmzDate { signedFields[Signer.amzDateName] = nil }
+        if scan.hasSecurityToken { signedFields[Signer.securityTokenName] = nil }
+        signedFields.append(contentsOf: added)
+        var signedRequest = request
+        signedRequest.headerFields = signedFields
+        return SignedRequest(
+            request: signedRequest, scope: scope,
+            canonicalRequest: CanonicalRequest(bytes: out), stringToSign: stringToSign,
+            signature: signature, authorization: authorization, addedHeaders: added, date: date, expires: nil)
+    }
+
+    static let amzDateName = HTTPField.Name("X-Amz-Date")!
+    static let securityTokenName = HTTPField.Name("X-Amz-Security-Token")!
+    static let contentSHA256Name = HTTPField.Name("X-Amz-Content-SHA256")!
+    static let hostName = HTTPField.Name("Host")!
+
+    /// What one pass over the header fields finds.
+    struct FieldScan {
+        var hasHost = false
+        var hasAmzDate = false
+        var hasSecurityToken = false
+        var hasContentSHA256 = false
+        /// Fields that go into the canonical request, and their name and value bytes.
+        var count = 0
+        var byteCount = 0
+    }
+
+    /// Refuses an `Authorization` field and notes the fields the signer sets or checks.
+    static func scanForHeaderSigning(_ fields: HTTPFields) throws(SigV4Error) -> FieldScan {
+        var scan = FieldScan()
+        for field in fields {
+            let name = field.name
+            let length = name.canonicalName.utf8.count
+            // Compare only names of a matching length (string equality is costly when it fails).
+            switch length {
+            case 13 where name == .authorization:
+                throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
+            case 10 where name == amzDateName:
+                scan.hasAmzDate = true
+                continue
+            case 20 where name == securityTokenName:
+                scan.hasSecurityToken = true
+                continue
+            case 20 where name == contentSHA256Name:
+                scan.hasContentSHA256 = true
+            case 4 where name == hostName:
+                scan.hasHost = true
+            default:
+                break
+            }
+            scan.count += 1
+            scan.byteCount += length + field.withUnsafeBytesOfValue { $0.count }
+        }
+        return scan
+    }
+
+    /// What the header-mode canonical request is built from, and an upper bound on its length.
+    struct HeaderPlan {
+        var authority: String?
+        var signToken: String?
+        var addContentSHA: Bool
+        var count: Int
+        var byteCount: Int
+        var bound: Int
+    }
+
+    /// Checks the target and host, and sizes the header-mode canonical request.
+    func planHeaderCanonicalRequest(
+        _ request: HTTPRequest, scan: FieldScan, target: String, payload: PayloadHash
+    ) throws(SigV4Error) -> HeaderPlan {
         if Signer.queryHasSigningParameters(target) {
             throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-Signature or X-Amz-Credential")
         }
-        let amzDate = HTTPField.Name("X-Amz-Date")!
-        let token = HTTPField.Name("X-Amz-Security-Token")!
-        let contentSHA = HTTPField.Name("X-Amz-Content-SHA256")!
-        fields[amzDate] = nil
-        fields[token] = nil
-
-        var added: [HTTPField] = []
-        added.append(HTTPField(name: amzDate, value: date.iso8601Basic))
-        if let sessionToken = credentials.sessionToken, rules.sessionTokenPlacement == .signed {
-            added.append(HTTPField(name: token, value: sessionToken))
-        }
-        if let existing = fields[contentSHA] {
-            guard existing == payload.value else {
-                throw SigV4Error(.payloadHashConflict, "x-amz-content-sha256 disagrees with the payload hash")
+        var authority: String?
+        if !scan.hasHost {
+            guard let a = request.authority, !a.isEmpty else {
+                throw SigV4Error(.missingHost, "the request has neither an authority nor a Host header")
             }
-        } else if rules.sendContentSHA256 {
-            added.append(HTTPField(name: contentSHA, value: payload.value))
+            authority = a
         }
-
-        var inputs = try Signer.headerInputs(request: request, fields: fields)
-        for f in added { inputs.append(HeaderInput(name: Array(f.name.rawName.utf8), value: Array(f.value.utf8))) }
-
-        var builder = CanonicalRequestBuilder()
-        let canonical = try builder.build(
-            method: Array(request.method.rawValue.utf8), target: Array(target.utf8), extraQuery: [],
-            headers: inputs, selection: options.selection, payloadHash: payload, rules: rules,
-            plus: options.plusPolicy)
-        let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: canonical.hash)
-        let signature = signingKey(for: scope).signature(for: stringToSign)
-        let authorization =
-            "\(StringToSign.algorithm) Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(canonical.signedHeaders), Signature=\(signature.hex)"
-        if let sessionToken = credentials.sessionToken, rules.sessionTokenPlacement == .appendedAfterSigning {
-            added.append(HTTPField(name: token, value: sessionToken))
+        let signToken = rules.sessionTokenPlacement == .signed ? credentials.sessionToken : nil
+        let addContentSHA = !scan.hasContentSHA256 && rules.sendContentSHA256
+        var count = scan.count + 1
+        var byteCount = scan.byteCount + 26  // x-amz-date + value
+        if let authority {
+            count += 1
+            byteCount += 4 + authority.utf8.count
         }
-        added.append(HTTPField(name: .authorization, value: authorization))
-        var signedRequest = request
-        signedRequest.headerFields = fields
-        signedRequest.headerFields.append(contentsOf: added)
-        return SignedRequest(
-            request: signedRequest, scope: scope, canonicalRequest: canonical, stringToSign: stringToSign,
-            signature: signature, authorization: authorization, addedHeaders: added, date: date, expires: nil)
+        if let signToken {
+            count += 1
+            byteCount += 20 + signToken.utf8.count
+        }
+        if addContentSHA {
+            count += 1
+            byteCount += 20 + payload.value.utf8.count
+        }
+        let bound =
+            CanonicalRequestBuilder.requestLinesBound(
+                methodCount: request.method.rawValue.utf8.count, targetCount: target.utf8.count, extra: [])
+            + 2 * byteCount + 3 * count + payload.value.utf8.count + 8
+        return HeaderPlan(
+            authority: authority, signToken: signToken, addContentSHA: addContentSHA, count: count,
+            byteCount: byteCount, bound: bound)
+    }
+
+    /// Writes the header-mode canonical request (at most `plan.bound` bytes) and returns the
+    /// range of its `SignedHeaders` line. The request's own `X-Amz-Date` and
+    /// `X-Amz-Security-Token` fields are replaced by the signer's.
+    func writeHeaderCanonicalRequest(
+        _ request: HTTPRequest, fields: HTTPFields, plan: HeaderPlan, target: String, payload: PayloadHash,
+        date: AmzDate, to out: inout ByteWriter
+    ) throws(SigV4Error) -> Range<Int> {
+        var method = request.method.rawValue
+        var target = target
+        try method.withUTF8 { m in
+            target.withUTF8 { t in
+                Result { () throws(SigV4Error) in
+                    try CanonicalRequestBuilder.appendRequestLines(
+                        method: UnsafeRawBufferPointer(m), target: t, extraQuery: [], rules: rules,
+                        plus: options.plusPolicy, to: &out)
+                }
+            }
+        }.get()
+        let filter = options.filter
+        return try CanonicalHeaders.withScratch(byteCount: plan.byteCount, count: plan.count) {
+            headers throws(SigV4Error) -> Range<Int> in
+            if var authority = plan.authority {
+                authority.withUTF8 { headers.add(lowercaseName: Signer.lit("host"), value: UnsafeRawBufferPointer($0)) }
+            }
+            for field in fields {
+                let name = field.name
+                var canonicalName = name.canonicalName
+                switch canonicalName.utf8.count {
+                case 10 where name == Signer.amzDateName: continue
+                case 20 where name == Signer.securityTokenName: continue
+                default: break
+                }
+                canonicalName.withUTF8 { n in
+                    field.withUnsafeBytesOfValue { v in
+                        headers.add(lowercaseName: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
+                    }
+                }
+            }
+            var stamp = (UInt64(0), UInt64(0))
+            withUnsafeMutableBytes(of: &stamp) { raw in
+                date.writeISO8601Basic(to: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                headers.add(lowercaseName: Signer.lit("x-amz-date"), value: UnsafeRawBufferPointer(rebasing: raw[0..<16]))
+            }
+            if var signToken = plan.signToken {
+                signToken.withUTF8 {
+                    headers.add(lowercaseName: Signer.lit("x-amz-security-token"), value: UnsafeRawBufferPointer($0))
+                }
+            }
+            if plan.addContentSHA {
+                var value = payload.value
+                value.withUTF8 {
+                    headers.add(lowercaseName: Signer.lit("x-amz-content-sha256"), value: UnsafeRawBufferPointer($0))
+                }
+            }
+            headers.sort()
+            headers.select(filter)
+            headers.appendCanonicalHeaders(to: &out)
+            out.append(0x0a)
+            let start = out.count
+            headers.appendSignedHeaders(to: &out)
+            let end = out.count
+            out.append(0x0a)
+            out.append(string: payload.value)
+            return start..<end
+        }
+    }
+
+    /// The bytes of a static ASCII string.
+    static func lit(_ s: StaticString) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)
+    }
+
+    /// `AWS4-HMAC-SHA256 Credential=<id>/<scope>, SignedHeaders=<names>, Signature=<hex>`.
+    static func authorizationValue(
+        accessKeyID: String, scope: CredentialScope, signedHeaders: String, signature: Signature
+    ) -> String {
+        var signedHeaders = signedHeaders
+        return signedHeaders.withUTF8 { names in
+            let count = authorizationByteCount(accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
+            return String(unsafeUninitializedCapacity: count) { buffer in
+                writeAuthorization(
+                    to: buffer.baseAddress!, accessKeyID: accessKeyID, scope: scope,
+                    signedHeaders: UnsafeRawBufferPointer(names), signature: signature)
+            }
+        }
+    }
+
+    static func authorizationByteCount(accessKeyID: String, scope: CredentialScope, signedHeadersCount: Int) -> Int {
+        28 + accessKeyID.utf8.count + 1 + scope.byteCount + 16 + signedHeadersCount + 12 + 64
+    }
+
+    /// Writes the `Authorization` value at `p` (room for ``authorizationByteCount(accessKeyID:scope:signedHeadersCount:)``
+    /// bytes) and returns the number of bytes written.
+    static func writeAuthorization(
+        to p: UnsafeMutablePointer<UInt8>, accessKeyID: String, scope: CredentialScope,
+        signedHeaders: UnsafeRawBufferPointer, signature: Signature
+    ) -> Int {
+        var o = 0
+        func put(_ bytes: UnsafeRawBufferPointer) {
+            guard bytes.count > 0 else { return }
+            UnsafeMutableRawPointer(p + o).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            o += bytes.count
+        }
+        func put(_ string: String) {
+            var string = string
+            string.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+        }
+        put(lit("AWS4-HMAC-SHA256 Credential="))
+        put(accessKeyID)
+        p[o] = UInt8(ascii: "/")
+        o += 1
+        put(scope.dateStamp)
+        p[o] = UInt8(ascii: "/")
+        o += 1
+        put(scope.region)
+        p[o] = UInt8(ascii: "/")
+        o += 1
+        put(scope.service)
+        put(lit("/aws4_request, SignedHeaders="))
+        put(signedHeaders)
+        put(lit(", Signature="))
+        signature.digest.withUnsafeBytes { Hex.write($0, to: p + o) }
+        o += 64
+        return o
     }
 
     // MARK: - Query signing (presigned URLs)
@@ -193,51 +424,124 @@ public struct Signer: Sendable {
         if Signer.queryHasSigningParameters(target, presign: true) {
             throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-* signing parameters")
         }
-        let inputs = try Signer.headerInputs(request: request, fields: fields)
         let payloadHash = payload ?? (rules.presignUnsignedPayload ? .unsignedPayload : .emptySHA256)
 
-        // Signed header names, needed before the canonical request (they are in the query).
-        var names = Set<String>()
-        for h in inputs {
-            let lower = String(decoding: CanonicalRequestBuilder.lowercased(h.name), as: UTF8.self)
-            if options.unsignedHeaders.contains(lower) && !options.forcedSignedHeaders.contains(lower) { continue }
-            names.insert(lower)
+        // Every field is signed (x-amz-date and the token too, when the caller set them), plus Host.
+        var hasHost = false
+        var count = 0
+        var byteCount = 0
+        for field in fields {
+            if field.name == Signer.hostName { hasHost = true }
+            count += 1
+            byteCount += field.name.canonicalName.utf8.count + field.withUnsafeBytesOfValue { $0.count }
         }
-        let signedHeaderList = names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined(separator: ";")
-
-        var params: [(String, String)] = [
-            ("X-Amz-Algorithm", StringToSign.algorithm),
-            ("X-Amz-Credential", URIEncoding.encode("\(credentials.accessKeyID)/\(scope)")),
-            ("X-Amz-Date", date.iso8601Basic),
-            ("X-Amz-Expires", String(expires)),
-            ("X-Amz-SignedHeaders", URIEncoding.encode(signedHeaderList)),
-        ]
+        var authority: String?
+        if !hasHost {
+            guard let a = request.authority, !a.isEmpty else {
+                throw SigV4Error(.missingHost, "the request has neither an authority nor a Host header")
+            }
+            authority = a
+            count += 1
+            byteCount += 4 + a.utf8.count
+        }
+        let filter = options.filter
         let encodedToken = credentials.sessionToken.map { URIEncoding.encode($0) }
-        if let encodedToken, rules.sessionTokenPlacement == .signed {
-            params.append(("X-Amz-Security-Token", encodedToken))
+        let credential = URIEncoding.encode("\(credentials.accessKeyID)/\(scope)")
+        let amzDate = date.iso8601Basic
+        var params: [(String, String)] = []
+        var signedHeaders = ""
+        var signedHeadersRange = 0..<0
+
+        let canonicalBytes: [UInt8] = try CanonicalHeaders.withScratch(byteCount: byteCount, count: count) {
+            headers throws(SigV4Error) -> [UInt8] in
+            if var authority {
+                authority.withUTF8 { headers.add(lowercaseName: Signer.lit("host"), value: UnsafeRawBufferPointer($0)) }
+            }
+            for field in fields {
+                var canonicalName = field.name.canonicalName
+                canonicalName.withUTF8 { n in
+                    field.withUnsafeBytesOfValue { v in
+                        headers.add(lowercaseName: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
+                    }
+                }
+            }
+            headers.sort()
+            headers.select(filter)
+            // Signed header names, needed before the canonical request (they are in the query).
+            let list = try ByteWriter.makeArray(capacity: headers.outputBound) { w in
+                headers.appendSignedHeaders(to: &w)
+            }
+            signedHeaders = String(decoding: list, as: UTF8.self)
+            params.reserveCapacity(8)
+            params.append(("X-Amz-Algorithm", StringToSign.algorithm))
+            params.append(("X-Amz-Credential", credential))
+            params.append(("X-Amz-Date", amzDate))
+            params.append(("X-Amz-Expires", String(expires)))
+            params.append(("X-Amz-SignedHeaders", URIEncoding.encode(signedHeaders)))
+            if let encodedToken, rules.sessionTokenPlacement == .signed {
+                params.append(("X-Amz-Security-Token", encodedToken))
+            }
+            var method = request.method.rawValue
+            var target = target
+            let bound =
+                CanonicalRequestBuilder.requestLinesBound(
+                    methodCount: method.utf8.count, targetCount: target.utf8.count, extra: params)
+                + headers.outputBound + payloadHash.value.utf8.count + 8
+            return try ByteWriter.makeArray(capacity: bound) { out throws(SigV4Error) in
+                try method.withUTF8 { m in
+                    target.withUTF8 { t in
+                        Result { () throws(SigV4Error) in
+                            try CanonicalRequestBuilder.appendRequestLines(
+                                method: UnsafeRawBufferPointer(m), target: t, extraQuery: params, rules: rules,
+                                plus: options.plusPolicy, to: &out)
+                        }
+                    }
+                }.get()
+                headers.appendCanonicalHeaders(to: &out)
+                out.append(0x0a)
+                let start = out.count
+                headers.appendSignedHeaders(to: &out)
+                signedHeadersRange = start..<out.count
+                out.append(0x0a)
+                out.append(string: payloadHash.value)
+            }
         }
-        var builder = CanonicalRequestBuilder()
-        let canonical = try builder.build(
-            method: Array(request.method.rawValue.utf8), target: Array(target.utf8), extraQuery: params,
-            headers: inputs, selection: .exactly(signedHeaderList.isEmpty ? [] : signedHeaderList.split(separator: ";").map(String.init)),
-            payloadHash: payloadHash, rules: rules, plus: options.plusPolicy)
-        let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: canonical.hash)
+        _ = signedHeadersRange
+        let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: SHA256.hash(canonicalBytes))
         let signature = signingKey(for: scope).signature(for: stringToSign)
 
         if let encodedToken, rules.sessionTokenPlacement == .appendedAfterSigning {
             params.append(("X-Amz-Security-Token", encodedToken))
         }
-        params.append(("X-Amz-Signature", signature.hex))
-        var newTarget = target
         let hasQuery = target.utf8.contains(0x3f)
-        if hasQuery && !target.hasSuffix("?") && !target.hasSuffix("&") { newTarget += "&" }
-        if !hasQuery { newTarget += "?" }
-        newTarget += params.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        let separator: UInt8? =
+            hasQuery ? (target.utf8.last == 0x3f || target.utf8.last == 0x26 ? nil : 0x26) : 0x3f
+        var length = target.utf8.count + 1 + 16 + 64
+        for (name, value) in params { length += name.utf8.count + value.utf8.count + 2 }
+        let newTarget = String(unsafeUninitializedCapacity: length) { buffer in
+            var w = ByteWriter(buffer)
+            w.append(string: target)
+            if let separator { w.append(separator) }
+            for (k, (name, value)) in params.enumerated() {
+                if k > 0 { w.append(0x26) }
+                w.append(string: name)
+                w.append(0x3d)
+                w.append(string: value)
+            }
+            w.append("&X-Amz-Signature=")
+            w.write(upTo: 64) { p in
+                signature.digest.withUnsafeBytes { Hex.write($0, to: p) }
+                return 64
+            }
+            return w.count
+        }
         var signedRequest = request
         signedRequest.path = newTarget
         return SignedRequest(
-            request: signedRequest, scope: scope, canonicalRequest: canonical, stringToSign: stringToSign,
-            signature: signature, authorization: nil, addedHeaders: [], date: date, expires: expires)
+            request: signedRequest, scope: scope,
+            canonicalRequest: CanonicalRequest(bytes: canonicalBytes, signedHeaders: signedHeaders),
+            stringToSign: stringToSign, signature: signature, authorization: nil, addedHeaders: [], date: date,
+            expires: expires)
     }
 
     // MARK: - Helpers
@@ -265,14 +569,36 @@ public struct Signer: Sendable {
     ]
 
     static func queryHasSigningParameters(_ target: String, presign: Bool = false) -> Bool {
-        guard let q = target.firstIndex(of: "?") else { return false }
-        for part in target[target.index(after: q)...].split(separator: "&") {
-            let name = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0].lowercased()
-            if presign ? presignParameterNames.contains(name) : (name == "x-amz-signature" || name == "x-amz-credential") {
-                return true
+        var target = target
+        return target.withUTF8 { t in
+            guard let q = t.firstIndex(of: 0x3f) else { return false }
+            var start = q + 1
+            var i = start
+            while i <= t.count {
+                if i == t.count || t[i] == 0x26 {
+                    var end = start
+                    while end < i && t[end] != 0x3d { end += 1 }
+                    if isSigningParameter(UnsafeBufferPointer(rebasing: t[start..<end]), presign: presign) { return true }
+                    start = i + 1
+                }
+                i += 1
             }
+            return false
         }
-        return false
+    }
+
+    /// Case-insensitive match of a raw query parameter name against the signing parameters.
+    static func isSigningParameter(_ name: UnsafeBufferPointer<UInt8>, presign: Bool) -> Bool {
+        // Every name starts with "x-amz-" and is 10 to 20 bytes long.
+        guard name.count >= 10, name.count <= 20, name[0] | 0x20 == 0x78 else { return false }
+        let lower = String(unsafeUninitializedCapacity: name.count) { buffer in
+            for i in 0..<name.count {
+                let b = name[i]
+                buffer[i] = (b >= 0x41 && b <= 0x5a) ? b | 0x20 : b
+            }
+            return name.count
+        }
+        return presign ? presignParameterNames.contains(lower) : (lower == "x-amz-signature" || lower == "x-amz-credential")
     }
 }
 

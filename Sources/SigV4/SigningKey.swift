@@ -20,13 +20,16 @@ public struct SigningKey: Sendable, CustomStringConvertible, CustomReflectable {
     /// Derives the key with the four HMACs of the key-derivation chain.
     public init(secretAccessKey: SecretAccessKey, scope: CredentialScope) {
         let kDate: SHA256Digest = secretAccessKey.withUnsafeBytes { secret in
-            var keyBytes = [UInt8](repeating: 0, count: 4 + secret.count)
-            keyBytes[0] = 0x41; keyBytes[1] = 0x57; keyBytes[2] = 0x53; keyBytes[3] = 0x34  // "AWS4"
-            for i in 0..<secret.count { keyBytes[4 + i] = secret[i] }
-            defer { ConstantTime.cleanse(&keyBytes) }
-            return keyBytes.withUnsafeBytes { k in
+            withUnsafeTemporaryAllocation(byteCount: 4 + secret.count, alignment: 8) { keyBytes in
+                keyBytes[0] = 0x41; keyBytes[1] = 0x57; keyBytes[2] = 0x53; keyBytes[3] = 0x34  // "AWS4"
+                if secret.count > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: keyBytes[4...]).copyMemory(from: secret)
+                }
+                defer { ConstantTime.cleanse(keyBytes) }
                 var date = scope.dateStamp
-                return date.withUTF8 { HMACKey.authenticationCode(key: k, message: UnsafeRawBufferPointer($0)) }
+                return date.withUTF8 {
+                    HMACKey.authenticationCode(key: UnsafeRawBufferPointer(keyBytes), message: UnsafeRawBufferPointer($0))
+                }
             }
         }
         var kRegion = SigningKey.step(kDate, scope.region)

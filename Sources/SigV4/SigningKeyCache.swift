@@ -20,6 +20,8 @@ public final class SigningKeyCache: Sendable {
 
     struct State {
         var entries: [Key: (key: SigningKey, stamp: UInt64)] = [:]
+        /// The last key returned: a repeat lookup (the common case) skips hashing and the LRU update.
+        var last: (key: Key, value: SigningKey)?
         var clock: UInt64 = 0
         var hits: UInt64 = 0
         var misses: UInt64 = 0
@@ -41,13 +43,18 @@ public final class SigningKeyCache: Sendable {
     public func signingKey(for credentials: Credentials, scope: CredentialScope) -> SigningKey {
         let cacheKey = Key(
             accessKeyID: credentials.accessKeyID, scope: scope,
-            secretFingerprint: SecretFingerprint.of(credentials.secretAccessKey))
+            secretFingerprint: credentials.secretAccessKey.fingerprint)
         if let hit = state.withLock({ s -> SigningKey? in
+            if let last = s.last, last.key == cacheKey {
+                s.hits &+= 1
+                return last.value
+            }
             s.clock &+= 1
             guard var entry = s.entries[cacheKey] else { s.misses &+= 1; return nil }
             s.hits &+= 1
             entry.stamp = s.clock
             s.entries[cacheKey] = entry
+            s.last = (cacheKey, entry.key)
             return entry.key
         }) {
             return hit
@@ -57,19 +64,29 @@ public final class SigningKeyCache: Sendable {
             if s.entries.count >= capacity, s.entries[cacheKey] == nil {
                 if let oldest = s.entries.min(by: { $0.value.stamp < $1.value.stamp })?.key {
                     s.entries.removeValue(forKey: oldest)
+                    if s.last?.key == oldest { s.last = nil }
                 }
             }
             s.entries[cacheKey] = (derived, s.clock)
+            s.last = (cacheKey, derived)
         }
         return derived
     }
 
     /// Drops every cached key (for example after a key-store change).
-    public func removeAll() { state.withLock { $0.entries.removeAll() } }
+    public func removeAll() {
+        state.withLock {
+            $0.entries.removeAll()
+            $0.last = nil
+        }
+    }
 
     /// Drops the keys derived for one access key id.
     public func remove(accessKeyID: String) {
-        state.withLock { s in s.entries = s.entries.filter { $0.key.accessKeyID != accessKeyID } }
+        state.withLock { s in
+            s.entries = s.entries.filter { $0.key.accessKeyID != accessKeyID }
+            if s.last?.key.accessKeyID == accessKeyID { s.last = nil }
+        }
     }
 
     /// Number of keys held now.
@@ -83,7 +100,9 @@ public final class SigningKeyCache: Sendable {
 enum SecretFingerprint {
     static let processKey: HMACKeyBox = HMACKeyBox()
 
-    static func of(_ secret: SecretAccessKey) -> UInt64 {
+    static func of(_ secret: SecretAccessKey) -> UInt64 { secret.fingerprint }
+
+    static func of(_ secret: SecureBytes) -> UInt64 {
         let mac = secret.withUnsafeBytes { processKey.key.authenticationCode(for: $0) }
         return mac.w0
     }

@@ -23,7 +23,41 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
 
     /// Builds `algorithm \n date \n scope \n hash` for a request signature.
     package init(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest) {
-        self.init(algorithm: StringToSign.algorithm, date: date, scope: scope, lastLines: [canonicalRequestHash.hex])
+        bytes =
+            (try? ByteWriter.makeArray(capacity: 99 + scope.byteCount) { w in
+                StringToSign.write(date: date, scope: scope, canonicalRequestHash: canonicalRequestHash, to: &w)
+            }) ?? []
+    }
+
+    /// Writes `AWS4-HMAC-SHA256 \n date \n scope \n hex(hash)` (`99 + scope.byteCount` bytes).
+    static func write(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest, to w: inout ByteWriter) {
+        w.append("AWS4-HMAC-SHA256\n")
+        w.write(upTo: 16) { p in
+            date.writeISO8601Basic(to: p)
+            return 16
+        }
+        w.append(0x0a)
+        w.append(string: scope.dateStamp)
+        w.append(0x2f)
+        w.append(string: scope.region)
+        w.append(0x2f)
+        w.append(string: scope.service)
+        w.append("/aws4_request\n")
+        w.write(upTo: 64) { p in
+            canonicalRequestHash.withUnsafeBytes { Hex.write($0, to: p) }
+            return 64
+        }
+    }
+
+    /// Appends `AWS4-HMAC-SHA256 \n date \n scope \n hex(hash)` to `b`.
+    static func append(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest, to b: inout [UInt8]) {
+        b.reserveCapacity(b.count + 16 + 1 + 16 + 1 + scope.byteCount + 1 + 64)
+        b.append(contentsOf: "AWS4-HMAC-SHA256\n".utf8)
+        date.appendISO8601Basic(to: &b)
+        b.append(0x0a)
+        scope.append(to: &b)
+        b.append(0x0a)
+        canonicalRequestHash.appendHex(to: &b)
     }
 
     /// Builds a string to sign from its first three lines and any further lines (chunk and trailer forms).

@@ -90,6 +90,63 @@ public enum URIEncoding {
         }
     }
 
+    /// Writes the encoding of `bytes` to `out`, which must have room for `3 * bytes.count` bytes,
+    /// and returns the number of bytes written. Same rules as ``append(_:to:keepSlash:keepEscapes:plus:)``.
+    static func encode(
+        _ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>, keepSlash: Bool, keepEscapes: Bool,
+        plus: PlusPolicy = .literal
+    ) -> Int {
+        var i = 0
+        var o = 0
+        let n = bytes.count
+        while i < n {
+            let b = bytes[i]
+            if isUnreserved(b) || (keepSlash && b == 0x2f) {
+                out[o] = b
+                o += 1
+            } else if b == 0x25 && keepEscapes && i + 2 < n && isHex(bytes[i + 1]) && isHex(bytes[i + 2]) {
+                out[o] = 0x25
+                out[o + 1] = bytes[i + 1]
+                out[o + 2] = bytes[i + 2]
+                o += 3
+                i += 2
+            } else if b == 0x2b && plus == .verbatim {
+                out[o] = b
+                o += 1
+            } else {
+                let e = (b == 0x2b && plus == .space) ? UInt8(0x20) : b
+                let hi = e >> 4
+                let lo = e & 0x0f
+                out[o] = 0x25
+                out[o + 1] = hi < 10 ? 0x30 + hi : 0x37 + hi
+                out[o + 2] = lo < 10 ? 0x30 + lo : 0x37 + lo
+                o += 3
+            }
+            i += 1
+        }
+        return o
+    }
+
+    /// True when ``normalizePath(_:)-(UnsafeBufferPointer<UInt8>)`` would change `path`: it has an
+    /// empty, `.` or `..` segment (a trailing `/` is not an empty segment).
+    package static func needsNormalization(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = path.count
+        guard n > 0, path[0] == 0x2f else { return true }
+        var start = 1
+        var i = 1
+        while i <= n {
+            if i == n || path[i] == 0x2f {
+                let len = i - start
+                if len == 0 && i < n { return true }
+                if len == 1 && path[start] == 0x2e { return true }
+                if len == 2 && path[start] == 0x2e && path[start + 1] == 0x2e { return true }
+                start = i + 1
+            }
+            i += 1
+        }
+        return false
+    }
+
     /// Encodes a string with the AWS rule, keeping nothing but unreserved bytes (and `/` when asked).
     ///
     /// ```swift

@@ -36,6 +36,7 @@ public enum KeyState: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A printable form that never holds secret material.
     public var description: String {
         if case .retiring(let at) = self { return "retiring(at: \(at.iso8601Basic))" }
         return name
@@ -142,6 +143,7 @@ public struct IssuedKey: Sendable, CustomStringConvertible {
     /// The key as credentials for a signer.
     public var credentials: Credentials { Credentials(accessKeyID: key.accessKeyID, secretAccessKey: secretAccessKey) }
 
+    /// A printable form that never holds secret material.
     public var description: String { "IssuedKey(\(key.accessKeyID), principal: \(key.principal), secret: <redacted>)" }
 }
 
@@ -159,6 +161,7 @@ public struct Rotation: Sendable, CustomStringConvertible {
     /// The instant after which the retired key refuses new signatures.
     public var retiresAt: AmzDate
 
+    /// A printable form that never holds secret material.
     public var description: String {
         "Rotation(new: \(issued.accessKeyID), retiring: \(retired?.accessKeyID ?? "none") at \(retiresAt))"
     }

@@ -32,7 +32,9 @@ public final class InMemoryKeyStoreStorage: KeyStoreStorage, @unchecked Sendable
         func principals() throws -> [Principal] { contents.principals.values.sorted { $0.name < $1.name } }
         func key(id: String) throws -> StoredKey? { contents.keys[id] }
         func keys(principal: String?) throws -> [StoredKey] {
-            contents.keyOrder.compactMap { contents.keys[$0] }.filter { principal == nil || $0.key.principal == principal }
+            contents.keyOrder.compactMap { contents.keys[$0] }.filter {
+                principal == nil || $0.key.principal == principal
+            }
         }
         func auditEvents(after: Int64, limit: Int) throws -> [AuditEvent] {
             Array(contents.audit.filter { $0.sequence > after }.prefix(limit))

@@ -10,6 +10,14 @@ final class ResolverState: @unchecked Sendable {
     }
 
     let lock = NSLock()
+    /// ``KeyStorePolicy/refreshInterval`` and ``KeyStorePolicy/lastUsedFlushInterval`` as durations.
+    let refreshInterval: Duration
+    let flushInterval: Duration
+
+    init(policy: KeyStorePolicy) {
+        refreshInterval = .nanoseconds(Int64(max(0, policy.refreshInterval) * 1e9))
+        flushInterval = .nanoseconds(Int64(max(0, policy.lastUsedFlushInterval) * 1e9))
+    }
     /// The generation the cached entries belong to.
     var generation: UInt64?
     var lastCheck: ContinuousClock.Instant?
@@ -39,9 +47,20 @@ extension KeyStore: CredentialResolver {
         -> ResolvedCredential?
     {
         guard SecretEnvelope.isPlausibleKeyID(accessKeyID) else { return nil }
-        let generation = try refreshIfStale()
-        let cached: ResolverState.Entry? = resolverState.lock.withLock {
-            resolverState.generation == generation ? resolverState.entries[accessKeyID] : nil
+        let instant = ContinuousClock.now
+        // Fast path: one lock, no storage access, while the last generation check is fresh.
+        var (generation, cached) = resolverState.lock.withLock { () -> (UInt64?, ResolverState.Entry?) in
+            guard let last = resolverState.lastCheck, let generation = resolverState.generation,
+                instant - last < resolverState.refreshInterval
+            else { return (nil, nil) }
+            return (generation, resolverState.entries[accessKeyID])
+        }
+        if generation == nil {
+            let fresh = try refreshIfStale()
+            generation = fresh
+            cached = resolverState.lock.withLock {
+                resolverState.generation == fresh ? resolverState.entries[accessKeyID] : nil
+            }
         }
         let entry: ResolverState.Entry
         if let cached {
@@ -69,10 +88,10 @@ extension KeyStore: CredentialResolver {
             acceptsBefore = at
         case .inactive, .deleted: return nil
         }
-        noteUse(accessKeyID, LastUsed(at: now, region: context.region, service: context.service))
+        noteUse(accessKeyID, LastUsed(at: now, region: context.region, service: context.service), at: instant)
         return ResolvedCredential(
             accessKeyID: key.accessKeyID, secretAccessKey: secret, principal: key.principal, scope: key.scope,
-            acceptsSignaturesBefore: acceptsBefore, generation: generation)
+            acceptsSignaturesBefore: acceptsBefore, generation: generation ?? 0)
     }
 
     /// Re-reads the generation counter when the last check is older than the refresh interval; returns the
@@ -81,18 +100,17 @@ extension KeyStore: CredentialResolver {
         let now = ContinuousClock.now
         let known: UInt64? = resolverState.lock.withLock { () -> UInt64? in
             guard let last = resolverState.lastCheck, let generation = resolverState.generation,
-                now - last < .milliseconds(Int64(policy.refreshInterval * 1000))
+                now - last < resolverState.refreshInterval
             else { return nil }
             return generation
         }
         if let known { return known }
         let current = try read { try $0.generation() }
         return resolverState.lock.withLock {
+            // Any move drops the cache: forward (a change) or backward (a store restored from a backup).
             if resolverState.generation != current {
-                if resolverState.generation.map({ current > $0 }) ?? true {
-                    resolverState.generation = current
-                    resolverState.entries = [:]
-                }
+                resolverState.generation = current
+                resolverState.entries = [:]
             }
             resolverState.lastCheck = now
             return resolverState.generation ?? current
@@ -121,12 +139,11 @@ extension KeyStore: CredentialResolver {
         }
     }
 
-    func noteUse(_ keyID: String, _ use: LastUsed) {
+    func noteUse(_ keyID: String, _ use: LastUsed, at instant: ContinuousClock.Instant) {
         let due: [String: LastUsed]? = resolverState.lock.withLock { () -> [String: LastUsed]? in
             resolverState.pendingUses[keyID] = use
-            guard ContinuousClock.now - resolverState.lastFlush >= .milliseconds(Int64(policy.lastUsedFlushInterval * 1000))
-            else { return nil }
-            resolverState.lastFlush = ContinuousClock.now
+            guard instant - resolverState.lastFlush >= resolverState.flushInterval else { return nil }
+            resolverState.lastFlush = instant
             defer { resolverState.pendingUses = [:] }
             return resolverState.pendingUses
         }

@@ -37,7 +37,7 @@ public final class KeyStore: Sendable {
     /// The master keys this instance seals and opens with.
     public let masterKeys: MasterKeyRing
     let clock: @Sendable () -> AmzDate
-    let resolverState = ResolverState()
+    let resolverState: ResolverState
 
     /// Opens a store over `storage`, checking the master keys first: a key that does not match the one
     /// registered for its version is `wrongMasterKey`; records sealed under a version the ring lacks give
@@ -50,10 +50,16 @@ public final class KeyStore: Sendable {
         self.masterKeys = masterKeys
         self.policy = policy
         self.clock = clock
-        guard !masterKeys.versions.isEmpty else { throw KeyStoreError(.masterKeyMissing, "the master key ring is empty") }
+        self.resolverState = ResolverState(policy: policy)
+        guard !masterKeys.versions.isEmpty else {
+            throw KeyStoreError(.masterKeyMissing, "the master key ring is empty")
+        }
         let (checks, inUse) = try Self.run(storage) {
             try storage.read { reader in
-                (try reader.masterKeyChecks(), Set(try reader.keys(principal: nil).compactMap { $0.sealed?.masterKeyVersion }))
+                (
+                    try reader.masterKeyChecks(),
+                    Set(try reader.keys(principal: nil).compactMap { $0.sealed?.masterKeyVersion })
+                )
             }
         }
         for version in masterKeys.versions {
@@ -131,7 +137,8 @@ public final class KeyStore: Sendable {
             }
         guard ok else {
             throw KeyStoreError(
-                .invalidArgument, "a principal name is 1-128 characters of letters, digits and ._@+=,- "
+                .invalidArgument,
+                "a principal name is 1-128 characters of letters, digits and ._@+=,- "
                     + "(got \(name.debugDescription.prefix(64)))")
         }
     }
@@ -327,7 +334,8 @@ public final class KeyStore: Sendable {
                 try tx.insertPrincipal(Principal(name: principal, description: "", createdAt: now))
                 try tx.appendAudit(
                     AuditEvent(
-                        at: now, actor: actor, action: "principal.create", principal: principal, keyID: nil, detail: ""))
+                        at: now, actor: actor, action: "principal.create", principal: principal, keyID: nil, detail: "")
+                )
             }
             return try issue(
                 tx, principal: principal, scope: scope, description: description, now: now, actor: actor, detail: "")

@@ -17,6 +17,7 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         /// The code's name, for example `unknownKey`.
         public let name: String
         init(_ name: String) { self.name = name }
+        /// A printable form that never holds secret material.
         public var description: String { name }
 
         /// The store file does not exist (run `sigv4 keys init`).
@@ -74,5 +75,6 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         self.reason = reason
     }
 
+    /// A printable form that never holds secret material.
     public var description: String { "KeyStoreError.\(code.name): \(reason)" }
 }

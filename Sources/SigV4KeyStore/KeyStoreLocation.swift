@@ -17,9 +17,9 @@ public enum KeyStoreLocation {
         if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") { return data + "/sigv4/keys.db" }
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "."
         #if os(macOS)
-        return home + "/Library/Application Support/sigv4/keys.db"
+            return home + "/Library/Application Support/sigv4/keys.db"
         #else
-        return home + "/.local/share/sigv4/keys.db"
+            return home + "/.local/share/sigv4/keys.db"
         #endif
     }
 

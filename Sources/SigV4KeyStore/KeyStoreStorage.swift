@@ -26,7 +26,8 @@ public struct StoredKey: Sendable, Hashable {
     ) {
         self.key = key
         self.sealed = sealedParts.map {
-            SealedSecret(masterKeyVersion: $0.masterKeyVersion, wrappedDataKey: $0.wrappedDataKey,
+            SealedSecret(
+                masterKeyVersion: $0.masterKeyVersion, wrappedDataKey: $0.wrappedDataKey,
                 sealedSecret: $0.sealedSecret)
         }
     }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 package import _SigV4Crypto
 
@@ -214,6 +214,7 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         /// A key file at this path.
         case file(String)
 
+        /// A printable form that never holds secret material.
         public var description: String {
             switch self {
             case .environment: "$\(MasterKeyRing.environmentVariable)"
@@ -243,6 +244,7 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         return (try readKeyFile(atPath: path), .file(path))
     }
 
+    /// A printable form that never holds secret material.
     public var description: String { "MasterKeyRing(versions: \(versions), keys: <redacted>)" }
 }
 

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Foundation
 import GRDB
@@ -223,22 +223,33 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
     struct Connection: KeyStoreTransaction {
         let db: Database
 
+        /// Reads a column, turning an unexpected type or NULL into `corruptStore` instead of a trap.
+        static func col<T: DatabaseValueConvertible>(_ row: Row, _ name: String) throws -> T {
+            do {
+                return try row.decode(forColumn: name)
+            } catch {
+                throw KeyStoreError(.corruptStore, "column \(name) holds an unexpected value")
+            }
+        }
+
         func generation() throws -> UInt64 {
             UInt64(try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'generation'") ?? "0") ?? 0
         }
 
         func principal(named name: String) throws -> Principal? {
-            try Row.fetchOne(db, sql: "SELECT * FROM principals WHERE name = ?", arguments: [name]).map(Self.principal)
+            try Row.fetchOne(db, sql: "SELECT * FROM principals WHERE name = ?", arguments: [name]).map {
+                try Self.principal($0)
+            }
         }
 
         func principals() throws -> [Principal] {
-            try Row.fetchAll(db, sql: "SELECT * FROM principals ORDER BY name").map(Self.principal)
+            try Row.fetchAll(db, sql: "SELECT * FROM principals ORDER BY name").map { try Self.principal($0) }
         }
 
-        static func principal(_ row: Row) -> Principal {
+        static func principal(_ row: Row) throws -> Principal {
             Principal(
-                name: row["name"], description: row["description"],
-                createdAt: AmzDate(secondsSince1970: row["created_at"]))
+                name: try Self.col(row, "name"), description: try Self.col(row, "description"),
+                createdAt: AmzDate(secondsSince1970: try Self.col(row, "created_at")))
         }
 
         func key(id: String) throws -> StoredKey? {
@@ -255,41 +266,46 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
                 } else {
                     try Row.fetchAll(db, sql: "SELECT * FROM access_keys ORDER BY seq")
                 }
-            return try rows.map(Self.storedKey)
+            return try rows.map { try Self.storedKey($0) }
         }
 
         static func storedKey(_ row: Row) throws -> StoredKey {
-            let stateName: String = row["state"]
+            let stateName: String = try Self.col(row, "state")
             let state: KeyState
             switch stateName {
             case "active": state = .active
-            case "retiring":
-                let at: Int64? = row["retire_at"]
-                state = .retiring(at: AmzDate(secondsSince1970: at ?? 0))
+            case "retiring": state = .retiring(at: AmzDate(secondsSince1970: try Self.col(row, "retire_at")))
             case "inactive": state = .inactive
-            default: state = .deleted
+            case "deleted": state = .deleted
+            default:
+                throw KeyStoreError(
+                    .corruptStore, "a key has the unknown state \(stateName.prefix(32).debugDescription)")
             }
-            let scopeText: String = row["scope"]
+            let scopeText: String = try Self.col(row, "scope")
             let scope: KeyScope
             do {
                 scope = try JSONDecoder().decode(KeyScope.self, from: Data(scopeText.utf8))
             } catch {
-                throw KeyStoreError(.corruptStore, "the scope of key \(row["id"] as String) is not valid JSON")
+                throw KeyStoreError(
+                    .corruptStore, "the scope of key \((try? Self.col(row, "id") as String?) ?? "?") is not valid JSON")
             }
             var lastUsed: LastUsed?
-            if let at: Int64 = row["last_used_at"] {
+            if let at: Int64 = try Self.col(row, "last_used_at") {
                 lastUsed = LastUsed(
-                    at: AmzDate(secondsSince1970: at), region: row["last_used_region"] ?? "",
-                    service: row["last_used_service"] ?? "")
+                    at: AmzDate(secondsSince1970: at), region: try Self.col(row, "last_used_region") ?? "",
+                    service: try Self.col(row, "last_used_service") ?? "")
             }
-            let version: Int64? = row["mk_version"]
+            let version: Int64? = try Self.col(row, "mk_version")
             let key = AccessKey(
-                accessKeyID: row["id"], principal: row["principal"], state: state,
-                stateChangedAt: AmzDate(secondsSince1970: row["state_changed_at"]), scope: scope,
-                createdAt: AmzDate(secondsSince1970: row["created_at"]), description: row["description"],
+                accessKeyID: try Self.col(row, "id"), principal: try Self.col(row, "principal"), state: state,
+                stateChangedAt: AmzDate(secondsSince1970: try Self.col(row, "state_changed_at")), scope: scope,
+                createdAt: AmzDate(secondsSince1970: try Self.col(row, "created_at")),
+                description: try Self.col(row, "description"),
                 lastUsed: lastUsed, masterKeyVersion: version.map { UInt32(truncatingIfNeeded: $0) })
             var sealed: SealedSecret?
-            if let version, let wrapped: Data = row["wrapped_data_key"], let secret: Data = row["sealed_secret"] {
+            if let version, let wrapped: Data = try Self.col(row, "wrapped_data_key"),
+                let secret: Data = try Self.col(row, "sealed_secret")
+            {
                 sealed = SealedSecret(
                     masterKeyVersion: UInt32(truncatingIfNeeded: version), wrappedDataKey: Array(wrapped),
                     sealedSecret: Array(secret))
@@ -302,16 +318,18 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
                 db, sql: "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit]
             ).map { row in
                 AuditEvent(
-                    sequence: row["seq"], at: AmzDate(secondsSince1970: row["at"]), actor: row["actor"],
-                    action: row["action"], principal: row["principal"], keyID: row["key_id"], detail: row["detail"])
+                    sequence: try Self.col(row, "seq"), at: AmzDate(secondsSince1970: try Self.col(row, "at")),
+                    actor: try Self.col(row, "actor"), action: try Self.col(row, "action"),
+                    principal: try Self.col(row, "principal"), keyID: try Self.col(row, "key_id"),
+                    detail: try Self.col(row, "detail"))
             }
         }
 
         func masterKeyChecks() throws -> [UInt32: [UInt8]] {
             var out: [UInt32: [UInt8]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT version, check_value FROM master_keys") {
-                let version: Int64 = row["version"]
-                let check: Data = row["check_value"]
+                let version: Int64 = try Self.col(row, "version")
+                let check: Data = try Self.col(row, "check_value")
                 out[UInt32(truncatingIfNeeded: version)] = Array(check)
             }
             return out

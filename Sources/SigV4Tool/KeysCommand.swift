@@ -137,7 +137,8 @@ enum JSONText {
             case .bool(let b): b ? "true" : "false"
             case .null: "null"
             case .array(let items): "[" + items.map(\.text).joined(separator: ",") + "]"
-            case .object(let fields): "{" + fields.map { JSONText.string($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
+            case .object(let fields):
+                "{" + fields.map { JSONText.string($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
             }
         }
     }
@@ -181,8 +182,7 @@ enum JSONText {
 }
 
 /// Prints a newly issued key and its secret once, in the chosen format.
-func printIssued(_ issued: IssuedKey, format: SecretFormat, profile: String?, extra: [(String, JSONText.Value)] = [])
-{
+func printIssued(_ issued: IssuedKey, format: SecretFormat, profile: String?, extra: [(String, JSONText.Value)] = []) {
     let id = issued.accessKeyID
     let secret = issued.secretAccessKey.revealForDisplay()
     switch format {
@@ -307,7 +307,9 @@ struct KeysList: AsyncParsableCommand {
             case .json:
                 print(JSONText.Value.array(keys.map(JSONText.key)).text)
             case .table:
-                print("ACCESS KEY ID         PRINCIPAL             STATE      CREATED           RETIRE AT         LAST USED")
+                print(
+                    "ACCESS KEY ID         PRINCIPAL             STATE      CREATED           RETIRE AT         LAST USED"
+                )
                 for key in keys {
                     var retire = "-"
                     if case .retiring(let at) = key.state { retire = at.iso8601Basic }
@@ -371,7 +373,8 @@ struct KeysRotate: AsyncParsableCommand {
 
 struct KeysRetire: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "retire", abstract: "Schedule an active key to retire (signatures dated before then still verify).")
+        commandName: "retire", abstract: "Schedule an active key to retire (signatures dated before then still verify)."
+    )
 
     @OptionGroup var options: KeyStoreOptions
     @Argument(help: "The access key id.") var keyID: String
@@ -450,7 +453,9 @@ struct KeysAudit: AsyncParsableCommand {
 
     func run() async throws {
         try keysCommand {
-            let events = try options.open().auditLog(after: after, limit: limit).filter { key == nil || $0.keyID == key }
+            let events = try options.open().auditLog(after: after, limit: limit).filter {
+                key == nil || $0.keyID == key
+            }
             switch format {
             case .json:
                 print(
@@ -466,7 +471,9 @@ struct KeysAudit: AsyncParsableCommand {
                     ).text)
             case .table:
                 for e in events {
-                    print("\(e.sequence)\t\(e.at.iso8601Basic)\t\(e.actor)\t\(e.action)\t\(e.principal ?? "-")\t\(e.keyID ?? "-")\t\(e.detail)")
+                    print(
+                        "\(e.sequence)\t\(e.at.iso8601Basic)\t\(e.actor)\t\(e.action)\t\(e.principal ?? "-")\t\(e.keyID ?? "-")\t\(e.detail)"
+                    )
                 }
             }
         }
@@ -522,4 +529,18 @@ struct KeysRewrap: AsyncParsableCommand {
                 ]).text)
         }
     }
+}
+
+/// Opens the key store for `sigv4 verify --keystore` and `sigv4 serve --keystore`: `path`, else `$SIGV4_KEYSTORE`,
+/// else the per-user default, with the master key found the same way as `sigv4 keys` finds it. The result is the
+/// verifier's `CredentialResolver`; a change made with `sigv4 keys` is seen within 2 s.
+///
+/// ```swift
+/// let verifier = Verifier(resolver: try openKeyStoreResolver(path: keystore))
+/// ```
+func openKeyStoreResolver(path: String?, masterKeyFile: String? = nil) throws(KeyStoreError) -> KeyStore {
+    let environment = ProcessInfo.processInfo.environment
+    return try KeyStoreLocation.open(
+        path: path ?? KeyStoreLocation.defaultStorePath(environment: environment), keyFile: masterKeyFile,
+        environment: environment)
 }

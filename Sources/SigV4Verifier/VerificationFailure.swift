@@ -177,7 +177,7 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
         var pairs: [(String, String)] = [("Code", code.name), ("Message", message)]
         for d in bodyElements { pairs.append((d.name, d.value)) }
         if let requestID { pairs.append(("RequestId", requestID)) }
-        return "{" + pairs.map { "\(JSONText.quote($0.0)):\(JSONText.quote($0.1))" }.joined(separator: ",") + "}"
+        return "{" + pairs.map { "\(JSONQuoting.quote($0.0)):\(JSONQuoting.quote($0.1))" }.joined(separator: ",") + "}"
     }
 
     static func xmlEscape(_ s: String) -> String {
@@ -217,7 +217,7 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
 }
 
 /// Minimal JSON string quoting (no Foundation).
-package enum JSONText {
+package enum JSONQuoting {
     /// `s` as a JSON string literal.
     package static func quote(_ s: String) -> String {
         var out = "\""

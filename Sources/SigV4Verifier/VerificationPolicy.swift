@@ -17,6 +17,7 @@ public import SigV4
 /// | ``presignedSingleUse`` | false (presigned URLs may be used until they expire) |
 /// | ``acceptDateHeader`` | true (RFC 1123 `Date` when `X-Amz-Date` is absent) |
 /// | ``plusPolicies`` | literal, then space, then verbatim |
+/// | ``acceptVerbatimForms`` | true (botocore's and curl's raw path and query readings) |
 /// | ``includeDiagnostics`` | false |
 ///
 /// ```swift
@@ -55,6 +56,9 @@ public struct VerificationPolicy: Sendable, Hashable {
     /// The `+` policies tried, in order, when the query holds a `+` or a lowercase `%xx`
     /// escape and the first attempt does not match. The first is always tried.
     public var plusPolicies: [URIEncoding.PlusPolicy]
+    /// After the spec reading fails, also try the raw path and raw query as botocore and curl
+    /// sign them (``CanonicalForm``). The signature must still match exactly.
+    public var acceptVerbatimForms: Bool
     /// Canonicalization rules per service signing name; services not listed use ``ServiceRules/forService(_:)``.
     public var serviceRules: [String: ServiceRules]
     /// Attach the server's canonical request and string to sign to `SignatureDoesNotMatch`
@@ -68,7 +72,7 @@ public struct VerificationPolicy: Sendable, Hashable {
         requireSignedHost: Bool = true, requireSignedAmzHeaders: Bool = true,
         unsignedAmzHeaderExemptions: Set<String> = [], allowUnsignedPayload: Bool = true,
         allowStreamingPayload: Bool = true, presignedSingleUse: Bool = false, acceptDateHeader: Bool = true,
-        plusPolicies: [URIEncoding.PlusPolicy] = [.literal, .space, .verbatim],
+        plusPolicies: [URIEncoding.PlusPolicy] = [.literal, .space, .verbatim], acceptVerbatimForms: Bool = true,
         serviceRules: [String: ServiceRules] = [:], includeDiagnostics: Bool = false
     ) {
         self.allowedRegions = allowedRegions
@@ -85,6 +89,7 @@ public struct VerificationPolicy: Sendable, Hashable {
         self.presignedSingleUse = presignedSingleUse
         self.acceptDateHeader = acceptDateHeader
         self.plusPolicies = plusPolicies.isEmpty ? [.literal] : plusPolicies
+        self.acceptVerbatimForms = acceptVerbatimForms
         self.serviceRules = serviceRules
         self.includeDiagnostics = includeDiagnostics
     }

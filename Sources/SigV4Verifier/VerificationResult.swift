@@ -63,6 +63,8 @@ public struct VerifiedRequest: Sendable {
     public var payload: PayloadStatus
     /// The `+` policy under which the query matched.
     public var plusPolicy: URIEncoding.PlusPolicy
+    /// How the target was read into the canonical request that matched.
+    public var canonicalForm: CanonicalForm
     /// The canonical request and string to sign, when the policy asks for diagnostics.
     public var diagnostics: VerificationFailure.Diagnostics?
     /// The key that verified, for chunk signatures (never printed).
@@ -134,4 +136,28 @@ public struct PayloadVerifier: Sendable {
                 details: [.init("ClientComputedContentSHA256", expected.hex), .init("S3ComputedContentSHA256", got.hex)])
         }
     }
+}
+
+/// How the verifier read the request target into the canonical request that matched.
+///
+/// ``standard`` is the AWS rule. The others are the readings of widely used signers, tried only
+/// after the standard one fails (see `Docs/Verifier.md`). A service that gives `+` or escapes a
+/// meaning should read the query the same way the signature did.
+///
+/// ```swift
+/// if verified.canonicalForm != .standard { log.info("non-canonical signer: \(verified.canonicalForm)") }
+/// ```
+public enum CanonicalForm: String, Sendable, Hashable {
+    /// The AWS rule (with ``VerifiedRequest/plusPolicy`` for `+`).
+    case standard
+    /// Lowercase `%xx` escapes in the query were signed uppercased.
+    case uppercasedEscapes
+    /// The query was signed decoded and encoded again (awscrt: `%7e` → `~`).
+    case reencodedQuery
+    /// The raw query was signed as is, sorted (botocore header auth, curl).
+    case verbatimQuery
+    /// The raw path was signed as is (botocore for S3, curl).
+    case verbatimPath
+    /// Both raw.
+    case verbatimPathAndQuery
 }

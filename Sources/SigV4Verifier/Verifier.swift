@@ -345,7 +345,7 @@ public struct Verifier: Sendable {
             accessKeyID: credential.accessKeyID, principal: credential.principal, scope: scope,
             signedHeaders: claim.signedHeaders, signedAt: signedAt, isPresigned: presigned,
             expires: claim.presign?.expires, signature: claim.signature, payloadHash: match.payload, payload: status,
-            plusPolicy: match.plus, diagnostics: policy.includeDiagnostics ? match.diagnostics : nil,
+            plusPolicy: match.plus, canonicalForm: match.form, diagnostics: policy.includeDiagnostics ? match.diagnostics : nil,
             signingKey: signingKey)
     }
 
@@ -485,7 +485,39 @@ public struct Verifier: Sendable {
     struct Match {
         var payload: PayloadHash
         var plus: URIEncoding.PlusPolicy
+        var form: CanonicalForm
         var diagnostics: VerificationFailure.Diagnostics?
+    }
+
+    /// One way of reading the request target into a canonical request.
+    struct Reading {
+        var target: [UInt8]
+        var plus: URIEncoding.PlusPolicy
+        var form: CanonicalForm
+    }
+
+    /// The readings tried, in order: the spec reading first, then (only when the target has a
+    /// `+`, a `%` escape or bytes a signer might leave raw) the documented alternatives.
+    func readings(_ target: [UInt8], rules: ServiceRules) -> [Reading] {
+        let first = policy.plusPolicies[0]
+        var out: [Reading] = []
+        let quirks = Verifier.queryQuirks(target)
+        if quirks.plus {
+            for plus in policy.plusPolicies.dropFirst() { out.append(Reading(target: target, plus: plus, form: .standard)) }
+        }
+        if quirks.lowerEscape {
+            out.append(Reading(target: Verifier.uppercasingEscapes(target), plus: first, form: .uppercasedEscapes))
+        }
+        if quirks.escape || quirks.plus {
+            out.append(Reading(target: Verifier.reencodingQuery(target), plus: first, form: .reencodedQuery))
+        }
+        if policy.acceptVerbatimForms {
+            let (rawQuery, rawPath) = Verifier.needsVerbatim(target, normalize: rules.normalizePath)
+            if rawQuery { out.append(Reading(target: target, plus: first, form: .verbatimQuery)) }
+            if rawPath { out.append(Reading(target: target, plus: first, form: .verbatimPath)) }
+            if rawQuery && rawPath { out.append(Reading(target: target, plus: first, form: .verbatimPathAndQuery)) }
+        }
+        return out
     }
 
     func matchSignature(
@@ -499,43 +531,56 @@ public struct Verifier: Sendable {
             inputs.append(HeaderInput(name: Array(f.name.utf8), value: f.value))
         }
         let method = Array(request.method.utf8)
-        // Alternatives for the query: other '+' policies, and uppercased escapes.
-        var targets: [[UInt8]] = [target]
-        var pluses: [URIEncoding.PlusPolicy] = [policy.plusPolicies[0]]
-        let (hasPlus, hasLowerEscape) = Verifier.queryQuirks(target)
-        if hasPlus { pluses = policy.plusPolicies }
-        if hasLowerEscape { targets.append(Verifier.uppercasingEscapes(target)) }
         let selection = CanonicalRequest.HeaderSelection.exactly(claim.signedHeaders)
         var builder = CanonicalRequestBuilder()
         var first: VerificationFailure.Diagnostics? = nil
+        // The spec reading first; the alternatives are worked out only if it fails.
+        let standard = Reading(target: target, plus: policy.plusPolicies[0], form: .standard)
+        var alternatives: [Reading]? = nil
         for payloadHash in candidates {
-            for plus in pluses {
-                for t in targets {
-                    let canonical: CanonicalRequest
-                    do {
-                        canonical = try builder.build(
-                            method: method, target: t, extraQuery: [], headers: inputs, selection: selection,
-                            payloadHash: payloadHash, rules: rules, plus: plus)
-                    } catch {
-                        return .failure(
-                            VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(error.reason)"))
-                    }
-                    let sts = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: canonical.hash)
-                    let computed = key.signature(for: sts)
-                    let diagnostics =
-                        (policy.includeDiagnostics && first == nil)
+            var index = -1
+            while true {
+                let reading: Reading
+                if index < 0 {
+                    reading = standard
+                } else {
+                    if alternatives == nil { alternatives = readings(target, rules: rules) }
+                    guard let alternatives, index < alternatives.count else { break }
+                    reading = alternatives[index]
+                }
+                index += 1
+                var canonical: CanonicalRequest
+                do {
+                    canonical = try builder.build(
+                        method: method, target: reading.target, extraQuery: [], headers: inputs, selection: selection,
+                        payloadHash: payloadHash, rules: rules, plus: reading.plus)
+                } catch {
+                    return .failure(
+                        VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(error.reason)"))
+                }
+                switch reading.form {
+                case .verbatimQuery:
+                    canonical = Verifier.splice(canonical, line: 2, with: Verifier.verbatimQuery(target))
+                case .verbatimPath:
+                    canonical = Verifier.splice(canonical, line: 1, with: Verifier.verbatimPath(target))
+                case .verbatimPathAndQuery:
+                    canonical = Verifier.splice(canonical, line: 2, with: Verifier.verbatimQuery(target))
+                    canonical = Verifier.splice(canonical, line: 1, with: Verifier.verbatimPath(target))
+                default: break
+                }
+                let sts = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: canonical.hash)
+                let computed = key.signature(for: sts)
+                if policy.includeDiagnostics && first == nil {
+                    first = VerificationFailure.Diagnostics(
+                        canonicalRequest: canonical.text, stringToSign: sts.text, signatureProvided: claim.signature.hex)
+                }
+                if computed.constantTimeEquals(claim.signature) {
+                    let d =
+                        policy.includeDiagnostics
                         ? VerificationFailure.Diagnostics(
                             canonicalRequest: canonical.text, stringToSign: sts.text,
                             signatureProvided: claim.signature.hex) : nil
-                    if first == nil { first = diagnostics }
-                    if computed.constantTimeEquals(claim.signature) {
-                        let d =
-                            policy.includeDiagnostics
-                            ? VerificationFailure.Diagnostics(
-                                canonicalRequest: canonical.text, stringToSign: sts.text,
-                                signatureProvided: claim.signature.hex) : nil
-                        return .success(Match(payload: payloadHash, plus: plus, diagnostics: d))
-                    }
+                    return .success(Match(payload: payloadHash, plus: reading.plus, form: reading.form, diagnostics: d))
                 }
             }
         }
@@ -544,6 +589,100 @@ public struct Verifier: Sendable {
                 .signatureDoesNotMatch,
                 "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
                 diagnostics: first))
+    }
+
+    /// Replaces line `line` (0-based) of a canonical request.
+    static func splice(_ canonical: CanonicalRequest, line: Int, with replacement: [UInt8]) -> CanonicalRequest {
+        let b = canonical.bytes
+        var start = 0
+        var seen = 0
+        while seen < line, let nl = b[start...].firstIndex(of: 0x0a) {
+            start = nl + 1
+            seen += 1
+        }
+        let end = b[start...].firstIndex(of: 0x0a) ?? b.count
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count + replacement.count)
+        out.append(contentsOf: b[..<start])
+        out.append(contentsOf: replacement)
+        out.append(contentsOf: b[end...])
+        return CanonicalRequest(bytes: out, signedHeaders: canonical.signedHeaders)
+    }
+
+    /// The raw path, as some signers put it in the canonical request (botocore for S3, curl).
+    static func verbatimPath(_ target: [UInt8]) -> [UInt8] {
+        let path = target.firstIndex(of: 0x3f).map { Array(target[..<$0]) } ?? target
+        return path.isEmpty ? [0x2f] : path
+    }
+
+    /// The raw query split on `&` and the first `=`, `key` → `key=`, sorted by bytes: what
+    /// botocore (header auth) and curl put in the canonical request.
+    static func verbatimQuery(_ target: [UInt8]) -> [UInt8] {
+        guard let q = target.firstIndex(of: 0x3f) else { return [] }
+        let query = target[(q + 1)...]
+        var pairs: [(ArraySlice<UInt8>, ArraySlice<UInt8>)] = []
+        for p in QueryParameter.split(query) {
+            pairs.append((query[p.name], p.value.map { query[$0] } ?? []))
+        }
+        pairs.sort { a, b in
+            a.0 != b.0 ? a.0.lexicographicallyPrecedes(b.0) : a.1.lexicographicallyPrecedes(b.1)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(query.count + 8)
+        for (k, pair) in pairs.enumerated() {
+            if k > 0 { out.append(0x26) }
+            out.append(contentsOf: pair.0)
+            out.append(0x3d)
+            out.append(contentsOf: pair.1)
+        }
+        return out
+    }
+
+    /// The query with every name and value percent-decoded and encoded again with the AWS rule
+    /// (what awscrt does: `%7e` → `~`, `%2b` → `%2B`).
+    static func reencodingQuery(_ target: [UInt8]) -> [UInt8] {
+        guard let q = target.firstIndex(of: 0x3f) else { return target }
+        let query = target[(q + 1)...]
+        var out = Array(target[...q])
+        var wrote = false
+        for p in QueryParameter.split(query) {
+            if wrote { out.append(0x26) }
+            wrote = true
+            let name = URIEncoding.decode(Array(query[p.name]))
+            name.withUnsafeBufferPointer { URIEncoding.append($0, to: &out, keepSlash: false, keepEscapes: false) }
+            if let v = p.value {
+                out.append(0x3d)
+                let value = URIEncoding.decode(Array(query[v]))
+                value.withUnsafeBufferPointer { URIEncoding.append($0, to: &out, keepSlash: false, keepEscapes: false) }
+            }
+        }
+        return out
+    }
+
+    /// Whether the query or path holds bytes a spec signer would encode (so a verbatim reading differs).
+    static func needsVerbatim(_ target: [UInt8], normalize: Bool) -> (query: Bool, path: Bool) {
+        func odd(_ bytes: ArraySlice<UInt8>, allowing extra: Set<UInt8>) -> Bool {
+            var i = bytes.startIndex
+            while i < bytes.endIndex {
+                let b = bytes[i]
+                if b == 0x25, i + 2 < bytes.endIndex, isHex(bytes[i + 1]), isHex(bytes[i + 2]) {
+                    if isLowerHex(bytes[i + 1]) || isLowerHex(bytes[i + 2]) { return true }
+                    i += 3
+                    continue
+                }
+                if !URIEncoding.isUnreserved(b) && !extra.contains(b) { return true }
+                i += 1
+            }
+            return false
+        }
+        let q = target.firstIndex(of: 0x3f) ?? target.count
+        let path = target[..<q]
+        // A raw path also differs from the canonical one when it has dot segments or `//`
+        // (services that normalize).
+        let pathDiffers =
+            odd(path, allowing: [0x2f]) || (normalize && path.withUnsafeBufferPointer { URIEncoding.needsNormalization($0) })
+        guard q < target.count else { return (false, pathDiffers) }
+        return (odd(target[(q + 1)...], allowing: [0x26, 0x3d]), pathDiffers)
     }
 
     /// The target whose canonical form was signed: presigned requests drop `X-Amz-Signature`
@@ -568,14 +707,16 @@ public struct Verifier: Sendable {
         return out
     }
 
-    static func queryQuirks(_ target: [UInt8]) -> (plus: Bool, lowerEscape: Bool) {
-        guard let q = target.firstIndex(of: 0x3f) else { return (false, false) }
+    static func queryQuirks(_ target: [UInt8]) -> (plus: Bool, lowerEscape: Bool, escape: Bool) {
+        guard let q = target.firstIndex(of: 0x3f) else { return (false, false, false) }
         var plus = false
         var lower = false
+        var escape = false
         var i = q + 1
         while i < target.count {
             let b = target[i]
             if b == 0x2b { plus = true }
+            if b == 0x25 { escape = true }
             if b == 0x25, i + 2 < target.count, isHex(target[i + 1]), isHex(target[i + 2]),
                 isLowerHex(target[i + 1]) || isLowerHex(target[i + 2])
             {
@@ -583,7 +724,7 @@ public struct Verifier: Sendable {
             }
             i += 1
         }
-        return (plus, lower)
+        return (plus, lower, escape)
     }
 
     static func uppercasingEscapes(_ target: [UInt8]) -> [UInt8] {

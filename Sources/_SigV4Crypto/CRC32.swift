@@ -63,7 +63,11 @@ package final class CRC32Tables: @unchecked Sendable {
     }
 }
 
-/// Incremental CRC-32 (IEEE 802.3, reflected, the zlib/PNG CRC), table-driven slicing-by-16.
+/// Incremental CRC-32 (IEEE 802.3, reflected, the zlib/PNG CRC).
+///
+/// On x86-64 with PCLMULQDQ, inputs of 64 bytes or more are folded with carry-less
+/// multiplication, and the last 16 folded bytes and the tail go through the slicing-by-16
+/// table; elsewhere the table does everything. Both give the same result.
 ///
 /// ```swift
 /// var crc = CRC32()
@@ -73,9 +77,32 @@ package final class CRC32Tables: @unchecked Sendable {
 package struct CRC32: Sendable, Hashable {
     var register: UInt32 = 0xFFFF_FFFF
 
+    /// True when the PCLMULQDQ folding path is used.
+    package static let isHardwareAccelerated: Bool = CSigV4OpenSSL_cpu_has_pclmul() != 0
+
     package init() {}
 
     package mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard CRC32.isHardwareAccelerated, bytes.count >= 64, let base = bytes.baseAddress else {
+            register = CRC32Tables.ieee.update(register, bytes)
+            return
+        }
+        var folded = (UInt64(0), UInt64(0))
+        let used = withUnsafeMutableBytes(of: &folded) { out in
+            CSigV4OpenSSL_crc32_pclmul_fold(
+                register, base.assumingMemoryBound(to: UInt8.self), bytes.count,
+                out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        guard used >= 16 else {
+            register = CRC32Tables.ieee.update(register, bytes)
+            return
+        }
+        register = withUnsafeBytes(of: &folded) { CRC32Tables.ieee.update(0, $0) }
+        register = CRC32Tables.ieee.update(register, UnsafeRawBufferPointer(rebasing: bytes[used...]))
+    }
+
+    /// The table-driven path, whatever the CPU (tests compare it with the folding path).
+    package mutating func updateSoftware(_ bytes: UnsafeRawBufferPointer) {
         register = CRC32Tables.ieee.update(register, bytes)
     }
 
@@ -96,8 +123,10 @@ package struct CRC32: Sendable, Hashable {
     }
 
     static func bigEndian(_ v: UInt32) -> [UInt8] {
-        [UInt8(truncatingIfNeeded: v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8),
-         UInt8(truncatingIfNeeded: v)]
+        [
+            UInt8(truncatingIfNeeded: v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8),
+            UInt8(truncatingIfNeeded: v),
+        ]
     }
 }
 

@@ -84,7 +84,33 @@ package final class HMACKey: @unchecked Sendable {
     /// One-shot HMAC-SHA256 with a key used once (no precomputation kept).
     package static func authenticationCode(key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> SHA256Digest
     {
-        HMACKey(key: key).authenticationCode(for: message)
+        // Everything on the stack (no key object), every secret-derived byte wiped afterwards.
+        var block = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        var result = SHA256Digest()
+        withUnsafeMutableBytes(of: &block) { blockBytes in
+            if key.count > 64 {
+                var digest = SHA256.hash(key)
+                digest.withUnsafeBytes { d in blockBytes.copyMemory(from: d) }
+                digest.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
+            } else if key.count > 0 {
+                blockBytes.copyMemory(from: key)
+            }
+            for i in 0..<64 { blockBytes[i] ^= 0x36 }
+            var inner = SHA256()
+            inner.update(UnsafeRawBufferPointer(blockBytes))
+            inner.update(message)
+            var innerDigest = inner.finalize()
+            for i in 0..<64 { blockBytes[i] ^= 0x36 ^ 0x5c }
+            var outer = SHA256()
+            outer.update(UnsafeRawBufferPointer(blockBytes))
+            innerDigest.withUnsafeBytes { outer.update($0) }
+            result = outer.finalize()
+            innerDigest.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
+            inner.cleanse()
+            outer.cleanse()
+            ConstantTime.cleanse(blockBytes)
+        }
+        return result
     }
 }
 

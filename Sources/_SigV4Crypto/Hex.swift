@@ -3,18 +3,64 @@ package enum Hex {
     static let digits: (UInt64, UInt64) = (0x3736_3534_3332_3130, 0x6665_6463_6261_3938)  // "0123456789abcdef"
 
     
-    static func digit(_ nibble: UInt8) -> UInt8 {
+    package static func digit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble
     }
 
     /// Appends the lowercase hex of `bytes` to `buffer`.
-    
     package static func append(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
-        buffer.reserveCapacity(buffer.count + bytes.count * 2)
-        for b in bytes {
-            buffer.append(digit(b >> 4))
-            buffer.append(digit(b & 0x0f))
+        let n = bytes.count * 2
+        guard n > 0 else { return }
+        if n <= 128 {
+            // Encode on the stack, then one bulk append.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { tmp in
+                write(bytes, to: tmp.baseAddress!)
+                buffer.append(contentsOf: UnsafeBufferPointer(tmp))
+            }
+        } else {
+            buffer.reserveCapacity(buffer.count + n)
+            for b in bytes {
+                buffer.append(digit(b >> 4))
+                buffer.append(digit(b & 0x0f))
+            }
         }
+    }
+
+    /// Writes the lowercase hex of `bytes` at `p` (`2 * bytes.count` bytes).
+    package static func write(_ bytes: UnsafeRawBufferPointer, to p: UnsafeMutablePointer<UInt8>) {
+        let n = bytes.count
+        guard n > 0 else { return }
+        let src = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let out = UnsafeMutableRawPointer(p)
+        var i = 0
+        // Eight input bytes at a time: spread nibbles into 16 lanes, then map 0-9/a-f branch-free.
+        while i + 8 <= n {
+            let x = UInt64(littleEndian: UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self))
+            out.storeBytes(of: spread(UInt32(truncatingIfNeeded: x)), toByteOffset: 2 * i, as: UInt64.self)
+            out.storeBytes(of: spread(UInt32(truncatingIfNeeded: x >> 32)), toByteOffset: 2 * i + 8, as: UInt64.self)
+            i += 8
+        }
+        while i < n {
+            let b = src[i]
+            p[2 * i] = digit(b >> 4)
+            p[2 * i + 1] = digit(b & 0x0f)
+            i += 1
+        }
+    }
+
+    /// Hex of four bytes as eight ASCII digits in memory order (little-endian word).
+    @inline(__always)
+    static func spread(_ v: UInt32) -> UInt64 {
+        // Byte k of v goes to bytes 2k (high nibble) and 2k+1 (low nibble).
+        var x = UInt64(v)
+        x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF
+        x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF
+        let hi = (x >> 4) & 0x000F_000F_000F_000F
+        let lo = (x & 0x000F_000F_000F_000F) << 8
+        let nibbles = hi | lo
+        // '0' + n, plus 39 more for n > 9 ('a' - '0' - 10).
+        let over9 = ((nibbles &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        return nibbles &+ 0x3030_3030_3030_3030 &+ over9 &* 39
     }
 
     /// Lowercase hex string of `bytes`.

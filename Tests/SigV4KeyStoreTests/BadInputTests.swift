@@ -31,6 +31,26 @@ import Testing
         #expect(fileBytes(path) == bytes)
     }
 
+    @Test(arguments: [
+        "UPDATE access_keys SET state = 'bogus'", "UPDATE access_keys SET scope = 'not json'",
+        "UPDATE access_keys SET created_at = 'yesterday'",
+        "UPDATE access_keys SET retire_at = NULL, state = 'retiring'",
+    ])
+    func aTamperedRowIsReportedAsCorruptNotATrap(sql: String) throws {
+        let fixture = try Fixture(.sqlite)
+        _ = try fixture.store.createKey(principal: "alice", actor: "test")
+        let script = """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("PRAGMA ignore_check_constraints = ON")
+            db.execute(sys.argv[2]); db.commit()
+            """
+        let tamper = try runPython(script, [fixture.dbPath, sql])
+        #expect(tamper.status == 0, "\(tamper.stderr)")
+        expectError(.corruptStore) { _ = try KeyStore.open(path: fixture.dbPath, masterKeys: fixture.ring) }
+        expectError(.corruptStore) { _ = try fixture.store.keys() }
+    }
+
     @Test func aMissingStoreIsNotCreatedByOrdinaryCommands() throws {
         let dir = TempDir()
         let path = dir.file("absent.db")
@@ -77,7 +97,9 @@ import Testing
         let fixture = try Fixture(backend)
         _ = try fixture.store.createKey(principal: "alice", actor: "test")
         let before = try StoreSnapshot(fixture.store)
-        for id in ["SV4KZZZZZZZZZZZZZZZZ", "sv4k-not-an-id", "", String(repeating: "Q", count: 300), "SV4K'; DROP TABLE x"] {
+        for id in [
+            "SV4KZZZZZZZZZZZZZZZZ", "sv4k-not-an-id", "", String(repeating: "Q", count: 300), "SV4K'; DROP TABLE x",
+        ] {
             expectError(.unknownKey) { try fixture.store.retire(keyID: id, actor: "test") }
             expectError(.unknownKey) { try fixture.store.deactivate(keyID: id, actor: "test") }
             expectError(.unknownKey) { try fixture.store.activate(keyID: id, actor: "test") }
@@ -113,7 +135,9 @@ import Testing
         }
         expectError(.invalidArgument) { _ = try store.rotate(principal: "alice", overlap: -1, actor: "test") }
         expectError(.invalidArgument) { try store.retire(keyID: id, at: store.now.adding(seconds: -1), actor: "test") }
-        expectError(.unknownPrincipal) { _ = try store.createKey(principal: "carol", principalPolicy: .mustExist, actor: "test") }
+        expectError(.unknownPrincipal) {
+            _ = try store.createKey(principal: "carol", principalPolicy: .mustExist, actor: "test")
+        }
         expectError(.duplicatePrincipal) {
             _ = try store.createKey(principal: "alice", principalPolicy: .mustBeNew, actor: "test")
         }
@@ -138,7 +162,8 @@ import Testing
             """
         let result = try runPython(script, [fixture.dbPath])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.split(separator: "\n").map { $0.hasPrefix("refused") } == [true, true], "\(result.stdout)")
+        #expect(
+            result.stdout.split(separator: "\n").map { $0.hasPrefix("refused") } == [true, true], "\(result.stdout)")
         #expect(try fixture.store.auditLog().allSatisfy { $0.actor == "test" })
     }
 }

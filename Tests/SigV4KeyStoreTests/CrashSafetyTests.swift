@@ -23,7 +23,9 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "USER": "crash"].merging(env) { $1 }
+        process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "USER": "crash"].merging(env) {
+            $1
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -139,8 +141,9 @@ import Testing
         let ring = try MasterKeyRing.readKeyFile(atPath: db + ".masterkey")
         #expect(ring.versions.count == 1)
         try checkStore(db, &observed, after: "final rewrap")
-        print("crash test: \(iteration) runs, kills \(kills), \(observed.reported.count) reported keys kept, "
-            + "\(observed.mixedVersionStates) reopens after a rewrap cut between batches")
+        print(
+            "crash test: \(iteration) runs, kills \(kills), \(observed.reported.count) reported keys kept, "
+                + "\(observed.mixedVersionStates) reopens after a rewrap cut between batches")
     }
 
     func record(_ op: Op, _ child: Child, _ observed: inout Observed) {

@@ -74,7 +74,9 @@ import _SigV4Crypto
         #expect(resolved?.secretAccessKey == issued[7].secretAccessKey)
         #expect(try reopened.key(gone).state == .deleted)
         // The old key alone no longer opens the store.
-        expectError(.masterKeyVersionUnavailable) { _ = try KeyStore.open(path: fixture.dbPath, masterKeys: fixture.ring) }
+        expectError(.masterKeyVersionUnavailable) {
+            _ = try KeyStore.open(path: fixture.dbPath, masterKeys: fixture.ring)
+        }
     }
 
     @Test func aMasterKeyStillInUseCannotBeDropped() throws {

@@ -39,8 +39,10 @@ import Testing
         secrets.append(String(lines[1].dropFirst("export AWS_SECRET_ACCESS_KEY='".count).dropLast()))
 
         let profile = try runSigV4(
-            ["keys", "rotate", "--principal", "alice", "--overlap", "2h", "--format", "aws-credentials", "--profile",
-             "prod"], environment: env)
+            [
+                "keys", "rotate", "--principal", "alice", "--overlap", "2h", "--format", "aws-credentials", "--profile",
+                "prod",
+            ], environment: env)
         #expect(profile.status == 0, "\(profile.stderr)")
         let profileLines = profile.stdout.split(separator: "\n")
         #expect(profileLines.first == "[prod]")
@@ -77,7 +79,8 @@ import Testing
         let afterRewrap = try runSigV4(["keys", "list", "--format", "json"], environment: env)
         #expect(afterRewrap.status == 0, "\(afterRewrap.stderr)")
         let actions = try #require(
-            try JSONSerialization.jsonObject(with: Data(try runSigV4(["keys", "audit", "--format", "json"], environment: env).stdout.utf8))
+            try JSONSerialization.jsonObject(
+                with: Data(try runSigV4(["keys", "audit", "--format", "json"], environment: env).stdout.utf8))
                 as? [[String: Any]])
         #expect(actions.compactMap { $0["actor"] as? String }.allSatisfy { $0.hasPrefix("tester@") })
         #expect(actions.last?["action"] as? String == "masterkey.drop")
@@ -104,7 +107,8 @@ import Testing
         #expect(loose.stderr.contains("keyFilePermissions"))
         chmod(db + ".masterkey", 0o600)
         let wrong = try runSigV4(
-            ["keys", "list"], environment: env.merging(["SIGV4_KEYSTORE_MASTER_KEY": String(repeating: "0", count: 64)]) { $1 })
+            ["keys", "list"],
+            environment: env.merging(["SIGV4_KEYSTORE_MASTER_KEY": String(repeating: "0", count: 64)]) { $1 })
         #expect(wrong.status == 1)
         #expect(wrong.stderr.contains("wrongMasterKey"))
         let audit = try runSigV4(["keys", "audit", "--format", "json"], environment: env)

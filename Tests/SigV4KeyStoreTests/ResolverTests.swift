@@ -29,7 +29,10 @@ import Testing
         let inactive = try makeKey(fixture.store, in: .inactive)
         let deleted = try makeKey(fixture.store, in: .deleted)
         let now = fixture.clock.now
-        for id in [inactive, deleted, "SV4KAAAAAAAAAAAAAAAA", "sv4kaaaaaaaaaaaaaaaa", "", "AKID/EXAMPLE", String(repeating: "A", count: 500)] {
+        for id in [
+            inactive, deleted, "SV4KAAAAAAAAAAAAAAAA", "sv4kaaaaaaaaaaaaaaaa", "", "AKID/EXAMPLE",
+            String(repeating: "A", count: 500),
+        ] {
             #expect(try await fixture.store.resolve(accessKeyID: id, context: context(signedAt: now, now: now)) == nil)
         }
     }
@@ -45,7 +48,8 @@ import Testing
         fixture.clock.now = t.adding(seconds: 30)
         let credential = try #require(
             try fixture.store.resolveNow(
-                accessKeyID: old.accessKeyID, context: context(signedAt: t.adding(seconds: -1), now: fixture.clock.now)))
+                accessKeyID: old.accessKeyID, context: context(signedAt: t.adding(seconds: -1), now: fixture.clock.now))
+        )
         #expect(credential.acceptsSignaturesBefore == t)
         let before = try signSample(old.credentials, at: t.adding(seconds: -1))
         let atT = try signSample(old.credentials, at: t)
@@ -89,10 +93,14 @@ import Testing
         let fixture = try Fixture(.sqlite)
         let issued = try fixture.store.createKey(principal: "alice", actor: "test")
         let now = fixture.clock.now
-        #expect(try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now)) != nil)
+        #expect(
+            try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now))
+                != nil)
         try fixture.store.deactivate(keyID: issued.accessKeyID, actor: "test")
         fixture.store.invalidateCache()
-        #expect(try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now)) == nil)
+        #expect(
+            try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now))
+                == nil)
     }
 
     @Test func aChangeByAnotherConnectionIsSeenOnceTheRefreshIntervalHasPassed() async throws {
@@ -133,7 +141,8 @@ import Testing
         #expect(try verifierSide.resolveNow(accessKeyID: issued.accessKeyID, context: ctx) == nil)
         // A rotation by the second process: the new key resolves, the old one is retiring.
         let other = try verifierSide.createKey(principal: "bob", actor: "test")
-        #expect(try verifierSide.resolveNow(accessKeyID: other.accessKeyID, context: ctx)?.acceptsSignaturesBefore == nil)
+        #expect(
+            try verifierSide.resolveNow(accessKeyID: other.accessKeyID, context: ctx)?.acceptsSignaturesBefore == nil)
         let rotate = try runSigV4(["keys", "rotate", "--principal", "bob", "--overlap", "1h"], environment: env)
         #expect(rotate.status == 0, "\(rotate.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(rotate.stdout.utf8)) as? [String: Any])
@@ -142,7 +151,9 @@ import Testing
         let later = verifierSide.now
         let laterCtx = context(signedAt: later, now: later)
         #expect(try verifierSide.resolveNow(accessKeyID: newID, context: laterCtx) != nil)
-        #expect(try verifierSide.resolveNow(accessKeyID: other.accessKeyID, context: laterCtx)?.acceptsSignaturesBefore != nil)
+        #expect(
+            try verifierSide.resolveNow(accessKeyID: other.accessKeyID, context: laterCtx)?.acceptsSignaturesBefore
+                != nil)
     }
 
     @Test(arguments: Backend.allCases)
@@ -150,10 +161,14 @@ import Testing
         let fixture = try Fixture(backend)
         let issued = try fixture.store.createKey(principal: "alice", actor: "test")
         let now = fixture.clock.now
-        let g1 = try #require(try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now))).generation
+        let g1 = try #require(
+            try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now))
+        ).generation
         try fixture.store.addPrincipal("bob", actor: "test")
         fixture.store.invalidateCache()
-        let g2 = try #require(try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now))).generation
+        let g2 = try #require(
+            try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now))
+        ).generation
         #expect(g2 > g1)
     }
 
@@ -166,10 +181,12 @@ import Testing
         fixture.clock.advance(5)
         let now = fixture.clock.now
         _ = try fixture.store.resolveNow(
-            accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now, region: "eu-west-1", service: "s3"))
+            accessKeyID: issued.accessKeyID,
+            context: context(signedAt: now, now: now, region: "eu-west-1", service: "s3"))
         #expect(try fixture.store.key(issued.accessKeyID).lastUsed == nil)
         try fixture.store.flushLastUsed()
-        #expect(try fixture.store.key(issued.accessKeyID).lastUsed == LastUsed(at: now, region: "eu-west-1", service: "s3"))
+        #expect(
+            try fixture.store.key(issued.accessKeyID).lastUsed == LastUsed(at: now, region: "eu-west-1", service: "s3"))
         #expect(try fixture.store.auditLog().count == auditBefore)
         #expect(try fixture.store.generation() == generationBefore)
     }

@@ -21,7 +21,9 @@ struct TransitionCase: Sendable, CustomTestStringConvertible {
     var expectedState: String?
     var refusal: KeyStoreError.Code?
 
-    var testDescription: String { "\(from.rawValue) --\(operation.rawValue)--> \(expectedState ?? "refused \(refusal!)")" }
+    var testDescription: String {
+        "\(from.rawValue) --\(operation.rawValue)--> \(expectedState ?? "refused \(refusal!)")"
+    }
 
     static let all: [TransitionCase] = [
         .init(from: .active, operation: .retire, expectedState: "retiring"),
@@ -161,7 +163,9 @@ func apply(_ operation: Operation, _ id: String, _ store: KeyStore) throws {
         fixture.clock.now = at.adding(seconds: 600)
         // No one acted: the effective state is already inactive and the resolver refuses it.
         #expect(try fixture.store.key(id).state == .inactive)
-        #expect(try fixture.store.resolveNow(accessKeyID: id, context: context(signedAt: at.adding(seconds: -1), now: fixture.clock.now)) == nil)
+        #expect(
+            try fixture.store.resolveNow(
+                accessKeyID: id, context: context(signedAt: at.adding(seconds: -1), now: fixture.clock.now)) == nil)
         // The next change (or a sweep) persists it, audited as the system.
         #expect(try fixture.store.sweepExpired() == 1)
         let expiry = try #require(try fixture.store.auditLog().last)
@@ -237,7 +241,9 @@ func apply(_ operation: Operation, _ id: String, _ store: KeyStore) throws {
         _ = try fixture.store.createKey(principal: "bob", actor: "test")
         let bobs = try fixture.store.keys(principal: "bob")[0].accessKeyID
         let afterBob = try StoreSnapshot(fixture.store)
-        expectError(.invalidArgument) { _ = try fixture.store.rotate(principal: "alice", retiring: bobs, actor: "test") }
+        expectError(.invalidArgument) {
+            _ = try fixture.store.rotate(principal: "alice", retiring: bobs, actor: "test")
+        }
         #expect(try StoreSnapshot(fixture.store) == afterBob)
         #expect(afterBob.keys.count == before.keys.count + 1)
         let rotation = try fixture.store.rotate(principal: "alice", overlap: 0, retiring: b, actor: "test")

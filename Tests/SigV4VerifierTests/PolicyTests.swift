@@ -263,20 +263,52 @@ struct PolicyTests {
         #expect(await Fixture.verifier().verify(sent, now: Self.now).isAccepted)
     }
 
-    @Test("the RFC 1123 Date header is accepted when X-Amz-Date is absent, and must be signed")
+    /// A request dated by an RFC 1123 `Date` header only (what botocore sends when the caller sets `Date`).
+    static func dateOnlyRequest(signing names: [String]) throws -> VerificationRequest {
+        let headers = [
+            ("Host", "examplebucket.s3.amazonaws.com"), ("Date", "Sun, 30 Aug 2015 12:36:00 GMT"),
+            ("x-amz-content-sha256", PayloadHash.emptySHA256.value),
+        ]
+        let canonical = try CanonicalRequest(
+            method: "GET", target: "/a", headers: headers, selection: .exactly(names), payloadHash: .emptySHA256,
+            rules: .s3)
+        let scope = try CredentialScope(date: Fixture.date, region: "us-east-1", service: "s3")
+        let sts = StringToSign(date: Fixture.date, scope: scope, canonicalRequestHash: canonical.hash)
+        let signature = SigningKey(secretAccessKey: SecretAccessKey(Fixture.secret), scope: scope).signature(for: sts)
+        let auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/\(scope), SignedHeaders=\(names.joined(separator: ";")), Signature=\(signature)"
+        return VerificationRequest(method: "GET", target: "/a", headers: headers + [("Authorization", auth)])
+    }
+
+    @Test("an RFC 1123 Date header dates the request when X-Amz-Date is absent; it must be signed and in the window")
     func dateHeader() async throws {
-        var fields = HTTPFields()
-        fields.append(HTTPField(name: .date, value: "Sun, 30 Aug 2015 12:36:00 GMT"))
-        let request = HTTPRequest(method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/a", headerFields: fields)
-        var signed = try Fixture.signer().sign(request, payload: .emptySHA256, at: Fixture.date).request
-        signed.headerFields[HTTPField.Name("X-Amz-Date")!] = nil
-        let auth = signed.headerFields[.authorization]!.replacingOccurrences(of: ";x-amz-date", with: "")
-        signed.headerFields[.authorization] = auth
-        // The signature was made with x-amz-date signed, so it no longer matches, but the date is parsed.
-        let result = await Fixture.verifier().verify(VerificationRequest(signed), now: Fixture.date.adding(seconds: 2000))
-        #expect(result.code == "RequestTimeTooSkewed")
-        let inWindow = await Fixture.verifier().verify(VerificationRequest(signed), now: Fixture.date)
-        #expect(inWindow.code == "SignatureDoesNotMatch")
+        let signed = try Self.dateOnlyRequest(signing: ["date", "host", "x-amz-content-sha256"])
+        #expect(await Fixture.verifier().verify(signed, now: Fixture.date.adding(seconds: 60)).isAccepted)
+        #expect(await Fixture.verifier().verify(signed, now: Fixture.date.adding(seconds: 901)).code == "RequestTimeTooSkewed")
+        let unsignedDate = try Self.dateOnlyRequest(signing: ["host", "x-amz-content-sha256"])
+        let result = await Fixture.verifier().verify(unsignedDate, now: Fixture.date)
+        #expect(result.code == "AccessDenied")
+        #expect(result.failure?.details == [.init("HeadersNotSigned", "date")])
+        var policy = VerificationPolicy()
+        policy.acceptDateHeader = false
+        #expect(await Fixture.verifier(policy: policy).verify(signed, now: Fixture.date).code == "AccessDenied")
+    }
+
+    @Test("a changed secret or key generation takes effect at once (no stale derived key)")
+    func keyChange() async {
+        let resolver = InMemoryCredentialResolver([Fixture.credential()])
+        let verifier = Verifier(resolver: resolver, keyCache: SigningKeyCache(capacity: 4))
+        #expect(await verifier.verify(Self.request, payload: .body(Self.body), now: Self.now).isAccepted)
+        var rotated = Fixture.credential()
+        rotated.secretAccessKey = SecretAccessKey("another secret")
+        resolver.upsert(rotated)
+        #expect(await verifier.verify(Self.request, payload: .body(Self.body), now: Self.now).code == "SignatureDoesNotMatch")
+        var back = Fixture.credential()
+        back.generation = 7
+        resolver.upsert(back)
+        #expect(await verifier.verify(Self.request, payload: .body(Self.body), now: Self.now).isAccepted)
+        #expect(verifier.keyCache.count == 3)
+        resolver.remove(accessKeyID: "AKIDEXAMPLE")
+        #expect(await verifier.verify(Self.request, payload: .body(Self.body), now: Self.now).code == "InvalidAccessKeyId")
     }
 
     @Test("diagnostics carry the server's canonical request and string to sign, never the secret")

@@ -1,10 +1,13 @@
-/// An `AsyncSequence` of aws-chunked frames made from an `AsyncSequence` of byte buffers.
+/// An `AsyncSequence` of aws-chunked body pieces made from an `AsyncSequence` of byte buffers.
 ///
-/// Each element is one complete chunk frame (`hex;chunk-signature=…\r\n data \r\n`); the last
-/// element holds the final chunk(s) and the trailer. Input buffers of any size are re-cut to
-/// the chunk size; memory stays at about one chunk whatever the payload size, because input
-/// is consumed one frame at a time. Contiguous inputs (`[UInt8]`, `ArraySlice<UInt8>`, …) are
-/// hashed in place, with a single copy into the outgoing frame.
+/// The elements, concatenated, are the encoded body. Input buffers of any size are re-cut to
+/// the chunk size, and memory stays at about one chunk whatever the payload size, because
+/// input is consumed one chunk at a time. Usually each element is one complete chunk frame
+/// (`hex;chunk-signature=…\r\n data \r\n`), built with a single copy of the data. When an
+/// input element is a `[UInt8]` of exactly ``AWSChunkedEncoder/chunkSize`` bytes arriving on a
+/// chunk boundary (a reader producing chunk-sized blocks), it is hashed in place and passed on
+/// as its own element, after an element holding its header: no copy at all. The last element
+/// holds the end of the body and the trailer.
 ///
 /// ```swift
 /// let streaming = try signer.signStreaming(request, decodedContentLength: size, at: date)
@@ -13,6 +16,7 @@
 /// }
 /// ```
 public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Element: Sequence<UInt8> {
+    /// A piece of the encoded body.
     public typealias Element = [UInt8]
 
     let base: Base
@@ -24,6 +28,7 @@ public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Elem
         self.encoder = encoder
     }
 
+    /// Starts encoding; each iterator signs the chain from the seed.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(base: base.makeAsyncIterator(), encoder: encoder)
     }
@@ -36,6 +41,17 @@ public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Elem
         var fallback: [UInt8] = []
         var offset = 0
         var done = false
+        /// A chunk passed through unchanged, to return after its header.
+        var passThrough: [UInt8]?
+        /// The passed-through chunk still needs its closing CRLF (prepended to the next element).
+        var pendingCRLF = false
+
+        /// Prepends the CRLF owed by a passed-through chunk.
+        mutating func settle(_ element: [UInt8]) -> [UInt8] {
+            guard pendingCRLF else { return element }
+            pendingCRLF = false
+            return AWSChunkedEncoder.crlf + element
+        }
 
         init(base: Base.AsyncIterator, encoder: AWSChunkedEncoder) {
             self.base = base
@@ -52,9 +68,39 @@ public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Elem
             return (true, nil)
         }
 
+        /// Errors: ``SigV4Error`` or whatever the base sequence throws.
+        public typealias Failure = any Error
+
+        /// The next piece of the body, or nil after the end.
         public mutating func next() async throws -> [UInt8]? {
+            try await next(isolation: nil)
+        }
+
+        /// Runs on the caller's executor (SE-0421), so iterating from an actor hops no executors.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
+            if let chunk = passThrough {
+                passThrough = nil
+                pendingCRLF = true
+                return chunk
+            }
             while !done {
                 if let element = current {
+                    if offset == 0, encoder.filled == 0, let array = element as? [UInt8],
+                        array.count == encoder.chunkSize
+                    {
+                        let result = array.withUnsafeBytes { raw in
+                            Result { () throws(SigV4Error) in try encoder.passThroughHeader(raw) }
+                        }
+                        current = nil
+                        switch result {
+                        case .success(let header):
+                            passThrough = array
+                            return settle(header)
+                        case .failure(let error):
+                            done = true
+                            throw error
+                        }
+                    }
                     var outcome: (exhausted: Bool, frame: [UInt8]?)?
                     var failure: SigV4Error?
                     let contiguous: Void? = element.withContiguousStorageIfAvailable { buffer in
@@ -86,17 +132,17 @@ public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Elem
                             fallback = []
                             offset = 0
                         }
-                        if let frame = outcome.frame { return frame }
+                        if let frame = outcome.frame { return settle(frame) }
                     }
                     continue
                 }
-                if let next = try await base.next() {
+                if let next = try await base.next(isolation: actor) {
                     current = next
                     offset = 0
                     continue
                 }
                 done = true
-                return try encoder.finish()
+                return settle(try encoder.finish())
             }
             return nil
         }

@@ -39,6 +39,8 @@ public struct AWSChunkedEncoder: Sendable {
     var filled = 0
     var finished = false
     let fullHeaderLength: Int
+    /// Bytes copied and hashed per step (fits in L1 with room to spare).
+    static let blockSize = 8192
 
     /// Creates an encoder.
     ///
@@ -99,16 +101,99 @@ public struct AWSChunkedEncoder: Sendable {
             frame.append(contentsOf: repeatElement(0, count: fullHeaderLength))
         }
         let take = min(bytes.count, chunkSize - filled)
-        let piece = UnsafeRawBufferPointer(rebasing: bytes[0..<take])
-        frame.append(contentsOf: piece)
-        if encoding.signsChunks { hasher.update(piece) }
-        checksum?.update(piece)
+        // Copy and hash in L1-sized blocks: each block is read from memory once, then hashed
+        // (and checksummed) while it is still in the cache.
+        var offset = 0
+        while offset < take {
+            let end = min(offset + AWSChunkedEncoder.blockSize, take)
+            let block = UnsafeRawBufferPointer(rebasing: bytes[offset..<end])
+            frame.append(contentsOf: block)
+            absorb(block)
+            offset = end
+        }
         filled += take
         bytesWritten += take
         if filled == chunkSize {
             return (take, completeFullFrame())
         }
         return (take, nil)
+    }
+
+    /// Feeds payload bytes to the chunk hash and the trailing checksum.
+    @inline(__always)
+    mutating func absorb(_ block: UnsafeRawBufferPointer) {
+        if encoding.signsChunks { hasher.update(block) }
+        checksum?.update(block)
+    }
+
+    /// Hashes one whole chunk in place (no copy) and returns its header line.
+    mutating func headerForWholeChunk(_ chunk: UnsafeRawBufferPointer) -> [UInt8] {
+        var offset = 0
+        while offset < chunk.count {
+            let end = min(offset + AWSChunkedEncoder.blockSize, chunk.count)
+            absorb(UnsafeRawBufferPointer(rebasing: chunk[offset..<end]))
+            offset = end
+        }
+        bytesWritten += chunk.count
+        var header: [UInt8] = []
+        header.reserveCapacity(fullHeaderLength)
+        appendChunkHeader(dataLength: chunk.count, to: &header)
+        return header
+    }
+
+    static let crlf: [UInt8] = [0x0d, 0x0a]
+
+    /// Encodes `bytes` and passes the encoded body to `write` in order, without copying whole chunks.
+    ///
+    /// Each chunk that lies entirely inside `bytes` is hashed in place and written as three
+    /// pieces: its header line, the caller's own bytes, and CRLF. Only a chunk that straddles
+    /// two calls is copied (into the encoder's one-chunk buffer). Feed pieces that are
+    /// multiples of ``chunkSize`` and nothing is copied at all. The pieces passed to `write`
+    /// are valid only during the call. Call ``finish(writingTo:)`` at the end.
+    ///
+    /// ```swift
+    /// var encoder = streaming.makeEncoder()
+    /// while let block = try file.read(upTo: 1 << 20) {      // any reader
+    ///     try block.withUnsafeBytes { try encoder.write($0) { piece in try out.write(piece) } }
+    /// }
+    /// try encoder.finish { piece in try out.write(piece) }
+    /// ```
+    ///
+    /// - Throws: ``SigV4Error`` as ``feed(_:)`` does, and whatever `write` throws.
+    public mutating func write(
+        _ bytes: UnsafeRawBufferPointer, to write: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        guard !finished else {
+            throw SigV4Error(.contentLengthMismatch, "payload bytes arrived after the aws-chunked body was finished")
+        }
+        if let declared = decodedContentLength, bytes.count > declared - bytesWritten {
+            throw SigV4Error(
+                .contentLengthMismatch,
+                "the payload is longer than the declared x-amz-decoded-content-length \(declared)")
+        }
+        var offset = 0
+        if filled > 0 {
+            let (used, frame) = try feed(bytes)
+            offset = used
+            if let frame { try frame.withUnsafeBytes(write) }
+        }
+        while bytes.count - offset >= chunkSize {
+            let chunk = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + chunkSize)])
+            let header = headerForWholeChunk(chunk)
+            try header.withUnsafeBytes(write)
+            try write(chunk)
+            try AWSChunkedEncoder.crlf.withUnsafeBytes(write)
+            offset += chunkSize
+        }
+        if offset < bytes.count {
+            _ = try feed(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+        }
+    }
+
+    /// Ends the body like ``finish()``, passing the remaining bytes to `write`.
+    public mutating func finish(writingTo write: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let end = try finish()
+        try end.withUnsafeBytes(write)
     }
 
     /// Writes the header of a full chunk into the reserved bytes and closes the frame.
@@ -190,17 +275,39 @@ public struct AWSChunkedEncoder: Sendable {
     /// The trailing checksum value (base64) of the bytes fed so far, if the variant has a trailer.
     public var trailerValue: String? { checksum?.base64 }
 
-    /// Encodes a whole in-memory payload: every frame, then the end.
+    /// Encodes a whole in-memory payload: every frame, then the end. The payload is copied once,
+    /// into the result.
     public mutating func encode(_ bytes: UnsafeRawBufferPointer) throws(SigV4Error) -> [UInt8] {
         var out: [UInt8] = []
-        var offset = 0
-        repeat {
-            let (used, frame) = try feed(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
-            offset += used
-            if let frame { out.append(contentsOf: frame) }
-        } while offset < bytes.count
+        if let length = try? encoding.encodedLength(
+            decodedLength: decodedContentLength ?? bytes.count, chunkSize: chunkSize)
+        {
+            out.reserveCapacity(length)
+        }
+        do {
+            try write(bytes) { out.append(contentsOf: $0) }
+        } catch let error as SigV4Error {
+            throw error
+        } catch {
+            // Appending to an array does not throw.
+            throw SigV4Error(.contentLengthMismatch, "unexpected error while encoding")
+        }
         out.append(contentsOf: try finish())
         return out
+    }
+
+    /// For ``AWSChunkedBody``: hashes a whole chunk that starts at a chunk boundary and returns its
+    /// header, so the chunk's own buffer can be passed on without a copy.
+    mutating func passThroughHeader(_ chunk: UnsafeRawBufferPointer) throws(SigV4Error) -> [UInt8] {
+        guard !finished else {
+            throw SigV4Error(.contentLengthMismatch, "payload bytes arrived after the aws-chunked body was finished")
+        }
+        if let declared = decodedContentLength, chunk.count > declared - bytesWritten {
+            throw SigV4Error(
+                .contentLengthMismatch,
+                "the payload is longer than the declared x-amz-decoded-content-length \(declared)")
+        }
+        return headerForWholeChunk(chunk)
     }
 
     /// Encodes a whole in-memory payload from any collection of bytes.

@@ -3,11 +3,12 @@
 /// AWS documentation: S3 API Reference, "Authenticating Requests: Using the Authorization
 /// Header (Transferring Payload in Multiple Chunks)" and its trailer page. Wire forms:
 ///
-/// | variant | `x-amz-content-sha256` | data chunk | end |
-/// |---|---|---|---|
-/// | ``signed`` | `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` | `hex;chunk-signature=sig\r\n data \r\n` | `0;chunk-signature=sig\r\n\r\n` |
-/// | ``signedWithTrailer(_:)`` | `STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER` | same | `0;chunk-signature=sig\r\n` `x-amz-checksum-…:v\r\n` `x-amz-trailer-signature:sig\r\n\r\n` |
-/// | ``unsignedWithTrailer(_:)`` | `STREAMING-UNSIGNED-PAYLOAD-TRAILER` | `hex\r\n data \r\n` | `0\r\n` `x-amz-checksum-…:v\r\n\r\n` |
+/// - ``signed`` (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`): chunks `hex;chunk-signature=sig\r\n data \r\n`,
+///   ending with `0;chunk-signature=sig\r\n\r\n`.
+/// - ``signedWithTrailer(_:)`` (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER`): the same chunks, ending
+///   with `0;chunk-signature=sig\r\n`, `x-amz-checksum-…:v\r\n`, `x-amz-trailer-signature:sig\r\n\r\n`.
+/// - ``unsignedWithTrailer(_:)`` (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`): chunks `hex\r\n data \r\n`,
+///   ending with `0\r\n`, `x-amz-checksum-…:v\r\n\r\n`.
 ///
 /// ```swift
 /// let encoding = AWSChunkedEncoding.signedWithTrailer(.crc32c)

@@ -95,7 +95,8 @@ public struct ChunkSigner: Sendable {
 
     /// Signs the next chunk (an empty collection for the final chunk) and advances the chain.
     public mutating func signature<Bytes: Collection<UInt8>>(forChunk bytes: Bytes) -> Signature {
-        let digest = bytes.withContiguousStorageIfAvailable { SHA256.hash(UnsafeRawBufferPointer($0)) }
+        let digest =
+            bytes.withContiguousStorageIfAvailable { SHA256.hash(UnsafeRawBufferPointer($0)) }
             ?? SHA256.hash(Array(bytes))
         return signature(forChunkDigest: digest)
     }
@@ -121,7 +122,8 @@ public struct ChunkSigner: Sendable {
 
     /// The string to sign for the next chunk holding `bytes` (for diagnostics; does not advance the chain).
     public func stringToSign<Bytes: Collection<UInt8>>(forChunk bytes: Bytes) -> StringToSign {
-        let digest = bytes.withContiguousStorageIfAvailable { SHA256.hash(UnsafeRawBufferPointer($0)) }
+        let digest =
+            bytes.withContiguousStorageIfAvailable { SHA256.hash(UnsafeRawBufferPointer($0)) }
             ?? SHA256.hash(Array(bytes))
         return ChunkSigner.chunkStringToSign(
             date: date, scope: scope, previousSignature: previousSignature, chunkDigest: digest)
@@ -159,7 +161,8 @@ public struct ChunkSigner: Sendable {
 
     /// The string to sign for a trailer, chaining on `previousSignature` (the final chunk's).
     public func trailerStringToSign<Bytes: Collection<UInt8>>(canonicalTrailer: Bytes) -> StringToSign {
-        let digest = canonicalTrailer.withContiguousStorageIfAvailable { SHA256.hash(UnsafeRawBufferPointer($0)) }
+        let digest =
+            canonicalTrailer.withContiguousStorageIfAvailable { SHA256.hash(UnsafeRawBufferPointer($0)) }
             ?? SHA256.hash(Array(canonicalTrailer))
         return StringToSign(
             algorithm: ChunkSigner.trailerAlgorithm, date: date, scope: scope,

@@ -41,7 +41,8 @@ public struct TrailingChecksum: Sendable {
             guard let algorithm = Algorithm(rawValue: lower) else {
                 throw SigV4Error(
                     .unsupportedChecksum,
-                    "unsupported trailing checksum \(name.debugDescription.prefix(48)); use crc32, crc32c, sha1 or sha256")
+                    "unsupported trailing checksum \(name.debugDescription.prefix(48)); use crc32, crc32c, sha1 or sha256"
+                )
             }
             self = algorithm
         }
@@ -61,6 +62,7 @@ public struct TrailingChecksum: Sendable {
         /// Characters in the base64 value: 8, 8, 28 or 44.
         public var base64Length: Int { Base64.encodedLength(of: digestByteCount) }
 
+        /// The lowercase name, e.g. `crc32c`.
         public var description: String { rawValue }
     }
 

@@ -66,9 +66,11 @@ struct ChunkedVectorTests {
         #expect(body == expected)
     }
 
-    @Test("signed trailer: seed matches the S3 docs when Content-Length is not signed", arguments: [
-        Signer.StreamingContentLength.unsigned, .omitted,
-    ])
+    @Test(
+        "signed trailer: seed matches the S3 docs when Content-Length is not signed",
+        arguments: [
+            Signer.StreamingContentLength.unsigned, .omitted,
+        ])
     func trailerSeed(contentLength: Signer.StreamingContentLength) throws {
         let example = try ChunkedExample(Self.trailer)
         let streaming = try example.signer.signStreaming(
@@ -126,7 +128,9 @@ struct ChunkedVectorTests {
             example.callerRequest, decodedContentLength: example.decodedLength, at: try example.date)
         #expect(streaming.seedSignature.hex == expected["seed_signature"] as! String)
         var chain = try #require(streaming.chunkSigner)
-        let signatures = example.chunks.map { chain.signature(forChunk: [UInt8](repeating: 0x61, count: $0["size"] as! Int)).hex }
+        let signatures = example.chunks.map {
+            chain.signature(forChunk: [UInt8](repeating: 0x61, count: $0["size"] as! Int)).hex
+        }
         #expect(signatures == expected["chunk_signatures"] as! [String])
         #expect(chain.previousSignature.hex == input["previous_signature"] as! String)
         let trailers = (input["trailers"] as! [[String]]).map { (name: $0[0], value: $0[1]) }
@@ -143,7 +147,8 @@ struct ChunkedVectorTests {
         let example = try ChunkedExample(Self.trailer)
         let key = example.signer.signingKey(for: try example.signer.scope(at: try example.date))
         var chain = ChunkSigner(
-            signingKey: key, date: try example.date, seedSignature: try #require(Signature(hex: input["seed_signature"] as! String)))
+            signingKey: key, date: try example.date,
+            seedSignature: try #require(Signature(hex: input["seed_signature"] as! String)))
         let signatures = [65_536, 1024, 0].map { chain.signature(forChunk: [UInt8](repeating: 0x61, count: $0)).hex }
         #expect(signatures == expected["chunk_signatures"] as! [String])
         let trailers = (input["trailers"] as! [[String]]).map { (name: $0[0], value: $0[1]) }
@@ -151,7 +156,8 @@ struct ChunkedVectorTests {
         #expect(signature.hex == expected["trailer_signature"] as! String)
         let wire = "\(trailers[0].name):\(trailers[0].value)\r\nx-amz-trailer-signature:\(signature.hex)\r\n\r\n"
         #expect(wire == expected["trailer_chunk_wire"] as! String)
-        let length = try AWSChunkedEncoding.signedWithTrailer(.crc32c).encodedLength(decodedLength: 66_560, chunkSize: 65_536)
+        let length = try AWSChunkedEncoding.signedWithTrailer(.crc32c).encodedLength(
+            decodedLength: 66_560, chunkSize: 65_536)
         #expect(length == expected["encoded_body_length"] as! Int)
     }
 
@@ -167,7 +173,9 @@ struct ChunkedVectorTests {
         let seedExpected = seedVector["expected"] as! [String: Any]
         let streaming = try example.signer.signStreaming(
             example.callerRequest, decodedContentLength: 66_560, contentLength: .omitted, at: date)
-        #expect(streaming.seed.canonicalRequest.signedHeaders == (seedVector["input"] as! [String: Any])["signed_headers"] as! String)
+        #expect(
+            streaming.seed.canonicalRequest.signedHeaders == (seedVector["input"] as! [String: Any])["signed_headers"]
+                as! String)
         #expect(streaming.seedSignature.hex == seedExpected["seed_signature"] as! String)
         let expectedAuthorization = seedExpected["authorization_header"] as! String
         #expect(streaming.seed.authorization?.replacingOccurrences(of: ", ", with: ",") == expectedAuthorization)
@@ -177,24 +185,30 @@ struct ChunkedVectorTests {
         let chunkVector = vectors[1]
         var chain = ChunkSigner(
             signingKey: key, date: date,
-            seedSignature: try #require(Signature(hex: (chunkVector["input"] as! [String: Any])["previous_signature"] as! String)))
-        #expect(chain.signature(forChunk: [UInt8](repeating: 0x61, count: 65_536)).hex
-            == (chunkVector["expected"] as! [String: Any])["chunk_signature"] as! String)
+            seedSignature: try #require(
+                Signature(hex: (chunkVector["input"] as! [String: Any])["previous_signature"] as! String)))
+        #expect(
+            chain.signature(forChunk: [UInt8](repeating: 0x61, count: 65_536)).hex
+                == (chunkVector["expected"] as! [String: Any])["chunk_signature"] as! String)
 
         // TestTrailerChunkSignature
         let trailerVector = vectors[2]
         let trailerInput = trailerVector["input"] as! [String: Any]
         let trailerChain = ChunkSigner(
-            signingKey: key, date: date, seedSignature: try #require(Signature(hex: trailerInput["previous_signature"] as! String)))
+            signingKey: key, date: date,
+            seedSignature: try #require(Signature(hex: trailerInput["previous_signature"] as! String)))
         let canonical = Array((trailerInput["canonical_trailer"] as! String).utf8)
-        #expect(trailerChain.trailerSignature(canonicalTrailer: canonical).hex
-            == (trailerVector["expected"] as! [String: Any])["trailer_signature"] as! String)
+        #expect(
+            trailerChain.trailerSignature(canonicalTrailer: canonical).hex
+                == (trailerVector["expected"] as! [String: Any])["trailer_signature"] as! String)
 
         // TestSetStreamingAuthorizationTrailer
         let trailerExample = try ChunkedExample(Self.trailer)
         let trailerStreaming = try trailerExample.signer.signStreaming(
             trailerExample.callerRequest, decodedContentLength: 66_560, encoding: .signedWithTrailer(.crc32c),
             contentLength: .omitted, at: date)
-        #expect(trailerStreaming.seedSignature.hex == (vectors[3]["expected"] as! [String: Any])["seed_signature"] as! String)
+        #expect(
+            trailerStreaming.seedSignature.hex == (vectors[3]["expected"] as! [String: Any])["seed_signature"]
+                as! String)
     }
 }

@@ -1,0 +1,12 @@
+#ifndef SIGV4_MALLOC_COUNTER_H
+#define SIGV4_MALLOC_COUNTER_H
+#include <stdint.h>
+
+/// Number of heap allocations (malloc, calloc, realloc, posix_memalign, aligned_alloc,
+/// memalign) made by the calling thread since it started. Works when the allocator symbols
+/// defined in malloc_counter.c are interposed (glibc); otherwise stays 0.
+uint64_t sigv4_malloc_count(void);
+/// Bytes requested by those allocations.
+uint64_t sigv4_malloc_bytes(void);
+
+#endif

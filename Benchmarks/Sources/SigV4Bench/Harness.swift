@@ -1,0 +1,81 @@
+import CMallocCounter
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Keeps a value alive so the optimizer cannot drop the work that produced it.
+@inline(never)
+func blackHole<T>(_ value: T) {
+    withExtendedLifetime(value) {}
+}
+
+/// Nanoseconds of CPU time used by this process: on a shared machine this leaves out the time
+/// other processes hold the core, which wall-clock time would charge to the benchmark.
+@inline(__always)
+func nowNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// How long and how often to measure.
+struct MeasureConfig {
+    /// Target wall time of one batch.
+    var batchNanoseconds: UInt64
+    /// Number of batches; the fastest one is reported.
+    var batches: Int
+
+    static let full = MeasureConfig(batchNanoseconds: 40_000_000, batches: 9)
+    static let quick = MeasureConfig(batchNanoseconds: 10_000_000, batches: 5)
+}
+
+/// One benchmark body: runs the operation `n` times.
+typealias Body = (Int) -> Void
+
+/// Measures `body` and returns nanoseconds per operation (the fastest batch: the least disturbed
+/// by the other work on a shared machine).
+func measure(_ config: MeasureConfig, _ body: Body) -> Double {
+    // Warm up and calibrate the batch size.
+    body(16)
+    var n = 16
+    while true {
+        let t0 = nowNanoseconds()
+        body(n)
+        let dt = nowNanoseconds() - t0
+        if dt >= config.batchNanoseconds / 4 || n >= 1 << 30 {
+            let perOp = Double(dt) / Double(n)
+            n = max(1, Int(Double(config.batchNanoseconds) / max(perOp, 0.1)))
+            break
+        }
+        n *= 4
+    }
+    var best = Double.infinity
+    for _ in 0..<config.batches {
+        let t0 = nowNanoseconds()
+        body(n)
+        let dt = nowNanoseconds() - t0
+        best = min(best, Double(dt) / Double(n))
+    }
+    return best
+}
+
+/// Heap allocations per operation on this thread, counted by the `CMallocCounter` interposer.
+func allocationsPerOp(_ body: Body, iterations: Int = 200) -> Double? {
+    guard MallocCounter.isActive else { return nil }
+    body(4)  // warm caches and lazily built state
+    let before = sigv4_malloc_count()
+    body(iterations)
+    let after = sigv4_malloc_count()
+    return Double(after - before) / Double(iterations)
+}
+
+enum MallocCounter {
+    /// True when the interposer sees the Swift runtime's allocations.
+    static let isActive: Bool = {
+        let before = sigv4_malloc_count()
+        let probe = [Int](repeating: 7, count: 100)
+        blackHole(probe)
+        return sigv4_malloc_count() > before
+    }()
+}

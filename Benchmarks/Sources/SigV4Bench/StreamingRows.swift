@@ -1,0 +1,88 @@
+import CBenchFloor
+import HTTPTypes
+import SigV4
+
+/// aws-chunked signing of a 64 MiB body and CRC32C, against raw SHA-256 throughput.
+enum StreamingRows {
+    static let payloadSize = 64 << 20
+    /// How much the encoder is fed at a time (the read size of a typical upload loop).
+    static let feedSize = 1 << 20
+
+    nonisolated(unsafe) static let payload: UnsafeMutableRawBufferPointer = {
+        let p = UnsafeMutableRawBufferPointer.allocate(byteCount: payloadSize, alignment: 64)
+        var x: UInt64 = 0x9e37_79b9_7f4a_7c15
+        for i in stride(from: 0, to: payloadSize, by: 8) {
+            x ^= x << 13
+            x ^= x >> 7
+            x ^= x << 17
+            p.storeBytes(of: x, toByteOffset: i, as: UInt64.self)
+        }
+        return p
+    }()
+
+    /// libcrypto SHA-256 over the same 64 MiB: the streaming floor.
+    nonisolated(unsafe) static let sha256Floor: Body = { n in
+        var digest = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        for _ in 0..<n {
+            withUnsafeMutableBytes(of: &digest) { d in
+                _ = sigv4_bench_raw_sha256(
+                    payload.baseAddress, payload.count, d.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+            blackHole(digest.0)
+        }
+    }
+
+    static func make() -> [Row] {
+        var rows: [Row] = []
+        let signer = Fixture.signer(cache: SigningKeyCache(capacity: 16))
+        var request = HTTPRequest(
+            method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/chunkObject.txt")
+        request.headerFields[.contentType] = "application/octet-stream"
+        guard
+            let streaming = try? signer.signStreaming(
+                request, decodedContentLength: payloadSize, encoding: .signed, at: Fixture.date)
+        else { fatalError("streaming signing failed") }
+        let input = UnsafeRawBufferPointer(payload)
+
+        rows.append(
+            Row(
+                name: "chunked_sign_64MiB", kind: .throughput(bytesPerOp: payloadSize),
+                body: { n in
+                    for _ in 0..<n {
+                        var encoder = streaming.makeEncoder()
+                        var produced = 0
+                        var offset = 0
+                        while offset < input.count {
+                            let piece = UnsafeRawBufferPointer(
+                                rebasing: input[offset..<min(offset + feedSize, input.count)])
+                            var rest = piece[...]
+                            while !rest.isEmpty {
+                                guard let (used, frame) = try? encoder.feed(UnsafeRawBufferPointer(rebasing: rest))
+                                else { fatalError("feed failed") }
+                                rest = rest.dropFirst(used)
+                                if let frame { produced &+= frame.count }
+                            }
+                            offset += piece.count
+                        }
+                        produced &+= (try? encoder.finish())?.count ?? 0
+                        blackHole(produced)
+                    }
+                },
+                floor: sha256Floor,
+                note: "AWSChunkedEncoder, 64 KiB chunks, fed 1 MiB at a time; floor = raw SHA-256 of 64 MiB"))
+
+        rows.append(
+            Row(
+                name: "crc32c", kind: .throughput(bytesPerOp: payloadSize),
+                body: { n in
+                    for _ in 0..<n {
+                        var checksum = TrailingChecksum(.crc32c)
+                        checksum.update(input)
+                        blackHole(checksum.digest)
+                    }
+                },
+                floor: nil,
+                note: "TrailingChecksum(.crc32c) over 64 MiB"))
+        return rows
+    }
+}

@@ -1,0 +1,330 @@
+/// The canonical headers of one request: lowercase names with raw values, stably sorted by
+/// name, in caller-provided scratch memory (so building them allocates nothing).
+///
+/// AWS documentation: "Create a canonical request", `CanonicalHeaders` and `SignedHeaders`:
+/// lowercase names, values trimmed with inner runs of spaces collapsed, repeated names joined
+/// with `,` in their original order, sorted by name.
+///
+/// ```swift
+/// try CanonicalHeaders.withScratch(byteCount: 64, count: 2) { headers in
+///     headers.add(lowercaseName: hostName, value: hostValue)
+///     headers.sort()
+///     headers.select(.signAll)
+///     headers.appendCanonicalHeaders(to: &out)
+/// }
+/// ```
+struct CanonicalHeaders {
+    /// One header: offsets into ``bytes``.
+    struct Entry {
+        var nameStart: Int32
+        var nameCount: Int32
+        var valueStart: Int32
+        var valueCount: Int32
+        /// Set by ``select(_:)``: ``Entry/startsGroup`` and ``Entry/signed``.
+        var flags: UInt8 = 0
+
+        static let startsGroup: UInt8 = 1
+        static let signed: UInt8 = 2
+    }
+
+    let bytes: UnsafeMutableBufferPointer<UInt8>
+    let entries: UnsafeMutableBufferPointer<Entry>
+    private(set) var byteCount = 0
+    private(set) var count = 0
+
+    /// The most headers or header bytes a request may carry before signing refuses it.
+    static let maximumCount = 10_000
+    static let maximumBytes = 16 << 20
+
+    /// Runs `body` with scratch for `count` headers totalling `byteCount` name and value bytes,
+    /// on the stack when small.
+    static func withScratch<R>(
+        byteCount: Int, count: Int, _ body: (inout CanonicalHeaders) throws(SigV4Error) -> R
+    ) throws(SigV4Error) -> R {
+        guard count <= maximumCount, byteCount <= maximumBytes else {
+            throw SigV4Error(.invalidHeader, "too many headers to sign")
+        }
+        let result: Result<R, SigV4Error> = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(byteCount, 1)) {
+            bytes in
+            withUnsafeTemporaryAllocation(of: Entry.self, capacity: max(count, 1)) { entries in
+                var headers = CanonicalHeaders(bytes: bytes, entries: entries)
+                do throws(SigV4Error) {
+                    return .success(try body(&headers))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    private init(bytes: UnsafeMutableBufferPointer<UInt8>, entries: UnsafeMutableBufferPointer<Entry>) {
+        self.bytes = bytes
+        self.entries = entries
+    }
+
+    /// Adds a header whose name is already lowercase and a valid token.
+    mutating func add(lowercaseName name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        precondition(count < entries.count && byteCount + name.count + value.count <= bytes.count)
+        let nameStart = byteCount
+        copy(name)
+        let valueStart = byteCount
+        copy(value)
+        entries.initializeElement(
+            at: count,
+            to: Entry(
+                nameStart: Int32(nameStart), nameCount: Int32(name.count), valueStart: Int32(valueStart),
+                valueCount: Int32(value.count)))
+        count += 1
+    }
+
+    /// Adds a header with a name in any case: validates it as an HTTP token and lowercases it.
+    mutating func add(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(SigV4Error) {
+        try CanonicalRequestBuilder.validateName(name)
+        let nameStart = byteCount
+        add(lowercaseName: name, value: value)
+        for i in nameStart..<(nameStart + name.count) where bytes[i] >= 0x41 && bytes[i] <= 0x5a {
+            bytes[i] |= 0x20
+        }
+    }
+
+    private mutating func copy(_ source: UnsafeRawBufferPointer) {
+        guard source.count > 0 else { return }
+        UnsafeMutableRawPointer(bytes.baseAddress! + byteCount).copyMemory(
+            from: source.baseAddress!, byteCount: source.count)
+        byteCount += source.count
+    }
+
+    func name(_ e: Entry) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: bytes.baseAddress! + Int(e.nameStart), count: Int(e.nameCount))
+    }
+
+    func value(_ e: Entry) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: bytes.baseAddress! + Int(e.valueStart), count: Int(e.valueCount))
+    }
+
+    /// Byte-wise comparison of two names: <0, 0, >0.
+    func compareNames(_ a: Entry, _ b: Entry) -> Int {
+        let x = name(a)
+        let y = name(b)
+        let n = min(x.count, y.count)
+        if n > 0 {
+            let c = memcmpBytes(x.baseAddress!, y.baseAddress!, n)
+            if c != 0 { return c }
+        }
+        return x.count - y.count
+    }
+
+    /// Sorts by name, keeping the original order of equal names (insertion sort for the usual
+    /// handful of headers; a merge through the standard library above that).
+    mutating func sort() {
+        let n = count
+        if n <= 48 {
+            var i = 1
+            while i < n {
+                let e = entries[i]
+                var j = i - 1
+                while j >= 0 && compareNames(entries[j], e) > 0 {
+                    entries[j + 1] = entries[j]
+                    j -= 1
+                }
+                entries[j + 1] = e
+                i += 1
+            }
+        } else {
+            // Stable: break ties on the original position, which `nameStart` preserves.
+            let headers = self
+            var prefix = UnsafeMutableBufferPointer(rebasing: entries[0..<n])
+            prefix.sort { a, b in
+                let c = headers.compareNames(a, b)
+                return c != 0 ? c < 0 : a.nameStart < b.nameStart
+            }
+        }
+    }
+
+    /// Marks where each run of one name starts and whether `filter` signs it. Requires ``sort()``;
+    /// needed by the two `append` functions below.
+    mutating func select(_ filter: HeaderFilter) {
+        var i = 0
+        while i < count {
+            let first = entries[i]
+            let signed = filter.signs(name(first))
+            entries[i].flags = Entry.startsGroup | (signed ? Entry.signed : 0)
+            var j = i + 1
+            while j < count && compareNames(entries[j], first) == 0 {
+                entries[j].flags = signed ? Entry.signed : 0
+                j += 1
+            }
+            i = j
+        }
+    }
+
+    /// Appends the canonical header lines (`name:value\n` each) of the signed names.
+    /// Requires ``select(_:)``.
+    func appendCanonicalHeaders(to out: inout ByteWriter) {
+        var k = 0
+        while k < count {
+            let e = entries[k]
+            if e.flags & Entry.signed != 0 {
+                if e.flags & Entry.startsGroup != 0 {
+                    out.append(name(e))
+                    out.append(0x3a)
+                } else {
+                    out.append(0x2c)
+                }
+                CanonicalRequestBuilder.appendCanonicalValue(value(e), to: &out)
+                if k + 1 == count || entries[k + 1].flags & Entry.startsGroup != 0 { out.append(0x0a) }
+            }
+            k += 1
+        }
+    }
+
+    /// Appends the `SignedHeaders` list (names joined by `;`). Requires ``select(_:)``.
+    func appendSignedHeaders(to out: inout ByteWriter) {
+        var wrote = false
+        for k in 0..<count {
+            let e = entries[k]
+            if e.flags & (Entry.signed | Entry.startsGroup) == Entry.signed | Entry.startsGroup {
+                if wrote { out.append(0x3b) }
+                out.append(name(e))
+                wrote = true
+            }
+        }
+    }
+
+    /// An upper bound on the bytes ``appendCanonicalHeaders(to:)`` plus
+    /// ``appendSignedHeaders(to:)`` write.
+    var outputBound: Int { 2 * byteCount + 3 * count + 2 }
+
+    /// True when a header with this lowercase name is present.
+    func contains(_ lowercaseName: StaticString) -> Bool {
+        let target = UnsafeBufferPointer(start: lowercaseName.utf8Start, count: lowercaseName.utf8CodeUnitCount)
+        for k in 0..<count where CanonicalHeaders.equal(name(entries[k]), target) { return true }
+        return false
+    }
+
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        a.count == b.count && (a.count == 0 || memcmpBytes(a.baseAddress!, b.baseAddress!, a.count) == 0)
+    }
+}
+
+/// Which lowercase header names are signed: everything but a small exclusion list,
+/// precomputed from ``Signer/Options`` so the check is a few byte compares.
+struct HeaderFilter: Sendable, Hashable {
+    /// Lowercase names not signed (exclusions minus forced names), as bytes.
+    private var excluded: [[UInt8]]
+    /// Bit `n` is set when some excluded name is `n` bytes long (bit 63: 63 bytes or more).
+    private var lengths: UInt64
+
+    init(excluding: Set<String>, forcing: Set<String>) {
+        excluded = excluding.subtracting(forcing).map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        lengths = 0
+        for e in excluded { lengths |= 1 << UInt64(min(e.count, 63)) }
+    }
+
+    /// Signs every header.
+    static let signAll = HeaderFilter(excluding: [], forcing: [])
+    /// ``CanonicalRequest/defaultUnsignedHeaders``.
+    static let `default` = HeaderFilter(excluding: CanonicalRequest.defaultUnsignedHeaders, forcing: [])
+
+    func signs(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        if lengths & (1 << UInt64(min(name.count, 63))) == 0 { return true }
+        for e in excluded where e.count == name.count {
+            if e.withUnsafeBufferPointer({ CanonicalHeaders.equal($0, name) }) { return false }
+        }
+        return true
+    }
+}
+
+/// `memcmp` without importing libc: byte-wise, returns the difference of the first unequal pair.
+@inline(__always)
+func memcmpBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Int {
+    var i = 0
+    // Eight bytes at a time while equal.
+    while i + 8 <= n {
+        let x = UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self)
+        let y = UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self)
+        if x != y { break }
+        i += 8
+    }
+    while i < n {
+        let x = a[i]
+        let y = b[i]
+        if x != y { return Int(x) - Int(y) }
+        i += 1
+    }
+    return 0
+}
+
+/// Appends bytes to memory sized in advance: the canonicalization hot path writes through this
+/// instead of growing arrays. Every write is bounds-checked against the capacity.
+struct ByteWriter {
+    let base: UnsafeMutablePointer<UInt8>
+    let capacity: Int
+    private(set) var count = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        base = buffer.baseAddress!
+        capacity = buffer.count
+    }
+
+    /// The bytes written so far.
+    var written: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+    @inline(__always)
+    mutating func append(_ b: UInt8) {
+        precondition(count < capacity, "ByteWriter overflow")
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        let n = bytes.count
+        guard n > 0 else { return }
+        precondition(n <= capacity - count, "ByteWriter overflow")
+        (base + count).update(from: bytes.baseAddress!, count: n)
+        count += n
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        append(bytes.bindMemory(to: UInt8.self))
+    }
+
+    mutating func append(_ s: StaticString) {
+        append(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    mutating func append(string: String) {
+        var s = string
+        s.withUTF8 { append($0) }
+    }
+
+    /// Reserves `n` bytes and lets `body` fill them; `body` returns how many it wrote.
+    @inline(__always)
+    mutating func write(upTo n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        precondition(n <= capacity - count, "ByteWriter overflow")
+        let wrote = body(base + count)
+        precondition(wrote <= n)
+        count += wrote
+    }
+
+    /// Runs `body` with a writer over `capacity` fresh bytes and returns what it wrote as an array.
+    static func makeArray(
+        capacity: Int, _ body: (inout ByteWriter) throws(SigV4Error) -> Void
+    ) throws(SigV4Error) -> [UInt8] {
+        var failure: SigV4Error?
+        let array = [UInt8](unsafeUninitializedCapacity: max(capacity, 1)) { buffer, initialized in
+            var w = ByteWriter(buffer)
+            do throws(SigV4Error) {
+                try body(&w)
+            } catch {
+                failure = error
+            }
+            initialized = w.count
+        }
+        if let failure { throw failure }
+        return array
+    }
+}

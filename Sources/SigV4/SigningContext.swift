@@ -1,0 +1,169 @@
+public import HTTPTypes
+import _SigV4Crypto
+
+/// A reusable header signer for hot loops: the allocation-free path.
+///
+/// It canonicalizes into buffers it keeps between calls, remembers the credential scope and
+/// signing key of the last day it signed for, and returns the ``Signature`` by value. The
+/// `Authorization` value, the canonical request and the string to sign stay readable in the
+/// context until the next call. Once warm (second call on the same day), a signature makes no
+/// heap allocation at all; ``Signer/sign(_:payload:at:)`` instead builds a full
+/// ``SignedRequest`` (a new `HTTPRequest`, strings for every stage) and costs a few.
+///
+/// A context is not thread-safe: keep one per thread or task. It produces exactly the
+/// bytes ``Signer/sign(_:payload:at:)`` produces.
+///
+/// ```swift
+/// let context = SigningContext(signer: signer)
+/// let signature = try context.sign(request, payload: .emptySHA256, at: date)
+/// context.withAuthorization { bytes in /* write "Authorization: " + bytes */ }
+/// var fields = request.headerFields
+/// context.addHeaders(to: &fields)  // X-Amz-Date, token, content SHA-256, Authorization
+/// ```
+public final class SigningContext {
+    /// The signer whose credentials, scope, rules and options are used.
+    public let signer: Signer
+
+    /// Everything a signature updates, reached through one exclusive access per call.
+    struct State {
+        var canonical: UnsafeMutableBufferPointer<UInt8>
+        var canonicalCount = 0
+        var stringToSign: UnsafeMutableBufferPointer<UInt8>
+        var stringToSignCount = 0
+        var authorization: UnsafeMutableBufferPointer<UInt8>
+        var authorizationCount = 0
+        var keyDay: Int64 = .min
+        var scope: CredentialScope?
+        var key: SigningKey?
+        var credentialsChecked = false
+        var lastDate = AmzDate(secondsSince1970: 0)
+        var lastPayload: PayloadHash = .emptySHA256
+        var hasSignature = false
+
+        /// Makes `buffer` hold at least `count` bytes (contents are not kept).
+        static func ensure(_ buffer: inout UnsafeMutableBufferPointer<UInt8>, _ count: Int) {
+            if count > buffer.count {
+                buffer.deallocate()
+                buffer = .allocate(capacity: max(count, 2 * buffer.count))
+            }
+        }
+    }
+
+    private var state: State
+
+    /// Creates a context for `signer`. Buffers grow to the largest request signed and are kept.
+    public init(signer: Signer) {
+        self.signer = signer
+        state = State(canonical: .allocate(capacity: 1024), stringToSign: .allocate(capacity: 512), authorization: .allocate(capacity: 512))
+    }
+
+    deinit {
+        state.canonical.deallocate()
+        state.stringToSign.deallocate()
+        state.authorization.deallocate()
+    }
+
+    /// Signs `request` for the `Authorization` header and returns the signature.
+    ///
+    /// Same inputs, checks and result as ``Signer/sign(_:payload:at:)``; the headers to add
+    /// are available from ``addHeaders(to:)`` and ``withAuthorization(_:)``.
+    public func sign(_ request: HTTPRequest, payload: PayloadHash, at date: AmzDate) throws(SigV4Error) -> Signature {
+        try SigningContext.sign(signer: signer, state: &state, request, payload: payload, at: date)
+    }
+
+    private static func sign(
+        signer: borrowing Signer, state: inout State, _ request: HTTPRequest, payload: PayloadHash, at date: AmzDate
+    ) throws(SigV4Error) -> Signature {
+        if !state.credentialsChecked {
+            try signer.validateCredentials()
+            state.credentialsChecked = true
+        }
+        let day = date.dayNumber
+        if day != state.keyDay || state.key == nil {
+            let newScope = try signer.scope(at: date)
+            state.key = signer.signingKey(for: newScope)
+            state.scope = newScope
+            state.keyDay = day
+        }
+        guard let scope = state.scope, let key = state.key else {
+            throw SigV4Error(.invalidScope, "no signing key")
+        }
+        state.hasSignature = false
+        let fields = request.headerFields
+        let scan = try Signer.scanForHeaderSigning(fields)
+        if scan.hasContentSHA256 {
+            guard fields[Signer.contentSHA256Name] == payload.value else {
+                throw SigV4Error(.payloadHashConflict, "x-amz-content-sha256 disagrees with the payload hash")
+            }
+        }
+        let target = request.path ?? "/"
+        let plan = try signer.planHeaderCanonicalRequest(request, scan: scan, target: target, payload: payload)
+        State.ensure(&state.canonical, plan.bound)
+        state.canonicalCount = 0
+        var writer = ByteWriter(state.canonical)
+        let range = try signer.writeHeaderCanonicalRequest(
+            request, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &writer)
+        state.canonicalCount = writer.count
+        let hash = SHA256.hash(UnsafeRawBufferPointer(writer.written))
+
+        State.ensure(&state.stringToSign, 100 + scope.byteCount)
+        var sts = ByteWriter(state.stringToSign)
+        StringToSign.write(date: date, scope: scope, canonicalRequestHash: hash, to: &sts)
+        state.stringToSignCount = sts.count
+        let signature = Signature(digest: key.mac(UnsafeRawBufferPointer(sts.written)))
+
+        let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.canonical)[range])
+        let count = Signer.authorizationByteCount(
+            accessKeyID: signer.credentials.accessKeyID, scope: scope, signedHeadersCount: names.count)
+        State.ensure(&state.authorization, count)
+        state.authorizationCount = Signer.writeAuthorization(
+            to: state.authorization.baseAddress!, accessKeyID: signer.credentials.accessKeyID, scope: scope,
+            signedHeaders: names, signature: signature)
+        state.lastDate = date
+        state.lastPayload = payload
+        state.hasSignature = true
+        return signature
+    }
+
+    /// The `Authorization` value of the last signature, as bytes (no allocation).
+    public func withAuthorization<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.authorization)[0..<state.authorizationCount]))
+    }
+
+    /// The canonical request of the last signature, as bytes (no allocation).
+    public func withCanonicalRequest<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.canonical)[0..<state.canonicalCount]))
+    }
+
+    /// The string to sign of the last signature, as bytes (no allocation).
+    public func withStringToSign<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.stringToSign)[0..<state.stringToSignCount]))
+    }
+
+    /// The `Authorization` value of the last signature (allocates a `String`).
+    public var authorizationValue: String { withAuthorization { String(decoding: $0, as: UTF8.self) } }
+
+    /// Sets the headers the last signature requires on `fields`: `X-Amz-Date`,
+    /// `X-Amz-Security-Token` and `X-Amz-Content-SHA256` as ``Signer/sign(_:payload:at:)`` adds
+    /// them, and `Authorization`. Pass the same fields that were signed. Does nothing before a
+    /// successful ``sign(_:payload:at:)``.
+    public func addHeaders(to fields: inout HTTPFields) {
+        guard state.hasSignature else { return }
+        let rules = signer.rules
+        let token = signer.credentials.sessionToken
+        let hadContentSHA = fields[Signer.contentSHA256Name] != nil
+        fields[Signer.amzDateName] = nil
+        fields[Signer.securityTokenName] = nil
+        fields.append(HTTPField(name: Signer.amzDateName, value: state.lastDate.iso8601Basic))
+        if let token, rules.sessionTokenPlacement == .signed {
+            fields.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        if !hadContentSHA && rules.sendContentSHA256 {
+            fields.append(HTTPField(name: Signer.contentSHA256Name, value: state.lastPayload.value))
+        }
+        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
+            fields.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        withAuthorization { fields.append(HTTPField(name: .authorization, value: $0)) }
+    }
+}

@@ -1,0 +1,54 @@
+import HTTPTypes
+import SigV4
+import Testing
+
+/// `SigningContext` (the allocation-free path) must produce exactly what `Signer.sign` produces.
+@Suite("Signing context")
+struct SigningContextTests {
+    @Test("the context's signature, Authorization, canonical request and string to sign equal Signer.sign's",
+        arguments: AWSSigningSuiteTests.cases)
+    func contextMatchesSigner(name: String) throws {
+        let context = try AWSSigningSuiteTests.Context(name)
+        let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4/\(name)/request.txt"))
+        let request = raw.httpRequest()
+        let payload = PayloadHash.sha256(of: raw.body)
+        let expected = try context.signer.sign(request, payload: payload, at: context.date)
+        let signing = SigningContext(signer: context.signer)
+        // Twice: the second call runs on the reused buffers and the remembered key.
+        for _ in 0..<2 {
+            let signature = try signing.sign(request, payload: payload, at: context.date)
+            #expect(signature == expected.signature)
+            #expect(signing.authorizationValue == expected.authorization)
+            #expect(signing.withCanonicalRequest { Array($0) } == expected.canonicalRequest.bytes)
+            #expect(signing.withStringToSign { Array($0) } == expected.stringToSign.bytes)
+        }
+        var fields = request.headerFields
+        signing.addHeaders(to: &fields)
+        #expect(fields == expected.request.headerFields)
+    }
+
+    @Test("a context moves to the new scope when the day changes")
+    func contextFollowsTheDate() throws {
+        let signer = Signer(
+            credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            region: "us-east-1", service: "service", keyCache: nil)
+        let request = HTTPRequest(method: .get, scheme: "https", authority: "example.amazonaws.com", path: "/")
+        let signing = SigningContext(signer: signer)
+        for stamp in ["20150830T123600Z", "20150831T000000Z", "20150830T235959Z"] {
+            let date = try AmzDate(iso8601Basic: stamp)
+            let signature = try signing.sign(request, payload: .emptySHA256, at: date)
+            #expect(signature == (try signer.sign(request, payload: .emptySHA256, at: date)).signature)
+        }
+    }
+
+    @Test("a context refuses what Signer.sign refuses")
+    func contextRefusesSignedRequests() throws {
+        let signer = Signer(
+            credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret"), region: "us-east-1",
+            service: "service")
+        var request = HTTPRequest(method: .get, scheme: "https", authority: "example.amazonaws.com", path: "/")
+        request.headerFields[.authorization] = "AWS4-HMAC-SHA256 Credential=x"
+        let date = try AmzDate(iso8601Basic: "20150830T123600Z")
+        #expect(throws: SigV4Error.self) { try SigningContext(signer: signer).sign(request, payload: .emptySHA256, at: date) }
+    }
+}

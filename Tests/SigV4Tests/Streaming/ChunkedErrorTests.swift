@@ -1,0 +1,192 @@
+import HTTPTypes
+import SigV4
+import Testing
+
+/// Bad input gets a typed error with a code, never a crash.
+@Suite("aws-chunked bad input")
+struct ChunkedErrorTests {
+    /// The code of the `SigV4Error` that `body` throws; nil when it does not throw.
+    static func code(_ body: () throws -> Void) -> SigV4Error.Code? {
+        do {
+            try body()
+            return nil
+        } catch let error as SigV4Error {
+            return error.code
+        } catch {
+            return SigV4Error.Code("not a SigV4Error: \(type(of: error))")
+        }
+    }
+
+    @Test(
+        "a chunk size under 8 KiB or over 64 MiB is refused with invalidChunkSize",
+        arguments: [Int.min, -1, 0, 1, 8191, 64 * 1024 * 1024 + 1, Int.max])
+    func badChunkSize(chunkSize: Int) {
+        #expect(
+            Self.code {
+                _ = try StreamingFixtures.signer.signStreaming(
+                    StreamingFixtures.request, decodedContentLength: 100, chunkSize: chunkSize,
+                    at: StreamingFixtures.date)
+            } == .invalidChunkSize)
+        #expect(
+            Self.code {
+                _ = try AWSChunkedEncoder(
+                    encoding: .unsignedWithTrailer(.crc32), chunkSize: chunkSize, decodedContentLength: 1,
+                    chunkSigner: nil)
+            } == .invalidChunkSize)
+        #expect(
+            Self.code {
+                _ = try AWSChunkedEncoding.signed.encodedLength(decodedLength: 1, chunkSize: chunkSize)
+            } == .invalidChunkSize)
+    }
+
+    @Test("the smallest and largest allowed chunk sizes are accepted", arguments: [8192, 64 * 1024 * 1024])
+    func boundaryChunkSizes(chunkSize: Int) throws {
+        let streaming = try StreamingFixtures.signer.signStreaming(
+            StreamingFixtures.request, decodedContentLength: 3, chunkSize: chunkSize, at: StreamingFixtures.date)
+        #expect(try streaming.encode([1, 2, 3]).count == streaming.encodedContentLength)
+    }
+
+    @Test(
+        "a payload shorter or longer than the declared decoded length fails with contentLengthMismatch",
+        arguments: [(100, 99), (100, 101), (0, 1), (1, 0), (8192, 8193), (20_000, 8192)])
+    func lengthMismatch(declared: Int, actual: Int) async throws {
+        let streaming = try StreamingFixtures.signer.signStreaming(
+            StreamingFixtures.request, decodedContentLength: declared, encoding: .signedWithTrailer(.sha256),
+            chunkSize: 8192, at: StreamingFixtures.date)
+        let payload = [UInt8](repeating: 7, count: actual)
+        #expect(Self.code { _ = try streaming.encode(payload) } == .contentLengthMismatch)
+
+        let stream = AsyncStream<[UInt8]> { continuation in
+            continuation.yield(payload)
+            continuation.finish()
+        }
+        await #expect(throws: SigV4Error.self) {
+            for try await _ in streaming.body(stream) {}
+        }
+        do {
+            for try await _ in streaming.body(stream) {}
+        } catch let error as SigV4Error {
+            #expect(error.code == .contentLengthMismatch)
+        }
+    }
+
+    @Test("a negative decoded length is refused")
+    func negativeLength() {
+        #expect(
+            Self.code {
+                _ = try StreamingFixtures.signer.signStreaming(
+                    StreamingFixtures.request, decodedContentLength: -1, at: StreamingFixtures.date)
+            } == .contentLengthMismatch)
+    }
+
+    @Test("an overflowing encoded length is refused, not trapped")
+    func overflow() {
+        #expect(
+            Self.code {
+                _ = try AWSChunkedEncoding.signed.encodedLength(decodedLength: Int.max, chunkSize: 8192)
+            } == .contentLengthMismatch)
+        #expect(
+            Self.code {
+                _ = try AWSChunkedEncoding.signed.encodedLength(decodedLength: Int.max - 5, chunkSize: 64 * 1024 * 1024)
+            } == .contentLengthMismatch)
+    }
+
+    @Test("a caller's x-amz-decoded-content-length that disagrees is refused")
+    func conflictingDecodedLength() {
+        var request = StreamingFixtures.request
+        request.headerFields[HTTPField.Name("x-amz-decoded-content-length")!] = "5"
+        #expect(
+            Self.code {
+                _ = try StreamingFixtures.signer.signStreaming(
+                    request, decodedContentLength: 6, at: StreamingFixtures.date)
+            } == .contentLengthMismatch)
+    }
+
+    @Test("a caller's x-amz-content-sha256 that disagrees with the streaming constant is refused")
+    func conflictingContentSHA() {
+        var request = StreamingFixtures.request
+        request.headerFields[HTTPField.Name("x-amz-content-sha256")!] = "UNSIGNED-PAYLOAD"
+        #expect(
+            Self.code {
+                _ = try StreamingFixtures.signer.signStreaming(
+                    request, decodedContentLength: 6, at: StreamingFixtures.date)
+            } == .payloadHashConflict)
+    }
+
+    @Test(
+        "an unknown trailer algorithm is refused with unsupportedChecksum",
+        arguments: ["md5", "crc64", "", "x-amz-checksum-", "crc32c ", "sha-256", "x-amz-checksum-md5"])
+    func unknownAlgorithm(name: String) {
+        #expect(Self.code { _ = try TrailingChecksum.Algorithm(name: name) } == .unsupportedChecksum)
+    }
+
+    @Test(
+        "algorithm names parse in any case and as header names",
+        arguments: [
+            ("CRC32C", TrailingChecksum.Algorithm.crc32c), ("crc32", .crc32), ("Sha1", .sha1),
+            ("x-amz-checksum-sha256", .sha256), ("X-Amz-Checksum-CRC32C", .crc32c),
+        ])
+    func algorithmNames(name: String, algorithm: TrailingChecksum.Algorithm) throws {
+        #expect(try TrailingChecksum.Algorithm(name: name) == algorithm)
+    }
+
+    @Test("bytes after finish, and a second finish, are refused")
+    func afterFinish() throws {
+        let streaming = try StreamingFixtures.signer.signStreaming(
+            StreamingFixtures.request, decodedContentLength: nil, at: StreamingFixtures.date)
+        var encoder = streaming.makeEncoder()
+        _ = try encoder.finish()
+        #expect(encoder.isFinished)
+        #expect(Self.code { _ = try encoder.finish() } == .contentLengthMismatch)
+        #expect(
+            Self.code {
+                _ = try [UInt8](repeating: 1, count: 3).withUnsafeBytes { raw in try encoder.feed(raw) }
+            } == .contentLengthMismatch)
+    }
+
+    @Test("a signed encoding without a chunk signer is refused")
+    func signedWithoutSigner() {
+        #expect(
+            Self.code {
+                _ = try AWSChunkedEncoder(encoding: .signed, decodedContentLength: 1, chunkSigner: nil)
+            } == .invalidCredentials)
+    }
+
+    @Test("a chunk hash that is a constant, not a digest, is refused")
+    func chunkHashConstant() throws {
+        let streaming = try StreamingFixtures.signer.signStreaming(
+            StreamingFixtures.request, decodedContentLength: 1, at: StreamingFixtures.date)
+        var chain = try #require(streaming.chunkSigner)
+        #expect(Self.code { _ = try chain.signature(forChunkHash: .unsignedPayload) } == .invalidPayloadHash)
+        let viaHash = try chain.signature(forChunkHash: .sha256(of: [UInt8]([1])))
+        var fresh = try #require(streaming.chunkSigner)
+        #expect(viaHash == fresh.signature(forChunk: [UInt8]([1])))
+    }
+}
+
+/// Secrets never show up in what the streaming types print.
+@Suite("aws-chunked secrecy")
+struct ChunkedSecrecyTests {
+    @Test("descriptions and dumps of the streaming values never contain the secret key")
+    func noSecretInDescriptions() throws {
+        let streaming = try StreamingFixtures.signer.signStreaming(
+            StreamingFixtures.request, decodedContentLength: 10, encoding: .signedWithTrailer(.crc32c),
+            at: StreamingFixtures.date)
+        var encoder = streaming.makeEncoder()
+        _ = try encoder.encode([UInt8](repeating: 1, count: 10))
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        var texts = [
+            String(describing: streaming), String(reflecting: streaming), String(describing: encoder),
+            String(describing: streaming.chunkSigner as Any),
+        ]
+        var dump = ""
+        Swift.dump(streaming, to: &dump)
+        texts.append(dump)
+        for text in texts {
+            #expect(!text.contains(secret))
+            #expect(!text.contains("wJalrXUtnFEMI"))
+        }
+        let keyText = streaming.chunkSigner.map { String(describing: $0.signingKey) } ?? ""
+        #expect(keyText.contains("<redacted>"))
+    }
+}
