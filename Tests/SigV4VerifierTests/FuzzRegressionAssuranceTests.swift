@@ -35,4 +35,28 @@ struct FuzzRegressionAssuranceTests {
         #expect(throws: VerificationFailure.self) { _ = try e.feed(body) }
         #expect(throws: VerificationFailure.self) { try e.finish() }
     }
+
+    /// FuzzCanonicalRequest, Fuzz/Regressions/FuzzCanonicalRequest-method-newline: the public
+    /// `CanonicalRequest(method:…)` puts any method bytes into the first line, so a method with a newline makes
+    /// the canonical request ambiguous (`"GET\n/a"` + target `/b` vs other splits). Signing through `Signer` is
+    /// safe (HTTPRequest.Method only takes tokens). Fixed: the builder refuses a method that is not an RFC 9110
+    /// token (`invalidMethod`); a verifier given such a method answers InvalidRequest.
+    @Test("a method that is not an HTTP token is refused by CanonicalRequest", arguments: ["GET\n/a", "", "G ET", "GE\u{8}T", "GÉT"])
+    func methodMustBeAToken(method: String) {
+        do {
+            _ = try CanonicalRequest(
+                method: method, target: "/b", headers: [("Host", "h")], payloadHash: .emptySHA256, rules: .standard)
+            Issue.record("method \(method.debugDescription) was accepted")
+        } catch {
+            #expect(error.code == .invalidMethod)
+        }
+    }
+
+    @Test("the verifier answers InvalidRequest for a method with a newline")
+    func verifierRefusesNewlineMethod() async {
+        var (request, body) = Fixture.signedPut()
+        request.method = "PUT\n/x"
+        let result = await Fixture.verifier().verify(request, payload: .body(body), now: Fixture.date.adding(seconds: 5))
+        #expect(result.failure?.code.name == "InvalidRequest")
+    }
 }

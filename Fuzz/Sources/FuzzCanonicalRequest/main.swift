@@ -39,6 +39,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     guard let first = build(headers) else { return 0 }
     guard let again = build(headers), again.text == first.text else { fatalError("canonicalization is not deterministic") }
+    precondition(method.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != 0x3a }, "a non-token method was accepted")
     let lines = first.text.split(separator: "\n", omittingEmptySubsequences: false)
     precondition(lines.count >= 6, "a canonical request has at least six lines")
     for line in lines[1...2] {
