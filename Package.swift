@@ -13,12 +13,19 @@ let package = Package(
         .library(name: "SigV4", targets: ["SigV4"]),
         .library(name: "SigV4Verifier", targets: ["SigV4Verifier"]),
         .library(name: "SigV4KeyStore", targets: ["SigV4KeyStore"]),
+        .library(name: "SigV4AsyncHTTPClient", targets: ["SigV4AsyncHTTPClient"]),
+        .library(name: "SigV4Foundation", targets: ["SigV4Foundation"]),
+        .library(name: "HummingbirdSigV4", targets: ["HummingbirdSigV4"]),
+        .library(name: "HummingbirdSigV4Testing", targets: ["HummingbirdSigV4Testing"]),
         .executable(name: "sigv4", targets: ["SigV4Tool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -52,12 +59,50 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "SigV4AsyncHTTPClient",
+            dependencies: [
+                "SigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SigV4Foundation",
+            dependencies: ["SigV4", .product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HummingbirdSigV4",
+            dependencies: [
+                "SigV4", "SigV4Verifier", "SigV4KeyStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HummingbirdSigV4Testing",
+            dependencies: [
+                "SigV4", "HummingbirdSigV4",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "SigV4Tool",
             dependencies: [
-                "SigV4", "SigV4Verifier", "SigV4KeyStore",
+                "SigV4", "SigV4Verifier", "SigV4KeyStore", "HummingbirdSigV4", "SigV4AsyncHTTPClient",
+                "SigV4Foundation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -97,6 +142,18 @@ let package = Package(
         ),
         // Counts heap allocations per thread in the test process (allocation regression tests).
         .target(name: "CSigV4TestMallocCounter", path: "Tests/CSigV4TestMallocCounter"),
+        .testTarget(
+            name: "SigV4GatewayTests",
+            dependencies: [
+                "SigV4", "SigV4Verifier", "SigV4KeyStore", "SigV4AsyncHTTPClient", "SigV4Foundation",
+                "HummingbirdSigV4", "HummingbirdSigV4Testing",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SigV4Tests",
             dependencies: [

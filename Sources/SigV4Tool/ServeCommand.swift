@@ -1,10 +1,153 @@
 import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdSigV4
+import Logging
+import NIOCore
+import SigV4
+import SigV4KeyStore
+import SigV4Verifier
 
-// Placeholder until the `serve` command lands; it refuses to run.
+/// `sigv4 serve`: a verifying gateway in front of a service, or an identity echo without one.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "(not built yet)")
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a verifying gateway: check SigV4 signatures, then forward to an upstream or echo the identity.",
+        discussion: """
+            Every request is verified against the key store (region/service allow-lists, clock skew, replay,
+            the key's own scope). Refused requests get the AWS error code as S3-style XML (or JSON with
+            --error-format json) and never reach the upstream. Accepted requests are forwarded with the
+            Authorization header and presign parameters removed, aws-chunked bodies decoded and verified,
+            and X-SigV4-Access-Key-Id / X-SigV4-Principal added. Without --upstream the gateway answers
+            the verified identity as JSON.
+
+            Examples:
+              sigv4 serve --keystore keys.db --upstream http://127.0.0.1:9000 --region us-east-1 --service s3
+              sigv4 serve --listen 127.0.0.1:0 --keystore keys.db      # echo mode, ephemeral port
+            """)
+
+    @Option(help: "host:port to listen on (port 0 picks a free one; the chosen address is printed).")
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(help: "Key store file (default: $SIGV4_KEYSTORE or ~/.local/share/sigv4/keys.db).")
+    var keystore: String?
+
+    @Option(help: "Master key file (default: $SIGV4_KEYSTORE_MASTER_KEY_FILE or <keystore>.masterkey).")
+    var masterKeyFile: String?
+
+    @Option(help: "Forward verified requests to this base URL (http[s]://host:port[/prefix]).")
+    var upstream: String?
+
+    @Option(name: .customLong("region"), help: "Allowed region (repeatable; default any).")
+    var regions: [String] = []
+
+    @Option(name: .customLong("service"), help: "Allowed service signing name (repeatable; default any).")
+    var services: [String] = []
+
+    @Option(help: "Largest accepted clock skew for header-signed requests, in seconds.")
+    var maxSkew: Int = 900
+
+    @Option(help: "Refuse a header-signed request seen before: on or off.")
+    var replayProtection: OnOff = .on
+
+    @Option(help: "Replay cache capacity (entries); when full the gateway refuses with SlowDown (503).")
+    var replayCapacity: Int = 1_000_000
+
+    @Flag(help: "Put the canonical request and string to sign in SignatureDoesNotMatch errors (for operators).")
+    var diagnostics = false
+
+    @Option(help: "Error body format: xml (S3 style) or json.")
+    var errorFormat: ErrorFormatOption = .xml
+
+    @Option(help: "Largest request body in bytes (decoded); larger bodies get EntityTooLarge (413).")
+    var maxBodySize: Int = 5 << 30
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    @Flag(name: .customLong("dev-no-auth"), help: .hidden)
+    var devNoAuth = false
+
+    enum OnOff: String, ExpressibleByArgument { case on, off }
+    enum ErrorFormatOption: String, ExpressibleByArgument { case xml, json }
+
+    func validate() throws {
+        guard (try? Self.parseListen(listen)) != nil else {
+            throw ValidationError("--listen must be host:port, for example 127.0.0.1:8080")
+        }
+        if let upstream { _ = try Gateway.Upstream(upstream) }
+        guard maxSkew >= 0 else { throw ValidationError("--max-skew must be 0 or more seconds") }
+        guard maxBodySize >= 0 else { throw ValidationError("--max-body-size must be 0 or more") }
+        guard replayCapacity > 0 else { throw ValidationError("--replay-capacity must be positive") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    static func parseListen(_ text: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { throw GatewayError("bad --listen") }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
 
     func run() async throws {
-        throw ValidationError("'sigv4 serve' is not available in this build yet")
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            return handler
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let storePath = keystore ?? KeyStoreLocation.defaultStorePath(environment: environment)
+        let store: KeyStore
+        do {
+            store = try KeyStoreLocation.open(path: storePath, keyFile: masterKeyFile, environment: environment)
+        } catch {
+            throw GatewayError("cannot open the key store at \(storePath): \(error)")
+        }
+        var policy = VerificationPolicy.default
+        policy.allowedRegions = Set(regions)
+        policy.allowedServices = Set(services)
+        policy.maxClockSkew = Int64(maxSkew)
+        policy.includeDiagnostics = diagnostics
+        let verifier = Verifier(
+            resolver: store, policy: policy,
+            replayGuard: replayProtection == .on ? InMemoryReplayGuard(capacity: replayCapacity) : nil)
+        let authenticator = SigV4Authenticator<BasicSigV4RequestContext>(
+            verifier: verifier,
+            configuration: .init(errorFormat: errorFormat == .json ? .json : .s3XML, maxBodySize: maxBodySize))
+        let (host, port) = try Self.parseListen(listen)
+        let upstreamURL = try upstream.map { try Gateway.Upstream($0) }
+        var logger = Logger(label: "sigv4.gateway")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        if devNoAuth {
+            logger.warning("authentication is DISABLED (--dev-no-auth): for benchmarks only")
+        }
+        let httpClient = upstreamURL == nil ? nil : HTTPClient(eventLoopGroupProvider: .singleton)
+        let gateway = Gateway(
+            upstream: upstreamURL, authenticator: devNoAuth ? nil : authenticator,
+            accessLog: Logger(label: "sigv4.access"), httpClient: httpClient)
+        let serverLogger = logger
+        let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
+        let app = Application(
+            responder: gateway.responder(),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                serverLogger.notice(
+                    "listening", metadata: ["address": "\(host):\(bound)", "mode": "\(mode)", "keystore": "\(storePath)"])
+                FileHandle.standardOutput.write(Data("sigv4 serve: listening on http://\(host):\(bound) (\(mode))\n".utf8))
+            },
+            logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            try? await httpClient?.shutdown()
+            throw error
+        }
+        try? await httpClient?.shutdown()
+        try? store.flushLastUsed()
+        logger.notice("stopped")
     }
 }

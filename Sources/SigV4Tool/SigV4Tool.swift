@@ -15,6 +15,7 @@ struct SigV4Tool: AsyncParsableCommand {
             """,
         subcommands: [
             Sign.self, Presign.self, Curl.self, Explain.self, Verify.self, Keys.self, Serve.self, Demo.self,
+            InteropRequest.self,
         ]
     )
 }

@@ -1,0 +1,125 @@
+import HTTPTypes
+import Hummingbird
+import SigV4
+import SigV4Verifier
+
+/// An aws-chunked request body decoded and verified as it streams, by the verifier's
+/// ``SigV4Verifier/AWSChunkedDecoder``.
+///
+/// The decoder releases a signed chunk only after its signature verified. On top of that, one
+/// run of decoded bytes is always held back, so the last bytes are released only after the final
+/// chunk, the trailer (checksum and signature) and the decoded length all checked out: a consumer
+/// that forwards the body never completes an upload whose end fails verification, and under
+/// `STREAMING-UNSIGNED-PAYLOAD-TRAILER` (no chunk signatures) a tampered body never arrives whole.
+/// Memory: at most one chunk plus one held run.
+struct AWSChunkedRequestBody: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+
+    let base: RequestBody
+    let decoder: AWSChunkedDecoder
+    let recorder: BodyFailureRecorder
+
+    static let decodedContentLength = HTTPField.Name("x-amz-decoded-content-length")!
+    static let trailer = HTTPField.Name("x-amz-trailer")!
+    static let contentSHA256 = HTTPField.Name("x-amz-content-sha256")!
+
+    /// The request the handler sees: the decoded body, `Content-Length` set to the decoded length,
+    /// `aws-chunked` removed from `Content-Encoding`, `x-amz-decoded-content-length` and
+    /// `x-amz-trailer` removed, and `x-amz-content-sha256: UNSIGNED-PAYLOAD` (the body was verified
+    /// here, so nothing downstream must decode or verify it again).
+    static func decodedRequest(
+        _ request: Request, verified: VerifiedRequest, limit: Int?, recorder: BodyFailureRecorder
+    ) throws(VerificationFailure) -> Request {
+        let decoder = try verified.makeChunkedDecoder(for: VerificationRequest(request.head))
+        if let limit, decoder.decodedContentLength > limit {
+            throw VerificationFailure(
+                .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
+                details: [.init("MaxSizeAllowed", String(limit))])
+        }
+        var head = request.head
+        var fields = HTTPFields()
+        for field in head.headerFields {
+            switch field.name {
+            case .contentLength, Self.decodedContentLength, Self.trailer, Self.contentSHA256:
+                continue
+            case .contentEncoding:
+                let rest = field.value.split(separator: ",").map { $0.trimmingSpaces }.filter {
+                    $0.lowercased() != "aws-chunked" && !$0.isEmpty
+                }
+                if !rest.isEmpty { fields.append(HTTPField(name: .contentEncoding, value: rest.joined(separator: ","))) }
+            default:
+                fields.append(field)
+            }
+        }
+        fields[Self.contentSHA256] = PayloadHash.unsignedPayload.value
+        fields[.contentLength] = String(decoder.decodedContentLength)
+        head.headerFields = fields
+        let body = AWSChunkedRequestBody(base: request.body, decoder: decoder, recorder: recorder)
+        return Request(head: head, body: RequestBody(asyncSequence: body))
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), decoder: decoder, recorder: recorder)
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: RequestBody.AsyncIterator
+        var decoder: AWSChunkedDecoder
+        let recorder: BodyFailureRecorder
+        /// Verified decoded bytes not yet released.
+        var held: ByteBuffer?
+        var finished = false
+
+        mutating func next() async throws -> ByteBuffer? {
+            if finished {
+                defer { held = nil }
+                return held
+            }
+            while true {
+                guard let wire = try await base.next() else {
+                    finished = true
+                    do {
+                        try decoder.finish()
+                    } catch {
+                        held = nil
+                        await recorder.record(error)
+                        throw error
+                    }
+                    defer { held = nil }
+                    return held
+                }
+                var decoded = ByteBuffer()
+                var failure: VerificationFailure?
+                wire.withUnsafeReadableBytes { raw in
+                    do throws(VerificationFailure) {
+                        try decoder.feed(raw) { piece in decoded.writeBytes(piece) }
+                    } catch {
+                        failure = error
+                    }
+                }
+                if let error = failure {
+                    finished = true
+                    held = nil
+                    await recorder.record(error)
+                    throw error
+                }
+                guard decoded.readableBytes > 0 else { continue }
+                if let previous = held {
+                    held = decoded
+                    return previous
+                }
+                held = decoded
+            }
+        }
+    }
+}
+
+extension StringProtocol {
+    /// The text without leading and trailing spaces and tabs.
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}

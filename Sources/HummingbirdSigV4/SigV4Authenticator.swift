@@ -1,0 +1,166 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+public import Hummingbird
+public import SigV4
+public import SigV4Verifier
+public import SigV4KeyStore
+
+/// Hummingbird middleware that verifies AWS Signature Version 4 requests.
+///
+/// Every request is verified with a ``SigV4Verifier/Verifier`` before the next responder runs:
+/// a refused request is answered at once with the AWS error code (S3-style XML or JSON, see
+/// ``SigV4ErrorFormat``) and never reaches your handlers. An accepted request carries the verified
+/// identity in ``SigV4RequestContext/sigV4``, and its body is replaced by one your handler can
+/// trust:
+///
+/// - a signed payload hash (`x-amz-content-sha256: <hex>`) is checked as the body streams; the
+///   last buffer is held back until the whole body matched, and a mismatch ends the body with
+///   `XAmzContentSHA256Mismatch`, which the middleware answers in place of your handler's response;
+/// - aws-chunked bodies (`STREAMING-*`) are decoded, each chunk released only after its signature
+///   (and the trailing checksum, for the last chunk) verified: the handler sees decoded bytes only;
+/// - every body is limited to ``Configuration/maxBodySize`` (`EntityTooLarge`, 413).
+///
+/// ```swift
+/// let keyStore = try KeyStoreLocation.open(path: "keys.db")
+/// let router = Router(context: BasicSigV4RequestContext.self)
+/// router.add(middleware: SigV4Authenticator(
+///     verifier: Verifier(resolver: keyStore, policy: VerificationPolicy(allowedServices: ["s3"]),
+///                        replayGuard: InMemoryReplayGuard())))
+/// router.get("/whoami") { _, context in context.sigV4?.principal ?? "" }
+/// ```
+public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware {
+    /// How the middleware answers and what it limits.
+    public struct Configuration: Sendable {
+        /// How refusals are written (default S3-style XML).
+        public var errorFormat: SigV4ErrorFormat
+        /// The largest body accepted, in decoded bytes (default 5 GiB, S3's single-PUT limit); nil: no limit.
+        public var maxBodySize: Int?
+        /// The verifier's notion of now. Inject a fixed clock in tests.
+        public var clock: @Sendable () -> AmzDate
+        /// A fresh request id for each refusal (`x-amz-request-id` and `<RequestId>`).
+        public var requestID: @Sendable () -> String
+
+        /// The wall clock, the default ``clock``.
+        public static func systemClock() -> AmzDate { AmzDate(Date()) }
+
+        /// Creates a configuration.
+        ///
+        /// ```swift
+        /// let configuration = SigV4Authenticator<BasicSigV4RequestContext>.Configuration(
+        ///     errorFormat: .json, maxBodySize: 64 << 20)
+        /// ```
+        public init(
+            errorFormat: SigV4ErrorFormat = .s3XML, maxBodySize: Int? = 5 << 30,
+            clock: @escaping @Sendable () -> AmzDate = Configuration.systemClock,
+            requestID: @escaping @Sendable () -> String = { SigV4Authenticator.randomRequestID() }
+        ) {
+            self.errorFormat = errorFormat
+            self.maxBodySize = maxBodySize
+            self.clock = clock
+            self.requestID = requestID
+        }
+    }
+
+    /// The verifier (resolver, policy, replay guard).
+    public let verifier: Verifier
+    /// Answers and limits.
+    public var configuration: Configuration
+
+    /// Creates the middleware from a verifier.
+    public init(verifier: Verifier, configuration: Configuration = Configuration()) {
+        self.verifier = verifier
+        self.configuration = configuration
+    }
+
+    /// Creates the middleware with keys from a key store, the default policy (or yours) and an
+    /// in-memory replay guard.
+    ///
+    /// ```swift
+    /// let middleware = SigV4Authenticator<BasicSigV4RequestContext>(
+    ///     keyStore: try KeyStoreLocation.open(path: "keys.db"))
+    /// ```
+    public init(
+        keyStore: KeyStore, policy: VerificationPolicy = .default,
+        replayGuard: (any ReplayGuard)? = InMemoryReplayGuard(), configuration: Configuration = Configuration()
+    ) {
+        self.init(
+            verifier: Verifier(resolver: keyStore, policy: policy, replayGuard: replayGuard),
+            configuration: configuration)
+    }
+
+    /// Verifies `request`; refuses it or passes it on with the identity and a checked body.
+    public func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let result = await verifier.verify(VerificationRequest(request.head), payload: .streamed, now: configuration.clock())
+        let verified: VerifiedRequest
+        switch result {
+        case .rejected(let failure):
+            context.logger.debug(
+                "sigv4 refused", metadata: ["sigv4.code": "\(failure.code.name)", "sigv4.access_key_id": "\(failure.accessKeyID ?? "-")"])
+            return refusal(failure, request: request)
+        case .accepted(let v):
+            verified = v
+        }
+        var context = context
+        context.sigV4 = verified
+        let recorder = BodyFailureRecorder()
+        let checked: Request
+        do {
+            checked = try Self.checkedRequest(request, verified: verified, limit: configuration.maxBodySize, recorder: recorder)
+        } catch {
+            return refusal(error, request: request)
+        }
+        do {
+            return try await next(checked, context)
+        } catch {
+            if let failure = await recorder.failure {
+                context.logger.debug("sigv4 body refused", metadata: ["sigv4.code": "\(failure.code.name)"])
+                return refusal(failure, request: request)
+            }
+            if let failure = error as? VerificationFailure {
+                return refusal(failure, request: request)
+            }
+            throw error
+        }
+    }
+
+    /// The error response for `failure`, in the configured format.
+    func refusal(_ failure: VerificationFailure, request: Request) -> Response {
+        configuration.errorFormat.response(
+            for: failure, requestID: configuration.requestID(), resource: request.uri.path)
+    }
+
+    /// `request` with its body replaced by a verified (and, for aws-chunked, decoded) one.
+    static func checkedRequest(
+        _ request: Request, verified: VerifiedRequest, limit: Int?, recorder: BodyFailureRecorder
+    ) throws(VerificationFailure) -> Request {
+        var checked = request
+        switch verified.payload {
+        case .awsChunked:
+            return try AWSChunkedRequestBody.decodedRequest(request, verified: verified, limit: limit, recorder: recorder)
+        case .pending:
+            checked.body = RequestBody(
+                asyncSequence: VerifiedRequestBody(
+                    base: request.body, payloadVerifier: verified.makePayloadVerifier(), limit: limit,
+                    recorder: recorder))
+        case .verified, .unsigned:
+            if limit != nil {
+                checked.body = RequestBody(
+                    asyncSequence: VerifiedRequestBody(
+                        base: request.body, payloadVerifier: nil, limit: limit, recorder: recorder))
+            }
+        }
+        return checked
+    }
+
+    /// 16 random hex digits.
+    public static func randomRequestID() -> String {
+        let value = UInt64.random(in: UInt64.min...UInt64.max)
+        let hex = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

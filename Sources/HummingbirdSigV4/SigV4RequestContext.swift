@@ -1,0 +1,40 @@
+public import Hummingbird
+public import SigV4Verifier
+
+/// A request context that can carry the identity the SigV4 middleware verified.
+///
+/// Adopt it in your own context type, or use ``BasicSigV4RequestContext``.
+///
+/// ```swift
+/// struct AppContext: SigV4RequestContext {
+///     var coreContext: CoreRequestContextStorage
+///     var sigV4: VerifiedRequest?
+///     init(source: Source) {
+///         self.coreContext = .init(source: source)
+///     }
+/// }
+/// router.get("/whoami") { _, context in context.sigV4?.principal ?? "nobody" }
+/// ```
+public protocol SigV4RequestContext: RequestContext {
+    /// The verified request (access key id, principal, scope), set by ``SigV4Authenticator``.
+    var sigV4: VerifiedRequest? { get set }
+}
+
+/// The simplest ``SigV4RequestContext``: Hummingbird's core context plus the verified identity.
+///
+/// ```swift
+/// let router = Router(context: BasicSigV4RequestContext.self)
+/// router.add(middleware: SigV4Authenticator(verifier: verifier))
+/// ```
+public struct BasicSigV4RequestContext: SigV4RequestContext {
+    /// Hummingbird's per-request storage.
+    public var coreContext: CoreRequestContextStorage
+    /// The verified identity, nil until the middleware accepted the request.
+    public var sigV4: VerifiedRequest?
+
+    /// Creates an empty context for a new request.
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+        self.sigV4 = nil
+    }
+}

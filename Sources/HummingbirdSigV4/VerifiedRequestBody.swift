@@ -1,0 +1,86 @@
+import Hummingbird
+import SigV4Verifier
+
+/// Remembers the first body failure, so the middleware can answer with it even when the
+/// handler (an HTTP client forwarding the body, say) reports it as some other error.
+actor BodyFailureRecorder {
+    private(set) var failure: VerificationFailure?
+
+    func record(_ failure: VerificationFailure) {
+        if self.failure == nil { self.failure = failure }
+    }
+}
+
+extension VerificationFailure.Code {
+    /// The body is larger than the configured limit (S3's code; sent with 413).
+    static let entityTooLarge = VerificationFailure.Code("EntityTooLarge", httpStatus: 413)
+}
+
+/// A request body that enforces the size limit and, when the payload hash is signed, checks it.
+///
+/// With a hash to check, one buffer is always held back: the last bytes are released only after
+/// the whole body hashed to the signed value, so a consumer that forwards the body never
+/// completes a request whose body was tampered with.
+struct VerifiedRequestBody: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+
+    let base: RequestBody
+    let payloadVerifier: PayloadVerifier?
+    let limit: Int?
+    let recorder: BodyFailureRecorder
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(
+            base: base.makeAsyncIterator(), payloadVerifier: payloadVerifier, limit: limit, recorder: recorder)
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: RequestBody.AsyncIterator
+        var payloadVerifier: PayloadVerifier?
+        let limit: Int?
+        let recorder: BodyFailureRecorder
+        var held: ByteBuffer?
+        var count = 0
+        var finished = false
+
+        mutating func next() async throws -> ByteBuffer? {
+            if finished {
+                defer { held = nil }
+                return held
+            }
+            while true {
+                guard let buffer = try await base.next() else {
+                    finished = true
+                    if var hasher = payloadVerifier {
+                        do {
+                            try hasher.finalize()
+                        } catch {
+                            held = nil
+                            await recorder.record(error)
+                            throw error
+                        }
+                    }
+                    defer { held = nil }
+                    return held
+                }
+                count += buffer.readableBytes
+                if let limit, count > limit {
+                    finished = true
+                    held = nil
+                    let failure = VerificationFailure(
+                        .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
+                        details: [.init("MaxSizeAllowed", String(limit))])
+                    await recorder.record(failure)
+                    throw failure
+                }
+                guard payloadVerifier != nil else { return buffer }
+                buffer.withUnsafeReadableBytes { payloadVerifier!.update($0) }
+                if let previous = held {
+                    held = buffer
+                    return previous
+                }
+                held = buffer
+            }
+        }
+    }
+}

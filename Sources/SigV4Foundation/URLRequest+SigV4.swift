@@ -1,0 +1,96 @@
+#if canImport(FoundationNetworking)
+public import FoundationNetworking
+#endif
+public import Foundation
+public import SigV4
+import HTTPTypes
+
+extension URLRequest {
+    /// Signs the request in place with the `Authorization` header, hashing ``URLRequest/httpBody``.
+    ///
+    /// The request target is the URL's percent-encoded form exactly as it is (taken from
+    /// `url.absoluteString`, never rebuilt from decoded components), which is what URLSession
+    /// sends. A request with an `httpBodyStream` cannot be hashed here: use
+    /// ``sign(with:payload:at:)`` with ``PayloadHash/unsignedPayload`` or a hash you computed.
+    ///
+    /// ```swift
+    /// var request = URLRequest(url: URL(string: "https://examplebucket.s3.amazonaws.com/test.txt")!)
+    /// request.httpMethod = "PUT"
+    /// request.httpBody = Data("Welcome to Amazon S3.".utf8)
+    /// try request.sign(with: signer, at: AmzDate(Date()))
+    /// let (data, response) = try await URLSession.shared.data(for: request)
+    /// ```
+    ///
+    /// - Returns: every signing stage, for logging or debugging.
+    @discardableResult
+    public mutating func sign(with signer: Signer, at date: AmzDate) throws(SigV4Error) -> SignedRequest {
+        if httpBodyStream != nil {
+            throw SigV4Error(
+                .invalidPayloadHash, "a streamed body cannot be hashed; pass payload: .unsignedPayload or its SHA-256")
+        }
+        let hash = httpBody.map { PayloadHash.sha256(of: $0) } ?? .emptySHA256
+        return try sign(with: signer, payload: hash, at: date)
+    }
+
+    /// Signs the request in place with a payload hash you give (for streamed or pre-hashed bodies).
+    ///
+    /// ```swift
+    /// request.httpBodyStream = InputStream(url: fileURL)
+    /// try request.sign(with: signer, payload: .unsignedPayload, at: AmzDate(Date()))
+    /// ```
+    @discardableResult
+    public mutating func sign(with signer: Signer, payload: PayloadHash, at date: AmzDate) throws(SigV4Error)
+        -> SignedRequest
+    {
+        let request = try httpRequest()
+        let signed = try signer.sign(request, payload: payload, at: date)
+        for field in signed.addedHeaders {
+            setValue(field.value, forHTTPHeaderField: field.name.rawName)
+        }
+        return signed
+    }
+
+    /// This request as an `HTTPRequest` with the byte-exact target and the `Host` URLSession will send.
+    func httpRequest() throws(SigV4Error) -> HTTPRequest {
+        guard let url else { throw SigV4Error(.invalidRequestTarget, "the request has no URL") }
+        let parts = try RequestTarget(splitting: url.absoluteString)
+        let methodName = httpMethod ?? "GET"
+        guard let method = HTTPRequest.Method(methodName) else {
+            throw SigV4Error(.invalidRequestTarget, "the HTTP method is not a valid token")
+        }
+        var request = HTTPRequest(method: method, scheme: parts.scheme, authority: parts.hostHeader, path: parts.target)
+        var fields = HTTPFields()
+        for (name, value) in allHTTPHeaderFields ?? [:] {
+            guard let fieldName = HTTPField.Name(name) else {
+                throw SigV4Error(.invalidHeader, "header name \(name.debugDescription.prefix(40)) is not a token")
+            }
+            fields.append(HTTPField(name: fieldName, value: value))
+        }
+        request.headerFields = fields
+        return request
+    }
+}
+
+extension Signer {
+    /// Presigns `url`: returns the URL with the `X-Amz-*` query parameters and the signature.
+    ///
+    /// The URL's percent-encoded path and query are signed exactly as they are.
+    ///
+    /// ```swift
+    /// let url = try signer.presignedURL(
+    ///     for: URL(string: "https://examplebucket.s3.amazonaws.com/test.txt")!, expires: 86400, at: AmzDate(Date()))
+    /// ```
+    public func presignedURL(
+        for url: URL, method: String = "GET", headers: [String: String] = [:], expires: Int, at date: AmzDate
+    ) throws(SigV4Error) -> URL {
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let signed = try presign(try request.httpRequest(), expires: expires, at: date)
+        let parts = try RequestTarget(splitting: url.absoluteString)
+        guard let result = URL(string: "\(parts.scheme)://\(parts.authority)\(signed.request.path ?? "/")") else {
+            throw SigV4Error(.invalidRequestTarget, "the presigned URL is not a valid URL")
+        }
+        return result
+    }
+}

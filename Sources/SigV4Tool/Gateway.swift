@@ -1,0 +1,215 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdSigV4
+import Logging
+import NIOCore
+import NIOHTTP1
+import SigV4
+import SigV4Verifier
+
+/// The verifying gateway behind `sigv4 serve` and `sigv4 demo`: verify, then forward or echo.
+struct Gateway: Sendable {
+    /// Where verified requests go; nil answers the verified identity as JSON (echo mode).
+    var upstream: Upstream?
+    /// The middleware; nil only with the hidden `--dev-no-auth` flag (for the overhead benchmark).
+    var authenticator: SigV4Authenticator<BasicSigV4RequestContext>?
+    var accessLog: Logger
+    var httpClient: HTTPClient?
+    var upstreamTimeout: TimeAmount = .seconds(300)
+
+    /// An upstream base URL split into the parts we need; its path prefix is prepended to every target.
+    struct Upstream: Sendable {
+        var scheme: String
+        var authority: String
+        var pathPrefix: String
+
+        init(_ url: String) throws {
+            guard let schemeEnd = url.range(of: "://") else { throw GatewayError("--upstream must be http://host:port[/prefix]") }
+            let scheme = url[..<schemeEnd.lowerBound].lowercased()
+            guard scheme == "http" || scheme == "https" else { throw GatewayError("--upstream must use http or https") }
+            let rest = url[schemeEnd.upperBound...]
+            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+            guard slash != rest.startIndex else { throw GatewayError("--upstream has no host") }
+            self.scheme = scheme
+            self.authority = String(rest[..<slash])
+            var prefix = String(rest[slash...])
+            while prefix.hasSuffix("/") { prefix.removeLast() }
+            self.pathPrefix = prefix
+        }
+
+        func url(forTarget target: String) -> String { "\(scheme)://\(authority)\(pathPrefix)\(target)" }
+    }
+
+    /// Headers never forwarded: hop-by-hop, the credentials, and our identity headers (set by us only).
+    static let droppedRequestHeaders: Set<String> = [
+        "authorization", "connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer",
+        "transfer-encoding", "upgrade", "host", "expect", "x-sigv4-access-key-id", "x-sigv4-principal",
+        "x-sigv4-region", "x-sigv4-service",
+    ]
+    static let droppedResponseHeaders: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+    ]
+    /// Presigned-URL parameters removed from the forwarded query: the upstream gets no credentials.
+    static let presignParameters: Set<String> = [
+        "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signedheaders",
+        "x-amz-signature", "x-amz-security-token",
+    ]
+
+    /// The Hummingbird responder: access log around authentication around forward/echo.
+    func responder() -> CallbackResponder<BasicSigV4RequestContext> {
+        CallbackResponder { request, context in
+            try await self.respond(to: request, context: context)
+        }
+    }
+
+    func respond(to request: Request, context: BasicSigV4RequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        var identity: VerifiedRequest?
+        let response: Response
+        do {
+            if let authenticator {
+                response = try await authenticator.handle(request, context: context) { request, context in
+                    identity = context.sigV4
+                    return try await self.serve(request, identity: context.sigV4)
+                }
+            } else {
+                response = try await serve(request, identity: nil)
+            }
+        } catch {
+            log(request, status: 502, identity: identity, code: "BadGateway", started: started)
+            return Self.badGateway()
+        }
+        let code = response.headers[HTTPField.Name("x-amz-error-code")!]
+        log(request, status: response.status.code, identity: identity, code: code, started: started)
+        return response
+    }
+
+    /// One structured access-log line. Never logs the query (it may hold a presigned token) or any header value
+    /// other than the public access key id.
+    func log(_ request: Request, status: Int, identity: VerifiedRequest?, code: String?, started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        var metadata: Logger.Metadata = [
+            "method": "\(request.method.rawValue)",
+            "path": "\(request.uri.path)",
+            "status": "\(status)",
+            "ms": "\(String(format: "%.2f", ms))",
+        ]
+        if let identity {
+            metadata["access_key_id"] = "\(identity.accessKeyID)"
+            metadata["principal"] = "\(identity.principal)"
+            metadata["region"] = "\(identity.scope.region)"
+            metadata["service"] = "\(identity.scope.service)"
+            metadata["presigned"] = "\(identity.isPresigned)"
+        }
+        if let code { metadata["code"] = "\(code)" }
+        accessLog.info("request", metadata: metadata)
+    }
+
+    /// Forwards a verified request, or answers its identity.
+    func serve(_ request: Request, identity: VerifiedRequest?) async throws -> Response {
+        guard let upstream, let httpClient else {
+            // Read the body through the middleware's checks, so a tampered body is refused here too.
+            var received = 0
+            for try await buffer in request.body { received += buffer.readableBytes }
+            return Self.echo(request, identity: identity, bodyBytes: received)
+        }
+        var outbound = HTTPClientRequest(url: upstream.url(forTarget: Self.forwardedTarget(request.head.path ?? "/")))
+        outbound.method = HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headers where !Self.droppedRequestHeaders.contains(field.name.canonicalName) {
+            outbound.headers.add(name: field.name.rawName, value: field.value)
+        }
+        if let identity {
+            outbound.headers.add(name: "X-SigV4-Access-Key-Id", value: identity.accessKeyID)
+            outbound.headers.add(name: "X-SigV4-Principal", value: identity.principal)
+        }
+        let contentLength = request.headers[.contentLength].flatMap { Int64($0) }
+        let chunked = request.headers[.transferEncoding] != nil
+        if let contentLength, contentLength > 0 {
+            outbound.body = .stream(request.body, length: .known(contentLength))
+        } else if chunked {
+            outbound.body = .stream(request.body, length: .unknown)
+        } else if contentLength == 0 {
+            outbound.headers.replaceOrAdd(name: "Content-Length", value: "0")
+        }
+        let upstreamResponse = try await httpClient.execute(outbound, timeout: upstreamTimeout)
+        var headers = HTTPFields()
+        for (name, value) in upstreamResponse.headers where !Self.droppedResponseHeaders.contains(name.lowercased()) {
+            if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
+        }
+        return Response(
+            status: HTTPResponse.Status(code: Int(upstreamResponse.status.code)), headers: headers,
+            body: ResponseBody(asyncSequence: upstreamResponse.body))
+    }
+
+    /// The target with presign parameters removed from the query; every other byte as received.
+    static func forwardedTarget(_ target: String) -> String {
+        guard let q = target.firstIndex(of: "?") else { return target }
+        let path = target[..<q]
+        let kept = target[target.index(after: q)...].split(separator: "&", omittingEmptySubsequences: false).filter {
+            let name = $0.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            return !presignParameters.contains(name.lowercased())
+        }
+        return kept.isEmpty ? String(path) : path + "?" + kept.joined(separator: "&")
+    }
+
+    /// Echo mode: the verified identity as JSON (the body, already verified, is counted).
+    static func echo(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int) -> Response {
+        var pairs: [(String, String)] = [
+            ("method", request.method.rawValue), ("path", request.uri.path), ("body_bytes", String(bodyBytes)),
+        ]
+        if let identity {
+            pairs += [
+                ("access_key_id", identity.accessKeyID), ("principal", identity.principal),
+                ("region", identity.scope.region), ("service", identity.scope.service),
+                ("signed_at", identity.signedAt.iso8601Basic), ("presigned", identity.isPresigned ? "true" : "false"),
+            ]
+        } else {
+            pairs.append(("authentication", "disabled"))
+        }
+        let json = "{" + pairs.map { "\(jsonQuote($0.0)):\(jsonQuote($0.1))" }.joined(separator: ",") + "}\n"
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        let buffer = ByteBuffer(string: json)
+        headers[.contentLength] = String(buffer.readableBytes)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: buffer))
+    }
+
+    static func badGateway() -> Response {
+        let body = ByteBuffer(
+            string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>BadGateway</Code><Message>The upstream service did not answer</Message></Error>")
+        var headers = HTTPFields()
+        headers[.contentType] = "application/xml"
+        headers[.contentLength] = String(body.readableBytes)
+        headers[HTTPField.Name("x-amz-error-code")!] = "BadGateway"
+        return Response(status: .badGateway, headers: headers, body: ResponseBody(byteBuffer: body))
+    }
+
+    static func jsonQuote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// A usage or startup problem of the gateway, printed without a stack.
+struct GatewayError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdSigV4
+import HummingbirdSigV4Testing
+import HummingbirdTesting
+import NIOCore
+import SigV4
+import SigV4Verifier
+import Testing
+
+/// An app with the middleware: `/whoami` answers the principal; `/upload` counts and hashes the body it sees.
+struct TestApp {
+    static let now = AmzDate(secondsSince1970: 1_735_689_600)  // 20250101T000000Z
+    static let alice = ResolvedCredential(
+        accessKeyID: "AKIDALICE", secretAccessKey: SecretAccessKey("alice-secret-0123456789"), principal: "alice")
+    static let scoped = ResolvedCredential(
+        accessKeyID: "AKIDSCOPED", secretAccessKey: SecretAccessKey("scoped-secret-0123456789"), principal: "scoped",
+        scope: KeyScope(services: ["sqs"]))
+
+    static func signer(_ credential: ResolvedCredential = alice, secret: String? = nil, service: String = "s3") -> Signer {
+        Signer(
+            credentials: Credentials(
+                accessKeyID: credential.accessKeyID,
+                secretAccessKey: secret.map { SecretAccessKey($0) } ?? credential.secretAccessKey),
+            region: "us-east-1", service: service, keyCache: nil)
+    }
+
+    static func application(
+        errorFormat: SigV4ErrorFormat = .s3XML, maxBodySize: Int? = 1 << 20, replay: Bool = true
+    ) -> some ApplicationProtocol {
+        let verifier = Verifier(
+            resolver: InMemoryCredentialResolver([alice, scoped]),
+            policy: VerificationPolicy(allowedRegions: ["us-east-1"]),
+            replayGuard: replay ? InMemoryReplayGuard(capacity: 1000) : nil)
+        let router = Router(context: BasicSigV4RequestContext.self)
+        router.add(
+            middleware: SigV4Authenticator(
+                verifier: verifier,
+                configuration: .init(errorFormat: errorFormat, maxBodySize: maxBodySize, clock: { now })))
+        router.get("/whoami") { _, context in context.sigV4?.principal ?? "nobody" }
+        router.put("/upload") { request, context in
+            var bytes: [UInt8] = []
+            for try await buffer in request.body { bytes += buffer.readableBytesView }
+            return "\(bytes.count) \(PayloadHash.sha256(of: bytes).value) \(request.headers[.contentEncoding] ?? "-")"
+        }
+        return Application(router: router)
+    }
+}
+
+@Suite("Hummingbird SigV4 middleware")
+struct AuthenticatorTests {
+    @Test("a signed request reaches the handler with the verified identity")
+    func acceptsSignedRequest() async throws {
+        try await TestApp.application().test(.router) { client in
+            try await client.executeSigned(uri: "/whoami", method: .get, signer: TestApp.signer(), at: TestApp.now) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body) == "alice")
+            }
+        }
+    }
+
+    @Test("a wrong secret is refused with SignatureDoesNotMatch as S3 XML")
+    func refusesWrongSecret() async throws {
+        try await TestApp.application().test(.router) { client in
+            try await client.executeSigned(
+                uri: "/whoami", method: .get, signer: TestApp.signer(secret: "not-the-secret"), at: TestApp.now
+            ) {
+                #expect($0.status == .forbidden)
+                #expect($0.headers[.contentType] == "application/xml")
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "SignatureDoesNotMatch")
+                #expect(String(buffer: $0.body).contains("<Code>SignatureDoesNotMatch</Code>"))
+                #expect(!String(buffer: $0.body).contains("not-the-secret"))
+            }
+        }
+    }
+
+    @Test("JSON error format sets x-amzn-ErrorType and a JSON body")
+    func jsonErrors() async throws {
+        try await TestApp.application(errorFormat: .json).test(.router) { client in
+            try await client.execute(uri: "/whoami", method: .get) {
+                #expect($0.status == .forbidden)
+                #expect($0.headers[HTTPField.Name("x-amzn-ErrorType")!] == "AccessDenied")
+                let object = try JSONSerialization.jsonObject(with: Data($0.body.readableBytesView)) as? [String: Any]
+                #expect(object?["Code"] as? String == "AccessDenied")
+            }
+        }
+    }
+
+    @Test("an unknown key, a key out of scope and a skewed clock get their AWS codes")
+    func policyRefusals() async throws {
+        let unknown = ResolvedCredential(
+            accessKeyID: "AKIDNOBODY", secretAccessKey: SecretAccessKey("x"), principal: "nobody")
+        let cases: [(Signer, AmzDate, String)] = [
+            (TestApp.signer(unknown), TestApp.now, "InvalidAccessKeyId"),
+            (TestApp.signer(TestApp.scoped), TestApp.now, "AccessDenied"),
+            (TestApp.signer(), TestApp.now.adding(seconds: -3600), "RequestTimeTooSkewed"),
+        ]
+        try await TestApp.application().test(.router) { client in
+            for (signer, date, code) in cases {
+                try await client.executeSigned(uri: "/whoami", method: .get, signer: signer, at: date) {
+                    #expect($0.status == .forbidden)
+                    #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == code)
+                }
+            }
+        }
+    }
+
+    @Test("the same signed request twice: the second is RequestReplayed")
+    func refusesReplay() async throws {
+        let request = HTTPRequest(
+            method: .get, scheme: "http", authority: "localhost", path: "/whoami", headerFields: [.host: "localhost"])
+        let signed = try TestApp.signer().sign(request, payload: .emptySHA256, at: TestApp.now)
+        try await TestApp.application().test(.router) { client in
+            let first = try await client.execute(uri: "/whoami", method: .get, headers: signed.request.headerFields)
+            let second = try await client.execute(uri: "/whoami", method: .get, headers: signed.request.headerFields)
+            #expect(first.status == .ok)
+            #expect(second.status == .forbidden)
+            #expect(second.headers[HTTPField.Name("x-amz-error-code")!] == "RequestReplayed")
+        }
+    }
+
+    @Test("a presigned URL is accepted, an expired one refused")
+    func presigned() async throws {
+        try await TestApp.application().test(.router) { client in
+            try await client.executePresigned(
+                uri: "/whoami", method: .get, signer: TestApp.signer(), expires: 60, at: TestApp.now.adding(seconds: -10)
+            ) { #expect($0.status == .ok) }
+            try await client.executePresigned(
+                uri: "/whoami", method: .get, signer: TestApp.signer(), expires: 60, at: TestApp.now.adding(seconds: -120)
+            ) {
+                #expect($0.status == .forbidden)
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "AccessDenied")
+            }
+        }
+    }
+
+    @Test("a body matching its signed hash reaches the handler whole")
+    func signedBody() async throws {
+        let body = Array(repeating: UInt8(ascii: "x"), count: 200_000)
+        try await TestApp.application().test(.router) { client in
+            try await client.executeSigned(
+                uri: "/upload", method: .put, body: ByteBuffer(bytes: body), signer: TestApp.signer(), at: TestApp.now
+            ) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body) == "200000 \(PayloadHash.sha256(of: body).value) -")
+            }
+        }
+    }
+
+    @Test("a body that differs from its signed hash is refused with XAmzContentSHA256Mismatch")
+    func tamperedBody() async throws {
+        let signedFor = PayloadHash.sha256(of: Array("the signed body".utf8))
+        try await TestApp.application().test(.router) { client in
+            try await client.executeSigned(
+                uri: "/upload", method: .put, body: ByteBuffer(string: "another body"), signer: TestApp.signer(),
+                payload: .hash(signedFor), at: TestApp.now
+            ) {
+                #expect($0.status == .badRequest)
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "XAmzContentSHA256Mismatch")
+            }
+        }
+    }
+
+    @Test("a body over the limit is refused with EntityTooLarge (413)")
+    func bodyLimit() async throws {
+        try await TestApp.application(maxBodySize: 1000).test(.router) { client in
+            try await client.executeSigned(
+                uri: "/upload", method: .put, body: ByteBuffer(repeating: 0x61, count: 5000), signer: TestApp.signer(),
+                payload: .unsigned, at: TestApp.now
+            ) {
+                #expect($0.status == .contentTooLarge)
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "EntityTooLarge")
+            }
+        }
+    }
+
+    static let chunkedEncodings: [AWSChunkedEncoding] = [
+        .signed, .signedWithTrailer(.crc32c), .signedWithTrailer(.sha256), .unsignedWithTrailer(.crc32),
+        .unsignedWithTrailer(.sha1),
+    ]
+
+    @Test("aws-chunked bodies reach the handler decoded and verified", arguments: chunkedEncodings)
+    func awsChunked(encoding: AWSChunkedEncoding) async throws {
+        let body = (0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try await TestApp.application().test(.router) { client in
+            try await client.executeSigned(
+                uri: "/upload", method: .put, body: ByteBuffer(bytes: body), signer: TestApp.signer(),
+                payload: .awsChunked(encoding, chunkSize: 8192), at: TestApp.now
+            ) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body) == "50000 \(PayloadHash.sha256(of: body).value) -")
+            }
+        }
+    }
+
+    @Test("a flipped byte in an aws-chunked body is refused", arguments: chunkedEncodings)
+    func awsChunkedTampered(encoding: AWSChunkedEncoding) async throws {
+        let body = Array(repeating: UInt8(ascii: "a"), count: 20_000)
+        let request = HTTPRequest(
+            method: .put, scheme: "http", authority: "localhost", path: "/upload", headerFields: [.host: "localhost"])
+        let streaming = try TestApp.signer().signStreaming(
+            request, decodedContentLength: body.count, encoding: encoding, chunkSize: 8192, contentLength: .unsigned,
+            at: TestApp.now)
+        var encoded = try streaming.encode(body)
+        let firstData = try #require(encoded.firstIndex(of: 0x0a)) + 1
+        encoded[firstData + 100] ^= 0x01
+        let expected = encoding.signsChunks ? "SignatureDoesNotMatch" : "BadDigest"
+        try await TestApp.application().test(.router) { client in
+            try await client.execute(
+                uri: "/upload", method: .put, headers: streaming.request.headerFields, body: ByteBuffer(bytes: encoded)
+            ) {
+                #expect($0.status.code >= 400 && $0.status.code < 500)
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == expected)
+            }
+        }
+    }
+
+    @Test("a truncated aws-chunked body is refused with IncompleteBody")
+    func awsChunkedTruncated() async throws {
+        let body = Array(repeating: UInt8(ascii: "a"), count: 20_000)
+        let request = HTTPRequest(
+            method: .put, scheme: "http", authority: "localhost", path: "/upload", headerFields: [.host: "localhost"])
+        let streaming = try TestApp.signer().signStreaming(
+            request, decodedContentLength: body.count, encoding: .signed, chunkSize: 8192, contentLength: .unsigned,
+            at: TestApp.now)
+        let encoded = try streaming.encode(body)
+        try await TestApp.application().test(.router) { client in
+            try await client.execute(
+                uri: "/upload", method: .put, headers: streaming.request.headerFields,
+                body: ByteBuffer(bytes: encoded.prefix(encoded.count - 200))
+            ) {
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "IncompleteBody")
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Gateway overhead: wrk against `sigv4 serve` in echo mode, the same presigned GET, with
+# verification (replay protection off) and with authentication disabled (hidden --dev-no-auth),
+# alternated in one run. Prints a Markdown table for Docs/Performance.md.
+#
+# Usage: scripts/interop/perf.sh [path/to/sigv4] [seconds-per-run] [rounds]
+#        (default: .build/release/sigv4, built if missing; 10 s; 3 rounds)
+# Needs: wrk (scripts/apt-packages.txt), python3 with botocore.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SIGV4=${1:-.build/release/sigv4}
+SECONDS_PER_RUN=${2:-10}
+ROUNDS=${3:-3}
+if [[ ! -x "$SIGV4" ]]; then
+    swift build -c release --product sigv4 >/dev/null
+fi
+SIGV4=$(realpath "$SIGV4")
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 1 150); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+}
+
+ks="$work/keys.db"
+"$SIGV4" keys init --keystore "$ks" >/dev/null
+key=$("$SIGV4" keys create --keystore "$ks" --principal bench --format json)
+
+auth_port=$(free_port)
+"$SIGV4" serve --listen "127.0.0.1:$auth_port" --keystore "$ks" --replay-protection off --log-level error \
+    >"$work/auth.log" 2>&1 &
+pids+=($!)
+noauth_port=$(free_port)
+"$SIGV4" serve --listen "127.0.0.1:$noauth_port" --keystore "$ks" --dev-no-auth --log-level error \
+    >"$work/noauth.log" 2>&1 &
+pids+=($!)
+wait_port "$auth_port"
+wait_port "$noauth_port"
+
+# One presigned GET (valid for an hour), sent unchanged to both gateways.
+target=$(python3 - "$key" "$auth_port" <<'EOF'
+import json, sys
+from botocore.auth import S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+key = json.loads(sys.argv[1])
+req = AWSRequest(method="GET", url=f"http://127.0.0.1:{sys.argv[2]}/bench-bucket/object.txt")
+S3SigV4QueryAuth(Credentials(key["access_key_id"], key["secret_access_key"]), "s3", "us-east-1", expires=3600).add_auth(req)
+print(req.url.split(f":{sys.argv[2]}", 1)[1])
+EOF
+)
+status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$auth_port$target")
+[[ "$status" == 200 ]] || { echo "the presigned request was refused ($status)" >&2; cat "$work/auth.log" >&2; exit 1; }
+
+run() { # port -> "req/s p99_ms"
+    wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency -H "Host: 127.0.0.1:$auth_port" "http://127.0.0.1:$1$target" \
+        >"$work/wrk.out"
+    python3 - "$work/wrk.out" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+if errors:
+    sys.exit(f"wrk saw {errors.group(1)} non-2xx responses")
+print(f"{rps:.0f} {p99:.2f}")
+EOF
+}
+
+echo "| round | verified req/s | verified p99 ms | no-auth req/s | no-auth p99 ms | throughput cost |"
+echo "|---|---|---|---|---|---|"
+sum_auth=0
+sum_noauth=0
+for round in $(seq 1 "$ROUNDS"); do
+    read -r a_rps a_p99 < <(run "$auth_port")
+    read -r n_rps n_p99 < <(run "$noauth_port")
+    cost=$(python3 -c "print(f'{(1 - $a_rps / $n_rps) * 100:.1f}%')")
+    echo "| $round | $a_rps | $a_p99 | $n_rps | $n_p99 | $cost |"
+    sum_auth=$((sum_auth + a_rps))
+    sum_noauth=$((sum_noauth + n_rps))
+done
+python3 -c "print(f'\nmean: verified {$sum_auth / $ROUNDS:.0f} req/s, no-auth {$sum_noauth / $ROUNDS:.0f} req/s, verification costs {(1 - $sum_auth / $sum_noauth) * 100:.1f}% of throughput')"
