@@ -113,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "SigV4DiffDriver",
             dependencies: [
-                "SigV4",
+                "SigV4", "SigV4Verifier",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings
