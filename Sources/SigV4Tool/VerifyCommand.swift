@@ -37,6 +37,12 @@ struct Verify: AsyncParsableCommand {
     @Option(name: .long, help: "The raw HTTP/1.1 request file, or - for stdin.")
     var request: String = "-"
 
+    @Option(help: "A key store (see `sigv4 keys`) to resolve access keys from, instead of one key given by flags.")
+    var keystore: String?
+
+    @Option(name: .customLong("master-key-file"), help: "The key store's master key file (default: $SIGV4_KEYSTORE_MASTER_KEY_FILE or <keystore>.masterkey).")
+    var masterKeyFile: String?
+
     @Option(name: .customLong("access-key-id"), help: "The access key id that may sign (default: $AWS_ACCESS_KEY_ID).")
     var accessKeyID: String?
 
@@ -85,8 +91,18 @@ struct Verify: AsyncParsableCommand {
         throw ExitCode(verdict.ok ? 0 : 1)
     }
 
-    /// The resolver for this run. `--keystore` plugs in here once the key store is wired.
+    /// The resolver for this run: the key store with `--keystore`, else the one key given by flags.
     func makeResolver() throws -> any CredentialResolver {
+        if let keystore {
+            if accessKeyID != nil || secretAccessKey != nil {
+                throw usage("--keystore and --access-key-id/--secret-access-key are exclusive")
+            }
+            do {
+                return try openKeyStoreResolver(path: keystore, masterKeyFile: masterKeyFile)
+            } catch {
+                throw usage("cannot open the key store \(keystore): \(error)")
+            }
+        }
         let env = ProcessInfo.processInfo.environment
         guard let id = accessKeyID ?? env["AWS_ACCESS_KEY_ID"], !id.isEmpty else {
             throw usage("no access key: pass --access-key-id and --secret-access-key (or set AWS_ACCESS_KEY_ID)")
