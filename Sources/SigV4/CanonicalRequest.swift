@@ -152,10 +152,6 @@ package struct CanonicalRequestBuilder {
             out.append(0x2f)
             return
         }
-        if !rules.encodePath {
-            out.append(path)
-            return
-        }
         let keepEscapes = !rules.doubleEncodePath
         if rules.normalizePath && URIEncoding.needsNormalization(path) {
             let normalized = URIEncoding.normalizePath(path)

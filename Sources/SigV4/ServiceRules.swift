@@ -25,11 +25,6 @@ public struct ServiceRules: Sendable, Hashable {
     public var sessionTokenPlacement: SessionTokenPlacement
     /// The payload hash a presigned URL signs when the caller gives none (S3: `UNSIGNED-PAYLOAD`).
     public var presignUnsignedPayload: Bool
-    /// When false the path goes into the canonical request exactly as it is on the wire: not
-    /// normalized and not encoded. No AWS service works this way; some signers do (curl for every
-    /// service, botocore and awscrt for S3 paths holding raw reserved characters), so a verifier
-    /// tries it as an alternative reading. Defaults to true.
-    public var encodePath: Bool = true
 
     /// Whether the session token is part of the signature.
     public enum SessionTokenPlacement: Sendable, Hashable {
