@@ -101,7 +101,7 @@ let package = Package(
             name: "SigV4Tool",
             dependencies: [
                 "SigV4", "SigV4Verifier", "SigV4KeyStore", "HummingbirdSigV4", "SigV4AsyncHTTPClient",
-                "SigV4Foundation",
+                "SigV4Foundation", "_SigV4Crypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -113,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "SigV4DiffDriver",
             dependencies: [
-                "SigV4",
+                "SigV4", "SigV4Verifier",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings
@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "SigV4VerifierTests",
             dependencies: [
-                "SigV4", "SigV4Verifier", "_SigV4Crypto",
+                "SigV4", "SigV4Verifier", "_SigV4Crypto", "CSigV4TestMallocCounter",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings

@@ -400,11 +400,25 @@ package struct CanonicalRequestBuilder {
     }
 
     /// Builds the whole canonical request.
+    /// RFC 9110 `tchar`: letters, digits and ``!#$%&'*+-.^_`|~``.
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x30...0x39, 0x41...0x5a, 0x61...0x7a: return true
+        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2a, 0x2b, 0x2d, 0x2e, 0x5e, 0x5f, 0x60, 0x7c, 0x7e: return true
+        default: return false
+        }
+    }
+
     package mutating func build(
         method: [UInt8], target: [UInt8], extraQuery: [(String, String)], headers: [HeaderInput],
         selection: CanonicalRequest.HeaderSelection, payloadHash: PayloadHash, rules: ServiceRules,
         plus: URIEncoding.PlusPolicy
     ) throws(SigV4Error) -> CanonicalRequest {
+        // A method is a token: a newline in it would shift the lines of the canonical request (found by
+        // Fuzz/FuzzCanonicalRequest).
+        guard !method.isEmpty, method.allSatisfy(CanonicalRequestBuilder.isTokenByte) else {
+            throw SigV4Error(.invalidMethod, "the method is not an HTTP token")
+        }
         var headerBytes = 0
         for h in headers { headerBytes += h.name.count + h.value.count }
         var exactNames = 0

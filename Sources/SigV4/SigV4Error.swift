@@ -26,6 +26,8 @@ public struct SigV4Error: Error, Sendable, Hashable, CustomStringConvertible {
         public static let missingHost = Code("missingHost")
         /// The request target is not origin-form (`/path?query`).
         public static let invalidRequestTarget = Code("invalidRequestTarget")
+        /// The method is empty or not an HTTP token (RFC 9110 `tchar`s only).
+        public static let invalidMethod = Code("invalidMethod")
         /// A header name or value cannot be signed.
         public static let invalidHeader = Code("invalidHeader")
         /// A region, service or access key id is empty or contains `/`, spaces or control bytes.

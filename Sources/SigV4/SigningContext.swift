@@ -6,9 +6,9 @@ import _SigV4Crypto
 /// It canonicalizes into buffers it keeps between calls, remembers the credential scope and
 /// signing key of the last day it signed for, and returns the ``Signature`` by value. The
 /// `Authorization` value, the canonical request and the string to sign stay readable in the
-/// context until the next call. Once warm (second call on the same day), a signature makes no
-/// heap allocation at all; ``Signer/sign(_:payload:at:)`` instead builds a full
-/// ``SignedRequest`` (a new `HTTPRequest`, strings for every stage) and costs a few.
+/// context until the next call. Once warm (second call on the same day), a signature in an
+/// optimized build makes no heap allocation at all; ``Signer/sign(_:payload:at:)`` instead
+/// builds a full ``SignedRequest`` (a new `HTTPRequest`, strings for every stage) and costs six.
 ///
 /// A context is not thread-safe: keep one per thread or task. It produces exactly the
 /// bytes ``Signer/sign(_:payload:at:)`` produces.

@@ -6,9 +6,15 @@
 // expires?, normalize? (bool), double_encode? (bool), content_sha256? (bool), plus? ("literal"|"space"|"verbatim").
 // Output fields: canonical_request, string_to_sign, signature, authorization?, target (the signed
 // target), added_headers [[n,v]], or error {code, reason}.
+//
+// With "op": "verify" a line is a request some peer signed, verified by swift-sigv4's verifier at `now`:
+// method, target (the wire target), headers [[n,v]] (every header sent, Host included), body_b64,
+// access_key_id, secret_access_key, session_token?, now (YYYYMMDDTHHMMSSZ).
+// Output: {ok: true, signed_headers} or {ok: false, code, http_status, message}.
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4Verifier
 
 func sign(_ input: [String: Any]) -> [String: Any] {
     do {
@@ -63,11 +69,37 @@ func sign(_ input: [String: Any]) -> [String: Any] {
     }
 }
 
+func verify(_ input: [String: Any]) async -> [String: Any] {
+    let akid = input["access_key_id"] as? String ?? ""
+    let credential = ResolvedCredential(
+        accessKeyID: akid, secretAccessKey: SecretAccessKey(input["secret_access_key"] as? String ?? ""),
+        principal: "peer", sessionToken: input["session_token"] as? String)
+    let verifier = Verifier(resolver: InMemoryCredentialResolver([credential]), keyCache: SigningKeyCache(capacity: 4))
+    let headers = (input["headers"] as? [[String]] ?? []).compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
+    let request = VerificationRequest(
+        method: input["method"] as? String ?? "GET", target: input["target"] as? String ?? "/", headers: headers)
+    let body = (input["body_b64"] as? String).flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) } ?? []
+    guard let now = try? AmzDate(iso8601Basic: input["now"] as? String ?? "") else {
+        return ["ok": false, "code": "badNow", "http_status": 0, "message": "now is not YYYYMMDDTHHMMSSZ"]
+    }
+    switch await verifier.verify(request, payload: .body(body), now: now) {
+    case .accepted(let verified):
+        return ["ok": true, "signed_headers": verified.signedHeaders]
+    case .rejected(let failure):
+        return ["ok": false, "code": failure.code.name, "http_status": failure.code.httpStatus, "message": failure.message]
+    }
+}
+
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "bounds" {
+    print(await Bounds.run(CommandLine.arguments[2]))
+    exit(0)
+}
+
 while let line = readLine(strippingNewline: true) {
     guard !line.isEmpty else { continue }
     let result: [String: Any]
     if let data = line.data(using: .utf8), let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-        result = sign(obj)
+        result = obj["op"] as? String == "verify" ? await verify(obj) : sign(obj)
     } else {
         result = ["error": ["code": "badJSON", "reason": "input line is not a JSON object"]]
     }

@@ -18,7 +18,7 @@ public struct KeyStorePolicy: Sendable, Hashable {
     /// The overlap used by `rotate` when none is given: 1 day.
     public var defaultOverlap: Int64 = 86_400
     /// How often (seconds of monotonic time) the resolver re-reads the generation counter. 1 s, so a change
-    /// made by another process is seen within 2 s.
+    /// made by another process is seen within 2 s; keep it at or below 1 s to keep that promise.
     public var refreshInterval: Double = 1.0
     /// How often (seconds) last-used data is written behind. 60 s.
     public var lastUsedFlushInterval: Double = 60

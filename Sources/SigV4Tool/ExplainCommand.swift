@@ -1,10 +1,136 @@
 import ArgumentParser
+import Foundation
+import SigV4
 
-// Placeholder until the `explain` command lands; it refuses to run.
+/// `sigv4 explain`: every stage of a signature, and a diff against a server's `SignatureDoesNotMatch`.
 struct Explain: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "(not built yet)")
+    static let configuration = CommandConfiguration(
+        abstract: "Show each signing stage; with --compare, diff a server's canonical request against ours.",
+        discussion: """
+            Takes the request like 'sign' does. Non-printing characters are shown as \\t, \\r, \\xNN
+            or <U+XXXX>. --compare reads an S3 SignatureDoesNotMatch error body (its CanonicalRequest
+            and StringToSign, or the *Bytes forms) or a canonical request pasted into a file, prints a
+            line diff (- server, + ours) and names the likely cause: encoding, a header value, a missing
+            signed header, the clock, the region or the service. Without --timestamp the server's
+            x-amz-date is used so that only real differences show.
+
+            Examples:
+              sigv4 explain https://examplebucket.s3.amazonaws.com/test.txt -H 'Range: bytes=0-9'
+              aws s3api get-object ... --debug 2>&1 | ...   # save the error body to error.xml
+              sigv4 explain https://examplebucket.s3.amazonaws.com/test.txt --compare error.xml
+            """)
+
+    @OptionGroup var request: RequestOptions
+    @OptionGroup var signing: SigningOptions
+    @OptionGroup var presigning: PresignOptions
+
+    @Option(help: "A server's SignatureDoesNotMatch XML or a canonical request to compare with ours ('-' for stdin).")
+    var compare: String?
 
     func run() async throws {
-        throw ValidationError("'sigv4 explain' is not available in this build yet")
+        var report: ServerSignatureReport?
+        if let compare {
+            let data: Data?
+            if compare == "-" {
+                data = FileHandle.standardInput.readDataToEndOfFile()
+            } else {
+                data = FileManager.default.contents(atPath: compare)
+            }
+            guard let data else { throw CLIError.failure("cannot read --compare file '\(compare)'") }
+            report = ServerSignatureReport(text: String(decoding: data, as: UTF8.self))
+        }
+        var signing = self.signing
+        if signing.timestamp == nil, let date = report?.amzDate, (try? AmzDate(iso8601Basic: date)) != nil {
+            signing.timestamp = date
+        }
+        let spec = try request.spec()
+        let context = try signing.makeContext(for: spec.url, allowMissingCredentials: true)
+        let signed = try spec.sign(with: context, presignExpires: presigning.presign ? presigning.expires : nil)
+        let rules = context.signer.rules
+        guard let parts = MismatchAnalysis.Parts(signed.canonicalRequest.text) else {
+            throw CLIError.failure("internal error: canonical request did not split into its parts")
+        }
+        let v: (String) -> String = { TextFormatting.visible($0) }
+        var out = ""
+        func line(_ s: String = "") { out += s + "\n" }
+        line(
+            "Rules: \(rules.doubleEncodePath ? "encode the path twice" : "encode the path once"), \(rules.normalizePath ? "normalize the path" : "never normalize the path"), \(rules.sendContentSHA256 ? "send x-amz-content-sha256" : "no x-amz-content-sha256")"
+        )
+        line("Request target (as sent): \(v(signed.request.path ?? "/"))")
+        line()
+        line("1. HTTP method:      \(v(parts.method))")
+        line("2. Canonical URI:    \(v(parts.uri))")
+        line("3. Canonical query:  \(parts.query.isEmpty ? "(empty)" : v(parts.query))")
+        line("4. Canonical headers:")
+        for (name, value) in parts.headers { line("     \(name):\(v(value))") }
+        line("5. Signed headers:   \(parts.signedHeaders)")
+        line("6. Payload hash:     \(v(parts.payload))\(Explain.describePayload(parts.payload))")
+        line()
+        line(
+            "Canonical request (SHA-256 \(signed.stringToSign.text.split(separator: "\n").last.map(String.init) ?? "")):"
+        )
+        for l in signed.canonicalRequest.text.split(separator: "\n", omittingEmptySubsequences: false) {
+            line("  | \(v(String(l)))")
+        }
+        line()
+        line("Credential scope:   \(signed.scope)")
+        line("String to sign:")
+        for l in signed.stringToSign.text.split(separator: "\n", omittingEmptySubsequences: false) {
+            line("  | \(v(String(l)))")
+        }
+        line()
+        if context.credentialSource == CLIError.placeholderCredentialSource {
+            line(
+                "Signature:          (no credentials found; signed with a placeholder key, so only the stages above are meaningful)"
+            )
+        } else {
+            line("Signature:          \(signed.signature.hex)")
+            if let auth = signed.authorization {
+                line("Authorization:      \(auth)")
+            } else {
+                line("URL:                \(signed.url)")
+            }
+        }
+        if let report {
+            line()
+            let server = report.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false).map(
+                String.init)
+            let ours = signed.canonicalRequest.text.split(separator: "\n", omittingEmptySubsequences: false).map(
+                String.init)
+            if server == ours {
+                line("Canonical request: identical to the server's.")
+            } else {
+                line("Canonical request diff (- server, + ours):")
+                for d in MismatchAnalysis.diff(server: server, ours: ours) { line("  " + d) }
+            }
+            if let sts = report.stringToSign {
+                if sts == signed.stringToSign.text {
+                    line("String to sign: identical to the server's.")
+                } else {
+                    line("String to sign diff (- server, + ours):")
+                    let a = sts.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                    let b = signed.stringToSign.text.split(separator: "\n", omittingEmptySubsequences: false).map(
+                        String.init)
+                    for d in MismatchAnalysis.diff(server: a, ours: b) { line("  " + d) }
+                }
+            }
+            line()
+            line("Likely cause:")
+            for cause in MismatchAnalysis.causes(
+                server: report.canonicalRequest, serverStringToSign: report.stringToSign,
+                ours: signed.canonicalRequest.text, oursStringToSign: signed.stringToSign.text)
+            {
+                line("  - \(cause)")
+            }
+        }
+        Console.out(out)
+    }
+
+    static func describePayload(_ value: String) -> String {
+        switch value {
+        case PayloadHash.emptySHA256.value: return "  (SHA-256 of an empty body)"
+        case PayloadHash.unsignedPayload.value: return "  (the body is not signed)"
+        default: return value.hasPrefix("STREAMING-") ? "  (aws-chunked streaming)" : "  (SHA-256 of the body)"
+        }
     }
 }

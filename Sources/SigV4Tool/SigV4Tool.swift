@@ -1,6 +1,9 @@
 import ArgumentParser
+import Foundation
 
 /// The `sigv4` command: sign, presign, verify and debug AWS Signature Version 4 requests.
+///
+/// Errors are one line on stderr: exit status 2 for usage errors, 1 for failures.
 @main
 struct SigV4Tool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,13 +12,49 @@ struct SigV4Tool: AsyncParsableCommand {
         discussion: """
             Examples:
               sigv4 sign https://examplebucket.s3.amazonaws.com/test.txt --region us-east-1 --service s3
-              sigv4 curl --region us-east-1 --service execute-api -- https://api.example.com/items
+              sigv4 presign https://examplebucket.s3.amazonaws.com/test.txt --expires 3600
+              sigv4 curl --profile dev -- https://abc.execute-api.eu-west-1.amazonaws.com/prod/items
+              sigv4 explain https://examplebucket.s3.amazonaws.com/test.txt --compare error.xml
               sigv4 verify --request captured.http --access-key-id AKID --secret-access-key …
               sigv4 demo
+
+            Shell completions: sigv4 --generate-completion-script bash|zsh|fish
             """,
         subcommands: [
             Sign.self, Presign.self, Curl.self, Explain.self, Verify.self, Keys.self, Serve.self, Demo.self,
             InteropRequest.self,
         ]
     )
+
+    /// Parses, runs, and reports errors as one line (exit 2 for usage, 1 for failures).
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as CLIError {
+            Console.error(error.line)
+            Foundation.exit(error.exitCode)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                // --help, --version, --generate-completion-script: print the full text.
+                Console.out(fullMessage(for: error) + "\n")
+                Foundation.exit(0)
+            }
+            let message = message(for: error)
+            let isUsage = code == .validationFailure || code.rawValue == 64
+            let line = message.isEmpty ? "failed" : message
+            Console.error(
+                "sigv4: error: \(line.replacingNewlines())"
+                    + (isUsage ? " (hint: run with --help for usage and examples)" : ""))
+            Foundation.exit(isUsage ? 2 : 1)
+        }
+    }
 }

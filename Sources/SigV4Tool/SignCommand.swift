@@ -1,10 +1,122 @@
 import ArgumentParser
+import Foundation
+import SigV4
 
-// Placeholder until the `sign` command lands; it refuses to run.
+/// `sigv4 sign`: signs one request and prints the signing headers, a curl command, the raw
+/// HTTP request, or every stage as JSON. With `--presign` it signs in the query string.
 struct Sign: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "(not built yet)")
+    static let configuration = CommandConfiguration(
+        abstract: "Sign a request (Authorization header or, with --presign, a presigned URL).",
+        discussion: """
+            The URL's path and query are signed byte for byte as given; nothing re-encodes them.
+
+            Examples:
+              sigv4 sign https://examplebucket.s3.amazonaws.com/test.txt -H 'Range: bytes=0-9' \\
+                  --timestamp 20130524T000000Z --format json
+              sigv4 sign https://abc.execute-api.eu-west-1.amazonaws.com/prod/items -X POST \\
+                  --data '{"name":"x"}' -H 'Content-Type: application/json' --profile dev --format curl
+              sigv4 sign https://examplebucket.s3.amazonaws.com/test.txt --presign --expires 86400
+              sigv4 sign https://api.example.com/v1 --region us-east-1 --service execute-api --format http \\
+                  | sigv4 verify --request - --access-key-id AKID --secret-access-key …
+            """)
+
+    @OptionGroup var request: RequestOptions
+    @OptionGroup var signing: SigningOptions
+    @OptionGroup var presigning: PresignOptions
+
+    @OptionGroup var chunking: ChunkedOptions
+
+    @Option(help: "Output: json, headers (default; the URL when presigning), curl or http.")
+    var format: OutputFormat = .headers
+
+    @Option(
+        name: .customLong("output"),
+        help: "With --chunked: write the encoded aws-chunked body to this file ('-' for stdout).")
+    var output: String?
 
     func run() async throws {
-        throw ValidationError("'sigv4 sign' is not available in this build yet")
+        let spec = try request.spec()
+        try chunking.validate(body: spec.body, payloadOverride: spec.payloadOverride)
+        if chunking.chunked && presigning.presign {
+            throw CLIError.usage("--chunked cannot be combined with --presign")
+        }
+        if !chunking.chunked && output != nil { throw CLIError.usage("--output is for --chunked bodies") }
+        let context = try signing.makeContext(for: spec.url)
+        if chunking.chunked {
+            try signChunked(spec, context: context)
+            return
+        }
+        let signed = try spec.sign(with: context, presignExpires: presigning.presign ? presigning.expires : nil)
+        if presigning.presign {
+            Presign.warnIfCredentialsExpireFirst(context: context, expires: presigning.expires)
+        }
+        Console.out(bytes: try format.render(signed, spec: spec))
+    }
+
+    /// `--chunked`: prints the seed request's headers (or JSON, curl, raw HTTP) and writes the encoded body.
+    func signChunked(_ spec: RequestSpec, context: SigningContext) throws {
+        let streaming = try chunking.signSeed(spec, context: context)
+        let added = ChunkedOptions.addedHeaders(streaming, spec: spec)
+        var bodyHandle: FileHandle?
+        if let output, output != "-" {
+            guard FileManager.default.createFile(atPath: output, contents: nil),
+                let handle = FileHandle(forWritingAtPath: output)
+            else { throw CLIError.failure("cannot write --output '\(output)'") }
+            bodyHandle = handle
+        } else if output == "-" || format == .http {
+            bodyHandle = FileHandle.standardOutput
+        } else {
+            throw CLIError.usage(
+                "--chunked needs --output FILE for the encoded body",
+                hint: "or use --format http to print the whole request")
+        }
+        let headerStream = output == "-" ? FileHandle.standardError : FileHandle.standardOutput
+        func say(_ text: String) { headerStream.write(Data(text.utf8)) }
+        let seed = streaming.seed
+        switch format {
+        case .headers:
+            say(added.map { "\($0.0): \($0.1)\n" }.joined())
+        case .json:
+            var object = OutputFormat.jsonFields(seed, spec: spec)
+            object = object.map {
+                $0.0 == "headers" ? ("headers", .array(added.map { .array([.string($0.0), .string($0.1)]) })) : $0
+            }
+            object.append(("decoded_content_length", streaming.decodedContentLength.map { .int($0) } ?? .null))
+            object.append(("content_length", streaming.encodedContentLength.map { .int($0) } ?? .null))
+            object.append(("chunk_size", .int(streaming.chunkSize)))
+            object.append(("seed_signature", .string(streaming.seedSignature.hex)))
+            if let output { object.append(("body_file", .string(output))) }
+            say(TextFormatting.JSON.object(object).render() + "\n")
+        case .curl:
+            guard let output, output != "-" else {
+                throw CLIError.usage("--format curl with --chunked needs --output FILE")
+            }
+            var args = ["curl", "--path-as-is", "--globoff", "-X", spec.method]
+            for (name, value) in spec.headers where !added.contains(where: { $0.0.lowercased() == name.lowercased() }) {
+                args += ["-H", "\(name): \(value)"]
+            }
+            for (name, value) in added where name.lowercased() != "content-length" {
+                args += ["-H", "\(name): \(value)"]
+            }
+            if !added.contains(where: { $0.0.lowercased() == "content-type" })
+                && !spec.headers.contains(where: { $0.0.lowercased() == "content-type" })
+            {
+                args += ["-H", "Content-Type:"]
+            }
+            args += ["--data-binary", "@" + output, seed.url]
+            say(args.map(TextFormatting.shellQuote).joined(separator: " ") + "\n")
+        case .http:
+            var text = "\(spec.method) \(seed.request.path ?? "/") HTTP/1.1\r\n"
+            if !spec.headers.contains(where: { $0.0.lowercased() == "host" }) {
+                text += "Host: \(spec.url.hostHeader)\r\n"
+            }
+            for field in seed.request.headerFields { text += "\(field.name.rawName): \(field.value)\r\n" }
+            text += "\r\n"
+            say(text)
+        }
+        if let bodyHandle {
+            try ChunkedOptions.writeEncodedBody(spec, streaming: streaming, to: bodyHandle)
+            if bodyHandle !== FileHandle.standardOutput { try? bodyHandle.close() }
+        }
     }
 }

@@ -229,7 +229,7 @@ public struct AWSChunkedDecoder: Sendable {
             let ext = line[(semi + 1)...]
             let prefix = "chunk-signature=".utf8
             guard chunkSigner != nil, ext.starts(with: prefix), ext.count == prefix.count + 64,
-                let sig = Signature(hexBytes: ext.dropFirst(prefix.count))
+                let sig = ByteParsing.signature(line[(semi + 1 + prefix.count)...])
             else {
                 throw fail(.invalidRequest, "a chunk-size line has an invalid extension")
             }
@@ -313,7 +313,7 @@ public struct AWSChunkedDecoder: Sendable {
             while let f = value.first, f == 0x20 || f == 0x09 { value.removeFirst() }
             while let l = value.last, l == 0x20 || l == 0x09 { value.removeLast() }
             if name == "x-amz-trailer-signature" {
-                guard trailerSignature == nil, let sig = Signature(hexBytes: value) else {
+                guard trailerSignature == nil, let sig = ByteParsing.signature(value) else {
                     throw fail(.invalidRequest, "x-amz-trailer-signature is repeated or not 64 hex digits")
                 }
                 trailerSignature = sig

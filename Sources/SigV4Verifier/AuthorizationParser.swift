@@ -117,7 +117,7 @@ enum AuthorizationParser {
         guard let signature else { throw malformed("missing Signature") }
         let scope = try parseCredential(credential, fail: malformed)
         let names = try parseSignedHeaders(signedHeaders, fail: malformed)
-        guard let sig = Signature(hexBytes: signature) else {
+        guard let sig = ByteParsing.signature(signature) else {
             throw malformed("the Signature must be 64 hexadecimal digits")
         }
         return ClaimedAuthorization(
@@ -219,7 +219,7 @@ enum AuthorizationParser {
                     "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
                 )
             }
-            return URIEncoding.decode(Array(raw))
+            return ByteParsing.percentDecoded(raw)
         }
         let algorithmValue = try decoded(0)
         let credential = try decoded(1)
@@ -231,7 +231,7 @@ enum AuthorizationParser {
             throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
         }
         let scope = try parseCredential(credential[...]) { queryError("Error parsing the X-Amz-Credential parameter; \($0)") }
-        guard let date = AmzDate.parse(dateValue) else {
+        guard let date = ByteParsing.amzDate(dateValue) else {
             throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
         }
         guard !expiresValue.isEmpty, expiresValue.count <= 9, expiresValue.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
@@ -245,7 +245,7 @@ enum AuthorizationParser {
             throw queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800")
         }
         let names = try parseSignedHeaders(signedHeaders[...]) { queryError("Error parsing the X-Amz-SignedHeaders parameter; \($0)") }
-        guard let sig = Signature(hexBytes: signatureValue) else {
+        guard let sig = ByteParsing.signature(signatureValue) else {
             throw queryError("X-Amz-Signature must be 64 hexadecimal digits")
         }
         var token: String? = nil

@@ -118,7 +118,9 @@ import Testing
         var kills: [Op: Int] = [:]
         var generator = SystemRandomNumberGenerator()
         var iteration = 0
-        while kills.values.reduce(0, +) < 60 && iteration < 240 {
+        // SIGV4_CRASH_KILLS raises the number of kills (scripts/faults/keystore-kill runs 200).
+        let wantedKills = Int(ProcessInfo.processInfo.environment["SIGV4_CRASH_KILLS"] ?? "") ?? 60
+        while kills.values.reduce(0, +) < wantedKills && iteration < 4 * wantedKills {
             let op = Op.allCases[iteration % 3]
             let delay = Double.random(in: 0...(duration[op] ?? 0.1), using: &generator)
             let child = try run(arguments(op, iteration), env: env, killAfter: delay)

@@ -191,3 +191,17 @@ import Testing
         #expect(try fixture.store.generation() == generationBefore)
     }
 }
+
+@Suite struct LastUsedFlushTests {
+    @Test(arguments: Backend.allCases)
+    func lastUseIsFlushedByTheResolverOnceTheFlushIntervalHasPassed(backend: Backend) throws {
+        var policy = KeyStorePolicy()
+        policy.lastUsedFlushInterval = 0
+        let fixture = try Fixture(backend, policy: policy)
+        let issued = try fixture.store.createKey(principal: "alice", actor: "test")
+        let now = fixture.clock.now
+        _ = try fixture.store.resolveNow(
+            accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now, region: "ap-south-1"))
+        #expect(try fixture.store.key(issued.accessKeyID).lastUsed?.region == "ap-south-1")
+    }
+}

@@ -287,3 +287,32 @@ func apply(_ operation: Operation, _ id: String, _ store: KeyStore) throws {
         #expect(try fixture.store.auditLog(after: 5).map(\.action) == ["key.deactivate", "key.delete"])
     }
 }
+
+@Suite struct ConcurrencyTests {
+    @Test func concurrentWritersOnTwoConnectionsNeverExceedTheActiveKeyLimit() async throws {
+        let fixture = try Fixture(.sqlite)
+        let other = try fixture.secondInstance()
+        let stores = [fixture.store, other]
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for i in 0..<24 {
+                group.addTask {
+                    do {
+                        _ = try stores[i % 2].createKey(principal: "alice", actor: "writer\(i % 2)")
+                        return "created"
+                    } catch let error as KeyStoreError {
+                        return error.code.name
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            var all: [String] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        #expect(outcomes.filter { $0 == "created" }.count == 2)
+        #expect(outcomes.filter { $0 == "tooManyActiveKeys" }.count == 22, "\(outcomes)")
+        #expect(try fixture.store.keys(principal: "alice").count == 2)
+        #expect(try other.verifySecrets().isEmpty)
+    }
+}

@@ -9,12 +9,14 @@ and by awscrt; swift-sigv4 signs the same wire bytes through the `SigV4DiffDrive
 
   * wherever botocore and awscrt produce the same signature, ours is the same;
   * where they disagree, it records which of them we match, by category;
-  * (with --verify) that our verifier accepts every request botocore and awscrt signed.
+  * that our verifier accepts every request botocore or awscrt signed with the signature we compute, and
+    every request we signed (at the signing time); other verdicts on the peers' requests are counted
+    (--no-verify skips this).
 
 Usage:
   python3 scripts/differential/hypothesis_diff.py --cases 2000 [--seed 1] [--driver PATH] [--report FILE]
 
-Exit status 1 when any agreed case differs from ours (or the verifier rejects a peer's request).
+Exit status 1 when any agreed case differs from ours, or the verifier rejects a request signed as we sign.
 """
 import argparse
 import base64
@@ -136,15 +138,24 @@ def botocore_sign(r):
     url = prepared.url
     rest = url.split("://", 1)[1]
     target = rest[rest.index("/"):] if "/" in rest else "/"
+    # The request's own headers (repeated names kept; prepare() folds them into a dict).
+    wire = dict(method=r["method"], target=target, headers=with_host(r, list(req.headers.items())))
     if r["mode"] == "query":
         sig = target.rsplit("X-Amz-Signature=", 1)[1]
         op = target.split("?", 1)[1] if "?" in target else ""
         op = op.split("X-Amz-Algorithm=", 1)[0].rstrip("&")
         return dict(signature=sig, canonical_request=captured["cr"], input_query=op,
-                    payload=captured["cr"].rsplit("\n", 1)[1])
+                    payload=captured["cr"].rsplit("\n", 1)[1], wire=wire)
     authz = prepared.headers["Authorization"]
     return dict(signature=authz.rsplit("Signature=", 1)[1], canonical_request=captured["cr"],
-                payload=captured["cr"].rsplit("\n", 1)[1])
+                payload=captured["cr"].rsplit("\n", 1)[1], wire=wire)
+
+
+def with_host(r, headers):
+    """The headers as sent on the wire: the HTTP client adds Host when the signer did not."""
+    if not any(n.lower() == "host" for n, _ in headers):
+        headers = [("Host", r["authority"])] + headers
+    return [[n, v] for n, v in headers]
 
 
 def awscrt_sign(r, query, payload):
@@ -163,10 +174,11 @@ def awscrt_sign(r, query, payload):
     target = r["path"] + ("?" + query if query else "")
     req = crt_http.HttpRequest(r["method"], target, hdrs)
     signed = crt_auth.aws_sign_request(req, cfg).result()
+    wire = dict(method=r["method"], target=signed.path, headers=with_host(r, list(signed.headers)))
     if r["mode"] == "query":
-        return dict(signature=signed.path.rsplit("X-Amz-Signature=", 1)[1], target=signed.path)
+        return dict(signature=signed.path.rsplit("X-Amz-Signature=", 1)[1], target=signed.path, wire=wire)
     authz = dict((k.lower(), v) for k, v in signed.headers)["authorization"]
-    return dict(signature=authz.rsplit("Signature=", 1)[1])
+    return dict(signature=authz.rsplit("Signature=", 1)[1], wire=wire)
 
 
 class Driver:
@@ -179,6 +191,14 @@ class Driver:
                    region=r["region"], service=r["service"], timestamp=r["ts"].strftime("%Y%m%dT%H%M%SZ"),
                    access_key_id=r["akid"], secret_access_key=r["secret"], session_token=r["token"],
                    expires=r["expires"])
+        self.p.stdin.write(json.dumps(msg) + "\n")
+        return json.loads(self.p.stdout.readline())
+
+    def verify(self, r, wire):
+        """Verifies a signed wire request with swift-sigv4's verifier at the signing time."""
+        msg = dict(op="verify", method=wire["method"], target=wire["target"], headers=wire["headers"],
+                   body_b64=base64.b64encode(r["body"]).decode(), access_key_id=r["akid"],
+                   secret_access_key=r["secret"], session_token=r["token"], now=r["ts"].strftime("%Y%m%dT%H%M%SZ"))
         self.p.stdin.write(json.dumps(msg) + "\n")
         return json.loads(self.p.stdout.readline())
 
@@ -195,10 +215,13 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--driver", default=".build/debug/SigV4DiffDriver")
     ap.add_argument("--report", default=None)
+    ap.add_argument("--no-verify", action="store_true",
+                    help="skip verifying the peers' (and our) signed requests with swift-sigv4's verifier")
     args = ap.parse_args()
     driver = Driver(args.driver)
     stats = collections.Counter()
     disagreements = collections.Counter()
+    verdicts = collections.Counter()
     failures = []
     examples = {}
 
@@ -217,6 +240,8 @@ def main():
         if "error" in ours:
             failures.append(dict(case=r_summary(r), error=ours["error"]))
             return
+        if not args.no_verify:
+            check_verifier(r, b, c, ours)
         if b["signature"] == c["signature"]:
             stats["peers agree"] += 1
             if ours["signature"] == b["signature"]:
@@ -237,10 +262,26 @@ def main():
             examples.setdefault((cat, key), dict(case=r_summary(r), botocore_cr=b["canonical_request"],
                                                  ours_cr=ours["canonical_request"]))
 
+    def check_verifier(r, b, c, ours):
+        """Our verifier must accept every request a peer signed the way we sign it (same signature), and our
+        own signed request. Where a peer's signature differs from ours the verdict is recorded, not failed:
+        the verifier follows the AWS rules, as AWS does."""
+        ours_wire = dict(method=r["method"], target=ours["target"],
+                         headers=with_host(r, [tuple(h) for h in r["headers"]]
+                                           + [tuple(h) for h in ours["added_headers"]]))
+        for peer, signed in (("botocore", b), ("awscrt", c), ("ours", dict(signature=ours["signature"], wire=ours_wire))):
+            v = driver.verify(r, signed["wire"])
+            same = signed["signature"] == ours["signature"]
+            verdict = "accepted" if v.get("ok") else "rejected " + str(v.get("code"))
+            verdicts[(peer, r["mode"], "same signature as ours" if same else "different signature", verdict)] += 1
+            if same and not v.get("ok"):
+                failures.append(dict(case=r_summary(r), verifier_rejected=peer, wire=signed["wire"], verdict=v))
+
     run()
     driver.close()
     report = dict(stats=dict(stats), disagreements={f"{k[0]} / {k[1]}": v for k, v in disagreements.items()},
                   examples={f"{k[0]} / {k[1]}": v for k, v in examples.items()}, failures=failures[:20],
+                  verifier={" / ".join(k): n for k, n in sorted(verdicts.items())},
                   failure_count=len(failures), botocore=botocore.__version__,
                   awscrt=__import__("awscrt").__version__ if hasattr(__import__("awscrt"), "__version__") else "?")
     if args.report:
@@ -250,6 +291,8 @@ def main():
           f"ours matches both on {stats['ours matches both']}; peers disagree on {stats['peers disagree']}")
     for (cat, key), n in sorted(disagreements.items(), key=lambda kv: -kv[1]):
         print(f"  disagreement {cat:40} {key:14} {n}")
+    for k, n in sorted(verdicts.items()):
+        print(f"  verifier: {k[0]:8} {k[1]:6} {k[2]:24} {k[3]:30} {n}")
     for f_ in failures[:5]:
         print("MISMATCH", json.dumps(f_, ensure_ascii=False)[:800])
     print(f"  documented deviations (S3 path encoded once, per the S3 docs): "

@@ -26,22 +26,24 @@ struct MeasureConfig {
     /// Number of batches; the fastest one is reported.
     var batches: Int
 
-    static let full = MeasureConfig(batchNanoseconds: 40_000_000, batches: 9)
+    static let full = MeasureConfig(batchNanoseconds: 25_000_000, batches: 7)
     static let quick = MeasureConfig(batchNanoseconds: 10_000_000, batches: 5)
 }
 
-/// One benchmark body: runs the operation `n` times.
-typealias Body = (Int) -> Void
+/// One benchmark body: runs the operation `n` times. Async so verification (an async API) can
+/// be measured; the runner calls every body from one detached task, so bodies that never
+/// suspend stay on one thread (which the per-thread allocation counter needs).
+typealias Body = (Int) async -> Void
 
 /// Measures `body` and returns nanoseconds per operation (the fastest batch: the least disturbed
 /// by the other work on a shared machine).
-func measure(_ config: MeasureConfig, _ body: Body) -> Double {
+func measure(_ config: MeasureConfig, _ body: Body) async -> Double {
     // Warm up and calibrate the batch size.
-    body(16)
+    await body(16)
     var n = 16
     while true {
         let t0 = nowNanoseconds()
-        body(n)
+        await body(n)
         let dt = nowNanoseconds() - t0
         if dt >= config.batchNanoseconds / 4 || n >= 1 << 30 {
             let perOp = Double(dt) / Double(n)
@@ -53,7 +55,7 @@ func measure(_ config: MeasureConfig, _ body: Body) -> Double {
     var best = Double.infinity
     for _ in 0..<config.batches {
         let t0 = nowNanoseconds()
-        body(n)
+        await body(n)
         let dt = nowNanoseconds() - t0
         best = min(best, Double(dt) / Double(n))
     }
@@ -61,11 +63,11 @@ func measure(_ config: MeasureConfig, _ body: Body) -> Double {
 }
 
 /// Heap allocations per operation on this thread, counted by the `CMallocCounter` interposer.
-func allocationsPerOp(_ body: Body, iterations: Int = 200) -> Double? {
+func allocationsPerOp(_ body: Body, iterations: Int = 200) async -> Double? {
     guard MallocCounter.isActive else { return nil }
-    body(4)  // warm caches and lazily built state
+    await body(4)  // warm caches and lazily built state
     let before = sigv4_malloc_count()
-    body(iterations)
+    await body(iterations)
     let after = sigv4_malloc_count()
     return Double(after - before) / Double(iterations)
 }
@@ -78,4 +80,11 @@ enum MallocCounter {
         blackHole(probe)
         return sigv4_malloc_count() > before
     }()
+}
+
+/// Monotonic wall-clock nanoseconds (for the multi-core throughput figures).
+func wallNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -39,9 +39,10 @@ struct RowResult {
 }
 
 /// Every group of rows. Add a group here to add rows to `scripts/bench`.
-func allRows(quick: Bool) -> [Row] {
+func allRows(quick: Bool) async -> [Row] {
     var rows: [Row] = []
     rows += SigningRows.make()
+    rows += await VerificationRows.make()
     rows += StreamingRows.make()
     rows += ScalingRows.make()
     return quick ? rows.filter(\.inQuick) : rows

@@ -65,87 +65,99 @@ func fmt(_ v: Double?, _ digits: Int = 2) -> String {
 }
 
 let options = parseOptions()
-let config: MeasureConfig = options.quick ? .quick : .full
-var rows = allRows(quick: options.quick || options.checkAllocs)
-if let f = options.filter { rows = rows.filter { $0.name.contains(f) } }
-if options.list {
-    for r in rows { print(r.name) }
-    exit(0)
-}
 
-if options.profile {
-    for row in rows where options.iterations > 0 {
-        row.body(options.iterations)
+/// Everything runs in one detached task: off the main actor, so nonisolated async calls
+/// (verification) do not hop threads.
+func run(_ options: Options) async throws {
+    let config: MeasureConfig = options.quick ? .quick : .full
+    var rows = await allRows(quick: options.quick || options.checkAllocs)
+    if let f = options.filter { rows = rows.filter { $0.name.contains(f) } }
+    if options.list {
+        for r in rows { print(r.name) }
+        exit(0)
     }
-    if options.iterations > 0 { exit(0) }
+
+    if options.profile {
+        for row in rows where options.iterations > 0 {
+            await row.body(options.iterations)
+        }
+        if options.iterations > 0 { exit(0) }
+        for row in rows {
+            let t0 = nowNanoseconds()
+            while nowNanoseconds() - t0 < 2_000_000_000 { await row.body(1000) }
+        }
+        exit(0)
+    }
+
+    if options.checkAllocs {
+        guard MallocCounter.isActive else {
+            print("check-allocs: the malloc interposer is not active on this platform")
+            exit(1)
+        }
+        var failed = false
+        for row in rows {
+            guard let limit = row.maxAllocsPerOp, let allocs = await allocationsPerOp(row.body) else { continue }
+            let ok = allocs <= limit
+            if !ok { failed = true }
+            print("\(ok ? "ok  " : "FAIL") \(row.name): \(fmt(allocs, 1)) allocations/op (limit \(fmt(limit, 0)))")
+        }
+        exit(failed ? 1 : 0)
+    }
+
+    let peers = loadPeers(options.peersPath)
+    let peerNames = peers.keys.sorted()
+    var results: [RowResult] = []
     for row in rows {
-        let t0 = nowNanoseconds()
-        while nowNanoseconds() - t0 < 2_000_000_000 { row.body(1000) }
+        let ns = await measure(config, row.body)
+        var floorNs: Double?
+        if let floor = row.floor { floorNs = await measure(config, floor) }
+        let allocs = await allocationsPerOp(row.body)
+        var speedup: [String: Double] = [:]
+        for peer in peerNames {
+            if let p = peers[peer]?[row.name] { speedup[peer] = p / ns }
+        }
+        results.append(RowResult(row: row, nsPerOp: ns, floorNsPerOp: floorNs, allocsPerOp: allocs, speedup: speedup))
+        FileHandle.standardError.write(Data("  measured \(row.name)\n".utf8))
     }
-    exit(0)
-}
 
-if options.checkAllocs {
-    guard MallocCounter.isActive else {
-        print("check-allocs: the malloc interposer is not active on this platform")
-        exit(1)
-    }
-    var failed = false
-    for row in rows {
-        guard let limit = row.maxAllocsPerOp, let allocs = allocationsPerOp(row.body) else { continue }
-        let ok = allocs <= limit
-        if !ok { failed = true }
-        print("\(ok ? "ok  " : "FAIL") \(row.name): \(fmt(allocs, 1)) allocations/op (limit \(fmt(limit, 0)))")
-    }
-    exit(failed ? 1 : 0)
-}
-
-let peers = loadPeers(options.peersPath)
-let peerNames = peers.keys.sorted()
-var results: [RowResult] = []
-for row in rows {
-    let ns = measure(config, row.body)
-    let floorNs = row.floor.map { measure(config, $0) }
-    let allocs = allocationsPerOp(row.body)
-    var speedup: [String: Double] = [:]
-    for peer in peerNames {
-        if let p = peers[peer]?[row.name] { speedup[peer] = p / ns }
-    }
-    results.append(RowResult(row: row, nsPerOp: ns, floorNsPerOp: floorNs, allocsPerOp: allocs, speedup: speedup))
-    FileHandle.standardError.write(Data("  measured \(row.name)\n".utf8))
-}
-
-// Table.
-var header = ["row", "ns/op", "MB/s", "floor ns", "× floor", "allocs/op"]
-header += peerNames.map { "vs \($0)" }
-var lines: [[String]] = [header]
-for r in results {
-    var line = [
-        r.row.name, fmt(r.nsPerOp, 0), r.mbPerSecond.map { fmt($0, 0) } ?? "-", fmt(r.floorNsPerOp, 0),
-        fmt(r.floorRatio), fmt(r.allocsPerOp, 1),
-    ]
-    line += peerNames.map { p in r.speedup[p].map { fmt($0, 1) + "×" } ?? "-" }
-    lines.append(line)
-}
-let widths = (0..<header.count).map { c in lines.map { $0[c].count }.max() ?? 0 }
-for (i, line) in lines.enumerated() {
-    print(line.enumerated().map { c, s in c == 0 ? s.padding(toLength: widths[c], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[c] - s.count) + s }.joined(separator: "  "))
-    if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
-}
-if !MallocCounter.isActive { print("(allocation counting unavailable: the malloc interposer is not active)") }
-print("libcrypto: \(String(cString: sigv4_bench_openssl_version())); floor = SHA-256 over the canonical request + HMAC-SHA256 over the string to sign (+4 derivation HMACs when cold), called as: \(SignatureFloor.style)")
-
-if let path = options.jsonPath {
-    var out: [[String: Any]] = []
+    // Table.
+    var header = ["row", "ns/op", "MB/s", "floor ns", "× floor", "allocs/op"]
+    header += peerNames.map { "vs \($0)" }
+    var lines: [[String]] = [header]
     for r in results {
-        var o: [String: Any] = ["name": r.row.name]
-        if let mb = r.mbPerSecond { o["mb_per_s"] = mb } else { o["ns_per_op"] = r.nsPerOp }
-        o["floor_ratio"] = r.floorRatio ?? NSNull()
-        o["floor_ns_per_op"] = r.floorNsPerOp ?? NSNull()
-        o["allocs_per_op"] = r.allocsPerOp ?? NSNull()
-        o["speedup"] = r.speedup
-        out.append(o)
+        var line = [
+            r.row.name, fmt(r.nsPerOp, 0), r.mbPerSecond.map { fmt($0, 0) } ?? "-", fmt(r.floorNsPerOp, 0),
+            fmt(r.floorRatio), fmt(r.allocsPerOp, 1),
+        ]
+        line += peerNames.map { p in r.speedup[p].map { fmt($0, 1) + "×" } ?? "-" }
+        lines.append(line)
     }
-    let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
-    _ = FileManager.default.createFile(atPath: path, contents: data)
+    let widths = (0..<header.count).map { c in lines.map { $0[c].count }.max() ?? 0 }
+    for (i, line) in lines.enumerated() {
+        print(line.enumerated().map { c, s in c == 0 ? s.padding(toLength: widths[c], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[c] - s.count) + s }.joined(separator: "  "))
+        if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+    }
+    if !MallocCounter.isActive { print("(allocation counting unavailable: the malloc interposer is not active)") }
+    print("libcrypto: \(String(cString: sigv4_bench_openssl_version())); floor = SHA-256 over the canonical request + HMAC-SHA256 over the string to sign (+4 derivation HMACs when cold), called as: \(SignatureFloor.style)")
+
+    if let path = options.jsonPath {
+        var out: [[String: Any]] = []
+        for r in results {
+            var o: [String: Any] = ["name": r.row.name]
+            if let mb = r.mbPerSecond { o["mb_per_s"] = mb } else { o["ns_per_op"] = r.nsPerOp }
+            o["floor_ratio"] = r.floorRatio ?? NSNull()
+            o["floor_ns_per_op"] = r.floorNsPerOp ?? NSNull()
+            o["allocs_per_op"] = r.allocsPerOp ?? NSNull()
+            o["speedup"] = r.speedup
+            out.append(o)
+        }
+        let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
+        _ = FileManager.default.createFile(atPath: path, contents: data)
+    }
+
+    if !options.quick, options.filter == nil {
+        await VerificationRows.printScaling(config)
+    }
 }
+
+try await Task.detached { try await run(options) }.value

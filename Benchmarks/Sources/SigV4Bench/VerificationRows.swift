@@ -1,0 +1,99 @@
+import Foundation
+import HTTPTypes
+import SigV4
+import SigV4Verifier
+
+/// Header and presigned verification of the benchmark request (warm key cache, no replay guard,
+/// so the same request can be verified again and again).
+enum VerificationRows {
+    static let verifier = Verifier(
+        resolver: InMemoryCredentialResolver([
+            ResolvedCredential(
+                accessKeyID: Fixture.accessKeyID, secretAccessKey: SecretAccessKey(Fixture.secret), principal: "bench")
+        ]))
+
+    static func signedRequests() -> (header: SignedRequest, presigned: SignedRequest) {
+        let signer = Fixture.signer(cache: nil)
+        guard let header = try? signer.sign(Fixture.request(), payload: .emptySHA256, at: Fixture.date),
+            let presigned = try? signer.presign(Fixture.request(), expires: 3600, at: Fixture.date)
+        else { fatalError("benchmark request does not sign") }
+        return (header, presigned)
+    }
+
+    static func make() async -> [Row] {
+        let (header, presigned) = signedRequests()
+        let now = Fixture.date
+        let verifier = self.verifier
+        for (what, request, payload) in [
+            ("header", header.request, Verifier.Payload.hash(.emptySHA256)),
+            ("presigned", presigned.request, Verifier.Payload.streamed),
+        ] {
+            if case .rejected(let failure) = await verifier.verify(request, payload: payload, now: now) {
+                fatalError("the verifier rejects the \(what) benchmark request: \(failure)")
+            }
+        }
+        let headerRequest = header.request
+        let presignedRequest = presigned.request
+        return [
+            Row(
+                name: "verify_header_warm",
+                body: { n in
+                    for _ in 0..<n {
+                        blackHole(await verifier.verify(headerRequest, payload: .hash(.emptySHA256), now: now))
+                    }
+                },
+                floor: SignatureFloor(
+                    canonical: header.canonicalRequest.bytes, stringToSign: header.stringToSign.bytes, cold: false
+                ).body(),
+                note: "Verifier.verify(HTTPRequest), header auth, key cache hit"),
+            Row(
+                name: "verify_presign_warm",
+                body: { n in
+                    for _ in 0..<n {
+                        blackHole(await verifier.verify(presignedRequest, payload: .streamed, now: now))
+                    }
+                },
+                floor: SignatureFloor(
+                    canonical: presigned.canonicalRequest.bytes, stringToSign: presigned.stringToSign.bytes,
+                    cold: false
+                ).body(),
+                note: "Verifier.verify(HTTPRequest), presigned URL, key cache hit"),
+        ]
+    }
+
+    /// Header verifications per second on 1 and on 2 concurrent tasks (wall clock), printed
+    /// after the table.
+    static func printScaling(_ config: MeasureConfig) async {
+        let (header, _) = signedRequests()
+        let request = header.request
+        let now = Fixture.date
+        let verifier = self.verifier
+        let perTask = 20_000
+        func run(tasks: Int) async -> Double {
+            let t0 = wallNanoseconds()
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<tasks {
+                    group.addTask {
+                        for _ in 0..<perTask {
+                            blackHole(await verifier.verify(request, payload: .hash(.emptySHA256), now: now))
+                        }
+                    }
+                }
+            }
+            return Double(tasks * perTask) / (Double(wallNanoseconds() - t0) / 1e9)
+        }
+        _ = await run(tasks: 1)
+        var one = 0.0
+        var two = 0.0
+        for _ in 0..<3 {
+            one = max(one, await run(tasks: 1))
+            two = max(two, await run(tasks: 2))
+        }
+        print(
+            String(
+                format: "verify_header throughput (wall clock, best of 3): 1 task %.0f/s, 2 tasks %.0f/s (x%.2f) on %d cores, load %@",
+                one, two, two / one, ProcessInfo.processInfo.activeProcessorCount,
+                (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+                    .joined(separator: " ") ?? "?"))
+    }
+}

@@ -1,0 +1,30 @@
+// swift-tools-version: 6.1
+// libFuzzer targets for swift-sigv4. A separate package so that a normal `swift build` of the
+// library never links them. Build and run with `scripts/fuzz` (see Docs/Assurance.md):
+//   swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+import Foundation
+import PackageDescription
+
+// A path dependency's identity is the last component of its directory (`main`, `wt-assurance`, …).
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+let sigv4 = root.lastPathComponent
+
+func fuzzTarget(_ name: String, _ products: [String]) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: products.map { .product(name: $0, package: sigv4) },
+        path: "Sources/\(name)")
+}
+
+let package = Package(
+    name: "swift-sigv4-fuzz",
+    dependencies: [.package(path: root.path)],
+    targets: [
+        fuzzTarget("FuzzAuthorizationHeader", ["SigV4Verifier"]),
+        fuzzTarget("FuzzPresignedQuery", ["SigV4Verifier"]),
+        fuzzTarget("FuzzCanonicalRequest", ["SigV4"]),
+        fuzzTarget("FuzzAWSChunked", ["SigV4", "SigV4Verifier"]),
+        fuzzTarget("FuzzHTTPRequestReader", ["SigV4Verifier"]),
+        fuzzTarget("FuzzMasterKeyFile", ["SigV4KeyStore"]),
+    ]
+)

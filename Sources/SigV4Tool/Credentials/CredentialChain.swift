@@ -1,0 +1,149 @@
+import Foundation
+import SigV4
+
+/// Finds credentials the way awscli does, without any network call.
+///
+/// Order: the command-line flags; then `--profile`; then `AWS_ACCESS_KEY_ID` /
+/// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`; then the profile named by
+/// `AWS_PROFILE` (or `default`) in `~/.aws/credentials` and `~/.aws/config`
+/// (`AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`). A profile may hold static keys,
+/// a `credential_process` (JSON output, `Expiration` honoured), or a `source_profile`
+/// whose credentials it reuses. An empty session token is ignored.
+///
+/// ```swift
+/// let chain = CredentialChain(environment: ProcessInfo.processInfo.environment)
+/// let found = try chain.resolve(flags: .init(profile: "dev"), now: AmzDate(Date()))
+/// print(found.source) // profile 'dev' in /home/me/.aws/credentials
+/// ```
+struct CredentialChain {
+    struct Flags {
+        var accessKeyID: String?
+        var secretAccessKey: String?
+        var sessionToken: String?
+        var profile: String?
+    }
+
+    struct Resolved {
+        var credentials: Credentials
+        /// Where they came from, for `--verbose`. Never holds a secret.
+        var source: String
+        /// The profile in use, if any (its `region` is a fallback).
+        var profile: String?
+    }
+
+    var environment: [String: String]
+    var files: ProfileFiles
+
+    init(environment: [String: String]) {
+        self.environment = environment
+        self.files = ProfileFiles.load(environment: environment)
+    }
+
+    func env(_ name: String) -> String? {
+        guard let v = environment[name], !v.isEmpty else { return nil }
+        return v
+    }
+
+    /// The profile whose settings apply: `--profile`, else `AWS_PROFILE`, else `default`.
+    func activeProfile(flags: Flags) -> String {
+        flags.profile ?? env("AWS_PROFILE") ?? env("AWS_DEFAULT_PROFILE") ?? "default"
+    }
+
+    /// The region from `AWS_REGION`, `AWS_DEFAULT_REGION`, then the active profile's `region`.
+    func region(flags: Flags) -> (value: String, source: String)? {
+        if let r = env("AWS_REGION") { return (r, "AWS_REGION") }
+        if let r = env("AWS_DEFAULT_REGION") { return (r, "AWS_DEFAULT_REGION") }
+        let profile = activeProfile(flags: flags)
+        if let r = files.settings(for: profile)?["region"], !r.isEmpty {
+            return (r, "profile '\(profile)' in \(files.configPath)")
+        }
+        return nil
+    }
+
+    func resolve(flags: Flags, now: AmzDate) throws(CLIError) -> Resolved {
+        if flags.accessKeyID != nil || flags.secretAccessKey != nil {
+            guard let id = flags.accessKeyID, let secret = flags.secretAccessKey else {
+                throw .usage(
+                    "--access-key-id and --secret-access-key must be given together",
+                    hint: "or use --profile / AWS_ACCESS_KEY_ID")
+            }
+            return Resolved(
+                credentials: Credentials(accessKeyID: id, secretAccessKey: secret, sessionToken: flags.sessionToken),
+                source: "command-line flags", profile: nil)
+        }
+        if let profile = flags.profile {
+            return try resolveProfile(profile, now: now, explicit: true)
+        }
+        if let id = env("AWS_ACCESS_KEY_ID") {
+            guard let secret = env("AWS_SECRET_ACCESS_KEY") else {
+                throw .usage("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
+            }
+            let token = flags.sessionToken ?? env("AWS_SESSION_TOKEN") ?? env("AWS_SECURITY_TOKEN")
+            return Resolved(
+                credentials: Credentials(accessKeyID: id, secretAccessKey: secret, sessionToken: token),
+                source: "environment (AWS_ACCESS_KEY_ID)", profile: nil)
+        }
+        let name = activeProfile(flags: flags)
+        let explicit = env("AWS_PROFILE") != nil || env("AWS_DEFAULT_PROFILE") != nil
+        do {
+            var resolved = try resolveProfile(name, now: now, explicit: explicit)
+            if let token = flags.sessionToken { resolved.credentials.sessionToken = token }
+            return resolved
+        } catch let error where !explicit && files.settings(for: name) == nil {
+            _ = error
+            throw .usage(
+                "no credentials found",
+                hint:
+                    "pass --access-key-id and --secret-access-key, --profile NAME, set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or add a [default] profile to \(files.credentialsPath)"
+            )
+        }
+    }
+
+    func resolveProfile(_ name: String, now: AmzDate, explicit: Bool, chain: [String] = []) throws(CLIError)
+        -> Resolved
+    {
+        guard let settings = files.settings(for: name) else {
+            throw .usage(
+                "profile '\(name)' not found in \(files.credentialsPath) or \(files.configPath)",
+                hint: "check --profile / AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE")
+        }
+        let path = (chain + [name]).map { "'\($0)'" }.joined(separator: " -> source_profile ")
+        if settings["role_arn"] != nil {
+            throw .failure(
+                "profile '\(name)' assumes a role (role_arn), which needs a network call to STS",
+                hint:
+                    "sigv4 never calls the network for credentials: export temporary credentials or use credential_process"
+            )
+        }
+        if let id = settings["aws_access_key_id"], !id.isEmpty {
+            guard let secret = settings["aws_secret_access_key"], !secret.isEmpty else {
+                throw .usage("profile '\(name)' has aws_access_key_id but no aws_secret_access_key")
+            }
+            return Resolved(
+                credentials: Credentials(
+                    accessKeyID: id, secretAccessKey: secret,
+                    sessionToken: settings["aws_session_token"] ?? settings["aws_security_token"]),
+                source: "profile \(path) in \(files.location(of: name))", profile: chain.first ?? name)
+        }
+        if let command = settings["credential_process"], !command.isEmpty {
+            let credentials = try CredentialProcess.run(command, profile: name, now: now)
+            return Resolved(
+                credentials: credentials, source: "credential_process of profile \(path)",
+                profile: chain.first ?? name)
+        }
+        if let source = settings["source_profile"], !source.isEmpty {
+            if chain.contains(source) || source == name {
+                throw .usage("profile '\(name)': source_profile loop (\(path) -> '\(source)')")
+            }
+            return try resolveProfile(source, now: now, explicit: true, chain: chain + [name])
+        }
+        if settings["sso_start_url"] != nil || settings["sso_session"] != nil {
+            throw .failure(
+                "profile '\(name)' uses IAM Identity Center (SSO), which needs a network call",
+                hint: "run 'aws configure export-credentials --profile \(name) --format env' and use the environment")
+        }
+        throw .usage(
+            "profile '\(name)' has no credentials",
+            hint: "it needs aws_access_key_id/aws_secret_access_key, credential_process or source_profile")
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// The awscli shared credentials file and config file, parsed as INI.
+///
+/// `~/.aws/credentials` has `[name]` sections; `~/.aws/config` has `[default]` and
+/// `[profile name]` sections. Keys in the credentials file win over the config file,
+/// as in awscli.
+///
+/// ```swift
+/// let files = ProfileFiles.load(environment: ProcessInfo.processInfo.environment)
+/// let settings = files.settings(for: "dev") // ["aws_access_key_id": "AKID…", "region": "eu-west-1", …]
+/// ```
+struct ProfileFiles {
+    var credentialsPath: String
+    var configPath: String
+    /// Sections of the credentials file by profile name.
+    var credentials: [String: [String: String]]
+    /// Profile sections of the config file by profile name (the `profile ` prefix removed).
+    var config: [String: [String: String]]
+
+    static func expandTilde(_ path: String, home: String) -> String {
+        if path == "~" { return home }
+        if path.hasPrefix("~/") { return home + path.dropFirst() }
+        return path
+    }
+
+    static func load(environment env: [String: String]) -> ProfileFiles {
+        let home = env["HOME"] ?? NSHomeDirectory()
+        let credentialsPath = expandTilde(env["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials", home: home)
+        let configPath = expandTilde(env["AWS_CONFIG_FILE"] ?? "~/.aws/config", home: home)
+        let credentialSections = parse(contentsOf: credentialsPath)
+        var config: [String: [String: String]] = [:]
+        for (name, values) in parse(contentsOf: configPath) {
+            if name == "default" {
+                config["default", default: [:]].merge(values) { old, _ in old }
+            } else if name.hasPrefix("profile ") {
+                let profile = name.dropFirst("profile ".count).trimmingCharacters(in: .whitespaces)
+                config[profile, default: [:]].merge(values) { _, new in new }
+            }
+        }
+        return ProfileFiles(
+            credentialsPath: credentialsPath, configPath: configPath, credentials: credentialSections,
+            config: config)
+    }
+
+    /// Every setting for `profile`: config-file values overlaid with credentials-file values.
+    func settings(for profile: String) -> [String: String]? {
+        let fromConfig = config[profile]
+        let fromCredentials = credentials[profile]
+        if fromConfig == nil && fromCredentials == nil { return nil }
+        var merged = fromConfig ?? [:]
+        merged.merge(fromCredentials ?? [:]) { _, new in new }
+        return merged
+    }
+
+    /// Where `profile`'s access key comes from, for `--verbose`.
+    func location(of profile: String) -> String {
+        if credentials[profile]?["aws_access_key_id"] != nil { return credentialsPath }
+        return configPath
+    }
+
+    /// Parses INI text: `[section]` headers, `key = value` lines, `#`/`;` comment lines.
+    /// Indented lines (awscli nested settings such as `s3 =` blocks) are skipped.
+    static func parse(contentsOf path: String) -> [String: [String: String]] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
+        return parse(String(decoding: data, as: UTF8.self))
+    }
+
+    static func parse(_ text: String) -> [String: [String: String]] {
+        var sections: [String: [String: String]] = [:]
+        var current: String?
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            var line = Substring(rawLine)
+            if line.hasSuffix("\r") { line = line.dropLast() }
+            if line.first == " " || line.first == "\t" { continue }
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
+            if trimmed.hasPrefix("[") {
+                guard let close = trimmed.lastIndex(of: "]") else { current = nil; continue }
+                let name = trimmed[trimmed.index(after: trimmed.startIndex)..<close]
+                    .trimmingCharacters(in: .whitespaces)
+                current = name
+                if sections[name] == nil { sections[name] = [:] }
+                continue
+            }
+            guard let section = current, let eq = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+                continue
+            }
+            let key = trimmed[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
+            var value = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            // awscli accepts inline comments only after whitespace: `region = us-east-1 # note`.
+            for marker in [" #", "\t#", " ;", "\t;"] {
+                if let r = value.range(of: marker) { value = String(value[..<r.lowerBound]) }
+            }
+            sections[section]?[key] = value.trimmingCharacters(in: .whitespaces)
+        }
+        return sections
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import SigV4
+
+/// How `sign` prints its result.
+///
+/// ```
+/// sigv4 sign URL … --format json     # every stage plus the headers to add
+/// sigv4 sign URL … --format headers  # Name: value lines (the URL when presigning)
+/// sigv4 sign URL … --format curl     # a runnable curl command
+/// sigv4 sign URL … --format http     # the raw HTTP/1.1 request with its body
+/// ```
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case json, headers, curl, http
+
+    /// Renders `signed` (from `spec`) in this format.
+    func render(_ signed: SignedRequest, spec: RequestSpec) throws(CLIError) -> [UInt8] {
+        switch self {
+        case .json: return Array((OutputFormat.json(signed, spec: spec) + "\n").utf8)
+        case .headers:
+            if signed.expires != nil { return Array((signed.url + "\n").utf8) }
+            return Array(signed.addedHeaders.map { "\($0.name.rawName): \($0.value)\n" }.joined().utf8)
+        case .curl: return Array((try OutputFormat.curlCommand(signed, spec: spec) + "\n").utf8)
+        case .http: return try OutputFormat.http(signed, spec: spec)
+        }
+    }
+
+    static func json(_ signed: SignedRequest, spec: RequestSpec) -> String {
+        TextFormatting.JSON.object(jsonFields(signed, spec: spec)).render()
+    }
+
+    static func jsonFields(_ signed: SignedRequest, spec: RequestSpec) -> [(String, TextFormatting.JSON)] {
+        typealias J = TextFormatting.JSON
+        let signedHeaders = signed.canonicalRequest.signedHeaders
+        var fields: [(String, J)] = [
+            ("canonical_request", .string(signed.canonicalRequest.text)),
+            ("string_to_sign", .string(signed.stringToSign.text)),
+            ("signature", .string(signed.signature.hex)),
+            ("authorization", signed.authorization.map { J.string($0) } ?? .null),
+            ("headers", .array(signed.addedHeaders.map { J.array([.string($0.name.rawName), .string($0.value)]) })),
+            ("url", .string(signed.url)),
+            ("method", .string(spec.method)),
+            ("credential_scope", .string(signed.scope.description)),
+            ("signed_headers", .string(signedHeaders)),
+            ("amz_date", .string(signed.date.iso8601Basic)),
+        ]
+        if let expires = signed.expires { fields.append(("expires", .int(expires))) }
+        return fields
+    }
+
+    /// `curl` with the signing headers (or the presigned URL). Uses --path-as-is and --globoff so curl
+    /// sends the target byte for byte.
+    static func curlCommand(_ signed: SignedRequest, spec: RequestSpec) throws(CLIError) -> String {
+        var args = ["curl", "--path-as-is", "--globoff"]
+        let hasBody = !spec.body.isEmpty
+        if spec.method == "HEAD" {
+            args.append("--head")
+        } else if spec.method != (hasBody ? "POST" : "GET") {
+            args += ["-X", spec.method]
+        }
+        for (name, value) in spec.headers { args += ["-H", "\(name): \(value)"] }
+        for field in signed.addedHeaders { args += ["-H", "\(field.name.rawName): \(field.value)"] }
+        switch spec.body {
+        case .none: break
+        case .bytes(let bytes):
+            guard !bytes.contains(0), let text = String(validating: bytes, as: UTF8.self) else {
+                throw .usage("the body is binary and cannot be written into a curl command", hint: "use --data-file")
+            }
+            if !spec.headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+                args += ["-H", "Content-Type:"]  // curl would add application/x-www-form-urlencoded
+            }
+            args += ["--data-raw", text]
+        case .file(let path):
+            if !spec.headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+                args += ["-H", "Content-Type:"]
+            }
+            args += ["--data-binary", "@" + path]
+        }
+        args.append(signed.url)
+        return args.map(TextFormatting.shellQuote).joined(separator: " ")
+    }
+
+    /// The raw HTTP/1.1 request: request line, Host, headers, signing headers, Content-Length, body.
+    static func http(_ signed: SignedRequest, spec: RequestSpec) throws(CLIError) -> [UInt8] {
+        let body = try spec.bodyBytes()
+        var text = "\(spec.method) \(signed.request.path ?? "/") HTTP/1.1\r\n"
+        if !spec.headers.contains(where: { $0.0.lowercased() == "host" }) {
+            text += "Host: \(spec.url.hostHeader)\r\n"
+        }
+        for (name, value) in spec.headers { text += "\(name): \(value)\r\n" }
+        for field in signed.addedHeaders { text += "\(field.name.rawName): \(field.value)\r\n" }
+        let hasLength = spec.headers.contains { $0.0.lowercased() == "content-length" }
+        if !hasLength && (!body.isEmpty || ["POST", "PUT", "PATCH"].contains(spec.method)) {
+            text += "Content-Length: \(body.count)\r\n"
+        }
+        text += "\r\n"
+        return Array(text.utf8) + body
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import HTTPTypes
+import SigV4
+
+/// Options that describe the request for `sign`, `presign` and `explain`.
+struct RequestOptions: ParsableArguments {
+    @Argument(help: "The URL, exactly as it will be sent (path and query are signed byte for byte).")
+    var url: String
+
+    @Option(
+        name: [.customShort("X"), .customLong("request")],
+        help: "HTTP method (default GET, or POST with --data/--data-file).")
+    var method: String?
+
+    @Option(name: [.customShort("H"), .customLong("header")], help: "A header 'Name: value' (repeatable).")
+    var headers: [String] = []
+
+    @Option(help: "The body, as text.")
+    var data: String?
+
+    @Option(
+        name: .customLong("data-file"),
+        help: "Read the body from this file (hashed in a streaming pass; '-' for stdin).")
+    var dataFile: String?
+
+    @Option(
+        name: .customLong("payload-hash"),
+        help: "Sign this payload hash (64 hex digits or a constant such as UNSIGNED-PAYLOAD) instead of hashing a body."
+    )
+    var payloadHash: String?
+
+    @Flag(name: .customLong("unsigned-payload"), help: "Sign UNSIGNED-PAYLOAD instead of the body's hash.")
+    var unsignedPayload = false
+
+    func validateBody() throws(CLIError) {
+        let given = [data != nil, dataFile != nil, payloadHash != nil, unsignedPayload].filter { $0 }.count
+        if data != nil && dataFile != nil {
+            throw .usage("--data and --data-file cannot be combined")
+        }
+        if payloadHash != nil && unsignedPayload {
+            throw .usage("--payload-hash and --unsigned-payload cannot be combined")
+        }
+        _ = given
+    }
+
+    /// Builds the request.
+    func spec() throws(CLIError) -> RequestSpec {
+        try validateBody()
+        let url = try RawURL(self.url)
+        var parsed: [(String, String)] = []
+        for header in headers { parsed.append(try RequestOptions.parseHeader(header)) }
+        var body = RequestSpec.Body.none
+        if let data { body = .bytes(Array(data.utf8)) }
+        if let dataFile {
+            if dataFile == "-" {
+                body = .bytes([UInt8](FileHandle.standardInput.readDataToEndOfFile()))
+            } else {
+                guard FileManager.default.isReadableFile(atPath: dataFile) else {
+                    throw .failure("cannot read --data-file '\(dataFile)'", hint: "check the path")
+                }
+                body = .file(dataFile)
+            }
+        }
+        var override: PayloadHash?
+        if unsignedPayload { override = .unsignedPayload }
+        if let payloadHash {
+            do { override = try PayloadHash(payloadHash) } catch {
+                throw .usage("--payload-hash must be 64 hex digits, UNSIGNED-PAYLOAD or a STREAMING-* constant")
+            }
+        }
+        let method = (self.method ?? (body.isEmpty && data == nil && dataFile == nil ? "GET" : "POST"))
+        return RequestSpec(method: method, url: url, headers: parsed, body: body, payloadOverride: override)
+    }
+
+    /// Splits `Name: value`; the value keeps its bytes (spacing is canonicalized by the signer).
+    static func parseHeader(_ text: String) throws(CLIError) -> (String, String) {
+        guard let colon = text.firstIndex(of: ":") else {
+            throw .usage("header '\(text)' has no ':'", hint: "write it as -H 'Name: value'")
+        }
+        let name = String(text[..<colon])
+        var value = text[text.index(after: colon)...]
+        while value.first == " " || value.first == "\t" { value = value.dropFirst() }
+        guard !name.isEmpty, HTTPField.Name(name) != nil else {
+            throw .usage("'\(name)' is not a valid header name")
+        }
+        return (name, String(value))
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import HTTPTypes
+import SigV4
+import _SigV4Crypto
+
+/// One HTTP request as it will go on the wire: method, URL (target byte-exact), headers in
+/// order, and where the body comes from.
+///
+/// `sign`, `presign`, `explain` and `curl` all build one of these and sign it.
+///
+/// ```swift
+/// let spec = RequestSpec(method: "GET", url: try RawURL("https://s3.amazonaws.com/b/k"), headers: [], body: .none)
+/// let signed = try spec.sign(with: context, presignExpires: nil)
+/// ```
+struct RequestSpec {
+    enum Body {
+        case none
+        case bytes([UInt8])
+        /// A file hashed in a streaming pass, never loaded whole.
+        case file(String)
+
+        var isEmpty: Bool {
+            if case .none = self { return true }
+            if case .bytes(let b) = self { return b.isEmpty }
+            return false
+        }
+    }
+
+    var method: String
+    var url: RawURL
+    /// Header fields as sent (name, value), in order. `Host` only when the user sets it.
+    var headers: [(String, String)]
+    var body: Body
+    /// `--payload-hash` / `--unsigned-payload`: used instead of hashing the body.
+    var payloadOverride: PayloadHash?
+
+    /// The payload hash: the override, or SHA-256 of the body (a file is streamed in 1 MiB reads).
+    func payloadHash() throws(CLIError) -> PayloadHash {
+        if let payloadOverride { return payloadOverride }
+        switch body {
+        case .none: return .emptySHA256
+        case .bytes(let bytes): return .sha256(of: bytes)
+        case .file(let path): return try RequestSpec.sha256(ofFile: path)
+        }
+    }
+
+    static func sha256(ofFile path: String) throws(CLIError) -> PayloadHash {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw .failure("cannot read '\(path)'", hint: "check the path and its permissions")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while true {
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
+                throw .failure("error reading '\(path)'")
+            }
+            if chunk.isEmpty { break }
+            chunk.withUnsafeBytes { hasher.update($0) }
+        }
+        return PayloadHash(digest: hasher.finalize())
+    }
+
+    /// The body bytes (reads a file body whole; used only for `--format http`).
+    func bodyBytes() throws(CLIError) -> [UInt8] {
+        switch body {
+        case .none: return []
+        case .bytes(let b): return b
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else { throw .failure("cannot read '\(path)'") }
+            return [UInt8](data)
+        }
+    }
+
+    /// The swift-http-types request the signer takes.
+    func httpRequest() throws(CLIError) -> HTTPRequest {
+        guard let m = HTTPRequest.Method(method) else {
+            throw .usage("'\(method)' is not a valid HTTP method")
+        }
+        var request = HTTPRequest(method: m, scheme: url.scheme, authority: url.hostHeader, path: url.target)
+        for (name, value) in headers {
+            guard let n = HTTPField.Name(name) else {
+                throw .usage("'\(name)' is not a valid header name")
+            }
+            request.headerFields.append(HTTPField(name: n, value: value))
+        }
+        return request
+    }
+
+    /// Signs in the `Authorization` header, or presigns when `presignExpires` is set.
+    func sign(with context: SigningContext, presignExpires: Int?) throws(CLIError) -> SignedRequest {
+        let request = try httpRequest()
+        do {
+            if let expires = presignExpires {
+                let payload: PayloadHash? =
+                    try payloadOverride ?? (body.isEmpty ? nil : payloadHash())
+                return try context.signer.presign(request, payload: payload, expires: expires, at: context.date)
+            }
+            return try context.signer.sign(request, payload: try payloadHash(), at: context.date)
+        } catch let error as CLIError {
+            throw error
+        } catch let error as SigV4Error {
+            throw CLIError.signing(error)
+        } catch {
+            throw .failure("signing failed")
+        }
+    }
+}
+
+extension CLIError {
+    static func signing(_ error: SigV4Error) -> CLIError {
+        switch error.code {
+        case .invalidExpires: return .usage(error.reason, hint: "use --expires between 1 and 604800")
+        case .alreadySigned:
+            return .usage(error.reason, hint: "remove the existing Authorization header or X-Amz-* query parameters")
+        case .payloadHashConflict:
+            return .usage(error.reason, hint: "drop the x-amz-content-sha256 header; sigv4 sets it")
+        case .invalidCredentials: return .usage(error.reason, hint: "check the access key id and secret")
+        case .invalidScope: return .usage(error.reason, hint: "check --region and --service")
+        default: return .usage(error.reason)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+/// An error the CLI reports as one line on stderr, with a hint and an exit code.
+///
+/// Usage errors (bad or missing arguments) exit 2; failures (an unreadable file,
+/// a refused curl option that cannot be signed, curl not found) exit 1.
+///
+/// ```swift
+/// throw CLIError.usage("--region is missing", hint: "pass --region us-east-1 or set AWS_REGION")
+/// ```
+struct CLIError: Error, CustomStringConvertible {
+    enum Kind { case usage, failure }
+
+    var kind: Kind
+    var message: String
+    var hint: String?
+
+    static func usage(_ message: String, hint: String? = nil) -> CLIError {
+        CLIError(kind: .usage, message: message, hint: hint)
+    }
+
+    static func failure(_ message: String, hint: String? = nil) -> CLIError {
+        CLIError(kind: .failure, message: message, hint: hint)
+    }
+
+    /// The credential source `explain` reports when it signs with a placeholder key.
+    static let placeholderCredentialSource = "placeholder (no credentials found)"
+
+    var exitCode: Int32 { kind == .usage ? 2 : 1 }
+
+    /// The single line printed on stderr.
+    var line: String {
+        var text = "sigv4: error: \(message)"
+        if let hint { text += " (hint: \(hint))" }
+        return text.replacingNewlines()
+    }
+
+    var description: String { line }
+}
+
+extension String {
+    /// Replaces line breaks with `; ` so an error always stays on one line.
+    func replacingNewlines() -> String {
+        var out = ""
+        out.reserveCapacity(utf8.count)
+        var pendingBreak = false
+        for ch in self {
+            if ch == "\n" || ch == "\r" || ch == "\r\n" {
+                pendingBreak = true
+                continue
+            }
+            if pendingBreak {
+                if !out.isEmpty { out += "; " }
+                pendingBreak = false
+            }
+            out.append(ch)
+        }
+        return out
+    }
+}

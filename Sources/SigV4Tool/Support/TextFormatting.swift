@@ -1,0 +1,101 @@
+import Foundation
+
+/// Small text helpers for CLI output: JSON strings, shell quoting, visible control characters.
+///
+/// ```swift
+/// TextFormatting.json("a\"b")           // "\"a\\\"b\""
+/// TextFormatting.shellQuote("it's")     // "'it'\\''s'"
+/// TextFormatting.visible("a\tb\u{00A0}") // "a\\tb<U+00A0>"
+/// ```
+enum TextFormatting {
+    /// A JSON string literal.
+    static func json(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let c where c.value < 0x20 || c.value == 0x7f:
+                out += "\\u" + hex4(c.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+
+    static func hex4(_ v: UInt32) -> String {
+        let h = String(v, radix: 16, uppercase: false)
+        return String(repeating: "0", count: max(0, 4 - h.count)) + h
+    }
+
+    /// A JSON value written by hand so key order is stable.
+    indirect enum JSON {
+        case string(String)
+        case int(Int)
+        case bool(Bool)
+        case null
+        case array([JSON])
+        case object([(String, JSON)])
+
+        func render(indent: Int = 0) -> String {
+            let pad = String(repeating: "  ", count: indent + 1)
+            let close = String(repeating: "  ", count: indent)
+            switch self {
+            case .string(let s): return TextFormatting.json(s)
+            case .int(let i): return String(i)
+            case .bool(let b): return b ? "true" : "false"
+            case .null: return "null"
+            case .array(let items):
+                if items.isEmpty { return "[]" }
+                if items.allSatisfy({ if case .string = $0 { return true } else { return false } }) {
+                    return "[" + items.map { $0.render() }.joined(separator: ", ") + "]"
+                }
+                return "[\n" + items.map { pad + $0.render(indent: indent + 1) }.joined(separator: ",\n") + "\n"
+                    + close + "]"
+            case .object(let fields):
+                if fields.isEmpty { return "{}" }
+                return "{\n"
+                    + fields.map { pad + TextFormatting.json($0.0) + ": " + $0.1.render(indent: indent + 1) }
+                    .joined(separator: ",\n") + "\n" + close + "}"
+            }
+        }
+    }
+
+    /// Quotes `s` for a POSIX shell.
+    static func shellQuote(_ s: String) -> String {
+        if !s.isEmpty,
+            s.utf8.allSatisfy({ b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a)
+                    || "-_./:=@%+,".utf8.contains(b)
+            })
+        {
+            return s
+        }
+        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// Makes non-printing characters visible: `\t`, `\r`, `\xNN` for other controls,
+    /// `<U+XXXX>` for invisible Unicode (no-break and zero-width spaces, BOM), and a
+    /// trailing space as `\x20`.
+    static func visible(_ s: Substring) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u.value {
+            case 0x09: out += "\\t"
+            case 0x0d: out += "\\r"
+            case 0x0a: out += "\\n"
+            case 0x00..<0x20, 0x7f: out += "\\x" + String(hex4(u.value).suffix(2)).uppercased()
+            case 0x80..<0xa0, 0xa0, 0xad, 0x2000...0x200f, 0x2028...0x202f, 0x205f...0x206f, 0xfeff:
+                out += "<U+" + hex4(u.value).uppercased() + ">"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        if out.hasSuffix(" ") { out = String(out.dropLast()) + "\\x20" }
+        return out
+    }
+
+    static func visible(_ s: String) -> String { visible(s[...]) }
+}

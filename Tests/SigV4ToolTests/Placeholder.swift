@@ -1,3 +1,0 @@
-import Testing
-
-@Test func SigV4ToolTestsBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,329 @@
+import Foundation
+import Testing
+
+extension CLITests {
+    /// `sigv4 sign` / `sigv4 presign` on the S3 documentation examples, output formats and usage errors.
+    @Suite struct SignCommandTests {
+        static let vectorDirectory = Tool.packageRoot.appendingPathComponent("TestVectors/s3-doc-examples")
+
+        struct DocExample: CustomTestStringConvertible, Sendable {
+            let name: String
+            var testDescription: String { name }
+
+            func load() throws -> [String: Any] {
+                let data = try Data(contentsOf: SignCommandTests.vectorDirectory.appendingPathComponent("\(name).json"))
+                return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            }
+        }
+
+        static let credentialFlags = [
+            "--access-key-id", "AKIAIOSFODNN7EXAMPLE", "--secret-access-key",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ]
+
+        /// sign arguments rebuilt from a vector's input: URL, -X, every header except the ones sigv4 adds, the body.
+        static func signArguments(_ vector: [String: Any]) throws -> [String] {
+            let input = try #require(vector["input"] as? [String: Any])
+            let host = try #require(input["host"] as? String)
+            let path = try #require(input["path"] as? String)
+            let query = input["query"] as? String ?? ""
+            var args = ["sign", "https://\(host)\(path)\(query.isEmpty ? "" : "?" + query)"]
+            args += ["-X", try #require(input["method"] as? String)]
+            for pair in try #require(input["headers"] as? [[String]]) {
+                let name = pair[0].lowercased()
+                if ["host", "x-amz-date", "x-amz-content-sha256"].contains(name) { continue }
+                args += ["-H", "\(pair[0]): \(pair[1])"]
+            }
+            if let payload = input["payload"] as? [String: Any], let text = payload["text"] as? String {
+                args += ["--data", text]
+            }
+            args += [
+                "--region", try #require(input["region"] as? String), "--service",
+                try #require(input["service"] as? String),
+            ]
+            args += ["--timestamp", try #require(input["date"] as? String)]
+            return args + credentialFlags
+        }
+
+        @Test(
+            "sign reproduces the S3 documentation's header-auth examples",
+            arguments: ["get-object-range", "put-object", "get-bucket-lifecycle", "list-objects"].map(DocExample.init))
+        func signMatchesDocExample(example: DocExample) throws {
+            let vector = try example.load()
+            let expected = try #require(vector["expected"] as? [String: Any])
+            let home = try TempDir()
+            let result = try Tool.sigv4(
+                try Self.signArguments(vector) + ["--format", "json"], env: Tool.cleanEnvironment(home: home.path))
+            #expect(result.status == 0, "\(result.stderr)")
+            let json = try Tool.json(result.stdout)
+            #expect(json["canonical_request"] as? String == expected["canonical_request"] as? String)
+            #expect(json["string_to_sign"] as? String == expected["string_to_sign"] as? String)
+            #expect(json["signature"] as? String == expected["signature"] as? String)
+            #expect(json["authorization"] as? String == expected["authorization_header"] as? String)
+        }
+
+        @Test("sign --format headers prints the headers to add, Authorization last")
+        func headersFormat() throws {
+            let vector = try DocExample(name: "get-object-range").load()
+            let expected = try #require(vector["expected"] as? [String: Any])
+            let home = try TempDir()
+            let result = try Tool.sigv4(try Self.signArguments(vector), env: Tool.cleanEnvironment(home: home.path))
+            #expect(result.status == 0)
+            let lines = result.out.split(separator: "\n").map(String.init)
+            #expect(
+                lines == [
+                    "X-Amz-Date: 20130524T000000Z",
+                    "X-Amz-Content-SHA256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                    "Authorization: \(try #require(expected["authorization_header"] as? String))",
+                ])
+        }
+
+        @Test("sign --presign and presign give the documented presigned URL")
+        func presignMatchesDocExample() throws {
+            let vector = try DocExample(name: "presigned-get-object").load()
+            let expected = try #require(vector["expected"] as? [String: Any])
+            let query = try #require(expected["signed_query_string"] as? String)
+            let url = "https://examplebucket.s3.amazonaws.com/test.txt"
+            let home = try TempDir()
+            let common =
+                [url, "--timestamp", "20130524T000000Z", "--region", "us-east-1", "--service", "s3"]
+                + Self.credentialFlags
+            let viaSign = try Tool.sigv4(
+                ["sign"] + common + ["--presign", "--expires", "86400"], env: Tool.cleanEnvironment(home: home.path))
+            #expect(viaSign.status == 0, "\(viaSign.stderr)")
+            #expect(viaSign.out == "\(url)?\(query)\n")
+            let viaPresign = try Tool.sigv4(
+                ["presign"] + common + ["--expires", "86400"], env: Tool.cleanEnvironment(home: home.path))
+            #expect(viaPresign.out == "\(url)?\(query)\n")
+            let json = try Tool.sigv4(
+                ["sign"] + common + ["--presign", "--expires", "86400", "--format", "json"],
+                env: Tool.cleanEnvironment(home: home.path))
+            let object = try Tool.json(json.stdout)
+            #expect(object["canonical_request"] as? String == expected["canonical_request"] as? String)
+            #expect(object["string_to_sign"] as? String == expected["string_to_sign"] as? String)
+            #expect(object["signature"] as? String == expected["signature"] as? String)
+            #expect(object["url"] as? String == "\(url)?\(query)")
+            #expect(object["authorization"] is NSNull)
+            #expect((object["headers"] as? [Any])?.isEmpty == true)
+        }
+
+        @Test("sign --format json has every documented field, headers as [name, value] pairs")
+        func jsonFields() throws {
+            let home = try TempDir()
+            let result = try Tool.sigv4(
+                [
+                    "sign", "https://example.amazonaws.com/", "--region", "us-east-1", "--service", "service",
+                    "--timestamp", "20150830T123600Z", "--format", "json", "--access-key-id", "AKIDEXAMPLE",
+                    "--secret-access-key", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                ],
+                env: Tool.cleanEnvironment(home: home.path))
+            #expect(result.status == 0, "\(result.stderr)")
+            let json = try Tool.json(result.stdout)
+            for key in ["canonical_request", "string_to_sign", "signature", "authorization", "headers", "url"] {
+                #expect(json[key] != nil, "missing \(key)")
+            }
+            // The AWS suite's get-vanilla-query case (standard rules, no x-amz-content-sha256).
+            let suite = Tool.packageRoot.appendingPathComponent(
+                "TestVectors/aws-signing-test-suite/v4/get-vanilla-query")
+            let expected = try String(contentsOf: suite.appendingPathComponent("header-signature.txt"), encoding: .utf8)
+            #expect(json["signature"] as? String == expected.trimmingCharacters(in: .whitespacesAndNewlines))
+            let headers = try #require(json["headers"] as? [[String]])
+            #expect(headers.map { $0[0] } == ["X-Amz-Date", "Authorization"])
+            #expect(json["url"] as? String == "https://example.amazonaws.com/")
+            #expect(!result.out.contains("wJalrXUtnFEMI"))
+        }
+
+        @Test("sign --format http prints the raw request with its body")
+        func httpFormat() throws {
+            let home = try TempDir()
+            let result = try Tool.sigv4(
+                [
+                    "sign", "http://127.0.0.1:9/a%2Fb?x=1", "-X", "PUT", "--data", "hello", "-H",
+                    "Content-Type: text/plain",
+                    "--region", "us-east-1", "--service", "s3", "--timestamp", "20150830T123600Z", "--format", "http",
+                ]
+                    + Self.credentialFlags,
+                env: Tool.cleanEnvironment(home: home.path))
+            #expect(result.status == 0, "\(result.stderr)")
+            let text = result.out
+            #expect(text.hasPrefix("PUT /a%2Fb?x=1 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nContent-Type: text/plain\r\n"))
+            #expect(
+                text.contains(
+                    "\r\nX-Amz-Content-SHA256: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\r\n"))
+            #expect(
+                text.contains(
+                    "\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20150830/us-east-1/s3/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, Signature="
+                ))
+            #expect(text.hasSuffix("\r\nContent-Length: 5\r\n\r\nhello"))
+        }
+
+        @Test(
+            "sign --format http | sigv4 verify --request - round-trips; a changed body is rejected",
+            arguments: [
+                ["http://127.0.0.1:9/a%2Fb/c?x=1&y=a+b", "-X", "PUT", "--data", "hello", "--service", "s3"],
+                ["https://example.amazonaws.com/p/../q//r?b=2&a=1", "--service", "service"],
+                [
+                    "https://abc.execute-api.us-east-1.amazonaws.com/prod", "-X", "POST", "--data", "{\"a\":1}",
+                    "-H", "Content-Type:  application/json ", "--session-token", "TOKEN/with+chars=",
+                ],
+            ])
+        func httpRoundTripsThroughVerify(args: [String]) throws {
+            let home = try TempDir()
+            let env = Tool.cleanEnvironment(home: home.path)
+            let signed = try Tool.sigv4(
+                ["sign"] + args + ["--region", "us-east-1", "--timestamp", "20260101T000000Z", "--format", "http"]
+                    + Self.credentialFlags, env: env)
+            #expect(signed.status == 0, "\(signed.stderr)")
+            var verifyArgs = ["verify", "--request", "-", "--now", "20260101T000100Z"] + Self.credentialFlags
+            if let i = args.firstIndex(of: "--session-token") { verifyArgs += ["--session-token", args[i + 1]] }
+            let verdict = try Tool.sigv4(verifyArgs, env: env, stdin: signed.stdout)
+            #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
+            #expect((try Tool.json(verdict.stdout))["ok"] as? Bool == true)
+            if args.contains("--data") {
+                var tampered = signed.stdout
+                tampered[tampered.count - 1] ^= 0x01
+                let rejected = try Tool.sigv4(verifyArgs, env: env, stdin: tampered)
+                #expect(rejected.status == 1)
+            }
+        }
+
+        @Test(
+            "sign --chunked --format http | sigv4 verify accepts every aws-chunked variant",
+            arguments: [
+                ([], "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+                (["--trailer", "crc32c"], "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"),
+                (
+                    ["--trailer", "sha256", "--unsigned-trailer", "--chunk-size", "8192"],
+                    "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+                ),
+            ])
+        func chunkedRoundTripsThroughVerify(options: [String], constant: String) throws {
+            let dir = try TempDir()
+            let env = Tool.cleanEnvironment(home: dir.path)
+            var payload = Data(count: 150_000)
+            for i in 0..<payload.count { payload[i] = UInt8(truncatingIfNeeded: i &* 31) }
+            let file = dir.path + "/payload.bin"
+            try payload.write(to: URL(fileURLWithPath: file))
+            let signed = try Tool.sigv4(
+                [
+                    "sign", "http://127.0.0.1:9/bucket/key", "-X", "PUT", "--data-file", file, "--region", "us-east-1",
+                    "--service", "s3", "--timestamp", "20260101T000000Z", "--chunked", "--format", "http",
+                ] + options
+                    + Self.credentialFlags, env: env)
+            #expect(signed.status == 0, "\(signed.stderr)")
+            #expect(signed.out.contains("\r\nX-Amz-Content-SHA256: \(constant)\r\n"))
+            #expect(signed.out.contains("\r\nx-amz-decoded-content-length: 150000\r\n"))
+            let verdict = try Tool.sigv4(
+                ["verify", "--request", "-", "--now", "20260101T000100Z"] + Self.credentialFlags, env: env,
+                stdin: signed.stdout)
+            #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
+
+            // --output: headers on stdout, the encoded body (of the signed Content-Length) in the file.
+            let out = dir.path + "/body.aws-chunked"
+            let headers = try Tool.sigv4(
+                [
+                    "sign", "http://127.0.0.1:9/bucket/key", "-X", "PUT", "--data-file", file, "--region", "us-east-1",
+                    "--service", "s3", "--timestamp", "20260101T000000Z", "--chunked", "--output", out,
+                ] + options
+                    + Self.credentialFlags, env: env)
+            #expect(headers.status == 0)
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int)
+            #expect(headers.out.contains("Content-Length: \(size)\n"))
+            #expect(headers.out.contains("Authorization: AWS4-HMAC-SHA256 "))
+        }
+
+        @Test("the URL's path and query are signed byte for byte (no re-encoding)")
+        func targetIsByteExact() throws {
+            let home = try TempDir()
+            let result = try Tool.sigv4(
+                [
+                    "sign", "https://b.s3.amazonaws.com/a%2Fb/c+d/./e?z=%2F&a=b+c", "--timestamp", "20150830T123600Z",
+                    "--format", "json",
+                ] + Self.credentialFlags,
+                env: Tool.cleanEnvironment(home: home.path))
+            #expect(result.status == 0, "\(result.stderr)")
+            let json = try Tool.json(result.stdout)
+            let lines = (json["canonical_request"] as? String ?? "").split(
+                separator: "\n", omittingEmptySubsequences: false)
+            #expect(lines[1] == "/a%2Fb/c%2Bd/./e")
+            #expect(lines[2] == "a=b%2Bc&z=%2F")
+            #expect(json["url"] as? String == "https://b.s3.amazonaws.com/a%2Fb/c+d/./e?z=%2F&a=b+c")
+        }
+
+        struct UsageCase: CustomTestStringConvertible, Sendable {
+            let name: String
+            let args: [String]
+            let message: String
+            var testDescription: String { name }
+        }
+
+        static let usageCases: [UsageCase] = [
+            UsageCase(name: "missing URL", args: ["sign"], message: "url"),
+            UsageCase(
+                name: "unknown option", args: ["sign", "https://s3.amazonaws.com/b", "--no-such-flag"],
+                message: "no-such-flag"),
+            UsageCase(
+                name: "no region for a non-AWS host",
+                args: ["sign", "https://api.example.com/x", "--service", "execute-api"], message: "--region"),
+            UsageCase(
+                name: "no service for a non-AWS host",
+                args: ["sign", "https://api.example.com/x", "--region", "us-east-1"], message: "--service"),
+            UsageCase(
+                name: "bad timestamp", args: ["sign", "https://s3.amazonaws.com/b", "--timestamp", "yesterday"],
+                message: "--timestamp"),
+            UsageCase(
+                name: "expires out of range",
+                args: ["sign", "https://s3.amazonaws.com/b", "--presign", "--expires", "604801"], message: "604800"),
+            UsageCase(
+                name: "bad payload hash", args: ["sign", "https://s3.amazonaws.com/b", "--payload-hash", "xyz"],
+                message: "payload-hash"),
+            UsageCase(
+                name: "bad format", args: ["sign", "https://s3.amazonaws.com/b", "--format", "yaml"], message: "format"),
+            UsageCase(
+                name: "header without colon", args: ["sign", "https://s3.amazonaws.com/b", "-H", "NoColon"],
+                message: "NoColon"),
+            UsageCase(name: "bad URL scheme", args: ["sign", "ftp://s3.amazonaws.com/b"], message: "scheme"),
+            UsageCase(name: "space in URL", args: ["sign", "https://s3.amazonaws.com/a b"], message: "percent-encode"),
+            UsageCase(
+                name: "half the key flags", args: ["sign", "https://s3.amazonaws.com/b", "--access-key-id", "AKID"],
+                message: "--secret-access-key"),
+        ]
+
+        @Test("usage errors exit 2 with one line on stderr and no stack trace", arguments: usageCases)
+        func usageErrors(usage: UsageCase) throws {
+            let home = try TempDir()
+            var env = Tool.cleanEnvironment(home: home.path)
+            env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE"
+            env["AWS_SECRET_ACCESS_KEY"] = "secret"
+            let result = try Tool.sigv4(
+                usage.args + ["--timestamp", "20150830T123600Z"].filter { _ in !usage.args.contains("--timestamp") },
+                env: env)
+            #expect(result.status == 2, "stderr: \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(result.stderr)")
+            #expect(result.stderr.hasPrefix("sigv4: error: "))
+            #expect(result.stderr.contains(usage.message), "\(result.stderr)")
+            #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Stack"))
+        }
+
+        @Test("--help on each signing command shows an example", arguments: ["sign", "presign", "curl", "explain"])
+        func helpHasExample(command: String) throws {
+            let home = try TempDir()
+            let result = try Tool.sigv4([command, "--help"], env: Tool.cleanEnvironment(home: home.path))
+            #expect(result.status == 0)
+            #expect(result.out.contains("Examples:"))
+            #expect(result.out.contains("sigv4 \(command)"))
+        }
+
+        @Test("shell completion scripts come from the argument parser", arguments: ["bash", "zsh", "fish"])
+        func completionScript(shell: String) throws {
+            let home = try TempDir()
+            let result = try Tool.sigv4(
+                ["--generate-completion-script", shell], env: Tool.cleanEnvironment(home: home.path))
+            #expect(result.status == 0)
+            #expect(result.out.contains("sigv4"))
+            #expect(result.out.contains("presign"))
+        }
+    }
+}
