@@ -46,6 +46,56 @@ extension HTTPClientRequest {
     public mutating func sign(with signer: Signer, payload: PayloadHash, at date: AmzDate) throws(SigV4Error)
         -> SignedRequest
     {
+        let request = try httpRequestForSigning()
+        let signed = try signer.sign(request, payload: payload, at: date)
+        for field in signed.addedHeaders {
+            headers.replaceOrAdd(name: field.name.rawName, value: field.value)
+        }
+        return signed
+    }
+
+    /// Signs an aws-chunked streaming upload: sets the seed headers and a body that encodes and
+    /// signs `payload` chunk by chunk as AsyncHTTPClient sends it.
+    ///
+    /// Memory stays at about one chunk whatever the payload size. The seed request carries
+    /// `Content-Encoding: aws-chunked`, `x-amz-decoded-content-length: length`, the encoded
+    /// `Content-Length`, `x-amz-content-sha256: STREAMING-…` and, for the trailer variants,
+    /// `x-amz-trailer`; the body is sent with its exact encoded length.
+    ///
+    /// ```swift
+    /// var request = HTTPClientRequest(url: "https://examplebucket.s3.amazonaws.com/big.bin")
+    /// request.method = .PUT
+    /// try request.signAWSChunked(
+    ///     with: signer, body: fileChunks, length: size, encoding: .signedWithTrailer(.crc32c), at: AmzDate(Date()))
+    /// let response = try await HTTPClient.shared.execute(request, timeout: .minutes(10))
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - payload: the decoded bytes, as buffers of any size; exactly `length` bytes in all.
+    ///   - length: the decoded length (S3 requires it).
+    ///   - encoding: `.signed`, `.signedWithTrailer(_:)` or `.unsignedWithTrailer(_:)`.
+    ///   - chunkSize: data bytes per chunk, 8 KiB to 64 MiB (default 64 KiB).
+    @discardableResult
+    public mutating func signAWSChunked<Payload: AsyncSequence & Sendable>(
+        with signer: Signer, body payload: Payload, length: Int, encoding: AWSChunkedEncoding = .signed,
+        chunkSize: Int = AWSChunkedEncoding.defaultChunkSize, at date: AmzDate
+    ) throws(SigV4Error) -> StreamingSignedRequest where Payload.Element == ByteBuffer {
+        let request = try httpRequestForSigning()
+        let streaming = try signer.signStreaming(
+            request, decodedContentLength: length, encoding: encoding, chunkSize: chunkSize, contentLength: .signed,
+            at: date)
+        var signedHeaders = HTTPHeaders()
+        for field in streaming.request.headerFields {
+            signedHeaders.add(name: field.name.rawName, value: field.value)
+        }
+        headers = signedHeaders
+        let frames = streaming.body(payload.map { $0.readableBytesView }).map { ByteBuffer(bytes: $0) }
+        body = .stream(frames, length: .known(Int64(streaming.encodedContentLength ?? 0)))
+        return streaming
+    }
+
+    /// This request as an `HTTPRequest` with the byte-exact target, adding `Host` when missing.
+    mutating func httpRequestForSigning() throws(SigV4Error) -> HTTPRequest {
         let parts = try RequestTarget(splitting: url)
         guard RequestTarget.asyncHTTPClientWireTarget(url) == parts.target else {
             throw SigV4Error(
@@ -63,11 +113,7 @@ extension HTTPClientRequest {
             throw SigV4Error(.invalidRequestTarget, "the HTTP method is not a valid token")
         }
         request.headerFields = try Self.fields(headers)
-        let signed = try signer.sign(request, payload: payload, at: date)
-        for field in signed.addedHeaders {
-            headers.replaceOrAdd(name: field.name.rawName, value: field.value)
-        }
-        return signed
+        return request
     }
 
     /// Converts NIO headers to `HTTPFields`, refusing names that are not HTTP tokens.

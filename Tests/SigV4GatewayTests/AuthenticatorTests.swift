@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
+import SigV4AsyncHTTPClient
 import Hummingbird
 import HummingbirdSigV4
 import HummingbirdSigV4Testing
@@ -241,6 +243,28 @@ struct AuthenticatorTests {
         }
     }
 
+    static let adapterEncodings: [AWSChunkedEncoding] = [.signed, .signedWithTrailer(.crc32), .unsignedWithTrailer(.sha256)]
+
+    @Test("AsyncHTTPClient's aws-chunked upload verifies on a live server", arguments: adapterEncodings)
+    func asyncHTTPClientAWSChunkedLive(encoding: AWSChunkedEncoding) async throws {
+        let data = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let pieces = stride(from: 0, to: data.count, by: 7_000).map {
+            ByteBuffer(bytes: data[$0..<min($0 + 7_000, data.count)])
+        }
+        try await TestApp.application().test(.live) { client in
+            let port = try #require(client.port)
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/upload")
+            request.method = .PUT
+            try request.signAWSChunked(
+                with: TestApp.signer(), body: pieces.async, length: data.count, encoding: encoding, chunkSize: 16_384,
+                at: TestApp.now)
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 16))
+            #expect(response.status.code == 200)
+            #expect(text == "100000 \(PayloadHash.sha256(of: data).value) -")
+        }
+    }
+
     @Test("a truncated aws-chunked body is refused with IncompleteBody")
     func awsChunkedTruncated() async throws {
         let body = Array(repeating: UInt8(ascii: "a"), count: 20_000)
@@ -259,4 +283,23 @@ struct AuthenticatorTests {
             }
         }
     }
+}
+
+/// A synchronous sequence as an `AsyncSequence` (test input for streaming bodies).
+struct AsyncArray<Element: Sendable>: AsyncSequence, Sendable {
+    let elements: [Element]
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var index = 0
+        let elements: [Element]
+        mutating func next() async -> Element? {
+            guard index < elements.count else { return nil }
+            defer { index += 1 }
+            return elements[index]
+        }
+    }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(elements: elements) }
+}
+
+extension Array where Element: Sendable {
+    var async: AsyncArray<Element> { AsyncArray(elements: self) }
 }
