@@ -26,8 +26,9 @@ struct GatewayBinaryTests {
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
+        let errors = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errors
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -62,19 +63,27 @@ struct GatewayBinaryTests {
         process.executableURL = Self.binary
         process.arguments = ["serve", "--listen", "127.0.0.1:0", "--keystore", store, "--region", "us-east-1"]
         let output = Pipe()
+        let errors = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errors
         try process.run()
         defer { if process.isRunning { process.terminate() } }
         // The first line names the address: "sigv4 serve: listening on http://127.0.0.1:PORT (...)".
         var banner = ""
-        while !banner.contains("\n") {
+        // The access log shares stdout, so read until the banner line itself has arrived.
+        while !banner.contains("sigv4 serve: listening on") || !banner.hasSuffix("\n"), banner.utf8.count < 1 << 16 {
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             banner += String(decoding: chunk, as: UTF8.self)
         }
-        let base = try #require(
-            banner.split(separator: " ").first(where: { $0.hasPrefix("http://") }).map(String.init))
+        let bannerLine = banner.split(separator: "\n").first { $0.hasPrefix("sigv4 serve: listening on") } ?? ""
+        let found = bannerLine.split(separator: " ").first(where: { $0.hasPrefix("http://") }).map(String.init)
+        if found == nil, !process.isRunning {
+            // The server exited before announcing its address: show why.
+            let why = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            Issue.record("sigv4 serve exited with \(process.terminationStatus) before listening: \(why.suffix(2000))")
+        }
+        let base = try #require(found, "no address in the banner: \(banner.debugDescription)")
 
         let signer = Signer(credentials: Credentials(accessKeyID: id, secretAccessKey: secret), region: "us-east-1", service: "s3")
         var good = HTTPClientRequest(url: "\(base)/bucket/key.txt")
