@@ -55,6 +55,29 @@ enum StreamingRows {
                         while offset < input.count {
                             let piece = UnsafeRawBufferPointer(
                                 rebasing: input[offset..<min(offset + feedSize, input.count)])
+                            do {
+                                try encoder.write(piece) { produced &+= $0.count }
+                            } catch { fatalError("write failed") }
+                            offset += piece.count
+                        }
+                        do { try encoder.finish { produced &+= $0.count } } catch { fatalError("finish failed") }
+                        blackHole(produced)
+                    }
+                },
+                floor: sha256Floor,
+                note: "AWSChunkedEncoder.write(_:to:) (zero-copy), 64 KiB chunks, 1 MiB reads; floor = raw SHA-256 of 64 MiB"))
+
+        rows.append(
+            Row(
+                name: "chunked_sign_64MiB_feed", kind: .throughput(bytesPerOp: payloadSize),
+                body: { n in
+                    for _ in 0..<n {
+                        var encoder = streaming.makeEncoder()
+                        var produced = 0
+                        var offset = 0
+                        while offset < input.count {
+                            let piece = UnsafeRawBufferPointer(
+                                rebasing: input[offset..<min(offset + feedSize, input.count)])
                             var rest = piece[...]
                             while !rest.isEmpty {
                                 guard let (used, frame) = try? encoder.feed(UnsafeRawBufferPointer(rebasing: rest))
