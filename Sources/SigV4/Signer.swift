@@ -131,48 +131,66 @@ public struct Signer: Sendable {
         let target = request.path ?? "/"
 
         let plan = try planHeaderCanonicalRequest(request, scan: scan, target: target, payload: payload)
-        var signedHeadersRange = 0..<0
-        let out = try ByteWriter.makeArray(capacity: plan.bound) { w throws(SigV4Error) in
-            signedHeadersRange = try writeHeaderCanonicalRequest(
-                request, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &w)
+        guard plan.bound <= 1 << 28 else {
+            throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
         }
-        let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: SHA256.hash(out))
-        let signature = signingKey(for: scope).signature(for: stringToSign)
+        // The canonical request is written on the stack (heap above 1 KiB), hashed, and only
+        // rebuilt if the caller reads `SignedRequest.canonicalRequest`.
         let accessKeyID = credentials.accessKeyID
-        let authorization = out.withUnsafeBytes { c in
-            let names = UnsafeRawBufferPointer(rebasing: c[signedHeadersRange])
+        let key = signingKey(for: scope)
+        var signature = Signature(digest: SHA256Digest())
+        var canonicalHash = SHA256Digest()
+        let authorization: String = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: plan.bound) {
+            buffer throws(SigV4Error) in
+            var w = ByteWriter(buffer)
+            let range = try writeHeaderCanonicalRequest(
+                request, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &w)
+            canonicalHash = SHA256.hash(UnsafeRawBufferPointer(w.written))
+            signature = key.signature(for: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash))
+            let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[range])
             let count = Signer.authorizationByteCount(
                 accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
-            return String(unsafeUninitializedCapacity: count) { buffer in
+            let signature = signature
+            return String(unsafeUninitializedCapacity: count) { out in
                 Signer.writeAuthorization(
-                    to: buffer.baseAddress!, accessKeyID: accessKeyID, scope: scope, signedHeaders: names,
+                    to: out.baseAddress!, accessKeyID: accessKeyID, scope: scope, signedHeaders: names,
                     signature: signature)
             }
         }
 
-        var added: [HTTPField] = []
-        added.reserveCapacity(4)
-        added.append(HTTPField(name: Signer.amzDateName, value: date.iso8601Basic))
-        if let token, rules.sessionTokenPlacement == .signed {
-            added.append(HTTPField(name: Signer.securityTokenName, value: token))
-        }
-        if !scan.hasContentSHA256 && rules.sendContentSHA256 {
-            added.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
-        }
-        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
-            added.append(HTTPField(name: Signer.securityTokenName, value: token))
-        }
-        added.append(HTTPField(name: .authorization, value: authorization))
         var signedFields = fields
         if scan.hasAmzDate { signedFields[Signer.amzDateName] = nil }
         if scan.hasSecurityToken { signedFields[Signer.securityTokenName] = nil }
-        signedFields.append(contentsOf: added)
+        let before = signedFields.count
+        signedFields.append(HTTPField(name: Signer.amzDateName, value: date.iso8601Basic))
+        if let token, rules.sessionTokenPlacement == .signed {
+            signedFields.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        if !scan.hasContentSHA256 && rules.sendContentSHA256 {
+            signedFields.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
+        }
+        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
+            signedFields.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        signedFields.append(HTTPField(name: .authorization, value: authorization))
+        let addedCount = signedFields.count - before
         var signedRequest = request
         signedRequest.headerFields = signedFields
         return SignedRequest(
             request: signedRequest, scope: scope,
-            canonicalRequest: CanonicalRequest(bytes: out), stringToSign: stringToSign,
-            signature: signature, authorization: authorization, addedHeaders: added, date: date, expires: nil)
+            canonical: .deferred(SignedRequest.HeaderRecipe(signer: withoutSecret, original: request, payload: payload)),
+            stringToSign: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash),
+            signature: signature, authorization: authorization, addedCount: addedCount, date: date,
+            expires: nil)
+    }
+
+    /// This signer with the secret swapped for an empty placeholder and no key cache: what a
+    /// ``SignedRequest`` keeps to rebuild its canonical request on demand.
+    var withoutSecret: Signer {
+        var s = self
+        s.credentials.secretAccessKey = SecretAccessKey.placeholder
+        s.keyCache = nil
+        return s
     }
 
     static let amzDateName = HTTPField.Name("X-Amz-Date")!
@@ -366,33 +384,24 @@ public struct Signer: Sendable {
         to p: UnsafeMutablePointer<UInt8>, accessKeyID: String, scope: CredentialScope,
         signedHeaders: UnsafeRawBufferPointer, signature: Signature
     ) -> Int {
-        var o = 0
-        func put(_ bytes: UnsafeRawBufferPointer) {
-            guard bytes.count > 0 else { return }
-            UnsafeMutableRawPointer(p + o).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-            o += bytes.count
+        let count = authorizationByteCount(accessKeyID: accessKeyID, scope: scope, signedHeadersCount: signedHeaders.count)
+        var w = ByteWriter(UnsafeMutableBufferPointer(start: p, count: count))
+        w.append("AWS4-HMAC-SHA256 Credential=")
+        w.append(string: accessKeyID)
+        w.append(0x2f)
+        w.append(string: scope.dateStamp)
+        w.append(0x2f)
+        w.append(string: scope.region)
+        w.append(0x2f)
+        w.append(string: scope.service)
+        w.append("/aws4_request, SignedHeaders=")
+        w.append(signedHeaders)
+        w.append(", Signature=")
+        w.write(upTo: 64) { out in
+            signature.digest.withUnsafeBytes { Hex.write($0, to: out) }
+            return 64
         }
-        func put(_ string: String) {
-            var string = string
-            string.withUTF8 { put(UnsafeRawBufferPointer($0)) }
-        }
-        put(lit("AWS4-HMAC-SHA256 Credential="))
-        put(accessKeyID)
-        p[o] = UInt8(ascii: "/")
-        o += 1
-        put(scope.dateStamp)
-        p[o] = UInt8(ascii: "/")
-        o += 1
-        put(scope.region)
-        p[o] = UInt8(ascii: "/")
-        o += 1
-        put(scope.service)
-        put(lit("/aws4_request, SignedHeaders="))
-        put(signedHeaders)
-        put(lit(", Signature="))
-        signature.digest.withUnsafeBytes { Hex.write($0, to: p + o) }
-        o += 64
-        return o
+        return w.count
     }
 
     // MARK: - Query signing (presigned URLs)
@@ -539,8 +548,8 @@ public struct Signer: Sendable {
         signedRequest.path = newTarget
         return SignedRequest(
             request: signedRequest, scope: scope,
-            canonicalRequest: CanonicalRequest(bytes: canonicalBytes, signedHeaders: signedHeaders),
-            stringToSign: stringToSign, signature: signature, authorization: nil, addedHeaders: [], date: date,
+            canonical: .built(CanonicalRequest(bytes: canonicalBytes, signedHeaders: signedHeaders)),
+            stringToSign: stringToSign, signature: signature, authorization: nil, addedCount: 0, date: date,
             expires: expires)
     }
 
@@ -615,20 +624,76 @@ public struct SignedRequest: Sendable {
     public var request: HTTPRequest
     /// The credential scope used.
     public var scope: CredentialScope
-    /// The canonical request that was hashed.
-    public var canonicalRequest: CanonicalRequest
+    /// The canonical request that was hashed. Header signing does not keep it: it is rebuilt,
+    /// byte for byte, when read (so signing stays allocation-light).
+    public var canonicalRequest: CanonicalRequest {
+        get {
+            switch canonical {
+            case .built(let c): return c
+            case .deferred(let recipe): return recipe.build(date: date)
+            }
+        }
+        set { canonical = .built(newValue) }
+    }
     /// The string that was MACed.
     public var stringToSign: StringToSign
     /// The signature.
     public var signature: Signature
     /// The `Authorization` value (header mode only).
     public var authorization: String?
-    /// The headers the signer added, in order (header mode only).
-    public var addedHeaders: [HTTPField]
+    /// The headers the signer added, in order (header mode only): the last fields of ``request``.
+    public var addedHeaders: [HTTPField] { Array(request.headerFields.suffix(addedCount)) }
     /// The signing time.
     public var date: AmzDate
     /// `X-Amz-Expires` (presign only).
     public var expires: Int?
+
+    /// How many fields at the end of `request` the signer added.
+    var addedCount: Int
+    var canonical: Canonical
+
+    /// The canonical request, or what rebuilds it.
+    enum Canonical: Sendable {
+        case built(CanonicalRequest)
+        case deferred(HeaderRecipe)
+    }
+
+    /// What a header signature's canonical request is rebuilt from: the request as given, the
+    /// payload hash, and the signer without its secret.
+    struct HeaderRecipe: Sendable {
+        var signer: Signer
+        var original: HTTPRequest
+        var payload: PayloadHash
+
+        func build(date: AmzDate) -> CanonicalRequest {
+            let fields = original.headerFields
+            let target = original.path ?? "/"
+            // The same steps as `Signer.sign`, which succeeded on these inputs.
+            guard let scan = try? Signer.scanForHeaderSigning(fields),
+                let plan = try? signer.planHeaderCanonicalRequest(original, scan: scan, target: target, payload: payload),
+                let bytes = try? ByteWriter.makeArray(capacity: plan.bound, { w throws(SigV4Error) in
+                    _ = try signer.writeHeaderCanonicalRequest(
+                        original, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &w)
+                })
+            else { return CanonicalRequest(bytes: []) }
+            return CanonicalRequest(bytes: bytes)
+        }
+    }
+
+    init(
+        request: HTTPRequest, scope: CredentialScope, canonical: Canonical, stringToSign: StringToSign,
+        signature: Signature, authorization: String?, addedCount: Int, date: AmzDate, expires: Int?
+    ) {
+        self.request = request
+        self.scope = scope
+        self.canonical = canonical
+        self.stringToSign = stringToSign
+        self.signature = signature
+        self.authorization = authorization
+        self.addedCount = addedCount
+        self.date = date
+        self.expires = expires
+    }
 
     /// The absolute URL, `scheme://authority/target` (useful for presigned URLs).
     public var url: String {

@@ -134,11 +134,28 @@ public struct AWSChunkedDecoder: Sendable {
                         line.append(b)
                     }
                 case .data(let remaining):
+                    if chunkSigner != nil && chunk.isEmpty && remaining <= n - i - 2 {
+                        // The whole chunk and its CRLF are in this buffer: verify it in place and
+                        // release it from the caller's bytes, without copying it.
+                        let piece = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + remaining)])
+                        checksum?.update(piece)
+                        chunkHash.update(piece)
+                        guard bytes[i + remaining] == 0x0d, bytes[i + remaining + 1] == 0x0a else {
+                            throw fail(.invalidRequest, "chunk data is not followed by CRLF")
+                        }
+                        try verifyChunkSignature()
+                        releasedByteCount += remaining
+                        deliver(piece)
+                        i += remaining + 2
+                        state = .sizeLine
+                        continue
+                    }
                     let take = min(remaining, n - i)
                     let piece = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + take)])
                     checksum?.update(piece)
                     if chunkSigner != nil {
                         chunkHash.update(piece)
+                        if chunk.isEmpty { chunk.reserveCapacity(remaining) }
                         chunk.append(contentsOf: piece)
                     } else {
                         releasedByteCount += take
@@ -266,7 +283,6 @@ public struct AWSChunkedDecoder: Sendable {
             state = encoding.trailer == nil ? .finalCRLF : .trailer
             return
         }
-        if chunkSigner != nil { chunk.reserveCapacity(size) }
         state = .data(remaining: size)
     }
 

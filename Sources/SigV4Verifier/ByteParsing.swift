@@ -33,6 +33,20 @@ enum ByteParsing {
 
     static func signature(_ hex: [UInt8]) -> Signature? { signature(hex[...]) }
 
+    /// 64 hex digits (either case) → a signature, or nil.
+    static func signature(_ hex: UnsafeBufferPointer<UInt8>) -> Signature? {
+        guard hex.count == 64 else { return nil }
+        var digest = SHA256Digest()
+        let ok = digest.withUnsafeMutableBytes { out -> Bool in
+            for k in 0..<32 {
+                guard let hi = hexValue(hex[2 * k]), let lo = hexValue(hex[2 * k + 1]) else { return false }
+                out[k] = hi << 4 | lo
+            }
+            return true
+        }
+        return ok ? Signature(digest: digest) : nil
+    }
+
     /// Percent-decodes well-formed `%XY` escapes; everything else (including `+`) is kept.
     static func percentDecoded(_ s: ArraySlice<UInt8>) -> [UInt8] {
         var out: [UInt8] = []

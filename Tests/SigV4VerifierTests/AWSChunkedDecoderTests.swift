@@ -152,6 +152,41 @@ struct AWSChunkedDecoderTests {
         #expect(released == Array(Self.payload.prefix(chunk * 8192)))
     }
 
+    @Test(
+        "a whole body in one buffer is verified chunk by chunk in place: a tampered chunk releases nothing of itself",
+        arguments: [0, 1, 3])
+    func tamperedDataInOneBuffer(chunk: Int) async throws {
+        let (request, body) = try Self.signed(.signed, payload: Self.payload)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        var bad = body
+        let frameLength = body.firstIndex(of: 0x0a)! + 1 + 8192 + 2
+        bad[chunk * frameLength + 100 + 90] ^= 0x01
+        var decoder = try verified.makeChunkedDecoder(for: request)
+        var released: [UInt8] = []
+        #expect { try bad.withUnsafeBytes { all in try decoder.feed(all) { released += $0 } } } throws: {
+            ($0 as? VerificationFailure)?.code == .signatureDoesNotMatch
+        }
+        #expect(released == Array(Self.payload.prefix(chunk * 8192)))
+        #expect(decoder.releasedByteCount == chunk * 8192)
+    }
+
+    @Test("chunk data not followed by CRLF is refused when the whole chunk is in one buffer")
+    func missingCRLFInOneBuffer() async throws {
+        let (request, body) = try Self.signed(.signed, payload: Self.payload)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        let dataEnd = body.firstIndex(of: 0x0a)! + 1 + 8192
+        for (offset, byte) in [(0, UInt8(0x0a)), (1, UInt8(0x0d))] {
+            var bad = body
+            bad[dataEnd + offset] = byte
+            var decoder = try verified.makeChunkedDecoder(for: request)
+            var released = 0
+            #expect { try bad.withUnsafeBytes { all in try decoder.feed(all) { released += $0.count } } } throws: {
+                ($0 as? VerificationFailure)?.code == .invalidRequest
+            }
+            #expect(released == 0)
+        }
+    }
+
     @Test("a tampered chunk signature, reordered chunks, a tampered trailer signature → SignatureDoesNotMatch")
     func tamperedSignatures() async throws {
         let (request, body) = try Self.signed(.signedWithTrailer(.crc32c), payload: Self.payload)
