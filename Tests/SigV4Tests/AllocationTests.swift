@@ -80,6 +80,6 @@ struct AllocationTests {
     #else
     static let contextThreshold = 0.0
     static let signThreshold = 3.0
-    static let presignThreshold = 15.0
+    static let presignThreshold = 3.0
     #endif
 }

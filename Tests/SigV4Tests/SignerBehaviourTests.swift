@@ -285,6 +285,27 @@ struct SignedRequestStageTests {
         #expect(signed.stringToSign.bytes == Array(signed.stringToSign.text.utf8))
     }
 
+    @Test(
+        "presigning appends the X-Amz-* parameters with the right separator; a '?' ending a non-empty query stays data",
+        arguments: [
+            ("/k", "/k?X-Amz-Algorithm="), ("/k?", "/k?X-Amz-Algorithm="), ("/k?a=1&", "/k?a=1&X-Amz-Algorithm="),
+            ("/k?a=b?", "/k?a=b?&X-Amz-Algorithm="), ("/k?a=1", "/k?a=1&X-Amz-Algorithm="),
+        ])
+    func presignSeparator(target: String, prefix: String) throws {
+        let signer = Signer(
+            credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: Self.secret), region: "us-east-1",
+            service: "s3")
+        let request = HTTPRequest(method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: target)
+        let signed = try signer.presign(request, expires: 60, at: Self.date)
+        let path = try #require(signed.request.path)
+        #expect(path.hasPrefix(prefix), "\(path)")
+        // Every parameter of the URL but the signature is in the canonical query.
+        let query = path.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+        let parameters = query.split(separator: "&").filter { !$0.hasPrefix("X-Amz-Signature=") }
+        let canonicalQuery = signed.canonicalRequest.text.split(separator: "\n", omittingEmptySubsequences: false)[2]
+        #expect(canonicalQuery.split(separator: "&").count == parameters.count)
+    }
+
     @Test("a signed request keeps no copy of the secret: its dump does not contain it")
     func signedRequestHoldsNoSecret() throws {
         let signer = Signer(

@@ -55,7 +55,7 @@ enum SigningRows {
                     for _ in 0..<n { blackHole(try? warm.presign(request, expires: 3600, at: date)) }
                 },
                 floor: SignatureFloor(canonical: presample.canonicalRequest.bytes, stringToSign: presample.stringToSign.bytes, cold: false).body(),
-                maxAllocsPerOp: 15,
+                maxAllocsPerOp: 3,
                 note: "Signer.presign, key cache hit"))
         return rows
     }
