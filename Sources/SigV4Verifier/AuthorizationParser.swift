@@ -280,19 +280,48 @@ enum AuthorizationParser {
         "X-Amz-Signature", "X-Amz-Security-Token",
     ]
 
+    /// The index in ``presignNames`` of the parameter name at `name` in `query`, compared in place.
+    static func presignIndex(_ query: ArraySlice<UInt8>, _ name: Range<Int>) -> Int? {
+        guard name.count >= 10, name.count <= 20 else { return nil }
+        return query.withUnsafeBufferPointer { q -> Int? in
+            let r = (name.lowerBound - query.startIndex)..<(name.upperBound - query.startIndex)
+            guard equals(q, r.lowerBound..<(r.lowerBound + 6), "X-Amz-") else { return nil }
+            switch r.count {
+            case 15:
+                if equals(q, r, "X-Amz-Algorithm") { return 0 }
+                if equals(q, r, "X-Amz-Signature") { return 5 }
+            case 16: if equals(q, r, "X-Amz-Credential") { return 1 }
+            case 10: if equals(q, r, "X-Amz-Date") { return 2 }
+            case 13: if equals(q, r, "X-Amz-Expires") { return 3 }
+            case 19: if equals(q, r, "X-Amz-SignedHeaders") { return 4 }
+            case 20: if equals(q, r, "X-Amz-Security-Token") { return 6 }
+            default: break
+            }
+            return nil
+        }
+    }
+
     /// True when the query carries any presign parameter (exact spelling).
     static func looksPresigned(_ query: ArraySlice<UInt8>) -> Bool {
         guard !query.isEmpty else { return false }
-        for p in QueryParameter.split(query) {
-            let name = query[p.name]
-            if name.count >= 10, name.starts(with: "X-Amz-".utf8),
-                name.elementsEqual("X-Amz-Algorithm".utf8) || name.elementsEqual("X-Amz-Credential".utf8)
-                    || name.elementsEqual("X-Amz-Signature".utf8)
-            {
-                return true
+        return query.withUnsafeBufferPointer { q in
+            // Each `&`-separated element's name (up to `=`), compared in place.
+            var start = 0
+            while start < q.count {
+                var end = start
+                while end < q.count && q[end] != 0x26 { end += 1 }
+                var eq = start
+                while eq < end && q[eq] != 0x3d { eq += 1 }
+                let name = start..<eq
+                if equals(q, name, "X-Amz-Algorithm") || equals(q, name, "X-Amz-Credential")
+                    || equals(q, name, "X-Amz-Signature")
+                {
+                    return true
+                }
+                start = end + 1
             }
+            return false
         }
-        return false
     }
 
     /// Parses and validates the presign parameters of `query`.
@@ -300,20 +329,18 @@ enum AuthorizationParser {
         let parameters = QueryParameter.split(query)
         var found = [ArraySlice<UInt8>?](repeating: nil, count: presignNames.count)
         for p in parameters {
-            let name = query[p.name]
-            guard name.count >= 10, name.starts(with: "X-Amz-".utf8) else { continue }
-            for (k, known) in presignNames.enumerated() where name.elementsEqual(known.utf8) {
-                guard found[k] == nil else { throw queryError("\(known) appears more than once") }
-                found[k] = p.value.map { query[$0] } ?? []
-            }
+            guard let k = presignIndex(query, p.name) else { continue }
+            guard found[k] == nil else { throw queryError("\(presignNames[k]) appears more than once") }
+            found[k] = p.value.map { query[$0] } ?? []
         }
-        func decoded(_ k: Int) throws(VerificationFailure) -> [UInt8] {
+        func decoded(_ k: Int) throws(VerificationFailure) -> ArraySlice<UInt8> {
             guard let raw = found[k] else {
                 throw queryError(
                     "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
                 )
             }
-            return ByteParsing.percentDecoded(raw)
+            // Most values have no escape: use them in place.
+            return raw.contains(0x25) ? ByteParsing.percentDecoded(raw)[...] : raw
         }
         let algorithmValue = try decoded(0)
         let credential = try decoded(1)
@@ -321,11 +348,11 @@ enum AuthorizationParser {
         let expiresValue = try decoded(3)
         let signedHeaders = try decoded(4)
         let signatureValue = try decoded(5)
-        guard algorithmValue == algorithm else {
+        guard algorithmValue.elementsEqual(algorithm) else {
             throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
         }
         let scope = try parseCredential(credential[...]) { queryError("Error parsing the X-Amz-Credential parameter; \($0)") }
-        guard let date = ByteParsing.amzDate(dateValue) else {
+        guard let date = ByteParsing.amzDate(Array(dateValue)) else {
             throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
         }
         guard !expiresValue.isEmpty, expiresValue.count <= 9, expiresValue.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })

@@ -757,11 +757,9 @@ public struct Verifier: Sendable {
         out.append(0x3f)
         var wrote = false
         for p in presign.parameters {
-            let name = query[p.name]
-            if name.elementsEqual("X-Amz-Signature".utf8) { continue }
-            if rules.sessionTokenPlacement == .appendedAfterSigning, name.elementsEqual("X-Amz-Security-Token".utf8) {
-                continue
-            }
+            let known = AuthorizationParser.presignIndex(query, p.name)
+            if known == 5 { continue }  // X-Amz-Signature
+            if rules.sessionTokenPlacement == .appendedAfterSigning, known == 6 { continue }  // X-Amz-Security-Token
             if wrote { out.append(0x26) }
             out.append(contentsOf: query[p.whole])
             wrote = true

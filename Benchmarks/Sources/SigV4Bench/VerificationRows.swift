@@ -58,7 +58,7 @@ enum VerificationRows {
                     canonical: presigned.canonicalRequest.bytes, stringToSign: presigned.stringToSign.bytes,
                     cold: false
                 ).body(),
-                maxAllocsPerOp: 30,
+                maxAllocsPerOp: 25,
                 note: "Verifier.verify(HTTPRequest), presigned URL, key cache hit"),
         ]
     }
