@@ -72,12 +72,8 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
             return 16
         }
         w.append(0x0a)
-        w.append(string: scope.dateStamp)
-        w.append(0x2f)
-        w.append(string: scope.region)
-        w.append(0x2f)
-        w.append(string: scope.service)
-        w.append("/aws4_request\n")
+        scope.write(to: &w)
+        w.append(0x0a)
         w.write(upTo: 64) { p in
             canonicalRequestHash.withUnsafeBytes { Hex.write($0, to: p) }
             return 64
