@@ -255,7 +255,7 @@ public struct AWSChunkedDecoder: Sendable {
         guard sizeEnd >= 1, sizeEnd <= 15 else { throw fail(.invalidRequest, "a chunk size must be 1 to 15 hex digits") }
         var size = 0
         for k in 0..<sizeEnd {
-            guard let v = AWSChunkedDecoder.hexValue(line[k]) else {
+            guard let v = ByteParsing.hexValue(line[k]) else {
                 throw fail(.invalidRequest, "a chunk size is not hexadecimal")
             }
             size = size << 4 | Int(v)
@@ -357,15 +357,6 @@ public struct AWSChunkedDecoder: Sendable {
         guard ConstantTime.equals(Array(computed.utf8), Array(sent.value.utf8)) else {
             throw fail(
                 .badDigest, "The \(checksum.algorithm.headerName) you specified did not match the calculated checksum.")
-        }
-    }
-
-    static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x41...0x46: return c - 0x37
-        case 0x61...0x66: return c - 0x57
-        default: return nil
         }
     }
 }

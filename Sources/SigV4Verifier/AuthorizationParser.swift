@@ -340,7 +340,7 @@ enum AuthorizationParser {
                 )
             }
             // Most values have no escape: use them in place.
-            return raw.contains(0x25) ? ByteParsing.percentDecoded(raw)[...] : raw
+            return raw.contains(0x25) ? URIEncoding.decode(raw)[...] : raw
         }
         let algorithmValue = try decoded(0)
         let credential = try decoded(1)

@@ -4,14 +4,7 @@ import _SigV4Crypto
 /// Non-generic byte helpers for the hot path. The generic versions in `SigV4` are not
 /// specialized across the module boundary and cost a heap allocation per byte.
 enum ByteParsing {
-    static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c &- 0x30
-        case 0x41...0x46: return c &- 0x37
-        case 0x61...0x66: return c &- 0x57
-        default: return nil
-        }
-    }
+    static func hexValue(_ c: UInt8) -> UInt8? { URIEncoding.hexValue(c) }
 
     /// 64 hex digits (either case) → a signature, or nil.
     static func signature(_ hex: ArraySlice<UInt8>) -> Signature? {
@@ -45,24 +38,6 @@ enum ByteParsing {
             return true
         }
         return ok ? Signature(digest: digest) : nil
-    }
-
-    /// Percent-decodes well-formed `%XY` escapes; everything else (including `+`) is kept.
-    static func percentDecoded(_ s: ArraySlice<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(s.count)
-        var i = s.startIndex
-        while i < s.endIndex {
-            let b = s[i]
-            if b == 0x25, i + 2 < s.endIndex, let hi = hexValue(s[i + 1]), let lo = hexValue(s[i + 2]) {
-                out.append(hi << 4 | lo)
-                i += 3
-            } else {
-                out.append(b)
-                i += 1
-            }
-        }
-        return out
     }
 
     /// `YYYYMMDDTHHMMSSZ` → a date, or nil (validates through `AmzDate.parse` on an exact 16-byte array).

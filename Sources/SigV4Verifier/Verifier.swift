@@ -506,7 +506,7 @@ public struct Verifier: Sendable {
         }
         if !s.pathPrefixes.isEmpty {
             // Compare on the decoded, dot-normalized path so that `%2e%2e` or `..` cannot step out of a prefix.
-            let decoded = URIEncoding.normalizePath(ByteParsing.percentDecoded(request.pathBytes))
+            let decoded = URIEncoding.normalizePath(URIEncoding.decode(request.pathBytes))
             if !s.pathPrefixes.contains(where: { decoded.starts(with: $0.utf8) }) {
                 return denied("The access key is not allowed to access this path")
             }
@@ -710,11 +710,11 @@ public struct Verifier: Sendable {
         for p in QueryParameter.split(query) {
             if wrote { out.append(0x26) }
             wrote = true
-            let name = ByteParsing.percentDecoded(query[p.name])
+            let name = URIEncoding.decode(query[p.name])
             name.withUnsafeBufferPointer { URIEncoding.append($0, to: &out, keepSlash: false, keepEscapes: false) }
             if let v = p.value {
                 out.append(0x3d)
-                let value = ByteParsing.percentDecoded(query[v])
+                let value = URIEncoding.decode(query[v])
                 value.withUnsafeBufferPointer { URIEncoding.append($0, to: &out, keepSlash: false, keepEscapes: false) }
             }
         }
