@@ -53,12 +53,7 @@ enum ChunkedVerificationRows {
         var released = 0
         do {
             try wire.withUnsafeBytes { all in
-                var offset = 0
-                while offset < all.count {
-                    let piece = UnsafeRawBufferPointer(rebasing: all[offset..<min(offset + feedSize, all.count)])
-                    try decoder.feed(piece) { released &+= $0.count }
-                    offset += piece.count
-                }
+                try forEachPiece(of: all, size: feedSize) { piece in try decoder.feed(piece) { released &+= $0.count } }
             }
             try decoder.finish()
         } catch {
