@@ -150,7 +150,7 @@ let package = Package(
             name: "SigV4GatewayTests",
             dependencies: [
                 "SigV4", "SigV4Verifier", "SigV4KeyStore", "SigV4AsyncHTTPClient", "SigV4Foundation",
-                "HummingbirdSigV4", "HummingbirdSigV4Testing",
+                "HummingbirdSigV4", "HummingbirdSigV4Testing", "_SigV4Crypto",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
