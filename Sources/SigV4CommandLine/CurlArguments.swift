@@ -114,19 +114,28 @@ package struct CurlArguments {
 
     package static func parse(_ arguments: [String]) throws(CLIError) -> CurlArguments {
         var result = CurlArguments()
-        var expanded = arguments
         var i = 0
+        // The options of a short cluster (-sSv -> -s -S -v), read before arguments[i]. Expanding into this
+        // queue instead of splicing the argument array keeps parsing linear in the length of the command line.
+        var pending: [String] = []
+        var p = 0
+        func next() -> String? {
+            if p < pending.count {
+                p += 1
+                return pending[p - 1]
+            }
+            guard i < arguments.count else { return nil }
+            i += 1
+            return arguments[i - 1]
+        }
         func value(_ option: String) throws(CLIError) -> String {
-            guard i < expanded.count else {
+            guard let value = next() else {
                 throw .usage("curl option \(option) needs a value")
             }
-            i += 1
-            return expanded[i - 1]
+            return value
         }
         var afterDoubleDash = false
-        while i < expanded.count {
-            let arg = expanded[i]
-            i += 1
+        while let arg = next() {
             if afterDoubleDash || !arg.hasPrefix("-") || arg == "-" {
                 result.urls.append(arg)
                 continue
@@ -138,17 +147,25 @@ package struct CurlArguments {
             if !arg.hasPrefix("--"), arg.count > 2 {
                 // A short cluster: -sSv -> -s -S -v; -XPOST -> -X POST (the rest is the value).
                 var tokens: [String] = []
-                var chars = Array(arg.dropFirst())
-                while let c = chars.first {
-                    chars.removeFirst()
+                let chars = Array(arg.dropFirst())
+                var k = 0
+                while k < chars.count {
+                    let c = chars[k]
+                    k += 1
+                    guard c != "-" else {
+                        // "-s-v" is no option (curl refuses it too); it must not become the "--" terminator.
+                        throw .failure(
+                            "curl option \(arg) is not supported by sigv4 curl",
+                            hint: "write each option separately, for example -s -v")
+                    }
                     tokens.append("-" + String(c))
                     if shortWithValue.contains(c) {
-                        if !chars.isEmpty { tokens.append(String(chars)) }
-                        chars = []
+                        if k < chars.count { tokens.append(String(chars[k...])) }
+                        break
                     }
                 }
-                expanded.replaceSubrange((i - 1)..<i, with: tokens)
-                i -= 1
+                pending = tokens + pending[p...]
+                p = 0
                 continue
             }
             switch arg {

@@ -53,6 +53,37 @@ struct CommandLineFuzzRegressionTests {
         #expect(resolved >= 4, "most seeds name a profile that exists")
     }
 
+    /// FuzzCurlArguments, Fuzz/Regressions/FuzzCurlArguments-dash-in-cluster: a short-option cluster holding a
+    /// `-` (`-s-/hInt?`) expanded to `-s`, `--`, `-/`, `-h`, …: the `-` became the `--` terminator and the
+    /// letters after it became URLs that were never arguments. curl refuses such a cluster; so does sigv4 now.
+    @Test("a short-option cluster containing '-' is refused, not split into '--' and URLs", arguments: [["-s-v", "https://h/"], ["-s-/hInt?"], ["-sS-", "--", "https://h/"]])
+    func dashInCluster(arguments: [String]) {
+        #expect(throws: CLIError.self) { try CurlArguments.parse(arguments) }
+        #expect(!CommandLineFuzzing.parseCurlArguments(arguments))
+    }
+
+    @Test("clusters still expand: -sSXPOST is -s -S -X POST, -Hname:v takes the rest as the value")
+    func clustersExpand() throws {
+        let parsed = try CurlArguments.parse(["-sSXPOST", "-Hname:v", "https://h/"])
+        #expect(parsed.method == "POST")
+        #expect(parsed.headers == ["name:v"])
+        #expect(parsed.passthrough == ["--silent", "--show-error"])
+        #expect(parsed.urls == ["https://h/"])
+    }
+
+    /// Found while reviewing the fuzz target (the fuzzer's inputs stay short): cluster expansion removed the
+    /// first character of an array and spliced the argument array once per cluster, both quadratic; a
+    /// 128 KiB argument (Linux's per-argument limit) took tens of seconds. The parser now reads clusters from a
+    /// queue in linear time.
+    @Test("a 100,000-letter cluster expands to 100,000 options")
+    func longCluster() throws {
+        let parsed = try CurlArguments.parse(["-" + String(repeating: "s", count: 100_000), "https://h/"])
+        #expect(parsed.passthrough.count == 100_000)
+        #expect(parsed.urls == ["https://h/"])
+        let many = try CurlArguments.parse(Array(repeating: "-sS", count: 50_000) + ["-XPUT", "https://h/"])
+        #expect(many.passthrough.count == 100_000 && many.method == "PUT")
+    }
+
     @Test("the seed profiles resolve as awscli does: credentials file over config file, nested blocks skipped")
     func profileResolution() throws {
         let credentials = "[dev]\r\naws_access_key_id=AKIDDEV\r\naws_secret_access_key = s3cr3t ; comment\r\n"
