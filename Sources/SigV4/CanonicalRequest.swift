@@ -381,6 +381,13 @@ package struct CanonicalRequestBuilder {
     /// The largest number of times one name occurs in `names`.
     static func maxMultiplicity(_ names: [String]) -> Int {
         if names.count <= 1 { return 1 }
+        // Strictly ascending (what a verifier replays from `SignedHeaders`): no repeats.
+        var ascending = true
+        for i in 1..<names.count where !(names[i - 1] < names[i]) {
+            ascending = false
+            break
+        }
+        if ascending { return 1 }
         if names.count <= 64 {
             var best = 1
             for i in names.indices {
@@ -395,7 +402,6 @@ package struct CanonicalRequestBuilder {
         return counts.values.max() ?? 1
     }
 
-    /// Builds the whole canonical request.
     /// RFC 9110 `tchar`: letters, digits and ``!#$%&'*+-.^_`|~``.
     static func isTokenByte(_ b: UInt8) -> Bool {
         switch b {
@@ -405,29 +411,54 @@ package struct CanonicalRequestBuilder {
         }
     }
 
+    /// Builds the whole canonical request.
     package mutating func build(
         method: [UInt8], target: [UInt8], extraQuery: [(String, String)], headers: [HeaderInput],
         selection: CanonicalRequest.HeaderSelection, payloadHash: PayloadHash, rules: ServiceRules,
         plus: URIEncoding.PlusPolicy
+    ) throws(SigV4Error) -> CanonicalRequest {
+        var headerBytes = 0
+        for h in headers { headerBytes += h.name.count + h.value.count }
+        return try build(
+            method: method, target: target, extraQuery: extraQuery, headerCount: headers.count,
+            headerBytes: headerBytes,
+            forEachHeader: { add throws(SigV4Error) in
+                for h in headers {
+                    try h.name.withUnsafeBytes { n in
+                        h.value.withUnsafeBytes { v in Result { () throws(SigV4Error) in try add(n, v) } }
+                    }.get()
+                }
+            }, selection: selection, payloadHash: payloadHash, rules: rules, plus: plus)
+    }
+
+    /// A header visitor: receives a function to call with each header's name (any case) and value bytes.
+    package typealias HeaderVisitor = (
+        (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(SigV4Error) -> Void
+    ) throws(SigV4Error) -> Void
+
+    /// Builds the whole canonical request from headers handed over one by one by `forEachHeader`
+    /// (exactly `headerCount` of them, `headerBytes` name and value bytes in all): no per-header
+    /// arrays are needed.
+    package mutating func build(
+        method: [UInt8], target: [UInt8], extraQuery: [(String, String)], headerCount: Int, headerBytes: Int,
+        forEachHeader: HeaderVisitor, selection: CanonicalRequest.HeaderSelection, payloadHash: PayloadHash,
+        rules: ServiceRules, plus: URIEncoding.PlusPolicy
     ) throws(SigV4Error) -> CanonicalRequest {
         // A method is a token: a newline in it would shift the lines of the canonical request (found by
         // Fuzz/FuzzCanonicalRequest).
         guard !method.isEmpty, method.allSatisfy(CanonicalRequestBuilder.isTokenByte) else {
             throw SigV4Error(.invalidMethod, "the method is not an HTTP token")
         }
-        var headerBytes = 0
-        for h in headers { headerBytes += h.name.count + h.value.count }
         var exactNames = 0
         var multiplicity = 1  // how often one header's value can be written (repeated signed names)
         if case .exactly(let names) = selection {
             for name in names { exactNames += 2 * name.utf8.count + 3 }
             multiplicity = CanonicalRequestBuilder.maxMultiplicity(names)
         }
-        var signedHeaders = ""
         let bound =
             CanonicalRequestBuilder.requestLinesBound(
                 methodCount: method.count, targetCount: target.count, extra: extraQuery)
-            + multiplicity * (2 * headerBytes + 3 * headers.count) + exactNames + payloadHash.value.utf8.count + 8
+            + multiplicity * (2 * headerBytes + 3 * headerCount) + exactNames + payloadHash.value.utf8.count + 8
         guard bound <= 1 << 28 else {
             throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
         }
@@ -440,15 +471,9 @@ package struct CanonicalRequestBuilder {
                     }
                 }
             }.get()
-            signedHeaders = try CanonicalHeaders.withScratch(byteCount: headerBytes, count: headers.count) {
+            try CanonicalHeaders.withScratch(byteCount: headerBytes, count: headerCount) {
                 canonical throws(SigV4Error) in
-                for h in headers {
-                    try h.name.withUnsafeBytes { n in
-                        h.value.withUnsafeBytes { v in
-                            Result { () throws(SigV4Error) in try canonical.add(name: n, value: v) }
-                        }
-                    }.get()
-                }
+                try forEachHeader { n, v throws(SigV4Error) in try canonical.add(name: n, value: v) }
                 canonical.sort()
                 switch selection {
                 case .automatic(let excluding, let forcing):
@@ -458,9 +483,7 @@ package struct CanonicalRequestBuilder {
                     canonical.select(filter)
                     canonical.appendCanonicalHeaders(to: &out)
                     out.append(0x0a)
-                    let start = out.count
                     canonical.appendSignedHeaders(to: &out)
-                    return String(decoding: UnsafeBufferPointer(rebasing: out.written[start...]), as: UTF8.self)
                 case .exactly(let names):
                     for var name in names {
                         name.withUTF8 { n in
@@ -478,14 +501,15 @@ package struct CanonicalRequestBuilder {
                         }
                     }
                     out.append(0x0a)
-                    let joined = names.joined(separator: ";")
-                    out.append(string: joined)
-                    return joined
+                    for (k, name) in names.enumerated() {
+                        if k > 0 { out.append(0x3b) }
+                        out.append(string: name)
+                    }
                 }
             }
             out.append(0x0a)
             out.append(string: payloadHash.value)
         }
-        return CanonicalRequest(bytes: bytes, signedHeaders: signedHeaders)
+        return CanonicalRequest(bytes: bytes)
     }
 }

@@ -49,6 +49,16 @@ public struct CredentialScope: Sendable, Hashable, CustomStringConvertible {
     /// Length of the scope text in bytes.
     var byteCount: Int { dateStamp.utf8.count + region.utf8.count + service.utf8.count + 15 }
 
+    /// Writes the scope text (``byteCount`` bytes).
+    func write(to w: inout ByteWriter) {
+        w.append(string: dateStamp)
+        w.append(0x2f)
+        w.append(string: region)
+        w.append(0x2f)
+        w.append(string: service)
+        w.append("/aws4_request")
+    }
+
     /// Appends the scope text to `buffer`.
     public func append(to buffer: inout [UInt8]) {
         buffer.append(contentsOf: dateStamp.utf8)

@@ -32,6 +32,9 @@ public struct SecretAccessKey: Sendable, Hashable, CustomStringConvertible, Cust
         fingerprint = SecretFingerprint.of(storage)
     }
 
+    /// An empty secret that stands in where a signer must not keep the real one.
+    static let placeholder = SecretAccessKey("")
+
     /// Number of bytes in the secret.
     public var count: Int { storage.count }
 

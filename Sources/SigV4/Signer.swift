@@ -131,48 +131,66 @@ public struct Signer: Sendable {
         let target = request.path ?? "/"
 
         let plan = try planHeaderCanonicalRequest(request, scan: scan, target: target, payload: payload)
-        var signedHeadersRange = 0..<0
-        let out = try ByteWriter.makeArray(capacity: plan.bound) { w throws(SigV4Error) in
-            signedHeadersRange = try writeHeaderCanonicalRequest(
-                request, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &w)
+        guard plan.bound <= 1 << 28 else {
+            throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
         }
-        let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: SHA256.hash(out))
-        let signature = signingKey(for: scope).signature(for: stringToSign)
+        // The canonical request is written on the stack (heap above 1 KiB), hashed, and only
+        // rebuilt if the caller reads `SignedRequest.canonicalRequest`.
         let accessKeyID = credentials.accessKeyID
-        let authorization = out.withUnsafeBytes { c in
-            let names = UnsafeRawBufferPointer(rebasing: c[signedHeadersRange])
+        let key = signingKey(for: scope)
+        var signature = Signature(digest: SHA256Digest())
+        var canonicalHash = SHA256Digest()
+        let authorization: String = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: plan.bound) {
+            buffer throws(SigV4Error) in
+            var w = ByteWriter(buffer)
+            let range = try writeHeaderCanonicalRequest(
+                request, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &w)
+            canonicalHash = SHA256.hash(UnsafeRawBufferPointer(w.written))
+            signature = key.signature(for: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash))
+            let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[range])
             let count = Signer.authorizationByteCount(
                 accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
-            return String(unsafeUninitializedCapacity: count) { buffer in
+            let signature = signature
+            return String(unsafeUninitializedCapacity: count) { out in
                 Signer.writeAuthorization(
-                    to: buffer.baseAddress!, accessKeyID: accessKeyID, scope: scope, signedHeaders: names,
+                    to: out.baseAddress!, accessKeyID: accessKeyID, scope: scope, signedHeaders: names,
                     signature: signature)
             }
         }
 
-        var added: [HTTPField] = []
-        added.reserveCapacity(4)
-        added.append(HTTPField(name: Signer.amzDateName, value: date.iso8601Basic))
-        if let token, rules.sessionTokenPlacement == .signed {
-            added.append(HTTPField(name: Signer.securityTokenName, value: token))
-        }
-        if !scan.hasContentSHA256 && rules.sendContentSHA256 {
-            added.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
-        }
-        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
-            added.append(HTTPField(name: Signer.securityTokenName, value: token))
-        }
-        added.append(HTTPField(name: .authorization, value: authorization))
         var signedFields = fields
         if scan.hasAmzDate { signedFields[Signer.amzDateName] = nil }
         if scan.hasSecurityToken { signedFields[Signer.securityTokenName] = nil }
-        signedFields.append(contentsOf: added)
+        let before = signedFields.count
+        signedFields.append(HTTPField(name: Signer.amzDateName, value: date.iso8601Basic))
+        if let token, rules.sessionTokenPlacement == .signed {
+            signedFields.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        if !scan.hasContentSHA256 && rules.sendContentSHA256 {
+            signedFields.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
+        }
+        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
+            signedFields.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        signedFields.append(HTTPField(name: .authorization, value: authorization))
+        let addedCount = signedFields.count - before
         var signedRequest = request
         signedRequest.headerFields = signedFields
         return SignedRequest(
             request: signedRequest, scope: scope,
-            canonicalRequest: CanonicalRequest(bytes: out), stringToSign: stringToSign,
-            signature: signature, authorization: authorization, addedHeaders: added, date: date, expires: nil)
+            canonical: .deferred(SignedRequest.HeaderRecipe(signer: withoutSecret, original: request, payload: payload)),
+            stringToSign: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash),
+            signature: signature, authorization: authorization, addedCount: addedCount, date: date,
+            expires: nil)
+    }
+
+    /// This signer with the secret swapped for an empty placeholder and no key cache: what a
+    /// ``SignedRequest`` keeps to rebuild its canonical request on demand.
+    var withoutSecret: Signer {
+        var s = self
+        s.credentials.secretAccessKey = SecretAccessKey.placeholder
+        s.keyCache = nil
+        return s
     }
 
     static let amzDateName = HTTPField.Name("X-Amz-Date")!
@@ -366,33 +384,20 @@ public struct Signer: Sendable {
         to p: UnsafeMutablePointer<UInt8>, accessKeyID: String, scope: CredentialScope,
         signedHeaders: UnsafeRawBufferPointer, signature: Signature
     ) -> Int {
-        var o = 0
-        func put(_ bytes: UnsafeRawBufferPointer) {
-            guard bytes.count > 0 else { return }
-            UnsafeMutableRawPointer(p + o).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-            o += bytes.count
+        let count = authorizationByteCount(accessKeyID: accessKeyID, scope: scope, signedHeadersCount: signedHeaders.count)
+        var w = ByteWriter(UnsafeMutableBufferPointer(start: p, count: count))
+        w.append("AWS4-HMAC-SHA256 Credential=")
+        w.append(string: accessKeyID)
+        w.append(0x2f)
+        scope.write(to: &w)
+        w.append(", SignedHeaders=")
+        w.append(signedHeaders)
+        w.append(", Signature=")
+        w.write(upTo: 64) { out in
+            signature.digest.withUnsafeBytes { Hex.write($0, to: out) }
+            return 64
         }
-        func put(_ string: String) {
-            var string = string
-            string.withUTF8 { put(UnsafeRawBufferPointer($0)) }
-        }
-        put(lit("AWS4-HMAC-SHA256 Credential="))
-        put(accessKeyID)
-        p[o] = UInt8(ascii: "/")
-        o += 1
-        put(scope.dateStamp)
-        p[o] = UInt8(ascii: "/")
-        o += 1
-        put(scope.region)
-        p[o] = UInt8(ascii: "/")
-        o += 1
-        put(scope.service)
-        put(lit("/aws4_request, SignedHeaders="))
-        put(signedHeaders)
-        put(lit(", Signature="))
-        signature.digest.withUnsafeBytes { Hex.write($0, to: p + o) }
-        o += 64
-        return o
+        return w.count
     }
 
     // MARK: - Query signing (presigned URLs)
@@ -445,15 +450,16 @@ public struct Signer: Sendable {
             byteCount += 4 + a.utf8.count
         }
         let filter = options.filter
-        let encodedToken = credentials.sessionToken.map { URIEncoding.encode($0) }
-        let credential = URIEncoding.encode("\(credentials.accessKeyID)/\(scope)")
-        let amzDate = date.iso8601Basic
-        var params: [(String, String)] = []
-        var signedHeaders = ""
-        var signedHeadersRange = 0..<0
+        let token = credentials.sessionToken
+        let tokenSigned = token != nil && rules.sessionTokenPlacement == .signed
+        let tokenAfter = token != nil && rules.sessionTokenPlacement == .appendedAfterSigning
+        let key = signingKey(for: scope)
+        var canonicalBytes: [UInt8] = []
+        var signature = Signature(digest: SHA256Digest())
+        var canonicalHash = SHA256Digest()
 
-        let canonicalBytes: [UInt8] = try CanonicalHeaders.withScratch(byteCount: byteCount, count: count) {
-            headers throws(SigV4Error) -> [UInt8] in
+        let newTarget: String = try CanonicalHeaders.withScratch(byteCount: byteCount, count: count) {
+            headers throws(SigV4Error) -> String in
             if var authority {
                 authority.withUTF8 { headers.add(lowercaseName: Signer.lit("host"), value: UnsafeRawBufferPointer($0)) }
             }
@@ -467,81 +473,109 @@ public struct Signer: Sendable {
             }
             headers.sort()
             headers.select(filter)
-            // Signed header names, needed before the canonical request (they are in the query).
-            let list = try ByteWriter.makeArray(capacity: headers.outputBound) { w in
-                headers.appendSignedHeaders(to: &w)
-            }
-            signedHeaders = String(decoding: list, as: UTF8.self)
-            params.reserveCapacity(8)
-            params.append(("X-Amz-Algorithm", StringToSign.algorithm))
-            params.append(("X-Amz-Credential", credential))
-            params.append(("X-Amz-Date", amzDate))
-            params.append(("X-Amz-Expires", String(expires)))
-            params.append(("X-Amz-SignedHeaders", URIEncoding.encode(signedHeaders)))
-            if let encodedToken, rules.sessionTokenPlacement == .signed {
-                params.append(("X-Amz-Security-Token", encodedToken))
-            }
-            var method = request.method.rawValue
-            var target = target
-            let bound =
-                CanonicalRequestBuilder.requestLinesBound(
-                    methodCount: method.utf8.count, targetCount: target.utf8.count, extra: params)
-                + headers.outputBound + payloadHash.value.utf8.count + 8
-            return try ByteWriter.makeArray(capacity: bound) { out throws(SigV4Error) in
-                try method.withUTF8 { m in
-                    target.withUTF8 { t in
+            // The target as sent, then the X-Amz-* parameters (already encoded), written once: the
+            // canonical query is built from it and the presigned URL is it plus the signature.
+            let idCount = credentials.accessKeyID.utf8.count
+            let tokenCount = token?.utf8.count ?? 0
+            // Fixed text (names, `=`, `&`, `%2F`, date, expires digits) is under 200 bytes; every
+            // variable part is escaped at most threefold.
+            let extraBound = 200 + 3 * (idCount + scope.byteCount + headers.outputBound + tokenCount)
+            let finalBound = target.utf8.count + 1 + extraBound + 22 + 3 * tokenCount + 17 + 64
+            return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: finalBound) {
+                buffer throws(SigV4Error) -> String in
+                var w = ByteWriter(buffer)
+                w.append(string: target)
+                // `?` starts the query when there is none; `&` separates unless the query is empty or
+                // already ends with `&`. (A `?` inside a non-empty query is data: `a=b?` needs `&`.)
+                let utf8 = target.utf8
+                if let q = utf8.firstIndex(of: 0x3f) {
+                    let queryEmpty = utf8.index(after: q) == utf8.endIndex
+                    if !queryEmpty && utf8.last != 0x26 { w.append(0x26) }
+                } else {
+                    w.append(0x3f)
+                }
+                w.append("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=")
+                Signer.appendEncoded(credentials.accessKeyID, to: &w)
+                w.append("%2F")
+                Signer.appendEncoded(scope.dateStamp, to: &w)
+                w.append("%2F")
+                Signer.appendEncoded(scope.region, to: &w)
+                w.append("%2F")
+                Signer.appendEncoded(scope.service, to: &w)
+                w.append("%2Faws4_request&X-Amz-Date=")
+                w.write(upTo: 16) { p in
+                    date.writeISO8601Basic(to: p)
+                    return 16
+                }
+                w.append("&X-Amz-Expires=")
+                w.append(string: String(expires))
+                w.append("&X-Amz-SignedHeaders=")
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: headers.outputBound) { names in
+                    var n = ByteWriter(names)
+                    headers.appendSignedHeaders(to: &n)
+                    w.write(upTo: 3 * n.count) {
+                        URIEncoding.encode(n.written, into: $0, keepSlash: false, keepEscapes: false)
+                    }
+                }
+                if let token, tokenSigned {
+                    w.append("&X-Amz-Security-Token=")
+                    Signer.appendEncoded(token, to: &w)
+                }
+                let signedCount = w.count
+
+                var method = request.method.rawValue
+                let bound =
+                    CanonicalRequestBuilder.requestLinesBound(
+                        methodCount: method.utf8.count, targetCount: signedCount, extra: [])
+                    + headers.outputBound + payloadHash.value.utf8.count + 8
+                canonicalBytes = try ByteWriter.makeArray(capacity: bound) { out throws(SigV4Error) in
+                    try method.withUTF8 { m in
                         Result { () throws(SigV4Error) in
                             try CanonicalRequestBuilder.appendRequestLines(
-                                method: UnsafeRawBufferPointer(m), target: t, extraQuery: params, rules: rules,
-                                plus: options.plusPolicy, to: &out)
+                                method: UnsafeRawBufferPointer(m), target: UnsafeBufferPointer(rebasing: buffer[0..<signedCount]),
+                                extraQuery: [], rules: rules, plus: options.plusPolicy, to: &out)
                         }
-                    }
-                }.get()
-                headers.appendCanonicalHeaders(to: &out)
-                out.append(0x0a)
-                let start = out.count
-                headers.appendSignedHeaders(to: &out)
-                signedHeadersRange = start..<out.count
-                out.append(0x0a)
-                out.append(string: payloadHash.value)
-            }
-        }
-        _ = signedHeadersRange
-        let stringToSign = StringToSign(date: date, scope: scope, canonicalRequestHash: SHA256.hash(canonicalBytes))
-        let signature = signingKey(for: scope).signature(for: stringToSign)
+                    }.get()
+                    headers.appendCanonicalHeaders(to: &out)
+                    out.append(0x0a)
+                    headers.appendSignedHeaders(to: &out)
+                    out.append(0x0a)
+                    out.append(string: payloadHash.value)
+                }
+                canonicalHash = SHA256.hash(canonicalBytes)
+                signature = key.signature(for: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash))
 
-        if let encodedToken, rules.sessionTokenPlacement == .appendedAfterSigning {
-            params.append(("X-Amz-Security-Token", encodedToken))
-        }
-        let hasQuery = target.utf8.contains(0x3f)
-        let separator: UInt8? =
-            hasQuery ? (target.utf8.last == 0x3f || target.utf8.last == 0x26 ? nil : 0x26) : 0x3f
-        var length = target.utf8.count + 1 + 16 + 64
-        for (name, value) in params { length += name.utf8.count + value.utf8.count + 2 }
-        let newTarget = String(unsafeUninitializedCapacity: length) { buffer in
-            var w = ByteWriter(buffer)
-            w.append(string: target)
-            if let separator { w.append(separator) }
-            for (k, (name, value)) in params.enumerated() {
-                if k > 0 { w.append(0x26) }
-                w.append(string: name)
-                w.append(0x3d)
-                w.append(string: value)
+                if let token, tokenAfter {
+                    w.append("&X-Amz-Security-Token=")
+                    Signer.appendEncoded(token, to: &w)
+                }
+                w.append("&X-Amz-Signature=")
+                let signature = signature
+                w.write(upTo: 64) { p in
+                    signature.digest.withUnsafeBytes { Hex.write($0, to: p) }
+                    return 64
+                }
+                let written = w.written
+                return String(unsafeUninitializedCapacity: written.count) { out in
+                    _ = out.initialize(from: written)
+                    return written.count
+                }
             }
-            w.append("&X-Amz-Signature=")
-            w.write(upTo: 64) { p in
-                signature.digest.withUnsafeBytes { Hex.write($0, to: p) }
-                return 64
-            }
-            return w.count
         }
         var signedRequest = request
         signedRequest.path = newTarget
         return SignedRequest(
-            request: signedRequest, scope: scope,
-            canonicalRequest: CanonicalRequest(bytes: canonicalBytes, signedHeaders: signedHeaders),
-            stringToSign: stringToSign, signature: signature, authorization: nil, addedHeaders: [], date: date,
-            expires: expires)
+            request: signedRequest, scope: scope, canonical: .built(CanonicalRequest(bytes: canonicalBytes)),
+            stringToSign: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash),
+            signature: signature, authorization: nil, addedCount: 0, date: date, expires: expires)
+    }
+
+    /// Appends the URI encoding of `string` (every byte but the unreserved ones escaped).
+    static func appendEncoded(_ string: String, to w: inout ByteWriter) {
+        var string = string
+        string.withUTF8 { s in
+            w.write(upTo: 3 * s.count) { URIEncoding.encode(s, into: $0, keepSlash: false, keepEscapes: false) }
+        }
     }
 
     // MARK: - Helpers
@@ -615,20 +649,76 @@ public struct SignedRequest: Sendable {
     public var request: HTTPRequest
     /// The credential scope used.
     public var scope: CredentialScope
-    /// The canonical request that was hashed.
-    public var canonicalRequest: CanonicalRequest
+    /// The canonical request that was hashed. Header signing does not keep it: it is rebuilt,
+    /// byte for byte, when read (so signing stays allocation-light).
+    public var canonicalRequest: CanonicalRequest {
+        get {
+            switch canonical {
+            case .built(let c): return c
+            case .deferred(let recipe): return recipe.build(date: date)
+            }
+        }
+        set { canonical = .built(newValue) }
+    }
     /// The string that was MACed.
     public var stringToSign: StringToSign
     /// The signature.
     public var signature: Signature
     /// The `Authorization` value (header mode only).
     public var authorization: String?
-    /// The headers the signer added, in order (header mode only).
-    public var addedHeaders: [HTTPField]
+    /// The headers the signer added, in order (header mode only): the last fields of ``request``.
+    public var addedHeaders: [HTTPField] { Array(request.headerFields.suffix(addedCount)) }
     /// The signing time.
     public var date: AmzDate
     /// `X-Amz-Expires` (presign only).
     public var expires: Int?
+
+    /// How many fields at the end of `request` the signer added.
+    var addedCount: Int
+    var canonical: Canonical
+
+    /// The canonical request, or what rebuilds it.
+    enum Canonical: Sendable {
+        case built(CanonicalRequest)
+        case deferred(HeaderRecipe)
+    }
+
+    /// What a header signature's canonical request is rebuilt from: the request as given, the
+    /// payload hash, and the signer without its secret.
+    struct HeaderRecipe: Sendable {
+        var signer: Signer
+        var original: HTTPRequest
+        var payload: PayloadHash
+
+        func build(date: AmzDate) -> CanonicalRequest {
+            let fields = original.headerFields
+            let target = original.path ?? "/"
+            // The same steps as `Signer.sign`, which succeeded on these inputs.
+            guard let scan = try? Signer.scanForHeaderSigning(fields),
+                let plan = try? signer.planHeaderCanonicalRequest(original, scan: scan, target: target, payload: payload),
+                let bytes = try? ByteWriter.makeArray(capacity: plan.bound, { w throws(SigV4Error) in
+                    _ = try signer.writeHeaderCanonicalRequest(
+                        original, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &w)
+                })
+            else { return CanonicalRequest(bytes: []) }
+            return CanonicalRequest(bytes: bytes)
+        }
+    }
+
+    init(
+        request: HTTPRequest, scope: CredentialScope, canonical: Canonical, stringToSign: StringToSign,
+        signature: Signature, authorization: String?, addedCount: Int, date: AmzDate, expires: Int?
+    ) {
+        self.request = request
+        self.scope = scope
+        self.canonical = canonical
+        self.stringToSign = stringToSign
+        self.signature = signature
+        self.authorization = authorization
+        self.addedCount = addedCount
+        self.date = date
+        self.expires = expires
+    }
 
     /// The absolute URL, `scheme://authority/target` (useful for presigned URLs).
     public var url: String {

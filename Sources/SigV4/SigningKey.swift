@@ -56,7 +56,7 @@ public struct SigningKey: Sendable, CustomStringConvertible, CustomReflectable {
 
     /// The hex signature of a string to sign.
     public func signature(for stringToSign: StringToSign) -> Signature {
-        Signature(digest: stringToSign.bytes.withUnsafeBytes { mac($0) })
+        Signature(digest: stringToSign.withBytes { mac($0) })
     }
 
     public var description: String { "SigningKey(\(scope), <redacted>)" }

@@ -18,15 +18,50 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
     /// The signing algorithm for SigV4 with HMAC-SHA256.
     public static let algorithm = "AWS4-HMAC-SHA256"
 
+    /// What the bytes are made from: a request signature's three parts (written out only when
+    /// read, so signing never stores them), or finished bytes (chunk and trailer forms).
+    enum Storage: Sendable {
+        case request(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest)
+        case bytes([UInt8])
+    }
+
+    let storage: Storage
+
     /// The exact bytes that are MACed.
-    public let bytes: [UInt8]
+    public var bytes: [UInt8] {
+        switch storage {
+        case .bytes(let b): return b
+        case .request:
+            return withBytes { Array($0) }
+        }
+    }
+
+    /// Runs `body` with the bytes; a request signature's string to sign is written on the stack.
+    package func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        switch storage {
+        case .bytes(let b):
+            return b.withUnsafeBytes(body)
+        case .request(let date, let scope, let hash):
+            let capacity = 99 + scope.byteCount
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+                var w = ByteWriter(buffer)
+                StringToSign.write(date: date, scope: scope, canonicalRequestHash: hash, to: &w)
+                return body(UnsafeRawBufferPointer(w.written))
+            }
+        }
+    }
 
     /// Builds `algorithm \n date \n scope \n hash` for a request signature.
     package init(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest) {
-        bytes =
-            (try? ByteWriter.makeArray(capacity: 99 + scope.byteCount) { w in
-                StringToSign.write(date: date, scope: scope, canonicalRequestHash: canonicalRequestHash, to: &w)
-            }) ?? []
+        storage = .request(date: date, scope: scope, canonicalRequestHash: canonicalRequestHash)
+    }
+
+    public static func == (lhs: StringToSign, rhs: StringToSign) -> Bool {
+        lhs.withBytes { l in rhs.withBytes { r in l.elementsEqual(r) } }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        withBytes { hasher.combine(bytes: $0) }
     }
 
     /// Writes `AWS4-HMAC-SHA256 \n date \n scope \n hex(hash)` (`99 + scope.byteCount` bytes).
@@ -37,12 +72,8 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
             return 16
         }
         w.append(0x0a)
-        w.append(string: scope.dateStamp)
-        w.append(0x2f)
-        w.append(string: scope.region)
-        w.append(0x2f)
-        w.append(string: scope.service)
-        w.append("/aws4_request\n")
+        scope.write(to: &w)
+        w.append(0x0a)
         w.write(upTo: 64) { p in
             canonicalRequestHash.withUnsafeBytes { Hex.write($0, to: p) }
             return 64
@@ -73,13 +104,13 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
             b.append(0x0a)
             b.append(contentsOf: line.utf8)
         }
-        bytes = b
+        storage = .bytes(b)
     }
 
     /// Wraps bytes that are already a string to sign.
-    package init(bytes: [UInt8]) { self.bytes = bytes }
+    package init(bytes: [UInt8]) { storage = .bytes(bytes) }
 
     /// The text form.
-    public var text: String { String(decoding: bytes, as: UTF8.self) }
+    public var text: String { withBytes { String(decoding: $0, as: UTF8.self) } }
     public var description: String { text }
 }

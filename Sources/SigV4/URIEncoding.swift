@@ -161,6 +161,8 @@ public enum URIEncoding {
     }
 
     /// Percent-decodes `bytes` (well-formed escapes only; others are kept). `+` is left as is.
+    /// Inlinable so that callers in other modules get a specialized, allocation-light copy.
+    @inlinable
     public static func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> [UInt8] where Bytes.Index == Int {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
@@ -178,7 +180,9 @@ public enum URIEncoding {
         return out
     }
 
-    static func hexValue(_ c: UInt8) -> UInt8? {
+    /// The value of one hexadecimal digit (either case), or nil.
+    @inlinable
+    package static func hexValue(_ c: UInt8) -> UInt8? {
         switch c {
         case 0x30...0x39: return c - 0x30
         case 0x41...0x46: return c - 0x37

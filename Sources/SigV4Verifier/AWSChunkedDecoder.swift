@@ -134,11 +134,28 @@ public struct AWSChunkedDecoder: Sendable {
                         line.append(b)
                     }
                 case .data(let remaining):
+                    if chunkSigner != nil && chunk.isEmpty && remaining <= n - i - 2 {
+                        // The whole chunk and its CRLF are in this buffer: verify it in place and
+                        // release it from the caller's bytes, without copying it.
+                        let piece = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + remaining)])
+                        checksum?.update(piece)
+                        chunkHash.update(piece)
+                        guard bytes[i + remaining] == 0x0d, bytes[i + remaining + 1] == 0x0a else {
+                            throw fail(.invalidRequest, "chunk data is not followed by CRLF")
+                        }
+                        try verifyChunkSignature()
+                        releasedByteCount += remaining
+                        deliver(piece)
+                        i += remaining + 2
+                        state = .sizeLine
+                        continue
+                    }
                     let take = min(remaining, n - i)
                     let piece = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + take)])
                     checksum?.update(piece)
                     if chunkSigner != nil {
                         chunkHash.update(piece)
+                        if chunk.isEmpty { chunk.reserveCapacity(remaining) }
                         chunk.append(contentsOf: piece)
                     } else {
                         releasedByteCount += take
@@ -238,7 +255,7 @@ public struct AWSChunkedDecoder: Sendable {
         guard sizeEnd >= 1, sizeEnd <= 15 else { throw fail(.invalidRequest, "a chunk size must be 1 to 15 hex digits") }
         var size = 0
         for k in 0..<sizeEnd {
-            guard let v = AWSChunkedDecoder.hexValue(line[k]) else {
+            guard let v = ByteParsing.hexValue(line[k]) else {
                 throw fail(.invalidRequest, "a chunk size is not hexadecimal")
             }
             size = size << 4 | Int(v)
@@ -266,7 +283,6 @@ public struct AWSChunkedDecoder: Sendable {
             state = encoding.trailer == nil ? .finalCRLF : .trailer
             return
         }
-        if chunkSigner != nil { chunk.reserveCapacity(size) }
         state = .data(remaining: size)
     }
 
@@ -341,15 +357,6 @@ public struct AWSChunkedDecoder: Sendable {
         guard ConstantTime.equals(Array(computed.utf8), Array(sent.value.utf8)) else {
             throw fail(
                 .badDigest, "The \(checksum.algorithm.headerName) you specified did not match the calculated checksum.")
-        }
-    }
-
-    static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x41...0x46: return c - 0x37
-        case 0x61...0x66: return c - 0x57
-        default: return nil
         }
     }
 }

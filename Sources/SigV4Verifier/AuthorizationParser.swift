@@ -71,6 +71,27 @@ enum AuthorizationParser {
         return s[lo..<hi]
     }
 
+    /// `r` without leading and trailing spaces and tabs.
+    static func trimmed(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Range<Int> {
+        var lo = r.lowerBound
+        var hi = r.upperBound
+        while lo < hi, isSpace(p[lo]) { lo += 1 }
+        while hi > lo, isSpace(p[hi - 1]) { hi -= 1 }
+        return lo..<hi
+    }
+
+    /// True when the bytes of `r` are exactly `literal`.
+    static func equals(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ literal: StaticString) -> Bool {
+        guard r.count == literal.utf8CodeUnitCount else { return false }
+        let l = literal.utf8Start
+        for k in 0..<r.count where p[r.lowerBound + k] != l[k] { return false }
+        return true
+    }
+
+    static func text(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
+    }
+
     // MARK: Authorization header
 
     /// Parses `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
@@ -79,45 +100,65 @@ enum AuthorizationParser {
     /// tabs around each component and around `=` (SDKs emit `, `; the AWS docs print `,`).
     /// Each must appear exactly once; nothing else may appear.
     static func parseHeader(_ raw: [UInt8]) throws(VerificationFailure) -> ClaimedAuthorization {
-        let value = trimmed(raw[...])
-        guard value.count > algorithm.count, value.starts(with: algorithm), isSpace(value[value.startIndex + algorithm.count])
+        try raw.withUnsafeBufferPointer { p in
+            Result { () throws(VerificationFailure) in try parseHeader(p) }
+        }.get()
+    }
+
+    /// ``parseHeader(_:)`` on the value's bytes: one scan over indices, no intermediate arrays.
+    static func parseHeader(_ p: UnsafeBufferPointer<UInt8>) throws(VerificationFailure) -> ClaimedAuthorization {
+        let value = trimmed(p, 0..<p.count)
+        let n = algorithm.count
+        guard value.count > n, equals(p, value.lowerBound..<(value.lowerBound + n), "AWS4-HMAC-SHA256"),
+            isSpace(p[value.lowerBound + n])
         else {
-            if let sp = value.firstIndex(where: isSpace) ?? Optional(value.endIndex), sp > value.startIndex {
-                let scheme = String(decoding: value[value.startIndex..<sp].prefix(40), as: UTF8.self)
+            var sp = value.lowerBound
+            while sp < value.upperBound && !isSpace(p[sp]) { sp += 1 }
+            if sp > value.lowerBound {
+                let scheme = text(p, value.lowerBound..<min(sp, value.lowerBound + 40))
                 throw malformed("unsupported algorithm \"\(scheme)\"; expecting \"AWS4-HMAC-SHA256\"")
             }
             throw malformed("expecting \"AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…\"")
         }
-        let rest = value[(value.startIndex + algorithm.count)...]
-        var credential: ArraySlice<UInt8>?
-        var signedHeaders: ArraySlice<UInt8>?
-        var signature: ArraySlice<UInt8>?
-        for component in rest.split(separator: 0x2c, omittingEmptySubsequences: false) {
-            let part = trimmed(component)
-            guard let eq = part.firstIndex(of: 0x3d) else {
+        let rest = (value.lowerBound + n)..<value.upperBound
+        var credential: Range<Int>?
+        var signedHeaders: Range<Int>?
+        var signature: Range<Int>?
+        // Components separated by `,` (empty ones included, so they are refused).
+        var componentStart = rest.lowerBound
+        while true {
+            var componentEnd = componentStart
+            while componentEnd < rest.upperBound && p[componentEnd] != 0x2c { componentEnd += 1 }
+            let part = trimmed(p, componentStart..<componentEnd)
+            var eq = part.lowerBound
+            while eq < part.upperBound && p[eq] != 0x3d { eq += 1 }
+            guard eq < part.upperBound else {
                 throw malformed(part.isEmpty ? "empty component" : "a component has no '='")
             }
-            let name = trimmed(part[part.startIndex..<eq])
-            let v = trimmed(part[(eq + 1)...])
-            if name.elementsEqual("Credential".utf8) {
+            let name = trimmed(p, part.lowerBound..<eq)
+            let v = trimmed(p, (eq + 1)..<part.upperBound)
+            if equals(p, name, "Credential") {
                 guard credential == nil else { throw malformed("Credential appears more than once") }
                 credential = v
-            } else if name.elementsEqual("SignedHeaders".utf8) {
+            } else if equals(p, name, "SignedHeaders") {
                 guard signedHeaders == nil else { throw malformed("SignedHeaders appears more than once") }
                 signedHeaders = v
-            } else if name.elementsEqual("Signature".utf8) {
+            } else if equals(p, name, "Signature") {
                 guard signature == nil else { throw malformed("Signature appears more than once") }
                 signature = v
             } else {
-                throw malformed("unknown component \"\(String(decoding: name.prefix(40), as: UTF8.self))\"")
+                throw malformed("unknown component \"\(text(p, name.lowerBound..<min(name.upperBound, name.lowerBound + 40)))\"")
             }
+            if componentEnd >= rest.upperBound { break }
+            componentStart = componentEnd + 1
         }
         guard let credential else { throw malformed("missing Credential") }
         guard let signedHeaders else { throw malformed("missing SignedHeaders") }
         guard let signature else { throw malformed("missing Signature") }
-        let scope = try parseCredential(credential, fail: malformed)
-        let names = try parseSignedHeaders(signedHeaders, fail: malformed)
-        guard let sig = ByteParsing.signature(signature) else {
+        let scope = try parseCredential(p, credential, fail: malformed)
+        let names = try parseSignedHeaders(p, signedHeaders, fail: malformed)
+        guard let sig = signature.count == 64 ? ByteParsing.signature(UnsafeBufferPointer(rebasing: p[signature])) : nil
+        else {
             throw malformed("the Signature must be 64 hexadecimal digits")
         }
         return ClaimedAuthorization(
@@ -129,41 +170,94 @@ enum AuthorizationParser {
     static func parseCredential(
         _ v: ArraySlice<UInt8>, fail: (String) -> VerificationFailure
     ) throws(VerificationFailure) -> (String, String, String, String, String) {
-        guard v.count <= 512 else { throw fail("the Credential is too long") }
-        let parts = v.split(separator: 0x2f, omittingEmptySubsequences: false)
-        guard parts.count == 5 else {
+        try v.withUnsafeBufferPointer { p in
+            Result { () throws(VerificationFailure) in try parseCredential(p, 0..<p.count, fail: fail) }
+        }.get()
+    }
+
+    /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts.
+    static func parseCredential(
+        _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, fail: (String) -> VerificationFailure
+    ) throws(VerificationFailure) -> (String, String, String, String, String) {
+        guard r.count <= 512 else { throw fail("the Credential is too long") }
+        // Exactly four `/`: five parts, found by one scan.
+        var cuts = (0, 0, 0, 0)
+        var slashes = 0
+        for i in r where p[i] == 0x2f {
+            switch slashes {
+            case 0: cuts.0 = i
+            case 1: cuts.1 = i
+            case 2: cuts.2 = i
+            case 3: cuts.3 = i
+            default: break
+            }
+            slashes += 1
+        }
+        guard slashes == 4 else {
             throw fail("the Credential must have the form <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request")
         }
-        for p in parts {
-            guard !p.isEmpty, p.count <= 128, p.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != 0x2c && $0 != 0x3b })
-            else {
-                throw fail("the Credential has an empty or invalid component")
-            }
+        let parts = (
+            r.lowerBound..<cuts.0, (cuts.0 + 1)..<cuts.1, (cuts.1 + 1)..<cuts.2, (cuts.2 + 1)..<cuts.3,
+            (cuts.3 + 1)..<r.upperBound
+        )
+        guard isCredentialPart(p, parts.0), isCredentialPart(p, parts.1), isCredentialPart(p, parts.2),
+            isCredentialPart(p, parts.3), isCredentialPart(p, parts.4)
+        else {
+            throw fail("the Credential has an empty or invalid component")
         }
-        guard parts[1].count == 8, parts[1].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        guard parts.1.count == 8, p[parts.1].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw fail("the Credential date must be YYYYMMDD")
         }
-        let s = parts.map { String(decoding: $0, as: UTF8.self) }
-        return (s[0], s[1], s[2], s[3], s[4])
+        return (text(p, parts.0), text(p, parts.1), text(p, parts.2), text(p, parts.3), text(p, parts.4))
+    }
+
+    /// 1 to 128 printable bytes without `,` or `;`.
+    static func isCredentialPart(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        guard !r.isEmpty, r.count <= 128 else { return false }
+        for i in r {
+            let b = p[i]
+            if !(b > 0x20 && b < 0x7f && b != 0x2c && b != 0x3b) { return false }
+        }
+        return true
     }
 
     /// `a;b;c` → names; lowercase tokens, strictly ascending, no repeats.
     static func parseSignedHeaders(
         _ v: ArraySlice<UInt8>, fail: (String) -> VerificationFailure
     ) throws(VerificationFailure) -> [String] {
-        guard !v.isEmpty else { throw fail("SignedHeaders is empty") }
+        try v.withUnsafeBufferPointer { p in
+            Result { () throws(VerificationFailure) in try parseSignedHeaders(p, 0..<p.count, fail: fail) }
+        }.get()
+    }
+
+    /// `a;b;c` in `r` → names; lowercase tokens, strictly ascending, no repeats.
+    static func parseSignedHeaders(
+        _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, fail: (String) -> VerificationFailure
+    ) throws(VerificationFailure) -> [String] {
+        guard !r.isEmpty else { throw fail("SignedHeaders is empty") }
+        var count = 1
+        for i in r where p[i] == 0x3b { count += 1 }
+        guard count <= maxSignedHeaders else { throw fail("too many SignedHeaders") }
         var names: [String] = []
-        var previous: ArraySlice<UInt8>? = nil
-        for name in v.split(separator: 0x3b, omittingEmptySubsequences: false) {
-            guard !name.isEmpty, name.allSatisfy(isLowerToken) else {
+        names.reserveCapacity(count)
+        var previous: Range<Int>? = nil
+        var nameStart = r.lowerBound
+        while nameStart <= r.upperBound {
+            var nameEnd = nameStart
+            while nameEnd < r.upperBound && p[nameEnd] != 0x3b { nameEnd += 1 }
+            let name = nameStart..<nameEnd
+            nameStart = nameEnd + 1
+            guard !name.isEmpty else {
                 throw fail("SignedHeaders must be lowercase header names separated by ';'")
             }
-            if let previous, !previous.lexicographicallyPrecedes(name) {
+            for i in name where !isLowerToken(p[i]) {
+                throw fail("SignedHeaders must be lowercase header names separated by ';'")
+            }
+            if let previous, !p[previous].lexicographicallyPrecedes(p[name]) {
                 throw fail("SignedHeaders must be sorted and must not repeat a name")
             }
             previous = name
-            names.append(String(decoding: name, as: UTF8.self))
-            guard names.count <= maxSignedHeaders else { throw fail("too many SignedHeaders") }
+            names.append(text(p, name))
         }
         return names
     }
@@ -186,19 +280,48 @@ enum AuthorizationParser {
         "X-Amz-Signature", "X-Amz-Security-Token",
     ]
 
+    /// The index in ``presignNames`` of the parameter name at `name` in `query`, compared in place.
+    static func presignIndex(_ query: ArraySlice<UInt8>, _ name: Range<Int>) -> Int? {
+        guard name.count >= 10, name.count <= 20 else { return nil }
+        return query.withUnsafeBufferPointer { q -> Int? in
+            let r = (name.lowerBound - query.startIndex)..<(name.upperBound - query.startIndex)
+            guard equals(q, r.lowerBound..<(r.lowerBound + 6), "X-Amz-") else { return nil }
+            switch r.count {
+            case 15:
+                if equals(q, r, "X-Amz-Algorithm") { return 0 }
+                if equals(q, r, "X-Amz-Signature") { return 5 }
+            case 16: if equals(q, r, "X-Amz-Credential") { return 1 }
+            case 10: if equals(q, r, "X-Amz-Date") { return 2 }
+            case 13: if equals(q, r, "X-Amz-Expires") { return 3 }
+            case 19: if equals(q, r, "X-Amz-SignedHeaders") { return 4 }
+            case 20: if equals(q, r, "X-Amz-Security-Token") { return 6 }
+            default: break
+            }
+            return nil
+        }
+    }
+
     /// True when the query carries any presign parameter (exact spelling).
     static func looksPresigned(_ query: ArraySlice<UInt8>) -> Bool {
         guard !query.isEmpty else { return false }
-        for p in QueryParameter.split(query) {
-            let name = query[p.name]
-            if name.count >= 10, name.starts(with: "X-Amz-".utf8),
-                name.elementsEqual("X-Amz-Algorithm".utf8) || name.elementsEqual("X-Amz-Credential".utf8)
-                    || name.elementsEqual("X-Amz-Signature".utf8)
-            {
-                return true
+        return query.withUnsafeBufferPointer { q in
+            // Each `&`-separated element's name (up to `=`), compared in place.
+            var start = 0
+            while start < q.count {
+                var end = start
+                while end < q.count && q[end] != 0x26 { end += 1 }
+                var eq = start
+                while eq < end && q[eq] != 0x3d { eq += 1 }
+                let name = start..<eq
+                if equals(q, name, "X-Amz-Algorithm") || equals(q, name, "X-Amz-Credential")
+                    || equals(q, name, "X-Amz-Signature")
+                {
+                    return true
+                }
+                start = end + 1
             }
+            return false
         }
-        return false
     }
 
     /// Parses and validates the presign parameters of `query`.
@@ -206,20 +329,18 @@ enum AuthorizationParser {
         let parameters = QueryParameter.split(query)
         var found = [ArraySlice<UInt8>?](repeating: nil, count: presignNames.count)
         for p in parameters {
-            let name = query[p.name]
-            guard name.count >= 10, name.starts(with: "X-Amz-".utf8) else { continue }
-            for (k, known) in presignNames.enumerated() where name.elementsEqual(known.utf8) {
-                guard found[k] == nil else { throw queryError("\(known) appears more than once") }
-                found[k] = p.value.map { query[$0] } ?? []
-            }
+            guard let k = presignIndex(query, p.name) else { continue }
+            guard found[k] == nil else { throw queryError("\(presignNames[k]) appears more than once") }
+            found[k] = p.value.map { query[$0] } ?? []
         }
-        func decoded(_ k: Int) throws(VerificationFailure) -> [UInt8] {
+        func decoded(_ k: Int) throws(VerificationFailure) -> ArraySlice<UInt8> {
             guard let raw = found[k] else {
                 throw queryError(
                     "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
                 )
             }
-            return ByteParsing.percentDecoded(raw)
+            // Most values have no escape: use them in place.
+            return raw.contains(0x25) ? URIEncoding.decode(raw)[...] : raw
         }
         let algorithmValue = try decoded(0)
         let credential = try decoded(1)
@@ -227,11 +348,11 @@ enum AuthorizationParser {
         let expiresValue = try decoded(3)
         let signedHeaders = try decoded(4)
         let signatureValue = try decoded(5)
-        guard algorithmValue == algorithm else {
+        guard algorithmValue.elementsEqual(algorithm) else {
             throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
         }
         let scope = try parseCredential(credential[...]) { queryError("Error parsing the X-Amz-Credential parameter; \($0)") }
-        guard let date = ByteParsing.amzDate(dateValue) else {
+        guard let date = ByteParsing.amzDate(Array(dateValue)) else {
             throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
         }
         guard !expiresValue.isEmpty, expiresValue.count <= 9, expiresValue.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })

@@ -317,7 +317,7 @@ public struct HTTPRequestReader: Sendable {
             }
             var size = 0
             for d in digits {
-                guard let v = hexValue(d) else { throw HTTPReadError(.badFraming, "a chunk size is not hex") }
+                guard let v = ByteParsing.hexValue(d) else { throw HTTPReadError(.badFraming, "a chunk size is not hex") }
                 size = size << 4 | Int(v)
             }
             if size == 0 { break }
@@ -358,15 +358,6 @@ public struct HTTPRequestReader: Sendable {
         var n = 0
         for d in digits { n = n * 10 + Int(d - 0x30) }
         return n
-    }
-
-    func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x41...0x46: return c - 0x37
-        case 0x61...0x66: return c - 0x57
-        default: return nil
-        }
     }
 
     func isTokenByte(_ b: UInt8) -> Bool {

@@ -81,12 +81,24 @@ public struct VerificationRequest: Sendable, Hashable {
     }
 
     static func equalsIgnoringCase(_ a: String, _ lowercaseB: String) -> Bool {
-        let x = a.utf8
-        let y = lowercaseB.utf8
-        guard x.count == y.count else { return false }
-        for (p, q) in zip(x, y) {
+        guard a.utf8.count == lowercaseB.utf8.count else { return false }
+        // Native strings hand out their bytes directly; others (bridged) take the slow path.
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            lowercaseB.utf8.withContiguousStorageIfAvailable { y in equalsIgnoringCase(x, y) }
+        }
+        if let fast, let result = fast { return result }
+        for (p, q) in zip(a.utf8, lowercaseB.utf8) {
             let lp = (p >= 0x41 && p <= 0x5a) ? p | 0x20 : p
             if lp != q { return false }
+        }
+        return true
+    }
+
+    static func equalsIgnoringCase(_ x: UnsafeBufferPointer<UInt8>, _ lowercaseY: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard x.count == lowercaseY.count else { return false }
+        for i in 0..<x.count {
+            let p = x[i]
+            if ((p >= 0x41 && p <= 0x5a) ? p | 0x20 : p) != lowercaseY[i] { return false }
         }
         return true
     }

@@ -78,53 +78,103 @@ public struct Verifier: Sendable {
 
     // MARK: - The checks
 
-    /// Facts gathered from the header fields in one pass.
+    /// Facts gathered from the header fields in one pass. Values stay in the fields: a fact
+    /// records where a header occurs, not a copy of it.
     struct HeaderFacts {
-        var authorization: [[UInt8]] = []
-        var amzDate: [[UInt8]] = []
-        var date: [[UInt8]] = []
-        var contentSHA256: [[UInt8]] = []
-        var securityToken: [[UInt8]] = []
+        /// Where one header name occurs: its first field and how many fields carry it.
+        struct Occurrences {
+            var first = -1
+            var count = 0
+            var isEmpty: Bool { count == 0 }
+            mutating func add(_ index: Int) {
+                if count == 0 { first = index }
+                count += 1
+            }
+        }
+
+        let fields: [VerificationRequest.Field]
+        var authorization = Occurrences()
+        var amzDate = Occurrences()
+        var date = Occurrences()
+        var contentSHA256 = Occurrences()
+        var securityToken = Occurrences()
         var hostCount = 0
         var hasBody = false
-        /// Lowercase `x-amz-*` names present, first occurrence order, no repeats.
-        var amzNames: [String] = []
-        /// The same names as a set: a linear `contains` made 10,000 distinct names quadratic (found by the
-        /// resource-bounds tests, ResourceBoundsAssuranceTests).
-        var amzNameSet: Set<String> = []
+        /// How many `x-amz-*` fields there are (coverage is checked only when there are some).
+        var amzCount = 0
 
         init(_ fields: [VerificationRequest.Field]) {
-            for f in fields {
+            self.fields = fields
+            for (index, f) in fields.enumerated() {
                 let name = f.name.utf8
                 guard let first = name.first else { continue }
                 switch first | 0x20 {
                 case UInt8(ascii: "a"):
-                    if VerificationRequest.equalsIgnoringCase(f.name, "authorization") { authorization.append(f.value) }
+                    if VerificationRequest.equalsIgnoringCase(f.name, "authorization") { authorization.add(index) }
                 case UInt8(ascii: "c"):
                     if VerificationRequest.equalsIgnoringCase(f.name, "content-length") {
                         if f.value.contains(where: { $0 >= 0x31 && $0 <= 0x39 }) { hasBody = true }
                     }
                 case UInt8(ascii: "d"):
-                    if VerificationRequest.equalsIgnoringCase(f.name, "date") { date.append(f.value) }
+                    if VerificationRequest.equalsIgnoringCase(f.name, "date") { date.add(index) }
                 case UInt8(ascii: "h"):
                     if VerificationRequest.equalsIgnoringCase(f.name, "host") { hostCount += 1 }
                 case UInt8(ascii: "t"):
                     if VerificationRequest.equalsIgnoringCase(f.name, "transfer-encoding") { hasBody = true }
                 case UInt8(ascii: "x"):
-                    let lower = String(decoding: CanonicalRequestBuilderBridge.lowercase(f.name), as: UTF8.self)
-                    guard lower.hasPrefix("x-amz-") else { continue }
-                    switch lower {
-                    case "x-amz-date": amzDate.append(f.value)
-                    case "x-amz-content-sha256": contentSHA256.append(f.value)
-                    case "x-amz-security-token": securityToken.append(f.value)
+                    guard Verifier.isAmzName(f.name) else { continue }
+                    amzCount += 1
+                    switch name.count {
+                    case 10 where VerificationRequest.equalsIgnoringCase(f.name, "x-amz-date"): amzDate.add(index)
+                    case 20 where VerificationRequest.equalsIgnoringCase(f.name, "x-amz-content-sha256"):
+                        contentSHA256.add(index)
+                    case 20 where VerificationRequest.equalsIgnoringCase(f.name, "x-amz-security-token"):
+                        securityToken.add(index)
                     default: break
                     }
-                    if amzNameSet.insert(lower).inserted { amzNames.append(lower) }
                 default:
                     continue
                 }
             }
         }
+
+        /// The value of the first field of `o`, if any.
+        func first(_ o: Occurrences) -> [UInt8]? { o.first >= 0 ? fields[o.first].value : nil }
+    }
+
+    /// True when `name` starts with `x-amz-` in any case.
+    static func isAmzName(_ name: String) -> Bool {
+        var matched = 0
+        for b in name.utf8 {
+            let expected: UInt8
+            switch matched {
+            case 0: expected = 0x78  // x
+            case 1: expected = 0x2d  // -
+            case 2: expected = 0x61  // a
+            case 3: expected = 0x6d  // m
+            case 4: expected = 0x7a  // z
+            case 5: expected = 0x2d  // -
+            default: return true
+            }
+            let lower = (b >= 0x41 && b <= 0x5a) ? b | 0x20 : b
+            guard lower == expected else { return false }
+            matched += 1
+        }
+        return matched == 6
+    }
+
+    /// The lowercase `x-amz-*` names present but not in `signed`, in first-occurrence order,
+    /// without repeats. Linear in the fields times the signed names (at most
+    /// ``AuthorizationParser/maxSignedHeaders``), so 10,000 distinct names stay cheap.
+    static func unsignedAmzNames(_ fields: [VerificationRequest.Field], signed: [String]) -> [String] {
+        var out: [String] = []
+        var seen: Set<String> = []
+        for f in fields where isAmzName(f.name) {
+            if signed.contains(where: { VerificationRequest.equalsIgnoringCase(f.name, $0) }) { continue }
+            let lower = String(decoding: CanonicalRequestBuilderBridge.lowercase(f.name), as: UTF8.self)
+            if seen.insert(lower).inserted { out.append(lower) }
+        }
+        return out
     }
 
     func check(_ request: VerificationRequest, payload: Payload, now: AmzDate) async throws(VerificationFailure)
@@ -158,7 +208,7 @@ public struct Verifier: Sendable {
             guard policy.allowHeaderAuth else {
                 throw VerificationFailure(.accessDenied, "Authorization-header requests are not accepted by this endpoint")
             }
-            claim = try AuthorizationParser.parseHeader(facts.authorization[0])
+            claim = try AuthorizationParser.parseHeader(facts.first(facts.authorization) ?? [])
         }
         func fail(_ message: String) -> VerificationFailure {
             presigned ? AuthorizationParser.queryError(message) : AuthorizationParser.malformed(message)
@@ -195,13 +245,13 @@ public struct Verifier: Sendable {
         if let presign = claim.presign {
             signedAt = presign.date
         } else if facts.amzDate.count == 1 {
-            guard let d = ByteParsing.amzDate(facts.amzDate[0]) else {
+            guard let d = ByteParsing.amzDate(facts.first(facts.amzDate) ?? []) else {
                 throw withKey(VerificationFailure(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header"))
             }
             signedAt = d
         } else if facts.amzDate.count > 1 {
             throw withKey(VerificationFailure(.invalidRequest, "The request has more than one X-Amz-Date header"))
-        } else if policy.acceptDateHeader, facts.date.count == 1, let d = HTTPDate.parse(facts.date[0]) {
+        } else if policy.acceptDateHeader, facts.date.count == 1, let d = HTTPDate.parse(facts.first(facts.date) ?? []) {
             signedAt = d
             dateFromDateHeader = true
         } else {
@@ -260,8 +310,8 @@ public struct Verifier: Sendable {
             unsigned.append("host")
         }
         if dateFromDateHeader && !signed.contains("date") { unsigned.append("date") }
-        if policy.requireSignedAmzHeaders {
-            for name in facts.amzNames where !signed.contains(name) {
+        if policy.requireSignedAmzHeaders && facts.amzCount > 0 {
+            for name in Verifier.unsignedAmzNames(request.fields, signed: signed) {
                 if policy.unsignedAmzHeaderExemptions.contains(name) { continue }
                 if name == "x-amz-security-token" && rules.sessionTokenPlacement == .appendedAfterSigning { continue }
                 unsigned.append(name)
@@ -285,7 +335,7 @@ public struct Verifier: Sendable {
             guard facts.securityToken.count <= 1 else {
                 throw withKey(VerificationFailure(.invalidToken, "The request has more than one X-Amz-Security-Token header"))
             }
-            claimedToken = facts.securityToken.first.map { String(decoding: $0, as: UTF8.self) }
+            claimedToken = facts.first(facts.securityToken).map { String(decoding: $0, as: UTF8.self) }
         }
 
         // 5. The key.
@@ -357,7 +407,7 @@ public struct Verifier: Sendable {
         if facts.contentSHA256.count > 1 {
             return .failure(VerificationFailure(.invalidArgument, "The request has more than one x-amz-content-sha256 header"))
         }
-        if let raw = facts.contentSHA256.first {
+        if let raw = facts.first(facts.contentSHA256) {
             guard let declared = try? PayloadHash(String(decoding: raw, as: UTF8.self)) else {
                 return .failure(
                     VerificationFailure(
@@ -399,6 +449,8 @@ public struct Verifier: Sendable {
     {
         if signedHash == .unsignedPayload { return .success(.unsigned) }
         if signedHash.isStreaming { return .success(.awsChunked) }
+        // The caller's hash is the signed one (both are normalized lowercase hex; neither is secret).
+        if case .hash(let h) = payload, h == signedHash { return .success(.verified) }
         guard let expected = signedHash.digest else { return .success(.pending) }
         let actual: SHA256Digest
         switch payload {
@@ -454,7 +506,7 @@ public struct Verifier: Sendable {
         }
         if !s.pathPrefixes.isEmpty {
             // Compare on the decoded, dot-normalized path so that `%2e%2e` or `..` cannot step out of a prefix.
-            let decoded = URIEncoding.normalizePath(ByteParsing.percentDecoded(request.pathBytes))
+            let decoded = URIEncoding.normalizePath(URIEncoding.decode(request.pathBytes))
             if !s.pathPrefixes.contains(where: { decoded.starts(with: $0.utf8) }) {
                 return denied("The access key is not allowed to access this path")
             }
@@ -525,10 +577,19 @@ public struct Verifier: Sendable {
         rules: ServiceRules, candidates: [PayloadHash], key: SigningKey
     ) -> Result<Match, VerificationFailure> {
         let target = canonicalTarget(request: request, claim: claim, rules: rules)
-        var inputs: [HeaderInput] = []
-        inputs.reserveCapacity(request.fields.count)
-        for f in request.fields {
-            inputs.append(HeaderInput(name: Array(f.name.utf8), value: f.value))
+        let fields = request.fields
+        var headerBytes = 0
+        for f in fields { headerBytes += f.name.utf8.count + f.value.count }
+        // Hands each field to the builder in place: no per-header arrays.
+        let forEachHeader: CanonicalRequestBuilder.HeaderVisitor = { add throws(SigV4Error) in
+            for f in fields {
+                var name = f.name
+                try name.withUTF8 { n in
+                    f.value.withUnsafeBytes { v in
+                        Result { () throws(SigV4Error) in try add(UnsafeRawBufferPointer(n), v) }
+                    }
+                }.get()
+            }
         }
         let method = Array(request.method.utf8)
         let selection = CanonicalRequest.HeaderSelection.exactly(claim.signedHeaders)
@@ -552,7 +613,8 @@ public struct Verifier: Sendable {
                 var canonical: CanonicalRequest
                 do {
                     canonical = try builder.build(
-                        method: method, target: reading.target, extraQuery: [], headers: inputs, selection: selection,
+                        method: method, target: reading.target, extraQuery: [], headerCount: fields.count,
+                        headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
                         payloadHash: payloadHash, rules: rules, plus: reading.plus)
                 } catch {
                     return .failure(
@@ -648,11 +710,11 @@ public struct Verifier: Sendable {
         for p in QueryParameter.split(query) {
             if wrote { out.append(0x26) }
             wrote = true
-            let name = ByteParsing.percentDecoded(query[p.name])
+            let name = URIEncoding.decode(query[p.name])
             name.withUnsafeBufferPointer { URIEncoding.append($0, to: &out, keepSlash: false, keepEscapes: false) }
             if let v = p.value {
                 out.append(0x3d)
-                let value = ByteParsing.percentDecoded(query[v])
+                let value = URIEncoding.decode(query[v])
                 value.withUnsafeBufferPointer { URIEncoding.append($0, to: &out, keepSlash: false, keepEscapes: false) }
             }
         }
@@ -695,11 +757,9 @@ public struct Verifier: Sendable {
         out.append(0x3f)
         var wrote = false
         for p in presign.parameters {
-            let name = query[p.name]
-            if name.elementsEqual("X-Amz-Signature".utf8) { continue }
-            if rules.sessionTokenPlacement == .appendedAfterSigning, name.elementsEqual("X-Amz-Security-Token".utf8) {
-                continue
-            }
+            let known = AuthorizationParser.presignIndex(query, p.name)
+            if known == 5 { continue }  // X-Amz-Signature
+            if rules.sessionTokenPlacement == .appendedAfterSigning, known == 6 { continue }  // X-Amz-Security-Token
             if wrote { out.append(0x26) }
             out.append(contentsOf: query[p.whole])
             wrote = true

@@ -38,12 +38,12 @@ package struct SHA256Digest: Sendable, Hashable {
         self.init(hexBytes: Array(hex.utf8))
     }
 
-    
+    @inlinable
     package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try Swift.withUnsafeBytes(of: self) { try body($0) }
     }
 
-    
+    @inlinable
     package mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R
     {
         try Swift.withUnsafeMutableBytes(of: &self) { try body($0) }

@@ -251,3 +251,71 @@ struct CanonicalizationTests {
         #expect(cr.text.split(separator: "\n", omittingEmptySubsequences: false)[2] == "a=&b=1&b=2&c=%2f")
     }
 }
+
+/// `Signer.sign` hashes its canonical request on the stack and rebuilds it only when read.
+@Suite("Signed request stages")
+struct SignedRequestStageTests {
+    static let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    static let date = AmzDate(secondsSince1970: 1_440_938_160)
+
+    static func request(_ headers: [(String, String)]) -> HTTPRequest {
+        var fields = HTTPFields()
+        for (n, v) in headers { fields.append(HTTPField(name: HTTPField.Name(n)!, value: v)) }
+        return HTTPRequest(method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/a%20b/c?x=1&y", headerFields: fields)
+    }
+
+    @Test(
+        "the canonical request read back hashes to the string to sign's last line, for every service rule and token placement",
+        arguments: ["s3", "service", "iam"], [nil, "session-token-value"])
+    func canonicalRequestIsTheOneHashed(service: String, token: String?) throws {
+        let signer = Signer(
+            credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: Self.secret, sessionToken: token),
+            region: "us-east-1", service: service)
+        let signed = try signer.sign(
+            Self.request([("Content-Type", "text/plain"), ("X-Amz-Meta-A", "  two  spaces ")]),
+            payload: .sha256(of: Array("body".utf8)), at: Self.date)
+        let lastLine = try #require(signed.stringToSign.text.split(separator: "\n").last)
+        #expect(String(lastLine) == PayloadHash.sha256(of: signed.canonicalRequest.bytes).value)
+        // The added headers are the request's last fields, and Authorization is among them.
+        #expect(signed.addedHeaders.last?.name == .authorization)
+        #expect(signed.addedHeaders.last?.value == signed.authorization)
+        #expect(Array(signed.request.headerFields.suffix(signed.addedHeaders.count)) == signed.addedHeaders)
+        // Reading the stages twice gives the same bytes.
+        #expect(signed.canonicalRequest == signed.canonicalRequest)
+        #expect(signed.stringToSign.bytes == Array(signed.stringToSign.text.utf8))
+    }
+
+    @Test(
+        "presigning appends the X-Amz-* parameters with the right separator; a '?' ending a non-empty query stays data",
+        arguments: [
+            ("/k", "/k?X-Amz-Algorithm="), ("/k?", "/k?X-Amz-Algorithm="), ("/k?a=1&", "/k?a=1&X-Amz-Algorithm="),
+            ("/k?a=b?", "/k?a=b?&X-Amz-Algorithm="), ("/k?a=1", "/k?a=1&X-Amz-Algorithm="),
+        ])
+    func presignSeparator(target: String, prefix: String) throws {
+        let signer = Signer(
+            credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: Self.secret), region: "us-east-1",
+            service: "s3")
+        let request = HTTPRequest(method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: target)
+        let signed = try signer.presign(request, expires: 60, at: Self.date)
+        let path = try #require(signed.request.path)
+        #expect(path.hasPrefix(prefix), "\(path)")
+        // Every parameter of the URL but the signature is in the canonical query.
+        let query = path.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+        let parameters = query.split(separator: "&").filter { !$0.hasPrefix("X-Amz-Signature=") }
+        let canonicalQuery = signed.canonicalRequest.text.split(separator: "\n", omittingEmptySubsequences: false)[2]
+        #expect(canonicalQuery.split(separator: "&").count == parameters.count)
+    }
+
+    @Test("a signed request keeps no copy of the secret: its dump does not contain it")
+    func signedRequestHoldsNoSecret() throws {
+        let signer = Signer(
+            credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: Self.secret), region: "us-east-1",
+            service: "s3")
+        let signed = try signer.sign(Self.request([]), payload: .emptySHA256, at: Self.date)
+        var dumped = ""
+        dump(signed, to: &dumped)
+        #expect(!dumped.contains(Self.secret))
+        #expect(!dumped.contains("wJalrXUtnFEMI"))
+        #expect(!String(describing: signed).contains("wJalrXUtnFEMI"))
+    }
+}

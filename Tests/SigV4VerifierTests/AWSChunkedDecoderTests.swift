@@ -114,9 +114,10 @@ struct AWSChunkedDecoderTests {
     }
 
     /// Feeds `body` and returns (decoded bytes released, the failure).
-    static func attempt(_ verified: VerifiedRequest, _ request: VerificationRequest, _ body: [UInt8], limits: AWSChunkedDecoder.Limits = .default)
-        -> ([UInt8], VerificationFailure?)
-    {
+    static func attempt(
+        _ verified: VerifiedRequest, _ request: VerificationRequest, _ body: [UInt8],
+        limits: AWSChunkedDecoder.Limits = .default, piece: Int = 1000
+    ) -> ([UInt8], VerificationFailure?) {
         var released: [UInt8] = []
         var decoder: AWSChunkedDecoder
         do {
@@ -125,8 +126,8 @@ struct AWSChunkedDecoderTests {
             return ([], error)
         }
         do throws(VerificationFailure) {
-            for piece in body.chunks(ofCount: 1000) {
-                released += try decoder.feed(Array(piece))
+            for part in body.chunks(ofCount: min(piece, max(body.count, 1))) {
+                released += try decoder.feed(Array(part))
             }
             try decoder.finish()
             return (released, nil)
@@ -139,17 +140,38 @@ struct AWSChunkedDecoderTests {
         }
     }
 
-    @Test("tampered chunk data: SignatureDoesNotMatch, and no byte of the bad chunk is released", arguments: [0, 1, 2])
-    func tamperedData(chunk: Int) async throws {
+    /// Fed 1000 bytes at a time, chunks are buffered; fed all at once, each chunk is verified in
+    /// place in the caller's buffer. Either way nothing of the bad chunk comes out.
+    @Test(
+        "tampered chunk data: SignatureDoesNotMatch, and no byte of the bad chunk is released",
+        arguments: [0, 1, 3], [1000, Int.max])
+    func tamperedData(chunk: Int, piece: Int) async throws {
         let (request, body) = try Self.signed(.signed, payload: Self.payload)
         let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
         var bad = body
         let frameLength = body.firstIndex(of: 0x0a)! + 1 + 8192 + 2
         bad[chunk * frameLength + 100 + 90] ^= 0x01
-        let (released, failure) = Self.attempt(verified, request, bad)
+        let (released, failure) = Self.attempt(verified, request, bad, piece: piece)
         #expect(failure?.code == .signatureDoesNotMatch)
         #expect(released.count == chunk * 8192)
         #expect(released == Array(Self.payload.prefix(chunk * 8192)))
+    }
+
+    @Test("chunk data not followed by CRLF is refused when the whole chunk is in one buffer")
+    func missingCRLFInOneBuffer() async throws {
+        let (request, body) = try Self.signed(.signed, payload: Self.payload)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        let dataEnd = body.firstIndex(of: 0x0a)! + 1 + 8192
+        for (offset, byte) in [(0, UInt8(0x0a)), (1, UInt8(0x0d))] {
+            var bad = body
+            bad[dataEnd + offset] = byte
+            var decoder = try verified.makeChunkedDecoder(for: request)
+            var released = 0
+            #expect { try bad.withUnsafeBytes { all in try decoder.feed(all) { released += $0.count } } } throws: {
+                ($0 as? VerificationFailure)?.code == .invalidRequest
+            }
+            #expect(released == 0)
+        }
     }
 
     @Test("a tampered chunk signature, reordered chunks, a tampered trailer signature → SignatureDoesNotMatch")

@@ -44,6 +44,7 @@ func allRows(quick: Bool) async -> [Row] {
     rows += SigningRows.make()
     rows += await VerificationRows.make()
     rows += StreamingRows.make()
+    rows += ChunkedVerificationRows.make()
     rows += ScalingRows.make()
     return quick ? rows.filter(\.inQuick) : rows
 }

@@ -51,14 +51,10 @@ enum StreamingRows {
                     for _ in 0..<n {
                         var encoder = streaming.makeEncoder()
                         var produced = 0
-                        var offset = 0
-                        while offset < input.count {
-                            let piece = UnsafeRawBufferPointer(
-                                rebasing: input[offset..<min(offset + feedSize, input.count)])
+                        forEachPiece(of: input, size: feedSize) { piece in
                             do {
                                 try encoder.write(piece) { produced &+= $0.count }
                             } catch { fatalError("write failed") }
-                            offset += piece.count
                         }
                         do { try encoder.finish { produced &+= $0.count } } catch { fatalError("finish failed") }
                         blackHole(produced)
@@ -74,10 +70,7 @@ enum StreamingRows {
                     for _ in 0..<n {
                         var encoder = streaming.makeEncoder()
                         var produced = 0
-                        var offset = 0
-                        while offset < input.count {
-                            let piece = UnsafeRawBufferPointer(
-                                rebasing: input[offset..<min(offset + feedSize, input.count)])
+                        forEachPiece(of: input, size: feedSize) { piece in
                             var rest = piece[...]
                             while !rest.isEmpty {
                                 guard let (used, frame) = try? encoder.feed(UnsafeRawBufferPointer(rebasing: rest))
@@ -85,7 +78,6 @@ enum StreamingRows {
                                 rest = rest.dropFirst(used)
                                 if let frame { produced &+= frame.count }
                             }
-                            offset += piece.count
                         }
                         produced &+= (try? encoder.finish())?.count ?? 0
                         blackHole(produced)
@@ -107,5 +99,19 @@ enum StreamingRows {
                 floor: nil,
                 note: "TrailingChecksum(.crc32c) over 64 MiB"))
         return rows
+    }
+}
+
+/// Calls `body` with consecutive pieces of `input`, `size` bytes each (the last one shorter):
+/// how an upload loop or a server reading a socket hands data over.
+@inline(__always)
+func forEachPiece(
+    of input: UnsafeRawBufferPointer, size: Int, _ body: (UnsafeRawBufferPointer) throws -> Void
+) rethrows {
+    var offset = 0
+    while offset < input.count {
+        let piece = UnsafeRawBufferPointer(rebasing: input[offset..<min(offset + size, input.count)])
+        try body(piece)
+        offset += piece.count
     }
 }

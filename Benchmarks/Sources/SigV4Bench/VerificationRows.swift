@@ -45,6 +45,7 @@ enum VerificationRows {
                 floor: SignatureFloor(
                     canonical: header.canonicalRequest.bytes, stringToSign: header.stringToSign.bytes, cold: false
                 ).body(),
+                maxAllocsPerOp: 15,
                 note: "Verifier.verify(HTTPRequest), header auth, key cache hit"),
             Row(
                 name: "verify_presign_warm",
@@ -57,6 +58,7 @@ enum VerificationRows {
                     canonical: presigned.canonicalRequest.bytes, stringToSign: presigned.stringToSign.bytes,
                     cold: false
                 ).body(),
+                maxAllocsPerOp: 25,
                 note: "Verifier.verify(HTTPRequest), presigned URL, key cache hit"),
         ]
     }
