@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "HummingbirdSigV4", targets: ["HummingbirdSigV4"]),
         .library(name: "HummingbirdSigV4Testing", targets: ["HummingbirdSigV4Testing"]),
         .executable(name: "sigv4", targets: ["SigV4Tool"]),
+        // The CLI's pure parsers (package API; a product only so that the fuzz package can link them).
+        .library(name: "SigV4CommandLine", targets: ["SigV4CommandLine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
@@ -97,11 +99,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(name: "SigV4CommandLine", swiftSettings: strictSettings),
         .executableTarget(
             name: "SigV4Tool",
             dependencies: [
                 "SigV4", "SigV4Verifier", "SigV4KeyStore", "HummingbirdSigV4", "SigV4AsyncHTTPClient",
-                "SigV4Foundation", "_SigV4Crypto",
+                "SigV4Foundation", "_SigV4Crypto", "SigV4CommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -141,7 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SigV4ToolTests",
-            dependencies: ["SigV4", "SigV4Verifier"],
+            dependencies: ["SigV4", "SigV4Verifier", "SigV4CommandLine"],
             swiftSettings: strictSettings
         ),
         // Counts heap allocations per thread in the test process (allocation regression tests).
@@ -157,7 +160,7 @@ let package = Package(
             name: "SigV4GatewayTests",
             dependencies: [
                 "SigV4", "SigV4Verifier", "SigV4KeyStore", "SigV4AsyncHTTPClient", "SigV4Foundation",
-                "HummingbirdSigV4", "HummingbirdSigV4Testing",
+                "HummingbirdSigV4", "HummingbirdSigV4Testing", "_SigV4Crypto",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -26,5 +26,7 @@ let package = Package(
         fuzzTarget("FuzzAWSChunked", ["SigV4", "SigV4Verifier"]),
         fuzzTarget("FuzzHTTPRequestReader", ["SigV4Verifier"]),
         fuzzTarget("FuzzMasterKeyFile", ["SigV4KeyStore"]),
+        fuzzTarget("FuzzCurlArguments", ["SigV4CommandLine"]),
+        fuzzTarget("FuzzCredentialsFile", ["SigV4CommandLine"]),
     ]
 )

@@ -74,3 +74,39 @@ k1, k2 = "00" * 32, "0123456789abcdef" * 4
 for text in (k1, f"1:{k1}\n", f"# sigv4 key store master keys\n1:{k1}\n2:{k2}\n", f"1:{k1}, 3:{k2}\r\n",
              f"2:{k2} # current\n"):
     write("FuzzMasterKeyFile", text.encode())
+
+# curl arguments (NUL-separated argv): every `sigv4 curl … -- ARGS` example in the docs, and a few more.
+import re
+import shlex
+for doc in ("README.md", os.path.join("Docs", "CLI.md")):
+    with open(os.path.join(ROOT, doc)) as f:
+        text = f.read().replace("\\\n", " ")
+    for line in text.split("\n"):
+        m = re.search(r"sigv4 curl .*? -- (.*)$", line)
+        if m:
+            try:
+                write("FuzzCurlArguments", b"\x00".join(a.encode() for a in shlex.split(m.group(1))))
+            except ValueError:
+                pass
+for argv in (
+    ["-sSv", "-XPUT", "-H", "Content-Type: text/plain", "--data-binary", "@body.txt", "https://b.s3.amazonaws.com/k"],
+    ["--url", "http://[::1]:8080/p?q=1#frag", "-G", "-d", "a=1", "--data-urlencode", "name@file", "-o", "out", "-w", "%{http_code}"],
+    ["-I", "-u", "AKID:secret", "-H", "X-Empty;", "-H", "Accept:", "--json", "{}", "localhost:9000"],
+    ["-T", "-", "--", "-not-an-option", "https://h/a%2Fb?x=%20"],
+    ["-F", "a=b", "https://h/"], ["-sXPOST", "-Hx:y", "-d@-", "https://h/"],
+):
+    write("FuzzCurlArguments", b"\x00".join(a.encode() for a in argv))
+
+# Credentials and config files (credentials NUL config NUL profile): the docs' example and awscli shapes.
+with open(os.path.join(ROOT, "Docs", "CLI.md")) as f:
+    blocks = re.findall(r"```ini\n(.*?)```", f.read(), re.S)
+for block in blocks:
+    write("FuzzCredentialsFile", b"\x00" + block.encode() + b"\x00dev")
+credentials = (b"[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n"
+               b"\n[dev]\r\naws_access_key_id=AKIDDEV\r\naws_secret_access_key = s3cr3t ; comment\r\naws_session_token =\r\n")
+config = (b"# comment\n[default]\nregion = us-east-1\n[profile dev]\nregion: eu-west-1 # inline\ns3 =\n"
+          b"  addressing_style = path\n[profile ci]\nsource_profile = dev\ncredential_process = /bin/creds --json\n"
+          b"[sso-session x]\nsso_region = us-east-1\n[profile  spaced ]\nregion=ap-south-1\n[broken\nkey = v\n")
+for profile in (b"default", b"dev", b"ci", b"spaced", b"missing"):
+    write("FuzzCredentialsFile", credentials + b"\x00" + config + b"\x00" + profile)
+write("FuzzCredentialsFile", credentials)

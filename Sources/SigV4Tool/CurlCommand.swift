@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SigV4
+import SigV4CommandLine
 
 /// `sigv4 curl`: signs exactly the request curl will send, then runs curl.
 struct Curl: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SigV4
+import SigV4CommandLine
 
 /// `sigv4 explain`: every stage of a signature, and a diff against a server's `SignatureDoesNotMatch`.
 struct Explain: AsyncParsableCommand {

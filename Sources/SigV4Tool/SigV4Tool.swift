@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SigV4CommandLine
 
 /// The `sigv4` command: sign, presign, verify and debug AWS Signature Version 4 requests.
 ///

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SigV4
+import SigV4CommandLine
 
 /// `sigv4 sign`: signs one request and prints the signing headers, a curl command, the raw
 /// HTTP request, or every stage as JSON. With `--presign` it signs in the query string.

@@ -8,7 +8,19 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#if defined(__linux__) && defined(__GLIBC__)
+// Under a sanitizer the sanitizer owns the allocator: interposing malloc as well crashes the process while
+// the sanitizer initializes (the dynamic linker's first malloc lands here before TLS is ready), so the
+// counter is compiled out and reports that it is unavailable.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define SIGV4_TEST_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SIGV4_TEST_SANITIZED 1
+#endif
+
+#if defined(__linux__) && defined(__GLIBC__) && !defined(SIGV4_TEST_SANITIZED)
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
@@ -59,8 +71,10 @@ int posix_memalign(void **out, size_t alignment, size_t n) {
 
 uint64_t sigv4_test_malloc_count(void) { return tlsCount; }
 uint64_t sigv4_test_malloc_bytes(void) { return tlsBytes; }
+int sigv4_test_malloc_counter_available(void) { return 1; }
 
 #else
 uint64_t sigv4_test_malloc_count(void) { return 0; }
 uint64_t sigv4_test_malloc_bytes(void) { return 0; }
+int sigv4_test_malloc_counter_available(void) { return 0; }
 #endif

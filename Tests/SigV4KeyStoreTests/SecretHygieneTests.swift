@@ -150,4 +150,197 @@ import _SigV4Crypto
         #expect(scan.findings.isEmpty, "\(scan.findings)")
         #expect(scan.commands >= 25)
     }
+
+    /// Tokens of exactly 40 characters from the secret-key alphabet (`A-Z a-z 0-9 / +`), the shape of every
+    /// secret access key this project issues: used where the secret is generated inside the command (`demo`).
+    static func secretShapedTokens(_ text: String) -> [String] {
+        func isSecretCharacter(_ c: Character) -> Bool {
+            c.isASCII && (c.isLetter || c.isNumber || c == "/" || c == "+")
+        }
+        return text.split { !isSecretCharacter($0) }.map(String.init).filter { $0.count == 40 }
+    }
+
+    @Test("the paths the first scan does not reach: curl running curl, -u, --chunked, profiles, credential_process, explain --compare, verify --keystore, demo, interop-request")
+    func noSecretsInTheRemainingPaths() throws {
+        _ = try #require(sigv4Executable(), "the sigv4 executable must be built (swift build)")
+        let dir = TempDir()
+        let db = dir.file("keys.db")
+        let profileSecret = "pRoFiLe/SeCrEt+KeY0123456789abcdefghijkl"
+        let processSecret = "pRoCeSs/SeCrEt+KeY0123456789abcdefghijkl"
+        let userSecret = "uSeRoPt/SeCrEt+KeY0123456789abcdefghijkl"
+        let env = [
+            "SIGV4_KEYSTORE": db, "SIGV4_KEYSTORE_MASTER_KEY": "1:\(Self.masterHex)",
+            "AWS_ACCESS_KEY_ID": "AKIDHYGIENE", "AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_REGION": "us-east-1",
+            "SIGV4_LOG_LEVEL": "debug", "LOG_LEVEL": "trace",
+        ]
+        var scan = Scan()
+        scan.forbidden = Self.forbidden(Self.secret) + Self.forbidden(profileSecret) + Self.forbidden(processSecret)
+            + Self.forbidden(userSecret) + [("master key", Array(Self.masterHex.utf8))]
+
+        // A stand-in curl that records its arguments, its stdin and every file it is given (the aws-chunked body).
+        let record = dir.file("curl-record")
+        let fakeCurl = dir.file("curl")
+        try Data(
+            """
+            #!/bin/sh
+            printf '%s\\n' "$@" >> '\(record)'
+            cat >> '\(record)'
+            for a in "$@"; do if [ -f "$a" ]; then cat "$a" >> '\(record)'; fi; done
+            echo "fake curl ran"
+            """.utf8
+        ).write(to: URL(fileURLWithPath: fakeCurl))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fakeCurl)
+        let upload = dir.file("upload.bin")
+        try Data(repeating: 0x61, count: 20_000).write(to: URL(fileURLWithPath: upload))
+
+        let url = "https://examplebucket.s3.amazonaws.com/hygiene.txt"
+        let common = ["--region", "us-east-1", "--service", "s3", "--verbose"]
+        for args in [
+            ["curl"] + common + ["--curl", fakeCurl, "--", "-sS", "-X", "PUT", "-H", "Content-Type: text/plain", "--data-binary", "hello", url],
+            ["curl"] + common + ["--curl", fakeCurl, "--chunked", "--chunk-size", "8192", "--", "-T", upload, url],
+            ["curl"] + common + ["--curl", fakeCurl, "--chunked", "--trailer", "crc32c", "--", "-T", upload, url],
+            ["curl"] + common + ["--curl", fakeCurl, "--chunked", "--trailer", "sha256", "--unsigned-trailer", "--", "-T", upload, url],
+            ["curl"] + common + ["--presign", "--expires", "60", "--", url],
+            ["curl"] + common + ["--dry-run", "--", "-d", "a=1", url],
+            ["curl"] + common + ["--dry-run", "--", "--aws-sigv4", "aws:amz", url],
+        ] {
+            scan.check(args.joined(separator: " "), try runSigV4(args, environment: env))
+        }
+
+        // Credentials from curl's -u (no environment credentials): the secret must not reach curl's argv.
+        var bare = env
+        bare["AWS_ACCESS_KEY_ID"] = nil
+        bare["AWS_SECRET_ACCESS_KEY"] = nil
+        for args in [
+            ["curl"] + common + ["--dry-run", "--", "-u", "AKIDUSEROPTION:\(userSecret)", url],
+            ["curl"] + common + ["--curl", fakeCurl, "--", "-u", "AKIDUSEROPTION:\(userSecret)", url],
+        ] {
+            let result = try runSigV4(args, environment: bare)
+            #expect(result.status == 0, "\(args): \(result.stderr)")
+            scan.check(args.joined(separator: " ").replacingOccurrences(of: userSecret, with: "…"), result)
+        }
+
+        // Profiles: the shared credentials file, and a credential_process in the config file.
+        let credentialsFile = dir.file("credentials")
+        try Data("[dev]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = \(profileSecret)\n".utf8)
+            .write(to: URL(fileURLWithPath: credentialsFile))
+        let process = dir.file("credential-process.sh")
+        try Data(
+            """
+            #!/bin/sh
+            echo '{"Version": 1, "AccessKeyId": "AKIDPROCESS", "SecretAccessKey": "\(processSecret)"}'
+            """.utf8
+        ).write(to: URL(fileURLWithPath: process))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: process)
+        let configFile = dir.file("config")
+        try Data("[profile proc]\ncredential_process = \(process)\nregion = us-east-1\n[profile broken]\ncredential_process = /bin/false\n".utf8)
+            .write(to: URL(fileURLWithPath: configFile))
+        var profiles = bare
+        profiles["AWS_SHARED_CREDENTIALS_FILE"] = credentialsFile
+        profiles["AWS_CONFIG_FILE"] = configFile
+        for args in [
+            ["sign", url, "--profile", "dev", "--format", "json"] + common,
+            ["presign", url, "--profile", "dev", "--expires", "60"] + common,
+            ["sign", url, "--profile", "proc", "--format", "http"] + common,
+            ["curl", "--profile", "proc", "--curl", fakeCurl] + common + ["--", url],
+            ["sign", url, "--profile", "broken"] + common,
+            ["sign", url, "--profile", "missing"] + common,
+        ] {
+            scan.check(args.joined(separator: " "), try runSigV4(args, environment: profiles))
+        }
+
+        // explain --compare with a server's SignatureDoesNotMatch (another secret signed it).
+        let xml = dir.file("error.xml")
+        try Data(
+            """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><AWSAccessKeyId>AKIDHYGIENE</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256
+            20150830T123600Z
+            20150830/us-east-1/s3/aws4_request
+            \(String(repeating: "ab", count: 32))</StringToSign><SignatureProvided>\(String(repeating: "0", count: 64))</SignatureProvided><CanonicalRequest>GET
+            /hygiene.txt
+
+            host:examplebucket.s3.amazonaws.com
+            x-amz-date:20150830T123600Z
+
+            host;x-amz-date
+            UNSIGNED-PAYLOAD</CanonicalRequest></Error>
+            """.utf8
+        ).write(to: URL(fileURLWithPath: xml))
+        let explain = ["explain", url, "--timestamp", "20150830T123600Z", "--compare", xml] + common
+        scan.check(explain.joined(separator: " "), try runSigV4(explain, environment: env))
+
+        // verify against the key store, for a key whose secret the verifier must derive from.
+        #expect(try runSigV4(["keys", "init"], environment: env).status == 0)
+        let created = try runSigV4(["keys", "create", "--principal", "carol"], environment: env)
+        let issued = try #require(Self.issuedSecret(created.stdout), "keys create: \(created.stderr)")
+        scan.forbidden += Self.forbidden(issued.secret).map { ("issued " + $0.0, $0.1) }
+        let signedFile = dir.file("signed.http")
+        var issuedEnv = bare
+        issuedEnv["AWS_ACCESS_KEY_ID"] = issued.id
+        issuedEnv["AWS_SECRET_ACCESS_KEY"] = issued.secret
+        let signed = try runSigV4(
+            ["sign", url, "--format", "http", "--timestamp", "20150830T123600Z", "--region", "us-east-1", "--service", "s3"],
+            environment: issuedEnv)
+        #expect(signed.status == 0, "\(signed.stderr)")
+        try Data(signed.stdout.utf8).write(to: URL(fileURLWithPath: signedFile))
+        let tampered = dir.file("tampered.http")
+        try Data(signed.stdout.replacingOccurrences(of: "/hygiene.txt", with: "/hygiene.TXT").utf8)
+            .write(to: URL(fileURLWithPath: tampered))
+        for file in [signedFile, tampered] {
+            for format in ["json", "text"] {
+                let args = ["verify", "--request", file, "--keystore", db, "--now", "20150830T123600Z", "--format", format]
+                scan.check(args.joined(separator: " "), try runSigV4(args, environment: env))
+            }
+        }
+
+        // interop-request (hidden): the secret on its command line; a server answering 404 (its error path
+        // prints the response) and, with URLSession, a refused connection (AsyncHTTPClient retries that for 60 s).
+        let serverLog = dir.file("http-server.log")
+        _ = FileManager.default.createFile(atPath: serverLog, contents: nil)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir.path]
+        server.standardOutput = FileHandle(forWritingAtPath: serverLog)
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)  // a child of a test thread may have SIGTERM blocked
+            server.waitUntilExit()
+        }
+        var port: Substring?
+        for _ in 0..<400 where port == nil {
+            let text = String(decoding: fileBytes(serverLog), as: UTF8.self)
+            port = text.split(separator: " ").drop { $0 != "port" }.dropFirst().first
+            if port == nil { usleep(25_000) }
+        }
+        let base = try #require(port.map { "http://127.0.0.1:\($0)" }, "python3 -m http.server did not start")
+        for (adapter, url) in [
+            ("async-http-client", base + "/bucket/key"), ("urlsession", base + "/bucket/key"),
+            ("urlsession", "http://127.0.0.1:1/bucket/key"),
+        ] {
+            let args = [
+                "interop-request", url, "--adapter", adapter, "--region", "us-east-1",
+                "--service", "s3", "--access-key-id", "AKIDHYGIENE", "--secret-access-key", Self.secret,
+            ]
+            let result = try runSigV4(args, environment: env)
+            #expect(result.status == 1, "\(args): \(result.stderr)")
+            scan.check("interop-request --adapter \(adapter) \(url)", result)
+        }
+
+        // What curl was given: arguments, stdin, and the encoded aws-chunked bodies.
+        scan.check("the stand-in curl's arguments, stdin and files", ProcessResult(status: 0, stdout: String(decoding: fileBytes(record), as: UTF8.self), stderr: ""))
+        #expect(fileBytes(record).count > 40_000, "the stand-in curl ran and read the chunked bodies")
+
+        // demo makes its own keys: nothing of the shape of a secret access key may appear.
+        for args in [["demo"], ["demo", "--verbose"]] {
+            let result = try runSigV4(args, environment: env)
+            #expect(result.status == 0, "\(args): \(result.stderr)")
+            scan.check(args.joined(separator: " "), result)
+            let shaped = Self.secretShapedTokens(result.stdout + result.stderr)
+            #expect(shaped.isEmpty, "\(args) printed a secret-shaped token: \(shaped)")
+        }
+        #expect(scan.findings.isEmpty, "\(scan.findings)")
+        #expect(scan.commands == 26)
+    }
 }

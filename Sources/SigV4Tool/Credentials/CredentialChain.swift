@@ -1,5 +1,6 @@
 import Foundation
 import SigV4
+import SigV4CommandLine
 
 /// Finds credentials the way awscli does, without any network call.
 ///

@@ -1,5 +1,6 @@
 import Foundation
 import SigV4
+import SigV4CommandLine
 
 /// Runs an awscli `credential_process` and reads its JSON output.
 ///

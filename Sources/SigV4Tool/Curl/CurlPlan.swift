@@ -1,5 +1,6 @@
 import Foundation
 import SigV4
+import SigV4CommandLine
 
 /// What curl will send for a parsed command line, and the curl arguments that send exactly that.
 ///

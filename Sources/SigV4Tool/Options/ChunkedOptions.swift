@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4CommandLine
 
 /// aws-chunked streaming upload options shared by `sign --chunked` and `curl -T … --chunked`.
 ///

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SigV4
+import SigV4CommandLine
 
 /// How `sign` prints its result.
 ///

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4CommandLine
 
 /// Options that describe the request for `sign`, `presign` and `explain`.
 struct RequestOptions: ParsableArguments {

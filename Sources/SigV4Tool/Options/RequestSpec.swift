@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4CommandLine
 import _SigV4Crypto
 
 /// One HTTP request as it will go on the wire: method, URL (target byte-exact), headers in

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SigV4
+import SigV4CommandLine
 
 /// Options every signing command shares: credentials, scope, time and rule overrides.
 ///

@@ -8,5 +8,8 @@
 uint64_t sigv4_test_malloc_count(void);
 /// Bytes requested by those allocations.
 uint64_t sigv4_test_malloc_bytes(void);
+/// 1 when the counter is interposed (glibc, no sanitizer); 0 when the counts stay 0 (other platforms, and
+/// builds with a sanitizer, which owns the allocator).
+int sigv4_test_malloc_counter_available(void);
 
 #endif

@@ -8,8 +8,8 @@
 ///                                     "--data-binary", "@body.txt", "https://b.s3.amazonaws.com/k"])
 /// args.method // "PUT"
 /// ```
-struct CurlArguments {
-    enum DataKind: String {
+package struct CurlArguments {
+    package enum DataKind: String, Sendable {
         /// `-d`, `--data`, `--data-ascii`: `@file` is read with CR and LF removed.
         case ascii = "--data"
         /// `--data-raw`: no `@` interpretation.
@@ -22,20 +22,20 @@ struct CurlArguments {
         case json = "--json"
     }
 
-    var urls: [String] = []
-    var method: String?
+    package var urls: [String] = []
+    package var method: String?
     /// Each `-H` argument as given (`@file` still unexpanded).
-    var headers: [String] = []
-    var data: [(DataKind, String)] = []
-    var get = false
-    var head = false
-    var uploadFile: String?
-    var user: String?
+    package var headers: [String] = []
+    package var data: [(DataKind, String)] = []
+    package var get = false
+    package var head = false
+    package var uploadFile: String?
+    package var user: String?
     /// Options that do not change the request bytes, with their values, in order.
-    var passthrough: [String] = []
+    package var passthrough: [String] = []
 
     /// Output-only options that take a value; passed to curl unchanged.
-    static let passthroughWithValue: [String: String] = [
+    package static let passthroughWithValue: [String: String] = [
         "-o": "--output", "--output": "--output", "-w": "--write-out", "--write-out": "--write-out",
         "-D": "--dump-header", "--dump-header": "--dump-header", "--cacert": "--cacert", "--capath": "--capath",
         "-E": "--cert", "--cert": "--cert", "--key": "--key", "--cert-type": "--cert-type",
@@ -52,7 +52,7 @@ struct CurlArguments {
     ]
 
     /// Output-only flags; passed to curl unchanged.
-    static let passthroughFlags: [String: String] = [
+    package static let passthroughFlags: [String: String] = [
         "-s": "--silent", "--silent": "--silent", "-S": "--show-error", "--show-error": "--show-error",
         "-v": "--verbose", "--verbose": "--verbose", "-i": "--include", "--include": "--include",
         "-f": "--fail", "--fail": "--fail", "--fail-with-body": "--fail-with-body", "-k": "--insecure",
@@ -66,7 +66,7 @@ struct CurlArguments {
     ]
 
     /// Options refused with the reason.
-    static let refused: [String: String] = [
+    package static let refused: [String: String] = [
         "-F": "multipart forms use a random boundary that cannot be signed in advance",
         "--form": "multipart forms use a random boundary that cannot be signed in advance",
         "--form-string": "multipart forms use a random boundary that cannot be signed in advance",
@@ -107,26 +107,35 @@ struct CurlArguments {
     ]
 
     /// Short options that take a value (for clusters such as `-sXPOST`).
-    static let shortWithValue: Set<Character> = [
+    package static let shortWithValue: Set<Character> = [
         "X", "H", "d", "T", "u", "o", "w", "D", "E", "m", "x", "c", "A", "e", "b", "r", "Y", "y", "K", "F", "C", "z",
         "P", "Q", "t", "U",
     ]
 
-    static func parse(_ arguments: [String]) throws(CLIError) -> CurlArguments {
+    package static func parse(_ arguments: [String]) throws(CLIError) -> CurlArguments {
         var result = CurlArguments()
-        var expanded = arguments
         var i = 0
+        // The options of a short cluster (-sSv -> -s -S -v), read before arguments[i]. Expanding into this
+        // queue instead of splicing the argument array keeps parsing linear in the length of the command line.
+        var pending: [String] = []
+        var p = 0
+        func next() -> String? {
+            if p < pending.count {
+                p += 1
+                return pending[p - 1]
+            }
+            guard i < arguments.count else { return nil }
+            i += 1
+            return arguments[i - 1]
+        }
         func value(_ option: String) throws(CLIError) -> String {
-            guard i < expanded.count else {
+            guard let value = next() else {
                 throw .usage("curl option \(option) needs a value")
             }
-            i += 1
-            return expanded[i - 1]
+            return value
         }
         var afterDoubleDash = false
-        while i < expanded.count {
-            let arg = expanded[i]
-            i += 1
+        while let arg = next() {
             if afterDoubleDash || !arg.hasPrefix("-") || arg == "-" {
                 result.urls.append(arg)
                 continue
@@ -138,17 +147,25 @@ struct CurlArguments {
             if !arg.hasPrefix("--"), arg.count > 2 {
                 // A short cluster: -sSv -> -s -S -v; -XPOST -> -X POST (the rest is the value).
                 var tokens: [String] = []
-                var chars = Array(arg.dropFirst())
-                while let c = chars.first {
-                    chars.removeFirst()
+                let chars = Array(arg.dropFirst())
+                var k = 0
+                while k < chars.count {
+                    let c = chars[k]
+                    k += 1
+                    guard c != "-" else {
+                        // "-s-v" is no option (curl refuses it too); it must not become the "--" terminator.
+                        throw .failure(
+                            "curl option \(arg) is not supported by sigv4 curl",
+                            hint: "write each option separately, for example -s -v")
+                    }
                     tokens.append("-" + String(c))
                     if shortWithValue.contains(c) {
-                        if !chars.isEmpty { tokens.append(String(chars)) }
-                        chars = []
+                        if k < chars.count { tokens.append(String(chars[k...])) }
+                        break
                     }
                 }
-                expanded.replaceSubrange((i - 1)..<i, with: tokens)
-                i -= 1
+                pending = tokens + pending[p...]
+                p = 0
                 continue
             }
             switch arg {

@@ -6,39 +6,45 @@
 /// ```swift
 /// throw CLIError.usage("--region is missing", hint: "pass --region us-east-1 or set AWS_REGION")
 /// ```
-struct CLIError: Error, CustomStringConvertible {
-    enum Kind { case usage, failure }
+package struct CLIError: Error, CustomStringConvertible {
+    package enum Kind: Sendable { case usage, failure }
 
-    var kind: Kind
-    var message: String
-    var hint: String?
+    package var kind: Kind
+    package var message: String
+    package var hint: String?
 
-    static func usage(_ message: String, hint: String? = nil) -> CLIError {
+    package init(kind: Kind, message: String, hint: String?) {
+        self.kind = kind
+        self.message = message
+        self.hint = hint
+    }
+
+    package static func usage(_ message: String, hint: String? = nil) -> CLIError {
         CLIError(kind: .usage, message: message, hint: hint)
     }
 
-    static func failure(_ message: String, hint: String? = nil) -> CLIError {
+    package static func failure(_ message: String, hint: String? = nil) -> CLIError {
         CLIError(kind: .failure, message: message, hint: hint)
     }
 
     /// The credential source `explain` reports when it signs with a placeholder key.
-    static let placeholderCredentialSource = "placeholder (no credentials found)"
+    package static let placeholderCredentialSource = "placeholder (no credentials found)"
 
-    var exitCode: Int32 { kind == .usage ? 2 : 1 }
+    package var exitCode: Int32 { kind == .usage ? 2 : 1 }
 
     /// The single line printed on stderr.
-    var line: String {
+    package var line: String {
         var text = "sigv4: error: \(message)"
         if let hint { text += " (hint: \(hint))" }
         return text.replacingNewlines()
     }
 
-    var description: String { line }
+    package var description: String { line }
 }
 
 extension String {
     /// Replaces line breaks with `; ` so an error always stays on one line.
-    func replacingNewlines() -> String {
+    package func replacingNewlines() -> String {
         var out = ""
         out.reserveCapacity(utf8.count)
         var pendingBreak = false

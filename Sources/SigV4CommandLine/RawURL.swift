@@ -10,46 +10,46 @@ import Foundation
 /// url.target // "/a%2Fb?x=1"
 /// url.hostHeader // "bucket.s3.amazonaws.com"
 /// ```
-struct RawURL: Sendable, Equatable {
+package struct RawURL: Sendable, Equatable {
     /// `http` or `https`, lowercased.
-    var scheme: String
+    package var scheme: String
     /// The host as written (IPv6 keeps its brackets).
-    var host: String
+    package var host: String
     /// The port when written.
-    var port: Int?
+    package var port: Int?
     /// Path and query exactly as written; `/` when the URL has no path.
-    var target: String
+    package var target: String
 
     /// The `Host` header value curl and the SDKs send: the port is dropped when it is the scheme's default.
-    var hostHeader: String {
+    package var hostHeader: String {
         guard let port, port != defaultPort else { return host }
         return "\(host):\(port)"
     }
 
-    var defaultPort: Int { scheme == "https" ? 443 : 80 }
+    package var defaultPort: Int { scheme == "https" ? 443 : 80 }
 
     /// The host name without IPv6 brackets, lowercased (for region inference).
-    var hostName: String {
+    package var hostName: String {
         var h = host.lowercased()
         if h.hasPrefix("["), h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
         return h
     }
 
     /// The path part of ``target``.
-    var path: Substring {
+    package var path: Substring {
         if let q = target.firstIndex(of: "?") { return target[..<q] }
         return target[...]
     }
 
     /// `scheme://host[:port]target`.
-    var text: String {
+    package var text: String {
         var s = "\(scheme)://\(host)"
         if let port { s += ":\(port)" }
         return s + target
     }
 
     /// Parses `url`. A URL without a scheme is taken as `http://`, as curl does.
-    init(_ url: String) throws(CLIError) {
+    package init(_ url: String) throws(CLIError) {
         var rest = Substring(url)
         if let range = rest.range(of: "://") {
             scheme = rest[..<range.lowerBound].lowercased()

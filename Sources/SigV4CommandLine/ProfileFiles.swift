@@ -10,27 +10,43 @@ import Foundation
 /// let files = ProfileFiles.load(environment: ProcessInfo.processInfo.environment)
 /// let settings = files.settings(for: "dev") // ["aws_access_key_id": "AKID…", "region": "eu-west-1", …]
 /// ```
-struct ProfileFiles {
-    var credentialsPath: String
-    var configPath: String
+package struct ProfileFiles {
+    package var credentialsPath: String
+    package var configPath: String
     /// Sections of the credentials file by profile name.
-    var credentials: [String: [String: String]]
+    package var credentials: [String: [String: String]]
     /// Profile sections of the config file by profile name (the `profile ` prefix removed).
-    var config: [String: [String: String]]
+    package var config: [String: [String: String]]
 
-    static func expandTilde(_ path: String, home: String) -> String {
+    package static func expandTilde(_ path: String, home: String) -> String {
         if path == "~" { return home }
         if path.hasPrefix("~/") { return home + path.dropFirst() }
         return path
     }
 
-    static func load(environment env: [String: String]) -> ProfileFiles {
+    package static func load(environment env: [String: String]) -> ProfileFiles {
         let home = env["HOME"] ?? NSHomeDirectory()
         let credentialsPath = expandTilde(env["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials", home: home)
         let configPath = expandTilde(env["AWS_CONFIG_FILE"] ?? "~/.aws/config", home: home)
-        let credentialSections = parse(contentsOf: credentialsPath)
+        return ProfileFiles(
+            credentialsPath: credentialsPath, configPath: configPath,
+            credentials: parse(contentsOf: credentialsPath), configSections: parse(contentsOf: configPath))
+    }
+
+    /// The files from their text (``load(environment:)`` reads them from disk).
+    package init(credentialsPath: String, configPath: String, credentialsText: String, configText: String) {
+        self.init(
+            credentialsPath: credentialsPath, configPath: configPath, credentials: Self.parse(credentialsText),
+            configSections: Self.parse(configText))
+    }
+
+    /// Keeps the config file's `[default]` and `[profile name]` sections, by profile name.
+    init(
+        credentialsPath: String, configPath: String, credentials credentialSections: [String: [String: String]],
+        configSections: [String: [String: String]]
+    ) {
         var config: [String: [String: String]] = [:]
-        for (name, values) in parse(contentsOf: configPath) {
+        for (name, values) in configSections {
             if name == "default" {
                 config["default", default: [:]].merge(values) { old, _ in old }
             } else if name.hasPrefix("profile ") {
@@ -38,13 +54,14 @@ struct ProfileFiles {
                 config[profile, default: [:]].merge(values) { _, new in new }
             }
         }
-        return ProfileFiles(
-            credentialsPath: credentialsPath, configPath: configPath, credentials: credentialSections,
-            config: config)
+        self.credentialsPath = credentialsPath
+        self.configPath = configPath
+        self.credentials = credentialSections
+        self.config = config
     }
 
     /// Every setting for `profile`: config-file values overlaid with credentials-file values.
-    func settings(for profile: String) -> [String: String]? {
+    package func settings(for profile: String) -> [String: String]? {
         let fromConfig = config[profile]
         let fromCredentials = credentials[profile]
         if fromConfig == nil && fromCredentials == nil { return nil }
@@ -54,19 +71,19 @@ struct ProfileFiles {
     }
 
     /// Where `profile`'s access key comes from, for `--verbose`.
-    func location(of profile: String) -> String {
+    package func location(of profile: String) -> String {
         if credentials[profile]?["aws_access_key_id"] != nil { return credentialsPath }
         return configPath
     }
 
     /// Parses INI text: `[section]` headers, `key = value` lines, `#`/`;` comment lines.
     /// Indented lines (awscli nested settings such as `s3 =` blocks) are skipped.
-    static func parse(contentsOf path: String) -> [String: [String: String]] {
+    package static func parse(contentsOf path: String) -> [String: [String: String]] {
         guard let data = FileManager.default.contents(atPath: path) else { return [:] }
         return parse(String(decoding: data, as: UTF8.self))
     }
 
-    static func parse(_ text: String) -> [String: [String: String]] {
+    package static func parse(_ text: String) -> [String: [String: String]] {
         var sections: [String: [String: String]] = [:]
         var current: String?
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {

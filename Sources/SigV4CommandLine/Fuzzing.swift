@@ -1,0 +1,121 @@
+/// Entry points for the libFuzzer targets in `Fuzz/` (a separate package that sees only public API).
+///
+/// Not API: `@_spi(Fuzzing)` keeps these out of the public interface. Each entry point runs one of the
+/// command line's parsers on untrusted input, checks the parser's invariants with `precondition` (a
+/// violation is a crash the fuzzer reports) and says only whether the input was accepted.
+///
+/// ```swift
+/// @_spi(Fuzzing) import SigV4CommandLine
+/// _ = CommandLineFuzzing.parseCurlArguments(["-sS", "-X", "PUT", "https://b.s3.amazonaws.com/k"])
+/// ```
+@_spi(Fuzzing) public enum CommandLineFuzzing {
+    /// Parses curl's arguments as `sigv4 curl` does, and every URL among them as `RawURL`; true when the
+    /// arguments were accepted.
+    ///
+    /// Invariants: parsing is deterministic; an error is one line; every URL, header, data value and
+    /// upload file was given as (a part of) an argument; every passthrough option is a long curl option
+    /// or its value; an accepted URL prints as text that parses back to the same URL.
+    public static func parseCurlArguments(_ arguments: [String]) -> Bool {
+        let parsed: CurlArguments
+        do {
+            parsed = try CurlArguments.parse(arguments)
+        } catch {
+            checkOneLine(error)
+            do {
+                _ = try CurlArguments.parse(arguments)
+                preconditionFailure("curl argument parsing is not deterministic")
+            } catch {}
+            return false
+        }
+        let again = try? CurlArguments.parse(arguments)
+        precondition(again?.urls == parsed.urls && again?.method == parsed.method, "not deterministic")
+        precondition(again?.headers == parsed.headers && again?.passthrough == parsed.passthrough, "not deterministic")
+        func given(_ value: String) -> Bool {
+            let bytes = Array(value.utf8)
+            return arguments.contains { $0.utf8.count >= bytes.count && $0.utf8.suffix(bytes.count).elementsEqual(bytes) }
+        }
+        for value in parsed.urls + parsed.headers + parsed.data.map(\.1) + [parsed.uploadFile, parsed.user, parsed.method].compactMap({ $0 }) {
+            precondition(given(value), "a parsed value that was not in the arguments")
+        }
+        var i = 0
+        while i < parsed.passthrough.count {
+            let option = parsed.passthrough[i]
+            precondition(option.hasPrefix("--"), "a passthrough option that is not a long option")
+            if CurlArguments.passthroughWithValue.values.contains(option) {
+                precondition(i + 1 < parsed.passthrough.count, "a passthrough option without its value")
+                precondition(given(parsed.passthrough[i + 1]), "a passthrough value that was not in the arguments")
+                i += 2
+            } else {
+                precondition(CurlArguments.passthroughFlags.values.contains(option), "an unknown passthrough flag")
+                i += 1
+            }
+        }
+        for url in parsed.urls { _ = parseURL(url) }
+        return true
+    }
+
+    /// Parses one URL as the command line does (`RawURL`); true when accepted.
+    ///
+    /// Invariants: an error is one line; an accepted URL has a host, a target starting with `/`, only
+    /// visible ASCII, and prints as text that parses back to the same URL.
+    public static func parseURL(_ text: String) -> Bool {
+        let url: RawURL
+        do {
+            url = try RawURL(text)
+        } catch {
+            checkOneLine(error)
+            return false
+        }
+        precondition(!url.host.isEmpty && url.target.hasPrefix("/"), "an accepted URL without a host or a target")
+        precondition(url.text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f }, "an accepted URL with an invisible byte")
+        precondition(url.scheme == "http" || url.scheme == "https")
+        precondition(url.port.map { (1...65535).contains($0) } ?? true)
+        precondition((try? RawURL(url.text)) == url, "an accepted URL does not survive printing and parsing again")
+        return true
+    }
+
+    /// Parses an awscli credentials file and config file (INI) and resolves `profile` as `sigv4` does;
+    /// returns the number of settings the profile has (0 when it does not exist).
+    ///
+    /// Invariants: parsing is deterministic; section names, keys and values have no surrounding
+    /// whitespace; keys are lowercase and hold no `=` or `:`; no key or value holds a line feed; a profile's
+    /// credentials-file values win over its config-file values.
+    public static func resolveProfile(credentials: String, config: String, profile: String) -> Int {
+        let files = ProfileFiles(
+            credentialsPath: "credentials", configPath: "config", credentialsText: credentials, configText: config)
+        let again = ProfileFiles(
+            credentialsPath: "credentials", configPath: "config", credentialsText: credentials, configText: config)
+        precondition(files.credentials == again.credentials && files.config == again.config, "not deterministic")
+        for sections in [files.credentials, files.config, ProfileFiles.parse(config)] {
+            for (name, values) in sections {
+                precondition(isTrimmed(name), "a section name with surrounding whitespace")
+                for (key, value) in values {
+                    precondition(isTrimmed(key) && isTrimmed(value), "a key or value with surrounding whitespace")
+                    precondition(!key.contains("=") && !key.contains(":"), "a key holding its separator")
+                    precondition(key == key.lowercased(), "a key that is not lowercase")
+                    precondition(!value.utf8.contains(0x0a) && !key.utf8.contains(0x0a), "a line break in a value")
+                }
+            }
+        }
+        guard let settings = files.settings(for: profile) else {
+            precondition(files.credentials[profile] == nil && files.config[profile] == nil)
+            return 0
+        }
+        for (key, value) in files.credentials[profile] ?? [:] {
+            precondition(settings[key] == value, "a config-file value beat the credentials file")
+        }
+        _ = files.location(of: profile)
+        return settings.count
+    }
+
+    static func isTrimmed(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last else { return true }
+        return !(first == " " || first == "\t" || last == " " || last == "\t")
+    }
+
+    static func checkOneLine(_ error: any Error) {
+        guard let error = error as? CLIError else { preconditionFailure("an error that is not a CLIError: \(error)") }
+        precondition(!error.line.utf8.contains(0x0a) && !error.line.utf8.contains(0x0d), "an error spanning lines")
+        precondition(error.exitCode == 1 || error.exitCode == 2)
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+@_spi(Fuzzing) import SigV4CommandLine
+import Testing
+
+/// The seed corpora and saved findings of the command-line fuzz targets (`Fuzz/Corpus/FuzzCurlArguments`,
+/// `Fuzz/Corpus/FuzzCredentialsFile`, `Fuzz/Regressions/`), replayed through the same entry points and
+/// invariants as the fuzzers, so the invariants hold in every `swift test`. Docs/Assurance.md lists the findings.
+@Suite("command-line parsers: fuzz corpora and regressions")
+struct CommandLineFuzzRegressionTests {
+    static let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fuzz")
+
+    /// Every input of one target: its seed corpus and its saved regressions.
+    static func inputs(_ target: String) -> [(String, [UInt8])] {
+        var out: [(String, [UInt8])] = []
+        let corpus = fuzz.appendingPathComponent("Corpus/\(target)")
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: corpus.path))?.sorted() ?? [] {
+            out.append((name, [UInt8](FileManager.default.contents(atPath: corpus.appendingPathComponent(name).path) ?? Data())))
+        }
+        let regressions = fuzz.appendingPathComponent("Regressions")
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: regressions.path))?.sorted() ?? []
+        where name.hasPrefix(target + "-") {
+            out.append((name, [UInt8](FileManager.default.contents(atPath: regressions.appendingPathComponent(name).path) ?? Data())))
+        }
+        return out
+    }
+
+    /// The fuzz target's input split: NUL-separated parts.
+    static func parts(_ bytes: [UInt8], maxSplits: Int = .max) -> [String] {
+        bytes.split(separator: 0, maxSplits: maxSplits, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    @Test("the curl argument corpus parses within the parser's invariants; the accepted seeds stay accepted")
+    func curlCorpus() {
+        let inputs = Self.inputs("FuzzCurlArguments")
+        #expect(inputs.count >= 10)
+        var accepted = 0
+        for (_, bytes) in inputs where CommandLineFuzzing.parseCurlArguments(Self.parts(bytes)) { accepted += 1 }
+        #expect(accepted >= 8, "most seeds are valid curl command lines")
+    }
+
+    @Test("the credentials and config corpus parses within the parser's invariants")
+    func credentialsCorpus() {
+        let inputs = Self.inputs("FuzzCredentialsFile")
+        #expect(inputs.count >= 5)
+        var resolved = 0
+        for (_, bytes) in inputs {
+            let p = Self.parts(bytes, maxSplits: 2)
+            let settings = CommandLineFuzzing.resolveProfile(
+                credentials: p.count > 0 ? p[0] : "", config: p.count > 1 ? p[1] : "", profile: p.count > 2 ? p[2] : "default")
+            if settings > 0 { resolved += 1 }
+        }
+        #expect(resolved >= 4, "most seeds name a profile that exists")
+    }
+
+    /// FuzzCurlArguments, Fuzz/Regressions/FuzzCurlArguments-dash-in-cluster: a short-option cluster holding a
+    /// `-` (`-s-/hInt?`) expanded to `-s`, `--`, `-/`, `-h`, …: the `-` became the `--` terminator and the
+    /// letters after it became URLs that were never arguments. curl refuses such a cluster; so does sigv4 now.
+    @Test("a short-option cluster containing '-' is refused, not split into '--' and URLs", arguments: [["-s-v", "https://h/"], ["-s-/hInt?"], ["-sS-", "--", "https://h/"]])
+    func dashInCluster(arguments: [String]) {
+        #expect(throws: CLIError.self) { try CurlArguments.parse(arguments) }
+        #expect(!CommandLineFuzzing.parseCurlArguments(arguments))
+    }
+
+    @Test("clusters still expand: -sSXPOST is -s -S -X POST, -Hname:v takes the rest as the value")
+    func clustersExpand() throws {
+        let parsed = try CurlArguments.parse(["-sSXPOST", "-Hname:v", "https://h/"])
+        #expect(parsed.method == "POST")
+        #expect(parsed.headers == ["name:v"])
+        #expect(parsed.passthrough == ["--silent", "--show-error"])
+        #expect(parsed.urls == ["https://h/"])
+    }
+
+    /// Found while reviewing the fuzz target (the fuzzer's inputs stay short): cluster expansion removed the
+    /// first character of an array and spliced the argument array once per cluster, both quadratic; a
+    /// 128 KiB argument (Linux's per-argument limit) took tens of seconds. The parser now reads clusters from a
+    /// queue in linear time.
+    @Test("a 100,000-letter cluster expands to 100,000 options")
+    func longCluster() throws {
+        let parsed = try CurlArguments.parse(["-" + String(repeating: "s", count: 100_000), "https://h/"])
+        #expect(parsed.passthrough.count == 100_000)
+        #expect(parsed.urls == ["https://h/"])
+        let many = try CurlArguments.parse(Array(repeating: "-sS", count: 50_000) + ["-XPUT", "https://h/"])
+        #expect(many.passthrough.count == 100_000 && many.method == "PUT")
+    }
+
+    @Test("the seed profiles resolve as awscli does: credentials file over config file, nested blocks skipped")
+    func profileResolution() throws {
+        let credentials = "[dev]\r\naws_access_key_id=AKIDDEV\r\naws_secret_access_key = s3cr3t ; comment\r\n"
+        let config = "[profile dev]\nregion: eu-west-1 # inline\naws_access_key_id = AKIDCONFIG\ns3 =\n  addressing_style = path\n[profile  spaced ]\nregion=ap-south-1\n"
+        let files = ProfileFiles(credentialsPath: "c", configPath: "f", credentialsText: credentials, configText: config)
+        let dev = try #require(files.settings(for: "dev"))
+        #expect(dev["aws_access_key_id"] == "AKIDDEV")
+        #expect(dev["aws_secret_access_key"] == "s3cr3t")
+        #expect(dev["region"] == "eu-west-1")
+        #expect(dev["s3"] == "")
+        #expect(dev["addressing_style"] == nil)
+        #expect(files.location(of: "dev") == "c")
+        #expect(files.settings(for: "spaced")?["region"] == "ap-south-1")
+        #expect(files.settings(for: "missing") == nil)
+    }
+}
