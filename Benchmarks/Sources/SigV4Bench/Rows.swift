@@ -45,6 +45,7 @@ func allRows(quick: Bool) async -> [Row] {
     rows += await VerificationRows.make()
     rows += StreamingRows.make()
     rows += ChunkedVerificationRows.make()
+    rows += ReplayGuardRows.make()
     rows += ScalingRows.make()
     return quick ? rows.filter(\.inQuick) : rows
 }

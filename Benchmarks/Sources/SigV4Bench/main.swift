@@ -161,6 +161,7 @@ func run(_ options: Options) async throws {
 
     if !options.quick, options.filter == nil {
         await VerificationRows.printScaling(config)
+        await ReplayGuardRows.printContention()
     }
 }
 
