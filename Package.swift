@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "SigV4VerifierTests",
             dependencies: [
-                "SigV4", "SigV4Verifier", "_SigV4Crypto", "CSigV4TestMallocCounter",
+                "SigV4", "SigV4Verifier", "_SigV4Crypto", "CSigV4TestMallocCounter", "SigV4TestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings
@@ -149,6 +149,13 @@ let package = Package(
         ),
         // Counts heap allocations per thread in the test process (allocation regression tests).
         .target(name: "CSigV4TestMallocCounter", path: "Tests/CSigV4TestMallocCounter"),
+        // Test vector loading shared by the test targets (TestVectors/ and the suites' request.txt format).
+        .target(
+            name: "SigV4TestSupport",
+            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Tests/SigV4TestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SigV4GatewayTests",
             dependencies: [
@@ -164,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "SigV4Tests",
             dependencies: [
-                "SigV4", "_SigV4Crypto", "CSigV4TestMallocCounter",
+                "SigV4", "_SigV4Crypto", "CSigV4TestMallocCounter", "SigV4TestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings

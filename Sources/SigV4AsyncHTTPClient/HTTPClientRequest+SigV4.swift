@@ -96,8 +96,8 @@ extension HTTPClientRequest {
 
     /// This request as an `HTTPRequest` with the byte-exact target, adding `Host` when missing.
     mutating func httpRequestForSigning() throws(SigV4Error) -> HTTPRequest {
-        let parts = try RequestTarget(splitting: url)
-        guard RequestTarget.asyncHTTPClientWireTarget(url) == parts.target else {
+        let parts = try RequestTarget(absoluteURL: url)
+        guard RequestTarget.asyncHTTPClientWireTarget(url) == parts.path else {
             throw SigV4Error(
                 .invalidRequestTarget,
                 "AsyncHTTPClient would send a different request target than the URL string holds; percent-encode the path and query first"
@@ -108,7 +108,7 @@ extension HTTPClientRequest {
         }
         var request = HTTPRequest(
             method: HTTPRequest.Method(method.rawValue) ?? .get, scheme: parts.scheme, authority: parts.authority,
-            path: parts.target)
+            path: parts.path)
         guard request.method.rawValue == method.rawValue else {
             throw SigV4Error(.invalidRequestTarget, "the HTTP method is not a valid token")
         }

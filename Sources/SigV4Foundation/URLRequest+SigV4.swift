@@ -53,12 +53,12 @@ extension URLRequest {
     /// This request as an `HTTPRequest` with the byte-exact target and the `Host` URLSession will send.
     func httpRequest() throws(SigV4Error) -> HTTPRequest {
         guard let url else { throw SigV4Error(.invalidRequestTarget, "the request has no URL") }
-        let parts = try RequestTarget(splitting: url.absoluteString)
+        let parts = try RequestTarget(absoluteURL: url.absoluteString)
         let methodName = httpMethod ?? "GET"
         guard let method = HTTPRequest.Method(methodName) else {
             throw SigV4Error(.invalidRequestTarget, "the HTTP method is not a valid token")
         }
-        var request = HTTPRequest(method: method, scheme: parts.scheme, authority: parts.hostHeader, path: parts.target)
+        var request = HTTPRequest(method: method, scheme: parts.scheme, authority: parts.hostHeader, path: parts.path)
         var fields = HTTPFields()
         for (name, value) in allHTTPHeaderFields ?? [:] {
             guard let fieldName = HTTPField.Name(name) else {
@@ -87,7 +87,7 @@ extension Signer {
         request.httpMethod = method
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let signed = try presign(try request.httpRequest(), expires: expires, at: date)
-        let parts = try RequestTarget(splitting: url.absoluteString)
+        let parts = try RequestTarget(absoluteURL: url.absoluteString)
         guard let result = URL(string: "\(parts.scheme)://\(parts.authority)\(signed.request.path ?? "/")") else {
             throw SigV4Error(.invalidRequestTarget, "the presigned URL is not a valid URL")
         }

@@ -58,6 +58,8 @@ struct Gateway: Sendable {
     static let droppedResponseHeaders: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
     ]
+    /// `x-amz-error-code`, set on every refusal (read for the access log).
+    static let errorCodeField = HTTPField.Name("x-amz-error-code")!
     /// Presigned-URL parameters removed from the forwarded query: the upstream gets no credentials.
     static let presignParameters: Set<String> = [
         "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signedheaders",
@@ -88,21 +90,20 @@ struct Gateway: Sendable {
             log(request, status: 502, identity: identity, code: "BadGateway", started: started)
             return Self.badGateway()
         }
-        let code = response.headers[HTTPField.Name("x-amz-error-code")!]
+        let code = response.headers[Self.errorCodeField]
         log(request, status: response.status.code, identity: identity, code: code, started: started)
         return response
     }
 
     /// One structured access-log line. Never logs the query (it may hold a presigned token) or any header value
-    /// other than the public access key id.
+    /// other than the public access key id. Nothing is built when the access log is filtered out.
     func log(_ request: Request, status: Int, identity: VerifiedRequest?, code: String?, started: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - started
-        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        guard accessLog.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue)",
             "path": "\(request.uri.path)",
             "status": "\(status)",
-            "ms": "\(String(format: "%.2f", ms))",
+            "ms": "\(Self.milliseconds(ContinuousClock.now - started))",
         ]
         if let identity {
             metadata["access_key_id"] = "\(identity.accessKeyID)"
@@ -113,6 +114,14 @@ struct Gateway: Sendable {
         }
         if let code { metadata["code"] = "\(code)" }
         accessLog.info("request", metadata: metadata)
+    }
+
+    /// `elapsed` in milliseconds with two decimals (`"12.34"`), without Foundation's `String(format:)`.
+    static func milliseconds(_ elapsed: Duration) -> String {
+        let (seconds, attoseconds) = elapsed.components
+        let hundredths = max(0, seconds) * 100_000 + max(0, attoseconds) / 10_000_000_000_000
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 
     /// Forwards a verified request, or answers its identity.
@@ -184,19 +193,23 @@ struct Gateway: Sendable {
 
     /// Echo mode: the verified identity as JSON (the body, already verified, is counted).
     static func echo(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int) -> Response {
-        var pairs: [(String, String)] = [
-            ("method", request.method.rawValue), ("path", request.uri.path), ("body_bytes", String(bodyBytes)),
-        ]
+        // The keys are fixed ASCII; only the values need quoting.
+        var json = "{\"method\":"
+        json.reserveCapacity(256)
+        json += jsonQuote(request.method.rawValue)
+        json += ",\"path\":" + jsonQuote(request.uri.path)
+        json += ",\"body_bytes\":\"\(bodyBytes)\""
         if let identity {
-            pairs += [
-                ("access_key_id", identity.accessKeyID), ("principal", identity.principal),
-                ("region", identity.scope.region), ("service", identity.scope.service),
-                ("signed_at", identity.signedAt.iso8601Basic), ("presigned", identity.isPresigned ? "true" : "false"),
-            ]
+            json += ",\"access_key_id\":" + jsonQuote(identity.accessKeyID)
+            json += ",\"principal\":" + jsonQuote(identity.principal)
+            json += ",\"region\":" + jsonQuote(identity.scope.region)
+            json += ",\"service\":" + jsonQuote(identity.scope.service)
+            json += ",\"signed_at\":\"" + identity.signedAt.iso8601Basic + "\""
+            json += ",\"presigned\":" + (identity.isPresigned ? "\"true\"" : "\"false\"")
         } else {
-            pairs.append(("authentication", "disabled"))
+            json += ",\"authentication\":\"disabled\""
         }
-        let json = "{" + pairs.map { "\(jsonQuote($0.0)):\(jsonQuote($0.1))" }.joined(separator: ",") + "}\n"
+        json += "}\n"
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         let buffer = ByteBuffer(string: json)
@@ -210,7 +223,7 @@ struct Gateway: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/xml"
         headers[.contentLength] = String(body.readableBytes)
-        headers[HTTPField.Name("x-amz-error-code")!] = "BadGateway"
+        headers[errorCodeField] = "BadGateway"
         return Response(status: .badGateway, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 

@@ -87,12 +87,15 @@ struct GatewayBinaryTests {
 
         let signer = Signer(credentials: Credentials(accessKeyID: id, secretAccessKey: secret), region: "us-east-1", service: "s3")
         var good = HTTPClientRequest(url: "\(base)/bucket/key.txt")
-        try good.sign(with: signer, payload: .emptySHA256, at: AmzDate(Date()))
+        let signedAt = AmzDate(Date())
+        try good.sign(with: signer, payload: .emptySHA256, at: signedAt)
         let accepted = try await HTTPClient.shared.execute(good, timeout: .seconds(10))
         let identity = String(buffer: try await accepted.body.collect(upTo: 1 << 16))
         #expect(accepted.status.code == 200)
-        #expect(identity.contains(#""principal":"tester""#))
-        #expect(identity.contains(#""access_key_id":"\#(id)""#))
+        #expect(
+            identity == #"{"method":"GET","path":"/bucket/key.txt","body_bytes":"0","access_key_id":"\#(id)","#
+                + #""principal":"tester","region":"us-east-1","service":"s3","signed_at":"\#(signedAt.iso8601Basic)","#
+                + #""presigned":"false"}"# + "\n")
 
         let wrong = Signer(credentials: Credentials(accessKeyID: id, secretAccessKey: "not-the-secret"), region: "us-east-1", service: "s3")
         var bad = HTTPClientRequest(url: "\(base)/bucket/key.txt")
@@ -107,5 +110,13 @@ struct GatewayBinaryTests {
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
+        // The access log (info level, on stdout) has one line per request, with the elapsed time and no secret.
+        let log = banner + String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let accessLines = log.split(separator: "\n").filter { $0.contains("sigv4.access") }
+        #expect(accessLines.count == 2)
+        #expect(accessLines.contains { $0.contains("status=200") && $0.contains("principal=tester") })
+        #expect(accessLines.contains { $0.contains("status=403") && $0.contains("code=SignatureDoesNotMatch") })
+        #expect(accessLines.allSatisfy { $0.contains(/\sms=\d+\.\d\d(\s|$)/) })
+        #expect(!log.contains(secret))
     }
 }

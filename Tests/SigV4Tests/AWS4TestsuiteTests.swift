@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4TestSupport
 import Testing
 
 /// The classic AWS SigV4 suite (botocore's copy): `.req` → `.creq`, `.sts`, `.authz`.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4TestSupport
 import Testing
 
 /// The official SigV4 suite (aws-c-auth's `aws-signing-test-suite/v4`), header and query variants.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4TestSupport
 import Testing
 
 /// Re-signs every request of the botocore corpus (`TestVectors/botocore-differential/cases.json`,

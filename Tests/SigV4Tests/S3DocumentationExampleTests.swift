@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4TestSupport
 import Testing
 
 /// The worked examples of the S3 API Reference ("Examples: Signature calculations"), header and presigned.

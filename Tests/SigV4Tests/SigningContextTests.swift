@@ -1,5 +1,6 @@
 import HTTPTypes
 import SigV4
+import SigV4TestSupport
 import Testing
 
 /// `SigningContext` (the allocation-free path) must produce exactly what `Signer.sign` produces.

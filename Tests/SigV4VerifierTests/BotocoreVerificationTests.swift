@@ -1,5 +1,6 @@
 import Foundation
 import SigV4
+import SigV4TestSupport
 import SigV4Verifier
 import Testing
 

@@ -5,6 +5,8 @@
 #
 # Usage: scripts/interop/perf.sh [path/to/sigv4] [seconds-per-run] [rounds]
 #        (default: .build/release/sigv4, built if missing; 10 s; 3 rounds)
+#        SERVER_CPUS=0 WRK_CPUS=1 scripts/interop/perf.sh ...   pins both gateways and wrk with taskset
+#        (CPU lists as taskset -c takes them; unset: no pinning).
 # Needs: wrk (scripts/apt-packages.txt), python3 with botocore.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,6 +19,10 @@ if [[ ! -x "$SIGV4" ]]; then
 fi
 SIGV4=$(realpath "$SIGV4")
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+server_pin=()
+wrk_pin=()
+[[ -n "${SERVER_CPUS:-}" ]] && server_pin=(taskset -c "$SERVER_CPUS")
+[[ -n "${WRK_CPUS:-}" ]] && wrk_pin=(taskset -c "$WRK_CPUS")
 
 work=$(mktemp -d)
 pids=()
@@ -37,11 +43,11 @@ ks="$work/keys.db"
 key=$("$SIGV4" keys create --keystore "$ks" --principal bench --format json)
 
 auth_port=$(free_port)
-"$SIGV4" serve --listen "127.0.0.1:$auth_port" --keystore "$ks" --replay-protection off --log-level error \
+"${server_pin[@]}" "$SIGV4" serve --listen "127.0.0.1:$auth_port" --keystore "$ks" --replay-protection off --log-level error \
     >"$work/auth.log" 2>&1 &
 pids+=($!)
 noauth_port=$(free_port)
-"$SIGV4" serve --listen "127.0.0.1:$noauth_port" --keystore "$ks" --dev-no-auth --log-level error \
+"${server_pin[@]}" "$SIGV4" serve --listen "127.0.0.1:$noauth_port" --keystore "$ks" --dev-no-auth --log-level error \
     >"$work/noauth.log" 2>&1 &
 pids+=($!)
 wait_port "$auth_port"
@@ -63,7 +69,7 @@ status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$auth_port$tar
 [[ "$status" == 200 ]] || { echo "the presigned request was refused ($status)" >&2; cat "$work/auth.log" >&2; exit 1; }
 
 run() { # port -> "req/s p99_ms"
-    wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency -H "Host: 127.0.0.1:$auth_port" "http://127.0.0.1:$1$target" \
+    "${wrk_pin[@]}" wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency -H "Host: 127.0.0.1:$auth_port" "http://127.0.0.1:$1$target" \
         >"$work/wrk.out"
     python3 - "$work/wrk.out" <<'EOF'
 import re, sys
@@ -78,6 +84,8 @@ print(f"{rps:.0f} {p99:.2f}")
 EOF
 }
 
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); server CPUs: ${SERVER_CPUS:-all}; wrk CPUs: ${WRK_CPUS:-all}"
+echo
 echo "| round | verified req/s | verified p99 ms | no-auth req/s | no-auth p99 ms | throughput cost |"
 echo "|---|---|---|---|---|---|"
 sum_auth=0
@@ -90,4 +98,6 @@ for round in $(seq 1 "$ROUNDS"); do
     sum_auth=$((sum_auth + a_rps))
     sum_noauth=$((sum_noauth + n_rps))
 done
-python3 -c "print(f'\nmean: verified {$sum_auth / $ROUNDS:.0f} req/s, no-auth {$sum_noauth / $ROUNDS:.0f} req/s, verification costs {(1 - $sum_auth / $sum_noauth) * 100:.1f}% of throughput')"
+echo
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 -c "print(f'mean: verified {$sum_auth / $ROUNDS:.0f} req/s, no-auth {$sum_noauth / $ROUNDS:.0f} req/s, verification costs {(1 - $sum_auth / $sum_noauth) * 100:.1f}% of throughput')"

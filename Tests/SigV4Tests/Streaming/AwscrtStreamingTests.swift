@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4TestSupport
 import Testing
 
 /// Cross-checks against awscrt 0.38.1 (aws-c-auth seeds, aws-c-s3 uploads); see

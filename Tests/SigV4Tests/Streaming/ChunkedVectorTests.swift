@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4TestSupport
 import Testing
 
 /// The S3 documentation's chunked-upload examples and SDK fixtures, byte for byte.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4TestSupport
 
 /// One of the S3 documentation's chunked-upload examples, loaded from JSON.
 struct ChunkedExample {

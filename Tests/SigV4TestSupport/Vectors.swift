@@ -1,10 +1,11 @@
-import Foundation
-import HTTPTypes
-import SigV4
+public import Foundation
+public import HTTPTypes
 
 /// Locates `TestVectors/` by walking up from this file.
-enum Vectors {
-    static let root: URL = {
+///
+/// Shared by the test targets (a regular target that only tests depend on).
+public enum Vectors {
+    public static let root: URL = {
         var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while dir.path != "/" {
             let candidate = dir.appendingPathComponent("TestVectors")
@@ -14,18 +15,18 @@ enum Vectors {
         fatalError("TestVectors/ not found above \(#filePath)")
     }()
 
-    static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+    public static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
 
-    static func text(_ relative: String) throws -> String {
+    public static func text(_ relative: String) throws -> String {
         try String(contentsOf: url(relative), encoding: .utf8)
     }
 
-    static func json(_ relative: String) throws -> [String: Any] {
+    public static func json(_ relative: String) throws -> [String: Any] {
         let data = try Data(contentsOf: url(relative))
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
-    static func directories(_ relative: String) -> [String] {
+    public static func directories(_ relative: String) -> [String] {
         let items = (try? FileManager.default.contentsOfDirectory(atPath: url(relative).path)) ?? []
         return items.filter { name in
             var isDir: ObjCBool = false
@@ -36,15 +37,15 @@ enum Vectors {
 }
 
 /// A request in the suites' raw `request.txt` format.
-struct RawRequest {
-    var method: String
-    var target: String
-    var headers: [(String, String)]
-    var body: [UInt8]
+public struct RawRequest {
+    public var method: String
+    public var target: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
 
     /// Parses `METHOD TARGET HTTP/1.1`, `Name:value` lines (obs-fold continuation lines are
     /// joined to the previous value with a space), an empty line, then the body.
-    init(_ text: String) {
+    public init(_ text: String) {
         var lines = text.components(separatedBy: "\n")
         let requestLine = lines.removeFirst()
         // The target may contain spaces: it runs to the last " HTTP/".
@@ -69,10 +70,10 @@ struct RawRequest {
         body = Array(bodyLines.joined(separator: "\n").utf8)
     }
 
-    var host: String { headers.first { $0.0.lowercased() == "host" }!.1 }
+    public var host: String { headers.first { $0.0.lowercased() == "host" }!.1 }
 
     /// An `HTTPRequest` carrying every header (Host included, as a field) in order.
-    func httpRequest() -> HTTPRequest {
+    public func httpRequest() -> HTTPRequest {
         var fields = HTTPFields()
         for (name, value) in headers {
             fields.append(HTTPField(name: HTTPField.Name(name)!, lenientValue: Array(value.utf8)))
@@ -84,7 +85,7 @@ struct RawRequest {
 
 extension String {
     /// The text with trailing newlines removed (some upstream files end with one).
-    var trimmingTrailingNewlines: String {
+    public var trimmingTrailingNewlines: String {
         var s = self
         while s.hasSuffix("\n") || s.hasSuffix("\r") { s.removeLast() }
         return s
