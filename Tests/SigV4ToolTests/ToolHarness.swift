@@ -92,6 +92,10 @@ enum Tool {
         env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         env["HOME"] = home
         env["LANG"] = "C.UTF-8"
+        // Sanitizer settings (scripts/test --sanitizers) reach the sanitizer-built child too.
+        for name in ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"] {
+            if let value = ProcessInfo.processInfo.environment[name] { env[name] = value }
+        }
         return env
     }
 
