@@ -1,3 +1,4 @@
+import Foundation
 import CMallocCounter
 
 #if canImport(Glibc)
@@ -87,4 +88,23 @@ func wallNanoseconds() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// Best-of-3 throughput with 1 and with 2 concurrent tasks, as `run(tasks)` measures it (operations
+/// per second, wall clock), printed on one line with the core count and the load average.
+func printTaskScaling(_ what: String, _ run: (Int) async -> Double) async {
+    _ = await run(1)  // warm up
+    var one = 0.0
+    var two = 0.0
+    for _ in 0..<3 {
+        one = max(one, await run(1))
+        two = max(two, await run(2))
+    }
+    let load =
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+        .joined(separator: " ") ?? "?"
+    print(
+        String(
+            format: "%@ (wall clock, best of 3): 1 task %.0f/s, 2 tasks %.0f/s (x%.2f) on %d cores, load %@",
+            what, one, two, two / one, ProcessInfo.processInfo.activeProcessorCount, load))
 }

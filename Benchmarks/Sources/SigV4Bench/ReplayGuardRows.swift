@@ -73,17 +73,6 @@ enum ReplayGuardRows {
             }
             return Double(tasks * perTask) / (Double(wallNanoseconds() - t0) / 1e9)
         }
-        var one = 0.0
-        var two = 0.0
-        for _ in 0..<3 {
-            one = max(one, await run(tasks: 1))
-            two = max(two, await run(tasks: 2))
-        }
-        print(
-            String(
-                format: "replay guard inserts (wall clock, best of 3): 1 task %.0f/s, 2 tasks %.0f/s (x%.2f), load %@",
-                one, two, two / one,
-                (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
-                    .joined(separator: " ") ?? "?"))
+        await printTaskScaling("replay guard inserts") { await run(tasks: $0) }
     }
 }

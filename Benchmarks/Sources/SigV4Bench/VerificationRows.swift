@@ -84,18 +84,6 @@ enum VerificationRows {
             }
             return Double(tasks * perTask) / (Double(wallNanoseconds() - t0) / 1e9)
         }
-        _ = await run(tasks: 1)
-        var one = 0.0
-        var two = 0.0
-        for _ in 0..<3 {
-            one = max(one, await run(tasks: 1))
-            two = max(two, await run(tasks: 2))
-        }
-        print(
-            String(
-                format: "verify_header throughput (wall clock, best of 3): 1 task %.0f/s, 2 tasks %.0f/s (x%.2f) on %d cores, load %@",
-                one, two, two / one, ProcessInfo.processInfo.activeProcessorCount,
-                (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
-                    .joined(separator: " ") ?? "?"))
+        await printTaskScaling("verify_header throughput") { await run(tasks: $0) }
     }
 }
