@@ -12,7 +12,7 @@ let sigv4 = root.lastPathComponent
 func fuzzTarget(_ name: String, _ products: [String]) -> Target {
     .executableTarget(
         name: name,
-        dependencies: products.map { .product(name: $0, package: sigv4) },
+        dependencies: ["LibFuzzerDriver"] + products.map { .product(name: $0, package: sigv4) },
         path: "Sources/\(name)")
 }
 
@@ -20,6 +20,8 @@ let package = Package(
     name: "swift-sigv4-fuzz",
     dependencies: [.package(path: root.path)],
     targets: [
+        // The libFuzzer driver call every target shares (not itself a target of scripts/fuzz: no `Fuzz` prefix).
+        .target(name: "LibFuzzerDriver", path: "Sources/LibFuzzerDriver"),
         fuzzTarget("FuzzAuthorizationHeader", ["SigV4Verifier"]),
         fuzzTarget("FuzzPresignedQuery", ["SigV4Verifier"]),
         fuzzTarget("FuzzCanonicalRequest", ["SigV4"]),

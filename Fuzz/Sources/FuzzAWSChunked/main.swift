@@ -9,6 +9,7 @@
 //   input), the body is encoded with the real signer (8 KiB chunks), then bytes 4-7 flip one byte of it.
 //   Oracles: unmodified → accepted and decoded byte for byte; modified → whatever is released is a prefix of
 //   the payload for signed variants (nothing unverified is released), and an accepted body decodes exactly.
+import LibFuzzerDriver
 import Glibc
 import HTTPTypes
 import SigV4
@@ -101,13 +102,4 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzOne($0, $1) })
+runFuzzer(fuzzOne)

@@ -1,5 +1,6 @@
 // libFuzzer target: the Authorization header parser (AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…).
 // Input: the raw header value. Oracle: no crash, no hang; a parsed header has no presign part.
+import LibFuzzerDriver
 import Glibc
 @_spi(Fuzzing) import SigV4Verifier
 
@@ -10,13 +11,4 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzOne($0, $1) })
+runFuzzer(fuzzOne)

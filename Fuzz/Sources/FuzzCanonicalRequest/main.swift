@@ -3,6 +3,7 @@
 // fields: method, target, then header name/value pairs.
 // Oracles: no crash; the same input builds the same bytes twice; the canonical URI and query lines are
 // plain ASCII without spaces; with distinct header names, reversing the header order changes nothing.
+import LibFuzzerDriver
 import Glibc
 import SigV4
 
@@ -54,13 +55,4 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzOne($0, $1) })
+runFuzzer(fuzzOne)

@@ -5,6 +5,7 @@
 // Oracles (in `CommandLineFuzzing.resolveProfile`): no crash and no hang; deterministic; names, keys and
 // values trimmed; keys lowercase without their separator; no line feed inside a value; the credentials file
 // wins over the config file.
+import LibFuzzerDriver
 import Glibc
 @_spi(Fuzzing) import SigV4CommandLine
 
@@ -20,13 +21,4 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzOne($0, $1) })
+runFuzzer(fuzzOne)

@@ -3,6 +3,7 @@
 // Oracles (in `CommandLineFuzzing.parseCurlArguments`): no crash and no hang; deterministic; errors are one
 // line; every parsed value was (part of) an argument; passthrough options are long curl options with their
 // values; an accepted URL prints and parses back to the same URL.
+import LibFuzzerDriver
 import Glibc
 @_spi(Fuzzing) import SigV4CommandLine
 
@@ -15,13 +16,4 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzOne($0, $1) })
+runFuzzer(fuzzOne)

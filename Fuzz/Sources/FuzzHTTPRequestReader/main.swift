@@ -1,6 +1,7 @@
 // libFuzzer target: the raw HTTP/1.1 request reader used by `sigv4 verify`.
 // Input: byte 0 = options (bare LF allowed, Host required, tight limits); the rest = the request bytes.
 // Oracles: no crash, no hang; an accepted request respects every limit and its body is no larger than the input.
+import LibFuzzerDriver
 import Glibc
 import SigV4Verifier
 
@@ -25,13 +26,4 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzOne($0, $1) })
+runFuzzer(fuzzOne)

@@ -1,6 +1,7 @@
 // libFuzzer target: the key store's master key file parser (`MasterKeyRing.parse`, the format of the 0600 key
 // file and of SIGV4_KEYSTORE_MASTER_KEY). Oracles: no crash; a parsed ring has at least one version and its
 // description never shows key material.
+import LibFuzzerDriver
 import Glibc
 import SigV4KeyStore
 
@@ -14,13 +15,4 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzOne($0, $1) })
+runFuzzer(fuzzOne)

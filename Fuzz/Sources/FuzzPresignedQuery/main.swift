@@ -1,6 +1,7 @@
 // libFuzzer target: the presigned query parser (X-Amz-Algorithm, -Credential, -Date, -Expires, -SignedHeaders,
 // -Signature, -Security-Token). Input: byte 0 = slice offset, the rest = the query after '?'.
 // Oracle: no crash; a parsed query looks presigned; parameter ranges stay inside the query slice.
+import LibFuzzerDriver
 import Glibc
 @_spi(Fuzzing) import SigV4Verifier
 
@@ -12,13 +13,4 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzOne($0, $1) })
+runFuzzer(fuzzOne)
