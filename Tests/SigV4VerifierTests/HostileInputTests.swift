@@ -1,4 +1,5 @@
 import SigV4
+import SigV4TestSupport
 import SigV4Verifier
 import Testing
 
@@ -9,14 +10,9 @@ struct HostileInputTests {
 
     /// A small deterministic generator (SplitMix64), so failures reproduce.
     struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SplitMix64
+        init(state: UInt64) { generator = SplitMix64(seed: state) }
+        mutating func next() -> UInt64 { generator.next() }
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
         mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
     }

@@ -1,0 +1,18 @@
+/// A small deterministic generator (SplitMix64): the same seed gives the same sequence on every run,
+/// so generated inputs and their failures reproduce.
+///
+/// ```swift
+/// var rng = SplitMix64(seed: 42)
+/// let byte = UInt8(truncatingIfNeeded: rng.next())
+/// ```
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
