@@ -1,4 +1,3 @@
-import Synchronization
 
 /// A bounded, thread-safe cache of derived signing keys.
 ///
@@ -27,7 +26,7 @@ public final class SigningKeyCache: Sendable {
         var misses: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Maximum number of keys kept.
     public let capacity: Int
 

@@ -1,4 +1,4 @@
-import Synchronization
+import _SigV4Crypto
 
 /// A ``CredentialResolver`` over a fixed set of keys held in memory (tests, the CLI, small services).
 ///
@@ -9,13 +9,13 @@ import Synchronization
 /// resolver.upsert(otherCredential)   // thread-safe updates
 /// ```
 public final class InMemoryCredentialResolver: CredentialResolver {
-    private let keys: Mutex<[String: ResolvedCredential]>
+    private let keys: Locked<[String: ResolvedCredential]>
 
     /// Creates a resolver holding `credentials` (a later entry with the same id wins).
     public init(_ credentials: [ResolvedCredential] = []) {
         var map: [String: ResolvedCredential] = [:]
         for c in credentials { map[c.accessKeyID] = c }
-        keys = Mutex(map)
+        keys = Locked(map)
     }
 
     public func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {

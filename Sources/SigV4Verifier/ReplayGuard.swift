@@ -1,4 +1,3 @@
-import Synchronization
 public import SigV4
 import _SigV4Crypto
 
@@ -54,14 +53,14 @@ public final class InMemoryReplayGuard: ReplayGuard {
         var rejectedFull: UInt64 = 0
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// The most entries held at once.
     public let capacity: Int
 
     /// Creates a guard holding at most `capacity` live signatures.
     public init(capacity: Int = 1_000_000) {
         self.capacity = max(1, capacity)
-        self.state = Mutex(State())
+        self.state = Locked(State())
     }
 
     public func remember(_ signature: Signature, until: AmzDate, now: AmzDate) async -> ReplayGuardResult {
