@@ -187,3 +187,34 @@ extension String {
         return self
     }
 }
+
+/// A date formatted once as `YYYYMMDDTHHMMSSZ`, held inline (16 bytes, no allocation): a signature
+/// formats its date once and copies these bytes into the `X-Amz-Date` header, the string to sign
+/// and, for a context, every later signature in the same second.
+///
+/// ```swift
+/// let text = AmzDateText(date)
+/// text.withUnsafeBytes { bytes in /* 16 ASCII bytes */ }
+/// ```
+struct AmzDateText: Sendable {
+    private var words: (UInt64, UInt64) = (0, 0)
+
+    init(_ date: AmzDate) {
+        Swift.withUnsafeMutableBytes(of: &words) { raw in
+            date.writeISO8601Basic(to: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
+    /// The 16 bytes.
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeBytes(of: words) { try body($0) }
+    }
+
+    /// Copies the 16 bytes to `p`.
+    func write(to p: UnsafeMutablePointer<UInt8>) {
+        Swift.withUnsafeBytes(of: words) { UnsafeMutableRawPointer(p).copyMemory(from: $0.baseAddress!, byteCount: 16) }
+    }
+
+    /// The text as a `String`.
+    var string: String { withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+}

@@ -138,15 +138,16 @@ public struct Signer: Sendable {
         // rebuilt if the caller reads `SignedRequest.canonicalRequest`.
         let accessKeyID = credentials.accessKeyID
         let key = signingKey(for: scope)
+        let dateText = AmzDateText(date)
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
         let authorization: String = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: plan.bound) {
             buffer throws(SigV4Error) in
             var w = ByteWriter(buffer)
             let range = try writeHeaderCanonicalRequest(
-                request, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &w)
+                request, fields: fields, plan: plan, target: target, payload: payload, dateText: dateText, to: &w)
             canonicalHash = SHA256.hash(UnsafeRawBufferPointer(w.written))
-            signature = key.signature(for: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash))
+            signature = key.signature(dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
             let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[range])
             let count = Signer.authorizationByteCount(
                 accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
@@ -162,7 +163,7 @@ public struct Signer: Sendable {
         if scan.hasAmzDate { signedFields[Signer.amzDateName] = nil }
         if scan.hasSecurityToken { signedFields[Signer.securityTokenName] = nil }
         let before = signedFields.count
-        signedFields.append(HTTPField(name: Signer.amzDateName, value: date.iso8601Basic))
+        signedFields.append(HTTPField(name: Signer.amzDateName, value: dateText.string))
         if let token, rules.sessionTokenPlacement == .signed {
             signedFields.append(HTTPField(name: Signer.securityTokenName, value: token))
         }
@@ -292,7 +293,7 @@ public struct Signer: Sendable {
     /// `X-Amz-Security-Token` fields are replaced by the signer's.
     func writeHeaderCanonicalRequest(
         _ request: HTTPRequest, fields: HTTPFields, plan: HeaderPlan, target: String, payload: PayloadHash,
-        date: AmzDate, to out: inout ByteWriter
+        dateText: AmzDateText, to out: inout ByteWriter
     ) throws(SigV4Error) -> Range<Int> {
         var method = request.method.rawValue
         var target = target
@@ -308,8 +309,8 @@ public struct Signer: Sendable {
         let filter = options.filter
         return try CanonicalHeaders.withScratch(byteCount: plan.byteCount, count: plan.count) {
             headers throws(SigV4Error) -> Range<Int> in
-            if var authority = plan.authority {
-                authority.withUTF8 { headers.add(lowercaseName: Signer.lit("host"), value: UnsafeRawBufferPointer($0)) }
+            if let authority = plan.authority {
+                Signer.withBytes(authority) { headers.add(lowercaseName: Signer.lit("host"), value: $0) }
             }
             for field in fields {
                 let name = field.name
@@ -325,21 +326,12 @@ public struct Signer: Sendable {
                     }
                 }
             }
-            var stamp = (UInt64(0), UInt64(0))
-            withUnsafeMutableBytes(of: &stamp) { raw in
-                date.writeISO8601Basic(to: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
-                headers.add(lowercaseName: Signer.lit("x-amz-date"), value: UnsafeRawBufferPointer(rebasing: raw[0..<16]))
-            }
-            if var signToken = plan.signToken {
-                signToken.withUTF8 {
-                    headers.add(lowercaseName: Signer.lit("x-amz-security-token"), value: UnsafeRawBufferPointer($0))
-                }
+            dateText.withUnsafeBytes { headers.add(lowercaseName: Signer.lit("x-amz-date"), value: $0) }
+            if let signToken = plan.signToken {
+                Signer.withBytes(signToken) { headers.add(lowercaseName: Signer.lit("x-amz-security-token"), value: $0) }
             }
             if plan.addContentSHA {
-                var value = payload.value
-                value.withUTF8 {
-                    headers.add(lowercaseName: Signer.lit("x-amz-content-sha256"), value: UnsafeRawBufferPointer($0))
-                }
+                Signer.withBytes(payload.value) { headers.add(lowercaseName: Signer.lit("x-amz-content-sha256"), value: $0) }
             }
             headers.sort()
             headers.select(filter)
@@ -352,6 +344,14 @@ public struct Signer: Sendable {
             out.append(string: payload.value)
             return start..<end
         }
+    }
+
+    /// Runs `body` on the UTF-8 bytes of `string`, without copying a native string.
+    @inline(__always)
+    static func withBytes<R>(_ string: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if let r = string.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return r }
+        var copy = string
+        return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
     /// The bytes of a static ASCII string.
@@ -386,18 +386,28 @@ public struct Signer: Sendable {
     ) -> Int {
         let count = authorizationByteCount(accessKeyID: accessKeyID, scope: scope, signedHeadersCount: signedHeaders.count)
         var w = ByteWriter(UnsafeMutableBufferPointer(start: p, count: count))
+        writeAuthorizationPrefix(to: &w, accessKeyID: accessKeyID, scope: scope)
+        writeAuthorizationSuffix(to: &w, signedHeaders: signedHeaders, signature: signature)
+        return w.count
+    }
+
+    /// `AWS4-HMAC-SHA256 Credential=<id>/<scope>, SignedHeaders=`: the part fixed for a day.
+    static func writeAuthorizationPrefix(to w: inout ByteWriter, accessKeyID: String, scope: CredentialScope) {
         w.append("AWS4-HMAC-SHA256 Credential=")
         w.append(string: accessKeyID)
         w.append(0x2f)
         scope.write(to: &w)
         w.append(", SignedHeaders=")
+    }
+
+    /// `<names>, Signature=<hex>` (`signedHeaders.count + 76` bytes).
+    static func writeAuthorizationSuffix(to w: inout ByteWriter, signedHeaders: UnsafeRawBufferPointer, signature: Signature) {
         w.append(signedHeaders)
         w.append(", Signature=")
         w.write(upTo: 64) { out in
             signature.digest.withUnsafeBytes { Hex.write($0, to: out) }
             return 64
         }
-        return w.count
     }
 
     // MARK: - Query signing (presigned URLs)
@@ -698,7 +708,8 @@ public struct SignedRequest: Sendable {
                 let plan = try? signer.planHeaderCanonicalRequest(original, scan: scan, target: target, payload: payload),
                 let bytes = try? ByteWriter.makeArray(capacity: plan.bound, { w throws(SigV4Error) in
                     _ = try signer.writeHeaderCanonicalRequest(
-                        original, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &w)
+                        original, fields: fields, plan: plan, target: target, payload: payload,
+                        dateText: AmzDateText(date), to: &w)
                 })
             else { return CanonicalRequest(bytes: []) }
             return CanonicalRequest(bytes: bytes)

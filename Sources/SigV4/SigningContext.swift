@@ -28,14 +28,23 @@ public final class SigningContext {
     struct State {
         var canonical: UnsafeMutableBufferPointer<UInt8>
         var canonicalCount = 0
+        /// The string to sign. Only the date and the hash change within a day; the rest is
+        /// written when the scope changes.
         var stringToSign: UnsafeMutableBufferPointer<UInt8>
         var stringToSignCount = 0
+        var stringToSignHashOffset = 0
+        /// The `Authorization` value; its first `authorizationPrefixCount` bytes
+        /// (`AWS4-HMAC-SHA256 Credential=<id>/<scope>, SignedHeaders=`) are fixed for a day.
         var authorization: UnsafeMutableBufferPointer<UInt8>
         var authorizationCount = 0
+        var authorizationPrefixCount = 0
         var keyDay: Int64 = .min
         var scope: CredentialScope?
         var key: SigningKey?
         var credentialsChecked = false
+        /// The last date formatted, and the second it is for.
+        var dateText = AmzDateText(AmzDate(secondsSince1970: 0))
+        var dateTextSecond: Int64 = .min
         var lastDate = AmzDate(secondsSince1970: 0)
         var lastPayload: PayloadHash = .emptySHA256
         var hasSignature = false
@@ -45,6 +54,16 @@ public final class SigningContext {
             if count > buffer.count {
                 buffer.deallocate()
                 buffer = .allocate(capacity: max(count, 2 * buffer.count))
+            }
+        }
+
+        /// Makes `buffer` hold at least `count` bytes, keeping its first `keeping` bytes.
+        static func grow(_ buffer: inout UnsafeMutableBufferPointer<UInt8>, _ count: Int, keeping: Int) {
+            if count > buffer.count {
+                let bigger = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(count, 2 * buffer.count))
+                bigger.baseAddress!.update(from: buffer.baseAddress!, count: keeping)
+                buffer.deallocate()
+                buffer = bigger
             }
         }
     }
@@ -84,10 +103,28 @@ public final class SigningContext {
             state.key = signer.signingKey(for: newScope)
             state.scope = newScope
             state.keyDay = day
+            // The text fixed for the day: the string to sign around its date and hash, and the
+            // `Authorization` value up to its signed headers.
+            State.ensure(&state.stringToSign, 99 + newScope.byteCount)
+            var sts = ByteWriter(state.stringToSign)
+            StringToSign.write(dateText: AmzDateText(date), scope: newScope, canonicalRequestHash: SHA256Digest(), to: &sts)
+            state.stringToSignCount = sts.count
+            state.stringToSignHashOffset = sts.count - 64
+            let prefixCount = Signer.authorizationByteCount(
+                accessKeyID: signer.credentials.accessKeyID, scope: newScope, signedHeadersCount: 0) - 76
+            State.ensure(&state.authorization, prefixCount + 256)
+            var authorization = ByteWriter(state.authorization)
+            Signer.writeAuthorizationPrefix(to: &authorization, accessKeyID: signer.credentials.accessKeyID, scope: newScope)
+            state.authorizationPrefixCount = authorization.count
         }
-        guard let scope = state.scope, let key = state.key else {
+        guard let key = state.key else {
             throw SigV4Error(.invalidScope, "no signing key")
         }
+        if date.secondsSince1970 != state.dateTextSecond {
+            state.dateText = AmzDateText(date)
+            state.dateTextSecond = date.secondsSince1970
+        }
+        let dateText = state.dateText
         state.hasSignature = false
         let fields = request.headerFields
         let scan = try Signer.scanForHeaderSigning(fields)
@@ -102,23 +139,24 @@ public final class SigningContext {
         state.canonicalCount = 0
         var writer = ByteWriter(state.canonical)
         let range = try signer.writeHeaderCanonicalRequest(
-            request, fields: fields, plan: plan, target: target, payload: payload, date: date, to: &writer)
+            request, fields: fields, plan: plan, target: target, payload: payload, dateText: dateText, to: &writer)
         state.canonicalCount = writer.count
         let hash = SHA256.hash(UnsafeRawBufferPointer(writer.written))
 
-        State.ensure(&state.stringToSign, 100 + scope.byteCount)
-        var sts = ByteWriter(state.stringToSign)
-        StringToSign.write(date: date, scope: scope, canonicalRequestHash: hash, to: &sts)
-        state.stringToSignCount = sts.count
-        let signature = Signature(digest: key.mac(UnsafeRawBufferPointer(sts.written)))
+        // The string to sign: only the date and the hash are new.
+        let sts = state.stringToSign.baseAddress!
+        dateText.write(to: sts + 17)
+        hash.withUnsafeBytes { Hex.write($0, to: sts + state.stringToSignHashOffset) }
+        let signature = Signature(
+            digest: key.mac(UnsafeRawBufferPointer(start: sts, count: state.stringToSignCount)))
 
         let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.canonical)[range])
-        let count = Signer.authorizationByteCount(
-            accessKeyID: signer.credentials.accessKeyID, scope: scope, signedHeadersCount: names.count)
-        State.ensure(&state.authorization, count)
-        state.authorizationCount = Signer.writeAuthorization(
-            to: state.authorization.baseAddress!, accessKeyID: signer.credentials.accessKeyID, scope: scope,
-            signedHeaders: names, signature: signature)
+        let prefix = state.authorizationPrefixCount
+        State.grow(&state.authorization, prefix + names.count + 76, keeping: prefix)
+        var authorization = ByteWriter(
+            UnsafeMutableBufferPointer(rebasing: state.authorization[prefix..<(prefix + names.count + 76)]))
+        Signer.writeAuthorizationSuffix(to: &authorization, signedHeaders: names, signature: signature)
+        state.authorizationCount = prefix + authorization.count
         state.lastDate = date
         state.lastPayload = payload
         state.hasSignature = true

@@ -59,6 +59,16 @@ public struct SigningKey: Sendable, CustomStringConvertible, CustomReflectable {
         Signature(digest: stringToSign.withBytes { mac($0) })
     }
 
+    /// The signature of the string to sign for (date, scope, hash), written on the stack from a
+    /// date already formatted.
+    func signature(dateText: AmzDateText, scope: CredentialScope, canonicalRequestHash: SHA256Digest) -> Signature {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 99 + scope.byteCount) { buffer in
+            var w = ByteWriter(buffer)
+            StringToSign.write(dateText: dateText, scope: scope, canonicalRequestHash: canonicalRequestHash, to: &w)
+            return Signature(digest: mac(UnsafeRawBufferPointer(w.written)))
+        }
+    }
+
     public var description: String { "SigningKey(\(scope), <redacted>)" }
     public var customMirror: Mirror { Mirror(self, children: ["scope": scope], displayStyle: .struct) }
 }

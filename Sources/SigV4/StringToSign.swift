@@ -66,9 +66,16 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
 
     /// Writes `AWS4-HMAC-SHA256 \n date \n scope \n hex(hash)` (`99 + scope.byteCount` bytes).
     static func write(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest, to w: inout ByteWriter) {
+        write(dateText: AmzDateText(date), scope: scope, canonicalRequestHash: canonicalRequestHash, to: &w)
+    }
+
+    /// The same, from a date already formatted.
+    static func write(
+        dateText: AmzDateText, scope: CredentialScope, canonicalRequestHash: SHA256Digest, to w: inout ByteWriter
+    ) {
         w.append("AWS4-HMAC-SHA256\n")
         w.write(upTo: 16) { p in
-            date.writeISO8601Basic(to: p)
+            dateText.write(to: p)
             return 16
         }
         w.append(0x0a)

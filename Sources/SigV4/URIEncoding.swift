@@ -30,12 +30,26 @@ public enum URIEncoding {
     }()
 
     /// True for `A-Z a-z 0-9 - . _ ~`.
+    ///
+    /// A bit test on two constant words rather than a chain of range compares: inputs mix digits
+    /// and letters unpredictably (hex signatures, dates), which made the compares mispredict.
     @inlinable
     public static func isUnreserved(_ b: UInt8) -> Bool {
-        switch b {
-        case 0x41...0x5a, 0x61...0x7a, 0x30...0x39, 0x2d, 0x2e, 0x5f, 0x7e: return true
-        default: return false
-        }
+        isSet(b, low: unreservedLow, high: unreservedHigh)
+    }
+
+    /// Bytes 0–63 and 64–127 of the unreserved set: `- . 0-9` and `A-Z _ a-z ~`.
+    @usableFromInline static let unreservedLow: UInt64 = 0x03FF_6000_0000_0000
+    @usableFromInline static let unreservedHigh: UInt64 = 0x47FF_FFFE_87FF_FFFE
+    /// The unreserved set plus `/` (0x2f), for paths.
+    @usableFromInline static let pathLow: UInt64 = unreservedLow | (1 << 0x2f)
+
+    /// True when `b` is in the 128-bit set (`low`: bytes 0–63, `high`: 64–127).
+    @inlinable @inline(__always)
+    static func isSet(_ b: UInt8, low: UInt64, high: UInt64) -> Bool {
+        guard b < 128 else { return false }
+        let word = b < 64 ? low : high
+        return (word >> UInt64(b & 63)) & 1 != 0
     }
 
     @inlinable
@@ -99,9 +113,10 @@ public enum URIEncoding {
         var i = 0
         var o = 0
         let n = bytes.count
+        let low = keepSlash ? pathLow : unreservedLow
         while i < n {
             let b = bytes[i]
-            if isUnreserved(b) || (keepSlash && b == 0x2f) {
+            if isSet(b, low: low, high: unreservedHigh) {
                 out[o] = b
                 o += 1
             } else if b == 0x25 && keepEscapes && i + 2 < n && isHex(bytes[i + 1]) && isHex(bytes[i + 2]) {

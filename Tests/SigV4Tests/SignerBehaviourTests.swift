@@ -210,6 +210,27 @@ struct CanonicalizationTests {
         #expect(URIEncoding.encode("ሴ") == "%E1%88%B4")
     }
 
+    @Test("every one of the 256 byte values is escaped unless it is A-Z a-z 0-9 - . _ ~ (or / in a path)")
+    func encodingOfEveryByte() {
+        let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
+        for b in 0...255 {
+            let byte = UInt8(b)
+            #expect(URIEncoding.isUnreserved(byte) == unreserved.contains(byte), "byte \(b)")
+            for keepSlash in [false, true] {
+                var out: [UInt8] = []
+                [byte].withUnsafeBufferPointer {
+                    URIEncoding.append($0, to: &out, keepSlash: keepSlash, keepEscapes: false)
+                }
+                let kept = unreserved.contains(byte) || (keepSlash && byte == 0x2f)
+                let hex = String(b, radix: 16, uppercase: true)
+                let expected = kept ? [byte] : Array("%\(hex.count == 1 ? "0" : "")\(hex)".utf8)
+                #expect(out == expected, "byte \(b), keepSlash \(keepSlash)")
+                let viaEncode = URIEncoding.encode(String(decoding: [byte], as: UTF8.self), keepSlash: keepSlash)
+                if b < 0x80 { #expect(Array(viaEncode.utf8) == expected, "byte \(b) via encode") }
+            }
+        }
+    }
+
     @Test("AmzDate formats and parses the X-Amz-Date form",
           arguments: [("20150830T123600Z", Int64(1_440_938_160)), ("19700101T000000Z", 0), ("20000229T235959Z", 951_868_799),
                       ("21000301T000000Z", 4_107_542_400)])
