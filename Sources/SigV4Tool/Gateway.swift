@@ -152,10 +152,12 @@ struct Gateway: Sendable {
             outbound.body = .bytes(try await request.body.collect(upTo: Int(contentLength)))
         } else if let contentLength, contentLength > 0 {
             // Larger bodies stream; the last buffer is held back until verified, and a failure aborts
-            // the upstream request before its declared length is reached.
-            outbound.body = .stream(request.body, length: .known(contentLength))
+            // the upstream request before its declared length is reached. The upstream is contacted
+            // only once the middleware has released the first bytes (for aws-chunked: the first chunk
+            // verified), so a body refused at its start never opens an upstream request.
+            outbound.body = .stream(try await StartedBody(request.body), length: .known(contentLength))
         } else if chunked {
-            outbound.body = .stream(request.body, length: .unknown)
+            outbound.body = .stream(try await StartedBody(request.body), length: .unknown)
         } else if contentLength == 0 {
             outbound.headers.replaceOrAdd(name: "Content-Length", value: "0")
         }
@@ -236,4 +238,52 @@ struct Gateway: Sendable {
 struct GatewayError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A body whose first buffer has already been read: it yields that buffer, then the rest of the
+/// base sequence. Reading the first buffer runs the middleware's checks on it (an aws-chunked body
+/// releases a chunk only after its signature verified), so the gateway can wait for it before it
+/// contacts the upstream.
+///
+/// One consumer only (the upstream request's body writer); the iterator lives in a box that is
+/// never shared with a second reader, hence `@unchecked Sendable`.
+///
+/// ```swift
+/// outbound.body = .stream(try await StartedBody(request.body), length: .unknown)
+/// ```
+struct StartedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
+    typealias Element = ByteBuffer
+
+    final class Box: @unchecked Sendable {
+        var first: ByteBuffer?
+        var rest: Base.AsyncIterator
+
+        init(first: ByteBuffer?, rest: Base.AsyncIterator) {
+            self.first = first
+            self.rest = rest
+        }
+    }
+
+    let box: Box
+
+    /// Reads the first buffer of `base` (throwing what its checks throw).
+    init(_ base: Base) async throws {
+        var iterator = base.makeAsyncIterator()
+        let first = try await iterator.next()
+        box = Box(first: first, rest: iterator)
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let box: Box
+
+        mutating func next() async throws -> ByteBuffer? {
+            if let first = box.first {
+                box.first = nil
+                return first
+            }
+            return try await box.rest.next()
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(box: box) }
 }
