@@ -137,14 +137,14 @@ let package = Package(
         .testTarget(
             name: "SigV4KeyStoreTests",
             dependencies: [
-                "SigV4", "SigV4Verifier", "SigV4KeyStore", "_SigV4Crypto",
+                "SigV4", "SigV4Verifier", "SigV4KeyStore", "_SigV4Crypto", "SigV4TestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "SigV4ToolTests",
-            dependencies: ["SigV4", "SigV4Verifier", "SigV4CommandLine"],
+            dependencies: ["SigV4", "SigV4Verifier", "SigV4CommandLine", "SigV4TestSupport"],
             swiftSettings: strictSettings
         ),
         // Counts heap allocations per thread in the test process (allocation regression tests).
@@ -160,7 +160,7 @@ let package = Package(
             name: "SigV4GatewayTests",
             dependencies: [
                 "SigV4", "SigV4Verifier", "SigV4KeyStore", "SigV4AsyncHTTPClient", "SigV4Foundation",
-                "HummingbirdSigV4", "HummingbirdSigV4Testing", "_SigV4Crypto",
+                "HummingbirdSigV4", "HummingbirdSigV4Testing", "_SigV4Crypto", "SigV4TestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,5 +1,6 @@
 import Foundation
 import SigV4
+import SigV4TestSupport
 import Testing
 import _SigV4Crypto
 
@@ -240,7 +241,7 @@ send("4 GiB chunk", m, t, list(h.items()), b)
         let environment = [
             "PATH": "/usr/bin:/bin", "HOME": directory, "SIGV4_KEYSTORE_MASTER_KEY": "1:\(Self.masterHex)",
             "SIGV4_UPSTREAM_SECRET_ACCESS_KEY": Self.upstreamSecret, "SIGV4_LOG_LEVEL": "trace", "LOG_LEVEL": "trace",
-        ]
+        ].merging(ChildEnvironment.sanitizers) { $1 }
         #expect(try GatewayBinaryTests.run(["keys", "init", "--keystore", store], environment: environment).0 == 0)
         let (created, keyJSON) = try GatewayBinaryTests.run(
             ["keys", "create", "--keystore", store, "--principal", "alice", "--format", "json"], environment: environment)

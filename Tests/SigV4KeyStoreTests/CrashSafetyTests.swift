@@ -1,6 +1,7 @@
 import Foundation
 import SigV4
 import SigV4KeyStore
+import SigV4TestSupport
 import SigV4Verifier
 import Testing
 
@@ -23,9 +24,8 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "USER": "crash"].merging(env) {
-            $1
-        }
+        process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "USER": "crash"]
+            .merging(ChildEnvironment.sanitizers) { $1 }.merging(env) { $1 }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

@@ -1,6 +1,7 @@
 import Foundation
 import SigV4
 import SigV4KeyStore
+import SigV4TestSupport
 import Testing
 
 /// Disk-full and read-only stores: `sigv4 keys` fails with a clear error (exit 1, `sigv4 keys: <code>: …`,
@@ -15,7 +16,8 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", "trap '' XFSZ; ulimit -f \(fileSizeKiB); exec \"$0\" \"$@\"", executable] + arguments
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()].merging(env) { $1 }
+        process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+            .merging(ChildEnvironment.sanitizers) { $1 }.merging(env) { $1 }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import SigV4
 import SigV4KeyStore
+import SigV4TestSupport
 import SigV4Verifier
 import Testing
 
@@ -178,6 +179,7 @@ func runSigV4(_ arguments: [String], environment: [String: String] = [:]) throws
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "USER": "tester"]
+    env.merge(ChildEnvironment.sanitizers) { $1 }
     env.merge(environment) { $1 }
     process.environment = env
     let out = Pipe()

@@ -1,4 +1,5 @@
 import Foundation
+import SigV4TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -93,10 +94,7 @@ enum Tool {
         env["HOME"] = home
         env["LANG"] = "C.UTF-8"
         // Sanitizer settings (scripts/test --sanitizers) reach the sanitizer-built child too.
-        for name in ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"] {
-            if let value = ProcessInfo.processInfo.environment[name] { env[name] = value }
-        }
-        return env
+        return env.merging(ChildEnvironment.sanitizers) { $1 }
     }
 
     /// Runs a process to completion. stdin, stdout and stderr go through temporary files, not pipes,
