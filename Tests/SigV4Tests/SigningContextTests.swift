@@ -28,6 +28,29 @@ struct SigningContextTests {
         #expect(fields == expected.request.headerFields)
     }
 
+    @Test("the context equals Signer.sign on every header-mode case of the botocore corpus, on the day and the next")
+    func contextMatchesSignerOnTheCorpus() throws {
+        var checked = 0
+        for c in BotocoreDifferentialTests.cases where c.mode == "header" {
+            let request = c.request()
+            let payload = try PayloadHash(c.payloadHash)
+            let signer = c.signer
+            let signing = SigningContext(signer: signer)
+            let day = try AmzDate(iso8601Basic: c.timestamp)
+            // The same second twice (cached date text), a later second, then the next day (new prefixes).
+            for date in [day, day, day.adding(seconds: 1), day.adding(seconds: 86_400)] {
+                let expected = try signer.sign(request, payload: payload, at: date)
+                let signature = try signing.sign(request, payload: payload, at: date)
+                #expect(signature == expected.signature, "case \(c.id)")
+                #expect(signing.authorizationValue == expected.authorization, "case \(c.id)")
+                #expect(signing.withCanonicalRequest { Array($0) } == expected.canonicalRequest.bytes, "case \(c.id)")
+                #expect(signing.withStringToSign { Array($0) } == expected.stringToSign.bytes, "case \(c.id)")
+            }
+            checked += 1
+        }
+        #expect(checked > 900)
+    }
+
     @Test("a context moves to the new scope when the day changes")
     func contextFollowsTheDate() throws {
         let signer = Signer(
