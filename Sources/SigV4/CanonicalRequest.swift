@@ -346,16 +346,8 @@ package struct CanonicalRequestBuilder {
     /// Validates a header name as an RFC 9110 token.
     static func validateName(_ name: UnsafeRawBufferPointer) throws(SigV4Error) {
         guard !name.isEmpty else { throw SigV4Error(.invalidHeader, "empty header name") }
-        for b in name {
-            switch b {
-            case 0x30...0x39, 0x41...0x5a, 0x61...0x7a: continue
-            case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-                UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-                continue
-            default:
-                throw SigV4Error(.invalidHeader, "header name is not an HTTP token")
-            }
+        for b in name where !isTokenByte(b) {
+            throw SigV4Error(.invalidHeader, "header name is not an HTTP token")
         }
     }
 
@@ -403,7 +395,7 @@ package struct CanonicalRequestBuilder {
     }
 
     /// RFC 9110 `tchar`: letters, digits and ``!#$%&'*+-.^_`|~``.
-    static func isTokenByte(_ b: UInt8) -> Bool {
+    package static func isTokenByte(_ b: UInt8) -> Bool {
         switch b {
         case 0x30...0x39, 0x41...0x5a, 0x61...0x7a: return true
         case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2a, 0x2b, 0x2d, 0x2e, 0x5e, 0x5f, 0x60, 0x7c, 0x7e: return true

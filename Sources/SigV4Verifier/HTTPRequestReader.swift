@@ -1,3 +1,5 @@
+import SigV4
+
 /// A raw HTTP/1.1 request as read from bytes: method, target bytes, ordered headers and body.
 ///
 /// ```swift
@@ -267,7 +269,7 @@ public struct HTTPRequestReader: Sendable {
             throw HTTPReadError(.badRequestLine, "the request line must be 'METHOD target HTTP/1.1'")
         }
         let method = b[r.lowerBound..<sp1]
-        guard !method.isEmpty, method.allSatisfy(isTokenByte) else {
+        guard !method.isEmpty, method.allSatisfy(CanonicalRequestBuilder.isTokenByte) else {
             throw HTTPReadError(.badRequestLine, "the method is not an HTTP token")
         }
         let target = b[(sp1 + 1)..<sp2]
@@ -291,7 +293,7 @@ public struct HTTPRequestReader: Sendable {
         }
         guard let colon = b[r].firstIndex(of: 0x3a) else { throw HTTPReadError(.badHeader, "a header has no colon") }
         let name = b[r.lowerBound..<colon]
-        guard !name.isEmpty, name.allSatisfy(isTokenByte) else {
+        guard !name.isEmpty, name.allSatisfy(CanonicalRequestBuilder.isTokenByte) else {
             throw HTTPReadError(.badHeader, "a header name is not an HTTP token")
         }
         let value = b[(colon + 1)..<r.upperBound]
@@ -358,17 +360,6 @@ public struct HTTPRequestReader: Sendable {
         var n = 0
         for d in digits { n = n * 10 + Int(d - 0x30) }
         return n
-    }
-
-    func isTokenByte(_ b: UInt8) -> Bool {
-        switch b {
-        case 0x30...0x39, 0x41...0x5a, 0x61...0x7a: return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default: return false
-        }
     }
 
     func trim<C: Collection<UInt8>>(_ s: C) -> [UInt8] {

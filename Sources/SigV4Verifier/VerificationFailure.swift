@@ -218,7 +218,7 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
 
 /// Minimal JSON string quoting (no Foundation).
 package enum JSONQuoting {
-    /// `s` as a JSON string literal.
+    /// `s` as a JSON string literal: `"` `\\` and the control characters (DEL included) escaped.
     package static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
@@ -229,7 +229,7 @@ package enum JSONQuoting {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 {
+                if scalar.value < 0x20 || scalar.value == 0x7f {
                     let hex = Array("0123456789abcdef".utf8)
                     out += "\\u00"
                     out.unicodeScalars.append(Unicode.Scalar(hex[Int(scalar.value >> 4)]))

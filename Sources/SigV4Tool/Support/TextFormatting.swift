@@ -1,4 +1,5 @@
 import Foundation
+import SigV4Verifier
 
 /// Small text helpers for CLI output: JSON strings, shell quoting, visible control characters.
 ///
@@ -8,23 +9,8 @@ import Foundation
 /// TextFormatting.visible("a\tb\u{00A0}") // "a\\tb<U+00A0>"
 /// ```
 enum TextFormatting {
-    /// A JSON string literal.
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20 || c.value == 0x7f:
-                out += "\\u" + hex4(c.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal (the verifier's quoting: control characters and DEL escaped).
+    static func json(_ s: String) -> String { JSONQuoting.quote(s) }
 
     static func hex4(_ v: UInt32) -> String {
         let h = String(v, radix: 16, uppercase: false)
