@@ -29,6 +29,9 @@ struct MeasureConfig {
 
     static let full = MeasureConfig(batchNanoseconds: 25_000_000, batches: 7)
     static let quick = MeasureConfig(batchNanoseconds: 10_000_000, batches: 5)
+    /// For a busy machine: many 2 ms batches, so that some run without being descheduled; the
+    /// fastest is reported (other processes can only make a batch slower).
+    static let busy = MeasureConfig(batchNanoseconds: 2_000_000, batches: 150)
 }
 
 /// One benchmark body: runs the operation `n` times. Async so verification (an async API) can

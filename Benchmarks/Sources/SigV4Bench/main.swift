@@ -2,10 +2,12 @@ import Foundation
 import CBenchFloor
 import SigV4
 
-// scripts/bench drives this: `SigV4Bench [--quick] [--json FILE] [--peers FILE] [--check-allocs] [--filter S]`.
+// scripts/bench drives this: `SigV4Bench [--quick | --busy] [--json FILE] [--peers FILE] [--check-allocs] [--filter S]`.
 
 struct Options {
     var quick = false
+    /// Many short batches instead of a few long ones (``MeasureConfig/busy``).
+    var busy = false
     var jsonPath: String?
     var peersPath: String?
     var checkAllocs = false
@@ -23,6 +25,7 @@ func parseOptions() -> Options {
     while let a = args.next() {
         switch a {
         case "--quick": o.quick = true
+        case "--busy": o.busy = true
         case "--json": o.jsonPath = args.next()
         case "--peers": o.peersPath = args.next()
         case "--check-allocs": o.checkAllocs = true
@@ -69,7 +72,7 @@ let options = parseOptions()
 /// Everything runs in one detached task: off the main actor, so nonisolated async calls
 /// (verification) do not hop threads.
 func run(_ options: Options) async throws {
-    let config: MeasureConfig = options.quick ? .quick : .full
+    let config: MeasureConfig = options.busy ? .busy : options.quick ? .quick : .full
     var rows = await allRows(quick: options.quick || options.checkAllocs)
     if let f = options.filter { rows = rows.filter { $0.name.contains(f) } }
     if options.list {
