@@ -19,16 +19,6 @@ public enum URIEncoding {
         case verbatim
     }
 
-    @usableFromInline
-    static let unreservedTable: [Bool] = {
-        var t = [Bool](repeating: false, count: 256)
-        for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = true }
-        for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = true }
-        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = true }
-        for c in "-._~".utf8 { t[Int(c)] = true }
-        return t
-    }()
-
     /// True for `A-Z a-z 0-9 - . _ ~`.
     ///
     /// A bit test on two constant words rather than a chain of range compares: inputs mix digits
