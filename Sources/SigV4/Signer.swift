@@ -295,14 +295,14 @@ public struct Signer: Sendable {
         _ request: HTTPRequest, fields: HTTPFields, plan: HeaderPlan, target: String, payload: PayloadHash,
         dateText: AmzDateText, to out: inout ByteWriter
     ) throws(SigV4Error) -> Range<Int> {
-        var method = request.method.rawValue
-        var target = target
-        try method.withUTF8 { m in
-            target.withUTF8 { t in
+        let rules = self.rules
+        let plus = options.plusPolicy
+        try Signer.withBytes(request.method.rawValue) { m in
+            Signer.withBytes(target) { t in
                 Result { () throws(SigV4Error) in
                     try CanonicalRequestBuilder.appendRequestLines(
-                        method: UnsafeRawBufferPointer(m), target: t, extraQuery: [], rules: rules,
-                        plus: options.plusPolicy, to: &out)
+                        method: m, target: t.bindMemory(to: UInt8.self), extraQuery: [], rules: rules, plus: plus,
+                        to: &out)
                 }
             }
         }.get()
