@@ -28,24 +28,31 @@ struct QueryParameter: Sendable {
     var name: Range<Int>
     var value: Range<Int>?
 
-    /// Splits a query on `&` (empty elements are dropped).
+    /// Splits a query on `&` (empty elements are dropped). Ranges are indices of `q`.
     static func split(_ q: ArraySlice<UInt8>) -> [QueryParameter] {
-        var out: [QueryParameter] = []
-        var start = q.startIndex
-        var i = q.startIndex
-        while i <= q.endIndex {
-            if i == q.endIndex || q[i] == 0x26 {
-                if i > start {
-                    var eq = start
-                    while eq < i && q[eq] != 0x3d { eq += 1 }
-                    out.append(
-                        QueryParameter(whole: start..<i, name: start..<eq, value: eq < i ? (eq + 1)..<i : nil))
+        q.withUnsafeBufferPointer { p in
+            let n = p.count
+            var out: [QueryParameter] = []
+            if n > 0 { out.reserveCapacity(8) }
+            let base = q.startIndex
+            var start = 0
+            var i = 0
+            while i <= n {
+                if i == n || p[i] == 0x26 {
+                    if i > start {
+                        var eq = start
+                        while eq < i && p[eq] != 0x3d { eq += 1 }
+                        out.append(
+                            QueryParameter(
+                                whole: (base + start)..<(base + i), name: (base + start)..<(base + eq),
+                                value: eq < i ? (base + eq + 1)..<(base + i) : nil))
+                    }
+                    start = i + 1
                 }
-                start = i + 1
+                i += 1
             }
-            i += 1
+            return out
         }
-        return out
     }
 }
 
