@@ -58,7 +58,7 @@ enum VerificationRows {
                     canonical: presigned.canonicalRequest.bytes, stringToSign: presigned.stringToSign.bytes,
                     cold: false
                 ).body(),
-                maxAllocsPerOp: 25,
+                maxAllocsPerOp: 20,
                 note: "Verifier.verify(HTTPRequest), presigned URL, key cache hit"),
         ]
     }
