@@ -118,12 +118,7 @@ public struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Appends `YYYYMMDDTHHMMSSZ` to `buffer`.
     public func appendISO8601Basic(to buffer: inout [UInt8]) {
-        var tmp = (UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &tmp) { raw in
-            let p = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            writeISO8601Basic(to: p)
-            buffer.append(contentsOf: UnsafeBufferPointer(start: p, count: 16))
-        }
+        AmzDateText(self).withUnsafeBytes { buffer.append(contentsOf: $0) }
     }
 
     /// This date plus `seconds`.

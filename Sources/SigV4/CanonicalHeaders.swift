@@ -236,6 +236,15 @@ struct HeaderFilter: Sendable, Hashable {
     }
 }
 
+/// Runs `body` on the UTF-8 bytes of `string`, without copying a native string (a bridged or
+/// non-contiguous one is copied once).
+@inline(__always)
+func withUTF8Bytes<R>(_ string: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    if let r = string.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return r }
+    var copy = string
+    return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+}
+
 /// `memcmp` without importing libc: byte-wise, returns the difference of the first unequal pair.
 @inline(__always)
 func memcmpBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Int {
@@ -297,8 +306,7 @@ struct ByteWriter {
     }
 
     mutating func append(string: String) {
-        var s = string
-        s.withUTF8 { append($0) }
+        withUTF8Bytes(string) { append($0) }
     }
 
     /// Reserves `n` bytes and lets `body` fill them; `body` returns how many it wrote.

@@ -297,8 +297,8 @@ public struct Signer: Sendable {
     ) throws(SigV4Error) -> Range<Int> {
         let rules = self.rules
         let plus = options.plusPolicy
-        try Signer.withBytes(request.method.rawValue) { m in
-            Signer.withBytes(target) { t in
+        try withUTF8Bytes(request.method.rawValue) { m in
+            withUTF8Bytes(target) { t in
                 Result { () throws(SigV4Error) in
                     try CanonicalRequestBuilder.appendRequestLines(
                         method: m, target: t.bindMemory(to: UInt8.self), extraQuery: [], rules: rules, plus: plus,
@@ -310,7 +310,7 @@ public struct Signer: Sendable {
         return try CanonicalHeaders.withScratch(byteCount: plan.byteCount, count: plan.count) {
             headers throws(SigV4Error) -> Range<Int> in
             if let authority = plan.authority {
-                Signer.withBytes(authority) { headers.add(lowercaseName: Signer.lit("host"), value: $0) }
+                withUTF8Bytes(authority) { headers.add(lowercaseName: Signer.lit("host"), value: $0) }
             }
             for field in fields {
                 let name = field.name
@@ -328,10 +328,10 @@ public struct Signer: Sendable {
             }
             dateText.withUnsafeBytes { headers.add(lowercaseName: Signer.lit("x-amz-date"), value: $0) }
             if let signToken = plan.signToken {
-                Signer.withBytes(signToken) { headers.add(lowercaseName: Signer.lit("x-amz-security-token"), value: $0) }
+                withUTF8Bytes(signToken) { headers.add(lowercaseName: Signer.lit("x-amz-security-token"), value: $0) }
             }
             if plan.addContentSHA {
-                Signer.withBytes(payload.value) { headers.add(lowercaseName: Signer.lit("x-amz-content-sha256"), value: $0) }
+                withUTF8Bytes(payload.value) { headers.add(lowercaseName: Signer.lit("x-amz-content-sha256"), value: $0) }
             }
             headers.sort()
             headers.select(filter)
@@ -344,14 +344,6 @@ public struct Signer: Sendable {
             out.append(string: payload.value)
             return start..<end
         }
-    }
-
-    /// Runs `body` on the UTF-8 bytes of `string`, without copying a native string.
-    @inline(__always)
-    static func withBytes<R>(_ string: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        if let r = string.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return r }
-        var copy = string
-        return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
     /// The bytes of a static ASCII string.
@@ -582,8 +574,8 @@ public struct Signer: Sendable {
 
     /// Appends the URI encoding of `string` (every byte but the unreserved ones escaped).
     static func appendEncoded(_ string: String, to w: inout ByteWriter) {
-        var string = string
-        string.withUTF8 { s in
+        withUTF8Bytes(string) { raw in
+            let s = raw.bindMemory(to: UInt8.self)
             w.write(upTo: 3 * s.count) { URIEncoding.encode(s, into: $0, keepSlash: false, keepEscapes: false) }
         }
     }

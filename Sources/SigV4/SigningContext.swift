@@ -28,11 +28,10 @@ public final class SigningContext {
     struct State {
         var canonical: UnsafeMutableBufferPointer<UInt8>
         var canonicalCount = 0
-        /// The string to sign. Only the date and the hash change within a day; the rest is
-        /// written when the scope changes.
+        /// The string to sign. Only the date and the hash (its last 64 bytes) change within a day;
+        /// the rest is written when the scope changes.
         var stringToSign: UnsafeMutableBufferPointer<UInt8>
         var stringToSignCount = 0
-        var stringToSignHashOffset = 0
         /// The `Authorization` value; its first `authorizationPrefixCount` bytes
         /// (`AWS4-HMAC-SHA256 Credential=<id>/<scope>, SignedHeaders=`) are fixed for a day.
         var authorization: UnsafeMutableBufferPointer<UInt8>
@@ -51,10 +50,7 @@ public final class SigningContext {
 
         /// Makes `buffer` hold at least `count` bytes (contents are not kept).
         static func ensure(_ buffer: inout UnsafeMutableBufferPointer<UInt8>, _ count: Int) {
-            if count > buffer.count {
-                buffer.deallocate()
-                buffer = .allocate(capacity: max(count, 2 * buffer.count))
-            }
+            grow(&buffer, count, keeping: 0)
         }
 
         /// Makes `buffer` hold at least `count` bytes, keeping its first `keeping` bytes.
@@ -109,7 +105,6 @@ public final class SigningContext {
             var sts = ByteWriter(state.stringToSign)
             StringToSign.write(dateText: AmzDateText(date), scope: newScope, canonicalRequestHash: SHA256Digest(), to: &sts)
             state.stringToSignCount = sts.count
-            state.stringToSignHashOffset = sts.count - 64
             let prefixCount = Signer.authorizationByteCount(
                 accessKeyID: signer.credentials.accessKeyID, scope: newScope, signedHeadersCount: 0) - 76
             State.ensure(&state.authorization, prefixCount + 256)
@@ -145,8 +140,8 @@ public final class SigningContext {
 
         // The string to sign: only the date and the hash are new.
         let sts = state.stringToSign.baseAddress!
-        dateText.write(to: sts + 17)
-        hash.withUnsafeBytes { Hex.write($0, to: sts + state.stringToSignHashOffset) }
+        dateText.write(to: sts + StringToSign.dateOffset)
+        hash.withUnsafeBytes { Hex.write($0, to: sts + state.stringToSignCount - 64) }
         let signature = Signature(
             digest: key.mac(UnsafeRawBufferPointer(start: sts, count: state.stringToSignCount)))
 

@@ -69,6 +69,9 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
         write(dateText: AmzDateText(date), scope: scope, canonicalRequestHash: canonicalRequestHash, to: &w)
     }
 
+    /// Where the date starts: after `AWS4-HMAC-SHA256\n`.
+    static let dateOffset = 17
+
     /// The same, from a date already formatted.
     static func write(
         dateText: AmzDateText, scope: CredentialScope, canonicalRequestHash: SHA256Digest, to w: inout ByteWriter
