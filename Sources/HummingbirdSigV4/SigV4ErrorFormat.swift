@@ -20,6 +20,13 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
     /// `{"Code": …, "Message": …}` with `x-amzn-ErrorType` (JSON-protocol services).
     public static let json = SigV4ErrorFormat(kind: .json)
 
+    /// `x-amz-error-code`, set on every refusal in either format.
+    ///
+    /// ```swift
+    /// let code = response.headers[SigV4ErrorFormat.errorCodeField]  // "SignatureDoesNotMatch"
+    /// ```
+    public static let errorCodeField = HTTPField.Name("x-amz-error-code")!
+
     /// The response for `failure`.
     ///
     /// ```swift
@@ -40,7 +47,7 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
             body = failure.jsonBody(requestID: requestID)
         }
         // The code also goes in a header: HEAD responses carry no body, and logs can read it.
-        headers[HTTPField.Name("x-amz-error-code")!] = failure.code.name
+        headers[Self.errorCodeField] = failure.code.name
         if let requestID {
             headers[HTTPField.Name("x-amz-request-id")!] = requestID
             headers[HTTPField.Name("x-amzn-RequestId")!] = requestID

@@ -58,8 +58,6 @@ struct Gateway: Sendable {
     static let droppedResponseHeaders: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
     ]
-    /// `x-amz-error-code`, set on every refusal (read for the access log).
-    static let errorCodeField = HTTPField.Name("x-amz-error-code")!
     /// Presigned-URL parameters removed from the forwarded query: the upstream gets no credentials.
     static let presignParameters: Set<String> = [
         "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signedheaders",
@@ -90,7 +88,7 @@ struct Gateway: Sendable {
             log(request, status: 502, identity: identity, code: "BadGateway", started: started)
             return Self.badGateway()
         }
-        let code = response.headers[Self.errorCodeField]
+        let code = response.headers[SigV4ErrorFormat.errorCodeField]
         log(request, status: response.status.code, identity: identity, code: code, started: started)
         return response
     }
@@ -198,14 +196,14 @@ struct Gateway: Sendable {
         // The keys are fixed ASCII; only the values need quoting.
         var json = "{\"method\":"
         json.reserveCapacity(256)
-        json += jsonQuote(request.method.rawValue)
-        json += ",\"path\":" + jsonQuote(request.uri.path)
+        json += JSONQuoting.quote(request.method.rawValue)
+        json += ",\"path\":" + JSONQuoting.quote(request.uri.path)
         json += ",\"body_bytes\":\"\(bodyBytes)\""
         if let identity {
-            json += ",\"access_key_id\":" + jsonQuote(identity.accessKeyID)
-            json += ",\"principal\":" + jsonQuote(identity.principal)
-            json += ",\"region\":" + jsonQuote(identity.scope.region)
-            json += ",\"service\":" + jsonQuote(identity.scope.service)
+            json += ",\"access_key_id\":" + JSONQuoting.quote(identity.accessKeyID)
+            json += ",\"principal\":" + JSONQuoting.quote(identity.principal)
+            json += ",\"region\":" + JSONQuoting.quote(identity.scope.region)
+            json += ",\"service\":" + JSONQuoting.quote(identity.scope.service)
             json += ",\"signed_at\":\"" + identity.signedAt.iso8601Basic + "\""
             json += ",\"presigned\":" + (identity.isPresigned ? "\"true\"" : "\"false\"")
         } else {
@@ -225,12 +223,8 @@ struct Gateway: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/xml"
         headers[.contentLength] = String(body.readableBytes)
-        headers[errorCodeField] = "BadGateway"
+        headers[SigV4ErrorFormat.errorCodeField] = "BadGateway"
         return Response(status: .badGateway, headers: headers, body: ResponseBody(byteBuffer: body))
-    }
-
-    static func jsonQuote(_ s: String) -> String {
-        JSONQuoting.quote(s)
     }
 }
 
