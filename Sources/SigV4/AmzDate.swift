@@ -212,4 +212,17 @@ struct AmzDateText: Sendable {
 
     /// The text as a `String`.
     var string: String { withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+
+    /// The first 8 bytes, `YYYYMMDD` (a small string: no allocation).
+    var dateStamp: String {
+        withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<8]), as: UTF8.self) }
+    }
+
+    /// True when the date stamp is 8 ASCII digits (a year from 0 to 9999).
+    var hasDigitDateStamp: Bool {
+        // Each byte minus '0' must be below 10: no byte borrows and none reaches 10.
+        let v = words.0
+        let d = v &- 0x3030_3030_3030_3030
+        return (v | d | (d &+ 0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080 == 0
+    }
 }

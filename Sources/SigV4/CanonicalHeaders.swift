@@ -78,6 +78,26 @@ struct CanonicalHeaders {
         count += 1
     }
 
+    /// Adds a header whose name is already lowercase and a valid token, when the scratch has room;
+    /// returns false (and adds nothing) when it has not.
+    @inline(__always)
+    mutating func tryAdd(lowercaseName name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        guard count < entries.count && name.count + value.count <= bytes.count - byteCount else { return false }
+        let base = bytes.baseAddress!
+        let nameStart = byteCount
+        copyBytes(to: base + nameStart, from: name)
+        let valueStart = nameStart + name.count
+        copyBytes(to: base + valueStart, from: value)
+        byteCount = valueStart + value.count
+        entries.initializeElement(
+            at: count,
+            to: Entry(
+                nameStart: Int32(truncatingIfNeeded: nameStart), nameCount: Int32(truncatingIfNeeded: name.count),
+                valueStart: Int32(truncatingIfNeeded: valueStart), valueCount: Int32(truncatingIfNeeded: value.count)))
+        count += 1
+        return true
+    }
+
     /// Adds a header with a name in any case: validates it as an HTTP token and lowercases it.
     mutating func add(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(SigV4Error) {
         try CanonicalRequestBuilder.validateName(name)
@@ -239,10 +259,39 @@ struct HeaderFilter: Sendable, Hashable {
 /// Runs `body` on the UTF-8 bytes of `string`, without copying a native string (a bridged or
 /// non-contiguous one is copied once).
 @inline(__always)
-func withUTF8Bytes<R>(_ string: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-    if let r = string.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return r }
-    var copy = string
-    return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+func withUTF8Bytes<R, E: Error>(_ string: String, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    let result: Result<R, E>
+    if let r = string.utf8.withContiguousStorageIfAvailable({ bytes in
+        Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(bytes)) }
+    }) {
+        result = r
+    } else {
+        var copy = string
+        result = copy.withUTF8 { bytes in Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(bytes)) } }
+    }
+    return try result.get()
+}
+
+/// Copies `source` to `destination` (not overlapping): short copies, the usual header names,
+/// values and separators, with a few word moves instead of a call to `memmove`.
+@inline(__always)
+func copyBytes(to destination: UnsafeMutablePointer<UInt8>, from source: UnsafeRawBufferPointer) {
+    let n = source.count
+    let d = UnsafeMutableRawPointer(destination)
+    guard n > 0, let s = source.baseAddress else { return }
+    if n >= 8 && n <= 16 {
+        d.storeBytes(of: s.loadUnaligned(as: UInt64.self), as: UInt64.self)
+        (d + n - 8).storeBytes(of: (s + n - 8).loadUnaligned(as: UInt64.self), as: UInt64.self)
+    } else if n >= 4 && n < 8 {
+        d.storeBytes(of: s.loadUnaligned(as: UInt32.self), as: UInt32.self)
+        (d + n - 4).storeBytes(of: (s + n - 4).loadUnaligned(as: UInt32.self), as: UInt32.self)
+    } else if n < 4 {
+        destination[0] = s.load(as: UInt8.self)
+        if n > 1 { destination[1] = s.load(fromByteOffset: 1, as: UInt8.self) }
+        if n > 2 { destination[2] = s.load(fromByteOffset: 2, as: UInt8.self) }
+    } else {
+        d.copyMemory(from: s, byteCount: n)
+    }
 }
 
 /// `memcmp` without importing libc: byte-wise, returns the difference of the first unequal pair.
@@ -292,7 +341,7 @@ struct ByteWriter {
         let n = bytes.count
         guard n > 0 else { return }
         precondition(n <= capacity - count, "ByteWriter overflow")
-        (base + count).update(from: bytes.baseAddress!, count: n)
+        copyBytes(to: base + count, from: UnsafeRawBufferPointer(bytes))
         count += n
     }
 

@@ -33,6 +33,13 @@ public struct CredentialScope: Sendable, Hashable, CustomStringConvertible {
         self.service = service
     }
 
+    /// Creates a scope from parts the caller has already checked (see `Signer.scope(dateText:)`).
+    init(checkedDateStamp dateStamp: String, region: String, service: String) {
+        self.dateStamp = dateStamp
+        self.region = region
+        self.service = service
+    }
+
     /// Rejects empty components and bytes that would break the scope's syntax.
     static func validateComponent(_ value: String, _ what: String) throws(SigV4Error) {
         guard !value.isEmpty, value.utf8.count <= 128 else {

@@ -91,14 +91,37 @@ public struct Signer: Sendable {
     }
 
     func validateCredentials() throws(SigV4Error) {
-        let id = credentials.accessKeyID
-        guard !id.isEmpty, id.utf8.count <= 128,
-            id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: ",") })
-        else {
+        let valid = withUTF8Bytes(credentials.accessKeyID) { id -> Bool in
+            guard !id.isEmpty, id.count <= 128 else { return false }
+            for b in id where b <= 0x20 || b >= 0x7f || b == UInt8(ascii: "/") || b == UInt8(ascii: ",") { return false }
+            return true
+        }
+        guard valid else {
             throw SigV4Error(.invalidCredentials, "the access key id must be 1 to 128 printable bytes without '/' or ','")
         }
         guard credentials.secretAccessKey.count > 0 else {
             throw SigV4Error(.invalidCredentials, "the secret access key is empty")
+        }
+    }
+
+    /// The credential scope for the day of `dateText`: ``scope(at:)`` without formatting the date
+    /// again, and with the usual parts checked in one pass each.
+    func scope(dateText: AmzDateText) throws(SigV4Error) -> CredentialScope {
+        let dateStamp = dateText.dateStamp
+        guard Signer.isScopeComponent(region), Signer.isScopeComponent(service), dateText.hasDigitDateStamp else {
+            // Throws the validating initializer's error.
+            return try CredentialScope(dateStamp: dateStamp, region: region, service: service)
+        }
+        return CredentialScope(checkedDateStamp: dateStamp, region: region, service: service)
+    }
+
+    /// What `CredentialScope` accepts as a region or service: 1 to 128 bytes, none of them a
+    /// control byte, space, `/` or `,`.
+    static func isScopeComponent(_ value: String) -> Bool {
+        withUTF8Bytes(value) { v in
+            guard !v.isEmpty, v.count <= 128 else { return false }
+            for b in v where b <= 0x20 || b == 0x7f || b == UInt8(ascii: "/") || b == UInt8(ascii: ",") { return false }
+            return true
         }
     }
 
@@ -119,232 +142,78 @@ public struct Signer: Sendable {
         -> SignedRequest
     {
         try validateCredentials()
-        let scope = try self.scope(at: date)
-        let fields = request.headerFields
-        let scan = try Signer.scanForHeaderSigning(fields)
-        if scan.hasContentSHA256 {
-            guard fields[Signer.contentSHA256Name] == payload.value else {
-                throw SigV4Error(.payloadHashConflict, "x-amz-content-sha256 disagrees with the payload hash")
-            }
-        }
-        let token = credentials.sessionToken
-        let target = request.path ?? "/"
-
-        let plan = try planHeaderCanonicalRequest(request, scan: scan, target: target, payload: payload)
-        guard plan.bound <= 1 << 28 else {
-            throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
-        }
-        // The canonical request is written on the stack (heap above 1 KiB), hashed, and only
-        // rebuilt if the caller reads `SignedRequest.canonicalRequest`.
-        let accessKeyID = credentials.accessKeyID
-        let key = signingKey(for: scope)
         let dateText = AmzDateText(date)
+        let scope = try self.scope(dateText: dateText)
+        let steps = HeaderSigning(signer: self)
+        let accessKeyID = credentials.accessKeyID
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
-        let authorization: String = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: plan.bound) {
-            buffer throws(SigV4Error) in
-            var w = ByteWriter(buffer)
-            let range = try writeHeaderCanonicalRequest(
-                request, fields: fields, plan: plan, target: target, payload: payload, dateText: dateText, to: &w)
-            canonicalHash = SHA256.hash(UnsafeRawBufferPointer(w.written))
-            signature = key.signature(dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
-            let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[range])
-            let count = Signer.authorizationByteCount(
-                accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
-            let signature = signature
-            return String(unsafeUninitializedCapacity: count) { out in
-                Signer.writeAuthorization(
-                    to: out.baseAddress!, accessKeyID: accessKeyID, scope: scope, signedHeaders: names,
-                    signature: signature)
+        var facts = HeaderSigning.FieldFacts()
+        // The canonical request is written on the stack (heap above 1 KiB), hashed, and only
+        // rebuilt if the caller reads `SignedRequest.canonicalRequest`. The `Authorization` field
+        // is made from bytes written beside it.
+        let authorizationField: HTTPField = try steps.withParts(request, payload: payload, dateText: dateText) {
+            parts throws(SigV4Error) -> HTTPField in
+            facts = parts.facts
+            let bound = parts.bound
+            guard bound <= 1 << 28 else {
+                throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
+            }
+            let key = signingKey(for: scope)
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
+                var w = ByteWriter(buffer)
+                let range = parts.write(to: &w)
+                canonicalHash = SHA256.hash(UnsafeRawBufferPointer(w.written))
+                signature = key.signature(dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
+                let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[range])
+                let count = Signer.authorizationByteCount(
+                    accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
+                let signature = signature
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { out in
+                    let written = Signer.writeAuthorization(
+                        to: out.baseAddress!, accessKeyID: accessKeyID, scope: scope, signedHeaders: names,
+                        signature: signature)
+                    return HTTPField(name: .authorization, lenientValue: UnsafeBufferPointer(rebasing: out[0..<written]))
+                }
             }
         }
 
-        var signedFields = fields
-        if scan.hasAmzDate { signedFields[Signer.amzDateName] = nil }
-        if scan.hasSecurityToken { signedFields[Signer.securityTokenName] = nil }
+        let token = credentials.sessionToken
+        var signedFields = request.headerFields
+        if facts.hasAmzDate { signedFields[Signer.amzDateName] = nil }
+        if facts.hasSecurityToken { signedFields[Signer.securityTokenName] = nil }
         let before = signedFields.count
-        signedFields.append(HTTPField(name: Signer.amzDateName, value: dateText.string))
+        // One new field list, sized for what is added (the request's own is shared with the caller).
+        signedFields.reserveCapacity(before + 5)
+        // The signer's own values are legal field values: only the lenient check (no NUL, CR, LF) runs.
+        dateText.withUnsafeBytes {
+            signedFields.append(HTTPField(name: Signer.amzDateName, lenientValue: $0.bindMemory(to: UInt8.self)))
+        }
         if let token, rules.sessionTokenPlacement == .signed {
             signedFields.append(HTTPField(name: Signer.securityTokenName, value: token))
         }
-        if !scan.hasContentSHA256 && rules.sendContentSHA256 {
+        if !facts.hasContentSHA256 && rules.sendContentSHA256 {
             signedFields.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
         }
         if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
             signedFields.append(HTTPField(name: Signer.securityTokenName, value: token))
         }
-        signedFields.append(HTTPField(name: .authorization, value: authorization))
+        signedFields.append(authorizationField)
         let addedCount = signedFields.count - before
         var signedRequest = request
         signedRequest.headerFields = signedFields
         return SignedRequest(
             request: signedRequest, scope: scope,
-            canonical: .deferred(SignedRequest.HeaderRecipe(signer: withoutSecret, original: request, payload: payload)),
+            canonical: .deferred(SignedRequest.HeaderRecipe(steps: steps, original: request, payload: payload)),
             stringToSign: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash),
-            signature: signature, authorization: authorization, addedCount: addedCount, date: date,
+            signature: signature, authorization: authorizationField.value, addedCount: addedCount, date: date,
             expires: nil)
-    }
-
-    /// This signer with the secret swapped for an empty placeholder and no key cache: what a
-    /// ``SignedRequest`` keeps to rebuild its canonical request on demand.
-    var withoutSecret: Signer {
-        var s = self
-        s.credentials.secretAccessKey = SecretAccessKey.placeholder
-        s.keyCache = nil
-        return s
     }
 
     static let amzDateName = HTTPField.Name("X-Amz-Date")!
     static let securityTokenName = HTTPField.Name("X-Amz-Security-Token")!
     static let contentSHA256Name = HTTPField.Name("X-Amz-Content-SHA256")!
     static let hostName = HTTPField.Name("Host")!
-
-    /// What one pass over the header fields finds.
-    struct FieldScan {
-        var hasHost = false
-        var hasAmzDate = false
-        var hasSecurityToken = false
-        var hasContentSHA256 = false
-        /// Fields that go into the canonical request, and their name and value bytes.
-        var count = 0
-        var byteCount = 0
-    }
-
-    /// Refuses an `Authorization` field and notes the fields the signer sets or checks.
-    static func scanForHeaderSigning(_ fields: HTTPFields) throws(SigV4Error) -> FieldScan {
-        var scan = FieldScan()
-        for field in fields {
-            let name = field.name
-            let length = name.canonicalName.utf8.count
-            // Compare only names of a matching length (string equality is costly when it fails).
-            switch length {
-            case 13 where name == .authorization:
-                throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
-            case 10 where name == amzDateName:
-                scan.hasAmzDate = true
-                continue
-            case 20 where name == securityTokenName:
-                scan.hasSecurityToken = true
-                continue
-            case 20 where name == contentSHA256Name:
-                scan.hasContentSHA256 = true
-            case 4 where name == hostName:
-                scan.hasHost = true
-            default:
-                break
-            }
-            scan.count += 1
-            scan.byteCount += length + field.withUnsafeBytesOfValue { $0.count }
-        }
-        return scan
-    }
-
-    /// What the header-mode canonical request is built from, and an upper bound on its length.
-    struct HeaderPlan {
-        var authority: String?
-        var signToken: String?
-        var addContentSHA: Bool
-        var count: Int
-        var byteCount: Int
-        var bound: Int
-    }
-
-    /// Checks the target and host, and sizes the header-mode canonical request.
-    func planHeaderCanonicalRequest(
-        _ request: HTTPRequest, scan: FieldScan, target: String, payload: PayloadHash
-    ) throws(SigV4Error) -> HeaderPlan {
-        if Signer.queryHasSigningParameters(target) {
-            throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-Signature or X-Amz-Credential")
-        }
-        var authority: String?
-        if !scan.hasHost {
-            guard let a = request.authority, !a.isEmpty else {
-                throw SigV4Error(.missingHost, "the request has neither an authority nor a Host header")
-            }
-            authority = a
-        }
-        let signToken = rules.sessionTokenPlacement == .signed ? credentials.sessionToken : nil
-        let addContentSHA = !scan.hasContentSHA256 && rules.sendContentSHA256
-        var count = scan.count + 1
-        var byteCount = scan.byteCount + 26  // x-amz-date + value
-        if let authority {
-            count += 1
-            byteCount += 4 + authority.utf8.count
-        }
-        if let signToken {
-            count += 1
-            byteCount += 20 + signToken.utf8.count
-        }
-        if addContentSHA {
-            count += 1
-            byteCount += 20 + payload.value.utf8.count
-        }
-        let bound =
-            CanonicalRequestBuilder.requestLinesBound(
-                methodCount: request.method.rawValue.utf8.count, targetCount: target.utf8.count, extra: [])
-            + 2 * byteCount + 3 * count + payload.value.utf8.count + 8
-        return HeaderPlan(
-            authority: authority, signToken: signToken, addContentSHA: addContentSHA, count: count,
-            byteCount: byteCount, bound: bound)
-    }
-
-    /// Writes the header-mode canonical request (at most `plan.bound` bytes) and returns the
-    /// range of its `SignedHeaders` line. The request's own `X-Amz-Date` and
-    /// `X-Amz-Security-Token` fields are replaced by the signer's.
-    func writeHeaderCanonicalRequest(
-        _ request: HTTPRequest, fields: HTTPFields, plan: HeaderPlan, target: String, payload: PayloadHash,
-        dateText: AmzDateText, to out: inout ByteWriter
-    ) throws(SigV4Error) -> Range<Int> {
-        let rules = self.rules
-        let plus = options.plusPolicy
-        try withUTF8Bytes(request.method.rawValue) { m in
-            withUTF8Bytes(target) { t in
-                Result { () throws(SigV4Error) in
-                    try CanonicalRequestBuilder.appendRequestLines(
-                        method: m, target: t.bindMemory(to: UInt8.self), extraQuery: [], rules: rules, plus: plus,
-                        to: &out)
-                }
-            }
-        }.get()
-        let filter = options.filter
-        return try CanonicalHeaders.withScratch(byteCount: plan.byteCount, count: plan.count) {
-            headers throws(SigV4Error) -> Range<Int> in
-            if let authority = plan.authority {
-                withUTF8Bytes(authority) { headers.add(lowercaseName: Signer.lit("host"), value: $0) }
-            }
-            for field in fields {
-                let name = field.name
-                var canonicalName = name.canonicalName
-                switch canonicalName.utf8.count {
-                case 10 where name == Signer.amzDateName: continue
-                case 20 where name == Signer.securityTokenName: continue
-                default: break
-                }
-                canonicalName.withUTF8 { n in
-                    field.withUnsafeBytesOfValue { v in
-                        headers.add(lowercaseName: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
-                    }
-                }
-            }
-            dateText.withUnsafeBytes { headers.add(lowercaseName: Signer.lit("x-amz-date"), value: $0) }
-            if let signToken = plan.signToken {
-                withUTF8Bytes(signToken) { headers.add(lowercaseName: Signer.lit("x-amz-security-token"), value: $0) }
-            }
-            if plan.addContentSHA {
-                withUTF8Bytes(payload.value) { headers.add(lowercaseName: Signer.lit("x-amz-content-sha256"), value: $0) }
-            }
-            headers.sort()
-            headers.select(filter)
-            headers.appendCanonicalHeaders(to: &out)
-            out.append(0x0a)
-            let start = out.count
-            headers.appendSignedHeaders(to: &out)
-            let end = out.count
-            out.append(0x0a)
-            out.append(string: payload.value)
-            return start..<end
-        }
-    }
 
     /// The bytes of a static ASCII string.
     static func lit(_ s: StaticString) -> UnsafeRawBufferPointer {
@@ -428,30 +297,14 @@ public struct Signer: Sendable {
             throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
         }
         let target = request.path ?? "/"
-        if Signer.queryHasSigningParameters(target, presign: true) {
+        let targetIsSigned = withUTF8Bytes(target) {
+            TargetScan($0.bindMemory(to: UInt8.self), presign: true).hasSigningParameter
+        }
+        if targetIsSigned {
             throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-* signing parameters")
         }
         let payloadHash = payload ?? (rules.presignUnsignedPayload ? .unsignedPayload : .emptySHA256)
 
-        // Every field is signed (x-amz-date and the token too, when the caller set them), plus Host.
-        var hasHost = false
-        var count = 0
-        var byteCount = 0
-        for field in fields {
-            if field.name == Signer.hostName { hasHost = true }
-            count += 1
-            byteCount += field.name.canonicalName.utf8.count + field.withUnsafeBytesOfValue { $0.count }
-        }
-        var authority: String?
-        if !hasHost {
-            guard let a = request.authority, !a.isEmpty else {
-                throw SigV4Error(.missingHost, "the request has neither an authority nor a Host header")
-            }
-            authority = a
-            count += 1
-            byteCount += 4 + a.utf8.count
-        }
-        let filter = options.filter
         let token = credentials.sessionToken
         let tokenSigned = token != nil && rules.sessionTokenPlacement == .signed
         let tokenAfter = token != nil && rules.sessionTokenPlacement == .appendedAfterSigning
@@ -460,21 +313,11 @@ public struct Signer: Sendable {
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
 
-        let newTarget: String = try CanonicalHeaders.withScratch(byteCount: byteCount, count: count) {
-            headers throws(SigV4Error) -> String in
-            if var authority {
-                authority.withUTF8 { headers.add(lowercaseName: Signer.lit("host"), value: UnsafeRawBufferPointer($0)) }
-            }
-            for field in fields {
-                var canonicalName = field.name.canonicalName
-                canonicalName.withUTF8 { n in
-                    field.withUnsafeBytesOfValue { v in
-                        headers.add(lowercaseName: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
-                    }
-                }
-            }
-            headers.sort()
-            headers.select(filter)
+        // Every field is signed (x-amz-date and the token too, when the caller set them), plus Host.
+        let steps = HeaderSigning(signer: self)
+        let newTarget: String = try steps.withHeaders(
+            request, fields: fields, payload: payloadHash, dateText: nil, targetIsSigned: false
+        ) { headers, _ throws(SigV4Error) -> String in
             // The target as sent, then the X-Amz-* parameters (already encoded), written once: the
             // canonical query is built from it and the presigned URL is it plus the signature.
             let idCount = credentials.accessKeyID.utf8.count
@@ -580,62 +423,6 @@ public struct Signer: Sendable {
         }
     }
 
-    // MARK: - Helpers
-
-    /// The headers to canonicalize: `Host` from the authority unless a `Host` field exists, then every field.
-    static func headerInputs(request: HTTPRequest, fields: HTTPFields) throws(SigV4Error) -> [HeaderInput] {
-        var inputs: [HeaderInput] = []
-        inputs.reserveCapacity(fields.count + 4)
-        if fields[HTTPField.Name("Host")!] == nil {
-            guard let authority = request.authority, !authority.isEmpty else {
-                throw SigV4Error(.missingHost, "the request has neither an authority nor a Host header")
-            }
-            inputs.append(HeaderInput(name: Array("host".utf8), value: Array(authority.utf8)))
-        }
-        for field in fields {
-            let value = field.withUnsafeBytesOfValue { Array($0) }
-            inputs.append(HeaderInput(name: Array(field.name.rawName.utf8), value: value))
-        }
-        return inputs
-    }
-
-    static let presignParameterNames: Set<String> = [
-        "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signedheaders",
-        "x-amz-signature", "x-amz-security-token",
-    ]
-
-    static func queryHasSigningParameters(_ target: String, presign: Bool = false) -> Bool {
-        var target = target
-        return target.withUTF8 { t in
-            guard let q = t.firstIndex(of: 0x3f) else { return false }
-            var start = q + 1
-            var i = start
-            while i <= t.count {
-                if i == t.count || t[i] == 0x26 {
-                    var end = start
-                    while end < i && t[end] != 0x3d { end += 1 }
-                    if isSigningParameter(UnsafeBufferPointer(rebasing: t[start..<end]), presign: presign) { return true }
-                    start = i + 1
-                }
-                i += 1
-            }
-            return false
-        }
-    }
-
-    /// Case-insensitive match of a raw query parameter name against the signing parameters.
-    static func isSigningParameter(_ name: UnsafeBufferPointer<UInt8>, presign: Bool) -> Bool {
-        // Every name starts with "x-amz-" and is 10 to 20 bytes long.
-        guard name.count >= 10, name.count <= 20, name[0] | 0x20 == 0x78 else { return false }
-        let lower = String(unsafeUninitializedCapacity: name.count) { buffer in
-            for i in 0..<name.count {
-                let b = name[i]
-                buffer[i] = (b >= 0x41 && b <= 0x5a) ? b | 0x20 : b
-            }
-            return name.count
-        }
-        return presign ? presignParameterNames.contains(lower) : (lower == "x-amz-signature" || lower == "x-amz-credential")
-    }
 }
 
 /// The outcome of signing: the signed request and every intermediate stage.
@@ -686,25 +473,19 @@ public struct SignedRequest: Sendable {
     }
 
     /// What a header signature's canonical request is rebuilt from: the request as given, the
-    /// payload hash, and the signer without its secret.
+    /// payload hash, and the signer's canonicalization settings (no secret).
     struct HeaderRecipe: Sendable {
-        var signer: Signer
+        var steps: HeaderSigning
         var original: HTTPRequest
         var payload: PayloadHash
 
         func build(date: AmzDate) -> CanonicalRequest {
-            let fields = original.headerFields
-            let target = original.path ?? "/"
             // The same steps as `Signer.sign`, which succeeded on these inputs.
-            guard let scan = try? Signer.scanForHeaderSigning(fields),
-                let plan = try? signer.planHeaderCanonicalRequest(original, scan: scan, target: target, payload: payload),
-                let bytes = try? ByteWriter.makeArray(capacity: plan.bound, { w throws(SigV4Error) in
-                    _ = try signer.writeHeaderCanonicalRequest(
-                        original, fields: fields, plan: plan, target: target, payload: payload,
-                        dateText: AmzDateText(date), to: &w)
-                })
-            else { return CanonicalRequest(bytes: []) }
-            return CanonicalRequest(bytes: bytes)
+            let bytes = try? steps.withParts(original, payload: payload, dateText: AmzDateText(date)) {
+                parts throws(SigV4Error) -> [UInt8] in
+                try ByteWriter.makeArray(capacity: parts.bound) { w throws(SigV4Error) in _ = parts.write(to: &w) }
+            }
+            return CanonicalRequest(bytes: bytes ?? [])
         }
     }
 

@@ -23,6 +23,8 @@ import _SigV4Crypto
 public final class SigningContext {
     /// The signer whose credentials, scope, rules and options are used.
     public let signer: Signer
+    /// The signer's canonicalization settings.
+    let steps: HeaderSigning
 
     /// Everything a signature updates, reached through one exclusive access per call.
     struct State {
@@ -69,6 +71,7 @@ public final class SigningContext {
     /// Creates a context for `signer`. Buffers grow to the largest request signed and are kept.
     public init(signer: Signer) {
         self.signer = signer
+        steps = HeaderSigning(signer: signer)
         state = State(canonical: .allocate(capacity: 1024), stringToSign: .allocate(capacity: 512), authorization: .allocate(capacity: 512))
     }
 
@@ -83,11 +86,12 @@ public final class SigningContext {
     /// Same inputs, checks and result as ``Signer/sign(_:payload:at:)``; the headers to add
     /// are available from ``addHeaders(to:)`` and ``withAuthorization(_:)``.
     public func sign(_ request: HTTPRequest, payload: PayloadHash, at date: AmzDate) throws(SigV4Error) -> Signature {
-        try SigningContext.sign(signer: signer, state: &state, request, payload: payload, at: date)
+        try SigningContext.sign(signer: signer, steps: steps, state: &state, request, payload: payload, at: date)
     }
 
     private static func sign(
-        signer: borrowing Signer, state: inout State, _ request: HTTPRequest, payload: PayloadHash, at date: AmzDate
+        signer: borrowing Signer, steps: borrowing HeaderSigning, state: inout State, _ request: HTTPRequest,
+        payload: PayloadHash, at date: AmzDate
     ) throws(SigV4Error) -> Signature {
         if !state.credentialsChecked {
             try signer.validateCredentials()
@@ -121,22 +125,20 @@ public final class SigningContext {
         }
         let dateText = state.dateText
         state.hasSignature = false
-        let fields = request.headerFields
-        let scan = try Signer.scanForHeaderSigning(fields)
-        if scan.hasContentSHA256 {
-            guard fields[Signer.contentSHA256Name] == payload.value else {
-                throw SigV4Error(.payloadHashConflict, "x-amz-content-sha256 disagrees with the payload hash")
-            }
-        }
-        let target = request.path ?? "/"
-        let plan = try signer.planHeaderCanonicalRequest(request, scan: scan, target: target, payload: payload)
-        State.ensure(&state.canonical, plan.bound)
         state.canonicalCount = 0
-        var writer = ByteWriter(state.canonical)
-        let range = try signer.writeHeaderCanonicalRequest(
-            request, fields: fields, plan: plan, target: target, payload: payload, dateText: dateText, to: &writer)
-        state.canonicalCount = writer.count
-        let hash = SHA256.hash(UnsafeRawBufferPointer(writer.written))
+        let range = try steps.withParts(request, payload: payload, dateText: dateText) {
+            parts throws(SigV4Error) -> Range<Int> in
+            let bound = parts.bound
+            guard bound <= 1 << 28 else {
+                throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
+            }
+            State.ensure(&state.canonical, bound)
+            var writer = ByteWriter(state.canonical)
+            let range = parts.write(to: &writer)
+            state.canonicalCount = writer.count
+            return range
+        }
+        let hash = SHA256.hash(UnsafeRawBufferPointer(start: state.canonical.baseAddress, count: state.canonicalCount))
 
         // The string to sign: only the date and the hash are new.
         let sts = state.stringToSign.baseAddress!

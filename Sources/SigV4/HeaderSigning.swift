@@ -1,0 +1,396 @@
+import HTTPTypes
+import _SigV4Crypto
+
+/// The header-mode canonicalization shared by ``Signer/sign(_:payload:at:)``,
+/// ``SigningContext/sign(_:payload:at:)`` and the rebuild of a ``SignedRequest``'s canonical
+/// request: the request target scanned once, the header fields read once into scratch, and the
+/// canonical request written into memory the caller provides.
+///
+/// AWS documentation: "Create a canonical request" (header form). The request's own
+/// `X-Amz-Date` and `X-Amz-Security-Token` fields are replaced by the signer's.
+///
+/// ```swift
+/// let steps = HeaderSigning(signer: signer)
+/// let scan = TargetScan(targetBytes, presign: false)
+/// let needs = try steps.collectHeaders(request, payload: payload, dateText: dateText, into: &headers)
+/// let range = steps.writeCanonicalRequest(method: m, target: t, scan: scan, headers: headers, payload: payload, to: &w)
+/// ```
+struct HeaderSigning: Sendable {
+    var rules: ServiceRules
+    var filter: HeaderFilter
+    var plus: URIEncoding.PlusPolicy
+    /// The session token when the rules sign it as a header.
+    var signedToken: String?
+
+    init(signer: borrowing Signer) {
+        rules = signer.rules
+        filter = signer.options.filter
+        plus = signer.options.plusPolicy
+        signedToken = signer.rules.sessionTokenPlacement == .signed ? signer.credentials.sessionToken : nil
+    }
+
+    /// What the header pass found besides the canonical headers.
+    struct FieldFacts {
+        var hasHost = false
+        var hasAmzDate = false
+        var hasSecurityToken = false
+        var hasContentSHA256 = false
+        /// The headers to canonicalize, and their name and value bytes (counted even when they did
+        /// not fit the scratch: then `overflow` is set and these are the scratch needed).
+        var count = 0
+        var byteCount = 0
+        var overflow = false
+    }
+
+    /// Reads every header field once into `headers` (names are `HTTPField.Name.canonicalName`:
+    /// lowercase tokens already). With `replacingSignerFields`, refuses `Authorization` and leaves
+    /// out `X-Amz-Date` and `X-Amz-Security-Token` (the signer sets its own).
+    static func addFields(
+        _ fields: HTTPFields, replacingSignerFields: Bool, to headers: inout CanonicalHeaders
+    ) throws(SigV4Error) -> FieldFacts {
+        var facts = FieldFacts()
+        var refused = false
+        for i in fields.indices {
+            withUTF8Bytes(fields[i].name.canonicalName) { n in
+                switch n.count {
+                case 4:
+                    if equal(n, "host") { facts.hasHost = true }
+                case 10:
+                    if replacingSignerFields && equal(n, "x-amz-date") {
+                        facts.hasAmzDate = true
+                        return
+                    }
+                case 13:
+                    if replacingSignerFields && equal(n, "authorization") { refused = true }
+                case 20:
+                    if equal(n, "x-amz-content-sha256") {
+                        facts.hasContentSHA256 = true
+                    } else if replacingSignerFields && equal(n, "x-amz-security-token") {
+                        facts.hasSecurityToken = true
+                        return
+                    }
+                default:
+                    break
+                }
+                fields[i].withUnsafeBytesOfValue { v in
+                    facts.count += 1
+                    facts.byteCount += n.count + v.count
+                    if !facts.overflow && !headers.tryAdd(lowercaseName: n, value: UnsafeRawBufferPointer(v)) {
+                        facts.overflow = true
+                    }
+                }
+            }
+            if refused {
+                throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
+            }
+        }
+        return facts
+    }
+
+    /// Byte equality of a name with an ASCII literal.
+    @inline(__always)
+    static func equal(_ n: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        n.count == literal.utf8CodeUnitCount
+            && memcmpBytes(n.baseAddress!.assumingMemoryBound(to: UInt8.self), literal.utf8Start, n.count) == 0
+    }
+
+    /// Fills `headers` with the canonical headers of `request` signed at `dateText` (nil: the
+    /// fields as they are), sorted and selected, unless `overflow` comes back set (then call
+    /// again with scratch for `count` headers of `byteCount` bytes).
+    ///
+    /// Checks, in this order: an `Authorization` field, a conflicting `X-Amz-Content-SHA256`,
+    /// signing parameters already in the target (`targetIsSigned`), a missing host.
+    func collectHeaders(
+        _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?,
+        targetIsSigned: Bool, into headers: inout CanonicalHeaders
+    ) throws(SigV4Error) -> FieldFacts {
+        let replacing = dateText != nil
+        var facts = try HeaderSigning.addFields(fields, replacingSignerFields: replacing, to: &headers)
+        if facts.hasContentSHA256 && replacing {
+            guard fields[Signer.contentSHA256Name] == payload.value else {
+                throw SigV4Error(.payloadHashConflict, "x-amz-content-sha256 disagrees with the payload hash")
+            }
+        }
+        if targetIsSigned {
+            throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-Signature or X-Amz-Credential")
+        }
+        if !facts.hasHost {
+            guard let authority = request.authority, !authority.isEmpty else {
+                throw SigV4Error(.missingHost, "the request has neither an authority nor a Host header")
+            }
+            add(Signer.lit("host"), authority, &facts, &headers)
+        }
+        if let dateText {
+            facts.count += 1
+            facts.byteCount += 26
+            if !facts.overflow {
+                dateText.withUnsafeBytes {
+                    if !headers.tryAdd(lowercaseName: Signer.lit("x-amz-date"), value: $0) { facts.overflow = true }
+                }
+            }
+            if let signedToken {
+                add(Signer.lit("x-amz-security-token"), signedToken, &facts, &headers)
+            }
+            if !facts.hasContentSHA256 && rules.sendContentSHA256 {
+                add(Signer.lit("x-amz-content-sha256"), payload.value, &facts, &headers)
+            }
+        }
+        if facts.overflow { return facts }
+        headers.sort()
+        headers.select(filter)
+        return facts
+    }
+
+    private func add(
+        _ name: UnsafeRawBufferPointer, _ value: String, _ facts: inout FieldFacts, _ headers: inout CanonicalHeaders
+    ) {
+        withUTF8Bytes(value) { v in
+            facts.count += 1
+            facts.byteCount += name.count + v.count
+            if !facts.overflow && !headers.tryAdd(lowercaseName: name, value: v) { facts.overflow = true }
+        }
+    }
+
+    /// Everything the canonical request is written from: the method and target bytes, the
+    /// target's scan, the collected headers.
+    struct Parts {
+        var steps: HeaderSigning
+        var method: UnsafeRawBufferPointer
+        var target: UnsafeBufferPointer<UInt8>
+        var scan: TargetScan
+        var headers: CanonicalHeaders
+        var facts: FieldFacts
+        var payload: PayloadHash
+
+        /// An upper bound on the canonical request's length.
+        var bound: Int {
+            method.count + 3 * target.count + CanonicalRequestBuilder.queryBound(target.count, extra: []) + 4
+                + headers.outputBound + payload.value.utf8.count + 8
+        }
+
+        /// Writes the canonical request (at most ``bound`` bytes) and returns the range of its
+        /// `SignedHeaders` line.
+        func write(to out: inout ByteWriter) -> Range<Int> {
+            HeaderSigning.appendRequestLines(
+                method: method, target: target, scan: scan, rules: steps.rules, plus: steps.plus, to: &out)
+            headers.appendCanonicalHeaders(to: &out)
+            out.append(0x0a)
+            let start = out.count
+            headers.appendSignedHeaders(to: &out)
+            let end = out.count
+            out.append(0x0a)
+            out.append(string: payload.value)
+            return start..<end
+        }
+    }
+
+    /// Collects `request`'s canonical headers (see ``collectHeaders(_:fields:payload:dateText:targetIsSigned:into:)``)
+    /// and runs `body` with them: in stack scratch when they fit, the usual case; else in scratch
+    /// sized by that first pass.
+    func withHeaders<R>(
+        _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?, targetIsSigned: Bool,
+        _ body: (CanonicalHeaders, FieldFacts) throws(SigV4Error) -> R
+    ) throws(SigV4Error) -> R {
+        var needs = FieldFacts()
+        let first: R? = try CanonicalHeaders.withScratch(byteCount: 768, count: 24) { headers throws(SigV4Error) -> R? in
+            let facts = try collectHeaders(
+                request, fields: fields, payload: payload, dateText: dateText, targetIsSigned: targetIsSigned,
+                into: &headers)
+            if facts.overflow {
+                needs = facts
+                return nil
+            }
+            return try body(headers, facts)
+        }
+        if let first { return first }
+        return try CanonicalHeaders.withScratch(byteCount: needs.byteCount, count: needs.count) {
+            headers throws(SigV4Error) -> R in
+            let facts = try collectHeaders(
+                request, fields: fields, payload: payload, dateText: dateText, targetIsSigned: targetIsSigned,
+                into: &headers)
+            guard !facts.overflow else { throw SigV4Error(.invalidHeader, "the header fields changed while signing") }
+            return try body(headers, facts)
+        }
+    }
+
+    /// Scans `request`'s target once, collects its canonical headers, checks everything, and runs
+    /// `body` with the parts the canonical request is written from. `dateText` nil canonicalizes
+    /// the fields as they are (a request the signer already signed).
+    func withParts<R>(
+        _ request: HTTPRequest, payload: PayloadHash, dateText: AmzDateText?,
+        _ body: (borrowing Parts) throws(SigV4Error) -> R
+    ) throws(SigV4Error) -> R {
+        let fields = request.headerFields
+        let target = request.path ?? "/"
+        let method = request.method.rawValue
+        return try withUTF8Bytes(target) { t throws(SigV4Error) -> R in
+            try withUTF8Bytes(method) { m throws(SigV4Error) -> R in
+                let t = t.bindMemory(to: UInt8.self)
+                let scan = TargetScan(t, presign: false)
+                return try withHeaders(
+                    request, fields: fields, payload: payload, dateText: dateText,
+                    targetIsSigned: scan.hasSigningParameter
+                ) { headers, facts throws(SigV4Error) -> R in
+                    try scan.check()
+                    return try body(
+                        Parts(
+                            steps: self, method: m, target: t, scan: scan, headers: headers, facts: facts,
+                            payload: payload))
+                }
+            }
+        }
+    }
+
+    /// Appends the first three lines (method, canonical URI, canonical query), each ending in
+    /// `\n`, from a target already scanned.
+    static func appendRequestLines(
+        method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>, scan: TargetScan, rules: ServiceRules,
+        plus: URIEncoding.PlusPolicy, to out: inout ByteWriter
+    ) {
+        out.append(method)
+        out.append(0x0a)
+        let path = UnsafeBufferPointer(rebasing: target[0..<scan.queryStart])
+        let keepEscapes = !rules.doubleEncodePath
+        if path.isEmpty {
+            out.append(0x2f)
+        } else if rules.normalizePath && scan.needsNormalization {
+            let normalized = URIEncoding.normalizePath(path)
+            normalized.withUnsafeBufferPointer { n in
+                out.write(upTo: 3 * n.count) { URIEncoding.encode(n, into: $0, keepSlash: true, keepEscapes: keepEscapes) }
+            }
+        } else {
+            out.write(upTo: 3 * path.count) {
+                URIEncoding.encode(path, into: $0, keepSlash: true, keepEscapes: keepEscapes)
+            }
+        }
+        out.append(0x0a)
+        if scan.queryStart < target.count {
+            CanonicalRequestBuilder.appendCanonicalQuery(
+                UnsafeBufferPointer(rebasing: target[(scan.queryStart + 1)...]), extra: [], plus: plus, to: &out)
+        }
+        out.append(0x0a)
+    }
+}
+
+/// One pass over a request target as sent: where the query starts, whether the path has a
+/// segment that normalization changes (empty, `.` or `..`), whether the query already carries
+/// signing parameters, and whether the bytes are acceptable (a leading `/`, no control bytes,
+/// no fragment).
+///
+/// ```swift
+/// let scan = TargetScan(bytes, presign: false)
+/// if scan.hasSigningParameter { /* refuse */ }
+/// try scan.check()
+/// ```
+struct TargetScan {
+    /// The index of the first `?`, or the target's length.
+    var queryStart: Int
+    var needsNormalization = false
+    var hasSigningParameter = false
+    /// 0: acceptable; 1: no leading `/`; 2: a control byte; 3: a fragment. The first problem found.
+    private var problem: UInt8 = 0
+
+    init(_ t: UnsafeBufferPointer<UInt8>, presign: Bool) {
+        let n = t.count
+        queryStart = n
+        guard n > 0, t[0] == 0x2f else {
+            problem = 1
+            needsNormalization = true
+            // Still look for signing parameters: they are reported first.
+            if let q = t.firstIndex(of: 0x3f) { scanQuery(t, from: q + 1, presign: presign) }
+            return
+        }
+        var i = 1
+        var segmentStart = 1
+        while i < n {
+            let b = t[i]
+            if b == 0x2f || b == 0x3f {
+                let len = i - segmentStart
+                if len == 0 && b == 0x2f {
+                    needsNormalization = true
+                } else if len == 1 && t[segmentStart] == 0x2e {
+                    needsNormalization = true
+                } else if len == 2 && t[segmentStart] == 0x2e && t[segmentStart + 1] == 0x2e {
+                    needsNormalization = true
+                }
+                if b == 0x3f {
+                    queryStart = i
+                    scanQuery(t, from: i + 1, presign: presign)
+                    return
+                }
+                segmentStart = i + 1
+            } else if b < 0x20 || b == 0x7f || b == 0x23 {
+                note(b)
+            }
+            i += 1
+        }
+        // The last segment (a trailing `/` leaves an empty one, which is fine).
+        let len = n - segmentStart
+        if len == 1 && t[segmentStart] == 0x2e {
+            needsNormalization = true
+        } else if len == 2 && t[segmentStart] == 0x2e && t[segmentStart + 1] == 0x2e {
+            needsNormalization = true
+        }
+    }
+
+    private mutating func note(_ b: UInt8) {
+        if problem == 0 { problem = b == 0x23 ? 3 : 2 }
+    }
+
+    /// Checks the bytes from `start` on (the query) and finds signing parameters among its names.
+    private mutating func scanQuery(_ t: UnsafeBufferPointer<UInt8>, from start: Int, presign: Bool) {
+        let n = t.count
+        var parameterStart = start
+        var nameEnd = -1
+        var i = start
+        while i <= n {
+            let b: UInt8 = i < n ? t[i] : 0x26
+            if b == 0x26 {
+                let end = nameEnd >= 0 ? nameEnd : i
+                if end - parameterStart >= 10 && !hasSigningParameter
+                    && TargetScan.isSigningParameter(
+                        UnsafeBufferPointer(rebasing: t[parameterStart..<end]), presign: presign)
+                {
+                    hasSigningParameter = true
+                }
+                parameterStart = i + 1
+                nameEnd = -1
+            } else if b == 0x3d {
+                if nameEnd < 0 { nameEnd = i }
+            } else if b < 0x20 || b == 0x7f || b == 0x23 {
+                if problem == 0 { problem = b == 0x23 ? 3 : 2 }
+            }
+            i += 1
+        }
+    }
+
+    /// Throws the first problem found.
+    func check() throws(SigV4Error) {
+        switch problem {
+        case 0: return
+        case 1: throw SigV4Error(.invalidRequestTarget, "the request target must start with '/'")
+        case 2: throw SigV4Error(.invalidRequestTarget, "the request target must not contain control bytes")
+        default: throw SigV4Error(.invalidRequestTarget, "the request target must not contain a fragment ('#')")
+        }
+    }
+
+    /// Case-insensitive match of a raw query parameter name against the signing parameters:
+    /// `X-Amz-Signature` and `X-Amz-Credential`, or (`presign`) every `X-Amz-*` parameter presigning writes.
+    static func isSigningParameter(_ name: UnsafeBufferPointer<UInt8>, presign: Bool) -> Bool {
+        // Every name starts with "x-amz-" and is 10 to 20 bytes long.
+        let count = name.count
+        guard count >= 10, count <= 20, name[0] | 0x20 == 0x78 else { return false }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { lower in
+            for i in 0..<count {
+                let b = name[i]
+                lower[i] = (b >= 0x41 && b <= 0x5a) ? b | 0x20 : b
+            }
+            let l = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(lower)[0..<count])
+            if HeaderSigning.equal(l, "x-amz-signature") || HeaderSigning.equal(l, "x-amz-credential") { return true }
+            guard presign else { return false }
+            return HeaderSigning.equal(l, "x-amz-algorithm") || HeaderSigning.equal(l, "x-amz-date")
+                || HeaderSigning.equal(l, "x-amz-expires") || HeaderSigning.equal(l, "x-amz-signedheaders")
+                || HeaderSigning.equal(l, "x-amz-security-token")
+        }
+    }
+}
