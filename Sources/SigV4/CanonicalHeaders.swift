@@ -38,6 +38,7 @@ struct CanonicalHeaders {
 
     /// Runs `body` with scratch for `count` headers totalling `byteCount` name and value bytes,
     /// on the stack when small.
+    @inline(__always)
     static func withScratch<R>(
         byteCount: Int, count: Int, _ body: (inout CanonicalHeaders) throws(SigV4Error) -> R
     ) throws(SigV4Error) -> R {
@@ -192,11 +193,43 @@ struct CanonicalHeaders {
                 } else {
                     out.append(0x2c)
                 }
-                CanonicalRequestBuilder.appendCanonicalValue(value(e), to: &out)
+                CanonicalHeaders.appendCanonicalValue(value(e), to: &out)
                 if k + 1 == count || entries[k + 1].flags & Entry.startsGroup != 0 { out.append(0x0a) }
             }
             k += 1
         }
+    }
+
+    /// Appends a header value trimmed, with inner runs of spaces and tabs collapsed
+    /// (``CanonicalRequestBuilder/appendCanonicalValue(_:to:)``), copying a value with no byte at
+    /// or below 0x20 (no space, tab, CR or LF: nothing to trim or collapse) in one move.
+    @inline(__always)
+    static func appendCanonicalValue(_ value: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter) {
+        if hasNoByteAtOrBelowSpace(value) {
+            out.append(value)
+        } else {
+            CanonicalRequestBuilder.appendCanonicalValue(value, to: &out)
+        }
+    }
+
+    /// True when no byte of `bytes` is 0x20 or less, tested eight bytes at a time.
+    @inline(__always)
+    static func hasNoByteAtOrBelowSpace(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = bytes.count
+        guard n > 0, let base = bytes.baseAddress else { return true }
+        let p = UnsafeRawPointer(base)
+        var i = 0
+        while i + 8 <= n {
+            // A byte below 0x21 sets its high bit in (x - 0x21…) & ~x (exact as a whole-word test).
+            let x = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if (x &- 0x2121_2121_2121_2121) & ~x & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+        while i < n {
+            if base[i] <= 0x20 { return false }
+            i += 1
+        }
+        return true
     }
 
     /// Appends the `SignedHeaders` list (names joined by `;`). Requires ``select(_:)``.
@@ -235,11 +268,28 @@ struct HeaderFilter: Sendable, Hashable {
     private var excluded: [[UInt8]]
     /// Bit `n` is set when some excluded name is `n` bytes long (bit 63: 63 bytes or more).
     private var lengths: UInt64
+    /// Bit `mix(name)` (0–127) is set for every excluded name: most signed names differ from every
+    /// excluded one of their length in this bit and are passed without a byte compare.
+    private var mixedLow: UInt64 = 0
+    private var mixedHigh: UInt64 = 0
 
     init(excluding: Set<String>, forcing: Set<String>) {
         excluded = excluding.subtracting(forcing).map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
         lengths = 0
-        for e in excluded { lengths |= 1 << UInt64(min(e.count, 63)) }
+        for e in excluded {
+            lengths |= 1 << UInt64(min(e.count, 63))
+            e.withUnsafeBufferPointer { b in
+                let m = HeaderFilter.mix(b)
+                if m < 64 { mixedLow |= 1 << UInt64(m) } else { mixedHigh |= 1 << UInt64(m - 64) }
+            }
+        }
+    }
+
+    /// Length, first and last byte mixed into 0–127.
+    @inline(__always)
+    static func mix(_ name: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let first = name.first, let last = name.last else { return 0 }
+        return (name.count &* 7 &+ Int(first) &* 3 &+ Int(last)) & 127
     }
 
     /// Signs every header.
@@ -249,6 +299,8 @@ struct HeaderFilter: Sendable, Hashable {
 
     func signs(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         if lengths & (1 << UInt64(min(name.count, 63))) == 0 { return true }
+        let m = HeaderFilter.mix(name)
+        if (m < 64 ? mixedLow >> UInt64(m) : mixedHigh >> UInt64(m - 64)) & 1 == 0 { return true }
         for e in excluded where e.count == name.count {
             if e.withUnsafeBufferPointer({ CanonicalHeaders.equal($0, name) }) { return false }
         }

@@ -45,13 +45,15 @@ struct HeaderSigning: Sendable {
     /// Reads every header field once into `headers` (names are `HTTPField.Name.canonicalName`:
     /// lowercase tokens already). With `replacingSignerFields`, refuses `Authorization` and leaves
     /// out `X-Amz-Date` and `X-Amz-Security-Token` (the signer sets its own).
+    @inline(__always)
     static func addFields(
         _ fields: HTTPFields, replacingSignerFields: Bool, to headers: inout CanonicalHeaders
     ) throws(SigV4Error) -> FieldFacts {
         var facts = FieldFacts()
         var refused = false
         for i in fields.indices {
-            withUTF8Bytes(fields[i].name.canonicalName) { n in
+            let field = fields[i]
+            withUTF8Bytes(field.name.canonicalName) { n in
                 switch n.count {
                 case 4:
                     if equal(n, "host") { facts.hasHost = true }
@@ -72,7 +74,7 @@ struct HeaderSigning: Sendable {
                 default:
                     break
                 }
-                fields[i].withUnsafeBytesOfValue { v in
+                field.withUnsafeBytesOfValue { v in
                     facts.count += 1
                     facts.byteCount += n.count + v.count
                     if !facts.overflow && !headers.tryAdd(lowercaseName: n, value: UnsafeRawBufferPointer(v)) {
@@ -100,7 +102,8 @@ struct HeaderSigning: Sendable {
     ///
     /// Checks, in this order: an `Authorization` field, a conflicting `X-Amz-Content-SHA256`,
     /// signing parameters already in the target (`targetIsSigned`), a missing host.
-    func collectHeaders(
+    @inline(__always)
+    borrowing func collectHeaders(
         _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?,
         targetIsSigned: Bool, into headers: inout CanonicalHeaders
     ) throws(SigV4Error) -> FieldFacts {
@@ -141,7 +144,7 @@ struct HeaderSigning: Sendable {
         return facts
     }
 
-    private func add(
+    private borrowing func add(
         _ name: UnsafeRawBufferPointer, _ value: String, _ facts: inout FieldFacts, _ headers: inout CanonicalHeaders
     ) {
         withUTF8Bytes(value) { v in
@@ -154,7 +157,8 @@ struct HeaderSigning: Sendable {
     /// Everything the canonical request is written from: the method and target bytes, the
     /// target's scan, the collected headers.
     struct Parts {
-        var steps: HeaderSigning
+        var rules: ServiceRules
+        var plus: URIEncoding.PlusPolicy
         var method: UnsafeRawBufferPointer
         var target: UnsafeBufferPointer<UInt8>
         var scan: TargetScan
@@ -172,7 +176,7 @@ struct HeaderSigning: Sendable {
         /// `SignedHeaders` line.
         func write(to out: inout ByteWriter) -> Range<Int> {
             HeaderSigning.appendRequestLines(
-                method: method, target: target, scan: scan, rules: steps.rules, plus: steps.plus, to: &out)
+                method: method, target: target, scan: scan, rules: rules, plus: plus, to: &out)
             headers.appendCanonicalHeaders(to: &out)
             out.append(0x0a)
             let start = out.count
@@ -187,7 +191,8 @@ struct HeaderSigning: Sendable {
     /// Collects `request`'s canonical headers (see ``collectHeaders(_:fields:payload:dateText:targetIsSigned:into:)``)
     /// and runs `body` with them: in stack scratch when they fit, the usual case; else in scratch
     /// sized by that first pass.
-    func withHeaders<R>(
+    @inline(__always)
+    borrowing func withHeaders<R>(
         _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?, targetIsSigned: Bool,
         _ body: (CanonicalHeaders, FieldFacts) throws(SigV4Error) -> R
     ) throws(SigV4Error) -> R {
@@ -216,7 +221,8 @@ struct HeaderSigning: Sendable {
     /// Scans `request`'s target once, collects its canonical headers, checks everything, and runs
     /// `body` with the parts the canonical request is written from. `dateText` nil canonicalizes
     /// the fields as they are (a request the signer already signed).
-    func withParts<R>(
+    @inline(__always)
+    borrowing func withParts<R>(
         _ request: HTTPRequest, payload: PayloadHash, dateText: AmzDateText?,
         _ body: (borrowing Parts) throws(SigV4Error) -> R
     ) throws(SigV4Error) -> R {
@@ -234,7 +240,7 @@ struct HeaderSigning: Sendable {
                     try scan.check()
                     return try body(
                         Parts(
-                            steps: self, method: m, target: t, scan: scan, headers: headers, facts: facts,
+                            rules: rules, plus: plus, method: m, target: t, scan: scan, headers: headers, facts: facts,
                             payload: payload))
                 }
             }
@@ -264,9 +270,25 @@ struct HeaderSigning: Sendable {
             }
         }
         out.append(0x0a)
-        if scan.queryStart < target.count {
-            CanonicalRequestBuilder.appendCanonicalQuery(
-                UnsafeBufferPointer(rebasing: target[(scan.queryStart + 1)...]), extra: [], plus: plus, to: &out)
+        if scan.queryStart + 1 < target.count {
+            let query = UnsafeBufferPointer(rebasing: target[(scan.queryStart + 1)...])
+            if scan.hasQuerySeparator {
+                CanonicalRequestBuilder.appendCanonicalQuery(query, extra: [], plus: plus, to: &out)
+            } else {
+                // One parameter: nothing to sort. `name=value` encoded, `name` alone becomes `name=`.
+                let equals = query.firstIndex(of: 0x3d) ?? query.count
+                let name = UnsafeBufferPointer(rebasing: query[0..<equals])
+                out.write(upTo: 3 * name.count) {
+                    URIEncoding.encode(name, into: $0, keepSlash: false, keepEscapes: true, plus: plus)
+                }
+                out.append(0x3d)
+                if equals < query.count {
+                    let value = UnsafeBufferPointer(rebasing: query[(equals + 1)...])
+                    out.write(upTo: 3 * value.count) {
+                        URIEncoding.encode(value, into: $0, keepSlash: false, keepEscapes: true, plus: plus)
+                    }
+                }
+            }
         }
         out.append(0x0a)
     }
@@ -287,6 +309,8 @@ struct TargetScan {
     var queryStart: Int
     var needsNormalization = false
     var hasSigningParameter = false
+    /// True when the query has an `&` (more than one parameter, or empty ones).
+    var hasQuerySeparator = false
     /// 0: acceptable; 1: no leading `/`; 2: a control byte; 3: a fragment. The first problem found.
     private var problem: UInt8 = 0
 
@@ -346,6 +370,7 @@ struct TargetScan {
         while i <= n {
             let b: UInt8 = i < n ? t[i] : 0x26
             if b == 0x26 {
+                if i < n { hasQuerySeparator = true }
                 let end = nameEnd >= 0 ? nameEnd : i
                 if end - parameterStart >= 10 && !hasSigningParameter
                     && TargetScan.isSigningParameter(

@@ -150,8 +150,7 @@ public struct Signer: Sendable {
         var canonicalHash = SHA256Digest()
         var facts = HeaderSigning.FieldFacts()
         // The canonical request is written on the stack (heap above 1 KiB), hashed, and only
-        // rebuilt if the caller reads `SignedRequest.canonicalRequest`. The `Authorization` field
-        // is made from bytes written beside it.
+        // rebuilt if the caller reads `SignedRequest.canonicalRequest`.
         let authorizationField: HTTPField = try steps.withParts(request, payload: payload, dateText: dateText) {
             parts throws(SigV4Error) -> HTTPField in
             facts = parts.facts
@@ -169,12 +168,12 @@ public struct Signer: Sendable {
                 let count = Signer.authorizationByteCount(
                     accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
                 let signature = signature
-                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { out in
-                    let written = Signer.writeAuthorization(
+                let value = String(unsafeUninitializedCapacity: count) { out in
+                    Signer.writeAuthorization(
                         to: out.baseAddress!, accessKeyID: accessKeyID, scope: scope, signedHeaders: names,
                         signature: signature)
-                    return HTTPField(name: .authorization, lenientValue: UnsafeBufferPointer(rebasing: out[0..<written]))
                 }
+                return HTTPField(name: .authorization, value: value)
             }
         }
 
@@ -185,10 +184,7 @@ public struct Signer: Sendable {
         let before = signedFields.count
         // One new field list, sized for what is added (the request's own is shared with the caller).
         signedFields.reserveCapacity(before + 5)
-        // The signer's own values are legal field values: only the lenient check (no NUL, CR, LF) runs.
-        dateText.withUnsafeBytes {
-            signedFields.append(HTTPField(name: Signer.amzDateName, lenientValue: $0.bindMemory(to: UInt8.self)))
-        }
+        signedFields.append(HTTPField(name: Signer.amzDateName, value: dateText.string))
         if let token, rules.sessionTokenPlacement == .signed {
             signedFields.append(HTTPField(name: Signer.securityTokenName, value: token))
         }

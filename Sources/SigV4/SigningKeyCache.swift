@@ -21,6 +21,13 @@ public final class SigningKeyCache: Sendable {
         var entries: [Key: (key: SigningKey, stamp: UInt64)] = [:]
         /// The last key returned: a repeat lookup (the common case) skips hashing and the LRU update.
         var last: (key: Key, value: SigningKey)?
+
+        /// True when the last key returned is for these parts (compared in place, nothing copied).
+        func lastMatches(accessKeyID: String, scope: CredentialScope, fingerprint: UInt64) -> Bool {
+            guard let last else { return false }
+            return last.key.secretFingerprint == fingerprint && last.key.accessKeyID == accessKeyID
+                && last.key.scope == scope
+        }
         var clock: UInt64 = 0
         var hits: UInt64 = 0
         var misses: UInt64 = 0
@@ -40,14 +47,14 @@ public final class SigningKeyCache: Sendable {
 
     /// Returns the cached key for this scope, deriving and storing it on a miss.
     public func signingKey(for credentials: Credentials, scope: CredentialScope) -> SigningKey {
-        let cacheKey = Key(
-            accessKeyID: credentials.accessKeyID, scope: scope,
-            secretFingerprint: credentials.secretAccessKey.fingerprint)
+        let fingerprint = credentials.secretAccessKey.fingerprint
         if let hit = state.withLock({ s -> SigningKey? in
-            if let last = s.last, last.key == cacheKey {
+            // The repeat lookup first, compared in place without building a cache key.
+            if s.lastMatches(accessKeyID: credentials.accessKeyID, scope: scope, fingerprint: fingerprint) {
                 s.hits &+= 1
-                return last.value
+                return s.last?.value
             }
+            let cacheKey = Key(accessKeyID: credentials.accessKeyID, scope: scope, secretFingerprint: fingerprint)
             s.clock &+= 1
             guard var entry = s.entries[cacheKey] else { s.misses &+= 1; return nil }
             s.hits &+= 1
@@ -58,6 +65,7 @@ public final class SigningKeyCache: Sendable {
         }) {
             return hit
         }
+        let cacheKey = Key(accessKeyID: credentials.accessKeyID, scope: scope, secretFingerprint: fingerprint)
         let derived = SigningKey(secretAccessKey: credentials.secretAccessKey, scope: scope)
         state.withLock { s in
             if s.entries.count >= capacity, s.entries[cacheKey] == nil {
