@@ -146,6 +146,15 @@ public struct Signer: Sendable {
         let scope = try self.scope(dateText: dateText)
         let steps = HeaderSigning(signer: self)
         let accessKeyID = credentials.accessKeyID
+        // The key, and from the cache the `X-Amz-Date` field when its last signature was in this second.
+        let key: SigningKey
+        var dateField: HTTPField?
+        if let keyCache {
+            (key, dateField) = keyCache.signingKey(
+                for: credentials, scope: scope, dateFieldSecond: date.secondsSince1970)
+        } else {
+            key = SigningKey(secretAccessKey: credentials.secretAccessKey, scope: scope)
+        }
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
         var facts = HeaderSigning.FieldFacts()
@@ -158,7 +167,6 @@ public struct Signer: Sendable {
             guard bound <= 1 << 28 else {
                 throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
             }
-            let key = signingKey(for: scope)
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
                 var w = ByteWriter(buffer)
                 let range = parts.write(to: &w)
@@ -184,7 +192,12 @@ public struct Signer: Sendable {
         let before = signedFields.count
         // One new field list, sized for what is added (the request's own is shared with the caller).
         signedFields.reserveCapacity(before + 5)
-        signedFields.append(HTTPField(name: Signer.amzDateName, value: dateText.string))
+        if dateField == nil {
+            let field = HTTPField(name: Signer.amzDateName, value: dateText.string)
+            keyCache?.remember(dateField: field, second: date.secondsSince1970)
+            dateField = field
+        }
+        if let dateField { signedFields.append(dateField) }
         if let token, rules.sessionTokenPlacement == .signed {
             signedFields.append(HTTPField(name: Signer.securityTokenName, value: token))
         }

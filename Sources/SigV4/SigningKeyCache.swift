@@ -1,3 +1,4 @@
+import HTTPTypes
 
 /// A bounded, thread-safe cache of derived signing keys.
 ///
@@ -19,15 +20,30 @@ public final class SigningKeyCache: Sendable {
 
     struct State {
         var entries: [Key: (key: SigningKey, stamp: UInt64)] = [:]
-        /// The last key returned: a repeat lookup (the common case) skips hashing and the LRU update.
-        var last: (key: Key, value: SigningKey)?
+        /// The last key returned: a repeat lookup (the common case) skips hashing and the LRU
+        /// update. Kept as plain fields (no optional tuple) so the check reads them in place.
+        var lastKey = Key(
+            accessKeyID: "", scope: CredentialScope(checkedDateStamp: "", region: "", service: ""),
+            secretFingerprint: 0)
+        var lastValue: SigningKey?
 
         /// True when the last key returned is for these parts (compared in place, nothing copied).
         func lastMatches(accessKeyID: String, scope: CredentialScope, fingerprint: UInt64) -> Bool {
-            guard let last else { return false }
-            return last.key.secretFingerprint == fingerprint && last.key.accessKeyID == accessKeyID
-                && last.key.scope == scope
+            lastValue != nil && lastKey.secretFingerprint == fingerprint && lastKey.accessKeyID == accessKeyID
+                && lastKey.scope == scope
         }
+
+        /// The `X-Amz-Date` field of the last header signature made through this cache, and its
+        /// second: signatures in the same second (any rate above one a second) share it instead of
+        /// making and validating a new 16-byte string each.
+        var dateFieldSecond: Int64 = .min
+        var dateField: HTTPField?
+
+        mutating func setLast(_ key: Key, _ value: SigningKey?) {
+            lastKey = key
+            lastValue = value
+        }
+
         var clock: UInt64 = 0
         var hits: UInt64 = 0
         var misses: UInt64 = 0
@@ -47,12 +63,22 @@ public final class SigningKeyCache: Sendable {
 
     /// Returns the cached key for this scope, deriving and storing it on a miss.
     public func signingKey(for credentials: Credentials, scope: CredentialScope) -> SigningKey {
+        signingKey(for: credentials, scope: scope, dateFieldSecond: nil).key
+    }
+
+    /// The key, and (under the same lock) the remembered `X-Amz-Date` field when it is for
+    /// `dateFieldSecond`; nil otherwise (make it and hand it over with ``remember(dateField:second:)``).
+    func signingKey(
+        for credentials: Credentials, scope: CredentialScope, dateFieldSecond: Int64?
+    ) -> (key: SigningKey, dateField: HTTPField?) {
         let fingerprint = credentials.secretAccessKey.fingerprint
+        var dateField: HTTPField?
         if let hit = state.withLock({ s -> SigningKey? in
+            if let dateFieldSecond, s.dateFieldSecond == dateFieldSecond { dateField = s.dateField }
             // The repeat lookup first, compared in place without building a cache key.
             if s.lastMatches(accessKeyID: credentials.accessKeyID, scope: scope, fingerprint: fingerprint) {
                 s.hits &+= 1
-                return s.last?.value
+                return s.lastValue
             }
             let cacheKey = Key(accessKeyID: credentials.accessKeyID, scope: scope, secretFingerprint: fingerprint)
             s.clock &+= 1
@@ -60,22 +86,34 @@ public final class SigningKeyCache: Sendable {
             s.hits &+= 1
             entry.stamp = s.clock
             s.entries[cacheKey] = entry
-            s.last = (cacheKey, entry.key)
+            s.setLast(cacheKey, entry.key)
             return entry.key
         }) {
-            return hit
+            return (hit, dateField)
         }
+        return (derive(credentials, scope, fingerprint), dateField)
+    }
+
+    /// Remembers the `X-Amz-Date` field made for `second`.
+    func remember(dateField: HTTPField, second: Int64) {
+        state.withLock {
+            $0.dateFieldSecond = second
+            $0.dateField = dateField
+        }
+    }
+
+    private func derive(_ credentials: Credentials, _ scope: CredentialScope, _ fingerprint: UInt64) -> SigningKey {
         let cacheKey = Key(accessKeyID: credentials.accessKeyID, scope: scope, secretFingerprint: fingerprint)
         let derived = SigningKey(secretAccessKey: credentials.secretAccessKey, scope: scope)
         state.withLock { s in
             if s.entries.count >= capacity, s.entries[cacheKey] == nil {
                 if let oldest = s.entries.min(by: { $0.value.stamp < $1.value.stamp })?.key {
                     s.entries.removeValue(forKey: oldest)
-                    if s.last?.key == oldest { s.last = nil }
+                    if s.lastKey == oldest { s.lastValue = nil }
                 }
             }
             s.entries[cacheKey] = (derived, s.clock)
-            s.last = (cacheKey, derived)
+            s.setLast(cacheKey, derived)
         }
         return derived
     }
@@ -84,7 +122,7 @@ public final class SigningKeyCache: Sendable {
     public func removeAll() {
         state.withLock {
             $0.entries.removeAll()
-            $0.last = nil
+            $0.lastValue = nil
         }
     }
 
@@ -92,7 +130,7 @@ public final class SigningKeyCache: Sendable {
     public func remove(accessKeyID: String) {
         state.withLock { s in
             s.entries = s.entries.filter { $0.key.accessKeyID != accessKeyID }
-            if s.last?.key.accessKeyID == accessKeyID { s.last = nil }
+            if s.lastKey.accessKeyID == accessKeyID { s.lastValue = nil }
         }
     }
 
