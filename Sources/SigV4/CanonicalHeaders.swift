@@ -22,6 +22,8 @@ struct CanonicalHeaders {
         var valueCount: Int32
         /// Set by ``select(_:)``: ``Entry/startsGroup`` and ``Entry/signed``.
         var flags: UInt8 = 0
+        /// The name's first 8 bytes, big-endian, zero-padded: most comparisons end here.
+        var prefix: UInt64 = 0
 
         static let startsGroup: UInt8 = 1
         static let signed: UInt8 = 2
@@ -75,8 +77,17 @@ struct CanonicalHeaders {
             at: count,
             to: Entry(
                 nameStart: Int32(nameStart), nameCount: Int32(name.count), valueStart: Int32(valueStart),
-                valueCount: Int32(value.count)))
+                valueCount: Int32(value.count), prefix: CanonicalHeaders.prefix(bytes.baseAddress! + nameStart, name.count)))
         count += 1
+    }
+
+    /// The first 8 bytes at `p` (of `n`), big-endian, zero-padded.
+    @inline(__always)
+    static func prefix(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        if n >= 8 { return UInt64(bigEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)) }
+        var k: UInt64 = 0
+        for i in 0..<n { k |= UInt64(p[i]) << UInt64(56 - 8 * i) }
+        return k
     }
 
     /// Adds a header whose name is already lowercase and a valid token, when the scratch has room;
@@ -94,7 +105,8 @@ struct CanonicalHeaders {
             at: count,
             to: Entry(
                 nameStart: Int32(truncatingIfNeeded: nameStart), nameCount: Int32(truncatingIfNeeded: name.count),
-                valueStart: Int32(truncatingIfNeeded: valueStart), valueCount: Int32(truncatingIfNeeded: value.count)))
+                valueStart: Int32(truncatingIfNeeded: valueStart), valueCount: Int32(truncatingIfNeeded: value.count),
+                prefix: CanonicalHeaders.prefix(base + nameStart, name.count)))
         count += 1
         return true
     }
@@ -107,6 +119,7 @@ struct CanonicalHeaders {
         for i in nameStart..<(nameStart + name.count) where bytes[i] >= 0x41 && bytes[i] <= 0x5a {
             bytes[i] |= 0x20
         }
+        entries[count - 1].prefix = CanonicalHeaders.prefix(bytes.baseAddress! + nameStart, name.count)
     }
 
     private mutating func copy(_ source: UnsafeRawBufferPointer) {
@@ -125,7 +138,11 @@ struct CanonicalHeaders {
     }
 
     /// Byte-wise comparison of two names: <0, 0, >0.
+    @inline(__always)
     func compareNames(_ a: Entry, _ b: Entry) -> Int {
+        if a.prefix != b.prefix { return a.prefix < b.prefix ? -1 : 1 }
+        // Equal prefixes of names of at most 8 bytes: equal names (tokens have no NUL byte).
+        if a.nameCount <= 8 && b.nameCount <= 8 { return Int(a.nameCount) - Int(b.nameCount) }
         let x = name(a)
         let y = name(b)
         let n = min(x.count, y.count)
@@ -187,14 +204,28 @@ struct CanonicalHeaders {
         while k < count {
             let e = entries[k]
             if e.flags & Entry.signed != 0 {
-                if e.flags & Entry.startsGroup != 0 {
-                    out.append(name(e))
-                    out.append(0x3a)
+                let ends = k + 1 == count || entries[k + 1].flags & Entry.startsGroup != 0
+                let v = value(e)
+                if e.flags & Entry.startsGroup != 0 && ends && CanonicalHeaders.hasNoByteAtOrBelowSpace(v) {
+                    // The usual line, `name:value\n`, with one capacity check.
+                    let n = name(e)
+                    out.write(upTo: n.count + v.count + 2) { p in
+                        copyBytes(to: p, from: UnsafeRawBufferPointer(n))
+                        p[n.count] = 0x3a
+                        copyBytes(to: p + n.count + 1, from: UnsafeRawBufferPointer(v))
+                        p[n.count + 1 + v.count] = 0x0a
+                        return n.count + v.count + 2
+                    }
                 } else {
-                    out.append(0x2c)
+                    if e.flags & Entry.startsGroup != 0 {
+                        out.append(name(e))
+                        out.append(0x3a)
+                    } else {
+                        out.append(0x2c)
+                    }
+                    CanonicalHeaders.appendCanonicalValue(v, to: &out)
+                    if ends { out.append(0x0a) }
                 }
-                CanonicalHeaders.appendCanonicalValue(value(e), to: &out)
-                if k + 1 == count || entries[k + 1].flags & Entry.startsGroup != 0 { out.append(0x0a) }
             }
             k += 1
         }

@@ -259,6 +259,8 @@ struct HeaderSigning: Sendable {
         let keepEscapes = !rules.doubleEncodePath
         if path.isEmpty {
             out.append(0x2f)
+        } else if scan.pathIsPlain && !(rules.normalizePath && scan.needsNormalization) {
+            out.append(path)
         } else if rules.normalizePath && scan.needsNormalization {
             let normalized = URIEncoding.normalizePath(path)
             normalized.withUnsafeBufferPointer { n in
@@ -274,6 +276,10 @@ struct HeaderSigning: Sendable {
             let query = UnsafeBufferPointer(rebasing: target[(scan.queryStart + 1)...])
             if scan.hasQuerySeparator {
                 CanonicalRequestBuilder.appendCanonicalQuery(query, extra: [], plus: plus, to: &out)
+            } else if scan.queryIsPlain {
+                // One parameter with nothing to encode: itself, plus `=` when it has no value.
+                out.append(query)
+                if query.firstIndex(of: 0x3d) == nil { out.append(0x3d) }
             } else {
                 // One parameter: nothing to sort. `name=value` encoded, `name` alone becomes `name=`.
                 let equals = query.firstIndex(of: 0x3d) ?? query.count
@@ -311,6 +317,12 @@ struct TargetScan {
     var hasSigningParameter = false
     /// True when the query has an `&` (more than one parameter, or empty ones).
     var hasQuerySeparator = false
+    /// True when every path byte is unreserved or `/`: the canonical URI is the path as it is
+    /// (unless normalization applies).
+    var pathIsPlain = true
+    /// True when every query byte is unreserved, but for at most one `=` per parameter: each
+    /// parameter's canonical form is its text as it is.
+    var queryIsPlain = true
     /// 0: acceptable; 1: no leading `/`; 2: a control byte; 3: a fragment. The first problem found.
     private var problem: UInt8 = 0
 
@@ -328,6 +340,12 @@ struct TargetScan {
         var segmentStart = 1
         while i < n {
             let b = t[i]
+            // One test for the bytes that need a look: `/`, `?`, `#`, control bytes and DEL.
+            if !URIEncoding.isSet(b, low: TargetScan.pathSpecialLow, high: TargetScan.pathSpecialHigh) {
+                if !URIEncoding.isUnreserved(b) { pathIsPlain = false }
+                i += 1
+                continue
+            }
             if b == 0x2f || b == 0x3f {
                 let len = i - segmentStart
                 if len == 0 && b == 0x2f {
@@ -343,8 +361,9 @@ struct TargetScan {
                     return
                 }
                 segmentStart = i + 1
-            } else if b < 0x20 || b == 0x7f || b == 0x23 {
-                note(b)
+            } else {
+                pathIsPlain = false
+                if b < 0x20 || b == 0x7f || b == 0x23 { note(b) }
             }
             i += 1
         }
@@ -356,6 +375,12 @@ struct TargetScan {
             needsNormalization = true
         }
     }
+
+    /// Control bytes, `#` (0x23), `/` (0x2f), `?` (0x3f) and DEL (0x7f): the path bytes the scan stops at.
+    static let pathSpecialLow: UInt64 = 0xFFFF_FFFF | (1 << 0x23) | (1 << 0x2f) | (1 << 0x3f)
+    static let pathSpecialHigh: UInt64 = 1 << (0x7f - 64)
+    /// Control bytes, `#`, `&` (0x26), `=` (0x3d) and DEL: the query bytes the scan stops at.
+    static let querySpecialLow: UInt64 = 0xFFFF_FFFF | (1 << 0x23) | (1 << 0x26) | (1 << 0x3d)
 
     private mutating func note(_ b: UInt8) {
         if problem == 0 { problem = b == 0x23 ? 3 : 2 }
@@ -369,6 +394,11 @@ struct TargetScan {
         var i = start
         while i <= n {
             let b: UInt8 = i < n ? t[i] : 0x26
+            if !URIEncoding.isSet(b, low: TargetScan.querySpecialLow, high: TargetScan.pathSpecialHigh) {
+                if !URIEncoding.isUnreserved(b) { queryIsPlain = false }
+                i += 1
+                continue
+            }
             if b == 0x26 {
                 if i < n { hasQuerySeparator = true }
                 let end = nameEnd >= 0 ? nameEnd : i
@@ -381,9 +411,12 @@ struct TargetScan {
                 parameterStart = i + 1
                 nameEnd = -1
             } else if b == 0x3d {
-                if nameEnd < 0 { nameEnd = i }
-            } else if b < 0x20 || b == 0x7f || b == 0x23 {
-                if problem == 0 { problem = b == 0x23 ? 3 : 2 }
+                if nameEnd < 0 { nameEnd = i } else { queryIsPlain = false }
+            } else {
+                queryIsPlain = false
+                if b < 0x20 || b == 0x7f || b == 0x23 {
+                    if problem == 0 { problem = b == 0x23 ? 3 : 2 }
+                }
             }
             i += 1
         }

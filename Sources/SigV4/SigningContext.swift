@@ -116,7 +116,7 @@ public final class SigningContext {
             Signer.writeAuthorizationPrefix(to: &authorization, accessKeyID: signer.credentials.accessKeyID, scope: newScope)
             state.authorizationPrefixCount = authorization.count
         }
-        guard let key = state.key else {
+        guard state.key != nil else {
             throw SigV4Error(.invalidScope, "no signing key")
         }
         if date.secondsSince1970 != state.dateTextSecond {
@@ -144,8 +144,11 @@ public final class SigningContext {
         let sts = state.stringToSign.baseAddress!
         dateText.write(to: sts + StringToSign.dateOffset)
         hash.withUnsafeBytes { Hex.write($0, to: sts + state.stringToSignCount - 64) }
-        let signature = Signature(
-            digest: key.mac(UnsafeRawBufferPointer(start: sts, count: state.stringToSignCount)))
+        // The key is used in place (a copy would retain its state and scope strings).
+        guard let digest = state.key?.mac(UnsafeRawBufferPointer(start: sts, count: state.stringToSignCount)) else {
+            throw SigV4Error(.invalidScope, "no signing key")
+        }
+        let signature = Signature(digest: digest)
 
         let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.canonical)[range])
         let prefix = state.authorizationPrefixCount
