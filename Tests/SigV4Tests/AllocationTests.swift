@@ -79,7 +79,7 @@ struct AllocationTests {
     static let presignThreshold = 210.0
     #else
     static let contextThreshold = 0.0
-    static let signThreshold = 3.0
+    static let signThreshold = 2.0
     static let presignThreshold = 3.0
     #endif
 }

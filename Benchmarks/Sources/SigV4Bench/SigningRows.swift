@@ -21,7 +21,7 @@ enum SigningRows {
                     for _ in 0..<n { blackHole(try? warm.sign(request, payload: .emptySHA256, at: date)) }
                 },
                 floor: SignatureFloor(canonical: sample.canonicalRequest.bytes, stringToSign: sample.stringToSign.bytes, cold: false).body(),
-                maxAllocsPerOp: 3,
+                maxAllocsPerOp: 2,
                 note: "Signer.sign, full SignedRequest, key cache hit"))
         let context = SigningContext(signer: warm)
         guard let contextSignature = try? context.sign(request, payload: .emptySHA256, at: date),
