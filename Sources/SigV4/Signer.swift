@@ -300,7 +300,8 @@ public struct Signer: Sendable {
         guard expires >= 1 && expires <= Signer.maximumExpires else {
             throw SigV4Error(.invalidExpires, "X-Amz-Expires must be between 1 and 604800 seconds, got \(expires)")
         }
-        let scope = try self.scope(at: date)
+        let dateText = AmzDateText(date)
+        let scope = try self.scope(dateText: dateText)
         let fields = request.headerFields
         if fields[.authorization] != nil {
             throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
@@ -358,7 +359,7 @@ public struct Signer: Sendable {
                 Signer.appendEncoded(scope.service, to: &w)
                 w.append("%2Faws4_request&X-Amz-Date=")
                 w.write(upTo: 16) { p in
-                    date.writeISO8601Basic(to: p)
+                    dateText.write(to: p)
                     return 16
                 }
                 w.append("&X-Amz-Expires=")
@@ -383,13 +384,15 @@ public struct Signer: Sendable {
                         methodCount: method.utf8.count, targetCount: signedCount, extra: [])
                     + headers.outputBound + payloadHash.value.utf8.count + 8
                 canonicalBytes = try ByteWriter.makeArray(capacity: bound) { out throws(SigV4Error) in
-                    try method.withUTF8 { m in
-                        Result { () throws(SigV4Error) in
-                            try CanonicalRequestBuilder.appendRequestLines(
-                                method: UnsafeRawBufferPointer(m), target: UnsafeBufferPointer(rebasing: buffer[0..<signedCount]),
-                                extraQuery: [], rules: rules, plus: options.plusPolicy, to: &out)
-                        }
-                    }.get()
+                    // The new target scanned once (checks, query start, dot segments).
+                    let newTarget = UnsafeBufferPointer(rebasing: buffer[0..<signedCount])
+                    let scan = TargetScan(newTarget, presign: false)
+                    try scan.check()
+                    method.withUTF8 { m in
+                        HeaderSigning.appendRequestLines(
+                            method: UnsafeRawBufferPointer(m), target: newTarget, scan: scan, rules: rules,
+                            plus: options.plusPolicy, to: &out)
+                    }
                     headers.appendCanonicalHeaders(to: &out)
                     out.append(0x0a)
                     headers.appendSignedHeaders(to: &out)
@@ -397,7 +400,7 @@ public struct Signer: Sendable {
                     out.append(string: payloadHash.value)
                 }
                 canonicalHash = SHA256.hash(canonicalBytes)
-                signature = key.signature(for: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash))
+                signature = key.signature(dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
 
                 if let token, tokenAfter {
                     w.append("&X-Amz-Security-Token=")
