@@ -748,21 +748,26 @@ public struct Verifier: Sendable {
     }
 
     /// The target whose canonical form was signed: presigned requests drop `X-Amz-Signature`
-    /// (and `X-Amz-Security-Token` where the service adds it after signing).
+    /// (and `X-Amz-Security-Token` where the service adds it after signing). Empty elements
+    /// (`&&`) are dropped too, as canonicalization drops them.
     func canonicalTarget(request: VerificationRequest, claim: ClaimedAuthorization, rules: ServiceRules) -> [UInt8] {
         guard let presign = claim.presign else { return request.target }
         let query = request.queryBytes
-        var out: [UInt8] = Array(request.pathBytes)
+        let dropped = rules.sessionTokenPlacement == .appendedAfterSigning ? presign.tokenElement : nil
+        var out: [UInt8] = []
         out.reserveCapacity(request.target.count)
+        out.append(contentsOf: request.pathBytes)
         out.append(0x3f)
         var wrote = false
-        for p in presign.parameters {
-            let known = AuthorizationParser.presignIndex(query, p.name)
-            if known == 5 { continue }  // X-Amz-Signature
-            if rules.sessionTokenPlacement == .appendedAfterSigning, known == 6 { continue }  // X-Amz-Security-Token
-            if wrote { out.append(0x26) }
-            out.append(contentsOf: query[p.whole])
-            wrote = true
+        var start = query.startIndex
+        while start < query.endIndex {
+            let end = query[start...].firstIndex(of: 0x26) ?? query.endIndex
+            if end > start && start != presign.signatureElement.lowerBound && start != dropped?.lowerBound {
+                if wrote { out.append(0x26) }
+                out.append(contentsOf: query[start..<end])
+                wrote = true
+            }
+            start = end + 1
         }
         return out
     }
