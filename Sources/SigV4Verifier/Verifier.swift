@@ -610,6 +610,25 @@ public struct Verifier: Sendable {
                     reading = alternatives[index]
                 }
                 index += 1
+                if !policy.includeDiagnostics && !reading.form.isVerbatim {
+                    // The common case: the canonical request is written to stack memory and hashed
+                    // there; it is kept (as a `CanonicalRequest`) only for diagnostics.
+                    let computed: Signature
+                    do {
+                        let hash = try builder.hash(
+                            method: method, target: reading.target, extraQuery: [], headerCount: fields.count,
+                            headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
+                            payloadHash: payloadHash, rules: rules, plus: reading.plus)
+                        computed = key.signature(for: StringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash))
+                    } catch {
+                        return .failure(
+                            VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(error.reason)"))
+                    }
+                    if computed.constantTimeEquals(claim.signature) {
+                        return .success(Match(payload: payloadHash, plus: reading.plus, form: reading.form, diagnostics: nil))
+                    }
+                    continue
+                }
                 var canonical: CanonicalRequest
                 do {
                     canonical = try builder.build(
@@ -812,6 +831,13 @@ public struct Verifier: Sendable {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
     }
     static func isLowerHex(_ b: UInt8) -> Bool { b >= 0x61 && b <= 0x66 }
+}
+
+extension CanonicalForm {
+    /// True for the forms that splice raw lines into the canonical request.
+    fileprivate var isVerbatim: Bool {
+        self == .verbatimQuery || self == .verbatimPath || self == .verbatimPathAndQuery
+    }
 }
 
 extension Result {
