@@ -191,28 +191,39 @@ struct Gateway: Sendable {
         return kept.isEmpty ? String(path) : path + "?" + kept.joined(separator: "&")
     }
 
-    /// Echo mode: the verified identity as JSON (the body, already verified, is counted).
+    /// Echo mode: the verified identity as JSON (the body, already verified, is counted). Written
+    /// straight into the response buffer: the keys are fixed ASCII and only the values are quoted.
     static func echo(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int) -> Response {
-        // The keys are fixed ASCII; only the values need quoting.
-        var json = "{\"method\":"
-        json.reserveCapacity(256)
-        json += JSONQuoting.quote(request.method.rawValue)
-        json += ",\"path\":" + JSONQuoting.quote(request.uri.path)
-        json += ",\"body_bytes\":\"\(bodyBytes)\""
-        if let identity {
-            json += ",\"access_key_id\":" + JSONQuoting.quote(identity.accessKeyID)
-            json += ",\"principal\":" + JSONQuoting.quote(identity.principal)
-            json += ",\"region\":" + JSONQuoting.quote(identity.scope.region)
-            json += ",\"service\":" + JSONQuoting.quote(identity.scope.service)
-            json += ",\"signed_at\":\"" + identity.signedAt.iso8601Basic + "\""
-            json += ",\"presigned\":" + (identity.isPresigned ? "\"true\"" : "\"false\"")
-        } else {
-            json += ",\"authentication\":\"disabled\""
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(320)
+        func field(_ key: StaticString, _ value: String, first: Bool = false) {
+            buffer.writeStaticString(first ? "{\"" : ",\"")
+            buffer.writeStaticString(key)
+            buffer.writeStaticString("\":")
+            if JSONQuoting.isPlain(value) {
+                buffer.writeInteger(UInt8(ascii: "\""))
+                buffer.writeString(value)
+                buffer.writeInteger(UInt8(ascii: "\""))
+            } else {
+                buffer.writeString(JSONQuoting.quote(value))
+            }
         }
-        json += "}\n"
+        field("method", request.method.rawValue, first: true)
+        field("path", request.uri.path)
+        field("body_bytes", String(bodyBytes))
+        if let identity {
+            field("access_key_id", identity.accessKeyID)
+            field("principal", identity.principal)
+            field("region", identity.scope.region)
+            field("service", identity.scope.service)
+            field("signed_at", identity.signedAt.iso8601Basic)
+            field("presigned", identity.isPresigned ? "true" : "false")
+        } else {
+            field("authentication", "disabled")
+        }
+        buffer.writeStaticString("}\n")
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        let buffer = ByteBuffer(string: json)
         headers[.contentLength] = String(buffer.readableBytes)
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: buffer))
     }
