@@ -26,7 +26,6 @@ struct ClaimedAuthorization: Sendable {
 
 /// One `name[=value]` element of a query string, as ranges into the query bytes.
 struct QueryParameter: Sendable {
-    var whole: Range<Int>
     var name: Range<Int>
     var value: Range<Int>?
 
@@ -46,7 +45,7 @@ struct QueryParameter: Sendable {
                         while eq < i && p[eq] != 0x3d { eq += 1 }
                         out.append(
                             QueryParameter(
-                                whole: (base + start)..<(base + i), name: (base + start)..<(base + eq),
+                                name: (base + start)..<(base + eq),
                                 value: eq < i ? (base + eq + 1)..<(base + i) : nil))
                     }
                     start = i + 1
@@ -71,14 +70,6 @@ enum AuthorizationParser {
     }
 
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
-
-    static func trimmed(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var lo = s.startIndex
-        var hi = s.endIndex
-        while lo < hi, isSpace(s[lo]) { lo += 1 }
-        while hi > lo, isSpace(s[hi - 1]) { hi -= 1 }
-        return s[lo..<hi]
-    }
 
     /// `r` without leading and trailing spaces and tabs.
     static func trimmed(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Range<Int> {
@@ -175,15 +166,6 @@ enum AuthorizationParser {
             signedHeaders: names, signature: sig, presign: nil)
     }
 
-    /// `AKID/YYYYMMDD/region/service/aws4_request` → its five parts (terminator not yet checked).
-    static func parseCredential(
-        _ v: ArraySlice<UInt8>, fail: (String) -> VerificationFailure
-    ) throws(VerificationFailure) -> (String, String, String, String, String) {
-        try v.withUnsafeBufferPointer { p in
-            Result { () throws(VerificationFailure) in try parseCredential(p, 0..<p.count, fail: fail) }
-        }.get()
-    }
-
     /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts.
     static func parseCredential(
         _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, fail: (String) -> VerificationFailure
@@ -228,15 +210,6 @@ enum AuthorizationParser {
             if !(b > 0x20 && b < 0x7f && b != 0x2c && b != 0x3b) { return false }
         }
         return true
-    }
-
-    /// `a;b;c` → names; lowercase tokens, strictly ascending, no repeats.
-    static func parseSignedHeaders(
-        _ v: ArraySlice<UInt8>, fail: (String) -> VerificationFailure
-    ) throws(VerificationFailure) -> [String] {
-        try v.withUnsafeBufferPointer { p in
-            Result { () throws(VerificationFailure) in try parseSignedHeaders(p, 0..<p.count, fail: fail) }
-        }.get()
     }
 
     /// `a;b;c` in `r` → names; lowercase tokens, strictly ascending, no repeats.
@@ -288,13 +261,6 @@ enum AuthorizationParser {
         "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
         "X-Amz-Signature", "X-Amz-Security-Token",
     ]
-
-    /// The index in ``presignNames`` of the parameter name at `name` in `query`, compared in place.
-    static func presignIndex(_ query: ArraySlice<UInt8>, _ name: Range<Int>) -> Int? {
-        query.withUnsafeBufferPointer { q in
-            presignIndex(q, (name.lowerBound - query.startIndex)..<(name.upperBound - query.startIndex))
-        }
-    }
 
     /// The index in ``presignNames`` of the parameter name at `r` in `q`.
     static func presignIndex(_ q: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {

@@ -851,9 +851,3 @@ extension Result {
         }
     }
 }
-
-enum CanonicalRequestBuilderBridge {
-    static func lowercase(_ s: String) -> [UInt8] {
-        s.utf8.map { ($0 >= 0x41 && $0 <= 0x5a) ? $0 | 0x20 : $0 }
-    }
-}
