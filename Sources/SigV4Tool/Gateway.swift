@@ -191,39 +191,44 @@ struct Gateway: Sendable {
         return kept.isEmpty ? String(path) : path + "?" + kept.joined(separator: "&")
     }
 
-    /// Echo mode: the verified identity as JSON (the body, already verified, is counted). Written
-    /// straight into the response buffer: the keys are fixed ASCII and only the values are quoted.
+    /// Echo mode: the verified identity as JSON (the body, already verified, is counted). The keys
+    /// are fixed ASCII and only the values are quoted; the text is assembled in one pass.
     static func echo(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int) -> Response {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(320)
-        func field(_ key: StaticString, _ value: String, first: Bool = false) {
-            buffer.writeStaticString(first ? "{\"" : ",\"")
-            buffer.writeStaticString(key)
-            buffer.writeStaticString("\":")
+        let target = request.head.path ?? "/"
+        var fields: [(StaticString, String)] = [
+            ("method", request.method.rawValue),
+            ("path", String(target[..<(target.firstIndex(of: "?") ?? target.endIndex)])),
+            ("body_bytes", String(bodyBytes)),
+        ]
+        if let identity {
+            fields.append(("access_key_id", identity.accessKeyID))
+            fields.append(("principal", identity.principal))
+            fields.append(("region", identity.scope.region))
+            fields.append(("service", identity.scope.service))
+            fields.append(("signed_at", identity.signedAt.iso8601Basic))
+            fields.append(("presigned", identity.isPresigned ? "true" : "false"))
+        } else {
+            fields.append(("authentication", "disabled"))
+        }
+        var json = "{"
+        json.reserveCapacity(384)
+        for (k, (key, value)) in fields.enumerated() {
+            if k > 0 { json += "," }
+            json += "\""
+            json += key.description
+            json += "\":"
             if JSONQuoting.isPlain(value) {
-                buffer.writeInteger(UInt8(ascii: "\""))
-                buffer.writeString(value)
-                buffer.writeInteger(UInt8(ascii: "\""))
+                json += "\""
+                json += value
+                json += "\""
             } else {
-                buffer.writeString(JSONQuoting.quote(value))
+                json += JSONQuoting.quote(value)
             }
         }
-        field("method", request.method.rawValue, first: true)
-        field("path", request.uri.path)
-        field("body_bytes", String(bodyBytes))
-        if let identity {
-            field("access_key_id", identity.accessKeyID)
-            field("principal", identity.principal)
-            field("region", identity.scope.region)
-            field("service", identity.scope.service)
-            field("signed_at", identity.signedAt.iso8601Basic)
-            field("presigned", identity.isPresigned ? "true" : "false")
-        } else {
-            field("authentication", "disabled")
-        }
-        buffer.writeStaticString("}\n")
+        json += "}\n"
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
+        let buffer = ByteBuffer(string: json)
         headers[.contentLength] = String(buffer.readableBytes)
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: buffer))
     }
