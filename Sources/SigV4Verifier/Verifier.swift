@@ -34,7 +34,9 @@ public struct Verifier: Sendable {
     public var policy: VerificationPolicy
     /// Remembers accepted signatures; nil disables replay protection.
     public var replayGuard: (any ReplayGuard)?
-    /// Derived signing keys, keyed by access key id, key generation, scope and a secret fingerprint.
+    /// Derived signing keys, keyed by access key id, scope and a keyed fingerprint of the secret: a
+    /// changed secret never reuses a derived key, and an unchanged one keeps its keys across key-store
+    /// changes (a derived key depends on nothing else).
     public var keyCache: SigningKeyCache
 
     /// Creates a verifier.
@@ -362,7 +364,7 @@ public struct Verifier: Sendable {
         // 6. The signature.
         let signingKey = keyCache.signingKey(
             for: Credentials(
-                accessKeyID: "\(credential.accessKeyID)#\(credential.generation)",
+                accessKeyID: credential.accessKeyID,
                 secretAccessKey: credential.secretAccessKey),
             scope: scope)
         let match = try matchSignature(
