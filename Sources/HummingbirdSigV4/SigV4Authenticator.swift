@@ -187,6 +187,11 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
                 .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
                 details: [.init("MaxSizeAllowed", String(limit))])
         }
+        if verified.payload == .verified || verified.payload == .unsigned,
+            limit == nil || (declaredLength != nil && request.headers[.transferEncoding] == nil)
+        {
+            return (request, nil)
+        }
         var checked = request
         let recorder = BodyFailureRecorder()
         switch verified.payload {
@@ -198,9 +203,6 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
                     base: request.body, payloadVerifier: verified.makePayloadVerifier(), limit: limit,
                     recorder: recorder))
         case .verified, .unsigned:
-            guard limit != nil, declaredLength == nil || request.headers[.transferEncoding] != nil else {
-                return (request, nil)
-            }
             checked.body = RequestBody(
                 asyncSequence: VerifiedRequestBody(
                     base: request.body, payloadVerifier: nil, limit: limit, recorder: recorder))
