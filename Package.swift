@@ -99,7 +99,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .target(name: "SigV4CommandLine", swiftSettings: strictSettings),
+        .target(name: "SigV4CommandLine", dependencies: ["SigV4"], swiftSettings: strictSettings),
         .executableTarget(
             name: "SigV4Tool",
             dependencies: [

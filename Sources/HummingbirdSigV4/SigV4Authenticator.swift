@@ -134,17 +134,17 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         }
         var context = context
         context.sigV4 = verified
-        let recorder = BodyFailureRecorder()
         let checked: Request
+        let recorder: BodyFailureRecorder?
         do {
-            checked = try Self.checkedRequest(request, verified: verified, limit: configuration.maxBodySize, recorder: recorder)
+            (checked, recorder) = try Self.checkedRequest(request, verified: verified, limit: configuration.maxBodySize)
         } catch {
             return refusal(error, request: request)
         }
         do {
             return try await next(checked, context)
         } catch {
-            if let failure = await recorder.failure {
+            if let failure = await recorder?.failure {
                 context.logger.debug("sigv4 body refused", metadata: ["sigv4.code": "\(failure.code.name)"])
                 return refusal(failure, request: request)
             }
@@ -172,35 +172,42 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             for: failure, requestID: configuration.requestID(), resource: request.uri.path)
     }
 
-    /// `request` with its body replaced by a verified (and, for aws-chunked, decoded) one.
+    /// `request` with its body replaced by a verified (and, for aws-chunked, decoded) one, and the
+    /// recorder of that body's failures. A body that needs no check is left as it is (no recorder):
+    /// one already verified or unsigned whose `Content-Length` is declared within the limit, since
+    /// HTTP framing stops it at that length.
     static func checkedRequest(
-        _ request: Request, verified: VerifiedRequest, limit: Int?, recorder: BodyFailureRecorder
-    ) throws(VerificationFailure) -> Request {
-        var checked = request
-        if let limit, verified.payload != .awsChunked, let text = request.headers[.contentLength], let length = Int(text),
-            length > limit
-        {
+        _ request: Request, verified: VerifiedRequest, limit: Int?
+    ) throws(VerificationFailure) -> (Request, BodyFailureRecorder?) {
+        var declaredLength: Int?
+        if let text = request.headers[.contentLength] { declaredLength = Int(text) }
+        if let limit, verified.payload != .awsChunked, let length = declaredLength, length > limit {
             // Refuse at once on the declared length, before a byte of the body is read.
             throw VerificationFailure(
                 .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
                 details: [.init("MaxSizeAllowed", String(limit))])
         }
+        if verified.payload == .verified || verified.payload == .unsigned,
+            limit == nil || (declaredLength != nil && request.headers[.transferEncoding] == nil)
+        {
+            return (request, nil)
+        }
+        var checked = request
+        let recorder = BodyFailureRecorder()
         switch verified.payload {
         case .awsChunked:
-            return try AWSChunkedRequestBody.decodedRequest(request, verified: verified, limit: limit, recorder: recorder)
+            checked = try AWSChunkedRequestBody.decodedRequest(request, verified: verified, limit: limit, recorder: recorder)
         case .pending:
             checked.body = RequestBody(
                 asyncSequence: VerifiedRequestBody(
                     base: request.body, payloadVerifier: verified.makePayloadVerifier(), limit: limit,
                     recorder: recorder))
         case .verified, .unsigned:
-            if limit != nil {
-                checked.body = RequestBody(
-                    asyncSequence: VerifiedRequestBody(
-                        base: request.body, payloadVerifier: nil, limit: limit, recorder: recorder))
-            }
+            checked.body = RequestBody(
+                asyncSequence: VerifiedRequestBody(
+                    base: request.body, payloadVerifier: nil, limit: limit, recorder: recorder))
         }
-        return checked
+        return (checked, recorder)
     }
 
     /// 16 random hex digits.

@@ -436,6 +436,47 @@ package struct CanonicalRequestBuilder {
         forEachHeader: HeaderVisitor, selection: CanonicalRequest.HeaderSelection, payloadHash: PayloadHash,
         rules: ServiceRules, plus: URIEncoding.PlusPolicy
     ) throws(SigV4Error) -> CanonicalRequest {
+        let bound = try CanonicalRequestBuilder.bound(
+            method: method, target: target, extraQuery: extraQuery, headerCount: headerCount, headerBytes: headerBytes,
+            selection: selection, payloadHash: payloadHash)
+        let bytes = try ByteWriter.makeArray(capacity: bound) { out throws(SigV4Error) in
+            try write(
+                method: method, target: target, extraQuery: extraQuery, headerCount: headerCount,
+                headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
+                payloadHash: payloadHash, rules: rules, plus: plus, to: &out)
+        }
+        return CanonicalRequest(bytes: bytes)
+    }
+
+    /// The SHA-256 of the canonical request, written to temporary (stack) memory and hashed there:
+    /// for a verifier, which needs the bytes only to hash them.
+    package mutating func hash(
+        method: [UInt8], target: [UInt8], extraQuery: [(String, String)], headerCount: Int, headerBytes: Int,
+        forEachHeader: HeaderVisitor, selection: CanonicalRequest.HeaderSelection, payloadHash: PayloadHash,
+        rules: ServiceRules, plus: URIEncoding.PlusPolicy
+    ) throws(SigV4Error) -> SHA256Digest {
+        let bound = try CanonicalRequestBuilder.bound(
+            method: method, target: target, extraQuery: extraQuery, headerCount: headerCount, headerBytes: headerBytes,
+            selection: selection, payloadHash: payloadHash)
+        var builder = self
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
+            Result { () throws(SigV4Error) -> SHA256Digest in
+                var out = ByteWriter(buffer)
+                try builder.write(
+                    method: method, target: target, extraQuery: extraQuery, headerCount: headerCount,
+                    headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
+                    payloadHash: payloadHash, rules: rules, plus: plus, to: &out)
+                return SHA256.hash(UnsafeRawBufferPointer(out.written))
+            }
+        }.get()
+    }
+
+    /// An upper bound on the length of the canonical request ``write(method:target:extraQuery:headerCount:headerBytes:forEachHeader:selection:payloadHash:rules:plus:to:)``
+    /// writes; it refuses a method that is not a token and a request too large to canonicalize.
+    package static func bound(
+        method: [UInt8], target: [UInt8], extraQuery: [(String, String)], headerCount: Int, headerBytes: Int,
+        selection: CanonicalRequest.HeaderSelection, payloadHash: PayloadHash
+    ) throws(SigV4Error) -> Int {
         // A method is a token: a newline in it would shift the lines of the canonical request (found by
         // Fuzz/FuzzCanonicalRequest).
         guard !method.isEmpty, method.allSatisfy(CanonicalRequestBuilder.isTokenByte) else {
@@ -454,54 +495,61 @@ package struct CanonicalRequestBuilder {
         guard bound <= 1 << 28 else {
             throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
         }
-        let bytes = try ByteWriter.makeArray(capacity: bound) { out throws(SigV4Error) in
-            try method.withUnsafeBytes { m in
-                target.withUnsafeBufferPointer { t in
-                    Result { () throws(SigV4Error) in
-                        try CanonicalRequestBuilder.appendRequestLines(
-                            method: m, target: t, extraQuery: extraQuery, rules: rules, plus: plus, to: &out)
-                    }
-                }
-            }.get()
-            try CanonicalHeaders.withScratch(byteCount: headerBytes, count: headerCount) {
-                canonical throws(SigV4Error) in
-                try forEachHeader { n, v throws(SigV4Error) in try canonical.add(name: n, value: v) }
-                canonical.sort()
-                switch selection {
-                case .automatic(let excluding, let forcing):
-                    let filter =
-                        forcing.isEmpty && excluding == CanonicalRequest.defaultUnsignedHeaders
-                        ? HeaderFilter.default : HeaderFilter(excluding: excluding, forcing: forcing)
-                    canonical.select(filter)
-                    canonical.appendCanonicalHeaders(to: &out)
-                    out.append(0x0a)
-                    canonical.appendSignedHeaders(to: &out)
-                case .exactly(let names):
-                    for var name in names {
-                        name.withUTF8 { n in
-                            out.append(n)
-                            out.append(0x3a)
-                            var first = true
-                            for k in 0..<canonical.count {
-                                let e = canonical.entries[k]
-                                guard CanonicalHeaders.equal(canonical.name(e), n) else { continue }
-                                if !first { out.append(0x2c) }
-                                first = false
-                                CanonicalRequestBuilder.appendCanonicalValue(canonical.value(e), to: &out)
-                            }
-                            out.append(0x0a)
-                        }
-                    }
-                    out.append(0x0a)
-                    for (k, name) in names.enumerated() {
-                        if k > 0 { out.append(0x3b) }
-                        out.append(string: name)
-                    }
+        return bound
+    }
+
+    /// Writes the whole canonical request to `out`, which must have room for
+    /// ``bound(method:target:extraQuery:headerCount:headerBytes:selection:payloadHash:)`` bytes.
+    mutating func write(
+        method: [UInt8], target: [UInt8], extraQuery: [(String, String)], headerCount: Int, headerBytes: Int,
+        forEachHeader: HeaderVisitor, selection: CanonicalRequest.HeaderSelection, payloadHash: PayloadHash,
+        rules: ServiceRules, plus: URIEncoding.PlusPolicy, to out: inout ByteWriter
+    ) throws(SigV4Error) {
+        try method.withUnsafeBytes { m in
+            target.withUnsafeBufferPointer { t in
+                Result { () throws(SigV4Error) in
+                    try CanonicalRequestBuilder.appendRequestLines(
+                        method: m, target: t, extraQuery: extraQuery, rules: rules, plus: plus, to: &out)
                 }
             }
-            out.append(0x0a)
-            out.append(string: payloadHash.value)
+        }.get()
+        try CanonicalHeaders.withScratch(byteCount: headerBytes, count: headerCount) {
+            canonical throws(SigV4Error) in
+            try forEachHeader { n, v throws(SigV4Error) in try canonical.add(name: n, value: v) }
+            canonical.sort()
+            switch selection {
+            case .automatic(let excluding, let forcing):
+                let filter =
+                    forcing.isEmpty && excluding == CanonicalRequest.defaultUnsignedHeaders
+                    ? HeaderFilter.default : HeaderFilter(excluding: excluding, forcing: forcing)
+                canonical.select(filter)
+                canonical.appendCanonicalHeaders(to: &out)
+                out.append(0x0a)
+                canonical.appendSignedHeaders(to: &out)
+            case .exactly(let names):
+                for var name in names {
+                    name.withUTF8 { n in
+                        out.append(n)
+                        out.append(0x3a)
+                        var first = true
+                        for k in 0..<canonical.count {
+                            let e = canonical.entries[k]
+                            guard CanonicalHeaders.equal(canonical.name(e), n) else { continue }
+                            if !first { out.append(0x2c) }
+                            first = false
+                            CanonicalRequestBuilder.appendCanonicalValue(canonical.value(e), to: &out)
+                        }
+                        out.append(0x0a)
+                    }
+                }
+                out.append(0x0a)
+                for (k, name) in names.enumerated() {
+                    if k > 0 { out.append(0x3b) }
+                    out.append(string: name)
+                }
+            }
         }
-        return CanonicalRequest(bytes: bytes)
+        out.append(0x0a)
+        out.append(string: payloadHash.value)
     }
 }

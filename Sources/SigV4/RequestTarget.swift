@@ -35,6 +35,17 @@ public struct RequestTarget: Sendable, Hashable {
     /// - Throws: `SigV4Error.invalidRequestTarget` when `url` has no `scheme://` or a scheme other than
     ///   `http` or `https`; `SigV4Error.missingHost` when the authority is empty.
     public init(absoluteURL url: String) throws(SigV4Error) {
+        let parts = try Self.split(absoluteURL: url)
+        self.scheme = parts.scheme
+        self.authority = parts.authority
+        self.path = parts.path
+    }
+
+    /// The split behind ``init(absoluteURL:)``, with the user information it drops (nil when the
+    /// URL has no `@` before its target), for callers that refuse URLs carrying it.
+    package static func split(absoluteURL url: String) throws(SigV4Error)
+        -> (scheme: String, userInfo: Substring?, authority: String, path: String)
+    {
         guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else {
             throw SigV4Error(.invalidRequestTarget, "the URL has no scheme: expected scheme://host/path")
         }
@@ -46,15 +57,17 @@ public struct RequestTarget: Sendable, Hashable {
         if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
         var authority = rest[..<authorityEnd]
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var userInfo: Substring?
+        if let at = authority.lastIndex(of: "@") {
+            userInfo = authority[..<at]
+            authority = authority[authority.index(after: at)...]
+        }
         guard !authority.isEmpty else {
             throw SigV4Error(.missingHost, "the URL has no host")
         }
         var path = String(rest[authorityEnd...])
         if path.isEmpty { path = "/" } else if path.hasPrefix("?") { path = "/" + path }
-        self.scheme = scheme
-        self.authority = String(authority)
-        self.path = path
+        return (scheme, userInfo, String(authority), path)
     }
 
     /// The authority as URLSession and most HTTP clients send it in `Host`: without the scheme's

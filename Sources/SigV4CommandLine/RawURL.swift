@@ -1,4 +1,5 @@
 import Foundation
+import SigV4
 
 /// A URL split into scheme, authority and request target without re-encoding anything.
 ///
@@ -48,33 +49,39 @@ package struct RawURL: Sendable, Equatable {
         return s + target
     }
 
-    /// Parses `url`. A URL without a scheme is taken as `http://`, as curl does.
+    /// Parses `url`. A URL without a scheme is taken as `http://`, as curl does. The split itself is
+    /// `RequestTarget`'s (the client adapters' too); this adds curl's conventions and refuses, with a
+    /// usage message, what cannot be signed as sent.
     package init(_ url: String) throws(CLIError) {
-        var rest = Substring(url)
-        if let range = rest.range(of: "://") {
-            scheme = rest[..<range.lowerBound].lowercased()
-            rest = rest[range.upperBound...]
+        let absolute: String
+        if let range = url.range(of: "://") {
+            let scheme = url[..<range.lowerBound].lowercased()
+            guard scheme == "http" || scheme == "https" else {
+                throw .usage("unsupported URL scheme '\(scheme)'", hint: "use an http:// or https:// URL")
+            }
+            absolute = url
         } else {
-            scheme = "http"
-        }
-        guard scheme == "http" || scheme == "https" else {
-            throw .usage("unsupported URL scheme '\(scheme)'", hint: "use an http:// or https:// URL")
+            absolute = "http://" + url
         }
         for b in url.utf8 where b <= 0x20 || b >= 0x7f {
             throw .usage(
                 "the URL contains a space, a control character or a non-ASCII byte",
                 hint: "percent-encode it (for example a space as %20) so it is signed exactly as sent")
         }
-        if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-        let authority = rest[..<authorityEnd]
-        let targetPart = rest[authorityEnd...]
-        if authority.contains("@") {
+        let parts: (scheme: String, userInfo: Substring?, authority: String, path: String)
+        do {
+            parts = try RequestTarget.split(absoluteURL: absolute)
+        } catch {
+            throw .usage("the URL '\(url)' has no host")
+        }
+        if parts.userInfo != nil {
             throw .usage(
                 "the URL contains user information ('user@host')",
                 hint: "remove it; credentials come from --access-key-id, --profile or the environment")
         }
-        guard !authority.isEmpty else { throw .usage("the URL '\(url)' has no host") }
+        scheme = parts.scheme
+        target = parts.path
+        let authority = Substring(parts.authority)
         var hostPart = authority
         var portText: Substring?
         if authority.hasPrefix("[") {
@@ -95,13 +102,6 @@ package struct RawURL: Sendable, Equatable {
         if let portText {
             guard let p = Int(portText), p > 0, p < 65536 else { throw .usage("bad port in '\(url)'") }
             port = p
-        }
-        if targetPart.isEmpty {
-            target = "/"
-        } else if targetPart.hasPrefix("?") {
-            target = "/" + targetPart
-        } else {
-            target = String(targetPart)
         }
     }
 }

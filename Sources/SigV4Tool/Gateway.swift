@@ -191,23 +191,39 @@ struct Gateway: Sendable {
         return kept.isEmpty ? String(path) : path + "?" + kept.joined(separator: "&")
     }
 
-    /// Echo mode: the verified identity as JSON (the body, already verified, is counted).
+    /// Echo mode: the verified identity as JSON (the body, already verified, is counted). The keys
+    /// are fixed ASCII and only the values are quoted; the text is assembled in one pass.
     static func echo(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int) -> Response {
-        // The keys are fixed ASCII; only the values need quoting.
-        var json = "{\"method\":"
-        json.reserveCapacity(256)
-        json += JSONQuoting.quote(request.method.rawValue)
-        json += ",\"path\":" + JSONQuoting.quote(request.uri.path)
-        json += ",\"body_bytes\":\"\(bodyBytes)\""
+        let target = request.head.path ?? "/"
+        var fields: [(StaticString, String)] = [
+            ("method", request.method.rawValue),
+            ("path", String(target[..<(target.firstIndex(of: "?") ?? target.endIndex)])),
+            ("body_bytes", String(bodyBytes)),
+        ]
         if let identity {
-            json += ",\"access_key_id\":" + JSONQuoting.quote(identity.accessKeyID)
-            json += ",\"principal\":" + JSONQuoting.quote(identity.principal)
-            json += ",\"region\":" + JSONQuoting.quote(identity.scope.region)
-            json += ",\"service\":" + JSONQuoting.quote(identity.scope.service)
-            json += ",\"signed_at\":\"" + identity.signedAt.iso8601Basic + "\""
-            json += ",\"presigned\":" + (identity.isPresigned ? "\"true\"" : "\"false\"")
+            fields.append(("access_key_id", identity.accessKeyID))
+            fields.append(("principal", identity.principal))
+            fields.append(("region", identity.scope.region))
+            fields.append(("service", identity.scope.service))
+            fields.append(("signed_at", identity.signedAt.iso8601Basic))
+            fields.append(("presigned", identity.isPresigned ? "true" : "false"))
         } else {
-            json += ",\"authentication\":\"disabled\""
+            fields.append(("authentication", "disabled"))
+        }
+        var json = "{"
+        json.reserveCapacity(384)
+        for (k, (key, value)) in fields.enumerated() {
+            if k > 0 { json += "," }
+            json += "\""
+            json += key.description
+            json += "\":"
+            if JSONQuoting.isPlain(value) {
+                json += "\""
+                json += value
+                json += "\""
+            } else {
+                json += JSONQuoting.quote(value)
+            }
         }
         json += "}\n"
         var headers = HTTPFields()

@@ -97,37 +97,12 @@ func parseTimestamp(_ text: String) throws -> AmzDate {
     }
 }
 
-/// Minimal JSON writing with a stable key order.
-enum JSONText {
-    static func string(_ s: String) -> String {
-        JSONQuoting.quote(s)
-    }
+/// The JSON of an access key, as `keys list/show/...` print it (compact, stable key order).
+enum KeyJSON {
+    typealias J = TextFormatting.JSON
 
-    enum Value {
-        case string(String)
-        case int(Int64)
-        case bool(Bool)
-        case null
-        case array([Value])
-        case object([(String, Value)])
-
-        static func optional(_ s: String?) -> Value { s.map { .string($0) } ?? .null }
-
-        var text: String {
-            switch self {
-            case .string(let s): JSONText.string(s)
-            case .int(let i): String(i)
-            case .bool(let b): b ? "true" : "false"
-            case .null: "null"
-            case .array(let items): "[" + items.map(\.text).joined(separator: ",") + "]"
-            case .object(let fields):
-                "{" + fields.map { JSONText.string($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
-            }
-        }
-    }
-
-    static func key(_ key: AccessKey) -> Value {
-        var retireAt: Value = .null
+    static func key(_ key: AccessKey) -> J {
+        var retireAt: J = .null
         if case .retiring(let at) = key.state { retireAt = .string(at.iso8601Basic) }
         let scope = key.scope
         return .object([
@@ -145,7 +120,7 @@ enum JSONText {
                     ("services", .array(scope.services.sorted().map { .string($0) })),
                     ("methods", .array(scope.methods.sorted().map { .string($0) })),
                     ("path_prefixes", .array(scope.pathPrefixes.map { .string($0) })),
-                    ("max_presign_lifetime", scope.maxPresignLifetime.map { .int(Int64($0)) } ?? .null),
+                    ("max_presign_lifetime", scope.maxPresignLifetime.map(J.int) ?? .null),
                     ("not_before", .optional(scope.notBefore?.iso8601Basic)),
                     ("not_after", .optional(scope.notAfter?.iso8601Basic)),
                 ])
@@ -153,30 +128,30 @@ enum JSONText {
             (
                 "last_used",
                 key.lastUsed.map {
-                    .object([
+                    J.object([
                         ("at", .string($0.at.iso8601Basic)), ("region", .string($0.region)),
                         ("service", .string($0.service)),
                     ])
                 } ?? .null
             ),
-            ("master_key_version", key.masterKeyVersion.map { .int(Int64($0)) } ?? .null),
+            ("master_key_version", key.masterKeyVersion.map { J.int(Int($0)) } ?? .null),
         ])
     }
 }
 
 /// Prints a newly issued key and its secret once, in the chosen format.
-func printIssued(_ issued: IssuedKey, format: SecretFormat, profile: String?, extra: [(String, JSONText.Value)] = []) {
+func printIssued(_ issued: IssuedKey, format: SecretFormat, profile: String?, extra: [(String, TextFormatting.JSON)] = []) {
     let id = issued.accessKeyID
     let secret = issued.secretAccessKey.revealForDisplay()
     switch format {
     case .json:
-        let fields: [(String, JSONText.Value)] =
+        let fields: [(String, TextFormatting.JSON)] =
             [
                 ("access_key_id", .string(id)), ("secret_access_key", .string(secret)),
                 ("principal", .string(issued.key.principal)), ("state", .string(issued.key.state.name)),
                 ("created_at", .string(issued.key.createdAt.iso8601Basic)),
             ] + extra
-        print(JSONText.Value.object(fields).text)
+        print(TextFormatting.JSON.object(fields).compact)
     case .env:
         print("export AWS_ACCESS_KEY_ID=\(id)")
         print("export AWS_SECRET_ACCESS_KEY='\(secret)'")
@@ -288,7 +263,7 @@ struct KeysList: AsyncParsableCommand {
             }
             switch format {
             case .json:
-                print(JSONText.Value.array(keys.map(JSONText.key)).text)
+                print(TextFormatting.JSON.array(keys.map(KeyJSON.key)).compact)
             case .table:
                 print(
                     "ACCESS KEY ID         PRINCIPAL             STATE      CREATED           RETIRE AT         LAST USED"
@@ -320,7 +295,7 @@ struct KeysShow: AsyncParsableCommand {
     func run() async throws {
         try keysCommand {
             let store = try options.open()
-            print(JSONText.key(try store.key(keyID)).text)
+            print(KeyJSON.key(try store.key(keyID)).compact)
         }
     }
 }
@@ -375,7 +350,7 @@ struct KeysRetire: AsyncParsableCommand {
         try keysCommand {
             let store = try options.open()
             let time = when ?? delay.map { store.now.adding(seconds: $0) }
-            print(JSONText.key(try store.retire(keyID: keyID, at: time, actor: options.actorName)).text)
+            print(KeyJSON.key(try store.retire(keyID: keyID, at: time, actor: options.actorName)).compact)
         }
     }
 }
@@ -389,7 +364,7 @@ struct KeysDeactivate: AsyncParsableCommand {
 
     func run() async throws {
         try keysCommand {
-            print(JSONText.key(try options.open().deactivate(keyID: keyID, actor: options.actorName)).text)
+            print(KeyJSON.key(try options.open().deactivate(keyID: keyID, actor: options.actorName)).compact)
         }
     }
 }
@@ -403,7 +378,7 @@ struct KeysActivate: AsyncParsableCommand {
 
     func run() async throws {
         try keysCommand {
-            print(JSONText.key(try options.open().activate(keyID: keyID, actor: options.actorName)).text)
+            print(KeyJSON.key(try options.open().activate(keyID: keyID, actor: options.actorName)).compact)
         }
     }
 }
@@ -419,7 +394,7 @@ struct KeysDelete: AsyncParsableCommand {
 
     func run() async throws {
         try keysCommand {
-            print(JSONText.key(try options.open().delete(keyID: keyID, force: force, actor: options.actorName)).text)
+            print(KeyJSON.key(try options.open().delete(keyID: keyID, force: force, actor: options.actorName)).compact)
         }
     }
 }
@@ -442,16 +417,16 @@ struct KeysAudit: AsyncParsableCommand {
             switch format {
             case .json:
                 print(
-                    JSONText.Value.array(
+                    TextFormatting.JSON.array(
                         events.map {
                             .object([
-                                ("seq", .int($0.sequence)), ("at", .string($0.at.iso8601Basic)),
+                                ("seq", .int(Int($0.sequence))), ("at", .string($0.at.iso8601Basic)),
                                 ("actor", .string($0.actor)), ("action", .string($0.action)),
                                 ("principal", .optional($0.principal)), ("access_key_id", .optional($0.keyID)),
                                 ("detail", .string($0.detail)),
                             ])
                         }
-                    ).text)
+                    ).compact)
             case .table:
                 for e in events {
                     print(
@@ -505,11 +480,11 @@ struct KeysRewrap: AsyncParsableCommand {
                 if case .file(let keyFile) = source, !dropped.isEmpty { try ring.writeKeyFile(atPath: keyFile) }
             }
             print(
-                JSONText.Value.object([
-                    ("current_version", .int(Int64(ring.currentVersion))), ("moved", .int(Int64(moved))),
-                    ("dropped_versions", .array(dropped.map { .int(Int64($0)) })),
+                TextFormatting.JSON.object([
+                    ("current_version", .int(Int(ring.currentVersion))), ("moved", .int(moved)),
+                    ("dropped_versions", .array(dropped.map { .int(Int($0)) })),
                     ("master_key_source", .string(source.description)),
-                ]).text)
+                ]).compact)
         }
     }
 }

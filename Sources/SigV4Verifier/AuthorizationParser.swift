@@ -17,14 +17,15 @@ struct ClaimedAuthorization: Sendable {
         var date: AmzDate
         var expires: Int
         var sessionToken: String?
-        /// Every query parameter, as `name=value` byte ranges of the query, in order.
-        var parameters: [QueryParameter]
+        /// The `X-Amz-Signature=…` element, as indices of the query (left out of what was signed).
+        var signatureElement: Range<Int>
+        /// The `X-Amz-Security-Token=…` element, when there is one.
+        var tokenElement: Range<Int>?
     }
 }
 
 /// One `name[=value]` element of a query string, as ranges into the query bytes.
 struct QueryParameter: Sendable {
-    var whole: Range<Int>
     var name: Range<Int>
     var value: Range<Int>?
 
@@ -44,7 +45,7 @@ struct QueryParameter: Sendable {
                         while eq < i && p[eq] != 0x3d { eq += 1 }
                         out.append(
                             QueryParameter(
-                                whole: (base + start)..<(base + i), name: (base + start)..<(base + eq),
+                                name: (base + start)..<(base + eq),
                                 value: eq < i ? (base + eq + 1)..<(base + i) : nil))
                     }
                     start = i + 1
@@ -69,14 +70,6 @@ enum AuthorizationParser {
     }
 
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
-
-    static func trimmed(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var lo = s.startIndex
-        var hi = s.endIndex
-        while lo < hi, isSpace(s[lo]) { lo += 1 }
-        while hi > lo, isSpace(s[hi - 1]) { hi -= 1 }
-        return s[lo..<hi]
-    }
 
     /// `r` without leading and trailing spaces and tabs.
     static func trimmed(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Range<Int> {
@@ -173,15 +166,6 @@ enum AuthorizationParser {
             signedHeaders: names, signature: sig, presign: nil)
     }
 
-    /// `AKID/YYYYMMDD/region/service/aws4_request` → its five parts (terminator not yet checked).
-    static func parseCredential(
-        _ v: ArraySlice<UInt8>, fail: (String) -> VerificationFailure
-    ) throws(VerificationFailure) -> (String, String, String, String, String) {
-        try v.withUnsafeBufferPointer { p in
-            Result { () throws(VerificationFailure) in try parseCredential(p, 0..<p.count, fail: fail) }
-        }.get()
-    }
-
     /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts.
     static func parseCredential(
         _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, fail: (String) -> VerificationFailure
@@ -226,15 +210,6 @@ enum AuthorizationParser {
             if !(b > 0x20 && b < 0x7f && b != 0x2c && b != 0x3b) { return false }
         }
         return true
-    }
-
-    /// `a;b;c` → names; lowercase tokens, strictly ascending, no repeats.
-    static func parseSignedHeaders(
-        _ v: ArraySlice<UInt8>, fail: (String) -> VerificationFailure
-    ) throws(VerificationFailure) -> [String] {
-        try v.withUnsafeBufferPointer { p in
-            Result { () throws(VerificationFailure) in try parseSignedHeaders(p, 0..<p.count, fail: fail) }
-        }.get()
     }
 
     /// `a;b;c` in `r` → names; lowercase tokens, strictly ascending, no repeats.
@@ -287,25 +262,21 @@ enum AuthorizationParser {
         "X-Amz-Signature", "X-Amz-Security-Token",
     ]
 
-    /// The index in ``presignNames`` of the parameter name at `name` in `query`, compared in place.
-    static func presignIndex(_ query: ArraySlice<UInt8>, _ name: Range<Int>) -> Int? {
-        guard name.count >= 10, name.count <= 20 else { return nil }
-        return query.withUnsafeBufferPointer { q -> Int? in
-            let r = (name.lowerBound - query.startIndex)..<(name.upperBound - query.startIndex)
-            guard equals(q, r.lowerBound..<(r.lowerBound + 6), "X-Amz-") else { return nil }
-            switch r.count {
-            case 15:
-                if equals(q, r, "X-Amz-Algorithm") { return 0 }
-                if equals(q, r, "X-Amz-Signature") { return 5 }
-            case 16: if equals(q, r, "X-Amz-Credential") { return 1 }
-            case 10: if equals(q, r, "X-Amz-Date") { return 2 }
-            case 13: if equals(q, r, "X-Amz-Expires") { return 3 }
-            case 19: if equals(q, r, "X-Amz-SignedHeaders") { return 4 }
-            case 20: if equals(q, r, "X-Amz-Security-Token") { return 6 }
-            default: break
-            }
-            return nil
+    /// The index in ``presignNames`` of the parameter name at `r` in `q`.
+    static func presignIndex(_ q: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
+        guard r.count >= 10, r.count <= 20, equals(q, r.lowerBound..<(r.lowerBound + 6), "X-Amz-") else { return nil }
+        switch r.count {
+        case 15:
+            if equals(q, r, "X-Amz-Algorithm") { return 0 }
+            if equals(q, r, "X-Amz-Signature") { return 5 }
+        case 16: if equals(q, r, "X-Amz-Credential") { return 1 }
+        case 10: if equals(q, r, "X-Amz-Date") { return 2 }
+        case 13: if equals(q, r, "X-Amz-Expires") { return 3 }
+        case 19: if equals(q, r, "X-Amz-SignedHeaders") { return 4 }
+        case 20: if equals(q, r, "X-Amz-Security-Token") { return 6 }
+        default: break
         }
+        return nil
     }
 
     /// True when the query carries any presign parameter (exact spelling).
@@ -331,59 +302,151 @@ enum AuthorizationParser {
         }
     }
 
+    /// Where the seven presign parameters are in a query: value and element ranges, by
+    /// ``presignNames`` index. Fixed size, so a presigned URL is parsed without a heap array.
+    struct PresignRanges {
+        var values: (Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?) =
+            (nil, nil, nil, nil, nil, nil, nil)
+        var signatureElement = 0..<0
+        var tokenElement: Range<Int>?
+
+        subscript(_ k: Int) -> Range<Int>? {
+            get {
+                switch k {
+                case 0: values.0
+                case 1: values.1
+                case 2: values.2
+                case 3: values.3
+                case 4: values.4
+                case 5: values.5
+                default: values.6
+                }
+            }
+            set {
+                switch k {
+                case 0: values.0 = newValue
+                case 1: values.1 = newValue
+                case 2: values.2 = newValue
+                case 3: values.3 = newValue
+                case 4: values.4 = newValue
+                case 5: values.5 = newValue
+                default: values.6 = newValue
+                }
+            }
+        }
+    }
+
     /// Parses and validates the presign parameters of `query`.
     static func parseQuery(_ query: ArraySlice<UInt8>) throws(VerificationFailure) -> ClaimedAuthorization {
-        let parameters = QueryParameter.split(query)
-        var found = [ArraySlice<UInt8>?](repeating: nil, count: presignNames.count)
-        for p in parameters {
-            guard let k = presignIndex(query, p.name) else { continue }
-            guard found[k] == nil else { throw queryError("\(presignNames[k]) appears more than once") }
-            found[k] = p.value.map { query[$0] } ?? []
+        var claim = try query.withUnsafeBufferPointer { q in
+            Result { () throws(VerificationFailure) in try parseQuery(q) }
+        }.get()
+        // Element ranges are reported in the slice's own indices.
+        if var presign = claim.presign, query.startIndex != 0 {
+            let shift = query.startIndex
+            presign.signatureElement = (presign.signatureElement.lowerBound + shift)..<(presign.signatureElement.upperBound + shift)
+            presign.tokenElement = presign.tokenElement.map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
+            claim.presign = presign
         }
-        func decoded(_ k: Int) throws(VerificationFailure) -> ArraySlice<UInt8> {
-            guard let raw = found[k] else {
-                throw queryError(
-                    "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
-                )
+        return claim
+    }
+
+    /// ``parseQuery(_:)`` on the query's bytes: one scan over the `&`-separated elements, values
+    /// read in place (percent-decoded into stack memory only when they hold a `%`).
+    static func parseQuery(_ q: UnsafeBufferPointer<UInt8>) throws(VerificationFailure) -> ClaimedAuthorization {
+        var found = PresignRanges()
+        var start = 0
+        while start < q.count {
+            var end = start
+            while end < q.count && q[end] != 0x26 { end += 1 }
+            var eq = start
+            while eq < end && q[eq] != 0x3d { eq += 1 }
+            if let k = presignIndex(q, start..<eq) {
+                guard found[k] == nil else { throw queryError("\(presignNames[k]) appears more than once") }
+                found[k] = eq < end ? (eq + 1)..<end : end..<end
+                if k == 5 { found.signatureElement = start..<end }
+                if k == 6 { found.tokenElement = start..<end }
             }
-            // Most values have no escape: use them in place.
-            return raw.contains(0x25) ? URIEncoding.decode(raw)[...] : raw
+            start = end + 1
         }
-        let algorithmValue = try decoded(0)
-        let credential = try decoded(1)
-        let dateValue = try decoded(2)
-        let expiresValue = try decoded(3)
-        let signedHeaders = try decoded(4)
-        let signatureValue = try decoded(5)
-        guard algorithmValue.elementsEqual(algorithm) else {
-            throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
-        }
-        let scope = try parseCredential(credential[...]) { queryError("Error parsing the X-Amz-Credential parameter; \($0)") }
-        guard let date = ByteParsing.amzDate(Array(dateValue)) else {
-            throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
-        }
-        guard !expiresValue.isEmpty, expiresValue.count <= 9, expiresValue.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+        guard let algorithmValue = found[0], let credential = found[1], let dateValue = found[2],
+            let expiresValue = found[3], let signedHeaders = found[4], let signatureValue = found[5]
         else {
-            throw queryError("X-Amz-Expires should be a number")
+            throw queryError(
+                "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+            )
         }
-        var expires = 0
-        for d in expiresValue { expires = expires * 10 + Int(d - 0x30) }
+        try withDecoded(q, algorithmValue) { p, r throws(VerificationFailure) in
+            guard equals(p, r, "AWS4-HMAC-SHA256") else {
+                throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
+            }
+        }
+        let scope = try withDecoded(q, credential) { p, r throws(VerificationFailure) in
+            try parseCredential(p, r) { queryError("Error parsing the X-Amz-Credential parameter; \($0)") }
+        }
+        let date = try withDecoded(q, dateValue) { p, r throws(VerificationFailure) -> AmzDate in
+            guard r.count == 16, let date = AmzDate.parse(UnsafeBufferPointer(rebasing: p[r])) else {
+                throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+            }
+            return date
+        }
+        let expires = try withDecoded(q, expiresValue) { p, r throws(VerificationFailure) -> Int in
+            guard !r.isEmpty, r.count <= 9, p[r].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                throw queryError("X-Amz-Expires should be a number")
+            }
+            var expires = 0
+            for i in r { expires = expires * 10 + Int(p[i] - 0x30) }
+            return expires
+        }
         guard expires >= 1 else { throw queryError("X-Amz-Expires must be non-negative and at least 1") }
         guard expires <= 604_800 else {
             throw queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800")
         }
-        let names = try parseSignedHeaders(signedHeaders[...]) { queryError("Error parsing the X-Amz-SignedHeaders parameter; \($0)") }
-        guard let sig = ByteParsing.signature(signatureValue) else {
-            throw queryError("X-Amz-Signature must be 64 hexadecimal digits")
+        let names = try withDecoded(q, signedHeaders) { p, r throws(VerificationFailure) in
+            try parseSignedHeaders(p, r) { queryError("Error parsing the X-Amz-SignedHeaders parameter; \($0)") }
+        }
+        let sig = try withDecoded(q, signatureValue) { p, r throws(VerificationFailure) -> Signature in
+            guard r.count == 64, let sig = ByteParsing.signature(UnsafeBufferPointer(rebasing: p[r])) else {
+                throw queryError("X-Amz-Signature must be 64 hexadecimal digits")
+            }
+            return sig
         }
         var token: String? = nil
-        if found[6] != nil {
-            let t = try decoded(6)
-            token = String(decoding: t, as: UTF8.self)
+        if let v = found[6] {
+            token = try withDecoded(q, v) { p, r throws(VerificationFailure) in text(p, r) }
         }
         return ClaimedAuthorization(
             accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
             signedHeaders: names, signature: sig,
-            presign: .init(date: date, expires: expires, sessionToken: token, parameters: parameters))
+            presign: .init(
+                date: date, expires: expires, sessionToken: token, signatureElement: found.signatureElement,
+                tokenElement: found.tokenElement))
+    }
+
+    /// Calls `body` with the bytes at `r` of `q`, percent-decoded into temporary (stack) memory
+    /// when they hold a `%` escape; otherwise in place.
+    static func withDecoded<R>(
+        _ q: UnsafeBufferPointer<UInt8>, _ r: Range<Int>,
+        _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) throws(VerificationFailure) -> R
+    ) throws(VerificationFailure) -> R {
+        guard q[r].contains(0x25) else { return try body(q, r) }
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count) { buffer in
+            var n = 0
+            var i = r.lowerBound
+            while i < r.upperBound {
+                let b = q[i]
+                if b == 0x25, i + 2 < r.upperBound, let hi = URIEncoding.hexValue(q[i + 1]),
+                    let lo = URIEncoding.hexValue(q[i + 2])
+                {
+                    buffer[n] = hi << 4 | lo
+                    i += 3
+                } else {
+                    buffer[n] = b
+                    i += 1
+                }
+                n += 1
+            }
+            return Result { () throws(VerificationFailure) in try body(UnsafeBufferPointer(buffer), 0..<n) }
+        }.get()
     }
 }

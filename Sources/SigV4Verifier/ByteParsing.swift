@@ -39,10 +39,4 @@ enum ByteParsing {
         }
         return ok ? Signature(digest: digest) : nil
     }
-
-    /// `YYYYMMDDTHHMMSSZ` → a date, or nil (validates through `AmzDate.parse` on an exact 16-byte array).
-    static func amzDate(_ s: [UInt8]) -> AmzDate? {
-        guard s.count == 16 else { return nil }
-        return AmzDate.parse(s)
-    }
 }

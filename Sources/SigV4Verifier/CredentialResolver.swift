@@ -63,7 +63,8 @@ public struct ResolvedCredential: Sendable, Hashable, CustomStringConvertible {
     /// When set, only requests signed strictly before this time are accepted
     /// (a key retiring at this instant; presigned URLs issued before it keep working).
     public var acceptsSignaturesBefore: AmzDate?
-    /// A counter that changes whenever the key changes; caches use it to drop derived keys.
+    /// A counter that changes whenever the key changes, for caches of your own. (The verifier's
+    /// signing-key cache does not need it: it is keyed by a fingerprint of the secret.)
     public var generation: UInt64
 
     /// Creates a resolved credential.

@@ -27,8 +27,8 @@
         guard let claim = try? AuthorizationParser.parseQuery(slice) else { return false }
         precondition(looks, "a query that parses as presigned must look presigned")
         guard let presign = claim.presign else { preconditionFailure("a query claim must carry presign parameters") }
-        for p in presign.parameters {
-            precondition(slice.indices.contains(p.whole.lowerBound) && p.whole.upperBound <= slice.endIndex)
+        for element in [presign.signatureElement, presign.tokenElement].compactMap({ $0 }) {
+            precondition(slice.indices.contains(element.lowerBound) && element.upperBound <= slice.endIndex)
         }
         return true
     }

@@ -224,7 +224,7 @@ package enum JSONQuoting {
     /// Works on the UTF-8 bytes: a string with nothing to escape (the usual case: ids, regions,
     /// paths) is copied between two quotes in one step. The gateway quotes six values per answer.
     package static func quote(_ s: String) -> String {
-        if !s.utf8.contains(where: needsEscape) { return "\"" + s + "\"" }
+        if isPlain(s) { return "\"" + s + "\"" }
         var out: [UInt8] = []
         out.reserveCapacity(s.utf8.count + 16)
         out.append(0x22)
@@ -244,6 +244,9 @@ package enum JSONQuoting {
         out.append(0x22)
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// True when `s` has nothing JSON needs escaped: its literal is `"` + `s` + `"`.
+    package static func isPlain(_ s: String) -> Bool { !s.utf8.contains(where: needsEscape) }
 
     /// True for the bytes JSON needs escaped (of the ones we escape): `"`, `\\`, controls and DEL.
     static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f }

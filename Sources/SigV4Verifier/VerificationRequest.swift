@@ -33,13 +33,18 @@ public struct VerificationRequest: Sendable, Hashable {
     /// The request target (`/path?query`), byte for byte as sent.
     public var target: [UInt8]
     /// The header fields in order.
-    public var fields: [Field]
+    public var fields: [Field] {
+        get { headers.fields }
+        set { headers = HeaderList(newValue) }
+    }
+    /// The fields as the verifier reads them: an `HTTPRequest`'s are kept as they are (no copies).
+    var headers: HeaderList
 
     /// Creates a request from raw parts.
     public init(method: String, target: [UInt8], fields: [Field]) {
         self.method = method
         self.target = target
-        self.fields = fields
+        self.headers = HeaderList(fields)
     }
 
     /// Creates a request from text parts.
@@ -48,24 +53,35 @@ public struct VerificationRequest: Sendable, Hashable {
     }
 
     /// Creates a request from an `HTTPRequest`. A `Host` field is added from the authority
-    /// when the request has none (HTTP/2 and HTTP/3 carry the host as `:authority`).
+    /// when the request has none (HTTP/2 and HTTP/3 carry the host as `:authority`). The header
+    /// fields are read in place, not copied.
     public init(_ request: HTTPRequest) {
-        var fields: [Field] = []
-        fields.reserveCapacity(request.headerFields.count + 1)
-        if request.headerFields[.host] == nil, let authority = request.authority {
-            fields.append(Field(name: "host", value: authority))
-        }
-        for field in request.headerFields {
-            fields.append(Field(name: field.name.rawName, value: field.withUnsafeBytesOfValue { Array($0) }))
-        }
-        self.init(method: request.method.rawValue, target: Array((request.path ?? "/").utf8), fields: fields)
+        method = request.method.rawValue
+        target = Array((request.path ?? "/").utf8)
+        let host = request.headerFields[.host] == nil ? request.authority : nil
+        headers = HeaderList(request.headerFields, host: host)
+    }
+
+    public static func == (a: VerificationRequest, b: VerificationRequest) -> Bool {
+        a.method == b.method && a.target == b.target && a.fields == b.fields
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(method)
+        hasher.combine(target)
+        hasher.combine(fields)
     }
 
     /// The values of every field named `name` (ASCII case-insensitive), in order.
     public func values(_ name: String) -> [[UInt8]] {
-        var out: [[UInt8]] = []
-        for f in fields where VerificationRequest.equalsIgnoringCase(f.name, name) { out.append(f.value) }
-        return out
+        var lower = name.lowercased()
+        return lower.withUTF8 { wanted in
+            var out: [[UInt8]] = []
+            for i in 0..<headers.count where headers.withName(i, { VerificationRequest.equalsIgnoringCase($0, wanted) }) {
+                out.append(headers.value(i))
+            }
+            return out
+        }
     }
 
     /// The raw path (target before `?`).
@@ -106,4 +122,68 @@ public struct VerificationRequest: Sendable, Hashable {
 
 extension HTTPField.Name {
     fileprivate static let host = HTTPField.Name("Host")!
+}
+
+/// Header fields read by index without copying them out: either ``VerificationRequest/Field``s or
+/// an `HTTPFields` as received (with the `Host` taken from the authority in front, when there is
+/// no `Host` field).
+struct HeaderList: Sendable {
+    enum Backing: Sendable {
+        case fields([VerificationRequest.Field])
+        case http(HTTPFields, host: [UInt8]?)
+    }
+
+    let backing: Backing
+    /// How many fields there are.
+    let count: Int
+
+    init(_ fields: [VerificationRequest.Field]) {
+        backing = .fields(fields)
+        count = fields.count
+    }
+
+    init(_ fields: HTTPFields, host: String?) {
+        let host = host.map { Array($0.utf8) }
+        backing = .http(fields, host: host)
+        count = fields.count + (host == nil ? 0 : 1)
+    }
+
+    static let hostName = Array("host".utf8)
+
+    /// Calls `body` with the name of field `i`, as received (any case).
+    func withName<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        switch backing {
+        case .fields(let fields):
+            var name = fields[i].name
+            return try name.withUTF8(body)
+        case .http(let fields, let host):
+            let k = host == nil ? i : i - 1
+            if k < 0 { return try HeaderList.hostName.withUnsafeBufferPointer(body) }
+            var name = fields[k].name.rawName
+            return try name.withUTF8(body)
+        }
+    }
+
+    /// Calls `body` with the value bytes of field `i`.
+    func withValue<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        switch backing {
+        case .fields(let fields):
+            return try fields[i].value.withUnsafeBufferPointer(body)
+        case .http(let fields, let host):
+            guard let host else { return try fields[i].withUnsafeBytesOfValue(body) }
+            if i == 0 { return try host.withUnsafeBufferPointer(body) }
+            return try fields[i - 1].withUnsafeBytesOfValue(body)
+        }
+    }
+
+    /// The value bytes of field `i`, copied.
+    func value(_ i: Int) -> [UInt8] { withValue(i) { Array($0) } }
+
+    /// The fields as ``VerificationRequest/Field``s.
+    var fields: [VerificationRequest.Field] {
+        if case .fields(let fields) = backing { return fields }
+        return (0..<count).map { i in
+            VerificationRequest.Field(name: withName(i) { String(decoding: $0, as: UTF8.self) }, value: value(i))
+        }
+    }
 }

@@ -34,7 +34,9 @@ public struct Verifier: Sendable {
     public var policy: VerificationPolicy
     /// Remembers accepted signatures; nil disables replay protection.
     public var replayGuard: (any ReplayGuard)?
-    /// Derived signing keys, keyed by access key id, key generation, scope and a secret fingerprint.
+    /// Derived signing keys, keyed by access key id, scope and a keyed fingerprint of the secret: a
+    /// changed secret never reuses a derived key, and an unchanged one keeps its keys across key-store
+    /// changes (a derived key depends on nothing else).
     public var keyCache: SigningKeyCache
 
     /// Creates a verifier.
@@ -92,7 +94,7 @@ public struct Verifier: Sendable {
             }
         }
 
-        let fields: [VerificationRequest.Field]
+        let headers: HeaderList
         var authorization = Occurrences()
         var amzDate = Occurrences()
         var date = Occurrences()
@@ -103,76 +105,74 @@ public struct Verifier: Sendable {
         /// How many `x-amz-*` fields there are (coverage is checked only when there are some).
         var amzCount = 0
 
-        init(_ fields: [VerificationRequest.Field]) {
-            self.fields = fields
-            for (index, f) in fields.enumerated() {
-                let name = f.name.utf8
-                guard let first = name.first else { continue }
-                switch first | 0x20 {
-                case UInt8(ascii: "a"):
-                    if VerificationRequest.equalsIgnoringCase(f.name, "authorization") { authorization.add(index) }
-                case UInt8(ascii: "c"):
-                    if VerificationRequest.equalsIgnoringCase(f.name, "content-length") {
-                        if f.value.contains(where: { $0 >= 0x31 && $0 <= 0x39 }) { hasBody = true }
+        init(_ headers: HeaderList) {
+            self.headers = headers
+            for index in 0..<headers.count {
+                headers.withName(index) { name in
+                    guard let first = name.first else { return }
+                    switch first | 0x20 {
+                    case UInt8(ascii: "a"):
+                        if Self.equals(name, "authorization") { authorization.add(index) }
+                    case UInt8(ascii: "c"):
+                        if Self.equals(name, "content-length"),
+                            headers.withValue(index, { $0.contains(where: { $0 >= 0x31 && $0 <= 0x39 }) })
+                        {
+                            hasBody = true
+                        }
+                    case UInt8(ascii: "d"):
+                        if Self.equals(name, "date") { date.add(index) }
+                    case UInt8(ascii: "h"):
+                        if Self.equals(name, "host") { hostCount += 1 }
+                    case UInt8(ascii: "t"):
+                        if Self.equals(name, "transfer-encoding") { hasBody = true }
+                    case UInt8(ascii: "x"):
+                        guard Verifier.isAmzName(name) else { return }
+                        amzCount += 1
+                        switch name.count {
+                        case 10 where Self.equals(name, "x-amz-date"): amzDate.add(index)
+                        case 20 where Self.equals(name, "x-amz-content-sha256"): contentSHA256.add(index)
+                        case 20 where Self.equals(name, "x-amz-security-token"): securityToken.add(index)
+                        default: break
+                        }
+                    default:
+                        return
                     }
-                case UInt8(ascii: "d"):
-                    if VerificationRequest.equalsIgnoringCase(f.name, "date") { date.add(index) }
-                case UInt8(ascii: "h"):
-                    if VerificationRequest.equalsIgnoringCase(f.name, "host") { hostCount += 1 }
-                case UInt8(ascii: "t"):
-                    if VerificationRequest.equalsIgnoringCase(f.name, "transfer-encoding") { hasBody = true }
-                case UInt8(ascii: "x"):
-                    guard Verifier.isAmzName(f.name) else { continue }
-                    amzCount += 1
-                    switch name.count {
-                    case 10 where VerificationRequest.equalsIgnoringCase(f.name, "x-amz-date"): amzDate.add(index)
-                    case 20 where VerificationRequest.equalsIgnoringCase(f.name, "x-amz-content-sha256"):
-                        contentSHA256.add(index)
-                    case 20 where VerificationRequest.equalsIgnoringCase(f.name, "x-amz-security-token"):
-                        securityToken.add(index)
-                    default: break
-                    }
-                default:
-                    continue
                 }
             }
         }
 
-        /// The value of the first field of `o`, if any.
-        func first(_ o: Occurrences) -> [UInt8]? { o.first >= 0 ? fields[o.first].value : nil }
+        /// True when `name` is `lowercase` in any letter case.
+        static func equals(_ name: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
+            VerificationRequest.equalsIgnoringCase(
+                name, UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
+        }
+
+        /// Calls `body` with the value of the first field of `o`; nil when there is none.
+        func withFirst<R>(_ o: Occurrences, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
+            o.first >= 0 ? try headers.withValue(o.first, body) : nil
+        }
     }
 
     /// True when `name` starts with `x-amz-` in any case.
-    static func isAmzName(_ name: String) -> Bool {
-        var matched = 0
-        for b in name.utf8 {
-            let expected: UInt8
-            switch matched {
-            case 0: expected = 0x78  // x
-            case 1: expected = 0x2d  // -
-            case 2: expected = 0x61  // a
-            case 3: expected = 0x6d  // m
-            case 4: expected = 0x7a  // z
-            case 5: expected = 0x2d  // -
-            default: return true
-            }
-            let lower = (b >= 0x41 && b <= 0x5a) ? b | 0x20 : b
-            guard lower == expected else { return false }
-            matched += 1
-        }
-        return matched == 6
+    static func isAmzName(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard name.count >= 6 else { return false }
+        return (name[0] | 0x20) == 0x78 && name[1] == 0x2d && (name[2] | 0x20) == 0x61 && (name[3] | 0x20) == 0x6d
+            && (name[4] | 0x20) == 0x7a && name[5] == 0x2d
     }
 
     /// The lowercase `x-amz-*` names present but not in `signed`, in first-occurrence order,
     /// without repeats. Linear in the fields times the signed names (at most
     /// ``AuthorizationParser/maxSignedHeaders``), so 10,000 distinct names stay cheap.
-    static func unsignedAmzNames(_ fields: [VerificationRequest.Field], signed: [String]) -> [String] {
+    static func unsignedAmzNames(_ headers: HeaderList, signed: [String]) -> [String] {
         var out: [String] = []
         var seen: Set<String> = []
-        for f in fields where isAmzName(f.name) {
-            if signed.contains(where: { VerificationRequest.equalsIgnoringCase(f.name, $0) }) { continue }
-            let lower = String(decoding: CanonicalRequestBuilderBridge.lowercase(f.name), as: UTF8.self)
-            if seen.insert(lower).inserted { out.append(lower) }
+        for i in 0..<headers.count {
+            let lower: String? = headers.withName(i) { name in
+                guard isAmzName(name) else { return nil }
+                for var s in signed where s.withUTF8({ VerificationRequest.equalsIgnoringCase(name, $0) }) { return nil }
+                return String(decoding: name.map { ($0 >= 0x41 && $0 <= 0x5a) ? $0 | 0x20 : $0 }, as: UTF8.self)
+            }
+            if let lower, seen.insert(lower).inserted { out.append(lower) }
         }
         return out
     }
@@ -180,7 +180,7 @@ public struct Verifier: Sendable {
     func check(_ request: VerificationRequest, payload: Payload, now: AmzDate) async throws(VerificationFailure)
         -> VerifiedRequest
     {
-        let facts = HeaderFacts(request.fields)
+        let facts = HeaderFacts(request.headers)
         let query = request.queryBytes
         let presigned = AuthorizationParser.looksPresigned(query)
 
@@ -208,7 +208,10 @@ public struct Verifier: Sendable {
             guard policy.allowHeaderAuth else {
                 throw VerificationFailure(.accessDenied, "Authorization-header requests are not accepted by this endpoint")
             }
-            claim = try AuthorizationParser.parseHeader(facts.first(facts.authorization) ?? [])
+            let parsed = facts.withFirst(facts.authorization) { value in
+                Result { () throws(VerificationFailure) in try AuthorizationParser.parseHeader(value) }
+            }
+            claim = try (parsed ?? .failure(AuthorizationParser.malformed("missing"))).get()
         }
         func fail(_ message: String) -> VerificationFailure {
             presigned ? AuthorizationParser.queryError(message) : AuthorizationParser.malformed(message)
@@ -245,13 +248,13 @@ public struct Verifier: Sendable {
         if let presign = claim.presign {
             signedAt = presign.date
         } else if facts.amzDate.count == 1 {
-            guard let d = ByteParsing.amzDate(facts.first(facts.amzDate) ?? []) else {
+            guard let d = facts.withFirst(facts.amzDate, { $0.count == 16 ? AmzDate.parse($0) : nil }) ?? nil else {
                 throw withKey(VerificationFailure(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header"))
             }
             signedAt = d
         } else if facts.amzDate.count > 1 {
             throw withKey(VerificationFailure(.invalidRequest, "The request has more than one X-Amz-Date header"))
-        } else if policy.acceptDateHeader, facts.date.count == 1, let d = HTTPDate.parse(facts.first(facts.date) ?? []) {
+        } else if policy.acceptDateHeader, facts.date.count == 1, let d = facts.withFirst(facts.date, { HTTPDate.parse(Array($0)) }) ?? nil {
             signedAt = d
             dateFromDateHeader = true
         } else {
@@ -311,7 +314,7 @@ public struct Verifier: Sendable {
         }
         if dateFromDateHeader && !signed.contains("date") { unsigned.append("date") }
         if policy.requireSignedAmzHeaders && facts.amzCount > 0 {
-            for name in Verifier.unsignedAmzNames(request.fields, signed: signed) {
+            for name in Verifier.unsignedAmzNames(request.headers, signed: signed) {
                 if policy.unsignedAmzHeaderExemptions.contains(name) { continue }
                 if name == "x-amz-security-token" && rules.sessionTokenPlacement == .appendedAfterSigning { continue }
                 unsigned.append(name)
@@ -335,7 +338,7 @@ public struct Verifier: Sendable {
             guard facts.securityToken.count <= 1 else {
                 throw withKey(VerificationFailure(.invalidToken, "The request has more than one X-Amz-Security-Token header"))
             }
-            claimedToken = facts.first(facts.securityToken).map { String(decoding: $0, as: UTF8.self) }
+            claimedToken = facts.withFirst(facts.securityToken) { String(decoding: $0, as: UTF8.self) }
         }
 
         // 5. The key.
@@ -361,7 +364,7 @@ public struct Verifier: Sendable {
         // 6. The signature.
         let signingKey = keyCache.signingKey(
             for: Credentials(
-                accessKeyID: "\(credential.accessKeyID)#\(credential.generation)",
+                accessKeyID: credential.accessKeyID,
                 secretAccessKey: credential.secretAccessKey),
             scope: scope)
         let match = try matchSignature(
@@ -407,8 +410,8 @@ public struct Verifier: Sendable {
         if facts.contentSHA256.count > 1 {
             return .failure(VerificationFailure(.invalidArgument, "The request has more than one x-amz-content-sha256 header"))
         }
-        if let raw = facts.first(facts.contentSHA256) {
-            guard let declared = try? PayloadHash(String(decoding: raw, as: UTF8.self)) else {
+        if let raw = facts.withFirst(facts.contentSHA256, { String(decoding: $0, as: UTF8.self) }) {
+            guard let declared = try? PayloadHash(raw) else {
                 return .failure(
                     VerificationFailure(
                         .invalidArgument,
@@ -577,16 +580,17 @@ public struct Verifier: Sendable {
         rules: ServiceRules, candidates: [PayloadHash], key: SigningKey
     ) -> Result<Match, VerificationFailure> {
         let target = canonicalTarget(request: request, claim: claim, rules: rules)
-        let fields = request.fields
+        let headers = request.headers
         var headerBytes = 0
-        for f in fields { headerBytes += f.name.utf8.count + f.value.count }
+        for i in 0..<headers.count {
+            headerBytes += headers.withName(i) { $0.count } + headers.withValue(i) { $0.count }
+        }
         // Hands each field to the builder in place: no per-header arrays.
         let forEachHeader: CanonicalRequestBuilder.HeaderVisitor = { add throws(SigV4Error) in
-            for f in fields {
-                var name = f.name
-                try name.withUTF8 { n in
-                    f.value.withUnsafeBytes { v in
-                        Result { () throws(SigV4Error) in try add(UnsafeRawBufferPointer(n), v) }
+            for i in 0..<headers.count {
+                try headers.withName(i) { n in
+                    headers.withValue(i) { v in
+                        Result { () throws(SigV4Error) in try add(UnsafeRawBufferPointer(n), UnsafeRawBufferPointer(v)) }
                     }
                 }.get()
             }
@@ -610,10 +614,29 @@ public struct Verifier: Sendable {
                     reading = alternatives[index]
                 }
                 index += 1
+                if !policy.includeDiagnostics && !reading.form.isVerbatim {
+                    // The common case: the canonical request is written to stack memory and hashed
+                    // there; it is kept (as a `CanonicalRequest`) only for diagnostics.
+                    let computed: Signature
+                    do {
+                        let hash = try builder.hash(
+                            method: method, target: reading.target, extraQuery: [], headerCount: headers.count,
+                            headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
+                            payloadHash: payloadHash, rules: rules, plus: reading.plus)
+                        computed = key.signature(for: StringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash))
+                    } catch {
+                        return .failure(
+                            VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(error.reason)"))
+                    }
+                    if computed.constantTimeEquals(claim.signature) {
+                        return .success(Match(payload: payloadHash, plus: reading.plus, form: reading.form, diagnostics: nil))
+                    }
+                    continue
+                }
                 var canonical: CanonicalRequest
                 do {
                     canonical = try builder.build(
-                        method: method, target: reading.target, extraQuery: [], headerCount: fields.count,
+                        method: method, target: reading.target, extraQuery: [], headerCount: headers.count,
                         headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
                         payloadHash: payloadHash, rules: rules, plus: reading.plus)
                 } catch {
@@ -748,21 +771,26 @@ public struct Verifier: Sendable {
     }
 
     /// The target whose canonical form was signed: presigned requests drop `X-Amz-Signature`
-    /// (and `X-Amz-Security-Token` where the service adds it after signing).
+    /// (and `X-Amz-Security-Token` where the service adds it after signing). Empty elements
+    /// (`&&`) are dropped too, as canonicalization drops them.
     func canonicalTarget(request: VerificationRequest, claim: ClaimedAuthorization, rules: ServiceRules) -> [UInt8] {
         guard let presign = claim.presign else { return request.target }
         let query = request.queryBytes
-        var out: [UInt8] = Array(request.pathBytes)
+        let dropped = rules.sessionTokenPlacement == .appendedAfterSigning ? presign.tokenElement : nil
+        var out: [UInt8] = []
         out.reserveCapacity(request.target.count)
+        out.append(contentsOf: request.pathBytes)
         out.append(0x3f)
         var wrote = false
-        for p in presign.parameters {
-            let known = AuthorizationParser.presignIndex(query, p.name)
-            if known == 5 { continue }  // X-Amz-Signature
-            if rules.sessionTokenPlacement == .appendedAfterSigning, known == 6 { continue }  // X-Amz-Security-Token
-            if wrote { out.append(0x26) }
-            out.append(contentsOf: query[p.whole])
-            wrote = true
+        var start = query.startIndex
+        while start < query.endIndex {
+            let end = query[start...].firstIndex(of: 0x26) ?? query.endIndex
+            if end > start && start != presign.signatureElement.lowerBound && start != dropped?.lowerBound {
+                if wrote { out.append(0x26) }
+                out.append(contentsOf: query[start..<end])
+                wrote = true
+            }
+            start = end + 1
         }
         return out
     }
@@ -809,6 +837,13 @@ public struct Verifier: Sendable {
     static func isLowerHex(_ b: UInt8) -> Bool { b >= 0x61 && b <= 0x66 }
 }
 
+extension CanonicalForm {
+    /// True for the forms that splice raw lines into the canonical request.
+    fileprivate var isVerbatim: Bool {
+        self == .verbatimQuery || self == .verbatimPath || self == .verbatimPathAndQuery
+    }
+}
+
 extension Result {
     /// Unwraps a success or throws the failure (typed).
     fileprivate func unwrap(_ f: (Failure) -> Failure) throws(Failure) -> Success {
@@ -816,11 +851,5 @@ extension Result {
         case .success(let v): return v
         case .failure(let e): throw f(e)
         }
-    }
-}
-
-enum CanonicalRequestBuilderBridge {
-    static func lowercase(_ s: String) -> [UInt8] {
-        s.utf8.map { ($0 >= 0x41 && $0 <= 0x5a) ? $0 | 0x20 : $0 }
     }
 }

@@ -26,6 +26,23 @@ enum TextFormatting {
         case array([JSON])
         case object([(String, JSON)])
 
+        /// A string, or `null` when there is none.
+        static func optional(_ s: String?) -> JSON { s.map { .string($0) } ?? .null }
+
+        /// On one line, without spaces: `{"a":1,"b":["x"]}`.
+        var compact: String {
+            switch self {
+            case .string(let s): TextFormatting.json(s)
+            case .int(let i): String(i)
+            case .bool(let b): b ? "true" : "false"
+            case .null: "null"
+            case .array(let items): "[" + items.map(\.compact).joined(separator: ",") + "]"
+            case .object(let fields):
+                "{" + fields.map { TextFormatting.json($0.0) + ":" + $0.1.compact }.joined(separator: ",") + "}"
+            }
+        }
+
+        /// Indented, two spaces per level (arrays of strings stay on one line).
         func render(indent: Int = 0) -> String {
             let pad = String(repeating: "  ", count: indent + 1)
             let close = String(repeating: "  ", count: indent)
