@@ -8,7 +8,8 @@ import _SigV4Crypto
 /// `Authorization` value, the canonical request and the string to sign stay readable in the
 /// context until the next call. Once warm (second call on the same day), a signature in an
 /// optimized build makes no heap allocation at all; ``Signer/sign(_:payload:at:)`` instead
-/// builds a full ``SignedRequest`` (a new `HTTPRequest`, the date and `Authorization` strings) and costs three.
+/// builds a full ``SignedRequest`` (a new `HTTPRequest` with the `X-Amz-Date` and `Authorization` fields) and
+/// costs two (three in a new second or without a key cache).
 ///
 /// A context is not thread-safe: keep one per thread or task. It produces exactly the
 /// bytes ``Signer/sign(_:payload:at:)`` produces.
