@@ -82,10 +82,7 @@ enum AuthorizationParser {
 
     /// True when the bytes of `r` are exactly `literal`.
     static func equals(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ literal: StaticString) -> Bool {
-        guard r.count == literal.utf8CodeUnitCount else { return false }
-        let l = literal.utf8Start
-        for k in 0..<r.count where p[r.lowerBound + k] != l[k] { return false }
-        return true
+        ByteParsing.equals(p, r, literal)
     }
 
     static func text(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
@@ -127,11 +124,9 @@ enum AuthorizationParser {
         // Components separated by `,` (empty ones included, so they are refused).
         var componentStart = rest.lowerBound
         while true {
-            var componentEnd = componentStart
-            while componentEnd < rest.upperBound && p[componentEnd] != 0x2c { componentEnd += 1 }
+            let componentEnd = ByteParsing.index(of: 0x2c, in: p, componentStart..<rest.upperBound)
             let part = trimmed(p, componentStart..<componentEnd)
-            var eq = part.lowerBound
-            while eq < part.upperBound && p[eq] != 0x3d { eq += 1 }
+            let eq = ByteParsing.index(of: 0x3d, in: p, part)
             guard eq < part.upperBound else {
                 throw malformed(part.isEmpty ? "empty component" : "a component has no '='")
             }
@@ -174,7 +169,10 @@ enum AuthorizationParser {
         // Exactly four `/`: five parts, found by one scan.
         var cuts = (0, 0, 0, 0)
         var slashes = 0
-        for i in r where p[i] == 0x2f {
+        var from = r.lowerBound
+        while slashes < 5 {
+            let i = ByteParsing.index(of: 0x2f, in: p, from..<r.upperBound)
+            guard i < r.upperBound else { break }
             switch slashes {
             case 0: cuts.0 = i
             case 1: cuts.1 = i
@@ -183,6 +181,7 @@ enum AuthorizationParser {
             default: break
             }
             slashes += 1
+            from = i + 1
         }
         guard slashes == 4 else {
             throw fail("the Credential must have the form <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request")
@@ -218,15 +217,20 @@ enum AuthorizationParser {
     ) throws(VerificationFailure) -> [String] {
         guard !r.isEmpty else { throw fail("SignedHeaders is empty") }
         var count = 1
-        for i in r where p[i] == 0x3b { count += 1 }
+        var from = r.lowerBound
+        while count <= maxSignedHeaders {
+            let i = ByteParsing.index(of: 0x3b, in: p, from..<r.upperBound)
+            guard i < r.upperBound else { break }
+            count += 1
+            from = i + 1
+        }
         guard count <= maxSignedHeaders else { throw fail("too many SignedHeaders") }
         var names: [String] = []
         names.reserveCapacity(count)
         var previous: Range<Int>? = nil
         var nameStart = r.lowerBound
         while nameStart <= r.upperBound {
-            var nameEnd = nameStart
-            while nameEnd < r.upperBound && p[nameEnd] != 0x3b { nameEnd += 1 }
+            let nameEnd = ByteParsing.index(of: 0x3b, in: p, nameStart..<r.upperBound)
             let name = nameStart..<nameEnd
             nameStart = nameEnd + 1
             guard !name.isEmpty else {
@@ -286,10 +290,8 @@ enum AuthorizationParser {
             // Each `&`-separated element's name (up to `=`), compared in place.
             var start = 0
             while start < q.count {
-                var end = start
-                while end < q.count && q[end] != 0x26 { end += 1 }
-                var eq = start
-                while eq < end && q[eq] != 0x3d { eq += 1 }
+                let end = ByteParsing.index(of: 0x26, in: q, start..<q.count)
+                let eq = ByteParsing.index(of: 0x3d, in: q, start..<end)
                 let name = start..<eq
                 if equals(q, name, "X-Amz-Algorithm") || equals(q, name, "X-Amz-Credential")
                     || equals(q, name, "X-Amz-Signature")
@@ -357,10 +359,8 @@ enum AuthorizationParser {
         var found = PresignRanges()
         var start = 0
         while start < q.count {
-            var end = start
-            while end < q.count && q[end] != 0x26 { end += 1 }
-            var eq = start
-            while eq < end && q[eq] != 0x3d { eq += 1 }
+            let end = ByteParsing.index(of: 0x26, in: q, start..<q.count)
+            let eq = ByteParsing.index(of: 0x3d, in: q, start..<end)
             if let k = presignIndex(q, start..<eq) {
                 guard found[k] == nil else { throw queryError("\(presignNames[k]) appears more than once") }
                 found[k] = eq < end ? (eq + 1)..<end : end..<end

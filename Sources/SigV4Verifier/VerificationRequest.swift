@@ -84,16 +84,16 @@ public struct VerificationRequest: Sendable, Hashable {
         }
     }
 
+    /// The index of the first `?` in the target, or its end.
+    var queryMark: Int { target.withUnsafeBufferPointer { ByteParsing.index(of: 0x3f, in: $0, 0..<$0.count) } }
+
     /// The raw path (target before `?`).
-    var pathBytes: ArraySlice<UInt8> {
-        if let q = target.firstIndex(of: 0x3f) { return target[..<q] }
-        return target[...]
-    }
+    var pathBytes: ArraySlice<UInt8> { target[..<queryMark] }
 
     /// The raw query (after the first `?`, empty when none).
     var queryBytes: ArraySlice<UInt8> {
-        if let q = target.firstIndex(of: 0x3f) { return target[(q + 1)...] }
-        return []
+        let q = queryMark
+        return q < target.count ? target[(q + 1)...] : []
     }
 
     static func equalsIgnoringCase(_ a: String, _ lowercaseB: String) -> Bool {

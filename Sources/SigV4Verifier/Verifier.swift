@@ -781,16 +781,22 @@ public struct Verifier: Sendable {
         out.reserveCapacity(request.target.count)
         out.append(contentsOf: request.pathBytes)
         out.append(0x3f)
-        var wrote = false
-        var start = query.startIndex
-        while start < query.endIndex {
-            let end = query[start...].firstIndex(of: 0x26) ?? query.endIndex
-            if end > start && start != presign.signatureElement.lowerBound && start != dropped?.lowerBound {
-                if wrote { out.append(0x26) }
-                out.append(contentsOf: query[start..<end])
-                wrote = true
+        query.withUnsafeBufferPointer { q in
+            // Element ranges are the slice's indices; `q` counts from 0.
+            let shift = query.startIndex
+            var wrote = false
+            var start = 0
+            while start < q.count {
+                let end = ByteParsing.index(of: 0x26, in: q, start..<q.count)
+                if end > start && start + shift != presign.signatureElement.lowerBound
+                    && start + shift != dropped?.lowerBound
+                {
+                    if wrote { out.append(0x26) }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: q[start..<end]))
+                    wrote = true
+                }
+                start = end + 1
             }
-            start = end + 1
         }
         return out
     }
