@@ -213,26 +213,24 @@ package struct CanonicalRequestBuilder {
                 var i = 0
                 let n = q.count
                 while i <= n {
-                    if i == n || q[i] == 0x26 {
-                        if i > start {
-                            var eq = start
-                            while eq < i && q[eq] != 0x3d { eq += 1 }
-                            let nameStart = used
+                    i = ByteSearch.index(of: 0x26, in: q, i..<n)  // this element ends at `&` or at the end
+                    if i > start {
+                        let eq = ByteSearch.index(of: 0x3d, in: q, start..<i)
+                        let nameStart = used
+                        used += URIEncoding.encode(
+                            UnsafeBufferPointer(rebasing: q[start..<eq]), into: base + used, keepSlash: false,
+                            keepEscapes: true, plus: plus)
+                        let split = used
+                        if eq < i {
                             used += URIEncoding.encode(
-                                UnsafeBufferPointer(rebasing: q[start..<eq]), into: base + used, keepSlash: false,
-                                keepEscapes: true, plus: plus)
-                            let split = used
-                            if eq < i {
-                                used += URIEncoding.encode(
-                                    UnsafeBufferPointer(rebasing: q[(eq + 1)..<i]), into: base + used,
-                                    keepSlash: false, keepEscapes: true, plus: plus)
-                            }
-                            params.initializeElement(
-                                at: count, to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used)))
-                            count += 1
+                                UnsafeBufferPointer(rebasing: q[(eq + 1)..<i]), into: base + used,
+                                keepSlash: false, keepEscapes: true, plus: plus)
                         }
-                        start = i + 1
+                        params.initializeElement(
+                            at: count, to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used)))
+                        count += 1
                     }
+                    start = i + 1
                     i += 1
                 }
                 for (name, value) in extra {

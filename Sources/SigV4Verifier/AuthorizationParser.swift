@@ -82,7 +82,7 @@ enum AuthorizationParser {
 
     /// True when the bytes of `r` are exactly `literal`.
     static func equals(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ literal: StaticString) -> Bool {
-        ByteParsing.equals(p, r, literal)
+        ByteSearch.equals(p, r, literal)
     }
 
     static func text(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
@@ -124,9 +124,9 @@ enum AuthorizationParser {
         // Components separated by `,` (empty ones included, so they are refused).
         var componentStart = rest.lowerBound
         while true {
-            let componentEnd = ByteParsing.index(of: 0x2c, in: p, componentStart..<rest.upperBound)
+            let componentEnd = ByteSearch.index(of: 0x2c, in: p, componentStart..<rest.upperBound)
             let part = trimmed(p, componentStart..<componentEnd)
-            let eq = ByteParsing.index(of: 0x3d, in: p, part)
+            let eq = ByteSearch.index(of: 0x3d, in: p, part)
             guard eq < part.upperBound else {
                 throw malformed(part.isEmpty ? "empty component" : "a component has no '='")
             }
@@ -171,7 +171,7 @@ enum AuthorizationParser {
         var slashes = 0
         var from = r.lowerBound
         while slashes < 5 {
-            let i = ByteParsing.index(of: 0x2f, in: p, from..<r.upperBound)
+            let i = ByteSearch.index(of: 0x2f, in: p, from..<r.upperBound)
             guard i < r.upperBound else { break }
             switch slashes {
             case 0: cuts.0 = i
@@ -219,7 +219,7 @@ enum AuthorizationParser {
         var count = 1
         var from = r.lowerBound
         while count <= maxSignedHeaders {
-            let i = ByteParsing.index(of: 0x3b, in: p, from..<r.upperBound)
+            let i = ByteSearch.index(of: 0x3b, in: p, from..<r.upperBound)
             guard i < r.upperBound else { break }
             count += 1
             from = i + 1
@@ -230,7 +230,7 @@ enum AuthorizationParser {
         var previous: Range<Int>? = nil
         var nameStart = r.lowerBound
         while nameStart <= r.upperBound {
-            let nameEnd = ByteParsing.index(of: 0x3b, in: p, nameStart..<r.upperBound)
+            let nameEnd = ByteSearch.index(of: 0x3b, in: p, nameStart..<r.upperBound)
             let name = nameStart..<nameEnd
             nameStart = nameEnd + 1
             guard !name.isEmpty else {
@@ -290,8 +290,8 @@ enum AuthorizationParser {
             // Each `&`-separated element's name (up to `=`), compared in place.
             var start = 0
             while start < q.count {
-                let end = ByteParsing.index(of: 0x26, in: q, start..<q.count)
-                let eq = ByteParsing.index(of: 0x3d, in: q, start..<end)
+                let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
+                let eq = ByteSearch.index(of: 0x3d, in: q, start..<end)
                 let name = start..<eq
                 if equals(q, name, "X-Amz-Algorithm") || equals(q, name, "X-Amz-Credential")
                     || equals(q, name, "X-Amz-Signature")
@@ -359,8 +359,8 @@ enum AuthorizationParser {
         var found = PresignRanges()
         var start = 0
         while start < q.count {
-            let end = ByteParsing.index(of: 0x26, in: q, start..<q.count)
-            let eq = ByteParsing.index(of: 0x3d, in: q, start..<end)
+            let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
+            let eq = ByteSearch.index(of: 0x3d, in: q, start..<end)
             if let k = presignIndex(q, start..<eq) {
                 guard found[k] == nil else { throw queryError("\(presignNames[k]) appears more than once") }
                 found[k] = eq < end ? (eq + 1)..<end : end..<end

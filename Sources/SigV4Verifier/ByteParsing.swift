@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import SigV4
 import _SigV4Crypto
 
@@ -12,20 +5,6 @@ import _SigV4Crypto
 /// specialized across the module boundary and cost a heap allocation per byte.
 enum ByteParsing {
     static func hexValue(_ c: UInt8) -> UInt8? { URIEncoding.hexValue(c) }
-
-    /// The index of the first `byte` in `r` of `p`, or `r.upperBound`: `memchr`, which looks at
-    /// many bytes per step (the parsers' delimiter scans were byte loops at about 1 ns a byte).
-    static func index(of byte: UInt8, in p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int {
-        guard !r.isEmpty, let base = p.baseAddress else { return r.upperBound }
-        guard let hit = memchr(base + r.lowerBound, Int32(byte), r.count) else { return r.upperBound }
-        return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-    }
-
-    /// True when the bytes at `r` of `p` are `literal` (`memcmp`).
-    static func equals(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ literal: StaticString) -> Bool {
-        r.count == literal.utf8CodeUnitCount
-            && (r.isEmpty || memcmp(p.baseAddress! + r.lowerBound, literal.utf8Start, r.count) == 0)
-    }
 
     /// 64 hex digits (either case) → a signature, or nil.
     static func signature(_ hex: ArraySlice<UInt8>) -> Signature? {

@@ -1,4 +1,5 @@
 public import HTTPTypes
+import SigV4
 
 /// The parts of an HTTP request the verifier reads: method, raw request target and ordered headers.
 ///
@@ -85,7 +86,7 @@ public struct VerificationRequest: Sendable, Hashable {
     }
 
     /// The index of the first `?` in the target, or its end.
-    var queryMark: Int { target.withUnsafeBufferPointer { ByteParsing.index(of: 0x3f, in: $0, 0..<$0.count) } }
+    var queryMark: Int { target.withUnsafeBufferPointer { ByteSearch.index(of: 0x3f, in: $0, 0..<$0.count) } }
 
     /// The raw path (target before `?`).
     var pathBytes: ArraySlice<UInt8> { target[..<queryMark] }

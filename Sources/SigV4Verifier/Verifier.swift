@@ -787,7 +787,7 @@ public struct Verifier: Sendable {
             var wrote = false
             var start = 0
             while start < q.count {
-                let end = ByteParsing.index(of: 0x26, in: q, start..<q.count)
+                let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
                 if end > start && start + shift != presign.signatureElement.lowerBound
                     && start + shift != dropped?.lowerBound
                 {

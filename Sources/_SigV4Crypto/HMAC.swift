@@ -36,9 +36,9 @@ package final class HMACKey: @unchecked Sendable {
         var inner = SHA256()
         var outer = SHA256()
         withUnsafeMutableBytes(of: &block) { blockBytes in
-            for i in 0..<64 { blockBytes[i] ^= 0x36 }
+            HMACKey.xorPad(blockBytes, HMACKey.innerPad)
             inner.update(UnsafeRawBufferPointer(blockBytes))
-            for i in 0..<64 { blockBytes[i] ^= 0x36 ^ 0x5c }
+            HMACKey.xorPad(blockBytes, HMACKey.innerPad ^ HMACKey.outerPad)
             outer.update(UnsafeRawBufferPointer(blockBytes))
             ConstantTime.cleanse(blockBytes)
         }
@@ -81,6 +81,18 @@ package final class HMACKey: @unchecked Sendable {
         return m.withUTF8 { authenticationCode(for: UnsafeRawBufferPointer($0)) }
     }
 
+    /// `ipad` and `opad` (RFC 2104) as eight repeated bytes.
+    static let innerPad: UInt64 = 0x3636_3636_3636_3636
+    static let outerPad: UInt64 = 0x5c5c_5c5c_5c5c_5c5c
+
+    /// XORs the 64-byte key block with `pad`, a word at a time. `block` is the memory of an
+    /// eight-`UInt64` tuple (so it is bound to `UInt64`).
+    @inline(__always)
+    static func xorPad(_ block: UnsafeMutableRawBufferPointer, _ pad: UInt64) {
+        let words = block.baseAddress!.assumingMemoryBound(to: UInt64.self)
+        for i in 0..<8 { words[i] ^= pad }
+    }
+
     /// One-shot HMAC-SHA256 with a key used once (no precomputation kept).
     package static func authenticationCode(key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> SHA256Digest
     {
@@ -95,12 +107,12 @@ package final class HMACKey: @unchecked Sendable {
             } else if key.count > 0 {
                 blockBytes.copyMemory(from: key)
             }
-            for i in 0..<64 { blockBytes[i] ^= 0x36 }
+            xorPad(blockBytes, innerPad)
             var inner = SHA256()
             inner.update(UnsafeRawBufferPointer(blockBytes))
             inner.update(message)
             var innerDigest = inner.finalize()
-            for i in 0..<64 { blockBytes[i] ^= 0x36 ^ 0x5c }
+            xorPad(blockBytes, innerPad ^ outerPad)
             var outer = SHA256()
             outer.update(UnsafeRawBufferPointer(blockBytes))
             innerDigest.withUnsafeBytes { outer.update($0) }
