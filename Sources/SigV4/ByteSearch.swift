@@ -7,8 +7,8 @@ import Darwin
 #endif
 
 /// Delimiter search and literal comparison for the byte parsers of the signer and the verifier:
-/// `memchr` and `memcmp`, which look at many bytes per step where a byte loop takes about a
-/// nanosecond per byte.
+/// `memchr`, which looks at many bytes per step where a byte loop takes about a nanosecond per
+/// byte, and a word-at-a-time compare (``memcmpBytes``) for the short literals.
 ///
 /// ```swift
 /// let amp = ByteSearch.index(of: 0x26, in: query, 0..<query.count)  // query.count when absent
@@ -26,6 +26,14 @@ package enum ByteSearch {
     @inline(__always)
     package static func equals(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ literal: StaticString) -> Bool {
         r.count == literal.utf8CodeUnitCount
-            && (r.isEmpty || memcmp(p.baseAddress! + r.lowerBound, literal.utf8Start, r.count) == 0)
+            && (r.isEmpty || memcmpBytes(p.baseAddress! + r.lowerBound, literal.utf8Start, r.count) == 0)
+    }
+
+    /// True when `bytes` are `literal`.
+    @inline(__always)
+    package static func equals(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        bytes.count == literal.utf8CodeUnitCount
+            && (bytes.isEmpty
+                || memcmpBytes(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), literal.utf8Start, bytes.count) == 0)
     }
 }

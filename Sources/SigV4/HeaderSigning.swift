@@ -56,18 +56,18 @@ struct HeaderSigning: Sendable {
             withUTF8Bytes(field.name.canonicalName) { n in
                 switch n.count {
                 case 4:
-                    if equal(n, "host") { facts.hasHost = true }
+                    if ByteSearch.equals(n, "host") { facts.hasHost = true }
                 case 10:
-                    if replacingSignerFields && equal(n, "x-amz-date") {
+                    if replacingSignerFields && ByteSearch.equals(n, "x-amz-date") {
                         facts.hasAmzDate = true
                         return
                     }
                 case 13:
-                    if replacingSignerFields && equal(n, "authorization") { refused = true }
+                    if replacingSignerFields && ByteSearch.equals(n, "authorization") { refused = true }
                 case 20:
-                    if equal(n, "x-amz-content-sha256") {
+                    if ByteSearch.equals(n, "x-amz-content-sha256") {
                         facts.hasContentSHA256 = true
-                    } else if replacingSignerFields && equal(n, "x-amz-security-token") {
+                    } else if replacingSignerFields && ByteSearch.equals(n, "x-amz-security-token") {
                         facts.hasSecurityToken = true
                         return
                     }
@@ -87,13 +87,6 @@ struct HeaderSigning: Sendable {
             }
         }
         return facts
-    }
-
-    /// Byte equality of a name with an ASCII literal.
-    @inline(__always)
-    static func equal(_ n: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
-        n.count == literal.utf8CodeUnitCount
-            && memcmpBytes(n.baseAddress!.assumingMemoryBound(to: UInt8.self), literal.utf8Start, n.count) == 0
     }
 
     /// Fills `headers` with the canonical headers of `request` signed at `dateText` (nil: the
@@ -444,11 +437,11 @@ struct TargetScan {
                 lower[i] = (b >= 0x41 && b <= 0x5a) ? b | 0x20 : b
             }
             let l = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(lower)[0..<count])
-            if HeaderSigning.equal(l, "x-amz-signature") || HeaderSigning.equal(l, "x-amz-credential") { return true }
+            if ByteSearch.equals(l, "x-amz-signature") || ByteSearch.equals(l, "x-amz-credential") { return true }
             guard presign else { return false }
-            return HeaderSigning.equal(l, "x-amz-algorithm") || HeaderSigning.equal(l, "x-amz-date")
-                || HeaderSigning.equal(l, "x-amz-expires") || HeaderSigning.equal(l, "x-amz-signedheaders")
-                || HeaderSigning.equal(l, "x-amz-security-token")
+            return ByteSearch.equals(l, "x-amz-algorithm") || ByteSearch.equals(l, "x-amz-date")
+                || ByteSearch.equals(l, "x-amz-expires") || ByteSearch.equals(l, "x-amz-signedheaders")
+                || ByteSearch.equals(l, "x-amz-security-token")
         }
     }
 }

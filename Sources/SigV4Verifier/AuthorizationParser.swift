@@ -80,11 +80,6 @@ enum AuthorizationParser {
         return lo..<hi
     }
 
-    /// True when the bytes of `r` are exactly `literal`.
-    static func equals(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ literal: StaticString) -> Bool {
-        ByteSearch.equals(p, r, literal)
-    }
-
     static func text(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
         String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
     }
@@ -106,7 +101,7 @@ enum AuthorizationParser {
     static func parseHeader(_ p: UnsafeBufferPointer<UInt8>) throws(VerificationFailure) -> ClaimedAuthorization {
         let value = trimmed(p, 0..<p.count)
         let n = algorithm.count
-        guard value.count > n, equals(p, value.lowerBound..<(value.lowerBound + n), "AWS4-HMAC-SHA256"),
+        guard value.count > n, ByteSearch.equals(p, value.lowerBound..<(value.lowerBound + n), "AWS4-HMAC-SHA256"),
             isSpace(p[value.lowerBound + n])
         else {
             var sp = value.lowerBound
@@ -132,13 +127,13 @@ enum AuthorizationParser {
             }
             let name = trimmed(p, part.lowerBound..<eq)
             let v = trimmed(p, (eq + 1)..<part.upperBound)
-            if equals(p, name, "Credential") {
+            if ByteSearch.equals(p, name, "Credential") {
                 guard credential == nil else { throw malformed("Credential appears more than once") }
                 credential = v
-            } else if equals(p, name, "SignedHeaders") {
+            } else if ByteSearch.equals(p, name, "SignedHeaders") {
                 guard signedHeaders == nil else { throw malformed("SignedHeaders appears more than once") }
                 signedHeaders = v
-            } else if equals(p, name, "Signature") {
+            } else if ByteSearch.equals(p, name, "Signature") {
                 guard signature == nil else { throw malformed("Signature appears more than once") }
                 signature = v
             } else {
@@ -268,16 +263,16 @@ enum AuthorizationParser {
 
     /// The index in ``presignNames`` of the parameter name at `r` in `q`.
     static func presignIndex(_ q: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
-        guard r.count >= 10, r.count <= 20, equals(q, r.lowerBound..<(r.lowerBound + 6), "X-Amz-") else { return nil }
+        guard r.count >= 10, r.count <= 20, ByteSearch.equals(q, r.lowerBound..<(r.lowerBound + 6), "X-Amz-") else { return nil }
         switch r.count {
         case 15:
-            if equals(q, r, "X-Amz-Algorithm") { return 0 }
-            if equals(q, r, "X-Amz-Signature") { return 5 }
-        case 16: if equals(q, r, "X-Amz-Credential") { return 1 }
-        case 10: if equals(q, r, "X-Amz-Date") { return 2 }
-        case 13: if equals(q, r, "X-Amz-Expires") { return 3 }
-        case 19: if equals(q, r, "X-Amz-SignedHeaders") { return 4 }
-        case 20: if equals(q, r, "X-Amz-Security-Token") { return 6 }
+            if ByteSearch.equals(q, r, "X-Amz-Algorithm") { return 0 }
+            if ByteSearch.equals(q, r, "X-Amz-Signature") { return 5 }
+        case 16: if ByteSearch.equals(q, r, "X-Amz-Credential") { return 1 }
+        case 10: if ByteSearch.equals(q, r, "X-Amz-Date") { return 2 }
+        case 13: if ByteSearch.equals(q, r, "X-Amz-Expires") { return 3 }
+        case 19: if ByteSearch.equals(q, r, "X-Amz-SignedHeaders") { return 4 }
+        case 20: if ByteSearch.equals(q, r, "X-Amz-Security-Token") { return 6 }
         default: break
         }
         return nil
@@ -293,8 +288,8 @@ enum AuthorizationParser {
                 let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
                 let eq = ByteSearch.index(of: 0x3d, in: q, start..<end)
                 let name = start..<eq
-                if equals(q, name, "X-Amz-Algorithm") || equals(q, name, "X-Amz-Credential")
-                    || equals(q, name, "X-Amz-Signature")
+                if ByteSearch.equals(q, name, "X-Amz-Algorithm") || ByteSearch.equals(q, name, "X-Amz-Credential")
+                    || ByteSearch.equals(q, name, "X-Amz-Signature")
                 {
                     return true
                 }
@@ -377,7 +372,7 @@ enum AuthorizationParser {
             )
         }
         try withDecoded(q, algorithmValue) { p, r throws(VerificationFailure) in
-            guard equals(p, r, "AWS4-HMAC-SHA256") else {
+            guard ByteSearch.equals(p, r, "AWS4-HMAC-SHA256") else {
                 throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
             }
         }
