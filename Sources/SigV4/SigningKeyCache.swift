@@ -7,6 +7,11 @@ import HTTPTypes
 /// rotated secret never reuses a stale key and the cache key never holds the
 /// secret itself. When full, the least recently used entry is evicted.
 ///
+/// It also lends ``Signer/sign(_:payload:at:)`` the last `X-Amz-Date` header field it made, with
+/// the second it is for, under the lock the key lookup already takes: signatures in the same
+/// second share that field instead of each making a new 16-byte string (nothing secret; a
+/// signature in a new second makes and remembers its own).
+///
 /// ```swift
 /// let cache = SigningKeyCache(capacity: 256)
 /// let key = cache.signingKey(for: credentials, scope: scope)
