@@ -434,37 +434,45 @@ package struct CanonicalRequestBuilder {
         forEachHeader: HeaderVisitor, selection: CanonicalRequest.HeaderSelection, payloadHash: PayloadHash,
         rules: ServiceRules, plus: URIEncoding.PlusPolicy
     ) throws(SigV4Error) -> CanonicalRequest {
-        let bound = try CanonicalRequestBuilder.bound(
+        try withCanonicalBytes(
             method: method, target: target, extraQuery: extraQuery, headerCount: headerCount, headerBytes: headerBytes,
-            selection: selection, payloadHash: payloadHash)
-        let bytes = try ByteWriter.makeArray(capacity: bound) { out throws(SigV4Error) in
-            try write(
-                method: method, target: target, extraQuery: extraQuery, headerCount: headerCount,
-                headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
-                payloadHash: payloadHash, rules: rules, plus: plus, to: &out)
-        }
-        return CanonicalRequest(bytes: bytes)
+            forEachHeader: forEachHeader, selection: selection, payloadHash: payloadHash, rules: rules, plus: plus
+        ) { CanonicalRequest(bytes: Array($0)) }
     }
 
-    /// The SHA-256 of the canonical request, written to temporary (stack) memory and hashed there:
-    /// for a verifier, which needs the bytes only to hash them.
+    /// The SHA-256 of the canonical request, hashed where it was written: for a verifier, which
+    /// needs the bytes only to hash them.
     package mutating func hash(
         method: [UInt8], target: [UInt8], extraQuery: [(String, String)], headerCount: Int, headerBytes: Int,
         forEachHeader: HeaderVisitor, selection: CanonicalRequest.HeaderSelection, payloadHash: PayloadHash,
         rules: ServiceRules, plus: URIEncoding.PlusPolicy
     ) throws(SigV4Error) -> SHA256Digest {
+        try withCanonicalBytes(
+            method: method, target: target, extraQuery: extraQuery, headerCount: headerCount, headerBytes: headerBytes,
+            forEachHeader: forEachHeader, selection: selection, payloadHash: payloadHash, rules: rules, plus: plus
+        ) { SHA256.hash(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Writes the canonical request to temporary (stack) memory sized by
+    /// ``bound(method:target:extraQuery:headerCount:headerBytes:selection:payloadHash:)`` and calls
+    /// `body` with the bytes written.
+    mutating func withCanonicalBytes<R>(
+        method: [UInt8], target: [UInt8], extraQuery: [(String, String)], headerCount: Int, headerBytes: Int,
+        forEachHeader: HeaderVisitor, selection: CanonicalRequest.HeaderSelection, payloadHash: PayloadHash,
+        rules: ServiceRules, plus: URIEncoding.PlusPolicy, _ body: (UnsafeBufferPointer<UInt8>) -> R
+    ) throws(SigV4Error) -> R {
         let bound = try CanonicalRequestBuilder.bound(
             method: method, target: target, extraQuery: extraQuery, headerCount: headerCount, headerBytes: headerBytes,
             selection: selection, payloadHash: payloadHash)
         var builder = self
         return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
-            Result { () throws(SigV4Error) -> SHA256Digest in
+            Result { () throws(SigV4Error) -> R in
                 var out = ByteWriter(buffer)
                 try builder.write(
                     method: method, target: target, extraQuery: extraQuery, headerCount: headerCount,
                     headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
                     payloadHash: payloadHash, rules: rules, plus: plus, to: &out)
-                return SHA256.hash(UnsafeRawBufferPointer(out.written))
+                return body(out.written)
             }
         }.get()
     }
