@@ -166,23 +166,34 @@ public enum URIEncoding {
     }
 
     /// Percent-decodes `bytes` (well-formed escapes only; others are kept). `+` is left as is.
-    /// Inlinable so that callers in other modules get a specialized, allocation-light copy.
-    @inlinable
     public static func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> [UInt8] where Bytes.Index == Int {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
+        bytes.withContiguousStorageIfAvailable { decodedArray($0) }
+            ?? Array(bytes).withUnsafeBufferPointer { decodedArray($0) }
+    }
+
+    static func decodedArray(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: max(bytes.count, 1)) { out, count in
+            count = decode(bytes, into: out.baseAddress!)
+        }
+    }
+
+    /// Percent-decodes `bytes` into `out`, which must have room for `bytes.count` bytes, and
+    /// returns the number of bytes written (the rule of ``decode(_:)``).
+    package static func decode(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        var i = 0
+        var n = 0
+        while i < bytes.count {
             let b = bytes[i]
-            if b == 0x25, i + 2 < bytes.endIndex, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) {
-                out.append(hi << 4 | lo)
+            if b == 0x25, i + 2 < bytes.count, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) {
+                out[n] = hi << 4 | lo
                 i += 3
             } else {
-                out.append(b)
+                out[n] = b
                 i += 1
             }
+            n += 1
         }
-        return out
+        return n
     }
 
     /// The value of one hexadecimal digit (either case), or nil.

@@ -426,21 +426,7 @@ enum AuthorizationParser {
     ) throws(VerificationFailure) -> R {
         guard q[r].contains(0x25) else { return try body(q, r) }
         return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count) { buffer in
-            var n = 0
-            var i = r.lowerBound
-            while i < r.upperBound {
-                let b = q[i]
-                if b == 0x25, i + 2 < r.upperBound, let hi = URIEncoding.hexValue(q[i + 1]),
-                    let lo = URIEncoding.hexValue(q[i + 2])
-                {
-                    buffer[n] = hi << 4 | lo
-                    i += 3
-                } else {
-                    buffer[n] = b
-                    i += 1
-                }
-                n += 1
-            }
+            let n = URIEncoding.decode(UnsafeBufferPointer(rebasing: q[r]), into: buffer.baseAddress!)
             return Result { () throws(VerificationFailure) in try body(UnsafeBufferPointer(buffer), 0..<n) }
         }.get()
     }
