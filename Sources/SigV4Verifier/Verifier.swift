@@ -614,58 +614,50 @@ public struct Verifier: Sendable {
                     reading = alternatives[index]
                 }
                 index += 1
-                if !policy.includeDiagnostics && !reading.form.isVerbatim {
-                    // The common case: the canonical request is written to stack memory and hashed
-                    // there; it is kept (as a `CanonicalRequest`) only for diagnostics.
-                    let computed: Signature
-                    do {
-                        let hash = try builder.hash(
+                // The canonical request is kept as bytes only where a verbatim reading splices raw
+                // lines into it or diagnostics show it; otherwise it is hashed where it was written.
+                let hash: SHA256Digest
+                var canonical: CanonicalRequest? = nil
+                do {
+                    if policy.includeDiagnostics || reading.form.isVerbatim {
+                        var kept = try builder.build(
                             method: method, target: reading.target, extraQuery: [], headerCount: headers.count,
                             headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
                             payloadHash: payloadHash, rules: rules, plus: reading.plus)
-                        computed = key.signature(for: StringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash))
-                    } catch {
-                        return .failure(
-                            VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(error.reason)"))
+                        switch reading.form {
+                        case .verbatimQuery:
+                            kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(target))
+                        case .verbatimPath:
+                            kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(target))
+                        case .verbatimPathAndQuery:
+                            kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(target))
+                            kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(target))
+                        default: break
+                        }
+                        canonical = kept
+                        hash = kept.hash
+                    } else {
+                        hash = try builder.hash(
+                            method: method, target: reading.target, extraQuery: [], headerCount: headers.count,
+                            headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
+                            payloadHash: payloadHash, rules: rules, plus: reading.plus)
                     }
-                    if computed.constantTimeEquals(claim.signature) {
-                        return .success(Match(payload: payloadHash, plus: reading.plus, form: reading.form, diagnostics: nil))
-                    }
-                    continue
-                }
-                var canonical: CanonicalRequest
-                do {
-                    canonical = try builder.build(
-                        method: method, target: reading.target, extraQuery: [], headerCount: headers.count,
-                        headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
-                        payloadHash: payloadHash, rules: rules, plus: reading.plus)
                 } catch {
                     return .failure(
                         VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(error.reason)"))
                 }
-                switch reading.form {
-                case .verbatimQuery:
-                    canonical = Verifier.splice(canonical, line: 2, with: Verifier.verbatimQuery(target))
-                case .verbatimPath:
-                    canonical = Verifier.splice(canonical, line: 1, with: Verifier.verbatimPath(target))
-                case .verbatimPathAndQuery:
-                    canonical = Verifier.splice(canonical, line: 2, with: Verifier.verbatimQuery(target))
-                    canonical = Verifier.splice(canonical, line: 1, with: Verifier.verbatimPath(target))
-                default: break
-                }
-                let sts = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: canonical.hash)
+                let sts = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash)
                 let computed = key.signature(for: sts)
-                if policy.includeDiagnostics && first == nil {
-                    first = VerificationFailure.Diagnostics(
-                        canonicalRequest: canonical.text, stringToSign: sts.text, signatureProvided: claim.signature.hex)
-                }
+                let diagnostics =
+                    policy.includeDiagnostics
+                    ? canonical.map {
+                        VerificationFailure.Diagnostics(
+                            canonicalRequest: $0.text, stringToSign: sts.text, signatureProvided: claim.signature.hex)
+                    } : nil
+                if first == nil { first = diagnostics }
                 if computed.constantTimeEquals(claim.signature) {
-                    let d =
-                        policy.includeDiagnostics
-                        ? VerificationFailure.Diagnostics(
-                            canonicalRequest: canonical.text, stringToSign: sts.text,
-                            signatureProvided: claim.signature.hex) : nil
-                    return .success(Match(payload: payloadHash, plus: reading.plus, form: reading.form, diagnostics: d))
+                    return .success(
+                        Match(payload: payloadHash, plus: reading.plus, form: reading.form, diagnostics: diagnostics))
                 }
             }
         }
