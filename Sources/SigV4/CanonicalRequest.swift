@@ -146,14 +146,24 @@ package struct CanonicalRequestBuilder {
         }
     }
 
-    /// Appends the canonical URI for `path` (at most `3 * path.count + 1` bytes).
-    static func appendCanonicalURI(_ path: UnsafeBufferPointer<UInt8>, rules: ServiceRules, to out: inout ByteWriter) {
+    /// Appends the canonical URI for `path` (at most `3 * path.count + 1` bytes). `known` passes
+    /// what a scan of the target already found (``TargetScan``): whether the path has nothing to
+    /// encode (then it is copied as it is) and whether normalization would change it.
+    static func appendCanonicalURI(
+        _ path: UnsafeBufferPointer<UInt8>, rules: ServiceRules,
+        known: (isPlain: Bool, needsNormalization: Bool)? = nil, to out: inout ByteWriter
+    ) {
         if path.isEmpty {
             out.append(0x2f)
             return
         }
+        let normalize = rules.normalizePath && (known?.needsNormalization ?? URIEncoding.needsNormalization(path))
+        if !normalize && known?.isPlain == true {
+            out.append(path)
+            return
+        }
         let keepEscapes = !rules.doubleEncodePath
-        if rules.normalizePath && URIEncoding.needsNormalization(path) {
+        if normalize {
             let normalized = URIEncoding.normalizePath(path)
             normalized.withUnsafeBufferPointer { n in
                 out.write(upTo: 3 * n.count) {

@@ -248,22 +248,9 @@ struct HeaderSigning: Sendable {
     ) {
         out.append(method)
         out.append(0x0a)
-        let path = UnsafeBufferPointer(rebasing: target[0..<scan.queryStart])
-        let keepEscapes = !rules.doubleEncodePath
-        if path.isEmpty {
-            out.append(0x2f)
-        } else if scan.pathIsPlain && !(rules.normalizePath && scan.needsNormalization) {
-            out.append(path)
-        } else if rules.normalizePath && scan.needsNormalization {
-            let normalized = URIEncoding.normalizePath(path)
-            normalized.withUnsafeBufferPointer { n in
-                out.write(upTo: 3 * n.count) { URIEncoding.encode(n, into: $0, keepSlash: true, keepEscapes: keepEscapes) }
-            }
-        } else {
-            out.write(upTo: 3 * path.count) {
-                URIEncoding.encode(path, into: $0, keepSlash: true, keepEscapes: keepEscapes)
-            }
-        }
+        CanonicalRequestBuilder.appendCanonicalURI(
+            UnsafeBufferPointer(rebasing: target[0..<scan.queryStart]), rules: rules,
+            known: (scan.pathIsPlain, scan.needsNormalization), to: &out)
         out.append(0x0a)
         if scan.queryStart + 1 < target.count {
             let query = UnsafeBufferPointer(rebasing: target[(scan.queryStart + 1)...])
