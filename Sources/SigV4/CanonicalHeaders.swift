@@ -450,6 +450,34 @@ struct ByteWriter {
         count += wrote
     }
 
+    /// Runs `body` with at least `capacity` bytes of scratch memory on the stack up to 2 KiB:
+    /// `withUnsafeTemporaryAllocation` (uninitialized stack memory) up to 1 KiB, where it moves to
+    /// the heap; a zeroed 2 KiB stack buffer from there to 2 KiB; temporary memory above.
+    @inline(__always)
+    static func withScratch<R, E: Error>(
+        capacity: Int, _ body: (UnsafeMutableBufferPointer<UInt8>) throws(E) -> R
+    ) throws(E) -> R {
+        if capacity > 1024 && capacity <= MemoryLayout<StackScratch>.size {
+            var storage = StackScratch()
+            return try withUnsafeMutableBytes(of: &storage) { raw throws(E) -> R in
+                try body(raw.bindMemory(to: UInt8.self))
+            }
+        }
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer throws(E) -> R in
+            try body(buffer)
+        }
+    }
+
+    /// 2 KiB of stack memory for ``withScratch(capacity:_:)``.
+    struct StackScratch {
+        var a = (SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(),
+                 SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(),
+                 SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>())
+        var b = (SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(),
+                 SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(),
+                 SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>())
+    }
+
     /// Runs `body` with a writer over `capacity` fresh bytes and returns what it wrote as an array.
     static func makeArray(
         capacity: Int, _ body: (inout ByteWriter) throws(SigV4Error) -> Void

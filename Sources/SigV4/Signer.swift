@@ -141,24 +141,35 @@ public struct Signer: Sendable {
     public func sign(_ request: HTTPRequest, payload: PayloadHash, at date: AmzDate) throws(SigV4Error)
         -> SignedRequest
     {
-        try validateCredentials()
         let dateText = AmzDateText(date)
-        let scope = try self.scope(dateText: dateText)
-        let steps = HeaderSigning(signer: self)
-        let accessKeyID = credentials.accessKeyID
-        // The key, and from the cache the `X-Amz-Date` field when its last signature was in this second.
-        let key: SigningKey
+        // The key, and from the cache the `X-Amz-Date` field when its last signature was in this
+        // second. When the cache's last key is for the same access key id, secret and scope, and a
+        // signer checked those, they are not checked again. Without a cache the key would be used
+        // once: it is derived on the stack when the string to sign is MACed (no key object).
+        var key: SigningKey?
         var dateField: HTTPField?
+        var scope = CredentialScope(checkedDateStamp: dateText.dateStamp, region: region, service: service)
         if let keyCache {
-            (key, dateField) = keyCache.signingKey(
+            (key, dateField) = keyCache.checkedLastKey(
                 for: credentials, scope: scope, dateFieldSecond: date.secondsSince1970)
         } else {
-            key = SigningKey(secretAccessKey: credentials.secretAccessKey, scope: scope)
+            dateField = Signer.lastDateField.withLock { $0.second == date.secondsSince1970 ? $0.field : nil }
         }
+        if key == nil {
+            try validateCredentials()
+            scope = try self.scope(dateText: dateText)
+            if let keyCache {
+                (key, dateField) = keyCache.signingKey(
+                    for: credentials, scope: scope, dateFieldSecond: date.secondsSince1970, checked: true)
+            }
+        }
+        let steps = HeaderSigning(signer: self)
+        let accessKeyID = credentials.accessKeyID
+        let secretAccessKey = credentials.secretAccessKey
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
         var facts = HeaderSigning.FieldFacts()
-        // The canonical request is written on the stack (heap above 1 KiB), hashed, and only
+        // The canonical request is written on the stack (heap above 2 KiB), hashed, and only
         // rebuilt if the caller reads `SignedRequest.canonicalRequest`.
         let authorizationField: HTTPField = try steps.withParts(request, payload: payload, dateText: dateText) {
             parts throws(SigV4Error) -> HTTPField in
@@ -167,11 +178,17 @@ public struct Signer: Sendable {
             guard bound <= 1 << 28 else {
                 throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
             }
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
+            return ByteWriter.withScratch(capacity: bound) { buffer in
                 var w = ByteWriter(buffer)
                 let range = parts.write(to: &w)
                 canonicalHash = SHA256.hash(UnsafeRawBufferPointer(w.written))
-                signature = key.signature(dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
+                if let key {
+                    signature = key.signature(dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
+                } else {
+                    signature = SigningKey.signature(
+                        secretAccessKey: secretAccessKey, dateText: dateText, scope: scope,
+                        canonicalRequestHash: canonicalHash)
+                }
                 let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[range])
                 let count = Signer.authorizationByteCount(
                     accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
@@ -194,7 +211,11 @@ public struct Signer: Sendable {
         signedFields.reserveCapacity(before + 5)
         if dateField == nil {
             let field = HTTPField(name: Signer.amzDateName, value: dateText.string)
-            keyCache?.remember(dateField: field, second: date.secondsSince1970)
+            if let keyCache {
+                keyCache.remember(dateField: field, second: date.secondsSince1970)
+            } else {
+                Signer.lastDateField.withLock { $0 = (date.secondsSince1970, field) }
+            }
             dateField = field
         }
         if let dateField { signedFields.append(dateField) }
@@ -218,6 +239,11 @@ public struct Signer: Sendable {
             signature: signature, authorization: authorizationField.value, addedCount: addedCount, date: date,
             expires: nil)
     }
+
+    /// The last `X-Amz-Date` field made by a signer without a key cache, and its second: such
+    /// signatures in the same second share it, as a cache's signatures share the one it keeps
+    /// (nothing secret; a 16-byte `String` is a heap allocation).
+    static let lastDateField = Locked<(second: Int64, field: HTTPField?)>((.min, nil))
 
     static let amzDateName = HTTPField.Name("X-Amz-Date")!
     static let securityTokenName = HTTPField.Name("X-Amz-Security-Token")!
@@ -319,7 +345,7 @@ public struct Signer: Sendable {
         let tokenSigned = token != nil && rules.sessionTokenPlacement == .signed
         let tokenAfter = token != nil && rules.sessionTokenPlacement == .appendedAfterSigning
         let key = signingKey(for: scope)
-        var canonicalBytes: [UInt8] = []
+        var signedCount = 0
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
 
@@ -376,30 +402,22 @@ public struct Signer: Sendable {
                     w.append("&X-Amz-Security-Token=")
                     Signer.appendEncoded(token, to: &w)
                 }
-                let signedCount = w.count
+                signedCount = w.count
 
-                var method = request.method.rawValue
-                let bound =
-                    CanonicalRequestBuilder.requestLinesBound(
-                        methodCount: method.utf8.count, targetCount: signedCount, extra: [])
-                    + headers.outputBound + payloadHash.value.utf8.count + 8
-                canonicalBytes = try ByteWriter.makeArray(capacity: bound) { out throws(SigV4Error) in
-                    // The new target scanned once (checks, query start, dot segments).
-                    let newTarget = UnsafeBufferPointer(rebasing: buffer[0..<signedCount])
-                    let scan = TargetScan(newTarget, presign: false)
-                    try scan.check()
-                    method.withUTF8 { m in
-                        HeaderSigning.appendRequestLines(
-                            method: UnsafeRawBufferPointer(m), target: newTarget, scan: scan, rules: rules,
-                            plus: options.plusPolicy, to: &out)
-                    }
-                    headers.appendCanonicalHeaders(to: &out)
-                    out.append(0x0a)
-                    headers.appendSignedHeaders(to: &out)
-                    out.append(0x0a)
-                    out.append(string: payloadHash.value)
+                // The canonical request is written on the stack, hashed, and only rebuilt if the
+                // caller reads `SignedRequest.canonicalRequest`.
+                let newTarget = UnsafeBufferPointer(rebasing: buffer[0..<signedCount])
+                let method = request.method.rawValue
+                let bound = Signer.presignCanonicalBound(
+                    method: method, targetCount: signedCount, headers: headers, payload: payloadHash)
+                canonicalHash = try ByteWriter.withScratch(capacity: bound) {
+                    out throws(SigV4Error) -> SHA256Digest in
+                    var writer = ByteWriter(out)
+                    try Signer.writePresignCanonical(
+                        method: method, target: newTarget, headers: headers, payload: payloadHash, rules: rules,
+                        plus: options.plusPolicy, to: &writer)
+                    return SHA256.hash(UnsafeRawBufferPointer(writer.written))
                 }
-                canonicalHash = SHA256.hash(canonicalBytes)
                 signature = key.signature(dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
 
                 if let token, tokenAfter {
@@ -421,10 +439,39 @@ public struct Signer: Sendable {
         }
         var signedRequest = request
         signedRequest.path = newTarget
+        let recipe = SignedRequest.PresignRecipe(
+            steps: steps, original: request, target: newTarget, signedCount: signedCount, payload: payloadHash)
         return SignedRequest(
-            request: signedRequest, scope: scope, canonical: .built(CanonicalRequest(bytes: canonicalBytes)),
+            request: signedRequest, scope: scope, canonical: .deferredPresign(recipe),
             stringToSign: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash),
             signature: signature, authorization: nil, addedCount: 0, date: date, expires: expires)
+    }
+
+    /// An upper bound on the length of a presigned request's canonical request.
+    static func presignCanonicalBound(
+        method: String, targetCount: Int, headers: borrowing CanonicalHeaders, payload: PayloadHash
+    ) -> Int {
+        CanonicalRequestBuilder.requestLinesBound(methodCount: method.utf8.count, targetCount: targetCount, extra: [])
+            + headers.outputBound + payload.value.utf8.count + 8
+    }
+
+    /// Writes a presigned request's canonical request (at most ``presignCanonicalBound(method:targetCount:headers:payload:)``
+    /// bytes): `target` is the new target up to, not including, `X-Amz-Signature` (and a token
+    /// appended after signing), scanned and checked here.
+    static func writePresignCanonical(
+        method: String, target: UnsafeBufferPointer<UInt8>, headers: borrowing CanonicalHeaders,
+        payload: PayloadHash, rules: ServiceRules, plus: URIEncoding.PlusPolicy, to out: inout ByteWriter
+    ) throws(SigV4Error) {
+        let scan = TargetScan(target, presign: false)
+        try scan.check()
+        withUTF8Bytes(method) { m in
+            HeaderSigning.appendRequestLines(method: m, target: target, scan: scan, rules: rules, plus: plus, to: &out)
+        }
+        headers.appendCanonicalHeaders(to: &out)
+        out.append(0x0a)
+        headers.appendSignedHeaders(to: &out)
+        out.append(0x0a)
+        out.append(string: payload.value)
     }
 
     /// Appends the URI encoding of `string` (every byte but the unreserved ones escaped).
@@ -457,6 +504,7 @@ public struct SignedRequest: Sendable {
             switch canonical {
             case .built(let c): return c
             case .deferred(let recipe): return recipe.build(date: date)
+            case .deferredPresign(let recipe): return recipe.build()
             }
         }
         set { canonical = .built(newValue) }
@@ -482,6 +530,38 @@ public struct SignedRequest: Sendable {
     enum Canonical: Sendable {
         case built(CanonicalRequest)
         case deferred(HeaderRecipe)
+        case deferredPresign(PresignRecipe)
+    }
+
+    /// What a presigned request's canonical request is rebuilt from: the request as given (its
+    /// headers and method), the new target and how much of it was signed, the payload hash, and
+    /// the signer's canonicalization settings (no secret).
+    struct PresignRecipe: Sendable {
+        var steps: HeaderSigning
+        var original: HTTPRequest
+        var target: String
+        var signedCount: Int
+        var payload: PayloadHash
+
+        func build() -> CanonicalRequest {
+            // The same steps as `Signer.presign`, which succeeded on these inputs.
+            let bytes = try? steps.withHeaders(
+                original, fields: original.headerFields, payload: payload, dateText: nil, targetIsSigned: false
+            ) { headers, _ throws(SigV4Error) -> [UInt8] in
+                let method = original.method.rawValue
+                return try withUTF8Bytes(target) { t throws(SigV4Error) -> [UInt8] in
+                    let signed = UnsafeBufferPointer(rebasing: t.bindMemory(to: UInt8.self)[0..<min(signedCount, t.count)])
+                    let bound = Signer.presignCanonicalBound(
+                        method: method, targetCount: signed.count, headers: headers, payload: payload)
+                    return try ByteWriter.makeArray(capacity: bound) { w throws(SigV4Error) in
+                        try Signer.writePresignCanonical(
+                            method: method, target: signed, headers: headers, payload: payload, rules: steps.rules,
+                            plus: steps.plus, to: &w)
+                    }
+                }
+            }
+            return CanonicalRequest(bytes: bytes ?? [])
+        }
     }
 
     /// What a header signature's canonical request is rebuilt from: the request as given, the

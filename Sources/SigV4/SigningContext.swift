@@ -9,7 +9,7 @@ import _SigV4Crypto
 /// context until the next call. Once warm (second call on the same day), a signature in an
 /// optimized build makes no heap allocation at all; ``Signer/sign(_:payload:at:)`` instead
 /// builds a full ``SignedRequest`` (a new `HTTPRequest` with the `X-Amz-Date` and `Authorization` fields) and
-/// costs two (three in a new second or without a key cache).
+/// costs two (three in the first signature of a second).
 ///
 /// A context is not thread-safe: keep one per thread or task. It produces exactly the
 /// bytes ``Signer/sign(_:payload:at:)`` produces.

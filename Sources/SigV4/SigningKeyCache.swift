@@ -31,6 +31,9 @@ public final class SigningKeyCache: Sendable {
             accessKeyID: "", scope: CredentialScope(checkedDateStamp: "", region: "", service: ""),
             secretFingerprint: 0)
         var lastValue: SigningKey?
+        /// True when a signer checked the last key's parts (access key id and secret, scope) before
+        /// storing or finding it: a signature with the same parts need not check them again.
+        var lastChecked = false
 
         /// True when the last key returned is for these parts (compared in place, nothing copied).
         func lastMatches(accessKeyID: String, scope: CredentialScope, fingerprint: UInt64) -> Bool {
@@ -44,9 +47,10 @@ public final class SigningKeyCache: Sendable {
         var dateFieldSecond: Int64 = .min
         var dateField: HTTPField?
 
-        mutating func setLast(_ key: Key, _ value: SigningKey?) {
+        mutating func setLast(_ key: Key, _ value: SigningKey?, checked: Bool) {
             lastKey = key
             lastValue = value
+            lastChecked = checked
         }
 
         var clock: UInt64 = 0
@@ -71,10 +75,29 @@ public final class SigningKeyCache: Sendable {
         signingKey(for: credentials, scope: scope, dateFieldSecond: nil).key
     }
 
+    /// For ``Signer/sign(_:payload:at:)``, under one lock: the last key when it is for these parts
+    /// and a signer checked them (so `scope` may be built unchecked), and the remembered
+    /// `X-Amz-Date` field when it is for `dateFieldSecond`. A nil key: check the parts, then call
+    /// ``signingKey(for:scope:dateFieldSecond:checked:)``.
+    func checkedLastKey(
+        for credentials: Credentials, scope: CredentialScope, dateFieldSecond: Int64
+    ) -> (key: SigningKey?, dateField: HTTPField?) {
+        let fingerprint = credentials.secretAccessKey.fingerprint
+        return state.withLock { s -> (key: SigningKey?, dateField: HTTPField?) in
+            let dateField = s.dateFieldSecond == dateFieldSecond ? s.dateField : nil
+            guard s.lastChecked,
+                s.lastMatches(accessKeyID: credentials.accessKeyID, scope: scope, fingerprint: fingerprint)
+            else { return (nil, dateField) }
+            s.hits &+= 1
+            return (s.lastValue, dateField)
+        }
+    }
+
     /// The key, and (under the same lock) the remembered `X-Amz-Date` field when it is for
     /// `dateFieldSecond`; nil otherwise (make it and hand it over with ``remember(dateField:second:)``).
+    /// `checked`: the caller checked the access key id, secret and scope (see ``checkedLastKey(for:scope:dateFieldSecond:)``).
     func signingKey(
-        for credentials: Credentials, scope: CredentialScope, dateFieldSecond: Int64?
+        for credentials: Credentials, scope: CredentialScope, dateFieldSecond: Int64?, checked: Bool = false
     ) -> (key: SigningKey, dateField: HTTPField?) {
         let fingerprint = credentials.secretAccessKey.fingerprint
         var dateField: HTTPField?
@@ -83,6 +106,7 @@ public final class SigningKeyCache: Sendable {
             // The repeat lookup first, compared in place without building a cache key.
             if s.lastMatches(accessKeyID: credentials.accessKeyID, scope: scope, fingerprint: fingerprint) {
                 s.hits &+= 1
+                if checked { s.lastChecked = true }
                 return s.lastValue
             }
             let cacheKey = Key(accessKeyID: credentials.accessKeyID, scope: scope, secretFingerprint: fingerprint)
@@ -91,12 +115,12 @@ public final class SigningKeyCache: Sendable {
             s.hits &+= 1
             entry.stamp = s.clock
             s.entries[cacheKey] = entry
-            s.setLast(cacheKey, entry.key)
+            s.setLast(cacheKey, entry.key, checked: checked)
             return entry.key
         }) {
             return (hit, dateField)
         }
-        return (derive(credentials, scope, fingerprint), dateField)
+        return (derive(credentials, scope, fingerprint, checked: checked), dateField)
     }
 
     /// Remembers the `X-Amz-Date` field made for `second`.
@@ -107,7 +131,9 @@ public final class SigningKeyCache: Sendable {
         }
     }
 
-    private func derive(_ credentials: Credentials, _ scope: CredentialScope, _ fingerprint: UInt64) -> SigningKey {
+    private func derive(
+        _ credentials: Credentials, _ scope: CredentialScope, _ fingerprint: UInt64, checked: Bool
+    ) -> SigningKey {
         let cacheKey = Key(accessKeyID: credentials.accessKeyID, scope: scope, secretFingerprint: fingerprint)
         let derived = SigningKey(secretAccessKey: credentials.secretAccessKey, scope: scope)
         state.withLock { s in
@@ -118,7 +144,7 @@ public final class SigningKeyCache: Sendable {
                 }
             }
             s.entries[cacheKey] = (derived, s.clock)
-            s.setLast(cacheKey, derived)
+            s.setLast(cacheKey, derived, checked: checked)
         }
         return derived
     }

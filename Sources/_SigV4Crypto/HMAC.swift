@@ -3,8 +3,8 @@ internal import CSigV4OpenSSL
 /// An HMAC-SHA256 key with its inner and outer states precomputed.
 ///
 /// Creating the key absorbs the `ipad` and `opad` blocks once; each MAC then
-/// costs only the message blocks plus one outer block. The states are kept
-/// in a single allocation that is wiped on release, and local copies made
+/// costs only the message blocks plus one outer block. The states live in the
+/// object itself (one allocation), are wiped on release, and local copies made
 /// during a MAC are wiped before returning.
 ///
 /// ```swift
@@ -12,12 +12,11 @@ internal import CSigV4OpenSSL
 /// let mac = key.authenticationCode(for: Array("message".utf8))
 /// ```
 package final class HMACKey: @unchecked Sendable {
-    struct States {
-        var inner: SHA256
-        var outer: SHA256
-    }
-
-    let states: UnsafeMutablePointer<States>
+    /// The states after absorbing the key block XOR `ipad` and XOR `opad`. Stored in the object
+    /// (not a second allocation); wiped in `deinit`. Written only by `init` and `deinit`, so
+    /// reads need no dynamic exclusivity check.
+    @exclusivity(unchecked) private var inner: SHA256
+    @exclusivity(unchecked) private var outer: SHA256
 
     /// Precomputes the states for `key` (any length; keys over 64 bytes are hashed first).
     package init(key: UnsafeRawBufferPointer) {
@@ -33,8 +32,8 @@ package final class HMACKey: @unchecked Sendable {
                 for i in 0..<key.count { blockBytes[i] = key[i] }
             }
         }
-        var inner = SHA256()
-        var outer = SHA256()
+        inner = SHA256()
+        outer = SHA256()
         withUnsafeMutableBytes(of: &block) { blockBytes in
             HMACKey.xorPad(blockBytes, HMACKey.innerPad)
             inner.update(UnsafeRawBufferPointer(blockBytes))
@@ -42,10 +41,6 @@ package final class HMACKey: @unchecked Sendable {
             outer.update(UnsafeRawBufferPointer(blockBytes))
             ConstantTime.cleanse(blockBytes)
         }
-        states = .allocate(capacity: 1)
-        states.initialize(to: States(inner: inner, outer: outer))
-        inner.cleanse()
-        outer.cleanse()
     }
 
     package convenience init<Bytes: ContiguousBytes>(key: Bytes) {
@@ -53,15 +48,13 @@ package final class HMACKey: @unchecked Sendable {
     }
 
     deinit {
-        states.pointee.inner.cleanse()
-        states.pointee.outer.cleanse()
-        states.deinitialize(count: 1)
-        states.deallocate()
+        inner.cleanse()
+        outer.cleanse()
     }
 
     /// Starts an incremental MAC.
     
-    package func makeMAC() -> HMAC { HMAC(inner: states.pointee.inner, outer: states.pointee.outer) }
+    package func makeMAC() -> HMAC { HMAC(inner: inner, outer: outer) }
 
     /// HMAC-SHA256 of `message`.
     

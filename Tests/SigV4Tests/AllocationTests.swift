@@ -60,6 +60,17 @@ struct AllocationTests {
         #expect(count <= Self.signThreshold, "allocations per warm Signer.sign: \(count)")
     }
 
+    @Test("a Signer.sign without a key cache (key derived every time) stays within its allocation budget")
+    func coldHeaderSignatureBudget() throws {
+        let cold = Signer(
+            credentials: Self.signer.credentials, region: "us-east-1", service: "service", keyCache: nil)
+        let expected = try Self.signer.sign(Self.request, payload: .emptySHA256, at: Self.date).signature
+        var last: Signature?
+        let count = try allocations { last = try cold.sign(Self.request, payload: .emptySHA256, at: Self.date).signature }
+        #expect(last == expected)
+        #expect(count <= Self.coldSignThreshold, "allocations per Signer.sign without a key cache: \(count)")
+    }
+
     @Test("a warm Signer.presign stays within its allocation budget")
     func presignBudget() throws {
         let count = try allocations {
@@ -77,9 +88,11 @@ struct AllocationTests {
     static let contextThreshold = 150.0
     static let signThreshold = 165.0
     static let presignThreshold = 210.0
+    static let coldSignThreshold = 165.0
     #else
     static let contextThreshold = 0.0
     static let signThreshold = 2.0
-    static let presignThreshold = 3.0
+    static let presignThreshold = 2.0
+    static let coldSignThreshold = 2.0
     #endif
 }

@@ -1,5 +1,6 @@
 import HTTPTypes
 import SigV4
+import _SigV4Crypto
 import Testing
 
 /// Behaviour of the signer beyond the vector suites: refusals, redaction, rules and the key cache.
@@ -188,6 +189,78 @@ struct SignerBehaviourTests {
         let sb = try b.sign(request(), payload: .emptySHA256, at: Self.date)
         #expect(sa.signature != sb.signature)
         #expect(cache.count == 2)
+    }
+
+    @Test(
+        "a cache hit skips no check for other parts: a bad access key id, region or service after a good signature is refused",
+        arguments: [("AKID/BAD", "us-east-1", "service"), ("AKIDEXAMPLE", "us east", "service"), ("AKIDEXAMPLE", "us-east-1", "a/b")])
+    func checksAfterCacheHit(accessKeyID: String, region: String, service: String) throws {
+        let cache = SigningKeyCache(capacity: 8)
+        let good = Signer(credentials: Self.credentials, region: "us-east-1", service: "service", keyCache: cache)
+        _ = try good.sign(request(), payload: .emptySHA256, at: Self.date)
+        _ = try good.sign(request(), payload: .emptySHA256, at: Self.date)
+        let bad = Signer(
+            credentials: Credentials(accessKeyID: accessKeyID, secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            region: region, service: service, keyCache: cache)
+        #expect { try bad.sign(request(), payload: .emptySHA256, at: Self.date) } throws: {
+            let code = ($0 as? SigV4Error)?.code
+            return code == .invalidCredentials || code == .invalidScope
+        }
+        #expect(try good.sign(request(), payload: .emptySHA256, at: Self.date).signature
+            == (try good.sign(request(), payload: .emptySHA256, at: Self.date.adding(seconds: 0))).signature)
+    }
+
+    @Test("an empty secret is refused even when the cache holds a key for the same id and scope")
+    func emptySecretAfterCacheHit() throws {
+        let cache = SigningKeyCache(capacity: 8)
+        let good = Signer(credentials: Self.credentials, region: "us-east-1", service: "service", keyCache: cache)
+        _ = try good.sign(request(), payload: .emptySHA256, at: Self.date)
+        var bad = good
+        bad.credentials.secretAccessKey = SecretAccessKey("")
+        #expect { try bad.sign(request(), payload: .emptySHA256, at: Self.date) } throws: {
+            ($0 as? SigV4Error)?.code == .invalidCredentials
+        }
+    }
+
+    @Test("a signer without a key cache signs exactly as one with a cache, in the same and in a new second")
+    func uncachedMatchesCached() throws {
+        let cached = Signer(
+            credentials: Self.credentials, region: "us-east-1", service: "service", keyCache: SigningKeyCache(capacity: 2))
+        let uncached = Signer(credentials: Self.credentials, region: "us-east-1", service: "service", keyCache: nil)
+        for date in [Self.date, Self.date, Self.date.adding(seconds: 1), Self.date.adding(seconds: 86_400)] {
+            let a = try cached.sign(request("/a?b=c"), payload: .emptySHA256, at: date)
+            let b = try uncached.sign(request("/a?b=c"), payload: .emptySHA256, at: date)
+            #expect(a.signature == b.signature)
+            #expect(a.authorization == b.authorization)
+            #expect(a.request.headerFields == b.request.headerFields)
+            #expect(b.request.headerFields[HTTPField.Name("X-Amz-Date")!] == date.iso8601Basic)
+            #expect(b.stringToSign.text.contains(date.iso8601Basic))
+        }
+    }
+
+    @Test("a presigned request's canonical request, rebuilt when read, is the one whose hash was signed")
+    func presignCanonicalRebuilt() throws {
+        let creds = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret", sessionToken: "TOKEN/+=")
+        for service in ["service", "s3"] {
+            let s = Signer(credentials: creds, region: "us-east-1", service: service)
+            let signed = try s.presign(
+                request("/a b/./c?x=1&y=%2F", headers: [("My-Header", "  a   b ")]), expires: 60, at: Self.date)
+            let canonical = signed.canonicalRequest
+            #expect(signed.stringToSign.text.hasSuffix(canonical.hash.hex))
+            #expect(canonical.text.contains("X-Amz-SignedHeaders=host%3Bmy-header"))
+            #expect(!canonical.text.contains("X-Amz-Signature"))
+            let key = s.signingKey(for: signed.scope)
+            #expect(key.signature(for: signed.stringToSign) == signed.signature)
+        }
+    }
+
+    @Test("a signed request's string to sign can be replaced")
+    func stringToSignSetter() throws {
+        var signed = try signer.sign(request(), payload: .emptySHA256, at: Self.date)
+        let other = try signer.sign(request("/other"), payload: .emptySHA256, at: Self.date)
+        #expect(signed.stringToSign != other.stringToSign)
+        signed.stringToSign = other.stringToSign
+        #expect(signed.stringToSign == other.stringToSign)
     }
 }
 

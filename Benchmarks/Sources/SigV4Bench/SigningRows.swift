@@ -46,7 +46,7 @@ enum SigningRows {
                     for _ in 0..<n { blackHole(try? cold.sign(request, payload: .emptySHA256, at: date)) }
                 },
                 floor: SignatureFloor(canonical: sample.canonicalRequest.bytes, stringToSign: sample.stringToSign.bytes, cold: true).body(),
-                maxAllocsPerOp: 5,
+                maxAllocsPerOp: 2,
                 note: "Signer.sign, signing key derived every time"))
         rows.append(
             Row(
@@ -55,7 +55,7 @@ enum SigningRows {
                     for _ in 0..<n { blackHole(try? warm.presign(request, expires: 3600, at: date)) }
                 },
                 floor: SignatureFloor(canonical: presample.canonicalRequest.bytes, stringToSign: presample.stringToSign.bytes, cold: false).body(),
-                maxAllocsPerOp: 3,
+                maxAllocsPerOp: 2,
                 note: "Signer.presign, key cache hit"))
         return rows
     }
