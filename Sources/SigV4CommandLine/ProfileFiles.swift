@@ -100,20 +100,28 @@ package struct ProfileFiles {
 
     /// The sections of INI text in the order their names first appear; a repeated header adds to
     /// its first section, later keys winning.
+    ///
+    /// The structure (line ends, brackets, `=`/`:`, comment markers) is read from the UTF-8 bytes, as
+    /// botocore's `configparser` reads code points: a delimiter is never hidden inside a grapheme
+    /// cluster (`\u{600}=` is one `Character` but holds an `=`). Lines end at LF, CR or CRLF
+    /// (Python's universal newlines).
     package static func sections(_ text: String) -> [Section] {
         var sections: [Section] = []
         var position: [String: Int] = [:]
         var current: Int?
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
-            if line.first == " " || line.first == "\t" { continue }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
-            if trimmed.hasPrefix("[") {
-                guard let close = trimmed.lastIndex(of: "]") else { current = nil; continue }
-                let name = trimmed[trimmed.index(after: trimmed.startIndex)..<close]
-                    .trimmingCharacters(in: .whitespaces)
+        let bytes = Array(text.utf8)
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count, bytes[end] != 0x0A, bytes[end] != 0x0D { end += 1 }
+            defer { start = end + 1 }
+            // An indented line continues a nested block (awscli's `s3 =` settings): skipped.
+            guard end > start, bytes[start] != 0x20, bytes[start] != 0x09 else { continue }
+            let line = Array(trimmed(bytes[start..<end]).utf8)
+            guard let first = line.first, first != UInt8(ascii: "#"), first != UInt8(ascii: ";") else { continue }
+            if first == UInt8(ascii: "[") {
+                guard let close = line.lastIndex(of: UInt8(ascii: "]")) else { current = nil; continue }
+                let name = trimmed(line[1..<close])
                 if let known = position[name] {
                     current = known
                 } else {
@@ -123,17 +131,25 @@ package struct ProfileFiles {
                 }
                 continue
             }
-            guard let section = current, let eq = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
-                continue
-            }
-            let key = trimmed[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
-            var value = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            guard let section = current,
+                let eq = line.firstIndex(where: { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":") })
+            else { continue }
+            let key = trimmed(line[..<eq]).lowercased()
+            var value = Array(trimmed(line[(eq + 1)...]).utf8)[...]
             // awscli accepts inline comments only after whitespace: `region = us-east-1 # note`.
-            for marker in [" #", "\t#", " ;", "\t;"] {
-                if let r = value.range(of: marker) { value = String(value[..<r.lowerBound]) }
+            if let cut = value.indices.first(where: { i in
+                (value[i] == 0x20 || value[i] == 0x09) && i + 1 < value.endIndex
+                    && (value[i + 1] == UInt8(ascii: "#") || value[i + 1] == UInt8(ascii: ";"))
+            }) {
+                value = value[..<cut]
             }
-            sections[section].values[key] = value.trimmingCharacters(in: .whitespaces)
+            sections[section].values[key] = trimmed(value)
         }
         return sections
+    }
+
+    /// `bytes` (whole UTF-8 sequences) as a `String` without surrounding whitespace.
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> String {
+        String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
     }
 }
