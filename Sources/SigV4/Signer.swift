@@ -149,27 +149,29 @@ public struct Signer: Sendable {
         var key: SigningKey?
         var dateField: HTTPField?
         var scope = CredentialScope(checkedDateStamp: dateText.dateStamp, region: region, service: service)
-        if let keyCache {
-            (key, dateField) = keyCache.checkedLastKey(
-                for: credentials, scope: scope, dateFieldSecond: date.secondsSince1970)
+        // Optional chaining, not `if let`: no extra retain and release of the cache per signature.
+        if let lookup = keyCache?.checkedLastKey(
+            for: credentials, scope: scope, dateFieldSecond: date.secondsSince1970)
+        {
+            (key, dateField) = lookup
         } else {
             dateField = Signer.lastDateField.withLock { $0.second == date.secondsSince1970 ? $0.field : nil }
         }
         if key == nil {
             try validateCredentials()
             scope = try self.scope(dateText: dateText)
-            if let keyCache {
-                (key, dateField) = keyCache.signingKey(
-                    for: credentials, scope: scope, dateFieldSecond: date.secondsSince1970, checked: true)
+            if let lookup = keyCache?.signingKey(
+                for: credentials, scope: scope, dateFieldSecond: date.secondsSince1970, checked: true)
+            {
+                (key, dateField) = lookup
             }
         }
         let steps = HeaderSigning(signer: self)
         let accessKeyID = credentials.accessKeyID
-        let secretAccessKey = credentials.secretAccessKey
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
         var facts = HeaderSigning.FieldFacts()
-        // The canonical request is written on the stack (heap above 2 KiB), hashed, and only
+        // The canonical request is written on the stack (heap above 1 KiB), hashed, and only
         // rebuilt if the caller reads `SignedRequest.canonicalRequest`.
         let authorizationField: HTTPField = try steps.withParts(request, payload: payload, dateText: dateText) {
             parts throws(SigV4Error) -> HTTPField in
@@ -178,7 +180,7 @@ public struct Signer: Sendable {
             guard bound <= 1 << 28 else {
                 throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
             }
-            return ByteWriter.withScratch(capacity: bound) { buffer in
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
                 var w = ByteWriter(buffer)
                 let range = parts.write(to: &w)
                 canonicalHash = SHA256.hash(UnsafeRawBufferPointer(w.written))
@@ -186,7 +188,7 @@ public struct Signer: Sendable {
                     signature = key.signature(dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
                 } else {
                     signature = SigningKey.signature(
-                        secretAccessKey: secretAccessKey, dateText: dateText, scope: scope,
+                        secretAccessKey: credentials.secretAccessKey, dateText: dateText, scope: scope,
                         canonicalRequestHash: canonicalHash)
                 }
                 let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[range])
@@ -211,8 +213,8 @@ public struct Signer: Sendable {
         signedFields.reserveCapacity(before + 5)
         if dateField == nil {
             let field = HTTPField(name: Signer.amzDateName, value: dateText.string)
-            if let keyCache {
-                keyCache.remember(dateField: field, second: date.secondsSince1970)
+            if keyCache != nil {
+                keyCache?.remember(dateField: field, second: date.secondsSince1970)
             } else {
                 Signer.lastDateField.withLock { $0 = (date.secondsSince1970, field) }
             }
