@@ -177,6 +177,35 @@ struct HeaderList: Sendable {
         }
     }
 
+    /// Calls `body` with the name (as received) and the value bytes of field `i`.
+    @inline(__always)
+    func withField<R, E: Error>(
+        _ i: Int, _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws(E) -> R
+    ) throws(E) -> R {
+        let result: Result<R, E>
+        switch backing {
+        case .fields(let fields):
+            var name = fields[i].name
+            result = name.withUTF8 { n in
+                fields[i].value.withUnsafeBufferPointer { v in Result { () throws(E) -> R in try body(n, v) } }
+            }
+        case .http(let fields, let host):
+            let k = host == nil ? i : i - 1
+            if k < 0, let host {
+                result = HeaderList.hostName.withUnsafeBufferPointer { n in
+                    host.withUnsafeBufferPointer { v in Result { () throws(E) -> R in try body(n, v) } }
+                }
+            } else {
+                let field = fields[k]
+                var name = field.name.rawName
+                result = name.withUTF8 { n in
+                    field.withUnsafeBytesOfValue { v in Result { () throws(E) -> R in try body(n, v) } }
+                }
+            }
+        }
+        return try result.get()
+    }
+
     /// The value bytes of field `i`, copied.
     func value(_ i: Int) -> [UInt8] { withValue(i) { Array($0) } }
 
