@@ -10,12 +10,14 @@ package import _SigV4Crypto
 /// `CanonicalRequestBuilder` writes with `.exactly(names)`.
 ///
 /// ```swift
-/// let digest = try VerifierCanonicalization.withHeaders(count: n, byteCount: b) { sink throws(SigV4Error) in
+/// var digest: SHA256Digest?
+/// try VerifierCanonicalization.withHeaders(count: n, byteCount: 0) { sink throws(SigV4Error) in
 ///     for i in 0..<n { try sink.add(name: names[i], value: values[i]) }
 /// } body: { headers throws(SigV4Error) in
-///     try headers.withCanonicalRequest(
-///         method: m, target: t, signedHeaders: s, payloadHash: .emptySHA256, rules: .standard, plus: .literal
-///     ) { SHA256.hash(UnsafeRawBufferPointer($0)) }
+///     digest = try headers.canonicalRequest(
+///         method: m, target: t, signedHeaders: s, payloadHash: .emptySHA256, rules: .standard, plus: .literal,
+///         keepingBytes: false
+///     ).hash
 /// }
 /// ```
 package enum VerifierCanonicalization {
@@ -46,16 +48,16 @@ package enum VerifierCanonicalization {
         fileprivate var headers: CanonicalHeaders
 
         /// Writes the canonical request for these fields and the claimed `signedHeaders`
-        /// (lowercase names, strictly ascending, joined by `;`) into temporary memory and calls
-        /// `body` with its bytes.
+        /// (lowercase names, strictly ascending, joined by `;`) into temporary memory and hashes
+        /// it there; with `keepingBytes`, also returns a copy of the bytes.
         ///
         /// Refuses (`SigV4Error`) a method that is not a token, a target that does not start with
         /// `/` or holds control bytes or a fragment, and a request too large to canonicalize.
-        package func withCanonicalRequest<R>(
+        package func canonicalRequest(
             method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>,
             signedHeaders: UnsafeRawBufferPointer, payloadHash: PayloadHash, rules: ServiceRules,
-            plus: URIEncoding.PlusPolicy, _ body: (UnsafeBufferPointer<UInt8>) -> R
-        ) throws(SigV4Error) -> R {
+            plus: URIEncoding.PlusPolicy, keepingBytes: Bool
+        ) throws(SigV4Error) -> (hash: SHA256Digest, bytes: [UInt8]?) {
             guard !method.isEmpty, method.allSatisfy(CanonicalRequestBuilder.isTokenByte) else {
                 throw SigV4Error(.invalidMethod, "the method is not an HTTP token")
             }
@@ -77,7 +79,8 @@ package enum VerifierCanonicalization {
                 headers.appendExactly(signedHeaders.bindMemory(to: UInt8.self), to: &out)
                 out.append(0x0a)
                 out.append(string: payload)
-                return body(out.written)
+                let written = out.written
+                return (SHA256.hash(UnsafeRawBufferPointer(written)), keepingBytes ? Array(written) : nil)
             }
         }
     }
@@ -85,14 +88,14 @@ package enum VerifierCanonicalization {
     /// Collects the fields `fill` hands over (about `count` fields of `byteCount` name and value
     /// bytes; a guess: stack scratch is used when they fit, scratch sized by a first pass
     /// otherwise), sorts them and runs `body` with them.
-    package static func withHeaders<R>(
+    package static func withHeaders(
         count: Int, byteCount: Int, fill: (inout FieldSink) throws(SigV4Error) -> Void,
-        body: (Headers) throws(SigV4Error) -> R
-    ) throws(SigV4Error) -> R {
+        body: (Headers) throws(SigV4Error) -> Void
+    ) throws(SigV4Error) {
         var needs = (count: max(count, 24), byteCount: max(byteCount, 768))
         for attempt in 0..<2 {
-            let result: R? = try CanonicalHeaders.withScratch(byteCount: needs.byteCount, count: needs.count) {
-                scratch throws(SigV4Error) -> R? in
+            let done: Bool = try CanonicalHeaders.withScratch(byteCount: needs.byteCount, count: needs.count) {
+                scratch throws(SigV4Error) -> Bool in
                 var sink = FieldSink(headers: scratch)
                 try fill(&sink)
                 if sink.overflow {
@@ -100,12 +103,13 @@ package enum VerifierCanonicalization {
                         throw SigV4Error(.invalidHeader, "the header fields changed while canonicalizing")
                     }
                     needs = (sink.count, sink.byteCount)
-                    return nil
+                    return false
                 }
                 sink.headers.sort()
-                return try body(Headers(headers: sink.headers))
+                try body(Headers(headers: sink.headers))
+                return true
             }
-            if let result { return result }
+            if done { return }
         }
         throw SigV4Error(.invalidHeader, "the header fields changed while canonicalizing")
     }
@@ -113,16 +117,8 @@ package enum VerifierCanonicalization {
 
 extension CanonicalHeaders {
     /// HTTP token bytes (RFC 9110 `tchar`) as a 128-bit set: ``CanonicalRequestBuilder/isTokenByte(_:)``.
-    static let tokenLow: UInt64 = {
-        var m: UInt64 = 0
-        for b in 0..<64 where CanonicalRequestBuilder.isTokenByte(UInt8(b)) { m |= 1 << UInt64(b) }
-        return m
-    }()
-    static let tokenHigh: UInt64 = {
-        var m: UInt64 = 0
-        for b in 64..<128 where CanonicalRequestBuilder.isTokenByte(UInt8(b)) { m |= 1 << UInt64(b - 64) }
-        return m
-    }()
+    static let tokenLow: UInt64 = 0x03FF_6CFA_0000_0000
+    static let tokenHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE
 
     /// What ``tryAdd(anyCaseName:value:)`` did.
     enum AddOutcome { case added, noRoom, invalidName }

@@ -594,19 +594,19 @@ public struct Verifier: Sendable {
         let headers = request.headers
         var method = request.method
         let policy = self.policy
-        let attempt: Attempt
+        var attempt = Attempt.mismatch(nil)
         do {
             // The fields are read once, by index, into scratch and sorted; every reading and
             // payload hash tried writes its canonical request from them.
-            attempt = try VerifierCanonicalization.withHeaders(count: headers.count, byteCount: 0) {
+            try VerifierCanonicalization.withHeaders(count: headers.count, byteCount: 0) {
                 sink throws(SigV4Error) in
                 for i in 0..<headers.count {
                     try headers.withField(i) { n, v throws(SigV4Error) in
                         try sink.add(name: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
                     }
                 }
-            } body: { fields throws(SigV4Error) -> Attempt in
-                try method.withUTF8 { m in
+            } body: { fields throws(SigV4Error) in
+                attempt = try method.withUTF8 { m in
                     claim.withSignedHeaderBytes { signedNames in
                         Result { () throws(SigV4Error) -> Attempt in
                             try matchReadings(
@@ -656,26 +656,25 @@ public struct Verifier: Sendable {
                 // lines into it or diagnostics show it; otherwise it is hashed where it was written.
                 let keep = policy.includeDiagnostics || reading.form.isVerbatim
                 var canonical: CanonicalRequest? = nil
-                let hash: SHA256Digest = try reading.target.withUnsafeBufferPointer { t throws(SigV4Error) in
-                    try fields.withCanonicalRequest(
+                let written = try reading.target.withUnsafeBufferPointer { t throws(SigV4Error) in
+                    try fields.canonicalRequest(
                         method: method, target: t, signedHeaders: signedNames, payloadHash: payloadHash,
-                        rules: rules, plus: reading.plus
-                    ) { bytes in
-                        guard keep else { return SHA256.hash(UnsafeRawBufferPointer(bytes)) }
-                        var kept = CanonicalRequest(bytes: Array(bytes))
-                        switch reading.form {
-                        case .verbatimQuery:
-                            kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(target))
-                        case .verbatimPath:
-                            kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(target))
-                        case .verbatimPathAndQuery:
-                            kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(target))
-                            kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(target))
-                        default: break
-                        }
-                        canonical = kept
-                        return kept.hash
+                        rules: rules, plus: reading.plus, keepingBytes: keep)
+                }
+                var hash = written.hash
+                if var kept = written.bytes.map({ CanonicalRequest(bytes: $0) }) {
+                    switch reading.form {
+                    case .verbatimQuery:
+                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(target))
+                    case .verbatimPath:
+                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(target))
+                    case .verbatimPathAndQuery:
+                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(target))
+                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(target))
+                    default: break
                     }
+                    canonical = kept
+                    if reading.form.isVerbatim { hash = kept.hash }
                 }
                 let sts = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash)
                 let computed = key.signature(for: sts)

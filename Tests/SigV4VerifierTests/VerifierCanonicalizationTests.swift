@@ -35,7 +35,8 @@ struct VerifierCanonicalizationTests {
     ) -> Result<[UInt8], SigV4Error> {
         var m = method
         var line = names.joined(separator: ";")
-        return Result { () throws(SigV4Error) in
+        return Result { () throws(SigV4Error) -> [UInt8] in
+            var out: [UInt8] = []
             try VerifierCanonicalization.withHeaders(count: countGuess, byteCount: 0) { sink throws(SigV4Error) in
                 for (name, value) in headers {
                     var n = name
@@ -45,20 +46,23 @@ struct VerifierCanonicalizationTests {
                         }
                     }.get()
                 }
-            } body: { fields throws(SigV4Error) -> [UInt8] in
-                try m.withUTF8 { mb in
+            } body: { fields throws(SigV4Error) in
+                let written = try m.withUTF8 { mb in
                     line.withUTF8 { lb in
                         target.withUnsafeBufferPointer { t in
-                            Result { () throws(SigV4Error) -> [UInt8] in
-                                try fields.withCanonicalRequest(
+                            Result { () throws(SigV4Error) in
+                                try fields.canonicalRequest(
                                     method: UnsafeRawBufferPointer(mb), target: t, signedHeaders: UnsafeRawBufferPointer(lb),
-                                    payloadHash: payload, rules: rules, plus: plus
-                                ) { Array($0) }
+                                    payloadHash: payload, rules: rules, plus: plus, keepingBytes: true)
                             }
                         }
                     }
                 }.get()
+                out = written.bytes ?? []
+                // The hash is of the bytes returned.
+                #expect(written.hash == SHA256.hash(out))
             }
+            return out
         }
     }
 
