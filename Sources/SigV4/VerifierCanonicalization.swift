@@ -41,6 +41,14 @@ package enum VerifierCanonicalization {
                 throw SigV4Error(.invalidHeader, name.isEmpty ? "empty header name" : "header name is not an HTTP token")
             }
         }
+
+        /// Adds a field whose name is already a lowercase HTTP token (an `HTTPField.Name`'s
+        /// `canonicalName`): copied as it is.
+        package mutating func add(lowercaseToken name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+            count += 1
+            byteCount += name.count + value.count
+            if !overflow && !headers.tryAdd(lowercaseName: name, value: value) { overflow = true }
+        }
     }
 
     /// The collected fields, sorted by name.
@@ -158,7 +166,8 @@ extension CanonicalHeaders {
             var previous = 0..<0
             var start = 0
             while start <= s.count {
-                let end = ByteSearch.index(of: 0x3b, in: s, start..<s.count)
+                var end = start
+                while end < s.count && s[end] != 0x3b { end += 1 }  // names are short: no memchr call
                 let wanted = UnsafeBufferPointer(rebasing: s[start..<end])
                 // Both lists are sorted by bytes: one merge walk. (Should a list not be ascending,
                 // the walk starts over for that name.)

@@ -206,6 +206,41 @@ struct HeaderList: Sendable {
         return try result.get()
     }
 
+    /// Hands every field to `sink` for canonicalization: an `HTTPFields`' names as their
+    /// `canonicalName` (lowercase tokens already, nothing to check), other names checked and lowercased.
+    func addFields(to sink: inout VerifierCanonicalization.FieldSink) throws(SigV4Error) {
+        switch backing {
+        case .fields(let fields):
+            for field in fields {
+                var name = field.name
+                try name.withUTF8 { n in
+                    field.value.withUnsafeBytes { v in
+                        Result { () throws(SigV4Error) in try sink.add(name: UnsafeRawBufferPointer(n), value: v) }
+                    }
+                }.get()
+            }
+        case .http(let fields, let host):
+            if let host {
+                HeaderList.hostName.withUnsafeBytes { n in host.withUnsafeBytes { v in sink.add(lowercaseToken: n, value: v) } }
+            }
+            for field in fields {
+                var name = field.name.canonicalName
+                try name.withUTF8 { n in
+                    field.withUnsafeBytesOfValue { v in
+                        Result { () throws(SigV4Error) in
+                            // A pseudo-field name (`:x`, which only a decoder lets in) is checked, and refused.
+                            if n.first == 0x3a {
+                                try sink.add(name: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
+                            } else {
+                                sink.add(lowercaseToken: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
+                            }
+                        }
+                    }
+                }.get()
+            }
+        }
+    }
+
     /// The value bytes of field `i`, copied.
     func value(_ i: Int) -> [UInt8] { withValue(i) { Array($0) } }
 

@@ -409,8 +409,31 @@ public struct Verifier: Sendable {
 
     // MARK: payload
 
+    /// The payload hashes to try, in order: at most two (`UNSIGNED-PAYLOAD` and a known hash), so
+    /// held inline instead of in an array.
+    struct PayloadCandidates: Sequence, IteratorProtocol {
+        private var first: PayloadHash?
+        private var second: PayloadHash?
+
+        init() {}
+        init(_ only: PayloadHash) { first = only }
+
+        var isEmpty: Bool { first == nil }
+
+        mutating func append(_ hash: PayloadHash) {
+            if first == nil { first = hash } else { second = hash }
+        }
+
+        mutating func next() -> PayloadHash? {
+            guard let hash = first else { return nil }
+            first = second
+            second = nil
+            return hash
+        }
+    }
+
     func payloadCandidates(facts: HeaderFacts, presigned: Bool, rules: ServiceRules, payload: Payload)
-        -> Result<[PayloadHash], VerificationFailure>
+        -> Result<PayloadCandidates, VerificationFailure>
     {
         if facts.contentSHA256.count > 1 {
             return .failure(VerificationFailure(.invalidArgument, "The request has more than one x-amz-content-sha256 header"))
@@ -429,7 +452,7 @@ public struct Verifier: Sendable {
             if declared.isStreaming && !policy.allowStreamingPayload {
                 return .failure(VerificationFailure(.accessDenied, "Streaming (aws-chunked) uploads are not accepted by this endpoint"))
             }
-            return .success([declared])
+            return .success(PayloadCandidates(declared))
         }
         let known: PayloadHash?
         switch payload {
@@ -437,15 +460,17 @@ public struct Verifier: Sendable {
         case .hash(let h): known = h
         case .streamed: known = facts.hasBody ? nil : .emptySHA256
         }
-        let missing = VerificationFailure(
-            .missingSecurityHeader, "Your request was missing a required header",
-            details: [.init("MissingHeaderName", "x-amz-content-sha256")])
+        var missing: VerificationFailure {
+            VerificationFailure(
+                .missingSecurityHeader, "Your request was missing a required header",
+                details: [.init("MissingHeaderName", "x-amz-content-sha256")])
+        }
         if !presigned {
             if rules.sendContentSHA256 { return .failure(missing) }
             guard let known else { return .failure(missing) }
-            return .success([known])
+            return .success(PayloadCandidates(known))
         }
-        var list: [PayloadHash] = []
+        var list = PayloadCandidates()
         if rules.presignUnsignedPayload && policy.allowUnsignedPayload { list.append(.unsignedPayload) }
         if let known { list.append(known) }
         if !rules.presignUnsignedPayload && policy.allowUnsignedPayload { list.append(.unsignedPayload) }
@@ -588,7 +613,7 @@ public struct Verifier: Sendable {
 
     func matchSignature(
         request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate, scope: CredentialScope,
-        rules: ServiceRules, candidates: [PayloadHash], key: SigningKey
+        rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey
     ) -> Result<Match, VerificationFailure> {
         let target = canonicalTarget(request: request, claim: claim, rules: rules)
         let headers = request.headers
@@ -599,12 +624,7 @@ public struct Verifier: Sendable {
             // The fields are read once, by index, into scratch and sorted; every reading and
             // payload hash tried writes its canonical request from them.
             try VerifierCanonicalization.withHeaders(count: headers.count, byteCount: 0) {
-                sink throws(SigV4Error) in
-                for i in 0..<headers.count {
-                    try headers.withField(i) { n, v throws(SigV4Error) in
-                        try sink.add(name: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
-                    }
-                }
+                sink throws(SigV4Error) in try headers.addFields(to: &sink)
             } body: { fields throws(SigV4Error) in
                 attempt = try method.withUTF8 { m in
                     claim.withSignedHeaderBytes { signedNames in
@@ -635,7 +655,7 @@ public struct Verifier: Sendable {
     private func matchReadings(
         _ fields: VerifierCanonicalization.Headers, method: UnsafeRawBufferPointer, target: [UInt8],
         signedNames: UnsafeRawBufferPointer, claim: ClaimedAuthorization, signedAt: AmzDate, scope: CredentialScope,
-        rules: ServiceRules, candidates: [PayloadHash], key: SigningKey, policy: VerificationPolicy
+        rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey, policy: VerificationPolicy
     ) throws(SigV4Error) -> Attempt {
         var first: VerificationFailure.Diagnostics? = nil
         let standard = Reading(target: target, plus: policy.plusPolicies[0], form: .standard)
