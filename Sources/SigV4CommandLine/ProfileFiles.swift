@@ -30,20 +30,23 @@ package struct ProfileFiles {
         let configPath = expandTilde(env["AWS_CONFIG_FILE"] ?? "~/.aws/config", home: home)
         return ProfileFiles(
             credentialsPath: credentialsPath, configPath: configPath,
-            credentials: parse(contentsOf: credentialsPath), configSections: parse(contentsOf: configPath))
+            credentials: parse(text(of: credentialsPath)), configSections: sections(text(of: configPath)))
     }
 
     /// The files from their text (``load(environment:)`` reads them from disk).
     package init(credentialsPath: String, configPath: String, credentialsText: String, configText: String) {
         self.init(
             credentialsPath: credentialsPath, configPath: configPath, credentials: Self.parse(credentialsText),
-            configSections: Self.parse(configText))
+            configSections: Self.sections(configText))
     }
 
-    /// Keeps the config file's `[default]` and `[profile name]` sections, by profile name.
+    /// Keeps the config file's `[default]` and `[profile name]` sections, by profile name. The
+    /// sections are folded in file order, so when two headers name the same profile (`[profile dev]`
+    /// and `[profile  dev]`) the later one's keys win, whatever order a dictionary would give.
+    /// `[profile default]` wins over `[default]` wherever it stands.
     init(
         credentialsPath: String, configPath: String, credentials credentialSections: [String: [String: String]],
-        configSections: [String: [String: String]]
+        configSections: [Section]
     ) {
         var config: [String: [String: String]] = [:]
         for (name, values) in configSections {
@@ -76,41 +79,77 @@ package struct ProfileFiles {
         return configPath
     }
 
-    /// Parses INI text: `[section]` headers, `key = value` lines, `#`/`;` comment lines.
-    /// Indented lines (awscli nested settings such as `s3 =` blocks) are skipped.
-    package static func parse(contentsOf path: String) -> [String: [String: String]] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
-        return parse(String(decoding: data, as: UTF8.self))
+    /// One INI section: its trimmed name and its keys (repeated headers of the same name merged).
+    package typealias Section = (name: String, values: [String: String])
+
+    /// The text of the file at `path`, empty when it cannot be read.
+    static func text(of path: String) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { return "" }
+        return String(decoding: data, as: UTF8.self)
     }
 
+    /// Parses INI text into sections by name: `[section]` headers, `key = value` lines, `#`/`;`
+    /// comment lines. Indented lines (awscli nested settings such as `s3 =` blocks) are skipped.
+    ///
+    /// ```swift
+    /// ProfileFiles.parse("[dev]\nregion = eu-west-1\n") // ["dev": ["region": "eu-west-1"]]
+    /// ```
     package static func parse(_ text: String) -> [String: [String: String]] {
-        var sections: [String: [String: String]] = [:]
-        var current: String?
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
-            if line.first == " " || line.first == "\t" { continue }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
-            if trimmed.hasPrefix("[") {
-                guard let close = trimmed.lastIndex(of: "]") else { current = nil; continue }
-                let name = trimmed[trimmed.index(after: trimmed.startIndex)..<close]
-                    .trimmingCharacters(in: .whitespaces)
-                current = name
-                if sections[name] == nil { sections[name] = [:] }
+        Dictionary(sections(text), uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The sections of INI text in the order their names first appear; a repeated header adds to
+    /// its first section, later keys winning.
+    ///
+    /// The structure (line ends, brackets, `=`/`:`, comment markers) is read from the UTF-8 bytes, as
+    /// botocore's `configparser` reads code points: a delimiter is never hidden inside a grapheme
+    /// cluster (`\u{600}=` is one `Character` but holds an `=`). Lines end at LF, CR or CRLF
+    /// (Python's universal newlines).
+    package static func sections(_ text: String) -> [Section] {
+        var sections: [Section] = []
+        var position: [String: Int] = [:]
+        var current: Int?
+        let bytes = Array(text.utf8)
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count, bytes[end] != 0x0A, bytes[end] != 0x0D { end += 1 }
+            defer { start = end + 1 }
+            // An indented line continues a nested block (awscli's `s3 =` settings): skipped.
+            guard end > start, bytes[start] != 0x20, bytes[start] != 0x09 else { continue }
+            let line = Array(trimmed(bytes[start..<end]).utf8)
+            guard let first = line.first, first != UInt8(ascii: "#"), first != UInt8(ascii: ";") else { continue }
+            if first == UInt8(ascii: "[") {
+                guard let close = line.lastIndex(of: UInt8(ascii: "]")) else { current = nil; continue }
+                let name = trimmed(line[1..<close])
+                if let known = position[name] {
+                    current = known
+                } else {
+                    position[name] = sections.count
+                    current = sections.count
+                    sections.append((name, [:]))
+                }
                 continue
             }
-            guard let section = current, let eq = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
-                continue
-            }
-            let key = trimmed[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
-            var value = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            guard let section = current,
+                let eq = line.firstIndex(where: { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":") })
+            else { continue }
+            let key = trimmed(line[..<eq]).lowercased()
+            var value = Array(trimmed(line[(eq + 1)...]).utf8)[...]
             // awscli accepts inline comments only after whitespace: `region = us-east-1 # note`.
-            for marker in [" #", "\t#", " ;", "\t;"] {
-                if let r = value.range(of: marker) { value = String(value[..<r.lowerBound]) }
+            if let cut = value.indices.first(where: { i in
+                (value[i] == 0x20 || value[i] == 0x09) && i + 1 < value.endIndex
+                    && (value[i + 1] == UInt8(ascii: "#") || value[i + 1] == UInt8(ascii: ";"))
+            }) {
+                value = value[..<cut]
             }
-            sections[section]?[key] = value.trimmingCharacters(in: .whitespaces)
+            sections[section].values[key] = trimmed(value)
         }
         return sections
+    }
+
+    /// `bytes` (whole UTF-8 sequences) as a `String` without surrounding whitespace.
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> String {
+        String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
     }
 }

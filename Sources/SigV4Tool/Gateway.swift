@@ -195,35 +195,35 @@ struct Gateway: Sendable {
     /// are fixed ASCII and only the values are quoted; the text is assembled in one pass.
     static func echo(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int) -> Response {
         let target = request.head.path ?? "/"
-        var fields: [(StaticString, String)] = [
-            ("method", request.method.rawValue),
-            ("path", String(target[..<(target.firstIndex(of: "?") ?? target.endIndex)])),
-            ("body_bytes", String(bodyBytes)),
-        ]
-        if let identity {
-            fields.append(("access_key_id", identity.accessKeyID))
-            fields.append(("principal", identity.principal))
-            fields.append(("region", identity.scope.region))
-            fields.append(("service", identity.scope.service))
-            fields.append(("signed_at", identity.signedAt.iso8601Basic))
-            fields.append(("presigned", identity.isPresigned ? "true" : "false"))
-        } else {
-            fields.append(("authentication", "disabled"))
-        }
         var json = "{"
         json.reserveCapacity(384)
-        for (k, (key, value)) in fields.enumerated() {
-            if k > 0 { json += "," }
+        // One JSON member, written in place (no array of pairs: this runs on every echoed request).
+        func member(_ key: StaticString, _ value: some StringProtocol) {
+            if json.utf8.count > 1 { json += "," }
             json += "\""
             json += key.description
             json += "\":"
-            if JSONQuoting.isPlain(value) {
+            let text = String(value)
+            if JSONQuoting.isPlain(text) {
                 json += "\""
-                json += value
+                json += text
                 json += "\""
             } else {
-                json += JSONQuoting.quote(value)
+                json += JSONQuoting.quote(text)
             }
+        }
+        member("method", request.method.rawValue)
+        member("path", target[..<(target.utf8.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)])
+        member("body_bytes", String(bodyBytes))
+        if let identity {
+            member("access_key_id", identity.accessKeyID)
+            member("principal", identity.principal)
+            member("region", identity.scope.region)
+            member("service", identity.scope.service)
+            member("signed_at", identity.signedAt.iso8601Basic)
+            member("presigned", identity.isPresigned ? "true" : "false")
+        } else {
+            member("authentication", "disabled")
         }
         json += "}\n"
         var headers = HTTPFields()

@@ -99,4 +99,40 @@ struct CommandLineFuzzRegressionTests {
         #expect(files.settings(for: "spaced")?["region"] == "ap-south-1")
         #expect(files.settings(for: "missing") == nil)
     }
+
+    /// Found by FuzzCredentialsFile (Fuzz/Regressions/FuzzCredentialsFile-profile-spacing): `[profile dev]` and
+    /// `[profile  dev]` are different sections naming the same profile, and they were folded in dictionary
+    /// order, which differs between two dictionaries with the same contents: the region flipped between runs.
+    @Test("two config headers naming one profile fold in file order: the later section's keys win, every time")
+    func sameProfileTwoHeaders() throws {
+        let config = "[profile dev]\nregion = first\noutput = json\n[profile  dev]\nregion = second\n[profile default]\nregion = pd\n[default]\nregion = d\n"
+        for _ in 0..<32 {
+            let files = ProfileFiles(credentialsPath: "c", configPath: "f", credentialsText: "", configText: config)
+            let dev = try #require(files.settings(for: "dev"))
+            #expect(dev["region"] == "second")
+            #expect(dev["output"] == "json")
+            #expect(files.settings(for: "default")?["region"] == "pd")
+        }
+        let reversed = ProfileFiles(
+            credentialsPath: "c", configPath: "f", credentialsText: "",
+            configText: "[profile  dev]\nregion = second\n[profile dev]\nregion = first\n")
+        #expect(reversed.settings(for: "dev")?["region"] == "first")
+        #expect(ProfileFiles.sections("[b]\nk=1\n[a]\nk=2\n[b]\nk=3\nj=4\n").map(\.name) == ["b", "a"])
+        #expect(ProfileFiles.parse("[b]\nk=1\n[a]\nk=2\n[b]\nk=3\n")["b"] == ["k": "3"])
+    }
+
+    /// Found by FuzzCredentialsFile (Fuzz/Regressions/FuzzCredentialsFile-prepend-before-equals): the parser looked for
+    /// `=` among `Character`s, and a prepended-concatenation mark before it (`\u{600}=`) is one grapheme cluster, so
+    /// the `=` was skipped and the key swallowed it. botocore reads code points; so does the parser now.
+    @Test("delimiters and line ends are found in the bytes, never hidden inside a grapheme cluster")
+    func delimitersInsideGraphemes() {
+        let parsed = ProfileFiles.parse("[p]\nk\u{600}= v\na=\u{301}b\nc = x \u{301}# y\nd = 1\re = 2\n[q\u{301}]\nf:3\n")
+        #expect(parsed["p"]?["k\u{600}"] == "v")
+        #expect(parsed["p"]?["a"] == "\u{301}b")
+        #expect(parsed["p"]?["c"] == "x \u{301}# y", "a comment needs whitespace right before the marker")
+        #expect(parsed["p"]?["d"] == "1" && parsed["p"]?["e"] == "2", "a lone CR ends a line")
+        #expect(parsed["q\u{301}"]?["f"] == "3")
+        #expect(parsed["p"]?["c = x"] == nil)
+        #expect(ProfileFiles.parse("[p]\nk = #x\nj = y ;z\n")["p"] == ["k": "#x", "j": "y"])
+    }
 }
