@@ -93,6 +93,22 @@ package enum VerifierCanonicalization {
         }
     }
 
+    /// The error ``Headers/canonicalRequest(method:target:signedHeaders:payloadHash:rules:plus:keepingBytes:)``
+    /// throws for this method and target, if any: a verifier whose header collection failed asks
+    /// this so that, as with `CanonicalRequestBuilder`, a bad method or target is reported before
+    /// a bad field.
+    package static func requestLineError(method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>) -> SigV4Error? {
+        guard !method.isEmpty, method.allSatisfy(CanonicalRequestBuilder.isTokenByte) else {
+            return SigV4Error(.invalidMethod, "the method is not an HTTP token")
+        }
+        do {
+            try TargetScan(target, presign: false).check()
+        } catch {
+            return error
+        }
+        return nil
+    }
+
     /// Collects the fields `fill` hands over (about `count` fields of `byteCount` name and value
     /// bytes; a guess: stack scratch is used when they fit, scratch sized by a first pass
     /// otherwise), sorts them and runs `body` with them.

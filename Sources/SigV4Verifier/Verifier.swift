@@ -638,7 +638,16 @@ public struct Verifier: Sendable {
                 }.get()
             }
         } catch {
-            return .failure(VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(error.reason)"))
+            // A bad method or target is reported before a bad field, whichever failed first here.
+            var reason = error.reason
+            if let lineError = method.withUTF8({ m in
+                target.withUnsafeBufferPointer {
+                    VerifierCanonicalization.requestLineError(method: UnsafeRawBufferPointer(m), target: $0)
+                }
+            }) {
+                reason = lineError.reason
+            }
+            return .failure(VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(reason)"))
         }
         switch attempt {
         case .matched(let match): return .success(match)

@@ -192,3 +192,25 @@ extension Result {
         return nil
     }
 }
+
+/// What the verifier reports when a signed request cannot be canonicalized.
+@Suite("verifier canonicalization failures")
+struct VerifierCanonicalizationFailureTests {
+    @Test(
+        "a bad method or target is reported before a bad field name, as the builder reported it",
+        arguments: [
+            ("G ET", "/photos/2015/cat.txt?partNumber=1&uploadId=abc", "the method is not an HTTP token"),
+            ("PUT", "/photos/2015/cat\u{01}.txt?partNumber=1&uploadId=abc", "the request target must not contain control bytes"),
+            ("PUT", "/photos/2015/cat.txt?partNumber=1&uploadId=abc", "header name is not an HTTP token"),
+        ])
+    func precedence(method: String, target: String, reason: String) async {
+        let (signed, body) = Fixture.signedPut()
+        var request = signed
+        request.method = method
+        request.target = Array(target.utf8)
+        request.fields.append(VerificationRequest.Field(name: "bad name", value: "x"))
+        let result = await Fixture.verifier().verify(request, payload: .body(body), now: Fixture.date)
+        #expect(result.code == "InvalidRequest")
+        #expect(result.failure?.message == "The request cannot be canonicalized: \(reason)")
+    }
+}
