@@ -52,7 +52,12 @@ public struct VerifiedRequest: Sendable {
         get { ClaimedAuthorization.names(signedHeadersLine) }
         set { signedHeadersLine = newValue.joined(separator: ";") }
     }
-    /// The `SignedHeaders` value (the names joined by `;`): kept as one string, split when read.
+    /// The `SignedHeaders` value (the names joined by `;`): kept as one string, split when
+    /// ``signedHeaders`` is read.
+    ///
+    /// ```swift
+    /// print(verified.signedHeadersLine)  // host;x-amz-content-sha256;x-amz-date
+    /// ```
     public var signedHeadersLine: String
     /// The signing time (`X-Amz-Date`).
     public var signedAt: AmzDate
