@@ -8,7 +8,8 @@ struct ClaimedAuthorization: Sendable {
     var region: String
     var service: String
     var terminator: String
-    var signedHeaders: [String]
+    /// The `SignedHeaders` value as checked: lowercase tokens, strictly ascending, joined by `;`.
+    var signedHeadersLine: String
     var signature: Signature
     /// Presigned only.
     var presign: Presign?
@@ -21,6 +22,35 @@ struct ClaimedAuthorization: Sendable {
         var signatureElement: Range<Int>
         /// The `X-Amz-Security-Token=…` element, when there is one.
         var tokenElement: Range<Int>?
+    }
+
+    /// The signed header names.
+    var signedHeaders: [String] { ClaimedAuthorization.names(signedHeadersLine) }
+
+    /// `a;b;c` → `["a", "b", "c"]`.
+    static func names(_ line: String) -> [String] { line.split(separator: ";").map(String.init) }
+
+    /// Runs `body` with the bytes of ``signedHeadersLine``.
+    func withSignedHeaderBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        var line = signedHeadersLine
+        return try line.withUTF8 { b in Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(b)) } }.get()
+    }
+
+    /// True when `name` (lowercase) is one of the signed names.
+    func signs(_ name: StaticString) -> Bool {
+        withSignedHeaderBytes { (line: UnsafeRawBufferPointer) -> Bool in
+            let want = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+            let l = line.bindMemory(to: UInt8.self)
+            var start = 0
+            while start <= l.count {
+                let end = ByteSearch.index(of: 0x3b, in: l, start..<l.count)
+                if end - start == want.count && UnsafeRawBufferPointer(rebasing: line[start..<end]).elementsEqual(want) {
+                    return true
+                }
+                start = end + 1
+            }
+            return false
+        }
     }
 }
 
@@ -153,7 +183,7 @@ enum AuthorizationParser {
         }
         return ClaimedAuthorization(
             accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
-            signedHeaders: names, signature: sig, presign: nil)
+            signedHeadersLine: names, signature: sig, presign: nil)
     }
 
     /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts.
@@ -206,10 +236,10 @@ enum AuthorizationParser {
         return true
     }
 
-    /// `a;b;c` in `r` → names; lowercase tokens, strictly ascending, no repeats.
+    /// `a;b;c` in `r`, checked: lowercase tokens, strictly ascending, no repeats; the text.
     static func parseSignedHeaders(
         _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, fail: (String) -> VerificationFailure
-    ) throws(VerificationFailure) -> [String] {
+    ) throws(VerificationFailure) -> String {
         guard !r.isEmpty else { throw fail("SignedHeaders is empty") }
         var count = 1
         var from = r.lowerBound
@@ -220,8 +250,6 @@ enum AuthorizationParser {
             from = i + 1
         }
         guard count <= maxSignedHeaders else { throw fail("too many SignedHeaders") }
-        var names: [String] = []
-        names.reserveCapacity(count)
         var previous: Range<Int>? = nil
         var nameStart = r.lowerBound
         while nameStart <= r.upperBound {
@@ -238,9 +266,8 @@ enum AuthorizationParser {
                 throw fail("SignedHeaders must be sorted and must not repeat a name")
             }
             previous = name
-            names.append(text(p, name))
         }
-        return names
+        return text(p, r)
     }
 
     static func isLowerToken(_ b: UInt8) -> Bool {
@@ -380,7 +407,7 @@ enum AuthorizationParser {
             try parseCredential(p, r) { queryError("Error parsing the X-Amz-Credential parameter; \($0)") }
         }
         let date = try withDecoded(q, dateValue) { p, r throws(VerificationFailure) -> AmzDate in
-            guard r.count == 16, let date = AmzDate.parse(UnsafeBufferPointer(rebasing: p[r])) else {
+            guard r.count == 16, let date = AmzDate.parse(bytes: UnsafeBufferPointer(rebasing: p[r])) else {
                 throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
             }
             return date
@@ -412,7 +439,7 @@ enum AuthorizationParser {
         }
         return ClaimedAuthorization(
             accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
-            signedHeaders: names, signature: sig,
+            signedHeadersLine: names, signature: sig,
             presign: .init(
                 date: date, expires: expires, sessionToken: token, signatureElement: found.signatureElement,
                 tokenElement: found.tokenElement))

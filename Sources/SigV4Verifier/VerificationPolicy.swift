@@ -99,6 +99,6 @@ public struct VerificationPolicy: Sendable, Hashable {
 
     /// The rules for a service signing name.
     public func rules(for service: String) -> ServiceRules {
-        serviceRules[service] ?? ServiceRules.forService(service)
+        (serviceRules.isEmpty ? nil : serviceRules[service]) ?? ServiceRules.forService(service)
     }
 }

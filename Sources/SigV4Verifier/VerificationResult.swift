@@ -48,7 +48,17 @@ public struct VerifiedRequest: Sendable {
     /// The credential scope of the signature.
     public var scope: CredentialScope
     /// The signed header names, lowercase and sorted.
-    public var signedHeaders: [String]
+    public var signedHeaders: [String] {
+        get { ClaimedAuthorization.names(signedHeadersLine) }
+        set { signedHeadersLine = newValue.joined(separator: ";") }
+    }
+    /// The `SignedHeaders` value (the names joined by `;`): kept as one string, split when
+    /// ``signedHeaders`` is read.
+    ///
+    /// ```swift
+    /// print(verified.signedHeadersLine)  // host;x-amz-content-sha256;x-amz-date
+    /// ```
+    public var signedHeadersLine: String
     /// The signing time (`X-Amz-Date`).
     public var signedAt: AmzDate
     /// True for a presigned (query-string) request.

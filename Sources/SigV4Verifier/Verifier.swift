@@ -160,16 +160,24 @@ public struct Verifier: Sendable {
             && (name[4] | 0x20) == 0x7a && name[5] == 0x2d
     }
 
-    /// The lowercase `x-amz-*` names present but not in `signed`, in first-occurrence order,
-    /// without repeats. Linear in the fields times the signed names (at most
-    /// ``AuthorizationParser/maxSignedHeaders``), so 10,000 distinct names stay cheap.
-    static func unsignedAmzNames(_ headers: HeaderList, signed: [String]) -> [String] {
+    /// The lowercase `x-amz-*` names present but not among the signed names (`signedLine`,
+    /// `a;b;c`), in first-occurrence order, without repeats. Linear in the fields times the signed
+    /// names (at most ``AuthorizationParser/maxSignedHeaders``), so 10,000 distinct names stay cheap.
+    static func unsignedAmzNames(_ headers: HeaderList, signedLine: UnsafeRawBufferPointer) -> [String] {
         var out: [String] = []
         var seen: Set<String> = []
+        let line = signedLine.bindMemory(to: UInt8.self)
         for i in 0..<headers.count {
             let lower: String? = headers.withName(i) { name in
                 guard isAmzName(name) else { return nil }
-                for var s in signed where s.withUTF8({ VerificationRequest.equalsIgnoringCase(name, $0) }) { return nil }
+                var start = 0
+                while start <= line.count {
+                    let end = ByteSearch.index(of: 0x3b, in: line, start..<line.count)
+                    if VerificationRequest.equalsIgnoringCase(name, UnsafeBufferPointer(rebasing: line[start..<end])) {
+                        return nil
+                    }
+                    start = end + 1
+                }
                 return String(decoding: name.map { ($0 >= 0x41 && $0 <= 0x5a) ? $0 | 0x20 : $0 }, as: UTF8.self)
             }
             if let lower, seen.insert(lower).inserted { out.append(lower) }
@@ -234,12 +242,9 @@ public struct Verifier: Sendable {
             throw withKey(
                 fail("incorrect service \"\(claim.service)\". This endpoint belongs to \"\(policy.allowedServices.sorted().joined(separator: "\", \""))\"."))
         }
-        let scope: CredentialScope
-        do {
-            scope = try CredentialScope(dateStamp: claim.dateStamp, region: claim.region, service: claim.service)
-        } catch {
-            throw withKey(fail("invalid credential scope"))
-        }
+        // The credential parser checked every part as the scope's initializer does (one to 128
+        // printable bytes without `/`, `,`, `;`; an eight-digit date), so they are not checked again.
+        let scope = CredentialScope(checkedParts: claim.dateStamp, region: claim.region, service: claim.service)
         let rules = policy.rules(for: claim.service)
 
         // 3. Time.
@@ -248,7 +253,7 @@ public struct Verifier: Sendable {
         if let presign = claim.presign {
             signedAt = presign.date
         } else if facts.amzDate.count == 1 {
-            guard let d = facts.withFirst(facts.amzDate, { $0.count == 16 ? AmzDate.parse($0) : nil }) ?? nil else {
+            guard let d = facts.withFirst(facts.amzDate, { $0.count == 16 ? AmzDate.parse(bytes: $0) : nil }) ?? nil else {
                 throw withKey(VerificationFailure(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header"))
             }
             signedAt = d
@@ -260,7 +265,7 @@ public struct Verifier: Sendable {
         } else {
             throw withKey(VerificationFailure(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header"))
         }
-        guard signedAt.dateStamp == claim.dateStamp else {
+        guard signedAt.hasDateStamp(claim.dateStamp) else {
             throw withKey(
                 fail("Invalid credential date \"\(claim.dateStamp)\". This date is not the same as X-Amz-Date: \"\(signedAt.dateStamp)\"."))
         }
@@ -304,17 +309,17 @@ public struct Verifier: Sendable {
         guard facts.hostCount <= 1 else {
             throw withKey(VerificationFailure(.invalidRequest, "The request has more than one Host header"))
         }
-        let signed = claim.signedHeaders
         var unsigned: [String] = []
-        if policy.requireSignedHost && !signed.contains("host") {
+        if policy.requireSignedHost && !claim.signs("host") {
             guard facts.hostCount == 1 else {
                 throw withKey(VerificationFailure(.invalidRequest, "The request has no Host header"))
             }
             unsigned.append("host")
         }
-        if dateFromDateHeader && !signed.contains("date") { unsigned.append("date") }
+        if dateFromDateHeader && !claim.signs("date") { unsigned.append("date") }
         if policy.requireSignedAmzHeaders && facts.amzCount > 0 {
-            for name in Verifier.unsignedAmzNames(request.headers, signed: signed) {
+            let unsignedAmz = claim.withSignedHeaderBytes { Verifier.unsignedAmzNames(request.headers, signedLine: $0) }
+            for name in unsignedAmz {
                 if policy.unsignedAmzHeaderExemptions.contains(name) { continue }
                 if name == "x-amz-security-token" && rules.sessionTokenPlacement == .appendedAfterSigning { continue }
                 unsigned.append(name)
@@ -396,7 +401,7 @@ public struct Verifier: Sendable {
 
         return VerifiedRequest(
             accessKeyID: credential.accessKeyID, principal: credential.principal, scope: scope,
-            signedHeaders: claim.signedHeaders, signedAt: signedAt, isPresigned: presigned,
+            signedHeadersLine: claim.signedHeadersLine, signedAt: signedAt, isPresigned: presigned,
             expires: claim.presign?.expires, signature: claim.signature, payloadHash: match.payload, payload: status,
             plusPolicy: match.plus, canonicalForm: match.form, diagnostics: policy.includeDiagnostics ? match.diagnostics : nil,
             signingKey: signingKey)
@@ -404,8 +409,31 @@ public struct Verifier: Sendable {
 
     // MARK: payload
 
+    /// The payload hashes to try, in order: at most two (`UNSIGNED-PAYLOAD` and a known hash), so
+    /// held inline instead of in an array.
+    struct PayloadCandidates: Sequence, IteratorProtocol {
+        private var first: PayloadHash?
+        private var second: PayloadHash?
+
+        init() {}
+        init(_ only: PayloadHash) { first = only }
+
+        var isEmpty: Bool { first == nil }
+
+        mutating func append(_ hash: PayloadHash) {
+            if first == nil { first = hash } else { second = hash }
+        }
+
+        mutating func next() -> PayloadHash? {
+            guard let hash = first else { return nil }
+            first = second
+            second = nil
+            return hash
+        }
+    }
+
     func payloadCandidates(facts: HeaderFacts, presigned: Bool, rules: ServiceRules, payload: Payload)
-        -> Result<[PayloadHash], VerificationFailure>
+        -> Result<PayloadCandidates, VerificationFailure>
     {
         if facts.contentSHA256.count > 1 {
             return .failure(VerificationFailure(.invalidArgument, "The request has more than one x-amz-content-sha256 header"))
@@ -424,7 +452,7 @@ public struct Verifier: Sendable {
             if declared.isStreaming && !policy.allowStreamingPayload {
                 return .failure(VerificationFailure(.accessDenied, "Streaming (aws-chunked) uploads are not accepted by this endpoint"))
             }
-            return .success([declared])
+            return .success(PayloadCandidates(declared))
         }
         let known: PayloadHash?
         switch payload {
@@ -432,15 +460,17 @@ public struct Verifier: Sendable {
         case .hash(let h): known = h
         case .streamed: known = facts.hasBody ? nil : .emptySHA256
         }
-        let missing = VerificationFailure(
-            .missingSecurityHeader, "Your request was missing a required header",
-            details: [.init("MissingHeaderName", "x-amz-content-sha256")])
+        var missing: VerificationFailure {
+            VerificationFailure(
+                .missingSecurityHeader, "Your request was missing a required header",
+                details: [.init("MissingHeaderName", "x-amz-content-sha256")])
+        }
         if !presigned {
             if rules.sendContentSHA256 { return .failure(missing) }
             guard let known else { return .failure(missing) }
-            return .success([known])
+            return .success(PayloadCandidates(known))
         }
-        var list: [PayloadHash] = []
+        var list = PayloadCandidates()
         if rules.presignUnsignedPayload && policy.allowUnsignedPayload { list.append(.unsignedPayload) }
         if let known { list.append(known) }
         if !rules.presignUnsignedPayload && policy.allowUnsignedPayload { list.append(.unsignedPayload) }
@@ -575,31 +605,68 @@ public struct Verifier: Sendable {
         return out
     }
 
+    /// What one (reading, payload hash) attempt gave, inside the header collection.
+    private enum Attempt {
+        case matched(Match)
+        case mismatch(VerificationFailure.Diagnostics?)
+    }
+
     func matchSignature(
         request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate, scope: CredentialScope,
-        rules: ServiceRules, candidates: [PayloadHash], key: SigningKey
+        rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey
     ) -> Result<Match, VerificationFailure> {
         let target = canonicalTarget(request: request, claim: claim, rules: rules)
         let headers = request.headers
-        var headerBytes = 0
-        for i in 0..<headers.count {
-            headerBytes += headers.withName(i) { $0.count } + headers.withValue(i) { $0.count }
-        }
-        // Hands each field to the builder in place: no per-header arrays.
-        let forEachHeader: CanonicalRequestBuilder.HeaderVisitor = { add throws(SigV4Error) in
-            for i in 0..<headers.count {
-                try headers.withName(i) { n in
-                    headers.withValue(i) { v in
-                        Result { () throws(SigV4Error) in try add(UnsafeRawBufferPointer(n), UnsafeRawBufferPointer(v)) }
+        var method = request.method
+        let policy = self.policy
+        var attempt = Attempt.mismatch(nil)
+        do {
+            // The fields are read once, by index, into scratch and sorted; every reading and
+            // payload hash tried writes its canonical request from them.
+            try VerifierCanonicalization.withHeaders(count: headers.count, byteCount: 0) {
+                sink throws(SigV4Error) in try headers.addFields(to: &sink)
+            } body: { fields throws(SigV4Error) in
+                attempt = try method.withUTF8 { m in
+                    claim.withSignedHeaderBytes { signedNames in
+                        Result { () throws(SigV4Error) -> Attempt in
+                            try matchReadings(
+                                fields, method: UnsafeRawBufferPointer(m), target: target, signedNames: signedNames,
+                                claim: claim, signedAt: signedAt, scope: scope, rules: rules, candidates: candidates,
+                                key: key, policy: policy)
+                        }
                     }
                 }.get()
             }
+        } catch {
+            // A bad method or target is reported before a bad field, whichever failed first here.
+            var reason = error.reason
+            if let lineError = method.withUTF8({ m in
+                target.withUnsafeBufferPointer {
+                    VerifierCanonicalization.requestLineError(method: UnsafeRawBufferPointer(m), target: $0)
+                }
+            }) {
+                reason = lineError.reason
+            }
+            return .failure(VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(reason)"))
         }
-        let method = Array(request.method.utf8)
-        let selection = CanonicalRequest.HeaderSelection.exactly(claim.signedHeaders)
-        var builder = CanonicalRequestBuilder()
+        switch attempt {
+        case .matched(let match): return .success(match)
+        case .mismatch(let first):
+            return .failure(
+                VerificationFailure(
+                    .signatureDoesNotMatch,
+                    "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+                    diagnostics: first))
+        }
+    }
+
+    /// Tries the spec reading, then (only if it fails) the alternatives, for each payload hash.
+    private func matchReadings(
+        _ fields: VerifierCanonicalization.Headers, method: UnsafeRawBufferPointer, target: [UInt8],
+        signedNames: UnsafeRawBufferPointer, claim: ClaimedAuthorization, signedAt: AmzDate, scope: CredentialScope,
+        rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey, policy: VerificationPolicy
+    ) throws(SigV4Error) -> Attempt {
         var first: VerificationFailure.Diagnostics? = nil
-        // The spec reading first; the alternatives are worked out only if it fails.
         let standard = Reading(target: target, plus: policy.plusPolicies[0], form: .standard)
         var alternatives: [Reading]? = nil
         for payloadHash in candidates {
@@ -616,35 +683,27 @@ public struct Verifier: Sendable {
                 index += 1
                 // The canonical request is kept as bytes only where a verbatim reading splices raw
                 // lines into it or diagnostics show it; otherwise it is hashed where it was written.
-                let hash: SHA256Digest
+                let keep = policy.includeDiagnostics || reading.form.isVerbatim
                 var canonical: CanonicalRequest? = nil
-                do {
-                    if policy.includeDiagnostics || reading.form.isVerbatim {
-                        var kept = try builder.build(
-                            method: method, target: reading.target, extraQuery: [], headerCount: headers.count,
-                            headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
-                            payloadHash: payloadHash, rules: rules, plus: reading.plus)
-                        switch reading.form {
-                        case .verbatimQuery:
-                            kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(target))
-                        case .verbatimPath:
-                            kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(target))
-                        case .verbatimPathAndQuery:
-                            kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(target))
-                            kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(target))
-                        default: break
-                        }
-                        canonical = kept
-                        hash = kept.hash
-                    } else {
-                        hash = try builder.hash(
-                            method: method, target: reading.target, extraQuery: [], headerCount: headers.count,
-                            headerBytes: headerBytes, forEachHeader: forEachHeader, selection: selection,
-                            payloadHash: payloadHash, rules: rules, plus: reading.plus)
+                let written = try reading.target.withUnsafeBufferPointer { t throws(SigV4Error) in
+                    try fields.canonicalRequest(
+                        method: method, target: t, signedHeaders: signedNames, payloadHash: payloadHash,
+                        rules: rules, plus: reading.plus, keepingBytes: keep)
+                }
+                var hash = written.hash
+                if var kept = written.bytes.map({ CanonicalRequest(bytes: $0) }) {
+                    switch reading.form {
+                    case .verbatimQuery:
+                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(target))
+                    case .verbatimPath:
+                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(target))
+                    case .verbatimPathAndQuery:
+                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(target))
+                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(target))
+                    default: break
                     }
-                } catch {
-                    return .failure(
-                        VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(error.reason)"))
+                    canonical = kept
+                    if reading.form.isVerbatim { hash = kept.hash }
                 }
                 let sts = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash)
                 let computed = key.signature(for: sts)
@@ -656,16 +715,12 @@ public struct Verifier: Sendable {
                     } : nil
                 if first == nil { first = diagnostics }
                 if computed.constantTimeEquals(claim.signature) {
-                    return .success(
+                    return .matched(
                         Match(payload: payloadHash, plus: reading.plus, form: reading.form, diagnostics: diagnostics))
                 }
             }
         }
-        return .failure(
-            VerificationFailure(
-                .signatureDoesNotMatch,
-                "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-                diagnostics: first))
+        return .mismatch(first)
     }
 
     /// Replaces line `line` (0-based) of a canonical request.

@@ -1,0 +1,272 @@
+package import _SigV4Crypto
+
+/// The verifier's side of canonicalization, on the pieces header signing uses: the header fields
+/// read once into scratch (names checked as tokens and lowercased on the way), sorted once, and
+/// the canonical request written for a `SignedHeaders` list the request claims, as bytes, into
+/// temporary memory where it is hashed.
+///
+/// The headers are collected once per verification; every (reading, payload hash) the verifier
+/// tries writes a canonical request from them. The output is byte for byte what
+/// `CanonicalRequestBuilder` writes with `.exactly(names)`.
+///
+/// ```swift
+/// var digest: SHA256Digest?
+/// try VerifierCanonicalization.withHeaders(count: n, byteCount: 0) { sink throws(SigV4Error) in
+///     for i in 0..<n { try sink.add(name: names[i], value: values[i]) }
+/// } body: { headers throws(SigV4Error) in
+///     digest = try headers.canonicalRequest(
+///         method: m, target: t, signedHeaders: s, payloadHash: .emptySHA256, rules: .standard, plus: .literal,
+///         keepingBytes: false
+///     ).hash
+/// }
+/// ```
+package enum VerifierCanonicalization {
+    /// Where the fields go: the scratch of the header collection.
+    package struct FieldSink {
+        fileprivate var headers: CanonicalHeaders
+        fileprivate var overflow = false
+        fileprivate var count = 0
+        fileprivate var byteCount = 0
+
+        /// Adds a field with its name in any case: checks the name is an HTTP token (throws
+        /// `invalidHeader` when not) and lowercases it.
+        package mutating func add(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(SigV4Error) {
+            count += 1
+            byteCount += name.count + value.count
+            if overflow { return }
+            switch headers.tryAdd(anyCaseName: name, value: value) {
+            case .added: break
+            case .noRoom: overflow = true
+            case .invalidName:
+                throw SigV4Error(.invalidHeader, name.isEmpty ? "empty header name" : "header name is not an HTTP token")
+            }
+        }
+
+        /// Adds a field whose name is already a lowercase HTTP token (an `HTTPField.Name`'s
+        /// `canonicalName`): copied as it is.
+        package mutating func add(lowercaseToken name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+            count += 1
+            byteCount += name.count + value.count
+            if !overflow && !headers.tryAdd(lowercaseName: name, value: value) { overflow = true }
+        }
+    }
+
+    /// The collected fields, sorted by name.
+    package struct Headers {
+        fileprivate var headers: CanonicalHeaders
+
+        /// Writes the canonical request for these fields and the claimed `signedHeaders`
+        /// (lowercase names, strictly ascending, joined by `;`) into temporary memory and hashes
+        /// it there; with `keepingBytes`, also returns a copy of the bytes.
+        ///
+        /// Refuses (`SigV4Error`) a method that is not a token, a target that does not start with
+        /// `/` or holds control bytes or a fragment, and a request too large to canonicalize.
+        package func canonicalRequest(
+            method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>,
+            signedHeaders: UnsafeRawBufferPointer, payloadHash: PayloadHash, rules: ServiceRules,
+            plus: URIEncoding.PlusPolicy, keepingBytes: Bool
+        ) throws(SigV4Error) -> (hash: SHA256Digest, bytes: [UInt8]?) {
+            guard !method.isEmpty, method.allSatisfy(CanonicalRequestBuilder.isTokenByte) else {
+                throw SigV4Error(.invalidMethod, "the method is not an HTTP token")
+            }
+            let scan = TargetScan(target, presign: false)
+            try scan.check()
+            let payload = payloadHash.value
+            let bound =
+                CanonicalRequestBuilder.requestLinesBound(
+                    methodCount: method.count, targetCount: target.count, extra: [])
+                + 3 * signedHeaders.count + headers.byteCount + headers.count + payload.utf8.count + 16
+            guard bound <= 1 << 28 else {
+                throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
+            }
+            let headers = self.headers
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
+                var out = ByteWriter(buffer)
+                HeaderSigning.appendRequestLines(
+                    method: method, target: target, scan: scan, rules: rules, plus: plus, to: &out)
+                headers.appendExactly(signedHeaders.bindMemory(to: UInt8.self), to: &out)
+                out.append(0x0a)
+                out.append(string: payload)
+                let written = out.written
+                return (SHA256.hash(UnsafeRawBufferPointer(written)), keepingBytes ? Array(written) : nil)
+            }
+        }
+    }
+
+    /// The error ``Headers/canonicalRequest(method:target:signedHeaders:payloadHash:rules:plus:keepingBytes:)``
+    /// throws for this method and target, if any: a verifier whose header collection failed asks
+    /// this so that, as with `CanonicalRequestBuilder`, a bad method or target is reported before
+    /// a bad field.
+    package static func requestLineError(method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>) -> SigV4Error? {
+        guard !method.isEmpty, method.allSatisfy(CanonicalRequestBuilder.isTokenByte) else {
+            return SigV4Error(.invalidMethod, "the method is not an HTTP token")
+        }
+        do {
+            try TargetScan(target, presign: false).check()
+        } catch {
+            return error
+        }
+        return nil
+    }
+
+    /// Collects the fields `fill` hands over (about `count` fields of `byteCount` name and value
+    /// bytes; a guess: stack scratch is used when they fit, scratch sized by a first pass
+    /// otherwise), sorts them and runs `body` with them.
+    package static func withHeaders(
+        count: Int, byteCount: Int, fill: (inout FieldSink) throws(SigV4Error) -> Void,
+        body: (Headers) throws(SigV4Error) -> Void
+    ) throws(SigV4Error) {
+        var needs = (count: max(count, 24), byteCount: max(byteCount, 768))
+        for attempt in 0..<2 {
+            let done: Bool = try CanonicalHeaders.withScratch(byteCount: needs.byteCount, count: needs.count) {
+                scratch throws(SigV4Error) -> Bool in
+                var sink = FieldSink(headers: scratch)
+                try fill(&sink)
+                if sink.overflow {
+                    guard attempt == 0 else {
+                        throw SigV4Error(.invalidHeader, "the header fields changed while canonicalizing")
+                    }
+                    needs = (sink.count, sink.byteCount)
+                    return false
+                }
+                sink.headers.sort()
+                try body(Headers(headers: sink.headers))
+                return true
+            }
+            if done { return }
+        }
+        throw SigV4Error(.invalidHeader, "the header fields changed while canonicalizing")
+    }
+}
+
+extension CanonicalHeaders {
+    /// HTTP token bytes (RFC 9110 `tchar`) as a 128-bit set: ``CanonicalRequestBuilder/isTokenByte(_:)``.
+    static let tokenLow: UInt64 = 0x03FF_6CFA_0000_0000
+    static let tokenHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+
+    /// What ``tryAdd(anyCaseName:value:)`` did.
+    enum AddOutcome { case added, noRoom, invalidName }
+
+    /// Adds a field whose name is in any case (lowercased in the scratch), when the scratch has
+    /// room; adds nothing when it has not or when the name is not an HTTP token.
+    @inline(__always)
+    mutating func tryAdd(anyCaseName name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> AddOutcome {
+        let n = name.count
+        guard n > 0 else { return .invalidName }
+        let low = CanonicalHeaders.tokenLow
+        let high = CanonicalHeaders.tokenHigh
+        var upper = false
+        for i in 0..<n {
+            let b = name[i]
+            guard URIEncoding.isSet(b, low: low, high: high) else { return .invalidName }
+            if b >= 0x41 && b <= 0x5a { upper = true }
+        }
+        guard tryAdd(lowercaseName: name, value: value) else { return .noRoom }
+        if upper {
+            let k = count - 1
+            let start = Int(entries[k].nameStart)
+            let base = bytes.baseAddress! + start
+            for i in 0..<n where base[i] >= 0x41 && base[i] <= 0x5a { base[i] |= 0x20 }
+            entries[k].prefix = CanonicalHeaders.prefix(base, n)
+        }
+        return .added
+    }
+
+    /// Appends the canonical header lines of exactly the names in `signedHeaders` (`a;b;c`,
+    /// strictly ascending), a name no field carries as `name:`, then the blank line and the
+    /// `SignedHeaders` line. Requires ``sort()``.
+    func appendExactly(_ signedHeaders: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter) {
+        let s = signedHeaders
+        if !s.isEmpty {
+            var k = 0
+            var previous = 0..<0
+            var start = 0
+            while start <= s.count {
+                var end = start
+                while end < s.count && s[end] != 0x3b { end += 1 }  // names are short: no memchr call
+                let wanted = UnsafeBufferPointer(rebasing: s[start..<end])
+                // Both lists are sorted by bytes: one merge walk. (Should a list not be ascending,
+                // the walk starts over for that name.)
+                if !UnsafeBufferPointer(rebasing: s[previous]).lexicographicallyPrecedes(wanted) { k = 0 }
+                previous = start..<end
+                while k < count && CanonicalHeaders.compare(name(entries[k]), wanted) < 0 { k += 1 }
+                out.append(wanted)
+                out.append(0x3a)
+                var first = true
+                while k < count && CanonicalHeaders.equal(name(entries[k]), wanted) {
+                    if !first { out.append(0x2c) }
+                    first = false
+                    CanonicalHeaders.appendCanonicalValue(value(entries[k]), to: &out)
+                    k += 1
+                }
+                out.append(0x0a)
+                start = end + 1
+            }
+        }
+        out.append(0x0a)
+        out.append(s)
+    }
+
+    /// Byte-wise order of two names: <0, 0, >0.
+    static func compare(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Int {
+        let n = min(x.count, y.count)
+        if n > 0 {
+            let c = memcmpBytes(x.baseAddress!, y.baseAddress!, n)
+            if c != 0 { return c }
+        }
+        return x.count - y.count
+    }
+}
+
+extension AmzDate {
+    /// Parses `YYYYMMDDTHHMMSSZ` from bytes in place (``parse(_:)`` without its copy): what a
+    /// verifier reads from a header value or a query parameter.
+    ///
+    /// ```swift
+    /// let date = value.withUnsafeBufferPointer { AmzDate.parse(bytes: $0) }
+    /// ```
+    package static func parse(bytes b: UnsafeBufferPointer<UInt8>) -> AmzDate? {
+        guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
+        func num(_ from: Int, _ len: Int) -> Int? {
+            var v = 0
+            for i in from..<(from + len) {
+                let c = b[i]
+                guard c >= 0x30, c <= 0x39 else { return nil }
+                v = v * 10 + Int(c - 0x30)
+            }
+            return v
+        }
+        guard let y = num(0, 4), let mo = num(4, 2), let d = num(6, 2), let h = num(9, 2), let mi = num(11, 2),
+            let s = num(13, 2)
+        else { return nil }
+        guard (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo), h < 24, mi < 60, s < 60 else { return nil }
+        let days = daysFromCivil(y, mo, d)
+        return AmzDate(secondsSince1970: Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + s))
+    }
+
+    /// True when ``dateStamp`` is `stamp`, compared without making the string.
+    package func hasDateStamp(_ stamp: String) -> Bool {
+        var stamp = stamp
+        return stamp.withUTF8 { s in
+            guard s.count == 8 else { return false }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { buffer in
+                writeDateStamp(to: buffer.baseAddress!)
+                return memcmpBytes(buffer.baseAddress!, s.baseAddress!, 8) == 0
+            }
+        }
+    }
+}
+
+extension CredentialScope {
+    /// A scope from parts the caller has already checked as ``init(dateStamp:region:service:)``
+    /// does (`dateStamp` eight digits; `region` and `service` 1 to 128 bytes, none of them a
+    /// space, a control byte, `/` or `,`): the verifier's credential parser, which refuses
+    /// anything else before it gets here.
+    ///
+    /// ```swift
+    /// let scope = CredentialScope(checkedParts: "20150830", region: "us-east-1", service: "s3")
+    /// ```
+    package init(checkedParts dateStamp: String, region: String, service: String) {
+        self.init(checkedDateStamp: dateStamp, region: region, service: service)
+    }
+}

@@ -1,0 +1,216 @@
+import SigV4
+import SigV4TestSupport
+import Testing
+import _SigV4Crypto
+
+@testable import SigV4Verifier
+
+/// The verifier's canonicalization core (`VerifierCanonicalization`: fields read once, signed
+/// names matched by a merge walk, the canonical request written on the stack) writes exactly the
+/// bytes `CanonicalRequestBuilder` writes with `.exactly(names)`, and refuses what it refuses
+/// with the same error.
+@Suite("verifier canonicalization core")
+struct VerifierCanonicalizationTests {
+    static let cases = Vectors.directories("aws-signing-test-suite/v4")
+
+    /// The old path: `CanonicalRequestBuilder` with `.exactly(names)`.
+    static func builder(
+        method: String, target: [UInt8], headers: [(String, [UInt8])], names: [String], payload: PayloadHash,
+        rules: ServiceRules, plus: URIEncoding.PlusPolicy
+    ) -> Result<[UInt8], SigV4Error> {
+        var b = CanonicalRequestBuilder()
+        return Result { () throws(SigV4Error) in
+            try b.build(
+                method: Array(method.utf8), target: target, extraQuery: [],
+                headers: headers.map { HeaderInput(name: Array($0.0.utf8), value: $0.1) }, selection: .exactly(names),
+                payloadHash: payload, rules: rules, plus: plus
+            ).bytes
+        }
+    }
+
+    /// The new path. `byteGuess` 0 starts with the default stack scratch; large inputs overflow it.
+    static func core(
+        method: String, target: [UInt8], headers: [(String, [UInt8])], names: [String], payload: PayloadHash,
+        rules: ServiceRules, plus: URIEncoding.PlusPolicy, countGuess: Int = 0
+    ) -> Result<[UInt8], SigV4Error> {
+        var m = method
+        var line = names.joined(separator: ";")
+        return Result { () throws(SigV4Error) -> [UInt8] in
+            var out: [UInt8] = []
+            try VerifierCanonicalization.withHeaders(count: countGuess, byteCount: 0) { sink throws(SigV4Error) in
+                for (name, value) in headers {
+                    var n = name
+                    try n.withUTF8 { nb in
+                        value.withUnsafeBytes { vb in
+                            Result { () throws(SigV4Error) in try sink.add(name: UnsafeRawBufferPointer(nb), value: vb) }
+                        }
+                    }.get()
+                }
+            } body: { fields throws(SigV4Error) in
+                let written = try m.withUTF8 { mb in
+                    line.withUTF8 { lb in
+                        target.withUnsafeBufferPointer { t in
+                            Result { () throws(SigV4Error) in
+                                try fields.canonicalRequest(
+                                    method: UnsafeRawBufferPointer(mb), target: t, signedHeaders: UnsafeRawBufferPointer(lb),
+                                    payloadHash: payload, rules: rules, plus: plus, keepingBytes: true)
+                            }
+                        }
+                    }
+                }.get()
+                out = written.bytes ?? []
+                // The hash is of the bytes returned.
+                #expect(written.hash == SHA256.hash(out))
+            }
+            return out
+        }
+    }
+
+    static func same(_ a: Result<[UInt8], SigV4Error>, _ b: Result<[UInt8], SigV4Error>) -> Bool {
+        switch (a, b) {
+        case (.success(let x), .success(let y)): return x == y
+        case (.failure(let x), .failure(let y)): return x.code == y.code && x.reason == y.reason
+        default: return false
+        }
+    }
+
+    /// The distinct lowercase names of `headers`, sorted by bytes.
+    static func names(_ headers: [(String, [UInt8])]) -> [String] {
+        Array(Set(headers.map { $0.0.lowercased() })).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    @Test("on every suite request, for all names, every other name, and a name no field has", arguments: cases)
+    func suiteRequests(name: String) throws {
+        let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4/\(name)/request.txt"))
+        let headers = raw.headers.map { ($0.0, Array($0.1.utf8)) }
+        let all = Self.names(headers)
+        let selections = [
+            all, all.enumerated().filter { $0.offset % 2 == 0 }.map(\.element),
+            (all + ["zz-missing"]).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) },
+        ]
+        for names in selections where !names.isEmpty {
+            for rules in [ServiceRules.standard, .s3] {
+                for plus in [URIEncoding.PlusPolicy.literal, .space, .verbatim] {
+                    let old = Self.builder(
+                        method: raw.method, target: Array(raw.target.utf8), headers: headers, names: names,
+                        payload: .emptySHA256, rules: rules, plus: plus)
+                    let new = Self.core(
+                        method: raw.method, target: Array(raw.target.utf8), headers: headers, names: names,
+                        payload: .emptySHA256, rules: rules, plus: plus)
+                    #expect(Self.same(old, new), "\(name) \(names) \(plus)")
+                }
+            }
+        }
+    }
+
+    static let targets: [String] = [
+        "/", "", "/a/../b/./c//d", "/%7e%2Fx?b=2&a=1&a=0", "/p?x", "/p?x=1=2", "/p?&&a=b&", "/p?a+b=c+d",
+        "/p?%7a=%41", "/é?ü=ß", "/p?", "/p#frag", "/p?a=\u{01}", "no-slash", "/p?q=#", "/\u{7f}",
+    ]
+
+    @Test("targets, values and repeats: same bytes or the same error", arguments: targets)
+    func hostileTargets(target: String) {
+        let headers: [(String, [UInt8])] = [
+            ("Host", Array("example.com".utf8)), ("X-Amz-Date", Array("20150830T123600Z".utf8)),
+            ("My-Header", Array("  a   b\tc  ".utf8)), ("my-header", Array("second".utf8)),
+            ("Empty", []), ("X-Amz-Meta-A", Array("1,2".utf8)),
+        ]
+        let names = Self.names(headers)
+        for (method, rules) in [("GET", ServiceRules.standard), ("PUT", .s3), ("BAD METHOD", .standard), ("", .s3)] {
+            let old = Self.builder(
+                method: method, target: Array(target.utf8), headers: headers, names: names, payload: .unsignedPayload,
+                rules: rules, plus: .literal)
+            let new = Self.core(
+                method: method, target: Array(target.utf8), headers: headers, names: names, payload: .unsignedPayload,
+                rules: rules, plus: .literal)
+            #expect(Self.same(old, new), "\(method) \(target)")
+        }
+    }
+
+    @Test("a field name that is not a token is refused as the builder refuses it", arguments: ["Bad Name", "", "a:b", "é"])
+    func invalidFieldName(name: String) {
+        let headers: [(String, [UInt8])] = [("Host", Array("h".utf8)), (name, Array("v".utf8))]
+        let old = Self.builder(
+            method: "GET", target: Array("/".utf8), headers: headers, names: ["host"], payload: .emptySHA256,
+            rules: .standard, plus: .literal)
+        let new = Self.core(
+            method: "GET", target: Array("/".utf8), headers: headers, names: ["host"], payload: .emptySHA256,
+            rules: .standard, plus: .literal)
+        #expect(new.failure?.code == .invalidHeader)
+        #expect(Self.same(old, new))
+    }
+
+    @Test("more fields than the stack scratch holds: collected again in scratch of their size")
+    func overflowingScratch() {
+        var headers: [(String, [UInt8])] = [("Host", Array("h".utf8))]
+        for i in 0..<60 { headers.append(("X-Field-\(i)", Array(repeating: UInt8(ascii: "v"), count: 40 + i))) }
+        let names = Self.names(headers)
+        let old = Self.builder(
+            method: "GET", target: Array("/".utf8), headers: headers, names: names, payload: .emptySHA256,
+            rules: .standard, plus: .literal)
+        let new = Self.core(
+            method: "GET", target: Array("/".utf8), headers: headers, names: names, payload: .emptySHA256,
+            rules: .standard, plus: .literal)
+        #expect((try? new.get())?.isEmpty == false)
+        #expect(Self.same(old, new))
+    }
+
+    @Test("an accepted Authorization credential always makes a scope the scope initializer accepts")
+    func parsedScopeIsValid() throws {
+        let parts = ["AKID", "20150830", "us-east-1", "s3", "aws4_request", "a!b", "~", String(repeating: "r", count: 128)]
+        for region in parts {
+            for service in parts {
+                let value =
+                    "AWS4-HMAC-SHA256 Credential=AKID/20150830/\(region)/\(service)/aws4_request, SignedHeaders=host, Signature="
+                    + String(repeating: "0", count: 64)
+                guard let claim = try? AuthorizationParser.parseHeader(Array(value.utf8)) else { continue }
+                #expect(throws: Never.self) {
+                    try CredentialScope(dateStamp: claim.dateStamp, region: claim.region, service: claim.service)
+                }
+            }
+        }
+    }
+
+    @Test("AmzDate.parse(bytes:) agrees with AmzDate.parse", arguments: [
+        "20150830T123600Z", "20240229T000000Z", "20230229T000000Z", "20151330T000000Z", "20150830T240000Z",
+        "20150830 123600Z", "2015083T1236000Z", "00000101T000000Z", "99991231T235959Z", "20150830T123600",
+    ])
+    func amzDateBytes(text: String) {
+        let bytes = Array(text.utf8)
+        #expect(bytes.withUnsafeBufferPointer { AmzDate.parse(bytes: $0) } == AmzDate.parse(bytes))
+        if let d = AmzDate.parse(bytes) {
+            #expect(d.hasDateStamp(String(text.prefix(8))))
+            #expect(!d.hasDateStamp("19700101"))
+            #expect(!d.hasDateStamp(String(text.prefix(7))))
+        }
+    }
+}
+
+extension Result {
+    fileprivate var failure: Failure? {
+        if case .failure(let f) = self { return f }
+        return nil
+    }
+}
+
+/// What the verifier reports when a signed request cannot be canonicalized.
+@Suite("verifier canonicalization failures")
+struct VerifierCanonicalizationFailureTests {
+    @Test(
+        "a bad method or target is reported before a bad field name, as the builder reported it",
+        arguments: [
+            ("G ET", "/photos/2015/cat.txt?partNumber=1&uploadId=abc", "the method is not an HTTP token"),
+            ("PUT", "/photos/2015/cat\u{01}.txt?partNumber=1&uploadId=abc", "the request target must not contain control bytes"),
+            ("PUT", "/photos/2015/cat.txt?partNumber=1&uploadId=abc", "header name is not an HTTP token"),
+        ])
+    func precedence(method: String, target: String, reason: String) async {
+        let (signed, body) = Fixture.signedPut()
+        var request = signed
+        request.method = method
+        request.target = Array(target.utf8)
+        request.fields.append(VerificationRequest.Field(name: "bad name", value: "x"))
+        let result = await Fixture.verifier().verify(request, payload: .body(body), now: Fixture.date)
+        #expect(result.code == "InvalidRequest")
+        #expect(result.failure?.message == "The request cannot be canonicalized: \(reason)")
+    }
+}
