@@ -450,19 +450,6 @@ package struct CanonicalRequestBuilder {
         ) { CanonicalRequest(bytes: Array($0)) }
     }
 
-    /// The SHA-256 of the canonical request, hashed where it was written: for a verifier, which
-    /// needs the bytes only to hash them.
-    package mutating func hash(
-        method: [UInt8], target: [UInt8], extraQuery: [(String, String)], headerCount: Int, headerBytes: Int,
-        forEachHeader: HeaderVisitor, selection: CanonicalRequest.HeaderSelection, payloadHash: PayloadHash,
-        rules: ServiceRules, plus: URIEncoding.PlusPolicy
-    ) throws(SigV4Error) -> SHA256Digest {
-        try withCanonicalBytes(
-            method: method, target: target, extraQuery: extraQuery, headerCount: headerCount, headerBytes: headerBytes,
-            forEachHeader: forEachHeader, selection: selection, payloadHash: payloadHash, rules: rules, plus: plus
-        ) { SHA256.hash(UnsafeRawBufferPointer($0)) }
-    }
-
     /// Writes the canonical request to temporary (stack) memory sized by
     /// ``bound(method:target:extraQuery:headerCount:headerBytes:selection:payloadHash:)`` and calls
     /// `body` with the bytes written.
