@@ -28,23 +28,7 @@ public struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Parses the `X-Amz-Date` form from raw bytes, or returns nil.
     public static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> AmzDate? where Bytes.Index == Int {
         guard bytes.count == 16 else { return nil }
-        let b = Array(bytes)
-        guard b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
-        func num(_ from: Int, _ len: Int) -> Int? {
-            var v = 0
-            for i in from..<(from + len) {
-                let c = b[i]
-                guard c >= 0x30, c <= 0x39 else { return nil }
-                v = v * 10 + Int(c - 0x30)
-            }
-            return v
-        }
-        guard let y = num(0, 4), let mo = num(4, 2), let d = num(6, 2), let h = num(9, 2), let mi = num(11, 2),
-            let s = num(13, 2)
-        else { return nil }
-        guard (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo), h < 24, mi < 60, s < 60 else { return nil }
-        let days = daysFromCivil(y, mo, d)
-        return AmzDate(secondsSince1970: Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + s))
+        return Array(bytes).withUnsafeBufferPointer { parse(bytes: $0) }
     }
 
     /// Parses ISO 8601 extended form `2015-08-30T12:36:00Z` as well as the basic form.
@@ -224,5 +208,44 @@ struct AmzDateText: Sendable {
         let v = words.0
         let d = v &- 0x3030_3030_3030_3030
         return (v | d | (d &+ 0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080 == 0
+    }
+}
+
+extension AmzDate {
+    /// Parses `YYYYMMDDTHHMMSSZ` from bytes in place (``parse(_:)`` without its copy): what a
+    /// verifier reads from a header value or a query parameter.
+    ///
+    /// ```swift
+    /// let date = value.withUnsafeBufferPointer { AmzDate.parse(bytes: $0) }
+    /// ```
+    package static func parse(bytes b: UnsafeBufferPointer<UInt8>) -> AmzDate? {
+        guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
+        func num(_ from: Int, _ len: Int) -> Int? {
+            var v = 0
+            for i in from..<(from + len) {
+                let c = b[i]
+                guard c >= 0x30, c <= 0x39 else { return nil }
+                v = v * 10 + Int(c - 0x30)
+            }
+            return v
+        }
+        guard let y = num(0, 4), let mo = num(4, 2), let d = num(6, 2), let h = num(9, 2), let mi = num(11, 2),
+            let s = num(13, 2)
+        else { return nil }
+        guard (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo), h < 24, mi < 60, s < 60 else { return nil }
+        let days = daysFromCivil(y, mo, d)
+        return AmzDate(secondsSince1970: Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + s))
+    }
+
+    /// True when ``dateStamp`` is `stamp`, compared without making the string.
+    package func hasDateStamp(_ stamp: String) -> Bool {
+        var stamp = stamp
+        return stamp.withUTF8 { s in
+            guard s.count == 8 else { return false }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { buffer in
+                writeDateStamp(to: buffer.baseAddress!)
+                return memcmpBytes(buffer.baseAddress!, s.baseAddress!, 8) == 0
+            }
+        }
     }
 }

@@ -33,8 +33,15 @@ public struct CredentialScope: Sendable, Hashable, CustomStringConvertible {
         self.service = service
     }
 
-    /// Creates a scope from parts the caller has already checked (see `Signer.scope(dateText:)`).
-    init(checkedDateStamp dateStamp: String, region: String, service: String) {
+    /// A scope from parts the caller has already checked as ``init(dateStamp:region:service:)``
+    /// does (`dateStamp` eight digits; `region` and `service` 1 to 128 bytes, none of them a
+    /// space, a control byte, `/` or `,`): `Signer.scope(dateText:)` and the verifier's credential
+    /// parser, which refuses anything else before it gets here.
+    ///
+    /// ```swift
+    /// let scope = CredentialScope(checkedDateStamp: "20150830", region: "us-east-1", service: "s3")
+    /// ```
+    package init(checkedDateStamp dateStamp: String, region: String, service: String) {
         self.dateStamp = dateStamp
         self.region = region
         self.service = service

@@ -244,7 +244,7 @@ public struct Verifier: Sendable {
         }
         // The credential parser checked every part as the scope's initializer does (one to 128
         // printable bytes without `/`, `,`, `;`; an eight-digit date), so they are not checked again.
-        let scope = CredentialScope(checkedParts: claim.dateStamp, region: claim.region, service: claim.service)
+        let scope = CredentialScope(checkedDateStamp: claim.dateStamp, region: claim.region, service: claim.service)
         let rules = policy.rules(for: claim.service)
 
         // 3. Time.
