@@ -38,19 +38,24 @@ struct ClaimedAuthorization: Sendable {
 
     /// True when `name` (lowercase) is one of the signed names.
     func signs(_ name: StaticString) -> Bool {
-        withSignedHeaderBytes { (line: UnsafeRawBufferPointer) -> Bool in
-            let want = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-            let l = line.bindMemory(to: UInt8.self)
-            var start = 0
-            while start <= l.count {
-                let end = ByteSearch.index(of: 0x3b, in: l, start..<l.count)
-                if end - start == want.count && UnsafeRawBufferPointer(rebasing: line[start..<end]).elementsEqual(want) {
-                    return true
-                }
-                start = end + 1
-            }
-            return false
+        withSignedHeaderBytes { line in
+            ClaimedAuthorization.names(
+                line.bindMemory(to: UInt8.self),
+                contain: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         }
+    }
+
+    /// True when `name` (any case) is one of the names of `line` (`a;b;c`, lowercase).
+    static func names(_ line: UnsafeBufferPointer<UInt8>, contain name: UnsafeBufferPointer<UInt8>) -> Bool {
+        var start = 0
+        while start <= line.count {
+            let end = ByteSearch.index(of: 0x3b, in: line, start..<line.count)
+            if VerificationRequest.equalsIgnoringCase(name, UnsafeBufferPointer(rebasing: line[start..<end])) {
+                return true
+            }
+            start = end + 1
+        }
+        return false
     }
 }
 

@@ -169,15 +169,7 @@ public struct Verifier: Sendable {
         let line = signedLine.bindMemory(to: UInt8.self)
         for i in 0..<headers.count {
             let lower: String? = headers.withName(i) { name in
-                guard isAmzName(name) else { return nil }
-                var start = 0
-                while start <= line.count {
-                    let end = ByteSearch.index(of: 0x3b, in: line, start..<line.count)
-                    if VerificationRequest.equalsIgnoringCase(name, UnsafeBufferPointer(rebasing: line[start..<end])) {
-                        return nil
-                    }
-                    start = end + 1
-                }
+                guard isAmzName(name), !ClaimedAuthorization.names(line, contain: name) else { return nil }
                 return String(decoding: name.map { ($0 >= 0x41 && $0 <= 0x5a) ? $0 | 0x20 : $0 }, as: UTF8.self)
             }
             if let lower, seen.insert(lower).inserted { out.append(lower) }
