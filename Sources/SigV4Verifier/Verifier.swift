@@ -343,7 +343,14 @@ public struct Verifier: Sendable {
         do {
             let context = ResolutionContext(
                 signedAt: signedAt, now: now, region: claim.region, service: claim.service, isPresigned: presigned)
-            guard let found = try await resolver.resolve(accessKeyID: claim.accessKeyID, context: context) else {
+            // A resolver that has the answer at hand gives it without an asynchronous call.
+            let found: ResolvedCredential?
+            switch try resolver.lookUpWithoutSuspending(accessKeyID: claim.accessKeyID, context: context) {
+            case .found(let credential): found = credential
+            case .notFound: found = nil
+            case .needsSuspension: found = try await resolver.resolve(accessKeyID: claim.accessKeyID, context: context)
+            }
+            guard let found else {
                 throw withKey(
                     VerificationFailure(
                         .invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records."))
