@@ -178,38 +178,60 @@ struct HeaderList: Sendable {
     }
 
     /// Hands every field to `sink` for canonicalization: an `HTTPFields`' names as their
-    /// `canonicalName` (lowercase tokens already, nothing to check), other names checked and lowercased.
-    func addFields(to sink: inout VerifierCanonicalization.FieldSink) throws(SigV4Error) {
+    /// `canonicalName` (lowercase tokens already, nothing to check), other names checked and
+    /// lowercased. Each field is also noted in `facts`, in the same pass. A name the sink refuses
+    /// is thrown after every field was noted (the first one refused).
+    func addFields(
+        to sink: inout VerifierCanonicalization.FieldSink, noting facts: inout Verifier.HeaderFacts
+    ) throws(SigV4Error) {
+        var refused: SigV4Error? = nil
         switch backing {
         case .fields(let fields):
-            for field in fields {
-                var name = field.name
-                try name.withUTF8 { n in
-                    field.value.withUnsafeBytes { v in
-                        Result { () throws(SigV4Error) in try sink.add(name: UnsafeRawBufferPointer(n), value: v) }
+            for i in fields.indices {
+                var name = fields[i].name
+                name.withUTF8 { n in
+                    fields[i].value.withUnsafeBufferPointer { v in
+                        facts.note(i, name: n, value: v)
+                        do throws(SigV4Error) {
+                            try sink.add(name: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
+                        } catch {
+                            if refused == nil { refused = error }
+                        }
                     }
-                }.get()
+                }
             }
         case .http(let fields, let host):
+            var i = 0
             if let host {
-                HeaderList.hostName.withUnsafeBytes { n in host.withUnsafeBytes { v in sink.add(lowercaseToken: n, value: v) } }
+                HeaderList.hostName.withUnsafeBufferPointer { n in
+                    host.withUnsafeBufferPointer { v in
+                        facts.note(0, name: n, value: v)
+                        sink.add(lowercaseToken: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
+                    }
+                }
+                i = 1
             }
             for field in fields {
                 var name = field.name.canonicalName
-                try name.withUTF8 { n in
+                name.withUTF8 { n in
                     field.withUnsafeBytesOfValue { v in
-                        Result { () throws(SigV4Error) in
-                            // A pseudo-field name (`:x`, which only a decoder lets in) is checked, and refused.
-                            if n.first == 0x3a {
+                        facts.note(i, name: n, value: v)
+                        // A pseudo-field name (`:x`, which only a decoder lets in) is checked, and refused.
+                        if n.first == 0x3a {
+                            do throws(SigV4Error) {
                                 try sink.add(name: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
-                            } else {
-                                sink.add(lowercaseToken: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
+                            } catch {
+                                if refused == nil { refused = error }
                             }
+                        } else {
+                            sink.add(lowercaseToken: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
                         }
                     }
-                }.get()
+                }
+                i += 1
             }
         }
+        if let refused { throw refused }
     }
 
     /// The value bytes of field `i`, copied.
