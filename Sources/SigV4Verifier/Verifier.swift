@@ -178,12 +178,16 @@ public struct Verifier: Sendable {
         return out
     }
 
-    /// What the synchronous part of a verification came to.
-    enum Step {
-        /// Every check before the replay guard passed; the access key id as the request claims it.
-        case verified(VerifiedRequest, claimedAccessKeyID: String)
-        /// The resolver has to be asked asynchronously; the verification then runs again with its answer.
-        case needsLookup(accessKeyID: String, context: ResolutionContext)
+    /// What the synchronous part of a verification came to, written in place (a verified
+    /// request is large: it is not copied through return values).
+    struct Outcome {
+        /// Set when every check before the replay guard passed.
+        var verified: VerifiedRequest?
+        /// The access key id as the request claims it (set with `verified`).
+        var claimedAccessKeyID = ""
+        /// Set when the resolver has to be asked asynchronously; the verification then runs
+        /// again with its answer.
+        var needsLookup: (accessKeyID: String, context: ResolutionContext)?
     }
 
     /// How the synchronous part gets the credential.
@@ -210,8 +214,9 @@ public struct Verifier: Sendable {
     func check(_ request: VerificationRequest, payload: Payload, now: AmzDate) async throws(VerificationFailure)
         -> VerifiedRequest
     {
-        var step = try evaluate(request, payload: payload, now: now, lookup: .immediate)
-        if case .needsLookup(let accessKeyID, let context) = step {
+        var outcome = Outcome()
+        try evaluate(request, payload: payload, now: now, lookup: .immediate, into: &outcome)
+        if let (accessKeyID, context) = outcome.needsLookup {
             // Every check before the lookup is a fixed function of the request and `now`: the
             // second run passes them again and goes on with this answer.
             let answer: Result<ResolvedCredential?, any Error>
@@ -220,14 +225,16 @@ public struct Verifier: Sendable {
             } catch {
                 answer = .failure(error)
             }
-            step = try evaluate(request, payload: payload, now: now, lookup: .resolved(answer))
+            outcome = Outcome()
+            try evaluate(request, payload: payload, now: now, lookup: .resolved(answer), into: &outcome)
         }
-        guard case .verified(let verified, let claimedAccessKeyID) = step else {
+        guard let verified = outcome.verified else {
             // A run with the resolver's answer does not ask again; should it, fail closed.
             var failure = VerificationFailure(.internalError, "The credential store could not be read; please retry.")
-            if case .needsLookup(let accessKeyID, _) = step { failure.accessKeyID = accessKeyID }
+            failure.accessKeyID = outcome.needsLookup?.accessKeyID
             throw failure
         }
+        let claimedAccessKeyID = outcome.claimedAccessKeyID
         func withKey(_ f: VerificationFailure) -> VerificationFailure {
             var f = f
             f.accessKeyID = claimedAccessKeyID
@@ -259,37 +266,40 @@ public struct Verifier: Sendable {
     /// Every check but the replay guard, without suspending: the header fields are read once,
     /// into the canonicalization's scratch, and the facts the checks need are noted on the way;
     /// the checks and the signature then run while the scratch is held.
-    func evaluate(_ request: VerificationRequest, payload: Payload, now: AmzDate, lookup: Lookup)
-        throws(VerificationFailure) -> Step
-    {
+    func evaluate(
+        _ request: VerificationRequest, payload: Payload, now: AmzDate, lookup: Lookup, into outcome: inout Outcome
+    ) throws(VerificationFailure) {
         let headers = request.headers
         var facts = HeaderFacts(headers)
-        var outcome: Result<Step, VerificationFailure>? = nil
+        var failure: VerificationFailure? = nil
         do {
             try VerifierCanonicalization.withHeaders(count: headers.count, byteCount: 0) {
                 sink throws(SigV4Error) in
                 facts = HeaderFacts(headers)
                 try headers.addFields(to: &sink, noting: &facts)
             } body: { fields in
-                outcome = Result { () throws(VerificationFailure) in
-                    try evaluate(request, facts: facts, fields: .collected(fields), payload: payload, now: now, lookup: lookup)
+                do throws(VerificationFailure) {
+                    try evaluate(
+                        request, facts: facts, fields: .collected(fields), payload: payload, now: now, lookup: lookup,
+                        into: &outcome)
+                } catch {
+                    failure = error
                 }
             }
         } catch {
             // A field the canonicalization refuses: the facts still cover every field, every check
             // before the signature runs as usual, and the signature step reports it.
-            return try evaluate(request, facts: facts, fields: .refused(error), payload: payload, now: now, lookup: lookup)
+            try evaluate(
+                request, facts: facts, fields: .refused(error), payload: payload, now: now, lookup: lookup, into: &outcome)
+            return
         }
-        guard let outcome else {
-            throw VerificationFailure(.internalError, "The request could not be canonicalized; please retry.")
-        }
-        return try outcome.get()
+        if let failure { throw failure }
     }
 
     func evaluate(
         _ request: VerificationRequest, facts: HeaderFacts, fields: CollectedFields, payload: Payload, now: AmzDate,
-        lookup: Lookup
-    ) throws(VerificationFailure) -> Step {
+        lookup: Lookup, into outcome: inout Outcome
+    ) throws(VerificationFailure) {
         let query = request.queryBytes
         let presigned = AuthorizationParser.looksPresigned(query)
 
@@ -461,7 +471,9 @@ public struct Verifier: Sendable {
                 switch try resolver.lookUpWithoutSuspending(accessKeyID: claim.accessKeyID, context: context) {
                 case .found(let credential): found = credential
                 case .notFound: found = nil
-                case .needsSuspension: return .needsLookup(accessKeyID: claim.accessKeyID, context: context)
+                case .needsSuspension:
+                    outcome.needsLookup = (claim.accessKeyID, context)
+                    return
                 }
             case .resolved(let answer):
                 found = try answer.get()
@@ -495,13 +507,13 @@ public struct Verifier: Sendable {
         // 7. The body, when given.
         let status = try payloadStatus(match.payload, payload: payload, facts: facts).unwrap(withKey)
 
-        let verified = VerifiedRequest(
+        outcome.claimedAccessKeyID = claim.accessKeyID
+        outcome.verified = VerifiedRequest(
             accessKeyID: credential.accessKeyID, principal: credential.principal, scope: scope,
             signedHeadersLine: claim.signedHeadersLine, signedAt: signedAt, isPresigned: presigned,
             expires: claim.presign?.expires, signature: claim.signature, payloadHash: match.payload, payload: status,
             plusPolicy: match.plus, canonicalForm: match.form, diagnostics: policy.includeDiagnostics ? match.diagnostics : nil,
             signingKey: signingKey)
-        return .verified(verified, claimedAccessKeyID: claim.accessKeyID)
     }
 
 
