@@ -49,7 +49,7 @@ struct ClaimedAuthorization: Sendable {
     static func names(_ line: UnsafeBufferPointer<UInt8>, contain name: UnsafeBufferPointer<UInt8>) -> Bool {
         var start = 0
         while start <= line.count {
-            let end = ByteSearch.index(of: 0x3b, in: line, start..<line.count)
+            let end = AuthorizationParser.index(of: 0x3b, in: line, start..<line.count)
             if VerificationRequest.equalsIgnoringCase(name, UnsafeBufferPointer(rebasing: line[start..<end])) {
                 return true
             }
@@ -106,6 +106,15 @@ enum AuthorizationParser {
 
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
 
+    /// The index of the first `byte` in `r` of `p`, or `r.upperBound`: a plain loop, as the
+    /// ranges scanned here are a few bytes long (a `memchr` call costs more than it saves).
+    @inline(__always)
+    static func index(of byte: UInt8, in p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int {
+        var i = r.lowerBound
+        while i < r.upperBound && p[i] != byte { i += 1 }
+        return i
+    }
+
     /// `r` without leading and trailing spaces and tabs.
     static func trimmed(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Range<Int> {
         var lo = r.lowerBound
@@ -154,9 +163,9 @@ enum AuthorizationParser {
         // Components separated by `,` (empty ones included, so they are refused).
         var componentStart = rest.lowerBound
         while true {
-            let componentEnd = ByteSearch.index(of: 0x2c, in: p, componentStart..<rest.upperBound)
+            let componentEnd = AuthorizationParser.index(of: 0x2c, in: p, componentStart..<rest.upperBound)
             let part = trimmed(p, componentStart..<componentEnd)
-            let eq = ByteSearch.index(of: 0x3d, in: p, part)
+            let eq = AuthorizationParser.index(of: 0x3d, in: p, part)
             guard eq < part.upperBound else {
                 throw malformed(part.isEmpty ? "empty component" : "a component has no '='")
             }
@@ -201,7 +210,7 @@ enum AuthorizationParser {
         var slashes = 0
         var from = r.lowerBound
         while slashes < 5 {
-            let i = ByteSearch.index(of: 0x2f, in: p, from..<r.upperBound)
+            let i = AuthorizationParser.index(of: 0x2f, in: p, from..<r.upperBound)
             guard i < r.upperBound else { break }
             switch slashes {
             case 0: cuts.0 = i
@@ -256,7 +265,7 @@ enum AuthorizationParser {
             var count = 1
             var from = r.lowerBound
             while count <= maxSignedHeaders {
-                let i = ByteSearch.index(of: 0x3b, in: p, from..<r.upperBound)
+                let i = AuthorizationParser.index(of: 0x3b, in: p, from..<r.upperBound)
                 guard i < r.upperBound else { break }
                 count += 1
                 from = i + 1
@@ -331,8 +340,8 @@ enum AuthorizationParser {
             // Each `&`-separated element's name (up to `=`), compared in place.
             var start = 0
             while start < q.count {
-                let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
-                let eq = ByteSearch.index(of: 0x3d, in: q, start..<end)
+                let end = AuthorizationParser.index(of: 0x26, in: q, start..<q.count)
+                let eq = AuthorizationParser.index(of: 0x3d, in: q, start..<end)
                 let name = start..<eq
                 if ByteSearch.equals(q, name, "X-Amz-Algorithm") || ByteSearch.equals(q, name, "X-Amz-Credential")
                     || ByteSearch.equals(q, name, "X-Amz-Signature")
@@ -400,8 +409,8 @@ enum AuthorizationParser {
         var found = PresignRanges()
         var start = 0
         while start < q.count {
-            let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
-            let eq = ByteSearch.index(of: 0x3d, in: q, start..<end)
+            let end = AuthorizationParser.index(of: 0x26, in: q, start..<q.count)
+            let eq = AuthorizationParser.index(of: 0x3d, in: q, start..<end)
             if let k = presignIndex(q, start..<eq) {
                 guard found[k] == nil else { throw queryError("\(presignNames[k]) appears more than once") }
                 found[k] = eq < end ? (eq + 1)..<end : end..<end

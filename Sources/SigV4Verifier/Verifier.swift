@@ -228,7 +228,7 @@ public struct Verifier: Sendable {
             outcome = Outcome()
             try evaluate(request, payload: payload, now: now, lookup: .resolved(answer), into: &outcome)
         }
-        guard let verified = outcome.verified else {
+        guard let verified = outcome.verified.take() else {
             // A run with the resolver's answer does not ask again; should it, fail closed.
             var failure = VerificationFailure(.internalError, "The credential store could not be read; please retry.")
             failure.accessKeyID = outcome.needsLookup?.accessKeyID
