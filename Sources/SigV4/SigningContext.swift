@@ -50,6 +50,12 @@ public final class SigningContext {
         var lastDate = AmzDate(secondsSince1970: 0)
         var lastPayload: PayloadHash = .emptySHA256
         var hasSignature = false
+        /// The key's MAC after the string to sign's first 64-byte block (the algorithm line, the
+        /// date and the start of the scope), for the second `midstateSecond`: every signature in
+        /// that second continues from a copy of it, one compression fewer. Derived from the key:
+        /// wiped when replaced and in `deinit`.
+        var midstate: HMAC?
+        var midstateSecond: Int64 = .min
 
         /// Makes `buffer` hold at least `count` bytes (contents are not kept).
         static func ensure(_ buffer: inout UnsafeMutableBufferPointer<UInt8>, _ count: Int) {
@@ -77,6 +83,7 @@ public final class SigningContext {
     }
 
     deinit {
+        state.midstate?.cleanse()
         state.canonical.deallocate()
         state.stringToSign.deallocate()
         state.authorization.deallocate()
@@ -104,6 +111,7 @@ public final class SigningContext {
             state.key = signer.signingKey(for: newScope)
             state.scope = newScope
             state.keyDay = day
+            state.midstateSecond = .min
             // The text fixed for the day: the string to sign around its date and hash, and the
             // `Authorization` value up to its signed headers.
             State.ensure(&state.stringToSign, 99 + newScope.byteCount)
@@ -145,11 +153,20 @@ public final class SigningContext {
         let sts = state.stringToSign.baseAddress!
         dateText.write(to: sts + StringToSign.dateOffset)
         hash.withUnsafeBytes { Hex.write($0, to: sts + state.stringToSignCount - 64) }
-        // The key is used in place (a copy would retain its state and scope strings).
-        guard let digest = state.key?.mac(UnsafeRawBufferPointer(start: sts, count: state.stringToSignCount)) else {
-            throw SigV4Error(.invalidScope, "no signing key")
+        // The MAC continues from the state after the first block, made once per second (the key is
+        // used in place: a copy would retain its state and scope strings).
+        if state.midstateSecond != date.secondsSince1970 {
+            guard var mac = state.key?.hmac.makeMAC() else { throw SigV4Error(.invalidScope, "no signing key") }
+            mac.update(UnsafeRawBufferPointer(start: sts, count: StringToSign.firstBlockCount))
+            state.midstate?.cleanse()
+            state.midstate = mac
+            state.midstateSecond = date.secondsSince1970
         }
-        let signature = Signature(digest: digest)
+        guard var mac = state.midstate else { throw SigV4Error(.invalidScope, "no signing key") }
+        mac.update(
+            UnsafeRawBufferPointer(
+                start: sts + StringToSign.firstBlockCount, count: state.stringToSignCount - StringToSign.firstBlockCount))
+        let signature = Signature(digest: mac.finalize())
 
         let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.canonical)[range])
         let prefix = state.authorizationPrefixCount

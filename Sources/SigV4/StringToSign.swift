@@ -72,6 +72,11 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
     /// Where the date starts: after `AWS4-HMAC-SHA256\n`.
     static let dateOffset = 17
 
+    /// The string to sign's first SHA-256 block: the algorithm line, the date line and the first 30
+    /// bytes of the scope (a string to sign has at least 124 bytes, with the shortest scope). It is
+    /// the same for every signature in one second with one scope.
+    static let firstBlockCount = 64
+
     /// The same, from a date already formatted.
     static func write(
         dateText: AmzDateText, scope: CredentialScope, canonicalRequestHash: SHA256Digest, to w: inout ByteWriter

@@ -135,6 +135,12 @@ package struct HMAC: @unchecked Sendable {
     
     package mutating func update<Bytes: ContiguousBytes>(_ bytes: Bytes) { inner.update(bytes) }
 
+    /// Wipes both states (a MAC kept to be copied, and not finished, must be wiped this way).
+    package mutating func cleanse() {
+        inner.cleanse()
+        outer.cleanse()
+    }
+
     /// Finishes the MAC and wipes the working states.
     package mutating func finalize() -> SHA256Digest {
         var innerDigest = inner.finalize()

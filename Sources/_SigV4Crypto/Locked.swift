@@ -25,7 +25,9 @@ package final class Locked<Value>: @unchecked Sendable {
     /// The `pthread_mutex_t`, typed only inside the non-inlinable lock and unlock.
     @usableFromInline let mutexStorage: UnsafeMutableRawPointer
     private var mutex: UnsafeMutablePointer<pthread_mutex_t> { mutexStorage.assumingMemoryBound(to: pthread_mutex_t.self) }
-    @usableFromInline var value: Value
+    /// Only read or written with the mutex held, so no dynamic exclusivity check is needed (each
+    /// access would otherwise call into the runtime twice).
+    @exclusivity(unchecked) @usableFromInline var value: Value
 
     /// Creates the lock holding `value`.
     package init(_ value: Value) {

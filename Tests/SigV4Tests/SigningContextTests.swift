@@ -37,8 +37,9 @@ struct SigningContextTests {
             let signer = c.signer
             let signing = SigningContext(signer: signer)
             let day = try AmzDate(iso8601Basic: c.timestamp)
-            // The same second twice (cached date text), a later second, then the next day (new prefixes).
-            for date in [day, day, day.adding(seconds: 1), day.adding(seconds: 86_400)] {
+            // The same second twice (cached date text and MAC state after the string to sign's first
+            // block), a later second, the next day (new prefixes), then the first second again.
+            for date in [day, day, day.adding(seconds: 1), day.adding(seconds: 86_400), day] {
                 let expected = try signer.sign(request, payload: payload, at: date)
                 let signature = try signing.sign(request, payload: payload, at: date)
                 #expect(signature == expected.signature, "case \(c.id)")

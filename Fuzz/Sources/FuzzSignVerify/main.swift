@@ -1,0 +1,112 @@
+// libFuzzer target: our signer against our verifier, on arbitrary requests.
+// Input: byte 0 = flags (bit 0: presign instead of the Authorization header; bit 1: S3 rules;
+// bit 2: a session token; bit 3: verify from (name, value) fields instead of the HTTPRequest);
+// then NUL-separated fields: method, target, then header name/value pairs.
+// Oracles: no crash, no hang; a request the signer signs is never refused with SignatureDoesNotMatch
+// by the verifier with the same key (any such refusal is a canonicalization the two sides disagree on:
+// other refusals are policy, for example an unsigned x-amz-* header the caller marked unsigned); and
+// once the signature's last hex digit is changed, the request is never accepted.
+import Dispatch
+import Glibc
+import HTTPTypes
+import LibFuzzerDriver
+import SigV4
+import SigV4Verifier
+
+let accessKeyID = "AKIDEXAMPLE"
+let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+let token = "IQoJb3JpZ2luX2VjEDoaCXVzLWVhc3QtMSJHMEUCIQ=="
+let signedAt = try! AmzDate(iso8601Basic: "20261129T120000Z")
+let now = signedAt.adding(seconds: 30)
+
+func verifier(token: String?) -> Verifier {
+    Verifier(
+        resolver: InMemoryCredentialResolver([
+            ResolvedCredential(
+                accessKeyID: accessKeyID, secretAccessKey: SecretAccessKey(secret), principal: "fuzz", sessionToken: token)
+        ]))
+}
+let verifiers = [verifier(token: nil), verifier(token: token)]
+
+/// Runs the async verification to completion on this thread's behalf.
+func verify(_ verifier: Verifier, _ request: VerificationRequest) -> VerificationResult {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: VerificationResult?
+    Task {
+        result = await verifier.verify(request, payload: .body([]), now: now)
+        done.signal()
+    }
+    done.wait()
+    return result!
+}
+
+/// The request as (name, value) fields, `Host` from the authority as a server reads it.
+func fields(_ request: HTTPRequest) -> VerificationRequest {
+    var headers = [(String, String)]()
+    if request.headerFields[HTTPField.Name("Host")!] == nil, let authority = request.authority { headers.append(("Host", authority)) }
+    for field in request.headerFields { headers.append((field.name.rawName, field.value)) }
+    return VerificationRequest(method: request.method.rawValue, target: request.path ?? "/", headers: headers)
+}
+
+/// `text` with its last character (a hex digit of the signature) replaced by another hex digit.
+func tampered(_ text: String) -> String {
+    guard let last = text.last else { return text }
+    return String(text.dropLast()) + (last == "0" ? "1" : "0")
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    guard let flags = bytes.first, bytes.count <= 4096 else { return 0 }
+    let parts = bytes.dropFirst().split(separator: 0, omittingEmptySubsequences: false).map {
+        String(decoding: $0, as: UTF8.self)
+    }
+    guard let method = HTTPRequest.Method(parts[0].isEmpty ? "GET" : parts[0]) else { return 0 }
+    let target = parts.count > 1 && !parts[1].isEmpty ? parts[1] : "/"
+    var request = HTTPRequest(method: method, scheme: "https", authority: "example.amazonaws.com", path: target)
+    var i = 2
+    while i + 1 < parts.count {
+        if let name = HTTPField.Name(parts[i]) { request.headerFields.append(HTTPField(name: name, value: parts[i + 1])) }
+        i += 2
+    }
+    let presign = flags & 1 != 0
+    let withToken = flags & 4 != 0
+    let signer = Signer(
+        credentials: Credentials(
+            accessKeyID: accessKeyID, secretAccessKey: secret, sessionToken: withToken ? token : nil),
+        region: "us-east-1", service: flags & 2 != 0 ? "s3" : "service",
+        rules: flags & 2 != 0 ? .s3 : .standard)
+    let signed: SignedRequest
+    do {
+        signed = try presign
+            ? signer.presign(request, payload: .emptySHA256, expires: 300, at: signedAt)
+            : signer.sign(request, payload: .emptySHA256, at: signedAt)
+    } catch {
+        return 0
+    }
+    let verifier = verifiers[withToken ? 1 : 0]
+    func check(_ r: HTTPRequest) -> VerificationResult {
+        verify(verifier, flags & 8 != 0 ? fields(r) : VerificationRequest(r))
+    }
+    let result = check(signed.request)
+    if let failure = result.failure, failure.code == .signatureDoesNotMatch {
+        fatalError("the verifier refuses a request our signer signed: \(failure.message)\n\(signed.canonicalRequest.text)")
+    }
+
+    var forged = signed.request
+    if presign {
+        guard let path = forged.path, path.hasSuffix(signed.signature.hex) else {
+            fatalError("a presigned target does not end with its signature")
+        }
+        forged.path = tampered(path)
+    } else {
+        guard let authorization = forged.headerFields[.authorization] else {
+            fatalError("a signed request without Authorization")
+        }
+        forged.headerFields[.authorization] = tampered(authorization)
+    }
+    precondition(!check(forged).isAccepted, "a request with a changed signature was accepted")
+    return 0
+}
+
+runFuzzer(fuzzOne)
