@@ -106,8 +106,10 @@ enum AuthorizationParser {
 
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
 
-    /// The index of the first `byte` in `r` of `p`, or `r.upperBound`: a plain loop, as the
-    /// ranges scanned here are a few bytes long (a `memchr` call costs more than it saves).
+    /// The index of the first `byte` in `r` of `p`, or `r.upperBound`: a plain loop, for the
+    /// ranges of a few bytes (a component's name, a credential part), where a `memchr` call costs
+    /// more than it saves. The long scans (`,` over the header value, `&` over the query) keep
+    /// `ByteSearch.index`.
     @inline(__always)
     static func index(of byte: UInt8, in p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int {
         var i = r.lowerBound
@@ -163,7 +165,7 @@ enum AuthorizationParser {
         // Components separated by `,` (empty ones included, so they are refused).
         var componentStart = rest.lowerBound
         while true {
-            let componentEnd = AuthorizationParser.index(of: 0x2c, in: p, componentStart..<rest.upperBound)
+            let componentEnd = ByteSearch.index(of: 0x2c, in: p, componentStart..<rest.upperBound)
             let part = trimmed(p, componentStart..<componentEnd)
             let eq = AuthorizationParser.index(of: 0x3d, in: p, part)
             guard eq < part.upperBound else {
@@ -265,7 +267,7 @@ enum AuthorizationParser {
             var count = 1
             var from = r.lowerBound
             while count <= maxSignedHeaders {
-                let i = AuthorizationParser.index(of: 0x3b, in: p, from..<r.upperBound)
+                let i = ByteSearch.index(of: 0x3b, in: p, from..<r.upperBound)
                 guard i < r.upperBound else { break }
                 count += 1
                 from = i + 1
@@ -340,7 +342,7 @@ enum AuthorizationParser {
             // Each `&`-separated element's name (up to `=`), compared in place.
             var start = 0
             while start < q.count {
-                let end = AuthorizationParser.index(of: 0x26, in: q, start..<q.count)
+                let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
                 let eq = AuthorizationParser.index(of: 0x3d, in: q, start..<end)
                 let name = start..<eq
                 if ByteSearch.equals(q, name, "X-Amz-Algorithm") || ByteSearch.equals(q, name, "X-Amz-Credential")
@@ -409,7 +411,7 @@ enum AuthorizationParser {
         var found = PresignRanges()
         var start = 0
         while start < q.count {
-            let end = AuthorizationParser.index(of: 0x26, in: q, start..<q.count)
+            let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
             let eq = AuthorizationParser.index(of: 0x3d, in: q, start..<end)
             if let k = presignIndex(q, start..<eq) {
                 guard found[k] == nil else { throw queryError("\(presignNames[k]) appears more than once") }
