@@ -131,7 +131,9 @@ extension HTTPField.Name {
 struct HeaderList: Sendable {
     enum Backing: Sendable {
         case fields([VerificationRequest.Field])
-        case http(HTTPFields, host: [UInt8]?)
+        /// The `Host` from the authority is kept as the request's `String` (no copy): its bytes
+        /// are read in place (`withUTF8` on a native string does not allocate).
+        case http(HTTPFields, host: String?)
     }
 
     let backing: Backing
@@ -144,7 +146,6 @@ struct HeaderList: Sendable {
     }
 
     init(_ fields: HTTPFields, host: String?) {
-        let host = host.map { Array($0.utf8) }
         backing = .http(fields, host: host)
         count = fields.count + (host == nil ? 0 : 1)
     }
@@ -171,8 +172,8 @@ struct HeaderList: Sendable {
         case .fields(let fields):
             return try fields[i].value.withUnsafeBufferPointer(body)
         case .http(let fields, let host):
-            guard let host else { return try fields[i].withUnsafeBytesOfValue(body) }
-            if i == 0 { return try host.withUnsafeBufferPointer(body) }
+            guard var host else { return try fields[i].withUnsafeBytesOfValue(body) }
+            if i == 0 { return try host.withUTF8(body) }
             return try fields[i - 1].withUnsafeBytesOfValue(body)
         }
     }
@@ -202,9 +203,9 @@ struct HeaderList: Sendable {
             }
         case .http(let fields, let host):
             var i = 0
-            if let host {
+            if var host {
                 HeaderList.hostName.withUnsafeBufferPointer { n in
-                    host.withUnsafeBufferPointer { v in
+                    host.withUTF8 { v in
                         facts.note(0, name: n, value: v)
                         sink.add(lowercaseToken: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
                     }

@@ -125,3 +125,23 @@ extension CredentialLookup {
         return false
     }
 }
+
+/// `VerificationRequest(HTTPRequest)` takes `Host` from the authority when there is no field,
+/// reading the authority's bytes in place.
+@Suite struct AuthorityHostTests {
+    @Test("the authority is the first field, named host; a Host field wins over the authority", arguments: [
+        "examplebucket.s3.amazonaws.com", "h", "[::1]:8080", "a-very-long-host-name-beyond-the-small-string-limit.example.com",
+    ])
+    func authorityAsHost(authority: String) async throws {
+        let request = HTTPRequest(method: .get, scheme: "https", authority: authority, path: "/a?b=c")
+        let converted = VerificationRequest(request)
+        #expect(converted.fields.first == VerificationRequest.Field(name: "host", value: authority))
+        #expect(converted.values("Host") == [Array(authority.utf8)])
+        var withField = request
+        withField.headerFields[.init("Host")!] = "other.example"
+        #expect(VerificationRequest(withField).values("host") == [Array("other.example".utf8)])
+        // Signed with the authority as host, verified through the same conversion.
+        let signed = try Fixture.signer().sign(request, payload: .emptySHA256, at: Fixture.date).request
+        #expect(await Fixture.verifier().verify(signed, payload: .hash(.emptySHA256), now: Fixture.date).isAccepted)
+    }
+}
