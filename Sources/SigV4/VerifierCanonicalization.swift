@@ -55,6 +55,29 @@ package enum VerifierCanonicalization {
     package struct Headers {
         fileprivate var headers: CanonicalHeaders
 
+        /// True when every collected name (lowercase) that starts with `prefix` is one of the
+        /// names of `line` (`a;b;c`, lowercase). Looks at the names with that prefix only.
+        package func allNames(withPrefix prefix: StaticString, areIn line: UnsafeRawBufferPointer) -> Bool {
+            let p = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+            let s = line.bindMemory(to: UInt8.self)
+            for k in 0..<headers.count {
+                let name = headers.name(headers.entries[k])
+                guard name.count >= p.count, memcmpBytes(name.baseAddress!, p.baseAddress!, p.count) == 0 else {
+                    continue
+                }
+                var found = false
+                var start = 0
+                while start <= s.count && !found {
+                    var end = start
+                    while end < s.count && s[end] != 0x3b { end += 1 }
+                    found = CanonicalHeaders.equal(UnsafeBufferPointer(rebasing: s[start..<end]), name)
+                    start = end + 1
+                }
+                if !found { return false }
+            }
+            return true
+        }
+
         /// Writes the canonical request for these fields and the claimed `signedHeaders`
         /// (lowercase names, strictly ascending, joined by `;`) into temporary memory and hashes
         /// it there; with `keepingBytes`, also returns a copy of the bytes.

@@ -42,6 +42,12 @@ extension KeyStore: CredentialResolver {
         try resolveNow(accessKeyID: accessKeyID, context: context)
     }
 
+    /// ``resolveNow(accessKeyID:context:)`` for the verifier's synchronous path: the key store
+    /// always answers without suspending (a cache hit, or a synchronous read of the store).
+    public func lookUpWithoutSuspending(accessKeyID: String, context: ResolutionContext) throws -> CredentialLookup {
+        try resolveNow(accessKeyID: accessKeyID, context: context).map(CredentialLookup.found) ?? .notFound
+    }
+
     /// The synchronous body of ``resolve(accessKeyID:context:)``.
     public func resolveNow(accessKeyID: String, context: ResolutionContext) throws(KeyStoreError)
         -> ResolvedCredential?

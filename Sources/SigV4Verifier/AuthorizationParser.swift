@@ -49,7 +49,7 @@ struct ClaimedAuthorization: Sendable {
     static func names(_ line: UnsafeBufferPointer<UInt8>, contain name: UnsafeBufferPointer<UInt8>) -> Bool {
         var start = 0
         while start <= line.count {
-            let end = ByteSearch.index(of: 0x3b, in: line, start..<line.count)
+            let end = AuthorizationParser.index(of: 0x3b, in: line, start..<line.count)
             if VerificationRequest.equalsIgnoringCase(name, UnsafeBufferPointer(rebasing: line[start..<end])) {
                 return true
             }
@@ -106,6 +106,17 @@ enum AuthorizationParser {
 
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
 
+    /// The index of the first `byte` in `r` of `p`, or `r.upperBound`: a plain loop, for the
+    /// ranges of a few bytes (a component's name, a credential part), where a `memchr` call costs
+    /// more than it saves. The long scans (`,` over the header value, `&` over the query) keep
+    /// `ByteSearch.index`.
+    @inline(__always)
+    static func index(of byte: UInt8, in p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int {
+        var i = r.lowerBound
+        while i < r.upperBound && p[i] != byte { i += 1 }
+        return i
+    }
+
     /// `r` without leading and trailing spaces and tabs.
     static func trimmed(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Range<Int> {
         var lo = r.lowerBound
@@ -156,7 +167,7 @@ enum AuthorizationParser {
         while true {
             let componentEnd = ByteSearch.index(of: 0x2c, in: p, componentStart..<rest.upperBound)
             let part = trimmed(p, componentStart..<componentEnd)
-            let eq = ByteSearch.index(of: 0x3d, in: p, part)
+            let eq = AuthorizationParser.index(of: 0x3d, in: p, part)
             guard eq < part.upperBound else {
                 throw malformed(part.isEmpty ? "empty component" : "a component has no '='")
             }
@@ -201,7 +212,7 @@ enum AuthorizationParser {
         var slashes = 0
         var from = r.lowerBound
         while slashes < 5 {
-            let i = ByteSearch.index(of: 0x2f, in: p, from..<r.upperBound)
+            let i = AuthorizationParser.index(of: 0x2f, in: p, from..<r.upperBound)
             guard i < r.upperBound else { break }
             switch slashes {
             case 0: cuts.0 = i
@@ -228,7 +239,10 @@ enum AuthorizationParser {
         guard parts.1.count == 8, p[parts.1].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw fail("the Credential date must be YYYYMMDD")
         }
-        return (text(p, parts.0), text(p, parts.1), text(p, parts.2), text(p, parts.3), text(p, parts.4))
+        // The terminator is nearly always `aws4_request`: its text is not made again.
+        let terminator =
+            ByteSearch.equals(p, parts.4, "aws4_request") ? CredentialScope.terminator : text(p, parts.4)
+        return (text(p, parts.0), text(p, parts.1), text(p, parts.2), text(p, parts.3), terminator)
     }
 
     /// 1 to 128 printable bytes without `,` or `;`.
@@ -246,28 +260,39 @@ enum AuthorizationParser {
         _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, fail: (String) -> VerificationFailure
     ) throws(VerificationFailure) -> String {
         guard !r.isEmpty else { throw fail("SignedHeaders is empty") }
-        var count = 1
-        var from = r.lowerBound
-        while count <= maxSignedHeaders {
-            let i = ByteSearch.index(of: 0x3b, in: p, from..<r.upperBound)
-            guard i < r.upperBound else { break }
-            count += 1
-            from = i + 1
+        // One scan: each name checked, counted and compared with the one before it. Too many
+        // names is reported before a bad name (the count is taken over the whole line first only
+        // when the line is long enough to hold more names than allowed).
+        if r.count > 2 * maxSignedHeaders {
+            var count = 1
+            var from = r.lowerBound
+            while count <= maxSignedHeaders {
+                let i = ByteSearch.index(of: 0x3b, in: p, from..<r.upperBound)
+                guard i < r.upperBound else { break }
+                count += 1
+                from = i + 1
+            }
+            guard count <= maxSignedHeaders else { throw fail("too many SignedHeaders") }
         }
-        guard count <= maxSignedHeaders else { throw fail("too many SignedHeaders") }
-        var previous: Range<Int>? = nil
+        var previous = r.lowerBound..<r.lowerBound
         var nameStart = r.lowerBound
         while nameStart <= r.upperBound {
-            let nameEnd = ByteSearch.index(of: 0x3b, in: p, nameStart..<r.upperBound)
+            var nameEnd = nameStart
+            while nameEnd < r.upperBound && p[nameEnd] != 0x3b {
+                guard isLowerToken(p[nameEnd]) else {
+                    throw fail("SignedHeaders must be lowercase header names separated by ';'")
+                }
+                nameEnd += 1
+            }
             let name = nameStart..<nameEnd
             nameStart = nameEnd + 1
             guard !name.isEmpty else {
                 throw fail("SignedHeaders must be lowercase header names separated by ';'")
             }
-            for i in name where !isLowerToken(p[i]) {
-                throw fail("SignedHeaders must be lowercase header names separated by ';'")
-            }
-            if let previous, !p[previous].lexicographicallyPrecedes(p[name]) {
+            if !previous.isEmpty,
+                CanonicalHeadersOrder.compare(
+                    UnsafeBufferPointer(rebasing: p[previous]), UnsafeBufferPointer(rebasing: p[name])) >= 0
+            {
                 throw fail("SignedHeaders must be sorted and must not repeat a name")
             }
             previous = name
@@ -318,7 +343,7 @@ enum AuthorizationParser {
             var start = 0
             while start < q.count {
                 let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
-                let eq = ByteSearch.index(of: 0x3d, in: q, start..<end)
+                let eq = AuthorizationParser.index(of: 0x3d, in: q, start..<end)
                 let name = start..<eq
                 if ByteSearch.equals(q, name, "X-Amz-Algorithm") || ByteSearch.equals(q, name, "X-Amz-Credential")
                     || ByteSearch.equals(q, name, "X-Amz-Signature")
@@ -387,7 +412,7 @@ enum AuthorizationParser {
         var start = 0
         while start < q.count {
             let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
-            let eq = ByteSearch.index(of: 0x3d, in: q, start..<end)
+            let eq = AuthorizationParser.index(of: 0x3d, in: q, start..<end)
             if let k = presignIndex(q, start..<eq) {
                 guard found[k] == nil else { throw queryError("\(presignNames[k]) appears more than once") }
                 found[k] = eq < end ? (eq + 1)..<end : end..<end
@@ -461,5 +486,18 @@ enum AuthorizationParser {
             let n = URIEncoding.decode(UnsafeBufferPointer(rebasing: q[r]), into: buffer.baseAddress!)
             return Result { () throws(VerificationFailure) in try body(UnsafeBufferPointer(buffer), 0..<n) }
         }.get()
+    }
+}
+
+/// Byte-wise order of two names, without the generic `lexicographicallyPrecedes`.
+enum CanonicalHeadersOrder {
+    static func compare(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Int {
+        let n = min(x.count, y.count)
+        var i = 0
+        while i < n {
+            if x[i] != y[i] { return Int(x[i]) - Int(y[i]) }
+            i += 1
+        }
+        return x.count - y.count
     }
 }

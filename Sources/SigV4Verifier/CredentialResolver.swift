@@ -15,9 +15,49 @@ public import SigV4
 ///     }
 /// }
 /// ```
+///
+/// A resolver that can answer without suspending (its keys are in memory, or it reads a local
+/// store synchronously) also implements ``lookUpWithoutSuspending(accessKeyID:context:)``: the
+/// verifier asks it first and skips the asynchronous call when it answers.
 public protocol CredentialResolver: Sendable {
     /// Returns the credential for `accessKeyID`, or nil when the key is unknown.
     func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential?
+
+    /// The answer when it is at hand without suspending, else ``CredentialLookup/needsSuspension``
+    /// (the default): the verifier then calls ``resolve(accessKeyID:context:)``. A thrown error
+    /// is treated as one thrown by `resolve` (the verifier answers `InternalError`: fail closed).
+    ///
+    /// ```swift
+    /// func lookUpWithoutSuspending(accessKeyID: String, context: ResolutionContext) -> CredentialLookup {
+    ///     keys[accessKeyID].map(CredentialLookup.found) ?? .notFound
+    /// }
+    /// ```
+    func lookUpWithoutSuspending(accessKeyID: String, context: ResolutionContext) throws -> CredentialLookup
+}
+
+extension CredentialResolver {
+    /// No answer without suspending: the verifier calls ``resolve(accessKeyID:context:)``.
+    public func lookUpWithoutSuspending(accessKeyID: String, context: ResolutionContext) throws -> CredentialLookup {
+        .needsSuspension
+    }
+}
+
+/// What ``CredentialResolver/lookUpWithoutSuspending(accessKeyID:context:)`` answers.
+///
+/// ```swift
+/// switch try resolver.lookUpWithoutSuspending(accessKeyID: id, context: context) {
+/// case .found(let credential): use(credential)
+/// case .notFound: reject()
+/// case .needsSuspension: use(try await resolver.resolve(accessKeyID: id, context: context))
+/// }
+/// ```
+public enum CredentialLookup: Sendable {
+    /// The key is known.
+    case found(ResolvedCredential)
+    /// The key is unknown (as `resolve` returning nil).
+    case notFound
+    /// The answer needs the asynchronous ``CredentialResolver/resolve(accessKeyID:context:)``.
+    case needsSuspension
 }
 
 /// What the verifier knows about the request when it asks for a key.

@@ -22,6 +22,11 @@ public final class InMemoryCredentialResolver: CredentialResolver {
         keys.withLock { $0[accessKeyID] }
     }
 
+    /// Always answers (the keys are in memory): the verifier never suspends for this resolver.
+    public func lookUpWithoutSuspending(accessKeyID: String, context: ResolutionContext) -> CredentialLookup {
+        keys.withLock { keys in keys[accessKeyID].map(CredentialLookup.found) ?? .notFound }
+    }
+
     /// Adds or replaces a credential.
     public func upsert(_ credential: ResolvedCredential) {
         keys.withLock { $0[credential.accessKeyID] = credential }

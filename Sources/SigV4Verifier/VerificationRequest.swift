@@ -131,7 +131,9 @@ extension HTTPField.Name {
 struct HeaderList: Sendable {
     enum Backing: Sendable {
         case fields([VerificationRequest.Field])
-        case http(HTTPFields, host: [UInt8]?)
+        /// The `Host` from the authority is kept as the request's `String` (no copy): its bytes
+        /// are read in place (`withUTF8` on a native string does not allocate).
+        case http(HTTPFields, host: String?)
     }
 
     let backing: Backing
@@ -144,7 +146,6 @@ struct HeaderList: Sendable {
     }
 
     init(_ fields: HTTPFields, host: String?) {
-        let host = host.map { Array($0.utf8) }
         backing = .http(fields, host: host)
         count = fields.count + (host == nil ? 0 : 1)
     }
@@ -171,45 +172,67 @@ struct HeaderList: Sendable {
         case .fields(let fields):
             return try fields[i].value.withUnsafeBufferPointer(body)
         case .http(let fields, let host):
-            guard let host else { return try fields[i].withUnsafeBytesOfValue(body) }
-            if i == 0 { return try host.withUnsafeBufferPointer(body) }
+            guard var host else { return try fields[i].withUnsafeBytesOfValue(body) }
+            if i == 0 { return try host.withUTF8(body) }
             return try fields[i - 1].withUnsafeBytesOfValue(body)
         }
     }
 
     /// Hands every field to `sink` for canonicalization: an `HTTPFields`' names as their
-    /// `canonicalName` (lowercase tokens already, nothing to check), other names checked and lowercased.
-    func addFields(to sink: inout VerifierCanonicalization.FieldSink) throws(SigV4Error) {
+    /// `canonicalName` (lowercase tokens already, nothing to check), other names checked and
+    /// lowercased. Each field is also noted in `facts`, in the same pass. A name the sink refuses
+    /// is thrown after every field was noted (the first one refused).
+    func addFields(
+        to sink: inout VerifierCanonicalization.FieldSink, noting facts: inout Verifier.HeaderFacts
+    ) throws(SigV4Error) {
+        var refused: SigV4Error? = nil
         switch backing {
         case .fields(let fields):
-            for field in fields {
-                var name = field.name
-                try name.withUTF8 { n in
-                    field.value.withUnsafeBytes { v in
-                        Result { () throws(SigV4Error) in try sink.add(name: UnsafeRawBufferPointer(n), value: v) }
+            for i in fields.indices {
+                var name = fields[i].name
+                name.withUTF8 { n in
+                    fields[i].value.withUnsafeBufferPointer { v in
+                        facts.note(i, name: n, value: v)
+                        do throws(SigV4Error) {
+                            try sink.add(name: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
+                        } catch {
+                            if refused == nil { refused = error }
+                        }
                     }
-                }.get()
+                }
             }
         case .http(let fields, let host):
-            if let host {
-                HeaderList.hostName.withUnsafeBytes { n in host.withUnsafeBytes { v in sink.add(lowercaseToken: n, value: v) } }
+            var i = 0
+            if var host {
+                HeaderList.hostName.withUnsafeBufferPointer { n in
+                    host.withUTF8 { v in
+                        facts.note(0, name: n, value: v)
+                        sink.add(lowercaseToken: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
+                    }
+                }
+                i = 1
             }
             for field in fields {
                 var name = field.name.canonicalName
-                try name.withUTF8 { n in
+                name.withUTF8 { n in
                     field.withUnsafeBytesOfValue { v in
-                        Result { () throws(SigV4Error) in
-                            // A pseudo-field name (`:x`, which only a decoder lets in) is checked, and refused.
-                            if n.first == 0x3a {
+                        facts.note(i, name: n, value: v)
+                        // A pseudo-field name (`:x`, which only a decoder lets in) is checked, and refused.
+                        if n.first == 0x3a {
+                            do throws(SigV4Error) {
                                 try sink.add(name: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
-                            } else {
-                                sink.add(lowercaseToken: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
+                            } catch {
+                                if refused == nil { refused = error }
                             }
+                        } else {
+                            sink.add(lowercaseToken: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
                         }
                     }
-                }.get()
+                }
+                i += 1
             }
         }
+        if let refused { throw refused }
     }
 
     /// The value bytes of field `i`, copied.

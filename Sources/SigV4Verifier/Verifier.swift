@@ -105,39 +105,40 @@ public struct Verifier: Sendable {
         /// How many `x-amz-*` fields there are (coverage is checked only when there are some).
         var amzCount = 0
 
+        /// No facts yet: ``note(_:name:value:)`` adds each field's (the canonicalization's field
+        /// pass calls it, so the fields are walked once).
         init(_ headers: HeaderList) {
             self.headers = headers
-            for index in 0..<headers.count {
-                headers.withName(index) { name in
-                    guard let first = name.first else { return }
-                    switch first | 0x20 {
-                    case UInt8(ascii: "a"):
-                        if Self.equals(name, "authorization") { authorization.add(index) }
-                    case UInt8(ascii: "c"):
-                        if Self.equals(name, "content-length"),
-                            headers.withValue(index, { $0.contains(where: { $0 >= 0x31 && $0 <= 0x39 }) })
-                        {
-                            hasBody = true
-                        }
-                    case UInt8(ascii: "d"):
-                        if Self.equals(name, "date") { date.add(index) }
-                    case UInt8(ascii: "h"):
-                        if Self.equals(name, "host") { hostCount += 1 }
-                    case UInt8(ascii: "t"):
-                        if Self.equals(name, "transfer-encoding") { hasBody = true }
-                    case UInt8(ascii: "x"):
-                        guard Verifier.isAmzName(name) else { return }
-                        amzCount += 1
-                        switch name.count {
-                        case 10 where Self.equals(name, "x-amz-date"): amzDate.add(index)
-                        case 20 where Self.equals(name, "x-amz-content-sha256"): contentSHA256.add(index)
-                        case 20 where Self.equals(name, "x-amz-security-token"): securityToken.add(index)
-                        default: break
-                        }
-                    default:
-                        return
-                    }
+        }
+
+        /// Records field `index`, named `name` (any case) with value `value`.
+        @inline(__always)
+        mutating func note(_ index: Int, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+            guard let first = name.first else { return }
+            switch first | 0x20 {
+            case UInt8(ascii: "a"):
+                if Self.equals(name, "authorization") { authorization.add(index) }
+            case UInt8(ascii: "c"):
+                if Self.equals(name, "content-length"), value.contains(where: { $0 >= 0x31 && $0 <= 0x39 }) {
+                    hasBody = true
                 }
+            case UInt8(ascii: "d"):
+                if Self.equals(name, "date") { date.add(index) }
+            case UInt8(ascii: "h"):
+                if Self.equals(name, "host") { hostCount += 1 }
+            case UInt8(ascii: "t"):
+                if Self.equals(name, "transfer-encoding") { hasBody = true }
+            case UInt8(ascii: "x"):
+                guard Verifier.isAmzName(name) else { return }
+                amzCount += 1
+                switch name.count {
+                case 10 where Self.equals(name, "x-amz-date"): amzDate.add(index)
+                case 20 where Self.equals(name, "x-amz-content-sha256"): contentSHA256.add(index)
+                case 20 where Self.equals(name, "x-amz-security-token"): securityToken.add(index)
+                default: break
+                }
+            default:
+                return
             }
         }
 
@@ -177,10 +178,128 @@ public struct Verifier: Sendable {
         return out
     }
 
+    /// What the synchronous part of a verification came to, written in place (a verified
+    /// request is large: it is not copied through return values).
+    struct Outcome {
+        /// Set when every check before the replay guard passed.
+        var verified: VerifiedRequest?
+        /// The access key id as the request claims it (set with `verified`).
+        var claimedAccessKeyID = ""
+        /// Set when the resolver has to be asked asynchronously; the verification then runs
+        /// again with its answer.
+        var needsLookup: (accessKeyID: String, context: ResolutionContext)?
+    }
+
+    /// How the synchronous part gets the credential.
+    enum Lookup {
+        /// Ask ``CredentialResolver/lookUpWithoutSuspending(accessKeyID:context:)``.
+        case immediate
+        /// What ``CredentialResolver/resolve(accessKeyID:context:)`` returned or threw.
+        case resolved(Result<ResolvedCredential?, any Error>)
+    }
+
+    /// The header fields as the canonicalization collected them, or why it refused one.
+    enum CollectedFields {
+        case collected(VerifierCanonicalization.Headers)
+        case refused(SigV4Error)
+
+        /// True when every field name starting with `prefix` is among the names of `line`
+        /// (`a;b;c`); false when the fields were refused (the caller then looks at each field).
+        func allNames(withPrefix prefix: StaticString, areIn line: UnsafeRawBufferPointer) -> Bool {
+            guard case .collected(let fields) = self else { return false }
+            return fields.allNames(withPrefix: prefix, areIn: line)
+        }
+    }
+
     func check(_ request: VerificationRequest, payload: Payload, now: AmzDate) async throws(VerificationFailure)
         -> VerifiedRequest
     {
-        let facts = HeaderFacts(request.headers)
+        var outcome = Outcome()
+        try evaluate(request, payload: payload, now: now, lookup: .immediate, into: &outcome)
+        if let (accessKeyID, context) = outcome.needsLookup {
+            // Every check before the lookup is a fixed function of the request and `now`: the
+            // second run passes them again and goes on with this answer.
+            let answer: Result<ResolvedCredential?, any Error>
+            do {
+                answer = .success(try await resolver.resolve(accessKeyID: accessKeyID, context: context))
+            } catch {
+                answer = .failure(error)
+            }
+            outcome = Outcome()
+            try evaluate(request, payload: payload, now: now, lookup: .resolved(answer), into: &outcome)
+        }
+        guard let verified = outcome.verified.take() else {
+            // A run with the resolver's answer does not ask again; should it, fail closed.
+            var failure = VerificationFailure(.internalError, "The credential store could not be read; please retry.")
+            failure.accessKeyID = outcome.needsLookup?.accessKeyID
+            throw failure
+        }
+        let claimedAccessKeyID = outcome.claimedAccessKeyID
+        func withKey(_ f: VerificationFailure) -> VerificationFailure {
+            var f = f
+            f.accessKeyID = claimedAccessKeyID
+            return f
+        }
+
+        // 8. Replay.
+        if let replayGuard, !verified.isPresigned || policy.presignedSingleUse {
+            let signedAt = verified.signedAt
+            let until =
+                verified.expires.map { signedAt.adding(seconds: Int64($0)) }
+                ?? signedAt.adding(seconds: policy.maxClockSkew)
+            switch await replayGuard.remember(verified.signature, until: until, now: now) {
+            case .firstUse: break
+            case .replayed:
+                throw withKey(
+                    VerificationFailure(
+                        .requestReplayed,
+                        "This signed request was already used. Each signed request is accepted once; sign a new request.",
+                        details: [.init("RequestTime", signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic)]))
+            case .unavailable:
+                throw withKey(
+                    VerificationFailure(.slowDown, "Please reduce your request rate (replay protection is at capacity)."))
+            }
+        }
+        return verified
+    }
+
+    /// Every check but the replay guard, without suspending: the header fields are read once,
+    /// into the canonicalization's scratch, and the facts the checks need are noted on the way;
+    /// the checks and the signature then run while the scratch is held.
+    func evaluate(
+        _ request: VerificationRequest, payload: Payload, now: AmzDate, lookup: Lookup, into outcome: inout Outcome
+    ) throws(VerificationFailure) {
+        let headers = request.headers
+        var facts = HeaderFacts(headers)
+        var failure: VerificationFailure? = nil
+        do {
+            try VerifierCanonicalization.withHeaders(count: headers.count, byteCount: 0) {
+                sink throws(SigV4Error) in
+                facts = HeaderFacts(headers)
+                try headers.addFields(to: &sink, noting: &facts)
+            } body: { fields in
+                do throws(VerificationFailure) {
+                    try evaluate(
+                        request, facts: facts, fields: .collected(fields), payload: payload, now: now, lookup: lookup,
+                        into: &outcome)
+                } catch {
+                    failure = error
+                }
+            }
+        } catch {
+            // A field the canonicalization refuses: the facts still cover every field, every check
+            // before the signature runs as usual, and the signature step reports it.
+            try evaluate(
+                request, facts: facts, fields: .refused(error), payload: payload, now: now, lookup: lookup, into: &outcome)
+            return
+        }
+        if let failure { throw failure }
+    }
+
+    func evaluate(
+        _ request: VerificationRequest, facts: HeaderFacts, fields: CollectedFields, payload: Payload, now: AmzDate,
+        lookup: Lookup, into outcome: inout Outcome
+    ) throws(VerificationFailure) {
         let query = request.queryBytes
         let presigned = AuthorizationParser.looksPresigned(query)
 
@@ -309,7 +428,9 @@ public struct Verifier: Sendable {
             unsigned.append("host")
         }
         if dateFromDateHeader && !claim.signs("date") { unsigned.append("date") }
-        if policy.requireSignedAmzHeaders && facts.amzCount > 0 {
+        if policy.requireSignedAmzHeaders && facts.amzCount > 0
+            && !claim.withSignedHeaderBytes({ line in fields.allNames(withPrefix: "x-amz-", areIn: line) })
+        {
             let unsignedAmz = claim.withSignedHeaderBytes { Verifier.unsignedAmzNames(request.headers, signedLine: $0) }
             for name in unsignedAmz {
                 if policy.unsignedAmzHeaderExemptions.contains(name) { continue }
@@ -343,7 +464,21 @@ public struct Verifier: Sendable {
         do {
             let context = ResolutionContext(
                 signedAt: signedAt, now: now, region: claim.region, service: claim.service, isPresigned: presigned)
-            guard let found = try await resolver.resolve(accessKeyID: claim.accessKeyID, context: context) else {
+            // A resolver that has the answer at hand gives it without an asynchronous call.
+            let found: ResolvedCredential?
+            switch lookup {
+            case .immediate:
+                switch try resolver.lookUpWithoutSuspending(accessKeyID: claim.accessKeyID, context: context) {
+                case .found(let credential): found = credential
+                case .notFound: found = nil
+                case .needsSuspension:
+                    outcome.needsLookup = (claim.accessKeyID, context)
+                    return
+                }
+            case .resolved(let answer):
+                found = try answer.get()
+            }
+            guard let found else {
                 throw withKey(
                     VerificationFailure(
                         .invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records."))
@@ -365,39 +500,22 @@ public struct Verifier: Sendable {
                 secretAccessKey: credential.secretAccessKey),
             scope: scope)
         let match = try matchSignature(
-            request: request, claim: claim, signedAt: signedAt, scope: scope, rules: rules, candidates: candidates,
+            fields: fields, request: request, claim: claim, signedAt: signedAt, scope: scope, rules: rules, candidates: candidates,
             key: signingKey
         ).unwrap(withKey)
 
         // 7. The body, when given.
         let status = try payloadStatus(match.payload, payload: payload, facts: facts).unwrap(withKey)
 
-        // 8. Replay.
-        if let replayGuard, !presigned || policy.presignedSingleUse {
-            let until =
-                claim.presign.map { signedAt.adding(seconds: Int64($0.expires)) }
-                ?? signedAt.adding(seconds: policy.maxClockSkew)
-            switch await replayGuard.remember(claim.signature, until: until, now: now) {
-            case .firstUse: break
-            case .replayed:
-                throw withKey(
-                    VerificationFailure(
-                        .requestReplayed,
-                        "This signed request was already used. Each signed request is accepted once; sign a new request.",
-                        details: [.init("RequestTime", signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic)]))
-            case .unavailable:
-                throw withKey(
-                    VerificationFailure(.slowDown, "Please reduce your request rate (replay protection is at capacity)."))
-            }
-        }
-
-        return VerifiedRequest(
+        outcome.claimedAccessKeyID = claim.accessKeyID
+        outcome.verified = VerifiedRequest(
             accessKeyID: credential.accessKeyID, principal: credential.principal, scope: scope,
             signedHeadersLine: claim.signedHeadersLine, signedAt: signedAt, isPresigned: presigned,
             expires: claim.presign?.expires, signature: claim.signature, payloadHash: match.payload, payload: status,
             plusPolicy: match.plus, canonicalForm: match.form, diagnostics: policy.includeDiagnostics ? match.diagnostics : nil,
             signingKey: signingKey)
     }
+
 
     // MARK: payload
 
@@ -604,31 +722,31 @@ public struct Verifier: Sendable {
     }
 
     func matchSignature(
-        request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate, scope: CredentialScope,
-        rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey
+        fields: CollectedFields, request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate,
+        scope: CredentialScope, rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey
     ) -> Result<Match, VerificationFailure> {
         let target = canonicalTarget(request: request, claim: claim, rules: rules)
-        let headers = request.headers
         var method = request.method
         let policy = self.policy
         var attempt = Attempt.mismatch(nil)
-        do {
-            // The fields are read once, by index, into scratch and sorted; every reading and
-            // payload hash tried writes its canonical request from them.
-            try VerifierCanonicalization.withHeaders(count: headers.count, byteCount: 0) {
-                sink throws(SigV4Error) in try headers.addFields(to: &sink)
-            } body: { fields throws(SigV4Error) in
-                attempt = try method.withUTF8 { m in
-                    claim.withSignedHeaderBytes { signedNames in
-                        Result { () throws(SigV4Error) -> Attempt in
-                            try matchReadings(
-                                fields, method: UnsafeRawBufferPointer(m), target: target, signedNames: signedNames,
-                                claim: claim, signedAt: signedAt, scope: scope, rules: rules, candidates: candidates,
-                                key: key, policy: policy)
-                        }
-                    }
-                }.get()
+        do throws(SigV4Error) {
+            // The fields were read once, into scratch, and sorted; every reading and payload hash
+            // tried writes its canonical request from them.
+            let collected: VerifierCanonicalization.Headers
+            switch fields {
+            case .collected(let c): collected = c
+            case .refused(let error): throw error
             }
+            attempt = try method.withUTF8 { m in
+                claim.withSignedHeaderBytes { signedNames in
+                    Result { () throws(SigV4Error) -> Attempt in
+                        try matchReadings(
+                            collected, method: UnsafeRawBufferPointer(m), target: target, signedNames: signedNames,
+                            claim: claim, signedAt: signedAt, scope: scope, rules: rules, candidates: candidates,
+                            key: key, policy: policy)
+                    }
+                }
+            }.get()
         } catch {
             // A bad method or target is reported before a bad field, whichever failed first here.
             var reason = error.reason

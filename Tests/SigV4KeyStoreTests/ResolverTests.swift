@@ -24,6 +24,30 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
+    func theVerifiersSynchronousLookupAnswersWhatResolveAnswersAndVerifiesWithoutSuspending(backend: Backend)
+        async throws
+    {
+        let fixture = try Fixture(backend)
+        let issued = try fixture.store.createKey(principal: "alice", actor: "test")
+        let inactive = try makeKey(fixture.store, in: .inactive)
+        let now = fixture.clock.now
+        for id in [issued.accessKeyID, inactive, "SV4KAAAAAAAAAAAAAAAA", ""] {
+            let ctx = context(signedAt: now, now: now)
+            let resolved = try await fixture.store.resolve(accessKeyID: id, context: ctx)
+            switch try fixture.store.lookUpWithoutSuspending(accessKeyID: id, context: ctx) {
+            case .found(let credential):
+                #expect(credential == resolved)
+                #expect(id == issued.accessKeyID)
+            case .notFound: #expect(resolved == nil)
+            case .needsSuspension: Issue.record("the key store answers synchronously")
+            }
+        }
+        let signed = try signSample(issued.credentials, at: now)
+        let result = await Verifier(resolver: fixture.store).verify(signed.request, payload: .hash(.emptySHA256), now: now)
+        #expect(result.verified?.principal == "alice")
+    }
+
+    @Test(arguments: Backend.allCases)
     func unknownMalformedInactiveAndDeletedKeysDoNotResolve(backend: Backend) async throws {
         let fixture = try Fixture(backend)
         let inactive = try makeKey(fixture.store, in: .inactive)

@@ -1,0 +1,91 @@
+import SigV4
+import Testing
+
+@testable import SigV4Verifier
+
+/// The one-scan `SignedHeaders` check and the credential's terminator agree with the previous
+/// (two-pass, generic-compare) parser: the same lines accepted, the same message for each refusal.
+@Suite("claim parsing")
+struct ClaimParsingTests {
+    /// The previous check, kept as the reference: count the names first, then each name
+    /// non-empty, lowercase token bytes, strictly after the one before.
+    static func reference(_ line: [UInt8]) -> String? {
+        if line.isEmpty { return "SignedHeaders is empty" }
+        let names = line.split(separator: 0x3b, omittingEmptySubsequences: false)
+        if names.count > AuthorizationParser.maxSignedHeaders { return "too many SignedHeaders" }
+        var previous: ArraySlice<UInt8>? = nil
+        for name in names {
+            if name.isEmpty || !name.allSatisfy(AuthorizationParser.isLowerToken) {
+                return "SignedHeaders must be lowercase header names separated by ';'"
+            }
+            if let previous, !previous.lexicographicallyPrecedes(name) {
+                return "SignedHeaders must be sorted and must not repeat a name"
+            }
+            previous = name
+        }
+        return nil
+    }
+
+    static func parsed(_ line: [UInt8]) -> Result<String, VerificationFailure> {
+        line.withUnsafeBufferPointer { p in
+            Result { () throws(VerificationFailure) in
+                try AuthorizationParser.parseSignedHeaders(p, 0..<p.count) { VerificationFailure(.authorizationHeaderMalformed, $0) }
+            }
+        }
+    }
+
+    /// Every line of up to 5 bytes over a small alphabet, plus long and boundary lines.
+    static var lines: [[UInt8]] {
+        let alphabet = Array("ab;A -".utf8)
+        var out: [[UInt8]] = [[]]
+        var frontier: [[UInt8]] = [[]]
+        for _ in 0..<5 {
+            frontier = frontier.flatMap { prefix in alphabet.map { prefix + [$0] } }
+            out += frontier
+        }
+        func names(_ n: Int) -> [String] {
+            (0..<n).map { i in "h" + String(repeating: "0", count: 4 - String(i).count) + String(i) }
+        }
+        for n in [127, 128, 129, 200] {
+            out.append(Array(names(n).joined(separator: ";").utf8))
+            out.append(Array((names(n).dropLast() + ["a"]).joined(separator: ";").utf8))
+        }
+        out.append(Array(String(repeating: "a;", count: 129).dropLast().utf8))  // many short, unsorted
+        out.append(Array(String(repeating: ";", count: 300).utf8))
+        out.append(Array(("host;x-amz-date;" + String(repeating: "z", count: 300)).utf8))
+        out.append(Array("host;x-amz-content-sha256;x-amz-date".utf8))
+        out.append(Array("host;host".utf8))
+        out.append(Array("x-amz-date;host".utf8))
+        return out
+    }
+
+    @Test("SignedHeaders: the one-scan check accepts and refuses exactly as the previous check")
+    func signedHeadersMatchReference() {
+        var accepted = 0
+        for line in Self.lines {
+            switch Self.parsed(line) {
+            case .success(let text):
+                #expect(Self.reference(line) == nil, "accepted \(text)")
+                #expect(Array(text.utf8) == line)
+                accepted += 1
+            case .failure(let failure):
+                #expect(failure.message == Self.reference(line), "line \(String(decoding: line, as: UTF8.self))")
+                #expect(failure.code == .authorizationHeaderMalformed)
+            }
+        }
+        #expect(accepted > 10)
+    }
+
+    @Test("the terminator is read as sent, aws4_request or not", arguments: [
+        "aws4_request", "aws4_requesT", "aws4_request2", "aws5_request", "x",
+    ])
+    func terminator(value: String) throws {
+        let header =
+            "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/s3/\(value), SignedHeaders=host, Signature="
+            + String(repeating: "0", count: 64)
+        let claim = try AuthorizationParser.parseHeader(Array(header.utf8))
+        #expect(claim.terminator == value)
+        #expect(claim.accessKeyID == "AKID" && claim.dateStamp == "20150830")
+        #expect(claim.region == "us-east-1" && claim.service == "s3" && claim.signedHeadersLine == "host")
+    }
+}

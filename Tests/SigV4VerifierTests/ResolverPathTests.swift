@@ -1,0 +1,147 @@
+import HTTPTypes
+import Synchronization
+import SigV4
+import SigV4Verifier
+import Testing
+
+/// The verifier's two ways of asking a resolver: `lookUpWithoutSuspending` first, `resolve` only
+/// when that answers `needsSuspension`.
+@Suite struct ResolverPathTests {
+    /// A resolver whose synchronous and asynchronous answers are set separately, so a test sees
+    /// which one the verifier used.
+    final class Scripted: CredentialResolver {
+        enum Answer: Sendable { case found, notFound, needsSuspension, fails }
+        struct Calls: Sendable, Equatable {
+            var immediate = 0
+            var asynchronous = 0
+        }
+        let immediate: Answer
+        let asynchronous: Answer
+        let counts = Mutex(Calls())
+
+        init(immediate: Answer, asynchronous: Answer) {
+            self.immediate = immediate
+            self.asynchronous = asynchronous
+        }
+
+        struct Failure: Error {}
+
+        func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {
+            counts.withLock { $0.asynchronous += 1 }
+            switch asynchronous {
+            case .found: return Fixture.credential()
+            case .notFound, .needsSuspension: return nil
+            case .fails: throw Failure()
+            }
+        }
+
+        func lookUpWithoutSuspending(accessKeyID: String, context: ResolutionContext) throws -> CredentialLookup {
+            counts.withLock { $0.immediate += 1 }
+            switch immediate {
+            case .found: return .found(Fixture.credential())
+            case .notFound: return .notFound
+            case .needsSuspension: return .needsSuspension
+            case .fails: throw Failure()
+            }
+        }
+
+        var calls: Calls { counts.withLock { $0 } }
+    }
+
+    /// Only `resolve`: the protocol's default answers `needsSuspension`.
+    struct AsyncOnly: CredentialResolver {
+        func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {
+            accessKeyID == Fixture.accessKeyID ? Fixture.credential() : nil
+        }
+    }
+
+    static func signed(presigned: Bool) throws -> VerificationRequest {
+        let request = HTTPRequest(
+            method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/photos/a.jpg?x=1")
+        let signer = Fixture.signer()
+        return VerificationRequest(
+            presigned
+                ? try signer.presign(request, expires: 600, at: Fixture.date).request
+                : try signer.sign(request, payload: .emptySHA256, at: Fixture.date).request)
+    }
+
+    typealias Case = (immediate: Scripted.Answer, asynchronous: Scripted.Answer, code: String?, calls: (Int, Int))
+    static let cases: [Case] = [
+        (.found, .fails, nil, (1, 0)),
+        (.notFound, .found, "InvalidAccessKeyId", (1, 0)),
+        (.fails, .found, "InternalError", (1, 0)),
+        (.needsSuspension, .found, nil, (1, 1)),
+        (.needsSuspension, .notFound, "InvalidAccessKeyId", (1, 1)),
+        (.needsSuspension, .fails, "InternalError", (1, 1)),
+    ]
+
+    @Test(
+        "a synchronous answer is used as is and resolve is not called; needsSuspension falls back to resolve",
+        arguments: [false, true], cases.indices)
+    func synchronousAnswerFirst(presigned: Bool, index: Int) async throws {
+        let c = Self.cases[index]
+        let resolver = Scripted(immediate: c.immediate, asynchronous: c.asynchronous)
+        let result = await Verifier(resolver: resolver).verify(
+            try Self.signed(presigned: presigned), now: Fixture.date.adding(seconds: 1))
+        #expect(result.code == c.code)
+        if c.code == "InvalidAccessKeyId" || c.code == "InternalError" {
+            #expect(result.failure?.accessKeyID == Fixture.accessKeyID)
+        }
+        #expect(result.verified?.principal == (c.code == nil ? "alice" : nil))
+        #expect(resolver.calls == Scripted.Calls(immediate: c.calls.0, asynchronous: c.calls.1))
+    }
+
+    @Test("a resolver with only resolve(accessKeyID:context:) verifies as before (the default sync answer)")
+    func asyncOnlyResolver() async throws {
+        for presigned in [false, true] {
+            let request = try Self.signed(presigned: presigned)
+            let result = await Verifier(resolver: AsyncOnly()).verify(request, now: Fixture.date.adding(seconds: 1))
+            #expect(result.verified?.principal == "alice")
+            #expect(try AsyncOnly().lookUpWithoutSuspending(accessKeyID: Fixture.accessKeyID, context: Self.context)
+                .isNeedsSuspension)
+        }
+    }
+
+    static let context = ResolutionContext(
+        signedAt: Fixture.date, now: Fixture.date, region: "us-east-1", service: "s3", isPresigned: false)
+
+    @Test("InMemoryCredentialResolver answers synchronously what resolve answers")
+    func inMemoryAnswersSynchronously() async throws {
+        let resolver = InMemoryCredentialResolver([Fixture.credential()])
+        for id in [Fixture.accessKeyID, "AKIDOTHER", ""] {
+            let async = try await resolver.resolve(accessKeyID: id, context: Self.context)
+            switch resolver.lookUpWithoutSuspending(accessKeyID: id, context: Self.context) {
+            case .found(let credential): #expect(credential == async)
+            case .notFound: #expect(async == nil)
+            case .needsSuspension: Issue.record("the in-memory resolver must answer synchronously")
+            }
+        }
+    }
+}
+
+extension CredentialLookup {
+    var isNeedsSuspension: Bool {
+        if case .needsSuspension = self { return true }
+        return false
+    }
+}
+
+/// `VerificationRequest(HTTPRequest)` takes `Host` from the authority when there is no field,
+/// reading the authority's bytes in place.
+@Suite struct AuthorityHostTests {
+    @Test("the authority is the first field, named host; a Host field wins over the authority", arguments: [
+        "examplebucket.s3.amazonaws.com", "h", "[::1]:8080", "a-very-long-host-name-beyond-the-small-string-limit.example.com",
+    ])
+    func authorityAsHost(authority: String) async throws {
+        let request = HTTPRequest(method: .get, scheme: "https", authority: authority, path: "/a?b=c")
+        let converted = VerificationRequest(request)
+        #expect(converted.fields.first == VerificationRequest.Field(name: "host", value: authority))
+        #expect(converted.values("Host") == [Array(authority.utf8)])
+        var withField = request
+        withField.headerFields[.init("Host")!] = "other.example"
+        #expect(VerificationRequest(withField).values("host") == [Array("other.example".utf8)])
+        // Signed with the authority as host, verified through the same conversion.
+        let signed = try Fixture.signer().sign(request, payload: .emptySHA256, at: Fixture.date).request
+        #expect(await Fixture.verifier().verify(signed, payload: .hash(.emptySHA256), now: Fixture.date).isAccepted)
+    }
+}
