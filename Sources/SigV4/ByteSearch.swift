@@ -22,6 +22,42 @@ package enum ByteSearch {
         return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
     }
 
+    /// The index of the first `byte` in `r` of `p`, or `r.upperBound`: a plain loop, for ranges of
+    /// a few bytes (a component's name, a credential part, one name of a list), where a `memchr`
+    /// call costs more than it saves. Long scans use ``index(of:in:_:)``.
+    @inline(__always)
+    package static func indexInShortRange(of byte: UInt8, in p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int {
+        var i = r.lowerBound
+        while i < r.upperBound && p[i] != byte { i += 1 }
+        return i
+    }
+
+    /// Byte-wise order of `x` and `y`: negative, zero or positive (a shorter prefix first).
+    @inline(__always)
+    package static func compare(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Int {
+        let n = min(x.count, y.count)
+        if n > 0 {
+            let c = memcmpBytes(x.baseAddress!, y.baseAddress!, n)
+            if c != 0 { return c }
+        }
+        return x.count - y.count
+    }
+
+    /// True when one of the `;`-separated names of `line` (a `SignedHeaders` value) satisfies
+    /// `matches`.
+    @inline(__always)
+    package static func anyName(
+        of line: UnsafeBufferPointer<UInt8>, _ matches: (UnsafeBufferPointer<UInt8>) -> Bool
+    ) -> Bool {
+        var start = 0
+        while start <= line.count {
+            let end = indexInShortRange(of: 0x3b, in: line, start..<line.count)
+            if matches(UnsafeBufferPointer(rebasing: line[start..<end])) { return true }
+            start = end + 1
+        }
+        return false
+    }
+
     /// True when the bytes at `r` of `p` are `literal`.
     @inline(__always)
     package static func equals(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ literal: StaticString) -> Bool {

@@ -143,14 +143,7 @@ struct CanonicalHeaders {
         if a.prefix != b.prefix { return a.prefix < b.prefix ? -1 : 1 }
         // Equal prefixes of names of at most 8 bytes: equal names (tokens have no NUL byte).
         if a.nameCount <= 8 && b.nameCount <= 8 { return Int(a.nameCount) - Int(b.nameCount) }
-        let x = name(a)
-        let y = name(b)
-        let n = min(x.count, y.count)
-        if n > 0 {
-            let c = memcmpBytes(x.baseAddress!, y.baseAddress!, n)
-            if c != 0 { return c }
-        }
-        return x.count - y.count
+        return ByteSearch.compare(name(a), name(b))
     }
 
     /// Sorts by name, keeping the original order of equal names (insertion sort for the usual

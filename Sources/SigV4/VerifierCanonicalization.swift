@@ -65,15 +65,7 @@ package enum VerifierCanonicalization {
                 guard name.count >= p.count, memcmpBytes(name.baseAddress!, p.baseAddress!, p.count) == 0 else {
                     continue
                 }
-                var found = false
-                var start = 0
-                while start <= s.count && !found {
-                    var end = start
-                    while end < s.count && s[end] != 0x3b { end += 1 }
-                    found = CanonicalHeaders.equal(UnsafeBufferPointer(rebasing: s[start..<end]), name)
-                    start = end + 1
-                }
-                if !found { return false }
+                if !ByteSearch.anyName(of: s, { CanonicalHeaders.equal($0, name) }) { return false }
             }
             return true
         }

@@ -47,15 +47,7 @@ struct ClaimedAuthorization: Sendable {
 
     /// True when `name` (any case) is one of the names of `line` (`a;b;c`, lowercase).
     static func names(_ line: UnsafeBufferPointer<UInt8>, contain name: UnsafeBufferPointer<UInt8>) -> Bool {
-        var start = 0
-        while start <= line.count {
-            let end = AuthorizationParser.index(of: 0x3b, in: line, start..<line.count)
-            if VerificationRequest.equalsIgnoringCase(name, UnsafeBufferPointer(rebasing: line[start..<end])) {
-                return true
-            }
-            start = end + 1
-        }
-        return false
+        ByteSearch.anyName(of: line) { VerificationRequest.equalsIgnoringCase(name, $0) }
     }
 }
 
@@ -105,17 +97,6 @@ enum AuthorizationParser {
     }
 
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
-
-    /// The index of the first `byte` in `r` of `p`, or `r.upperBound`: a plain loop, for the
-    /// ranges of a few bytes (a component's name, a credential part), where a `memchr` call costs
-    /// more than it saves. The long scans (`,` over the header value, `&` over the query) keep
-    /// `ByteSearch.index`.
-    @inline(__always)
-    static func index(of byte: UInt8, in p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int {
-        var i = r.lowerBound
-        while i < r.upperBound && p[i] != byte { i += 1 }
-        return i
-    }
 
     /// `r` without leading and trailing spaces and tabs.
     static func trimmed(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Range<Int> {
@@ -167,7 +148,7 @@ enum AuthorizationParser {
         while true {
             let componentEnd = ByteSearch.index(of: 0x2c, in: p, componentStart..<rest.upperBound)
             let part = trimmed(p, componentStart..<componentEnd)
-            let eq = AuthorizationParser.index(of: 0x3d, in: p, part)
+            let eq = ByteSearch.indexInShortRange(of: 0x3d, in: p, part)
             guard eq < part.upperBound else {
                 throw malformed(part.isEmpty ? "empty component" : "a component has no '='")
             }
@@ -212,7 +193,7 @@ enum AuthorizationParser {
         var slashes = 0
         var from = r.lowerBound
         while slashes < 5 {
-            let i = AuthorizationParser.index(of: 0x2f, in: p, from..<r.upperBound)
+            let i = ByteSearch.indexInShortRange(of: 0x2f, in: p, from..<r.upperBound)
             guard i < r.upperBound else { break }
             switch slashes {
             case 0: cuts.0 = i
@@ -290,7 +271,7 @@ enum AuthorizationParser {
                 throw fail("SignedHeaders must be lowercase header names separated by ';'")
             }
             if !previous.isEmpty,
-                CanonicalHeadersOrder.compare(
+                ByteSearch.compare(
                     UnsafeBufferPointer(rebasing: p[previous]), UnsafeBufferPointer(rebasing: p[name])) >= 0
             {
                 throw fail("SignedHeaders must be sorted and must not repeat a name")
@@ -343,7 +324,7 @@ enum AuthorizationParser {
             var start = 0
             while start < q.count {
                 let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
-                let eq = AuthorizationParser.index(of: 0x3d, in: q, start..<end)
+                let eq = ByteSearch.indexInShortRange(of: 0x3d, in: q, start..<end)
                 let name = start..<eq
                 if ByteSearch.equals(q, name, "X-Amz-Algorithm") || ByteSearch.equals(q, name, "X-Amz-Credential")
                     || ByteSearch.equals(q, name, "X-Amz-Signature")
@@ -412,7 +393,7 @@ enum AuthorizationParser {
         var start = 0
         while start < q.count {
             let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
-            let eq = AuthorizationParser.index(of: 0x3d, in: q, start..<end)
+            let eq = ByteSearch.indexInShortRange(of: 0x3d, in: q, start..<end)
             if let k = presignIndex(q, start..<eq) {
                 guard found[k] == nil else { throw queryError("\(presignNames[k]) appears more than once") }
                 found[k] = eq < end ? (eq + 1)..<end : end..<end
@@ -489,15 +470,3 @@ enum AuthorizationParser {
     }
 }
 
-/// Byte-wise order of two names, without the generic `lexicographicallyPrecedes`.
-enum CanonicalHeadersOrder {
-    static func compare(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Int {
-        let n = min(x.count, y.count)
-        var i = 0
-        while i < n {
-            if x[i] != y[i] { return Int(x[i]) - Int(y[i]) }
-            i += 1
-        }
-        return x.count - y.count
-    }
-}
