@@ -147,8 +147,7 @@ package struct HMAC: @unchecked Sendable {
         innerDigest.withUnsafeBytes { outer.update($0) }
         let result = outer.finalize()
         innerDigest.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
-        inner.cleanse()
-        outer.cleanse()
+        cleanse()
         return result
     }
 }
