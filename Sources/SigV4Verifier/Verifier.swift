@@ -230,15 +230,9 @@ public struct Verifier: Sendable {
         }
         guard let verified = outcome.verified.take() else {
             // A run with the resolver's answer does not ask again; should it, fail closed.
-            var failure = VerificationFailure(.internalError, "The credential store could not be read; please retry.")
-            failure.accessKeyID = outcome.needsLookup?.accessKeyID
-            throw failure
-        }
-        let claimedAccessKeyID = outcome.claimedAccessKeyID
-        func withKey(_ f: VerificationFailure) -> VerificationFailure {
-            var f = f
-            f.accessKeyID = claimedAccessKeyID
-            return f
+            throw VerificationFailure(
+                .internalError, "The credential store could not be read; please retry.",
+                accessKeyID: outcome.needsLookup?.accessKeyID)
         }
 
         // 8. Replay.
@@ -250,14 +244,15 @@ public struct Verifier: Sendable {
             switch await replayGuard.remember(verified.signature, until: until, now: now) {
             case .firstUse: break
             case .replayed:
-                throw withKey(
-                    VerificationFailure(
-                        .requestReplayed,
-                        "This signed request was already used. Each signed request is accepted once; sign a new request.",
-                        details: [.init("RequestTime", signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic)]))
+                throw VerificationFailure(
+                    .requestReplayed,
+                    "This signed request was already used. Each signed request is accepted once; sign a new request.",
+                    details: [.init("RequestTime", signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic)],
+                    accessKeyID: outcome.claimedAccessKeyID)
             case .unavailable:
-                throw withKey(
-                    VerificationFailure(.slowDown, "Please reduce your request rate (replay protection is at capacity)."))
+                throw VerificationFailure(
+                    .slowDown, "Please reduce your request rate (replay protection is at capacity).",
+                    accessKeyID: outcome.claimedAccessKeyID)
             }
         }
         return verified
@@ -515,7 +510,6 @@ public struct Verifier: Sendable {
             plusPolicy: match.plus, canonicalForm: match.form, diagnostics: policy.includeDiagnostics ? match.diagnostics : nil,
             signingKey: signingKey)
     }
-
 
     // MARK: payload
 
