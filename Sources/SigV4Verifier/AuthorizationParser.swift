@@ -188,7 +188,13 @@ enum AuthorizationParser {
         _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, fail: (String) -> VerificationFailure
     ) throws(VerificationFailure) -> (String, String, String, String, String) {
         guard r.count <= 512 else { throw fail("the Credential is too long") }
-        // Exactly four `/`: five parts, found by one scan.
+        // Every byte checked without a branch per byte (printable, not `,` or `;`; `/` separates
+        // the parts), then the four `/` found.
+        var bad = false
+        for i in r {
+            let b = p[i]
+            bad = bad || !isCredentialByte(b)
+        }
         var cuts = (0, 0, 0, 0)
         var slashes = 0
         var from = r.lowerBound
@@ -205,6 +211,7 @@ enum AuthorizationParser {
             slashes += 1
             from = i + 1
         }
+        let printable = !bad
         guard slashes == 4 else {
             throw fail("the Credential must have the form <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request")
         }
@@ -212,8 +219,8 @@ enum AuthorizationParser {
             r.lowerBound..<cuts.0, (cuts.0 + 1)..<cuts.1, (cuts.1 + 1)..<cuts.2, (cuts.2 + 1)..<cuts.3,
             (cuts.3 + 1)..<r.upperBound
         )
-        guard isCredentialPart(p, parts.0), isCredentialPart(p, parts.1), isCredentialPart(p, parts.2),
-            isCredentialPart(p, parts.3), isCredentialPart(p, parts.4)
+        guard printable, isCredentialPart(parts.0), isCredentialPart(parts.1), isCredentialPart(parts.2),
+            isCredentialPart(parts.3), isCredentialPart(parts.4)
         else {
             throw fail("the Credential has an empty or invalid component")
         }
@@ -226,15 +233,13 @@ enum AuthorizationParser {
         return (text(p, parts.0), text(p, parts.1), text(p, parts.2), text(p, parts.3), terminator)
     }
 
-    /// 1 to 128 printable bytes without `,` or `;`.
-    static func isCredentialPart(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
-        guard !r.isEmpty, r.count <= 128 else { return false }
-        for i in r {
-            let b = p[i]
-            if !(b > 0x20 && b < 0x7f && b != 0x2c && b != 0x3b) { return false }
-        }
-        return true
-    }
+    /// A credential part's length: 1 to 128 bytes (its bytes are checked by ``isCredentialByte(_:)``).
+    static func isCredentialPart(_ r: Range<Int>) -> Bool { !r.isEmpty && r.count <= 128 }
+
+    /// Printable ASCII other than space, `,` and `;` (a credential part's bytes, and the `/`
+    /// that separates them).
+    @inline(__always)
+    static func isCredentialByte(_ b: UInt8) -> Bool { (b &- 0x21) < 0x5e && b != 0x2c && b != 0x3b }
 
     /// `a;b;c` in `r`, checked: lowercase tokens, strictly ascending, no repeats; the text.
     static func parseSignedHeaders(
@@ -281,15 +286,13 @@ enum AuthorizationParser {
         return text(p, r)
     }
 
+    /// A lowercase `tchar` (RFC 9110): digits, lowercase letters, ``!#$%&'*+-.^_`|~``.
+    @inline(__always)
     static func isLowerToken(_ b: UInt8) -> Bool {
-        switch b {
-        case 0x30...0x39, 0x61...0x7a: return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default: return false
-        }
+        // Bit b of (low, high) is set for each allowed byte b < 128.
+        let low: UInt64 = 0x03ff_6cfa_0000_0000  // ! # $ % & ' * + - . 0-9
+        let high: UInt64 = 0x57ff_ffff_c000_0000  // ^ _ ` a-z | ~
+        return b < 64 ? (low >> UInt64(b)) & 1 == 1 : b < 128 && (high >> UInt64(b &- 64)) & 1 == 1
     }
 
     // MARK: Presigned query
@@ -458,11 +461,12 @@ enum AuthorizationParser {
 
     /// Calls `body` with the bytes at `r` of `q`, percent-decoded into temporary (stack) memory
     /// when they hold a `%` escape; otherwise in place.
+    @inline(__always)
     static func withDecoded<R>(
         _ q: UnsafeBufferPointer<UInt8>, _ r: Range<Int>,
         _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) throws(VerificationFailure) -> R
     ) throws(VerificationFailure) -> R {
-        guard q[r].contains(0x25) else { return try body(q, r) }
+        guard ByteSearch.index(of: 0x25, in: q, r) < r.upperBound else { return try body(q, r) }
         return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count) { buffer in
             let n = URIEncoding.decode(UnsafeBufferPointer(rebasing: q[r]), into: buffer.baseAddress!)
             return Result { () throws(VerificationFailure) in try body(UnsafeBufferPointer(buffer), 0..<n) }

@@ -588,17 +588,18 @@ public struct Verifier: Sendable {
         if signedHash.isStreaming { return .success(.awsChunked) }
         // The caller's hash is the signed one (both are normalized lowercase hex; neither is secret).
         if case .hash(let h) = payload, h == signedHash { return .success(.verified) }
-        guard let expected = signedHash.digest else { return .success(.pending) }
         let actual: SHA256Digest
         switch payload {
+        case .streamed:
+            // Without a body, the empty body's hash verifies: compared as text (both are normalized
+            // lowercase hex), without parsing the hex.
+            return .success(!facts.hasBody && signedHash == .emptySHA256 ? .verified : .pending)
         case .body(let b): actual = SHA256.hash(b)
         case .hash(let h):
             guard let d = h.digest else { return .success(.pending) }
             actual = d
-        case .streamed:
-            if !facts.hasBody && expected == SHA256.emptyDigest { return .success(.verified) }
-            return .success(.pending)
         }
+        guard let expected = signedHash.digest else { return .success(.pending) }
         guard actual.constantTimeEquals(expected) else {
             return .failure(
                 VerificationFailure(

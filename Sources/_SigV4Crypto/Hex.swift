@@ -105,6 +105,54 @@ package enum Hex {
         return true
     }
 
+    /// Decodes `hex` (either case) into `out`, which must be exactly half as long; false on any
+    /// byte that is not a hex digit. Sixteen digits at a time, without a branch per digit: the
+    /// signatures a verifier reads are 64 digits.
+    package static func decode(_ hex: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        guard hex.count == out.count * 2 else { return false }
+        var i = 0
+        var bad: UInt64 = 0
+        while i + 16 <= hex.count {
+            let (a, okA) = nibbles(hex.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let (b, okB) = nibbles(hex.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+            bad |= ~(okA & okB) & 0x8080_8080_8080_8080
+            out.storeBytes(of: (pack(a) | pack(b) << 32).littleEndian, toByteOffset: i / 2, as: UInt64.self)
+            i += 16
+        }
+        while i < hex.count {
+            guard let h = value(hex[i]), let l = value(hex[i + 1]) else { return false }
+            out[i / 2] = h << 4 | l
+            i += 2
+        }
+        return bad == 0
+    }
+
+    /// Eight ASCII bytes (little-endian word) → their digit values, one per byte, and a mask with
+    /// the high bit of each byte set where that byte is a hex digit.
+    @inline(__always)
+    static func nibbles(_ word: UInt64) -> (values: UInt64, valid: UInt64) {
+        let x = UInt64(littleEndian: word)
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let ascii = ~x & high
+        let low7 = x & 0x7f7f_7f7f_7f7f_7f7f
+        // Byte ≥ k sets its high bit in low7 + (0x80 - k) (no carry out of a byte: low7 < 0x80).
+        func atLeast(_ v: UInt64, _ k: UInt64) -> UInt64 { (v &+ (0x80 - k) &* 0x0101_0101_0101_0101) & high }
+        let digit = atLeast(low7, 0x30) & ~atLeast(low7, 0x3a)
+        let folded = low7 | 0x2020_2020_2020_2020
+        let letter = atLeast(folded, 0x61) & ~atLeast(folded, 0x67)
+        // '0'…'9' & 0xf = 0…9; 'a'/'A' & 0xf = 1, plus 9 for a letter.
+        let values = (x & 0x0f0f_0f0f_0f0f_0f0f) &+ (letter >> 7) &* 9
+        return (values, (digit | letter) & ascii)
+    }
+
+    /// Eight digit values (byte 2k the high nibble of output byte k) → four bytes in the low word.
+    @inline(__always)
+    static func pack(_ v: UInt64) -> UInt64 {
+        var t = ((v << 4) | (v >> 8)) & 0x00ff_00ff_00ff_00ff
+        t = (t | (t >> 8)) & 0x0000_ffff_0000_ffff
+        return (t | (t >> 16)) & 0x0000_0000_ffff_ffff
+    }
+
     /// Decodes a hex string into bytes, or nil.
     package static func decode(_ hex: String) -> [UInt8]? {
         let utf8 = Array(hex.utf8)

@@ -34,6 +34,14 @@ package struct SHA256Digest: Sendable, Hashable {
         self = result
     }
 
+    /// Parses 64 hex digits (either case) at `hex`, or returns nil.
+    package init?(hexDigits hex: UnsafeRawBufferPointer) {
+        guard hex.count == 64 else { return nil }
+        var result = SHA256Digest()
+        guard result.withUnsafeMutableBytes({ Hex.decode(hex, into: $0) }) else { return nil }
+        self = result
+    }
+
     package init?(hex: String) {
         self.init(hexBytes: Array(hex.utf8))
     }

@@ -70,6 +70,37 @@ struct HashAndMACTests {
         #expect(SHA256Digest(hex: String(repeating: "z", count: 64)) == nil)
     }
 
+    @Test("the word-at-a-time hex decoder agrees with the digit-at-a-time one for every byte in every position")
+    func wordHexDecoderMatchesScalar() {
+        let digits = Array("0123456789abcdefABCDEF".utf8)
+        var rng = SystemRandomNumberGenerator()
+        var accepted = 0
+        for position in 0..<64 {
+            for byte in 0...255 {
+                // A valid 64-digit string with one byte replaced (lengths 64 and 18: the word loop
+                // and the digit loop after it).
+                for count in [64, 18] where position < count {
+                    var hex = (0..<count).map { _ in digits.randomElement(using: &rng)! }
+                    hex[position] = UInt8(byte)
+                    var out = [UInt8](repeating: 0, count: count / 2)
+                    let ok = hex.withUnsafeBytes { h in out.withUnsafeMutableBytes { Hex.decode(h, into: $0) } }
+                    var expected = [UInt8](repeating: 0, count: count / 2)
+                    let expectedOK = expected.withUnsafeMutableBytes { Hex.decode(hex, into: $0) }
+                    #expect(ok == expectedOK, "byte \(byte) at \(position) of \(count)")
+                    if ok && expectedOK {
+                        #expect(out == expected)
+                        accepted += 1
+                    }
+                }
+            }
+        }
+        #expect(accepted == 22 * (64 + 18))
+        #expect(SHA256Digest(hexDigits: UnsafeRawBufferPointer(start: nil, count: 0)) == nil)
+        let text = Array(String(repeating: "0123456789ABCDEF", count: 4).utf8)
+        let digest = text.withUnsafeBytes { SHA256Digest(hexDigits: $0) }
+        #expect(digest?.hex == String(repeating: "0123456789abcdef", count: 4))
+    }
+
     @Test("SecureBytes redacts its description and wipes on request")
     func secureBytes() {
         let s = SecureBytes(Array("top-secret".utf8))

@@ -76,6 +76,73 @@ struct ClaimParsingTests {
         #expect(accepted > 10)
     }
 
+    @Test("a lowercase token byte is exactly a digit, a lowercase letter or one of !#$%&'*+-.^_`|~")
+    func lowerTokenBytes() {
+        let allowed = Set(Array("0123456789abcdefghijklmnopqrstuvwxyz!#$%&'*+-.^_`|~".utf8))
+        for b in 0...255 {
+            #expect(AuthorizationParser.isLowerToken(UInt8(b)) == allowed.contains(UInt8(b)), "byte \(b)")
+        }
+    }
+
+    /// The previous credential check, kept as the reference: four `/` found first, then each
+    /// part 1 to 128 printable bytes without `,` or `;`.
+    static func referenceCredential(_ c: [UInt8]) -> String? {
+        if c.count > 512 { return "the Credential is too long" }
+        let parts = c.split(separator: 0x2f, omittingEmptySubsequences: false)
+        if parts.count != 5 {
+            return "the Credential must have the form <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request"
+        }
+        for part in parts where part.isEmpty || part.count > 128 || !part.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != 0x2c && $0 != 0x3b }) {
+            return "the Credential has an empty or invalid component"
+        }
+        if parts[1].count != 8 || !parts[1].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            return "the Credential date must be YYYYMMDD"
+        }
+        return nil
+    }
+
+    @Test("Credential: the one-scan check accepts and refuses exactly as the previous check")
+    func credentialMatchesReference() {
+        var credentials: [[UInt8]] = []
+        let base = Array("AKID/20150830/us-east-1/s3/aws4_request".utf8)
+        let bytes: [UInt8] = [0x00, 0x09, 0x20, 0x21, 0x2c, 0x2f, 0x3b, 0x41, 0x7e, 0x7f, 0x80, 0xff]
+        for i in base.indices {
+            for b in bytes {
+                var c = base
+                c[i] = b
+                credentials.append(c)
+                var inserted = base
+                inserted.insert(b, at: i)
+                credentials.append(inserted)
+            }
+            var removed = base
+            removed.remove(at: i)
+            credentials.append(removed)
+        }
+        credentials.append(Array((String(repeating: "K", count: 128) + "/20150830/r/s/aws4_request").utf8))
+        credentials.append(Array((String(repeating: "K", count: 129) + "/20150830/r/s/aws4_request").utf8))
+        credentials.append(Array(("AKID/20150830/" + String(repeating: "r", count: 500) + "/s/aws4_request").utf8))
+        credentials.append(Array("AKID/20150830/us-east-1/s3/aws4_request/".utf8))
+        credentials.append(Array("////".utf8))
+        var accepted = 0
+        for c in credentials {
+            let result = c.withUnsafeBufferPointer { p in
+                Result { () throws(VerificationFailure) in
+                    try AuthorizationParser.parseCredential(p, 0..<p.count) { VerificationFailure(.authorizationHeaderMalformed, $0) }
+                }
+            }
+            switch result {
+            case .success(let parts):
+                #expect(Self.referenceCredential(c) == nil)
+                #expect(Array([parts.0, parts.1, parts.2, parts.3, parts.4].joined(separator: "/").utf8) == c)
+                accepted += 1
+            case .failure(let failure):
+                #expect(failure.message == Self.referenceCredential(c), "credential \(c)")
+            }
+        }
+        #expect(accepted > 50)
+    }
+
     @Test("the terminator is read as sent, aws4_request or not", arguments: [
         "aws4_request", "aws4_requesT", "aws4_request2", "aws5_request", "x",
     ])

@@ -58,7 +58,7 @@ enum VerificationRows {
                     canonical: presigned.canonicalRequest.bytes, stringToSign: presigned.stringToSign.bytes,
                     cold: false
                 ).body(),
-                maxAllocsPerOp: 5,
+                maxAllocsPerOp: 4,
                 note: "Verifier.verify(HTTPRequest), presigned URL, key cache hit"),
         ]
     }
