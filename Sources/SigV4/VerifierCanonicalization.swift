@@ -202,7 +202,7 @@ extension CanonicalHeaders {
                 let wanted = UnsafeBufferPointer(rebasing: s[start..<end])
                 // Both lists are sorted by bytes: one merge walk. (Should a list not be ascending,
                 // the walk starts over for that name.)
-                if !UnsafeBufferPointer(rebasing: s[previous]).lexicographicallyPrecedes(wanted) { k = 0 }
+                if CanonicalHeaders.compare(UnsafeBufferPointer(rebasing: s[previous]), wanted) >= 0 { k = 0 }
                 previous = start..<end
                 while k < count && CanonicalHeaders.compare(name(entries[k]), wanted) < 0 { k += 1 }
                 out.append(wanted)

@@ -440,8 +440,10 @@ public struct Verifier: Sendable {
                     details: [.init("HeadersNotSigned", unsigned.joined(separator: ", "))]))
         }
 
-        let candidates = try payloadCandidates(facts: facts, presigned: presigned, rules: rules, payload: payload)
-            .unwrap(withKey)
+        let candidates: PayloadCandidates
+        do { candidates = try payloadCandidates(facts: facts, presigned: presigned, rules: rules, payload: payload) } catch {
+            throw withKey(error)
+        }
 
         // Session token claimed by the request.
         let claimedToken: String?
@@ -484,9 +486,12 @@ public struct Verifier: Sendable {
         } catch {
             throw withKey(VerificationFailure(.internalError, "The credential store could not be read; please retry."))
         }
-        try checkKeyScope(credential, claim: claim, request: request, rules: rules, signedAt: signedAt, now: now)
-            .unwrap(withKey)
-        try checkToken(expected: credential.sessionToken, claimed: claimedToken).unwrap(withKey)
+        do {
+            try checkKeyScope(credential, claim: claim, request: request, rules: rules, signedAt: signedAt, now: now)
+            try checkToken(expected: credential.sessionToken, claimed: claimedToken)
+        } catch {
+            throw withKey(error)
+        }
 
         // 6. The signature.
         let signingKey = keyCache.signingKey(
@@ -494,13 +499,17 @@ public struct Verifier: Sendable {
                 accessKeyID: credential.accessKeyID,
                 secretAccessKey: credential.secretAccessKey),
             scope: scope)
-        let match = try matchSignature(
-            fields: fields, request: request, claim: claim, signedAt: signedAt, scope: scope, rules: rules, candidates: candidates,
-            key: signingKey
-        ).unwrap(withKey)
-
-        // 7. The body, when given.
-        let status = try payloadStatus(match.payload, payload: payload, facts: facts).unwrap(withKey)
+        let match: Match
+        let status: VerifiedRequest.PayloadStatus
+        do {
+            match = try matchSignature(
+                fields: fields, request: request, claim: claim, signedAt: signedAt, scope: scope, rules: rules,
+                candidates: candidates, key: signingKey)
+            // 7. The body, when given.
+            status = try payloadStatus(match.payload, payload: payload, facts: facts)
+        } catch {
+            throw withKey(error)
+        }
 
         outcome.claimedAccessKeyID = claim.accessKeyID
         outcome.verified = VerifiedRequest(
@@ -537,26 +546,25 @@ public struct Verifier: Sendable {
     }
 
     func payloadCandidates(facts: HeaderFacts, presigned: Bool, rules: ServiceRules, payload: Payload)
-        -> Result<PayloadCandidates, VerificationFailure>
+        throws(VerificationFailure) -> PayloadCandidates
     {
         if facts.contentSHA256.count > 1 {
-            return .failure(VerificationFailure(.invalidArgument, "The request has more than one x-amz-content-sha256 header"))
+            throw VerificationFailure(.invalidArgument, "The request has more than one x-amz-content-sha256 header")
         }
         if let raw = facts.withFirst(facts.contentSHA256, { String(decoding: $0, as: UTF8.self) }) {
             guard let declared = try? PayloadHash(raw) else {
-                return .failure(
-                    VerificationFailure(
-                        .invalidArgument,
-                        "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-UNSIGNED-PAYLOAD-TRAILER, or a valid sha256 value."
-                    ))
+                throw VerificationFailure(
+                    .invalidArgument,
+                    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-UNSIGNED-PAYLOAD-TRAILER, or a valid sha256 value."
+                )
             }
             if declared == .unsignedPayload && !policy.allowUnsignedPayload {
-                return .failure(VerificationFailure(.accessDenied, "UNSIGNED-PAYLOAD is not accepted by this endpoint"))
+                throw VerificationFailure(.accessDenied, "UNSIGNED-PAYLOAD is not accepted by this endpoint")
             }
             if declared.isStreaming && !policy.allowStreamingPayload {
-                return .failure(VerificationFailure(.accessDenied, "Streaming (aws-chunked) uploads are not accepted by this endpoint"))
+                throw VerificationFailure(.accessDenied, "Streaming (aws-chunked) uploads are not accepted by this endpoint")
             }
-            return .success(PayloadCandidates(declared))
+            return PayloadCandidates(declared)
         }
         let known: PayloadHash?
         switch payload {
@@ -570,46 +578,46 @@ public struct Verifier: Sendable {
                 details: [.init("MissingHeaderName", "x-amz-content-sha256")])
         }
         if !presigned {
-            if rules.sendContentSHA256 { return .failure(missing) }
-            guard let known else { return .failure(missing) }
-            return .success(PayloadCandidates(known))
+            if rules.sendContentSHA256 { throw missing }
+            guard let known else { throw missing }
+            return PayloadCandidates(known)
         }
         var list = PayloadCandidates()
         if rules.presignUnsignedPayload && policy.allowUnsignedPayload { list.append(.unsignedPayload) }
         if let known { list.append(known) }
         if !rules.presignUnsignedPayload && policy.allowUnsignedPayload { list.append(.unsignedPayload) }
-        return list.isEmpty ? .failure(missing) : .success(list)
+        if list.isEmpty { throw missing }
+        return list
     }
 
     func payloadStatus(_ signedHash: PayloadHash, payload: Payload, facts: HeaderFacts)
-        -> Result<VerifiedRequest.PayloadStatus, VerificationFailure>
+        throws(VerificationFailure) -> VerifiedRequest.PayloadStatus
     {
-        if signedHash == .unsignedPayload { return .success(.unsigned) }
-        if signedHash.isStreaming { return .success(.awsChunked) }
+        if signedHash == .unsignedPayload { return .unsigned }
+        if signedHash.isStreaming { return .awsChunked }
         // The caller's hash is the signed one (both are normalized lowercase hex; neither is secret).
-        if case .hash(let h) = payload, h == signedHash { return .success(.verified) }
+        if case .hash(let h) = payload, h == signedHash { return .verified }
         let actual: SHA256Digest
         switch payload {
         case .streamed:
             // Without a body, the empty body's hash verifies: compared as text (both are normalized
             // lowercase hex), without parsing the hex.
-            return .success(!facts.hasBody && signedHash == .emptySHA256 ? .verified : .pending)
+            return !facts.hasBody && signedHash == .emptySHA256 ? .verified : .pending
         case .body(let b): actual = SHA256.hash(b)
         case .hash(let h):
-            guard let d = h.digest else { return .success(.pending) }
+            guard let d = h.digest else { return .pending }
             actual = d
         }
-        guard let expected = signedHash.digest else { return .success(.pending) }
+        guard let expected = signedHash.digest else { return .pending }
         guard actual.constantTimeEquals(expected) else {
-            return .failure(
-                VerificationFailure(
-                    .xAmzContentSHA256Mismatch,
-                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                    details: [
-                        .init("ClientComputedContentSHA256", expected.hex), .init("S3ComputedContentSHA256", actual.hex),
-                    ]))
+            throw VerificationFailure(
+                .xAmzContentSHA256Mismatch,
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                details: [
+                    .init("ClientComputedContentSHA256", expected.hex), .init("S3ComputedContentSHA256", actual.hex),
+                ])
         }
-        return .success(.verified)
+        return .verified
     }
 
     // MARK: key scope and token
@@ -617,56 +625,52 @@ public struct Verifier: Sendable {
     func checkKeyScope(
         _ credential: ResolvedCredential, claim: ClaimedAuthorization, request: VerificationRequest,
         rules: ServiceRules, signedAt: AmzDate, now: AmzDate
-    ) -> Result<Void, VerificationFailure> {
+    ) throws(VerificationFailure) {
         let s = credential.scope
-        func denied(_ m: String) -> Result<Void, VerificationFailure> {
-            .failure(VerificationFailure(.accessDenied, m))
-        }
-        if let nb = s.notBefore, now < nb { return denied("The access key is not valid until \(nb.iso8601Basic)") }
+        func denied(_ m: String) -> VerificationFailure { VerificationFailure(.accessDenied, m) }
+        if let nb = s.notBefore, now < nb { throw denied("The access key is not valid until \(nb.iso8601Basic)") }
         if let na = s.notAfter, now > na {
             if credential.sessionToken != nil {
-                return .failure(VerificationFailure(.expiredToken, "The provided token has expired."))
+                throw VerificationFailure(.expiredToken, "The provided token has expired.")
             }
-            return denied("The access key expired at \(na.iso8601Basic)")
+            throw denied("The access key expired at \(na.iso8601Basic)")
         }
         if let cutoff = credential.acceptsSignaturesBefore, signedAt >= cutoff {
-            return denied(
+            throw denied(
                 "The access key is being retired: only signatures dated before \(cutoff.iso8601Basic) are accepted")
         }
         if !s.regions.isEmpty && !s.regions.contains(claim.region) {
-            return denied("The access key is not allowed in region '\(claim.region)'")
+            throw denied("The access key is not allowed in region '\(claim.region)'")
         }
         if !s.services.isEmpty && !s.services.contains(claim.service) {
-            return denied("The access key is not allowed for service '\(claim.service)'")
+            throw denied("The access key is not allowed for service '\(claim.service)'")
         }
         if !s.methods.isEmpty && !s.methods.contains(request.method) {
-            return denied("The access key is not allowed to use method \(request.method)")
+            throw denied("The access key is not allowed to use method \(request.method)")
         }
         if !s.pathPrefixes.isEmpty {
             // Compare on the decoded, dot-normalized path so that `%2e%2e` or `..` cannot step out of a prefix.
             let decoded = URIEncoding.normalizePath(URIEncoding.decode(request.pathBytes))
             if !s.pathPrefixes.contains(where: { decoded.starts(with: $0.utf8) }) {
-                return denied("The access key is not allowed to access this path")
+                throw denied("The access key is not allowed to access this path")
             }
         }
         if let presign = claim.presign, let maxLifetime = s.maxPresignLifetime, presign.expires > maxLifetime {
-            return denied("The access key may presign URLs for at most \(maxLifetime) seconds")
+            throw denied("The access key may presign URLs for at most \(maxLifetime) seconds")
         }
-        return .success(())
     }
 
-    func checkToken(expected: String?, claimed: String?) -> Result<Void, VerificationFailure> {
+    func checkToken(expected: String?, claimed: String?) throws(VerificationFailure) {
         switch (expected, claimed) {
-        case (nil, nil): return .success(())
+        case (nil, nil): return
         case (nil, .some):
-            return .failure(VerificationFailure(.invalidToken, "The provided token is malformed or otherwise invalid."))
+            throw VerificationFailure(.invalidToken, "The provided token is malformed or otherwise invalid.")
         case (.some, nil):
-            return .failure(VerificationFailure(.invalidToken, "This access key requires a session token (X-Amz-Security-Token)."))
+            throw VerificationFailure(.invalidToken, "This access key requires a session token (X-Amz-Security-Token).")
         case (.some(let e), .some(let c)):
             guard ConstantTime.equals(Array(e.utf8), Array(c.utf8)) else {
-                return .failure(VerificationFailure(.invalidToken, "The provided token is malformed or otherwise invalid."))
+                throw VerificationFailure(.invalidToken, "The provided token is malformed or otherwise invalid.")
             }
-            return .success(())
         }
     }
 
@@ -719,7 +723,7 @@ public struct Verifier: Sendable {
     func matchSignature(
         fields: CollectedFields, request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate,
         scope: CredentialScope, rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey
-    ) -> Result<Match, VerificationFailure> {
+    ) throws(VerificationFailure) -> Match {
         let target = canonicalTarget(request: request, claim: claim, rules: rules)
         var method = request.method
         let policy = self.policy
@@ -752,16 +756,15 @@ public struct Verifier: Sendable {
             }) {
                 reason = lineError.reason
             }
-            return .failure(VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(reason)"))
+            throw VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(reason)")
         }
         switch attempt {
-        case .matched(let match): return .success(match)
+        case .matched(let match): return match
         case .mismatch(let first):
-            return .failure(
-                VerificationFailure(
-                    .signatureDoesNotMatch,
-                    "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-                    diagnostics: first))
+            throw VerificationFailure(
+                .signatureDoesNotMatch,
+                "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+                diagnostics: first)
         }
     }
 
@@ -999,15 +1002,5 @@ extension CanonicalForm {
     /// True for the forms that splice raw lines into the canonical request.
     fileprivate var isVerbatim: Bool {
         self == .verbatimQuery || self == .verbatimPath || self == .verbatimPathAndQuery
-    }
-}
-
-extension Result {
-    /// Unwraps a success or throws the failure (typed).
-    fileprivate func unwrap(_ f: (Failure) -> Failure) throws(Failure) -> Success {
-        switch self {
-        case .success(let v): return v
-        case .failure(let e): throw f(e)
-        }
     }
 }
