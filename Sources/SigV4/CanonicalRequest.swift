@@ -196,6 +196,18 @@ package struct CanonicalRequestBuilder {
         return n
     }
 
+    /// Already-encoded parameters as query text: `name=value&name=value`.
+    static func encodedParameters(_ extra: [(String, String)]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (name, value) in extra {
+            if !out.isEmpty { out.append(0x26) }
+            out.append(contentsOf: name.utf8)
+            out.append(0x3d)
+            out.append(contentsOf: value.utf8)
+        }
+        return out
+    }
+
     /// One query parameter in scratch: name is `start..<split`, value `split..<end`.
     struct Parameter {
         var start: Int32
@@ -208,12 +220,23 @@ package struct CanonicalRequestBuilder {
     static func appendCanonicalQuery(
         _ q: UnsafeBufferPointer<UInt8>, extra: [(String, String)], plus: URIEncoding.PlusPolicy, to out: inout ByteWriter
     ) {
+        if extra.isEmpty { return appendCanonicalQuery(q, encodedExtra: UnsafeBufferPointer(start: nil, count: 0), plus: plus, to: &out) }
+        encodedParameters(extra).withUnsafeBufferPointer { appendCanonicalQuery(q, encodedExtra: $0, plus: plus, to: &out) }
+    }
+
+    /// Appends the canonical query string of `q` with the parameters of `extra` merged in:
+    /// `q`'s parameters encoded, `extra`'s (`name=value&…`, already in canonical encoding, as
+    /// presigning writes its `X-Amz-*` parameters) taken as they are; then all sorted by name and
+    /// value. Empty elements are dropped; a parameter without `=` gets an empty value.
+    static func appendCanonicalQuery(
+        _ q: UnsafeBufferPointer<UInt8>, encodedExtra extra: UnsafeBufferPointer<UInt8>, plus: URIEncoding.PlusPolicy,
+        to out: inout ByteWriter
+    ) {
         if q.isEmpty && extra.isEmpty { return }
-        var maxParameters = extra.count + 1
+        var maxParameters = 2
         for b in q where b == 0x26 { maxParameters += 1 }
-        var extraBytes = 0
-        for (name, value) in extra { extraBytes += name.utf8.count + value.utf8.count }
-        let scratchCount = q.count * 3 + extraBytes
+        for b in extra where b == 0x26 { maxParameters += 1 }
+        let scratchCount = q.count * 3 + extra.count
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(scratchCount, 1)) { scratch in
             withUnsafeTemporaryAllocation(of: Parameter.self, capacity: maxParameters) { params in
                 let base = scratch.baseAddress!
@@ -243,14 +266,29 @@ package struct CanonicalRequestBuilder {
                     start = i + 1
                     i += 1
                 }
-                for (name, value) in extra {
-                    let nameStart = used
-                    for b in name.utf8 { base[used] = b; used += 1 }
-                    let split = used
-                    for b in value.utf8 { base[used] = b; used += 1 }
-                    params.initializeElement(
-                        at: count, to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used)))
-                    count += 1
+                if let e = extra.baseAddress {
+                    // Copied as they are (name, then value, without the `=`), after the encoded ones.
+                    var start = 0
+                    var i = 0
+                    while i <= extra.count {
+                        i = ByteSearch.index(of: 0x26, in: extra, i..<extra.count)
+                        if i > start {
+                            let eq = ByteSearch.indexInShortRange(of: 0x3d, in: extra, start..<i)
+                            let nameStart = used
+                            (base + used).update(from: e + start, count: eq - start)
+                            used += eq - start
+                            let split = used
+                            if eq < i {
+                                (base + used).update(from: e + eq + 1, count: i - eq - 1)
+                                used += i - eq - 1
+                            }
+                            params.initializeElement(
+                                at: count, to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used)))
+                            count += 1
+                        }
+                        start = i + 1
+                        i += 1
+                    }
                 }
                 let s = UnsafeBufferPointer(scratch)
                 func less(_ a: Parameter, _ b: Parameter) -> Bool {

@@ -241,10 +241,12 @@ struct HeaderSigning: Sendable {
     }
 
     /// Appends the first three lines (method, canonical URI, canonical query), each ending in
-    /// `\n`, from a target already scanned.
+    /// `\n`, from a target already scanned. `extra`: parameters merged into the canonical query
+    /// as they are (`name=value&…`, already in canonical encoding: presigning's `X-Amz-*`).
     static func appendRequestLines(
         method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>, scan: TargetScan, rules: ServiceRules,
-        plus: URIEncoding.PlusPolicy, to out: inout ByteWriter
+        plus: URIEncoding.PlusPolicy, extra: UnsafeBufferPointer<UInt8> = UnsafeBufferPointer(start: nil, count: 0),
+        to out: inout ByteWriter
     ) {
         out.append(method)
         out.append(0x0a)
@@ -252,10 +254,13 @@ struct HeaderSigning: Sendable {
             UnsafeBufferPointer(rebasing: target[0..<scan.queryStart]), rules: rules,
             known: (scan.pathIsPlain, scan.needsNormalization), to: &out)
         out.append(0x0a)
-        if scan.queryStart + 1 < target.count {
+        if !extra.isEmpty {
+            let query = UnsafeBufferPointer(rebasing: target[min(scan.queryStart + 1, target.count)...])
+            CanonicalRequestBuilder.appendCanonicalQuery(query, encodedExtra: extra, plus: plus, to: &out)
+        } else if scan.queryStart + 1 < target.count {
             let query = UnsafeBufferPointer(rebasing: target[(scan.queryStart + 1)...])
             if scan.hasQuerySeparator {
-                CanonicalRequestBuilder.appendCanonicalQuery(query, extra: [], plus: plus, to: &out)
+                CanonicalRequestBuilder.appendCanonicalQuery(query, encodedExtra: extra, plus: plus, to: &out)
             } else if scan.queryIsPlain {
                 // One parameter with nothing to encode: itself, plus `=` when it has no value.
                 out.append(query)

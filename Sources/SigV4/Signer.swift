@@ -348,6 +348,7 @@ public struct Signer: Sendable {
         let tokenAfter = token != nil && rules.sessionTokenPlacement == .appendedAfterSigning
         let key = signingKey(for: scope)
         var signedCount = 0
+        var presignParameters = 0..<0
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
 
@@ -368,6 +369,7 @@ public struct Signer: Sendable {
                 buffer throws(SigV4Error) -> String in
                 var w = ByteWriter(buffer)
                 w.append(string: target)
+                let targetCount = w.count
                 // `?` starts the query when there is none; `&` separates unless the query is empty or
                 // already ends with `&`. (A `?` inside a non-empty query is data: `a=b?` needs `&`.)
                 let utf8 = target.utf8
@@ -377,6 +379,7 @@ public struct Signer: Sendable {
                 } else {
                     w.append(0x3f)
                 }
+                let signingStart = w.count
                 w.append("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=")
                 Signer.appendEncoded(credentials.accessKeyID, to: &w)
                 w.append("%2F")
@@ -406,9 +409,11 @@ public struct Signer: Sendable {
                 }
                 signedCount = w.count
 
+                presignParameters = signingStart..<signedCount
+
                 // The canonical request is written on the stack, hashed, and only rebuilt if the
-                // caller reads `SignedRequest.canonicalRequest`.
-                let newTarget = UnsafeBufferPointer(rebasing: buffer[0..<signedCount])
+                // caller reads `SignedRequest.canonicalRequest`. The parameters just written are in
+                // canonical form already: they are merged into the target's canonical query as they are.
                 let method = request.method.rawValue
                 let bound = Signer.presignCanonicalBound(
                     method: method, targetCount: signedCount, headers: headers, payload: payloadHash)
@@ -416,8 +421,9 @@ public struct Signer: Sendable {
                     out throws(SigV4Error) -> SHA256Digest in
                     var writer = ByteWriter(out)
                     try Signer.writePresignCanonical(
-                        method: method, target: newTarget, headers: headers, payload: payloadHash, rules: rules,
-                        plus: options.plusPolicy, to: &writer)
+                        method: method, target: UnsafeBufferPointer(rebasing: buffer[0..<targetCount]),
+                        parameters: UnsafeBufferPointer(rebasing: buffer[signingStart..<signedCount]), headers: headers,
+                        payload: payloadHash, rules: rules, plus: options.plusPolicy, to: &writer)
                     return SHA256.hash(UnsafeRawBufferPointer(writer.written))
                 }
                 signature = key.signature(dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
@@ -442,7 +448,7 @@ public struct Signer: Sendable {
         var signedRequest = request
         signedRequest.path = newTarget
         let recipe = SignedRequest.PresignRecipe(
-            steps: steps, original: request, target: newTarget, signedCount: signedCount, payload: payloadHash)
+            steps: steps, original: request, target: newTarget, parameters: presignParameters, payload: payloadHash)
         return SignedRequest(
             request: signedRequest, scope: scope, canonical: .deferredPresign(recipe),
             stringToSign: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash),
@@ -458,16 +464,20 @@ public struct Signer: Sendable {
     }
 
     /// Writes a presigned request's canonical request (at most ``presignCanonicalBound(method:targetCount:headers:payload:)``
-    /// bytes): `target` is the new target up to, not including, `X-Amz-Signature` (and a token
-    /// appended after signing), scanned and checked here.
+    /// bytes, with `targetCount` the new target's signed length): `target` is the request's own
+    /// target, scanned and checked here; `parameters` are the `X-Amz-*` parameters presigning added
+    /// (up to, not including, `X-Amz-Signature` and a token appended after signing), already in
+    /// canonical form and merged into the canonical query as they are.
     static func writePresignCanonical(
-        method: String, target: UnsafeBufferPointer<UInt8>, headers: borrowing CanonicalHeaders,
-        payload: PayloadHash, rules: ServiceRules, plus: URIEncoding.PlusPolicy, to out: inout ByteWriter
+        method: String, target: UnsafeBufferPointer<UInt8>, parameters: UnsafeBufferPointer<UInt8>,
+        headers: borrowing CanonicalHeaders, payload: PayloadHash, rules: ServiceRules, plus: URIEncoding.PlusPolicy,
+        to out: inout ByteWriter
     ) throws(SigV4Error) {
         let scan = TargetScan(target, presign: false)
         try scan.check()
         withUTF8Bytes(method) { m in
-            HeaderSigning.appendRequestLines(method: m, target: target, scan: scan, rules: rules, plus: plus, to: &out)
+            HeaderSigning.appendRequestLines(
+                method: m, target: target, scan: scan, rules: rules, plus: plus, extra: parameters, to: &out)
         }
         headers.appendCanonicalHeaders(to: &out)
         out.append(0x0a)
@@ -541,8 +551,10 @@ public struct SignedRequest: Sendable {
     struct PresignRecipe: Sendable {
         var steps: HeaderSigning
         var original: HTTPRequest
+        /// The presigned target.
         var target: String
-        var signedCount: Int
+        /// Where in `target` the signed `X-Amz-*` parameters are.
+        var parameters: Range<Int>
         var payload: PayloadHash
 
         func build() -> CanonicalRequest {
@@ -551,14 +563,17 @@ public struct SignedRequest: Sendable {
                 original, fields: original.headerFields, payload: payload, dateText: nil, targetIsSigned: false
             ) { headers, _ throws(SigV4Error) -> [UInt8] in
                 let method = original.method.rawValue
-                return try withUTF8Bytes(target) { t throws(SigV4Error) -> [UInt8] in
-                    let signed = UnsafeBufferPointer(rebasing: t.bindMemory(to: UInt8.self)[0..<min(signedCount, t.count)])
-                    let bound = Signer.presignCanonicalBound(
-                        method: method, targetCount: signed.count, headers: headers, payload: payload)
-                    return try ByteWriter.makeArray(capacity: bound) { w throws(SigV4Error) in
-                        try Signer.writePresignCanonical(
-                            method: method, target: signed, headers: headers, payload: payload, rules: steps.rules,
-                            plus: steps.plus, to: &w)
+                return try withUTF8Bytes(original.path ?? "/") { o throws(SigV4Error) -> [UInt8] in
+                    try withUTF8Bytes(target) { t throws(SigV4Error) -> [UInt8] in
+                        let own = o.bindMemory(to: UInt8.self)
+                        let signing = UnsafeBufferPointer(rebasing: t.bindMemory(to: UInt8.self)[parameters])
+                        let bound = Signer.presignCanonicalBound(
+                            method: method, targetCount: parameters.upperBound, headers: headers, payload: payload)
+                        return try ByteWriter.makeArray(capacity: bound) { w throws(SigV4Error) in
+                            try Signer.writePresignCanonical(
+                                method: method, target: own, parameters: signing, headers: headers, payload: payload,
+                                rules: steps.rules, plus: steps.plus, to: &w)
+                        }
                     }
                 }
             }

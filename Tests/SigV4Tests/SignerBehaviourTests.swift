@@ -254,6 +254,58 @@ struct SignerBehaviourTests {
         }
     }
 
+    @Test(
+        "presigning merges its X-Amz-* parameters into the canonical query as written: the same canonical request as the whole presigned target canonicalized"
+    )
+    func presignMergedQueryMatchesWholeTarget() throws {
+        // Targets whose queries cover what canonicalization treats specially: none, empty, a
+        // trailing `&` or `?`, empty elements, `+`, escapes in either case, bytes to encode,
+        // valueless names, repeats, names that sort before, between and after `X-Amz-*`.
+        let pieces = [
+            "a=1", "b", "z=%2f", "A=+", "x-amz-meta=v", "X-Amz-Zeta=1", "X-Amz-A=2", "=v", "k=a%20b", "k=a b", "é=ü",
+            "k=1", "_=_", "~", "X=", "Z=z", "c=%41", "c=%4a",
+        ]
+        var rng = SystemRandomNumberGenerator()
+        var targets = ["/k", "/k?", "/k?&", "/k?a=1&", "/k?a=b?", "/a b/./c?x=1&y=%2F"]
+        for _ in 0..<300 {
+            let count = Int.random(in: 0...5, using: &rng)
+            let query = (0..<count).map { _ in pieces.randomElement(using: &rng)! }
+            var target = "/p/" + String(Int.random(in: 0...9, using: &rng))
+            if !query.isEmpty || Bool.random(using: &rng) { target += "?" + query.joined(separator: Bool.random(using: &rng) ? "&" : "&&") }
+            targets.append(target)
+        }
+        let creds = Credentials(accessKeyID: "AKID+=~x", secretAccessKey: "secret", sessionToken: "TOKEN/+= x")
+        var compared = 0
+        for service in ["service", "s3", "iotdevicegateway"] {
+            for plus in [URIEncoding.PlusPolicy.literal, .space, .verbatim] {
+                let options = Signer.Options(plusPolicy: plus)
+                let s = Signer(credentials: creds, region: "us-east-1", service: service, options: options)
+                for target in targets {
+                    let signed = try s.presign(request(target, headers: [("My-Header", " v ")]), expires: 60, at: Self.date)
+                    // The presigned target without the signature (and a token appended after it).
+                    let path = try #require(signed.request.path)
+                    var cut = try #require(path.range(of: "X-Amz-Signature="))
+                    if let token = path.range(of: "&X-Amz-Security-Token="), token.lowerBound > path.range(of: "X-Amz-SignedHeaders=")!.lowerBound,
+                        s.rules.sessionTokenPlacement == .appendedAfterSigning
+                    {
+                        cut = token
+                    }
+                    var signedTarget = String(path[..<cut.lowerBound])
+                    if signedTarget.hasSuffix("&") { signedTarget.removeLast() }
+                    let whole = try CanonicalRequest(
+                        method: "GET", target: signedTarget,
+                        headers: [("Host", "example.amazonaws.com"), ("My-Header", " v ")],
+                        selection: .default, payloadHash: s.rules.presignUnsignedPayload ? .unsignedPayload : .emptySHA256,
+                        rules: s.rules, plus: plus)
+                    #expect(signed.canonicalRequest.text == whole.text, "\(service) \(plus) \(target)")
+                    #expect(signed.stringToSign.text.hasSuffix(whole.hash.hex))
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared == 3 * 3 * 306)
+    }
+
     @Test("a signed request's string to sign can be replaced")
     func stringToSignSetter() throws {
         var signed = try signer.sign(request(), payload: .emptySHA256, at: Self.date)
