@@ -254,14 +254,11 @@ struct HeaderSigning: Sendable {
             UnsafeBufferPointer(rebasing: target[0..<scan.queryStart]), rules: rules,
             known: (scan.pathIsPlain, scan.needsNormalization), to: &out)
         out.append(0x0a)
-        if !extra.isEmpty {
-            let query = UnsafeBufferPointer(rebasing: target[min(scan.queryStart + 1, target.count)...])
+        let query = UnsafeBufferPointer(rebasing: target[min(scan.queryStart + 1, target.count)...])
+        if !extra.isEmpty || (!query.isEmpty && scan.hasQuerySeparator) {
             CanonicalRequestBuilder.appendCanonicalQuery(query, encodedExtra: extra, plus: plus, to: &out)
-        } else if scan.queryStart + 1 < target.count {
-            let query = UnsafeBufferPointer(rebasing: target[(scan.queryStart + 1)...])
-            if scan.hasQuerySeparator {
-                CanonicalRequestBuilder.appendCanonicalQuery(query, encodedExtra: extra, plus: plus, to: &out)
-            } else if scan.queryIsPlain {
+        } else if !query.isEmpty {
+            if scan.queryIsPlain {
                 // One parameter with nothing to encode: itself, plus `=` when it has no value.
                 out.append(query)
                 if query.firstIndex(of: 0x3d) == nil { out.append(0x3d) }

@@ -347,7 +347,6 @@ public struct Signer: Sendable {
         let tokenSigned = token != nil && rules.sessionTokenPlacement == .signed
         let tokenAfter = token != nil && rules.sessionTokenPlacement == .appendedAfterSigning
         let key = signingKey(for: scope)
-        var signedCount = 0
         var presignParameters = 0..<0
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
@@ -407,8 +406,7 @@ public struct Signer: Sendable {
                     w.append("&X-Amz-Security-Token=")
                     Signer.appendEncoded(token, to: &w)
                 }
-                signedCount = w.count
-
+                let signedCount = w.count
                 presignParameters = signingStart..<signedCount
 
                 // The canonical request is written on the stack, hashed, and only rebuilt if the

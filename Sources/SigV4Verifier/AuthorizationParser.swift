@@ -188,13 +188,10 @@ enum AuthorizationParser {
         _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, fail: (String) -> VerificationFailure
     ) throws(VerificationFailure) -> (String, String, String, String, String) {
         guard r.count <= 512 else { throw fail("the Credential is too long") }
-        // Every byte checked without a branch per byte (printable, not `,` or `;`; `/` separates
-        // the parts), then the four `/` found.
+        // Every byte checked in one plain loop (printable, not `,` or `;`; `/` separates the
+        // parts), then the four `/` found.
         var bad = false
-        for i in r {
-            let b = p[i]
-            bad = bad || !isCredentialByte(b)
-        }
+        for i in r where !isCredentialByte(p[i]) { bad = true }
         var cuts = (0, 0, 0, 0)
         var slashes = 0
         var from = r.lowerBound
@@ -211,7 +208,6 @@ enum AuthorizationParser {
             slashes += 1
             from = i + 1
         }
-        let printable = !bad
         guard slashes == 4 else {
             throw fail("the Credential must have the form <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request")
         }
@@ -219,7 +215,7 @@ enum AuthorizationParser {
             r.lowerBound..<cuts.0, (cuts.0 + 1)..<cuts.1, (cuts.1 + 1)..<cuts.2, (cuts.2 + 1)..<cuts.3,
             (cuts.3 + 1)..<r.upperBound
         )
-        guard printable, isCredentialPart(parts.0), isCredentialPart(parts.1), isCredentialPart(parts.2),
+        guard !bad, isCredentialPart(parts.0), isCredentialPart(parts.1), isCredentialPart(parts.2),
             isCredentialPart(parts.3), isCredentialPart(parts.4)
         else {
             throw fail("the Credential has an empty or invalid component")
