@@ -685,7 +685,8 @@ public struct Verifier: Sendable {
 
     /// One way of reading the request target into a canonical request.
     struct Reading {
-        var target: [UInt8]
+        /// The target read; nil: the signed target itself (``withCanonicalTarget(request:claim:rules:_:)``).
+        var target: [UInt8]?
         var plus: URIEncoding.PlusPolicy
         var form: CanonicalForm
     }
@@ -724,39 +725,43 @@ public struct Verifier: Sendable {
         fields: CollectedFields, request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate,
         scope: CredentialScope, rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey
     ) throws(VerificationFailure) -> Match {
-        let target = canonicalTarget(request: request, claim: claim, rules: rules)
         var method = request.method
         let policy = self.policy
-        var attempt = Attempt.mismatch(nil)
-        do throws(SigV4Error) {
-            // The fields were read once, into scratch, and sorted; every reading and payload hash
-            // tried writes its canonical request from them.
-            let collected: VerifierCanonicalization.Headers
-            switch fields {
-            case .collected(let c): collected = c
-            case .refused(let error): throw error
-            }
-            attempt = try method.withUTF8 { m in
-                claim.withSignedHeaderBytes { signedNames in
-                    Result { () throws(SigV4Error) -> Attempt in
-                        try matchReadings(
-                            collected, method: UnsafeRawBufferPointer(m), target: target, signedNames: signedNames,
-                            claim: claim, signedAt: signedAt, scope: scope, rules: rules, candidates: candidates,
-                            key: key, policy: policy)
-                    }
+        // The attempt, or why the request cannot be canonicalized.
+        let outcome: Result<Attempt, SigV4Error> = withCanonicalTarget(request: request, claim: claim, rules: rules) {
+            target in
+            do throws(SigV4Error) {
+                // The fields were read once, into scratch, and sorted; every reading and payload hash
+                // tried writes its canonical request from them.
+                let collected: VerifierCanonicalization.Headers
+                switch fields {
+                case .collected(let c): collected = c
+                case .refused(let error): throw error
                 }
-            }.get()
-        } catch {
-            // A bad method or target is reported before a bad field, whichever failed first here.
-            var reason = error.reason
-            if let lineError = method.withUTF8({ m in
-                target.withUnsafeBufferPointer {
-                    VerifierCanonicalization.requestLineError(method: UnsafeRawBufferPointer(m), target: $0)
+                return .success(
+                    try method.withUTF8 { m in
+                        claim.withSignedHeaderBytes { signedNames in
+                            Result { () throws(SigV4Error) -> Attempt in
+                                try matchReadings(
+                                    collected, method: UnsafeRawBufferPointer(m), target: target,
+                                    signedNames: signedNames, claim: claim, signedAt: signedAt, scope: scope, rules: rules,
+                                    candidates: candidates, key: key, policy: policy)
+                            }
+                        }
+                    }.get())
+            } catch {
+                // A bad method or target is reported before a bad field, whichever failed first here.
+                let lineError = method.withUTF8 { m in
+                    VerifierCanonicalization.requestLineError(method: UnsafeRawBufferPointer(m), target: target)
                 }
-            }) {
-                reason = lineError.reason
+                return .failure(lineError ?? error)
             }
-            throw VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(reason)")
+        }
+        let attempt: Attempt
+        switch outcome {
+        case .success(let a): attempt = a
+        case .failure(let error):
+            throw VerificationFailure(.invalidRequest, "The request cannot be canonicalized: \(error.reason)")
         }
         switch attempt {
         case .matched(let match): return match
@@ -770,12 +775,12 @@ public struct Verifier: Sendable {
 
     /// Tries the spec reading, then (only if it fails) the alternatives, for each payload hash.
     private func matchReadings(
-        _ fields: VerifierCanonicalization.Headers, method: UnsafeRawBufferPointer, target: [UInt8],
+        _ fields: VerifierCanonicalization.Headers, method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>,
         signedNames: UnsafeRawBufferPointer, claim: ClaimedAuthorization, signedAt: AmzDate, scope: CredentialScope,
         rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey, policy: VerificationPolicy
     ) throws(SigV4Error) -> Attempt {
         var first: VerificationFailure.Diagnostics? = nil
-        let standard = Reading(target: target, plus: policy.plusPolicies[0], form: .standard)
+        let standard = Reading(target: nil, plus: policy.plusPolicies[0], form: .standard)
         var alternatives: [Reading]? = nil
         for payloadHash in candidates {
             var index = -1
@@ -784,7 +789,7 @@ public struct Verifier: Sendable {
                 if index < 0 {
                     reading = standard
                 } else {
-                    if alternatives == nil { alternatives = readings(target, rules: rules) }
+                    if alternatives == nil { alternatives = readings(Array(target), rules: rules) }
                     guard let alternatives, index < alternatives.count else { break }
                     reading = alternatives[index]
                 }
@@ -793,21 +798,27 @@ public struct Verifier: Sendable {
                 // lines into it or diagnostics show it; otherwise it is hashed where it was written.
                 let keep = policy.includeDiagnostics || reading.form.isVerbatim
                 var canonical: CanonicalRequest? = nil
-                let written = try reading.target.withUnsafeBufferPointer { t throws(SigV4Error) in
+                func write(_ t: UnsafeBufferPointer<UInt8>) throws(SigV4Error) -> (hash: SHA256Digest, bytes: [UInt8]?) {
                     try fields.canonicalRequest(
                         method: method, target: t, signedHeaders: signedNames, payloadHash: payloadHash,
                         rules: rules, plus: reading.plus, keepingBytes: keep)
+                }
+                let written: (hash: SHA256Digest, bytes: [UInt8]?)
+                if let own = reading.target {
+                    written = try own.withUnsafeBufferPointer { t throws(SigV4Error) in try write(t) }
+                } else {
+                    written = try write(target)
                 }
                 var hash = written.hash
                 if var kept = written.bytes.map({ CanonicalRequest(bytes: $0) }) {
                     switch reading.form {
                     case .verbatimQuery:
-                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(target))
+                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(Array(target)))
                     case .verbatimPath:
-                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(target))
+                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(Array(target)))
                     case .verbatimPathAndQuery:
-                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(target))
-                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(target))
+                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(Array(target)))
+                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(Array(target)))
                     default: break
                     }
                     canonical = kept
@@ -925,35 +936,46 @@ public struct Verifier: Sendable {
         return (odd(target[(q + 1)...], allowing: [0x26, 0x3d]), pathDiffers)
     }
 
-    /// The target whose canonical form was signed: presigned requests drop `X-Amz-Signature`
-    /// (and `X-Amz-Security-Token` where the service adds it after signing). Empty elements
-    /// (`&&`) are dropped too, as canonicalization drops them.
-    func canonicalTarget(request: VerificationRequest, claim: ClaimedAuthorization, rules: ServiceRules) -> [UInt8] {
-        guard let presign = claim.presign else { return request.target }
-        let query = request.queryBytes
+    /// Runs `body` with the target whose canonical form was signed: presigned requests drop
+    /// `X-Amz-Signature` (and `X-Amz-Security-Token` where the service adds it after signing),
+    /// written into temporary memory; empty elements (`&&`) are dropped too, as canonicalization
+    /// drops them. Other requests: the target as received.
+    func withCanonicalTarget<R>(
+        request: VerificationRequest, claim: ClaimedAuthorization, rules: ServiceRules,
+        _ body: (UnsafeBufferPointer<UInt8>) -> R
+    ) -> R {
+        guard let presign = claim.presign else { return request.target.withUnsafeBufferPointer(body) }
         let dropped = rules.sessionTokenPlacement == .appendedAfterSigning ? presign.tokenElement : nil
-        var out: [UInt8] = []
-        out.reserveCapacity(request.target.count)
-        out.append(contentsOf: request.pathBytes)
-        out.append(0x3f)
-        query.withUnsafeBufferPointer { q in
-            // Element ranges are the slice's indices; `q` counts from 0.
-            let shift = query.startIndex
-            var wrote = false
-            var start = 0
-            while start < q.count {
-                let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
-                if end > start && start + shift != presign.signatureElement.lowerBound
-                    && start + shift != dropped?.lowerBound
-                {
-                    if wrote { out.append(0x26) }
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: q[start..<end]))
-                    wrote = true
+        return request.target.withUnsafeBufferPointer { t in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: t.count + 1) { buffer in
+                let base = buffer.baseAddress!
+                var n = 0
+                func append(_ r: Range<Int>) {
+                    (base + n).update(from: t.baseAddress! + r.lowerBound, count: r.count)
+                    n += r.count
                 }
-                start = end + 1
+                let mark = ByteSearch.index(of: 0x3f, in: t, 0..<t.count)
+                append(0..<mark)
+                base[n] = 0x3f
+                n += 1
+                var wrote = false
+                var start = mark + 1
+                while start < t.count {
+                    let end = ByteSearch.index(of: 0x26, in: t, start..<t.count)
+                    // Element ranges are indices of the target.
+                    if end > start && start != presign.signatureElement.lowerBound && start != dropped?.lowerBound {
+                        if wrote {
+                            base[n] = 0x26
+                            n += 1
+                        }
+                        append(start..<end)
+                        wrote = true
+                    }
+                    start = end + 1
+                }
+                return body(UnsafeBufferPointer(rebasing: buffer[0..<n]))
             }
         }
-        return out
     }
 
     static func queryQuirks(_ target: [UInt8]) -> (plus: Bool, lowerEscape: Bool, escape: Bool) {

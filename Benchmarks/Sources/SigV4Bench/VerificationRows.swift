@@ -58,7 +58,7 @@ enum VerificationRows {
                     canonical: presigned.canonicalRequest.bytes, stringToSign: presigned.stringToSign.bytes,
                     cold: false
                 ).body(),
-                maxAllocsPerOp: 4,
+                maxAllocsPerOp: 3,
                 note: "Verifier.verify(HTTPRequest), presigned URL, key cache hit"),
         ]
     }
