@@ -292,9 +292,13 @@ package struct CanonicalRequestBuilder {
                 }
                 let s = UnsafeBufferPointer(scratch)
                 func less(_ a: Parameter, _ b: Parameter) -> Bool {
-                    let c = compare(s, Int(a.start)..<Int(a.split), Int(b.start)..<Int(b.split))
+                    let c = ByteSearch.compare(
+                        UnsafeBufferPointer(rebasing: s[Int(a.start)..<Int(a.split)]),
+                        UnsafeBufferPointer(rebasing: s[Int(b.start)..<Int(b.split)]))
                     if c != 0 { return c < 0 }
-                    return compare(s, Int(a.split)..<Int(a.end), Int(b.split)..<Int(b.end)) < 0
+                    return ByteSearch.compare(
+                        UnsafeBufferPointer(rebasing: s[Int(a.split)..<Int(a.end)]),
+                        UnsafeBufferPointer(rebasing: s[Int(b.split)..<Int(b.end)])) < 0
                 }
                 if count <= 48 {
                     var i = 1
@@ -321,15 +325,6 @@ package struct CanonicalRequestBuilder {
                 }
             }
         }
-    }
-
-    static func compare(_ s: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Int {
-        let n = min(a.count, b.count)
-        if n > 0 {
-            let c = memcmpBytes(s.baseAddress! + a.lowerBound, s.baseAddress! + b.lowerBound, n)
-            if c != 0 { return c < 0 ? -1 : 1 }
-        }
-        return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
     }
 
     /// Lowercases ASCII letters.

@@ -197,14 +197,13 @@ extension CanonicalHeaders {
             var previous = 0..<0
             var start = 0
             while start <= s.count {
-                var end = start
-                while end < s.count && s[end] != 0x3b { end += 1 }  // names are short: no memchr call
+                let end = ByteSearch.indexInShortRange(of: 0x3b, in: s, start..<s.count)
                 let wanted = UnsafeBufferPointer(rebasing: s[start..<end])
                 // Both lists are sorted by bytes: one merge walk. (Should a list not be ascending,
                 // the walk starts over for that name.)
-                if CanonicalHeaders.compare(UnsafeBufferPointer(rebasing: s[previous]), wanted) >= 0 { k = 0 }
+                if ByteSearch.compare(UnsafeBufferPointer(rebasing: s[previous]), wanted) >= 0 { k = 0 }
                 previous = start..<end
-                while k < count && CanonicalHeaders.compare(name(entries[k]), wanted) < 0 { k += 1 }
+                while k < count && ByteSearch.compare(name(entries[k]), wanted) < 0 { k += 1 }
                 out.append(wanted)
                 out.append(0x3a)
                 var first = true
@@ -220,15 +219,5 @@ extension CanonicalHeaders {
         }
         out.append(0x0a)
         out.append(s)
-    }
-
-    /// Byte-wise order of two names: <0, 0, >0.
-    static func compare(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Int {
-        let n = min(x.count, y.count)
-        if n > 0 {
-            let c = memcmpBytes(x.baseAddress!, y.baseAddress!, n)
-            if c != 0 { return c }
-        }
-        return x.count - y.count
     }
 }
