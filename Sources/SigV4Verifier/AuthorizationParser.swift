@@ -1,4 +1,5 @@
 import SigV4
+import _SigV4Crypto
 
 /// What a request claims about its signature, from the `Authorization` header or the
 /// presigned query parameters. Syntax only: nothing here is trusted yet.
@@ -22,6 +23,13 @@ struct ClaimedAuthorization: Sendable {
         var signatureElement: Range<Int>
         /// The `X-Amz-Security-Token=…` element, when there is one.
         var tokenElement: Range<Int>?
+    }
+
+    /// A claim before parsing: empty parts (what the parsers overwrite).
+    static var unparsed: ClaimedAuthorization {
+        ClaimedAuthorization(
+            accessKeyID: "", dateStamp: "", region: "", service: "", terminator: "", signedHeadersLine: "",
+            signature: Signature(digest: SHA256Digest()), presign: nil)
     }
 
     /// The signed header names.
@@ -126,6 +134,16 @@ enum AuthorizationParser {
 
     /// ``parseHeader(_:)`` on the value's bytes: one scan over indices, no intermediate arrays.
     static func parseHeader(_ p: UnsafeBufferPointer<UInt8>) throws(VerificationFailure) -> ClaimedAuthorization {
+        var claim = ClaimedAuthorization.unparsed
+        try parseHeader(p, into: &claim)
+        return claim
+    }
+
+    /// ``parseHeader(_:)`` written into `claim` (the verifier's, in place: a claim is large, and
+    /// returning it through the header accessors' closures copies it at each level).
+    static func parseHeader(
+        _ p: UnsafeBufferPointer<UInt8>, into claim: inout ClaimedAuthorization
+    ) throws(VerificationFailure) {
         let value = trimmed(p, 0..<p.count)
         let n = algorithm.count
         guard value.count > n, ByteSearch.equals(p, value.lowerBound..<(value.lowerBound + n), "AWS4-HMAC-SHA256"),
@@ -178,7 +196,7 @@ enum AuthorizationParser {
         else {
             throw malformed("the Signature must be 64 hexadecimal digits")
         }
-        return ClaimedAuthorization(
+        claim = ClaimedAuthorization(
             accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
             signedHeadersLine: names, signature: sig, presign: nil)
     }
@@ -372,11 +390,19 @@ enum AuthorizationParser {
 
     /// Parses and validates the presign parameters of `query`.
     static func parseQuery(_ query: ArraySlice<UInt8>) throws(VerificationFailure) -> ClaimedAuthorization {
-        var claim = try query.withUnsafeBufferPointer { q in
-            Result { () throws(VerificationFailure) in try parseQuery(q) }
-        }.get()
+        // Parsed in place (a claim is large: returned through the closure it would be copied).
+        var claim = ClaimedAuthorization.unparsed
+        var failure: VerificationFailure? = nil
+        query.withUnsafeBufferPointer { q in
+            do throws(VerificationFailure) {
+                try parseQuery(q, into: &claim)
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
         // Element ranges are reported in the slice's own indices.
-        if var presign = claim.presign, query.startIndex != 0 {
+        if query.startIndex != 0, var presign = claim.presign {
             let shift = query.startIndex
             presign.signatureElement = (presign.signatureElement.lowerBound + shift)..<(presign.signatureElement.upperBound + shift)
             presign.tokenElement = presign.tokenElement.map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
@@ -387,7 +413,9 @@ enum AuthorizationParser {
 
     /// ``parseQuery(_:)`` on the query's bytes: one scan over the `&`-separated elements, values
     /// read in place (percent-decoded into stack memory only when they hold a `%`).
-    static func parseQuery(_ q: UnsafeBufferPointer<UInt8>) throws(VerificationFailure) -> ClaimedAuthorization {
+    static func parseQuery(
+        _ q: UnsafeBufferPointer<UInt8>, into claim: inout ClaimedAuthorization
+    ) throws(VerificationFailure) {
         var found = PresignRanges()
         var start = 0
         while start < q.count {
@@ -447,7 +475,7 @@ enum AuthorizationParser {
         if let v = found[6] {
             token = try withDecoded(q, v) { p, r throws(VerificationFailure) in text(p, r) }
         }
-        return ClaimedAuthorization(
+        claim = ClaimedAuthorization(
             accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
             signedHeadersLine: names, signature: sig,
             presign: .init(

@@ -322,10 +322,19 @@ public struct Verifier: Sendable {
             guard policy.allowHeaderAuth else {
                 throw VerificationFailure(.accessDenied, "Authorization-header requests are not accepted by this endpoint")
             }
-            let parsed = facts.withFirst(facts.authorization) { value in
-                Result { () throws(VerificationFailure) in try AuthorizationParser.parseHeader(value) }
+            // Parsed in place; the failure, if any, comes out beside it.
+            var parsed = ClaimedAuthorization.unparsed
+            var failure: VerificationFailure? = nil
+            let found: Void? = facts.withFirst(facts.authorization) { value in
+                do throws(VerificationFailure) {
+                    try AuthorizationParser.parseHeader(value, into: &parsed)
+                } catch {
+                    failure = error
+                }
             }
-            claim = try (parsed ?? .failure(AuthorizationParser.malformed("missing"))).get()
+            if let failure { throw failure }
+            guard found != nil else { throw AuthorizationParser.malformed("missing") }
+            claim = parsed
         }
         func fail(_ message: String) -> VerificationFailure {
             presigned ? AuthorizationParser.queryError(message) : AuthorizationParser.malformed(message)
