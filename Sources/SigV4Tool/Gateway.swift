@@ -195,21 +195,23 @@ struct Gateway: Sendable {
     /// are fixed ASCII and only the values are quoted; the text is assembled in one pass.
     static func echo(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int) -> Response {
         let target = request.head.path ?? "/"
-        var json = "{"
-        json.reserveCapacity(384)
-        // One JSON member, written in place (no array of pairs: this runs on every echoed request).
+        // Written into the response buffer as bytes (this runs on every echoed request): no
+        // intermediate strings, and a value is quoted through `JSONQuoting` only when it has a
+        // byte JSON escapes.
+        var body = ByteBuffer()
+        body.reserveCapacity(384)
+        var separator: StaticString = "{\""
         func member(_ key: StaticString, _ value: some StringProtocol) {
-            if json.utf8.count > 1 { json += "," }
-            json += "\""
-            json += key.description
-            json += "\":"
-            let text = String(value)
-            if JSONQuoting.isPlain(text) {
-                json += "\""
-                json += text
-                json += "\""
+            body.writeStaticString(separator)
+            separator = ",\""
+            body.writeStaticString(key)
+            body.writeStaticString("\":")
+            if value.utf8.contains(where: JSONQuoting.needsEscape) {
+                body.writeString(JSONQuoting.quote(String(value)))
             } else {
-                json += JSONQuoting.quote(text)
+                body.writeInteger(UInt8(ascii: "\""))
+                body.writeBytes(value.utf8)
+                body.writeInteger(UInt8(ascii: "\""))
             }
         }
         member("method", request.method.rawValue)
@@ -225,12 +227,11 @@ struct Gateway: Sendable {
         } else {
             member("authentication", "disabled")
         }
-        json += "}\n"
+        body.writeStaticString("}\n")
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        let buffer = ByteBuffer(string: json)
-        headers[.contentLength] = String(buffer.readableBytes)
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: buffer))
+        headers[.contentLength] = String(body.readableBytes)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 
     static func badGateway() -> Response {

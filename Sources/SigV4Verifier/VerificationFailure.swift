@@ -249,5 +249,5 @@ package enum JSONQuoting {
     package static func isPlain(_ s: String) -> Bool { !s.utf8.contains(where: needsEscape) }
 
     /// True for the bytes JSON needs escaped (of the ones we escape): `"`, `\\`, controls and DEL.
-    static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f }
+    package static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f }
 }
