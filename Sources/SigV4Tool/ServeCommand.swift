@@ -114,7 +114,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
+            var handler = GatewayLogHandler(StreamLogHandler.standardOutput(label: label))
             handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             return handler
         }

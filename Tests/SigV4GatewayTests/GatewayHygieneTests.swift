@@ -306,6 +306,9 @@ send("4 GiB chunk", m, t, list(h.items()), b)
         let logs = gateway.stdout
         #expect(logs.count > 1000, "trace logging produced output")
         #expect(String(decoding: logs, as: UTF8.self).contains("sigv4.access"), "the access log is on stdout")
+        // The gateway's log handler formats metadata only when it writes a line: the request id
+        // Hummingbird sets on each request's logger must still be on the lines.
+        #expect(String(decoding: logs, as: UTF8.self).contains("hb.request.id="), "per-request metadata is logged")
         var scanned: [(String, [UInt8])] = [
             ("gateway stdout", logs), ("gateway stderr", gateway.stderr), ("client output", client.stdout),
             ("responses", Self.file(directory + "/responses.raw")),
