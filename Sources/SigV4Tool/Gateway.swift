@@ -206,12 +206,12 @@ struct Gateway: Sendable {
             separator = ",\""
             body.writeStaticString(key)
             body.writeStaticString("\":")
-            if value.utf8.contains(where: JSONQuoting.needsEscape) {
-                body.writeString(JSONQuoting.quote(String(value)))
-            } else {
+            if JSONQuoting.isPlain(value) {
                 body.writeInteger(UInt8(ascii: "\""))
                 body.writeBytes(value.utf8)
                 body.writeInteger(UInt8(ascii: "\""))
+            } else {
+                body.writeString(JSONQuoting.quote(String(value)))
             }
         }
         member("method", request.method.rawValue)

@@ -246,8 +246,8 @@ package enum JSONQuoting {
     }
 
     /// True when `s` has nothing JSON needs escaped: its literal is `"` + `s` + `"`.
-    package static func isPlain(_ s: String) -> Bool { !s.utf8.contains(where: needsEscape) }
+    package static func isPlain(_ s: some StringProtocol) -> Bool { !s.utf8.contains(where: needsEscape) }
 
     /// True for the bytes JSON needs escaped (of the ones we escape): `"`, `\\`, controls and DEL.
-    package static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f }
+    static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f }
 }

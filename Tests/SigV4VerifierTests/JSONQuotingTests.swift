@@ -21,6 +21,14 @@ struct JSONQuotingTests {
             let inner = literal.utf8.dropFirst().dropLast()
             #expect(!inner.contains { $0 < 0x20 || $0 == 0x7f }, "byte \(b) left raw")
         }
+        // `isPlain` (the gateway's echo writes a plain value between two quotes as it is) holds
+        // exactly when quoting changes nothing, for a string and for a substring of one.
+        for b in Array(0x00...0x7f) {
+            let s = "a" + String(UnicodeScalar(UInt8(b))) + "b"
+            let plain = JSONQuoting.quote(s) == "\"" + s + "\""
+            #expect(JSONQuoting.isPlain(s) == plain, "byte \(b)")
+            #expect(JSONQuoting.isPlain(("/" + s + "?q")[...].dropFirst().dropLast(2)) == plain, "byte \(b), substring")
+        }
         #expect(JSONQuoting.quote("say \"hi\"\\\n\t\u{7f}") == #""say \"hi\"\\\n\t\u007f""#)
         #expect(JSONQuoting.quote("AKIDEXAMPLE") == "\"AKIDEXAMPLE\"")
         #expect(JSONQuoting.quote("") == "\"\"")
