@@ -10,7 +10,7 @@ struct ClaimedAuthorization: Sendable {
     var service: String
     var terminator: String
     /// The `SignedHeaders` value as checked: lowercase tokens, strictly ascending, joined by `;`.
-    var signedHeadersLine: String
+    var signedHeadersText: SignedHeadersText
     var signature: Signature
     /// Presigned only.
     var presign: Presign?
@@ -28,9 +28,20 @@ struct ClaimedAuthorization: Sendable {
     /// A claim before parsing: empty parts (what the parsers overwrite).
     static var unparsed: ClaimedAuthorization {
         ClaimedAuthorization(
-            accessKeyID: "", dateStamp: "", region: "", service: "", terminator: "", signedHeadersLine: "",
+            accessKeyID: "", dateStamp: "", region: "", service: "", terminator: "", signedHeadersText: SignedHeadersText(""),
             signature: Signature(digest: SHA256Digest()), presign: nil)
     }
+
+    /// Moves the presign element ranges by `shift` (from a query's indices to its container's).
+    mutating func shiftPresignElements(by shift: Int) {
+        guard shift != 0, var p = presign else { return }
+        p.signatureElement = (p.signatureElement.lowerBound + shift)..<(p.signatureElement.upperBound + shift)
+        p.tokenElement = p.tokenElement.map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
+        presign = p
+    }
+
+    /// The `SignedHeaders` value as a string.
+    var signedHeadersLine: String { signedHeadersText.string }
 
     /// The signed header names.
     var signedHeaders: [String] { ClaimedAuthorization.names(signedHeadersLine) }
@@ -40,8 +51,7 @@ struct ClaimedAuthorization: Sendable {
 
     /// Runs `body` with the bytes of ``signedHeadersLine``.
     func withSignedHeaderBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        var line = signedHeadersLine
-        return try line.withUTF8 { b in Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(b)) } }.get()
+        try signedHeadersText.withBytes(body)
     }
 
     /// True when `name` (lowercase) is one of the signed names.
@@ -56,6 +66,58 @@ struct ClaimedAuthorization: Sendable {
     /// True when `name` (any case) is one of the names of `line` (`a;b;c`, lowercase).
     static func names(_ line: UnsafeBufferPointer<UInt8>, contain name: UnsafeBufferPointer<UInt8>) -> Bool {
         ByteSearch.anyName(of: line) { VerificationRequest.equalsIgnoringCase(name, $0) }
+    }
+}
+
+/// A `SignedHeaders` value as the request carries it: a slice of the `Authorization` value or of
+/// the request target (a `Substring`: no copy, no allocation), percent-decoded when read if it came
+/// from a query and holds escapes (`host%3Bx-amz-date`).
+///
+/// ```swift
+/// let text = SignedHeadersText(raw: target[range], percentEncoded: true)
+/// text.withBytes { line in /* host;x-amz-date */ }
+/// ```
+struct SignedHeadersText: Sendable {
+    /// The bytes as they appear in the request.
+    var raw: Substring
+    /// True when `raw` holds `%` escapes (only ever from a query).
+    var percentEncoded: Bool
+
+    init(raw: Substring, percentEncoded: Bool) {
+        self.raw = raw
+        self.percentEncoded = percentEncoded
+    }
+
+    /// A value held as a string of its own.
+    init(_ line: String) {
+        self.init(raw: Substring(line), percentEncoded: false)
+    }
+
+    /// The value (decoded).
+    var string: String { withBytes { String(decoding: $0, as: UTF8.self) } }
+
+    /// Runs `body` with the value's bytes (decoded): in place, or decoded into temporary memory.
+    func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        var raw = self.raw
+        let decode = percentEncoded
+        return try raw.withUTF8 { r -> Result<R, E> in
+            guard decode else { return Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(r)) } }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count) { out in
+                let n = URIEncoding.decode(r, into: out.baseAddress!)
+                return Result { () throws(E) -> R in
+                    try body(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[0..<n]))
+                }
+            }
+        }.get()
+    }
+
+    /// `r` of `source`, whose UTF-8 bytes are the buffer `r` indexes, as a `Substring` (shares
+    /// `source`'s storage). `r` is on ASCII bytes (the parser's delimiters), so on character
+    /// boundaries.
+    static func slice(_ source: String, _ r: Range<Int>) -> Substring {
+        let u = source.utf8
+        let lo = u.index(u.startIndex, offsetBy: r.lowerBound)
+        return Substring(u[lo..<u.index(lo, offsetBy: r.count)])
     }
 }
 
@@ -135,14 +197,15 @@ enum AuthorizationParser {
     /// ``parseHeader(_:)`` on the value's bytes: one scan over indices, no intermediate arrays.
     static func parseHeader(_ p: UnsafeBufferPointer<UInt8>) throws(VerificationFailure) -> ClaimedAuthorization {
         var claim = ClaimedAuthorization.unparsed
-        try parseHeader(p, into: &claim)
+        try parseHeader(p, source: nil, into: &claim)
         return claim
     }
 
     /// ``parseHeader(_:)`` written into `claim` (the verifier's, in place: a claim is large, and
-    /// returning it through the header accessors' closures copies it at each level).
+    /// returning it through the header accessors' closures copies it at each level). When
+    /// `source` is given, `p` is its UTF-8 and the `SignedHeaders` value is kept as a slice of it.
     static func parseHeader(
-        _ p: UnsafeBufferPointer<UInt8>, into claim: inout ClaimedAuthorization
+        _ p: UnsafeBufferPointer<UInt8>, source: String?, into claim: inout ClaimedAuthorization
     ) throws(VerificationFailure) {
         let value = trimmed(p, 0..<p.count)
         let n = algorithm.count
@@ -191,14 +254,17 @@ enum AuthorizationParser {
         guard let signedHeaders else { throw malformed("missing SignedHeaders") }
         guard let signature else { throw malformed("missing Signature") }
         let scope = try parseCredential(p, credential, fail: malformed)
-        let names = try parseSignedHeaders(p, signedHeaders, fail: malformed)
+        try checkSignedHeaders(p, signedHeaders, fail: malformed)
+        let names =
+            source.map { SignedHeadersText(raw: SignedHeadersText.slice($0, signedHeaders), percentEncoded: false) }
+            ?? SignedHeadersText(text(p, signedHeaders))
         guard let sig = signature.count == 64 ? ByteParsing.signature(UnsafeBufferPointer(rebasing: p[signature])) : nil
         else {
             throw malformed("the Signature must be 64 hexadecimal digits")
         }
         claim = ClaimedAuthorization(
             accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
-            signedHeadersLine: names, signature: sig, presign: nil)
+            signedHeadersText: names, signature: sig, presign: nil)
     }
 
     /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts.
@@ -255,10 +321,10 @@ enum AuthorizationParser {
     @inline(__always)
     static func isCredentialByte(_ b: UInt8) -> Bool { (b &- 0x21) < 0x5e && b != 0x2c && b != 0x3b }
 
-    /// `a;b;c` in `r`, checked: lowercase tokens, strictly ascending, no repeats; the text.
-    static func parseSignedHeaders(
+    /// `a;b;c` in `r`, checked: lowercase tokens, strictly ascending, no repeats.
+    static func checkSignedHeaders(
         _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, fail: (String) -> VerificationFailure
-    ) throws(VerificationFailure) -> String {
+    ) throws(VerificationFailure) {
         guard !r.isEmpty else { throw fail("SignedHeaders is empty") }
         // One scan: each name checked, counted and compared with the one before it. Too many
         // names is reported before a bad name (the count is taken over the whole line first only
@@ -297,7 +363,7 @@ enum AuthorizationParser {
             }
             previous = name
         }
-        return text(p, r)
+
     }
 
     /// A lowercase `tchar` (RFC 9110): digits, lowercase letters, ``!#$%&'*+-.^_`|~``.
@@ -335,23 +401,25 @@ enum AuthorizationParser {
 
     /// True when the query carries any presign parameter (exact spelling).
     static func looksPresigned(_ query: ArraySlice<UInt8>) -> Bool {
-        guard !query.isEmpty else { return false }
-        return query.withUnsafeBufferPointer { q in
-            // Each `&`-separated element's name (up to `=`), compared in place.
-            var start = 0
-            while start < q.count {
-                let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
-                let eq = ByteSearch.indexInShortRange(of: 0x3d, in: q, start..<end)
-                let name = start..<eq
-                if ByteSearch.equals(q, name, "X-Amz-Algorithm") || ByteSearch.equals(q, name, "X-Amz-Credential")
-                    || ByteSearch.equals(q, name, "X-Amz-Signature")
-                {
-                    return true
-                }
-                start = end + 1
+        query.withUnsafeBufferPointer { looksPresigned($0) }
+    }
+
+    /// ``looksPresigned(_:)`` on the query's bytes.
+    static func looksPresigned(_ q: UnsafeBufferPointer<UInt8>) -> Bool {
+        // Each `&`-separated element's name (up to `=`), compared in place.
+        var start = 0
+        while start < q.count {
+            let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
+            let eq = ByteSearch.indexInShortRange(of: 0x3d, in: q, start..<end)
+            let name = start..<eq
+            if ByteSearch.equals(q, name, "X-Amz-Algorithm") || ByteSearch.equals(q, name, "X-Amz-Credential")
+                || ByteSearch.equals(q, name, "X-Amz-Signature")
+            {
+                return true
             }
-            return false
+            start = end + 1
         }
+        return false
     }
 
     /// Where the seven presign parameters are in a query: value and element ranges, by
@@ -395,26 +463,33 @@ enum AuthorizationParser {
         var failure: VerificationFailure? = nil
         query.withUnsafeBufferPointer { q in
             do throws(VerificationFailure) {
-                try parseQuery(q, into: &claim)
+                try parseQuery(q, source: nil, into: &claim)
             } catch {
                 failure = error
             }
         }
         if let failure { throw failure }
         // Element ranges are reported in the slice's own indices.
-        if query.startIndex != 0, var presign = claim.presign {
-            let shift = query.startIndex
-            presign.signatureElement = (presign.signatureElement.lowerBound + shift)..<(presign.signatureElement.upperBound + shift)
-            presign.tokenElement = presign.tokenElement.map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
-            claim.presign = presign
-        }
+        claim.shiftPresignElements(by: query.startIndex)
         return claim
     }
 
-    /// ``parseQuery(_:)`` on the query's bytes: one scan over the `&`-separated elements, values
-    /// read in place (percent-decoded into stack memory only when they hold a `%`).
+    /// The presign parameters of the query at `query` in `target`, parsed into `claim`; element
+    /// ranges are indices of `target`. When `source` is given, `target` is its UTF-8 and the
+    /// `X-Amz-SignedHeaders` value is kept as a slice of it.
     static func parseQuery(
-        _ q: UnsafeBufferPointer<UInt8>, into claim: inout ClaimedAuthorization
+        target: UnsafeBufferPointer<UInt8>, query: Range<Int>, source: String?, into claim: inout ClaimedAuthorization
+    ) throws(VerificationFailure) {
+        try parseQuery(
+            UnsafeBufferPointer(rebasing: target[query]), source: source.map { ($0, query.lowerBound) }, into: &claim)
+        claim.shiftPresignElements(by: query.lowerBound)
+    }
+
+    /// ``parseQuery(_:)`` on the query's bytes: one scan over the `&`-separated elements, values
+    /// read in place (percent-decoded into stack memory only when they hold a `%`). `source`: the
+    /// string whose UTF-8 holds `q` at `offset`, for keeping the signed-headers value as a slice.
+    static func parseQuery(
+        _ q: UnsafeBufferPointer<UInt8>, source: (text: String, offset: Int)?, into claim: inout ClaimedAuthorization
     ) throws(VerificationFailure) {
         var found = PresignRanges()
         var start = 0
@@ -462,8 +537,17 @@ enum AuthorizationParser {
         guard expires <= 604_800 else {
             throw queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800")
         }
-        let names = try withDecoded(q, signedHeaders) { p, r throws(VerificationFailure) in
-            try parseSignedHeaders(p, r) { queryError("Error parsing the X-Amz-SignedHeaders parameter; \($0)") }
+        try withDecoded(q, signedHeaders) { p, r throws(VerificationFailure) in
+            try checkSignedHeaders(p, r) { queryError("Error parsing the X-Amz-SignedHeaders parameter; \($0)") }
+        }
+        let names: SignedHeadersText
+        if let source {
+            let at = (source.offset + signedHeaders.lowerBound)..<(source.offset + signedHeaders.upperBound)
+            names = SignedHeadersText(
+                raw: SignedHeadersText.slice(source.text, at),
+                percentEncoded: ByteSearch.index(of: 0x25, in: q, signedHeaders) < signedHeaders.upperBound)
+        } else {
+            names = try withDecoded(q, signedHeaders) { p, r in SignedHeadersText(text(p, r)) }
         }
         let sig = try withDecoded(q, signatureValue) { p, r throws(VerificationFailure) -> Signature in
             guard r.count == 64, let sig = ByteParsing.signature(UnsafeBufferPointer(rebasing: p[r])) else {
@@ -477,7 +561,7 @@ enum AuthorizationParser {
         }
         claim = ClaimedAuthorization(
             accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
-            signedHeadersLine: names, signature: sig,
+            signedHeadersText: names, signature: sig,
             presign: .init(
                 date: date, expires: expires, sessionToken: token, signatureElement: found.signatureElement,
                 tokenElement: found.tokenElement))

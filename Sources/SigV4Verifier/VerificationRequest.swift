@@ -32,7 +32,17 @@ public struct VerificationRequest: Sendable, Hashable {
     /// The method, as sent (`GET`).
     public var method: String
     /// The request target (`/path?query`), byte for byte as sent.
-    public var target: [UInt8]
+    public var target: [UInt8] {
+        get { withTarget { t, _ in Array(t) } }
+        set { storedTarget = .bytes(newValue) }
+    }
+    /// The target as given: an `HTTPRequest`'s path is kept as its `String` (no copy).
+    var storedTarget: StoredTarget
+
+    enum StoredTarget: Sendable {
+        case bytes([UInt8])
+        case text(String)
+    }
     /// The header fields in order.
     public var fields: [Field] {
         get { headers.fields }
@@ -44,7 +54,7 @@ public struct VerificationRequest: Sendable, Hashable {
     /// Creates a request from raw parts.
     public init(method: String, target: [UInt8], fields: [Field]) {
         self.method = method
-        self.target = target
+        self.storedTarget = .bytes(target)
         self.headers = HeaderList(fields)
     }
 
@@ -58,18 +68,18 @@ public struct VerificationRequest: Sendable, Hashable {
     /// fields are read in place, not copied.
     public init(_ request: HTTPRequest) {
         method = request.method.rawValue
-        target = Array((request.path ?? "/").utf8)
+        storedTarget = .text(request.path ?? "/")
         let host = request.headerFields[.host] == nil ? request.authority : nil
         headers = HeaderList(request.headerFields, host: host)
     }
 
     public static func == (a: VerificationRequest, b: VerificationRequest) -> Bool {
-        a.method == b.method && a.target == b.target && a.fields == b.fields
+        a.method == b.method && a.withTarget { x, _ in b.withTarget { y, _ in x.elementsEqual(y) } } && a.fields == b.fields
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(method)
-        hasher.combine(target)
+        withTarget { t, _ in hasher.combine(bytes: UnsafeRawBufferPointer(t)) }
         hasher.combine(fields)
     }
 
@@ -85,17 +95,29 @@ public struct VerificationRequest: Sendable, Hashable {
         }
     }
 
-    /// The index of the first `?` in the target, or its end.
-    var queryMark: Int { target.withUnsafeBufferPointer { ByteSearch.index(of: 0x3f, in: $0, 0..<$0.count) } }
-
-    /// The raw path (target before `?`).
-    var pathBytes: ArraySlice<UInt8> { target[..<queryMark] }
-
-    /// The raw query (after the first `?`, empty when none).
-    var queryBytes: ArraySlice<UInt8> {
-        let q = queryMark
-        return q < target.count ? target[(q + 1)...] : []
+    /// The target's `String` when it is held as one (an `HTTPRequest`'s path): the bytes
+    /// ``withTarget(_:)`` hands out are its UTF-8.
+    var targetText: String? {
+        if case .text(let text) = storedTarget { return text }
+        return nil
     }
+
+    /// Runs `body` with the target's bytes and the index of its first `?` (the target's count
+    /// when there is none): the path is the bytes before it, the query the bytes after it.
+    func withTarget<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>, _ mark: Int) throws(E) -> R) throws(E) -> R {
+        func run(_ t: UnsafeBufferPointer<UInt8>) -> Result<R, E> {
+            let mark = ByteSearch.index(of: 0x3f, in: t, 0..<t.count)
+            return Result { () throws(E) in try body(t, mark) }
+        }
+        switch storedTarget {
+        case .bytes(let bytes): return try bytes.withUnsafeBufferPointer(run).get()
+        case .text(var text): return try text.withUTF8(run).get()
+        }
+    }
+
+    /// The query's indices in a target of `count` bytes whose first `?` is at `mark` (empty when
+    /// there is no `?`).
+    static func query(count: Int, mark: Int) -> Range<Int> { mark < count ? (mark + 1)..<count : count..<count }
 
     static func equalsIgnoringCase(_ a: String, _ lowercaseB: String) -> Bool {
         guard a.utf8.count == lowercaseB.utf8.count else { return false }
@@ -175,6 +197,22 @@ struct HeaderList: Sendable {
             guard var host else { return try fields[i].withUnsafeBytesOfValue(body) }
             if i == 0 { return try host.withUTF8(body) }
             return try fields[i - 1].withUnsafeBytesOfValue(body)
+        }
+    }
+
+    /// ``withValue(_:_:)``, also handing over the `String` the bytes are the UTF-8 of, when the
+    /// value is held as one (an `HTTPFields` value): a parser can then keep a slice of it (a
+    /// `Substring`, no copy) instead of making a new string.
+    func withValueAndSource<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>, String?) throws -> R) rethrows -> R {
+        switch backing {
+        case .fields(let fields):
+            return try fields[i].value.withUnsafeBufferPointer { try body($0, nil) }
+        case .http(let fields, let host):
+            let k = host == nil ? i : i - 1
+            guard k >= 0 else { return try withValue(i) { try body($0, nil) } }
+            let source = fields[k].value
+            var bytes = source
+            return try bytes.withUTF8 { try body($0, source) }
         }
     }
 

@@ -52,13 +52,18 @@ public struct VerifiedRequest: Sendable {
         get { ClaimedAuthorization.names(signedHeadersLine) }
         set { signedHeadersLine = newValue.joined(separator: ";") }
     }
-    /// The `SignedHeaders` value (the names joined by `;`): kept as one string, split when
-    /// ``signedHeaders`` is read.
+    /// The `SignedHeaders` value (the names joined by `;`): kept as the request carries it (a
+    /// slice of the `Authorization` value or of the target, no copy), made a string when read and
+    /// split when ``signedHeaders`` is read.
     ///
     /// ```swift
     /// print(verified.signedHeadersLine)  // host;x-amz-content-sha256;x-amz-date
     /// ```
-    public var signedHeadersLine: String
+    public var signedHeadersLine: String {
+        get { signedHeadersText.string }
+        set { signedHeadersText = SignedHeadersText(newValue) }
+    }
+    var signedHeadersText: SignedHeadersText
     /// The signing time (`X-Amz-Date`).
     public var signedAt: AmzDate
     /// True for a presigned (query-string) request.

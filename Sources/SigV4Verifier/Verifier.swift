@@ -152,6 +152,14 @@ public struct Verifier: Sendable {
         func withFirst<R>(_ o: Occurrences, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
             o.first >= 0 ? try headers.withValue(o.first, body) : nil
         }
+
+        /// ``withFirst(_:_:)`` with the value's `String` when it is held as one
+        /// (``HeaderList/withValueAndSource(_:_:)``).
+        func withFirstAndSource<R>(
+            _ o: Occurrences, _ body: (UnsafeBufferPointer<UInt8>, String?) throws -> R
+        ) rethrows -> R? {
+            o.first >= 0 ? try headers.withValueAndSource(o.first, body) : nil
+        }
     }
 
     /// True when `name` starts with `x-amz-` in any case.
@@ -295,8 +303,10 @@ public struct Verifier: Sendable {
         _ request: VerificationRequest, facts: HeaderFacts, fields: CollectedFields, payload: Payload, now: AmzDate,
         lookup: Lookup, into outcome: inout Outcome
     ) throws(VerificationFailure) {
-        let query = request.queryBytes
-        let presigned = AuthorizationParser.looksPresigned(query)
+        let presigned = request.withTarget { t, mark in
+            AuthorizationParser.looksPresigned(
+                UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
+        }
 
         // 1. One auth mechanism, parsed.
         if !facts.authorization.isEmpty && presigned {
@@ -310,7 +320,13 @@ public struct Verifier: Sendable {
             guard policy.allowPresigned else {
                 throw VerificationFailure(.accessDenied, "Presigned URLs are not accepted by this endpoint")
             }
-            claim = try AuthorizationParser.parseQuery(query)
+            var parsed = ClaimedAuthorization.unparsed
+            try request.withTarget { t, mark throws(VerificationFailure) in
+                try AuthorizationParser.parseQuery(
+                    target: t, query: VerificationRequest.query(count: t.count, mark: mark), source: request.targetText,
+                    into: &parsed)
+            }
+            claim = parsed
         } else {
             guard !facts.authorization.isEmpty else {
                 throw VerificationFailure(
@@ -325,9 +341,9 @@ public struct Verifier: Sendable {
             // Parsed in place; the failure, if any, comes out beside it.
             var parsed = ClaimedAuthorization.unparsed
             var failure: VerificationFailure? = nil
-            let found: Void? = facts.withFirst(facts.authorization) { value in
+            let found: Void? = facts.withFirstAndSource(facts.authorization) { value, source in
                 do throws(VerificationFailure) {
-                    try AuthorizationParser.parseHeader(value, into: &parsed)
+                    try AuthorizationParser.parseHeader(value, source: source, into: &parsed)
                 } catch {
                     failure = error
                 }
@@ -523,7 +539,7 @@ public struct Verifier: Sendable {
         outcome.claimedAccessKeyID = claim.accessKeyID
         outcome.verified = VerifiedRequest(
             accessKeyID: credential.accessKeyID, principal: credential.principal, scope: scope,
-            signedHeadersLine: claim.signedHeadersLine, signedAt: signedAt, isPresigned: presigned,
+            signedHeadersText: claim.signedHeadersText, signedAt: signedAt, isPresigned: presigned,
             expires: claim.presign?.expires, signature: claim.signature, payloadHash: match.payload, payload: status,
             plusPolicy: match.plus, canonicalForm: match.form, diagnostics: policy.includeDiagnostics ? match.diagnostics : nil,
             signingKey: signingKey)
@@ -659,7 +675,8 @@ public struct Verifier: Sendable {
         }
         if !s.pathPrefixes.isEmpty {
             // Compare on the decoded, dot-normalized path so that `%2e%2e` or `..` cannot step out of a prefix.
-            let decoded = URIEncoding.normalizePath(URIEncoding.decode(request.pathBytes))
+            let decoded = URIEncoding.normalizePath(
+                request.withTarget { t, mark in URIEncoding.decode(UnsafeBufferPointer(rebasing: t[..<mark])) })
             if !s.pathPrefixes.contains(where: { decoded.starts(with: $0.utf8) }) {
                 throw denied("The access key is not allowed to access this path")
             }
@@ -953,9 +970,9 @@ public struct Verifier: Sendable {
         request: VerificationRequest, claim: ClaimedAuthorization, rules: ServiceRules,
         _ body: (UnsafeBufferPointer<UInt8>) -> R
     ) -> R {
-        guard let presign = claim.presign else { return request.target.withUnsafeBufferPointer(body) }
+        guard let presign = claim.presign else { return request.withTarget { t, _ in body(t) } }
         let dropped = rules.sessionTokenPlacement == .appendedAfterSigning ? presign.tokenElement : nil
-        return request.target.withUnsafeBufferPointer { t in
+        return request.withTarget { t, mark in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: t.count + 1) { buffer in
                 let base = buffer.baseAddress!
                 var n = 0
@@ -963,7 +980,6 @@ public struct Verifier: Sendable {
                     (base + n).update(from: t.baseAddress! + r.lowerBound, count: r.count)
                     n += r.count
                 }
-                let mark = ByteSearch.index(of: 0x3f, in: t, 0..<t.count)
                 append(0..<mark)
                 base[n] = 0x3f
                 n += 1

@@ -45,7 +45,7 @@ enum VerificationRows {
                 floor: SignatureFloor(
                     canonical: header.canonicalRequest.bytes, stringToSign: header.stringToSign.bytes, cold: false
                 ).body(),
-                maxAllocsPerOp: 2,
+                maxAllocsPerOp: 0,
                 note: "Verifier.verify(HTTPRequest), header auth, key cache hit"),
             Row(
                 name: "verify_presign_warm",
@@ -58,7 +58,7 @@ enum VerificationRows {
                     canonical: presigned.canonicalRequest.bytes, stringToSign: presigned.stringToSign.bytes,
                     cold: false
                 ).body(),
-                maxAllocsPerOp: 3,
+                maxAllocsPerOp: 1,
                 note: "Verifier.verify(HTTPRequest), presigned URL, key cache hit"),
         ]
     }
