@@ -201,7 +201,7 @@ struct Gateway: Sendable {
         var body = ByteBuffer()
         body.reserveCapacity(384)
         var separator: StaticString = "{\""
-        func member(_ key: StaticString, _ value: some StringProtocol) {
+        func member(_ key: StaticString, _ value: Substring) {
             body.writeStaticString(separator)
             separator = ",\""
             body.writeStaticString(key)
@@ -214,15 +214,15 @@ struct Gateway: Sendable {
                 body.writeString(JSONQuoting.quote(String(value)))
             }
         }
-        member("method", request.method.rawValue)
+        member("method", request.method.rawValue[...])
         member("path", target[..<(target.utf8.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)])
-        member("body_bytes", String(bodyBytes))
+        member("body_bytes", String(bodyBytes)[...])
         if let identity {
-            member("access_key_id", identity.accessKeyID)
-            member("principal", identity.principal)
-            member("region", identity.scope.region)
-            member("service", identity.scope.service)
-            member("signed_at", identity.signedAt.iso8601Basic)
+            member("access_key_id", identity.accessKeyID[...])
+            member("principal", identity.principal[...])
+            member("region", identity.scope.region[...])
+            member("service", identity.scope.service[...])
+            member("signed_at", identity.signedAt.iso8601Basic[...])
             member("presigned", identity.isPresigned ? "true" : "false")
         } else {
             member("authentication", "disabled")

@@ -224,7 +224,7 @@ package enum JSONQuoting {
     /// Works on the UTF-8 bytes: a string with nothing to escape (the usual case: ids, regions,
     /// paths) is copied between two quotes in one step. The gateway quotes six values per answer.
     package static func quote(_ s: String) -> String {
-        if isPlain(s) { return "\"" + s + "\"" }
+        if isPlain(s[...]) { return "\"" + s + "\"" }
         var out: [UInt8] = []
         out.reserveCapacity(s.utf8.count + 16)
         out.append(0x22)
@@ -246,7 +246,10 @@ package enum JSONQuoting {
     }
 
     /// True when `s` has nothing JSON needs escaped: its literal is `"` + `s` + `"`.
-    package static func isPlain(_ s: some StringProtocol) -> Bool { !s.utf8.contains(where: needsEscape) }
+    /// A `Substring`, not any `StringProtocol`: a generic function called from another module
+    /// runs unspecialized, walking the bytes through witness tables (the gateway's echo calls this
+    /// for every value it writes; `s[...]` makes a `String` one at no cost).
+    package static func isPlain(_ s: Substring) -> Bool { !s.utf8.contains(where: needsEscape) }
 
     /// True for the bytes JSON needs escaped (of the ones we escape): `"`, `\\`, controls and DEL.
     static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f }

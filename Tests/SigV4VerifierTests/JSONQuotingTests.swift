@@ -26,7 +26,7 @@ struct JSONQuotingTests {
         for b in Array(0x00...0x7f) {
             let s = "a" + String(UnicodeScalar(UInt8(b))) + "b"
             let plain = JSONQuoting.quote(s) == "\"" + s + "\""
-            #expect(JSONQuoting.isPlain(s) == plain, "byte \(b)")
+            #expect(JSONQuoting.isPlain(s[...]) == plain, "byte \(b)")
             #expect(JSONQuoting.isPlain(("/" + s + "?q")[...].dropFirst().dropLast(2)) == plain, "byte \(b), substring")
         }
         #expect(JSONQuoting.quote("say \"hi\"\\\n\t\u{7f}") == #""say \"hi\"\\\n\t\u007f""#)
