@@ -189,21 +189,17 @@ enum AuthorizationParser {
     /// tabs around each component and around `=` (SDKs emit `, `; the AWS docs print `,`).
     /// Each must appear exactly once; nothing else may appear.
     static func parseHeader(_ raw: [UInt8]) throws(VerificationFailure) -> ClaimedAuthorization {
-        try raw.withUnsafeBufferPointer { p in
-            Result { () throws(VerificationFailure) in try parseHeader(p) }
-        }.get()
-    }
-
-    /// ``parseHeader(_:)`` on the value's bytes: one scan over indices, no intermediate arrays.
-    static func parseHeader(_ p: UnsafeBufferPointer<UInt8>) throws(VerificationFailure) -> ClaimedAuthorization {
         var claim = ClaimedAuthorization.unparsed
-        try parseHeader(p, source: nil, into: &claim)
+        try raw.withUnsafeBufferPointer { p in
+            Result { () throws(VerificationFailure) in try parseHeader(p, source: nil, into: &claim) }
+        }.get()
         return claim
     }
 
-    /// ``parseHeader(_:)`` written into `claim` (the verifier's, in place: a claim is large, and
-    /// returning it through the header accessors' closures copies it at each level). When
-    /// `source` is given, `p` is its UTF-8 and the `SignedHeaders` value is kept as a slice of it.
+    /// ``parseHeader(_:)`` on the value's bytes (one scan over indices, no intermediate arrays),
+    /// written into `claim` (the verifier's, in place: a claim is large, and returning it through
+    /// the header accessors' closures copies it at each level). When `source` is given, `p` is its
+    /// UTF-8 and the `SignedHeaders` value is kept as a slice of it.
     static func parseHeader(
         _ p: UnsafeBufferPointer<UInt8>, source: String?, into claim: inout ClaimedAuthorization
     ) throws(VerificationFailure) {
