@@ -808,6 +808,15 @@ public struct Verifier: Sendable {
         var first: VerificationFailure.Diagnostics? = nil
         let standard = Reading(target: nil, plus: policy.plusPolicies[0], form: .standard)
         var alternatives: [Reading]? = nil
+        // The target as an array, made once, and only when an alternative reading or a verbatim
+        // splice needs one (the spec reading works on `target` in place).
+        var ownedTarget: [UInt8]? = nil
+        func targetArray() -> [UInt8] {
+            if let ownedTarget { return ownedTarget }
+            let made = Array(target)
+            ownedTarget = made
+            return made
+        }
         for payloadHash in candidates {
             var index = -1
             while true {
@@ -815,7 +824,7 @@ public struct Verifier: Sendable {
                 if index < 0 {
                     reading = standard
                 } else {
-                    if alternatives == nil { alternatives = readings(Array(target), rules: rules) }
+                    if alternatives == nil { alternatives = readings(targetArray(), rules: rules) }
                     guard let alternatives, index < alternatives.count else { break }
                     reading = alternatives[index]
                 }
@@ -839,12 +848,12 @@ public struct Verifier: Sendable {
                 if var kept = written.bytes.map({ CanonicalRequest(bytes: $0) }) {
                     switch reading.form {
                     case .verbatimQuery:
-                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(Array(target)))
+                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(targetArray()))
                     case .verbatimPath:
-                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(Array(target)))
+                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(targetArray()))
                     case .verbatimPathAndQuery:
-                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(Array(target)))
-                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(Array(target)))
+                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(targetArray()))
+                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(targetArray()))
                     default: break
                     }
                     canonical = kept
