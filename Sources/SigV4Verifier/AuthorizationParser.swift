@@ -456,15 +456,9 @@ enum AuthorizationParser {
     static func parseQuery(_ query: ArraySlice<UInt8>) throws(VerificationFailure) -> ClaimedAuthorization {
         // Parsed in place (a claim is large: returned through the closure it would be copied).
         var claim = ClaimedAuthorization.unparsed
-        var failure: VerificationFailure? = nil
-        query.withUnsafeBufferPointer { q in
-            do throws(VerificationFailure) {
-                try parseQuery(q, source: nil, into: &claim)
-            } catch {
-                failure = error
-            }
-        }
-        if let failure { throw failure }
+        try query.withUnsafeBufferPointer { q in
+            Result { () throws(VerificationFailure) in try parseQuery(q, source: nil, into: &claim) }
+        }.get()
         // Element ranges are reported in the slice's own indices.
         claim.shiftPresignElements(by: query.startIndex)
         return claim
@@ -533,17 +527,14 @@ enum AuthorizationParser {
         guard expires <= 604_800 else {
             throw queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800")
         }
-        try withDecoded(q, signedHeaders) { p, r throws(VerificationFailure) in
+        // Checked decoded; kept as a slice of `source` when there is one, else as the decoded text.
+        let names = try withDecoded(q, signedHeaders) { p, r throws(VerificationFailure) -> SignedHeadersText in
             try checkSignedHeaders(p, r) { queryError("Error parsing the X-Amz-SignedHeaders parameter; \($0)") }
-        }
-        let names: SignedHeadersText
-        if let source {
+            guard let source else { return SignedHeadersText(text(p, r)) }
             let at = (source.offset + signedHeaders.lowerBound)..<(source.offset + signedHeaders.upperBound)
-            names = SignedHeadersText(
+            return SignedHeadersText(
                 raw: SignedHeadersText.slice(source.text, at),
                 percentEncoded: ByteSearch.index(of: 0x25, in: q, signedHeaders) < signedHeaders.upperBound)
-        } else {
-            names = try withDecoded(q, signedHeaders) { p, r in SignedHeadersText(text(p, r)) }
         }
         let sig = try withDecoded(q, signatureValue) { p, r throws(VerificationFailure) -> Signature in
             guard r.count == 64, let sig = ByteParsing.signature(UnsafeBufferPointer(rebasing: p[r])) else {
