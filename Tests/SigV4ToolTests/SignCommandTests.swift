@@ -192,8 +192,13 @@ extension CLITests {
             arguments: [
                 ([], "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
                 (["--trailer", "crc32c"], "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"),
+                (["--trailer", "sha512"], "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"),
                 (
                     ["--trailer", "sha256", "--unsigned-trailer", "--chunk-size", "8192"],
+                    "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+                ),
+                (
+                    ["--trailer", "CRC64NVME", "--unsigned-trailer", "--chunk-size", "8192"],
                     "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
                 ),
             ])

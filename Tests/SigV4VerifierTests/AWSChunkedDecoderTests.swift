@@ -68,8 +68,9 @@ struct AWSChunkedDecoderTests {
 
     static let variants: [AWSChunkedEncoding] = [
         .signed, .signedWithTrailer(.crc32), .signedWithTrailer(.crc32c), .signedWithTrailer(.sha1),
-        .signedWithTrailer(.sha256), .unsignedWithTrailer(.crc32), .unsignedWithTrailer(.crc32c),
-        .unsignedWithTrailer(.sha256),
+        .signedWithTrailer(.sha256), .signedWithTrailer(.crc64nvme), .signedWithTrailer(.sha512),
+        .unsignedWithTrailer(.crc32), .unsignedWithTrailer(.crc32c), .unsignedWithTrailer(.sha256),
+        .unsignedWithTrailer(.crc64nvme), .unsignedWithTrailer(.sha512),
     ]
 
     static func signed(_ encoding: AWSChunkedEncoding, payload: [UInt8], chunkSize: Int = 8192) throws
@@ -112,6 +113,49 @@ struct AWSChunkedDecoderTests {
         var bad = body
         bad[5] ^= 1
         #expect { try Self.decodeAll(verified, r, bad, piece: 3) } throws: { ($0 as? VerificationFailure)?.code == .badDigest }
+    }
+
+    @Test(
+        "an unsigned-trailer body with a CRC-64/NVME or SHA-512 trailer computed by awscrt and hashlib is accepted, and a flipped byte is BadDigest",
+        arguments: [
+            ("x-amz-checksum-crc64nvme", "FMWa4z4TnMw="),
+            (
+                "x-amz-checksum-sha512",
+                "tMMYgI77ogz9+V4eMfi6LLT80QtU+cdiCwTnCmkf3HE9uSJ7ehlpGS/8ftngWymCNKgvWwyBvK+G3Gkkh2atyg=="
+            ),
+        ])
+    func newerTrailerAlgorithms(name: String, value: String) async throws {
+        // The values are Python's, for these bytes: base64(awscrt.checksums.crc64nvme(data), 8 bytes
+        // big-endian) and base64(hashlib.sha512(data).digest()), as botocore 1.43 sends them.
+        let data = Array("hello, aws-chunked world".utf8)
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: HTTPField.Name("Content-Encoding")!, value: "aws-chunked"))
+        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Trailer")!, value: name))
+        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Decoded-Content-Length")!, value: String(data.count)))
+        let request = HTTPRequest(method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/k", headerFields: fields)
+        let signed = try Fixture.signer().sign(request, payload: .streamingUnsignedTrailer, at: Fixture.date)
+        let body = Array("\(String(data.count, radix: 16))\r\n".utf8) + data + Array("\r\n0\r\n\(name):\(value)\r\n\r\n".utf8)
+        let r = VerificationRequest(signed.request)
+        let verified = try #require(await Fixture.verifier().verify(r, now: Fixture.date).verified)
+        #expect(try Self.decodeAll(verified, r, body, piece: 5) == data)
+        var bad = body
+        bad[6] ^= 1
+        #expect { try Self.decodeAll(verified, r, bad, piece: 5) } throws: { ($0 as? VerificationFailure)?.code == .badDigest }
+    }
+
+    @Test("an x-amz-trailer naming an xxHash checksum (not supported) is refused with InvalidArgument before any byte")
+    func xxHashTrailerRefused() async throws {
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: HTTPField.Name("Content-Encoding")!, value: "aws-chunked"))
+        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Trailer")!, value: "x-amz-checksum-xxhash64"))
+        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Decoded-Content-Length")!, value: "5"))
+        let request = HTTPRequest(method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/k", headerFields: fields)
+        let signed = try Fixture.signer().sign(request, payload: .streamingUnsignedTrailer, at: Fixture.date)
+        let r = VerificationRequest(signed.request)
+        let verified = try #require(await Fixture.verifier().verify(r, now: Fixture.date).verified)
+        #expect { _ = try verified.makeChunkedDecoder(for: r) } throws: {
+            ($0 as? VerificationFailure)?.code == .invalidArgument
+        }
     }
 
     /// Feeds `body` and returns (decoded bytes released, the failure).

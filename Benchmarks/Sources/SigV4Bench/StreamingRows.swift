@@ -98,6 +98,18 @@ enum StreamingRows {
                 },
                 floor: nil,
                 note: "TrailingChecksum(.crc32c) over 64 MiB"))
+        rows.append(
+            Row(
+                name: "crc64nvme", kind: .throughput(bytesPerOp: payloadSize),
+                body: { n in
+                    for _ in 0..<n {
+                        var checksum = TrailingChecksum(.crc64nvme)
+                        checksum.update(input)
+                        blackHole(checksum.digest)
+                    }
+                },
+                floor: nil,
+                note: "TrailingChecksum(.crc64nvme) over 64 MiB (PCLMULQDQ folding where the CPU has it)"))
         return rows
     }
 }

@@ -1,14 +1,18 @@
 import _SigV4Crypto
 
-/// An incremental checksum for an aws-chunked trailer (`x-amz-checksum-crc32`, `-crc32c`, `-sha1`, `-sha256`).
+/// An incremental checksum for an aws-chunked trailer (`x-amz-checksum-crc32`, `-crc32c`, `-crc64nvme`,
+/// `-sha1`, `-sha256`, `-sha512`).
 ///
 /// AWS documentation: S3 User Guide, "Checking object integrity", and the S3 API
 /// Reference page "Signature Calculations for the Authorization Header: Transferring
 /// Payload in Multiple Chunks (Chunked Upload) … with trailing headers". The value
 /// sent is the base64 of the big-endian checksum (CRC) or of the digest (SHA).
 ///
-/// CRC-32 is table-driven (slicing-by-16); CRC-32C uses the SSE4.2 instruction when
-/// present; SHA-1 and SHA-256 come from libcrypto.
+/// CRC-32 folds with carry-less multiplication when the CPU has it (slicing-by-16 tables
+/// otherwise); CRC-32C uses the SSE4.2 instruction when present; CRC-64/NVME folds like CRC-32
+/// (slicing-by-8 tables otherwise); SHA-1, SHA-256 and SHA-512 come from libcrypto. The xxHash algorithms that
+/// newer SDKs offer (`XXHASH64`, `XXHASH3`, `XXHASH128`) are not supported: they are refused
+/// with ``SigV4Error/Code-swift.struct/unsupportedChecksum``.
 ///
 /// ```swift
 /// var checksum = TrailingChecksum(.crc32c)
@@ -28,10 +32,14 @@ public struct TrailingChecksum: Sendable {
         case crc32
         /// CRC-32C (Castagnoli).
         case crc32c
+        /// CRC-64/NVME (S3's default full-object checksum).
+        case crc64nvme
         /// SHA-1.
         case sha1
         /// SHA-256.
         case sha256
+        /// SHA-512.
+        case sha512
 
         /// Parses `crc32`, `CRC32C`, `sha1`, … or a full header name such as `x-amz-checksum-crc32c`
         /// (any case). Anything else throws ``SigV4Error/Code-swift.struct/unsupportedChecksum``.
@@ -41,7 +49,7 @@ public struct TrailingChecksum: Sendable {
             guard let algorithm = Algorithm(rawValue: lower) else {
                 throw SigV4Error(
                     .unsupportedChecksum,
-                    "unsupported trailing checksum \(name.debugDescription.prefix(48)); use crc32, crc32c, sha1 or sha256"
+                    "unsupported trailing checksum \(name.debugDescription.prefix(48)); use crc32, crc32c, crc64nvme, sha1, sha256 or sha512"
                 )
             }
             self = algorithm
@@ -50,16 +58,18 @@ public struct TrailingChecksum: Sendable {
         /// The trailer header name, `x-amz-checksum-<name>`.
         public var headerName: String { "x-amz-checksum-\(rawValue)" }
 
-        /// Bytes in the raw checksum: 4, 4, 20 or 32.
+        /// Bytes in the raw checksum: 4 (CRC-32, CRC-32C), 8 (CRC-64/NVME), 20, 32 or 64 (SHA-1, -256, -512).
         public var digestByteCount: Int {
             switch self {
             case .crc32, .crc32c: return 4
+            case .crc64nvme: return 8
             case .sha1: return 20
             case .sha256: return 32
+            case .sha512: return 64
             }
         }
 
-        /// Characters in the base64 value: 8, 8, 28 or 44.
+        /// Characters in the base64 value: 8, 8, 12, 28, 44 or 88.
         public var base64Length: Int { Base64.encodedLength(of: digestByteCount) }
 
         /// The lowercase name, e.g. `crc32c`.
@@ -69,8 +79,10 @@ public struct TrailingChecksum: Sendable {
     enum State: Sendable {
         case crc32(CRC32)
         case crc32c(CRC32C)
+        case crc64nvme(CRC64NVME)
         case sha1(SHA1)
         case sha256(SHA256)
+        case sha512(SHA512)
     }
 
     /// The algorithm.
@@ -83,8 +95,10 @@ public struct TrailingChecksum: Sendable {
         switch algorithm {
         case .crc32: state = .crc32(CRC32())
         case .crc32c: state = .crc32c(CRC32C())
+        case .crc64nvme: state = .crc64nvme(CRC64NVME())
         case .sha1: state = .sha1(SHA1())
         case .sha256: state = .sha256(SHA256())
+        case .sha512: state = .sha512(SHA512())
         }
     }
 
@@ -97,12 +111,18 @@ public struct TrailingChecksum: Sendable {
         case .crc32c(var c):
             c.update(bytes)
             state = .crc32c(c)
+        case .crc64nvme(var c):
+            c.update(bytes)
+            state = .crc64nvme(c)
         case .sha1(var h):
             h.update(bytes)
             state = .sha1(h)
         case .sha256(var h):
             h.update(bytes)
             state = .sha256(h)
+        case .sha512(var h):
+            h.update(bytes)
+            state = .sha512(h)
         }
     }
 
@@ -118,8 +138,10 @@ public struct TrailingChecksum: Sendable {
         switch state {
         case .crc32(let c): return c.bigEndianBytes
         case .crc32c(let c): return c.bigEndianBytes
+        case .crc64nvme(let c): return c.bigEndianBytes
         case .sha1(var h): return h.finalize()
         case .sha256(var h): return h.finalize().bytes
+        case .sha512(var h): return h.finalize()
         }
     }
 

@@ -115,7 +115,10 @@ struct ChunkedErrorTests {
 
     @Test(
         "an unknown trailer algorithm is refused with unsupportedChecksum",
-        arguments: ["md5", "crc64", "", "x-amz-checksum-", "crc32c ", "sha-256", "x-amz-checksum-md5"])
+        arguments: [
+            "md5", "crc64", "", "x-amz-checksum-", "crc32c ", "sha-256", "x-amz-checksum-md5", "xxhash64", "xxhash3",
+            "x-amz-checksum-xxhash128", "crc64nvme ", "sha-512",
+        ])
     func unknownAlgorithm(name: String) {
         #expect(Self.code { _ = try TrailingChecksum.Algorithm(name: name) } == .unsupportedChecksum)
     }
@@ -124,7 +127,8 @@ struct ChunkedErrorTests {
         "algorithm names parse in any case and as header names",
         arguments: [
             ("CRC32C", TrailingChecksum.Algorithm.crc32c), ("crc32", .crc32), ("Sha1", .sha1),
-            ("x-amz-checksum-sha256", .sha256), ("X-Amz-Checksum-CRC32C", .crc32c),
+            ("x-amz-checksum-sha256", .sha256), ("X-Amz-Checksum-CRC32C", .crc32c), ("CRC64NVME", .crc64nvme),
+            ("x-amz-checksum-crc64nvme", .crc64nvme), ("SHA512", .sha512), ("X-Amz-Checksum-Sha512", .sha512),
         ])
     func algorithmNames(name: String, algorithm: TrailingChecksum.Algorithm) throws {
         #expect(try TrailingChecksum.Algorithm(name: name) == algorithm)

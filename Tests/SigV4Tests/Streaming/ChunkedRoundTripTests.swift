@@ -10,7 +10,8 @@ struct ChunkedRoundTripTests {
     static let sizes = [0, 1, 8191, 8192, 8193, 2 * 8192 - 1, 2 * 8192, 2 * 8192 + 1, 5 * 8192 + 77]
     static let encodings: [AWSChunkedEncoding] = [
         .signed, .signedWithTrailer(.crc32), .signedWithTrailer(.crc32c), .signedWithTrailer(.sha1),
-        .signedWithTrailer(.sha256), .unsignedWithTrailer(.crc32c), .unsignedWithTrailer(.sha256),
+        .signedWithTrailer(.sha256), .signedWithTrailer(.crc64nvme), .signedWithTrailer(.sha512),
+        .unsignedWithTrailer(.crc32c), .unsignedWithTrailer(.sha256), .unsignedWithTrailer(.crc64nvme),
     ]
 
     static func streaming(_ encoding: AWSChunkedEncoding, _ size: Int, chunkSize: Int = chunkSize) throws
