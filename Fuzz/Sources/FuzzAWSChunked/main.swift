@@ -20,7 +20,7 @@ let signer = Signer(
     credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
     region: "us-east-1", service: "s3")
 let seed = Signature(hex: String(repeating: "4f", count: 32))!
-let algorithms: [TrailingChecksum.Algorithm] = [.crc32, .crc32c, .sha1, .sha256]
+let algorithms = TrailingChecksum.Algorithm.allCases
 
 func encoding(_ b: UInt8) -> AWSChunkedEncoding {
     let algorithm = algorithms[Int(b >> 3) % algorithms.count]
