@@ -18,6 +18,10 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/bn.h>
+#include <openssl/obj_mac.h>
 #include <openssl/opensslv.h>
 
 #if defined(__x86_64__)
@@ -230,5 +234,77 @@ static inline size_t CSigV4OpenSSL_crc64_pclmul_fold(uint64_t crc, const uint8_t
     (void)crc; (void)p; (void)n; (void)out; return 0;
 }
 #endif
+
+
+// MARK: - ECDSA P-256 (SigV4a)
+//
+// The low-level EC_KEY API (deprecated in OpenSSL 3, still part of libcrypto) keeps each key in
+// one object with no provider lookup per call. EC_KEY_free clears the private scalar.
+
+/// A P-256 key from a 32-byte big-endian private scalar (1 <= d < n), with its public point
+/// computed; NULL when the scalar is out of range or on an OpenSSL error.
+static inline EC_KEY *CSigV4OpenSSL_p256_from_private(const uint8_t *d32) {
+    EC_KEY *key = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+    if (key == NULL) return NULL;
+    const EC_GROUP *group = EC_KEY_get0_group(key);
+    BIGNUM *d = BN_bin2bn(d32, 32, NULL);
+    EC_POINT *q = EC_POINT_new(group);
+    int ok = d != NULL && q != NULL && !BN_is_zero(d) && BN_cmp(d, EC_GROUP_get0_order(group)) < 0
+        && EC_POINT_mul(group, q, d, NULL, NULL, NULL) == 1
+        && EC_KEY_set_private_key(key, d) == 1 && EC_KEY_set_public_key(key, q) == 1;
+    BN_clear_free(d);
+    EC_POINT_free(q);
+    if (!ok) { EC_KEY_free(key); return NULL; }
+    return key;
+}
+
+/// A P-256 public key from its affine coordinates (32 bytes each, big-endian); NULL when the point
+/// is not on the curve.
+static inline EC_KEY *CSigV4OpenSSL_p256_from_public(const uint8_t *x32, const uint8_t *y32) {
+    EC_KEY *key = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+    if (key == NULL) return NULL;
+    BIGNUM *x = BN_bin2bn(x32, 32, NULL);
+    BIGNUM *y = BN_bin2bn(y32, 32, NULL);
+    int ok = x != NULL && y != NULL && EC_KEY_set_public_key_affine_coordinates(key, x, y) == 1
+        && EC_KEY_check_key(key) == 1;
+    BN_free(x);
+    BN_free(y);
+    if (!ok) { EC_KEY_free(key); return NULL; }
+    return key;
+}
+
+/// Writes the public point's affine coordinates (32 bytes each, big-endian). Returns 1 on success.
+static inline int CSigV4OpenSSL_p256_public_xy(const EC_KEY *key, uint8_t *x32, uint8_t *y32) {
+    const EC_POINT *q = EC_KEY_get0_public_key(key);
+    if (q == NULL) return 0;
+    BIGNUM *x = BN_new();
+    BIGNUM *y = BN_new();
+    int ok = x != NULL && y != NULL
+        && EC_POINT_get_affine_coordinates(EC_KEY_get0_group(key), q, x, y, NULL) == 1
+        && BN_bn2binpad(x, x32, 32) == 32 && BN_bn2binpad(y, y32, 32) == 32;
+    BN_free(x);
+    BN_free(y);
+    return ok;
+}
+
+/// ECDSA over a 32-byte digest; writes the DER signature (at most 72 bytes) and returns its length,
+/// or 0 on an OpenSSL error.
+static inline int CSigV4OpenSSL_p256_sign(EC_KEY *key, const uint8_t *digest32, uint8_t *der72) {
+    unsigned int length = 0;
+    if (ECDSA_size(key) > 72) return 0;
+    if (ECDSA_sign(0, digest32, 32, der72, &length, key) != 1) return 0;
+    return (int)length;
+}
+
+/// 1 when `der` is a valid DER ECDSA signature of the 32-byte digest under `key`, 0 otherwise
+/// (malformed DER included).
+static inline int CSigV4OpenSSL_p256_verify(EC_KEY *key, const uint8_t *digest32, const uint8_t *der, size_t length) {
+    if (length == 0 || length > 72) return 0;
+    int r = ECDSA_verify(0, digest32, 32, der, (int)length, key);
+    ERR_clear_error();
+    return r == 1;
+}
+
+static inline void CSigV4OpenSSL_p256_free(EC_KEY *key) { EC_KEY_free(key); }
 
 #endif

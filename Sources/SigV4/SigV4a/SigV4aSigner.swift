@@ -1,0 +1,265 @@
+public import HTTPTypes
+import _SigV4Crypto
+
+/// Signs requests with SigV4a (`AWS4-ECDSA-P256-SHA256`): the asymmetric variant AWS uses where
+/// one signature must be valid in several regions (S3 Multi-Region Access Points, global
+/// endpoints).
+///
+/// The canonical request follows the SigV4 rules of ``ServiceRules`` and ``Signer/Options``
+/// byte for byte, with `X-Amz-Region-Set` signed (a header, or a query parameter when
+/// presigning); the credential scope has no region (`<date>/<service>/aws4_request`); the string
+/// to sign starts with `AWS4-ECDSA-P256-SHA256`; the signature is the hex of a DER ECDSA P-256
+/// signature of SHA-256(string to sign) under the key ``SigV4aSigningKey`` derives from the
+/// credentials. ECDSA is randomized: two signatures of the same request differ, and both verify.
+/// aws-chunked bodies (`STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD`) are not supported.
+///
+/// ```swift
+/// let signer = try SigV4aSigner(credentials: credentials, regionSet: ["*"], service: "s3")
+/// let signed = try signer.sign(request, payload: .emptySHA256, at: AmzDate(Date()))
+/// // signed.request carries Authorization, X-Amz-Date, X-Amz-Region-Set, X-Amz-Content-SHA256
+/// ```
+public struct SigV4aSigner: Sendable {
+    /// The credentials; the key pair is derived from them once, when the signer is made.
+    public let credentials: Credentials
+    /// The regions the signature is valid in (`X-Amz-Region-Set`), e.g. `["us-east-1", "us-west-2"]`
+    /// or `["*"]`.
+    public let regionSet: [String]
+    /// The service name, as in the credential scope.
+    public let service: String
+    /// Path, payload-hash and session-token rules.
+    public var rules: ServiceRules
+    /// Header selection and `+` policy, as for ``Signer``.
+    public var options: Signer.Options
+    /// The derived key pair.
+    public let signingKey: SigV4aSigningKey
+
+    /// The algorithm name.
+    public static let algorithm = "AWS4-ECDSA-P256-SHA256"
+
+    /// Creates a signer and derives its key. Throws `invalidCredentials` for credentials a
+    /// ``Signer`` refuses too, and `invalidScope` for an empty region set, a region that is empty,
+    /// longer than 128 bytes or holds a control byte, space or `,`, or a service that is not a
+    /// scope component.
+    public init(
+        credentials: Credentials, regionSet: [String], service: String, rules: ServiceRules? = nil,
+        options: Signer.Options = .default
+    ) throws(SigV4Error) {
+        try Signer(credentials: credentials, region: "us-east-1", service: service, keyCache: nil).validateCredentials()
+        guard !regionSet.isEmpty, regionSet.allSatisfy(Signer.isScopeComponent) else {
+            throw SigV4Error(.invalidScope, "the region set must name one or more regions (or *) without ',' or spaces")
+        }
+        guard Signer.isScopeComponent(service) else {
+            throw SigV4Error(.invalidScope, "the service must be 1 to 128 printable bytes without '/' or ','")
+        }
+        self.credentials = credentials
+        self.regionSet = regionSet
+        self.service = service
+        self.rules = rules ?? ServiceRules.forService(service)
+        self.options = options
+        self.signingKey = try SigV4aSigningKey(credentials: credentials)
+    }
+
+    static let regionSetName = HTTPField.Name("X-Amz-Region-Set")!
+
+    /// `X-Amz-Region-Set`'s value: the regions joined by `,`.
+    public var regionSetValue: String { regionSet.joined(separator: ",") }
+
+    /// `<date>/<service>/aws4_request`.
+    func scope(_ date: AmzDate) -> String { "\(date.dateStamp)/\(service)/\(CredentialScope.terminator)" }
+
+    /// Signs `request` with the `Authorization` header. Adds `X-Amz-Date`, `X-Amz-Region-Set`,
+    /// `X-Amz-Security-Token` (when the credentials have one), `X-Amz-Content-SHA256` (S3 rules)
+    /// and `Authorization`, replacing the caller's `X-Amz-Date`, `X-Amz-Region-Set` and
+    /// `X-Amz-Security-Token`; a request that already has `Authorization` or signing query
+    /// parameters is refused, as ``Signer/sign(_:payload:at:)`` refuses it.
+    public func sign(_ request: HTTPRequest, payload: PayloadHash, at date: AmzDate) throws(SigV4Error)
+        -> SigV4aSignedRequest
+    {
+        var fields = request.headerFields
+        if fields[.authorization] != nil {
+            throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
+        }
+        if let declared = fields[Signer.contentSHA256Name], declared != payload.value {
+            throw SigV4Error(.payloadHashConflict, "x-amz-content-sha256 disagrees with the payload hash")
+        }
+        let target = request.path ?? "/"
+        if SigV4aSigner.targetIsSigned(target) {
+            throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-Signature or X-Amz-Credential")
+        }
+        fields[Signer.amzDateName] = nil
+        fields[Signer.securityTokenName] = nil
+        fields[SigV4aSigner.regionSetName] = nil
+        let before = fields.count
+        fields.append(HTTPField(name: Signer.amzDateName, value: date.iso8601Basic))
+        fields.append(HTTPField(name: SigV4aSigner.regionSetName, value: regionSetValue))
+        let token = credentials.sessionToken
+        if let token, rules.sessionTokenPlacement == .signed {
+            fields.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        if fields[Signer.contentSHA256Name] == nil && rules.sendContentSHA256 {
+            fields.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
+        }
+        let canonical = try CanonicalRequest(
+            method: request.method.rawValue, target: target, headers: try SigV4aSigner.headerList(request, fields),
+            selection: options.selection, payloadHash: payload, rules: rules, plus: options.plusPolicy)
+        let (stringToSign, signature) = try sign(canonical, date: date)
+        let authorization =
+            "\(SigV4aSigner.algorithm) Credential=\(credentials.accessKeyID)/\(scope(date)), "
+            + "SignedHeaders=\(canonical.signedHeaders), Signature=\(Hex.encode(signature))"
+        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
+            fields.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        fields.append(HTTPField(name: .authorization, value: authorization))
+        var signed = request
+        signed.headerFields = fields
+        return SigV4aSignedRequest(
+            request: signed, canonicalRequest: canonical, stringToSign: stringToSign, signature: signature,
+            authorization: authorization, addedCount: fields.count - before, date: date, expires: nil)
+    }
+
+    /// Presigns `request`: the signature goes in the query string, after `X-Amz-Algorithm`,
+    /// `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-SignedHeaders`, `X-Amz-Expires`,
+    /// `X-Amz-Region-Set` (and `X-Amz-Security-Token`, signed or appended after signing as the
+    /// rules say). Every header of the request is signed, `host` included.
+    ///
+    /// - Parameters:
+    ///   - payload: the payload hash; nil means `UNSIGNED-PAYLOAD` under S3 rules and the empty-body
+    ///     hash otherwise.
+    ///   - expires: seconds the URL stays valid, 1...604800.
+    public func presign(_ request: HTTPRequest, payload: PayloadHash? = nil, expires: Int, at date: AmzDate)
+        throws(SigV4Error) -> SigV4aSignedRequest
+    {
+        guard expires >= 1 && expires <= Signer.maximumExpires else {
+            throw SigV4Error(.invalidExpires, "X-Amz-Expires must be between 1 and 604800 seconds, got \(expires)")
+        }
+        if request.headerFields[.authorization] != nil {
+            throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
+        }
+        let target = request.path ?? "/"
+        if SigV4aSigner.targetIsSigned(target) {
+            throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-* signing parameters")
+        }
+        let payloadHash = payload ?? (rules.presignUnsignedPayload ? .unsignedPayload : .emptySHA256)
+        let headers = try SigV4aSigner.headerList(request, request.headerFields)
+        // The signed header names first (they go into the query the canonical request covers).
+        let names = try CanonicalRequest(
+            method: request.method.rawValue, target: "/", headers: headers, selection: options.selection,
+            payloadHash: payloadHash, rules: rules, plus: options.plusPolicy
+        ).signedHeaders
+        let token = credentials.sessionToken
+        var parameters: [(String, String)] = [
+            ("X-Amz-Algorithm", SigV4aSigner.algorithm),
+            ("X-Amz-Credential", URIEncoding.encode("\(credentials.accessKeyID)/\(scope(date))")),
+            ("X-Amz-Date", date.iso8601Basic),
+            ("X-Amz-SignedHeaders", URIEncoding.encode(names)),
+            ("X-Amz-Expires", String(expires)),
+            ("X-Amz-Region-Set", URIEncoding.encode(regionSetValue)),
+        ]
+        if let token, rules.sessionTokenPlacement == .signed {
+            parameters.append(("X-Amz-Security-Token", URIEncoding.encode(token)))
+        }
+        let canonical = try CanonicalRequest(
+            method: request.method.rawValue, target: target, extraQuery: parameters, headers: headers,
+            selection: .exactly(names.split(separator: ";").map(String.init)), payloadHash: payloadHash, rules: rules,
+            plus: options.plusPolicy)
+        let (stringToSign, signature) = try sign(canonical, date: date)
+        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
+            parameters.append(("X-Amz-Security-Token", URIEncoding.encode(token)))
+        }
+        parameters.append(("X-Amz-Signature", Hex.encode(signature)))
+        var newTarget = target
+        if let q = newTarget.utf8.firstIndex(of: 0x3f) {
+            if newTarget.utf8.index(after: q) != newTarget.utf8.endIndex && newTarget.utf8.last != 0x26 {
+                newTarget += "&"
+            }
+        } else {
+            newTarget += "?"
+        }
+        newTarget += parameters.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        var signed = request
+        signed.path = newTarget
+        return SigV4aSignedRequest(
+            request: signed, canonicalRequest: canonical, stringToSign: stringToSign, signature: signature,
+            authorization: nil, addedCount: 0, date: date, expires: expires)
+    }
+
+    /// The string to sign for `canonical` at `date`, and its signature.
+    func sign(_ canonical: CanonicalRequest, date: AmzDate) throws(SigV4Error) -> (String, [UInt8]) {
+        let stringToSign =
+            "\(SigV4aSigner.algorithm)\n\(date.iso8601Basic)\n\(scope(date))\n\(canonical.hash.hex)"
+        do {
+            return (stringToSign, try signingKey.privateKey.signature(forDigest: SHA256.hash(Array(stringToSign.utf8))))
+        } catch {
+            throw SigV4Error(.invalidCredentials, "ECDSA signing failed")
+        }
+    }
+
+    /// The request's fields as (name, value) pairs, with `host` from the authority when no `Host`
+    /// field is present.
+    static func headerList(_ request: HTTPRequest, _ fields: HTTPFields) throws(SigV4Error) -> [(String, String)] {
+        var list = fields.map { ($0.name.rawName, $0.value) }
+        if fields[Signer.hostName] == nil {
+            guard let authority = request.authority, !authority.isEmpty else {
+                throw SigV4Error(.missingHost, "the request has neither an authority nor a Host header")
+            }
+            list.append(("host", authority))
+        }
+        return list
+    }
+
+    /// True when the target already carries `X-Amz-*` signing parameters.
+    static func targetIsSigned(_ target: String) -> Bool {
+        withUTF8Bytes(target) { TargetScan($0.bindMemory(to: UInt8.self), presign: true).hasSigningParameter }
+    }
+}
+
+/// A request signed by ``SigV4aSigner``, with what went into its signature.
+///
+/// ```swift
+/// let signed = try signer.presign(request, expires: 3600, at: date)
+/// print(signed.url)
+/// print(signed.canonicalRequest.text, signed.stringToSign, signed.signatureHex)
+/// ```
+public struct SigV4aSignedRequest: Sendable {
+    /// The signed request: new header fields, or (presigned) the new target.
+    public var request: HTTPRequest
+    /// The canonical request that was hashed.
+    public var canonicalRequest: CanonicalRequest
+    /// The string whose SHA-256 was signed.
+    public var stringToSign: String
+    /// The DER-encoded ECDSA signature.
+    public var signature: [UInt8]
+    /// The `Authorization` value (header signing only).
+    public var authorization: String?
+    /// The signing time.
+    public var date: AmzDate
+    /// `X-Amz-Expires` (presigning only).
+    public var expires: Int?
+    /// How many fields at the end of ``request`` the signer added.
+    let addedCount: Int
+
+    init(
+        request: HTTPRequest, canonicalRequest: CanonicalRequest, stringToSign: String, signature: [UInt8],
+        authorization: String?, addedCount: Int, date: AmzDate, expires: Int?
+    ) {
+        self.request = request
+        self.canonicalRequest = canonicalRequest
+        self.stringToSign = stringToSign
+        self.signature = signature
+        self.authorization = authorization
+        self.addedCount = addedCount
+        self.date = date
+        self.expires = expires
+    }
+
+    /// The signature as it goes on the wire: lowercase hex of the DER bytes.
+    public var signatureHex: String { Hex.encode(signature) }
+
+    /// The headers the signer added, in order (header signing only).
+    public var addedHeaders: [HTTPField] { Array(request.headerFields.suffix(addedCount)) }
+
+    /// The absolute URL, `scheme://authority/target` (useful for presigned URLs).
+    public var url: String {
+        "\(request.scheme ?? "https")://\(request.authority ?? "")\(request.path ?? "/")"
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import HTTPTypes
+import SigV4
+import SigV4TestSupport
+import Testing
+import _SigV4Crypto
+
+/// The official SigV4a suite (aws-c-auth's `aws-signing-test-suite/v4a`), header and query
+/// variants, and aws-c-auth's SigV4a key-derivation vectors.
+///
+/// ECDSA is randomized, so signatures are checked by verification: ours must verify under the
+/// suite's public key, and the suite's sample signatures must verify under the key we derive over
+/// the string to sign we compute. Canonical requests and strings to sign are compared byte for byte.
+@Suite("AWS signing test suite v4a (SigV4a)")
+struct SigV4aSigningSuiteTests {
+    /// The 38 complete cases (two upstream directories are stubs without expected files).
+    static let cases = Vectors.directories("aws-signing-test-suite/v4a").filter {
+        FileManager.default.fileExists(
+            atPath: Vectors.url("aws-signing-test-suite/v4a/\($0)/header-canonical-request.txt").path)
+    }
+
+    struct Context {
+        var credentials: Credentials
+        var omitToken: Bool
+        var region: String
+        var service: String
+        var date: AmzDate
+        var normalize: Bool
+        var signBody: Bool
+        var expires: Int
+
+        init(_ name: String) throws {
+            let json = try Vectors.json("aws-signing-test-suite/v4a/\(name)/context.json")
+            let creds = json["credentials"] as! [String: Any]
+            credentials = Credentials(
+                accessKeyID: creds["access_key_id"] as! String, secretAccessKey: creds["secret_access_key"] as! String,
+                sessionToken: creds["token"] as? String)
+            omitToken = json["omit_session_token"] as? Bool ?? false
+            region = json["region"] as! String
+            service = json["service"] as! String
+            date = try AmzDate(iso8601: json["timestamp"] as! String)
+            normalize = json["normalize"] as? Bool ?? true
+            signBody = json["sign_body"] as? Bool ?? false
+            expires = json["expiration_in_seconds"] as? Int ?? 3600
+        }
+
+        /// As for v4: `-normalized` cases use standard rules, `-unnormalized` cases S3 path rules.
+        var rules: ServiceRules {
+            var rules: ServiceRules = normalize ? .standard : .s3
+            rules.sendContentSHA256 = signBody
+            rules.presignUnsignedPayload = false
+            if omitToken { rules.sessionTokenPlacement = .appendedAfterSigning }
+            return rules
+        }
+
+        func signer() throws -> SigV4aSigner {
+            try SigV4aSigner(credentials: credentials, regionSet: [region], service: service, rules: rules)
+        }
+    }
+
+    static func expected(_ name: String, _ file: String) throws -> String {
+        try Vectors.text("aws-signing-test-suite/v4a/\(name)/\(file)").trimmingTrailingNewlines
+    }
+
+    /// The suite's public key (the same in every case: AKIDEXAMPLE's).
+    static func publicKey(_ name: String) throws -> P256PublicKey {
+        let json = try Vectors.json("aws-signing-test-suite/v4a/\(name)/public-key.json")
+        return try #require(
+            P256PublicKey(x: Hex.decode(json["X"] as! String)!, y: Hex.decode(json["Y"] as! String)!))
+    }
+
+    /// The `Signature=` value of an `Authorization` line, or of an `X-Amz-Signature` parameter.
+    static func signatureHex(in text: String, after marker: String) -> String? {
+        guard let range = text.range(of: marker) else { return nil }
+        return String(text[range.upperBound...].prefix { $0.isHexDigit })
+    }
+
+    @Test("header signing: canonical request and string to sign byte for byte, signatures verify both ways", arguments: cases)
+    func headerSigning(name: String) throws {
+        let context = try Context(name)
+        let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4a/\(name)/request.txt"))
+        let signer = try context.signer()
+        let signed = try signer.sign(raw.httpRequest(), payload: .sha256(of: raw.body), at: context.date)
+        #expect(signed.canonicalRequest.text == (try Self.expected(name, "header-canonical-request.txt")))
+        let stringToSign = try Self.expected(name, "header-string-to-sign.txt")
+        #expect(signed.stringToSign == stringToSign)
+        // Ours verifies under the suite's public key.
+        let digest = SHA256.hash(Array(signed.stringToSign.utf8))
+        #expect(try Self.publicKey(name).isValidSignature(signed.signature, forDigest: digest))
+        // The suite's two samples verify under the key we derive, over our string to sign.
+        let samples = [
+            try Self.expected(name, "header-signature.txt"),
+            Self.signatureHex(in: try Self.expected(name, "header-signed-request.txt"), after: "Signature=") ?? "",
+        ]
+        for sample in samples {
+            #expect(signer.signingKey.isValidSignature(Hex.decode(sample) ?? [], stringToSign: Array(signed.stringToSign.utf8)))
+        }
+        // The Authorization value up to the signature is the suite's.
+        let expectedAuthorization = RawRequest(try Self.expected(name, "header-signed-request.txt")).headers
+            .first { $0.0 == "Authorization" }?.1 ?? ""
+        let prefix = { (s: String) in s.components(separatedBy: "Signature=")[0] }
+        #expect(prefix(signed.authorization ?? "") == prefix(expectedAuthorization))
+        #expect(signed.authorization?.hasSuffix("Signature=\(signed.signatureHex)") == true)
+    }
+
+    @Test("query signing: canonical request and string to sign byte for byte, signatures verify both ways", arguments: cases)
+    func querySigning(name: String) throws {
+        let context = try Context(name)
+        let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4a/\(name)/request.txt"))
+        let signer = try context.signer()
+        let signed = try signer.presign(
+            raw.httpRequest(), payload: .sha256(of: raw.body), expires: context.expires, at: context.date)
+        #expect(signed.canonicalRequest.text == (try Self.expected(name, "query-canonical-request.txt")))
+        #expect(signed.stringToSign == (try Self.expected(name, "query-string-to-sign.txt")))
+        let digest = SHA256.hash(Array(signed.stringToSign.utf8))
+        #expect(try Self.publicKey(name).isValidSignature(signed.signature, forDigest: digest))
+        for sample in [
+            try Self.expected(name, "query-signature.txt"),
+            Self.signatureHex(in: try Self.expected(name, "query-signed-request.txt"), after: "X-Amz-Signature=") ?? "",
+        ] {
+            #expect(signer.signingKey.isValidSignature(Hex.decode(sample) ?? [], stringToSign: Array(signed.stringToSign.utf8)))
+        }
+        // The query parameters, as a set, with the signatures left out (they differ by design).
+        func params(_ target: String) -> [String] {
+            guard let q = target.firstIndex(of: "?") else { return [] }
+            return target[target.index(after: q)...].split(separator: "&").map(String.init)
+                .filter { !$0.hasPrefix("X-Amz-Signature=") }.sorted()
+        }
+        let expectedTarget = RawRequest(try Self.expected(name, "query-signed-request.txt")).target
+        #expect(params(signed.request.path!) == params(expectedTarget))
+        #expect(signed.request.path!.hasSuffix("X-Amz-Signature=\(signed.signatureHex)"))
+    }
+
+    @Test("a signature does not verify over a string to sign with one byte changed, nor under another key")
+    func verificationCanFail() throws {
+        let name = "get-vanilla"
+        let context = try Context(name)
+        let signer = try context.signer()
+        let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4a/\(name)/request.txt"))
+        let signed = try signer.sign(raw.httpRequest(), payload: .emptySHA256, at: context.date)
+        var tampered = Array(signed.stringToSign.utf8)
+        tampered[tampered.count - 1] ^= 1
+        #expect(!signer.signingKey.isValidSignature(signed.signature, stringToSign: tampered))
+        let other = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "another secret"),
+            regionSet: ["us-east-1"], service: "service")
+        #expect(!other.signingKey.isValidSignature(signed.signature, stringToSign: Array(signed.stringToSign.utf8)))
+        #expect(!signer.signingKey.isValidSignature([0x30, 0x00], stringToSign: Array(signed.stringToSign.utf8)))
+    }
+
+    @Test("derived public keys equal aws-c-auth's (AKISORANDOMAASORANDOM, AKIAIOSFODNN7EXAMPLE, AKIDEXAMPLE)")
+    func keyDerivation() throws {
+        let json = try Vectors.json("sdk-test-extras/sigv4a-key-derivation.json")
+        let vectors = json["vectors"] as! [[String: Any]]
+        #expect(vectors.count == 3)
+        for v in vectors {
+            let key = try SigV4aSigningKey(
+                credentials: Credentials(
+                    accessKeyID: v["access_key_id"] as! String, secretAccessKey: v["secret_access_key"] as! String))
+            #expect(key.publicKeyHex.x == v["expected_public_x_hex"] as! String)
+            #expect(key.publicKeyHex.y == v["expected_public_y_hex"] as! String)
+            if let privateHex = v["expected_private_key_hex"] as? String {
+                // The private scalar is never exposed; its public point is the check.
+                let scalar = try #require(Hex.decode(privateHex))
+                let expected = try scalar.withUnsafeBytes { try P256PrivateKey(scalar: $0) }
+                #expect(Hex.encode(expected.publicKey.x) == key.publicKeyHex.x)
+            }
+        }
+    }
+
+    @Test("the key and the signer print no secret")
+    func redaction() throws {
+        let signer = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            regionSet: ["*"], service: "s3")
+        for text in ["\(signer)", String(reflecting: signer), "\(signer.signingKey)", "\(signer.signingKey.privateKey)"] {
+            #expect(!text.contains("wJalrXUtnFEMI"), "\(text)")
+        }
+    }
+
+    @Test("bad region sets, services and credentials are refused with typed errors")
+    func refusals() {
+        let credentials = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret")
+        for regions in [[], [""], ["us-east-1,us-west-2"], ["us east"]] as [[String]] {
+            #expect(throws: SigV4Error.self) { _ = try SigV4aSigner(credentials: credentials, regionSet: regions, service: "s3") }
+        }
+        #expect(throws: SigV4Error.self) {
+            _ = try SigV4aSigner(credentials: Credentials(accessKeyID: "", secretAccessKey: "x"), regionSet: ["*"], service: "s3")
+        }
+        #expect(throws: SigV4Error.self) { _ = try SigV4aSigner(credentials: credentials, regionSet: ["*"], service: "a/b") }
+    }
+}
