@@ -30,6 +30,16 @@ struct Sign: AsyncParsableCommand {
     @Option(help: "Output: json, headers (default; the URL when presigning), curl or http.")
     var format: OutputFormat = .headers
 
+    @Flag(
+        name: .customLong("sigv4a"),
+        help: "Sign with SigV4a (AWS4-ECDSA-P256-SHA256) instead of SigV4: valid in every region of --region-set.")
+    var sigv4a = false
+
+    @Option(
+        name: .customLong("region-set"),
+        help: "With --sigv4a: the regions the signature is valid in, comma-separated, or '*' (default: the region).")
+    var regionSet: String?
+
     @Option(
         name: .customLong("output"),
         help: "With --chunked: write the encoded aws-chunked body to this file ('-' for stdout).")
@@ -42,16 +52,27 @@ struct Sign: AsyncParsableCommand {
             throw CLIError.usage("--chunked cannot be combined with --presign")
         }
         if !chunking.chunked && output != nil { throw CLIError.usage("--output is for --chunked bodies") }
+        if regionSet != nil && !sigv4a { throw CLIError.usage("--region-set is for --sigv4a") }
+        if sigv4a && chunking.chunked {
+            throw CLIError.usage("--sigv4a cannot be combined with --chunked (SigV4a aws-chunked signing is not supported)")
+        }
         let context = try signing.makeContext(for: spec.url)
         if chunking.chunked {
             try signChunked(spec, context: context)
             return
         }
-        let signed = try spec.sign(with: context, presignExpires: presigning.presign ? presigning.expires : nil)
+        let expires = presigning.presign ? presigning.expires : nil
+        let view: SignedView
+        if sigv4a {
+            let signer = try SigV4aOptions.signer(context: context, regionSet: regionSet)
+            view = SignedView(try spec.sign(with: signer, at: context.date, presignExpires: expires), signer: signer)
+        } else {
+            view = SignedView(try spec.sign(with: context, presignExpires: expires))
+        }
         if presigning.presign {
             Presign.warnIfCredentialsExpireFirst(context: context, expires: presigning.expires)
         }
-        Console.out(bytes: try format.render(signed, spec: spec))
+        Console.out(bytes: try format.render(view, spec: spec))
     }
 
     /// `--chunked`: prints the seed request's headers (or JSON, curl, raw HTTP) and writes the encoded body.
@@ -78,7 +99,7 @@ struct Sign: AsyncParsableCommand {
         case .headers:
             say(added.map { "\($0.0): \($0.1)\n" }.joined())
         case .json:
-            var object = OutputFormat.jsonFields(seed, spec: spec)
+            var object = OutputFormat.jsonFields(SignedView(seed), spec: spec)
             object = object.map {
                 $0.0 == "headers" ? ("headers", .array(added.map { .array([.string($0.0), .string($0.1)]) })) : $0
             }

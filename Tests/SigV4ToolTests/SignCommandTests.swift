@@ -45,6 +45,41 @@ extension CLITests {
             return args + credentialFlags
         }
 
+        @Test("sign --sigv4a prints the v4a suite's canonical request and string to sign, and a signature that verifies")
+        func sigv4aMatchesSuite() throws {
+            let home = try TempDir()
+            let suite = Tool.packageRoot.appendingPathComponent("TestVectors/aws-signing-test-suite/v4a/get-vanilla")
+            func expected(_ file: String) throws -> String {
+                try String(contentsOf: suite.appendingPathComponent(file), encoding: .utf8)
+                    .trimmingCharacters(in: .newlines)
+            }
+            let common = [
+                "https://example.amazonaws.com/", "--region", "us-east-1", "--service", "service", "--timestamp",
+                "20150830T123600Z", "--access-key-id", "AKIDEXAMPLE", "--secret-access-key",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "--sigv4a", "--format", "json",
+            ]
+            for (extra, prefix) in [([String](), "header"), (["--presign"], "query")] {
+                let result = try Tool.sigv4(["sign"] + common + extra, env: Tool.cleanEnvironment(home: home.path))
+                #expect(result.status == 0, "\(result.stderr)")
+                let json = try Tool.json(result.stdout)
+                #expect(json["canonical_request"] as? String == (try expected("\(prefix)-canonical-request.txt")))
+                #expect(json["string_to_sign"] as? String == (try expected("\(prefix)-string-to-sign.txt")))
+                #expect(json["algorithm"] as? String == "AWS4-ECDSA-P256-SHA256")
+                // The suite's public key is AKIDEXAMPLE's: the printed one must be it.
+                let key = try #require(json["public_key"] as? [String: String])
+                #expect(key["x"] == "b6618f6a65740a99e650b33b6b4b5bd0d43b176d721a3edfea7e7d2d56d936b1")
+                #expect(key["y"] == "865ed22a7eadc9c5cb9d2cbaca1b3699139fedc5043dc6661864218330c8e518")
+                #expect(!String(decoding: result.stdout, as: UTF8.self).contains("wJalrXUtnFEMI"))
+            }
+            for bad in [["--region-set", "us-east-1"], ["--sigv4a", "--region-set", "us east"], ["--sigv4a", "--chunked"]] {
+                let result = try Tool.sigv4(
+                    ["sign", "https://b.s3.amazonaws.com/k", "--access-key-id", "AKID", "--secret-access-key", "s"] + bad,
+                    env: Tool.cleanEnvironment(home: home.path))
+                #expect(result.status == 2, "\(bad): \(result.stderr)")
+                #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+            }
+        }
+
         @Test(
             "sign reproduces the S3 documentation's header-auth examples",
             arguments: ["get-object-range", "put-object", "get-bucket-lifecycle", "list-objects"].map(DocExample.init))

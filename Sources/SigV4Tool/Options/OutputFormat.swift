@@ -1,4 +1,5 @@
 import ArgumentParser
+import HTTPTypes
 import SigV4
 import SigV4CommandLine
 
@@ -14,7 +15,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case json, headers, curl, http
 
     /// Renders `signed` (from `spec`) in this format.
-    func render(_ signed: SignedRequest, spec: RequestSpec) throws(CLIError) -> [UInt8] {
+    func render(_ signed: SignedView, spec: RequestSpec) throws(CLIError) -> [UInt8] {
         switch self {
         case .json: return Array((OutputFormat.json(signed, spec: spec) + "\n").utf8)
         case .headers:
@@ -25,32 +26,37 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         }
     }
 
-    static func json(_ signed: SignedRequest, spec: RequestSpec) -> String {
+    static func json(_ signed: SignedView, spec: RequestSpec) -> String {
         TextFormatting.JSON.object(jsonFields(signed, spec: spec)).render()
     }
 
-    static func jsonFields(_ signed: SignedRequest, spec: RequestSpec) -> [(String, TextFormatting.JSON)] {
+    static func jsonFields(_ signed: SignedView, spec: RequestSpec) -> [(String, TextFormatting.JSON)] {
         typealias J = TextFormatting.JSON
         let signedHeaders = signed.canonicalRequest.signedHeaders
         var fields: [(String, J)] = [
             ("canonical_request", .string(signed.canonicalRequest.text)),
-            ("string_to_sign", .string(signed.stringToSign.text)),
-            ("signature", .string(signed.signature.hex)),
+            ("string_to_sign", .string(signed.stringToSign)),
+            ("signature", .string(signed.signatureHex)),
             ("authorization", signed.authorization.map { J.string($0) } ?? .null),
             ("headers", .array(signed.addedHeaders.map { J.array([.string($0.name.rawName), .string($0.value)]) })),
             ("url", .string(signed.url)),
             ("method", .string(spec.method)),
-            ("credential_scope", .string(signed.scope.description)),
+            ("credential_scope", .string(signed.scope)),
             ("signed_headers", .string(signedHeaders)),
             ("amz_date", .string(signed.date.iso8601Basic)),
         ]
         if let expires = signed.expires { fields.append(("expires", .int(expires))) }
+        if let algorithm = signed.algorithm { fields.append(("algorithm", .string(algorithm))) }
+        if let regionSet = signed.regionSet { fields.append(("region_set", .string(regionSet))) }
+        if let key = signed.publicKey {
+            fields.append(("public_key", .object([("x", .string(key.x)), ("y", .string(key.y))])))
+        }
         return fields
     }
 
     /// `curl` with the signing headers (or the presigned URL). Uses --path-as-is and --globoff so curl
     /// sends the target byte for byte.
-    static func curlCommand(_ signed: SignedRequest, spec: RequestSpec) throws(CLIError) -> String {
+    static func curlCommand(_ signed: SignedView, spec: RequestSpec) throws(CLIError) -> String {
         var args = ["curl", "--path-as-is", "--globoff"]
         let hasBody = !spec.body.isEmpty
         if spec.method == "HEAD" {
@@ -81,7 +87,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     }
 
     /// The raw HTTP/1.1 request: request line, Host, headers, signing headers, Content-Length, body.
-    static func http(_ signed: SignedRequest, spec: RequestSpec) throws(CLIError) -> [UInt8] {
+    static func http(_ signed: SignedView, spec: RequestSpec) throws(CLIError) -> [UInt8] {
         let body = try spec.bodyBytes()
         var text = "\(spec.method) \(signed.request.path ?? "/") HTTP/1.1\r\n"
         if !spec.headers.contains(where: { $0.0.lowercased() == "host" }) {
@@ -95,5 +101,53 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         }
         text += "\r\n"
         return Array(text.utf8) + body
+    }
+}
+
+/// What the output formats print of a signed request, from a SigV4 ``SignedRequest`` or a SigV4a
+/// ``SigV4aSignedRequest``.
+struct SignedView {
+    var request: HTTPRequest
+    var canonicalRequest: CanonicalRequest
+    var stringToSign: String
+    var signatureHex: String
+    var authorization: String?
+    var addedHeaders: [HTTPField]
+    var url: String
+    var scope: String
+    var date: AmzDate
+    var expires: Int?
+    /// SigV4a only: the algorithm, the region set and the derived public key (never the secret).
+    var algorithm: String?
+    var regionSet: String?
+    var publicKey: (x: String, y: String)?
+
+    init(_ signed: SignedRequest) {
+        request = signed.request
+        canonicalRequest = signed.canonicalRequest
+        stringToSign = signed.stringToSign.text
+        signatureHex = signed.signature.hex
+        authorization = signed.authorization
+        addedHeaders = signed.addedHeaders
+        url = signed.url
+        scope = signed.scope.description
+        date = signed.date
+        expires = signed.expires
+    }
+
+    init(_ signed: SigV4aSignedRequest, signer: SigV4aSigner) {
+        request = signed.request
+        canonicalRequest = signed.canonicalRequest
+        stringToSign = signed.stringToSign
+        signatureHex = signed.signatureHex
+        authorization = signed.authorization
+        addedHeaders = signed.addedHeaders
+        url = signed.url
+        scope = "\(signed.date.dateStamp)/\(signer.service)/aws4_request"
+        date = signed.date
+        expires = signed.expires
+        algorithm = SigV4aSigner.algorithm
+        regionSet = signer.regionSetValue
+        publicKey = signer.signingKey.publicKeyHex
     }
 }

@@ -108,6 +108,46 @@ struct RequestSpec {
     }
 }
 
+extension RequestSpec {
+    /// Signs (or, with `presignExpires`, presigns) with SigV4a.
+    func sign(with signer: SigV4aSigner, at date: AmzDate, presignExpires: Int?) throws(CLIError) -> SigV4aSignedRequest {
+        let request = try httpRequest()
+        do {
+            if let expires = presignExpires {
+                let payload: PayloadHash? = try payloadOverride ?? (body.isEmpty ? nil : payloadHash())
+                return try signer.presign(request, payload: payload, expires: expires, at: date)
+            }
+            return try signer.sign(request, payload: try payloadHash(), at: date)
+        } catch let error as CLIError {
+            throw error
+        } catch let error as SigV4Error {
+            throw CLIError.signing(error)
+        } catch {
+            throw .failure("signing failed")
+        }
+    }
+}
+
+/// `--sigv4a`: a SigV4a signer from the resolved SigV4 signing context.
+enum SigV4aOptions {
+    /// The context's credentials, service, rules and options; `regionSet` (comma-separated, or
+    /// `*`) or else the context's region.
+    static func signer(context: SigningContext, regionSet: String?) throws(CLIError) -> SigV4aSigner {
+        let regions = (regionSet ?? context.signer.region).split(separator: ",", omittingEmptySubsequences: false)
+            .map { String($0) }
+        do {
+            return try SigV4aSigner(
+                credentials: context.signer.credentials, regionSet: regions, service: context.signer.service,
+                rules: context.signer.rules, options: context.signer.options)
+        } catch {
+            if error.code == .invalidScope {
+                throw CLIError.usage(error.reason, hint: "use --region-set us-east-1,us-west-2 or --region-set '*'")
+            }
+            throw CLIError.signing(error)
+        }
+    }
+}
+
 extension CLIError {
     static func signing(_ error: SigV4Error) -> CLIError {
         switch error.code {
