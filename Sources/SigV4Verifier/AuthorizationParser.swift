@@ -14,6 +14,15 @@ struct ClaimedAuthorization: Sendable {
     var signature: Signature
     /// Presigned only.
     var presign: Presign?
+    /// SigV4a (`AWS4-ECDSA-P256-SHA256`) only: the DER signature. Its credential scope has no
+    /// region (`region` is empty); ``signature`` then holds SHA-256 of these bytes.
+    var ecdsaSignature: [UInt8]? = nil
+    /// Presigned SigV4a only: the decoded `X-Amz-Region-Set` value (header auth carries it in the
+    /// signed `X-Amz-Region-Set` header).
+    var regionSet: String? = nil
+
+    /// True for a SigV4a claim.
+    var isSigV4a: Bool { ecdsaSignature != nil }
 
     struct Presign: Sendable {
         var date: AmzDate
@@ -157,6 +166,22 @@ struct QueryParameter: Sendable {
 enum AuthorizationParser {
     static let algorithm = Array(StringToSign.algorithm.utf8)
     static let maxSignedHeaders = 128
+    /// SigV4a's algorithm name.
+    static let ecdsaAlgorithm: StaticString = "AWS4-ECDSA-P256-SHA256"
+
+    /// The bytes of a SigV4a signature as sent (hex of DER: 8 to 72 bytes), or nil.
+    static func ecdsaSignature(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> [UInt8]? {
+        guard r.count >= 16, r.count <= 144, r.count % 2 == 0 else { return nil }
+        var out = [UInt8](repeating: 0, count: r.count / 2)
+        let ok = out.withUnsafeMutableBytes {
+            Hex.decode(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[r]), into: $0)
+        }
+        return ok ? out : nil
+    }
+
+    /// A claim's `signature` for SigV4a: SHA-256 of the DER bytes (a fixed-size stand-in; the
+    /// verifier checks the DER itself).
+    static func digestOf(_ der: [UInt8]) -> Signature { Signature(digest: SHA256.hash(der)) }
 
     static func malformed(_ message: String) -> VerificationFailure {
         VerificationFailure(.authorizationHeaderMalformed, "The authorization header is malformed; \(message)")
@@ -204,15 +229,25 @@ enum AuthorizationParser {
         _ p: UnsafeBufferPointer<UInt8>, source: String?, into claim: inout ClaimedAuthorization
     ) throws(VerificationFailure) {
         let value = trimmed(p, 0..<p.count)
-        let n = algorithm.count
-        guard value.count > n, ByteSearch.equals(p, value.lowerBound..<(value.lowerBound + n), "AWS4-HMAC-SHA256"),
+        var n = algorithm.count
+        var asymmetric = false
+        if value.count > n, ByteSearch.equals(p, value.lowerBound..<(value.lowerBound + n), "AWS4-HMAC-SHA256"),
             isSpace(p[value.lowerBound + n])
-        else {
+        {
+        } else if value.count > ecdsaAlgorithm.utf8CodeUnitCount,
+            ByteSearch.equals(
+                p, value.lowerBound..<(value.lowerBound + ecdsaAlgorithm.utf8CodeUnitCount), ecdsaAlgorithm),
+            isSpace(p[value.lowerBound + ecdsaAlgorithm.utf8CodeUnitCount])
+        {
+            n = ecdsaAlgorithm.utf8CodeUnitCount
+            asymmetric = true
+        } else {
             var sp = value.lowerBound
             while sp < value.upperBound && !isSpace(p[sp]) { sp += 1 }
             if sp > value.lowerBound {
                 let scheme = text(p, value.lowerBound..<min(sp, value.lowerBound + 40))
-                throw malformed("unsupported algorithm \"\(scheme)\"; expecting \"AWS4-HMAC-SHA256\"")
+                throw malformed(
+                    "unsupported algorithm \"\(scheme)\"; expecting \"AWS4-HMAC-SHA256\" or \"AWS4-ECDSA-P256-SHA256\"")
             }
             throw malformed("expecting \"AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…\"")
         }
@@ -249,11 +284,20 @@ enum AuthorizationParser {
         guard let credential else { throw malformed("missing Credential") }
         guard let signedHeaders else { throw malformed("missing SignedHeaders") }
         guard let signature else { throw malformed("missing Signature") }
-        let scope = try parseCredential(p, credential, fail: malformed)
+        let scope = try parseCredential(p, credential, asymmetric: asymmetric, fail: malformed)
         try checkSignedHeaders(p, signedHeaders, fail: malformed)
         let names =
             source.map { SignedHeadersText(raw: SignedHeadersText.slice($0, signedHeaders), percentEncoded: false) }
             ?? SignedHeadersText(text(p, signedHeaders))
+        if asymmetric {
+            guard let der = ecdsaSignature(p, signature) else {
+                throw malformed("the Signature must be the hexadecimal DER encoding of an ECDSA signature")
+            }
+            claim = ClaimedAuthorization(
+                accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
+                signedHeadersText: names, signature: digestOf(der), presign: nil, ecdsaSignature: der)
+            return
+        }
         guard let sig = signature.count == 64 ? ByteParsing.signature(UnsafeBufferPointer(rebasing: p[signature])) : nil
         else {
             throw malformed("the Signature must be 64 hexadecimal digits")
@@ -263,9 +307,10 @@ enum AuthorizationParser {
             signedHeadersText: names, signature: sig, presign: nil)
     }
 
-    /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts.
+    /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts; `asymmetric` (SigV4a):
+    /// `AKID/YYYYMMDD/service/aws4_request`, with an empty region.
     static func parseCredential(
-        _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, fail: (String) -> VerificationFailure
+        _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, asymmetric: Bool = false, fail: (String) -> VerificationFailure
     ) throws(VerificationFailure) -> (String, String, String, String, String) {
         guard r.count <= 512 else { throw fail("the Credential is too long") }
         // Every byte checked in one plain loop (printable, not `,` or `;`; `/` separates the
@@ -287,6 +332,28 @@ enum AuthorizationParser {
             }
             slashes += 1
             from = i + 1
+        }
+        if asymmetric {
+            guard slashes == 3 else {
+                throw fail("the Credential must have the form <access key id>/<YYYYMMDD>/<service>/aws4_request")
+            }
+            // The SigV4 layout with an empty region between the date and the service.
+            cuts.3 = cuts.2
+            cuts.2 = cuts.1
+            let parts = (
+                r.lowerBound..<cuts.0, (cuts.0 + 1)..<cuts.1, (cuts.2 + 1)..<cuts.3, (cuts.3 + 1)..<r.upperBound
+            )
+            guard !bad, isCredentialPart(parts.0), isCredentialPart(parts.1), isCredentialPart(parts.2),
+                isCredentialPart(parts.3)
+            else {
+                throw fail("the Credential has an empty or invalid component")
+            }
+            guard parts.1.count == 8, p[parts.1].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                throw fail("the Credential date must be YYYYMMDD")
+            }
+            let terminator =
+                ByteSearch.equals(p, parts.3, "aws4_request") ? CredentialScope.terminator : text(p, parts.3)
+            return (text(p, parts.0), text(p, parts.1), "", text(p, parts.2), terminator)
         }
         guard slashes == 4 else {
             throw fail("the Credential must have the form <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request")
@@ -375,7 +442,7 @@ enum AuthorizationParser {
 
     static let presignNames: [String] = [
         "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
-        "X-Amz-Signature", "X-Amz-Security-Token",
+        "X-Amz-Signature", "X-Amz-Security-Token", "X-Amz-Region-Set",
     ]
 
     /// The index in ``presignNames`` of the parameter name at `r` in `q`.
@@ -385,7 +452,9 @@ enum AuthorizationParser {
         case 15:
             if ByteSearch.equals(q, r, "X-Amz-Algorithm") { return 0 }
             if ByteSearch.equals(q, r, "X-Amz-Signature") { return 5 }
-        case 16: if ByteSearch.equals(q, r, "X-Amz-Credential") { return 1 }
+        case 16:
+            if ByteSearch.equals(q, r, "X-Amz-Credential") { return 1 }
+            if ByteSearch.equals(q, r, "X-Amz-Region-Set") { return 7 }
         case 10: if ByteSearch.equals(q, r, "X-Amz-Date") { return 2 }
         case 13: if ByteSearch.equals(q, r, "X-Amz-Expires") { return 3 }
         case 19: if ByteSearch.equals(q, r, "X-Amz-SignedHeaders") { return 4 }
@@ -418,11 +487,12 @@ enum AuthorizationParser {
         return false
     }
 
-    /// Where the seven presign parameters are in a query: value and element ranges, by
+    /// Where the eight presign parameters are in a query: value and element ranges, by
     /// ``presignNames`` index. Fixed size, so a presigned URL is parsed without a heap array.
     struct PresignRanges {
-        var values: (Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?) =
-            (nil, nil, nil, nil, nil, nil, nil)
+        var values:
+            (Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?) =
+                (nil, nil, nil, nil, nil, nil, nil, nil)
         var signatureElement = 0..<0
         var tokenElement: Range<Int>?
 
@@ -435,7 +505,8 @@ enum AuthorizationParser {
                 case 3: values.3
                 case 4: values.4
                 case 5: values.5
-                default: values.6
+                case 6: values.6
+                default: values.7
                 }
             }
             set {
@@ -446,7 +517,8 @@ enum AuthorizationParser {
                 case 3: values.3 = newValue
                 case 4: values.4 = newValue
                 case 5: values.5 = newValue
-                default: values.6 = newValue
+                case 6: values.6 = newValue
+                default: values.7 = newValue
                 }
             }
         }
@@ -501,13 +573,22 @@ enum AuthorizationParser {
                 "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
             )
         }
-        try withDecoded(q, algorithmValue) { p, r throws(VerificationFailure) in
-            guard ByteSearch.equals(p, r, "AWS4-HMAC-SHA256") else {
-                throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
-            }
+        let asymmetric = try withDecoded(q, algorithmValue) { p, r throws(VerificationFailure) -> Bool in
+            if ByteSearch.equals(p, r, "AWS4-HMAC-SHA256") { return false }
+            if ByteSearch.equals(p, r, ecdsaAlgorithm) { return true }
+            throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\" and \"AWS4-ECDSA-P256-SHA256\"")
         }
         let scope = try withDecoded(q, credential) { p, r throws(VerificationFailure) in
-            try parseCredential(p, r) { queryError("Error parsing the X-Amz-Credential parameter; \($0)") }
+            try parseCredential(p, r, asymmetric: asymmetric) {
+                queryError("Error parsing the X-Amz-Credential parameter; \($0)")
+            }
+        }
+        var regionSet: String? = nil
+        if asymmetric {
+            guard let v = found[7] else {
+                throw queryError("Query-string authentication with AWS4-ECDSA-P256-SHA256 requires the X-Amz-Region-Set parameter.")
+            }
+            regionSet = try withDecoded(q, v) { p, r throws(VerificationFailure) in text(p, r) }
         }
         let date = try withDecoded(q, dateValue) { p, r throws(VerificationFailure) -> AmzDate in
             guard r.count == 16, let date = AmzDate.parse(bytes: UnsafeBufferPointer(rebasing: p[r])) else {
@@ -536,7 +617,15 @@ enum AuthorizationParser {
                 raw: SignedHeadersText.slice(source.text, at),
                 percentEncoded: ByteSearch.index(of: 0x25, in: q, signedHeaders) < signedHeaders.upperBound)
         }
+        var der: [UInt8]? = nil
         let sig = try withDecoded(q, signatureValue) { p, r throws(VerificationFailure) -> Signature in
+            if asymmetric {
+                guard let bytes = ecdsaSignature(p, r) else {
+                    throw queryError("X-Amz-Signature must be the hexadecimal DER encoding of an ECDSA signature")
+                }
+                der = bytes
+                return digestOf(bytes)
+            }
             guard r.count == 64, let sig = ByteParsing.signature(UnsafeBufferPointer(rebasing: p[r])) else {
                 throw queryError("X-Amz-Signature must be 64 hexadecimal digits")
             }
@@ -551,7 +640,8 @@ enum AuthorizationParser {
             signedHeadersText: names, signature: sig,
             presign: .init(
                 date: date, expires: expires, sessionToken: token, signatureElement: found.signatureElement,
-                tokenElement: found.tokenElement))
+                tokenElement: found.tokenElement),
+            ecdsaSignature: der, regionSet: regionSet)
     }
 
     /// Calls `body` with the bytes at `r` of `q`, percent-decoded into temporary (stack) memory

@@ -10,6 +10,7 @@ public import SigV4
 /// | ``maxClockSkew`` | 900 s (±15 min), header auth only |
 /// | ``maxPresignExpires`` | 604 800 s (7 days) |
 /// | ``allowHeaderAuth`` / ``allowPresigned`` | true / true |
+/// | ``allowSigV4a`` | true (SigV4a, `AWS4-ECDSA-P256-SHA256`, header and presigned) |
 /// | ``requireSignedHost`` | true |
 /// | ``requireSignedAmzHeaders`` | true, exempting ``unsignedAmzHeaderExemptions`` (empty) |
 /// | ``allowUnsignedPayload`` | true |
@@ -64,6 +65,10 @@ public struct VerificationPolicy: Sendable, Hashable {
     /// Attach the server's canonical request and string to sign to `SignatureDoesNotMatch`
     /// rejections and to accepted results. For operators; never holds a secret.
     public var includeDiagnostics: Bool
+    /// Accept SigV4a (`AWS4-ECDSA-P256-SHA256`) signatures, verified with the key pair derived
+    /// from the resolved secret; the request's region set must name a region in
+    /// ``allowedRegions`` (when it is not empty) and in the key's scope.
+    public var allowSigV4a: Bool = true
 
     /// Creates a policy with the defaults.
     public init(

@@ -70,7 +70,9 @@ public struct VerifiedRequest: Sendable {
     public var isPresigned: Bool
     /// `X-Amz-Expires` for presigned requests.
     public var expires: Int?
-    /// The signature that verified.
+    /// The signature that verified. For SigV4a, SHA-256 of the string to sign instead: it
+    /// identifies the request (the replay guard's key), where an ECDSA signature is randomized and
+    /// malleable.
     public var signature: Signature
     /// The payload hash line that was signed.
     public var payloadHash: PayloadHash
@@ -84,6 +86,12 @@ public struct VerifiedRequest: Sendable {
     public var diagnostics: VerificationFailure.Diagnostics?
     /// The key that verified, for chunk signatures (never printed).
     package var signingKey: SigningKey
+    /// SigV4a only: the signed `X-Amz-Region-Set` entries (``scope``'s region is then the first
+    /// allowed region they name, or the set as sent when the policy names no region).
+    public var regionSet: [String]? = nil
+
+    /// True when the request was signed with SigV4a (`AWS4-ECDSA-P256-SHA256`).
+    public var isSigV4a: Bool { regionSet != nil }
 
     /// The state of the body check.
     public enum PayloadStatus: Sendable, Hashable {

@@ -38,6 +38,8 @@ public struct Verifier: Sendable {
     /// changed secret never reuses a derived key, and an unchanged one keeps its keys across key-store
     /// changes (a derived key depends on nothing else).
     public var keyCache: SigningKeyCache
+    /// SigV4a key pairs, derived from the resolved secrets (an ECDSA scalar multiplication each).
+    let sigV4aKeys = SigV4aKeyCache(capacity: 256)
 
     /// Creates a verifier.
     public init(
@@ -100,6 +102,7 @@ public struct Verifier: Sendable {
         var date = Occurrences()
         var contentSHA256 = Occurrences()
         var securityToken = Occurrences()
+        var regionSet = Occurrences()
         var hostCount = 0
         var hasBody = false
         /// How many `x-amz-*` fields there are (coverage is checked only when there are some).
@@ -133,6 +136,7 @@ public struct Verifier: Sendable {
                 amzCount += 1
                 switch name.count {
                 case 10 where Self.equals(name, "x-amz-date"): amzDate.add(index)
+                case 16 where Self.equals(name, "x-amz-region-set"): regionSet.add(index)
                 case 20 where Self.equals(name, "x-amz-content-sha256"): contentSHA256.add(index)
                 case 20 where Self.equals(name, "x-amz-security-token"): securityToken.add(index)
                 default: break
@@ -365,7 +369,41 @@ public struct Verifier: Sendable {
         guard claim.terminator == CredentialScope.terminator else {
             throw withKey(fail("incorrect terminal \"\(claim.terminator)\". This endpoint uses \"aws4_request\"."))
         }
-        if !policy.allowedRegions.isEmpty && !policy.allowedRegions.contains(claim.region) {
+        // SigV4a: the signed region set stands for the scope's region.
+        var regionSet: RegionSet? = nil
+        if claim.isSigV4a {
+            guard policy.allowSigV4a else {
+                throw withKey(
+                    VerificationFailure(
+                        .accessDenied, "SigV4a (AWS4-ECDSA-P256-SHA256) requests are not accepted by this endpoint"))
+            }
+            let text: String
+            if let fromQuery = claim.regionSet {
+                text = fromQuery
+            } else {
+                guard facts.regionSet.count == 1,
+                    let value = facts.withFirst(facts.regionSet, { String(decoding: $0, as: UTF8.self) })
+                else {
+                    throw withKey(
+                        fail(
+                            facts.regionSet.isEmpty
+                                ? "AWS4-ECDSA-P256-SHA256 requires the X-Amz-Region-Set header"
+                                : "more than one X-Amz-Region-Set header"))
+                }
+                guard claim.signs("x-amz-region-set") else { throw withKey(fail("X-Amz-Region-Set must be signed")) }
+                text = value
+            }
+            guard let parsed = RegionSet(text) else {
+                throw withKey(fail("X-Amz-Region-Set must be a comma-separated list of regions or *"))
+            }
+            if !policy.allowedRegions.isEmpty && !policy.allowedRegions.contains(where: parsed.contains) {
+                throw withKey(
+                    fail(
+                        "the region set '\(parsed.text.prefix(200))' does not include this endpoint's region; expecting '\(policy.allowedRegions.sorted().joined(separator: "', '"))'"
+                    ))
+            }
+            regionSet = parsed
+        } else if !policy.allowedRegions.isEmpty && !policy.allowedRegions.contains(claim.region) {
             throw withKey(
                 fail("the region '\(claim.region)' is wrong; expecting '\(policy.allowedRegions.sorted().joined(separator: "', '"))'"))
         }
@@ -373,9 +411,13 @@ public struct Verifier: Sendable {
             throw withKey(
                 fail("incorrect service \"\(claim.service)\". This endpoint belongs to \"\(policy.allowedServices.sorted().joined(separator: "\", \""))\"."))
         }
+        // The region the request is accepted in: the scope's, or for SigV4a the first region served
+        // here that the set names (the set itself when this endpoint names none).
+        let region =
+            regionSet.map { set in policy.allowedRegions.sorted().first(where: set.contains) ?? set.text } ?? claim.region
         // The credential parser checked every part as the scope's initializer does (one to 128
         // printable bytes without `/`, `,`, `;`; an eight-digit date), so they are not checked again.
-        let scope = CredentialScope(checkedDateStamp: claim.dateStamp, region: claim.region, service: claim.service)
+        let scope = CredentialScope(checkedDateStamp: claim.dateStamp, region: region, service: claim.service)
         let rules = policy.rules(for: claim.service)
 
         // 3. Time.
@@ -469,6 +511,10 @@ public struct Verifier: Sendable {
         do { candidates = try payloadCandidates(facts: facts, presigned: presigned, rules: rules, payload: payload) } catch {
             throw withKey(error)
         }
+        if claim.isSigV4a && candidates.contains(where: \.isStreaming) {
+            throw withKey(
+                VerificationFailure(.invalidRequest, "aws-chunked uploads signed with SigV4a are not supported"))
+        }
 
         // Session token claimed by the request.
         let claimedToken: String?
@@ -485,7 +531,7 @@ public struct Verifier: Sendable {
         let credential: ResolvedCredential
         do {
             let context = ResolutionContext(
-                signedAt: signedAt, now: now, region: claim.region, service: claim.service, isPresigned: presigned)
+                signedAt: signedAt, now: now, region: region, service: claim.service, isPresigned: presigned)
             // A resolver that has the answer at hand gives it without an asynchronous call.
             let found: ResolvedCredential?
             switch lookup {
@@ -512,24 +558,33 @@ public struct Verifier: Sendable {
             throw withKey(VerificationFailure(.internalError, "The credential store could not be read; please retry."))
         }
         do {
-            try checkKeyScope(credential, claim: claim, request: request, rules: rules, signedAt: signedAt, now: now)
+            try checkKeyScope(
+                credential, claim: claim, regionSet: regionSet, request: request, rules: rules, signedAt: signedAt,
+                now: now)
             try checkToken(expected: credential.sessionToken, claimed: claimedToken)
         } catch {
             throw withKey(error)
         }
 
         // 6. The signature.
-        let signingKey = keyCache.signingKey(
-            for: Credentials(
-                accessKeyID: credential.accessKeyID,
-                secretAccessKey: credential.secretAccessKey),
-            scope: scope)
+        let credentials = Credentials(accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey)
+        let signingKey = keyCache.signingKey(for: credentials, scope: scope)
+        let check: SignatureCheck
+        if let der = claim.ecdsaSignature {
+            do {
+                check = .ecdsa(try sigV4aKeys.signingKey(for: credentials), der: der)
+            } catch {
+                throw withKey(VerificationFailure(.internalError, "The credential store could not be read; please retry."))
+            }
+        } else {
+            check = .hmac(signingKey)
+        }
         let match: Match
         let status: VerifiedRequest.PayloadStatus
         do {
             match = try matchSignature(
                 fields: fields, request: request, claim: claim, signedAt: signedAt, scope: scope, rules: rules,
-                candidates: candidates, key: signingKey)
+                candidates: candidates, check: check)
             // 7. The body, when given.
             status = try payloadStatus(match.payload, payload: payload, facts: facts)
         } catch {
@@ -540,9 +595,10 @@ public struct Verifier: Sendable {
         outcome.verified = VerifiedRequest(
             accessKeyID: credential.accessKeyID, principal: credential.principal, scope: scope,
             signedHeadersText: claim.signedHeadersText, signedAt: signedAt, isPresigned: presigned,
-            expires: claim.presign?.expires, signature: claim.signature, payloadHash: match.payload, payload: status,
-            plusPolicy: match.plus, canonicalForm: match.form, diagnostics: policy.includeDiagnostics ? match.diagnostics : nil,
-            signingKey: signingKey)
+            expires: claim.presign?.expires, signature: match.replayKey ?? claim.signature, payloadHash: match.payload,
+            payload: status, plusPolicy: match.plus, canonicalForm: match.form,
+            diagnostics: policy.includeDiagnostics ? match.diagnostics : nil, signingKey: signingKey,
+            regionSet: regionSet?.regions)
     }
 
     // MARK: payload
@@ -648,8 +704,8 @@ public struct Verifier: Sendable {
     // MARK: key scope and token
 
     func checkKeyScope(
-        _ credential: ResolvedCredential, claim: ClaimedAuthorization, request: VerificationRequest,
-        rules: ServiceRules, signedAt: AmzDate, now: AmzDate
+        _ credential: ResolvedCredential, claim: ClaimedAuthorization, regionSet: RegionSet? = nil,
+        request: VerificationRequest, rules: ServiceRules, signedAt: AmzDate, now: AmzDate
     ) throws(VerificationFailure) {
         let s = credential.scope
         func denied(_ m: String) -> VerificationFailure { VerificationFailure(.accessDenied, m) }
@@ -664,7 +720,15 @@ public struct Verifier: Sendable {
             throw denied(
                 "The access key is being retired: only signatures dated before \(cutoff.iso8601Basic) are accepted")
         }
-        if !s.regions.isEmpty && !s.regions.contains(claim.region) {
+        if let regionSet {
+            // SigV4a: some region the key may use, that this endpoint serves, is in the signed set.
+            let allowed = policy.allowedRegions
+            if !s.regions.isEmpty
+                && !s.regions.contains(where: { regionSet.contains($0) && (allowed.isEmpty || allowed.contains($0)) })
+            {
+                throw denied("The access key is not allowed in the regions '\(regionSet.text.prefix(200))'")
+            }
+        } else if !s.regions.isEmpty && !s.regions.contains(claim.region) {
             throw denied("The access key is not allowed in region '\(claim.region)'")
         }
         if !s.services.isEmpty && !s.services.contains(claim.service) {
@@ -707,6 +771,17 @@ public struct Verifier: Sendable {
         var plus: URIEncoding.PlusPolicy
         var form: CanonicalForm
         var diagnostics: VerificationFailure.Diagnostics?
+        /// SigV4a: SHA-256 of the string to sign, what identifies the request to the replay guard
+        /// (an ECDSA signature is randomized and malleable: `(r, s)` and `(r, n − s)` both verify).
+        var replayKey: Signature? = nil
+    }
+
+    /// How a string to sign is checked against the claimed signature.
+    enum SignatureCheck {
+        /// SigV4: the HMAC under the derived key equals the claimed signature (constant time).
+        case hmac(SigningKey)
+        /// SigV4a: the claimed DER signature verifies under the key pair derived from the secret.
+        case ecdsa(SigV4aSigningKey, der: [UInt8])
     }
 
     /// One way of reading the request target into a canonical request.
@@ -749,7 +824,7 @@ public struct Verifier: Sendable {
 
     func matchSignature(
         fields: CollectedFields, request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate,
-        scope: CredentialScope, rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey
+        scope: CredentialScope, rules: ServiceRules, candidates: PayloadCandidates, check: SignatureCheck
     ) throws(VerificationFailure) -> Match {
         var method = request.method
         let policy = self.policy
@@ -771,7 +846,7 @@ public struct Verifier: Sendable {
                                 try matchReadings(
                                     collected, method: UnsafeRawBufferPointer(m), target: target,
                                     signedNames: signedNames, claim: claim, signedAt: signedAt, scope: scope, rules: rules,
-                                    candidates: candidates, key: key, policy: policy)
+                                    candidates: candidates, check: check, policy: policy)
                             }
                         }
                     }.get())
@@ -803,7 +878,7 @@ public struct Verifier: Sendable {
     private func matchReadings(
         _ fields: VerifierCanonicalization.Headers, method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>,
         signedNames: UnsafeRawBufferPointer, claim: ClaimedAuthorization, signedAt: AmzDate, scope: CredentialScope,
-        rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey, policy: VerificationPolicy
+        rules: ServiceRules, candidates: PayloadCandidates, check: SignatureCheck, policy: VerificationPolicy
     ) throws(SigV4Error) -> Attempt {
         var first: VerificationFailure.Diagnostics? = nil
         let standard = Reading(target: nil, plus: policy.plusPolicies[0], form: .standard)
@@ -823,6 +898,11 @@ public struct Verifier: Sendable {
                 let reading: Reading
                 if index < 0 {
                     reading = standard
+                } else if case .ecdsa = check {
+                    // SigV4a: the spec reading only. An ECDSA verification costs tens of
+                    // microseconds; trying each alternative reading would let a bad request cost
+                    // several.
+                    break
                 } else {
                     if alternatives == nil { alternatives = readings(targetArray(), rules: rules) }
                     guard let alternatives, index < alternatives.count else { break }
@@ -859,18 +939,33 @@ public struct Verifier: Sendable {
                     canonical = kept
                     if reading.form.isVerbatim { hash = kept.hash }
                 }
-                let sts = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash)
-                let computed = key.signature(for: sts)
+                let matched: Bool
+                let stringToSign: () -> String
+                var replayKey: Signature? = nil
+                switch check {
+                case .hmac(let key):
+                    let sts = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash)
+                    matched = key.signature(for: sts).constantTimeEquals(claim.signature)
+                    stringToSign = { sts.text }
+                case .ecdsa(let key, let der):
+                    let sts = Verifier.sigV4aStringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash)
+                    matched = key.isValidSignature(der, stringToSign: sts)
+                    stringToSign = { String(decoding: sts, as: UTF8.self) }
+                    if matched { replayKey = Signature(digest: SHA256.hash(sts)) }
+                }
                 let diagnostics =
                     policy.includeDiagnostics
                     ? canonical.map {
                         VerificationFailure.Diagnostics(
-                            canonicalRequest: $0.text, stringToSign: sts.text, signatureProvided: claim.signature.hex)
+                            canonicalRequest: $0.text, stringToSign: stringToSign(),
+                            signatureProvided: claim.ecdsaSignature.map { Hex.encode($0) } ?? claim.signature.hex)
                     } : nil
                 if first == nil { first = diagnostics }
-                if computed.constantTimeEquals(claim.signature) {
+                if matched {
                     return .matched(
-                        Match(payload: payloadHash, plus: reading.plus, form: reading.form, diagnostics: diagnostics))
+                        Match(
+                            payload: payloadHash, plus: reading.plus, form: reading.form, diagnostics: diagnostics,
+                            replayKey: replayKey))
                 }
             }
         }
@@ -1058,5 +1153,60 @@ extension CanonicalForm {
     /// True for the forms that splice raw lines into the canonical request.
     fileprivate var isVerbatim: Bool {
         self == .verbatimQuery || self == .verbatimPath || self == .verbatimPathAndQuery
+    }
+}
+
+extension Verifier {
+    /// SigV4a's string to sign: `AWS4-ECDSA-P256-SHA256`, the date, `<date>/<service>/aws4_request`
+    /// (no region) and the canonical request's hash, one per line.
+    static func sigV4aStringToSign(date: AmzDate, scope: CredentialScope, canonicalRequestHash hash: SHA256Digest)
+        -> [UInt8]
+    {
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + scope.service.utf8.count)
+        out.append(contentsOf: "AWS4-ECDSA-P256-SHA256\n".utf8)
+        out.append(contentsOf: date.iso8601Basic.utf8)
+        out.append(0x0a)
+        out.append(contentsOf: scope.dateStamp.utf8)
+        out.append(0x2f)
+        out.append(contentsOf: scope.service.utf8)
+        out.append(contentsOf: "/aws4_request\n".utf8)
+        out.append(contentsOf: hash.hex.utf8)
+        return out
+    }
+}
+
+/// A SigV4a `X-Amz-Region-Set`: regions separated by `,`, each a region name, `*` (every region)
+/// or a prefix ending in `*` (`us-*`).
+///
+/// ```swift
+/// let set = RegionSet("us-east-1,eu-*")!
+/// set.contains("eu-west-3")   // true
+/// ```
+struct RegionSet: Sendable {
+    /// The value as sent.
+    let text: String
+    /// The entries.
+    let regions: [String]
+
+    /// nil unless `text` is 1 to 64 entries of 1 to 128 printable bytes without space or `,`.
+    init?(_ text: String) {
+        let entries = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard !entries.isEmpty, entries.count <= 64,
+            entries.allSatisfy({ e in
+                !e.isEmpty && e.utf8.count <= 128 && e.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f }
+            })
+        else { return nil }
+        self.text = text
+        regions = entries
+    }
+
+    /// True when `region` is named, matched by `*`, or starts with an entry's text before its final `*`.
+    func contains(_ region: String) -> Bool {
+        regions.contains { entry in
+            if entry == region || entry == "*" { return true }
+            guard entry.hasSuffix("*") else { return false }
+            return region.hasPrefix(entry.dropLast())
+        }
     }
 }

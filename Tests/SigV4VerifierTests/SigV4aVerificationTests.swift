@@ -1,0 +1,313 @@
+import Foundation
+import HTTPTypes
+import SigV4
+import SigV4TestSupport
+import SigV4Verifier
+import Testing
+import _SigV4Crypto
+
+/// SigV4a (`AWS4-ECDSA-P256-SHA256`) verification: the official suite's requests signed by
+/// aws-c-auth, awscrt's 300 random requests, our own signer's, and the checks that are SigV4a's
+/// own (the region set, replay of a malleated signature, what is refused).
+@Suite("SigV4a verification")
+struct SigV4aVerificationTests {
+    static let cases = Vectors.directories("aws-signing-test-suite/v4a").filter {
+        FileManager.default.fileExists(
+            atPath: Vectors.url("aws-signing-test-suite/v4a/\($0)/header-signed-request.txt").path)
+    }
+
+    struct Context {
+        var token: String?
+        var omitToken: Bool
+        var service: String
+        var date: AmzDate
+        var normalize: Bool
+        var signBody: Bool
+
+        init(_ name: String) throws {
+            let json = try Vectors.json("aws-signing-test-suite/v4a/\(name)/context.json")
+            token = (json["credentials"] as! [String: Any])["token"] as? String
+            omitToken = json["omit_session_token"] as? Bool ?? false
+            service = json["service"] as! String
+            date = try AmzDate(iso8601: json["timestamp"] as! String)
+            normalize = json["normalize"] as? Bool ?? true
+            signBody = json["sign_body"] as? Bool ?? false
+        }
+
+        var rules: ServiceRules {
+            var rules: ServiceRules = normalize ? .standard : .s3
+            rules.sendContentSHA256 = signBody
+            rules.presignUnsignedPayload = false
+            if omitToken { rules.sessionTokenPlacement = .appendedAfterSigning }
+            return rules
+        }
+
+        func verifier(regions: Set<String> = ["us-east-1"]) -> Verifier {
+            var policy = VerificationPolicy(allowedRegions: regions)
+            policy.serviceRules = [service: rules]
+            policy.includeDiagnostics = true
+            return Fixture.verifier(Fixture.credential(token: token), policy: policy)
+        }
+    }
+
+    static func request(_ raw: RawRequest) -> VerificationRequest {
+        VerificationRequest(method: raw.method, target: raw.target, headers: raw.headers)
+    }
+
+    @Test("the suite's requests signed by aws-c-auth verify, header and query form", arguments: cases)
+    func upstreamSigned(name: String) async throws {
+        let context = try Context(name)
+        for form in ["header", "query"] {
+            let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4a/\(name)/\(form)-signed-request.txt"))
+            let result = await context.verifier().verify(Self.request(raw), payload: .body(raw.body), now: context.date)
+            let verified = try #require(result.verified, "\(name) \(form): \(result.failure?.description ?? "")")
+            let expected = try Vectors.text("aws-signing-test-suite/v4a/\(name)/\(form)-canonical-request.txt")
+                .trimmingTrailingNewlines
+            #expect(verified.diagnostics?.canonicalRequest == expected)
+            #expect(verified.isSigV4a && verified.regionSet == ["us-east-1"] && verified.scope.region == "us-east-1")
+        }
+    }
+
+    @Test("a request of the suite does not verify in a region its set does not name, nor with another secret")
+    func regionAndSecret() async throws {
+        let name = "get-vanilla"
+        let context = try Context(name)
+        let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4a/\(name)/header-signed-request.txt"))
+        let elsewhere = await context.verifier(regions: ["eu-west-1"]).verify(Self.request(raw), now: context.date)
+        #expect(elsewhere.failure?.code == .authorizationHeaderMalformed)
+        let wrong = ResolvedCredential(
+            accessKeyID: Fixture.accessKeyID, secretAccessKey: SecretAccessKey("not the secret"), principal: "mallory")
+        let other = await Fixture.verifier(wrong).verify(Self.request(raw), now: context.date)
+        #expect(other.failure?.code == .signatureDoesNotMatch)
+    }
+
+    // MARK: awscrt
+
+    struct CrtCase: Decodable, Sendable, CustomStringConvertible {
+        var name: String
+        var mode: String
+        var method: String
+        var target: String
+        var headers: [[String]]
+        var body_hex: String
+        var s3: Bool
+        var service: String
+        var region_set: [String]
+        var access_key_id: String
+        var secret_access_key: String
+        var session_token: String?
+        var timestamp: String
+        var signed_target: String
+        var added_headers: [[String]]
+        var description: String { "\(name) \(mode) \(service)" }
+    }
+
+    struct CrtFile: Decodable { var cases: [CrtCase] }
+
+    static let crtCases: [CrtCase] = {
+        let data = try! Data(contentsOf: Vectors.url("awscrt-sigv4a/cases.json"))
+        return try! JSONDecoder().decode(CrtFile.self, from: data).cases
+    }()
+
+    @Test("each of awscrt's 300 SigV4a requests verifies; with one header value or query byte changed it does not", arguments: crtCases)
+    func awscrtSigned(c: CrtCase) async throws {
+        let credential = ResolvedCredential(
+            accessKeyID: c.access_key_id, secretAccessKey: SecretAccessKey(c.secret_access_key), principal: "crt",
+            sessionToken: c.session_token)
+        var policy = VerificationPolicy()
+        policy.serviceRules = [c.service: c.s3 ? .s3 : .standard]
+        policy.allowedRegions = [c.region_set.first == "*" ? "sa-east-1" : c.region_set.last!]
+        let verifier = Fixture.verifier(credential, policy: policy)
+        let body = try #require(Hex.decode(c.body_hex))
+        let now = try AmzDate(iso8601Basic: c.timestamp)
+        var headers = c.headers.map { ($0[0], $0[1]) }
+        let target: String
+        if c.mode == "header" {
+            headers += c.added_headers.map { ($0[0], $0[1]) }
+            target = c.target
+        } else {
+            target = c.signed_target
+        }
+        let request = VerificationRequest(method: c.method, target: target, headers: headers)
+        let result = await verifier.verify(request, payload: .body(body), now: now)
+        #expect(result.isAccepted, "\(c): \(result.failure?.description ?? "")")
+        #expect(result.verified?.regionSet == c.region_set)
+        // Tampered: a byte of the region set (header form) or of the date parameter (query form).
+        let tampered: VerificationRequest
+        if c.mode == "header" {
+            let changed = headers.map { $0.0.lowercased() == "x-amz-region-set" ? ($0.0, $0.1 + ",me-south-1") : $0 }
+            tampered = VerificationRequest(method: c.method, target: target, headers: changed)
+        } else {
+            tampered = VerificationRequest(
+                method: c.method, target: target.replacingOccurrences(of: "X-Amz-Expires=", with: "X-Amz-Expires=0"),
+                headers: headers)
+        }
+        let refused = await verifier.verify(tampered, payload: .body(body), now: now)
+        #expect(refused.failure?.code == .signatureDoesNotMatch, "\(c): \(refused.failure?.description ?? "accepted")")
+    }
+
+    // MARK: our signer, and SigV4a's own checks
+
+    static func signed(
+        regionSet: [String] = ["us-east-1", "us-west-2"], service: String = "s3", extra: [(String, String)] = []
+    ) throws -> (SigV4aSignedRequest, VerificationRequest) {
+        let signer = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: Fixture.accessKeyID, secretAccessKey: Fixture.secret),
+            regionSet: regionSet, service: service)
+        var fields = HTTPFields()
+        for (n, v) in extra { fields.append(HTTPField(name: HTTPField.Name(n)!, value: v)) }
+        let request = HTTPRequest(
+            method: .get, scheme: "https", authority: "mrap.accesspoint.s3-global.amazonaws.com", path: "/photos/cat.jpg",
+            headerFields: fields)
+        let signed = try signer.sign(request, payload: .emptySHA256, at: Fixture.date)
+        return (signed, VerificationRequest(signed.request))
+    }
+
+    @Test("the region set decides where a request is accepted: names, *, prefixes")
+    func regionSets() async throws {
+        let cases: [([String], Set<String>, Bool)] = [
+            (["us-east-1", "us-west-2"], ["us-west-2"], true),
+            (["us-east-1", "us-west-2"], ["eu-west-1"], false),
+            (["*"], ["ap-south-1"], true),
+            (["us-*"], ["us-east-2"], true),
+            (["us-*"], ["eu-west-1"], false),
+            (["us-east-1"], [], true),
+        ]
+        for (set, served, accepted) in cases {
+            let (_, request) = try Self.signed(regionSet: set)
+            let result = await Fixture.verifier(policy: VerificationPolicy(allowedRegions: served))
+                .verify(request, now: Fixture.date)
+            #expect(result.isAccepted == accepted, "\(set) served \(served): \(result.failure?.description ?? "")")
+            if !accepted { #expect(result.failure?.code == .authorizationHeaderMalformed) }
+        }
+    }
+
+    @Test("a key limited to some regions is refused unless the set names one of them that is served here")
+    func keyScopeRegions() async throws {
+        let (_, request) = try Self.signed(regionSet: ["us-east-1", "us-west-2"])
+        let scoped = { (regions: Set<String>) in
+            Fixture.credential(scope: KeyScope(regions: regions))
+        }
+        let inScope = await Fixture.verifier(scoped(["us-west-2"])).verify(request, now: Fixture.date)
+        #expect(inScope.isAccepted, "\(inScope.failure?.description ?? "")")
+        let outOfScope = await Fixture.verifier(scoped(["eu-west-1"])).verify(request, now: Fixture.date)
+        #expect(outOfScope.failure?.code == .accessDenied)
+        // Served here: us-east-1 only; the key may use us-west-2 only. Both are in the set, but no
+        // region is both.
+        let disjoint = await Fixture.verifier(
+            scoped(["us-west-2"]), policy: VerificationPolicy(allowedRegions: ["us-east-1"])
+        ).verify(request, now: Fixture.date)
+        #expect(disjoint.failure?.code == .accessDenied)
+    }
+
+    /// `(r, s)` → `(r, n − s)`: the other valid ECDSA signature of the same digest.
+    static func malleated(_ der: [UInt8]) throws -> [UInt8] {
+        let n = Hex.decode("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")!
+        func integer(_ at: Int) throws -> (value: [UInt8], next: Int) {
+            try #require(der[at] == 0x02)
+            let length = Int(der[at + 1])
+            return (Array(der[(at + 2)..<(at + 2 + length)]), at + 2 + length)
+        }
+        let (r, next) = try integer(2)
+        let (s, _) = try integer(next)
+        let s32 = [UInt8](repeating: 0, count: 32 - s.drop { $0 == 0 }.count) + s.drop { $0 == 0 }
+        var out = [UInt8](repeating: 0, count: 32)
+        var borrow = 0
+        for i in stride(from: 31, through: 0, by: -1) {
+            var d = Int(n[i]) - Int(s32[i]) - borrow
+            borrow = d < 0 ? 1 : 0
+            if d < 0 { d += 256 }
+            out[i] = UInt8(d)
+        }
+        func encode(_ v: [UInt8]) -> [UInt8] {
+            var t = Array(v.drop { $0 == 0 })
+            if t.first.map({ $0 >= 0x80 }) ?? true { t.insert(0, at: 0) }
+            return [0x02, UInt8(t.count)] + t
+        }
+        let body = encode(r) + encode(out)
+        return [0x30, UInt8(body.count)] + body
+    }
+
+    @Test("a replayed request is refused even when its ECDSA signature is malleated into the other valid one")
+    func replayOfMalleatedSignature() async throws {
+        let (signed, request) = try Self.signed()
+        let other = try Self.malleated(signed.signature)
+        #expect(other != signed.signature)
+        let authorization = try #require(signed.authorization)
+        let swapped = authorization.replacingOccurrences(of: signed.signatureHex, with: Hex.encode(other))
+        var fields = signed.request.headerFields
+        fields[.authorization] = swapped
+        var malleatedRequest = signed.request
+        malleatedRequest.headerFields = fields
+        // Without a replay guard the malleated signature verifies: it is a valid signature.
+        let plain = await Fixture.verifier().verify(VerificationRequest(malleatedRequest), now: Fixture.date)
+        #expect(plain.isAccepted, "\(plain.failure?.description ?? "")")
+        // With one, the request is the same request: the second is refused whichever signature it carries.
+        let verifier = Fixture.verifier(replayGuard: InMemoryReplayGuard())
+        #expect(await verifier.verify(request, now: Fixture.date).isAccepted)
+        let replay = await verifier.verify(VerificationRequest(malleatedRequest), now: Fixture.date)
+        #expect(replay.failure?.code == .requestReplayed)
+    }
+
+    @Test("refused: an unsigned or missing X-Amz-Region-Set, a streaming payload, SigV4a turned off, a bad signature encoding")
+    func refusals() async throws {
+        let (signed, request) = try Self.signed()
+        // The region set changed after signing.
+        var fields = signed.request.headerFields
+        fields[HTTPField.Name("X-Amz-Region-Set")!] = "*"
+        var changed = signed.request
+        changed.headerFields = fields
+        #expect(await Fixture.verifier().verify(VerificationRequest(changed), now: Fixture.date).failure?.code == .signatureDoesNotMatch)
+        // No region set header at all.
+        fields[HTTPField.Name("X-Amz-Region-Set")!] = nil
+        changed.headerFields = fields
+        let missing = await Fixture.verifier().verify(VerificationRequest(changed), now: Fixture.date)
+        #expect(missing.failure?.code == .authorizationHeaderMalformed)
+        // Turned off by policy.
+        var policy = VerificationPolicy()
+        policy.allowSigV4a = false
+        #expect(await Fixture.verifier(policy: policy).verify(request, now: Fixture.date).failure?.code == .accessDenied)
+        // A streaming payload.
+        let signer = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: Fixture.accessKeyID, secretAccessKey: Fixture.secret),
+            regionSet: ["*"], service: "s3")
+        let streaming = try signer.sign(
+            HTTPRequest(method: .put, scheme: "https", authority: "b.s3.amazonaws.com", path: "/k"),
+            payload: .streamingUnsignedTrailer, at: Fixture.date)
+        let chunked = await Fixture.verifier().verify(VerificationRequest(streaming.request), now: Fixture.date)
+        #expect(chunked.failure?.code == .invalidRequest)
+        // Signature= that is not hex DER of a plausible length.
+        for bad in ["abc", String(repeating: "0", count: 146), String(repeating: "zz", count: 40)] {
+            let value = (signed.authorization ?? "").replacingOccurrences(of: signed.signatureHex, with: bad)
+            var f = signed.request.headerFields
+            f[.authorization] = value
+            var r = signed.request
+            r.headerFields = f
+            #expect(await Fixture.verifier().verify(VerificationRequest(r), now: Fixture.date).failure?.code == .authorizationHeaderMalformed)
+        }
+    }
+
+    @Test("presigned SigV4a: verifies, needs X-Amz-Region-Set, and a changed region set fails")
+    func presigned() async throws {
+        let signer = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: Fixture.accessKeyID, secretAccessKey: Fixture.secret),
+            regionSet: ["us-east-1", "us-west-2"], service: "s3")
+        let request = HTTPRequest(method: .get, scheme: "https", authority: "b.s3.amazonaws.com", path: "/k?x=1")
+        let signed = try signer.presign(request, expires: 600, at: Fixture.date)
+        let target = try #require(signed.request.path)
+        let ok = await Fixture.verifier().verify(VerificationRequest(signed.request), now: Fixture.date)
+        #expect(ok.isAccepted && ok.verified?.isPresigned == true, "\(ok.failure?.description ?? "")")
+        func verify(_ t: String) async -> VerificationResult {
+            var r = signed.request
+            r.path = t
+            return await Fixture.verifier().verify(VerificationRequest(r), now: Fixture.date)
+        }
+        let dropped = target.replacingOccurrences(of: "&X-Amz-Region-Set=us-east-1%2Cus-west-2", with: "")
+        #expect(await verify(dropped).failure?.code == .authorizationQueryParametersError)
+        let widened = target.replacingOccurrences(of: "X-Amz-Region-Set=us-east-1%2Cus-west-2", with: "X-Amz-Region-Set=%2A")
+        #expect(await verify(widened).failure?.code == .signatureDoesNotMatch)
+        // Past expiry, as for SigV4.
+        let late = await Fixture.verifier().verify(VerificationRequest(signed.request), now: Fixture.date.adding(seconds: 601))
+        #expect(late.failure?.code == .accessDenied)
+    }
+}
