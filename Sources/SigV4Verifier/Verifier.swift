@@ -511,9 +511,12 @@ public struct Verifier: Sendable {
         do { candidates = try payloadCandidates(facts: facts, presigned: presigned, rules: rules, payload: payload) } catch {
             throw withKey(error)
         }
-        if claim.isSigV4a && candidates.contains(where: \.isStreaming) {
+        // SigV4a with signed chunks would chain chunk signatures on an ECDSA seed; not supported.
+        // `STREAMING-UNSIGNED-PAYLOAD-TRAILER` (no chunk signatures; what botocore sends) is.
+        if claim.isSigV4a && candidates.contains(where: { $0.isStreaming && $0 != .streamingUnsignedTrailer }) {
             throw withKey(
-                VerificationFailure(.invalidRequest, "aws-chunked uploads signed with SigV4a are not supported"))
+                VerificationFailure(
+                    .invalidRequest, "aws-chunked uploads with chunk signatures are not supported with SigV4a"))
         }
 
         // Session token claimed by the request.

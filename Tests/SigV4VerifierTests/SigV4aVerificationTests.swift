@@ -267,13 +267,13 @@ struct SigV4aVerificationTests {
         var policy = VerificationPolicy()
         policy.allowSigV4a = false
         #expect(await Fixture.verifier(policy: policy).verify(request, now: Fixture.date).failure?.code == .accessDenied)
-        // A streaming payload.
+        // A signed-chunk streaming payload.
         let signer = try SigV4aSigner(
             credentials: Credentials(accessKeyID: Fixture.accessKeyID, secretAccessKey: Fixture.secret),
             regionSet: ["*"], service: "s3")
         let streaming = try signer.sign(
             HTTPRequest(method: .put, scheme: "https", authority: "b.s3.amazonaws.com", path: "/k"),
-            payload: .streamingUnsignedTrailer, at: Fixture.date)
+            payload: .streamingSigned, at: Fixture.date)
         let chunked = await Fixture.verifier().verify(VerificationRequest(streaming.request), now: Fixture.date)
         #expect(chunked.failure?.code == .invalidRequest)
         // Signature= that is not hex DER of a plausible length.
@@ -285,6 +285,37 @@ struct SigV4aVerificationTests {
             r.headerFields = f
             #expect(await Fixture.verifier().verify(VerificationRequest(r), now: Fixture.date).failure?.code == .authorizationHeaderMalformed)
         }
+    }
+
+    @Test("an unsigned-trailer aws-chunked upload signed with SigV4a (botocore's form) verifies and decodes; a flipped byte is BadDigest")
+    func unsignedTrailerUpload() async throws {
+        let signer = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: Fixture.accessKeyID, secretAccessKey: Fixture.secret),
+            regionSet: ["*"], service: "s3")
+        let data = Array("hello, SigV4a aws-chunked world".utf8)
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: HTTPField.Name("Content-Encoding")!, value: "aws-chunked"))
+        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Trailer")!, value: "x-amz-checksum-crc32"))
+        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Decoded-Content-Length")!, value: String(data.count)))
+        let request = HTTPRequest(
+            method: .put, scheme: "https", authority: "b.s3.amazonaws.com", path: "/k", headerFields: fields)
+        let signed = try signer.sign(request, payload: .streamingUnsignedTrailer, at: Fixture.date)
+        let r = VerificationRequest(signed.request)
+        let verified = try #require(await Fixture.verifier().verify(r, now: Fixture.date).verified)
+        #expect(verified.payload == .awsChunked)
+        let crc = TrailingChecksum.base64(.crc32, of: data)
+        let body = Array("\(String(data.count, radix: 16))\r\n".utf8) + data
+            + Array("\r\n0\r\nx-amz-checksum-crc32:\(crc)\r\n\r\n".utf8)
+        func decode(_ bytes: [UInt8]) throws -> [UInt8] {
+            var decoder = try verified.makeChunkedDecoder(for: r)
+            let out = try decoder.feed(bytes)
+            try decoder.finish()
+            return out
+        }
+        #expect(try decode(body) == data)
+        var bad = body
+        bad[6] ^= 1
+        #expect { try decode(bad) } throws: { ($0 as? VerificationFailure)?.code == .badDigest }
     }
 
     @Test("presigned SigV4a: verifies, needs X-Amz-Region-Set, and a changed region set fails")

@@ -270,6 +270,19 @@ def _boto_checksums():
             expect(stored(name) == data, f"{name}: stored bytes differ")
 
 
+@check("boto3 with SigV4a (signature_version s3v4a, signed by awscrt) put_object and get_object, https and http")
+def _boto_sigv4a():
+    for tls in (True, False):
+        s3 = client(tls=tls, signature_version="s3v4a")
+        data = os.urandom(5_000)
+        name = f"boto-sigv4a-{'tls' if tls else 'http'}.bin"
+        resp = s3.put_object(Bucket=BUCKET, Key=name, Body=data)
+        expect(resp["ResponseMetadata"]["HTTPStatusCode"] == 200, f"{name}: {resp}")
+        expect(stored(name) == data, f"{name}: stored bytes differ")
+        got = s3.get_object(Bucket=BUCKET, Key=name)["Body"].read()
+        expect(got == data, f"{name}: bytes read back through the gateway differ")
+
+
 @check("boto3 JSON-protocol service (dynamodb ListTables) through the echo gateway")
 def _boto_json():
     ddb = client(service="dynamodb", endpoint=CFG["echo"])
