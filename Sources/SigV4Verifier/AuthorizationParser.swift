@@ -14,15 +14,27 @@ struct ClaimedAuthorization: Sendable {
     var signature: Signature
     /// Presigned only.
     var presign: Presign?
-    /// SigV4a (`AWS4-ECDSA-P256-SHA256`) only: the DER signature. Its credential scope has no
-    /// region (`region` is empty); ``signature`` then holds SHA-256 of these bytes.
-    var ecdsaSignature: [UInt8]? = nil
-    /// Presigned SigV4a only: the decoded `X-Amz-Region-Set` value (header auth carries it in the
-    /// signed `X-Amz-Region-Set` header).
-    var regionSet: String? = nil
+    /// SigV4a (`AWS4-ECDSA-P256-SHA256`) only. One reference, nil for SigV4: a claim is copied
+    /// and destroyed several times per verification, and each optional field costs a release.
+    var sigV4a: SigV4aClaim? = nil
 
     /// True for a SigV4a claim.
-    var isSigV4a: Bool { ecdsaSignature != nil }
+    var isSigV4a: Bool { sigV4a != nil }
+
+    /// What a SigV4a claim adds.
+    final class SigV4aClaim: Sendable {
+        /// The DER signature. The claim's credential scope has no region (`region` is empty), and
+        /// its ``ClaimedAuthorization/signature`` holds SHA-256 of these bytes.
+        let der: [UInt8]
+        /// Presigned only: the decoded `X-Amz-Region-Set` value (header auth carries it in the
+        /// signed `X-Amz-Region-Set` header).
+        let regionSet: String?
+
+        init(der: [UInt8], regionSet: String?) {
+            self.der = der
+            self.regionSet = regionSet
+        }
+    }
 
     struct Presign: Sendable {
         var date: AmzDate
@@ -290,12 +302,7 @@ enum AuthorizationParser {
             source.map { SignedHeadersText(raw: SignedHeadersText.slice($0, signedHeaders), percentEncoded: false) }
             ?? SignedHeadersText(text(p, signedHeaders))
         if asymmetric {
-            guard let der = ecdsaSignature(p, signature) else {
-                throw malformed("the Signature must be the hexadecimal DER encoding of an ECDSA signature")
-            }
-            claim = ClaimedAuthorization(
-                accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
-                signedHeadersText: names, signature: digestOf(der), presign: nil, ecdsaSignature: der)
+            try setSigV4aClaim(p, signature: signature, scope: scope, names: names, into: &claim)
             return
         }
         guard let sig = signature.count == 64 ? ByteParsing.signature(UnsafeBufferPointer(rebasing: p[signature])) : nil
@@ -305,6 +312,22 @@ enum AuthorizationParser {
         claim = ClaimedAuthorization(
             accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
             signedHeadersText: names, signature: sig, presign: nil)
+    }
+
+    /// ``parseHeader(_:source:into:)``'s end for SigV4a, out of line so the SigV4 path stays as small
+    /// as it was (an extra inlined branch there cost header verification several per cent).
+    @inline(never)
+    static func setSigV4aClaim(
+        _ p: UnsafeBufferPointer<UInt8>, signature: Range<Int>, scope: (String, String, String, String, String),
+        names: SignedHeadersText, into claim: inout ClaimedAuthorization
+    ) throws(VerificationFailure) {
+        guard let der = ecdsaSignature(p, signature) else {
+            throw malformed("the Signature must be the hexadecimal DER encoding of an ECDSA signature")
+        }
+        claim = ClaimedAuthorization(
+            accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
+            signedHeadersText: names, signature: digestOf(der), presign: nil,
+            sigV4a: ClaimedAuthorization.SigV4aClaim(der: der, regionSet: nil))
     }
 
     /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts; `asymmetric` (SigV4a):
@@ -641,7 +664,7 @@ enum AuthorizationParser {
             presign: .init(
                 date: date, expires: expires, sessionToken: token, signatureElement: found.signatureElement,
                 tokenElement: found.tokenElement),
-            ecdsaSignature: der, regionSet: regionSet)
+            sigV4a: der.map { ClaimedAuthorization.SigV4aClaim(der: $0, regionSet: regionSet) })
     }
 
     /// Calls `body` with the bytes at `r` of `q`, percent-decoded into temporary (stack) memory

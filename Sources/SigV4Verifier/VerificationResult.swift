@@ -86,12 +86,14 @@ public struct VerifiedRequest: Sendable {
     public var diagnostics: VerificationFailure.Diagnostics?
     /// The key that verified, for chunk signatures (never printed).
     package var signingKey: SigningKey
-    /// SigV4a only: the signed `X-Amz-Region-Set` entries (``scope``'s region is then the first
-    /// allowed region they name, or the set as sent when the policy names no region).
-    public var regionSet: [String]? = nil
+    /// True when the request was signed with SigV4a (`AWS4-ECDSA-P256-SHA256`). ``scope``'s region
+    /// is then the signed `X-Amz-Region-Set` value as sent (`us-east-1,us-west-2`, `*`).
+    public var isSigV4a: Bool = false
 
-    /// True when the request was signed with SigV4a (`AWS4-ECDSA-P256-SHA256`).
-    public var isSigV4a: Bool { regionSet != nil }
+    /// SigV4a only: the signed `X-Amz-Region-Set` entries.
+    public var regionSet: [String]? {
+        isSigV4a ? scope.region.split(separator: ",", omittingEmptySubsequences: false).map(String.init) : nil
+    }
 
     /// The state of the body check.
     public enum PayloadStatus: Sendable, Hashable {

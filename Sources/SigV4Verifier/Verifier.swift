@@ -378,7 +378,7 @@ public struct Verifier: Sendable {
                         .accessDenied, "SigV4a (AWS4-ECDSA-P256-SHA256) requests are not accepted by this endpoint"))
             }
             let text: String
-            if let fromQuery = claim.regionSet {
+            if let fromQuery = claim.sigV4a?.regionSet {
                 text = fromQuery
             } else {
                 guard facts.regionSet.count == 1,
@@ -411,13 +411,11 @@ public struct Verifier: Sendable {
             throw withKey(
                 fail("incorrect service \"\(claim.service)\". This endpoint belongs to \"\(policy.allowedServices.sorted().joined(separator: "\", \""))\"."))
         }
-        // The region the request is accepted in: the scope's, or for SigV4a the first region served
-        // here that the set names (the set itself when this endpoint names none).
-        let region =
-            regionSet.map { set in policy.allowedRegions.sorted().first(where: set.contains) ?? set.text } ?? claim.region
         // The credential parser checked every part as the scope's initializer does (one to 128
         // printable bytes without `/`, `,`, `;`; an eight-digit date), so they are not checked again.
-        let scope = CredentialScope(checkedDateStamp: claim.dateStamp, region: region, service: claim.service)
+        // SigV4a: the scope's region is the signed region set as sent.
+        let scope = CredentialScope(
+            checkedDateStamp: claim.dateStamp, region: regionSet?.text ?? claim.region, service: claim.service)
         let rules = policy.rules(for: claim.service)
 
         // 3. Time.
@@ -533,8 +531,13 @@ public struct Verifier: Sendable {
         // 5. The key.
         let credential: ResolvedCredential
         do {
+            // SigV4a: the resolver is told the first region served here that the set names (the
+            // set as sent when this endpoint names none).
             let context = ResolutionContext(
-                signedAt: signedAt, now: now, region: region, service: claim.service, isPresigned: presigned)
+                signedAt: signedAt, now: now,
+                region: regionSet.map { set in policy.allowedRegions.sorted().first(where: set.contains) ?? set.text }
+                    ?? claim.region,
+                service: claim.service, isPresigned: presigned)
             // A resolver that has the answer at hand gives it without an asynchronous call.
             let found: ResolvedCredential?
             switch lookup {
@@ -572,22 +575,20 @@ public struct Verifier: Sendable {
         // 6. The signature.
         let credentials = Credentials(accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey)
         let signingKey = keyCache.signingKey(for: credentials, scope: scope)
-        let check: SignatureCheck
-        if let der = claim.ecdsaSignature {
+        var ecdsaKey: SigV4aSigningKey? = nil
+        if claim.isSigV4a {
             do {
-                check = .ecdsa(try sigV4aKeys.signingKey(for: credentials), der: der)
+                ecdsaKey = try sigV4aKeys.signingKey(for: credentials)
             } catch {
                 throw withKey(VerificationFailure(.internalError, "The credential store could not be read; please retry."))
             }
-        } else {
-            check = .hmac(signingKey)
         }
         let match: Match
         let status: VerifiedRequest.PayloadStatus
         do {
             match = try matchSignature(
                 fields: fields, request: request, claim: claim, signedAt: signedAt, scope: scope, rules: rules,
-                candidates: candidates, check: check)
+                candidates: candidates, key: signingKey, ecdsaKey: ecdsaKey)
             // 7. The body, when given.
             status = try payloadStatus(match.payload, payload: payload, facts: facts)
         } catch {
@@ -601,7 +602,7 @@ public struct Verifier: Sendable {
             expires: claim.presign?.expires, signature: match.replayKey ?? claim.signature, payloadHash: match.payload,
             payload: status, plusPolicy: match.plus, canonicalForm: match.form,
             diagnostics: policy.includeDiagnostics ? match.diagnostics : nil, signingKey: signingKey,
-            regionSet: regionSet?.regions)
+            isSigV4a: regionSet != nil)
     }
 
     // MARK: payload
@@ -779,13 +780,7 @@ public struct Verifier: Sendable {
         var replayKey: Signature? = nil
     }
 
-    /// How a string to sign is checked against the claimed signature.
-    enum SignatureCheck {
-        /// SigV4: the HMAC under the derived key equals the claimed signature (constant time).
-        case hmac(SigningKey)
-        /// SigV4a: the claimed DER signature verifies under the key pair derived from the secret.
-        case ecdsa(SigV4aSigningKey, der: [UInt8])
-    }
+
 
     /// One way of reading the request target into a canonical request.
     struct Reading {
@@ -827,7 +822,8 @@ public struct Verifier: Sendable {
 
     func matchSignature(
         fields: CollectedFields, request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate,
-        scope: CredentialScope, rules: ServiceRules, candidates: PayloadCandidates, check: SignatureCheck
+        scope: CredentialScope, rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey,
+        ecdsaKey: SigV4aSigningKey?
     ) throws(VerificationFailure) -> Match {
         var method = request.method
         let policy = self.policy
@@ -849,7 +845,7 @@ public struct Verifier: Sendable {
                                 try matchReadings(
                                     collected, method: UnsafeRawBufferPointer(m), target: target,
                                     signedNames: signedNames, claim: claim, signedAt: signedAt, scope: scope, rules: rules,
-                                    candidates: candidates, check: check, policy: policy)
+                                    candidates: candidates, key: key, ecdsaKey: ecdsaKey, policy: policy)
                             }
                         }
                     }.get())
@@ -881,7 +877,8 @@ public struct Verifier: Sendable {
     private func matchReadings(
         _ fields: VerifierCanonicalization.Headers, method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>,
         signedNames: UnsafeRawBufferPointer, claim: ClaimedAuthorization, signedAt: AmzDate, scope: CredentialScope,
-        rules: ServiceRules, candidates: PayloadCandidates, check: SignatureCheck, policy: VerificationPolicy
+        rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey, ecdsaKey: SigV4aSigningKey?,
+        policy: VerificationPolicy
     ) throws(SigV4Error) -> Attempt {
         var first: VerificationFailure.Diagnostics? = nil
         let standard = Reading(target: nil, plus: policy.plusPolicies[0], form: .standard)
@@ -901,7 +898,7 @@ public struct Verifier: Sendable {
                 let reading: Reading
                 if index < 0 {
                     reading = standard
-                } else if case .ecdsa = check {
+                } else if ecdsaKey != nil {
                     // SigV4a: the spec reading only. An ECDSA verification costs tens of
                     // microseconds; trying each alternative reading would let a bad request cost
                     // several.
@@ -942,27 +939,29 @@ public struct Verifier: Sendable {
                     canonical = kept
                     if reading.form.isVerbatim { hash = kept.hash }
                 }
+                // The string to sign is checked as its algorithm says; its text is made only for
+                // diagnostics (no closure: a captured string to sign would be a heap box per try).
                 let matched: Bool
-                let stringToSign: () -> String
+                var stringToSignText: String? = nil
                 var replayKey: Signature? = nil
-                switch check {
-                case .hmac(let key):
+                if let ecdsaKey, let der = claim.sigV4a?.der {
+                    // SigV4a: the DER signature verifies under the key pair derived from the secret.
+                    let sts = Verifier.sigV4aStringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash)
+                    matched = ecdsaKey.isValidSignature(der, stringToSign: sts)
+                    if policy.includeDiagnostics && canonical != nil { stringToSignText = String(decoding: sts, as: UTF8.self) }
+                    if matched { replayKey = Signature(digest: SHA256.hash(sts)) }
+                } else {
+                    // SigV4: the HMAC under the derived key equals the claimed signature (constant time).
                     let sts = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash)
                     matched = key.signature(for: sts).constantTimeEquals(claim.signature)
-                    stringToSign = { sts.text }
-                case .ecdsa(let key, let der):
-                    let sts = Verifier.sigV4aStringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash)
-                    matched = key.isValidSignature(der, stringToSign: sts)
-                    stringToSign = { String(decoding: sts, as: UTF8.self) }
-                    if matched { replayKey = Signature(digest: SHA256.hash(sts)) }
+                    if policy.includeDiagnostics && canonical != nil { stringToSignText = sts.text }
                 }
-                let diagnostics =
-                    policy.includeDiagnostics
-                    ? canonical.map {
-                        VerificationFailure.Diagnostics(
-                            canonicalRequest: $0.text, stringToSign: stringToSign(),
-                            signatureProvided: claim.ecdsaSignature.map { Hex.encode($0) } ?? claim.signature.hex)
-                    } : nil
+                var diagnostics: VerificationFailure.Diagnostics? = nil
+                if let canonical, let stringToSignText {
+                    diagnostics = VerificationFailure.Diagnostics(
+                        canonicalRequest: canonical.text, stringToSign: stringToSignText,
+                        signatureProvided: claim.sigV4a.map { Hex.encode($0.der) } ?? claim.signature.hex)
+                }
                 if first == nil { first = diagnostics }
                 if matched {
                     return .matched(
