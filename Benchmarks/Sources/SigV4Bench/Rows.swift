@@ -43,6 +43,7 @@ func allRows(quick: Bool) async -> [Row] {
     var rows: [Row] = []
     rows += SigningRows.make()
     rows += await VerificationRows.make()
+    rows += await SigV4aRows.make()
     rows += StreamingRows.make()
     rows += ChunkedVerificationRows.make()
     rows += ReplayGuardRows.make()

@@ -27,11 +27,13 @@ public struct SigV4aSigner: Sendable {
     /// The service name, as in the credential scope.
     public let service: String
     /// Path, payload-hash and session-token rules.
-    public var rules: ServiceRules
+    public let rules: ServiceRules
     /// Header selection and `+` policy, as for ``Signer``.
-    public var options: Signer.Options
+    public let options: Signer.Options
     /// The derived key pair.
     public let signingKey: SigV4aSigningKey
+    /// The canonicalization of header signing, shared with ``Signer`` (no secret).
+    let steps: HeaderSigning
 
     /// The algorithm name.
     public static let algorithm = "AWS4-ECDSA-P256-SHA256"
@@ -57,6 +59,10 @@ public struct SigV4aSigner: Sendable {
         self.rules = rules ?? ServiceRules.forService(service)
         self.options = options
         self.signingKey = try SigV4aSigningKey(credentials: credentials)
+        steps = HeaderSigning(
+            signer: Signer(
+                credentials: credentials, region: "-", service: service, rules: self.rules, options: options,
+                keyCache: nil))
     }
 
     static let regionSetName = HTTPField.Name("X-Amz-Region-Set")!
@@ -75,37 +81,44 @@ public struct SigV4aSigner: Sendable {
     public func sign(_ request: HTTPRequest, payload: PayloadHash, at date: AmzDate) throws(SigV4Error)
         -> SigV4aSignedRequest
     {
+        // The region set goes in as a field of the request, so the header canonicalization that
+        // `Signer.sign` uses (which adds `X-Amz-Date`, the token and `X-Amz-Content-SHA256` and
+        // refuses what it refuses) signs it with the rest.
         var fields = request.headerFields
-        if fields[.authorization] != nil {
-            throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
-        }
-        if let declared = fields[Signer.contentSHA256Name], declared != payload.value {
-            throw SigV4Error(.payloadHashConflict, "x-amz-content-sha256 disagrees with the payload hash")
-        }
-        let target = request.path ?? "/"
-        if SigV4aSigner.targetIsSigned(target) {
-            throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-Signature or X-Amz-Credential")
-        }
-        fields[Signer.amzDateName] = nil
-        fields[Signer.securityTokenName] = nil
         fields[SigV4aSigner.regionSetName] = nil
         let before = fields.count
-        fields.append(HTTPField(name: Signer.amzDateName, value: date.iso8601Basic))
         fields.append(HTTPField(name: SigV4aSigner.regionSetName, value: regionSetValue))
+        var withRegionSet = request
+        withRegionSet.headerFields = fields
+        let dateText = AmzDateText(date)
+        var facts = HeaderSigning.FieldFacts()
+        var names = ""
+        let canonical: [UInt8] = try steps.withParts(withRegionSet, payload: payload, dateText: dateText) {
+            parts throws(SigV4Error) -> [UInt8] in
+            facts = parts.facts
+            guard parts.bound <= 1 << 28 else { throw SigV4Error(.invalidHeader, "the request is too large to canonicalize") }
+            var range = 0..<0
+            let bytes = try ByteWriter.makeArray(capacity: parts.bound) { w throws(SigV4Error) in range = parts.write(to: &w) }
+            names = String(decoding: bytes[range], as: UTF8.self)
+            return bytes
+        }
+        let canonicalRequest = CanonicalRequest(bytes: canonical)
+        let (stringToSign, signature) = try sign(canonicalRequest, date: date)
+        let authorization =
+            "\(SigV4aSigner.algorithm) Credential=\(credentials.accessKeyID)/\(scope(date)), "
+            + "SignedHeaders=\(names), Signature=\(Hex.encode(signature))"
+        // The fields sent: the request's own without the signer's, then what was signed and the
+        // `Authorization` value.
+        if facts.hasAmzDate { fields[Signer.amzDateName] = nil }
+        if facts.hasSecurityToken { fields[Signer.securityTokenName] = nil }
+        fields.append(HTTPField(name: Signer.amzDateName, value: date.iso8601Basic))
         let token = credentials.sessionToken
         if let token, rules.sessionTokenPlacement == .signed {
             fields.append(HTTPField(name: Signer.securityTokenName, value: token))
         }
-        if fields[Signer.contentSHA256Name] == nil && rules.sendContentSHA256 {
+        if !facts.hasContentSHA256 && rules.sendContentSHA256 {
             fields.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
         }
-        let canonical = try CanonicalRequest(
-            method: request.method.rawValue, target: target, headers: try SigV4aSigner.headerList(request, fields),
-            selection: options.selection, payloadHash: payload, rules: rules, plus: options.plusPolicy)
-        let (stringToSign, signature) = try sign(canonical, date: date)
-        let authorization =
-            "\(SigV4aSigner.algorithm) Credential=\(credentials.accessKeyID)/\(scope(date)), "
-            + "SignedHeaders=\(canonical.signedHeaders), Signature=\(Hex.encode(signature))"
         if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
             fields.append(HTTPField(name: Signer.securityTokenName, value: token))
         }
@@ -113,8 +126,9 @@ public struct SigV4aSigner: Sendable {
         var signed = request
         signed.headerFields = fields
         return SigV4aSignedRequest(
-            request: signed, canonicalRequest: canonical, stringToSign: stringToSign, signature: signature,
-            authorization: authorization, addedCount: fields.count - before, date: date, expires: nil)
+            request: signed, canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature,
+            authorization: authorization, addedCount: fields.count - before + (facts.hasAmzDate ? 1 : 0)
+                + (facts.hasSecurityToken ? 1 : 0), date: date, expires: nil)
     }
 
     /// Presigns `request`: the signature goes in the query string, after `X-Amz-Algorithm`,
