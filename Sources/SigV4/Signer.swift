@@ -339,10 +339,7 @@ public struct Signer: Sendable {
             throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
         }
         let target = request.path ?? "/"
-        let targetIsSigned = withUTF8Bytes(target) {
-            TargetScan($0.bindMemory(to: UInt8.self), presign: true).hasSigningParameter
-        }
-        if targetIsSigned {
+        if Signer.carriesPresignParameters(target) {
             throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-* signing parameters")
         }
         let payloadHash = payload ?? (rules.presignUnsignedPayload ? .unsignedPayload : .emptySHA256)
@@ -373,15 +370,7 @@ public struct Signer: Sendable {
                 var w = ByteWriter(buffer)
                 w.append(string: target)
                 let targetCount = w.count
-                // `?` starts the query when there is none; `&` separates unless the query is empty or
-                // already ends with `&`. (A `?` inside a non-empty query is data: `a=b?` needs `&`.)
-                let utf8 = target.utf8
-                if let q = utf8.firstIndex(of: 0x3f) {
-                    let queryEmpty = utf8.index(after: q) == utf8.endIndex
-                    if !queryEmpty && utf8.last != 0x26 { w.append(0x26) }
-                } else {
-                    w.append(0x3f)
-                }
+                if let separator = Signer.parameterSeparator(after: target) { w.append(separator) }
                 let signingStart = w.count
                 w.append("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=")
                 Signer.appendEncoded(credentials.accessKeyID, to: &w)
@@ -455,6 +444,21 @@ public struct Signer: Sendable {
             request: signedRequest, scope: scope, canonical: .deferredPresign(recipe),
             stringToSign: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash),
             signature: signature, authorization: nil, addedCount: 0, date: date, expires: expires)
+    }
+
+    /// True when `target` already carries one of the `X-Amz-*` parameters presigning writes.
+    static func carriesPresignParameters(_ target: String) -> Bool {
+        withUTF8Bytes(target) { TargetScan($0.bindMemory(to: UInt8.self), presign: true).hasSigningParameter }
+    }
+
+    /// What goes between `target` and the parameters presigning appends: `?` starts the query
+    /// when there is none; `&` separates unless the query is empty or already ends with `&` (nil).
+    /// A `?` inside a non-empty query is data: `a=b?` needs `&`.
+    static func parameterSeparator(after target: String) -> UInt8? {
+        let utf8 = target.utf8
+        guard let q = utf8.firstIndex(of: 0x3f) else { return 0x3f }
+        let queryEmpty = utf8.index(after: q) == utf8.endIndex
+        return !queryEmpty && utf8.last != 0x26 ? 0x26 : nil
     }
 
     /// An upper bound on the length of a presigned request's canonical request.

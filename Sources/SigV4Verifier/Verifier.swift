@@ -946,7 +946,7 @@ public struct Verifier: Sendable {
                 var replayKey: Signature? = nil
                 if let ecdsaKey, let der = claim.sigV4a?.der {
                     // SigV4a: the DER signature verifies under the key pair derived from the secret.
-                    let sts = Verifier.sigV4aStringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash)
+                    let sts = SigV4aSigner.stringToSign(date: signedAt, service: scope.service, canonicalRequestHash: hash)
                     matched = ecdsaKey.isValidSignature(der, stringToSign: sts)
                     if policy.includeDiagnostics && canonical != nil { stringToSignText = String(decoding: sts, as: UTF8.self) }
                     if matched { replayKey = Signature(digest: SHA256.hash(sts)) }
@@ -1155,26 +1155,6 @@ extension CanonicalForm {
     /// True for the forms that splice raw lines into the canonical request.
     fileprivate var isVerbatim: Bool {
         self == .verbatimQuery || self == .verbatimPath || self == .verbatimPathAndQuery
-    }
-}
-
-extension Verifier {
-    /// SigV4a's string to sign: `AWS4-ECDSA-P256-SHA256`, the date, `<date>/<service>/aws4_request`
-    /// (no region) and the canonical request's hash, one per line.
-    static func sigV4aStringToSign(date: AmzDate, scope: CredentialScope, canonicalRequestHash hash: SHA256Digest)
-        -> [UInt8]
-    {
-        var out: [UInt8] = []
-        out.reserveCapacity(128 + scope.service.utf8.count)
-        out.append(contentsOf: "AWS4-ECDSA-P256-SHA256\n".utf8)
-        out.append(contentsOf: date.iso8601Basic.utf8)
-        out.append(0x0a)
-        out.append(contentsOf: scope.dateStamp.utf8)
-        out.append(0x2f)
-        out.append(contentsOf: scope.service.utf8)
-        out.append(contentsOf: "/aws4_request\n".utf8)
-        out.append(contentsOf: hash.hex.utf8)
-        return out
     }
 }
 

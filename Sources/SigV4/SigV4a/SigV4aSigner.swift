@@ -1,5 +1,5 @@
 public import HTTPTypes
-import _SigV4Crypto
+package import _SigV4Crypto
 
 /// Signs requests with SigV4a (`AWS4-ECDSA-P256-SHA256`): the asymmetric variant AWS uses where
 /// one signature must be valid in several regions (S3 Multi-Region Access Points, global
@@ -103,7 +103,7 @@ public struct SigV4aSigner: Sendable {
             return bytes
         }
         let canonicalRequest = CanonicalRequest(bytes: canonical)
-        let (stringToSign, signature) = try sign(canonicalRequest, date: date)
+        let (stringToSign, signature) = try stringToSignAndSignature(canonicalRequest, date: date)
         let authorization =
             "\(SigV4aSigner.algorithm) Credential=\(credentials.accessKeyID)/\(scope(date)), "
             + "SignedHeaders=\(names), Signature=\(Hex.encode(signature))"
@@ -150,7 +150,7 @@ public struct SigV4aSigner: Sendable {
             throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
         }
         let target = request.path ?? "/"
-        if SigV4aSigner.targetIsSigned(target) {
+        if Signer.carriesPresignParameters(target) {
             throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-* signing parameters")
         }
         let payloadHash = payload ?? (rules.presignUnsignedPayload ? .unsignedPayload : .emptySHA256)
@@ -176,19 +176,13 @@ public struct SigV4aSigner: Sendable {
             method: request.method.rawValue, target: target, extraQuery: parameters, headers: headers,
             selection: .exactly(names.split(separator: ";").map(String.init)), payloadHash: payloadHash, rules: rules,
             plus: options.plusPolicy)
-        let (stringToSign, signature) = try sign(canonical, date: date)
+        let (stringToSign, signature) = try stringToSignAndSignature(canonical, date: date)
         if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
             parameters.append(("X-Amz-Security-Token", URIEncoding.encode(token)))
         }
         parameters.append(("X-Amz-Signature", Hex.encode(signature)))
         var newTarget = target
-        if let q = newTarget.utf8.firstIndex(of: 0x3f) {
-            if newTarget.utf8.index(after: q) != newTarget.utf8.endIndex && newTarget.utf8.last != 0x26 {
-                newTarget += "&"
-            }
-        } else {
-            newTarget += "?"
-        }
+        if let separator = Signer.parameterSeparator(after: target) { newTarget.append(Character(Unicode.Scalar(separator))) }
         newTarget += parameters.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
         var signed = request
         signed.path = newTarget
@@ -198,14 +192,30 @@ public struct SigV4aSigner: Sendable {
     }
 
     /// The string to sign for `canonical` at `date`, and its signature.
-    func sign(_ canonical: CanonicalRequest, date: AmzDate) throws(SigV4Error) -> (String, [UInt8]) {
-        let stringToSign =
-            "\(SigV4aSigner.algorithm)\n\(date.iso8601Basic)\n\(scope(date))\n\(canonical.hash.hex)"
+    func stringToSignAndSignature(_ canonical: CanonicalRequest, date: AmzDate) throws(SigV4Error) -> (String, [UInt8]) {
+        let bytes = SigV4aSigner.stringToSign(date: date, service: service, canonicalRequestHash: canonical.hash)
         do {
-            return (stringToSign, try signingKey.privateKey.signature(forDigest: SHA256.hash(Array(stringToSign.utf8))))
+            return (String(decoding: bytes, as: UTF8.self), try signingKey.privateKey.signature(forDigest: SHA256.hash(bytes)))
         } catch {
             throw SigV4Error(.invalidCredentials, "ECDSA signing failed")
         }
+    }
+
+    /// SigV4a's string to sign: `AWS4-ECDSA-P256-SHA256`, the date, `<date>/<service>/aws4_request`
+    /// (no region) and the canonical request's hash in hex, one per line. The signer and the
+    /// verifier both make it here.
+    package static func stringToSign(date: AmzDate, service: String, canonicalRequestHash hash: SHA256Digest) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + service.utf8.count)
+        out.append(contentsOf: "AWS4-ECDSA-P256-SHA256\n".utf8)
+        out.append(contentsOf: date.iso8601Basic.utf8)
+        out.append(0x0a)
+        out.append(contentsOf: date.dateStamp.utf8)
+        out.append(0x2f)
+        out.append(contentsOf: service.utf8)
+        out.append(contentsOf: "/aws4_request\n".utf8)
+        out.append(contentsOf: hash.hex.utf8)
+        return out
     }
 
     /// The request's fields as (name, value) pairs, with `host` from the authority when no `Host`
@@ -221,10 +231,6 @@ public struct SigV4aSigner: Sendable {
         return list
     }
 
-    /// True when the target already carries `X-Amz-*` signing parameters.
-    static func targetIsSigned(_ target: String) -> Bool {
-        withUTF8Bytes(target) { TargetScan($0.bindMemory(to: UInt8.self), presign: true).hasSigningParameter }
-    }
 }
 
 /// A request signed by ``SigV4aSigner``, with what went into its signature.
