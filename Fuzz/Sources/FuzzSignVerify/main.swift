@@ -1,6 +1,7 @@
 // libFuzzer target: our signer against our verifier, on arbitrary requests.
 // Input: byte 0 = flags (bit 0: presign instead of the Authorization header; bit 1: S3 rules;
-// bit 2: a session token; bit 3: verify from (name, value) fields instead of the HTTPRequest);
+// bit 2: a session token; bit 3: verify from (name, value) fields instead of the HTTPRequest;
+// bit 4: SigV4a (`SigV4aSigner`, region set us-east-1) instead of SigV4);
 // then NUL-separated fields: method, target, then header name/value pairs.
 // Oracles: no crash, no hang; a request the signer signs is never refused with SignatureDoesNotMatch
 // by the verifier with the same key (any such refusal is a canonicalization the two sides disagree on:
@@ -73,6 +74,13 @@ func fields(_ request: HTTPRequest) -> VerificationRequest {
 }
 
 /// `text` with its last character (a hex digit of the signature) replaced by another hex digit.
+/// SigV4a signers by (S3 rules, session token): the key pair is derived once.
+let sigV4aSigners: [SigV4aSigner] = [(false, false), (false, true), (true, false), (true, true)].map { s3, withToken in
+    try! SigV4aSigner(
+        credentials: Credentials(accessKeyID: accessKeyID, secretAccessKey: secret, sessionToken: withToken ? token : nil),
+        regionSet: ["us-east-1"], service: s3 ? "s3" : "service", rules: s3 ? .s3 : .standard)
+}
+
 func tampered(_ text: String) -> String {
     guard let last = text.last else { return text }
     return String(text.dropLast()) + (last == "0" ? "1" : "0")
@@ -100,11 +108,24 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             accessKeyID: accessKeyID, secretAccessKey: secret, sessionToken: withToken ? token : nil),
         region: "us-east-1", service: flags & 2 != 0 ? "s3" : "service",
         rules: flags & 2 != 0 ? .s3 : .standard)
-    let signed: SignedRequest
+    // What was signed: the request, its canonical request (for the failure message) and the
+    // signature as it appears at the end of the target or the Authorization value.
+    let signedRequest: HTTPRequest
+    let canonicalText: String
+    let signatureHex: String
     do {
-        signed = try presign
-            ? signer.presign(request, payload: .emptySHA256, expires: 300, at: signedAt)
-            : signer.sign(request, payload: .emptySHA256, at: signedAt)
+        if flags & 16 != 0 {
+            let v4a = sigV4aSigners[(flags & 2 != 0 ? 2 : 0) + (withToken ? 1 : 0)]
+            let signed = try presign
+                ? v4a.presign(request, payload: .emptySHA256, expires: 300, at: signedAt)
+                : v4a.sign(request, payload: .emptySHA256, at: signedAt)
+            (signedRequest, canonicalText, signatureHex) = (signed.request, signed.canonicalRequest.text, signed.signatureHex)
+        } else {
+            let signed = try presign
+                ? signer.presign(request, payload: .emptySHA256, expires: 300, at: signedAt)
+                : signer.sign(request, payload: .emptySHA256, at: signedAt)
+            (signedRequest, canonicalText, signatureHex) = (signed.request, signed.canonicalRequest.text, signed.signature.hex)
+        }
     } catch {
         return 0
     }
@@ -112,14 +133,14 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     func check(_ r: HTTPRequest) -> VerificationResult {
         verify(verifier, flags & 8 != 0 ? fields(r) : VerificationRequest(r))
     }
-    let result = check(signed.request)
+    let result = check(signedRequest)
     if let failure = result.failure, failure.code == .signatureDoesNotMatch {
-        fatalError("the verifier refuses a request our signer signed: \(failure.message)\n\(signed.canonicalRequest.text)")
+        fatalError("the verifier refuses a request our signer signed: \(failure.message)\n\(canonicalText)")
     }
 
-    var forged = signed.request
+    var forged = signedRequest
     if presign {
-        guard let path = forged.path, path.hasSuffix(signed.signature.hex) else {
+        guard let path = forged.path, path.hasSuffix(signatureHex) else {
             fatalError("a presigned target does not end with its signature")
         }
         forged.path = tampered(path)
