@@ -159,6 +159,8 @@ struct Verify: AsyncParsableCommand {
         var signedHeaders: [String]?
         var presigned: Bool?
         var payload: String?
+        /// The signing algorithm of an accepted request (`AWS4-HMAC-SHA256` or SigV4a's).
+        var algorithm: String?
         var details: [VerificationFailure.Detail] = []
 
         var json: String {
@@ -172,6 +174,7 @@ struct Verify: AsyncParsableCommand {
             if let signedHeaders { pairs.append(("signed_headers", "[" + signedHeaders.map { s($0) }.joined(separator: ",") + "]")) }
             if let presigned { pairs.append(("presigned", presigned ? "true" : "false")) }
             if let payload { pairs.append(("payload", s(payload))) }
+            if let algorithm { pairs.append(("algorithm", s(algorithm))) }
             if !details.isEmpty {
                 pairs.append(("details", "{" + details.map { "\(s($0.name)):\(s($0.value))" }.joined(separator: ",") + "}"))
             }
@@ -208,7 +211,8 @@ struct Verify: AsyncParsableCommand {
                 ok: true, code: nil, httpStatus: 200, message: "The signature and every check passed.",
                 accessKeyID: v.accessKeyID, principal: v.principal, canonicalRequest: v.diagnostics?.canonicalRequest,
                 stringToSign: v.diagnostics?.stringToSign, scope: v.scope.description, signedHeaders: v.signedHeaders,
-                presigned: v.isPresigned, payload: "\(v.payload)")
+                presigned: v.isPresigned, payload: "\(v.payload)",
+                algorithm: v.isSigV4a ? SigV4aSigner.algorithm : StringToSign.algorithm)
             if v.payload == .awsChunked {
                 do throws(VerificationFailure) {
                     var decoder = try v.makeChunkedDecoder(for: request)

@@ -71,6 +71,28 @@ extension CLITests {
                 #expect(key["y"] == "865ed22a7eadc9c5cb9d2cbaca1b3699139fedc5043dc6661864218330c8e518")
                 #expect(!String(decoding: result.stdout, as: UTF8.self).contains("wJalrXUtnFEMI"))
             }
+            // sign --sigv4a | verify: accepted, and a tampered signature is not (exit 1).
+            for extra in [[String](), ["--presign"]] {
+                let signed = try Tool.sigv4(
+                    [
+                        "sign", "http://127.0.0.1:9/bucket/key?x=1", "--region", "us-east-1", "--service", "s3",
+                        "--timestamp", "20260101T000000Z", "--sigv4a", "--region-set", "us-*", "--format", "http",
+                    ] + extra + Self.credentialFlags, env: Tool.cleanEnvironment(home: home.path))
+                #expect(signed.status == 0, "\(signed.stderr)")
+                let verdict = try Tool.sigv4(
+                    ["verify", "--request", "-", "--now", "20260101T000100Z", "--format", "json"] + Self.credentialFlags,
+                    env: Tool.cleanEnvironment(home: home.path), stdin: signed.stdout)
+                #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
+                #expect(try Tool.json(verdict.stdout)["algorithm"] as? String == "AWS4-ECDSA-P256-SHA256")
+                var tampered = signed.stdout
+                let at = try #require(signed.out.range(of: extra.isEmpty ? "Signature=30" : "X-Amz-Signature=30"))
+                let index = signed.out.utf8.distance(from: signed.out.utf8.startIndex, to: at.upperBound.samePosition(in: signed.out.utf8)!) + 4
+                tampered[index] = tampered[index] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+                let refused = try Tool.sigv4(
+                    ["verify", "--request", "-", "--now", "20260101T000100Z"] + Self.credentialFlags,
+                    env: Tool.cleanEnvironment(home: home.path), stdin: tampered)
+                #expect(refused.status == 1, "\(refused.out)")
+            }
             for bad in [["--region-set", "us-east-1"], ["--sigv4a", "--region-set", "us east"], ["--sigv4a", "--chunked"]] {
                 let result = try Tool.sigv4(
                     ["sign", "https://b.s3.amazonaws.com/k", "--access-key-id", "AKID", "--secret-access-key", "s"] + bad,
