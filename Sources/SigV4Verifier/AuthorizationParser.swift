@@ -243,9 +243,11 @@ enum AuthorizationParser {
         let value = trimmed(p, 0..<p.count)
         var n = algorithm.count
         var asymmetric = false
-        if value.count > n, ByteSearch.equals(p, value.lowerBound..<(value.lowerBound + n), "AWS4-HMAC-SHA256"),
-            isSpace(p[value.lowerBound + n])
-        {
+        let isHMAC =
+            value.count > n && ByteSearch.equals(p, value.lowerBound..<(value.lowerBound + n), "AWS4-HMAC-SHA256")
+            && isSpace(p[value.lowerBound + n])
+        if isHMAC {
+            // SigV4: the common case, checked first.
         } else if value.count > ecdsaAlgorithm.utf8CodeUnitCount,
             ByteSearch.equals(
                 p, value.lowerBound..<(value.lowerBound + ecdsaAlgorithm.utf8CodeUnitCount), ecdsaAlgorithm),

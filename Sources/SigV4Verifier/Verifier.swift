@@ -574,6 +574,8 @@ public struct Verifier: Sendable {
 
         // 6. The signature.
         let credentials = Credentials(accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey)
+        // The HMAC key is the result's (aws-chunked chunk signatures); a SigV4a request gets one too,
+        // unused (its signed-chunk uploads are refused above), which keeps the result's key non-optional.
         let signingKey = keyCache.signingKey(for: credentials, scope: scope)
         var ecdsaKey: SigV4aSigningKey? = nil
         if claim.isSigV4a {
@@ -779,8 +781,6 @@ public struct Verifier: Sendable {
         /// (an ECDSA signature is randomized and malleable: `(r, s)` and `(r, n − s)` both verify).
         var replayKey: Signature? = nil
     }
-
-
 
     /// One way of reading the request target into a canonical request.
     struct Reading {
