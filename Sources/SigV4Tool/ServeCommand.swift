@@ -58,6 +58,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Refuse a header-signed request seen before: on or off.")
     var replayProtection: OnOff = .on
 
+    @Option(
+        name: .customLong("sigv4a"),
+        help: "Accept SigV4a (AWS4-ECDSA-P256-SHA256) requests: on or off (each costs an ECDSA verification).")
+    var sigv4a: OnOff = .on
+
     @Option(help: "Replay cache capacity (entries); when full the gateway refuses with SlowDown (503).")
     var replayCapacity: Int = 1_000_000
 
@@ -131,6 +136,7 @@ struct Serve: AsyncParsableCommand {
         policy.allowedServices = Set(services)
         policy.maxClockSkew = Int64(maxSkew)
         policy.includeDiagnostics = diagnostics
+        policy.allowSigV4a = sigv4a == .on
         let verifier = Verifier(
             resolver: store, policy: policy,
             replayGuard: replayProtection == .on ? InMemoryReplayGuard(capacity: replayCapacity) : nil)

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import NIOCore
 import SigV4
 import SigV4AsyncHTTPClient
@@ -97,6 +98,19 @@ struct GatewayBinaryTests {
                 + #""principal":"tester","region":"us-east-1","service":"s3","signed_at":"\#(signedAt.iso8601Basic)","#
                 + #""presigned":"false"}"# + "\n")
 
+        // SigV4a (on by default): the same identity, with the region set in the echoed region.
+        let v4a = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: id, secretAccessKey: secret), regionSet: ["us-*"], service: "s3")
+        let v4aSigned = try v4a.sign(
+            HTTPRequest(method: .get, scheme: "http", authority: String(base.dropFirst("http://".count)), path: "/bucket/a.txt"),
+            payload: .emptySHA256, at: AmzDate(Date()))
+        var sigv4aRequest = HTTPClientRequest(url: "\(base)/bucket/a.txt")
+        for field in v4aSigned.request.headerFields { sigv4aRequest.headers.add(name: field.name.rawName, value: field.value) }
+        let sigv4aAccepted = try await HTTPClient.shared.execute(sigv4aRequest, timeout: .seconds(10))
+        let sigv4aIdentity = String(buffer: try await sigv4aAccepted.body.collect(upTo: 1 << 16))
+        #expect(sigv4aAccepted.status.code == 200, "\(sigv4aIdentity)")
+        #expect(sigv4aIdentity.contains(#""principal":"tester","region":"us-*","service":"s3""#), "\(sigv4aIdentity)")
+
         let wrong = Signer(credentials: Credentials(accessKeyID: id, secretAccessKey: "not-the-secret"), region: "us-east-1", service: "s3")
         var bad = HTTPClientRequest(url: "\(base)/bucket/key.txt")
         try bad.sign(with: wrong, payload: .emptySHA256, at: AmzDate(Date()))
@@ -113,7 +127,7 @@ struct GatewayBinaryTests {
         // The access log (info level, on stdout) has one line per request, with the elapsed time and no secret.
         let log = banner + String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let accessLines = log.split(separator: "\n").filter { $0.contains("sigv4.access") }
-        #expect(accessLines.count == 2)
+        #expect(accessLines.count == 3)
         #expect(accessLines.contains { $0.contains("status=200") && $0.contains("principal=tester") })
         #expect(accessLines.contains { $0.contains("status=403") && $0.contains("code=SignatureDoesNotMatch") })
         #expect(accessLines.allSatisfy { $0.contains(/\sms=\d+\.\d\d(\s|$)/) })
