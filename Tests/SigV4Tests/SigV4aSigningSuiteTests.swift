@@ -168,6 +168,28 @@ struct SigV4aSigningSuiteTests {
         }
     }
 
+    @Test("one signer and one key pair used from many tasks at once: every signature verifies")
+    func concurrentUse() async throws {
+        let signer = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            regionSet: ["*"], service: "s3")
+        let date = try AmzDate(iso8601Basic: "20150830T123600Z")
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<64 {
+                group.addTask {
+                    let request = HTTPRequest(
+                        method: .get, scheme: "https", authority: "b.s3.amazonaws.com", path: "/k\(i)")
+                    guard let signed = try? signer.sign(request, payload: .emptySHA256, at: date) else { return false }
+                    return signer.signingKey.isValidSignature(signed.signature, stringToSign: Array(signed.stringToSign.utf8))
+                }
+            }
+            var all: [Bool] = []
+            for await ok in group { all.append(ok) }
+            return all
+        }
+        #expect(results.count == 64 && results.allSatisfy { $0 })
+    }
+
     @Test("the key and the signer print no secret")
     func redaction() throws {
         let signer = try SigV4aSigner(

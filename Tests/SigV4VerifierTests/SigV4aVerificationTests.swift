@@ -249,6 +249,24 @@ struct SigV4aVerificationTests {
         #expect(replay.failure?.code == .requestReplayed)
     }
 
+    @Test("of 64 identical concurrent SigV4a requests exactly one is accepted; without a guard all are")
+    func concurrentReplay() async throws {
+        let (_, request) = try Self.signed()
+        func run(_ verifier: Verifier) async -> [VerificationResult] {
+            await withTaskGroup(of: VerificationResult.self) { group in
+                for _ in 0..<64 { group.addTask { await verifier.verify(request, now: Fixture.date) } }
+                var all: [VerificationResult] = []
+                for await r in group { all.append(r) }
+                return all
+            }
+        }
+        let guarded = await run(Fixture.verifier(replayGuard: InMemoryReplayGuard()))
+        #expect(guarded.filter { $0.isAccepted }.count == 1)
+        #expect(guarded.filter { $0.failure?.code == .requestReplayed }.count == 63)
+        let unguarded = await run(Fixture.verifier())
+        #expect(unguarded.allSatisfy { $0.isAccepted })
+    }
+
     @Test("refused: an unsigned or missing X-Amz-Region-Set, a streaming payload, SigV4a turned off, a bad signature encoding")
     func refusals() async throws {
         let (signed, request) = try Self.signed()
