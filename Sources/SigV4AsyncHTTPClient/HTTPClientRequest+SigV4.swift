@@ -54,6 +54,26 @@ extension HTTPClientRequest {
         return signed
     }
 
+    /// Signs the request with SigV4a (`AWS4-ECDSA-P256-SHA256`), for multi-region endpoints, with a
+    /// payload hash you give; the same target and `Host` rules as ``sign(with:payload:at:)``.
+    ///
+    /// ```swift
+    /// let signer = try SigV4aSigner(credentials: credentials, regionSet: ["*"], service: "s3")
+    /// var request = HTTPClientRequest(url: "https://mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com/key")
+    /// try request.sign(with: signer, payload: .emptySHA256, at: AmzDate(Date()))
+    /// ```
+    @discardableResult
+    public mutating func sign(with signer: SigV4aSigner, payload: PayloadHash, at date: AmzDate) throws(SigV4Error)
+        -> SigV4aSignedRequest
+    {
+        let request = try httpRequestForSigning()
+        let signed = try signer.sign(request, payload: payload, at: date)
+        for field in signed.addedHeaders {
+            headers.replaceOrAdd(name: field.name.rawName, value: field.value)
+        }
+        return signed
+    }
+
     /// Signs an aws-chunked streaming upload: sets the seed headers and a body that encodes and
     /// signs `payload` chunk by chunk as AsyncHTTPClient sends it.
     ///

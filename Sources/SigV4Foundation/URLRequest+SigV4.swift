@@ -50,6 +50,34 @@ extension URLRequest {
         return signed
     }
 
+    /// Signs the request in place with SigV4a (`AWS4-ECDSA-P256-SHA256`), for multi-region
+    /// endpoints: ``httpBody`` is hashed unless `payload` is given (a streamed body needs one).
+    ///
+    /// ```swift
+    /// let signer = try SigV4aSigner(credentials: credentials, regionSet: ["*"], service: "s3")
+    /// try request.sign(with: signer, at: AmzDate(Date()))
+    /// ```
+    @discardableResult
+    public mutating func sign(with signer: SigV4aSigner, payload: PayloadHash? = nil, at date: AmzDate)
+        throws(SigV4Error) -> SigV4aSignedRequest
+    {
+        let hash: PayloadHash
+        if let payload {
+            hash = payload
+        } else {
+            if httpBodyStream != nil {
+                throw SigV4Error(
+                    .invalidPayloadHash, "a streamed body cannot be hashed; pass payload: .unsignedPayload or its SHA-256")
+            }
+            hash = httpBody.map { PayloadHash.sha256(of: $0) } ?? .emptySHA256
+        }
+        let signed = try signer.sign(try httpRequest(), payload: hash, at: date)
+        for field in signed.addedHeaders {
+            setValue(field.value, forHTTPHeaderField: field.name.rawName)
+        }
+        return signed
+    }
+
     /// This request as an `HTTPRequest` with the byte-exact target and the `Host` URLSession will send.
     func httpRequest() throws(SigV4Error) -> HTTPRequest {
         guard let url else { throw SigV4Error(.invalidRequestTarget, "the request has no URL") }

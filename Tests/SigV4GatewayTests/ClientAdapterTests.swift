@@ -9,6 +9,7 @@ import NIOHTTP1
 import SigV4
 import SigV4AsyncHTTPClient
 import SigV4Foundation
+import SigV4Verifier
 import Testing
 
 @Suite("Client adapters sign what goes on the wire")
@@ -83,6 +84,34 @@ struct ClientAdapterTests {
         let signed = try request.sign(with: signer, payload: .emptySHA256, at: date)
         #expect(signed.request.path == target)
         #expect(signed.request.authority == "127.0.0.1:9000")
+    }
+
+    @Test("both adapters sign with SigV4a what SigV4aSigner signs, and the verifier accepts it", arguments: wireTargets)
+    func sigv4aAdapters(target: String) async throws {
+        let credentials = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        let signer = try SigV4aSigner(credentials: credentials, regionSet: ["us-east-1", "eu-west-1"], service: "s3")
+        let date = try AmzDate(iso8601Basic: "20240102T030405Z")
+        let verifier = Verifier(
+            resolver: InMemoryCredentialResolver([
+                ResolvedCredential(
+                    accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, principal: "p")
+            ]), policy: VerificationPolicy(allowedRegions: ["eu-west-1"]))
+        let direct = try signer.sign(
+            HTTPRequest(method: .get, scheme: "http", authority: "127.0.0.1:9000", path: target), payload: .emptySHA256,
+            at: date)
+
+        var client = HTTPClientRequest(url: "http://127.0.0.1:9000\(target)")
+        let viaClient = try client.sign(with: signer, payload: .emptySHA256, at: date)
+        #expect(viaClient.canonicalRequest == direct.canonicalRequest)
+        #expect(client.headers.first(name: "X-Amz-Region-Set") == "us-east-1,eu-west-1")
+
+        var urlRequest = URLRequest(url: try #require(URL(string: "http://127.0.0.1:9000\(target)")))
+        let viaURLRequest = try urlRequest.sign(with: signer, at: date)
+        #expect(viaURLRequest.canonicalRequest == direct.canonicalRequest)
+        #expect(urlRequest.value(forHTTPHeaderField: "Authorization")?.hasPrefix("AWS4-ECDSA-P256-SHA256 ") == true)
+
+        let accepted = await verifier.verify(VerificationRequest(viaURLRequest.request), now: date)
+        #expect(accepted.isAccepted, "\(accepted.failure?.description ?? "")")
     }
 
     @Test("a URL AsyncHTTPClient would re-encode is refused, not signed wrongly")
