@@ -24,12 +24,16 @@ extension URLRequest {
     /// - Returns: every signing stage, for logging or debugging.
     @discardableResult
     public mutating func sign(with signer: Signer, at date: AmzDate) throws(SigV4Error) -> SignedRequest {
+        try sign(with: signer, payload: try bodyHash(), at: date)
+    }
+
+    /// SHA-256 of ``httpBody`` (of nothing when there is none); a streamed body cannot be hashed here.
+    func bodyHash() throws(SigV4Error) -> PayloadHash {
         if httpBodyStream != nil {
             throw SigV4Error(
                 .invalidPayloadHash, "a streamed body cannot be hashed; pass payload: .unsignedPayload or its SHA-256")
         }
-        let hash = httpBody.map { PayloadHash.sha256(of: $0) } ?? .emptySHA256
-        return try sign(with: signer, payload: hash, at: date)
+        return httpBody.map { PayloadHash.sha256(of: $0) } ?? .emptySHA256
     }
 
     /// Signs the request in place with a payload hash you give (for streamed or pre-hashed bodies).
@@ -62,15 +66,7 @@ extension URLRequest {
         throws(SigV4Error) -> SigV4aSignedRequest
     {
         let hash: PayloadHash
-        if let payload {
-            hash = payload
-        } else {
-            if httpBodyStream != nil {
-                throw SigV4Error(
-                    .invalidPayloadHash, "a streamed body cannot be hashed; pass payload: .unsignedPayload or its SHA-256")
-            }
-            hash = httpBody.map { PayloadHash.sha256(of: $0) } ?? .emptySHA256
-        }
+        if let payload { hash = payload } else { hash = try bodyHash() }
         let signed = try signer.sign(try httpRequest(), payload: hash, at: date)
         for field in signed.addedHeaders {
             setValue(field.value, forHTTPHeaderField: field.name.rawName)
