@@ -65,6 +65,31 @@ extension TestClientProtocol {
             uri: uri, method: method, headers: signedHeaders, body: sentBody, testCallback: testCallback)
     }
 
+    /// Sends a request signed with SigV4a (`AWS4-ECDSA-P256-SHA256`, header auth) and passes the
+    /// response to `testCallback`. `payload` defaults to the SHA-256 of `body`.
+    ///
+    /// ```swift
+    /// let signer = try SigV4aSigner(credentials: credentials, regionSet: ["*"], service: "s3")
+    /// try await client.executeSigned(uri: "/bucket/key", method: .get, signer: signer) { response in
+    ///     #expect(response.status == .ok)
+    /// }
+    /// ```
+    @discardableResult
+    public func executeSigned<Return>(
+        uri: String, method: HTTPRequest.Method, headers: HTTPFields = [:], body: ByteBuffer? = nil,
+        signer: SigV4aSigner, payload: PayloadHash? = nil, host: String = "localhost", at date: AmzDate? = nil,
+        testCallback: @escaping (TestResponse) async throws -> Return = { $0 }
+    ) async throws -> Return {
+        var fields = headers
+        fields[hostField] = host
+        let bytes = body.map { Array($0.readableBytesView) } ?? []
+        if body != nil { fields[HTTPField.Name.contentLength] = String(bytes.count) }
+        let request = HTTPRequest(method: method, scheme: "http", authority: host, path: uri, headerFields: fields)
+        let signed = try signer.sign(request, payload: payload ?? .sha256(of: bytes), at: date ?? AmzDate(Date()))
+        return try await execute(
+            uri: uri, method: method, headers: signed.request.headerFields, body: body, testCallback: testCallback)
+    }
+
     /// Sends a request presigned with `signer` (query auth) and passes the response to `testCallback`.
     ///
     /// ```swift

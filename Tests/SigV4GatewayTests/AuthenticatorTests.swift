@@ -62,6 +62,26 @@ struct AuthenticatorTests {
         }
     }
 
+    @Test("a SigV4a request (the testing helper's SigV4a overload) reaches the handler; with a wrong secret it is refused")
+    func acceptsSigV4aRequest() async throws {
+        let right = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: TestApp.alice.accessKeyID, secretAccessKey: "alice-secret-0123456789"),
+            regionSet: ["*"], service: "s3")
+        let wrong = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: TestApp.alice.accessKeyID, secretAccessKey: "wrong"),
+            regionSet: ["*"], service: "s3")
+        try await TestApp.application().test(.router) { client in
+            try await client.executeSigned(uri: "/whoami", method: .get, signer: right, at: TestApp.now) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body) == "alice")
+            }
+            try await client.executeSigned(uri: "/whoami", method: .get, signer: wrong, at: TestApp.now) {
+                #expect($0.status == .forbidden)
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "SignatureDoesNotMatch")
+            }
+        }
+    }
+
     @Test("a wrong secret is refused with SignatureDoesNotMatch as S3 XML")
     func refusesWrongSecret() async throws {
         try await TestApp.application().test(.router) { client in
