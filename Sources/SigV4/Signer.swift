@@ -215,26 +215,21 @@ public struct Signer: Sendable {
         let before = signedFields.count
         // One new field list, sized for what is added (the request's own is shared with the caller).
         signedFields.reserveCapacity(before + 5)
-        if dateField == nil {
+        let sentDateField: HTTPField
+        if let dateField {
+            sentDateField = dateField
+        } else {
             let field = HTTPField(name: Signer.amzDateName, value: dateText.string)
             if keyCache != nil {
                 keyCache?.remember(dateField: field, second: date.secondsSince1970)
             } else {
                 Signer.lastDateField.withLock { $0 = (date.secondsSince1970, field) }
             }
-            dateField = field
+            sentDateField = field
         }
-        if let dateField { signedFields.append(dateField) }
-        if let token, rules.sessionTokenPlacement == .signed {
-            signedFields.append(HTTPField(name: Signer.securityTokenName, value: token))
-        }
-        if !facts.hasContentSHA256 && rules.sendContentSHA256 {
-            signedFields.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
-        }
-        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
-            signedFields.append(HTTPField(name: Signer.securityTokenName, value: token))
-        }
-        signedFields.append(authorizationField)
+        Signer.appendSigningFields(
+            to: &signedFields, dateField: sentDateField, token: token, rules: rules, payload: payload,
+            hadContentSHA256: facts.hasContentSHA256, authorization: authorizationField)
         let addedCount = signedFields.count - before
         var signedRequest = request
         signedRequest.headerFields = signedFields
@@ -244,6 +239,29 @@ public struct Signer: Sendable {
             stringToSign: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash),
             signature: signature, authorization: authorizationField.value, addedCount: addedCount, date: date,
             expires: nil)
+    }
+
+    /// Appends the fields a header signature adds after the request's own, in order: `X-Amz-Date`,
+    /// `X-Amz-Security-Token` (when the rules sign it), `X-Amz-Content-SHA256` (when the rules send
+    /// it and the request had none), `X-Amz-Security-Token` (when the rules add it after signing),
+    /// `Authorization`. `Signer.sign`, `SigningContext.addHeaders` and `SigV4aSigner.sign` all add
+    /// them this way.
+    @inline(__always)
+    static func appendSigningFields(
+        to fields: inout HTTPFields, dateField: HTTPField, token: String?, rules: ServiceRules, payload: PayloadHash,
+        hadContentSHA256: Bool, authorization: HTTPField
+    ) {
+        fields.append(dateField)
+        if let token, rules.sessionTokenPlacement == .signed {
+            fields.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        if !hadContentSHA256 && rules.sendContentSHA256 {
+            fields.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
+        }
+        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
+            fields.append(HTTPField(name: Signer.securityTokenName, value: token))
+        }
+        fields.append(authorization)
     }
 
     /// The last `X-Amz-Date` field made by a signer without a key cache, and its second: such

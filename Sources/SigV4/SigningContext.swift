@@ -210,16 +210,9 @@ public final class SigningContext {
         let hadContentSHA = fields[Signer.contentSHA256Name] != nil
         fields[Signer.amzDateName] = nil
         fields[Signer.securityTokenName] = nil
-        fields.append(HTTPField(name: Signer.amzDateName, value: state.lastDate.iso8601Basic))
-        if let token, rules.sessionTokenPlacement == .signed {
-            fields.append(HTTPField(name: Signer.securityTokenName, value: token))
-        }
-        if !hadContentSHA && rules.sendContentSHA256 {
-            fields.append(HTTPField(name: Signer.contentSHA256Name, value: state.lastPayload.value))
-        }
-        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
-            fields.append(HTTPField(name: Signer.securityTokenName, value: token))
-        }
-        withAuthorization { fields.append(HTTPField(name: .authorization, value: $0)) }
+        Signer.appendSigningFields(
+            to: &fields, dateField: HTTPField(name: Signer.amzDateName, value: state.lastDate.iso8601Basic),
+            token: token, rules: rules, payload: state.lastPayload, hadContentSHA256: hadContentSHA,
+            authorization: withAuthorization { HTTPField(name: .authorization, value: $0) })
     }
 }

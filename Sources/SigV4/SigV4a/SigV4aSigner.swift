@@ -86,10 +86,10 @@ public struct SigV4aSigner: Sendable {
         // refuses what it refuses) signs it with the rest.
         var fields = request.headerFields
         fields[SigV4aSigner.regionSetName] = nil
-        let before = fields.count
-        fields.append(HTTPField(name: SigV4aSigner.regionSetName, value: regionSetValue))
+        let regionSetField = HTTPField(name: SigV4aSigner.regionSetName, value: regionSetValue)
         var withRegionSet = request
         withRegionSet.headerFields = fields
+        withRegionSet.headerFields.append(regionSetField)
         let dateText = AmzDateText(date)
         var facts = HeaderSigning.FieldFacts()
         var names = ""
@@ -107,28 +107,21 @@ public struct SigV4aSigner: Sendable {
         let authorization =
             "\(SigV4aSigner.algorithm) Credential=\(credentials.accessKeyID)/\(scope(date)), "
             + "SignedHeaders=\(names), Signature=\(Hex.encode(signature))"
-        // The fields sent: the request's own without the signer's, then what was signed and the
-        // `Authorization` value.
+        // The fields sent: the request's own without the signer's, then the region set and what
+        // every header signature adds.
         if facts.hasAmzDate { fields[Signer.amzDateName] = nil }
         if facts.hasSecurityToken { fields[Signer.securityTokenName] = nil }
-        fields.append(HTTPField(name: Signer.amzDateName, value: date.iso8601Basic))
-        let token = credentials.sessionToken
-        if let token, rules.sessionTokenPlacement == .signed {
-            fields.append(HTTPField(name: Signer.securityTokenName, value: token))
-        }
-        if !facts.hasContentSHA256 && rules.sendContentSHA256 {
-            fields.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
-        }
-        if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
-            fields.append(HTTPField(name: Signer.securityTokenName, value: token))
-        }
-        fields.append(HTTPField(name: .authorization, value: authorization))
+        let before = fields.count
+        fields.append(regionSetField)
+        Signer.appendSigningFields(
+            to: &fields, dateField: HTTPField(name: Signer.amzDateName, value: date.iso8601Basic),
+            token: credentials.sessionToken, rules: rules, payload: payload, hadContentSHA256: facts.hasContentSHA256,
+            authorization: HTTPField(name: .authorization, value: authorization))
         var signed = request
         signed.headerFields = fields
         return SigV4aSignedRequest(
             request: signed, canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature,
-            authorization: authorization, addedCount: fields.count - before + (facts.hasAmzDate ? 1 : 0)
-                + (facts.hasSecurityToken ? 1 : 0), date: date, expires: nil)
+            authorization: authorization, addedCount: fields.count - before, date: date, expires: nil)
     }
 
     /// Presigns `request`: the signature goes in the query string, after `X-Amz-Algorithm`,
