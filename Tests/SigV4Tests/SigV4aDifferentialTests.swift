@@ -13,32 +13,7 @@ import _SigV4Crypto
 /// which it cannot unless both canonical requests are the same bytes.
 @Suite("SigV4a against awscrt (aws-c-auth)")
 struct SigV4aDifferentialTests {
-    struct Case: Decodable, Sendable, CustomStringConvertible {
-        var name: String
-        var mode: String
-        var method: String
-        var target: String
-        var headers: [[String]]
-        var payload_hash: String
-        var s3: Bool
-        var service: String
-        var region_set: [String]
-        var access_key_id: String
-        var secret_access_key: String
-        var session_token: String?
-        var timestamp: String
-        var expires: Int
-        var signed_target: String
-        var added_headers: [[String]]
-        var description: String { "\(name) \(mode) \(service)" }
-    }
-
-    struct File: Decodable { var cases: [Case] }
-
-    static let cases: [Case] = {
-        let data = try! Data(contentsOf: Vectors.url("awscrt-sigv4a/cases.json"))
-        return try! JSONDecoder().decode(File.self, from: data).cases
-    }()
+    static let cases = AwscrtSigV4aCase.all
 
     static func signatureHex(_ text: String, after marker: String) -> String {
         guard let r = text.range(of: marker) else { return "" }
@@ -54,7 +29,7 @@ struct SigV4aDifferentialTests {
     }
 
     @Test("our SigV4a signature of each request shares everything but the signature with awscrt's", arguments: cases)
-    func sameAsAwscrt(c: Case) throws {
+    func sameAsAwscrt(c: AwscrtSigV4aCase) throws {
         var fields = HTTPFields()
         for h in c.headers { fields.append(HTTPField(name: try #require(HTTPField.Name(h[0])), value: h[1])) }
         let request = HTTPRequest(

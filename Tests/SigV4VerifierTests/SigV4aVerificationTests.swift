@@ -83,34 +83,10 @@ struct SigV4aVerificationTests {
 
     // MARK: awscrt
 
-    struct CrtCase: Decodable, Sendable, CustomStringConvertible {
-        var name: String
-        var mode: String
-        var method: String
-        var target: String
-        var headers: [[String]]
-        var body_hex: String
-        var s3: Bool
-        var service: String
-        var region_set: [String]
-        var access_key_id: String
-        var secret_access_key: String
-        var session_token: String?
-        var timestamp: String
-        var signed_target: String
-        var added_headers: [[String]]
-        var description: String { "\(name) \(mode) \(service)" }
-    }
-
-    struct CrtFile: Decodable { var cases: [CrtCase] }
-
-    static let crtCases: [CrtCase] = {
-        let data = try! Data(contentsOf: Vectors.url("awscrt-sigv4a/cases.json"))
-        return try! JSONDecoder().decode(CrtFile.self, from: data).cases
-    }()
+    static let crtCases = AwscrtSigV4aCase.all
 
     @Test("each of awscrt's 300 SigV4a requests verifies; with one header value or query byte changed it does not", arguments: crtCases)
-    func awscrtSigned(c: CrtCase) async throws {
+    func awscrtSigned(c: AwscrtSigV4aCase) async throws {
         let credential = ResolvedCredential(
             accessKeyID: c.access_key_id, secretAccessKey: SecretAccessKey(c.secret_access_key), principal: "crt",
             sessionToken: c.session_token)
