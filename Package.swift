@@ -152,7 +152,7 @@ let package = Package(
         // Test vector loading shared by the test targets (TestVectors/ and the suites' request.txt format).
         .target(
             name: "SigV4TestSupport",
-            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: ["SigV4", .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Tests/SigV4TestSupport",
             swiftSettings: strictSettings
         ),

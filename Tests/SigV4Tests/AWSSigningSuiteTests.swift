@@ -9,48 +9,7 @@ import Testing
 struct AWSSigningSuiteTests {
     static let cases = Vectors.directories("aws-signing-test-suite/v4")
 
-    struct Context {
-        var accessKeyID: String
-        var secret: String
-        var token: String?
-        var omitToken: Bool
-        var region: String
-        var service: String
-        var date: AmzDate
-        var normalize: Bool
-        var signBody: Bool
-        var expires: Int
-
-        init(_ name: String) throws {
-            let json = try Vectors.json("aws-signing-test-suite/v4/\(name)/context.json")
-            let creds = json["credentials"] as! [String: Any]
-            accessKeyID = creds["access_key_id"] as! String
-            secret = creds["secret_access_key"] as! String
-            token = creds["token"] as? String
-            omitToken = json["omit_session_token"] as? Bool ?? false
-            region = json["region"] as! String
-            service = json["service"] as! String
-            date = try AmzDate(iso8601: json["timestamp"] as! String)
-            normalize = json["normalize"] as? Bool ?? true
-            signBody = json["sign_body"] as? Bool ?? false
-            expires = json["expiration_in_seconds"] as? Int ?? 3600
-        }
-
-        /// `-normalized` cases use standard rules; `-unnormalized` cases use S3 path rules.
-        var rules: ServiceRules {
-            var rules: ServiceRules = normalize ? .standard : .s3
-            rules.sendContentSHA256 = signBody
-            rules.presignUnsignedPayload = false
-            if omitToken { rules.sessionTokenPlacement = .appendedAfterSigning }
-            return rules
-        }
-
-        var signer: Signer {
-            Signer(
-                credentials: Credentials(accessKeyID: accessKeyID, secretAccessKey: secret, sessionToken: token),
-                region: region, service: service, rules: rules, keyCache: nil)
-        }
-    }
+    typealias Context = SuiteContext
 
     func expected(_ name: String, _ file: String) throws -> String {
         try Vectors.text("aws-signing-test-suite/v4/\(name)/\(file)").trimmingTrailingNewlines
@@ -58,7 +17,7 @@ struct AWSSigningSuiteTests {
 
     @Test("header signing matches canonical request, string to sign and signature", arguments: cases)
     func headerSigning(name: String) throws {
-        let context = try Context(name)
+        let context = try Context("v4", name)
         let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4/\(name)/request.txt"))
         let signed = try context.signer.sign(
             raw.httpRequest(), payload: .sha256(of: raw.body), at: context.date)
@@ -72,7 +31,7 @@ struct AWSSigningSuiteTests {
 
     @Test("query signing (presign) matches canonical request, string to sign and signature", arguments: cases)
     func querySigning(name: String) throws {
-        let context = try Context(name)
+        let context = try Context("v4", name)
         let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4/\(name)/request.txt"))
         let signed = try context.signer.presign(
             raw.httpRequest(), payload: .sha256(of: raw.body), expires: context.expires, at: context.date)
@@ -86,5 +45,12 @@ struct AWSSigningSuiteTests {
             return target[target.index(after: q)...].split(separator: "&").map(String.init).sorted()
         }
         #expect(params(signed.request.path!) == params(expectedTarget))
+    }
+}
+
+extension SuiteContext {
+    /// A SigV4 signer for the case, without a key cache.
+    var signer: Signer {
+        Signer(credentials: credentials, region: region, service: service, rules: rules, keyCache: nil)
     }
 }

@@ -19,44 +19,7 @@ struct SigV4aSigningSuiteTests {
             atPath: Vectors.url("aws-signing-test-suite/v4a/\($0)/header-canonical-request.txt").path)
     }
 
-    struct Context {
-        var credentials: Credentials
-        var omitToken: Bool
-        var region: String
-        var service: String
-        var date: AmzDate
-        var normalize: Bool
-        var signBody: Bool
-        var expires: Int
-
-        init(_ name: String) throws {
-            let json = try Vectors.json("aws-signing-test-suite/v4a/\(name)/context.json")
-            let creds = json["credentials"] as! [String: Any]
-            credentials = Credentials(
-                accessKeyID: creds["access_key_id"] as! String, secretAccessKey: creds["secret_access_key"] as! String,
-                sessionToken: creds["token"] as? String)
-            omitToken = json["omit_session_token"] as? Bool ?? false
-            region = json["region"] as! String
-            service = json["service"] as! String
-            date = try AmzDate(iso8601: json["timestamp"] as! String)
-            normalize = json["normalize"] as? Bool ?? true
-            signBody = json["sign_body"] as? Bool ?? false
-            expires = json["expiration_in_seconds"] as? Int ?? 3600
-        }
-
-        /// As for v4: `-normalized` cases use standard rules, `-unnormalized` cases S3 path rules.
-        var rules: ServiceRules {
-            var rules: ServiceRules = normalize ? .standard : .s3
-            rules.sendContentSHA256 = signBody
-            rules.presignUnsignedPayload = false
-            if omitToken { rules.sessionTokenPlacement = .appendedAfterSigning }
-            return rules
-        }
-
-        func signer() throws -> SigV4aSigner {
-            try SigV4aSigner(credentials: credentials, regionSet: [region], service: service, rules: rules)
-        }
-    }
+    typealias Context = SuiteContext
 
     static func expected(_ name: String, _ file: String) throws -> String {
         try Vectors.text("aws-signing-test-suite/v4a/\(name)/\(file)").trimmingTrailingNewlines
@@ -77,9 +40,9 @@ struct SigV4aSigningSuiteTests {
 
     @Test("header signing: canonical request and string to sign byte for byte, signatures verify both ways", arguments: cases)
     func headerSigning(name: String) throws {
-        let context = try Context(name)
+        let context = try Context("v4a", name)
         let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4a/\(name)/request.txt"))
-        let signer = try context.signer()
+        let signer = try context.sigV4aSigner()
         let signed = try signer.sign(raw.httpRequest(), payload: .sha256(of: raw.body), at: context.date)
         #expect(signed.canonicalRequest.text == (try Self.expected(name, "header-canonical-request.txt")))
         let stringToSign = try Self.expected(name, "header-string-to-sign.txt")
@@ -105,9 +68,9 @@ struct SigV4aSigningSuiteTests {
 
     @Test("query signing: canonical request and string to sign byte for byte, signatures verify both ways", arguments: cases)
     func querySigning(name: String) throws {
-        let context = try Context(name)
+        let context = try Context("v4a", name)
         let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4a/\(name)/request.txt"))
-        let signer = try context.signer()
+        let signer = try context.sigV4aSigner()
         let signed = try signer.presign(
             raw.httpRequest(), payload: .sha256(of: raw.body), expires: context.expires, at: context.date)
         #expect(signed.canonicalRequest.text == (try Self.expected(name, "query-canonical-request.txt")))
@@ -134,8 +97,8 @@ struct SigV4aSigningSuiteTests {
     @Test("a signature does not verify over a string to sign with one byte changed, nor under another key")
     func verificationCanFail() throws {
         let name = "get-vanilla"
-        let context = try Context(name)
-        let signer = try context.signer()
+        let context = try Context("v4a", name)
+        let signer = try context.sigV4aSigner()
         let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4a/\(name)/request.txt"))
         let signed = try signer.sign(raw.httpRequest(), payload: .emptySHA256, at: context.date)
         var tampered = Array(signed.stringToSign.utf8)
@@ -210,5 +173,12 @@ struct SigV4aSigningSuiteTests {
             _ = try SigV4aSigner(credentials: Credentials(accessKeyID: "", secretAccessKey: "x"), regionSet: ["*"], service: "s3")
         }
         #expect(throws: SigV4Error.self) { _ = try SigV4aSigner(credentials: credentials, regionSet: ["*"], service: "a/b") }
+    }
+}
+
+extension SuiteContext {
+    /// A SigV4a signer for the case: the case's region is its region set.
+    func sigV4aSigner() throws -> SigV4aSigner {
+        try SigV4aSigner(credentials: credentials, regionSet: [region], service: service, rules: rules)
     }
 }

@@ -9,7 +9,7 @@ struct SigningContextTests {
     @Test("the context's signature, Authorization, canonical request and string to sign equal Signer.sign's",
         arguments: AWSSigningSuiteTests.cases)
     func contextMatchesSigner(name: String) throws {
-        let context = try AWSSigningSuiteTests.Context(name)
+        let context = try AWSSigningSuiteTests.Context("v4", name)
         let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4/\(name)/request.txt"))
         let request = raw.httpRequest()
         let payload = PayloadHash.sha256(of: raw.body)

@@ -16,39 +16,7 @@ struct SigV4aVerificationTests {
             atPath: Vectors.url("aws-signing-test-suite/v4a/\($0)/header-signed-request.txt").path)
     }
 
-    struct Context {
-        var token: String?
-        var omitToken: Bool
-        var service: String
-        var date: AmzDate
-        var normalize: Bool
-        var signBody: Bool
-
-        init(_ name: String) throws {
-            let json = try Vectors.json("aws-signing-test-suite/v4a/\(name)/context.json")
-            token = (json["credentials"] as! [String: Any])["token"] as? String
-            omitToken = json["omit_session_token"] as? Bool ?? false
-            service = json["service"] as! String
-            date = try AmzDate(iso8601: json["timestamp"] as! String)
-            normalize = json["normalize"] as? Bool ?? true
-            signBody = json["sign_body"] as? Bool ?? false
-        }
-
-        var rules: ServiceRules {
-            var rules: ServiceRules = normalize ? .standard : .s3
-            rules.sendContentSHA256 = signBody
-            rules.presignUnsignedPayload = false
-            if omitToken { rules.sessionTokenPlacement = .appendedAfterSigning }
-            return rules
-        }
-
-        func verifier(regions: Set<String> = ["us-east-1"]) -> Verifier {
-            var policy = VerificationPolicy(allowedRegions: regions)
-            policy.serviceRules = [service: rules]
-            policy.includeDiagnostics = true
-            return Fixture.verifier(Fixture.credential(token: token), policy: policy)
-        }
-    }
+    typealias Context = SuiteContext
 
     static func request(_ raw: RawRequest) -> VerificationRequest {
         VerificationRequest(method: raw.method, target: raw.target, headers: raw.headers)
@@ -56,10 +24,10 @@ struct SigV4aVerificationTests {
 
     @Test("the suite's requests signed by aws-c-auth verify, header and query form", arguments: cases)
     func upstreamSigned(name: String) async throws {
-        let context = try Context(name)
+        let context = try Context("v4a", name)
         for form in ["header", "query"] {
             let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4a/\(name)/\(form)-signed-request.txt"))
-            let result = await context.verifier().verify(Self.request(raw), payload: .body(raw.body), now: context.date)
+            let result = await context.sigV4aVerifier().verify(Self.request(raw), payload: .body(raw.body), now: context.date)
             let verified = try #require(result.verified, "\(name) \(form): \(result.failure?.description ?? "")")
             let expected = try Vectors.text("aws-signing-test-suite/v4a/\(name)/\(form)-canonical-request.txt")
                 .trimmingTrailingNewlines
@@ -71,9 +39,9 @@ struct SigV4aVerificationTests {
     @Test("a request of the suite does not verify in a region its set does not name, nor with another secret")
     func regionAndSecret() async throws {
         let name = "get-vanilla"
-        let context = try Context(name)
+        let context = try Context("v4a", name)
         let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4a/\(name)/header-signed-request.txt"))
-        let elsewhere = await context.verifier(regions: ["eu-west-1"]).verify(Self.request(raw), now: context.date)
+        let elsewhere = await context.sigV4aVerifier(regions: ["eu-west-1"]).verify(Self.request(raw), now: context.date)
         #expect(elsewhere.failure?.code == .authorizationHeaderMalformed)
         let wrong = ResolvedCredential(
             accessKeyID: Fixture.accessKeyID, secretAccessKey: SecretAccessKey("not the secret"), principal: "mallory")
@@ -334,5 +302,16 @@ struct SigV4aVerificationTests {
         // Past expiry, as for SigV4.
         let late = await Fixture.verifier().verify(VerificationRequest(signed.request), now: Fixture.date.adding(seconds: 601))
         #expect(late.failure?.code == .accessDenied)
+    }
+}
+
+extension SuiteContext {
+    /// A verifier that knows the case's key (as `alice`), serves `regions`, with the case's rules
+    /// and diagnostics.
+    func sigV4aVerifier(regions: Set<String> = ["us-east-1"]) -> Verifier {
+        var policy = VerificationPolicy(allowedRegions: regions)
+        policy.serviceRules = [service: rules]
+        policy.includeDiagnostics = true
+        return Fixture.verifier(Fixture.credential(token: token), policy: policy)
     }
 }

@@ -11,50 +11,7 @@ import Testing
 struct SuiteVerificationTests {
     static let cases = Vectors.directories("aws-signing-test-suite/v4")
 
-    struct Context {
-        var token: String?
-        var omitToken: Bool
-        var region: String
-        var service: String
-        var date: AmzDate
-        var normalize: Bool
-        var signBody: Bool
-        var expires: Int
-
-        init(_ name: String) throws {
-            let json = try Vectors.json("aws-signing-test-suite/v4/\(name)/context.json")
-            let creds = json["credentials"] as! [String: Any]
-            token = creds["token"] as? String
-            omitToken = json["omit_session_token"] as? Bool ?? false
-            region = json["region"] as! String
-            service = json["service"] as! String
-            date = try AmzDate(iso8601: json["timestamp"] as! String)
-            normalize = json["normalize"] as? Bool ?? true
-            signBody = json["sign_body"] as? Bool ?? false
-            expires = json["expiration_in_seconds"] as? Int ?? 3600
-        }
-
-        var rules: ServiceRules {
-            var rules: ServiceRules = normalize ? .standard : .s3
-            rules.sendContentSHA256 = signBody
-            rules.presignUnsignedPayload = false
-            if omitToken { rules.sessionTokenPlacement = .appendedAfterSigning }
-            return rules
-        }
-
-        var verifier: Verifier {
-            var policy = VerificationPolicy()
-            policy.serviceRules = [service: rules]
-            policy.includeDiagnostics = true
-            return Fixture.verifier(Fixture.credential(token: token), policy: policy)
-        }
-
-        var signer: Signer {
-            Signer(
-                credentials: Credentials(accessKeyID: Fixture.accessKeyID, secretAccessKey: Fixture.secret, sessionToken: token),
-                region: region, service: service, rules: rules, keyCache: nil)
-        }
-    }
+    typealias Context = SuiteContext
 
     static func request(_ raw: RawRequest) -> VerificationRequest {
         VerificationRequest(method: raw.method, target: raw.target, headers: raw.headers)
@@ -62,7 +19,7 @@ struct SuiteVerificationTests {
 
     @Test("the upstream header-signed request verifies", arguments: cases)
     func upstreamHeaderSigned(name: String) async throws {
-        let context = try Context(name)
+        let context = try Context("v4", name)
         let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4/\(name)/header-signed-request.txt"))
         let result = await context.verifier.verify(Self.request(raw), payload: .body(raw.body), now: context.date)
         #expect(result.isAccepted, "\(name): \(result.failure?.description ?? "")")
@@ -74,7 +31,7 @@ struct SuiteVerificationTests {
 
     @Test("the upstream query-signed (presigned) request verifies", arguments: cases)
     func upstreamQuerySigned(name: String) async throws {
-        let context = try Context(name)
+        let context = try Context("v4", name)
         let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4/\(name)/query-signed-request.txt"))
         let result = await context.verifier.verify(Self.request(raw), payload: .body(raw.body), now: context.date)
         #expect(result.isAccepted, "\(name): \(result.failure?.description ?? "")")
@@ -86,7 +43,7 @@ struct SuiteVerificationTests {
 
     @Test("every request our signer produces verifies (header and query)", arguments: cases)
     func signerRoundTrip(name: String) async throws {
-        let context = try Context(name)
+        let context = try Context("v4", name)
         let raw = RawRequest(try Vectors.text("aws-signing-test-suite/v4/\(name)/request.txt"))
         let signed = try context.signer.sign(raw.httpRequest(), payload: .sha256(of: raw.body), at: context.date)
         let header = await context.verifier.verify(VerificationRequest(signed.request), payload: .body(raw.body), now: context.date)
@@ -130,5 +87,22 @@ struct SuiteVerificationTests {
             let result = await verifier.verify(request, payload: .body(body), now: date.adding(seconds: 1))
             #expect(result.isAccepted, "\(file): \(result.failure?.description ?? "")")
         }
+    }
+}
+
+extension SuiteContext {
+    /// A verifier that knows the case's key (as `alice`), its rules and diagnostics.
+    var verifier: Verifier {
+        var policy = VerificationPolicy()
+        policy.serviceRules = [service: rules]
+        policy.includeDiagnostics = true
+        return Fixture.verifier(Fixture.credential(token: token), policy: policy)
+    }
+
+    /// A SigV4 signer for the case with the fixture's key, without a key cache.
+    var signer: Signer {
+        Signer(
+            credentials: Credentials(accessKeyID: Fixture.accessKeyID, secretAccessKey: Fixture.secret, sessionToken: token),
+            region: region, service: service, rules: rules, keyCache: nil)
     }
 }
