@@ -638,7 +638,10 @@ public struct SignedRequest: Sendable {
     }
 
     /// The absolute URL, `scheme://authority/target` (useful for presigned URLs).
-    public var url: String {
+    public var url: String { SignedRequest.url(of: request) }
+
+    /// `scheme://authority/target` of `request` (https when it names no scheme).
+    static func url(of request: HTTPRequest) -> String {
         "\(request.scheme ?? "https")://\(request.authority ?? "")\(request.path ?? "/")"
     }
 }

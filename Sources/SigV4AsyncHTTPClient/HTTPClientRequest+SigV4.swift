@@ -46,12 +46,14 @@ extension HTTPClientRequest {
     public mutating func sign(with signer: Signer, payload: PayloadHash, at date: AmzDate) throws(SigV4Error)
         -> SignedRequest
     {
-        let request = try httpRequestForSigning()
-        let signed = try signer.sign(request, payload: payload, at: date)
-        for field in signed.addedHeaders {
-            headers.replaceOrAdd(name: field.name.rawName, value: field.value)
-        }
+        let signed = try signer.sign(try httpRequestForSigning(), payload: payload, at: date)
+        setSigningHeaders(signed.addedHeaders)
         return signed
+    }
+
+    /// Sets the fields a signer added (replacing any of the same name).
+    mutating func setSigningHeaders(_ fields: [HTTPField]) {
+        for field in fields { headers.replaceOrAdd(name: field.name.rawName, value: field.value) }
     }
 
     /// Signs the request with SigV4a (`AWS4-ECDSA-P256-SHA256`), for multi-region endpoints, with a
@@ -66,11 +68,8 @@ extension HTTPClientRequest {
     public mutating func sign(with signer: SigV4aSigner, payload: PayloadHash, at date: AmzDate) throws(SigV4Error)
         -> SigV4aSignedRequest
     {
-        let request = try httpRequestForSigning()
-        let signed = try signer.sign(request, payload: payload, at: date)
-        for field in signed.addedHeaders {
-            headers.replaceOrAdd(name: field.name.rawName, value: field.value)
-        }
+        let signed = try signer.sign(try httpRequestForSigning(), payload: payload, at: date)
+        setSigningHeaders(signed.addedHeaders)
         return signed
     }
 

@@ -46,12 +46,14 @@ extension URLRequest {
     public mutating func sign(with signer: Signer, payload: PayloadHash, at date: AmzDate) throws(SigV4Error)
         -> SignedRequest
     {
-        let request = try httpRequest()
-        let signed = try signer.sign(request, payload: payload, at: date)
-        for field in signed.addedHeaders {
-            setValue(field.value, forHTTPHeaderField: field.name.rawName)
-        }
+        let signed = try signer.sign(try httpRequest(), payload: payload, at: date)
+        setSigningHeaders(signed.addedHeaders)
         return signed
+    }
+
+    /// Sets the fields a signer added (replacing any of the same name).
+    mutating func setSigningHeaders(_ fields: [HTTPField]) {
+        for field in fields { setValue(field.value, forHTTPHeaderField: field.name.rawName) }
     }
 
     /// Signs the request in place with SigV4a (`AWS4-ECDSA-P256-SHA256`), for multi-region
@@ -68,9 +70,7 @@ extension URLRequest {
         let hash: PayloadHash
         if let payload { hash = payload } else { hash = try bodyHash() }
         let signed = try signer.sign(try httpRequest(), payload: hash, at: date)
-        for field in signed.addedHeaders {
-            setValue(field.value, forHTTPHeaderField: field.name.rawName)
-        }
+        setSigningHeaders(signed.addedHeaders)
         return signed
     }
 

@@ -358,47 +358,29 @@ enum AuthorizationParser {
             slashes += 1
             from = i + 1
         }
-        if asymmetric {
-            guard slashes == 3 else {
-                throw fail("the Credential must have the form <access key id>/<YYYYMMDD>/<service>/aws4_request")
-            }
-            // The SigV4 layout with an empty region between the date and the service.
-            cuts.3 = cuts.2
-            cuts.2 = cuts.1
-            let parts = (
-                r.lowerBound..<cuts.0, (cuts.0 + 1)..<cuts.1, (cuts.2 + 1)..<cuts.3, (cuts.3 + 1)..<r.upperBound
-            )
-            guard !bad, isCredentialPart(parts.0), isCredentialPart(parts.1), isCredentialPart(parts.2),
-                isCredentialPart(parts.3)
-            else {
-                throw fail("the Credential has an empty or invalid component")
-            }
-            guard parts.1.count == 8, p[parts.1].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-                throw fail("the Credential date must be YYYYMMDD")
-            }
-            let terminator =
-                ByteSearch.equals(p, parts.3, "aws4_request") ? CredentialScope.terminator : text(p, parts.3)
-            return (text(p, parts.0), text(p, parts.1), "", text(p, parts.2), terminator)
+        guard slashes == (asymmetric ? 3 : 4) else {
+            throw fail(
+                asymmetric
+                    ? "the Credential must have the form <access key id>/<YYYYMMDD>/<service>/aws4_request"
+                    : "the Credential must have the form <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request")
         }
-        guard slashes == 4 else {
-            throw fail("the Credential must have the form <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request")
-        }
-        let parts = (
-            r.lowerBound..<cuts.0, (cuts.0 + 1)..<cuts.1, (cuts.1 + 1)..<cuts.2, (cuts.2 + 1)..<cuts.3,
-            (cuts.3 + 1)..<r.upperBound
-        )
-        guard !bad, isCredentialPart(parts.0), isCredentialPart(parts.1), isCredentialPart(parts.2),
-            isCredentialPart(parts.3), isCredentialPart(parts.4)
+        // SigV4a has no region: its service follows the date.
+        let id = r.lowerBound..<cuts.0
+        let date = (cuts.0 + 1)..<cuts.1
+        let region: Range<Int>? = asymmetric ? nil : (cuts.1 + 1)..<cuts.2
+        let service = asymmetric ? (cuts.1 + 1)..<cuts.2 : (cuts.2 + 1)..<cuts.3
+        let end = ((asymmetric ? cuts.2 : cuts.3) + 1)..<r.upperBound
+        guard !bad, isCredentialPart(id), isCredentialPart(date), region.map(isCredentialPart) ?? true,
+            isCredentialPart(service), isCredentialPart(end)
         else {
             throw fail("the Credential has an empty or invalid component")
         }
-        guard parts.1.count == 8, p[parts.1].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        guard date.count == 8, p[date].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw fail("the Credential date must be YYYYMMDD")
         }
         // The terminator is nearly always `aws4_request`: its text is not made again.
-        let terminator =
-            ByteSearch.equals(p, parts.4, "aws4_request") ? CredentialScope.terminator : text(p, parts.4)
-        return (text(p, parts.0), text(p, parts.1), text(p, parts.2), text(p, parts.3), terminator)
+        let terminator = ByteSearch.equals(p, end, "aws4_request") ? CredentialScope.terminator : text(p, end)
+        return (text(p, id), text(p, date), region.map { text(p, $0) } ?? "", text(p, service), terminator)
     }
 
     /// A credential part's length: 1 to 128 bytes (its bytes are checked by ``isCredentialByte(_:)``).

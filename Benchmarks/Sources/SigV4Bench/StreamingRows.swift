@@ -86,30 +86,23 @@ enum StreamingRows {
                 floor: sha256Floor,
                 note: "AWSChunkedEncoder, 64 KiB chunks, fed 1 MiB at a time; floor = raw SHA-256 of 64 MiB"))
 
-        rows.append(
-            Row(
-                name: "crc32c", kind: .throughput(bytesPerOp: payloadSize),
-                body: { n in
-                    for _ in 0..<n {
-                        var checksum = TrailingChecksum(.crc32c)
-                        checksum.update(input)
-                        blackHole(checksum.digest)
-                    }
-                },
-                floor: nil,
-                note: "TrailingChecksum(.crc32c) over 64 MiB"))
-        rows.append(
-            Row(
-                name: "crc64nvme", kind: .throughput(bytesPerOp: payloadSize),
-                body: { n in
-                    for _ in 0..<n {
-                        var checksum = TrailingChecksum(.crc64nvme)
-                        checksum.update(input)
-                        blackHole(checksum.digest)
-                    }
-                },
-                floor: nil,
-                note: "TrailingChecksum(.crc64nvme) over 64 MiB (PCLMULQDQ folding where the CPU has it)"))
+        for (algorithm, how) in [
+            (TrailingChecksum.Algorithm.crc32c, "the SSE4.2 instruction where the CPU has it"),
+            (.crc64nvme, "PCLMULQDQ folding where the CPU has it"),
+        ] {
+            rows.append(
+                Row(
+                    name: algorithm.rawValue, kind: .throughput(bytesPerOp: payloadSize),
+                    body: { n in
+                        for _ in 0..<n {
+                            var checksum = TrailingChecksum(algorithm)
+                            checksum.update(input)
+                            blackHole(checksum.digest)
+                        }
+                    },
+                    floor: nil,
+                    note: "TrailingChecksum(.\(algorithm)) over 64 MiB (\(how))"))
+        }
         return rows
     }
 }

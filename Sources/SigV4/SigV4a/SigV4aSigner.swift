@@ -272,7 +272,5 @@ public struct SigV4aSignedRequest: Sendable {
     public var addedHeaders: [HTTPField] { Array(request.headerFields.suffix(addedCount)) }
 
     /// The absolute URL, `scheme://authority/target` (useful for presigned URLs).
-    public var url: String {
-        "\(request.scheme ?? "https")://\(request.authority ?? "")\(request.path ?? "/")"
-    }
+    public var url: String { SignedRequest.url(of: request) }
 }

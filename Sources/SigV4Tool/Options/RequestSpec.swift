@@ -90,34 +90,38 @@ struct RequestSpec {
 
     /// Signs in the `Authorization` header, or presigns when `presignExpires` is set.
     func sign(with context: SigningContext, presignExpires: Int?) throws(CLIError) -> SignedRequest {
-        let request = try httpRequest()
-        do {
-            if let expires = presignExpires {
-                let payload: PayloadHash? =
-                    try payloadOverride ?? (body.isEmpty ? nil : payloadHash())
-                return try context.signer.presign(request, payload: payload, expires: expires, at: context.date)
-            }
-            return try context.signer.sign(request, payload: try payloadHash(), at: context.date)
-        } catch let error as CLIError {
-            throw error
-        } catch let error as SigV4Error {
-            throw CLIError.signing(error)
-        } catch {
-            throw .failure("signing failed")
-        }
+        try sign(
+            presignExpires: presignExpires,
+            header: { request, payload in try context.signer.sign(request, payload: payload, at: context.date) },
+            presign: { request, payload, expires in
+                try context.signer.presign(request, payload: payload, expires: expires, at: context.date)
+            })
     }
-}
 
-extension RequestSpec {
     /// Signs (or, with `presignExpires`, presigns) with SigV4a.
     func sign(with signer: SigV4aSigner, at date: AmzDate, presignExpires: Int?) throws(CLIError) -> SigV4aSignedRequest {
+        try sign(
+            presignExpires: presignExpires,
+            header: { request, payload in try signer.sign(request, payload: payload, at: date) },
+            presign: { request, payload, expires in
+                try signer.presign(request, payload: payload, expires: expires, at: date)
+            })
+    }
+
+    /// This request and its payload hash handed to a signer's header or presign entry point, with
+    /// its errors as the CLI reports them. A presign gets nil for a bodiless request without
+    /// `--payload-hash`, so the signer chooses (`UNSIGNED-PAYLOAD` under S3 rules).
+    private func sign<Signed>(
+        presignExpires: Int?, header: (HTTPRequest, PayloadHash) throws -> Signed,
+        presign: (HTTPRequest, PayloadHash?, Int) throws -> Signed
+    ) throws(CLIError) -> Signed {
         let request = try httpRequest()
         do {
             if let expires = presignExpires {
                 let payload: PayloadHash? = try payloadOverride ?? (body.isEmpty ? nil : payloadHash())
-                return try signer.presign(request, payload: payload, expires: expires, at: date)
+                return try presign(request, payload, expires)
             }
-            return try signer.sign(request, payload: try payloadHash(), at: date)
+            return try header(request, try payloadHash())
         } catch let error as CLIError {
             throw error
         } catch let error as SigV4Error {
