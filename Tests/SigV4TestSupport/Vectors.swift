@@ -26,6 +26,15 @@ public enum Vectors {
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
+    /// The complete cases of an official suite (`v4` or `v4a`): the directories that hold the
+    /// expected files (two upstream v4a directories are stubs with only `context.json` and `request.txt`).
+    public static func suiteCases(_ suite: String) -> [String] {
+        directories("aws-signing-test-suite/\(suite)").filter {
+            FileManager.default.fileExists(
+                atPath: url("aws-signing-test-suite/\(suite)/\($0)/header-signed-request.txt").path)
+        }
+    }
+
     public static func directories(_ relative: String) -> [String] {
         let items = (try? FileManager.default.contentsOfDirectory(atPath: url(relative).path)) ?? []
         return items.filter { name in

@@ -14,10 +14,7 @@ import _SigV4Crypto
 @Suite("AWS signing test suite v4a (SigV4a)")
 struct SigV4aSigningSuiteTests {
     /// The 38 complete cases (two upstream directories are stubs without expected files).
-    static let cases = Vectors.directories("aws-signing-test-suite/v4a").filter {
-        FileManager.default.fileExists(
-            atPath: Vectors.url("aws-signing-test-suite/v4a/\($0)/header-canonical-request.txt").path)
-    }
+    static let cases = Vectors.suiteCases("v4a")
 
     typealias Context = SuiteContext
 

@@ -96,15 +96,21 @@ struct AWSChunkedDecoderTests {
         #expect(try Self.decodeAll(emptyVerified, emptyRequest, emptyBody, piece: 10) == [])
     }
 
+    /// A PUT signed as awscli signs an upload with an unsigned trailer: `x-amz-trailer: trailer`
+    /// and `STREAMING-UNSIGNED-PAYLOAD-TRAILER`.
+    static func unsignedTrailerUpload(trailer: String, decodedLength: Int) throws -> SignedRequest {
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: HTTPField.Name("Content-Encoding")!, value: "aws-chunked"))
+        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Trailer")!, value: trailer))
+        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Decoded-Content-Length")!, value: String(decodedLength)))
+        let request = HTTPRequest(method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/k", headerFields: fields)
+        return try Fixture.signer().sign(request, payload: .streamingUnsignedTrailer, at: Fixture.date)
+    }
+
     @Test("awscli's unsigned-trailer form (no chunk extensions) is accepted")
     func awscliUnsignedTrailer() async throws {
         let data = Array("hello, aws-chunked world".utf8)
-        var fields = HTTPFields()
-        fields.append(HTTPField(name: HTTPField.Name("Content-Encoding")!, value: "aws-chunked"))
-        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Trailer")!, value: "x-amz-checksum-crc32"))
-        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Decoded-Content-Length")!, value: String(data.count)))
-        let request = HTTPRequest(method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/k", headerFields: fields)
-        let signed = try Fixture.signer().sign(request, payload: .streamingUnsignedTrailer, at: Fixture.date)
+        let signed = try Self.unsignedTrailerUpload(trailer: "x-amz-checksum-crc32", decodedLength: data.count)
         let crc = TrailingChecksum.base64(.crc32, of: data)
         let body = Array("\(String(data.count, radix: 16))\r\n".utf8) + data + Array("\r\n0\r\nx-amz-checksum-crc32:\(crc)\r\n\r\n".utf8)
         let r = VerificationRequest(signed.request)
@@ -128,12 +134,7 @@ struct AWSChunkedDecoderTests {
         // The values are Python's, for these bytes: base64(awscrt.checksums.crc64nvme(data), 8 bytes
         // big-endian) and base64(hashlib.sha512(data).digest()), as botocore 1.43 sends them.
         let data = Array("hello, aws-chunked world".utf8)
-        var fields = HTTPFields()
-        fields.append(HTTPField(name: HTTPField.Name("Content-Encoding")!, value: "aws-chunked"))
-        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Trailer")!, value: name))
-        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Decoded-Content-Length")!, value: String(data.count)))
-        let request = HTTPRequest(method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/k", headerFields: fields)
-        let signed = try Fixture.signer().sign(request, payload: .streamingUnsignedTrailer, at: Fixture.date)
+        let signed = try Self.unsignedTrailerUpload(trailer: name, decodedLength: data.count)
         let body = Array("\(String(data.count, radix: 16))\r\n".utf8) + data + Array("\r\n0\r\n\(name):\(value)\r\n\r\n".utf8)
         let r = VerificationRequest(signed.request)
         let verified = try #require(await Fixture.verifier().verify(r, now: Fixture.date).verified)
@@ -145,12 +146,7 @@ struct AWSChunkedDecoderTests {
 
     @Test("an x-amz-trailer naming an xxHash checksum (not supported) is refused with InvalidArgument before any byte")
     func xxHashTrailerRefused() async throws {
-        var fields = HTTPFields()
-        fields.append(HTTPField(name: HTTPField.Name("Content-Encoding")!, value: "aws-chunked"))
-        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Trailer")!, value: "x-amz-checksum-xxhash64"))
-        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Decoded-Content-Length")!, value: "5"))
-        let request = HTTPRequest(method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/k", headerFields: fields)
-        let signed = try Fixture.signer().sign(request, payload: .streamingUnsignedTrailer, at: Fixture.date)
+        let signed = try Self.unsignedTrailerUpload(trailer: "x-amz-checksum-xxhash64", decodedLength: 5)
         let r = VerificationRequest(signed.request)
         let verified = try #require(await Fixture.verifier().verify(r, now: Fixture.date).verified)
         #expect { _ = try verified.makeChunkedDecoder(for: r) } throws: {
