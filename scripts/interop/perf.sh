@@ -7,6 +7,9 @@
 #        (default: .build/release/sigv4, built if missing; 10 s; 3 rounds)
 #        SERVER_CPUS=0 WRK_CPUS=1 scripts/interop/perf.sh ...   pins both gateways and wrk with taskset
 #        (CPU lists as taskset -c takes them; unset: no pinning).
+#        AUTH=header scripts/interop/perf.sh ...   sends one header-signed GET (Authorization,
+#        X-Amz-Date, X-Amz-Content-SHA256; signed once at the start, the same bytes every time, which
+#        is why replay protection is off) instead of the presigned URL (AUTH=presigned, the default).
 # Needs: wrk (scripts/apt-packages.txt), python3 with botocore.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -53,23 +56,39 @@ pids+=($!)
 wait_port "$auth_port"
 wait_port "$noauth_port"
 
-# One presigned GET (valid for an hour), sent unchanged to both gateways.
-target=$(python3 - "$key" "$auth_port" <<'EOF'
+# One signed GET (a presigned URL valid for an hour, or header auth signed now), sent unchanged
+# to both gateways. The helper prints the target, then one header line per field to send.
+AUTH=${AUTH:-presigned}
+[[ "$AUTH" == presigned || "$AUTH" == header ]] || { echo "AUTH must be presigned or header" >&2; exit 2; }
+python3 - "$key" "$auth_port" "$AUTH" >"$work/request" <<'EOF'
 import json, sys
-from botocore.auth import S3SigV4QueryAuth
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-key = json.loads(sys.argv[1])
-req = AWSRequest(method="GET", url=f"http://127.0.0.1:{sys.argv[2]}/bench-bucket/object.txt")
-S3SigV4QueryAuth(Credentials(key["access_key_id"], key["secret_access_key"]), "s3", "us-east-1", expires=3600).add_auth(req)
-print(req.url.split(f":{sys.argv[2]}", 1)[1])
+key, port, mode = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+credentials = Credentials(key["access_key_id"], key["secret_access_key"])
+req = AWSRequest(method="GET", url=f"http://127.0.0.1:{port}/bench-bucket/object.txt")
+if mode == "presigned":
+    S3SigV4QueryAuth(credentials, "s3", "us-east-1", expires=3600).add_auth(req)
+else:
+    S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(req)
+print(req.url.split(f":{port}", 1)[1])
+for name in ("Authorization", "X-Amz-Date", "X-Amz-Content-SHA256"):
+    if name in req.headers:
+        print(f"{name}: {req.headers[name]}")
 EOF
-)
-status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$auth_port$target")
+target=$(head -n 1 "$work/request")
+headers=(-H "Host: 127.0.0.1:$auth_port")
+curl_headers=()
+while IFS= read -r line; do
+    headers+=(-H "$line")
+    curl_headers+=(-H "$line")
+done < <(tail -n +2 "$work/request")
+status=$(curl -s -o /dev/null -w '%{http_code}' "${curl_headers[@]}" "http://127.0.0.1:$auth_port$target")
 [[ "$status" == 200 ]] || { echo "the presigned request was refused ($status)" >&2; cat "$work/auth.log" >&2; exit 1; }
 
 run() { # port -> "req/s p99_ms"
-    "${wrk_pin[@]}" wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency -H "Host: 127.0.0.1:$auth_port" "http://127.0.0.1:$1$target" \
+    "${wrk_pin[@]}" wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency "${headers[@]}" "http://127.0.0.1:$1$target" \
         >"$work/wrk.out"
     python3 - "$work/wrk.out" <<'EOF'
 import re, sys
@@ -84,7 +103,7 @@ print(f"{rps:.0f} {p99:.2f}")
 EOF
 }
 
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); server CPUs: ${SERVER_CPUS:-all}; wrk CPUs: ${WRK_CPUS:-all}"
+echo "auth: $AUTH; load average before: $(cut -d' ' -f1-3 /proc/loadavg); server CPUs: ${SERVER_CPUS:-all}; wrk CPUs: ${WRK_CPUS:-all}"
 echo
 echo "| round | verified req/s | verified p99 ms | no-auth req/s | no-auth p99 ms | throughput cost |"
 echo "|---|---|---|---|---|---|"
