@@ -75,6 +75,14 @@ public final class SigningKeyCache: Sendable {
         signingKey(for: credentials, scope: scope, dateFieldSecond: nil).key
     }
 
+    /// The same from the two parts of the credentials that matter (the verifier's lookup: no
+    /// ``Credentials`` value is made and released per request).
+    package func signingKey(
+        accessKeyID: String, secretAccessKey: SecretAccessKey, scope: CredentialScope
+    ) -> SigningKey {
+        signingKey(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey, scope: scope, dateFieldSecond: nil).key
+    }
+
     /// For ``Signer/sign(_:payload:at:)``, under one lock: the last key when it is for these parts
     /// and a signer checked them (so `scope` may be built unchecked), and the remembered
     /// `X-Amz-Date` field when it is for `dateFieldSecond`. A nil key: check the parts, then call
@@ -99,17 +107,26 @@ public final class SigningKeyCache: Sendable {
     func signingKey(
         for credentials: Credentials, scope: CredentialScope, dateFieldSecond: Int64?, checked: Bool = false
     ) -> (key: SigningKey, dateField: HTTPField?) {
-        let fingerprint = credentials.secretAccessKey.fingerprint
+        signingKey(
+            accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope,
+            dateFieldSecond: dateFieldSecond, checked: checked)
+    }
+
+    func signingKey(
+        accessKeyID: String, secretAccessKey: SecretAccessKey, scope: CredentialScope, dateFieldSecond: Int64?,
+        checked: Bool = false
+    ) -> (key: SigningKey, dateField: HTTPField?) {
+        let fingerprint = secretAccessKey.fingerprint
         var dateField: HTTPField?
         if let hit = state.withLock({ s -> SigningKey? in
             if let dateFieldSecond, s.dateFieldSecond == dateFieldSecond { dateField = s.dateField }
             // The repeat lookup first, compared in place without building a cache key.
-            if s.lastMatches(accessKeyID: credentials.accessKeyID, scope: scope, fingerprint: fingerprint) {
+            if s.lastMatches(accessKeyID: accessKeyID, scope: scope, fingerprint: fingerprint) {
                 s.hits &+= 1
                 if checked { s.lastChecked = true }
                 return s.lastValue
             }
-            let cacheKey = Key(accessKeyID: credentials.accessKeyID, scope: scope, secretFingerprint: fingerprint)
+            let cacheKey = Key(accessKeyID: accessKeyID, scope: scope, secretFingerprint: fingerprint)
             s.clock &+= 1
             guard var entry = s.entries[cacheKey] else { s.misses &+= 1; return nil }
             s.hits &+= 1
@@ -120,7 +137,7 @@ public final class SigningKeyCache: Sendable {
         }) {
             return (hit, dateField)
         }
-        return (derive(credentials, scope, fingerprint, checked: checked), dateField)
+        return (derive(accessKeyID, secretAccessKey, scope, fingerprint, checked: checked), dateField)
     }
 
     /// Remembers the `X-Amz-Date` field made for `second`.
@@ -132,10 +149,11 @@ public final class SigningKeyCache: Sendable {
     }
 
     private func derive(
-        _ credentials: Credentials, _ scope: CredentialScope, _ fingerprint: UInt64, checked: Bool
+        _ accessKeyID: String, _ secretAccessKey: SecretAccessKey, _ scope: CredentialScope, _ fingerprint: UInt64,
+        checked: Bool
     ) -> SigningKey {
-        let cacheKey = Key(accessKeyID: credentials.accessKeyID, scope: scope, secretFingerprint: fingerprint)
-        let derived = SigningKey(secretAccessKey: credentials.secretAccessKey, scope: scope)
+        let cacheKey = Key(accessKeyID: accessKeyID, scope: scope, secretFingerprint: fingerprint)
+        let derived = SigningKey(secretAccessKey: secretAccessKey, scope: scope)
         state.withLock { s in
             if s.entries.count >= capacity, s.entries[cacheKey] == nil {
                 if let oldest = s.entries.min(by: { $0.value.stamp < $1.value.stamp })?.key {

@@ -46,13 +46,6 @@ struct ClaimedAuthorization: Sendable {
         var tokenElement: Range<Int>?
     }
 
-    /// A claim before parsing: empty parts (what the parsers overwrite).
-    static var unparsed: ClaimedAuthorization {
-        ClaimedAuthorization(
-            accessKeyID: "", dateStamp: "", region: "", service: "", terminator: "", signedHeadersText: SignedHeadersText(""),
-            signature: Signature(digest: SHA256Digest()), presign: nil)
-    }
-
     /// Moves the presign element ranges by `shift` (from a query's indices to its container's).
     mutating func shiftPresignElements(by shift: Int) {
         guard shift != 0, var p = presign else { return }
@@ -76,13 +69,7 @@ struct ClaimedAuthorization: Sendable {
     }
 
     /// True when `name` (lowercase) is one of the signed names.
-    func signs(_ name: StaticString) -> Bool {
-        withSignedHeaderBytes { line in
-            ClaimedAuthorization.names(
-                line.bindMemory(to: UInt8.self),
-                contain: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        }
-    }
+    func signs(_ name: StaticString) -> Bool { signedHeadersText.contains(name) }
 
     /// True when `name` (any case) is one of the names of `line` (`a;b;c`, lowercase).
     static func names(_ line: UnsafeBufferPointer<UInt8>, contain name: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -107,6 +94,16 @@ struct SignedHeadersText: Sendable {
     init(raw: Substring, percentEncoded: Bool) {
         self.raw = raw
         self.percentEncoded = percentEncoded
+    }
+
+    /// True when `name` (lowercase) is one of the names (a method of its own, not of the claim:
+    /// a closure over the claim copied all of its strings).
+    func contains(_ name: StaticString) -> Bool {
+        withBytes { line in
+            ClaimedAuthorization.names(
+                line.bindMemory(to: UInt8.self),
+                contain: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        }
     }
 
     /// A value held as a string of its own.
@@ -226,11 +223,11 @@ enum AuthorizationParser {
     /// tabs around each component and around `=` (SDKs emit `, `; the AWS docs print `,`).
     /// Each must appear exactly once; nothing else may appear.
     static func parseHeader(_ raw: [UInt8]) throws(VerificationFailure) -> ClaimedAuthorization {
-        var claim = ClaimedAuthorization.unparsed
+        var claim: ClaimedAuthorization? = nil
         try raw.withUnsafeBufferPointer { p in
             Result { () throws(VerificationFailure) in try parseHeader(p, source: nil, into: &claim) }
         }.get()
-        return claim
+        return claim!
     }
 
     /// ``parseHeader(_:)`` on the value's bytes (one scan over indices, no intermediate arrays),
@@ -238,7 +235,7 @@ enum AuthorizationParser {
     /// the header accessors' closures copies it at each level). When `source` is given, `p` is its
     /// UTF-8 and the `SignedHeaders` value is kept as a slice of it.
     static func parseHeader(
-        _ p: UnsafeBufferPointer<UInt8>, source: String?, into claim: inout ClaimedAuthorization
+        _ p: UnsafeBufferPointer<UInt8>, source: String?, into claim: inout ClaimedAuthorization?
     ) throws(VerificationFailure) {
         let value = trimmed(p, 0..<p.count)
         var n = algorithm.count
@@ -321,7 +318,7 @@ enum AuthorizationParser {
     @inline(never)
     static func setSigV4aClaim(
         _ p: UnsafeBufferPointer<UInt8>, signature: Range<Int>, scope: (String, String, String, String, String),
-        names: SignedHeadersText, into claim: inout ClaimedAuthorization
+        names: SignedHeadersText, into claim: inout ClaimedAuthorization?
     ) throws(VerificationFailure) {
         guard let der = ecdsaSignature(p, signature) else {
             throw malformed("the Signature must be the hexadecimal DER encoding of an ECDSA signature")
@@ -534,31 +531,31 @@ enum AuthorizationParser {
     /// Parses and validates the presign parameters of `query`.
     static func parseQuery(_ query: ArraySlice<UInt8>) throws(VerificationFailure) -> ClaimedAuthorization {
         // Parsed in place (a claim is large: returned through the closure it would be copied).
-        var claim = ClaimedAuthorization.unparsed
+        var claim: ClaimedAuthorization? = nil
         try query.withUnsafeBufferPointer { q in
             Result { () throws(VerificationFailure) in try parseQuery(q, source: nil, into: &claim) }
         }.get()
         // Element ranges are reported in the slice's own indices.
-        claim.shiftPresignElements(by: query.startIndex)
-        return claim
+        claim!.shiftPresignElements(by: query.startIndex)
+        return claim!
     }
 
     /// The presign parameters of the query at `query` in `target`, parsed into `claim`; element
     /// ranges are indices of `target`. When `source` is given, `target` is its UTF-8 and the
     /// `X-Amz-SignedHeaders` value is kept as a slice of it.
     static func parseQuery(
-        target: UnsafeBufferPointer<UInt8>, query: Range<Int>, source: String?, into claim: inout ClaimedAuthorization
+        target: UnsafeBufferPointer<UInt8>, query: Range<Int>, source: String?, into claim: inout ClaimedAuthorization?
     ) throws(VerificationFailure) {
         try parseQuery(
             UnsafeBufferPointer(rebasing: target[query]), source: source.map { ($0, query.lowerBound) }, into: &claim)
-        claim.shiftPresignElements(by: query.lowerBound)
+        claim?.shiftPresignElements(by: query.lowerBound)
     }
 
     /// ``parseQuery(_:)`` on the query's bytes: one scan over the `&`-separated elements, values
     /// read in place (percent-decoded into stack memory only when they hold a `%`). `source`: the
     /// string whose UTF-8 holds `q` at `offset`, for keeping the signed-headers value as a slice.
     static func parseQuery(
-        _ q: UnsafeBufferPointer<UInt8>, source: (text: String, offset: Int)?, into claim: inout ClaimedAuthorization
+        _ q: UnsafeBufferPointer<UInt8>, source: (text: String, offset: Int)?, into claim: inout ClaimedAuthorization?
     ) throws(VerificationFailure) {
         var found = PresignRanges()
         var start = 0

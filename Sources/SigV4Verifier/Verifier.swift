@@ -324,12 +324,15 @@ public struct Verifier: Sendable {
             guard policy.allowPresigned else {
                 throw VerificationFailure(.accessDenied, "Presigned URLs are not accepted by this endpoint")
             }
-            var parsed = ClaimedAuthorization.unparsed
+            var parsed: ClaimedAuthorization? = nil
             try request.withTarget { t, mark throws(VerificationFailure) in
                 try AuthorizationParser.parseQuery(
                     target: t, query: VerificationRequest.query(count: t.count, mark: mark), source: request.targetText,
                     into: &parsed)
             }
+            // Parsed into an empty optional (nothing to destroy when it is set) and moved, not
+            // copied: a claim holds several strings, a retain and a release each.
+            guard let parsed = consume parsed else { throw AuthorizationParser.queryError("missing") }
             claim = parsed
         } else {
             guard !facts.authorization.isEmpty else {
@@ -343,7 +346,7 @@ public struct Verifier: Sendable {
                 throw VerificationFailure(.accessDenied, "Authorization-header requests are not accepted by this endpoint")
             }
             // Parsed in place; the failure, if any, comes out beside it.
-            var parsed = ClaimedAuthorization.unparsed
+            var parsed: ClaimedAuthorization? = nil
             var failure: VerificationFailure? = nil
             let found: Void? = facts.withFirstAndSource(facts.authorization) { value, source in
                 do throws(VerificationFailure) {
@@ -353,7 +356,7 @@ public struct Verifier: Sendable {
                 }
             }
             if let failure { throw failure }
-            guard found != nil else { throw AuthorizationParser.malformed("missing") }
+            guard found != nil, let parsed = consume parsed else { throw AuthorizationParser.malformed("missing") }
             claim = parsed
         }
         func fail(_ message: String) -> VerificationFailure {
@@ -481,15 +484,18 @@ public struct Verifier: Sendable {
             throw withKey(VerificationFailure(.invalidRequest, "The request has more than one Host header"))
         }
         var unsigned: [String] = []
-        if policy.requireSignedHost && !claim.signs("host") {
+        // The signed names, read through their own value (a method called on the claim here copies
+        // the whole claim, all of its strings, first).
+        let signedNames = claim.signedHeadersText
+        if policy.requireSignedHost && !signedNames.contains("host") {
             guard facts.hostCount == 1 else {
                 throw withKey(VerificationFailure(.invalidRequest, "The request has no Host header"))
             }
             unsigned.append("host")
         }
-        if dateFromDateHeader && !claim.signs("date") { unsigned.append("date") }
+        if dateFromDateHeader && !signedNames.contains("date") { unsigned.append("date") }
         if policy.requireSignedAmzHeaders && facts.amzCount > 0
-            && !claim.withSignedHeaderBytes({ line in fields.allNames(withPrefix: "x-amz-", areIn: line) })
+            && !signedNames.withBytes({ line in fields.allNames(withPrefix: "x-amz-", areIn: line) })
         {
             let unsignedAmz = claim.withSignedHeaderBytes { Verifier.unsignedAmzNames(request.headers, signedLine: $0) }
             for name in unsignedAmz {
@@ -573,14 +579,15 @@ public struct Verifier: Sendable {
         }
 
         // 6. The signature.
-        let credentials = Credentials(accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey)
         // The HMAC key is the result's (aws-chunked chunk signatures); a SigV4a request gets one too,
         // unused (its signed-chunk uploads are refused above), which keeps the result's key non-optional.
-        let signingKey = keyCache.signingKey(for: credentials, scope: scope)
+        let signingKey = keyCache.signingKey(
+            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: scope)
         var ecdsaKey: SigV4aSigningKey? = nil
         if claim.isSigV4a {
             do {
-                ecdsaKey = try sigV4aKeys.signingKey(for: credentials)
+                ecdsaKey = try sigV4aKeys.signingKey(
+                    for: Credentials(accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey))
             } catch {
                 throw withKey(VerificationFailure(.internalError, "The credential store could not be read; please retry."))
             }
@@ -826,7 +833,6 @@ public struct Verifier: Sendable {
         ecdsaKey: SigV4aSigningKey?
     ) throws(VerificationFailure) -> Match {
         var method = request.method
-        let policy = self.policy
         // The attempt, or why the request cannot be canonicalized.
         let outcome: Result<Attempt, SigV4Error> = withCanonicalTarget(request: request, claim: claim, rules: rules) {
             target in
@@ -845,7 +851,7 @@ public struct Verifier: Sendable {
                                 try matchReadings(
                                     collected, method: UnsafeRawBufferPointer(m), target: target,
                                     signedNames: signedNames, claim: claim, signedAt: signedAt, scope: scope, rules: rules,
-                                    candidates: candidates, key: key, ecdsaKey: ecdsaKey, policy: policy)
+                                    candidates: candidates, key: key, ecdsaKey: ecdsaKey)
                             }
                         }
                     }.get())
@@ -877,8 +883,7 @@ public struct Verifier: Sendable {
     private func matchReadings(
         _ fields: VerifierCanonicalization.Headers, method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>,
         signedNames: UnsafeRawBufferPointer, claim: ClaimedAuthorization, signedAt: AmzDate, scope: CredentialScope,
-        rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey, ecdsaKey: SigV4aSigningKey?,
-        policy: VerificationPolicy
+        rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey, ecdsaKey: SigV4aSigningKey?
     ) throws(SigV4Error) -> Attempt {
         var first: VerificationFailure.Diagnostics? = nil
         let standard = Reading(target: nil, plus: policy.plusPolicies[0], form: .standard)
@@ -952,9 +957,13 @@ public struct Verifier: Sendable {
                     if matched { replayKey = Signature(digest: SHA256.hash(sts)) }
                 } else {
                     // SigV4: the HMAC under the derived key equals the claimed signature (constant time).
-                    let sts = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash)
-                    matched = key.signature(for: sts).constantTimeEquals(claim.signature)
-                    if policy.includeDiagnostics && canonical != nil { stringToSignText = sts.text }
+                    // The string to sign is written on the stack; a `StringToSign` is made only for
+                    // diagnostics.
+                    matched = key.signature(date: signedAt, scope: scope, canonicalRequestHash: hash)
+                        .constantTimeEquals(claim.signature)
+                    if policy.includeDiagnostics && canonical != nil {
+                        stringToSignText = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash).text
+                    }
                 }
                 var diagnostics: VerificationFailure.Diagnostics? = nil
                 if let canonical, let stringToSignText {
