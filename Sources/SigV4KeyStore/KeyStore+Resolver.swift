@@ -6,7 +6,23 @@ public import SigV4Verifier
 final class ResolverState: @unchecked Sendable {
     enum Entry {
         case missing
-        case present(AccessKey, SecretAccessKey)
+        case present(Resolved)
+    }
+
+    /// A key the store holds and the credential a lookup answers for it, made once when the key is
+    /// loaded (one reference: an entry is copied out of the cache on every lookup).
+    final class Resolved: Sendable {
+        let key: AccessKey
+        let credential: ResolvedCredential
+
+        init(key: AccessKey, secret: SecretAccessKey, generation: UInt64) {
+            self.key = key
+            var acceptsBefore: AmzDate?
+            if case .retiring(let at) = key.state { acceptsBefore = at }
+            credential = ResolvedCredential(
+                accessKeyID: key.accessKeyID, secretAccessKey: secret, principal: key.principal, scope: key.scope,
+                acceptsSignaturesBefore: acceptsBefore, generation: generation)
+        }
     }
 
     let lock = NSLock()
@@ -84,20 +100,16 @@ extension KeyStore: CredentialResolver {
                 resolverState.entries[accessKeyID] = loaded
             }
         }
-        guard case .present(let key, let secret) = entry else { return nil }
+        guard case .present(let resolved) = entry else { return nil }
         let now = context.now
-        var acceptsBefore: AmzDate?
-        switch key.state {
+        switch resolved.key.state {
         case .active: break
         case .retiring(let at):
             guard now < at.adding(seconds: policy.retiringGrace) else { return nil }
-            acceptsBefore = at
         case .inactive, .deleted: return nil
         }
         noteUse(accessKeyID, LastUsed(at: now, region: context.region, service: context.service), at: instant)
-        return ResolvedCredential(
-            accessKeyID: key.accessKeyID, secretAccessKey: secret, principal: key.principal, scope: key.scope,
-            acceptsSignaturesBefore: acceptsBefore, generation: generation ?? 0)
+        return resolved.credential
     }
 
     /// Re-reads the generation counter when the last check is older than the refresh interval; returns the
@@ -139,7 +151,7 @@ extension KeyStore: CredentialResolver {
         case .active, .retiring:
             let secret = try SecretEnvelope.open(
                 sealed, keyID: keyID, principal: stored.key.principal, ring: masterKeys)
-            return (generation, .present(stored.key, secret))
+            return (generation, .present(ResolverState.Resolved(key: stored.key, secret: secret, generation: generation)))
         case .inactive, .deleted:
             return (generation, .missing)
         }

@@ -29,27 +29,74 @@ import _SigV4Crypto
 /// ```
 public struct Verifier: Sendable {
     /// Where secrets come from.
-    public var resolver: any CredentialResolver
+    public var resolver: any CredentialResolver {
+        get { storage.resolver }
+        set { storage = Storage(storage, resolver: newValue) }
+    }
     /// The checks.
-    public var policy: VerificationPolicy
+    public var policy: VerificationPolicy {
+        get { storage.policy }
+        set { storage = Storage(storage, policy: newValue) }
+    }
     /// Remembers accepted signatures; nil disables replay protection.
-    public var replayGuard: (any ReplayGuard)?
+    public var replayGuard: (any ReplayGuard)? {
+        get { storage.replayGuard }
+        set { storage = Storage(storage, replayGuard: .some(newValue)) }
+    }
     /// Derived signing keys, keyed by access key id, scope and a keyed fingerprint of the secret: a
     /// changed secret never reuses a derived key, and an unchanged one keeps its keys across key-store
     /// changes (a derived key depends on nothing else).
-    public var keyCache: SigningKeyCache
+    public var keyCache: SigningKeyCache {
+        get { storage.keyCache }
+        set { storage = Storage(storage, keyCache: newValue) }
+    }
     /// SigV4a key pairs, derived from the resolved secrets (an ECDSA scalar multiplication each).
-    let sigV4aKeys = SigV4aKeyCache(capacity: 256)
+    var sigV4aKeys: SigV4aKeyCache { storage.sigV4aKeys }
+
+    /// The parts, behind one reference: a verifier is copied wherever it is held by value (a
+    /// middleware, an async call's frame), and one reference is one retain and one release where
+    /// the parts (a policy's sets and arrays, the resolver, the caches) were a dozen. Immutable: a
+    /// setter above makes a new one.
+    final class Storage: Sendable {
+        let resolver: any CredentialResolver
+        let policy: VerificationPolicy
+        let replayGuard: (any ReplayGuard)?
+        let keyCache: SigningKeyCache
+        let sigV4aKeys: SigV4aKeyCache
+
+        init(
+            resolver: any CredentialResolver, policy: VerificationPolicy, replayGuard: (any ReplayGuard)?,
+            keyCache: SigningKeyCache, sigV4aKeys: SigV4aKeyCache
+        ) {
+            self.resolver = resolver
+            self.policy = policy
+            self.replayGuard = replayGuard
+            self.keyCache = keyCache
+            self.sigV4aKeys = sigV4aKeys
+        }
+
+        /// A copy of `other` with the parts given replaced.
+        convenience init(
+            _ other: Storage, resolver: (any CredentialResolver)? = nil, policy: VerificationPolicy? = nil,
+            replayGuard: (any ReplayGuard)?? = nil, keyCache: SigningKeyCache? = nil
+        ) {
+            self.init(
+                resolver: resolver ?? other.resolver, policy: policy ?? other.policy,
+                replayGuard: replayGuard ?? other.replayGuard, keyCache: keyCache ?? other.keyCache,
+                sigV4aKeys: other.sigV4aKeys)
+        }
+    }
+
+    var storage: Storage
 
     /// Creates a verifier.
     public init(
         resolver: any CredentialResolver, policy: VerificationPolicy = .default,
         replayGuard: (any ReplayGuard)? = nil, keyCache: SigningKeyCache = SigningKeyCache(capacity: 1024)
     ) {
-        self.resolver = resolver
-        self.policy = policy
-        self.replayGuard = replayGuard
-        self.keyCache = keyCache
+        storage = Storage(
+            resolver: resolver, policy: policy, replayGuard: replayGuard, keyCache: keyCache,
+            sigV4aKeys: SigV4aKeyCache(capacity: 256))
     }
 
     /// How the body is supplied.
@@ -233,7 +280,7 @@ public struct Verifier: Sendable {
             // second run passes them again and goes on with this answer.
             let answer: Result<ResolvedCredential?, any Error>
             do {
-                answer = .success(try await resolver.resolve(accessKeyID: accessKeyID, context: context))
+                answer = .success(try await storage.resolver.resolve(accessKeyID: accessKeyID, context: context))
             } catch {
                 answer = .failure(error)
             }
@@ -248,11 +295,11 @@ public struct Verifier: Sendable {
         }
 
         // 8. Replay.
-        if let replayGuard, !verified.isPresigned || policy.presignedSingleUse {
+        if let replayGuard = storage.replayGuard, !verified.isPresigned || storage.policy.presignedSingleUse {
             let signedAt = verified.signedAt
             let until =
                 verified.expires.map { signedAt.adding(seconds: Int64($0)) }
-                ?? signedAt.adding(seconds: policy.maxClockSkew)
+                ?? signedAt.adding(seconds: storage.policy.maxClockSkew)
             switch await replayGuard.remember(verified.signature, until: until, now: now) {
             case .firstUse: break
             case .replayed:
@@ -321,7 +368,7 @@ public struct Verifier: Sendable {
         }
         let claim: ClaimedAuthorization
         if presigned {
-            guard policy.allowPresigned else {
+            guard storage.policy.allowPresigned else {
                 throw VerificationFailure(.accessDenied, "Presigned URLs are not accepted by this endpoint")
             }
             var parsed: ClaimedAuthorization? = nil
@@ -342,7 +389,7 @@ public struct Verifier: Sendable {
             guard facts.authorization.count == 1 else {
                 throw AuthorizationParser.malformed("more than one Authorization header")
             }
-            guard policy.allowHeaderAuth else {
+            guard storage.policy.allowHeaderAuth else {
                 throw VerificationFailure(.accessDenied, "Authorization-header requests are not accepted by this endpoint")
             }
             // Parsed in place; the failure, if any, comes out beside it.
@@ -375,7 +422,7 @@ public struct Verifier: Sendable {
         // SigV4a: the signed region set stands for the scope's region.
         var regionSet: RegionSet? = nil
         if claim.isSigV4a {
-            guard policy.allowSigV4a else {
+            guard storage.policy.allowSigV4a else {
                 throw withKey(
                     VerificationFailure(
                         .accessDenied, "SigV4a (AWS4-ECDSA-P256-SHA256) requests are not accepted by this endpoint"))
@@ -399,27 +446,27 @@ public struct Verifier: Sendable {
             guard let parsed = RegionSet(text) else {
                 throw withKey(fail("X-Amz-Region-Set must be a comma-separated list of regions or *"))
             }
-            if !policy.allowedRegions.isEmpty && !policy.allowedRegions.contains(where: parsed.contains) {
+            if !storage.policy.allowedRegions.isEmpty && !storage.policy.allowedRegions.contains(where: parsed.contains) {
                 throw withKey(
                     fail(
-                        "the region set '\(parsed.text.prefix(200))' does not include this endpoint's region; expecting '\(policy.allowedRegions.sorted().joined(separator: "', '"))'"
+                        "the region set '\(parsed.text.prefix(200))' does not include this endpoint's region; expecting '\(storage.policy.allowedRegions.sorted().joined(separator: "', '"))'"
                     ))
             }
             regionSet = parsed
-        } else if !policy.allowedRegions.isEmpty && !policy.allowedRegions.contains(claim.region) {
+        } else if !storage.policy.allowedRegions.isEmpty && !storage.policy.allowedRegions.contains(claim.region) {
             throw withKey(
-                fail("the region '\(claim.region)' is wrong; expecting '\(policy.allowedRegions.sorted().joined(separator: "', '"))'"))
+                fail("the region '\(claim.region)' is wrong; expecting '\(storage.policy.allowedRegions.sorted().joined(separator: "', '"))'"))
         }
-        if !policy.allowedServices.isEmpty && !policy.allowedServices.contains(claim.service) {
+        if !storage.policy.allowedServices.isEmpty && !storage.policy.allowedServices.contains(claim.service) {
             throw withKey(
-                fail("incorrect service \"\(claim.service)\". This endpoint belongs to \"\(policy.allowedServices.sorted().joined(separator: "\", \""))\"."))
+                fail("incorrect service \"\(claim.service)\". This endpoint belongs to \"\(storage.policy.allowedServices.sorted().joined(separator: "\", \""))\"."))
         }
         // The credential parser checked every part as the scope's initializer does (one to 128
         // printable bytes without `/`, `,`, `;`; an eight-digit date), so they are not checked again.
         // SigV4a: the scope's region is the signed region set as sent.
         let scope = CredentialScope(
             checkedDateStamp: claim.dateStamp, region: regionSet?.text ?? claim.region, service: claim.service)
-        let rules = policy.rules(for: claim.service)
+        let rules = storage.policy.rules(for: claim.service)
 
         // 3. Time.
         let signedAt: AmzDate
@@ -433,7 +480,7 @@ public struct Verifier: Sendable {
             signedAt = d
         } else if facts.amzDate.count > 1 {
             throw withKey(VerificationFailure(.invalidRequest, "The request has more than one X-Amz-Date header"))
-        } else if policy.acceptDateHeader, facts.date.count == 1, let d = facts.withFirst(facts.date, { HTTPDate.parse(Array($0)) }) ?? nil {
+        } else if storage.policy.acceptDateHeader, facts.date.count == 1, let d = facts.withFirst(facts.date, { HTTPDate.parse(Array($0)) }) ?? nil {
             signedAt = d
             dateFromDateHeader = true
         } else {
@@ -444,11 +491,11 @@ public struct Verifier: Sendable {
                 fail("Invalid credential date \"\(claim.dateStamp)\". This date is not the same as X-Amz-Date: \"\(signedAt.dateStamp)\"."))
         }
         if let presign = claim.presign {
-            if presign.expires > policy.maxPresignExpires {
+            if presign.expires > storage.policy.maxPresignExpires {
                 throw withKey(
                     VerificationFailure(
                         .authorizationQueryParametersError,
-                        "X-Amz-Expires must be at most \(policy.maxPresignExpires) seconds at this endpoint"))
+                        "X-Amz-Expires must be at most \(storage.policy.maxPresignExpires) seconds at this endpoint"))
             }
             if now < signedAt {
                 throw withKey(
@@ -468,13 +515,13 @@ public struct Verifier: Sendable {
             }
         } else {
             let skew = now.secondsSince1970 - signedAt.secondsSince1970
-            if skew > policy.maxClockSkew || -skew > policy.maxClockSkew {
+            if skew > storage.policy.maxClockSkew || -skew > storage.policy.maxClockSkew {
                 throw withKey(
                     VerificationFailure(
                         .requestTimeTooSkewed, "The difference between the request time and the current time is too large.",
                         details: [
                             .init("RequestTime", signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic),
-                            .init("MaxAllowedSkewMilliseconds", String(policy.maxClockSkew * 1000)),
+                            .init("MaxAllowedSkewMilliseconds", String(storage.policy.maxClockSkew * 1000)),
                         ]))
             }
         }
@@ -487,19 +534,19 @@ public struct Verifier: Sendable {
         // The signed names, read through their own value (a method called on the claim here copies
         // the whole claim, all of its strings, first).
         let signedNames = claim.signedHeadersText
-        if policy.requireSignedHost && !signedNames.contains("host") {
+        if storage.policy.requireSignedHost && !signedNames.contains("host") {
             guard facts.hostCount == 1 else {
                 throw withKey(VerificationFailure(.invalidRequest, "The request has no Host header"))
             }
             unsigned.append("host")
         }
         if dateFromDateHeader && !signedNames.contains("date") { unsigned.append("date") }
-        if policy.requireSignedAmzHeaders && facts.amzCount > 0
+        if storage.policy.requireSignedAmzHeaders && facts.amzCount > 0
             && !signedNames.withBytes({ line in fields.allNames(withPrefix: "x-amz-", areIn: line) })
         {
             let unsignedAmz = claim.withSignedHeaderBytes { Verifier.unsignedAmzNames(request.headers, signedLine: $0) }
             for name in unsignedAmz {
-                if policy.unsignedAmzHeaderExemptions.contains(name) { continue }
+                if storage.policy.unsignedAmzHeaderExemptions.contains(name) { continue }
                 if name == "x-amz-security-token" && rules.sessionTokenPlacement == .appendedAfterSigning { continue }
                 unsigned.append(name)
             }
@@ -541,14 +588,14 @@ public struct Verifier: Sendable {
             // set as sent when this endpoint names none).
             let context = ResolutionContext(
                 signedAt: signedAt, now: now,
-                region: regionSet.map { set in policy.allowedRegions.sorted().first(where: set.contains) ?? set.text }
+                region: regionSet.map { set in storage.policy.allowedRegions.sorted().first(where: set.contains) ?? set.text }
                     ?? claim.region,
                 service: claim.service, isPresigned: presigned)
             // A resolver that has the answer at hand gives it without an asynchronous call.
             let found: ResolvedCredential?
             switch lookup {
             case .immediate:
-                switch try resolver.lookUpWithoutSuspending(accessKeyID: claim.accessKeyID, context: context) {
+                switch try storage.resolver.lookUpWithoutSuspending(accessKeyID: claim.accessKeyID, context: context) {
                 case .found(let credential): found = credential
                 case .notFound: found = nil
                 case .needsSuspension:
@@ -581,12 +628,12 @@ public struct Verifier: Sendable {
         // 6. The signature.
         // The HMAC key is the result's (aws-chunked chunk signatures); a SigV4a request gets one too,
         // unused (its signed-chunk uploads are refused above), which keeps the result's key non-optional.
-        let signingKey = keyCache.signingKey(
+        let signingKey = storage.keyCache.signingKey(
             accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: scope)
         var ecdsaKey: SigV4aSigningKey? = nil
         if claim.isSigV4a {
             do {
-                ecdsaKey = try sigV4aKeys.signingKey(
+                ecdsaKey = try storage.sigV4aKeys.signingKey(
                     for: Credentials(accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey))
             } catch {
                 throw withKey(VerificationFailure(.internalError, "The credential store could not be read; please retry."))
@@ -596,7 +643,7 @@ public struct Verifier: Sendable {
         let status: VerifiedRequest.PayloadStatus
         do {
             match = try matchSignature(
-                fields: fields, request: request, claim: claim, signedAt: signedAt, scope: scope, rules: rules,
+                fields: fields, request: request, claim: claim, signedAt: signedAt, rules: rules,
                 candidates: candidates, key: signingKey, ecdsaKey: ecdsaKey)
             // 7. The body, when given.
             status = try payloadStatus(match.payload, payload: payload, facts: facts)
@@ -610,7 +657,7 @@ public struct Verifier: Sendable {
             signedHeadersText: claim.signedHeadersText, signedAt: signedAt, isPresigned: presigned,
             expires: claim.presign?.expires, signature: match.replayKey ?? claim.signature, payloadHash: match.payload,
             payload: status, plusPolicy: match.plus, canonicalForm: match.form,
-            diagnostics: policy.includeDiagnostics ? match.diagnostics : nil, signingKey: signingKey,
+            diagnostics: storage.policy.includeDiagnostics ? match.diagnostics : nil, signingKey: signingKey,
             isSigV4a: regionSet != nil)
     }
 
@@ -652,10 +699,10 @@ public struct Verifier: Sendable {
                     "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-UNSIGNED-PAYLOAD-TRAILER, or a valid sha256 value."
                 )
             }
-            if declared == .unsignedPayload && !policy.allowUnsignedPayload {
+            if declared == .unsignedPayload && !storage.policy.allowUnsignedPayload {
                 throw VerificationFailure(.accessDenied, "UNSIGNED-PAYLOAD is not accepted by this endpoint")
             }
-            if declared.isStreaming && !policy.allowStreamingPayload {
+            if declared.isStreaming && !storage.policy.allowStreamingPayload {
                 throw VerificationFailure(.accessDenied, "Streaming (aws-chunked) uploads are not accepted by this endpoint")
             }
             return PayloadCandidates(declared)
@@ -677,9 +724,9 @@ public struct Verifier: Sendable {
             return PayloadCandidates(known)
         }
         var list = PayloadCandidates()
-        if rules.presignUnsignedPayload && policy.allowUnsignedPayload { list.append(.unsignedPayload) }
+        if rules.presignUnsignedPayload && storage.policy.allowUnsignedPayload { list.append(.unsignedPayload) }
         if let known { list.append(known) }
-        if !rules.presignUnsignedPayload && policy.allowUnsignedPayload { list.append(.unsignedPayload) }
+        if !rules.presignUnsignedPayload && storage.policy.allowUnsignedPayload { list.append(.unsignedPayload) }
         if list.isEmpty { throw missing }
         return list
     }
@@ -735,7 +782,7 @@ public struct Verifier: Sendable {
         }
         if let regionSet {
             // SigV4a: some region the key may use, that this endpoint serves, is in the signed set.
-            let allowed = policy.allowedRegions
+            let allowed = storage.policy.allowedRegions
             if !s.regions.isEmpty
                 && !s.regions.contains(where: { regionSet.contains($0) && (allowed.isEmpty || allowed.contains($0)) })
             {
@@ -799,7 +846,7 @@ public struct Verifier: Sendable {
 
     /// The readings tried, in order: the spec reading first, then (only when the target has a
     /// `+`, a `%` escape or bytes a signer might leave raw) the documented alternatives.
-    func readings(_ target: [UInt8], rules: ServiceRules) -> [Reading] {
+    static func readings(_ target: [UInt8], rules: ServiceRules, policy: VerificationPolicy) -> [Reading] {
         let first = policy.plusPolicies[0]
         var out: [Reading] = []
         let quirks = Verifier.queryQuirks(target)
@@ -827,12 +874,30 @@ public struct Verifier: Sendable {
         case mismatch(VerificationFailure.Diagnostics?)
     }
 
+    /// What the signature check reads besides the request, in one value the closures below reach by
+    /// address: a constant (`let`) captured by a closure is copied into it, strings and all, at each
+    /// level of nesting, where a `var` passed `inout` is not.
+    struct MatchInputs {
+        var signature: Signature
+        var sigV4a: ClaimedAuthorization.SigV4aClaim?
+        var signedNames: SignedHeadersText
+        var signedAt: AmzDate
+        var rules: ServiceRules
+        var candidates: PayloadCandidates
+        /// The HMAC key; its scope is the request's.
+        var key: SigningKey
+        var ecdsaKey: SigV4aSigningKey?
+        var storage: Storage
+    }
+
     func matchSignature(
         fields: CollectedFields, request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate,
-        scope: CredentialScope, rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey,
-        ecdsaKey: SigV4aSigningKey?
+        rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey, ecdsaKey: SigV4aSigningKey?
     ) throws(VerificationFailure) -> Match {
         var method = request.method
+        var inputs = MatchInputs(
+            signature: claim.signature, sigV4a: claim.sigV4a, signedNames: claim.signedHeadersText, signedAt: signedAt,
+            rules: rules, candidates: candidates, key: key, ecdsaKey: ecdsaKey, storage: storage)
         // The attempt, or why the request cannot be canonicalized.
         let outcome: Result<Attempt, SigV4Error> = withCanonicalTarget(request: request, claim: claim, rules: rules) {
             target in
@@ -846,12 +911,11 @@ public struct Verifier: Sendable {
                 }
                 return .success(
                     try method.withUTF8 { m in
-                        claim.withSignedHeaderBytes { signedNames in
+                        Verifier.withSignedNames(&inputs) { inputs, signedNames in
                             Result { () throws(SigV4Error) -> Attempt in
-                                try matchReadings(
+                                try Verifier.matchReadings(
                                     collected, method: UnsafeRawBufferPointer(m), target: target,
-                                    signedNames: signedNames, claim: claim, signedAt: signedAt, scope: scope, rules: rules,
-                                    candidates: candidates, key: key, ecdsaKey: ecdsaKey)
+                                    signedNames: signedNames, &inputs)
                             }
                         }
                     }.get())
@@ -879,14 +943,26 @@ public struct Verifier: Sendable {
         }
     }
 
+    /// Calls `body` with `inputs` and the bytes of its signed names (decoded when they came
+    /// percent-encoded from a query).
+    static func withSignedNames<R>(
+        _ inputs: inout MatchInputs, _ body: (inout MatchInputs, UnsafeRawBufferPointer) -> R
+    ) -> R {
+        let names = inputs.signedNames
+        return names.withBytes { body(&inputs, $0) }
+    }
+
     /// Tries the spec reading, then (only if it fails) the alternatives, for each payload hash.
-    private func matchReadings(
+    private static func matchReadings(
         _ fields: VerifierCanonicalization.Headers, method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>,
-        signedNames: UnsafeRawBufferPointer, claim: ClaimedAuthorization, signedAt: AmzDate, scope: CredentialScope,
-        rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey, ecdsaKey: SigV4aSigningKey?
+        signedNames: UnsafeRawBufferPointer, _ inputs: inout MatchInputs
     ) throws(SigV4Error) -> Attempt {
+        // The policy is read in place (a copy would retain each of its sets and arrays).
+        let storage = inputs.storage
+        let rules = inputs.rules
+        let signedAt = inputs.signedAt
         var first: VerificationFailure.Diagnostics? = nil
-        let standard = Reading(target: nil, plus: policy.plusPolicies[0], form: .standard)
+        let standard = Reading(target: nil, plus: storage.policy.plusPolicies[0], form: .standard)
         var alternatives: [Reading]? = nil
         // The target as an array, made once, and only when an alternative reading or a verbatim
         // splice needs one (the spec reading works on `target` in place).
@@ -897,26 +973,26 @@ public struct Verifier: Sendable {
             ownedTarget = made
             return made
         }
-        for payloadHash in candidates {
+        for payloadHash in inputs.candidates {
             var index = -1
             while true {
                 let reading: Reading
                 if index < 0 {
                     reading = standard
-                } else if ecdsaKey != nil {
+                } else if inputs.ecdsaKey != nil {
                     // SigV4a: the spec reading only. An ECDSA verification costs tens of
                     // microseconds; trying each alternative reading would let a bad request cost
                     // several.
                     break
                 } else {
-                    if alternatives == nil { alternatives = readings(targetArray(), rules: rules) }
+                    if alternatives == nil { alternatives = Verifier.readings(targetArray(), rules: rules, policy: storage.policy) }
                     guard let alternatives, index < alternatives.count else { break }
                     reading = alternatives[index]
                 }
                 index += 1
                 // The canonical request is kept as bytes only where a verbatim reading splices raw
                 // lines into it or diagnostics show it; otherwise it is hashed where it was written.
-                let keep = policy.includeDiagnostics || reading.form.isVerbatim
+                let keep = storage.policy.includeDiagnostics || reading.form.isVerbatim
                 var canonical: CanonicalRequest? = nil
                 func write(_ t: UnsafeBufferPointer<UInt8>) throws(SigV4Error) -> (hash: SHA256Digest, bytes: [UInt8]?) {
                     try fields.canonicalRequest(
@@ -949,27 +1025,28 @@ public struct Verifier: Sendable {
                 let matched: Bool
                 var stringToSignText: String? = nil
                 var replayKey: Signature? = nil
-                if let ecdsaKey, let der = claim.sigV4a?.der {
+                if let ecdsaKey = inputs.ecdsaKey, let der = inputs.sigV4a?.der {
                     // SigV4a: the DER signature verifies under the key pair derived from the secret.
-                    let sts = SigV4aSigner.stringToSign(date: signedAt, service: scope.service, canonicalRequestHash: hash)
+                    let sts = SigV4aSigner.stringToSign(
+                        date: signedAt, service: inputs.key.scope.service, canonicalRequestHash: hash)
                     matched = ecdsaKey.isValidSignature(der, stringToSign: sts)
-                    if policy.includeDiagnostics && canonical != nil { stringToSignText = String(decoding: sts, as: UTF8.self) }
+                    if storage.policy.includeDiagnostics && canonical != nil { stringToSignText = String(decoding: sts, as: UTF8.self) }
                     if matched { replayKey = Signature(digest: SHA256.hash(sts)) }
                 } else {
                     // SigV4: the HMAC under the derived key equals the claimed signature (constant time).
                     // The string to sign is written on the stack; a `StringToSign` is made only for
                     // diagnostics.
-                    matched = key.signature(date: signedAt, scope: scope, canonicalRequestHash: hash)
-                        .constantTimeEquals(claim.signature)
-                    if policy.includeDiagnostics && canonical != nil {
-                        stringToSignText = StringToSign(date: signedAt, scope: scope, canonicalRequestHash: hash).text
+                    matched = inputs.key.signature(date: signedAt, scope: inputs.key.scope, canonicalRequestHash: hash)
+                        .constantTimeEquals(inputs.signature)
+                    if storage.policy.includeDiagnostics && canonical != nil {
+                        stringToSignText = StringToSign(date: signedAt, scope: inputs.key.scope, canonicalRequestHash: hash).text
                     }
                 }
                 var diagnostics: VerificationFailure.Diagnostics? = nil
                 if let canonical, let stringToSignText {
                     diagnostics = VerificationFailure.Diagnostics(
                         canonicalRequest: canonical.text, stringToSign: stringToSignText,
-                        signatureProvided: claim.sigV4a.map { Hex.encode($0.der) } ?? claim.signature.hex)
+                        signatureProvided: inputs.sigV4a.map { Hex.encode($0.der) } ?? inputs.signature.hex)
                 }
                 if first == nil { first = diagnostics }
                 if matched {
@@ -1081,6 +1158,7 @@ public struct Verifier: Sendable {
     /// `X-Amz-Signature` (and `X-Amz-Security-Token` where the service adds it after signing),
     /// written into temporary memory; empty elements (`&&`) are dropped too, as canonicalization
     /// drops them. Other requests: the target as received.
+    @inline(__always)
     func withCanonicalTarget<R>(
         request: VerificationRequest, claim: ClaimedAuthorization, rules: ServiceRules,
         _ body: (UnsafeBufferPointer<UInt8>) -> R
