@@ -91,35 +91,85 @@ public struct ResolutionContext: Sendable, Hashable {
 /// ```
 public struct ResolvedCredential: Sendable, Hashable, CustomStringConvertible {
     /// The access key id.
-    public var accessKeyID: String
+    public var accessKeyID: String {
+        get { box.fields.accessKeyID }
+        set { update { $0.accessKeyID = newValue } }
+    }
     /// The secret (redacted in every printout).
-    public var secretAccessKey: SecretAccessKey
+    public var secretAccessKey: SecretAccessKey {
+        get { box.fields.secretAccessKey }
+        set { update { $0.secretAccessKey = newValue } }
+    }
     /// The owner of the key, reported with an accepted request.
-    public var principal: String
+    public var principal: String {
+        get { box.fields.principal }
+        set { update { $0.principal = newValue } }
+    }
     /// The limits on this key. ``KeyScope/unrestricted`` by default.
-    public var scope: KeyScope
+    public var scope: KeyScope {
+        get { box.fields.scope }
+        set { update { $0.scope = newValue } }
+    }
     /// The session token the request must carry, for temporary credentials.
-    public var sessionToken: String?
+    public var sessionToken: String? {
+        get { box.fields.sessionToken }
+        set { update { $0.sessionToken = newValue } }
+    }
     /// When set, only requests signed strictly before this time are accepted
     /// (a key retiring at this instant; presigned URLs issued before it keep working).
-    public var acceptsSignaturesBefore: AmzDate?
+    public var acceptsSignaturesBefore: AmzDate? {
+        get { box.fields.acceptsSignaturesBefore }
+        set { update { $0.acceptsSignaturesBefore = newValue } }
+    }
     /// A counter that changes whenever the key changes, for caches of your own. (The verifier's
     /// signing-key cache does not need it: it is keyed by a fingerprint of the secret.)
-    public var generation: UInt64
+    public var generation: UInt64 {
+        get { box.fields.generation }
+        set { update { $0.generation = newValue } }
+    }
+
+    /// The fields, behind one immutable reference: a resolver hands out a copy on every lookup
+    /// and the verifier keeps it to the end of the check, so a copy is one retain, not one per
+    /// string, set and array (a setter makes a new box).
+    struct Fields: Sendable, Hashable {
+        var accessKeyID: String
+        var secretAccessKey: SecretAccessKey
+        var principal: String
+        var scope: KeyScope
+        var sessionToken: String?
+        var acceptsSignaturesBefore: AmzDate?
+        var generation: UInt64
+    }
+
+    final class Box: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private mutating func update(_ change: (inout Fields) -> Void) {
+        var fields = box.fields
+        change(&fields)
+        box = Box(fields)
+    }
 
     /// Creates a resolved credential.
     public init(
         accessKeyID: String, secretAccessKey: SecretAccessKey, principal: String, scope: KeyScope = .unrestricted,
         sessionToken: String? = nil, acceptsSignaturesBefore: AmzDate? = nil, generation: UInt64 = 0
     ) {
-        self.accessKeyID = accessKeyID
-        self.secretAccessKey = secretAccessKey
-        self.principal = principal
-        self.scope = scope
-        self.sessionToken = sessionToken
-        self.acceptsSignaturesBefore = acceptsSignaturesBefore
-        self.generation = generation
+        box = Box(
+            Fields(
+                accessKeyID: accessKeyID, secretAccessKey: secretAccessKey, principal: principal, scope: scope,
+                sessionToken: sessionToken, acceptsSignaturesBefore: acceptsSignaturesBefore, generation: generation))
     }
+
+    public static func == (a: ResolvedCredential, b: ResolvedCredential) -> Bool {
+        a.box === b.box || a.box.fields == b.box.fields
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(box.fields) }
 
     public var description: String {
         "ResolvedCredential(\(accessKeyID), principal: \(principal), secret: <redacted>)"
