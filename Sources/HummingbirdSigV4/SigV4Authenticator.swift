@@ -123,8 +123,10 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             result = await verifier.verify(
                 VerificationRequest(request.head), payload: .body(Array(buffer.readableBytesView)), now: now)
         }
+        // The verified request is moved out of the result and then into the context, not copied
+        // (a copy is a retain of each of its strings, and a release).
         let verified: VerifiedRequest
-        switch result {
+        switch consume result {
         case .rejected(let failure):
             context.logger.debug(
                 "sigv4 refused", metadata: ["sigv4.code": "\(failure.code.name)", "sigv4.access_key_id": "\(failure.accessKeyID ?? "-")"])
@@ -132,8 +134,6 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         case .accepted(let v):
             verified = v
         }
-        var context = context
-        context.sigV4 = verified
         let checked: Request
         let recorder: BodyFailureRecorder?
         do {
@@ -141,6 +141,8 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         } catch {
             return refusal(error, request: request)
         }
+        var context = context
+        context.sigV4 = consume verified
         do {
             return try await next(checked, context)
         } catch {
