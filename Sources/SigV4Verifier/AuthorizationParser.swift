@@ -582,7 +582,10 @@ enum AuthorizationParser {
             if ByteSearch.equals(p, r, ecdsaAlgorithm) { return true }
             throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\" and \"AWS4-ECDSA-P256-SHA256\"")
         }
-        let scope = try withDecoded(q, credential) { p, r throws(VerificationFailure) in
+        // Taken apart at once: reading `scope.0` … `scope.4` of a tuple of strings copies the whole
+        // tuple for each element (a retain per string each time).
+        let (accessKeyID, dateStamp, region, service, terminator) = try withDecoded(q, credential) {
+            p, r throws(VerificationFailure) in
             try parseCredential(p, r, asymmetric: asymmetric) {
                 queryError("Error parsing the X-Amz-Credential parameter; \($0)")
             }
@@ -640,7 +643,7 @@ enum AuthorizationParser {
             token = try withDecoded(q, v) { p, r throws(VerificationFailure) in text(p, r) }
         }
         claim = ClaimedAuthorization(
-            accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
+            accessKeyID: accessKeyID, dateStamp: dateStamp, region: region, service: service, terminator: terminator,
             signedHeadersText: names, signature: sig,
             presign: .init(
                 date: date, expires: expires, sessionToken: token, signatureElement: found.signatureElement,
