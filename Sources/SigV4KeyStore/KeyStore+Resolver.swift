@@ -71,15 +71,15 @@ extension KeyStore: CredentialResolver {
         guard SecretEnvelope.isPlausibleKeyID(accessKeyID) else { return nil }
         let instant = ContinuousClock.now
         // Fast path: one lock, no storage access, while the last generation check is fresh.
-        var (generation, cached) = resolverState.lock.withLock { () -> (UInt64?, ResolverState.Entry?) in
+        let (generation, cachedWhileFresh) = resolverState.lock.withLock { () -> (UInt64?, ResolverState.Entry?) in
             guard let last = resolverState.lastCheck, let generation = resolverState.generation,
                 instant - last < resolverState.refreshInterval
             else { return (nil, nil) }
             return (generation, resolverState.entries[accessKeyID])
         }
+        var cached = cachedWhileFresh
         if generation == nil {
             let fresh = try refreshIfStale()
-            generation = fresh
             cached = resolverState.lock.withLock {
                 resolverState.generation == fresh ? resolverState.entries[accessKeyID] : nil
             }
