@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// One request of `TestVectors/awscrt-sigv4a/cases.json`: a random request signed with SigV4a by
 /// awscrt (`scripts/gen-awscrt-sigv4a-vectors.py`), what it was given and what it added. Read by

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// What the tests pass on to the processes they start.
 public enum ChildEnvironment {

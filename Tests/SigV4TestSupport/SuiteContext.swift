@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import SigV4
 
 /// A case's `context.json` in the official suites (`aws-signing-test-suite/v4` and `/v4a`):
