@@ -1158,7 +1158,6 @@ public struct Verifier: Sendable {
     /// `X-Amz-Signature` (and `X-Amz-Security-Token` where the service adds it after signing),
     /// written into temporary memory; empty elements (`&&`) are dropped too, as canonicalization
     /// drops them. Other requests: the target as received.
-    @inline(__always)
     func withCanonicalTarget<R>(
         request: VerificationRequest, claim: ClaimedAuthorization, rules: ServiceRules,
         _ body: (UnsafeBufferPointer<UInt8>) -> R
