@@ -333,9 +333,9 @@ struct HeaderFilter: Sendable, Hashable {
 }
 
 /// Runs `body` on the UTF-8 bytes of `string`, without copying a native string (a bridged or
-/// non-contiguous one is copied once).
-@inline(__always)
-func withUTF8Bytes<R, E: Error>(_ string: String, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+/// non-contiguous one is copied once). Inlinable: the verifier reads header names through it too.
+@inlinable @inline(__always)
+package func withUTF8Bytes<R, E: Error>(_ string: String, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
     let result: Result<R, E>
     if let r = string.utf8.withContiguousStorageIfAvailable({ bytes in
         Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(bytes)) }

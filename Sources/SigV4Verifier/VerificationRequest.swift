@@ -253,7 +253,8 @@ struct HeaderList: Sendable {
             // Each field is read once; its name and value bytes are borrowed where they are (no
             // `var` copies of either string: each copy is a retain and a release per field).
             for field in fields {
-                HeaderList.withUTF8(of: field.name.canonicalName) { n in
+                withUTF8Bytes(field.name.canonicalName) { name in
+                    let n = name.assumingMemoryBound(to: UInt8.self)
                     field.withUnsafeBytesOfValue { v in
                         facts.note(i, name: n, value: v)
                         // A pseudo-field name (`:x`, which only a decoder lets in) is checked, and refused.
@@ -272,15 +273,6 @@ struct HeaderList: Sendable {
             }
         }
         if let refused { throw refused }
-    }
-
-    /// Calls `body` with the UTF-8 of `s` where it is stored (a native string, always on Linux),
-    /// else with a copy's: no `var` copy of the string, and its retain and release, in the common case.
-    @inline(__always)
-    static func withUTF8<R>(of s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        if let r = s.utf8.withContiguousStorageIfAvailable(body) { return r }
-        var copy = s
-        return copy.withUTF8(body)
     }
 
     /// The value bytes of field `i`, copied.
