@@ -161,7 +161,8 @@ public struct Signer: Sendable {
             try validateCredentials()
             scope = try self.scope(dateText: dateText)
             if let lookup = keyCache?.signingKey(
-                for: credentials, scope: scope, dateFieldSecond: date.secondsSince1970, checked: true)
+                accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope,
+                dateFieldSecond: date.secondsSince1970, checked: true)
             {
                 (key, dateField) = lookup
             }

@@ -72,7 +72,10 @@ public final class SigningKeyCache: Sendable {
 
     /// Returns the cached key for this scope, deriving and storing it on a miss.
     public func signingKey(for credentials: Credentials, scope: CredentialScope) -> SigningKey {
-        signingKey(for: credentials, scope: scope, dateFieldSecond: nil).key
+        signingKey(
+            accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope,
+            dateFieldSecond: nil
+        ).key
     }
 
     /// The same from the two parts of the credentials that matter (the verifier's lookup: no
@@ -86,7 +89,7 @@ public final class SigningKeyCache: Sendable {
     /// For ``Signer/sign(_:payload:at:)``, under one lock: the last key when it is for these parts
     /// and a signer checked them (so `scope` may be built unchecked), and the remembered
     /// `X-Amz-Date` field when it is for `dateFieldSecond`. A nil key: check the parts, then call
-    /// ``signingKey(for:scope:dateFieldSecond:checked:)``.
+    /// ``signingKey(accessKeyID:secretAccessKey:scope:dateFieldSecond:checked:)``.
     func checkedLastKey(
         for credentials: Credentials, scope: CredentialScope, dateFieldSecond: Int64
     ) -> (key: SigningKey?, dateField: HTTPField?) {
@@ -104,14 +107,6 @@ public final class SigningKeyCache: Sendable {
     /// The key, and (under the same lock) the remembered `X-Amz-Date` field when it is for
     /// `dateFieldSecond`; nil otherwise (make it and hand it over with ``remember(dateField:second:)``).
     /// `checked`: the caller checked the access key id, secret and scope (see ``checkedLastKey(for:scope:dateFieldSecond:)``).
-    func signingKey(
-        for credentials: Credentials, scope: CredentialScope, dateFieldSecond: Int64?, checked: Bool = false
-    ) -> (key: SigningKey, dateField: HTTPField?) {
-        signingKey(
-            accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope,
-            dateFieldSecond: dateFieldSecond, checked: checked)
-    }
-
     func signingKey(
         accessKeyID: String, secretAccessKey: SecretAccessKey, scope: CredentialScope, dateFieldSecond: Int64?,
         checked: Bool = false
