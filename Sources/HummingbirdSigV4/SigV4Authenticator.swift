@@ -189,9 +189,12 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
                 .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
                 details: [.init("MaxSizeAllowed", String(limit))])
         }
-        if verified.payload == .verified || verified.payload == .unsigned,
-            limit == nil || (declaredLength != nil && request.headers[.transferEncoding] == nil)
-        {
+        let framed = declaredLength != nil && request.headers[.transferEncoding] == nil
+        // Verified without a declared body: the verifier took the headers' word that there is none
+        // (true of HTTP/1.1 framing, not of HTTP/2), so bytes that arrive anyway are checked.
+        let declaredBodiless = verified.payload == .verified && declaredLength == nil
+            && request.headers[.transferEncoding] == nil
+        if verified.payload == .verified || verified.payload == .unsigned, !declaredBodiless, limit == nil || framed {
             return (request, nil)
         }
         var checked = request
@@ -207,7 +210,8 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         case .verified, .unsigned:
             checked.body = RequestBody(
                 asyncSequence: VerifiedRequestBody(
-                    base: request.body, payloadVerifier: nil, limit: limit, recorder: recorder))
+                    base: request.body, payloadVerifier: nil,
+                    hashIfBytesArrive: declaredBodiless ? verified.payloadHash : nil, limit: limit, recorder: recorder))
         }
         return (checked, recorder)
     }

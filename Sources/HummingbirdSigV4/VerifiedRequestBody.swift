@@ -1,4 +1,5 @@
 import Hummingbird
+import SigV4
 import SigV4Verifier
 
 /// Remembers the first body failure, so the middleware can answer with it even when the
@@ -21,22 +22,29 @@ extension VerificationFailure.Code {
 /// With a hash to check, one buffer is always held back: the last bytes are released only after
 /// the whole body hashed to the signed value, so a consumer that forwards the body never
 /// completes a request whose body was tampered with.
+///
+/// A request signed and framed as bodiless (the empty body's hash, no `Content-Length` or
+/// `Transfer-Encoding`) gets `hashIfBytesArrive`: nothing is hashed unless a byte arrives, which
+/// HTTP/1.1 framing rules out but HTTP/2 allows; then it is checked like any signed body.
 struct VerifiedRequestBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
 
     let base: RequestBody
     let payloadVerifier: PayloadVerifier?
+    var hashIfBytesArrive: PayloadHash? = nil
     let limit: Int?
     let recorder: BodyFailureRecorder
 
     func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(
-            base: base.makeAsyncIterator(), payloadVerifier: payloadVerifier, limit: limit, recorder: recorder)
+            base: base.makeAsyncIterator(), payloadVerifier: payloadVerifier, hashIfBytesArrive: hashIfBytesArrive,
+            limit: limit, recorder: recorder)
     }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: RequestBody.AsyncIterator
         var payloadVerifier: PayloadVerifier?
+        let hashIfBytesArrive: PayloadHash?
         let limit: Int?
         let recorder: BodyFailureRecorder
         var held: ByteBuffer?
@@ -72,6 +80,9 @@ struct VerifiedRequestBody: AsyncSequence, Sendable {
                         details: [.init("MaxSizeAllowed", String(limit))])
                     await recorder.record(failure)
                     throw failure
+                }
+                if payloadVerifier == nil, buffer.readableBytes > 0, let signed = hashIfBytesArrive {
+                    payloadVerifier = PayloadVerifier(expectedHex: signed.value)
                 }
                 guard payloadVerifier != nil else { return buffer }
                 buffer.withUnsafeReadableBytes { payloadVerifier!.update($0) }

@@ -97,7 +97,11 @@ public struct VerifiedRequest: Sendable {
 
     /// The state of the body check.
     public enum PayloadStatus: Sendable, Hashable {
-        /// The body was given and matched, or the request has no body.
+        /// The body was given and matched, or the request has no body: no `Content-Length` above
+        /// zero and no `Transfer-Encoding`, with the empty body's hash signed. HTTP/1.1 framing then
+        /// carries no body; a transport that can carry one without those headers (HTTP/2) should
+        /// check any bytes that arrive against ``VerifiedRequest/payloadHash``, as the Hummingbird
+        /// middleware does.
         case verified
         /// `UNSIGNED-PAYLOAD`: the body is not covered by the signature.
         case unsigned

@@ -3,12 +3,14 @@ import Foundation
 import HTTPTypes
 import SigV4AsyncHTTPClient
 import Hummingbird
+import Logging
 import HummingbirdSigV4
 import HummingbirdSigV4Testing
 import HummingbirdTesting
 import NIOCore
 import SigV4
 import SigV4Verifier
+import Synchronization
 import Testing
 
 /// An app with the middleware: `/whoami` answers the principal; `/upload` counts and hashes the body it sees.
@@ -206,6 +208,49 @@ struct AuthenticatorTests {
                 #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "XAmzContentSHA256Mismatch")
             }
         }
+    }
+
+    /// A context made without a server, to call the middleware directly with a request the test
+    /// framework would not send (it adds Content-Length to every body).
+    struct DirectContext: SigV4RequestContext {
+        struct Source: RequestContextSource { let logger: Logger }
+        var coreContext: CoreRequestContextStorage
+        var sigV4: VerifiedRequest?
+        init(source: Source) { coreContext = .init(source: source) }
+    }
+
+    @Test("a body without Content-Length on a request signed as bodiless is checked against the empty hash")
+    func undeclaredBodyOnBodilessSignature() async throws {
+        // HTTP/1.1 framing gives a request without Content-Length or Transfer-Encoding no body, so
+        // the verifier takes the empty body's hash as verified; HTTP/2 can still carry DATA frames
+        // without a Content-Length. The middleware checks whatever arrives against the signed hash.
+        let head = HTTPRequest(
+            method: .put, scheme: "http", authority: "localhost", path: "/upload",
+            headerFields: [HTTPField.Name("Host")!: "localhost"])
+        let signed = try TestApp.signer().sign(head, payload: .emptySHA256, at: TestApp.now)
+        #expect(signed.request.headerFields[.contentLength] == nil)
+        let middleware = SigV4Authenticator<DirectContext>(
+            verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
+            configuration: .init(clock: { TestApp.now }))
+        let context = DirectContext(source: .init(logger: Logger(label: "test")))
+        func send(_ body: String) async throws -> (Response, seen: String) {
+            let seen = Mutex("")
+            let response = try await middleware.handle(
+                Request(head: signed.request, body: RequestBody(buffer: ByteBuffer(string: body))), context: context
+            ) { request, _ in
+                var text = ""
+                for try await buffer in request.body { text += String(buffer: buffer) }
+                seen.withLock { $0 = text }
+                return Response(status: .ok)
+            }
+            return (response, seen.withLock { $0 })
+        }
+        let smuggled = try await send("smuggled")
+        #expect(smuggled.0.status == .badRequest)
+        #expect(smuggled.0.headers[HTTPField.Name("x-amz-error-code")!] == "XAmzContentSHA256Mismatch")
+        #expect(smuggled.seen == "")
+        let empty = try await send("")
+        #expect(empty.0.status == .ok)
     }
 
     @Test("a body over the limit is refused with EntityTooLarge (413)")
