@@ -55,6 +55,25 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
         self.value = digest.hex
     }
 
+    /// ``init(_:)`` on the UTF-8 bytes of a value, taking `source` (the string they are the bytes
+    /// of, when there is one) as the value when it is already in normal form: lowercase hex or one
+    /// of the ``constants``. A header's value is then kept as it is, not copied into a new string.
+    ///
+    /// ```swift
+    /// let hash = try field.withUnsafeBytesOfValue { try PayloadHash($0, source: field.value) }
+    /// ```
+    package init(_ bytes: UnsafeBufferPointer<UInt8>, source: String?) throws(SigV4Error) {
+        if bytes.count == 64, bytes.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) {
+            self.init(unchecked: source ?? String(decoding: bytes, as: UTF8.self))
+            return
+        }
+        if let known = PayloadHash.constants.first(where: { $0.value.utf8.elementsEqual(bytes) }) {
+            self = known
+            return
+        }
+        try self.init(String(decoding: bytes, as: UTF8.self))
+    }
+
     /// True for the `STREAMING-*` constants.
     public var isStreaming: Bool { value.hasPrefix("STREAMING-") }
 

@@ -150,6 +150,9 @@ public struct Verifier: Sendable {
         var contentSHA256 = Occurrences()
         var securityToken = Occurrences()
         var regionSet = Occurrences()
+        /// The first `x-amz-date` value, parsed when it was noted (nil when it is not a valid
+        /// `YYYYMMDDTHHMMSSZ`), so the field is not read again.
+        var firstAmzDate: AmzDate? = nil
         var hostCount = 0
         var hasBody = false
         /// How many `x-amz-*` fields there are (coverage is checked only when there are some).
@@ -182,7 +185,9 @@ public struct Verifier: Sendable {
                 guard Verifier.isAmzName(name) else { return }
                 amzCount += 1
                 switch name.count {
-                case 10 where Self.equals(name, "x-amz-date"): amzDate.add(index)
+                case 10 where Self.equals(name, "x-amz-date"):
+                    if amzDate.isEmpty && value.count == 16 { firstAmzDate = AmzDate.parse(bytes: value) }
+                    amzDate.add(index)
                 case 16 where Self.equals(name, "x-amz-region-set"): regionSet.add(index)
                 case 20 where Self.equals(name, "x-amz-content-sha256"): contentSHA256.add(index)
                 case 20 where Self.equals(name, "x-amz-security-token"): securityToken.add(index)
@@ -474,7 +479,7 @@ public struct Verifier: Sendable {
         if let presign = claim.presign {
             signedAt = presign.date
         } else if facts.amzDate.count == 1 {
-            guard let d = facts.withFirst(facts.amzDate, { $0.count == 16 ? AmzDate.parse(bytes: $0) : nil }) ?? nil else {
+            guard let d = facts.firstAmzDate else {
                 throw withKey(VerificationFailure(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header"))
             }
             signedAt = d
@@ -692,8 +697,11 @@ public struct Verifier: Sendable {
         if facts.contentSHA256.count > 1 {
             throw VerificationFailure(.invalidArgument, "The request has more than one x-amz-content-sha256 header")
         }
-        if let raw = facts.withFirst(facts.contentSHA256, { String(decoding: $0, as: UTF8.self) }) {
-            guard let declared = try? PayloadHash(raw) else {
+        // The header's own string is kept as the value when it is lowercase hex (no new string).
+        if let parsed = facts.withFirstAndSource(facts.contentSHA256, { bytes, source in
+            Result { () throws(SigV4Error) in try PayloadHash(bytes, source: source) }
+        }) {
+            guard case .success(let declared) = parsed else {
                 throw VerificationFailure(
                     .invalidArgument,
                     "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-UNSIGNED-PAYLOAD-TRAILER, or a valid sha256 value."

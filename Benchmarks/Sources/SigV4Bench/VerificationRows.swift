@@ -34,7 +34,26 @@ enum VerificationRows {
         }
         let headerRequest = header.request
         let presignedRequest = presigned.request
+        // The same request signed for S3 (the gateway's case: `x-amz-content-sha256` sent and signed).
+        let s3Signer = Signer(
+            credentials: Fixture.credentials, region: Fixture.region, service: "s3", keyCache: nil)
+        guard let s3 = try? s3Signer.sign(Fixture.request(), payload: .emptySHA256, at: Fixture.date),
+            case .accepted = await verifier.verify(s3.request, payload: .streamed, now: now)
+        else { fatalError("the verifier rejects the S3 benchmark request") }
+        let s3Request = s3.request
         return [
+            Row(
+                name: "verify_header_s3_warm",
+                body: { n in
+                    for _ in 0..<n {
+                        blackHole(await verifier.verify(s3Request, payload: .streamed, now: now))
+                    }
+                },
+                floor: SignatureFloor(
+                    canonical: s3.canonicalRequest.bytes, stringToSign: s3.stringToSign.bytes, cold: false
+                ).body(),
+                maxAllocsPerOp: 0,
+                note: "Verifier.verify(HTTPRequest), S3 header auth (x-amz-content-sha256 signed), streamed body"),
             Row(
                 name: "verify_header_warm",
                 body: { n in
