@@ -194,7 +194,11 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         // (true of HTTP/1.1 framing, not of HTTP/2), so bytes that arrive anyway are checked.
         let declaredBodiless = verified.payload == .verified && declaredLength == nil
             && request.headers[.transferEncoding] == nil
-        if verified.payload == .verified || verified.payload == .unsigned, !declaredBodiless, limit == nil || framed {
+        // A checksum declared in an `x-amz-checksum-*` header and not checked yet (the body streams).
+        let checksumVerifier = verified.makeChecksumVerifier()
+        if verified.payload == .verified || verified.payload == .unsigned, !declaredBodiless, checksumVerifier == nil,
+            limit == nil || framed
+        {
             return (request, nil)
         }
         var checked = request
@@ -205,13 +209,14 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         case .pending:
             checked.body = RequestBody(
                 asyncSequence: VerifiedRequestBody(
-                    base: request.body, payloadVerifier: verified.makePayloadVerifier(), limit: limit,
-                    recorder: recorder))
+                    base: request.body, payloadVerifier: verified.makePayloadVerifier(),
+                    checksumVerifier: checksumVerifier, limit: limit, recorder: recorder))
         case .verified, .unsigned:
             checked.body = RequestBody(
                 asyncSequence: VerifiedRequestBody(
                     base: request.body, payloadVerifier: nil,
-                    hashIfBytesArrive: declaredBodiless ? verified.payloadHash : nil, limit: limit, recorder: recorder))
+                    hashIfBytesArrive: declaredBodiless ? verified.payloadHash : nil, checksumVerifier: checksumVerifier,
+                    limit: limit, recorder: recorder))
         }
         return (checked, recorder)
     }

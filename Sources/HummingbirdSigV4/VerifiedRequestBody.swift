@@ -17,11 +17,12 @@ extension VerificationFailure.Code {
     static let entityTooLarge = VerificationFailure.Code("EntityTooLarge", httpStatus: 413)
 }
 
-/// A request body that enforces the size limit and, when the payload hash is signed, checks it.
+/// A request body that enforces the size limit and, when the payload hash is signed, checks it;
+/// so it does a checksum declared in an `x-amz-checksum-<algorithm>` header.
 ///
-/// With a hash to check, one buffer is always held back: the last bytes are released only after
-/// the whole body hashed to the signed value, so a consumer that forwards the body never
-/// completes a request whose body was tampered with.
+/// With a hash or checksum to check, one buffer is always held back: the last bytes are released
+/// only after the whole body matched, so a consumer that forwards the body never completes a
+/// request whose body was tampered with.
 ///
 /// A request signed and framed as bodiless (the empty body's hash, no `Content-Length` or
 /// `Transfer-Encoding`) gets `hashIfBytesArrive`: nothing is hashed unless a byte arrives, which
@@ -32,19 +33,21 @@ struct VerifiedRequestBody: AsyncSequence, Sendable {
     let base: RequestBody
     let payloadVerifier: PayloadVerifier?
     var hashIfBytesArrive: PayloadHash? = nil
+    var checksumVerifier: ChecksumVerifier? = nil
     let limit: Int?
     let recorder: BodyFailureRecorder
 
     func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(
             base: base.makeAsyncIterator(), payloadVerifier: payloadVerifier, hashIfBytesArrive: hashIfBytesArrive,
-            limit: limit, recorder: recorder)
+            checksumVerifier: checksumVerifier, limit: limit, recorder: recorder)
     }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: RequestBody.AsyncIterator
         var payloadVerifier: PayloadVerifier?
         let hashIfBytesArrive: PayloadHash?
+        var checksumVerifier: ChecksumVerifier?
         let limit: Int?
         let recorder: BodyFailureRecorder
         var held: ByteBuffer?
@@ -59,14 +62,13 @@ struct VerifiedRequestBody: AsyncSequence, Sendable {
             while true {
                 guard let buffer = try await base.next() else {
                     finished = true
-                    if var hasher = payloadVerifier {
-                        do {
-                            try hasher.finalize()
-                        } catch {
-                            held = nil
-                            await recorder.record(error)
-                            throw error
-                        }
+                    do throws(VerificationFailure) {
+                        if var hasher = payloadVerifier { try hasher.finalize() }
+                        try checksumVerifier?.finalize()
+                    } catch {
+                        held = nil
+                        await recorder.record(error)
+                        throw error
                     }
                     defer { held = nil }
                     return held
@@ -84,8 +86,11 @@ struct VerifiedRequestBody: AsyncSequence, Sendable {
                 if payloadVerifier == nil, buffer.readableBytes > 0, let signed = hashIfBytesArrive {
                     payloadVerifier = PayloadVerifier(expectedHex: signed.value)
                 }
-                guard payloadVerifier != nil else { return buffer }
-                buffer.withUnsafeReadableBytes { payloadVerifier!.update($0) }
+                guard payloadVerifier != nil || checksumVerifier != nil else { return buffer }
+                buffer.withUnsafeReadableBytes {
+                    payloadVerifier?.update($0)
+                    checksumVerifier?.update($0)
+                }
                 if let previous = held {
                     held = buffer
                     return previous

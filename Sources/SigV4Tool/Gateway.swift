@@ -144,7 +144,10 @@ struct Gateway: Sendable {
         }
         let contentLength = request.headers[.contentLength].flatMap { Int64($0) }
         let chunked = request.headers[.transferEncoding] != nil
-        let checkedAtEnd = identity.map { $0.payload == .pending || $0.payload == .awsChunked } ?? false
+        let checkedAtEnd =
+            identity.map {
+                $0.payload == .pending || $0.payload == .awsChunked || ($0.declaredChecksum != nil && !$0.checksumVerified)
+            } ?? false
         if let contentLength, contentLength > 0, checkedAtEnd, contentLength <= Int64(maxBufferedBody) {
             // Read, and so verify, the whole body before the upstream sees a byte of the request.
             outbound.body = .bytes(try await request.body.collect(upTo: Int(contentLength)))

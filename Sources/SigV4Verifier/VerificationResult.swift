@@ -89,6 +89,12 @@ public struct VerifiedRequest: Sendable {
     /// True when the request was signed with SigV4a (`AWS4-ECDSA-P256-SHA256`). ``scope``'s region
     /// is then the signed `X-Amz-Region-Set` value as sent (`us-east-1,us-west-2`, `*`).
     public var isSigV4a: Bool = false
+    /// The body's checksum declared in an `x-amz-checksum-<algorithm>` header, when the body is
+    /// sent whole (see ``DeclaredChecksum``). Checked already when the body was given to the
+    /// verifier; otherwise ``makeChecksumVerifier()`` checks it as the body streams.
+    public var declaredChecksum: DeclaredChecksum? = nil
+    /// True when the verifier checked ``declaredChecksum`` against the body it was given.
+    public var checksumVerified: Bool = false
 
     /// SigV4a only: the signed `X-Amz-Region-Set` entries.
     public var regionSet: [String]? {
@@ -117,6 +123,18 @@ public struct VerifiedRequest: Sendable {
     public func makePayloadVerifier() -> PayloadVerifier? {
         guard payload == .pending, let digest = payloadHash.digest else { return nil }
         return PayloadVerifier(expected: digest)
+    }
+
+    /// A checker for the body's ``declaredChecksum`` when it is still to be checked, else nil.
+    ///
+    /// ```swift
+    /// var checksum = verified.makeChecksumVerifier()
+    /// for try await buffer in body { buffer.withUnsafeReadableBytes { checksum?.update($0) } }
+    /// try checksum?.finalize()   // BadDigest
+    /// ```
+    public func makeChecksumVerifier() -> ChecksumVerifier? {
+        guard !checksumVerified, let declaredChecksum else { return nil }
+        return ChecksumVerifier(declaredChecksum)
     }
 }
 

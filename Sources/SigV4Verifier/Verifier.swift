@@ -153,6 +153,10 @@ public struct Verifier: Sendable {
         /// The first `x-amz-date` value, parsed when it was noted (nil when it is not a valid
         /// `YYYYMMDDTHHMMSSZ`), so the field is not read again.
         var firstAmzDate: AmzDate? = nil
+        /// `x-amz-checksum-<algorithm>` fields of the algorithms ``DeclaredChecksum`` knows, and the
+        /// first one's algorithm.
+        var checksum = Occurrences()
+        var checksumAlgorithm: TrailingChecksum.Algorithm? = nil
         var hostCount = 0
         var hasBody = false
         /// How many `x-amz-*` fields there are (coverage is checked only when there are some).
@@ -191,7 +195,13 @@ public struct Verifier: Sendable {
                 case 16 where Self.equals(name, "x-amz-region-set"): regionSet.add(index)
                 case 20 where Self.equals(name, "x-amz-content-sha256"): contentSHA256.add(index)
                 case 20 where Self.equals(name, "x-amz-security-token"): securityToken.add(index)
-                default: break
+                default:
+                    // `x-amz-checksum-<algorithm>` (19 to 24 bytes, `c` after `x-amz-`).
+                    guard name.count >= 19, name[6] | 0x20 == UInt8(ascii: "c"),
+                        let algorithm = DeclaredChecksum.algorithm(ofFieldName: name)
+                    else { return }
+                    if checksum.isEmpty { checksumAlgorithm = algorithm }
+                    checksum.add(index)
                 }
             default:
                 return
@@ -575,6 +585,22 @@ public struct Verifier: Sendable {
                     .invalidRequest, "aws-chunked uploads with chunk signatures are not supported with SigV4a"))
         }
 
+        // The body's declared checksum: its form now, the body itself after the signature. An
+        // aws-chunked body carries its checksum in the trailer (the chunked decoder checks it).
+        var declaredChecksum: DeclaredChecksum? = nil
+        if let algorithm = facts.checksumAlgorithm, !candidates.contains(where: \.isStreaming) {
+            guard facts.checksum.count == 1 else {
+                throw withKey(
+                    VerificationFailure(
+                        .invalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."))
+            }
+            let parsed = facts.withFirstAndSource(facts.checksum) { bytes, source in
+                DeclaredChecksum(algorithm: algorithm, value: source ?? String(decoding: bytes, as: UTF8.self))
+            }
+            guard let parsed, let parsed else { throw withKey(DeclaredChecksum.invalidValue(algorithm)) }
+            declaredChecksum = parsed
+        }
+
         // Session token claimed by the request.
         let claimedToken: String?
         if let presign = claim.presign {
@@ -646,12 +672,17 @@ public struct Verifier: Sendable {
         }
         let match: Match
         let status: VerifiedRequest.PayloadStatus
+        var checksumVerified = false
         do {
             match = try matchSignature(
                 fields: fields, request: request, claim: claim, signedAt: signedAt, rules: rules,
                 candidates: candidates, key: signingKey, ecdsaKey: ecdsaKey)
-            // 7. The body, when given.
+            // 7. The body, when given: its signed hash, then its declared checksum.
             status = try payloadStatus(match.payload, payload: payload, facts: facts)
+            if let declaredChecksum, case .body(let body) = payload {
+                try declaredChecksum.check(computed: TrailingChecksum.base64(declaredChecksum.algorithm, of: body))
+                checksumVerified = true
+            }
         } catch {
             throw withKey(error)
         }
@@ -663,7 +694,7 @@ public struct Verifier: Sendable {
             expires: claim.presign?.expires, signature: match.replayKey ?? claim.signature, payloadHash: match.payload,
             payload: status, plusPolicy: match.plus, canonicalForm: match.form,
             diagnostics: storage.policy.includeDiagnostics ? match.diagnostics : nil, signingKey: signingKey,
-            isSigV4a: regionSet != nil)
+            isSigV4a: regionSet != nil, declaredChecksum: declaredChecksum, checksumVerified: checksumVerified)
     }
 
     // MARK: payload

@@ -253,6 +253,36 @@ struct AuthenticatorTests {
         #expect(empty.0.status == .ok)
     }
 
+    @Test("a streamed body is checked against its x-amz-checksum-* header (BadDigest when it differs)")
+    func declaredChecksum() async throws {
+        // CRC-32 of "hello world" (zlib): DUoRhQ==. UNSIGNED-PAYLOAD, so only the checksum covers the body.
+        let body = ByteBuffer(string: "hello world")
+        // The first two requests carry the same signature: no replay guard.
+        try await TestApp.application(replay: false).test(.router) { client in
+            try await client.executeSigned(
+                uri: "/upload", method: .put, headers: [HTTPField.Name("x-amz-checksum-crc32")!: "DUoRhQ=="], body: body,
+                signer: TestApp.signer(), payload: .unsigned, at: TestApp.now
+            ) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body).hasPrefix("11 "))
+            }
+            try await client.executeSigned(
+                uri: "/upload", method: .put, headers: [HTTPField.Name("x-amz-checksum-crc32")!: "DUoRhQ=="],
+                body: ByteBuffer(string: "hello worle"), signer: TestApp.signer(), payload: .unsigned, at: TestApp.now
+            ) {
+                #expect($0.status == .badRequest)
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "BadDigest")
+            }
+            try await client.executeSigned(
+                uri: "/upload", method: .put, headers: [HTTPField.Name("x-amz-checksum-crc32")!: "not base64"], body: body,
+                signer: TestApp.signer(), payload: .unsigned, at: TestApp.now
+            ) {
+                #expect($0.status == .badRequest)
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "InvalidRequest")
+            }
+        }
+    }
+
     @Test("a body over the limit is refused with EntityTooLarge (413)")
     func bodyLimit() async throws {
         try await TestApp.application(maxBodySize: 1000).test(.router) { client in

@@ -1,0 +1,110 @@
+public import SigV4
+import _SigV4Crypto
+
+/// A checksum a request declares for its body in an `x-amz-checksum-<algorithm>` header (S3's
+/// additional checksums: `crc32`, `crc32c`, `crc64nvme`, `sha1`, `sha256`, `sha512`), the value
+/// being the base64 of the big-endian CRC or of the digest.
+///
+/// The verifier reads it from a body sent whole (an aws-chunked body carries its checksum in the
+/// trailer, which the chunked decoder checks). It checks the value's form before the key lookup
+/// (one such header; base64 of the algorithm's length: else `InvalidRequest`), the body against
+/// it when the body is given (`BadDigest`), and otherwise leaves the check to
+/// ``VerifiedRequest/makeChecksumVerifier()``. Headers that are not checksum values
+/// (`x-amz-checksum-algorithm`, `-type`, `-mode`) and algorithms this toolkit does not compute
+/// (the xxHash family, `md5`) are not read: a service behind the verifier that supports them
+/// checks them itself.
+///
+/// ```swift
+/// if case .accepted(let verified) = result, let checksum = verified.declaredChecksum {
+///     print(checksum.algorithm, checksum.value)   // crc32 DUoRhQ==
+/// }
+/// ```
+public struct DeclaredChecksum: Sendable, Hashable {
+    /// The algorithm named by the header.
+    public let algorithm: TrailingChecksum.Algorithm
+    /// The base64 value as sent.
+    public let value: String
+
+    /// Creates a declared checksum. `value` must be base64 of `algorithm`'s digest length.
+    ///
+    /// ```swift
+    /// let declared = DeclaredChecksum(algorithm: .crc32, value: "DUoRhQ==")
+    /// ```
+    public init?(algorithm: TrailingChecksum.Algorithm, value: String) {
+        guard value.utf8.count == algorithm.base64Length,
+            let raw = Base64.decode(bytes: value.utf8), raw.count == algorithm.digestByteCount
+        else { return nil }
+        self.algorithm = algorithm
+        self.value = value
+    }
+
+    /// The algorithm an `x-amz-checksum-…` field name (any case) declares a value for; nil for
+    /// other names, `x-amz-checksum-algorithm`/`-type`/`-mode` and algorithms not computed here.
+    static func algorithm(ofFieldName name: UnsafeBufferPointer<UInt8>) -> TrailingChecksum.Algorithm? {
+        let prefix: StaticString = "x-amz-checksum-"
+        let n = prefix.utf8CodeUnitCount
+        guard name.count > n, name.count <= n + 9,
+            VerificationRequest.equalsIgnoringCase(
+                UnsafeBufferPointer(rebasing: name[0..<n]), UnsafeBufferPointer(start: prefix.utf8Start, count: n))
+        else { return nil }
+        let suffix = UnsafeBufferPointer(rebasing: name[n...])
+        for algorithm in TrailingChecksum.Algorithm.allCases {
+            let known = algorithm.rawValue.utf8
+            if known.count == suffix.count, known.withContiguousStorageIfAvailable({
+                VerificationRequest.equalsIgnoringCase(suffix, $0)
+            }) == true {
+                return algorithm
+            }
+        }
+        return nil
+    }
+
+    /// `InvalidRequest` for a malformed value of this algorithm's header.
+    static func invalidValue(_ algorithm: TrailingChecksum.Algorithm) -> VerificationFailure {
+        VerificationFailure(.invalidRequest, "Value for \(algorithm.headerName) header is invalid.")
+    }
+
+    /// `BadDigest`: the body does not have the declared checksum.
+    func mismatch() -> VerificationFailure {
+        VerificationFailure(
+            .badDigest, "The \(algorithm.rawValue.uppercased()) you specified did not match the calculated checksum.",
+            details: [.init("ChecksumAlgorithm", algorithm.rawValue.uppercased())])
+    }
+
+    /// Throws ``mismatch()`` unless `computed` (base64) is the declared value (compared in
+    /// constant time, like every value a client proves something with).
+    func check(computed: String) throws(VerificationFailure) {
+        guard ConstantTime.equals(Array(computed.utf8), Array(value.utf8)) else { throw mismatch() }
+    }
+}
+
+/// Checks a body against its ``DeclaredChecksum`` while it streams: feed every byte in order, then
+/// call ``finalize()``. Memory use is constant.
+///
+/// ```swift
+/// if var checksum = verified.makeChecksumVerifier() {
+///     for try await buffer in body { buffer.withUnsafeReadableBytes { checksum.update($0) } }
+///     try checksum.finalize()   // BadDigest on a body that does not match
+/// }
+/// ```
+public struct ChecksumVerifier: Sendable {
+    /// The checksum the request declared.
+    public let declared: DeclaredChecksum
+    var running: TrailingChecksum
+
+    /// Starts checking against `declared`.
+    public init(_ declared: DeclaredChecksum) {
+        self.declared = declared
+        running = TrailingChecksum(declared.algorithm)
+    }
+
+    /// Feeds body bytes.
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        running.update(bytes)
+    }
+
+    /// Finishes; throws `BadDigest` when the body does not have the declared checksum.
+    public func finalize() throws(VerificationFailure) {
+        try declared.check(computed: running.base64)
+    }
+}
