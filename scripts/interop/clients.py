@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import traceback
+import zlib
 
 import boto3
 import botocore
@@ -270,6 +271,22 @@ def _boto_checksums():
             expect(stored(name) == data, f"{name}: stored bytes differ")
 
 
+@check("boto3 put_object with a precomputed ChecksumCRC32 (an x-amz-checksum-crc32 header, checked by the gateway)")
+def _boto_declared_checksum():
+    s3 = client(tls=False)
+    data = os.urandom(30_000)
+    crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    seen = {}
+    s3.meta.events.register(
+        "before-send.s3.PutObject", lambda request, **_: seen.update(request.headers.items()))
+    resp = s3.put_object(Bucket=BUCKET, Key="declared-crc32.bin", Body=data, ChecksumCRC32=crc)
+    expect(resp["ResponseMetadata"]["HTTPStatusCode"] == 200, f"{resp}")
+    sent = seen.get("x-amz-checksum-crc32")
+    sent = sent.decode() if isinstance(sent, bytes) else sent
+    expect(sent == crc, f"botocore sent {sent!r} in x-amz-checksum-crc32, not {crc!r}")
+    expect(stored("declared-crc32.bin") == data, "stored bytes differ")
+
+
 @check("boto3 with SigV4a (signature_version s3v4a, signed by awscrt) put_object and get_object, https and http")
 def _boto_sigv4a():
     for tls in (True, False):
@@ -448,6 +465,16 @@ def _neg_tampered():
         raise AssertionError("the tampered object exists upstream")
     except ClientError:
         pass
+
+
+@check("wrong declared checksum (ChecksumCRC32 of other bytes): BadDigest via boto3, nothing upstream")
+def _neg_declared_checksum():
+    s3 = client(tls=False)
+    data = os.urandom(30_000)
+    wrong = base64.b64encode(zlib.crc32(b"other bytes").to_bytes(4, "big")).decode()
+    with NothingUpstream():
+        expect_client_error(
+            lambda: s3.put_object(Bucket=BUCKET, Key="wrong-crc32.bin", Body=data, ChecksumCRC32=wrong), "BadDigest")
 
 
 @check("tampered aws-chunked body (https, trailer): refused, nothing upstream")
