@@ -305,6 +305,10 @@ struct TargetScan {
     /// True when every query byte is unreserved, but for at most one `=` per parameter: each
     /// parameter's canonical form is its text as it is.
     var queryIsPlain = true
+    /// How many bytes canonicalizing a query with several parameters can add at most: 2 for each
+    /// byte that may be escaped (`x` → `%XX`), 1 for each `&` (a parameter without a value gains
+    /// `=`). See ``requestLinesBound(methodCount:targetCount:)``.
+    var queryGrowth = 0
     /// 0: acceptable; 1: no leading `/`; 2: a control byte; 3: a fragment. The first problem found.
     private var problem: UInt8 = 0
 
@@ -377,11 +381,15 @@ struct TargetScan {
         while i <= n {
             let b: UInt8 = i < n ? t[i] : 0x26
             if !URIEncoding.isSet(b, low: TargetScan.querySpecialLow, high: TargetScan.pathSpecialHigh) {
-                if !URIEncoding.isUnreserved(b) { queryIsPlain = false }
+                if !URIEncoding.isUnreserved(b) {
+                    queryIsPlain = false
+                    queryGrowth += 2
+                }
                 i += 1
                 continue
             }
             if b == 0x26 {
+                queryGrowth += 1
                 if i < n { hasQuerySeparator = true }
                 let end = nameEnd >= 0 ? nameEnd : i
                 if end - parameterStart >= 10 && !hasSigningParameter
@@ -393,8 +401,10 @@ struct TargetScan {
                 parameterStart = i + 1
                 nameEnd = -1
             } else if b == 0x3d {
+                queryGrowth += 2
                 if nameEnd < 0 { nameEnd = i } else { queryIsPlain = false }
             } else {
+                queryGrowth += 2
                 queryIsPlain = false
                 if b < 0x20 || b == 0x7f || b == 0x23 {
                     if problem == 0 { problem = b == 0x23 ? 3 : 2 }
@@ -402,6 +412,20 @@ struct TargetScan {
             }
             i += 1
         }
+    }
+
+    /// Room for the first three canonical-request lines of this target (`CanonicalRequestBuilder`'s
+    /// bound, with the query's part from this scan when the query has several parameters: those are
+    /// encoded apart and appended at their exact size, so the query grows by at most
+    /// ``queryGrowth`` plus its last parameter's `=`; a single parameter is encoded in place and
+    /// needs room for three times its bytes). Keeps a long presigned target's canonical request
+    /// under the 1 KiB that temporary allocations get on the stack.
+    func requestLinesBound(methodCount: Int, targetCount: Int) -> Int {
+        guard hasQuerySeparator else {
+            return CanonicalRequestBuilder.requestLinesBound(methodCount: methodCount, targetCount: targetCount, extra: [])
+        }
+        let queryCount = targetCount - min(queryStart + 1, targetCount)
+        return methodCount + 3 * (targetCount - queryCount) + queryCount + queryGrowth + 2 + 4
     }
 
     /// Throws the first problem found.

@@ -88,8 +88,7 @@ package enum VerifierCanonicalization {
             try scan.check()
             let payload = payloadHash.value
             let bound =
-                CanonicalRequestBuilder.requestLinesBound(
-                    methodCount: method.count, targetCount: target.count, extra: [])
+                scan.requestLinesBound(methodCount: method.count, targetCount: target.count)
                 + 3 * signedHeaders.count + headers.byteCount + headers.count + payload.utf8.count + 16
             guard bound <= 1 << 28 else {
                 throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")

@@ -106,6 +106,13 @@ struct VerifierCanonicalizationTests {
     static let targets: [String] = [
         "/", "", "/a/../b/./c//d", "/%7e%2Fx?b=2&a=1&a=0", "/p?x", "/p?x=1=2", "/p?&&a=b&", "/p?a+b=c+d",
         "/p?%7a=%41", "/é?ü=ß", "/p?", "/p#frag", "/p?a=\u{01}", "no-slash", "/p?q=#", "/\u{7f}",
+        // Queries that grow the most when canonicalized (the output buffer is sized from the
+        // scan; too small a size traps in ByteWriter): every byte escaped, names without values,
+        // `=` inside values, `+`, stray `%`, and one long single parameter.
+        "/p?" + String(repeating: "é=é&", count: 60), "/p?" + String(repeating: "+&=", count: 120),
+        "/p?" + String(repeating: "a&", count: 250), "/p?" + String(repeating: "%&=%", count: 90),
+        "/p?a&" + String(repeating: " ", count: 300), "/p?" + String(repeating: "ü", count: 200),
+        "/é/ü?" + String(repeating: "=", count: 150) + "&x",
     ]
 
     @Test("targets, values and repeats: same bytes or the same error", arguments: targets)

@@ -77,7 +77,7 @@ enum VerificationRows {
                     canonical: presigned.canonicalRequest.bytes, stringToSign: presigned.stringToSign.bytes,
                     cold: false
                 ).body(),
-                maxAllocsPerOp: 1,
+                maxAllocsPerOp: 0,
                 note: "Verifier.verify(HTTPRequest), presigned URL, key cache hit"),
         ]
     }
