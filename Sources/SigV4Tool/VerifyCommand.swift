@@ -161,6 +161,8 @@ struct Verify: AsyncParsableCommand {
         var payload: String?
         /// The signing algorithm of an accepted request (`AWS4-HMAC-SHA256` or SigV4a's).
         var algorithm: String?
+        /// The body's declared `x-amz-checksum-*` of an accepted request, checked (`crc32 DUoRhQ== verified`).
+        var checksum: String?
         var details: [VerificationFailure.Detail] = []
 
         var json: String {
@@ -175,6 +177,7 @@ struct Verify: AsyncParsableCommand {
             if let presigned { pairs.append(("presigned", presigned ? "true" : "false")) }
             if let payload { pairs.append(("payload", s(payload))) }
             if let algorithm { pairs.append(("algorithm", s(algorithm))) }
+            if let checksum { pairs.append(("checksum", s(checksum))) }
             if !details.isEmpty {
                 pairs.append(("details", "{" + details.map { "\(s($0.name)):\(s($0.value))" }.joined(separator: ",") + "}"))
             }
@@ -184,6 +187,7 @@ struct Verify: AsyncParsableCommand {
         var text: String {
             var out = ok
                 ? "ACCEPTED \(accessKeyID ?? "") (principal \(principal ?? "")), scope \(scope ?? ""), payload \(payload ?? "")"
+                    + (checksum.map { ", checksum \($0)" } ?? "")
                 : "REJECTED \(code ?? "") (\(httpStatus)): \(message)"
             for d in details { out += "\n  \(d.name): \(d.value)" }
             if let canonicalRequest { out += "\n\nCanonical request:\n\(canonicalRequest)" }
@@ -212,7 +216,8 @@ struct Verify: AsyncParsableCommand {
                 accessKeyID: v.accessKeyID, principal: v.principal, canonicalRequest: v.diagnostics?.canonicalRequest,
                 stringToSign: v.diagnostics?.stringToSign, scope: v.scope.description, signedHeaders: v.signedHeaders,
                 presigned: v.isPresigned, payload: "\(v.payload)",
-                algorithm: v.isSigV4a ? SigV4aSigner.algorithm : StringToSign.algorithm)
+                algorithm: v.isSigV4a ? SigV4aSigner.algorithm : StringToSign.algorithm,
+                checksum: v.declaredChecksum.map { "\($0.algorithm) \($0.value) \(v.checksumVerified ? "verified" : "not checked")" })
             if v.payload == .awsChunked {
                 do throws(VerificationFailure) {
                     var decoder = try v.makeChunkedDecoder(for: request)

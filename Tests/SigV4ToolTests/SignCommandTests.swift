@@ -119,6 +119,32 @@ extension CLITests {
             #expect(json["authorization"] as? String == expected["authorization_header"] as? String)
         }
 
+        @Test("sign | verify checks an x-amz-checksum-crc32 header against the body (BadDigest when it differs)")
+        func verifyChecksumHeader() throws {
+            let home = try TempDir()
+            // CRC-32 of "hello world" (zlib): DUoRhQ==. UNSIGNED-PAYLOAD: only the checksum covers the body.
+            let signed = try Tool.sigv4(
+                [
+                    "sign", "http://127.0.0.1:9/bucket/hello.txt", "-X", "PUT", "--data", "hello world", "-H",
+                    "x-amz-checksum-crc32: DUoRhQ==", "--unsigned-payload", "--region",
+                    "us-east-1", "--service", "s3", "--timestamp", "20260101T000000Z", "--format", "http",
+                ] + Self.credentialFlags, env: Tool.cleanEnvironment(home: home.path))
+            #expect(signed.status == 0, "\(signed.stderr)")
+            let verdict = try Tool.sigv4(
+                ["verify", "--request", "-", "--now", "20260101T000100Z", "--format", "json"] + Self.credentialFlags,
+                env: Tool.cleanEnvironment(home: home.path), stdin: signed.stdout)
+            #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
+            #expect(try Tool.json(verdict.stdout)["checksum"] as? String == "crc32 DUoRhQ== verified")
+            // The same request with the last body byte changed (its length and signature unchanged).
+            var tampered = signed.stdout
+            tampered[tampered.count - 1] = UInt8(ascii: "e")
+            let refused = try Tool.sigv4(
+                ["verify", "--request", "-", "--now", "20260101T000100Z", "--format", "json"] + Self.credentialFlags,
+                env: Tool.cleanEnvironment(home: home.path), stdin: tampered)
+            #expect(refused.status == 1, "\(refused.out)")
+            #expect(try Tool.json(refused.stdout)["code"] as? String == "BadDigest")
+        }
+
         @Test("sign --format headers prints the headers to add, Authorization last")
         func headersFormat() throws {
             let vector = try DocExample(name: "get-object-range").load()
