@@ -2,17 +2,16 @@ public import SigV4
 import _SigV4Crypto
 
 /// A checksum a request declares for its body in an `x-amz-checksum-<algorithm>` header (S3's
-/// additional checksums: `crc32`, `crc32c`, `crc64nvme`, `sha1`, `sha256`, `sha512`), the value
-/// being the base64 of the big-endian CRC or of the digest.
+/// additional checksums: `crc32`, `crc32c`, `crc64nvme`, `sha1`, `sha256`, `sha512`, `xxhash64`,
+/// `xxhash3`, `xxhash128`), the value being the base64 of the big-endian CRC, digest or hash.
 ///
 /// The verifier reads it from a body sent whole (an aws-chunked body carries its checksum in the
 /// trailer, which the chunked decoder checks). It checks the value's form before the key lookup
 /// (one such header; base64 of the algorithm's length: else `InvalidRequest`), the body against
 /// it when the body is given (`BadDigest`), and otherwise leaves the check to
 /// ``VerifiedRequest/makeChecksumVerifier()``. Headers that are not checksum values
-/// (`x-amz-checksum-algorithm`, `-type`, `-mode`) and algorithms this toolkit does not compute
-/// (the xxHash family, `md5`) are not read: a service behind the verifier that supports them
-/// checks them itself.
+/// (`x-amz-checksum-algorithm`, `-type`, `-mode`) and the algorithm this toolkit does not compute
+/// (`md5`) are not read: a service behind the verifier that supports it checks it itself.
 ///
 /// ```swift
 /// if case .accepted(let verified) = result, let checksum = verified.declaredChecksum {

@@ -122,9 +122,12 @@ struct AWSChunkedDecoderTests {
     }
 
     @Test(
-        "an unsigned-trailer body with a CRC-64/NVME or SHA-512 trailer computed by awscrt and hashlib is accepted, and a flipped byte is BadDigest",
+        "an unsigned-trailer body with a CRC-64/NVME, SHA-512 or xxHash trailer computed by awscrt and hashlib is accepted, and a flipped byte is BadDigest",
         arguments: [
             ("x-amz-checksum-crc64nvme", "FMWa4z4TnMw="),
+            ("x-amz-checksum-xxhash64", "soD2G4dDLzQ="),
+            ("x-amz-checksum-xxhash3", "DE99QL03SXs="),
+            ("x-amz-checksum-xxhash128", "vVG75+Fk0+bGEHSATP01WQ=="),
             (
                 "x-amz-checksum-sha512",
                 "tMMYgI77ogz9+V4eMfi6LLT80QtU+cdiCwTnCmkf3HE9uSJ7ehlpGS/8ftngWymCNKgvWwyBvK+G3Gkkh2atyg=="
@@ -132,7 +135,8 @@ struct AWSChunkedDecoderTests {
         ])
     func newerTrailerAlgorithms(name: String, value: String) async throws {
         // The values are Python's, for these bytes: base64(awscrt.checksums.crc64nvme(data), 8 bytes
-        // big-endian) and base64(hashlib.sha512(data).digest()), as botocore 1.43 sends them.
+        // big-endian), base64(hashlib.sha512(data).digest()) and awscrt.checksums.XXHash's
+        // (new_xxhash64, new_xxhash3_64, new_xxhash3_128) finalize(), as botocore 1.43 sends them.
         let data = Array("hello, aws-chunked world".utf8)
         let signed = try Self.unsignedTrailerUpload(trailer: name, decodedLength: data.count)
         let body = Array("\(String(data.count, radix: 16))\r\n".utf8) + data + Array("\r\n0\r\n\(name):\(value)\r\n\r\n".utf8)
@@ -144,9 +148,9 @@ struct AWSChunkedDecoderTests {
         #expect { try Self.decodeAll(verified, r, bad, piece: 5) } throws: { ($0 as? VerificationFailure)?.code == .badDigest }
     }
 
-    @Test("an x-amz-trailer naming an xxHash checksum (not supported) is refused with InvalidArgument before any byte")
-    func xxHashTrailerRefused() async throws {
-        let signed = try Self.unsignedTrailerUpload(trailer: "x-amz-checksum-xxhash64", decodedLength: 5)
+    @Test("an x-amz-trailer naming an MD5 checksum (not supported) is refused with InvalidArgument before any byte")
+    func md5TrailerRefused() async throws {
+        let signed = try Self.unsignedTrailerUpload(trailer: "x-amz-checksum-md5", decodedLength: 5)
         let r = VerificationRequest(signed.request)
         let verified = try #require(await Fixture.verifier().verify(r, now: Fixture.date).verified)
         #expect { _ = try verified.makeChunkedDecoder(for: r) } throws: {

@@ -8,8 +8,8 @@ import Testing
 @Suite("declared body checksums (x-amz-checksum-*)")
 struct DeclaredChecksumTests {
     static let body = Array("hello world".utf8)
-    /// The checksums of `body`, computed by peers: zlib (CRC-32), awscrt (CRC-32C, CRC-64/NVME) and
-    /// Python's hashlib (SHA-1, SHA-256, SHA-512), big-endian and base64 as S3 sends them.
+    /// The checksums of `body`, computed by peers: zlib (CRC-32), awscrt (CRC-32C, CRC-64/NVME, the
+    /// xxHash family) and Python's hashlib (SHA-1, SHA-256, SHA-512), big-endian and base64 as S3 sends them.
     static let peerValues: [(TrailingChecksum.Algorithm, String)] = [
         (.crc32, "DUoRhQ=="),
         (.crc32c, "yZRlqg=="),
@@ -17,6 +17,9 @@ struct DeclaredChecksumTests {
         (.sha1, "Kq5sNclPz7QV2+lfQIuc6R7oRu0="),
         (.sha256, "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek="),
         (.sha512, "MJ7MSJwS1utMxA9QyQLytNDtd+5RGnx6m808qG1M2G+YndNbxf9JlnDaNCVbRbDP2DDoH2Bdz33FVC6TrpzXbw=="),
+        (.xxhash64, "RatnNLIeaWg="),
+        (.xxhash3, "1Eex6kDmmIs="),
+        (.xxhash128, "340J6T+HSQCpm4d1zBW2xw=="),
     ]
 
     /// An S3 PUT of `body` with `extra` header fields, every one signed.
@@ -108,7 +111,7 @@ struct DeclaredChecksumTests {
         let result = await Self.verify(
             Self.request([
                 ("x-amz-checksum-algorithm", "CRC32"), ("x-amz-checksum-type", "FULL_OBJECT"),
-                ("x-amz-checksum-mode", "ENABLED"), ("x-amz-checksum-xxhash64", "AAAAAAAAAAA="),
+                ("x-amz-checksum-mode", "ENABLED"), ("x-amz-checksum-md5", "XrY7u+Ae7tCTyyK7j1rNww=="),
             ]))
         let verified = try #require(result.verified)
         #expect(verified.declaredChecksum == nil)

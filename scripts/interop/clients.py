@@ -271,6 +271,23 @@ def _boto_checksums():
             expect(stored(name) == data, f"{name}: stored bytes differ")
 
 
+@check("boto3 put_object ChecksumAlgorithm=XXHASH64, XXHASH3, XXHASH128 (https, trailer; awscrt computes them)")
+def _boto_xxhash():
+    s3 = client(tls=True)
+    seen = {}
+    s3.meta.events.register(
+        "before-send.s3.PutObject", lambda request, **_: seen.update((k.lower(), v) for k, v in request.headers.items()))
+    for algo in ("XXHASH64", "XXHASH3", "XXHASH128"):
+        data = os.urandom(70_000)
+        name = f"boto-{algo}.bin"
+        resp = s3.put_object(Bucket=BUCKET, Key=name, Body=data, ChecksumAlgorithm=algo)
+        expect(resp["ResponseMetadata"]["HTTPStatusCode"] == 200, f"{name}: {resp}")
+        trailer = seen.get("x-amz-trailer")
+        trailer = trailer.decode() if isinstance(trailer, bytes) else trailer
+        expect(trailer == f"x-amz-checksum-{algo.lower()}", f"{name}: botocore's x-amz-trailer was {trailer!r}")
+        expect(stored(name) == data, f"{name}: stored bytes differ")
+
+
 @check("boto3 put_object with a precomputed ChecksumCRC32 (an x-amz-checksum-crc32 header, checked by the gateway)")
 def _boto_declared_checksum():
     s3 = client(tls=False)

@@ -89,6 +89,8 @@ enum StreamingRows {
         for (algorithm, how) in [
             (TrailingChecksum.Algorithm.crc32c, "the SSE4.2 instruction where the CPU has it"),
             (.crc64nvme, "PCLMULQDQ folding where the CPU has it"),
+            (.xxhash64, "scalar Swift"),
+            (.xxhash3, "scalar Swift"),
         ] {
             rows.append(
                 Row(

@@ -1,7 +1,7 @@
 import _SigV4Crypto
 
 /// An incremental checksum for an aws-chunked trailer (`x-amz-checksum-crc32`, `-crc32c`, `-crc64nvme`,
-/// `-sha1`, `-sha256`, `-sha512`).
+/// `-sha1`, `-sha256`, `-sha512`, `-xxhash64`, `-xxhash3`, `-xxhash128`).
 ///
 /// AWS documentation: S3 User Guide, "Checking object integrity", and the S3 API
 /// Reference page "Signature Calculations for the Authorization Header: Transferring
@@ -10,9 +10,10 @@ import _SigV4Crypto
 ///
 /// CRC-32 folds with carry-less multiplication when the CPU has it (slicing-by-16 tables
 /// otherwise); CRC-32C uses the SSE4.2 instruction when present; CRC-64/NVME folds like CRC-32
-/// (slicing-by-8 tables otherwise); SHA-1, SHA-256 and SHA-512 come from libcrypto. The xxHash algorithms that
-/// newer SDKs offer (`XXHASH64`, `XXHASH3`, `XXHASH128`) are not supported: they are refused
-/// with ``SigV4Error/Code-swift.struct/unsupportedChecksum``.
+/// (slicing-by-8 tables otherwise); SHA-1, SHA-256 and SHA-512 come from libcrypto; XXH64, XXH3-64
+/// and XXH3-128 (what newer SDKs send as `XXHASH64`, `XXHASH3`, `XXHASH128`; big-endian, the
+/// 128-bit one high half first) are computed here, checked against awscrt. `MD5`, which S3 also
+/// names, is refused with ``SigV4Error/Code-swift.struct/unsupportedChecksum``.
 ///
 /// ```swift
 /// var checksum = TrailingChecksum(.crc32c)
@@ -40,6 +41,12 @@ public struct TrailingChecksum: Sendable {
         case sha256
         /// SHA-512.
         case sha512
+        /// XXH64 (seed 0).
+        case xxhash64
+        /// XXH3, 64 bits (seed 0, default secret).
+        case xxhash3
+        /// XXH3, 128 bits (seed 0, default secret).
+        case xxhash128
 
         /// Parses `crc32`, `CRC32C`, `sha1`, … or a full header name such as `x-amz-checksum-crc32c`
         /// (any case). Anything else throws ``SigV4Error/Code-swift.struct/unsupportedChecksum``.
@@ -49,7 +56,7 @@ public struct TrailingChecksum: Sendable {
             guard let algorithm = Algorithm(rawValue: lower) else {
                 throw SigV4Error(
                     .unsupportedChecksum,
-                    "unsupported trailing checksum \(name.debugDescription.prefix(48)); use crc32, crc32c, crc64nvme, sha1, sha256 or sha512"
+                    "unsupported trailing checksum \(name.debugDescription.prefix(48)); use crc32, crc32c, crc64nvme, sha1, sha256, sha512, xxhash64, xxhash3 or xxhash128"
                 )
             }
             self = algorithm
@@ -58,18 +65,21 @@ public struct TrailingChecksum: Sendable {
         /// The trailer header name, `x-amz-checksum-<name>`.
         public var headerName: String { "x-amz-checksum-\(rawValue)" }
 
-        /// Bytes in the raw checksum: 4 (CRC-32, CRC-32C), 8 (CRC-64/NVME), 20, 32 or 64 (SHA-1, -256, -512).
+        /// Bytes in the raw checksum: 4 (CRC-32, CRC-32C), 8 (CRC-64/NVME, XXH64, XXH3), 16 (XXH3-128),
+        /// 20, 32 or 64 (SHA-1, -256, -512).
         public var digestByteCount: Int {
             switch self {
             case .crc32, .crc32c: return 4
-            case .crc64nvme: return 8
+            case .crc64nvme, .xxhash64, .xxhash3: return 8
+            case .xxhash128: return 16
             case .sha1: return 20
             case .sha256: return 32
             case .sha512: return 64
             }
         }
 
-        /// Characters in the base64 value: 8, 8, 12, 28, 44 or 88.
+        /// Characters in the base64 value: 8 (CRC-32, CRC-32C), 12 (CRC-64/NVME, XXH64, XXH3),
+        /// 24 (XXH3-128), 28, 44 or 88 (SHA-1, -256, -512).
         public var base64Length: Int { Base64.encodedLength(of: digestByteCount) }
 
         /// The lowercase name, e.g. `crc32c`.
@@ -83,6 +93,8 @@ public struct TrailingChecksum: Sendable {
         case sha1(SHA1)
         case sha256(SHA256)
         case sha512(SHA512)
+        case xxhash64(XXH64Hasher)
+        case xxhash3(XXH3Hasher)
     }
 
     /// The algorithm.
@@ -99,6 +111,9 @@ public struct TrailingChecksum: Sendable {
         case .sha1: state = .sha1(SHA1())
         case .sha256: state = .sha256(SHA256())
         case .sha512: state = .sha512(SHA512())
+        case .xxhash64: state = .xxhash64(XXH64Hasher())
+        case .xxhash3: state = .xxhash3(XXH3Hasher(width: .bits64))
+        case .xxhash128: state = .xxhash3(XXH3Hasher(width: .bits128))
         }
     }
 
@@ -123,6 +138,12 @@ public struct TrailingChecksum: Sendable {
         case .sha512(var h):
             h.update(bytes)
             state = .sha512(h)
+        case .xxhash64(var h):
+            h.update(bytes)
+            state = .xxhash64(h)
+        case .xxhash3(var h):
+            h.update(bytes)
+            state = .xxhash3(h)
         }
     }
 
@@ -142,6 +163,8 @@ public struct TrailingChecksum: Sendable {
         case .sha1(var h): return h.finalize()
         case .sha256(var h): return h.finalize().bytes
         case .sha512(var h): return h.finalize()
+        case .xxhash64(let h): return h.bigEndianBytes
+        case .xxhash3(let h): return h.bigEndianBytes
         }
     }
 
