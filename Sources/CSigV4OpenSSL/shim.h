@@ -18,6 +18,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <openssl/md5.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/bn.h>
@@ -44,6 +45,14 @@ static inline int CSigV4OpenSSL_SHA1_Update(SHA_CTX *ctx, const void *data, size
     return SHA1_Update(ctx, data, len);
 }
 static inline int CSigV4OpenSSL_SHA1_Final(unsigned char *md, SHA_CTX *ctx) { return SHA1_Final(md, ctx); }
+
+// MARK: - MD5 (Content-MD5 and x-amz-checksum-md5 only)
+
+static inline int CSigV4OpenSSL_MD5_Init(MD5_CTX *ctx) { return MD5_Init(ctx); }
+static inline int CSigV4OpenSSL_MD5_Update(MD5_CTX *ctx, const void *data, size_t len) {
+    return MD5_Update(ctx, data, len);
+}
+static inline int CSigV4OpenSSL_MD5_Final(unsigned char *md, MD5_CTX *ctx) { return MD5_Final(md, ctx); }
 
 // MARK: - SHA-512 (trailing checksums only)
 

@@ -196,6 +196,16 @@ struct Verify: AsyncParsableCommand {
         }
     }
 
+    /// `crc32 DUoRhQ== verified`, `content-md5 XrY7u+Ae7tCTyyK7j1rNww== verified`, both joined by `, `;
+    /// nil when the body declares neither.
+    static func checksumSummary(_ v: VerifiedRequest) -> String? {
+        let declared = [v.declaredChecksum, v.contentMD5].compactMap { $0 }
+        guard !declared.isEmpty else { return nil }
+        return declared.map {
+            "\($0.isContentMD5 ? "content-md5" : $0.algorithm.rawValue) \($0.value) \(v.checksumVerified ? "verified" : "not checked")"
+        }.joined(separator: ", ")
+    }
+
     static func verify(_ bytes: [UInt8], reader: HTTPRequestReader, verifier: Verifier, now: AmzDate) async -> Verdict {
         let raw: RawHTTPRequest
         do {
@@ -217,7 +227,7 @@ struct Verify: AsyncParsableCommand {
                 stringToSign: v.diagnostics?.stringToSign, scope: v.scope.description, signedHeaders: v.signedHeaders,
                 presigned: v.isPresigned, payload: "\(v.payload)",
                 algorithm: v.isSigV4a ? SigV4aSigner.algorithm : StringToSign.algorithm,
-                checksum: v.declaredChecksum.map { "\($0.algorithm) \($0.value) \(v.checksumVerified ? "verified" : "not checked")" })
+                checksum: Self.checksumSummary(v))
             if v.payload == .awsChunked {
                 do throws(VerificationFailure) {
                     var decoder = try v.makeChunkedDecoder(for: request)

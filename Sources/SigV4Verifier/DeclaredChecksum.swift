@@ -3,15 +3,16 @@ import _SigV4Crypto
 
 /// A checksum a request declares for its body in an `x-amz-checksum-<algorithm>` header (S3's
 /// additional checksums: `crc32`, `crc32c`, `crc64nvme`, `sha1`, `sha256`, `sha512`, `xxhash64`,
-/// `xxhash3`, `xxhash128`), the value being the base64 of the big-endian CRC, digest or hash.
+/// `xxhash3`, `xxhash128`, `md5`), the value being the base64 of the big-endian CRC, digest or hash,
+/// or in `Content-MD5` (base64 of the MD5 digest; ``isContentMD5``).
 ///
 /// The verifier reads it from a body sent whole (an aws-chunked body carries its checksum in the
 /// trailer, which the chunked decoder checks). It checks the value's form before the key lookup
 /// (one such header; base64 of the algorithm's length: else `InvalidRequest`), the body against
 /// it when the body is given (`BadDigest`), and otherwise leaves the check to
 /// ``VerifiedRequest/makeChecksumVerifier()``. Headers that are not checksum values
-/// (`x-amz-checksum-algorithm`, `-type`, `-mode`) and the algorithm this toolkit does not compute
-/// (`md5`) are not read: a service behind the verifier that supports it checks it itself.
+/// (`x-amz-checksum-algorithm`, `-type`, `-mode`) are not read. `Content-MD5` is checked the same
+/// way, with S3's codes for it: `InvalidDigest` for a malformed or repeated value, `BadDigest`.
 ///
 /// ```swift
 /// if case .accepted(let verified) = result, let checksum = verified.declaredChecksum {
@@ -23,11 +24,14 @@ public struct DeclaredChecksum: Sendable, Hashable {
     public let algorithm: TrailingChecksum.Algorithm
     /// The base64 value as sent.
     public let value: String
+    /// True for a `Content-MD5` header (``algorithm`` is then `md5`).
+    public let isContentMD5: Bool
 
     /// Creates a declared checksum. `value` must be base64 of `algorithm`'s digest length.
     ///
     /// ```swift
     /// let declared = DeclaredChecksum(algorithm: .crc32, value: "DUoRhQ==")
+    /// let contentMD5 = DeclaredChecksum(contentMD5: "XrY7u+Ae7tCTyyK7j1rNww==")
     /// ```
     public init?(algorithm: TrailingChecksum.Algorithm, value: String) {
         guard value.utf8.count == algorithm.base64Length,
@@ -35,7 +39,19 @@ public struct DeclaredChecksum: Sendable, Hashable {
         else { return nil }
         self.algorithm = algorithm
         self.value = value
+        isContentMD5 = false
     }
+
+    /// A `Content-MD5` value (base64 of the 16-byte digest), or nil when malformed.
+    public init?(contentMD5 value: String) {
+        guard let checksum = DeclaredChecksum(algorithm: .md5, value: value) else { return nil }
+        self.algorithm = .md5
+        self.value = checksum.value
+        isContentMD5 = true
+    }
+
+    /// The header that carries it: `x-amz-checksum-<algorithm>` or `Content-MD5`.
+    public var headerName: String { isContentMD5 ? "Content-MD5" : algorithm.headerName }
 
     /// The algorithm an `x-amz-checksum-…` field name (any case) declares a value for; nil for
     /// other names, `x-amz-checksum-algorithm`/`-type`/`-mode` and algorithms not computed here.
@@ -63,9 +79,15 @@ public struct DeclaredChecksum: Sendable, Hashable {
         VerificationFailure(.invalidRequest, "Value for \(algorithm.headerName) header is invalid.")
     }
 
+    /// `InvalidDigest` for a malformed or repeated `Content-MD5`.
+    static let invalidContentMD5 = VerificationFailure(.invalidDigest, "The Content-MD5 you specified was invalid.")
+
     /// `BadDigest`: the body does not have the declared checksum.
     func mismatch() -> VerificationFailure {
-        VerificationFailure(
+        if isContentMD5 {
+            return VerificationFailure(.badDigest, "The Content-MD5 you specified did not match what we received.")
+        }
+        return VerificationFailure(
             .badDigest, "The \(algorithm.rawValue.uppercased()) you specified did not match the calculated checksum.",
             details: [.init("ChecksumAlgorithm", algorithm.rawValue.uppercased())])
     }
@@ -77,8 +99,9 @@ public struct DeclaredChecksum: Sendable, Hashable {
     }
 }
 
-/// Checks a body against its ``DeclaredChecksum`` while it streams: feed every byte in order, then
-/// call ``finalize()``. Memory use is constant.
+/// Checks a body against its ``DeclaredChecksum``s (an `x-amz-checksum-*` header, `Content-MD5`, or
+/// both) while it streams: feed every byte in order, then call ``finalize()``. Memory use is
+/// constant.
 ///
 /// ```swift
 /// if var checksum = verified.makeChecksumVerifier() {
@@ -87,23 +110,23 @@ public struct DeclaredChecksum: Sendable, Hashable {
 /// }
 /// ```
 public struct ChecksumVerifier: Sendable {
-    /// The checksum the request declared.
-    public let declared: DeclaredChecksum
-    var running: TrailingChecksum
+    /// The checksums the request declared.
+    public let declared: [DeclaredChecksum]
+    var running: [TrailingChecksum]
 
-    /// Starts checking against `declared`.
-    public init(_ declared: DeclaredChecksum) {
+    /// Starts checking against every checksum of `declared`.
+    public init(_ declared: [DeclaredChecksum]) {
         self.declared = declared
-        running = TrailingChecksum(declared.algorithm)
+        running = declared.map { TrailingChecksum($0.algorithm) }
     }
 
     /// Feeds body bytes.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        running.update(bytes)
+        for i in running.indices { running[i].update(bytes) }
     }
 
-    /// Finishes; throws `BadDigest` when the body does not have the declared checksum.
+    /// Finishes; throws `BadDigest` when the body does not have a declared checksum.
     public func finalize() throws(VerificationFailure) {
-        try declared.check(computed: running.base64)
+        for (declared, running) in zip(declared, running) { try declared.check(computed: running.base64) }
     }
 }

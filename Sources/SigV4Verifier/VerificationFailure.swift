@@ -61,8 +61,10 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
         public static let invalidRequest = Code("InvalidRequest", httpStatus: 400)
         /// aws-chunked: the body ended before the declared length or the final chunk (400).
         public static let incompleteBody = Code("IncompleteBody", httpStatus: 400)
-        /// aws-chunked: a trailing checksum does not match the data (400).
+        /// A trailing or declared checksum (`x-amz-checksum-*`, `Content-MD5`) does not match the body (400).
         public static let badDigest = Code("BadDigest", httpStatus: 400)
+        /// `Content-MD5` is not the base64 of 16 bytes, or is repeated (400).
+        public static let invalidDigest = Code("InvalidDigest", httpStatus: 400)
         /// The credential resolver failed; the verifier fails closed (500).
         public static let internalError = Code("InternalError", httpStatus: 500)
         /// The replay guard is full; the verifier fails closed (503).

@@ -20,6 +20,7 @@ public import SigV4
 /// | ``plusPolicies`` | literal, then space, then verbatim |
 /// | ``acceptVerbatimForms`` | true (botocore's and curl's raw path and query readings) |
 /// | ``includeDiagnostics`` | false |
+/// | ``verifyBodyChecksums`` | true (`x-amz-checksum-*` and `Content-MD5` checked against a body sent whole) |
 ///
 /// ```swift
 /// var policy = VerificationPolicy()
@@ -69,6 +70,9 @@ public struct VerificationPolicy: Sendable, Hashable {
     /// from the resolved secret; the request's region set must name a region in
     /// ``allowedRegions`` (when it is not empty) and in the key's scope.
     public var allowSigV4a: Bool = true
+    /// Check a body sent whole (not aws-chunked) against its `x-amz-checksum-<algorithm>` and
+    /// `Content-MD5` headers, as S3 does (``DeclaredChecksum``); off, those headers are not read.
+    public var verifyBodyChecksums: Bool = true
 
     /// Creates a policy with the defaults.
     public init(

@@ -93,7 +93,10 @@ public struct VerifiedRequest: Sendable {
     /// sent whole (see ``DeclaredChecksum``). Checked already when the body was given to the
     /// verifier; otherwise ``makeChecksumVerifier()`` checks it as the body streams.
     public var declaredChecksum: DeclaredChecksum? = nil
-    /// True when the verifier checked ``declaredChecksum`` against the body it was given.
+    /// The body's `Content-MD5`, when the body is sent whole; checked like ``declaredChecksum``.
+    public var contentMD5: DeclaredChecksum? = nil
+    /// True when the verifier checked ``declaredChecksum`` and ``contentMD5`` against the body it
+    /// was given.
     public var checksumVerified: Bool = false
 
     /// SigV4a only: the signed `X-Amz-Region-Set` entries.
@@ -125,7 +128,8 @@ public struct VerifiedRequest: Sendable {
         return PayloadVerifier(expected: digest)
     }
 
-    /// A checker for the body's ``declaredChecksum`` when it is still to be checked, else nil.
+    /// A checker for the body's ``declaredChecksum`` and ``contentMD5`` when they are still to be
+    /// checked, else nil.
     ///
     /// ```swift
     /// var checksum = verified.makeChecksumVerifier()
@@ -133,8 +137,8 @@ public struct VerifiedRequest: Sendable {
     /// try checksum?.finalize()   // BadDigest
     /// ```
     public func makeChecksumVerifier() -> ChecksumVerifier? {
-        guard !checksumVerified, let declaredChecksum else { return nil }
-        return ChecksumVerifier(declaredChecksum)
+        guard !checksumVerified, declaredChecksum != nil || contentMD5 != nil else { return nil }
+        return ChecksumVerifier([declaredChecksum, contentMD5].compactMap { $0 })
     }
 }
 

@@ -157,6 +157,7 @@ public struct Verifier: Sendable {
         /// first one's algorithm.
         var checksum = Occurrences()
         var checksumAlgorithm: TrailingChecksum.Algorithm? = nil
+        var contentMD5 = Occurrences()
         var hostCount = 0
         var hasBody = false
         /// How many `x-amz-*` fields there are (coverage is checked only when there are some).
@@ -178,6 +179,8 @@ public struct Verifier: Sendable {
             case UInt8(ascii: "c"):
                 if Self.equals(name, "content-length"), value.contains(where: { $0 >= 0x31 && $0 <= 0x39 }) {
                     hasBody = true
+                } else if Self.equals(name, "content-md5") {
+                    contentMD5.add(index)
                 }
             case UInt8(ascii: "d"):
                 if Self.equals(name, "date") { date.add(index) }
@@ -196,8 +199,8 @@ public struct Verifier: Sendable {
                 case 20 where Self.equals(name, "x-amz-content-sha256"): contentSHA256.add(index)
                 case 20 where Self.equals(name, "x-amz-security-token"): securityToken.add(index)
                 default:
-                    // `x-amz-checksum-<algorithm>` (19 to 24 bytes, `c` after `x-amz-`).
-                    guard name.count >= 19, name[6] | 0x20 == UInt8(ascii: "c"),
+                    // `x-amz-checksum-<algorithm>` (18 to 24 bytes, `c` after `x-amz-`).
+                    guard name.count >= 18, name[6] | 0x20 == UInt8(ascii: "c"),
                         let algorithm = DeclaredChecksum.algorithm(ofFieldName: name)
                     else { return }
                     if checksum.isEmpty { checksumAlgorithm = algorithm }
@@ -585,10 +588,22 @@ public struct Verifier: Sendable {
                     .invalidRequest, "aws-chunked uploads with chunk signatures are not supported with SigV4a"))
         }
 
-        // The body's declared checksum: its form now, the body itself after the signature. An
-        // aws-chunked body carries its checksum in the trailer (the chunked decoder checks it).
+        // The body's declared checksum and Content-MD5: their form now, the body itself after the
+        // signature. An aws-chunked body carries its checksum in the trailer (the chunked decoder
+        // checks it).
         var declaredChecksum: DeclaredChecksum? = nil
-        if let algorithm = facts.checksumAlgorithm, !candidates.contains(where: \.isStreaming) {
+        var contentMD5: DeclaredChecksum? = nil
+        let readChecksums = storage.policy.verifyBodyChecksums && !candidates.contains(where: \.isStreaming)
+        if !facts.contentMD5.isEmpty && readChecksums {
+            let parsed = facts.withFirstAndSource(facts.contentMD5) { bytes, source in
+                DeclaredChecksum(contentMD5: source ?? String(decoding: bytes, as: UTF8.self))
+            }
+            guard facts.contentMD5.count == 1, let parsed, let parsed else {
+                throw withKey(DeclaredChecksum.invalidContentMD5)
+            }
+            contentMD5 = parsed
+        }
+        if let algorithm = facts.checksumAlgorithm, readChecksums {
             guard facts.checksum.count == 1 else {
                 throw withKey(
                     VerificationFailure(
@@ -679,8 +694,11 @@ public struct Verifier: Sendable {
                 candidates: candidates, key: signingKey, ecdsaKey: ecdsaKey)
             // 7. The body, when given: its signed hash, then its declared checksum.
             status = try payloadStatus(match.payload, payload: payload, facts: facts)
-            if let declaredChecksum, case .body(let body) = payload {
-                try declaredChecksum.check(computed: TrailingChecksum.base64(declaredChecksum.algorithm, of: body))
+            if case .body(let body) = payload, declaredChecksum != nil || contentMD5 != nil {
+                for declared in [declaredChecksum, contentMD5] {
+                    guard let declared else { continue }
+                    try declared.check(computed: TrailingChecksum.base64(declared.algorithm, of: body))
+                }
                 checksumVerified = true
             }
         } catch {
@@ -694,7 +712,8 @@ public struct Verifier: Sendable {
             expires: claim.presign?.expires, signature: match.replayKey ?? claim.signature, payloadHash: match.payload,
             payload: status, plusPolicy: match.plus, canonicalForm: match.form,
             diagnostics: storage.policy.includeDiagnostics ? match.diagnostics : nil, signingKey: signingKey,
-            isSigV4a: regionSet != nil, declaredChecksum: declaredChecksum, checksumVerified: checksumVerified)
+            isSigV4a: regionSet != nil, declaredChecksum: declaredChecksum, contentMD5: contentMD5,
+            checksumVerified: checksumVerified)
     }
 
     // MARK: payload

@@ -73,7 +73,15 @@ struct BotocoreVerificationTests {
             let credential = ResolvedCredential(
                 accessKeyID: accessKeyID, secretAccessKey: SecretAccessKey(secret), principal: "p\(id)",
                 sessionToken: token)
-            return Verifier(resolver: InMemoryCredentialResolver([credential]))
+            return Verifier(resolver: InMemoryCredentialResolver([credential]), policy: Self.policy)
+        }
+
+        /// The corpus tests signatures: its random `Content-MD5` values are not its bodies' digests,
+        /// which S3 (and the verifier by default) would refuse with `BadDigest`.
+        static var policy: VerificationPolicy {
+            var policy = VerificationPolicy()
+            policy.verifyBodyChecksums = false
+            return policy
         }
 
         var now: AmzDate { try! AmzDate(iso8601Basic: timestamp).adding(seconds: mode == "query" ? Int64(expires!) : 300) }
@@ -102,7 +110,7 @@ struct BotocoreVerificationTests {
         var accepted = 0
         var rejected = 0
         for c in Self.cases where c.divergent {
-            var policy = VerificationPolicy()
+            var policy = Case.policy
             policy.includeDiagnostics = true
             var verifier = c.verifier
             verifier.policy = policy

@@ -20,6 +20,7 @@ struct DeclaredChecksumTests {
         (.xxhash64, "RatnNLIeaWg="),
         (.xxhash3, "1Eex6kDmmIs="),
         (.xxhash128, "340J6T+HSQCpm4d1zBW2xw=="),
+        (.md5, "XrY7u+Ae7tCTyyK7j1rNww=="),
     ]
 
     /// An S3 PUT of `body` with `extra` header fields, every one signed.
@@ -111,7 +112,7 @@ struct DeclaredChecksumTests {
         let result = await Self.verify(
             Self.request([
                 ("x-amz-checksum-algorithm", "CRC32"), ("x-amz-checksum-type", "FULL_OBJECT"),
-                ("x-amz-checksum-mode", "ENABLED"), ("x-amz-checksum-md5", "XrY7u+Ae7tCTyyK7j1rNww=="),
+                ("x-amz-checksum-mode", "ENABLED"), ("x-amz-checksum-xxhash32", "AAAAAA=="),
             ]))
         let verified = try #require(result.verified)
         #expect(verified.declaredChecksum == nil)
@@ -121,6 +122,45 @@ struct DeclaredChecksumTests {
     func anyCase() async {
         let result = await Self.verify(Self.request([("X-Amz-Checksum-CRC32", "AAAAAA==")]))
         #expect(result.code == "BadDigest")
+    }
+
+    @Test("Content-MD5 (hashlib's value) verifies a body given whole; another body is BadDigest")
+    func contentMD5() async throws {
+        let good = await Self.verify(Self.request([("Content-MD5", "XrY7u+Ae7tCTyyK7j1rNww==")]))
+        let verified = try #require(good.verified)
+        #expect(verified.contentMD5 == DeclaredChecksum(contentMD5: "XrY7u+Ae7tCTyyK7j1rNww=="))
+        #expect(verified.contentMD5?.headerName == "Content-MD5")
+        #expect(verified.checksumVerified)
+        // MD5 of "hello there".
+        let bad = await Self.verify(Self.request([("Content-MD5", "FhvCWWLaj+1tL1mSL7ZCqg==")]))
+        #expect(bad.code == "BadDigest")
+        #expect(bad.failure?.message == "The Content-MD5 you specified did not match what we received.")
+    }
+
+    @Test("a malformed or repeated Content-MD5 is InvalidDigest", arguments: [
+        [("Content-MD5", "XrY7u+Ae7tCTyyK7j1rNww")], [("Content-MD5", "DUoRhQ==")], [("Content-MD5", "")],
+        [("Content-MD5", "XrY7u+Ae7tCTyyK7j1rNww=="), ("Content-MD5", "XrY7u+Ae7tCTyyK7j1rNww==")],
+    ])
+    func malformedContentMD5(fields: [(String, String)]) async {
+        let result = await Self.verify(Self.request(fields))
+        #expect(result.code == "InvalidDigest")
+        #expect(result.failure?.message == "The Content-MD5 you specified was invalid.")
+    }
+
+    @Test("Content-MD5 and an x-amz-checksum-* header are both checked, given whole or streamed")
+    func contentMD5AndChecksum() async throws {
+        let both = [("Content-MD5", "XrY7u+Ae7tCTyyK7j1rNww=="), ("x-amz-checksum-crc32", "DUoRhQ==")]
+        #expect(await Self.verify(Self.request(both)).verified?.checksumVerified == true)
+        let wrongCRC = [("Content-MD5", "XrY7u+Ae7tCTyyK7j1rNww=="), ("x-amz-checksum-crc32", "AAAAAA==")]
+        #expect(await Self.verify(Self.request(wrongCRC)).code == "BadDigest")
+        let streamed = try #require(await Self.verify(Self.request(both), .streamed).verified)
+        var checker = try #require(streamed.makeChecksumVerifier())
+        #expect(checker.declared.map(\.headerName) == ["x-amz-checksum-crc32", "Content-MD5"])
+        Self.body.withUnsafeBytes { checker.update($0) }
+        try checker.finalize()
+        var other = try #require(streamed.makeChecksumVerifier())
+        Array("hello worle".utf8).withUnsafeBytes { other.update($0) }
+        #expect(throws: VerificationFailure.self) { try other.finalize() }
     }
 
     @Test("DeclaredChecksum checks the value's form")

@@ -288,7 +288,7 @@ def _boto_xxhash():
         expect(stored(name) == data, f"{name}: stored bytes differ")
 
 
-@check("boto3 put_object with a precomputed ChecksumCRC32 (an x-amz-checksum-crc32 header, checked by the gateway)")
+@check("boto3 put_object with a precomputed ChecksumCRC32 and ContentMD5 (x-amz-checksum-crc32 and Content-MD5 headers, checked by the gateway)")
 def _boto_declared_checksum():
     s3 = client(tls=False)
     data = os.urandom(30_000)
@@ -296,7 +296,8 @@ def _boto_declared_checksum():
     seen = {}
     s3.meta.events.register(
         "before-send.s3.PutObject", lambda request, **_: seen.update(request.headers.items()))
-    resp = s3.put_object(Bucket=BUCKET, Key="declared-crc32.bin", Body=data, ChecksumCRC32=crc)
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    resp = s3.put_object(Bucket=BUCKET, Key="declared-crc32.bin", Body=data, ChecksumCRC32=crc, ContentMD5=md5)
     expect(resp["ResponseMetadata"]["HTTPStatusCode"] == 200, f"{resp}")
     sent = seen.get("x-amz-checksum-crc32")
     sent = sent.decode() if isinstance(sent, bytes) else sent
@@ -484,14 +485,17 @@ def _neg_tampered():
         pass
 
 
-@check("wrong declared checksum (ChecksumCRC32 of other bytes): BadDigest via boto3, nothing upstream")
+@check("wrong declared checksum (ChecksumCRC32 or ContentMD5 of other bytes): BadDigest via boto3, nothing upstream")
 def _neg_declared_checksum():
     s3 = client(tls=False)
     data = os.urandom(30_000)
     wrong = base64.b64encode(zlib.crc32(b"other bytes").to_bytes(4, "big")).decode()
+    wrong_md5 = base64.b64encode(hashlib.md5(b"other bytes").digest()).decode()
     with NothingUpstream():
         expect_client_error(
             lambda: s3.put_object(Bucket=BUCKET, Key="wrong-crc32.bin", Body=data, ChecksumCRC32=wrong), "BadDigest")
+        expect_client_error(
+            lambda: s3.put_object(Bucket=BUCKET, Key="wrong-md5.bin", Body=data, ContentMD5=wrong_md5), "BadDigest")
 
 
 @check("tampered aws-chunked body (https, trailer): refused, nothing upstream")

@@ -1,7 +1,7 @@
 import _SigV4Crypto
 
 /// An incremental checksum for an aws-chunked trailer (`x-amz-checksum-crc32`, `-crc32c`, `-crc64nvme`,
-/// `-sha1`, `-sha256`, `-sha512`, `-xxhash64`, `-xxhash3`, `-xxhash128`).
+/// `-sha1`, `-sha256`, `-sha512`, `-xxhash64`, `-xxhash3`, `-xxhash128`, `-md5`).
 ///
 /// AWS documentation: S3 User Guide, "Checking object integrity", and the S3 API
 /// Reference page "Signature Calculations for the Authorization Header: Transferring
@@ -12,8 +12,8 @@ import _SigV4Crypto
 /// otherwise); CRC-32C uses the SSE4.2 instruction when present; CRC-64/NVME folds like CRC-32
 /// (slicing-by-8 tables otherwise); SHA-1, SHA-256 and SHA-512 come from libcrypto; XXH64, XXH3-64
 /// and XXH3-128 (what newer SDKs send as `XXHASH64`, `XXHASH3`, `XXHASH128`; big-endian, the
-/// 128-bit one high half first) are computed here, checked against awscrt. `MD5`, which S3 also
-/// names, is refused with ``SigV4Error/Code-swift.struct/unsupportedChecksum``.
+/// 128-bit one high half first) are computed here, checked against awscrt; MD5 (which S3 also
+/// names) comes from libcrypto.
 ///
 /// ```swift
 /// var checksum = TrailingChecksum(.crc32c)
@@ -47,6 +47,8 @@ public struct TrailingChecksum: Sendable {
         case xxhash3
         /// XXH3, 128 bits (seed 0, default secret).
         case xxhash128
+        /// MD5.
+        case md5
 
         /// Parses `crc32`, `CRC32C`, `sha1`, … or a full header name such as `x-amz-checksum-crc32c`
         /// (any case). Anything else throws ``SigV4Error/Code-swift.struct/unsupportedChecksum``.
@@ -56,7 +58,7 @@ public struct TrailingChecksum: Sendable {
             guard let algorithm = Algorithm(rawValue: lower) else {
                 throw SigV4Error(
                     .unsupportedChecksum,
-                    "unsupported trailing checksum \(name.debugDescription.prefix(48)); use crc32, crc32c, crc64nvme, sha1, sha256, sha512, xxhash64, xxhash3 or xxhash128"
+                    "unsupported trailing checksum \(name.debugDescription.prefix(48)); use crc32, crc32c, crc64nvme, sha1, sha256, sha512, xxhash64, xxhash3, xxhash128 or md5"
                 )
             }
             self = algorithm
@@ -65,13 +67,13 @@ public struct TrailingChecksum: Sendable {
         /// The trailer header name, `x-amz-checksum-<name>`.
         public var headerName: String { "x-amz-checksum-\(rawValue)" }
 
-        /// Bytes in the raw checksum: 4 (CRC-32, CRC-32C), 8 (CRC-64/NVME, XXH64, XXH3), 16 (XXH3-128),
-        /// 20, 32 or 64 (SHA-1, -256, -512).
+        /// Bytes in the raw checksum: 4 (CRC-32, CRC-32C), 8 (CRC-64/NVME, XXH64, XXH3), 16 (XXH3-128,
+        /// MD5), 20, 32 or 64 (SHA-1, -256, -512).
         public var digestByteCount: Int {
             switch self {
             case .crc32, .crc32c: return 4
             case .crc64nvme, .xxhash64, .xxhash3: return 8
-            case .xxhash128: return 16
+            case .xxhash128, .md5: return 16
             case .sha1: return 20
             case .sha256: return 32
             case .sha512: return 64
@@ -79,7 +81,7 @@ public struct TrailingChecksum: Sendable {
         }
 
         /// Characters in the base64 value: 8 (CRC-32, CRC-32C), 12 (CRC-64/NVME, XXH64, XXH3),
-        /// 24 (XXH3-128), 28, 44 or 88 (SHA-1, -256, -512).
+        /// 24 (XXH3-128, MD5), 28, 44 or 88 (SHA-1, -256, -512).
         public var base64Length: Int { Base64.encodedLength(of: digestByteCount) }
 
         /// The lowercase name, e.g. `crc32c`.
@@ -95,6 +97,7 @@ public struct TrailingChecksum: Sendable {
         case sha512(SHA512)
         case xxhash64(XXH64Hasher)
         case xxhash3(XXH3Hasher)
+        case md5(MD5)
     }
 
     /// The algorithm.
@@ -114,6 +117,7 @@ public struct TrailingChecksum: Sendable {
         case .xxhash64: state = .xxhash64(XXH64Hasher())
         case .xxhash3: state = .xxhash3(XXH3Hasher(width: .bits64))
         case .xxhash128: state = .xxhash3(XXH3Hasher(width: .bits128))
+        case .md5: state = .md5(MD5())
         }
     }
 
@@ -144,6 +148,9 @@ public struct TrailingChecksum: Sendable {
         case .xxhash3(var h):
             h.update(bytes)
             state = .xxhash3(h)
+        case .md5(var h):
+            h.update(bytes)
+            state = .md5(h)
         }
     }
 
@@ -165,6 +172,7 @@ public struct TrailingChecksum: Sendable {
         case .sha512(var h): return h.finalize()
         case .xxhash64(let h): return h.bigEndianBytes
         case .xxhash3(let h): return h.bigEndianBytes
+        case .md5(var h): return h.finalize()
         }
     }
 

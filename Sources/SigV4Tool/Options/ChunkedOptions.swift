@@ -19,7 +19,7 @@ struct ChunkedOptions: ParsableArguments {
     @Option(name: .customLong("chunk-size"), help: "Data bytes per chunk, 8192 to 67108864.")
     var chunkSize: Int = AWSChunkedEncoding.defaultChunkSize
 
-    @Option(help: "A trailing checksum: crc32c, crc32, crc64nvme, sha1, sha256, sha512, xxhash64, xxhash3 or xxhash128.")
+    @Option(help: "A trailing checksum: crc32c, crc32, crc64nvme, sha1, sha256, sha512, xxhash64, xxhash3, xxhash128 or md5.")
     var trailer: String?
 
     @Flag(
@@ -36,7 +36,7 @@ struct ChunkedOptions: ParsableArguments {
         do { algorithm = try TrailingChecksum.Algorithm(name: trailer) } catch {
             throw .usage(
                 "unknown --trailer '\(trailer)'",
-                hint: "use crc32c, crc32, crc64nvme, sha1, sha256, sha512, xxhash64, xxhash3 or xxhash128")
+                hint: "use crc32c, crc32, crc64nvme, sha1, sha256, sha512, xxhash64, xxhash3, xxhash128 or md5")
         }
         return unsignedTrailer ? .unsignedWithTrailer(algorithm) : .signedWithTrailer(algorithm)
     }

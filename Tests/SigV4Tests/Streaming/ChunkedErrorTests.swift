@@ -116,7 +116,7 @@ struct ChunkedErrorTests {
     @Test(
         "an unknown trailer algorithm is refused with unsupportedChecksum",
         arguments: [
-            "md5", "crc64", "", "x-amz-checksum-", "crc32c ", "sha-256", "x-amz-checksum-md5", "xxhash", "xxhash3 ",
+            "md5 ", "crc64", "", "x-amz-checksum-", "crc32c ", "sha-256", "x-amz-checksum-md4", "xxhash", "xxhash3 ",
             "x-amz-checksum-xxhash32", "xxh3", "crc64nvme ", "sha-512",
         ])
     func unknownAlgorithm(name: String) {
