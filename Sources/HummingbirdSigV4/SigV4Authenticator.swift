@@ -194,7 +194,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         // (true of HTTP/1.1 framing, not of HTTP/2), so bytes that arrive anyway are checked.
         let declaredBodiless = verified.payload == .verified && declaredLength == nil
             && request.headers[.transferEncoding] == nil
-        // A checksum declared in an `x-amz-checksum-*` header and not checked yet (the body streams).
+        // Checksums declared in `x-amz-checksum-*` or `Content-MD5` and not checked yet (the body streams).
         let checksumVerifier = verified.makeChecksumVerifier()
         if verified.payload == .verified || verified.payload == .unsigned, !declaredBodiless, checksumVerifier == nil,
             limit == nil || framed

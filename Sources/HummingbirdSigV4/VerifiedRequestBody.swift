@@ -18,7 +18,7 @@ extension VerificationFailure.Code {
 }
 
 /// A request body that enforces the size limit and, when the payload hash is signed, checks it;
-/// so it does a checksum declared in an `x-amz-checksum-<algorithm>` header.
+/// so it does the checksums declared in `x-amz-checksum-<algorithm>` and `Content-MD5` headers.
 ///
 /// With a hash or checksum to check, one buffer is always held back: the last bytes are released
 /// only after the whole body matched, so a consumer that forwards the body never completes a

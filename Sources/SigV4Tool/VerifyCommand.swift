@@ -161,7 +161,8 @@ struct Verify: AsyncParsableCommand {
         var payload: String?
         /// The signing algorithm of an accepted request (`AWS4-HMAC-SHA256` or SigV4a's).
         var algorithm: String?
-        /// The body's declared `x-amz-checksum-*` of an accepted request, checked (`crc32 DUoRhQ== verified`).
+        /// The body's declared `x-amz-checksum-*` and `Content-MD5` of an accepted request, checked
+        /// (``checksumSummary(_:)``).
         var checksum: String?
         var details: [VerificationFailure.Detail] = []
 
