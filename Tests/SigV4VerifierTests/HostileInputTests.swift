@@ -1,3 +1,5 @@
+import Foundation
+import HTTPTypes
 import SigV4
 import SigV4TestSupport
 import SigV4Verifier
@@ -97,6 +99,56 @@ struct HostileInputTests {
             // An unsigned, non-x-amz header (Date here) does not change the verdict; anything else must.
             #expect(result.isAccepted == onlyHarmless)
         }
+    }
+
+    @Test("random checksum headers (x-amz-checksum-*, Content-MD5) never crash and never pass a wrong body")
+    func randomChecksumHeaders() async {
+        // Signed with the headers in place and UNSIGNED-PAYLOAD, so only the declared checksums
+        // decide; the right value for the body must be accepted, anything else refused with one of
+        // the checksum codes.
+        let v = Fixture.verifier()
+        var rng = Random(state: 7)
+        let body = Array("hello world".utf8)
+        let names = ["Content-MD5", "content-md5"] + TrailingChecksum.Algorithm.allCases.map(\.headerName)
+        let base64 = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=".utf8)
+        var outcomes: [String: Int] = [:]
+        for round in 0..<1_000 {
+            var fields = HTTPFields()
+            fields.append(HTTPField(name: .contentLength, value: String(body.count)))
+            var rightValues = true
+            for _ in 0..<(1 + rng.below(2)) {
+                let name = names[rng.below(names.count)]
+                let algorithm = name.lowercased() == "content-md5" ? TrailingChecksum.Algorithm.md5 : try! TrailingChecksum.Algorithm(name: name)
+                let value: String
+                switch rng.below(4) {
+                case 0: value = TrailingChecksum.base64(algorithm, of: body)
+                case 1:
+                    // Well formed, another digest: base64 of random bytes of the algorithm's length.
+                    value = Data((0..<algorithm.digestByteCount).map { _ in rng.byte() }).base64EncodedString()
+                    rightValues = false
+                case 2:
+                    value = String(decoding: (0..<rng.below(120)).map { _ in base64[rng.below(base64.count)] }, as: UTF8.self)
+                    rightValues = false
+                default:
+                    value = String(decoding: (0..<rng.below(40)).map { _ in UInt8(0x21 + rng.below(94)) }, as: UTF8.self)
+                    rightValues = false
+                }
+                fields.append(HTTPField(name: HTTPField.Name(name)!, value: value))
+            }
+            let request = HTTPRequest(
+                method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/k", headerFields: fields)
+            let signed = VerificationRequest(try! Fixture.signer().sign(request, payload: .unsignedPayload, at: Fixture.date).request)
+            let result = await v.verify(signed, payload: .body(body), now: Fixture.date)
+            let code = result.failure?.code.name ?? "accepted"
+            outcomes[code, default: 0] += 1
+            if result.isAccepted {
+                #expect(rightValues, "round \(round): a wrong checksum value was accepted")
+            } else {
+                #expect(["BadDigest", "InvalidDigest", "InvalidRequest"].contains(code), "round \(round): \(code)")
+            }
+        }
+        // Every outcome was reached.
+        #expect(Set(outcomes.keys) == ["accepted", "BadDigest", "InvalidDigest", "InvalidRequest"], "\(outcomes)")
     }
 
     @Test("random bytes into the HTTP reader never crash; results are errors or bounded requests")
