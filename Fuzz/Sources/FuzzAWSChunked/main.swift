@@ -1,7 +1,7 @@
 // libFuzzer target: the aws-chunked decoder and verifier.
 //
-// Byte 0 picks the mode and the variant (signed, signed + trailer, unsigned + trailer; CRC32, CRC32C, SHA-1,
-// SHA-256), byte 1 the piece size the body is fed in.
+// Byte 0 picks the mode and the variant (signed, signed + trailer, unsigned + trailer; every trailing
+// checksum algorithm, the CRCs, SHAs, xxHashes and MD5), byte 1 the piece size the body is fed in.
 // - raw mode (byte 0 even): the rest of the input is the wire body, verified against a fixed seed: random
 //   framing, chunk sizes, extensions, signatures and trailers.
 //   Oracle: no crash, no hang, never more bytes released than declared.
