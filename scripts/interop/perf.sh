@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Gateway overhead: wrk against `sigv4 serve` in echo mode, the same presigned GET, with
 # verification (replay protection off) and with authentication disabled (hidden --dev-no-auth),
-# alternated in one run. Prints a Markdown table for Docs/Performance.md.
+# alternated in one run. Prints a Markdown table for Docs/Performance.md: requests/s, p99, the
+# throughput cost, and each server's CPU time per request (from /proc, steadier than throughput on
+# a machine shared with other work, since wrk and other jobs take their share of the cores).
 #
 # Usage: scripts/interop/perf.sh [path/to/sigv4] [seconds-per-run] [rounds]
 #        (default: .build/release/sigv4, built if missing; 10 s; 3 rounds)
@@ -49,10 +51,12 @@ auth_port=$(free_port)
 "${server_pin[@]}" "$SIGV4" serve --listen "127.0.0.1:$auth_port" --keystore "$ks" --replay-protection off --log-level error \
     >"$work/auth.log" 2>&1 &
 pids+=($!)
+auth_pid=$!
 noauth_port=$(free_port)
 "${server_pin[@]}" "$SIGV4" serve --listen "127.0.0.1:$noauth_port" --keystore "$ks" --dev-no-auth --log-level error \
     >"$work/noauth.log" 2>&1 &
 pids+=($!)
+noauth_pid=$!
 wait_port "$auth_port"
 wait_port "$noauth_port"
 
@@ -87,33 +91,41 @@ done < <(tail -n +2 "$work/request")
 status=$(curl -s -o /dev/null -w '%{http_code}' "${curl_headers[@]}" "http://127.0.0.1:$auth_port$target")
 [[ "$status" == 200 ]] || { echo "the presigned request was refused ($status)" >&2; cat "$work/auth.log" >&2; exit 1; }
 
-run() { # port -> "req/s p99_ms"
+# CPU time (user + system, clock ticks) the server process PID has used.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+run() { # port pid -> "req/s p99_ms server_cpu_us_per_request"
+    local before after
+    before=$(cpu_ticks "$2")
     "${wrk_pin[@]}" wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency "${headers[@]}" "http://127.0.0.1:$1$target" \
         >"$work/wrk.out"
-    python3 - "$work/wrk.out" <<'EOF'
+    after=$(cpu_ticks "$2")
+    python3 - "$work/wrk.out" "$((after - before))" "$(getconf CLK_TCK)" <<'EOF'
 import re, sys
 text = open(sys.argv[1]).read()
+ticks, hz = int(sys.argv[2]), int(sys.argv[3])
+requests = int(re.search(r"(\d+) requests in", text).group(1))
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
 p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
 errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
 if errors:
     sys.exit(f"wrk saw {errors.group(1)} non-2xx responses")
-print(f"{rps:.0f} {p99:.2f}")
+print(f"{rps:.0f} {p99:.2f} {ticks / hz / requests * 1e6:.1f}")
 EOF
 }
 
 echo "auth: $AUTH; load average before: $(cut -d' ' -f1-3 /proc/loadavg); server CPUs: ${SERVER_CPUS:-all}; wrk CPUs: ${WRK_CPUS:-all}"
 echo
-echo "| round | verified req/s | verified p99 ms | no-auth req/s | no-auth p99 ms | throughput cost |"
-echo "|---|---|---|---|---|---|"
+echo "| round | verified req/s | verified p99 ms | no-auth req/s | no-auth p99 ms | throughput cost | server CPU µs/request (verified / no-auth) |"
+echo "|---|---|---|---|---|---|---|"
 sum_auth=0
 sum_noauth=0
 for round in $(seq 1 "$ROUNDS"); do
-    read -r a_rps a_p99 < <(run "$auth_port")
-    read -r n_rps n_p99 < <(run "$noauth_port")
+    read -r a_rps a_p99 a_cpu < <(run "$auth_port" "$auth_pid")
+    read -r n_rps n_p99 n_cpu < <(run "$noauth_port" "$noauth_pid")
     cost=$(python3 -c "print(f'{(1 - $a_rps / $n_rps) * 100:.1f}%')")
-    echo "| $round | $a_rps | $a_p99 | $n_rps | $n_p99 | $cost |"
+    echo "| $round | $a_rps | $a_p99 | $n_rps | $n_p99 | $cost | $a_cpu / $n_cpu |"
     sum_auth=$((sum_auth + a_rps))
     sum_noauth=$((sum_noauth + n_rps))
 done
