@@ -19,8 +19,9 @@ struct Demo: AsyncParsableCommand {
         discussion: """
             Creates a key store in a temporary directory, issues two keys (one limited to the sqs service),
             starts the gateway on an ephemeral 127.0.0.1 port in echo mode, then signs requests with the
-            library's AsyncHTTPClient adapter: a valid request, a tampered body, a replayed request, an
-            expired presigned URL and a key used outside its scope. Prints each verdict; exits 0 when
+            library's AsyncHTTPClient adapter: a valid request, a tampered body, a body that does not
+            match its declared checksum, a replayed request, an expired presigned URL and a key used
+            outside its scope. Prints each verdict; exits 0 when
             every verdict is the expected one. Everything is deleted at the end.
             """)
 
@@ -116,6 +117,17 @@ struct Demo: AsyncParsableCommand {
         verdicts.append(try await send(
             Step(title: "PUT whose body changed after signing", expectedStatus: 400,
                  expectedCode: "XAmzContentSHA256Mismatch"), tampered))
+
+        // A body that does not match its declared checksum (UNSIGNED-PAYLOAD: only the CRC-32 covers it).
+        var corrupted = HTTPClientRequest(url: "\(base)/demo-bucket/report.csv")
+        corrupted.method = .PUT
+        corrupted.headers.add(
+            name: "x-amz-checksum-crc32", value: TrailingChecksum.base64(.crc32, of: Array("amount\n100\n".utf8)))
+        try corrupted.sign(with: signer, payload: .unsignedPayload, at: AmzDate(Date()))
+        corrupted.body = .bytes(ByteBuffer(string: "amount\n900\n"))
+        verdicts.append(try await send(
+            Step(title: "PUT whose body fails its CRC-32 checksum", expectedStatus: 400, expectedCode: "BadDigest"),
+            corrupted))
 
         // A presigned URL issued 10 minutes ago for 5 minutes.
         let presigned = try signer.presign(

@@ -41,9 +41,10 @@ struct GatewayBinaryTests {
         let (status, output) = try Self.run(["demo"])
         #expect(status == 0)
         #expect(output.contains("sigv4 demo: every verdict as expected."))
-        #expect(output.components(separatedBy: "✔").count - 1 == 6)
+        #expect(output.components(separatedBy: "✔").count - 1 == 7)
         #expect(output.contains("refused: 403 RequestReplayed"))
         #expect(output.contains("refused: 400 XAmzContentSHA256Mismatch"))
+        #expect(output.contains("refused: 400 BadDigest"))
         #expect(output.contains("curl --aws-sigv4"))
     }
 
