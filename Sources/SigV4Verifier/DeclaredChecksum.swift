@@ -11,7 +11,9 @@ import _SigV4Crypto
 /// (one such header; base64 of the algorithm's length: else `InvalidRequest`), the body against
 /// it when the body is given (`BadDigest`), and otherwise leaves the check to
 /// ``VerifiedRequest/makeChecksumVerifier()``. Headers that are not checksum values
-/// (`x-amz-checksum-algorithm`, `-type`, `-mode`) are not read. `Content-MD5` is checked the same
+/// (`x-amz-checksum-algorithm`, `-type`, `-mode`) are not read, nor are `x-amz-checksum-*` values
+/// on `CompleteMultipartUpload` (`POST` with an `uploadId` parameter), where they are the whole
+/// object's checksum (full-object or composite `…-N`), not the request body's. `Content-MD5` is checked the same
 /// way, with S3's codes for it: `InvalidDigest` for a malformed or repeated value, `BadDigest`.
 ///
 /// ```swift
@@ -77,6 +79,20 @@ public struct DeclaredChecksum: Sendable, Hashable {
     /// `InvalidRequest` for a malformed value of this algorithm's header.
     static func invalidValue(_ algorithm: TrailingChecksum.Algorithm) -> VerificationFailure {
         VerificationFailure(.invalidRequest, "Value for \(algorithm.headerName) header is invalid.")
+    }
+
+    /// True for `POST …?uploadId=…` (S3 `CompleteMultipartUpload`): its `x-amz-checksum-*` header is the
+    /// object's checksum, not its body's. `query` is the target's query bytes.
+    static func isCompleteMultipartUpload(method: String, query: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard method == "POST" else { return false }
+        var start = 0
+        while start < query.count {
+            let end = ByteSearch.index(of: 0x26, in: query, start..<query.count)
+            let eq = ByteSearch.indexInShortRange(of: 0x3d, in: query, start..<end)
+            if ByteSearch.equals(query, start..<eq, "uploadId") { return true }
+            start = end + 1
+        }
+        return false
     }
 
     /// `InvalidDigest` for a malformed or repeated `Content-MD5`.

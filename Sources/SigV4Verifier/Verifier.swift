@@ -603,7 +603,13 @@ public struct Verifier: Sendable {
             }
             contentMD5 = parsed
         }
-        if let algorithm = facts.checksumAlgorithm, readChecksums {
+        if let algorithm = facts.checksumAlgorithm, readChecksums,
+            !request.withTarget({ t, mark in
+                DeclaredChecksum.isCompleteMultipartUpload(
+                    method: request.method,
+                    query: UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
+            })
+        {
             guard facts.checksum.count == 1 else {
                 throw withKey(
                     VerificationFailure(

@@ -158,6 +158,35 @@ struct DeclaredChecksumTests {
         #expect { try other.finalize() } throws: { ($0 as? VerificationFailure)?.code == .badDigest }
     }
 
+    @Test("CompleteMultipartUpload's x-amz-checksum-* is the object's checksum: not read against its body")
+    func completeMultipartUpload() async throws {
+        // A full-object CRC-64/NVME and a composite CRC-32 (`…-3`) as SDKs send them on
+        // CompleteMultipartUpload; the body is the parts list, not the object.
+        let xml = Array("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>".utf8)
+        for (name, value) in [("x-amz-checksum-crc64nvme", "jSnVw/bqjr4="), ("x-amz-checksum-crc32", "DUoRhQ==-3")] {
+            var fields = HTTPFields()
+            fields.append(HTTPField(name: .contentLength, value: String(xml.count)))
+            fields.append(HTTPField(name: HTTPField.Name(name)!, value: value))
+            fields.append(HTTPField(name: HTTPField.Name("x-amz-checksum-type")!, value: "FULL_OBJECT"))
+            let request = HTTPRequest(
+                method: .post, scheme: "https", authority: "examplebucket.s3.amazonaws.com",
+                path: "/big.bin?uploadId=VXBsb2FkIElE", headerFields: fields)
+            let signed = VerificationRequest(
+                try Fixture.signer().sign(request, payload: .sha256(of: xml), at: Fixture.date).request)
+            let result = await Self.verify(signed, .body(xml))
+            let verified = try #require(result.verified, "\(name): \(result.failure?.description ?? "")")
+            #expect(verified.declaredChecksum == nil)
+            // The same header on an UploadPart (PUT with uploadId) is the body's, and read.
+            var part = request
+            part.method = .put
+            part.path = "/big.bin?partNumber=1&uploadId=VXBsb2FkIElE"
+            let signedPart = VerificationRequest(
+                try Fixture.signer().sign(part, payload: .sha256(of: xml), at: Fixture.date).request)
+            let partResult = await Self.verify(signedPart, .body(xml))
+            #expect(["BadDigest", "InvalidRequest"].contains(partResult.code), "\(name): \(partResult.code ?? "accepted")")
+        }
+    }
+
     @Test("DeclaredChecksum checks the value's form")
     func declaredChecksumForm() {
         #expect(DeclaredChecksum(algorithm: .crc32, value: "DUoRhQ==") != nil)
