@@ -475,17 +475,20 @@ enum AuthorizationParser {
 
     /// ``looksPresigned(_:)`` on the query's bytes.
     static func looksPresigned(_ q: UnsafeBufferPointer<UInt8>) -> Bool {
-        // Each `&`-separated element's name (up to `=`), compared in place.
+        anyParameterName(in: q) { name in
+            ByteSearch.equals(q, name, "X-Amz-Algorithm") || ByteSearch.equals(q, name, "X-Amz-Credential")
+                || ByteSearch.equals(q, name, "X-Amz-Signature")
+        }
+    }
+
+    /// True when `match` holds for the name (up to `=`, as indices of `q`) of some `&`-separated
+    /// element of the query `q`; the names are compared in place.
+    static func anyParameterName(in q: UnsafeBufferPointer<UInt8>, where match: (Range<Int>) -> Bool) -> Bool {
         var start = 0
         while start < q.count {
             let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
             let eq = ByteSearch.indexInShortRange(of: 0x3d, in: q, start..<end)
-            let name = start..<eq
-            if ByteSearch.equals(q, name, "X-Amz-Algorithm") || ByteSearch.equals(q, name, "X-Amz-Credential")
-                || ByteSearch.equals(q, name, "X-Amz-Signature")
-            {
-                return true
-            }
+            if match(start..<eq) { return true }
             start = end + 1
         }
         return false

@@ -84,15 +84,7 @@ public struct DeclaredChecksum: Sendable, Hashable {
     /// True for `POST …?uploadId=…` (S3 `CompleteMultipartUpload`): its `x-amz-checksum-*` header is the
     /// object's checksum, not its body's. `query` is the target's query bytes.
     static func isCompleteMultipartUpload(method: String, query: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard method == "POST" else { return false }
-        var start = 0
-        while start < query.count {
-            let end = ByteSearch.index(of: 0x26, in: query, start..<query.count)
-            let eq = ByteSearch.indexInShortRange(of: 0x3d, in: query, start..<end)
-            if ByteSearch.equals(query, start..<eq, "uploadId") { return true }
-            start = end + 1
-        }
-        return false
+        method == "POST" && AuthorizationParser.anyParameterName(in: query) { ByteSearch.equals(query, $0, "uploadId") }
     }
 
     /// `InvalidDigest` for a malformed or repeated `Content-MD5`.
