@@ -146,7 +146,8 @@ struct Gateway: Sendable {
         let chunked = request.headers[.transferEncoding] != nil
         let checkedAtEnd =
             identity.map {
-                $0.payload == .pending || $0.payload == .awsChunked || $0.makeChecksumVerifier() != nil
+                $0.payload == .pending || $0.payload == .awsChunked
+                    || (!$0.checksumVerified && !$0.declaredChecksums.isEmpty)
             } ?? false
         if let contentLength, contentLength > 0, checkedAtEnd, contentLength <= Int64(maxBufferedBody) {
             // Read, and so verify, the whole body before the upstream sees a byte of the request.

@@ -200,7 +200,7 @@ struct Verify: AsyncParsableCommand {
     /// `crc32 DUoRhQ== verified`, `content-md5 XrY7u+Ae7tCTyyK7j1rNww== verified`, both joined by `, `;
     /// nil when the body declares neither.
     static func checksumSummary(_ v: VerifiedRequest) -> String? {
-        let declared = [v.declaredChecksum, v.contentMD5].compactMap { $0 }
+        let declared = v.declaredChecksums
         guard !declared.isEmpty else { return nil }
         return declared.map {
             "\($0.isContentMD5 ? "content-md5" : $0.algorithm.rawValue) \($0.value) \(v.checksumVerified ? "verified" : "not checked")"

@@ -137,8 +137,14 @@ public struct VerifiedRequest: Sendable {
     /// try checksum?.finalize()   // BadDigest
     /// ```
     public func makeChecksumVerifier() -> ChecksumVerifier? {
-        guard !checksumVerified, declaredChecksum != nil || contentMD5 != nil else { return nil }
-        return ChecksumVerifier([declaredChecksum, contentMD5].compactMap { $0 })
+        guard !checksumVerified, !declaredChecksums.isEmpty else { return nil }
+        return ChecksumVerifier(declaredChecksums)
+    }
+
+    /// ``declaredChecksum`` and ``contentMD5``, those that are set (no array made when neither is).
+    public var declaredChecksums: [DeclaredChecksum] {
+        guard declaredChecksum != nil || contentMD5 != nil else { return [] }
+        return [declaredChecksum, contentMD5].compactMap { $0 }
     }
 }
 

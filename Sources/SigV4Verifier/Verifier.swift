@@ -701,10 +701,9 @@ public struct Verifier: Sendable {
             // 7. The body, when given: its signed hash, then its declared checksum.
             status = try payloadStatus(match.payload, payload: payload, facts: facts)
             if case .body(let body) = payload, declaredChecksum != nil || contentMD5 != nil {
-                for declared in [declaredChecksum, contentMD5] {
-                    guard let declared else { continue }
-                    try declared.check(computed: TrailingChecksum.base64(declared.algorithm, of: body))
-                }
+                var checksums = ChecksumVerifier([declaredChecksum, contentMD5].compactMap { $0 })
+                body.withUnsafeBytes { checksums.update($0) }
+                try checksums.finalize()
                 checksumVerified = true
             }
         } catch {
