@@ -189,11 +189,11 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
                 .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
                 details: [.init("MaxSizeAllowed", String(limit))])
         }
-        let framed = declaredLength != nil && request.headers[.transferEncoding] == nil
+        let chunkedTransfer = request.headers[.transferEncoding] != nil
+        let framed = declaredLength != nil && !chunkedTransfer
         // Verified without a declared body: the verifier took the headers' word that there is none
         // (true of HTTP/1.1 framing, not of HTTP/2), so bytes that arrive anyway are checked.
-        let declaredBodiless = verified.payload == .verified && declaredLength == nil
-            && request.headers[.transferEncoding] == nil
+        let declaredBodiless = verified.payload == .verified && declaredLength == nil && !chunkedTransfer
         // Checksums declared in `x-amz-checksum-*` or `Content-MD5` and not checked yet (the body streams).
         let checksumVerifier = verified.makeChecksumVerifier()
         if verified.payload == .verified || verified.payload == .unsigned, !declaredBodiless, checksumVerifier == nil,
