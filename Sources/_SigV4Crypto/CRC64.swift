@@ -107,9 +107,11 @@ package struct CRC64NVME: Sendable, Hashable {
     package var checksum: UInt64 { ~register }
 
     /// The checksum as 8 big-endian bytes (the form S3 base64-encodes).
-    package var bigEndianBytes: [UInt8] {
-        let v = checksum
-        return (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) }
+    package var bigEndianBytes: [UInt8] { CRC64NVME.bigEndian(checksum) }
+
+    /// The 8 bytes of `v`, most significant first (how S3 sends a 64-bit checksum; the xxHashes too).
+    static func bigEndian(_ v: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) }
     }
 
     package static func checksum<Bytes: ContiguousBytes>(_ bytes: Bytes) -> UInt64 {

@@ -162,7 +162,7 @@ package struct XXH64Hasher: Sendable {
     }
 
     /// The hash as S3 sends it: 8 bytes, big-endian.
-    package var bigEndianBytes: [UInt8] { XXH3Hasher.bytes(value) }
+    package var bigEndianBytes: [UInt8] { CRC64NVME.bigEndian(value) }
 }
 
 // MARK: - XXH3
@@ -342,10 +342,8 @@ package struct XXH3Hasher: Sendable {
     /// The hash as S3 sends it: 8 bytes (64) or 16 bytes, high half first (128), big-endian.
     package var bigEndianBytes: [UInt8] {
         let v = value
-        return width == .bits64 ? Self.bytes(v.low) : Self.bytes(v.high) + Self.bytes(v.low)
+        return width == .bits64 ? CRC64NVME.bigEndian(v.low) : CRC64NVME.bigEndian(v.high) + CRC64NVME.bigEndian(v.low)
     }
-
-    static func bytes(_ x: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: x >> (56 - 8 * $0)) } }
 
     private func long(_ s: UnsafeRawPointer) -> (high: UInt64, low: UInt64) {
         var accumulators = acc
