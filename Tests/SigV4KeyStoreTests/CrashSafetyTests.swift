@@ -120,8 +120,12 @@ import Testing
         var iteration = 0
         // SIGV4_CRASH_KILLS raises the number of kills (scripts/faults/keystore-kill runs 200).
         let wantedKills = Int(ProcessInfo.processInfo.environment["SIGV4_CRASH_KILLS"] ?? "") ?? 60
-        while kills.values.reduce(0, +) < wantedKills && iteration < 4 * wantedKills {
-            let op = Op.allCases[iteration % 3]
+        // Each operation gets its own share of the kills: a loop that stopped at a total could end with one
+        // operation barely cut (a slow first run makes its window too wide, so most of its runs finish first).
+        let killsPerOp = (wantedKills + Op.allCases.count - 1) / Op.allCases.count
+        while let op = Op.allCases.filter({ (kills[$0] ?? 0) < killsPerOp }).randomElement(using: &generator),
+            iteration < 6 * wantedKills
+        {
             let delay = Double.random(in: 0...(duration[op] ?? 0.1), using: &generator)
             let child = try run(arguments(op, iteration), env: env, killAfter: delay)
             if child.killed {
@@ -129,6 +133,9 @@ import Testing
             } else {
                 #expect(child.result.status == 0, "\(op) failed without being killed: \(child.result.stderr)")
                 record(op, child, &observed)
+                // A run that finished inside the window shows the window was wider than the operation: narrow it
+                // halfway, so that kills become likelier while some runs still complete (and report a key).
+                if let window = duration[op], child.seconds < window { duration[op] = (window + child.seconds) / 2 }
             }
             try checkStore(db, &observed, after: "\(op) killed=\(child.killed) at \(delay)s (iteration \(iteration))")
             iteration += 1
