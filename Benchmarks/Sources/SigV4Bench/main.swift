@@ -2,7 +2,7 @@ import Foundation
 import CBenchFloor
 import SigV4
 
-// scripts/bench drives this: `SigV4Bench [--quick | --busy] [--json FILE] [--peers FILE] [--check-allocs] [--filter S]`.
+// scripts/bench drives this: `SigV4Bench [--quick | --busy] [--json FILE] [--peers FILE] [--check-allocs] [--filter S | =NAME]`.
 
 struct Options {
     var quick = false
@@ -74,7 +74,10 @@ let options = parseOptions()
 func run(_ options: Options) async throws {
     let config: MeasureConfig = options.busy ? .busy : options.quick ? .quick : .full
     var rows = await allRows(quick: options.quick || options.checkAllocs)
-    if let f = options.filter { rows = rows.filter { $0.name.contains(f) } }
+    // `--filter S` keeps the rows whose name contains S; `--filter =S` the row named S.
+    if let f = options.filter {
+        rows = rows.filter { f.hasPrefix("=") ? $0.name == f.dropFirst() : $0.name.contains(f) }
+    }
     if options.list {
         for r in rows { print(r.name) }
         exit(0)
