@@ -67,7 +67,7 @@ public struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// Writes the 16 bytes of `YYYYMMDDTHHMMSSZ` at `p`.
-    func writeISO8601Basic(to p: UnsafeMutablePointer<UInt8>) {
+    package func writeISO8601Basic(to p: UnsafeMutablePointer<UInt8>) {
         writeDateStamp(to: p)
         let secs = Int(secondsSince1970 - dayNumber * 86400)
         p[8] = UInt8(ascii: "T")

@@ -1,3 +1,5 @@
+import _SigV4Crypto
+
 /// Why the verifier rejected a request: an AWS error code, its HTTP status, a message and details.
 ///
 /// A rejection is a value, not a crash: ``Verifier/verify(_:payload:now:)`` returns it inside
@@ -224,33 +226,53 @@ package enum JSONQuoting {
     /// everything else (UTF-8 included) kept as it is.
     ///
     /// Works on the UTF-8 bytes: a string with nothing to escape (the usual case: ids, regions,
-    /// paths) is copied between two quotes in one step. The gateway quotes six values per answer.
+    /// paths) is copied between two quotes in one step, any other through ``writeQuoted(_:to:)``.
     package static func quote(_ s: String) -> String {
         if isPlain(s[...]) { return "\"" + s + "\"" }
-        var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count + 16)
-        out.append(0x22)
-        let hex = Array("0123456789abcdef".utf8)
-        for b in s.utf8 {
-            switch b {
-            case 0x22: out.append(contentsOf: [0x5c, 0x22])  // \"
-            case 0x5c: out.append(contentsOf: [0x5c, 0x5c])  // \\
-            case 0x0a: out.append(contentsOf: [0x5c, 0x6e])  // \n
-            case 0x0d: out.append(contentsOf: [0x5c, 0x72])  // \r
-            case 0x09: out.append(contentsOf: [0x5c, 0x74])  // \t
-            case _ where b < 0x20 || b == 0x7f:
-                out.append(contentsOf: [0x5c, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xf)]])  // \u00XX
-            default: out.append(b)
+        var s = s
+        return s.withUTF8 { value in
+            String(unsafeUninitializedCapacity: quotedBound(value.count)) { out in
+                writeQuoted(value, to: out.baseAddress!)
             }
         }
-        out.append(0x22)
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The most bytes ``writeQuoted(_:to:)`` writes for `count` bytes: each may become `\u00XX`.
+    package static func quotedBound(_ count: Int) -> Int { 6 * count + 2 }
+
+    /// Writes the JSON string literal of the UTF-8 bytes `value` at `out` (room for
+    /// ``quotedBound(_:)`` bytes) and returns how many bytes it wrote.
+    package static func writeQuoted(_ value: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = 0
+        func put(_ b: UInt8) {
+            out[n] = b
+            n += 1
+        }
+        put(0x22)
+        for b in value {
+            guard needsEscape(b) else {
+                put(b)
+                continue
+            }
+            put(0x5c)
+            switch b {
+            case 0x22, 0x5c: put(b)  // \" \\
+            case 0x0a: put(0x6e)  // \n
+            case 0x0d: put(0x72)  // \r
+            case 0x09: put(0x74)  // \t
+            default:  // \u00XX
+                put(0x75)
+                put(0x30)
+                put(0x30)
+                put(Hex.digit(b >> 4))
+                put(Hex.digit(b & 0xf))
+            }
+        }
+        put(0x22)
+        return n
     }
 
     /// True when `s` has nothing JSON needs escaped: its literal is `"` + `s` + `"`.
-    /// A `Substring`, not any `StringProtocol`: a generic function called from another module
-    /// runs unspecialized, walking the bytes through witness tables (the gateway's echo calls this
-    /// for every value it writes; `s[...]` makes a `String` one at no cost).
     package static func isPlain(_ s: Substring) -> Bool { !s.utf8.contains(where: needsEscape) }
 
     /// True for the bytes JSON needs escaped (of the ones we escape): `"`, `\\`, controls and DEL.

@@ -21,8 +21,8 @@ struct JSONQuotingTests {
             let inner = literal.utf8.dropFirst().dropLast()
             #expect(!inner.contains { $0 < 0x20 || $0 == 0x7f }, "byte \(b) left raw")
         }
-        // `isPlain` (the gateway's echo writes a plain value between two quotes as it is) holds
-        // exactly when quoting changes nothing, for a string and for a substring of one.
+        // `isPlain` (`quote` copies a plain string between two quotes as it is) holds exactly when
+        // quoting changes nothing, for a string and for a substring of one.
         for b in Array(0x00...0x7f) {
             let s = "a" + String(UnicodeScalar(UInt8(b))) + "b"
             let plain = JSONQuoting.quote(s) == "\"" + s + "\""
@@ -42,6 +42,15 @@ struct JSONQuotingTests {
             let length = Int(random.next() % 24)
             let s = String((0..<length).map { _ in pool[Int(random.next() % UInt64(pool.count))] })
             #expect(try Self.parse(JSONQuoting.quote(s)) == s, "\(s.debugDescription)")
+            // The byte writer (the gateway's echo) writes the same literal, plain or not, within its bound.
+            var copy = s
+            let written = copy.withUTF8 { bytes in
+                let bound = JSONQuoting.quotedBound(bytes.count)
+                return [UInt8](unsafeUninitializedCapacity: bound) { out, count in
+                    count = JSONQuoting.writeQuoted(bytes, to: out.baseAddress!)
+                }
+            }
+            #expect(written == Array(JSONQuoting.quote(s).utf8), "\(s.debugDescription)")
         }
     }
 }
