@@ -162,7 +162,7 @@ struct Verify: AsyncParsableCommand {
         /// The signing algorithm of an accepted request (`AWS4-HMAC-SHA256` or SigV4a's).
         var algorithm: String?
         /// The body's declared `x-amz-checksum-*` and `Content-MD5` of an accepted request, checked
-        /// (``checksumSummary(_:)``).
+        /// (``checksumSummary(_:verified:)``).
         var checksum: String?
         var details: [VerificationFailure.Detail] = []
 
@@ -199,11 +199,11 @@ struct Verify: AsyncParsableCommand {
 
     /// `crc32 DUoRhQ== verified`, `content-md5 XrY7u+Ae7tCTyyK7j1rNww== verified`, both joined by `, `;
     /// nil when the body declares neither.
-    static func checksumSummary(_ v: VerifiedRequest) -> String? {
+    static func checksumSummary(_ v: VerifiedRequest, verified: Bool) -> String? {
         let declared = v.declaredChecksums
         guard !declared.isEmpty else { return nil }
         return declared.map {
-            "\($0.isContentMD5 ? "content-md5" : $0.algorithm.rawValue) \($0.value) \(v.checksumVerified ? "verified" : "not checked")"
+            "\($0.isContentMD5 ? "content-md5" : $0.algorithm.rawValue) \($0.value) \(verified ? "verified" : "not checked")"
         }.joined(separator: ", ")
     }
 
@@ -228,13 +228,15 @@ struct Verify: AsyncParsableCommand {
                 stringToSign: v.diagnostics?.stringToSign, scope: v.scope.description, signedHeaders: v.signedHeaders,
                 presigned: v.isPresigned, payload: "\(v.payload)",
                 algorithm: v.isSigV4a ? SigV4aSigner.algorithm : StringToSign.algorithm,
-                checksum: Self.checksumSummary(v))
+                checksum: Self.checksumSummary(v, verified: v.checksumVerified))
             if v.payload == .awsChunked {
                 do throws(VerificationFailure) {
                     var decoder = try v.makeChunkedDecoder(for: request)
                     _ = try decoder.feed(raw.body)
                     try decoder.finish()
                     verdict.payload = "awsChunked (\(decoder.releasedByteCount) decoded bytes verified)"
+                    // The decoder checked the declared checksums against the decoded body.
+                    verdict.checksum = Self.checksumSummary(v, verified: true)
                 } catch {
                     verdict.ok = false
                     verdict.code = error.code.name

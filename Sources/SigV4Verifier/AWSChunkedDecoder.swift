@@ -77,6 +77,9 @@ public struct AWSChunkedDecoder: Sendable {
     var chunkHash = SHA256()
     var claimedChunkSignature: Signature?
     var checksum: TrailingChecksum?
+    /// The decoded body's declared checksums (`x-amz-checksum-*`, `Content-MD5` request headers),
+    /// checked when the body ends.
+    var declared: ChecksumVerifier?
     var trailerBytes: [UInt8] = []
     var sawFinalChunk = false
     var decodedSoFar = 0
@@ -85,9 +88,13 @@ public struct AWSChunkedDecoder: Sendable {
     ///
     /// Prefer ``VerifiedRequest/makeChunkedDecoder(for:limits:)``, which takes all of these from
     /// the verified request.
+    ///
+    /// `declaredChecksums` are the request headers' checksums of the decoded body (S3 reads an
+    /// `x-amz-checksum-*` header on an aws-chunked upload as the decoded object's): the body ends
+    /// with `BadDigest` when it does not have them.
     public init(
         encoding: AWSChunkedEncoding, decodedContentLength: Int, signingKey: SigningKey, date: AmzDate,
-        seedSignature: Signature, limits: Limits = .default
+        seedSignature: Signature, declaredChecksums: [DeclaredChecksum] = [], limits: Limits = .default
     ) {
         self.encoding = encoding
         self.decodedContentLength = decodedContentLength
@@ -95,6 +102,7 @@ public struct AWSChunkedDecoder: Sendable {
         self.chunkSigner =
             encoding.signsChunks ? ChunkSigner(signingKey: signingKey, date: date, seedSignature: seedSignature) : nil
         self.checksum = encoding.trailer.map { TrailingChecksum($0) }
+        self.declared = declaredChecksums.isEmpty ? nil : ChecksumVerifier(declaredChecksums)
     }
 
     /// True once the whole body, final chunk and trailer included, has been read and verified.
@@ -139,6 +147,7 @@ public struct AWSChunkedDecoder: Sendable {
                         // release it from the caller's bytes, without copying it.
                         let piece = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + remaining)])
                         checksum?.update(piece)
+                        declared?.update(piece)
                         chunkHash.update(piece)
                         guard bytes[i + remaining] == 0x0d, bytes[i + remaining + 1] == 0x0a else {
                             throw fail(.invalidRequest, "chunk data is not followed by CRLF")
@@ -153,6 +162,7 @@ public struct AWSChunkedDecoder: Sendable {
                     let take = min(remaining, n - i)
                     let piece = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + take)])
                     checksum?.update(piece)
+                    declared?.update(piece)
                     if chunkSigner != nil {
                         chunkHash.update(piece)
                         if chunk.isEmpty { chunk.reserveCapacity(remaining) }
@@ -182,6 +192,7 @@ public struct AWSChunkedDecoder: Sendable {
                         trailerBytes.count == 2 || endsWithBlankLine(trailerBytes)
                     {
                         try verifyTrailer()
+                        try declared?.finalize()
                         state = .done
                     }
                 case .finalCRLF:
@@ -192,6 +203,7 @@ public struct AWSChunkedDecoder: Sendable {
                             throw fail(.invalidRequest, "the final chunk is not followed by CRLF")
                         }
                         line.removeAll()
+                        try declared?.finalize()
                         state = .done
                     }
                 }
@@ -411,6 +423,6 @@ extension VerifiedRequest {
         }
         return AWSChunkedDecoder(
             encoding: encoding, decodedContentLength: decoded, signingKey: signingKey, date: signedAt,
-            seedSignature: signature, limits: limits)
+            seedSignature: signature, declaredChecksums: declaredChecksums, limits: limits)
     }
 }

@@ -20,7 +20,7 @@ public import SigV4
 /// | ``plusPolicies`` | literal, then space, then verbatim |
 /// | ``acceptVerbatimForms`` | true (botocore's and curl's raw path and query readings) |
 /// | ``includeDiagnostics`` | false |
-/// | ``verifyBodyChecksums`` | true (`x-amz-checksum-*` and `Content-MD5` checked against a body sent whole) |
+/// | ``verifyBodyChecksums`` | true (`x-amz-checksum-*` and `Content-MD5` checked against the body, decoded when aws-chunked) |
 ///
 /// ```swift
 /// var policy = VerificationPolicy()
@@ -70,7 +70,7 @@ public struct VerificationPolicy: Sendable, Hashable {
     /// from the resolved secret; the request's region set must name a region in
     /// ``allowedRegions`` (when it is not empty) and in the key's scope.
     public var allowSigV4a: Bool = true
-    /// Check a body sent whole (not aws-chunked) against its `x-amz-checksum-<algorithm>` and
+    /// Check the body (decoded, when aws-chunked) against its `x-amz-checksum-<algorithm>` and
     /// `Content-MD5` headers, as S3 does (``DeclaredChecksum``); off, those headers are not read.
     public var verifyBodyChecksums: Bool = true
 

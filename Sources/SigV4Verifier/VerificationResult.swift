@@ -89,11 +89,12 @@ public struct VerifiedRequest: Sendable {
     /// True when the request was signed with SigV4a (`AWS4-ECDSA-P256-SHA256`). ``scope``'s region
     /// is then the signed `X-Amz-Region-Set` value as sent (`us-east-1,us-west-2`, `*`).
     public var isSigV4a: Bool = false
-    /// The body's checksum declared in an `x-amz-checksum-<algorithm>` header, when the body is
-    /// sent whole (see ``DeclaredChecksum``). Checked already when the body was given to the
-    /// verifier; otherwise ``makeChecksumVerifier()`` checks it as the body streams.
+    /// The body's checksum declared in an `x-amz-checksum-<algorithm>` header (see
+    /// ``DeclaredChecksum``). Checked already when the body was given to the verifier; otherwise
+    /// ``makeChecksumVerifier()`` checks it as the body streams, and on an aws-chunked upload (where
+    /// it is the decoded body's) the decoder from ``makeChunkedDecoder(for:limits:)`` does.
     public var declaredChecksum: DeclaredChecksum? = nil
-    /// The body's `Content-MD5`, when the body is sent whole; checked like ``declaredChecksum``.
+    /// The body's `Content-MD5`; checked like ``declaredChecksum``.
     public var contentMD5: DeclaredChecksum? = nil
     /// True when the verifier checked ``declaredChecksum`` and ``contentMD5`` against the body it
     /// was given.
@@ -129,7 +130,7 @@ public struct VerifiedRequest: Sendable {
     }
 
     /// A checker for the body's ``declaredChecksum`` and ``contentMD5`` when they are still to be
-    /// checked, else nil.
+    /// checked, else nil (also for an aws-chunked body: its decoder checks them).
     ///
     /// ```swift
     /// var checksum = verified.makeChecksumVerifier()
@@ -137,7 +138,8 @@ public struct VerifiedRequest: Sendable {
     /// try checksum?.finalize()   // BadDigest
     /// ```
     public func makeChecksumVerifier() -> ChecksumVerifier? {
-        guard !checksumVerified, !declaredChecksums.isEmpty else { return nil }
+        // An aws-chunked body's are checked by its decoder (``makeChunkedDecoder(for:limits:)``).
+        guard !checksumVerified, payload != .awsChunked, !declaredChecksums.isEmpty else { return nil }
         return ChecksumVerifier(declaredChecksums)
     }
 

@@ -589,11 +589,11 @@ public struct Verifier: Sendable {
         }
 
         // The body's declared checksum and Content-MD5: their form now, the body itself after the
-        // signature. An aws-chunked body carries its checksum in the trailer (the chunked decoder
-        // checks it).
+        // signature (a body given whole) or as it streams. On an aws-chunked upload they are the
+        // decoded body's, which the chunked decoder checks (beside a trailer's).
         var declaredChecksum: DeclaredChecksum? = nil
         var contentMD5: DeclaredChecksum? = nil
-        let readChecksums = storage.policy.verifyBodyChecksums && !candidates.contains(where: \.isStreaming)
+        let readChecksums = storage.policy.verifyBodyChecksums
         if !facts.contentMD5.isEmpty && readChecksums {
             let parsed = facts.withFirstAndSource(facts.contentMD5) { bytes, source in
                 DeclaredChecksum(contentMD5: source ?? String(decoding: bytes, as: UTF8.self))
@@ -700,7 +700,7 @@ public struct Verifier: Sendable {
                 candidates: candidates, key: signingKey, ecdsaKey: ecdsaKey)
             // 7. The body, when given: its signed hash, then its declared checksum.
             status = try payloadStatus(match.payload, payload: payload, facts: facts)
-            if case .body(let body) = payload, declaredChecksum != nil || contentMD5 != nil {
+            if case .body(let body) = payload, declaredChecksum != nil || contentMD5 != nil, status != .awsChunked {
                 var checksums = ChecksumVerifier([declaredChecksum, contentMD5].compactMap { $0 })
                 body.withUnsafeBytes { checksums.update($0) }
                 try checksums.finalize()

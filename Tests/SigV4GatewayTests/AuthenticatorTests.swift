@@ -338,6 +338,37 @@ struct AuthenticatorTests {
         }
     }
 
+    @Test(
+        "an x-amz-checksum-* header on an aws-chunked upload is checked against the decoded body",
+        arguments: [AWSChunkedEncoding.signed, .signedWithTrailer(.crc32c), .unsignedWithTrailer(.crc32)])
+    func awsChunkedDeclaredChecksum(encoding: AWSChunkedEncoding) async throws {
+        let body = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        func upload(checksumOf data: [UInt8]) throws -> (HTTPFields, [UInt8]) {
+            let request = HTTPRequest(
+                method: .put, scheme: "http", authority: "localhost", path: "/upload",
+                headerFields: [
+                    HTTPField.Name("Host")!: "localhost",
+                    HTTPField.Name("x-amz-checksum-sha256")!: TrailingChecksum.base64(.sha256, of: data),
+                ])
+            let streaming = try TestApp.signer().signStreaming(
+                request, decodedContentLength: body.count, encoding: encoding, chunkSize: 8192, contentLength: .unsigned,
+                at: TestApp.now)
+            return (streaming.request.headerFields, try streaming.encode(body))
+        }
+        let (goodHeaders, goodBody) = try upload(checksumOf: body)
+        let (badHeaders, badBody) = try upload(checksumOf: body.dropLast() + [0])
+        try await TestApp.application().test(.router) { client in
+            try await client.execute(uri: "/upload", method: .put, headers: goodHeaders, body: ByteBuffer(bytes: goodBody)) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body) == "20000 \(PayloadHash.sha256(of: body).value) -")
+            }
+            try await client.execute(uri: "/upload", method: .put, headers: badHeaders, body: ByteBuffer(bytes: badBody)) {
+                #expect($0.status == .badRequest)
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "BadDigest")
+            }
+        }
+    }
+
     static let adapterEncodings: [AWSChunkedEncoding] = [.signed, .signedWithTrailer(.crc32), .unsignedWithTrailer(.sha256)]
 
     @Test("AsyncHTTPClient's aws-chunked upload verifies on a live server", arguments: adapterEncodings)

@@ -320,6 +320,33 @@ extension CLITests {
             #expect(headers.out.contains("Authorization: AWS4-HMAC-SHA256 "))
         }
 
+        @Test("sign --chunked | verify checks an x-amz-checksum-* header against the decoded body")
+        func chunkedChecksumHeader() throws {
+            let dir = try TempDir()
+            let env = Tool.cleanEnvironment(home: dir.path)
+            // CRC-32 of "hello world" (zlib): DUoRhQ==; of "hello worle": another value.
+            for (value, accepted) in [("DUoRhQ==", true), ("AAAAAA==", false)] {
+                let signed = try Tool.sigv4(
+                    [
+                        "sign", "http://127.0.0.1:9/bucket/hello.txt", "-X", "PUT", "--data", "hello world", "-H",
+                        "x-amz-checksum-crc32: \(value)", "--region", "us-east-1", "--service", "s3", "--timestamp",
+                        "20260101T000000Z", "--chunked", "--chunk-size", "8192", "--format", "http",
+                    ] + Self.credentialFlags, env: env)
+                #expect(signed.status == 0, "\(signed.stderr)")
+                let verdict = try Tool.sigv4(
+                    ["verify", "--request", "-", "--now", "20260101T000100Z", "--format", "json"] + Self.credentialFlags,
+                    env: env, stdin: signed.stdout)
+                let json = try Tool.json(verdict.stdout)
+                if accepted {
+                    #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
+                    #expect(json["checksum"] as? String == "crc32 DUoRhQ== verified")
+                } else {
+                    #expect(verdict.status == 1)
+                    #expect(json["code"] as? String == "BadDigest")
+                }
+            }
+        }
+
         @Test("the URL's path and query are signed byte for byte (no re-encoding)")
         func targetIsByteExact() throws {
             let home = try TempDir()

@@ -96,6 +96,51 @@ struct AWSChunkedDecoderTests {
         #expect(try Self.decodeAll(emptyVerified, emptyRequest, emptyBody, piece: 10) == [])
     }
 
+    @Test(
+        "an x-amz-checksum-* or Content-MD5 header on an aws-chunked upload is the decoded body's: checked when it ends",
+        arguments: [AWSChunkedEncoding.signed, .signedWithTrailer(.crc32), .unsignedWithTrailer(.sha256)])
+    func declaredChecksumOfDecodedBody(encoding: AWSChunkedEncoding) async throws {
+        let other = Array(Self.payload.dropFirst()) + [0]
+        for (name, algorithm) in [("x-amz-checksum-crc32c", TrailingChecksum.Algorithm.crc32c), ("Content-MD5", .md5)] {
+            for (data, accepted) in [(Self.payload, true), (other, false)] {
+                let request = HTTPRequest(
+                    method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/big.bin",
+                    headerFields: [HTTPField.Name(name)!: TrailingChecksum.base64(algorithm, of: data)])
+                let streaming = try Fixture.signer().signStreaming(
+                    request, decodedContentLength: Self.payload.count, encoding: encoding, chunkSize: 8192,
+                    at: Fixture.date)
+                let r = VerificationRequest(streaming.request)
+                let verified = try #require(await Fixture.verifier().verify(r, now: Fixture.date).verified)
+                #expect(verified.declaredChecksums.count == 1 && !verified.checksumVerified)
+                // The decoder checks it; a streamed-body checker would read the encoded bytes.
+                #expect(verified.makeChecksumVerifier() == nil)
+                let body = try streaming.encode(Self.payload)
+                if accepted {
+                    #expect(try Self.decodeAll(verified, r, body, piece: 1000) == Self.payload, "\(name)")
+                } else {
+                    // (The decoded bytes are not returned from the closures: a failure would print them all.)
+                    #expect(throws: VerificationFailure.self, "\(name)") {
+                        _ = try Self.decodeAll(verified, r, body, piece: 1000)
+                    }
+                    #expect { _ = try Self.decodeAll(verified, r, body, piece: 1 << 20) } throws: {
+                        ($0 as? VerificationFailure)?.code == .badDigest
+                    }
+                }
+            }
+        }
+        // With the check off in the policy, the header is not read.
+        var policy = VerificationPolicy()
+        policy.verifyBodyChecksums = false
+        let request = HTTPRequest(
+            method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/big.bin",
+            headerFields: [HTTPField.Name("x-amz-checksum-crc32c")!: TrailingChecksum.base64(.crc32c, of: other)])
+        let streaming = try Fixture.signer().signStreaming(
+            request, decodedContentLength: Self.payload.count, encoding: encoding, chunkSize: 8192, at: Fixture.date)
+        let r = VerificationRequest(streaming.request)
+        let verified = try #require(await Fixture.verifier(policy: policy).verify(r, now: Fixture.date).verified)
+        #expect(try Self.decodeAll(verified, r, try streaming.encode(Self.payload), piece: 1000) == Self.payload)
+    }
+
     /// A PUT signed as awscli signs an upload with an unsigned trailer: `x-amz-trailer: trailer`
     /// and `STREAMING-UNSIGNED-PAYLOAD-TRAILER`.
     static func unsignedTrailerUpload(trailer: String, decodedLength: Int) throws -> SignedRequest {
