@@ -23,12 +23,20 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
     public static let streamingSignedTrailer = PayloadHash(unchecked: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")
     /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER` (unsigned aws-chunked with a checksum trailer).
     public static let streamingUnsignedTrailer = PayloadHash(unchecked: "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    /// `STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD`: aws-chunked with SigV4a (ECDSA) chunk signatures
+    /// (``SigV4aChunkSigner``).
+    public static let streamingECDSASigned = PayloadHash(unchecked: "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD")
+    /// `STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER`: SigV4a chunk signatures and a signed
+    /// trailer.
+    public static let streamingECDSASignedTrailer = PayloadHash(
+        unchecked: "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER")
     /// SHA-256 of the empty body.
     public static let emptySHA256 = PayloadHash(unchecked: SHA256.emptyDigest.hex)
 
     /// The constants that are not a hex digest.
     public static let constants: [PayloadHash] = [
-        .unsignedPayload, .streamingSigned, .streamingSignedTrailer, .streamingUnsignedTrailer,
+        .unsignedPayload, .streamingSigned, .streamingSignedTrailer, .streamingUnsignedTrailer, .streamingECDSASigned,
+        .streamingECDSASignedTrailer,
     ]
 
     /// The hex SHA-256 of `body`.

@@ -71,6 +71,12 @@ public struct AWSChunkedDecoder: Sendable {
     public private(set) var releasedByteCount = 0
 
     var chunkSigner: ChunkSigner?
+    /// SigV4a (`STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD…`): the ECDSA chain instead of `chunkSigner`.
+    var ecdsaChain: SigV4aChunkSigner?
+    /// The current chunk's claimed SigV4a signature: DER, and its hex as sent (unpadded), to chain on.
+    var claimedECDSA: (der: [UInt8], hex: String)?
+    /// True when chunks carry signatures (and are released only once verified).
+    var signsChunks: Bool { chunkSigner != nil || ecdsaChain != nil }
     var state: State = .sizeLine
     var line: [UInt8] = []
     var chunk: [UInt8] = []
@@ -101,6 +107,27 @@ public struct AWSChunkedDecoder: Sendable {
         self.limits = limits
         self.chunkSigner =
             encoding.signsChunks ? ChunkSigner(signingKey: signingKey, date: date, seedSignature: seedSignature) : nil
+        self.checksum = encoding.trailer.map { TrailingChecksum($0) }
+        self.declared = declaredChecksums.isEmpty ? nil : ChecksumVerifier(declaredChecksums)
+    }
+
+    /// Creates a decoder for a SigV4a upload (`STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD`, with
+    /// `encoding` `.signed`, or `…-PAYLOAD-TRAILER`, `.signedWithTrailer`): each chunk's ECDSA
+    /// signature is checked with `signingKey`'s public key and chained on, starting at the seed
+    /// request's signature (`seedSignature`, hex).
+    ///
+    /// Prefer ``VerifiedRequest/makeChunkedDecoder(for:limits:)``.
+    public init(
+        sigV4aEncoding encoding: AWSChunkedEncoding, decodedContentLength: Int, signingKey: SigV4aSigningKey,
+        date: AmzDate, service: String, seedSignature: String, declaredChecksums: [DeclaredChecksum] = [],
+        limits: Limits = .default
+    ) {
+        self.encoding = encoding
+        self.decodedContentLength = decodedContentLength
+        self.limits = limits
+        self.ecdsaChain =
+            encoding.signsChunks
+            ? SigV4aChunkSigner(signingKey: signingKey, date: date, service: service, seedSignature: seedSignature) : nil
         self.checksum = encoding.trailer.map { TrailingChecksum($0) }
         self.declared = declaredChecksums.isEmpty ? nil : ChecksumVerifier(declaredChecksums)
     }
@@ -142,7 +169,7 @@ public struct AWSChunkedDecoder: Sendable {
                         line.append(b)
                     }
                 case .data(let remaining):
-                    if chunkSigner != nil && chunk.isEmpty && remaining <= n - i - 2 {
+                    if signsChunks && chunk.isEmpty && remaining <= n - i - 2 {
                         // The whole chunk and its CRLF are in this buffer: verify it in place and
                         // release it from the caller's bytes, without copying it.
                         let piece = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + remaining)])
@@ -163,7 +190,7 @@ public struct AWSChunkedDecoder: Sendable {
                     let piece = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + take)])
                     checksum?.update(piece)
                     declared?.update(piece)
-                    if chunkSigner != nil {
+                    if signsChunks {
                         chunkHash.update(piece)
                         if chunk.isEmpty { chunk.reserveCapacity(remaining) }
                         chunk.append(contentsOf: piece)
@@ -250,19 +277,29 @@ public struct AWSChunkedDecoder: Sendable {
     }
 
     mutating func startChunk() throws(VerificationFailure) {
-        // "<hex>[;chunk-signature=<64 hex>]"
+        // "<hex>[;chunk-signature=<64 hex>]" (SigV4a: "<hex>;chunk-signature=<DER hex, '*'-padded to 144>")
         var sizeEnd = line.count
         var signature: Signature? = nil
+        var ecdsa: (der: [UInt8], hex: String)? = nil
         if let semi = line.firstIndex(of: 0x3b) {
             sizeEnd = semi
             let ext = line[(semi + 1)...]
             let prefix = "chunk-signature=".utf8
-            guard chunkSigner != nil, ext.starts(with: prefix), ext.count == prefix.count + 64,
-                let sig = ByteParsing.signature(line[(semi + 1 + prefix.count)...])
-            else {
+            guard signsChunks, ext.starts(with: prefix) else {
                 throw fail(.invalidRequest, "a chunk-size line has an invalid extension")
             }
-            signature = sig
+            let value = line[(semi + 1 + prefix.count)...]
+            if ecdsaChain != nil {
+                guard let der = SigV4aChunkSigner.parseWireSignature(value) else {
+                    throw fail(.invalidRequest, "a chunk-size line has an invalid extension")
+                }
+                ecdsa = (der, String(decoding: SigV4aChunkSigner.trimmingPadding(Array(value)), as: UTF8.self))
+            } else {
+                guard value.count == 64, let sig = ByteParsing.signature(value) else {
+                    throw fail(.invalidRequest, "a chunk-size line has an invalid extension")
+                }
+                signature = sig
+            }
         }
         guard sizeEnd >= 1, sizeEnd <= 15 else { throw fail(.invalidRequest, "a chunk size must be 1 to 15 hex digits") }
         var size = 0
@@ -273,7 +310,7 @@ public struct AWSChunkedDecoder: Sendable {
             size = size << 4 | Int(v)
         }
         line.removeAll(keepingCapacity: true)
-        if chunkSigner != nil && signature == nil {
+        if signsChunks && signature == nil && ecdsa == nil {
             throw fail(.invalidRequest, "a chunk has no chunk-signature")
         }
         guard size <= limits.maxChunkSize else {
@@ -283,6 +320,7 @@ public struct AWSChunkedDecoder: Sendable {
             throw fail(.invalidRequest, "the decoded body is longer than x-amz-decoded-content-length (\(decodedContentLength))")
         }
         claimedChunkSignature = signature
+        claimedECDSA = ecdsa
         decodedSoFar += size
         if size == 0 {
             try verifyChunkSignature()
@@ -300,7 +338,7 @@ public struct AWSChunkedDecoder: Sendable {
 
     mutating func endChunk(_ deliver: (UnsafeRawBufferPointer) -> Void) throws(VerificationFailure) {
         try verifyChunkSignature()
-        if chunkSigner != nil {
+        if signsChunks {
             releasedByteCount += chunk.count
             chunk.withUnsafeBytes { deliver($0) }
             chunk.removeAll(keepingCapacity: true)
@@ -309,6 +347,18 @@ public struct AWSChunkedDecoder: Sendable {
     }
 
     mutating func verifyChunkSignature() throws(VerificationFailure) {
+        if var chain = ecdsaChain, let claimed = claimedECDSA {
+            let digest = chunkHash.finalize()
+            chunkHash = SHA256()
+            let valid = chain.verify(chunkDigest: digest, claimed: claimed.der, claimedHex: claimed.hex)
+            ecdsaChain = chain
+            guard valid else {
+                throw fail(
+                    .signatureDoesNotMatch,
+                    "The chunk-signature you provided does not verify (SigV4a, chunk ending at decoded byte \(decodedSoFar)).")
+            }
+            return
+        }
         guard var signer = chunkSigner, let claimed = claimedChunkSignature else { return }
         let digest = chunkHash.finalize()
         chunkHash = SHA256()
@@ -326,6 +376,7 @@ public struct AWSChunkedDecoder: Sendable {
         // Parse "name:value\r\n" lines up to the blank line.
         var fields: [(name: String, value: String)] = []
         var trailerSignature: Signature? = nil
+        var trailerECDSA: [UInt8]? = nil
         var start = 0
         let b = trailerBytes
         while start < b.count {
@@ -340,7 +391,12 @@ public struct AWSChunkedDecoder: Sendable {
             var value = lineBytes[(colon + 1)...]
             while let f = value.first, f == 0x20 || f == 0x09 { value.removeFirst() }
             while let l = value.last, l == 0x20 || l == 0x09 { value.removeLast() }
-            if name == "x-amz-trailer-signature" {
+            if name == "x-amz-trailer-signature" && ecdsaChain != nil {
+                guard trailerECDSA == nil, let der = SigV4aChunkSigner.parseWireSignature(value) else {
+                    throw fail(.invalidRequest, "x-amz-trailer-signature is repeated or not a padded SigV4a signature")
+                }
+                trailerECDSA = der
+            } else if name == "x-amz-trailer-signature" {
                 guard trailerSignature == nil, let sig = ByteParsing.signature(value) else {
                     throw fail(.invalidRequest, "x-amz-trailer-signature is repeated or not 64 hex digits")
                 }
@@ -356,7 +412,12 @@ public struct AWSChunkedDecoder: Sendable {
         guard let sent = fields.first else {
             throw fail(.incompleteBody, "the trailer does not carry \(checksum.algorithm.headerName)")
         }
-        if let signer = chunkSigner {
+        if let chain = ecdsaChain {
+            guard let trailerECDSA else { throw fail(.invalidRequest, "the trailer has no x-amz-trailer-signature") }
+            guard chain.verifyTrailer(canonicalTrailer: ChunkSigner.canonicalTrailer(fields), claimed: trailerECDSA) else {
+                throw fail(.signatureDoesNotMatch, "The x-amz-trailer-signature you provided does not verify (SigV4a).")
+            }
+        } else if let signer = chunkSigner {
             guard let trailerSignature else { throw fail(.invalidRequest, "the trailer has no x-amz-trailer-signature") }
             let expected = signer.trailerSignature(canonicalTrailer: ChunkSigner.canonicalTrailer(fields))
             guard expected.constantTimeEquals(trailerSignature) else {
@@ -402,7 +463,7 @@ extension VerifiedRequest {
         for d in digits { decoded = decoded * 10 + Int(d - 0x30) }
         var algorithm: TrailingChecksum.Algorithm? = nil
         let trailers = request.values("x-amz-trailer")
-        if payloadHash != .streamingSigned {
+        if payloadHash != .streamingSigned && payloadHash != .streamingECDSASigned {
             guard trailers.count == 1 else {
                 throw VerificationFailure(
                     .missingSecurityHeader, "Your request was missing a required header",
@@ -416,10 +477,17 @@ extension VerifiedRequest {
         }
         let encoding: AWSChunkedEncoding
         switch (payloadHash, algorithm) {
-        case (.streamingSigned, _): encoding = .signed
-        case (.streamingSignedTrailer, .some(let a)): encoding = .signedWithTrailer(a)
+        case (.streamingSigned, _), (.streamingECDSASigned, _): encoding = .signed
+        case (.streamingSignedTrailer, .some(let a)), (.streamingECDSASignedTrailer, .some(let a)):
+            encoding = .signedWithTrailer(a)
         case (.streamingUnsignedTrailer, .some(let a)): encoding = .unsignedWithTrailer(a)
         default: throw VerificationFailure(.invalidRequest, "unsupported aws-chunked variant")
+        }
+        if let seed = sigV4aChunkSeed, encoding.signsChunks {
+            return AWSChunkedDecoder(
+                sigV4aEncoding: encoding, decodedContentLength: decoded, signingKey: seed.key, date: signedAt,
+                service: scope.service, seedSignature: seed.signature, declaredChecksums: declaredChecksums,
+                limits: limits)
         }
         return AWSChunkedDecoder(
             encoding: encoding, decodedContentLength: decoded, signingKey: signingKey, date: signedAt,

@@ -86,6 +86,9 @@ public struct VerifiedRequest: Sendable {
     public var diagnostics: VerificationFailure.Diagnostics?
     /// The key that verified, for chunk signatures (never printed).
     package var signingKey: SigningKey
+    /// SigV4a aws-chunked uploads: the key pair that verifies the chunk signatures and the seed
+    /// signature (hex) they chain on.
+    package var sigV4aChunkSeed: (key: SigV4aSigningKey, signature: String)? = nil
     /// True when the request was signed with SigV4a (`AWS4-ECDSA-P256-SHA256`). ``scope``'s region
     /// is then the signed `X-Amz-Region-Set` value as sent (`us-east-1,us-west-2`, `*`).
     public var isSigV4a: Bool = false

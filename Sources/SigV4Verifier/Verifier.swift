@@ -580,12 +580,17 @@ public struct Verifier: Sendable {
         do { candidates = try payloadCandidates(facts: facts, presigned: presigned, rules: rules, payload: payload) } catch {
             throw withKey(error)
         }
-        // SigV4a with signed chunks would chain chunk signatures on an ECDSA seed; not supported.
-        // `STREAMING-UNSIGNED-PAYLOAD-TRAILER` (no chunk signatures; what botocore sends) is.
-        if claim.isSigV4a && candidates.contains(where: { $0.isStreaming && $0 != .streamingUnsignedTrailer }) {
+        // Chunk signatures are made as the request's: HMAC chunks under SigV4, ECDSA chunks under SigV4a.
+        // (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`, without chunk signatures, goes with either.)
+        let hmacChunks = candidates.contains { $0 == .streamingSigned || $0 == .streamingSignedTrailer }
+        let ecdsaChunks = candidates.contains { $0 == .streamingECDSASigned || $0 == .streamingECDSASignedTrailer }
+        if claim.isSigV4a ? hmacChunks : ecdsaChunks {
             throw withKey(
                 VerificationFailure(
-                    .invalidRequest, "aws-chunked uploads with chunk signatures are not supported with SigV4a"))
+                    .invalidRequest,
+                    claim.isSigV4a
+                        ? "A SigV4a (AWS4-ECDSA-P256-SHA256) upload signs its chunks with STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"
+                        : "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD needs a SigV4a (AWS4-ECDSA-P256-SHA256) request signature"))
         }
 
         // The body's declared checksum and Content-MD5: their form now, the body itself after the
@@ -679,7 +684,7 @@ public struct Verifier: Sendable {
 
         // 6. The signature.
         // The HMAC key is the result's (aws-chunked chunk signatures); a SigV4a request gets one too,
-        // unused (its signed-chunk uploads are refused above), which keeps the result's key non-optional.
+        // unused (its chunks are ECDSA-signed: `sigV4aChunkSeed`), which keeps the result's key non-optional.
         let signingKey = storage.keyCache.signingKey(
             accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: scope)
         var ecdsaKey: SigV4aSigningKey? = nil
@@ -719,6 +724,9 @@ public struct Verifier: Sendable {
             diagnostics: storage.policy.includeDiagnostics ? match.diagnostics : nil, signingKey: signingKey,
             isSigV4a: regionSet != nil, declaredChecksum: declaredChecksum, contentMD5: contentMD5,
             checksumVerified: checksumVerified)
+        if ecdsaChunks, let ecdsaKey, let der = claim.sigV4a?.der {
+            outcome.verified?.sigV4aChunkSeed = (ecdsaKey, Hex.encode(der))
+        }
     }
 
     // MARK: payload

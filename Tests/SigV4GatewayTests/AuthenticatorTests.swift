@@ -369,6 +369,43 @@ struct AuthenticatorTests {
         }
     }
 
+    @Test("a SigV4a aws-chunked upload (ECDSA chunk signatures) reaches the handler decoded; a flipped byte is refused")
+    func sigV4aChunkedUpload() async throws {
+        let signer = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: TestApp.alice.accessKeyID, secretAccessKey: "alice-secret-0123456789"),
+            regionSet: ["*"], service: "s3")
+        let body = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let length = try SigV4aChunkSigner.encodedLength(decodedLength: body.count, chunkSize: 8192, trailer: .crc32c)
+        let request = HTTPRequest(
+            method: .put, scheme: "http", authority: "localhost", path: "/upload",
+            headerFields: [
+                HTTPField.Name("Host")!: "localhost", HTTPField.Name("Content-Encoding")!: "aws-chunked",
+                HTTPField.Name("X-Amz-Decoded-Content-Length")!: String(body.count),
+                HTTPField.Name("X-Amz-Trailer")!: "x-amz-checksum-crc32c", .contentLength: String(length),
+            ])
+        let seed = try signer.sign(request, payload: .streamingECDSASignedTrailer, at: TestApp.now)
+        var chain = SigV4aChunkSigner(
+            signingKey: signer.signingKey, date: TestApp.now, service: "s3", seedSignature: seed.signatureHex)
+        let encoded = try chain.encode(body, chunkSize: 8192, trailer: .crc32c)
+        var flipped = encoded
+        flipped[4 + 17 + 144 + 2 + 100] ^= 1
+        let tampered = flipped
+        try await TestApp.application(replay: false).test(.router) { client in
+            try await client.execute(
+                uri: "/upload", method: .put, headers: seed.request.headerFields, body: ByteBuffer(bytes: encoded)
+            ) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body) == "20000 \(PayloadHash.sha256(of: body).value) -")
+            }
+            try await client.execute(
+                uri: "/upload", method: .put, headers: seed.request.headerFields, body: ByteBuffer(bytes: tampered)
+            ) {
+                #expect($0.status == .forbidden)
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "SignatureDoesNotMatch")
+            }
+        }
+    }
+
     static let adapterEncodings: [AWSChunkedEncoding] = [.signed, .signedWithTrailer(.crc32), .unsignedWithTrailer(.sha256)]
 
     @Test("AsyncHTTPClient's aws-chunked upload verifies on a live server", arguments: adapterEncodings)

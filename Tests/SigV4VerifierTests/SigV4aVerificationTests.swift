@@ -277,6 +277,116 @@ struct SigV4aVerificationTests {
         #expect { try decode(bad) } throws: { ($0 as? VerificationFailure)?.code == .badDigest }
     }
 
+    /// A SigV4a aws-chunked upload of `data` (signed chunks, `trailer` if any): the signed request and
+    /// its wire body.
+    static func ecdsaChunkedUpload(_ data: [UInt8], trailer: TrailingChecksum.Algorithm?, chunkSize: Int = 8192) throws
+        -> (VerificationRequest, [UInt8])
+    {
+        let signer = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: Fixture.accessKeyID, secretAccessKey: Fixture.secret),
+            regionSet: ["us-east-1"], service: "s3")
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: HTTPField.Name("Content-Encoding")!, value: "aws-chunked"))
+        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Decoded-Content-Length")!, value: String(data.count)))
+        let length = try SigV4aChunkSigner.encodedLength(decodedLength: data.count, chunkSize: chunkSize, trailer: trailer)
+        fields.append(HTTPField(name: .contentLength, value: String(length)))
+        if let trailer { fields.append(HTTPField(name: HTTPField.Name("X-Amz-Trailer")!, value: trailer.headerName)) }
+        let request = HTTPRequest(
+            method: .put, scheme: "https", authority: "b.s3.amazonaws.com", path: "/big.bin", headerFields: fields)
+        let seed = try signer.sign(
+            request, payload: trailer == nil ? .streamingECDSASigned : .streamingECDSASignedTrailer, at: Fixture.date)
+        var chain = SigV4aChunkSigner(
+            signingKey: signer.signingKey, date: Fixture.date, service: "s3", seedSignature: seed.signatureHex)
+        let body = try chain.encode(data, chunkSize: chunkSize, trailer: trailer)
+        #expect(body.count == length)
+        return (VerificationRequest(seed.request), body)
+    }
+
+    static func decode(_ verified: VerifiedRequest, _ request: VerificationRequest, _ body: [UInt8], piece: Int)
+        throws(VerificationFailure) -> (decoded: [UInt8], released: Int)
+    {
+        var decoder = try verified.makeChunkedDecoder(for: request)
+        var out: [UInt8] = []
+        var i = 0
+        while i < body.count {
+            let end = min(body.count, i + piece)
+            out += try decoder.feed(Array(body[i..<end]))
+            i = end
+        }
+        try decoder.finish()
+        return (out, decoder.releasedByteCount)
+    }
+
+    @Test(
+        "a SigV4a aws-chunked upload (ECDSA chunk signatures, aws-c-auth's form) verifies and decodes, with and without a signed trailer",
+        arguments: [nil, TrailingChecksum.Algorithm.crc32c, .sha256])
+    func ecdsaChunkedUpload(trailer: TrailingChecksum.Algorithm?) async throws {
+        let data = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) }
+        let (request, body) = try Self.ecdsaChunkedUpload(data, trailer: trailer)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        #expect(verified.isSigV4a && verified.payload == .awsChunked)
+        for piece in [1, 1000, 1 << 20] {
+            #expect(try Self.decode(verified, request, body, piece: piece).decoded == data, "piece \(piece)")
+        }
+        let (emptyRequest, emptyBody) = try Self.ecdsaChunkedUpload([], trailer: trailer)
+        let emptyVerified = try #require(await Fixture.verifier().verify(emptyRequest, now: Fixture.date).verified)
+        #expect(try Self.decode(emptyVerified, emptyRequest, emptyBody, piece: 7).decoded == [])
+    }
+
+    @Test("a SigV4a aws-chunked body with a changed data byte, chunk signature, chunk order or trailer is refused, and no byte of the bad chunk is released")
+    func ecdsaChunkedTampering() async throws {
+        // Three full chunks of letters (the body is then valid UTF-8, edited below as text).
+        let data = (0..<24_576).map { UInt8(0x61 + $0 % 26) }
+        let (request, body) = try Self.ecdsaChunkedUpload(data, trailer: .crc32)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        let text = String(decoding: body, as: UTF8.self)
+        func refused(_ bad: [UInt8]) -> VerificationFailure.Code? {
+            do {
+                _ = try Self.decode(verified, request, bad, piece: 4096)
+                return nil
+            } catch {
+                return error.code
+            }
+        }
+        // Each data frame: "2000;chunk-signature=" + 144 + CRLF, 8192 bytes, CRLF.
+        let header = 4 + 17 + 144 + 2
+        let frame = header + 8192 + 2
+        // A data byte of the second chunk: the first chunk (8192 bytes) was released, nothing after it.
+        var flipped = body
+        flipped[frame + header + 10] ^= 1
+        #expect(refused(flipped) == .signatureDoesNotMatch)
+        var decoder = try verified.makeChunkedDecoder(for: request)
+        var released = 0
+        #expect(throws: VerificationFailure.self) { released += try decoder.feed(flipped).count }
+        #expect(decoder.releasedByteCount == 8192)
+        // A hex digit of the first chunk's signature.
+        var signature = body
+        let firstSignature = "2000;chunk-signature=".utf8.count
+        signature[firstSignature + 10] = signature[firstSignature + 10] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        #expect(refused(signature) == .signatureDoesNotMatch)
+        // The second and third chunks swapped (each frame is valid alone).
+        let swapped = Array(body[0..<frame]) + Array(body[(2 * frame)..<(3 * frame)]) + Array(body[frame..<(2 * frame)])
+            + Array(body[(3 * frame)...])
+        #expect(refused(swapped) == .signatureDoesNotMatch)
+        // The trailer's checksum changed: its signature no longer verifies.
+        let crc = TrailingChecksum.base64(.crc32, of: data)
+        let otherCRC = TrailingChecksum.base64(.crc32, of: data.dropLast())
+        #expect(refused(Array(text.replacingOccurrences(of: crc, with: otherCRC).utf8)) == .signatureDoesNotMatch)
+        // Padding that does not fill 144 characters, and an HMAC-width signature, are malformed.
+        #expect(refused(Array(text.replacingOccurrences(of: "*\r\n", with: "\r\n").utf8)) == .invalidRequest)
+        // The same body under another key pair: every chunk signature fails.
+        let other = ResolvedCredential(
+            accessKeyID: Fixture.accessKeyID, secretAccessKey: SecretAccessKey("another secret"), principal: "x")
+        #expect(await Fixture.verifier(other).verify(request, now: Fixture.date).failure?.code == .signatureDoesNotMatch)
+    }
+
+    @Test("ECDSA chunk constants need a SigV4a request, and HMAC ones a SigV4 request")
+    func chunkFamilies() async throws {
+        let request = HTTPRequest(method: .put, scheme: "https", authority: "b.s3.amazonaws.com", path: "/k")
+        let hmac = try Fixture.signer().sign(request, payload: .streamingECDSASigned, at: Fixture.date)
+        #expect(await Fixture.verifier().verify(VerificationRequest(hmac.request), now: Fixture.date).failure?.code == .invalidRequest)
+    }
+
     @Test("presigned SigV4a: verifies, needs X-Amz-Region-Set, and a changed region set fails")
     func presigned() async throws {
         let signer = try SigV4aSigner(

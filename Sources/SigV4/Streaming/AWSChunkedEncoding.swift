@@ -66,7 +66,8 @@ public enum AWSChunkedEncoding: Sendable, Hashable {
     }
 
     /// `";chunk-signature="` (17) + 64 hex digits.
-    static let signatureExtensionLength = 17 + 64
+    /// `;chunk-signature=` and a SigV4 signature (`signatureWidth` 64; SigV4a's padded ones are 144).
+    static func signatureExtensionLength(_ signatureWidth: Int) -> Int { 17 + signatureWidth }
 
     /// Number of lowercase hex digits of `n` (at least 1).
     static func hexDigits(_ n: Int) -> Int {
@@ -80,19 +81,24 @@ public enum AWSChunkedEncoding: Sendable, Hashable {
     }
 
     /// Bytes before the data of a chunk holding `size` bytes: size line with its CRLF.
-    func headerLength(chunkDataLength size: Int) -> Int {
-        AWSChunkedEncoding.hexDigits(size) + (signsChunks ? AWSChunkedEncoding.signatureExtensionLength : 0) + 2
+    func headerLength(chunkDataLength size: Int, signatureWidth: Int = 64) -> Int {
+        AWSChunkedEncoding.hexDigits(size)
+            + (signsChunks ? AWSChunkedEncoding.signatureExtensionLength(signatureWidth) : 0) + 2
     }
 
     /// Bytes of a data chunk frame: header, data, CRLF.
-    func frameLength(chunkDataLength size: Int) -> Int { headerLength(chunkDataLength: size) + size + 2 }
+    func frameLength(chunkDataLength size: Int, signatureWidth: Int = 64) -> Int {
+        headerLength(chunkDataLength: size, signatureWidth: signatureWidth) + size + 2
+    }
 
     /// Bytes after the last data chunk: the zero-length chunk, the trailer (if any) and the final CRLF.
-    var endLength: Int {
-        var n = headerLength(chunkDataLength: 0)
+    var endLength: Int { endLength(signatureWidth: 64) }
+
+    func endLength(signatureWidth: Int) -> Int {
+        var n = headerLength(chunkDataLength: 0, signatureWidth: signatureWidth)
         if let trailer {
             n += trailer.headerName.utf8.count + 1 + trailer.base64Length + 2
-            if signsChunks { n += "x-amz-trailer-signature:".utf8.count + 64 + 2 }
+            if signsChunks { n += "x-amz-trailer-signature:".utf8.count + signatureWidth + 2 }
         }
         return n + 2
     }
@@ -102,21 +108,28 @@ public enum AWSChunkedEncoding: Sendable, Hashable {
     /// - Throws: ``SigV4Error/Code-swift.struct/invalidChunkSize`` for a bad chunk size,
     ///   ``SigV4Error/Code-swift.struct/contentLengthMismatch`` for a negative or overflowing length.
     public func encodedLength(decodedLength: Int, chunkSize: Int) throws(SigV4Error) -> Int {
+        try encodedLength(decodedLength: decodedLength, chunkSize: chunkSize, signatureWidth: 64)
+    }
+
+    /// ``encodedLength(decodedLength:chunkSize:)`` for signatures `signatureWidth` characters wide
+    /// on the wire (SigV4a: ``SigV4aChunkSigner/paddedSignatureLength``).
+    func encodedLength(decodedLength: Int, chunkSize: Int, signatureWidth: Int) throws(SigV4Error) -> Int {
         try AWSChunkedEncoding.validate(chunkSize: chunkSize)
         guard decodedLength >= 0 else {
             throw SigV4Error(.contentLengthMismatch, "the decoded content length is negative")
         }
         let fullChunks = decodedLength / chunkSize
         let rest = decodedLength % chunkSize
-        let (full, o1) = fullChunks.multipliedReportingOverflow(by: frameLength(chunkDataLength: chunkSize))
+        let (full, o1) = fullChunks.multipliedReportingOverflow(
+            by: frameLength(chunkDataLength: chunkSize, signatureWidth: signatureWidth))
         var total = full
         var overflow = o1
         if rest > 0 {
-            let (t, o) = total.addingReportingOverflow(frameLength(chunkDataLength: rest))
+            let (t, o) = total.addingReportingOverflow(frameLength(chunkDataLength: rest, signatureWidth: signatureWidth))
             total = t
             overflow = overflow || o
         }
-        let (t, o) = total.addingReportingOverflow(endLength)
+        let (t, o) = total.addingReportingOverflow(endLength(signatureWidth: signatureWidth))
         guard !overflow, !o else {
             throw SigV4Error(.contentLengthMismatch, "the encoded content length overflows")
         }
