@@ -86,9 +86,6 @@ public struct VerifiedRequest: Sendable {
     public var diagnostics: VerificationFailure.Diagnostics?
     /// The key that verified, for chunk signatures (never printed).
     package var signingKey: SigningKey
-    /// SigV4a aws-chunked uploads: the key pair that verifies the chunk signatures and the seed
-    /// signature (hex) they chain on.
-    package var sigV4aChunkSeed: (key: SigV4aSigningKey, signature: String)? = nil
     /// True when the request was signed with SigV4a (`AWS4-ECDSA-P256-SHA256`). ``scope``'s region
     /// is then the signed `X-Amz-Region-Set` value as sent (`us-east-1,us-west-2`, `*`).
     public var isSigV4a: Bool = false
@@ -102,6 +99,9 @@ public struct VerifiedRequest: Sendable {
     /// True when the verifier checked ``declaredChecksum`` and ``contentMD5`` against the body it
     /// was given.
     public var checksumVerified: Bool = false
+    /// SigV4a aws-chunked uploads: the key pair that verifies the chunk signatures and the seed
+    /// signature they chain on (one reference: a result without it costs a nil check to release).
+    package var sigV4aChunkSeed: SigV4aChunkSeed? = nil
 
     /// SigV4a only: the signed `X-Amz-Region-Set` entries.
     public var regionSet: [String]? {
@@ -222,4 +222,16 @@ public enum CanonicalForm: String, Sendable, Hashable {
     case verbatimPath
     /// Both raw.
     case verbatimPathAndQuery
+}
+
+/// What a SigV4a aws-chunked upload's chunk signatures are checked with: the key pair derived from
+/// the secret, and the seed request's signature (hex) the first chunk chains on.
+package final class SigV4aChunkSeed: Sendable {
+    let key: SigV4aSigningKey
+    let signature: String
+
+    init(key: SigV4aSigningKey, signature: String) {
+        self.key = key
+        self.signature = signature
+    }
 }

@@ -582,15 +582,18 @@ public struct Verifier: Sendable {
         }
         // Chunk signatures are made as the request's: HMAC chunks under SigV4, ECDSA chunks under SigV4a.
         // (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`, without chunk signatures, goes with either.)
-        let hmacChunks = candidates.contains { $0 == .streamingSigned || $0 == .streamingSignedTrailer }
-        let ecdsaChunks = candidates.contains { $0 == .streamingECDSASigned || $0 == .streamingECDSASignedTrailer }
-        if claim.isSigV4a ? hmacChunks : ecdsaChunks {
-            throw withKey(
-                VerificationFailure(
-                    .invalidRequest,
-                    claim.isSigV4a
-                        ? "A SigV4a (AWS4-ECDSA-P256-SHA256) upload signs its chunks with STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"
-                        : "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD needs a SigV4a (AWS4-ECDSA-P256-SHA256) request signature"))
+        var ecdsaChunks = false
+        if candidates.contains(where: \.isStreaming) {
+            let hmacChunks = candidates.contains { $0 == .streamingSigned || $0 == .streamingSignedTrailer }
+            ecdsaChunks = candidates.contains { $0 == .streamingECDSASigned || $0 == .streamingECDSASignedTrailer }
+            guard claim.isSigV4a ? !hmacChunks : !ecdsaChunks else {
+                throw withKey(
+                    VerificationFailure(
+                        .invalidRequest,
+                        claim.isSigV4a
+                            ? "A SigV4a (AWS4-ECDSA-P256-SHA256) upload signs its chunks with STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"
+                            : "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD needs a SigV4a (AWS4-ECDSA-P256-SHA256) request signature"))
+            }
         }
 
         // The body's declared checksum and Content-MD5: their form now, the body itself after the
@@ -723,10 +726,10 @@ public struct Verifier: Sendable {
             payload: status, plusPolicy: match.plus, canonicalForm: match.form,
             diagnostics: storage.policy.includeDiagnostics ? match.diagnostics : nil, signingKey: signingKey,
             isSigV4a: regionSet != nil, declaredChecksum: declaredChecksum, contentMD5: contentMD5,
-            checksumVerified: checksumVerified)
-        if ecdsaChunks, let ecdsaKey, let der = claim.sigV4a?.der {
-            outcome.verified?.sigV4aChunkSeed = (ecdsaKey, Hex.encode(der))
-        }
+            checksumVerified: checksumVerified,
+            sigV4aChunkSeed: ecdsaChunks ? ecdsaKey.flatMap { key in
+                claim.sigV4a.map { SigV4aChunkSeed(key: key, signature: Hex.encode($0.der)) }
+            } : nil)
     }
 
     // MARK: payload
