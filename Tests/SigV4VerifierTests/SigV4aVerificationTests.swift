@@ -380,6 +380,40 @@ struct SigV4aVerificationTests {
         #expect(await Fixture.verifier(other).verify(request, now: Fixture.date).failure?.code == .signatureDoesNotMatch)
     }
 
+    @Test("300 random byte changes to a SigV4a aws-chunked body: never accepted with other content, never an unverified byte released")
+    func ecdsaChunkedRandomDamage() async throws {
+        let data = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 29 &+ 3) }
+        let (request, body) = try Self.ecdsaChunkedUpload(data, trailer: .sha256)
+        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+        var random = SplitMix64(seed: 0x5164_A)
+        var refusals = 0
+        for _ in 0..<300 {
+            var damaged = body
+            let position = Int(random.next() % UInt64(body.count))
+            damaged[position] ^= UInt8(truncatingIfNeeded: random.next() % 255 + 1)
+            var decoder = try verified.makeChunkedDecoder(for: request)
+            var released: [UInt8] = []
+            var failed = false
+            damaged.withUnsafeBytes { raw in
+                do throws(VerificationFailure) {
+                    try decoder.feed(raw) { released.append(contentsOf: $0) }
+                    try decoder.finish()
+                } catch {
+                    failed = true
+                    #expect(error.httpStatus >= 400 && error.httpStatus < 500)
+                }
+            }
+            if failed {
+                refusals += 1
+                #expect(Array(data.prefix(released.count)) == released, "byte \(position): unverified bytes released")
+            } else {
+                #expect(released == data, "byte \(position): accepted with other content")
+            }
+        }
+        // Only changes to a signature's padding or to a hex digit's case could leave the body valid.
+        #expect(refusals >= 290)
+    }
+
     @Test("ECDSA chunk constants need a SigV4a request, and HMAC ones a SigV4 request")
     func chunkFamilies() async throws {
         let request = HTTPRequest(method: .put, scheme: "https", authority: "b.s3.amazonaws.com", path: "/k")

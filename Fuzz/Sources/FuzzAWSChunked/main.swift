@@ -9,6 +9,8 @@
 //   input), the body is encoded with the real signer (8 KiB chunks), then bytes 4-7 flip one byte of it.
 //   Oracles: unmodified → accepted and decoded byte for byte; modified → whatever is released is a prefix of
 //   the payload for signed variants (nothing unverified is released), and an accepted body decodes exactly.
+// Signed variants also run as SigV4a (ECDSA chunk signatures, '*'-padded): in raw mode when bit 1 of byte 2
+// is set, in structured mode when bit 7 of byte 0 is (the body then encoded by SigV4aChunkSigner).
 import LibFuzzerDriver
 import Glibc
 import HTTPTypes
@@ -20,6 +22,8 @@ let signer = Signer(
     credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
     region: "us-east-1", service: "s3")
 let seed = Signature(hex: String(repeating: "4f", count: 32))!
+let ecdsaKey = try! SigV4aSigningKey(
+    credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"))
 let algorithms = TrailingChecksum.Algorithm.allCases
 
 func encoding(_ b: UInt8) -> AWSChunkedEncoding {
@@ -69,10 +73,15 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if bytes[0] & 1 == 0 {
         let declared = Int(bytes[2]) | Int(bytes[3]) << 8
         let scope = try! CredentialScope(dateStamp: date.dateStamp, region: "us-east-1", service: "s3")
-        var decoder = AWSChunkedDecoder(
-            encoding: variant, decodedContentLength: declared, signingKey: signer.signingKey(for: scope), date: date,
-            seedSignature: seed,
-            limits: bytes[2] & 1 == 0 ? .default : AWSChunkedDecoder.Limits(maxChunkSize: 64, maxLineLength: 96, maxTrailerBytes: 128))
+        let limits = bytes[2] & 1 == 0 ? .default : AWSChunkedDecoder.Limits(maxChunkSize: 64, maxLineLength: 96, maxTrailerBytes: 128)
+        var decoder =
+            bytes[2] & 2 != 0 && variant.signsChunks
+            ? AWSChunkedDecoder(
+                sigV4aEncoding: variant, decodedContentLength: declared, signingKey: ecdsaKey, date: date, service: "s3",
+                seedSignature: String(repeating: "4f", count: 70), limits: limits)
+            : AWSChunkedDecoder(
+                encoding: variant, decodedContentLength: declared, signingKey: signer.signingKey(for: scope), date: date,
+                seedSignature: seed, limits: limits)
         let (released, _) = decode(&decoder, Array(bytes[8...]), piece: piece)
         precondition(released.count <= declared, "released more than the declared decoded length")
         precondition(decoder.releasedByteCount == released.count)
@@ -83,13 +92,22 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let payload = (0..<length).map { pattern[$0 % pattern.count] }
     let request = HTTPRequest(method: .put, scheme: "https", authority: "bucket.s3.amazonaws.com", path: "/object")
     let streaming = try! signer.signStreaming(request, decodedContentLength: length, encoding: variant, chunkSize: 8192, at: date)
-    var body = try! streaming.encode(payload)
+    let sigV4a = bytes[0] & 0x80 != 0 && variant.signsChunks
+    let ecdsaSeed = String(repeating: "5a", count: 71)
+    var ecdsaChain = SigV4aChunkSigner(signingKey: ecdsaKey, date: date, service: "s3", seedSignature: ecdsaSeed)
+    var body = sigV4a
+        ? try! ecdsaChain.encode(payload, chunkSize: 8192, trailer: variant.trailer) : try! streaming.encode(payload)
     let position = (Int(bytes[4]) | Int(bytes[5]) << 8 | Int(bytes[6]) << 16) % body.count
     let flip = bytes[7]
     body[position] ^= flip
-    var decoder = AWSChunkedDecoder(
-        encoding: variant, decodedContentLength: length, signingKey: signer.signingKey(for: streaming.seed.scope),
-        date: date, seedSignature: streaming.seedSignature)
+    var decoder =
+        sigV4a
+        ? AWSChunkedDecoder(
+            sigV4aEncoding: variant, decodedContentLength: length, signingKey: ecdsaKey, date: date, service: "s3",
+            seedSignature: ecdsaSeed)
+        : AWSChunkedDecoder(
+            encoding: variant, decodedContentLength: length, signingKey: signer.signingKey(for: streaming.seed.scope),
+            date: date, seedSignature: streaming.seedSignature)
     let (released, ok) = decode(&decoder, body, piece: piece)
     if flip == 0 {
         precondition(ok && released == payload, "an untouched body was not accepted byte for byte")
