@@ -279,27 +279,32 @@ struct SigV4aVerificationTests {
 
     /// A SigV4a aws-chunked upload of `data` (signed chunks, `trailer` if any): the signed request and
     /// its wire body.
-    static func ecdsaChunkedUpload(_ data: [UInt8], trailer: TrailingChecksum.Algorithm?, chunkSize: Int = 8192) throws
-        -> (VerificationRequest, [UInt8])
-    {
+    static func ecdsaChunkedUpload(
+        _ data: [UInt8], trailer: TrailingChecksum.Algorithm?, chunkSize: Int = 8192, piece: Int? = nil
+    ) throws -> (VerificationRequest, [UInt8]) {
         let signer = try SigV4aSigner(
             credentials: Credentials(accessKeyID: Fixture.accessKeyID, secretAccessKey: Fixture.secret),
             regionSet: ["us-east-1"], service: "s3")
-        var fields = HTTPFields()
-        fields.append(HTTPField(name: HTTPField.Name("Content-Encoding")!, value: "aws-chunked"))
-        fields.append(HTTPField(name: HTTPField.Name("X-Amz-Decoded-Content-Length")!, value: String(data.count)))
-        let length = try SigV4aChunkSigner.encodedLength(decodedLength: data.count, chunkSize: chunkSize, trailer: trailer)
-        fields.append(HTTPField(name: .contentLength, value: String(length)))
-        if let trailer { fields.append(HTTPField(name: HTTPField.Name("X-Amz-Trailer")!, value: trailer.headerName)) }
-        let request = HTTPRequest(
-            method: .put, scheme: "https", authority: "b.s3.amazonaws.com", path: "/big.bin", headerFields: fields)
-        let seed = try signer.sign(
-            request, payload: trailer == nil ? .streamingECDSASigned : .streamingECDSASignedTrailer, at: Fixture.date)
-        var chain = SigV4aChunkSigner(
-            signingKey: signer.signingKey, date: Fixture.date, service: "s3", seedSignature: seed.signatureHex)
-        let body = try chain.encode(data, chunkSize: chunkSize, trailer: trailer)
-        #expect(body.count == length)
-        return (VerificationRequest(seed.request), body)
+        let request = HTTPRequest(method: .put, scheme: "https", authority: "b.s3.amazonaws.com", path: "/big.bin")
+        let streaming = try signer.signStreaming(
+            request, decodedContentLength: data.count, trailer: trailer, chunkSize: chunkSize, at: Fixture.date)
+        var body: [UInt8] = []
+        if let piece {
+            // The streaming encoder, fed in pieces.
+            var encoder = streaming.makeEncoder()
+            var i = 0
+            while i < data.count {
+                let end = min(data.count, i + piece)
+                try Array(data[i..<end]).withUnsafeBytes { raw in try encoder.write(raw) { body += $0 } }
+                i = end
+            }
+            try encoder.finish { body += $0 }
+        } else {
+            body = try streaming.encode(data)
+        }
+        #expect(body.count == streaming.encodedContentLength)
+        #expect(streaming.request.headerFields[.contentLength] == String(body.count))
+        return (VerificationRequest(streaming.request), body)
     }
 
     static func decode(_ verified: VerifiedRequest, _ request: VerificationRequest, _ body: [UInt8], piece: Int)
@@ -322,11 +327,13 @@ struct SigV4aVerificationTests {
         arguments: [nil, TrailingChecksum.Algorithm.crc32c, .sha256])
     func ecdsaChunkedUpload(trailer: TrailingChecksum.Algorithm?) async throws {
         let data = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) }
-        let (request, body) = try Self.ecdsaChunkedUpload(data, trailer: trailer)
-        let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
-        #expect(verified.isSigV4a && verified.payload == .awsChunked)
-        for piece in [1, 1000, 1 << 20] {
-            #expect(try Self.decode(verified, request, body, piece: piece).decoded == data, "piece \(piece)")
+        for encoderPiece in [nil, 1000, 8192, 30_000] {
+            let (request, body) = try Self.ecdsaChunkedUpload(data, trailer: trailer, piece: encoderPiece)
+            let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+            #expect(verified.isSigV4a && verified.payload == .awsChunked)
+            for piece in [1, 1000, 1 << 20] {
+                #expect(try Self.decode(verified, request, body, piece: piece).decoded == data, "piece \(piece)")
+            }
         }
         let (emptyRequest, emptyBody) = try Self.ecdsaChunkedUpload([], trailer: trailer)
         let emptyVerified = try #require(await Fixture.verifier().verify(emptyRequest, now: Fixture.date).verified)

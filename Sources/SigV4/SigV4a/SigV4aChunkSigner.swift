@@ -15,10 +15,9 @@ package import _SigV4Crypto
 /// signature with the public key (``verify(chunkDigest:claimed:)``) and chains on it.
 ///
 /// ```swift
-/// let seed = try sigv4a.sign(request, payload: .streamingECDSASigned, at: date)
-/// var chain = SigV4aChunkSigner(
-///     signingKey: sigv4a.signingKey, date: date, service: "s3", seedSignature: seed.signatureHex)
-/// let body = try chain.encode(payload, chunkSize: 65_536)   // the whole aws-chunked body
+/// let streaming = try sigv4a.signStreaming(request, decodedContentLength: payload.count, at: date)
+/// let body = try streaming.encode(payload)            // or streaming.makeEncoder() to stream
+/// // the chain alone: SigV4aChunkSigner(signingKey:date:service:seedSignature:)
 /// ```
 public struct SigV4aChunkSigner: Sendable {
     /// The string-to-sign algorithm line for chunks.
@@ -174,32 +173,16 @@ public struct SigV4aChunkSigner: Sendable {
     }
 
     /// The whole aws-chunked body of `data`: chunks of `chunkSize` bytes (the last shorter), each
-    /// signed, the final empty chunk, and with `trailer` the checksum trailer and its signature.
-    /// Advances the chain.
+    /// signed, the final empty chunk, and with `trailer` the checksum trailer and its signature
+    /// (through ``AWSChunkedEncoder``). Advances the chain.
     public mutating func encode(
         _ data: [UInt8], chunkSize: Int, trailer: TrailingChecksum.Algorithm? = nil
     ) throws(SigV4Error) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(try Self.encodedLength(decodedLength: data.count, chunkSize: chunkSize, trailer: trailer))
-        var start = 0
-        while start < data.count {
-            let end = min(data.count, start + chunkSize)
-            let chunk = Array(data[start..<end])
-            let signature = try signature(forChunk: chunk)
-            out.append(contentsOf: "\(String(chunk.count, radix: 16));chunk-signature=\(Self.padded(signature))\r\n".utf8)
-            out.append(contentsOf: chunk)
-            out.append(contentsOf: [0x0d, 0x0a])
-            start = end
-        }
-        let final = try signature(forChunk: [])
-        out.append(contentsOf: "0;chunk-signature=\(Self.padded(final))\r\n".utf8)
-        if let trailer {
-            let value = TrailingChecksum.base64(trailer, of: data)
-            let canonical = ChunkSigner.canonicalTrailer([(trailer.headerName, value)])
-            out.append(contentsOf: "\(trailer.headerName):\(value)\r\n".utf8)
-            out.append(contentsOf: "x-amz-trailer-signature:\(Self.padded(try trailerSignature(canonicalTrailer: canonical)))\r\n".utf8)
-        }
-        out.append(contentsOf: [0x0d, 0x0a])
-        return out
+        var encoder = try AWSChunkedEncoder(
+            sigV4aEncoding: trailer.map { .signedWithTrailer($0) } ?? .signed, chunkSize: chunkSize,
+            decodedContentLength: data.count, chain: self)
+        let body = try encoder.encode(data)
+        if let chain = encoder.sigV4aChain { self = chain }
+        return body
     }
 }

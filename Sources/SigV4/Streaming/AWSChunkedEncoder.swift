@@ -29,6 +29,8 @@ public struct AWSChunkedEncoder: Sendable {
     public let decodedContentLength: Int?
     /// The chain of chunk signatures (signed variants).
     public private(set) var chunkSigner: ChunkSigner?
+    /// The chain of SigV4a (ECDSA) chunk signatures, instead of ``chunkSigner`` (SigV4a uploads).
+    public private(set) var sigV4aChain: SigV4aChunkSigner?
     /// Decoded bytes accepted so far.
     public private(set) var bytesWritten: Int = 0
 
@@ -67,14 +69,39 @@ public struct AWSChunkedEncoder: Sendable {
             chunkSigner: encoding.signsChunks ? chunkSigner : nil)
     }
 
-    init(validated encoding: AWSChunkedEncoding, chunkSize: Int, decodedContentLength: Int?, chunkSigner: ChunkSigner?)
-    {
+    /// Creates an encoder for a SigV4a upload (`STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD`: `.signed`,
+    /// or `…-TRAILER`: `.signedWithTrailer`): each chunk and the trailer are signed with `chain`
+    /// (ECDSA), the signatures `*`-padded to 144 characters. Prefer
+    /// ``SigV4aStreamingSignedRequest/makeEncoder()``.
+    ///
+    /// - Throws: ``SigV4Error/Code-swift.struct/invalidChunkSize``, or
+    ///   ``SigV4Error/Code-swift.struct/contentLengthMismatch`` for a negative decoded length.
+    public init(
+        sigV4aEncoding encoding: AWSChunkedEncoding, chunkSize: Int = AWSChunkedEncoding.defaultChunkSize,
+        decodedContentLength: Int?, chain: SigV4aChunkSigner
+    ) throws(SigV4Error) {
+        try AWSChunkedEncoding.validate(chunkSize: chunkSize)
+        if let decodedContentLength, decodedContentLength < 0 {
+            throw SigV4Error(.contentLengthMismatch, "the decoded content length is negative")
+        }
+        self.init(
+            validated: encoding, chunkSize: chunkSize, decodedContentLength: decodedContentLength, chunkSigner: nil,
+            sigV4aChain: encoding.signsChunks ? chain : nil)
+    }
+
+    init(
+        validated encoding: AWSChunkedEncoding, chunkSize: Int, decodedContentLength: Int?, chunkSigner: ChunkSigner?,
+        sigV4aChain: SigV4aChunkSigner? = nil
+    ) {
         self.encoding = encoding
         self.chunkSize = chunkSize
         self.decodedContentLength = decodedContentLength
         self.chunkSigner = chunkSigner
+        self.sigV4aChain = sigV4aChain
         self.checksum = encoding.trailer.map { TrailingChecksum($0) }
-        self.fullHeaderLength = encoding.headerLength(chunkDataLength: chunkSize)
+        self.fullHeaderLength = encoding.headerLength(
+            chunkDataLength: chunkSize,
+            signatureWidth: sigV4aChain == nil ? 64 : SigV4aChunkSigner.paddedSignatureLength)
     }
 
     /// True once ``finish()`` has returned.
@@ -114,7 +141,7 @@ public struct AWSChunkedEncoder: Sendable {
         filled += take
         bytesWritten += take
         if filled == chunkSize {
-            return (take, completeFullFrame())
+            return (take, try completeFullFrame())
         }
         return (take, nil)
     }
@@ -127,7 +154,7 @@ public struct AWSChunkedEncoder: Sendable {
     }
 
     /// Hashes one whole chunk in place (no copy) and returns its header line.
-    mutating func headerForWholeChunk(_ chunk: UnsafeRawBufferPointer) -> [UInt8] {
+    mutating func headerForWholeChunk(_ chunk: UnsafeRawBufferPointer) throws(SigV4Error) -> [UInt8] {
         var offset = 0
         while offset < chunk.count {
             let end = min(offset + AWSChunkedEncoder.blockSize, chunk.count)
@@ -137,7 +164,7 @@ public struct AWSChunkedEncoder: Sendable {
         bytesWritten += chunk.count
         var header: [UInt8] = []
         header.reserveCapacity(fullHeaderLength)
-        appendChunkHeader(dataLength: chunk.count, to: &header)
+        try appendChunkHeader(dataLength: chunk.count, to: &header)
         return header
     }
 
@@ -179,7 +206,7 @@ public struct AWSChunkedEncoder: Sendable {
         }
         while bytes.count - offset >= chunkSize {
             let chunk = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + chunkSize)])
-            let header = headerForWholeChunk(chunk)
+            let header = try headerForWholeChunk(chunk)
             try header.withUnsafeBytes(write)
             try write(chunk)
             try AWSChunkedEncoder.crlf.withUnsafeBytes(write)
@@ -197,9 +224,9 @@ public struct AWSChunkedEncoder: Sendable {
     }
 
     /// Writes the header of a full chunk into the reserved bytes and closes the frame.
-    mutating func completeFullFrame() -> [UInt8] {
+    mutating func completeFullFrame() throws(SigV4Error) -> [UInt8] {
         var header: [UInt8] = []
-        appendChunkHeader(dataLength: filled, to: &header)
+        try appendChunkHeader(dataLength: filled, to: &header)
         frame.withUnsafeMutableBufferPointer { dst in
             for i in 0..<header.count { dst[i] = header[i] }
         }
@@ -213,9 +240,16 @@ public struct AWSChunkedEncoder: Sendable {
 
     /// Appends `hex[;chunk-signature=sig]\r\n` for a chunk of `dataLength` bytes, signing it
     /// with the running hash (signed variants) and resetting that hash.
-    mutating func appendChunkHeader(dataLength: Int, to out: inout [UInt8]) {
+    mutating func appendChunkHeader(dataLength: Int, to out: inout [UInt8]) throws(SigV4Error) {
         out.append(contentsOf: String(dataLength, radix: 16).utf8)
-        if var signer = chunkSigner {
+        if var chain = sigV4aChain {
+            let digest = hasher.finalize()
+            hasher = SHA256()
+            let signature = try chain.signature(forChunkDigest: digest)
+            sigV4aChain = chain
+            out.append(contentsOf: ";chunk-signature=".utf8)
+            out.append(contentsOf: SigV4aChunkSigner.padded(signature).utf8)
+        } else if var signer = chunkSigner {
             let digest = hasher.finalize()
             hasher = SHA256()
             let signature = signer.signature(forChunkDigest: digest)
@@ -244,21 +278,28 @@ public struct AWSChunkedEncoder: Sendable {
         var out: [UInt8] = []
         if filled > 0 {
             out.reserveCapacity(encoding.frameLength(chunkDataLength: filled) + encoding.endLength)
-            appendChunkHeader(dataLength: filled, to: &out)
+            try appendChunkHeader(dataLength: filled, to: &out)
             out.append(contentsOf: frame[fullHeaderLength...])
             out.append(0x0d)
             out.append(0x0a)
             frame = []
             filled = 0
         }
-        appendChunkHeader(dataLength: 0, to: &out)
+        try appendChunkHeader(dataLength: 0, to: &out)
         if let checksum {
             var trailer: [UInt8] = []
             checksum.appendTrailerField(to: &trailer)
             out.append(contentsOf: trailer)
             out.append(0x0d)
             out.append(0x0a)
-            if let signer = chunkSigner {
+            if let chain = sigV4aChain {
+                trailer.append(0x0a)
+                let signature = try chain.trailerSignature(canonicalTrailer: trailer)
+                out.append(contentsOf: "x-amz-trailer-signature:".utf8)
+                out.append(contentsOf: SigV4aChunkSigner.padded(signature).utf8)
+                out.append(0x0d)
+                out.append(0x0a)
+            } else if let signer = chunkSigner {
                 trailer.append(0x0a)
                 let signature = signer.trailerSignature(canonicalTrailer: trailer)
                 out.append(contentsOf: "x-amz-trailer-signature:".utf8)
@@ -280,7 +321,8 @@ public struct AWSChunkedEncoder: Sendable {
     public mutating func encode(_ bytes: UnsafeRawBufferPointer) throws(SigV4Error) -> [UInt8] {
         var out: [UInt8] = []
         if let length = try? encoding.encodedLength(
-            decodedLength: decodedContentLength ?? bytes.count, chunkSize: chunkSize)
+            decodedLength: decodedContentLength ?? bytes.count, chunkSize: chunkSize,
+            signatureWidth: sigV4aChain == nil ? 64 : SigV4aChunkSigner.paddedSignatureLength)
         {
             out.reserveCapacity(length)
         }
@@ -307,7 +349,7 @@ public struct AWSChunkedEncoder: Sendable {
                 .contentLengthMismatch,
                 "the payload is longer than the declared x-amz-decoded-content-length \(declared)")
         }
-        return headerForWholeChunk(chunk)
+        return try headerForWholeChunk(chunk)
     }
 
     /// Encodes a whole in-memory payload from any collection of bytes.

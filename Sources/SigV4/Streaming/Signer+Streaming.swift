@@ -51,6 +51,37 @@ extension Signer {
         if let decodedContentLength {
             encodedLength = try encoding.encodedLength(decodedLength: decodedContentLength, chunkSize: chunkSize)
         }
+        let seed = try Signer.streamingSeed(
+            request, decodedContentLength: decodedContentLength,
+            contentLength: contentLength == .omitted ? nil : encodedLength, trailer: encoding.trailer,
+            payloadHash: encoding.payloadHash)
+
+        var seedSigner = self
+        if contentLength == .unsigned {
+            seedSigner.options.unsignedHeaders.insert("content-length")
+            seedSigner.options.forcedSignedHeaders.remove("content-length")
+        }
+        let signed = try seedSigner.sign(seed, payload: encoding.payloadHash, at: date)
+        var chunkSigner: ChunkSigner?
+        if encoding.signsChunks {
+            chunkSigner = ChunkSigner(
+                signingKey: signingKey(for: signed.scope), date: date, seedSignature: signed.signature)
+        }
+        return StreamingSignedRequest(
+            seed: signed, encoding: encoding, chunkSize: chunkSize, decodedContentLength: decodedContentLength,
+            encodedContentLength: encodedLength, chunkSigner: chunkSigner)
+    }
+}
+
+extension Signer {
+    /// `request` with the fields of an aws-chunked seed request: `Content-Encoding: aws-chunked`
+    /// (before any other codings), `x-amz-decoded-content-length`, `Content-Length` (the encoded
+    /// length, when given), `x-amz-trailer` and `X-Amz-Content-SHA256` (unless the request has one).
+    /// `Signer.signStreaming` and `SigV4aSigner.signStreaming` both build their seed here.
+    static func streamingSeed(
+        _ request: HTTPRequest, decodedContentLength: Int?, contentLength: Int?, trailer: TrailingChecksum.Algorithm?,
+        payloadHash: PayloadHash
+    ) throws(SigV4Error) -> HTTPRequest {
         var seed = request
         var fields = request.headerFields
 
@@ -70,33 +101,17 @@ extension Signer {
         fields[decodedName] = decodedContentLength.map(String.init)
 
         fields[.contentLength] = nil
-        if let encodedLength, contentLength != .omitted {
-            fields[.contentLength] = String(encodedLength)
-        }
+        if let contentLength { fields[.contentLength] = String(contentLength) }
 
         let trailerName = HTTPField.Name("x-amz-trailer")!
-        fields[trailerName] = encoding.trailer?.headerName
+        fields[trailerName] = trailer?.headerName
 
         let contentSHA = HTTPField.Name("X-Amz-Content-SHA256")!
         if fields[contentSHA] == nil {
-            fields[contentSHA] = encoding.payloadHash.value
+            fields[contentSHA] = payloadHash.value
         }
         seed.headerFields = fields
-
-        var seedSigner = self
-        if contentLength == .unsigned {
-            seedSigner.options.unsignedHeaders.insert("content-length")
-            seedSigner.options.forcedSignedHeaders.remove("content-length")
-        }
-        let signed = try seedSigner.sign(seed, payload: encoding.payloadHash, at: date)
-        var chunkSigner: ChunkSigner?
-        if encoding.signsChunks {
-            chunkSigner = ChunkSigner(
-                signingKey: signingKey(for: signed.scope), date: date, seedSignature: signed.signature)
-        }
-        return StreamingSignedRequest(
-            seed: signed, encoding: encoding, chunkSize: chunkSize, decodedContentLength: decodedContentLength,
-            encodedContentLength: encodedLength, chunkSigner: chunkSigner)
+        return seed
     }
 }
 
