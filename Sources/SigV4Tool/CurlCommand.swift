@@ -87,8 +87,8 @@ struct Curl: AsyncParsableCommand {
         if plan.spec.headers.contains(where: { $0.0.lowercased() == "content-encoding" }) {
             throw CLIError.usage("--chunked sets Content-Encoding itself; remove the -H Content-Encoding")
         }
-        let streaming = try chunking.signSeed(plan.spec, context: context)
-        let added = ChunkedOptions.addedHeaders(streaming, spec: plan.spec)
+        let upload = try chunking.signSeed(plan.spec, context: context)
+        let added = ChunkedOptions.addedHeaders(upload, spec: plan.spec)
         let encoded =
             NSTemporaryDirectory()
             + "sigv4-chunked-\(ProcessInfo.processInfo.processIdentifier)-\(context.date.iso8601Basic)"
@@ -96,10 +96,10 @@ struct Curl: AsyncParsableCommand {
             let handle = FileHandle(forWritingAtPath: encoded)
         else { throw CLIError.failure("cannot write the encoded body to \(encoded)") }
         do {
-            try ChunkedOptions.writeEncodedBody(plan.spec, streaming: streaming, to: handle)
+            try ChunkedOptions.writeEncodedBody(plan.spec, upload: upload, to: handle)
             try? handle.close()
         }
-        var args = plan.chunkedArguments(added: added, url: streaming.seed.url, encodedFile: encoded)
+        var args = plan.chunkedArguments(added: added, url: upload.view.url, encodedFile: encoded)
         if dryRun {
             Console.error("sigv4: note: the aws-chunked body was written to \(encoded)")
             Console.out(args.map(TextFormatting.shellQuote).joined(separator: " ") + "\n")

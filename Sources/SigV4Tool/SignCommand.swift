@@ -53,9 +53,6 @@ struct Sign: AsyncParsableCommand {
         }
         if !chunking.chunked && output != nil { throw CLIError.usage("--output is for --chunked bodies") }
         if regionSet != nil && !sigv4a { throw CLIError.usage("--region-set is for --sigv4a") }
-        if sigv4a && chunking.chunked {
-            throw CLIError.usage("--sigv4a cannot be combined with --chunked (SigV4a aws-chunked signing is not supported)")
-        }
         let context = try signing.makeContext(for: spec.url)
         if chunking.chunked {
             try signChunked(spec, context: context)
@@ -77,8 +74,9 @@ struct Sign: AsyncParsableCommand {
 
     /// `--chunked`: prints the seed request's headers (or JSON, curl, raw HTTP) and writes the encoded body.
     func signChunked(_ spec: RequestSpec, context: SigningContext) throws {
-        let streaming = try chunking.signSeed(spec, context: context)
-        let added = ChunkedOptions.addedHeaders(streaming, spec: spec)
+        let upload = try chunking.signSeed(
+            spec, context: context, sigV4a: sigv4a ? try SigV4aOptions.signer(context: context, regionSet: regionSet) : nil)
+        let added = ChunkedOptions.addedHeaders(upload, spec: spec)
         var bodyHandle: FileHandle?
         if let output, output != "-" {
             guard FileManager.default.createFile(atPath: output, contents: nil),
@@ -94,19 +92,18 @@ struct Sign: AsyncParsableCommand {
         }
         let headerStream = output == "-" ? FileHandle.standardError : FileHandle.standardOutput
         func say(_ text: String) { headerStream.write(Data(text.utf8)) }
-        let seed = streaming.seed
         switch format {
         case .headers:
             say(added.map { "\($0.0): \($0.1)\n" }.joined())
         case .json:
-            var object = OutputFormat.jsonFields(SignedView(seed), spec: spec)
+            var object = OutputFormat.jsonFields(upload.view, spec: spec)
             object = object.map {
                 $0.0 == "headers" ? ("headers", .array(added.map { .array([.string($0.0), .string($0.1)]) })) : $0
             }
-            object.append(("decoded_content_length", streaming.decodedContentLength.map { .int($0) } ?? .null))
-            object.append(("content_length", streaming.encodedContentLength.map { .int($0) } ?? .null))
-            object.append(("chunk_size", .int(streaming.chunkSize)))
-            object.append(("seed_signature", .string(streaming.seedSignature.hex)))
+            object.append(("decoded_content_length", upload.decodedContentLength.map { .int($0) } ?? .null))
+            object.append(("content_length", upload.encodedContentLength.map { .int($0) } ?? .null))
+            object.append(("chunk_size", .int(upload.chunkSize)))
+            object.append(("seed_signature", .string(upload.seedSignature)))
             if let output { object.append(("body_file", .string(output))) }
             say(TextFormatting.JSON.object(object).render() + "\n")
         case .curl:
@@ -125,19 +122,19 @@ struct Sign: AsyncParsableCommand {
             {
                 args += ["-H", "Content-Type:"]
             }
-            args += ["--data-binary", "@" + output, seed.url]
+            args += ["--data-binary", "@" + output, upload.view.url]
             say(args.map(TextFormatting.shellQuote).joined(separator: " ") + "\n")
         case .http:
-            var text = "\(spec.method) \(seed.request.path ?? "/") HTTP/1.1\r\n"
+            var text = "\(spec.method) \(upload.view.request.path ?? "/") HTTP/1.1\r\n"
             if !spec.headers.contains(where: { $0.0.lowercased() == "host" }) {
                 text += "Host: \(spec.url.hostHeader)\r\n"
             }
-            for field in seed.request.headerFields { text += "\(field.name.rawName): \(field.value)\r\n" }
+            for field in upload.view.request.headerFields { text += "\(field.name.rawName): \(field.value)\r\n" }
             text += "\r\n"
             say(text)
         }
         if let bodyHandle {
-            try ChunkedOptions.writeEncodedBody(spec, streaming: streaming, to: bodyHandle)
+            try ChunkedOptions.writeEncodedBody(spec, upload: upload, to: bodyHandle)
             if bodyHandle !== FileHandle.standardOutput { try? bodyHandle.close() }
         }
     }

@@ -93,7 +93,10 @@ extension CLITests {
                     env: Tool.cleanEnvironment(home: home.path), stdin: tampered)
                 #expect(refused.status == 1, "\(refused.out)")
             }
-            for bad in [["--region-set", "us-east-1"], ["--sigv4a", "--region-set", "us east"], ["--sigv4a", "--chunked"]] {
+            for bad in [
+                ["--region-set", "us-east-1"], ["--sigv4a", "--region-set", "us east"],
+                ["--sigv4a", "--chunked", "--trailer", "crc32", "--unsigned-trailer", "--output", "/dev/null"],
+            ] {
                 let result = try Tool.sigv4(
                     ["sign", "https://b.s3.amazonaws.com/k", "--access-key-id", "AKID", "--secret-access-key", "s"] + bad,
                     env: Tool.cleanEnvironment(home: home.path))
@@ -318,6 +321,37 @@ extension CLITests {
             let size = try #require(try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int)
             #expect(headers.out.contains("Content-Length: \(size)\n"))
             #expect(headers.out.contains("Authorization: AWS4-HMAC-SHA256 "))
+        }
+
+        @Test(
+            "sign --sigv4a --chunked --format http | sigv4 verify accepts SigV4a aws-chunked uploads; a flipped data byte is refused",
+            arguments: [[], ["--trailer", "crc32c"]])
+        func sigV4aChunkedRoundTrip(options: [String]) throws {
+            let dir = try TempDir()
+            let env = Tool.cleanEnvironment(home: dir.path)
+            let signed = try Tool.sigv4(
+                [
+                    "sign", "http://127.0.0.1:9/bucket/key", "-X", "PUT", "--data", String(repeating: "abc", count: 5000),
+                    "--region", "us-east-1", "--service", "s3", "--timestamp", "20260101T000000Z", "--sigv4a", "--chunked",
+                    "--chunk-size", "8192", "--format", "http",
+                ] + options + Self.credentialFlags, env: env)
+            #expect(signed.status == 0, "\(signed.stderr)")
+            #expect(signed.out.contains("X-Amz-Content-SHA256: STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"))
+            #expect(signed.out.contains("Authorization: AWS4-ECDSA-P256-SHA256 "))
+            let verdict = try Tool.sigv4(
+                ["verify", "--request", "-", "--now", "20260101T000100Z", "--format", "json"] + Self.credentialFlags,
+                env: env, stdin: signed.stdout)
+            #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
+            #expect(try Tool.json(verdict.stdout)["payload"] as? String == "awsChunked (15000 decoded bytes verified)")
+            var tampered = signed.stdout
+            let data = try #require(signed.out.range(of: "abcabc")).lowerBound
+            let index = signed.out.utf8.distance(from: signed.out.utf8.startIndex, to: data.samePosition(in: signed.out.utf8)!) + 1
+            tampered[index] = UInt8(ascii: "x")
+            let refused = try Tool.sigv4(
+                ["verify", "--request", "-", "--now", "20260101T000100Z", "--format", "json"] + Self.credentialFlags,
+                env: env, stdin: tampered)
+            #expect(refused.status == 1)
+            #expect(try Tool.json(refused.stdout)["code"] as? String == "SignatureDoesNotMatch")
         }
 
         @Test("sign --chunked | verify checks an x-amz-checksum-* header against the decoded body")

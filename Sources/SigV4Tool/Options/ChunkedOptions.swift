@@ -12,7 +12,7 @@ import SigV4CommandLine
 /// ```
 struct ChunkedOptions: ParsableArguments {
     @Flag(
-        help: "Sign an aws-chunked streaming upload (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) and encode the body."
+        help: "Sign an aws-chunked streaming upload (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]; with --sigv4a STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD[-TRAILER]) and encode the body."
     )
     var chunked = false
 
@@ -56,8 +56,10 @@ struct ChunkedOptions: ParsableArguments {
         }
     }
 
-    /// Signs the seed request for `spec`'s body.
-    func signSeed(_ spec: RequestSpec, context: SigningContext) throws(CLIError) -> StreamingSignedRequest {
+    /// Signs the seed request for `spec`'s body, with SigV4 or, given `sigV4a`, SigV4a (ECDSA chunk signatures).
+    func signSeed(_ spec: RequestSpec, context: SigningContext, sigV4a: SigV4aSigner? = nil) throws(CLIError)
+        -> ChunkedUpload
+    {
         let length: Int
         switch spec.body {
         case .none: length = 0
@@ -69,10 +71,21 @@ struct ChunkedOptions: ParsableArguments {
             length = size
         }
         let request = try spec.httpRequest()
+        let encoding = try encoding()
         do {
-            return try context.signer.signStreaming(
-                request, decodedContentLength: length, encoding: try encoding(), chunkSize: chunkSize,
-                contentLength: .signed, at: context.date)
+            if let sigV4a {
+                guard encoding.signsChunks else {
+                    throw CLIError.usage("--unsigned-trailer is not available with --sigv4a (its chunks are ECDSA-signed)")
+                }
+                let streaming = try sigV4a.signStreaming(
+                    request, decodedContentLength: length, trailer: encoding.trailer, chunkSize: chunkSize,
+                    at: context.date)
+                return ChunkedUpload(streaming, signer: sigV4a)
+            }
+            return ChunkedUpload(
+                try context.signer.signStreaming(
+                    request, decodedContentLength: length, encoding: encoding, chunkSize: chunkSize,
+                    contentLength: .signed, at: context.date))
         } catch let error as CLIError {
             throw error
         } catch let error as SigV4Error {
@@ -83,10 +96,10 @@ struct ChunkedOptions: ParsableArguments {
     }
 
     /// Streams the encoded body of `spec` to `handle` in constant memory (1 MiB reads).
-    static func writeEncodedBody(_ spec: RequestSpec, streaming: StreamingSignedRequest, to handle: FileHandle)
+    static func writeEncodedBody(_ spec: RequestSpec, upload: ChunkedUpload, to handle: FileHandle)
         throws(CLIError)
     {
-        var encoder = streaming.makeEncoder()
+        var encoder = upload.encoder
         func emit(_ piece: UnsafeRawBufferPointer) throws { try handle.write(contentsOf: Data(piece)) }
         do {
             switch spec.body {
@@ -112,10 +125,10 @@ struct ChunkedOptions: ParsableArguments {
     }
 
     /// The headers of the seed request that the user did not give verbatim (what must be added).
-    static func addedHeaders(_ streaming: StreamingSignedRequest, spec: RequestSpec) -> [(String, String)] {
+    static func addedHeaders(_ upload: ChunkedUpload, spec: RequestSpec) -> [(String, String)] {
         var given = spec.headers.map { ($0.0.lowercased(), $0.1) }
         var added: [(String, String)] = []
-        for field in streaming.request.headerFields {
+        for field in upload.view.request.headerFields {
             let pair = (field.name.canonicalName, field.value)
             if let i = given.firstIndex(where: { $0.0 == pair.0 && $0.1 == pair.1 }) {
                 given.remove(at: i)
@@ -124,5 +137,37 @@ struct ChunkedOptions: ParsableArguments {
             added.append((field.name.rawName, field.value))
         }
         return added
+    }
+}
+
+/// A signed aws-chunked seed request, SigV4 or SigV4a, as `sign --chunked` and `curl --chunked`
+/// print and encode it.
+struct ChunkedUpload {
+    /// The seed request, signed.
+    var view: SignedView
+    var decodedContentLength: Int?
+    var encodedContentLength: Int?
+    var chunkSize: Int
+    /// The seed signature the chunk signatures chain on (hex).
+    var seedSignature: String
+    /// A fresh encoder (a value: each copy encodes from the seed).
+    var encoder: AWSChunkedEncoder
+
+    init(_ streaming: StreamingSignedRequest) {
+        view = SignedView(streaming.seed)
+        decodedContentLength = streaming.decodedContentLength
+        encodedContentLength = streaming.encodedContentLength
+        chunkSize = streaming.chunkSize
+        seedSignature = streaming.seedSignature.hex
+        encoder = streaming.makeEncoder()
+    }
+
+    init(_ streaming: SigV4aStreamingSignedRequest, signer: SigV4aSigner) {
+        view = SignedView(streaming.seed, signer: signer)
+        decodedContentLength = streaming.decodedContentLength
+        encodedContentLength = streaming.encodedContentLength
+        chunkSize = streaming.chunkSize
+        seedSignature = streaming.seed.signatureHex
+        encoder = streaming.makeEncoder()
     }
 }
