@@ -34,7 +34,44 @@ enum ChunkedVerificationRows {
         let check = decode(wire, key: key, seed: seed, size: size, feedSize: feedSize)
         guard check == size else { fatalError("chunked verification failed in setup (\(check) bytes)") }
 
+        // The same payload as a SigV4a upload: each 64 KiB chunk carries an ECDSA signature.
+        guard
+            let sigV4a = try? SigV4aSigner(credentials: Fixture.credentials, regionSet: ["us-east-1"], service: "s3"),
+            let ecdsaStreaming = try? sigV4a.signStreaming(request, decodedContentLength: size, at: Fixture.date)
+        else { fatalError("SigV4a streaming signing failed") }
+        var ecdsaWire: [UInt8] = []
+        ecdsaWire.reserveCapacity(ecdsaStreaming.encodedContentLength)
+        var ecdsaEncoder = ecdsaStreaming.makeEncoder()
+        do {
+            try ecdsaEncoder.write(UnsafeRawBufferPointer(StreamingRows.payload)) { ecdsaWire.append(contentsOf: $0) }
+            try ecdsaEncoder.finish { ecdsaWire.append(contentsOf: $0) }
+        } catch { fatalError("SigV4a encoding failed") }
+        let ecdsaKey = sigV4a.signingKey
+        let ecdsaSeed = ecdsaStreaming.seed.signatureHex
+        func decodeSigV4a() -> Int {
+            var decoder = AWSChunkedDecoder(
+                sigV4aEncoding: .signed, decodedContentLength: size, signingKey: ecdsaKey, date: Fixture.date,
+                service: "s3", seedSignature: ecdsaSeed)
+            var released = 0
+            do {
+                try ecdsaWire.withUnsafeBytes { all in
+                    try forEachPiece(of: all, size: feedSize) { piece in try decoder.feed(piece) { released &+= $0.count } }
+                }
+                try decoder.finish()
+            } catch {
+                return -1
+            }
+            return released
+        }
+        guard decodeSigV4a() == size else { fatalError("SigV4a chunked verification failed in setup") }
+
         return [
+            Row(
+                name: "chunked_verify_sigv4a_64MiB", kind: .throughput(bytesPerOp: size),
+                body: { n in for _ in 0..<n { blackHole(decodeSigV4a()) } },
+                floor: StreamingRows.sha256Floor,
+                maxAllocsPerOp: 44_000,
+                note: "AWSChunkedDecoder.feed, SigV4a: 64 KiB chunks, each ECDSA P-256 signature verified; floor = raw SHA-256"),
             Row(
                 name: "chunked_verify_64MiB", kind: .throughput(bytesPerOp: size),
                 body: { n in
