@@ -15,6 +15,7 @@ import datetime
 import hashlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -316,6 +317,28 @@ def _boto_sigv4a():
         expect(stored(name) == data, f"{name}: stored bytes differ")
         got = s3.get_object(Bucket=BUCKET, Key=name)["Body"].read()
         expect(got == data, f"{name}: bytes read back through the gateway differ")
+
+
+@check("sigv4 sign --sigv4a --chunked (ECDSA chunk signatures, signed trailer) sent by curl: stored byte for byte")
+def _sigv4a_chunked():
+    path, data = payload("sigv4a-chunked.bin", 150_000)
+    k = key("good")
+    url = f"{CFG['gateway']}/{BUCKET}/sigv4a-chunked.bin"
+    encoded = os.path.join(WORK, "sigv4a-chunked.body")
+    p = subprocess.run(
+        [CFG["sigv4"], "sign", url, "-X", "PUT", "--data-file", path, "--service", "s3", "--region", REGION,
+         "--sigv4a", "--region-set", REGION, "--chunked", "--chunk-size", "65536", "--trailer", "crc32c",
+         "--output", encoded, "--format", "curl", "--access-key-id", k["access_key_id"],
+         "--secret-access-key", k["secret_access_key"]],
+        capture_output=True, text=True, timeout=60)
+    expect(p.returncode == 0, f"sigv4 sign failed: {p.stderr[-300:]}")
+    args = shlex.split(p.stdout.strip())
+    expect("x-amz-content-sha256: streaming-aws4-ecdsa-p256-sha256-payload-trailer" in [a.lower() for a in args],
+           f"not a SigV4a chunked upload: {p.stdout[:300]}")
+    r = subprocess.run(args[:1] + ["-sS", "-o", "/dev/null", "-w", "%{http_code}"] + args[1:],
+                       capture_output=True, text=True, timeout=60)
+    expect(r.stdout == "200", f"curl PUT got HTTP {r.stdout} {r.stderr[-300:]}")
+    expect(stored("sigv4a-chunked.bin") == data, "stored bytes differ")
 
 
 @check("boto3 JSON-protocol service (dynamodb ListTables) through the echo gateway")
