@@ -307,21 +307,6 @@ struct SigV4aVerificationTests {
         return (VerificationRequest(streaming.request), body)
     }
 
-    static func decode(_ verified: VerifiedRequest, _ request: VerificationRequest, _ body: [UInt8], piece: Int)
-        throws(VerificationFailure) -> (decoded: [UInt8], released: Int)
-    {
-        var decoder = try verified.makeChunkedDecoder(for: request)
-        var out: [UInt8] = []
-        var i = 0
-        while i < body.count {
-            let end = min(body.count, i + piece)
-            out += try decoder.feed(Array(body[i..<end]))
-            i = end
-        }
-        try decoder.finish()
-        return (out, decoder.releasedByteCount)
-    }
-
     @Test(
         "a SigV4a aws-chunked upload (ECDSA chunk signatures, aws-c-auth's form) verifies and decodes, with and without a signed trailer",
         arguments: [nil, TrailingChecksum.Algorithm.crc32c, .sha256])
@@ -332,12 +317,12 @@ struct SigV4aVerificationTests {
             let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
             #expect(verified.isSigV4a && verified.payload == .awsChunked)
             for piece in [1, 1000, 1 << 20] {
-                #expect(try Self.decode(verified, request, body, piece: piece).decoded == data, "piece \(piece)")
+                #expect(try AWSChunkedDecoderTests.decodeAll(verified, request, body, piece: piece) == data, "piece \(piece)")
             }
         }
         let (emptyRequest, emptyBody) = try Self.ecdsaChunkedUpload([], trailer: trailer)
         let emptyVerified = try #require(await Fixture.verifier().verify(emptyRequest, now: Fixture.date).verified)
-        #expect(try Self.decode(emptyVerified, emptyRequest, emptyBody, piece: 7).decoded == [])
+        #expect(try AWSChunkedDecoderTests.decodeAll(emptyVerified, emptyRequest, emptyBody, piece: 7) == [])
     }
 
     @Test("a SigV4a aws-chunked body with a changed data byte, chunk signature, chunk order or trailer is refused, and no byte of the bad chunk is released")
@@ -349,7 +334,7 @@ struct SigV4aVerificationTests {
         let text = String(decoding: body, as: UTF8.self)
         func refused(_ bad: [UInt8]) -> VerificationFailure.Code? {
             do {
-                _ = try Self.decode(verified, request, bad, piece: 4096)
+                _ = try AWSChunkedDecoderTests.decodeAll(verified, request, bad, piece: 4096)
                 return nil
             } catch {
                 return error.code

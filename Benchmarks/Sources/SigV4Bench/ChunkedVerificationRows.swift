@@ -49,19 +49,11 @@ enum ChunkedVerificationRows {
         let ecdsaKey = sigV4a.signingKey
         let ecdsaSeed = ecdsaStreaming.seed.signatureHex
         func decodeSigV4a() -> Int {
-            var decoder = AWSChunkedDecoder(
-                sigV4aEncoding: .signed, decodedContentLength: size, signingKey: ecdsaKey, date: Fixture.date,
-                service: "s3", seedSignature: ecdsaSeed)
-            var released = 0
-            do {
-                try ecdsaWire.withUnsafeBytes { all in
-                    try forEachPiece(of: all, size: feedSize) { piece in try decoder.feed(piece) { released &+= $0.count } }
-                }
-                try decoder.finish()
-            } catch {
-                return -1
-            }
-            return released
+            decode(
+                ecdsaWire, feedSize: feedSize,
+                AWSChunkedDecoder(
+                    sigV4aEncoding: .signed, decodedContentLength: size, signingKey: ecdsaKey, date: Fixture.date,
+                    service: "s3", seedSignature: ecdsaSeed))
         }
         guard decodeSigV4a() == size else { fatalError("SigV4a chunked verification failed in setup") }
 
@@ -83,10 +75,17 @@ enum ChunkedVerificationRows {
         ]
     }
 
-    /// Decodes and verifies `wire`; returns the number of verified bytes released (-1 on failure).
+    /// Decodes and verifies `wire` with a SigV4 decoder; returns the number of verified bytes released (-1 on failure).
     static func decode(_ wire: [UInt8], key: SigningKey, seed: Signature, size: Int, feedSize: Int) -> Int {
-        var decoder = AWSChunkedDecoder(
-            encoding: .signed, decodedContentLength: size, signingKey: key, date: Fixture.date, seedSignature: seed)
+        decode(
+            wire, feedSize: feedSize,
+            AWSChunkedDecoder(
+                encoding: .signed, decodedContentLength: size, signingKey: key, date: Fixture.date, seedSignature: seed))
+    }
+
+    /// Feeds `wire` to `decoder` `feedSize` bytes at a time; returns the verified bytes released (-1 on failure).
+    static func decode(_ wire: [UInt8], feedSize: Int, _ decoder: AWSChunkedDecoder) -> Int {
+        var decoder = decoder
         var released = 0
         do {
             try wire.withUnsafeBytes { all in
