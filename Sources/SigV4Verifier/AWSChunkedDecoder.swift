@@ -102,13 +102,12 @@ public struct AWSChunkedDecoder: Sendable {
         encoding: AWSChunkedEncoding, decodedContentLength: Int, signingKey: SigningKey, date: AmzDate,
         seedSignature: Signature, declaredChecksums: [DeclaredChecksum] = [], limits: Limits = .default
     ) {
-        self.encoding = encoding
-        self.decodedContentLength = decodedContentLength
-        self.limits = limits
-        self.chunkSigner =
-            encoding.signsChunks ? ChunkSigner(signingKey: signingKey, date: date, seedSignature: seedSignature) : nil
-        self.checksum = encoding.trailer.map { TrailingChecksum($0) }
-        self.declared = declaredChecksums.isEmpty ? nil : ChecksumVerifier(declaredChecksums)
+        self.init(
+            encoding: encoding, decodedContentLength: decodedContentLength, declaredChecksums: declaredChecksums,
+            limits: limits)
+        if encoding.signsChunks {
+            chunkSigner = ChunkSigner(signingKey: signingKey, date: date, seedSignature: seedSignature)
+        }
     }
 
     /// Creates a decoder for a SigV4a upload (`STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD`, with
@@ -122,12 +121,21 @@ public struct AWSChunkedDecoder: Sendable {
         date: AmzDate, service: String, seedSignature: String, declaredChecksums: [DeclaredChecksum] = [],
         limits: Limits = .default
     ) {
+        self.init(
+            encoding: encoding, decodedContentLength: decodedContentLength, declaredChecksums: declaredChecksums,
+            limits: limits)
+        if encoding.signsChunks {
+            ecdsaChain = SigV4aChunkSigner(signingKey: signingKey, date: date, service: service, seedSignature: seedSignature)
+        }
+    }
+
+    /// Everything but the chunk-signature chain.
+    private init(
+        encoding: AWSChunkedEncoding, decodedContentLength: Int, declaredChecksums: [DeclaredChecksum], limits: Limits
+    ) {
         self.encoding = encoding
         self.decodedContentLength = decodedContentLength
         self.limits = limits
-        self.ecdsaChain =
-            encoding.signsChunks
-            ? SigV4aChunkSigner(signingKey: signingKey, date: date, service: service, seedSignature: seedSignature) : nil
         self.checksum = encoding.trailer.map { TrailingChecksum($0) }
         self.declared = declaredChecksums.isEmpty ? nil : ChecksumVerifier(declaredChecksums)
     }
