@@ -103,14 +103,43 @@ extension HTTPClientRequest {
         let streaming = try signer.signStreaming(
             request, decodedContentLength: length, encoding: encoding, chunkSize: chunkSize, contentLength: .signed,
             at: date)
+        setStreamingUpload(
+            streaming.request, frames: streaming.body(payload.map { $0.readableBytesView }),
+            length: streaming.encodedContentLength ?? 0)
+        return streaming
+    }
+
+    /// Signs a SigV4a aws-chunked streaming upload (`STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD`, or
+    /// `…-TRAILER` with `trailer`): as ``signAWSChunked(with:body:length:encoding:chunkSize:at:)-(Signer,_,_,_,_,_)``,
+    /// each chunk signed with ECDSA as it is sent.
+    ///
+    /// ```swift
+    /// let signer = try SigV4aSigner(credentials: credentials, regionSet: ["*"], service: "s3")
+    /// try request.signAWSChunked(with: signer, body: fileChunks, length: size, trailer: .crc32c, at: AmzDate(Date()))
+    /// ```
+    @discardableResult
+    public mutating func signAWSChunked<Payload: AsyncSequence & Sendable>(
+        with signer: SigV4aSigner, body payload: Payload, length: Int, trailer: TrailingChecksum.Algorithm? = nil,
+        chunkSize: Int = AWSChunkedEncoding.defaultChunkSize, at date: AmzDate
+    ) throws(SigV4Error) -> SigV4aStreamingSignedRequest where Payload.Element == ByteBuffer {
+        let streaming = try signer.signStreaming(
+            try httpRequestForSigning(), decodedContentLength: length, trailer: trailer, chunkSize: chunkSize, at: date)
+        setStreamingUpload(
+            streaming.request, frames: streaming.body(payload.map { $0.readableBytesView }),
+            length: streaming.encodedContentLength)
+        return streaming
+    }
+
+    /// Sets the seed request's headers and the encoded body, sent with its exact length.
+    mutating func setStreamingUpload<Frames: AsyncSequence & Sendable>(
+        _ seed: HTTPRequest, frames: Frames, length: Int
+    ) where Frames.Element == [UInt8] {
         var signedHeaders = HTTPHeaders()
-        for field in streaming.request.headerFields {
+        for field in seed.headerFields {
             signedHeaders.add(name: field.name.rawName, value: field.value)
         }
         headers = signedHeaders
-        let frames = streaming.body(payload.map { $0.readableBytesView }).map { ByteBuffer(bytes: $0) }
-        body = .stream(frames, length: .known(Int64(streaming.encodedContentLength ?? 0)))
-        return streaming
+        body = .stream(frames.map { ByteBuffer(bytes: $0) }, length: .known(Int64(length)))
     }
 
     /// This request as an `HTTPRequest` with the byte-exact target, adding `Host` when missing.

@@ -422,6 +422,31 @@ struct AuthenticatorTests {
         }
     }
 
+    @Test("AsyncHTTPClient's SigV4a aws-chunked upload (ECDSA chunk signatures) verifies on a live server")
+    func asyncHTTPClientSigV4aChunkedLive() async throws {
+        let signer = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: TestApp.alice.accessKeyID, secretAccessKey: "alice-secret-0123456789"),
+            regionSet: ["*"], service: "s3")
+        let data = (0..<60_000).map { UInt8(truncatingIfNeeded: $0 &* 11) }
+        let pieces = stride(from: 0, to: data.count, by: 7_000).map {
+            ByteBuffer(bytes: data[$0..<min($0 + 7_000, data.count)])
+        }
+        for trailer in [nil, TrailingChecksum.Algorithm.crc32c] {
+            try await TestApp.application().test(.live) { client in
+                let port = try #require(client.port)
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/upload")
+                request.method = .PUT
+                try request.signAWSChunked(
+                    with: signer, body: pieces.async, length: data.count, trailer: trailer, chunkSize: 16_384,
+                    at: TestApp.now)
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                let text = String(buffer: try await response.body.collect(upTo: 1 << 16))
+                #expect(response.status.code == 200, "\(text)")
+                #expect(text == "60000 \(PayloadHash.sha256(of: data).value) -")
+            }
+        }
+    }
+
     @Test("a truncated aws-chunked body is refused with IncompleteBody")
     func awsChunkedTruncated() async throws {
         let body = Array(repeating: UInt8(ascii: "a"), count: 20_000)
