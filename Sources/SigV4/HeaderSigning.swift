@@ -379,6 +379,8 @@ struct TargetScan {
         var nameEnd = -1
         var i = start
         while i <= n {
+            // Unreserved bytes (most of a query: names, ids, hex) change nothing here: skip their run.
+            while i < n && URIEncoding.isUnreserved(t[i]) { i += 1 }
             let b: UInt8 = i < n ? t[i] : 0x26
             if !URIEncoding.isSet(b, low: TargetScan.querySpecialLow, high: TargetScan.pathSpecialHigh) {
                 if !URIEncoding.isUnreserved(b) {
