@@ -30,6 +30,13 @@ struct TestApp {
             region: "us-east-1", service: service, keyCache: nil)
     }
 
+    /// Alice's SigV4a signer (region set `*`), or one with another secret.
+    static func sigV4aSigner(secret: String = "alice-secret-0123456789") throws -> SigV4aSigner {
+        try SigV4aSigner(
+            credentials: Credentials(accessKeyID: alice.accessKeyID, secretAccessKey: secret), regionSet: ["*"],
+            service: "s3")
+    }
+
     static func application(
         errorFormat: SigV4ErrorFormat = .s3XML, maxBodySize: Int? = 1 << 20, replay: Bool = true
     ) -> some ApplicationProtocol {
@@ -66,12 +73,8 @@ struct AuthenticatorTests {
 
     @Test("a SigV4a request (the testing helper's SigV4a overload) reaches the handler; with a wrong secret it is refused")
     func acceptsSigV4aRequest() async throws {
-        let right = try SigV4aSigner(
-            credentials: Credentials(accessKeyID: TestApp.alice.accessKeyID, secretAccessKey: "alice-secret-0123456789"),
-            regionSet: ["*"], service: "s3")
-        let wrong = try SigV4aSigner(
-            credentials: Credentials(accessKeyID: TestApp.alice.accessKeyID, secretAccessKey: "wrong"),
-            regionSet: ["*"], service: "s3")
+        let right = try TestApp.sigV4aSigner()
+        let wrong = try TestApp.sigV4aSigner(secret: "wrong")
         try await TestApp.application().test(.router) { client in
             try await client.executeSigned(uri: "/whoami", method: .get, signer: right, at: TestApp.now) {
                 #expect($0.status == .ok)
@@ -371,9 +374,7 @@ struct AuthenticatorTests {
 
     @Test("a SigV4a aws-chunked upload (ECDSA chunk signatures) reaches the handler decoded; a flipped byte is refused")
     func sigV4aChunkedUpload() async throws {
-        let signer = try SigV4aSigner(
-            credentials: Credentials(accessKeyID: TestApp.alice.accessKeyID, secretAccessKey: "alice-secret-0123456789"),
-            regionSet: ["*"], service: "s3")
+        let signer = try TestApp.sigV4aSigner()
         let body = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         let request = HTTPRequest(
             method: .put, scheme: "http", authority: "localhost", path: "/upload",
@@ -424,9 +425,7 @@ struct AuthenticatorTests {
 
     @Test("AsyncHTTPClient's SigV4a aws-chunked upload (ECDSA chunk signatures) verifies on a live server")
     func asyncHTTPClientSigV4aChunkedLive() async throws {
-        let signer = try SigV4aSigner(
-            credentials: Credentials(accessKeyID: TestApp.alice.accessKeyID, secretAccessKey: "alice-secret-0123456789"),
-            regionSet: ["*"], service: "s3")
+        let signer = try TestApp.sigV4aSigner()
         let data = (0..<60_000).map { UInt8(truncatingIfNeeded: $0 &* 11) }
         let pieces = stride(from: 0, to: data.count, by: 7_000).map {
             ByteBuffer(bytes: data[$0..<min($0 + 7_000, data.count)])
