@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPTypes
 import SigV4
 import SigV4CommandLine
 
@@ -22,10 +23,12 @@ struct Curl: AsyncParsableCommand {
               sigv4 curl --region us-east-1 --service s3 -- -T big.iso https://bucket.s3.amazonaws.com/big.iso
               sigv4 curl --dry-run -- -G --data-urlencode 'q=a b' https://search.example.com/ --region eu-west-1 ...
               sigv4 curl --presign --expires 600 -- https://bucket.s3.amazonaws.com/report.pdf
+              sigv4 curl --service s3 --sigv4a --region-set '*' -- https://mrap.accesspoint.s3-global.amazonaws.com/k
             """)
 
     @OptionGroup var signing: SigningOptions
     @OptionGroup var presigning: PresignOptions
+    @OptionGroup var sigV4a: SigV4aFlags
 
     @Flag(
         name: .customLong("unsigned-payload"),
@@ -52,19 +55,29 @@ struct Curl: AsyncParsableCommand {
         let stdin = CurlPlan.Stdin()
         let plan = try CurlPlan(parsed, payloadOverride: unsignedPayload ? .unsignedPayload : nil, stdin: stdin)
         try chunking.validate(body: plan.spec.body, payloadOverride: plan.spec.payloadOverride)
+        try sigV4a.checkUsage()
         let context = try signing.makeContext(for: plan.spec.url, fallbackCredentials: plan.userCredentials)
+        let sigV4aSigner = try sigV4a.signer(context: context)
         if chunking.chunked {
-            try runChunked(plan, context: context)
+            try runChunked(plan, context: context, sigV4a: sigV4aSigner)
             return
         }
         let expires = presigning.presign ? presigning.expires : nil
-        let signed = try plan.spec.sign(with: context, presignExpires: expires)
+        let added: [HTTPField]
+        let url: String
+        if let sigV4aSigner {
+            let signed = try plan.spec.sign(with: sigV4aSigner, at: context.date, presignExpires: expires)
+            (added, url) = (signed.addedHeaders, signed.url)
+        } else {
+            let signed = try plan.spec.sign(with: context, presignExpires: expires)
+            (added, url) = (signed.addedHeaders, signed.url)
+        }
         if presigning.presign {
             Presign.warnIfCredentialsExpireFirst(context: context, expires: presigning.expires)
-            Console.out(signed.url + "\n")
+            Console.out(url + "\n")
             return
         }
-        var args = try plan.arguments(signed: signed, dryRun: dryRun)
+        var args = try plan.arguments(addedHeaders: added, url: url, dryRun: dryRun)
         if dryRun {
             if plan.uploadFromStdin {
                 Console.error("sigv4: note: the upload was read from stdin; pipe the same bytes to this command")
@@ -79,7 +92,7 @@ struct Curl: AsyncParsableCommand {
     }
 
     /// `-T FILE --chunked`: signs the seed, encodes the body to a temporary file, sends it with `-T`.
-    func runChunked(_ plan: CurlPlan, context: SigningContext) throws {
+    func runChunked(_ plan: CurlPlan, context: SigningContext, sigV4a: SigV4aSigner?) throws {
         guard plan.uploadFile != nil else {
             throw CLIError.usage("--chunked needs -T FILE in the curl arguments")
         }
@@ -87,7 +100,7 @@ struct Curl: AsyncParsableCommand {
         if plan.spec.headers.contains(where: { $0.0.lowercased() == "content-encoding" }) {
             throw CLIError.usage("--chunked sets Content-Encoding itself; remove the -H Content-Encoding")
         }
-        let upload = try chunking.signSeed(plan.spec, context: context)
+        let upload = try chunking.signSeed(plan.spec, context: context, sigV4a: sigV4a)
         let added = ChunkedOptions.addedHeaders(upload, spec: plan.spec)
         let encoded =
             NSTemporaryDirectory()

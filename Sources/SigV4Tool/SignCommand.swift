@@ -30,15 +30,7 @@ struct Sign: AsyncParsableCommand {
     @Option(help: "Output: json, headers (default; the URL when presigning), curl or http.")
     var format: OutputFormat = .headers
 
-    @Flag(
-        name: .customLong("sigv4a"),
-        help: "Sign with SigV4a (AWS4-ECDSA-P256-SHA256) instead of SigV4: valid in every region of --region-set.")
-    var sigv4a = false
-
-    @Option(
-        name: .customLong("region-set"),
-        help: "With --sigv4a: the regions the signature is valid in, comma-separated, or '*' (default: the region).")
-    var regionSet: String?
+    @OptionGroup var sigV4a: SigV4aFlags
 
     @Option(
         name: .customLong("output"),
@@ -52,7 +44,7 @@ struct Sign: AsyncParsableCommand {
             throw CLIError.usage("--chunked cannot be combined with --presign")
         }
         if !chunking.chunked && output != nil { throw CLIError.usage("--output is for --chunked bodies") }
-        if regionSet != nil && !sigv4a { throw CLIError.usage("--region-set is for --sigv4a") }
+        try sigV4a.checkUsage()
         let context = try signing.makeContext(for: spec.url)
         if chunking.chunked {
             try signChunked(spec, context: context)
@@ -60,8 +52,7 @@ struct Sign: AsyncParsableCommand {
         }
         let expires = presigning.presign ? presigning.expires : nil
         let view: SignedView
-        if sigv4a {
-            let signer = try SigV4aOptions.signer(context: context, regionSet: regionSet)
+        if let signer = try sigV4a.signer(context: context) {
             view = SignedView(try spec.sign(with: signer, at: context.date, presignExpires: expires), signer: signer)
         } else {
             view = SignedView(try spec.sign(with: context, presignExpires: expires))
@@ -75,7 +66,7 @@ struct Sign: AsyncParsableCommand {
     /// `--chunked`: prints the seed request's headers (or JSON, curl, raw HTTP) and writes the encoded body.
     func signChunked(_ spec: RequestSpec, context: SigningContext) throws {
         let upload = try chunking.signSeed(
-            spec, context: context, sigV4a: sigv4a ? try SigV4aOptions.signer(context: context, regionSet: regionSet) : nil)
+            spec, context: context, sigV4a: try sigV4a.signer(context: context))
         let added = ChunkedOptions.addedHeaders(upload, spec: spec)
         var bodyHandle: FileHandle?
         if let output, output != "-" {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import SigV4
 import SigV4CommandLine
 
@@ -281,7 +282,7 @@ struct CurlPlan {
     }
 
     /// The curl command line: `-q` first, output options, exact-target switches, method, headers, body, URL.
-    func arguments(signed: SignedRequest, dryRun: Bool) throws(CLIError) -> [String] {
+    func arguments(addedHeaders: [HTTPField], url: String, dryRun: Bool) throws(CLIError) -> [String] {
         var out = ["curl", "-q"]
         out += passthrough
         out += ["--path-as-is", "--globoff"]
@@ -290,7 +291,7 @@ struct CurlPlan {
         if isHead { out.append("--head") }
         if spec.method != curlDefault { out += ["-X", spec.method] }
         for h in headerArguments { out += ["-H", h] }
-        for field in signed.addedHeaders { out += ["-H", "\(field.name.rawName): \(field.value)"] }
+        for field in addedHeaders { out += ["-H", "\(field.name.rawName): \(field.value)"] }
         if let bodyBytes {
             if !dryRun {
                 out += ["--data-binary", "@-"]
@@ -307,7 +308,7 @@ struct CurlPlan {
             }
         }
         if let uploadFile { out += ["-T", dryRun && uploadFromStdin ? "-" : uploadFile] }
-        out.append(signed.url)
+        out.append(url)
         return out
     }
 }

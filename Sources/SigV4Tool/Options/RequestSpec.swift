@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import HTTPTypes
 import SigV4
@@ -129,6 +130,35 @@ struct RequestSpec {
         } catch {
             throw .failure("signing failed")
         }
+    }
+}
+
+/// `--sigv4a` and `--region-set`, shared by `sign` and `curl`.
+///
+/// ```
+/// sigv4 sign https://mrap.accesspoint.s3-global.amazonaws.com/k --service s3 --sigv4a --region-set '*'
+/// sigv4 curl --sigv4a --region-set us-east-1,us-west-2 -- https://mrap.accesspoint.s3-global.amazonaws.com/k
+/// ```
+struct SigV4aFlags: ParsableArguments {
+    @Flag(
+        name: .customLong("sigv4a"),
+        help: "Sign with SigV4a (AWS4-ECDSA-P256-SHA256) instead of SigV4: valid in every region of --region-set.")
+    var sigv4a = false
+
+    @Option(
+        name: .customLong("region-set"),
+        help: "With --sigv4a: the regions the signature is valid in, comma-separated, or '*' (default: the region).")
+    var regionSet: String?
+
+    /// `--region-set` without `--sigv4a` is a usage error (checked before anything is read).
+    func checkUsage() throws(CLIError) {
+        if regionSet != nil && !sigv4a { throw CLIError.usage("--region-set is for --sigv4a") }
+    }
+
+    /// The SigV4a signer when `--sigv4a` is given, else nil.
+    func signer(context: SigningContext) throws(CLIError) -> SigV4aSigner? {
+        guard sigv4a else { return nil }
+        return try SigV4aOptions.signer(context: context, regionSet: regionSet)
     }
 }
 
