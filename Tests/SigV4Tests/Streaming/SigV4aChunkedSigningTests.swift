@@ -33,9 +33,8 @@ struct SigV4aChunkedSigningTests {
                 fields.append(HTTPField(name: HTTPField.Name(pair[0])!, value: pair[1]))
             }
         }
-        return HTTPRequest(
-            method: .put, scheme: "https", authority: "s3.amazonaws.com", path: input["path"] as! String,
-            headerFields: fields)
+        let path = input["path"] as! String
+        return HTTPRequest(method: .put, scheme: "https", authority: "s3.amazonaws.com", path: path, headerFields: fields)
     }
 
     static var date: AmzDate { try! AmzDate(iso8601Basic: input["date"] as! String) }
