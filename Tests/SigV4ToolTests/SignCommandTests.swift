@@ -21,6 +21,16 @@ extension CLITests {
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         ]
 
+        /// `sigv4 verify --request -` of `request` at 20260101T000100Z, a minute after the
+        /// `--timestamp` these tests sign at, with the test credentials (JSON verdict unless `json` is false).
+        static func verify(_ request: Data, env: [String: String], json: Bool = true, extra: [String] = [])
+            throws -> Tool.Result
+        {
+            try Tool.sigv4(
+                ["verify", "--request", "-", "--now", "20260101T000100Z"] + (json ? ["--format", "json"] : []) + extra
+                    + credentialFlags, env: env, stdin: request)
+        }
+
         /// sign arguments rebuilt from a vector's input: URL, -X, every header except the ones sigv4 adds, the body.
         static func signArguments(_ vector: [String: Any]) throws -> [String] {
             let input = try #require(vector["input"] as? [String: Any])
@@ -79,18 +89,14 @@ extension CLITests {
                         "--timestamp", "20260101T000000Z", "--sigv4a", "--region-set", "us-*", "--format", "http",
                     ] + extra + Self.credentialFlags, env: Tool.cleanEnvironment(home: home.path))
                 #expect(signed.status == 0, "\(signed.stderr)")
-                let verdict = try Tool.sigv4(
-                    ["verify", "--request", "-", "--now", "20260101T000100Z", "--format", "json"] + Self.credentialFlags,
-                    env: Tool.cleanEnvironment(home: home.path), stdin: signed.stdout)
+                let verdict = try Self.verify(signed.stdout, env: Tool.cleanEnvironment(home: home.path))
                 #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
                 #expect(try Tool.json(verdict.stdout)["algorithm"] as? String == "AWS4-ECDSA-P256-SHA256")
                 var tampered = signed.stdout
                 let at = try #require(signed.out.range(of: extra.isEmpty ? "Signature=30" : "X-Amz-Signature=30"))
                 let index = signed.out.utf8.distance(from: signed.out.utf8.startIndex, to: at.upperBound.samePosition(in: signed.out.utf8)!) + 4
                 tampered[index] = tampered[index] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
-                let refused = try Tool.sigv4(
-                    ["verify", "--request", "-", "--now", "20260101T000100Z"] + Self.credentialFlags,
-                    env: Tool.cleanEnvironment(home: home.path), stdin: tampered)
+                let refused = try Self.verify(tampered, env: Tool.cleanEnvironment(home: home.path), json: false)
                 #expect(refused.status == 1, "\(refused.out)")
             }
             for bad in [
@@ -133,17 +139,13 @@ extension CLITests {
                     "us-east-1", "--service", "s3", "--timestamp", "20260101T000000Z", "--format", "http",
                 ] + Self.credentialFlags, env: Tool.cleanEnvironment(home: home.path))
             #expect(signed.status == 0, "\(signed.stderr)")
-            let verdict = try Tool.sigv4(
-                ["verify", "--request", "-", "--now", "20260101T000100Z", "--format", "json"] + Self.credentialFlags,
-                env: Tool.cleanEnvironment(home: home.path), stdin: signed.stdout)
+            let verdict = try Self.verify(signed.stdout, env: Tool.cleanEnvironment(home: home.path))
             #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
             #expect(try Tool.json(verdict.stdout)["checksum"] as? String == "crc32 DUoRhQ== verified")
             // The same request with the last body byte changed (its length and signature unchanged).
             var tampered = signed.stdout
             tampered[tampered.count - 1] = UInt8(ascii: "e")
-            let refused = try Tool.sigv4(
-                ["verify", "--request", "-", "--now", "20260101T000100Z", "--format", "json"] + Self.credentialFlags,
-                env: Tool.cleanEnvironment(home: home.path), stdin: tampered)
+            let refused = try Self.verify(tampered, env: Tool.cleanEnvironment(home: home.path))
             #expect(refused.status == 1, "\(refused.out)")
             #expect(try Tool.json(refused.stdout)["code"] as? String == "BadDigest")
         }
@@ -260,15 +262,14 @@ extension CLITests {
                 ["sign"] + args + ["--region", "us-east-1", "--timestamp", "20260101T000000Z", "--format", "http"]
                     + Self.credentialFlags, env: env)
             #expect(signed.status == 0, "\(signed.stderr)")
-            var verifyArgs = ["verify", "--request", "-", "--now", "20260101T000100Z"] + Self.credentialFlags
-            if let i = args.firstIndex(of: "--session-token") { verifyArgs += ["--session-token", args[i + 1]] }
-            let verdict = try Tool.sigv4(verifyArgs, env: env, stdin: signed.stdout)
+            let token = args.firstIndex(of: "--session-token").map { ["--session-token", args[$0 + 1]] } ?? []
+            let verdict = try Self.verify(signed.stdout, env: env, json: false, extra: token)
             #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
             #expect((try Tool.json(verdict.stdout))["ok"] as? Bool == true)
             if args.contains("--data") {
                 var tampered = signed.stdout
                 tampered[tampered.count - 1] ^= 0x01
-                let rejected = try Tool.sigv4(verifyArgs, env: env, stdin: tampered)
+                let rejected = try Self.verify(tampered, env: env, json: false, extra: token)
                 #expect(rejected.status == 1)
             }
         }
@@ -304,9 +305,7 @@ extension CLITests {
             #expect(signed.status == 0, "\(signed.stderr)")
             #expect(signed.out.contains("\r\nX-Amz-Content-SHA256: \(constant)\r\n"))
             #expect(signed.out.contains("\r\nx-amz-decoded-content-length: 150000\r\n"))
-            let verdict = try Tool.sigv4(
-                ["verify", "--request", "-", "--now", "20260101T000100Z"] + Self.credentialFlags, env: env,
-                stdin: signed.stdout)
+            let verdict = try Self.verify(signed.stdout, env: env, json: false)
             #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
 
             // --output: headers on stdout, the encoded body (of the signed Content-Length) in the file.
@@ -338,18 +337,14 @@ extension CLITests {
             #expect(signed.status == 0, "\(signed.stderr)")
             #expect(signed.out.contains("X-Amz-Content-SHA256: STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"))
             #expect(signed.out.contains("Authorization: AWS4-ECDSA-P256-SHA256 "))
-            let verdict = try Tool.sigv4(
-                ["verify", "--request", "-", "--now", "20260101T000100Z", "--format", "json"] + Self.credentialFlags,
-                env: env, stdin: signed.stdout)
+            let verdict = try Self.verify(signed.stdout, env: env)
             #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
             #expect(try Tool.json(verdict.stdout)["payload"] as? String == "awsChunked (15000 decoded bytes verified)")
             var tampered = signed.stdout
             let data = try #require(signed.out.range(of: "abcabc")).lowerBound
             let index = signed.out.utf8.distance(from: signed.out.utf8.startIndex, to: data.samePosition(in: signed.out.utf8)!) + 1
             tampered[index] = UInt8(ascii: "x")
-            let refused = try Tool.sigv4(
-                ["verify", "--request", "-", "--now", "20260101T000100Z", "--format", "json"] + Self.credentialFlags,
-                env: env, stdin: tampered)
+            let refused = try Self.verify(tampered, env: env)
             #expect(refused.status == 1)
             #expect(try Tool.json(refused.stdout)["code"] as? String == "SignatureDoesNotMatch")
         }
@@ -367,9 +362,7 @@ extension CLITests {
                         "20260101T000000Z", "--chunked", "--chunk-size", "8192", "--format", "http",
                     ] + Self.credentialFlags, env: env)
                 #expect(signed.status == 0, "\(signed.stderr)")
-                let verdict = try Tool.sigv4(
-                    ["verify", "--request", "-", "--now", "20260101T000100Z", "--format", "json"] + Self.credentialFlags,
-                    env: env, stdin: signed.stdout)
+                let verdict = try Self.verify(signed.stdout, env: env)
                 let json = try Tool.json(verdict.stdout)
                 if accepted {
                     #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
