@@ -228,9 +228,11 @@ package struct CanonicalRequestBuilder {
     /// `q`'s parameters encoded, `extra`'s (`name=value&…`, already in canonical encoding, as
     /// presigning writes its `X-Amz-*` parameters) taken as they are; then all sorted by name and
     /// value. Empty elements are dropped; a parameter without `=` gets an empty value.
+    /// `alreadyCanonical`: every parameter of `q` is its own encoding (``TargetScan/queryIsPlain``),
+    /// so it is copied instead of encoded byte by byte.
     static func appendCanonicalQuery(
         _ q: UnsafeBufferPointer<UInt8>, encodedExtra extra: UnsafeBufferPointer<UInt8>, plus: URIEncoding.PlusPolicy,
-        to out: inout ByteWriter
+        alreadyCanonical: Bool = false, to out: inout ByteWriter
     ) {
         if q.isEmpty && extra.isEmpty { return }
         var maxParameters = 2
@@ -245,20 +247,24 @@ package struct CanonicalRequestBuilder {
                 var start = 0
                 var i = 0
                 let n = q.count
+                func put(_ r: Range<Int>) {
+                    if alreadyCanonical {
+                        (base + used).update(from: q.baseAddress! + r.lowerBound, count: r.count)
+                        used += r.count
+                    } else {
+                        used += URIEncoding.encode(
+                            UnsafeBufferPointer(rebasing: q[r]), into: base + used, keepSlash: false, keepEscapes: true,
+                            plus: plus)
+                    }
+                }
                 while i <= n {
                     i = ByteSearch.index(of: 0x26, in: q, i..<n)  // this element ends at `&` or at the end
                     if i > start {
                         let eq = ByteSearch.index(of: 0x3d, in: q, start..<i)
                         let nameStart = used
-                        used += URIEncoding.encode(
-                            UnsafeBufferPointer(rebasing: q[start..<eq]), into: base + used, keepSlash: false,
-                            keepEscapes: true, plus: plus)
+                        put(start..<eq)
                         let split = used
-                        if eq < i {
-                            used += URIEncoding.encode(
-                                UnsafeBufferPointer(rebasing: q[(eq + 1)..<i]), into: base + used,
-                                keepSlash: false, keepEscapes: true, plus: plus)
-                        }
+                        if eq < i { put((eq + 1)..<i) }
                         params.initializeElement(
                             at: count, to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used)))
                         count += 1

@@ -256,7 +256,8 @@ struct HeaderSigning: Sendable {
         out.append(0x0a)
         let query = UnsafeBufferPointer(rebasing: target[min(scan.queryStart + 1, target.count)...])
         if !extra.isEmpty || (!query.isEmpty && scan.hasQuerySeparator) {
-            CanonicalRequestBuilder.appendCanonicalQuery(query, encodedExtra: extra, plus: plus, to: &out)
+            CanonicalRequestBuilder.appendCanonicalQuery(
+                query, encodedExtra: extra, plus: plus, alreadyCanonical: scan.queryIsPlain, to: &out)
         } else if !query.isEmpty {
             if scan.queryIsPlain {
                 // One parameter with nothing to encode: itself, plus `=` when it has no value.
@@ -302,8 +303,9 @@ struct TargetScan {
     /// True when every path byte is unreserved or `/`: the canonical URI is the path as it is
     /// (unless normalization applies).
     var pathIsPlain = true
-    /// True when every query byte is unreserved, but for at most one `=` per parameter: each
-    /// parameter's canonical form is its text as it is.
+    /// True when every query byte is unreserved or part of a well-formed `%XX` escape, but for at
+    /// most one `=` per parameter: each parameter's canonical form (escapes kept as they are) is
+    /// its text as it is.
     var queryIsPlain = true
     /// How many bytes canonicalizing a query with several parameters can add at most: 2 for each
     /// byte that may be escaped (`x` → `%XX`), 1 for each `&` (a parameter without a value gains
@@ -383,6 +385,11 @@ struct TargetScan {
             while i < n && URIEncoding.isUnreserved(t[i]) { i += 1 }
             let b: UInt8 = i < n ? t[i] : 0x26
             if !URIEncoding.isSet(b, low: TargetScan.querySpecialLow, high: TargetScan.pathSpecialHigh) {
+                if b == 0x25 && i + 2 < n && URIEncoding.isHex(t[i + 1]) && URIEncoding.isHex(t[i + 2]) {
+                    // A well-formed escape is kept as it is (`keepEscapes`): the query stays plain.
+                    i += 3
+                    continue
+                }
                 if !URIEncoding.isUnreserved(b) {
                     queryIsPlain = false
                     queryGrowth += 2

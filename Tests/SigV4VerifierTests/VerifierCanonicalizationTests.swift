@@ -113,6 +113,13 @@ struct VerifierCanonicalizationTests {
         "/p?" + String(repeating: "a&", count: 250), "/p?" + String(repeating: "%&=%", count: 90),
         "/p?a&" + String(repeating: " ", count: 300), "/p?" + String(repeating: "ü", count: 200),
         "/é/ü?" + String(repeating: "=", count: 150) + "&x",
+        // Well-formed escapes are kept as they are (such a query is copied, not encoded byte by
+        // byte): upper- and lowercase hex, escapes of `&` and `=`, at the ends of names and values,
+        // in unsorted parameters; and escapes that are not well formed beside them (cut short at
+        // the end of an element or of the query, a non-hex digit), which are encoded.
+        "/p?b=%2F%2f&a=%26%3D&a%3D=x%41", "/p?X-Amz-Credential=AK%2F2015%2Fus&X-Amz-Date=1&a=%7E",
+        "/p?z%41=1&y=%4", "/p?a=%4&b=%41", "/p?a=%zz&b=%41", "/p?%41%42%43&%41", "/p?a=%", "/p?a=b%2",
+        "/p?" + String(repeating: "%41=%42&", count: 80),
     ]
 
     @Test("targets, values and repeats: same bytes or the same error", arguments: targets)
