@@ -55,17 +55,31 @@ package enum VerifierCanonicalization {
     package struct Headers {
         fileprivate var headers: CanonicalHeaders
 
-        /// True when every collected name (lowercase) that starts with `prefix` is one of the
-        /// names of `line` (`a;b;c`, lowercase). Looks at the names with that prefix only.
+        /// True when every collected name (lowercase) that starts with `prefix` (at most 8 bytes)
+        /// is one of the names of `line` (`a;b;c`, lowercase, strictly ascending). Looks at the names
+        /// with that prefix only, by their 8-byte sort keys, and walks both sorted lists once.
+        /// False also when `line` is not ascending: a caller then looks at each name itself.
         package func allNames(withPrefix prefix: StaticString, areIn line: UnsafeRawBufferPointer) -> Bool {
-            let p = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+            let n = prefix.utf8CodeUnitCount
+            precondition(n <= 8, "allNames(withPrefix:) takes a prefix of at most 8 bytes")
+            let key = CanonicalHeaders.prefix(prefix.utf8Start, n)
+            let mask: UInt64 = n == 0 ? 0 : ~0 << UInt64(64 - 8 * n)
             let s = line.bindMemory(to: UInt8.self)
+            var start = 0
             for k in 0..<headers.count {
-                let name = headers.name(headers.entries[k])
-                guard name.count >= p.count, memcmpBytes(name.baseAddress!, p.baseAddress!, p.count) == 0 else {
-                    continue
+                let entry = headers.entries[k]
+                guard entry.prefix & mask == key else { continue }
+                let name = headers.name(entry)
+                // The first signed name at or after `start` that is not below this one (the
+                // fields are sorted too: a repeated name finds the same one again).
+                while true {
+                    guard start <= s.count else { return false }
+                    let end = ByteSearch.indexInShortRange(of: 0x3b, in: s, start..<s.count)
+                    let c = ByteSearch.compare(UnsafeBufferPointer(rebasing: s[start..<end]), name)
+                    if c == 0 { break }
+                    if c > 0 { return false }
+                    start = end + 1
                 }
-                if !ByteSearch.anyName(of: s, { CanonicalHeaders.equal($0, name) }) { return false }
             }
             return true
         }

@@ -335,25 +335,24 @@ enum AuthorizationParser {
         _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, asymmetric: Bool = false, fail: (String) -> VerificationFailure
     ) throws(VerificationFailure) -> (String, String, String, String, String) {
         guard r.count <= 512 else { throw fail("the Credential is too long") }
-        // Every byte checked in one plain loop (printable, not `,` or `;`; `/` separates the
-        // parts), then the four `/` found.
+        // One loop over the bytes: each checked (printable, not `,` or `;`), and the first four
+        // `/` (which separate the parts) noted, with how many there are.
         var bad = false
-        for i in r where !isCredentialByte(p[i]) { bad = true }
         var cuts = (0, 0, 0, 0)
         var slashes = 0
-        var from = r.lowerBound
-        while slashes < 5 {
-            let i = ByteSearch.indexInShortRange(of: 0x2f, in: p, from..<r.upperBound)
-            guard i < r.upperBound else { break }
-            switch slashes {
-            case 0: cuts.0 = i
-            case 1: cuts.1 = i
-            case 2: cuts.2 = i
-            case 3: cuts.3 = i
-            default: break
+        for i in r {
+            let b = p[i]
+            if !isCredentialByte(b) { bad = true }
+            if b == 0x2f {
+                switch slashes {
+                case 0: cuts.0 = i
+                case 1: cuts.1 = i
+                case 2: cuts.2 = i
+                case 3: cuts.3 = i
+                default: break
+                }
+                slashes += 1
             }
-            slashes += 1
-            from = i + 1
         }
         guard slashes == (asymmetric ? 3 : 4) else {
             throw fail(

@@ -154,6 +154,48 @@ struct VerifierCanonicalizationTests {
         #expect(Self.same(old, new))
     }
 
+    /// `allNames(withPrefix:areIn:)` on fields `names` and a signed line.
+    static func allNames(_ names: [String], prefix: StaticString, line: String) -> Bool {
+        var result = false
+        var line = line
+        try? VerifierCanonicalization.withHeaders(count: 0, byteCount: 0) { sink throws(SigV4Error) in
+            for name in names {
+                var n = name
+                try n.withUTF8 { nb in
+                    Result { () throws(SigV4Error) in
+                        try sink.add(name: UnsafeRawBufferPointer(nb), value: UnsafeRawBufferPointer(start: nil, count: 0))
+                    }
+                }.get()
+            }
+        } body: { fields in
+            result = line.withUTF8 { fields.allNames(withPrefix: prefix, areIn: UnsafeRawBufferPointer($0)) }
+        }
+        return result
+    }
+
+    @Test("every x-amz-* field is found among the signed names, or the first missing one is reported, whatever the order")
+    func allNamesWithPrefix() {
+        // Fixed cases: repeats, names that share the prefix's first bytes, a prefix-only name, case.
+        #expect(Self.allNames(["Host", "X-Amz-Date", "x-amz-date", "X-Amz-Meta-A"], prefix: "x-amz-", line: "host;x-amz-date;x-amz-meta-a"))
+        #expect(!Self.allNames(["host", "x-amz-date", "x-amz-meta-a"], prefix: "x-amz-", line: "host;x-amz-date"))
+        #expect(!Self.allNames(["x-amz-"], prefix: "x-amz-", line: "host;x-amz-date"))
+        #expect(Self.allNames(["x-amz", "x-am", "x-amzz", "y"], prefix: "x-amz-", line: "host"))
+        #expect(!Self.allNames(["x-amz-a"], prefix: "x-amz-", line: ""))
+        #expect(Self.allNames(["host"], prefix: "x-amz-", line: ""))
+        // Random fields and signed lines against the definition (every prefixed name is in the line).
+        var rng = SystemRandomNumberGenerator()
+        let pool = ["host", "x-amz-date", "x-amz-a", "x-amz-b", "x-amz-content-sha256", "x-amz-", "x-amzz", "x-a", "a", "zz"]
+        for _ in 0..<2_000 {
+            let fields = (0..<Int.random(in: 0...6, using: &rng)).map { _ in pool.randomElement(using: &rng)! }
+            let signed = Array(Set(pool.filter { _ in Bool.random(using: &rng) }))
+                .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            let expected = fields.allSatisfy { !$0.hasPrefix("x-amz-") || signed.contains($0) }
+            #expect(
+                Self.allNames(fields, prefix: "x-amz-", line: signed.joined(separator: ";")) == expected,
+                "\(fields) \(signed)")
+        }
+    }
+
     @Test("more fields than the stack scratch holds: collected again in scratch of their size")
     func overflowingScratch() {
         var headers: [(String, [UInt8])] = [("Host", Array("h".utf8))]
