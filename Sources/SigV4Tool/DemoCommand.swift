@@ -57,7 +57,8 @@ struct Demo: AsyncParsableCommand {
         var policy = VerificationPolicy.default
         policy.allowedRegions = ["us-east-1"]
         let authenticator = SigV4Authenticator<BasicSigV4RequestContext>(
-            verifier: Verifier(resolver: store, policy: policy, replayGuard: InMemoryReplayGuard(capacity: 10_000)))
+            verifier: Verifier(resolver: store, policy: policy, replayGuard: InMemoryReplayGuard(capacity: 10_000)),
+            configuration: .init(transport: .http1))  // served by `.http1` below
         var accessLog = Logger(label: "sigv4.access")
         accessLog.logLevel = verbose ? .info : .critical
         var serverLogger = Logger(label: "sigv4.demo")

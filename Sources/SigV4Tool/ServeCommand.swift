@@ -142,9 +142,11 @@ struct Serve: AsyncParsableCommand {
             replayGuard: replayProtection == .on ? InMemoryReplayGuard(capacity: replayCapacity) : nil)
         let authenticator = SigV4Authenticator<BasicSigV4RequestContext>(
             verifier: verifier,
+            // The server below speaks HTTP/1.1 only: a request without Content-Length or
+            // Transfer-Encoding has no body, so it is not watched for one.
             configuration: .init(
                 errorFormat: errorFormat == .json ? .json : .s3XML, maxBodySize: maxBodySize,
-                maxBufferedBodySize: maxBufferedBody))
+                maxBufferedBodySize: maxBufferedBody, transport: .http1))
         let (host, port) = try Self.parseListen(listen)
         let upstreamURL = try upstream.map { try Gateway.Upstream($0) }
         var logger = Logger(label: "sigv4.gateway")

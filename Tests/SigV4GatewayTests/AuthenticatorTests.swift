@@ -256,6 +256,71 @@ struct AuthenticatorTests {
         #expect(empty.0.status == .ok)
     }
 
+    @Test("with transport .http1 a request signed and framed as bodiless gets its body as it is, unwatched")
+    func http1TransportPassesBodilessBodyThrough() async throws {
+        // HTTP/1.x framing gives such a request no body, so the middleware does not wrap it. The
+        // test hands the middleware bytes that HTTP/1.1 framing could not deliver, to show that the
+        // setting is what turns the watching off (with `.any`, the test above, they are refused).
+        let head = HTTPRequest(
+            method: .get, scheme: "http", authority: "localhost", path: "/object",
+            headerFields: [HTTPField.Name("Host")!: "localhost"])
+        let signed = try TestApp.signer().sign(head, payload: .emptySHA256, at: TestApp.now)
+        let context = DirectContext(source: .init(logger: Logger(label: "test")))
+        for (transport, expected) in [
+            (SigV4Authenticator<DirectContext>.Configuration.Transport.http1, HTTPResponse.Status.ok),
+            (.any, .badRequest),
+        ] {
+            let middleware = SigV4Authenticator<DirectContext>(
+                verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
+                configuration: .init(clock: { TestApp.now }, transport: transport))
+            let response = try await middleware.handle(
+                Request(head: signed.request, body: RequestBody(buffer: ByteBuffer(string: "unframed"))),
+                context: context
+            ) { request, _ in
+                for try await _ in request.body {}
+                return Response(status: .ok)
+            }
+            #expect(response.status == expected, "\(transport)")
+        }
+        // A presigned GET (`UNSIGNED-PAYLOAD`) without either header: with `.any` its body is counted
+        // against `maxBodySize` as it streams (413 past it); with `.http1` there is none to count.
+        let presigned = try TestApp.signer().presign(head, expires: 300, at: TestApp.now)
+        for (transport, expected) in [
+            (SigV4Authenticator<DirectContext>.Configuration.Transport.http1, HTTPResponse.Status.ok),
+            (.any, .contentTooLarge),
+        ] {
+            let middleware = SigV4Authenticator<DirectContext>(
+                verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
+                configuration: .init(maxBodySize: 4, clock: { TestApp.now }, transport: transport))
+            let response = try await middleware.handle(
+                Request(head: presigned.request, body: RequestBody(buffer: ByteBuffer(string: "unframed"))),
+                context: context
+            ) { request, _ in
+                for try await _ in request.body {}
+                return Response(status: .ok)
+            }
+            #expect(response.status == expected, "presigned, \(transport)")
+        }
+        // A declared checksum is still checked (it needs the body's end, even an empty body's; the
+        // empty body's CRC-32 is AAAAAA==).
+        let withChecksum = try TestApp.signer().sign(
+            HTTPRequest(
+                method: .get, scheme: "http", authority: "localhost", path: "/object",
+                headerFields: [HTTPField.Name("Host")!: "localhost", HTTPField.Name("x-amz-checksum-crc32")!: "AAAAAQ=="]),
+            payload: .emptySHA256, at: TestApp.now)
+        let middleware = SigV4Authenticator<DirectContext>(
+            verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
+            configuration: .init(clock: { TestApp.now }, transport: .http1))
+        let refused = try await middleware.handle(
+            Request(head: withChecksum.request, body: RequestBody(buffer: ByteBuffer())), context: context
+        ) { request, _ in
+            for try await _ in request.body {}
+            return Response(status: .ok)
+        }
+        #expect(refused.status == .badRequest)
+        #expect(refused.headers[HTTPField.Name("x-amz-error-code")!] == "BadDigest")
+    }
+
     @Test("a streamed body is checked against its x-amz-checksum-* header (BadDigest when it differs)")
     func declaredChecksum() async throws {
         // CRC-32 of "hello world" (zlib): DUoRhQ==. UNSIGNED-PAYLOAD, so only the checksum covers the body.
