@@ -201,7 +201,8 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     /// `request` with its body replaced by a verified (and, for aws-chunked, decoded) one, and the
     /// recorder of that body's failures. A body that needs no check is left as it is (no recorder):
     /// one already verified or unsigned whose `Content-Length` is declared within the limit, since
-    /// HTTP framing stops it at that length.
+    /// HTTP framing stops it at that length, or, over an HTTP/1.x `transport`, that declares no
+    /// length and no transfer coding (no body at all).
     static func checkedRequest(
         _ request: Request, verified: VerifiedRequest, limit: Int?, transport: Configuration.Transport
     ) throws(VerificationFailure) -> (Request, BodyFailureRecorder?) {

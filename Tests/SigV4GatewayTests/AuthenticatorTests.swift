@@ -222,38 +222,53 @@ struct AuthenticatorTests {
         init(source: Source) { coreContext = .init(source: source) }
     }
 
+    /// A middleware with Alice's key, the test clock, and `configuration`'s other settings.
+    static func directMiddleware(
+        maxBodySize: Int? = 5 << 30, transport: SigV4Authenticator<DirectContext>.Configuration.Transport = .any
+    ) -> SigV4Authenticator<DirectContext> {
+        SigV4Authenticator<DirectContext>(
+            verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
+            configuration: .init(maxBodySize: maxBodySize, clock: { TestApp.now }, transport: transport))
+    }
+
+    /// Runs `middleware` on `head` with `body` as the request's body as it is (no Content-Length is
+    /// added); the handler reads the body and answers 200. Returns the answer and what was read.
+    static func send(
+        _ middleware: SigV4Authenticator<DirectContext>, _ head: HTTPRequest, body: String
+    ) async throws -> (response: Response, seen: String) {
+        let seen = Mutex("")
+        let response = try await middleware.handle(
+            Request(head: head, body: RequestBody(buffer: ByteBuffer(string: body))),
+            context: DirectContext(source: .init(logger: Logger(label: "test")))
+        ) { request, _ in
+            var text = ""
+            for try await buffer in request.body { text += String(buffer: buffer) }
+            seen.withLock { $0 = text }
+            return Response(status: .ok)
+        }
+        return (response, seen.withLock { $0 })
+    }
+
+    /// A request for `path` with a Host field and `fields`.
+    static func head(_ method: HTTPRequest.Method, _ path: String, _ fields: HTTPFields = [:]) -> HTTPRequest {
+        var fields = fields
+        fields[HTTPField.Name("Host")!] = "localhost"
+        return HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path, headerFields: fields)
+    }
+
     @Test("a body without Content-Length on a request signed as bodiless is checked against the empty hash")
     func undeclaredBodyOnBodilessSignature() async throws {
         // HTTP/1.1 framing gives a request without Content-Length or Transfer-Encoding no body, so
         // the verifier takes the empty body's hash as verified; HTTP/2 can still carry DATA frames
         // without a Content-Length. The middleware checks whatever arrives against the signed hash.
-        let head = HTTPRequest(
-            method: .put, scheme: "http", authority: "localhost", path: "/upload",
-            headerFields: [HTTPField.Name("Host")!: "localhost"])
-        let signed = try TestApp.signer().sign(head, payload: .emptySHA256, at: TestApp.now)
+        let signed = try TestApp.signer().sign(Self.head(.put, "/upload"), payload: .emptySHA256, at: TestApp.now)
         #expect(signed.request.headerFields[.contentLength] == nil)
-        let middleware = SigV4Authenticator<DirectContext>(
-            verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
-            configuration: .init(clock: { TestApp.now }))
-        let context = DirectContext(source: .init(logger: Logger(label: "test")))
-        func send(_ body: String) async throws -> (Response, seen: String) {
-            let seen = Mutex("")
-            let response = try await middleware.handle(
-                Request(head: signed.request, body: RequestBody(buffer: ByteBuffer(string: body))), context: context
-            ) { request, _ in
-                var text = ""
-                for try await buffer in request.body { text += String(buffer: buffer) }
-                seen.withLock { $0 = text }
-                return Response(status: .ok)
-            }
-            return (response, seen.withLock { $0 })
-        }
-        let smuggled = try await send("smuggled")
-        #expect(smuggled.0.status == .badRequest)
-        #expect(smuggled.0.headers[HTTPField.Name("x-amz-error-code")!] == "XAmzContentSHA256Mismatch")
+        let smuggled = try await Self.send(Self.directMiddleware(), signed.request, body: "smuggled")
+        #expect(smuggled.response.status == .badRequest)
+        #expect(smuggled.response.headers[HTTPField.Name("x-amz-error-code")!] == "XAmzContentSHA256Mismatch")
         #expect(smuggled.seen == "")
-        let empty = try await send("")
-        #expect(empty.0.status == .ok)
+        let empty = try await Self.send(Self.directMiddleware(), signed.request, body: "")
+        #expect(empty.response.status == .ok)
     }
 
     @Test("with transport .http1 a request signed and framed as bodiless gets its body as it is, unwatched")
@@ -261,64 +276,31 @@ struct AuthenticatorTests {
         // HTTP/1.x framing gives such a request no body, so the middleware does not wrap it. The
         // test hands the middleware bytes that HTTP/1.1 framing could not deliver, to show that the
         // setting is what turns the watching off (with `.any`, the test above, they are refused).
-        let head = HTTPRequest(
-            method: .get, scheme: "http", authority: "localhost", path: "/object",
-            headerFields: [HTTPField.Name("Host")!: "localhost"])
-        let signed = try TestApp.signer().sign(head, payload: .emptySHA256, at: TestApp.now)
-        let context = DirectContext(source: .init(logger: Logger(label: "test")))
-        for (transport, expected) in [
-            (SigV4Authenticator<DirectContext>.Configuration.Transport.http1, HTTPResponse.Status.ok),
-            (.any, .badRequest),
-        ] {
-            let middleware = SigV4Authenticator<DirectContext>(
-                verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
-                configuration: .init(clock: { TestApp.now }, transport: transport))
-            let response = try await middleware.handle(
-                Request(head: signed.request, body: RequestBody(buffer: ByteBuffer(string: "unframed"))),
-                context: context
-            ) { request, _ in
-                for try await _ in request.body {}
-                return Response(status: .ok)
-            }
-            #expect(response.status == expected, "\(transport)")
-        }
+        let signed = try TestApp.signer().sign(Self.head(.get, "/object"), payload: .emptySHA256, at: TestApp.now)
+        let passed = try await Self.send(Self.directMiddleware(transport: .http1), signed.request, body: "unframed")
+        #expect(passed.response.status == .ok)
+        #expect(passed.seen == "unframed")
+        let watched = try await Self.send(Self.directMiddleware(transport: .any), signed.request, body: "unframed")
+        #expect(watched.response.status == .badRequest)
         // A presigned GET (`UNSIGNED-PAYLOAD`) without either header: with `.any` its body is counted
         // against `maxBodySize` as it streams (413 past it); with `.http1` there is none to count.
-        let presigned = try TestApp.signer().presign(head, expires: 300, at: TestApp.now)
+        let presigned = try TestApp.signer().presign(Self.head(.get, "/object"), expires: 300, at: TestApp.now)
         for (transport, expected) in [
             (SigV4Authenticator<DirectContext>.Configuration.Transport.http1, HTTPResponse.Status.ok),
             (.any, .contentTooLarge),
         ] {
-            let middleware = SigV4Authenticator<DirectContext>(
-                verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
-                configuration: .init(maxBodySize: 4, clock: { TestApp.now }, transport: transport))
-            let response = try await middleware.handle(
-                Request(head: presigned.request, body: RequestBody(buffer: ByteBuffer(string: "unframed"))),
-                context: context
-            ) { request, _ in
-                for try await _ in request.body {}
-                return Response(status: .ok)
-            }
-            #expect(response.status == expected, "presigned, \(transport)")
+            let sent = try await Self.send(
+                Self.directMiddleware(maxBodySize: 4, transport: transport), presigned.request, body: "unframed")
+            #expect(sent.response.status == expected, "presigned, \(transport)")
         }
         // A declared checksum is still checked (it needs the body's end, even an empty body's; the
         // empty body's CRC-32 is AAAAAA==).
         let withChecksum = try TestApp.signer().sign(
-            HTTPRequest(
-                method: .get, scheme: "http", authority: "localhost", path: "/object",
-                headerFields: [HTTPField.Name("Host")!: "localhost", HTTPField.Name("x-amz-checksum-crc32")!: "AAAAAQ=="]),
-            payload: .emptySHA256, at: TestApp.now)
-        let middleware = SigV4Authenticator<DirectContext>(
-            verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
-            configuration: .init(clock: { TestApp.now }, transport: .http1))
-        let refused = try await middleware.handle(
-            Request(head: withChecksum.request, body: RequestBody(buffer: ByteBuffer())), context: context
-        ) { request, _ in
-            for try await _ in request.body {}
-            return Response(status: .ok)
-        }
-        #expect(refused.status == .badRequest)
-        #expect(refused.headers[HTTPField.Name("x-amz-error-code")!] == "BadDigest")
+            Self.head(.get, "/object", [HTTPField.Name("x-amz-checksum-crc32")!: "AAAAAQ=="]), payload: .emptySHA256,
+            at: TestApp.now)
+        let refused = try await Self.send(Self.directMiddleware(transport: .http1), withChecksum.request, body: "")
+        #expect(refused.response.status == .badRequest)
+        #expect(refused.response.headers[HTTPField.Name("x-amz-error-code")!] == "BadDigest")
     }
 
     @Test("a streamed body is checked against its x-amz-checksum-* header (BadDigest when it differs)")
