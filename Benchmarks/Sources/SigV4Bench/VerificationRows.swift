@@ -9,7 +9,10 @@ enum VerificationRows {
     static let verifier = Verifier(
         resolver: InMemoryCredentialResolver([
             ResolvedCredential(
-                accessKeyID: Fixture.accessKeyID, secretAccessKey: SecretAccessKey(Fixture.secret), principal: "bench")
+                accessKeyID: Fixture.accessKeyID, secretAccessKey: SecretAccessKey(Fixture.secret), principal: "bench"),
+            ResolvedCredential(
+                accessKeyID: Fixture.realLengthAccessKeyID, secretAccessKey: SecretAccessKey(Fixture.secret),
+                principal: "bench"),
         ]))
 
     static func signedRequests() -> (header: SignedRequest, presigned: SignedRequest) {
@@ -41,7 +44,28 @@ enum VerificationRows {
             case .accepted = await verifier.verify(s3.request, payload: .streamed, now: now)
         else { fatalError("the verifier rejects the S3 benchmark request") }
         let s3Request = s3.request
+        // The header request signed with a 20-byte access key id.
+        let realLengthSigner = Signer(
+            credentials: Credentials(accessKeyID: Fixture.realLengthAccessKeyID, secretAccessKey: Fixture.secret),
+            region: Fixture.region, service: Fixture.service, keyCache: nil)
+        guard let realLength = try? realLengthSigner.sign(Fixture.request(), payload: .emptySHA256, at: Fixture.date),
+            case .accepted = await verifier.verify(realLength.request, payload: .hash(.emptySHA256), now: now)
+        else { fatalError("the verifier rejects the 20-byte key benchmark request") }
+        let realLengthRequest = realLength.request
         return [
+            Row(
+                name: "verify_header_warm_20B_key",
+                body: { n in
+                    for _ in 0..<n {
+                        blackHole(await verifier.verify(realLengthRequest, payload: .hash(.emptySHA256), now: now))
+                    }
+                },
+                floor: SignatureFloor(
+                    canonical: realLength.canonicalRequest.bytes, stringToSign: realLength.stringToSign.bytes,
+                    cold: false
+                ).body(),
+                maxAllocsPerOp: 1,
+                note: "verify_header_warm with a 20-byte access key id (its String is a heap allocation)"),
             Row(
                 name: "verify_header_s3_warm",
                 body: { n in
