@@ -35,75 +35,57 @@ enum VerificationRows {
                 fatalError("the verifier rejects the \(what) benchmark request: \(failure)")
             }
         }
-        let headerRequest = header.request
-        let presignedRequest = presigned.request
         // The same request signed for S3 (the gateway's case: `x-amz-content-sha256` sent and signed).
-        let s3Signer = Signer(
-            credentials: Fixture.credentials, region: Fixture.region, service: "s3", keyCache: nil)
-        guard let s3 = try? s3Signer.sign(Fixture.request(), payload: .emptySHA256, at: Fixture.date),
-            case .accepted = await verifier.verify(s3.request, payload: .streamed, now: now)
-        else { fatalError("the verifier rejects the S3 benchmark request") }
-        let s3Request = s3.request
+        let s3 = await accepted(
+            Signer(credentials: Fixture.credentials, region: Fixture.region, service: "s3", keyCache: nil),
+            payload: .streamed, "the S3 benchmark request")
         // The header request signed with a 20-byte access key id.
-        let realLengthSigner = Signer(
-            credentials: Credentials(accessKeyID: Fixture.realLengthAccessKeyID, secretAccessKey: Fixture.secret),
-            region: Fixture.region, service: Fixture.service, keyCache: nil)
-        guard let realLength = try? realLengthSigner.sign(Fixture.request(), payload: .emptySHA256, at: Fixture.date),
-            case .accepted = await verifier.verify(realLength.request, payload: .hash(.emptySHA256), now: now)
-        else { fatalError("the verifier rejects the 20-byte key benchmark request") }
-        let realLengthRequest = realLength.request
+        let realLength = await accepted(
+            Signer(
+                credentials: Credentials(accessKeyID: Fixture.realLengthAccessKeyID, secretAccessKey: Fixture.secret),
+                region: Fixture.region, service: Fixture.service, keyCache: nil),
+            payload: .hash(.emptySHA256), "the 20-byte key benchmark request")
         return [
-            Row(
-                name: "verify_header_warm_20B_key",
-                body: { n in
-                    for _ in 0..<n {
-                        blackHole(await verifier.verify(realLengthRequest, payload: .hash(.emptySHA256), now: now))
-                    }
-                },
-                floor: SignatureFloor(
-                    canonical: realLength.canonicalRequest.bytes, stringToSign: realLength.stringToSign.bytes,
-                    cold: false
-                ).body(),
-                maxAllocsPerOp: 1,
-                note: "verify_header_warm with a 20-byte access key id (its String is a heap allocation)"),
-            Row(
-                name: "verify_header_s3_warm",
-                body: { n in
-                    for _ in 0..<n {
-                        blackHole(await verifier.verify(s3Request, payload: .streamed, now: now))
-                    }
-                },
-                floor: SignatureFloor(
-                    canonical: s3.canonicalRequest.bytes, stringToSign: s3.stringToSign.bytes, cold: false
-                ).body(),
-                maxAllocsPerOp: 0,
+            row(
+                "verify_header_s3_warm", s3, payload: .streamed, maxAllocsPerOp: 0,
                 note: "Verifier.verify(HTTPRequest), S3 header auth (x-amz-content-sha256 signed), streamed body"),
-            Row(
-                name: "verify_header_warm",
-                body: { n in
-                    for _ in 0..<n {
-                        blackHole(await verifier.verify(headerRequest, payload: .hash(.emptySHA256), now: now))
-                    }
-                },
-                floor: SignatureFloor(
-                    canonical: header.canonicalRequest.bytes, stringToSign: header.stringToSign.bytes, cold: false
-                ).body(),
-                maxAllocsPerOp: 0,
+            row(
+                "verify_header_warm", header, payload: .hash(.emptySHA256), maxAllocsPerOp: 0,
                 note: "Verifier.verify(HTTPRequest), header auth, key cache hit"),
-            Row(
-                name: "verify_presign_warm",
-                body: { n in
-                    for _ in 0..<n {
-                        blackHole(await verifier.verify(presignedRequest, payload: .streamed, now: now))
-                    }
-                },
-                floor: SignatureFloor(
-                    canonical: presigned.canonicalRequest.bytes, stringToSign: presigned.stringToSign.bytes,
-                    cold: false
-                ).body(),
-                maxAllocsPerOp: 0,
+            row(
+                "verify_header_warm_20B_key", realLength, payload: .hash(.emptySHA256), maxAllocsPerOp: 1,
+                note: "verify_header_warm with a 20-byte access key id (its String is a heap allocation)"),
+            row(
+                "verify_presign_warm", presigned, payload: .streamed, maxAllocsPerOp: 0,
                 note: "Verifier.verify(HTTPRequest), presigned URL, key cache hit"),
         ]
+    }
+
+    /// The benchmark request signed by `signer`, checked to verify with `payload`.
+    static func accepted(_ signer: Signer, payload: Verifier.Payload, _ what: String) async -> SignedRequest {
+        guard let signed = try? signer.sign(Fixture.request(), payload: .emptySHA256, at: Fixture.date),
+            case .accepted = await verifier.verify(signed.request, payload: payload, now: Fixture.date)
+        else { fatalError("the verifier rejects \(what)") }
+        return signed
+    }
+
+    /// A row verifying `signed.request` with `payload`, again and again; its floor is the crypto of
+    /// that request's canonical request and string to sign.
+    static func row(
+        _ name: String, _ signed: SignedRequest, payload: Verifier.Payload, maxAllocsPerOp: Double, note: String
+    ) -> Row {
+        let verifier = self.verifier
+        let request = signed.request
+        let now = Fixture.date
+        return Row(
+            name: name,
+            body: { n in
+                for _ in 0..<n { blackHole(await verifier.verify(request, payload: payload, now: now)) }
+            },
+            floor: SignatureFloor(
+                canonical: signed.canonicalRequest.bytes, stringToSign: signed.stringToSign.bytes, cold: false
+            ).body(),
+            maxAllocsPerOp: maxAllocsPerOp, note: note)
     }
 
     /// Header verifications per second on 1 and on 2 concurrent tasks (wall clock), printed
