@@ -57,10 +57,7 @@ public struct AWSChunkedEncoder: Sendable {
         encoding: AWSChunkedEncoding, chunkSize: Int = AWSChunkedEncoding.defaultChunkSize,
         decodedContentLength: Int?, chunkSigner: ChunkSigner?
     ) throws(SigV4Error) {
-        try AWSChunkedEncoding.validate(chunkSize: chunkSize)
-        if let decodedContentLength, decodedContentLength < 0 {
-            throw SigV4Error(.contentLengthMismatch, "the decoded content length is negative")
-        }
+        try Self.validate(chunkSize: chunkSize, decodedContentLength: decodedContentLength)
         if encoding.signsChunks && chunkSigner == nil {
             throw SigV4Error(.invalidCredentials, "a signed aws-chunked encoding needs a chunk signer")
         }
@@ -80,13 +77,18 @@ public struct AWSChunkedEncoder: Sendable {
         sigV4aEncoding encoding: AWSChunkedEncoding, chunkSize: Int = AWSChunkedEncoding.defaultChunkSize,
         decodedContentLength: Int?, chain: SigV4aChunkSigner
     ) throws(SigV4Error) {
+        try Self.validate(chunkSize: chunkSize, decodedContentLength: decodedContentLength)
+        self.init(
+            validated: encoding, chunkSize: chunkSize, decodedContentLength: decodedContentLength, chunkSigner: nil,
+            sigV4aChain: encoding.signsChunks ? chain : nil)
+    }
+
+    /// The checks both public initializers make.
+    static func validate(chunkSize: Int, decodedContentLength: Int?) throws(SigV4Error) {
         try AWSChunkedEncoding.validate(chunkSize: chunkSize)
         if let decodedContentLength, decodedContentLength < 0 {
             throw SigV4Error(.contentLengthMismatch, "the decoded content length is negative")
         }
-        self.init(
-            validated: encoding, chunkSize: chunkSize, decodedContentLength: decodedContentLength, chunkSigner: nil,
-            sigV4aChain: encoding.signsChunks ? chain : nil)
     }
 
     init(
@@ -100,8 +102,7 @@ public struct AWSChunkedEncoder: Sendable {
         self.sigV4aChain = sigV4aChain
         self.checksum = encoding.trailer.map { TrailingChecksum($0) }
         self.fullHeaderLength = encoding.headerLength(
-            chunkDataLength: chunkSize,
-            signatureWidth: sigV4aChain == nil ? 64 : SigV4aChunkSigner.paddedSignatureLength)
+            chunkDataLength: chunkSize, signatureWidth: Self.signatureWidth(sigV4a: sigV4aChain != nil))
     }
 
     /// True once ``finish()`` has returned.
@@ -242,24 +243,27 @@ public struct AWSChunkedEncoder: Sendable {
     /// with the running hash (signed variants) and resetting that hash.
     mutating func appendChunkHeader(dataLength: Int, to out: inout [UInt8]) throws(SigV4Error) {
         out.append(contentsOf: String(dataLength, radix: 16).utf8)
-        if var chain = sigV4aChain {
+        if hasChain {
             let digest = hasher.finalize()
             hasher = SHA256()
-            let signature = try chain.signature(forChunkDigest: digest)
-            sigV4aChain = chain
             out.append(contentsOf: ";chunk-signature=".utf8)
-            out.append(contentsOf: SigV4aChunkSigner.padded(signature).utf8)
-        } else if var signer = chunkSigner {
-            let digest = hasher.finalize()
-            hasher = SHA256()
-            let signature = signer.signature(forChunkDigest: digest)
-            chunkSigner = signer
-            out.append(contentsOf: ";chunk-signature=".utf8)
-            signature.digest.appendHex(to: &out)
+            if var chain = sigV4aChain {
+                out.append(contentsOf: SigV4aChunkSigner.padded(try chain.signature(forChunkDigest: digest)).utf8)
+                sigV4aChain = chain
+            } else if var signer = chunkSigner {
+                signer.signature(forChunkDigest: digest).digest.appendHex(to: &out)
+                chunkSigner = signer
+            }
         }
         out.append(0x0d)
         out.append(0x0a)
     }
+
+    /// True when chunks are signed: with an HMAC chain (SigV4) or an ECDSA chain (SigV4a).
+    var hasChain: Bool { chunkSigner != nil || sigV4aChain != nil }
+
+    /// The characters of a chunk signature as sent: 64 hex digits, or an ECDSA signature padded.
+    static func signatureWidth(sigV4a: Bool) -> Int { sigV4a ? SigV4aChunkSigner.paddedSignatureLength : 64 }
 
     /// Ends the body: the last partial chunk (if any), the zero-length chunk and the trailer.
     ///
@@ -292,18 +296,14 @@ public struct AWSChunkedEncoder: Sendable {
             out.append(contentsOf: trailer)
             out.append(0x0d)
             out.append(0x0a)
-            if let chain = sigV4aChain {
+            if hasChain {
                 trailer.append(0x0a)
-                let signature = try chain.trailerSignature(canonicalTrailer: trailer)
                 out.append(contentsOf: "x-amz-trailer-signature:".utf8)
-                out.append(contentsOf: SigV4aChunkSigner.padded(signature).utf8)
-                out.append(0x0d)
-                out.append(0x0a)
-            } else if let signer = chunkSigner {
-                trailer.append(0x0a)
-                let signature = signer.trailerSignature(canonicalTrailer: trailer)
-                out.append(contentsOf: "x-amz-trailer-signature:".utf8)
-                signature.digest.appendHex(to: &out)
+                if let chain = sigV4aChain {
+                    out.append(contentsOf: SigV4aChunkSigner.padded(try chain.trailerSignature(canonicalTrailer: trailer)).utf8)
+                } else if let signer = chunkSigner {
+                    signer.trailerSignature(canonicalTrailer: trailer).digest.appendHex(to: &out)
+                }
                 out.append(0x0d)
                 out.append(0x0a)
             }
@@ -322,7 +322,7 @@ public struct AWSChunkedEncoder: Sendable {
         var out: [UInt8] = []
         if let length = try? encoding.encodedLength(
             decodedLength: decodedContentLength ?? bytes.count, chunkSize: chunkSize,
-            signatureWidth: sigV4aChain == nil ? 64 : SigV4aChunkSigner.paddedSignatureLength)
+            signatureWidth: Self.signatureWidth(sigV4a: sigV4aChain != nil))
         {
             out.reserveCapacity(length)
         }
