@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import HTTPTypes
 import SigV4
 import SigV4CommandLine
 
@@ -63,21 +62,13 @@ struct Curl: AsyncParsableCommand {
             return
         }
         let expires = presigning.presign ? presigning.expires : nil
-        let added: [HTTPField]
-        let url: String
-        if let sigV4aSigner {
-            let signed = try plan.spec.sign(with: sigV4aSigner, at: context.date, presignExpires: expires)
-            (added, url) = (signed.addedHeaders, signed.url)
-        } else {
-            let signed = try plan.spec.sign(with: context, presignExpires: expires)
-            (added, url) = (signed.addedHeaders, signed.url)
-        }
+        let signed = try plan.spec.signedView(with: context, sigV4a: sigV4aSigner, presignExpires: expires)
         if presigning.presign {
             Presign.warnIfCredentialsExpireFirst(context: context, expires: presigning.expires)
-            Console.out(url + "\n")
+            Console.out(signed.url + "\n")
             return
         }
-        var args = try plan.arguments(addedHeaders: added, url: url, dryRun: dryRun)
+        var args = try plan.arguments(addedHeaders: signed.addedHeaders, url: signed.url, dryRun: dryRun)
         if dryRun {
             if plan.uploadFromStdin {
                 Console.error("sigv4: note: the upload was read from stdin; pipe the same bytes to this command")

@@ -51,12 +51,7 @@ struct Sign: AsyncParsableCommand {
             return
         }
         let expires = presigning.presign ? presigning.expires : nil
-        let view: SignedView
-        if let signer = try sigV4a.signer(context: context) {
-            view = SignedView(try spec.sign(with: signer, at: context.date, presignExpires: expires), signer: signer)
-        } else {
-            view = SignedView(try spec.sign(with: context, presignExpires: expires))
-        }
+        let view = try spec.signedView(with: context, sigV4a: try sigV4a.signer(context: context), presignExpires: expires)
         if presigning.presign {
             Presign.warnIfCredentialsExpireFirst(context: context, expires: presigning.expires)
         }

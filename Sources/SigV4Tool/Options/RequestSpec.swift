@@ -109,6 +109,16 @@ struct RequestSpec {
             })
     }
 
+    /// Signed with `sigV4a` when given (`--sigv4a`), else with SigV4, as `sign` and `curl` print it.
+    func signedView(with context: SigningContext, sigV4a: SigV4aSigner?, presignExpires: Int?) throws(CLIError)
+        -> SignedView
+    {
+        if let sigV4a {
+            return SignedView(try sign(with: sigV4a, at: context.date, presignExpires: presignExpires), signer: sigV4a)
+        }
+        return SignedView(try sign(with: context, presignExpires: presignExpires))
+    }
+
     /// This request and its payload hash handed to a signer's header or presign entry point, with
     /// its errors as the CLI reports them. A presign gets nil for a bodiless request without
     /// `--payload-hash`, so the signer chooses (`UNSIGNED-PAYLOAD` under S3 rules).
