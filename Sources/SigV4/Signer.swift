@@ -236,7 +236,7 @@ public struct Signer: Sendable {
         signedRequest.headerFields = signedFields
         return SignedRequest(
             request: signedRequest, scope: scope,
-            canonical: .deferred(SignedRequest.HeaderRecipe(steps: steps, original: request, payload: payload)),
+            canonical: .deferred(SignedRequest.HeaderRecipe(steps: steps, payload: payload)),
             stringToSign: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash),
             signature: signature, authorization: authorizationField.value, addedCount: addedCount, date: date,
             expires: nil)
@@ -531,7 +531,16 @@ public struct Signer: Sendable {
 /// ```
 public struct SignedRequest: Sendable {
     /// The request with the signing headers added (header mode) or the new target (presign).
-    public var request: HTTPRequest
+    /// Setting it first builds ``canonicalRequest`` from the request that was signed (a header
+    /// signature's is otherwise rebuilt from this request when read).
+    public var request: HTTPRequest {
+        get { signedRequest }
+        set {
+            if case .deferred = canonical { canonical = .built(canonicalRequest) }
+            signedRequest = newValue
+        }
+    }
+    var signedRequest: HTTPRequest
     /// The credential scope used.
     public var scope: CredentialScope
     /// The canonical request that was hashed. Header signing does not keep it: it is rebuilt,
@@ -540,7 +549,7 @@ public struct SignedRequest: Sendable {
         get {
             switch canonical {
             case .built(let c): return c
-            case .deferred(let recipe): return recipe.build(date: date)
+            case .deferred(let recipe): return recipe.build(signed: signedRequest, addedCount: addedCount, date: date)
             case .deferredPresign(let recipe): return recipe.build()
             }
         }
@@ -606,14 +615,18 @@ public struct SignedRequest: Sendable {
         }
     }
 
-    /// What a header signature's canonical request is rebuilt from: the request as given, the
-    /// payload hash, and the signer's canonicalization settings (no secret).
+    /// What a header signature's canonical request is rebuilt from, besides the signed request:
+    /// the payload hash and the signer's canonicalization settings (no secret). The request as
+    /// given is not kept: it is the signed request without the fields the signer added (its own
+    /// `X-Amz-Date` and `X-Amz-Security-Token`, which the signer removed, are left out by the
+    /// canonicalization anyway), so a result holds one request, not two.
     struct HeaderRecipe: Sendable {
         var steps: HeaderSigning
-        var original: HTTPRequest
         var payload: PayloadHash
 
-        func build(date: AmzDate) -> CanonicalRequest {
+        func build(signed: HTTPRequest, addedCount: Int, date: AmzDate) -> CanonicalRequest {
+            var original = signed
+            original.headerFields = HTTPFields(signed.headerFields.dropLast(addedCount))
             // The same steps as `Signer.sign`, which succeeded on these inputs.
             let bytes = try? steps.withParts(original, payload: payload, dateText: AmzDateText(date)) {
                 parts throws(SigV4Error) -> [UInt8] in
@@ -627,7 +640,7 @@ public struct SignedRequest: Sendable {
         request: HTTPRequest, scope: CredentialScope, canonical: Canonical, stringToSign: StringToSign,
         signature: Signature, authorization: String?, addedCount: Int, date: AmzDate, expires: Int?
     ) {
-        self.request = request
+        self.signedRequest = request
         self.scope = scope
         self.canonical = canonical
         self.stringToSign = stringToSign

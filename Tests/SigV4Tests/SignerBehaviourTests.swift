@@ -239,6 +239,37 @@ struct SignerBehaviourTests {
         }
     }
 
+    @Test(
+        "a header signature's canonical request, rebuilt when read from the signed request, is the one whose hash was signed, also after the request is changed"
+    )
+    func headerCanonicalRebuilt() throws {
+        let creds = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret", sessionToken: "TOKEN/+=")
+        // s3 signs the token and sends x-amz-content-sha256; iotdevicegateway appends the token after signing.
+        for service in ["service", "s3", "iotdevicegateway"] {
+            let s = Signer(credentials: creds, region: "us-east-1", service: service)
+            // The request's own X-Amz-Date and X-Amz-Security-Token are replaced by the signer's.
+            let given = request(
+                "/a b/./c?x=1&y=%2F",
+                headers: [
+                    ("My-Header", "  a   b "), ("X-Amz-Date", "20000101T000000Z"), ("Zed", "1"),
+                    ("X-Amz-Security-Token", "old"), ("My-Header", "c"),
+                ])
+            var signed = try s.sign(given, payload: .emptySHA256, at: Self.date)
+            let canonical = signed.canonicalRequest
+            #expect(signed.stringToSign.text.hasSuffix(canonical.hash.hex))
+            #expect(canonical.text.contains("my-header:a b,c\n"))
+            #expect(!canonical.text.contains("20000101T000000Z"))
+            #expect(!canonical.text.contains("old"))
+            #expect(!canonical.text.contains("authorization"))
+            #expect(canonical.text.contains("x-amz-security-token") == (service != "iotdevicegateway"))
+            // Changing the request afterwards does not change what was signed.
+            signed.request.headerFields.append(HTTPField(name: HTTPField.Name("X-Later")!, value: "1"))
+            signed.request.method = .put
+            #expect(signed.canonicalRequest.text == canonical.text)
+            #expect(signed.request.headerFields[HTTPField.Name("X-Later")!] == "1")
+        }
+    }
+
     @Test("a presigned request's canonical request, rebuilt when read, is the one whose hash was signed")
     func presignCanonicalRebuilt() throws {
         let creds = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret", sessionToken: "TOKEN/+=")
