@@ -39,7 +39,28 @@ final class ResolverState: @unchecked Sendable {
     var lastCheck: ContinuousClock.Instant?
     var entries: [String: Entry] = [:]
     var pendingUses: [String: LastUsed] = [:]
+    /// The use noted last (already in `pendingUses`): the same key used again in the same second for
+    /// the same region and service (a client's steady traffic) changes nothing there, so it is not
+    /// written again.
+    var lastNoted: (keyID: String, use: LastUsed)?
     var lastFlush = ContinuousClock.now
+
+    /// Notes `use` of `keyID` (under `lock`); the buffered uses when they are due to be written.
+    func note(_ keyID: String, _ use: LastUsed, at instant: ContinuousClock.Instant) -> [String: LastUsed]? {
+        if let last = lastNoted, last.use == use, last.keyID == keyID {
+            // Already buffered.
+        } else {
+            pendingUses[keyID] = use
+            lastNoted = (keyID, use)
+        }
+        guard instant - lastFlush >= flushInterval else { return nil }
+        lastFlush = instant
+        defer {
+            pendingUses = [:]
+            lastNoted = nil
+        }
+        return pendingUses
+    }
 }
 
 extension KeyStore: CredentialResolver {
@@ -70,12 +91,26 @@ extension KeyStore: CredentialResolver {
     {
         guard SecretEnvelope.isPlausibleKeyID(accessKeyID) else { return nil }
         let instant = ContinuousClock.now
-        // Fast path: one lock, no storage access, while the last generation check is fresh.
+        let now = context.now
+        // Fast path: one lock, no storage access, while the last generation check is fresh; a key
+        // found usable has its use noted under the same lock.
+        var fastAnswer: ResolvedCredential? = nil
+        var due: [String: LastUsed]? = nil
         let (generation, cachedWhileFresh) = resolverState.lock.withLock { () -> (UInt64?, ResolverState.Entry?) in
             guard let last = resolverState.lastCheck, let generation = resolverState.generation,
                 instant - last < resolverState.refreshInterval
             else { return (nil, nil) }
-            return (generation, resolverState.entries[accessKeyID])
+            let entry = resolverState.entries[accessKeyID]
+            if case .present(let resolved) = entry, Self.accepts(resolved.key.state, now: now, grace: policy.retiringGrace) {
+                fastAnswer = resolved.credential
+                due = resolverState.note(
+                    accessKeyID, LastUsed(at: now, region: context.region, service: context.service), at: instant)
+            }
+            return (generation, entry)
+        }
+        if let fastAnswer {
+            if let due { try? storage.recordLastUsed(due) }
+            return fastAnswer
         }
         var cached = cachedWhileFresh
         if generation == nil {
@@ -100,16 +135,20 @@ extension KeyStore: CredentialResolver {
                 resolverState.entries[accessKeyID] = loaded
             }
         }
-        guard case .present(let resolved) = entry else { return nil }
-        let now = context.now
-        switch resolved.key.state {
-        case .active: break
-        case .retiring(let at):
-            guard now < at.adding(seconds: policy.retiringGrace) else { return nil }
-        case .inactive, .deleted: return nil
-        }
+        guard case .present(let resolved) = entry, Self.accepts(resolved.key.state, now: now, grace: policy.retiringGrace)
+        else { return nil }
         noteUse(accessKeyID, LastUsed(at: now, region: context.region, service: context.service), at: instant)
         return resolved.credential
+    }
+
+    /// True when a key in `state` verifies signatures at `now`: active, or retiring and within
+    /// `grace` seconds of its retire time.
+    static func accepts(_ state: KeyState, now: AmzDate, grace: Int64) -> Bool {
+        switch state {
+        case .active: return true
+        case .retiring(let at): return now < at.adding(seconds: grace)
+        case .inactive, .deleted: return false
+        }
     }
 
     /// Re-reads the generation counter when the last check is older than the refresh interval; returns the
@@ -158,13 +197,7 @@ extension KeyStore: CredentialResolver {
     }
 
     func noteUse(_ keyID: String, _ use: LastUsed, at instant: ContinuousClock.Instant) {
-        let due: [String: LastUsed]? = resolverState.lock.withLock { () -> [String: LastUsed]? in
-            resolverState.pendingUses[keyID] = use
-            guard instant - resolverState.lastFlush >= resolverState.flushInterval else { return nil }
-            resolverState.lastFlush = instant
-            defer { resolverState.pendingUses = [:] }
-            return resolverState.pendingUses
-        }
+        let due = resolverState.lock.withLock { resolverState.note(keyID, use, at: instant) }
         if let due { try? storage.recordLastUsed(due) }
     }
 
@@ -173,6 +206,7 @@ extension KeyStore: CredentialResolver {
         let due = resolverState.lock.withLock {
             defer {
                 resolverState.pendingUses = [:]
+                resolverState.lastNoted = nil
                 resolverState.lastFlush = ContinuousClock.now
             }
             return resolverState.pendingUses

@@ -46,7 +46,13 @@ public struct VerifiedRequest: Sendable {
     /// The key's owner, from the resolver.
     public var principal: String
     /// The credential scope of the signature.
-    public var scope: CredentialScope
+    public var scope: CredentialScope {
+        get { scopeOverride ?? signingKey.scope }
+        set { scopeOverride = newValue }
+    }
+    /// A scope set by the caller; nil (the verifier's result): the signing key's, which is the
+    /// request's (one copy of its strings in a result, not two).
+    var scopeOverride: CredentialScope? = nil
     /// The signed header names, lowercase and sorted.
     public var signedHeaders: [String] {
         get { ClaimedAuthorization.names(signedHeadersLine) }

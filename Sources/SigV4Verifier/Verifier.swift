@@ -686,8 +686,9 @@ public struct Verifier: Sendable {
         }
 
         // 6. The signature.
-        // The HMAC key is the result's (aws-chunked chunk signatures); a SigV4a request gets one too,
-        // unused (its chunks are ECDSA-signed: `sigV4aChunkSeed`), which keeps the result's key non-optional.
+        // The HMAC key is the result's (aws-chunked chunk signatures, and the result's scope); a
+        // SigV4a request gets one too, unused for chunks (they are ECDSA-signed: `sigV4aChunkSeed`),
+        // which keeps the result's key non-optional.
         let signingKey = storage.keyCache.signingKey(
             accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: scope)
         var ecdsaKey: SigV4aSigningKey? = nil
@@ -720,8 +721,7 @@ public struct Verifier: Sendable {
 
         outcome.claimedAccessKeyID = claim.accessKeyID
         outcome.verified = VerifiedRequest(
-            accessKeyID: credential.accessKeyID, principal: credential.principal, scope: scope,
-            signedHeadersText: claim.signedHeadersText, signedAt: signedAt, isPresigned: presigned,
+            accessKeyID: credential.accessKeyID, principal: credential.principal, signedHeadersText: claim.signedHeadersText, signedAt: signedAt, isPresigned: presigned,
             expires: claim.presign?.expires, signature: match.replayKey ?? claim.signature, payloadHash: match.payload,
             payload: status, plusPolicy: match.plus, canonicalForm: match.form,
             diagnostics: storage.policy.includeDiagnostics ? match.diagnostics : nil, signingKey: signingKey,

@@ -216,6 +216,53 @@ import Testing
     }
 }
 
+@Suite struct CachedLookupTests {
+    @Test(
+        "lookups answered from the cache note each key's latest use once (repeats are not written again) and a retiring key past its grace is refused from the cache",
+        arguments: Backend.allCases)
+    func cachedLookupsNoteTheLatestUsePerKeyAndCheckTheGrace(backend: Backend) throws {
+        var policy = KeyStorePolicy()
+        policy.retiringGrace = 60
+        let fixture = try Fixture(backend, policy: policy)
+        let a = try fixture.store.createKey(principal: "alice", actor: "test")
+        let b = try fixture.store.createKey(principal: "bob", actor: "test")
+        let now = fixture.clock.now
+        func use(_ id: String, _ region: String, at t: AmzDate) throws -> Bool {
+            try fixture.store.resolveNow(accessKeyID: id, context: context(signedAt: t, now: t, region: region)) != nil
+        }
+        // The first lookups fill the cache; the rest are answered from it. The same use by two keys
+        // is two uses.
+        #expect(try use(a.accessKeyID, "r0", at: now))
+        #expect(try use(b.accessKeyID, "r0", at: now))
+        #expect(try use(a.accessKeyID, "r1", at: now))
+        #expect(try use(b.accessKeyID, "r1", at: now))
+        try fixture.store.flushLastUsed()
+        #expect(try fixture.store.key(a.accessKeyID).lastUsed?.region == "r1")
+        #expect(try fixture.store.key(b.accessKeyID).lastUsed?.region == "r1")
+        // Interleaved and repeated.
+        for (id, region) in [(a, "r1"), (b, "r1"), (a, "r1"), (a, "r1"), (b, "r2"), (a, "r3"), (a, "r3"), (b, "r2")] {
+            #expect(try use(id.accessKeyID, region, at: now))
+        }
+        try fixture.store.flushLastUsed()
+        #expect(try fixture.store.key(a.accessKeyID).lastUsed == LastUsed(at: now, region: "r3", service: "s3"))
+        #expect(try fixture.store.key(b.accessKeyID).lastUsed == LastUsed(at: now, region: "r2", service: "s3"))
+        // After a flush the same use is buffered again: a later second is written.
+        #expect(try use(a.accessKeyID, "r3", at: now.adding(seconds: 1)))
+        #expect(try use(a.accessKeyID, "r3", at: now.adding(seconds: 1)))
+        try fixture.store.flushLastUsed()
+        #expect(try fixture.store.key(a.accessKeyID).lastUsed?.at == now.adding(seconds: 1))
+
+        // A retiring key, cached: accepted within its grace, refused (and not noted) after it.
+        _ = try fixture.store.retire(keyID: b.accessKeyID, at: now.adding(seconds: 10), actor: "test")
+        fixture.store.invalidateCache()
+        #expect(try use(b.accessKeyID, "r4", at: now.adding(seconds: 20)))
+        #expect(try use(b.accessKeyID, "r5", at: now.adding(seconds: 69)))
+        #expect(!(try use(b.accessKeyID, "r6", at: now.adding(seconds: 70))))
+        try fixture.store.flushLastUsed()
+        #expect(try fixture.store.key(b.accessKeyID).lastUsed?.region == "r5")
+    }
+}
+
 @Suite struct LastUsedFlushTests {
     @Test(arguments: Backend.allCases)
     func lastUseIsFlushedByTheResolverOnceTheFlushIntervalHasPassed(backend: Backend) throws {
