@@ -37,7 +37,9 @@ final class ResolverState: @unchecked Sendable {
     /// The generation the cached entries belong to.
     var generation: UInt64?
     var lastCheck: ContinuousClock.Instant?
-    var entries: [String: Entry] = [:]
+    /// Keyed by `Substring` (each key a whole string of its own): the verifier's id, a slice of the
+    /// request, is looked up without being copied into a `String` (an allocation for a 20-character id).
+    var entries: [Substring: Entry] = [:]
     var pendingUses: [String: LastUsed] = [:]
     /// The use noted last (already in `pendingUses`): the same key used again in the same second for
     /// the same region and service (a client's steady traffic) changes nothing there, so it is not
@@ -82,13 +84,24 @@ extension KeyStore: CredentialResolver {
     /// ``resolveNow(accessKeyID:context:)`` for the verifier's synchronous path: the key store
     /// always answers without suspending (a cache hit, or a synchronous read of the store).
     public func lookUpWithoutSuspending(accessKeyID: String, context: ResolutionContext) throws -> CredentialLookup {
-        try resolveNow(accessKeyID: accessKeyID, context: context).map(CredentialLookup.found) ?? .notFound
+        try resolveNow(Substring(accessKeyID), context: context).map(CredentialLookup.found) ?? .notFound
+    }
+
+    /// The same for an id that is a slice of the request: a cached key is found without copying it.
+    public func lookUpWithoutSuspending(accessKeyID: Substring, context: ResolutionContext) throws -> CredentialLookup {
+        try resolveNow(accessKeyID, context: context).map(CredentialLookup.found) ?? .notFound
     }
 
     /// The synchronous body of ``resolve(accessKeyID:context:)``.
     public func resolveNow(accessKeyID: String, context: ResolutionContext) throws(KeyStoreError)
         -> ResolvedCredential?
     {
+        try resolveNow(Substring(accessKeyID), context: context)
+    }
+
+    /// ``resolveNow(accessKeyID:context:)`` for an id that may be a slice of a larger string: only
+    /// a cache miss copies it (a cache entry never keeps the request's string alive).
+    func resolveNow(_ accessKeyID: Substring, context: ResolutionContext) throws(KeyStoreError) -> ResolvedCredential? {
         guard SecretEnvelope.isPlausibleKeyID(accessKeyID) else { return nil }
         let instant = ContinuousClock.now
         let now = context.now
@@ -104,7 +117,8 @@ extension KeyStore: CredentialResolver {
             if case .present(let resolved) = entry, Self.accepts(resolved.key.state, now: now, grace: policy.retiringGrace) {
                 fastAnswer = resolved.credential
                 due = resolverState.note(
-                    accessKeyID, LastUsed(at: now, region: context.region, service: context.service), at: instant)
+                    resolved.key.accessKeyID, LastUsed(at: now, region: context.region, service: context.service),
+                    at: instant)
             }
             return (generation, entry)
         }
@@ -113,10 +127,11 @@ extension KeyStore: CredentialResolver {
             return fastAnswer
         }
         var cached = cachedWhileFresh
+        let accessKeyID = String(accessKeyID)
         if generation == nil {
             let fresh = try refreshIfStale()
             cached = resolverState.lock.withLock {
-                resolverState.generation == fresh ? resolverState.entries[accessKeyID] : nil
+                resolverState.generation == fresh ? resolverState.entries[Substring(accessKeyID)] : nil
             }
         }
         let entry: ResolverState.Entry
@@ -132,7 +147,7 @@ extension KeyStore: CredentialResolver {
                 }
                 guard resolverState.generation == loadedGeneration else { return }
                 if resolverState.entries.count >= policy.cacheCapacity { resolverState.entries = [:] }
-                resolverState.entries[accessKeyID] = loaded
+                resolverState.entries[Substring(accessKeyID)] = loaded
             }
         }
         guard case .present(let resolved) = entry, Self.accepts(resolved.key.state, now: now, grace: policy.retiringGrace)

@@ -138,7 +138,7 @@ package enum SecretEnvelope {
     }
 
     /// True for a syntactically valid access key id: 16 to 128 characters of `A-Z0-9`.
-    package static func isPlausibleKeyID(_ id: String) -> Bool {
+    package static func isPlausibleKeyID(_ id: some StringProtocol) -> Bool {
         let utf8 = id.utf8
         guard (16...128).contains(utf8.count) else { return false }
         return utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) }

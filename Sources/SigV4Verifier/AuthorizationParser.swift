@@ -4,7 +4,10 @@ import _SigV4Crypto
 /// What a request claims about its signature, from the `Authorization` header or the
 /// presigned query parameters. Syntax only: nothing here is trusted yet.
 struct ClaimedAuthorization: Sendable {
-    var accessKeyID: String
+    /// The access key id: a slice of the `Authorization` value when the parser had it as a string
+    /// (no copy: a real id has 20 characters, too many for a string held inline, so a `String` of
+    /// its own would be an allocation per request), else a string of its own.
+    var accessKeyID: Substring
     var dateStamp: String
     var region: String
     var service: String
@@ -128,15 +131,6 @@ struct SignedHeadersText: Sendable {
             }
         }.get()
     }
-
-    /// `r` of `source`, whose UTF-8 bytes are the buffer `r` indexes, as a `Substring` (shares
-    /// `source`'s storage). `r` is on ASCII bytes (the parser's delimiters), so on character
-    /// boundaries.
-    static func slice(_ source: String, _ r: Range<Int>) -> Substring {
-        let u = source.utf8
-        let lo = u.index(u.startIndex, offsetBy: r.lowerBound)
-        return Substring(u[lo..<u.index(lo, offsetBy: r.count)])
-    }
 }
 
 /// One `name[=value]` element of a query string, as ranges into the query bytes.
@@ -209,6 +203,15 @@ enum AuthorizationParser {
         while lo < hi, isSpace(p[lo]) { lo += 1 }
         while hi > lo, isSpace(p[hi - 1]) { hi -= 1 }
         return lo..<hi
+    }
+
+    /// `r` of `source`, whose UTF-8 bytes are the buffer `r` indexes, as a `Substring` (shares
+    /// `source`'s storage). `r` is on ASCII bytes (the parser's delimiters), so on character
+    /// boundaries.
+    static func slice(_ source: String, _ r: Range<Int>) -> Substring {
+        let u = source.utf8
+        let lo = u.index(u.startIndex, offsetBy: r.lowerBound)
+        return Substring(u[lo..<u.index(lo, offsetBy: r.count)])
     }
 
     static func text(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
@@ -295,10 +298,12 @@ enum AuthorizationParser {
         guard let credential else { throw malformed("missing Credential") }
         guard let signedHeaders else { throw malformed("missing SignedHeaders") }
         guard let signature else { throw malformed("missing Signature") }
-        let scope = try parseCredential(p, credential, asymmetric: asymmetric, fail: malformed)
+        let scope = try parseCredential(
+            p, credential, asymmetric: asymmetric, idSlice: source.map { source in { slice(source, $0) } },
+            fail: malformed)
         try checkSignedHeaders(p, signedHeaders, fail: malformed)
         let names =
-            source.map { SignedHeadersText(raw: SignedHeadersText.slice($0, signedHeaders), percentEncoded: false) }
+            source.map { SignedHeadersText(raw: slice($0, signedHeaders), percentEncoded: false) }
             ?? SignedHeadersText(text(p, signedHeaders))
         if asymmetric {
             try setSigV4aClaim(p, signature: signature, scope: scope, names: names, into: &claim)
@@ -317,7 +322,7 @@ enum AuthorizationParser {
     /// as it was (an extra inlined branch there cost header verification several per cent).
     @inline(never)
     static func setSigV4aClaim(
-        _ p: UnsafeBufferPointer<UInt8>, signature: Range<Int>, scope: (String, String, String, String, String),
+        _ p: UnsafeBufferPointer<UInt8>, signature: Range<Int>, scope: (Substring, String, String, String, String),
         names: SignedHeadersText, into claim: inout ClaimedAuthorization?
     ) throws(VerificationFailure) {
         guard let der = ecdsaSignature(p, signature) else {
@@ -330,10 +335,12 @@ enum AuthorizationParser {
     }
 
     /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts; `asymmetric` (SigV4a):
-    /// `AKID/YYYYMMDD/service/aws4_request`, with an empty region.
+    /// `AKID/YYYYMMDD/service/aws4_request`, with an empty region. `idSlice`: the access key id
+    /// at a range of `p` as a slice of the string `p` was read from, when it can be one.
     static func parseCredential(
-        _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, asymmetric: Bool = false, fail: (String) -> VerificationFailure
-    ) throws(VerificationFailure) -> (String, String, String, String, String) {
+        _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, asymmetric: Bool = false,
+        idSlice: ((Range<Int>) -> Substring?)? = nil, fail: (String) -> VerificationFailure
+    ) throws(VerificationFailure) -> (Substring, String, String, String, String) {
         guard r.count <= 512 else { throw fail("the Credential is too long") }
         // One loop over the bytes: each checked (printable, not `,` or `;`), and the first four
         // `/` (which separate the parts) noted, with how many there are.
@@ -376,7 +383,8 @@ enum AuthorizationParser {
         }
         // The terminator is nearly always `aws4_request`: its text is not made again.
         let terminator = ByteSearch.equals(p, end, "aws4_request") ? CredentialScope.terminator : text(p, end)
-        return (text(p, id), text(p, date), region.map { text(p, $0) } ?? "", text(p, service), terminator)
+        let accessKeyID = idSlice?(id) ?? Substring(text(p, id))
+        return (accessKeyID, text(p, date), region.map { text(p, $0) } ?? "", text(p, service), terminator)
     }
 
     /// A credential part's length: 1 to 128 bytes (its bytes are checked by ``isCredentialByte(_:)``).
@@ -586,9 +594,23 @@ enum AuthorizationParser {
         }
         // Taken apart at once: reading `scope.0` … `scope.4` of a tuple of strings copies the whole
         // tuple for each element (a retain per string each time).
+        // The id is read as a slice of the target when no escape comes before its end (ids are
+        // unreserved characters; the escapes are the `%2F`s after it), as it is then in the target.
+        let firstEscape = ByteSearch.index(of: 0x25, in: q, credential)
         let (accessKeyID, dateStamp, region, service, terminator) = try withDecoded(q, credential) {
             p, r throws(VerificationFailure) in
-            try parseCredential(p, r, asymmetric: asymmetric) {
+            try parseCredential(
+                p, r, asymmetric: asymmetric,
+                idSlice: source.map { source in
+                    { id in
+                        // `id` starts the credential: at `r.lowerBound` of `p`, which is the
+                        // credential's start in `q` (read in place) or 0 (decoded).
+                        let end = credential.lowerBound + (id.upperBound - r.lowerBound)
+                        guard end <= firstEscape else { return nil }
+                        return slice(source.text, (source.offset + credential.lowerBound)..<(source.offset + end))
+                    }
+                }
+            ) {
                 queryError("Error parsing the X-Amz-Credential parameter; \($0)")
             }
         }
@@ -623,7 +645,7 @@ enum AuthorizationParser {
             guard let source else { return SignedHeadersText(text(p, r)) }
             let at = (source.offset + signedHeaders.lowerBound)..<(source.offset + signedHeaders.upperBound)
             return SignedHeadersText(
-                raw: SignedHeadersText.slice(source.text, at),
+                raw: slice(source.text, at),
                 percentEncoded: ByteSearch.index(of: 0x25, in: q, signedHeaders) < signedHeaders.upperBound)
         }
         var der: [UInt8]? = nil

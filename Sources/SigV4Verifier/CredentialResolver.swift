@@ -33,12 +33,30 @@ public protocol CredentialResolver: Sendable {
     /// }
     /// ```
     func lookUpWithoutSuspending(accessKeyID: String, context: ResolutionContext) throws -> CredentialLookup
+
+    /// The same for an id that is a slice of the request (what the verifier calls). The default
+    /// makes it a `String` and asks ``lookUpWithoutSuspending(accessKeyID:context:)-(String,_)``; a
+    /// resolver whose keys are in a `Substring`-keyed table (`Substring` hashes and compares as
+    /// `String` does) answers without that copy, which for a real, 20-character id is an
+    /// allocation per request.
+    ///
+    /// ```swift
+    /// func lookUpWithoutSuspending(accessKeyID: Substring, context: ResolutionContext) -> CredentialLookup {
+    ///     keys[accessKeyID].map(CredentialLookup.found) ?? .notFound   // keys: [Substring: ResolvedCredential]
+    /// }
+    /// ```
+    func lookUpWithoutSuspending(accessKeyID: Substring, context: ResolutionContext) throws -> CredentialLookup
 }
 
 extension CredentialResolver {
     /// No answer without suspending: the verifier calls ``resolve(accessKeyID:context:)``.
     public func lookUpWithoutSuspending(accessKeyID: String, context: ResolutionContext) throws -> CredentialLookup {
         .needsSuspension
+    }
+
+    /// Asks ``lookUpWithoutSuspending(accessKeyID:context:)-(String,_)`` with the id as a `String`.
+    public func lookUpWithoutSuspending(accessKeyID: Substring, context: ResolutionContext) throws -> CredentialLookup {
+        try lookUpWithoutSuspending(accessKeyID: String(accessKeyID), context: context)
     }
 }
 

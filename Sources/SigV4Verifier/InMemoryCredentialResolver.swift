@@ -9,31 +9,38 @@ import _SigV4Crypto
 /// resolver.upsert(otherCredential)   // thread-safe updates
 /// ```
 public final class InMemoryCredentialResolver: CredentialResolver {
-    private let keys: Locked<[String: ResolvedCredential]>
+    /// Keyed by `Substring` (each key a whole string of its own), so the verifier's id, a slice of
+    /// the request, is looked up without being copied into a `String`.
+    private let keys: Locked<[Substring: ResolvedCredential]>
 
     /// Creates a resolver holding `credentials` (a later entry with the same id wins).
     public init(_ credentials: [ResolvedCredential] = []) {
-        var map: [String: ResolvedCredential] = [:]
-        for c in credentials { map[c.accessKeyID] = c }
+        var map: [Substring: ResolvedCredential] = [:]
+        for c in credentials { map[Substring(c.accessKeyID)] = c }
         keys = Locked(map)
     }
 
     public func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {
-        keys.withLock { $0[accessKeyID] }
+        keys.withLock { $0[Substring(accessKeyID)] }
     }
 
     /// Always answers (the keys are in memory): the verifier never suspends for this resolver.
     public func lookUpWithoutSuspending(accessKeyID: String, context: ResolutionContext) -> CredentialLookup {
+        lookUpWithoutSuspending(accessKeyID: Substring(accessKeyID), context: context)
+    }
+
+    /// The same for an id that is a slice of the request: no copy is made.
+    public func lookUpWithoutSuspending(accessKeyID: Substring, context: ResolutionContext) -> CredentialLookup {
         keys.withLock { keys in keys[accessKeyID].map(CredentialLookup.found) ?? .notFound }
     }
 
     /// Adds or replaces a credential.
     public func upsert(_ credential: ResolvedCredential) {
-        keys.withLock { $0[credential.accessKeyID] = credential }
+        keys.withLock { $0[Substring(credential.accessKeyID)] = credential }
     }
 
     /// Removes a credential.
     public func remove(accessKeyID: String) {
-        _ = keys.withLock { $0.removeValue(forKey: accessKeyID) }
+        _ = keys.withLock { $0.removeValue(forKey: Substring(accessKeyID)) }
     }
 }

@@ -261,7 +261,7 @@ public struct Verifier: Sendable {
         /// Set when every check before the replay guard passed.
         var verified: VerifiedRequest?
         /// The access key id as the request claims it (set with `verified`).
-        var claimedAccessKeyID = ""
+        var claimedAccessKeyID: Substring = ""
         /// Set when the resolver has to be asked asynchronously; the verification then runs
         /// again with its answer.
         var needsLookup: (accessKeyID: String, context: ResolutionContext)?
@@ -325,11 +325,11 @@ public struct Verifier: Sendable {
                     .requestReplayed,
                     "This signed request was already used. Each signed request is accepted once; sign a new request.",
                     details: [.init("RequestTime", signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic)],
-                    accessKeyID: outcome.claimedAccessKeyID)
+                    accessKeyID: String(outcome.claimedAccessKeyID))
             case .unavailable:
                 throw VerificationFailure(
                     .slowDown, "Please reduce your request rate (replay protection is at capacity).",
-                    accessKeyID: outcome.claimedAccessKeyID)
+                    accessKeyID: String(outcome.claimedAccessKeyID))
             }
         }
         return verified
@@ -429,7 +429,7 @@ public struct Verifier: Sendable {
         }
         func withKey(_ f: VerificationFailure) -> VerificationFailure {
             var f = f
-            f.accessKeyID = claim.accessKeyID
+            f.accessKeyID = String(claim.accessKeyID)
             return f
         }
 
@@ -659,7 +659,7 @@ public struct Verifier: Sendable {
                 case .found(let credential): found = credential
                 case .notFound: found = nil
                 case .needsSuspension:
-                    outcome.needsLookup = (claim.accessKeyID, context)
+                    outcome.needsLookup = (String(claim.accessKeyID), context)
                     return
                 }
             case .resolved(let answer):

@@ -16,8 +16,8 @@ enum Fixture {
     static let date = try! AmzDate(iso8601Basic: "20150830T123600Z")
     static let credentials = Credentials(accessKeyID: accessKeyID, secretAccessKey: secret)
     /// A real-length access key id (20 bytes, as AWS's and the key store's): unlike the suite's
-    /// 11-byte `AKIDEXAMPLE` it does not fit a Swift small string, so a verifier's `String` of it
-    /// is a heap allocation (`verify_header_warm_20B_key`).
+    /// 11-byte `AKIDEXAMPLE` it does not fit a Swift small string, so a `String` of it is a heap
+    /// allocation; `verify_header_warm_20B_key` checks that the verifier makes none.
     static let realLengthAccessKeyID = "AKIAIOSFODNN7EXAMPLE"
 
     static func request(extraHeaders: Int = 0, queryParams: Int? = nil) -> HTTPRequest {
