@@ -299,8 +299,7 @@ enum AuthorizationParser {
         guard let signedHeaders else { throw malformed("missing SignedHeaders") }
         guard let signature else { throw malformed("missing Signature") }
         let scope = try parseCredential(
-            p, credential, asymmetric: asymmetric, idSlice: source.map { source in { slice(source, $0) } },
-            fail: malformed)
+            p, credential, asymmetric: asymmetric, idSlice: { id in source.map { slice($0, id) } }, fail: malformed)
         try checkSignedHeaders(p, signedHeaders, fail: malformed)
         let names =
             source.map { SignedHeadersText(raw: slice($0, signedHeaders), percentEncoded: false) }
@@ -339,7 +338,7 @@ enum AuthorizationParser {
     /// at a range of `p` as a slice of the string `p` was read from, when it can be one.
     static func parseCredential(
         _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, asymmetric: Bool = false,
-        idSlice: ((Range<Int>) -> Substring?)? = nil, fail: (String) -> VerificationFailure
+        idSlice: (Range<Int>) -> Substring? = { _ in nil }, fail: (String) -> VerificationFailure
     ) throws(VerificationFailure) -> (Substring, String, String, String, String) {
         guard r.count <= 512 else { throw fail("the Credential is too long") }
         // One loop over the bytes: each checked (printable, not `,` or `;`), and the first four
@@ -383,7 +382,7 @@ enum AuthorizationParser {
         }
         // The terminator is nearly always `aws4_request`: its text is not made again.
         let terminator = ByteSearch.equals(p, end, "aws4_request") ? CredentialScope.terminator : text(p, end)
-        let accessKeyID = idSlice?(id) ?? Substring(text(p, id))
+        let accessKeyID = idSlice(id) ?? Substring(text(p, id))
         return (accessKeyID, text(p, date), region.map { text(p, $0) } ?? "", text(p, service), terminator)
     }
 
@@ -601,14 +600,12 @@ enum AuthorizationParser {
             p, r throws(VerificationFailure) in
             try parseCredential(
                 p, r, asymmetric: asymmetric,
-                idSlice: source.map { source in
-                    { id in
-                        // `id` starts the credential: at `r.lowerBound` of `p`, which is the
-                        // credential's start in `q` (read in place) or 0 (decoded).
-                        let end = credential.lowerBound + (id.upperBound - r.lowerBound)
-                        guard end <= firstEscape else { return nil }
-                        return slice(source.text, (source.offset + credential.lowerBound)..<(source.offset + end))
-                    }
+                idSlice: { id in
+                    // `id` starts the credential: at `r.lowerBound` of `p`, which is the
+                    // credential's start in `q` (read in place) or 0 (decoded).
+                    let end = credential.lowerBound + (id.upperBound - r.lowerBound)
+                    guard let source, end <= firstEscape else { return nil }
+                    return slice(source.text, (source.offset + credential.lowerBound)..<(source.offset + end))
                 }
             ) {
                 queryError("Error parsing the X-Amz-Credential parameter; \($0)")
