@@ -45,6 +45,14 @@ enum VerificationRows {
                 credentials: Credentials(accessKeyID: Fixture.realLengthAccessKeyID, secretAccessKey: Fixture.secret),
                 region: Fixture.region, service: Fixture.service, keyCache: nil),
             payload: .hash(.emptySHA256), "the 20-byte key benchmark request")
+        // The presigned request with a 20-byte id (its `X-Amz-Credential` escapes only the `/`s).
+        guard
+            let realLengthPresigned = try? Signer(
+                credentials: Credentials(accessKeyID: Fixture.realLengthAccessKeyID, secretAccessKey: Fixture.secret),
+                region: Fixture.region, service: Fixture.service, keyCache: nil
+            ).presign(Fixture.request(), expires: 3600, at: now),
+            case .accepted = await verifier.verify(realLengthPresigned.request, payload: .streamed, now: now)
+        else { fatalError("the verifier rejects the 20-byte key presigned benchmark request") }
         return [
             row(
                 "verify_header_s3_warm", s3, payload: .streamed, maxAllocsPerOp: 0,
@@ -58,6 +66,9 @@ enum VerificationRows {
             row(
                 "verify_presign_warm", presigned, payload: .streamed, maxAllocsPerOp: 0,
                 note: "Verifier.verify(HTTPRequest), presigned URL, key cache hit"),
+            row(
+                "verify_presign_warm_20B_key", realLengthPresigned, payload: .streamed, maxAllocsPerOp: 0,
+                note: "verify_presign_warm with a 20-byte access key id (read as a slice of the target)"),
         ]
     }
 
