@@ -102,6 +102,46 @@ import Testing
         }
     }
 
+    /// Keyed by `Substring`, as Docs/Verifier.md shows: it implements the `Substring` lookup and
+    /// counts calls of the `String` one (the protocol's forwarding default must not be reached).
+    final class SubstringKeyed: CredentialResolver {
+        let keys: [Substring: ResolvedCredential]
+        let stringLookups = Mutex(0)
+        let asked = Mutex<[String]>([])
+        init(_ credentials: [ResolvedCredential]) {
+            keys = Dictionary(credentials.map { (Substring($0.accessKeyID), $0) }, uniquingKeysWith: { $1 })
+        }
+        func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {
+            keys[Substring(accessKeyID)]
+        }
+        func lookUpWithoutSuspending(accessKeyID: String, context: ResolutionContext) -> CredentialLookup {
+            stringLookups.withLock { $0 += 1 }
+            return keys[Substring(accessKeyID)].map(CredentialLookup.found) ?? .notFound
+        }
+        func lookUpWithoutSuspending(accessKeyID: Substring, context: ResolutionContext) -> CredentialLookup {
+            asked.withLock { $0.append(String(accessKeyID)) }
+            return keys[accessKeyID].map(CredentialLookup.found) ?? .notFound
+        }
+    }
+
+    @Test("the verifier asks with the claimed id as a Substring: a resolver implementing that lookup is not asked with a String")
+    func substringLookup() async throws {
+        let resolver = SubstringKeyed([Fixture.credential()])
+        for presigned in [false, true] {
+            let result = await Verifier(resolver: resolver).verify(
+                try Self.signed(presigned: presigned), now: Fixture.date.adding(seconds: 1))
+            #expect(result.verified?.principal == "alice")
+            #expect(result.verified?.accessKeyID == Fixture.accessKeyID)
+        }
+        #expect(resolver.asked.withLock { $0 } == [Fixture.accessKeyID, Fixture.accessKeyID])
+        #expect(resolver.stringLookups.withLock { $0 } == 0)
+        // The default for a resolver with only the String lookup forwards the id unchanged.
+        let scripted = Scripted(immediate: .found, asynchronous: .fails)
+        #expect(try scripted.lookUpWithoutSuspending(accessKeyID: Fixture.accessKeyID[...], context: Self.context)
+            .isFound)
+        #expect(scripted.calls == Scripted.Calls(immediate: 1, asynchronous: 0))
+    }
+
     static let context = ResolutionContext(
         signedAt: Fixture.date, now: Fixture.date, region: "us-east-1", service: "s3", isPresigned: false)
 
@@ -122,6 +162,11 @@ import Testing
 extension CredentialLookup {
     var isNeedsSuspension: Bool {
         if case .needsSuspension = self { return true }
+        return false
+    }
+
+    var isFound: Bool {
+        if case .found = self { return true }
         return false
     }
 }
