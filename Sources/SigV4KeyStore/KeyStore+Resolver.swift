@@ -127,6 +127,7 @@ extension KeyStore: CredentialResolver {
             return fastAnswer
         }
         var cached = cachedWhileFresh
+        // A miss: the id is copied, so what the cache keeps is a string of its own.
         let accessKeyID = String(accessKeyID)
         if generation == nil {
             let fresh = try refreshIfStale()

@@ -591,11 +591,11 @@ enum AuthorizationParser {
             if ByteSearch.equals(p, r, ecdsaAlgorithm) { return true }
             throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\" and \"AWS4-ECDSA-P256-SHA256\"")
         }
-        // Taken apart at once: reading `scope.0` … `scope.4` of a tuple of strings copies the whole
-        // tuple for each element (a retain per string each time).
         // The id is read as a slice of the target when no escape comes before its end (ids are
         // unreserved characters; the escapes are the `%2F`s after it), as it is then in the target.
         let firstEscape = ByteSearch.index(of: 0x25, in: q, credential)
+        // Taken apart at once: reading `scope.0` … `scope.4` of a tuple of strings copies the whole
+        // tuple for each element (a retain per string each time).
         let (accessKeyID, dateStamp, region, service, terminator) = try withDecoded(q, credential) {
             p, r throws(VerificationFailure) in
             try parseCredential(
