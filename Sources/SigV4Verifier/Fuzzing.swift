@@ -13,7 +13,34 @@
     public static func parseAuthorizationHeader(_ value: [UInt8]) -> Bool {
         guard let claim = try? AuthorizationParser.parseHeader(value) else { return false }
         precondition(claim.presign == nil, "a header claim must not carry presign parameters")
+        // Read from the value as a string (the verifier's way: the id and the signed names are
+        // slices of it), the claim is the same.
+        if let source = utf8String(value) {
+            var sliced: ClaimedAuthorization? = nil
+            let parsed: Void? = value.withUnsafeBufferPointer { p in
+                try? AuthorizationParser.parseHeader(p, source: source, into: &sliced)
+            }
+            precondition(parsed != nil, "a header parsed from its bytes must parse from its string")
+            precondition(sameClaim(claim, sliced!), "a header read from its string must give the same claim")
+        }
         return true
+    }
+
+    /// `bytes` as a string whose UTF-8 is exactly `bytes`, or nil (invalid UTF-8).
+    static func utf8String(_ bytes: [UInt8]) -> String? {
+        let s = String(decoding: bytes, as: UTF8.self)
+        return s.utf8.elementsEqual(bytes) ? s : nil
+    }
+
+    /// The parts a parse yields, compared as text.
+    static func sameClaim(_ a: ClaimedAuthorization, _ b: ClaimedAuthorization) -> Bool {
+        a.accessKeyID == b.accessKeyID && a.dateStamp == b.dateStamp && a.region == b.region && a.service == b.service
+            && a.terminator == b.terminator && a.signedHeadersLine == b.signedHeadersLine && a.signature == b.signature
+            && a.presign?.date == b.presign?.date && a.presign?.expires == b.presign?.expires
+            && a.presign?.sessionToken == b.presign?.sessionToken
+            && a.presign?.signatureElement == b.presign?.signatureElement
+            && a.presign?.tokenElement == b.presign?.tokenElement && a.isSigV4a == b.isSigV4a
+            && a.sigV4a?.der == b.sigV4a?.der && a.sigV4a?.regionSet == b.sigV4a?.regionSet
     }
 
     /// Parses the presign parameters of a query string (the bytes after `?`); true when valid.
@@ -29,6 +56,17 @@
         guard let presign = claim.presign else { preconditionFailure("a query claim must carry presign parameters") }
         for element in [presign.signatureElement, presign.tokenElement].compactMap({ $0 }) {
             precondition(slice.indices.contains(element.lowerBound) && element.upperBound <= slice.endIndex)
+        }
+        // Read from the target as a string (the verifier's way: the id and the signed names are
+        // slices of it when no escape is in the way), the claim is the same.
+        if let source = utf8String(padded) {
+            var sliced: ClaimedAuthorization? = nil
+            let parsed: Void? = padded.withUnsafeBufferPointer { p in
+                try? AuthorizationParser.parseQuery(
+                    target: p, query: slice.startIndex..<slice.endIndex, source: source, into: &sliced)
+            }
+            precondition(parsed != nil, "a query parsed from its bytes must parse from its string")
+            precondition(sameClaim(claim, sliced!), "a query read from its string must give the same claim")
         }
         return true
     }
