@@ -21,6 +21,7 @@ let package = Package(
                 "CMallocCounter", "CBenchFloor",
                 .product(name: "SigV4", package: "swift-sigv4"),
                 .product(name: "SigV4Verifier", package: "swift-sigv4"),
+                .product(name: "SigV4KeyStore", package: "swift-sigv4"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),

@@ -138,10 +138,18 @@ package enum SecretEnvelope {
     }
 
     /// True for a syntactically valid access key id: 16 to 128 characters of `A-Z0-9`.
-    package static func isPlausibleKeyID(_ id: some StringProtocol) -> Bool {
-        let utf8 = id.utf8
-        guard (16...128).contains(utf8.count) else { return false }
-        return utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) }
+    package static func isPlausibleKeyID(_ id: String) -> Bool { isPlausibleKeyID(Substring(id)) }
+
+    /// The same for a slice (the verifier's id, read in place: every lookup checks it, so its bytes
+    /// are read contiguously rather than through the generic UTF-8 view).
+    package static func isPlausibleKeyID(_ id: Substring) -> Bool {
+        var id = id
+        return id.withUTF8 { bytes in
+            guard (16...128).contains(bytes.count) else { return false }
+            var ok = true
+            for b in bytes { ok = ok && ((b &- 0x41) < 26 || (b &- 0x30) < 10) }
+            return ok
+        }
     }
 
     /// A new 40-character secret: 30 bytes from `RAND_bytes`, base64 (`A-Za-z0-9+/`), in zeroizing memory.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4KeyStore
 import SigV4Verifier
 
 /// Header and presigned verification of the benchmark request (warm key cache, no replay guard,
@@ -53,7 +54,24 @@ enum VerificationRows {
             ).presign(Fixture.request(), expires: 3600, at: now),
             case .accepted = await verifier.verify(realLengthPresigned.request, payload: .streamed, now: now)
         else { fatalError("the verifier rejects the 20-byte key presigned benchmark request") }
+        // The S3 request verified with keys from the key store (in-memory storage: the resolver's
+        // cache, clock read and last-use note, without SQLite), as `sigv4 serve` verifies.
+        guard let ring = try? MasterKeyRing.generate(),
+            let store = try? KeyStore(storage: InMemoryKeyStoreStorage(), masterKeys: ring),
+            let issued = try? store.createKey(principal: "bench", actor: "bench"),
+            let storeSigned = try? Signer(
+                credentials: issued.credentials, region: Fixture.region, service: "s3", keyCache: nil
+            ).sign(Fixture.request(), payload: .emptySHA256, at: now)
+        else { fatalError("the key store benchmark set-up failed") }
+        let storeVerifier = Verifier(resolver: store)
+        guard case .accepted = await storeVerifier.verify(storeSigned.request, payload: .streamed, now: now) else {
+            fatalError("the verifier rejects the key store benchmark request")
+        }
         return [
+            row(
+                "verify_header_s3_keystore", storeSigned, payload: .streamed, maxAllocsPerOp: 0,
+                verifier: storeVerifier,
+                note: "verify_header_s3_warm with the key store as resolver (in-memory storage), a 20-byte id"),
             row(
                 "verify_header_s3_warm", s3, payload: .streamed, maxAllocsPerOp: 0,
                 note: "Verifier.verify(HTTPRequest), S3 header auth (x-amz-content-sha256 signed), streamed body"),
@@ -83,9 +101,9 @@ enum VerificationRows {
     /// A row verifying `signed.request` with `payload`, again and again; its floor is the crypto of
     /// that request's canonical request and string to sign.
     static func row(
-        _ name: String, _ signed: SignedRequest, payload: Verifier.Payload, maxAllocsPerOp: Double, note: String
+        _ name: String, _ signed: SignedRequest, payload: Verifier.Payload, maxAllocsPerOp: Double,
+        verifier: Verifier = VerificationRows.verifier, note: String
     ) -> Row {
-        let verifier = self.verifier
         let request = signed.request
         let now = Fixture.date
         return Row(
