@@ -71,7 +71,7 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
     /// let hash = try field.withUnsafeBytesOfValue { try PayloadHash($0, source: field.value) }
     /// ```
     package init(_ bytes: UnsafeBufferPointer<UInt8>, source: String?) throws(SigV4Error) {
-        if bytes.count == 64, bytes.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) {
+        if bytes.count == 64, Hex.isLowercaseHex(UnsafeRawBufferPointer(bytes)) {
             self.init(unchecked: source ?? String(decoding: bytes, as: UTF8.self))
             return
         }

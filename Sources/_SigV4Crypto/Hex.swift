@@ -145,6 +145,33 @@ package enum Hex {
         return (values, (digit | letter) & ascii)
     }
 
+    /// True when every byte of `bytes` is `0-9` or `a-f` (lowercase hex, as `x-amz-content-sha256`
+    /// carries it): eight bytes at a time, as ``decode(_:into:)`` reads them.
+    ///
+    /// ```swift
+    /// Hex.isLowercaseHex(UnsafeRawBufferPointer(...))   // "e3b0…b855" → true, "E3B0…" → false
+    /// ```
+    package static func isLowercaseHex(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        func atLeast(_ v: UInt64, _ k: UInt64) -> UInt64 { (v &+ (0x80 - k) &* 0x0101_0101_0101_0101) & high }
+        var ok = high
+        var i = 0
+        while i + 8 <= bytes.count {
+            let x = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let low7 = x & 0x7f7f_7f7f_7f7f_7f7f
+            let digit = atLeast(low7, 0x30) & ~atLeast(low7, 0x3a)
+            let letter = atLeast(low7, 0x61) & ~atLeast(low7, 0x67)
+            ok &= (digit | letter) & ~x
+            i += 8
+        }
+        while i < bytes.count {
+            let b = bytes[i]
+            if !((b &- 0x30) < 10 || (b &- 0x61) < 6) { return false }
+            i += 1
+        }
+        return ok == high
+    }
+
     /// Eight digit values (byte 2k the high nibble of output byte k) → four bytes in the low word.
     @inline(__always)
     static func pack(_ v: UInt64) -> UInt64 {

@@ -101,6 +101,27 @@ struct HashAndMACTests {
         #expect(digest?.hex == String(repeating: "0123456789abcdef", count: 4))
     }
 
+    @Test("the word-at-a-time lowercase-hex check agrees with a per-byte one for every byte in every position")
+    func lowercaseHexCheckMatchesScalar() {
+        let digits = Array("0123456789abcdef".utf8)
+        var rng = SystemRandomNumberGenerator()
+        var accepted = 0
+        for count in [64, 13, 0] {
+            for position in 0..<max(count, 1) {
+                for byte in 0...255 {
+                    var hex = (0..<count).map { _ in digits.randomElement(using: &rng)! }
+                    if count > 0 { hex[position] = UInt8(byte) }
+                    let expected = hex.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+                    let got = hex.withUnsafeBytes { Hex.isLowercaseHex($0) }
+                    #expect(got == expected, "byte \(byte) at \(position) of \(count)")
+                    if got { accepted += 1 }
+                }
+            }
+        }
+        // 16 accepted bytes in each position of 64 and 13, and all 256 tries of the empty input.
+        #expect(accepted == 16 * (64 + 13) + 256)
+    }
+
     @Test("SecureBytes redacts its description and wipes on request")
     func secureBytes() {
         let s = SecureBytes(Array("top-secret".utf8))
