@@ -341,24 +341,42 @@ enum AuthorizationParser {
         idSlice: (Range<Int>) -> Substring? = { _ in nil }, fail: (String) -> VerificationFailure
     ) throws(VerificationFailure) -> (Substring, String, String, String, String) {
         guard r.count <= 512 else { throw fail("the Credential is too long") }
-        // One loop over the bytes: each checked (printable, not `,` or `;`), and the first four
-        // `/` (which separate the parts) noted, with how many there are.
+        // One pass over the bytes, eight at a time: each checked (printable, not `,` or `;`), and
+        // the first four `/` (which separate the parts) noted, with how many there are.
         var bad = false
         var cuts = (0, 0, 0, 0)
         var slashes = 0
-        for i in r {
+        func noteSlash(_ i: Int) {
+            switch slashes {
+            case 0: cuts.0 = i
+            case 1: cuts.1 = i
+            case 2: cuts.2 = i
+            case 3: cuts.3 = i
+            default: break
+            }
+            slashes += 1
+        }
+        var i = r.lowerBound
+        if let base = p.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            var invalid: UInt64 = 0
+            while i + 8 <= r.upperBound {
+                let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                invalid |= ~credentialBytes(x) & Self.highBits
+                var slash = zeroBytes(x ^ 0x2f2f_2f2f_2f2f_2f2f)
+                while slash != 0 {
+                    noteSlash(i + slash.trailingZeroBitCount / 8)
+                    slash &= slash &- 1
+                }
+                i += 8
+            }
+            bad = invalid != 0
+        }
+        while i < r.upperBound {
             let b = p[i]
             if !isCredentialByte(b) { bad = true }
-            if b == 0x2f {
-                switch slashes {
-                case 0: cuts.0 = i
-                case 1: cuts.1 = i
-                case 2: cuts.2 = i
-                case 3: cuts.3 = i
-                default: break
-                }
-                slashes += 1
-            }
+            if b == 0x2f { noteSlash(i) }
+            i += 1
         }
         guard slashes == (asymmetric ? 3 : 4) else {
             throw fail(
@@ -384,6 +402,25 @@ enum AuthorizationParser {
         let terminator = ByteSearch.equals(p, end, "aws4_request") ? CredentialScope.terminator : text(p, end)
         let accessKeyID = idSlice(id) ?? Substring(text(p, id))
         return (accessKeyID, text(p, date), region.map { text(p, $0) } ?? "", text(p, service), terminator)
+    }
+
+    static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// The high bit of each byte of `x` that is zero (exact: no false positives across bytes).
+    @inline(__always)
+    static func zeroBytes(_ x: UInt64) -> UInt64 {
+        ~(((x & 0x7f7f_7f7f_7f7f_7f7f) &+ 0x7f7f_7f7f_7f7f_7f7f) | x) & highBits
+    }
+
+    /// The high bit of each byte of `x` that ``isCredentialByte(_:)`` accepts: `0x21`–`0x7e`
+    /// other than `,` and `;`.
+    @inline(__always)
+    static func credentialBytes(_ x: UInt64) -> UInt64 {
+        let low7 = x & 0x7f7f_7f7f_7f7f_7f7f
+        // Byte ≥ k sets its high bit in low7 + (0x80 - k) (no carry out of a byte: low7 < 0x80).
+        func atLeast(_ k: UInt64) -> UInt64 { (low7 &+ (0x80 - k) &* 0x0101_0101_0101_0101) & highBits }
+        let printable = atLeast(0x21) & ~atLeast(0x7f) & ~x
+        return printable & ~zeroBytes(x ^ 0x2c2c_2c2c_2c2c_2c2c) & ~zeroBytes(x ^ 0x3b3b_3b3b_3b3b_3b3b)
     }
 
     /// A credential part's length: 1 to 128 bytes (its bytes are checked by ``isCredentialByte(_:)``).
