@@ -1,3 +1,5 @@
+import _SigV4Crypto
+
 /// A SigV4 timestamp: whole seconds since the Unix epoch, in UTC.
 ///
 /// It formats as `X-Amz-Date` (`20150830T123600Z`) and as the scope date
@@ -204,10 +206,8 @@ struct AmzDateText: Sendable {
 
     /// True when the date stamp is 8 ASCII digits (a year from 0 to 9999).
     var hasDigitDateStamp: Bool {
-        // Each byte minus '0' must be below 10: no byte borrows and none reaches 10.
         let v = words.0
-        let d = v &- 0x3030_3030_3030_3030
-        return (v | d | (d &+ 0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080 == 0
+        return ByteLanes.inRange(ByteLanes.low7(v), 0x30, 0x3a) & ~v == ByteLanes.high
     }
 }
 

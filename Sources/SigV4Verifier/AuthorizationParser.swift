@@ -362,8 +362,8 @@ enum AuthorizationParser {
             var invalid: UInt64 = 0
             while i + 8 <= r.upperBound {
                 let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                invalid |= ~credentialBytes(x) & Self.highBits
-                var slash = zeroBytes(x ^ 0x2f2f_2f2f_2f2f_2f2f)
+                invalid |= ~credentialBytes(x) & ByteLanes.high
+                var slash = ByteLanes.equal(x, 0x2f)
                 while slash != 0 {
                     noteSlash(i + slash.trailingZeroBitCount / 8)
                     slash &= slash &- 1
@@ -404,23 +404,10 @@ enum AuthorizationParser {
         return (accessKeyID, text(p, date), region.map { text(p, $0) } ?? "", text(p, service), terminator)
     }
 
-    static let highBits: UInt64 = 0x8080_8080_8080_8080
-
-    /// The high bit of each byte of `x` that is zero (exact: no false positives across bytes).
-    @inline(__always)
-    static func zeroBytes(_ x: UInt64) -> UInt64 {
-        ~(((x & 0x7f7f_7f7f_7f7f_7f7f) &+ 0x7f7f_7f7f_7f7f_7f7f) | x) & highBits
-    }
-
-    /// The high bit of each byte of `x` that ``isCredentialByte(_:)`` accepts: `0x21`–`0x7e`
-    /// other than `,` and `;`.
+    /// The lanes of `x` that ``isCredentialByte(_:)`` accepts: `0x21`–`0x7e` other than `,` and `;`.
     @inline(__always)
     static func credentialBytes(_ x: UInt64) -> UInt64 {
-        let low7 = x & 0x7f7f_7f7f_7f7f_7f7f
-        // Byte ≥ k sets its high bit in low7 + (0x80 - k) (no carry out of a byte: low7 < 0x80).
-        func atLeast(_ k: UInt64) -> UInt64 { (low7 &+ (0x80 - k) &* 0x0101_0101_0101_0101) & highBits }
-        let printable = atLeast(0x21) & ~atLeast(0x7f) & ~x
-        return printable & ~zeroBytes(x ^ 0x2c2c_2c2c_2c2c_2c2c) & ~zeroBytes(x ^ 0x3b3b_3b3b_3b3b_3b3b)
+        ByteLanes.inRange(ByteLanes.low7(x), 0x21, 0x7f) & ~x & ~ByteLanes.equal(x, 0x2c) & ~ByteLanes.equal(x, 0x3b)
     }
 
     /// A credential part's length: 1 to 128 bytes (its bytes are checked by ``isCredentialByte(_:)``).

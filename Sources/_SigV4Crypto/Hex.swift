@@ -132,17 +132,12 @@ package enum Hex {
     @inline(__always)
     static func nibbles(_ word: UInt64) -> (values: UInt64, valid: UInt64) {
         let x = UInt64(littleEndian: word)
-        let high: UInt64 = 0x8080_8080_8080_8080
-        let ascii = ~x & high
-        let low7 = x & 0x7f7f_7f7f_7f7f_7f7f
-        // Byte ≥ k sets its high bit in low7 + (0x80 - k) (no carry out of a byte: low7 < 0x80).
-        func atLeast(_ v: UInt64, _ k: UInt64) -> UInt64 { (v &+ (0x80 - k) &* 0x0101_0101_0101_0101) & high }
-        let digit = atLeast(low7, 0x30) & ~atLeast(low7, 0x3a)
-        let folded = low7 | 0x2020_2020_2020_2020
-        let letter = atLeast(folded, 0x61) & ~atLeast(folded, 0x67)
+        let low7 = ByteLanes.low7(x)
+        let digit = ByteLanes.inRange(low7, 0x30, 0x3a)
+        let letter = ByteLanes.inRange(low7 | 0x2020_2020_2020_2020, 0x61, 0x67)
         // '0'…'9' & 0xf = 0…9; 'a'/'A' & 0xf = 1, plus 9 for a letter.
         let values = (x & 0x0f0f_0f0f_0f0f_0f0f) &+ (letter >> 7) &* 9
-        return (values, (digit | letter) & ascii)
+        return (values, (digit | letter) & ~x)
     }
 
     /// True when every byte of `bytes` is `0-9` or `a-f` (lowercase hex, as `x-amz-content-sha256`
@@ -152,16 +147,12 @@ package enum Hex {
     /// Hex.isLowercaseHex(UnsafeRawBufferPointer(...))   // "e3b0…b855" → true, "E3B0…" → false
     /// ```
     package static func isLowercaseHex(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let high: UInt64 = 0x8080_8080_8080_8080
-        func atLeast(_ v: UInt64, _ k: UInt64) -> UInt64 { (v &+ (0x80 - k) &* 0x0101_0101_0101_0101) & high }
-        var ok = high
+        var ok = ByteLanes.high
         var i = 0
         while i + 8 <= bytes.count {
             let x = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            let low7 = x & 0x7f7f_7f7f_7f7f_7f7f
-            let digit = atLeast(low7, 0x30) & ~atLeast(low7, 0x3a)
-            let letter = atLeast(low7, 0x61) & ~atLeast(low7, 0x67)
-            ok &= (digit | letter) & ~x
+            let low7 = ByteLanes.low7(x)
+            ok &= (ByteLanes.inRange(low7, 0x30, 0x3a) | ByteLanes.inRange(low7, 0x61, 0x67)) & ~x
             i += 8
         }
         while i < bytes.count {
@@ -169,7 +160,7 @@ package enum Hex {
             if !((b &- 0x30) < 10 || (b &- 0x61) < 6) { return false }
             i += 1
         }
-        return ok == high
+        return ok == ByteLanes.high
     }
 
     /// Eight digit values (byte 2k the high nibble of output byte k) → four bytes in the low word.

@@ -1,0 +1,47 @@
+/// Tests on eight bytes at once, held in a `UInt64` (one lane per byte): each answer is a word
+/// with the high bit of every lane that passes set, and no other bit. The hex decoder, the
+/// `x-amz-content-sha256` check, the date-stamp check and the verifier's credential scan share
+/// them. Public and inlinable (this module is not a product): declared `package`, the calls from
+/// the other modules were not inlined, and a call per lane test cost the credential scan more than
+/// the tests.
+///
+/// ```swift
+/// let x = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
+/// let digits = ByteLanes.inRange(ByteLanes.low7(x), 0x30, 0x3a) & ~x   // '0'…'9', not 0xb0…0xb9
+/// let slashes = ByteLanes.equal(x, 0x2f)
+/// ```
+public enum ByteLanes {
+    /// The high bit of every lane.
+    @inlinable @inline(__always)
+    public static var high: UInt64 { 0x8080_8080_8080_8080 }
+
+    /// `x` with every lane's high bit cleared (the lane tests below need lanes under `0x80`; mask
+    /// their answer with `~x` to refuse the bytes that had it).
+    @inlinable @inline(__always)
+    public static func low7(_ x: UInt64) -> UInt64 { x & 0x7f7f_7f7f_7f7f_7f7f }
+
+    /// The lanes of `low7` (each under `0x80`) that are at least `k` (`k` ≤ `0x80`): a lane at
+    /// least `k` sets its high bit in `lane + (0x80 - k)`, with no carry into the next lane.
+    @inlinable @inline(__always)
+    public static func atLeast(_ low7: UInt64, _ k: UInt64) -> UInt64 {
+        (low7 &+ (0x80 - k) &* 0x0101_0101_0101_0101) & high
+    }
+
+    /// The lanes of `low7` (each under `0x80`) in `lower..<upper`.
+    @inlinable @inline(__always)
+    public static func inRange(_ low7: UInt64, _ lower: UInt64, _ upper: UInt64) -> UInt64 {
+        atLeast(low7, lower) & ~atLeast(low7, upper)
+    }
+
+    /// The lanes of `x` that are zero (exact: a zero lane never marks its neighbour).
+    @inlinable @inline(__always)
+    public static func zero(_ x: UInt64) -> UInt64 {
+        ~((low7(x) &+ 0x7f7f_7f7f_7f7f_7f7f) | x) & high
+    }
+
+    /// The lanes of `x` equal to `byte`.
+    @inlinable @inline(__always)
+    public static func equal(_ x: UInt64, _ byte: UInt8) -> UInt64 {
+        zero(x ^ (UInt64(byte) &* 0x0101_0101_0101_0101))
+    }
+}

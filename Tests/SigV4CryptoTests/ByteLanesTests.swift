@@ -1,0 +1,38 @@
+import Testing
+
+@testable import _SigV4Crypto
+
+/// The eight-lane byte tests against their one-byte definitions, on words built from every byte
+/// value in every lane (the hex decoder, the lowercase-hex check, the date-stamp check and the
+/// verifier's credential scan all rest on them).
+@Suite("byte lanes")
+struct ByteLanesTests {
+    /// `answer` as one Bool per lane (lane 0 is the word's lowest byte).
+    static func lanes(_ answer: UInt64) -> [Bool] {
+        (0..<8).map { answer >> (8 * UInt64($0) + 7) & 1 == 1 }
+    }
+
+    @Test("zero, equal, atLeast and inRange mark exactly the lanes their byte definitions pick")
+    func lanesMatchTheirDefinitions() {
+        var rng = SystemRandomNumberGenerator()
+        let ranges: [(UInt64, UInt64)] = [(0x30, 0x3a), (0x61, 0x67), (0x21, 0x7f), (0x00, 0x80), (0x7f, 0x80)]
+        for lane in 0..<8 {
+            for byte in 0...255 {
+                var bytes = (0..<8).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                bytes[lane] = UInt8(byte)
+                // A zero or equal lane next to the tested one exercises the borrow between lanes.
+                if lane > 0 && Bool.random(using: &rng) { bytes[lane - 1] = 0 }
+                let x = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                #expect(Self.lanes(ByteLanes.zero(x)) == bytes.map { $0 == 0 })
+                #expect(Self.lanes(ByteLanes.equal(x, 0x2f)) == bytes.map { $0 == 0x2f })
+                let low7 = ByteLanes.low7(x)
+                for (lower, upper) in ranges {
+                    let expected = bytes.map { UInt64($0 & 0x7f) >= lower && UInt64($0 & 0x7f) < upper }
+                    #expect(Self.lanes(ByteLanes.inRange(low7, lower, upper)) == expected, "\(lower)..<\(upper) \(bytes)")
+                    #expect(Self.lanes(ByteLanes.atLeast(low7, lower)) == bytes.map { UInt64($0 & 0x7f) >= lower })
+                }
+                #expect(ByteLanes.zero(x) & ~ByteLanes.high == 0)
+            }
+        }
+    }
+}
