@@ -40,33 +40,25 @@ enum VerificationRows {
         let s3 = await accepted(
             Signer(credentials: Fixture.credentials, region: Fixture.region, service: "s3", keyCache: nil),
             payload: .streamed, "the S3 benchmark request")
-        // The header request signed with a 20-byte access key id.
+        // The header and presigned requests signed with a 20-byte access key id (the presigned
+        // `X-Amz-Credential` escapes only the `/`s).
+        let realLengthSigner = Signer(
+            credentials: Credentials(accessKeyID: Fixture.realLengthAccessKeyID, secretAccessKey: Fixture.secret),
+            region: Fixture.region, service: Fixture.service, keyCache: nil)
         let realLength = await accepted(
-            Signer(
-                credentials: Credentials(accessKeyID: Fixture.realLengthAccessKeyID, secretAccessKey: Fixture.secret),
-                region: Fixture.region, service: Fixture.service, keyCache: nil),
-            payload: .hash(.emptySHA256), "the 20-byte key benchmark request")
-        // The presigned request with a 20-byte id (its `X-Amz-Credential` escapes only the `/`s).
-        guard
-            let realLengthPresigned = try? Signer(
-                credentials: Credentials(accessKeyID: Fixture.realLengthAccessKeyID, secretAccessKey: Fixture.secret),
-                region: Fixture.region, service: Fixture.service, keyCache: nil
-            ).presign(Fixture.request(), expires: 3600, at: now),
-            case .accepted = await verifier.verify(realLengthPresigned.request, payload: .streamed, now: now)
-        else { fatalError("the verifier rejects the 20-byte key presigned benchmark request") }
+            realLengthSigner, payload: .hash(.emptySHA256), "the 20-byte key benchmark request")
+        let realLengthPresigned = await accepted(
+            realLengthSigner, presigned: true, payload: .streamed, "the 20-byte key presigned benchmark request")
         // The S3 request verified with keys from the key store (in-memory storage: the resolver's
         // cache, clock read and last-use note, without SQLite), as `sigv4 serve` verifies.
         guard let ring = try? MasterKeyRing.generate(),
             let store = try? KeyStore(storage: InMemoryKeyStoreStorage(), masterKeys: ring),
-            let issued = try? store.createKey(principal: "bench", actor: "bench"),
-            let storeSigned = try? Signer(
-                credentials: issued.credentials, region: Fixture.region, service: "s3", keyCache: nil
-            ).sign(Fixture.request(), payload: .emptySHA256, at: now)
+            let issued = try? store.createKey(principal: "bench", actor: "bench")
         else { fatalError("the key store benchmark set-up failed") }
         let storeVerifier = Verifier(resolver: store)
-        guard case .accepted = await storeVerifier.verify(storeSigned.request, payload: .streamed, now: now) else {
-            fatalError("the verifier rejects the key store benchmark request")
-        }
+        let storeSigned = await accepted(
+            Signer(credentials: issued.credentials, region: Fixture.region, service: "s3", keyCache: nil),
+            payload: .streamed, verifier: storeVerifier, "the key store benchmark request")
         return [
             row(
                 "verify_header_s3_keystore", storeSigned, payload: .streamed, maxAllocsPerOp: 0,
@@ -90,9 +82,16 @@ enum VerificationRows {
         ]
     }
 
-    /// The benchmark request signed by `signer`, checked to verify with `payload`.
-    static func accepted(_ signer: Signer, payload: Verifier.Payload, _ what: String) async -> SignedRequest {
-        guard let signed = try? signer.sign(Fixture.request(), payload: .emptySHA256, at: Fixture.date),
+    /// The benchmark request signed by `signer` (header auth, or presigned for an hour), checked to
+    /// verify with `payload` by `verifier`.
+    static func accepted(
+        _ signer: Signer, presigned: Bool = false, payload: Verifier.Payload,
+        verifier: Verifier = VerificationRows.verifier, _ what: String
+    ) async -> SignedRequest {
+        guard
+            let signed = try? presigned
+                ? signer.presign(Fixture.request(), expires: 3600, at: Fixture.date)
+                : signer.sign(Fixture.request(), payload: .emptySHA256, at: Fixture.date),
             case .accepted = await verifier.verify(signed.request, payload: payload, now: Fixture.date)
         else { fatalError("the verifier rejects \(what)") }
         return signed
