@@ -2,8 +2,8 @@ internal import CSigV4OpenSSL
 
 /// Zeroizing storage for secret material.
 ///
-/// The bytes live in one heap allocation that is wiped with `OPENSSL_cleanse`
-/// when the last reference goes away. Equality is constant time and the
+/// The bytes live in one heap allocation that is wiped (a `memset` the optimizer
+/// cannot remove) when the last reference goes away. Equality is constant time and the
 /// description never shows the contents.
 ///
 /// ```swift
