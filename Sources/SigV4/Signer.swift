@@ -237,7 +237,7 @@ public struct Signer: Sendable {
         return SignedRequest(
             request: signedRequest, scope: scope,
             canonical: .deferred(SignedRequest.HeaderRecipe(steps: steps, payload: payload)),
-            stringToSign: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash),
+            canonicalRequestHash: canonicalHash,
             signature: signature, authorization: authorizationField.value, addedCount: addedCount, date: date,
             expires: nil)
     }
@@ -461,7 +461,7 @@ public struct Signer: Sendable {
             steps: steps, original: request, target: newTarget, parameters: presignParameters, payload: payloadHash)
         return SignedRequest(
             request: signedRequest, scope: scope, canonical: .deferredPresign(recipe),
-            stringToSign: StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalHash),
+            canonicalRequestHash: canonicalHash,
             signature: signature, authorization: nil, addedCount: 0, date: date, expires: expires)
     }
 
@@ -542,7 +542,9 @@ public struct SignedRequest: Sendable {
     }
     var signedRequest: HTTPRequest
     /// The credential scope used.
-    public var scope: CredentialScope
+    public var scope: CredentialScope {
+        willSet { freezeDerivedValues() }
+    }
     /// The canonical request that was hashed. Header signing does not keep it: it is rebuilt,
     /// byte for byte, when read (so signing stays allocation-light).
     public var canonicalRequest: CanonicalRequest {
@@ -555,8 +557,23 @@ public struct SignedRequest: Sendable {
         }
         set { canonical = .built(newValue) }
     }
-    /// The string that was MACed.
-    public var stringToSign: StringToSign
+    /// The string that was MACed. Written from ``date``, ``scope`` and the canonical request's
+    /// hash when read (the result holds the hash, not a second copy of the scope).
+    public var stringToSign: StringToSign {
+        get { stringToSignOverride ?? StringToSign(date: date, scope: scope, canonicalRequestHash: canonicalRequestHash) }
+        set { stringToSignOverride = newValue }
+    }
+    /// SHA-256 of the canonical request that was signed.
+    var canonicalRequestHash: SHA256Digest
+    /// A string to sign set through ``stringToSign``, or kept when ``date`` or ``scope`` change.
+    var stringToSignOverride: StringToSign?
+
+    /// Keeps the string to sign and the canonical request (whose `X-Amz-Date` line comes from
+    /// ``date``) as they are before ``date`` or ``scope`` changes.
+    private mutating func freezeDerivedValues() {
+        if stringToSignOverride == nil { stringToSignOverride = stringToSign }
+        if case .deferred = canonical { canonical = .built(canonicalRequest) }
+    }
     /// The signature.
     public var signature: Signature
     /// The `Authorization` value (header mode only).
@@ -564,7 +581,9 @@ public struct SignedRequest: Sendable {
     /// The headers the signer added, in order (header mode only): the last fields of ``request``.
     public var addedHeaders: [HTTPField] { Array(request.headerFields.suffix(addedCount)) }
     /// The signing time.
-    public var date: AmzDate
+    public var date: AmzDate {
+        willSet { freezeDerivedValues() }
+    }
     /// `X-Amz-Expires` (presign only).
     public var expires: Int?
 
@@ -637,13 +656,14 @@ public struct SignedRequest: Sendable {
     }
 
     init(
-        request: HTTPRequest, scope: CredentialScope, canonical: Canonical, stringToSign: StringToSign,
+        request: HTTPRequest, scope: CredentialScope, canonical: Canonical, canonicalRequestHash: SHA256Digest,
         signature: Signature, authorization: String?, addedCount: Int, date: AmzDate, expires: Int?
     ) {
         self.signedRequest = request
         self.scope = scope
         self.canonical = canonical
-        self.stringToSign = stringToSign
+        self.canonicalRequestHash = canonicalRequestHash
+        self.stringToSignOverride = nil
         self.signature = signature
         self.authorization = authorization
         self.addedCount = addedCount

@@ -270,6 +270,36 @@ struct SignerBehaviourTests {
         }
     }
 
+    @Test(
+        "a signed request's string to sign, written from its date, scope and canonical hash when read, stays the signed one when the date or scope is changed afterwards, and can be set"
+    )
+    func stringToSignKeptAcrossChanges() throws {
+        let creds = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret")
+        for service in ["service", "s3"] {
+            let s = Signer(credentials: creds, region: "us-east-1", service: service)
+            var signed = try s.sign(request("/a?x=1", headers: [("Zed", "1")]), payload: .emptySHA256, at: Self.date)
+            let stringToSign = signed.stringToSign.text
+            let canonical = signed.canonicalRequest.text
+            #expect(stringToSign == "AWS4-HMAC-SHA256\n\(Self.date.iso8601Basic)\n\(signed.scope)\n\(signed.canonicalRequest.hash.hex)")
+            // The key over this string gives the signature (the string is the one that was MACed).
+            #expect(SigningKey(secretAccessKey: creds.secretAccessKey, scope: signed.scope).signature(for: signed.stringToSign) == signed.signature)
+            signed.date = AmzDate(secondsSince1970: Self.date.secondsSince1970 + 86_400)
+            #expect(signed.stringToSign.text == stringToSign)
+            #expect(signed.canonicalRequest.text == canonical)
+            signed.scope = try CredentialScope(dateStamp: "20200101", region: "eu-west-1", service: service)
+            #expect(signed.stringToSign.text == stringToSign)
+            signed.stringToSign = StringToSign(bytes: Array("other".utf8))
+            #expect(signed.stringToSign.text == "other")
+        }
+        // A presigned request's too.
+        var presigned = try Signer(credentials: creds, region: "us-east-1", service: "s3")
+            .presign(request("/k", headers: []), expires: 60, at: Self.date)
+        let presignedText = presigned.stringToSign.text
+        #expect(presignedText.hasSuffix(presigned.canonicalRequest.hash.hex))
+        presigned.date = AmzDate(secondsSince1970: 0)
+        #expect(presigned.stringToSign.text == presignedText)
+    }
+
     @Test("a presigned request's canonical request, rebuilt when read, is the one whose hash was signed")
     func presignCanonicalRebuilt() throws {
         let creds = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret", sessionToken: "TOKEN/+=")
