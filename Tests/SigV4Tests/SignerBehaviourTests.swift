@@ -87,6 +87,27 @@ struct SignerBehaviourTests {
             "\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"))
     }
 
+    @Test("forService gives each table entry its rules and every other name, near misses included, the standard rules")
+    func forServiceMatchesTheTable() {
+        for (name, rules) in ServiceRules.table {
+            #expect(ServiceRules.forService(name) == rules, "\(name)")
+            // Same length, one byte changed (last, then first); one byte longer; one shorter; uppercase.
+            var last = Array(name.utf8)
+            last[last.count - 1] ^= 0x01
+            var first = Array(name.utf8)
+            first[0] ^= 0x20
+            for other in [String(decoding: last, as: UTF8.self), String(decoding: first, as: UTF8.self), name + "x",
+                String(name.dropLast()), name.uppercased()]
+            where ServiceRules.table[other] == nil {
+                #expect(ServiceRules.forService(other) == .standard, "\(other)")
+            }
+        }
+        #expect(ServiceRules.forService("iotdevicegateway").sessionTokenPlacement == .appendedAfterSigning)
+        for other in ["", "service", "execute-api", "s4", "iam", "sts", String(repeating: "s", count: 200)] {
+            #expect(ServiceRules.forService(other) == .standard, "\(other)")
+        }
+    }
+
     @Test("the service table: S3 family keeps the path, others normalize and double-encode",
           arguments: ["s3", "s3-express", "s3-outposts", "s3-object-lambda"])
     func serviceTable(service: String) throws {
