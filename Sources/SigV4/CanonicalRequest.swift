@@ -213,6 +213,25 @@ package struct CanonicalRequestBuilder {
         var start: Int32
         var split: Int32
         var end: Int32
+        /// The name's first eight bytes, big-endian, zero-padded: keys in the order of the names
+        /// (no encoded name holds a zero byte, so a shorter name's padding sorts it first, as a
+        /// prefix sorts first). Names equal in these bytes are compared in full.
+        var key: UInt64
+
+        init(start: Int32, split: Int32, end: Int32, in scratch: UnsafePointer<UInt8>) {
+            self.start = start
+            self.split = split
+            self.end = end
+            let p = scratch + Int(start)
+            let count = Int(split - start)
+            if count >= 8 {
+                key = UInt64(bigEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+            } else {
+                var k: UInt64 = 0
+                for i in 0..<8 { k = k << 8 | (i < count ? UInt64(p[i]) : 0) }
+                key = k
+            }
+        }
     }
 
     /// Appends the canonical query string: parameters encoded, then sorted by name and value.
@@ -266,7 +285,8 @@ package struct CanonicalRequestBuilder {
                         let split = used
                         if eq < i { put((eq + 1)..<i) }
                         params.initializeElement(
-                            at: count, to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used)))
+                            at: count,
+                            to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used), in: base))
                         count += 1
                     }
                     start = i + 1
@@ -289,7 +309,8 @@ package struct CanonicalRequestBuilder {
                                 used += i - eq - 1
                             }
                             params.initializeElement(
-                                at: count, to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used)))
+                                at: count,
+                                to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used), in: base))
                             count += 1
                         }
                         start = i + 1
@@ -298,6 +319,7 @@ package struct CanonicalRequestBuilder {
                 }
                 let s = UnsafeBufferPointer(scratch)
                 func less(_ a: Parameter, _ b: Parameter) -> Bool {
+                    if a.key != b.key { return a.key < b.key }
                     let c = ByteSearch.compare(
                         UnsafeBufferPointer(rebasing: s[Int(a.start)..<Int(a.split)]),
                         UnsafeBufferPointer(rebasing: s[Int(b.start)..<Int(b.split)]))

@@ -382,7 +382,7 @@ struct TargetScan {
         var i = start
         while i <= n {
             // Unreserved bytes (most of a query: names, ids, hex) change nothing here: skip their run.
-            while i < n && URIEncoding.isUnreserved(t[i]) { i += 1 }
+            i = URIEncoding.unreservedRunEnd(t, from: i)
             let b: UInt8 = i < n ? t[i] : 0x26
             if !URIEncoding.isSet(b, low: TargetScan.querySpecialLow, high: TargetScan.pathSpecialHigh) {
                 if b == 0x25 && i + 2 < n && URIEncoding.isHex(t[i + 1]) && URIEncoding.isHex(t[i + 2]) {

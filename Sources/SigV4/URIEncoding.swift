@@ -1,3 +1,5 @@
+import _SigV4Crypto
+
 /// Percent-encoding and path normalization for the canonical URI and query.
 ///
 /// AWS documentation: "Create a canonical request" (`CanonicalURI`,
@@ -26,6 +28,39 @@ public enum URIEncoding {
     @inlinable
     public static func isUnreserved(_ b: UInt8) -> Bool {
         isSet(b, low: unreservedLow, high: unreservedHigh)
+    }
+
+    /// The index of the first byte at or after `i` in `t` that is not unreserved (`t.count` when
+    /// there is none): eight bytes at a time while they all are, then byte by byte. Queries are
+    /// mostly long unreserved runs (names, ids, dates, hex signatures) between a few `=`, `&` and
+    /// `%XX`.
+    @inline(__always)
+    package static func unreservedRunEnd(_ t: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {
+        var i = i
+        if let base = t.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while i + 8 <= t.count {
+                let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let notUnreserved = ~unreservedLanes(x) & ByteLanes.high
+                if notUnreserved != 0 { return i + notUnreserved.trailingZeroBitCount / 8 }
+                i += 8
+            }
+        }
+        while i < t.count && isUnreserved(t[i]) { i += 1 }
+        return i
+    }
+
+    /// The high bit of each byte lane of `x` set where that byte is unreserved: a digit, a letter
+    /// (either case: `| 0x20` folds `A-Z` onto `a-z` and nothing else onto it), `-`, `.`, `_` or `~`;
+    /// never for a byte with its high bit set.
+    @inline(__always)
+    package static func unreservedLanes(_ x: UInt64) -> UInt64 {
+        let low7 = ByteLanes.low7(x)
+        let digit = ByteLanes.inRange(low7, 0x30, 0x3a)
+        let letter = ByteLanes.inRange(low7 | 0x2020_2020_2020_2020, 0x61, 0x7b)
+        let dashOrDot = ByteLanes.inRange(low7, 0x2d, 0x2f)
+        let other = ByteLanes.equal(x, 0x5f) | ByteLanes.equal(x, 0x7e)
+        return (digit | letter | dashOrDot | other) & ~x
     }
 
     /// Bytes 0–63 and 64–127 of the unreserved set: `- . 0-9` and `A-Z _ a-z ~`.

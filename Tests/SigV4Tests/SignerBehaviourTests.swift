@@ -410,6 +410,57 @@ struct CanonicalizationTests {
         #expect(String(decoding: URIEncoding.normalizePath(Array(input.utf8)), as: UTF8.self) == expected)
     }
 
+    @Test("the word-at-a-time unreserved run ends where the per-byte definition says, for every byte in every position")
+    func unreservedRunEndAgreesWithPerByte() {
+        for length in [7, 8, 9, 16, 23] {
+            for position in 0..<length {
+                for byte in 0...255 {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    bytes[position] = UInt8(byte)
+                    let expected = URIEncoding.isUnreserved(UInt8(byte)) ? length : position
+                    let got = bytes.withUnsafeBufferPointer { URIEncoding.unreservedRunEnd($0, from: 0) }
+                    if got != expected { Issue.record("length \(length), 0x\(String(byte, radix: 16)) at \(position): \(got), expected \(expected)") }
+                }
+            }
+        }
+        // From a start inside the buffer, over a mixed run.
+        let text = Array("abc-DEF_0.9~xyz%2Fq".utf8)
+        #expect(text.withUnsafeBufferPointer { URIEncoding.unreservedRunEnd($0, from: 2) } == 15)
+        #expect(text.withUnsafeBufferPointer { URIEncoding.unreservedRunEnd($0, from: 15) } == 15)
+        #expect(text.withUnsafeBufferPointer { URIEncoding.unreservedRunEnd($0, from: 16) } == 19)
+    }
+
+    @Test("the canonical query is sorted by name bytes, then value bytes, also for names alike in their first eight bytes, prefixes of each other, or empty")
+    func canonicalQueryOrder() throws {
+        var generator = SystemRandomNumberGenerator()
+        let stems = ["", "a", "abcdefg", "abcdefgh", "abcdefghi", "abcdefgi", "X-Amz-", "X-Amz-Date", "X-Amz-Datf", "b"]
+        let tails = ["", "a", "A", "-", "~", "0", "zz", "abcdefgh"]
+        for _ in 0..<400 {
+            let count = Int.random(in: 1...12, using: &generator)
+            var pairs: [(String, String)] = []
+            for _ in 0..<count {
+                let name = stems.randomElement(using: &generator)! + tails.randomElement(using: &generator)!
+                let value = tails.randomElement(using: &generator)! + tails.randomElement(using: &generator)!
+                pairs.append((name, value))
+            }
+            let query = pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+            let expected = pairs.sorted { a, b in
+                Array(a.0.utf8).lexicographicallyPrecedes(Array(b.0.utf8))
+                    || (a.0 == b.0 && Array(a.1.utf8).lexicographicallyPrecedes(Array(b.1.utf8)))
+            }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+            let canonical = try CanonicalRequest(
+                method: "GET", target: "/?" + query, headers: [("Host", "h")], payloadHash: .emptySHA256,
+                rules: .standard)
+            let line = canonical.text.split(separator: "\n", omittingEmptySubsequences: false)[2]
+            #expect(line == expected, "\(query)")
+            // The same parameters given as already-encoded extras (how presigning adds its own).
+            let merged = try CanonicalRequest(
+                method: "GET", target: "/", extraQuery: pairs, headers: [("Host", "h")], payloadHash: .emptySHA256,
+                rules: .standard)
+            #expect(merged.text.split(separator: "\n", omittingEmptySubsequences: false)[2] == expected, "\(query)")
+        }
+    }
+
     @Test("URI encoding keeps only unreserved bytes")
     func encoding() {
         #expect(URIEncoding.encode("AZaz09-._~") == "AZaz09-._~")
