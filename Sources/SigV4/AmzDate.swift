@@ -219,33 +219,53 @@ extension AmzDate {
     /// let date = value.withUnsafeBufferPointer { AmzDate.parse(bytes: $0) }
     /// ```
     package static func parse(bytes b: UnsafeBufferPointer<UInt8>) -> AmzDate? {
-        guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
-        func num(_ from: Int, _ len: Int) -> Int? {
-            var v = 0
-            for i in from..<(from + len) {
-                let c = b[i]
-                guard c >= 0x30, c <= 0x39 else { return nil }
-                v = v * 10 + Int(c - 0x30)
-            }
-            return v
-        }
-        guard let y = num(0, 4), let mo = num(4, 2), let d = num(6, 2), let h = num(9, 2), let mi = num(11, 2),
-            let s = num(13, 2)
+        guard b.count == 16, let base = b.baseAddress else { return nil }
+        // Two little-endian words: `YYYYMMDD` and `THHMMSSZ`.
+        let raw = UnsafeRawPointer(base)
+        let date = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        let time = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        // `T` and `Z` at the ends of the time word; digits everywhere else.
+        guard time & 0xff == 0x54, time >> 56 == 0x5a,
+            digitLanes(date) == ByteLanes.high,
+            digitLanes(time) | 0x8000_0000_0000_0080 == ByteLanes.high
         else { return nil }
+        let ymd = eightDigitValue(date)
+        // `HHMMSS`: the six digits of the time word, after `T`, read as eight with two zeros ahead.
+        let hms = eightDigitValue((time & 0x00ff_ffff_ffff_ff00) << 8 | 0x3030)
+        let y = Int(ymd / 10000), mo = Int(ymd / 100 % 100), d = Int(ymd % 100)
+        let h = Int(hms / 10000), mi = Int(hms / 100 % 100), s = Int(hms % 100)
         guard (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo), h < 24, mi < 60, s < 60 else { return nil }
         let days = daysFromCivil(y, mo, d)
         return AmzDate(secondsSince1970: Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + s))
     }
 
+    /// The high bit of each byte lane of `x` set where that byte is an ASCII digit.
+    @inline(__always)
+    static func digitLanes(_ x: UInt64) -> UInt64 {
+        ByteLanes.inRange(ByteLanes.low7(x), 0x30, 0x3a) & ~x
+    }
+
+    /// The number written by eight ASCII digits (a little-endian word, first digit in the low byte):
+    /// pairs, then fours, then the eight combined, without a loop.
+    @inline(__always)
+    static func eightDigitValue(_ x: UInt64) -> UInt64 {
+        var v = x & 0x0f0f_0f0f_0f0f_0f0f
+        v = (v &* (10 << 8 + 1)) >> 8 & 0x00ff_00ff_00ff_00ff
+        v = (v &* (100 << 16 + 1)) >> 16 & 0x0000_ffff_0000_ffff
+        return (v &* (10000 << 32 + 1)) >> 32
+    }
+
     /// True when ``dateStamp`` is `stamp`, compared without making the string.
     package func hasDateStamp(_ stamp: String) -> Bool {
-        var stamp = stamp
-        return stamp.withUTF8 { s in
+        withUTF8Bytes(stamp) { s in
+            // Eight digits naming a real day, and that day this date's (no text written).
             guard s.count == 8 else { return false }
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { buffer in
-                writeDateStamp(to: buffer.baseAddress!)
-                return memcmpBytes(buffer.baseAddress!, s.baseAddress!, 8) == 0
-            }
+            let x = UInt64(littleEndian: s.loadUnaligned(as: UInt64.self))
+            guard AmzDate.digitLanes(x) == ByteLanes.high else { return false }
+            let ymd = AmzDate.eightDigitValue(x)
+            let y = Int(ymd / 10000), m = Int(ymd / 100 % 100), d = Int(ymd % 100)
+            guard (1...12).contains(m), d >= 1, d <= AmzDate.daysInMonth(y, m) else { return false }
+            return Int64(AmzDate.daysFromCivil(y, m, d)) == dayNumber
         }
     }
 }

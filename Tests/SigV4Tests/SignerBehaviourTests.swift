@@ -461,6 +461,86 @@ struct CanonicalizationTests {
         }
     }
 
+    /// `YYYYMMDDTHHMMSSZ` read byte by byte: the reference for the word-at-a-time parser.
+    static func referenceParse(_ b: [UInt8]) -> AmzDate? {
+        guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
+        func num(_ from: Int, _ len: Int) -> Int? {
+            var v = 0
+            for c in b[from..<(from + len)] {
+                guard c >= 0x30, c <= 0x39 else { return nil }
+                v = v * 10 + Int(c - 0x30)
+            }
+            return v
+        }
+        guard let y = num(0, 4), let mo = num(4, 2), let d = num(6, 2), let h = num(9, 2), let mi = num(11, 2),
+            let s = num(13, 2), (1...12).contains(mo), h < 24, mi < 60, s < 60
+        else { return nil }
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1]
+        guard d >= 1, d <= days else { return nil }
+        // Days from 1970-01-01, counted through the proleptic Gregorian calendar month by month.
+        var day = 0
+        if y >= 1970 {
+            for year in 1970..<y { day += (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) ? 366 : 365 }
+        } else {
+            for year in y..<1970 { day -= (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) ? 366 : 365 }
+        }
+        for m in 1..<mo { day += [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1] }
+        day += d - 1
+        return AmzDate(secondsSince1970: Int64(day) * 86400 + Int64(h * 3600 + mi * 60 + s))
+    }
+
+    @Test("the word-at-a-time X-Amz-Date parser agrees with a byte-by-byte one: valid dates, and every byte of them changed to every value")
+    func amzDateParseAgreesWithReference() {
+        var generator = SystemRandomNumberGenerator()
+        var samples = ["20150830T123600Z", "19700101T000000Z", "20000229T235959Z", "21000228T000000Z", "00000101T000000Z",
+            "99991231T235959Z", "20240229T120000Z", "20230229T120000Z", "20150830T240000Z", "20151301T000000Z",
+            "20150800T000000Z", "20150431T000000Z", "20150830T126000Z", "20150830T123660Z"]
+        for _ in 0..<300 {
+            samples.append(AmzDate(secondsSince1970: Int64.random(in: -62_167_219_200...253_402_300_799, using: &generator)).iso8601Basic)
+        }
+        for text in samples {
+            let bytes = Array(text.utf8)
+            let got = bytes.withUnsafeBufferPointer { AmzDate.parse(bytes: $0) }
+            #expect(got == Self.referenceParse(bytes), "\(text)")
+            if let got { #expect(got.iso8601Basic == text) }
+        }
+        for text in samples.prefix(4) {
+            for position in 0..<16 {
+                for byte in 0...255 {
+                    var bytes = Array(text.utf8)
+                    bytes[position] = UInt8(byte)
+                    let got = bytes.withUnsafeBufferPointer { AmzDate.parse(bytes: $0) }
+                    if got != Self.referenceParse(bytes) {
+                        Issue.record("\(text) with 0x\(String(byte, radix: 16)) at \(position): \(String(describing: got))")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("hasDateStamp is true exactly for the date's own YYYYMMDD: other days, invalid days and non-digits are not")
+    func hasDateStampMatchesTheDay() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let date = AmzDate(secondsSince1970: Int64.random(in: 0...4_102_444_799, using: &generator))
+            let stamp = date.dateStamp
+            #expect(date.hasDateStamp(stamp), "\(stamp)")
+            #expect(!date.adding(seconds: 86_400).hasDateStamp(stamp))
+            #expect(!date.adding(seconds: -86_400).hasDateStamp(stamp))
+            var bytes = Array(stamp.utf8)
+            let position = Int.random(in: 0..<8, using: &generator)
+            bytes[position] = UInt8.random(in: 0...255, using: &generator)
+            let changed = String(decoding: bytes, as: UTF8.self)
+            #expect(date.hasDateStamp(changed) == (changed == stamp), "\(changed)")
+        }
+        let date = AmzDate(secondsSince1970: 1_425_168_000)  // 20150301
+        #expect(date.hasDateStamp("20150301"))
+        for other in ["20150229", "20150230", "2015031", "201503010", "2015-3-1", "", "20150300", "20151301"] {
+            #expect(!date.hasDateStamp(other), "\(other)")
+        }
+    }
+
     @Test("URI encoding keeps only unreserved bytes")
     func encoding() {
         #expect(URIEncoding.encode("AZaz09-._~") == "AZaz09-._~")
