@@ -206,8 +206,7 @@ struct AmzDateText: Sendable {
 
     /// True when the date stamp is 8 ASCII digits (a year from 0 to 9999).
     var hasDigitDateStamp: Bool {
-        let v = words.0
-        return ByteLanes.inRange(ByteLanes.low7(v), 0x30, 0x3a) & ~v == ByteLanes.high
+        ByteLanes.digits(words.0) == ByteLanes.high
     }
 }
 
@@ -226,8 +225,8 @@ extension AmzDate {
         let time = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         // `T` and `Z` at the ends of the time word; digits everywhere else.
         guard time & 0xff == 0x54, time >> 56 == 0x5a,
-            digitLanes(date) == ByteLanes.high,
-            digitLanes(time) | 0x8000_0000_0000_0080 == ByteLanes.high
+            ByteLanes.digits(date) == ByteLanes.high,
+            ByteLanes.digits(time) | 0x8000_0000_0000_0080 == ByteLanes.high
         else { return nil }
         let ymd = eightDigitValue(date)
         // `HHMMSS`: the six digits of the time word, after `T`, read as eight with two zeros ahead.
@@ -237,12 +236,6 @@ extension AmzDate {
         guard (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo), h < 24, mi < 60, s < 60 else { return nil }
         let days = daysFromCivil(y, mo, d)
         return AmzDate(secondsSince1970: Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + s))
-    }
-
-    /// The high bit of each byte lane of `x` set where that byte is an ASCII digit.
-    @inline(__always)
-    static func digitLanes(_ x: UInt64) -> UInt64 {
-        ByteLanes.inRange(ByteLanes.low7(x), 0x30, 0x3a) & ~x
     }
 
     /// The number written by eight ASCII digits (a little-endian word, first digit in the low byte):
@@ -261,7 +254,7 @@ extension AmzDate {
             // Eight digits naming a real day, and that day this date's (no text written).
             guard s.count == 8 else { return false }
             let x = UInt64(littleEndian: s.loadUnaligned(as: UInt64.self))
-            guard AmzDate.digitLanes(x) == ByteLanes.high else { return false }
+            guard ByteLanes.digits(x) == ByteLanes.high else { return false }
             let ymd = AmzDate.eightDigitValue(x)
             let y = Int(ymd / 10000), m = Int(ymd / 100 % 100), d = Int(ymd % 100)
             guard (1...12).contains(m), d >= 1, d <= AmzDate.daysInMonth(y, m) else { return false }

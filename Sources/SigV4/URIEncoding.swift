@@ -56,7 +56,7 @@ public enum URIEncoding {
     @inline(__always)
     package static func unreservedLanes(_ x: UInt64) -> UInt64 {
         let low7 = ByteLanes.low7(x)
-        let digit = ByteLanes.inRange(low7, 0x30, 0x3a)
+        let digit = ByteLanes.digits(x)
         let letter = ByteLanes.inRange(low7 | 0x2020_2020_2020_2020, 0x61, 0x7b)
         let dashOrDot = ByteLanes.inRange(low7, 0x2d, 0x2f)
         let other = ByteLanes.equal(x, 0x5f) | ByteLanes.equal(x, 0x7e)

@@ -1,13 +1,13 @@
 /// Tests on eight bytes at once, held in a `UInt64` (one lane per byte): each answer is a word
 /// with the high bit of every lane that passes set, and no other bit. The hex decoder, the
-/// `x-amz-content-sha256` check, the date-stamp check and the verifier's credential scan share
-/// them. Public and inlinable (this module is not a product): declared `package`, the calls from
+/// `x-amz-content-sha256` check, the date parser and date-stamp checks, the query scan and the
+/// verifier's credential scan share them. Public and inlinable (this module is not a product): declared `package`, the calls from
 /// the other modules were not inlined, and a call per lane test cost the credential scan more than
 /// the tests.
 ///
 /// ```swift
 /// let x = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
-/// let digits = ByteLanes.inRange(ByteLanes.low7(x), 0x30, 0x3a) & ~x   // '0'…'9', not 0xb0…0xb9
+/// let digits = ByteLanes.digits(x)   // '0'…'9', not 0xb0…0xb9
 /// let slashes = ByteLanes.equal(x, 0x2f)
 /// ```
 public enum ByteLanes {
@@ -37,6 +37,12 @@ public enum ByteLanes {
     @inlinable @inline(__always)
     public static func zero(_ x: UInt64) -> UInt64 {
         ~((low7(x) &+ 0x7f7f_7f7f_7f7f_7f7f) | x) & high
+    }
+
+    /// The lanes of `x` that are ASCII digits (`0`…`9`; not `0xb0`…`0xb9`, whose high bit is set).
+    @inlinable @inline(__always)
+    public static func digits(_ x: UInt64) -> UInt64 {
+        inRange(low7(x), 0x30, 0x3a) & ~x
     }
 
     /// The lanes of `x` equal to `byte`.

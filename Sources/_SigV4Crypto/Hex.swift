@@ -133,7 +133,7 @@ package enum Hex {
     static func nibbles(_ word: UInt64) -> (values: UInt64, valid: UInt64) {
         let x = UInt64(littleEndian: word)
         let low7 = ByteLanes.low7(x)
-        let digit = ByteLanes.inRange(low7, 0x30, 0x3a)
+        let digit = ByteLanes.digits(x)
         let letter = ByteLanes.inRange(low7 | 0x2020_2020_2020_2020, 0x61, 0x67)
         // '0'…'9' & 0xf = 0…9; 'a'/'A' & 0xf = 1, plus 9 for a letter.
         let values = (x & 0x0f0f_0f0f_0f0f_0f0f) &+ (letter >> 7) &* 9
@@ -152,7 +152,7 @@ package enum Hex {
         while i + 8 <= bytes.count {
             let x = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
             let low7 = ByteLanes.low7(x)
-            ok &= (ByteLanes.inRange(low7, 0x30, 0x3a) | ByteLanes.inRange(low7, 0x61, 0x67)) & ~x
+            ok &= ByteLanes.digits(x) | ByteLanes.inRange(low7, 0x61, 0x67) & ~x
             i += 8
         }
         while i < bytes.count {

@@ -12,7 +12,7 @@ struct ByteLanesTests {
         (0..<8).map { answer >> (8 * UInt64($0) + 7) & 1 == 1 }
     }
 
-    @Test("zero, equal, atLeast and inRange mark exactly the lanes their byte definitions pick")
+    @Test("zero, equal, digits, atLeast and inRange mark exactly the lanes their byte definitions pick")
     func lanesMatchTheirDefinitions() {
         var rng = SystemRandomNumberGenerator()
         let ranges: [(UInt64, UInt64)] = [(0x30, 0x3a), (0x61, 0x67), (0x21, 0x7f), (0x00, 0x80), (0x7f, 0x80)]
@@ -25,6 +25,7 @@ struct ByteLanesTests {
                 let x = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
                 #expect(Self.lanes(ByteLanes.zero(x)) == bytes.map { $0 == 0 })
                 #expect(Self.lanes(ByteLanes.equal(x, 0x2f)) == bytes.map { $0 == 0x2f })
+                #expect(Self.lanes(ByteLanes.digits(x)) == bytes.map { $0 >= 0x30 && $0 <= 0x39 })
                 let low7 = ByteLanes.low7(x)
                 for (lower, upper) in ranges {
                     let expected = bytes.map { UInt64($0 & 0x7f) >= lower && UInt64($0 & 0x7f) < upper }
