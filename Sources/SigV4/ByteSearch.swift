@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import _SigV4Crypto
 
 /// Delimiter search and literal comparison for the byte parsers of the signer and the verifier:
 /// `memchr`, which looks at many bytes per step where a byte loop takes about a nanosecond per
@@ -20,6 +21,28 @@ package enum ByteSearch {
         guard !r.isEmpty, let base = p.baseAddress else { return r.upperBound }
         guard let hit = memchr(base + r.lowerBound, Int32(byte), r.count) else { return r.upperBound }
         return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// How many bytes of `p` are `byte`: eight at a time (the lanes equal to `byte` marked, their
+    /// marks summed by one multiply), where a counting loop ran one byte per step with a branch
+    /// (about 60 ns of a presigned verification's canonical query).
+    @inline(__always)
+    package static func count(of byte: UInt8, in p: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = p.baseAddress else { return 0 }
+        let raw = UnsafeRawPointer(base)
+        var n = 0
+        var i = 0
+        while i + 8 <= p.count {
+            let marks = ByteLanes.equal(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self), byte)
+            // One bit per matching lane at bit 7 of the lane: moved to bit 0, summed into the top byte.
+            n &+= Int(truncatingIfNeeded: ((marks >> 7) &* 0x0101_0101_0101_0101) >> 56)
+            i += 8
+        }
+        while i < p.count {
+            if p[i] == byte { n &+= 1 }
+            i += 1
+        }
+        return n
     }
 
     /// The index of the first `byte` in `r` of `p`, or `r.upperBound`: a plain loop, for ranges of

@@ -254,9 +254,7 @@ package struct CanonicalRequestBuilder {
         alreadyCanonical: Bool = false, to out: inout ByteWriter
     ) {
         if q.isEmpty && extra.isEmpty { return }
-        var maxParameters = 2
-        for b in q where b == 0x26 { maxParameters += 1 }
-        for b in extra where b == 0x26 { maxParameters += 1 }
+        let maxParameters = 2 + ByteSearch.count(of: 0x26, in: q) + ByteSearch.count(of: 0x26, in: extra)
         let scratchCount = q.count * 3 + extra.count
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(scratchCount, 1)) { scratch in
             withUnsafeTemporaryAllocation(of: Parameter.self, capacity: maxParameters) { params in

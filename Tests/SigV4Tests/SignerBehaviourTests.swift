@@ -430,6 +430,23 @@ struct CanonicalizationTests {
         #expect(text.withUnsafeBufferPointer { URIEncoding.unreservedRunEnd($0, from: 16) } == 19)
     }
 
+    @Test("counting a byte eight at a time agrees with counting one by one, for every length to 40 and every neighbour of the byte")
+    func byteCountAgreesWithPerByte() {
+        var generator = SystemRandomNumberGenerator()
+        // The byte itself, its high-bit twin, and its neighbours: the lanes a carry or a borrow would touch.
+        let alphabet: [UInt8] = [0x26, 0xa6, 0x25, 0x27, 0x00, 0x3d, 0x61, 0xff]
+        for length in 0...40 {
+            for _ in 0..<200 {
+                let bytes = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }
+                let got = bytes.withUnsafeBufferPointer { ByteSearch.count(of: 0x26, in: $0) }
+                #expect(got == bytes.filter { $0 == 0x26 }.count, "\(bytes)")
+            }
+        }
+        let all = [UInt8](repeating: 0x26, count: 33)
+        #expect(all.withUnsafeBufferPointer { ByteSearch.count(of: 0x26, in: $0) } == 33)
+        #expect(UnsafeBufferPointer<UInt8>(start: nil, count: 0).withMemoryRebound(to: UInt8.self) { ByteSearch.count(of: 0x26, in: $0) } == 0)
+    }
+
     @Test("the canonical query is sorted by name bytes, then value bytes, also for names alike in their first eight bytes, prefixes of each other, or empty")
     func canonicalQueryOrder() throws {
         var generator = SystemRandomNumberGenerator()
