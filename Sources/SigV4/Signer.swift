@@ -474,10 +474,14 @@ public struct Signer: Sendable {
     /// when there is none; `&` separates unless the query is empty or already ends with `&` (nil).
     /// A `?` inside a non-empty query is data: `a=b?` needs `&`.
     static func parameterSeparator(after target: String) -> UInt8? {
-        let utf8 = target.utf8
-        guard let q = utf8.firstIndex(of: 0x3f) else { return 0x3f }
-        let queryEmpty = utf8.index(after: q) == utf8.endIndex
-        return !queryEmpty && utf8.last != 0x26 ? 0x26 : nil
+        withUTF8Bytes(target) { raw in
+            // `memchr` on the bytes (the generic `firstIndex` on the UTF-8 view read one byte per step).
+            let t = raw.bindMemory(to: UInt8.self)
+            let q = ByteSearch.index(of: 0x3f, in: t, 0..<t.count)
+            guard q < t.count else { return 0x3f }
+            let queryEmpty = q + 1 == t.count
+            return !queryEmpty && t[t.count - 1] != 0x26 ? 0x26 : nil
+        }
     }
 
     /// An upper bound on the length of a presigned request's canonical request.
