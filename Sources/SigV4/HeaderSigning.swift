@@ -321,7 +321,10 @@ struct TargetScan {
             problem = 1
             needsNormalization = true
             // Still look for signing parameters: they are reported first.
-            if let q = t.firstIndex(of: 0x3f) { scanQuery(t, from: q + 1, presign: presign) }
+            if let q = t.firstIndex(of: 0x3f) {
+                queryStart = q
+                scanQuery(t, from: q + 1, presign: presign)
+            }
             return
         }
         var i = 1

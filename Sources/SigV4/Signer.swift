@@ -358,7 +358,8 @@ public struct Signer: Sendable {
             throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
         }
         let target = request.path ?? "/"
-        if Signer.carriesPresignParameters(target) {
+        let (carriesParameters, separator) = Signer.presignTarget(target)
+        if carriesParameters {
             throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-* signing parameters")
         }
         let payloadHash = payload ?? (rules.presignUnsignedPayload ? .unsignedPayload : .emptySHA256)
@@ -389,7 +390,7 @@ public struct Signer: Sendable {
                 var w = ByteWriter(buffer)
                 w.append(string: target)
                 let targetCount = w.count
-                if let separator = Signer.parameterSeparator(after: target) { w.append(separator) }
+                if let separator { w.append(separator) }
                 let signingStart = w.count
                 w.append("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=")
                 Signer.appendEncoded(credentials.accessKeyID, to: &w)
@@ -465,22 +466,22 @@ public struct Signer: Sendable {
             signature: signature, authorization: nil, addedCount: 0, date: date, expires: expires)
     }
 
-    /// True when `target` already carries one of the `X-Amz-*` parameters presigning writes.
-    static func carriesPresignParameters(_ target: String) -> Bool {
-        withUTF8Bytes(target) { TargetScan($0.bindMemory(to: UInt8.self), presign: true).hasSigningParameter }
-    }
-
-    /// What goes between `target` and the parameters presigning appends: `?` starts the query
-    /// when there is none; `&` separates unless the query is empty or already ends with `&` (nil).
-    /// A `?` inside a non-empty query is data: `a=b?` needs `&`.
-    static func parameterSeparator(after target: String) -> UInt8? {
+    /// What presigning needs to know of `target`, from one scan: whether it already carries one
+    /// of the `X-Amz-*` parameters presigning writes, and what goes between it and the parameters
+    /// appended: `?` starts the query when there is none; `&` separates unless the query is empty
+    /// or already ends with `&` (nil). A `?` inside a non-empty query is data: `a=b?` needs `&`.
+    static func presignTarget(_ target: String) -> (carriesParameters: Bool, separator: UInt8?) {
         withUTF8Bytes(target) { raw in
-            // `memchr` on the bytes (the generic `firstIndex` on the UTF-8 view read one byte per step).
             let t = raw.bindMemory(to: UInt8.self)
-            let q = ByteSearch.index(of: 0x3f, in: t, 0..<t.count)
-            guard q < t.count else { return 0x3f }
-            let queryEmpty = q + 1 == t.count
-            return !queryEmpty && t[t.count - 1] != 0x26 ? 0x26 : nil
+            let scan = TargetScan(t, presign: true)
+            let separator: UInt8?
+            if scan.queryStart == t.count {
+                separator = 0x3f
+            } else {
+                let queryEmpty = scan.queryStart + 1 == t.count
+                separator = !queryEmpty && t[t.count - 1] != 0x26 ? 0x26 : nil
+            }
+            return (scan.hasSigningParameter, separator)
         }
     }
 

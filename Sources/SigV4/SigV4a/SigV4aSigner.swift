@@ -143,7 +143,8 @@ public struct SigV4aSigner: Sendable {
             throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
         }
         let target = request.path ?? "/"
-        if Signer.carriesPresignParameters(target) {
+        let (carriesParameters, separator) = Signer.presignTarget(target)
+        if carriesParameters {
             throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-* signing parameters")
         }
         let payloadHash = payload ?? (rules.presignUnsignedPayload ? .unsignedPayload : .emptySHA256)
@@ -175,7 +176,7 @@ public struct SigV4aSigner: Sendable {
         }
         parameters.append(("X-Amz-Signature", Hex.encode(signature)))
         var newTarget = target
-        if let separator = Signer.parameterSeparator(after: target) { newTarget.append(Character(Unicode.Scalar(separator))) }
+        if let separator { newTarget.append(Character(Unicode.Scalar(separator))) }
         newTarget += parameters.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
         var signed = request
         signed.path = newTarget
