@@ -223,19 +223,27 @@ extension AmzDate {
         let raw = UnsafeRawPointer(base)
         let date = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
         let time = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-        // `T` and `Z` at the ends of the time word; digits everywhere else.
+        // `T` and `Z` at the ends of the time word, digits between them, and a real day before it.
         guard time & 0xff == 0x54, time >> 56 == 0x5a,
-            ByteLanes.digits(date) == ByteLanes.high,
-            ByteLanes.digits(time) | 0x8000_0000_0000_0080 == ByteLanes.high
+            ByteLanes.digits(time) | 0x8000_0000_0000_0080 == ByteLanes.high,
+            let days = civilDayNumber(date)
         else { return nil }
-        let ymd = eightDigitValue(date)
         // `HHMMSS`: the six digits of the time word, after `T`, read as eight with two zeros ahead.
         let hms = eightDigitValue((time & 0x00ff_ffff_ffff_ff00) << 8 | 0x3030)
-        let y = Int(ymd / 10000), mo = Int(ymd / 100 % 100), d = Int(ymd % 100)
         let h = Int(hms / 10000), mi = Int(hms / 100 % 100), s = Int(hms % 100)
-        guard (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo), h < 24, mi < 60, s < 60 else { return nil }
-        let days = daysFromCivil(y, mo, d)
+        guard h < 24, mi < 60, s < 60 else { return nil }
         return AmzDate(secondsSince1970: Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + s))
+    }
+
+    /// The day (days since 1970-01-01) that eight ASCII digits `YYYYMMDD` name (a little-endian
+    /// word, first digit in the low byte), or nil when they are not all digits or name no day.
+    @inline(__always)
+    static func civilDayNumber(_ word: UInt64) -> Int? {
+        guard ByteLanes.digits(word) == ByteLanes.high else { return nil }
+        let ymd = eightDigitValue(word)
+        let y = Int(ymd / 10000), m = Int(ymd / 100 % 100), d = Int(ymd % 100)
+        guard (1...12).contains(m), d >= 1, d <= daysInMonth(y, m) else { return nil }
+        return daysFromCivil(y, m, d)
     }
 
     /// The number written by eight ASCII digits (a little-endian word, first digit in the low byte):
@@ -252,13 +260,10 @@ extension AmzDate {
     package func hasDateStamp(_ stamp: String) -> Bool {
         withUTF8Bytes(stamp) { s in
             // Eight digits naming a real day, and that day this date's (no text written).
-            guard s.count == 8 else { return false }
-            let x = UInt64(littleEndian: s.loadUnaligned(as: UInt64.self))
-            guard ByteLanes.digits(x) == ByteLanes.high else { return false }
-            let ymd = AmzDate.eightDigitValue(x)
-            let y = Int(ymd / 10000), m = Int(ymd / 100 % 100), d = Int(ymd % 100)
-            guard (1...12).contains(m), d >= 1, d <= AmzDate.daysInMonth(y, m) else { return false }
-            return Int64(AmzDate.daysFromCivil(y, m, d)) == dayNumber
+            guard s.count == 8,
+                let day = AmzDate.civilDayNumber(UInt64(littleEndian: s.loadUnaligned(as: UInt64.self)))
+            else { return false }
+            return Int64(day) == dayNumber
         }
     }
 }
