@@ -541,7 +541,7 @@ public struct SignedRequest: Sendable {
     public var request: HTTPRequest {
         get { signedRequest }
         set {
-            if case .deferred = canonical { canonical = .built(canonicalRequest) }
+            freezeCanonicalRequest()
             signedRequest = newValue
         }
     }
@@ -577,6 +577,12 @@ public struct SignedRequest: Sendable {
     /// ``date``) as they are before ``date`` or ``scope`` changes.
     private mutating func freezeDerivedValues() {
         if stringToSignOverride == nil { stringToSignOverride = stringToSign }
+        freezeCanonicalRequest()
+    }
+
+    /// Builds a header signature's deferred canonical request from the request, date and added
+    /// fields it is rebuilt from, before one of them changes.
+    private mutating func freezeCanonicalRequest() {
         if case .deferred = canonical { canonical = .built(canonicalRequest) }
     }
     /// The signature.
