@@ -332,20 +332,12 @@ struct HeaderFilter: Sendable, Hashable {
     }
 }
 
-/// Runs `body` on the UTF-8 bytes of `string`, without copying a native string (a bridged or
-/// non-contiguous one is copied once). Inlinable: the verifier reads header names through it too.
+/// Runs `body` on the UTF-8 bytes of `string`, borrowed where they are: no copy of the string and
+/// no retain of its storage (`utf8Span` is constant-time for native and small strings, which are
+/// all the strings on this platform). Inlinable: the verifier reads header names through it too.
 @inlinable @inline(__always)
 package func withUTF8Bytes<R, E: Error>(_ string: String, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-    let result: Result<R, E>
-    if let r = string.utf8.withContiguousStorageIfAvailable({ bytes in
-        Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(bytes)) }
-    }) {
-        result = r
-    } else {
-        var copy = string
-        result = copy.withUTF8 { bytes in Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(bytes)) } }
-    }
-    return try result.get()
+    try string.utf8Span.span.withUnsafeBufferPointer { bytes throws(E) in try body(UnsafeRawBufferPointer(bytes)) }
 }
 
 /// Copies `source` to `destination` (not overlapping): short copies, the usual header names,

@@ -284,8 +284,7 @@ public struct Signer: Sendable {
     static func authorizationValue(
         accessKeyID: String, scope: CredentialScope, signedHeaders: String, signature: Signature
     ) -> String {
-        var signedHeaders = signedHeaders
-        return signedHeaders.withUTF8 { names in
+        return signedHeaders.utf8Span.span.withUnsafeBufferPointer { names in
             let count = authorizationByteCount(accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
             return String(unsafeUninitializedCapacity: count) { buffer in
                 writeAuthorization(

@@ -119,9 +119,9 @@ struct SignedHeadersText: Sendable {
 
     /// Runs `body` with the value's bytes (decoded): in place, or decoded into temporary memory.
     func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        var raw = self.raw
+        // Borrowed in place (`withBorrowedUTF8`): this runs several times per verification.
         let decode = percentEncoded
-        return try raw.withUTF8 { r -> Result<R, E> in
+        func run(_ r: UnsafeBufferPointer<UInt8>) -> Result<R, E> {
             guard decode else { return Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(r)) } }
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count) { out in
                 let n = URIEncoding.decode(r, into: out.baseAddress!)
@@ -129,7 +129,8 @@ struct SignedHeadersText: Sendable {
                     try body(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[0..<n]))
                 }
             }
-        }.get()
+        }
+        return try raw.withBorrowedUTF8(run).get()
     }
 }
 

@@ -111,7 +111,7 @@ public struct VerificationRequest: Sendable, Hashable {
         }
         switch storedTarget {
         case .bytes(let bytes): return try bytes.withUnsafeBufferPointer(run).get()
-        case .text(var text): return try text.withUTF8(run).get()
+        case .text(let text): return try text.withBorrowedUTF8(run).get()
         }
     }
 
@@ -183,8 +183,7 @@ struct HeaderList: Sendable {
         case .http(let fields, let host):
             let k = host == nil ? i : i - 1
             if k < 0 { return try HeaderList.hostName.withUnsafeBufferPointer(body) }
-            var name = fields[k].name.rawName
-            return try name.withUTF8(body)
+            return try fields[k].name.rawName.withBorrowedUTF8(body)
         }
     }
 
@@ -194,8 +193,8 @@ struct HeaderList: Sendable {
         case .fields(let fields):
             return try fields[i].value.withUnsafeBufferPointer(body)
         case .http(let fields, let host):
-            guard var host else { return try fields[i].withUnsafeBytesOfValue(body) }
-            if i == 0 { return try host.withUTF8(body) }
+            guard let host else { return try fields[i].withUnsafeBytesOfValue(body) }
+            if i == 0 { return try host.withBorrowedUTF8(body) }
             return try fields[i - 1].withUnsafeBytesOfValue(body)
         }
     }
@@ -211,8 +210,7 @@ struct HeaderList: Sendable {
             let k = host == nil ? i : i - 1
             guard k >= 0 else { return try withValue(i) { try body($0, nil) } }
             let source = fields[k].value
-            var bytes = source
-            return try bytes.withUTF8 { try body($0, source) }
+            return try source.withBorrowedUTF8 { try body($0, source) }
         }
     }
 
@@ -241,9 +239,9 @@ struct HeaderList: Sendable {
             }
         case .http(let fields, let host):
             var i = 0
-            if var host {
+            if let host {
                 HeaderList.hostName.withUnsafeBufferPointer { n in
-                    host.withUTF8 { v in
+                    host.withBorrowedUTF8 { v in
                         facts.note(0, name: n, value: v)
                         sink.add(lowercaseToken: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
                     }
@@ -253,8 +251,7 @@ struct HeaderList: Sendable {
             // Each field is read once; its name and value bytes are borrowed where they are (no
             // `var` copies of either string: each copy is a retain and a release per field).
             for field in fields {
-                withUTF8Bytes(field.name.canonicalName) { name in
-                    let n = name.assumingMemoryBound(to: UInt8.self)
+                field.name.canonicalName.withBorrowedUTF8 { n in
                     field.withUnsafeBytesOfValue { v in
                         facts.note(i, name: n, value: v)
                         // A pseudo-field name (`:x`, which only a decoder lets in) is checked, and refused.

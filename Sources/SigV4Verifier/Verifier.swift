@@ -968,7 +968,7 @@ public struct Verifier: Sendable {
         fields: CollectedFields, request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate,
         rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey, ecdsaKey: SigV4aSigningKey?
     ) throws(VerificationFailure) -> Match {
-        var method = request.method
+        let method = request.method
         var inputs = MatchInputs(
             signature: claim.signature, sigV4a: claim.sigV4a, signedNames: claim.signedHeadersText, signedAt: signedAt,
             rules: rules, candidates: candidates, key: key, ecdsaKey: ecdsaKey, storage: storage)
@@ -984,7 +984,7 @@ public struct Verifier: Sendable {
                 case .refused(let error): throw error
                 }
                 return .success(
-                    try method.withUTF8 { m in
+                    try method.withBorrowedUTF8 { m in
                         Verifier.withSignedNames(&inputs) { inputs, signedNames in
                             Result { () throws(SigV4Error) -> Attempt in
                                 try Verifier.matchReadings(
@@ -995,7 +995,7 @@ public struct Verifier: Sendable {
                     }.get())
             } catch {
                 // A bad method or target is reported before a bad field, whichever failed first here.
-                let lineError = method.withUTF8 { m in
+                let lineError = method.withBorrowedUTF8 { m in
                     VerifierCanonicalization.requestLineError(method: UnsafeRawBufferPointer(m), target: target)
                 }
                 return .failure(lineError ?? error)
