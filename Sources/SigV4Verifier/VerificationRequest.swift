@@ -199,6 +199,22 @@ struct HeaderList: Sendable {
         }
     }
 
+    /// Calls `body` with the value of the first field of `o` (a fact the verifier noted while
+    /// collecting the fields); nil when there is none.
+    func withFirst<R>(_ o: Verifier.HeaderFacts.Occurrences, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows
+        -> R?
+    {
+        o.first >= 0 ? try withValue(o.first, body) : nil
+    }
+
+    /// ``withFirst(_:_:)`` with the value's `String` when it is held as one
+    /// (``withValueAndSource(_:_:)``).
+    func withFirstAndSource<R>(
+        _ o: Verifier.HeaderFacts.Occurrences, _ body: (UnsafeBufferPointer<UInt8>, String?) throws -> R
+    ) rethrows -> R? {
+        o.first >= 0 ? try withValueAndSource(o.first, body) : nil
+    }
+
     /// ``withValue(_:_:)``, also handing over the `String` the bytes are the UTF-8 of, when the
     /// value is held as one (an `HTTPFields` value): a parser can then keep a slice of it (a
     /// `Substring`, no copy) instead of making a new string.

@@ -130,7 +130,9 @@ public struct Verifier: Sendable {
     // MARK: - The checks
 
     /// Facts gathered from the header fields in one pass. Values stay in the fields: a fact
-    /// records where a header occurs, not a copy of it.
+    /// records where a header occurs, not a copy of it, and the facts hold no reference to the
+    /// fields (``HeaderList/withFirst(_:_:)`` reads a value): a copy of the facts is plain bytes,
+    /// where one holding the fields retained and released their storage.
     struct HeaderFacts {
         /// Where one header name occurs: its first field and how many fields carry it.
         struct Occurrences {
@@ -143,7 +145,6 @@ public struct Verifier: Sendable {
             }
         }
 
-        let headers: HeaderList
         var authorization = Occurrences()
         var amzDate = Occurrences()
         var date = Occurrences()
@@ -165,9 +166,7 @@ public struct Verifier: Sendable {
 
         /// No facts yet: ``note(_:name:value:)`` adds each field's (the canonicalization's field
         /// pass calls it, so the fields are walked once).
-        init(_ headers: HeaderList) {
-            self.headers = headers
-        }
+        init() {}
 
         /// Records field `index`, named `name` (any case) with value `value`.
         @inline(__always)
@@ -215,19 +214,6 @@ public struct Verifier: Sendable {
         static func equals(_ name: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
             VerificationRequest.equalsIgnoringCase(
                 name, UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
-        }
-
-        /// Calls `body` with the value of the first field of `o`; nil when there is none.
-        func withFirst<R>(_ o: Occurrences, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
-            o.first >= 0 ? try headers.withValue(o.first, body) : nil
-        }
-
-        /// ``withFirst(_:_:)`` with the value's `String` when it is held as one
-        /// (``HeaderList/withValueAndSource(_:_:)``).
-        func withFirstAndSource<R>(
-            _ o: Occurrences, _ body: (UnsafeBufferPointer<UInt8>, String?) throws -> R
-        ) rethrows -> R? {
-            o.first >= 0 ? try headers.withValueAndSource(o.first, body) : nil
         }
     }
 
@@ -341,14 +327,13 @@ public struct Verifier: Sendable {
     func evaluate(
         _ request: VerificationRequest, payload: Payload, now: AmzDate, lookup: Lookup, into outcome: inout Outcome
     ) throws(VerificationFailure) {
-        let headers = request.headers
-        var facts = HeaderFacts(headers)
+        var facts = HeaderFacts()
         var failure: VerificationFailure? = nil
         do {
-            try VerifierCanonicalization.withHeaders(count: headers.count, byteCount: 0) {
+            try VerifierCanonicalization.withHeaders(count: request.headers.count, byteCount: 0) {
                 sink throws(SigV4Error) in
-                facts = HeaderFacts(headers)
-                try headers.addFields(to: &sink, noting: &facts)
+                facts = HeaderFacts()
+                try request.headers.addFields(to: &sink, noting: &facts)
             } body: { fields in
                 do throws(VerificationFailure) {
                     try evaluate(
@@ -413,7 +398,7 @@ public struct Verifier: Sendable {
             // Parsed in place; the failure, if any, comes out beside it.
             var parsed: ClaimedAuthorization? = nil
             var failure: VerificationFailure? = nil
-            let found: Void? = facts.withFirstAndSource(facts.authorization) { value, source in
+            let found: Void? = request.headers.withFirstAndSource(facts.authorization) { value, source in
                 do throws(VerificationFailure) {
                     try AuthorizationParser.parseHeader(value, source: source, into: &parsed)
                 } catch {
@@ -450,7 +435,7 @@ public struct Verifier: Sendable {
                 text = fromQuery
             } else {
                 guard facts.regionSet.count == 1,
-                    let value = facts.withFirst(facts.regionSet, { String(decoding: $0, as: UTF8.self) })
+                    let value = request.headers.withFirst(facts.regionSet, { String(decoding: $0, as: UTF8.self) })
                 else {
                     throw withKey(
                         fail(
@@ -498,7 +483,7 @@ public struct Verifier: Sendable {
             signedAt = d
         } else if facts.amzDate.count > 1 {
             throw withKey(VerificationFailure(.invalidRequest, "The request has more than one X-Amz-Date header"))
-        } else if storage.policy.acceptDateHeader, facts.date.count == 1, let d = facts.withFirst(facts.date, { HTTPDate.parse(Array($0)) }) ?? nil {
+        } else if storage.policy.acceptDateHeader, facts.date.count == 1, let d = request.headers.withFirst(facts.date, { HTTPDate.parse(Array($0)) }) ?? nil {
             signedAt = d
             dateFromDateHeader = true
         } else {
@@ -577,7 +562,8 @@ public struct Verifier: Sendable {
         }
 
         let candidates: PayloadCandidates
-        do { candidates = try payloadCandidates(facts: facts, presigned: presigned, rules: rules, payload: payload) } catch {
+        do { candidates = try payloadCandidates(
+                facts: facts, headers: request.headers, presigned: presigned, rules: rules, payload: payload) } catch {
             throw withKey(error)
         }
         // Chunk signatures are made as the request's: HMAC chunks under SigV4, ECDSA chunks under SigV4a.
@@ -603,7 +589,7 @@ public struct Verifier: Sendable {
         var contentMD5: DeclaredChecksum? = nil
         let readChecksums = storage.policy.verifyBodyChecksums
         if !facts.contentMD5.isEmpty && readChecksums {
-            let parsed = facts.withFirstAndSource(facts.contentMD5) { bytes, source in
+            let parsed = request.headers.withFirstAndSource(facts.contentMD5) { bytes, source in
                 DeclaredChecksum(contentMD5: source ?? String(decoding: bytes, as: UTF8.self))
             }
             guard facts.contentMD5.count == 1, let parsed, let parsed else {
@@ -623,7 +609,7 @@ public struct Verifier: Sendable {
                     VerificationFailure(
                         .invalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."))
             }
-            let parsed = facts.withFirstAndSource(facts.checksum) { bytes, source in
+            let parsed = request.headers.withFirstAndSource(facts.checksum) { bytes, source in
                 DeclaredChecksum(algorithm: algorithm, value: source ?? String(decoding: bytes, as: UTF8.self))
             }
             guard let parsed, let parsed else { throw withKey(DeclaredChecksum.invalidValue(algorithm)) }
@@ -638,7 +624,7 @@ public struct Verifier: Sendable {
             guard facts.securityToken.count <= 1 else {
                 throw withKey(VerificationFailure(.invalidToken, "The request has more than one X-Amz-Security-Token header"))
             }
-            claimedToken = facts.withFirst(facts.securityToken) { String(decoding: $0, as: UTF8.self) }
+            claimedToken = request.headers.withFirst(facts.securityToken) { String(decoding: $0, as: UTF8.self) }
         }
 
         // 5. The key.
@@ -757,14 +743,16 @@ public struct Verifier: Sendable {
         }
     }
 
-    func payloadCandidates(facts: HeaderFacts, presigned: Bool, rules: ServiceRules, payload: Payload)
+    func payloadCandidates(
+        facts: HeaderFacts, headers: HeaderList, presigned: Bool, rules: ServiceRules, payload: Payload
+    )
         throws(VerificationFailure) -> PayloadCandidates
     {
         if facts.contentSHA256.count > 1 {
             throw VerificationFailure(.invalidArgument, "The request has more than one x-amz-content-sha256 header")
         }
         // The header's own string is kept as the value when it is lowercase hex (no new string).
-        if let parsed = facts.withFirstAndSource(facts.contentSHA256, { bytes, source in
+        if let parsed = headers.withFirstAndSource(facts.contentSHA256, { bytes, source in
             Result { () throws(SigV4Error) in try PayloadHash(bytes, source: source) }
         }) {
             guard case .success(let declared) = parsed else {
@@ -954,7 +942,6 @@ public struct Verifier: Sendable {
     struct MatchInputs {
         var signature: Signature
         var sigV4a: ClaimedAuthorization.SigV4aClaim?
-        var signedNames: SignedHeadersText
         var signedAt: AmzDate
         var rules: ServiceRules
         var candidates: PayloadCandidates
@@ -966,40 +953,15 @@ public struct Verifier: Sendable {
 
     func matchSignature(
         fields: CollectedFields, request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate,
-        rules: ServiceRules, candidates: PayloadCandidates, key: SigningKey, ecdsaKey: SigV4aSigningKey?
+        rules: ServiceRules, candidates: consuming PayloadCandidates, key: SigningKey, ecdsaKey: SigV4aSigningKey?
     ) throws(VerificationFailure) -> Match {
-        let method = request.method
         var inputs = MatchInputs(
-            signature: claim.signature, sigV4a: claim.sigV4a, signedNames: claim.signedHeadersText, signedAt: signedAt,
-            rules: rules, candidates: candidates, key: key, ecdsaKey: ecdsaKey, storage: storage)
-        // The attempt, or why the request cannot be canonicalized.
-        let outcome: Result<Attempt, SigV4Error> = withCanonicalTarget(request: request, claim: claim, rules: rules) {
-            target in
-            do throws(SigV4Error) {
-                // The fields were read once, into scratch, and sorted; every reading and payload hash
-                // tried writes its canonical request from them.
-                let collected: VerifierCanonicalization.Headers
-                switch fields {
-                case .collected(let c): collected = c
-                case .refused(let error): throw error
-                }
-                return .success(
-                    try method.withBorrowedUTF8 { m in
-                        Verifier.withSignedNames(&inputs) { inputs, signedNames in
-                            Result { () throws(SigV4Error) -> Attempt in
-                                try Verifier.matchReadings(
-                                    collected, method: UnsafeRawBufferPointer(m), target: target,
-                                    signedNames: signedNames, &inputs)
-                            }
-                        }
-                    }.get())
-            } catch {
-                // A bad method or target is reported before a bad field, whichever failed first here.
-                let lineError = method.withBorrowedUTF8 { m in
-                    VerifierCanonicalization.requestLineError(method: UnsafeRawBufferPointer(m), target: target)
-                }
-                return .failure(lineError ?? error)
-            }
+            signature: claim.signature, sigV4a: claim.sigV4a, signedAt: signedAt, rules: rules, candidates: candidates,
+            key: key, ecdsaKey: ecdsaKey, storage: storage)
+        // The signed names' bytes (decoded when they came percent-encoded from a query), read in
+        // place for every attempt: a copy of their value would retain the string it slices.
+        let outcome: Result<Attempt, SigV4Error> = claim.signedHeadersText.withBytes { signedNames in
+            attempts(fields: fields, request: request, claim: claim, rules: rules, signedNames: signedNames, &inputs)
         }
         let attempt: Attempt
         switch outcome {
@@ -1017,13 +979,38 @@ public struct Verifier: Sendable {
         }
     }
 
-    /// Calls `body` with `inputs` and the bytes of its signed names (decoded when they came
-    /// percent-encoded from a query).
-    static func withSignedNames<R>(
-        _ inputs: inout MatchInputs, _ body: (inout MatchInputs, UnsafeRawBufferPointer) -> R
-    ) -> R {
-        let names = inputs.signedNames
-        return names.withBytes { body(&inputs, $0) }
+    /// The signature's attempts over the canonical target, or why the request cannot be canonicalized.
+    private func attempts(
+        fields: CollectedFields, request: VerificationRequest, claim: ClaimedAuthorization, rules: ServiceRules,
+        signedNames: UnsafeRawBufferPointer, _ inputs: inout MatchInputs
+    ) -> Result<Attempt, SigV4Error> {
+        let method = request.method
+        return withCanonicalTarget(request: request, claim: claim, rules: rules) {
+            target in
+            do throws(SigV4Error) {
+                // The fields were read once, into scratch, and sorted; every reading and payload hash
+                // tried writes its canonical request from them.
+                let collected: VerifierCanonicalization.Headers
+                switch fields {
+                case .collected(let c): collected = c
+                case .refused(let error): throw error
+                }
+                return .success(
+                    try method.withBorrowedUTF8 { m in
+                        Result { () throws(SigV4Error) -> Attempt in
+                            try Verifier.matchReadings(
+                                collected, method: UnsafeRawBufferPointer(m), target: target, signedNames: signedNames,
+                                &inputs)
+                        }
+                    }.get())
+            } catch {
+                // A bad method or target is reported before a bad field, whichever failed first here.
+                let lineError = method.withBorrowedUTF8 { m in
+                    VerifierCanonicalization.requestLineError(method: UnsafeRawBufferPointer(m), target: target)
+                }
+                return .failure(lineError ?? error)
+            }
+        }
     }
 
     /// Tries the spec reading, then (only if it fails) the alternatives, for each payload hash.
