@@ -30,8 +30,11 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
     /// trailer.
     public static let streamingECDSASignedTrailer = PayloadHash(
         unchecked: "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER")
-    /// SHA-256 of the empty body.
-    public static let emptySHA256 = PayloadHash(unchecked: SHA256.emptyDigest.hex)
+    /// SHA-256 of the empty body. Written as a literal: a literal's storage is immortal, so the
+    /// copies a verification makes of this value (its candidates, its match, its result) neither
+    /// retain nor release it, where a string made at run time pays an atomic pair per copy.
+    public static let emptySHA256 = PayloadHash(
+        unchecked: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 
     /// The constants that are not a hex digest.
     public static let constants: [PayloadHash] = [

@@ -375,9 +375,11 @@ public struct Verifier: Sendable {
                 throw VerificationFailure(.accessDenied, "Presigned URLs are not accepted by this endpoint")
             }
             var parsed: ClaimedAuthorization? = nil
+            // The target's string is read before (a closure that reads `request` copies all of it).
+            let source = request.targetText
             try request.withTarget { t, mark throws(VerificationFailure) in
                 try AuthorizationParser.parseQuery(
-                    target: t, query: VerificationRequest.query(count: t.count, mark: mark), source: request.targetText,
+                    target: t, query: VerificationRequest.query(count: t.count, mark: mark), source: source,
                     into: &parsed)
             }
             // Parsed into an empty optional (nothing to destroy when it is set) and moved, not

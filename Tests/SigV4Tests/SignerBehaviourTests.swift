@@ -79,6 +79,12 @@ struct SignerBehaviourTests {
         #expect(try signer.sign(request(), payload: .emptySHA256, at: Self.date).request.headerFields[name] == nil)
     }
 
+    @Test("the empty-body payload hash is SHA-256 of no bytes")
+    func emptyBodyHashIsTheDigestOfNothing() {
+        #expect(PayloadHash.emptySHA256 == PayloadHash.sha256(of: [UInt8]()))
+        #expect(PayloadHash.emptySHA256.value == SHA256.hash("").hex)
+    }
+
     @Test("S3 presigning signs UNSIGNED-PAYLOAD by default; other services the empty-body hash")
     func presignDefaultPayload() throws {
         let s3 = Signer(credentials: Self.credentials, region: "us-east-1", service: "s3")
