@@ -126,12 +126,13 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        var request = request
         let now = configuration.clock()
-        var result = await verifier.verify(VerificationRequest(request.head), payload: .streamed, now: now)
-        if case .rejected(let failure) = result, Self.needsBufferedBody(failure, request: request) {
+        let result = await verifier.verify(VerificationRequest(request.head), payload: .streamed, now: now)
+        if Self.needsBufferedBody(result, request: request) {
             // A service without x-amz-content-sha256 (everything but S3) signs the body's hash:
-            // read the body (bounded), then verify again with it.
+            // read the body (bounded), then verify again with it. Only this path changes the
+            // request; the common one passes it on without a copy (a retain of each of its parts).
+            var request = request
             let buffer: ByteBuffer
             do {
                 buffer = try await request.body.collect(upTo: configuration.maxBufferedBodySize)
@@ -143,9 +144,19 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
                     request: request)
             }
             request.body = RequestBody(buffer: buffer)
-            result = await verifier.verify(
+            let second = await verifier.verify(
                 VerificationRequest(request.head), payload: .body(Array(buffer.readableBytesView)), now: now)
+            return try await proceed(second, request: request, context: context, next: next)
         }
+        return try await proceed(consume result, request: request, context: context, next: next)
+    }
+
+    /// The rest of ``handle(_:context:next:)`` once `result` is known: the refusal, or the body
+    /// checks, the identity in the context and the next responder.
+    func proceed(
+        _ result: consuming VerificationResult, request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         // The verified request is moved out of the result and then into the context, not copied
         // (a copy is a retain of each of its strings, and a release).
         let verified: VerifiedRequest
@@ -157,7 +168,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         case .accepted(let v):
             verified = v
         }
-        let checked: Request
+        let checked: Request?
         let recorder: BodyFailureRecorder?
         do {
             (checked, recorder) = try Self.checkedRequest(
@@ -168,7 +179,9 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         var context = context
         context.sigV4 = consume verified
         do {
-            return try await next(checked, context)
+            // A request whose body needs no check goes on as it came (no copy).
+            if let checked { return try await next(checked, context) }
+            return try await next(request, context)
         } catch {
             if let failure = await recorder?.failure {
                 context.logger.debug("sigv4 body refused", metadata: ["sigv4.code": "\(failure.code.name)"])
@@ -183,7 +196,11 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
 
     /// True when verification needs the whole body: the hash is not declared in a header and the
     /// request has a body (a signed `Content-Length` of zero or no body at all verifies streamed).
-    static func needsBufferedBody(_ failure: VerificationFailure, request: Request) -> Bool {
+    static func needsBufferedBody(_ result: VerificationResult, request: Request) -> Bool {
+        // An accepted result is told apart without binding its case (a binding copies the whole
+        // verified request); only a refusal's failure is read.
+        if result.isAccepted { return false }
+        guard case .rejected(let failure) = result else { return false }
         guard failure.code == .missingSecurityHeader,
             failure.details.contains(where: { $0.name == "MissingHeaderName" && $0.value == "x-amz-content-sha256" }),
             request.headers[HTTPField.Name("x-amz-content-sha256")!] == nil
@@ -199,13 +216,14 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     }
 
     /// `request` with its body replaced by a verified (and, for aws-chunked, decoded) one, and the
-    /// recorder of that body's failures. A body that needs no check is left as it is (no recorder):
+    /// recorder of that body's failures; nil and no recorder when the body needs no check, so the
+    /// request goes on as it came:
     /// one already verified or unsigned whose `Content-Length` is declared within the limit, since
     /// HTTP framing stops it at that length, or, over an HTTP/1.x `transport`, that declares no
     /// length and no transfer coding (no body at all).
     static func checkedRequest(
         _ request: Request, verified: VerifiedRequest, limit: Int?, transport: Configuration.Transport
-    ) throws(VerificationFailure) -> (Request, BodyFailureRecorder?) {
+    ) throws(VerificationFailure) -> (Request?, BodyFailureRecorder?) {
         var declaredLength: Int?
         if let text = request.headers[.contentLength] { declaredLength = Int(text) }
         if let limit, verified.payload != .awsChunked, let length = declaredLength, length > limit {
@@ -227,7 +245,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         if verified.payload == .verified || verified.payload == .unsigned, checksumVerifier == nil,
             (transport == .http1 && unframed) || (!declaredBodiless && (limit == nil || framed))
         {
-            return (request, nil)
+            return (nil, nil)
         }
         var checked = request
         let recorder = BodyFailureRecorder()

@@ -27,8 +27,11 @@ public enum VerificationResult: Sendable {
         return nil
     }
 
-    /// True when accepted.
-    public var isAccepted: Bool { verified != nil }
+    /// True when accepted. (Matched without binding: `verified != nil` would copy the request.)
+    public var isAccepted: Bool {
+        if case .accepted = self { return true }
+        return false
+    }
 }
 
 /// A request whose signature verified: who signed it, for what scope, and what remains to check.
