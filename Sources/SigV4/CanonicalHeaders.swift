@@ -333,11 +333,17 @@ struct HeaderFilter: Sendable, Hashable {
 }
 
 /// Runs `body` on the UTF-8 bytes of `string`, borrowed where they are: no copy of the string and
-/// no retain of its storage (`utf8Span` is constant-time for native and small strings, which are
-/// all the strings on this platform). Inlinable: the verifier reads header names through it too.
+/// no retain of its storage (`utf8Span`, constant-time for native and small strings; on Apple
+/// platforms before their 26 releases the string is copied once, as `withUTF8` needs).
 @inlinable @inline(__always)
 package func withUTF8Bytes<R, E: Error>(_ string: String, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-    try string.utf8Span.span.withUnsafeBufferPointer { bytes throws(E) in try body(UnsafeRawBufferPointer(bytes)) }
+    if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
+        return try string.utf8Span.span.withUnsafeBufferPointer { bytes throws(E) in
+            try body(UnsafeRawBufferPointer(bytes))
+        }
+    }
+    var copy = string
+    return try copy.withUTF8 { bytes in Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(bytes)) } }.get()
 }
 
 /// Copies `source` to `destination` (not overlapping): short copies, the usual header names,

@@ -284,7 +284,8 @@ public struct Signer: Sendable {
     static func authorizationValue(
         accessKeyID: String, scope: CredentialScope, signedHeaders: String, signature: Signature
     ) -> String {
-        return signedHeaders.utf8Span.span.withUnsafeBufferPointer { names in
+        var signedHeaders = signedHeaders
+        return signedHeaders.withUTF8 { names in
             let count = authorizationByteCount(accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
             return String(unsafeUninitializedCapacity: count) { buffer in
                 writeAuthorization(

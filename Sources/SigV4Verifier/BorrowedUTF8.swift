@@ -2,9 +2,11 @@
 ///
 /// `var copy = text; copy.withUTF8 { … }` retains and releases the string's storage (an atomic
 /// read-modify-write each), and a `String.utf8` or `Substring.utf8` view made to call
-/// `withContiguousStorageIfAvailable` does the same. The borrowing `utf8Span` does neither, and it
-/// is constant-time for every string on this platform (native or small). Verification reads the
-/// `Authorization` value, the target and the signed names several times each; these are the reads.
+/// `withContiguousStorageIfAvailable` does the same. The borrowing `utf8Span` (Swift 6.2; on Apple
+/// platforms from their 26 releases, older ones take the copy) does neither, and it is
+/// constant-time for native and small strings (a bridged `NSString` is transcoded). Verification
+/// reads the `Authorization` value, the target and the signed names several times each; these are
+/// the reads.
 ///
 /// ```swift
 /// let n = authorization.withBorrowedUTF8 { $0.count }
@@ -13,7 +15,11 @@ extension String {
     /// Runs `body` with the string's UTF-8 bytes, borrowed (no copy of the string).
     @inline(__always)
     func withBorrowedUTF8<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
-        try utf8Span.span.withUnsafeBufferPointer(body)
+        if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
+            return try utf8Span.span.withUnsafeBufferPointer(body)
+        }
+        var copy = self
+        return try copy.withUTF8 { bytes in Result { () throws(E) -> R in try body(bytes) } }.get()
     }
 }
 
@@ -21,6 +27,10 @@ extension Substring {
     /// Runs `body` with the slice's UTF-8 bytes, borrowed (no copy of its base string).
     @inline(__always)
     func withBorrowedUTF8<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
-        try utf8Span.span.withUnsafeBufferPointer(body)
+        if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
+            return try utf8Span.span.withUnsafeBufferPointer(body)
+        }
+        var copy = self
+        return try copy.withUTF8 { bytes in Result { () throws(E) -> R in try body(bytes) } }.get()
     }
 }
