@@ -216,9 +216,9 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     }
 
     /// `request` with its body replaced by a verified (and, for aws-chunked, decoded) one, and the
-    /// recorder of that body's failures; nil and no recorder when the body needs no check, so the
-    /// request goes on as it came:
-    /// one already verified or unsigned whose `Content-Length` is declared within the limit, since
+    /// recorder of that body's failures; nil and no recorder when the body needs no check (the
+    /// request then goes on as it came, not copied): one already verified or unsigned whose
+    /// `Content-Length` is declared within the limit, since
     /// HTTP framing stops it at that length, or, over an HTTP/1.x `transport`, that declares no
     /// length and no transfer coding (no body at all).
     static func checkedRequest(

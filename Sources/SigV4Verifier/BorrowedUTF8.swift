@@ -23,6 +23,8 @@ extension String {
     }
 }
 
+// The same body as `String`'s: `utf8Span` and `withUTF8` are members of each type, not of a
+// protocol both adopt (`StringProtocol` has neither), so one generic version cannot call them.
 extension Substring {
     /// Runs `body` with the slice's UTF-8 bytes, borrowed (no copy of its base string).
     @inline(__always)

@@ -564,8 +564,10 @@ public struct Verifier: Sendable {
         }
 
         let candidates: PayloadCandidates
-        do { candidates = try payloadCandidates(
-                facts: facts, headers: request.headers, presigned: presigned, rules: rules, payload: payload) } catch {
+        do {
+            candidates = try payloadCandidates(
+                facts: facts, headers: request.headers, presigned: presigned, rules: rules, payload: payload)
+        } catch {
             throw withKey(error)
         }
         // Chunk signatures are made as the request's: HMAC chunks under SigV4, ECDSA chunks under SigV4a.
