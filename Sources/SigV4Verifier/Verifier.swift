@@ -246,7 +246,8 @@ public struct Verifier: Sendable {
     struct Outcome {
         /// Set when every check before the replay guard passed.
         var verified: VerifiedRequest?
-        /// The access key id as the request claims it (set with `verified`).
+        /// The access key id as the request claims it (set with `verified` when there is a replay
+        /// guard, whose refusals name it).
         var claimedAccessKeyID: Substring = ""
         /// Set when the resolver has to be asked asynchronously; the verification then runs
         /// again with its answer.
@@ -709,7 +710,8 @@ public struct Verifier: Sendable {
             throw withKey(error)
         }
 
-        outcome.claimedAccessKeyID = claim.accessKeyID
+        // Read only by the replay guard's refusals (a slice of the request: a retain to keep).
+        if storage.replayGuard != nil { outcome.claimedAccessKeyID = claim.accessKeyID }
         outcome.verified = VerifiedRequest(
             accessKeyID: credential.accessKeyID, principal: credential.principal, signedHeadersText: claim.signedHeadersText, signedAt: signedAt, isPresigned: presigned,
             expires: claim.presign?.expires, signature: match.replayKey ?? claim.signature, payloadHash: match.payload,
@@ -744,6 +746,12 @@ public struct Verifier: Sendable {
             first = second
             second = nil
             return hash
+        }
+
+        /// True when a candidate satisfies `predicate`, read in place (`Sequence`'s version copies
+        /// the candidates into an iterator: a retain and a release of each hash's string).
+        func contains(where predicate: (PayloadHash) -> Bool) -> Bool {
+            (first.map(predicate) ?? false) || (second.map(predicate) ?? false)
         }
     }
 

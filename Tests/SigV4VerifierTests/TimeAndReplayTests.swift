@@ -90,6 +90,8 @@ struct ReplayTests {
         let again = await v.verify(Self.request, payload: .body(Self.body), now: Fixture.date.adding(seconds: 3))
         #expect(again.code == "RequestReplayed")
         #expect(again.failure?.httpStatus == 403)
+        // The refusal names the access key id the request claimed (operators look requests up by it).
+        #expect(again.failure?.accessKeyID == Fixture.accessKeyID)
     }
 
     @Test("of 64 identical concurrent requests exactly one is accepted")
@@ -134,6 +136,7 @@ struct ReplayTests {
         let full = await v.verify(requests[3], payload: .body(Self.body), now: Fixture.date)
         #expect(full.code == "SlowDown")
         #expect(full.failure?.httpStatus == 503)
+        #expect(full.failure?.accessKeyID == Fixture.accessKeyID)
         #expect(store.refusedWhenFull == 1)
         // The live entries are all still there.
         for r in requests.prefix(3) {
