@@ -1,3 +1,5 @@
+package import _SigV4Crypto
+
 /// The canonical headers of one request: lowercase names with raw values, stably sorted by
 /// name, in caller-provided scratch memory (so building them allocates nothing).
 ///
@@ -332,18 +334,11 @@ struct HeaderFilter: Sendable, Hashable {
     }
 }
 
-/// Runs `body` on the UTF-8 bytes of `string`, borrowed where they are: no copy of the string and
-/// no retain of its storage (`utf8Span`, constant-time for native and small strings; on Apple
-/// platforms before their 26 releases the string is copied once, as `withUTF8` needs).
-@inlinable @inline(__always)
+/// Runs `body` on the UTF-8 bytes of `string`, borrowed where they are (``Swift/String/withBorrowedUTF8(_:)``:
+/// no copy of the string and no retain of its storage), as raw bytes.
+@inline(__always)
 package func withUTF8Bytes<R, E: Error>(_ string: String, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-    if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
-        return try string.utf8Span.span.withUnsafeBufferPointer { bytes throws(E) in
-            try body(UnsafeRawBufferPointer(bytes))
-        }
-    }
-    var copy = string
-    return try copy.withUTF8 { bytes in Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(bytes)) } }.get()
+    try string.withBorrowedUTF8 { bytes throws(E) in try body(UnsafeRawBufferPointer(bytes)) }
 }
 
 /// Copies `source` to `destination` (not overlapping): short copies, the usual header names,

@@ -1,5 +1,6 @@
 public import HTTPTypes
 import SigV4
+import _SigV4Crypto
 
 /// The parts of an HTTP request the verifier reads: method, raw request target and ordered headers.
 ///

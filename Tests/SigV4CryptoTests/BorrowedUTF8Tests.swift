@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SigV4Verifier
+import _SigV4Crypto
 
 /// `withBorrowedUTF8` hands out a string's bytes in place (no copy of its storage). Whatever the
 /// string's form — empty, held inline (up to 15 bytes), in its own storage, not ASCII, or a slice

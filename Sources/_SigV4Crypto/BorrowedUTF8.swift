@@ -1,20 +1,21 @@
-/// A string's UTF-8 bytes borrowed where they are, for the verification hot path.
+/// A string's UTF-8 bytes borrowed where they are, for the signing and verification hot paths.
 ///
 /// `var copy = text; copy.withUTF8 { … }` retains and releases the string's storage (an atomic
 /// read-modify-write each), and a `String.utf8` or `Substring.utf8` view made to call
 /// `withContiguousStorageIfAvailable` does the same. The borrowing `utf8Span` (Swift 6.2; on Apple
 /// platforms from their 26 releases, older ones take the copy) does neither, and it is
 /// constant-time for native and small strings (a bridged `NSString` is transcoded). Verification
-/// reads the `Authorization` value, the target and the signed names several times each; these are
-/// the reads.
+/// reads the `Authorization` value, the target and the signed names several times each; signing
+/// reads the target, the method and each header name. Public and inlinable here (this module is not
+/// a product), as ``ByteLanes`` is: a `package` function is not inlined into the other modules.
 ///
 /// ```swift
 /// let n = authorization.withBorrowedUTF8 { $0.count }
 /// ```
 extension String {
     /// Runs `body` with the string's UTF-8 bytes, borrowed (no copy of the string).
-    @inline(__always)
-    func withBorrowedUTF8<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
+    @inlinable @inline(__always)
+    public func withBorrowedUTF8<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
         if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
             return try utf8Span.span.withUnsafeBufferPointer(body)
         }
@@ -27,8 +28,8 @@ extension String {
 // protocol both adopt (`StringProtocol` has neither), so one generic version cannot call them.
 extension Substring {
     /// Runs `body` with the slice's UTF-8 bytes, borrowed (no copy of its base string).
-    @inline(__always)
-    func withBorrowedUTF8<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
+    @inlinable @inline(__always)
+    public func withBorrowedUTF8<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
         if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
             return try utf8Span.span.withUnsafeBufferPointer(body)
         }
