@@ -617,6 +617,17 @@ struct CanonicalizationTests {
         #expect { try PayloadHash("abc") } throws: { ($0 as? SigV4Error)?.code == .invalidPayloadHash }
     }
 
+    @Test("isStreaming is true for exactly the STREAMING-* constants")
+    func streamingConstants() throws {
+        for constant in PayloadHash.constants {
+            #expect(constant.isStreaming == constant.value.hasPrefix("STREAMING-"), "\(constant)")
+        }
+        #expect(PayloadHash.constants.filter(\.isStreaming).count == 5)
+        #expect(!PayloadHash.emptySHA256.isStreaming)
+        #expect(!PayloadHash.unsignedPayload.isStreaming)
+        #expect(!PayloadHash.sha256(of: Array("STREAMING-".utf8)).isStreaming)
+    }
+
     @Test("canonical headers: repeated names joined in order, values trimmed and collapsed, names sorted")
     func headers() throws {
         let cr = try CanonicalRequest(

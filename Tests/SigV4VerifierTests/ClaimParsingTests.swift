@@ -77,6 +77,49 @@ struct ClaimParsingTests {
         #expect(accepted > 10)
     }
 
+    @Test("SignedHeaders: lines long enough for the eight-byte path agree with the reference, byte for byte")
+    func longSignedHeadersMatchReference() {
+        // A fixed xorshift sequence: lines of 8 to 48 bytes, sorted name lists and random bytes, over
+        // the usual name bytes, `;`, and bytes that leave the fast path (other tokens, uppercase,
+        // space, a high byte).
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(n))
+        }
+        let usual = Array("abcxz019-._".utf8)
+        let unusual = Array("!~`|A ".utf8) + [0x80, 0xff, 0x00, 0xe1, 0xb0, 0xbb]
+        var accepted = 0
+        var refused = 0
+        for round in 0..<4000 {
+            var line: [UInt8]
+            if round % 2 == 0 {
+                // Names, sorted and distinct, then sometimes one byte changed or swapped in.
+                var names = Set<[UInt8]>()
+                for _ in 0..<(1 + next(6)) { names.insert((0..<(1 + next(12))).map { _ in usual[next(usual.count)] }) }
+                line = Array(names.sorted { $0.lexicographicallyPrecedes($1) }.joined(separator: [0x3b]))
+                if next(3) == 0 { line[next(line.count)] = unusual[next(unusual.count)] }
+                if next(5) == 0 { line[next(line.count)] = 0x3b }
+            } else {
+                line = (0..<(8 + next(41))).map { _ in
+                    next(4) == 0 ? 0x3b : next(8) == 0 ? unusual[next(unusual.count)] : usual[next(usual.count)]
+                }
+            }
+            switch Self.parsed(line) {
+            case .success:
+                #expect(Self.reference(line) == nil, "accepted \(line)")
+                accepted += 1
+            case .failure(let failure):
+                #expect(failure.message == Self.reference(line), "line \(line)")
+                refused += 1
+            }
+        }
+        #expect(accepted > 500)
+        #expect(refused > 500)
+    }
+
     @Test("a lowercase token byte is exactly a digit, a lowercase letter or one of !#$%&'*+-.^_`|~")
     func lowerTokenBytes() {
         let allowed = Set(Array("0123456789abcdefghijklmnopqrstuvwxyz!#$%&'*+-.^_`|~".utf8))
