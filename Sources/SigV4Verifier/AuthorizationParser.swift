@@ -438,7 +438,6 @@ enum AuthorizationParser {
             }
             guard count <= maxSignedHeaders else { throw fail("too many SignedHeaders") }
         }
-        if signedHeadersAreUsual(p, r) { return }
         var previous = r.lowerBound..<r.lowerBound
         var nameStart = r.lowerBound
         while nameStart <= r.upperBound {
@@ -463,56 +462,6 @@ enum AuthorizationParser {
             previous = name
         }
 
-    }
-
-    /// ``checkSignedHeaders(_:_:fail:)``'s fast path, eight bytes at a time: true when every byte of
-    /// `r` is a usual name byte (`a`–`z`, `0`–`9`, `-`, `.`, `_`) or `;`, and the names between the
-    /// `;` are non-empty and strictly ascending. False sends the line to the byte-by-byte check,
-    /// which accepts the rest of the token bytes and says what is wrong (a byte loop here cost
-    /// about 30 ns of a header verification).
-    static func signedHeadersAreUsual(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
-        guard let base = p.baseAddress else { return false }
-        let raw = UnsafeRawPointer(base)
-        var previous = r.lowerBound..<r.lowerBound
-        var nameStart = r.lowerBound
-        // A name ends at `end`: non-empty and after the one before it, else the slow path decides.
-        func ends(at end: Int) -> Bool {
-            let name = nameStart..<end
-            guard !name.isEmpty else { return false }
-            if !previous.isEmpty,
-                ByteSearch.compare(UnsafeBufferPointer(rebasing: p[previous]), UnsafeBufferPointer(rebasing: p[name])) >= 0
-            {
-                return false
-            }
-            previous = name
-            nameStart = end + 1
-            return true
-        }
-        var i = r.lowerBound
-        while i < r.upperBound {
-            let width = min(8, r.upperBound - i)
-            var x: UInt64
-            if width == 8 {
-                x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            } else {
-                // The tail, padded with `a` (a usual byte, and not `;`).
-                x = 0x6161_6161_6161_6161
-                for k in 0..<width { x = x & ~(0xff << UInt64(8 * k)) | UInt64(base[i + k]) << UInt64(8 * k) }
-            }
-            let low7 = ByteLanes.low7(x)
-            let separators = ByteLanes.equal(x, 0x3b)
-            let usual =
-                (ByteLanes.inRange(low7, 0x61, 0x7b) | ByteLanes.digits(x) | ByteLanes.inRange(low7, 0x2d, 0x2f)
-                    | ByteLanes.equal(x, 0x5f) | separators) & ~x
-            guard usual == ByteLanes.high else { return false }
-            var marks = separators
-            while marks != 0 {
-                guard ends(at: i + marks.trailingZeroBitCount / 8) else { return false }
-                marks &= marks &- 1
-            }
-            i += width
-        }
-        return ends(at: r.upperBound)
     }
 
     /// A lowercase `tchar` (RFC 9110): digits, lowercase letters, ``!#$%&'*+-.^_`|~``.
