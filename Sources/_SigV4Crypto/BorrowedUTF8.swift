@@ -25,7 +25,9 @@ extension String {
 }
 
 // The same body as `String`'s: `utf8Span` and `withUTF8` are members of each type, not of a
-// protocol both adopt (`StringProtocol` has neither), so one generic version cannot call them.
+// protocol both adopt (`StringProtocol` has neither), so one generic version cannot call them; and
+// `String`'s cannot call this one through `self[...]`: the slice retains the string, which put
+// 60 reference-counting calls back into each header verification (243 -> 303, measured).
 extension Substring {
     /// Runs `body` with the slice's UTF-8 bytes, borrowed (no copy of its base string).
     @inlinable @inline(__always)
