@@ -88,9 +88,8 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
     /// True for the `STREAMING-*` constants.
     public var isStreaming: Bool {
         // A byte comparison: `String.hasPrefix` compares by Unicode rules, and this runs for every
-        // payload hash a verification tries. A hex digest never starts with `S`.
-        let utf8 = value.utf8
-        return utf8.first == UInt8(ascii: "S") && utf8.starts(with: "STREAMING-".utf8)
+        // payload hash a verification tries.
+        value.utf8.starts(with: "STREAMING-".utf8)
     }
 
     /// The digest when this is a hex SHA-256, else nil.
