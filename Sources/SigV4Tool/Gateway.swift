@@ -203,18 +203,19 @@ struct Gateway: Sendable {
     static func echo(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int) -> Response {
         let target = request.head.path ?? "/"
         let path = target[..<(target.utf8.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)]
+        let bodyText = String(bodyBytes)
         var body = ByteBuffer()
         EchoObject.write(to: &body) { object in
-            object.member("method", request.method.rawValue[...])
+            object.member("method", request.method.rawValue)
             object.member("path", path)
-            object.member("body_bytes", String(bodyBytes)[...])
+            object.member("body_bytes", bodyText)
             // Read through the optional in place: `if let` would copy the whole verified request
             // (a retain and a release of each of its strings), and this closure runs twice.
             if identity != nil {
-                object.member("access_key_id", identity!.accessKeyID[...])
-                object.member("principal", identity!.principal[...])
-                object.member("region", identity!.scope.region[...])
-                object.member("service", identity!.scope.service[...])
+                object.member("access_key_id", identity!.accessKeyID)
+                object.member("principal", identity!.principal)
+                object.member("region", identity!.scope.region)
+                object.member("service", identity!.scope.service)
                 object.member("signed_at", date: identity!.signedAt)
                 object.member("presigned", identity!.isPresigned ? "true" : "false")
             } else {
@@ -247,18 +248,25 @@ struct Gateway: Sendable {
             }
         }
 
-        /// `"key":"value"`, after `{` or `,`; the value quoted as JSON needs.
+        /// `"key":"value"`, after `{` or `,`; the value quoted as JSON needs. The value's bytes are
+        /// read where they are (a `Substring` made of it, or a copy, is a retain and a release).
+        mutating func member(_ key: StaticString, _ value: String) {
+            value.withBorrowedUTF8 { member(key, bytes: $0) }
+        }
+
+        /// The same for a slice.
         mutating func member(_ key: StaticString, _ value: Substring) {
+            value.withBorrowedUTF8 { member(key, bytes: $0) }
+        }
+
+        private mutating func member(_ key: StaticString, bytes: UnsafeBufferPointer<UInt8>) {
             put(count == 0 ? "{\"" : ",\"")
             put(key)
             put("\":")
-            var value = value
-            value.withUTF8 { bytes in
-                if let out {
-                    count += JSONQuoting.writeQuoted(bytes, to: out + count)
-                } else {
-                    count += JSONQuoting.quotedBound(bytes.count)
-                }
+            if let out {
+                count += JSONQuoting.writeQuoted(bytes, to: out + count)
+            } else {
+                count += JSONQuoting.quotedBound(bytes.count)
             }
         }
 
