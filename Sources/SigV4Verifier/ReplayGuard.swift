@@ -19,6 +19,24 @@ import _SigV4Crypto
 public protocol ReplayGuard: Sendable {
     /// Records `signature` as used until `until` (inclusive) and says whether it was new.
     func remember(_ signature: Signature, until: AmzDate, now: AmzDate) async -> ReplayGuardResult
+
+    /// The same without suspending, for a guard that can answer at once (an in-process one); nil
+    /// (the default) when it cannot, and has recorded nothing: the verifier then calls
+    /// ``remember(_:until:now:)``.
+    ///
+    /// ```swift
+    /// func rememberWithoutSuspending(_ signature: Signature, until: AmzDate, now: AmzDate) -> ReplayGuardResult? {
+    ///     localSet.insert(signature, until: until, now: now)   // atomic check-and-insert
+    /// }
+    /// ```
+    func rememberWithoutSuspending(_ signature: Signature, until: AmzDate, now: AmzDate) -> ReplayGuardResult?
+}
+
+extension ReplayGuard {
+    /// No answer without suspending: the verifier calls ``remember(_:until:now:)``.
+    public func rememberWithoutSuspending(_ signature: Signature, until: AmzDate, now: AmzDate) -> ReplayGuardResult? {
+        nil
+    }
 }
 
 /// The answer of a ``ReplayGuard``.
@@ -64,6 +82,11 @@ public final class InMemoryReplayGuard: ReplayGuard {
     }
 
     public func remember(_ signature: Signature, until: AmzDate, now: AmzDate) async -> ReplayGuardResult {
+        rememberNow(signature, until: until, now: now)
+    }
+
+    /// Answers at once: ``rememberNow(_:until:now:)``.
+    public func rememberWithoutSuspending(_ signature: Signature, until: AmzDate, now: AmzDate) -> ReplayGuardResult? {
         rememberNow(signature, until: until, now: now)
     }
 

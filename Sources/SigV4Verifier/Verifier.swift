@@ -120,8 +120,41 @@ public struct Verifier: Sendable {
     public func verify(_ request: VerificationRequest, payload: Payload = .streamed, now: AmzDate) async
         -> VerificationResult
     {
+        // The usual case (a resolver with the key at hand, no replay guard to ask) completes here,
+        // without an asynchronous call: each is a task frame and an executor check.
+        var outcome = Outcome()
         do {
-            return .accepted(try await check(request, payload: payload, now: now))
+            if try firstPass(request, payload: payload, now: now, into: &outcome) {
+                return .accepted(outcome.verified.take()!)
+            }
+            return .accepted(try await finish(request, payload: payload, now: now, outcome: outcome))
+        } catch {
+            return .rejected(error)
+        }
+    }
+
+    /// Verifies a request at time `now` without suspending, when that is possible: nil when the
+    /// resolver has to be asked asynchronously (its
+    /// ``CredentialResolver/lookUpWithoutSuspending(accessKeyID:context:)-(Substring,_)`` answered
+    /// ``CredentialLookup/needsSuspension``) or the ``ReplayGuard`` cannot record the signature
+    /// without suspending (``ReplayGuard/rememberWithoutSuspending(_:until:now:)`` answered nil);
+    /// call ``verify(_:payload:now:)`` then. The in-memory resolver and replay guard answer at once. For code that cannot `await`, such as a SwiftNIO channel
+    /// handler that hands the rare request that needs a suspension to a task.
+    ///
+    /// ```swift
+    /// if let result = verifier.verifyWithoutSuspending(VerificationRequest(head), now: now) {
+    ///     handle(result)
+    /// } else {
+    ///     Task { handle(await verifier.verify(VerificationRequest(head), now: now)) }
+    /// }
+    /// ```
+    public func verifyWithoutSuspending(
+        _ request: VerificationRequest, payload: Payload = .streamed, now: AmzDate
+    ) -> VerificationResult? {
+        var outcome = Outcome()
+        do {
+            guard try firstPass(request, payload: payload, now: now, into: &outcome) else { return nil }
+            return .accepted(outcome.verified.take()!)
         } catch {
             return .rejected(error)
         }
@@ -275,11 +308,32 @@ public struct Verifier: Sendable {
         }
     }
 
-    func check(_ request: VerificationRequest, payload: Payload, now: AmzDate) async throws(VerificationFailure)
-        -> VerifiedRequest
+    /// Every check that needs no suspension. True when the verification is complete
+    /// (`outcome.verified` is the accepted request); false when the resolver has to be asked
+    /// asynchronously or the replay guard cannot record the signature without suspending:
+    /// ``finish(_:payload:now:outcome:)`` then goes on from `outcome`. The verified request stays
+    /// in `outcome` (it is large: a result returned through here would be one more copy).
+    func firstPass(_ request: VerificationRequest, payload: Payload, now: AmzDate, into outcome: inout Outcome)
+        throws(VerificationFailure) -> Bool
     {
-        var outcome = Outcome()
         try evaluate(request, payload: payload, now: now, lookup: .immediate, into: &outcome)
+        guard outcome.needsLookup == nil, outcome.verified != nil else { return false }
+        if storage.replayGuard == nil { return true }
+        return try rememberWithoutSuspending(outcome, now: now)
+    }
+
+    /// True when the replay guard (if any) has to record a verified request's signature: header
+    /// authentication always, a presigned URL when the policy makes it single-use.
+    func needsReplayGuard(presigned: Bool) -> Bool {
+        !presigned || storage.policy.presignedSingleUse
+    }
+
+    /// The rest of a verification after ``firstPass(_:payload:now:into:)``: the resolver's
+    /// asynchronous answer (and every check again with it), then the replay guard.
+    func finish(_ request: VerificationRequest, payload: Payload, now: AmzDate, outcome: consuming Outcome)
+        async throws(VerificationFailure) -> VerifiedRequest
+    {
+        var outcome = outcome
         if let (accessKeyID, context) = outcome.needsLookup {
             // Every check before the lookup is a fixed function of the request and `now`: the
             // second run passes them again and goes on with this answer.
@@ -300,26 +354,53 @@ public struct Verifier: Sendable {
         }
 
         // 8. Replay.
-        if let replayGuard = storage.replayGuard, !verified.isPresigned || storage.policy.presignedSingleUse {
-            let signedAt = verified.signedAt
-            let until =
-                verified.expires.map { signedAt.adding(seconds: Int64($0)) }
-                ?? signedAt.adding(seconds: storage.policy.maxClockSkew)
-            switch await replayGuard.remember(verified.signature, until: until, now: now) {
-            case .firstUse: break
-            case .replayed:
-                throw VerificationFailure(
-                    .requestReplayed,
-                    "This signed request was already used. Each signed request is accepted once; sign a new request.",
-                    details: [.init("RequestTime", signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic)],
-                    accessKeyID: String(outcome.claimedAccessKeyID))
-            case .unavailable:
-                throw VerificationFailure(
-                    .slowDown, "Please reduce your request rate (replay protection is at capacity).",
-                    accessKeyID: String(outcome.claimedAccessKeyID))
-            }
+        if let replayGuard = storage.replayGuard, needsReplayGuard(presigned: verified.isPresigned) {
+            let until = replayUntil(verified)
+            try replayAnswer(
+                await replayGuard.remember(verified.signature, until: until, now: now), verified: verified, now: now,
+                claimedAccessKeyID: outcome.claimedAccessKeyID)
         }
         return verified
+    }
+
+    /// The replay guard's answer, when it gives one without suspending
+    /// (``ReplayGuard/rememberWithoutSuspending(_:until:now:)``): true when it recorded the
+    /// signature (or no guard has to), false when ``finish(_:payload:now:outcome:)`` has to ask.
+    func rememberWithoutSuspending(_ outcome: borrowing Outcome, now: AmzDate) throws(VerificationFailure) -> Bool {
+        guard let replayGuard = storage.replayGuard, needsReplayGuard(presigned: outcome.verified!.isPresigned) else {
+            return true
+        }
+        let until = replayUntil(outcome.verified!)
+        guard let answer = replayGuard.rememberWithoutSuspending(outcome.verified!.signature, until: until, now: now)
+        else { return false }
+        try replayAnswer(answer, verified: outcome.verified!, now: now, claimedAccessKeyID: outcome.claimedAccessKeyID)
+        return true
+    }
+
+    /// How long a verified request's signature is remembered: as long as it could pass the time
+    /// check (the presigned URL's lifetime, or the skew window).
+    func replayUntil(_ verified: borrowing VerifiedRequest) -> AmzDate {
+        verified.expires.map { verified.signedAt.adding(seconds: Int64($0)) }
+            ?? verified.signedAt.adding(seconds: storage.policy.maxClockSkew)
+    }
+
+    /// Throws the refusal for a replay guard's answer other than ``ReplayGuardResult/firstUse``.
+    func replayAnswer(
+        _ answer: ReplayGuardResult, verified: borrowing VerifiedRequest, now: AmzDate, claimedAccessKeyID: Substring
+    ) throws(VerificationFailure) {
+        switch answer {
+        case .firstUse: return
+        case .replayed:
+            throw VerificationFailure(
+                .requestReplayed,
+                "This signed request was already used. Each signed request is accepted once; sign a new request.",
+                details: [.init("RequestTime", verified.signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic)],
+                accessKeyID: String(claimedAccessKeyID))
+        case .unavailable:
+            throw VerificationFailure(
+                .slowDown, "Please reduce your request rate (replay protection is at capacity).",
+                accessKeyID: String(claimedAccessKeyID))
+        }
     }
 
     /// Every check but the replay guard, without suspending: the header fields are read once,

@@ -142,6 +142,70 @@ import Testing
         #expect(scripted.calls == Scripted.Calls(immediate: 1, asynchronous: 0))
     }
 
+    @Test(
+        "verifyWithoutSuspending answers what verify answers when the resolver has the key at hand, and nil (resolve not called) when it needs a suspension",
+        arguments: [false, true], cases.indices)
+    func withoutSuspending(presigned: Bool, index: Int) async throws {
+        let c = Self.cases[index]
+        let request = try Self.signed(presigned: presigned)
+        let now = Fixture.date.adding(seconds: 1)
+        let resolver = Scripted(immediate: c.immediate, asynchronous: c.asynchronous)
+        let immediate = Verifier(resolver: resolver).verifyWithoutSuspending(request, now: now)
+        #expect(resolver.calls == Scripted.Calls(immediate: 1, asynchronous: 0))
+        if c.immediate == .needsSuspension {
+            #expect(immediate == nil)
+        } else {
+            let awaited = await Verifier(resolver: Scripted(immediate: c.immediate, asynchronous: c.asynchronous))
+                .verify(request, now: now)
+            #expect(immediate?.code == c.code)
+            #expect(immediate?.code == awaited.code)
+            #expect(immediate?.verified?.principal == awaited.verified?.principal)
+            #expect(immediate?.verified?.signature == awaited.verified?.signature)
+            #expect(immediate?.verified?.signedHeadersLine == awaited.verified?.signedHeadersLine)
+            #expect(immediate?.verified?.scope == awaited.verified?.scope)
+            #expect(immediate?.failure?.message == awaited.failure?.message)
+        }
+        // Refusals found before the lookup need no suspension either: a tampered signature with a
+        // resolver that would have to suspend is still refused at once (the key is never asked for).
+        if c.immediate == .needsSuspension {
+            var tampered = request
+            tampered.method = "PUT"
+            let refused = Verifier(resolver: resolver).verifyWithoutSuspending(tampered, now: now.adding(seconds: 3600))
+            #expect(refused?.code == (presigned ? "AccessDenied" : "RequestTimeTooSkewed"))
+        }
+    }
+
+    /// A guard that only answers asynchronously (the protocol's default `rememberWithoutSuspending`).
+    struct AsyncOnlyGuard: ReplayGuard {
+        let base = InMemoryReplayGuard()
+        func remember(_ signature: Signature, until: AmzDate, now: AmzDate) async -> ReplayGuardResult {
+            await base.remember(signature, until: until, now: now)
+        }
+    }
+
+    @Test("verifyWithoutSuspending records in the in-memory replay guard at once (a replay is refused by either entry point); a guard that must suspend gets nil and nothing recorded")
+    func withoutSuspendingAndTheReplayGuard() async throws {
+        let now = Fixture.date.adding(seconds: 1)
+        for (presigned, singleUse) in [(false, false), (true, false), (true, true)] {
+            var policy = VerificationPolicy.default
+            policy.presignedSingleUse = singleUse
+            let guarded = !presigned || singleUse
+            let request = try Self.signed(presigned: presigned)
+            let resolver = InMemoryCredentialResolver([Fixture.credential()])
+
+            let inMemory = Verifier(resolver: resolver, policy: policy, replayGuard: InMemoryReplayGuard())
+            #expect(inMemory.verifyWithoutSuspending(request, now: now)?.verified?.principal == "alice")
+            #expect(inMemory.verifyWithoutSuspending(request, now: now)?.code == (guarded ? "RequestReplayed" : nil))
+            #expect(await inMemory.verify(request, now: now).code == (guarded ? "RequestReplayed" : nil))
+
+            let suspending = Verifier(resolver: resolver, policy: policy, replayGuard: AsyncOnlyGuard())
+            let immediate = suspending.verifyWithoutSuspending(request, now: now)
+            #expect(guarded ? immediate == nil : immediate?.isAccepted == true)
+            #expect(await suspending.verify(request, now: now).isAccepted)
+            #expect(await suspending.verify(request, now: now).code == (guarded ? "RequestReplayed" : nil))
+        }
+    }
+
     static let context = ResolutionContext(
         signedAt: Fixture.date, now: Fixture.date, region: "us-east-1", service: "s3", isPresigned: false)
 
