@@ -4,6 +4,15 @@ import SigV4
 import SigV4KeyStore
 import SigV4Verifier
 
+/// A replay guard that takes every signature as new, at once, and keeps nothing: it lets a
+/// benchmark verify the same request again and again through the verifier's replay step.
+struct FirstUseGuard: ReplayGuard {
+    func remember(_ signature: Signature, until: AmzDate, now: AmzDate) async -> ReplayGuardResult { .firstUse }
+    func rememberWithoutSuspending(_ signature: Signature, until: AmzDate, now: AmzDate) -> ReplayGuardResult? {
+        .firstUse
+    }
+}
+
 /// Header and presigned verification of the benchmark request (warm key cache, no replay guard,
 /// so the same request can be verified again and again).
 enum VerificationRows {
@@ -70,6 +79,10 @@ enum VerificationRows {
             row(
                 "verify_header_warm", header, payload: .hash(.emptySHA256), maxAllocsPerOp: 0,
                 note: "Verifier.verify(HTTPRequest), header auth, key cache hit"),
+            row(
+                "verify_header_warm_replay_step", header, payload: .hash(.emptySHA256), maxAllocsPerOp: 0,
+                verifier: Verifier(resolver: verifier.resolver, replayGuard: FirstUseGuard()),
+                note: "verify_header_warm with a replay guard that answers firstUse at once and stores nothing: the verifier's replay step (the in-memory guard's own work: replay_guard_insert)"),
             row(
                 "verify_header_warm_20B_key", realLength, payload: .hash(.emptySHA256), maxAllocsPerOp: 0,
                 note: "verify_header_warm with a 20-byte access key id (read as a slice of the request: no String of it)"),
