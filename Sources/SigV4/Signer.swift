@@ -234,12 +234,12 @@ public struct Signer: Sendable {
         let addedCount = signedFields.count - before
         var signedRequest = request
         signedRequest.headerFields = signedFields
+        // The memberwise initializer: a written one builds the result in a temporary and copies it
+        // out (a retain and a release of each of its references, about 9 of each per signature).
         return SignedRequest(
-            request: signedRequest, scope: scope,
-            canonical: .deferred(SignedRequest.HeaderRecipe(steps: steps, payload: payload)),
-            canonicalRequestHash: canonicalHash,
-            signature: signature, authorization: authorizationField.value, addedCount: addedCount, date: date,
-            expires: nil)
+            signedRequest: signedRequest, scope: scope, canonicalRequestHash: canonicalHash, signature: signature,
+            authorization: authorizationField.value, date: date, expires: nil, addedCount: addedCount,
+            canonical: .deferred(SignedRequest.HeaderRecipe(steps: steps, payload: payload)))
     }
 
     /// Appends the fields a header signature adds after the request's own, in order: `X-Amz-Date`,
@@ -461,9 +461,8 @@ public struct Signer: Sendable {
         let recipe = SignedRequest.PresignRecipe(
             steps: steps, original: request, target: newTarget, parameters: presignParameters, payload: payloadHash)
         return SignedRequest(
-            request: signedRequest, scope: scope, canonical: .deferredPresign(recipe),
-            canonicalRequestHash: canonicalHash,
-            signature: signature, authorization: nil, addedCount: 0, date: date, expires: expires)
+            signedRequest: signedRequest, scope: scope, canonicalRequestHash: canonicalHash, signature: signature,
+            authorization: nil, date: date, expires: expires, addedCount: 0, canonical: .deferredPresign(recipe))
     }
 
     /// What presigning needs to know of `target`, from one scan: whether it already carries one
@@ -571,7 +570,7 @@ public struct SignedRequest: Sendable {
     /// SHA-256 of the canonical request that was signed.
     var canonicalRequestHash: SHA256Digest
     /// A string to sign set through ``stringToSign``, or kept when ``date`` or ``scope`` change.
-    var stringToSignOverride: StringToSign?
+    var stringToSignOverride: StringToSign? = nil
 
     /// Keeps the string to sign and the canonical request (whose `X-Amz-Date` line comes from
     /// ``date``) as they are before ``date`` or ``scope`` changes.
@@ -664,22 +663,6 @@ public struct SignedRequest: Sendable {
             }
             return CanonicalRequest(bytes: bytes ?? [])
         }
-    }
-
-    init(
-        request: HTTPRequest, scope: CredentialScope, canonical: Canonical, canonicalRequestHash: SHA256Digest,
-        signature: Signature, authorization: String?, addedCount: Int, date: AmzDate, expires: Int?
-    ) {
-        self.signedRequest = request
-        self.scope = scope
-        self.canonical = canonical
-        self.canonicalRequestHash = canonicalRequestHash
-        self.stringToSignOverride = nil
-        self.signature = signature
-        self.authorization = authorization
-        self.addedCount = addedCount
-        self.date = date
-        self.expires = expires
     }
 
     /// The absolute URL, `scheme://authority/target` (useful for presigned URLs).
