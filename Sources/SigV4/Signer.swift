@@ -146,7 +146,7 @@ public struct Signer: Sendable {
         // second. When the cache's last key is for the same access key id, secret and scope, and a
         // signer checked those, they are not checked again. Without a cache the key would be used
         // once: it is derived on the stack when the string to sign is MACed (no key object).
-        var key: SigningKey?
+        var key: HMACKey?
         var dateField: HTTPField?
         var scope = CredentialScope(checkedDateStamp: dateText.dateStamp, region: region, service: service)
         // Optional chaining, not `if let`: no extra retain and release of the cache per signature.
@@ -164,7 +164,7 @@ public struct Signer: Sendable {
                 accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope,
                 dateFieldSecond: date.secondsSince1970, checked: true)
             {
-                (key, dateField) = lookup
+                (key, dateField) = (lookup.key.hmac, lookup.dateField)
             }
         }
         let steps = HeaderSigning(signer: self)
@@ -186,7 +186,8 @@ public struct Signer: Sendable {
                 let range = parts.write(to: &w)
                 canonicalHash = SHA256.hash(UnsafeRawBufferPointer(w.written))
                 if let key {
-                    signature = key.signature(dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
+                    signature = SigningKey.signature(
+                        hmac: key, dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
                 } else {
                     signature = SigningKey.signature(
                         secretAccessKey: credentials.secretAccessKey, dateText: dateText, scope: scope,

@@ -85,10 +85,17 @@ public struct SigningKey: Sendable, CustomStringConvertible, CustomReflectable {
     /// The signature of the string to sign for (date, scope, hash), written on the stack from a
     /// date already formatted (no ``StringToSign`` value, whose storage would copy the scope).
     func signature(dateText: AmzDateText, scope: CredentialScope, canonicalRequestHash: SHA256Digest) -> Signature {
+        SigningKey.signature(hmac: hmac, dateText: dateText, scope: scope, canonicalRequestHash: canonicalRequestHash)
+    }
+
+    /// The same under a key's MAC state alone.
+    static func signature(
+        hmac: HMACKey, dateText: AmzDateText, scope: CredentialScope, canonicalRequestHash: SHA256Digest
+    ) -> Signature {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 99 + scope.byteCount) { buffer in
             var w = ByteWriter(buffer)
             StringToSign.write(dateText: dateText, scope: scope, canonicalRequestHash: canonicalRequestHash, to: &w)
-            return Signature(digest: mac(UnsafeRawBufferPointer(w.written)))
+            return Signature(digest: hmac.authenticationCode(for: UnsafeRawBufferPointer(w.written)))
         }
     }
 

@@ -92,15 +92,17 @@ public final class SigningKeyCache: Sendable {
     /// ``signingKey(accessKeyID:secretAccessKey:scope:dateFieldSecond:checked:)``.
     func checkedLastKey(
         for credentials: Credentials, scope: CredentialScope, dateFieldSecond: Int64
-    ) -> (key: SigningKey?, dateField: HTTPField?) {
+    ) -> (key: HMACKey?, dateField: HTTPField?) {
         let fingerprint = credentials.secretAccessKey.fingerprint
-        return state.withLock { s -> (key: SigningKey?, dateField: HTTPField?) in
+        // The key's MAC state alone (one reference): the signer has the scope already, and a whole
+        // key's copy also retains and releases its scope's three strings.
+        return state.withLock { s -> (key: HMACKey?, dateField: HTTPField?) in
             let dateField = s.dateFieldSecond == dateFieldSecond ? s.dateField : nil
             guard s.lastChecked,
                 s.lastMatches(accessKeyID: credentials.accessKeyID, scope: scope, fingerprint: fingerprint)
             else { return (nil, dateField) }
             s.hits &+= 1
-            return (s.lastValue, dateField)
+            return (s.lastValue?.hmac, dateField)
         }
     }
 
