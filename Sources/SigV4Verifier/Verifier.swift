@@ -138,8 +138,9 @@ public struct Verifier: Sendable {
     /// ``CredentialResolver/lookUpWithoutSuspending(accessKeyID:context:)-(Substring,_)`` answered
     /// ``CredentialLookup/needsSuspension``) or the ``ReplayGuard`` cannot record the signature
     /// without suspending (``ReplayGuard/rememberWithoutSuspending(_:until:now:)`` answered nil);
-    /// call ``verify(_:payload:now:)`` then. The in-memory resolver and replay guard answer at once. For code that cannot `await`, such as a SwiftNIO channel
-    /// handler that hands the rare request that needs a suspension to a task.
+    /// call ``verify(_:payload:now:)`` then (nothing was recorded). The in-memory resolver, the key
+    /// store and the in-memory replay guard always answer at once. For code that cannot `await`,
+    /// such as a SwiftNIO channel handler that hands the rare request needing a suspension to a task.
     ///
     /// ```swift
     /// if let result = verifier.verifyWithoutSuspending(VerificationRequest(head), now: now) {
@@ -319,7 +320,7 @@ public struct Verifier: Sendable {
         try evaluate(request, payload: payload, now: now, lookup: .immediate, into: &outcome)
         guard outcome.needsLookup == nil, outcome.verified != nil else { return false }
         if storage.replayGuard == nil { return true }
-        return try rememberWithoutSuspending(outcome, now: now)
+        return try replayStepWithoutSuspending(outcome, now: now)
     }
 
     /// True when the replay guard (if any) has to record a verified request's signature: header
@@ -366,7 +367,7 @@ public struct Verifier: Sendable {
     /// The replay guard's answer, when it gives one without suspending
     /// (``ReplayGuard/rememberWithoutSuspending(_:until:now:)``): true when it recorded the
     /// signature (or no guard has to), false when ``finish(_:payload:now:outcome:)`` has to ask.
-    func rememberWithoutSuspending(_ outcome: borrowing Outcome, now: AmzDate) throws(VerificationFailure) -> Bool {
+    func replayStepWithoutSuspending(_ outcome: borrowing Outcome, now: AmzDate) throws(VerificationFailure) -> Bool {
         guard let replayGuard = storage.replayGuard, needsReplayGuard(presigned: outcome.verified!.isPresigned) else {
             return true
         }
