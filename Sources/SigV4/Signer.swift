@@ -148,10 +148,10 @@ public struct Signer: Sendable {
         // once: it is derived on the stack when the string to sign is MACed (no key object).
         var key: HMACKey?
         var dateField: HTTPField?
-        var scope = CredentialScope(checkedDateStamp: dateText.dateStamp, region: region, service: service)
+        var candidateScope = CredentialScope(checkedDateStamp: dateText.dateStamp, region: region, service: service)
         // Optional chaining, not `if let`: no extra retain and release of the cache per signature.
         if let lookup = keyCache?.checkedLastKey(
-            for: credentials, scope: scope, dateFieldSecond: date.secondsSince1970)
+            for: credentials, scope: candidateScope, dateFieldSecond: date.secondsSince1970)
         {
             (key, dateField) = lookup
         } else {
@@ -159,14 +159,17 @@ public struct Signer: Sendable {
         }
         if key == nil {
             try validateCredentials()
-            scope = try self.scope(dateText: dateText)
+            candidateScope = try self.scope(dateText: dateText)
             if let lookup = keyCache?.signingKey(
-                accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope,
-                dateFieldSecond: date.secondsSince1970, checked: true)
+                accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey,
+                scope: candidateScope, dateFieldSecond: date.secondsSince1970, checked: true)
             {
                 (key, dateField) = (lookup.key.hmac, lookup.dateField)
             }
         }
+        // Immutable from here: a `var` passed to a function is copied first (each of its strings
+        // retained and released), a `let` is lent as it is.
+        let scope = candidateScope
         let steps = HeaderSigning(signer: self)
         let accessKeyID = credentials.accessKeyID
         var signature = Signature(digest: SHA256Digest())
