@@ -221,8 +221,9 @@ public struct Signer: Sendable {
         // One new field list, sized for what is added (the request's own is shared with the caller).
         signedFields.reserveCapacity(before + 5)
         let sentDateField: HTTPField
-        if let dateField {
-            sentDateField = dateField
+        // Moved out of the optional, not bound from it (a binding is a copy: its strings retained).
+        if let field = dateField.take() {
+            sentDateField = field
         } else {
             let field = HTTPField(name: Signer.amzDateName, value: dateText.string)
             if keyCache != nil {
@@ -232,6 +233,7 @@ public struct Signer: Sendable {
             }
             sentDateField = field
         }
+        let authorization = authorizationField.value
         Signer.appendSigningFields(
             to: &signedFields, dateField: sentDateField, token: token, rules: rules, payload: payload,
             hadContentSHA256: facts.hasContentSHA256, authorization: authorizationField)
@@ -242,7 +244,7 @@ public struct Signer: Sendable {
         // out (a retain and a release of each of its references, about 9 of each per signature).
         return SignedRequest(
             signedRequest: signedRequest, scope: scope, canonicalRequestHash: canonicalHash, signature: signature,
-            authorization: authorizationField.value, date: date, expires: nil, addedCount: addedCount,
+            authorization: authorization, date: date, expires: nil, addedCount: addedCount,
             canonical: .deferred(SignedRequest.HeaderRecipe(steps: steps, payload: payload)))
     }
 
@@ -253,8 +255,8 @@ public struct Signer: Sendable {
     /// them this way.
     @inline(__always)
     static func appendSigningFields(
-        to fields: inout HTTPFields, dateField: HTTPField, token: String?, rules: ServiceRules, payload: PayloadHash,
-        hadContentSHA256: Bool, authorization: HTTPField
+        to fields: inout HTTPFields, dateField: consuming HTTPField, token: String?, rules: ServiceRules,
+        payload: PayloadHash, hadContentSHA256: Bool, authorization: consuming HTTPField
     ) {
         fields.append(dateField)
         if let token, rules.sessionTokenPlacement == .signed {
