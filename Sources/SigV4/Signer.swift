@@ -378,6 +378,11 @@ public struct Signer: Sendable {
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
 
+        // What the closures below read of the signer, as locals: a closure that reads `self` copies
+        // the whole signer into its context (each of its strings and sets retained and released).
+        let accessKeyID = credentials.accessKeyID
+        let rules = self.rules
+        let plus = options.plusPolicy
         // Every field is signed (x-amz-date and the token too, when the caller set them), plus Host.
         let steps = HeaderSigning(signer: self)
         let newTarget: String = try steps.withHeaders(
@@ -385,7 +390,7 @@ public struct Signer: Sendable {
         ) { headers, _ throws(SigV4Error) -> String in
             // The target as sent, then the X-Amz-* parameters (already encoded), written once: the
             // canonical query is built from it and the presigned URL is it plus the signature.
-            let idCount = credentials.accessKeyID.utf8.count
+            let idCount = accessKeyID.utf8.count
             let tokenCount = token?.utf8.count ?? 0
             // Fixed text (names, `=`, `&`, `%2F`, date, expires digits) is under 200 bytes; every
             // variable part is escaped at most threefold.
@@ -399,7 +404,7 @@ public struct Signer: Sendable {
                 if let separator { w.append(separator) }
                 let signingStart = w.count
                 w.append("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=")
-                Signer.appendEncoded(credentials.accessKeyID, to: &w)
+                Signer.appendEncoded(accessKeyID, to: &w)
                 w.append("%2F")
                 Signer.appendEncoded(scope.dateStamp, to: &w)
                 w.append("%2F")
@@ -440,7 +445,7 @@ public struct Signer: Sendable {
                     try Signer.writePresignCanonical(
                         method: method, target: UnsafeBufferPointer(rebasing: buffer[0..<targetCount]),
                         parameters: UnsafeBufferPointer(rebasing: buffer[signingStart..<signedCount]), headers: headers,
-                        payload: payloadHash, rules: rules, plus: options.plusPolicy, to: &writer)
+                        payload: payloadHash, rules: rules, plus: plus, to: &writer)
                     return SHA256.hash(UnsafeRawBufferPointer(writer.written))
                 }
                 signature = key.signature(dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
