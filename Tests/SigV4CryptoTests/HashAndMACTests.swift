@@ -53,6 +53,35 @@ struct HashAndMACTests {
         #expect(floor.hex == hex)
     }
 
+    @Test("the one-shot HMAC (block compressions for a key of at most 64 bytes and a message of at most 55, the general path beyond) agrees with OpenSSL's HMAC for every key and message length around those limits")
+    func oneShotHMACMatchesOpenSSL() {
+        var rng = SystemRandomNumberGenerator()
+        var compared = 0
+        for keyLength in [0, 1, 4, 20, 31, 32, 33, 55, 63, 64, 65, 100, 131] {
+            for messageLength in [0, 1, 8, 12, 32, 54, 55, 56, 57, 63, 64, 65, 119, 120, 200] {
+                for _ in 0..<3 {
+                    let key = (0..<keyLength).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                    let message = (0..<messageLength).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                    let ours = key.withUnsafeBytes { k in
+                        message.withUnsafeBytes { HMACKey.authenticationCode(key: k, message: $0) }
+                    }
+                    let openSSL = key.withUnsafeBytes { k in
+                        message.withUnsafeBytes { LibcryptoFloor.hmacSHA256(key: k, $0) }
+                    }
+                    #expect(ours == openSSL, "key \(keyLength) bytes, message \(messageLength) bytes")
+                    // The precomputed-key path gives the same answer.
+                    #expect(HMACKey(key: key).authenticationCode(for: message) == openSSL)
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared == 13 * 15 * 3)
+        // RFC 4231 case 2, through the short path (a 4-byte key, a 28-byte message).
+        let jefe = Array("Jefe".utf8), question = Array("what do ya want for nothing?".utf8)
+        let mac = jefe.withUnsafeBytes { k in question.withUnsafeBytes { HMACKey.authenticationCode(key: k, message: $0) } }
+        #expect(mac.hex == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
     @Test("constant-time comparison tells equal from different buffers")
     func constantTime() {
         #expect(ConstantTime.equals([1, 2, 3] as [UInt8], [1, 2, 3] as [UInt8]))
