@@ -89,55 +89,6 @@ static inline void CSigV4OpenSSL_cleanse(void *ptr, size_t len) {
     memset(ptr, 0, len);
     __asm__ __volatile__("" : : "r"(ptr) : "memory");
 }
-
-// MARK: - HMAC-SHA256 over short inputs
-
-// The SHA-256 state words of `c` as a big-endian digest.
-static inline void CSigV4OpenSSL_SHA256_StateBytes(const SHA256_CTX *c, unsigned char *out) {
-    for (int i = 0; i < 8; i++) {
-        out[4 * i] = (unsigned char)(c->h[i] >> 24);
-        out[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
-        out[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
-        out[4 * i + 3] = (unsigned char)c->h[i];
-    }
-}
-// HMAC-SHA256 of a message of at most 55 bytes under a key of at most 64 bytes (the signing-key
-// derivation's four steps and a key used once): four SHA-256 block compressions on padded blocks
-// built here, without the Update/Final buffering; every secret-derived byte is wiped before return.
-// Returns 0 (and writes nothing) when a length is out of range.
-static inline int CSigV4OpenSSL_HMAC_SHA256_Short(const unsigned char *key, size_t keyLen, const unsigned char *msg,
-                                                  size_t msgLen, unsigned char *out) {
-    if (keyLen > 64 || msgLen > 55) return 0;
-    unsigned char k[64], block[64], inner[32];
-    SHA256_CTX c;
-    memset(k, 0, 64);
-    if (keyLen > 0) memcpy(k, key, keyLen);
-    for (int i = 0; i < 64; i++) block[i] = k[i] ^ 0x36;
-    SHA256_Init(&c);
-    SHA256_Transform(&c, block);
-    memset(block, 0, 64);
-    if (msgLen > 0) memcpy(block, msg, msgLen);
-    block[msgLen] = 0x80;
-    uint64_t bits = (uint64_t)(64 + msgLen) * 8;
-    for (int i = 0; i < 8; i++) block[63 - i] = (unsigned char)(bits >> (8 * i));
-    SHA256_Transform(&c, block);
-    CSigV4OpenSSL_SHA256_StateBytes(&c, inner);
-    for (int i = 0; i < 64; i++) block[i] = k[i] ^ 0x5c;
-    SHA256_Init(&c);
-    SHA256_Transform(&c, block);
-    memset(block, 0, 64);
-    memcpy(block, inner, 32);
-    block[32] = 0x80;
-    block[62] = 0x03;  // (64 + 32) * 8 = 768 bits
-    SHA256_Transform(&c, block);
-    CSigV4OpenSSL_SHA256_StateBytes(&c, out);
-    CSigV4OpenSSL_cleanse(k, sizeof k);
-    CSigV4OpenSSL_cleanse(block, sizeof block);
-    CSigV4OpenSSL_cleanse(inner, sizeof inner);
-    CSigV4OpenSSL_cleanse(&c, sizeof c);
-    return 1;
-}
-
 static inline int CSigV4OpenSSL_RAND_bytes(unsigned char *buf, int num) { return RAND_bytes(buf, num); }
 static inline unsigned long CSigV4OpenSSL_ERR_get_error(void) { return ERR_get_error(); }
 static inline void CSigV4OpenSSL_ERR_error_string_n(unsigned long e, char *buf, size_t len) {

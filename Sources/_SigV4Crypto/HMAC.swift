@@ -89,18 +89,6 @@ package final class HMACKey: @unchecked Sendable {
     /// One-shot HMAC-SHA256 with a key used once (no precomputation kept).
     package static func authenticationCode(key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> SHA256Digest
     {
-        // A key of at most 64 bytes and a message of at most 55 (every step of the signing-key
-        // derivation): four block compressions on blocks padded in place, wiped in the shim.
-        if key.count <= 64 && message.count <= 55 {
-            var result = SHA256Digest()
-            let done = result.withUnsafeMutableBytes { out in
-                CSigV4OpenSSL_HMAC_SHA256_Short(
-                    key.baseAddress?.assumingMemoryBound(to: UInt8.self), key.count,
-                    message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count,
-                    out.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-            if done == 1 { return result }
-        }
         // Everything on the stack (no key object), every secret-derived byte wiped afterwards.
         var block = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         var result = SHA256Digest()

@@ -53,7 +53,7 @@ struct HashAndMACTests {
         #expect(floor.hex == hex)
     }
 
-    @Test("the one-shot HMAC (block compressions for a key of at most 64 bytes and a message of at most 55, the general path beyond) agrees with OpenSSL's HMAC for every key and message length around those limits")
+    @Test("the one-shot HMAC (the signing-key derivation's) agrees with OpenSSL's HMAC for keys and messages around the block size and the one-block message limit")
     func oneShotHMACMatchesOpenSSL() {
         var rng = SystemRandomNumberGenerator()
         var compared = 0
@@ -76,7 +76,7 @@ struct HashAndMACTests {
             }
         }
         #expect(compared == 13 * 15 * 3)
-        // RFC 4231 case 2, through the short path (a 4-byte key, a 28-byte message).
+        // RFC 4231 case 2 (a 4-byte key, a 28-byte message).
         let jefe = Array("Jefe".utf8), question = Array("what do ya want for nothing?".utf8)
         let mac = jefe.withUnsafeBytes { k in question.withUnsafeBytes { HMACKey.authenticationCode(key: k, message: $0) } }
         #expect(mac.hex == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
