@@ -120,8 +120,9 @@ public struct Verifier: Sendable {
     public func verify(_ request: VerificationRequest, payload: Payload = .streamed, now: AmzDate) async
         -> VerificationResult
     {
-        // The usual case (a resolver with the key at hand, no replay guard to ask) completes here,
-        // without an asynchronous call: each is a task frame and an executor check.
+        // The usual case (a resolver with the key at hand, no replay guard or one that answers at
+        // once) completes here, without an asynchronous call: each is a task frame and an executor
+        // check.
         var outcome = Outcome()
         do {
             if try firstPass(request, payload: payload, now: now, into: &outcome) {
@@ -319,7 +320,6 @@ public struct Verifier: Sendable {
     {
         try evaluate(request, payload: payload, now: now, lookup: .immediate, into: &outcome)
         guard outcome.needsLookup == nil, outcome.verified != nil else { return false }
-        if storage.replayGuard == nil { return true }
         return try replayStepWithoutSuspending(outcome, now: now)
     }
 
