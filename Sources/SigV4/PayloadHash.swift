@@ -88,8 +88,9 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
     /// True for the `STREAMING-*` constants.
     public var isStreaming: Bool {
         // A byte comparison: `String.hasPrefix` compares by Unicode rules, and this runs for every
-        // payload hash a verification tries.
-        value.utf8.starts(with: "STREAMING-".utf8)
+        // payload hash a verification tries. The first byte settles nearly every call (a digest
+        // starts with a hex digit, `UNSIGNED-PAYLOAD` with `U`) without the generic prefix loop.
+        value.utf8.first == UInt8(ascii: "S") && value.utf8.starts(with: "STREAMING-".utf8)
     }
 
     /// The digest when this is a hex SHA-256, else nil.

@@ -210,9 +210,9 @@ enum AuthorizationParser {
     /// `source`'s storage). `r` is on ASCII bytes (the parser's delimiters), so on character
     /// boundaries.
     static func slice(_ source: String, _ r: Range<Int>) -> Substring {
+        // Both bounds offset from the start (an offset from `lo` walked from it: ~20% slower).
         let u = source.utf8
-        let lo = u.index(u.startIndex, offsetBy: r.lowerBound)
-        return Substring(u[lo..<u.index(lo, offsetBy: r.count)])
+        return Substring(u[u.index(u.startIndex, offsetBy: r.lowerBound)..<u.index(u.startIndex, offsetBy: r.upperBound)])
     }
 
     static func text(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {

@@ -453,6 +453,27 @@ struct CanonicalizationTests {
         #expect(UnsafeBufferPointer<UInt8>(start: nil, count: 0).withMemoryRebound(to: UInt8.self) { ByteSearch.count(of: 0x26, in: $0) } == 0)
     }
 
+    @Test("finding a byte eight at a time, then with memchr past the short scan, agrees with a byte loop for every start, end and neighbour of the byte")
+    func byteIndexAgreesWithPerByte() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0x26, 0xa6, 0x25, 0x27, 0x00, 0x3d, 0x61, 0xff]
+        for length in [0, 1, 7, 8, 9, 15, 16, 31, 32, 33, 39, 40, 41, 47, 63, 64, 100] {
+            for _ in 0..<60 {
+                // Mostly other bytes, so that the first hit falls anywhere, or nowhere.
+                let bytes = (0..<length).map { _ in
+                    Int.random(in: 0..<8, using: &generator) == 0 ? 0x26 : alphabet.randomElement(using: &generator)!
+                }
+                for lower in Set([0, min(1, length), length / 3, max(0, length - 9), length]) {
+                    for upper in Set([lower, min(length, lower + 8), min(length, lower + 33), length]) {
+                        let expected = bytes[lower..<upper].firstIndex(of: 0x26) ?? upper
+                        let got = bytes.withUnsafeBufferPointer { ByteSearch.index(of: 0x26, in: $0, lower..<upper) }
+                        #expect(got == expected, "\(bytes) \(lower)..<\(upper)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("the canonical query is sorted by name bytes, then value bytes, also for names alike in their first eight bytes, prefixes of each other, or empty")
     func canonicalQueryOrder() throws {
         var generator = SystemRandomNumberGenerator()
