@@ -15,31 +15,13 @@ import _SigV4Crypto
 /// let amp = ByteSearch.index(of: 0x26, in: query, 0..<query.count)  // query.count when absent
 /// ```
 package enum ByteSearch {
-    /// The index of the first `byte` in `r` of `p`, or `r.upperBound` when there is none. Up to
-    /// ``shortScan`` bytes are looked at eight at a time in place: most delimiters the parsers look
-    /// for (the `&` ending a query element, a `%` in a value) are that close, and a `memchr` call
-    /// costs its call and its vector set-up before it reads a byte.
+    /// The index of the first `byte` in `r` of `p`, or `r.upperBound` when there is none.
     @inline(__always)
     package static func index(of byte: UInt8, in p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int {
         guard !r.isEmpty, let base = p.baseAddress else { return r.upperBound }
-        let raw = UnsafeRawPointer(base)
-        var i = r.lowerBound
-        let wordsEnd = min(r.upperBound, r.lowerBound + shortScan)
-        while i + 8 <= wordsEnd {
-            let marks = ByteLanes.equal(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)), byte)
-            if marks != 0 { return i + marks.trailingZeroBitCount / 8 }
-            i += 8
-        }
-        if r.upperBound - i < 8 {
-            while i < r.upperBound && base[i] != byte { i += 1 }
-            return i
-        }
-        guard let hit = memchr(base + i, Int32(byte), r.upperBound - i) else { return r.upperBound }
+        guard let hit = memchr(base + r.lowerBound, Int32(byte), r.count) else { return r.upperBound }
         return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
     }
-
-    /// How many bytes ``index(of:in:_:)`` reads in place before it calls `memchr`.
-    package static var shortScan: Int { 32 }
 
     /// How many bytes of `p` are `byte`: eight at a time (the lanes equal to `byte` marked, their
     /// marks summed by one multiply), where a counting loop ran one byte per step with a branch
