@@ -26,18 +26,17 @@ final class ResolverState: @unchecked Sendable {
     }
 
     let lock = NSLock()
-    /// ``KeyStorePolicy/refreshInterval`` and ``KeyStorePolicy/lastUsedFlushInterval`` in nanoseconds
-    /// of ``monotonicNanoseconds()``.
-    let refreshInterval: Int64
-    let flushInterval: Int64
+    /// ``KeyStorePolicy/refreshInterval`` and ``KeyStorePolicy/lastUsedFlushInterval`` as durations.
+    let refreshInterval: Duration
+    let flushInterval: Duration
 
     init(policy: KeyStorePolicy) {
-        refreshInterval = Int64(max(0, policy.refreshInterval) * 1e9)
-        flushInterval = Int64(max(0, policy.lastUsedFlushInterval) * 1e9)
+        refreshInterval = .nanoseconds(Int64(max(0, policy.refreshInterval) * 1e9))
+        flushInterval = .nanoseconds(Int64(max(0, policy.lastUsedFlushInterval) * 1e9))
     }
     /// The generation the cached entries belong to.
     var generation: UInt64?
-    var lastCheck: Int64?
+    var lastCheck: ContinuousClock.Instant?
     /// Keyed by `Substring` (each key a whole string of its own): the verifier's id, a slice of the
     /// request, is looked up without being copied into a `String` (an allocation for a 20-character id).
     var entries: [Substring: Entry] = [:]
@@ -46,41 +45,23 @@ final class ResolverState: @unchecked Sendable {
     /// the same region and service (a client's steady traffic) changes nothing there, so it is not
     /// written again.
     var lastNoted: (keyID: String, use: LastUsed)?
-    var lastFlush = ResolverState.monotonicNanoseconds()
+    var lastFlush = ContinuousClock.now
 
     /// Notes `use` of `keyID` (under `lock`); the buffered uses when they are due to be written.
-    func note(_ keyID: String, _ use: LastUsed, at instant: Int64) -> [String: LastUsed]? {
+    func note(_ keyID: String, _ use: LastUsed, at instant: ContinuousClock.Instant) -> [String: LastUsed]? {
         if let last = lastNoted, last.use == use, last.keyID == keyID {
             // Already buffered.
         } else {
             pendingUses[keyID] = use
             lastNoted = (keyID, use)
         }
-        guard instant &- lastFlush >= flushInterval else { return nil }
+        guard instant - lastFlush >= flushInterval else { return nil }
         lastFlush = instant
         defer {
             pendingUses = [:]
             lastNoted = nil
         }
         return pendingUses
-    }
-}
-
-extension ResolverState {
-    /// Monotonic time in nanoseconds, for the refresh and flush intervals: integer arithmetic, where
-    /// `ContinuousClock` instants subtract through runtime calls on 128-bit durations (twice per
-    /// lookup, and among the costs of a lookup that finds its code and data cold, as in a server).
-    /// The coarse clock (a few milliseconds' resolution, no time-stamp counter read) serves intervals
-    /// of a second. Differences are taken signed: an instant read before another thread stored a
-    /// later one is simply not past the interval.
-    static func monotonicNanoseconds() -> Int64 {
-        var t = timespec()
-        #if os(Linux)
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &t)
-        #else
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        #endif
-        return Int64(t.tv_sec) &* 1_000_000_000 &+ Int64(t.tv_nsec)
     }
 }
 
@@ -122,7 +103,7 @@ extension KeyStore: CredentialResolver {
     /// a cache miss copies it (a cache entry never keeps the request's string alive).
     func resolveNow(_ accessKeyID: Substring, context: ResolutionContext) throws(KeyStoreError) -> ResolvedCredential? {
         guard SecretEnvelope.isPlausibleKeyID(accessKeyID) else { return nil }
-        let instant = ResolverState.monotonicNanoseconds()
+        let instant = ContinuousClock.now
         let now = context.now
         // Fast path: one lock, no storage access, while the last generation check is fresh; a key
         // found usable has its use noted under the same lock.
@@ -130,7 +111,7 @@ extension KeyStore: CredentialResolver {
         var due: [String: LastUsed]? = nil
         let (generation, cachedWhileFresh) = resolverState.lock.withLock { () -> (UInt64?, ResolverState.Entry?) in
             guard let last = resolverState.lastCheck, let generation = resolverState.generation,
-                instant &- last < resolverState.refreshInterval
+                instant - last < resolverState.refreshInterval
             else { return (nil, nil) }
             let entry = resolverState.entries[accessKeyID]
             if case .present(let resolved) = entry, Self.accepts(resolved.key.state, now: now, grace: policy.retiringGrace) {
@@ -189,10 +170,10 @@ extension KeyStore: CredentialResolver {
     /// Re-reads the generation counter when the last check is older than the refresh interval; returns the
     /// generation the cache is valid for.
     func refreshIfStale() throws(KeyStoreError) -> UInt64 {
-        let now = ResolverState.monotonicNanoseconds()
+        let now = ContinuousClock.now
         let known: UInt64? = resolverState.lock.withLock { () -> UInt64? in
             guard let last = resolverState.lastCheck, let generation = resolverState.generation,
-                now &- last < resolverState.refreshInterval
+                now - last < resolverState.refreshInterval
             else { return nil }
             return generation
         }
@@ -231,7 +212,7 @@ extension KeyStore: CredentialResolver {
         }
     }
 
-    func noteUse(_ keyID: String, _ use: LastUsed, at instant: Int64) {
+    func noteUse(_ keyID: String, _ use: LastUsed, at instant: ContinuousClock.Instant) {
         let due = resolverState.lock.withLock { resolverState.note(keyID, use, at: instant) }
         if let due { try? storage.recordLastUsed(due) }
     }
@@ -242,7 +223,7 @@ extension KeyStore: CredentialResolver {
             defer {
                 resolverState.pendingUses = [:]
                 resolverState.lastNoted = nil
-                resolverState.lastFlush = ResolverState.monotonicNanoseconds()
+                resolverState.lastFlush = ContinuousClock.now
             }
             return resolverState.pendingUses
         }
