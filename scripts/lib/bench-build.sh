@@ -1,5 +1,5 @@
-# Sourced by scripts/bench, scripts/bench-compare and scripts/refcounts: the one place that knows how
-# the benchmark executable is built.
+# Sourced by scripts/bench, scripts/bench-compare, scripts/refcounts and scripts/footprint: the one
+# place that knows how the benchmark executable is built.
 #
 #   bench_build PACKAGE_DIR BUILD_PATH ALIGNED
 #
