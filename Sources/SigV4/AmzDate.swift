@@ -258,12 +258,15 @@ extension AmzDate {
 
     /// True when ``dateStamp`` is `stamp`, compared without making the string.
     package func hasDateStamp(_ stamp: String) -> Bool {
-        withUTF8Bytes(stamp) { s in
-            // Eight digits naming a real day, and that day this date's (no text written).
-            guard s.count == 8,
-                let day = AmzDate.civilDayNumber(UInt64(littleEndian: s.loadUnaligned(as: UInt64.self)))
-            else { return false }
-            return Int64(day) == dayNumber
-        }
+        withUTF8Bytes(stamp) { hasDateStamp(bytes: $0) }
+    }
+
+    /// True when ``dateStamp`` is the text `stamp` holds.
+    package func hasDateStamp(bytes stamp: UnsafeRawBufferPointer) -> Bool {
+        // Eight digits naming a real day, and that day this date's (no text written).
+        guard stamp.count == 8,
+            let day = AmzDate.civilDayNumber(UInt64(littleEndian: stamp.loadUnaligned(as: UInt64.self)))
+        else { return false }
+        return Int64(day) == dayNumber
     }
 }

@@ -334,13 +334,38 @@ enum AuthorizationParser {
             sigV4a: ClaimedAuthorization.SigV4aClaim(der: der, regionSet: nil))
     }
 
-    /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts; `asymmetric` (SigV4a):
-    /// `AKID/YYYYMMDD/service/aws4_request`, with an empty region. `idSlice`: the access key id
-    /// at a range of `p` as a slice of the string `p` was read from, when it can be one.
+    /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts;
+    /// `asymmetric` (SigV4a): `AKID/YYYYMMDD/service/aws4_request`, with an empty region. `idSlice`:
+    /// the access key id at a range of `p` as a slice of the string `p` was read from, when it can be one.
     static func parseCredential(
         _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, asymmetric: Bool = false,
         idSlice: (Range<Int>) -> Substring? = { _ in nil }, fail: (String) -> VerificationFailure
     ) throws(VerificationFailure) -> (Substring, String, String, String, String) {
+        let parts = try credentialParts(p, r, asymmetric: asymmetric, fail: fail)
+        // The terminator is nearly always `aws4_request`: its text is not made again.
+        let terminator =
+            ByteSearch.equals(p, parts.terminator, "aws4_request") ? CredentialScope.terminator : text(p, parts.terminator)
+        let accessKeyID = idSlice(parts.id) ?? Substring(text(p, parts.id))
+        return (accessKeyID, text(p, parts.date), parts.region.map { text(p, $0) } ?? "", text(p, parts.service), terminator)
+    }
+
+    /// Where a credential's parts are, as indices of the buffer it was read from.
+    struct CredentialParts {
+        var id: Range<Int>
+        /// Eight digits.
+        var date: Range<Int>
+        /// nil for SigV4a.
+        var region: Range<Int>?
+        var service: Range<Int>
+        var terminator: Range<Int>
+    }
+
+    /// ``parseCredential(_:_:asymmetric:idSlice:fail:)``'s checks, with the parts as ranges (no
+    /// strings made): printable bytes other than `,` and `;`, four `/` (three for SigV4a), each part
+    /// 1 to 128 bytes, the date eight digits. The terminator's text is not checked.
+    static func credentialParts(
+        _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, asymmetric: Bool, fail: (String) -> VerificationFailure
+    ) throws(VerificationFailure) -> CredentialParts {
         guard r.count <= 512 else { throw fail("the Credential is too long") }
         // One pass over the bytes, eight at a time: each checked (printable, not `,` or `;`), and
         // the first four `/` (which separate the parts) noted, with how many there are.
@@ -399,10 +424,7 @@ enum AuthorizationParser {
         guard date.count == 8, p[date].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw fail("the Credential date must be YYYYMMDD")
         }
-        // The terminator is nearly always `aws4_request`: its text is not made again.
-        let terminator = ByteSearch.equals(p, end, "aws4_request") ? CredentialScope.terminator : text(p, end)
-        let accessKeyID = idSlice(id) ?? Substring(text(p, id))
-        return (accessKeyID, text(p, date), region.map { text(p, $0) } ?? "", text(p, service), terminator)
+        return CredentialParts(id: id, date: date, region: region, service: service, terminator: end)
     }
 
     /// The lanes of `x` that ``isCredentialByte(_:)`` accepts: `0x21`–`0x7e` other than `,` and `;`.

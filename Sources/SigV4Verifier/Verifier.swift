@@ -318,7 +318,10 @@ public struct Verifier: Sendable {
     func firstPass(_ request: VerificationRequest, payload: Payload, now: AmzDate, into outcome: inout Outcome)
         throws(VerificationFailure) -> Bool
     {
-        try evaluate(request, payload: payload, now: now, lookup: .immediate, into: &outcome)
+        var lookup = Lookup.immediate
+        if !verifyCommonForm(request, payload: payload, now: now, into: &outcome, lookup: &lookup) {
+            try evaluate(request, payload: payload, now: now, lookup: lookup, into: &outcome)
+        }
         guard outcome.needsLookup == nil, outcome.verified != nil else { return false }
         return try replayStepWithoutSuspending(outcome, now: now)
     }
@@ -751,8 +754,8 @@ public struct Verifier: Sendable {
         }
         do {
             try checkKeyScope(
-                credential, claim: claim, regionSet: regionSet, request: request, rules: rules, signedAt: signedAt,
-                now: now)
+                credential, region: claim.region, service: claim.service, presignExpires: claim.presign?.expires,
+                regionSet: regionSet, request: request, signedAt: signedAt, now: now)
             try checkToken(expected: credential.sessionToken, claimed: claimedToken)
         } catch {
             throw withKey(error)
@@ -919,9 +922,12 @@ public struct Verifier: Sendable {
 
     // MARK: key scope and token
 
+    /// The key's own limits (``KeyScope``, its validity window, a retiring key's cutoff) for a
+    /// request claiming `region` and `service` (SigV4a: `regionSet`), presigned for `presignExpires`
+    /// seconds (nil: header auth).
     func checkKeyScope(
-        _ credential: ResolvedCredential, claim: ClaimedAuthorization, regionSet: RegionSet? = nil,
-        request: VerificationRequest, rules: ServiceRules, signedAt: AmzDate, now: AmzDate
+        _ credential: ResolvedCredential, region: String, service: String, presignExpires: Int?,
+        regionSet: RegionSet? = nil, request: VerificationRequest, signedAt: AmzDate, now: AmzDate
     ) throws(VerificationFailure) {
         let s = credential.scope
         func denied(_ m: String) -> VerificationFailure { VerificationFailure(.accessDenied, m) }
@@ -944,11 +950,11 @@ public struct Verifier: Sendable {
             {
                 throw denied("The access key is not allowed in the regions '\(regionSet.text.prefix(200))'")
             }
-        } else if !s.regions.isEmpty && !s.regions.contains(claim.region) {
-            throw denied("The access key is not allowed in region '\(claim.region)'")
+        } else if !s.regions.isEmpty && !s.regions.contains(region) {
+            throw denied("The access key is not allowed in region '\(region)'")
         }
-        if !s.services.isEmpty && !s.services.contains(claim.service) {
-            throw denied("The access key is not allowed for service '\(claim.service)'")
+        if !s.services.isEmpty && !s.services.contains(service) {
+            throw denied("The access key is not allowed for service '\(service)'")
         }
         if !s.methods.isEmpty && !s.methods.contains(request.method) {
             throw denied("The access key is not allowed to use method \(request.method)")
@@ -961,7 +967,7 @@ public struct Verifier: Sendable {
                 throw denied("The access key is not allowed to access this path")
             }
         }
-        if let presign = claim.presign, let maxLifetime = s.maxPresignLifetime, presign.expires > maxLifetime {
+        if let expires = presignExpires, let maxLifetime = s.maxPresignLifetime, expires > maxLifetime {
             throw denied("The access key may presign URLs for at most \(maxLifetime) seconds")
         }
     }

@@ -1,0 +1,214 @@
+import SigV4
+import _SigV4Crypto
+
+/// The common request, verified by a short path of its own.
+///
+/// Nearly every request a service sees is signed by an SDK in one form: header authentication,
+/// `Authorization: AWS4-HMAC-SHA256 Credential=<id>/<date>/<region>/<service>/aws4_request,
+/// SignedHeaders=<names>, Signature=<64 hex>` with exactly those separators, one `X-Amz-Date`, one
+/// `Host`, no declared body checksum, and a payload hash that is a digest, `UNSIGNED-PAYLOAD` or
+/// the empty body's. This path reads such a request as ranges of its own bytes (no claim of strings,
+/// no candidates, no alternative readings), runs the same checks with the same helpers and
+/// writes the same ``VerifiedRequest`` the full verification writes.
+///
+/// It only ever accepts. A request of another form, or one that fails any check, is handed to the
+/// full verification (``Verifier/evaluate(_:payload:now:lookup:into:)``), which gives the verdict,
+/// the code and the message; the resolver's answer, when this path got one, goes with it, so a key
+/// is never looked up twice. Tests hold the two paths to the same result on every request they
+/// have (`CommonFormTests`).
+extension Verifier {
+    /// `AWS4-HMAC-SHA256 Credential=`: how the common form starts.
+    static let commonFormPrefix: StaticString = "AWS4-HMAC-SHA256 Credential="
+
+    /// True when this verifier's policy lets the common form be verified by its own path: header
+    /// authentication allowed, no diagnostics (an accepted request then carries its canonical
+    /// request, which this path does not keep), and a `+` policy to read the query with.
+    var commonFormAllowed: Bool {
+        storage.policy.allowHeaderAuth && !storage.policy.includeDiagnostics && !storage.policy.plusPolicies.isEmpty
+    }
+
+    /// Verifies `request` when it has the common form and passes every check but the replay guard:
+    /// true, with `outcome.verified` set as ``evaluate(_:payload:now:lookup:into:)`` sets it, or with
+    /// `outcome.needsLookup` set when the resolver has to be asked asynchronously (as `evaluate`
+    /// sets it). False otherwise, with nothing set but `lookup`: the resolver's answer when it was
+    /// asked.
+    func verifyCommonForm(
+        _ request: VerificationRequest, payload: Payload, now: AmzDate, into outcome: inout Outcome,
+        lookup: inout Lookup
+    ) -> Bool {
+        guard commonFormAllowed else { return false }
+        let presigned = request.withTarget { t, mark in
+            AuthorizationParser.looksPresigned(
+                UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
+        }
+        if presigned { return false }
+        var facts = HeaderFacts()
+        var accepted = false
+        do {
+            try VerifierCanonicalization.withHeaders(count: request.headers.count, byteCount: 0) {
+                sink throws(SigV4Error) in
+                facts = HeaderFacts()
+                try request.headers.addFields(to: &sink, noting: &facts)
+            } body: { fields in
+                guard facts.authorization.count == 1, facts.amzDate.count == 1, facts.firstAmzDate != nil,
+                    facts.hostCount == 1, facts.checksum.isEmpty, facts.contentMD5.isEmpty,
+                    facts.contentSHA256.count <= 1, facts.securityToken.count <= 1
+                else { return }
+                accepted =
+                    request.headers.withFirstAndSource(facts.authorization) { value, source in
+                        verifyCommonForm(
+                            request, authorization: value, source: source, facts: facts, fields: fields,
+                            payload: payload, now: now, into: &outcome, lookup: &lookup)
+                    } ?? false
+            }
+        } catch {
+            // A field the canonicalization refuses: the full verification reports it.
+            return false
+        }
+        return accepted
+    }
+
+    /// The common form's checks, with the `Authorization` value's bytes (`source`: the string they
+    /// are the UTF-8 of, when it is one) and the fields collected.
+    private func verifyCommonForm(
+        _ request: VerificationRequest, authorization p: UnsafeBufferPointer<UInt8>, source: String?,
+        facts: HeaderFacts, fields: VerifierCanonicalization.Headers, payload: Payload, now: AmzDate, into outcome: inout Outcome,
+        lookup: inout Lookup
+    ) -> Bool {
+        // `AWS4-HMAC-SHA256 Credential=<credential>, SignedHeaders=<names>, Signature=<64 hex>`.
+        let start = Verifier.commonFormPrefix.utf8CodeUnitCount
+        guard p.count > start + 16 + 12 + 64, ByteSearch.equals(p, 0..<start, Verifier.commonFormPrefix) else {
+            return false
+        }
+        let credentialEnd = ByteSearch.index(of: 0x2c, in: p, start..<p.count)
+        let namesStart = credentialEnd + 16
+        guard namesStart < p.count, ByteSearch.equals(p, credentialEnd..<namesStart, ", SignedHeaders=") else {
+            return false
+        }
+        let namesEnd = ByteSearch.index(of: 0x2c, in: p, namesStart..<p.count)
+        let signatureStart = namesEnd + 12
+        guard signatureStart + 64 == p.count, ByteSearch.equals(p, namesEnd..<signatureStart, ", Signature="),
+            let signature = ByteParsing.signature(UnsafeBufferPointer(rebasing: p[signatureStart...])),
+            let parts = try? AuthorizationParser.credentialParts(
+                p, start..<credentialEnd, asymmetric: false, fail: AuthorizationParser.malformed),
+            ByteSearch.equals(p, parts.terminator, "aws4_request"),
+            (try? AuthorizationParser.checkSignedHeaders(p, namesStart..<namesEnd, fail: AuthorizationParser.malformed))
+                != nil
+        else { return false }
+        let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[namesStart..<namesEnd])
+        // The policy is read in place (a copy would retain each of its sets and arrays).
+        let storage = self.storage
+
+        // Endpoint and time.
+        let region = AuthorizationParser.text(p, parts.region!)
+        let service = AuthorizationParser.text(p, parts.service)
+        guard storage.policy.allowedRegions.isEmpty || storage.policy.allowedRegions.contains(region),
+            storage.policy.allowedServices.isEmpty || storage.policy.allowedServices.contains(service),
+            let signedAt = facts.firstAmzDate,
+            signedAt.hasDateStamp(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[parts.date]))
+        else { return false }
+        let skew = now.secondsSince1970 - signedAt.secondsSince1970
+        guard skew <= storage.policy.maxClockSkew, -skew <= storage.policy.maxClockSkew else { return false }
+
+        // Coverage: `host` and every `x-amz-*` field signed (an exempted one goes the full way).
+        let line = names.bindMemory(to: UInt8.self)
+        if storage.policy.requireSignedHost
+            && !ByteSearch.anyName(of: line, { ByteSearch.equals(UnsafeRawBufferPointer($0), "host") })
+        {
+            return false
+        }
+        if storage.policy.requireSignedAmzHeaders && facts.amzCount > 0 && !fields.allNames(withPrefix: "x-amz-", areIn: names) {
+            return false
+        }
+
+        // The payload hash: the declared one (a digest or `UNSIGNED-PAYLOAD`; aws-chunked goes the
+        // full way), or the body's.
+        let rules = storage.policy.rules(for: service)
+        let payloadHash: PayloadHash
+        if facts.contentSHA256.isEmpty {
+            if rules.sendContentSHA256 { return false }
+            switch payload {
+            case .body(let b): payloadHash = .sha256(of: b)
+            case .hash(let h): payloadHash = h
+            case .streamed:
+                if facts.hasBody { return false }
+                payloadHash = .emptySHA256
+            }
+        } else {
+            guard
+                let declared = request.headers.withFirstAndSource(
+                    facts.contentSHA256, { bytes, source in try? PayloadHash(bytes, source: source) }) ?? nil,
+                !declared.isStreaming, declared != .unsignedPayload || storage.policy.allowUnsignedPayload
+            else { return false }
+            payloadHash = declared
+        }
+
+        // The key, its own limits and its session token.
+        let accessKeyID =
+            source.map { AuthorizationParser.slice($0, parts.id) } ?? Substring(AuthorizationParser.text(p, parts.id))
+        let context = ResolutionContext(signedAt: signedAt, now: now, region: region, service: service, isPresigned: false)
+        let credential: ResolvedCredential
+        do {
+            switch try storage.resolver.lookUpWithoutSuspending(accessKeyID: accessKeyID, context: context) {
+            case .found(let found):
+                lookup = .resolved(.success(found))
+                credential = found
+            case .notFound:
+                lookup = .resolved(.success(nil))
+                return false
+            case .needsSuspension:
+                // Every check before the lookup passed, as the full verification would pass them:
+                // it runs again with the resolver's answer (``finish(_:payload:now:outcome:)``).
+                outcome.needsLookup = (String(accessKeyID), context)
+                return true
+            }
+        } catch {
+            lookup = .resolved(.failure(error))
+            return false
+        }
+        guard
+            (try? checkKeyScope(
+                credential, region: region, service: service, presignExpires: nil, request: request, signedAt: signedAt,
+                now: now)) != nil,
+            Verifier.tokenMatches(expected: credential.sessionToken, request.headers, facts.securityToken)
+        else { return false }
+
+        // The signature, from the spec reading of the target.
+        let scope = CredentialScope(
+            checkedDateStamp: AuthorizationParser.text(p, parts.date), region: region, service: service)
+        let key = storage.keyCache.signingKey(
+            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: scope)
+        let plus = storage.policy.plusPolicies[0]
+        let hash: SHA256Digest? = request.method.withBorrowedUTF8 { m in
+            request.withTarget { t, _ in
+                try? fields.canonicalRequest(
+                    method: UnsafeRawBufferPointer(m), target: t, signedHeaders: names, payloadHash: payloadHash,
+                    rules: rules, plus: plus, keepingBytes: false
+                ).hash
+            }
+        }
+        guard let hash,
+            key.signature(date: signedAt, scope: key.scope, canonicalRequestHash: hash).constantTimeEquals(signature),
+            let status = try? payloadStatus(payloadHash, payload: payload, facts: facts)
+        else { return false }
+
+        if storage.replayGuard != nil { outcome.claimedAccessKeyID = accessKeyID }
+        outcome.verified = VerifiedRequest(
+            accessKeyID: credential.accessKeyID, principal: credential.principal,
+            signedHeadersText: source.map {
+                SignedHeadersText(raw: AuthorizationParser.slice($0, namesStart..<namesEnd), percentEncoded: false)
+            } ?? SignedHeadersText(AuthorizationParser.text(p, namesStart..<namesEnd)),
+            signedAt: signedAt, isPresigned: false, expires: nil, signature: signature, payloadHash: payloadHash,
+            payload: status, plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, signingKey: key)
+        return true
+    }
+
+    /// True when the request's session token (the first field of `o`; none when there is no such
+    /// field) is `expected`, compared in constant time.
+    static func tokenMatches(expected: String?, _ headers: HeaderList, _ o: HeaderFacts.Occurrences) -> Bool {
+        guard let expected else { return o.isEmpty }
+        return headers.withFirst(o) { claimed in
+            expected.withBorrowedUTF8 { ConstantTime.equals(UnsafeRawBufferPointer($0), UnsafeRawBufferPointer(claimed)) }
+        } ?? false
+    }
+}

@@ -1,0 +1,326 @@
+import HTTPTypes
+import SigV4
+import SigV4TestSupport
+import Synchronization
+import Testing
+
+@testable import SigV4Verifier
+
+/// The common form's own path (`Verifier.verifyCommonForm`) accepts exactly what the full
+/// verification accepts, with the same result, and hands every other request over.
+///
+/// Each request here is verified twice, by the common path alone and by the full verification
+/// alone: when the common path accepts, the full verification must accept with an equal result;
+/// when the full verification refuses, the common path must not accept. The requests: every
+/// botocore-signed case, the suite fixture, and thousands of mutations of them (each byte of the
+/// `Authorization` value, fields added, repeated and removed, clocks at the skew limits, policies
+/// and key scopes that refuse).
+@Suite("the common form's path agrees with the full verification")
+struct CommonFormTests {
+    struct Both {
+        var common: VerifiedRequest?
+        var full: Result<VerifiedRequest, VerificationFailure>
+        var fullAccepted: VerifiedRequest? { try? full.get() }
+    }
+
+    /// The request verified by each path alone (no replay guard).
+    static func both(
+        _ verifier: Verifier, _ request: VerificationRequest, payload: Verifier.Payload, now: AmzDate
+    ) -> Both {
+        var outcome = Verifier.Outcome()
+        var lookup = Verifier.Lookup.immediate
+        let accepted = verifier.verifyCommonForm(request, payload: payload, now: now, into: &outcome, lookup: &lookup)
+        var full = Verifier.Outcome()
+        let result: Result<VerifiedRequest, VerificationFailure>
+        do {
+            try verifier.evaluate(request, payload: payload, now: now, lookup: .immediate, into: &full)
+            result = .success(full.verified!)
+        } catch {
+            result = .failure(error)
+        }
+        #expect(outcome.needsLookup == nil, "the in-memory resolver answers at once")
+        return Both(common: accepted ? outcome.verified : nil, full: result)
+    }
+
+    /// Every part of two results, the signing key by its scope and its MAC of a fixed message.
+    static func differences(_ a: VerifiedRequest, _ b: VerifiedRequest) -> [String] {
+        var out: [String] = []
+        func check<T: Equatable>(_ name: String, _ x: T, _ y: T) { if x != y { out.append("\(name): \(x) vs \(y)") } }
+        check("accessKeyID", a.accessKeyID, b.accessKeyID)
+        check("principal", a.principal, b.principal)
+        check("scope", a.scope, b.scope)
+        check("signedHeadersLine", a.signedHeadersLine, b.signedHeadersLine)
+        check("signedAt", a.signedAt, b.signedAt)
+        check("isPresigned", a.isPresigned, b.isPresigned)
+        check("expires", a.expires, b.expires)
+        check("signature", a.signature, b.signature)
+        check("payloadHash", a.payloadHash, b.payloadHash)
+        check("payload", a.payload, b.payload)
+        check("plusPolicy", a.plusPolicy, b.plusPolicy)
+        check("canonicalForm", a.canonicalForm, b.canonicalForm)
+        check("diagnostics", a.diagnostics == nil, b.diagnostics == nil)
+        check("isSigV4a", a.isSigV4a, b.isSigV4a)
+        check("declaredChecksum", a.declaredChecksum, b.declaredChecksum)
+        check("contentMD5", a.contentMD5, b.contentMD5)
+        check("checksumVerified", a.checksumVerified, b.checksumVerified)
+        check("sigV4aChunkSeed", a.sigV4aChunkSeed == nil, b.sigV4aChunkSeed == nil)
+        check("signingKey.scope", a.signingKey.scope, b.signingKey.scope)
+        let message = Array("common form".utf8)
+        check(
+            "signingKey", a.signingKey.hmac.authenticationCode(for: message),
+            b.signingKey.hmac.authenticationCode(for: message))
+        return out
+    }
+
+    /// Checks the two paths agree on `request`; returns true when the common path accepted it.
+    @discardableResult
+    static func expectAgreement(
+        _ verifier: Verifier, _ request: VerificationRequest, payload: Verifier.Payload, now: AmzDate, _ what: String
+    ) -> Bool {
+        let b = both(verifier, request, payload: payload, now: now)
+        guard let common = b.common else { return false }
+        guard let full = b.fullAccepted else {
+            Issue.record("\(what): the common path accepts what the full verification refuses (\(b.full))")
+            return true
+        }
+        let diff = differences(common, full)
+        #expect(diff.isEmpty, "\(what): \(diff)")
+        return true
+    }
+
+    static let now = Fixture.date.adding(seconds: 5)
+
+    @Test("the suite fixture takes the common path, as an HTTPRequest and as raw fields, and agrees")
+    func fixtureTakesTheCommonPath() {
+        let (request, body) = Fixture.signedPut()
+        let verifier = Fixture.verifier()
+        #expect(Self.expectAgreement(verifier, request, payload: .body(body), now: Self.now, "fixture"))
+        #expect(Self.expectAgreement(verifier, request, payload: .streamed, now: Self.now, "fixture, streamed"))
+        #expect(Self.expectAgreement(verifier, request, payload: .hash(.sha256(of: body)), now: Self.now, "fixture, hash"))
+        // The same request held as fields (no `String` to slice the id and names from).
+        var raw = request
+        raw.fields = request.fields
+        #expect(Self.expectAgreement(verifier, raw, payload: .body(body), now: Self.now, "fixture, raw fields"))
+    }
+
+    @Test("every botocore-signed case: the paths agree, and SDK-form header requests take the common path")
+    func botocoreCorpus() {
+        var common = 0
+        var headerCases = 0
+        for c in BotocoreVerificationTests.cases {
+            let verifier = c.verifier
+            if c.mode == "header" { headerCases += 1 }
+            if Self.expectAgreement(verifier, c.request, payload: .body(c.body), now: c.now, "case \(c.id)") {
+                common += 1
+                #expect(c.mode == "header", "case \(c.id): a presigned request never takes the common path")
+            }
+        }
+        // Header cases with a declared checksum or Content-MD5, a `Date` header instead of
+        // `X-Amz-Date` or a spec-divergent target go the full way; the rest take the common path.
+        print("botocore corpus: \(common) of \(headerCases) header-auth cases took the common path")
+        #expect(common >= headerCases / 3)
+    }
+
+    @Test("each byte of the Authorization value replaced, removed or doubled: the paths agree")
+    func authorizationMutations() {
+        let (request, body) = Fixture.signedPut()
+        let verifier = Fixture.verifier()
+        let original = Fixture.value(request, "authorization")
+        let replacements: [UInt8] = Array(" \t,;=/xX0aA-_.".utf8) + [0x00, 0x7f, 0xc3]
+        var accepted = 0
+        var expected = 0
+        var tried = 0
+        for i in original.indices {
+            var values: [[UInt8]] = []
+            for r in replacements where r != original[i] {
+                var v = original
+                v[i] = r
+                values.append(v)
+            }
+            var removed = original
+            removed.remove(at: i)
+            var doubled = original
+            doubled.insert(original[i], at: i)
+            var spaced = original
+            spaced.insert(0x20, at: i)
+            values += [removed, doubled, spaced]
+            // Letters in the other case (the signature's hex digits may be either).
+            if original[i] >= 0x41 && original[i] <= 0x7a && (original[i] | 0x20) >= 0x61 {
+                var v = original
+                v[i] ^= 0x20
+                values.append(v)
+            }
+            for v in values {
+                tried += 1
+                let request = Fixture.replacing(request, "authorization", with: v)
+                if Self.expectAgreement(verifier, request, payload: .body(body), now: Self.now, "byte \(i)") { accepted += 1 }
+                // Only a signature whose hex letters changed case is the same signature.
+                let lowered = v.count == original.count ? v.prefix(v.count - 64) + v.suffix(64).map { $0 | 0x20 } : []
+                if Array(lowered) == original { expected += 1 }
+            }
+        }
+        print("Authorization mutations: \(tried) tried, \(accepted) accepted by the common path")
+        #expect(tried > 3000)
+        #expect(accepted == expected)
+        #expect(expected > 0)
+    }
+
+    @Test("fields added, repeated, removed and reordered: the paths agree")
+    func fieldMutations() {
+        let (request, body) = Fixture.signedPut()
+        let verifier = Fixture.verifier()
+        let fields = request.fields
+        var variants: [(String, VerificationRequest)] = []
+        let extra: [(String, String)] = [
+            ("x-amz-meta-unsigned", "1"), ("X-Amz-Date", "20150830T123600Z"), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+            ("Host", "examplebucket.s3.amazonaws.com"), ("Content-MD5", "1B2M2Y8AsgTpgAZPy7iD/w=="),
+            ("x-amz-checksum-crc32", "AAAAAA=="), ("X-Amz-Security-Token", "token"), ("Authorization", "AWS4-HMAC-SHA256 x"),
+            ("Date", "Sun, 30 Aug 2015 12:36:00 GMT"), ("Content-Length", "21"), ("Transfer-Encoding", "chunked"),
+            ("x-amz-region-set", "us-east-1"), ("X-AMZ-META-COLOR", "blue green"), ("user-agent", "test"),
+        ]
+        for (name, value) in extra {
+            var r = request
+            r.fields.append(.init(name: name, value: value))
+            variants.append(("added \(name)", r))
+            var first = request
+            first.fields.insert(.init(name: name, value: value), at: 0)
+            variants.append(("added \(name) first", first))
+        }
+        for i in fields.indices {
+            var r = request
+            r.fields.remove(at: i)
+            variants.append(("removed \(fields[i].name)", r))
+            var doubled = request
+            doubled.fields.insert(fields[i], at: i)
+            variants.append(("doubled \(fields[i].name)", doubled))
+        }
+        var reversed = request
+        reversed.fields = fields.reversed()
+        variants.append(("reversed", reversed))
+        var accepted = 0
+        for (what, r) in variants {
+            for payload: Verifier.Payload in [.body(body), .streamed, .hash(.emptySHA256)] {
+                if Self.expectAgreement(verifier, r, payload: payload, now: Self.now, what) { accepted += 1 }
+            }
+        }
+        #expect(variants.count > 40)
+        // Reordered fields, a `User-Agent`, and the body's Content-Length still verify.
+        #expect(accepted > 0)
+    }
+
+    @Test("clocks at and beyond the skew limits, and other days: the paths agree")
+    func clocks() {
+        let (request, body) = Fixture.signedPut()
+        let verifier = Fixture.verifier()
+        let skew = verifier.policy.maxClockSkew
+        var accepted = 0
+        for offset in [-skew - 1, -skew, -skew + 1, 0, skew - 1, skew, skew + 1, 86_400, -86_400] {
+            let now = Fixture.date.adding(seconds: offset)
+            if Self.expectAgreement(verifier, request, payload: .body(body), now: now, "offset \(offset)") { accepted += 1 }
+        }
+        #expect(accepted == 5)
+    }
+
+    @Test("policies and key scopes that refuse, or accept: the paths agree")
+    func policiesAndScopes() {
+        let (request, body) = Fixture.signedPut()
+        var policies: [(String, VerificationPolicy)] = [("default", .default)]
+        func policy(_ what: String, _ change: (inout VerificationPolicy) -> Void) {
+            var p = VerificationPolicy.default
+            change(&p)
+            policies.append((what, p))
+        }
+        policy("other region") { $0.allowedRegions = ["eu-west-1"] }
+        policy("this region") { $0.allowedRegions = ["us-east-1", "eu-west-1"] }
+        policy("other service") { $0.allowedServices = ["sqs"] }
+        policy("this service") { $0.allowedServices = ["s3"] }
+        policy("no header auth") { $0.allowHeaderAuth = false }
+        policy("diagnostics") { $0.includeDiagnostics = true }
+        policy("no unsigned payload") { $0.allowUnsignedPayload = false }
+        policy("host not required") { $0.requireSignedHost = false }
+        policy("x-amz-* not required") { $0.requireSignedAmzHeaders = false }
+        policy("short skew") { $0.maxClockSkew = 1 }
+        policy("space for +") { $0.plusPolicies = [.space] }
+        let credentials: [(String, ResolvedCredential)] = [
+            ("unrestricted", Fixture.credential()),
+            ("region scope", Fixture.credential(scope: KeyScope(regions: ["us-east-1"]))),
+            ("other region scope", Fixture.credential(scope: KeyScope(regions: ["eu-west-1"]))),
+            ("service scope", Fixture.credential(scope: KeyScope(services: ["sqs"]))),
+            ("method scope", Fixture.credential(scope: KeyScope(methods: ["PUT"]))),
+            ("other method scope", Fixture.credential(scope: KeyScope(methods: ["GET"]))),
+            ("path scope", Fixture.credential(scope: KeyScope(pathPrefixes: ["/photos/"]))),
+            ("other path scope", Fixture.credential(scope: KeyScope(pathPrefixes: ["/videos/"]))),
+            ("not yet valid", Fixture.credential(scope: KeyScope(notBefore: Fixture.date.adding(seconds: 60)))),
+            ("expired", Fixture.credential(scope: KeyScope(notAfter: Fixture.date.adding(seconds: -60)))),
+            ("retired", Fixture.credential(retiringAt: Fixture.date)),
+            ("retiring later", Fixture.credential(retiringAt: Fixture.date.adding(seconds: 1))),
+            ("token expected", Fixture.credential(token: "token")),
+            ("other principal", Fixture.credential(principal: "bob")),
+        ]
+        var accepted = 0
+        for (p, policy) in policies {
+            for (c, credential) in credentials {
+                let verifier = Fixture.verifier(credential, policy: policy)
+                if Self.expectAgreement(verifier, request, payload: .body(body), now: Self.now, "\(p), \(c)") { accepted += 1 }
+            }
+        }
+        #expect(accepted > 20)
+    }
+
+    @Test("session tokens: the right one, another, none, two: the paths agree")
+    func sessionTokens() throws {
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: .contentType, value: "text/plain"))
+        let signed = try Fixture.signer(token: "the-token").sign(
+            HTTPRequest(method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/a", headerFields: fields),
+            payload: .emptySHA256, at: Fixture.date)
+        let request = VerificationRequest(signed.request)
+        for (expected, shouldAccept) in [("the-token", true), ("the-token2", false), ("the-toke", false)] {
+            let verifier = Fixture.verifier(Fixture.credential(token: expected))
+            #expect(Self.expectAgreement(verifier, request, payload: .streamed, now: Self.now, expected) == shouldAccept)
+        }
+        #expect(!Self.expectAgreement(Fixture.verifier(), request, payload: .streamed, now: Self.now, "no token expected"))
+        var two = request
+        two.fields.append(.init(name: "x-amz-security-token", value: "the-token"))
+        #expect(
+            !Self.expectAgreement(
+                Fixture.verifier(Fixture.credential(token: "the-token")), two, payload: .streamed, now: Self.now, "two"))
+    }
+
+    /// A resolver that counts how often it is asked.
+    final class CountingResolver: CredentialResolver {
+        let inner: InMemoryCredentialResolver
+        let count = Mutex(0)
+        var asked: Int { count.withLock { $0 } }
+        init(_ credential: ResolvedCredential) { inner = InMemoryCredentialResolver([credential]) }
+        func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {
+            count.withLock { $0 += 1 }
+            return try await inner.resolve(accessKeyID: accessKeyID, context: context)
+        }
+        func lookUpWithoutSuspending(accessKeyID: String, context: ResolutionContext) throws -> CredentialLookup {
+            count.withLock { $0 += 1 }
+            return inner.lookUpWithoutSuspending(accessKeyID: accessKeyID, context: context)
+        }
+    }
+
+    @Test("a request the common path hands over after the key lookup is not looked up again")
+    func oneLookup() async {
+        let (request, body) = Fixture.signedPut()
+        let resolver = CountingResolver(Fixture.credential())
+        let verifier = Verifier(resolver: resolver)
+        let good = await verifier.verify(request, payload: .body(body), now: Self.now)
+        #expect(good.isAccepted)
+        #expect(resolver.asked == 1)
+        // A tampered signed header passes the lookup and fails the signature: the full verification
+        // refuses it with the key the common path looked up.
+        let tampered = Fixture.replacing(request, "x-amz-meta-color", with: Array("red".utf8))
+        let bad = await verifier.verify(tampered, payload: .body(body), now: Self.now)
+        #expect(bad.code == "SignatureDoesNotMatch")
+        #expect(resolver.asked == 2)
+        // A key scope that refuses: handed over after the lookup too.
+        let scoped = CountingResolver(Fixture.credential(scope: KeyScope(regions: ["eu-west-1"])))
+        let refused = await Verifier(resolver: scoped).verify(request, payload: .body(body), now: Self.now)
+        #expect(refused.code == "AccessDenied")
+        #expect(scoped.asked == 1)
+    }
+}
