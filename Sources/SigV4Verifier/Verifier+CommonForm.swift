@@ -20,14 +20,16 @@ extension Verifier {
     /// `AWS4-HMAC-SHA256 Credential=`: how the common form starts.
     static let commonFormPrefix: StaticString = "AWS4-HMAC-SHA256 Credential="
 
-    /// True when this verifier's policy lets the common form be verified by its own path: header
-    /// authentication allowed, no diagnostics (an accepted request then carries its canonical
-    /// request, which this path does not keep), and a `+` policy to read the query with.
-    var commonFormAllowed: Bool {
-        storage.policy.allowHeaderAuth && !storage.policy.includeDiagnostics && !storage.policy.plusPolicies.isEmpty
+    /// True when this verifier's policy lets the common forms be verified by their own path: no
+    /// diagnostics (an accepted request then carries its canonical request, which this path does
+    /// not keep), a `+` policy to read the query with, and the form (header authentication, or a
+    /// presigned URL) allowed.
+    func commonFormAllowed(presigned: Bool) -> Bool {
+        !storage.policy.includeDiagnostics && !storage.policy.plusPolicies.isEmpty
+            && (presigned ? storage.policy.allowPresigned : storage.policy.allowHeaderAuth)
     }
 
-    /// Verifies `request` when it has the common form and passes every check but the replay guard:
+    /// Verifies `request` when it has a common form and passes every check but the replay guard:
     /// true, with `outcome.verified` set as ``evaluate(_:payload:now:lookup:into:)`` sets it, or with
     /// `outcome.needsLookup` set when the resolver has to be asked asynchronously (as `evaluate`
     /// sets it). False otherwise, with nothing set but `lookup`: the resolver's answer when it was
@@ -36,12 +38,11 @@ extension Verifier {
         _ request: VerificationRequest, payload: Payload, now: AmzDate, into outcome: inout Outcome,
         lookup: inout Lookup
     ) -> Bool {
-        guard commonFormAllowed else { return false }
         let presigned = request.withTarget { t, mark in
             AuthorizationParser.looksPresigned(
                 UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
         }
-        if presigned { return false }
+        guard commonFormAllowed(presigned: presigned) else { return false }
         var facts = HeaderFacts()
         var accepted = false
         do {
@@ -50,9 +51,18 @@ extension Verifier {
                 facts = HeaderFacts()
                 try request.headers.addFields(to: &sink, noting: &facts)
             } body: { fields in
+                guard facts.hostCount == 1, facts.checksum.isEmpty, facts.contentMD5.isEmpty,
+                    facts.contentSHA256.count <= 1
+                else { return }
+                if presigned {
+                    guard facts.authorization.isEmpty else { return }
+                    accepted = verifyCommonPresignedForm(
+                        request, facts: facts, fields: fields, payload: payload, now: now, into: &outcome,
+                        lookup: &lookup)
+                    return
+                }
                 guard facts.authorization.count == 1, facts.amzDate.count == 1, facts.firstAmzDate != nil,
-                    facts.hostCount == 1, facts.checksum.isEmpty, facts.contentMD5.isEmpty,
-                    facts.contentSHA256.count <= 1, facts.securityToken.count <= 1
+                    facts.securityToken.count <= 1
                 else { return }
                 accepted =
                     request.headers.withFirstAndSource(facts.authorization) { value, source in
@@ -66,6 +76,92 @@ extension Verifier {
             return false
         }
         return accepted
+    }
+
+    /// A presigned URL's checks, with its parameters parsed by the full verification's parser (an
+    /// SigV4a one goes the full way).
+    private func verifyCommonPresignedForm(
+        _ request: VerificationRequest, facts: HeaderFacts, fields: VerifierCanonicalization.Headers, payload: Payload,
+        now: AmzDate, into outcome: inout Outcome, lookup: inout Lookup
+    ) -> Bool {
+        var parsed: ClaimedAuthorization? = nil
+        // The target's string is read before (a closure that reads `request` copies all of it).
+        let source = request.targetText
+        do {
+            try request.withTarget { t, mark throws(VerificationFailure) in
+                try AuthorizationParser.parseQuery(
+                    target: t, query: VerificationRequest.query(count: t.count, mark: mark), source: source,
+                    into: &parsed)
+            }
+        } catch {
+            return false
+        }
+        guard let claim = consume parsed, !claim.isSigV4a, let presign = claim.presign,
+            claim.terminator == CredentialScope.terminator
+        else { return false }
+        let storage = self.storage
+        // The parts the closures below read, on their own: a closure that reads the claim copies
+        // all of it.
+        let region = claim.region
+        let service = claim.service
+        let signedHeaders = claim.signedHeadersText
+
+        // Endpoint, time, coverage and the payload hash.
+        let signedAt = presign.date
+        let rules = storage.policy.rules(for: service)
+        guard signedAt.hasDateStamp(claim.dateStamp), presign.expires <= storage.policy.maxPresignExpires,
+            now >= signedAt, now <= signedAt.adding(seconds: Int64(presign.expires)),
+            signedHeaders.withBytes({ names in
+                commonChecks(region: region, service: service, signedNames: names, facts: facts, fields: fields)
+            }),
+            let payloadHash = commonPayloadHash(request, facts: facts, payload: payload, rules: rules, presigned: true)
+        else { return false }
+
+        // The key, its own limits and the session token.
+        let context = ResolutionContext(
+            signedAt: signedAt, now: now, region: region, service: service, isPresigned: true)
+        let credential: ResolvedCredential
+        switch commonLookUp(claim.accessKeyID, context: context, into: &outcome, lookup: &lookup) {
+        case .found(let found): credential = found
+        case .handedOver: return false
+        case .suspends: return true
+        }
+        guard
+            (try? checkKeyScope(
+                credential, region: region, service: service, presignExpires: presign.expires,
+                request: request, signedAt: signedAt, now: now)) != nil,
+            (try? checkToken(expected: credential.sessionToken, claimed: presign.sessionToken)) != nil
+        else { return false }
+
+        // The signature, from the spec reading of the target without its signature (and a token
+        // added after signing).
+        let key = storage.keyCache.signingKey(
+            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey,
+            scope: CredentialScope(checkedDateStamp: claim.dateStamp, region: region, service: service))
+        let plus = storage.policy.plusPolicies[0]
+        let hash: SHA256Digest? = signedHeaders.withBytes { names in
+            request.method.withBorrowedUTF8 { m in
+                withCanonicalTarget(request: request, presign: presign, rules: rules) { target in
+                    try? fields.canonicalRequest(
+                        method: UnsafeRawBufferPointer(m), target: target, signedHeaders: names,
+                        payloadHash: payloadHash, rules: rules, plus: plus, keepingBytes: false
+                    ).hash
+                }
+            }
+        }
+        guard let hash,
+            key.signature(date: signedAt, scope: key.scope, canonicalRequestHash: hash)
+                .constantTimeEquals(claim.signature),
+            let status = try? payloadStatus(payloadHash, payload: payload, facts: facts)
+        else { return false }
+
+        if storage.replayGuard != nil { outcome.claimedAccessKeyID = claim.accessKeyID }
+        outcome.verified = VerifiedRequest(
+            accessKeyID: credential.accessKeyID, principal: credential.principal,
+            signedHeadersText: signedHeaders, signedAt: signedAt, isPresigned: true,
+            expires: presign.expires, signature: claim.signature, payloadHash: payloadHash, payload: status,
+            plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, signingKey: key)
+        return true
     }
 
     /// The common form's checks, with the `Authorization` value's bytes (`source`: the string they
@@ -99,72 +195,28 @@ extension Verifier {
         // The policy is read in place (a copy would retain each of its sets and arrays).
         let storage = self.storage
 
-        // Endpoint and time.
+        // Endpoint, time, coverage and the payload hash.
         let region = AuthorizationParser.text(p, parts.region!)
         let service = AuthorizationParser.text(p, parts.service)
-        guard storage.policy.allowedRegions.isEmpty || storage.policy.allowedRegions.contains(region),
-            storage.policy.allowedServices.isEmpty || storage.policy.allowedServices.contains(service),
-            let signedAt = facts.firstAmzDate,
+        let rules = storage.policy.rules(for: service)
+        guard let signedAt = facts.firstAmzDate,
             signedAt.hasDateStamp(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[parts.date]))
         else { return false }
         let skew = now.secondsSince1970 - signedAt.secondsSince1970
-        guard skew <= storage.policy.maxClockSkew, -skew <= storage.policy.maxClockSkew else { return false }
-
-        // Coverage: `host` and every `x-amz-*` field signed (an exempted one goes the full way).
-        let line = names.bindMemory(to: UInt8.self)
-        if storage.policy.requireSignedHost
-            && !ByteSearch.anyName(of: line, { ByteSearch.equals(UnsafeRawBufferPointer($0), "host") })
-        {
-            return false
-        }
-        if storage.policy.requireSignedAmzHeaders && facts.amzCount > 0 && !fields.allNames(withPrefix: "x-amz-", areIn: names) {
-            return false
-        }
-
-        // The payload hash: the declared one (a digest or `UNSIGNED-PAYLOAD`; aws-chunked goes the
-        // full way), or the body's.
-        let rules = storage.policy.rules(for: service)
-        let payloadHash: PayloadHash
-        if facts.contentSHA256.isEmpty {
-            if rules.sendContentSHA256 { return false }
-            switch payload {
-            case .body(let b): payloadHash = .sha256(of: b)
-            case .hash(let h): payloadHash = h
-            case .streamed:
-                if facts.hasBody { return false }
-                payloadHash = .emptySHA256
-            }
-        } else {
-            guard
-                let declared = request.headers.withFirstAndSource(
-                    facts.contentSHA256, { bytes, source in try? PayloadHash(bytes, source: source) }) ?? nil,
-                !declared.isStreaming, declared != .unsignedPayload || storage.policy.allowUnsignedPayload
-            else { return false }
-            payloadHash = declared
-        }
+        guard skew <= storage.policy.maxClockSkew, -skew <= storage.policy.maxClockSkew,
+            commonChecks(region: region, service: service, signedNames: names, facts: facts, fields: fields),
+            let payloadHash = commonPayloadHash(request, facts: facts, payload: payload, rules: rules, presigned: false)
+        else { return false }
 
         // The key, its own limits and its session token.
         let accessKeyID =
             source.map { AuthorizationParser.slice($0, parts.id) } ?? Substring(AuthorizationParser.text(p, parts.id))
         let context = ResolutionContext(signedAt: signedAt, now: now, region: region, service: service, isPresigned: false)
         let credential: ResolvedCredential
-        do {
-            switch try storage.resolver.lookUpWithoutSuspending(accessKeyID: accessKeyID, context: context) {
-            case .found(let found):
-                lookup = .resolved(.success(found))
-                credential = found
-            case .notFound:
-                lookup = .resolved(.success(nil))
-                return false
-            case .needsSuspension:
-                // Every check before the lookup passed, as the full verification would pass them:
-                // it runs again with the resolver's answer (``finish(_:payload:now:outcome:)``).
-                outcome.needsLookup = (String(accessKeyID), context)
-                return true
-            }
-        } catch {
-            lookup = .resolved(.failure(error))
-            return false
+        switch commonLookUp(accessKeyID, context: context, into: &outcome, lookup: &lookup) {
+        case .found(let found): credential = found
+        case .handedOver: return false
+        case .suspends: return true
         }
         guard
             (try? checkKeyScope(
@@ -201,6 +253,86 @@ extension Verifier {
             signedAt: signedAt, isPresigned: false, expires: nil, signature: signature, payloadHash: payloadHash,
             payload: status, plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, signingKey: key)
         return true
+    }
+
+    /// The policy's region and service allow-lists, `host` and every `x-amz-*` field signed (a
+    /// field the policy exempts goes the full way): true when they pass.
+    private func commonChecks(
+        region: String, service: String, signedNames names: UnsafeRawBufferPointer, facts: HeaderFacts,
+        fields: VerifierCanonicalization.Headers
+    ) -> Bool {
+        // The policy is read in place (a copy would retain each of its sets and arrays).
+        let storage = self.storage
+        guard storage.policy.allowedRegions.isEmpty || storage.policy.allowedRegions.contains(region),
+            storage.policy.allowedServices.isEmpty || storage.policy.allowedServices.contains(service)
+        else { return false }
+        if storage.policy.requireSignedHost
+            && !ByteSearch.anyName(of: names.bindMemory(to: UInt8.self), { ByteSearch.equals(UnsafeRawBufferPointer($0), "host") })
+        {
+            return false
+        }
+        return !storage.policy.requireSignedAmzHeaders || facts.amzCount == 0
+            || fields.allNames(withPrefix: "x-amz-", areIn: names)
+    }
+
+    /// The payload hash the full verification tries first: the declared one (a digest or
+    /// `UNSIGNED-PAYLOAD`; nil for aws-chunked, which goes the full way), or the body's (presigned
+    /// S3: `UNSIGNED-PAYLOAD` first), as ``payloadCandidates(facts:headers:presigned:rules:payload:)``
+    /// orders them. Nil when it would refuse.
+    private func commonPayloadHash(
+        _ request: VerificationRequest, facts: HeaderFacts, payload: Payload, rules: ServiceRules, presigned: Bool
+    ) -> PayloadHash? {
+        let allowUnsigned = storage.policy.allowUnsignedPayload
+        if !facts.contentSHA256.isEmpty {
+            guard
+                let declared = request.headers.withFirstAndSource(
+                    facts.contentSHA256, { bytes, source in try? PayloadHash(bytes, source: source) }) ?? nil,
+                !declared.isStreaming, declared != .unsignedPayload || allowUnsigned
+            else { return nil }
+            return declared
+        }
+        if presigned && rules.presignUnsignedPayload && allowUnsigned { return .unsignedPayload }
+        if !presigned && rules.sendContentSHA256 { return nil }
+        switch payload {
+        case .body(let b): return .sha256(of: b)
+        case .hash(let h): return h
+        case .streamed:
+            if !facts.hasBody { return .emptySHA256 }
+            return presigned && allowUnsigned ? .unsignedPayload : nil
+        }
+    }
+
+    /// What the resolver said, for the common path.
+    private enum CommonLookup {
+        case found(ResolvedCredential)
+        /// No key, or the resolver threw: the full verification refuses (`lookup` holds the answer).
+        case handedOver
+        /// The resolver must be asked asynchronously (`outcome.needsLookup` set).
+        case suspends
+    }
+
+    /// Asks the resolver without suspending, noting its answer in `lookup` (or, when it has to
+    /// suspend, the question in `outcome.needsLookup`: every check before the lookup passed, as the
+    /// full verification would pass them, and it runs again with the answer).
+    private func commonLookUp(
+        _ accessKeyID: Substring, context: ResolutionContext, into outcome: inout Outcome, lookup: inout Lookup
+    ) -> CommonLookup {
+        do {
+            switch try storage.resolver.lookUpWithoutSuspending(accessKeyID: accessKeyID, context: context) {
+            case .found(let found):
+                lookup = .resolved(.success(found))
+                return .found(found)
+            case .notFound:
+                lookup = .resolved(.success(nil))
+                return .handedOver
+            case .needsSuspension:
+                outcome.needsLookup = (String(accessKeyID), context)
+                return .suspends
+            }
+        } catch {
+            lookup = .resolved(.failure(error))
+            return .handedOver
+        }
     }
 
     /// True when the request's session token (the first field of `o`; none when there is no such

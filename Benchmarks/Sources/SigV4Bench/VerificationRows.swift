@@ -79,6 +79,21 @@ enum VerificationRows {
             row(
                 "verify_header_warm", header, payload: .hash(.emptySHA256), maxAllocsPerOp: 0,
                 note: "Verifier.verify(HTTPRequest), header auth, key cache hit"),
+            Row(
+                name: "verify_header_warm_sync",
+                body: { [verifier] n in
+                    let request = header.request
+                    let now = Fixture.date
+                    for _ in 0..<n {
+                        blackHole(
+                            verifier.verifyWithoutSuspending(VerificationRequest(request), payload: .hash(.emptySHA256), now: now))
+                    }
+                },
+                floor: SignatureFloor(
+                    canonical: header.canonicalRequest.bytes, stringToSign: header.stringToSign.bytes, cold: false
+                ).body(),
+                maxAllocsPerOp: 0,
+                note: "verify_header_warm through Verifier.verifyWithoutSuspending (no async call: a NIO handler's way)"),
             row(
                 "verify_header_warm_replay_step", header, payload: .hash(.emptySHA256), maxAllocsPerOp: 0,
                 verifier: Verifier(resolver: verifier.resolver, replayGuard: FirstUseGuard()),
