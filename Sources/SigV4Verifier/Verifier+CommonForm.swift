@@ -9,7 +9,8 @@ import _SigV4Crypto
 /// `Host`, no declared body checksum, and a payload hash that is a digest, `UNSIGNED-PAYLOAD` or
 /// the empty body's. This path reads such a request as ranges of its own bytes (no claim of strings,
 /// no candidates, no alternative readings), runs the same checks with the same helpers and
-/// writes the same ``VerifiedRequest`` the full verification writes.
+/// writes the same ``VerifiedRequest`` the full verification writes. Presigned URLs, SigV4a and
+/// aws-chunked uploads go the full way.
 ///
 /// It only ever accepts. A request of another form, or one that fails any check, is handed to the
 /// full verification (``Verifier/evaluate(_:payload:now:lookup:into:)``), which gives the verdict,
@@ -20,16 +21,14 @@ extension Verifier {
     /// `AWS4-HMAC-SHA256 Credential=`: how the common form starts.
     static let commonFormPrefix: StaticString = "AWS4-HMAC-SHA256 Credential="
 
-    /// True when this verifier's policy lets the common forms be verified by their own path: no
-    /// diagnostics (an accepted request then carries its canonical request, which this path does
-    /// not keep), a `+` policy to read the query with, and the form (header authentication, or a
-    /// presigned URL) allowed.
-    func commonFormAllowed(presigned: Bool) -> Bool {
-        !storage.policy.includeDiagnostics && !storage.policy.plusPolicies.isEmpty
-            && (presigned ? storage.policy.allowPresigned : storage.policy.allowHeaderAuth)
+    /// True when this verifier's policy lets the common form be verified by its own path: header
+    /// authentication allowed, no diagnostics (an accepted request then carries its canonical
+    /// request, which this path does not keep), and a `+` policy to read the query with.
+    var commonFormAllowed: Bool {
+        storage.policy.allowHeaderAuth && !storage.policy.includeDiagnostics && !storage.policy.plusPolicies.isEmpty
     }
 
-    /// Verifies `request` when it has a common form and passes every check but the replay guard:
+    /// Verifies `request` when it has the common form and passes every check but the replay guard:
     /// true, with `outcome.verified` set as ``evaluate(_:payload:now:lookup:into:)`` sets it, or with
     /// `outcome.needsLookup` set when the resolver has to be asked asynchronously (as `evaluate`
     /// sets it). False otherwise, with nothing set but `lookup`: the resolver's answer when it was
@@ -38,11 +37,14 @@ extension Verifier {
         _ request: VerificationRequest, payload: Payload, now: AmzDate, into outcome: inout Outcome,
         lookup: inout Lookup
     ) -> Bool {
-        let presigned = request.withTarget { t, mark in
-            AuthorizationParser.looksPresigned(
-                UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
-        }
-        guard commonFormAllowed(presigned: presigned) else { return false }
+        // A presigned URL goes the full way: a common path for it, on the full verification's query
+        // parser, measured 3% slower than the full way (Docs/Performance.md, session 21).
+        guard commonFormAllowed,
+            !request.withTarget({ t, mark in
+                AuthorizationParser.looksPresigned(
+                    UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
+            })
+        else { return false }
         var facts = HeaderFacts()
         var accepted = false
         do {
@@ -51,18 +53,9 @@ extension Verifier {
                 facts = HeaderFacts()
                 try request.headers.addFields(to: &sink, noting: &facts)
             } body: { fields in
-                guard facts.hostCount == 1, facts.checksum.isEmpty, facts.contentMD5.isEmpty,
-                    facts.contentSHA256.count <= 1
-                else { return }
-                if presigned {
-                    guard facts.authorization.isEmpty else { return }
-                    accepted = verifyCommonPresignedForm(
-                        request, facts: facts, fields: fields, payload: payload, now: now, into: &outcome,
-                        lookup: &lookup)
-                    return
-                }
                 guard facts.authorization.count == 1, facts.amzDate.count == 1, facts.firstAmzDate != nil,
-                    facts.securityToken.count <= 1
+                    facts.hostCount == 1, facts.checksum.isEmpty, facts.contentMD5.isEmpty,
+                    facts.contentSHA256.count <= 1, facts.securityToken.count <= 1
                 else { return }
                 accepted =
                     request.headers.withFirstAndSource(facts.authorization) { value, source in
@@ -76,92 +69,6 @@ extension Verifier {
             return false
         }
         return accepted
-    }
-
-    /// A presigned URL's checks, with its parameters parsed by the full verification's parser (an
-    /// SigV4a one goes the full way).
-    private func verifyCommonPresignedForm(
-        _ request: VerificationRequest, facts: HeaderFacts, fields: VerifierCanonicalization.Headers, payload: Payload,
-        now: AmzDate, into outcome: inout Outcome, lookup: inout Lookup
-    ) -> Bool {
-        var parsed: ClaimedAuthorization? = nil
-        // The target's string is read before (a closure that reads `request` copies all of it).
-        let source = request.targetText
-        do {
-            try request.withTarget { t, mark throws(VerificationFailure) in
-                try AuthorizationParser.parseQuery(
-                    target: t, query: VerificationRequest.query(count: t.count, mark: mark), source: source,
-                    into: &parsed)
-            }
-        } catch {
-            return false
-        }
-        guard let claim = consume parsed, !claim.isSigV4a, let presign = claim.presign,
-            claim.terminator == CredentialScope.terminator
-        else { return false }
-        let storage = self.storage
-        // The parts the closures below read, on their own: a closure that reads the claim copies
-        // all of it.
-        let region = claim.region
-        let service = claim.service
-        let signedHeaders = claim.signedHeadersText
-
-        // Endpoint, time, coverage and the payload hash.
-        let signedAt = presign.date
-        let rules = storage.policy.rules(for: service)
-        guard signedAt.hasDateStamp(claim.dateStamp), presign.expires <= storage.policy.maxPresignExpires,
-            now >= signedAt, now <= signedAt.adding(seconds: Int64(presign.expires)),
-            signedHeaders.withBytes({ names in
-                commonChecks(region: region, service: service, signedNames: names, facts: facts, fields: fields)
-            }),
-            let payloadHash = commonPayloadHash(request, facts: facts, payload: payload, rules: rules, presigned: true)
-        else { return false }
-
-        // The key, its own limits and the session token.
-        let context = ResolutionContext(
-            signedAt: signedAt, now: now, region: region, service: service, isPresigned: true)
-        let credential: ResolvedCredential
-        switch commonLookUp(claim.accessKeyID, context: context, into: &outcome, lookup: &lookup) {
-        case .found(let found): credential = found
-        case .handedOver: return false
-        case .suspends: return true
-        }
-        guard
-            (try? checkKeyScope(
-                credential, region: region, service: service, presignExpires: presign.expires,
-                request: request, signedAt: signedAt, now: now)) != nil,
-            (try? checkToken(expected: credential.sessionToken, claimed: presign.sessionToken)) != nil
-        else { return false }
-
-        // The signature, from the spec reading of the target without its signature (and a token
-        // added after signing).
-        let key = storage.keyCache.signingKey(
-            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey,
-            scope: CredentialScope(checkedDateStamp: claim.dateStamp, region: region, service: service))
-        let plus = storage.policy.plusPolicies[0]
-        let hash: SHA256Digest? = signedHeaders.withBytes { names in
-            request.method.withBorrowedUTF8 { m in
-                withCanonicalTarget(request: request, presign: presign, rules: rules) { target in
-                    try? fields.canonicalRequest(
-                        method: UnsafeRawBufferPointer(m), target: target, signedHeaders: names,
-                        payloadHash: payloadHash, rules: rules, plus: plus, keepingBytes: false
-                    ).hash
-                }
-            }
-        }
-        guard let hash,
-            key.signature(date: signedAt, scope: key.scope, canonicalRequestHash: hash)
-                .constantTimeEquals(claim.signature),
-            let status = try? payloadStatus(payloadHash, payload: payload, facts: facts)
-        else { return false }
-
-        if storage.replayGuard != nil { outcome.claimedAccessKeyID = claim.accessKeyID }
-        outcome.verified = VerifiedRequest(
-            accessKeyID: credential.accessKeyID, principal: credential.principal,
-            signedHeadersText: signedHeaders, signedAt: signedAt, isPresigned: true,
-            expires: presign.expires, signature: claim.signature, payloadHash: payloadHash, payload: status,
-            plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, signingKey: key)
-        return true
     }
 
     /// The common form's checks, with the `Authorization` value's bytes (`source`: the string they
@@ -205,7 +112,7 @@ extension Verifier {
         let skew = now.secondsSince1970 - signedAt.secondsSince1970
         guard skew <= storage.policy.maxClockSkew, -skew <= storage.policy.maxClockSkew,
             commonChecks(region: region, service: service, signedNames: names, facts: facts, fields: fields),
-            let payloadHash = commonPayloadHash(request, facts: facts, payload: payload, rules: rules, presigned: false)
+            let payloadHash = commonPayloadHash(request, facts: facts, payload: payload, rules: rules)
         else { return false }
 
         // The key, its own limits and its session token.
@@ -275,30 +182,26 @@ extension Verifier {
             || fields.allNames(withPrefix: "x-amz-", areIn: names)
     }
 
-    /// The payload hash the full verification tries first: the declared one (a digest or
-    /// `UNSIGNED-PAYLOAD`; nil for aws-chunked, which goes the full way), or the body's (presigned
-    /// S3: `UNSIGNED-PAYLOAD` first), as ``payloadCandidates(facts:headers:presigned:rules:payload:)``
-    /// orders them. Nil when it would refuse.
+    /// The payload hash the full verification tries (a header-auth request has one): the declared
+    /// one (a digest or `UNSIGNED-PAYLOAD`; nil for aws-chunked, which goes the full way), or the
+    /// body's, as ``payloadCandidates(facts:headers:presigned:rules:payload:)`` finds it. Nil when it
+    /// would refuse.
     private func commonPayloadHash(
-        _ request: VerificationRequest, facts: HeaderFacts, payload: Payload, rules: ServiceRules, presigned: Bool
+        _ request: VerificationRequest, facts: HeaderFacts, payload: Payload, rules: ServiceRules
     ) -> PayloadHash? {
-        let allowUnsigned = storage.policy.allowUnsignedPayload
         if !facts.contentSHA256.isEmpty {
             guard
                 let declared = request.headers.withFirstAndSource(
                     facts.contentSHA256, { bytes, source in try? PayloadHash(bytes, source: source) }) ?? nil,
-                !declared.isStreaming, declared != .unsignedPayload || allowUnsigned
+                !declared.isStreaming, declared != .unsignedPayload || storage.policy.allowUnsignedPayload
             else { return nil }
             return declared
         }
-        if presigned && rules.presignUnsignedPayload && allowUnsigned { return .unsignedPayload }
-        if !presigned && rules.sendContentSHA256 { return nil }
+        if rules.sendContentSHA256 { return nil }
         switch payload {
         case .body(let b): return .sha256(of: b)
         case .hash(let h): return h
-        case .streamed:
-            if !facts.hasBody { return .emptySHA256 }
-            return presigned && allowUnsigned ? .unsignedPayload : nil
+        case .streamed: return facts.hasBody ? nil : .emptySHA256
         }
     }
 
