@@ -297,6 +297,33 @@ struct CommonFormTests {
         #expect(accepted > 20)
     }
 
+    @Test("one verifier, scopes alternating (days, regions, services, allowed or not): each answered for its own scope")
+    func alternatingScopes() throws {
+        var policy = VerificationPolicy.default
+        policy.allowedRegions = ["us-east-1", "eu-west-1"]
+        policy.allowedServices = ["s3", "sqs"]
+        let verifier = Fixture.verifier(policy: policy)
+        let scopes: [(String, String, Int64, Bool)] = [
+            ("us-east-1", "s3", 0, true), ("eu-west-1", "s3", 0, true), ("us-east-1", "s3", 86_400, true),
+            ("us-west-2", "s3", 0, false), ("us-east-1", "sqs", 0, true), ("us-east-1", "sns", 0, false),
+            ("us-east-1", "s3", 0, true), ("eu-west-1", "sqs", 86_400, true), ("eu-west-11", "s3", 0, false),
+            ("us-east-1", "s3", 0, true),
+        ]
+        for _ in 0..<2 {
+            for (region, service, day, allowed) in scopes {
+                let date = Fixture.date.adding(seconds: day)
+                let request = HTTPRequest(
+                    method: .get, scheme: "https", authority: "example.amazonaws.com", path: "/a?b=c", headerFields: [:])
+                let signed = try Fixture.signer(service: service, region: region).sign(
+                    request, payload: .emptySHA256, at: date)
+                let taken = Self.expectAgreement(
+                    verifier, VerificationRequest(signed.request), payload: .hash(.emptySHA256), now: date.adding(seconds: 1),
+                    "\(region)/\(service)/+\(day)")
+                #expect(taken == allowed, "\(region)/\(service)/+\(day)")
+            }
+        }
+    }
+
     @Test("session tokens: the right one, another, none, two: the paths agree")
     func sessionTokens() throws {
         var fields = HTTPFields()
