@@ -103,19 +103,15 @@ extension Verifier {
         let storage = self.storage
 
         // Endpoint, time, coverage and the payload hash.
-        let memo = storage.commonScopes.scope(
-            date: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[parts.date]),
-            region: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[parts.region!]),
-            service: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[parts.service]), policy: storage.policy)
-        let region = memo.scope.region
-        let service = memo.scope.service
-        let rules = memo.rules
-        guard memo.allowed, let signedAt = facts.firstAmzDate, signedAt.hasDateStamp(memo.scope.dateStamp) else {
-            return false
-        }
+        let region = AuthorizationParser.text(p, parts.region!)
+        let service = AuthorizationParser.text(p, parts.service)
+        let rules = storage.policy.rules(for: service)
+        guard let signedAt = facts.firstAmzDate,
+            signedAt.hasDateStamp(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[parts.date]))
+        else { return false }
         let skew = now.secondsSince1970 - signedAt.secondsSince1970
         guard skew <= storage.policy.maxClockSkew, -skew <= storage.policy.maxClockSkew,
-            commonCoverage(signedNames: names, facts: facts, fields: fields),
+            commonChecks(region: region, service: service, signedNames: names, facts: facts, fields: fields),
             let payloadHash = commonPayloadHash(request, facts: facts, payload: payload, rules: rules)
         else { return false }
 
@@ -137,8 +133,10 @@ extension Verifier {
         else { return false }
 
         // The signature, from the spec reading of the target.
+        let scope = CredentialScope(
+            checkedDateStamp: AuthorizationParser.text(p, parts.date), region: region, service: service)
         let key = storage.keyCache.signingKey(
-            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: memo.scope)
+            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: scope)
         let plus = storage.policy.plusPolicies[0]
         let hash: SHA256Digest? = request.method.withBorrowedUTF8 { m in
             request.withTarget { t, _ in
@@ -164,13 +162,17 @@ extension Verifier {
         return true
     }
 
-    /// `host` and every `x-amz-*` field signed (a field the policy exempts goes the full way): true
-    /// when they are.
-    private func commonCoverage(
-        signedNames names: UnsafeRawBufferPointer, facts: HeaderFacts, fields: VerifierCanonicalization.Headers
+    /// The policy's region and service allow-lists, `host` and every `x-amz-*` field signed (a
+    /// field the policy exempts goes the full way): true when they pass.
+    private func commonChecks(
+        region: String, service: String, signedNames names: UnsafeRawBufferPointer, facts: HeaderFacts,
+        fields: VerifierCanonicalization.Headers
     ) -> Bool {
         // The policy is read in place (a copy would retain each of its sets and arrays).
         let storage = self.storage
+        guard storage.policy.allowedRegions.isEmpty || storage.policy.allowedRegions.contains(region),
+            storage.policy.allowedServices.isEmpty || storage.policy.allowedServices.contains(service)
+        else { return false }
         if storage.policy.requireSignedHost
             && !ByteSearch.anyName(of: names.bindMemory(to: UInt8.self), { ByteSearch.equals(UnsafeRawBufferPointer($0), "host") })
         {
@@ -243,51 +245,5 @@ extension Verifier {
         return headers.withFirst(o) { claimed in
             expected.withBorrowedUTF8 { ConstantTime.equals(UnsafeRawBufferPointer($0), UnsafeRawBufferPointer(claimed)) }
         } ?? false
-    }
-}
-
-/// The credential scope the common form last read, with what the policy says of it: most requests a
-/// verifier sees name the scope the previous one named (one day, one region, one service), so its
-/// strings, its service rules and the allow-lists' verdict are made once a day instead of per
-/// request. Keyed by the scope's bytes as the request carries them. One per ``Verifier``'s storage
-/// (whose policy does not change).
-final class CommonScopeMemo: Sendable {
-    /// What a scope comes to.
-    struct Entry: Sendable {
-        var scope: CredentialScope
-        var rules: ServiceRules
-        /// True when the policy's region and service allow-lists admit it.
-        var allowed: Bool
-    }
-
-    private let last = Locked<Entry?>(nil)
-
-    /// The entry for the scope `date`/`region`/`service` (the credential's parts, checked as
-    /// ``AuthorizationParser/credentialParts(_:_:asymmetric:fail:)`` checks them) under `policy`.
-    func scope(
-        date: UnsafeRawBufferPointer, region: UnsafeRawBufferPointer, service: UnsafeRawBufferPointer,
-        policy: VerificationPolicy
-    ) -> Entry {
-        if let hit = last.withLock({ entry -> Entry? in
-            guard let entry, Self.equal(entry.scope.dateStamp, date), Self.equal(entry.scope.region, region),
-                Self.equal(entry.scope.service, service)
-            else { return nil }
-            return entry
-        }) {
-            return hit
-        }
-        let scope = CredentialScope(
-            checkedDateStamp: String(decoding: date, as: UTF8.self), region: String(decoding: region, as: UTF8.self),
-            service: String(decoding: service, as: UTF8.self))
-        let entry = Entry(
-            scope: scope, rules: policy.rules(for: scope.service),
-            allowed: (policy.allowedRegions.isEmpty || policy.allowedRegions.contains(scope.region))
-                && (policy.allowedServices.isEmpty || policy.allowedServices.contains(scope.service)))
-        last.withLock { $0 = entry }
-        return entry
-    }
-
-    static func equal(_ text: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        text.withBorrowedUTF8 { ByteSearch.compare($0, bytes.bindMemory(to: UInt8.self)) == 0 }
     }
 }

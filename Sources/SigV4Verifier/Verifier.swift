@@ -63,9 +63,6 @@ public struct Verifier: Sendable {
         let replayGuard: (any ReplayGuard)?
         let keyCache: SigningKeyCache
         let sigV4aKeys: SigV4aKeyCache
-        /// The scope the common form last read (``Verifier/verifyCommonForm(_:payload:now:into:lookup:)``),
-        /// with the policy's verdict on it: one per policy, so made anew with every storage.
-        let commonScopes = CommonScopeMemo()
 
         init(
             resolver: any CredentialResolver, policy: VerificationPolicy, replayGuard: (any ReplayGuard)?,
