@@ -1,3 +1,5 @@
+public import SigV4
+
 /// Entry points for the libFuzzer targets in `Fuzz/` (a separate package that sees only public API).
 ///
 /// Not API: `@_spi(Fuzzing)` keeps these out of the public interface. Each entry point runs one
@@ -69,5 +71,62 @@
             precondition(sameClaim(claim, sliced!), "a query read from its string must give the same claim")
         }
         return true
+    }
+
+    /// Verifies `request` twice, by the common form's own path alone
+    /// (`Verifier.verifyCommonForm`) and by the full verification alone (no replay guard): nil when
+    /// they agree (the common path handed the request over, or accepted it and the full
+    /// verification accepts it with an equal result), else what differs. The common path must
+    /// never accept what the full verification refuses.
+    public static func commonFormDisagreement(
+        _ verifier: Verifier, _ request: VerificationRequest, payload: Verifier.Payload, now: AmzDate
+    ) -> String? {
+        var outcome = Verifier.Outcome()
+        var lookup = Verifier.Lookup.immediate
+        guard verifier.verifyCommonForm(request, payload: payload, now: now, into: &outcome, lookup: &lookup),
+            let common = outcome.verified
+        else { return nil }
+        var full = Verifier.Outcome()
+        do {
+            try verifier.evaluate(request, payload: payload, now: now, lookup: .immediate, into: &full)
+        } catch {
+            return "the common path accepts what the full verification refuses (\(error.code.name): \(error.message))"
+        }
+        guard let accepted = full.verified else {
+            return "the full verification asks the resolver asynchronously where the common path did not"
+        }
+        let differences = resultDifferences(common, accepted)
+        return differences.isEmpty ? nil : differences.joined(separator: "; ")
+    }
+
+    /// The parts in which two verified requests differ (the signing key by its scope and its MAC of
+    /// a fixed message; never its bytes).
+    static func resultDifferences(_ a: VerifiedRequest, _ b: VerifiedRequest) -> [String] {
+        var out: [String] = []
+        func check<T: Equatable>(_ name: String, _ x: T, _ y: T) { if x != y { out.append("\(name): \(x) vs \(y)") } }
+        check("accessKeyID", a.accessKeyID, b.accessKeyID)
+        check("principal", a.principal, b.principal)
+        check("scope", a.scope, b.scope)
+        check("signedHeadersLine", a.signedHeadersLine, b.signedHeadersLine)
+        check("signedAt", a.signedAt, b.signedAt)
+        check("isPresigned", a.isPresigned, b.isPresigned)
+        check("expires", a.expires, b.expires)
+        check("signature", a.signature, b.signature)
+        check("payloadHash", a.payloadHash, b.payloadHash)
+        check("payload", a.payload, b.payload)
+        check("plusPolicy", a.plusPolicy, b.plusPolicy)
+        check("canonicalForm", a.canonicalForm, b.canonicalForm)
+        check("diagnostics", a.diagnostics == nil, b.diagnostics == nil)
+        check("isSigV4a", a.isSigV4a, b.isSigV4a)
+        check("declaredChecksum", a.declaredChecksum, b.declaredChecksum)
+        check("contentMD5", a.contentMD5, b.contentMD5)
+        check("checksumVerified", a.checksumVerified, b.checksumVerified)
+        check("sigV4aChunkSeed", a.sigV4aChunkSeed == nil, b.sigV4aChunkSeed == nil)
+        check("signingKey.scope", a.signingKey.scope, b.signingKey.scope)
+        let message = Array("common form".utf8)
+        if a.signingKey.hmac.authenticationCode(for: message) != b.signingKey.hmac.authenticationCode(for: message) {
+            out.append("signingKey: the keys differ")
+        }
+        return out
     }
 }

@@ -4,7 +4,7 @@ import SigV4TestSupport
 import Synchronization
 import Testing
 
-@testable import SigV4Verifier
+@_spi(Fuzzing) @testable import SigV4Verifier
 
 /// The common form's own path (`Verifier.verifyCommonForm`) accepts exactly what the full
 /// verification accepts, with the same result, and hands every other request over.
@@ -42,50 +42,14 @@ struct CommonFormTests {
         return Both(common: accepted ? outcome.verified : nil, full: result)
     }
 
-    /// Every part of two results, the signing key by its scope and its MAC of a fixed message.
-    static func differences(_ a: VerifiedRequest, _ b: VerifiedRequest) -> [String] {
-        var out: [String] = []
-        func check<T: Equatable>(_ name: String, _ x: T, _ y: T) { if x != y { out.append("\(name): \(x) vs \(y)") } }
-        check("accessKeyID", a.accessKeyID, b.accessKeyID)
-        check("principal", a.principal, b.principal)
-        check("scope", a.scope, b.scope)
-        check("signedHeadersLine", a.signedHeadersLine, b.signedHeadersLine)
-        check("signedAt", a.signedAt, b.signedAt)
-        check("isPresigned", a.isPresigned, b.isPresigned)
-        check("expires", a.expires, b.expires)
-        check("signature", a.signature, b.signature)
-        check("payloadHash", a.payloadHash, b.payloadHash)
-        check("payload", a.payload, b.payload)
-        check("plusPolicy", a.plusPolicy, b.plusPolicy)
-        check("canonicalForm", a.canonicalForm, b.canonicalForm)
-        check("diagnostics", a.diagnostics == nil, b.diagnostics == nil)
-        check("isSigV4a", a.isSigV4a, b.isSigV4a)
-        check("declaredChecksum", a.declaredChecksum, b.declaredChecksum)
-        check("contentMD5", a.contentMD5, b.contentMD5)
-        check("checksumVerified", a.checksumVerified, b.checksumVerified)
-        check("sigV4aChunkSeed", a.sigV4aChunkSeed == nil, b.sigV4aChunkSeed == nil)
-        check("signingKey.scope", a.signingKey.scope, b.signingKey.scope)
-        let message = Array("common form".utf8)
-        check(
-            "signingKey", a.signingKey.hmac.authenticationCode(for: message),
-            b.signingKey.hmac.authenticationCode(for: message))
-        return out
-    }
-
     /// Checks the two paths agree on `request`; returns true when the common path accepted it.
     @discardableResult
     static func expectAgreement(
         _ verifier: Verifier, _ request: VerificationRequest, payload: Verifier.Payload, now: AmzDate, _ what: String
     ) -> Bool {
-        let b = both(verifier, request, payload: payload, now: now)
-        guard let common = b.common else { return false }
-        guard let full = b.fullAccepted else {
-            Issue.record("\(what): the common path accepts what the full verification refuses (\(b.full))")
-            return true
-        }
-        let diff = differences(common, full)
-        #expect(diff.isEmpty, "\(what): \(diff)")
-        return true
+        let disagreement = FuzzingEntryPoints.commonFormDisagreement(verifier, request, payload: payload, now: now)
+        #expect(disagreement == nil, "\(what): \(disagreement ?? "")")
+        return both(verifier, request, payload: payload, now: now).common != nil
     }
 
     static let now = Fixture.date.adding(seconds: 5)

@@ -6,13 +6,15 @@
 // Oracles: no crash, no hang; a request the signer signs is never refused with SignatureDoesNotMatch
 // by the verifier with the same key (any such refusal is a canonicalization the two sides disagree on:
 // other refusals are policy, for example an unsigned x-amz-* header the caller marked unsigned); and
-// once the signature's last hex digit is changed, the request is never accepted.
+// once the signature's last hex digit is changed, the request is never accepted; and the verifier's
+// short path for the common header form agrees with its full verification on both requests (it never
+// accepts what the full one refuses, and what it accepts it accepts with an equal result).
 import Dispatch
 import Glibc
 import HTTPTypes
 import LibFuzzerDriver
 import SigV4
-import SigV4Verifier
+@_spi(Fuzzing) import SigV4Verifier
 
 let accessKeyID = "AKIDEXAMPLE"
 let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -131,7 +133,11 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     let verifier = verifiers[withToken ? 1 : 0]
     func check(_ r: HTTPRequest) -> VerificationResult {
-        verify(verifier, flags & 8 != 0 ? fields(r) : VerificationRequest(r))
+        let request = flags & 8 != 0 ? fields(r) : VerificationRequest(r)
+        if let disagreement = FuzzingEntryPoints.commonFormDisagreement(verifier, request, payload: .body([]), now: now) {
+            fatalError("the common path and the full verification disagree: \(disagreement)")
+        }
+        return verify(verifier, request)
     }
     let result = check(signedRequest)
     if let failure = result.failure, failure.code == .signatureDoesNotMatch {
