@@ -48,11 +48,7 @@ extension Verifier {
         var facts = HeaderFacts()
         var accepted = false
         do {
-            try VerifierCanonicalization.withHeaders(count: request.headers.count, byteCount: 0) {
-                sink throws(SigV4Error) in
-                facts = HeaderFacts()
-                try request.headers.addFields(to: &sink, noting: &facts)
-            } body: { fields in
+            try collectFields(request, noting: &facts) { facts, fields in
                 guard facts.authorization.count == 1, facts.amzDate.count == 1, facts.firstAmzDate != nil,
                     facts.hostCount == 1, facts.checksum.isEmpty, facts.contentMD5.isEmpty,
                     facts.contentSHA256.count <= 1, facts.securityToken.count <= 1

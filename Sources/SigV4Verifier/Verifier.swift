@@ -416,11 +416,7 @@ public struct Verifier: Sendable {
         var facts = HeaderFacts()
         var failure: VerificationFailure? = nil
         do {
-            try VerifierCanonicalization.withHeaders(count: request.headers.count, byteCount: 0) {
-                sink throws(SigV4Error) in
-                facts = HeaderFacts()
-                try request.headers.addFields(to: &sink, noting: &facts)
-            } body: { fields in
+            try collectFields(request, noting: &facts) { facts, fields in
                 do throws(VerificationFailure) {
                     try evaluate(
                         request, facts: facts, fields: .collected(fields), payload: payload, now: now, lookup: lookup,
@@ -437,6 +433,22 @@ public struct Verifier: Sendable {
             return
         }
         if let failure { throw failure }
+    }
+
+    /// Reads `request`'s header fields once, into the canonicalization's scratch (sorted), noting
+    /// `facts` on the way, and runs `body` with both. Throws the first field the canonicalization
+    /// refuses, `facts` then noted for every field.
+    func collectFields(
+        _ request: VerificationRequest, noting facts: inout HeaderFacts,
+        _ body: (borrowing HeaderFacts, VerifierCanonicalization.Headers) -> Void
+    ) throws(SigV4Error) {
+        try VerifierCanonicalization.withHeaders(count: request.headers.count, byteCount: 0) {
+            sink throws(SigV4Error) in
+            facts = HeaderFacts()
+            try request.headers.addFields(to: &sink, noting: &facts)
+        } body: { fields in
+            body(facts, fields)
+        }
     }
 
     func evaluate(
