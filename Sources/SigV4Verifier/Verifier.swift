@@ -1012,7 +1012,7 @@ public struct Verifier: Sendable {
 
     /// One way of reading the request target into a canonical request.
     struct Reading {
-        /// The target read; nil: the signed target itself (``withCanonicalTarget(request:presign:rules:_:)``).
+        /// The target read; nil: the signed target itself (``withCanonicalTarget(request:claim:rules:_:)``).
         var target: [UInt8]?
         var plus: URIEncoding.PlusPolicy
         var form: CanonicalForm
@@ -1097,7 +1097,7 @@ public struct Verifier: Sendable {
         signedNames: UnsafeRawBufferPointer, _ inputs: inout MatchInputs
     ) -> Result<Attempt, SigV4Error> {
         let method = request.method
-        return withCanonicalTarget(request: request, presign: claim.presign, rules: rules) {
+        return withCanonicalTarget(request: request, claim: claim, rules: rules) {
             target in
             do throws(SigV4Error) {
                 // The fields were read once, into scratch, and sorted; every reading and payload hash
@@ -1332,10 +1332,10 @@ public struct Verifier: Sendable {
     /// written into temporary memory; empty elements (`&&`) are dropped too, as canonicalization
     /// drops them. Other requests: the target as received.
     func withCanonicalTarget<R>(
-        request: VerificationRequest, presign: ClaimedAuthorization.Presign?, rules: ServiceRules,
+        request: VerificationRequest, claim: ClaimedAuthorization, rules: ServiceRules,
         _ body: (UnsafeBufferPointer<UInt8>) -> R
     ) -> R {
-        guard let presign else { return request.withTarget { t, _ in body(t) } }
+        guard let presign = claim.presign else { return request.withTarget { t, _ in body(t) } }
         let dropped = rules.sessionTokenPlacement == .appendedAfterSigning ? presign.tokenElement : nil
         return request.withTarget { t, mark in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: t.count + 1) { buffer in
