@@ -33,18 +33,14 @@ extension Verifier {
     /// `outcome.needsLookup` set when the resolver has to be asked asynchronously (as `evaluate`
     /// sets it). False otherwise, with nothing set but `lookup`: the resolver's answer when it was
     /// asked.
+    /// `presigned`: ``looksPresigned(_:)``, when the caller has it.
     func verifyCommonForm(
-        _ request: VerificationRequest, payload: Payload, now: AmzDate, into outcome: inout Outcome,
-        lookup: inout Lookup
+        _ request: VerificationRequest, presigned: Bool? = nil, payload: Payload, now: AmzDate,
+        into outcome: inout Outcome, lookup: inout Lookup
     ) -> Bool {
         // A presigned URL goes the full way: a common path for it, on the full verification's query
         // parser, measured 3% slower than the full way (Docs/Performance.md, session 21).
-        guard commonFormAllowed,
-            !request.withTarget({ t, mark in
-                AuthorizationParser.looksPresigned(
-                    UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
-            })
-        else { return false }
+        guard commonFormAllowed, !(presigned ?? Verifier.looksPresigned(request)) else { return false }
         var facts = HeaderFacts()
         var accepted = false
         do {

@@ -318,9 +318,11 @@ public struct Verifier: Sendable {
     func firstPass(_ request: VerificationRequest, payload: Payload, now: AmzDate, into outcome: inout Outcome)
         throws(VerificationFailure) -> Bool
     {
+        // The query is scanned for presign parameters once, for both paths.
+        let presigned = Verifier.looksPresigned(request)
         var lookup = Lookup.immediate
-        if !verifyCommonForm(request, payload: payload, now: now, into: &outcome, lookup: &lookup) {
-            try evaluate(request, payload: payload, now: now, lookup: lookup, into: &outcome)
+        if !verifyCommonForm(request, presigned: presigned, payload: payload, now: now, into: &outcome, lookup: &lookup) {
+            try evaluate(request, presigned: presigned, payload: payload, now: now, lookup: lookup, into: &outcome)
         }
         guard outcome.needsLookup == nil, outcome.verified != nil else { return false }
         return try replayStepWithoutSuspending(outcome, now: now)
@@ -410,17 +412,20 @@ public struct Verifier: Sendable {
     /// Every check but the replay guard, without suspending: the header fields are read once,
     /// into the canonicalization's scratch, and the facts the checks need are noted on the way;
     /// the checks and the signature then run while the scratch is held.
+    /// `presigned`: ``looksPresigned(_:)``, when the caller has it.
     func evaluate(
-        _ request: VerificationRequest, payload: Payload, now: AmzDate, lookup: Lookup, into outcome: inout Outcome
+        _ request: VerificationRequest, presigned: Bool? = nil, payload: Payload, now: AmzDate, lookup: Lookup,
+        into outcome: inout Outcome
     ) throws(VerificationFailure) {
+        let presigned = presigned ?? Verifier.looksPresigned(request)
         var facts = HeaderFacts()
         var failure: VerificationFailure? = nil
         do {
             try collectFields(request, noting: &facts) { facts, fields in
                 do throws(VerificationFailure) {
                     try evaluate(
-                        request, facts: facts, fields: .collected(fields), payload: payload, now: now, lookup: lookup,
-                        into: &outcome)
+                        request, presigned: presigned, facts: facts, fields: .collected(fields), payload: payload,
+                        now: now, lookup: lookup, into: &outcome)
                 } catch {
                     failure = error
                 }
@@ -429,7 +434,8 @@ public struct Verifier: Sendable {
             // A field the canonicalization refuses: the facts still cover every field, every check
             // before the signature runs as usual, and the signature step reports it.
             try evaluate(
-                request, facts: facts, fields: .refused(error), payload: payload, now: now, lookup: lookup, into: &outcome)
+                request, presigned: presigned, facts: facts, fields: .refused(error), payload: payload, now: now,
+                lookup: lookup, into: &outcome)
             return
         }
         if let failure { throw failure }
@@ -451,14 +457,18 @@ public struct Verifier: Sendable {
         }
     }
 
-    func evaluate(
-        _ request: VerificationRequest, facts: HeaderFacts, fields: CollectedFields, payload: Payload, now: AmzDate,
-        lookup: Lookup, into outcome: inout Outcome
-    ) throws(VerificationFailure) {
-        let presigned = request.withTarget { t, mark in
+    /// True when the request's query carries a presign parameter (``AuthorizationParser/looksPresigned(_:)``).
+    static func looksPresigned(_ request: VerificationRequest) -> Bool {
+        request.withTarget { t, mark in
             AuthorizationParser.looksPresigned(
                 UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
         }
+    }
+
+    func evaluate(
+        _ request: VerificationRequest, presigned: Bool, facts: HeaderFacts, fields: CollectedFields, payload: Payload,
+        now: AmzDate, lookup: Lookup, into outcome: inout Outcome
+    ) throws(VerificationFailure) {
 
         // 1. One auth mechanism, parsed.
         if !facts.authorization.isEmpty && presigned {
