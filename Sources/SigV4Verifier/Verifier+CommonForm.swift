@@ -13,7 +13,7 @@ import _SigV4Crypto
 /// aws-chunked uploads go the full way.
 ///
 /// It only ever accepts. A request of another form, or one that fails any check, is handed to the
-/// full verification (``Verifier/evaluate(_:payload:now:lookup:into:)``), which gives the verdict,
+/// full verification (``Verifier/evaluate(_:presigned:payload:now:lookup:into:)``), which gives the verdict,
 /// the code and the message; the resolver's answer, when this path got one, goes with it, so a key
 /// is never looked up twice. Tests hold the two paths to the same result on every request they
 /// have (`CommonFormTests`).
@@ -29,7 +29,7 @@ extension Verifier {
     }
 
     /// Verifies `request` when it has the common form and passes every check but the replay guard:
-    /// true, with `outcome.verified` set as ``evaluate(_:payload:now:lookup:into:)`` sets it, or with
+    /// true, with `outcome.verified` set as ``evaluate(_:presigned:payload:now:lookup:into:)`` sets it, or with
     /// `outcome.needsLookup` set when the resolver has to be asked asynchronously (as `evaluate`
     /// sets it). False otherwise, with nothing set but `lookup`: the resolver's answer when it was
     /// asked.
