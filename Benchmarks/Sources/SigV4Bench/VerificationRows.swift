@@ -68,7 +68,35 @@ enum VerificationRows {
         let storeSigned = await accepted(
             Signer(credentials: issued.credentials, region: Fixture.region, service: "s3", keyCache: nil),
             payload: .streamed, verifier: storeVerifier, "the key store benchmark request")
+        // Two requests the common form's own path declines, so the full verification decides on
+        // the fields that path collected: a declared checksum (`x-amz-checksum-crc32`, signed, as
+        // SDKs send with a checksum algorithm), and a wrong signature (the last hex digit changed).
+        var checksumRequest = Fixture.request()
+        checksumRequest.headerFields[HTTPField.Name("x-amz-checksum-crc32")!] = "AAAAAA=="
+        guard
+            let checksum = try? Signer(
+                credentials: Fixture.credentials, region: Fixture.region, service: "s3", keyCache: nil
+            ).sign(checksumRequest, payload: .emptySHA256, at: now),
+            case .accepted = await verifier.verify(checksum.request, payload: .streamed, now: now)
+        else { fatalError("the verifier rejects the checksum benchmark request") }
+        var wrongSignature = header
+        var tampered = header.request
+        guard var authorization = tampered.headerFields[.authorization], let last = authorization.popLast() else {
+            fatalError("the benchmark request has no Authorization field")
+        }
+        authorization.append(last == "0" ? "1" : "0")
+        tampered.headerFields[.authorization] = authorization
+        wrongSignature.request = tampered
+        guard case .rejected(let refusal) = await verifier.verify(tampered, payload: .hash(.emptySHA256), now: now),
+            refusal.code == .signatureDoesNotMatch
+        else { fatalError("the verifier does not refuse the tampered benchmark request as SignatureDoesNotMatch") }
         return [
+            row(
+                "verify_header_checksum_warm", checksum, payload: .streamed, maxAllocsPerOp: 2,
+                note: "verify_header_s3_warm with a signed x-amz-checksum-crc32 field: the full verification decides (the common form's path declines a declared checksum)"),
+            row(
+                "verify_header_rejected_signature", wrongSignature, payload: .hash(.emptySHA256), maxAllocsPerOp: 3,
+                note: "verify_header_warm with the signature's last hex digit changed: refused (SignatureDoesNotMatch) by the full verification after the common form's path declines"),
             row(
                 "verify_header_s3_keystore", storeSigned, payload: .streamed, maxAllocsPerOp: 0,
                 verifier: storeVerifier,
