@@ -13,8 +13,9 @@ import _SigV4Crypto
 /// aws-chunked uploads go the full way.
 ///
 /// It only ever accepts. A request of another form, or one that fails any check, is handed to the
-/// full verification (``Verifier/evaluate(_:presigned:payload:now:lookup:into:)``), which gives the verdict,
-/// the code and the message; the resolver's answer, when this path got one, goes with it, so a key
+/// full verification (``Verifier/evaluate(_:presigned:payload:now:lookup:tryingCommonForm:into:)``),
+/// which gives the verdict, the code and the message, on the same collected fields (they are read
+/// once per verification); the resolver's answer, when this path got one, goes with it, so a key
 /// is never looked up twice. Tests hold the two paths to the same result on every request they
 /// have (`CommonFormTests`).
 extension Verifier {
@@ -29,10 +30,13 @@ extension Verifier {
     }
 
     /// Verifies `request` when it has the common form and passes every check but the replay guard:
-    /// true, with `outcome.verified` set as ``evaluate(_:presigned:payload:now:lookup:into:)`` sets it, or with
-    /// `outcome.needsLookup` set when the resolver has to be asked asynchronously (as `evaluate`
-    /// sets it). False otherwise, with nothing set but `lookup`: the resolver's answer when it was
-    /// asked.
+    /// true, with `outcome.verified` set as ``evaluate(_:presigned:payload:now:lookup:tryingCommonForm:into:)``
+    /// sets it, or with `outcome.needsLookup` set when the resolver has to be asked asynchronously
+    /// (as `evaluate` sets it). False otherwise, with nothing set but `lookup`: the resolver's
+    /// answer when it was asked.
+    ///
+    /// This collects the fields itself, for tests that run the short path alone; a verification
+    /// tries it from inside `evaluate`'s one field collection (``verifyCommonForm(_:facts:fields:payload:now:into:lookup:)``).
     /// `presigned`: ``looksPresigned(_:)``, when the caller has it.
     func verifyCommonForm(
         _ request: VerificationRequest, presigned: Bool? = nil, payload: Payload, now: AmzDate,
@@ -45,22 +49,32 @@ extension Verifier {
         var accepted = false
         do {
             try collectFields(request, noting: &facts) { facts, fields in
-                guard facts.authorization.count == 1, facts.amzDate.count == 1, facts.firstAmzDate != nil,
-                    facts.hostCount == 1, facts.checksum.isEmpty, facts.contentMD5.isEmpty,
-                    facts.contentSHA256.count <= 1, facts.securityToken.count <= 1
-                else { return }
-                accepted =
-                    request.headers.withFirstAndSource(facts.authorization) { value, source in
-                        verifyCommonForm(
-                            request, authorization: value, source: source, facts: facts, fields: fields,
-                            payload: payload, now: now, into: &outcome, lookup: &lookup)
-                    } ?? false
+                accepted = verifyCommonForm(
+                    request, facts: facts, fields: fields, payload: payload, now: now, into: &outcome, lookup: &lookup)
             }
         } catch {
             // A field the canonicalization refuses: the full verification reports it.
             return false
         }
         return accepted
+    }
+
+    /// ``verifyCommonForm(_:presigned:payload:now:into:lookup:)`` on fields already collected,
+    /// with the `facts` noted on the way (the caller checked ``commonFormAllowed`` and that the
+    /// request is not presigned).
+    func verifyCommonForm(
+        _ request: VerificationRequest, facts: HeaderFacts, fields: VerifierCanonicalization.Headers,
+        payload: Payload, now: AmzDate, into outcome: inout Outcome, lookup: inout Lookup
+    ) -> Bool {
+        guard facts.authorization.count == 1, facts.amzDate.count == 1, facts.firstAmzDate != nil,
+            facts.hostCount == 1, facts.checksum.isEmpty, facts.contentMD5.isEmpty,
+            facts.contentSHA256.count <= 1, facts.securityToken.count <= 1
+        else { return false }
+        return request.headers.withFirstAndSource(facts.authorization) { value, source in
+            verifyCommonForm(
+                request, authorization: value, source: source, facts: facts, fields: fields,
+                payload: payload, now: now, into: &outcome, lookup: &lookup)
+        } ?? false
     }
 
     /// The common form's checks, with the `Authorization` value's bytes (`source`: the string they

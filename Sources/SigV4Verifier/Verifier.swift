@@ -320,10 +320,9 @@ public struct Verifier: Sendable {
     {
         // The query is scanned for presign parameters once, for both paths.
         let presigned = Verifier.looksPresigned(request)
-        var lookup = Lookup.immediate
-        if !verifyCommonForm(request, presigned: presigned, payload: payload, now: now, into: &outcome, lookup: &lookup) {
-            try evaluate(request, presigned: presigned, payload: payload, now: now, lookup: lookup, into: &outcome)
-        }
+        try evaluate(
+            request, presigned: presigned, payload: payload, now: now, lookup: .immediate,
+            tryingCommonForm: !presigned && commonFormAllowed, into: &outcome)
         guard outcome.needsLookup == nil, outcome.verified != nil else { return false }
         return try replayStepWithoutSuspending(outcome, now: now)
     }
@@ -412,16 +411,28 @@ public struct Verifier: Sendable {
     /// Every check but the replay guard, without suspending: the header fields are read once,
     /// into the canonicalization's scratch, and the facts the checks need are noted on the way;
     /// the checks and the signature then run while the scratch is held.
-    /// `presigned`: ``looksPresigned(_:)``, when the caller has it.
+    /// `presigned`: ``looksPresigned(_:)``, when the caller has it. `tryingCommonForm`: try the
+    /// common form's own path first (``verifyCommonForm(_:facts:fields:payload:now:into:lookup:)``;
+    /// the caller checked ``commonFormAllowed`` and that the request is not presigned); when it
+    /// declines, the full verification runs on the same collected fields, with the resolver's answer
+    /// if the short path got one.
     func evaluate(
         _ request: VerificationRequest, presigned: Bool? = nil, payload: Payload, now: AmzDate, lookup: Lookup,
-        into outcome: inout Outcome
+        tryingCommonForm: Bool = false, into outcome: inout Outcome
     ) throws(VerificationFailure) {
         let presigned = presigned ?? Verifier.looksPresigned(request)
         var facts = HeaderFacts()
         var failure: VerificationFailure? = nil
+        var lookup = lookup
         do {
             try collectFields(request, noting: &facts) { facts, fields in
+                if tryingCommonForm
+                    && verifyCommonForm(
+                        request, facts: facts, fields: fields, payload: payload, now: now, into: &outcome,
+                        lookup: &lookup)
+                {
+                    return
+                }
                 do throws(VerificationFailure) {
                     try evaluate(
                         request, presigned: presigned, facts: facts, fields: .collected(fields), payload: payload,
@@ -994,6 +1005,8 @@ public struct Verifier: Sendable {
         }
     }
 
+    /// Throws `InvalidToken` unless the request's session token (`claimed`) is the one the
+    /// resolver expects, compared in constant time; neither is fine.
     func checkToken(expected: String?, claimed: String?) throws(VerificationFailure) {
         switch (expected, claimed) {
         case (nil, nil): return
@@ -1002,7 +1015,11 @@ public struct Verifier: Sendable {
         case (.some, nil):
             throw VerificationFailure(.invalidToken, "This access key requires a session token (X-Amz-Security-Token).")
         case (.some(let e), .some(let c)):
-            guard ConstantTime.equals(Array(e.utf8), Array(c.utf8)) else {
+            // The strings' own bytes, borrowed (no copies: a token is several hundred bytes).
+            let equal = e.withBorrowedUTF8 { eb in
+                c.withBorrowedUTF8 { cb in ConstantTime.equals(UnsafeRawBufferPointer(eb), UnsafeRawBufferPointer(cb)) }
+            }
+            guard equal else {
                 throw VerificationFailure(.invalidToken, "The provided token is malformed or otherwise invalid.")
             }
         }
