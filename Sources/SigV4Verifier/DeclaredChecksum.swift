@@ -37,7 +37,7 @@ public struct DeclaredChecksum: Sendable, Hashable {
     /// ```
     public init?(algorithm: TrailingChecksum.Algorithm, value: String) {
         guard value.utf8.count == algorithm.base64Length,
-            let raw = Base64.decode(bytes: value.utf8), raw.count == algorithm.digestByteCount
+            value.withBorrowedUTF8({ Base64.decodedCount($0) }) == algorithm.digestByteCount
         else { return nil }
         self.algorithm = algorithm
         self.value = value

@@ -6,10 +6,11 @@ import _SigV4Crypto
 /// Nearly every request a service sees is signed by an SDK in one form: header authentication,
 /// `Authorization: AWS4-HMAC-SHA256 Credential=<id>/<date>/<region>/<service>/aws4_request,
 /// SignedHeaders=<names>, Signature=<64 hex>` with exactly those separators, one `X-Amz-Date`, one
-/// `Host`, no declared body checksum, and a payload hash that is a digest, `UNSIGNED-PAYLOAD` or
-/// the empty body's. This path reads such a request as ranges of its own bytes (no claim of strings,
-/// no candidates, no alternative readings), runs the same checks with the same helpers and
-/// writes the same ``VerifiedRequest`` the full verification writes. Presigned URLs, SigV4a and
+/// `Host`, at most one declared body checksum (`x-amz-checksum-<algorithm>`, as SDKs send one by
+/// default on uploads) and one `Content-MD5`, and a payload hash that is a digest,
+/// `UNSIGNED-PAYLOAD` or the empty body's. This path reads such a request as ranges of its own
+/// bytes (no claim of strings, no candidates, no alternative readings), runs the same checks with
+/// the same helpers and writes the same ``VerifiedRequest`` the full verification writes. Presigned URLs, SigV4a and
 /// aws-chunked uploads go the full way.
 ///
 /// It only ever accepts. A request of another form, or one that fails any check, is handed to the
@@ -67,7 +68,7 @@ extension Verifier {
         payload: Payload, now: AmzDate, into outcome: inout Outcome, lookup: inout Lookup
     ) -> Bool {
         guard facts.authorization.count == 1, facts.amzDate.count == 1, facts.firstAmzDate != nil,
-            facts.hostCount == 1, facts.checksum.isEmpty, facts.contentMD5.isEmpty,
+            facts.hostCount == 1, facts.checksum.count <= 1, facts.contentMD5.count <= 1,
             facts.contentSHA256.count <= 1, facts.securityToken.count <= 1
         else { return false }
         return request.headers.withFirstAndSource(facts.authorization) { value, source in
@@ -118,7 +119,8 @@ extension Verifier {
         let skew = now.secondsSince1970 - signedAt.secondsSince1970
         guard skew <= storage.policy.maxClockSkew, -skew <= storage.policy.maxClockSkew,
             commonChecks(region: region, service: service, signedNames: names, facts: facts, fields: fields),
-            let payloadHash = commonPayloadHash(request, facts: facts, payload: payload, rules: rules)
+            let payloadHash = commonPayloadHash(request, facts: facts, payload: payload, rules: rules),
+            let checksums = try? declaredChecksums(request, facts: facts)
         else { return false }
 
         // The key, its own limits and its session token.
@@ -154,7 +156,9 @@ extension Verifier {
         }
         guard let hash,
             key.signature(date: signedAt, scope: key.scope, canonicalRequestHash: hash).constantTimeEquals(signature),
-            let status = try? payloadStatus(payloadHash, payload: payload, facts: facts)
+            let status = try? payloadStatus(payloadHash, payload: payload, facts: facts),
+            let checksumVerified = try? checkBody(
+                payload, declaredChecksum: checksums.declared, contentMD5: checksums.contentMD5)
         else { return false }
 
         if storage.replayGuard != nil { outcome.claimedAccessKeyID = accessKeyID }
@@ -164,7 +168,8 @@ extension Verifier {
                 SignedHeadersText(raw: AuthorizationParser.slice($0, namesStart..<namesEnd), percentEncoded: false)
             } ?? SignedHeadersText(AuthorizationParser.text(p, namesStart..<namesEnd)),
             signedAt: signedAt, isPresigned: false, expires: nil, signature: signature, payloadHash: payloadHash,
-            payload: status, plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, signingKey: key)
+            payload: status, plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, signingKey: key,
+            declaredChecksum: checksums.declared, contentMD5: checksums.contentMD5, checksumVerified: checksumVerified)
         return true
     }
 

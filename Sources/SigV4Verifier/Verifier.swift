@@ -708,35 +708,12 @@ public struct Verifier: Sendable {
         // The body's declared checksum and Content-MD5: their form now, the body itself after the
         // signature (a body given whole) or as it streams. On an aws-chunked upload they are the
         // decoded body's, which the chunked decoder checks (beside a trailer's).
-        var declaredChecksum: DeclaredChecksum? = nil
-        var contentMD5: DeclaredChecksum? = nil
-        let readChecksums = storage.policy.verifyBodyChecksums
-        if !facts.contentMD5.isEmpty && readChecksums {
-            let parsed = request.headers.withFirstAndSource(facts.contentMD5) { bytes, source in
-                DeclaredChecksum(contentMD5: source ?? String(decoding: bytes, as: UTF8.self))
-            }
-            guard facts.contentMD5.count == 1, let parsed, let parsed else {
-                throw withKey(DeclaredChecksum.invalidContentMD5)
-            }
-            contentMD5 = parsed
-        }
-        if let algorithm = facts.checksumAlgorithm, readChecksums,
-            !request.withTarget({ t, mark in
-                DeclaredChecksum.isCompleteMultipartUpload(
-                    method: request.method,
-                    query: UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
-            })
-        {
-            guard facts.checksum.count == 1 else {
-                throw withKey(
-                    VerificationFailure(
-                        .invalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."))
-            }
-            let parsed = request.headers.withFirstAndSource(facts.checksum) { bytes, source in
-                DeclaredChecksum(algorithm: algorithm, value: source ?? String(decoding: bytes, as: UTF8.self))
-            }
-            guard let parsed, let parsed else { throw withKey(DeclaredChecksum.invalidValue(algorithm)) }
-            declaredChecksum = parsed
+        let declaredChecksum: DeclaredChecksum?
+        let contentMD5: DeclaredChecksum?
+        do {
+            (declaredChecksum, contentMD5) = try declaredChecksums(request, facts: facts)
+        } catch {
+            throw withKey(error)
         }
 
         // Session token claimed by the request.
@@ -818,11 +795,8 @@ public struct Verifier: Sendable {
                 candidates: candidates, key: signingKey, ecdsaKey: ecdsaKey)
             // 7. The body, when given: its signed hash, then its declared checksum.
             status = try payloadStatus(match.payload, payload: payload, facts: facts)
-            if case .body(let body) = payload, declaredChecksum != nil || contentMD5 != nil, status != .awsChunked {
-                var checksums = ChecksumVerifier([declaredChecksum, contentMD5].compactMap { $0 })
-                body.withUnsafeBytes { checksums.update($0) }
-                try checksums.finalize()
-                checksumVerified = true
+            if status != .awsChunked {
+                checksumVerified = try checkBody(payload, declaredChecksum: declaredChecksum, contentMD5: contentMD5)
             }
         } catch {
             throw withKey(error)
@@ -921,6 +895,53 @@ public struct Verifier: Sendable {
         if !rules.presignUnsignedPayload && storage.policy.allowUnsignedPayload { list.append(.unsignedPayload) }
         if list.isEmpty { throw missing }
         return list
+    }
+
+    /// The body's declared checksum (`x-amz-checksum-<algorithm>`, when the policy verifies body
+    /// checksums and the request is not a `CompleteMultipartUpload`, whose checksum is of its
+    /// parts) and `Content-MD5`, parsed; throws `InvalidRequest` for more than one checksum field
+    /// and `InvalidDigest` (or the algorithm's error) for a malformed value.
+    func declaredChecksums(_ request: VerificationRequest, facts: HeaderFacts)
+        throws(VerificationFailure) -> (declared: DeclaredChecksum?, contentMD5: DeclaredChecksum?)
+    {
+        guard storage.policy.verifyBodyChecksums else { return (nil, nil) }
+        var contentMD5: DeclaredChecksum? = nil
+        if !facts.contentMD5.isEmpty {
+            let parsed = request.headers.withFirstAndSource(facts.contentMD5) { bytes, source in
+                DeclaredChecksum(contentMD5: source ?? String(decoding: bytes, as: UTF8.self))
+            }
+            guard facts.contentMD5.count == 1, let parsed, let parsed else { throw DeclaredChecksum.invalidContentMD5 }
+            contentMD5 = parsed
+        }
+        guard let algorithm = facts.checksumAlgorithm,
+            !request.withTarget({ t, mark in
+                DeclaredChecksum.isCompleteMultipartUpload(
+                    method: request.method,
+                    query: UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
+            })
+        else { return (nil, contentMD5) }
+        guard facts.checksum.count == 1 else {
+            throw VerificationFailure(
+                .invalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+        }
+        let parsed = request.headers.withFirstAndSource(facts.checksum) { bytes, source in
+            DeclaredChecksum(algorithm: algorithm, value: source ?? String(decoding: bytes, as: UTF8.self))
+        }
+        guard let parsed, let parsed else { throw DeclaredChecksum.invalidValue(algorithm) }
+        return (parsed, contentMD5)
+    }
+
+    /// Checks a body given whole against its declared checksum and `Content-MD5` (`BadDigest`
+    /// when it does not match): true when it was checked, false when there is nothing to check yet
+    /// (no body given, or nothing declared).
+    func checkBody(_ payload: Payload, declaredChecksum: DeclaredChecksum?, contentMD5: DeclaredChecksum?)
+        throws(VerificationFailure) -> Bool
+    {
+        guard case .body(let body) = payload, declaredChecksum != nil || contentMD5 != nil else { return false }
+        var checksums = ChecksumVerifier([declaredChecksum, contentMD5].compactMap { $0 })
+        body.withUnsafeBytes { checksums.update($0) }
+        try checksums.finalize()
+        return true
     }
 
     func payloadStatus(_ signedHash: PayloadHash, payload: Payload, facts: HeaderFacts)

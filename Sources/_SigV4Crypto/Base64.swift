@@ -63,36 +63,55 @@ package enum Base64 {
     /// Decodes canonical base64, or returns nil.
     package static func decode<Text: Collection<UInt8>>(bytes text: Text) -> [UInt8]? {
         let s = Array(text)
-        guard s.count % 4 == 0 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(s.count / 4 * 3)
+        let ok = s.withUnsafeBufferPointer { decode($0) { out.append($0) } }
+        return ok ? out : nil
+    }
+
+    /// How many bytes canonical base64 `text` decodes to, or nil when it is not canonical base64:
+    /// the check ``decode(bytes:)`` makes, without making the bytes (no allocation).
+    ///
+    /// ```swift
+    /// "sOO8/Q==".utf8.withContiguousStorageIfAvailable { Base64.decodedCount($0) }   // 4
+    /// ```
+    package static func decodedCount(_ text: UnsafeBufferPointer<UInt8>) -> Int? {
+        var n = 0
+        return decode(text) { _ in n += 1 } ? n : nil
+    }
+
+    /// The strict decoding loop: hands each decoded byte to `emit`; false (after emitting part of
+    /// the bytes) when `s` is not canonical base64.
+    @inline(__always)
+    static func decode(_ s: UnsafeBufferPointer<UInt8>, _ emit: (UInt8) -> Void) -> Bool {
+        guard s.count % 4 == 0 else { return false }
         var i = 0
         while i < s.count {
             let last = i + 4 == s.count
             let pad = last ? (s[i + 3] == 0x3d ? (s[i + 2] == 0x3d ? 2 : 1) : 0) : 0
-            guard let a = value(s[i]), let b = value(s[i + 1]) else { return nil }
+            guard let a = value(s[i]), let b = value(s[i + 1]) else { return false }
             var v = a << 18 | b << 12
             if pad == 2 {
-                guard b & 0x0f == 0 else { return nil }
-                out.append(UInt8(truncatingIfNeeded: v >> 16))
+                guard b & 0x0f == 0 else { return false }
+                emit(UInt8(truncatingIfNeeded: v >> 16))
             } else {
-                guard let c = value(s[i + 2]) else { return nil }
+                guard let c = value(s[i + 2]) else { return false }
                 v |= c << 6
                 if pad == 1 {
-                    guard c & 0x03 == 0 else { return nil }
-                    out.append(UInt8(truncatingIfNeeded: v >> 16))
-                    out.append(UInt8(truncatingIfNeeded: v >> 8))
+                    guard c & 0x03 == 0 else { return false }
+                    emit(UInt8(truncatingIfNeeded: v >> 16))
+                    emit(UInt8(truncatingIfNeeded: v >> 8))
                 } else {
-                    guard let d = value(s[i + 3]) else { return nil }
+                    guard let d = value(s[i + 3]) else { return false }
                     v |= d
-                    out.append(UInt8(truncatingIfNeeded: v >> 16))
-                    out.append(UInt8(truncatingIfNeeded: v >> 8))
-                    out.append(UInt8(truncatingIfNeeded: v))
+                    emit(UInt8(truncatingIfNeeded: v >> 16))
+                    emit(UInt8(truncatingIfNeeded: v >> 8))
+                    emit(UInt8(truncatingIfNeeded: v))
                 }
             }
             i += 4
         }
-        return out
+        return true
     }
 
     /// Decodes canonical base64 text, or returns nil.

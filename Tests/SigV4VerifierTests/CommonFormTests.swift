@@ -202,6 +202,86 @@ struct CommonFormTests {
         #expect(accepted > 0)
     }
 
+    @Test("declared checksums and Content-MD5, signed: the paths agree, and well-formed ones take the common path")
+    func declaredChecksums() throws {
+        let body = Array("Welcome to Amazon S3.".utf8)
+        let other = Array("Welcome to Amazon S4.".utf8)
+        let crc32 = TrailingChecksum.base64(.crc32, of: body)
+        let sha256 = TrailingChecksum.base64(.sha256, of: body)
+        let md5 = TrailingChecksum.base64(.md5, of: body)
+        let fieldSets: [(String, [(String, String)], String)] = [
+            ("crc32", [("x-amz-checksum-crc32", crc32)], "PUT /a"),
+            ("crc32 of another body", [("x-amz-checksum-crc32", TrailingChecksum.base64(.crc32, of: other))], "PUT /a"),
+            ("crc32 malformed", [("x-amz-checksum-crc32", "AAAAAA=")], "PUT /a"),
+            ("crc32 not canonical", [("x-amz-checksum-crc32", "AAAAAB==")], "PUT /a"),
+            ("sha256", [("x-amz-checksum-sha256", sha256)], "PUT /a"),
+            ("two algorithms", [("x-amz-checksum-crc32", crc32), ("x-amz-checksum-sha256", sha256)], "PUT /a"),
+            ("crc32 twice", [("x-amz-checksum-crc32", crc32), ("x-amz-checksum-crc32", crc32)], "PUT /a"),
+            ("Content-MD5", [("Content-MD5", md5)], "PUT /a"),
+            ("Content-MD5 of another body", [("Content-MD5", TrailingChecksum.base64(.md5, of: other))], "PUT /a"),
+            ("Content-MD5 malformed", [("Content-MD5", "not base64")], "PUT /a"),
+            ("Content-MD5 twice", [("Content-MD5", md5), ("Content-MD5", md5)], "PUT /a"),
+            ("crc32 and Content-MD5", [("x-amz-checksum-crc32", crc32), ("Content-MD5", md5)], "PUT /a"),
+            ("CompleteMultipartUpload", [("x-amz-checksum-crc32", "AAAAAA==")], "POST /a?uploadId=1"),
+            ("an unknown algorithm", [("x-amz-checksum-crc99", "AAAAAA==")], "PUT /a"),
+        ]
+        var policies: [(String, VerificationPolicy)] = [("default", .default)]
+        var unchecked = VerificationPolicy.default
+        unchecked.verifyBodyChecksums = false
+        policies.append(("checksums not read", unchecked))
+        var taken: Set<String> = []
+        for (what, extra, line) in fieldSets {
+            var fields = HTTPFields()
+            for (name, value) in extra { fields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+            let parts = line.split(separator: " ")
+            let request = HTTPRequest(
+                method: HTTPRequest.Method(String(parts[0]))!, scheme: "https", authority: "examplebucket.s3.amazonaws.com",
+                path: String(parts[1]), headerFields: fields)
+            for (h, signedHash) in [("digest", PayloadHash.sha256(of: body)), ("UNSIGNED-PAYLOAD", .unsignedPayload)] {
+                let signed = VerificationRequest(try Fixture.signer().sign(request, payload: signedHash, at: Fixture.date).request)
+                for (p, policy) in policies {
+                    let verifier = Fixture.verifier(policy: policy)
+                    for (k, payload) in [("body", Verifier.Payload.body(body)), ("other body", .body(other)), ("streamed", .streamed)]
+                    {
+                        let label = "\(what), \(h), \(p), \(k)"
+                        if Self.expectAgreement(verifier, signed, payload: payload, now: Self.now, label) { taken.insert(label) }
+                    }
+                }
+            }
+        }
+        // A well-formed declared checksum takes the common path, checked against a body given whole.
+        for label in [
+            "crc32, digest, default, body", "crc32, UNSIGNED-PAYLOAD, default, body",
+            "crc32, UNSIGNED-PAYLOAD, default, streamed", "sha256, UNSIGNED-PAYLOAD, default, streamed",
+            "Content-MD5, UNSIGNED-PAYLOAD, default, body", "crc32 and Content-MD5, UNSIGNED-PAYLOAD, default, body",
+            "crc32 of another body, UNSIGNED-PAYLOAD, checksums not read, body",
+            "CompleteMultipartUpload, UNSIGNED-PAYLOAD, default, streamed",
+        ] {
+            #expect(taken.contains(label), "\(label) takes the common path")
+        }
+        // A checksum the body does not have, a malformed or repeated one: the full verification refuses.
+        for label in [
+            "crc32 of another body, UNSIGNED-PAYLOAD, default, body", "crc32 malformed, UNSIGNED-PAYLOAD, default, streamed",
+            "crc32 not canonical, UNSIGNED-PAYLOAD, default, streamed", "two algorithms, UNSIGNED-PAYLOAD, default, streamed",
+            "crc32 twice, UNSIGNED-PAYLOAD, default, streamed", "Content-MD5 twice, UNSIGNED-PAYLOAD, default, streamed",
+            "Content-MD5 of another body, UNSIGNED-PAYLOAD, default, body",
+            "Content-MD5 malformed, UNSIGNED-PAYLOAD, default, streamed",
+        ] {
+            #expect(!taken.contains(label), "\(label) goes the full way")
+        }
+        // The result says what was declared and whether the body was checked.
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: HTTPField.Name("x-amz-checksum-crc32")!, value: crc32))
+        let request = HTTPRequest(
+            method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/a", headerFields: fields)
+        let signed = VerificationRequest(try Fixture.signer().sign(request, payload: .unsignedPayload, at: Fixture.date).request)
+        let whole = Self.both(Fixture.verifier(), signed, payload: .body(body), now: Self.now).common
+        #expect(whole?.declaredChecksum?.value == crc32 && whole?.checksumVerified == true)
+        let streamed = Self.both(Fixture.verifier(), signed, payload: .streamed, now: Self.now).common
+        #expect(streamed?.declaredChecksum?.value == crc32 && streamed?.checksumVerified == false)
+        #expect(streamed?.makeChecksumVerifier() != nil)
+    }
+
     @Test("clocks at and beyond the skew limits, and other days: the paths agree")
     func clocks() {
         let (request, body) = Fixture.signedPut()
