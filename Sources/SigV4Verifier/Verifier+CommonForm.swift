@@ -119,9 +119,16 @@ extension Verifier {
         let skew = now.secondsSince1970 - signedAt.secondsSince1970
         guard skew <= storage.policy.maxClockSkew, -skew <= storage.policy.maxClockSkew,
             commonChecks(region: region, service: service, signedNames: names, facts: facts, fields: fields),
-            let payloadHash = commonPayloadHash(request, facts: facts, payload: payload, rules: rules),
-            let checksums = try? declaredChecksums(request, facts: facts)
+            let payloadHash = commonPayloadHash(request, facts: facts, payload: payload, rules: rules)
         else { return false }
+        // The body's declared checksums (the full verification's helper; not called without one).
+        let declares = !facts.checksum.isEmpty || !facts.contentMD5.isEmpty
+        var declaredChecksum: DeclaredChecksum? = nil
+        var contentMD5: DeclaredChecksum? = nil
+        if declares {
+            guard let checksums = try? declaredChecksums(request, facts: facts) else { return false }
+            (declaredChecksum, contentMD5) = checksums
+        }
 
         // The key, its own limits and its session token.
         let accessKeyID =
@@ -157,8 +164,8 @@ extension Verifier {
         guard let hash,
             key.signature(date: signedAt, scope: key.scope, canonicalRequestHash: hash).constantTimeEquals(signature),
             let status = try? payloadStatus(payloadHash, payload: payload, facts: facts),
-            let checksumVerified = try? checkBody(
-                payload, declaredChecksum: checksums.declared, contentMD5: checksums.contentMD5)
+            let checksumVerified = declares
+                ? try? checkBody(payload, declaredChecksum: declaredChecksum, contentMD5: contentMD5) : false
         else { return false }
 
         if storage.replayGuard != nil { outcome.claimedAccessKeyID = accessKeyID }
@@ -169,7 +176,7 @@ extension Verifier {
             } ?? SignedHeadersText(AuthorizationParser.text(p, namesStart..<namesEnd)),
             signedAt: signedAt, isPresigned: false, expires: nil, signature: signature, payloadHash: payloadHash,
             payload: status, plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, signingKey: key,
-            declaredChecksum: checksums.declared, contentMD5: checksums.contentMD5, checksumVerified: checksumVerified)
+            declaredChecksum: declaredChecksum, contentMD5: contentMD5, checksumVerified: checksumVerified)
         return true
     }
 
