@@ -1,6 +1,7 @@
 import Foundation
 import SigV4
 public import SigV4Verifier
+import _SigV4Crypto
 
 /// The resolver's cache and write-behind buffer.
 final class ResolverState: @unchecked Sendable {
@@ -25,30 +26,61 @@ final class ResolverState: @unchecked Sendable {
         }
     }
 
-    let lock = NSLock()
-    /// ``KeyStorePolicy/refreshInterval`` and ``KeyStorePolicy/lastUsedFlushInterval`` as durations.
-    let refreshInterval: Duration
-    let flushInterval: Duration
+    /// The lock every field below is read and written under (a `pthread_mutex_t`, as the
+    /// verifier's own caches use; `NSLock` adds a dynamic call each way).
+    let lock = Locked(())
+    /// ``KeyStorePolicy/refreshInterval`` and ``KeyStorePolicy/lastUsedFlushInterval`` in
+    /// nanoseconds of ``CoarseMonotonicClock``.
+    let refreshInterval: Int64
+    let flushInterval: Int64
 
     init(policy: KeyStorePolicy) {
-        refreshInterval = .nanoseconds(Int64(max(0, policy.refreshInterval) * 1e9))
-        flushInterval = .nanoseconds(Int64(max(0, policy.lastUsedFlushInterval) * 1e9))
+        refreshInterval = Int64(max(0, policy.refreshInterval) * 1e9)
+        flushInterval = Int64(max(0, policy.lastUsedFlushInterval) * 1e9)
     }
     /// The generation the cached entries belong to.
     var generation: UInt64?
-    var lastCheck: ContinuousClock.Instant?
+    /// When the generation was last read (``CoarseMonotonicClock``).
+    var lastCheck: Int64?
     /// Keyed by `Substring` (each key a whole string of its own): the verifier's id, a slice of the
     /// request, is looked up without being copied into a `String` (an allocation for a 20-character id).
-    var entries: [Substring: Entry] = [:]
+    /// Emptied only through ``dropEntries()``.
+    private(set) var entries: [Substring: Entry] = [:]
+    /// The entry found last: a repeat lookup of the same key (a client's steady traffic) compares
+    /// the id's bytes instead of hashing it. Always an entry of ``entries``.
+    private var lastFound: Resolved?
+
+    /// The cached entry for `id`: the last one found when it is for `id`, else the dictionary's.
+    func entry(_ id: Substring) -> Entry? {
+        if let last = lastFound, Self.sameID(id, last.key.accessKeyID) { return .present(last) }
+        let entry = entries[id]
+        if case .present(let resolved) = entry, resolved !== lastFound { lastFound = resolved }
+        return entry
+    }
+
+    /// Caches `entry` for `id`.
+    func store(_ entry: Entry, for id: Substring) { entries[id] = entry; lastFound = nil }
+
+    /// Empties the cache.
+    func dropEntries() {
+        entries = [:]
+        lastFound = nil
+    }
+
+    static func sameID(_ a: Substring, _ b: String) -> Bool {
+        a.withBorrowedUTF8 { x in
+            b.withBorrowedUTF8 { y in x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) }
+        }
+    }
     var pendingUses: [String: LastUsed] = [:]
     /// The use noted last (already in `pendingUses`): the same key used again in the same second for
     /// the same region and service (a client's steady traffic) changes nothing there, so it is not
     /// written again.
     var lastNoted: (keyID: String, use: LastUsed)?
-    var lastFlush = ContinuousClock.now
+    var lastFlush = CoarseMonotonicClock.nanoseconds()
 
     /// Notes `use` of `keyID` (under `lock`); the buffered uses when they are due to be written.
-    func note(_ keyID: String, _ use: LastUsed, at instant: ContinuousClock.Instant) -> [String: LastUsed]? {
+    func note(_ keyID: String, _ use: LastUsed, at instant: Int64) -> [String: LastUsed]? {
         if let last = lastNoted, last.use == use, last.keyID == keyID {
             // Already buffered.
         } else {
@@ -103,17 +135,17 @@ extension KeyStore: CredentialResolver {
     /// a cache miss copies it (a cache entry never keeps the request's string alive).
     func resolveNow(_ accessKeyID: Substring, context: ResolutionContext) throws(KeyStoreError) -> ResolvedCredential? {
         guard SecretEnvelope.isPlausibleKeyID(accessKeyID) else { return nil }
-        let instant = ContinuousClock.now
+        let instant = CoarseMonotonicClock.nanoseconds()
         let now = context.now
         // Fast path: one lock, no storage access, while the last generation check is fresh; a key
         // found usable has its use noted under the same lock.
         var fastAnswer: ResolvedCredential? = nil
         var due: [String: LastUsed]? = nil
-        let (generation, cachedWhileFresh) = resolverState.lock.withLock { () -> (UInt64?, ResolverState.Entry?) in
+        let (generation, cachedWhileFresh) = resolverState.lock.withLock { _ -> (UInt64?, ResolverState.Entry?) in
             guard let last = resolverState.lastCheck, let generation = resolverState.generation,
                 instant - last < resolverState.refreshInterval
             else { return (nil, nil) }
-            let entry = resolverState.entries[accessKeyID]
+            let entry = resolverState.entry(accessKeyID)
             if case .present(let resolved) = entry, Self.accepts(resolved.key.state, now: now, grace: policy.retiringGrace) {
                 fastAnswer = resolved.credential
                 due = resolverState.note(
@@ -131,8 +163,8 @@ extension KeyStore: CredentialResolver {
         let accessKeyID = String(accessKeyID)
         if generation == nil {
             let fresh = try refreshIfStale()
-            cached = resolverState.lock.withLock {
-                resolverState.generation == fresh ? resolverState.entries[Substring(accessKeyID)] : nil
+            cached = resolverState.lock.withLock { _ in
+                resolverState.generation == fresh ? resolverState.entry(Substring(accessKeyID)) : nil
             }
         }
         let entry: ResolverState.Entry
@@ -141,14 +173,14 @@ extension KeyStore: CredentialResolver {
         } else {
             let (loadedGeneration, loaded) = try load(accessKeyID)
             entry = loaded
-            resolverState.lock.withLock {
+            resolverState.lock.withLock { _ in
                 if resolverState.generation.map({ loadedGeneration > $0 }) ?? true {
                     resolverState.generation = loadedGeneration
-                    resolverState.entries = [:]
+                    resolverState.dropEntries()
                 }
                 guard resolverState.generation == loadedGeneration else { return }
-                if resolverState.entries.count >= policy.cacheCapacity { resolverState.entries = [:] }
-                resolverState.entries[Substring(accessKeyID)] = loaded
+                if resolverState.entries.count >= policy.cacheCapacity { resolverState.dropEntries() }
+                resolverState.store(loaded, for: Substring(accessKeyID))
             }
         }
         guard case .present(let resolved) = entry, Self.accepts(resolved.key.state, now: now, grace: policy.retiringGrace)
@@ -170,8 +202,8 @@ extension KeyStore: CredentialResolver {
     /// Re-reads the generation counter when the last check is older than the refresh interval; returns the
     /// generation the cache is valid for.
     func refreshIfStale() throws(KeyStoreError) -> UInt64 {
-        let now = ContinuousClock.now
-        let known: UInt64? = resolverState.lock.withLock { () -> UInt64? in
+        let now = CoarseMonotonicClock.nanoseconds()
+        let known: UInt64? = resolverState.lock.withLock { _ -> UInt64? in
             guard let last = resolverState.lastCheck, let generation = resolverState.generation,
                 now - last < resolverState.refreshInterval
             else { return nil }
@@ -179,11 +211,11 @@ extension KeyStore: CredentialResolver {
         }
         if let known { return known }
         let current = try read { try $0.generation() }
-        return resolverState.lock.withLock {
+        return resolverState.lock.withLock { _ in
             // Any move drops the cache: forward (a change) or backward (a store restored from a backup).
             if resolverState.generation != current {
                 resolverState.generation = current
-                resolverState.entries = [:]
+                resolverState.dropEntries()
             }
             resolverState.lastCheck = now
             return resolverState.generation ?? current
@@ -192,8 +224,8 @@ extension KeyStore: CredentialResolver {
 
     /// Drops every cached entry; the next lookup reads the store.
     public func invalidateCache() {
-        resolverState.lock.withLock {
-            resolverState.entries = [:]
+        resolverState.lock.withLock { _ in
+            resolverState.dropEntries()
             resolverState.generation = nil
             resolverState.lastCheck = nil
         }
@@ -212,18 +244,18 @@ extension KeyStore: CredentialResolver {
         }
     }
 
-    func noteUse(_ keyID: String, _ use: LastUsed, at instant: ContinuousClock.Instant) {
-        let due = resolverState.lock.withLock { resolverState.note(keyID, use, at: instant) }
+    func noteUse(_ keyID: String, _ use: LastUsed, at instant: Int64) {
+        let due = resolverState.lock.withLock { _ in resolverState.note(keyID, use, at: instant) }
         if let due { try? storage.recordLastUsed(due) }
     }
 
     /// Writes buffered last-used data now (call on shutdown).
     public func flushLastUsed() throws(KeyStoreError) {
-        let due = resolverState.lock.withLock {
+        let due = resolverState.lock.withLock { _ in
             defer {
                 resolverState.pendingUses = [:]
                 resolverState.lastNoted = nil
-                resolverState.lastFlush = ContinuousClock.now
+                resolverState.lastFlush = CoarseMonotonicClock.nanoseconds()
             }
             return resolverState.pendingUses
         }

@@ -113,6 +113,42 @@ import Testing
                 fixture.store, presignedDuringOverlap, accessKeyID: old.accessKeyID, now: fixture.clock.now)))
     }
 
+    @Test(arguments: Backend.allCases)
+    func eachIDIsAnsweredForItselfWhenLookupsRepeatAndAlternate(backend: Backend) async throws {
+        let fixture = try Fixture(backend)
+        let a = try fixture.store.createKey(principal: "alice", actor: "test").accessKeyID
+        let b = try fixture.store.createKey(principal: "bob", actor: "test").accessKeyID
+        let inactive = try makeKey(fixture.store, in: .inactive)
+        let now = fixture.clock.now
+        let ctx = context(signedAt: now, now: now)
+        func answer(_ id: Substring) throws -> String? {
+            if case .found(let c) = try fixture.store.lookUpWithoutSuspending(accessKeyID: id, context: ctx) {
+                return c.accessKeyID
+            }
+            return nil
+        }
+        var changedLast = Array(a.utf8)
+        changedLast[changedLast.count - 1] = changedLast.last == 0x41 ? 0x42 : 0x41
+        let nearA = String(decoding: changedLast, as: UTF8.self)
+        // The ids as slices of a larger string, as the verifier hands them over.
+        let header = "Credential=\(a)/\(b)/\(nearA)/\(inactive)/\(a)X"
+        let parts = header.dropFirst("Credential=".count).split(separator: "/")
+        let sequence: [(Substring, String?)] = [
+            (parts[0], a), (parts[0], a), (parts[1], b), (parts[0], a), (parts[2], nil), (parts[0], a), (parts[3], nil),
+            (parts[0], a), (parts[4], nil), (parts[0].dropLast(), nil), (parts[1], b), (parts[1], b), (Substring(a), a),
+        ]
+        for (id, expected) in sequence {
+            #expect(try answer(id) == expected, "\(id)")
+        }
+        // A key deactivated while it is the last one found is not answered once the cache is dropped.
+        #expect(try answer(parts[0]) == a)
+        try fixture.store.deactivate(keyID: a, actor: "test")
+        fixture.store.invalidateCache()
+        #expect(try answer(parts[0]) == nil)
+        #expect(try answer(parts[1]) == b)
+        #expect(try answer(parts[0]) == nil)
+    }
+
     @Test func revocationInTheSameStoreIsSeenAtOnce() async throws {
         let fixture = try Fixture(.sqlite)
         let issued = try fixture.store.createKey(principal: "alice", actor: "test")
