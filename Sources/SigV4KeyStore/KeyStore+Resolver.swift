@@ -67,11 +67,15 @@ final class ResolverState: @unchecked Sendable {
         lastFound = nil
     }
 
+    /// True when `a` and `b` have the same bytes (an access key id is not secret: a plain compare).
     static func sameID(_ a: Substring, _ b: String) -> Bool {
         a.withBorrowedUTF8 { x in
-            b.withBorrowedUTF8 { y in x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) }
+            b.withBorrowedUTF8 { y in
+                x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0)
+            }
         }
     }
+
     var pendingUses: [String: LastUsed] = [:]
     /// The use noted last (already in `pendingUses`): the same key used again in the same second for
     /// the same region and service (a client's steady traffic) changes nothing there, so it is not

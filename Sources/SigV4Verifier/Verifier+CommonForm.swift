@@ -10,8 +10,8 @@ import _SigV4Crypto
 /// default on uploads) and one `Content-MD5`, and a payload hash that is a digest,
 /// `UNSIGNED-PAYLOAD` or the empty body's. This path reads such a request as ranges of its own
 /// bytes (no claim of strings, no candidates, no alternative readings), runs the same checks with
-/// the same helpers and writes the same ``VerifiedRequest`` the full verification writes. Presigned URLs, SigV4a and
-/// aws-chunked uploads go the full way.
+/// the same helpers and writes the same ``VerifiedRequest`` the full verification writes.
+/// Presigned URLs, SigV4a and aws-chunked uploads go the full way.
 ///
 /// It only ever accepts. A request of another form, or one that fails any check, is handed to the
 /// full verification (``Verifier/evaluate(_:presigned:payload:now:lookup:tryingCommonForm:into:)``),
@@ -37,7 +37,8 @@ extension Verifier {
     /// answer when it was asked.
     ///
     /// This collects the fields itself, for tests that run the short path alone; a verification
-    /// tries it from inside `evaluate`'s one field collection (``verifyCommonForm(_:facts:fields:payload:now:into:lookup:)``).
+    /// tries it from inside `evaluate`'s one field collection
+    /// (``verifyCommonForm(_:facts:fields:payload:now:into:lookup:)``).
     /// `presigned`: ``looksPresigned(_:)``, when the caller has it.
     func verifyCommonForm(
         _ request: VerificationRequest, presigned: Bool? = nil, payload: Payload, now: AmzDate,
