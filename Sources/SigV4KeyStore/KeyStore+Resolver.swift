@@ -69,11 +69,7 @@ final class ResolverState: @unchecked Sendable {
 
     /// True when `a` and `b` have the same bytes (an access key id is not secret: a plain compare).
     static func sameID(_ a: Substring, _ b: String) -> Bool {
-        a.withBorrowedUTF8 { x in
-            b.withBorrowedUTF8 { y in
-                x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0)
-            }
-        }
+        a.withBorrowedUTF8 { x in b.withBorrowedUTF8 { y in ByteSearch.compare(x, y) == 0 } }
     }
 
     var pendingUses: [String: LastUsed] = [:]

@@ -73,12 +73,9 @@ enum VerificationRows {
         // verification for its refusal.
         var checksumRequest = Fixture.request()
         checksumRequest.headerFields[HTTPField.Name("x-amz-checksum-crc32")!] = "AAAAAA=="
-        guard
-            let checksum = try? Signer(
-                credentials: Fixture.credentials, region: Fixture.region, service: "s3", keyCache: nil
-            ).sign(checksumRequest, payload: .emptySHA256, at: now),
-            case .accepted = await verifier.verify(checksum.request, payload: .streamed, now: now)
-        else { fatalError("the verifier rejects the checksum benchmark request") }
+        let checksum = await accepted(
+            Signer(credentials: Fixture.credentials, region: Fixture.region, service: "s3", keyCache: nil),
+            request: checksumRequest, payload: .streamed, "the checksum benchmark request")
         var wrongSignature = header
         var tampered = header.request
         guard var authorization = tampered.headerFields[.authorization], let last = authorization.popLast() else {
@@ -138,16 +135,16 @@ enum VerificationRows {
         ]
     }
 
-    /// The benchmark request signed by `signer` (header auth, or presigned for an hour), checked to
-    /// verify with `payload` by `verifier`.
+    /// `request` (the benchmark request unless given) signed by `signer` (header auth, or
+    /// presigned for an hour), checked to verify with `payload` by `verifier`.
     static func accepted(
-        _ signer: Signer, presigned: Bool = false, payload: Verifier.Payload,
-        verifier: Verifier = VerificationRows.verifier, _ what: String
+        _ signer: Signer, request: HTTPRequest = Fixture.request(), presigned: Bool = false,
+        payload: Verifier.Payload, verifier: Verifier = VerificationRows.verifier, _ what: String
     ) async -> SignedRequest {
         guard
             let signed = try? presigned
-                ? signer.presign(Fixture.request(), expires: 3600, at: Fixture.date)
-                : signer.sign(Fixture.request(), payload: .emptySHA256, at: Fixture.date),
+                ? signer.presign(request, expires: 3600, at: Fixture.date)
+                : signer.sign(request, payload: .emptySHA256, at: Fixture.date),
             case .accepted = await verifier.verify(signed.request, payload: payload, now: Fixture.date)
         else { fatalError("the verifier rejects \(what)") }
         return signed
