@@ -75,17 +75,23 @@ public import SigV4
 
     /// Verifies `request` twice, by the common form's own path alone
     /// (`Verifier.verifyCommonForm`) and by the full verification alone (no replay guard): nil when
-    /// they agree (the common path handed the request over, or accepted it and the full
-    /// verification accepts it with an equal result), else what differs. The common path must
-    /// never accept what the full verification refuses.
+    /// they agree (the common path handed the request over; or refused it and the full
+    /// verification refuses it with the same code, message, details and access key id; or accepted
+    /// it and the full verification accepts it with an equal result), else what differs. The
+    /// common path must never accept what the full verification refuses, nor refuse what it
+    /// accepts.
     public static func commonFormDisagreement(
         _ verifier: Verifier, _ request: VerificationRequest, payload: Verifier.Payload, now: AmzDate
     ) -> String? {
         var outcome = Verifier.Outcome()
         var lookup = Verifier.Lookup.immediate
-        guard verifier.verifyCommonForm(request, payload: payload, now: now, into: &outcome, lookup: &lookup),
-            let common = outcome.verified
-        else { return nil }
+        let taken: Bool
+        do {
+            taken = try verifier.verifyCommonForm(request, payload: payload, now: now, into: &outcome, lookup: &lookup)
+        } catch {
+            return refusalDifference(verifier, request, payload: payload, now: now, commonRefusal: error)
+        }
+        guard taken, let common = outcome.verified else { return nil }
         var full = Verifier.Outcome()
         do {
             try verifier.evaluate(request, payload: payload, now: now, lookup: .immediate, into: &full)
@@ -97,6 +103,31 @@ public import SigV4
         }
         let differences = resultDifferences(common, accepted)
         return differences.isEmpty ? nil : differences.joined(separator: "; ")
+    }
+
+    /// What differs between the common path's refusal of `request` and the full verification's
+    /// verdict on it (nil when they refuse alike).
+    static func refusalDifference(
+        _ verifier: Verifier, _ request: VerificationRequest, payload: Verifier.Payload, now: AmzDate,
+        commonRefusal: VerificationFailure
+    ) -> String? {
+        var full = Verifier.Outcome()
+        let fullRefusal: VerificationFailure
+        do {
+            try verifier.evaluate(request, payload: payload, now: now, lookup: .immediate, into: &full)
+            return "the common path refuses (\(commonRefusal.code.name)) what the full verification accepts"
+        } catch {
+            fullRefusal = error
+        }
+        var out: [String] = []
+        func check<T: Equatable>(_ name: String, _ x: T, _ y: T) { if x != y { out.append("\(name): \(x) vs \(y)") } }
+        check("code", commonRefusal.code.name, fullRefusal.code.name)
+        check("message", commonRefusal.message, fullRefusal.message)
+        check("details", commonRefusal.details, fullRefusal.details)
+        check("accessKeyID", commonRefusal.accessKeyID, fullRefusal.accessKeyID)
+        check("diagnostics", commonRefusal.diagnostics, fullRefusal.diagnostics)
+        if out.isEmpty && commonRefusal != fullRefusal { out.append("another part") }
+        return out.isEmpty ? nil : "the paths refuse differently: " + out.joined(separator: "; ")
     }
 
     /// The parts in which two verified requests differ (the signing key by its scope and its MAC of

@@ -13,12 +13,16 @@ import _SigV4Crypto
 /// the same helpers and writes the same ``VerifiedRequest`` the full verification writes.
 /// Presigned URLs, SigV4a and aws-chunked uploads go the full way.
 ///
-/// It only ever accepts. A request of another form, or one that fails any check, is handed to the
-/// full verification (``Verifier/evaluate(_:presigned:payload:now:lookup:tryingCommonForm:into:)``),
-/// which gives the verdict, the code and the message, on the same collected fields (they are read
-/// once per verification); the resolver's answer, when this path got one, goes with it, so a key
-/// is never looked up twice. Tests hold the two paths to the same result on every request they
-/// have (`CommonFormTests`).
+/// It accepts, and refuses one thing only: a wrong signature on a request that passed every other
+/// check and that the full verification has no other reading of (no alternative query or path
+/// forms, one payload hash), which the full verification would refuse with the same
+/// `SignatureDoesNotMatch` after computing the same signature again. Any other request of another
+/// form, or one that fails any other check, is handed to the full verification
+/// (``Verifier/evaluate(_:presigned:payload:now:lookup:tryingCommonForm:into:)``), which gives the
+/// verdict, the code and the message, on the same collected fields (they are read once per
+/// verification); the resolver's answer, when this path got one, goes with it, so a key is never
+/// looked up twice. Tests hold the two paths to the same result, accepted or refused, on every
+/// request they have (`CommonFormTests`).
 extension Verifier {
     /// `AWS4-HMAC-SHA256 Credential=`: how the common form starts.
     static let commonFormPrefix: StaticString = "AWS4-HMAC-SHA256 Credential="
@@ -33,8 +37,9 @@ extension Verifier {
     /// Verifies `request` when it has the common form and passes every check but the replay guard:
     /// true, with `outcome.verified` set as ``evaluate(_:presigned:payload:now:lookup:tryingCommonForm:into:)``
     /// sets it, or with `outcome.needsLookup` set when the resolver has to be asked asynchronously
-    /// (as `evaluate` sets it). False otherwise, with nothing set but `lookup`: the resolver's
-    /// answer when it was asked.
+    /// (as `evaluate` sets it). Throws `SignatureDoesNotMatch` for a wrong signature the full
+    /// verification has no other reading of (``signatureMismatch(_:accessKeyID:rules:)``). False
+    /// otherwise, with nothing set but `lookup`: the resolver's answer when it was asked.
     ///
     /// This collects the fields itself, for tests that run the short path alone; a verification
     /// tries it from inside `evaluate`'s one field collection
@@ -43,22 +48,24 @@ extension Verifier {
     func verifyCommonForm(
         _ request: VerificationRequest, presigned: Bool? = nil, payload: Payload, now: AmzDate,
         into outcome: inout Outcome, lookup: inout Lookup
-    ) -> Bool {
+    ) throws(VerificationFailure) -> Bool {
         // A presigned URL goes the full way: a common path for it, on the full verification's query
         // parser, measured 3% slower than the full way (Docs/Performance.md, session 21).
         guard commonFormAllowed, !(presigned ?? Verifier.looksPresigned(request)) else { return false }
         var facts = HeaderFacts()
-        var accepted = false
+        var accepted: Result<Bool, VerificationFailure> = .success(false)
         do {
             try collectFields(request, noting: &facts) { facts, fields in
-                accepted = verifyCommonForm(
-                    request, facts: facts, fields: fields, payload: payload, now: now, into: &outcome, lookup: &lookup)
+                accepted = Result { () throws(VerificationFailure) in
+                    try verifyCommonForm(
+                        request, facts: facts, fields: fields, payload: payload, now: now, into: &outcome, lookup: &lookup)
+                }
             }
         } catch {
             // A field the canonicalization refuses: the full verification reports it.
             return false
         }
-        return accepted
+        return try accepted.get()
     }
 
     /// ``verifyCommonForm(_:presigned:payload:now:into:lookup:)`` on fields already collected,
@@ -67,16 +74,19 @@ extension Verifier {
     func verifyCommonForm(
         _ request: VerificationRequest, facts: HeaderFacts, fields: VerifierCanonicalization.Headers,
         payload: Payload, now: AmzDate, into outcome: inout Outcome, lookup: inout Lookup
-    ) -> Bool {
+    ) throws(VerificationFailure) -> Bool {
         guard facts.authorization.count == 1, facts.amzDate.count == 1, facts.firstAmzDate != nil,
             facts.hostCount == 1, facts.checksum.count <= 1, facts.contentMD5.count <= 1,
             facts.contentSHA256.count <= 1, facts.securityToken.count <= 1
         else { return false }
-        return request.headers.withFirstAndSource(facts.authorization) { value, source in
-            verifyCommonForm(
-                request, authorization: value, source: source, facts: facts, fields: fields,
-                payload: payload, now: now, into: &outcome, lookup: &lookup)
-        } ?? false
+        let verdict = request.headers.withFirstAndSource(facts.authorization) { value, source in
+            Result { () throws(VerificationFailure) in
+                try verifyCommonForm(
+                    request, authorization: value, source: source, facts: facts, fields: fields,
+                    payload: payload, now: now, into: &outcome, lookup: &lookup)
+            }
+        }
+        return try verdict?.get() ?? false
     }
 
     /// The common form's checks, with the `Authorization` value's bytes (`source`: the string they
@@ -85,7 +95,7 @@ extension Verifier {
         _ request: VerificationRequest, authorization p: UnsafeBufferPointer<UInt8>, source: String?,
         facts: HeaderFacts, fields: VerifierCanonicalization.Headers, payload: Payload, now: AmzDate, into outcome: inout Outcome,
         lookup: inout Lookup
-    ) -> Bool {
+    ) throws(VerificationFailure) -> Bool {
         // `AWS4-HMAC-SHA256 Credential=<credential>, SignedHeaders=<names>, Signature=<64 hex>`.
         let start = Verifier.commonFormPrefix.utf8CodeUnitCount
         guard p.count > start + 16 + 12 + 64, ByteSearch.equals(p, 0..<start, Verifier.commonFormPrefix) else {
@@ -162,9 +172,15 @@ extension Verifier {
                 ).hash
             }
         }
-        guard let hash,
-            key.signature(date: signedAt, scope: key.scope, canonicalRequestHash: hash).constantTimeEquals(signature),
-            let status = try? payloadStatus(payloadHash, payload: payload, facts: facts),
+        guard let hash else { return false }
+        guard key.signature(date: signedAt, scope: key.scope, canonicalRequestHash: hash).constantTimeEquals(signature)
+        else {
+            // Refused here when the full verification would compute this signature again and
+            // refuse it; handed over when it has other readings to try.
+            try signatureMismatch(request, accessKeyID: accessKeyID, rules: rules)
+            return false
+        }
+        guard let status = try? payloadStatus(payloadHash, payload: payload, facts: facts),
             let checksumVerified = declares
                 ? try? checkBody(payload, declaredChecksum: declaredChecksum, contentMD5: contentMD5) : false
         else { return false }
@@ -179,6 +195,27 @@ extension Verifier {
             payload: status, plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, signingKey: key,
             declaredChecksum: declaredChecksum, contentMD5: contentMD5, checksumVerified: checksumVerified)
         return true
+    }
+
+    /// A wrong signature on a request that passed every other check: throws the full
+    /// verification's `SignatureDoesNotMatch` when that verification has no reading of the request
+    /// but the spec one, which this path computed (``readings(_:rules:policy:)`` is empty; a
+    /// header-auth request has one payload hash, and this path runs without diagnostics); returns
+    /// when it has others to try.
+    ///
+    /// Every check before the full verification's signature step reads the request but not its
+    /// signature, and this path accepts only what that verification accepts: with the right
+    /// signature, this request would pass them all there, so with this one it reaches the signature
+    /// step, computes the spec reading's signature as this path did, and refuses.
+    private func signatureMismatch(_ request: VerificationRequest, accessKeyID: Substring, rules: ServiceRules)
+        throws(VerificationFailure)
+    {
+        // The target is copied only here, on a refusal (the readings are found in an array).
+        let others = request.withTarget { t, _ in Verifier.readings(Array(t), rules: rules, policy: storage.policy) }
+        guard others.isEmpty else { return }
+        var failure = Verifier.signatureDoesNotMatch(diagnostics: nil)
+        failure.accessKeyID = String(accessKeyID)
+        throw failure
     }
 
     /// The policy's region and service allow-lists, `host` and every `x-amz-*` field signed (a

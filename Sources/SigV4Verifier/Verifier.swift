@@ -413,9 +413,10 @@ public struct Verifier: Sendable {
     /// the checks and the signature then run while the scratch is held.
     /// `presigned`: ``looksPresigned(_:)``, when the caller has it. `tryingCommonForm`: try the
     /// common form's own path first (``verifyCommonForm(_:facts:fields:payload:now:into:lookup:)``;
-    /// the caller checked ``commonFormAllowed`` and that the request is not presigned); when it
-    /// declines, the full verification runs on the same collected fields, with the resolver's answer
-    /// if the short path got one.
+    /// the caller checked ``commonFormAllowed`` and that the request is not presigned); its refusal
+    /// of a wrong signature is the verdict (the full verification would refuse it the same way);
+    /// when it declines, the full verification runs on the same collected fields, with the
+    /// resolver's answer if the short path got one.
     func evaluate(
         _ request: VerificationRequest, presigned: Bool? = nil, payload: Payload, now: AmzDate, lookup: Lookup,
         tryingCommonForm: Bool = false, into outcome: inout Outcome
@@ -426,14 +427,14 @@ public struct Verifier: Sendable {
         var lookup = lookup
         do {
             try collectFields(request, noting: &facts) { facts, fields in
-                if tryingCommonForm
-                    && verifyCommonForm(
-                        request, facts: facts, fields: fields, payload: payload, now: now, into: &outcome,
-                        lookup: &lookup)
-                {
-                    return
-                }
                 do throws(VerificationFailure) {
+                    if tryingCommonForm,
+                        try verifyCommonForm(
+                            request, facts: facts, fields: fields, payload: payload, now: now, into: &outcome,
+                            lookup: &lookup)
+                    {
+                        return
+                    }
                     try evaluate(
                         request, presigned: presigned, facts: facts, fields: .collected(fields), payload: payload,
                         now: now, lookup: lookup, into: &outcome)
@@ -1131,12 +1132,17 @@ public struct Verifier: Sendable {
         }
         switch attempt {
         case .matched(let match): return match
-        case .mismatch(let first):
-            throw VerificationFailure(
-                .signatureDoesNotMatch,
-                "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-                diagnostics: first)
+        case .mismatch(let first): throw Verifier.signatureDoesNotMatch(diagnostics: first)
         }
+    }
+
+    /// `SignatureDoesNotMatch`, as S3 words it, with the server's canonical request and string to
+    /// sign when the policy includes diagnostics.
+    static func signatureDoesNotMatch(diagnostics: VerificationFailure.Diagnostics?) -> VerificationFailure {
+        VerificationFailure(
+            .signatureDoesNotMatch,
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+            diagnostics: diagnostics)
     }
 
     /// The signature's attempts over the canonical target, or why the request cannot be canonicalized.

@@ -19,8 +19,14 @@ import Testing
 struct CommonFormTests {
     struct Both {
         var common: VerifiedRequest?
+        /// The common path's refusal (a wrong signature it need not hand over).
+        var commonRefusal: VerificationFailure?
         var full: Result<VerifiedRequest, VerificationFailure>
         var fullAccepted: VerifiedRequest? { try? full.get() }
+        var fullRefusal: VerificationFailure? {
+            if case .failure(let f) = full { return f }
+            return nil
+        }
     }
 
     /// The request verified by each path alone (no replay guard).
@@ -29,7 +35,13 @@ struct CommonFormTests {
     ) -> Both {
         var outcome = Verifier.Outcome()
         var lookup = Verifier.Lookup.immediate
-        let accepted = verifier.verifyCommonForm(request, payload: payload, now: now, into: &outcome, lookup: &lookup)
+        var accepted = false
+        var refusal: VerificationFailure? = nil
+        do {
+            accepted = try verifier.verifyCommonForm(request, payload: payload, now: now, into: &outcome, lookup: &lookup)
+        } catch {
+            refusal = error
+        }
         var full = Verifier.Outcome()
         let result: Result<VerifiedRequest, VerificationFailure>
         do {
@@ -39,7 +51,7 @@ struct CommonFormTests {
             result = .failure(error)
         }
         #expect(outcome.needsLookup == nil, "the in-memory resolver answers at once")
-        return Both(common: accepted ? outcome.verified : nil, full: result)
+        return Both(common: accepted ? outcome.verified : nil, commonRefusal: refusal, full: result)
     }
 
     /// Checks the two paths agree on `request`; returns true when the common path accepted it.
@@ -124,6 +136,7 @@ struct CommonFormTests {
         var accepted = 0
         var expected = 0
         var tried = 0
+        var refused = 0
         for i in original.indices {
             var values: [[UInt8]] = []
             for r in replacements where r != original[i] {
@@ -148,15 +161,78 @@ struct CommonFormTests {
                 tried += 1
                 let request = Fixture.replacing(request, "authorization", with: v)
                 if Self.expectAgreement(verifier, request, payload: .body(body), now: Self.now, "byte \(i)") { accepted += 1 }
+                if let refusal = Self.both(verifier, request, payload: .body(body), now: Self.now).commonRefusal {
+                    #expect(refusal.code == .signatureDoesNotMatch, "byte \(i)")
+                    refused += 1
+                }
                 // Only a signature whose hex letters changed case is the same signature.
                 let lowered = v.count == original.count ? v.prefix(v.count - 64) + v.suffix(64).map { $0 | 0x20 } : []
                 if Array(lowered) == original { expected += 1 }
             }
         }
-        print("Authorization mutations: \(tried) tried, \(accepted) accepted by the common path")
+        print("Authorization mutations: \(tried) tried, \(accepted) accepted and \(refused) refused by the common path")
         #expect(tried > 3000)
         #expect(accepted == expected)
         #expect(expected > 0)
+        // Each signature byte replaced by another hex digit (and its letters' other case) is a wrong
+        // signature the common path refuses itself: at least the digits 0 and a, for each of 64.
+        #expect(refused >= 64)
+    }
+
+    /// `request` with the last hex digit of its signature changed.
+    static func wrongSignature(_ request: VerificationRequest) -> VerificationRequest {
+        var value = Fixture.value(request, "authorization")
+        value[value.count - 1] = value[value.count - 1] == 0x30 ? 0x31 : 0x30
+        return Fixture.replacing(request, "authorization", with: value)
+    }
+
+    @Test("a wrong signature: the common path refuses it as the full verification does, unless another reading could match")
+    func wrongSignature() async throws {
+        let (request, body) = Fixture.signedPut()
+        let verifier = Fixture.verifier()
+        let wrong = Self.wrongSignature(request)
+        for payload: Verifier.Payload in [.body(body), .streamed, .hash(.sha256(of: body))] {
+            #expect(!Self.expectAgreement(verifier, wrong, payload: payload, now: Self.now, "wrong signature"))
+            let b = Self.both(verifier, wrong, payload: payload, now: Self.now)
+            let refusal = try #require(b.commonRefusal)
+            #expect(refusal.code == .signatureDoesNotMatch)
+            #expect(refusal.accessKeyID == Fixture.accessKeyID)
+            #expect(refusal.diagnostics == nil)
+            #expect(b.fullRefusal == refusal)
+        }
+        // A verification through the public entry point gives that answer too.
+        let result = await verifier.verify(wrong, payload: .body(body), now: Self.now)
+        #expect(result.code == "SignatureDoesNotMatch")
+        #expect(result.failure?.accessKeyID == Fixture.accessKeyID)
+
+        // Targets the full verification also reads another way (a `+`, an escape, a lowercase
+        // escape, a byte a spec signer would encode): a wrong signature is handed over, and refused
+        // there after the other readings.
+        for path in ["/a?x=b+c", "/a?x=b%20c", "/a?x=%2f", "/a?x=b*c", "/a*b"] {
+            let signed = try Fixture.signer().sign(
+                HTTPRequest(method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: path,
+                    headerFields: [:]),
+                payload: .unsignedPayload, at: Fixture.date)
+            let right = VerificationRequest(signed.request)
+            #expect(Self.expectAgreement(verifier, right, payload: .streamed, now: Self.now, path), "\(path) verifies")
+            let b = Self.both(verifier, Self.wrongSignature(right), payload: .streamed, now: Self.now)
+            #expect(b.commonRefusal == nil, "\(path)")
+            #expect(b.fullRefusal?.code == .signatureDoesNotMatch, "\(path)")
+        }
+        // A plain query and path: refused by the common path.
+        let plain = try Fixture.signer().sign(
+            HTTPRequest(method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/a/b.txt?x=1&y",
+                headerFields: [:]),
+            payload: .unsignedPayload, at: Fixture.date)
+        let b = Self.both(verifier, Self.wrongSignature(VerificationRequest(plain.request)), payload: .streamed, now: Self.now)
+        #expect(b.commonRefusal?.code == .signatureDoesNotMatch)
+        // With diagnostics the short path is not taken: the full verification gives them.
+        var policy = VerificationPolicy.default
+        policy.includeDiagnostics = true
+        let diagnosing = Fixture.verifier(policy: policy)
+        let d = Self.both(diagnosing, wrong, payload: .body(body), now: Self.now)
+        #expect(d.commonRefusal == nil)
+        #expect(d.fullRefusal?.diagnostics != nil)
     }
 
     @Test("fields added, repeated, removed and reordered: the paths agree")
