@@ -199,7 +199,7 @@ extension Verifier {
 
     /// A wrong signature on a request that passed every other check: throws the full
     /// verification's `SignatureDoesNotMatch` when that verification has no reading of the request
-    /// but the spec one, which this path computed (``readings(_:rules:policy:)`` is empty; a
+    /// but the spec one, which this path computed (``OtherReadings`` is empty; a
     /// header-auth request has one payload hash, and this path runs without diagnostics); returns
     /// when it has others to try.
     ///
@@ -210,9 +210,8 @@ extension Verifier {
     private func signatureMismatch(_ request: VerificationRequest, accessKeyID: Substring, rules: ServiceRules)
         throws(VerificationFailure)
     {
-        // The target is copied only here, on a refusal (the readings are found in an array).
-        let others = request.withTarget { t, _ in Verifier.readings(Array(t), rules: rules, policy: storage.policy) }
-        guard others.isEmpty else { return }
+        let policy = storage.policy
+        guard request.withTarget({ t, _ in OtherReadings(t, rules: rules, policy: policy).isEmpty }) else { return }
         var failure = Verifier.signatureDoesNotMatch(diagnostics: nil)
         failure.accessKeyID = String(accessKeyID)
         throw failure

@@ -1071,24 +1071,49 @@ public struct Verifier: Sendable {
     /// `+`, a `%` escape or bytes a signer might leave raw) the documented alternatives.
     static func readings(_ target: [UInt8], rules: ServiceRules, policy: VerificationPolicy) -> [Reading] {
         let first = policy.plusPolicies[0]
+        let other = target.withUnsafeBufferPointer { OtherReadings($0, rules: rules, policy: policy) }
         var out: [Reading] = []
-        let quirks = Verifier.queryQuirks(target)
-        if quirks.plus {
+        if other.plusPolicies {
             for plus in policy.plusPolicies.dropFirst() { out.append(Reading(target: target, plus: plus, form: .standard)) }
         }
-        if quirks.lowerEscape {
+        if other.uppercasedEscapes {
             out.append(Reading(target: Verifier.uppercasingEscapes(target), plus: first, form: .uppercasedEscapes))
         }
-        if quirks.escape || quirks.plus {
+        if other.reencodedQuery {
             out.append(Reading(target: Verifier.reencodingQuery(target), plus: first, form: .reencodedQuery))
         }
-        if policy.acceptVerbatimForms {
-            let (rawQuery, rawPath) = Verifier.needsVerbatim(target, normalize: rules.normalizePath)
-            if rawQuery { out.append(Reading(target: target, plus: first, form: .verbatimQuery)) }
-            if rawPath { out.append(Reading(target: target, plus: first, form: .verbatimPath)) }
-            if rawQuery && rawPath { out.append(Reading(target: target, plus: first, form: .verbatimPathAndQuery)) }
+        if other.verbatimQuery { out.append(Reading(target: target, plus: first, form: .verbatimQuery)) }
+        if other.verbatimPath { out.append(Reading(target: target, plus: first, form: .verbatimPath)) }
+        if other.verbatimQuery && other.verbatimPath {
+            out.append(Reading(target: target, plus: first, form: .verbatimPathAndQuery))
         }
         return out
+    }
+
+    /// Which readings besides the spec one a target has under a policy (``readings(_:rules:policy:)``
+    /// makes them), found without copying the target: for most requests, none.
+    struct OtherReadings {
+        /// A `+` in the query, read under each further `+` policy.
+        var plusPolicies: Bool
+        /// A lowercase `%xx` escape in the query, read uppercased.
+        var uppercasedEscapes: Bool
+        /// A `+` or `%` in the query, read decoded and encoded again.
+        var reencodedQuery: Bool
+        /// Bytes in the query (or path) a spec signer encodes, read as sent (verbatim forms allowed).
+        var verbatimQuery: Bool
+        var verbatimPath: Bool
+
+        init(_ target: UnsafeBufferPointer<UInt8>, rules: ServiceRules, policy: VerificationPolicy) {
+            let quirks = Verifier.queryQuirks(target)
+            plusPolicies = quirks.plus && policy.plusPolicies.count > 1
+            uppercasedEscapes = quirks.lowerEscape
+            reencodedQuery = quirks.escape || quirks.plus
+            (verbatimQuery, verbatimPath) =
+                policy.acceptVerbatimForms ? Verifier.needsVerbatim(target, normalize: rules.normalizePath) : (false, false)
+        }
+
+        /// True when the spec reading is the only one.
+        var isEmpty: Bool { !(plusPolicies || uppercasedEscapes || reencodedQuery || verbatimQuery || verbatimPath) }
     }
 
     /// What one (reading, payload hash) attempt gave, inside the header collection.
@@ -1356,29 +1381,31 @@ public struct Verifier: Sendable {
     }
 
     /// Whether the query or path holds bytes a spec signer would encode (so a verbatim reading differs).
-    static func needsVerbatim(_ target: [UInt8], normalize: Bool) -> (query: Bool, path: Bool) {
-        func odd(_ bytes: ArraySlice<UInt8>, allowing extra: Set<UInt8>) -> Bool {
-            var i = bytes.startIndex
-            while i < bytes.endIndex {
+    static func needsVerbatim(_ target: UnsafeBufferPointer<UInt8>, normalize: Bool) -> (query: Bool, path: Bool) {
+        /// True when `bytes` holds a lowercase escape or a byte that is neither unreserved, an
+        /// escape, nor one of `extra` (`/` in a path; `&` and `=` in a query).
+        func odd(_ bytes: UnsafeBufferPointer<UInt8>, query: Bool) -> Bool {
+            var i = 0
+            while i < bytes.count {
                 let b = bytes[i]
-                if b == 0x25, i + 2 < bytes.endIndex, isHex(bytes[i + 1]), isHex(bytes[i + 2]) {
+                if b == 0x25, i + 2 < bytes.count, isHex(bytes[i + 1]), isHex(bytes[i + 2]) {
                     if isLowerHex(bytes[i + 1]) || isLowerHex(bytes[i + 2]) { return true }
                     i += 3
                     continue
                 }
-                if !URIEncoding.isUnreserved(b) && !extra.contains(b) { return true }
+                let extra = query ? b == 0x26 || b == 0x3d : b == 0x2f
+                if !URIEncoding.isUnreserved(b) && !extra { return true }
                 i += 1
             }
             return false
         }
-        let q = target.firstIndex(of: 0x3f) ?? target.count
-        let path = target[..<q]
+        let q = ByteSearch.index(of: 0x3f, in: target, 0..<target.count)
+        let path = UnsafeBufferPointer(rebasing: target[..<q])
         // A raw path also differs from the canonical one when it has dot segments or `//`
         // (services that normalize).
-        let pathDiffers =
-            odd(path, allowing: [0x2f]) || (normalize && path.withUnsafeBufferPointer { URIEncoding.needsNormalization($0) })
+        let pathDiffers = odd(path, query: false) || (normalize && URIEncoding.needsNormalization(path))
         guard q < target.count else { return (false, pathDiffers) }
-        return (odd(target[(q + 1)...], allowing: [0x26, 0x3d]), pathDiffers)
+        return (odd(UnsafeBufferPointer(rebasing: target[(q + 1)...]), query: true), pathDiffers)
     }
 
     /// Runs `body` with the target whose canonical form was signed: presigned requests drop
@@ -1422,8 +1449,9 @@ public struct Verifier: Sendable {
         }
     }
 
-    static func queryQuirks(_ target: [UInt8]) -> (plus: Bool, lowerEscape: Bool, escape: Bool) {
-        guard let q = target.firstIndex(of: 0x3f) else { return (false, false, false) }
+    static func queryQuirks(_ target: UnsafeBufferPointer<UInt8>) -> (plus: Bool, lowerEscape: Bool, escape: Bool) {
+        let q = ByteSearch.index(of: 0x3f, in: target, 0..<target.count)
+        guard q < target.count else { return (false, false, false) }
         var plus = false
         var lower = false
         var escape = false
