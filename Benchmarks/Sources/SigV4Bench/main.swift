@@ -3,6 +3,7 @@ import CBenchFloor
 import SigV4
 
 // scripts/bench drives this: `SigV4Bench [--quick | --busy] [--json FILE] [--peers FILE] [--check-allocs] [--filter S | =NAME]`.
+// `--cold-caches` times each latency row with and without this core's caches evicted first (ColdCaches.swift).
 
 struct Options {
     var quick = false
@@ -17,6 +18,8 @@ struct Options {
     var profile = false
     /// With --profile: run each body exactly this many times instead (for `perf stat`).
     var iterations = 0
+    /// Times each row warm and with the caches evicted before each run (``ColdCaches``).
+    var coldCaches = false
 }
 
 func parseOptions() -> Options {
@@ -33,6 +36,7 @@ func parseOptions() -> Options {
         case "--list": o.list = true
         case "--profile": o.profile = true
         case "--iterations": o.iterations = Int(args.next() ?? "") ?? 0
+        case "--cold-caches": o.coldCaches = true
         case "--floor":
             guard let v = args.next(), let style = SignatureFloor.Style(rawValue: v) else {
                 FileHandle.standardError.write(Data("--floor takes raw, evp or oneshot\n".utf8))
@@ -92,6 +96,11 @@ func run(_ options: Options) async throws {
             let t0 = nowNanoseconds()
             while nowNanoseconds() - t0 < 2_000_000_000 { await row.body(1000) }
         }
+        exit(0)
+    }
+
+    if options.coldCaches {
+        await ColdCaches.run(rows)
         exit(0)
     }
 
