@@ -10,7 +10,7 @@
 // With "op": "verify" a line is a request some peer signed, verified by swift-sigv4's verifier at `now`:
 // method, target (the wire target), headers [[n,v]] (every header sent, Host included), body_b64,
 // access_key_id, secret_access_key, session_token?, now (YYYYMMDDTHHMMSSZ).
-// Output: {ok: true, signed_headers} or {ok: false, code, http_status, message}.
+// Output: {ok: true, signed_headers, canonical_form, plus_policy} or {ok: false, code, http_status, message}.
 import Foundation
 import HTTPTypes
 import SigV4
@@ -84,7 +84,10 @@ func verify(_ input: [String: Any]) async -> [String: Any] {
     }
     switch await verifier.verify(request, payload: .body(body), now: now) {
     case .accepted(let verified):
-        return ["ok": true, "signed_headers": verified.signedHeaders]
+        return [
+            "ok": true, "signed_headers": verified.signedHeaders, "canonical_form": verified.canonicalForm.rawValue,
+            "plus_policy": "\(verified.plusPolicy)",
+        ]
     case .rejected(let failure):
         return ["ok": false, "code": failure.code.name, "http_status": failure.code.httpStatus, "message": failure.message]
     }

@@ -225,12 +225,18 @@ public enum CanonicalForm: String, Sendable, Hashable {
     case uppercasedEscapes
     /// The query was signed decoded and encoded again (awscrt: `%7e` → `~`).
     case reencodedQuery
-    /// The raw query was signed as is, sorted (botocore header auth, curl).
+    /// The raw query was signed as is, sorted, a parameter without a value as `name=` (botocore
+    /// header auth).
     case verbatimQuery
     /// The raw path was signed as is (botocore for S3, curl).
     case verbatimPath
     /// Both raw.
     case verbatimPathAndQuery
+    /// The query was signed exactly as sent: in its order, a parameter without a value as `name`
+    /// (curl 7.x `--aws-sigv4`, Debian 12's curl 7.88).
+    case queryAsSent
+    /// The raw path and the query exactly as sent (curl 7.x for every service).
+    case pathAndQueryAsSent
 }
 
 /// What a SigV4a aws-chunked upload's chunk signatures are checked with: the key pair derived from

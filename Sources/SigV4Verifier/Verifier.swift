@@ -1087,6 +1087,10 @@ public struct Verifier: Sendable {
         if other.verbatimQuery && other.verbatimPath {
             out.append(Reading(target: target, plus: first, form: .verbatimPathAndQuery))
         }
+        if other.queryAsSent { out.append(Reading(target: target, plus: first, form: .queryAsSent)) }
+        if other.queryAsSent && other.verbatimPath {
+            out.append(Reading(target: target, plus: first, form: .pathAndQueryAsSent))
+        }
         return out
     }
 
@@ -1102,6 +1106,9 @@ public struct Verifier: Sendable {
         /// Bytes in the query (or path) a spec signer encodes, read as sent (verbatim forms allowed).
         var verbatimQuery: Bool
         var verbatimPath: Bool
+        /// A query out of order, or with a parameter without `=`, read exactly as sent (verbatim
+        /// forms allowed).
+        var queryAsSent: Bool
 
         init(_ target: UnsafeBufferPointer<UInt8>, rules: ServiceRules, policy: VerificationPolicy) {
             let quirks = Verifier.queryQuirks(target)
@@ -1109,11 +1116,41 @@ public struct Verifier: Sendable {
             uppercasedEscapes = quirks.lowerEscape
             reencodedQuery = quirks.escape || quirks.plus
             (verbatimQuery, verbatimPath) =
-                policy.acceptVerbatimForms ? Verifier.needsVerbatim(target, normalize: rules.normalizePath) : (false, false)
+                policy.acceptVerbatimForms ? Verifier.needsVerbatim(target, rules: rules) : (false, false)
+            queryAsSent = policy.acceptVerbatimForms && !Verifier.queryIsSortedWithValues(target)
         }
 
         /// True when the spec reading is the only one.
-        var isEmpty: Bool { !(plusPolicies || uppercasedEscapes || reencodedQuery || verbatimQuery || verbatimPath) }
+        var isEmpty: Bool {
+            !(plusPolicies || uppercasedEscapes || reencodedQuery || verbatimQuery || verbatimPath || queryAsSent)
+        }
+    }
+
+    /// True when the target has no query, or a query whose parameters are each `name=value` (no
+    /// empty element, no parameter without `=`) in ascending order by name and then value: a query
+    /// the sorted readings already read as it was sent.
+    static func queryIsSortedWithValues(_ target: UnsafeBufferPointer<UInt8>) -> Bool {
+        let mark = ByteSearch.index(of: 0x3f, in: target, 0..<target.count)
+        guard mark + 1 < target.count else { return true }
+        var previous: (name: Range<Int>, value: Range<Int>)? = nil
+        var start = mark + 1
+        while start <= target.count {
+            let end = ByteSearch.index(of: 0x26, in: target, start..<target.count)
+            let eq = ByteSearch.index(of: 0x3d, in: target, start..<end)
+            guard eq < end else { return false }
+            let element = (name: start..<eq, value: (eq + 1)..<end)
+            if let previous {
+                let byName = ByteSearch.compare(
+                    UnsafeBufferPointer(rebasing: target[previous.name]), UnsafeBufferPointer(rebasing: target[element.name]))
+                let byValue = ByteSearch.compare(
+                    UnsafeBufferPointer(rebasing: target[previous.value]),
+                    UnsafeBufferPointer(rebasing: target[element.value]))
+                if byName > 0 || (byName == 0 && byValue > 0) { return false }
+            }
+            previous = element
+            start = end + 1
+        }
+        return true
     }
 
     /// What one (reading, payload hash) attempt gave, inside the header collection.
@@ -1267,6 +1304,11 @@ public struct Verifier: Sendable {
                     case .verbatimPathAndQuery:
                         kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(targetArray()))
                         kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(targetArray()))
+                    case .queryAsSent:
+                        kept = Verifier.splice(kept, line: 2, with: Verifier.queryAsSent(targetArray()))
+                    case .pathAndQueryAsSent:
+                        kept = Verifier.splice(kept, line: 2, with: Verifier.queryAsSent(targetArray()))
+                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(targetArray()))
                     default: break
                     }
                     canonical = kept
@@ -1359,6 +1401,12 @@ public struct Verifier: Sendable {
         return out
     }
 
+    /// The query's bytes exactly as sent (what curl 7.x puts in the canonical request).
+    static func queryAsSent(_ target: [UInt8]) -> [UInt8] {
+        guard let q = target.firstIndex(of: 0x3f) else { return [] }
+        return Array(target[(q + 1)...])
+    }
+
     /// The query with every name and value percent-decoded and encoded again with the AWS rule
     /// (what awscrt does: `%7e` → `~`, `%2b` → `%2B`).
     static func reencodingQuery(_ target: [UInt8]) -> [UInt8] {
@@ -1380,8 +1428,10 @@ public struct Verifier: Sendable {
         return out
     }
 
-    /// Whether the query or path holds bytes a spec signer would encode (so a verbatim reading differs).
-    static func needsVerbatim(_ target: UnsafeBufferPointer<UInt8>, normalize: Bool) -> (query: Bool, path: Bool) {
+    /// Whether the query or path holds bytes a spec signer would encode (so a verbatim reading
+    /// differs); for the path also dot segments and `//` (services that normalize) and any escape
+    /// (services whose rule encodes the path twice: `%2B` is signed `%252B`).
+    static func needsVerbatim(_ target: UnsafeBufferPointer<UInt8>, rules: ServiceRules) -> (query: Bool, path: Bool) {
         /// True when `bytes` holds a lowercase escape or a byte that is neither unreserved, an
         /// escape, nor one of `extra` (`/` in a path; `&` and `=` in a query).
         func odd(_ bytes: UnsafeBufferPointer<UInt8>, query: Bool) -> Bool {
@@ -1403,7 +1453,9 @@ public struct Verifier: Sendable {
         let path = UnsafeBufferPointer(rebasing: target[..<q])
         // A raw path also differs from the canonical one when it has dot segments or `//`
         // (services that normalize).
-        let pathDiffers = odd(path, query: false) || (normalize && URIEncoding.needsNormalization(path))
+        let pathDiffers =
+            odd(path, query: false) || (rules.normalizePath && URIEncoding.needsNormalization(path))
+            || (rules.doubleEncodePath && ByteSearch.index(of: 0x25, in: path, 0..<path.count) < path.count)
         guard q < target.count else { return (false, pathDiffers) }
         return (odd(UnsafeBufferPointer(rebasing: target[(q + 1)...]), query: true), pathDiffers)
     }
@@ -1495,7 +1547,8 @@ public struct Verifier: Sendable {
 extension CanonicalForm {
     /// True for the forms that splice raw lines into the canonical request.
     fileprivate var isVerbatim: Bool {
-        self == .verbatimQuery || self == .verbatimPath || self == .verbatimPathAndQuery
+        self == .verbatimQuery || self == .verbatimPath || self == .verbatimPathAndQuery || self == .queryAsSent
+            || self == .pathAndQueryAsSent
     }
 }
 

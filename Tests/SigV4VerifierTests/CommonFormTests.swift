@@ -206,9 +206,10 @@ struct CommonFormTests {
         #expect(result.failure?.accessKeyID == Fixture.accessKeyID)
 
         // Targets the full verification also reads another way (a `+`, an escape, a lowercase
-        // escape, a byte a spec signer would encode): a wrong signature is handed over, and refused
-        // there after the other readings.
-        for path in ["/a?x=b+c", "/a?x=b%20c", "/a?x=%2f", "/a?x=b*c", "/a*b"] {
+        // escape, a byte a spec signer would encode, a query out of order or with a parameter
+        // without a value): a wrong signature is handed over, and refused there after the other
+        // readings.
+        for path in ["/a?x=b+c", "/a?x=b%20c", "/a?x=%2f", "/a?x=b*c", "/a*b", "/a?x=1&y", "/a?b=1&a=2"] {
             let signed = try Fixture.signer().sign(
                 HTTPRequest(method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: path,
                     headerFields: [:]),
@@ -221,7 +222,7 @@ struct CommonFormTests {
         }
         // A plain query and path: refused by the common path.
         let plain = try Fixture.signer().sign(
-            HTTPRequest(method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/a/b.txt?x=1&y",
+            HTTPRequest(method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/a/b.txt?x=1&y=",
                 headerFields: [:]),
             payload: .unsignedPayload, at: Fixture.date)
         let b = Self.both(verifier, Self.wrongSignature(VerificationRequest(plain.request)), payload: .streamed, now: Self.now)
