@@ -15,6 +15,9 @@ Usage: python3 scripts/differential/curl_diff.py [--cases 300] [--seed 1]
                                                 [--driver .build/debug/SigV4DiffDriver] [--json FILE]
        python3 scripts/differential/curl_diff.py --record TestVectors/curl-sigv4/cases.json
 
+--client awscurl signs with awscurl's own signer instead (exploratory, not in scripts/test: see
+Docs/Assurance.md, session 23, for why most of its requests are refused, as AWS refuses them).
+
 --record sends the fixed RECORDED requests instead (S3 subresources without a value, unsorted
 queries, escapes in non-S3 paths) and writes what curl sent, for the Swift tests
 (`CurlSignedRequestTests`), which verify them on machines without curl.
@@ -166,6 +169,18 @@ def curl_send(port, r):
     return p.returncode, p.stderr.decode(errors="replace").strip()
 
 
+def awscurl_send(port, r):
+    """awscurl's own signer (not botocore's), called in-process; `requests` sends the request."""
+    from awscurl import awscurl
+    try:
+        awscurl.make_request(
+            r["method"], r["service"], REGION, f"http://127.0.0.1:{port}{r['target']}", dict(r["headers"]),
+            r["body"], AKID, SECRET, None, True)
+    except Exception as e:  # awscurl refused or could not send the URL
+        return 1, str(e)
+    return 0, ""
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=300)
@@ -173,6 +188,8 @@ def main():
     ap.add_argument("--driver", default=".build/debug/SigV4DiffDriver")
     ap.add_argument("--json")
     ap.add_argument("--record")
+    ap.add_argument("--client", choices=["curl", "awscurl"], default="curl",
+                    help="the signer: curl --aws-sigv4 (default) or awscurl's make_request")
     a = ap.parse_args()
 
     server = socketserver.TCPServer(("127.0.0.1", 0), Capture)
@@ -190,7 +207,7 @@ def main():
     for i in range(a.cases):
         r = random_request(rng, i)
         Capture.captured = None
-        code, err = curl_send(port, r)
+        code, err = (awscurl_send if a.client == "awscurl" else curl_send)(port, r)
         if code != 0 or Capture.captured is None:
             # curl refused the URL itself (it did not send it): nothing signed, nothing to verify.
             stats[f"curl did not send (exit {code})"] += 1
