@@ -389,6 +389,24 @@ def _curl():
         expect(f.read() == data, "curl download differs")
 
 
+@check("curl --aws-sigv4 subresources and unsorted queries (?acl, ?versions&prefix=, ?prefix=&list-type=2)")
+def _curl_queries():
+    # curl 7.x signs the query exactly as written: `?acl` as `acl`, not `acl=`, and in its order
+    # (the verifier's "as sent" readings; Docs/Verifier.md).
+    k = key("good")
+    sig = ["--aws-sigv4", f"aws:amz:{REGION}:s3", "--user", f"{k['access_key_id']}:{k['secret_access_key']}",
+           "-H", "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]
+    for query, needle in (("acl", b"AccessControlPolicy"), ("versions&prefix=curl", b"ListVersionsResult"),
+                          ("prefix=curl&list-type=2", b"ListBucketResult")):
+        out = os.path.join(WORK, "curl-query.xml")
+        p = subprocess.run(["curl", "-sS", "-o", out, "-w", "%{http_code}"] + sig + [f"{CFG['gateway']}/{BUCKET}?{query}"],
+                           capture_output=True, text=True)
+        with open(out, "rb") as f:
+            body = f.read()
+        expect(p.stdout == "200", f"curl GET ?{query} got HTTP {p.stdout}: {body[:300]!r} {p.stderr}")
+        expect(needle in body, f"curl GET ?{query}: no {needle!r} in the answer: {body[:300]!r}")
+
+
 @check("awscurl PUT and GET")
 def _awscurl():
     data = os.urandom(40_000).hex()  # awscurl sends text bodies
