@@ -4,7 +4,8 @@
 curl is one of the real clients pointed at a service that verifies with swift-sigv4 (`sigv4 serve`,
 the Hummingbird middleware). This run makes --cases random requests (methods, paths and queries with
 reserved, escaped, lowercase-escaped, `+`, `~` and non-ASCII bytes, repeated and valueless query
-parameters, user headers with inner and outer spaces, bodies), has the installed curl sign and send
+parameters, dot segments and empty segments (sent as written: `--path-as-is`), user headers with
+inner spaces, bodies), has the installed curl sign and send
 each one to a capture server on 127.0.0.1, and hands the bytes curl sent to the verifier
 (`SigV4DiffDriver`, op "verify", at the request's own X-Amz-Date). Every request curl signs must
 verify: a refusal is a failure (exit 1), printed with the request. The verifier's reading that
@@ -53,7 +54,8 @@ def piece(rng, n):
 def random_request(rng, i):
     service = rng.choice(["s3", "service"])
     method = rng.choice(["GET", "GET", "PUT", "POST", "DELETE"])
-    segments = ["".join(piece(rng, rng.randint(1, 3))) for _ in range(rng.randint(0, 3))]
+    segments = [piece(rng, rng.randint(1, 3)) if rng.random() < 0.85 else rng.choice([".", "..", "", "%2e"])
+                for _ in range(rng.randint(0, 3))]
     path = "/" + "/".join(segments)
     if rng.random() < 0.2:
         path += "/"
