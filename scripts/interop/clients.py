@@ -407,6 +407,17 @@ def _curl_queries():
         expect(needle in body, f"curl GET ?{query}: no {needle!r} in the answer: {body[:300]!r}")
 
 
+@check("200 random requests signed by curl --aws-sigv4 through the echo gateway (scripts/differential/curl_diff.py --gateway)")
+def _curl_random():
+    k = key("good")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "differential", "curl_diff.py")
+    p = subprocess.run(
+        [sys.executable, script, "--gateway", CFG["echo"], "--access-key-id", k["access_key_id"],
+         "--secret-access-key", k["secret_access_key"], "--cases", "200", "--seed", "7"],
+        capture_output=True, text=True, timeout=600)
+    expect(p.returncode == 0, f"curl_diff --gateway failed: {p.stdout[-600:]} {p.stderr[-1500:]}")
+
+
 @check("awscurl PUT and GET")
 def _awscurl():
     data = os.urandom(40_000).hex()  # awscurl sends text bodies
