@@ -22,10 +22,7 @@ struct CurlSignedRequestTests {
         var testDescription: String { "\(service) \(method) \(target)" }
     }
 
-    static func document() -> [String: Any] {
-        let data = try! Data(contentsOf: Vectors.url("curl-sigv4/cases.json"))
-        return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-    }
+    static func document() -> [String: Any] { try! Vectors.json("curl-sigv4/cases.json") }
 
     static let cases: [Case] = (document()["cases"] as! [[String: Any]]).map {
         Case(

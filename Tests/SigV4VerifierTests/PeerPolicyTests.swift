@@ -19,10 +19,7 @@ struct PeerPolicyTests {
         var testDescription: String { "\(peer) \(mode) \(input)" }
     }
 
-    static func document() -> [String: Any] {
-        let data = try! Data(contentsOf: Vectors.url("peer-plus-policy/cases.json"))
-        return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-    }
+    static func document() -> [String: Any] { try! Vectors.json("peer-plus-policy/cases.json") }
 
     static let cases: [PeerCase] = (document()["cases"] as! [[String: Any]]).map {
         PeerCase(
