@@ -1452,7 +1452,7 @@ public struct Verifier: Sendable {
         let q = ByteSearch.index(of: 0x3f, in: target, 0..<target.count)
         let path = UnsafeBufferPointer(rebasing: target[..<q])
         // A raw path also differs from the canonical one when it has dot segments or `//`
-        // (services that normalize).
+        // (services that normalize) or any escape (services that encode it twice).
         let pathDiffers =
             odd(path, query: false) || (rules.normalizePath && URIEncoding.needsNormalization(path))
             || (rules.doubleEncodePath && ByteSearch.index(of: 0x25, in: path, 0..<path.count) < path.count)
