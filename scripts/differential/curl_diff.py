@@ -5,7 +5,7 @@ curl is one of the real clients pointed at a service that verifies with swift-si
 the Hummingbird middleware). This run makes --cases random requests (methods, paths and queries with
 reserved, escaped, lowercase-escaped, `+`, `~` and non-ASCII bytes, repeated and valueless query
 parameters, dot segments and empty segments (sent as written: `--path-as-is`), user headers with
-inner spaces, bodies), has the installed curl sign and send
+inner spaces, session tokens, bodies), has the installed curl sign and send
 each one to a capture server on 127.0.0.1, and hands the bytes curl sent to the verifier
 (`SigV4DiffDriver`, op "verify", at the request's own X-Amz-Date). Every request curl signs must
 verify: a refusal is a failure (exit 1), printed with the request. The verifier's reading that
@@ -88,12 +88,17 @@ def random_request(rng, i):
     body = b""
     if method in ("PUT", "POST") and rng.random() < 0.7:
         body = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 64)))
+    token = None
+    if rng.random() < 0.2:
+        # Temporary credentials: the session token goes as a header the caller adds, signed.
+        token = "FQoGZXIvYXdzE" + "".join(rng.choice("abcXYZ019+/=") for _ in range(24))
+        headers.append(("x-amz-security-token", token))
     if service == "s3":
         # S3 requires the payload hash header with header auth; curl 7.x does not add it, so its
         # users pass it. Either the body's hash or UNSIGNED-PAYLOAD.
         digest = hashlib.sha256(body).hexdigest() if rng.random() < 0.8 else "UNSIGNED-PAYLOAD"
         headers.append(("x-amz-content-sha256", digest))
-    return dict(id=i, service=service, method=method, target=target, headers=headers, body=body)
+    return dict(id=i, service=service, method=method, target=target, headers=headers, body=body, token=token)
 
 
 class Capture(http.server.BaseHTTPRequestHandler):
@@ -193,6 +198,8 @@ def through_gateway(a):
     seen = set()
     for i in range(a.cases):
         r = random_request(rng, i)
+        # The gateway's key has no session token: the token header is left out.
+        r["headers"] = [(n, v) for n, v in r["headers"] if n != "x-amz-security-token"]
         identity = (r["service"], r["method"], r["target"], tuple(r["headers"]), r["body"])
         if identity in seen:
             stats["skipped (a repeat)"] += 1
@@ -284,7 +291,7 @@ def main():
             continue
         msg = dict(op="verify", method=wire["method"], target=wire["target"], headers=wire["headers"],
                    body_b64=base64.b64encode(wire["body"]).decode(), access_key_id=AKID,
-                   secret_access_key=SECRET, now=amz.get("x-amz-date", ""))
+                   secret_access_key=SECRET, session_token=r.get("token"), now=amz.get("x-amz-date", ""))
         driver.stdin.write(json.dumps(msg) + "\n")
         out = json.loads(driver.stdout.readline())
         stats["cases"] += 1
