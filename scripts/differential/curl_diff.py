@@ -35,6 +35,7 @@ import collections
 import hashlib
 import http.server
 import json
+import os
 import random
 import socketserver
 import subprocess
@@ -162,7 +163,6 @@ def record(port, path):
     version = subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split()[1]
     doc = dict(access_key_id=AKID, secret_access_key=SECRET, region=REGION, curl_version=version,
                recorded_by="scripts/differential/curl_diff.py --record", cases=cases)
-    import os
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as fh:
         json.dump(doc, fh, indent=1)
@@ -221,9 +221,17 @@ def through_gateway(a):
     return stats, failures
 
 
+def client_version(client):
+    """The signer's version, for the report."""
+    if client == "awscurl":
+        from importlib.metadata import version
+        return f"awscurl {version('awscurl')}"
+    return subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+
+
 def report(a, stats, failures):
     out = dict(stats=dict(sorted(stats.items())), failures=len(failures),
-               curl=subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split("\n")[0])
+               signer=client_version(a.client))
     print(json.dumps(out, indent=1))
     for f in failures[:20]:
         print("FAILED:", json.dumps(f), file=sys.stderr)
