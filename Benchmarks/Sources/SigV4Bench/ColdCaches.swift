@@ -107,15 +107,6 @@ enum ColdCaches {
             ])
             FileHandle.standardError.write(Data("  measured \(row.name)\n".utf8))
         }
-        let widths = (0..<lines[0].count).map { c in lines.map { $0[c].count }.max() ?? 0 }
-        for (i, line) in lines.enumerated() {
-            print(
-                line.enumerated().map { c, s in
-                    c == 0
-                        ? s.padding(toLength: widths[c], withPad: " ", startingAt: 0)
-                        : String(repeating: " ", count: widths[c] - s.count) + s
-                }.joined(separator: "  "))
-            if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
-        }
+        printTable(lines)
     }
 }

@@ -111,3 +111,19 @@ func printTaskScaling(_ what: String, _ run: (Int) async -> Double) async {
             format: "%@ (wall clock, best of 3): 1 task %.0f/s, 2 tasks %.0f/s (x%.2f) on %d cores, load %@",
             what, one, two, two / one, ProcessInfo.processInfo.activeProcessorCount, load))
 }
+
+/// Prints `lines` as a table: the first line a header underlined with dashes, the first column
+/// left-aligned and the others right-aligned, columns two spaces apart.
+func printTable(_ lines: [[String]]) {
+    guard let header = lines.first else { return }
+    let widths = (0..<header.count).map { c in lines.map { $0[c].count }.max() ?? 0 }
+    for (i, line) in lines.enumerated() {
+        print(
+            line.enumerated().map { c, s in
+                c == 0
+                    ? s.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[c] - s.count) + s
+            }.joined(separator: "  "))
+        if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+    }
+}

@@ -151,11 +151,7 @@ func run(_ options: Options) async throws {
         line += peerNames.map { p in r.speedup[p].map { fmt($0, 1) + "×" } ?? "-" }
         lines.append(line)
     }
-    let widths = (0..<header.count).map { c in lines.map { $0[c].count }.max() ?? 0 }
-    for (i, line) in lines.enumerated() {
-        print(line.enumerated().map { c, s in c == 0 ? s.padding(toLength: widths[c], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[c] - s.count) + s }.joined(separator: "  "))
-        if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
-    }
+    printTable(lines)
     if !MallocCounter.isActive { print("(allocation counting unavailable: the malloc interposer is not active)") }
     print("libcrypto: \(String(cString: sigv4_bench_openssl_version())); floor = SHA-256 over the canonical request + HMAC-SHA256 over the string to sign (+4 derivation HMACs when cold), called as: \(SignatureFloor.style)")
 
