@@ -237,6 +237,10 @@ public enum CanonicalForm: String, Sendable, Hashable {
     case queryAsSent
     /// The raw path and the query exactly as sent (curl 7.x for every service).
     case pathAndQueryAsSent
+    /// Under rules that encode the path once (S3), the path was signed percent-decoded and encoded
+    /// again: the object key's own encoding (node's aws4: `/%7e/a%2Fb` → `/~/a/b`; S3-style servers
+    /// such as MinIO compute it this way). A `+` stays a `+`.
+    case reencodedPath
 }
 
 /// What a SigV4a aws-chunked upload's chunk signatures are checked with: the key pair derived from

@@ -1091,6 +1091,9 @@ public struct Verifier: Sendable {
         if other.queryAsSent && other.verbatimPath {
             out.append(Reading(target: target, plus: first, form: .pathAndQueryAsSent))
         }
+        if other.reencodedPath {
+            out.append(Reading(target: Verifier.reencodingPath(target), plus: first, form: .reencodedPath))
+        }
         return out
     }
 
@@ -1109,6 +1112,8 @@ public struct Verifier: Sendable {
         /// A query out of order, or with a parameter without `=`, read exactly as sent (verbatim
         /// forms allowed).
         var queryAsSent: Bool
+        /// An escape in a path the rules encode once (S3), read decoded and encoded again.
+        var reencodedPath: Bool
 
         init(_ target: UnsafeBufferPointer<UInt8>, rules: ServiceRules, policy: VerificationPolicy) {
             let quirks = Verifier.queryQuirks(target)
@@ -1118,11 +1123,13 @@ public struct Verifier: Sendable {
             (verbatimQuery, verbatimPath) =
                 policy.acceptVerbatimForms ? Verifier.needsVerbatim(target, rules: rules) : (false, false)
             queryAsSent = policy.acceptVerbatimForms && !Verifier.queryIsSortedWithValues(target)
+            reencodedPath = !rules.doubleEncodePath && Verifier.pathHasEscape(target)
         }
 
         /// True when the spec reading is the only one.
         var isEmpty: Bool {
-            !(plusPolicies || uppercasedEscapes || reencodedQuery || verbatimQuery || verbatimPath || queryAsSent)
+            !(plusPolicies || uppercasedEscapes || reencodedQuery || verbatimQuery || verbatimPath || queryAsSent
+                || reencodedPath)
         }
     }
 
@@ -1405,6 +1412,31 @@ public struct Verifier: Sendable {
     static func queryAsSent(_ target: [UInt8]) -> [UInt8] {
         guard let q = target.firstIndex(of: 0x3f) else { return [] }
         return Array(target[(q + 1)...])
+    }
+
+    /// True when the path (the target before any `?`) holds a well-formed `%XX` escape.
+    static func pathHasEscape(_ target: UnsafeBufferPointer<UInt8>) -> Bool {
+        let q = ByteSearch.index(of: 0x3f, in: target, 0..<target.count)
+        var i = ByteSearch.index(of: 0x25, in: target, 0..<q)
+        while i + 2 < q {
+            if isHex(target[i + 1]) && isHex(target[i + 2]) { return true }
+            i = ByteSearch.index(of: 0x25, in: target, (i + 1)..<q)
+        }
+        return false
+    }
+
+    /// The path percent-decoded and encoded again with the AWS rule, `/` kept (an escaped `/`
+    /// becomes one), the query as it is: an S3 object key's own encoding, what node's aws4 signs
+    /// for S3 (`/%7e/%41%2Fb` → `/~/A/b`, `/%3d` → `/%3D`). A `+` is not decoded: it stays a `+` and
+    /// is encoded `%2B`, as the AWS rule encodes it.
+    static func reencodingPath(_ target: [UInt8]) -> [UInt8] {
+        let q = target.firstIndex(of: 0x3f) ?? target.count
+        let path = URIEncoding.decode(target[..<q])
+        var out: [UInt8] = []
+        out.reserveCapacity(3 * path.count + target.count - q)
+        path.withUnsafeBufferPointer { URIEncoding.append($0, to: &out, keepSlash: true, keepEscapes: false) }
+        out.append(contentsOf: target[q...])
+        return out
     }
 
     /// The query with every name and value percent-decoded and encoded again with the AWS rule

@@ -25,9 +25,16 @@ requires HTTP 200 for every one: the gateway's HTTP server, middleware and verif
 --client awscurl signs with awscurl's own signer instead (exploratory, not in scripts/test: see
 Docs/Assurance.md, session 23, for why most of its requests are refused, as AWS refuses them).
 
+--client aws4 signs with node's aws4 (Debian's node-aws4, through scripts/interop/aws4_client.js,
+one node process) and sends with node's http module; in scripts/test. aws4 rewrites the target
+(its own path and query encoding), so what is verified is what it sent. Every request must verify
+but those with one of aws4's two S3 deviations (a repeated query parameter: it signs the first
+value only; a `+` in the path: it signs a space), which must be refused (`aws4_deviation`).
+
 --record sends the fixed RECORDED requests instead (S3 subresources without a value, unsorted
 queries, escapes in non-S3 paths) and writes what curl sent, for the Swift tests
-(`CurlSignedRequestTests`), which verify them on machines without curl.
+(`CurlSignedRequestTests`), which verify them on machines without curl. With --client aws4 it sends
+RECORDED_AWS4 through aws4 instead (TestVectors/aws4-node/cases.json, `Aws4SignedRequestTests`).
 """
 import argparse
 import base64
@@ -142,32 +149,64 @@ RECORDED = [
 ]
 
 
+# (service, method, target, headers, body) aws4 is asked to sign and send for --record --client aws4:
+# S3 keys with escapes (signed decoded and encoded again), aws4's two S3 deviations (refused), and
+# a non-S3 JSON call.
+RECORDED_AWS4 = [
+    ("s3", "PUT", "/bucket/a%7eb%3dc.txt", [("Content-Type", "text/plain")], b"hello"),
+    ("s3", "GET", "/bucket/%41%2Fdir/x%20y", [], b""),
+    ("s3", "GET", "/bucket/plain/key.txt?prefix=a%2Fb&list-type=2", [], b""),
+    ("s3", "GET", "/bucket?tag=1&tag=2", [], b""),
+    ("s3", "GET", "/bucket/a+b.txt", [], b""),
+    ("service", "POST", "/", [("Content-Type", "application/x-amz-json-1.0"), ("X-Amz-Target", "Svc.Op")],
+     b'{"k": "a b"}'),
+    ("service", "GET", "/items/%2B/a%20b?x=1", [], b""),
+]
+
+
 def with_s3_hash(service, headers, body):
     if service != "s3":
         return headers
     return headers + [("x-amz-content-sha256", hashlib.sha256(body).hexdigest())]
 
 
-def record(port, path):
+def record(port, path, client):
     cases = []
-    for service, method, target, headers, body in RECORDED:
-        r = dict(service=service, method=method, target=target, headers=with_s3_hash(service, headers, body), body=body)
+    aws4 = Aws4Client() if client == "aws4" else None
+    for service, method, target, headers, body in (RECORDED_AWS4 if aws4 else RECORDED):
         Capture.captured = None
-        code, err = curl_send(port, r)
+        if aws4:
+            # aws4 adds x-amz-content-sha256 for S3 itself.
+            r = dict(service=service, method=method, target=target, headers=headers, body=body)
+            answer = aws4.send(port, r)
+            code, err = (1, answer["error"]) if "error" in answer else (0, "")
+        else:
+            r = dict(service=service, method=method, target=target, headers=with_s3_hash(service, headers, body),
+                     body=body)
+            code, err = curl_send(port, r)
         if code != 0 or Capture.captured is None:
             raise SystemExit(f"curl did not send {target}: {err}")
         w = Capture.captured
-        cases.append(dict(service=service, method=w["method"], target=w["target"],
-                          headers=[h for h in w["headers"] if h[0].lower() not in ("user-agent", "accept")],
-                          body_b64=base64.b64encode(w["body"]).decode()))
-    version = subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split()[1]
-    doc = dict(access_key_id=AKID, secret_access_key=SECRET, region=REGION, curl_version=version,
-               recorded_by="scripts/differential/curl_diff.py --record", cases=cases)
+        case = dict(service=service, method=w["method"], target=w["target"],
+                    headers=[h for h in w["headers"] if h[0].lower() not in ("user-agent", "accept", "connection")],
+                    body_b64=base64.b64encode(w["body"]).decode())
+        if aws4:
+            case["aws4_deviation"] = aws4_deviation(service, w["target"])
+        cases.append(case)
+    if aws4:
+        aws4.close()
+        doc = dict(access_key_id=AKID, secret_access_key=SECRET, region=REGION, signer=client_version("aws4"),
+                   recorded_by="scripts/differential/curl_diff.py --record PATH --client aws4", cases=cases)
+        version = doc["signer"]
+    else:
+        version = subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split()[1]
+        doc = dict(access_key_id=AKID, secret_access_key=SECRET, region=REGION, curl_version=version,
+                   recorded_by="scripts/differential/curl_diff.py --record", cases=cases)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as fh:
         json.dump(doc, fh, indent=1)
         fh.write("\n")
-    print(f"recorded {len(cases)} requests sent by curl {version} into {path}")
+    print(f"recorded {len(cases)} requests sent by {'' if aws4 else 'curl '}{version} into {path}")
 
 
 def curl_args(base, r, akid=AKID, secret=SECRET):
@@ -187,7 +226,7 @@ def curl_send(port, r):
 
 
 def through_gateway(a):
-    """--gateway: each request sent by curl to a running `sigv4 serve` in echo mode (no upstream)
+    """--gateway: each request sent by curl (or aws4, --client aws4) to a running `sigv4 serve` in echo mode (no upstream)
     with the key --access-key-id/--secret-access-key; every one must be answered 200. The gateway's
     HTTP server, its middleware and the verifier together, as deployed. Requests identical to an
     earlier one are skipped (sent within the same second they carry the same signature, which the
@@ -196,6 +235,7 @@ def through_gateway(a):
     stats = collections.Counter()
     failures = []
     seen = set()
+    aws4 = Aws4Client() if a.client == "aws4" else None
     for i in range(a.cases):
         r = random_request(rng, i)
         # The gateway's key has no session token: the token header is left out.
@@ -205,19 +245,41 @@ def through_gateway(a):
             stats["skipped (a repeat)"] += 1
             continue
         seen.add(identity)
-        args = curl_args(a.gateway, r, a.access_key_id, a.secret_access_key)
-        p = subprocess.run(args[:1] + ["-w", "\n%{http_code}"] + args[1:], input=r["body"], capture_output=True,
-                           timeout=30)
-        out = p.stdout.decode(errors="replace")
-        status = out.rsplit("\n", 1)[-1]
         stats["cases"] += 1
-        if p.returncode == 0 and status == "200":
+        if aws4:
+            port = int(a.gateway.rsplit(":", 1)[1].rstrip("/"))
+            answer = aws4.send(port, r, a.access_key_id, a.secret_access_key)
+            if "error" in answer:
+                stats["aws4 did not send"] += 1
+                failures.append(dict(case=r["id"], target=r["target"], error=answer["error"]))
+                continue
+            status = str(answer["status"])
+            out = base64.b64decode(answer["body_b64"]).decode(errors="replace")
+            deviation = aws4_deviation(r["service"], answer["path"])
+            sent, p_ok = True, status == "200"
+            if deviation:
+                # Refused, as the differential expects (see aws4_deviation).
+                if status == "403":
+                    stats[f"refused, as documented: {deviation}"] += 1
+                    continue
+                p_ok = False
+        else:
+            args = curl_args(a.gateway, r, a.access_key_id, a.secret_access_key)
+            p = subprocess.run(args[:1] + ["-w", "\n%{http_code}"] + args[1:], input=r["body"], capture_output=True,
+                               timeout=30)
+            out = p.stdout.decode(errors="replace")
+            status = out.rsplit("\n", 1)[-1]
+            sent = p.returncode == 0
+            p_ok = sent and status == "200"
+        if p_ok:
             stats["answered 200"] += 1
         else:
-            code = out.split("<Code>", 1)[1].split("<", 1)[0] if "<Code>" in out else f"exit {p.returncode}"
+            code = out.split("<Code>", 1)[1].split("<", 1)[0] if "<Code>" in out else f"sent {sent}"
             stats[f"refused: HTTP {status} {code}"] += 1
             failures.append(dict(case=r["id"], service=r["service"], method=r["method"], target=r["target"],
                                  headers=r["headers"], status=status, answer=out[:400]))
+    if aws4:
+        aws4.close()
     return stats, failures
 
 
@@ -226,6 +288,8 @@ def client_version(client):
     if client == "awscurl":
         from importlib.metadata import version
         return f"awscurl {version('awscurl')}"
+    if client == "aws4":
+        return "node aws4 " + json.load(open("/usr/share/nodejs/aws4/package.json"))["version"]
     return subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
 
 
@@ -256,6 +320,44 @@ def awscurl_send(port, r):
     return 0, ""
 
 
+class Aws4Client:
+    """Node's aws4 (scripts/interop/aws4_client.js, one node process for the run): signs each
+    request with aws4 and sends it with node's http module."""
+
+    def __init__(self):
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.proc = subprocess.Popen(["node", os.path.join(here, "..", "interop", "aws4_client.js")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def send(self, port, r, akid=AKID, secret=SECRET):
+        spec = dict(port=port, method=r["method"], path=r["target"], headers=dict(r["headers"]),
+                    body_b64=base64.b64encode(r["body"]).decode(), service=r["service"], region=REGION,
+                    access_key_id=akid, secret_access_key=secret)
+        self.proc.stdin.write(json.dumps(spec) + "\n")
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def aws4_deviation(service, target):
+    """Which of node's aws4 1.11's two S3 deviations from the AWS rule this target has, else None
+    (Docs/Verifier.md). The verifier refuses both: the first must be refused (accepting it would
+    leave a parameter's other values unsigned; AWS refuses it); for the second the verifier keeps
+    the AWS rule's literal `+`, as every other signer and the servers behind the gateway read it
+    (S3 itself reportedly reads a path's `+` as a space, which is what aws4 signs)."""
+    if service != "s3":
+        return None
+    path, _, query = target.partition("?")
+    names = [p.split("=", 1)[0] for p in query.split("&")] if query else []
+    if len(names) != len(set(names)):
+        return "aws4 signs only the first value of a repeated S3 query parameter"
+    if "+" in path:
+        return "aws4 signs a + in an S3 path as a space (%20)"
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=300)
@@ -263,8 +365,8 @@ def main():
     ap.add_argument("--driver", default=".build/debug/SigV4DiffDriver")
     ap.add_argument("--json")
     ap.add_argument("--record")
-    ap.add_argument("--client", choices=["curl", "awscurl"], default="curl",
-                    help="the signer: curl --aws-sigv4 (default) or awscurl's make_request")
+    ap.add_argument("--client", choices=["curl", "awscurl", "aws4"], default="curl",
+                    help="the signer: curl --aws-sigv4 (default), awscurl's make_request or node's aws4")
     ap.add_argument("--gateway", help="send to this echo-mode `sigv4 serve` instead (http://127.0.0.1:PORT)")
     ap.add_argument("--access-key-id", default=AKID)
     ap.add_argument("--secret-access-key", default=SECRET)
@@ -276,7 +378,7 @@ def main():
     port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     if a.record:
-        record(port, a.record)
+        record(port, a.record, a.client)
         server.shutdown()
         return 0
     driver = subprocess.Popen([a.driver], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
@@ -284,10 +386,15 @@ def main():
     rng = random.Random(a.seed)
     stats = collections.Counter()
     failures = []
+    aws4 = Aws4Client() if a.client == "aws4" else None
     for i in range(a.cases):
         r = random_request(rng, i)
         Capture.captured = None
-        code, err = (awscurl_send if a.client == "awscurl" else curl_send)(port, r)
+        if aws4:
+            answer = aws4.send(port, r)
+            code, err = (1, answer["error"]) if "error" in answer else (0, "")
+        else:
+            code, err = (awscurl_send if a.client == "awscurl" else curl_send)(port, r)
         if code != 0 or Capture.captured is None:
             # curl refused the URL itself (it did not send it): nothing signed, nothing to verify.
             stats[f"curl did not send (exit {code})"] += 1
@@ -304,7 +411,14 @@ def main():
         out = json.loads(driver.stdout.readline())
         stats["cases"] += 1
         stats[f"service={r['service']}"] += 1
-        if out.get("ok"):
+        deviation = aws4_deviation(r["service"], wire["target"]) if aws4 else None
+        if deviation:
+            if out.get("ok"):
+                stats["verified though signed off the AWS rule"] += 1
+                failures.append(dict(case=r["id"], why=f"verified, but {deviation}", target=wire["target"]))
+            else:
+                stats[f"refused ({out.get('code')}), as documented: {deviation}"] += 1
+        elif out.get("ok"):
             stats[f"verified: {out.get('canonical_form', '?')} (plus {out.get('plus_policy', '?')})"] += 1
         else:
             stats[f"refused: {out.get('code')}"] += 1
@@ -312,6 +426,8 @@ def main():
                                  headers=wire["headers"], code=out.get("code"), message=out.get("message")))
     driver.stdin.close()
     driver.wait(timeout=30)
+    if aws4:
+        aws4.close()
     server.shutdown()
 
     return report(a, stats, failures)

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Interop suite: real AWS clients (awscli, boto3, curl --aws-sigv4, awscurl, the project's Swift
-# adapters) through `sigv4 serve`, with moto's S3 server as the upstream, all on 127.0.0.1.
+# Interop suite: real AWS clients (awscli, boto3, curl --aws-sigv4, awscurl, node's aws4, the
+# project's Swift adapters) through `sigv4 serve`, with moto's S3 server as the upstream, all on 127.0.0.1.
 #
 # Usage: scripts/interop/run.sh [path/to/sigv4]       (default: .build/debug/sigv4, built if missing)
 # Env:   INTEROP_ONLY=<substring of a check function>  run the matching checks (after the bucket is made);
 #        INTEROP_VERBOSE=1 for tracebacks.
 #
-# Needs: moto[server], awscli, boto3, awscurl, awscrt (scripts/requirements-test.txt), curl.
-# Node's aws4 is not part of the suite: the npm registry is not reachable from this project's machines.
+# Needs: moto[server], awscli, boto3, awscurl, awscrt (scripts/requirements-test.txt), curl, node and
+# node-aws4 (scripts/apt-packages.txt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
