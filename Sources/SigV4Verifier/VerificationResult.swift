@@ -241,6 +241,12 @@ public enum CanonicalForm: String, Sendable, Hashable {
     /// again: the object key's own encoding (node's aws4: `/%7e/a%2Fb` → `/~/a/b`; S3-style servers
     /// such as MinIO compute it this way). A `+` stays a `+`.
     case reencodedPath
+    /// Under rules that normalize the path, the path was signed encoded by the rules but not
+    /// normalized: its `.` and `..` segments and `//` kept (the AWS SDK for Go v2's signer).
+    case unnormalizedPath
+    /// The path encoded but not normalized, and the query exactly as sent (the AWS SDK for Go v2
+    /// sorts a repeated parameter's values decoded, so its order can differ from the AWS rule's).
+    case unnormalizedPathAndQueryAsSent
 }
 
 /// What a SigV4a aws-chunked upload's chunk signatures are checked with: the key pair derived from

@@ -1094,6 +1094,10 @@ public struct Verifier: Sendable {
         if other.reencodedPath {
             out.append(Reading(target: Verifier.reencodingPath(target), plus: first, form: .reencodedPath))
         }
+        if other.unnormalizedPath { out.append(Reading(target: target, plus: first, form: .unnormalizedPath)) }
+        if other.unnormalizedPath && other.queryAsSent {
+            out.append(Reading(target: target, plus: first, form: .unnormalizedPathAndQueryAsSent))
+        }
         return out
     }
 
@@ -1114,6 +1118,9 @@ public struct Verifier: Sendable {
         var queryAsSent: Bool
         /// An escape in a path the rules encode once (S3), read decoded and encoded again.
         var reencodedPath: Bool
+        /// Dot segments or `//` in a path the rules normalize, read encoded but not normalized
+        /// (verbatim forms allowed).
+        var unnormalizedPath: Bool
 
         init(_ target: UnsafeBufferPointer<UInt8>, rules: ServiceRules, policy: VerificationPolicy) {
             let quirks = Verifier.queryQuirks(target)
@@ -1124,12 +1131,16 @@ public struct Verifier: Sendable {
                 policy.acceptVerbatimForms ? Verifier.needsVerbatim(target, rules: rules) : (false, false)
             queryAsSent = policy.acceptVerbatimForms && !Verifier.queryIsSortedWithValues(target)
             reencodedPath = !rules.doubleEncodePath && Verifier.pathHasEscape(target)
+            unnormalizedPath =
+                policy.acceptVerbatimForms && rules.normalizePath
+                && URIEncoding.needsNormalization(
+                    UnsafeBufferPointer(rebasing: target[..<ByteSearch.index(of: 0x3f, in: target, 0..<target.count)]))
         }
 
         /// True when the spec reading is the only one.
         var isEmpty: Bool {
             !(plusPolicies || uppercasedEscapes || reencodedQuery || verbatimQuery || verbatimPath || queryAsSent
-                || reencodedPath)
+                || reencodedPath || unnormalizedPath)
         }
     }
 
@@ -1290,10 +1301,15 @@ public struct Verifier: Sendable {
                 // lines into it or diagnostics show it; otherwise it is hashed where it was written.
                 let keep = storage.policy.includeDiagnostics || reading.form.isVerbatim
                 var canonical: CanonicalRequest? = nil
+                // Reading 8 encodes the path by the rules but leaves its dot segments and `//` as they are.
+                var readingRules = rules
+                if reading.form == .unnormalizedPath || reading.form == .unnormalizedPathAndQueryAsSent {
+                    readingRules.normalizePath = false
+                }
                 func write(_ t: UnsafeBufferPointer<UInt8>) throws(SigV4Error) -> (hash: SHA256Digest, bytes: [UInt8]?) {
                     try fields.canonicalRequest(
                         method: method, target: t, signedHeaders: signedNames, payloadHash: payloadHash,
-                        rules: rules, plus: reading.plus, keepingBytes: keep)
+                        rules: readingRules, plus: reading.plus, keepingBytes: keep)
                 }
                 let written: (hash: SHA256Digest, bytes: [UInt8]?)
                 if let own = reading.target {
@@ -1316,6 +1332,8 @@ public struct Verifier: Sendable {
                     case .pathAndQueryAsSent:
                         kept = Verifier.splice(kept, line: 2, with: Verifier.queryAsSent(targetArray()))
                         kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(targetArray()))
+                    case .unnormalizedPathAndQueryAsSent:
+                        kept = Verifier.splice(kept, line: 2, with: Verifier.queryAsSent(targetArray()))
                     default: break
                     }
                     canonical = kept
@@ -1580,7 +1598,7 @@ extension CanonicalForm {
     /// True for the forms that splice raw lines into the canonical request.
     fileprivate var isVerbatim: Bool {
         self == .verbatimQuery || self == .verbatimPath || self == .verbatimPathAndQuery || self == .queryAsSent
-            || self == .pathAndQueryAsSent
+            || self == .pathAndQueryAsSent || self == .unnormalizedPathAndQueryAsSent
     }
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Differential run: swift-sigv4 against botocore and awscrt (aws-c-auth) on random requests.
+"""Differential run: swift-sigv4 against botocore, awscrt (aws-c-auth) and the AWS SDK for Go v2 on random requests.
 
 Hypothesis generates requests (S3 and non-S3, header and query mode, unicode and reserved
 characters, dot segments, '//', repeated and valueless query keys, pre-encoded values, header
@@ -11,7 +11,10 @@ and by awscrt; swift-sigv4 signs the same wire bytes through the `SigV4DiffDrive
   * where they disagree, it records which of them we match, by category;
   * that our verifier accepts every request botocore or awscrt signed with the signature we compute, and
     every request we signed (at the signing time); other verdicts on the peers' requests are counted
-    (--no-verify skips this).
+    (--no-verify skips this);
+  * with the Go SDK v2's signer (--go, scripts/differential/go-signer; on when installed): where it,
+    botocore and awscrt agree, ours is the same, and our verifier accepts every request it signs, as
+    the SDK sends it (its own query encoding; paths it does not normalize: reading 8).
 
 Usage:
   python3 scripts/differential/hypothesis_diff.py --cases 2000 [--seed 1] [--driver PATH] [--report FILE]
@@ -181,6 +184,83 @@ def awscrt_sign(r, query, payload):
     return dict(signature=authz.rsplit("Signature=", 1)[1], wire=wire)
 
 
+class GoSigner:
+    """The AWS SDK for Go v2's signer (scripts/differential/go-signer, built offline in GOPATH mode
+    against Debian's golang-github-aws-aws-sdk-go-v2-dev), one process, JSON lines."""
+
+    SDK = "/usr/share/gocode/src/github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+    @staticmethod
+    def available():
+        return os.path.isdir(GoSigner.SDK) and subprocess.run(
+            ["sh", "-c", "command -v go"], capture_output=True).returncode == 0
+
+    def __init__(self):
+        here = os.path.dirname(os.path.abspath(__file__))
+        out = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"sigv4-go-diff-signer-{os.getuid()}")
+        env = dict(os.environ, GO111MODULE="off", GOPATH="/usr/share/gocode", GOFLAGS="",
+                   GOCACHE=out + "-cache")
+        subprocess.run(["go", "build", "-o", out, "."], cwd=os.path.join(here, "go-signer"), env=env, check=True)
+        self.version = open(os.path.join(GoSigner.SDK, "..", "..", "go_module_metadata.go")).read().split('"')[-2] \
+            if os.path.exists(os.path.join(GoSigner.SDK, "..", "..", "go_module_metadata.go")) else "?"
+        self.p = subprocess.Popen([out], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def sign(self, r, query, payload):
+        msg = dict(mode=r["mode"], method=r["method"], authority=r["authority"],
+                   target=r["path"] + ("?" + query if query else ""), headers=r["headers"], payload_hash=payload,
+                   region=r["region"], service=r["service"], s3=r["s3"], timestamp=r["ts"].strftime("%Y%m%dT%H%M%SZ"),
+                   access_key_id=r["akid"], secret_access_key=r["secret"], session_token=r["token"],
+                   expires=r["expires"])
+        self.p.stdin.write(json.dumps(msg) + "\n")
+        return json.loads(self.p.stdout.readline())
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=30)
+
+
+# Requests the Go SDK v2 signs for --record-go (TestVectors/go-sdk-v2/cases.json, GoSDKSignedRequestTests),
+# each with the verifier reading it must match: (mode, service, method, path, query, headers, expected form).
+RECORDED_GO = [
+    # A byte the rule encodes (`@`, `,`, `*`) besides the dot segments: the raw path (reading 5) differs.
+    ("header", "execute-api", "GET", "/prod/a@x/./b//c/../d", "x=1", [], "unnormalizedPath"),
+    ("header", "sts", "GET", "/v,w/.", "k=%E6%97%A5&k=9&k=&z=1", [], "unnormalizedPathAndQueryAsSent"),
+    ("header", "service", "GET", "/items", "k=%E6%97%A5&k=9&k=", [("X-Custom", "a  b")], "queryAsSent"),
+    ("header", "s3", "PUT", "/bucket/a$b,c", "", [("Content-Type", "text/plain")], "verbatimPath"),
+    ("header", "service", "POST", "/a%20b/c", "b=2&a=1+2", [], "standard"),
+    ("query", "service", "GET", "/x*/../y", "", [], "unnormalizedPath"),
+    ("query", "s3", "GET", "/bucket/key.txt", "versionId=3", [], "standard"),
+]
+
+
+def record_go(path):
+    go = GoSigner()
+    cases = []
+    ts = datetime.datetime(2026, 12, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
+    for mode, service, method, p, query, headers, expected in RECORDED_GO:
+        r = dict(mode=mode, s3=service == "s3", service=service, region="us-east-1", method=method,
+                 authority="example.amazonaws.com", path=p, query=query, headers=[list(h) for h in headers],
+                 token=None, body=b"", ts=ts, secret="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                 akid="AKIDEXAMPLE", expires=900)
+        payload = ("UNSIGNED-PAYLOAD" if r["s3"] and mode == "query"
+                   else "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        g = go.sign(r, query, payload)
+        if "error" in g:
+            raise SystemExit(f"the Go SDK did not sign {p}?{query}: {g['error']}")
+        cases.append(dict(mode=mode, service=service, expected_form=expected, canonical_request=g["canonical_request"],
+                          method=g["wire"]["method"], target=g["wire"]["target"], headers=g["wire"]["headers"],
+                          now=ts.strftime("%Y%m%dT%H%M%SZ")))
+    go.close()
+    doc = dict(access_key_id="AKIDEXAMPLE", secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+               region="us-east-1", signer=f"AWS SDK for Go v2 aws/signer/v4 {go.version}",
+               recorded_by="scripts/differential/hypothesis_diff.py --record-go PATH", cases=cases)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        json.dump(doc, fh, indent=1, ensure_ascii=False)
+        fh.write("\n")
+    print(f"recorded {len(cases)} requests signed by the Go SDK v2 into {path}")
+
+
 class Driver:
     def __init__(self, path):
         self.p = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
@@ -217,8 +297,24 @@ def main():
     ap.add_argument("--report", default=None)
     ap.add_argument("--no-verify", action="store_true",
                     help="skip verifying the peers' (and our) signed requests with swift-sigv4's verifier")
+    ap.add_argument("--go", choices=["auto", "require", "off"], default="auto",
+                    help="also sign with the AWS SDK for Go v2 (Debian's golang-github-aws-aws-sdk-go-v2-dev): "
+                         "auto when installed, require (fail when missing), off")
+    ap.add_argument("--record-go", metavar="PATH",
+                    help="sign RECORDED_GO with the Go SDK v2 and write them to PATH (for the Swift tests), then exit")
     args = ap.parse_args()
+    if args.record_go:
+        record_go(args.record_go)
+        return 0
     driver = Driver(args.driver)
+    go = None
+    if args.go == "require" or (args.go == "auto" and GoSigner.available()):
+        if not GoSigner.available():
+            print("the Go SDK v2 signer is required (--go require) but go or the SDK is not installed", file=sys.stderr)
+            return 1
+        go = GoSigner()
+    go_stats = collections.Counter()
+    go_rejected = []
     stats = collections.Counter()
     disagreements = collections.Counter()
     verdicts = collections.Counter()
@@ -242,6 +338,8 @@ def main():
             return
         if not args.no_verify:
             check_verifier(r, b, c, ours)
+        if go:
+            check_go(r, query, payload, b, c, ours)
         if b["signature"] == c["signature"]:
             stats["peers agree"] += 1
             if ours["signature"] == b["signature"]:
@@ -277,12 +375,50 @@ def main():
             if same and not v.get("ok"):
                 failures.append(dict(case=r_summary(r), verifier_rejected=peer, wire=signed["wire"], verdict=v))
 
+    def check_go(r, query, payload, b, c, ours):
+        """The Go SDK v2 signs the same request. Where it, botocore and awscrt all agree, ours must be the
+        same; wherever its signature is ours, our verifier must accept the request it sends; every
+        other verdict on its requests is counted by category."""
+        g = go.sign(r, query, payload)
+        if "error" in g:
+            go_stats["go: could not sign (" + g["error"].split(":")[0] + ")"] += 1
+            return
+        go_stats["go: signed"] += 1
+        same = g["signature"] == ours["signature"]
+        if same:
+            go_stats["go: same signature as ours"] += 1
+        else:
+            go_stats["go: different signature: " + categorize(r, g["canonical_request"], ours["canonical_request"])] += 1
+            examples.setdefault(("go", categorize(r, g["canonical_request"], ours["canonical_request"])),
+                                dict(case=r_summary(r), go_cr=g["canonical_request"], ours_cr=ours["canonical_request"],
+                                     go_wire=g["wire"]))
+        if g["signature"] == b["signature"] == c["signature"] and not same and not documented_s3_path_deviation(
+                r, b["canonical_request"], ours["canonical_request"]):
+            failures.append(dict(case=r_summary(r), all_three_peers_agree=g["canonical_request"],
+                                 ours_cr=ours["canonical_request"]))
+        if not args.no_verify:
+            v = driver.verify(r, g["wire"])
+            verdict = "accepted" if v.get("ok") else "rejected " + str(v.get("code"))
+            go_stats[f"go: verifier {verdict} ({'same signature as ours' if same else 'different signature'})"] += 1
+            if v.get("ok"):
+                go_stats[f"go: verified by reading {v.get('canonical_form')}"] += 1
+            else:
+                # Every request the SDK signs must verify (it is AWS's own signer; where it leaves the
+                # AWS rule, the verifier has a documented reading: Docs/Verifier.md).
+                go_rejected.append(dict(case=r_summary(r), go_cr=g["canonical_request"], go_wire=g["wire"],
+                                        verdict=v.get("code")))
+                failures.append(dict(case=r_summary(r), verifier_rejected="go-sdk-v2", wire=g["wire"], verdict=v,
+                                     go_cr=g["canonical_request"]))
+
     run()
     driver.close()
+    if go:
+        go.close()
     report = dict(stats=dict(stats), disagreements={f"{k[0]} / {k[1]}": v for k, v in disagreements.items()},
                   examples={f"{k[0]} / {k[1]}": v for k, v in examples.items()}, failures=failures[:20],
                   verifier={" / ".join(k): n for k, n in sorted(verdicts.items())},
-                  failure_count=len(failures), botocore=botocore.__version__,
+                  failure_count=len(failures), botocore=botocore.__version__, go=dict(go_stats),
+                  go_rejected=go_rejected,
                   awscrt=__import__("awscrt").__version__ if hasattr(__import__("awscrt"), "__version__") else "?")
     if args.report:
         with open(args.report, "w") as f:
@@ -293,6 +429,8 @@ def main():
         print(f"  disagreement {cat:40} {key:14} {n}")
     for k, n in sorted(verdicts.items()):
         print(f"  verifier: {k[0]:8} {k[1]:6} {k[2]:24} {k[3]:30} {n}")
+    for k, n in sorted(go_stats.items()):
+        print(f"  {k:70} {n}")
     for f_ in failures[:5]:
         print("MISMATCH", json.dumps(f_, ensure_ascii=False)[:800])
     print(f"  documented deviations (S3 path encoded once, per the S3 docs): "
