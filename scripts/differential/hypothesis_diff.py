@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Differential run: swift-sigv4 against botocore, awscrt (aws-c-auth) and the AWS SDK for Go v2 on random requests.
+"""Differential run: swift-sigv4 against botocore, awscrt (aws-c-auth), the AWS SDK for Go v2 and Ruby's aws-sigv4 on random requests.
 
 Hypothesis generates requests (S3 and non-S3, header and query mode, unicode and reserved
 characters, dot segments, '//', repeated and valueless query keys, pre-encoded values, header
@@ -12,14 +12,19 @@ and by awscrt; swift-sigv4 signs the same wire bytes through the `SigV4DiffDrive
   * that our verifier accepts every request botocore or awscrt signed with the signature we compute, and
     every request we signed (at the signing time); other verdicts on the peers' requests are counted
     (--no-verify skips this);
-  * with the Go SDK v2's signer (--go, scripts/differential/go-signer; on when installed): where it,
-    botocore and awscrt agree, ours is the same, and our verifier accepts every request it signs, as
-    the SDK sends it (its own query encoding; paths it does not normalize: reading 8).
+  * with the Go SDK v2's signer (--go, scripts/differential/go-signer) and Ruby's aws-sigv4 (--ruby,
+    scripts/differential/ruby-signer; each on when installed): where it, botocore and awscrt agree,
+    ours is the same, and our verifier accepts every request it signs, as that SDK sends it (the Go
+    SDK's own query encoding; paths neither normalizes: reading 8). Requests a peer cannot sign (Ruby's
+    URI refuses non-ASCII; its query sort raises on some repeated names) are counted.
 
 Usage:
   python3 scripts/differential/hypothesis_diff.py --cases 2000 [--seed 1] [--driver PATH] [--report FILE]
+                                                 [--go auto|require|off] [--ruby auto|require|off]
+  python3 scripts/differential/hypothesis_diff.py --record-go TestVectors/go-sdk-v2/cases.json
 
-Exit status 1 when any agreed case differs from ours, or the verifier rejects a request signed as we sign.
+Exit status 1 when any agreed case differs from ours, the verifier rejects a request signed as we sign,
+or it rejects a request the Go SDK or Ruby's aws-sigv4 signed.
 """
 import argparse
 import base64
@@ -29,6 +34,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 
@@ -184,16 +190,37 @@ def awscrt_sign(r, query, payload):
     return dict(signature=authz.rsplit("Signature=", 1)[1], wire=wire)
 
 
-class GoSigner:
+class PeerProcess:
+    """A signer in another runtime, one process, JSON lines: the request in, its signature, canonical
+    request and the request as that SDK sends it ("wire") out."""
+
+    def __init__(self, name, command):
+        self.name = name
+        self.p = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def sign(self, r, query, payload):
+        msg = dict(mode=r["mode"], method=r["method"], authority=r["authority"],
+                   target=r["path"] + ("?" + query if query else ""), headers=r["headers"], payload_hash=payload,
+                   region=r["region"], service=r["service"], s3=r["s3"], timestamp=r["ts"].strftime("%Y%m%dT%H%M%SZ"),
+                   access_key_id=r["akid"], secret_access_key=r["secret"], session_token=r["token"],
+                   expires=r["expires"], body_b64=base64.b64encode(r["body"]).decode())
+        self.p.stdin.write(json.dumps(msg) + "\n")
+        return json.loads(self.p.stdout.readline())
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=30)
+
+
+class GoSigner(PeerProcess):
     """The AWS SDK for Go v2's signer (scripts/differential/go-signer, built offline in GOPATH mode
-    against Debian's golang-github-aws-aws-sdk-go-v2-dev), one process, JSON lines."""
+    against Debian's golang-github-aws-aws-sdk-go-v2-dev)."""
 
     SDK = "/usr/share/gocode/src/github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
     @staticmethod
     def available():
-        return os.path.isdir(GoSigner.SDK) and subprocess.run(
-            ["sh", "-c", "command -v go"], capture_output=True).returncode == 0
+        return os.path.isdir(GoSigner.SDK) and shutil.which("go") is not None
 
     def __init__(self):
         here = os.path.dirname(os.path.abspath(__file__))
@@ -201,22 +228,23 @@ class GoSigner:
         env = dict(os.environ, GO111MODULE="off", GOPATH="/usr/share/gocode", GOFLAGS="",
                    GOCACHE=out + "-cache")
         subprocess.run(["go", "build", "-o", out, "."], cwd=os.path.join(here, "go-signer"), env=env, check=True)
-        self.version = open(os.path.join(GoSigner.SDK, "..", "..", "go_module_metadata.go")).read().split('"')[-2] \
-            if os.path.exists(os.path.join(GoSigner.SDK, "..", "..", "go_module_metadata.go")) else "?"
-        self.p = subprocess.Popen([out], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        metadata = os.path.join(GoSigner.SDK, "..", "..", "go_module_metadata.go")
+        self.version = open(metadata).read().split('"')[-2] if os.path.exists(metadata) else "?"
+        super().__init__("go", [out])
 
-    def sign(self, r, query, payload):
-        msg = dict(mode=r["mode"], method=r["method"], authority=r["authority"],
-                   target=r["path"] + ("?" + query if query else ""), headers=r["headers"], payload_hash=payload,
-                   region=r["region"], service=r["service"], s3=r["s3"], timestamp=r["ts"].strftime("%Y%m%dT%H%M%SZ"),
-                   access_key_id=r["akid"], secret_access_key=r["secret"], session_token=r["token"],
-                   expires=r["expires"])
-        self.p.stdin.write(json.dumps(msg) + "\n")
-        return json.loads(self.p.stdout.readline())
 
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait(timeout=30)
+class RubySigner(PeerProcess):
+    """Ruby's aws-sigv4, the AWS SDK for Ruby's signer (scripts/differential/ruby-signer, Debian's
+    ruby-aws-sigv4)."""
+
+    @staticmethod
+    def available():
+        return shutil.which("ruby") is not None and subprocess.run(
+            ["ruby", "-e", "require 'aws-sigv4'"], capture_output=True).returncode == 0
+
+    def __init__(self):
+        here = os.path.dirname(os.path.abspath(__file__))
+        super().__init__("ruby", ["ruby", os.path.join(here, "ruby-signer", "signer.rb")])
 
 
 # Requests the Go SDK v2 signs for --record-go (TestVectors/go-sdk-v2/cases.json, GoSDKSignedRequestTests),
@@ -300,6 +328,8 @@ def main():
     ap.add_argument("--go", choices=["auto", "require", "off"], default="auto",
                     help="also sign with the AWS SDK for Go v2 (Debian's golang-github-aws-aws-sdk-go-v2-dev): "
                          "auto when installed, require (fail when missing), off")
+    ap.add_argument("--ruby", choices=["auto", "require", "off"], default="auto",
+                    help="also sign with Ruby's aws-sigv4 (Debian's ruby-aws-sigv4): as --go")
     ap.add_argument("--record-go", metavar="PATH",
                     help="sign RECORDED_GO with the Go SDK v2 and write them to PATH (for the Swift tests), then exit")
     args = ap.parse_args()
@@ -307,14 +337,15 @@ def main():
         record_go(args.record_go)
         return 0
     driver = Driver(args.driver)
-    go = None
-    if args.go == "require" or (args.go == "auto" and GoSigner.available()):
-        if not GoSigner.available():
-            print("the Go SDK v2 signer is required (--go require) but go or the SDK is not installed", file=sys.stderr)
+    peers = []
+    for choice, cls, what in ((args.go, GoSigner, "the Go SDK v2 signer"), (args.ruby, RubySigner, "Ruby's aws-sigv4")):
+        if choice == "require" and not cls.available():
+            print(f"{what} is required but not installed", file=sys.stderr)
             return 1
-        go = GoSigner()
-    go_stats = collections.Counter()
-    go_rejected = []
+        if choice == "require" or (choice == "auto" and cls.available()):
+            peers.append(cls())
+    peer_stats = collections.Counter()
+    peer_refused = []
     stats = collections.Counter()
     disagreements = collections.Counter()
     verdicts = collections.Counter()
@@ -338,8 +369,8 @@ def main():
             return
         if not args.no_verify:
             check_verifier(r, b, c, ours)
-        if go:
-            check_go(r, query, payload, b, c, ours)
+        for peer in peers:
+            check_peer(peer, r, query, payload, b, c, ours)
         if b["signature"] == c["signature"]:
             stats["peers agree"] += 1
             if ours["signature"] == b["signature"]:
@@ -375,50 +406,46 @@ def main():
             if same and not v.get("ok"):
                 failures.append(dict(case=r_summary(r), verifier_rejected=peer, wire=signed["wire"], verdict=v))
 
-    def check_go(r, query, payload, b, c, ours):
-        """The Go SDK v2 signs the same request. Where it, botocore and awscrt all agree, ours must be the
-        same; wherever its signature is ours, our verifier must accept the request it sends; every
-        other verdict on its requests is counted by category."""
-        g = go.sign(r, query, payload)
+    def check_peer(peer, r, query, payload, b, c, ours):
+        """Another SDK's signer signs the same request. Where it, botocore and awscrt all agree, ours
+        must be the same; our verifier must accept every request it signs, as that SDK sends it
+        (where it leaves the AWS rule, the verifier has a documented reading: Docs/Verifier.md);
+        verdicts and readings are counted."""
+        name = peer.name
+        g = peer.sign(r, query, payload)
         if "error" in g:
-            go_stats["go: could not sign (" + g["error"].split(":")[0] + ")"] += 1
+            kind = g["error"].split(":")[0]
+            peer_stats[f"{name}: could not sign ({kind})"] += 1
+            examples.setdefault((f"{name} could not sign", kind), dict(case=r_summary(r), error=g["error"][:300]))
             return
-        go_stats["go: signed"] += 1
+        peer_stats[f"{name}: signed"] += 1
         same = g["signature"] == ours["signature"]
-        if same:
-            go_stats["go: same signature as ours"] += 1
-        else:
-            go_stats["go: different signature: " + categorize(r, g["canonical_request"], ours["canonical_request"])] += 1
-            examples.setdefault(("go", categorize(r, g["canonical_request"], ours["canonical_request"])),
-                                dict(case=r_summary(r), go_cr=g["canonical_request"], ours_cr=ours["canonical_request"],
-                                     go_wire=g["wire"]))
+        cat = categorize(r, g["canonical_request"], ours["canonical_request"])
+        peer_stats[f"{name}: same signature as ours" if same else f"{name}: different signature: {cat}"] += 1
         if g["signature"] == b["signature"] == c["signature"] and not same and not documented_s3_path_deviation(
                 r, b["canonical_request"], ours["canonical_request"]):
-            failures.append(dict(case=r_summary(r), all_three_peers_agree=g["canonical_request"],
+            failures.append(dict(case=r_summary(r), all_three_peers_agree=name, peer_cr=g["canonical_request"],
                                  ours_cr=ours["canonical_request"]))
         if not args.no_verify:
             v = driver.verify(r, g["wire"])
-            verdict = "accepted" if v.get("ok") else "rejected " + str(v.get("code"))
-            go_stats[f"go: verifier {verdict} ({'same signature as ours' if same else 'different signature'})"] += 1
             if v.get("ok"):
-                go_stats[f"go: verified by reading {v.get('canonical_form')}"] += 1
+                peer_stats[f"{name}: verified by reading {v.get('canonical_form')}"] += 1
             else:
-                # Every request the SDK signs must verify (it is AWS's own signer; where it leaves the
-                # AWS rule, the verifier has a documented reading: Docs/Verifier.md).
-                go_rejected.append(dict(case=r_summary(r), go_cr=g["canonical_request"], go_wire=g["wire"],
+                peer_stats[f"{name}: refused {v.get('code')}"] += 1
+                peer_refused.append(dict(peer=name, case=r_summary(r), peer_cr=g["canonical_request"], wire=g["wire"],
                                         verdict=v.get("code")))
-                failures.append(dict(case=r_summary(r), verifier_rejected="go-sdk-v2", wire=g["wire"], verdict=v,
-                                     go_cr=g["canonical_request"]))
+                failures.append(dict(case=r_summary(r), verifier_rejected=name, wire=g["wire"], verdict=v,
+                                     peer_cr=g["canonical_request"]))
 
     run()
     driver.close()
-    if go:
-        go.close()
+    for peer in peers:
+        peer.close()
     report = dict(stats=dict(stats), disagreements={f"{k[0]} / {k[1]}": v for k, v in disagreements.items()},
                   examples={f"{k[0]} / {k[1]}": v for k, v in examples.items()}, failures=failures[:20],
                   verifier={" / ".join(k): n for k, n in sorted(verdicts.items())},
-                  failure_count=len(failures), botocore=botocore.__version__, go=dict(go_stats),
-                  go_rejected=go_rejected,
+                  failure_count=len(failures), botocore=botocore.__version__, other_peers=dict(peer_stats),
+                  other_peers_refused=peer_refused,
                   awscrt=__import__("awscrt").__version__ if hasattr(__import__("awscrt"), "__version__") else "?")
     if args.report:
         with open(args.report, "w") as f:
@@ -429,7 +456,7 @@ def main():
         print(f"  disagreement {cat:40} {key:14} {n}")
     for k, n in sorted(verdicts.items()):
         print(f"  verifier: {k[0]:8} {k[1]:6} {k[2]:24} {k[3]:30} {n}")
-    for k, n in sorted(go_stats.items()):
+    for k, n in sorted(peer_stats.items()):
         print(f"  {k:70} {n}")
     for f_ in failures[:5]:
         print("MISMATCH", json.dumps(f_, ensure_ascii=False)[:800])
