@@ -17,40 +17,13 @@ import Testing
 /// (in `scripts/test`).
 @Suite("requests signed by node's aws4 verify")
 struct Aws4SignedRequestTests {
-    struct Case: Sendable, CustomTestStringConvertible {
-        var service: String
-        var method: String
-        var target: String
-        var headers: [(String, String)]
-        var body: [UInt8]
-        var deviation: String?
-        var testDescription: String { "\(service) \(method) \(target)" }
-    }
-
-    static func document() -> [String: Any] { try! Vectors.json("aws4-node/cases.json") }
-
-    static let cases: [Case] = (document()["cases"] as! [[String: Any]]).map {
-        Case(
-            service: $0["service"] as! String, method: $0["method"] as! String, target: $0["target"] as! String,
-            headers: ($0["headers"] as! [[String]]).map { ($0[0], $0[1]) },
-            body: [UInt8](Data(base64Encoded: $0["body_b64"] as! String)!), deviation: $0["aws4_deviation"] as? String)
-    }
-
-    static func verify(_ c: Case) async throws -> VerificationResult {
-        let document = Self.document()
-        let credential = ResolvedCredential(
-            accessKeyID: document["access_key_id"] as! String,
-            secretAccessKey: SecretAccessKey(document["secret_access_key"] as! String), principal: "aws4")
-        let verifier = Verifier(resolver: InMemoryCredentialResolver([credential]), policy: .default)
-        let stamp = c.headers.first { $0.0.lowercased() == "x-amz-date" }!.1
-        let request = VerificationRequest(method: c.method, target: c.target, headers: c.headers)
-        return await verifier.verify(request, payload: .body(c.body), now: try AmzDate(iso8601Basic: stamp))
-    }
+    static let recorded = RecordedPeerRequests("aws4-node/cases.json")
+    static let cases = recorded.cases
 
     @Test("an aws4-signed request verifies, an S3 key with escapes by its decoded and re-encoded reading",
           arguments: cases.filter { $0.deviation == nil })
-    func aws4RequestVerifies(c: Case) async throws {
-        let result = try await Self.verify(c)
+    func aws4RequestVerifies(c: RecordedPeerRequests.Case) async throws {
+        let result = try await Self.recorded.verify(c)
         let verified = try #require(
             result.verified, "\(c.target): \(result.failure.map { "\($0.code.name): \($0.message)" } ?? "")")
         let path = c.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
@@ -60,8 +33,8 @@ struct Aws4SignedRequestTests {
 
     @Test("aws4's two S3 deviations are refused: a repeated parameter signed by its first value, a + signed as a space",
           arguments: cases.filter { $0.deviation != nil })
-    func aws4DeviationIsRefused(c: Case) async throws {
-        let result = try await Self.verify(c)
+    func aws4DeviationIsRefused(c: RecordedPeerRequests.Case) async throws {
+        let result = try await Self.recorded.verify(c)
         #expect(result.failure?.code == .signatureDoesNotMatch, "\(c.target)")
     }
 

@@ -13,37 +13,17 @@ import Testing
 /// the installed curl is `scripts/differential/curl_diff.py` (in `scripts/test`).
 @Suite("requests signed by curl --aws-sigv4 verify")
 struct CurlSignedRequestTests {
-    struct Case: Sendable, CustomTestStringConvertible {
-        var service: String
-        var method: String
-        var target: String
-        var headers: [(String, String)]
-        var body: [UInt8]
-        var testDescription: String { "\(service) \(method) \(target)" }
-    }
+    static let recorded = RecordedPeerRequests("curl-sigv4/cases.json")
+    static let cases = recorded.cases
 
-    static func document() -> [String: Any] { try! Vectors.json("curl-sigv4/cases.json") }
-
-    static let cases: [Case] = (document()["cases"] as! [[String: Any]]).map {
-        Case(
-            service: $0["service"] as! String, method: $0["method"] as! String, target: $0["target"] as! String,
-            headers: ($0["headers"] as! [[String]]).map { ($0[0], $0[1]) },
-            body: [UInt8](Data(base64Encoded: $0["body_b64"] as! String)!))
-    }
-
-    static func verify(_ c: Case, policy: VerificationPolicy = .default) async throws -> VerificationResult {
-        let document = Self.document()
-        let credential = ResolvedCredential(
-            accessKeyID: document["access_key_id"] as! String,
-            secretAccessKey: SecretAccessKey(document["secret_access_key"] as! String), principal: "curl")
-        let verifier = Verifier(resolver: InMemoryCredentialResolver([credential]), policy: policy)
-        let stamp = c.headers.first { $0.0.lowercased() == "x-amz-date" }!.1
-        let request = VerificationRequest(method: c.method, target: c.target, headers: c.headers)
-        return await verifier.verify(request, payload: .body(c.body), now: try AmzDate(iso8601Basic: stamp))
+    static func verify(_ c: RecordedPeerRequests.Case, policy: VerificationPolicy = .default) async throws
+        -> VerificationResult
+    {
+        try await recorded.verify(c, policy: policy)
     }
 
     @Test("a curl-signed request verifies, read the way curl signed it", arguments: cases)
-    func curlRequestVerifies(c: Case) async throws {
+    func curlRequestVerifies(c: RecordedPeerRequests.Case) async throws {
         let result = try await Self.verify(c)
         let verified = try #require(
             result.verified, "\(c.target): \(result.failure.map { "\($0.code.name): \($0.message)" } ?? "")")

@@ -26,7 +26,8 @@ requires HTTP 200 for every one: the gateway's HTTP server, middleware and verif
 Docs/Assurance.md, session 23, for why most of its requests are refused, as AWS refuses them).
 
 --client aws4 signs with node's aws4 (Debian's node-aws4, through scripts/interop/aws4_client.js,
-one node process) and sends with node's http module; in scripts/test. aws4 rewrites the target
+one node process) and sends with node's http module; in scripts/test. A third of its requests are
+presigned URLs (signQuery; see Aws4Client.send for how they are made). aws4 rewrites the target
 (its own path and query encoding), so what is verified is what it sent. Every request must verify
 but those with one of aws4's two S3 deviations (a repeated query parameter: it signs the first
 value only; a `+` in the path: it signs a space), which must be refused (`aws4_deviation`).
@@ -329,10 +330,23 @@ class Aws4Client:
         self.proc = subprocess.Popen(["node", os.path.join(here, "..", "interop", "aws4_client.js")],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
-    def send(self, port, r, akid=AKID, secret=SECRET):
-        spec = dict(port=port, method=r["method"], path=r["target"], headers=dict(r["headers"]),
+    def send(self, port, r, akid=AKID, secret=SECRET, presign=False):
+        """presign: aws4's signQuery (a presigned URL), used as aws4's users use it: the session token,
+        if any, in the query (aws4 puts the credentials' token there), not as a header; no
+        x-amz-content-sha256 header (aws4 presigns S3 with UNSIGNED-PAYLOAD even when the request
+        carries one, where botocore signs the header's value, which the verifier follows); and
+        X-Amz-Expires in the query outside S3 (aws4 sets it only for S3; the verifier requires it)."""
+        headers = dict(r["headers"])
+        token = None
+        target = r["target"]
+        if presign:
+            token = headers.pop("x-amz-security-token", None)
+            headers.pop("x-amz-content-sha256", None)
+            if r["service"] != "s3":
+                target += ("&" if "?" in target else "?") + "X-Amz-Expires=3600"
+        spec = dict(port=port, method=r["method"], path=target, headers=headers,
                     body_b64=base64.b64encode(r["body"]).decode(), service=r["service"], region=REGION,
-                    access_key_id=akid, secret_access_key=secret)
+                    access_key_id=akid, secret_access_key=secret, sign_query=presign, session_token=token)
         self.proc.stdin.write(json.dumps(spec) + "\n")
         return json.loads(self.proc.stdout.readline())
 
@@ -387,11 +401,16 @@ def main():
     stats = collections.Counter()
     failures = []
     aws4 = Aws4Client() if a.client == "aws4" else None
+    presign_rng = random.Random(a.seed + 1_000_000)
     for i in range(a.cases):
         r = random_request(rng, i)
         Capture.captured = None
+        presign = False
         if aws4:
-            answer = aws4.send(port, r)
+            # A third of aws4's requests are presigned URLs (its signQuery), drawn from their own
+            # generator so the requests themselves stay those of the other clients' runs.
+            presign = presign_rng.random() < 0.3
+            answer = aws4.send(port, r, presign=presign)
             code, err = (1, answer["error"]) if "error" in answer else (0, "")
         else:
             code, err = (awscurl_send if a.client == "awscurl" else curl_send)(port, r)
@@ -401,12 +420,21 @@ def main():
             continue
         wire = Capture.captured
         amz = {n.lower(): v for n, v in wire["headers"]}
-        if "authorization" not in amz:
+        signed_at = amz.get("x-amz-date", "")
+        if presign:
+            query = wire["target"].split("?", 1)[1] if "?" in wire["target"] else ""
+            stamps = [p.split("=", 1)[1] for p in query.split("&") if p.startswith("X-Amz-Date=")]
+            if "X-Amz-Signature=" not in query or not stamps:
+                failures.append(dict(case=r["id"], why="aws4 sent no presigned URL", wire=wire["target"]))
+                continue
+            signed_at = stamps[0]
+            stats["presigned (aws4 signQuery)"] += 1
+        elif "authorization" not in amz:
             failures.append(dict(case=r["id"], why="curl sent no Authorization", wire=wire["target"]))
             continue
         msg = dict(op="verify", method=wire["method"], target=wire["target"], headers=wire["headers"],
                    body_b64=base64.b64encode(wire["body"]).decode(), access_key_id=AKID,
-                   secret_access_key=SECRET, session_token=r.get("token"), now=amz.get("x-amz-date", ""))
+                   secret_access_key=SECRET, session_token=r.get("token"), now=signed_at)
         driver.stdin.write(json.dumps(msg) + "\n")
         out = json.loads(driver.stdout.readline())
         stats["cases"] += 1
