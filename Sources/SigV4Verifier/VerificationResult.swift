@@ -247,6 +247,9 @@ public enum CanonicalForm: String, Sendable, Hashable {
     /// The path encoded but not normalized, and the query exactly as sent (the AWS SDK for Go v2
     /// sorts a repeated parameter's values decoded, so its order can differ from the AWS rule's).
     case unnormalizedPathAndQueryAsSent
+    /// The path encoded but not normalized, and the raw query sorted (Ruby's aws-sigv4, which
+    /// neither normalizes the path nor encodes the query).
+    case unnormalizedPathAndVerbatimQuery
 }
 
 /// What a SigV4a aws-chunked upload's chunk signatures are checked with: the key pair derived from

@@ -1098,6 +1098,9 @@ public struct Verifier: Sendable {
         if other.unnormalizedPath && other.queryAsSent {
             out.append(Reading(target: target, plus: first, form: .unnormalizedPathAndQueryAsSent))
         }
+        if other.unnormalizedPath && other.verbatimQuery {
+            out.append(Reading(target: target, plus: first, form: .unnormalizedPathAndVerbatimQuery))
+        }
         return out
     }
 
@@ -1303,7 +1306,9 @@ public struct Verifier: Sendable {
                 var canonical: CanonicalRequest? = nil
                 // Reading 8 encodes the path by the rules but leaves its dot segments and `//` as they are.
                 var readingRules = rules
-                if reading.form == .unnormalizedPath || reading.form == .unnormalizedPathAndQueryAsSent {
+                if reading.form == .unnormalizedPath || reading.form == .unnormalizedPathAndQueryAsSent
+                    || reading.form == .unnormalizedPathAndVerbatimQuery
+                {
                     readingRules.normalizePath = false
                 }
                 func write(_ t: UnsafeBufferPointer<UInt8>) throws(SigV4Error) -> (hash: SHA256Digest, bytes: [UInt8]?) {
@@ -1334,6 +1339,8 @@ public struct Verifier: Sendable {
                         kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(targetArray()))
                     case .unnormalizedPathAndQueryAsSent:
                         kept = Verifier.splice(kept, line: 2, with: Verifier.queryAsSent(targetArray()))
+                    case .unnormalizedPathAndVerbatimQuery:
+                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(targetArray()))
                     default: break
                     }
                     canonical = kept
@@ -1599,6 +1606,7 @@ extension CanonicalForm {
     fileprivate var isVerbatim: Bool {
         self == .verbatimQuery || self == .verbatimPath || self == .verbatimPathAndQuery || self == .queryAsSent
             || self == .pathAndQueryAsSent || self == .unnormalizedPathAndQueryAsSent
+            || self == .unnormalizedPathAndVerbatimQuery
     }
 }
 

@@ -4,7 +4,8 @@ import collections
 import json
 import sys
 
-totals = dict(stats=collections.Counter(), disagreements=collections.Counter(), verifier=collections.Counter())
+totals = dict(stats=collections.Counter(), disagreements=collections.Counter(), verifier=collections.Counter(),
+              other_peers=collections.Counter())
 failures = 0
 chunks = 0
 for path in sys.argv[1:]:
