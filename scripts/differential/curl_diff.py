@@ -186,7 +186,7 @@ def record(port, path, client):
                      body=body)
             code, err = curl_send(port, r)
         if code != 0 or Capture.captured is None:
-            raise SystemExit(f"curl did not send {target}: {err}")
+            raise SystemExit(f"{client} did not send {target}: {err}")
         w = Capture.captured
         case = dict(service=service, method=w["method"], target=w["target"],
                     headers=[h for h in w["headers"] if h[0].lower() not in ("user-agent", "accept", "connection")],
@@ -415,8 +415,8 @@ def main():
         else:
             code, err = (awscurl_send if a.client == "awscurl" else curl_send)(port, r)
         if code != 0 or Capture.captured is None:
-            # curl refused the URL itself (it did not send it): nothing signed, nothing to verify.
-            stats[f"curl did not send (exit {code})"] += 1
+            # The client refused the URL itself (it did not send it): nothing signed, nothing to verify.
+            stats[f"{a.client} did not send (exit {code})"] += 1
             continue
         wire = Capture.captured
         amz = {n.lower(): v for n, v in wire["headers"]}
