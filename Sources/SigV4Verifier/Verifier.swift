@@ -1306,11 +1306,7 @@ public struct Verifier: Sendable {
                 var canonical: CanonicalRequest? = nil
                 // Reading 8 encodes the path by the rules but leaves its dot segments and `//` as they are.
                 var readingRules = rules
-                if reading.form == .unnormalizedPath || reading.form == .unnormalizedPathAndQueryAsSent
-                    || reading.form == .unnormalizedPathAndVerbatimQuery
-                {
-                    readingRules.normalizePath = false
-                }
+                if reading.form.pathLine == .unnormalized { readingRules.normalizePath = false }
                 func write(_ t: UnsafeBufferPointer<UInt8>) throws(SigV4Error) -> (hash: SHA256Digest, bytes: [UInt8]?) {
                     try fields.canonicalRequest(
                         method: method, target: t, signedHeaders: signedNames, payloadHash: payloadHash,
@@ -1324,24 +1320,13 @@ public struct Verifier: Sendable {
                 }
                 var hash = written.hash
                 if var kept = written.bytes.map({ CanonicalRequest(bytes: $0) }) {
-                    switch reading.form {
-                    case .verbatimQuery:
-                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(targetArray()))
-                    case .verbatimPath:
+                    switch reading.form.queryLine {
+                    case .verbatim: kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(targetArray()))
+                    case .asSent: kept = Verifier.splice(kept, line: 2, with: Verifier.queryAsSent(targetArray()))
+                    case .written: break
+                    }
+                    if reading.form.pathLine == .raw {
                         kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(targetArray()))
-                    case .verbatimPathAndQuery:
-                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(targetArray()))
-                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(targetArray()))
-                    case .queryAsSent:
-                        kept = Verifier.splice(kept, line: 2, with: Verifier.queryAsSent(targetArray()))
-                    case .pathAndQueryAsSent:
-                        kept = Verifier.splice(kept, line: 2, with: Verifier.queryAsSent(targetArray()))
-                        kept = Verifier.splice(kept, line: 1, with: Verifier.verbatimPath(targetArray()))
-                    case .unnormalizedPathAndQueryAsSent:
-                        kept = Verifier.splice(kept, line: 2, with: Verifier.queryAsSent(targetArray()))
-                    case .unnormalizedPathAndVerbatimQuery:
-                        kept = Verifier.splice(kept, line: 2, with: Verifier.verbatimQuery(targetArray()))
-                    default: break
                     }
                     canonical = kept
                     if reading.form.isVerbatim { hash = kept.hash }
@@ -1602,12 +1587,32 @@ public struct Verifier: Sendable {
 }
 
 extension CanonicalForm {
-    /// True for the forms that splice raw lines into the canonical request.
-    fileprivate var isVerbatim: Bool {
-        self == .verbatimQuery || self == .verbatimPath || self == .verbatimPathAndQuery || self == .queryAsSent
-            || self == .pathAndQueryAsSent || self == .unnormalizedPathAndQueryAsSent
-            || self == .unnormalizedPathAndVerbatimQuery
+    /// How a form's canonical URI line is made: written by the rules (from the target the reading
+    /// gives), written without normalization (reading 8), or the raw path spliced in.
+    enum PathLine { case written, unnormalized, raw }
+    /// How its canonical query line is made: written by the rules, the raw query sorted spliced in,
+    /// or the query exactly as sent spliced in.
+    enum QueryLine { case written, verbatim, asSent }
+
+    var pathLine: PathLine {
+        switch self {
+        case .verbatimPath, .verbatimPathAndQuery, .pathAndQueryAsSent: return .raw
+        case .unnormalizedPath, .unnormalizedPathAndQueryAsSent, .unnormalizedPathAndVerbatimQuery: return .unnormalized
+        case .standard, .uppercasedEscapes, .reencodedQuery, .verbatimQuery, .queryAsSent, .reencodedPath: return .written
+        }
     }
+
+    var queryLine: QueryLine {
+        switch self {
+        case .verbatimQuery, .verbatimPathAndQuery, .unnormalizedPathAndVerbatimQuery: return .verbatim
+        case .queryAsSent, .pathAndQueryAsSent, .unnormalizedPathAndQueryAsSent: return .asSent
+        case .standard, .uppercasedEscapes, .reencodedQuery, .verbatimPath, .reencodedPath, .unnormalizedPath:
+            return .written
+        }
+    }
+
+    /// True for the forms that splice raw lines into the canonical request.
+    fileprivate var isVerbatim: Bool { pathLine == .raw || queryLine != .written }
 }
 
 /// A SigV4a `X-Amz-Region-Set`: regions separated by `,`, each a region name, `*` (every region)
