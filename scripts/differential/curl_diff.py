@@ -237,6 +237,7 @@ def through_gateway(a):
     failures = []
     seen = set()
     aws4 = Aws4Client() if a.client == "aws4" else None
+    port = int(a.gateway.rstrip("/").rsplit(":", 1)[1])
     for i in range(a.cases):
         r = random_request(rng, i)
         # The gateway's key has no session token: the token header is left out.
@@ -248,7 +249,6 @@ def through_gateway(a):
         seen.add(identity)
         stats["cases"] += 1
         if aws4:
-            port = int(a.gateway.rsplit(":", 1)[1].rstrip("/"))
             answer = aws4.send(port, r, a.access_key_id, a.secret_access_key)
             if "error" in answer:
                 stats["aws4 did not send"] += 1

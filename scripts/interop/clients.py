@@ -407,15 +407,22 @@ def _curl_queries():
         expect(needle in body, f"curl GET ?{query}: no {needle!r} in the answer: {body[:300]!r}")
 
 
-@check("200 random requests signed by curl --aws-sigv4 through the echo gateway (scripts/differential/curl_diff.py --gateway)")
-def _curl_random():
+def random_through_echo(client, seed):
+    """200 random requests signed by `client` (curl_diff.py --client) sent to the echo gateway with the
+    good key (curl_diff.py --gateway); the run must pass."""
     k = key("good")
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "differential", "curl_diff.py")
     p = subprocess.run(
-        [sys.executable, script, "--gateway", CFG["echo"], "--access-key-id", k["access_key_id"],
-         "--secret-access-key", k["secret_access_key"], "--cases", "200", "--seed", "7"],
+        [sys.executable, script, "--client", client, "--gateway", CFG["echo"], "--access-key-id", k["access_key_id"],
+         "--secret-access-key", k["secret_access_key"], "--cases", "200", "--seed", str(seed)],
         capture_output=True, text=True, timeout=600)
-    expect(p.returncode == 0, f"curl_diff --gateway failed: {p.stdout[-600:]} {p.stderr[-1500:]}")
+    expect(p.returncode == 0,
+           f"curl_diff --client {client} --gateway failed: {p.stdout[-600:]} {p.stderr[-1500:]}")
+
+
+@check("200 random requests signed by curl --aws-sigv4 through the echo gateway (scripts/differential/curl_diff.py --gateway)")
+def _curl_random():
+    random_through_echo("curl", 7)
 
 
 @check("awscurl PUT and GET")
@@ -504,13 +511,7 @@ def _aws4_wrong_secret():
 
 @check("200 random requests signed by node aws4 through the echo gateway (scripts/differential/curl_diff.py --client aws4 --gateway)")
 def _aws4_random():
-    k = key("good")
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "differential", "curl_diff.py")
-    p = subprocess.run(
-        [sys.executable, script, "--client", "aws4", "--gateway", CFG["echo"], "--access-key-id", k["access_key_id"],
-         "--secret-access-key", k["secret_access_key"], "--cases", "200", "--seed", "8"],
-        capture_output=True, text=True, timeout=600)
-    expect(p.returncode == 0, f"curl_diff --client aws4 --gateway failed: {p.stdout[-600:]} {p.stderr[-1500:]}")
+    random_through_echo("aws4", 8)
 
 
 @check("the project's AsyncHTTPClient and URLRequest adapters PUT and GET")
