@@ -289,18 +289,12 @@ def record_go(path):
     print(f"recorded {len(cases)} requests signed by the Go SDK v2 into {path}")
 
 
-class Driver:
-    def __init__(self, path):
-        self.p = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+class Driver(PeerProcess):
+    """swift-sigv4's SigV4DiffDriver: signs as the peers do (the keys it does not read, `s3` and
+    `body_b64`, are ignored) and also verifies."""
 
-    def sign(self, r, query, payload):
-        msg = dict(mode=r["mode"], method=r["method"], authority=r["authority"],
-                   target=r["path"] + ("?" + query if query else ""), headers=r["headers"], payload_hash=payload,
-                   region=r["region"], service=r["service"], timestamp=r["ts"].strftime("%Y%m%dT%H%M%SZ"),
-                   access_key_id=r["akid"], secret_access_key=r["secret"], session_token=r["token"],
-                   expires=r["expires"])
-        self.p.stdin.write(json.dumps(msg) + "\n")
-        return json.loads(self.p.stdout.readline())
+    def __init__(self, path):
+        super().__init__("ours", [path])
 
     def verify(self, r, wire):
         """Verifies a signed wire request with swift-sigv4's verifier at the signing time."""
@@ -309,10 +303,6 @@ class Driver:
                    secret_access_key=r["secret"], session_token=r["token"], now=r["ts"].strftime("%Y%m%dT%H%M%SZ"))
         self.p.stdin.write(json.dumps(msg) + "\n")
         return json.loads(self.p.stdout.readline())
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait(timeout=30)
 
 
 # ---------------------------------------------------------------------------------------- run
