@@ -56,6 +56,9 @@ public final class SigningContext {
         /// wiped when replaced and in `deinit`.
         var midstate: HMAC?
         var midstateSecond: Int64 = .min
+        /// False when the scope is under 30 bytes: the first block then ends in the hash, and no
+        /// midstate is kept.
+        var firstBlockIsFixed = true
 
         /// Makes `buffer` hold at least `count` bytes (contents are not kept).
         static func ensure(_ buffer: inout UnsafeMutableBufferPointer<UInt8>, _ count: Int) {
@@ -112,6 +115,7 @@ public final class SigningContext {
             state.scope = newScope
             state.keyDay = day
             state.midstateSecond = .min
+            state.firstBlockIsFixed = StringToSign.firstBlockIsFixed(scope: newScope)
             // The text fixed for the day: the string to sign around its date and hash, and the
             // `Authorization` value up to its signed headers.
             State.ensure(&state.stringToSign, 99 + newScope.byteCount)
@@ -154,7 +158,14 @@ public final class SigningContext {
         dateText.write(to: sts + StringToSign.dateOffset)
         hash.withUnsafeBytes { Hex.write($0, to: sts + state.stringToSignCount - 64) }
         // The MAC continues from the state after the first block, made once per second (the key is
-        // used in place: a copy would retain its state and scope strings).
+        // used in place: a copy would retain its state and scope strings). With a scope under 30
+        // bytes the first block ends in this request's hash: the whole string is MACed.
+        if !state.firstBlockIsFixed {
+            guard let digest = state.key?.mac(UnsafeRawBufferPointer(start: sts, count: state.stringToSignCount))
+            else { throw SigV4Error(.invalidScope, "no signing key") }
+            let signature = Signature(digest: digest)
+            return SigningContext.finish(state: &state, range: range, signature: signature, date: date, payload: payload)
+        }
         if state.midstateSecond != date.secondsSince1970 {
             guard var mac = state.key?.hmac.makeMAC() else { throw SigV4Error(.invalidScope, "no signing key") }
             mac.update(UnsafeRawBufferPointer(start: sts, count: StringToSign.firstBlockCount))
@@ -167,7 +178,14 @@ public final class SigningContext {
             UnsafeRawBufferPointer(
                 start: sts + StringToSign.firstBlockCount, count: state.stringToSignCount - StringToSign.firstBlockCount))
         let signature = Signature(digest: mac.finalize())
+        return finish(state: &state, range: range, signature: signature, date: date, payload: payload)
+    }
 
+    /// Writes the `Authorization` value's end (the signed header names and the signature) after its
+    /// prefix for the day, and records the signature's date and payload.
+    private static func finish(
+        state: inout State, range: Range<Int>, signature: Signature, date: AmzDate, payload: PayloadHash
+    ) -> Signature {
         let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.canonical)[range])
         let prefix = state.authorizationPrefixCount
         State.grow(&state.authorization, prefix + names.count + 76, keeping: prefix)

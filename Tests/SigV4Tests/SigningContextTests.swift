@@ -66,6 +66,25 @@ struct SigningContextTests {
         }
     }
 
+    /// The MAC state a context keeps per second covers the string to sign's first 64 bytes; with a
+    /// scope under 30 bytes (region and service under 6 bytes together) those bytes reach past the
+    /// scope into the canonical request's hash, which differs from one request to the next.
+    @Test("a context signs different requests in one second right when the scope is shorter than 30 bytes",
+        arguments: [("r", "s"), ("eu", "s3"), ("us-e1", "s"), ("local", "s3"), ("us-east-1", "s3")])
+    func contextSignsDifferentRequestsInOneSecondWithAShortScope(region: String, service: String) throws {
+        let signer = Signer(
+            credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            region: region, service: service, keyCache: nil)
+        let signing = SigningContext(signer: signer)
+        let date = try AmzDate(iso8601Basic: "20150830T123600Z")
+        for path in ["/", "/a", "/b?x=1", "/c/d", "/"] {
+            let request = HTTPRequest(method: .get, scheme: "https", authority: "example.amazonaws.com", path: path)
+            let expected = try signer.sign(request, payload: .emptySHA256, at: date)
+            #expect(try signing.sign(request, payload: .emptySHA256, at: date) == expected.signature, "\(path)")
+            #expect(signing.withStringToSign { Array($0) } == expected.stringToSign.bytes, "\(path)")
+        }
+    }
+
     @Test("a context refuses what Signer.sign refuses")
     func contextRefusesSignedRequests() throws {
         let signer = Signer(
