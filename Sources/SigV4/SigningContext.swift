@@ -50,15 +50,13 @@ public final class SigningContext {
         var lastDate = AmzDate(secondsSince1970: 0)
         var lastPayload: PayloadHash = .emptySHA256
         var hasSignature = false
-        /// The key's MAC after the string to sign's first 64-byte block (the algorithm line, the
-        /// date and the start of the scope), for the second `midstateSecond`: every signature in
-        /// that second continues from a copy of it, one compression fewer. Derived from the key:
-        /// wiped when replaced and in `deinit`.
+        /// The key's MAC after the string to sign's text fixed for the second `midstateSecond` (the
+        /// algorithm line, the date and the scope, everything before the canonical request's hash;
+        /// the SHA-256 state holds the last partial block): every signature in that second continues
+        /// from a copy of it with the 64 hex digits alone. Derived from the key: wiped when replaced
+        /// and in `deinit`.
         var midstate: HMAC?
         var midstateSecond: Int64 = .min
-        /// False when the scope is under 30 bytes: the first block then ends in the hash, and no
-        /// midstate is kept.
-        var firstBlockIsFixed = true
 
         /// Makes `buffer` hold at least `count` bytes (contents are not kept).
         static func ensure(_ buffer: inout UnsafeMutableBufferPointer<UInt8>, _ count: Int) {
@@ -115,7 +113,6 @@ public final class SigningContext {
             state.scope = newScope
             state.keyDay = day
             state.midstateSecond = .min
-            state.firstBlockIsFixed = StringToSign.firstBlockIsFixed(scope: newScope)
             // The text fixed for the day: the string to sign around its date and hash, and the
             // `Authorization` value up to its signed headers.
             State.ensure(&state.stringToSign, 99 + newScope.byteCount)
@@ -157,35 +154,20 @@ public final class SigningContext {
         let sts = state.stringToSign.baseAddress!
         dateText.write(to: sts + StringToSign.dateOffset)
         hash.withUnsafeBytes { Hex.write($0, to: sts + state.stringToSignCount - 64) }
-        // The MAC continues from the state after the first block, made once per second (the key is
-        // used in place: a copy would retain its state and scope strings). With a scope under 30
-        // bytes the first block ends in this request's hash: the whole string is MACed.
-        if !state.firstBlockIsFixed {
-            guard let digest = state.key?.mac(UnsafeRawBufferPointer(start: sts, count: state.stringToSignCount))
-            else { throw SigV4Error(.invalidScope, "no signing key") }
-            let signature = Signature(digest: digest)
-            return SigningContext.finish(state: &state, range: range, signature: signature, date: date, payload: payload)
-        }
+        // The MAC continues from the state after the text fixed for the second, made once per
+        // second (the key is used in place: a copy would retain its state and scope strings).
+        let fixedCount = state.stringToSignCount - 64
         if state.midstateSecond != date.secondsSince1970 {
             guard var mac = state.key?.hmac.makeMAC() else { throw SigV4Error(.invalidScope, "no signing key") }
-            mac.update(UnsafeRawBufferPointer(start: sts, count: StringToSign.firstBlockCount))
+            mac.update(UnsafeRawBufferPointer(start: sts, count: fixedCount))
             state.midstate?.cleanse()
             state.midstate = mac
             state.midstateSecond = date.secondsSince1970
         }
         guard var mac = state.midstate else { throw SigV4Error(.invalidScope, "no signing key") }
-        mac.update(
-            UnsafeRawBufferPointer(
-                start: sts + StringToSign.firstBlockCount, count: state.stringToSignCount - StringToSign.firstBlockCount))
+        mac.update(UnsafeRawBufferPointer(start: sts + fixedCount, count: 64))
         let signature = Signature(digest: mac.finalize())
-        return finish(state: &state, range: range, signature: signature, date: date, payload: payload)
-    }
 
-    /// Writes the `Authorization` value's end (the signed header names and the signature) after its
-    /// prefix for the day, and records the signature's date and payload.
-    private static func finish(
-        state: inout State, range: Range<Int>, signature: Signature, date: AmzDate, payload: PayloadHash
-    ) -> Signature {
         let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(state.canonical)[range])
         let prefix = state.authorizationPrefixCount
         State.grow(&state.authorization, prefix + names.count + 76, keeping: prefix)

@@ -72,19 +72,6 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
     /// Where the date starts: after `AWS4-HMAC-SHA256\n`.
     static let dateOffset = 17
 
-    /// The string to sign's first SHA-256 block: the algorithm line, the date line and the first 30
-    /// bytes of the scope. It is the same for every signature in one second with one scope when the
-    /// scope has at least 30 bytes (``firstBlockIsFixed(scope:)``); a shorter scope (region and
-    /// service under 6 bytes together, as `eu` and `s3`) leaves the block ending in the canonical
-    /// request's hash.
-    static let firstBlockCount = 64
-
-    /// True when the first block holds nothing but the algorithm line, the date line and scope
-    /// bytes: the key's MAC after it can be kept for the second and continued by every signature.
-    static func firstBlockIsFixed(scope: CredentialScope) -> Bool {
-        dateOffset + 16 + 1 + scope.byteCount >= firstBlockCount
-    }
-
     /// The same, from a date already formatted.
     static func write(
         dateText: AmzDateText, scope: CredentialScope, canonicalRequestHash: SHA256Digest, to w: inout ByteWriter
