@@ -67,7 +67,7 @@ struct SigningContextTests {
     }
 
     /// The MAC state a context keeps per second covers the string to sign's first 64 bytes; with a
-    /// scope under 30 bytes (region and service under 6 bytes together) those bytes reach past the
+    /// scope under 30 bytes (region and service under 7 bytes together) those bytes reach past the
     /// scope into the canonical request's hash, which differs from one request to the next.
     @Test("a context signs different requests in one second right when the scope is shorter than 30 bytes",
         arguments: [("r", "s"), ("eu", "s3"), ("us-e1", "s"), ("local", "s3"), ("us-east-1", "s3")])
