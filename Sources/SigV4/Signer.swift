@@ -141,35 +141,38 @@ public struct Signer: Sendable {
     public func sign(_ request: HTTPRequest, payload: PayloadHash, at date: AmzDate) throws(SigV4Error)
         -> SignedRequest
     {
-        let dateText = AmzDateText(date)
-        // The key, and from the cache the `X-Amz-Date` field when its last signature was in this
-        // second. When the cache's last key is for the same access key id, secret and scope, and a
-        // signer checked those, they are not checked again. Without a cache the key would be used
-        // once: it is derived on the stack when the string to sign is MACed (no key object).
-        var key: HMACKey?
-        var dateField: HTTPField?
-        var candidateScope = CredentialScope(checkedDateStamp: dateText.dateStamp, region: region, service: service)
-        // Optional chaining, not `if let`: no extra retain and release of the cache per signature.
-        if let lookup = keyCache?.checkedLastKey(
-            for: credentials, scope: candidateScope, dateFieldSecond: date.secondsSince1970)
-        {
-            (key, dateField) = lookup
+        // With a key cache: what this key's signatures in this second share (the date's text and
+        // field, the `Authorization` value's start, the MAC after the string to sign's fixed text),
+        // from the cache, or made now and kept. A cache keeps it only after a signer checked the
+        // access key id, secret and scope, so a hit checks nothing again. Without a cache the key
+        // would be used once: it is derived on the stack when the string to sign is MACed.
+        let cached = keyCache?.lastSecond(
+            for: credentials, region: region, service: service, second: date.secondsSince1970)
+        // Immutable: a `var` passed to a function is copied first (each of its strings retained
+        // and released), a `let` is lent as it is.
+        let second: SigningSecond?
+        let dateText: AmzDateText
+        let scope: CredentialScope
+        if let cached {
+            second = cached
+            dateText = cached.dateText
+            scope = cached.scope
         } else {
-            dateField = Signer.lastDateField.withLock { $0.second == date.secondsSince1970 ? $0.field : nil }
-        }
-        if key == nil {
             try validateCredentials()
-            candidateScope = try self.scope(dateText: dateText)
-            if let lookup = keyCache?.signingKey(
-                accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey,
-                scope: candidateScope, dateFieldSecond: date.secondsSince1970, checked: true)
-            {
-                (key, dateField) = (lookup.key.hmac, lookup.dateField)
+            dateText = AmzDateText(date)
+            scope = try self.scope(dateText: dateText)
+            if let keyCache {
+                let key = keyCache.signingKey(
+                    accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope)
+                let made = SigningSecond(
+                    accessKeyID: credentials.accessKeyID, fingerprint: credentials.secretAccessKey.fingerprint,
+                    scope: scope, date: date, key: key.hmac)
+                keyCache.remember(made)
+                second = made
+            } else {
+                second = nil
             }
         }
-        // Immutable from here: a `var` passed to a function is copied first (each of its strings
-        // retained and released), a `let` is lent as it is.
-        let scope = candidateScope
         let steps = HeaderSigning(signer: self)
         let accessKeyID = credentials.accessKeyID
         var signature = Signature(digest: SHA256Digest())
@@ -188,26 +191,32 @@ public struct Signer: Sendable {
                 var w = ByteWriter(buffer)
                 let range = parts.write(to: &w)
                 canonicalHash = SHA256.hash(UnsafeRawBufferPointer(w.written))
-                if let key {
-                    signature = SigningKey.signature(
-                        hmac: key, dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
-                } else {
-                    signature = SigningKey.signature(
-                        secretAccessKey: credentials.secretAccessKey, dateText: dateText, scope: scope,
-                        canonicalRequestHash: canonicalHash)
-                }
                 let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[range])
-                let count = Signer.authorizationByteCount(
-                    accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
-                let signature = signature
                 // Written straight into the string's storage. HTTPTypes checks a `String` value in a
                 // specialized loop; its byte-collection initializers (the lenient one included) go
                 // through the standard library's unspecialized generic UTF-8 validation, metadata
                 // lookups included (5% of a signature's samples).
-                let value = String(unsafeUninitializedCapacity: count) { out in
-                    Signer.writeAuthorization(
-                        to: out.baseAddress!, accessKeyID: accessKeyID, scope: scope, signedHeaders: names,
-                        signature: signature)
+                let value: String
+                if let second {
+                    let signed = second.signature(canonicalRequestHash: canonicalHash)
+                    signature = signed
+                    value = String(unsafeUninitializedCapacity: second.authorizationByteCount(
+                        signedHeadersCount: names.count)
+                    ) { out in
+                        second.writeAuthorization(to: out.baseAddress!, signedHeaders: names, signature: signed)
+                    }
+                } else {
+                    let signed = SigningKey.signature(
+                        secretAccessKey: credentials.secretAccessKey, dateText: dateText, scope: scope,
+                        canonicalRequestHash: canonicalHash)
+                    signature = signed
+                    let count = Signer.authorizationByteCount(
+                        accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
+                    value = String(unsafeUninitializedCapacity: count) { out in
+                        Signer.writeAuthorization(
+                            to: out.baseAddress!, accessKeyID: accessKeyID, scope: scope, signedHeaders: names,
+                            signature: signed)
+                    }
                 }
                 return HTTPField(name: .authorization, value: value)
             }
@@ -221,16 +230,13 @@ public struct Signer: Sendable {
         // One new field list, sized for what is added (the request's own is shared with the caller).
         signedFields.reserveCapacity(before + 5)
         let sentDateField: HTTPField
-        // Moved out of the optional, not bound from it (a binding is a copy: its strings retained).
-        if let field = dateField.take() {
+        if let second {
+            sentDateField = second.dateField
+        } else if let field = Signer.lastDateField.withLock({ $0.second == date.secondsSince1970 ? $0.field : nil }) {
             sentDateField = field
         } else {
             let field = HTTPField(name: Signer.amzDateName, value: dateText.string)
-            if keyCache != nil {
-                keyCache?.remember(dateField: field, second: date.secondsSince1970)
-            } else {
-                Signer.lastDateField.withLock { $0 = (date.secondsSince1970, field) }
-            }
+            Signer.lastDateField.withLock { $0 = (date.secondsSince1970, field) }
             sentDateField = field
         }
         let authorization = authorizationField.value

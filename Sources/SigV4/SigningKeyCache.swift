@@ -7,10 +7,12 @@ import HTTPTypes
 /// rotated secret never reuses a stale key and the cache key never holds the
 /// secret itself. When full, the least recently used entry is evicted.
 ///
-/// It also lends ``Signer/sign(_:payload:at:)`` the last `X-Amz-Date` header field it made, with
-/// the second it is for, under the lock the key lookup already takes: signatures in the same
-/// second share that field instead of each making a new 16-byte string (nothing secret; a
-/// signature in a new second makes and remembers its own).
+/// It also keeps, for ``Signer/sign(_:payload:at:)``, what the last header signature's key and
+/// second share (`SigningSecond`: the date's text and `X-Amz-Date` field, the `Authorization`
+/// value's fixed start, the key's MAC after the string to sign's fixed text): signatures with the
+/// same key in the same second continue from it under one lock, instead of formatting the date,
+/// writing the scope twice and MACing the fixed text again each (a signature in a new second
+/// makes and keeps its own).
 ///
 /// ```swift
 /// let cache = SigningKeyCache(capacity: 256)
@@ -31,9 +33,6 @@ public final class SigningKeyCache: Sendable {
             accessKeyID: "", scope: CredentialScope(checkedDateStamp: "", region: "", service: ""),
             secretFingerprint: 0)
         var lastValue: SigningKey?
-        /// True when a signer checked the last key's parts (access key id and secret, scope) before
-        /// storing or finding it: a signature with the same parts need not check them again.
-        var lastChecked = false
 
         /// True when the last key returned is for these parts (compared in place, nothing copied).
         func lastMatches(accessKeyID: String, scope: CredentialScope, fingerprint: UInt64) -> Bool {
@@ -41,16 +40,14 @@ public final class SigningKeyCache: Sendable {
                 && lastKey.scope == scope
         }
 
-        /// The `X-Amz-Date` field of the last header signature made through this cache, and its
-        /// second: signatures in the same second (any rate above one a second) share it instead of
-        /// making and validating a new 16-byte string each.
-        var dateFieldSecond: Int64 = .min
-        var dateField: HTTPField?
+        /// What the last header signature's key and second share (made only after a signer
+        /// checked the key's parts): signatures with the same key in the same second (any rate
+        /// above one a second) continue from it.
+        var lastSecond: SigningSecond?
 
-        mutating func setLast(_ key: Key, _ value: SigningKey?, checked: Bool) {
+        mutating func setLast(_ key: Key, _ value: SigningKey?) {
             lastKey = key
             lastValue = value
-            lastChecked = checked
         }
 
         var clock: UInt64 = 0
@@ -72,55 +69,39 @@ public final class SigningKeyCache: Sendable {
 
     /// Returns the cached key for this scope, deriving and storing it on a miss.
     public func signingKey(for credentials: Credentials, scope: CredentialScope) -> SigningKey {
-        signingKey(
-            accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope,
-            dateFieldSecond: nil
-        ).key
+        signingKey(accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope)
     }
 
     /// The same from the two parts of the credentials that matter (the verifier's lookup: no
     /// ``Credentials`` value is made and released per request).
-    package func signingKey(
-        accessKeyID: String, secretAccessKey: SecretAccessKey, scope: CredentialScope
-    ) -> SigningKey {
-        signingKey(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey, scope: scope, dateFieldSecond: nil).key
-    }
-
-    /// For ``Signer/sign(_:payload:at:)``, under one lock: the last key when it is for these parts
-    /// and a signer checked them (so `scope` may be built unchecked), and the remembered
-    /// `X-Amz-Date` field when it is for `dateFieldSecond`. A nil key: check the parts, then call
-    /// ``signingKey(accessKeyID:secretAccessKey:scope:dateFieldSecond:checked:)``.
-    func checkedLastKey(
-        for credentials: Credentials, scope: CredentialScope, dateFieldSecond: Int64
-    ) -> (key: HMACKey?, dateField: HTTPField?) {
+    /// For ``Signer/sign(_:payload:at:)``, under one lock: what the last header signature's key and
+    /// second share, when it is for these credentials, region, service and second (a signer
+    /// checked its parts before making it). Nil: check the parts, get the key with
+    /// ``signingKey(accessKeyID:secretAccessKey:scope:)``, make one and hand it over with
+    /// ``remember(_:)``.
+    func lastSecond(for credentials: Credentials, region: String, service: String, second: Int64) -> SigningSecond? {
         let fingerprint = credentials.secretAccessKey.fingerprint
-        // The key's MAC state alone (one reference): the signer has the scope already, and a whole
-        // key's copy also retains and releases its scope's three strings.
-        return state.withLock { s -> (key: HMACKey?, dateField: HTTPField?) in
-            let dateField = s.dateFieldSecond == dateFieldSecond ? s.dateField : nil
-            guard s.lastChecked,
-                s.lastMatches(accessKeyID: credentials.accessKeyID, scope: scope, fingerprint: fingerprint)
-            else { return (nil, dateField) }
+        return state.withLock { s -> SigningSecond? in
+            // Optional chaining, not a binding: the object is retained once, for the caller.
+            guard s.lastSecond?.matches(
+                accessKeyID: credentials.accessKeyID, fingerprint: fingerprint, region: region, service: service,
+                second: second) == true
+            else { return nil }
             s.hits &+= 1
-            return (s.lastValue?.hmac, dateField)
+            return s.lastSecond
         }
     }
 
-    /// The key, and (under the same lock) the remembered `X-Amz-Date` field when it is for
-    /// `dateFieldSecond`; nil otherwise (make it and hand it over with ``remember(dateField:second:)``).
-    /// `checked`: the caller checked the access key id, secret and scope (see ``checkedLastKey(for:scope:dateFieldSecond:)``).
-    func signingKey(
-        accessKeyID: String, secretAccessKey: SecretAccessKey, scope: CredentialScope, dateFieldSecond: Int64?,
-        checked: Bool = false
-    ) -> (key: SigningKey, dateField: HTTPField?) {
+    /// The key from the two parts of the credentials that matter (the verifier's lookup: no
+    /// ``Credentials`` value is made and released per request).
+    package func signingKey(
+        accessKeyID: String, secretAccessKey: SecretAccessKey, scope: CredentialScope
+    ) -> SigningKey {
         let fingerprint = secretAccessKey.fingerprint
-        var dateField: HTTPField?
         if let hit = state.withLock({ s -> SigningKey? in
-            if let dateFieldSecond, s.dateFieldSecond == dateFieldSecond { dateField = s.dateField }
             // The repeat lookup first, compared in place without building a cache key.
             if s.lastMatches(accessKeyID: accessKeyID, scope: scope, fingerprint: fingerprint) {
                 s.hits &+= 1
-                if checked { s.lastChecked = true }
                 return s.lastValue
             }
             let cacheKey = Key(accessKeyID: accessKeyID, scope: scope, secretFingerprint: fingerprint)
@@ -129,25 +110,21 @@ public final class SigningKeyCache: Sendable {
             s.hits &+= 1
             entry.stamp = s.clock
             s.entries[cacheKey] = entry
-            s.setLast(cacheKey, entry.key, checked: checked)
+            s.setLast(cacheKey, entry.key)
             return entry.key
         }) {
-            return (hit, dateField)
+            return hit
         }
-        return (derive(accessKeyID, secretAccessKey, scope, fingerprint, checked: checked), dateField)
+        return derive(accessKeyID, secretAccessKey, scope, fingerprint)
     }
 
-    /// Remembers the `X-Amz-Date` field made for `second`.
-    func remember(dateField: HTTPField, second: Int64) {
-        state.withLock {
-            $0.dateFieldSecond = second
-            $0.dateField = dateField
-        }
+    /// Keeps what a header signature's key and second share, for the signatures after it.
+    func remember(_ second: SigningSecond) {
+        state.withLock { $0.lastSecond = second }
     }
 
     private func derive(
-        _ accessKeyID: String, _ secretAccessKey: SecretAccessKey, _ scope: CredentialScope, _ fingerprint: UInt64,
-        checked: Bool
+        _ accessKeyID: String, _ secretAccessKey: SecretAccessKey, _ scope: CredentialScope, _ fingerprint: UInt64
     ) -> SigningKey {
         let cacheKey = Key(accessKeyID: accessKeyID, scope: scope, secretFingerprint: fingerprint)
         let derived = SigningKey(secretAccessKey: secretAccessKey, scope: scope)
@@ -159,7 +136,7 @@ public final class SigningKeyCache: Sendable {
                 }
             }
             s.entries[cacheKey] = (derived, s.clock)
-            s.setLast(cacheKey, derived, checked: checked)
+            s.setLast(cacheKey, derived)
         }
         return derived
     }
@@ -169,6 +146,7 @@ public final class SigningKeyCache: Sendable {
         state.withLock {
             $0.entries.removeAll()
             $0.lastValue = nil
+            $0.lastSecond = nil
         }
     }
 
@@ -177,6 +155,7 @@ public final class SigningKeyCache: Sendable {
         state.withLock { s in
             s.entries = s.entries.filter { $0.key.accessKeyID != accessKeyID }
             if s.lastKey.accessKeyID == accessKeyID { s.lastValue = nil }
+            if s.lastSecond?.accessKeyID == accessKeyID { s.lastSecond = nil }
         }
     }
 

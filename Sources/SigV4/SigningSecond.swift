@@ -1,0 +1,96 @@
+import HTTPTypes
+import _SigV4Crypto
+
+/// What every header signature made with one signing key in one second shares, made once and kept
+/// by a ``SigningKeyCache`` for ``Signer/sign(_:payload:at:)``: the date's text and its
+/// `X-Amz-Date` field, the `Authorization` value's fixed start, and the key's MAC after the string
+/// to sign's fixed text (`AWS4-HMAC-SHA256\n<date>\n<scope>\n`; the SHA-256 state holds its last
+/// partial block). A signature in that second continues the MAC with the canonical request's hash
+/// alone, as ``SigningContext`` does per context.
+///
+/// The MAC state is derived from the secret: it is never printed and is wiped in `deinit`. The
+/// object is immutable once made, so signers on any thread share it.
+///
+/// ```swift
+/// let second = SigningSecond(accessKeyID: id, fingerprint: fp, scope: scope, date: date, key: key.hmac)
+/// let signature = second.signature(canonicalRequestHash: hash)
+/// ```
+final class SigningSecond: @unchecked Sendable {
+    /// Whose key: the access key id and the secret's fingerprint (never the secret).
+    let accessKeyID: String
+    let fingerprint: UInt64
+    let scope: CredentialScope
+    /// The second (since 1970) the date text, field and MAC state are for.
+    let second: Int64
+    let dateText: AmzDateText
+    let dateField: HTTPField
+    /// `AWS4-HMAC-SHA256 Credential=<id>/<scope>, SignedHeaders=`.
+    let authorizationPrefix: [UInt8]
+    /// Written only by `init` and `deinit`, so reads need no dynamic exclusivity check.
+    @exclusivity(unchecked) private var macState: HMAC
+
+    /// Makes the shared parts for `date`'s second. `scope` must be `date`'s day's scope, and the
+    /// access key id and scope checked (``Signer/validateCredentials()``, ``Signer/scope(dateText:)``).
+    init(accessKeyID: String, fingerprint: UInt64, scope: CredentialScope, date: AmzDate, key: HMACKey) {
+        self.accessKeyID = accessKeyID
+        self.fingerprint = fingerprint
+        self.scope = scope
+        second = date.secondsSince1970
+        let text = AmzDateText(date)
+        dateText = text
+        dateField = HTTPField(name: Signer.amzDateName, value: text.string)
+        let prefixCount = Signer.authorizationByteCount(
+            accessKeyID: accessKeyID, scope: scope, signedHeadersCount: 0) - 76
+        authorizationPrefix = [UInt8](unsafeUninitializedCapacity: prefixCount) { buffer, count in
+            var w = ByteWriter(buffer)
+            Signer.writeAuthorizationPrefix(to: &w, accessKeyID: accessKeyID, scope: scope)
+            count = w.count
+        }
+        var mac = key.makeMAC()
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 99 + scope.byteCount) { buffer in
+            var w = ByteWriter(buffer)
+            StringToSign.write(dateText: text, scope: scope, canonicalRequestHash: SHA256Digest(), to: &w)
+            // Everything but the hash's 64 hex digits.
+            mac.update(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(w.written).dropLast(64)))
+        }
+        macState = mac
+    }
+
+    deinit { macState.cleanse() }
+
+    /// True when this is for these key parts, region, service and second (compared in place).
+    @inline(__always)
+    func matches(accessKeyID: String, fingerprint: UInt64, region: String, service: String, second: Int64) -> Bool {
+        self.second == second && self.fingerprint == fingerprint && self.accessKeyID == accessKeyID
+            && scope.region == region && scope.service == service
+    }
+
+    /// The signature of the string to sign ending in `canonicalRequestHash`.
+    func signature(canonicalRequestHash: SHA256Digest) -> Signature {
+        var mac = macState
+        var hex = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &hex) { h in
+            canonicalRequestHash.withUnsafeBytes { Hex.write($0, to: h.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+            mac.update(UnsafeRawBufferPointer(h))
+        }
+        // `finalize` wipes the copy's states.
+        return Signature(digest: mac.finalize())
+    }
+
+    /// The `Authorization` value's byte count for `signedHeadersCount` bytes of signed header names.
+    func authorizationByteCount(signedHeadersCount: Int) -> Int {
+        authorizationPrefix.count + signedHeadersCount + 76
+    }
+
+    /// Writes the `Authorization` value at `p` (room for ``authorizationByteCount(signedHeadersCount:)``
+    /// bytes) and returns the number of bytes written.
+    func writeAuthorization(
+        to p: UnsafeMutablePointer<UInt8>, signedHeaders: UnsafeRawBufferPointer, signature: Signature
+    ) -> Int {
+        let count = authorizationByteCount(signedHeadersCount: signedHeaders.count)
+        var w = ByteWriter(UnsafeMutableBufferPointer(start: p, count: count))
+        authorizationPrefix.withUnsafeBytes { w.append($0) }
+        Signer.writeAuthorizationSuffix(to: &w, signedHeaders: signedHeaders, signature: signature)
+        return w.count
+    }
+}
