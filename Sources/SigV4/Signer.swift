@@ -115,6 +115,22 @@ public struct Signer: Sendable {
         return CredentialScope(checkedDateStamp: dateStamp, region: region, service: service)
     }
 
+    /// The credential scope for `date`'s day, checked, and with a key cache what this key's
+    /// signatures in `date`'s second share, made and kept by the cache for the signatures after it
+    /// (``sign(_:payload:at:)`` and ``presign(_:payload:expires:at:)`` call this when the cache
+    /// has none for them, after checking the credentials).
+    func newSecond(date: AmzDate, dateText: AmzDateText) throws(SigV4Error) -> (SigningSecond?, CredentialScope) {
+        let scope = try self.scope(dateText: dateText)
+        guard let keyCache else { return (nil, scope) }
+        let key = keyCache.signingKey(
+            accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope)
+        let second = SigningSecond(
+            accessKeyID: credentials.accessKeyID, fingerprint: credentials.secretAccessKey.fingerprint, scope: scope,
+            date: date, key: key.hmac)
+        keyCache.remember(second)
+        return (second, scope)
+    }
+
     /// What `CredentialScope` accepts as a region or service: 1 to 128 bytes, none of them a
     /// control byte, space, `/` or `,`.
     static func isScopeComponent(_ value: String) -> Bool {
@@ -160,18 +176,7 @@ public struct Signer: Sendable {
         } else {
             try validateCredentials()
             dateText = AmzDateText(date)
-            scope = try self.scope(dateText: dateText)
-            if let keyCache {
-                let key = keyCache.signingKey(
-                    accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope)
-                let made = SigningSecond(
-                    accessKeyID: credentials.accessKeyID, fingerprint: credentials.secretAccessKey.fingerprint,
-                    scope: scope, date: date, key: key.hmac)
-                keyCache.remember(made)
-                second = made
-            } else {
-                second = nil
-            }
+            (second, scope) = try newSecond(date: date, dateText: dateText)
         }
         let steps = HeaderSigning(signer: self)
         let accessKeyID = credentials.accessKeyID
@@ -359,12 +364,25 @@ public struct Signer: Sendable {
     public func presign(_ request: HTTPRequest, payload: PayloadHash? = nil, expires: Int, at date: AmzDate)
         throws(SigV4Error) -> SignedRequest
     {
-        try validateCredentials()
+        // As `sign`: what this key's signatures in this second share, from the key cache (whose
+        // credentials and scope a signer checked), or checked and made now.
+        let cached = keyCache?.lastSecond(
+            for: credentials, region: region, service: service, second: date.secondsSince1970)
+        if cached == nil { try validateCredentials() }
         guard expires >= 1 && expires <= Signer.maximumExpires else {
             throw SigV4Error(.invalidExpires, "X-Amz-Expires must be between 1 and 604800 seconds, got \(expires)")
         }
-        let dateText = AmzDateText(date)
-        let scope = try self.scope(dateText: dateText)
+        let second: SigningSecond?
+        let dateText: AmzDateText
+        let scope: CredentialScope
+        if let cached {
+            second = cached
+            dateText = cached.dateText
+            scope = cached.scope
+        } else {
+            dateText = AmzDateText(date)
+            (second, scope) = try newSecond(date: date, dateText: dateText)
+        }
         let fields = request.headerFields
         if fields[.authorization] != nil {
             throw SigV4Error(.alreadySigned, "the request already has an Authorization header")
@@ -379,7 +397,6 @@ public struct Signer: Sendable {
         let token = credentials.sessionToken
         let tokenSigned = token != nil && rules.sessionTokenPlacement == .signed
         let tokenAfter = token != nil && rules.sessionTokenPlacement == .appendedAfterSigning
-        let key = signingKey(for: scope)
         var presignParameters = 0..<0
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
@@ -387,6 +404,7 @@ public struct Signer: Sendable {
         // What the closures below read of the signer, as locals: a closure that reads `self` copies
         // the whole signer into its context (each of its strings and sets retained and released).
         let accessKeyID = credentials.accessKeyID
+        let secretAccessKey = credentials.secretAccessKey
         let rules = self.rules
         let plus = options.plusPolicy
         // Every field is signed (x-amz-date and the token too, when the caller set them), plus Host.
@@ -454,7 +472,13 @@ public struct Signer: Sendable {
                         payload: payloadHash, rules: rules, plus: plus, to: &writer)
                     return SHA256.hash(UnsafeRawBufferPointer(writer.written))
                 }
-                signature = key.signature(dateText: dateText, scope: scope, canonicalRequestHash: canonicalHash)
+                if let second {
+                    signature = second.signature(canonicalRequestHash: canonicalHash)
+                } else {
+                    signature = SigningKey.signature(
+                        secretAccessKey: secretAccessKey, dateText: dateText, scope: scope,
+                        canonicalRequestHash: canonicalHash)
+                }
 
                 if let token, tokenAfter {
                     w.append("&X-Amz-Security-Token=")
