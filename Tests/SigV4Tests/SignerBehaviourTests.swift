@@ -250,6 +250,90 @@ struct SignerBehaviourTests {
         }
     }
 
+    /// The cache keeps what the last signature's key and second share (the date's text and field,
+    /// the `Authorization` prefix, the MAC state after the string to sign's fixed text); another
+    /// secret, access key id, region or service in the same second must not continue from it.
+    @Test("signers taking turns on one cache in one second each sign as without a cache")
+    func signersTakingTurnsInOneSecond() throws {
+        let cache = SigningKeyCache(capacity: 8)
+        let base = Signer(credentials: Self.credentials, region: "us-east-1", service: "service", keyCache: cache)
+        var rotated = base
+        rotated.credentials.secretAccessKey = SecretAccessKey("another-secret")
+        var otherID = base
+        otherID.credentials = Credentials(accessKeyID: "AKIDOTHER", secretAccessKey: Self.credentials.secretAccessKey)
+        var otherRegion = base
+        otherRegion.region = "eu-west-1"
+        var otherService = base
+        otherService.service = "s3"
+        otherService.rules = ServiceRules.forService("s3")
+        let signers = [base, rotated, otherID, otherRegion, otherService]
+        var signatures = Set<Signature>()
+        for round in 0..<3 {
+            for (i, s) in signers.enumerated() {
+                var uncached = s
+                uncached.keyCache = nil
+                let given = request("/r\(round)/s\(i)")
+                let a = try s.sign(given, payload: .emptySHA256, at: Self.date)
+                let b = try uncached.sign(given, payload: .emptySHA256, at: Self.date)
+                #expect(a.signature == b.signature, "signer \(i), round \(round)")
+                #expect(a.authorization == b.authorization, "signer \(i), round \(round)")
+                #expect(a.request.headerFields == b.request.headerFields, "signer \(i), round \(round)")
+                let p = try s.presign(given, expires: 60, at: Self.date)
+                let q = try uncached.presign(given, expires: 60, at: Self.date)
+                #expect(p.request.path == q.request.path, "signer \(i), round \(round)")
+                signatures.insert(a.signature)
+            }
+        }
+        #expect(signatures.count == 15)
+    }
+
+    @Test("removing keys from the cache also drops what the last second's signatures shared")
+    func removeAllDropsTheLastSecond() throws {
+        let cache = SigningKeyCache(capacity: 8)
+        let s = Signer(credentials: Self.credentials, region: "us-east-1", service: "service", keyCache: cache)
+        _ = try s.sign(request(), payload: .emptySHA256, at: Self.date)
+        _ = try s.sign(request(), payload: .emptySHA256, at: Self.date)
+        #expect(cache.statistics.misses == 1 && cache.statistics.hits == 1)
+        cache.removeAll()
+        _ = try s.sign(request(), payload: .emptySHA256, at: Self.date)
+        #expect(cache.statistics.misses == 2)
+        cache.remove(accessKeyID: Self.credentials.accessKeyID)
+        _ = try s.sign(request(), payload: .emptySHA256, at: Self.date)
+        #expect(cache.statistics.misses == 3)
+        #expect(cache.count == 1)
+    }
+
+    @Test("many tasks signing with four keys through one cache, in changing seconds, each sign as without a cache")
+    func concurrentSignersShareOneCache() async throws {
+        let cache = SigningKeyCache(capacity: 3)
+        let signers = (0..<4).map { k in
+            Signer(
+                credentials: Credentials(accessKeyID: "AKID\(k)", secretAccessKey: "secret-\(k)"),
+                region: k % 2 == 0 ? "us-east-1" : "eu", service: k < 2 ? "service" : "s3", keyCache: cache)
+        }
+        let mismatches = await withTaskGroup(of: Int.self) { group in
+            for t in 0..<8 {
+                group.addTask {
+                    var bad = 0
+                    for i in 0..<300 {
+                        let s = signers[(t + i) % 4]
+                        var uncached = s
+                        uncached.keyCache = nil
+                        let date = Self.date.adding(seconds: Int64((i / 7) % 3) * 1 + Int64(i % 2) * 86_400)
+                        let given = request("/t\(t)/\(i)")
+                        guard let a = try? s.sign(given, payload: .emptySHA256, at: date),
+                            let b = try? uncached.sign(given, payload: .emptySHA256, at: date),
+                            a.authorization == b.authorization, a.request.headerFields == b.request.headerFields
+                        else { bad += 1; continue }
+                    }
+                    return bad
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test("a signer without a key cache signs exactly as one with a cache, in the same and in a new second")
     func uncachedMatchesCached() throws {
         let cached = Signer(
