@@ -122,12 +122,8 @@ public struct Signer: Sendable {
     func newSecond(date: AmzDate, dateText: AmzDateText) throws(SigV4Error) -> (SigningSecond?, CredentialScope) {
         let scope = try self.scope(dateText: dateText)
         guard let keyCache else { return (nil, scope) }
-        let key = keyCache.signingKey(
-            accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope)
-        let second = SigningSecond(
-            accessKeyID: credentials.accessKeyID, fingerprint: credentials.secretAccessKey.fingerprint, scope: scope,
-            date: date, key: key.hmac)
-        keyCache.remember(second)
+        let second = keyCache.second(
+            accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope, date: date)
         return (second, scope)
     }
 

@@ -25,8 +25,15 @@ public final class SigningKeyCache: Sendable {
         var secretFingerprint: UInt64
     }
 
+    /// A cached key, when it was last used, and what its signatures in its last second share.
+    struct Entry {
+        var key: SigningKey
+        var stamp: UInt64
+        var second: SigningSecond?
+    }
+
     struct State {
-        var entries: [Key: (key: SigningKey, stamp: UInt64)] = [:]
+        var entries: [Key: Entry] = [:]
         /// The last key returned: a repeat lookup (the common case) skips hashing and the LRU
         /// update. Kept as plain fields (no optional tuple) so the check reads them in place.
         var lastKey = Key(
@@ -40,9 +47,9 @@ public final class SigningKeyCache: Sendable {
                 && lastKey.scope == scope
         }
 
-        /// What the last header signature's key and second share (made only after a signer
-        /// checked the key's parts): signatures with the same key in the same second (any rate
-        /// above one a second) continue from it.
+        /// What the last signature's key and second share: signatures with the same key in the
+        /// same second (any rate above one a second) continue from it. Signers look it up only
+        /// after checking their key's parts, or through it when a signer checked the same parts.
         var lastSecond: SigningSecond?
 
         mutating func setLast(_ key: Key, _ value: SigningKey?) {
@@ -72,13 +79,10 @@ public final class SigningKeyCache: Sendable {
         signingKey(accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope)
     }
 
-    /// The same from the two parts of the credentials that matter (the verifier's lookup: no
-    /// ``Credentials`` value is made and released per request).
-    /// For ``Signer/sign(_:payload:at:)``, under one lock: what the last header signature's key and
-    /// second share, when it is for these credentials, region, service and second (a signer
-    /// checked its parts before making it). Nil: check the parts, get the key with
-    /// ``signingKey(accessKeyID:secretAccessKey:scope:)``, make one and hand it over with
-    /// ``remember(_:)``.
+    /// For ``Signer/sign(_:payload:at:)``, under one lock: what the last signature's key and second
+    /// share, when it is for these credentials, region, service and second (a signer checked its
+    /// parts before it asked for it). Nil: check the parts, then call
+    /// ``second(accessKeyID:secretAccessKey:scope:date:)``.
     func lastSecond(for credentials: Credentials, region: String, service: String, second: Int64) -> SigningSecond? {
         let fingerprint = credentials.secretAccessKey.fingerprint
         return state.withLock { s -> SigningSecond? in
@@ -90,6 +94,64 @@ public final class SigningKeyCache: Sendable {
             s.hits &+= 1
             return s.lastSecond
         }
+    }
+
+    /// What the signatures with this key in `date`'s second share (the signer's and the verifier's
+    /// MAC continues from it): the last one returned, the one kept in the key's entry, or made now
+    /// from the key (looked up or derived) and kept in its entry, so keys taking turns within a
+    /// second each make theirs once.
+    package func second(
+        accessKeyID: String, secretAccessKey: SecretAccessKey, scope: CredentialScope, date: AmzDate
+    ) -> SigningSecond {
+        let fingerprint = secretAccessKey.fingerprint
+        let now = date.secondsSince1970
+        let found = state.withLock { s -> Lookup in
+            if let last = s.lastSecond, last.second == now, last.fingerprint == fingerprint,
+                last.accessKeyID == accessKeyID, last.key.scope == scope
+            {
+                s.hits &+= 1
+                return .second(last)
+            }
+            if s.lastMatches(accessKeyID: accessKeyID, scope: scope, fingerprint: fingerprint), let value = s.lastValue {
+                s.hits &+= 1
+                return .key(value)
+            }
+            let cacheKey = Key(accessKeyID: accessKeyID, scope: scope, secretFingerprint: fingerprint)
+            s.clock &+= 1
+            guard var entry = s.entries[cacheKey] else {
+                s.misses &+= 1
+                return .none
+            }
+            s.hits &+= 1
+            entry.stamp = s.clock
+            s.entries[cacheKey] = entry
+            s.setLast(cacheKey, entry.key)
+            if let kept = entry.second, kept.second == now {
+                s.lastSecond = kept
+                return .second(kept)
+            }
+            return .key(entry.key)
+        }
+        let key: SigningKey
+        switch found {
+        case .second(let kept): return kept
+        case .key(let cached): key = cached
+        case .none: key = derive(accessKeyID, secretAccessKey, scope, fingerprint)
+        }
+        let made = SigningSecond(accessKeyID: accessKeyID, fingerprint: fingerprint, date: date, key: key)
+        let cacheKey = Key(accessKeyID: accessKeyID, scope: scope, secretFingerprint: fingerprint)
+        state.withLock { s in
+            s.lastSecond = made
+            s.entries[cacheKey]?.second = made
+        }
+        return made
+    }
+
+    /// What ``second(accessKeyID:secretAccessKey:scope:date:)`` found under the lock.
+    private enum Lookup {
+        case second(SigningSecond)
+        case key(SigningKey)
+        case none
     }
 
     /// The key from the two parts of the credentials that matter (the verifier's lookup: no
@@ -118,11 +180,6 @@ public final class SigningKeyCache: Sendable {
         return derive(accessKeyID, secretAccessKey, scope, fingerprint)
     }
 
-    /// Keeps what a header signature's key and second share, for the signatures after it.
-    func remember(_ second: SigningSecond) {
-        state.withLock { $0.lastSecond = second }
-    }
-
     private func derive(
         _ accessKeyID: String, _ secretAccessKey: SecretAccessKey, _ scope: CredentialScope, _ fingerprint: UInt64
     ) -> SigningKey {
@@ -135,7 +192,7 @@ public final class SigningKeyCache: Sendable {
                     if s.lastKey == oldest { s.lastValue = nil }
                 }
             }
-            s.entries[cacheKey] = (derived, s.clock)
+            s.entries[cacheKey] = Entry(key: derived, stamp: s.clock)
             s.setLast(cacheKey, derived)
         }
         return derived

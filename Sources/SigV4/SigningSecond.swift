@@ -1,5 +1,5 @@
 import HTTPTypes
-import _SigV4Crypto
+package import _SigV4Crypto
 
 /// What every header signature made with one signing key in one second shares, made once and kept
 /// by a ``SigningKeyCache`` for ``Signer/sign(_:payload:at:)``: the date's text and its
@@ -12,14 +12,16 @@ import _SigV4Crypto
 /// object is immutable once made, so signers on any thread share it.
 ///
 /// ```swift
-/// let second = SigningSecond(accessKeyID: id, fingerprint: fp, scope: scope, date: date, key: key.hmac)
+/// let second = cache.second(accessKeyID: id, secretAccessKey: secret, scope: scope, date: date)
 /// let signature = second.signature(canonicalRequestHash: hash)
 /// ```
-final class SigningSecond: @unchecked Sendable {
+package final class SigningSecond: @unchecked Sendable {
     /// Whose key: the access key id and the secret's fingerprint (never the secret).
     let accessKeyID: String
     let fingerprint: UInt64
-    let scope: CredentialScope
+    /// The key (its scope is the signatures' scope).
+    package let key: SigningKey
+    var scope: CredentialScope { key.scope }
     /// The second (since 1970) the date text, field and MAC state are for.
     let second: Int64
     let dateText: AmzDateText
@@ -29,12 +31,14 @@ final class SigningSecond: @unchecked Sendable {
     /// Written only by `init` and `deinit`, so reads need no dynamic exclusivity check.
     @exclusivity(unchecked) private var macState: HMAC
 
-    /// Makes the shared parts for `date`'s second. `scope` must be `date`'s day's scope, and the
-    /// access key id and scope checked (``Signer/validateCredentials()``, ``Signer/scope(dateText:)``).
-    init(accessKeyID: String, fingerprint: UInt64, scope: CredentialScope, date: AmzDate, key: HMACKey) {
+    /// Makes the shared parts for `date`'s second under `key` (for the signer, `date`'s day's
+    /// scope, with the access key id and scope checked: ``Signer/validateCredentials()``,
+    /// ``Signer/scope(dateText:)``).
+    init(accessKeyID: String, fingerprint: UInt64, date: AmzDate, key: SigningKey) {
         self.accessKeyID = accessKeyID
         self.fingerprint = fingerprint
-        self.scope = scope
+        self.key = key
+        let scope = key.scope
         second = date.secondsSince1970
         let text = AmzDateText(date)
         dateText = text
@@ -46,7 +50,7 @@ final class SigningSecond: @unchecked Sendable {
             Signer.writeAuthorizationPrefix(to: &w, accessKeyID: accessKeyID, scope: scope)
             count = w.count
         }
-        var mac = key.makeMAC()
+        var mac = key.hmac.makeMAC()
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 99 + scope.byteCount) { buffer in
             var w = ByteWriter(buffer)
             StringToSign.write(dateText: text, scope: scope, canonicalRequestHash: SHA256Digest(), to: &w)
@@ -66,7 +70,7 @@ final class SigningSecond: @unchecked Sendable {
     }
 
     /// The signature of the string to sign ending in `canonicalRequestHash`.
-    func signature(canonicalRequestHash: SHA256Digest) -> Signature {
+    package func signature(canonicalRequestHash: SHA256Digest) -> Signature {
         var mac = macState
         var hex = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         withUnsafeMutableBytes(of: &hex) { h in

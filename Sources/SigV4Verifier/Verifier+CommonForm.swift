@@ -161,8 +161,12 @@ extension Verifier {
         // The signature, from the spec reading of the target.
         let scope = CredentialScope(
             checkedDateStamp: AuthorizationParser.text(p, parts.date), region: region, service: service)
-        let key = storage.keyCache.signingKey(
-            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: scope)
+        // The key with what its signatures in this second share (the MAC after the string to sign's
+        // text before the hash), kept by the key cache: a signature continues from it.
+        let second = storage.keyCache.second(
+            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: scope,
+            date: signedAt)
+        let key = second.key
         let plus = storage.policy.plusPolicies[0]
         let hash: SHA256Digest? = request.method.withBorrowedUTF8 { m in
             request.withTarget { t, _ in
@@ -173,7 +177,7 @@ extension Verifier {
             }
         }
         guard let hash else { return false }
-        guard key.signature(date: signedAt, scope: key.scope, canonicalRequestHash: hash).constantTimeEquals(signature)
+        guard second.signature(canonicalRequestHash: hash).constantTimeEquals(signature)
         else {
             // Refused here when the full verification would compute this signature again and
             // refuse it; handed over when it has other readings to try.
