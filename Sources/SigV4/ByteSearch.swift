@@ -81,6 +81,22 @@ package enum ByteSearch {
         return false
     }
 
+    /// True when `a` and `b` are the same UTF-8 bytes. `String`'s `==` compares by Unicode
+    /// canonical equivalence (`"caf\u{E9}" == "cafe\u{301}"`, and U+212A KELVIN SIGN equals `K`),
+    /// but a derived key, a scope's text and an access key id on the wire are their bytes: what is
+    /// cached by them must be found again by their bytes.
+    package static func sameBytes(_ a: String, _ b: String) -> Bool {
+        withUTF8Bytes(a) { x in
+            withUTF8Bytes(b) { y in
+                x.count == y.count
+                    && (x.isEmpty
+                        || memcmpBytes(
+                            x.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                            y.baseAddress!.assumingMemoryBound(to: UInt8.self), x.count) == 0)
+            }
+        }
+    }
+
     /// True when the bytes at `r` of `p` are `literal`.
     @inline(__always)
     package static func equals(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ literal: StaticString) -> Bool {

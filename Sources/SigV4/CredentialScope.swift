@@ -57,6 +57,21 @@ public struct CredentialScope: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Scopes are equal when their text is the same bytes (a derived key depends on the bytes:
+    /// `String`'s `==` would call a region spelled in composed and in decomposed Unicode equal).
+    public static func == (lhs: CredentialScope, rhs: CredentialScope) -> Bool {
+        ByteSearch.sameBytes(lhs.region, rhs.region) && ByteSearch.sameBytes(lhs.service, rhs.service)
+            && ByteSearch.sameBytes(lhs.dateStamp, rhs.dateStamp)
+    }
+
+    /// Hashes the scope's bytes (consistent with ``==(_:_:)``).
+    public func hash(into hasher: inout Hasher) {
+        for part in [dateStamp, region, service] {
+            withUTF8Bytes(part) { hasher.combine(bytes: $0) }
+            hasher.combine(0xff as UInt8)  // not a UTF-8 byte: separates the parts
+        }
+    }
+
     /// `date/region/service/aws4_request`.
     public var description: String { "\(dateStamp)/\(region)/\(service)/\(CredentialScope.terminator)" }
 

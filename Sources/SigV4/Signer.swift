@@ -123,7 +123,8 @@ public struct Signer: Sendable {
         let scope = try self.scope(dateText: dateText)
         guard let keyCache else { return (nil, scope) }
         let second = keyCache.second(
-            accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope, date: date)
+            accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope, date: date,
+            checkedBySigner: true)
         return (second, scope)
     }
 

@@ -19,10 +19,23 @@ import HTTPTypes
 /// let key = cache.signingKey(for: credentials, scope: scope)
 /// ```
 public final class SigningKeyCache: Sendable {
+    /// Compared and hashed by bytes (the scope's own `==` is by bytes): an access key id that
+    /// compares equal as a `String` but is other bytes (`A\u{212A}ID` and `AKID`) is another key.
     struct Key: Hashable {
         var accessKeyID: String
         var scope: CredentialScope
         var secretFingerprint: UInt64
+
+        static func == (lhs: Key, rhs: Key) -> Bool {
+            lhs.secretFingerprint == rhs.secretFingerprint && ByteSearch.sameBytes(lhs.accessKeyID, rhs.accessKeyID)
+                && lhs.scope == rhs.scope
+        }
+
+        func hash(into hasher: inout Hasher) {
+            withUTF8Bytes(accessKeyID) { hasher.combine(bytes: $0) }
+            hasher.combine(scope)
+            hasher.combine(secretFingerprint)
+        }
     }
 
     /// A cached key, when it was last used, and what its signatures in its last second share.
@@ -43,8 +56,8 @@ public final class SigningKeyCache: Sendable {
 
         /// True when the last key returned is for these parts (compared in place, nothing copied).
         func lastMatches(accessKeyID: String, scope: CredentialScope, fingerprint: UInt64) -> Bool {
-            lastValue != nil && lastKey.secretFingerprint == fingerprint && lastKey.accessKeyID == accessKeyID
-                && lastKey.scope == scope
+            lastValue != nil && lastKey.secretFingerprint == fingerprint
+                && ByteSearch.sameBytes(lastKey.accessKeyID, accessKeyID) && lastKey.scope == scope
         }
 
         /// What the last signature's key and second share: signatures with the same key in the
@@ -87,7 +100,7 @@ public final class SigningKeyCache: Sendable {
         let fingerprint = credentials.secretAccessKey.fingerprint
         return state.withLock { s -> SigningSecond? in
             // Optional chaining, not a binding: the object is retained once, for the caller.
-            guard s.lastSecond?.matches(
+            guard s.lastSecond?.checkedBySigner == true, s.lastSecond?.matches(
                 accessKeyID: credentials.accessKeyID, fingerprint: fingerprint, region: region, service: service,
                 second: second) == true
             else { return nil }
@@ -100,14 +113,21 @@ public final class SigningKeyCache: Sendable {
     /// MAC continues from it): the last one returned, the one kept in the key's entry, or made now
     /// from the key (looked up or derived) and kept in its entry, so keys taking turns within a
     /// second each make theirs once.
+    ///
+    /// `checkedBySigner`: the caller is a signer that checked the access key id, secret and scope
+    /// (``Signer/validateCredentials()``, ``Signer/scope(dateText:)``); only what such a caller
+    /// got is found by ``lastSecond(for:region:service:second:)``, which lets a signer skip those
+    /// checks. The verifier's keys come from a resolver, unchecked: a signer sharing its cache
+    /// does not take them for checked (it makes its own once).
     package func second(
-        accessKeyID: String, secretAccessKey: SecretAccessKey, scope: CredentialScope, date: AmzDate
+        accessKeyID: String, secretAccessKey: SecretAccessKey, scope: CredentialScope, date: AmzDate,
+        checkedBySigner: Bool = false
     ) -> SigningSecond {
         let fingerprint = secretAccessKey.fingerprint
         let now = date.secondsSince1970
         let found = state.withLock { s -> Lookup in
-            if let last = s.lastSecond, last.second == now, last.fingerprint == fingerprint,
-                last.accessKeyID == accessKeyID, last.key.scope == scope
+            if let last = s.lastSecond, last.checkedBySigner || !checkedBySigner,
+                last.matches(accessKeyID: accessKeyID, fingerprint: fingerprint, scope: scope, second: now)
             {
                 s.hits &+= 1
                 return .second(last)
@@ -126,7 +146,7 @@ public final class SigningKeyCache: Sendable {
             entry.stamp = s.clock
             s.entries[cacheKey] = entry
             s.setLast(cacheKey, entry.key)
-            if let kept = entry.second, kept.second == now {
+            if let kept = entry.second, kept.second == now, kept.checkedBySigner || !checkedBySigner {
                 s.lastSecond = kept
                 return .second(kept)
             }
@@ -138,7 +158,8 @@ public final class SigningKeyCache: Sendable {
         case .key(let cached): key = cached
         case .none: key = derive(accessKeyID, secretAccessKey, scope, fingerprint)
         }
-        let made = SigningSecond(accessKeyID: accessKeyID, fingerprint: fingerprint, date: date, key: key)
+        let made = SigningSecond(
+            accessKeyID: accessKeyID, fingerprint: fingerprint, date: date, key: key, checkedBySigner: checkedBySigner)
         let cacheKey = Key(accessKeyID: accessKeyID, scope: scope, secretFingerprint: fingerprint)
         state.withLock { s in
             s.lastSecond = made
@@ -210,9 +231,9 @@ public final class SigningKeyCache: Sendable {
     /// Drops the keys derived for one access key id.
     public func remove(accessKeyID: String) {
         state.withLock { s in
-            s.entries = s.entries.filter { $0.key.accessKeyID != accessKeyID }
-            if s.lastKey.accessKeyID == accessKeyID { s.lastValue = nil }
-            if s.lastSecond?.accessKeyID == accessKeyID { s.lastSecond = nil }
+            s.entries = s.entries.filter { !ByteSearch.sameBytes($0.key.accessKeyID, accessKeyID) }
+            if ByteSearch.sameBytes(s.lastKey.accessKeyID, accessKeyID) { s.lastValue = nil }
+            if let last = s.lastSecond, ByteSearch.sameBytes(last.accessKeyID, accessKeyID) { s.lastSecond = nil }
         }
     }
 

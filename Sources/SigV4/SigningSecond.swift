@@ -19,6 +19,9 @@ package final class SigningSecond: @unchecked Sendable {
     /// Whose key: the access key id and the secret's fingerprint (never the secret).
     let accessKeyID: String
     let fingerprint: UInt64
+    /// True when a signer made it after checking the access key id, secret and scope (see
+    /// ``SigningKeyCache/second(accessKeyID:secretAccessKey:scope:date:checkedBySigner:)``).
+    let checkedBySigner: Bool
     /// The key (its scope is the signatures' scope).
     package let key: SigningKey
     var scope: CredentialScope { key.scope }
@@ -34,9 +37,10 @@ package final class SigningSecond: @unchecked Sendable {
     /// Makes the shared parts for `date`'s second under `key` (for the signer, `date`'s day's
     /// scope, with the access key id and scope checked: ``Signer/validateCredentials()``,
     /// ``Signer/scope(dateText:)``).
-    init(accessKeyID: String, fingerprint: UInt64, date: AmzDate, key: SigningKey) {
+    init(accessKeyID: String, fingerprint: UInt64, date: AmzDate, key: SigningKey, checkedBySigner: Bool) {
         self.accessKeyID = accessKeyID
         self.fingerprint = fingerprint
+        self.checkedBySigner = checkedBySigner
         self.key = key
         let scope = key.scope
         second = date.secondsSince1970
@@ -62,11 +66,19 @@ package final class SigningSecond: @unchecked Sendable {
 
     deinit { macState.cleanse() }
 
-    /// True when this is for these key parts, region, service and second (compared in place).
+    /// True when this is for these key parts, region, service and second (compared in place, by
+    /// bytes: see ``ByteSearch/sameBytes(_:_:)``). The second fixes the scope's date.
     @inline(__always)
     func matches(accessKeyID: String, fingerprint: UInt64, region: String, service: String, second: Int64) -> Bool {
-        self.second == second && self.fingerprint == fingerprint && self.accessKeyID == accessKeyID
-            && scope.region == region && scope.service == service
+        self.second == second && self.fingerprint == fingerprint && ByteSearch.sameBytes(self.accessKeyID, accessKeyID)
+            && ByteSearch.sameBytes(key.scope.region, region) && ByteSearch.sameBytes(key.scope.service, service)
+    }
+
+    /// The same for a whole scope (its date included: a verifier's scope names its own day).
+    @inline(__always)
+    func matches(accessKeyID: String, fingerprint: UInt64, scope: CredentialScope, second: Int64) -> Bool {
+        self.second == second && self.fingerprint == fingerprint && ByteSearch.sameBytes(self.accessKeyID, accessKeyID)
+            && key.scope == scope
     }
 
     /// The signature of the string to sign ending in `canonicalRequestHash`.

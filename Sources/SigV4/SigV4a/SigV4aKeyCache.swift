@@ -12,9 +12,20 @@ import _SigV4Crypto
 /// let key = try cache.signingKey(for: credentials)
 /// ```
 package final class SigV4aKeyCache: Sendable {
+    /// Compared and hashed by bytes (see ``ByteSearch/sameBytes(_:_:)``): the derived key depends
+    /// on the access key id's bytes.
     struct Key: Hashable {
         var accessKeyID: String
         var secretFingerprint: UInt64
+
+        static func == (lhs: Key, rhs: Key) -> Bool {
+            lhs.secretFingerprint == rhs.secretFingerprint && ByteSearch.sameBytes(lhs.accessKeyID, rhs.accessKeyID)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            withUTF8Bytes(accessKeyID) { hasher.combine(bytes: $0) }
+            hasher.combine(secretFingerprint)
+        }
     }
 
     struct State {
