@@ -776,8 +776,12 @@ public struct Verifier: Sendable {
         // The HMAC key is the result's (aws-chunked chunk signatures, and the result's scope); a
         // SigV4a request gets one too, unused for chunks (they are ECDSA-signed: `sigV4aChunkSeed`),
         // which keeps the result's key non-optional.
-        let signingKey = storage.keyCache.signingKey(
-            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: scope)
+        // With what the key's signatures in this second share (the MAC after the string to sign's
+        // text before the hash): each reading's signature continues from it.
+        let second = storage.keyCache.second(
+            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: scope,
+            date: signedAt)
+        let signingKey = second.key
         var ecdsaKey: SigV4aSigningKey? = nil
         if claim.isSigV4a {
             do {
@@ -793,7 +797,7 @@ public struct Verifier: Sendable {
         do {
             match = try matchSignature(
                 fields: fields, request: request, claim: claim, signedAt: signedAt, rules: rules,
-                candidates: candidates, key: signingKey, ecdsaKey: ecdsaKey)
+                candidates: candidates, second: second, ecdsaKey: ecdsaKey)
             // 7. The body, when given: its signed hash, then its declared checksum.
             status = try payloadStatus(match.payload, payload: payload, facts: facts)
             if status != .awsChunked {
@@ -1189,19 +1193,20 @@ public struct Verifier: Sendable {
         var signedAt: AmzDate
         var rules: ServiceRules
         var candidates: PayloadCandidates
-        /// The HMAC key; its scope is the request's.
-        var key: SigningKey
+        /// The HMAC key (its scope is the request's) with its MAC state for the signing second.
+        var second: SigningSecond
         var ecdsaKey: SigV4aSigningKey?
         var storage: Storage
     }
 
     func matchSignature(
         fields: CollectedFields, request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate,
-        rules: ServiceRules, candidates: consuming PayloadCandidates, key: SigningKey, ecdsaKey: SigV4aSigningKey?
+        rules: ServiceRules, candidates: consuming PayloadCandidates, second: SigningSecond,
+        ecdsaKey: SigV4aSigningKey?
     ) throws(VerificationFailure) -> Match {
         var inputs = MatchInputs(
             signature: claim.signature, sigV4a: claim.sigV4a, signedAt: signedAt, rules: rules, candidates: candidates,
-            key: key, ecdsaKey: ecdsaKey, storage: storage)
+            second: second, ecdsaKey: ecdsaKey, storage: storage)
         // The signed names' bytes (decoded when they came percent-encoded from a query), read in
         // place for every attempt: a copy of their value would retain the string it slices.
         let outcome: Result<Attempt, SigV4Error> = claim.signedHeadersText.withBytes { signedNames in
@@ -1339,7 +1344,7 @@ public struct Verifier: Sendable {
                 if let ecdsaKey = inputs.ecdsaKey, let der = inputs.sigV4a?.der {
                     // SigV4a: the DER signature verifies under the key pair derived from the secret.
                     let sts = SigV4aSigner.stringToSign(
-                        date: signedAt, service: inputs.key.scope.service, canonicalRequestHash: hash)
+                        date: signedAt, service: inputs.second.key.scope.service, canonicalRequestHash: hash)
                     matched = ecdsaKey.isValidSignature(der, stringToSign: sts)
                     if storage.policy.includeDiagnostics && canonical != nil { stringToSignText = String(decoding: sts, as: UTF8.self) }
                     if matched { replayKey = Signature(digest: SHA256.hash(sts)) }
@@ -1347,10 +1352,10 @@ public struct Verifier: Sendable {
                     // SigV4: the HMAC under the derived key equals the claimed signature (constant time).
                     // The string to sign is written on the stack; a `StringToSign` is made only for
                     // diagnostics.
-                    matched = inputs.key.signature(date: signedAt, scope: inputs.key.scope, canonicalRequestHash: hash)
+                    matched = inputs.second.signature(canonicalRequestHash: hash)
                         .constantTimeEquals(inputs.signature)
                     if storage.policy.includeDiagnostics && canonical != nil {
-                        stringToSignText = StringToSign(date: signedAt, scope: inputs.key.scope, canonicalRequestHash: hash).text
+                        stringToSignText = StringToSign(date: signedAt, scope: inputs.second.key.scope, canonicalRequestHash: hash).text
                     }
                 }
                 var diagnostics: VerificationFailure.Diagnostics? = nil
