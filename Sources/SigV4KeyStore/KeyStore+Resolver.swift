@@ -30,13 +30,27 @@ final class ResolverState: @unchecked Sendable {
     /// verifier's own caches use; `NSLock` adds a dynamic call each way).
     let lock = Locked(())
     /// ``KeyStorePolicy/refreshInterval`` and ``KeyStorePolicy/lastUsedFlushInterval`` in
-    /// nanoseconds of ``CoarseMonotonicClock``.
+    /// nanoseconds of ``CoarseMonotonicClock`` (``nanoseconds(_:)``). They are only compared with
+    /// the difference of two clock readings (`instant - last`, never `last + interval`), so
+    /// `Int64.max` ("never") cannot overflow.
     let refreshInterval: Int64
     let flushInterval: Int64
 
     init(policy: KeyStorePolicy) {
-        refreshInterval = Int64(max(0, policy.refreshInterval) * 1e9)
-        flushInterval = Int64(max(0, policy.lastUsedFlushInterval) * 1e9)
+        refreshInterval = Self.nanoseconds(policy.refreshInterval)
+        flushInterval = Self.nanoseconds(policy.lastUsedFlushInterval)
+    }
+
+    /// The longest interval in whole seconds whose nanoseconds fit in an `Int64` (about 292 years).
+    static let longestInterval: Double = 9_223_372_036
+
+    /// `seconds` in nanoseconds, saturating instead of trapping: NaN, negative or zero → 0 (every
+    /// lookup re-reads the generation, every noted use is written: the strict end); infinite, or
+    /// `longestInterval` or more → `Int64.max` (never, after the first read).
+    static func nanoseconds(_ seconds: Double) -> Int64 {
+        guard seconds > 0 else { return 0 }  // false for NaN too
+        guard seconds < longestInterval else { return .max }
+        return Int64(seconds * 1e9)
     }
     /// The generation the cached entries belong to.
     var generation: UInt64?

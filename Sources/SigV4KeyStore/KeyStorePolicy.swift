@@ -19,8 +19,15 @@ public struct KeyStorePolicy: Sendable, Hashable {
     public var defaultOverlap: Int64 = 86_400
     /// How often (seconds of monotonic time) the resolver re-reads the generation counter. 1 s, so a change
     /// made by another process is seen within 2 s; keep it at or below 1 s to keep that promise.
+    ///
+    /// Zero, negative or NaN: the counter is re-read on every lookup. `.infinity`, or about 292 years
+    /// (9 223 372 036 s) or more: read once, then again only after ``KeyStore/invalidateCache()``, so a
+    /// revocation, even one made through this `KeyStore`, is not seen by its resolver until then.
     public var refreshInterval: Double = 1.0
     /// How often (seconds) last-used data is written behind. 60 s.
+    ///
+    /// Zero, negative or NaN: written on every noted use. `.infinity`, or about 292 years or more: written
+    /// only by ``KeyStore/flushLastUsed()``.
     public var lastUsedFlushInterval: Double = 60
     /// The most entries the resolver cache holds (including negative entries) before it is cleared.
     public var cacheCapacity: Int = 10_000
