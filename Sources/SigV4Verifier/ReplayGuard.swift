@@ -9,6 +9,14 @@ import _SigV4Crypto
 /// exactly one returns ``ReplayGuardResult/firstUse``. Back it with a shared store (for
 /// example Redis `SET NX PX`, or a table with a unique key) to protect several verifier nodes.
 ///
+/// Calls arrive out of clock order: each verification reads its `now` before it reaches the
+/// guard, so a call with an earlier `now` can follow one with a later `now`. A guard must not
+/// forget an entry while a call can still arrive for which that entry is live (its `until` at
+/// or after the call's `now`), or it must refuse such a call (answer
+/// ``ReplayGuardResult/replayed`` or ``ReplayGuardResult/unavailable``) instead of answering
+/// ``ReplayGuardResult/firstUse``. A store that expires entries by its own clock (Redis `EXAT`)
+/// meets this when its clock is not ahead of the verifiers'.
+///
 /// ```swift
 /// struct RedisReplayGuard: ReplayGuard {
 ///     func remember(_ signature: Signature, until: AmzDate, now: AmzDate) async -> ReplayGuardResult {
@@ -57,6 +65,15 @@ public enum ReplayGuardResult: Sendable, Hashable {
 /// are held, new signatures get ``ReplayGuardResult/unavailable``: the guard never evicts a
 /// live entry to make room, since that would reopen a replay window.
 ///
+/// Out of clock order: the guard keeps the newest `now` any call has passed (its high-water
+/// mark) and drops buckets by that mark, not by each call's own `now`. A call whose `until`
+/// is before the mark, but not before its own `now` (the request still passes that call's
+/// time check, and its bucket may already be gone), is answered
+/// ``ReplayGuardResult/replayed``: the guard fails closed rather than record a possible replay
+/// as a first use. With the verifier that refuses only a request verified in the last second
+/// of its window while another verification already read the next second, or every request
+/// whose window ended before the mark after the clock steps back.
+///
 /// Memory: about 100 bytes per entry, so the default 1 000 000 entries stay near 100 MB.
 ///
 /// ```swift
@@ -69,6 +86,9 @@ public final class InMemoryReplayGuard: ReplayGuard {
         var buckets: [Int64: [SHA256Digest]] = [:]
         var heap: [Int64] = []  // bucket times, min-heap
         var rejectedFull: UInt64 = 0
+        /// The newest `now` (seconds) any call has passed: every bucket before it has been
+        /// dropped, none at or after it has.
+        var newestNow: Int64 = .min
     }
 
     private let state: Locked<State>
@@ -94,11 +114,17 @@ public final class InMemoryReplayGuard: ReplayGuard {
     public func rememberNow(_ signature: Signature, until: AmzDate, now: AmzDate) -> ReplayGuardResult {
         let key = signature.digest
         let expiry = until.secondsSince1970
+        let callersNow = now.secondsSince1970
         return state.withLock { s in
-            InMemoryReplayGuard.purge(&s, now: now.secondsSince1970)
+            let newest = InMemoryReplayGuard.purge(&s, now: callersNow)
             if s.live.contains(key) { return .replayed }
-            // Already dead: it could not pass the time check, so there is nothing to remember.
-            if expiry < now.secondsSince1970 { return .firstUse }
+            if expiry < newest {
+                // Its bucket is before the mark, so it has been dropped (or would be at once): the
+                // guard cannot tell a first use from a replay. Already dead for this caller: it
+                // could not pass the time check, so there is nothing to remember. Still live for
+                // this caller (a call with a later `now` came first): fail closed.
+                return expiry < callersNow ? .firstUse : .replayed
+            }
             guard s.live.count < capacity else {
                 s.rejectedFull &+= 1
                 return .unavailable
@@ -114,17 +140,24 @@ public final class InMemoryReplayGuard: ReplayGuard {
         }
     }
 
-    /// Drops every bucket whose time is before `now`.
-    static func purge(_ s: inout State, now: Int64) {
-        while let oldest = s.heap.first, oldest < now {
+    /// Raises the high-water mark to `now` (it never goes back) and drops every bucket whose time
+    /// is before the mark; returns the mark. Buckets go by the mark, not by `now`, so that a call
+    /// with an earlier `now` than one before it knows which buckets may be gone.
+    @discardableResult
+    static func purge(_ s: inout State, now: Int64) -> Int64 {
+        let newest = max(s.newestNow, now)
+        s.newestNow = newest
+        while let oldest = s.heap.first, oldest < newest {
             heapPop(&s.heap)
             if let keys = s.buckets.removeValue(forKey: oldest) {
                 for k in keys { s.live.remove(k) }
             }
         }
+        return newest
     }
 
-    /// Live entries now (after dropping those expired before `now`).
+    /// Live entries now (after dropping those expired before `now`, or before a later `now` an
+    /// earlier call passed: the high-water mark).
     public func count(now: AmzDate) -> Int {
         state.withLock { s in
             InMemoryReplayGuard.purge(&s, now: now.secondsSince1970)
