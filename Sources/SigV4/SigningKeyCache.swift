@@ -7,12 +7,12 @@ import HTTPTypes
 /// rotated secret never reuses a stale key and the cache key never holds the
 /// secret itself. When full, the least recently used entry is evicted.
 ///
-/// It also keeps, for ``Signer/sign(_:payload:at:)``, what the last header signature's key and
-/// second share (`SigningSecond`: the date's text and `X-Amz-Date` field, the `Authorization`
-/// value's fixed start, the key's MAC after the string to sign's fixed text): signatures with the
-/// same key in the same second continue from it under one lock, instead of formatting the date,
-/// writing the scope twice and MACing the fixed text again each (a signature in a new second
-/// makes and keeps its own).
+/// With each key it keeps what that key's signatures in its last second share (`SigningSecond`:
+/// the date's text and `X-Amz-Date` field, the `Authorization` value's fixed start, the key's MAC
+/// after the string to sign's fixed text), and the last one used apart: ``Signer/sign(_:payload:at:)``,
+/// ``Signer/presign(_:payload:expires:at:)`` and the verifier continue from it under one lock
+/// instead of formatting the date, writing the scope and MACing the fixed text again for every
+/// signature. Keys are compared by their bytes, never by `String` equality.
 ///
 /// ```swift
 /// let cache = SigningKeyCache(capacity: 256)
