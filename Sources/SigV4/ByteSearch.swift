@@ -85,7 +85,25 @@ package enum ByteSearch {
     /// canonical equivalence (`"caf\u{E9}" == "cafe\u{301}"`, and U+212A KELVIN SIGN equals `K`),
     /// but a derived key, a scope's text and an access key id on the wire are their bytes: what is
     /// cached by them must be found again by their bytes.
+    ///
+    /// First the two values' own representations: equal ones hold the same bytes (a small string
+    /// keeps its bytes and count in the value itself; a large one points at its storage), which is
+    /// the usual case, a cached copy of the caller's string, and costs no look at the bytes.
+    @inline(__always)
     package static func sameBytes(_ a: String, _ b: String) -> Bool {
+        let sameValue = withUnsafeBytes(of: a) { x in
+            withUnsafeBytes(of: b) { y in
+                x.count == 16
+                    ? x.load(as: UInt64.self) == y.load(as: UInt64.self)
+                        && x.load(fromByteOffset: 8, as: UInt64.self) == y.load(fromByteOffset: 8, as: UInt64.self)
+                    : x.elementsEqual(y)
+            }
+        }
+        return sameValue || sameUTF8(a, b)
+    }
+
+    /// The byte comparison behind ``sameBytes(_:_:)``.
+    static func sameUTF8(_ a: String, _ b: String) -> Bool {
         withUTF8Bytes(a) { x in
             withUTF8Bytes(b) { y in
                 x.count == y.count

@@ -28,6 +28,29 @@ struct CacheKeyByteIdentityTests {
     static let composed = "caf\u{E9}"
     static let decomposed = "cafe\u{301}"
 
+    /// `ByteSearch.sameBytes` takes equal representations as equal bytes before looking at the
+    /// bytes: copies of a small and of a large string; other values with the same bytes (a large
+    /// string built twice); and spellings `String` calls equal with the same byte count but other
+    /// bytes (combining marks in the other order, which canonical ordering makes equivalent).
+    @Test func sameBytesIsByteEqualityForEveryRepresentation() {
+        let small = "AKIDEXAMPLE"
+        let large = String(repeating: "us-east-1/", count: 5)
+        let largeAgain = String(repeating: "us-east-1/", count: 5)
+        #expect(ByteSearch.sameBytes(small, "AKID" + "EXAMPLE"))
+        #expect(ByteSearch.sameBytes(large, large))
+        #expect(ByteSearch.sameBytes(large, largeAgain))
+        #expect(!ByteSearch.sameBytes(large, largeAgain + "x"))
+        #expect(!ByteSearch.sameBytes(small, "AKIDEXAMPLF"))
+        let acuteThenCedilla = "a\u{301}\u{327}"
+        let cedillaThenAcute = "a\u{327}\u{301}"
+        #expect(acuteThenCedilla == cedillaThenAcute)
+        #expect(acuteThenCedilla.utf8.count == cedillaThenAcute.utf8.count)
+        #expect(!ByteSearch.sameBytes(acuteThenCedilla, cedillaThenAcute))
+        #expect(!ByteSearch.sameBytes(Self.composed, Self.decomposed))
+        #expect(!ByteSearch.sameBytes("A\u{212A}IDEXAMPLE", "AKIDEXAMPLE"))
+        #expect(ByteSearch.sameBytes("", ""))
+    }
+
     @Test func theSpellingsCompareEqualAsStringsButNotAsBytes() {
         #expect(Self.composed == Self.decomposed)
         #expect(Array(Self.composed.utf8) != Array(Self.decomposed.utf8))
