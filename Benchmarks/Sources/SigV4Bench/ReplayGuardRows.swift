@@ -26,13 +26,20 @@ enum ReplayGuardRows {
         return Signature(hex: hex.joined())!
     }
 
-    /// Inserts `count` signatures starting at `offset` into `replayGuard`, the clock starting at `start`.
-    static func insert(_ replayGuard: InMemoryReplayGuard, count: Int, offset: Int, start: Int64) -> Int {
+    /// Inserts `count` signatures starting at `offset` into `replayGuard`, the clock starting at
+    /// `start` plus `clockOffset`'s second and advancing a second every 1,024 inserts, each entry
+    /// live for `lifetime` seconds.
+    static func insert(
+        _ replayGuard: InMemoryReplayGuard, count: Int, offset: Int, clockOffset: Int, start: Int64,
+        lifetime: Int64 = 60
+    ) -> Int {
         var refused = 0
         for i in 0..<count {
-            let now = AmzDate(secondsSince1970: start + Int64((offset + i) >> 10))
+            let now = AmzDate(secondsSince1970: start + Int64((clockOffset + i) >> 10))
             let signature = signatures[(offset + i) & (signatures.count - 1)]
-            if replayGuard.rememberNow(signature, until: now.adding(seconds: 60), now: now) != ReplayGuardResult.firstUse {
+            if replayGuard.rememberNow(signature, until: now.adding(seconds: lifetime), now: now)
+                != ReplayGuardResult.firstUse
+            {
                 refused += 1
             }
         }
@@ -51,7 +58,8 @@ enum ReplayGuardRows {
             Row(
                 name: "replay_guard_insert",
                 body: { n in
-                    blackHole(insert(replayGuard, count: n, offset: cursor.position, start: start))
+                    blackHole(
+                        insert(replayGuard, count: n, offset: cursor.position, clockOffset: cursor.position, start: start))
                     cursor.position += n
                 },
                 floor: nil,
@@ -68,8 +76,15 @@ enum ReplayGuardRows {
             let t0 = wallNanoseconds()
             await withTaskGroup(of: Int.self) { group in
                 for t in 0..<tasks {
+                    // Both tasks read one clock, as a server's do: each task's clock starts at the
+                    // same second and advances with its own inserts. The guard refuses (fail
+                    // closed) an entry that ends before the newest clock reading it has seen, so
+                    // entries live 300 s here: longer than either task's 195 simulated seconds,
+                    // however far one task runs ahead of the other.
                     group.addTask {
-                        insert(replayGuard, count: perTask, offset: t * perTask, start: Fixture.date.secondsSince1970)
+                        insert(
+                            replayGuard, count: perTask, offset: t * perTask, clockOffset: 0,
+                            start: Fixture.date.secondsSince1970, lifetime: 300)
                     }
                 }
                 for await refused in group where refused > 0 { fatalError("the replay guard refused fresh signatures") }
