@@ -102,6 +102,17 @@ package enum ByteSearch {
         return sameValue || sameUTF8(a, b)
     }
 
+    /// True when the slice `a` and `b` are the same UTF-8 bytes (see ``sameBytes(_:_:)``).
+    package static func sameBytes(_ a: Substring, _ b: String) -> Bool {
+        a.withBorrowedUTF8 { x in
+            withUTF8Bytes(b) { y in
+                x.count == y.count
+                    && (x.isEmpty
+                        || memcmpBytes(x.baseAddress!, y.baseAddress!.assumingMemoryBound(to: UInt8.self), x.count) == 0)
+            }
+        }
+    }
+
     /// The byte comparison behind ``sameBytes(_:_:)``.
     static func sameUTF8(_ a: String, _ b: String) -> Bool {
         withUTF8Bytes(a) { x in

@@ -1,3 +1,4 @@
+import SigV4
 import _SigV4Crypto
 
 /// A ``CredentialResolver`` over a fixed set of keys held in memory (tests, the CLI, small services).
@@ -10,7 +11,10 @@ import _SigV4Crypto
 /// ```
 public final class InMemoryCredentialResolver: CredentialResolver {
     /// Keyed by `Substring` (each key a whole string of its own), so the verifier's id, a slice of
-    /// the request, is looked up without being copied into a `String`.
+    /// the request, is looked up without being copied into a `String`. `Substring` hashes and
+    /// compares by Unicode canonical equivalence (U+212A KELVIN SIGN is `K`), so a lookup also
+    /// checks that the credential's id is the asked id's bytes: a request never gets the secret of
+    /// an id spelled with other bytes. Two ids equal as strings share one slot (the later wins).
     private let keys: Locked<[Substring: ResolvedCredential]>
 
     /// Creates a resolver holding `credentials` (a later entry with the same id wins).
@@ -21,7 +25,9 @@ public final class InMemoryCredentialResolver: CredentialResolver {
     }
 
     public func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {
-        keys.withLock { $0[Substring(accessKeyID)] }
+        keys.withLock { keys in
+            keys[Substring(accessKeyID)].flatMap { ByteSearch.sameBytes($0.accessKeyID, accessKeyID) ? $0 : nil }
+        }
     }
 
     /// Always answers (the keys are in memory): the verifier never suspends for this resolver.
@@ -31,7 +37,12 @@ public final class InMemoryCredentialResolver: CredentialResolver {
 
     /// The same for an id that is a slice of the request: no copy is made.
     public func lookUpWithoutSuspending(accessKeyID: Substring, context: ResolutionContext) -> CredentialLookup {
-        keys.withLock { keys in keys[accessKeyID].map(CredentialLookup.found) ?? .notFound }
+        keys.withLock { keys in
+            guard let found = keys[accessKeyID], ByteSearch.sameBytes(accessKeyID, found.accessKeyID) else {
+                return .notFound
+            }
+            return .found(found)
+        }
     }
 
     /// Adds or replaces a credential.

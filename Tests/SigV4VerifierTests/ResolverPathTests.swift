@@ -254,3 +254,30 @@ extension CredentialLookup {
         #expect(await Fixture.verifier().verify(signed, payload: .hash(.emptySHA256), now: Fixture.date).isAccepted)
     }
 }
+
+/// `InMemoryCredentialResolver` keys its table by `Substring`, which compares by Unicode canonical
+/// equivalence: a registered id with U+212A KELVIN SIGN sits in the slot `AKIDEXAMPLE` hashes to.
+/// A request naming `AKIDEXAMPLE` must not be verified against that other id's secret.
+@Suite("In-memory resolver: ids found by their bytes")
+struct InMemoryResolverByteIdentityTests {
+    @Test func anIDSpelledWithOtherBytesIsNotFoundForTheASCIIOne() async throws {
+        let kelvin = "A\u{212A}IDEXAMPLE"
+        #expect(kelvin == Fixture.accessKeyID)
+        let resolver = InMemoryCredentialResolver([
+            ResolvedCredential(accessKeyID: kelvin, secretAccessKey: SecretAccessKey(Fixture.secret), principal: "mallory")
+        ])
+        let context = ResolutionContext(
+            signedAt: Fixture.date, now: Fixture.date, region: "us-east-1", service: "s3", isPresigned: false)
+        #expect(try await resolver.resolve(accessKeyID: Fixture.accessKeyID, context: context) == nil)
+        let lookup = resolver.lookUpWithoutSuspending(accessKeyID: Fixture.accessKeyID[...], context: context)
+        guard case .notFound = lookup else {
+            Issue.record("the ASCII id found the Kelvin-sign id's credential")
+            return
+        }
+        #expect(try await resolver.resolve(accessKeyID: kelvin, context: context)?.principal == "mallory")
+        // Through the verifier: a request signed with the same secret under the ASCII id is refused.
+        let verifier = Verifier(resolver: resolver)
+        let (request, body) = Fixture.signedPut()
+        #expect(await verifier.verify(request, payload: .body(body), now: Fixture.date).code == "InvalidAccessKeyId")
+    }
+}
