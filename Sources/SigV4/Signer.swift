@@ -115,17 +115,31 @@ public struct Signer: Sendable {
         return CredentialScope(checkedDateStamp: dateStamp, region: region, service: service)
     }
 
-    /// The credential scope for `date`'s day, checked, and with a key cache what this key's
-    /// signatures in `date`'s second share, made and kept by the cache for the signatures after it
-    /// (``sign(_:payload:at:)`` and ``presign(_:payload:expires:at:)`` call this when the cache
-    /// has none for them, after checking the credentials).
-    func newSecond(date: AmzDate, dateText: AmzDateText) throws(SigV4Error) -> (SigningSecond?, CredentialScope) {
+    /// What a signature at `date` needs of the key and the date: with a key cache, what this key's
+    /// signatures in that second share (from the cache when a signer checked the same access key
+    /// id, secret, region and service, otherwise checked now, made and kept by the cache), the
+    /// date's text and the checked scope. `check` runs after the credentials are checked and
+    /// before the scope is (a presigned URL's lifetime), on either path. Without a cache the key
+    /// would be used once: it is derived on the stack when the string to sign is MACed.
+    @inline(__always)
+    func signingSecond(at date: AmzDate, check: () throws(SigV4Error) -> Void = {}) throws(SigV4Error)
+        -> (SigningSecond?, AmzDateText, CredentialScope)
+    {
+        if let cached = keyCache?.lastSecond(
+            for: credentials, region: region, service: service, second: date.secondsSince1970)
+        {
+            try check()
+            return (cached, cached.dateText, cached.scope)
+        }
+        try validateCredentials()
+        try check()
+        let dateText = AmzDateText(date)
         let scope = try self.scope(dateText: dateText)
-        guard let keyCache else { return (nil, scope) }
+        guard let keyCache else { return (nil, dateText, scope) }
         let second = keyCache.second(
             accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope, date: date,
             checkedBySigner: true)
-        return (second, scope)
+        return (second, dateText, scope)
     }
 
     /// What `CredentialScope` accepts as a region or service: 1 to 128 bytes, none of them a
@@ -155,26 +169,10 @@ public struct Signer: Sendable {
         -> SignedRequest
     {
         // With a key cache: what this key's signatures in this second share (the date's text and
-        // field, the `Authorization` value's start, the MAC after the string to sign's fixed text),
-        // from the cache, or made now and kept. A cache keeps it only after a signer checked the
-        // access key id, secret and scope, so a hit checks nothing again. Without a cache the key
-        // would be used once: it is derived on the stack when the string to sign is MACed.
-        let cached = keyCache?.lastSecond(
-            for: credentials, region: region, service: service, second: date.secondsSince1970)
+        // field, the `Authorization` value's start, the MAC after the string to sign's fixed text).
         // Immutable: a `var` passed to a function is copied first (each of its strings retained
         // and released), a `let` is lent as it is.
-        let second: SigningSecond?
-        let dateText: AmzDateText
-        let scope: CredentialScope
-        if let cached {
-            second = cached
-            dateText = cached.dateText
-            scope = cached.scope
-        } else {
-            try validateCredentials()
-            dateText = AmzDateText(date)
-            (second, scope) = try newSecond(date: date, dateText: dateText)
-        }
+        let (second, dateText, scope) = try signingSecond(at: date)
         let steps = HeaderSigning(signer: self)
         let accessKeyID = credentials.accessKeyID
         var signature = Signature(digest: SHA256Digest())
@@ -361,24 +359,12 @@ public struct Signer: Sendable {
     public func presign(_ request: HTTPRequest, payload: PayloadHash? = nil, expires: Int, at date: AmzDate)
         throws(SigV4Error) -> SignedRequest
     {
-        // As `sign`: what this key's signatures in this second share, from the key cache (whose
-        // credentials and scope a signer checked), or checked and made now.
-        let cached = keyCache?.lastSecond(
-            for: credentials, region: region, service: service, second: date.secondsSince1970)
-        if cached == nil { try validateCredentials() }
-        guard expires >= 1 && expires <= Signer.maximumExpires else {
-            throw SigV4Error(.invalidExpires, "X-Amz-Expires must be between 1 and 604800 seconds, got \(expires)")
-        }
-        let second: SigningSecond?
-        let dateText: AmzDateText
-        let scope: CredentialScope
-        if let cached {
-            second = cached
-            dateText = cached.dateText
-            scope = cached.scope
-        } else {
-            dateText = AmzDateText(date)
-            (second, scope) = try newSecond(date: date, dateText: dateText)
+        // As `sign`: what this key's signatures in this second share; the lifetime is checked
+        // after the credentials.
+        let (second, dateText, scope) = try signingSecond(at: date) { () throws(SigV4Error) in
+            guard expires >= 1 && expires <= Signer.maximumExpires else {
+                throw SigV4Error(.invalidExpires, "X-Amz-Expires must be between 1 and 604800 seconds, got \(expires)")
+            }
         }
         let fields = request.headerFields
         if fields[.authorization] != nil {

@@ -12,6 +12,13 @@ import Testing
 @Suite struct PolicyIntervalRangeTests {
     @Test(arguments: [0, -1, -Double.infinity, Double.nan])
     func aRefreshIntervalOfZeroNegativeOrNaNSeesADeactivationAtTheNextLookup(interval: Double) throws {
+        let (fixture, id, ctx) = try Self.deactivatedAfterThreeLookups(interval: interval)
+        #expect(try fixture.store.resolveNow(accessKeyID: id, context: ctx) == nil)
+    }
+
+    /// A store whose two intervals are `interval`, with a key resolved three times and then
+    /// deactivated through the same store.
+    static func deactivatedAfterThreeLookups(interval: Double) throws -> (Fixture, String, ResolutionContext) {
         var policy = KeyStorePolicy()
         policy.refreshInterval = interval
         policy.lastUsedFlushInterval = interval
@@ -21,25 +28,17 @@ import Testing
         let ctx = context(signedAt: now, now: now)
         for _ in 0..<3 { #expect(try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: ctx) != nil) }
         try fixture.store.deactivate(keyID: issued.accessKeyID, actor: "test")
-        #expect(try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: ctx) == nil)
+        return (fixture, issued.accessKeyID, ctx)
     }
 
     @Test(arguments: [Double.infinity, 9_223_372_036, 1e10, Double.greatestFiniteMagnitude])
     func aRefreshIntervalOfInfinityOr292YearsOrMoreNeverReReadsUntilTheCacheIsInvalidated(interval: Double) throws {
-        var policy = KeyStorePolicy()
-        policy.refreshInterval = interval
-        policy.lastUsedFlushInterval = interval
-        let fixture = try Fixture(.memory, policy: policy)
-        let issued = try fixture.store.createKey(principal: "alice", actor: "test")
-        let now = fixture.clock.now
-        let ctx = context(signedAt: now, now: now)
-        for _ in 0..<3 { #expect(try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: ctx) != nil) }
-        try fixture.store.deactivate(keyID: issued.accessKeyID, actor: "test")
+        let (fixture, id, ctx) = try Self.deactivatedAfterThreeLookups(interval: interval)
         // "Never": the cached key still resolves...
-        #expect(try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: ctx) != nil)
+        #expect(try fixture.store.resolveNow(accessKeyID: id, context: ctx) != nil)
         // ...until the cache is dropped by hand.
         fixture.store.invalidateCache()
-        #expect(try fixture.store.resolveNow(accessKeyID: issued.accessKeyID, context: ctx) == nil)
+        #expect(try fixture.store.resolveNow(accessKeyID: id, context: ctx) == nil)
         try fixture.store.flushLastUsed()
     }
 

@@ -6,18 +6,15 @@ import Testing
 /// The in-memory replay guard when verifications reach it out of clock order.
 ///
 /// Each verification passes its own `now`, read before it takes the guard's lock, so concurrent
-/// verifications arrive with `now` values out of order. The guard drops a bucket as soon as one
-/// call's `now` is past it; a later call with an earlier `now` (for which that bucket's requests
-/// still pass the time check) then finds nothing and records a replay as a first use. These tests
-/// run such an order one call after another (deterministic: no threads needed).
+/// verifications arrive with `now` values out of order. Before 742e4b3 the guard dropped a bucket
+/// as soon as one call's `now` was past it; a later call with an earlier `now` (for which that
+/// bucket's requests still pass the time check) then found nothing and recorded a replay as a
+/// first use. These tests run such an order one call after another (deterministic: no threads).
 @Suite("Replay guard: calls out of clock order")
 struct ReplayGuardClockOrderTests {
     static let t = AmzDate(secondsSince1970: 1_440_938_160)
 
-    static func signature(_ n: Int) -> Signature {
-        let hex = String(n, radix: 16)
-        return Signature(hex: String(repeating: "0", count: 64 - hex.count) + hex)!
-    }
+    static func signature(_ n: Int) -> Signature { Fixture.signature(number: n) }
 
     @Test func aSignatureStillLiveForACallersNowIsAReplayAfterAnotherCallWithALaterNowPurgedItsBucket() {
         let store = InMemoryReplayGuard()

@@ -10,10 +10,7 @@ import Testing
 struct ReplayGuardHighWaterMarkTests {
     static let t = AmzDate(secondsSince1970: 1_440_938_160)
 
-    static func signature(_ n: Int) -> Signature {
-        let hex = String(n, radix: 16)
-        return Signature(hex: String(repeating: "0", count: 64 - hex.count) + hex)!
-    }
+    static func signature(_ n: Int) -> Signature { Fixture.signature(number: n) }
 
     @Test func theAsyncAndNonSuspendingEntryPointsRefuseALateCallAfterALaterNow() async {
         let store = InMemoryReplayGuard()

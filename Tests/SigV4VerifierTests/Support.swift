@@ -50,6 +50,12 @@ enum Fixture {
         return r
     }
 
+    /// A distinct signature for each `n` (its hex digits, zero-padded): replay-guard entries.
+    static func signature(number n: Int) -> Signature {
+        let hex = String(n, radix: 16)
+        return Signature(hex: String(repeating: "0", count: 64 - hex.count) + hex)!
+    }
+
     static func value(_ request: VerificationRequest, _ name: String) -> [UInt8] {
         request.fields.first { $0.name.lowercased() == name }!.value
     }
