@@ -1,8 +1,9 @@
 import HTTPTypes
 package import _SigV4Crypto
 
-/// What every header signature made with one signing key in one second shares, made once and kept
-/// by a ``SigningKeyCache`` for ``Signer/sign(_:payload:at:)``: the date's text and its
+/// What every signature made or checked with one signing key in one second shares, made once and
+/// kept by a ``SigningKeyCache`` for ``Signer/sign(_:payload:at:)``, ``Signer/presign(_:payload:expires:at:)``
+/// and the verifier: the date's text and its
 /// `X-Amz-Date` field, the `Authorization` value's fixed start, and the key's MAC after the string
 /// to sign's fixed text (`AWS4-HMAC-SHA256\n<date>\n<scope>\n`; the SHA-256 state holds its last
 /// partial block). A signature in that second continues the MAC with the canonical request's hash
@@ -62,6 +63,7 @@ package final class SigningSecond: @unchecked Sendable {
             mac.update(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(w.written).dropLast(64)))
         }
         macState = mac
+        mac.cleanse()
     }
 
     deinit { macState.cleanse() }
