@@ -3,12 +3,13 @@ import SigV4
 import SigV4TestSupport
 import Testing
 
-/// `SigningContext` keeps state between signatures that `Signer.sign` rebuilds every time: the
-/// scope, key and `Authorization` prefix for a day, the date text for a second, and the key's MAC
-/// after the string to sign's first 64-byte block for a second. Each is only right while the bytes
-/// it covers really are fixed. b481367 fixed a case where they were not: with a short scope the
-/// first block reaches into the canonical request's hash, so every later signature in that second
-/// was wrong; until then no test had signed two *different* requests in one second. These
+/// `SigningContext` keeps state between signatures (and `Signer.sign` keeps the like through its key
+/// cache's `SigningSecond`): the scope, key and `Authorization` prefix for a day, the date text for
+/// a second, and the key's MAC after the string to sign's fixed text for a second. Each is only
+/// right while the bytes it covers really are fixed. b481367 and 31615f3 fixed a case where they
+/// were not: the context kept the MAC after the first 64-byte block, which with a short scope
+/// reaches into the canonical request's hash, so every later signature in that second was wrong;
+/// until then no test had signed two *different* requests in one second. These
 /// properties sign sequences of different generated requests through one context per signer (same
 /// second, next second, next day, back to an earlier second; refused requests in between) and
 /// require every byte the context exposes to equal `Signer.sign`'s, with no key cache and with a
