@@ -104,26 +104,12 @@ package enum ByteSearch {
 
     /// True when the slice `a` and `b` are the same UTF-8 bytes (see ``sameBytes(_:_:)``).
     package static func sameBytes(_ a: Substring, _ b: String) -> Bool {
-        a.withBorrowedUTF8 { x in
-            withUTF8Bytes(b) { y in
-                x.count == y.count
-                    && (x.isEmpty
-                        || memcmpBytes(x.baseAddress!, y.baseAddress!.assumingMemoryBound(to: UInt8.self), x.count) == 0)
-            }
-        }
+        a.withBorrowedUTF8 { x in b.withBorrowedUTF8 { y in CanonicalHeaders.equal(x, y) } }
     }
 
     /// The byte comparison behind ``sameBytes(_:_:)``.
     static func sameUTF8(_ a: String, _ b: String) -> Bool {
-        withUTF8Bytes(a) { x in
-            withUTF8Bytes(b) { y in
-                x.count == y.count
-                    && (x.isEmpty
-                        || memcmpBytes(
-                            x.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                            y.baseAddress!.assumingMemoryBound(to: UInt8.self), x.count) == 0)
-            }
-        }
+        a.withBorrowedUTF8 { x in b.withBorrowedUTF8 { y in CanonicalHeaders.equal(x, y) } }
     }
 
     /// True when the bytes at `r` of `p` are `literal`.

@@ -70,6 +70,29 @@ public final class SigningKeyCache: Sendable {
             lastValue = value
         }
 
+        /// The cached key for these parts, counted as a hit or a miss: the last key returned
+        /// (compared in place, no cache key built), else the entry, made the last and the most
+        /// recently used. With an entry's key, what it kept for its last second.
+        mutating func lookUp(
+            accessKeyID: String, scope: CredentialScope, fingerprint: UInt64
+        ) -> (key: SigningKey, kept: SigningSecond?)? {
+            if lastMatches(accessKeyID: accessKeyID, scope: scope, fingerprint: fingerprint), let value = lastValue {
+                hits &+= 1
+                return (value, nil)
+            }
+            let cacheKey = Key(accessKeyID: accessKeyID, scope: scope, secretFingerprint: fingerprint)
+            clock &+= 1
+            guard var entry = entries[cacheKey] else {
+                misses &+= 1
+                return nil
+            }
+            hits &+= 1
+            entry.stamp = clock
+            entries[cacheKey] = entry
+            setLast(cacheKey, entry.key)
+            return (entry.key, entry.second)
+        }
+
         var clock: UInt64 = 0
         var hits: UInt64 = 0
         var misses: UInt64 = 0
@@ -132,25 +155,14 @@ public final class SigningKeyCache: Sendable {
                 s.hits &+= 1
                 return .second(last)
             }
-            if s.lastMatches(accessKeyID: accessKeyID, scope: scope, fingerprint: fingerprint), let value = s.lastValue {
-                s.hits &+= 1
-                return .key(value)
-            }
-            let cacheKey = Key(accessKeyID: accessKeyID, scope: scope, secretFingerprint: fingerprint)
-            s.clock &+= 1
-            guard var entry = s.entries[cacheKey] else {
-                s.misses &+= 1
+            guard let found = s.lookUp(accessKeyID: accessKeyID, scope: scope, fingerprint: fingerprint) else {
                 return .none
             }
-            s.hits &+= 1
-            entry.stamp = s.clock
-            s.entries[cacheKey] = entry
-            s.setLast(cacheKey, entry.key)
-            if let kept = entry.second, kept.second == now, kept.checkedBySigner || !checkedBySigner {
+            if let kept = found.kept, kept.second == now, kept.checkedBySigner || !checkedBySigner {
                 s.lastSecond = kept
                 return .second(kept)
             }
-            return .key(entry.key)
+            return .key(found.key)
         }
         let key: SigningKey
         switch found {
@@ -181,21 +193,7 @@ public final class SigningKeyCache: Sendable {
         accessKeyID: String, secretAccessKey: SecretAccessKey, scope: CredentialScope
     ) -> SigningKey {
         let fingerprint = secretAccessKey.fingerprint
-        if let hit = state.withLock({ s -> SigningKey? in
-            // The repeat lookup first, compared in place without building a cache key.
-            if s.lastMatches(accessKeyID: accessKeyID, scope: scope, fingerprint: fingerprint) {
-                s.hits &+= 1
-                return s.lastValue
-            }
-            let cacheKey = Key(accessKeyID: accessKeyID, scope: scope, secretFingerprint: fingerprint)
-            s.clock &+= 1
-            guard var entry = s.entries[cacheKey] else { s.misses &+= 1; return nil }
-            s.hits &+= 1
-            entry.stamp = s.clock
-            s.entries[cacheKey] = entry
-            s.setLast(cacheKey, entry.key)
-            return entry.key
-        }) {
+        if let hit = state.withLock({ $0.lookUp(accessKeyID: accessKeyID, scope: scope, fingerprint: fingerprint)?.key }) {
             return hit
         }
         return derive(accessKeyID, secretAccessKey, scope, fingerprint)
