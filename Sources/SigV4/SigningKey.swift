@@ -82,28 +82,6 @@ public struct SigningKey: Sendable, CustomStringConvertible, CustomReflectable {
         Signature(digest: stringToSign.withBytes { mac($0) })
     }
 
-    /// The signature of the string to sign for (date, scope, hash), written on the stack from a
-    /// date already formatted (no ``StringToSign`` value, whose storage would copy the scope).
-    func signature(dateText: AmzDateText, scope: CredentialScope, canonicalRequestHash: SHA256Digest) -> Signature {
-        SigningKey.signature(hmac: hmac, dateText: dateText, scope: scope, canonicalRequestHash: canonicalRequestHash)
-    }
-
-    /// The same under a key's MAC state alone.
-    static func signature(
-        hmac: HMACKey, dateText: AmzDateText, scope: CredentialScope, canonicalRequestHash: SHA256Digest
-    ) -> Signature {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 99 + scope.byteCount) { buffer in
-            var w = ByteWriter(buffer)
-            StringToSign.write(dateText: dateText, scope: scope, canonicalRequestHash: canonicalRequestHash, to: &w)
-            return Signature(digest: hmac.authenticationCode(for: UnsafeRawBufferPointer(w.written)))
-        }
-    }
-
-    /// The same from an `AmzDate` (the verifier's check: no ``StringToSign`` is made).
-    package func signature(date: AmzDate, scope: CredentialScope, canonicalRequestHash: SHA256Digest) -> Signature {
-        signature(dateText: AmzDateText(date), scope: scope, canonicalRequestHash: canonicalRequestHash)
-    }
-
     public var description: String { "SigningKey(\(scope), <redacted>)" }
     public var customMirror: Mirror { Mirror(self, children: ["scope": scope], displayStyle: .struct) }
 }
