@@ -68,6 +68,10 @@ for flags, fields in (
     (14, ["PATCH", "//double//slash/", "My-Header", "a\tb", "Expect", "100-continue"]),
 ):
     write("FuzzSignVerify", bytes([flags]) + b"\x00".join(f.encode() for f in fields))
+    # The same with the cross-signer check (bit 5), in each of the four regions (bits 6-7), header and presigned.
+    for region in range(4):
+        for presign in (0, 1):
+            write("FuzzSignVerify", bytes([(flags & ~1) | presign | 0x20 | region << 6]) + b"\x00".join(f.encode() for f in fields))
 
 # A chunked request with a trailer for the reader.
 write("FuzzHTTPRequestReader", b"\x03PUT /o HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"

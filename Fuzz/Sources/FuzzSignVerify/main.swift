@@ -1,14 +1,19 @@
 // libFuzzer target: our signer against our verifier, on arbitrary requests.
 // Input: byte 0 = flags (bit 0: presign instead of the Authorization header; bit 1: S3 rules;
 // bit 2: a session token; bit 3: verify from (name, value) fields instead of the HTTPRequest;
-// bit 4: SigV4a (`SigV4aSigner`, region set us-east-1) instead of SigV4);
+// bit 4: SigV4a (`SigV4aSigner`, region set us-east-1) instead of SigV4; bit 5: sign the same
+// request three more ways and require the same bytes; bits 6-7: the SigV4 region, one of four of
+// different lengths, so that the credential scope runs from 13 to 38 bytes);
 // then NUL-separated fields: method, target, then header name/value pairs.
 // Oracles: no crash, no hang; a request the signer signs is never refused with SignatureDoesNotMatch
 // by the verifier with the same key (any such refusal is a canonicalization the two sides disagree on:
 // other refusals are policy, for example an unsigned x-amz-* header the caller marked unsigned); and
 // once the signature's last hex digit is changed, the request is never accepted; and the verifier's
 // short path for the common header form agrees with its full verification on both requests (it never
-// accepts what the full one refuses, and what it accepts it accepts with an equal result).
+// accepts what the full one refuses, and what it accepts it accepts with an equal result); with bit 5,
+// the signer with the shared key cache (what one key's signatures in one second share, kept across
+// inputs: every input is signed in the same second), a signer without a key cache, and a
+// `SigningContext` kept across inputs (its per-second MAC state) sign every request to the same bytes.
 import Dispatch
 import Glibc
 import HTTPTypes
@@ -83,6 +88,21 @@ let sigV4aSigners: [SigV4aSigner] = [(false, false), (false, true), (true, false
         regionSet: ["us-east-1"], service: s3 ? "s3" : "service", rules: s3 ? .s3 : .standard)
 }
 
+/// The SigV4 regions bits 6-7 choose: scopes (`<date>/<region>/<service>/aws4_request`) of 13 to
+/// 38 bytes, on both sides of the 30-byte length at which the string to sign's fixed text stops
+/// filling SHA-256's first 64-byte block (session 25's wrong signatures for short scopes).
+let regions = ["us-east-1", "eu", "x", "ap-southeast-2-local-zone-la"]
+
+/// One `SigningContext` per (region, rules, session token), kept across inputs like a server's.
+nonisolated(unsafe) var contexts: [Int: SigningContext] = [:]
+
+/// `signer`'s settings without a key cache (the key derived per signature, on the stack).
+func uncached(_ signer: Signer) -> Signer {
+    var plain = signer
+    plain.keyCache = nil
+    return plain
+}
+
 func tampered(_ text: String) -> String {
     guard let last = text.last else { return text }
     return String(text.dropLast()) + (last == "0" ? "1" : "0")
@@ -105,10 +125,11 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     let presign = flags & 1 != 0
     let withToken = flags & 4 != 0
+    let regionIndex = Int(flags >> 6)
     let signer = Signer(
         credentials: Credentials(
             accessKeyID: accessKeyID, secretAccessKey: secret, sessionToken: withToken ? token : nil),
-        region: "us-east-1", service: flags & 2 != 0 ? "s3" : "service",
+        region: regions[regionIndex], service: flags & 2 != 0 ? "s3" : "service",
         rules: flags & 2 != 0 ? .s3 : .standard)
     // What was signed: the request, its canonical request (for the failure message) and the
     // signature as it appears at the end of the target or the Authorization value.
@@ -130,6 +151,10 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }
     } catch {
         return 0
+    }
+    if flags & 32 != 0 && flags & 16 == 0 {
+        crossCheck(request, signer: signer, signedRequest: signedRequest, signatureHex: signatureHex, presign: presign,
+                   contextKey: regionIndex << 2 | Int(flags & 6) >> 1)
     }
     let verifier = verifiers[withToken ? 1 : 0]
     func check(_ r: HTTPRequest) -> VerificationResult {
@@ -158,6 +183,38 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     precondition(!check(forged).isAccepted, "a request with a changed signature was accepted")
     return 0
+}
+
+/// Signs `request` again without a key cache and (header signing) with the `SigningContext` kept for
+/// `contextKey`, and stops if any of them differs from `signedRequest` (the shared cache's).
+func crossCheck(
+    _ request: HTTPRequest, signer: Signer, signedRequest: HTTPRequest, signatureHex: String, presign: Bool, contextKey: Int
+) {
+    let plain: HTTPRequest
+    do {
+        plain = try presign
+            ? uncached(signer).presign(request, payload: .emptySHA256, expires: 300, at: signedAt).request
+            : uncached(signer).sign(request, payload: .emptySHA256, at: signedAt).request
+    } catch {
+        fatalError("a signer without a key cache refuses what the cached one signed: \(error)")
+    }
+    guard plain == signedRequest else {
+        fatalError("with and without a key cache the signed requests differ:\n\(signedRequest)\n\(plain)")
+    }
+    guard !presign else { return }
+    let context = contexts[contextKey] ?? SigningContext(signer: signer)
+    contexts[contextKey] = context
+    let signature: Signature
+    do {
+        signature = try context.sign(request, payload: .emptySHA256, at: signedAt)
+    } catch {
+        fatalError("a SigningContext refuses what the signer signed: \(error)")
+    }
+    var fields = request.headerFields
+    context.addHeaders(to: &fields)
+    guard signature.hex == signatureHex, fields == signedRequest.headerFields else {
+        fatalError("a SigningContext signs differently from the signer: \(signature.hex) against \(signatureHex)")
+    }
 }
 
 runFuzzer(fuzzOne)
