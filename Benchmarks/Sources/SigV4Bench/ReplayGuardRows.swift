@@ -68,10 +68,16 @@ enum ReplayGuardRows {
         ]
     }
 
-    /// Inserts per second from 1 and 2 concurrent tasks on one guard (wall clock), printed after the table.
+    /// Inserts per second from 1 and 2 concurrent tasks on one guard (wall clock), printed after the
+    /// table: the default guard (16 shards, each with its lock) and one with a single lock.
     static func printContention() async {
+        await printContention(shards: nil, label: "replay guard inserts")
+        await printContention(shards: 1, label: "replay guard inserts, 1 shard")
+    }
+
+    static func printContention(shards: Int?, label: String) async {
         func run(tasks: Int) async -> Double {
-            let replayGuard = InMemoryReplayGuard()
+            let replayGuard = InMemoryReplayGuard(shards: shards)
             let perTask = 200_000
             let t0 = wallNanoseconds()
             await withTaskGroup(of: Int.self) { group in
@@ -91,6 +97,6 @@ enum ReplayGuardRows {
             }
             return Double(tasks * perTask) / (Double(wallNanoseconds() - t0) / 1e9)
         }
-        await printTaskScaling("replay guard inserts") { await run(tasks: $0) }
+        await printTaskScaling(label) { await run(tasks: $0) }
     }
 }

@@ -4,6 +4,7 @@ import SigV4
 
 // scripts/bench drives this: `SigV4Bench [--quick | --busy] [--json FILE] [--peers FILE] [--check-allocs] [--filter S | =NAME]`.
 // `--cold-caches` times each latency row with and without this core's caches evicted first (ColdCaches.swift).
+// `--task-scaling` prints only the 1- and 2-task throughput lines a full run prints after its table.
 
 struct Options {
     var quick = false
@@ -20,6 +21,8 @@ struct Options {
     var iterations = 0
     /// Times each row warm and with the caches evicted before each run (``ColdCaches``).
     var coldCaches = false
+    /// Prints only the task-scaling lines (verification and replay-guard throughput on 1 and 2 tasks).
+    var taskScaling = false
 }
 
 func parseOptions() -> Options {
@@ -37,6 +40,7 @@ func parseOptions() -> Options {
         case "--profile": o.profile = true
         case "--iterations": o.iterations = Int(args.next() ?? "") ?? 0
         case "--cold-caches": o.coldCaches = true
+        case "--task-scaling": o.taskScaling = true
         case "--floor":
             guard let v = args.next(), let style = SignatureFloor.Style(rawValue: v) else {
                 FileHandle.standardError.write(Data("--floor takes raw, evp or oneshot\n".utf8))
@@ -77,6 +81,11 @@ let options = parseOptions()
 /// (verification) do not hop threads.
 func run(_ options: Options) async throws {
     let config: MeasureConfig = options.busy ? .busy : options.quick ? .quick : .full
+    if options.taskScaling {
+        await VerificationRows.printScaling(config)
+        await ReplayGuardRows.printContention()
+        return
+    }
     var rows = await allRows(quick: options.quick || options.checkAllocs)
     // `--filter S` keeps the rows whose name contains S; `--filter =S` the row named S.
     if let f = options.filter {
