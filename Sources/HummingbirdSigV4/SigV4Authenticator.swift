@@ -126,6 +126,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        if let failure = Self.framingFailure(request.head) { return refusal(failure, request: request) }
         let now = configuration.clock()
         let result = await verifier.verify(VerificationRequest(request.head), payload: .streamed, now: now)
         if Self.needsBufferedBody(result, request: request) {
@@ -209,6 +210,45 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         return request.headers[.transferEncoding] != nil
     }
 
+    /// The refusal for a request head the middleware cannot verify as the application will read it, in
+    /// one pass over the fields:
+    ///
+    /// - a `Host` field that is not the authority byte for byte (`InvalidRequest`, 400). NIO's HTTP/1
+    ///   conversion makes the first of two `Host` headers the authority and leaves the second among the
+    ///   fields; the verifier reads the field (a `Host` field wins over the authority), while the
+    ///   application routes on `request.head.authority`. Over HTTP/2 it is an `:authority` and a
+    ///   different `Host` (RFC 9113, section 8.3.1: malformed).
+    /// - a transfer coding other than `chunked` alone (`NotImplemented`, 501, as S3 answers): the server
+    ///   removes the chunked framing only, so the body would reach the handler still coded, and a
+    ///   forwarder that drops the header would hand it on as content (RFC 9112, section 6.1).
+    static func framingFailure(_ head: HTTPRequest) -> VerificationFailure? {
+        var codings: [String] = []
+        for field in head.headerFields {
+            if field.name == .transferEncoding {
+                codings.append(field.value)
+            } else if field.name == hostFieldName, let authority = head.authority, !field.value.utf8.elementsEqual(authority.utf8) {
+                return VerificationFailure(
+                    .invalidRequest, "The request's Host header is not its authority: it has more than one Host header",
+                    details: [.init("Header", "Host")])
+            }
+        }
+        if !codings.isEmpty, !isChunked(codings.joined(separator: ",")) {
+            return VerificationFailure(
+                .notImplemented, "A header you provided implies functionality that is not implemented",
+                details: [.init("Header", "Transfer-Encoding")])
+        }
+        return nil
+    }
+
+    /// True when the `Transfer-Encoding` value (its fields joined) is `chunked` alone, in any case,
+    /// with optional spaces or tabs around it.
+    static func isChunked(_ coding: String) -> Bool {
+        var bytes = Substring(coding).utf8[...]
+        while let b = bytes.first, b == 0x20 || b == 0x09 { bytes = bytes.dropFirst() }
+        while let b = bytes.last, b == 0x20 || b == 0x09 { bytes = bytes.dropLast() }
+        return bytes.count == 7 && zip(bytes, "chunked".utf8).allSatisfy { ($0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0) == $1 }
+    }
+
     /// The error response for `failure`, in the configured format.
     func refusal(_ failure: VerificationFailure, request: Request) -> Response {
         configuration.errorFormat.response(
@@ -274,3 +314,6 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
+
+/// `Host` (HTTPTypes marks its own `.host` unavailable: HTTP/2 and HTTP/3 carry the authority instead).
+let hostFieldName = HTTPField.Name("Host")!

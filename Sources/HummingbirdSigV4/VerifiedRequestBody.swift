@@ -15,6 +15,9 @@ actor BodyFailureRecorder {
 extension VerificationFailure.Code {
     /// The body is larger than the configured limit (S3's code; sent with 413).
     static let entityTooLarge = VerificationFailure.Code("EntityTooLarge", httpStatus: 413)
+    /// A header asks for something not implemented, such as a transfer coding other than `chunked`
+    /// (S3's code; sent with 501).
+    static let notImplemented = VerificationFailure.Code("NotImplemented", httpStatus: 501)
 }
 
 /// A request body that enforces the size limit and, when the payload hash is signed, checks it;

@@ -49,19 +49,64 @@ struct Gateway: Sendable {
         func url(forTarget target: String) -> String { "\(scheme)://\(authority)\(pathPrefix)\(target)" }
     }
 
-    /// Headers never forwarded: hop-by-hop, the credentials, and our identity headers (set by us only).
+    /// Headers never forwarded: hop-by-hop, the credentials and `host`. Besides these, every header named
+    /// in a `Connection` field (hop-by-hop too, RFC 9110 section 7.6.1) and every header of the gateway's
+    /// own `x-sigv4-` namespace in any spelling (``isIdentityHeader(_:)``) are dropped.
     static let droppedRequestHeaders: Set<String> = [
         "authorization", "connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer",
-        "transfer-encoding", "upgrade", "host", "expect", "x-sigv4-access-key-id", "x-sigv4-principal",
-        "x-sigv4-region", "x-sigv4-service",
+        "transfer-encoding", "upgrade", "host", "expect",
     ]
+
+    /// True for a name in the gateway's `x-sigv4-` namespace, `_` read as `-` (any case): the identity
+    /// headers are set by the gateway only. Many servers and frameworks (CGI's `HTTP_*` variables,
+    /// WSGI, PHP, Rack) map `X-SigV4_Principal` and `X-SigV4-Principal` to the same variable, so a
+    /// client's `X_SigV4_Principal` could stand beside or in for the gateway's `X-SigV4-Principal`.
+    static func isIdentityHeader(_ canonicalName: String) -> Bool {
+        let prefix = "x-sigv4-".utf8
+        var name = canonicalName.utf8.makeIterator()
+        for expected in prefix {
+            guard let b = name.next() else { return false }
+            if b != expected && !(b == UInt8(ascii: "_") && expected == UInt8(ascii: "-")) { return false }
+        }
+        return true
+    }
+
+    /// The header names listed in `fields`' `Connection` fields, lowercased: hop-by-hop headers of the
+    /// client's connection, which a proxy removes before forwarding (RFC 9110, section 7.6.1).
+    static func connectionOptions(_ fields: HTTPFields) -> Set<String> {
+        var options: Set<String> = []
+        for value in fields[values: .connection] {
+            for option in value.utf8.split(separator: UInt8(ascii: ",")) {
+                let name = option.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+                if !name.isEmpty { options.insert(asciiLowercased(name)) }
+            }
+        }
+        return options
+    }
+
+    /// `bytes` as text with `A`-`Z` lowercased, and nothing else changed.
+    static func asciiLowercased(_ bytes: some Sequence<UInt8>) -> String {
+        String(decoding: bytes.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// The request's headers that go to the upstream, in order, with their names as received.
+    static func forwardedHeaders(_ fields: HTTPFields) -> [HTTPField] {
+        let hopByHop = fields[.connection] == nil ? [] : connectionOptions(fields)
+        return fields.filter { field in
+            let name = field.name.canonicalName
+            return !droppedRequestHeaders.contains(name) && !hopByHop.contains(name) && !isIdentityHeader(name)
+        }
+    }
     static let droppedResponseHeaders: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
     ]
-    /// Presigned-URL parameters removed from the forwarded query: the upstream gets no credentials.
+    /// Presigned-URL parameters removed from a presigned request's forwarded query (ASCII case-insensitive,
+    /// as the signer refuses to presign a target carrying any spelling of them): the upstream gets no
+    /// credentials. A header-signed request's query is forwarded whole: there these names are ordinary
+    /// parameters, signed and verified like the others.
     static let presignParameters: Set<String> = [
         "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signedheaders",
-        "x-amz-signature", "x-amz-security-token",
+        "x-amz-signature", "x-amz-security-token", "x-amz-region-set",
     ]
 
     /// The Hummingbird responder: access log around authentication around forward/echo.
@@ -133,9 +178,12 @@ struct Gateway: Sendable {
             for try await buffer in request.body { received += buffer.readableBytes }
             return Self.echo(request, identity: identity, bodyBytes: received)
         }
-        var outbound = HTTPClientRequest(url: upstream.url(forTarget: Self.forwardedTarget(request.head.path ?? "/")))
+        let target = request.head.path ?? "/"
+        // Without authentication (--dev-no-auth) there is no verdict on the query: presign parameters go.
+        let presigned = identity?.isPresigned ?? true
+        var outbound = HTTPClientRequest(url: upstream.url(forTarget: presigned ? Self.forwardedTarget(target) : target))
         outbound.method = HTTPMethod(rawValue: request.method.rawValue)
-        for field in request.headers where !Self.droppedRequestHeaders.contains(field.name.canonicalName) {
+        for field in Self.forwardedHeaders(request.headers) {
             outbound.headers.add(name: field.name.rawName, value: field.value)
         }
         if let identity {
@@ -152,6 +200,11 @@ struct Gateway: Sendable {
                 $0.payload == .pending || $0.payload == .awsChunked
                     || (!$0.checksumVerified && !$0.declaredChecksums.isEmpty)
             } ?? false
+        if checkedAtEnd, contentLength == 0 || (contentLength == nil && !chunked) {
+            // No body, or an empty one (for aws-chunked: nothing decoded): its check still completes at its
+            // end (the empty body against a signed hash or a declared checksum; the final chunk and trailer).
+            _ = try await request.body.collect(upTo: 0)
+        }
         if let contentLength, contentLength > 0, checkedAtEnd, contentLength <= Int64(maxBufferedBody) {
             // Read, and so verify, the whole body before the upstream sees a byte of the request.
             outbound.body = .bytes(try await request.body.collect(upTo: Int(contentLength)))
@@ -187,15 +240,24 @@ struct Gateway: Sendable {
         try outbound.sign(with: signer, payload: payload, at: AmzDate(Date()))
     }
 
-    /// The target with presign parameters removed from the query; every other byte as received.
+    /// The target with presign parameters removed from the query; every other byte as received. The
+    /// query is split on its `&` and `=` bytes and names are compared as ASCII (a `Character` split
+    /// would not split at an `&` that a preceding prepend mark or a following combining mark joins into
+    /// one grapheme, and Unicode lowercasing maps the Kelvin sign to `k`).
     static func forwardedTarget(_ target: String) -> String {
-        guard let q = target.firstIndex(of: "?") else { return target }
-        let path = target[..<q]
-        let kept = target[target.index(after: q)...].split(separator: "&", omittingEmptySubsequences: false).filter {
-            let name = $0.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            return !presignParameters.contains(name.lowercased())
+        let bytes = Array(target.utf8)
+        guard let q = bytes.firstIndex(of: UInt8(ascii: "?")) else { return target }
+        var kept: [ArraySlice<UInt8>] = []
+        for element in bytes[(q + 1)...].split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
+            let name = element.prefix { $0 != UInt8(ascii: "=") }
+            if !presignParameters.contains(asciiLowercased(name)) { kept.append(element) }
         }
-        return kept.isEmpty ? String(path) : path + "?" + kept.joined(separator: "&")
+        var out = Array(bytes[..<q])
+        if !kept.isEmpty {
+            out.append(UInt8(ascii: "?"))
+            out += kept.joined(separator: [UInt8(ascii: "&")])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Echo mode: the verified identity as JSON (the body, already verified, is counted). The keys

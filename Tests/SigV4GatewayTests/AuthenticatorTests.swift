@@ -303,6 +303,47 @@ struct AuthenticatorTests {
         #expect(refused.response.headers[HTTPField.Name("x-amz-error-code")!] == "BadDigest")
     }
 
+    @Test("a request whose authority differs from its Host field (two Host headers over HTTP/1.1) is refused")
+    func authorityAndHostFieldMustAgree() async throws {
+        // NIO's HTTP/1 conversion takes the first Host header as the request's authority and leaves a
+        // second one among the fields: the signature covered the field, while the app routes on the
+        // authority. The same shape over HTTP/2 is an :authority that differs from a Host field.
+        let signed = try TestApp.signer().sign(Self.head(.get, "/object"), payload: .emptySHA256, at: TestApp.now)
+        var smuggled = signed.request
+        smuggled.authority = "other-bucket.example"
+        let refused = try await Self.send(Self.directMiddleware(), smuggled, body: "")
+        #expect(refused.response.status == .badRequest)
+        #expect(refused.response.headers[HTTPField.Name("x-amz-error-code")!] == "InvalidRequest")
+        // The same value twice names one host, and an authority without a Host field is the host.
+        let same = try await Self.send(Self.directMiddleware(), signed.request, body: "")
+        #expect(same.response.status == .ok)
+        var authorityOnly = signed.request
+        authorityOnly.headerFields[HTTPField.Name("Host")!] = nil
+        let accepted = try await Self.send(Self.directMiddleware(), authorityOnly, body: "")
+        #expect(accepted.response.status == .ok)
+    }
+
+    @Test("a transfer coding other than chunked is refused with NotImplemented (501) before the body is read")
+    func unknownTransferCodingIsRefused() async throws {
+        // The server removes the chunked framing only: a body under `gzip, chunked` reaches the
+        // handler still gzip-coded, and a forwarder would drop the coding with the header.
+        let signed = try TestApp.signer().sign(
+            Self.head(.put, "/upload", [.transferEncoding: "gzip, chunked"]), payload: .sha256(of: Array("hi".utf8)),
+            at: TestApp.now)
+        let refused = try await Self.send(Self.directMiddleware(), signed.request, body: "hi")
+        #expect(refused.response.status.code == 501)
+        #expect(refused.response.headers[HTTPField.Name("x-amz-error-code")!] == "NotImplemented")
+        #expect(refused.seen == "")
+        for coding in ["chunked", "Chunked", " chunked "] {
+            let plain = try TestApp.signer().sign(
+                Self.head(.put, "/upload", [.transferEncoding: coding]), payload: .sha256(of: Array("hi".utf8)),
+                at: TestApp.now)
+            let passed = try await Self.send(Self.directMiddleware(), plain.request, body: "hi")
+            #expect(passed.response.status == .ok, "\(coding)")
+            #expect(passed.seen == "hi")
+        }
+    }
+
     @Test("a streamed body is checked against its x-amz-checksum-* header (BadDigest when it differs)")
     func declaredChecksum() async throws {
         // CRC-32 of "hello world" (zlib): DUoRhQ==. UNSIGNED-PAYLOAD, so only the checksum covers the body.

@@ -1,0 +1,271 @@
+import Foundation
+import HTTPTypes
+import SigV4
+import SigV4TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `sigv4 serve` forwards: the built binary in front of a recording upstream (the hygiene suite's
+/// python server, which writes every request it receives, head and body, to a file), driven with raw
+/// HTTP/1.1 bytes so that the tests choose every header, repeat and framing themselves.
+@Suite("sigv4 serve forwards only what it verified (built binary)", .serialized)
+struct GatewayForwardingTests {
+    /// A key store with one key (principal `alice`), the recording upstream and the gateway in front of it.
+    final class Rig {
+        let directory: String
+        let upstream: GatewayHygieneTests.Child
+        let gateway: GatewayHygieneTests.Child
+        let port: UInt16
+        let signer: Signer
+        let credentials: Credentials
+
+        init() throws {
+            directory = NSTemporaryDirectory() + "sigv4-gateway-forwarding-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let store = directory + "/keys.db"
+            let environment = [
+                "PATH": "/usr/bin:/bin", "HOME": directory,
+                "SIGV4_KEYSTORE_MASTER_KEY": "1:\(GatewayHygieneTests.masterHex)",
+            ].merging(ChildEnvironment.sanitizers) { $1 }
+            #expect(try GatewayBinaryTests.run(["keys", "init", "--keystore", store], environment: environment).0 == 0)
+            let (created, keyJSON) = try GatewayBinaryTests.run(
+                ["keys", "create", "--keystore", store, "--principal", "alice", "--format", "json"], environment: environment)
+            #expect(created == 0)
+            let key = try JSONSerialization.jsonObject(with: Data(keyJSON.utf8)) as? [String: Any]
+            let id = try #require(key?["access_key_id"] as? String)
+            let secret = try #require(key?["secret_access_key"] as? String)
+            credentials = Credentials(accessKeyID: id, secretAccessKey: secret)
+            signer = Signer(credentials: credentials, region: "us-east-1", service: "s3", keyCache: nil)
+            upstream = try GatewayHygieneTests.Child(
+                "/usr/bin/env", ["python3", "-c", GatewayHygieneTests.upstream, directory + "/upstream.raw"],
+                environment: environment, directory: directory, name: "upstream")
+            let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
+            gateway = try GatewayHygieneTests.Child(
+                GatewayBinaryTests.binary.path,
+                [
+                    "serve", "--listen", "127.0.0.1:0", "--keystore", store, "--upstream",
+                    "http://127.0.0.1:\(line.split(separator: " ").last ?? "")",
+                ], environment: environment, directory: directory, name: "gateway")
+            let banner = try #require(
+                gateway.line(startingWith: "sigv4 serve: listening on http://"),
+                "sigv4 serve did not start: \(String(decoding: gateway.stderr, as: UTF8.self).suffix(2000))")
+            let address = banner.split(separator: " ").first { $0.hasPrefix("http://") } ?? ""
+            port = try #require(address.split(separator: ":").last.flatMap { UInt16($0) })
+        }
+
+        deinit {
+            gateway.stop()
+            upstream.stop()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+
+        /// The upstream's record of every request it received: request line, headers, body.
+        var received: String { String(decoding: GatewayHygieneTests.file(directory + "/upstream.raw"), as: UTF8.self) }
+
+        /// The received requests, split at their request lines (the python server writes one after another,
+        /// each as its request line, its header lines and its body), with `\r\n` line ends.
+        var requests: [String] {
+            let text = received
+            var out: [String] = []
+            // "\r\n" is one Character: split where either ends a line.
+            for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+                if line.hasSuffix(" HTTP/1.1") && (line.hasPrefix("GET ") || line.hasPrefix("PUT ")) {
+                    out.append(String(line) + "\r\n")
+                } else if !out.isEmpty {
+                    out[out.count - 1] += line + "\r\n"
+                }
+            }
+            return out
+        }
+
+        /// The upstream's request for `path` (the request line's target up to `?` or the end).
+        func upstreamRequest(_ path: String) -> String? {
+            requests.first { $0.hasPrefix("GET \(path) ") || $0.hasPrefix("PUT \(path) ") || $0.hasPrefix("GET \(path)?") }
+        }
+
+        /// Header-signed `method target` with `fields` added before signing: the fields to put on the wire.
+        func signed(
+            _ method: HTTPRequest.Method, _ target: String, _ fields: HTTPFields = [:], payload: PayloadHash = .emptySHA256
+        ) throws -> [(String, String)] {
+            let request = HTTPRequest(
+                method: method, scheme: "http", authority: "127.0.0.1:\(port)", path: target, headerFields: fields)
+            let signed = try signer.sign(request, payload: payload, at: AmzDate(Date()))
+            return [("Host", "127.0.0.1:\(port)")] + signed.request.headerFields.map { ($0.name.rawName, $0.value) }
+        }
+
+        /// A presigned `GET target`: the target to send.
+        func presigned(_ target: String) throws -> String {
+            let request = HTTPRequest(method: .get, scheme: "http", authority: "127.0.0.1:\(port)", path: target)
+            return try signer.presign(request, expires: 300, at: AmzDate(Date())).request.path ?? ""
+        }
+
+        /// Sends `method target` with `fields` (in order, as given) and `body`; returns the status and the response.
+        func send(_ method: String, _ target: String, _ fields: [(String, String)], body: [UInt8] = []) throws -> (Int, String) {
+            var head = "\(method) \(target) HTTP/1.1\r\n"
+            for (name, value) in fields { head += "\(name): \(value)\r\n" }
+            head += "Connection: close\r\n\r\n"
+            let response = try RawSocket.exchange(port: port, Array(head.utf8) + body)
+            let text = String(decoding: response, as: UTF8.self)
+            let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+            return (status, text)
+        }
+    }
+
+    @Test("headers named in Connection and identity headers in any spelling (case, '_' for '-', repeats) never reach the upstream")
+    func hopByHopAndIdentityHeadersAreDropped() throws {
+        let rig = try Rig()
+        let fields = try rig.signed(.get, "/bucket/hop") + [
+            ("Connection", "x-hop-one"), ("Connection", " X-Hop-Two ,keep-alive"), ("X-Hop-One", "1"), ("x-hop-two", "2"),
+            ("X-SigV4-Principal", "mallory"), ("x-sigv4-principal", "mallory"), ("X-SigV4_Principal", "mallory"),
+            ("X_SIGV4_PRINCIPAL", "mallory"), ("x_sigv4_access_key_id", "AKIDMALLORY"), ("X-SigV4-Role", "admin"),
+            ("X-Kept", "kept"),
+        ]
+        let (status, response) = try rig.send("GET", "/bucket/hop", fields)
+        #expect(status == 200, "\(response)")
+        let forwarded = try #require(rig.upstreamRequest("/bucket/hop"), "\(rig.received)")
+        let names = forwarded.split(separator: "\r\n").dropFirst().compactMap { line -> (String, String)? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        #expect(names.contains { $0.0 == "x-kept" }, "an ordinary header is forwarded: \(forwarded)")
+        #expect(!names.contains { $0.0.hasPrefix("x-hop") }, "headers named in Connection are hop-by-hop: \(forwarded)")
+        let identity = names.filter { $0.0.replacingOccurrences(of: "_", with: "-").hasPrefix("x-sigv4-") }
+        #expect(identity.map(\.0).sorted() == ["x-sigv4-access-key-id", "x-sigv4-principal"], "\(forwarded)")
+        #expect(identity.first { $0.0 == "x-sigv4-principal" }?.1 == "alice")
+        #expect(!forwarded.contains("mallory") && !forwarded.contains("AKIDMALLORY") && !forwarded.contains("admin"))
+    }
+
+    @Test("a body checked at its end is checked when it is empty or absent: nothing that fails reaches the upstream")
+    func emptyBodiesAreChecked() throws {
+        let rig = try Rig()
+        let hello = PayloadHash.sha256(of: Array("hello".utf8))
+        // Signed for "hello", sent with an empty body: framed by Content-Length: 0, or with no framing at all.
+        let zero = try rig.signed(.put, "/bucket/zero", [.contentLength: "0"], payload: hello)
+        let (zeroStatus, zeroResponse) = try rig.send("PUT", "/bucket/zero", zero)
+        #expect(zeroStatus == 400 && zeroResponse.contains("<Code>XAmzContentSHA256Mismatch</Code>"), "\(zeroResponse)")
+        let bare = try rig.signed(.put, "/bucket/bare", payload: hello)
+        let (bareStatus, bareResponse) = try rig.send("PUT", "/bucket/bare", bare)
+        #expect(bareStatus == 400 && bareResponse.contains("<Code>XAmzContentSHA256Mismatch</Code>"), "\(bareResponse)")
+        // UNSIGNED-PAYLOAD with a declared CRC-32 of "hello" and an empty body.
+        let crcOfHello = "NhCmhg=="
+        let declared = try rig.signed(
+            .put, "/bucket/declared", [.contentLength: "0", HTTPField.Name("x-amz-checksum-crc32")!: crcOfHello],
+            payload: .unsignedPayload)
+        let (declaredStatus, declaredResponse) = try rig.send("PUT", "/bucket/declared", declared)
+        #expect(declaredStatus == 400 && declaredResponse.contains("<Code>BadDigest</Code>"), "\(declaredResponse)")
+        // aws-chunked with no data (decoded length 0) and a trailer checksum that is not the empty body's.
+        let chunked = Array("0\r\nx-amz-checksum-crc32:\(crcOfHello)\r\n\r\n".utf8)
+        let trailer = try rig.signed(
+            .put, "/bucket/trailer",
+            [
+                .contentEncoding: "aws-chunked", .contentLength: String(chunked.count),
+                HTTPField.Name("x-amz-decoded-content-length")!: "0",
+                HTTPField.Name("x-amz-trailer")!: "x-amz-checksum-crc32",
+            ], payload: .streamingUnsignedTrailer)
+        let (trailerStatus, trailerResponse) = try rig.send("PUT", "/bucket/trailer", trailer, body: chunked)
+        #expect(trailerStatus == 400 && trailerResponse.contains("<Code>BadDigest</Code>"), "\(trailerResponse)")
+        // The empty body that is what was signed still goes through.
+        let empty = try rig.signed(.put, "/bucket/empty", [.contentLength: "0"], payload: .emptySHA256)
+        let (emptyStatus, emptyResponse) = try rig.send("PUT", "/bucket/empty", empty)
+        #expect(emptyStatus == 200, "\(emptyResponse)")
+        for path in ["/bucket/zero", "/bucket/bare", "/bucket/declared", "/bucket/trailer"] {
+            #expect(rig.upstreamRequest(path) == nil, "\(path) reached the upstream: \(rig.received)")
+        }
+        #expect(rig.upstreamRequest("/bucket/empty") != nil)
+    }
+
+    @Test("the forwarded target keeps every signed query parameter; a presigned URL loses only its own parameters")
+    func forwardedQueryKeepsSignedParameters() throws {
+        let rig = try Rig()
+        // Header auth: parameters that merely look like presign ones are ordinary, signed parameters.
+        let target = "/bucket/header?X-Amz-Expires=5&x-amz-security-token=abc&x-amz-date=1&a=1"
+        let (status, response) = try rig.send("GET", target, try rig.signed(.get, target))
+        #expect(status == 200, "\(response)")
+        #expect(rig.upstreamRequest("/bucket/header")?.hasPrefix("GET \(target) HTTP/1.1\r\n") == true, "\(rig.received)")
+        // Presigned: its own X-Amz-* parameters are removed, the others kept as they were sent.
+        let presigned = try rig.presigned("/bucket/presigned?b=2&a=%2F1")
+        let (presignedStatus, presignedResponse) = try rig.send("GET", presigned, [("Host", "127.0.0.1:\(rig.port)")])
+        #expect(presignedStatus == 200, "\(presignedResponse)")
+        #expect(
+            rig.upstreamRequest("/bucket/presigned")?.hasPrefix("GET /bucket/presigned?b=2&a=%2F1 HTTP/1.1\r\n") == true,
+            "\(rig.received)")
+        // A SigV4a presigned URL carries X-Amz-Region-Set as well.
+        let v4a = try SigV4aSigner(credentials: rig.credentials, regionSet: ["us-east-1"], service: "s3")
+        let v4aTarget = try v4a.presign(
+            HTTPRequest(method: .get, scheme: "http", authority: "127.0.0.1:\(rig.port)", path: "/bucket/v4a?c=3"),
+            expires: 300, at: AmzDate(Date())
+        ).request.path ?? ""
+        #expect(v4aTarget.contains("X-Amz-Region-Set="))
+        let (v4aStatus, v4aResponse) = try rig.send("GET", v4aTarget, [("Host", "127.0.0.1:\(rig.port)")])
+        #expect(v4aStatus == 200, "\(v4aResponse)")
+        #expect(rig.upstreamRequest("/bucket/v4a")?.hasPrefix("GET /bucket/v4a?c=3 HTTP/1.1\r\n") == true, "\(rig.received)")
+        for path in ["/bucket/presigned", "/bucket/v4a"] {
+            let forwarded = rig.upstreamRequest(path) ?? ""
+            #expect(!forwarded.contains("X-Amz-"), "no presign parameter reaches the upstream: \(forwarded)")
+        }
+    }
+
+    @Test("a transfer coding other than chunked is refused with NotImplemented (501), not forwarded without it")
+    func unknownTransferCodingIsRefused() throws {
+        let rig = try Rig()
+        let body = Array("5\r\nhello\r\n0\r\n\r\n".utf8)
+        let fields = try rig.signed(.put, "/bucket/gzip", payload: .sha256(of: Array("hello".utf8)))
+        let (status, response) = try rig.send("PUT", "/bucket/gzip", fields + [("Transfer-Encoding", "gzip, chunked")], body: body)
+        #expect(status == 501 && response.contains("<Code>NotImplemented</Code>"), "\(response)")
+        #expect(rig.upstreamRequest("/bucket/gzip") == nil, "\(rig.received)")
+    }
+}
+
+/// One HTTP exchange over a plain TCP socket to 127.0.0.1: send the bytes, read until the server closes
+/// (or 20 s pass).
+enum RawSocket {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func exchange(port: UInt16, _ bytes: [UInt8]) throws -> [UInt8] {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw Failure(description: "connect: \(errno)") }
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { break }  // the server may answer and close before reading everything
+            sent += n
+        }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !complete(out) {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            out += buffer[0..<n]
+        }
+        return out
+    }
+
+    /// True when `bytes` hold a final (not 1xx) response head and as many body bytes as its
+    /// `Content-Length` says (a server may keep the connection open after it).
+    static func complete(_ bytes: [UInt8]) -> Bool {
+        var text = String(decoding: bytes, as: UTF8.self)
+        while text.hasPrefix("HTTP/1.1 1"), let end = text.range(of: "\r\n\r\n") { text = String(text[end.upperBound...]) }
+        guard let end = text.range(of: "\r\n\r\n") else { return false }
+        let head = text[..<end.lowerBound].lowercased()
+        guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+            let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+        else { return false }
+        return text[end.upperBound...].utf8.count >= length
+    }
+}
