@@ -47,6 +47,46 @@ struct Gateway: Sendable {
         }
 
         func url(forTarget target: String) -> String { "\(scheme)://\(authority)\(pathPrefix)\(target)" }
+
+        /// True when `target` cannot be forwarded under this upstream: with a path prefix, a target
+        /// whose path has a `.` or `..` segment (``hasDotSegment(_:)``) would leave the prefix at an
+        /// upstream (or an HTTP client) that resolves dot segments, so `/../other` under
+        /// `http://h/tenant` would reach `/other`. Without a prefix every target goes as it came
+        /// (S3 keys may hold such segments; the upstream sees what the client signed).
+        func refuses(_ target: String) -> Bool { !pathPrefix.isEmpty && Gateway.hasDotSegment(target) }
+    }
+
+    /// True when the path of `target` (up to `?`) has a segment that is `.` or `..`, with `%2E`/`%2e`
+    /// read as `.`, and `%2F`/`%2f`, `\` and `%5C`/`%5c` read as separators (servers that decode them
+    /// once, or take a backslash for a slash, would see those segments).
+    static func hasDotSegment(_ target: String) -> Bool {
+        var dots = 0  // dots in the current segment; -1 once it holds anything else
+        var bytes = target.utf8[...]
+        func endSegment() -> Bool {
+            defer { dots = 0 }
+            return dots == 1 || dots == 2
+        }
+        while let b = bytes.first {
+            bytes = bytes.dropFirst()
+            var byte = b
+            if b == UInt8(ascii: "%"), bytes.count >= 2 {
+                let pair = (bytes[bytes.startIndex] | 0x20, bytes[bytes.index(after: bytes.startIndex)] | 0x20)
+                switch pair {
+                case (UInt8(ascii: "2"), UInt8(ascii: "e")): byte = UInt8(ascii: ".")
+                case (UInt8(ascii: "2"), UInt8(ascii: "f")): byte = UInt8(ascii: "/")
+                case (UInt8(ascii: "5"), UInt8(ascii: "c")): byte = UInt8(ascii: "\\")
+                default: break
+                }
+                if byte != b { bytes = bytes.dropFirst(2) }
+            }
+            switch byte {
+            case UInt8(ascii: "?"): return endSegment()
+            case UInt8(ascii: "/"), UInt8(ascii: "\\"): if endSegment() { return true }
+            case UInt8(ascii: "."): if dots >= 0 { dots += 1 }
+            default: dots = -1
+            }
+        }
+        return endSegment()
     }
 
     /// Headers never forwarded: hop-by-hop, the credentials and `host`. Besides these, every header named
@@ -122,6 +162,14 @@ struct Gateway: Sendable {
         // verified request is a retain and a release of each of its strings.
         let logging = accessLog.logLevel <= .info
         var identity: VerifiedRequest?
+        if let upstream, upstream.refuses(request.head.path ?? "/") {
+            let failure = VerificationFailure(
+                .invalidRequest, "A path with '.' or '..' segments cannot be forwarded below the upstream's path prefix")
+            let response = (authenticator?.configuration.errorFormat ?? .s3XML).response(
+                for: failure, requestID: authenticator?.configuration.requestID(), resource: request.uri.path)
+            log(request, status: response.status.code, identity: nil, code: failure.code.name, started: started)
+            return response
+        }
         let response: Response
         do {
             if let authenticator {

@@ -22,7 +22,8 @@ struct GatewayForwardingTests {
         let signer: Signer
         let credentials: Credentials
 
-        init() throws {
+        /// `upstreamPath`: a path prefix for the gateway's `--upstream` URL (`/tenant`).
+        init(upstreamPath: String = "") throws {
             directory = NSTemporaryDirectory() + "sigv4-gateway-forwarding-\(UInt32.random(in: 0...UInt32.max))"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let store = directory + "/keys.db"
@@ -47,7 +48,7 @@ struct GatewayForwardingTests {
                 GatewayBinaryTests.binary.path,
                 [
                     "serve", "--listen", "127.0.0.1:0", "--keystore", store, "--upstream",
-                    "http://127.0.0.1:\(line.split(separator: " ").last ?? "")",
+                    "http://127.0.0.1:\(line.split(separator: " ").last ?? "")\(upstreamPath)",
                 ], environment: environment, directory: directory, name: "gateway")
             let banner = try #require(
                 gateway.line(startingWith: "sigv4 serve: listening on http://"),
@@ -82,6 +83,7 @@ struct GatewayForwardingTests {
         }
 
         /// The upstream's request for `path` (the request line's target up to `?` or the end).
+        /// (Paths are as the upstream saw them: below a path prefix they start with it.)
         func upstreamRequest(_ path: String) -> String? {
             requests.first { $0.hasPrefix("GET \(path) ") || $0.hasPrefix("PUT \(path) ") || $0.hasPrefix("GET \(path)?") }
         }
@@ -206,6 +208,28 @@ struct GatewayForwardingTests {
             let forwarded = rig.upstreamRequest(path) ?? ""
             #expect(!forwarded.contains("X-Amz-"), "no presign parameter reaches the upstream: \(forwarded)")
         }
+    }
+
+    @Test("below an upstream path prefix a target with '.' or '..' segments (escaped too) is refused; without a prefix it goes as signed")
+    func dotSegmentsCannotLeaveTheUpstreamPathPrefix() throws {
+        let rig = try Rig(upstreamPath: "/tenant")
+        for target in ["/../other", "/bucket/./key", "/bucket/%2e%2E/other", "/bucket/..%2Fother", "/bucket/..%5cother", "/bucket/..", "/.?x=1"] {
+            let (status, response) = try rig.send("GET", target, try rig.signed(.get, target))
+            #expect(status == 400 && response.contains("<Code>InvalidRequest</Code>"), "\(target): \(response)")
+        }
+        #expect(rig.requests.isEmpty, "nothing reaches the upstream: \(rig.received)")
+        // Dots inside a segment are ordinary bytes, and so is a '..' in the query.
+        for target in ["/bucket/..key", "/bucket/a.b/...", "/bucket/key?p=/../x"] {
+            let (status, response) = try rig.send("GET", target, try rig.signed(.get, target))
+            #expect(status == 200, "\(target): \(response)")
+        }
+        #expect(rig.requests.count == 3)
+        #expect(rig.upstreamRequest("/tenant/bucket/..key") != nil, "\(rig.received)")
+
+        let plain = try Rig()
+        let (status, response) = try plain.send("GET", "/bucket/../key", try plain.signed(.get, "/bucket/../key"))
+        #expect(status == 200, "\(response)")
+        #expect(plain.received.contains("GET /bucket/../key HTTP/1.1"), "\(plain.received)")
     }
 
     @Test("a transfer coding other than chunked is refused with NotImplemented (501), not forwarded without it")
