@@ -82,6 +82,14 @@ struct Serve: AsyncParsableCommand {
             """)
     var maxBufferedBody: Int = 16 << 20
 
+    @Option(
+        help: """
+            Close a connection after this many seconds without a byte of a request in progress (a head \
+            not finished, a body stalled) or between requests; a response being prepared is never cut. \
+            0: never.
+            """)
+    var idleTimeout: Double = 60
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -105,6 +113,9 @@ struct Serve: AsyncParsableCommand {
         guard maxBodySize >= 0 else { throw ValidationError("--max-body-size must be 0 or more") }
         guard maxBufferedBody >= 0 else { throw ValidationError("--max-buffered-body must be 0 or more") }
         guard replayCapacity > 0 else { throw ValidationError("--replay-capacity must be positive") }
+        guard idleTimeout >= 0, idleTimeout <= 86_400 else {
+            throw ValidationError("--idle-timeout must be 0 (never) to 86400 seconds")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
 
@@ -169,7 +180,11 @@ struct Serve: AsyncParsableCommand {
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
         let app = Application(
-            responder: gateway.responder(), server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
+            responder: gateway.responder(),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ExpectContinueHandler()],
+                    idleTimeout: idleTimeout > 0 ? .nanoseconds(Int64(idleTimeout * 1e9)) : nil)),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
