@@ -36,6 +36,12 @@ extension HTTPClientRequest {
     /// for a streaming body you do not want to hash (S3 accepts it over HTTPS; the signature then
     /// covers the method, target and headers only).
     ///
+    /// AsyncHTTPClient sets `Content-Length` (or `Transfer-Encoding: chunked`) itself from
+    /// ``HTTPClientRequest/body`` when it sends the request, replacing any you set; so a
+    /// `Content-Length` or `Transfer-Encoding` header you added is removed and not signed.
+    /// A caller's `X-Amz-Date` or `X-Amz-Security-Token` is replaced by the signer's (removed when the
+    /// credentials have no session token); a request that already has `Authorization` is refused.
+    ///
     /// ```swift
     /// var request = HTTPClientRequest(url: "https://examplebucket.s3.amazonaws.com/big.bin")
     /// request.method = .PUT
@@ -47,12 +53,20 @@ extension HTTPClientRequest {
         -> SignedRequest
     {
         let signed = try signer.sign(try httpRequestForSigning(), payload: payload, at: date)
-        setSigningHeaders(signed.addedHeaders)
+        setSignedHeaders(signed.request, added: signed.addedHeaders)
         return signed
     }
 
-    /// Sets the fields a signer added (replacing any of the same name).
-    mutating func setSigningHeaders(_ fields: [HTTPField]) {
+    /// Makes the headers those of the signed request: sets the fields the signer added (replacing
+    /// any of the same name) and removes those the signer left out of it, such as a caller's
+    /// `X-Amz-Security-Token` when the credentials have no session token (sent, it would be an
+    /// unsigned `x-amz-*` header the server refuses).
+    mutating func setSignedHeaders(_ signed: HTTPRequest, added fields: [HTTPField]) {
+        var dropped: [String] = []
+        for (name, _) in headers {
+            if let fieldName = HTTPField.Name(name), signed.headerFields[fieldName] == nil { dropped.append(name) }
+        }
+        for name in dropped { headers.remove(name: name) }
         for field in fields { headers.replaceOrAdd(name: field.name.rawName, value: field.value) }
     }
 
@@ -69,7 +83,7 @@ extension HTTPClientRequest {
         -> SigV4aSignedRequest
     {
         let signed = try signer.sign(try httpRequestForSigning(), payload: payload, at: date)
-        setSigningHeaders(signed.addedHeaders)
+        setSignedHeaders(signed.request, added: signed.addedHeaders)
         return signed
     }
 
@@ -143,6 +157,12 @@ extension HTTPClientRequest {
     }
 
     /// This request as an `HTTPRequest` with the byte-exact target, adding `Host` when missing.
+    ///
+    /// AsyncHTTPClient writes the framing itself: it removes the caller's `Content-Length` and
+    /// `Transfer-Encoding` and sets its own from ``HTTPClientRequest/body`` (none for a `GET`
+    /// without a body, `Transfer-Encoding: chunked` for a stream of unknown length). A value the
+    /// caller set is therefore never the one sent, and is removed here rather than signed. The
+    /// request is changed only when every check has passed.
     mutating func httpRequestForSigning() throws(SigV4Error) -> HTTPRequest {
         let parts = try RequestTarget(absoluteURL: url)
         guard RequestTarget.asyncHTTPClientWireTarget(url) == parts.path else {
@@ -151,16 +171,23 @@ extension HTTPClientRequest {
                 "AsyncHTTPClient would send a different request target than the URL string holds; percent-encode the path and query first"
             )
         }
-        if !headers.contains(name: "host") {
-            headers.add(name: "Host", value: parts.authority)
-        }
         var request = HTTPRequest(
             method: HTTPRequest.Method(method.rawValue) ?? .get, scheme: parts.scheme, authority: parts.authority,
             path: parts.path)
         guard request.method.rawValue == method.rawValue else {
             throw SigV4Error(.invalidRequestTarget, "the HTTP method is not a valid token")
         }
-        request.headerFields = try Self.fields(headers)
+        var fields = try Self.fields(headers)
+        fields[.contentLength] = nil
+        fields[.transferEncoding] = nil
+        headers.remove(name: "Content-Length")
+        headers.remove(name: "Transfer-Encoding")
+        let host = HTTPField.Name("Host")!
+        if fields[host] == nil {
+            fields.append(HTTPField(name: host, value: parts.authority))
+            headers.add(name: "Host", value: parts.authority)
+        }
+        request.headerFields = fields
         return request
     }
 

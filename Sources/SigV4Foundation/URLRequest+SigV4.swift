@@ -10,8 +10,12 @@ extension URLRequest {
     ///
     /// The request target is the URL's percent-encoded form exactly as it is (taken from
     /// `url.absoluteString`, never rebuilt from decoded components), which is what URLSession
-    /// sends. A request with an `httpBodyStream` cannot be hashed here: use
-    /// ``sign(with:payload:at:)`` with ``PayloadHash/unsignedPayload`` or a hash you computed.
+    /// sends; a path with a `.` or `..` segment is refused with `SigV4Error.invalidRequestTarget`,
+    /// because URLSession removes such segments before sending. A caller's `X-Amz-Date` and
+    /// `X-Amz-Security-Token` are replaced (the token removed when the credentials have none), and
+    /// a request that already has `Authorization` is refused. A request with an `httpBodyStream`
+    /// cannot be hashed here: use ``sign(with:payload:at:)`` with ``PayloadHash/unsignedPayload`` or
+    /// a hash you computed.
     ///
     /// ```swift
     /// var request = URLRequest(url: URL(string: "https://examplebucket.s3.amazonaws.com/test.txt")!)
@@ -47,12 +51,20 @@ extension URLRequest {
         -> SignedRequest
     {
         let signed = try signer.sign(try httpRequest(), payload: payload, at: date)
-        setSigningHeaders(signed.addedHeaders)
+        setSignedHeaders(signed.request, added: signed.addedHeaders)
         return signed
     }
 
-    /// Sets the fields a signer added (replacing any of the same name).
-    mutating func setSigningHeaders(_ fields: [HTTPField]) {
+    /// Makes the headers those of the signed request: sets the fields the signer added (replacing
+    /// any of the same name) and removes those the signer left out of it, such as a caller's
+    /// `X-Amz-Security-Token` when the credentials have no session token (sent, it would be an
+    /// unsigned `x-amz-*` header the server refuses).
+    mutating func setSignedHeaders(_ signed: HTTPRequest, added fields: [HTTPField]) {
+        for name in (allHTTPHeaderFields ?? [:]).keys {
+            if let fieldName = HTTPField.Name(name), signed.headerFields[fieldName] == nil {
+                setValue(nil, forHTTPHeaderField: name)
+            }
+        }
         for field in fields { setValue(field.value, forHTTPHeaderField: field.name.rawName) }
     }
 
@@ -70,14 +82,24 @@ extension URLRequest {
         let hash: PayloadHash
         if let payload { hash = payload } else { hash = try bodyHash() }
         let signed = try signer.sign(try httpRequest(), payload: hash, at: date)
-        setSigningHeaders(signed.addedHeaders)
+        setSignedHeaders(signed.request, added: signed.addedHeaders)
         return signed
     }
 
     /// This request as an `HTTPRequest` with the byte-exact target and the `Host` URLSession will send.
+    ///
+    /// A path with a `.` or `..` segment is refused: URLSession on Linux (libcurl) removes dot
+    /// segments before sending (`/a/./b/../c` goes out as `/a/c`, `/a/.` as `/a/`), so no signature
+    /// over the written target or over its SigV4-normalized form would match what arrives.
     func httpRequest() throws(SigV4Error) -> HTTPRequest {
         guard let url else { throw SigV4Error(.invalidRequestTarget, "the request has no URL") }
         let parts = try RequestTarget(absoluteURL: url.absoluteString)
+        if RequestTarget.hasDotSegment(parts.path) {
+            throw SigV4Error(
+                .invalidRequestTarget,
+                "the URL path has a '.' or '..' segment, which URLSession removes before sending (the signature would not match the path sent); resolve it first"
+            )
+        }
         let methodName = httpMethod ?? "GET"
         guard let method = HTTPRequest.Method(methodName) else {
             throw SigV4Error(.invalidRequestTarget, "the HTTP method is not a valid token")
@@ -98,7 +120,9 @@ extension URLRequest {
 extension Signer {
     /// Presigns `url`: returns the URL with the `X-Amz-*` query parameters and the signature.
     ///
-    /// The URL's percent-encoded path and query are signed exactly as they are.
+    /// The URL's percent-encoded path and query are signed exactly as they are. A path with a `.` or
+    /// `..` segment is refused (`SigV4Error.invalidRequestTarget`): URLSession and other URL
+    /// clients remove dot segments before sending.
     ///
     /// ```swift
     /// let url = try signer.presignedURL(
@@ -116,5 +140,16 @@ extension Signer {
             throw SigV4Error(.invalidRequestTarget, "the presigned URL is not a valid URL")
         }
         return result
+    }
+}
+
+extension RequestTarget {
+    /// True when the path part of `target` (before any `?`) has a segment that is exactly `.` or
+    /// `..`; a percent-encoded dot (`%2E`) is not one, and is sent as written.
+    static func hasDotSegment(_ target: String) -> Bool {
+        let path = target.utf8.prefix { $0 != UInt8(ascii: "?") }
+        return path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).contains {
+            $0.elementsEqual(".".utf8) || $0.elementsEqual("..".utf8)
+        }
     }
 }

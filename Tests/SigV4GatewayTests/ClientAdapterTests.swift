@@ -62,6 +62,10 @@ struct ClientAdapterTests {
         "/test$file.text", "//double//slash", "/?acl",
     ]
 
+    /// The wire targets URLSession sends as written (it removes `.` and `..` segments, so the
+    /// Foundation adapter refuses those; see `ClientAdapterWireTests`).
+    static let urlSessionTargets = wireTargets.filter { !$0.contains("/./") && !$0.contains("/../") }
+
     @Test("AsyncHTTPClient adapter signs the target byte for byte as written", arguments: wireTargets)
     func asyncHTTPClientKeepsTargetBytes(target: String) throws {
         let signer = Signer(credentials: Credentials(accessKeyID: "AKID", secretAccessKey: "secret"), region: "us-east-1", service: "s3")
@@ -76,7 +80,7 @@ struct ClientAdapterTests {
         #expect(request.headers.first(name: "Host") == "127.0.0.1:9000")
     }
 
-    @Test("URLRequest adapter signs the URL's percent-encoded target as written", arguments: wireTargets)
+    @Test("URLRequest adapter signs the URL's percent-encoded target as written", arguments: urlSessionTargets)
     func urlRequestKeepsTargetBytes(target: String) throws {
         let signer = Signer(credentials: Credentials(accessKeyID: "AKID", secretAccessKey: "secret"), region: "us-east-1", service: "s3")
         let date = try AmzDate(iso8601Basic: "20240102T030405Z")
@@ -106,6 +110,10 @@ struct ClientAdapterTests {
         #expect(client.headers.first(name: "X-Amz-Region-Set") == "us-east-1,eu-west-1")
 
         var urlRequest = URLRequest(url: try #require(URL(string: "http://127.0.0.1:9000\(target)")))
+        guard Self.urlSessionTargets.contains(target) else {
+            #expect(throws: SigV4Error.self) { _ = try urlRequest.sign(with: signer, at: date) }
+            return
+        }
         let viaURLRequest = try urlRequest.sign(with: signer, at: date)
         #expect(viaURLRequest.canonicalRequest == direct.canonicalRequest)
         #expect(urlRequest.value(forHTTPHeaderField: "Authorization")?.hasPrefix("AWS4-ECDSA-P256-SHA256 ") == true)

@@ -1,0 +1,237 @@
+import AsyncHTTPClient
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import SigV4
+import SigV4AsyncHTTPClient
+import SigV4Foundation
+import SigV4Verifier
+import Testing
+
+/// Requests signed by the adapters, sent by the real client (AsyncHTTPClient, URLSession) to a
+/// capturing server on 127.0.0.1, and verified from the bytes that arrived.
+@Suite("Client adapters: what the client puts on the wire verifies")
+struct ClientAdapterWireTests {
+    static let date = AmzDate(secondsSince1970: 1_735_689_600)  // 20250101T000000Z
+    static let credential = ResolvedCredential(
+        accessKeyID: "AKIDWIRE", secretAccessKey: SecretAccessKey("wire-secret-0123456789"), principal: "wire")
+
+    static func signer(service: String = "s3") -> Signer {
+        Signer(
+            credentials: Credentials(accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey),
+            region: "us-east-1", service: service, keyCache: nil)
+    }
+
+    /// Verifies a captured request with its body, as a server would.
+    static func verify(_ raw: RawHTTPRequest) async -> VerificationResult {
+        let verifier = Verifier(
+            resolver: InMemoryCredentialResolver([credential]), policy: VerificationPolicy(allowedRegions: ["us-east-1"]))
+        return await verifier.verify(raw.verificationRequest, payload: .body(raw.body), now: date)
+    }
+
+    static func target(_ raw: RawHTTPRequest) -> String { String(decoding: raw.target, as: UTF8.self) }
+
+    static func field(_ raw: RawHTTPRequest, _ name: String) -> String? {
+        raw.fields.first { $0.name.lowercased() == name }.map { String(decoding: $0.value, as: UTF8.self) }
+    }
+
+    /// Targets that URL types and HTTP stacks treat specially; none has a `.` or `..` segment.
+    static let targets = [
+        "/photos/a%2Fb%20c.jpg", "/%E2%82%AC/x?list-type=2&prefix=a%2Fb", "/k?x=a+b&y=%2B", "/test$file.text",
+        "//double//slash", "/?acl", "/a%2fb%7e~%7E", "/a;b=c/d?x=1;y", "/k?", "/a/.../b/..b/.c", "/a/%2E%2E/b",
+        "/k?empty=&flag&x=%20",
+    ]
+
+    /// Targets with a `.` or `..` path segment (URLSession on Linux, through libcurl, removes them).
+    static let dotTargets = ["/a/./b/../c", "/a/..", "/a/.", "/.", "/..", "/a/./", "/x/../k?y=/../z", "/a/b/.."]
+
+    // MARK: - AsyncHTTPClient
+
+    @Test("AsyncHTTPClient sends the target the adapter signed, and it verifies", arguments: targets + dotTargets)
+    func asyncHTTPClientSendsSignedTarget(target: String) async throws {
+        let capture = try WireCapture()
+        defer { capture.stop() }
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(capture.port)\(target)")
+        request.method = .PUT
+        let signed = try request.sign(with: Self.signer(), body: ByteBuffer(string: "hello"), at: Self.date)
+        _ = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let raw = try #require(capture.requests.first)
+        #expect(Self.target(raw) == signed.request.path)
+        let result = await Self.verify(raw)
+        #expect(result.isAccepted, "\(target): \(result.failure?.description ?? "")")
+    }
+
+    @Test("AsyncHTTPClient: a URL fragment is not sent and not signed")
+    func asyncHTTPClientFragment() async throws {
+        let capture = try WireCapture()
+        defer { capture.stop() }
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(capture.port)/k?a=1#frag")
+        try request.sign(with: Self.signer(), payload: .emptySHA256, at: Self.date)
+        _ = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let raw = try #require(capture.requests.first)
+        #expect(Self.target(raw) == "/k?a=1")
+        #expect(await Self.verify(raw).isAccepted)
+    }
+
+    @Test("AsyncHTTPClient: a caller's X-Amz-Security-Token the signer left out (no session token) is not sent")
+    func asyncHTTPClientDropsStaleSecurityToken() async throws {
+        let capture = try WireCapture()
+        defer { capture.stop() }
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(capture.port)/k")
+        request.headers.add(name: "X-Amz-Security-Token", value: "token-of-earlier-credentials")
+        let signed = try request.sign(with: Self.signer(), payload: .emptySHA256, at: Self.date)
+        #expect(!signed.canonicalRequest.text.contains("x-amz-security-token"))
+        #expect(request.headers.first(name: "X-Amz-Security-Token") == nil)
+        _ = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let raw = try #require(capture.requests.first)
+        let result = await Self.verify(raw)
+        #expect(result.isAccepted, "\(result.failure?.description ?? "")")
+    }
+
+    @Test("AsyncHTTPClient: a session token replaces the caller's and is signed")
+    func asyncHTTPClientReplacesSecurityToken() throws {
+        var signer = Self.signer()
+        signer.credentials = Credentials(
+            accessKeyID: "AKIDWIRE", secretAccessKey: "wire-secret-0123456789", sessionToken: "fresh-token")
+        var request = HTTPClientRequest(url: "http://127.0.0.1:9/k")
+        request.headers.add(name: "X-Amz-Security-Token", value: "stale-token")
+        let signed = try request.sign(with: signer, payload: .emptySHA256, at: Self.date)
+        #expect(request.headers["X-Amz-Security-Token"] == ["fresh-token"])
+        #expect(signed.canonicalRequest.text.contains("\nx-amz-security-token:fresh-token\n"))
+    }
+
+    @Test("AsyncHTTPClient: the adapter sends and signs an IPv6 literal's Host with its brackets and port")
+    func asyncHTTPClientIPv6Host() throws {
+        // AsyncHTTPClient's own Host (when none is set) trims the brackets on Linux: "::1:8080".
+        var request = HTTPClientRequest(url: "http://[::1]:8080/k?x=1")
+        let signed = try request.sign(with: Self.signer(), payload: .emptySHA256, at: Self.date)
+        #expect(request.headers["Host"] == ["[::1]:8080"])
+        #expect(signed.canonicalRequest.text.contains("\nhost:[::1]:8080\n"))
+        #expect(signed.request.path == "/k?x=1")
+    }
+
+    /// (method, body length (nil: no body, -1: a stream of unknown length), the caller's Content-Length).
+    static let framingCases: [(String, Int?, String)] = [
+        ("GET", nil, "0"), ("DELETE", nil, "0"), ("PUT", 5, "4"), ("PUT", nil, "5"), ("PUT", -1, "5"), ("PUT", 5, "5"),
+    ]
+
+    @Test(
+        "AsyncHTTPClient writes Content-Length from the body: the caller's is not signed, and what is sent verifies",
+        arguments: 0..<6)
+    func asyncHTTPClientLeavesFramingToTheClient(index: Int) async throws {
+        let (method, bodyLength, contentLength) = Self.framingCases[index]
+        let capture = try WireCapture()
+        defer { capture.stop() }
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(capture.port)/k")
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "Content-Length", value: contentLength)
+        if let bodyLength {
+            request.body =
+                bodyLength < 0
+                ? .stream([ByteBuffer(string: "hello")].async, length: .unknown)
+                : .bytes(ByteBuffer(repeating: 0x61, count: bodyLength))
+        }
+        let signed = try request.sign(with: Self.signer(), payload: .unsignedPayload, at: Self.date)
+        #expect(!signed.canonicalRequest.text.contains("content-length"))
+        _ = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let raw = try #require(capture.requests.first)
+        let result = await Self.verify(raw)
+        #expect(result.isAccepted, "\(method) \(String(describing: bodyLength)) \(contentLength): \(result.failure?.description ?? "")")
+    }
+
+    @Test("AsyncHTTPClient: an aws-chunked body shorter or longer than declared fails the request with contentLengthMismatch")
+    func asyncHTTPClientChunkedLengthMismatch() async throws {
+        for (declared, actual) in [(20_000, 19_999), (20_000, 20_001), (20_000, 0)] {
+            let capture = try WireCapture()
+            defer { capture.stop() }
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(capture.port)/k")
+            request.method = .PUT
+            let pieces = stride(from: 0, to: actual, by: 7_000).map {
+                ByteBuffer(repeating: 0x62, count: min(7_000, actual - $0))
+            }
+            try request.signAWSChunked(
+                with: Self.signer(), body: pieces.async, length: declared, encoding: .signedWithTrailer(.crc32c),
+                chunkSize: 8_192, at: Self.date)
+            let error = await #expect(throws: SigV4Error.self) {
+                _ = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            }
+            #expect(error?.code == .contentLengthMismatch, "declared \(declared), sent \(actual)")
+            #expect(capture.requests.isEmpty, "a complete request reached the server")
+        }
+    }
+
+    // MARK: - URLSession
+
+    /// Sends `request` with URLSession and returns what arrived at `capture`.
+    static func send(_ request: URLRequest, to capture: WireCapture) async throws -> RawHTTPRequest {
+        _ = try await URLSession.shared.data(for: request)
+        return try #require(capture.requests.first)
+    }
+
+    @Test("URLSession sends the target the adapter signed, and it verifies", arguments: targets)
+    func urlSessionSendsSignedTarget(target: String) async throws {
+        let capture = try WireCapture()
+        defer { capture.stop() }
+        var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(capture.port)\(target)")))
+        request.httpMethod = "PUT"
+        request.httpBody = Data("hello".utf8)
+        let signed = try request.sign(with: Self.signer(), at: Self.date)
+        let raw = try await Self.send(request, to: capture)
+        #expect(Self.target(raw) == signed.request.path)
+        let result = await Self.verify(raw)
+        #expect(result.isAccepted, "\(target): \(result.failure?.description ?? "")")
+    }
+
+    #if canImport(FoundationNetworking)
+    @Test("URLSession (libcurl) removes . and .. path segments before sending", arguments: dotTargets)
+    func urlSessionRemovesDotSegments(target: String) async throws {
+        let capture = try WireCapture()
+        defer { capture.stop() }
+        let request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(capture.port)\(target)")))
+        let raw = try await Self.send(request, to: capture)
+        #expect(Self.target(raw) != target)
+    }
+    #endif
+
+    @Test(
+        "URLRequest with a . or .. path segment is refused (URLSession would send another path), for every service",
+        arguments: dotTargets)
+    func urlRequestRefusesDotSegments(target: String) throws {
+        for service in ["s3", "sqs"] {
+            var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:9\(target)")))
+            #expect(throws: SigV4Error.self) { _ = try request.sign(with: Self.signer(service: service), at: Self.date) }
+            #expect(request.value(forHTTPHeaderField: "Authorization") == nil)
+            #expect(throws: SigV4Error.self) {
+                _ = try Self.signer(service: service).presignedURL(for: try #require(request.url), expires: 60, at: Self.date)
+            }
+        }
+    }
+
+    @Test("URLSession: a caller's X-Amz-Security-Token the signer left out (no session token) is not sent")
+    func urlSessionDropsStaleSecurityToken() async throws {
+        let capture = try WireCapture()
+        defer { capture.stop() }
+        var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(capture.port)/k")))
+        request.setValue("token-of-earlier-credentials", forHTTPHeaderField: "X-Amz-Security-Token")
+        try request.sign(with: Self.signer(), at: Self.date)
+        #expect(request.value(forHTTPHeaderField: "X-Amz-Security-Token") == nil)
+        let raw = try await Self.send(request, to: capture)
+        let result = await Self.verify(raw)
+        #expect(result.isAccepted, "\(result.failure?.description ?? "")")
+    }
+
+    @Test("URLSession: a presigned URL from the adapter verifies as URLSession sends it", arguments: targets)
+    func urlSessionPresignedURL(target: String) async throws {
+        let capture = try WireCapture()
+        defer { capture.stop() }
+        let url = try Self.signer().presignedURL(
+            for: try #require(URL(string: "http://127.0.0.1:\(capture.port)\(target)")), expires: 300, at: Self.date)
+        let raw = try await Self.send(URLRequest(url: url), to: capture)
+        let result = await Self.verify(raw)
+        #expect(result.isAccepted, "\(target): \(result.failure?.description ?? "")")
+    }
+}
