@@ -8,7 +8,8 @@ import Darwin
 #endif
 
 /// An HTTP/1.1 server on 127.0.0.1 (an ephemeral port) that records the raw bytes of every request
-/// it receives and answers each with an empty `200 OK` and `Connection: close`.
+/// it receives and answers each with an empty `200 OK` and `Connection: close` (or, for the first
+/// requests, the status lines and headers given to ``init(responses:)``).
 ///
 /// The client adapter tests send a signed request through the real client (AsyncHTTPClient,
 /// URLSession), then verify what arrived: the request line, headers and body exactly as the client
@@ -26,8 +27,12 @@ final class WireCapture: @unchecked Sendable {
     private let socketDescriptor: Int32
     private let lock = NSLock()
     private var received: [RawHTTPRequest] = []
+    private let responses: [String]
 
-    init() throws {
+    /// Listens; `responses[i]` (a status line and header fields, without the final empty line;
+    /// `Content-Length: 0` and `Connection: close` are added) answers the i-th request.
+    init(responses: [String] = []) throws {
+        self.responses = responses
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -84,8 +89,12 @@ final class WireCapture: @unchecked Sendable {
                     break
                 }
             }
-            if let request { lock.withLock { received.append(request) } }
-            let reply = Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+            let index: Int = lock.withLock {
+                if let request { received.append(request) }
+                return received.count - 1
+            }
+            let head = index >= 0 && index < responses.count ? responses[index] : "HTTP/1.1 200 OK"
+            let reply = Array("\(head)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
             _ = reply.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, 0) }
             close(connection)
         }
