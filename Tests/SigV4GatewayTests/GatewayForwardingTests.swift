@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import SigV4
-import SigV4TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -24,37 +23,18 @@ struct GatewayForwardingTests {
 
         /// `upstreamPath`: a path prefix for the gateway's `--upstream` URL (`/tenant`).
         init(upstreamPath: String = "") throws {
-            directory = NSTemporaryDirectory() + "sigv4-gateway-forwarding-\(UInt32.random(in: 0...UInt32.max))"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let store = directory + "/keys.db"
-            let environment = [
-                "PATH": "/usr/bin:/bin", "HOME": directory,
-                "SIGV4_KEYSTORE_MASTER_KEY": "1:\(GatewayHygieneTests.masterHex)",
-            ].merging(ChildEnvironment.sanitizers) { $1 }
-            #expect(try GatewayBinaryTests.run(["keys", "init", "--keystore", store], environment: environment).0 == 0)
-            let (created, keyJSON) = try GatewayBinaryTests.run(
-                ["keys", "create", "--keystore", store, "--principal", "alice", "--format", "json"], environment: environment)
-            #expect(created == 0)
-            let key = try JSONSerialization.jsonObject(with: Data(keyJSON.utf8)) as? [String: Any]
-            let id = try #require(key?["access_key_id"] as? String)
-            let secret = try #require(key?["secret_access_key"] as? String)
-            credentials = Credentials(accessKeyID: id, secretAccessKey: secret)
+            let fixture = try ServeFixture(label: "gateway-forwarding")
+            directory = fixture.directory
+            let key = try fixture.createKey(principal: "alice")
+            credentials = Credentials(accessKeyID: key.accessKeyID, secretAccessKey: key.secret)
             signer = Signer(credentials: credentials, region: "us-east-1", service: "s3", keyCache: nil)
             upstream = try GatewayHygieneTests.Child(
                 "/usr/bin/env", ["python3", "-c", GatewayHygieneTests.upstream, directory + "/upstream.raw"],
-                environment: environment, directory: directory, name: "upstream")
+                environment: fixture.environment, directory: directory, name: "upstream")
             let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
-            gateway = try GatewayHygieneTests.Child(
-                GatewayBinaryTests.binary.path,
-                [
-                    "serve", "--listen", "127.0.0.1:0", "--keystore", store, "--upstream",
-                    "http://127.0.0.1:\(line.split(separator: " ").last ?? "")\(upstreamPath)",
-                ], environment: environment, directory: directory, name: "gateway")
-            let banner = try #require(
-                gateway.line(startingWith: "sigv4 serve: listening on http://"),
-                "sigv4 serve did not start: \(String(decoding: gateway.stderr, as: UTF8.self).suffix(2000))")
-            let address = banner.split(separator: " ").first { $0.hasPrefix("http://") } ?? ""
-            port = try #require(address.split(separator: ":").last.flatMap { UInt16($0) })
+            (gateway, port) = try fixture.startServe([
+                "--upstream", "http://127.0.0.1:\(line.split(separator: " ").last ?? "")\(upstreamPath)",
+            ])
         }
 
         deinit {
@@ -250,20 +230,29 @@ enum RawSocket {
         var description: String
     }
 
-    static func exchange(port: UInt16, _ bytes: [UInt8]) throws -> [UInt8] {
+    /// A TCP socket connected to 127.0.0.1:`port`, whose reads give up after `timeoutSeconds`.
+    static func connect(port: UInt16, timeoutSeconds: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw Failure(description: "connect: \(errno)") }
+        guard connected == 0 else {
+            close(fd)
+            throw Failure(description: "connect: \(errno)")
+        }
+        return fd
+    }
+
+    static func exchange(port: UInt16, _ bytes: [UInt8]) throws -> [UInt8] {
+        let fd = try connect(port: port, timeoutSeconds: 20)
+        defer { close(fd) }
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

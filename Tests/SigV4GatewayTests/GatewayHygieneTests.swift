@@ -234,26 +234,15 @@ send("4 GiB chunk", m, t, list(h.items()), b)
     func gatewayOutputsCarryNoSecrets(mode: Mode) throws {
         let executable = GatewayBinaryTests.binary.path
         try #require(FileManager.default.isExecutableFile(atPath: executable), "build sigv4 first (swift build)")
-        let directory = NSTemporaryDirectory() + "sigv4-gateway-hygiene-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = directory + "/keys.db"
-        let environment = [
-            "PATH": "/usr/bin:/bin", "HOME": directory, "SIGV4_KEYSTORE_MASTER_KEY": "1:\(Self.masterHex)",
-            "SIGV4_UPSTREAM_SECRET_ACCESS_KEY": Self.upstreamSecret, "SIGV4_LOG_LEVEL": "trace", "LOG_LEVEL": "trace",
-        ].merging(ChildEnvironment.sanitizers) { $1 }
-        #expect(try GatewayBinaryTests.run(["keys", "init", "--keystore", store], environment: environment).0 == 0)
-        let (created, keyJSON) = try GatewayBinaryTests.run(
-            ["keys", "create", "--keystore", store, "--principal", "alice", "--format", "json"], environment: environment)
-        #expect(created == 0)
-        let key = try JSONSerialization.jsonObject(with: Data(keyJSON.utf8)) as? [String: Any]
-        let id = try #require(key?["access_key_id"] as? String)
-        let secret = try #require(key?["secret_access_key"] as? String)
+        let fixture = try ServeFixture(
+            label: "gateway-hygiene",
+            environment: ["SIGV4_UPSTREAM_SECRET_ACCESS_KEY": Self.upstreamSecret, "SIGV4_LOG_LEVEL": "trace", "LOG_LEVEL": "trace"])
+        defer { fixture.remove() }
+        let (directory, environment) = (fixture.directory, fixture.environment)
+        let (id, secret) = try fixture.createKey(principal: "alice")
 
         var upstream: Child?
-        var arguments = [
-            "serve", "--listen", "127.0.0.1:0", "--keystore", store, "--log-level", "trace", "--diagnostics",
-        ]
+        var arguments = ["--log-level", "trace", "--diagnostics"]
         if mode == .forwarding {
             let server = try Child(
                 "/usr/bin/env", ["python3", "-c", Self.upstream, directory + "/upstream.raw"], environment: environment,
@@ -263,15 +252,9 @@ send("4 GiB chunk", m, t, list(h.items()), b)
             arguments += ["--upstream", "http://127.0.0.1:\(line.split(separator: " ").last ?? "")", "--upstream-access-key-id", "AKIDUPSTREAM"]
         }
         defer { upstream?.stop() }
-        let gateway = try Child(executable, arguments, environment: environment, directory: directory, name: "gateway")
+        let (gateway, port) = try fixture.startServe(arguments)
         defer { gateway.stop() }
-        // The access log shares stdout: find the banner line among the log lines.
-        let banner = try #require(
-            gateway.line(startingWith: "sigv4 serve: listening on http://"),
-            "sigv4 serve did not start: \(String(decoding: gateway.stderr, as: UTF8.self).suffix(2000))")
-        let address = banner.split(separator: " ").first { $0.hasPrefix("http://") }?.dropFirst("http://".count) ?? ""
-        let hostPort = address.split(separator: ":")
-        try #require(hostPort.count == 2, "\(banner)")
+        let hostPort = ["127.0.0.1", String(port)]
 
         let client = try Child(
             "/usr/bin/env", ["python3", "-c", Self.client, String(hostPort[0]), String(hostPort[1]), id, secret, directory + "/responses.raw"],

@@ -1,5 +1,4 @@
 import Foundation
-import SigV4TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -18,23 +17,9 @@ struct GatewayIdleTimeoutTests {
         let port: UInt16
 
         init(idleTimeout: String) throws {
-            directory = NSTemporaryDirectory() + "sigv4-idle-timeout-\(UInt32.random(in: 0...UInt32.max))"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let store = directory + "/keys.db"
-            let environment = [
-                "PATH": "/usr/bin:/bin", "HOME": directory,
-                "SIGV4_KEYSTORE_MASTER_KEY": "1:\(GatewayHygieneTests.masterHex)",
-            ].merging(ChildEnvironment.sanitizers) { $1 }
-            #expect(try GatewayBinaryTests.run(["keys", "init", "--keystore", store], environment: environment).0 == 0)
-            gateway = try GatewayHygieneTests.Child(
-                GatewayBinaryTests.binary.path,
-                ["serve", "--listen", "127.0.0.1:0", "--keystore", store, "--idle-timeout", idleTimeout],
-                environment: environment, directory: directory, name: "gateway")
-            let banner = try #require(
-                gateway.line(startingWith: "sigv4 serve: listening on http://"),
-                "sigv4 serve did not start: \(String(decoding: gateway.stderr, as: UTF8.self).suffix(2000))")
-            let address = banner.split(separator: " ").first { $0.hasPrefix("http://") } ?? ""
-            port = try #require(address.split(separator: ":").last.flatMap { UInt16($0) })
+            let fixture = try ServeFixture(label: "idle-timeout")
+            directory = fixture.directory
+            (gateway, port) = try fixture.startServe(["--idle-timeout", idleTimeout])
         }
 
         deinit {
@@ -45,19 +30,8 @@ struct GatewayIdleTimeoutTests {
         /// Connects, sends `bytes`, then sends nothing more and reads until the server closes the
         /// connection or `limit` seconds pass. Returns what was read and whether the server closed.
         func stall(after bytes: String, limit: Int) throws -> (response: String, closed: Bool, seconds: Double) {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            #expect(fd >= 0)
+            let fd = try RawSocket.connect(port: port, timeoutSeconds: limit)
             defer { close(fd) }
-            var timeout = timeval(tv_sec: limit, tv_usec: 0)
-            _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            #expect(connected == 0)
             let started = Date()
             let data = Array(bytes.utf8)
             if !data.isEmpty { _ = data.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
