@@ -76,9 +76,16 @@ struct Verify: AsyncParsableCommand {
     // MARK: run
 
     func run() async throws {
-        let bytes = try readRequestBytes()
+        let input = try readRequestBytes()
         let now = try clock()
         let resolver = try makeResolver()
+        guard let bytes = input else {
+            let verdict = Verdict(
+                ok: false, code: "InvalidRequest", httpStatus: 400,
+                message: "cannot read the HTTP request: the input is larger than \(Self.maxInputBytes) bytes")
+            print(format == .json ? verdict.json : verdict.text)
+            throw ExitCode(1)
+        }
         var policy = VerificationPolicy()
         policy.allowedRegions = Set(regions)
         policy.allowedServices = Set(services)
@@ -127,14 +134,35 @@ struct Verify: AsyncParsableCommand {
         }
     }
 
-    func readRequestBytes() throws -> [UInt8] {
+    /// The most input `verify` reads: the reader's request line, header section and body limits,
+    /// with as many bytes again as the body for `Transfer-Encoding: chunked` framing. Anything
+    /// longer is refused unread, so a huge file or an endless stdin cannot exhaust memory.
+    static let maxInputBytes: Int = {
+        let limits = HTTPRequestReader.Limits.default
+        return limits.maxRequestLine + limits.maxHeaderBytes + 2 * limits.maxBodyBytes
+    }()
+
+    /// The request bytes, or nil when the input holds more than ``maxInputBytes`` (it is read
+    /// in 1 MiB pieces and never past that bound).
+    func readRequestBytes() throws -> [UInt8]? {
+        let handle: FileHandle
         if request == "-" {
-            return Array(FileHandle.standardInput.readDataToEndOfFile())
+            handle = FileHandle.standardInput
+        } else {
+            guard let file = FileHandle(forReadingAtPath: request) else { throw usage("cannot read \(request)") }
+            handle = file
         }
-        guard let data = FileManager.default.contents(atPath: request) else {
-            throw usage("cannot read \(request)")
+        defer { if request != "-" { try? handle.close() } }
+        var bytes: [UInt8] = []
+        while bytes.count <= Self.maxInputBytes {
+            let piece: Data?
+            do { piece = try handle.read(upToCount: min(1 << 20, Self.maxInputBytes + 1 - bytes.count)) } catch {
+                throw usage("cannot read \(request)")
+            }
+            guard let piece, !piece.isEmpty else { return bytes }
+            bytes += piece
         }
-        return Array(data)
+        return nil
     }
 
     /// Reports a usage error on one line and exits 2.

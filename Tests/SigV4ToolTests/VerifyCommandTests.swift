@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+extension CLITests {
+    /// `sigv4 verify` on captured requests: bounded input and the request-target forms of RFC 9112.
+    @Suite struct VerifyCommandTests {
+        static let keyFlags = ["--access-key-id", "AKIDVERIFYEXAMPLE", "--secret-access-key", "verifySecretEXAMPLEKEY"]
+
+        /// `sigv4 sign … --format http` for `url` at a fixed time.
+        static func signedHTTP(_ url: String, home: String, extra: [String] = []) throws -> Data {
+            let signed = try Tool.sigv4(
+                ["sign", url, "--region", "us-east-1", "--service", "execute-api", "--timestamp", "20260101T000000Z",
+                 "--format", "http"] + keyFlags + extra,
+                env: Tool.cleanEnvironment(home: home))
+            #expect(signed.status == 0, "\(signed.stderr)")
+            return signed.stdout
+        }
+
+        static func verify(_ request: Data, home: String) throws -> (Tool.Result, [String: Any]) {
+            let result = try Tool.sigv4(
+                ["verify", "--request", "-", "--now", "20260101T000100Z"] + keyFlags, env: Tool.cleanEnvironment(home: home),
+                stdin: request)
+            return (result, try Tool.json(result.stdout))
+        }
+
+        @Test("an endless stdin is refused after a bounded read (exit 1, InvalidRequest), never read to exhaustion")
+        func endlessInputIsBounded() throws {
+            let dir = try TempDir()
+            // 1.5 GB of address space: reading /dev/zero to its end fails long before; a bounded read fits.
+            let script = "ulimit -v 1500000; exec \"$0\" verify --request - " + Self.keyFlags.joined(separator: " ")
+            let out = dir.path + "/out", err = dir.path + "/err"
+            let pid = try Spawn.start(
+                ["/bin/sh", "-c", script, Tool.binary], env: Tool.cleanEnvironment(home: dir.path), stdin: "/dev/zero",
+                stdout: out, stderr: err)
+            let status = Spawn.wait(pid)
+            let stderr = String(decoding: FileManager.default.contents(atPath: err) ?? Data(), as: UTF8.self)
+            #expect(status == 1, "\(stderr)")
+            let json = try Tool.json(FileManager.default.contents(atPath: out) ?? Data())
+            #expect(json["ok"] as? Bool == false)
+            #expect(json["code"] as? String == "InvalidRequest")
+            #expect((json["message"] as? String)?.contains("larger than") == true, "\(json)")
+        }
+    }
+}
