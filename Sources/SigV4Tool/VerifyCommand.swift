@@ -235,6 +235,27 @@ struct Verify: AsyncParsableCommand {
         }.joined(separator: ", ")
     }
 
+    /// `raw` as an origin server reads it when its target is in absolute form (`GET http://host/p?q
+    /// HTTP/1.1`: what a client sends to a forward proxy, and what a capture at the proxy holds), RFC
+    /// 9112, section 3.2.2: the target's path and query (`/p?q`, byte for byte) and, since the
+    /// target's host wins over `Host`, a `Host` that names another host replaced by the target's
+    /// authority. Any other target is returned as it came.
+    static func originForm(_ raw: RawHTTPRequest) -> RawHTTPRequest {
+        guard raw.target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }),
+            let split = try? RequestTarget(absoluteURL: String(decoding: raw.target, as: UTF8.self))
+        else { return raw }
+        var request = raw
+        request.target = Array(split.path.utf8)
+        let sameHost = { (value: [UInt8]) -> Bool in
+            let host = String(decoding: value, as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased()
+            return host == split.authority.lowercased() || host == split.hostHeader.lowercased()
+        }
+        for i in request.fields.indices where request.fields[i].name.lowercased() == "host" {
+            if !sameHost(request.fields[i].value) { request.fields[i].value = Array(split.authority.utf8) }
+        }
+        return request
+    }
+
     static func verify(_ bytes: [UInt8], reader: HTTPRequestReader, verifier: Verifier, now: AmzDate) async -> Verdict {
         let raw: RawHTTPRequest
         do {
@@ -242,7 +263,7 @@ struct Verify: AsyncParsableCommand {
         } catch {
             return Verdict(ok: false, code: "InvalidRequest", httpStatus: 400, message: "cannot read the HTTP request: \(error.reason)")
         }
-        let request = raw.verificationRequest
+        let request = originForm(raw).verificationRequest
         switch await verifier.verify(request, payload: .body(raw.body), now: now) {
         case .rejected(let f):
             return Verdict(

@@ -40,5 +40,28 @@ extension CLITests {
             #expect(json["code"] as? String == "InvalidRequest")
             #expect((json["message"] as? String)?.contains("larger than") == true, "\(json)")
         }
+
+        @Test(
+            "an absolute-form target (a capture at a forward proxy) verifies as its path and query; the target's host wins over Host"
+        )
+        func absoluteFormTarget() throws {
+            let dir = try TempDir()
+            let signed = try Self.signedHTTP(
+                "http://api.example.com/p/a%2Fb?x=1&y=%20", home: dir.path, extra: ["-X", "POST", "--data", "hello"])
+            let text = String(decoding: signed, as: UTF8.self)
+            #expect(text.hasPrefix("POST /p/a%2Fb?x=1&y=%20 HTTP/1.1\r\n"))
+            for form in ["http://api.example.com", "HTTP://api.example.com:80", "http://API.example.com"] {
+                let absolute = text.replacingOccurrences(of: "POST /p/", with: "POST \(form)/p/")
+                let (result, json) = try Self.verify(Data(absolute.utf8), home: dir.path)
+                #expect(result.status == 0, "\(form): \(json)")
+                #expect(json["ok"] as? Bool == true)
+            }
+            // Another host in the target than in Host: the target's host is the one verified.
+            let other = text.replacingOccurrences(of: "POST /p/", with: "POST http://other.example.com/p/")
+            let (refused, json) = try Self.verify(Data(other.utf8), home: dir.path)
+            #expect(refused.status == 1)
+            #expect(json["code"] as? String == "SignatureDoesNotMatch", "\(json)")
+            #expect((json["canonical_request"] as? String)?.contains("host:other.example.com\n") == true)
+        }
     }
 }
