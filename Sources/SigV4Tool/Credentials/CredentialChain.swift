@@ -9,7 +9,10 @@ import SigV4CommandLine
 /// `AWS_PROFILE` (or `default`) in `~/.aws/credentials` and `~/.aws/config`
 /// (`AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`). A profile may hold static keys,
 /// a `credential_process` (JSON output, `Expiration` honoured), or a `source_profile`
-/// whose credentials it reuses. An empty session token is ignored.
+/// whose credentials it reuses, in botocore's order: credentials-file keys, then
+/// `credential_process`, then config-file keys (id, secret and token from one file). A profile
+/// named by `AWS_PROFILE` that neither file holds is an error, as awscli's `ProfileNotFound`.
+/// An empty session token is ignored.
 ///
 /// ```swift
 /// let chain = CredentialChain(environment: ProcessInfo.processInfo.environment)
@@ -75,6 +78,11 @@ struct CredentialChain {
         if let profile = flags.profile {
             return try resolveProfile(profile, now: now, explicit: true)
         }
+        // awscli refuses a profile named by AWS_PROFILE that neither file holds, even when the
+        // environment has keys (ProfileNotFound).
+        if let named = env("AWS_PROFILE") ?? env("AWS_DEFAULT_PROFILE"), files.settings(for: named) == nil {
+            throw Self.profileNotFound(named, files: files)
+        }
         if let id = env("AWS_ACCESS_KEY_ID") {
             guard let secret = env("AWS_SECRET_ACCESS_KEY") else {
                 throw .usage("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
@@ -93,21 +101,27 @@ struct CredentialChain {
         } catch let error where !explicit && files.settings(for: name) == nil {
             _ = error
             throw .usage(
-                "no credentials found",
+                Self.noCredentials,
                 hint:
                     "pass --access-key-id and --secret-access-key, --profile NAME, set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or add a [default] profile to \(files.credentialsPath)"
             )
         }
     }
 
+    /// The message of the error thrown when no source holds credentials (`explain` then signs
+    /// with a placeholder key); a source that is named but broken throws its own error.
+    static let noCredentials = "no credentials found"
+
+    static func profileNotFound(_ name: String, files: ProfileFiles) -> CLIError {
+        .usage(
+            "profile '\(name)' not found in \(files.credentialsPath) or \(files.configPath)",
+            hint: "check --profile / AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE")
+    }
+
     func resolveProfile(_ name: String, now: AmzDate, explicit: Bool, chain: [String] = []) throws(CLIError)
         -> Resolved
     {
-        guard let settings = files.settings(for: name) else {
-            throw .usage(
-                "profile '\(name)' not found in \(files.credentialsPath) or \(files.configPath)",
-                hint: "check --profile / AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE")
-        }
+        guard let settings = files.settings(for: name) else { throw Self.profileNotFound(name, files: files) }
         let path = (chain + [name]).map { "'\($0)'" }.joined(separator: " -> source_profile ")
         if settings["role_arn"] != nil {
             throw .failure(
@@ -116,22 +130,28 @@ struct CredentialChain {
                     "sigv4 never calls the network for credentials: export temporary credentials or use credential_process"
             )
         }
-        if let id = settings["aws_access_key_id"], !id.isEmpty {
-            guard let secret = settings["aws_secret_access_key"], !secret.isEmpty else {
-                throw .usage("profile '\(name)' has aws_access_key_id but no aws_secret_access_key")
+        // botocore's order: static keys in the credentials file, then credential_process (from
+        // either file), then static keys in the config file. Keys, secret and token always come
+        // from one file: a stale token in the other file is never sent with them.
+        func staticKeys(_ section: [String: String]?, in file: String) throws(CLIError) -> Resolved? {
+            guard let section, let id = section["aws_access_key_id"], !id.isEmpty else { return nil }
+            guard let secret = section["aws_secret_access_key"], !secret.isEmpty else {
+                throw .usage("profile '\(name)' has aws_access_key_id but no aws_secret_access_key in \(file)")
             }
             return Resolved(
                 credentials: Credentials(
                     accessKeyID: id, secretAccessKey: secret,
-                    sessionToken: settings["aws_session_token"] ?? settings["aws_security_token"]),
-                source: "profile \(path) in \(files.location(of: name))", profile: chain.first ?? name)
+                    sessionToken: section["aws_session_token"] ?? section["aws_security_token"]),
+                source: "profile \(path) in \(file)", profile: chain.first ?? name)
         }
+        if let found = try staticKeys(files.credentials[name], in: files.credentialsPath) { return found }
         if let command = settings["credential_process"], !command.isEmpty {
             let credentials = try CredentialProcess.run(command, profile: name, now: now)
             return Resolved(
                 credentials: credentials, source: "credential_process of profile \(path)",
                 profile: chain.first ?? name)
         }
+        if let found = try staticKeys(files.config[name], in: files.configPath) { return found }
         if let source = settings["source_profile"], !source.isEmpty {
             if chain.contains(source) || source == name {
                 throw .usage("profile '\(name)': source_profile loop (\(path) -> '\(source)')")

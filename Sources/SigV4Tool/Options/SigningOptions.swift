@@ -113,6 +113,16 @@ struct SigningOptions: ParsableArguments {
             flags.accessKeyID = fallback.accessKeyID
             flags.secretAccessKey = fallback.secretAccessKey
         }
+        // Credentials first: a named profile that does not exist is the error to report, not the
+        // region it would have given.
+        let resolved: CredentialChain.Resolved
+        do {
+            resolved = try chain.resolve(flags: flags, now: date)
+        } catch let error where allowMissingCredentials && error.message == CredentialChain.noCredentials {
+            resolved = CredentialChain.Resolved(
+                credentials: Credentials(accessKeyID: "AKIDPLACEHOLDER", secretAccessKey: "placeholder"),
+                source: CLIError.placeholderCredentialSource, profile: nil)
+        }
         let inferred = HostInference.infer(url.hostName)
         let regionSource: String
         let resolvedRegion: String
@@ -137,14 +147,6 @@ struct SigningOptions: ParsableArguments {
             throw .usage(
                 "cannot tell the service for host '\(url.hostName)'",
                 hint: "pass --service (for example --service execute-api or --service s3)")
-        }
-        let resolved: CredentialChain.Resolved
-        do {
-            resolved = try chain.resolve(flags: flags, now: date)
-        } catch  where allowMissingCredentials {
-            resolved = CredentialChain.Resolved(
-                credentials: Credentials(accessKeyID: "AKIDPLACEHOLDER", secretAccessKey: "placeholder"),
-                source: CLIError.placeholderCredentialSource, profile: nil)
         }
         if verbose {
             Console.error(
