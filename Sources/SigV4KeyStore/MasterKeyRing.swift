@@ -154,12 +154,17 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
     }
 
     /// Writes the ring to `path` with mode 0600, atomically (temporary file, fsync, rename, fsync directory).
+    /// The temporary file is created new (`O_EXCL`, `O_NOFOLLOW`): a symlink at its name is never followed.
     public func writeKeyFile(atPath path: String) throws(KeyStoreError) {
         var text: [UInt8] = []
         appendTextForm(to: &text)
         defer { ConstantTime.cleanse(&text) }
         let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        // The name is predictable: remove whatever is there (a file left by a killed run, or a symlink
+        // someone planted) and create a new file, never following a link, so the key cannot be written
+        // into another file.
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw KeyStoreError(.storage, "cannot create \(temporary): \(errnoText())") }
         var ok = fchmod(fd, 0o600) == 0
         var written = 0

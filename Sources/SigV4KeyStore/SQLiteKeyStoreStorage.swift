@@ -38,6 +38,7 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
         }
         if exists {
             try Self.checkHeader(path)
+            try Self.checkSchema(path)
         }
         var config = Configuration()
         config.busyMode = .timeout(10)
@@ -47,9 +48,14 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
         }
         do {
             if !exists {
-                // Create the file with owner-only permissions before SQLite opens it.
-                let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-                if fd >= 0 { close(fd) }
+                // Create the file with owner-only permissions before SQLite opens it. Whatever is already
+                // at the path (a dangling symlink, a file someone made since the check) is refused, not
+                // followed or taken over: SQLite would otherwise create the file itself, with the umask's mode.
+                let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                guard fd >= 0 else {
+                    throw KeyStoreError(.storage, "cannot create the key store \(path): \(errnoText())")
+                }
+                close(fd)
             }
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
@@ -78,6 +84,35 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
         if n == 0 { return }  // empty file: SQLite treats it as a new database
         guard n == 16, header == Array("SQLite format 3\u{0}".utf8) else {
             throw KeyStoreError(.corruptStore, "\(path) is not a key store (not an SQLite database)")
+        }
+    }
+
+    /// Refuses an SQLite database that is not a key store (another application's), before anything
+    /// writes to it: opening the store's pool would switch it to WAL mode and the migration would add
+    /// the store's tables to it. It is read through a read-only connection. A database with no table at
+    /// all (an empty file, or one left by an interrupted `keys init`) is still made a store.
+    static func checkSchema(_ path: String) throws(KeyStoreError) {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_size > 0 else { return }
+        var probe = Configuration()
+        probe.readonly = true
+        probe.busyMode = .timeout(10)
+        let tables: Set<String>
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: probe)
+            defer { try? queue.close() }
+            tables = Set(
+                try queue.read { db in
+                    try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+                })
+        } catch let error as DatabaseError {
+            throw Self.map(error, path: path)
+        } catch {
+            throw KeyStoreError(.storage, "cannot read \(path): \(error)")
+        }
+        guard tables.isEmpty || tables.isSuperset(of: ["grdb_migrations", "meta", "access_keys"]) else {
+            throw KeyStoreError(
+                .corruptStore, "\(path) is not a key store (an SQLite database without the key store's tables)")
         }
     }
 

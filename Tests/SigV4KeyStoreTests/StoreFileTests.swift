@@ -1,0 +1,113 @@
+import Foundation
+import SigV4
+import SigV4KeyStore
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The files a key store writes: the database and the master key file. What is at their paths
+/// when the store opens them (another application's database, a planted symlink) must never be
+/// modified, followed or taken over.
+@Suite struct StoreFileTests {
+    @Test func anSQLiteDatabaseOfAnotherApplicationIsRefusedAndLeftUntouched() throws {
+        let dir = TempDir()
+        let path = dir.file("app.db")
+        let made = try runPython(
+            """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("CREATE TABLE groceries(item TEXT NOT NULL)")
+            db.execute("INSERT INTO groceries VALUES ('milk'), ('eggs')")
+            db.commit(); db.close()
+            """, [path])
+        #expect(made.status == 0, "\(made.stderr)")
+        let before = fileBytes(path)
+        #expect(before.count >= 1024)
+        let ring = try MasterKeyRing.generate()
+        expectError(.corruptStore) { _ = try KeyStore.open(path: path, masterKeys: ring) }
+        expectError(.corruptStore) { _ = try KeyStore.open(path: path, create: true, masterKeys: ring) }
+        expectError(.corruptStore) { _ = try KeyStoreLocation.open(path: path, environment: [
+            MasterKeyRing.environmentVariable: String(repeating: "ab", count: 32)
+        ]) }
+        #expect(fileBytes(path) == before, "the other application's database was modified")
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test func anEmptySQLiteFileStillBecomesAStore() throws {
+        let dir = TempDir()
+        let path = dir.file("keys.db")
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+        let store = try KeyStore.open(path: path, create: true, masterKeys: try MasterKeyRing.generate())
+        _ = try store.createKey(principal: "alice", actor: "test")
+        #expect(try store.keys().count == 1)
+    }
+
+    @Test func creatingAStoreDoesNotFollowADanglingSymlinkAtItsPath() throws {
+        let dir = TempDir()
+        let path = dir.file("keys.db")
+        let target = dir.file("elsewhere.db")
+        #expect(symlink(target, path) == 0)
+        let ring = try MasterKeyRing.generate()
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        do {
+            let store = try KeyStore.open(path: path, create: true, masterKeys: ring)
+            _ = try store.createKey(principal: "alice", actor: "test")
+            // If it did open, the file it wrote must still be owner-only.
+            var info = stat()
+            #expect(stat(target, &info) == 0)
+            #expect(info.st_mode & 0o077 == 0, "the store was created through the symlink with mode \(String(info.st_mode & 0o777, radix: 8))")
+            Issue.record("a store was created through a dangling symlink at its path")
+        } catch let error as KeyStoreError {
+            #expect(error.code == .storage, "\(error)")
+            #expect(error.reason.contains(path), "\(error.reason)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: target))
+    }
+
+    @Test func aNewStoreFileIsOwnerOnlyWhateverTheUmask() throws {
+        let dir = TempDir()
+        let path = dir.file("keys.db")
+        let previous = umask(0)
+        defer { umask(previous) }
+        let store = try KeyStore.open(path: path, create: true, masterKeys: try MasterKeyRing.generate())
+        _ = try store.createKey(principal: "alice", actor: "test")
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            var info = stat()
+            #expect(stat(file, &info) == 0)
+            #expect(info.st_mode & 0o077 == 0, "\(file): mode \(String(info.st_mode & 0o777, radix: 8))")
+        }
+    }
+
+    @Test func writingTheKeyFileDoesNotFollowASymlinkAtItsTemporaryPath() throws {
+        let dir = TempDir()
+        let keyFile = dir.file("keys.db.masterkey")
+        let victim = dir.file("victim.txt")
+        let original = Data("someone else's file\n".utf8)
+        #expect(FileManager.default.createFile(atPath: victim, contents: original))
+        chmod(victim, 0o644)
+        // The temporary name is predictable (the key file's path and the process id).
+        #expect(symlink(victim, keyFile + ".tmp-\(getpid())") == 0)
+        let ring = try MasterKeyRing.generate()
+        do {
+            try ring.writeKeyFile(atPath: keyFile)
+        } catch {
+            // Refusing is acceptable; writing through the link is not.
+        }
+        let untouched = fileBytes(victim) == Array(original)  // a Bool: the key's bytes are never printed
+        #expect(untouched, "the master key was written through a planted symlink")
+        var info = stat()
+        if lstat(keyFile, &info) == 0 {
+            #expect(info.st_mode & S_IFMT == S_IFREG, "the key file is not a regular file")
+            #expect(info.st_mode & 0o077 == 0)
+            let again = try MasterKeyRing.readKeyFile(atPath: keyFile)
+            #expect(again.versions == ring.versions)
+        }
+    }
+}
