@@ -529,6 +529,27 @@ public final class KeyStore: Sendable {
         try read { try $0.auditEvents(after: after, limit: max(0, min(limit, 1_000_000))) }
     }
 
+    /// The audit events about key `keyID`, from sequence `after` on, at most `limit` of them. The whole log
+    /// after `after` is searched (a page at a time), so an old store's long history does not hide them.
+    ///
+    /// ```swift
+    /// let history = try store.auditLog(forKey: "SV4KAAAAAAAAAAAAAAAA")
+    /// ```
+    public func auditLog(forKey keyID: String, after: Int64 = 0, limit: Int = 10_000) throws(KeyStoreError)
+        -> [AuditEvent]
+    {
+        let limit = max(0, min(limit, 1_000_000))
+        var found: [AuditEvent] = []
+        var cursor = after
+        while found.count < limit {
+            let page = try auditLog(after: cursor, limit: 10_000)
+            guard let last = page.last else { break }
+            found += page.lazy.filter { $0.keyID == keyID }.prefix(limit - found.count)
+            cursor = last.sequence
+        }
+        return found
+    }
+
     /// The current generation counter.
     public func generation() throws(KeyStoreError) -> UInt64 { try read { try $0.generation() } }
 
@@ -567,8 +588,10 @@ public final class KeyStore: Sendable {
         while true {
             let count = try write(actor: actor) { tx, now in
                 try registerCurrentMasterKey(tx, now: now, actor: actor)
+                // Only older versions move: a record already under a newer version (another rewrap,
+                // started later with a newer key file, moved it) is left there.
                 let due = try tx.keys(principal: nil).filter {
-                    $0.sealed != nil && $0.sealed?.masterKeyVersion != target
+                    ($0.sealed?.masterKeyVersion).map { $0 < target } ?? false
                 }.prefix(max(1, batchSize))
                 for var stored in due {
                     guard let sealed = stored.sealed else { continue }
@@ -587,6 +610,48 @@ public final class KeyStore: Sendable {
             }
             moved += count
             if count == 0 { return moved }
+        }
+    }
+
+    /// Adds a new master key version to the key file at `keyFile` and registers it, for a rewrap.
+    ///
+    /// The key file is read again, the new version is drawn and the file is saved, all while this store holds
+    /// its write lock, and the new version's check value is registered in the same transaction. Two rewraps
+    /// started at once therefore add two versions one after the other, instead of both saving "version N+1"
+    /// with different keys and losing the one that records were first moved to. The versions in the file
+    /// must match the store (`wrongMasterKey`); a version the store has registered but the file lacks is
+    /// refused (`masterKeyVersionUnavailable`). Returns the new ring; open a store with it and call
+    /// ``rewrap(batchSize:actor:)``.
+    ///
+    /// ```swift
+    /// let ring = try store.addMasterKeyVersion(keyFile: keyFile, actor: "ops")
+    /// try KeyStore(storage: store.storage, masterKeys: ring).rewrap(actor: "ops")
+    /// ```
+    public func addMasterKeyVersion(keyFile: String, actor: String) throws(KeyStoreError) -> MasterKeyRing {
+        try write(actor: actor) { tx, now in
+            let current = try MasterKeyRing.readKeyFile(atPath: keyFile)
+            let checks = try tx.masterKeyChecks()
+            for version in current.versions {
+                guard let expected = checks[version], let key = current.key(version: version) else { continue }
+                guard ConstantTime.equals(expected, MasterKeyRing.checkValue(key)) else {
+                    throw KeyStoreError(
+                        .wrongMasterKey, "master key version \(version) in \(keyFile) is not the one this store uses")
+                }
+            }
+            let ring = try current.addingNewVersion()
+            let version = ring.currentVersion
+            guard checks[version] == nil, let key = ring.key(version: version) else {
+                throw KeyStoreError(
+                    .masterKeyVersionUnavailable,
+                    "the store has master key version \(version) registered, but \(keyFile) does not hold it")
+            }
+            try ring.writeKeyFile(atPath: keyFile)
+            try tx.registerMasterKey(version: version, check: MasterKeyRing.checkValue(key), at: now)
+            try tx.appendAudit(
+                AuditEvent(
+                    at: now, actor: actor, action: "masterkey.register", principal: nil, keyID: nil,
+                    detail: "version=\(version)"))
+            return ring
         }
     }
 

@@ -411,9 +411,12 @@ struct KeysAudit: AsyncParsableCommand {
 
     func run() async throws {
         try keysCommand {
-            let events = try options.open().auditLog(after: after, limit: limit).filter {
-                key == nil || $0.keyID == key
-            }
+            let store = try options.open()
+            // With --key, --limit counts that key's events, searched for through the whole log.
+            let events =
+                if let key { try store.auditLog(forKey: key, after: after, limit: limit) } else {
+                    try store.auditLog(after: after, limit: limit)
+                }
             switch format {
             case .json:
                 print(
@@ -462,10 +465,11 @@ struct KeysRewrap: AsyncParsableCommand {
             var (ring, source) = try MasterKeyRing.locate(
                 forStoreAt: path, keyFile: options.masterKeyFile, environment: options.environment)
             // Check the existing keys against the store before generating anything.
-            _ = try KeyStore(storage: storage, masterKeys: ring)
+            let checked = try KeyStore(storage: storage, masterKeys: ring)
             if case .file(let keyFile) = source, !resume {
-                ring = try ring.addingNewVersion()
-                try ring.writeKeyFile(atPath: keyFile)
+                // Under the store's write lock: another rewrap running now adds its own version, never
+                // the same number with another key.
+                ring = try checked.addMasterKeyVersion(keyFile: keyFile, actor: options.actorName)
             }
             let store = try KeyStore(storage: storage, masterKeys: ring)
             let moved = try store.rewrap(actor: options.actorName)

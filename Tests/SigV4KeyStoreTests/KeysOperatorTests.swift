@@ -1,0 +1,89 @@
+import Foundation
+import SigV4
+import SigV4KeyStore
+import Testing
+
+/// `sigv4 keys` as an operator uses it on a store that has been in production for a while:
+/// a long audit log, and master-key rotations started from two terminals at once.
+@Suite(.serialized) struct KeysOperatorTests {
+    @Test func auditForOneKeyFindsItsEventsPastTheFirstThousandOfTheLog() throws {
+        let dir = TempDir()
+        let db = dir.file("keys.db")
+        let env = ["SIGV4_KEYSTORE": db]
+        #expect(try runSigV4(["keys", "init"], environment: env).status == 0)
+        // A store with a long history: 1,500 earlier events about other keys.
+        let filled = try runPython(
+            """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.executemany("INSERT INTO audit(at, actor, action, principal, key_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                [(1780000000, "ops", "key.activate", "other", "SV4KOTHER%012d" % i, "") for i in range(1500)])
+            db.commit(); db.close()
+            """, [db])
+        #expect(filled.status == 0, "\(filled.stderr)")
+        let created = try runSigV4(["keys", "create", "--principal", "alice"], environment: env)
+        #expect(created.status == 0, "\(created.stderr)")
+        let issued = try #require(
+            try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
+        let id = try #require(issued["access_key_id"] as? String)
+        let deactivated = try runSigV4(["keys", "deactivate", id], environment: env)
+        #expect(deactivated.status == 0, "\(deactivated.stderr)")
+
+        let audit = try runSigV4(["keys", "audit", "--key", id, "--format", "json"], environment: env)
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]])
+        #expect(events.compactMap { $0["action"] as? String } == ["key.create", "key.deactivate"])
+        #expect(events.allSatisfy { $0["access_key_id"] as? String == id })
+        // --limit counts the key's events, not the events read to find them.
+        let first = try runSigV4(["keys", "audit", "--key", id, "--limit", "1", "--format", "json"], environment: env)
+        let one = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [[String: Any]])
+        #expect(one.compactMap { $0["action"] as? String } == ["key.create"])
+        // Without --key, --limit still bounds the whole listing.
+        let page = try runSigV4(["keys", "audit", "--limit", "10", "--format", "json"], environment: env)
+        let ten = try #require(try JSONSerialization.jsonObject(with: Data(page.stdout.utf8)) as? [[String: Any]])
+        #expect(ten.count == 10)
+    }
+
+    @Test func twoRewrapsStartedAtOnceNeverLoseAMasterKeyThatRecordsUse() throws {
+        let dir = TempDir()
+        let db = dir.file("keys.db")
+        let env = ["SIGV4_KEYSTORE": db]
+        #expect(try runSigV4(["keys", "init"], environment: env).status == 0)
+        var secrets: [String: String] = [:]
+        for name in ["alice", "bob", "carol", "dave"] {
+            let created = try runSigV4(["keys", "create", "--principal", name], environment: env)
+            let issued = try #require(
+                try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
+            secrets[try #require(issued["access_key_id"] as? String)] = try #require(
+                issued["secret_access_key"] as? String)
+        }
+        for round in 0..<6 {
+            let results = ChildResults<[ProcessResult]>([])
+            DispatchQueue.concurrentPerform(iterations: 2) { _ in
+                let result = (try? runSigV4(["keys", "rewrap"], environment: env))
+                    ?? ProcessResult(status: -1, stdout: "", stderr: "did not run")
+                results.mutate { $0.append(result) }
+            }
+            for result in results.value {
+                #expect(result.status == 0, "round \(round): \(result.stderr)")
+            }
+            // Whatever the interleaving, the key file opens every record.
+            let ring = try MasterKeyRing.readKeyFile(atPath: db + ".masterkey")
+            let store = try KeyStore.open(path: db, masterKeys: ring)
+            #expect(try store.verifySecrets() == [], "round \(round): records the key file cannot open")
+            for (id, secret) in secrets {
+                let opens = try store._openSecret(keyID: id).revealForDisplay() == secret  // never printed
+                #expect(opens, "round \(round): \(id)")
+            }
+        }
+    }
+}
+
+/// A value shared by the concurrent children of a test.
+final class ChildResults<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.withLock { stored } }
+    func mutate(_ body: (inout Value) -> Void) { lock.withLock { body(&stored) } }
+}
