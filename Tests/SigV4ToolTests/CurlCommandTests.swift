@@ -224,6 +224,22 @@ extension CLITests {
             #expect(Self.header(r, "authorization").first?.contains("x-amz-security-token") == true)
         }
 
+        @Test("--data-urlencode splits at the first '=' before looking for '@', as curl does ('a@b=c' is name and content, not a file)")
+        func dataURLEncodeNameWithAt() throws {
+            let dir = try TempDir()
+            _ = try dir.file("example.com=hi there", "not this file")
+            _ = try dir.file("v.txt", "é")
+            let printed = try Tool.run(
+                Tool.binary,
+                [
+                    "curl", "--region", "us-east-1", "--service", "execute-api", "--dry-run", "--",
+                    "--data-urlencode", "to@example.com=hi there", "--data-urlencode", "file@v.txt", "http://127.0.0.1:9/p",
+                ],
+                env: Self.env(home: dir.path), cwd: dir.path)
+            #expect(printed.status == 0, "\(printed.stderr)")
+            #expect(printed.out.contains(" --data-raw 'to@example.com=hi%20there&file=%C3%A9' "), "\(printed.out)")
+        }
+
         @Test("--dry-run prints a shell command that, run as is, sends a request botocore accepts")
         func dryRunIsRunnable() throws {
             let dir = try TempDir()

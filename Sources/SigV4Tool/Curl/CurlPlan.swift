@@ -82,7 +82,9 @@ struct CurlPlan {
             guard value.hasPrefix("@") else { return Array(value.utf8) }
             return try load(value.dropFirst())
         case .urlencode:
-            if let sep = value.firstIndex(where: { $0 == "=" || $0 == "@" }) {
+            // curl looks for '=' first and for '@' only when there is none: 'a@b=c' is the name
+            // 'a@b' and the content 'c', not the file 'b=c'.
+            if let sep = value.firstIndex(of: "=") ?? value.firstIndex(of: "@") {
                 let name = Array(value[..<sep].utf8)
                 let rest = value[value.index(after: sep)...]
                 let content = value[sep] == "@" ? try load(rest) : Array(rest.utf8)
