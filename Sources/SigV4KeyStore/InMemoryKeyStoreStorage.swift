@@ -81,6 +81,8 @@ public final class InMemoryKeyStoreStorage: KeyStoreStorage, @unchecked Sendable
     public func recordLastUsed(_ uses: [String: LastUsed]) throws {
         lock.withLock {
             for (id, use) in uses where contents.keys[id] != nil {
+                // As the SQLite storage: an older use written later (another resolver's buffer) is ignored.
+                if let known = contents.keys[id]?.key.lastUsed, known.at > use.at { continue }
                 contents.keys[id]?.key.lastUsed = use
             }
         }
