@@ -117,9 +117,14 @@ struct Explain: AsyncParsableCommand {
             }
             line()
             line("Likely cause:")
+            let placeholder = context.credentialSource == CLIError.placeholderCredentialSource
+            let signatures = MismatchAnalysis.Signatures(
+                provided: report.signatureProvided, providedAccessKeyID: report.accessKeyID,
+                ours: placeholder ? nil : signed.signature.hex,
+                ourAccessKeyID: placeholder ? nil : context.signer.credentials.accessKeyID)
             for cause in MismatchAnalysis.causes(
                 server: report.canonicalRequest, serverStringToSign: report.stringToSign,
-                ours: signed.canonicalRequest.text, oursStringToSign: signed.stringToSign.text)
+                ours: signed.canonicalRequest.text, oursStringToSign: signed.stringToSign.text, signatures: signatures)
             {
                 line("  - \(cause)")
             }

@@ -111,6 +111,42 @@ extension CLITests {
             #expect(cause.contains(c.cause), "\(cause)")
         }
 
+        /// S3's error when the canonical request and string to sign match ours, with the client's
+        /// signature and key id: who holds the other secret follows from them.
+        static func matchingError(signatureProvided: String, accessKeyID: String) throws -> String {
+            let expected = try docExample()
+            return "<Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>\(accessKeyID)</AWSAccessKeyId>"
+                + "<StringToSign>\(expected["string_to_sign"] ?? "")</StringToSign><SignatureProvided>\(signatureProvided)</SignatureProvided>"
+                + "<CanonicalRequest>\(expected["canonical_request"] ?? "")</CanonicalRequest></Error>"
+        }
+
+        @Test("--compare with matching strings to sign: the client's signature equal to ours puts the other secret at the server")
+        func compareBlamesTheServerSecretWhenTheClientSignedAsWeDo() throws {
+            let ours = try #require(try Self.docExample()["signature"])
+            let xml = try Self.matchingError(signatureProvided: ours, accessKeyID: "AKIAIOSFODNN7EXAMPLE")
+            let result = try Self.explain(["--compare", "e.xml"], files: ["e.xml": xml])
+            let cause = result.out.components(separatedBy: "Likely cause:\n").last ?? ""
+            #expect(cause.contains("the server holds another secret"), "\(cause)")
+        }
+
+        @Test("--compare with matching strings to sign: another client signature means the client signed otherwise")
+        func compareBlamesTheClientWhenItsSignatureDiffers() throws {
+            let other = String(repeating: "ab", count: 32)
+            let xml = try Self.matchingError(signatureProvided: other, accessKeyID: "AKIAIOSFODNN7EXAMPLE")
+            let result = try Self.explain(["--compare", "e.xml"], files: ["e.xml": xml])
+            let cause = result.out.components(separatedBy: "Likely cause:\n").last ?? ""
+            #expect(cause.contains("the client sent signature \(other)"), "\(cause)")
+            #expect(cause.contains("signed other bytes than it sent"), "\(cause)")
+        }
+
+        @Test("--compare with matching strings to sign names a client key id other than ours")
+        func compareNamesAnotherAccessKeyID() throws {
+            let xml = try Self.matchingError(signatureProvided: String(repeating: "0", count: 64), accessKeyID: "AKIDOTHERCLIENT")
+            let result = try Self.explain(["--compare", "e.xml"], files: ["e.xml": xml])
+            let cause = result.out.components(separatedBy: "Likely cause:\n").last ?? ""
+            #expect(cause.contains("signed with access key id AKIDOTHERCLIENT"), "\(cause)")
+        }
+
         @Test("--compare names the region when only the string to sign's scope differs")
         func compareNamesRegion() throws {
             let expected = try Self.docExample()

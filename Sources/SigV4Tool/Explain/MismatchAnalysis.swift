@@ -67,8 +67,23 @@ enum MismatchAnalysis {
         return current
     }
 
-    static func causes(server: String, serverStringToSign: String?, ours: String, oursStringToSign: String) -> [String]
-    {
+    /// What the client sent, from the server's error, and what these credentials give, to tell a
+    /// server-side secret from a client that signed otherwise once the strings to sign agree.
+    struct Signatures {
+        /// `<SignatureProvided>`: the signature the client sent.
+        var provided: String?
+        /// `<AWSAccessKeyId>`: the key id the client signed with.
+        var providedAccessKeyID: String?
+        /// Our signature over our string to sign, and the key id we sign with; nil when we sign
+        /// with the placeholder key (no credentials given), which says nothing about the secret.
+        var ours: String?
+        var ourAccessKeyID: String?
+    }
+
+    static func causes(
+        server: String, serverStringToSign: String?, ours: String, oursStringToSign: String,
+        signatures: Signatures = Signatures()
+    ) -> [String] {
         var causes: [String] = []
         let v: (String) -> String = { TextFormatting.visible($0) }
         guard let theirs = Parts(server) else {
@@ -175,12 +190,27 @@ enum MismatchAnalysis {
                 causes.append("the strings to sign differ: \(v(sts)) vs \(v(oursStringToSign))")
             }
             if causes.isEmpty {
-                causes.append(
-                    "the canonical request and string to sign match: the secret key differs (a wrong secret, or an access key id of another account)"
-                )
+                causes.append(secretCause(signatures))
             }
         }
         return causes
+    }
+
+    /// The cause once the canonical request and string to sign match: the server's secret, or a
+    /// client that signed with another key or over other bytes, told apart by `<SignatureProvided>`
+    /// (the client's signature) against ours over the same string to sign.
+    static func secretCause(_ s: Signatures) -> String {
+        let match = "the canonical request and string to sign match"
+        guard let provided = s.provided?.lowercased(), let ours = s.ours else {
+            return "\(match): the secret key differs (a wrong secret, or an access key id of another account)"
+        }
+        if let theirs = s.providedAccessKeyID, let mine = s.ourAccessKeyID, theirs != mine {
+            return "\(match), but the client signed with access key id \(theirs) and these credentials are \(mine): explain with the client's credentials"
+        }
+        if provided == ours {
+            return "\(match) and the client's signature equals ours: the server holds another secret for this access key id (a key rotated or mistyped on the server's side)"
+        }
+        return "\(match), but the client sent signature \(provided) where these credentials give \(ours): the client signed with another secret, or signed other bytes than it sent (for example a path it encoded twice or a header changed after signing)"
     }
 
     /// A line diff (longest common subsequence): `  ` same, `- ` server only, `+ ` ours only.

@@ -13,6 +13,10 @@ struct ServerSignatureReport {
     var canonicalRequest: String
     var stringToSign: String?
     var code: String?
+    /// The signature the client sent (S3's `<SignatureProvided>`).
+    var signatureProvided: String?
+    /// The access key id the client signed with (S3's `<AWSAccessKeyId>`).
+    var accessKeyID: String?
 
     init(text raw: String) {
         let text = raw.replacingOccurrencesCRLF()
@@ -36,6 +40,8 @@ struct ServerSignatureReport {
                 ServerSignatureReport.unescapeXML)
         }
         code = ServerSignatureReport.element("Code", in: text)
+        signatureProvided = ServerSignatureReport.element("SignatureProvided", in: text)
+        accessKeyID = ServerSignatureReport.element("AWSAccessKeyId", in: text).map(ServerSignatureReport.unescapeXML)
     }
 
     /// The x-amz-date the server saw, from its canonical request or string to sign.
