@@ -136,7 +136,9 @@ package struct ProfileFiles {
             else { continue }
             let key = trimmed(line[..<eq]).lowercased()
             var value = Array(trimmed(line[(eq + 1)...]).utf8)[...]
-            // awscli accepts inline comments only after whitespace: `region = us-east-1 # note`.
+            // An inline comment after whitespace (`region = us-east-1 # note`) is dropped. botocore 1.43
+            // keeps it as part of the value (`us-east-1 # note`, which then fails as a region); dropping
+            // it is the lenient reading, and no access key id, secret or region holds ` #` or ` ;`.
             if let cut = value.indices.first(where: { i in
                 (value[i] == 0x20 || value[i] == 0x09) && i + 1 < value.endIndex
                     && (value[i + 1] == UInt8(ascii: "#") || value[i + 1] == UInt8(ascii: ";"))
