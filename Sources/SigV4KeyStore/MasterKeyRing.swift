@@ -135,9 +135,18 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
 
     /// Reads a key file. Refuses a file that group or others may read or write (`keyFilePermissions`).
     public static func readKeyFile(atPath path: String) throws(KeyStoreError) -> MasterKeyRing {
+        // The checks are made on the file opened (`fstat`), not on the path before opening it: between
+        // a `stat` and an `open` the name could come to stand for another file. (A symlink to the key
+        // file is followed, as secret mounts use them; the file it reaches is the one checked.)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw KeyStoreError(.masterKeyMissing, "no master key file at \(path)") }
+            throw KeyStoreError(.masterKeyMissing, "cannot read master key file \(path)")
+        }
+        defer { close(fd) }
         var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw KeyStoreError(.masterKeyMissing, "no master key file at \(path)")
+        guard fstat(fd, &info) == 0 else {
+            throw KeyStoreError(.storage, "cannot read master key file \(path): \(errnoText())")
         }
         if info.st_mode & 0o077 != 0 {
             throw KeyStoreError(
@@ -148,7 +157,7 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         guard info.st_size <= 1 << 20 else {
             throw KeyStoreError(.malformedMasterKey, "master key file \(path) is too large")
         }
-        var bytes = try readAll(path)
+        var bytes = try readAll(fd, path: path, sizeHint: Int(info.st_size))
         defer { ConstantTime.cleanse(&bytes) }
         return try parse(String(decoding: bytes, as: UTF8.self))
     }
@@ -190,23 +199,25 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         }
     }
 
-    static func readAll(_ path: String) throws(KeyStoreError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw KeyStoreError(.masterKeyMissing, "cannot read master key file \(path)") }
-        defer { close(fd) }
+    /// Reads `fd` to its end (at most 1 MiB and a piece). The buffer is sized once from `sizeHint`
+    /// (the file's size) so that it is not reallocated: a reallocation would free a copy of the key
+    /// bytes without wiping it. Only a file that grew since its size was read can still cause one.
+    static func readAll(_ fd: Int32, path: String, sizeHint: Int) throws(KeyStoreError) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(max(0, sizeHint) + 4096)
         var chunk = [UInt8](repeating: 0, count: 4096)
+        defer { ConstantTime.cleanse(&chunk) }
         while out.count <= 1 << 20 {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 {
-                out += chunk[0..<n]
+                out.append(contentsOf: chunk[0..<n])
             } else if n == 0 {
                 break
             } else if errno != EINTR {
+                ConstantTime.cleanse(&out)
                 throw KeyStoreError(.storage, "cannot read master key file \(path): \(errnoText())")
             }
         }
-        ConstantTime.cleanse(&chunk)
         return out
     }
 

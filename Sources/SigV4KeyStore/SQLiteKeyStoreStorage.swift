@@ -242,12 +242,30 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
     /// Copies a consistent snapshot of the store to `destination` (SQLite online backup; safe while in use).
     public func backup(to destination: String) throws(KeyStoreError) {
         do {
+            // A new copy is created owner-only before SQLite opens it (SQLite would create it with the
+            // umask's mode, open to others until the chmod below), never through a symlink; an
+            // existing file is overwritten as before and made owner-only after.
+            let fd = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                close(fd)
+            } else {
+                // EEXIST: something is there. A regular file is overwritten; a symlink (O_EXCL refuses
+                // one, dangling or not) or anything else is refused.
+                let exists = errno == EEXIST
+                let reason = exists ? "it exists and is not a regular file" : errnoText()
+                var info = stat()
+                guard exists, lstat(destination, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+                    throw KeyStoreError(.storage, "cannot create the backup \(destination): \(reason)")
+                }
+            }
             let target = try DatabaseQueue(path: destination)
             try pool.backup(to: target)
             try target.close()
             chmod(destination, 0o600)
         } catch let error as DatabaseError {
             throw Self.map(error, path: destination)
+        } catch let error as KeyStoreError {
+            throw error
         } catch {
             throw KeyStoreError(.storage, "backup to \(destination) failed: \(error)")
         }

@@ -71,6 +71,30 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: target))
     }
 
+    /// A backup holds every sealed secret: it is never written through a symlink planted at its path
+    /// (the link's target would receive it), and a new one is owner-only from the start.
+    @Test func aBackupIsNotWrittenThroughASymlinkAndANewOneIsOwnerOnly() throws {
+        let dir = TempDir()
+        let opened = try KeyStore.open(path: dir.file("keys.db"), create: true, masterKeys: try MasterKeyRing.generate())
+        _ = try opened.createKey(principal: "alice", actor: "test")
+        let store = try #require(opened.storage as? SQLiteKeyStoreStorage)
+        let link = dir.file("backup.db")
+        let target = dir.file("elsewhere.db")
+        #expect(symlink(target, link) == 0)
+        do {
+            try store.backup(to: link)
+            Issue.record("a backup was written through a dangling symlink")
+        } catch {
+            #expect(error.code == .storage, "\(error)")  // typed throws: a KeyStoreError
+        }
+        #expect(!FileManager.default.fileExists(atPath: target))
+        let copy = dir.file("copy.db")
+        try store.backup(to: copy)
+        var info = stat()
+        #expect(stat(copy, &info) == 0)
+        #expect(info.st_mode & 0o077 == 0, "mode \(String(info.st_mode & 0o777, radix: 8))")
+    }
+
     @Test func aNewStoreFileIsOwnerOnlyWhateverTheUmask() throws {
         let dir = TempDir()
         let path = dir.file("keys.db")
