@@ -114,8 +114,13 @@ struct Gateway: Sendable {
     /// The header names listed in `fields`' `Connection` fields, lowercased: hop-by-hop headers of the
     /// client's connection, which a proxy removes before forwarding (RFC 9110, section 7.6.1).
     static func connectionOptions(_ fields: HTTPFields) -> Set<String> {
+        connectionOptions(values: fields[values: .connection])
+    }
+
+    /// The header names listed in `values`, the values of `Connection` fields, lowercased.
+    static func connectionOptions(values: some Sequence<String>) -> Set<String> {
         var options: Set<String> = []
-        for value in fields[values: .connection] {
+        for value in values {
             for option in value.utf8.split(separator: UInt8(ascii: ",")) {
                 let name = option.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
                 if !name.isEmpty { options.insert(asciiLowercased(name)) }
@@ -269,7 +274,12 @@ struct Gateway: Sendable {
         }
         let upstreamResponse = try await httpClient.execute(outbound, timeout: upstreamTimeout)
         var headers = HTTPFields()
-        for (name, value) in upstreamResponse.headers where !Self.droppedResponseHeaders.contains(name.lowercased()) {
+        // Hop-by-hop headers of the upstream's connection go no further: the fixed ones and those its
+        // `Connection` fields name (RFC 9110, section 7.6.1), as for requests.
+        let hopByHop = Self.connectionOptions(values: upstreamResponse.headers["connection"])
+        for (name, value) in upstreamResponse.headers {
+            let lowercased = name.lowercased()
+            guard !Self.droppedResponseHeaders.contains(lowercased), !hopByHop.contains(lowercased) else { continue }
             if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
         }
         return Response(

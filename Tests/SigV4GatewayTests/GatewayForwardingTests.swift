@@ -212,6 +212,20 @@ struct GatewayForwardingTests {
         #expect(plain.received.contains("GET /bucket/../key HTTP/1.1"), "\(plain.received)")
     }
 
+    @Test("headers the upstream's Connection field names are not passed back to the client; the others are")
+    func upstreamHopByHopResponseHeadersAreDropped() throws {
+        let rig = try Rig()
+        var fields = HTTPFields()
+        for reply in ["Connection: X-Upstream-Hop", "X-Upstream-Hop: 1", "X-Kept: 1"] {
+            fields.append(HTTPField(name: HTTPField.Name("X-Test-Reply")!, value: reply))
+        }
+        let (status, response) = try rig.send("GET", "/bucket/hop", try rig.signed(.get, "/bucket/hop", fields))
+        #expect(status == 200, "\(response)")
+        let head = (response.components(separatedBy: "\r\n\r\n").first ?? "").lowercased()
+        #expect(head.contains("\r\nx-kept: 1"), "\(response)")
+        #expect(!head.contains("x-upstream-hop:"), "\(response)")
+    }
+
     @Test("a transfer coding other than chunked is refused with NotImplemented (501), not forwarded without it")
     func unknownTransferCodingIsRefused() throws {
         let rig = try Rig()

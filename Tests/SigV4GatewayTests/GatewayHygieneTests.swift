@@ -155,6 +155,9 @@ class H(http.server.BaseHTTPRequestHandler):
         reply = b"upstream ok\n"
         self.send_response(200)
         self.send_header("Content-Length", str(len(reply)))
+        for extra in self.headers.get_all("X-Test-Reply") or []:  # response headers a test asks for
+            name, value = extra.split(":", 1)
+            self.send_header(name.strip(), value.strip())
         self.end_headers()
         self.wfile.write(reply)
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_any
