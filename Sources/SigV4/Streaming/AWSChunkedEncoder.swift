@@ -320,8 +320,10 @@ public struct AWSChunkedEncoder: Sendable {
     /// into the result.
     public mutating func encode(_ bytes: UnsafeRawBufferPointer) throws(SigV4Error) -> [UInt8] {
         var out: [UInt8] = []
+        // Sized from the bytes actually given, never from the declared length: a declared length
+        // larger than the payload is an error (at `finish`), not a request for that much memory.
         if let length = try? encoding.encodedLength(
-            decodedLength: decodedContentLength ?? bytes.count, chunkSize: chunkSize,
+            decodedLength: bytes.count, chunkSize: chunkSize,
             signatureWidth: Self.signatureWidth(sigV4a: sigV4aChain != nil))
         {
             out.reserveCapacity(length)

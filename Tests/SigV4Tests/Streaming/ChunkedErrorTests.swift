@@ -70,6 +70,22 @@ struct ChunkedErrorTests {
         }
     }
 
+    @Test(
+        "an in-memory payload shorter than a huge declared length fails with contentLengthMismatch, without allocating for the declared length",
+        arguments: [AWSChunkedEncoding.signed, .signedWithTrailer(.crc32c), .unsignedWithTrailer(.sha256)])
+    func hugeDeclaredLength(encoding: AWSChunkedEncoding) throws {
+        // 4 PiB declared: the encoded length is computable, but no machine can reserve it.
+        let declared = 1 << 52
+        let streaming = try StreamingFixtures.signer.signStreaming(
+            StreamingFixtures.request, decodedContentLength: declared, encoding: encoding, chunkSize: 64 << 20,
+            at: StreamingFixtures.date)
+        #expect(Self.code { _ = try streaming.encode([UInt8]([1, 2, 3])) } == .contentLengthMismatch)
+        var encoder = try AWSChunkedEncoder(
+            encoding: encoding, chunkSize: 64 << 20, decodedContentLength: declared,
+            chunkSigner: streaming.chunkSigner)
+        #expect(Self.code { _ = try encoder.encode([UInt8](repeating: 9, count: 100)) } == .contentLengthMismatch)
+    }
+
     @Test("a negative decoded length is refused")
     func negativeLength() {
         #expect(

@@ -94,4 +94,17 @@ struct SigV4aChunkedSigningTests {
         }
         #expect(throws: SigV4Error.self) { try SigV4aChunkSigner.encodedLength(decodedLength: 10, chunkSize: 100) }
     }
+
+    @Test("a SigV4a in-memory payload shorter than a huge declared length fails with contentLengthMismatch, without allocating for the declared length")
+    func hugeDeclaredLength() throws {
+        let signer = try Self.signer()
+        for trailer in [nil, TrailingChecksum.Algorithm.crc32c] {
+            let streaming = try signer.signStreaming(
+                StreamingFixtures.request, decodedContentLength: 1 << 52, trailer: trailer, chunkSize: 64 << 20,
+                at: Self.date)
+            #expect { _ = try streaming.encode([UInt8]([1, 2, 3])) } throws: {
+                ($0 as? SigV4Error)?.code == .contentLengthMismatch
+            }
+        }
+    }
 }
