@@ -68,7 +68,9 @@ public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Elem
             return (true, nil)
         }
 
-        /// Errors: ``SigV4Error`` or whatever the base sequence throws.
+        /// Errors: ``SigV4Error`` or whatever the base sequence throws. After an error the sequence
+        /// is over: `next()` returns nil, and never the end of the body (which would make the bytes
+        /// sent so far a complete, validly signed upload).
         public typealias Failure = any Error
 
         /// The next piece of the body, or nil after the end.
@@ -136,7 +138,16 @@ public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Elem
                     }
                     continue
                 }
-                if let next = try await base.next(isolation: actor) {
+                let next: Base.Element?
+                do {
+                    next = try await base.next(isolation: actor)
+                } catch {
+                    // The payload failed: the body must never be ended (which would sign and send the
+                    // bytes so far as a complete upload), so the sequence ends here, after the error.
+                    done = true
+                    throw error
+                }
+                if let next {
                     current = next
                     offset = 0
                     continue

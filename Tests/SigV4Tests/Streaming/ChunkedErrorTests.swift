@@ -86,6 +86,54 @@ struct ChunkedErrorTests {
         #expect(Self.code { _ = try encoder.encode([UInt8](repeating: 9, count: 100)) } == .contentLengthMismatch)
     }
 
+    /// A payload source that yields `bytes` bytes, then fails; it ends (nil) if asked again.
+    struct FailingPayload: AsyncSequence, Sendable {
+        typealias Element = [UInt8]
+        struct SourceError: Error {}
+        let bytes: Int
+        struct AsyncIterator: AsyncIteratorProtocol {
+            let bytes: Int
+            var step = 0
+            mutating func next() async throws -> [UInt8]? {
+                step += 1
+                if step == 1 { return [UInt8](repeating: 0x61, count: bytes) }
+                if step == 2 { throw SourceError() }
+                return nil
+            }
+        }
+        func makeAsyncIterator() -> AsyncIterator { AsyncIterator(bytes: bytes) }
+    }
+
+    @Test(
+        "after the payload source fails, the body never ends: next() returns nil instead of the final chunk, even for an unknown length",
+        arguments: [AWSChunkedEncoding.signed, .signedWithTrailer(.crc32), .unsignedWithTrailer(.crc32c)],
+        [nil, 50_000])
+    func payloadFailureNeverEndsBody(encoding: AWSChunkedEncoding, declared: Int?) async throws {
+        let streaming = try StreamingFixtures.signer.signStreaming(
+            StreamingFixtures.request, decodedContentLength: declared, encoding: encoding, chunkSize: 8192,
+            at: StreamingFixtures.date)
+        var iterator = streaming.body(FailingPayload(bytes: 10_000)).makeAsyncIterator()
+        var body: [UInt8] = []
+        var failures = 0
+        // A consumer that carries on after an error (against the convention, but it happens).
+        for _ in 0..<5 {
+            do {
+                guard let element = try await iterator.next() else { break }
+                body += element
+            } catch is FailingPayload.SourceError {
+                failures += 1
+            } catch {
+                Issue.record("unexpected second error \(error)")
+            }
+        }
+        #expect(failures == 1)
+        // Only the first full chunk went out: no final zero-length chunk, no trailer.
+        let text = String(decoding: body, as: UTF8.self)
+        #expect(body.count < 8192 + 200)
+        #expect(!text.contains("\r\n0;chunk-signature=") && !text.contains("\r\n0\r\n"))
+        #expect(!text.contains("x-amz-checksum"))
+    }
+
     @Test("a negative decoded length is refused")
     func negativeLength() {
         #expect(
