@@ -207,7 +207,10 @@ public struct KeyScope: Sendable, Hashable, Codable {
     public var services: Set<String>
     /// Allowed HTTP methods, uppercase (empty: any).
     public var methods: Set<String>
-    /// Allowed path prefixes of the raw request path (empty: any).
+    /// Allowed path prefixes (empty: any), compared byte for byte with the start of the request's
+    /// path percent-decoded and dot-segment-normalized (``allowsPath(_:)``). A prefix is a prefix of
+    /// bytes, not of segments: `/pub` allows `/public/x`; end it with `/` (`/pub/`) to allow one
+    /// folder.
     public var pathPrefixes: [String]
     /// Longest `X-Amz-Expires` accepted for presigned URLs, in seconds (nil: the 7-day maximum).
     public var maxPresignLifetime: Int?
@@ -233,6 +236,49 @@ public struct KeyScope: Sendable, Hashable, Codable {
 
     /// No limits.
     public static let unrestricted = KeyScope()
+
+    /// True when the request path `path` (as sent, without the query) is inside one of
+    /// ``pathPrefixes`` however a server behind the verifier resolves it: the path is
+    /// percent-decoded once, then normalized (`.` and `..` segments resolved, `//` collapsed), and
+    /// must start with a prefix. When the decoded path holds `\` or `;`, it must also start with
+    /// one when `\` separates segments as `/` does (IIS, WHATWG URL parsers) and a segment is
+    /// read up to its first `;` for being `.` or `..` (`..;jsessionid=1`: Tomcat's path
+    /// parameters), so `/public/..;/private` and `/public/..%5Cprivate` are not in `/public/`.
+    /// Empty ``pathPrefixes`` allows every path.
+    func allowsPath(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !pathPrefixes.isEmpty else { return true }
+        let decoded = URIEncoding.decode(path)
+        func inside(_ normalized: [UInt8]) -> Bool { pathPrefixes.contains { normalized.starts(with: $0.utf8) } }
+        guard inside(URIEncoding.normalizePath(decoded)) else { return false }
+        guard decoded.contains(where: { $0 == 0x5c || $0 == 0x3b }) else { return true }
+        return inside(KeyScope.normalizingParametersAndBackslashes(decoded))
+    }
+
+    /// `path` normalized as ``URIEncoding/normalizePath(_:)-([UInt8])`` does, but with `\` as a
+    /// separator too (written `/`) and a segment that is `.` or `..` before its first `;` (its
+    /// path parameters) resolved as `.` or `..`; other segments are kept as they are.
+    static func normalizingParametersAndBackslashes(_ path: [UInt8]) -> [UInt8] {
+        var segments: [ArraySlice<UInt8>] = []
+        var start = 0
+        for i in 0...path.count where i == path.count || path[i] == 0x2f || path[i] == 0x5c {
+            let segment = path[start..<i]
+            start = i + 1
+            let name = segment.prefix { $0 != 0x3b }
+            if segment.isEmpty || name.elementsEqual([0x2e]) { continue }
+            if name.elementsEqual([0x2e, 0x2e]) {
+                _ = segments.popLast()
+                continue
+            }
+            segments.append(segment)
+        }
+        var out: [UInt8] = [0x2f]
+        for (k, segment) in segments.enumerated() {
+            if k > 0 { out.append(0x2f) }
+            out.append(contentsOf: segment)
+        }
+        if let last = path.last, last == 0x2f || last == 0x5c, !segments.isEmpty { out.append(0x2f) }
+        return out
+    }
 }
 
 extension AmzDate: Codable {

@@ -222,7 +222,7 @@ extension Verifier {
     }
 
     /// The policy's region and service allow-lists, `host` and every `x-amz-*` field signed (a
-    /// field the policy exempts goes the full way): true when they pass.
+    /// field the policy exempts, or an `x_amz_*` spelling, goes the full way): true when they pass.
     private func commonChecks(
         region: String, service: String, signedNames names: UnsafeRawBufferPointer, facts: HeaderFacts,
         fields: VerifierCanonicalization.Headers
@@ -238,7 +238,7 @@ extension Verifier {
             return false
         }
         return !storage.policy.requireSignedAmzHeaders || facts.amzCount == 0
-            || fields.allNames(withPrefix: "x-amz-", areIn: names)
+            || (!facts.amzUnderscored && fields.allNames(withPrefix: "x-amz-", areIn: names))
     }
 
     /// The payload hash the full verification tries (a header-auth request has one): the declared

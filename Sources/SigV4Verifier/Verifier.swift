@@ -196,8 +196,12 @@ public struct Verifier: Sendable {
         var contentMD5 = Occurrences()
         var hostCount = 0
         var hasBody = false
-        /// How many `x-amz-*` fields there are (coverage is checked only when there are some).
+        /// How many `x-amz-*` fields there are, `x_amz_*` spellings included (coverage is checked
+        /// only when there are some).
         var amzCount = 0
+        /// True when some `x-amz-*` name is spelled with `_` for a `-` (`X_Amz_Copy_Source`): the
+        /// canonicalization's prefix scan does not see it, so coverage walks the fields.
+        var amzUnderscored = false
 
         /// No facts yet: ``note(_:name:value:)`` adds each field's (the canonicalization's field
         /// pass calls it, so the fields are walked once).
@@ -225,6 +229,11 @@ public struct Verifier: Sendable {
             case UInt8(ascii: "x"):
                 guard Verifier.isAmzName(name) else { return }
                 amzCount += 1
+                // `x_amz_…`: no header the checks read, but covered as `x-amz-*` (``isAmzName(_:)``).
+                if name[1] != 0x2d || name[5] != 0x2d {
+                    amzUnderscored = true
+                    return
+                }
                 switch name.count {
                 case 10 where Self.equals(name, "x-amz-date"):
                     if amzDate.isEmpty && value.count == 16 { firstAmzDate = AmzDate.parse(bytes: value) }
@@ -252,14 +261,17 @@ public struct Verifier: Sendable {
         }
     }
 
-    /// True when `name` starts with `x-amz-` in any case.
+    /// True when `name` starts with `x-amz-` in any case, `_` standing for either `-`
+    /// (`X_Amz_Copy_Source`): CGI, WSGI, PHP and Rack give such a header the variable of
+    /// `x-amz-copy-source` (`HTTP_X_AMZ_COPY_SOURCE`), so a service behind the verifier may read
+    /// it as one, and it must be signed as one.
     static func isAmzName(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         guard name.count >= 6 else { return false }
-        return (name[0] | 0x20) == 0x78 && name[1] == 0x2d && (name[2] | 0x20) == 0x61 && (name[3] | 0x20) == 0x6d
-            && (name[4] | 0x20) == 0x7a && name[5] == 0x2d
+        return (name[0] | 0x20) == 0x78 && (name[1] == 0x2d || name[1] == 0x5f) && (name[2] | 0x20) == 0x61
+            && (name[3] | 0x20) == 0x6d && (name[4] | 0x20) == 0x7a && (name[5] == 0x2d || name[5] == 0x5f)
     }
 
-    /// The lowercase `x-amz-*` names present but not among the signed names (`signedLine`,
+    /// The lowercase `x-amz-*` names (``isAmzName(_:)``: `x_amz_*` too, as spelled) present but not among the signed names (`signedLine`,
     /// `a;b;c`), in first-occurrence order, without repeats. Linear in the fields times the signed
     /// names (at most ``AuthorizationParser/maxSignedHeaders``), so 10,000 distinct names stay cheap.
     static func unsignedAmzNames(_ headers: HeaderList, signedLine: UnsafeRawBufferPointer) -> [String] {
@@ -667,7 +679,7 @@ public struct Verifier: Sendable {
         }
         if dateFromDateHeader && !signedNames.contains("date") { unsigned.append("date") }
         if storage.policy.requireSignedAmzHeaders && facts.amzCount > 0
-            && !signedNames.withBytes({ line in fields.allNames(withPrefix: "x-amz-", areIn: line) })
+            && (facts.amzUnderscored || !signedNames.withBytes({ line in fields.allNames(withPrefix: "x-amz-", areIn: line) }))
         {
             let unsignedAmz = claim.withSignedHeaderBytes { Verifier.unsignedAmzNames(request.headers, signedLine: $0) }
             for name in unsignedAmz {
@@ -718,13 +730,22 @@ public struct Verifier: Sendable {
         }
 
         // Session token claimed by the request.
+        // A presigned URL's is its query parameter, or an `X-Amz-Security-Token` header when the
+        // query has none: a request carries one token, so both at once are refused (else the key's
+        // token would be checked in one place while a service behind reads the other).
         let claimedToken: String?
-        if let presign = claim.presign {
-            claimedToken = presign.sessionToken
-        } else {
-            guard facts.securityToken.count <= 1 else {
-                throw withKey(VerificationFailure(.invalidToken, "The request has more than one X-Amz-Security-Token header"))
+        guard facts.securityToken.count <= 1 else {
+            throw withKey(VerificationFailure(.invalidToken, "The request has more than one X-Amz-Security-Token header"))
+        }
+        if let token = claim.presign?.sessionToken {
+            guard facts.securityToken.isEmpty else {
+                throw withKey(
+                    VerificationFailure(
+                        .invalidToken,
+                        "The request has more than one session token (an X-Amz-Security-Token header and query parameter)"))
             }
+            claimedToken = token
+        } else {
             claimedToken = request.headers.withFirst(facts.securityToken) { String(decoding: $0, as: UTF8.self) }
         }
 
@@ -1018,13 +1039,10 @@ public struct Verifier: Sendable {
         if !s.methods.isEmpty && !s.methods.contains(request.method) {
             throw denied("The access key is not allowed to use method \(request.method)")
         }
-        if !s.pathPrefixes.isEmpty {
-            // Compare on the decoded, dot-normalized path so that `%2e%2e` or `..` cannot step out of a prefix.
-            let decoded = URIEncoding.normalizePath(
-                request.withTarget { t, mark in URIEncoding.decode(UnsafeBufferPointer(rebasing: t[..<mark])) })
-            if !s.pathPrefixes.contains(where: { decoded.starts(with: $0.utf8) }) {
-                throw denied("The access key is not allowed to access this path")
-            }
+        if !s.pathPrefixes.isEmpty
+            && !request.withTarget({ t, mark in s.allowsPath(UnsafeBufferPointer(rebasing: t[..<mark])) })
+        {
+            throw denied("The access key is not allowed to access this path")
         }
         if let expires = presignExpires, let maxLifetime = s.maxPresignLifetime, expires > maxLifetime {
             throw denied("The access key may presign URLs for at most \(maxLifetime) seconds")
