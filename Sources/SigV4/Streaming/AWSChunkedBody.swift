@@ -70,7 +70,8 @@ public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Elem
 
         /// Errors: ``SigV4Error`` or whatever the base sequence throws. After an error the sequence
         /// is over: `next()` returns nil, and never the end of the body (which would make the bytes
-        /// sent so far a complete, validly signed upload).
+        /// sent so far a complete, validly signed upload). A source that ends because the task was
+        /// cancelled ends the body with `CancellationError`, for the same reason.
         public typealias Failure = any Error
 
         /// The next piece of the body, or nil after the end.
@@ -153,6 +154,9 @@ public struct AWSChunkedBody<Base: AsyncSequence>: AsyncSequence where Base.Elem
                     continue
                 }
                 done = true
+                // A cancelled source may just end (AsyncStream's iterator returns nil): that is not
+                // the end of the payload, so the body is not ended either.
+                if Task.isCancelled { throw CancellationError() }
                 return settle(try encoder.finish())
             }
             return nil

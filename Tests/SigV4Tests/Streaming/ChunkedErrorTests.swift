@@ -134,6 +134,39 @@ struct ChunkedErrorTests {
         #expect(!text.contains("x-amz-checksum"))
     }
 
+    @Test(
+        "a cancelled upload never ends its body, though a cancelled AsyncStream source simply ends",
+        arguments: [AWSChunkedEncoding.signed, .unsignedWithTrailer(.crc32c)])
+    func cancellationNeverEndsBody(encoding: AWSChunkedEncoding) async throws {
+        let streaming = try StreamingFixtures.signer.signStreaming(
+            StreamingFixtures.request, decodedContentLength: nil, encoding: encoding, chunkSize: 8192,
+            at: StreamingFixtures.date)
+        // A source still producing (never finished): on cancellation its iterator returns nil.
+        let (source, continuation) = AsyncStream<[UInt8]>.makeStream()
+        continuation.yield([UInt8](repeating: 0x61, count: 10_000))
+        let (firstElement, firstSeen) = AsyncStream<Void>.makeStream()
+        let upload = Task { () -> (body: [UInt8], error: (any Error)?) in
+            var body: [UInt8] = []
+            do {
+                for try await element in streaming.body(source) {
+                    body += element
+                    firstSeen.yield()
+                }
+            } catch {
+                return (body, error)
+            }
+            return (body, nil)
+        }
+        for await _ in firstElement { break }
+        upload.cancel()
+        let (body, error) = await upload.value
+        continuation.finish()
+        #expect(error is CancellationError)
+        let text = String(decoding: body, as: UTF8.self)
+        #expect(body.count < 8192 + 200)
+        #expect(!text.contains("\r\n0;chunk-signature=") && !text.contains("\r\n0\r\n"))
+    }
+
     @Test("a negative decoded length is refused")
     func negativeLength() {
         #expect(
