@@ -1306,7 +1306,13 @@ public struct Verifier: Sendable {
             ownedTarget = made
             return made
         }
+        var payloadHashesTried = 0
         for payloadHash in inputs.candidates {
+            // SigV4a: the first payload hash only (a presigned URL's: `UNSIGNED-PAYLOAD` under S3
+            // rules, the body's hash otherwise), as for the readings below: each try is an ECDSA
+            // verification, so a bad signature would cost two.
+            if inputs.ecdsaKey != nil && payloadHashesTried > 0 { break }
+            payloadHashesTried += 1
             var index = -1
             while true {
                 let reading: Reading

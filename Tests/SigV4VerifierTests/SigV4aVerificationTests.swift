@@ -436,6 +436,25 @@ struct SigV4aVerificationTests {
         let late = await Fixture.verifier().verify(VerificationRequest(signed.request), now: Fixture.date.adding(seconds: 601))
         #expect(late.failure?.code == .accessDenied)
     }
+
+    @Test("presigned SigV4a is checked over one payload hash, so a bad signature costs one ECDSA verification: UNSIGNED-PAYLOAD under S3 rules, the body's hash otherwise")
+    func presignedOnePayloadHash() async throws {
+        let credentials = Credentials(accessKeyID: Fixture.accessKeyID, secretAccessKey: Fixture.secret)
+        let request = HTTPRequest(method: .get, scheme: "https", authority: "b.s3.amazonaws.com", path: "/k")
+        func verify(service: String, payload: PayloadHash?) async throws -> VerificationResult {
+            let signer = try SigV4aSigner(credentials: credentials, regionSet: ["*"], service: service)
+            let signed = try signer.presign(request, payload: payload, expires: 600, at: Fixture.date)
+            return await Fixture.verifier().verify(VerificationRequest(signed.request), now: Fixture.date)
+        }
+        // The hash each form is signed over verifies.
+        let s3 = try await verify(service: "s3", payload: nil)
+        #expect(s3.isAccepted && s3.verified?.payloadHash == .unsignedPayload, "\(s3.failure?.description ?? "")")
+        let other = try await verify(service: "sts", payload: nil)
+        #expect(other.isAccepted && other.verified?.payloadHash == .emptySHA256, "\(other.failure?.description ?? "")")
+        // The other hash SigV4 would also try (each try is another ECDSA verification) is not tried.
+        #expect(try await verify(service: "s3", payload: .emptySHA256).failure?.code == .signatureDoesNotMatch)
+        #expect(try await verify(service: "sts", payload: .unsignedPayload).failure?.code == .signatureDoesNotMatch)
+    }
 }
 
 extension SuiteContext {
