@@ -480,7 +480,8 @@ extension VerifiedRequest {
             do {
                 algorithm = try TrailingChecksum.Algorithm(name: String(decoding: trailers[0], as: UTF8.self))
             } catch {
-                throw VerificationFailure(.invalidArgument, "x-amz-trailer must name one of x-amz-checksum-crc32, -crc32c, -crc64nvme, -sha1, -sha256, -sha512")
+                let names = TrailingChecksum.Algorithm.allCases.map(\.headerName).joined(separator: ", ")
+                throw VerificationFailure(.invalidArgument, "x-amz-trailer must name one of \(names)")
             }
         }
         let encoding: AWSChunkedEncoding

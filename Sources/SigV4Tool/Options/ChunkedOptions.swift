@@ -29,7 +29,10 @@ struct ChunkedOptions: ParsableArguments {
 
     func encoding() throws(CLIError) -> AWSChunkedEncoding {
         guard let trailer else {
-            if unsignedTrailer { throw .usage("--unsigned-trailer needs --trailer crc32c|crc32|sha1|sha256") }
+            if unsignedTrailer {
+                let names = TrailingChecksum.Algorithm.allCases.map(\.rawValue).joined(separator: "|")
+                throw .usage("--unsigned-trailer needs --trailer \(names)")
+            }
             return .signed
         }
         let algorithm: TrailingChecksum.Algorithm
