@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SigV4
 import SigV4CommandLine
+import SigV4Verifier
 
 /// `sigv4 explain`: every stage of a signature, and a diff against a server's `SignatureDoesNotMatch`.
 struct Explain: AsyncParsableCommand {
@@ -15,10 +16,19 @@ struct Explain: AsyncParsableCommand {
             signed header, the clock, the region or the service. Without --timestamp the server's
             x-amz-date is used so that only real differences show.
 
+            --captured FILE explains a request as it was sent instead of a URL: a raw HTTP request, the
+            stderr of `curl -v` or a `curl --trace-ascii` dump (--input-format; the first request is
+            read). The stages are computed from its own Authorization (or presigned query): its scope,
+            signed headers and date. With credentials, it says whether the signature matches them;
+            --compare diffs it against a server's SignatureDoesNotMatch. curl -v shows no body: pass
+            it with --data-file, or the hash in x-amz-content-sha256 is used.
+
             Examples:
               sigv4 explain https://examplebucket.s3.amazonaws.com/test.txt -H 'Range: bytes=0-9'
               aws s3api get-object ... --debug 2>&1 | ...   # save the error body to error.xml
               sigv4 explain https://examplebucket.s3.amazonaws.com/test.txt --compare error.xml
+              curl --aws-sigv4 aws:amz:us-east-1:s3 --user "$KEY:$SECRET" -v https://… 2> curl.txt
+              sigv4 explain --captured curl.txt --compare error.xml
             """)
 
     @OptionGroup var request: RequestOptions
@@ -28,9 +38,21 @@ struct Explain: AsyncParsableCommand {
     @Option(help: "A server's SignatureDoesNotMatch XML or a canonical request to compare with ours ('-' for stdin).")
     var compare: String?
 
+    @Option(
+        help:
+            "Explain this captured request instead of a URL: raw HTTP, curl -v's stderr or a curl --trace-ascii dump ('-' for stdin)."
+    )
+    var captured: String?
+
+    @Option(
+        name: .customLong("input-format"),
+        help: "What --captured holds: auto (detect), raw, curl-verbose or curl-trace.")
+    var inputFormat: CaptureFormatOption = .auto
+
     func run() async throws {
         var report: ServerSignatureReport?
         if let compare {
+            if compare == "-" && captured == "-" { throw CLIError.usage("--compare and --captured cannot both read stdin") }
             let data: Data?
             if compare == "-" {
                 data = FileHandle.standardInput.readDataToEndOfFile()
@@ -39,6 +61,13 @@ struct Explain: AsyncParsableCommand {
             }
             guard let data else { throw CLIError.failure("cannot read --compare file '\(compare)'") }
             report = ServerSignatureReport(text: String(decoding: data, as: UTF8.self))
+        }
+        if let captured {
+            if request.url != nil {
+                throw CLIError.usage("--captured explains the captured request: give no URL with it")
+            }
+            Console.out(try await explainCaptured(captured, report: report))
+            return
         }
         var signing = self.signing
         if signing.timestamp == nil, let date = report?.amzDate, (try? AmzDate(iso8601Basic: date)) != nil {
@@ -93,10 +122,31 @@ struct Explain: AsyncParsableCommand {
             }
         }
         if let report {
+            let placeholder = context.credentialSource == CLIError.placeholderCredentialSource
+            let signatures = MismatchAnalysis.Signatures(
+                provided: report.signatureProvided, providedAccessKeyID: report.accessKeyID,
+                ours: placeholder ? nil : signed.signature.hex,
+                ourAccessKeyID: placeholder ? nil : context.signer.credentials.accessKeyID)
+            out += Self.comparison(
+                report, canonicalRequest: signed.canonicalRequest.text, stringToSign: signed.stringToSign.text,
+                signatures: signatures)
+        }
+        Console.out(out)
+    }
+
+    /// The diff of `report` (the server's) against our canonical request and string to sign, and the
+    /// likely causes.
+    static func comparison(
+        _ report: ServerSignatureReport, canonicalRequest: String, stringToSign: String,
+        signatures: MismatchAnalysis.Signatures
+    ) -> String {
+        var out = ""
+        func line(_ s: String = "") { out += s + "\n" }
+        do {
             line()
             let server = report.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false).map(
                 String.init)
-            let ours = signed.canonicalRequest.text.split(separator: "\n", omittingEmptySubsequences: false).map(
+            let ours = canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false).map(
                 String.init)
             if server == ours {
                 line("Canonical request: identical to the server's.")
@@ -105,31 +155,26 @@ struct Explain: AsyncParsableCommand {
                 for d in MismatchAnalysis.diff(server: server, ours: ours) { line("  " + d) }
             }
             if let sts = report.stringToSign {
-                if sts == signed.stringToSign.text {
+                if sts == stringToSign {
                     line("String to sign: identical to the server's.")
                 } else {
                     line("String to sign diff (- server, + ours):")
                     let a = sts.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                    let b = signed.stringToSign.text.split(separator: "\n", omittingEmptySubsequences: false).map(
+                    let b = stringToSign.split(separator: "\n", omittingEmptySubsequences: false).map(
                         String.init)
                     for d in MismatchAnalysis.diff(server: a, ours: b) { line("  " + d) }
                 }
             }
             line()
             line("Likely cause:")
-            let placeholder = context.credentialSource == CLIError.placeholderCredentialSource
-            let signatures = MismatchAnalysis.Signatures(
-                provided: report.signatureProvided, providedAccessKeyID: report.accessKeyID,
-                ours: placeholder ? nil : signed.signature.hex,
-                ourAccessKeyID: placeholder ? nil : context.signer.credentials.accessKeyID)
             for cause in MismatchAnalysis.causes(
                 server: report.canonicalRequest, serverStringToSign: report.stringToSign,
-                ours: signed.canonicalRequest.text, oursStringToSign: signed.stringToSign.text, signatures: signatures)
+                ours: canonicalRequest, oursStringToSign: stringToSign, signatures: signatures)
             {
                 line("  - \(cause)")
             }
         }
-        Console.out(out)
+        return out
     }
 
     static func describePayload(_ value: String) -> String {

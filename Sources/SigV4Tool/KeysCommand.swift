@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SigV4
+import SigV4CommandLine
 import SigV4KeyStore
 import SigV4Verifier
 
@@ -90,11 +91,13 @@ func parseDuration(_ text: String) throws -> Int64 {
     return value * unit
 }
 
-/// Parses a timestamp (`20260101T000000Z` or `2026-01-01T00:00:00Z`).
+/// Parses a timestamp (`20260101T000000Z`, ISO 8601 with `Z` or an offset, `@<unix seconds>`:
+/// ``TimestampArgument``).
 func parseTimestamp(_ text: String) throws -> AmzDate {
-    do { return try AmzDate(iso8601: text) } catch {
-        throw ValidationError("invalid timestamp \(text.debugDescription): use 20260101T000000Z")
+    guard let date = TimestampArgument.parse(text) else {
+        throw ValidationError("invalid timestamp \(text.debugDescription.prefix(60)): \(TimestampArgument.expected)")
     }
+    return date
 }
 
 /// The JSON of an access key, as `keys list/show/...` print it (compact, stable key order).

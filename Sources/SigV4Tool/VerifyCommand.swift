@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SigV4
+import SigV4CommandLine
 import SigV4Verifier
 
 /// `sigv4 verify`: verify a captured raw HTTP/1.1 request and print the verdict.
@@ -20,6 +21,12 @@ struct Verify: AsyncParsableCommand {
             every check of the SigV4Verifier: signature, time (±15 min, presign expiry), signed host and
             x-amz-* headers, payload hash, aws-chunked bodies, allow-lists.
 
+            The input may also be what curl printed: the stderr of `curl -v` (its '> ' lines) or a
+            `curl --trace-ascii FILE` / `--trace FILE` dump; the format is detected (--input-format).
+            The first request is verified. curl -v never shows the body: pass it with --body FILE, or
+            only the signature is checked (the body's hash is then taken from x-amz-content-sha256, and
+            without that header the request cannot be verified).
+
             Keys come from --access-key-id/--secret-access-key (or AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
             AWS_SESSION_TOKEN). Exit status: 0 accepted, 1 rejected, 2 bad usage.
 
@@ -27,6 +34,8 @@ struct Verify: AsyncParsableCommand {
               sigv4 verify --request captured.http --access-key-id AKIDEXAMPLE --secret-access-key … --now 20150830T123600Z
               sigv4 sign https://examplebucket.s3.amazonaws.com/a.txt --region us-east-1 --service s3 --format http \\
                 | sigv4 verify --request - --region us-east-1 --service s3
+              curl --aws-sigv4 aws:amz:us-east-1:execute-api --user "$KEY:$SECRET" -v -d @body.json https://… 2> curl.txt
+              sigv4 verify --request curl.txt --body body.json --now 2026-12-02T10:00:00+01:00
             """
     )
 
@@ -34,8 +43,16 @@ struct Verify: AsyncParsableCommand {
         case json, text
     }
 
-    @Option(name: .long, help: "The raw HTTP/1.1 request file, or - for stdin.")
+    @Option(name: .long, help: "The request file (raw HTTP/1.1, curl -v output or a curl trace), or - for stdin.")
     var request: String = "-"
+
+    @Option(
+        name: .customLong("input-format"),
+        help: "What --request holds: auto (detect), raw, curl-verbose (curl -v's stderr) or curl-trace (--trace-ascii).")
+    var inputFormat: CaptureFormatOption = .auto
+
+    @Option(help: "The body that was sent, for a capture that does not show it (curl -v); replaces a trace's body.")
+    var body: String?
 
     @Option(help: "A key store (see `sigv4 keys`) to resolve access keys from, instead of one key given by flags.")
     var keystore: String?
@@ -55,7 +72,7 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "The principal reported for the key.")
     var principal: String?
 
-    @Option(help: "The verifier's clock, 20150830T123600Z or 2015-08-30T12:36:00Z (default: now).")
+    @Option(help: "The verifier's clock: 20150830T123600Z, ISO 8601 with Z or an offset, or @<unix seconds> (default: now).")
     var now: String?
 
     @Option(name: .customLong("region"), help: "An allowed region (repeatable; default: any).")
@@ -79,6 +96,12 @@ struct Verify: AsyncParsableCommand {
         let input = try readRequestBytes()
         let now = try clock()
         let resolver = try makeResolver()
+        let bodyBytes = try body.map { path throws -> [UInt8] in
+            guard let bytes = try Self.readBounded(path: path, limit: HTTPRequestReader.Limits.default.maxBodyBytes) else {
+                throw usage("--body \(path) is larger than \(HTTPRequestReader.Limits.default.maxBodyBytes) bytes")
+            }
+            return bytes
+        }
         guard let bytes = input else {
             let verdict = Verdict(
                 ok: false, code: "InvalidRequest", httpStatus: 400,
@@ -93,7 +116,11 @@ struct Verify: AsyncParsableCommand {
         policy.includeDiagnostics = true
         let verifier = Verifier(resolver: resolver, policy: policy)
         let reader = HTTPRequestReader(allowBareLF: !strictLineEndings)
-        let verdict = await Verify.verify(bytes, reader: reader, verifier: verifier, now: now)
+        let capture = try CapturedRequest(bytes, format: inputFormat.format)
+        if capture.format == .raw, body != nil {
+            throw usage("--body is for a capture that shows no body (curl -v, a curl trace); a raw request holds its own")
+        }
+        let verdict = try await Verify.verify(capture, body: bodyBytes, reader: reader, verifier: verifier, now: now)
         print(format == .json ? verdict.json : verdict.text)
         throw ExitCode(verdict.ok ? 0 : 1)
     }
@@ -127,11 +154,10 @@ struct Verify: AsyncParsableCommand {
 
     func clock() throws -> AmzDate {
         guard let now else { return AmzDate(Date()) }
-        do {
-            return try AmzDate(iso8601: now)
-        } catch {
-            throw usage("--now must look like 20150830T123600Z or 2015-08-30T12:36:00Z")
+        guard let date = TimestampArgument.parse(now) else {
+            throw usage("--now \(now.debugDescription.prefix(60)): \(TimestampArgument.expected)")
         }
+        return date
     }
 
     /// The most input `verify` reads: the reader's request line, header section and body limits,
@@ -145,19 +171,26 @@ struct Verify: AsyncParsableCommand {
     /// The request bytes, or nil when the input holds more than ``maxInputBytes`` (it is read
     /// in 1 MiB pieces and never past that bound).
     func readRequestBytes() throws -> [UInt8]? {
+        try Self.readBounded(path: request, limit: Self.maxInputBytes)
+    }
+
+    /// The bytes of the file at `path` (`-`: stdin), or nil when it holds more than `limit` bytes
+    /// (it is read in 1 MiB pieces and never past that bound). A file that cannot be read is a
+    /// usage error.
+    static func readBounded(path: String, limit: Int) throws -> [UInt8]? {
         let handle: FileHandle
-        if request == "-" {
+        if path == "-" {
             handle = FileHandle.standardInput
         } else {
-            guard let file = FileHandle(forReadingAtPath: request) else { throw usage("cannot read \(request)") }
+            guard let file = FileHandle(forReadingAtPath: path) else { throw usage("cannot read \(path)") }
             handle = file
         }
-        defer { if request != "-" { try? handle.close() } }
+        defer { if path != "-" { try? handle.close() } }
         var bytes: [UInt8] = []
-        while bytes.count <= Self.maxInputBytes {
+        while bytes.count <= limit {
             let piece: Data?
-            do { piece = try handle.read(upToCount: min(1 << 20, Self.maxInputBytes + 1 - bytes.count)) } catch {
-                throw usage("cannot read \(request)")
+            do { piece = try handle.read(upToCount: min(1 << 20, limit + 1 - bytes.count)) } catch {
+                throw usage("cannot read \(path)")
             }
             guard let piece, !piece.isEmpty else { return bytes }
             bytes += piece
@@ -166,7 +199,10 @@ struct Verify: AsyncParsableCommand {
     }
 
     /// Reports a usage error on one line and exits 2.
-    func usage(_ message: String) -> ExitCode {
+    func usage(_ message: String) -> ExitCode { Self.usage(message) }
+
+    /// Reports a usage error on one line and exits 2.
+    static func usage(_ message: String) -> ExitCode {
         FileHandle.standardError.write(Data("sigv4: error: \(message) (hint: run with --help for usage and examples)\n".utf8))
         return ExitCode(2)
     }
@@ -193,6 +229,10 @@ struct Verify: AsyncParsableCommand {
         /// (``checksumSummary(_:verified:)``).
         var checksum: String?
         var details: [VerificationFailure.Detail] = []
+        /// The input format when it was not a raw request (`curl-verbose`, `curl-trace`).
+        var input: String?
+        /// What the capture did not let `verify` check (no body shown, a lossy trace body).
+        var warning: String?
 
         var json: String {
             func s(_ v: String?) -> String { v.map { JSONQuoting.quote($0) } ?? "null" }
@@ -210,6 +250,8 @@ struct Verify: AsyncParsableCommand {
             if !details.isEmpty {
                 pairs.append(("details", "{" + details.map { "\(s($0.name)):\(s($0.value))" }.joined(separator: ",") + "}"))
             }
+            if let input { pairs.append(("input", s(input))) }
+            if let warning { pairs.append(("warning", s(warning))) }
             return "{" + pairs.map { "\(JSONQuoting.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"
         }
 
@@ -219,6 +261,8 @@ struct Verify: AsyncParsableCommand {
                     + (checksum.map { ", checksum \($0)" } ?? "")
                 : "REJECTED \(code ?? "") (\(httpStatus)): \(message)"
             for d in details { out += "\n  \(d.name): \(d.value)" }
+            if let input { out += "\n  input: \(input)" }
+            if let warning { out += "\n  warning: \(warning)" }
             if let canonicalRequest { out += "\n\nCanonical request:\n\(canonicalRequest)" }
             if let stringToSign { out += "\n\nString to sign:\n\(stringToSign)" }
             return out
@@ -256,6 +300,64 @@ struct Verify: AsyncParsableCommand {
         return request
     }
 
+    /// The note on a capture that shows no body (`curl -v`).
+    static let noBodyWarning =
+        "the capture shows no body (curl -v never does): the signature was checked against the declared x-amz-content-sha256, the body was not; pass --body FILE or capture with curl --trace-ascii"
+
+    /// Verifies the first request of a capture: a raw request as it came, a trace with its body (or
+    /// `body`, which replaces it), and a `curl -v` head with `body`, or without one over the declared
+    /// `x-amz-content-sha256` only (``noBodyWarning``). Throws a usage error (exit 2) when the capture
+    /// shows no body, the request has one, and nothing declares its hash.
+    static func verify(
+        _ capture: CapturedRequest, body: [UInt8]?, reader: HTTPRequestReader, verifier: Verifier, now: AmzDate
+    ) async throws -> Verdict {
+        if capture.format == .raw { return await verify(capture.head, reader: reader, verifier: verifier, now: now) }
+        var input = capture.format.rawValue
+        if let version = capture.rewrittenVersion { input += " (\(version) request line read as HTTP/1.1)" }
+        if let shown = body ?? capture.body {
+            var verdict = await verify(capture.head + shown, reader: reader, verifier: verifier, now: now)
+            verdict.input = input
+            if body == nil, capture.bodyMayBeLossy, !verdict.ok {
+                verdict.warning =
+                    "the body comes from a --trace-ascii dump, which shows bytes outside 0x20-0x7F as '.': it may differ from what was sent; capture with curl --trace (hex) or pass --body FILE"
+            }
+            return verdict
+        }
+        let raw: RawHTTPRequest
+        do {
+            raw = try reader.readHead(capture.head)
+        } catch {
+            var verdict = Verdict(
+                ok: false, code: "InvalidRequest", httpStatus: 400, message: "cannot read the HTTP request: \(error.reason)")
+            verdict.input = input
+            return verdict
+        }
+        let declaresBody = raw.fields.contains { field in
+            let name = field.name.lowercased()
+            return name == "transfer-encoding"
+                || (name == "content-length" && !field.value.allSatisfy { $0 == UInt8(ascii: "0") || $0 == 0x20 })
+        }
+        var verdict: Verdict
+        if declaresBody {
+            let hasContentSHA256 = raw.fields.contains { $0.name.lowercased() == "x-amz-content-sha256" }
+            let presigned = String(decoding: raw.target, as: UTF8.self).lowercased().contains("x-amz-signature=")
+            guard hasContentSHA256 || presigned else {
+                throw usage(
+                    "the capture shows no body (curl -v never does) and the request signs the body's hash without an x-amz-content-sha256 header, so it cannot be verified: pass --body FILE with the bytes sent, or capture with curl --trace-ascii FILE"
+                )
+            }
+            verdict = await verify(raw, payload: .streamed, decodeChunked: false, reader: reader, verifier: verifier, now: now)
+            if verdict.ok, verdict.payload == "\(VerifiedRequest.PayloadStatus.pending)" {
+                verdict.payload = "not checked"
+                verdict.warning = noBodyWarning
+            }
+        } else {
+            verdict = await verify(raw, payload: .body([]), reader: reader, verifier: verifier, now: now)
+        }
+        verdict.input = input
+        return verdict
+    }
+
     static func verify(_ bytes: [UInt8], reader: HTTPRequestReader, verifier: Verifier, now: AmzDate) async -> Verdict {
         let raw: RawHTTPRequest
         do {
@@ -263,8 +365,15 @@ struct Verify: AsyncParsableCommand {
         } catch {
             return Verdict(ok: false, code: "InvalidRequest", httpStatus: 400, message: "cannot read the HTTP request: \(error.reason)")
         }
+        return await verify(raw, payload: .body(raw.body), reader: reader, verifier: verifier, now: now)
+    }
+
+    static func verify(
+        _ raw: RawHTTPRequest, payload: Verifier.Payload, decodeChunked: Bool = true, reader: HTTPRequestReader,
+        verifier: Verifier, now: AmzDate
+    ) async -> Verdict {
         let request = originForm(raw).verificationRequest
-        switch await verifier.verify(request, payload: .body(raw.body), now: now) {
+        switch await verifier.verify(request, payload: payload, now: now) {
         case .rejected(let f):
             return Verdict(
                 ok: false, code: f.code.name, httpStatus: f.httpStatus, message: f.message, accessKeyID: f.accessKeyID,
@@ -278,7 +387,10 @@ struct Verify: AsyncParsableCommand {
                 presigned: v.isPresigned, payload: "\(v.payload)",
                 algorithm: v.isSigV4a ? SigV4aSigner.algorithm : StringToSign.algorithm,
                 checksum: Self.checksumSummary(v, verified: v.checksumVerified))
-            if v.payload == .awsChunked {
+            if v.payload == .awsChunked && !decodeChunked {
+                verdict.payload = "awsChunked (not checked)"
+                verdict.warning = noBodyWarning
+            } else if v.payload == .awsChunked {
                 do throws(VerificationFailure) {
                     var decoder = try v.makeChunkedDecoder(for: request)
                     _ = try decoder.feed(raw.body)
@@ -294,6 +406,23 @@ struct Verify: AsyncParsableCommand {
                 }
             }
             return verdict
+        }
+    }
+}
+
+/// `--input-format`: what `sigv4 verify --request` / `sigv4 explain --captured` hold.
+enum CaptureFormatOption: String, ExpressibleByArgument, CaseIterable {
+    case auto, raw
+    case curlVerbose = "curl-verbose"
+    case curlTrace = "curl-trace"
+
+    /// The format to read, nil to detect it.
+    var format: CapturedRequest.Format? {
+        switch self {
+        case .auto: return nil
+        case .raw: return .raw
+        case .curlVerbose: return .curlVerbose
+        case .curlTrace: return .curlTrace
         }
     }
 }

@@ -141,6 +141,21 @@ public struct HTTPRequestReader: Sendable {
         }
     }
 
+    /// Reads the request line and header fields of one request from `bytes`, which hold nothing
+    /// after the empty line: a capture that shows no body (`curl -v`). The framing fields are
+    /// checked as ``read(_:)`` checks them, but the body they declare is not read; the result's
+    /// `body` is empty.
+    ///
+    /// ```swift
+    /// let head = try HTTPRequestReader().readHead(Array("PUT /k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n".utf8))
+    /// ```
+    public func readHead(_ bytes: [UInt8]) throws(HTTPReadError) -> RawHTTPRequest {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(HTTPReadError) -> RawHTTPRequest in
+            var cursor = Cursor(bytes: buffer, allowBareLF: allowBareLF)
+            return try read(&cursor, headOnly: true)
+        }
+    }
+
     struct Cursor {
         let bytes: UnsafeBufferPointer<UInt8>
         let allowBareLF: Bool
@@ -180,7 +195,7 @@ public struct HTTPRequestReader: Sendable {
         }
     }
 
-    func read(_ c: inout Cursor) throws(HTTPReadError) -> RawHTTPRequest {
+    func read(_ c: inout Cursor, headOnly: Bool = false) throws(HTTPReadError) -> RawHTTPRequest {
         guard let requestLine = try c.line(max: limits.maxRequestLine, what: "the request line") else {
             throw HTTPReadError(.truncated, "empty input")
         }
@@ -240,7 +255,11 @@ public struct HTTPRequestReader: Sendable {
 
         var body: [UInt8] = []
         var trailers: [VerificationRequest.Field] = []
-        if chunked {
+        if headOnly {
+            guard c.remaining == 0 else {
+                throw HTTPReadError(.trailingData, "\(c.remaining) bytes follow the header section")
+            }
+        } else if chunked {
             (body, trailers) = try readChunked(&c)
         } else if let n = contentLength {
             guard n <= limits.maxBodyBytes else {

@@ -25,6 +25,25 @@ struct HTTPRequestReaderTests {
         #expect(raw.body == Array("hello".utf8))
     }
 
+    @Test("readHead reads a head whose body is not there (curl -v), still checks framing, refuses bytes after it")
+    func readHeadWithoutBody() throws {
+        let head = "PUT /k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"
+        #expect(code(head) == .truncated)  // read(_:) wants the 5 bytes
+        let raw = try HTTPRequestReader().readHead(Array(head.utf8))
+        #expect(raw.method == "PUT" && raw.target == Array("/k".utf8) && raw.body.isEmpty)
+        #expect(raw.fields.map(\.name) == ["Host", "Content-Length"])
+        func headCode(_ text: String) -> HTTPReadError.Code? {
+            do {
+                _ = try HTTPRequestReader().readHead(Array(text.utf8))
+                return nil
+            } catch { return error.code }
+        }
+        #expect(headCode(head + "hello") == .trailingData)
+        #expect(headCode("PUT /k HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n") == .badFraming)
+        #expect(headCode("PUT /k HTTP/1.1\r\nContent-Length: 5\r\n\r\n") == .badHeader)  // no Host
+        #expect(headCode("PUT /k HTTP/1.1\r\nHost: h\r\n") == .truncated)
+    }
+
     @Test("a chunked body is de-framed, extensions ignored, trailers kept")
     func chunked() throws {
         let raw = try read("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n")

@@ -7,7 +7,7 @@ import SigV4CommandLine
 /// Options that describe the request for `sign`, `presign` and `explain`.
 struct RequestOptions: ParsableArguments {
     @Argument(help: "The URL, exactly as it will be sent (path and query are signed byte for byte).")
-    var url: String
+    var url: String?
 
     @Option(
         name: [.customShort("X"), .customLong("request")],
@@ -48,7 +48,10 @@ struct RequestOptions: ParsableArguments {
     /// Builds the request.
     func spec() throws(CLIError) -> RequestSpec {
         try validateBody()
-        let url = try RawURL(self.url)
+        guard let text = self.url else {
+            throw .usage("Missing expected argument '<url>'", hint: "give the URL first, for example https://example.amazonaws.com/")
+        }
+        let url = try RawURL(text)
         var parsed: [(String, String)] = []
         for header in headers { parsed.append(try RequestOptions.parseHeader(header)) }
         var body = RequestSpec.Body.none

@@ -33,7 +33,10 @@ struct SigningOptions: ParsableArguments {
     @Option(help: "Profile in ~/.aws/credentials and ~/.aws/config (default: AWS_PROFILE, then 'default').")
     var profile: String?
 
-    @Option(help: "Signing time, 20150830T123600Z or 2015-08-30T12:36:00Z (default: now).")
+    @Option(
+        help:
+            "Signing time: 20150830T123600Z, ISO 8601 with Z or an offset (2015-08-30T13:36:00+01:00), or @<unix seconds> (default: now)."
+    )
     var timestamp: String?
 
     @Flag(
@@ -72,9 +75,10 @@ struct SigningOptions: ParsableArguments {
     /// The signing time: `--timestamp` or the clock.
     func signingDate() throws(CLIError) -> AmzDate {
         guard let timestamp else { return AmzDate(Date()) }
-        do { return try AmzDate(iso8601: timestamp) } catch {
-            throw .usage("--timestamp '\(timestamp)' is not a time", hint: "use 20150830T123600Z")
+        guard let date = TimestampArgument.parse(timestamp) else {
+            throw .usage("--timestamp \(timestamp.debugDescription.prefix(60)) is not a time", hint: TimestampArgument.expected)
         }
+        return date
     }
 
     /// The rules: `--s3/--no-s3` (else the service's table entry), then each override.

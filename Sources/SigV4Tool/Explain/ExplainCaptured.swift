@@ -1,0 +1,208 @@
+import Foundation
+import SigV4
+import SigV4CommandLine
+import SigV4Verifier
+
+extension Explain {
+    /// `sigv4 explain --captured FILE`: the stages of a captured request's signature, computed as a
+    /// verifier computes them from the request's own scope, signed headers and date; whether its
+    /// signature matches the given credentials; and, with `report`, the diff against the server's.
+    func explainCaptured(_ path: String, report: ServerSignatureReport?) async throws -> String {
+        guard let bytes = try Verify.readBounded(path: path, limit: Verify.maxInputBytes) else {
+            throw CLIError.usage("--captured \(path) is larger than \(Verify.maxInputBytes) bytes")
+        }
+        let capture = try CapturedRequest(bytes, format: inputFormat.format)
+        var givenBody: [UInt8]?
+        if let data = request.data { givenBody = Array(data.utf8) }
+        if let file = request.dataFile {
+            guard let body = try Verify.readBounded(path: file, limit: HTTPRequestReader.Limits.default.maxBodyBytes)
+            else { throw CLIError.usage("--data-file \(file) is larger than the 64 MiB body limit") }
+            givenBody = body
+        }
+        if capture.format == .raw, givenBody != nil {
+            throw CLIError.usage("--data/--data-file are for a capture that shows no body (curl -v); a raw request holds its own")
+        }
+        let reader = HTTPRequestReader(allowBareLF: true)
+        let raw: RawHTTPRequest
+        var bodyNote: String
+        var payload: Verifier.Payload
+        do {
+            if capture.format == .raw {
+                raw = try reader.read(capture.head)
+                bodyNote = "\(raw.body.count) bytes, from the request"
+                payload = .body(raw.body)
+            } else if let body = givenBody ?? capture.body {
+                raw = try reader.read(capture.head + body)
+                bodyNote = "\(raw.body.count) bytes, " + (givenBody != nil ? "from --data/--data-file" : "from the trace")
+                if givenBody == nil && capture.bodyMayBeLossy {
+                    bodyNote += " (--trace-ascii shows bytes outside 0x20-0x7F as '.': it may differ from what was sent)"
+                }
+                payload = .body(raw.body)
+            } else {
+                raw = try reader.readHead(capture.head)
+                let declaresBody = raw.fields.contains { field in
+                    let name = field.name.lowercased()
+                    return name == "transfer-encoding"
+                        || (name == "content-length" && !field.value.allSatisfy { $0 == UInt8(ascii: "0") || $0 == 0x20 })
+                }
+                bodyNote = declaresBody ? "not in the capture (curl -v never shows it; pass --data-file)" : "none"
+                payload = declaresBody ? .streamed : .body([])
+            }
+        } catch {
+            throw CLIError.usage("cannot read the captured request: \(error.reason)")
+        }
+        let verificationRequest = Verify.originForm(raw).verificationRequest
+
+        // The clock: --timestamp, else the request's own date, so that time checks stay out of the way.
+        let now: AmzDate
+        if signing.timestamp != nil {
+            now = try signing.signingDate()
+        } else if let date = Self.requestDate(raw) {
+            now = date
+        } else {
+            now = AmzDate(Date())
+        }
+        let chain = CredentialChain(environment: ProcessInfo.processInfo.environment)
+        let flags = signing.credentialFlags
+        let resolved: CredentialChain.Resolved?
+        switch Result(catching: { () throws(CLIError) in try chain.resolve(flags: flags, now: now) }) {
+        case .success(let found): resolved = found
+        case .failure(let error) where error.message == CredentialChain.noCredentials: resolved = nil
+        case .failure(let error): throw error
+        }
+        let resolver: any CredentialResolver
+        if let resolved {
+            resolver = InMemoryCredentialResolver([
+                ResolvedCredential(
+                    accessKeyID: resolved.credentials.accessKeyID, secretAccessKey: resolved.credentials.secretAccessKey,
+                    principal: resolved.credentials.accessKeyID, sessionToken: resolved.credentials.sessionToken)
+            ])
+        } else {
+            resolver = PlaceholderResolver(sessionToken: Self.sessionToken(raw))
+        }
+        var policy = VerificationPolicy()
+        policy.includeDiagnostics = true
+        let verifier = Verifier(resolver: resolver, policy: policy)
+        let result = await verifier.verify(verificationRequest, payload: payload, now: now)
+
+        var out = ""
+        func line(_ s: String = "") { out += s + "\n" }
+        let v: (String) -> String = { TextFormatting.visible($0) }
+        var input = capture.format.rawValue
+        if let version = capture.rewrittenVersion { input += ", its \(version) request line read as HTTP/1.1" }
+        line("Captured request (\(input)): \(v(raw.method)) \(v(String(decoding: raw.target, as: UTF8.self)))")
+        line("Body:               \(bodyNote)")
+        let diagnostics: VerificationFailure.Diagnostics?
+        var failure: VerificationFailure?
+        switch result {
+        case .accepted(let accepted): diagnostics = accepted.diagnostics
+        case .rejected(let f):
+            diagnostics = f.diagnostics
+            failure = f
+        }
+        guard let diagnostics, let parts = MismatchAnalysis.Parts(diagnostics.canonicalRequest) else {
+            let f = failure.map { "\($0.code.name) (\($0.httpStatus)): \($0.message)" } ?? "no canonical request"
+            throw CLIError.failure("the captured request cannot be explained: \(f)")
+        }
+        line()
+        line("1. HTTP method:      \(v(parts.method))")
+        line("2. Canonical URI:    \(v(parts.uri))")
+        line("3. Canonical query:  \(parts.query.isEmpty ? "(empty)" : v(parts.query))")
+        line("4. Canonical headers:")
+        for (name, value) in parts.headers { line("     \(name):\(v(value))") }
+        line("5. Signed headers:   \(parts.signedHeaders)")
+        line("6. Payload hash:     \(v(parts.payload))\(Explain.describePayload(parts.payload))")
+        line()
+        line("Canonical request (SHA-256 \(diagnostics.stringToSign.split(separator: "\n").last.map(String.init) ?? "")):")
+        for l in diagnostics.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false) {
+            line("  | \(v(String(l)))")
+        }
+        line()
+        line("String to sign:")
+        for l in diagnostics.stringToSign.split(separator: "\n", omittingEmptySubsequences: false) {
+            line("  | \(v(String(l)))")
+        }
+        line()
+        line("Signature (sent):   \(diagnostics.signatureProvided)")
+        var matches: Bool? = nil
+        if let resolved {
+            let who = "\(resolved.credentials.accessKeyID) (\(resolved.source))"
+            switch result {
+            case .accepted(let accepted):
+                matches = true
+                line("Signature check:    matches the one computed with \(who)")
+                if accepted.payload == .pending {
+                    line("                    over the declared x-amz-content-sha256; the body itself was not checked")
+                }
+            case .rejected(let f) where f.code == .signatureDoesNotMatch:
+                matches = false
+                line(
+                    "Signature check:    does NOT match the one computed with \(who): the client signed these stages with another secret, or other bytes than these"
+                )
+            case .rejected(let f):
+                line("Signature check:    \(f.code.name) (\(f.httpStatus)): \(f.message)")
+            }
+        } else {
+            line("Signature check:    not done (no credentials found; pass --access-key-id/--secret-access-key or --profile)")
+        }
+        if let report {
+            let providedID = failure?.accessKeyID ?? result.acceptedAccessKeyID
+            let signatures = MismatchAnalysis.Signatures(
+                provided: report.signatureProvided, providedAccessKeyID: report.accessKeyID,
+                // The captured signature stands for ours only when the given secret reproduces it.
+                ours: matches == true ? diagnostics.signatureProvided : nil,
+                ourAccessKeyID: matches == true ? providedID : nil)
+            out += Self.comparison(
+                report, canonicalRequest: diagnostics.canonicalRequest, stringToSign: diagnostics.stringToSign,
+                signatures: signatures)
+        }
+        return out
+    }
+
+    /// `X-Amz-Date` from the header, else from the query (a presigned URL).
+    static func requestDate(_ raw: RawHTTPRequest) -> AmzDate? {
+        if let field = raw.fields.first(where: { $0.name.lowercased() == "x-amz-date" }) {
+            return AmzDate.parse(field.value)
+        }
+        return queryValue(raw, "x-amz-date").flatMap { AmzDate.parse(Array($0.utf8)) }
+    }
+
+    /// The request's session token (header or query), percent-decoded: the placeholder key carries
+    /// it so that the token check does not stop the explanation.
+    static func sessionToken(_ raw: RawHTTPRequest) -> String? {
+        if let field = raw.fields.first(where: { $0.name.lowercased() == "x-amz-security-token" }) {
+            return String(decoding: field.value, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        }
+        return queryValue(raw, "x-amz-security-token")?.removingPercentEncoding
+    }
+
+    static func queryValue(_ raw: RawHTTPRequest, _ name: String) -> String? {
+        let target = String(decoding: raw.target, as: UTF8.self)
+        guard let q = target.firstIndex(of: "?") else { return nil }
+        for pair in target[target.index(after: q)...].split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts[0].lowercased() == name { return parts.count > 1 ? String(parts[1]) : "" }
+        }
+        return nil
+    }
+}
+
+/// Answers every access key id with a placeholder secret, so that `explain --captured` without
+/// credentials still gets the verifier's canonical request and string to sign.
+struct PlaceholderResolver: CredentialResolver {
+    var sessionToken: String?
+
+    func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {
+        ResolvedCredential(
+            accessKeyID: accessKeyID, secretAccessKey: SecretAccessKey("placeholder"), principal: "placeholder",
+            sessionToken: sessionToken)
+    }
+}
+
+extension VerificationResult {
+    /// The accepted request's access key id, nil when rejected.
+    fileprivate var acceptedAccessKeyID: String? {
+        if case .accepted(let v) = self { return v.accessKeyID }
+        return nil
+    }
+}
