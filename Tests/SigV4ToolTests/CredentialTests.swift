@@ -186,6 +186,26 @@ extension CLITests {
             #expect(result.stderr.contains("expired"))
         }
 
+        @Test(
+            "credential_process Expiration with a UTC offset is read at that offset (a fraction with an offset once lost the offset)",
+            arguments: [("2026-01-01T01:30:00+01:00", Int32(0)), ("2026-01-01T00:30:00.5+01:00", Int32(1))])
+        func credentialProcessExpirationOffset(expiration: String, status: Int32) throws {
+            let dir = try TempDir()
+            let script = try dir.file(
+                "creds.sh",
+                """
+                #!/bin/sh
+                echo '{"Version": 1, "AccessKeyId": "AKID", "SecretAccessKey": "s", "Expiration": "\(expiration)"}'
+                """, executable: true)
+            let config = try dir.file("config", "[profile p]\ncredential_process = \(script)\n")
+            var env = Tool.cleanEnvironment(home: dir.path)
+            env["AWS_CONFIG_FILE"] = config
+            // Signed at 2026-01-01T00:00:00Z: the first expires at 00:30Z, the second expired at 23:30Z the day before.
+            let (result, _) = try Self.sign(["--profile", "p"], env: env)
+            #expect(result.status == status, "\(result.stderr)")
+            if status == 1 { #expect(result.stderr.contains("expired")) }
+        }
+
         @Test("a role_arn profile is refused (no network calls), and a missing profile is a usage error")
         func unsupportedProfiles() throws {
             let dir = try TempDir()

@@ -52,7 +52,9 @@ enum CredentialProcess {
         }
         var expiration: AmzDate?
         if let text = object["Expiration"] as? String {
-            guard let parsed = try? AmzDate(iso8601: text) else {
+            // ISO 8601 with Z or an offset, fractions rounded down (TimestampArgument); AmzDate(iso8601:)
+            // kept only `Z`/`+00:00` and dropped an offset that followed a fraction.
+            guard let parsed = TimestampArgument.parse(text) else {
                 throw .failure("profile '\(profile)': credential_process Expiration '\(text)' is not ISO 8601")
             }
             guard parsed > now else {
