@@ -79,9 +79,9 @@ public struct VerifiedRequest: Sendable {
     public var isPresigned: Bool
     /// `X-Amz-Expires` for presigned requests.
     public var expires: Int?
-    /// The signature that verified. For SigV4a, SHA-256 of the string to sign instead: it
-    /// identifies the request (the replay guard's key), where an ECDSA signature is randomized and
-    /// malleable.
+    /// The signature that verified. For SigV4a, SHA-256 of the string to sign and the access key
+    /// id instead: it identifies the request (the replay guard's key), where an ECDSA signature is
+    /// randomized and malleable.
     public var signature: Signature
     /// The payload hash line that was signed.
     public var payloadHash: PayloadHash

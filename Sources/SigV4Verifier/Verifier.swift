@@ -1076,9 +1076,25 @@ public struct Verifier: Sendable {
         var plus: URIEncoding.PlusPolicy
         var form: CanonicalForm
         var diagnostics: VerificationFailure.Diagnostics?
-        /// SigV4a: SHA-256 of the string to sign, what identifies the request to the replay guard
-        /// (an ECDSA signature is randomized and malleable: `(r, s)` and `(r, n − s)` both verify).
+        /// SigV4a: ``sigV4aReplayKey(stringToSign:accessKeyID:)``, what identifies the request to the
+        /// replay guard (an ECDSA signature is randomized and malleable: `(r, s)` and `(r, n − s)`
+        /// both verify).
         var replayKey: Signature? = nil
+    }
+
+    /// The replay guard's key for a verified SigV4a request: SHA-256 of the string to sign, a line
+    /// feed and the access key id. The string to sign alone names no key (SigV4a's scope is
+    /// `<date>/<service>/aws4_request`, and the `Authorization` header is not signed), so two keys
+    /// signing the same request in the same second sign the same string: keyed by it alone, the
+    /// second key's request would be refused as a replay of the first's, and a key holder who
+    /// guessed another's request could have it refused by sending it first. A SigV4 signature,
+    /// an HMAC under the key, never collides that way.
+    static func sigV4aReplayKey(stringToSign: [UInt8], accessKeyID: String) -> Signature {
+        var hash = SHA256()
+        stringToSign.withUnsafeBytes { hash.update($0) }
+        hash.update("\n")
+        hash.update(accessKeyID)
+        return Signature(digest: hash.finalize())
     }
 
     /// One way of reading the request target into a canonical request.
@@ -1371,7 +1387,7 @@ public struct Verifier: Sendable {
                         date: signedAt, service: inputs.second.key.scope.service, canonicalRequestHash: hash)
                     matched = ecdsaKey.isValidSignature(der, stringToSign: sts)
                     if storage.policy.includeDiagnostics && canonical != nil { stringToSignText = String(decoding: sts, as: UTF8.self) }
-                    if matched { replayKey = Signature(digest: SHA256.hash(sts)) }
+                    if matched { replayKey = sigV4aReplayKey(stringToSign: sts, accessKeyID: ecdsaKey.accessKeyID) }
                 } else {
                     // SigV4: the HMAC under the derived key equals the claimed signature (constant time).
                     // The string to sign is written on the stack; a `StringToSign` is made only for

@@ -190,6 +190,32 @@ struct SigV4aVerificationTests {
         #expect(replay.failure?.code == .requestReplayed)
     }
 
+    @Test("the same request signed at the same second by two access keys is two requests to the replay guard, not a replay")
+    func sameRequestTwoKeysIsNoReplay() async throws {
+        // A SigV4a string to sign names no access key (its scope has no region and no key id), so
+        // two keys signing the same request in the same second sign the same string; each
+        // signature is still its own key's request.
+        let keys = [("AKIDALICE", "alice-secret"), ("AKIDBOB", "bob-secret")]
+        let resolver = InMemoryCredentialResolver(
+            keys.map { ResolvedCredential(accessKeyID: $0.0, secretAccessKey: SecretAccessKey($0.1), principal: $0.0) })
+        let verifier = Verifier(resolver: resolver, replayGuard: InMemoryReplayGuard())
+        let request = HTTPRequest(
+            method: .get, scheme: "https", authority: "mrap.accesspoint.s3-global.amazonaws.com", path: "/status")
+        var replayKeys: [Signature] = []
+        for (id, secret) in keys {
+            let signer = try SigV4aSigner(
+                credentials: Credentials(accessKeyID: id, secretAccessKey: secret), regionSet: ["*"], service: "s3")
+            let signed = try signer.sign(request, payload: .emptySHA256, at: Fixture.date)
+            let result = await verifier.verify(VerificationRequest(signed.request), now: Fixture.date)
+            #expect(result.isAccepted, "\(id): \(result.failure?.description ?? "")")
+            if let key = result.verified?.signature { replayKeys.append(key) }
+            // The same key's second copy is still a replay.
+            let again = await verifier.verify(VerificationRequest(signed.request), now: Fixture.date)
+            #expect(again.failure?.code == .requestReplayed)
+        }
+        #expect(replayKeys.count == 2 && replayKeys[0] != replayKeys[1])
+    }
+
     @Test("of 64 identical concurrent SigV4a requests exactly one is accepted; without a guard all are")
     func concurrentReplay() async throws {
         let (_, request) = try Self.signed()
