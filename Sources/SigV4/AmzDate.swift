@@ -34,11 +34,16 @@ public struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// Parses ISO 8601 extended form `2015-08-30T12:36:00Z` as well as the basic form.
+    ///
+    /// Fractional seconds are dropped; the zone after them must be UTC (`Z`, `+00:00`) or absent
+    /// (read as UTC). Other offsets are refused, never read as UTC. The `sigv4` CLI reads offsets
+    /// and `@<unix seconds>` with its own parser.
     public init(iso8601 text: String) throws(SigV4Error) {
         let stripped = text.filter { $0 != "-" && $0 != ":" }
         var basic = stripped
-        if let dot = basic.firstIndex(of: ".") {  // drop fractional seconds
-            basic = String(basic[..<dot]) + "Z"
+        if let dot = basic.firstIndex(of: ".") {  // drop fractional seconds, keep the zone after them
+            let zone = basic[basic.index(after: dot)...].drop { $0.isASCII && $0.isNumber }
+            basic = String(basic[..<dot]) + (zone.isEmpty ? "Z" : String(zone))
         }
         basic = basic.replacingOccurrencesOfPlusZero()
         try self.init(iso8601Basic: basic)

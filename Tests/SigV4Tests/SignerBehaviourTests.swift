@@ -714,6 +714,16 @@ struct CanonicalizationTests {
         #expect { try AmzDate(iso8601Basic: text) } throws: { ($0 as? SigV4Error)?.code == .invalidDate }
     }
 
+    @Test("AmzDate(iso8601:) drops a fraction but keeps the zone after it: a UTC zone reads, another offset is refused, not read as UTC")
+    func iso8601FractionKeepsZone() throws {
+        for text in ["2015-08-30T12:36:00.5Z", "2015-08-30T12:36:00.123+00:00", "2015-08-30T12:36:00.9", "2015-08-30T12:36:00Z"] {
+            #expect(try AmzDate(iso8601: text).iso8601Basic == "20150830T123600Z", "\(text)")
+        }
+        for text in ["2015-08-30T13:36:00.5+01:00", "2015-08-30T12:36:00.5+0100", "2015-08-30T12:36:00.5X"] {
+            #expect(throws: SigV4Error.self, "\(text)") { try AmzDate(iso8601: text) }
+        }
+    }
+
     @Test("payload hashes accept hex and the constants, and refuse anything else")
     func payloadHash() throws {
         #expect(try PayloadHash("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855") == .emptySHA256)
