@@ -171,6 +171,26 @@ struct SigV4aSigningSuiteTests {
         }
         #expect(throws: SigV4Error.self) { _ = try SigV4aSigner(credentials: credentials, regionSet: ["*"], service: "a/b") }
     }
+
+    @Test(
+        "presigning refuses a target that already carries X-Amz-Region-Set, in any spelling, as it refuses the other signing parameters",
+        arguments: ["/k?X-Amz-Region-Set=eu-west-1", "/k?a=1&x-amz-region-set=%2A", "/k?X-AMZ-REGION-SET"])
+    func presignRefusesRegionSetInTarget(target: String) throws {
+        // Presigning adds its own X-Amz-Region-Set: with the target's, the URL would carry two,
+        // which no verifier takes for one region set.
+        let signer = try SigV4aSigner(
+            credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret"), regionSet: ["us-east-1"],
+            service: "s3")
+        let request = HTTPRequest(method: .get, scheme: "https", authority: "b.s3.amazonaws.com", path: target)
+        #expect(throws: SigV4Error.self) { _ = try signer.presign(request, expires: 60, at: AmzDate(secondsSince1970: 1_440_938_160)) }
+        do {
+            _ = try signer.presign(request, expires: 60, at: AmzDate(secondsSince1970: 1_440_938_160))
+        } catch {
+            #expect(error.code == .alreadySigned)
+        }
+        // Header signing keeps it: there it is an ordinary, signed query parameter.
+        #expect(throws: Never.self) { _ = try signer.sign(request, payload: .emptySHA256, at: AmzDate(secondsSince1970: 1_440_938_160)) }
+    }
 }
 
 extension SuiteContext {

@@ -144,7 +144,7 @@ public struct SigV4aSigner: Sendable {
         }
         let target = request.path ?? "/"
         let (carriesParameters, separator) = Signer.presignTarget(target)
-        if carriesParameters {
+        if carriesParameters || SigV4aSigner.targetCarriesRegionSet(target) {
             throw SigV4Error(.alreadySigned, "the request target already carries X-Amz-* signing parameters")
         }
         let payloadHash = payload ?? (rules.presignUnsignedPayload ? .unsignedPayload : .emptySHA256)
@@ -183,6 +183,19 @@ public struct SigV4aSigner: Sendable {
         return SigV4aSignedRequest(
             request: signed, canonicalRequest: canonical, stringToSign: stringToSign, signature: signature,
             authorization: nil, addedCount: 0, date: date, expires: expires)
+    }
+
+    /// True when the query of `target` has a parameter named `X-Amz-Region-Set` in any case:
+    /// presigning adds its own, and a URL with two is refused by verifiers (one region set per
+    /// signature), so such a target is refused as one carrying the other signing parameters is.
+    static func targetCarriesRegionSet(_ target: String) -> Bool {
+        let name = Array("x-amz-region-set".utf8)
+        let bytes = Array(target.utf8)
+        guard let q = bytes.firstIndex(of: UInt8(ascii: "?")) else { return false }
+        return bytes[(q + 1)...].split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true).contains { p in
+            let end = p.firstIndex(of: UInt8(ascii: "=")) ?? p.endIndex
+            return p[p.startIndex..<end].lazy.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }.elementsEqual(name)
+        }
     }
 
     /// The string to sign for `canonical` at `date`, and its signature.
