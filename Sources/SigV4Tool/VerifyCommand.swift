@@ -15,7 +15,7 @@ import SigV4Verifier
 /// (plus a few more fields) and exits 0 when accepted, 1 when rejected, 2 on bad usage.
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Verify a raw HTTP/1.1 request signed with AWS Signature Version 4.",
+        abstract: "Verify a captured request (raw HTTP/1.1, curl -v output or a curl trace) signed with AWS SigV4.",
         discussion: """
             Reads one request (request line, headers, empty line, body) from a file or stdin and runs
             every check of the SigV4Verifier: signature, time (±15 min, presign expiry), signed host and
@@ -302,7 +302,7 @@ struct Verify: AsyncParsableCommand {
 
     /// The note on a capture that shows no body (`curl -v`).
     static let noBodyWarning =
-        "the capture shows no body (curl -v never does): the signature was checked against the declared x-amz-content-sha256, the body was not; pass --body FILE or capture with curl --trace-ascii"
+        "the capture shows no body (curl -v never does; a trace has none when curl did not send it, as after a refused Expect: 100-continue): the signature was checked against the declared x-amz-content-sha256, the body was not; pass --body FILE or capture with curl --trace-ascii"
 
     /// Verifies the first request of a capture: a raw request as it came, a trace with its body (or
     /// `body`, which replaces it), and a `curl -v` head with `body`, or without one over the declared
@@ -343,7 +343,7 @@ struct Verify: AsyncParsableCommand {
             let presigned = String(decoding: raw.target, as: UTF8.self).lowercased().contains("x-amz-signature=")
             guard hasContentSHA256 || presigned else {
                 throw usage(
-                    "the capture shows no body (curl -v never does) and the request signs the body's hash without an x-amz-content-sha256 header, so it cannot be verified: pass --body FILE with the bytes sent, or capture with curl --trace-ascii FILE"
+                    "the capture shows no body (curl -v never does; a trace has none when curl did not send it) and the request signs the body's hash without an x-amz-content-sha256 header, so it cannot be verified: pass --body FILE with the bytes sent, or capture with curl --trace-ascii FILE"
                 )
             }
             verdict = await verify(raw, payload: .streamed, decodeChunked: false, reader: reader, verifier: verifier, now: now)
