@@ -150,6 +150,34 @@ struct SigV4aSigningSuiteTests {
         #expect(results.count == 64 && results.allSatisfy { $0 })
     }
 
+    @Test("key derivation's range check and +1 (constant time): k0 <= n - 2 is in range, n - 1 and above are not; the carry crosses bytes")
+    func derivationArithmetic() throws {
+        let n2 = try #require(Hex.decode("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc63254f"))
+        func inRange(_ hex: String) throws -> Bool {
+            let k = try #require(Hex.decode(hex))
+            return k.withUnsafeBytes { SigV4aSigningKey.isAtMostOrderMinusTwo($0) }
+        }
+        #expect(try inRange(String(repeating: "00", count: 32)))
+        #expect(try inRange(Hex.encode(n2)))
+        #expect(try inRange("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc63254e"))
+        #expect(try inRange("fffffffeffffffffffffffffffffffffffffffffffffffffffffffffffffffff"))
+        #expect(try !inRange("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632550"))
+        #expect(try !inRange("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"))
+        #expect(try !inRange("ffffffff00000001000000000000000000000000000000000000000000000000"))
+        #expect(try !inRange(String(repeating: "ff", count: 32)))
+        for (before, after) in [
+            ("00000000000000000000000000000000000000000000000000000000000000ff",
+             "0000000000000000000000000000000000000000000000000000000000000100"),
+            ("00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+             "0100000000000000000000000000000000000000000000000000000000000000"),
+            (Hex.encode(n2), "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632550"),
+        ] {
+            var bytes = try #require(Hex.decode(before))
+            bytes.withUnsafeMutableBytes { SigV4aSigningKey.addOne($0) }
+            #expect(Hex.encode(bytes) == after)
+        }
+    }
+
     @Test("the key and the signer print no secret")
     func redaction() throws {
         let signer = try SigV4aSigner(

@@ -48,6 +48,31 @@ public struct SigV4aSigningKey: Sendable, CustomStringConvertible {
 
     static let label = Array("AWS4-ECDSA-P256-SHA256".utf8)
 
+    /// True when the 32-byte big-endian `k0` is at most n - 2, in constant time: the borrow of
+    /// (n - 2) - k0 is computed over every byte, without a branch on the secret bytes (a
+    /// lexicographic comparison stops at the first byte that differs, which tells how many of the
+    /// candidate scalar's leading bytes equal n - 2's).
+    package static func isAtMostOrderMinusTwo(_ k0: UnsafeRawBufferPointer) -> Bool {
+        precondition(k0.count == 32)
+        var borrow: UInt16 = 0
+        for i in stride(from: 31, through: 0, by: -1) {
+            let difference = UInt16(orderMinusTwo[i]) &- UInt16(k0[i]) &- borrow
+            borrow = (difference >> 8) & 1
+        }
+        return borrow == 0
+    }
+
+    /// Adds one to the big-endian integer in `bytes`, in constant time (the carry goes through
+    /// every byte; a maximal value rolls over to zero).
+    package static func addOne(_ bytes: UnsafeMutableRawBufferPointer) {
+        var carry: UInt16 = 1
+        for i in stride(from: bytes.count - 1, through: 0, by: -1) {
+            let sum = UInt16(bytes[i]) &+ carry
+            bytes[i] = UInt8(truncatingIfNeeded: sum)
+            carry = sum >> 8
+        }
+    }
+
     static func derive(accessKeyID: String, secret: SecretAccessKey) throws(SigV4Error) -> P256PrivateKey {
         // The HMAC key, "AWS4A" + secret, in memory that is wiped when released.
         let hmacKey = secret.withUnsafeBytes { s in
@@ -64,21 +89,15 @@ public struct SigV4aSigningKey: Sendable, CustomStringConvertible {
                 input.withUnsafeBytes { HMACKey.authenticationCode(key: key, message: $0) }
             }
             defer { withUnsafeMutableBytes(of: &k0) { ConstantTime.cleanse($0) } }
-            let inRange = k0.withUnsafeBytes { k in
-                !k.lexicographicallyPrecedes(orderMinusTwo) ? k.elementsEqual(orderMinusTwo) : true
-            }
-            guard inRange else { continue }
+            // Only whether k0 is in range may show in the timing (as in aws-c-auth), not where it
+            // differs from n - 2.
+            guard k0.withUnsafeBytes({ isAtMostOrderMinusTwo($0) }) else { continue }
             // The scalar k0 + 1 (k0 <= n - 2, so no carry leaves the 32 bytes).
             return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) {
                 scalar throws(SigV4Error) -> P256PrivateKey in
                 defer { ConstantTime.cleanse(UnsafeMutableRawBufferPointer(scalar)) }
                 k0.withUnsafeBytes { _ = scalar.initialize(from: $0.bindMemory(to: UInt8.self)) }
-                var i = 31
-                while true {
-                    scalar[i] &+= 1
-                    if scalar[i] != 0 || i == 0 { break }
-                    i -= 1
-                }
+                addOne(UnsafeMutableRawBufferPointer(scalar))
                 do {
                     return try P256PrivateKey(scalar: UnsafeRawBufferPointer(scalar))
                 } catch {
