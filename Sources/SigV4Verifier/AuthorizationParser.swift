@@ -191,6 +191,23 @@ enum AuthorizationParser {
         VerificationFailure(.authorizationHeaderMalformed, "The authorization header is malformed; \(message)")
     }
 
+    /// The refusal of a Signature Version 2 request (`Authorization: AWS AKID:signature`, or the
+    /// `AWSAccessKeyId`, `Signature` and `Expires` query parameters of a version 2 presigned URL):
+    /// S3's own answer where it takes only version 4 (`InvalidRequest`, 400). awscli v1 and boto3
+    /// presign S3 URLs with version 2 unless `signature_version = s3v4` is configured, so this is
+    /// the error a user of those clients most often meets first.
+    static func signatureVersion2() -> VerificationFailure {
+        VerificationFailure(
+            .invalidRequest, "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
+    }
+
+    /// True when the query names both `AWSAccessKeyId` and `Signature`: a Signature Version 2
+    /// presigned URL (see ``signatureVersion2()``).
+    static func looksSignatureVersion2(_ q: UnsafeBufferPointer<UInt8>) -> Bool {
+        anyParameterName(in: q) { ByteSearch.equals(q, $0, "AWSAccessKeyId") }
+            && anyParameterName(in: q) { ByteSearch.equals(q, $0, "Signature") }
+    }
+
     static func queryError(_ message: String) -> VerificationFailure {
         VerificationFailure(.authorizationQueryParametersError, message)
     }
@@ -260,6 +277,9 @@ enum AuthorizationParser {
             var sp = value.lowerBound
             while sp < value.upperBound && !isSpace(p[sp]) { sp += 1 }
             if sp > value.lowerBound {
+                if ByteSearch.equals(p, value.lowerBound..<sp, "AWS") {
+                    throw signatureVersion2()
+                }
                 let scheme = text(p, value.lowerBound..<min(sp, value.lowerBound + 40))
                 throw malformed(
                     "unsupported algorithm \"\(scheme)\"; expecting \"AWS4-HMAC-SHA256\" or \"AWS4-ECDSA-P256-SHA256\"")

@@ -520,6 +520,11 @@ public struct Verifier: Sendable {
             claim = parsed
         } else {
             guard !facts.authorization.isEmpty else {
+                let version2 = request.withTarget { t, mark in
+                    AuthorizationParser.looksSignatureVersion2(
+                        UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
+                }
+                if version2 { throw AuthorizationParser.signatureVersion2() }
                 throw VerificationFailure(
                     .accessDenied, "The request is not signed: it has neither an Authorization header nor X-Amz-Signature")
             }

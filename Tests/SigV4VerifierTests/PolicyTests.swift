@@ -153,7 +153,8 @@ struct PolicyTests {
         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/s3, SignedHeaders=host, Signature=\(String(repeating: "a", count: 64))",
         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/s3/aws5_request, SignedHeaders=host, Signature=\(String(repeating: "a", count: 64))",
         "AWS4-HMAC-SHA1 Credential=AKIDEXAMPLE/20150830/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=\(String(repeating: "a", count: 64))",
-        "AWS AKIDEXAMPLE:abc",
+        "AWS4 AKIDEXAMPLE:abc",
+        "aws AKIDEXAMPLE:abc",
         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=\(String(repeating: "a", count: 64)),",
     ])
     func malformed(header: String) async {
@@ -172,6 +173,25 @@ struct PolicyTests {
         var none = Self.request
         none.fields.removeAll { $0.name == "Authorization" }
         #expect(await verify(Fixture.credential(), none).code == "AccessDenied")
+    }
+
+    @Test("a Signature Version 2 request, header or presigned URL, → InvalidRequest saying to use AWS4-HMAC-SHA256, as S3 answers")
+    func signatureVersion2() async {
+        let v2Header = Fixture.replacing(Self.request, "authorization", with: Array("AWS AKIDEXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg=".utf8))
+        var v2Query = Self.request
+        v2Query.fields.removeAll { $0.name == "Authorization" }
+        v2Query.target += Array("&AWSAccessKeyId=AKIDEXAMPLE&Expires=1796203357&Signature=dNUNoA4YhiNhXfU3wjnAfhF2qCI%3D".utf8)
+        for r in [v2Header, v2Query] {
+            let result = await verify(Fixture.credential(), r)
+            #expect(result.code == "InvalidRequest")
+            #expect(result.failure?.code.httpStatus == 400)
+            #expect(result.failure?.message == "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
+        }
+        // Only one of the two names: an unsigned request, as before.
+        var half = Self.request
+        half.fields.removeAll { $0.name == "Authorization" }
+        half.target += Array("&AWSAccessKeyId=AKIDEXAMPLE&Signaturex=1".utf8)
+        #expect(await verify(Fixture.credential(), half).code == "AccessDenied")
     }
 
     @Test("missing presign parameters → AuthorizationQueryParametersError")
