@@ -51,6 +51,16 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         public var requestID: @Sendable () -> String
         /// What the server's transport guarantees about request bodies (default ``Transport/any``).
         public var transport: Transport
+        /// How a replay of a request that was answered with a status clients retry (429, 500, 502,
+        /// 503 or 504, from the handler or an error it threw) within the last minute is refused: true
+        /// (the default) answers `SlowDown` (503, `Retry-After: 1`), which SDKs retry with a new
+        /// signature; false answers `RequestReplayed` (403), which they do not. Either way the
+        /// replay is refused and never reaches the handler.
+        ///
+        /// A client that retries within the second of a failed attempt (botocore waits 0 to 1 s
+        /// before its first retry) re-sends the same signed request, since the signature's date has
+        /// one-second resolution and the attempt counter SDKs send is not signed.
+        public var retryableReplays: Bool
 
         /// What the transport guarantees about a request that declares no body.
         ///
@@ -84,7 +94,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             errorFormat: SigV4ErrorFormat = .s3XML, maxBodySize: Int? = 5 << 30, maxBufferedBodySize: Int = 8 << 20,
             clock: @escaping @Sendable () -> AmzDate = Configuration.systemClock,
             requestID: @escaping @Sendable () -> String = { SigV4Authenticator.randomRequestID() },
-            transport: Transport = .any
+            transport: Transport = .any, retryableReplays: Bool = true
         ) {
             self.errorFormat = errorFormat
             self.maxBodySize = maxBodySize
@@ -92,6 +102,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             self.clock = clock
             self.requestID = requestID
             self.transport = transport
+            self.retryableReplays = retryableReplays
         }
     }
 
@@ -99,11 +110,15 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     public let verifier: Verifier
     /// Answers and limits.
     public var configuration: Configuration
+    /// The signatures of accepted requests answered with a status clients retry
+    /// (``Configuration/retryableReplays``).
+    public let failedAttempts: FailedAttempts
 
     /// Creates the middleware from a verifier.
     public init(verifier: Verifier, configuration: Configuration = Configuration()) {
         self.verifier = verifier
         self.configuration = configuration
+        self.failedAttempts = FailedAttempts()
     }
 
     /// Creates the middleware with keys from a key store, the default policy (or yours) and an
@@ -165,6 +180,13 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         case .rejected(let failure):
             context.logger.debug(
                 "sigv4 refused", metadata: ["sigv4.code": "\(failure.code.name)", "sigv4.access_key_id": "\(failure.accessKeyID ?? "-")"])
+            if failure.code == .requestReplayed, configuration.retryableReplays, let signature = failure.replayedSignature,
+                await failedAttempts.contains(signature, now: configuration.clock())
+            {
+                var response = refusal(Self.replayOfFailedAttempt(failure), request: request)
+                response.headers[.retryAfter] = "1"
+                return response
+            }
             return refusal(failure, request: request)
         case .accepted(let v):
             verified = v
@@ -177,12 +199,15 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         } catch {
             return refusal(error, request: request)
         }
+        let signature = verified.signature
         var context = context
         context.sigV4 = consume verified
         do {
             // A request whose body needs no check goes on as it came (no copy).
-            if let checked { return try await next(checked, context) }
-            return try await next(request, context)
+            let response: Response
+            if let checked { response = try await next(checked, context) } else { response = try await next(request, context) }
+            if Self.clientsRetry(response.status) { await recordFailedAttempt(signature, recorder: recorder) }
+            return response
         } catch {
             if let failure = await recorder?.failure {
                 context.logger.debug("sigv4 body refused", metadata: ["sigv4.code": "\(failure.code.name)"])
@@ -191,8 +216,37 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             if let failure = error as? VerificationFailure {
                 return refusal(failure, request: request)
             }
+            // Hummingbird answers the error with its status, or 500.
+            if Self.clientsRetry((error as? any HTTPResponseError)?.status ?? .internalServerError) {
+                await recordFailedAttempt(signature, recorder: recorder)
+            }
             throw error
         }
+    }
+
+    /// True for the statuses SDKs retry: 429 and 500, 502, 503, 504.
+    static func clientsRetry(_ status: HTTPResponse.Status) -> Bool {
+        switch status.code {
+        case 429, 500, 502, 503, 504: return true
+        default: return false
+        }
+    }
+
+    /// Remembers an accepted request's signature after a retryable answer, unless its body failed
+    /// verification (then the request was not the signer's, and its replay is no retry).
+    func recordFailedAttempt(_ signature: Signature, recorder: BodyFailureRecorder?) async {
+        guard configuration.retryableReplays else { return }
+        if let recorder, await recorder.failure != nil { return }
+        await failedAttempts.record(signature, now: configuration.clock())
+    }
+
+    /// The refusal of a replay whose first use was answered with a retryable status: `SlowDown`,
+    /// with the replay's details, so that the client signs again.
+    static func replayOfFailedAttempt(_ replay: VerificationFailure) -> VerificationFailure {
+        VerificationFailure(
+            .slowDown,
+            "This signed request was already used, and that attempt failed with a status clients retry. Retry after a second: the new signature will be accepted.",
+            details: replay.details, accessKeyID: replay.accessKeyID)
     }
 
     /// True when verification needs the whole body: the hash is not declared in a header and the

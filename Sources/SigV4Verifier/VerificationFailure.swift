@@ -1,4 +1,5 @@
 import _SigV4Crypto
+public import SigV4
 
 /// Why the verifier rejected a request: an AWS error code, its HTTP status, a message and details.
 ///
@@ -115,6 +116,16 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
     public var accessKeyID: String?
     /// The server's canonical request and string to sign, when the policy asks for diagnostics.
     public var diagnostics: Diagnostics?
+    /// For ``Code/requestReplayed``, the signature that was seen again (as the replay guard keys it),
+    /// so that a server can answer a replay according to how that signature's first use ended:
+    /// ``HummingbirdSigV4`` answers a client's retry of an attempt that failed with a retryable status
+    /// with `SlowDown` (503) instead. Not secret: the request carried it in the clear. Nil otherwise.
+    ///
+    /// ```swift
+    /// if failure.code == .requestReplayed, let signature = failure.replayedSignature,
+    ///    failedAttempts.contains(signature) { /* answer 503 SlowDown: the client will re-sign */ }
+    /// ```
+    public var replayedSignature: Signature?
 
     /// Creates a failure.
     public init(

@@ -408,11 +408,13 @@ public struct Verifier: Sendable {
         switch answer {
         case .firstUse: return
         case .replayed:
-            throw VerificationFailure(
+            var failure = VerificationFailure(
                 .requestReplayed,
                 "This signed request was already used. Each signed request is accepted once; sign a new request.",
                 details: [.init("RequestTime", verified.signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic)],
                 accessKeyID: String(claimedAccessKeyID))
+            failure.replayedSignature = verified.signature
+            throw failure
         case .unavailable:
             throw VerificationFailure(
                 .slowDown, "Please reduce your request rate (replay protection is at capacity).",

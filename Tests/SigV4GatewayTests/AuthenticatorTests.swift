@@ -147,6 +147,92 @@ struct AuthenticatorTests {
         }
     }
 
+    /// How many times a handler ran.
+    final class CallCount: Sendable {
+        let count = Mutex(0)
+    }
+
+    /// An app whose `/flaky` answers `status` (or throws `HTTPError(status)`) and counts its calls.
+    static func flakyApplication(
+        status: HTTPResponse.Status, throwing: Bool, retryableReplays: Bool = true, calls: CallCount
+    ) -> some ApplicationProtocol {
+        let verifier = Verifier(
+            resolver: InMemoryCredentialResolver([TestApp.alice]), replayGuard: InMemoryReplayGuard(capacity: 1000))
+        let router = Router(context: BasicSigV4RequestContext.self)
+        router.add(
+            middleware: SigV4Authenticator(
+                verifier: verifier,
+                configuration: .init(clock: { TestApp.now }, retryableReplays: retryableReplays)))
+        router.get("/flaky") { _, _ -> Response in
+            calls.count.withLock { $0 += 1 }
+            if throwing { throw HTTPError(status) }
+            return Response(status: status)
+        }
+        return Application(router: router)
+    }
+
+    @Test(
+        "a replay of a request answered with a status clients retry is refused as SlowDown 503 (Retry-After), so the SDK re-signs; after any other answer, RequestReplayed 403",
+        arguments: [
+            (HTTPResponse.Status.serviceUnavailable, false, "SlowDown"), (.tooManyRequests, false, "SlowDown"),
+            (.internalServerError, true, "SlowDown"), (.badGateway, true, "SlowDown"), (.ok, false, "RequestReplayed"),
+            (.notFound, false, "RequestReplayed"), (.badRequest, true, "RequestReplayed"),
+        ])
+    func replayOfFailedAttempt(status: HTTPResponse.Status, throwing: Bool, code: String) async throws {
+        let request = HTTPRequest(
+            method: .get, scheme: "http", authority: "localhost", path: "/flaky", headerFields: [HTTPField.Name("Host")!: "localhost"])
+        let signed = try TestApp.signer().sign(request, payload: .emptySHA256, at: TestApp.now)
+        let calls = CallCount()
+        try await Self.flakyApplication(status: status, throwing: throwing, calls: calls).test(.router) { client in
+            let first = try await client.execute(uri: "/flaky", method: .get, headers: signed.request.headerFields)
+            #expect(first.status == status)
+            for _ in 0..<2 {
+                let retry = try await client.execute(uri: "/flaky", method: .get, headers: signed.request.headerFields)
+                #expect(retry.headers[HTTPField.Name("x-amz-error-code")!] == code)
+                #expect(retry.status.code == (code == "SlowDown" ? 503 : 403))
+                #expect(retry.headers[.retryAfter] == (code == "SlowDown" ? "1" : nil))
+            }
+            // The replays never reached the handler; a new signature does.
+            let resigned = try TestApp.signer().sign(request, payload: .emptySHA256, at: TestApp.now.adding(seconds: 1))
+            _ = try await client.execute(uri: "/flaky", method: .get, headers: resigned.request.headerFields)
+        }
+        #expect(calls.count.withLock { $0 } == 2)
+    }
+
+    @Test("FailedAttempts holds at most its capacity, the oldest dropped first, each signature for its lifetime")
+    func failedAttemptsBounded() async {
+        let attempts = FailedAttempts(capacity: 3, lifetime: 10)
+        let signatures = (0..<5).map { Signature(hex: String(repeating: String($0), count: 64))! }
+        for signature in signatures { await attempts.record(signature, now: TestApp.now) }
+        #expect(await attempts.count == 3)
+        for (i, signature) in signatures.enumerated() {
+            #expect(await attempts.contains(signature, now: TestApp.now) == (i >= 2), "signature \(i)")
+        }
+        // Recording one again refreshes it and takes no room.
+        for _ in 0..<100 { await attempts.record(signatures[4], now: TestApp.now.adding(seconds: 5)) }
+        #expect(await attempts.count == 3)
+        #expect(await attempts.contains(signatures[2], now: TestApp.now.adding(seconds: 10)))
+        #expect(await !attempts.contains(signatures[2], now: TestApp.now.adding(seconds: 11)))
+        #expect(await attempts.contains(signatures[4], now: TestApp.now.adding(seconds: 15)))
+        #expect(await !attempts.contains(signatures[4], now: TestApp.now.adding(seconds: 16)))
+    }
+
+    @Test("with retryableReplays off, a replay of a request answered 503 is RequestReplayed 403")
+    func replayOfFailedAttemptWhenOff() async throws {
+        let request = HTTPRequest(
+            method: .get, scheme: "http", authority: "localhost", path: "/flaky", headerFields: [HTTPField.Name("Host")!: "localhost"])
+        let signed = try TestApp.signer().sign(request, payload: .emptySHA256, at: TestApp.now)
+        let calls = CallCount()
+        try await Self.flakyApplication(status: .serviceUnavailable, throwing: false, retryableReplays: false, calls: calls)
+            .test(.router) { client in
+                _ = try await client.execute(uri: "/flaky", method: .get, headers: signed.request.headerFields)
+                let retry = try await client.execute(uri: "/flaky", method: .get, headers: signed.request.headerFields)
+                #expect(retry.status == .forbidden)
+                #expect(retry.headers[HTTPField.Name("x-amz-error-code")!] == "RequestReplayed")
+            }
+        #expect(calls.count.withLock { $0 } == 1)
+    }
+
     @Test("a presigned URL is accepted, an expired one refused")
     func presigned() async throws {
         try await TestApp.application().test(.router) { client in

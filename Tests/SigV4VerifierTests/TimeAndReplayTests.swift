@@ -87,8 +87,12 @@ struct ReplayTests {
     func replay() async {
         let v = Fixture.verifier(replayGuard: InMemoryReplayGuard())
         #expect(await v.verify(Self.request, payload: .body(Self.body), now: Fixture.date).isAccepted)
+        let first = await Fixture.verifier().verify(Self.request, payload: .body(Self.body), now: Fixture.date)
         let again = await v.verify(Self.request, payload: .body(Self.body), now: Fixture.date.adding(seconds: 3))
         #expect(again.code == "RequestReplayed")
+        // The refusal names the signature seen again (a server answers a retry of a failed attempt by it).
+        #expect(again.failure?.replayedSignature == first.verified?.signature)
+        #expect(again.failure?.replayedSignature != nil)
         #expect(again.failure?.httpStatus == 403)
         // The refusal names the access key id the request claimed (operators look requests up by it).
         #expect(again.failure?.accessKeyID == Fixture.accessKeyID)

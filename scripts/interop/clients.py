@@ -255,6 +255,229 @@ def _presign():
         expect(f.read() == stored("small-http.bin"), "presigned download differs")
 
 
+# ---------------------------------------------------------------- positive: S3 operations beyond cp
+
+
+# Object keys that each exercise a different part of the URI encoding: a space, non-ASCII (composed
+# and decomposed), `+` (a space in a form, not in a path), a literal `%`, the characters S3 rules
+# leave unencoded (`~`) or encode (`!*'()`), sub-delimiters, `?` and `#` (which must stay in the
+# path), `//`, and `.`/`..` segments (kept as sent: S3 does not normalize).
+AWKWARD_KEYS = [
+    "awkward/with space.bin",
+    "awkward/caf\u00e9-\u00f1-\u65e5\u672c.bin",
+    "awkward/cafe\u0301-decomposed.bin",
+    "awkward/plus+sign.bin",
+    "awkward/percent%25-and-%.bin",
+    "awkward/tilde~bang!star*quote'(paren).bin",
+    "awkward/eq=amp&semi;colon:at@dollar$comma,.bin",
+    "awkward/question?hash#.bin",
+    "awkward/double//slash.bin",
+    "awkward/dot/./and/../segments.bin",
+]
+
+
+@check("object keys with awkward characters: aws s3 cp up and down, boto3 get_object, list and presigned GET")
+def _s3_awkward_keys():
+    s3 = client()
+    presigner = client(signature_version="s3v4")  # boto3 presigns S3 URLs with version 2 by default
+    for i, name in enumerate(AWKWARD_KEYS):
+        path, data = payload(f"awkward-{i}.bin", 1_000 + i)
+        aws(["s3", "cp", path, f"s3://{BUCKET}/{name}"])
+        expect(stored(name) == data, f"{name!r}: stored bytes differ (aws s3 cp)")
+        out = os.path.join(WORK, f"awkward-down-{i}.bin")
+        aws(["s3", "cp", f"s3://{BUCKET}/{name}", out])
+        with open(out, "rb") as f:
+            expect(f.read() == data, f"{name!r}: aws s3 cp download differs")
+        # With a Range: a GET of the same object with the same headers in the same second as awscli's
+        # would be the same signed request, which the replay guard refuses (RequestReplayed).
+        got = s3.get_object(Bucket=BUCKET, Key=name, Range=f"bytes=0-{len(data) - 1}")["Body"].read()
+        expect(got == data, f"{name!r}: boto3 get_object differs")
+        url = presigner.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": name}, ExpiresIn=300)
+        # --path-as-is: curl would otherwise remove the dot segments the signature covers.
+        p = subprocess.run(["curl", "-sS", "--path-as-is", "-o", out, "-w", "%{http_code}", url],
+                           capture_output=True, text=True)
+        expect(p.stdout == "200", f"{name!r}: presigned GET got HTTP {p.stdout}")
+        with open(out, "rb") as f:
+            expect(f.read() == data, f"{name!r}: presigned GET differs")
+    listed = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="awkward/", PaginationConfig={"PageSize": 3}):
+        listed.update(o["Key"] for o in page.get("Contents", []))
+    expect(listed == set(AWKWARD_KEYS), f"listing through the gateway differs: {sorted(set(AWKWARD_KEYS) ^ listed)}")
+
+
+@check("boto3 list_objects_v2 with a non-ASCII prefix, a delimiter and StartAfter, one key per page (continuation tokens)")
+def _s3_list_paging():
+    s3 = client()
+    names = [f"list/\u00e9t\u00e9 {i:02d}/x" for i in range(5)] + [f"list/\u00e9t\u00e9-flat-{i}" for i in range(3)]
+    for name in names:
+        UPSTREAM.put_object(Bucket=BUCKET, Key=name, Body=b"x")
+    kwargs = {"Bucket": BUCKET, "Prefix": "list/\u00e9t\u00e9", "Delimiter": "/", "MaxKeys": 1,
+              "StartAfter": "list/\u00e9t\u00e9 00/"}
+    keys, prefixes, pages = [], [], 0
+    while True:
+        resp = s3.list_objects_v2(**kwargs)
+        pages += 1
+        keys += [o["Key"] for o in resp.get("Contents", [])]
+        prefixes += [p["Prefix"] for p in resp.get("CommonPrefixes", [])]
+        if not resp.get("IsTruncated"):
+            break
+        kwargs = {k: v for k, v in kwargs.items() if k != "StartAfter"}
+        kwargs["ContinuationToken"] = resp["NextContinuationToken"]
+    expect(keys == [f"list/\u00e9t\u00e9-flat-{i}" for i in range(3)], f"keys: {keys}")
+    expect(prefixes == [f"list/\u00e9t\u00e9 {i:02d}/" for i in range(1, 5)], f"prefixes: {prefixes}")
+    expect(pages >= 7, f"only {pages} pages: MaxKeys=1 was not honoured")
+
+
+@check("aws s3 sync a directory tree, then boto3 delete_objects (POST ?delete with a checksum of its XML body)")
+def _s3_sync_delete():
+    tree = os.path.join(WORK, "sync-tree")
+    files = {"a.txt": os.urandom(10), "sub/b.bin": os.urandom(70_000), "sub/deeper/c d.bin": os.urandom(5)}
+    for rel, data in files.items():
+        os.makedirs(os.path.dirname(os.path.join(tree, rel)), exist_ok=True)
+        with open(os.path.join(tree, rel), "wb") as f:
+            f.write(data)
+    aws(["s3", "sync", tree, f"s3://{BUCKET}/sync/"])
+    for rel, data in files.items():
+        expect(stored("sync/" + rel) == data, f"sync/{rel}: stored bytes differ")
+    # A second sync finds nothing to do: it lists through the gateway and compares.
+    _, out, _ = aws(["s3", "sync", tree, f"s3://{BUCKET}/sync/"])
+    expect(out.strip() == "", f"second sync uploaded again: {out}")
+    s3 = client()
+    resp = s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "sync/" + rel} for rel in files]})
+    expect(len(resp.get("Deleted", [])) == len(files) and not resp.get("Errors"), f"delete_objects: {resp}")
+    left = UPSTREAM.list_objects_v2(Bucket=BUCKET, Prefix="sync/").get("KeyCount")
+    expect(left == 0, f"{left} objects left upstream after delete_objects")
+
+
+@check("server-side copy: aws s3 cp s3:// to s3:// (x-amz-copy-source signed by awscli, re-signed upstream)")
+def _s3_copy():
+    path, data = payload("copy-src.bin", 40_000)
+    aws(["s3", "cp", path, f"s3://{BUCKET}/copy/src \u00e9.bin"])
+    aws(["s3", "cp", f"s3://{BUCKET}/copy/src \u00e9.bin", f"s3://{BUCKET}/copy/dst \u00e9.bin"])
+    expect(stored("copy/dst \u00e9.bin") == data, "copied bytes differ")
+
+
+@check("boto3 ranged get_object and head_object (Range signed; 206 and headers streamed back)")
+def _s3_range_head():
+    s3 = client()
+    data = os.urandom(50_000)
+    UPSTREAM.put_object(Bucket=BUCKET, Key="range.bin", Body=data)
+    resp = s3.get_object(Bucket=BUCKET, Key="range.bin", Range="bytes=1000-1999")
+    expect(resp["ResponseMetadata"]["HTTPStatusCode"] == 206, f"status {resp['ResponseMetadata']['HTTPStatusCode']}")
+    expect(resp["Body"].read() == data[1000:2000], "range bytes differ")
+    expect(resp["ContentRange"] == "bytes 1000-1999/50000", f"Content-Range {resp.get('ContentRange')}")
+    head = s3.head_object(Bucket=BUCKET, Key="range.bin")
+    expect(head["ContentLength"] == 50_000, f"head ContentLength {head['ContentLength']}")
+
+
+@check("boto3 presigned PUT URL (generate_presigned_url put_object), uploaded with curl -T")
+def _s3_presigned_put():
+    # boto3 presigns S3 URLs with Signature Version 2 unless told otherwise.
+    s3 = client(signature_version="s3v4")
+    path, data = payload("presigned-put.bin", 25_000)
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "presigned put.bin"}, ExpiresIn=300)
+    p = subprocess.run(["curl", "-sS", "-T", path, "-o", "/dev/null", "-w", "%{http_code}", url],
+                       capture_output=True, text=True)
+    expect(p.stdout == "200", f"presigned PUT got HTTP {p.stdout}: {p.stderr}")
+    expect(stored("presigned put.bin") == data, "presigned PUT stored bytes differ")
+
+
+@check("a Signature Version 2 presigned URL (boto3's default for S3) and a version 2 Authorization header are refused with S3's InvalidRequest, nothing upstream")
+def _s3_signature_version_2():
+    s3 = client()
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "range.bin"}, ExpiresIn=300)
+    expect("AWSAccessKeyId=" in url and "X-Amz-Signature" not in url, f"not a version 2 URL: {url}")
+    with NothingUpstream():
+        r = requests.get(url, timeout=30)
+    expect(r.status_code == 400 and "<Code>InvalidRequest</Code>" in r.text
+           and "Please use AWS4-HMAC-SHA256" in r.text, f"HTTP {r.status_code}: {r.text}")
+    v2 = client(signature_version="s3")
+    with NothingUpstream():
+        expect_client_error(lambda: v2.get_object(Bucket=BUCKET, Key="range.bin"), "InvalidRequest")
+
+
+@check("boto3 retry within the second of a failed attempt (upstream 503): the identical re-signed retry is refused as SlowDown, not RequestReplayed, and the next attempt succeeds")
+def _s3_retry_same_second():
+    import http.server
+    import threading
+
+    seen = []
+
+    class Flaky(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self):
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            seen.append(self.path)
+            if len(seen) == 1:
+                body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                self.send_response(503)
+            else:
+                body = b""
+                self.send_response(200)
+                self.send_header("ETag", '"0"')
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    gateway = subprocess.Popen(
+        [CFG["sigv4"], "serve", "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{upstream.server_port}",
+         "--region", REGION, "--service", "s3"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # botocore signs each attempt again, but the signature's date has one-second resolution and the
+    # attempt counter (amz-sdk-request) is not signed: the first two attempts read the same second here,
+    # as a retry within the second does, and the third the next second.
+    try:
+        import botocore.crt.auth as crt_auth  # with awscrt installed botocore may sign through it
+    except ImportError:
+        crt_auth = None
+    real = botocore.auth.get_current_datetime
+    start = real().replace(microsecond=0)
+    calls = []
+
+    def clock(*a, **k):
+        calls.append(1)
+        return start if len(calls) <= 2 else start + datetime.timedelta(seconds=1)
+
+    botocore.auth.get_current_datetime = clock
+    if crt_auth:
+        crt_auth.get_current_datetime = clock
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        creds = key("good")
+        s3 = boto3.client(
+            "s3", region_name=REGION, endpoint_url=f"http://127.0.0.1:{port}",
+            aws_access_key_id=creds["access_key_id"], aws_secret_access_key=creds["secret_access_key"],
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, s3={"addressing_style": "path"}))
+        answers = []
+        s3.meta.events.register("needs-retry.s3.PutObject",
+                                lambda response, **_: answers.append(response[1]["Error"]["Code"] if response and response[1].get("Error") else None))
+        resp = s3.put_object(Bucket=BUCKET, Key="retried.bin", Body=b"retried body")
+        expect(resp["ResponseMetadata"]["HTTPStatusCode"] == 200, f"put_object: {resp}")
+        expect(resp["ResponseMetadata"]["RetryAttempts"] == 2, f"attempts: {resp['ResponseMetadata']}")
+        expect(answers[:2] == ["SlowDown", "SlowDown"], f"answers botocore saw: {answers}")
+        expect(len(seen) == 2, f"the upstream saw {len(seen)} requests (the refused replay must not reach it)")
+    finally:
+        botocore.auth.get_current_datetime = real
+        if crt_auth:
+            crt_auth.get_current_datetime = real
+        gateway.terminate()
+        gateway.wait(timeout=10)
+        upstream.shutdown()
+
+
 # ---------------------------------------------------------------- positive: boto3
 
 
