@@ -40,11 +40,25 @@ public struct AWSChunkedDecoder: Sendable {
         public var maxLineLength: Int
         /// Largest trailer section, bytes. Default 4 KiB.
         public var maxTrailerBytes: Int
+        /// Smallest signed chunk but the last that carries data, bytes. Default 8,192, S3's rule
+        /// (`InvalidChunkSizeError`, 400): every signed chunk costs a signature check (an HMAC, or
+        /// about 40 µs of ECDSA for SigV4a), so a body of 1-byte chunks would cost a signature per
+        /// byte. The signer never makes smaller chunks. Unsigned chunks are not limited; 0 turns the
+        /// check off.
+        public var minSignedChunkSize: Int
         /// Creates limits.
-        public init(maxChunkSize: Int = 16 * 1024 * 1024, maxLineLength: Int = 4096, maxTrailerBytes: Int = 4096) {
+        ///
+        /// ```swift
+        /// let limits = AWSChunkedDecoder.Limits(maxChunkSize: 1 << 20)
+        /// ```
+        public init(
+            maxChunkSize: Int = 16 * 1024 * 1024, maxLineLength: Int = 4096, maxTrailerBytes: Int = 4096,
+            minSignedChunkSize: Int = 8192
+        ) {
             self.maxChunkSize = maxChunkSize
             self.maxLineLength = maxLineLength
             self.maxTrailerBytes = maxTrailerBytes
+            self.minSignedChunkSize = minSignedChunkSize
         }
         /// The defaults.
         public static let `default` = Limits()
@@ -77,6 +91,9 @@ public struct AWSChunkedDecoder: Sendable {
     var claimedECDSA: (der: [UInt8], hex: String)?
     /// True when chunks carry signatures (and are released only once verified).
     var signsChunks: Bool { chunkSigner != nil || ecdsaChain != nil }
+    /// The size of a signed chunk under ``Limits/minSignedChunkSize`` seen so far: only the last
+    /// chunk with data may be one.
+    var shortSignedChunk: Int? = nil
     var state: State = .sizeLine
     var line: [UInt8] = []
     var chunk: [UInt8] = []
@@ -326,6 +343,18 @@ public struct AWSChunkedDecoder: Sendable {
         }
         guard size <= decodedContentLength - decodedSoFar else {
             throw fail(.invalidRequest, "the decoded body is longer than x-amz-decoded-content-length (\(decodedContentLength))")
+        }
+        // Only the last chunk with data may be short: a short one followed by more data is refused
+        // when that data's chunk line arrives (so that a body that merely ends early, after a short
+        // chunk, is refused as incomplete instead). One short chunk costs one signature check.
+        if signsChunks, size > 0 {
+            if let short = shortSignedChunk {
+                throw VerificationFailure(
+                    .invalidChunkSizeError,
+                    "Only the last chunk is allowed to have a size less than \(limits.minSignedChunkSize) bytes",
+                    details: [.init("BadChunkSize", String(short))])
+            }
+            if size < limits.minSignedChunkSize { shortSignedChunk = size }
         }
         claimedChunkSignature = signature
         claimedECDSA = ecdsa

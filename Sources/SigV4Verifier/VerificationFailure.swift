@@ -64,6 +64,8 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
         public static let invalidRequest = Code("InvalidRequest", httpStatus: 400)
         /// aws-chunked: the body ended before the declared length or the final chunk (400).
         public static let incompleteBody = Code("IncompleteBody", httpStatus: 400)
+        /// aws-chunked: a signed chunk other than the last is smaller than 8 KiB (S3's code; 400).
+        public static let invalidChunkSizeError = Code("InvalidChunkSizeError", httpStatus: 400)
         /// A trailing or declared checksum (`x-amz-checksum-*`, `Content-MD5`) does not match the body (400).
         public static let badDigest = Code("BadDigest", httpStatus: 400)
         /// `Content-MD5` is not the base64 of 16 bytes, or is repeated (400).

@@ -321,6 +321,46 @@ struct AWSChunkedDecoderTests {
         #expect(r2.0.isEmpty)
     }
 
+    /// A `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` body with chunks of `sizes` bytes, then the final
+    /// empty chunk, each signed on the real chain (the encoder makes no chunk under 8 KiB but the last).
+    static func signedChunks(_ sizes: [Int]) throws -> (VerificationRequest, [UInt8], [UInt8]) {
+        let payload = (0..<sizes.reduce(0, +)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
+        let request = HTTPRequest(method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/big.bin")
+        let streaming = try Fixture.signer().signStreaming(
+            request, decodedContentLength: payload.count, encoding: .signed, chunkSize: 8192, at: Fixture.date)
+        var chain = try #require(streaming.chunkSigner)
+        var body: [UInt8] = []
+        var offset = 0
+        for size in sizes + [0] {
+            let data = Array(payload[offset..<(offset + size)])
+            offset += size
+            let signature = chain.signature(forChunk: data)
+            body += Array("\(String(size, radix: 16));chunk-signature=\(signature.hex)\r\n".utf8) + data + Array("\r\n".utf8)
+        }
+        return (VerificationRequest(streaming.request), body, payload)
+    }
+
+    @Test("a signed chunk under 8 KiB followed by more data is InvalidChunkSizeError (S3's rule; a signature per byte otherwise), the last chunk with data may be short, and the limit can be lowered")
+    func minimumSignedChunkSize() async throws {
+        for sizes in [[8192, 8192, 100], [100], [8192, 8191], [1]] {
+            let (request, body, payload) = try Self.signedChunks(sizes)
+            let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+            #expect(try Self.decodeAll(verified, request, body, piece: 1000) == payload, "\(sizes)")
+        }
+        for (sizes, released) in [([100, 8192], 100), ([8192, 1, 1, 1], 8193), ([8191, 8192], 8191)] {
+            let (request, body, payload) = try Self.signedChunks(sizes)
+            let verified = try #require(await Fixture.verifier().verify(request, now: Fixture.date).verified)
+            let (bytes, failure) = Self.attempt(verified, request, body)
+            #expect(failure?.code == .invalidChunkSizeError, "\(sizes): \(failure?.description ?? "accepted")")
+            #expect(failure?.code.httpStatus == 400)
+            // Released: the verified chunks up to and including the short one, nothing after it.
+            #expect(bytes.count == released, "\(sizes)")
+            let lowered = Self.attempt(verified, request, body, limits: .init(minSignedChunkSize: 0))
+            #expect(lowered.1 == nil, "\(sizes) with the check off: \(lowered.1?.description ?? "")")
+            #expect(lowered.0.elementsEqual(payload), "\(sizes) with the check off")
+        }
+    }
+
     @Test("the decoded length must equal x-amz-decoded-content-length")
     func decodedLength() async throws {
         let (request, body) = try Self.signed(.signed, payload: Self.payload)
