@@ -234,7 +234,9 @@ struct Gateway: Sendable {
         let target = request.head.path ?? "/"
         // Without authentication (--dev-no-auth) there is no verdict on the query: presign parameters go.
         let presigned = identity?.isPresigned ?? true
-        var outbound = HTTPClientRequest(url: upstream.url(forTarget: presigned ? Self.forwardedTarget(target) : target))
+        // `X-Amz-Region-Set` is a presign parameter of SigV4a only; in a SigV4 URL it is an ordinary, signed one.
+        let forwarded = presigned ? Self.forwardedTarget(target, keepingRegionSet: identity.map { !$0.isSigV4a } ?? false) : target
+        var outbound = HTTPClientRequest(url: upstream.url(forTarget: forwarded))
         outbound.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in Self.forwardedHeaders(request.headers) {
             outbound.headers.add(name: field.name.rawName, value: field.value)
@@ -298,17 +300,21 @@ struct Gateway: Sendable {
         try outbound.sign(with: signer, payload: payload, at: AmzDate(Date()))
     }
 
-    /// The target with presign parameters removed from the query; every other byte as received. The
+    /// The target with presign parameters removed from the query (`X-Amz-Region-Set` kept when
+    /// `keepingRegionSet`: the URL was presigned with SigV4, not SigV4a); every other byte as received. The
     /// query is split on its `&` and `=` bytes and names are compared as ASCII (a `Character` split
     /// would not split at an `&` that a preceding prepend mark or a following combining mark joins into
     /// one grapheme, and Unicode lowercasing maps the Kelvin sign to `k`).
-    static func forwardedTarget(_ target: String) -> String {
+    static func forwardedTarget(_ target: String, keepingRegionSet: Bool = false) -> String {
         let bytes = Array(target.utf8)
         guard let q = bytes.firstIndex(of: UInt8(ascii: "?")) else { return target }
         var kept: [ArraySlice<UInt8>] = []
         for element in bytes[(q + 1)...].split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
             let name = element.prefix { $0 != UInt8(ascii: "=") }
-            if !presignParameters.contains(asciiLowercased(name)) { kept.append(element) }
+            let lowercased = asciiLowercased(name)
+            if !presignParameters.contains(lowercased) || (keepingRegionSet && lowercased == "x-amz-region-set") {
+                kept.append(element)
+            }
         }
         var out = Array(bytes[..<q])
         if !kept.isEmpty {

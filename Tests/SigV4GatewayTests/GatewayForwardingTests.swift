@@ -188,6 +188,13 @@ struct GatewayForwardingTests {
             let forwarded = rig.upstreamRequest(path) ?? ""
             #expect(!forwarded.contains("X-Amz-"), "no presign parameter reaches the upstream: \(forwarded)")
         }
+        // In a SigV4 (not SigV4a) presigned URL, X-Amz-Region-Set is an ordinary, signed parameter: kept.
+        let plain = try rig.presigned("/bucket/plain?X-Amz-Region-Set=eu-west-1&d=4")
+        let (plainStatus, plainResponse) = try rig.send("GET", plain, [("Host", "127.0.0.1:\(rig.port)")])
+        #expect(plainStatus == 200, "\(plainResponse)")
+        #expect(
+            rig.upstreamRequest("/bucket/plain")?.hasPrefix("GET /bucket/plain?X-Amz-Region-Set=eu-west-1&d=4 HTTP/1.1\r\n") == true,
+            "\(rig.received)")
     }
 
     @Test("below an upstream path prefix a target with '.' or '..' segments (escaped too) is refused; without a prefix it goes as signed")

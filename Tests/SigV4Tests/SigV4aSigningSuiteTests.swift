@@ -200,6 +200,19 @@ struct SigV4aSigningSuiteTests {
         #expect(throws: SigV4Error.self) { _ = try SigV4aSigner(credentials: credentials, regionSet: ["*"], service: "a/b") }
     }
 
+    @Test("a region set the verifier would not read (non-ASCII, more than 64 regions) is refused when the signer is made, not signed")
+    func regionSetsTheVerifierRefuses() throws {
+        let credentials = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret")
+        let sixtyFour = (0..<64).map { "region-\($0)" }
+        for regions in [["r\u{e9}gion"], ["us-east-1", "\u{65e5}\u{672c}"], sixtyFour + ["one-more"]] {
+            #expect(throws: SigV4Error.self, "\(regions.count) regions") {
+                _ = try SigV4aSigner(credentials: credentials, regionSet: regions, service: "s3")
+            }
+        }
+        // 64 printable ASCII regions are fine.
+        _ = try SigV4aSigner(credentials: credentials, regionSet: sixtyFour, service: "s3")
+    }
+
     @Test(
         "presigning refuses a target that already carries X-Amz-Region-Set, in any spelling, as it refuses the other signing parameters",
         arguments: ["/k?X-Amz-Region-Set=eu-west-1", "/k?a=1&x-amz-region-set=%2A", "/k?X-AMZ-REGION-SET"])

@@ -39,16 +39,21 @@ public struct SigV4aSigner: Sendable {
     public static let algorithm = "AWS4-ECDSA-P256-SHA256"
 
     /// Creates a signer and derives its key. Throws `invalidCredentials` for credentials a
-    /// ``Signer`` refuses too, and `invalidScope` for an empty region set, a region that is empty,
-    /// longer than 128 bytes or holds a control byte, space or `,`, or a service that is not a
-    /// scope component.
+    /// ``Signer`` refuses too, and `invalidScope` for an empty region set or one of more than 64
+    /// regions, a region that is empty, longer than 128 bytes or holds a byte outside printable
+    /// ASCII, a space, `/` or `,` (what the verifier refuses: a set it would not read), or a
+    /// service that is not a scope component.
     public init(
         credentials: Credentials, regionSet: [String], service: String, rules: ServiceRules? = nil,
         options: Signer.Options = .default
     ) throws(SigV4Error) {
         try Signer(credentials: credentials, region: "us-east-1", service: service, keyCache: nil).validateCredentials()
-        guard !regionSet.isEmpty, regionSet.allSatisfy(Signer.isScopeComponent) else {
-            throw SigV4Error(.invalidScope, "the region set must name one or more regions (or *) without ',' or spaces")
+        guard !regionSet.isEmpty, regionSet.count <= 64,
+            regionSet.allSatisfy({ Signer.isScopeComponent($0) && $0.utf8.allSatisfy { $0 < 0x7f } })
+        else {
+            throw SigV4Error(
+                .invalidScope,
+                "the region set must name 1 to 64 regions (or *) of printable ASCII without ',', '/' or spaces")
         }
         guard Signer.isScopeComponent(service) else {
             throw SigV4Error(.invalidScope, "the service must be 1 to 128 printable bytes without '/' or ','")
