@@ -30,6 +30,7 @@ let package = Package(
         fuzzTarget("FuzzMasterKeyFile", ["SigV4KeyStore"]),
         fuzzTarget("FuzzCurlArguments", ["SigV4CommandLine"]),
         fuzzTarget("FuzzCredentialsFile", ["SigV4CommandLine"]),
+        fuzzTarget("FuzzCapturedRequest", ["SigV4CommandLine"]),
         fuzzTarget("FuzzSignVerify", ["SigV4", "SigV4Verifier"]),
     ]
 )

@@ -196,6 +196,9 @@ package struct CapturedRequest: Sendable, Hashable {
         // Rewrite the version on the request line only.
         let end = head.firstIndex(of: 13) ?? head.count
         var requestLine = Array(head[..<end])
+        if requestLine.isEmpty {
+            throw .usage("the curl trace's Send header block starts with an empty line, not a request line", hint: hint)
+        }
         let rewritten = rewriteVersion(&requestLine)
         head.replaceSubrange(..<end, with: requestLine)
         return CapturedRequest(

@@ -108,6 +108,39 @@
         return settings.count
     }
 
+    /// Reads the first request of a capture (`curl -v` output, a `curl --trace-ascii`/`--trace` dump,
+    /// a raw request) as `sigv4 verify --request` and `sigv4 explain --captured` do; true when a curl
+    /// dump was accepted.
+    ///
+    /// Invariants: detection and extraction are deterministic; every error is a one-line usage error;
+    /// a raw capture is the input unchanged; an accepted dump's head starts with a non-empty request
+    /// line and ends in an empty line (CRLF CRLF), and head and body together are never more than 8
+    /// bytes longer than the input (no size or offset in the dump makes the parser allocate). A bare CR
+    /// or LF a hostile dump puts in the head is left to the HTTP reader, which refuses it.
+    public static func parseCapturedRequest(_ bytes: [UInt8]) -> Bool {
+        let format = CapturedRequest.detect(bytes)
+        precondition(CapturedRequest.detect(bytes) == format, "detection is not deterministic")
+        let capture: CapturedRequest
+        do {
+            capture = try CapturedRequest(bytes, format: nil)
+        } catch {
+            checkOneLine(error)
+            precondition(error.kind == .usage, "a capture error that is not a usage error")
+            precondition((try? CapturedRequest(bytes, format: nil)) == nil, "extraction is not deterministic")
+            return false
+        }
+        precondition(capture.format == format, "extracted as another format than detected")
+        precondition((try? CapturedRequest(bytes, format: format)) == capture, "extraction is not deterministic")
+        if format == .raw {
+            precondition(capture.head == bytes && capture.body == nil, "a raw capture was changed")
+            return false
+        }
+        precondition(capture.head.count >= 4 && capture.head.suffix(4).elementsEqual([13, 10, 13, 10]), "a head without its empty line")
+        precondition(!capture.head.starts(with: [13, 10]), "an empty request line")
+        precondition(capture.head.count + (capture.body?.count ?? 0) <= bytes.count + 8, "more bytes out than in")
+        return true
+    }
+
     static func isTrimmed(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last else { return true }
         return !(first == " " || first == "\t" || last == " " || last == "\t")

@@ -107,6 +107,7 @@ struct CapturedRequestTests {
         ("trace offset near Int.max", "=> Send header, 9 bytes (0x9)\n7fffffffffffffff: x\n", "do not follow"),
         ("trace size beyond any input", "=> Send header, 999999999999999999999 bytes\n0000: GET / HTTP/1.1\n", "no '=> Send header'"),
         ("trace block larger than its size", "=> Send header, 4 bytes (0x4)\n0000: GET / HTTP/1.1\n", "more than its 4 bytes"),
+        ("trace head with an empty request line", "=> Send header, 4 bytes (0x4)\n0000: \n0002: \n", "empty line, not a request line"),
         ("trace head without an empty line", "=> Send header, 16 bytes (0x10)\n0000: GET / HTTP/1.1\n", "does not end with an empty line"),
         (
             "trace hex row with a bad digit",

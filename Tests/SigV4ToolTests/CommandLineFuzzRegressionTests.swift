@@ -39,6 +39,15 @@ struct CommandLineFuzzRegressionTests {
         #expect(accepted >= 8, "most seeds are valid curl command lines")
     }
 
+    @Test("the capture corpus (curl -v, trace dumps, raw) parses within the reader's invariants; the dumps are accepted")
+    func capturedRequestCorpus() {
+        let inputs = Self.inputs("FuzzCapturedRequest")
+        #expect(inputs.count >= 6)
+        var accepted = 0
+        for (_, bytes) in inputs where CommandLineFuzzing.parseCapturedRequest(bytes) { accepted += 1 }
+        #expect(accepted == inputs.count - 1, "every seed but the raw request is an accepted curl dump")
+    }
+
     @Test("the credentials and config corpus parses within the parser's invariants")
     func credentialsCorpus() {
         let inputs = Self.inputs("FuzzCredentialsFile")
