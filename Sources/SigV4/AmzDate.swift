@@ -135,7 +135,8 @@ public struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     static func isLeap(_ y: Int) -> Bool { y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) }
 
-    static func daysInMonth(_ y: Int, _ m: Int) -> Int {
+    /// Days in month `m` (1–12) of year `y`, proleptic Gregorian.
+    package static func daysInMonth(_ y: Int, _ m: Int) -> Int {
         switch m {
         case 2: return isLeap(y) ? 29 : 28
         case 4, 6, 9, 11: return 30
@@ -143,7 +144,8 @@ public struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
     }
 
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    package static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
         let y = m <= 2 ? y0 - 1 : y0
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400

@@ -110,31 +110,12 @@ package enum TimestampArgument {
         } else {
             return nil  // no zone: a local time is not a time
         }
-        guard (1...12).contains(month), day >= 1, day <= daysInMonth(year, month), hour <= 23, minute <= 59,
+        guard (1...12).contains(month), day >= 1, day <= AmzDate.daysInMonth(year, month), hour <= 23, minute <= 59,
             second <= 59
         else { return nil }
-        let days = Int64(daysFromCivil(year, month, day))
+        let days = Int64(AmzDate.daysFromCivil(year, month, day))
         return days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offset)
     }
 
     static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
-
-    static func daysInMonth(_ y: Int, _ m: Int) -> Int {
-        switch m {
-        case 2: return (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Days since 1970-01-01 (Howard Hinnant's algorithm, as `AmzDate` uses).
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (m + 9) % 12
-        let doy = (153 * mp + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
 }

@@ -88,26 +88,15 @@ struct Explain: AsyncParsableCommand {
         )
         line("Request target (as sent): \(v(signed.request.path ?? "/"))")
         line()
-        line("1. HTTP method:      \(v(parts.method))")
-        line("2. Canonical URI:    \(v(parts.uri))")
-        line("3. Canonical query:  \(parts.query.isEmpty ? "(empty)" : v(parts.query))")
-        line("4. Canonical headers:")
-        for (name, value) in parts.headers { line("     \(name):\(v(value))") }
-        line("5. Signed headers:   \(parts.signedHeaders)")
-        line("6. Payload hash:     \(v(parts.payload))\(Explain.describePayload(parts.payload))")
-        line()
+        out += Self.stages(parts)
         line(
             "Canonical request (SHA-256 \(signed.stringToSign.text.split(separator: "\n").last.map(String.init) ?? "")):"
         )
-        for l in signed.canonicalRequest.text.split(separator: "\n", omittingEmptySubsequences: false) {
-            line("  | \(v(String(l)))")
-        }
+        out += Self.quoted(signed.canonicalRequest.text)
         line()
         line("Credential scope:   \(signed.scope)")
         line("String to sign:")
-        for l in signed.stringToSign.text.split(separator: "\n", omittingEmptySubsequences: false) {
-            line("  | \(v(String(l)))")
-        }
+        out += Self.quoted(signed.stringToSign.text)
         line()
         if context.credentialSource == CLIError.placeholderCredentialSource {
             line(
@@ -173,6 +162,31 @@ struct Explain: AsyncParsableCommand {
             {
                 line("  - \(cause)")
             }
+        }
+        return out
+    }
+
+    /// The six stages of a canonical request, a line each (the headers one per line), then a blank line.
+    static func stages(_ parts: MismatchAnalysis.Parts) -> String {
+        let v: (String) -> String = { TextFormatting.visible($0) }
+        var out = ""
+        func line(_ s: String = "") { out += s + "\n" }
+        line("1. HTTP method:      \(v(parts.method))")
+        line("2. Canonical URI:    \(v(parts.uri))")
+        line("3. Canonical query:  \(parts.query.isEmpty ? "(empty)" : v(parts.query))")
+        line("4. Canonical headers:")
+        for (name, value) in parts.headers { line("     \(name):\(v(value))") }
+        line("5. Signed headers:   \(parts.signedHeaders)")
+        line("6. Payload hash:     \(v(parts.payload))\(Explain.describePayload(parts.payload))")
+        line()
+        return out
+    }
+
+    /// `text` a line at a time, each as `  | <line>` with invisible bytes made visible.
+    static func quoted(_ text: String) -> String {
+        var out = ""
+        for l in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            out += "  | \(TextFormatting.visible(String(l)))\n"
         }
         return out
     }

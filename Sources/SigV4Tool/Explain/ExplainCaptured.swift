@@ -105,23 +105,12 @@ extension Explain {
             throw CLIError.failure("the captured request cannot be explained: \(f)")
         }
         line()
-        line("1. HTTP method:      \(v(parts.method))")
-        line("2. Canonical URI:    \(v(parts.uri))")
-        line("3. Canonical query:  \(parts.query.isEmpty ? "(empty)" : v(parts.query))")
-        line("4. Canonical headers:")
-        for (name, value) in parts.headers { line("     \(name):\(v(value))") }
-        line("5. Signed headers:   \(parts.signedHeaders)")
-        line("6. Payload hash:     \(v(parts.payload))\(Explain.describePayload(parts.payload))")
-        line()
+        out += Self.stages(parts)
         line("Canonical request (SHA-256 \(diagnostics.stringToSign.split(separator: "\n").last.map(String.init) ?? "")):")
-        for l in diagnostics.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false) {
-            line("  | \(v(String(l)))")
-        }
+        out += Self.quoted(diagnostics.canonicalRequest)
         line()
         line("String to sign:")
-        for l in diagnostics.stringToSign.split(separator: "\n", omittingEmptySubsequences: false) {
-            line("  | \(v(String(l)))")
-        }
+        out += Self.quoted(diagnostics.stringToSign)
         line()
         line("Signature (sent):   \(diagnostics.signatureProvided)")
         var matches: Bool? = nil
