@@ -67,7 +67,11 @@ enum TextFormatting {
         }
     }
 
-    /// Quotes `s` for a POSIX shell.
+    /// Quotes `s` for a POSIX shell: every byte inside single quotes, each `'` written as `'\''`.
+    ///
+    /// The quotes are found among the UTF-8 bytes, as the shell reads them, never among `Character`s:
+    /// a `'` followed by a combining mark (`'\u{301}`) is one grapheme cluster, and a `Character`-level
+    /// replace left that quote bare, so the rest of the argument ran as shell code.
     static func shellQuote(_ s: String) -> String {
         if !s.isEmpty,
             s.utf8.allSatisfy({ b in
@@ -77,7 +81,17 @@ enum TextFormatting {
         {
             return s
         }
-        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        var out: [UInt8] = [UInt8(ascii: "'")]
+        out.reserveCapacity(s.utf8.count + 2)
+        for b in s.utf8 {
+            if b == UInt8(ascii: "'") {
+                out += Array("'\\''".utf8)
+            } else {
+                out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "'"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Makes non-printing characters visible: `\t`, `\r`, `\xNN` for other controls,
