@@ -78,6 +78,11 @@ struct RequestOptions: ParsableArguments {
     }
 
     /// Splits `Name: value`; the value keeps its bytes (spacing is canonicalized by the signer).
+    ///
+    /// A value holding a control byte (CR, LF, NUL, any other below 0x20 except tab, or DEL) is a usage
+    /// error: it cannot be sent as signed. swift-http-types, and so the signer, reads each such byte as a
+    /// space, while `--format http` and curl would send the bytes themselves, a CR LF starting a second,
+    /// unsigned header.
     static func parseHeader(_ text: String) throws(CLIError) -> (String, String) {
         guard let colon = text.firstIndex(of: ":") else {
             throw .usage("header '\(text)' has no ':'", hint: "write it as -H 'Name: value'")
@@ -87,6 +92,11 @@ struct RequestOptions: ParsableArguments {
         while value.first == " " || value.first == "\t" { value = value.dropFirst() }
         guard !name.isEmpty, HTTPField.Name(name) != nil else {
             throw .usage("'\(name)' is not a valid header name")
+        }
+        if value.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
+            throw .usage(
+                "the value of header '\(name)' holds a line break or another control character, which cannot be sent as signed",
+                hint: "remove it; a header value is one line of text")
         }
         return (name, String(value))
     }
