@@ -98,10 +98,10 @@ struct Sign: AsyncParsableCommand {
             }
             var args = ["curl", "--path-as-is", "--globoff", "-X", spec.method]
             for (name, value) in spec.headers where !added.contains(where: { $0.0.lowercased() == name.lowercased() }) {
-                args += ["-H", "\(name): \(value)"]
+                args += ["-H", OutputFormat.curlHeader(name, value)]
             }
             for (name, value) in added where name.lowercased() != "content-length" {
-                args += ["-H", "\(name): \(value)"]
+                args += ["-H", OutputFormat.curlHeader(name, value)]
             }
             if !added.contains(where: { $0.0.lowercased() == "content-type" })
                 && !spec.headers.contains(where: { $0.0.lowercased() == "content-type" })

@@ -64,8 +64,8 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         } else if spec.method != (hasBody ? "POST" : "GET") {
             args += ["-X", spec.method]
         }
-        for (name, value) in spec.headers { args += ["-H", "\(name): \(value)"] }
-        for field in signed.addedHeaders { args += ["-H", "\(field.name.rawName): \(field.value)"] }
+        for (name, value) in spec.headers { args += ["-H", curlHeader(name, value)] }
+        for field in signed.addedHeaders { args += ["-H", curlHeader(field.name.rawName, field.value)] }
         switch spec.body {
         case .none: break
         case .bytes(let bytes):
@@ -84,6 +84,13 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         }
         args.append(signed.url)
         return args.map(TextFormatting.shellQuote).joined(separator: " ")
+    }
+
+    /// The `-H` argument that makes curl send `name: value`. curl reads `Name:` with nothing after the colon
+    /// (spaces aside) as "remove this header", so an empty value is written `Name;`, curl's form for a header
+    /// sent empty; `Name: ` would leave a signed header out of the request.
+    static func curlHeader(_ name: String, _ value: String) -> String {
+        value.isEmpty ? "\(name);" : "\(name): \(value)"
     }
 
     /// The raw HTTP/1.1 request: request line, Host, headers, signing headers, Content-Length, body.
