@@ -76,7 +76,11 @@ struct CredentialChain {
                 source: "command-line flags", profile: nil)
         }
         if let profile = flags.profile {
-            return try resolveProfile(profile, now: now, explicit: true)
+            // --session-token goes with the profile's keys (replacing a token of its own), as it does with
+            // AWS_PROFILE's or the default profile's; it was dropped here without a word.
+            var resolved = try resolveProfile(profile, now: now, explicit: true)
+            if let token = flags.sessionToken, !token.isEmpty { resolved.credentials.sessionToken = token }
+            return resolved
         }
         // awscli refuses a profile named by AWS_PROFILE that neither file holds, even when the
         // environment has keys (ProfileNotFound).
@@ -87,7 +91,8 @@ struct CredentialChain {
             guard let secret = env("AWS_SECRET_ACCESS_KEY") else {
                 throw .usage("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
             }
-            let token = flags.sessionToken ?? env("AWS_SESSION_TOKEN") ?? env("AWS_SECURITY_TOKEN")
+            let token = flags.sessionToken.flatMap { $0.isEmpty ? nil : $0 } ?? env("AWS_SESSION_TOKEN")
+                ?? env("AWS_SECURITY_TOKEN")
             return Resolved(
                 credentials: Credentials(accessKeyID: id, secretAccessKey: secret, sessionToken: token),
                 source: "environment (AWS_ACCESS_KEY_ID)", profile: nil)
@@ -96,7 +101,7 @@ struct CredentialChain {
         let explicit = env("AWS_PROFILE") != nil || env("AWS_DEFAULT_PROFILE") != nil
         do {
             var resolved = try resolveProfile(name, now: now, explicit: explicit)
-            if let token = flags.sessionToken { resolved.credentials.sessionToken = token }
+            if let token = flags.sessionToken, !token.isEmpty { resolved.credentials.sessionToken = token }
             return resolved
         } catch let error where !explicit && files.settings(for: name) == nil {
             _ = error
