@@ -89,7 +89,9 @@ package struct ProfileFiles {
     }
 
     /// Parses INI text into sections by name: `[section]` headers, `key = value` lines, `#`/`;`
-    /// comment lines. Indented lines (awscli nested settings such as `s3 =` blocks) are skipped.
+    /// comment lines. A line indented more than the key line above it continues that key's value, as in
+    /// botocore's `configparser` (awscli nested settings such as `s3 =` blocks), and is skipped; any other
+    /// indented line is read like an unindented one, so keys indented under their section are keys.
     ///
     /// ```swift
     /// ProfileFiles.parse("[dev]\nregion = eu-west-1\n") // ["dev": ["region": "eu-west-1"]]
@@ -104,22 +106,31 @@ package struct ProfileFiles {
     /// The structure (line ends, brackets, `=`/`:`, comment markers) is read from the UTF-8 bytes, as
     /// botocore's `configparser` reads code points: a delimiter is never hidden inside a grapheme
     /// cluster (`\u{600}=` is one `Character` but holds an `=`). Lines end at LF, CR or CRLF
-    /// (Python's universal newlines).
+    /// (Python's universal newlines). A UTF-8 byte order mark at the start is skipped (botocore refuses
+    /// the whole file; a profile that silently vanished was the worse answer).
     package static func sections(_ text: String) -> [Section] {
         var sections: [Section] = []
         var position: [String: Int] = [:]
         var current: Int?
+        // configparser's continuation rule: after a key line, a line indented more than the last key or
+        // header line continues the key's value. Blank and comment lines change nothing.
+        var indentLevel = 0
+        var afterKey = false
         let bytes = Array(text.utf8)
-        var start = 0
+        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         while start < bytes.count {
             var end = start
             while end < bytes.count, bytes[end] != 0x0A, bytes[end] != 0x0D { end += 1 }
             defer { start = end + 1 }
-            // An indented line continues a nested block (awscli's `s3 =` settings): skipped.
-            guard end > start, bytes[start] != 0x20, bytes[start] != 0x09 else { continue }
+            var indent = start
+            while indent < end, bytes[indent] == 0x20 || bytes[indent] == 0x09 { indent += 1 }
             let line = Array(trimmed(bytes[start..<end]).utf8)
             guard let first = line.first, first != UInt8(ascii: "#"), first != UInt8(ascii: ";") else { continue }
+            // A continuation line (a nested `s3 =` setting, or more of a value): skipped.
+            if afterKey && indent - start > indentLevel { continue }
+            indentLevel = indent - start
             if first == UInt8(ascii: "[") {
+                afterKey = false
                 guard let close = line.lastIndex(of: UInt8(ascii: "]")) else { current = nil; continue }
                 let name = trimmed(line[1..<close])
                 if let known = position[name] {
@@ -134,6 +145,7 @@ package struct ProfileFiles {
             guard let section = current,
                 let eq = line.firstIndex(where: { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":") })
             else { continue }
+            afterKey = true
             let key = trimmed(line[..<eq]).lowercased()
             var value = Array(trimmed(line[(eq + 1)...]).utf8)[...]
             // An inline comment after whitespace (`region = us-east-1 # note`) is dropped. botocore 1.43
