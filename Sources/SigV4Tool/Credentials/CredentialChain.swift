@@ -94,7 +94,9 @@ struct CredentialChain {
             let token = flags.sessionToken.flatMap { $0.isEmpty ? nil : $0 } ?? env("AWS_SESSION_TOKEN")
                 ?? env("AWS_SECURITY_TOKEN")
             return Resolved(
-                credentials: Credentials(accessKeyID: id, secretAccessKey: secret, sessionToken: token),
+                credentials: Credentials(
+                    accessKeyID: id, secretAccessKey: secret, sessionToken: token,
+                    expiration: try environmentExpiration(now: now)),
                 source: "environment (AWS_ACCESS_KEY_ID)", profile: nil)
         }
         let name = activeProfile(flags: flags)
@@ -111,6 +113,24 @@ struct CredentialChain {
                     "pass --access-key-id and --secret-access-key, --profile NAME, set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or add a [default] profile to \(files.credentialsPath)"
             )
         }
+    }
+
+    /// `AWS_CREDENTIAL_EXPIRATION`, which `aws configure export-credentials --format env` prints with
+    /// temporary credentials: kept so `presign` can warn when a URL outlives them, and, once passed, an
+    /// error, as botocore refuses them ("the refreshed credentials are still expired").
+    func environmentExpiration(now: AmzDate) throws(CLIError) -> AmzDate? {
+        guard let text = env("AWS_CREDENTIAL_EXPIRATION") else { return nil }
+        guard let expiration = TimestampArgument.parse(text) else {
+            throw .usage(
+                "AWS_CREDENTIAL_EXPIRATION \(text.debugDescription.prefix(60)) is not a time",
+                hint: "use ISO 8601, such as 2026-01-01T00:00:00Z, or unset it")
+        }
+        guard expiration > now else {
+            throw .failure(
+                "the credentials in AWS_ACCESS_KEY_ID expired at \(expiration.iso8601Basic) (AWS_CREDENTIAL_EXPIRATION)",
+                hint: "export fresh ones, for example from 'aws configure export-credentials --format env'")
+        }
+        return expiration
     }
 
     /// The message of the error thrown when no source holds credentials (`explain` then signs
