@@ -51,7 +51,14 @@ enum CredentialProcess {
             throw .failure("profile '\(profile)': credential_process output lacks AccessKeyId or SecretAccessKey")
         }
         var expiration: AmzDate?
-        if let text = object["Expiration"] as? String {
+        if let value = object["Expiration"], !(value is NSNull) {
+            // A number (epoch seconds) or anything else was ignored, so credentials that said when they
+            // expire were used as if they never did; botocore fails on it too. null is no expiration.
+            guard let text = value as? String else {
+                throw .failure(
+                    "profile '\(profile)': credential_process Expiration must be an ISO 8601 string",
+                    hint: "for example \"Expiration\": \"2026-01-01T00:00:00Z\"")
+            }
             // ISO 8601 with Z or an offset, fractions rounded down (TimestampArgument); AmzDate(iso8601:)
             // kept only `Z`/`+00:00` and dropped an offset that followed a fraction.
             guard let parsed = TimestampArgument.parse(text) else {
