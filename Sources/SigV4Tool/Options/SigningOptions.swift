@@ -174,13 +174,23 @@ struct SigningContext {
     var credentialSource: String
 }
 
-/// Presigning options shared by `sign` and `curl`.
+/// Presigning options shared by `sign`, `curl` and `explain`.
 struct PresignOptions: ParsableArguments {
     @Flag(help: "Put the signature in the query string (a presigned URL) instead of the Authorization header.")
     var presign = false
 
-    @Option(help: "Seconds a presigned URL stays valid, 1 to 604800.")
-    var expires: Int = 3600
+    @Option(name: .customLong("expires"), help: "With --presign: seconds the URL stays valid, 1 to 604800 (default 3600).")
+    var expiresSeconds: Int?
+
+    /// `--expires`, else 3600.
+    var expires: Int { expiresSeconds ?? 3600 }
+
+    /// `--expires` without `--presign` would be ignored (an Authorization header does not expire): a usage error.
+    func validate() throws {
+        if expiresSeconds != nil && !presign {
+            throw ValidationError("--expires is for --presign (a header signature has no expiry)")
+        }
+    }
 }
 
 /// Writes to stdout/stderr.
