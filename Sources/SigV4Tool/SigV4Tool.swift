@@ -29,6 +29,13 @@ struct SigV4Tool: AsyncParsableCommand {
 
     /// Parses, runs, and reports errors as one line (exit 2 for usage, 1 for failures).
     static func main() async {
+        if let bad = firstArgumentNotUTF8() {
+            let error = CLIError.usage(
+                "argument \(bad) is not valid UTF-8; sigv4 would read U+FFFD in place of its bad bytes and sign other bytes than given",
+                hint: "give a binary body with --data-file (in sigv4 curl, --data-binary @file); percent-encode URLs")
+            Console.error(error.line)
+            Foundation.exit(error.exitCode)
+        }
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
             var command = try parseAsRoot(arguments)
@@ -57,5 +64,18 @@ struct SigV4Tool: AsyncParsableCommand {
                     + (isUsage ? " (hint: run with --help for usage and examples)" : ""))
             Foundation.exit(isUsage ? 2 : 1)
         }
+    }
+
+    /// The position (1 for the first after `sigv4`) of the first argument whose bytes are not valid UTF-8.
+    /// `CommandLine.arguments` decodes such bytes as U+FFFD, so a body, header or curl argument would be
+    /// signed and sent as other bytes than the ones given; the argument itself is never printed.
+    static func firstArgumentNotUTF8() -> Int? {
+        for index in 1..<Int(CommandLine.argc) {
+            guard let argument = CommandLine.unsafeArgv[index] else { continue }
+            let bytes = UnsafeBufferPointer(start: argument, count: strlen(argument))
+            let valid = bytes.withMemoryRebound(to: UInt8.self) { String(validating: $0, as: UTF8.self) != nil }
+            if !valid { return index }
+        }
+        return nil
     }
 }
