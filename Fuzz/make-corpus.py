@@ -130,3 +130,16 @@ config = (b"# comment\n[default]\nregion = us-east-1\n[profile dev]\nregion: eu-
 for profile in (b"default", b"dev", b"ci", b"spaced", b"missing"):
     write("FuzzCredentialsFile", credentials + b"\x00" + config + b"\x00" + profile)
 write("FuzzCredentialsFile", credentials)
+
+# Captured requests (`sigv4 verify --request`, `explain --captured`): the real curl dumps in
+# TestVectors/curl-captures (the hex trace cut to its first 38 lines: seeds stay small), a raw
+# request, and a `--trace-time` HTTP/2 `curl -v` shape.
+for path in sorted(glob.glob(os.path.join(ROOT, "TestVectors", "curl-captures", "*.txt"))):
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) > 4096:
+        data = b"".join(data.splitlines(keepends=True)[:38])
+    write("FuzzCapturedRequest", data)
+write("FuzzCapturedRequest", b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+write("FuzzCapturedRequest", b"09:11:08.123456 * Connected\n" + b"".join(
+    b"09:11:08.123456 " + l + b"\r\n" for l in (b"> GET /p HTTP/2", b"> Host: h", b"> ")))
