@@ -92,7 +92,7 @@ struct RequestSpec {
     /// Signs in the `Authorization` header, or presigns when `presignExpires` is set.
     func sign(with context: SigningContext, presignExpires: Int?) throws(CLIError) -> SignedRequest {
         try sign(
-            presignExpires: presignExpires,
+            presignExpires: presignExpires, rules: context.signer.rules,
             header: { request, payload in try context.signer.sign(request, payload: payload, at: context.date) },
             presign: { request, payload, expires in
                 try context.signer.presign(request, payload: payload, expires: expires, at: context.date)
@@ -102,7 +102,7 @@ struct RequestSpec {
     /// Signs (or, with `presignExpires`, presigns) with SigV4a.
     func sign(with signer: SigV4aSigner, at date: AmzDate, presignExpires: Int?) throws(CLIError) -> SigV4aSignedRequest {
         try sign(
-            presignExpires: presignExpires,
+            presignExpires: presignExpires, rules: signer.rules,
             header: { request, payload in try signer.sign(request, payload: payload, at: date) },
             presign: { request, payload, expires in
                 try signer.presign(request, payload: payload, expires: expires, at: date)
@@ -120,16 +120,19 @@ struct RequestSpec {
     }
 
     /// This request and its payload hash handed to a signer's header or presign entry point, with
-    /// its errors as the CLI reports them. A presign gets nil for a bodiless request without
-    /// `--payload-hash`, so the signer chooses (`UNSIGNED-PAYLOAD` under S3 rules).
+    /// its errors as the CLI reports them. A presign without `--payload-hash`/`--unsigned-payload` gets
+    /// nil, so the signer chooses, for a bodiless request and for any request under S3 rules
+    /// (`UNSIGNED-PAYLOAD`: S3 verifies a presigned URL so, and botocore presigns so, whatever the
+    /// body; a URL signed over the body's hash is refused). Other services sign the body's hash.
     private func sign<Signed>(
-        presignExpires: Int?, header: (HTTPRequest, PayloadHash) throws -> Signed,
+        presignExpires: Int?, rules: ServiceRules, header: (HTTPRequest, PayloadHash) throws -> Signed,
         presign: (HTTPRequest, PayloadHash?, Int) throws -> Signed
     ) throws(CLIError) -> Signed {
         let request = try httpRequest()
         do {
             if let expires = presignExpires {
-                let payload: PayloadHash? = try payloadOverride ?? (body.isEmpty ? nil : payloadHash())
+                let payload: PayloadHash? =
+                    try payloadOverride ?? (body.isEmpty || rules.presignUnsignedPayload ? nil : payloadHash())
                 return try presign(request, payload, expires)
             }
             return try header(request, try payloadHash())
