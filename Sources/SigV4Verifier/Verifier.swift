@@ -108,7 +108,16 @@ public struct Verifier: Sendable {
         case hash(PayloadHash)
         /// The body will stream after verification. The payload hash must come from
         /// `x-amz-content-sha256`, `UNSIGNED-PAYLOAD` (presigned S3), or the request must have no body.
+        /// A request that signed its body's hash without declaring it (header auth, or a presigned
+        /// URL of a service other than S3 whose `UNSIGNED-PAYLOAD` reading did not match) is refused
+        /// with `MissingSecurityHeader` naming `x-amz-content-sha256`: verify it again with ``body(_:)``.
         case streamed
+
+        /// True for ``streamed``.
+        var isStreamed: Bool {
+            if case .streamed = self { return true }
+            return false
+        }
     }
 
     /// Verifies an `HTTPRequest` (`Host` is taken from the authority when there is no field).
@@ -822,10 +831,24 @@ public struct Verifier: Sendable {
         let match: Match
         let status: VerifiedRequest.PayloadStatus
         var checksumVerified = false
-        do {
-            match = try matchSignature(
-                fields: fields, request: request, claim: claim, signedAt: signedAt, rules: rules,
-                candidates: candidates, second: second, ecdsaKey: ecdsaKey)
+        do throws(VerificationFailure) {
+            do throws(VerificationFailure) {
+                match = try matchSignature(
+                    fields: fields, request: request, claim: claim, signedAt: signedAt, rules: rules,
+                    candidates: candidates, second: second, ecdsaKey: ecdsaKey)
+            } catch {
+                // A presigned URL of a service other than S3 may sign its body's hash, which a
+                // streamed body cannot give: ask for the body, as header auth does without
+                // `x-amz-content-sha256` (the middleware then verifies again with it).
+                if error.code == .signatureDoesNotMatch, presigned, !rules.presignUnsignedPayload, facts.hasBody,
+                    payload.isStreamed, candidates.allSatisfy({ !$0.isStreaming })
+                {
+                    throw VerificationFailure(
+                        .missingSecurityHeader, "Your request was missing a required header",
+                        details: [.init("MissingHeaderName", "x-amz-content-sha256")])
+                }
+                throw error
+            }
             // 7. The body, when given: its signed hash, then its declared checksum.
             status = try payloadStatus(match.payload, payload: payload, facts: facts)
             if status != .awsChunked {

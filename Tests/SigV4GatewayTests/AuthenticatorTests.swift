@@ -233,6 +233,26 @@ struct AuthenticatorTests {
         #expect(calls.count.withLock { $0 } == 1)
     }
 
+    @Test("a presigned URL of a service other than S3 signed over its body's hash is verified with the body (as sigv4 verify does); a changed body is refused")
+    func presignedBodyHashOtherService() async throws {
+        let body = Array("{\"a\":1}".utf8)
+        let request = HTTPRequest(
+            method: .put, scheme: "http", authority: "localhost", path: "/upload",
+            headerFields: [HTTPField.Name("Host")!: "localhost"])
+        let signer = TestApp.signer(service: "execute-api")
+        let url = try signer.presign(request, payload: .sha256(of: body), expires: 60, at: TestApp.now).request.path!
+        try await TestApp.application().test(.router) { client in
+            let accepted = try await client.execute(
+                uri: url, method: .put, headers: [.contentLength: String(body.count)], body: ByteBuffer(bytes: body))
+            #expect(accepted.status == .ok, "\(String(buffer: accepted.body))")
+            #expect(String(buffer: accepted.body).hasPrefix("\(body.count) \(PayloadHash.sha256(of: body).value)"))
+            let changed = Array("{\"a\":2}".utf8)
+            let refused = try await client.execute(
+                uri: url, method: .put, headers: [.contentLength: String(changed.count)], body: ByteBuffer(bytes: changed))
+            #expect(refused.headers[HTTPField.Name("x-amz-error-code")!] == "SignatureDoesNotMatch")
+        }
+    }
+
     @Test("a presigned URL is accepted, an expired one refused")
     func presigned() async throws {
         try await TestApp.application().test(.router) { client in
