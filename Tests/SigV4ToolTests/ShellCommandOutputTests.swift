@@ -40,13 +40,7 @@ extension CLITests {
             let printed = try Tool.sigv4(
                 ["sign", "http://127.0.0.1:9/p", "-H", "X-Note: \(Self.oneLine(text))", "--data", text, "--format", "curl"]
                     + Self.scope + Self.credentials, env: Tool.cleanEnvironment(home: home.path))
-            #expect(printed.status == 0, "\(printed.stderr)")
-            let (args, ran) = try Self.shellArguments(of: printed.out, home: home.path)
-            #expect(ran.status == 0, "\(ran.stderr)")
-            #expect(!ran.out.contains("INJECTED\n"), "\(ran.out)")
-            #expect(args.contains("X-Note: \(Self.oneLine(text))"), "\(args)")
-            let data = try #require(args.firstIndex(of: "--data-raw"))
-            #expect(args.count > data + 1 && args[data + 1] == text, "\(args)")
+            try Self.expectRunsAsGiven(printed, text: text, home: home.path)
             #expect(!printed.out.contains("shellQuoteSecret"))
         }
 
@@ -57,11 +51,17 @@ extension CLITests {
                 ["curl", "--dry-run"] + Self.scope + Self.credentials
                     + ["--", "-H", "X-Note: \(Self.oneLine(text))", "--data-raw", text, "http://127.0.0.1:9/p"],
                 env: Tool.cleanEnvironment(home: home.path))
+            try Self.expectRunsAsGiven(printed, text: text, home: home.path)
+        }
+
+        /// The printed command, run by `/bin/sh`, ran nothing else and handed curl the `X-Note`
+        /// header and the `--data-raw` body byte for byte.
+        static func expectRunsAsGiven(_ printed: Tool.Result, text: String, home: String) throws {
             #expect(printed.status == 0, "\(printed.stderr)")
-            let (args, ran) = try Self.shellArguments(of: printed.out, home: home.path)
+            let (args, ran) = try shellArguments(of: printed.out, home: home)
             #expect(ran.status == 0, "\(ran.stderr)")
             #expect(!ran.out.contains("INJECTED\n"), "\(ran.out)")
-            #expect(args.contains("X-Note: \(Self.oneLine(text))"), "\(args)")
+            #expect(args.contains("X-Note: \(oneLine(text))"), "\(args)")
             let data = try #require(args.firstIndex(of: "--data-raw"))
             #expect(args.count > data + 1 && args[data + 1] == text, "\(args)")
         }
