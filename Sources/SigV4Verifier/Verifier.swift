@@ -843,9 +843,7 @@ public struct Verifier: Sendable {
                 if error.code == .signatureDoesNotMatch, presigned, !rules.presignUnsignedPayload, facts.hasBody,
                     payload.isStreamed, candidates.allSatisfy({ !$0.isStreaming })
                 {
-                    throw VerificationFailure(
-                        .missingSecurityHeader, "Your request was missing a required header",
-                        details: [.init("MissingHeaderName", "x-amz-content-sha256")])
+                    throw Verifier.missingContentSHA256
                 }
                 throw error
             }
@@ -935,21 +933,16 @@ public struct Verifier: Sendable {
         case .hash(let h): known = h
         case .streamed: known = facts.hasBody ? nil : .emptySHA256
         }
-        var missing: VerificationFailure {
-            VerificationFailure(
-                .missingSecurityHeader, "Your request was missing a required header",
-                details: [.init("MissingHeaderName", "x-amz-content-sha256")])
-        }
         if !presigned {
-            if rules.sendContentSHA256 { throw missing }
-            guard let known else { throw missing }
+            if rules.sendContentSHA256 { throw Verifier.missingContentSHA256 }
+            guard let known else { throw Verifier.missingContentSHA256 }
             return PayloadCandidates(known)
         }
         var list = PayloadCandidates()
         if rules.presignUnsignedPayload && storage.policy.allowUnsignedPayload { list.append(.unsignedPayload) }
         if let known { list.append(known) }
         if !rules.presignUnsignedPayload && storage.policy.allowUnsignedPayload { list.append(.unsignedPayload) }
-        if list.isEmpty { throw missing }
+        if list.isEmpty { throw Verifier.missingContentSHA256 }
         return list
     }
 
@@ -1290,6 +1283,14 @@ public struct Verifier: Sendable {
 
     /// `SignatureDoesNotMatch`, as S3 words it, with the server's canonical request and string to
     /// sign when the policy includes diagnostics.
+    /// `MissingSecurityHeader` naming `x-amz-content-sha256`: the body's hash is signed but neither
+    /// declared nor given (``Payload/streamed``); the caller verifies again with the body.
+    static var missingContentSHA256: VerificationFailure {
+        VerificationFailure(
+            .missingSecurityHeader, "Your request was missing a required header",
+            details: [.init("MissingHeaderName", "x-amz-content-sha256")])
+    }
+
     static func signatureDoesNotMatch(diagnostics: VerificationFailure.Diagnostics?) -> VerificationFailure {
         VerificationFailure(
             .signatureDoesNotMatch,
