@@ -31,14 +31,22 @@ struct CanonicalHeaders {
         static let signed: UInt8 = 2
     }
 
-    let bytes: UnsafeMutableBufferPointer<UInt8>
-    let entries: UnsafeMutableBufferPointer<Entry>
+    private(set) var bytes: UnsafeMutableBufferPointer<UInt8>
+    private(set) var entries: UnsafeMutableBufferPointer<Entry>
     private(set) var byteCount = 0
     private(set) var count = 0
+    /// True when ``bytes`` / ``entries`` are heap memory ``tryAdd(lowercaseName:value:)`` grew
+    /// into (freed by ``withScratch(byteCount:count:_:)`` when its body returns). The scratch only
+    /// grows while headers are added, before any copy of this value is made.
+    private var grownBytes = false
+    private var grownEntries = false
 
     /// The most headers or header bytes a request may carry before signing refuses it.
     static let maximumCount = 10_000
     static let maximumBytes = 16 << 20
+
+    /// The error for a request past ``maximumCount`` or ``maximumBytes``.
+    static var tooManyHeaders: SigV4Error { SigV4Error(.invalidHeader, "too many headers to sign") }
 
     /// Runs `body` with scratch for `count` headers totalling `byteCount` name and value bytes,
     /// on the stack when small.
@@ -46,13 +54,12 @@ struct CanonicalHeaders {
     static func withScratch<R>(
         byteCount: Int, count: Int, _ body: (inout CanonicalHeaders) throws(SigV4Error) -> R
     ) throws(SigV4Error) -> R {
-        guard count <= maximumCount, byteCount <= maximumBytes else {
-            throw SigV4Error(.invalidHeader, "too many headers to sign")
-        }
+        guard count <= maximumCount, byteCount <= maximumBytes else { throw tooManyHeaders }
         let result: Result<R, SigV4Error> = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(byteCount, 1)) {
             bytes in
             withUnsafeTemporaryAllocation(of: Entry.self, capacity: max(count, 1)) { entries in
                 var headers = CanonicalHeaders(bytes: bytes, entries: entries)
+                defer { headers.releaseGrownStorage() }
                 do throws(SigV4Error) {
                     return .success(try body(&headers))
                 } catch {
@@ -94,9 +101,15 @@ struct CanonicalHeaders {
 
     /// Adds a header whose name is already lowercase and a valid token, when the scratch has room;
     /// returns false (and adds nothing) when it has not.
+    ///
+    /// The scratch grows onto the heap when it is full (doubling, up to ``maximumCount`` headers
+    /// and ``maximumBytes``), so a request with more headers than the stack scratch holds is still
+    /// read once; false only past those limits.
     @inline(__always)
     mutating func tryAdd(lowercaseName name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
-        guard count < entries.count && name.count + value.count <= bytes.count - byteCount else { return false }
+        if _slowPath(count == entries.count || name.count + value.count > bytes.count - byteCount) {
+            guard grow(count: count + 1, byteCount: byteCount + name.count + value.count) else { return false }
+        }
         let base = bytes.baseAddress!
         let nameStart = byteCount
         copyBytes(to: base + nameStart, from: name)
@@ -111,6 +124,39 @@ struct CanonicalHeaders {
                 prefix: CanonicalHeaders.prefix(base + nameStart, name.count)))
         count += 1
         return true
+    }
+
+    /// Moves the scratch to heap memory with room for `needed` headers of `neededBytes` name and
+    /// value bytes (at least twice what it had, at most ``maximumCount`` and ``maximumBytes``):
+    /// false, with nothing changed, past those limits.
+    @inline(never)
+    private mutating func grow(count needed: Int, byteCount neededBytes: Int) -> Bool {
+        guard needed <= CanonicalHeaders.maximumCount, neededBytes <= CanonicalHeaders.maximumBytes else { return false }
+        if needed > entries.count {
+            let capacity = min(max(needed, 2 * entries.count), CanonicalHeaders.maximumCount)
+            let grown = UnsafeMutableBufferPointer<Entry>.allocate(capacity: capacity)
+            if count > 0 { grown.baseAddress!.initialize(from: entries.baseAddress!, count: count) }
+            if grownEntries { entries.deallocate() }
+            entries = grown
+            grownEntries = true
+        }
+        if neededBytes > bytes.count {
+            let capacity = min(max(neededBytes, 2 * bytes.count), CanonicalHeaders.maximumBytes)
+            let grown = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: capacity)
+            if byteCount > 0 { grown.baseAddress!.initialize(from: bytes.baseAddress!, count: byteCount) }
+            if grownBytes { bytes.deallocate() }
+            bytes = grown
+            grownBytes = true
+        }
+        return true
+    }
+
+    /// Frees the heap memory the scratch grew into, if any.
+    private mutating func releaseGrownStorage() {
+        if grownEntries { entries.deallocate() }
+        if grownBytes { bytes.deallocate() }
+        grownEntries = false
+        grownBytes = false
     }
 
     /// Adds a header with a name in any case: validates it as an HTTP token and lowercases it.
@@ -145,7 +191,30 @@ struct CanonicalHeaders {
         if a.prefix != b.prefix { return a.prefix < b.prefix ? -1 : 1 }
         // Equal prefixes of names of at most 8 bytes: equal names (tokens have no NUL byte).
         if a.nameCount <= 8 && b.nameCount <= 8 { return Int(a.nameCount) - Int(b.nameCount) }
-        return ByteSearch.compare(name(a), name(b))
+        return compareAfterPrefix(a, b)
+    }
+
+    /// ``compareNames(_:_:)`` for names whose first 8 bytes are equal, 8 bytes at a time from
+    /// there (many names share a longer start: `x-amz-meta-`, `x-amz-server-side-encryption-`).
+    @inline(__always)
+    func compareAfterPrefix(_ a: Entry, _ b: Entry) -> Int {
+        let x = UnsafeRawPointer(bytes.baseAddress! + Int(a.nameStart))
+        let y = UnsafeRawPointer(bytes.baseAddress! + Int(b.nameStart))
+        let n = Int(min(a.nameCount, b.nameCount))
+        var i = 8
+        while i + 8 <= n {
+            let u = UInt64(bigEndian: x.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let v = UInt64(bigEndian: y.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if u != v { return u < v ? -1 : 1 }
+            i += 8
+        }
+        while i < n {
+            let u = x.load(fromByteOffset: i, as: UInt8.self)
+            let v = y.load(fromByteOffset: i, as: UInt8.self)
+            if u != v { return Int(u) - Int(v) }
+            i += 1
+        }
+        return Int(a.nameCount) - Int(b.nameCount)
     }
 
     /// Sorts by name, keeping the original order of equal names (insertion sort for the usual

@@ -391,17 +391,26 @@ package struct CanonicalRequestBuilder {
             }
             if clean { return }
         }
-        var pendingSpace = false
-        var wroteAny = false
-        for b in value {
-            if b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d {
-                pendingSpace = wroteAny
-            } else {
-                if pendingSpace { out.append(0x20) }
-                pendingSpace = false
-                out.append(b)
-                wroteAny = true
+        // Trim and collapse into the writer's memory with one capacity check (the result is never
+        // longer than the value).
+        out.write(upTo: n) { p in
+            var written = 0
+            var pendingSpace = false
+            for i in 0..<n {
+                let b = value[i]
+                if b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d {
+                    pendingSpace = written > 0
+                } else {
+                    if pendingSpace {
+                        p[written] = 0x20
+                        written += 1
+                        pendingSpace = false
+                    }
+                    p[written] = b
+                    written += 1
+                }
             }
+            return written
         }
     }
 

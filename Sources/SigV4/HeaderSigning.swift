@@ -90,8 +90,8 @@ struct HeaderSigning: Sendable {
     }
 
     /// Fills `headers` with the canonical headers of `request` signed at `dateText` (nil: the
-    /// fields as they are), sorted and selected, unless `overflow` comes back set (then call
-    /// again with scratch for `count` headers of `byteCount` bytes).
+    /// fields as they are), sorted and selected, unless `overflow` comes back set (more headers
+    /// or header bytes than ``CanonicalHeaders/maximumCount`` / ``CanonicalHeaders/maximumBytes``).
     ///
     /// Checks, in this order: an `Authorization` field, a conflicting `X-Amz-Content-SHA256`,
     /// signing parameters already in the target (`targetIsSigned`), a missing host.
@@ -189,24 +189,13 @@ struct HeaderSigning: Sendable {
         _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?, targetIsSigned: Bool,
         _ body: (CanonicalHeaders, FieldFacts) throws(SigV4Error) -> R
     ) throws(SigV4Error) -> R {
-        var needs = FieldFacts()
-        let first: R? = try CanonicalHeaders.withScratch(byteCount: 768, count: 24) { headers throws(SigV4Error) -> R? in
+        // Stack scratch for the usual handful of headers; it grows onto the heap for more, so the
+        // fields are read once whatever their number. Overflow means past the limits.
+        try CanonicalHeaders.withScratch(byteCount: 768, count: 24) { headers throws(SigV4Error) -> R in
             let facts = try collectHeaders(
                 request, fields: fields, payload: payload, dateText: dateText, targetIsSigned: targetIsSigned,
                 into: &headers)
-            if facts.overflow {
-                needs = facts
-                return nil
-            }
-            return try body(headers, facts)
-        }
-        if let first { return first }
-        return try CanonicalHeaders.withScratch(byteCount: needs.byteCount, count: needs.count) {
-            headers throws(SigV4Error) -> R in
-            let facts = try collectHeaders(
-                request, fields: fields, payload: payload, dateText: dateText, targetIsSigned: targetIsSigned,
-                into: &headers)
-            guard !facts.overflow else { throw SigV4Error(.invalidHeader, "the header fields changed while signing") }
+            guard !facts.overflow else { throw CanonicalHeaders.tooManyHeaders }
             return try body(headers, facts)
         }
     }

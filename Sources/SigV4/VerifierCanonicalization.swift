@@ -138,32 +138,23 @@ package enum VerifierCanonicalization {
     }
 
     /// Collects the fields `fill` hands over (about `count` fields of `byteCount` name and value
-    /// bytes; a guess: stack scratch is used when they fit, scratch sized by a first pass
-    /// otherwise), sorts them and runs `body` with them.
+    /// bytes: the size of the first scratch, on the stack when small; it grows onto the heap when
+    /// more come), sorts them and runs `body` with them. Throws `invalidHeader` past
+    /// ``CanonicalHeaders/maximumCount`` fields or ``CanonicalHeaders/maximumBytes``.
     package static func withHeaders(
         count: Int, byteCount: Int, fill: (inout FieldSink) throws(SigV4Error) -> Void,
         body: (Headers) throws(SigV4Error) -> Void
     ) throws(SigV4Error) {
-        var needs = (count: max(count, 24), byteCount: max(byteCount, 768))
-        for attempt in 0..<2 {
-            let done: Bool = try CanonicalHeaders.withScratch(byteCount: needs.byteCount, count: needs.count) {
-                scratch throws(SigV4Error) -> Bool in
-                var sink = FieldSink(headers: scratch)
-                try fill(&sink)
-                if sink.overflow {
-                    guard attempt == 0 else {
-                        throw SigV4Error(.invalidHeader, "the header fields changed while canonicalizing")
-                    }
-                    needs = (sink.count, sink.byteCount)
-                    return false
-                }
-                sink.headers.sort()
-                try body(Headers(headers: sink.headers))
-                return true
-            }
-            if done { return }
+        try CanonicalHeaders.withScratch(byteCount: max(byteCount, 768), count: max(count, 24)) {
+            scratch throws(SigV4Error) in
+            var sink = FieldSink(headers: scratch)
+            // The scratch may grow in the sink: hand it back so `withScratch` frees what it grew into.
+            defer { scratch = sink.headers }
+            try fill(&sink)
+            guard !sink.overflow else { throw CanonicalHeaders.tooManyHeaders }
+            sink.headers.sort()
+            try body(Headers(headers: sink.headers))
         }
-        throw SigV4Error(.invalidHeader, "the header fields changed while canonicalizing")
     }
 }
 

@@ -828,3 +828,59 @@ struct SignedRequestStageTests {
         #expect(!String(describing: signed).contains("wJalrXUtnFEMI"))
     }
 }
+
+/// Requests with many header fields: more than the signer's stack scratch holds (24 fields, 768
+/// bytes), names that share long starts, values to trim and collapse.
+@Suite("Signer with many header fields")
+struct ManyHeaderFieldsTests {
+    static let credentials = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret")
+    static let date = AmzDate(secondsSince1970: 1_440_938_160)  // 20150830T123600Z
+
+    /// The canonical header lines and signed names of `fields` plus what the signer adds, written
+    /// from the spec alone: lowercase names sorted by bytes, values trimmed with inner runs of
+    /// spaces and tabs collapsed, repeated names joined by `,` in their order.
+    static func reference(_ fields: [(String, String)]) -> (lines: String, names: String) {
+        var byName: [[UInt8]: [String]] = [:]
+        var order: [[UInt8]] = []
+        for (name, value) in fields + [("host", "example.amazonaws.com"), ("x-amz-date", "20150830T123600Z")] {
+            let key = Array(name.lowercased().utf8)
+            if byName[key] == nil { order.append(key) }
+            let words = value.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            byName[key, default: []].append(words.joined(separator: " "))
+        }
+        order.sort { $0.lexicographicallyPrecedes($1) }
+        let lines = order.map { String(decoding: $0, as: UTF8.self) + ":" + byName[$0]!.joined(separator: ",") + "\n" }
+        return (lines.joined(), order.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ";"))
+    }
+
+    @Test(
+        "fields past the stack scratch, with names sharing 8, 16 and more leading bytes, canonicalize as the spec writes them, and the signature is the canonical request's"
+    )
+    func manyFieldsCanonicalizeAsTheSpecSays() throws {
+        let stems = ["X-Amz-Meta-", "x-amz-server-side-encryption-", "X-Bench-Header-", "x-amz-meta-aaaaaaaaaaaaa", "x", "x-amz-m"]
+        let tails = ["", "a", "b", "1", "10", "2", "a-b", "ab", "aa", "zz", "0123456789abcdef", "0123456789abcdeg"]
+        let values = ["v", "  a   b  ", "", "x,y", "\tq\t r", "value 1  with   spaces"]
+        var rng = SystemRandomNumberGenerator()
+        let signer = Signer(credentials: Self.credentials, region: "us-east-1", service: "service")
+        for round in 0..<150 {
+            let count = round < 30 ? round * 5 : Int.random(in: 0...200, using: &rng)
+            var fields: [(String, String)] = []
+            var httpFields = HTTPFields()
+            for _ in 0..<count {
+                let name = stems.randomElement(using: &rng)! + tails.randomElement(using: &rng)!
+                let value = values.randomElement(using: &rng)!
+                fields.append((name, value))
+                httpFields.append(HTTPField(name: HTTPField.Name(name)!, value: value))
+            }
+            let request = HTTPRequest(
+                method: .get, scheme: "https", authority: "example.amazonaws.com", path: "/", headerFields: httpFields)
+            let signed = try signer.sign(request, payload: .emptySHA256, at: Self.date)
+            let expected = Self.reference(fields)
+            let canonical = signed.canonicalRequest.text
+            #expect(
+                canonical == "GET\n/\n\n" + expected.lines + "\n" + expected.names + "\n" + PayloadHash.emptySHA256.value,
+                "\(count) fields")
+            #expect(signed.stringToSign.text.hasSuffix(SHA256.hash(Array(canonical.utf8)).hex))
+        }
+    }
+}

@@ -196,7 +196,53 @@ struct VerifierCanonicalizationTests {
         }
     }
 
-    @Test("more fields than the stack scratch holds: collected again in scratch of their size")
+    @Test(
+        "many fields whose names share long starts (past 8 and 16 bytes), in any case and order, repeated: sorted and matched as the builder does"
+    )
+    func manyFieldsWithSharedNameStarts() {
+        // Names that agree on their first 8, 16 or 24 bytes and differ after, or are prefixes of
+        // one another, so the sort's comparison has to go past its first word.
+        let stems = ["x-amz-meta-", "x-amz-server-side-encryption-", "x-bench-header-", "x-amz-meta-aaaaaaaaaaaaa", "x", "x-amz-m"]
+        let tails = ["", "a", "b", "1", "10", "2", "a-b", "ab", "aa", "zz", "0123456789abcdef", "0123456789abcdeg"]
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<200 {
+            let count = round < 20 ? round * 15 : Int.random(in: 0...120, using: &rng)
+            var headers: [(String, [UInt8])] = [("Host", Array("h".utf8))]
+            for _ in 0..<count {
+                var name = stems.randomElement(using: &rng)! + tails.randomElement(using: &rng)!
+                if Bool.random(using: &rng) { name = name.uppercased() }
+                let value = ["v", "  a   b  ", "", "x,y", "\tq"].randomElement(using: &rng)!
+                headers.append((name, Array(value.utf8)))
+            }
+            let names = Self.names(headers)
+            let old = Self.builder(
+                method: "GET", target: Array("/".utf8), headers: headers, names: names, payload: .emptySHA256,
+                rules: .standard, plus: .literal)
+            let new = Self.core(
+                method: "GET", target: Array("/".utf8), headers: headers, names: names, payload: .emptySHA256,
+                rules: .standard, plus: .literal)
+            #expect((try? new.get())?.isEmpty == false, "\(count) fields")
+            let same = Self.same(old, new)
+            #expect(same, "\(headers.map(\.0))")
+        }
+    }
+
+    @Test("past the field limit the collection refuses with invalidHeader, having grown its scratch to the limit")
+    func fieldLimit() {
+        let limit = 10_000
+        for (count, refused) in [(limit - 1, false), (limit, true), (limit + 5, true)] {
+            // `count` fields plus Host; the guess of 0 starts on the stack and grows.
+            var headers: [(String, [UInt8])] = [("Host", Array("h".utf8))]
+            for i in 0..<count { headers.append(("f\(i)", [])) }
+            let new = Self.core(
+                method: "GET", target: Array("/".utf8), headers: headers, names: ["host"], payload: .emptySHA256,
+                rules: .standard, plus: .literal)
+            #expect(new.failure?.code == (refused ? .invalidHeader : nil), "\(count + 1) fields")
+            if refused { #expect(new.failure?.reason == "too many headers to sign") }
+        }
+    }
+
+    @Test("more fields than the stack scratch holds: the scratch grows onto the heap and they are read once")
     func overflowingScratch() {
         var headers: [(String, [UInt8])] = [("Host", Array("h".utf8))]
         for i in 0..<60 { headers.append(("X-Field-\(i)", Array(repeating: UInt8(ascii: "v"), count: 40 + i))) }
