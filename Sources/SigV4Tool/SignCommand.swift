@@ -44,6 +44,7 @@ struct Sign: AsyncParsableCommand {
             throw CLIError.usage("--chunked cannot be combined with --presign")
         }
         if !chunking.chunked && output != nil { throw CLIError.usage("--output is for --chunked bodies") }
+        if format == .curl { try OutputFormat.checkCurlCanSend(spec, chunked: chunking.chunked) }
         try sigV4a.checkUsage()
         let context = try signing.makeContext(for: spec.url)
         if chunking.chunked {

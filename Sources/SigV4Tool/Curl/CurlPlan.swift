@@ -117,6 +117,12 @@ struct CurlPlan {
             throw .usage("-I cannot be combined with a request body (curl refuses it too)")
         }
         if args.head && args.method != nil { throw .usage("-I cannot be combined with -X") }
+        if args.method == "HEAD" && ((hasData && !args.get) || args.uploadFile != nil) {
+            // curl sends it, then waits for a response body that a HEAD reply never has.
+            throw .usage(
+                "-X HEAD cannot be combined with a request body (curl would wait for a response body that never comes)",
+                hint: "drop -d/--data*/--json/-T, or use -I without a body")
+        }
         if args.uploadFile != nil && (hasData || args.get || args.head) {
             throw .usage("-T cannot be combined with -d/--data*/--json, -G or -I")
         }

@@ -54,9 +54,22 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         return fields
     }
 
+    /// Refuses a request no curl command line sends as signed: a HEAD with a body (`--data`, even empty,
+    /// `--data-file`, or an aws-chunked body). curl refuses `--head` with data ("You can only select one
+    /// HTTP request method!"), and with `-X HEAD` it sends the body and then waits for a response body
+    /// that a HEAD reply never has. `--format json`, `headers` and `http` still sign such a request.
+    static func checkCurlCanSend(_ spec: RequestSpec, chunked: Bool) throws(CLIError) {
+        guard spec.method == "HEAD" else { return }
+        if case .none = spec.body, !chunked { return }
+        throw .usage(
+            "--format curl cannot send HEAD with a request body (curl refuses --head with data, and -X HEAD with data waits for a response body that never comes)",
+            hint: "drop --data/--data-file/--chunked, or use --format http")
+    }
+
     /// `curl` with the signing headers (or the presigned URL). Uses --path-as-is and --globoff so curl
-    /// sends the target byte for byte.
+    /// sends the target byte for byte. A HEAD is written `--head` (curl's `-X HEAD` waits for a body).
     static func curlCommand(_ signed: SignedView, spec: RequestSpec) throws(CLIError) -> String {
+        try checkCurlCanSend(spec, chunked: false)
         var args = ["curl", "--path-as-is", "--globoff"]
         let hasBody = !spec.body.isEmpty
         if spec.method == "HEAD" {
