@@ -1704,26 +1704,23 @@ struct RegionSet: Sendable {
     /// The entries.
     let regions: [String]
 
-    /// nil unless `text` is 1 to 64 entries of 1 to 128 printable bytes without space or `,`.
+    /// nil unless `text` is 1 to 64 entries of 1 to 128 printable bytes without space or `,`
+    /// (``SigV4aRegionSet``'s rule, the signer's, except that an entry may hold `/`).
     /// The length is checked before the text is split, and no more than 65 pieces are made: the set
     /// is read before the key is looked up, so a long one must cost no more than a short one.
     init?(_ text: String) {
         guard text.utf8.count <= Self.maxEntries * (Self.maxEntryLength + 1) - 1 else { return nil }
         let entries = text.split(separator: ",", maxSplits: Self.maxEntries, omittingEmptySubsequences: false)
             .map(String.init)
-        guard !entries.isEmpty, entries.count <= Self.maxEntries,
-            entries.allSatisfy({ e in
-                !e.isEmpty && e.utf8.count <= Self.maxEntryLength && e.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f }
-            })
-        else { return nil }
+        guard SigV4aRegionSet.isValid(entries, allowingSlash: true) else { return nil }
         self.text = text
         regions = entries
     }
 
     /// The most entries a set may have.
-    static let maxEntries = 64
+    static let maxEntries = SigV4aRegionSet.maxEntries
     /// The longest entry, in bytes.
-    static let maxEntryLength = 128
+    static let maxEntryLength = SigV4aRegionSet.maxEntryLength
 
     /// True when `region` is named, matched by `*`, or starts with an entry's text before its final `*`.
     func contains(_ region: String) -> Bool {

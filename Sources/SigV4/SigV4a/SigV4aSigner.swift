@@ -41,16 +41,14 @@ public struct SigV4aSigner: Sendable {
     /// Creates a signer and derives its key. Throws `invalidCredentials` for credentials a
     /// ``Signer`` refuses too, and `invalidScope` for an empty region set or one of more than 64
     /// regions, a region that is empty, longer than 128 bytes or holds a byte outside printable
-    /// ASCII, a space, `/` or `,` (what the verifier refuses: a set it would not read), or a
-    /// service that is not a scope component.
+    /// ASCII, a space or `,` (what the verifier refuses: a set it would not read) or `/` (which
+    /// the verifier reads, but no region name holds), or a service that is not a scope component.
     public init(
         credentials: Credentials, regionSet: [String], service: String, rules: ServiceRules? = nil,
         options: Signer.Options = .default
     ) throws(SigV4Error) {
         try Signer(credentials: credentials, region: "us-east-1", service: service, keyCache: nil).validateCredentials()
-        guard !regionSet.isEmpty, regionSet.count <= 64,
-            regionSet.allSatisfy({ Signer.isScopeComponent($0) && $0.utf8.allSatisfy { $0 < 0x7f } })
-        else {
+        guard SigV4aRegionSet.isValid(regionSet, allowingSlash: false) else {
             throw SigV4Error(
                 .invalidScope,
                 "the region set must name 1 to 64 regions (or *) of printable ASCII without ',', '/' or spaces")
