@@ -558,13 +558,15 @@ struct CanonicalizationTests {
         }
     }
 
-    @Test("the canonical query is sorted by name bytes, then value bytes, also for names alike in their first eight bytes, prefixes of each other, or empty")
+    @Test("the canonical query is sorted by name bytes, then value bytes, also for names alike in their first eight bytes, prefixes of each other, or empty, from 1 to 600 parameters")
     func canonicalQueryOrder() throws {
         var generator = SystemRandomNumberGenerator()
         let stems = ["", "a", "abcdefg", "abcdefgh", "abcdefghi", "abcdefgi", "X-Amz-", "X-Amz-Date", "X-Amz-Datf", "b"]
         let tails = ["", "a", "A", "-", "~", "0", "zz", "abcdefgh"]
-        for _ in 0..<400 {
-            let count = Int.random(in: 1...12, using: &generator)
+        for round in 0..<400 {
+            // Mostly a handful; every tenth round enough for each of the three sorts (up to 16,
+            // 17 to 512, more).
+            let count = round % 10 == 0 ? Int.random(in: 13...600, using: &generator) : Int.random(in: 1...12, using: &generator)
             var pairs: [(String, String)] = []
             for _ in 0..<count {
                 let name = stems.randomElement(using: &generator)! + tails.randomElement(using: &generator)!
@@ -882,6 +884,67 @@ struct ManyHeaderFieldsTests {
                 canonical == "GET\n/\n\n" + expected.lines + "\n" + expected.names + "\n" + PayloadHash.emptySHA256.value,
                 "\(count) fields")
             #expect(signed.stringToSign.text.hasSuffix(SHA256.hash(Array(canonical.utf8)).hex))
+        }
+    }
+}
+
+extension ManyHeaderFieldsTests {
+    /// `count` fields `x-amz-meta-<i>: value <i>` (the last ones past the stack scratch when
+    /// `count` is over 24) plus `extra`, on `target` at `authority`.
+    static func request(
+        fields count: Int, extra: [(String, String)] = [], target: String = "/", authority: String? = "example.amazonaws.com"
+    ) -> HTTPRequest {
+        var fields = HTTPFields()
+        for i in 0..<count { fields.append(HTTPField(name: HTTPField.Name("x-amz-meta-\(i)")!, value: "value \(i)")) }
+        for (n, v) in extra { fields.append(HTTPField(name: HTTPField.Name(n)!, value: v)) }
+        return HTTPRequest(method: .get, scheme: "https", authority: authority, path: target, headerFields: fields)
+    }
+
+    /// The error code `sign` throws, nil when it signs.
+    static func refusal(_ sign: () throws(SigV4Error) -> Void) -> SigV4Error.Code? {
+        do throws(SigV4Error) {
+            try sign()
+            return nil
+        } catch {
+            return error.code
+        }
+    }
+
+    @Test(
+        "a refusal after the fields outgrew the stack scratch (Authorization last, a conflicting x-amz-content-sha256, a signed target, no host, a fragment) is the refusal with few fields, from the signer and a signing context",
+        arguments: [0, 23, 30, 600]
+    )
+    func refusalsAfterTheScratchGrew(count: Int) {
+        let s3 = Signer(credentials: Self.credentials, region: "us-east-1", service: "s3")
+        let cases: [(HTTPRequest, SigV4Error.Code)] = [
+            // Thrown at the end of the field pass, after every field was copied.
+            (Self.request(fields: count, extra: [("Authorization", "AWS4-HMAC-SHA256 Credential=x")]), .alreadySigned),
+            // Thrown after the field pass: x-amz-content-sha256 is checked once the fields are read.
+            (Self.request(fields: count, extra: [("x-amz-content-sha256", "UNSIGNED-PAYLOAD")]), .payloadHashConflict),
+            (Self.request(fields: count, target: "/a?X-Amz-Signature=00"), .alreadySigned),
+            (Self.request(fields: count, authority: nil), .missingHost),
+            // Thrown by the caller's body, with the collected headers in hand.
+            (Self.request(fields: count, target: "/a#b"), .invalidRequestTarget),
+        ]
+        for (request, code) in cases {
+            #expect(Self.refusal { () throws(SigV4Error) in _ = try s3.sign(request, payload: .emptySHA256, at: Self.date) } == code, "\(count) fields")
+            let context = SigningContext(signer: s3)
+            #expect(Self.refusal { () throws(SigV4Error) in _ = try context.sign(request, payload: .emptySHA256, at: Self.date) } == code, "\(count) fields")
+        }
+        // The same requests without the fault sign, with every field in the canonical request.
+        let signed = try? s3.sign(Self.request(fields: count), payload: .emptySHA256, at: Self.date)
+        #expect(signed?.canonicalRequest.signedHeaders.split(separator: ";").count == count + 3)
+    }
+
+    @Test("past 10,000 fields signing refuses with invalidHeader after growing its scratch to the limit; at 9,998 (10,000 with Host and X-Amz-Date) it signs")
+    func fieldLimitAfterGrowth() {
+        let signer = Signer(credentials: Self.credentials, region: "us-east-1", service: "service")
+        // The signer adds Host and X-Amz-Date: 9,998 fields fill the 10,000 entries, one more is past them.
+        for (count, refused) in [(9_998, false), (9_999, true), (12_000, true)] {
+            let code = Self.refusal { () throws(SigV4Error) in
+                _ = try signer.sign(Self.request(fields: count), payload: .emptySHA256, at: Self.date)
+            }
+            #expect(code == (refused ? .invalidHeader : nil), "\(count) fields")
         }
     }
 }
