@@ -44,6 +44,9 @@ public struct SigV4Error: Error, Sendable, Hashable, CustomStringConvertible {
         public static let contentLengthMismatch = Code("contentLengthMismatch")
         /// aws-chunked: an unknown trailing-checksum algorithm.
         public static let unsupportedChecksum = Code("unsupportedChecksum")
+        /// aws-chunked: an earlier call failed after the encoder had taken bytes (its `write`
+        /// closure threw), so the body sent so far is incomplete and the encoder cannot continue it.
+        public static let streamFailed = Code("streamFailed")
         /// The credentials are unusable (for example, an empty access key id).
         public static let invalidCredentials = Code("invalidCredentials")
     }

@@ -40,6 +40,8 @@ public struct AWSChunkedEncoder: Sendable {
     var frame: [UInt8] = []
     var filled = 0
     var finished = false
+    /// True once a `write` closure threw: see ``hasFailed``.
+    var failed = false
     let fullHeaderLength: Int
     /// Bytes copied and hashed per step (fits in L1 with room to spare).
     static let blockSize = 8192
@@ -108,6 +110,33 @@ public struct AWSChunkedEncoder: Sendable {
     /// True once ``finish()`` has returned.
     public var isFinished: Bool { finished }
 
+    /// True once a `write` closure given to ``write(_:to:)`` or ``finish(writingTo:)`` threw.
+    ///
+    /// By then the encoder has hashed and signed bytes that may not have reached the receiver, so
+    /// the body it could go on writing would not verify: every later call throws
+    /// ``SigV4Error/Code-swift.struct/streamFailed``. Sign the request again and start a new
+    /// encoder. (Errors the encoder throws itself before taking any byte, such as bytes past the
+    /// declared length, leave it usable.)
+    ///
+    /// ```swift
+    /// do {
+    ///     try encoder.write(block) { try socket.send($0) }
+    /// } catch {
+    ///     assert(encoder.hasFailed)  // when `send` threw: re-sign and start over
+    /// }
+    /// ```
+    public var hasFailed: Bool { failed }
+
+    /// Throws ``SigV4Error/Code-swift.struct/streamFailed`` once ``hasFailed``.
+    @inline(__always)
+    func checkNotFailed() throws(SigV4Error) {
+        if failed {
+            throw SigV4Error(
+                .streamFailed,
+                "an earlier write of this aws-chunked body failed after its chunk signatures moved on; sign the request again")
+        }
+    }
+
     /// Consumes bytes until `bytes` is used up or a chunk frame is complete.
     ///
     /// - Returns: how many bytes of `bytes` were consumed, and the completed frame, if any.
@@ -115,6 +144,7 @@ public struct AWSChunkedEncoder: Sendable {
     /// - Throws: ``SigV4Error/Code-swift.struct/contentLengthMismatch`` when the data runs past
     ///   the declared decoded length, or arrives after ``finish()``.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws(SigV4Error) -> (consumed: Int, frame: [UInt8]?) {
+        try checkNotFailed()
         guard !finished else {
             throw SigV4Error(.contentLengthMismatch, "payload bytes arrived after the aws-chunked body was finished")
         }
@@ -187,10 +217,12 @@ public struct AWSChunkedEncoder: Sendable {
     /// try encoder.finish { piece in try out.write(piece) }
     /// ```
     ///
-    /// - Throws: ``SigV4Error`` as ``feed(_:)`` does, and whatever `write` throws.
+    /// - Throws: ``SigV4Error`` as ``feed(_:)`` does, and whatever `write` throws (after which the
+    ///   encoder ``hasFailed``).
     public mutating func write(
         _ bytes: UnsafeRawBufferPointer, to write: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
+        try checkNotFailed()
         guard !finished else {
             throw SigV4Error(.contentLengthMismatch, "payload bytes arrived after the aws-chunked body was finished")
         }
@@ -199,29 +231,41 @@ public struct AWSChunkedEncoder: Sendable {
                 .contentLengthMismatch,
                 "the payload is longer than the declared x-amz-decoded-content-length \(declared)")
         }
-        var offset = 0
-        if filled > 0 {
-            let (used, frame) = try feed(bytes)
-            offset = used
-            if let frame { try frame.withUnsafeBytes(write) }
-        }
-        while bytes.count - offset >= chunkSize {
-            let chunk = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + chunkSize)])
-            let header = try headerForWholeChunk(chunk)
-            try header.withUnsafeBytes(write)
-            try write(chunk)
-            try AWSChunkedEncoder.crlf.withUnsafeBytes(write)
-            offset += chunkSize
-        }
-        if offset < bytes.count {
-            _ = try feed(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+        // From here bytes are hashed and chunks signed: a failure leaves the encoder unusable.
+        do {
+            var offset = 0
+            if filled > 0 {
+                let (used, frame) = try feed(bytes)
+                offset = used
+                if let frame { try frame.withUnsafeBytes(write) }
+            }
+            while bytes.count - offset >= chunkSize {
+                let chunk = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + chunkSize)])
+                let header = try headerForWholeChunk(chunk)
+                try header.withUnsafeBytes(write)
+                try write(chunk)
+                try AWSChunkedEncoder.crlf.withUnsafeBytes(write)
+                offset += chunkSize
+            }
+            if offset < bytes.count {
+                _ = try feed(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+            }
+        } catch {
+            failed = true
+            throw error
         }
     }
 
-    /// Ends the body like ``finish()``, passing the remaining bytes to `write`.
+    /// Ends the body like ``finish()``, passing the remaining bytes to `write`. When `write`
+    /// throws, the encoder ``hasFailed``.
     public mutating func finish(writingTo write: (UnsafeRawBufferPointer) throws -> Void) throws {
         let end = try finish()
-        try end.withUnsafeBytes(write)
+        do {
+            try end.withUnsafeBytes(write)
+        } catch {
+            failed = true
+            throw error
+        }
     }
 
     /// Writes the header of a full chunk into the reserved bytes and closes the frame.
@@ -270,6 +314,7 @@ public struct AWSChunkedEncoder: Sendable {
     /// - Throws: ``SigV4Error/Code-swift.struct/contentLengthMismatch`` when fewer bytes than the
     ///   declared decoded length were fed, or when called twice.
     public mutating func finish() throws(SigV4Error) -> [UInt8] {
+        try checkNotFailed()
         guard !finished else {
             throw SigV4Error(.contentLengthMismatch, "the aws-chunked body was already finished")
         }
@@ -343,6 +388,7 @@ public struct AWSChunkedEncoder: Sendable {
     /// For ``AWSChunkedBody``: hashes a whole chunk that starts at a chunk boundary and returns its
     /// header, so the chunk's own buffer can be passed on without a copy.
     mutating func passThroughHeader(_ chunk: UnsafeRawBufferPointer) throws(SigV4Error) -> [UInt8] {
+        try checkNotFailed()
         guard !finished else {
             throw SigV4Error(.contentLengthMismatch, "payload bytes arrived after the aws-chunked body was finished")
         }

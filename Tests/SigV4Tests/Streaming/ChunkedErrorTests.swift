@@ -265,6 +265,80 @@ struct ChunkedErrorTests {
     }
 }
 
+/// An encoder whose writer failed does not go on: the chunk signatures it already advanced would
+/// make whatever it wrote next fail verification.
+@Suite("aws-chunked encoder after a failed write")
+struct ChunkedFailedWriteTests {
+    struct WriterFailed: Error {}
+
+    static let encodings: [AWSChunkedEncoding] = [.signed, .signedWithTrailer(.crc32c), .unsignedWithTrailer(.sha256)]
+
+    @Test(
+        "once the write closure throws, every later write, feed and finish throws streamFailed and nothing more is written",
+        arguments: encodings, [0, 1, 2, 4])
+    func laterCallsRefused(encoding: AWSChunkedEncoding, failingCall: Int) throws {
+        let payload = [UInt8](repeating: 9, count: 3 * 8192 + 100)
+        let streaming = try StreamingFixtures.signer.signStreaming(
+            StreamingFixtures.request, decodedContentLength: payload.count, encoding: encoding, chunkSize: 8192,
+            at: StreamingFixtures.date)
+        var encoder = streaming.makeEncoder()
+        var calls = 0
+        var writtenAfterFailure = 0
+        var failedOnce = false
+        let writer: (UnsafeRawBufferPointer) throws -> Void = { piece in
+            if failedOnce { writtenAfterFailure += piece.count }
+            defer { calls += 1 }
+            if calls == failingCall {
+                failedOnce = true
+                throw WriterFailed()
+            }
+        }
+        // The first 10,000 bytes (one whole chunk: header, data and CRLF are calls 0, 1 and 2).
+        let first = Array(payload[..<10_000])
+        var thrown: (any Error)?
+        do {
+            try first.withUnsafeBytes { try encoder.write($0, to: writer) }
+        } catch {
+            thrown = error
+        }
+        if failingCall > 2 {
+            // No fourth call yet: the rest of the body and the end make it.
+            #expect(thrown == nil)
+            #expect(!encoder.hasFailed)
+            do {
+                try Array(payload[10_000...]).withUnsafeBytes { try encoder.write($0, to: writer) }
+                try encoder.finish(writingTo: writer)
+            } catch {
+                thrown = error
+            }
+        }
+        #expect(thrown is WriterFailed)
+        #expect(encoder.hasFailed)
+        let rest = Array(payload[10_000...])
+        #expect(ChunkedErrorTests.code { try rest.withUnsafeBytes { try encoder.write($0, to: writer) } } == .streamFailed)
+        #expect(ChunkedErrorTests.code { _ = try rest.withUnsafeBytes { try encoder.feed($0) } } == .streamFailed)
+        #expect(ChunkedErrorTests.code { _ = try encoder.finish() } == .streamFailed)
+        #expect(ChunkedErrorTests.code { try encoder.finish(writingTo: writer) } == .streamFailed)
+        #expect(writtenAfterFailure == 0)
+    }
+
+    @Test("a write refused before any byte is taken (past the declared length) leaves the encoder usable, and the body is the one encode writes")
+    func refusedWriteLeavesEncoderUsable() throws {
+        let payload = [UInt8](repeating: 5, count: 9000)
+        let streaming = try StreamingFixtures.signer.signStreaming(
+            StreamingFixtures.request, decodedContentLength: payload.count, encoding: .signedWithTrailer(.crc32),
+            chunkSize: 8192, at: StreamingFixtures.date)
+        var encoder = streaming.makeEncoder()
+        var body: [UInt8] = []
+        let tooMuch = [UInt8](repeating: 5, count: payload.count + 1)
+        #expect(ChunkedErrorTests.code { try tooMuch.withUnsafeBytes { try encoder.write($0) { body += $0 } } } == .contentLengthMismatch)
+        #expect(!encoder.hasFailed)
+        try payload.withUnsafeBytes { try encoder.write($0) { body += $0 } }
+        try encoder.finish { body += $0 }
+        #expect(body == (try streaming.encode(payload)))
+    }
+}
+
 /// Secrets never show up in what the streaming types print.
 @Suite("aws-chunked secrecy")
 struct ChunkedSecrecyTests {
