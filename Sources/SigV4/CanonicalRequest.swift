@@ -326,7 +326,7 @@ package struct CanonicalRequestBuilder {
                         UnsafeBufferPointer(rebasing: s[Int(a.split)..<Int(a.end)]),
                         UnsafeBufferPointer(rebasing: s[Int(b.split)..<Int(b.end)])) < 0
                 }
-                if count <= 16 {
+                if count <= 48 {
                     var i = 1
                     while i < count {
                         let p = params[i]
@@ -337,24 +337,6 @@ package struct CanonicalRequestBuilder {
                         }
                         params[j + 1] = p
                         i += 1
-                    }
-                } else if count <= 512 {
-                    // Insertion by binary search, one move per parameter out of place, no merge
-                    // buffer (the standard library's sort allocates one).
-                    let b = params.baseAddress!
-                    for i in 1..<count {
-                        let p = b[i]
-                        if !less(p, b[i - 1]) { continue }
-                        // The first of b[0..<i-1] that sorts after p (b[i-1] does): p goes before it,
-                        // after every equal parameter.
-                        var low = 0
-                        var high = i - 1
-                        while low < high {
-                            let middle = (low + high) >> 1
-                            if less(p, b[middle]) { high = middle } else { low = middle + 1 }
-                        }
-                        (b + low + 1).moveInitialize(from: b + low, count: i - low)
-                        (b + low).initialize(to: p)
                     }
                 } else {
                     var prefix = UnsafeMutableBufferPointer(rebasing: params[0..<count])
