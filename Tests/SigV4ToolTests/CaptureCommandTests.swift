@@ -37,6 +37,29 @@ extension CLITests {
             #expect(!result.out.contains("wJalrXUtnFEMI"))
         }
 
+        /// HTTP/2 dumps (curl 7.88.1 `--http2-prior-knowledge` against nghttpd): the request line
+        /// reads `HTTP/2`, the fields are curl's HTTP/2 ones (lowercase, `:authority` shown as `Host`).
+        static let http2: [(String, String, String)] = [
+            ("h2-get-api.curl-verbose.txt", "curl-verbose", "verified"),
+            ("h2-put-api.curl-trace-hex.txt", "curl-trace", "verified"),
+            ("h2-get-s3.curl-trace-ascii.txt", "curl-trace", "verified"),
+        ]
+        static let http2Now = ["--now", "2026-12-02T12:41:30Z"]
+
+        @Test(
+            "a real curl HTTP/2 dump (-v, --trace, --trace-ascii) verifies, says its request line was HTTP/2, and a wrong secret is refused",
+            arguments: http2)
+        func http2DumpVerifies(_ name: String, _ input: String, _ payload: String) throws {
+            let (result, json) = try Self.verify(["--request", Self.path(name)] + Self.http2Now + Self.key)
+            #expect(result.status == 0, "\(result.stderr) \(result.out)")
+            #expect(json?["ok"] as? Bool == true)
+            #expect(json?["input"] as? String == "\(input) (HTTP/2 request line read as HTTP/1.1)")
+            #expect(json?["payload"] as? String == payload)
+            let (wrong, wrongJSON) = try Self.verify(["--request", Self.path(name)] + Self.http2Now + Self.wrongKey)
+            #expect(wrong.status == 1, "\(wrong.stderr)")
+            #expect(wrongJSON?["code"] as? String == "SignatureDoesNotMatch")
+        }
+
         @Test("a recorded curl dump is rejected with a wrong secret (exit 1, SignatureDoesNotMatch)", arguments: verifiable)
         func dumpRejectedWithWrongKey(_ name: String, _ input: String, _ payload: String) throws {
             let (result, json) = try Self.verify(["--request", Self.path(name)] + Self.now + Self.wrongKey)
