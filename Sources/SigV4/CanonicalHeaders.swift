@@ -133,22 +133,27 @@ struct CanonicalHeaders {
     private mutating func grow(count needed: Int, byteCount neededBytes: Int) -> Bool {
         guard needed <= CanonicalHeaders.maximumCount, neededBytes <= CanonicalHeaders.maximumBytes else { return false }
         if needed > entries.count {
-            let capacity = min(max(needed, 2 * entries.count), CanonicalHeaders.maximumCount)
-            let grown = UnsafeMutableBufferPointer<Entry>.allocate(capacity: capacity)
-            if count > 0 { grown.baseAddress!.initialize(from: entries.baseAddress!, count: count) }
-            if grownEntries { entries.deallocate() }
-            entries = grown
+            entries = CanonicalHeaders.moved(
+                entries, used: count, needed: needed, limit: CanonicalHeaders.maximumCount, owned: grownEntries)
             grownEntries = true
         }
         if neededBytes > bytes.count {
-            let capacity = min(max(neededBytes, 2 * bytes.count), CanonicalHeaders.maximumBytes)
-            let grown = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: capacity)
-            if byteCount > 0 { grown.baseAddress!.initialize(from: bytes.baseAddress!, count: byteCount) }
-            if grownBytes { bytes.deallocate() }
-            bytes = grown
+            bytes = CanonicalHeaders.moved(
+                bytes, used: byteCount, needed: neededBytes, limit: CanonicalHeaders.maximumBytes, owned: grownBytes)
             grownBytes = true
         }
         return true
+    }
+
+    /// `buffer`'s first `used` elements (a trivial type) in new heap memory for `needed` or more
+    /// (twice `buffer`'s count when that is more, at most `limit`); `buffer` is freed when `owned`.
+    private static func moved<T>(
+        _ buffer: UnsafeMutableBufferPointer<T>, used: Int, needed: Int, limit: Int, owned: Bool
+    ) -> UnsafeMutableBufferPointer<T> {
+        let grown = UnsafeMutableBufferPointer<T>.allocate(capacity: min(max(needed, 2 * buffer.count), limit))
+        if used > 0 { grown.baseAddress!.initialize(from: buffer.baseAddress!, count: used) }
+        if owned { buffer.deallocate() }
+        return grown
     }
 
     /// Frees the heap memory the scratch grew into, if any.
