@@ -1,5 +1,3 @@
-package import _SigV4Crypto
-
 /// The canonical headers of one request: lowercase names with raw values, stably sorted by
 /// name, in caller-provided scratch memory (so building them allocates nothing).
 ///
