@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Interop suite: real AWS clients (awscli, boto3, curl --aws-sigv4, awscurl, node's aws4, the
-# project's Swift adapters) through `sigv4 serve`, with moto's S3 server as the upstream, all on 127.0.0.1.
+# Interop suite: real AWS clients (awscli, boto3, curl --aws-sigv4, awscurl, node's aws4, Ruby's
+# aws-sdk-s3, the Go SDK v2's S3 client, the project's Swift adapters) through `sigv4 serve`, with
+# moto's S3 server as the upstream, all on 127.0.0.1.
 #
 # Usage: scripts/interop/run.sh [path/to/sigv4]       (default: .build/debug/sigv4, built if missing)
 # Env:   INTEROP_ONLY=<substring of a check function>  run the matching checks (after the bucket is made);
 #        INTEROP_VERBOSE=1 for tracebacks.
 #
-# Needs: moto[server], awscli, boto3, awscurl, awscrt (scripts/requirements-test.txt), curl, node and
-# node-aws4 (scripts/apt-packages.txt).
+# Needs: moto[server], awscli, boto3, awscurl, awscrt (scripts/requirements-test.txt), curl, node,
+# node-aws4, ruby-aws-sdk-s3, golang-go and golang-github-aws-aws-sdk-go-v2-dev (scripts/apt-packages.txt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
