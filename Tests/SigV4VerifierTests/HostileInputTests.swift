@@ -101,6 +101,30 @@ struct HostileInputTests {
         }
     }
 
+    @Test(
+        "a field name that is not a token, first (the other fields still collected after it) or last among more fields than the stack scratch holds, is refused as among a few fields"
+    )
+    func invalidNameAmongManyFields() async {
+        let v = Fixture.verifier()
+        var few = Self.request
+        few.fields.append(.init(name: "Bad Name", value: "v"))
+        let expected = await v.verify(few, payload: .body(Self.body), now: Fixture.date).failure?.code.name
+        #expect(expected != nil)
+        for count in [23, 30, 600] {
+            for first in [true, false] {
+                var r = Self.request
+                for i in 0..<count { r.fields.append(.init(name: "x-filler-\(i)", value: "value \(i)")) }
+                r.fields.insert(.init(name: "Bad Name", value: "v"), at: first ? 0 : r.fields.count)
+                let result = await v.verify(r, payload: .body(Self.body), now: Fixture.date)
+                #expect(result.failure?.code.name == expected, "\(count) fields, the bad name \(first ? "first" : "last")")
+            }
+            // Without the bad name the unsigned fields change nothing.
+            var r = Self.request
+            for i in 0..<count { r.fields.append(.init(name: "x-filler-\(i)", value: "value \(i)")) }
+            #expect(await v.verify(r, payload: .body(Self.body), now: Fixture.date).isAccepted, "\(count) fields")
+        }
+    }
+
     @Test("random checksum headers (x-amz-checksum-*, Content-MD5) never crash and never pass a wrong body")
     func randomChecksumHeaders() async {
         // Signed with the headers in place and UNSIGNED-PAYLOAD, so only the declared checksums

@@ -257,6 +257,34 @@ struct VerifierCanonicalizationTests {
         #expect(Self.same(old, new))
     }
 
+    @Test(
+        "after the scratch grew onto the heap, a refusal from the fields (a name that is not a token, last or among more fields) or from the request line (method, target) is the builder's",
+        arguments: [23, 24, 60, 600]
+    )
+    func refusalsAfterTheScratchGrew(count: Int) {
+        var fields: [(String, [UInt8])] = [("Host", Array("h".utf8))]
+        for i in 0..<count { fields.append(("X-Amz-Meta-\(i)", Array("value \(i)".utf8))) }
+        let names = Self.names(fields)
+        // (method, target, headers): each refused once `count` fields are in the scratch.
+        let cases: [(String, String, [(String, [UInt8])])] = [
+            ("GET", "/", fields + [("Bad Name", Array("v".utf8))]),
+            ("GET", "/", fields + [("a:b", Array("v".utf8))] + fields.dropFirst()),
+            ("G T", "/", fields),
+            ("GET", "/a#b", fields),
+            ("GET", "a", fields),
+        ]
+        for (method, target, headers) in cases {
+            let old = Self.builder(
+                method: method, target: Array(target.utf8), headers: headers, names: names, payload: .emptySHA256,
+                rules: .standard, plus: .literal)
+            let new = Self.core(
+                method: method, target: Array(target.utf8), headers: headers, names: names, payload: .emptySHA256,
+                rules: .standard, plus: .literal)
+            #expect(new.failure != nil, "\(method) \(target), \(headers.count) fields")
+            #expect(Self.same(old, new), "\(method) \(target), \(headers.count) fields")
+        }
+    }
+
     @Test("an accepted Authorization credential always makes a scope the scope initializer accepts")
     func parsedScopeIsValid() throws {
         let parts = ["AKID", "20150830", "us-east-1", "s3", "aws4_request", "a!b", "~", String(repeating: "r", count: 128)]
