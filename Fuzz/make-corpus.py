@@ -143,3 +143,46 @@ for path in sorted(glob.glob(os.path.join(ROOT, "TestVectors", "curl-captures", 
 write("FuzzCapturedRequest", b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
 write("FuzzCapturedRequest", b"09:11:08.123456 * Connected\n" + b"".join(
     b"09:11:08.123456 " + l + b"\r\n" for l in (b"> GET /p HTTP/2", b"> Host: h", b"> ")))
+
+# Many header fields (since session 28): past the signer's and the verifier's stack scratch (24 fields,
+# 768 bytes), where it grows onto the heap, and past each of the header sort's three ranges (up to 16,
+# 17 to 512, more). Names share 8-, 16- and 24-byte starts (the word-at-a-time compare after the first
+# 8 bytes), repeat, come in mixed case and in reverse order; a few values need trimming. Deterministic.
+import random
+
+
+def many_fields(kind, n):
+    rng = random.Random(f"{kind}-{n}")
+    if kind == "shared":
+        stems = ["x-amz-meta-", "X-Amz-Server-Side-Encryption-", "x-bench-header-", "x-amz-meta-aaaaaaaaaaaaa", "x"]
+        tails = ["", "a", "b", "1", "10", "ab", "aa", "0123456789abcdef", "0123456789abcdeg"]
+        values = ["v", "  a   b  ", "", "x,y", "\tq"]
+        fields = [(rng.choice(stems) + rng.choice(tails), rng.choice(values)) for _ in range(n)]
+    elif kind == "short":
+        # Short distinct names in descending order: every field moves in the sort.
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+        fields = [("a" + digits[i // 36] + digits[i % 36], "v") for i in reversed(range(n))]
+    else:
+        # A few long values: past the 768 scratch bytes with few fields.
+        fields = [(f"x-amz-meta-big{i}", "w " * 150) for i in range(n)]
+    return [(a.encode(), b.encode()) for a, b in fields]
+
+
+field_sets = [("shared", 25), ("shared", 60), ("short", 100), ("short", 600), ("big", 3)]
+for kind, n in field_sets:
+    fields = many_fields(kind, n)
+    flat = b"\x00".join(b"\x00".join(f) for f in fields)
+    # The signer/verifier round trip reads at most 4,096 bytes.
+    for flags in (0x00, 0x0a, 0x21):
+        data = bytes([flags]) + b"PUT\x00/bucket/key?a=1\x00" + flat
+        assert len(data) <= 4096, (kind, n, len(data))
+        write("FuzzSignVerify", data)
+    for flags in (b"\x00", b"\x03"):
+        write("FuzzCanonicalRequest", flags + b"GET\x00/a/b?x=1\x00" + flat)
+    if kind != "big":
+        head = b"".join(name + b": " + value + b"\r\n" for name, value in fields)
+        # The reader's default limit is 128 fields: 600 is past it.
+        write("FuzzHTTPRequestReader", b"\x02GET /k HTTP/1.1\r\nHost: h\r\n" + head + b"\r\n")
+        write("FuzzCapturedRequest", b"PUT /k HTTP/1.1\r\nHost: h\r\n" + head + b"\r\n")
+        write("FuzzCapturedRequest", b"* Connected to h\n> PUT /k HTTP/1.1\r\n> Host: h\r\n" + b"".join(
+            b"> " + name + b": " + value + b"\r\n" for name, value in fields) + b"> \r\n")
