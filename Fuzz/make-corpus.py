@@ -132,13 +132,16 @@ for profile in (b"default", b"dev", b"ci", b"spaced", b"missing"):
 write("FuzzCredentialsFile", credentials)
 
 # Captured requests (`sigv4 verify --request`, `explain --captured`): the real curl dumps in
-# TestVectors/curl-captures (the hex trace cut to its first 38 lines: seeds stay small), a raw
-# request, and a `--trace-time` HTTP/2 `curl -v` shape.
+# TestVectors/curl-captures (a dump over 4 KiB cut where the response starts, its first `<= ` line:
+# seeds stay small and the request's blocks stay whole; a fixed 38 lines cut the HTTP/2 hex
+# trace's longer preamble inside its Send header block), a raw request, and a `--trace-time`
+# HTTP/2 `curl -v` shape.
 for path in sorted(glob.glob(os.path.join(ROOT, "TestVectors", "curl-captures", "*.txt"))):
     with open(path, "rb") as f:
         data = f.read()
     if len(data) > 4096:
-        data = b"".join(data.splitlines(keepends=True)[:38])
+        kept = data.splitlines(keepends=True)
+        data = b"".join(kept[:next(i for i, line in enumerate(kept) if line.startswith(b"<= "))])
     write("FuzzCapturedRequest", data)
 write("FuzzCapturedRequest", b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
 write("FuzzCapturedRequest", b"09:11:08.123456 * Connected\n" + b"".join(
