@@ -74,6 +74,21 @@ struct VerifierCanonicalizationTests {
         }
     }
 
+    /// `GET /` with `headers`, every name signed, the empty body: the builder's canonical request
+    /// and the core's.
+    static func getRoot(_ headers: [(String, [UInt8])]) -> (
+        old: Result<[UInt8], SigV4Error>, new: Result<[UInt8], SigV4Error>
+    ) {
+        let names = Self.names(headers)
+        let old = Self.builder(
+            method: "GET", target: Array("/".utf8), headers: headers, names: names, payload: .emptySHA256,
+            rules: .standard, plus: .literal)
+        let new = Self.core(
+            method: "GET", target: Array("/".utf8), headers: headers, names: names, payload: .emptySHA256,
+            rules: .standard, plus: .literal)
+        return (old, new)
+    }
+
     /// The distinct lowercase names of `headers`, sorted by bytes.
     static func names(_ headers: [(String, [UInt8])]) -> [String] {
         Array(Set(headers.map { $0.0.lowercased() })).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
@@ -214,13 +229,7 @@ struct VerifierCanonicalizationTests {
                 let value = ["v", "  a   b  ", "", "x,y", "\tq"].randomElement(using: &rng)!
                 headers.append((name, Array(value.utf8)))
             }
-            let names = Self.names(headers)
-            let old = Self.builder(
-                method: "GET", target: Array("/".utf8), headers: headers, names: names, payload: .emptySHA256,
-                rules: .standard, plus: .literal)
-            let new = Self.core(
-                method: "GET", target: Array("/".utf8), headers: headers, names: names, payload: .emptySHA256,
-                rules: .standard, plus: .literal)
+            let (old, new) = Self.getRoot(headers)
             #expect((try? new.get())?.isEmpty == false, "\(count) fields")
             let same = Self.same(old, new)
             #expect(same, "\(headers.map(\.0))")
@@ -246,13 +255,7 @@ struct VerifierCanonicalizationTests {
     func overflowingScratch() {
         var headers: [(String, [UInt8])] = [("Host", Array("h".utf8))]
         for i in 0..<60 { headers.append(("X-Field-\(i)", Array(repeating: UInt8(ascii: "v"), count: 40 + i))) }
-        let names = Self.names(headers)
-        let old = Self.builder(
-            method: "GET", target: Array("/".utf8), headers: headers, names: names, payload: .emptySHA256,
-            rules: .standard, plus: .literal)
-        let new = Self.core(
-            method: "GET", target: Array("/".utf8), headers: headers, names: names, payload: .emptySHA256,
-            rules: .standard, plus: .literal)
+        let (old, new) = Self.getRoot(headers)
         #expect((try? new.get())?.isEmpty == false)
         #expect(Self.same(old, new))
     }
