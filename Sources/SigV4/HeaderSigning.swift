@@ -189,9 +189,14 @@ struct HeaderSigning: Sendable {
         _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?, targetIsSigned: Bool,
         _ body: (CanonicalHeaders, FieldFacts) throws(SigV4Error) -> R
     ) throws(SigV4Error) -> R {
-        // Stack scratch for the usual handful of headers; it grows onto the heap for more, so the
-        // fields are read once whatever their number. Overflow means past the limits.
-        try CanonicalHeaders.withScratch(byteCount: 768, count: 24) { headers throws(SigV4Error) -> R in
+        // Stack scratch for the usual handful of headers (up to 20 fields); for more, heap scratch
+        // sized from the field count (48 name and value bytes each), which grows if the
+        // fields are longer. The fields are read once whatever their number; overflow means past
+        // the limits.
+        let expected = fields.count + 4
+        let count = expected <= 24 ? 24 : min(expected, CanonicalHeaders.maximumCount)
+        let byteCount = expected <= 24 ? 768 : min(48 * expected, CanonicalHeaders.maximumBytes)
+        return try CanonicalHeaders.withScratch(byteCount: byteCount, count: count) { headers throws(SigV4Error) -> R in
             let facts = try collectHeaders(
                 request, fields: fields, payload: payload, dateText: dateText, targetIsSigned: targetIsSigned,
                 into: &headers)
