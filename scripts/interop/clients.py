@@ -146,11 +146,22 @@ def stored(object_key):
 
 
 def upstream_requests():
+    """Every request moto recorded. moto's recorder writes a request's JSON and its newline in two
+    writes, so two requests recorded at once (a multi-megabyte part still being written while the
+    next request arrives) can share a line: each line is read as one or more JSON objects."""
     path = CFG["recording"]
     if not os.path.exists(path):
         return []
+    decoder = json.JSONDecoder()
+    out = []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for line in f:
+            line = line.strip()
+            while line:
+                obj, end = decoder.raw_decode(line)
+                out.append(obj)
+                line = line[end:].lstrip()
+    return out
 
 
 class NothingUpstream:
