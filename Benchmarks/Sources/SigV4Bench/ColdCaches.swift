@@ -7,7 +7,7 @@ import Foundation
 /// The benchmark table runs an operation in a tight loop, where its code and data stay in the L1
 /// and L2 caches between calls; in the gateway the event loop, the HTTP parser and the router run
 /// between two verifications on the same core, and the verifier meets its code and data cold
-/// (Docs/Performance.md, Gateway, session 19: a first verification of a request cost about 12.5 µs
+/// (Docs/PerformanceLog.md, Gateway runs, session 19: a first verification of a request cost about 12.5 µs
 /// in situ against 4.8–5.8 µs for a second one right after it). This mode reproduces that outside
 /// the server: before each cold run it writes and reads an eviction buffer four times the size of
 /// the L2 cache (the L2 of these cores holds the L1 instruction and data caches' lines, so writing
