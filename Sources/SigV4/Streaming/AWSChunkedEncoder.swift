@@ -137,6 +137,22 @@ public struct AWSChunkedEncoder: Sendable {
         }
     }
 
+    /// Throws unless `count` more payload bytes may come: the encoder has not failed
+    /// (``SigV4Error/Code-swift.struct/streamFailed``) or finished, and they stay within the declared
+    /// decoded length (``SigV4Error/Code-swift.struct/contentLengthMismatch``).
+    @inline(__always)
+    func checkAccepts(_ count: Int) throws(SigV4Error) {
+        try checkNotFailed()
+        guard !finished else {
+            throw SigV4Error(.contentLengthMismatch, "payload bytes arrived after the aws-chunked body was finished")
+        }
+        if let declared = decodedContentLength, count > declared - bytesWritten {
+            throw SigV4Error(
+                .contentLengthMismatch,
+                "the payload is longer than the declared x-amz-decoded-content-length \(declared)")
+        }
+    }
+
     /// Consumes bytes until `bytes` is used up or a chunk frame is complete.
     ///
     /// - Returns: how many bytes of `bytes` were consumed, and the completed frame, if any.
@@ -144,15 +160,7 @@ public struct AWSChunkedEncoder: Sendable {
     /// - Throws: ``SigV4Error/Code-swift.struct/contentLengthMismatch`` when the data runs past
     ///   the declared decoded length, or arrives after ``finish()``.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws(SigV4Error) -> (consumed: Int, frame: [UInt8]?) {
-        try checkNotFailed()
-        guard !finished else {
-            throw SigV4Error(.contentLengthMismatch, "payload bytes arrived after the aws-chunked body was finished")
-        }
-        if let declared = decodedContentLength, bytes.count > declared - bytesWritten {
-            throw SigV4Error(
-                .contentLengthMismatch,
-                "the payload is longer than the declared x-amz-decoded-content-length \(declared)")
-        }
+        try checkAccepts(bytes.count)
         guard bytes.count > 0 else { return (0, nil) }
         if frame.isEmpty {
             frame.reserveCapacity(fullHeaderLength + chunkSize + 2)
@@ -222,15 +230,7 @@ public struct AWSChunkedEncoder: Sendable {
     public mutating func write(
         _ bytes: UnsafeRawBufferPointer, to write: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        try checkNotFailed()
-        guard !finished else {
-            throw SigV4Error(.contentLengthMismatch, "payload bytes arrived after the aws-chunked body was finished")
-        }
-        if let declared = decodedContentLength, bytes.count > declared - bytesWritten {
-            throw SigV4Error(
-                .contentLengthMismatch,
-                "the payload is longer than the declared x-amz-decoded-content-length \(declared)")
-        }
+        try checkAccepts(bytes.count)
         // From here bytes are hashed and chunks signed: a failure leaves the encoder unusable.
         do {
             var offset = 0
