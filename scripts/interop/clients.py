@@ -164,6 +164,13 @@ def upstream_requests():
     return out
 
 
+def upstream_put_headers(before):
+    """The headers (names lower-case) of the last PUT moto recorded after its first `before` requests;
+    None when no PUT reached it."""
+    puts = [r for r in upstream_requests()[before:] if r["method"] == "PUT"]
+    return {k.lower(): v for k, v in puts[-1]["headers"].items()} if puts else None
+
+
 class NothingUpstream:
     """Asserts that no request reached moto inside the block."""
 
@@ -182,6 +189,15 @@ def payload(name, size):
     with open(path, "wb") as f:
         f.write(data)
     return path, data
+
+
+def expect_download_matches(fetch, object_key, message):
+    """`fetch(out)` downloads `object_key` through the gateway into the file `out`; its bytes must be
+    what moto stored."""
+    out = os.path.join(WORK, "down-" + object_key.replace("/", "-"))
+    fetch(out)
+    with open(out, "rb") as f:
+        expect(f.read() == stored(object_key), message)
 
 
 def expect_client_error(fn, code):
@@ -204,23 +220,24 @@ def _mb():
     expect(BUCKET in names, f"bucket not created upstream: {names}")
 
 
+def aws_cp_upload(name, size, tls=False):
+    """aws s3 cp uploads `size` random bytes as `name`; moto must store them byte for byte."""
+    path, data = payload(name, size)
+    aws(["s3", "cp", path, f"s3://{BUCKET}/{name}"], tls=tls)
+    expect(stored(name) == data, "stored bytes differ from the bytes sent")
+
+
 @check("aws s3 cp upload, small, http (signed payload)")
 def _cp_small_http():
-    path, data = payload("small-http.bin", 100_000)
-    aws(["s3", "cp", path, f"s3://{BUCKET}/small-http.bin"])
-    expect(stored("small-http.bin") == data, "stored bytes differ from the bytes sent")
+    aws_cp_upload("small-http.bin", 100_000)
 
 
 @check("aws s3 cp upload, small, https (aws-chunked with trailing CRC32 checksum)")
 def _cp_small_tls():
-    path, data = payload("small-tls.bin", 300_000)
     before = len(upstream_requests())
-    aws(["s3", "cp", path, f"s3://{BUCKET}/small-tls.bin"], tls=True)
-    expect(stored("small-tls.bin") == data, "stored bytes differ from the bytes sent")
-    reqs = upstream_requests()[before:]
-    puts = [r for r in reqs if r["method"] == "PUT"]
-    expect(puts, "no PUT reached the upstream")
-    headers = {k.lower(): v for k, v in puts[-1]["headers"].items()}
+    aws_cp_upload("small-tls.bin", 300_000, tls=True)
+    headers = upstream_put_headers(before)
+    expect(headers is not None, "no PUT reached the upstream")
     client_key = key("good")["access_key_id"]
     expect(client_key not in headers.get("authorization", ""), "the client's Authorization was forwarded upstream")
     expect("Credential=upstream/" in headers.get("authorization", ""), "the gateway did not sign for the upstream")
@@ -230,25 +247,19 @@ def _cp_small_tls():
 
 @check("aws s3 cp upload, multipart 9 MiB, https (trailing checksums per part)")
 def _cp_multipart_tls():
-    path, data = payload("multipart.bin", 9 * 1024 * 1024)
-    aws(["s3", "cp", path, f"s3://{BUCKET}/multipart.bin"], tls=True)
-    expect(stored("multipart.bin") == data, "stored bytes differ from the bytes sent")
+    aws_cp_upload("multipart.bin", 9 * 1024 * 1024, tls=True)
 
 
 @check("aws s3 cp upload, multipart 9 MiB, http")
 def _cp_multipart_http():
-    path, data = payload("multipart-http.bin", 9 * 1024 * 1024)
-    aws(["s3", "cp", path, f"s3://{BUCKET}/multipart-http.bin"])
-    expect(stored("multipart-http.bin") == data, "stored bytes differ from the bytes sent")
+    aws_cp_upload("multipart-http.bin", 9 * 1024 * 1024)
 
 
 @check("aws s3 cp download, small and multipart")
 def _cp_down():
     for name in ("small-tls.bin", "multipart.bin"):
-        out = os.path.join(WORK, "down-" + name)
-        aws(["s3", "cp", f"s3://{BUCKET}/{name}", out], tls=True)
-        with open(out, "rb") as f:
-            expect(f.read() == stored(name), f"downloaded {name} differs from upstream")
+        expect_download_matches(lambda out: aws(["s3", "cp", f"s3://{BUCKET}/{name}", out], tls=True), name,
+                                f"downloaded {name} differs from upstream")
 
 
 @check("aws s3 ls")
@@ -260,11 +271,12 @@ def _ls():
 @check("aws s3 presign, then curl the URL")
 def _presign():
     _, url, _ = aws(["s3", "presign", f"s3://{BUCKET}/small-http.bin", "--expires-in", "300"])
-    out = os.path.join(WORK, "presigned.bin")
-    p = subprocess.run(["curl", "-sS", "-o", out, "-w", "%{http_code}", url.strip()], capture_output=True, text=True)
-    expect(p.stdout == "200", f"curl got HTTP {p.stdout}")
-    with open(out, "rb") as f:
-        expect(f.read() == stored("small-http.bin"), "presigned download differs")
+
+    def fetch(out):
+        p = subprocess.run(["curl", "-sS", "-o", out, "-w", "%{http_code}", url.strip()], capture_output=True, text=True)
+        expect(p.stdout == "200", f"curl got HTTP {p.stdout}")
+
+    expect_download_matches(fetch, "small-http.bin", "presigned download differs")
 
 
 # ---------------------------------------------------------------- positive: S3 operations beyond cp
@@ -854,9 +866,11 @@ def payload_mode(headers):
     return " ".join([mode] + extra)
 
 
-def ruby_put(name, size, tls=False, algorithm=None):
+def sdk_put(sdk, name, size, tls=False, algorithm=None):
+    """`sdk` (ruby or go) PUTs `size` random bytes as `name`, with the flexible checksum `algorithm`
+    when given; moto must store them byte for byte. Returns the PUT's headers as the client sent them."""
     path, data = payload(name.replace("/", "-"), size)
-    answer = ruby("put", name, path, *([algorithm] if algorithm else []), tls=tls)
+    answer = sdk("put", name, path, *([algorithm] if algorithm else []), tls=tls)
     expect(stored(name) == data, f"{name}: stored bytes differ from the bytes sent")
     return sent_request(answer, "PUT")
 
@@ -877,43 +891,84 @@ def expect_checksum_sent(name, sent, algorithm, data):
            f"{name}: no (or a wrong) {header} sent: {payload_mode(sent)}")
 
 
+def sdk_checksum_puts(sdk, prefix, https_check=None):
+    """`sdk` PUTs 200,000 random bytes as `{prefix}/checksum-{algorithm}-{http|tls}.bin` with
+    checksum algorithm CRC32 and SHA256, over http and https (sdk_put), each with the checksum sent as
+    expect_checksum_sent wants. `https_check(name, sent, before)` checks an https PUT further
+    (`before`: how many requests moto had recorded before it)."""
+    for tls in (False, True):
+        for algo in ("CRC32", "SHA256"):
+            name = f"{prefix}/checksum-{algo}-{'tls' if tls else 'http'}.bin"
+            before = len(upstream_requests()) if tls and https_check else None
+            sent = sdk_put(sdk, name, 200_000, tls=tls, algorithm=algo)
+            expect_checksum_sent(name, sent, algo, stored(name))
+            if tls and https_check:
+                https_check(name, sent, before)
+            print(f"     {name}: {payload_mode(sent)}")
+
+
+def sdk_multipart_uploads(sdk, command, prefix, is_part, part_name):
+    """`sdk`'s multipart `command` uploads 12 MiB in 5 MiB parts as `{prefix}/multipart-{http|tls}.bin`,
+    over http plain and over https with checksum algorithm CRC32: three of the requests the client
+    recorded are parts (`is_part`, named `part_name` in the message) and moto stores the bytes sent."""
+    for tls, algo in ((False, None), (True, "CRC32")):
+        name = f"{prefix}/multipart-{'tls' if tls else 'http'}.bin"
+        path, data = payload(name.replace("/", "-"), 12 * 1024 * 1024)
+        answer = sdk(command, name, path, str(5 * 1024 * 1024), *([algo] if algo else []), tls=tls)
+        parts = [r for r in answer["requests"] if is_part(r)]
+        expect(len(parts) == 3, f"{name}: {len(parts)} {part_name} requests, not 3: "
+                                f"{[r.get('url', r.get('path')) for r in answer['requests']]}")
+        expect(stored(name) == data, f"{name}: stored bytes differ from the bytes sent")
+        print(f"     {name}: parts {payload_mode(parts[0]['headers'])}")
+
+
+def sdk_presigned_get(sdk, prefix, tls_modes):
+    """`sdk` presigns a GET of `{prefix}/presigned é.bin` (30,000 random bytes put into moto directly)
+    and fetches the URL itself, once for each of `tls_modes`: the bytes fetched are the bytes put."""
+    _, data = payload(f"{prefix}-presign.bin", 30_000)
+    name = f"{prefix}/presigned é.bin"
+    UPSTREAM.put_object(Bucket=BUCKET, Key=name, Body=data)
+    out = os.path.join(WORK, f"{prefix}-presign-down.bin")
+    for tls in tls_modes:
+        answer = sdk("presign-get", name, out, tls=tls)
+        expect("X-Amz-Signature=" in answer["url"], f"not a SigV4 presigned URL: {answer['url']}")
+        with open(out, "rb") as f:
+            expect(f.read() == data, "presigned GET bytes differ")
+
+
+def sdk_refused_put_get(sdk, prefix):
+    """`sdk` with the wrong secret PUTs `{prefix}/wrong-secret.bin` and GETs `{prefix}/small-http.bin`:
+    both refused (sdk_run's refused=True), nothing upstream. Returns the two answers."""
+    path, _ = payload(f"{prefix}-wrong.bin", 1_000)
+    with NothingUpstream():
+        return [sdk("put", f"{prefix}/wrong-secret.bin", path, k="wrong_secret", refused=True),
+                sdk("get", f"{prefix}/small-http.bin", os.path.join(WORK, f"{prefix}-wrong-down.bin"), k="wrong_secret",
+                    refused=True)]
+
+
 @check("Ruby aws-sdk-s3 put_object (signed payload, http and https) and get_object")
 def _sdk_ruby_put_get():
     for tls in (False, True):
         name = f"ruby/small-{'tls' if tls else 'http'}.bin"
-        sent = ruby_put(name, 100_000, tls=tls)
+        sent = sdk_put(ruby, name, 100_000, tls=tls)
         with open(os.path.join(WORK, name.replace("/", "-")), "rb") as f:
             expect(sent.get("x-amz-content-sha256") == hashlib.sha256(f.read()).hexdigest(),
                    f"{name}: the Ruby SDK did not sign the payload's SHA-256: {payload_mode(sent)}")
         print(f"     {name}: {payload_mode(sent)}")
-    out = os.path.join(WORK, "ruby-get.bin")
-    ruby("get", "ruby/small-http.bin", out)
-    with open(out, "rb") as f:
-        expect(f.read() == stored("ruby/small-http.bin"), "get_object bytes differ from upstream")
+    expect_download_matches(lambda out: ruby("get", "ruby/small-http.bin", out), "ruby/small-http.bin",
+                            "get_object bytes differ from upstream")
 
 
 @check("Ruby aws-sdk-s3 put_object checksum_algorithm CRC32 and SHA256, http and https (x-amz-checksum-* header, signed payload)")
 def _sdk_ruby_checksums():
-    for tls in (False, True):
-        for algo in ("CRC32", "SHA256"):
-            name = f"ruby/checksum-{algo}-{'tls' if tls else 'http'}.bin"
-            sent = ruby_put(name, 200_000, tls=tls, algorithm=algo)
-            expect_checksum_sent(name, sent, algo, stored(name))
-            print(f"     {name}: {payload_mode(sent)}")
+    sdk_checksum_puts(ruby, "ruby")
 
 
 # One upload_part at a time (thread_count 1): moto's request recording, which NothingUpstream reads,
 # interleaves the lines of concurrent multi-megabyte requests.
 @check("Ruby aws-sdk-s3 upload_file multipart (12 MiB, 5 MiB parts): http plain, https with checksum_algorithm CRC32")
 def _sdk_ruby_multipart():
-    for tls, algo in ((False, None), (True, "CRC32")):
-        name = f"ruby/multipart-{'tls' if tls else 'http'}.bin"
-        path, data = payload(name.replace("/", "-"), 12 * 1024 * 1024)
-        answer = ruby("upload-file", name, path, str(5 * 1024 * 1024), *([algo] if algo else []), tls=tls)
-        parts = [r for r in answer["requests"] if r.get("operation") == "upload_part"]
-        expect(len(parts) == 3, f"{name}: {len(parts)} upload_part requests, not 3")
-        expect(stored(name) == data, f"{name}: stored bytes differ from the bytes sent")
-        print(f"     {name}: parts {payload_mode(parts[0]['headers'])}")
+    sdk_multipart_uploads(ruby, "upload-file", "ruby", lambda r: r.get("operation") == "upload_part", "upload_part")
 
 
 @check("Ruby aws-sdk-s3 list_objects_v2, two keys per page")
@@ -928,95 +983,52 @@ def _sdk_ruby_list():
 
 @check("Ruby aws-sdk-s3 Presigner GET URL fetched with Net::HTTP")
 def _sdk_ruby_presign():
-    path, data = payload("ruby-presign.bin", 30_000)
-    UPSTREAM.put_object(Bucket=BUCKET, Key="ruby/presigned é.bin", Body=data)
-    out = os.path.join(WORK, "ruby-presign-down.bin")
-    answer = ruby("presign-get", "ruby/presigned é.bin", out)
-    expect("X-Amz-Signature=" in answer["url"], f"not a SigV4 presigned URL: {answer['url']}")
-    with open(out, "rb") as f:
-        expect(f.read() == data, "presigned GET bytes differ")
+    sdk_presigned_get(ruby, "ruby", (False,))
 
 
 @check("Ruby aws-sdk-s3 wrong secret: Aws::S3::Errors::SignatureDoesNotMatch, nothing upstream")
 def _sdk_ruby_wrong_secret():
-    path, _ = payload("ruby-wrong.bin", 1_000)
-    with NothingUpstream():
-        answer = ruby("put", "ruby/wrong-secret.bin", path, k="wrong_secret", refused=True)
-        got = ruby("get", "ruby/small-http.bin", os.path.join(WORK, "ruby-wrong-down.bin"), k="wrong_secret", refused=True)
-    for a in (answer, got):
+    for a in sdk_refused_put_get(ruby, "ruby"):
         expect(a.get("error_class") == "Aws::S3::Errors::SignatureDoesNotMatch" and a.get("status") == 403,
                f"refused as {a.get('error_class')} HTTP {a.get('status')}")
 
 
-def go_put(name, size, tls=False, algorithm=None):
-    path, data = payload(name.replace("/", "-"), size)
-    answer = go("put", name, path, *([algorithm] if algorithm else []), tls=tls)
-    expect(stored(name) == data, f"{name}: stored bytes differ from the bytes sent")
-    return sent_request(answer, "PUT")
-
-
 @check("Go SDK v2 s3 PutObject (http: signed payload; https: UNSIGNED-PAYLOAD) and GetObject")
 def _sdk_go_put_get():
-    sent = go_put("go/small-http.bin", 100_000)
+    sent = sdk_put(go, "go/small-http.bin", 100_000)
     expect(len(sent.get("x-amz-content-sha256", "")) == 64, f"the Go SDK did not sign the payload over http: {payload_mode(sent)}")
-    sent = go_put("go/small-tls.bin", 100_000, tls=True)
+    sent = sdk_put(go, "go/small-tls.bin", 100_000, tls=True)
     expect(sent.get("x-amz-content-sha256") == "UNSIGNED-PAYLOAD", f"go/small-tls.bin: {payload_mode(sent)}")
-    out = os.path.join(WORK, "go-get.bin")
-    go("get", "go/small-http.bin", out)
-    with open(out, "rb") as f:
-        expect(f.read() == stored("go/small-http.bin"), "GetObject bytes differ from upstream")
+    expect_download_matches(lambda out: go("get", "go/small-http.bin", out), "go/small-http.bin",
+                            "GetObject bytes differ from upstream")
 
 
 @check("Go SDK v2 s3 PutObject ChecksumAlgorithm CRC32 and SHA256, http (header) and https (trailer)")
 def _sdk_go_checksums():
-    for tls in (False, True):
-        for algo in ("CRC32", "SHA256"):
-            name = f"go/checksum-{algo}-{'tls' if tls else 'http'}.bin"
-            before = len(upstream_requests())
-            sent = go_put(name, 200_000, tls=tls, algorithm=algo)
-            expect_checksum_sent(name, sent, algo, stored(name))
-            if tls:
-                expect(sent.get("x-amz-content-sha256") == "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-                       f"{name}: expected the SDK's aws-chunked trailer over https: {payload_mode(sent)}")
-                puts = [r for r in upstream_requests()[before:] if r["method"] == "PUT"]
-                up = {k.lower(): v for k, v in puts[-1]["headers"].items()} if puts else {}
-                expect(puts and "aws-chunked" not in up.get("content-encoding", ""),
-                       f"{name}: aws-chunked was not decoded before the upstream: {up}")
-            print(f"     {name}: {payload_mode(sent)}")
+    def https_check(name, sent, before):
+        expect(sent.get("x-amz-content-sha256") == "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+               f"{name}: expected the SDK's aws-chunked trailer over https: {payload_mode(sent)}")
+        up = upstream_put_headers(before)
+        expect(up is not None and "aws-chunked" not in up.get("content-encoding", ""),
+               f"{name}: aws-chunked was not decoded before the upstream: {up}")
+
+    sdk_checksum_puts(go, "go", https_check)
 
 
 @check("Go SDK v2 feature/s3/manager Uploader multipart (12 MiB, 5 MiB parts): http plain, https with ChecksumAlgorithm CRC32 (aws-chunked trailer per part)")
 def _sdk_go_multipart():
-    for tls, algo in ((False, None), (True, "CRC32")):
-        name = f"go/multipart-{'tls' if tls else 'http'}.bin"
-        path, data = payload(name.replace("/", "-"), 12 * 1024 * 1024)
-        answer = go("upload", name, path, str(5 * 1024 * 1024), *([algo] if algo else []), tls=tls)
-        parts = [r for r in answer["requests"] if r["method"] == "PUT" and "partNumber=" in r["url"]]
-        expect(len(parts) == 3, f"{name}: {len(parts)} UploadPart requests, not 3: {[r['url'] for r in answer['requests']]}")
-        expect(stored(name) == data, f"{name}: stored bytes differ from the bytes sent")
-        print(f"     {name}: parts {payload_mode(parts[0]['headers'])}")
+    sdk_multipart_uploads(go, "upload", "go", lambda r: r["method"] == "PUT" and "partNumber=" in r["url"], "UploadPart")
 
 
 @check("Go SDK v2 s3 presigned GetObject (s3.NewPresignClient) fetched by net/http, http and https")
 def _sdk_go_presign():
-    path, data = payload("go-presign.bin", 30_000)
-    UPSTREAM.put_object(Bucket=BUCKET, Key="go/presigned é.bin", Body=data)
-    for tls in (False, True):
-        out = os.path.join(WORK, "go-presign-down.bin")
-        answer = go("presign-get", "go/presigned é.bin", out, tls=tls)
-        expect("X-Amz-Signature=" in answer["url"], f"not a SigV4 presigned URL: {answer['url']}")
-        with open(out, "rb") as f:
-            expect(f.read() == data, "presigned GET bytes differ")
+    sdk_presigned_get(go, "go", (False, True))
 
 
 @check("Go SDK v2 s3 wrong secret: SignatureDoesNotMatch (smithy APIError), nothing upstream")
 def _sdk_go_wrong_secret():
-    path, _ = payload("go-wrong.bin", 1_000)
     go_client()  # built before the block: building sends nothing, but keep it outside the count
-    with NothingUpstream():
-        answers = [go("put", "go/wrong-secret.bin", path, k="wrong_secret", refused=True),
-                   go("get", "go/small-http.bin", os.path.join(WORK, "go-wrong-down.bin"), k="wrong_secret", refused=True)]
-    for a in answers:
+    for a in sdk_refused_put_get(go, "go"):
         expect(a.get("error_code") == "SignatureDoesNotMatch", f"refused as {a.get('error_code')}: {a.get('error')}")
 
 
@@ -1085,20 +1097,25 @@ def _neg_expired_presign():
     expect("<Code>AccessDenied</Code>" in p.stdout, f"expired presign answered: {p.stdout[:300]}")
 
 
-@check("tampered body after signing: XAmzContentSHA256Mismatch via boto3, nothing upstream")
-def _neg_tampered():
-    s3 = client(tls=False)
+def expect_tampered_put_refused(tls, at, object_key, size, code):
+    """boto3 PUTs `size` random bytes as `object_key` with the byte at `at(body)` of the body it
+    signed flipped before sending: refused with `code` (expect_client_error), nothing upstream."""
+    s3 = client(tls=tls)
 
     def tamper(request, **_):
         body = request.body
         data = body.read() if hasattr(body, "read") else bytes(body)
-        request.body = bytes([data[0] ^ 1]) + data[1:]
+        i = at(data)
+        request.body = data[:i] + bytes([data[i] ^ 1]) + data[i + 1:]
 
     s3.meta.events.register("before-send.s3.PutObject", tamper)
     with NothingUpstream():
-        expect_client_error(
-            lambda: s3.put_object(Bucket=BUCKET, Key="tampered.bin", Body=os.urandom(5000)),
-            "XAmzContentSHA256Mismatch")
+        expect_client_error(lambda: s3.put_object(Bucket=BUCKET, Key=object_key, Body=os.urandom(size)), code)
+
+
+@check("tampered body after signing: XAmzContentSHA256Mismatch via boto3, nothing upstream")
+def _neg_tampered():
+    expect_tampered_put_refused(False, lambda body: 0, "tampered.bin", 5000, "XAmzContentSHA256Mismatch")
     try:
         UPSTREAM.head_object(Bucket=BUCKET, Key="tampered.bin")
         raise AssertionError("the tampered object exists upstream")
@@ -1121,20 +1138,9 @@ def _neg_declared_checksum():
 
 @check("tampered aws-chunked body (https, trailer): refused, nothing upstream")
 def _neg_tampered_chunked():
-    s3 = client(tls=True)
-
-    def tamper(request, **_):
-        body = request.body
-        data = body.read() if hasattr(body, "read") else bytes(body)
-        # Flip one payload byte in the middle of the first chunk; framing stays intact.
-        i = data.index(b"\r\n") + 2 + 100
-        request.body = data[:i] + bytes([data[i] ^ 1]) + data[i + 1:]
-
-    s3.meta.events.register("before-send.s3.PutObject", tamper)
-    with NothingUpstream():
-        expect_client_error(
-            lambda: s3.put_object(Bucket=BUCKET, Key="tampered-chunked.bin", Body=os.urandom(20_000)),
-            CFG["codes"]["tampered_chunked"])
+    # One payload byte in the middle of the first chunk; the framing stays intact.
+    expect_tampered_put_refused(True, lambda body: body.index(b"\r\n") + 2 + 100, "tampered-chunked.bin", 20_000,
+                                CFG["codes"]["tampered_chunked"])
 
 
 if __name__ == "__main__":
