@@ -26,7 +26,10 @@ struct AWSChunkedRequestBody: AsyncSequence, Sendable {
     /// The request the handler sees: the decoded body, `Content-Length` set to the decoded length,
     /// `aws-chunked` removed from `Content-Encoding`, `x-amz-decoded-content-length` and
     /// `x-amz-trailer` removed, and `x-amz-content-sha256: UNSIGNED-PAYLOAD` (the body was verified
-    /// here, so nothing downstream must decode or verify it again).
+    /// here, so nothing downstream must decode or verify it again). `Transfer-Encoding` goes too: it
+    /// framed the encoded bytes on the wire (botocore sends aws-chunked bodies over HTTPS with
+    /// `Transfer-Encoding: chunked` and no `Content-Length`), and the decoded body's length is now
+    /// declared; a head with both says two things about one body (RFC 9112, section 6.3).
     static func decodedRequest(
         _ request: Request, verified: VerifiedRequest, limit: Int?, recorder: BodyFailureRecorder
     ) throws(VerificationFailure) -> Request {
@@ -40,7 +43,7 @@ struct AWSChunkedRequestBody: AsyncSequence, Sendable {
         var fields = HTTPFields()
         for field in head.headerFields {
             switch field.name {
-            case .contentLength, Self.decodedContentLength, Self.trailer, Self.contentSHA256:
+            case .contentLength, .transferEncoding, Self.decodedContentLength, Self.trailer, Self.contentSHA256:
                 continue
             case .contentEncoding:
                 let rest = field.value.split(separator: ",").map { $0.trimmingSpaces }.filter {

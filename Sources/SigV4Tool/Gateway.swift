@@ -235,7 +235,8 @@ struct Gateway: Sendable {
         // Without authentication (--dev-no-auth) there is no verdict on the query: presign parameters go.
         let presigned = identity?.isPresigned ?? true
         // `X-Amz-Region-Set` is a presign parameter of SigV4a only; in a SigV4 URL it is an ordinary, signed one.
-        let forwarded = presigned ? Self.forwardedTarget(target, keepingRegionSet: identity.map { !$0.isSigV4a } ?? false) : target
+        let forwarded = Self.wireTarget(
+            presigned ? Self.forwardedTarget(target, keepingRegionSet: identity.map { !$0.isSigV4a } ?? false) : target)
         var outbound = HTTPClientRequest(url: upstream.url(forTarget: forwarded))
         outbound.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in Self.forwardedHeaders(request.headers) {
@@ -258,9 +259,10 @@ struct Gateway: Sendable {
         if checkedAtEnd, contentLength == 0 || (contentLength == nil && !chunked) {
             // No body, or an empty one (for aws-chunked: nothing decoded): its check still completes at its
             // end (the empty body against a signed hash or a declared checksum; the final chunk and trailer).
+            // The body is read here, once: no branch below may iterate it again.
             _ = try await request.body.collect(upTo: 0)
-        }
-        if let contentLength, contentLength > 0, checkedAtEnd, contentLength <= Int64(maxBufferedBody) {
+            if contentLength == 0 { outbound.headers.replaceOrAdd(name: "Content-Length", value: "0") }
+        } else if let contentLength, contentLength > 0, checkedAtEnd, contentLength <= Int64(maxBufferedBody) {
             // Read, and so verify, the whole body before the upstream sees a byte of the request.
             outbound.body = .bytes(try await request.body.collect(upTo: Int(contentLength)))
         } else if let contentLength, contentLength > 0 {
@@ -322,6 +324,60 @@ struct Gateway: Sendable {
             out += kept.joined(separator: [UInt8(ascii: "&")])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `target` with every byte RFC 3986 does not allow in a path or query percent-encoded (`|` as
+    /// `%7C`, `{`, `}`, `^`, `` ` ``, `"`, `<`, `>`, `\`, `[`, `]`, `#`, controls, bytes of non-ASCII
+    /// characters), and a `%` that does not start an escape as `%25`: the target AsyncHTTPClient sends,
+    /// written by the gateway itself. Each names the same resource at the upstream as the raw byte
+    /// (curl signs and sends `/a|b` raw, and the verifier accepts it). The target is returned as it is
+    /// when nothing needs encoding. Forwarding re-signed for the upstream (`--upstream-access-key-id`)
+    /// needs it: the signing adapter refuses a URL the HTTP client would rewrite, and before
+    /// 2026-12-02 such verified requests were answered 502 `BadGateway`.
+    static func wireTarget(_ target: String) -> String {
+        var contiguous = target
+        let encoded = contiguous.withUTF8 { bytes -> String? in
+            guard bytes.indices.contains(where: { !isWireSafe(bytes, at: $0) }) else { return nil }
+            let hex = Array("0123456789ABCDEF".utf8)
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + 16)
+            for i in bytes.indices {
+                let b = bytes[i]
+                if isWireSafe(bytes, at: i) {
+                    out.append(b)
+                } else {
+                    out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0x0F)]]
+                }
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        return encoded ?? target
+    }
+
+    /// True when the byte at `i` may stand in a request target as it is (RFC 3986: unreserved,
+    /// sub-delims, `:`, `@`, `/`, `?`, and a `%` followed by two hex digits).
+    static func isWireSafe(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
+        let b = bytes[i]
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"),
+            UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+            UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
+            UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "@"), UInt8(ascii: "/"), UInt8(ascii: "?"):
+            return true
+        case UInt8(ascii: "%"):
+            return i + 2 < bytes.count && isHexDigit(bytes[i + 1]) && isHexDigit(bytes[i + 2])
+        default:
+            return false
+        }
+    }
+
+    static func isHexDigit(_ b: UInt8) -> Bool {
+        let lowercased = b | 0x20
+        return (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9"))
+            || (lowercased >= UInt8(ascii: "a") && lowercased <= UInt8(ascii: "f"))
     }
 
     /// Echo mode: the verified identity as JSON (the body, already verified, is counted). The keys

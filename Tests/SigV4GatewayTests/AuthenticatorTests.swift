@@ -658,6 +658,40 @@ struct AuthenticatorTests {
             }
         }
     }
+
+    @Test("an aws-chunked body framed with Transfer-Encoding: chunked reaches the handler with Content-Length alone (empty or not)")
+    func awsChunkedOverChunkedTransferEncoding() async throws {
+        // botocore sends aws-chunked uploads over HTTPS with Transfer-Encoding: chunked and no Content-Length.
+        // The decoded request declares the decoded length; a Transfer-Encoding left beside it made the
+        // gateway read an empty body a second time (a debug build stopped on Hummingbird's assertion).
+        let router = Router(context: BasicSigV4RequestContext.self)
+        router.add(middleware: SigV4Authenticator(
+            verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice]), policy: VerificationPolicy()),
+            configuration: .init(clock: { TestApp.now })))
+        router.put("/upload") { request, _ in
+            var count = 0
+            for try await buffer in request.body { count += buffer.readableBytes }
+            return "\(count) \(request.headers[.contentLength] ?? "-") \(request.headers[.transferEncoding] ?? "-")"
+        }
+        for body in [[UInt8](), Array("hello".utf8)] {
+            let request = HTTPRequest(
+                method: .put, scheme: "http", authority: "localhost", path: "/upload",
+                headerFields: [HTTPField.Name("Host")!: "localhost"])
+            let streaming = try TestApp.signer().signStreaming(
+                request, decodedContentLength: body.count, encoding: .unsignedWithTrailer(.crc32), chunkSize: 8192,
+                contentLength: .unsigned, at: TestApp.now)
+            let encoded = try streaming.encode(body)
+            var fields = streaming.request.headerFields
+            fields[.transferEncoding] = "chunked"
+            let headers = fields
+            try await Application(router: router).test(.router) { client in
+                try await client.execute(uri: "/upload", method: .put, headers: headers, body: ByteBuffer(bytes: encoded)) {
+                    #expect($0.status == .ok)
+                    #expect(String(buffer: $0.body) == "\(body.count) \(body.count) -")
+                }
+            }
+        }
+    }
 }
 
 /// A synchronous sequence as an `AsyncSequence` (test input for streaming bodies).

@@ -21,9 +21,12 @@ struct GatewayForwardingTests {
         let signer: Signer
         let credentials: Credentials
 
-        /// `upstreamPath`: a path prefix for the gateway's `--upstream` URL (`/tenant`).
-        init(upstreamPath: String = "") throws {
-            let fixture = try ServeFixture(label: "gateway-forwarding")
+        /// `upstreamPath`: a path prefix for the gateway's `--upstream` URL (`/tenant`); `resigning`: the
+        /// gateway signs forwarded requests again with an upstream key (`--upstream-access-key-id`).
+        init(upstreamPath: String = "", resigning: Bool = false) throws {
+            let fixture = try ServeFixture(
+                label: "gateway-forwarding",
+                environment: resigning ? ["SIGV4_UPSTREAM_SECRET_ACCESS_KEY": GatewayHygieneTests.upstreamSecret] : [:])
             directory = fixture.directory
             let key = try fixture.createKey(principal: "alice")
             credentials = Credentials(accessKeyID: key.accessKeyID, secretAccessKey: key.secret)
@@ -32,9 +35,10 @@ struct GatewayForwardingTests {
                 "/usr/bin/env", ["python3", "-c", GatewayHygieneTests.upstream, directory + "/upstream.raw"],
                 environment: fixture.environment, directory: directory, name: "upstream")
             let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
-            (gateway, port) = try fixture.startServe([
-                "--upstream", "http://127.0.0.1:\(line.split(separator: " ").last ?? "")\(upstreamPath)",
-            ])
+            (gateway, port) = try fixture.startServe(
+                [
+                    "--upstream", "http://127.0.0.1:\(line.split(separator: " ").last ?? "")\(upstreamPath)",
+                ] + (resigning ? ["--upstream-access-key-id", "UPSTREAMKEY"] : []))
         }
 
         deinit {
@@ -241,6 +245,50 @@ struct GatewayForwardingTests {
         let (status, response) = try rig.send("PUT", "/bucket/gzip", fields + [("Transfer-Encoding", "gzip, chunked")], body: body)
         #expect(status == 501 && response.contains("<Code>NotImplemented</Code>"), "\(response)")
         #expect(rig.upstreamRequest("/bucket/gzip") == nil, "\(rig.received)")
+    }
+
+    @Test("an aws-chunked upload framed with Transfer-Encoding: chunked (botocore over HTTPS), empty or not, is forwarded decoded; a wrong trailer still is not")
+    func awsChunkedOverChunkedTransferEncoding() throws {
+        let rig = try Rig()
+        // botocore sends STREAMING-UNSIGNED-PAYLOAD-TRAILER bodies with HTTP chunked framing, no
+        // Content-Length; a zero-byte put_object (an empty file, a "folder/" key) decodes to nothing.
+        func upload(_ path: String, _ data: String, trailerCRC32: String) throws -> (Int, String) {
+            var encoded = data.isEmpty ? "" : String(data.utf8.count, radix: 16) + "\r\n" + data + "\r\n"
+            encoded += "0\r\nx-amz-checksum-crc32:\(trailerCRC32)\r\n\r\n"
+            let fields = try rig.signed(
+                .put, path,
+                [
+                    .contentEncoding: "aws-chunked", HTTPField.Name("x-amz-decoded-content-length")!: String(data.utf8.count),
+                    HTTPField.Name("x-amz-trailer")!: "x-amz-checksum-crc32",
+                ], payload: .streamingUnsignedTrailer)
+            let framed = String(encoded.utf8.count, radix: 16) + "\r\n" + encoded + "\r\n0\r\n\r\n"
+            return try rig.send("PUT", path, fields + [("Transfer-Encoding", "chunked")], body: Array(framed.utf8))
+        }
+        let (emptyStatus, emptyResponse) = try upload("/bucket/te-empty", "", trailerCRC32: "AAAAAA==")
+        #expect(emptyStatus == 200, "\(emptyResponse)")
+        let (helloStatus, helloResponse) = try upload("/bucket/te-hello", "hello", trailerCRC32: "NhCmhg==")
+        #expect(helloStatus == 200, "\(helloResponse)")
+        let (badStatus, badResponse) = try upload("/bucket/te-bad", "", trailerCRC32: "NhCmhg==")
+        #expect(badStatus == 400 && badResponse.contains("<Code>BadDigest</Code>"), "\(badResponse)")
+        let empty = try #require(rig.upstreamRequest("/bucket/te-empty"), "\(rig.received)")
+        #expect(empty.lowercased().contains("content-length: 0\r\n"), "\(empty)")
+        let hello = try #require(rig.upstreamRequest("/bucket/te-hello"), "\(rig.received)")
+        #expect(hello.contains("\r\n\r\nhello") && !hello.lowercased().contains("aws-chunked"), "\(hello)")
+        #expect(rig.upstreamRequest("/bucket/te-bad") == nil, "\(rig.received)")
+    }
+
+    @Test("a target with bytes RFC 3986 does not allow raw (curl sends '|', '{', '^', '[' as typed) is forwarded percent-encoded, re-signed or not")
+    func rawTargetBytesAreForwardedEncoded() throws {
+        for resigning in [true, false] {
+            let rig = try Rig(resigning: resigning)
+            let target = "/bucket/a|b{c}^d[e]`f\"g<h>\\i?x=j|k"
+            let (status, response) = try rig.send("GET", target, try rig.signed(.get, target))
+            #expect(status == 200, "resigning \(resigning): \(response)")
+            let path = "/bucket/a%7Cb%7Bc%7D%5Ed%5Be%5D%60f%22g%3Ch%3E%5Ci"
+            let forwarded = try #require(rig.upstreamRequest(path), "resigning \(resigning): \(rig.received)")
+            #expect(forwarded.hasPrefix("GET \(path)?x=j%7Ck HTTP/1.1\r\n"), "\(forwarded)")
+            #expect(forwarded.contains("Credential=UPSTREAMKEY/") == resigning, "\(forwarded)")
+        }
     }
 }
 
