@@ -1143,6 +1143,9 @@ def _neg_tampered_chunked():
                                 CFG["codes"]["tampered_chunked"])
 
 
+import edge_cases  # noqa: E402,F401 - scripts/interop/edge_cases.py: more checks, registered here
+
+
 if __name__ == "__main__":
     only = os.environ.get("INTEROP_ONLY")
     for run in CHECKS:
