@@ -46,6 +46,27 @@ struct CanonicalHeaders {
     /// The error for a request past ``maximumCount`` or ``maximumBytes``.
     static var tooManyHeaders: SigV4Error { SigV4Error(.invalidHeader, "too many headers to sign") }
 
+    /// The scratch ``withScratch(byteCount:count:_:)`` starts with for a request expected to carry
+    /// `expected` canonical headers; the signer and the verifier size theirs with it.
+    ///
+    /// Up to 24 headers, the usual case, the stack scratch: 24 entries and 768 name and value bytes.
+    /// For more, room for all of them at once, at 48 name and value bytes a header (at most
+    /// ``maximumCount`` headers), instead of starting on the stack and growing by doubling while
+    /// the fields are read: longer fields still grow it. The signer expects its request's fields
+    /// plus the 4 it may add (`host`, `x-amz-date`, `x-amz-content-sha256`, `x-amz-security-token`),
+    /// the verifier the fields it was given.
+    ///
+    /// ```swift
+    /// let size = CanonicalHeaders.scratchSize(expecting: fields.count + 4)
+    /// try CanonicalHeaders.withScratch(byteCount: size.byteCount, count: size.count) { headers in ... }
+    /// ```
+    @inline(__always)
+    static func scratchSize(expecting expected: Int) -> (count: Int, byteCount: Int) {
+        if expected <= 24 { return (24, 768) }
+        let count = min(expected, maximumCount)
+        return (count, 48 * count)
+    }
+
     /// Runs `body` with scratch for `count` headers totalling `byteCount` name and value bytes,
     /// on the stack when small.
     @inline(__always)

@@ -182,21 +182,20 @@ struct HeaderSigning: Sendable {
     }
 
     /// Collects `request`'s canonical headers (see ``collectHeaders(_:fields:payload:dateText:targetIsSigned:into:)``)
-    /// and runs `body` with them: in stack scratch when they fit, the usual case; else in scratch
-    /// sized by that first pass.
+    /// and runs `body` with them: in stack scratch for the usual handful of fields; else in
+    /// scratch sized from their number (``CanonicalHeaders/scratchSize(expecting:)``).
     @inline(__always)
     borrowing func withHeaders<R>(
         _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?, targetIsSigned: Bool,
         _ body: (CanonicalHeaders, FieldFacts) throws(SigV4Error) -> R
     ) throws(SigV4Error) -> R {
-        // Stack scratch for the usual handful of headers (up to 20 fields); for more, heap scratch
-        // sized from the field count (48 name and value bytes each), which grows if the
-        // fields are longer. The fields are read once whatever their number; overflow means past
-        // the limits.
-        let expected = fields.count + 4
-        let count = expected <= 24 ? 24 : min(expected, CanonicalHeaders.maximumCount)
-        let byteCount = expected <= 24 ? 768 : min(48 * expected, CanonicalHeaders.maximumBytes)
-        return try CanonicalHeaders.withScratch(byteCount: byteCount, count: count) { headers throws(SigV4Error) -> R in
+        // Stack scratch for the usual handful of headers (up to 20 fields and the 4 the signer may
+        // add); for more, scratch sized from the field count (CanonicalHeaders.scratchSize), which
+        // grows if the fields are longer. The fields are read once whatever their number; overflow
+        // means past the limits.
+        let size = CanonicalHeaders.scratchSize(expecting: fields.count + 4)
+        return try CanonicalHeaders.withScratch(byteCount: size.byteCount, count: size.count) {
+            headers throws(SigV4Error) -> R in
             let facts = try collectHeaders(
                 request, fields: fields, payload: payload, dateText: dateText, targetIsSigned: targetIsSigned,
                 into: &headers)

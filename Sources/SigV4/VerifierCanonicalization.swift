@@ -11,7 +11,7 @@ package import _SigV4Crypto
 ///
 /// ```swift
 /// var digest: SHA256Digest?
-/// try VerifierCanonicalization.withHeaders(count: n, byteCount: 0) { sink throws(SigV4Error) in
+/// try VerifierCanonicalization.withHeaders(count: n) { sink throws(SigV4Error) in
 ///     for i in 0..<n { try sink.add(name: names[i], value: values[i]) }
 /// } body: { headers throws(SigV4Error) in
 ///     digest = try headers.canonicalRequest(
@@ -137,15 +137,16 @@ package enum VerifierCanonicalization {
         return nil
     }
 
-    /// Collects the fields `fill` hands over (about `count` fields of `byteCount` name and value
-    /// bytes: the size of the first scratch, on the stack when small; it grows onto the heap when
-    /// more come), sorts them and runs `body` with them. Throws `invalidHeader` past
+    /// Collects the fields `fill` hands over, sorts them and runs `body` with them. The scratch is
+    /// sized for `count` fields (``CanonicalHeaders/scratchSize(expecting:)``: on the stack for up
+    /// to 24, else sized once from the count, as the signer sizes its own); it grows onto the heap
+    /// when more or longer fields come. Throws `invalidHeader` past
     /// ``CanonicalHeaders/maximumCount`` fields or ``CanonicalHeaders/maximumBytes``.
     package static func withHeaders(
-        count: Int, byteCount: Int, fill: (inout FieldSink) throws(SigV4Error) -> Void,
-        body: (Headers) throws(SigV4Error) -> Void
+        count: Int, fill: (inout FieldSink) throws(SigV4Error) -> Void, body: (Headers) throws(SigV4Error) -> Void
     ) throws(SigV4Error) {
-        try CanonicalHeaders.withScratch(byteCount: max(byteCount, 768), count: max(count, 24)) {
+        let size = CanonicalHeaders.scratchSize(expecting: count)
+        try CanonicalHeaders.withScratch(byteCount: size.byteCount, count: size.count) {
             scratch throws(SigV4Error) in
             var sink = FieldSink(headers: scratch)
             // The scratch may grow in the sink: hand it back so `withScratch` frees what it grew into.

@@ -483,7 +483,7 @@ public struct Verifier: Sendable {
         _ request: VerificationRequest, noting facts: inout HeaderFacts,
         _ body: (borrowing HeaderFacts, VerifierCanonicalization.Headers) -> Void
     ) throws(SigV4Error) {
-        try VerifierCanonicalization.withHeaders(count: request.headers.count, byteCount: 0) {
+        try VerifierCanonicalization.withHeaders(count: request.headers.count) {
             sink throws(SigV4Error) in
             facts = HeaderFacts()
             try request.headers.addFields(to: &sink, noting: &facts)

@@ -1,3 +1,4 @@
+import HTTPTypes
 import SigV4
 import SigV4TestSupport
 import Testing
@@ -28,7 +29,8 @@ struct VerifierCanonicalizationTests {
         }
     }
 
-    /// The new path. `byteGuess` 0 starts with the default stack scratch; large inputs overflow it.
+    /// The new path. `countGuess` 0 starts with the stack scratch, which many fields outgrow; the
+    /// verifier passes the number of fields (scratch sized once past 24: `CanonicalHeaders.scratchSize`).
     static func core(
         method: String, target: [UInt8], headers: [(String, [UInt8])], names: [String], payload: PayloadHash,
         rules: ServiceRules, plus: URIEncoding.PlusPolicy, countGuess: Int = 0
@@ -37,7 +39,7 @@ struct VerifierCanonicalizationTests {
         var line = names.joined(separator: ";")
         return Result { () throws(SigV4Error) -> [UInt8] in
             var out: [UInt8] = []
-            try VerifierCanonicalization.withHeaders(count: countGuess, byteCount: 0) { sink throws(SigV4Error) in
+            try VerifierCanonicalization.withHeaders(count: countGuess) { sink throws(SigV4Error) in
                 for (name, value) in headers {
                     var n = name
                     try n.withUTF8 { nb in
@@ -173,7 +175,7 @@ struct VerifierCanonicalizationTests {
     static func allNames(_ names: [String], prefix: StaticString, line: String) -> Bool {
         var result = false
         var line = line
-        try? VerifierCanonicalization.withHeaders(count: 0, byteCount: 0) { sink throws(SigV4Error) in
+        try? VerifierCanonicalization.withHeaders(count: 0) { sink throws(SigV4Error) in
             for name in names {
                 var n = name
                 try n.withUTF8 { nb in
@@ -258,6 +260,61 @@ struct VerifierCanonicalizationTests {
         let (old, new) = Self.getRoot(headers)
         #expect((try? new.get())?.isEmpty == false)
         #expect(Self.same(old, new))
+    }
+
+    @Test(
+        "fields counted in advance, as the verifier counts them (past 24, scratch sized once from the count): the builder's canonical request, whether the fields fit that size or outgrow it, and with a count that is off",
+        arguments: [23, 24, 25, 60, 600]
+    )
+    func fieldsCountedInAdvance(count: Int) {
+        for long in [false, true] {
+            // Short values fit the 48 bytes a field the scratch is sized for; long ones (40 to
+            // 299 bytes) outgrow it. Names in reverse order, so the sort moves every one.
+            var headers: [(String, [UInt8])] = [("Host", Array("h".utf8))]
+            for i in 0..<count {
+                let value = long ? Array(repeating: UInt8(ascii: "v"), count: 40 + (i * 37) % 260) : Array("v \(i)".utf8)
+                headers.append(("X-Amz-Meta-\(count - i)", value))
+            }
+            let names = Self.names(headers)
+            let old = Self.builder(
+                method: "GET", target: Array("/".utf8), headers: headers, names: names, payload: .emptySHA256,
+                rules: .standard, plus: .literal)
+            for guess in [headers.count, headers.count / 3, 2 * headers.count] {
+                let new = Self.core(
+                    method: "GET", target: Array("/".utf8), headers: headers, names: names, payload: .emptySHA256,
+                    rules: .standard, plus: .literal, countGuess: guess)
+                #expect((try? new.get())?.isEmpty == false, "\(headers.count) fields, counted \(guess), long \(long)")
+                #expect(Self.same(old, new), "\(headers.count) fields, counted \(guess), long \(long)")
+            }
+        }
+    }
+
+    @Test(
+        "a request signed with 25 to 600 fields, every one signed, verifies, from an HTTPRequest and from a field list; a value changed after signing is refused",
+        // 600 fields under 100 names: the verifier takes at most 128 signed names.
+        arguments: zip([25, 60, 125, 600], [25, 60, 125, 100])
+    )
+    func manySignedFieldsVerify(count: Int, names: Int) async throws {
+        var fields = HTTPFields()
+        for i in 0..<count {
+            let value = i % 3 == 0 ? String(repeating: "w", count: 100 + i % 200) : "value \(i)"
+            fields.append(HTTPField(name: HTTPField.Name("x-amz-meta-\((count - i) % names)")!, value: value))
+        }
+        let request = HTTPRequest(
+            method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/many.txt",
+            headerFields: fields)
+        let signed = try Fixture.signer().sign(request, payload: .emptySHA256, at: Fixture.date)
+        #expect(signed.canonicalRequest.signedHeaders.split(separator: ";").count == names + 3)
+        let verifier = Fixture.verifier()
+        let fromRequest = await verifier.verify(signed.request, payload: .body([]), now: Fixture.date)
+        #expect(fromRequest.isAccepted, "\(count) fields: \(String(describing: fromRequest.failure))")
+        let list = VerificationRequest(signed.request)
+        let fromList = await verifier.verify(
+            VerificationRequest(method: list.method, target: list.target, fields: list.fields), payload: .body([]),
+            now: Fixture.date)
+        #expect(fromList.isAccepted, "\(count) fields: \(String(describing: fromList.failure))")
+        let changed = Fixture.replacing(list, "x-amz-meta-1", with: Array("changed".utf8))
+        #expect(await verifier.verify(changed, payload: .body([]), now: Fixture.date).code == "SignatureDoesNotMatch")
     }
 
     @Test(
