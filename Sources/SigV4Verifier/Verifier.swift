@@ -1281,8 +1281,6 @@ public struct Verifier: Sendable {
         }
     }
 
-    /// `SignatureDoesNotMatch`, as S3 words it, with the server's canonical request and string to
-    /// sign when the policy includes diagnostics.
     /// `MissingSecurityHeader` naming `x-amz-content-sha256`: the body's hash is signed but neither
     /// declared nor given (``Payload/streamed``); the caller verifies again with the body.
     static var missingContentSHA256: VerificationFailure {
@@ -1291,6 +1289,8 @@ public struct Verifier: Sendable {
             details: [.init("MissingHeaderName", "x-amz-content-sha256")])
     }
 
+    /// `SignatureDoesNotMatch`, as S3 words it, with the server's canonical request and string to
+    /// sign when the policy includes diagnostics.
     static func signatureDoesNotMatch(diagnostics: VerificationFailure.Diagnostics?) -> VerificationFailure {
         VerificationFailure(
             .signatureDoesNotMatch,
