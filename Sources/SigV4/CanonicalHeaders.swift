@@ -1,5 +1,6 @@
 /// The canonical headers of one request: lowercase names with raw values, stably sorted by
-/// name, in caller-provided scratch memory (so building them allocates nothing).
+/// name, in scratch memory: on the stack for the usual handful of headers (building them then
+/// allocates nothing), on the heap, grown as they are added, for more (``scratchSize(expecting:)``).
 ///
 /// AWS documentation: "Create a canonical request", `CanonicalHeaders` and `SignedHeaders`:
 /// lowercase names, values trimmed with inner runs of spaces collapsed, repeated names joined
@@ -41,6 +42,8 @@ struct CanonicalHeaders {
 
     /// The most headers or header bytes a request may carry before signing refuses it.
     static let maximumCount = 10_000
+    /// Must stay far below `Int32.max`: ``Entry`` keeps 32-bit offsets into ``bytes``
+    /// (`tryAdd(lowercaseName:value:)` truncates without a check).
     static let maximumBytes = 16 << 20
 
     /// The error for a request past ``maximumCount`` or ``maximumBytes``.

@@ -12,7 +12,7 @@ import _SigV4Crypto
 /// ```swift
 /// let steps = HeaderSigning(signer: signer)
 /// let scan = TargetScan(targetBytes, presign: false)
-/// let needs = try steps.collectHeaders(request, payload: payload, dateText: dateText, into: &headers)
+/// let facts = try steps.collectHeaders(request, fields: request.headerFields, payload: payload, dateText: dateText, targetIsSigned: false, into: &headers)
 /// let range = steps.writeCanonicalRequest(method: m, target: t, scan: scan, headers: headers, payload: payload, to: &w)
 /// ```
 struct HeaderSigning: Sendable {
@@ -35,10 +35,8 @@ struct HeaderSigning: Sendable {
         var hasAmzDate = false
         var hasSecurityToken = false
         var hasContentSHA256 = false
-        /// The headers to canonicalize, and their name and value bytes (counted even when they did
-        /// not fit the scratch: then `overflow` is set and these are the scratch needed).
-        var count = 0
-        var byteCount = 0
+        /// Set when the headers did not fit: more than ``CanonicalHeaders/maximumCount`` or
+        /// ``CanonicalHeaders/maximumBytes`` (the scratch grows onto the heap up to those).
         var overflow = false
     }
 
@@ -75,8 +73,6 @@ struct HeaderSigning: Sendable {
                     break
                 }
                 field.withUnsafeBytesOfValue { v in
-                    facts.count += 1
-                    facts.byteCount += n.count + v.count
                     if !facts.overflow && !headers.tryAdd(lowercaseName: n, value: UnsafeRawBufferPointer(v)) {
                         facts.overflow = true
                     }
@@ -117,8 +113,6 @@ struct HeaderSigning: Sendable {
             add(Signer.lit("host"), authority, &facts, &headers)
         }
         if let dateText {
-            facts.count += 1
-            facts.byteCount += 26
             if !facts.overflow {
                 dateText.withUnsafeBytes {
                     if !headers.tryAdd(lowercaseName: Signer.lit("x-amz-date"), value: $0) { facts.overflow = true }
@@ -141,8 +135,6 @@ struct HeaderSigning: Sendable {
         _ name: UnsafeRawBufferPointer, _ value: String, _ facts: inout FieldFacts, _ headers: inout CanonicalHeaders
     ) {
         withUTF8Bytes(value) { v in
-            facts.count += 1
-            facts.byteCount += name.count + v.count
             if !facts.overflow && !headers.tryAdd(lowercaseName: name, value: v) { facts.overflow = true }
         }
     }

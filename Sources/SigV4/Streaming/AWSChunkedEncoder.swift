@@ -158,7 +158,8 @@ public struct AWSChunkedEncoder: Sendable {
     /// - Returns: how many bytes of `bytes` were consumed, and the completed frame, if any.
     ///   Call again with the rest while `consumed < bytes.count`.
     /// - Throws: ``SigV4Error/Code-swift.struct/contentLengthMismatch`` when the data runs past
-    ///   the declared decoded length, or arrives after ``finish()``.
+    ///   the declared decoded length, or arrives after ``finish()``;
+    ///   ``SigV4Error/Code-swift.struct/streamFailed`` once the encoder ``hasFailed``.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws(SigV4Error) -> (consumed: Int, frame: [UInt8]?) {
         try checkAccepts(bytes.count)
         guard bytes.count > 0 else { return (0, nil) }
