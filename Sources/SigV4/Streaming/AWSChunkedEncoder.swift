@@ -181,7 +181,14 @@ public struct AWSChunkedEncoder: Sendable {
         filled += take
         bytesWritten += take
         if filled == chunkSize {
-            return (take, try completeFullFrame())
+            // Signing the chunk (SigV4a: ECDSA, which libcrypto can fail) comes after its bytes
+            // were hashed: a failure here leaves the chain behind the data.
+            do throws(SigV4Error) {
+                return (take, try completeFullFrame())
+            } catch {
+                failed = true
+                throw error
+            }
         }
         return (take, nil)
     }
@@ -313,7 +320,9 @@ public struct AWSChunkedEncoder: Sendable {
     /// Ends the body: the last partial chunk (if any), the zero-length chunk and the trailer.
     ///
     /// - Throws: ``SigV4Error/Code-swift.struct/contentLengthMismatch`` when fewer bytes than the
-    ///   declared decoded length were fed, or when called twice.
+    ///   declared decoded length were fed, or when called twice;
+    ///   ``SigV4Error/Code-swift.struct/streamFailed`` once the encoder ``hasFailed`` (a signature
+    ///   that could not be made fails the encoder too).
     public mutating func finish() throws(SigV4Error) -> [UInt8] {
         try checkNotFailed()
         guard !finished else {
@@ -325,6 +334,18 @@ public struct AWSChunkedEncoder: Sendable {
                 "the payload has \(bytesWritten) bytes but x-amz-decoded-content-length declares \(declared)")
         }
         finished = true
+        do throws(SigV4Error) {
+            return try encodeEnd()
+        } catch {
+            // A chunk or trailer signature failed (SigV4a: ECDSA in libcrypto): the body cannot be
+            // completed, and saying "already finished" to the next call would hide why.
+            failed = true
+            throw error
+        }
+    }
+
+    /// The last partial chunk (if any), the zero-length chunk and the trailer, signed.
+    mutating func encodeEnd() throws(SigV4Error) -> [UInt8] {
         var out: [UInt8] = []
         if filled > 0 {
             out.reserveCapacity(encoding.frameLength(chunkDataLength: filled) + encoding.endLength)
