@@ -181,14 +181,7 @@ public struct AWSChunkedEncoder: Sendable {
         filled += take
         bytesWritten += take
         if filled == chunkSize {
-            // Signing the chunk (SigV4a: ECDSA, which libcrypto can fail) comes after its bytes
-            // were hashed: a failure here leaves the chain behind the data.
-            do throws(SigV4Error) {
-                return (take, try completeFullFrame())
-            } catch {
-                failed = true
-                throw error
-            }
+            return (take, try completeFullFrame())
         }
         return (take, nil)
     }
@@ -300,7 +293,13 @@ public struct AWSChunkedEncoder: Sendable {
             hasher = SHA256()
             out.append(contentsOf: ";chunk-signature=".utf8)
             if var chain = sigV4aChain {
-                out.append(contentsOf: SigV4aChunkSigner.padded(try chain.signature(forChunkDigest: digest)).utf8)
+                let signature: String
+                do throws(SigV4Error) {
+                    signature = try chain.signature(forChunkDigest: digest)
+                } catch {
+                    throw failing(error)
+                }
+                out.append(contentsOf: SigV4aChunkSigner.padded(signature).utf8)
                 sigV4aChain = chain
             } else if var signer = chunkSigner {
                 signer.signature(forChunkDigest: digest).digest.appendHex(to: &out)
@@ -309,6 +308,14 @@ public struct AWSChunkedEncoder: Sendable {
         }
         out.append(0x0d)
         out.append(0x0a)
+    }
+
+    /// Marks the encoder failed and returns `error`: a chunk or trailer signature that could not be
+    /// made (SigV4a: ECDSA in libcrypto) leaves the signature chain behind the bytes already hashed,
+    /// so no later call may go on (``hasFailed``; `finish` would otherwise answer "already finished").
+    mutating func failing(_ error: SigV4Error) -> SigV4Error {
+        failed = true
+        return error
     }
 
     /// True when chunks are signed: with an HMAC chain (SigV4) or an ECDSA chain (SigV4a).
@@ -334,18 +341,6 @@ public struct AWSChunkedEncoder: Sendable {
                 "the payload has \(bytesWritten) bytes but x-amz-decoded-content-length declares \(declared)")
         }
         finished = true
-        do throws(SigV4Error) {
-            return try encodeEnd()
-        } catch {
-            // A chunk or trailer signature failed (SigV4a: ECDSA in libcrypto): the body cannot be
-            // completed, and saying "already finished" to the next call would hide why.
-            failed = true
-            throw error
-        }
-    }
-
-    /// The last partial chunk (if any), the zero-length chunk and the trailer, signed.
-    mutating func encodeEnd() throws(SigV4Error) -> [UInt8] {
         var out: [UInt8] = []
         if filled > 0 {
             out.reserveCapacity(encoding.frameLength(chunkDataLength: filled) + encoding.endLength)
@@ -367,7 +362,13 @@ public struct AWSChunkedEncoder: Sendable {
                 trailer.append(0x0a)
                 out.append(contentsOf: "x-amz-trailer-signature:".utf8)
                 if let chain = sigV4aChain {
-                    out.append(contentsOf: SigV4aChunkSigner.padded(try chain.trailerSignature(canonicalTrailer: trailer)).utf8)
+                    let signature: String
+                    do throws(SigV4Error) {
+                        signature = try chain.trailerSignature(canonicalTrailer: trailer)
+                    } catch {
+                        throw failing(error)
+                    }
+                    out.append(contentsOf: SigV4aChunkSigner.padded(signature).utf8)
                 } else if let signer = chunkSigner {
                     signer.trailerSignature(canonicalTrailer: trailer).digest.appendHex(to: &out)
                 }
