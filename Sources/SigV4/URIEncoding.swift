@@ -85,8 +85,9 @@ public enum URIEncoding {
         }
     }
 
+    /// Appends `b` as `%XX` (uppercase hex, as SigV4 and RFC 3986 write escapes).
     @inlinable
-    static func appendEscaped(_ b: UInt8, to out: inout [UInt8]) {
+    package static func appendEscaped(_ b: UInt8, to out: inout [UInt8]) {
         out.append(0x25)
         let hi = b >> 4
         let lo = b & 0x0f

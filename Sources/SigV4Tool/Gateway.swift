@@ -338,15 +338,13 @@ struct Gateway: Sendable {
         var contiguous = target
         let encoded = contiguous.withUTF8 { bytes -> String? in
             guard bytes.indices.contains(where: { !isWireSafe(bytes, at: $0) }) else { return nil }
-            let hex = Array("0123456789ABCDEF".utf8)
             var out: [UInt8] = []
             out.reserveCapacity(bytes.count + 16)
             for i in bytes.indices {
-                let b = bytes[i]
                 if isWireSafe(bytes, at: i) {
-                    out.append(b)
+                    out.append(bytes[i])
                 } else {
-                    out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0x0F)]]
+                    URIEncoding.appendEscaped(bytes[i], to: &out)
                 }
             }
             return String(decoding: out, as: UTF8.self)
@@ -358,26 +356,18 @@ struct Gateway: Sendable {
     /// sub-delims, `:`, `@`, `/`, `?`, and a `%` followed by two hex digits).
     static func isWireSafe(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
         let b = bytes[i]
+        if URIEncoding.isUnreserved(b) { return true }
         switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"),
-            UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+        case UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
             UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
             UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "@"), UInt8(ascii: "/"), UInt8(ascii: "?"):
             return true
         case UInt8(ascii: "%"):
-            return i + 2 < bytes.count && isHexDigit(bytes[i + 1]) && isHexDigit(bytes[i + 2])
+            return i + 2 < bytes.count && URIEncoding.hexValue(bytes[i + 1]) != nil
+                && URIEncoding.hexValue(bytes[i + 2]) != nil
         default:
             return false
         }
-    }
-
-    static func isHexDigit(_ b: UInt8) -> Bool {
-        let lowercased = b | 0x20
-        return (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9"))
-            || (lowercased >= UInt8(ascii: "a") && lowercased <= UInt8(ascii: "f"))
     }
 
     /// Echo mode: the verified identity as JSON (the body, already verified, is counted). The keys
