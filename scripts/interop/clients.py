@@ -116,7 +116,9 @@ def aws(args, k="good", tls=False, check_ok=True, python_prelude=None):
     return p.returncode, p.stdout, p.stderr
 
 
-def client(k="good", tls=False, endpoint=None, **config):
+def client(k="good", tls=False, endpoint=None, s3=None, **config):
+    """A boto3 client on the gateway (S3 unless `service=`), path style, one attempt; `s3` adds S3
+    settings (`payload_signing_enabled`, ...) and `config` other botocore Config options."""
     creds = key(k)
     return boto3.client(
         config.pop("service", "s3"),
@@ -125,8 +127,15 @@ def client(k="good", tls=False, endpoint=None, **config):
         aws_access_key_id=creds["access_key_id"],
         aws_secret_access_key=creds["secret_access_key"],
         verify=CFG["ca_bundle"] if tls else None,
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "path"}, **config),
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "path", **(s3 or {})},
+                      **config),
     )
+
+
+def curl_sigv4(k="good"):
+    """curl's arguments that sign with key `k` for S3 in REGION."""
+    creds = key(k)
+    return ["--aws-sigv4", f"aws:amz:{REGION}:s3", "--user", f"{creds['access_key_id']}:{creds['secret_access_key']}"]
 
 
 UPSTREAM = boto3.client(
@@ -624,8 +633,7 @@ def signed_headers(method, url, service, body=b"", k="good", s3=False):
 @check("curl --aws-sigv4 PUT and GET")
 def _curl():
     path, data = payload("curl.bin", 50_000)
-    k = key("good")
-    sig = ["--aws-sigv4", f"aws:amz:{REGION}:s3", "--user", f"{k['access_key_id']}:{k['secret_access_key']}"]
+    sig = curl_sigv4()
     url = f"{CFG['gateway']}/{BUCKET}/curl.bin"
     sha = hashlib.sha256(data).hexdigest()
     p = subprocess.run(
@@ -649,9 +657,7 @@ def _curl():
 def _curl_queries():
     # curl 7.x signs the query exactly as written: `?acl` as `acl`, not `acl=`, and in its order
     # (the verifier's "as sent" readings; Docs/Verifier.md).
-    k = key("good")
-    sig = ["--aws-sigv4", f"aws:amz:{REGION}:s3", "--user", f"{k['access_key_id']}:{k['secret_access_key']}",
-           "-H", "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]
+    sig = curl_sigv4() + ["-H", "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]
     for query, needle in (("acl", b"AccessControlPolicy"), ("versions&prefix=curl", b"ListVersionsResult"),
                           ("prefix=curl&list-type=2", b"ListBucketResult")):
         out = os.path.join(WORK, "curl-query.xml")

@@ -14,16 +14,14 @@ import os
 import subprocess
 import time
 
-import boto3
 import requests
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 
 import __main__ as C  # scripts/interop/clients.py, run as a script
 
-check, expect = C.check, C.expect
+check, expect, curl_sigv4 = C.check, C.expect, C.curl_sigv4
 BUCKET, WORK = C.BUCKET, C.WORK
 
 
@@ -32,23 +30,6 @@ def curl(args):
     p = subprocess.run(["curl", "-sS", "-w", "\n%{http_code}"] + args, capture_output=True, text=True, timeout=60)
     body, _, code = p.stdout.rpartition("\n")
     return code, body, p.stderr
-
-
-def curl_sigv4(k="good"):
-    creds = C.key(k)
-    return ["--aws-sigv4", f"aws:amz:{C.REGION}:s3", "--user", f"{creds['access_key_id']}:{creds['secret_access_key']}"]
-
-
-def s3_client(tls=False, **config):
-    """A boto3 S3 client on the gateway with the good key, path style, one attempt, and `config`."""
-    creds = C.key("good")
-    s3_settings = {"addressing_style": "path"}
-    s3_settings.update(config.pop("s3", {}))
-    return boto3.client(
-        "s3", region_name=C.REGION, endpoint_url=C.CFG["gateway_tls"] if tls else C.CFG["gateway"],
-        aws_access_key_id=creds["access_key_id"], aws_secret_access_key=creds["secret_access_key"],
-        verify=C.CFG["ca_bundle"] if tls else None,
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, s3=s3_settings, **config))
 
 
 def status_of(fn):
@@ -76,7 +57,7 @@ def _edge_zero_byte():
         scheme = "https" if tls else "http"
         C.aws(["s3", "cp", path, f"s3://{BUCKET}/edge/empty-{scheme}.bin"], tls=tls)
         expect(C.stored(f"edge/empty-{scheme}.bin") == b"", f"aws s3 cp empty file over {scheme}: stored bytes")
-        s3 = s3_client(tls=tls)
+        s3 = C.client(tls=tls)
         s3.put_object(Bucket=BUCKET, Key=f"edge/folder-{scheme}/", Body=b"")
         expect(C.stored(f"edge/folder-{scheme}/") == b"", f"folder key over {scheme}: stored bytes")
         data = s3.get_object(Bucket=BUCKET, Key=f"edge/empty-{scheme}.bin")["Body"].read()
@@ -158,7 +139,7 @@ def _edge_s3api_headers():
     expect(head.get("ContentDisposition") == 'attachment; filename="a  b.txt"', f"{head.get('ContentDisposition')}")
     tags = C.UPSTREAM.get_object_tagging(Bucket=BUCKET, Key="edge/meta.bin")["TagSet"]
     expect(sorted((t["Key"], t["Value"]) for t in tags) == [("k1", "v1"), ("k2", "v 2")], f"tags: {tags}")
-    s3 = s3_client()
+    s3 = C.client()
     s3.put_object_tagging(Bucket=BUCKET, Key=name, Tagging={"TagSet": [{"Key": "a b", "Value": "c+d=e/f"}]})
     tags = s3.get_object_tagging(Bucket=BUCKET, Key=name)["TagSet"]
     expect(tags == [{"Key": "a b", "Value": "c+d=e/f"}], f"get_object_tagging: {tags}")
@@ -172,7 +153,7 @@ def _edge_s3api_headers():
 @check("boto3 copy_object from keys with '+', '?', '#', '%', '~!*()' and '//./' (x-amz-copy-source), aws s3api copy-object; "
        "upload_part_copy with ranges, list_parts, complete, abort and list_multipart_uploads")
 def _edge_copies():
-    s3 = s3_client()
+    s3 = C.client()
     for src in ["edge/cp src+plus \u00e9?q=1#h.bin", "edge/cp %25 ~!*'().bin", "edge/cp//dbl/./x.bin"]:
         C.UPSTREAM.put_object(Bucket=BUCKET, Key=src, Body=src.encode())
         s3.copy_object(Bucket=BUCKET, Key=src + ".copy", CopySource={"Bucket": BUCKET, "Key": src},
@@ -249,7 +230,7 @@ def _edge_payload_modes():
     for tls in (False, True):
         for calculation in ("when_required", "when_supported"):
             for signing in (True, False):
-                s3 = s3_client(tls=tls, request_checksum_calculation=calculation, s3={"payload_signing_enabled": signing})
+                s3 = C.client(tls=tls, request_checksum_calculation=calculation, s3={"payload_signing_enabled": signing})
                 seen = {}
                 s3.meta.events.register("before-send.s3.PutObject",
                                         lambda request, **_: seen.update((k.lower(), v) for k, v in request.headers.items()))
@@ -266,7 +247,7 @@ def _edge_payload_modes():
 @check("conditional and failing requests pass the upstream's answer through: If-None-Match 304, If-Match 412, "
        "NoSuchKey 404, HEAD 404 without a body")
 def _edge_conditional():
-    s3 = s3_client()
+    s3 = C.client()
     C.UPSTREAM.put_object(Bucket=BUCKET, Key="edge/cond.bin", Body=b"cond")
     etag = C.UPSTREAM.head_object(Bucket=BUCKET, Key="edge/cond.bin")["ETag"]
     got = status_of(lambda: s3.get_object(Bucket=BUCKET, Key="edge/cond.bin", IfNoneMatch=etag))
@@ -282,7 +263,7 @@ def _edge_conditional():
 @check("odd keys through boto3: 1,018 bytes (500 x e-acute), a tab, a trailing space, a control byte, DEL, a backslash, "
        "'..' alone and at the end, a leading '/', and '^|{}<>\"`'")
 def _edge_odd_keys():
-    s3 = s3_client()
+    s3 = C.client()
     names = ["edge/" + "\u00e9" * 500 + "x" * 12, "edge/tab\there", "edge/trailing space ", "edge/ctl\x01x",
              "edge/del\x7f", "edge/bs\\x", "..", "edge/..", "/leading", "edge/caret^ pipe| brace{} lt<gt> quote\" backtick`"]
     for i, name in enumerate(names):
@@ -299,7 +280,7 @@ def _edge_odd_keys():
 @check("list_objects (v1) with EncodingType=url and Marker, list_objects_v2 FetchOwner; a second bucket made through the "
        "gateway: versioning, get and delete by VersionId, list_object_versions, copy of a version, delete_bucket")
 def _edge_listing_versions():
-    s3 = s3_client()
+    s3 = C.client()
     for name in ["edge/lv1/a b+c", "edge/lv1/\u00e9&<>"]:
         C.UPSTREAM.put_object(Bucket=BUCKET, Key=name, Body=b"l")
     page = s3.list_objects(Bucket=BUCKET, Prefix="edge/lv1/", EncodingType="url", Marker="edge/lv1/", MaxKeys=1)
