@@ -293,12 +293,7 @@ public struct AWSChunkedEncoder: Sendable {
             hasher = SHA256()
             out.append(contentsOf: ";chunk-signature=".utf8)
             if var chain = sigV4aChain {
-                let signature: String
-                do throws(SigV4Error) {
-                    signature = try chain.signature(forChunkDigest: digest)
-                } catch {
-                    throw failing(error)
-                }
+                let signature = try signing { () throws(SigV4Error) in try chain.signature(forChunkDigest: digest) }
                 out.append(contentsOf: SigV4aChunkSigner.padded(signature).utf8)
                 sigV4aChain = chain
             } else if var signer = chunkSigner {
@@ -310,12 +305,16 @@ public struct AWSChunkedEncoder: Sendable {
         out.append(0x0a)
     }
 
-    /// Marks the encoder failed and returns `error`: a chunk or trailer signature that could not be
-    /// made (SigV4a: ECDSA in libcrypto) leaves the signature chain behind the bytes already hashed,
+    /// Makes a SigV4a chunk or trailer signature with `sign`. When it cannot be made (ECDSA in
+    /// libcrypto), the encoder has failed: the signature chain is behind the bytes already hashed,
     /// so no later call may go on (``hasFailed``; `finish` would otherwise answer "already finished").
-    mutating func failing(_ error: SigV4Error) -> SigV4Error {
-        failed = true
-        return error
+    mutating func signing(_ sign: () throws(SigV4Error) -> String) throws(SigV4Error) -> String {
+        do {
+            return try sign()
+        } catch {
+            failed = true
+            throw error
+        }
     }
 
     /// True when chunks are signed: with an HMAC chain (SigV4) or an ECDSA chain (SigV4a).
@@ -362,12 +361,7 @@ public struct AWSChunkedEncoder: Sendable {
                 trailer.append(0x0a)
                 out.append(contentsOf: "x-amz-trailer-signature:".utf8)
                 if let chain = sigV4aChain {
-                    let signature: String
-                    do throws(SigV4Error) {
-                        signature = try chain.trailerSignature(canonicalTrailer: trailer)
-                    } catch {
-                        throw failing(error)
-                    }
+                    let signature = try signing { () throws(SigV4Error) in try chain.trailerSignature(canonicalTrailer: trailer) }
                     out.append(contentsOf: SigV4aChunkSigner.padded(signature).utf8)
                 } else if let signer = chunkSigner {
                     signer.trailerSignature(canonicalTrailer: trailer).digest.appendHex(to: &out)
