@@ -70,6 +70,9 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
         public static let badDigest = Code("BadDigest", httpStatus: 400)
         /// `Content-MD5` is not the base64 of 16 bytes, or is repeated (400).
         public static let invalidDigest = Code("InvalidDigest", httpStatus: 400)
+        /// The `Host` names a bucket under a virtual-hosted-style domain, and the name is not a
+        /// valid bucket name (``VirtualHostedStyle``) (400).
+        public static let invalidBucketName = Code("InvalidBucketName", httpStatus: 400)
         /// The credential resolver failed; the verifier fails closed (500).
         public static let internalError = Code("InternalError", httpStatus: 500)
         /// The replay guard is full; the verifier fails closed (503).

@@ -20,6 +20,7 @@ public import SigV4
 /// | ``plusPolicies`` | literal, then space, then verbatim |
 /// | ``acceptVerbatimForms`` | true (botocore's and curl's raw path and query readings) |
 /// | ``includeDiagnostics`` | false |
+/// | ``virtualHostedStyle`` | nil (every request path style) |
 /// | ``verifyBodyChecksums`` | true (`x-amz-checksum-*` and `Content-MD5` checked against the body, decoded when aws-chunked) |
 ///
 /// ```swift
@@ -73,6 +74,10 @@ public struct VerificationPolicy: Sendable, Hashable {
     /// Check the body (decoded, when aws-chunked) against its `x-amz-checksum-<algorithm>` and
     /// `Content-MD5` headers, as S3 does (``DeclaredChecksum``); off, those headers are not read.
     public var verifyBodyChecksums: Bool = true
+    /// The domains under which a `Host` names a bucket (`photos.s3.example.com`): the bucket is
+    /// read from the signed `Host`, a key's path prefixes apply to the path-style path
+    /// (`/photos/key`), and ``VerifiedRequest/bucket`` carries it. Nil: every request is path style.
+    public var virtualHostedStyle: VirtualHostedStyle? = nil
 
     /// Creates a policy with the defaults.
     public init(

@@ -111,6 +111,20 @@ public struct VerifiedRequest: Sendable {
     /// SigV4a aws-chunked uploads: the key pair that verifies the chunk signatures and the seed
     /// signature they chain on (one reference: a result without it costs a nil check to release).
     package var sigV4aChunkSeed: SigV4aChunkSeed? = nil
+    /// The bucket the `Host` names by virtual-hosted-style addressing
+    /// (``VerificationPolicy/virtualHostedStyle``; `photos` for `photos.s3.example.com`), nil for
+    /// path style. The key's path prefixes were checked against the path of
+    /// ``pathStyleTarget(_:)``.
+    public var bucket: String? = nil
+
+    /// The request target (`/path?query`, as sent) in path style: `/<bucket>` before it when the
+    /// `Host` named a ``bucket`` (`/cat.jpg?acl` at `photos.s3.example.com` is
+    /// `/photos/cat.jpg?acl`), the target itself otherwise.
+    ///
+    /// ```swift
+    /// let upstreamTarget = verified.pathStyleTarget(request.path ?? "/")
+    /// ```
+    public func pathStyleTarget(_ target: String) -> String { bucket.map { "/\($0)\(target)" } ?? target }
 
     /// SigV4a only: the signed `X-Amz-Region-Set` entries.
     public var regionSet: [String]? {

@@ -76,7 +76,7 @@ extension Verifier {
         payload: Payload, now: AmzDate, into outcome: inout Outcome, lookup: inout Lookup
     ) throws(VerificationFailure) -> Bool {
         guard facts.authorization.count == 1, facts.amzDate.count == 1, facts.firstAmzDate != nil,
-            facts.hostCount == 1, facts.checksum.count <= 1, facts.contentMD5.count <= 1,
+            facts.host.count == 1, facts.checksum.count <= 1, facts.contentMD5.count <= 1,
             facts.contentSHA256.count <= 1, facts.securityToken.count <= 1
         else { return false }
         let verdict = request.headers.withFirstAndSource(facts.authorization) { value, source in
@@ -140,6 +140,11 @@ extension Verifier {
             guard let checksums = try? declaredChecksums(request, facts: facts) else { return false }
             (declaredChecksum, contentMD5) = checksums
         }
+        // The bucket a virtual-hosted `Host` names (not a bucket name: the full verification refuses).
+        // (`try?` would flatten "no bucket" into "refused".)
+        guard case .success(let bucket) = Result(catching: { () throws(VerificationFailure) in
+            try virtualHostedBucket(request, facts: facts)
+        }) else { return false }
 
         // The key, its own limits and its session token.
         let accessKeyID =
@@ -153,8 +158,8 @@ extension Verifier {
         }
         guard
             (try? checkKeyScope(
-                credential, region: region, service: service, presignExpires: nil, request: request, signedAt: signedAt,
-                now: now)) != nil,
+                credential, region: region, service: service, presignExpires: nil, request: request, bucket: bucket,
+                signedAt: signedAt, now: now)) != nil,
             Verifier.tokenMatches(expected: credential.sessionToken, request.headers, facts.securityToken)
         else { return false }
 
@@ -197,7 +202,8 @@ extension Verifier {
             } ?? SignedHeadersText(AuthorizationParser.text(p, namesStart..<namesEnd)),
             signedAt: signedAt, isPresigned: false, expires: nil, signature: signature, payloadHash: payloadHash,
             payload: status, plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, signingKey: key,
-            declaredChecksum: declaredChecksum, contentMD5: contentMD5, checksumVerified: checksumVerified)
+            declaredChecksum: declaredChecksum, contentMD5: contentMD5, checksumVerified: checksumVerified,
+            bucket: bucket)
         return true
     }
 

@@ -203,7 +203,7 @@ public struct Verifier: Sendable {
         var checksum = Occurrences()
         var checksumAlgorithm: TrailingChecksum.Algorithm? = nil
         var contentMD5 = Occurrences()
-        var hostCount = 0
+        var host = Occurrences()
         var hasBody = false
         /// How many `x-amz-*` fields there are, `x_amz_*` spellings included (coverage is checked
         /// only when there are some).
@@ -232,7 +232,7 @@ public struct Verifier: Sendable {
             case UInt8(ascii: "d"):
                 if Self.equals(name, "date") { date.add(index) }
             case UInt8(ascii: "h"):
-                if Self.equals(name, "host") { hostCount += 1 }
+                if Self.equals(name, "host") { host.add(index) }
             case UInt8(ascii: "t"):
                 if Self.equals(name, "transfer-encoding") { hasBody = true }
             case UInt8(ascii: "x"):
@@ -680,7 +680,7 @@ public struct Verifier: Sendable {
         }
 
         // 4. Coverage: host, x-amz-*, date; payload mode.
-        guard facts.hostCount <= 1 else {
+        guard facts.host.count <= 1 else {
             throw withKey(VerificationFailure(.invalidRequest, "The request has more than one Host header"))
         }
         var unsigned: [String] = []
@@ -688,7 +688,7 @@ public struct Verifier: Sendable {
         // the whole claim, all of its strings, first).
         let signedNames = claim.signedHeadersText
         if storage.policy.requireSignedHost && !signedNames.contains("host") {
-            guard facts.hostCount == 1 else {
+            guard facts.host.count == 1 else {
                 throw withKey(VerificationFailure(.invalidRequest, "The request has no Host header"))
             }
             unsigned.append("host")
@@ -709,6 +709,13 @@ public struct Verifier: Sendable {
                 VerificationFailure(
                     .accessDenied, "There were headers present in the request which were not signed",
                     details: [.init("HeadersNotSigned", unsigned.joined(separator: ", "))]))
+        }
+
+        let bucket: String?
+        do {
+            bucket = try virtualHostedBucket(request, facts: facts)
+        } catch {
+            throw withKey(error)
         }
 
         let candidates: PayloadCandidates
@@ -803,7 +810,7 @@ public struct Verifier: Sendable {
         do {
             try checkKeyScope(
                 credential, region: claim.region, service: claim.service, presignExpires: claim.presign?.expires,
-                regionSet: regionSet, request: request, signedAt: signedAt, now: now)
+                regionSet: regionSet, request: request, bucket: bucket, signedAt: signedAt, now: now)
             try checkToken(expected: credential.sessionToken, claimed: claimedToken)
         } catch {
             throw withKey(error)
@@ -867,7 +874,7 @@ public struct Verifier: Sendable {
             checksumVerified: checksumVerified,
             sigV4aChunkSeed: ecdsaChunks ? ecdsaKey.flatMap { key in
                 claim.sigV4a.map { SigV4aChunkSeed(key: key, signature: Hex.encode($0.der)) }
-            } : nil)
+            } : nil, bucket: bucket)
     }
 
     // MARK: payload
@@ -1030,7 +1037,7 @@ public struct Verifier: Sendable {
     /// seconds (nil: header auth).
     func checkKeyScope(
         _ credential: ResolvedCredential, region: String, service: String, presignExpires: Int?,
-        regionSet: RegionSet? = nil, request: VerificationRequest, signedAt: AmzDate, now: AmzDate
+        regionSet: RegionSet? = nil, request: VerificationRequest, bucket: String?, signedAt: AmzDate, now: AmzDate
     ) throws(VerificationFailure) {
         let s = credential.scope
         func denied(_ m: String) -> VerificationFailure { VerificationFailure(.accessDenied, m) }
@@ -1063,13 +1070,28 @@ public struct Verifier: Sendable {
             throw denied("The access key is not allowed to use method \(request.method)")
         }
         if !s.pathPrefixes.isEmpty
-            && !request.withTarget({ t, mark in s.allowsPath(UnsafeBufferPointer(rebasing: t[..<mark])) })
+            && !request.withTarget({ t, mark in
+                let path = UnsafeBufferPointer(rebasing: t[..<mark])
+                guard let bucket else { return s.allowsPath(path) }
+                // Virtual-hosted style: the path-style path, `/<bucket>` before the path.
+                return (Array("/\(bucket)".utf8) + path).withUnsafeBufferPointer { s.allowsPath($0) }
+            })
         {
             throw denied("The access key is not allowed to access this path")
         }
         if let expires = presignExpires, let maxLifetime = s.maxPresignLifetime, expires > maxLifetime {
             throw denied("The access key may presign URLs for at most \(maxLifetime) seconds")
         }
+    }
+
+    /// The bucket the request's `Host` names under ``VerificationPolicy/virtualHostedStyle`` (nil:
+    /// path style, or no such policy); throws `InvalidBucketName` when the name is not valid.
+    func virtualHostedBucket(_ request: VerificationRequest, facts: HeaderFacts) throws(VerificationFailure) -> String? {
+        guard let addressing = storage.policy.virtualHostedStyle, facts.host.count == 1 else { return nil }
+        let bucket = request.headers.withFirst(facts.host) { host in
+            Result { () throws(VerificationFailure) in try addressing.bucket(host: host) }
+        }
+        return try bucket?.get() ?? nil
     }
 
     /// Throws `InvalidToken` unless the request's session token (`claimed`) is the one the

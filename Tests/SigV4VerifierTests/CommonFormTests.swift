@@ -392,6 +392,10 @@ struct CommonFormTests {
         policy("x-amz-* not required") { $0.requireSignedAmzHeaders = false }
         policy("short skew") { $0.maxClockSkew = 1 }
         policy("space for +") { $0.plusPolicies = [.space] }
+        policy("virtual-hosted style") { $0.virtualHostedStyle = try! VirtualHostedStyle(domains: ["s3.amazonaws.com"]) }
+        policy("the host is the domain") {
+            $0.virtualHostedStyle = try! VirtualHostedStyle(domains: ["examplebucket.s3.amazonaws.com"])
+        }
         let credentials: [(String, ResolvedCredential)] = [
             ("unrestricted", Fixture.credential()),
             ("region scope", Fixture.credential(scope: KeyScope(regions: ["us-east-1"]))),
@@ -401,6 +405,7 @@ struct CommonFormTests {
             ("other method scope", Fixture.credential(scope: KeyScope(methods: ["GET"]))),
             ("path scope", Fixture.credential(scope: KeyScope(pathPrefixes: ["/photos/"]))),
             ("other path scope", Fixture.credential(scope: KeyScope(pathPrefixes: ["/videos/"]))),
+            ("bucket path scope", Fixture.credential(scope: KeyScope(pathPrefixes: ["/examplebucket/photos/"]))),
             ("not yet valid", Fixture.credential(scope: KeyScope(notBefore: Fixture.date.adding(seconds: 60)))),
             ("expired", Fixture.credential(scope: KeyScope(notAfter: Fixture.date.adding(seconds: -60)))),
             ("retired", Fixture.credential(retiringAt: Fixture.date)),
