@@ -235,8 +235,11 @@ struct Gateway: Sendable {
         // Without authentication (--dev-no-auth) there is no verdict on the query: presign parameters go.
         let presigned = identity?.isPresigned ?? true
         // `X-Amz-Region-Set` is a presign parameter of SigV4a only; in a SigV4 URL it is an ordinary, signed one.
-        let forwarded = Self.wireTarget(
-            presigned ? Self.forwardedTarget(target, keepingRegionSet: identity.map { !$0.isSigV4a } ?? false) : target)
+        let stripped =
+            presigned ? Self.forwardedTarget(target, keepingRegionSet: identity.map { !$0.isSigV4a } ?? false) : target
+        // Virtual-hosted style (`--virtual-host-domain`): the bucket goes into the path, where the
+        // key's path prefixes were checked.
+        let forwarded = Self.wireTarget(identity?.pathStyleTarget(stripped) ?? stripped)
         var outbound = HTTPClientRequest(url: upstream.url(forTarget: forwarded))
         outbound.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in Self.forwardedHeaders(request.headers) {
@@ -388,6 +391,7 @@ struct Gateway: Sendable {
                 object.member("principal", identity!.principal)
                 object.member("region", identity!.scope.region)
                 object.member("service", identity!.scope.service)
+                if let bucket = identity!.bucket { object.member("bucket", bucket) }
                 object.member("signed_at", date: identity!.signedAt)
                 object.member("presigned", identity!.isPresigned ? "true" : "false")
             } else {

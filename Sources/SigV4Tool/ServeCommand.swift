@@ -52,6 +52,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("service"), help: "Allowed service signing name (repeatable; default any).")
     var services: [String] = []
 
+    @Option(
+        name: .customLong("virtual-host-domain"),
+        help: """
+            A domain under which the Host names a bucket (virtual-hosted style: bucket.DOMAIN); such \
+            requests go upstream as path style, /bucket/key (repeatable; default: every request path style).
+            """)
+    var virtualHostDomains: [String] = []
+
     @Option(help: "Largest accepted clock skew for header-signed requests, in seconds.")
     var maxSkew: Int = 900
 
@@ -109,6 +117,11 @@ struct Serve: AsyncParsableCommand {
             guard let secret = ProcessInfo.processInfo.environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"], !secret.isEmpty
             else { throw ValidationError("--upstream-access-key-id needs $SIGV4_UPSTREAM_SECRET_ACCESS_KEY") }
         }
+        do {
+            _ = try VirtualHostedStyle(domains: virtualHostDomains)
+        } catch {
+            throw ValidationError("--virtual-host-domain: \(error)")
+        }
         guard maxSkew >= 0 else { throw ValidationError("--max-skew must be 0 or more seconds") }
         guard maxBodySize >= 0 else { throw ValidationError("--max-body-size must be 0 or more") }
         guard maxBufferedBody >= 0 else { throw ValidationError("--max-buffered-body must be 0 or more") }
@@ -148,6 +161,7 @@ struct Serve: AsyncParsableCommand {
         policy.maxClockSkew = Int64(maxSkew)
         policy.includeDiagnostics = diagnostics
         policy.allowSigV4a = sigv4a == .on
+        if !virtualHostDomains.isEmpty { policy.virtualHostedStyle = try VirtualHostedStyle(domains: virtualHostDomains) }
         let verifier = Verifier(
             resolver: store, policy: policy,
             replayGuard: replayProtection == .on ? InMemoryReplayGuard(capacity: replayCapacity) : nil)

@@ -84,6 +84,11 @@ struct Verify: AsyncParsableCommand {
     @Option(name: .customLong("max-skew"), help: "Largest clock skew for header auth, in seconds.")
     var maxSkew: Int = 900
 
+    @Option(
+        name: .customLong("virtual-host-domain"),
+        help: "A domain under which the Host names a bucket (bucket.DOMAIN: virtual-hosted style; repeatable).")
+    var virtualHostDomains: [String] = []
+
     @Flag(name: .customLong("strict-line-endings"), help: "Refuse bare LF line endings (servers must; files often have them).")
     var strictLineEndings = false
 
@@ -114,6 +119,11 @@ struct Verify: AsyncParsableCommand {
         policy.allowedServices = Set(services)
         policy.maxClockSkew = Int64(maxSkew)
         policy.includeDiagnostics = true
+        do {
+            if !virtualHostDomains.isEmpty { policy.virtualHostedStyle = try VirtualHostedStyle(domains: virtualHostDomains) }
+        } catch {
+            throw usage("--virtual-host-domain: \(error)")
+        }
         let verifier = Verifier(resolver: resolver, policy: policy)
         let reader = HTTPRequestReader(allowBareLF: !strictLineEndings)
         let capture = try CapturedRequest(bytes, format: inputFormat.format)
@@ -220,6 +230,8 @@ struct Verify: AsyncParsableCommand {
         var canonicalRequest: String?
         var stringToSign: String?
         var scope: String?
+        /// The bucket the `Host` names (virtual-hosted style, `--virtual-host-domain`).
+        var bucket: String?
         var signedHeaders: [String]?
         var presigned: Bool?
         var payload: String?
@@ -242,6 +254,7 @@ struct Verify: AsyncParsableCommand {
                 ("canonical_request", s(canonicalRequest)), ("string_to_sign", s(stringToSign)),
             ]
             if let scope { pairs.append(("scope", s(scope))) }
+            if let bucket { pairs.append(("bucket", s(bucket))) }
             if let signedHeaders { pairs.append(("signed_headers", "[" + signedHeaders.map { s($0) }.joined(separator: ",") + "]")) }
             if let presigned { pairs.append(("presigned", presigned ? "true" : "false")) }
             if let payload { pairs.append(("payload", s(payload))) }
@@ -383,7 +396,8 @@ struct Verify: AsyncParsableCommand {
             var verdict = Verdict(
                 ok: true, code: nil, httpStatus: 200, message: "The signature and every check passed.",
                 accessKeyID: v.accessKeyID, principal: v.principal, canonicalRequest: v.diagnostics?.canonicalRequest,
-                stringToSign: v.diagnostics?.stringToSign, scope: v.scope.description, signedHeaders: v.signedHeaders,
+                stringToSign: v.diagnostics?.stringToSign, scope: v.scope.description, bucket: v.bucket,
+                signedHeaders: v.signedHeaders,
                 presigned: v.isPresigned, payload: "\(v.payload)",
                 algorithm: v.isSigV4a ? SigV4aSigner.algorithm : StringToSign.algorithm,
                 checksum: Self.checksumSummary(v, verified: v.checksumVerified))

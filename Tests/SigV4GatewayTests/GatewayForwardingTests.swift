@@ -20,10 +20,15 @@ struct GatewayForwardingTests {
         let port: UInt16
         let signer: Signer
         let credentials: Credentials
+        /// A second key (principal `bob`), limited to `scopedKeyPrefix`, when one was given.
+        let scopedSigner: Signer?
 
         /// `upstreamPath`: a path prefix for the gateway's `--upstream` URL (`/tenant`); `resigning`: the
-        /// gateway signs forwarded requests again with an upstream key (`--upstream-access-key-id`).
-        init(upstreamPath: String = "", resigning: Bool = false) throws {
+        /// gateway signs forwarded requests again with an upstream key (`--upstream-access-key-id`);
+        /// `arguments`: more `sigv4 serve` arguments; `scopedKeyPrefix`: the path prefix of a second key.
+        init(
+            upstreamPath: String = "", resigning: Bool = false, arguments: [String] = [], scopedKeyPrefix: String? = nil
+        ) throws {
             let fixture = try ServeFixture(
                 label: "gateway-forwarding",
                 environment: resigning ? ["SIGV4_UPSTREAM_SECRET_ACCESS_KEY": GatewayHygieneTests.upstreamSecret] : [:])
@@ -31,6 +36,12 @@ struct GatewayForwardingTests {
             let key = try fixture.createKey(principal: "alice")
             credentials = Credentials(accessKeyID: key.accessKeyID, secretAccessKey: key.secret)
             signer = Signer(credentials: credentials, region: "us-east-1", service: "s3", keyCache: nil)
+            scopedSigner = try scopedKeyPrefix.map { prefix in
+                let bob = try fixture.createKey(principal: "bob", ["--path-prefix", prefix])
+                return Signer(
+                    credentials: Credentials(accessKeyID: bob.accessKeyID, secretAccessKey: bob.secret),
+                    region: "us-east-1", service: "s3", keyCache: nil)
+            }
             upstream = try GatewayHygieneTests.Child(
                 "/usr/bin/env", ["python3", "-c", GatewayHygieneTests.upstream, directory + "/upstream.raw"],
                 environment: fixture.environment, directory: directory, name: "upstream")
@@ -38,7 +49,7 @@ struct GatewayForwardingTests {
             (gateway, port) = try fixture.startServe(
                 [
                     "--upstream", "http://127.0.0.1:\(line.split(separator: " ").last ?? "")\(upstreamPath)",
-                ] + (resigning ? ["--upstream-access-key-id", "UPSTREAMKEY"] : []))
+                ] + (resigning ? ["--upstream-access-key-id", "UPSTREAMKEY"] : []) + arguments)
         }
 
         deinit {
@@ -73,18 +84,20 @@ struct GatewayForwardingTests {
         }
 
         /// Header-signed `method target` with `fields` added before signing: the fields to put on the wire.
+        /// `host`: the `Host` (default `127.0.0.1:<port>`); `by`: the signer (default alice's).
         func signed(
-            _ method: HTTPRequest.Method, _ target: String, _ fields: HTTPFields = [:], payload: PayloadHash = .emptySHA256
+            _ method: HTTPRequest.Method, _ target: String, _ fields: HTTPFields = [:], payload: PayloadHash = .emptySHA256,
+            host: String? = nil, by signer: Signer? = nil
         ) throws -> [(String, String)] {
-            let request = HTTPRequest(
-                method: method, scheme: "http", authority: "127.0.0.1:\(port)", path: target, headerFields: fields)
-            let signed = try signer.sign(request, payload: payload, at: AmzDate(Date()))
-            return [("Host", "127.0.0.1:\(port)")] + signed.request.headerFields.map { ($0.name.rawName, $0.value) }
+            let host = host ?? "127.0.0.1:\(port)"
+            let request = HTTPRequest(method: method, scheme: "http", authority: host, path: target, headerFields: fields)
+            let signed = try (signer ?? self.signer).sign(request, payload: payload, at: AmzDate(Date()))
+            return [("Host", host)] + signed.request.headerFields.map { ($0.name.rawName, $0.value) }
         }
 
-        /// A presigned `GET target`: the target to send.
-        func presigned(_ target: String) throws -> String {
-            let request = HTTPRequest(method: .get, scheme: "http", authority: "127.0.0.1:\(port)", path: target)
+        /// A presigned `GET target` for `host` (default `127.0.0.1:<port>`): the target to send.
+        func presigned(_ target: String, host: String? = nil) throws -> String {
+            let request = HTTPRequest(method: .get, scheme: "http", authority: host ?? "127.0.0.1:\(port)", path: target)
             return try signer.presign(request, expires: 300, at: AmzDate(Date())).request.path ?? ""
         }
 
@@ -288,6 +301,54 @@ struct GatewayForwardingTests {
             let forwarded = try #require(rig.upstreamRequest(path), "resigning \(resigning): \(rig.received)")
             #expect(forwarded.hasPrefix("GET \(path)?x=j%7Ck HTTP/1.1\r\n"), "\(forwarded)")
             #expect(forwarded.contains("Credential=UPSTREAMKEY/") == resigning, "\(forwarded)")
+        }
+    }
+}
+
+extension GatewayForwardingTests {
+    @Test("virtual-hosted style (--virtual-host-domain): the Host's bucket goes upstream as the first path segment, re-signed or not, header-signed or presigned; path style still goes as it came")
+    func virtualHostedRequestsGoUpstreamPathStyle() throws {
+        for resigning in [false, true] {
+            let rig = try Rig(resigning: resigning, arguments: ["--virtual-host-domain", "s3.test"])
+            let host = "photos.s3.test:\(rig.port)"
+            let (status, response) = try rig.send("GET", "/2015/cat.jpg?acl", try rig.signed(.get, "/2015/cat.jpg?acl", host: host))
+            #expect(status == 200, "resigning \(resigning): \(response)")
+            let forwarded = try #require(rig.upstreamRequest("/photos/2015/cat.jpg"), "\(rig.received)")
+            #expect(forwarded.hasPrefix("GET /photos/2015/cat.jpg?acl HTTP/1.1\r\n"), "\(forwarded)")
+            #expect(forwarded.contains("Credential=UPSTREAMKEY/") == resigning, "\(forwarded)")
+
+            let url = try rig.presigned("/dog.jpg", host: host)
+            let (presignedStatus, presignedResponse) = try rig.send("GET", url, [("Host", host)])
+            #expect(presignedStatus == 200, "\(presignedResponse)")
+            #expect(rig.upstreamRequest("/photos/dog.jpg") != nil, "\(rig.received)")
+
+            let (pathStatus, pathResponse) = try rig.send("GET", "/videos/a", try rig.signed(.get, "/videos/a"))
+            #expect(pathStatus == 200, "\(pathResponse)")
+            #expect(rig.upstreamRequest("/videos/a") != nil, "\(rig.received)")
+        }
+    }
+
+    @Test("virtual-hosted style: a key limited to one bucket is refused in another bucket's Host, and a Host that names no valid bucket gets InvalidBucketName; neither reaches the upstream")
+    func virtualHostedScopeAndInvalidBuckets() throws {
+        let rig = try Rig(arguments: ["--virtual-host-domain", "s3.test"], scopedKeyPrefix: "/photos/")
+        let bob = try #require(rig.scopedSigner)
+        let (inside, insideResponse) = try rig.send(
+            "GET", "/cat.jpg", try rig.signed(.get, "/cat.jpg", host: "photos.s3.test:\(rig.port)", by: bob))
+        #expect(inside == 200, "\(insideResponse)")
+        #expect(rig.upstreamRequest("/photos/cat.jpg") != nil, "\(rig.received)")
+        // The same object path in another bucket's Host: the prefix is the bucket's, not the key path's.
+        let (outside, outsideResponse) = try rig.send(
+            "GET", "/photos/cat.jpg", try rig.signed(.get, "/photos/cat.jpg", host: "videos.s3.test:\(rig.port)", by: bob))
+        #expect(outside == 403 && outsideResponse.contains("<Code>AccessDenied</Code>"), "\(outsideResponse)")
+        let (invalid, invalidResponse) = try rig.send(
+            "GET", "/x", try rig.signed(.get, "/x", host: "no_such.s3.test:\(rig.port)"))
+        #expect(invalid == 400 && invalidResponse.contains("<Code>InvalidBucketName</Code>"), "\(invalidResponse)")
+        #expect(rig.upstreamRequest("/videos/photos/cat.jpg") == nil && rig.upstreamRequest("/photos/photos/cat.jpg") == nil)
+        #expect(!rig.received.contains("/x HTTP/1.1") && !rig.received.contains("no_such"), "\(rig.received)")
+        // A domain that is not a host name is a usage error: exit 2 before listening.
+        for domain in ["s3.test:80", "*.s3.test", ""] {
+            let (status, _) = try GatewayBinaryTests.run(["serve", "--listen", "127.0.0.1:0", "--virtual-host-domain", domain])
+            #expect(status == 2, "\(domain)")
         }
     }
 }

@@ -29,9 +29,10 @@ struct ServeFixture {
     }
 
     /// A new key for `principal`, as `sigv4 keys create --format json` printed it: its id and secret.
-    func createKey(principal: String) throws -> (accessKeyID: String, secret: String) {
+    func createKey(principal: String, _ arguments: [String] = []) throws -> (accessKeyID: String, secret: String) {
         let (created, keyJSON) = try GatewayBinaryTests.run(
-            ["keys", "create", "--keystore", store, "--principal", principal, "--format", "json"], environment: environment)
+            ["keys", "create", "--keystore", store, "--principal", principal, "--format", "json"] + arguments,
+            environment: environment)
         #expect(created == 0)
         let key = try JSONSerialization.jsonObject(with: Data(keyJSON.utf8)) as? [String: Any]
         let id = try #require(key?["access_key_id"] as? String)

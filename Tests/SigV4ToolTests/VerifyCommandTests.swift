@@ -16,11 +16,30 @@ extension CLITests {
             return signed.stdout
         }
 
-        static func verify(_ request: Data, home: String) throws -> (Tool.Result, [String: Any]) {
+        static func verify(_ request: Data, home: String, extra: [String] = []) throws -> (Tool.Result, [String: Any]) {
             let result = try Tool.sigv4(
-                ["verify", "--request", "-", "--now", "20260101T000100Z"] + keyFlags, env: Tool.cleanEnvironment(home: home),
-                stdin: request)
+                ["verify", "--request", "-", "--now", "20260101T000100Z"] + keyFlags + extra,
+                env: Tool.cleanEnvironment(home: home), stdin: request)
             return (result, try Tool.json(result.stdout))
+        }
+
+        @Test("--virtual-host-domain: the verdict names the bucket the Host carries; a Host that names no valid bucket is InvalidBucketName; a domain that is not a host name is a usage error (exit 2)")
+        func virtualHostDomain() throws {
+            let dir = try TempDir()
+            let signed = try Self.signedHTTP("http://photos.s3.test/cat.jpg", home: dir.path)
+            let (accepted, json) = try Self.verify(signed, home: dir.path, extra: ["--virtual-host-domain", "s3.test"])
+            #expect(accepted.status == 0, "\(json)")
+            #expect(json["bucket"] as? String == "photos", "\(json)")
+            let (pathStyle, plain) = try Self.verify(signed, home: dir.path)
+            #expect(pathStyle.status == 0 && plain["bucket"] == nil, "\(plain)")
+            let invalid = try Self.signedHTTP("http://no_such.s3.test/cat.jpg", home: dir.path)
+            let (refused, refusal) = try Self.verify(invalid, home: dir.path, extra: ["--virtual-host-domain", "s3.test"])
+            #expect(refused.status == 1 && refusal["code"] as? String == "InvalidBucketName", "\(refusal)")
+            let usage = try Tool.sigv4(
+                ["verify", "--request", "-", "--virtual-host-domain", "s3.test:80"] + Self.keyFlags,
+                env: Tool.cleanEnvironment(home: dir.path), stdin: signed)
+            #expect(usage.status == 2, "\(usage.stderr)")
+            #expect(usage.stderr.contains("--virtual-host-domain"), "\(usage.stderr)")
         }
 
         @Test("an endless stdin is refused after a bounded read (exit 1, InvalidRequest), never read to exhaustion")
