@@ -99,9 +99,10 @@ def clean_env(k, extra=None):
     return env
 
 
-def aws(args, k="good", tls=False, check_ok=True, python_prelude=None):
-    """Runs the aws CLI; returns (returncode, stdout, stderr)."""
-    endpoint = CFG["gateway_tls"] if tls else CFG["gateway"]
+def aws(args, k="good", tls=False, check_ok=True, python_prelude=None, endpoint=None, env=None):
+    """Runs the aws CLI; returns (returncode, stdout, stderr). `endpoint` replaces the gateway's URL;
+    `env` adds environment variables."""
+    endpoint = endpoint or (CFG["gateway_tls"] if tls else CFG["gateway"])
     cli = ["aws", "--endpoint-url", endpoint]
     if tls:
         cli += ["--ca-bundle", CFG["ca_bundle"]]
@@ -110,7 +111,7 @@ def aws(args, k="good", tls=False, check_ok=True, python_prelude=None):
         cmd = [sys.executable, "-c", code] + cli[1:] + args
     else:
         cmd = cli + args
-    p = subprocess.run(cmd, env=clean_env(key(k)), capture_output=True, text=True, timeout=120)
+    p = subprocess.run(cmd, env=clean_env(key(k), env), capture_output=True, text=True, timeout=120)
     if check_ok and p.returncode != 0:
         raise AssertionError(f"aws {' '.join(args)} exited {p.returncode}: {p.stderr.strip()[-400:]}")
     return p.returncode, p.stdout, p.stderr

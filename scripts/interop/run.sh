@@ -60,6 +60,9 @@ revoked=$("$SIGV4" keys create --keystore "$ks" --principal interop-revoked --fo
 retiring=$("$SIGV4" keys create --keystore "$ks" --principal interop-retiring --format json)
 "$SIGV4" keys retire --keystore "$ks" "$(json_field access_key_id <<<"$retiring")" --in 1 >/dev/null
 scoped=$("$SIGV4" keys create --keystore "$ks" --principal interop-scoped --service sqs --format json)
+# Limited to one folder of the bucket: used at the bucket's virtual host, where the prefix is the path-style path.
+bucket_scoped=$("$SIGV4" keys create --keystore "$ks" --principal interop-bucket-scoped \
+    --path-prefix /interop-bucket/vhost/scoped/ --format json)
 sleep 1.5 # the retiring key's time passes
 
 echo "== moto (upstream), gateway, echo gateway, TLS terminator"
@@ -71,7 +74,8 @@ gw_port=$(free_port)
 # The gateway signs forwarded requests again for moto (which treats unsigned requests as anonymous).
 SIGV4_UPSTREAM_SECRET_ACCESS_KEY=upstream-secret \
     "$SIGV4" serve --listen "127.0.0.1:$gw_port" --keystore "$ks" --upstream "http://127.0.0.1:$moto_port" \
-    --upstream-access-key-id upstream --region "$region" --service s3 >"$work/gateway.log" 2>&1 &
+    --upstream-access-key-id upstream --region "$region" --service s3 --virtual-host-domain s3.localhost \
+    >"$work/gateway.log" 2>&1 &
 pids+=($!)
 echo_port=$(free_port)
 "$SIGV4" serve --listen "127.0.0.1:$echo_port" --keystore "$ks" --region "$region" >"$work/echo.log" 2>&1 &
@@ -93,6 +97,8 @@ good = json.loads('''$good''')
 cfg = {
     "gateway": "http://127.0.0.1:$gw_port",
     "gateway_tls": "https://127.0.0.1:$tls_port",
+    # The gateway's --virtual-host-domain: bucket.s3.localhost:<port> addresses a bucket.
+    "gateway_virtual_host": "s3.localhost:$gw_port",
     "ca_bundle": work + "/cert.pem",
     "echo": "http://127.0.0.1:$echo_port",
     "upstream": "http://127.0.0.1:$moto_port",
@@ -107,6 +113,7 @@ cfg = {
         "revoked": json.loads('''$revoked'''),
         "retiring": json.loads('''$retiring'''),
         "scoped": json.loads('''$scoped'''),
+        "bucket_scoped": json.loads('''$bucket_scoped'''),
     },
     # The AWS code each refusal carries where more than one would be defensible.
     "codes": {"retiring": "AccessDenied", "tampered_chunked": "BadDigest"},
