@@ -73,6 +73,13 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
         /// The `Host` names a bucket under a virtual-hosted-style domain, and the name is not a
         /// valid bucket name (``VirtualHostedStyle``) (400).
         public static let invalidBucketName = Code("InvalidBucketName", httpStatus: 400)
+        /// A browser-form upload's `policy` field is not base64 of a policy document (400).
+        public static let invalidPolicyDocument = Code("InvalidPolicyDocument", httpStatus: 400)
+        /// A browser-form upload's file is shorter than its policy's `content-length-range` (400).
+        public static let entityTooSmall = Code("EntityTooSmall", httpStatus: 400)
+        /// A browser-form upload's file is longer than its policy's `content-length-range` (400, as S3
+        /// answers it for POST; a body over a server's own limit is 413, `HummingbirdSigV4`).
+        public static let entityTooLarge = Code("EntityTooLarge", httpStatus: 400)
         /// The credential resolver failed; the verifier fails closed (500).
         public static let internalError = Code("InternalError", httpStatus: 500)
         /// The replay guard is full; the verifier fails closed (503).

@@ -1,0 +1,247 @@
+import Foundation
+import SigV4
+import SigV4TestSupport
+import Testing
+
+@testable import SigV4Verifier
+
+/// Browser-form uploads (S3's POST Object with a SigV4 POST policy): forms botocore's
+/// `generate_presigned_post` signed verify, forms `Signer.presignPost` signs verify, and every
+/// change to a signed part, a condition, the time or the key's scope is refused with S3's code.
+@Suite("browser-form uploads: POST policies")
+struct PostFormTests {
+    static let date = try! AmzDate(iso8601Basic: "20260301T120000Z")
+    static let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+    static func signer(token: String? = nil) -> Signer {
+        Signer(
+            credentials: Credentials(accessKeyID: "AKIDPOSTEXAMPLE", secretAccessKey: secret, sessionToken: token),
+            region: "us-east-1", service: "s3", keyCache: nil)
+    }
+
+    static func verifier(scope: KeyScope = .unrestricted, token: String? = nil, policy: VerificationPolicy = .default)
+        -> Verifier
+    {
+        Verifier(
+            resolver: InMemoryCredentialResolver([
+                ResolvedCredential(
+                    accessKeyID: "AKIDPOSTEXAMPLE", secretAccessKey: SecretAccessKey(secret), principal: "alice",
+                    scope: scope, sessionToken: token)
+            ]), policy: policy)
+    }
+
+    static func post(key: String = "uploads/${filename}", expires: Int = 3600, token: String? = nil) throws -> PresignedPost {
+        try signer(token: token).presignPost(
+            bucket: "photos", key: key, expires: expires,
+            fields: [("Content-Type", "image/jpeg"), ("x-amz-meta-uuid", "14365123651274")],
+            conditions: [.contentLengthRange(min: 1, max: 1000), .startsWith(field: "x-amz-meta-tag", prefix: "")],
+            at: date)
+    }
+
+    static func verify(
+        _ form: PostForm, bucket: String = "photos", now: AmzDate = date.adding(seconds: 10), verifier: Verifier = verifier()
+    ) async -> Result<VerifiedPostForm, VerificationFailure> {
+        await verifier.verifyPostForm(form, bucket: bucket, now: now)
+    }
+
+    static func code(_ result: Result<VerifiedPostForm, VerificationFailure>) -> String? {
+        if case .failure(let f) = result { return f.code.name }
+        return nil
+    }
+
+    @Test("a form Signer.presignPost signed verifies: key with ${filename} replaced, object fields, length range")
+    func signedFormVerifies() async throws {
+        let post = try Self.post()
+        var form = PostForm(post, filename: "cat.jpg")
+        form.fields.insert(PresignedPost.Field("x-amz-meta-tag", "anything"), at: 1)
+        let verified = try await Self.verify(form).get()
+        #expect(verified.key == "uploads/cat.jpg")
+        #expect(verified.bucket == "photos" && verified.principal == "alice")
+        #expect(verified.pathStyleTarget == "/photos/uploads/cat.jpg")
+        #expect(verified.contentLengthRange == 1...1000)
+        #expect(verified.objectFields.map(\.name) == ["x-amz-meta-tag", "Content-Type", "x-amz-meta-uuid"])
+        #expect(verified.scope.description == "20260301/us-east-1/s3/aws4_request")
+        #expect(throws: Never.self) { try verified.checkContentLength(1000) }
+        #expect { try verified.checkContentLength(0) } throws: { ($0 as? VerificationFailure)?.code == .entityTooSmall }
+        #expect { try verified.checkContentLength(1001) } throws: { ($0 as? VerificationFailure)?.code == .entityTooLarge }
+    }
+
+    @Test("the policy document: written as JSON, read back equal; both condition forms and integer strings read")
+    func policyDocument() throws {
+        let post = try Self.post()
+        let text = post.policy.json
+        #expect(try PostPolicy(json: Array(text.utf8)) == post.policy)
+        let other = """
+            { "expiration": "2015-12-30T12:00:00.000Z",
+              "conditions": [ {"bucket": "sigv4examplebucket"}, ["starts-with", "$key", "user/user1/"],
+                {"acl": "public-read"}, ["EQ", "$x-amz-meta-uuid", "14365123651274"],
+                ["content-length-range", "0", 10485760], {"x-amz-meta-tag": "a\\"b\\u00e9\\ud83d\\ude00"} ] }
+            """
+        let policy = try PostPolicy(json: Array(other.utf8))
+        #expect(policy.expiration == (try AmzDate(iso8601Basic: "20151230T120000Z")))
+        #expect(policy.conditions == [
+            .equals(field: "bucket", value: "sigv4examplebucket"), .startsWith(field: "key", prefix: "user/user1/"),
+            .equals(field: "acl", value: "public-read"), .equals(field: "x-amz-meta-uuid", value: "14365123651274"),
+            .contentLengthRange(min: 0, max: 10_485_760), .equals(field: "x-amz-meta-tag", value: "a\"bé😀"),
+        ])
+    }
+
+    @Test("malformed policy documents are refused, never crash", arguments: [
+        "", "{", "[]", "{\"conditions\": []}", "{\"expiration\": \"tomorrow\", \"conditions\": []}",
+        "{\"expiration\": \"2015-12-30T12:00:00Z\"}", "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [1]}",
+        "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [[\"gt\", \"$key\", \"a\"]]}",
+        "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [[\"eq\", \"key\", \"a\"]]}",
+        "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [[\"content-length-range\", 5, 1]]}",
+        "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [{\"a\": [1]}]}",
+        "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": []} x", "{\"a\": \"\\ud800\"}", "{\"a\": \"\\q\"}",
+        "{\"a\": 01}", "{\"a\": \"\u{01}\"}", String(repeating: "[", count: 100_000),
+        "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [[\"content-length-range\", 1, 99999999999999999999]]}",
+    ])
+    func malformedPolicies(text: String) {
+        #expect(throws: PostPolicy.Malformed.self) { try PostPolicy(json: Array(text.utf8)) }
+    }
+
+    @Test("every botocore generate_presigned_post form verifies, and is refused one second after its policy expires")
+    func botocoreForms() async throws {
+        let cases = try #require(try Vectors.json("botocore-post/cases.json")["cases"] as? [[String: Any]])
+        #expect(cases.count >= 300)
+        for c in cases {
+            let id = c["index"] as! Int
+            let form = PostForm(fields: (c["form"] as! [[String]]).map { ($0[0], $0[1]) }, filename: "file name.txt")
+            let time = try AmzDate(iso8601Basic: c["time"] as! String)
+            let expires = Int64(c["expires"] as! Int)
+            var policy = VerificationPolicy.default
+            policy.allowedServices = ["s3"]
+            let verifier = Verifier(
+                resolver: InMemoryCredentialResolver([
+                    ResolvedCredential(
+                        accessKeyID: c["access_key_id"] as! String, secretAccessKey: SecretAccessKey(c["secret"] as! String),
+                        principal: "p", sessionToken: c["token"] as? String)
+                ]), policy: policy)
+            let bucket = c["bucket"] as! String
+            let accepted = await verifier.verifyPostForm(form, bucket: bucket, now: time.adding(seconds: expires))
+            let key = (c["key"] as! String).replacing("${filename}", with: "file name.txt")
+            #expect((try? accepted.get())?.key == key, "case \(id): \(accepted)")
+            let late = await verifier.verifyPostForm(form, bucket: bucket, now: time.adding(seconds: expires + 1))
+            #expect(Self.code(late) == "AccessDenied", "case \(id)")
+            // Our signer, given botocore's inputs, writes a policy with the same conditions.
+            let signer = Signer(
+                credentials: Credentials(
+                    accessKeyID: c["access_key_id"] as! String, secretAccessKey: c["secret"] as! String,
+                    sessionToken: c["token"] as? String),
+                region: c["region"] as! String, service: "s3", keyCache: nil)
+            let fields = (c["fields"] as! [String: String]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            let ours = try signer.presignPost(
+                bucket: bucket, key: c["key"] as! String, expires: Int(expires), fields: fields, at: time)
+            let theirs = try PostPolicy(json: Array((c["policy_json"] as! String).utf8))
+            // botocore's own conditions beside the fields' (ours were not given them): a length range, a
+            // Content-Type prefix.
+            func isExtra(_ condition: PostPolicy.Condition) -> Bool {
+                switch condition {
+                case .contentLengthRange: return true
+                case .startsWith(let field, _): return field == "Content-Type"
+                case .equals: return false
+                }
+            }
+            #expect(Set(ours.policy.conditions) == Set(theirs.conditions.filter { !isExtra($0) }), "case \(id)")
+            #expect(ours.policy.expiration == theirs.expiration, "case \(id)")
+            let ourForm = PostForm(ours, filename: "file name.txt")
+            #expect((try? (await verifier.verifyPostForm(ourForm, bucket: bucket, now: time)).get()) != nil, "case \(id)")
+        }
+    }
+
+    @Test("a changed policy, signature, date, credential or key value is refused with S3's code")
+    func mutations() async throws {
+        let post = try Self.post()
+        func changed(_ name: String, _ transform: (String) -> String) -> PostForm {
+            var form = PostForm(post, filename: "cat.jpg")
+            let i = form.fields.firstIndex { $0.name == name }!
+            form.fields[i].value = transform(form.fields[i].value)
+            return form
+        }
+        func flipLast(_ s: String) -> String { String(s.dropLast()) + (s.last == "a" ? "b" : "a") }
+        // The policy's base64 text is what is signed: any change is a wrong signature or an unreadable policy.
+        let policy = try #require(post["policy"])
+        for i in stride(from: 0, to: policy.utf8.count, by: 7) {
+            var bytes = Array(policy.utf8)
+            bytes[i] = bytes[i] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+            let form = changed("policy") { _ in String(decoding: bytes, as: UTF8.self) }
+            let code = Self.code(await Self.verify(form))
+            #expect(code == "SignatureDoesNotMatch" || code == "InvalidPolicyDocument", "byte \(i): \(code ?? "accepted")")
+        }
+        #expect(Self.code(await Self.verify(changed("x-amz-signature", flipLast))) == "SignatureDoesNotMatch")
+        #expect(Self.code(await Self.verify(changed("x-amz-signature") { _ in "zz" })) == "InvalidArgument")
+        #expect(Self.code(await Self.verify(changed("x-amz-date") { _ in "20260301T120001Z" })) == "AccessDenied")
+        #expect(Self.code(await Self.verify(changed("x-amz-date") { _ in "20260302T120000Z" })) == "InvalidArgument")
+        #expect(Self.code(await Self.verify(changed("x-amz-credential") { $0.replacing("AKIDPOSTEXAMPLE", with: "AKIDOTHER") }))
+            == "InvalidAccessKeyId")
+        #expect(Self.code(await Self.verify(changed("x-amz-algorithm") { _ in "AWS4-HMAC-SHA512" })) == "InvalidArgument")
+        // Conditions: the key outside its prefix, another content type, another bucket.
+        #expect(Self.code(await Self.verify(changed("key") { _ in "elsewhere/cat.jpg" })) == "AccessDenied")
+        #expect(Self.code(await Self.verify(changed("Content-Type") { _ in "text/html" })) == "AccessDenied")
+        #expect(Self.code(await Self.verify(PostForm(post), bucket: "videos")) == "AccessDenied")
+        // A field no condition names, and one named x-ignore-* (allowed).
+        var extra = PostForm(post, filename: "cat.jpg")
+        extra.fields.append(PresignedPost.Field("x-amz-website-redirect-location", "/evil"))
+        let refusal = await Self.verify(extra)
+        #expect(Self.code(refusal) == "AccessDenied")
+        if case .failure(let f) = refusal { #expect(f.message.contains("Extra input fields: x-amz-website-redirect-location")) }
+        var ignored = PostForm(post, filename: "cat.jpg")
+        ignored.fields.append(PresignedPost.Field("x-ignore-submit", "Upload"))
+        #expect((try? await Self.verify(ignored).get()) != nil)
+        // Required fields, missing or repeated.
+        for name in ["key", "policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature"] {
+            var missing = PostForm(post)
+            missing.fields.removeAll { $0.name == name }
+            #expect(Self.code(await Self.verify(missing)) == "InvalidArgument", "\(name) missing")
+            var twice = PostForm(post)
+            twice.fields.append(twice.fields.first { $0.name == name }!)
+            #expect(Self.code(await Self.verify(twice)) == "InvalidArgument", "\(name) repeated")
+        }
+        // Any field given twice, in any case: one value could pass the condition, the other set the object.
+        var twice = PostForm(post, filename: "cat.jpg")
+        twice.fields.append(PresignedPost.Field("content-type", "text/html"))
+        #expect(Self.code(await Self.verify(twice)) == "InvalidArgument")
+    }
+
+    @Test("time: accepted until the policy's expiration second, refused after; a policy longer than the endpoint allows is refused")
+    func time() async throws {
+        let post = try Self.post(expires: 60)
+        #expect((try? await Self.verify(PostForm(post), now: Self.date.adding(seconds: 60)).get()) != nil)
+        #expect(Self.code(await Self.verify(PostForm(post), now: Self.date.adding(seconds: 61))) == "AccessDenied")
+        var short = VerificationPolicy.default
+        short.maxPresignExpires = 59
+        #expect(Self.code(await Self.verify(PostForm(post), verifier: Self.verifier(policy: short))) == "AccessDenied")
+        // Signed in the future beyond the skew allowance: not yet valid.
+        #expect(Self.code(await Self.verify(PostForm(post), now: Self.date.adding(seconds: -901))) == "AccessDenied")
+    }
+
+    @Test("the key's scope: path prefixes see /bucket/key (with the file's name), methods see POST, presign lifetime sees the policy's")
+    func keyScope() async throws {
+        let post = try Self.post()
+        let inside = Self.verifier(scope: KeyScope(pathPrefixes: ["/photos/uploads/"]))
+        #expect((try? await Self.verify(PostForm(post, filename: "cat.jpg"), verifier: inside).get()) != nil)
+        let elsewhere = Self.verifier(scope: KeyScope(pathPrefixes: ["/photos/private/"]))
+        #expect(Self.code(await Self.verify(PostForm(post, filename: "cat.jpg"), verifier: elsewhere)) == "AccessDenied")
+        // A file name that climbs out of the prefix does not leave it unnoticed.
+        #expect(Self.code(await Self.verify(PostForm(post, filename: "../../private/x"), verifier: inside)) == "AccessDenied")
+        #expect(Self.code(await Self.verify(PostForm(post), verifier: Self.verifier(scope: KeyScope(methods: ["GET"]))))
+            == "AccessDenied")
+        #expect((try? await Self.verify(PostForm(post), verifier: Self.verifier(scope: KeyScope(methods: ["POST"]))).get()) != nil)
+        #expect(Self.code(await Self.verify(PostForm(post), verifier: Self.verifier(scope: KeyScope(maxPresignLifetime: 600))))
+            == "AccessDenied")
+        var regions = VerificationPolicy.default
+        regions.allowedRegions = ["eu-west-1"]
+        #expect(Self.code(await Self.verify(PostForm(post), verifier: Self.verifier(policy: regions))) == "InvalidArgument")
+    }
+
+    @Test("session tokens: the key's token must be the form's x-amz-security-token field")
+    func sessionTokens() async throws {
+        let post = try Self.post(token: "session-token-1")
+        #expect(post["x-amz-security-token"] == "session-token-1")
+        #expect((try? await Self.verify(PostForm(post), verifier: Self.verifier(token: "session-token-1")).get()) != nil)
+        #expect(Self.code(await Self.verify(PostForm(post), verifier: Self.verifier(token: "session-token-2"))) == "InvalidToken")
+        #expect(Self.code(await Self.verify(PostForm(try Self.post()), verifier: Self.verifier(token: "session-token-1")))
+            == "InvalidToken")
+    }
+}
