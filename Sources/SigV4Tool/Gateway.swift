@@ -175,6 +175,12 @@ struct Gateway: Sendable {
             log(request, status: response.status.code, identity: nil, code: failure.code.name, started: started)
             return response
         }
+        if let authenticator, Self.isBrowserFormUpload(request) {
+            let (response, form) = await postUpload(request, authenticator: authenticator)
+            log(request, status: response.status.code, form: form, code: response.headers[SigV4ErrorFormat.errorCodeField],
+                started: started)
+            return response
+        }
         let response: Response
         do {
             if let authenticator {
@@ -210,6 +216,23 @@ struct Gateway: Sendable {
             metadata["region"] = "\(identity.scope.region)"
             metadata["service"] = "\(identity.scope.service)"
             metadata["presigned"] = "\(identity.isPresigned)"
+        }
+        if let code { metadata["code"] = "\(code)" }
+        accessLog.info("request", metadata: metadata)
+    }
+
+    /// The access-log line of a browser-form upload.
+    func log(_ request: Request, status: Int, form: VerifiedPostForm?, code: String?, started: ContinuousClock.Instant) {
+        guard accessLog.logLevel <= .info else { return }
+        var metadata: Logger.Metadata = [
+            "method": "POST", "path": "\(request.uri.path)", "status": "\(status)", "form": "true",
+            "ms": "\(Self.milliseconds(ContinuousClock.now - started))",
+        ]
+        if let form {
+            metadata["access_key_id"] = "\(form.accessKeyID)"
+            metadata["principal"] = "\(form.principal)"
+            metadata["region"] = "\(form.scope.region)"
+            metadata["service"] = "\(form.scope.service)"
         }
         if let code { metadata["code"] = "\(code)" }
         accessLog.info("request", metadata: metadata)

@@ -207,7 +207,7 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
         return "{" + pairs.map { "\(JSONQuoting.quote($0.0)):\(JSONQuoting.quote($0.1))" }.joined(separator: ",") + "}"
     }
 
-    static func xmlEscape(_ s: String) -> String {
+    package static func xmlEscape(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for scalar in s.unicodeScalars {

@@ -353,6 +353,71 @@ extension GatewayForwardingTests {
     }
 }
 
+extension GatewayForwardingTests {
+    /// A `multipart/form-data` body of `fields` then a `file` part named `filename`.
+    static func formBody(_ fields: [PresignedPost.Field], file: [UInt8], filename: String, boundary: String) -> [UInt8] {
+        var body: [UInt8] = []
+        for field in fields {
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field.name)\"\r\n\r\n\(field.value)\r\n".utf8)
+        }
+        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\n".utf8)
+        body += Array("Content-Type: application/octet-stream\r\n\r\n".utf8) + file
+        body += Array("\r\n--\(boundary)--\r\n".utf8)
+        return body
+    }
+
+    @Test("a browser-form upload (POST policy) is stored upstream as PUT /bucket/key with the form's object settings, re-signed or not, path style and virtual-hosted; refused forms reach nothing")
+    func browserFormUploads() throws {
+        for resigning in [false, true] {
+            let rig = try Rig(resigning: resigning, arguments: ["--virtual-host-domain", "s3.test"])
+            let post = try rig.signer.presignPost(
+                bucket: "photos", key: "uploads/${filename}", expires: 300,
+                fields: [("Content-Type", "image/jpeg"), ("x-amz-meta-uuid", "1436")],
+                conditions: [.contentLengthRange(min: 1, max: 100)], at: AmzDate(Date()))
+            let boundary = "----sigv4form\(resigning)"
+            func send(_ target: String, host: String? = nil, fields: [PresignedPost.Field]? = nil, file: [UInt8] = Array("jpeg bytes".utf8), contentType: String? = nil) throws -> (Int, String) {
+                let body = Self.formBody(fields ?? post.fields, file: file, filename: "cat.jpg", boundary: boundary)
+                return try rig.send(
+                    "POST", target,
+                    [("Host", host ?? "127.0.0.1:\(rig.port)"),
+                     ("Content-Type", contentType ?? "multipart/form-data; boundary=\(boundary)"),
+                     ("Content-Length", String(body.count))], body: body)
+            }
+            let (status, response) = try send("/photos")
+            #expect(status == 204, "resigning \(resigning): \(response)")
+            let stored = try #require(rig.upstreamRequest("/photos/uploads/cat.jpg"), "\(rig.received)")
+            #expect(stored.hasPrefix("PUT /photos/uploads/cat.jpg HTTP/1.1\r\n"), "\(stored)")
+            #expect(stored.contains("Content-Type: image/jpeg\r\n") && stored.contains("x-amz-meta-uuid: 1436\r\n"), "\(stored)")
+            #expect(stored.contains("\r\n\r\njpeg bytes"), "\(stored)")
+            #expect(stored.contains("Credential=UPSTREAMKEY/") == resigning, "\(stored)")
+            #expect(!stored.contains("policy") && !stored.contains("x-amz-signature"), "no form authentication upstream: \(stored)")
+
+            let (virtual, virtualResponse) = try send("/", host: "photos.s3.test:\(rig.port)")
+            #expect(virtual == 204, "\(virtualResponse)")
+
+            let before = rig.requests.count
+            let tampered = post.fields.map { $0.name == "key" ? PresignedPost.Field("key", "other/${filename}") : $0 }
+            let refusals: [(String, Int, String, () throws -> (Int, String))] = [
+                ("a changed key", 403, "AccessDenied", { try send("/photos", fields: tampered) }),
+                ("a file over the range", 400, "EntityTooLarge", { try send("/photos", file: Array(repeating: 0x61, count: 101)) }),
+                ("another bucket", 403, "AccessDenied", { try send("/videos") }),
+                ("an object's URL", 400, "InvalidRequest", { try send("/photos/x") }),
+                ("no boundary", 400, "MalformedPOSTRequest", { try send("/photos", contentType: "multipart/form-data") }),
+                ("no file", 400, "InvalidArgument", {
+                    let body = Array("--b\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--b--\r\n".utf8)
+                    return try rig.send("POST", "/photos", [("Host", "127.0.0.1:\(rig.port)"),
+                        ("Content-Type", "multipart/form-data; boundary=b"), ("Content-Length", String(body.count))], body: body)
+                }),
+            ]
+            for (what, expectedStatus, code, attempt) in refusals {
+                let (got, answer) = try attempt()
+                #expect(got == expectedStatus && answer.contains("<Code>\(code)</Code>"), "\(what): \(answer)")
+            }
+            #expect(rig.requests.count == before, "refused forms reached the upstream: \(rig.received)")
+        }
+    }
+}
+
 /// One HTTP exchange over a plain TCP socket to 127.0.0.1: send the bytes, read until the server closes
 /// (or 20 s pass).
 enum RawSocket {

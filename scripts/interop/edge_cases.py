@@ -399,10 +399,48 @@ def _edge_virtual_host():
     expect(code == "400" and "<Code>InvalidBucketName</Code>" in body, f"invalid bucket host: HTTP {code} {body[:300]}")
 
 
-@check("a browser-form POST upload (boto3 generate_presigned_post: policy and signature in the form) is refused "
-       "AccessDenied, nothing upstream (the gateway verifies headers and presigned URLs only)")
+@check("browser-form POST uploads (boto3 generate_presigned_post; requests and curl -F send the form): stored "
+       "through the gateway as PUT /bucket/key with ${filename} replaced and the form's Content-Type and metadata, "
+       "success_action_status 201 answers a PostResponse; a changed key, a file over content-length-range, a "
+       "wrong secret and an expired policy are refused with S3's codes, nothing upstream")
 def _edge_presigned_post():
-    post = C.client(signature_version="s3v4").generate_presigned_post(BUCKET, "edge/post.bin", ExpiresIn=300)
-    with C.NothingUpstream():
-        r = requests.post(post["url"], data=post["fields"], files={"file": ("post.bin", b"posted")}, timeout=30)
-    expect(r.status_code == 403 and "<Code>AccessDenied</Code>" in r.text, f"HTTP {r.status_code}: {r.text[:300]}")
+    # Until 2026-12-03 the gateway refused every browser-form upload with AccessDenied.
+    def presigned_post(k="good", key="post/${filename}", expires=300, **extra):
+        return C.client(k, signature_version="s3v4").generate_presigned_post(
+            BUCKET, key, Fields={"Content-Type": "text/plain", "x-amz-meta-origin": "form", **extra},
+            Conditions=[{"Content-Type": "text/plain"}, {"x-amz-meta-origin": "form"},
+                        ["content-length-range", 1, 1000]] + [{n: v} for n, v in extra.items()],
+            ExpiresIn=expires)
+
+    post = presigned_post()
+    data = b"posted by requests"
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("hello form.txt", data)}, timeout=30)
+    expect(r.status_code == 204, f"requests POST: HTTP {r.status_code} {r.text[:300]}")
+    expect(C.stored("post/hello form.txt") == data, "requests POST: stored bytes")
+    head = C.UPSTREAM.head_object(Bucket=BUCKET, Key="post/hello form.txt")
+    expect(head["ContentType"] == "text/plain" and head["Metadata"].get("origin") == "form", f"object settings: {head}")
+
+    path, curl_data = C.payload("form-curl.bin", 700)
+    args = []
+    for name, value in post["fields"].items():
+        args += ["--form-string", f"{name}={value}"]
+    code, body, err = curl(args + ["-F", f"file=@{path};filename=curl.bin", post["url"]])
+    expect(code == "204", f"curl -F POST: HTTP {code} {body[:300]} {err}")
+    expect(C.stored("post/curl.bin") == curl_data, "curl -F POST: stored bytes")
+
+    created = presigned_post(key="post/created.txt", success_action_status="201")
+    r = requests.post(created["url"], data=created["fields"], files={"file": ("x", b"created")}, timeout=30)
+    expect(r.status_code == 201 and "<Key>post/created.txt</Key>" in r.text and "<ETag>" in r.text,
+           f"success_action_status 201: HTTP {r.status_code} {r.text[:300]}")
+
+    def refused(fields, file_bytes, status, code, what):
+        with C.NothingUpstream():
+            r = requests.post(post["url"], data=fields, files={"file": ("refused.txt", file_bytes)}, timeout=30)
+        expect(r.status_code == status and f"<Code>{code}</Code>" in r.text, f"{what}: HTTP {r.status_code} {r.text[:300]}")
+
+    refused({**post["fields"], "key": "elsewhere/${filename}"}, data, 403, "AccessDenied", "a changed key")
+    refused(post["fields"], b"x" * 1001, 400, "EntityTooLarge", "a file over content-length-range")
+    refused(presigned_post("wrong_secret")["fields"], data, 403, "SignatureDoesNotMatch", "a wrong secret")
+    expired = presigned_post(expires=1)
+    time.sleep(2.1)
+    refused(expired["fields"], data, 403, "AccessDenied", "an expired policy")
