@@ -22,7 +22,7 @@ struct SigV4Tool: AsyncParsableCommand {
             Shell completions: sigv4 --generate-completion-script bash|zsh|fish
             """,
         subcommands: [
-            Sign.self, Presign.self, Curl.self, Explain.self, Verify.self, Keys.self, Serve.self, Demo.self,
+            Sign.self, Presign.self, PresignPost.self, Curl.self, Explain.self, Verify.self, Keys.self, Serve.self, Demo.self,
             InteropRequest.self,
         ]
     )

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+extension CLITests {
+    /// `sigv4 presign-post`: a browser-form upload's fields, their signature checked by an
+    /// independent HMAC (python's hmac module) and the policy document read back.
+    @Suite struct PresignPostCommandTests {
+        static let credentials = ["--access-key-id", "AKIDPOSTCLI", "--secret-access-key", "postSecretEXAMPLEKEY"]
+
+        static func run(_ args: [String]) throws -> Tool.Result {
+            let home = try TempDir()
+            return try Tool.sigv4(["presign-post"] + args + credentials, env: Tool.cleanEnvironment(home: home.path))
+        }
+
+        /// HMAC-SHA256 of `message` under the SigV4 signing key of (secret, date, region, s3), by python.
+        static func pythonSignature(secret: String, date: String, region: String, message: String) throws -> String {
+            let script = """
+                import hmac, hashlib, sys
+                secret, date, region, message = sys.argv[1:5]
+                def h(k, m): return hmac.new(k, m.encode(), hashlib.sha256).digest()
+                k = h(("AWS4" + secret).encode(), date)
+                for part in (region, "s3", "aws4_request"): k = h(k, part)
+                print(hmac.new(k, message.encode(), hashlib.sha256).hexdigest())
+                """
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", script, secret, date, region, message]
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        @Test("the fields of a virtual-hosted bucket URL: in botocore's order, the policy as asked, the signature an independent HMAC of the policy text")
+        func fieldsAndSignature() throws {
+            let result = try Self.run([
+                "https://photos.s3.amazonaws.com/", "--key", "uploads/${filename}", "--field", "Content-Type=image/jpeg",
+                "--starts-with", "x-amz-meta-tag=", "--content-length-range", "1:100", "--timestamp", "20260101T000000Z",
+                "--expires", "600",
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+            let json = try Tool.json(result.stdout)
+            #expect(json["url"] as? String == "https://photos.s3.amazonaws.com/")
+            let fields = try #require(json["fields"] as? [String: String])
+            #expect(fields["key"] == "uploads/${filename}" && fields["Content-Type"] == "image/jpeg")
+            #expect(fields["x-amz-credential"] == "AKIDPOSTCLI/20260101/us-east-1/s3/aws4_request")
+            #expect(fields["x-amz-date"] == "20260101T000000Z" && fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256")
+            let order = result.out.components(separatedBy: "\n").compactMap { line -> String? in
+                let t = line.trimmingCharacters(in: .whitespaces)
+                guard t.hasPrefix("\""), let end = t.dropFirst().firstIndex(of: "\"") else { return nil }
+                return String(t[t.index(after: t.startIndex)..<end])
+            }.filter { $0 != "url" && $0 != "fields" }
+            #expect(order == ["key", "Content-Type", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "policy", "x-amz-signature"])
+            let policyText = try #require(fields["policy"])
+            let expected = try Self.pythonSignature(
+                secret: "postSecretEXAMPLEKEY", date: "20260101", region: "us-east-1", message: policyText)
+            #expect(fields["x-amz-signature"] == expected)
+            let document = try #require(Data(base64Encoded: policyText))
+            let policy = try #require(try JSONSerialization.jsonObject(with: document) as? [String: Any])
+            #expect(policy["expiration"] as? String == "2026-01-01T00:10:00.000Z")
+            let conditions = try #require(policy["conditions"] as? [Any])
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: conditions), as: UTF8.self)
+            for part in [#"["eq","$bucket","photos"]"#, #"["starts-with","$key","uploads\/"]"#,
+                         #"["eq","$Content-Type","image\/jpeg"]"#, #"["starts-with","$x-amz-meta-tag",""]"#,
+                         #"["content-length-range",1,100]"#] {
+                #expect(text.contains(part), "\(part) in \(text)")
+            }
+        }
+
+        @Test("--format curl: a command that posts the file last, every value shell-quoted; a path-style URL names the bucket")
+        func curlFormat() throws {
+            let result = try Self.run([
+                "http://127.0.0.1:8080/photos", "--key", "it's here.txt", "--region", "eu-west-1", "--format", "curl",
+                "--file", "my file.txt", "--timestamp", "20260101T000000Z",
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.out.hasPrefix("curl --form-string 'key=it'\\''s here.txt' --form-string x-amz-algorithm=AWS4-HMAC-SHA256 "))
+            #expect(result.out.hasSuffix(" -F 'file=@my file.txt' http://127.0.0.1:8080/photos\n"), "\(result.out)")
+            #expect(result.out.contains("x-amz-credential=AKIDPOSTCLI/20260101/eu-west-1/s3/aws4_request"))
+        }
+
+        @Test("usage errors exit 2 with one line: an object's URL, a bad range, a field without '=', a lifetime out of range", arguments: [
+            ["http://127.0.0.1:8080/photos/cat.jpg", "--key", "k", "--region", "us-east-1"],
+            ["http://127.0.0.1:8080/photos", "--key", "k", "--region", "us-east-1", "--content-length-range", "5:1"],
+            ["http://127.0.0.1:8080/photos", "--key", "k", "--region", "us-east-1", "--field", "novalue"],
+            ["http://127.0.0.1:8080/photos", "--key", "k", "--region", "us-east-1", "--expires", "604801"],
+            ["http://127.0.0.1:8080/", "--key", "k", "--region", "us-east-1"],
+        ])
+        func usageErrors(args: [String]) throws {
+            let result = try Self.run(args)
+            #expect(result.status == 2, "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count <= 2, "\(result.stderr)")
+            #expect(!result.stderr.contains("postSecretEXAMPLEKEY"))
+        }
+    }
+}
