@@ -200,9 +200,13 @@ struct Gateway: Sendable {
         return response
     }
 
-    /// One structured access-log line. Never logs the query (it may hold a presigned token) or any header value
-    /// other than the public access key id. Nothing is built when the access log is filtered out.
-    func log(_ request: Request, status: Int, identity: VerifiedRequest?, code: String?, started: ContinuousClock.Instant) {
+    /// One structured access-log line: the request's identity (`identity`), or a browser-form
+    /// upload's (`form`), or none. Never logs the query (it may hold a presigned token) or any header
+    /// value other than the public access key id. Nothing is built when the access log is filtered out.
+    func log(
+        _ request: Request, status: Int, identity: VerifiedRequest? = nil, form: VerifiedPostForm? = nil, code: String?,
+        started: ContinuousClock.Instant
+    ) {
         guard accessLog.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue)",
@@ -216,24 +220,13 @@ struct Gateway: Sendable {
             metadata["region"] = "\(identity.scope.region)"
             metadata["service"] = "\(identity.scope.service)"
             metadata["presigned"] = "\(identity.isPresigned)"
-        }
-        if let code { metadata["code"] = "\(code)" }
-        accessLog.info("request", metadata: metadata)
-    }
-
-    /// The access-log line of a browser-form upload.
-    func log(_ request: Request, status: Int, form: VerifiedPostForm?, code: String?, started: ContinuousClock.Instant) {
-        guard accessLog.logLevel <= .info else { return }
-        var metadata: Logger.Metadata = [
-            "method": "POST", "path": "\(request.uri.path)", "status": "\(status)", "form": "true",
-            "ms": "\(Self.milliseconds(ContinuousClock.now - started))",
-        ]
-        if let form {
+        } else if let form {
             metadata["access_key_id"] = "\(form.accessKeyID)"
             metadata["principal"] = "\(form.principal)"
             metadata["region"] = "\(form.scope.region)"
             metadata["service"] = "\(form.scope.service)"
         }
+        if Self.isBrowserFormUpload(request) { metadata["form"] = "true" }
         if let code { metadata["code"] = "\(code)" }
         accessLog.info("request", metadata: metadata)
     }
