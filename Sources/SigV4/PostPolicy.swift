@@ -45,18 +45,9 @@ public struct PostPolicy: Sendable, Hashable {
 
         func append(to out: inout String) {
             switch self {
-            case .equals(let field, let value):
-                out += "[\"eq\", "
-                PostPolicy.appendQuoted("$" + field, to: &out)
-                out += ", "
-                PostPolicy.appendQuoted(value, to: &out)
-                out += "]"
-            case .startsWith(let field, let prefix):
-                out += "[\"starts-with\", "
-                PostPolicy.appendQuoted("$" + field, to: &out)
-                out += ", "
-                PostPolicy.appendQuoted(prefix, to: &out)
-                out += "]"
+            case .equals(let field, let value), .startsWith(let field, let value):
+                let op = if case .equals = self { "eq" } else { "starts-with" }
+                out += "[\"\(op)\", " + JSONQuoting.quote("$" + field) + ", " + JSONQuoting.quote(value) + "]"
             case .contentLengthRange(let min, let max):
                 out += "[\"content-length-range\", \(min), \(max)]"
             }
@@ -149,26 +140,6 @@ public struct PostPolicy: Sendable, Hashable {
         return String(decoding: parts.joined(), as: UTF8.self) + ".000Z"
     }
 
-    static func appendQuoted(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
-    }
 }
 
 /// A small strict JSON reader for policy documents: objects, arrays, strings (with escapes and

@@ -1,4 +1,5 @@
 import Foundation
+import SigV4
 import SigV4Verifier
 
 /// Small text helpers for CLI output: JSON strings, shell quoting, visible control characters.

@@ -1,6 +1,6 @@
 import Foundation
 import SigV4TestSupport
-import SigV4Verifier
+import SigV4
 import Testing
 
 /// `JSONQuoting.quote` writes the JSON string literals of error bodies, verdicts, the CLI's JSON and the
