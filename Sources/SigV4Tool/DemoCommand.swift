@@ -151,6 +151,23 @@ struct Demo: AsyncParsableCommand {
             expires: 300, at: AmzDate(Date()))
         verdicts.append(try await send(Step(title: "presigned URL, valid for 5 minutes", expectedStatus: 200), HTTPClientRequest(url: fresh.url)))
 
+        // A browser-form upload (an HTML form with a signed POST policy), and one whose file is over
+        // the policy's content-length-range.
+        let post = try signer.presignPost(
+            bucket: "demo-bucket", key: "uploads/${filename}", expires: 300, fields: [("Content-Type", "text/plain")],
+            conditions: [.contentLengthRange(min: 1, max: 64)], at: AmzDate(Date()))
+        for (title, file, status, code) in [
+            ("browser-form upload (POST policy)", "hello from a form", 200, nil as String?),
+            ("browser-form upload over its size limit", String(repeating: "x", count: 65), 400, "EntityTooLarge"),
+        ] {
+            var form = HTTPClientRequest(url: "\(base)/demo-bucket")
+            form.method = .POST
+            let boundary = "sigv4-demo-form"
+            form.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
+            form.body = .bytes(ByteBuffer(string: Self.formBody(post.fields, file: file, boundary: boundary)))
+            verdicts.append(try await send(Step(title: title, expectedStatus: status, expectedCode: code), form))
+        }
+
         try await client.shutdown()
         server.cancel()
         _ = try? await server.value
@@ -171,6 +188,16 @@ struct Demo: AsyncParsableCommand {
             throw ExitCode(1)
         }
         print("sigv4 demo: every verdict as expected.")
+    }
+
+    /// A `multipart/form-data` body: `fields` in order, then `file` as the `file` part.
+    static func formBody(_ fields: [PresignedPost.Field], file: String, boundary: String) -> String {
+        var body = ""
+        for field in fields {
+            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field.name)\"\r\n\r\n\(field.value)\r\n"
+        }
+        body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hello.txt\"\r\n"
+        return body + "Content-Type: text/plain\r\n\r\n\(file)\r\n--\(boundary)--\r\n"
     }
 
     /// The text of `<name>…</name>` in an XML error body.
