@@ -36,7 +36,7 @@ struct AWSChunkedRequestBody: AsyncSequence, Sendable {
         let decoder = try verified.makeChunkedDecoder(for: VerificationRequest(request.head))
         if let limit, decoder.decodedContentLength > limit {
             throw VerificationFailure(
-                .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
+                .bodyTooLarge, "Your proposed upload exceeds the maximum allowed size",
                 details: [.init("MaxSizeAllowed", String(limit))])
         }
         var head = request.head

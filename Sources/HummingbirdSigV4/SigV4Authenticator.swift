@@ -155,7 +155,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             } catch {
                 return refusal(
                     VerificationFailure(
-                        .entityTooLarge, "The request body is too large to verify without x-amz-content-sha256",
+                        .bodyTooLarge, "The request body is too large to verify without x-amz-content-sha256",
                         details: [.init("MaxSizeAllowed", String(configuration.maxBufferedBodySize))]),
                     request: request)
             }
@@ -323,7 +323,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         if let limit, verified.payload != .awsChunked, let length = declaredLength, length > limit {
             // Refuse at once on the declared length, before a byte of the body is read.
             throw VerificationFailure(
-                .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
+                .bodyTooLarge, "Your proposed upload exceeds the maximum allowed size",
                 details: [.init("MaxSizeAllowed", String(limit))])
         }
         let chunkedTransfer = request.headers[.transferEncoding] != nil

@@ -13,8 +13,10 @@ actor BodyFailureRecorder {
 }
 
 extension VerificationFailure.Code {
-    /// The body is larger than the configured limit (S3's code; sent with 413).
-    static let entityTooLarge = VerificationFailure.Code("EntityTooLarge", httpStatus: 413)
+    /// The body is larger than the configured limit (S3's code `EntityTooLarge`, sent with 413; the
+    /// verifier's ``VerificationFailure/Code/entityTooLarge`` is the 400 S3 answers to a browser form's
+    /// file over its policy's `content-length-range`).
+    static let bodyTooLarge = VerificationFailure.Code("EntityTooLarge", httpStatus: 413)
     /// A header asks for something not implemented, such as a transfer coding other than `chunked`
     /// (S3's code; sent with 501).
     static let notImplemented = VerificationFailure.Code("NotImplemented", httpStatus: 501)
@@ -81,7 +83,7 @@ struct VerifiedRequestBody: AsyncSequence, Sendable {
                     finished = true
                     held = nil
                     let failure = VerificationFailure(
-                        .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
+                        .bodyTooLarge, "Your proposed upload exceeds the maximum allowed size",
                         details: [.init("MaxSizeAllowed", String(limit))])
                     await recorder.record(failure)
                     throw failure
