@@ -61,6 +61,13 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         /// before its first retry) re-sends the same signed request, since the signature's date has
         /// one-second resolution and the attempt counter SDKs send is not signed.
         public var retryableReplays: Bool
+        /// Browser-form uploads (S3's POST Object: a `multipart/form-data` POST whose fields carry a
+        /// signed POST policy): nil (the default) refuses them as unsigned requests; set, the
+        /// middleware reads such a form within these limits, verifies it
+        /// (``BrowserFormUpload``, `Verifier.verifyPostForm`), checks the file against the policy's
+        /// `content-length-range`, and passes the request on with the file as its body and the
+        /// verified form in the context's ``SigV4RequestContext/sigV4Form``.
+        public var browserForms: BrowserFormUpload.Limits?
 
         /// What the transport guarantees about a request that declares no body.
         ///
@@ -94,7 +101,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             errorFormat: SigV4ErrorFormat = .s3XML, maxBodySize: Int? = 5 << 30, maxBufferedBodySize: Int = 8 << 20,
             clock: @escaping @Sendable () -> AmzDate = Configuration.systemClock,
             requestID: @escaping @Sendable () -> String = { SigV4Authenticator.randomRequestID() },
-            transport: Transport = .any, retryableReplays: Bool = true
+            transport: Transport = .any, retryableReplays: Bool = true, browserForms: BrowserFormUpload.Limits? = nil
         ) {
             self.errorFormat = errorFormat
             self.maxBodySize = maxBodySize
@@ -103,6 +110,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             self.requestID = requestID
             self.transport = transport
             self.retryableReplays = retryableReplays
+            self.browserForms = browserForms
         }
     }
 
@@ -142,6 +150,9 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         if let failure = Self.framingFailure(request.head) { return refusal(failure, request: request) }
+        if let limits = configuration.browserForms, BrowserFormUpload.isBrowserFormUpload(request) {
+            return try await browserForm(request, limits: limits, context: context, next: next)
+        }
         let now = configuration.clock()
         let result = await verifier.verify(VerificationRequest(request.head), payload: .streamed, now: now)
         if Self.needsBufferedBody(result, request: request) {
@@ -165,6 +176,29 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             return try await proceed(second, request: request, context: context, next: next)
         }
         return try await proceed(consume result, request: request, context: context, next: next)
+    }
+
+    /// A browser-form upload: read, verified, its file checked against the policy's length range,
+    /// then passed on with the file as the body and the form in the context.
+    func browserForm(
+        _ request: Request, limits: BrowserFormUpload.Limits, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let upload: BrowserFormUpload
+        let verified: VerifiedPostForm
+        do throws(VerificationFailure) {
+            let bucket = try BrowserFormUpload.bucket(of: request, policy: verifier.policy)
+            upload = try await BrowserFormUpload.read(request, limits: limits)
+            verified = try await verifier.verifyPostForm(upload.form, bucket: bucket, now: configuration.clock()).get()
+            try verified.checkContentLength(Int64(upload.file.readableBytes))
+        } catch {
+            return refusal(error, request: request)
+        }
+        var head = request.head
+        head.headerFields[.contentLength] = String(upload.file.readableBytes)
+        var context = context
+        context.sigV4Form = verified
+        return try await next(Request(head: head, body: RequestBody(buffer: upload.file)), context)
     }
 
     /// The rest of ``handle(_:context:next:)`` once `result` is known: the refusal, or the body

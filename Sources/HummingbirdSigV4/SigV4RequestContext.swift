@@ -18,6 +18,18 @@ public import SigV4Verifier
 public protocol SigV4RequestContext: RequestContext {
     /// The verified request (access key id, principal, scope), set by ``SigV4Authenticator``.
     var sigV4: VerifiedRequest? { get set }
+    /// The verified browser-form upload (key, bucket, object fields), set by ``SigV4Authenticator``
+    /// when ``SigV4Authenticator/Configuration/browserForms`` is on; the request's body is then the
+    /// file. A context without a stored property for it (the default) never holds one.
+    var sigV4Form: VerifiedPostForm? { get set }
+}
+
+extension SigV4RequestContext {
+    /// No stored form: contexts written before browser forms keep compiling (and never see one).
+    public var sigV4Form: VerifiedPostForm? {
+        get { nil }
+        set {}
+    }
 }
 
 /// The simplest ``SigV4RequestContext``: Hummingbird's core context plus the verified identity.
@@ -31,10 +43,13 @@ public struct BasicSigV4RequestContext: SigV4RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The verified identity, nil until the middleware accepted the request.
     public var sigV4: VerifiedRequest?
+    /// The verified browser-form upload, nil unless the middleware accepted one.
+    public var sigV4Form: VerifiedPostForm?
 
     /// Creates an empty context for a new request.
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.sigV4 = nil
+        self.sigV4Form = nil
     }
 }

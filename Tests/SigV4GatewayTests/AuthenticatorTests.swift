@@ -712,3 +712,70 @@ struct AsyncArray<Element: Sendable>: AsyncSequence, Sendable {
 extension Array where Element: Sendable {
     var async: AsyncArray<Element> { AsyncArray(elements: self) }
 }
+
+@Suite("Hummingbird SigV4 middleware: browser-form uploads")
+struct AuthenticatorBrowserFormTests {
+    static func application(forms: Bool) -> some ApplicationProtocol {
+        let verifier = Verifier(
+            resolver: InMemoryCredentialResolver([TestApp.alice]), policy: VerificationPolicy(allowedRegions: ["us-east-1"]))
+        let router = Router(context: BasicSigV4RequestContext.self)
+        router.add(
+            middleware: SigV4Authenticator(
+                verifier: verifier,
+                configuration: .init(
+                    clock: { TestApp.now }, browserForms: forms ? BrowserFormUpload.Limits(maxFileBytes: 1000) : nil)))
+        router.post("/photos") { request, context in
+            var bytes: [UInt8] = []
+            for try await buffer in request.body { bytes += buffer.readableBytesView }
+            let form = context.sigV4Form
+            return "\(form?.principal ?? "-") \(form?.key ?? "-") \(String(decoding: bytes, as: UTF8.self)) \(request.headers[.contentLength] ?? "-")"
+        }
+        return Application(router: router)
+    }
+
+    static func body(_ fields: [PresignedPost.Field], file: String, boundary: String = "xyz") -> ByteBuffer {
+        var text = ""
+        for field in fields {
+            text += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field.name)\"\r\n\r\n\(field.value)\r\n"
+        }
+        text += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a b.txt\"\r\n\r\n\(file)\r\n--\(boundary)--\r\n"
+        return ByteBuffer(string: text)
+    }
+
+    static let headers: HTTPFields = [.contentType: "multipart/form-data; boundary=xyz"]
+
+    @Test("with browserForms set, a signed form reaches the handler with the file as its body and the form in the context; a tampered, oversized or malformed one is refused with S3's code; without it, forms are refused as unsigned")
+    func forms() async throws {
+        let post = try TestApp.signer().presignPost(
+            bucket: "photos", key: "up/${filename}", expires: 60, conditions: [.contentLengthRange(min: 1, max: 10)],
+            at: TestApp.now)
+        try await Self.application(forms: true).test(.router) { client in
+            try await client.execute(uri: "/photos", method: .post, headers: Self.headers, body: Self.body(post.fields, file: "hello")) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body) == "alice up/a b.txt hello 5")
+            }
+            let tampered = post.fields.map { $0.name == "key" ? PresignedPost.Field("key", "other/x") : $0 }
+            try await client.execute(uri: "/photos", method: .post, headers: Self.headers, body: Self.body(tampered, file: "hello")) {
+                #expect($0.status == .forbidden && $0.headers[HTTPField.Name("x-amz-error-code")!] == "AccessDenied")
+            }
+            try await client.execute(uri: "/photos", method: .post, headers: Self.headers, body: Self.body(post.fields, file: "hello world")) {
+                #expect($0.status == .badRequest && $0.headers[HTTPField.Name("x-amz-error-code")!] == "EntityTooLarge")
+            }
+            try await client.execute(
+                uri: "/photos", method: .post, headers: Self.headers, body: Self.body(post.fields, file: String(repeating: "x", count: 2000))
+            ) {
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "EntityTooLarge")
+            }
+            try await client.execute(
+                uri: "/photos", method: .post, headers: [.contentType: "multipart/form-data"], body: Self.body(post.fields, file: "hello")
+            ) {
+                #expect($0.status == .badRequest && $0.headers[HTTPField.Name("x-amz-error-code")!] == "MalformedPOSTRequest")
+            }
+        }
+        try await Self.application(forms: false).test(.router) { client in
+            try await client.execute(uri: "/photos", method: .post, headers: Self.headers, body: Self.body(post.fields, file: "hello")) {
+                #expect($0.status == .forbidden && $0.headers[HTTPField.Name("x-amz-error-code")!] == "AccessDenied")
+            }
+        }
+    }
+}
