@@ -336,11 +336,11 @@ struct JSONReader {
         guard i + 4 <= bytes.count else { throw fail("a short \\u escape") }
         var v: UInt32 = 0
         for _ in 0..<4 {
-            let c = bytes[i] | 0x20
+            let c = bytes[i]
             let d: UInt32
             switch c {
             case 0x30...0x39: d = UInt32(c - 0x30)
-            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+            case 0x41...0x46, 0x61...0x66: d = UInt32((c | 0x20) - 0x61 + 10)
             default: throw fail("a bad \\u escape")
             }
             v = v << 4 | d

@@ -295,8 +295,11 @@ extension Verifier {
             case .startsWith(let field, let prefix):
                 holds = postFieldValues(form, field: field, bucket: claim.bucket).contains { $0.hasPrefix(prefix) }
             case .contentLengthRange(let min, let max):
-                range = range.map { Swift.max(min, $0.lowerBound)...Swift.min(max, $0.upperBound) } ?? min...max
-                holds = range != nil && range!.lowerBound <= range!.upperBound
+                // Several ranges: their overlap (none fails the condition; `...` would trap on it).
+                let lower = Swift.max(min, range?.lowerBound ?? min)
+                let upper = Swift.min(max, range?.upperBound ?? max)
+                holds = lower <= upper
+                if holds { range = lower...upper }
             }
             guard holds else {
                 throw VerificationFailure(.accessDenied, "Invalid according to Policy: Policy Condition failed: \(condition.json)")

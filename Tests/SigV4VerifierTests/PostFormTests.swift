@@ -96,6 +96,8 @@ struct PostFormTests {
         "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": []} x", "{\"a\": \"\\ud800\"}", "{\"a\": \"\\q\"}",
         "{\"a\": 01}", "{\"a\": \"\u{01}\"}", String(repeating: "[", count: 100_000),
         "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [[\"content-length-range\", 1, 99999999999999999999]]}",
+        // Control bytes 0x10-0x19 are not hex digits (read as '0'-'9' until this case).
+        "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [{\"a\": \"\\u\u{10}\u{10}41\"}]}",
     ])
     func malformedPolicies(text: String) {
         #expect(throws: PostPolicy.Malformed.self) { try PostPolicy(json: Array(text.utf8)) }
@@ -233,6 +235,22 @@ struct PostFormTests {
         var regions = VerificationPolicy.default
         regions.allowedRegions = ["eu-west-1"]
         #expect(Self.code(await Self.verify(PostForm(post), verifier: Self.verifier(policy: regions))) == "InvalidArgument")
+    }
+
+    @Test("two content-length-range conditions: their overlap is the range; ranges that do not overlap fail the condition, never crash")
+    func disjointContentLengthRanges() async throws {
+        func signed(_ ranges: [(Int64, Int64)]) throws -> PostForm {
+            PostForm(
+                try Self.signer().presignPost(
+                    bucket: "photos", key: "a.txt", expires: 60,
+                    conditions: ranges.map { .contentLengthRange(min: $0.0, max: $0.1) }, at: Self.date))
+        }
+        let overlapping = try await Self.verify(try signed([(0, 10), (5, 30)])).get()
+        #expect(overlapping.contentLengthRange == 5...10)
+        // Until this test, 20...10 was built as a ClosedRange: a trap that ended the process.
+        let disjoint = await Self.verify(try signed([(0, 10), (20, 30)]))
+        #expect(Self.code(disjoint) == "AccessDenied")
+        if case .failure(let f) = disjoint { #expect(f.message.contains("[\"content-length-range\", 20, 30]")) }
     }
 
     @Test("session tokens: the key's token must be the form's x-amz-security-token field")
