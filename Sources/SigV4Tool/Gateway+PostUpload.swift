@@ -55,12 +55,20 @@ extension Gateway {
                 throw Self.tooLarge(maxFile)
             }
             let form = try Self.readForm(body, contentType: request.headers[.contentType] ?? "")
+            // The body limit leaves room for the fields; the file itself is held to maxFile.
+            guard form.file.readableBytes <= maxFile else { throw Self.tooLarge(maxFile) }
             let verified: VerifiedPostForm
             switch await authenticator.verifier.verifyPostForm(form.fields, bucket: bucket, now: authenticator.configuration.clock()) {
             case .success(let v): verified = v
             case .failure(let failure): throw failure
             }
             try verified.checkContentLength(Int64(form.file.readableBytes))
+            // The key (the file's name in it) is the client's, not a signed path: below a path prefix
+            // its dot segments are refused as a request path's are (`Upstream.refuses`).
+            if let upstream, upstream.refuses(verified.pathStyleTarget) {
+                throw VerificationFailure(
+                    .invalidRequest, "A key with '.' or '..' segments cannot be stored below the upstream's path prefix")
+            }
             do {
                 return (try await storePostUpload(request, verified: verified, file: form.file), verified)
             } catch let failure as VerificationFailure {
@@ -215,12 +223,23 @@ extension Gateway {
         return out
     }
 
-    /// Form fields that become headers of the upstream `PUT` (S3's object settings). `acl` goes as
-    /// `x-amz-acl`; every `x-amz-*` field goes as itself. Other fields (`success_action_status`,
-    /// `success_action_redirect`, `tagging`, …) are not forwarded.
+    /// Form fields that become headers of the upstream `PUT` (S3's object settings), with those of
+    /// ``isPostObjectSetting(_:)``. `acl` goes as `x-amz-acl`. Other fields (`success_action_status`,
+    /// `success_action_redirect`, `tagging`, other `x-amz-*` ones, …) are not forwarded.
     static let postHeaderFields: Set<String> = [
         "content-type", "cache-control", "content-disposition", "content-encoding", "content-language", "expires",
+        "x-amz-storage-class", "x-amz-website-redirect-location",
     ]
+
+    /// True for the `x-amz-*` fields S3's POST Object takes as object settings beside
+    /// ``postHeaderFields``: `x-amz-meta-*`, `x-amz-server-side-encryption*`, `x-amz-checksum-*`.
+    /// Other `x-amz-*` headers would make the upstream `PUT` another operation (`x-amz-copy-source`:
+    /// a copy of an object the key's scope never saw) or claim something of the body the gateway
+    /// did not check (`x-amz-content-sha256`), so they are not forwarded.
+    static func isPostObjectSetting(_ lowercaseName: String) -> Bool {
+        postHeaderFields.contains(lowercaseName)
+            || ["x-amz-meta-", "x-amz-server-side-encryption", "x-amz-checksum-"].contains { lowercaseName.hasPrefix($0) }
+    }
 
     /// `PUT /bucket/key` upstream with the file, or the verified form as JSON in echo mode; then S3's
     /// answer to a form: a redirect, or the `success_action_status` (204 by default; 201 with a
@@ -251,7 +270,7 @@ extension Gateway {
         var redirect: String? = nil
         for field in verified.objectFields {
             let name = field.name.lowercased()
-            if Self.postHeaderFields.contains(name) || (name.hasPrefix("x-amz-") && !Self.isIdentityHeader(name)) {
+            if Self.isPostObjectSetting(name) {
                 outbound.headers.add(name: field.name, value: field.value)
             } else if name == "acl" {
                 outbound.headers.add(name: "x-amz-acl", value: field.value)

@@ -416,6 +416,70 @@ extension GatewayForwardingTests {
             #expect(rig.requests.count == before, "refused forms reached the upstream: \(rig.received)")
         }
     }
+
+    @Test("a browser form's x-amz-* fields that would make the upstream PUT another operation (x-amz-copy-source, x-amz-metadata-directive, x-amz-content-sha256) are not forwarded; object settings are")
+    func browserFormOperationFieldsStayHere() throws {
+        let rig = try Rig(resigning: false)
+        let post = try rig.signer.presignPost(
+            bucket: "photos", key: "copy.txt", expires: 300,
+            fields: [
+                ("x-amz-copy-source", "/secrets/payroll.csv"), ("x-amz-copy-source-range", "bytes=0-9"),
+                ("x-amz-metadata-directive", "REPLACE"), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+                ("x-amz-meta-uuid", "1436"), ("x-amz-storage-class", "STANDARD_IA"),
+            ],
+            at: AmzDate(Date()))
+        let body = Self.formBody(post.fields, file: Array("form bytes".utf8), filename: "x", boundary: "b0")
+        let (status, response) = try rig.send(
+            "POST", "/photos",
+            [("Host", "127.0.0.1:\(rig.port)"), ("Content-Type", "multipart/form-data; boundary=b0"),
+             ("Content-Length", String(body.count))], body: body)
+        #expect(status == 204, "\(response)")
+        let stored = try #require(rig.upstreamRequest("/photos/copy.txt"), "\(rig.received)")
+        let lower = stored.lowercased()
+        #expect(!lower.contains("x-amz-copy-source") && !lower.contains("x-amz-metadata-directive"), "\(stored)")
+        #expect(!lower.contains("unsigned-payload"), "\(stored)")
+        #expect(stored.contains("x-amz-meta-uuid: 1436\r\n") && stored.contains("x-amz-storage-class: STANDARD_IA\r\n"), "\(stored)")
+    }
+
+    @Test("below an upstream path prefix, a browser form whose key (with the file's name) has dot segments is refused, as a request's path is; nothing reaches the upstream")
+    func browserFormDotSegmentsBelowAPathPrefix() throws {
+        let rig = try Rig(upstreamPath: "/tenant")
+        let post = try rig.signer.presignPost(bucket: "photos", key: "uploads/${filename}", expires: 300, at: AmzDate(Date()))
+        func send(filename: String) throws -> (Int, String) {
+            let body = Self.formBody(post.fields, file: Array("x".utf8), filename: filename, boundary: "b2")
+            return try rig.send(
+                "POST", "/photos",
+                [("Host", "127.0.0.1:\(rig.port)"), ("Content-Type", "multipart/form-data; boundary=b2"),
+                 ("Content-Length", String(body.count))], body: body)
+        }
+        // (Two backslashes on the wire: the quoted filename's escape for one.)
+        for filename in ["../../../other/x", "..\\\\..\\\\..\\\\other\\\\x", "a/./b"] {
+            let (status, response) = try send(filename: filename)
+            #expect(status == 400 && response.contains("<Code>InvalidRequest</Code>"), "\(filename): \(response)")
+        }
+        #expect(rig.requests.isEmpty, "\(rig.received)")
+        let (fine, fineResponse) = try send(filename: "cat..jpg")
+        #expect(fine == 204, "\(fineResponse)")
+        #expect(rig.upstreamRequest("/tenant/photos/uploads/cat..jpg") != nil, "\(rig.received)")
+    }
+
+    @Test("a browser form's file over --max-buffered-body is EntityTooLarge even when the fields leave room in the body limit")
+    func browserFormFileOverTheBufferLimit() throws {
+        let rig = try Rig(resigning: false, arguments: ["--max-buffered-body", "1000"])
+        let post = try rig.signer.presignPost(bucket: "photos", key: "big.bin", expires: 300, at: AmzDate(Date()))
+        func send(_ size: Int) throws -> (Int, String) {
+            let body = Self.formBody(post.fields, file: Array(repeating: 0x61, count: size), filename: "x", boundary: "b1")
+            return try rig.send(
+                "POST", "/photos",
+                [("Host", "127.0.0.1:\(rig.port)"), ("Content-Type", "multipart/form-data; boundary=b1"),
+                 ("Content-Length", String(body.count))], body: body)
+        }
+        let (fits, fitsResponse) = try send(1000)
+        #expect(fits == 204, "\(fitsResponse)")
+        let (over, overResponse) = try send(1001)
+        #expect(over == 400 && overResponse.contains("<Code>EntityTooLarge</Code>"), "\(overResponse)")
+        #expect(rig.requests.count == 1, "\(rig.received)")
+    }
 }
 
 /// One HTTP exchange over a plain TCP socket to 127.0.0.1: send the bytes, read until the server closes
