@@ -58,7 +58,7 @@ struct Demo: AsyncParsableCommand {
         policy.allowedRegions = ["us-east-1"]
         let authenticator = SigV4Authenticator<BasicSigV4RequestContext>(
             verifier: Verifier(resolver: store, policy: policy, replayGuard: InMemoryReplayGuard(capacity: 10_000)),
-            configuration: .init(transport: .http1))  // served by `.http1` below
+            configuration: .init(transport: .http1, browserForms: .init()))  // served by `.http1` below
         var accessLog = Logger(label: "sigv4.access")
         accessLog.logLevel = verbose ? .info : .critical
         var serverLogger = Logger(label: "sigv4.demo")

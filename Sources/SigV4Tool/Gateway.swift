@@ -175,16 +175,17 @@ struct Gateway: Sendable {
             log(request, status: response.status.code, identity: nil, code: failure.code.name, started: started)
             return response
         }
-        if let authenticator, Self.isBrowserFormUpload(request) {
-            let (response, form) = await postUpload(request, authenticator: authenticator)
-            log(request, status: response.status.code, form: form, code: response.headers[SigV4ErrorFormat.errorCodeField],
-                started: started)
-            return response
-        }
+        var form: VerifiedPostForm?
         let response: Response
         do {
             if let authenticator {
                 response = try await authenticator.handle(request, context: context) { request, context in
+                    if let verified = context.sigV4Form {
+                        // A browser-form upload, verified: the body is its file, read whole already.
+                        if logging { form = verified }
+                        let file = try await request.body.collect(upTo: .max)
+                        return try await self.storePostUpload(request, verified: verified, file: file)
+                    }
                     if logging { identity = context.sigV4 }
                     return try await self.serve(request, identity: context.sigV4)
                 }
@@ -192,11 +193,11 @@ struct Gateway: Sendable {
                 response = try await serve(request, identity: nil)
             }
         } catch {
-            log(request, status: 502, identity: identity, code: "BadGateway", started: started)
+            log(request, status: 502, identity: identity, form: form, code: "BadGateway", started: started)
             return Self.badGateway()
         }
         let code = response.headers[SigV4ErrorFormat.errorCodeField]
-        log(request, status: response.status.code, identity: identity, code: code, started: started)
+        log(request, status: response.status.code, identity: identity, form: form, code: code, started: started)
         return response
     }
 
@@ -226,7 +227,7 @@ struct Gateway: Sendable {
             metadata["region"] = "\(form.scope.region)"
             metadata["service"] = "\(form.scope.service)"
         }
-        if Self.isBrowserFormUpload(request) { metadata["form"] = "true" }
+        if BrowserFormUpload.isBrowserFormUpload(request) { metadata["form"] = "true" }
         if let code { metadata["code"] = "\(code)" }
         accessLog.info("request", metadata: metadata)
     }

@@ -171,7 +171,8 @@ struct Serve: AsyncParsableCommand {
             // Transfer-Encoding has no body, so it is not watched for one.
             configuration: .init(
                 errorFormat: errorFormat == .json ? .json : .s3XML, maxBodySize: maxBodySize,
-                maxBufferedBodySize: maxBufferedBody, transport: .http1))
+                maxBufferedBodySize: maxBufferedBody, transport: .http1,
+                browserForms: BrowserFormUpload.Limits(maxFileBytes: min(maxBufferedBody, maxBodySize))))
         let (host, port) = try Self.parseListen(listen)
         let upstreamURL = try upstream.map { try Gateway.Upstream($0) }
         var logger = Logger(label: "sigv4.gateway")
