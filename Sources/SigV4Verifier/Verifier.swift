@@ -1079,9 +1079,31 @@ public struct Verifier: Sendable {
         {
             throw denied("The access key is not allowed to access this path")
         }
+        if !s.pathPrefixes.isEmpty, let source = Self.copySourceOutside(s, request) {
+            throw denied("The access key is not allowed to copy from '\(source.prefix(256))'")
+        }
         if let expires = presignExpires, let maxLifetime = s.maxPresignLifetime, expires > maxLifetime {
             throw denied("The access key may presign URLs for at most \(maxLifetime) seconds")
         }
+    }
+
+    /// The first `x-amz-copy-source` value (S3's CopyObject and UploadPartCopy: `/bucket/key` or
+    /// `bucket/key`, percent-encoded, with an optional `?versionId=`) outside the key's path
+    /// prefixes, read as the path `/bucket/key` is; an access point ARN is outside any prefix. Nil
+    /// when every one is inside (or there is none). A copy reads the source with the server's
+    /// rights, so a key limited to `/photos/` must not name `/secrets/y` there.
+    static func copySourceOutside(_ scope: KeyScope, _ request: VerificationRequest) -> String? {
+        for raw in request.values("x-amz-copy-source") {
+            var value = raw[...]
+            while let f = value.first, f == 0x20 || f == 0x09 { value = value.dropFirst() }
+            while let l = value.last, l == 0x20 || l == 0x09 { value = value.dropLast() }
+            if let q = value.firstIndex(of: UInt8(ascii: "?")) { value = value[..<q] }
+            let text = String(decoding: value, as: UTF8.self)
+            if value.starts(with: "arn:".utf8) { return text }
+            let path = value.first == UInt8(ascii: "/") ? Array(value) : [UInt8(ascii: "/")] + value
+            if !path.withUnsafeBufferPointer({ scope.allowsPath($0) }) { return text }
+        }
+        return nil
     }
 
     /// The bucket the request's `Host` names under ``VerificationPolicy/virtualHostedStyle`` (nil:

@@ -55,6 +55,27 @@ struct PolicyTests {
         #expect(result.code == "AccessDenied")
     }
 
+    @Test("key scope: a signed x-amz-copy-source is a path too; outside the prefixes (escaped, dotted, an ARN) the copy is refused", arguments: [
+        ("/public/a.txt", true), ("public/a.txt?versionId=3", true), ("  /public/a%20b.txt ", true),
+        ("/private/a.txt", false), ("private/a.txt", false), ("/public/../private/a.txt", false),
+        ("/public/%2e%2e/private/a.txt", false), ("/public/..%5Cprivate/a.txt", false),
+        ("arn:aws:s3:us-east-1:123456789012:accesspoint/ap/object/public/a.txt", false),
+    ])
+    func copySourceInScope(source: String, accepted: Bool) async throws {
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: HTTPField.Name("x-amz-copy-source")!, value: source))
+        let request = HTTPRequest(
+            method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/public/copy.txt",
+            headerFields: fields)
+        let signed = try Fixture.signer().sign(request, payload: .emptySHA256, at: Fixture.date)
+        let scoped = Fixture.verifier(Fixture.credential(scope: KeyScope(pathPrefixes: ["/public/"])))
+        let result = await scoped.verify(VerificationRequest(signed.request), now: Self.now)
+        #expect(result.isAccepted == accepted, "\(source): \(result.code ?? "accepted")")
+        if !accepted { #expect(result.code == "AccessDenied") }
+        // Without path prefixes the copy source is the server's business.
+        #expect(await Fixture.verifier().verify(VerificationRequest(signed.request), now: Self.now).isAccepted)
+    }
+
     @Test("key scope: presign lifetime limit")
     func presignLifetime() async throws {
         let request = HTTPRequest(method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/a")
