@@ -291,9 +291,9 @@ extension Verifier {
             let holds: Bool
             switch condition {
             case .equals(let field, let value):
-                holds = postFieldValues(form, field: field, bucket: claim.bucket).contains { $0 == value }
+                holds = postFieldValues(form, field: field, bucket: claim.bucket, key: objectKey).contains { $0 == value }
             case .startsWith(let field, let prefix):
-                holds = postFieldValues(form, field: field, bucket: claim.bucket).contains { $0.hasPrefix(prefix) }
+                holds = postFieldValues(form, field: field, bucket: claim.bucket, key: objectKey).contains { $0.hasPrefix(prefix) }
             case .contentLengthRange(let min, let max):
                 // Several ranges: their overlap (none fails the condition; `...` would trap on it).
                 let lower = Swift.max(min, range?.lowerBound ?? min)
@@ -321,11 +321,17 @@ extension Verifier {
     }
 
     /// The values a condition on `field` reads: the form's fields of that name (an absent field
-    /// reads as empty, so `["starts-with", "$x-amz-meta-tag", ""]` allows a form without it), and for
+    /// reads as empty, so `["starts-with", "$x-amz-meta-tag", ""]` allows a form without it); for
     /// `bucket` the bucket posted to (S3 compares the `bucket` condition with it; a `bucket` field is
-    /// not needed).
-    func postFieldValues(_ form: PostForm, field: String, bucket: String) -> [String] {
-        if field.lowercased() == "bucket" { return [bucket] }
+    /// not needed); for `key` the object key, `${filename}` replaced (the key the upload is stored
+    /// as is what the policy limits, as MinIO reads it, and as botocore's `starts-with` on the part
+    /// before `${filename}` expects).
+    func postFieldValues(_ form: PostForm, field: String, bucket: String, key: String) -> [String] {
+        switch field.lowercased() {
+        case "bucket": return [bucket]
+        case "key": return [key]
+        default: break
+        }
         let values = form.values(field)
         return values.isEmpty ? [""] : values
     }

@@ -206,6 +206,26 @@ struct PostFormTests {
         #expect(Self.code(await Self.verify(twice)) == "InvalidArgument")
     }
 
+    @Test("conditions on the key read it with ${filename} replaced: a prefix reaching into '${' does not let a file name step past it, and an exact key with ${filename} in it matches no upload")
+    func keyConditionsSeeTheFileName() async throws {
+        let signer = Self.signer()
+        // starts-with "uploads/${f": the stored key "uploads/cat.jpg" does not start with it.
+        let sneaky = try signer.presignPost(
+            bucket: "photos", key: "uploads/${filename}", expires: 300,
+            conditions: [.startsWith(field: "key", prefix: "uploads/${f")], at: Self.date)
+        #expect(Self.code(await Self.verify(PostForm(sneaky, filename: "cat.jpg"))) == "AccessDenied")
+        // The signer's own starts-with on the part before ${filename} holds for any file name.
+        #expect((try? await Self.verify(PostForm(try Self.post(), filename: "any name.jpg")).get()) != nil)
+        // An exact key naming a file holds only for that file.
+        let exact = try signer.presignPost(bucket: "photos", key: "uploads/cat.jpg", expires: 300, at: Self.date)
+        var renamed = PostForm(exact, filename: "dog.jpg")
+        let i = renamed.fields.firstIndex { $0.name == "key" }!
+        renamed.fields[i].value = "uploads/${filename}"
+        #expect(Self.code(await Self.verify(renamed)) == "AccessDenied")
+        renamed.filename = "cat.jpg"
+        #expect((try? await Self.verify(renamed).get())?.key == "uploads/cat.jpg")
+    }
+
     @Test("time: accepted until the policy's expiration second, refused after; a policy longer than the endpoint allows is refused")
     func time() async throws {
         let post = try Self.post(expires: 60)
