@@ -137,7 +137,8 @@ public struct BrowserFormUpload: Sendable {
                 return
             }
             let directives = headerParameters(disposition)
-            guard disposition.lowercased().hasPrefix("form-data"), let name = directives["name"] else {
+            let type = disposition.prefix { $0 != ";" }.trimmingASCIISpaces.lowercased()
+            guard type == "form-data", let name = directives["name"] else {
                 problem = "a part is not form-data with a name"
                 return
             }
@@ -174,7 +175,7 @@ public struct BrowserFormUpload: Sendable {
 
     /// The `;`-separated `name=value` parameters of a header value (`multipart/form-data;
     /// boundary=x`, `form-data; name="a"; filename="b.txt"`), names lowercased, quoted values
-    /// unquoted (`\` escapes the next character); the first of a repeated name counts.
+    /// unquoted (`\"` and `\\` read as `"` and `\`, any other `\` kept); the first of a repeated name counts.
     static func headerParameters(_ value: String) -> [String: String] {
         var out: [String: String] = [:]
         var bytes = value.utf8[...]
@@ -192,7 +193,8 @@ public struct BrowserFormUpload: Sendable {
                 bytes = bytes.dropFirst()
                 while let b = bytes.first, b != UInt8(ascii: "\"") {
                     bytes = bytes.dropFirst()
-                    if b == UInt8(ascii: "\\"), let next = bytes.first {
+                    // `\` escapes a quote or a backslash only: browsers send `C:\fakepath\x` as it is.
+                    if b == UInt8(ascii: "\\"), let next = bytes.first, next == UInt8(ascii: "\"") || next == UInt8(ascii: "\\") {
                         parameter.append(next)
                         bytes = bytes.dropFirst()
                     } else {
@@ -209,5 +211,15 @@ public struct BrowserFormUpload: Sendable {
             if out[key] == nil { out[key] = String(decoding: parameter, as: UTF8.self) }
         }
         return out
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs.
+    fileprivate var trimmingASCIISpaces: Substring {
+        var s = self
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
+        return s
     }
 }

@@ -86,7 +86,7 @@ public struct PostPolicy: Sendable, Hashable {
         guard case .string(let expirationText)? = members.last(where: { $0.0 == "expiration" })?.1 else {
             throw Malformed("the policy has no expiration")
         }
-        guard let expiration = try? AmzDate(iso8601: expirationText), expirationText.contains("-") else {
+        guard Self.isExtendedISO8601(expirationText), let expiration = try? AmzDate(iso8601: expirationText) else {
             throw Malformed("the policy's expiration is not an ISO 8601 time (2015-12-30T12:00:00.000Z)")
         }
         guard case .array(let items)? = members.last(where: { $0.0 == "conditions" })?.1 else {
@@ -131,6 +131,19 @@ public struct PostPolicy: Sendable, Hashable {
         /// Creates the error.
         public init(_ reason: String) { self.reason = reason }
         public var description: String { "Invalid Policy: \(reason)" }
+    }
+
+    /// True for `YYYY-MM-DDTHH:MM:SSZ`, with optional fractional seconds before the `Z` (S3's and
+    /// botocore's expiration forms); nothing else.
+    static func isExtendedISO8601(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        func digits(_ r: Range<Int>) -> Bool { r.allSatisfy { (0x30...0x39).contains(b[$0]) } }
+        guard b.count >= 20, b.last == UInt8(ascii: "Z"), digits(0..<4), b[4] == 0x2d, digits(5..<7), b[7] == 0x2d,
+            digits(8..<10), b[10] == UInt8(ascii: "T"), digits(11..<13), b[13] == 0x3a, digits(14..<16), b[16] == 0x3a,
+            digits(17..<19)
+        else { return false }
+        if b.count == 20 { return true }
+        return b[19] == UInt8(ascii: ".") && b.count > 21 && b.count <= 30 && digits(20..<(b.count - 1))
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.000Z`.

@@ -58,6 +58,18 @@ struct PresignPost: AsyncParsableCommand {
         if options.service == nil { options.service = "s3" }
         let context = try options.makeContext(for: raw)
         let pairs = try fields.map { try Self.pair($0, flag: "--field") }
+        // The signer writes these itself: given again, the form would carry a field twice and never verify.
+        let reserved: Set<String> = [
+            "key", "policy", "x-amz-signature", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-security-token",
+            "file", "bucket",
+        ]
+        if let clash = pairs.first(where: { reserved.contains($0.0.lowercased()) }) {
+            throw CLIError.usage("--field \(clash.0) is written by presign-post itself (use --key for the key)")
+        }
+        var seen: Set<String> = []
+        if let twice = pairs.first(where: { !seen.insert($0.0.lowercased()).inserted }) {
+            throw CLIError.usage("--field \(twice.0) is given twice (a form field may appear once)")
+        }
         var conditions = try startsWith.map { text -> PostPolicy.Condition in
             let (name, prefix) = try Self.pair(text, flag: "--starts-with")
             return .startsWith(field: name, prefix: prefix)

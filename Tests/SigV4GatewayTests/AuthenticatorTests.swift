@@ -4,7 +4,7 @@ import HTTPTypes
 import SigV4AsyncHTTPClient
 import Hummingbird
 import Logging
-import HummingbirdSigV4
+@testable import HummingbirdSigV4
 import HummingbirdSigV4Testing
 import HummingbirdTesting
 import NIOCore
@@ -743,6 +743,24 @@ struct AuthenticatorBrowserFormTests {
     }
 
     static let headers: HTTPFields = [.contentType: "multipart/form-data; boundary=xyz"]
+
+    @Test("header parameters: quoted values with \\\" and \\\\ escapes, other backslashes kept (a browser's C:\\fakepath\\x), names any case, the first of a repeat")
+    func headerParameters() {
+        let p = BrowserFormUpload.headerParameters(#"form-data; NAME="file"; filename="C:\fakepath\a \"b\".txt"; name=other"#)
+        #expect(p["name"] == "file")
+        #expect(p["filename"] == #"C:\fakepath\a "b".txt"#)
+        #expect(BrowserFormUpload.headerParameters("multipart/form-data; boundary=----x; charset=utf-8")["boundary"] == "----x")
+    }
+
+    @Test("a part whose disposition is not form-data (form-dataX, attachment) makes the body MalformedPOSTRequest")
+    func dispositionType() throws {
+        for disposition in ["form-dataX; name=\"key\"", "attachment; name=\"key\""] {
+            let body = ByteBuffer(string: "--b\r\nContent-Disposition: \(disposition)\r\n\r\nv\r\n--b--\r\n")
+            #expect {
+                _ = try BrowserFormUpload.parse(body, contentType: "multipart/form-data; boundary=b", limits: .init())
+            } throws: { ($0 as? VerificationFailure)?.code == BrowserFormUpload.malformedPOSTRequest }
+        }
+    }
 
     @Test("with browserForms set, a signed form reaches the handler with the file as its body and the form in the context; a tampered, oversized or malformed one is refused with S3's code; without it, forms are refused as unsigned")
     func forms() async throws {

@@ -87,6 +87,9 @@ extension CLITests {
             ["http://127.0.0.1:8080/photos", "--key", "k", "--region", "us-east-1", "--field", "novalue"],
             ["http://127.0.0.1:8080/photos", "--key", "k", "--region", "us-east-1", "--expires", "604801"],
             ["http://127.0.0.1:8080/", "--key", "k", "--region", "us-east-1"],
+            ["http://127.0.0.1:8080/photos", "--key", "k", "--region", "us-east-1", "--field", "Key=other"],
+            ["http://127.0.0.1:8080/photos", "--key", "k", "--region", "us-east-1", "--field", "x-amz-date=x"],
+            ["http://127.0.0.1:8080/photos", "--key", "k", "--region", "us-east-1", "--field", "acl=a", "--field", "ACL=b"],
         ])
         func usageErrors(args: [String]) throws {
             let result = try Self.run(args)

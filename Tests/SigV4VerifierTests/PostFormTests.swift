@@ -94,6 +94,11 @@ struct PostFormTests {
         "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [[\"content-length-range\", 5, 1]]}",
         "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [{\"a\": [1]}]}",
         "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": []} x", "{\"a\": \"\\ud800\"}", "{\"a\": \"\\q\"}",
+        "{\"expiration\": \"2015-12-30T12:00:00\", \"conditions\": []}",
+        "{\"expiration\": \"20151230T120000Z\", \"conditions\": []}",
+        "{\"expiration\": \"2015-12-30T12:00:00+01:00\", \"conditions\": []}",
+        "{\"expiration\": \"2015--12-30T12:00:00Z\", \"conditions\": []}",
+        "{\"expiration\": \"2015-12-30T12:00:00.Z\", \"conditions\": []}",
         "{\"a\": 01}", "{\"a\": \"\u{01}\"}", String(repeating: "[", count: 100_000),
         "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [[\"content-length-range\", 1, 99999999999999999999]]}",
         // Control bytes 0x10-0x19 are not hex digits (read as '0'-'9' until this case).
