@@ -142,7 +142,7 @@ public struct BrowserFormUpload: Sendable {
                 problem = "a part is not form-data with a name"
                 return
             }
-            if name.lowercased() == "file" {
+            if PresignedPost.fieldName(name) == "file" {
                 file = (directives["filename"], part)
                 return
             }

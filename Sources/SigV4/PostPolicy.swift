@@ -31,7 +31,7 @@ public struct PostPolicy: Sendable, Hashable {
         /// The field the condition names, lowercase (nil for `contentLengthRange`).
         public var fieldName: String? {
             switch self {
-            case .equals(let field, _), .startsWith(let field, _): return field.lowercased()
+            case .equals(let field, _), .startsWith(let field, _): return PresignedPost.fieldName(field)
             case .contentLengthRange: return nil
             }
         }

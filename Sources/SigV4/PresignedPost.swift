@@ -36,8 +36,15 @@ public struct PresignedPost: Sendable, Hashable {
 
     /// The value of the first field named `name` (ASCII case ignored).
     public subscript(name: String) -> String? {
-        let lower = name.lowercased()
-        return fields.first { $0.name.lowercased() == lower }?.value
+        let lower = Self.fieldName(name)
+        return fields.first { Self.fieldName($0.name) == lower }?.value
+    }
+
+    /// `name` with `A`–`Z` lowercased and nothing else: how form field names compare (Unicode
+    /// lowercasing would read the Kelvin sign `K` as `k`, making `Key` another spelling of `key`).
+    package static func fieldName(_ name: String) -> String {
+        guard name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5a }) else { return name }
+        return String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
     /// The algorithm name a POST policy is signed with.

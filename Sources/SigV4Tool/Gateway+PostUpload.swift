@@ -68,7 +68,7 @@ extension Gateway {
         var status = 204
         var redirect: String? = nil
         for field in verified.objectFields {
-            let name = field.name.lowercased()
+            let name = PresignedPost.fieldName(field.name)
             if Self.isPostObjectSetting(name) {
                 outbound.headers.add(name: field.name, value: field.value)
             } else if name == "acl" {

@@ -63,11 +63,11 @@ struct PresignPost: AsyncParsableCommand {
             "key", "policy", "x-amz-signature", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-security-token",
             "file", "bucket",
         ]
-        if let clash = pairs.first(where: { reserved.contains($0.0.lowercased()) }) {
+        if let clash = pairs.first(where: { reserved.contains(PresignedPost.fieldName($0.0)) }) {
             throw CLIError.usage("--field \(clash.0) is written by presign-post itself (use --key for the key)")
         }
         var seen: Set<String> = []
-        if let twice = pairs.first(where: { !seen.insert($0.0.lowercased()).inserted }) {
+        if let twice = pairs.first(where: { !seen.insert(PresignedPost.fieldName($0.0)).inserted }) {
             throw CLIError.usage("--field \(twice.0) is given twice (a form field may appear once)")
         }
         var conditions = try startsWith.map { text -> PostPolicy.Condition in

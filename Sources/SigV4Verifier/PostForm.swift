@@ -31,8 +31,8 @@ public struct PostForm: Sendable, Hashable {
 
     /// The values of the fields named `name` (ASCII case ignored), in order.
     public func values(_ name: String) -> [String] {
-        let lower = name.lowercased()
-        return fields.filter { $0.name.lowercased() == lower }.map(\.value)
+        let lower = PresignedPost.fieldName(name)
+        return fields.filter { PresignedPost.fieldName($0.name) == lower }.map(\.value)
     }
 
     /// Field names the policy need not name (S3: the signature, the policy, the file, and `x-ignore-*`).
@@ -180,7 +180,7 @@ extension Verifier {
         }
         // A field given twice could pass its condition with one value and set the object with the other.
         var seen: Set<String> = []
-        for field in form.fields where !seen.insert(field.name.lowercased()).inserted {
+        for field in form.fields where !seen.insert(PresignedPost.fieldName(field.name)).inserted {
             throw VerificationFailure(
                 .invalidArgument, "Bucket POST has more than one field named '\(field.name.prefix(128))'.",
                 details: [.init("ArgumentName", String(field.name.prefix(128)))])
@@ -305,13 +305,13 @@ extension Verifier {
                 throw VerificationFailure(.accessDenied, "Invalid according to Policy: Policy Condition failed: \(condition.json)")
             }
         }
-        let extra = form.fields.map { $0.name.lowercased() }.filter { !PostForm.isExempt($0) && !named.contains($0) }
+        let extra = form.fields.map { PresignedPost.fieldName($0.name) }.filter { !PostForm.isExempt($0) && !named.contains($0) }
         guard extra.isEmpty else {
             throw VerificationFailure(
                 .accessDenied, "Invalid according to Policy: Extra input fields: \(extra.joined(separator: ", "))")
         }
         let objectFields = form.fields.filter {
-            let name = $0.name.lowercased()
+            let name = PresignedPost.fieldName($0.name)
             return name != "key" && !PostForm.authenticationFields.contains(name) && !PostForm.isExempt(name)
         }
         return VerifiedPostForm(
@@ -327,7 +327,7 @@ extension Verifier {
     /// as is what the policy limits, as MinIO reads it, and as botocore's `starts-with` on the part
     /// before `${filename}` expects).
     func postFieldValues(_ form: PostForm, field: String, bucket: String, key: String) -> [String] {
-        switch field.lowercased() {
+        switch PresignedPost.fieldName(field) {
         case "bucket": return [bucket]
         case "key": return [key]
         default: break

@@ -205,6 +205,12 @@ struct PostFormTests {
             twice.fields.append(twice.fields.first { $0.name == name }!)
             #expect(Self.code(await Self.verify(twice)) == "InvalidArgument", "\(name) repeated")
         }
+        // A name that only Unicode lowercasing makes "key" (the Kelvin sign) is another field, which the policy does not name.
+        var kelvin = PostForm(post, filename: "cat.jpg")
+        kelvin.fields.append(PresignedPost.Field("\u{212A}ey", "other/x"))
+        let kelvinResult = await Self.verify(kelvin)
+        #expect(Self.code(kelvinResult) == "AccessDenied")
+        if case .failure(let f) = kelvinResult { #expect(f.message.contains("Extra input fields")) }
         // Any field given twice, in any case: one value could pass the condition, the other set the object.
         var twice = PostForm(post, filename: "cat.jpg")
         twice.fields.append(PresignedPost.Field("content-type", "text/html"))
