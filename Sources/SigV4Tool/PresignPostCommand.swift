@@ -11,7 +11,7 @@ struct PresignPost: AsyncParsableCommand {
         discussion: """
             URL is the bucket's URL: path style (http://127.0.0.1:8080/photos) or virtual-hosted \
             (https://photos.s3.amazonaws.com/); with a path, its one segment is the bucket, else the \
-            host's first label. The policy allows KEY (a KEY ending in ${filename} allows any file name \
+            host's first label (--bucket names it outright: my.photos.s3.amazonaws.com). The policy allows KEY (a KEY ending in ${filename} allows any file name \
             after that prefix), each --field exactly, and the --starts-with and --content-length-range \
             conditions; the form's fields are printed in order (the file goes last). The service is s3 \
             unless --service says otherwise.
@@ -28,6 +28,9 @@ struct PresignPost: AsyncParsableCommand {
 
     @Option(help: "The object key; '${filename}' at its end stands for the uploaded file's name.")
     var key: String
+
+    @Option(help: "The bucket (default: the URL's one path segment, else its host's first label; give it for a virtual-hosted bucket with dots in its name).")
+    var bucket: String?
 
     @Option(name: .customLong("field"), help: "A form field the policy fixes, NAME=VALUE (repeatable).")
     var fields: [String] = []
@@ -53,7 +56,7 @@ struct PresignPost: AsyncParsableCommand {
 
     func run() async throws {
         let raw = try RawURL(url)
-        let (bucket, bucketURL) = try Self.bucket(of: raw)
+        let (bucket, bucketURL) = try self.bucket.map { ($0, raw.text) } ?? Self.bucket(of: raw)
         var options = signing
         if options.service == nil { options.service = "s3" }
         let context = try options.makeContext(for: raw)

@@ -81,6 +81,19 @@ extension CLITests {
             #expect(result.out.contains("x-amz-credential=AKIDPOSTCLI/20260101/eu-west-1/s3/aws4_request"))
         }
 
+        @Test("--bucket names a bucket with dots at its virtual host; the URL is posted to as given")
+        func explicitBucket() throws {
+            let result = try Self.run([
+                "https://my.photos.s3.amazonaws.com/", "--bucket", "my.photos", "--key", "k", "--timestamp", "20260101T000000Z",
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+            let json = try Tool.json(result.stdout)
+            #expect(json["url"] as? String == "https://my.photos.s3.amazonaws.com/")
+            let fields = try #require(json["fields"] as? [String: String])
+            let policy = String(decoding: try #require(Data(base64Encoded: fields["policy"] ?? "")), as: UTF8.self)
+            #expect(policy.contains(#"["eq", "$bucket", "my.photos"]"#), "\(policy)")
+        }
+
         @Test("usage errors exit 2 with one line: an object's URL, a bad range, a field without '=', a lifetime out of range", arguments: [
             ["http://127.0.0.1:8080/photos/cat.jpg", "--key", "k", "--region", "us-east-1"],
             ["http://127.0.0.1:8080/photos", "--key", "k", "--region", "us-east-1", "--content-length-range", "5:1"],
