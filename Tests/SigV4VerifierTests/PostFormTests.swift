@@ -187,12 +187,17 @@ struct PostFormTests {
         #expect(Self.code(await Self.verify(changed("key") { _ in "elsewhere/cat.jpg" })) == "AccessDenied")
         #expect(Self.code(await Self.verify(changed("Content-Type") { _ in "text/html" })) == "AccessDenied")
         #expect(Self.code(await Self.verify(PostForm(post), bucket: "videos")) == "AccessDenied")
-        // A field no condition names, and one named x-ignore-* (allowed).
-        var extra = PostForm(post, filename: "cat.jpg")
-        extra.fields.append(PresignedPost.Field("x-amz-website-redirect-location", "/evil"))
-        let refusal = await Self.verify(extra)
-        #expect(Self.code(refusal) == "AccessDenied")
-        if case .failure(let f) = refusal { #expect(f.message.contains("Extra input fields: x-amz-website-redirect-location")) }
+        // A field no condition names (refused as an extra field), and one named x-ignore-* (allowed).
+        func expectExtraField(_ name: String, listedAs listed: String) async {
+            var extra = PostForm(post, filename: "cat.jpg")
+            extra.fields.append(PresignedPost.Field(name, "other/x"))
+            let refusal = await Self.verify(extra)
+            #expect(Self.code(refusal) == "AccessDenied", "\(name)")
+            if case .failure(let f) = refusal { #expect(f.message.contains("Extra input fields: \(listed)"), "\(f.message)") }
+        }
+        await expectExtraField("x-amz-website-redirect-location", listedAs: "x-amz-website-redirect-location")
+        // A name that only Unicode lowercasing makes "key" (the Kelvin sign) is another field.
+        await expectExtraField("\u{212A}ey", listedAs: "\u{212A}ey")
         var ignored = PostForm(post, filename: "cat.jpg")
         ignored.fields.append(PresignedPost.Field("x-ignore-submit", "Upload"))
         #expect((try? await Self.verify(ignored).get()) != nil)
@@ -205,12 +210,6 @@ struct PostFormTests {
             twice.fields.append(twice.fields.first { $0.name == name }!)
             #expect(Self.code(await Self.verify(twice)) == "InvalidArgument", "\(name) repeated")
         }
-        // A name that only Unicode lowercasing makes "key" (the Kelvin sign) is another field, which the policy does not name.
-        var kelvin = PostForm(post, filename: "cat.jpg")
-        kelvin.fields.append(PresignedPost.Field("\u{212A}ey", "other/x"))
-        let kelvinResult = await Self.verify(kelvin)
-        #expect(Self.code(kelvinResult) == "AccessDenied")
-        if case .failure(let f) = kelvinResult { #expect(f.message.contains("Extra input fields")) }
         // Any field given twice, in any case: one value could pass the condition, the other set the object.
         var twice = PostForm(post, filename: "cat.jpg")
         twice.fields.append(PresignedPost.Field("content-type", "text/html"))
