@@ -1088,12 +1088,13 @@ public struct Verifier: Sendable {
     }
 
     /// The first `x-amz-copy-source` value (S3's CopyObject and UploadPartCopy: `/bucket/key` or
-    /// `bucket/key`, percent-encoded, with an optional `?versionId=`) outside the key's path
+    /// `bucket/key`, percent-encoded, with an optional `?versionId=`) or `x-amz-rename-source` value
+    /// (S3 Express's RenameObject, the same form) outside the key's path
     /// prefixes, read as the path `/bucket/key` is; an access point ARN is outside any prefix. Nil
     /// when every one is inside (or there is none). A copy reads the source with the server's
     /// rights, so a key limited to `/photos/` must not name `/secrets/y` there.
     static func copySourceOutside(_ scope: KeyScope, _ request: VerificationRequest) -> String? {
-        for raw in request.values("x-amz-copy-source") {
+        for raw in request.values("x-amz-copy-source") + request.values("x-amz-rename-source") {
             var value = raw[...]
             while let f = value.first, f == 0x20 || f == 0x09 { value = value.dropFirst() }
             while let l = value.last, l == 0x20 || l == 0x09 { value = value.dropLast() }

@@ -74,6 +74,14 @@ struct PolicyTests {
         if !accepted { #expect(result.code == "AccessDenied") }
         // Without path prefixes the copy source is the server's business.
         #expect(await Fixture.verifier().verify(VerificationRequest(signed.request), now: Self.now).isAccepted)
+        // S3 Express's RenameObject names its source the same way.
+        var renameFields = HTTPFields()
+        renameFields.append(HTTPField(name: HTTPField.Name("x-amz-rename-source")!, value: source))
+        let rename = try Fixture.signer().sign(
+            HTTPRequest(
+                method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/public/copy.txt?renameObject",
+                headerFields: renameFields), payload: .emptySHA256, at: Fixture.date)
+        #expect(await scoped.verify(VerificationRequest(rename.request), now: Self.now).isAccepted == accepted, "rename \(source)")
     }
 
     @Test("key scope: presign lifetime limit")
