@@ -57,10 +57,14 @@ public struct BrowserFormUpload: Sendable {
     /// segment (`/bucket` or `/bucket/`). `InvalidRequest` for an object's URL, `InvalidBucketName`
     /// for a name that is not a bucket's.
     public static func bucket(of request: Request, policy: VerificationPolicy) throws(VerificationFailure) -> String {
-        let path = request.uri.path
-        if let addressing = policy.virtualHostedStyle, let host = request.head.authority,
-            let bucket = try addressing.bucket(host: host)
-        {
+        try bucket(path: request.uri.path, host: request.head.authority, policy: policy)
+    }
+
+    /// ``bucket(of:policy:)`` from a request's path (without its query) and `Host`.
+    public static func bucket(path: String, host: String?, policy: VerificationPolicy) throws(VerificationFailure)
+        -> String
+    {
+        if let addressing = policy.virtualHostedStyle, let host, let bucket = try addressing.bucket(host: host) {
             guard path == "/" || path.isEmpty else { throw notToBucket() }
             return bucket
         }
@@ -103,8 +107,8 @@ public struct BrowserFormUpload: Sendable {
             details: [.init("MaxSizeAllowed", String(maxFile))])
     }
 
-    /// ``read(_:limits:)`` on a body already in memory.
-    static func parse(_ body: ByteBuffer, contentType: String, limits: Limits) throws(VerificationFailure)
+    /// ``read(_:limits:)`` on a body already in memory (`contentType`: the request's `Content-Type`).
+    public static func parse(_ body: ByteBuffer, contentType: String, limits: Limits) throws(VerificationFailure)
         -> BrowserFormUpload
     {
         func malformed(_ why: String) -> VerificationFailure {

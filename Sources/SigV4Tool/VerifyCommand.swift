@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import HummingbirdSigV4
+import NIOCore
 import SigV4
 import SigV4CommandLine
 import SigV4Verifier
@@ -378,7 +380,37 @@ struct Verify: AsyncParsableCommand {
         } catch {
             return Verdict(ok: false, code: "InvalidRequest", httpStatus: 400, message: "cannot read the HTTP request: \(error.reason)")
         }
+        if let form = await verifyBrowserForm(raw, verifier: verifier, now: now) { return form }
         return await verify(raw, payload: .body(raw.body), reader: reader, verifier: verifier, now: now)
+    }
+
+    /// A captured browser-form upload (a `multipart/form-data` POST without `Authorization` or
+    /// presign parameters): its policy verified as `sigv4 serve` verifies it; nil for other requests.
+    static func verifyBrowserForm(_ captured: RawHTTPRequest, verifier: Verifier, now: AmzDate) async -> Verdict? {
+        let raw = originForm(captured)
+        func field(_ name: String) -> String? {
+            raw.fields.first { $0.name.lowercased() == name }.map { String(decoding: $0.value, as: UTF8.self) }
+        }
+        let target = String(decoding: raw.target, as: UTF8.self)
+        guard raw.method == "POST", field("authorization") == nil, let type = field("content-type"),
+            type.lowercased().hasPrefix("multipart/form-data"), !target.lowercased().contains("x-amz-signature=")
+        else { return nil }
+        do throws(VerificationFailure) {
+            let path = String(target.prefix { $0 != "?" })
+            let bucket = try BrowserFormUpload.bucket(path: path, host: field("host"), policy: verifier.policy)
+            let upload = try BrowserFormUpload.parse(
+                ByteBuffer(bytes: raw.body), contentType: type, limits: .init(maxFileBytes: raw.body.count))
+            let form = try await verifier.verifyPostForm(upload.form, bucket: bucket, now: now).get()
+            try form.checkContentLength(Int64(upload.file.readableBytes))
+            return Verdict(
+                ok: true, code: nil, httpStatus: 200, message: "The form's policy signature and every condition passed.",
+                accessKeyID: form.accessKeyID, principal: form.principal, scope: form.scope.description, bucket: form.bucket,
+                payload: "browser form: key \(form.key), \(upload.file.readableBytes) bytes of file")
+        } catch {
+            return Verdict(
+                ok: false, code: error.code.name, httpStatus: error.httpStatus, message: error.message,
+                accessKeyID: error.accessKeyID, details: error.details)
+        }
     }
 
     static func verify(

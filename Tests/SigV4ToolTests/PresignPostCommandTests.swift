@@ -94,6 +94,39 @@ extension CLITests {
             #expect(policy.contains(#"["eq", "$bucket", "my.photos"]"#), "\(policy)")
         }
 
+        @Test("sigv4 verify takes a captured browser-form upload: the form presign-post wrote verifies; a changed key does not")
+        func verifyCapturedForm() throws {
+            let result = try Self.run([
+                "http://127.0.0.1:8080/photos", "--key", "up/${filename}", "--region", "us-east-1",
+                "--content-length-range", "1:100", "--timestamp", "20260101T000000Z",
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+            let fields = try #require(try Tool.json(result.stdout)["fields"] as? [String: String])
+            func request(key: String) -> Data {
+                var body = ""
+                for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+                    body += "--b\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(name == "key" ? key : value)\r\n"
+                }
+                body += "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cat.txt\"\r\n\r\nmeow\r\n--b--\r\n"
+                let head = "POST /photos HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n"
+                return Data((head + body).utf8)
+            }
+            let home = try TempDir()
+            func verify(_ data: Data) throws -> (Tool.Result, [String: Any]) {
+                let out = try Tool.sigv4(
+                    ["verify", "--request", "-", "--now", "20260101T000100Z"] + Self.credentials,
+                    env: Tool.cleanEnvironment(home: home.path), stdin: data)
+                return (out, try Tool.json(out.stdout))
+            }
+            let (accepted, verdict) = try verify(request(key: "up/${filename}"))
+            #expect(accepted.status == 0 && verdict["ok"] as? Bool == true, "\(verdict)")
+            #expect(verdict["bucket"] as? String == "photos")
+            #expect((verdict["payload"] as? String)?.contains("key up/cat.txt, 4 bytes") == true, "\(verdict)")
+            let (refused, refusal) = try verify(request(key: "elsewhere/${filename}"))
+            #expect(refused.status == 1 && refusal["code"] as? String == "AccessDenied", "\(refusal)")
+        }
+
         @Test("usage errors exit 2 with one line: an object's URL, a bad range, a field without '=', a lifetime out of range", arguments: [
             ["http://127.0.0.1:8080/photos/cat.jpg", "--key", "k", "--region", "us-east-1"],
             ["http://127.0.0.1:8080/photos", "--key", "k", "--region", "us-east-1", "--content-length-range", "5:1"],
