@@ -32,5 +32,6 @@ let package = Package(
         fuzzTarget("FuzzCredentialsFile", ["SigV4CommandLine"]),
         fuzzTarget("FuzzCapturedRequest", ["SigV4CommandLine"]),
         fuzzTarget("FuzzSignVerify", ["SigV4", "SigV4Verifier"]),
+        fuzzTarget("FuzzPostPolicy", ["SigV4"]),
     ]
 )

@@ -97,6 +97,7 @@ public struct PostPolicy: Sendable, Hashable {
             switch item {
             case .object(let pairs):
                 for (field, value) in pairs {
+                    guard !field.isEmpty else { throw Malformed("a condition names no field") }
                     guard let text = value.scalarText else { throw Malformed("a condition's value is not a string") }
                     conditions.append(.equals(field: field, value: text))
                 }

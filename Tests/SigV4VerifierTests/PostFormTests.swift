@@ -99,6 +99,7 @@ struct PostFormTests {
         "{\"expiration\": \"2015-12-30T12:00:00+01:00\", \"conditions\": []}",
         "{\"expiration\": \"2015--12-30T12:00:00Z\", \"conditions\": []}",
         "{\"expiration\": \"2015-12-30T12:00:00.Z\", \"conditions\": []}",
+        "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [{\"\": \"A\"}]}",
         "{\"a\": 01}", "{\"a\": \"\u{01}\"}", String(repeating: "[", count: 100_000),
         "{\"expiration\": \"2015-12-30T12:00:00Z\", \"conditions\": [[\"content-length-range\", 1, 99999999999999999999]]}",
         // Control bytes 0x10-0x19 are not hex digits (read as '0'-'9' until this case).
