@@ -238,7 +238,8 @@ extension Verifier {
         guard storage.policy.allowedRegions.isEmpty || storage.policy.allowedRegions.contains(region),
             storage.policy.allowedServices.isEmpty || storage.policy.allowedServices.contains(service)
         else { return false }
-        if storage.policy.requireSignedHost
+        // (Under virtual-hosted style a `Host` that names a bucket must be signed: the full way says so.)
+        if (storage.policy.requireSignedHost || storage.policy.virtualHostedStyle != nil)
             && !ByteSearch.anyName(of: names.bindMemory(to: UInt8.self), { ByteSearch.equals(UnsafeRawBufferPointer($0), "host") })
         {
             return false

@@ -717,6 +717,14 @@ public struct Verifier: Sendable {
         } catch {
             throw withKey(error)
         }
+        // A bucket read from the `Host` must come from a signed one, whatever `requireSignedHost`
+        // says: an unsigned `Host` would let anyone move a signed request to another bucket.
+        if bucket != nil && !signedNames.contains("host") {
+            throw withKey(
+                VerificationFailure(
+                    .accessDenied, "There were headers present in the request which were not signed",
+                    details: [.init("HeadersNotSigned", "host")]))
+        }
 
         let candidates: PayloadCandidates
         do {

@@ -122,6 +122,40 @@ struct VirtualHostedStyleTests {
         #expect(result.failure?.httpStatus == 400)
     }
 
+    @Test("with requireSignedHost off, a bucket is still read only from a signed Host", arguments: [false, true])
+    func unsignedHostNamesNoBucket(presigned: Bool) async throws {
+        var signer = Fixture.signer()
+        signer.options.unsignedHeaders.insert("host")
+        func sign(_ host: String) throws -> VerificationRequest {
+            // (One other header, so that a presigned URL signs some header.)
+            let request = HTTPRequest(
+                method: .get, scheme: "https", authority: host, path: "/cat.jpg", headerFields: [.accept: "*/*"])
+            let out = presigned
+                ? try signer.presign(request, expires: 300, at: Fixture.date).request
+                : try signer.sign(request, payload: .emptySHA256, at: Fixture.date).request
+            return VerificationRequest(out)
+        }
+        var policy = VerificationPolicy.default
+        policy.requireSignedHost = false
+        policy.virtualHostedStyle = try VirtualHostedStyle(domains: ["s3.example.com"])
+        let verifier = Fixture.verifier(Fixture.credential(scope: .unrestricted), policy: policy)
+        // The signature covers no Host, so anyone could point it at another bucket: refused.
+        let virtual = try sign("photos.s3.example.com")
+        // (Path style, the same request passes: the Host is not signed and not required to be.)
+        var pathStylePolicy = policy
+        pathStylePolicy.virtualHostedStyle = nil
+        let asPathStyle = await Fixture.verifier(Fixture.credential(scope: .unrestricted), policy: pathStylePolicy)
+            .verify(virtual, now: Self.now)
+        #expect(asPathStyle.isAccepted)
+        let refused = await verifier.verify(virtual, now: Self.now)
+        #expect(refused.code == "AccessDenied")
+        #expect(refused.failure?.details.contains { $0.name == "HeadersNotSigned" && $0.value == "host" } == true)
+        // A path-style request whose Host names no bucket is what the policy allows.
+        let pathStyle = await verifier.verify(try sign("s3.example.com"), now: Self.now)
+        #expect(pathStyle.isAccepted)
+        #expect(pathStyle.verified?.bucket == nil)
+    }
+
     @Test("the host is signed: changing it to another bucket breaks the signature")
     func hostIsSigned() async throws {
         let request = try Self.signed(host: "photos.s3.example.com", path: "/cat.jpg")
