@@ -208,7 +208,7 @@ public struct KeyScope: Sendable, Hashable, Codable {
     /// Allowed HTTP methods, uppercase (empty: any).
     public var methods: Set<String>
     /// Allowed path prefixes (empty: any), compared byte for byte with the start of the request's
-    /// path percent-decoded and dot-segment-normalized (``allowsPath(_:)``). A prefix is a prefix of
+    /// path percent-decoded, both as it is and dot-segment-normalized (``allowsPath(_:)``). A prefix is a prefix of
     /// bytes, not of segments: `/pub` allows `/public/x`; end it with `/` (`/pub/`) to allow one
     /// folder.
     public var pathPrefixes: [String]
@@ -239,17 +239,20 @@ public struct KeyScope: Sendable, Hashable, Codable {
 
     /// True when the request path `path` (as sent, without the query) is inside one of
     /// ``pathPrefixes`` however a server behind the verifier resolves it: the path is
-    /// percent-decoded once, then normalized (`.` and `..` segments resolved, `//` collapsed), and
-    /// must start with a prefix. When the decoded path holds `\` or `;`, it must also start with
-    /// one when `\` separates segments as `/` does (IIS, WHATWG URL parsers) and a segment is
-    /// read up to its first `;` for being `.` or `..` (`..;jsessionid=1`: Tomcat's path
-    /// parameters), so `/public/..;/private` and `/public/..%5Cprivate` are not in `/public/`.
-    /// Empty ``pathPrefixes`` allows every path.
+    /// percent-decoded once and must start with a prefix both as it is (S3 and other stores keep
+    /// `.` and `..` segments in a key: `/secrets/../photos/x` is bucket `secrets`) and normalized
+    /// (`.` and `..` segments resolved, `//` collapsed, as servers that clean paths read it). When
+    /// the decoded path holds `\` or `;`, it must also start with one when `\` separates segments
+    /// as `/` does (IIS, WHATWG URL parsers) and a segment is read up to its first `;` for being
+    /// `.` or `..` (`..;jsessionid=1`: Tomcat's path parameters), so `/public/..;/private` and
+    /// `/public/..%5Cprivate` are not in `/public/`. Empty ``pathPrefixes`` allows every path.
+    /// (Until 2026-12-03 only the normalized path was compared, so a key limited to `/photos/`
+    /// reached bucket `secrets` of an S3 upstream with `/secrets/../photos/x`.)
     func allowsPath(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !pathPrefixes.isEmpty else { return true }
         let decoded = URIEncoding.decode(path)
         func inside(_ normalized: [UInt8]) -> Bool { pathPrefixes.contains { normalized.starts(with: $0.utf8) } }
-        guard inside(URIEncoding.normalizePath(decoded)) else { return false }
+        guard inside(decoded), inside(URIEncoding.normalizePath(decoded)) else { return false }
         guard decoded.contains(where: { $0 == 0x5c || $0 == 0x3b }) else { return true }
         return inside(KeyScope.normalizingParametersAndBackslashes(decoded))
     }

@@ -1,0 +1,77 @@
+import Foundation
+import HTTPTypes
+import SigV4
+import Testing
+
+/// Session 31's attacks on what `sigv4 serve` forwards: a key holder (or the holder of a captured or
+/// presigned request) adds unsigned parts, or framing, that would make the upstream do what the
+/// signature did not authorize. Each test drives the built binary in front of the recording upstream
+/// of ``GatewayForwardingTests/Rig`` with raw HTTP/1.1 bytes.
+@Suite("sigv4 serve forwards nothing the signature did not cover (built binary)", .serialized)
+struct GatewayForwardingAttackTests {
+    typealias Rig = GatewayForwardingTests.Rig
+
+    /// One request as the upstream received it (its JSON line): method, target, headers (names
+    /// lowercased) and how many body bytes it read.
+    struct Received {
+        var method: String
+        var target: String
+        var fields: [(String, String)]
+        var bytes: Int
+        var names: [String] { fields.map(\.0) }
+    }
+
+    /// Every request the upstream received, in order.
+    static func requests(_ rig: Rig) -> [Received] {
+        String(decoding: rig.upstream.stdout, as: UTF8.self).split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let method = object["method"] as? String, let target = object["target"] as? String,
+                let headers = object["headers"] as? [[String]], let bytes = object["bytes"] as? Int
+            else { return nil }
+            return Received(
+                method: method, target: target, fields: headers.map { ($0[0].lowercased(), $0.count > 1 ? $0[1] : "") },
+                bytes: bytes)
+        }
+    }
+
+    /// The upstream's request for `target`, exactly.
+    static func request(_ rig: Rig, _ target: String) -> Received? { requests(rig).first { $0.target == target } }
+}
+
+extension GatewayForwardingAttackTests {
+    @Test("a key limited to a path prefix cannot leave it through dot segments that an upstream keeps as they are (S3 reads /secrets/../photos/x as bucket secrets), in the path or in x-amz-copy-source")
+    func dotSegmentsCannotCarryAScopedKeyOutOfItsPrefix() throws {
+        let rig = try Rig(scopedKeyPrefix: "/photos/")
+        let bob = try #require(rig.scopedSigner)
+        for target in ["/secrets/../photos/x", "/secrets/%2e%2e/photos/x", "/secrets/..%2Fphotos/x", "/secrets/..%5Cphotos/x"] {
+            let (status, response) = try rig.send("PUT", target, try rig.signed(.put, target, [.contentLength: "0"], by: bob))
+            #expect(status == 403 && response.contains("<Code>AccessDenied</Code>"), "\(target): \(response)")
+        }
+        var copy = HTTPFields()
+        copy.append(HTTPField(name: HTTPField.Name("x-amz-copy-source")!, value: "/secrets/../photos/a"))
+        let (copyStatus, copyResponse) = try rig.send("PUT", "/photos/copy", try rig.signed(.put, "/photos/copy", copy, by: bob))
+        #expect(copyStatus == 403 && copyResponse.contains("<Code>AccessDenied</Code>"), "\(copyResponse)")
+        #expect(Self.requests(rig).isEmpty, "\(rig.received)")
+        // Inside the prefix however it is read: accepted, and forwarded as signed.
+        let (inside, insideResponse) = try rig.send("GET", "/photos/a/../b", try rig.signed(.get, "/photos/a/../b", by: bob))
+        #expect(inside == 200, "\(insideResponse)")
+        #expect(Self.request(rig, "/photos/a/../b") != nil, "\(rig.received)")
+    }
+}
+
+extension GatewayForwardingAttackTests {
+    @Test("below an upstream path prefix, an absolute-form target goes to the upstream as its path, and targets that are no path ('*', CONNECT's host:port, a fragment) are refused: nothing leaves the prefix or reaches another host")
+    func targetFormsStayBelowThePrefix() throws {
+        let rig = try Rig(upstreamPath: "/tenant")
+        let (absolute, absoluteResponse) = try rig.send(
+            "GET", "http://evil.example/bucket/x?y=1", try rig.signed(.get, "/bucket/x?y=1"))
+        #expect(absolute == 200, "\(absoluteResponse)")
+        #expect(Self.request(rig, "/tenant/bucket/x?y=1") != nil, "\(rig.received)")
+        // Signed for "/" (the signer refuses the others), sent with targets that are no path.
+        for (method, target) in [("OPTIONS", "*"), ("CONNECT", "evil.example:443"), ("GET", "/bucket/frag#x")] {
+            let (status, response) = try rig.send(method, target, try rig.signed(.get, "/"))
+            #expect(status == 0 || (400..<500).contains(status), "\(method) \(target): \(response)")
+        }
+        #expect(Self.requests(rig).count == 1, "\(rig.received)")
+    }
+}
