@@ -111,6 +111,17 @@ struct Gateway: Sendable {
         return true
     }
 
+    /// The first header that a `Connection` field of `fields` names and that `signedHeaders` (lowercase)
+    /// covers, when the gateway would otherwise forward it; nil when there is none. A proxy removes
+    /// every header its `Connection` fields name (RFC 9110, section 7.6.1), so a client (or anyone
+    /// holding a signed request: the field itself is not signed) could have the gateway drop a signed
+    /// `If-None-Match`, `x-amz-object-lock-*` or `x-amz-server-side-encryption` and forward less than
+    /// was signed. Hop-by-hop headers (`TE`, `Keep-Alive`, ...) are dropped anyway and may be named.
+    static func signedConnectionOption(_ fields: HTTPFields, signedHeaders: [String]) -> String? {
+        let options = connectionOptions(fields)
+        return signedHeaders.first { options.contains($0) && !droppedRequestHeaders.contains($0) }
+    }
+
     /// The header names listed in `fields`' `Connection` fields, lowercased: hop-by-hop headers of the
     /// client's connection, which a proxy removes before forwarding (RFC 9110, section 7.6.1).
     static func connectionOptions(_ fields: HTTPFields) -> Set<String> {
@@ -247,6 +258,15 @@ struct Gateway: Sendable {
             var received = 0
             for try await buffer in request.body { received += buffer.readableBytes }
             return Self.echo(request, identity: identity, bodyBytes: received)
+        }
+        if let identity, request.headers[.connection] != nil,
+            let name = Self.signedConnectionOption(request.headers, signedHeaders: identity.signedHeaders)
+        {
+            let failure = VerificationFailure(
+                .invalidRequest, "A header named in the Connection header is signed: it cannot be removed as hop-by-hop",
+                details: [.init("Header", name)])
+            return (authenticator?.configuration.errorFormat ?? .s3XML).response(
+                for: failure, requestID: authenticator?.configuration.requestID(), resource: request.uri.path)
         }
         let target = request.head.path ?? "/"
         // Without authentication (--dev-no-auth) there is no verdict on the query: presign parameters go.

@@ -36,6 +36,42 @@ struct GatewayForwardingAttackTests {
 
     /// The upstream's request for `target`, exactly.
     static func request(_ rig: Rig, _ target: String) -> Received? { requests(rig).first { $0.target == target } }
+
+    @Test("a Connection field naming a signed header is refused (InvalidRequest): the gateway would otherwise drop that header and forward less than was signed")
+    func connectionCannotStripASignedHeader() throws {
+        let rig = try Rig()
+        // A conditional create (`If-None-Match: *`) and an object-lock setting, both signed; then, unsigned,
+        // a Connection field that names them as hop-by-hop.
+        let body = Array("hello".utf8)
+        for (n, connection) in ["If-None-Match", "keep-alive, X-Amz-Object-Lock-Mode", "content-length"].enumerated() {
+            let signed = try rig.signed(
+                .put, "/bucket/locked\(n)",
+                [
+                    HTTPField.Name("If-None-Match")!: "*", HTTPField.Name("x-amz-object-lock-mode")!: "COMPLIANCE",
+                    .contentLength: "5",
+                ], payload: .sha256(of: body))
+            #expect(signed.contains { $0.0 == "Authorization" && $0.1.contains("content-length;host;if-none-match;") })
+            let (status, response) = try rig.send("PUT", "/bucket/locked\(n)", signed + [("Connection", connection)], body: body)
+            #expect(status == 400 && response.contains("<Code>InvalidRequest</Code>"), "\(connection): \(response)")
+        }
+        #expect(Self.requests(rig).isEmpty, "nothing reaches the upstream: \(rig.received)")
+        // Naming unsigned or hop-by-hop headers is fine, and the signed ones go through whole.
+        let again = try rig.signed(
+            .put, "/bucket/kept",
+            [HTTPField.Name("If-None-Match")!: "*", .contentLength: "5", HTTPField.Name("TE")!: "trailers"],
+            payload: .sha256(of: body))
+        let (status, response) = try rig.send(
+            "PUT", "/bucket/kept",
+            again + [("Connection", "TE, X-Hop, X-SigV4-Principal"), ("X-Hop", "1"), ("X-SigV4-Principal", "mallory")], body: body)
+        #expect(status == 200, "\(response)")
+        let forwarded = try #require(Self.request(rig, "/bucket/kept"), "\(rig.received)")
+        let names = forwarded.names
+        #expect(names.contains("if-none-match") && !names.contains("x-hop") && !names.contains("te"), "\(names)")
+        #expect(forwarded.bytes == 5)
+        // The gateway's own identity headers are added after the client's Connection options were applied.
+        #expect(forwarded.fields.filter { $0.0 == "x-sigv4-principal" }.map(\.1) == ["alice"], "\(forwarded.fields)")
+    }
+
 }
 
 extension GatewayForwardingAttackTests {
