@@ -111,6 +111,33 @@ struct Gateway: Sendable {
         return true
     }
 
+    /// Headers by which a client would speak for the gateway or redirect the upstream: where the
+    /// request came from (`Forwarded`, `X-Forwarded-*`, `X-Real-IP`, ...), which the gateway has not
+    /// checked and an upstream reads as its proxy's word (for an IP condition, a log, a scheme or
+    /// host it builds URLs from), and another method or path than the one verified
+    /// (`X-HTTP-Method-Override`, `X-Original-URL`, ...), which frameworks behind a proxy honour
+    /// and which would take a key past its methods or path prefixes. Dropped whether signed or
+    /// not, in any spelling, `_` read as `-` (``isClientAssertion(_:)``).
+    static let clientAssertions: Set<String> = [
+        "forwarded", "x-real-ip", "x-client-ip", "true-client-ip", "x-cluster-client-ip", "client-ip",
+        "x-http-method-override", "x-http-method", "x-method-override", "x-original-method", "x-original-url",
+        "x-rewrite-url", "x-original-uri", "x-override-url",
+    ]
+
+    /// True for a name of ``clientAssertions`` or any `x-forwarded-` name (lowercase `canonicalName`;
+    /// `_` read as `-`, as CGI-style servers map both to one variable).
+    static func isClientAssertion(_ canonicalName: String) -> Bool {
+        guard let first = canonicalName.utf8.first,
+            first == UInt8(ascii: "x") || first == UInt8(ascii: "f") || first == UInt8(ascii: "t")
+                || first == UInt8(ascii: "c")
+        else { return false }
+        let name =
+            canonicalName.utf8.contains(UInt8(ascii: "_"))
+            ? String(decoding: canonicalName.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
+            : canonicalName
+        return name.hasPrefix("x-forwarded-") || clientAssertions.contains(name)
+    }
+
     /// The first header that a `Connection` field of `fields` names and that `signedHeaders` (lowercase)
     /// covers, when the gateway would otherwise forward it; nil when there is none. A proxy removes
     /// every header its `Connection` fields name (RFC 9110, section 7.6.1), so a client (or anyone
@@ -145,12 +172,15 @@ struct Gateway: Sendable {
         String(decoding: bytes.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
-    /// The request's headers that go to the upstream, in order, with their names as received.
+    /// The request's headers that go to the upstream, in order, with their names as received: all but
+    /// ``droppedRequestHeaders``, those a `Connection` field names, the `x-sigv4-` namespace and
+    /// ``clientAssertions``.
     static func forwardedHeaders(_ fields: HTTPFields) -> [HTTPField] {
         let hopByHop = fields[.connection] == nil ? [] : connectionOptions(fields)
         return fields.filter { field in
             let name = field.name.canonicalName
             return !droppedRequestHeaders.contains(name) && !hopByHop.contains(name) && !isIdentityHeader(name)
+                && !isClientAssertion(name)
         }
     }
     static let droppedResponseHeaders: Set<String> = [

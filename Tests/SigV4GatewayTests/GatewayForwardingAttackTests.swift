@@ -72,6 +72,40 @@ struct GatewayForwardingAttackTests {
         #expect(forwarded.fields.filter { $0.0 == "x-sigv4-principal" }.map(\.1) == ["alice"], "\(forwarded.fields)")
     }
 
+    @Test("client-sent forwarding and override headers (X-Forwarded-*, Forwarded, X-Real-IP, X-HTTP-Method-Override, X-Original-URL, ...) never reach the upstream, in any spelling, signed or not")
+    func forwardingAndOverrideHeadersAreDropped() throws {
+        let rig = try Rig()
+        let spoofed: [(String, String)] = [
+            ("X-Forwarded-For", "10.0.0.1"), ("x-forwarded-host", "admin.internal"), ("X-Forwarded-Proto", "https"),
+            ("X-Forwarded-Port", "443"), ("X-Forwarded-Prefix", "/admin"), ("Forwarded", "for=10.0.0.1;host=admin"),
+            ("X-Real-IP", "10.0.0.1"), ("X_Forwarded_For", "10.0.0.2"), ("X-Client-IP", "10.0.0.3"),
+            ("True-Client-IP", "10.0.0.4"), ("X-HTTP-Method-Override", "DELETE"), ("X-HTTP-Method", "DELETE"),
+            ("X-Method-Override", "DELETE"), ("X_HTTP_Method_Override", "DELETE"), ("X-Original-URL", "/admin/secret"),
+            ("X-Rewrite-URL", "/admin/secret"), ("X-Original-Method", "DELETE"),
+        ]
+        // Unsigned, added to a header-signed GET (as the holder of a captured request could).
+        let (status, response) = try rig.send(
+            "GET", "/bucket/spoof", try rig.signed(.get, "/bucket/spoof") + spoofed + [("X-Kept", "kept")])
+        #expect(status == 200, "\(response)")
+        // Signed by the key holder itself: a signature does not make a client's word on its address or on
+        // another method or path the gateway's.
+        var signedFields = HTTPFields()
+        for (name, value) in spoofed where !name.contains("_") { signedFields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        let (signedStatus, signedResponse) = try rig.send(
+            "POST", "/bucket/spoof-signed", try rig.signed(.post, "/bucket/spoof-signed", signedFields))
+        #expect(signedStatus == 200, "\(signedResponse)")
+        let all = Self.requests(rig)
+        #expect(all.count == 2, "\(rig.received)")
+        for forwarded in all {
+            for (name, _) in spoofed {
+                #expect(!forwarded.names.contains(name.lowercased()), "\(name) reached the upstream: \(forwarded.fields)")
+            }
+            #expect(!forwarded.fields.contains { $0.1.contains("10.0.0.") || $0.1.contains("admin") }, "\(forwarded.fields)")
+        }
+        #expect(all.first?.fields.contains { $0 == ("x-kept", "kept") } == true, "\(rig.received)")
+        #expect(all.last?.method == "POST" && all.last?.target == "/bucket/spoof-signed", "\(rig.received)")
+    }
+
 }
 
 extension GatewayForwardingAttackTests {
