@@ -341,6 +341,16 @@ struct Gateway: Sendable {
             // only once the middleware has released the first bytes (for aws-chunked: the first chunk
             // verified), so a body refused at its start never opens an upstream request.
             outbound.body = .stream(try await StartedBody(request.body), length: .known(contentLength))
+        } else if chunked, checkedAtEnd {
+            // No declared length: read up to --max-buffered-body before the upstream is contacted. A
+            // body that ends within it is verified whole and goes with its length; a longer one streams
+            // on from there, its last buffer held back, as a declared long body does.
+            let started = try await StartedBody(request.body, upTo: maxBufferedBody)
+            if let whole = started.whole {
+                outbound.body = .bytes(whole)
+            } else {
+                outbound.body = .stream(started, length: .unknown)
+            }
         } else if chunked {
             outbound.body = .stream(try await StartedBody(request.body), length: .unknown)
         } else if contentLength == 0 {
@@ -572,11 +582,32 @@ struct StartedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
 
     let box: Box
 
+    /// The whole body, when ``init(_:upTo:)`` read it to its end.
+    let whole: ByteBuffer?
+
     /// Reads the first buffer of `base` (throwing what its checks throw).
     init(_ base: Base) async throws {
         var iterator = base.makeAsyncIterator()
         let first = try await iterator.next()
         box = Box(first: first, rest: iterator)
+        whole = nil
+    }
+
+    /// Reads `base` until it ends or more than `limit` bytes arrived (throwing what its checks throw):
+    /// ``whole`` holds the body when it ended, else the sequence yields what was read, then the rest.
+    init(_ base: Base, upTo limit: Int) async throws {
+        var iterator = base.makeAsyncIterator()
+        var read = ByteBuffer()
+        while read.readableBytes <= limit {
+            guard var next = try await iterator.next() else {
+                box = Box(first: nil, rest: iterator)
+                whole = read
+                return
+            }
+            read.writeBuffer(&next)
+        }
+        box = Box(first: read, rest: iterator)
+        whole = nil
     }
 
     struct AsyncIterator: AsyncIteratorProtocol {

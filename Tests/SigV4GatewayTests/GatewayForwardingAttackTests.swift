@@ -106,6 +106,37 @@ struct GatewayForwardingAttackTests {
         #expect(all.last?.method == "POST" && all.last?.target == "/bucket/spoof-signed", "\(rig.received)")
     }
 
+    @Test("a body checked at its end and framed with Transfer-Encoding: chunked, no longer than --max-buffered-body, is verified whole before the upstream is contacted")
+    func chunkedBodiesWithinTheBufferAreVerifiedFirst() throws {
+        let rig = try Rig()
+        let hello = Array("hello world".utf8)
+        // HTTP chunks "hello " and "w0rld": the server reads them as two buffers.
+        func send(_ path: String, _ fields: HTTPFields, payload: PayloadHash, chunks: [String]) throws -> (Int, String) {
+            let signed = try rig.signed(.put, path, fields, payload: payload)
+            var framed = ""
+            for chunk in chunks { framed += String(chunk.utf8.count, radix: 16) + "\r\n" + chunk + "\r\n" }
+            framed += "0\r\n\r\n"
+            return try rig.send("PUT", path, signed + [("Transfer-Encoding", "chunked")], body: Array(framed.utf8))
+        }
+        let (tampered, tamperedResponse) = try send("/bucket/te-signed", [:], payload: .sha256(of: hello), chunks: ["hello ", "w0rld"])
+        #expect(tampered == 400 && tamperedResponse.contains("<Code>XAmzContentSHA256Mismatch</Code>"), "\(tamperedResponse)")
+        // UNSIGNED-PAYLOAD with a declared CRC-32 of "hello world".
+        let crc: HTTPFields = [HTTPField.Name("x-amz-checksum-crc32")!: "DUoRhQ=="]
+        let (badDigest, badDigestResponse) = try send(
+            "/bucket/te-declared", crc, payload: .unsignedPayload, chunks: ["hello ", "w0rld"])
+        #expect(badDigest == 400 && badDigestResponse.contains("<Code>BadDigest</Code>"), "\(badDigestResponse)")
+        #expect(Self.requests(rig).isEmpty, "a refused body reached the upstream: \(rig.received)")
+        // The genuine bodies go through whole, with their length declared.
+        let (good, goodResponse) = try send("/bucket/te-good", [:], payload: .sha256(of: hello), chunks: ["hello ", "world"])
+        #expect(good == 200, "\(goodResponse)")
+        let (goodCRC, goodCRCResponse) = try send("/bucket/te-crc", crc, payload: .unsignedPayload, chunks: ["hello ", "world"])
+        #expect(goodCRC == 200, "\(goodCRCResponse)")
+        for path in ["/bucket/te-good", "/bucket/te-crc"] {
+            let forwarded = try #require(Self.request(rig, path), "\(rig.received)")
+            #expect(forwarded.bytes == 11 && forwarded.fields.contains { $0 == ("content-length", "11") }, "\(forwarded.fields)")
+        }
+        #expect(rig.received.components(separatedBy: "hello world").count == 3, "\(rig.received)")
+    }
 }
 
 extension GatewayForwardingAttackTests {
