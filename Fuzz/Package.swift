@@ -9,16 +9,20 @@ import PackageDescription
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
 let sigv4 = root.lastPathComponent
 
-func fuzzTarget(_ name: String, _ products: [String]) -> Target {
+func fuzzTarget(_ name: String, _ products: [String], other: [Target.Dependency] = []) -> Target {
     .executableTarget(
         name: name,
-        dependencies: ["LibFuzzerDriver"] + products.map { .product(name: $0, package: sigv4) },
+        dependencies: ["LibFuzzerDriver"] + products.map { .product(name: $0, package: sigv4) } + other,
         path: "Sources/\(name)")
 }
 
 let package = Package(
     name: "swift-sigv4-fuzz",
-    dependencies: [.package(path: root.path)],
+    dependencies: [
+        .package(path: root.path),
+        // The version the library resolves (its Package.swift): ByteBuffer for FuzzBrowserForm.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
     targets: [
         // The libFuzzer driver call every target shares (not itself a target of scripts/fuzz: no `Fuzz` prefix).
         .target(name: "LibFuzzerDriver", path: "Sources/LibFuzzerDriver"),
@@ -33,5 +37,8 @@ let package = Package(
         fuzzTarget("FuzzCapturedRequest", ["SigV4CommandLine"]),
         fuzzTarget("FuzzSignVerify", ["SigV4", "SigV4Verifier"]),
         fuzzTarget("FuzzPostPolicy", ["SigV4"]),
+        fuzzTarget(
+            "FuzzBrowserForm", ["HummingbirdSigV4", "SigV4Verifier", "SigV4"],
+            other: [.product(name: "NIOCore", package: "swift-nio")]),
     ]
 )

@@ -189,3 +189,78 @@ for kind, n in field_sets:
         write("FuzzCapturedRequest", b"PUT /k HTTP/1.1\r\nHost: h\r\n" + head + b"\r\n")
         write("FuzzCapturedRequest", b"* Connected to h\n> PUT /k HTTP/1.1\r\n> Host: h\r\n" + b"".join(
             b"> " + name + b": " + value + b"\r\n" for name, value in fields) + b"> \r\n")
+
+# Browser-form uploads (S3 POST Object) for BrowserFormUpload.parse: 5 bytes (byte 0: Content-Type variant in
+# bits 0-2, limits in bits 3-4, mode in bits 5-7; byte 1: boundary; bytes 2-4: small limits), then the body.
+# Raw mode with variant 7 takes the Content-Type from the body up to a NUL: the real clients' boundaries.
+# Forms as botocore (urllib3), curl -F (what `sigv4 presign-post --format curl` runs) and browsers write them,
+# fields from TestVectors/botocore-post, then edge shapes on the short boundary `b` (variant 0, byte 1 = 0).
+import json
+
+with open(os.path.join(ROOT, "TestVectors", "botocore-post", "cases.json")) as f:
+    post_cases = json.load(f)["cases"]
+
+
+def form(boundary, fields, file=(b"file", b"cat.jpg", b"hello"), file_headers=b"", close=b"--\r\n"):
+    out = b""
+    for name, value in fields:
+        out += b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"" + name + b"\"\r\n\r\n" + value + b"\r\n"
+    if file is not None:
+        name, filename, data = file
+        out += b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"" + name + b"\""
+        if filename is not None:
+            out += b"; filename=\"" + filename + b"\""
+        out += b"\r\n" + file_headers + b"\r\n" + data + b"\r\n"
+    return out + b"--" + boundary + close
+
+
+def form_seed(boundary, body, header=b"\x07\x00\x00\x00\x00"):
+    write("FuzzBrowserForm", header + b"multipart/form-data; boundary=" + boundary + b"\x00" + body)
+
+
+def case_fields(i):
+    return [(n.encode(), v.encode()) for n, v in post_cases[i]["form"]]
+
+
+# botocore's generate_presigned_post fields posted by requests (urllib3: 32 hex digits, the file's part last).
+form_seed(b"e2a8b4b7c1d0f3a9e6b5c4d3a2f1e0d9", form(b"e2a8b4b7c1d0f3a9e6b5c4d3a2f1e0d9", case_fields(0),
+          (b"file", b"cat.png", b"\x89PNG\r\n\x1a\n"), b"Content-Type: image/png\r\n"))
+# curl -F / --form-string (sigv4 presign-post --format curl).
+curl = b"------------------------d74496d66958873e"
+form_seed(curl, form(curl, case_fields(3), (b"file", b"cat.jpg", b"\xff\xd8\xff\xe0"),
+                     b"Content-Type: application/octet-stream\r\n"))
+# Chrome and Firefox: a file chosen from C:\fakepath, an empty text input, a submit button after the file.
+chrome = b"----WebKitFormBoundary7MA4YWxkTrZu0gW"
+form_seed(chrome, form(chrome, case_fields(1) + [(b"x-ignore-note", b"")],
+                       (b"file", b"C:\\fakepath\\cat.jpg", b"JFIF"), b"Content-Type: image/jpeg\r\n",
+                       close=b"\r\nContent-Disposition: form-data; name=\"submit\"\r\n\r\nUpload\r\n--" + chrome + b"--\r\n"))
+firefox = b"---------------------------9051914041544843365972754266"
+form_seed(b"\"" + firefox + b"\"", form(firefox, case_fields(2), (b"file", b"caf\xc3\xa9 \"1\".txt", b"text\r\n"),
+                                         b"Content-Type: text/plain\r\n"))
+
+short = [(b"key", b"uploads/${filename}"), (b"x-amz-algorithm", b"AWS4-HMAC-SHA256")]
+for header, body in (
+    (b"\x00\x00\x00\x00\x00", form(b"b", short)),                                         # boundary=b
+    (b"\x02\x01\x00\x00\x00", form(b"xyz", [(b"KEY", b"k")], (b"File", b"a", b"x"))),     # BOUNDARY=, field-name case
+    (b"\x05\x00\x00\x00\x00", form(b"b", short)),                                         # no boundary parameter
+    (b"\x00\x00\x00\x00\x00", b"preamble\r\n" + form(b"b", short) + b"epilogue\r\n--b\r\n"),
+    (b"\x00\x00\x00\x00\x00", form(b"b", short).replace(b"\r\n", b"\n")),                # LF-only lines
+    (b"\x00\x00\x00\x00\x00", b"--b\r\nContent-Type: text/plain\r\n\r\nv\r\n" + form(b"b", short)),  # no disposition
+    (b"\x00\x00\x00\x00\x00", form(b"b", short + [(b"key", b"second"), (b"Key", b"third")])),  # duplicated fields
+    (b"\x00\x00\x00\x00\x00", form(b"b", short, (b"file", b"C:\\fakepath\\a \\\"b\\\".txt", b"x"))),  # escapes
+    (b"\x00\x00\x00\x00\x00", form(b"b", short, (b"file", b"", b""))),                  # empty file, empty name
+    (b"\x00\x00\x00\x00\x00", form(b"b", short, (b"file", None, b"data"))),             # file part without filename
+    (b"\x00\x00\x00\x00\x00", form(b"b", short, None)),                                  # no file: InvalidArgument
+    (b"\x00\x00\x00\x00\x00", form(b"b", [(b"k", b"\xc3\x28")])),                         # a value not UTF-8
+    (b"\x00\x00\x00\x00\x00", form(b"b", [(b"k\xe2\x82\xac;\"x", b"v")]).replace(b"k\xe2\x82\xac;\"x", b"k\xe2\x82\xac;\\\"x")),
+    (b"\x00\x00\x00\x00\x00", form(b"b", short).replace(b"form-data;", b"attachment;", 1)),  # not form-data
+    (b"\x08\x00\x04\x08\x02", form(b"b", short, (b"file", b"f", b"x" * 10))),            # small limits: over them all
+    (b"\x18\x00\x00\x10\x01", form(b"b", short)),                                         # one field allowed, 16 bytes
+    (b"\x10\x00\x05\x00\x00", form(b"b", [], (b"file", b"f", b"123456"))),              # a file one byte too large
+):
+    write("FuzzBrowserForm", header + body)
+# The writer (round trip) and the bucket reader.
+write("FuzzBrowserForm", b"\xa0\x00\x00\x00\x00" + b"\x01\x03\x01key-name\x05value\x00" + b"\x00" * 8)
+write("FuzzBrowserForm", b"\xc1\x06\x00\x00\x00" + bytes(range(1, 120)))
+write("FuzzBrowserForm", b"\xe0\x00\x00\x00\x00/photos/\x00s3.example.com")
+write("FuzzBrowserForm", b"\xe0\x01\x00\x00\x00/\x00photos.s3.example.com:8080")

@@ -1,0 +1,322 @@
+// libFuzzer target: the browser-form upload reader (`BrowserFormUpload.parse`: the multipart/form-data body of
+// S3's POST Object, as `sigv4 serve` and `sigv4 verify` read it) and `BrowserFormUpload.bucket(path:host:policy:)`.
+//
+// Input: byte 0: bits 0-2 the Content-Type variant (quoted boundary, other parameters, case, a missing or empty
+// boundary, a repeated one; in raw mode variant 7 is the body's bytes up to the first NUL), bits 3-4 the limits
+// (the defaults, or small ones from bytes 2-4), bits 5-7 the mode: 0-4 the rest is the body; 5-6 the rest drives a
+// writer that builds a well-formed form; 7 the rest is `path NUL host` for the bucket reader. Byte 1: the boundary
+// (botocore's, curl's, the browsers', short ones the fuzzer can type, 70, 200 and 201 bytes).
+//
+// Oracles beyond "no crash, no hang, no ASan report":
+// - deterministic: parsed twice, the same form and file or the same refusal;
+// - every refusal is 4xx, one of MalformedPOSTRequest, InvalidArgument (no file) or EntityTooLarge;
+// - an accepted form keeps every limit (file ≤ maxFileBytes, fields ≤ maxFields, their name and value bytes ≤
+//   maxFieldBytes), holds no field the verifier would read as the file (`file`, ASCII case ignored), and takes
+//   no more bytes than the body has;
+// - a form the writer builds (random fields, names with quotes, backslashes, `;` and non-ASCII, header-name case,
+//   extra headers, a preamble, parts after the file, an epilogue) reads back to exactly its fields, file name and
+//   file, or is refused with the code its limits call for (a field over the limits or not UTF-8: malformed; no
+//   file: InvalidArgument; a file over maxFileBytes: EntityTooLarge);
+// - bucket(path:host:policy:): deterministic; a bucket is a valid bucket name that the path names (path style) or
+//   the host does (virtual-hosted style, path `/`); every refusal InvalidRequest or InvalidBucketName.
+import HummingbirdSigV4
+import LibFuzzerDriver
+import NIOCore
+import SigV4
+import SigV4Verifier
+
+let boundaries: [String] = [
+    "b", "xyz", "1", "-",
+    "----WebKitFormBoundary7MA4YWxkTrZu0gW",  // Chrome, Safari
+    "---------------------------9051914041544843365972754266",  // Firefox
+    "------------------------d74496d66958873e",  // curl -F
+    "e2a8b4b7c1d0f3a9e6b5c4d3a2f1e0d9",  // botocore / urllib3 (16 random bytes in hex)
+    "a b'()+_,-./:=?",  // every RFC 2046 bchar, a space inside: needs quoting
+    String(repeating: "x", count: 70), String(repeating: "y", count: 200), String(repeating: "z", count: 201),
+]
+
+/// The Content-Type for a boundary, in one of seven shapes; nil for the raw-bytes variant (7).
+func contentType(_ variant: UInt8, _ b: String) -> String? {
+    switch variant {
+    case 0: return "multipart/form-data; boundary=\(b)"
+    case 1: return "multipart/form-data; boundary=\"\(b)\""
+    case 2: return "Multipart/Form-Data; BOUNDARY=\(b); charset=UTF-8"
+    case 3: return "multipart/form-data;boundary=\(b)"
+    case 4: return "multipart/form-data; charset=utf-8; boundary=\"\(b)\"; x=\"a;b\""
+    case 5: return "multipart/form-data"
+    case 6: return "multipart/form-data; boundary=\"\""
+    default: return nil
+    }
+}
+
+/// True when the Content-Type names the boundary as given (the writer's variants; 5 and 6 name none, and a
+/// boundary with a space must be quoted).
+func namesBoundary(_ variant: UInt8, _ b: String) -> Bool {
+    switch variant {
+    case 5, 6: return false
+    case 0, 2, 3: return !b.contains(" ") && b.utf8.count <= 200
+    default: return b.utf8.count <= 200
+    }
+}
+
+func limits(_ data: [UInt8]) -> BrowserFormUpload.Limits {
+    switch (data[0] >> 3) & 3 {
+    case 0: return .init()
+    case 1: return .init(maxFileBytes: Int(data[2] % 64), maxFieldBytes: Int(data[3]) * 2, maxFields: Int(data[4] % 8))
+    case 2: return .init(maxFileBytes: Int(data[2]))
+    default: return .init(maxFieldBytes: Int(data[3]), maxFields: Int(data[4] % 4))
+    }
+}
+
+/// ASCII lowercase: how the verifier compares field names (`PresignedPost.fieldName`).
+func fieldName(_ s: String) -> String {
+    String(decoding: s.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
+}
+
+enum Outcome: Equatable {
+    case accepted(fields: [PresignedPost.Field], filename: String?, file: [UInt8])
+    case refused(VerificationFailure)
+
+    var short: String {
+        switch self {
+        case .accepted(let fields, let filename, let file):
+            return "accepted \(fields.count) fields, filename \(filename.map { "\($0.utf8.count) bytes" } ?? "nil"), file \(file.count) bytes"
+        case .refused(let f): return "refused \(f.code.name): \(f.message.prefix(120))"
+        }
+    }
+}
+
+func parse(_ body: [UInt8], _ contentType: String, _ limits: BrowserFormUpload.Limits) -> Outcome {
+    do {
+        let upload = try BrowserFormUpload.parse(ByteBuffer(bytes: body), contentType: contentType, limits: limits)
+        return .accepted(
+            fields: upload.form.fields, filename: upload.form.filename, file: Array(upload.file.readableBytesView))
+    } catch {
+        return .refused(error)
+    }
+}
+
+let refusals: Set<String> = ["MalformedPOSTRequest", "InvalidArgument", "EntityTooLarge"]
+
+/// The oracles every parse meets, whatever the body.
+func check(_ body: [UInt8], _ contentType: String, _ limits: BrowserFormUpload.Limits) -> Outcome {
+    let outcome = parse(body, contentType, limits)
+    let again = parse(body, contentType, limits)
+    guard outcome == again else { fatalError("not deterministic: \(outcome.short), then \(again.short)") }
+    switch outcome {
+    case .refused(let f):
+        guard (400..<500).contains(f.httpStatus), refusals.contains(f.code.name) else {
+            fatalError("refused with \(f.code.name) (\(f.httpStatus)): \(f.message)")
+        }
+    case .accepted(let fields, _, let file):
+        let fieldBytes = fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
+        guard file.count <= limits.maxFileBytes else {
+            fatalError("accepted a file of \(file.count) bytes over maxFileBytes \(limits.maxFileBytes)")
+        }
+        guard fields.count <= limits.maxFields, fieldBytes <= limits.maxFieldBytes else {
+            fatalError("accepted \(fields.count) fields of \(fieldBytes) bytes over \(limits.maxFields) / \(limits.maxFieldBytes)")
+        }
+        guard fieldBytes + file.count <= body.count else {
+            fatalError("accepted \(fieldBytes + file.count) bytes of fields and file from a body of \(body.count)")
+        }
+        if let f = fields.first(where: { fieldName($0.name) == "file" }) {
+            fatalError("a field named \(f.name.debugDescription) beside the file")
+        }
+    }
+    return outcome
+}
+
+/// Reads the generator's choices from the input; zeros after its end.
+struct Choices {
+    var bytes: ArraySlice<UInt8>
+    mutating func next() -> UInt8 { bytes.popFirst() ?? 0 }
+    mutating func pick<T>(_ options: [T]) -> T { options[Int(next()) % options.count] }
+    mutating func take(_ n: Int) -> [UInt8] {
+        let out = Array(bytes.prefix(n))
+        bytes = bytes.dropFirst(n)
+        return out
+    }
+}
+
+/// A quoted-string as browsers and botocore write one, `"` and `\` escaped.
+func quoted(_ s: String) -> String {
+    "\"" + s.replacingAll("\\", "\\\\").replacingAll("\"", "\\\"") + "\""
+}
+
+extension String {
+    func replacingAll(_ a: Character, _ b: String) -> String {
+        var out = ""
+        for c in self { if c == a { out += b } else { out.append(c) } }
+        return out
+    }
+}
+
+let nameAlphabet = ["a", "K", "e", "y", "-", "_", "$", "x", "\"", "\\", " ", ";", "=", "é", "\t", "1", ":", "€", "f", "i", "l"]
+let filenames: [String?] = [
+    nil, "", "cat.jpg", #"C:\fakepath\a "b".txt"#, "a;b=c.txt", "名前.png", " spaced ", "\\", "\"",
+]
+
+/// A well-formed form built from the input, and what reading it must give.
+func roundTrip(_ data: [UInt8]) {
+    var c = Choices(bytes: data[5...])
+    let boundary = boundaries[Int(data[1]) % boundaries.count]
+    var variant = data[0] & 7
+    if variant == 7 { variant = 1 }
+    let type = contentType(variant, boundary)!
+    let limits = limits(data)
+    let delimiter = Array("\r\n--\(boundary)".utf8)
+
+    func partHead(name: String, filename: String?, _ c: inout Choices) -> String {
+        let header = c.pick(["Content-Disposition", "content-disposition", "CONTENT-DISPOSITION"])
+        let type = c.pick(["form-data", "Form-Data", "FORM-DATA"])
+        let key = c.pick(["name", "NAME", "Name"])
+        let token = !name.isEmpty && name.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == 0x2d }
+        let nameParameter = "\(key)=" + (token && c.next() & 1 == 1 ? name : quoted(name))
+        var parameters = [nameParameter]
+        if let filename { parameters.append("filename=" + quoted(filename)) }
+        if c.next() & 1 == 1 { parameters.reverse() }
+        let separator = c.pick(["; ", ";", ";  ", " ; "])
+        var lines = ["\(header): \(type)\(separator)" + parameters.joined(separator: separator)]
+        switch c.next() % 4 {
+        case 1: lines.insert("Content-Type: text/plain; charset=utf-8", at: 0)
+        case 2: lines.append("X-Extra:\tvalue ")
+        default: break
+        }
+        return lines.joined(separator: "\r\n") + "\r\n\r\n"
+    }
+
+    var body: [UInt8] = Array(c.pick(["", "\r\n", "This is the preamble.\r\n", "preamble\r\n\r\n"]).utf8)
+    body += Array("--\(boundary)".utf8)
+    var fields: [(name: String, value: [UInt8])] = []
+    let count = Int(c.next() % 7)
+    let fileIndex = Int(c.next()) % (count + 2)  // count + 1: no file part
+    var file: (name: String?, bytes: [UInt8])? = nil
+    var contents: [[UInt8]] = []
+    for i in 0...count {
+        if i == fileIndex {
+            let filename = c.pick(filenames)
+            let size = c.next()
+            let bytes = size & 0x80 == 0 ? c.take(Int(size)) : Array(repeating: size, count: Int(size) * 97)
+            let name = c.pick(["file", "File", "FILE"])
+            body += Array("\r\n".utf8) + Array(partHead(name: name, filename: filename, &c).utf8) + bytes
+            body += delimiter
+            contents.append(bytes)
+            file = (filename, bytes)
+            break
+        }
+        if i == count { break }
+        var name = (0..<Int(c.next() % 12)).map { _ in c.pick(nameAlphabet) }.joined()
+        if fieldName(name) == "file" { name += "x" }
+        let value = c.take(Int(c.next() % 48))
+        // A field part may carry a filename too (an <input type=file> other than `file`): still a field.
+        let filename: String? = c.next() % 8 == 0 ? "other.bin" : nil
+        body += Array("\r\n".utf8) + Array(partHead(name: name, filename: filename, &c).utf8) + value
+        body += delimiter
+        contents.append(value)
+        fields.append((name, value))
+    }
+    if file != nil {
+        // S3 ignores parts after the file, well-formed or not.
+        for _ in 0..<Int(c.next() % 3) {
+            let after = c.pick([
+                "\r\nContent-Disposition: form-data; name=\"after\"\r\n\r\nignored",
+                "\r\nX-No-Disposition: 1\r\n\r\nignored",
+                "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"second.txt\"\r\n\r\nsecond file",
+                "\r\nContent-Disposition: attachment\r\n\r\n\u{FF}",
+            ])
+            body += Array(after.utf8) + delimiter
+        }
+    }
+    body += Array(c.pick(["--", "--\r\n", "--\r\nepilogue", "--\r\n\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"late\"\r\n\r\nx\r\n--\(boundary)--\r\n"]).utf8)
+    // A content holding the delimiter cannot be written: this form is the fuzzer's luck, not a case.
+    for content in contents where (content + delimiter).firstRange(of: delimiter)?.lowerBound != content.count {
+        return
+    }
+
+    let expected: Outcome = {
+        func malformed(_ m: String) -> Outcome {
+            .refused(VerificationFailure(BrowserFormUpload.malformedPOSTRequest, m))
+        }
+        guard namesBoundary(variant, boundary) else { return malformed("boundary") }
+        var fieldBytes = 0
+        var read: [PresignedPost.Field] = []
+        for field in fields {
+            fieldBytes += field.name.utf8.count + field.value.count
+            guard read.count < limits.maxFields, fieldBytes <= limits.maxFieldBytes else { return malformed("limits") }
+            let value = String(decoding: field.value, as: UTF8.self)
+            guard value.utf8.elementsEqual(field.value) else { return malformed("UTF-8") }
+            read.append(.init(field.name, value))
+        }
+        guard let file else { return .refused(VerificationFailure(.invalidArgument, "no file")) }
+        guard file.bytes.count <= limits.maxFileBytes else { return .refused(VerificationFailure(.entityTooLarge, "too large")) }
+        return .accepted(fields: read, filename: file.name, file: file.bytes)
+    }()
+    let outcome = check(body, type, limits)
+    switch (expected, outcome) {
+    case (.refused(let e), .refused(let o)) where e.code == o.code: return
+    case (.accepted, .accepted) where expected == outcome: return
+    default:
+        fatalError(
+            "a written form (\(fields.count) fields) read as \(outcome.short); expected \(expected.short); Content-Type "
+                + "\(type.debugDescription), body \(String(decoding: body.prefix(2048), as: UTF8.self).debugDescription)")
+    }
+}
+
+/// `bucket(path:host:policy:)` on a path and a host from the input.
+func bucket(_ data: [UInt8]) {
+    let rest = data[5...]
+    let nul = rest.firstIndex(of: 0) ?? rest.endIndex
+    let path = String(decoding: rest[..<nul], as: UTF8.self)
+    let host: String? = nul == rest.endIndex ? nil : String(decoding: rest[(nul + 1)...], as: UTF8.self)
+    var policy = VerificationPolicy()
+    if data[1] & 1 == 1 { policy.virtualHostedStyle = try! VirtualHostedStyle(domains: ["s3.example.com", "example.com"]) }
+    func read() -> Result<String, VerificationFailure> {
+        Result { () throws(VerificationFailure) in try BrowserFormUpload.bucket(path: path, host: host, policy: policy) }
+    }
+    let result = read()
+    guard result == read() else { fatalError("bucket(path:host:policy:) is not deterministic") }
+    switch result {
+    case .success(let bucket):
+        guard VirtualHostedStyle.isValidBucketName(bucket) else { fatalError("not a bucket name: \(bucket.debugDescription)") }
+        let virtual = try? policy.virtualHostedStyle?.bucket(host: host ?? "")
+        if let virtual {
+            guard bucket == virtual, path == "/" || path.isEmpty else {
+                fatalError("bucket \(bucket.debugDescription) for host \(host!.debugDescription), path \(path.debugDescription)")
+            }
+        } else {
+            guard path == "/" + bucket || path == "/" + bucket + "/" else {
+                fatalError("bucket \(bucket.debugDescription) from path \(path.debugDescription)")
+            }
+        }
+    case .failure(let f):
+        guard f.code == .invalidRequest || f.code == .invalidBucketName, (400..<500).contains(f.httpStatus) else {
+            fatalError("bucket(path:host:policy:) refused with \(f.code.name)")
+        }
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data, size >= 5 else { return 0 }
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    switch bytes[0] >> 5 {
+    case 5, 6:
+        roundTrip(bytes)
+    case 7:
+        bucket(bytes)
+    default:
+        var body = Array(bytes[5...])
+        let type: String
+        if let t = contentType(bytes[0] & 7, boundaries[Int(bytes[1]) % 4]) {
+            type = t
+        } else {
+            let nul = body.firstIndex(of: 0) ?? 0
+            type = String(decoding: body[..<nul], as: UTF8.self)
+            body = Array(body[(nul == body.endIndex ? nul : nul + 1)...])
+        }
+        _ = check(body, type, limits(bytes))
+    }
+    return 0
+}
+
+runFuzzer(fuzzOne)
