@@ -176,3 +176,113 @@ extension GatewayForwardingAttackTests {
         #expect(Self.requests(rig).count == 1, "\(rig.received)")
     }
 }
+
+extension GatewayForwardingAttackTests {
+    /// Sends `parts` on one connection with a pause between them (so the server reads them as separate
+    /// buffers), then reads the response.
+    static func sendSlowly(port: UInt16, _ parts: [[UInt8]]) throws -> String {
+        let fd = try RawSocket.connect(port: port, timeoutSeconds: 20)
+        defer { close(fd) }
+        for (k, part) in parts.enumerated() {
+            if k > 0 { Thread.sleep(forTimeInterval: 0.3) }
+            var sent = 0
+            while sent < part.count {
+                let n = part[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard n > 0 else { break }
+                sent += n
+            }
+        }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !RawSocket.complete(out) {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            out += buffer[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    @Test("bodies that differ from what was declared or signed never reach the upstream whole: a long tampered body is cut short upstream, aws-chunked bytes after the end or a decoded length that differs are refused before it is contacted, and one Content-Length goes")
+    func bodyAttacksNeverCompleteUpstream() throws {
+        let rig = try Rig(arguments: ["--max-buffered-body", "1000"])
+        // 4,000 bytes signed, the last one changed, sent in three parts: it streams (over the buffer limit).
+        let signedBody = [UInt8](repeating: 0x61, count: 4000)
+        var sentBody = signedBody
+        sentBody[3999] = 0x62
+        let fields = try rig.signed(.put, "/bucket/long", [.contentLength: "4000"], payload: .sha256(of: signedBody))
+        var head = "PUT /bucket/long HTTP/1.1\r\n"
+        for (name, value) in fields { head += "\(name): \(value)\r\n" }
+        head += "Connection: close\r\n\r\n"
+        let response = try Self.sendSlowly(
+            port: rig.port, [Array(head.utf8) + sentBody[0..<1500], Array(sentBody[1500..<3000]), Array(sentBody[3000...])])
+        #expect(response.contains("<Code>XAmzContentSHA256Mismatch</Code>"), "\(response)")
+        Thread.sleep(forTimeInterval: 0.5)
+        // The upstream may have read the first parts (released as they verified nothing yet: the hash is
+        // known at the end), never the held-back last one, which holds the changed byte.
+        if let long = Self.request(rig, "/bucket/long") {
+            #expect(long.bytes <= 3000, "the upstream read \(long.bytes) bytes of a tampered body")
+        }
+
+        // STREAMING-UNSIGNED-PAYLOAD-TRAILER bodies (checked at their end, within the buffer limit).
+        func chunked(_ path: String, declared: Int, _ encoded: String) throws -> (Int, String) {
+            let signed = try rig.signed(
+                .put, path,
+                [
+                    .contentEncoding: "aws-chunked", .contentLength: String(encoded.utf8.count),
+                    HTTPField.Name("x-amz-decoded-content-length")!: String(declared),
+                    HTTPField.Name("x-amz-trailer")!: "x-amz-checksum-crc32",
+                ], payload: .streamingUnsignedTrailer)
+            return try rig.send("PUT", path, signed, body: Array(encoded.utf8))
+        }
+        let hello = "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n"
+        let (after, afterResponse) = try chunked("/bucket/after", declared: 5, hello + "GET / HTTP/1.1\r\n\r\n")
+        #expect((400..<500).contains(after), "bytes after the final chunk: \(afterResponse)")
+        let (longer, longerResponse) = try chunked("/bucket/longer", declared: 6, hello)
+        #expect((400..<500).contains(longer), "decoded length short of the declared one: \(longerResponse)")
+        let (shorter, shorterResponse) = try chunked("/bucket/shorter", declared: 4, hello)
+        #expect((400..<500).contains(shorter), "decoded length over the declared one: \(shorterResponse)")
+        for path in ["/bucket/after", "/bucket/longer", "/bucket/shorter"] {
+            #expect(Self.request(rig, path) == nil, "\(path) reached the upstream: \(rig.received)")
+        }
+        let (good, goodResponse) = try chunked("/bucket/good", declared: 5, hello)
+        #expect(good == 200, "\(goodResponse)")
+        #expect(Self.request(rig, "/bucket/good").map { ($0.bytes, $0.fields.filter { $0.0 == "content-length" }.map(\.1)) }
+            .map { $0.0 == 5 && $0.1 == ["5"] } == true, "\(rig.received)")
+
+        // Content-Length given twice with one value: the upstream gets one.
+        let twice = try rig.signed(.put, "/bucket/twice", [.contentLength: "5"], payload: .sha256(of: Array("hello".utf8)))
+        let (twiceStatus, twiceResponse) = try rig.send(
+            "PUT", "/bucket/twice", twice + [("Content-Length", "5")], body: Array("hello".utf8))
+        if twiceStatus == 200 {
+            let forwarded = try #require(Self.request(rig, "/bucket/twice"), "\(rig.received)")
+            #expect(forwarded.fields.filter { $0.0 == "content-length" }.map(\.1) == ["5"] && forwarded.bytes == 5)
+        } else {
+            #expect((400..<500).contains(twiceStatus) || twiceStatus == 0, "\(twiceResponse)")
+        }
+    }
+}
+
+extension GatewayForwardingAttackTests {
+    @Test("without --diagnostics a refusal names no canonical request or string to sign, and an upstream that does not answer is a bare 502 BadGateway naming neither the upstream nor the error")
+    func refusalsAndUpstreamFailuresTellNothing() throws {
+        let rig = try Rig()
+        let wrong = Signer(
+            credentials: Credentials(accessKeyID: rig.credentials.accessKeyID, secretAccessKey: "not-the-secret"),
+            region: "us-east-1", service: "s3", keyCache: nil)
+        let (status, response) = try rig.send("GET", "/bucket/x", try rig.signed(.get, "/bucket/x", by: wrong))
+        #expect(status == 403 && response.contains("<Code>SignatureDoesNotMatch</Code>"), "\(response)")
+        let tampered = try rig.signed(.put, "/bucket/t", [.contentLength: "5"], payload: .sha256(of: Array("hello".utf8)))
+        let (tamperedStatus, tamperedResponse) = try rig.send("PUT", "/bucket/t", tampered, body: Array("jello".utf8))
+        #expect(tamperedStatus == 400, "\(tamperedResponse)")
+        for text in [response, tamperedResponse] {
+            for word in ["CanonicalRequest", "StringToSign", "aws4_request\n", "AWS4-HMAC-SHA256\n"] {
+                #expect(!text.contains(word), "\(word) in \(text)")
+            }
+        }
+        let upstreamPort = String(decoding: rig.upstream.stdout, as: UTF8.self).split(separator: "\n").first?.split(separator: " ").last ?? "?"
+        rig.upstream.stop()
+        let (down, downResponse) = try rig.send("GET", "/bucket/down", try rig.signed(.get, "/bucket/down"))
+        #expect(down == 502 && downResponse.contains("<Code>BadGateway</Code>"), "\(downResponse)")
+        #expect(!downResponse.contains(String(upstreamPort)) && !downResponse.lowercased().contains("refused"), "\(downResponse)")
+    }
+}
