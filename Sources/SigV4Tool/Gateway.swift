@@ -58,7 +58,9 @@ struct Gateway: Sendable {
 
     /// True when the path of `target` (up to `?`) has a segment that is `.` or `..`, with `%2E`/`%2e`
     /// read as `.`, and `%2F`/`%2f`, `\` and `%5C`/`%5c` read as separators (servers that decode them
-    /// once, or take a backslash for a slash, would see those segments).
+    /// once, or take a backslash for a slash, would see those segments), and a segment read up to
+    /// its first `;` or `%3B` (`..;jsessionid=1`: Tomcat and servlet containers strip path
+    /// parameters before resolving dot segments; until 2026-12-03 `/..;/other` left the prefix).
     static func hasDotSegment(_ target: String) -> Bool {
         var dots = 0  // dots in the current segment; -1 once it holds anything else
         var bytes = target.utf8[...]
@@ -75,6 +77,7 @@ struct Gateway: Sendable {
                 case (UInt8(ascii: "2"), UInt8(ascii: "e")): byte = UInt8(ascii: ".")
                 case (UInt8(ascii: "2"), UInt8(ascii: "f")): byte = UInt8(ascii: "/")
                 case (UInt8(ascii: "5"), UInt8(ascii: "c")): byte = UInt8(ascii: "\\")
+                case (UInt8(ascii: "3"), UInt8(ascii: "b")): byte = UInt8(ascii: ";")
                 default: break
                 }
                 if byte != b { bytes = bytes.dropFirst(2) }
@@ -83,6 +86,7 @@ struct Gateway: Sendable {
             case UInt8(ascii: "?"): return endSegment()
             case UInt8(ascii: "/"), UInt8(ascii: "\\"): if endSegment() { return true }
             case UInt8(ascii: "."): if dots >= 0 { dots += 1 }
+            case UInt8(ascii: ";"): if dots == 1 || dots == 2 { return true } else { dots = -1 }
             default: dots = -1
             }
         }

@@ -286,3 +286,33 @@ extension GatewayForwardingAttackTests {
         #expect(!downResponse.contains(String(upstreamPort)) && !downResponse.lowercased().contains("refused"), "\(downResponse)")
     }
 }
+
+extension GatewayForwardingAttackTests {
+    @Test("below an upstream path prefix, a '.' or '..' segment with path parameters ('..;', Tomcat's reading, raw or escaped) is refused as a dot segment; other ';' are ordinary bytes")
+    func dotSegmentsWithPathParametersCannotLeaveThePrefix() throws {
+        let rig = try Rig(upstreamPath: "/tenant")
+        for target in ["/..;/other", "/bucket/..;jsessionid=1/../../other", "/bucket/..%3B/..%3b/other", "/.;x/other", "/bucket/..;"] {
+            let (status, response) = try rig.send("GET", target, try rig.signed(.get, target))
+            #expect(status == 400 && response.contains("<Code>InvalidRequest</Code>"), "\(target): \(response)")
+        }
+        #expect(Self.requests(rig).isEmpty, "\(rig.received)")
+        for target in ["/bucket/a;b", "/bucket/...;x", "/bucket/;/x"] {
+            let (status, response) = try rig.send("GET", target, try rig.signed(.get, target))
+            #expect(status == 200, "\(target): \(response)")
+        }
+        #expect(Self.requests(rig).count == 3, "\(rig.received)")
+    }
+
+    @Test("trailer fields of a chunked request (an identity header, X-Forwarded-For) never reach the upstream")
+    func requestTrailersAreNotForwarded() throws {
+        let rig = try Rig()
+        let signed = try rig.signed(.put, "/bucket/trailers", payload: .unsignedPayload)
+        let body = Array("5\r\nhello\r\n0\r\nX-SigV4-Principal: mallory\r\nX-Forwarded-For: 10.0.0.9\r\n\r\n".utf8)
+        let (status, response) = try rig.send(
+            "PUT", "/bucket/trailers", signed + [("Transfer-Encoding", "chunked"), ("Trailer", "X-SigV4-Principal")], body: body)
+        #expect(status == 200, "\(response)")
+        let forwarded = try #require(Self.request(rig, "/bucket/trailers"), "\(rig.received)")
+        #expect(forwarded.fields.filter { $0.0 == "x-sigv4-principal" }.map(\.1) == ["alice"], "\(forwarded.fields)")
+        #expect(!rig.received.contains("mallory") && !rig.received.contains("10.0.0.9"), "\(rig.received)")
+    }
+}
