@@ -316,3 +316,19 @@ extension GatewayForwardingAttackTests {
         #expect(!rig.received.contains("mallory") && !rig.received.contains("10.0.0.9"), "\(rig.received)")
     }
 }
+
+extension GatewayForwardingAttackTests {
+    @Test("a target with '+', '//', '%2F', a second '?' and repeated or valueless parameters goes to the upstream byte for byte as it was verified")
+    func awkwardTargetsGoAsVerified() throws {
+        let rig = try Rig()
+        let target = "/bucket/a+b//c%2Fd?x=1?y=2&v&v=&r=2&r=1&p=a+b"
+        let (status, response) = try rig.send("GET", target, try rig.signed(.get, target))
+        #expect(status == 200, "\(response)")
+        #expect(Self.request(rig, target) != nil, "\(rig.received)")
+        // A parameter added after signing is not the signed request.
+        let signed = try rig.signed(.get, "/bucket/q?a=1")
+        let (added, addedResponse) = try rig.send("GET", "/bucket/q?a=1&acl", signed)
+        #expect(added == 403 && addedResponse.contains("<Code>SignatureDoesNotMatch</Code>"), "\(addedResponse)")
+        #expect(Self.requests(rig).count == 1, "\(rig.received)")
+    }
+}
