@@ -1,5 +1,4 @@
 public import Hummingbird
-import MultipartKit
 public import SigV4
 public import SigV4Verifier
 
@@ -68,6 +67,8 @@ public struct BrowserFormUpload: Sendable {
             guard path == "/" || path.isEmpty else { throw notToBucket() }
             return bucket
         }
+        // `/bucket` or `/bucket/`: a path without its leading `/` (`xphotos`) names no bucket.
+        guard path.hasPrefix("/") else { throw notToBucket() }
         var name = path.dropFirst()
         if name.hasSuffix("/") { name = name.dropLast() }
         guard !name.isEmpty, !name.contains("/") else { throw notToBucket() }
@@ -96,9 +97,7 @@ public struct BrowserFormUpload: Sendable {
         } catch {
             throw tooLarge(limits.maxFileBytes)
         }
-        let upload = try parse(body, contentType: request.headers[.contentType] ?? "", limits: limits)
-        guard upload.file.readableBytes <= limits.maxFileBytes else { throw tooLarge(limits.maxFileBytes) }
-        return upload
+        return try parse(body, contentType: request.headers[.contentType] ?? "", limits: limits)
     }
 
     static func tooLarge(_ maxFile: Int) -> VerificationFailure {
@@ -107,74 +106,154 @@ public struct BrowserFormUpload: Sendable {
             details: [.init("MaxSizeAllowed", String(maxFile))])
     }
 
-    /// ``read(_:limits:)`` on a body already in memory (`contentType`: the request's `Content-Type`).
+    /// ``read(_:limits:)`` on a body already in memory (`contentType`: the request's `Content-Type`):
+    /// RFC 7578's `multipart/form-data`, read as RFC 2046 frames it. The boundary is 1 to 200 bytes of
+    /// visible ASCII or spaces; the body is an ignored preamble, `--boundary` at its start or after a
+    /// CRLF, then parts, each after `CRLF--boundary` (spaces or tabs and a CRLF after it, or `--` to
+    /// close); a part is header lines (a token, `:`, a value; CRLF line ends) and an empty line, then
+    /// its content. The fields are the parts before the one named `file` (each a `form-data`
+    /// `Content-Disposition` with a name, its content UTF-8, at most ``Limits/maxFields`` of them and
+    /// ``Limits/maxFieldBytes`` of names and values); what follows the file part's closing delimiter is
+    /// ignored. `MalformedPOSTRequest` for anything else, `InvalidArgument` for a form without a file,
+    /// `EntityTooLarge` for a file over ``Limits/maxFileBytes``. The file is a slice of `body` (no copy).
     public static func parse(_ body: ByteBuffer, contentType: String, limits: Limits) throws(VerificationFailure)
         -> BrowserFormUpload
     {
-        func malformed(_ why: String) -> VerificationFailure {
-            VerificationFailure(
-                malformedPOSTRequest, "The body of your POST request is not well-formed multipart/form-data: \(why).")
+        guard let boundary = headerParameters(contentType)["boundary"], (1...200).contains(boundary.utf8.count),
+            boundary.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f })
+        else {
+            throw malformed("no boundary of 1 to 200 visible ASCII characters")
         }
-        guard let boundary = headerParameters(contentType)["boundary"], (1...200).contains(boundary.utf8.count) else {
-            throw malformed("no boundary")
+        let read = body.withUnsafeReadableBytes { bytes in
+            Result { () throws(VerificationFailure) in
+                try readForm(bytes, delimiter: Array("\r\n--\(boundary)".utf8), limits: limits)
+            }
         }
-        let parser = MultipartParser(boundary: boundary)
+        let form = try read.get()
+        guard let file = body.getSlice(at: body.readerIndex + form.file.lowerBound, length: form.file.count) else {
+            preconditionFailure("the file's range is inside the body")
+        }
+        return BrowserFormUpload(form: PostForm(fields: form.fields, filename: form.filename), file: file)
+    }
+
+    static func malformed(_ why: String) -> VerificationFailure {
+        VerificationFailure(
+            malformedPOSTRequest, "The body of your POST request is not well-formed multipart/form-data: \(why).")
+    }
+
+    /// The fields, the file's name and the file's range in `body` (``parse(_:contentType:limits:)``).
+    /// `delimiter` is `CRLF--boundary`, its boundary without a CR.
+    static func readForm(_ body: UnsafeRawBufferPointer, delimiter: [UInt8], limits: Limits) throws(VerificationFailure)
+        -> (fields: [(String, String)], filename: String?, file: Range<Int>)
+    {
+        let cr = UInt8(ascii: "\r")
+        let lf = UInt8(ascii: "\n")
+        // Where `delimiter` next starts at or after `from`. It holds one CR, its first byte: a CR where a
+        // partial match fails is past every byte that matched, so each byte is looked at a bounded
+        // number of times (linear in the body, whatever it holds).
+        func find(from: Int) -> Int? {
+            var i = from
+            while body.count - i >= delimiter.count {
+                guard let at = body[i...].firstIndex(of: cr) else { return nil }
+                guard body.count - at >= delimiter.count else { return nil }
+                var k = 1
+                while k < delimiter.count, body[at + k] == delimiter[k] { k += 1 }
+                if k == delimiter.count { return at }
+                i = at + k
+            }
+            return nil
+        }
+        // After a delimiter: `--` closes the body (true); spaces or tabs and CRLF start a part (false).
+        func afterDelimiter(_ i: inout Int) throws(VerificationFailure) -> Bool {
+            if body.count - i >= 2, body[i] == UInt8(ascii: "-"), body[i + 1] == UInt8(ascii: "-") { return true }
+            while i < body.count, body[i] == 0x20 || body[i] == 0x09 { i += 1 }
+            guard body.count - i >= 2, body[i] == cr, body[i + 1] == lf else {
+                throw malformed("a boundary is not followed by a line end")
+            }
+            i += 2
+            return false
+        }
+
+        // The preamble: up to `--boundary` at the start or after a CRLF.
+        let dashBoundary = delimiter[2...]
+        var i: Int
+        if body.count >= dashBoundary.count, body.prefix(dashBoundary.count).elementsEqual(dashBoundary) {
+            i = dashBoundary.count
+        } else if let at = find(from: 0) {
+            i = at + delimiter.count
+        } else {
+            throw malformed("the boundary is not in the body")
+        }
+
         var fields: [(String, String)] = []
         var fieldBytes = 0
-        var headers: [(String, String)] = []
-        var part = ByteBuffer()
-        var file: (name: String?, bytes: ByteBuffer)? = nil
-        var problem: String? = nil
-        parser.onHeader = { name, value in headers.append((name, value)) }
-        parser.onBody = { chunk in
-            guard file == nil, problem == nil else { return }
-            part.writeBuffer(&chunk)
-        }
-        parser.onPartComplete = {
-            defer {
-                headers = []
-                part = ByteBuffer()
+        while try !afterDelimiter(&i) {
+            // The part's head: lines up to an empty one; the first Content-Disposition counts.
+            var disposition: Range<Int>? = nil
+            while true {
+                guard let end = body[i...].firstIndex(of: cr), end + 1 < body.count, body[end + 1] == lf else {
+                    throw malformed("a part's head does not end in CRLF")
+                }
+                let line = i..<end
+                i = end + 2
+                if line.isEmpty { break }
+                guard let colon = body[line].firstIndex(of: UInt8(ascii: ":")), colon > line.lowerBound,
+                    body[line.lowerBound..<colon].allSatisfy(isTokenByte), !body[line].contains(lf)
+                else {
+                    throw malformed("a part's head cannot be read")
+                }
+                if disposition == nil, isContentDisposition(body[line.lowerBound..<colon]) {
+                    disposition = colon + 1..<line.upperBound
+                }
             }
-            guard file == nil, problem == nil else { return }
-            guard let disposition = headers.first(where: { $0.0.lowercased() == "content-disposition" })?.1 else {
-                problem = "a part has no Content-Disposition"
-                return
+            guard let end = find(from: i) else { throw malformed("a part does not end with the boundary") }
+            let content = i..<end
+            i = end + delimiter.count
+
+            guard let disposition else { throw malformed("a part has no Content-Disposition") }
+            let value = String(decoding: body[disposition], as: UTF8.self)
+            guard value.utf8.elementsEqual(body[disposition]) else {
+                throw malformed("a part's Content-Disposition is not UTF-8")
             }
-            let directives = headerParameters(disposition)
-            let type = disposition.prefix { $0 != ";" }.trimmingASCIISpaces.lowercased()
+            let directives = headerParameters(value)
+            let type = value.prefix { $0 != ";" }.trimmingASCIISpaces.lowercased()
             guard type == "form-data", let name = directives["name"] else {
-                problem = "a part is not form-data with a name"
-                return
+                throw malformed("a part is not form-data with a name")
             }
             if PresignedPost.fieldName(name) == "file" {
-                file = (directives["filename"], part)
-                return
+                // S3 ignores what follows the file part; its delimiter is checked as any other.
+                _ = try afterDelimiter(&i)
+                guard content.count <= limits.maxFileBytes else { throw tooLarge(limits.maxFileBytes) }
+                return (fields, directives["filename"], content)
             }
-            fieldBytes += name.utf8.count + part.readableBytes
+            fieldBytes += name.utf8.count + content.count
             guard fields.count < limits.maxFields, fieldBytes <= limits.maxFieldBytes else {
-                problem = "more than \(limits.maxFields) fields or \(limits.maxFieldBytes) bytes of them"
-                return
+                throw malformed("more than \(limits.maxFields) fields or \(limits.maxFieldBytes) bytes of them")
             }
-            guard let value = part.getString(at: part.readerIndex, length: part.readableBytes),
-                value.utf8.elementsEqual(part.readableBytesView)
-            else {
-                problem = "the field '\(name.prefix(64))' is not UTF-8"
-                return
+            let field = String(decoding: body[content], as: UTF8.self)
+            guard field.utf8.elementsEqual(body[content]) else {
+                throw malformed("the field '\(name.prefix(64))' is not UTF-8")
             }
-            fields.append((name, value))
+            fields.append((name, field))
         }
-        do {
-            try parser.execute(body)
-        } catch {
-            throw malformed("a part's head cannot be read")
+        throw VerificationFailure(
+            .invalidArgument, "POST requires exactly one file upload per request.",
+            details: [.init("ArgumentName", "file"), .init("ArgumentValue", "0")])
+    }
+
+    /// An RFC 9110 token byte (a header name's).
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(b)
         }
-        if let problem { throw malformed(problem) }
-        guard let file else {
-            throw VerificationFailure(
-                .invalidArgument, "POST requires exactly one file upload per request.",
-                details: [.init("ArgumentName", "file"), .init("ArgumentValue", "0")])
-        }
-        return BrowserFormUpload(form: PostForm(fields: fields, filename: file.name), file: file.bytes)
+    }
+
+    /// True for the bytes `Content-Disposition`, ASCII case ignored.
+    static func isContentDisposition(_ name: Slice<UnsafeRawBufferPointer>) -> Bool {
+        name.count == 19 && zip(name, "content-disposition".utf8).allSatisfy { ($0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0) == $1 }
     }
 
     /// The `;`-separated `name=value` parameters of a header value (`multipart/form-data;
