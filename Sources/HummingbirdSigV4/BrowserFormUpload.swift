@@ -1,5 +1,5 @@
 public import Hummingbird
-public import SigV4
+import SigV4
 public import SigV4Verifier
 
 /// A browser-form upload read from a request (S3's POST Object): a `POST` of `multipart/form-data`
@@ -151,10 +151,11 @@ public struct BrowserFormUpload: Sendable {
         // Where `delimiter` next starts at or after `from`. It holds one CR, its first byte: a CR where a
         // partial match fails is past every byte that matched, so each byte is looked at a bounded
         // number of times (linear in the body, whatever it holds).
+        let bytes = body.assumingMemoryBound(to: UInt8.self)
         func find(from: Int) -> Int? {
             var i = from
             while body.count - i >= delimiter.count {
-                guard let at = body[i...].firstIndex(of: cr) else { return nil }
+                let at = ByteSearch.index(of: cr, in: bytes, i..<body.count)
                 guard body.count - at >= delimiter.count else { return nil }
                 var k = 1
                 while k < delimiter.count, body[at + k] == delimiter[k] { k += 1 }
@@ -198,11 +199,11 @@ public struct BrowserFormUpload: Sendable {
                 i = end + 2
                 if line.isEmpty { break }
                 guard let colon = body[line].firstIndex(of: UInt8(ascii: ":")), colon > line.lowerBound,
-                    body[line.lowerBound..<colon].allSatisfy(isTokenByte), !body[line].contains(lf)
+                    body[line.lowerBound..<colon].allSatisfy(CanonicalRequestBuilder.isTokenByte), !body[line].contains(lf)
                 else {
                     throw malformed("a part's head cannot be read")
                 }
-                if disposition == nil, isContentDisposition(body[line.lowerBound..<colon]) {
+                if disposition == nil, isContentDisposition(UnsafeBufferPointer(rebasing: bytes[line.lowerBound..<colon])) {
                     disposition = colon + 1..<line.upperBound
                 }
             }
@@ -241,19 +242,11 @@ public struct BrowserFormUpload: Sendable {
             details: [.init("ArgumentName", "file"), .init("ArgumentValue", "0")])
     }
 
-    /// An RFC 9110 token byte (a header name's).
-    static func isTokenByte(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(b)
-        }
-    }
-
     /// True for the bytes `Content-Disposition`, ASCII case ignored.
-    static func isContentDisposition(_ name: Slice<UnsafeRawBufferPointer>) -> Bool {
-        name.count == 19 && zip(name, "content-disposition".utf8).allSatisfy { ($0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0) == $1 }
+    static func isContentDisposition(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        let lowercase: StaticString = "content-disposition"
+        return VerificationRequest.equalsIgnoringCase(
+            name, UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
     }
 
     /// The `;`-separated `name=value` parameters of a header value (`multipart/form-data;

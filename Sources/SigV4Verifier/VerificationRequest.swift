@@ -134,7 +134,8 @@ public struct VerificationRequest: Sendable, Hashable {
         return true
     }
 
-    static func equalsIgnoringCase(_ x: UnsafeBufferPointer<UInt8>, _ lowercaseY: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// True when `x` is `lowercaseY` with ASCII letters in any case.
+    package static func equalsIgnoringCase(_ x: UnsafeBufferPointer<UInt8>, _ lowercaseY: UnsafeBufferPointer<UInt8>) -> Bool {
         guard x.count == lowercaseY.count else { return false }
         for i in 0..<x.count {
             let p = x[i]
