@@ -36,6 +36,13 @@ public struct BrowserFormUpload: Sendable {
             self.maxFieldBytes = maxFieldBytes
             self.maxFields = maxFields
         }
+
+        /// The most bytes of body ``BrowserFormUpload/read(_:limits:)`` collects: the file limit plus the
+        /// field limit, each taken as 0 when negative, and `Int.max` where the sum would overflow.
+        var bodyLimit: Int {
+            let (sum, overflow) = max(0, maxFileBytes).addingReportingOverflow(max(0, maxFieldBytes))
+            return overflow ? .max : sum
+        }
     }
 
     /// `MalformedPOSTRequest` (400): S3's answer to a body that is not the `multipart/form-data` it declares.
@@ -87,7 +94,7 @@ public struct BrowserFormUpload: Sendable {
     /// parts after it, and so does this). `MalformedPOSTRequest` for a body that cannot be read as
     /// `multipart/form-data`, `InvalidArgument` for a form without a file.
     public static func read(_ request: Request, limits: Limits) async throws(VerificationFailure) -> BrowserFormUpload {
-        let limit = limits.maxFileBytes + limits.maxFieldBytes
+        let limit = limits.bodyLimit
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw tooLarge(limits.maxFileBytes)
         }

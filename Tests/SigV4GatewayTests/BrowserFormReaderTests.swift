@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
 @testable import HummingbirdSigV4
 import NIOCore
 import SigV4
@@ -143,6 +145,40 @@ struct BrowserFormReaderTests {
                 continue
             }
             #expect(failure.code == BrowserFormUpload.malformedPOSTRequest)
+        }
+    }
+
+    /// `read` collects at most the file limit plus the field limit. That sum overflowed (a trap) for
+    /// limits near `Int.max`, as a caller meaning "no limit" would set them; it now saturates, and a
+    /// negative limit counts as 0.
+    @Test("read's body limit saturates instead of overflowing; negative limits count as 0")
+    func readLimitSaturates() async throws {
+        #expect(BrowserFormUpload.Limits(maxFileBytes: .max, maxFieldBytes: .max).bodyLimit == .max)
+        #expect(BrowserFormUpload.Limits(maxFileBytes: .max, maxFieldBytes: 1).bodyLimit == .max)
+        #expect(BrowserFormUpload.Limits(maxFileBytes: 10, maxFieldBytes: 5).bodyLimit == 15)
+        #expect(BrowserFormUpload.Limits(maxFileBytes: -1, maxFieldBytes: -7).bodyLimit == 0)
+
+        let body = "--b" + Self.part("key", "k") + "\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nhello\r\n--b--"
+        func request() -> Request {
+            let head = HTTPRequest(
+                method: .post, scheme: "http", authority: "localhost", path: "/bucket",
+                headerFields: [.contentType: Self.type, .contentLength: String(body.utf8.count)])
+            return Request(head: head, body: RequestBody(buffer: ByteBuffer(string: body)))
+        }
+        let upload = try await BrowserFormUpload.read(request(), limits: .init(maxFileBytes: .max, maxFieldBytes: .max, maxFields: .max))
+        #expect(String(buffer: upload.file) == "hello")
+        #expect(upload.form.fields.map(\.name) == ["key"])
+        let refused = await Self.readCode(request(), .init(maxFileBytes: -1, maxFieldBytes: -1))
+        #expect(refused == "EntityTooLarge")
+    }
+
+    /// The code `read` refuses `request` with, or nil when it reads it.
+    static func readCode(_ request: Request, _ limits: BrowserFormUpload.Limits) async -> String? {
+        do throws(VerificationFailure) {
+            _ = try await BrowserFormUpload.read(request, limits: limits)
+            return nil
+        } catch {
+            return error.code.name
         }
     }
 }
