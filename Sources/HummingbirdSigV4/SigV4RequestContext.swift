@@ -1,4 +1,5 @@
 public import Hummingbird
+public import NIOCore
 public import SigV4Verifier
 
 /// A request context that can carry the identity the SigV4 middleware verified.
@@ -38,18 +39,26 @@ extension SigV4RequestContext {
 /// let router = Router(context: BasicSigV4RequestContext.self)
 /// router.add(middleware: SigV4Authenticator(verifier: verifier))
 /// ```
-public struct BasicSigV4RequestContext: SigV4RequestContext {
+public struct BasicSigV4RequestContext: SigV4RequestContext, RemoteAddressRequestContext {
     /// Hummingbird's per-request storage.
     public var coreContext: CoreRequestContextStorage
     /// The verified identity, nil until the middleware accepted the request.
     public var sigV4: VerifiedRequest?
     /// The verified browser-form upload, nil unless the middleware accepted one.
     public var sigV4Form: VerifiedPostForm?
+    /// The address of the connection's peer (the client, or the proxy in front of this server), as
+    /// the channel reports it; nil where there is none (Hummingbird's router test framework).
+    ///
+    /// ```swift
+    /// router.get("/whoami") { _, context in context.remoteAddress?.ipAddress ?? "unknown" }
+    /// ```
+    public var remoteAddress: SocketAddress?
 
     /// Creates an empty context for a new request.
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.sigV4 = nil
         self.sigV4Form = nil
+        self.remoteAddress = source.channel.remoteAddress
     }
 }

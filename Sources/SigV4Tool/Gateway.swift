@@ -128,6 +128,16 @@ struct Gateway: Sendable {
         "x-rewrite-url", "x-original-uri", "x-override-url",
     ]
 
+    /// The gateway's own word on where a forwarded request came from, in place of the client's
+    /// (dropped, ``isClientAssertion(_:)``): `X-Forwarded-For` with the connection peer's address
+    /// (when the channel has one) and `X-Forwarded-Proto: http` (the gateway listens without TLS).
+    /// One value each, as AWS's load balancers send them: the gateway does not extend a client's list,
+    /// since nothing vouches for it.
+    static func addForwardingHeaders(_ headers: inout HTTPHeaders, client: String?) {
+        if let client { headers.add(name: "X-Forwarded-For", value: client) }
+        headers.add(name: "X-Forwarded-Proto", value: "http")
+    }
+
     /// True for a name of ``clientAssertions`` or any `x-forwarded-` name (lowercase `canonicalName`;
     /// `_` read as `-`, as CGI-style servers map both to one variable).
     static func isClientAssertion(_ canonicalName: String) -> Bool {
@@ -211,13 +221,14 @@ struct Gateway: Sendable {
         // The identity is kept for the access log only when the log is written: a copy of a
         // verified request is a retain and a release of each of its strings.
         let logging = accessLog.logLevel <= .info
+        let client = context.remoteAddress?.ipAddress
         var identity: VerifiedRequest?
         if let upstream, upstream.refuses(request.head.path ?? "/") {
             let failure = VerificationFailure(
                 .invalidRequest, "A path with '.' or '..' segments cannot be forwarded below the upstream's path prefix")
             let response = (authenticator?.configuration.errorFormat ?? .s3XML).response(
                 for: failure, requestID: authenticator?.configuration.requestID(), resource: request.uri.path)
-            log(request, status: response.status.code, identity: nil, code: failure.code.name, started: started)
+            log(request, client: client, status: response.status.code, identity: nil, code: failure.code.name, started: started)
             return response
         }
         var form: VerifiedPostForm?
@@ -229,28 +240,29 @@ struct Gateway: Sendable {
                         // A browser-form upload, verified: the body is its file, read whole already.
                         if logging { form = verified }
                         let file = try await request.body.collect(upTo: .max)
-                        return try await self.storePostUpload(request, verified: verified, file: file)
+                        return try await self.storePostUpload(request, verified: verified, file: file, client: client)
                     }
                     if logging { identity = context.sigV4 }
-                    return try await self.serve(request, identity: context.sigV4)
+                    return try await self.serve(request, identity: context.sigV4, client: client)
                 }
             } else {
-                response = try await serve(request, identity: nil)
+                response = try await serve(request, identity: nil, client: client)
             }
         } catch {
-            log(request, status: 502, identity: identity, form: form, code: "BadGateway", started: started)
+            log(request, client: client, status: 502, identity: identity, form: form, code: "BadGateway", started: started)
             return Self.badGateway()
         }
         let code = response.headers[SigV4ErrorFormat.errorCodeField]
-        log(request, status: response.status.code, identity: identity, form: form, code: code, started: started)
+        log(request, client: client, status: response.status.code, identity: identity, form: form, code: code, started: started)
         return response
     }
 
-    /// One structured access-log line: the request's identity (`identity`), or a browser-form
-    /// upload's (`form`), or none. Never logs the query (it may hold a presigned token) or any header
-    /// value other than the public access key id. Nothing is built when the access log is filtered out.
+    /// One structured access-log line: the peer's address (`client`), the request's identity
+    /// (`identity`), or a browser-form upload's (`form`), or none. Never logs the query (it may hold a
+    /// presigned token) or any header value other than the public access key id. Nothing is built when
+    /// the access log is filtered out.
     func log(
-        _ request: Request, status: Int, identity: VerifiedRequest? = nil, form: VerifiedPostForm? = nil, code: String?,
+        _ request: Request, client: String?, status: Int, identity: VerifiedRequest? = nil, form: VerifiedPostForm? = nil, code: String?,
         started: ContinuousClock.Instant
     ) {
         guard accessLog.logLevel <= .info else { return }
@@ -260,6 +272,7 @@ struct Gateway: Sendable {
             "status": "\(status)",
             "ms": "\(Self.milliseconds(ContinuousClock.now - started))",
         ]
+        if let client { metadata["client"] = "\(client)" }
         if let identity {
             metadata["access_key_id"] = "\(identity.accessKeyID)"
             metadata["principal"] = "\(identity.principal)"
@@ -285,8 +298,9 @@ struct Gateway: Sendable {
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 
-    /// Forwards a verified request, or answers its identity.
-    func serve(_ request: Request, identity: VerifiedRequest?) async throws -> Response {
+    /// Forwards a verified request, or answers its identity. `client`: the connection peer's address,
+    /// sent upstream as `X-Forwarded-For`.
+    func serve(_ request: Request, identity: VerifiedRequest?, client: String?) async throws -> Response {
         guard let upstream, let httpClient else {
             // Read the body through the middleware's checks, so a tampered body is refused here too.
             var received = 0
@@ -320,6 +334,7 @@ struct Gateway: Sendable {
             outbound.headers.add(name: "X-SigV4-Access-Key-Id", value: identity.accessKeyID)
             outbound.headers.add(name: "X-SigV4-Principal", value: identity.principal)
         }
+        Self.addForwardingHeaders(&outbound.headers, client: client)
         if let upstreamCredentials, let identity {
             try resign(&outbound, credentials: upstreamCredentials, identity: identity)
         }

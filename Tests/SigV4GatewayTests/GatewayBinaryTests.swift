@@ -126,13 +126,15 @@ struct GatewayBinaryTests {
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
-        // The access log (info level, on stdout) has one line per request, with the elapsed time and no secret.
+        // The access log (info level, on stdout) has one line per request, with the elapsed time, the client's address and no secret.
         let log = banner + String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let accessLines = log.split(separator: "\n").filter { $0.contains("sigv4.access") }
         #expect(accessLines.count == 3)
         #expect(accessLines.contains { $0.contains("status=200") && $0.contains("principal=tester") })
         #expect(accessLines.contains { $0.contains("status=403") && $0.contains("code=SignatureDoesNotMatch") })
         #expect(accessLines.allSatisfy { $0.contains(/\sms=\d+\.\d\d(\s|$)/) })
+        // Each names the connection's peer (the client's address).
+        #expect(accessLines.allSatisfy { $0.contains("client=127.0.0.1") }, "\(accessLines)")
         #expect(!log.contains(secret))
     }
 }

@@ -439,6 +439,8 @@ extension GatewayForwardingTests {
         #expect(!lower.contains("x-amz-copy-source") && !lower.contains("x-amz-metadata-directive"), "\(stored)")
         #expect(!lower.contains("unsigned-payload"), "\(stored)")
         #expect(stored.contains("x-amz-meta-uuid: 1436\r\n") && stored.contains("x-amz-storage-class: STANDARD_IA\r\n"), "\(stored)")
+        // The gateway's word on where the form came from, as for any forwarded request.
+        #expect(lower.contains("x-forwarded-for: 127.0.0.1\r\n") && lower.contains("x-forwarded-proto: http\r\n"), "\(stored)")
     }
 
     @Test("below an upstream path prefix, a browser form whose key (with the file's name) has dot segments is refused, as a request's path is; nothing reaches the upstream")
