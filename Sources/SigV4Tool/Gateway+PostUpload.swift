@@ -6,6 +6,7 @@ import HummingbirdSigV4
 import NIOCore
 import SigV4
 import SigV4AsyncHTTPClient
+import SigV4CommandLine
 import SigV4Verifier
 
 /// Browser-form uploads (S3's POST Object): the middleware (`SigV4Authenticator` with
@@ -35,9 +36,9 @@ extension Gateway {
     /// `PUT /bucket/key` upstream with the file, or the verified form as JSON in echo mode; then S3's
     /// answer to a form: a redirect, or the `success_action_status` (204 by default; 201 with a
     /// `PostResponse` document).
-    func storePostUpload(_ request: Request, verified: VerifiedPostForm, file: ByteBuffer, client: String?) async throws
-        -> Response
-    {
+    func storePostUpload(
+        _ request: Request, verified: VerifiedPostForm, file: ByteBuffer, forwarding: TrustedProxies.Forwarding
+    ) async throws -> Response {
         // The key (the file's name in it) is the client's, not a signed path: below a path prefix
         // its dot segments are refused as a request path's are (`Upstream.refuses`).
         if let upstream, upstream.refuses(verified.pathStyleTarget) {
@@ -85,7 +86,7 @@ extension Gateway {
         }
         outbound.headers.add(name: "X-SigV4-Access-Key-Id", value: verified.accessKeyID)
         outbound.headers.add(name: "X-SigV4-Principal", value: verified.principal)
-        Self.addForwardingHeaders(&outbound.headers, client: client)
+        Self.addForwardingHeaders(&outbound.headers, forwarding)
         outbound.headers.replaceOrAdd(name: "Content-Length", value: String(file.readableBytes))
         if let upstreamCredentials {
             let signer = Signer(

@@ -8,6 +8,7 @@ import NIOCore
 import NIOHTTP1
 import SigV4
 import SigV4AsyncHTTPClient
+import SigV4CommandLine
 import SigV4Verifier
 
 /// The verifying gateway behind `sigv4 serve` and `sigv4 demo`: verify, then forward or echo.
@@ -25,6 +26,9 @@ struct Gateway: Sendable {
     /// Bodies whose check completes only at their end (a signed hash, aws-chunked) and that are at most
     /// this long are read whole before the upstream is contacted, so a refused body never reaches it.
     var maxBufferedBody: Int = 16 << 20
+    /// Proxies whose `X-Forwarded-For` chain and `X-Forwarded-Proto` are kept (`--trusted-proxy`);
+    /// by default none, and the gateway speaks only for its connection's peer.
+    var trustedProxies = TrustedProxies.none
 
     /// An upstream base URL split into the parts we need; its path prefix is prepended to every target.
     struct Upstream: Sendable {
@@ -132,11 +136,28 @@ struct Gateway: Sendable {
     /// (dropped, ``isClientAssertion(_:)``): `X-Forwarded-For` with the connection peer's address
     /// (when the channel has one) and `X-Forwarded-Proto: http` (the gateway listens without TLS).
     /// One value each, as AWS's load balancers send them: the gateway does not extend a client's list,
-    /// since nothing vouches for it.
-    static func addForwardingHeaders(_ headers: inout HTTPHeaders, client: String?) {
-        if let client { headers.add(name: "X-Forwarded-For", value: client) }
-        headers.add(name: "X-Forwarded-Proto", value: "http")
+    /// since nothing vouches for it, unless the peer is a trusted proxy (``TrustedProxies``), whose
+    /// chain and scheme are kept.
+    static func addForwardingHeaders(_ headers: inout HTTPHeaders, _ forwarding: TrustedProxies.Forwarding) {
+        if let value = forwarding.forwardedFor { headers.add(name: "X-Forwarded-For", value: value) }
+        headers.add(name: "X-Forwarded-Proto", value: forwarding.proto)
     }
+
+    /// What the gateway says of `request`'s origin (``TrustedProxies/forwarding(peer:forwardedFor:forwardedProto:)``):
+    /// the request's `X-Forwarded-For` and `X-Forwarded-Proto` fields are read only when `peer` is trusted.
+    static func forwarding(_ request: Request, peer: String?, trusting trusted: TrustedProxies)
+        -> TrustedProxies.Forwarding
+    {
+        guard let peer, trusted.trusts(peer) else {
+            return trusted.forwarding(peer: peer, forwardedFor: [], forwardedProto: [])
+        }
+        return trusted.forwarding(
+            peer: peer, forwardedFor: request.headers[values: forwardedForName],
+            forwardedProto: request.headers[values: forwardedProtoName])
+    }
+
+    static let forwardedForName = HTTPField.Name("X-Forwarded-For")!
+    static let forwardedProtoName = HTTPField.Name("X-Forwarded-Proto")!
 
     /// True for a name of ``clientAssertions`` or any `x-forwarded-` name (lowercase `canonicalName`;
     /// `_` read as `-`, as CGI-style servers map both to one variable).
@@ -221,7 +242,8 @@ struct Gateway: Sendable {
         // The identity is kept for the access log only when the log is written: a copy of a
         // verified request is a retain and a release of each of its strings.
         let logging = accessLog.logLevel <= .info
-        let client = context.remoteAddress?.ipAddress
+        let forwarding = Self.forwarding(request, peer: context.remoteAddress?.ipAddress, trusting: trustedProxies)
+        let client = forwarding.client
         var identity: VerifiedRequest?
         if let upstream, upstream.refuses(request.head.path ?? "/") {
             let failure = VerificationFailure(
@@ -240,13 +262,13 @@ struct Gateway: Sendable {
                         // A browser-form upload, verified: the body is its file, read whole already.
                         if logging { form = verified }
                         let file = try await request.body.collect(upTo: .max)
-                        return try await self.storePostUpload(request, verified: verified, file: file, client: client)
+                        return try await self.storePostUpload(request, verified: verified, file: file, forwarding: forwarding)
                     }
                     if logging { identity = context.sigV4 }
-                    return try await self.serve(request, identity: context.sigV4, client: client)
+                    return try await self.serve(request, identity: context.sigV4, forwarding: forwarding)
                 }
             } else {
-                response = try await serve(request, identity: nil, client: client)
+                response = try await serve(request, identity: nil, forwarding: forwarding)
             }
         } catch {
             log(request, client: client, status: 502, identity: identity, form: form, code: "BadGateway", started: started)
@@ -298,9 +320,11 @@ struct Gateway: Sendable {
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 
-    /// Forwards a verified request, or answers its identity. `client`: the connection peer's address,
-    /// sent upstream as `X-Forwarded-For`.
-    func serve(_ request: Request, identity: VerifiedRequest?, client: String?) async throws -> Response {
+    /// Forwards a verified request, or answers its identity. `forwarding`: the `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` values sent upstream.
+    func serve(_ request: Request, identity: VerifiedRequest?, forwarding: TrustedProxies.Forwarding) async throws
+        -> Response
+    {
         guard let upstream, let httpClient else {
             // Read the body through the middleware's checks, so a tampered body is refused here too.
             var received = 0
@@ -334,7 +358,7 @@ struct Gateway: Sendable {
             outbound.headers.add(name: "X-SigV4-Access-Key-Id", value: identity.accessKeyID)
             outbound.headers.add(name: "X-SigV4-Principal", value: identity.principal)
         }
-        Self.addForwardingHeaders(&outbound.headers, client: client)
+        Self.addForwardingHeaders(&outbound.headers, forwarding)
         if let upstreamCredentials, let identity {
             try resign(&outbound, credentials: upstreamCredentials, identity: identity)
         }

@@ -6,6 +6,7 @@ import HummingbirdSigV4
 import Logging
 import NIOCore
 import SigV4
+import SigV4CommandLine
 import SigV4KeyStore
 import SigV4Verifier
 
@@ -98,6 +99,14 @@ struct Serve: AsyncParsableCommand {
             """)
     var idleTimeout: Double = 60
 
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: """
+            A proxy in front of the gateway (an address or CIDR range, repeatable): from it, the \
+            X-Forwarded-For chain and X-Forwarded-Proto are kept (the peer appended) instead of dropped.
+            """)
+    var trustedProxies: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -130,6 +139,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--idle-timeout must be 0 (never) to 86400 seconds")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        do {
+            _ = try TrustedProxies(trustedProxies)
+        } catch {
+            throw ValidationError(error.message)
+        }
     }
 
     static func parseListen(_ text: String) throws -> (String, Int) {
@@ -191,7 +205,7 @@ struct Serve: AsyncParsableCommand {
             upstreamCredentials: upstreamAccessKeyID.map {
                 Credentials(
                     accessKeyID: $0, secretAccessKey: environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"] ?? "")
-            }, maxBufferedBody: maxBufferedBody)
+            }, maxBufferedBody: maxBufferedBody, trustedProxies: try TrustedProxies(trustedProxies))
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
         let app = Application(

@@ -110,6 +110,36 @@ struct GatewayForwardingAttackTests {
         #expect(all.last?.method == "POST" && all.last?.target == "/bucket/spoof-signed", "\(rig.received)")
     }
 
+    @Test("behind a --trusted-proxy, its X-Forwarded-For chain (the peer appended) and X-Forwarded-Proto reach the upstream; other forwarding headers, and a chain that is not addresses, still do not")
+    func trustedProxyChainIsKept() throws {
+        let rig = try Rig(arguments: ["--trusted-proxy", "127.0.0.0/8"])
+        let (status, response) = try rig.send(
+            "GET", "/bucket/behind-proxy",
+            try rig.signed(.get, "/bucket/behind-proxy") + [
+                ("X-Forwarded-For", "203.0.113.7"), ("X-Forwarded-For", "10.0.0.2"), ("X-Forwarded-Proto", "https"),
+                ("X_Forwarded_For", "10.0.0.66"), ("Forwarded", "for=10.0.0.67"), ("X-Forwarded-Host", "admin.internal"),
+            ])
+        #expect(status == 200, "\(response)")
+        let (badStatus, badResponse) = try rig.send(
+            "GET", "/bucket/behind-proxy-bad",
+            try rig.signed(.get, "/bucket/behind-proxy-bad") + [("X-Forwarded-For", "203.0.113.7, evil.example")])
+        #expect(badStatus == 200, "\(badResponse)")
+        let kept = try #require(Self.request(rig, "/bucket/behind-proxy"), "\(rig.received)")
+        #expect(kept.fields.filter { $0.0 == "x-forwarded-for" }.map(\.1) == ["203.0.113.7, 10.0.0.2, 127.0.0.1"], "\(kept.fields)")
+        #expect(kept.fields.filter { $0.0 == "x-forwarded-proto" }.map(\.1) == ["https"], "\(kept.fields)")
+        #expect(!kept.names.contains("x_forwarded_for") && !kept.names.contains("forwarded") && !kept.names.contains("x-forwarded-host"))
+        let dropped = try #require(Self.request(rig, "/bucket/behind-proxy-bad"), "\(rig.received)")
+        #expect(dropped.fields.filter { $0.0 == "x-forwarded-for" }.map(\.1) == ["127.0.0.1"], "\(dropped.fields)")
+        // The access log names the rightmost hop that is not a trusted proxy.
+        let log = String(decoding: rig.gateway.stdout, as: UTF8.self)
+        #expect(log.contains("client=10.0.0.2") || log.contains("client=\"10.0.0.2\""), "\(log)")
+        // A --trusted-proxy that is not an address or a range (or has bits past its prefix) is a usage error.
+        for bad in ["nope", "10.0.0.1/8", "10.0.0.0/33", "[::1]"] {
+            let (status, output) = try GatewayBinaryTests.run(["serve", "--listen", "127.0.0.1:0", "--trusted-proxy", bad])
+            #expect(status == 2, "\(bad): \(output)")
+        }
+    }
+
     @Test("a body checked at its end and framed with Transfer-Encoding: chunked, no longer than --max-buffered-body, is verified whole before the upstream is contacted")
     func chunkedBodiesWithinTheBufferAreVerifiedFirst() throws {
         let rig = try Rig()
