@@ -117,33 +117,36 @@ package struct TrustedProxies: Sendable, Equatable {
     }
 
     /// The forwarding headers and logged client for a request from `peer` (the connection's address)
-    /// carrying `forwardedFor` and `forwardedProto` (every value of those fields, in order).
+    /// carrying `forwardedFor` and `forwardedProto` (every value of those fields, in order), received
+    /// over `scheme` (`http`, or `https` when the gateway terminates TLS).
     ///
-    /// An untrusted peer: `X-Forwarded-For: peer`, `X-Forwarded-Proto: http`, client `peer`, the
+    /// An untrusted peer: `X-Forwarded-For: peer`, `X-Forwarded-Proto: scheme`, client `peer`, the
     /// request's own fields ignored. A trusted peer: its chain (each comma-separated entry an IPv4 or
     /// IPv6 address, at most ``maximumChain``; otherwise the chain is ignored as a whole) with the peer
-    /// appended, its last `X-Forwarded-Proto` when that is `http` or `https`, and as client the
-    /// rightmost address that is not trusted (the leftmost when all are).
-    package func forwarding(peer: String?, forwardedFor: [String], forwardedProto: [String]) -> Forwarding {
-        guard let peer else { return Forwarding(forwardedFor: nil, proto: "http", client: nil) }
-        guard trusts(peer) else { return Forwarding(forwardedFor: peer, proto: "http", client: peer) }
+    /// appended, its last `X-Forwarded-Proto` when that is `http` or `https` (else `scheme`), and as
+    /// client the rightmost address that is not trusted (the leftmost when all are).
+    package func forwarding(peer: String?, forwardedFor: [String], forwardedProto: [String], scheme: String = "http")
+        -> Forwarding
+    {
+        guard let peer else { return Forwarding(forwardedFor: nil, proto: scheme, client: nil) }
+        guard trusts(peer) else { return Forwarding(forwardedFor: peer, proto: scheme, client: peer) }
         var chain: [String] = []
         for value in forwardedFor {
             for entry in value.split(separator: ",", omittingEmptySubsequences: false) {
                 let address = entry.trimmingSpaces
                 guard chain.count < Self.maximumChain, let bytes = Self.addressBytes(address) else {
-                    return finish(chain: [], peer: peer, forwardedProto: forwardedProto)
+                    return finish(chain: [], peer: peer, forwardedProto: forwardedProto, scheme: scheme)
                 }
                 chain.append(Self.format(bytes))
             }
         }
-        return finish(chain: chain, peer: peer, forwardedProto: forwardedProto)
+        return finish(chain: chain, peer: peer, forwardedProto: forwardedProto, scheme: scheme)
     }
 
-    private func finish(chain: [String], peer: String, forwardedProto: [String]) -> Forwarding {
+    private func finish(chain: [String], peer: String, forwardedProto: [String], scheme: String) -> Forwarding {
         let hops = chain + [peer]
         let client = hops.last { !trusts($0) } ?? hops[0]
-        var proto = "http"
+        var proto = scheme
         if let last = forwardedProto.last?.trimmingSpaces.lowercased(), last == "http" || last == "https" { proto = last }
         return Forwarding(forwardedFor: hops.joined(separator: ", "), proto: proto, client: client)
     }

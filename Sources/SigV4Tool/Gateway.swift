@@ -29,6 +29,9 @@ struct Gateway: Sendable {
     /// Proxies whose `X-Forwarded-For` chain and `X-Forwarded-Proto` are kept (`--trusted-proxy`);
     /// by default none, and the gateway speaks only for its connection's peer.
     var trustedProxies = TrustedProxies.none
+    /// `https` when the gateway itself listens with TLS (`--tls-certificate`): the
+    /// `X-Forwarded-Proto` it sends for a client it speaks for.
+    var scheme = "http"
 
     /// An upstream base URL split into the parts we need; its path prefix is prepended to every target.
     struct Upstream: Sendable {
@@ -134,7 +137,7 @@ struct Gateway: Sendable {
 
     /// The gateway's own word on where a forwarded request came from, in place of the client's
     /// (dropped, ``isClientAssertion(_:)``): `X-Forwarded-For` with the connection peer's address
-    /// (when the channel has one) and `X-Forwarded-Proto: http` (the gateway listens without TLS).
+    /// (when the channel has one) and `X-Forwarded-Proto` (`https` with `--tls-certificate`, else `http`).
     /// One value each, as AWS's load balancers send them: the gateway does not extend a client's list,
     /// since nothing vouches for it, unless the peer is a trusted proxy (``TrustedProxies``), whose
     /// chain and scheme are kept.
@@ -145,15 +148,15 @@ struct Gateway: Sendable {
 
     /// What the gateway says of `request`'s origin (``TrustedProxies/forwarding(peer:forwardedFor:forwardedProto:)``):
     /// the request's `X-Forwarded-For` and `X-Forwarded-Proto` fields are read only when `peer` is trusted.
-    static func forwarding(_ request: Request, peer: String?, trusting trusted: TrustedProxies)
+    static func forwarding(_ request: Request, peer: String?, scheme: String, trusting trusted: TrustedProxies)
         -> TrustedProxies.Forwarding
     {
         guard let peer, trusted.trusts(peer) else {
-            return trusted.forwarding(peer: peer, forwardedFor: [], forwardedProto: [])
+            return trusted.forwarding(peer: peer, forwardedFor: [], forwardedProto: [], scheme: scheme)
         }
         return trusted.forwarding(
             peer: peer, forwardedFor: request.headers[values: forwardedForName],
-            forwardedProto: request.headers[values: forwardedProtoName])
+            forwardedProto: request.headers[values: forwardedProtoName], scheme: scheme)
     }
 
     static let forwardedForName = HTTPField.Name("X-Forwarded-For")!
@@ -242,7 +245,8 @@ struct Gateway: Sendable {
         // The identity is kept for the access log only when the log is written: a copy of a
         // verified request is a retain and a release of each of its strings.
         let logging = accessLog.logLevel <= .info
-        let forwarding = Self.forwarding(request, peer: context.remoteAddress?.ipAddress, trusting: trustedProxies)
+        let forwarding = Self.forwarding(
+            request, peer: context.remoteAddress?.ipAddress, scheme: scheme, trusting: trustedProxies)
         let client = forwarding.client
         var identity: VerifiedRequest?
         if let upstream, upstream.refuses(request.head.path ?? "/") {

@@ -2,9 +2,12 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdSigV4
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
 import SigV4
 import SigV4CommandLine
 import SigV4KeyStore
@@ -30,6 +33,16 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "host:port to listen on (port 0 picks a free one; the chosen address is printed).")
     var listen: String = "127.0.0.1:8080"
+
+    @Option(
+        help: """
+            Serve HTTPS with this PEM certificate chain (the server's certificate first; with --tls-key). \
+            Default: plain HTTP.
+            """)
+    var tlsCertificate: String?
+
+    @Option(help: "The PEM private key of --tls-certificate (read at start; never printed).")
+    var tlsKey: String?
 
     @Option(help: "Key store file (default: $SIGV4_KEYSTORE or ~/.local/share/sigv4/keys.db).")
     var keystore: String?
@@ -144,6 +157,44 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
+        _ = try tlsConfiguration()
+    }
+
+    /// The server's TLS configuration from `--tls-certificate` and `--tls-key` (TLS 1.2 or later,
+    /// HTTP/1.1 by ALPN); nil without them. A `ValidationError` names the file that cannot be read,
+    /// never the key's bytes.
+    func tlsConfiguration() throws -> TLSConfiguration? {
+        switch (tlsCertificate, tlsKey) {
+        case (nil, nil): return nil
+        case (.some, nil): throw ValidationError("--tls-certificate needs --tls-key")
+        case (nil, .some): throw ValidationError("--tls-key needs --tls-certificate")
+        case (let certificatePath?, let keyPath?):
+            let chain: [NIOSSLCertificate]
+            do {
+                chain = try NIOSSLCertificate.fromPEMFile(certificatePath)
+            } catch {
+                throw ValidationError("--tls-certificate \(certificatePath): not a readable PEM certificate chain")
+            }
+            guard !chain.isEmpty else {
+                throw ValidationError("--tls-certificate \(certificatePath): no certificate in the file")
+            }
+            let key: NIOSSLPrivateKey
+            do {
+                key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+            } catch {
+                throw ValidationError("--tls-key \(keyPath): not a readable PEM private key")
+            }
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            configuration.minimumTLSVersion = .tlsv12
+            configuration.applicationProtocols = ["http/1.1"]
+            do {
+                _ = try NIOSSLContext(configuration: configuration)
+            } catch {
+                throw ValidationError("--tls-key \(keyPath) does not go with the certificate of --tls-certificate \(certificatePath)")
+            }
+            return configuration
+        }
     }
 
     static func parseListen(_ text: String) throws -> (String, Int) {
@@ -199,27 +250,31 @@ struct Serve: AsyncParsableCommand {
         clientConfiguration.decompression = .disabled
         let httpClient =
             upstreamURL == nil ? nil : HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        let tls = try tlsConfiguration()
         let gateway = Gateway(
             upstream: upstreamURL, authenticator: devNoAuth ? nil : authenticator,
             accessLog: Logger(label: "sigv4.access"), httpClient: httpClient,
             upstreamCredentials: upstreamAccessKeyID.map {
                 Credentials(
                     accessKeyID: $0, secretAccessKey: environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"] ?? "")
-            }, maxBufferedBody: maxBufferedBody, trustedProxies: try TrustedProxies(trustedProxies))
+            }, maxBufferedBody: maxBufferedBody, trustedProxies: try TrustedProxies(trustedProxies),
+            scheme: tls == nil ? "http" : "https")
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [ExpectContinueHandler()],
+                idleTimeout: idleTimeout > 0 ? .nanoseconds(Int64(idleTimeout * 1e9)) : nil))
+        let scheme = tls == nil ? "http" : "https"
         let app = Application(
             responder: gateway.responder(),
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [ExpectContinueHandler()],
-                    idleTimeout: idleTimeout > 0 ? .nanoseconds(Int64(idleTimeout * 1e9)) : nil)),
+            server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 serverLogger.notice(
                     "listening", metadata: ["address": "\(host):\(bound)", "mode": "\(mode)", "keystore": "\(storePath)"])
-                FileHandle.standardOutput.write(Data("sigv4 serve: listening on http://\(host):\(bound) (\(mode))\n".utf8))
+                FileHandle.standardOutput.write(Data("sigv4 serve: listening on \(scheme)://\(host):\(bound) (\(mode))\n".utf8))
             },
             logger: logger)
         do {

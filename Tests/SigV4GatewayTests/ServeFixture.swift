@@ -41,16 +41,16 @@ struct ServeFixture {
     }
 
     /// Starts `sigv4 serve --listen 127.0.0.1:0 --keystore <store>` with `arguments` and waits for its
-    /// banner; returns the process and the port it chose.
+    /// banner (`http://` or, with `--tls-certificate`, `https://`); returns the process and the port it chose.
     func startServe(_ arguments: [String]) throws -> (GatewayHygieneTests.Child, UInt16) {
         let gateway = try GatewayHygieneTests.Child(
             GatewayBinaryTests.binary.path, ["serve", "--listen", "127.0.0.1:0", "--keystore", store] + arguments,
             environment: environment, directory: directory, name: "gateway")
         // The access log shares stdout: find the banner line among the log lines.
         let banner = try #require(
-            gateway.line(startingWith: "sigv4 serve: listening on http://"),
+            gateway.line(startingWith: "sigv4 serve: listening on http"),
             "sigv4 serve did not start: \(String(decoding: gateway.stderr, as: UTF8.self).suffix(2000))")
-        let address = banner.split(separator: " ").first { $0.hasPrefix("http://") } ?? ""
+        let address = banner.split(separator: " ").first { $0.hasPrefix("http://") || $0.hasPrefix("https://") } ?? ""
         let port = try #require(address.split(separator: ":").last.flatMap { UInt16($0) }, "\(banner)")
         return (gateway, port)
     }

@@ -1,0 +1,117 @@
+import Foundation
+import SigV4
+import Testing
+
+/// `sigv4 serve --tls-certificate/--tls-key`: the gateway terminates TLS itself, so clients that sign
+/// for `https://` (awscli's default, and the only scheme over which botocore sends aws-chunked trailing
+/// checksums) reach it without a proxy. Driven with curl `--aws-sigv4` against the built binary in front
+/// of the recording upstream of ``GatewayForwardingTests/Rig``.
+@Suite("sigv4 serve over TLS (built binary, curl)", .serialized)
+struct GatewayTLSTests {
+    typealias Rig = GatewayForwardingTests.Rig
+
+    /// A throw-away P-256 certificate for 127.0.0.1 and its key, written by the openssl command.
+    struct Certificate {
+        let directory: String
+        var certificate: String { directory + "/cert.pem" }
+        var key: String { directory + "/key.pem" }
+        var otherKey: String { directory + "/other-key.pem" }
+
+        init() throws {
+            directory = NSTemporaryDirectory() + "sigv4-tls-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            for arguments in [
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                    directory + "/key.pem", "-out", directory + "/cert.pem", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1", "-days", "2",
+                ],
+                ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", directory + "/other-key.pem"],
+            ] {
+                let (status, output) = try Self.run("/usr/bin/openssl", arguments)
+                #expect(status == 0, "openssl \(arguments.first ?? ""): \(output)")
+            }
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: directory) }
+
+        /// Runs `executable`; its exit status and its stdout and stderr together.
+        static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    /// curl `--aws-sigv4` with the rig's key, trusting `certificate`; prints the status code last.
+    static func curl(_ rig: Rig, _ certificate: Certificate, _ arguments: [String]) throws -> (Int32, String) {
+        try Certificate.run(
+            "/usr/bin/curl",
+            [
+                "-sS", "--cacert", certificate.certificate, "--aws-sigv4", "aws:amz:us-east-1:s3", "--user",
+                "\(rig.credentials.accessKeyID):\(rig.credentials.secretAccessKey.revealForDisplay())",
+                "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "-w", "\n%{http_code}",
+            ] + arguments)
+    }
+
+    @Test("over TLS, signed requests are verified and forwarded (body byte for byte) with X-Forwarded-Proto: https; plain HTTP to the port gets no answer")
+    func servesHTTPS() throws {
+        let certificate = try Certificate()
+        defer { certificate.remove() }
+        let rig = try Rig(arguments: ["--tls-certificate", certificate.certificate, "--tls-key", certificate.key])
+        let (getStatus, got) = try Self.curl(rig, certificate, ["https://127.0.0.1:\(rig.port)/bucket/over-tls"])
+        #expect(getStatus == 0 && got.hasSuffix("\n200"), "\(got)")
+        let body = String(repeating: "tls body ", count: 100)
+        let (putStatus, put) = try Self.curl(
+            rig, certificate, ["-X", "PUT", "--data-binary", body, "https://127.0.0.1:\(rig.port)/bucket/put-over-tls"])
+        #expect(putStatus == 0 && put.hasSuffix("\n200"), "\(put)")
+        let forwarded = try #require(GatewayForwardingAttackTests.request(rig, "/bucket/over-tls"), "\(rig.received)")
+        #expect(forwarded.fields.filter { $0.0 == "x-forwarded-proto" }.map(\.1) == ["https"], "\(forwarded.fields)")
+        #expect(forwarded.fields.filter { $0.0 == "x-forwarded-for" }.map(\.1) == ["127.0.0.1"], "\(forwarded.fields)")
+        let stored = try #require(GatewayForwardingAttackTests.request(rig, "/bucket/put-over-tls"), "\(rig.received)")
+        #expect(stored.bytes == body.utf8.count)
+        #expect(rig.received.contains(body), "the upstream got other bytes")
+        // A wrong secret over TLS is refused as over plain HTTP, and reaches nothing.
+        let before = GatewayForwardingAttackTests.requests(rig).count
+        let (_, refused) = try Certificate.run(
+            "/usr/bin/curl",
+            [
+                "-sS", "--cacert", certificate.certificate, "--aws-sigv4", "aws:amz:us-east-1:s3", "--user",
+                "\(rig.credentials.accessKeyID):wrong", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+                "https://127.0.0.1:\(rig.port)/bucket/wrong-secret",
+            ])
+        #expect(refused.contains("<Code>SignatureDoesNotMatch</Code>"), "\(refused)")
+        #expect(GatewayForwardingAttackTests.requests(rig).count == before)
+        // Plain HTTP to the TLS port: no HTTP answer (curl reports an empty reply or a reset).
+        let (plainStatus, plain) = try Self.curl(rig, certificate, ["http://127.0.0.1:\(rig.port)/bucket/plain"])
+        #expect(plainStatus != 0 && !plain.hasSuffix("\n200"), "\(plain)")
+        #expect(GatewayForwardingAttackTests.request(rig, "/bucket/plain") == nil)
+        // The private key is read, never printed.
+        let keyBody = try String(contentsOfFile: certificate.key, encoding: .utf8).split(separator: "\n")[1]
+        let printed = String(decoding: rig.gateway.stdout + rig.gateway.stderr, as: UTF8.self)
+        #expect(printed.contains("listening on https://127.0.0.1:"), "\(printed.prefix(500))")
+        #expect(!printed.contains(keyBody))
+    }
+
+    @Test("--tls-certificate without --tls-key (or the reverse), an unreadable or non-PEM file, or a key of another certificate: a usage error (exit 2) before listening")
+    func badTLSArguments() throws {
+        let certificate = try Certificate()
+        defer { certificate.remove() }
+        let cert = certificate.certificate, key = certificate.key
+        for arguments in [
+            ["--tls-certificate", cert], ["--tls-key", key], ["--tls-certificate", key, "--tls-key", key],
+            ["--tls-certificate", cert, "--tls-key", cert], ["--tls-certificate", cert + ".missing", "--tls-key", key],
+            ["--tls-certificate", cert, "--tls-key", certificate.otherKey],
+        ] {
+            let (status, output) = try GatewayBinaryTests.run(["serve", "--listen", "127.0.0.1:0"] + arguments)
+            #expect(status == 2, "\(arguments): \(output)")
+        }
+    }
+}
