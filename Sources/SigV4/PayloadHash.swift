@@ -30,6 +30,9 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
     /// trailer.
     public static let streamingECDSASignedTrailer = PayloadHash(
         unchecked: "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER")
+    /// `STREAMING-AWS4-HMAC-SHA256-EVENTS`: an event-stream body whose messages are signed one by
+    /// one (``EventStreamSigner``). Not among ``constants``: the verifier does not take event streams.
+    public static let streamingEvents = PayloadHash(unchecked: "STREAMING-AWS4-HMAC-SHA256-EVENTS")
     /// SHA-256 of the empty body. Written as a literal: a literal's storage is immortal, so the
     /// copies a verification makes of this value (its candidates, its match, its result) neither
     /// retain nor release it, where a string made at run time pays an atomic pair per copy.

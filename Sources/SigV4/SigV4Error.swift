@@ -49,6 +49,8 @@ public struct SigV4Error: Error, Sendable, Hashable, CustomStringConvertible {
         public static let streamFailed = Code("streamFailed")
         /// The credentials are unusable (for example, an empty access key id).
         public static let invalidCredentials = Code("invalidCredentials")
+        /// An event-stream message cannot be framed (a payload over 16 MiB).
+        public static let invalidEventMessage = Code("invalidEventMessage")
     }
 
     /// The error's code.
