@@ -21,9 +21,11 @@ struct GatewayBinaryTests {
     }
 
     /// Runs the binary to completion and returns (status, stdout).
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+    static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil) throws
+        -> (Int32, String)
+    {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable ?? binary
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()

@@ -35,18 +35,9 @@ struct GatewayTLSTests {
 
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
-        /// Runs `executable`; its exit status and its stdout and stderr together.
+        /// Runs `executable`: its exit status and its standard output.
         static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            try GatewayBinaryTests.run(arguments, executable: URL(fileURLWithPath: executable))
         }
     }
 

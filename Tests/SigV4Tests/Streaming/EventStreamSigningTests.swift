@@ -10,13 +10,6 @@ import Testing
 /// compared byte for byte: its `:date`, its chained `:chunk-signature`, both CRCs.
 @Suite("event-stream message signing (amazon-transcribe cross-check)")
 struct EventStreamSigningTests {
-    struct Message {
-        var milliseconds: Int64
-        var payload: [UInt8]
-        var signature: String
-        var envelope: [UInt8]
-    }
-
     struct Stream: CustomTestStringConvertible, Sendable {
         var name: String
         var region: String
