@@ -78,8 +78,11 @@ public struct EventStreamSigner: Sendable {
         try sign([UInt8](), atMilliseconds: milliseconds)
     }
 
-    /// The signature of the next envelope (its encoded `:date` header and payload) and the chain advanced.
-    mutating func signature(dateHeader: [UInt8], payload: [UInt8], milliseconds: Int64) throws(SigV4Error) -> Signature {
+    /// The signature of the next envelope (its encoded `:date` header and payload) and the chain
+    /// advanced. A verifier calls it on a copy and keeps the copy only when the signature matched.
+    package mutating func signature(dateHeader: [UInt8], payload: [UInt8], milliseconds: Int64) throws(SigV4Error)
+        -> Signature
+    {
         let date = AmzDate(secondsSince1970: milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
         if key == nil || key!.scope.dateStamp != date.dateStamp {
             key = SigningKey(
