@@ -37,6 +37,7 @@ let package = Package(
         fuzzTarget("FuzzCapturedRequest", ["SigV4CommandLine"]),
         fuzzTarget("FuzzSignVerify", ["SigV4", "SigV4Verifier"]),
         fuzzTarget("FuzzPostPolicy", ["SigV4"]),
+        fuzzTarget("FuzzEventStream", ["SigV4", "SigV4Verifier"]),
         fuzzTarget(
             "FuzzBrowserForm", ["HummingbirdSigV4", "SigV4Verifier", "SigV4"],
             other: [.product(name: "NIOCore", package: "swift-nio")]),
