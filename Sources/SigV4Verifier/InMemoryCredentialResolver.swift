@@ -15,18 +15,27 @@ public final class InMemoryCredentialResolver: CredentialResolver {
     /// compares by Unicode canonical equivalence (U+212A KELVIN SIGN is `K`), so a lookup also
     /// checks that the credential's id is the asked id's bytes: a request never gets the secret of
     /// an id spelled with other bytes. Two ids equal as strings share one slot (the later wins).
-    private let keys: Locked<[Substring: ResolvedCredential]>
+    private let keys: Locked<Keys>
+
+    /// The table and the credential the last lookup found.
+    private struct Keys {
+        var map: [Substring: ResolvedCredential]
+        /// The credential the last lookup found (nil after any change to `map`): a lookup of the
+        /// same id's bytes (a service mostly sees a few keys) is answered by comparing them, with no
+        /// hash and no Unicode comparison; the table would give it the same answer.
+        var last: ResolvedCredential? = nil
+    }
 
     /// Creates a resolver holding `credentials` (a later entry with the same id wins).
     public init(_ credentials: [ResolvedCredential] = []) {
         var map: [Substring: ResolvedCredential] = [:]
         for c in credentials { map[Substring(c.accessKeyID)] = c }
-        keys = Locked(map)
+        keys = Locked(Keys(map: map))
     }
 
     public func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {
         keys.withLock { keys in
-            keys[Substring(accessKeyID)].flatMap { ByteSearch.sameBytes($0.accessKeyID, accessKeyID) ? $0 : nil }
+            keys.map[Substring(accessKeyID)].flatMap { ByteSearch.sameBytes($0.accessKeyID, accessKeyID) ? $0 : nil }
         }
     }
 
@@ -38,20 +47,28 @@ public final class InMemoryCredentialResolver: CredentialResolver {
     /// The same for an id that is a slice of the request: no copy is made.
     public func lookUpWithoutSuspending(accessKeyID: Substring, context: ResolutionContext) -> CredentialLookup {
         keys.withLock { keys in
-            guard let found = keys[accessKeyID], ByteSearch.sameBytes(accessKeyID, found.accessKeyID) else {
+            if let last = keys.last, ByteSearch.sameBytes(accessKeyID, last.accessKeyID) { return .found(last) }
+            guard let found = keys.map[accessKeyID], ByteSearch.sameBytes(accessKeyID, found.accessKeyID) else {
                 return .notFound
             }
+            keys.last = found
             return .found(found)
         }
     }
 
     /// Adds or replaces a credential.
     public func upsert(_ credential: ResolvedCredential) {
-        keys.withLock { $0[Substring(credential.accessKeyID)] = credential }
+        keys.withLock {
+            $0.map[Substring(credential.accessKeyID)] = credential
+            $0.last = nil
+        }
     }
 
     /// Removes a credential.
     public func remove(accessKeyID: String) {
-        _ = keys.withLock { $0.removeValue(forKey: Substring(accessKeyID)) }
+        keys.withLock {
+            _ = $0.map.removeValue(forKey: Substring(accessKeyID))
+            $0.last = nil
+        }
     }
 }
