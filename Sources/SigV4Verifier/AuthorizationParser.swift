@@ -80,22 +80,29 @@ struct ClaimedAuthorization: Sendable {
     }
 }
 
-/// A `SignedHeaders` value as the request carries it: a slice of the `Authorization` value or of
-/// the request target (a `Substring`: no copy, no allocation), percent-decoded when read if it came
-/// from a query and holds escapes (`host%3Bx-amz-date`).
+/// A `SignedHeaders` value as the request carries it: a range of the bytes of the `Authorization`
+/// value or of the request target (the string and the byte offsets: no copy, no allocation, and no
+/// `Substring`, whose making checks both bounds against the string's scalars), percent-decoded when
+/// read if it came from a query and holds escapes (`host%3Bx-amz-date`).
 ///
 /// ```swift
-/// let text = SignedHeadersText(raw: target[range], percentEncoded: true)
+/// let text = SignedHeadersText(source: target, range: range, percentEncoded: true)
 /// text.withBytes { line in /* host;x-amz-date */ }
 /// ```
 struct SignedHeadersText: Sendable {
-    /// The bytes as they appear in the request.
-    var raw: Substring
-    /// True when `raw` holds `%` escapes (only ever from a query).
+    /// The string the value is a part of.
+    var source: String
+    /// Where the value is in `source`'s UTF-8.
+    var start: Int
+    var end: Int
+    /// True when the value holds `%` escapes (only ever from a query).
     var percentEncoded: Bool
 
-    init(raw: Substring, percentEncoded: Bool) {
-        self.raw = raw
+    /// The bytes at `range` of `source`'s UTF-8 (whose bounds are ASCII delimiters or the ends).
+    init(source: String, range: Range<Int>, percentEncoded: Bool) {
+        self.source = source
+        self.start = range.lowerBound
+        self.end = range.upperBound
         self.percentEncoded = percentEncoded
     }
 
@@ -111,7 +118,7 @@ struct SignedHeadersText: Sendable {
 
     /// A value held as a string of its own.
     init(_ line: String) {
-        self.init(raw: Substring(line), percentEncoded: false)
+        self.init(source: line, range: 0..<line.utf8.count, percentEncoded: false)
     }
 
     /// The value (decoded).
@@ -121,7 +128,9 @@ struct SignedHeadersText: Sendable {
     func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         // Borrowed in place (`withBorrowedUTF8`): this runs several times per verification.
         let decode = percentEncoded
-        func run(_ r: UnsafeBufferPointer<UInt8>) -> Result<R, E> {
+        let range = start..<end
+        func run(_ whole: UnsafeBufferPointer<UInt8>) -> Result<R, E> {
+            let r = UnsafeBufferPointer(rebasing: whole[range])
             guard decode else { return Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(r)) } }
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count) { out in
                 let n = URIEncoding.decode(r, into: out.baseAddress!)
@@ -130,7 +139,7 @@ struct SignedHeadersText: Sendable {
                 }
             }
         }
-        return try raw.withBorrowedUTF8(run).get()
+        return try source.withBorrowedUTF8(run).get()
     }
 }
 
@@ -323,7 +332,7 @@ enum AuthorizationParser {
             p, credential, asymmetric: asymmetric, idSlice: { id in source.map { slice($0, id) } }, fail: malformed)
         try checkSignedHeaders(p, signedHeaders, fail: malformed)
         let names =
-            source.map { SignedHeadersText(raw: slice($0, signedHeaders), percentEncoded: false) }
+            source.map { SignedHeadersText(source: $0, range: signedHeaders, percentEncoded: false) }
             ?? SignedHeadersText(text(p, signedHeaders))
         if asymmetric {
             try setSigV4aClaim(p, signature: signature, scope: scope, names: names, into: &claim)
@@ -709,7 +718,7 @@ enum AuthorizationParser {
             guard let source else { return SignedHeadersText(text(p, r)) }
             let at = (source.offset + signedHeaders.lowerBound)..<(source.offset + signedHeaders.upperBound)
             return SignedHeadersText(
-                raw: slice(source.text, at),
+                source: source.text, range: at,
                 percentEncoded: ByteSearch.index(of: 0x25, in: q, signedHeaders) < signedHeaders.upperBound)
         }
         var der: [UInt8]? = nil

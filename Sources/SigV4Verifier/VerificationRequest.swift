@@ -70,7 +70,8 @@ public struct VerificationRequest: Sendable, Hashable {
     public init(_ request: HTTPRequest) {
         method = request.method.rawValue
         storedTarget = .text(request.path ?? "/")
-        let host = request.headerFields[.host] == nil ? request.authority : nil
+        // (`contains` compares names only; the subscript would also join the values it finds.)
+        let host = request.headerFields.contains(.host) ? nil : request.authority
         headers = HeaderList(request.headerFields, host: host)
     }
 
@@ -174,7 +175,11 @@ struct HeaderList: Sendable {
         count = fields.count + (host == nil ? 0 : 1)
     }
 
-    static let hostName = Array("host".utf8)
+    /// `host`, the name of the field made from the authority (a literal: no array, no lazy global).
+    static var hostName: UnsafeBufferPointer<UInt8> {
+        let name: StaticString = "host"
+        return UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+    }
 
     /// Calls `body` with the name of field `i`, as received (any case).
     func withName<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
@@ -184,7 +189,7 @@ struct HeaderList: Sendable {
             return try name.withUTF8(body)
         case .http(let fields, let host):
             let k = host == nil ? i : i - 1
-            if k < 0 { return try HeaderList.hostName.withUnsafeBufferPointer(body) }
+            if k < 0 { return try body(HeaderList.hostName) }
             return try fields[k].name.rawName.withBorrowedUTF8(body)
         }
     }
@@ -258,11 +263,10 @@ struct HeaderList: Sendable {
         case .http(let fields, let host):
             var i = 0
             if let host {
-                HeaderList.hostName.withUnsafeBufferPointer { n in
-                    host.withBorrowedUTF8 { v in
-                        facts.note(0, name: n, value: v)
-                        sink.add(lowercaseToken: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
-                    }
+                let n = HeaderList.hostName
+                host.withBorrowedUTF8 { v in
+                    facts.note(0, name: n, value: v)
+                    sink.add(lowercaseToken: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
                 }
                 i = 1
             }

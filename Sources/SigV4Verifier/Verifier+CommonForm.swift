@@ -72,7 +72,7 @@ extension Verifier {
     /// with the `facts` noted on the way (the caller checked ``commonFormAllowed`` and that the
     /// request is not presigned).
     func verifyCommonForm(
-        _ request: VerificationRequest, facts: HeaderFacts, fields: VerifierCanonicalization.Headers,
+        _ request: borrowing VerificationRequest, facts: HeaderFacts, fields: VerifierCanonicalization.Headers,
         payload: Payload, now: AmzDate, into outcome: inout Outcome, lookup: inout Lookup
     ) throws(VerificationFailure) -> Bool {
         guard facts.authorization.count == 1, facts.amzDate.count == 1, facts.firstAmzDate != nil,
@@ -92,7 +92,7 @@ extension Verifier {
     /// The common form's checks, with the `Authorization` value's bytes (`source`: the string they
     /// are the UTF-8 of, when it is one) and the fields collected.
     private func verifyCommonForm(
-        _ request: VerificationRequest, authorization p: UnsafeBufferPointer<UInt8>, source: String?,
+        _ request: borrowing VerificationRequest, authorization p: UnsafeBufferPointer<UInt8>, source: String?,
         facts: HeaderFacts, fields: VerifierCanonicalization.Headers, payload: Payload, now: AmzDate, into outcome: inout Outcome,
         lookup: inout Lookup
     ) throws(VerificationFailure) -> Bool {
@@ -198,7 +198,7 @@ extension Verifier {
         outcome.verified = VerifiedRequest(
             accessKeyID: credential.accessKeyID, principal: credential.principal,
             signedHeadersText: source.map {
-                SignedHeadersText(raw: AuthorizationParser.slice($0, namesStart..<namesEnd), percentEncoded: false)
+                SignedHeadersText(source: $0, range: namesStart..<namesEnd, percentEncoded: false)
             } ?? SignedHeadersText(AuthorizationParser.text(p, namesStart..<namesEnd)),
             signedAt: signedAt, isPresigned: false, expires: nil, signature: signature, payloadHash: payloadHash,
             payload: status, plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, signingKey: key,
