@@ -72,7 +72,7 @@ extension Verifier {
     /// with the `facts` noted on the way (the caller checked ``commonFormAllowed`` and that the
     /// request is not presigned).
     func verifyCommonForm(
-        _ request: borrowing VerificationRequest, facts: HeaderFacts, fields: VerifierCanonicalization.Headers,
+        _ request: VerificationRequest, facts: HeaderFacts, fields: VerifierCanonicalization.Headers,
         payload: Payload, now: AmzDate, into outcome: inout Outcome, lookup: inout Lookup
     ) throws(VerificationFailure) -> Bool {
         guard facts.authorization.count == 1, facts.amzDate.count == 1, facts.firstAmzDate != nil,
@@ -92,7 +92,7 @@ extension Verifier {
     /// The common form's checks, with the `Authorization` value's bytes (`source`: the string they
     /// are the UTF-8 of, when it is one) and the fields collected.
     private func verifyCommonForm(
-        _ request: borrowing VerificationRequest, authorization p: UnsafeBufferPointer<UInt8>, source: String?,
+        _ request: VerificationRequest, authorization p: UnsafeBufferPointer<UInt8>, source: String?,
         facts: HeaderFacts, fields: VerifierCanonicalization.Headers, payload: Payload, now: AmzDate, into outcome: inout Outcome,
         lookup: inout Lookup
     ) throws(VerificationFailure) -> Bool {
@@ -194,7 +194,7 @@ extension Verifier {
                 ? try? checkBody(payload, declaredChecksum: declaredChecksum, contentMD5: contentMD5) : false
         else { return false }
 
-        if storage.replayGuard != nil { outcome.claimedAccessKeyID = accessKeyID }
+        if storage.hasReplayGuard { outcome.claimedAccessKeyID = accessKeyID }
         outcome.verified = VerifiedRequest(
             accessKeyID: credential.accessKeyID, principal: credential.principal,
             signedHeadersText: source.map {

@@ -61,6 +61,8 @@ public struct Verifier: Sendable {
         let resolver: any CredentialResolver
         let policy: VerificationPolicy
         let replayGuard: (any ReplayGuard)?
+        /// `replayGuard != nil`, read without copying the existential (a retain and a release).
+        let hasReplayGuard: Bool
         let keyCache: SigningKeyCache
         let sigV4aKeys: SigV4aKeyCache
 
@@ -71,6 +73,7 @@ public struct Verifier: Sendable {
             self.resolver = resolver
             self.policy = policy
             self.replayGuard = replayGuard
+            self.hasReplayGuard = replayGuard != nil
             self.keyCache = keyCache
             self.sigV4aKeys = sigV4aKeys
         }
@@ -393,7 +396,9 @@ public struct Verifier: Sendable {
     /// (``ReplayGuard/rememberWithoutSuspending(_:until:now:)``): true when it recorded the
     /// signature (or no guard has to), false when ``finish(_:payload:now:outcome:)`` has to ask.
     func replayStepWithoutSuspending(_ outcome: borrowing Outcome, now: AmzDate) throws(VerificationFailure) -> Bool {
-        guard let replayGuard = storage.replayGuard, needsReplayGuard(presigned: outcome.verified!.isPresigned) else {
+        guard storage.hasReplayGuard, let replayGuard = storage.replayGuard,
+            needsReplayGuard(presigned: outcome.verified!.isPresigned)
+        else {
             return true
         }
         let until = replayUntil(outcome.verified!)
@@ -872,7 +877,7 @@ public struct Verifier: Sendable {
         }
 
         // Read only by the replay guard's refusals (a slice of the request: a retain to keep).
-        if storage.replayGuard != nil { outcome.claimedAccessKeyID = claim.accessKeyID }
+        if storage.hasReplayGuard { outcome.claimedAccessKeyID = claim.accessKeyID }
         outcome.verified = VerifiedRequest(
             accessKeyID: credential.accessKeyID, principal: credential.principal, signedHeadersText: claim.signedHeadersText, signedAt: signedAt, isPresigned: presigned,
             expires: claim.presign?.expires, signature: match.replayKey ?? claim.signature, payloadHash: match.payload,
