@@ -281,3 +281,37 @@ struct InMemoryResolverByteIdentityTests {
         #expect(await verifier.verify(request, payload: .body(body), now: Fixture.date).code == "InvalidAccessKeyId")
     }
 }
+
+/// `InMemoryCredentialResolver` answers a repeat lookup from the credential the last lookup found:
+/// every change to its table must be seen by the next lookup, and another id's bytes never match it.
+@Suite("In-memory resolver: the last key found")
+struct InMemoryResolverLastKeyTests {
+    @Test func aChangeToTheTableIsSeenByTheNextLookup() {
+        let context = ResolutionContext(
+            signedAt: Fixture.date, now: Fixture.date, region: "us-east-1", service: "s3", isPresigned: false)
+        let resolver = InMemoryCredentialResolver([
+            ResolvedCredential(accessKeyID: Fixture.accessKeyID, secretAccessKey: SecretAccessKey("a"), principal: "alice"),
+            ResolvedCredential(accessKeyID: "AKIDOTHER", secretAccessKey: SecretAccessKey("c"), principal: "carol"),
+        ])
+        func principal(_ id: String) -> String? {
+            if case .found(let c) = resolver.lookUpWithoutSuspending(accessKeyID: id[...], context: context) {
+                return c.principal
+            }
+            return nil
+        }
+        #expect(principal(Fixture.accessKeyID) == "alice")
+        #expect(principal(Fixture.accessKeyID) == "alice")
+        #expect(principal("AKIDOTHER") == "carol")
+        #expect(principal(Fixture.accessKeyID) == "alice")
+        // The Kelvin-sign spelling of the id found last: its bytes differ, so it is not that key.
+        #expect(principal("A\u{212A}IDEXAMPLE") == nil)
+        resolver.upsert(
+            ResolvedCredential(accessKeyID: Fixture.accessKeyID, secretAccessKey: SecretAccessKey("b"), principal: "bob"))
+        #expect(principal(Fixture.accessKeyID) == "bob")
+        resolver.remove(accessKeyID: Fixture.accessKeyID)
+        #expect(principal(Fixture.accessKeyID) == nil)
+        #expect(principal("AKIDOTHER") == "carol")
+        resolver.remove(accessKeyID: "AKIDOTHER")
+        #expect(principal("AKIDOTHER") == nil)
+    }
+}
