@@ -22,6 +22,8 @@ public import SigV4KeyStore
 ///   `XAmzContentSHA256Mismatch`, which the middleware answers in place of your handler's response;
 /// - aws-chunked bodies (`STREAMING-*`) are decoded, each chunk released only after its signature
 ///   (and the trailing checksum, for the last chunk) verified: the handler sees decoded bytes only;
+/// - signed event streams (`STREAMING-AWS4-HMAC-SHA256-EVENTS`, `application/vnd.amazon.eventstream`)
+///   are unwrapped, each inner message released as soon as its envelope's signature verified;
 /// - a body whose hash is signed but not declared in `x-amz-content-sha256` (services other than
 ///   S3) is read into memory, up to ``Configuration/maxBufferedBodySize``, and verified before the
 ///   handler runs;
@@ -229,7 +231,8 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         let recorder: BodyFailureRecorder?
         do {
             (checked, recorder) = try Self.checkedRequest(
-                request, verified: verified, limit: configuration.maxBodySize, transport: configuration.transport)
+                request, verified: verified, limit: configuration.maxBodySize, transport: configuration.transport,
+                clock: configuration.clock)
         } catch {
             return refusal(error, request: request)
         }
@@ -350,11 +353,14 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     /// HTTP framing stops it at that length, or, over an HTTP/1.x `transport`, that declares no
     /// length and no transfer coding (no body at all).
     static func checkedRequest(
-        _ request: Request, verified: VerifiedRequest, limit: Int?, transport: Configuration.Transport
+        _ request: Request, verified: VerifiedRequest, limit: Int?, transport: Configuration.Transport,
+        clock: @escaping @Sendable () -> AmzDate = Configuration.systemClock
     ) throws(VerificationFailure) -> (Request?, BodyFailureRecorder?) {
         var declaredLength: Int?
         if let text = request.headers[.contentLength] { declaredLength = Int(text) }
-        if let limit, verified.payload != .awsChunked, let length = declaredLength, length > limit {
+        if let limit, verified.payload != .awsChunked, verified.payload != .eventStream, let length = declaredLength,
+            length > limit
+        {
             // Refuse at once on the declared length, before a byte of the body is read.
             throw VerificationFailure(
                 .bodyTooLarge, "Your proposed upload exceeds the maximum allowed size",
@@ -380,6 +386,9 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         switch verified.payload {
         case .awsChunked:
             checked = try AWSChunkedRequestBody.decodedRequest(request, verified: verified, limit: limit, recorder: recorder)
+        case .eventStream:
+            checked = try EventStreamRequestBody.decodedRequest(
+                request, verified: verified, limit: limit, recorder: recorder, now: clock)
         case .pending:
             checked.body = RequestBody(
                 asyncSequence: VerifiedRequestBody(

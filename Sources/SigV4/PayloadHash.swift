@@ -31,7 +31,7 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
     public static let streamingECDSASignedTrailer = PayloadHash(
         unchecked: "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER")
     /// `STREAMING-AWS4-HMAC-SHA256-EVENTS`: an event-stream body whose messages are signed one by
-    /// one (``EventStreamSigner``). Not among ``constants``: the verifier does not take event streams.
+    /// one (``EventStreamSigner``), each chained on the request's signature.
     public static let streamingEvents = PayloadHash(unchecked: "STREAMING-AWS4-HMAC-SHA256-EVENTS")
     /// SHA-256 of the empty body. Written as a literal: a literal's storage is immortal, so the
     /// copies a verification makes of this value (its candidates, its match, its result) neither
@@ -42,7 +42,7 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
     /// The constants that are not a hex digest.
     public static let constants: [PayloadHash] = [
         .unsignedPayload, .streamingSigned, .streamingSignedTrailer, .streamingUnsignedTrailer, .streamingECDSASigned,
-        .streamingECDSASignedTrailer,
+        .streamingECDSASignedTrailer, .streamingEvents,
     ]
 
     /// The hex SHA-256 of `body`.
@@ -88,7 +88,13 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
         try self.init(String(decoding: bytes, as: UTF8.self))
     }
 
-    /// True for the `STREAMING-*` constants.
+    /// True for ``streamingEvents``: the body is an event stream of signed messages, not aws-chunked.
+    public var isEventStream: Bool { self == .streamingEvents }
+
+    /// True for the aws-chunked `STREAMING-*` constants: every one but ``streamingEvents``.
+    public var isAWSChunked: Bool { isStreaming && !isEventStream }
+
+    /// True for the `STREAMING-*` constants (``streamingEvents`` among them; see ``isAWSChunked``).
     public var isStreaming: Bool {
         // A byte comparison: `String.hasPrefix` compares by Unicode rules, and this runs for every
         // payload hash a verification tries. The first byte settles nearly every call (a digest

@@ -54,7 +54,13 @@ public struct EventStreamDecoder: Sendable {
         credentials: Credentials, region: String, service: String, seedSignature: Signature, limits: Limits = Limits(),
         clock: (@Sendable () -> Int64)? = nil
     ) {
-        chain = EventStreamSigner(credentials: credentials, region: region, service: service, seedSignature: seedSignature)
+        self.init(
+            chain: EventStreamSigner(credentials: credentials, region: region, service: service, seedSignature: seedSignature),
+            limits: limits, clock: clock)
+    }
+
+    init(chain: EventStreamSigner, limits: Limits, clock: (@Sendable () -> Int64)?) {
+        self.chain = chain
         self.limits = limits
         self.clock = clock
     }
@@ -62,34 +68,41 @@ public struct EventStreamDecoder: Sendable {
     /// True once the empty envelope that ends the stream has verified.
     public var isComplete: Bool { ended }
 
-    /// Feeds body bytes; `deliver` receives each verified inner message (an encoded event-stream
-    /// message), in order.
-    public mutating func feed(_ bytes: [UInt8], _ deliver: ([UInt8]) -> Void) throws(VerificationFailure) {
+    /// Feeds body bytes (an array, a slice, an `UnsafeRawBufferPointer`); `deliver` receives each
+    /// verified inner message (an encoded event-stream message), in order.
+    public mutating func feed<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ deliver: ([UInt8]) -> Void)
+        throws(VerificationFailure)
+    {
         guard !failed else { throw VerificationFailure(.invalidRequest, "the event stream already failed verification") }
         do throws(VerificationFailure) {
             if ended, !bytes.isEmpty { throw VerificationFailure(.invalidRequest, "bytes follow the end of the event stream") }
             buffer.append(contentsOf: bytes)
-            while buffer.count >= 12 {
-                let total = Int(Self.uint32(buffer, 0))
-                let headersLength = Int(Self.uint32(buffer, 4))
+            // Whole messages are read from `start` on and the buffer is shifted once per feed, not
+            // once per message (many small messages in one piece would otherwise move the rest of
+            // the piece for each).
+            var start = 0
+            defer { buffer.removeFirst(start) }
+            while buffer.count - start >= 12 {
+                let total = Int(Self.uint32(buffer, start))
+                let headersLength = Int(Self.uint32(buffer, start + 4))
                 guard total >= 16, total <= limits.maxMessageBytes, headersLength <= total - 16 else {
                     throw VerificationFailure(
                         .invalidRequest, "an event-stream message of \(total) bytes (headers \(headersLength)) is not allowed")
                 }
-                guard Self.crc(buffer[0..<8]) == Self.uint32(buffer, 8) else {
+                guard Self.crc(buffer[start..<(start + 8)]) == Self.uint32(buffer, start + 8) else {
                     throw VerificationFailure(.invalidRequest, "an event-stream message's prelude checksum is wrong")
                 }
-                guard buffer.count >= total else { break }
-                guard Self.crc(buffer[0..<(total - 4)]) == Self.uint32(buffer, total - 4) else {
+                guard buffer.count - start >= total else { break }
+                guard Self.crc(buffer[start..<(start + total - 4)]) == Self.uint32(buffer, start + total - 4) else {
                     throw VerificationFailure(.invalidRequest, "an event-stream message's checksum is wrong")
                 }
                 guard !ended else { throw VerificationFailure(.invalidRequest, "bytes follow the end of the event stream") }
-                let payload = Array(buffer[(12 + headersLength)..<(total - 4)])
-                try verify(headers: buffer[12..<(12 + headersLength)], payload: payload)
-                buffer.removeFirst(total)
+                let payload = Array(buffer[(start + 12 + headersLength)..<(start + total - 4)])
+                try verify(headers: buffer[(start + 12)..<(start + 12 + headersLength)], payload: payload)
+                start += total
                 if payload.isEmpty { ended = true } else { deliver(payload) }
             }
-            if ended, !buffer.isEmpty { throw VerificationFailure(.invalidRequest, "bytes follow the end of the event stream") }
+            if ended, buffer.count > start { throw VerificationFailure(.invalidRequest, "bytes follow the end of the event stream") }
         } catch {
             failed = true
             throw error
@@ -164,5 +177,30 @@ public struct EventStreamDecoder: Sendable {
         var crc = CRC32()
         bytes.withUnsafeBytes { crc.update($0) }
         return crc.checksum
+    }
+}
+
+extension VerifiedRequest {
+    /// A decoder for this request's event-stream body (``payload`` is ``PayloadStatus/eventStream``):
+    /// each message's signature chained on this request's, in its scope's region and service, with
+    /// the day keys derived from the resolved key's secret (which the decoder keeps, never prints).
+    /// `clock` gives the server's time in milliseconds since 1970, to hold each message's `:date`
+    /// within ``EventStreamDecoder/Limits/maxSkewMilliseconds`` of it.
+    ///
+    /// ```swift
+    /// var events = try verified.makeEventStreamDecoder(clock: { currentMilliseconds() })
+    /// for try await piece in body { try events.feed(piece) { message in handle(message) } }
+    /// try events.finish()
+    /// ```
+    public func makeEventStreamDecoder(
+        limits: EventStreamDecoder.Limits = EventStreamDecoder.Limits(), clock: (@Sendable () -> Int64)? = nil
+    ) throws(VerificationFailure) -> EventStreamDecoder {
+        guard payload == .eventStream, let secret = streamSeed?.eventStreamSecret else {
+            throw VerificationFailure(.invalidRequest, "the request body is not a signed event stream")
+        }
+        return EventStreamDecoder(
+            chain: EventStreamSigner(
+                secretAccessKey: secret, region: scope.region, service: scope.service, seedSignature: signature),
+            limits: limits, clock: clock)
     }
 }

@@ -152,7 +152,7 @@ public import SigV4
         check("declaredChecksum", a.declaredChecksum, b.declaredChecksum)
         check("contentMD5", a.contentMD5, b.contentMD5)
         check("checksumVerified", a.checksumVerified, b.checksumVerified)
-        check("sigV4aChunkSeed", a.sigV4aChunkSeed == nil, b.sigV4aChunkSeed == nil)
+        check("streamSeed", a.streamSeed == nil, b.streamSeed == nil)
         check("bucket", a.bucket, b.bucket)
         check("signingKey.scope", a.signingKey.scope, b.signingKey.scope)
         let message = Array("common form".utf8)

@@ -15,6 +15,7 @@ public import SigV4
 /// | ``requireSignedAmzHeaders`` | true, exempting ``unsignedAmzHeaderExemptions`` (empty) |
 /// | ``allowUnsignedPayload`` | true |
 /// | ``allowStreamingPayload`` | true |
+/// | ``allowEventStreams`` | true (`STREAMING-AWS4-HMAC-SHA256-EVENTS`: signed event-stream messages) |
 /// | ``presignedSingleUse`` | false (presigned URLs may be used until they expire) |
 /// | ``acceptDateHeader`` | true (RFC 1123 `Date` when `X-Amz-Date` is absent) |
 /// | ``plusPolicies`` | literal, then space, then verbatim |
@@ -52,6 +53,12 @@ public struct VerificationPolicy: Sendable, Hashable {
     public var allowUnsignedPayload: Bool
     /// Accept the `STREAMING-*` (aws-chunked) payload modes.
     public var allowStreamingPayload: Bool
+    /// Accept `STREAMING-AWS4-HMAC-SHA256-EVENTS`: a body of event-stream messages, each signed and
+    /// chained on the request's signature (Transcribe streaming, Lex, Bedrock agents). Such a
+    /// request verifies with ``VerifiedRequest/PayloadStatus/eventStream``, and its body must go
+    /// through ``VerifiedRequest/makeEventStreamDecoder(limits:clock:)``; off, it is refused with
+    /// `AccessDenied`.
+    public var allowEventStreams: Bool = true
     /// Remember presigned signatures too, so each presigned URL works once (needs a replay guard).
     public var presignedSingleUse: Bool
     /// Use an RFC 1123 `Date` header when `X-Amz-Date` is absent (header auth).

@@ -109,8 +109,9 @@ public struct VerifiedRequest: Sendable {
     /// was given.
     public var checksumVerified: Bool = false
     /// SigV4a aws-chunked uploads: the key pair that verifies the chunk signatures and the seed
-    /// signature they chain on (one reference: a result without it costs a nil check to release).
-    package var sigV4aChunkSeed: SigV4aChunkSeed? = nil
+    /// signature they chain on; event streams: the secret that derives each message's day key (one
+    /// reference: a result without it costs a nil check to release).
+    package var streamSeed: StreamSeed? = nil
     /// The bucket the `Host` names by virtual-hosted-style addressing
     /// (``VerificationPolicy/virtualHostedStyle``; `photos` for `photos.s3.example.com`), nil for
     /// path style. The key's path prefixes were checked against the path of
@@ -145,8 +146,12 @@ public struct VerifiedRequest: Sendable {
         case pending
         /// An aws-chunked body (`STREAMING-*`): decode it with the chunked-body verifier.
         case awsChunked
+        /// An event stream (`STREAMING-AWS4-HMAC-SHA256-EVENTS`): read it through
+        /// ``VerifiedRequest/makeEventStreamDecoder(limits:clock:)``, which releases each message
+        /// after its signature verified.
+        case eventStream
         /// True when the caller still has to check the body.
-        public var needsCheck: Bool { self == .pending || self == .awsChunked }
+        public var needsCheck: Bool { self == .pending || self == .awsChunked || self == .eventStream }
     }
 
     /// A hasher for the body when ``payload`` is ``PayloadStatus/pending``, else nil.
@@ -268,12 +273,20 @@ public enum CanonicalForm: String, Sendable, Hashable {
 
 /// What a SigV4a aws-chunked upload's chunk signatures are checked with: the key pair derived from
 /// the secret, and the seed request's signature (hex) the first chunk chains on.
-package final class SigV4aChunkSeed: Sendable {
-    let key: SigV4aSigningKey
-    let signature: String
+package final class StreamSeed: Sendable {
+    /// SigV4a aws-chunked: the key pair and the seed signature (hex DER).
+    let sigV4a: (key: SigV4aSigningKey, signature: String)?
+    /// An event stream: the key's secret (never printed), for the day keys of messages dated after
+    /// the request's day.
+    let eventStreamSecret: SecretAccessKey?
 
     init(key: SigV4aSigningKey, signature: String) {
-        self.key = key
-        self.signature = signature
+        sigV4a = (key, signature)
+        eventStreamSecret = nil
+    }
+
+    init(eventStreamSecret: SecretAccessKey) {
+        sigV4a = nil
+        self.eventStreamSecret = eventStreamSecret
     }
 }

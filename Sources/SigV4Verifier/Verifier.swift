@@ -744,6 +744,13 @@ public struct Verifier: Sendable {
         if candidates.contains(where: \.isStreaming) {
             let hmacChunks = candidates.contains { $0 == .streamingSigned || $0 == .streamingSignedTrailer }
             ecdsaChunks = candidates.contains { $0 == .streamingECDSASigned || $0 == .streamingECDSASignedTrailer }
+            // Event-stream messages are signed with HMAC day keys: a SigV4a request has none.
+            if claim.isSigV4a, candidates.contains(where: \.isEventStream) {
+                throw withKey(
+                    VerificationFailure(
+                        .invalidRequest,
+                        "STREAMING-AWS4-HMAC-SHA256-EVENTS needs a SigV4 (AWS4-HMAC-SHA256) request signature"))
+            }
             guard claim.isSigV4a ? !hmacChunks : !ecdsaChunks else {
                 throw withKey(
                     VerificationFailure(
@@ -763,6 +770,13 @@ public struct Verifier: Sendable {
             (declaredChecksum, contentMD5) = try declaredChecksums(request, facts: facts)
         } catch {
             throw withKey(error)
+        }
+        // An event stream's body is its signed messages, each verified on its own: a checksum of the
+        // whole body would say nothing the decoder checks, so it is refused rather than left unchecked.
+        if declaredChecksum != nil || contentMD5 != nil, candidates.contains(where: \.isEventStream) {
+            throw withKey(
+                VerificationFailure(
+                    .invalidRequest, "A signed event stream cannot carry x-amz-checksum-* or Content-MD5: each message is signed"))
         }
 
         // Session token claimed by the request.
@@ -831,7 +845,7 @@ public struct Verifier: Sendable {
 
         // 6. The signature.
         // The HMAC key is the result's (aws-chunked chunk signatures, and the result's scope); a
-        // SigV4a request gets one too, unused for chunks (they are ECDSA-signed: `sigV4aChunkSeed`),
+        // SigV4a request gets one too, unused for chunks (they are ECDSA-signed: `streamSeed`),
         // which keeps the result's key non-optional.
         // With what the key's signatures in this second share (the MAC after the string to sign's
         // text before the hash): each reading's signature continues from it.
@@ -868,8 +882,9 @@ public struct Verifier: Sendable {
                 throw error
             }
             // 7. The body, when given: its signed hash, then its declared checksum.
-            status = try payloadStatus(match.payload, payload: payload, facts: facts)
-            if status != .awsChunked {
+            status = try payloadStatus(
+                match.payload, payload: payload, facts: facts, eventStream: candidates.contains(where: \.isEventStream))
+            if status != .awsChunked && status != .eventStream {
                 checksumVerified = try checkBody(payload, declaredChecksum: declaredChecksum, contentMD5: contentMD5)
             }
         } catch {
@@ -885,9 +900,10 @@ public struct Verifier: Sendable {
             diagnostics: storage.policy.includeDiagnostics ? match.diagnostics : nil, signingKey: signingKey,
             isSigV4a: regionSet != nil, declaredChecksum: declaredChecksum, contentMD5: contentMD5,
             checksumVerified: checksumVerified,
-            sigV4aChunkSeed: ecdsaChunks ? ecdsaKey.flatMap { key in
-                claim.sigV4a.map { SigV4aChunkSeed(key: key, signature: Hex.encode($0.der)) }
-            } : nil, bucket: bucket)
+            streamSeed: ecdsaChunks
+                ? ecdsaKey.flatMap { key in claim.sigV4a.map { StreamSeed(key: key, signature: Hex.encode($0.der)) } }
+                : status == .eventStream ? StreamSeed(eventStreamSecret: credential.secretAccessKey) : nil,
+            bucket: bucket)
     }
 
     // MARK: payload
@@ -897,6 +913,8 @@ public struct Verifier: Sendable {
     struct PayloadCandidates: Sequence, IteratorProtocol {
         private var first: PayloadHash?
         private var second: PayloadHash?
+        /// Only an event stream signed without `x-amz-content-sha256` has a third.
+        private var third: PayloadHash?
 
         init() {}
         init(_ only: PayloadHash) { first = only }
@@ -904,20 +922,21 @@ public struct Verifier: Sendable {
         var isEmpty: Bool { first == nil }
 
         mutating func append(_ hash: PayloadHash) {
-            if first == nil { first = hash } else { second = hash }
+            if first == nil { first = hash } else if second == nil { second = hash } else { third = hash }
         }
 
         mutating func next() -> PayloadHash? {
             guard let hash = first else { return nil }
             first = second
-            second = nil
+            second = third
+            third = nil
             return hash
         }
 
         /// True when a candidate satisfies `predicate`, read in place (`Sequence`'s version copies
         /// the candidates into an iterator: a retain and a release of each hash's string).
         func contains(where predicate: (PayloadHash) -> Bool) -> Bool {
-            (first.map(predicate) ?? false) || (second.map(predicate) ?? false)
+            (first.map(predicate) ?? false) || (second.map(predicate) ?? false) || (third.map(predicate) ?? false)
         }
     }
 
@@ -942,8 +961,11 @@ public struct Verifier: Sendable {
             if declared == .unsignedPayload && !storage.policy.allowUnsignedPayload {
                 throw VerificationFailure(.accessDenied, "UNSIGNED-PAYLOAD is not accepted by this endpoint")
             }
-            if declared.isStreaming && !storage.policy.allowStreamingPayload {
+            if declared.isAWSChunked && !storage.policy.allowStreamingPayload {
                 throw VerificationFailure(.accessDenied, "Streaming (aws-chunked) uploads are not accepted by this endpoint")
+            }
+            if declared.isEventStream && !storage.policy.allowEventStreams {
+                throw VerificationFailure(.accessDenied, "Signed event streams are not accepted by this endpoint")
             }
             return PayloadCandidates(declared)
         }
@@ -952,6 +974,23 @@ public struct Verifier: Sendable {
         case .body(let b): known = .sha256(of: b)
         case .hash(let h): known = h
         case .streamed: known = facts.hasBody ? nil : .emptySHA256
+        }
+        // An event stream's SDKs sign `STREAMING-AWS4-HMAC-SHA256-EVENTS` as the payload line
+        // without sending the header (Go, Java), or the empty body's hash (AWS's Python Transcribe
+        // SDK); the body is then read as signed messages (`payloadStatus`). Each message is signed
+        // with the key, chained on this request's signature, so the reading lets in no byte the
+        // key's holder did not sign.
+        let bodyGiven: Bool
+        switch payload {
+        case .body(let b): bodyGiven = !b.isEmpty
+        case .hash(let h): bodyGiven = h != .emptySHA256
+        case .streamed: bodyGiven = false
+        }
+        if !presigned, storage.policy.allowEventStreams, facts.hasBody || bodyGiven, headers.hasEventStreamContentType {
+            var list = PayloadCandidates(.streamingEvents)
+            list.append(.emptySHA256)
+            if let known, known != .emptySHA256 { list.append(known) }
+            return list
         }
         if !presigned {
             if rules.sendContentSHA256 { throw Verifier.missingContentSHA256 }
@@ -1013,11 +1052,22 @@ public struct Verifier: Sendable {
         return true
     }
 
-    func payloadStatus(_ signedHash: PayloadHash, payload: Payload, facts: HeaderFacts)
+    /// What remains to check of the body once `signedHash` matched. `eventStream`: the request was
+    /// read as an event stream (declared, or by its `Content-Type`), so a body signed with the empty
+    /// body's hash (AWS's Python Transcribe SDK) is its signed messages.
+    func payloadStatus(_ signedHash: PayloadHash, payload: Payload, facts: HeaderFacts, eventStream: Bool = false)
         throws(VerificationFailure) -> VerifiedRequest.PayloadStatus
     {
         if signedHash == .unsignedPayload { return .unsigned }
-        if signedHash.isStreaming { return .awsChunked }
+        if signedHash.isStreaming { return signedHash.isEventStream ? .eventStream : .awsChunked }
+        if eventStream, signedHash == .emptySHA256 {
+            switch payload {
+            case .body(let b) where !b.isEmpty: return .eventStream
+            case .hash(let h) where h != .emptySHA256: return .eventStream
+            case .streamed where facts.hasBody: return .eventStream
+            default: break
+            }
+        }
         // The caller's hash is the signed one (both are normalized lowercase hex; neither is secret).
         if case .hash(let h) = payload, h == signedHash { return .verified }
         let actual: SHA256Digest

@@ -734,12 +734,14 @@ struct CanonicalizationTests {
         #expect { try PayloadHash("abc") } throws: { ($0 as? SigV4Error)?.code == .invalidPayloadHash }
     }
 
-    @Test("isStreaming is true for exactly the STREAMING-* constants")
+    @Test("isStreaming is true for exactly the STREAMING-* constants, isAWSChunked for all but the event stream's")
     func streamingConstants() throws {
         for constant in PayloadHash.constants {
             #expect(constant.isStreaming == constant.value.hasPrefix("STREAMING-"), "\(constant)")
+            #expect(constant.isAWSChunked == (constant.value.hasPrefix("STREAMING-") && !constant.value.hasSuffix("-EVENTS")))
         }
-        #expect(PayloadHash.constants.filter(\.isStreaming).count == 5)
+        #expect(PayloadHash.constants.filter(\.isStreaming).count == 6)
+        #expect(PayloadHash.constants.filter(\.isAWSChunked).count == 5)
         #expect(!PayloadHash.emptySHA256.isStreaming)
         #expect(!PayloadHash.unsignedPayload.isStreaming)
         #expect(!PayloadHash.sha256(of: Array("STREAMING-".utf8)).isStreaming)

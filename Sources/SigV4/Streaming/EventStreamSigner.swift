@@ -47,7 +47,12 @@ public struct EventStreamSigner: Sendable {
 
     /// Starts a chain at the seed request's signature. The secret is kept to derive each day's key.
     public init(credentials: Credentials, region: String, service: String, seedSignature: Signature) {
-        self.secretAccessKey = credentials.secretAccessKey
+        self.init(secretAccessKey: credentials.secretAccessKey, region: region, service: service, seedSignature: seedSignature)
+    }
+
+    /// Starts a chain from the secret alone (a verifier has no access key id to give).
+    package init(secretAccessKey: SecretAccessKey, region: String, service: String, seedSignature: Signature) {
+        self.secretAccessKey = secretAccessKey
         self.region = region
         self.service = service
         self.previousSignature = seedSignature

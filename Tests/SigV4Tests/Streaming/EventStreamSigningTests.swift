@@ -108,11 +108,13 @@ struct EventStreamSigningTests {
         #expect(try signature(seed: seed, ms: -1) != (try signature(seed: seed, ms: 0)))
     }
 
-    @Test("PayloadHash.streamingEvents is the seed request's x-amz-content-sha256 and is not a verifier constant")
+    @Test("PayloadHash.streamingEvents is the seed request's x-amz-content-sha256, parsed from its text and not aws-chunked")
     func seedPayloadHash() throws {
         #expect(PayloadHash.streamingEvents.value == "STREAMING-AWS4-HMAC-SHA256-EVENTS")
         #expect(PayloadHash.streamingEvents.isStreaming)
-        #expect(!PayloadHash.constants.contains(.streamingEvents))
+        #expect(PayloadHash.streamingEvents.isEventStream)
+        #expect(!PayloadHash.streamingEvents.isAWSChunked)
+        #expect(try PayloadHash("STREAMING-AWS4-HMAC-SHA256-EVENTS") == .streamingEvents)
         let signer = Signer(
             credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: SecretAccessKey("secret")),
             region: "us-east-1", service: "transcribe")
