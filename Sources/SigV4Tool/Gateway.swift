@@ -363,8 +363,28 @@ struct Gateway: Sendable {
             outbound.headers.add(name: "X-SigV4-Principal", value: identity.principal)
         }
         Self.addForwardingHeaders(&outbound.headers, forwarding)
+        var upstreamSeed: Signature? = nil
         if let upstreamCredentials, let identity {
-            try resign(&outbound, credentials: upstreamCredentials, identity: identity)
+            upstreamSeed = try resign(&outbound, credentials: upstreamCredentials, identity: identity)
+        }
+        if let identity, identity.payload == .eventStream {
+            // A signed event stream is a conversation: its verified messages go on as they arrive,
+            // never buffered, with no length (the middleware removed the envelopes' `Content-Length`).
+            // Re-signed for the upstream, each goes in an envelope of its own, signed with the
+            // upstream's key and chained on the outbound request's signature.
+            let messages = try await StartedBody(request.body)
+            if let upstreamCredentials, let upstreamSeed {
+                outbound.body = .stream(
+                    ResignedEventStream(
+                        messages: messages,
+                        signer: EventStreamSigner(
+                            credentials: upstreamCredentials, region: identity.scope.region,
+                            service: identity.scope.service, seedSignature: upstreamSeed)),
+                    length: .unknown)
+            } else {
+                outbound.body = .stream(messages, length: .unknown)
+            }
+            return try await relay(httpClient.execute(outbound, timeout: upstreamTimeout))
         }
         let contentLength = request.headers[.contentLength].flatMap { Int64($0) }
         let chunked = request.headers[.transferEncoding] != nil
@@ -403,7 +423,11 @@ struct Gateway: Sendable {
         } else if contentLength == 0 {
             outbound.headers.replaceOrAdd(name: "Content-Length", value: "0")
         }
-        let upstreamResponse = try await httpClient.execute(outbound, timeout: upstreamTimeout)
+        return try await relay(httpClient.execute(outbound, timeout: upstreamTimeout))
+    }
+
+    /// The upstream's response, streamed back without its hop-by-hop headers.
+    func relay(_ upstreamResponse: HTTPClientResponse) -> Response {
         var headers = HTTPFields()
         // Hop-by-hop headers of the upstream's connection go no further: the fixed ones and those its
         // `Connection` fields name (RFC 9110, section 7.6.1), as for requests.
@@ -418,15 +442,21 @@ struct Gateway: Sendable {
             body: ResponseBody(asyncSequence: upstreamResponse.body))
     }
 
-    /// Signs the outbound request for the upstream in the client's region and service. The body was
-    /// verified here: its signed hash is kept when it has one, else it goes as `UNSIGNED-PAYLOAD`.
-    func resign(_ outbound: inout HTTPClientRequest, credentials: Credentials, identity: VerifiedRequest) throws {
+    /// Signs the outbound request for the upstream in the client's region and service; returns its
+    /// signature (the seed of a re-signed event stream). The body was verified here: its signed
+    /// hash is kept when it has one, else it goes as `UNSIGNED-PAYLOAD`; an event stream is signed
+    /// as one (`STREAMING-AWS4-HMAC-SHA256-EVENTS`), its messages then signed again one by one.
+    func resign(_ outbound: inout HTTPClientRequest, credentials: Credentials, identity: VerifiedRequest) throws
+        -> Signature
+    {
         for name in ["X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256"] { outbound.headers.remove(name: name) }
         let payload: PayloadHash =
-            identity.payloadHash.isStreaming || identity.isPresigned ? .unsignedPayload : identity.payloadHash
+            identity.payload == .eventStream
+            ? .streamingEvents
+            : identity.payloadHash.isStreaming || identity.isPresigned ? .unsignedPayload : identity.payloadHash
         let signer = Signer(
             credentials: credentials, region: identity.scope.region, service: identity.scope.service)
-        try outbound.sign(with: signer, payload: payload, at: AmzDate(Date()))
+        return try outbound.sign(with: signer, payload: payload, at: AmzDate(Date())).signature
     }
 
     /// The target with presign parameters removed from the query (`X-Amz-Region-Set` kept when
@@ -670,4 +700,36 @@ struct StartedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
     }
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(box: box) }
+}
+
+/// The verified messages of an event stream, each wrapped in an envelope signed for the upstream
+/// (``EventStreamSigner``, dated when it is sent), and the signed empty envelope that ends the
+/// stream after the last. Each element of `messages` is one message (as the middleware's
+/// event-stream body yields them).
+struct ResignedEventStream<Messages: AsyncSequence & Sendable>: AsyncSequence, Sendable
+where Messages.Element == ByteBuffer {
+    typealias Element = ByteBuffer
+
+    let messages: Messages
+    let signer: EventStreamSigner
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(messages: messages.makeAsyncIterator(), signer: signer) }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var messages: Messages.AsyncIterator
+        var signer: EventStreamSigner
+        var ended = false
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard !ended else { return nil }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            guard let message = try await messages.next() else {
+                ended = true
+                return ByteBuffer(bytes: try signer.signEnd(atMilliseconds: now))
+            }
+            // An empty message would end the stream early: it is not sent.
+            if message.readableBytes == 0 { return ByteBuffer() }
+            return ByteBuffer(bytes: try signer.sign(message.readableBytesView, atMilliseconds: now))
+        }
+    }
 }

@@ -433,9 +433,28 @@ struct Verify: AsyncParsableCommand {
                 presigned: v.isPresigned, payload: "\(v.payload)",
                 algorithm: v.isSigV4a ? SigV4aSigner.algorithm : StringToSign.algorithm,
                 checksum: Self.checksumSummary(v, verified: v.checksumVerified))
-            if v.payload == .awsChunked && !decodeChunked {
-                verdict.payload = "awsChunked (not checked)"
+            if (v.payload == .awsChunked || v.payload == .eventStream) && !decodeChunked {
+                verdict.payload = "\(v.payload) (not checked)"
                 verdict.warning = noBodyWarning
+            } else if v.payload == .eventStream {
+                // Each envelope's signature, chained on the request's, and its :date within 15
+                // minutes of `now` (the time the verification is made at).
+                do throws(VerificationFailure) {
+                    var decoder = try v.makeEventStreamDecoder(clock: { now.secondsSince1970 * 1000 })
+                    var messages = 0
+                    var bytes = 0
+                    try decoder.feed(raw.body) { message in
+                        messages += 1
+                        bytes += message.count
+                    }
+                    try decoder.finish()
+                    verdict.payload = "eventStream (\(messages) signed messages, \(bytes) bytes, verified)"
+                } catch {
+                    verdict.ok = false
+                    verdict.code = error.code.name
+                    verdict.httpStatus = error.httpStatus
+                    verdict.message = error.message
+                }
             } else if v.payload == .awsChunked {
                 do throws(VerificationFailure) {
                     var decoder = try v.makeChunkedDecoder(for: request)

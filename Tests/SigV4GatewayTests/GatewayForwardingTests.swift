@@ -68,7 +68,7 @@ struct GatewayForwardingTests {
             var out: [String] = []
             // "\r\n" is one Character: split where either ends a line.
             for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-                if line.hasSuffix(" HTTP/1.1") && (line.hasPrefix("GET ") || line.hasPrefix("PUT ")) {
+                if line.hasSuffix(" HTTP/1.1") && (line.hasPrefix("GET ") || line.hasPrefix("PUT ") || line.hasPrefix("POST ")) {
                     out.append(String(line) + "\r\n")
                 } else if !out.isEmpty {
                     out[out.count - 1] += line + "\r\n"
@@ -80,7 +80,10 @@ struct GatewayForwardingTests {
         /// The upstream's request for `path` (the request line's target up to `?` or the end).
         /// (Paths are as the upstream saw them: below a path prefix they start with it.)
         func upstreamRequest(_ path: String) -> String? {
-            requests.first { $0.hasPrefix("GET \(path) ") || $0.hasPrefix("PUT \(path) ") || $0.hasPrefix("GET \(path)?") }
+            requests.first {
+                $0.hasPrefix("GET \(path) ") || $0.hasPrefix("PUT \(path) ") || $0.hasPrefix("GET \(path)?")
+                    || $0.hasPrefix("POST \(path) ")
+            }
         }
 
         /// Header-signed `method target` with `fields` added before signing: the fields to put on the wire.

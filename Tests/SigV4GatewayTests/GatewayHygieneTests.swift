@@ -147,8 +147,19 @@ import http.server, json, sys
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_any(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():  # recorded decoded
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        else:
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else b""
         print(json.dumps(dict(method=self.command, target=self.path, headers=[[k, v] for k, v in self.headers.items()], bytes=len(body))), flush=True)
         with open(sys.argv[1], "ab") as raw:
             raw.write(self.requestline.encode("latin-1") + b"\r\n" + bytes(self.headers) + body)

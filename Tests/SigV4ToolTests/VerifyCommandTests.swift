@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import SigV4
 import Testing
 
 extension CLITests {
@@ -81,6 +83,53 @@ extension CLITests {
             #expect(refused.status == 1)
             #expect(json["code"] as? String == "SignatureDoesNotMatch", "\(json)")
             #expect((json["canonical_request"] as? String)?.contains("host:other.example.com\n") == true)
+        }
+    }
+}
+
+extension CLITests.VerifyCommandTests {
+    /// A captured Transcribe streaming request (the Go SDK's form: the payload line
+    /// `STREAMING-AWS4-HMAC-SHA256-EVENTS`, no `x-amz-content-sha256`) with its envelopes as the body,
+    /// signed at 20260101T000000Z; the envelopes signed with `envelopeSecret`; `tamper` changes the body.
+    static func eventStreamCapture(
+        envelopeSecret: String = "verifySecretEXAMPLEKEY", tamper: (inout [UInt8]) -> Void = { _ in }
+    ) throws -> Data {
+        let credentials = Credentials(accessKeyID: "AKIDVERIFYEXAMPLE", secretAccessKey: "verifySecretEXAMPLEKEY")
+        let request = HTTPRequest(
+            method: .post, scheme: "https", authority: "transcribestreaming.us-east-1.amazonaws.com",
+            path: "/stream-transcription", headerFields: [.contentType: "application/vnd.amazon.eventstream"])
+        let date = try AmzDate(iso8601Basic: "20260101T000000Z")
+        let signed = try Signer(credentials: credentials, region: "us-east-1", service: "transcribe").sign(
+            request, payload: .streamingEvents, at: date)
+        var events = EventStreamSigner(
+            credentials: Credentials(accessKeyID: "AKIDVERIFYEXAMPLE", secretAccessKey: envelopeSecret), region: "us-east-1",
+            service: "transcribe", seedSignature: signed.signature)
+        var body: [UInt8] = []
+        for (i, m) in ["one", "two", String(repeating: "three", count: 400)].enumerated() {
+            body += try events.sign(Array(m.utf8), atMilliseconds: date.secondsSince1970 * 1000 + Int64(i) * 10)
+        }
+        body += try events.signEnd(atMilliseconds: date.secondsSince1970 * 1000 + 30)
+        tamper(&body)
+        var head = "POST /stream-transcription HTTP/1.1\r\nHost: transcribestreaming.us-east-1.amazonaws.com\r\n"
+        for field in signed.request.headerFields { head += "\(field.name.rawName): \(field.value)\r\n" }
+        head += "Content-Length: \(body.count)\r\n\r\n"
+        return Data(Array(head.utf8) + body)
+    }
+
+    @Test("a captured event stream is verified envelope by envelope; a changed byte, a foreign key's envelopes or a missing end is refused with its code")
+    func eventStreamCapture() throws {
+        let dir = try TempDir()
+        let (accepted, json) = try Self.verify(try Self.eventStreamCapture(), home: dir.path)
+        #expect(accepted.status == 0, "\(json)")
+        #expect(json["payload"] as? String == "eventStream (3 signed messages, 2006 bytes, verified)", "\(json)")
+        let cases: [(String, Data, String)] = [
+            ("changed byte", try Self.eventStreamCapture { $0[60] ^= 1 }, "InvalidRequest"),
+            ("foreign envelopes", try Self.eventStreamCapture(envelopeSecret: "otherSecret"), "SignatureDoesNotMatch"),
+            ("no end", try Self.eventStreamCapture { $0.removeLast(90) }, "IncompleteBody"),
+        ]
+        for (name, capture, code) in cases {
+            let (refused, verdict) = try Self.verify(capture, home: dir.path)
+            #expect(refused.status == 1 && verdict["code"] as? String == code, "\(name): \(verdict)")
         }
     }
 }
