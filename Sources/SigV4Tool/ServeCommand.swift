@@ -26,9 +26,13 @@ struct Serve: AsyncParsableCommand {
             and X-SigV4-Access-Key-Id / X-SigV4-Principal added. Without --upstream the gateway answers
             the verified identity as JSON.
 
+            With --tls-certificate/--tls-key the gateway serves HTTPS and offers HTTP/2 (ALPN h2) beside
+            HTTP/1.1 on the same port (--no-http2: HTTP/1.1 only). Every check holds over both.
+
             Examples:
               sigv4 serve --keystore keys.db --upstream http://127.0.0.1:9000 --region us-east-1 --service s3
               sigv4 serve --listen 127.0.0.1:0 --keystore keys.db      # echo mode, ephemeral port
+              sigv4 serve --listen 0.0.0.0:8443 --tls-certificate chain.pem --tls-key key.pem --upstream http://127.0.0.1:9000
             """)
 
     @Option(help: "host:port to listen on (port 0 picks a free one; the chosen address is printed).")
@@ -43,6 +47,14 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "The PEM private key of --tls-certificate (read at start; never printed).")
     var tlsKey: String?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: """
+            With --tls-certificate, offer HTTP/2 (ALPN h2) beside HTTP/1.1 on the same port (default: on; \
+            --no-http2 offers HTTP/1.1 only). Needs --tls-certificate: no cleartext HTTP/2.
+            """)
+    var http2: Bool?
 
     @Option(help: "Key store file (default: $SIGV4_KEYSTORE or ~/.local/share/sigv4/keys.db).")
     var keystore: String?
@@ -158,11 +170,20 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
         _ = try tlsConfiguration()
+        if http2 == true, tlsCertificate == nil {
+            throw ValidationError("--http2 needs --tls-certificate and --tls-key (HTTP/2 is offered by ALPN, over TLS only)")
+        }
     }
 
-    /// The server's TLS configuration from `--tls-certificate` and `--tls-key` (TLS 1.2 or later,
-    /// HTTP/1.1 by ALPN); nil without them. A `ValidationError` names the file that cannot be read,
-    /// never the key's bytes.
+    /// True when the server offers HTTP/2: with TLS, unless `--no-http2`.
+    var servesHTTP2: Bool { tlsCertificate != nil && http2 != false }
+
+    /// `--idle-timeout` for the server's channels; nil for 0 (never).
+    var idleTimeAmount: TimeAmount? { idleTimeout > 0 ? .nanoseconds(Int64(idleTimeout * 1e9)) : nil }
+
+    /// The server's TLS configuration from `--tls-certificate` and `--tls-key` (TLS 1.2 or later;
+    /// ALPN `h2` and `http/1.1`, or `http/1.1` alone with `--no-http2`); nil without them. A
+    /// `ValidationError` names the file that cannot be read, never the key's bytes.
     func tlsConfiguration() throws -> TLSConfiguration? {
         switch (tlsCertificate, tlsKey) {
         case (nil, nil): return nil
@@ -187,7 +208,7 @@ struct Serve: AsyncParsableCommand {
             var configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
             configuration.minimumTLSVersion = .tlsv12
-            configuration.applicationProtocols = ["http/1.1"]
+            configuration.applicationProtocols = servesHTTP2 ? ["h2", "http/1.1"] : ["http/1.1"]
             do {
                 _ = try NIOSSLContext(configuration: configuration)
             } catch {
@@ -232,11 +253,12 @@ struct Serve: AsyncParsableCommand {
             replayGuard: replayProtection == .on ? InMemoryReplayGuard(capacity: replayCapacity) : nil)
         let authenticator = SigV4Authenticator<BasicSigV4RequestContext>(
             verifier: verifier,
-            // The server below speaks HTTP/1.1 only: a request without Content-Length or
-            // Transfer-Encoding has no body, so it is not watched for one.
+            // HTTP/1.1 only: a request without Content-Length or Transfer-Encoding has no body, so it
+            // is not watched for one. With HTTP/2 such a request may carry DATA frames: every body is
+            // watched (HTTP2RequestFramingHandler also marks it chunked, so the gateway forwards it).
             configuration: .init(
                 errorFormat: errorFormat == .json ? .json : .s3XML, maxBodySize: maxBodySize,
-                maxBufferedBodySize: maxBufferedBody, transport: .http1,
+                maxBufferedBodySize: maxBufferedBody, transport: servesHTTP2 ? .any : .http1,
                 browserForms: BrowserFormUpload.Limits(maxFileBytes: min(maxBufferedBody, maxBodySize))))
         let (host, port) = try Self.parseListen(listen)
         let upstreamURL = try upstream.map { try Gateway.Upstream($0) }
@@ -264,17 +286,25 @@ struct Serve: AsyncParsableCommand {
         let http1 = HTTPServerBuilder.http1(
             configuration: .init(
                 additionalChannelHandlers: [ExpectContinueHandler()],
-                idleTimeout: idleTimeout > 0 ? .nanoseconds(Int64(idleTimeout * 1e9)) : nil))
+                idleTimeout: idleTimeAmount))
         let scheme = tls == nil ? "http" : "https"
+        let server: HTTPServerBuilder
+        if let tls, servesHTTP2 {
+            server = Self.http2Server(tls: tls, idleTimeout: idleTimeAmount)
+        } else {
+            server = try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1
+        }
         let app = Application(
             responder: gateway.responder(),
-            server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
+            server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 serverLogger.notice(
                     "listening", metadata: ["address": "\(host):\(bound)", "mode": "\(mode)", "keystore": "\(storePath)"])
-                FileHandle.standardOutput.write(Data("sigv4 serve: listening on \(scheme)://\(host):\(bound) (\(mode))\n".utf8))
+                let protocols = tls == nil ? "" : servesHTTP2 ? ", h2 and http/1.1" : ", http/1.1"
+                FileHandle.standardOutput.write(
+                    Data("sigv4 serve: listening on \(scheme)://\(host):\(bound) (\(mode)\(protocols))\n".utf8))
             },
             logger: logger)
         do {
