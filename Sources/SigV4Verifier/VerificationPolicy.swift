@@ -16,6 +16,7 @@ public import SigV4
 /// | ``allowUnsignedPayload`` | true |
 /// | ``allowStreamingPayload`` | true |
 /// | ``allowEventStreams`` | true (`STREAMING-AWS4-HMAC-SHA256-EVENTS`: signed event-stream messages) |
+/// | ``eventStreamPaths`` | Transcribe streaming's paths (read as event streams without a declaration) |
 /// | ``presignedSingleUse`` | false (presigned URLs may be used until they expire) |
 /// | ``acceptDateHeader`` | true (RFC 1123 `Date` when `X-Amz-Date` is absent) |
 /// | ``plusPolicies`` | literal, then space, then verbatim |
@@ -59,6 +60,19 @@ public struct VerificationPolicy: Sendable, Hashable {
     /// through ``VerifiedRequest/makeEventStreamDecoder(limits:clock:)``; off, it is refused with
     /// `AccessDenied`.
     public var allowEventStreams: Bool = true
+    /// Paths (exactly as in the request target, without the query) whose requests, when they
+    /// declare no `x-amz-content-sha256`, are read as signed event streams whatever their
+    /// `Content-Type`: AWS's Python Transcribe SDK (amazon-transcribe) signs its
+    /// `/stream-transcription` request with the empty body's hash and no `Content-Type`, then
+    /// streams signed messages over HTTP/2. Default: Transcribe streaming's three operations
+    /// (``transcribeStreamingPaths``); empty: only the `Content-Type` says so.
+    public var eventStreamPaths: Set<String> = VerificationPolicy.transcribeStreamingPaths
+
+    /// `/stream-transcription`, `/medical-stream-transcription` and
+    /// `/call-analytics-stream-transcription`.
+    public static let transcribeStreamingPaths: Set<String> = [
+        "/stream-transcription", "/medical-stream-transcription", "/call-analytics-stream-transcription",
+    ]
     /// Remember presigned signatures too, so each presigned URL works once (needs a replay guard).
     public var presignedSingleUse: Bool
     /// Use an RFC 1123 `Date` header when `X-Amz-Date` is absent (header auth).

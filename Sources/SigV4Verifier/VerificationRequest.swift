@@ -294,30 +294,6 @@ struct HeaderList: Sendable {
         if let refused { throw refused }
     }
 
-    /// True when a `Content-Type` field says `application/vnd.amazon.eventstream` (any case, with
-    /// or without parameters): the body of a streaming API's request, whose SDKs sign it with the
-    /// payload line `STREAMING-AWS4-HMAC-SHA256-EVENTS` (Go, Java) or the empty body's hash (AWS's
-    /// Python Transcribe SDK) and no `x-amz-content-sha256` header.
-    var hasEventStreamContentType: Bool {
-        let wanted: StaticString = "application/vnd.amazon.eventstream"
-        let prefix = UnsafeBufferPointer(start: wanted.utf8Start, count: wanted.utf8CodeUnitCount)
-        let name: StaticString = "content-type"
-        let contentType = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        for i in 0..<count where withName(i, { VerificationRequest.equalsIgnoringCase($0, contentType) }) {
-            let matches = withValue(i) { value -> Bool in
-                var v = value[...]
-                while let b = v.first, b == 0x20 || b == 0x09 { v = v.dropFirst() }
-                guard v.count >= prefix.count,
-                    VerificationRequest.equalsIgnoringCase(UnsafeBufferPointer(rebasing: v.prefix(prefix.count)), prefix)
-                else { return false }
-                let rest = v.dropFirst(prefix.count)
-                return rest.isEmpty || rest.first == 0x3b || rest.first == 0x20 || rest.first == 0x09
-            }
-            if matches { return true }
-        }
-        return false
-    }
-
     /// The value bytes of field `i`, copied.
     func value(_ i: Int) -> [UInt8] { withValue(i) { Array($0) } }
 

@@ -264,10 +264,11 @@ extension Verifier {
             return declared
         }
         if rules.sendContentSHA256 { return nil }
-        switch payload {
         // An event stream signed without the header has more than one reading (the full way tries them).
-        case .body(let b): return request.headers.hasEventStreamContentType ? nil : .sha256(of: b)
-        case .hash(let h): return request.headers.hasEventStreamContentType ? nil : h
+        if isEventStreamReading(request, facts: facts, mayHaveBody: true) { return nil }
+        switch payload {
+        case .body(let b): return .sha256(of: b)
+        case .hash(let h): return h
         case .streamed: return facts.hasBody ? nil : .emptySHA256
         }
     }

@@ -63,6 +63,11 @@ public struct Verifier: Sendable {
         let replayGuard: (any ReplayGuard)?
         /// `replayGuard != nil`, read without copying the existential (a retain and a release).
         let hasReplayGuard: Bool
+        /// `!policy.eventStreamPaths.isEmpty`, read without copying the set.
+        let hasEventStreamPaths: Bool
+        /// `policy.eventStreamPaths` as bytes, compared length first (every header-auth request
+        /// without `x-amz-content-sha256` is looked up).
+        let eventStreamPathBytes: [[UInt8]]
         let keyCache: SigningKeyCache
         let sigV4aKeys: SigV4aKeyCache
 
@@ -74,6 +79,8 @@ public struct Verifier: Sendable {
             self.policy = policy
             self.replayGuard = replayGuard
             self.hasReplayGuard = replayGuard != nil
+            self.hasEventStreamPaths = !policy.eventStreamPaths.isEmpty && policy.allowEventStreams
+            self.eventStreamPathBytes = policy.eventStreamPaths.map { Array($0.utf8) }
             self.keyCache = keyCache
             self.sigV4aKeys = sigV4aKeys
         }
@@ -208,6 +215,8 @@ public struct Verifier: Sendable {
         var contentMD5 = Occurrences()
         var host = Occurrences()
         var hasBody = false
+        /// A `Content-Type: application/vnd.amazon.eventstream` field (any case, any parameters).
+        var eventStreamType = false
         /// How many `x-amz-*` fields there are, `x_amz_*` spellings included (coverage is checked
         /// only when there are some).
         var amzCount = 0
@@ -231,6 +240,8 @@ public struct Verifier: Sendable {
                     hasBody = true
                 } else if Self.equals(name, "content-md5") {
                     contentMD5.add(index)
+                } else if name.count == 12, Self.equals(name, "content-type"), Self.isEventStreamType(value) {
+                    eventStreamType = true
                 }
             case UInt8(ascii: "d"):
                 if Self.equals(name, "date") { date.add(index) }
@@ -264,6 +275,19 @@ public struct Verifier: Sendable {
             default:
                 return
             }
+        }
+
+        /// True when a `Content-Type` value is `application/vnd.amazon.eventstream` (any case, with
+        /// or without parameters): the body of a streaming API's request.
+        static func isEventStreamType(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+            let type: StaticString = "application/vnd.amazon.eventstream"
+            var v = value[...]
+            while let b = v.first, b == 0x20 || b == 0x09 { v = v.dropFirst() }
+            guard v.count >= type.utf8CodeUnitCount,
+                Self.equals(UnsafeBufferPointer(rebasing: v.prefix(type.utf8CodeUnitCount)), type)
+            else { return false }
+            let rest = v.dropFirst(type.utf8CodeUnitCount)
+            return rest.isEmpty || rest.first == 0x3b || rest.first == 0x20 || rest.first == 0x09
         }
 
         /// True when `name` is `lowercase` in any letter case.
@@ -734,7 +758,7 @@ public struct Verifier: Sendable {
         let candidates: PayloadCandidates
         do {
             candidates = try payloadCandidates(
-                facts: facts, headers: request.headers, presigned: presigned, rules: rules, payload: payload)
+                facts: facts, request: request, presigned: presigned, rules: rules, payload: payload)
         } catch {
             throw withKey(error)
         }
@@ -940,8 +964,25 @@ public struct Verifier: Sendable {
         }
     }
 
+    /// True when a request that declares no `x-amz-content-sha256` is to be read as a signed event
+    /// stream: event streams are allowed, a body may come (`mayHaveBody`: declared, given, or
+    /// streamed, since HTTP/2 carries one without declaring it), and its `Content-Type` is
+    /// `application/vnd.amazon.eventstream` or its path is one of the policy's
+    /// ``VerificationPolicy/eventStreamPaths``.
+    func isEventStreamReading(_ request: VerificationRequest, facts: HeaderFacts, mayHaveBody: Bool) -> Bool {
+        guard mayHaveBody, facts.eventStreamType || storage.hasEventStreamPaths, storage.policy.allowEventStreams else {
+            return false
+        }
+        if facts.eventStreamType { return true }
+        return request.withTarget { t, mark in
+            storage.eventStreamPathBytes.contains { p in
+                p.count == mark && p.elementsEqual(UnsafeBufferPointer(rebasing: t[0..<mark]))
+            }
+        }
+    }
+
     func payloadCandidates(
-        facts: HeaderFacts, headers: HeaderList, presigned: Bool, rules: ServiceRules, payload: Payload
+        facts: HeaderFacts, request: VerificationRequest, presigned: Bool, rules: ServiceRules, payload: Payload
     )
         throws(VerificationFailure) -> PayloadCandidates
     {
@@ -949,7 +990,7 @@ public struct Verifier: Sendable {
             throw VerificationFailure(.invalidArgument, "The request has more than one x-amz-content-sha256 header")
         }
         // The header's own string is kept as the value when it is lowercase hex (no new string).
-        if let parsed = headers.withFirstAndSource(facts.contentSHA256, { bytes, source in
+        if let parsed = request.headers.withFirstAndSource(facts.contentSHA256, { bytes, source in
             Result { () throws(SigV4Error) in try PayloadHash(bytes, source: source) }
         }) {
             guard case .success(let declared) = parsed else {
@@ -986,7 +1027,7 @@ public struct Verifier: Sendable {
         case .hash(let h): bodyGiven = h != .emptySHA256
         case .streamed: bodyGiven = false
         }
-        if !presigned, storage.policy.allowEventStreams, facts.hasBody || bodyGiven, headers.hasEventStreamContentType {
+        if !presigned, isEventStreamReading(request, facts: facts, mayHaveBody: bodyGiven || facts.hasBody || payload.isStreamed) {
             var list = PayloadCandidates(.streamingEvents)
             list.append(.emptySHA256)
             if let known, known != .emptySHA256 { list.append(known) }
@@ -1053,8 +1094,8 @@ public struct Verifier: Sendable {
     }
 
     /// What remains to check of the body once `signedHash` matched. `eventStream`: the request was
-    /// read as an event stream (declared, or by its `Content-Type`), so a body signed with the empty
-    /// body's hash (AWS's Python Transcribe SDK) is its signed messages.
+    /// read as an event stream (declared, or by its `Content-Type` or path), so a body signed with the
+    /// empty body's hash (AWS's Python Transcribe SDK) is its signed messages.
     func payloadStatus(_ signedHash: PayloadHash, payload: Payload, facts: HeaderFacts, eventStream: Bool = false)
         throws(VerificationFailure) -> VerifiedRequest.PayloadStatus
     {
@@ -1064,7 +1105,8 @@ public struct Verifier: Sendable {
             switch payload {
             case .body(let b) where !b.isEmpty: return .eventStream
             case .hash(let h) where h != .emptySHA256: return .eventStream
-            case .streamed where facts.hasBody: return .eventStream
+            // Declared or not: HTTP/2 carries the stream without `Content-Length`.
+            case .streamed: return .eventStream
             default: break
             }
         }

@@ -24,10 +24,12 @@ struct EventStreamVerificationTests {
     /// 2015-08-30T23:59:58Z: the stream crosses midnight UTC.
     static let date = AmzDate(secondsSince1970: 1_440_979_198)
 
-    /// A seed request to Transcribe streaming signed in `form`, with `Transfer-Encoding: chunked`
-    /// (added after signing, as a client's HTTP layer does).
-    static func seed(_ form: Form, contentType: String? = EventStreamVerificationTests.contentType) throws
-        -> (request: VerificationRequest, signature: Signature)
+    /// A seed request of a streaming API signed in `form`, with `Transfer-Encoding: chunked` (added
+    /// after signing, as a client's HTTP layer does), to a path that is not one of the policy's
+    /// `eventStreamPaths` unless `path` says so.
+    static func seed(
+        _ form: Form, contentType: String? = EventStreamVerificationTests.contentType, path: String = "/v1/conversation"
+    ) throws -> (request: VerificationRequest, signature: Signature)
     {
         var fields = HTTPFields()
         if let contentType { fields[.contentType] = contentType }
@@ -35,7 +37,7 @@ struct EventStreamVerificationTests {
         if form == .declared { fields[HTTPField.Name("x-amz-content-sha256")!] = PayloadHash.streamingEvents.value }
         let request = HTTPRequest(
             method: .post, scheme: "https", authority: "transcribestreaming.us-east-1.amazonaws.com:8443",
-            path: "/stream-transcription", headerFields: fields)
+            path: path, headerFields: fields)
         let signed = try Fixture.signer(service: "transcribe").sign(
             request, payload: form == .emptyHash ? .emptySHA256 : .streamingEvents, at: date)
         var verification = VerificationRequest(signed.request)
@@ -126,6 +128,27 @@ struct EventStreamVerificationTests {
         // A type that only starts with it is another type.
         let (longer, _) = try Self.seed(.payloadLineOnly, contentType: "application/vnd.amazon.eventstreamx")
         #expect(await Fixture.verifier().verify(longer, now: Self.date).failure?.code == .missingSecurityHeader)
+    }
+
+    @Test("a path among eventStreamPaths (Transcribe's, by default) is read as an event stream without the Content-Type, even with no body declared (HTTP/2); other paths are not")
+    func eventStreamPaths() async throws {
+        for path in VerificationPolicy.transcribeStreamingPaths {
+            let seed = try Self.seed(.emptyHash, contentType: nil, path: path)
+            var request = seed.request
+            let verified = try #require(await Fixture.verifier().verify(request, now: Self.date).verified, "\(path)")
+            #expect(verified.payload == .eventStream, "\(path)")
+            #expect(try Self.decode(verified, try Self.envelopes(Self.messages, seed: seed.signature)) == Self.messages)
+            // HTTP/2: no Transfer-Encoding and no Content-Length.
+            request.fields.removeAll { $0.name == "Transfer-Encoding" }
+            #expect(await Fixture.verifier().verify(request, now: Self.date).verified?.payload == .eventStream, "\(path)")
+        }
+        // A path only close to one, and a policy without paths: the empty hash is the body's.
+        let (other, _) = try Self.seed(.emptyHash, contentType: nil, path: "/stream-transcription/")
+        #expect(await Fixture.verifier().verify(other, now: Self.date).failure?.code == .missingSecurityHeader)
+        var policy = VerificationPolicy()
+        policy.eventStreamPaths = []
+        let (transcribe, _) = try Self.seed(.emptyHash, contentType: nil, path: "/stream-transcription")
+        #expect(await Fixture.verifier(policy: policy).verify(transcribe, now: Self.date).failure?.code == .missingSecurityHeader)
     }
 
     @Test("a policy without event streams refuses the declared form and does not read the others as one")

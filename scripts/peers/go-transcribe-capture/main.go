@@ -1,0 +1,120 @@
+// Captures what the AWS SDK for Go v2's Transcribe streaming client (Debian 12's
+// golang-github-aws-aws-sdk-go-v2-dev: service/transcribestreaming) sends: the signed
+// StartStreamTranscription request and its whole event-stream body (the SDK's own envelopes,
+// chained on the request's signature). The client runs unchanged but for its HTTP client, which
+// answers at once with an empty HTTP/2 200 and records the request and body instead of sending
+// them. One JSON object per case on stdout:
+//
+//	{"method": "POST", "target": "/stream-transcription", "headers": [["Host", "..."], ...],
+//	 "body_hex": "...", "audio_hex": ["..."], "now": 1764825600}
+//
+// Usage (offline, GOPATH mode, as scripts/gen-go-eventstream-vectors.py runs it):
+//
+//	GO111MODULE=off GOPATH=/usr/share/gocode go run main.go <access key id> <secret> <chunk sizes...>
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/transcribestreaming"
+	"github.com/aws/aws-sdk-go-v2/service/transcribestreaming/types"
+)
+
+type capturingClient struct {
+	request *http.Request
+	body    chan []byte
+}
+
+func (c *capturingClient) Do(r *http.Request) (*http.Response, error) {
+	c.request = r
+	responseBody, responseWriter := io.Pipe()
+	go func() {
+		b, _ := io.ReadAll(r.Body)
+		c.body <- b
+		responseWriter.Close()
+	}()
+	return &http.Response{
+		StatusCode: 200, Status: "200 OK", Proto: "HTTP/2.0", ProtoMajor: 2, ProtoMinor: 0,
+		Header:  http.Header{"Content-Type": {"application/vnd.amazon.eventstream"}},
+		Body:    responseBody,
+		Request: r,
+	}, nil
+}
+
+func main() {
+	if len(os.Args) < 4 {
+		fmt.Fprintln(os.Stderr, "usage: main <access key id> <secret> <chunk sizes...>")
+		os.Exit(2)
+	}
+	capture := &capturingClient{body: make(chan []byte, 1)}
+	client := transcribestreaming.New(transcribestreaming.Options{
+		Region: "us-east-1",
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: os.Args[1], SecretAccessKey: os.Args[2]}, nil
+		}),
+		HTTPClient: capture,
+		Retryer:    aws.NopRetryer{},
+	})
+	ctx := context.Background()
+	now := time.Now().Unix()
+	out, err := client.StartStreamTranscription(ctx, &transcribestreaming.StartStreamTranscriptionInput{
+		LanguageCode: types.LanguageCodeEnUs, MediaEncoding: types.MediaEncodingPcm, MediaSampleRateHertz: aws.Int32(16000),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "StartStreamTranscription:", err)
+		os.Exit(1)
+	}
+	stream := out.GetStream()
+	var audio []string
+	for i, arg := range os.Args[3:] {
+		size, err := strconv.Atoi(arg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bad chunk size", arg)
+			os.Exit(2)
+		}
+		chunk := make([]byte, size)
+		for j := range chunk {
+			chunk[j] = byte(i*31 + j*7)
+		}
+		if err := stream.Send(ctx, &types.AudioStreamMemberAudioEvent{Value: types.AudioEvent{AudioChunk: chunk}}); err != nil {
+			fmt.Fprintln(os.Stderr, "Send:", err)
+			os.Exit(1)
+		}
+		audio = append(audio, hex.EncodeToString(chunk))
+	}
+	if err := stream.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "Close:", err)
+		os.Exit(1)
+	}
+	body := <-capture.body
+	r := capture.request
+	headers := [][2]string{{"Host", r.URL.Host}}
+	names := make([]string, 0, len(r.Header))
+	for name := range r.Header {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, value := range r.Header[name] {
+			headers = append(headers, [2]string{name, value})
+		}
+	}
+	target := r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	json.NewEncoder(os.Stdout).Encode(map[string]interface{}{
+		"method": r.Method, "target": target, "headers": headers, "body_hex": hex.EncodeToString(body),
+		"audio_hex": audio, "now": now,
+	})
+}
