@@ -112,6 +112,46 @@ extension TestClientProtocol {
             testCallback: testCallback)
     }
 
+    /// Sends a signed event stream (`STREAMING-AWS4-HMAC-SHA256-EVENTS`, as the AWS SDKs' streaming
+    /// clients do): the request is signed with `x-amz-content-sha256` declared and `Content-Type:
+    /// application/vnd.amazon.eventstream`, and its body is `messages` (each an encoded event-stream
+    /// message, or any bytes), each in an envelope signed with `signer`'s key and chained on the
+    /// request's signature, dated `date`, then the empty envelope that ends the stream. With
+    /// `endStream` false the end is left out (to test `IncompleteBody`).
+    ///
+    /// ```swift
+    /// try await client.executeSignedEventStream(
+    ///     uri: "/stream-transcription", messages: [audioEvent1, audioEvent2], signer: signer
+    /// ) { response in
+    ///     #expect(response.status == .ok)
+    /// }
+    /// ```
+    @discardableResult
+    public func executeSignedEventStream<Return>(
+        uri: String, method: HTTPRequest.Method = .post, headers: HTTPFields = [:], messages: [[UInt8]],
+        signer: Signer, host: String = "localhost", at date: AmzDate? = nil, endStream: Bool = true,
+        testCallback: @escaping (TestResponse) async throws -> Return = { $0 }
+    ) async throws -> Return {
+        let date = date ?? AmzDate(Date())
+        var fields = headers
+        fields[hostField] = host
+        fields[HTTPField.Name.contentType] = "application/vnd.amazon.eventstream"
+        fields[HTTPField.Name("x-amz-content-sha256")!] = PayloadHash.streamingEvents.value
+        let request = HTTPRequest(method: method, scheme: "http", authority: host, path: uri, headerFields: fields)
+        let signed = try signer.sign(request, payload: .streamingEvents, at: date)
+        var events = EventStreamSigner(
+            credentials: signer.credentials, region: signer.region, service: signer.service,
+            seedSignature: signed.signature)
+        var body: [UInt8] = []
+        let milliseconds = date.secondsSince1970 * 1000
+        for message in messages { body += try events.sign(message, atMilliseconds: milliseconds) }
+        if endStream { body += try events.signEnd(atMilliseconds: milliseconds) }
+        var sent = signed.request.headerFields
+        sent[HTTPField.Name.contentLength] = String(body.count)
+        return try await execute(
+            uri: uri, method: method, headers: sent, body: ByteBuffer(bytes: body), testCallback: testCallback)
+    }
+
     /// The signed header fields and the body to send (aws-chunked encoded when asked).
     static func signedHeaders(
         uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?, signer: Signer,

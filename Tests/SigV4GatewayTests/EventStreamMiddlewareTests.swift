@@ -1,7 +1,9 @@
 import HTTPTypes
 import Hummingbird
+import HummingbirdTesting
 import Logging
 @testable import HummingbirdSigV4
+import HummingbirdSigV4Testing
 import NIOCore
 import SigV4
 import SigV4Verifier
@@ -152,6 +154,38 @@ struct EventStreamMiddlewareTests {
             #expect(answer.code == code, "\(name)")
             #expect(answer.status >= 400 && answer.status < 500, "\(name)")
             #expect(answer.seen == Array(Self.messages.prefix(released)), "\(name)")
+        }
+    }
+
+    @Test("HummingbirdSigV4Testing's executeSignedEventStream: an app's handler reads the messages; a stream without its end is IncompleteBody")
+    func testingHelper() async throws {
+        let router = Router(context: BasicSigV4RequestContext.self)
+        router.add(
+            middleware: SigV4Authenticator(
+                verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
+                configuration: .init(clock: { TestApp.now })))
+        router.post("/stream") { request, context in
+            var messages = 0
+            var bytes = 0
+            for try await message in request.body {
+                messages += 1
+                bytes += message.readableBytes
+            }
+            return "\(context.sigV4?.principal ?? "-") \(messages) \(bytes)"
+        }
+        let signer = TestApp.signer(service: "transcribe")
+        try await Application(router: router).test(.router) { client in
+            try await client.executeSignedEventStream(
+                uri: "/stream", messages: Self.messages, signer: signer, at: TestApp.now
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == "alice 3 3014")
+            }
+            try await client.executeSignedEventStream(
+                uri: "/stream", messages: Self.messages, signer: signer, at: TestApp.now, endStream: false
+            ) { response in
+                #expect(response.headers[HTTPField.Name("x-amz-error-code")!] == "IncompleteBody")
+            }
         }
     }
 
