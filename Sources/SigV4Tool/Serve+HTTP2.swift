@@ -3,6 +3,7 @@ import HummingbirdHTTP2
 import HummingbirdSigV4
 import Logging
 import NIOCore
+import NIOHTTP2
 import NIOSSL
 import NIOTLS
 
@@ -78,7 +79,7 @@ struct TLSHandshakeDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel
 }
 
 /// Closes its channel when no `TLSUserEvent.handshakeCompleted` arrives within the deadline; once
-/// one does, it removes itself.
+/// one does, it puts an ``HTTP2GoAwayDeadlineHandler`` on an HTTP/2 connection and removes itself.
 final class TLSHandshakeDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
@@ -104,6 +105,11 @@ final class TLSHandshakeDeadlineHandler: ChannelInboundHandler, RemovableChannel
         if completed {
             timer?.cancel()
             timer = nil
+            // ALPN has set the connection up while the event went by: an HTTP/2 one has NIOHTTP2's handler.
+            if let http2 = try? context.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self) {
+                try? context.pipeline.syncOperations.addHandler(
+                    HTTP2GoAwayDeadlineHandler(deadline), position: .after(http2))
+            }
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
     }
@@ -111,3 +117,51 @@ final class TLSHandshakeDeadlineHandler: ChannelInboundHandler, RemovableChannel
 
 @available(*, unavailable)
 extension TLSHandshakeDeadlineHandler: Sendable {}
+
+/// Closes an HTTP/2 connection whose client has not answered the server's graceful GOAWAY within the
+/// deadline.
+///
+/// Hummingbird's HTTP/2 connection manager ends a connection (idle for `--idle-timeout`, or the
+/// gateway stopping) with a GOAWAY and a PING, and goes on to its final GOAWAY and close only once
+/// the PING is acknowledged. A client that never acknowledges it kept its connection for ever, and a
+/// stopping gateway waited for it (measured: SIGTERM took as long as such a client stayed, 10.1 s for
+/// one that gave up after 10 s). This handler, after NIOHTTP2's, starts the deadline at the first
+/// GOAWAY sent and stops it at the PING's acknowledgement; a client that acknowledges keeps its
+/// streams in flight until they finish (a stalled one is closed by the stream's idle timeout).
+final class HTTP2GoAwayDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = HTTP2Frame
+    typealias OutboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    private let deadline: TimeAmount
+    private var timer: Scheduled<Void>?
+    private var answered = false
+
+    init(_ deadline: TimeAmount) { self.deadline = deadline }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .goAway = unwrapOutboundIn(data).payload, timer == nil, !answered {
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            timer = context.eventLoop.scheduleTask(in: deadline) { loopBound.value.close(promise: nil) }
+        }
+        context.write(data, promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .ping(_, ack: true) = unwrapInboundIn(data).payload, timer != nil {
+            answered = true
+            timer?.cancel()
+            timer = nil
+        }
+        context.fireChannelRead(data)
+    }
+}
+
+@available(*, unavailable)
+extension HTTP2GoAwayDeadlineHandler: Sendable {}

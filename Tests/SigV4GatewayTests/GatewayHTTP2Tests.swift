@@ -174,6 +174,208 @@ struct GatewayHTTP2Tests {
         #expect(!rig.received.contains("tampered body"))
     }
 
+    @Test(
+        "over h2 without Content-Length, as AWS's streaming clients send it, a signed event stream is forwarded message by message; one signed with another secret reaches nothing"
+    )
+    func eventStreamOverH2() throws {
+        let (rig, certificate) = try Self.rig()
+        defer { certificate.remove() }
+        for (name, secret) in [("stream", nil), ("foreign", "mallory-secret-0000")] {
+            let (fields, body) = try GatewayEventStreamTests.stream(rig, path: "/\(name)", secret: secret)
+            let path = rig.directory + "/\(name).events"
+            try Data(body).write(to: URL(fileURLWithPath: path))
+            // The signed head as curl's own fields (Host becomes :authority), the body from the file, no length.
+            let headers = fields.filter { $0.0.lowercased() != "content-length" }.flatMap {
+                ["-H", "\($0.0): \($0.1)"]
+            }
+            let (status, output) = try Certificate.run(
+                "/usr/bin/curl",
+                [
+                    "-sS", "--http2", "--cacert", certificate.certificate, "-X", "POST", "-T", path, "-H",
+                    "Content-Length:",
+                    "-w", "\n%{http_version} %{http_code}", "https://127.0.0.1:\(rig.port)/\(name)",
+                ] + headers)
+            if secret == nil {
+                #expect(status == 0 && output.hasSuffix("\n2 200"), "\(output)")
+            } else {
+                #expect(
+                    output.hasSuffix("\n2 403") && output.contains("<Code>SignatureDoesNotMatch</Code>"), "\(output)")
+            }
+        }
+        let (lines, forwarded) = try GatewayEventStreamTests.recorded(rig)
+        #expect(lines.first == "POST /stream HTTP/1.1", "\(lines)")
+        #expect(forwarded == GatewayEventStreamTests.messages.flatMap { $0 })
+        #expect(GatewayForwardingAttackTests.requests(rig).map(\.target) == ["/stream"], "\(rig.received)")
+    }
+
+    /// An HTTP/2 client in python's `h2` (scripts/requirements-test.txt) for what curl will not send: a
+    /// `host` field beside `:authority`, a body held back until `100 Continue`, a connection kept after
+    /// its response. Argument: a JSON object `{port, ca, headers: [[name, value]], body, expect_continue,
+    /// wait_close}`; prints one JSON object: the interim statuses, the status, the body, whether a
+    /// GOAWAY came and the server closed, and the seconds that took.
+    static let h2Client = #"""
+        import json, socket, ssl, sys, time
+        import h2.config, h2.connection, h2.events
+        spec = json.loads(sys.argv[1])
+        context = ssl.create_default_context(cafile=spec["ca"])
+        context.set_alpn_protocols(["h2"])
+        sock = context.wrap_socket(socket.create_connection(("127.0.0.1", spec["port"])), server_hostname="127.0.0.1")
+        out = dict(alpn=sock.selected_alpn_protocol(), informational=[], status=None, body="", goaway=False, closed=False)
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=True, header_encoding="utf-8", validate_outbound_headers=False, normalize_outbound_headers=False))
+        conn.initiate_connection()
+        body = spec["body"].encode()
+        stream = conn.get_next_available_stream_id()
+        conn.send_headers(stream, [tuple(h) for h in spec["headers"]], end_stream=not body)
+        pending = body if spec.get("expect_continue") else b""
+        if body and not pending:
+            conn.send_data(stream, body, end_stream=True)
+        sock.sendall(conn.data_to_send())
+        sock.settimeout(10)
+        started, ended = time.time(), False
+        while not (ended and not spec.get("wait_close")):
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                break
+            except (ssl.SSLError, ConnectionResetError):
+                data = b""
+            if not data:
+                out["closed"] = True
+                break
+            if out["goaway"]:
+                continue  # after GOAWAY the server's PING and its close; h2 takes no frame once it has one
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.InformationalResponseReceived):
+                    out["informational"].append(dict(event.headers)[":status"])
+                    if pending:
+                        conn.send_data(stream, pending, end_stream=True)
+                        pending = b""
+                elif isinstance(event, h2.events.ResponseReceived):
+                    out["status"] = int(dict(event.headers)[":status"])
+                elif isinstance(event, h2.events.DataReceived):
+                    out["body"] += event.data.decode("utf-8", "replace")
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+                    ended = True
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    out["goaway"] = True
+                    break
+            sock.sendall(conn.data_to_send())
+        out["seconds"] = round(time.time() - started, 2)
+        print(json.dumps(out))
+        """#
+
+    /// Runs ``h2Client`` against the rig: the signed `fields` (their `Host` sent as `:authority`, or
+    /// `authority` when given, with the `Host` kept as a field) and `body`.
+    static func h2(
+        _ rig: Rig, _ certificate: Certificate, _ method: String, _ path: String, _ fields: [(String, String)],
+        body: String = "", authority: String? = nil, expectContinue: Bool = false, waitClose: Bool = false
+    ) throws -> [String: Any] {
+        let host = fields.first { $0.0 == "Host" }?.1 ?? ""
+        var headers = [
+            [":method", method], [":scheme", "https"], [":authority", authority ?? host], [":path", path],
+        ]
+        headers += fields.filter { $0.0 != "Host" || authority != nil }.map { [$0.0.lowercased(), $0.1] }
+        if expectContinue { headers.append(["expect", "100-continue"]) }
+        let spec: [String: Any] = [
+            "port": Int(rig.port), "ca": certificate.certificate, "headers": headers, "body": body,
+            "expect_continue": expectContinue, "wait_close": waitClose,
+        ]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
+        let (status, output) = try Certificate.run("/usr/bin/env", ["python3", "-c", h2Client, json])
+        #expect(status == 0, "\(output)")
+        return (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    @Test(
+        "over h2 (python h2): a host field that is not the :authority is InvalidRequest and reaches nothing; Expect: 100-continue gets its interim 100 before the body is sent; a connection left open after its response gets GOAWAY after the idle timeout"
+    )
+    func h2Details() throws {
+        let (rig, certificate) = try Self.rig(["--idle-timeout", "2"])
+        defer { certificate.remove() }
+        // Signed for another host, sent with that host as a field and this gateway as the authority.
+        let elsewhere = try rig.signed(.get, "/bucket/elsewhere", host: "other.example")
+        let mismatch = try Self.h2(
+            rig, certificate, "GET", "/bucket/elsewhere", elsewhere, authority: "127.0.0.1:\(rig.port)")
+        #expect(mismatch["alpn"] as? String == "h2")
+        #expect(mismatch["status"] as? Int == 400, "\(mismatch)")
+        #expect((mismatch["body"] as? String ?? "").contains("<Code>InvalidRequest</Code>"), "\(mismatch)")
+        #expect(GatewayForwardingAttackTests.requests(rig).isEmpty, "\(rig.received)")
+
+        let body = "sent after 100 Continue"
+        let continued = try rig.signed(
+            .put, "/bucket/continued", [.contentLength: String(body.utf8.count)], payload: .sha256(of: Array(body.utf8))
+        )
+        let answer = try Self.h2(
+            rig, certificate, "PUT", "/bucket/continued", continued, body: body, expectContinue: true)
+        #expect(answer["informational"] as? [String] == ["100"], "\(answer)")
+        #expect(answer["status"] as? Int == 200, "\(answer)")
+        #expect(
+            GatewayForwardingAttackTests.request(rig, "/bucket/continued")?.bytes == body.utf8.count, "\(rig.received)")
+
+        let idle = try Self.h2(
+            rig, certificate, "GET", "/bucket/idle", try rig.signed(.get, "/bucket/idle"), waitClose: true)
+        #expect(idle["status"] as? Int == 200, "\(idle)")
+        #expect(idle["goaway"] as? Bool == true && idle["closed"] as? Bool == true, "\(idle)")
+        #expect((idle["seconds"] as? Double ?? 99) < 9, "\(idle)")
+    }
+
+    /// Starts `executable` with `arguments`, its standard output to a pipe; the caller waits.
+    static func start(_ executable: String, _ arguments: [String]) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return (process, output)
+    }
+
+    @Test(
+        "SIGTERM over h2: an upload in flight finishes and is forwarded whole, a client that never answers the GOAWAY does not hold the gateway, and it exits 0"
+    )
+    func gracefulShutdown() throws {
+        let (rig, certificate) = try Self.rig(["--idle-timeout", "3"])
+        defer { certificate.remove() }
+        // A client that takes its response, then ignores the GOAWAY's PING (it waits up to 10 s for a close).
+        let spec: [String: Any] = [
+            "port": Int(rig.port), "ca": certificate.certificate, "body": "", "wait_close": true,
+            "headers": [
+                [":method", "GET"], [":scheme", "https"], [":authority", "127.0.0.1:\(rig.port)"], [":path", "/x"],
+            ],
+        ]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
+        let (silent, silentOutput) = try Self.start("/usr/bin/env", ["python3", "-c", Self.h2Client, json])
+        // An upload of 32 KiB at 8 KiB/s, without Content-Length, under its signed hash.
+        let body = String(repeating: "slow h2 ", count: 4096)
+        let path = try Self.file(rig, "slow", body)
+        let (upload, uploadOutput) = try Self.start(
+            "/usr/bin/curl",
+            [
+                "-sS", "--http2", "--cacert", certificate.certificate, "--aws-sigv4", "aws:amz:us-east-1:s3", "--user",
+                "\(rig.credentials.accessKeyID):\(rig.credentials.secretAccessKey.revealForDisplay())",
+                "-H", "x-amz-content-sha256: \(Self.sha256Hex(body))", "-X", "PUT", "-T", path, "-H", "Content-Length:",
+                "--limit-rate", "8K", "-w", "\n%{http_version} %{http_code}",
+                "https://127.0.0.1:\(rig.port)/bucket/slow",
+            ])
+        Thread.sleep(forTimeInterval: 1.5)
+        let stopping = Date()
+        kill(rig.gateway.process.processIdentifier, SIGTERM)
+        upload.waitUntilExit()
+        let uploaded = String(decoding: uploadOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(upload.terminationStatus == 0 && uploaded.hasSuffix("\n2 200"), "\(uploaded)")
+        #expect(GatewayForwardingAttackTests.request(rig, "/bucket/slow")?.bytes == body.utf8.count, "\(rig.received)")
+        rig.gateway.process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(stopping)
+        #expect(rig.gateway.process.terminationReason == .exit && rig.gateway.process.terminationStatus == 0)
+        #expect(seconds < 9, "the gateway took \(seconds) s to stop")
+        silent.waitUntilExit()
+        let ignored = String(decoding: silentOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(ignored.contains(#""goaway": true"#) && ignored.contains(#""closed": true"#), "\(ignored)")
+    }
+
     @Test("with h2 offered, a connection that never finishes its TLS handshake is closed after the idle timeout")
     func stalledHandshakeIsClosed() throws {
         let (rig, certificate) = try Self.rig(["--idle-timeout", "1"])
