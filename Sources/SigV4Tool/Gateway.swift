@@ -330,6 +330,9 @@ struct Gateway: Sendable {
         -> Response
     {
         guard let upstream, let httpClient else {
+            if let identity, identity.payload == .eventStream {
+                return Self.echoEventStream(request, identity: identity)
+            }
             // Read the body through the middleware's checks, so a tampered body is refused here too.
             var received = 0
             for try await buffer in request.body { received += buffer.readableBytes }
@@ -370,9 +373,12 @@ struct Gateway: Sendable {
         if let identity, identity.payload == .eventStream {
             // A signed event stream is a conversation: its verified messages go on as they arrive,
             // never buffered, with no length (the middleware removed the envelopes' `Content-Length`).
-            // Re-signed for the upstream, each goes in an envelope of its own, signed with the
-            // upstream's key and chained on the outbound request's signature.
-            let messages = try await StartedBody(request.body)
+            // The upstream is contacted at once, before the first message: a streaming client (the
+            // AWS SDKs' Transcribe clients) sends its first event only after the response's head has
+            // come, which the upstream sends. Re-signed for the upstream, each message goes in an
+            // envelope of its own, signed with the upstream's key and chained on the outbound
+            // request's signature.
+            let messages = request.body
             if let upstreamCredentials, let upstreamSeed {
                 outbound.body = .stream(
                     ResignedEventStream(
@@ -530,14 +536,28 @@ struct Gateway: Sendable {
     /// Echo mode: the verified identity as JSON (the body, already verified, is counted). The keys
     /// are fixed ASCII and only the values are quoted.
     static func echo(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int) -> Response {
+        let body = echoBody(request, identity: identity, bodyBytes: bodyBytes)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.contentLength] = String(body.readableBytes)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
+    }
+
+    /// The JSON line ``echo(_:identity:bodyBytes:)`` answers (with `"messages"` after `"body_bytes"`
+    /// when `messages` is given).
+    static func echoBody(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int, messages: Int? = nil)
+        -> ByteBuffer
+    {
         let target = request.head.path ?? "/"
         let path = target[..<(target.utf8.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)]
         let bodyText = String(bodyBytes)
+        let messagesText = messages.map { String($0) }
         var body = ByteBuffer()
         EchoObject.write(to: &body) { object in
             object.member("method", request.method.rawValue)
             object.member("path", path)
             object.member("body_bytes", bodyText)
+            if let messagesText { object.member("messages", messagesText) }
             // Read through the optional in place: `if let` would copy the whole verified request
             // (a retain and a release of each of its strings), and this closure runs twice.
             if identity != nil {
@@ -552,10 +572,47 @@ struct Gateway: Sendable {
                 object.member("authentication", "disabled")
             }
         }
+        return body
+    }
+
+    /// Echo mode for a signed event stream: answered at once (a streaming client sends its first
+    /// event only after the response's head has come), then one JSON line per verified message
+    /// (`{"message":"1","bytes":"4096"}`), and at the end the identity as ``echo(_:identity:bodyBytes:)``
+    /// writes it with `"messages"`; a failure mid-stream ends the answer with a line naming its code
+    /// (`{"code":"SignatureDoesNotMatch","message":"…"}`), since the status is already sent.
+    static func echoEventStream(_ request: Request, identity: VerifiedRequest) -> Response {
         var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[.contentLength] = String(body.readableBytes)
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
+        headers[.contentType] = "application/x-ndjson"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { (writer: inout any ResponseBodyWriter) in
+                var messages = 0
+                var bytes = 0
+                var last: ByteBuffer
+                do {
+                    for try await message in request.body {
+                        messages += 1
+                        bytes += message.readableBytes
+                        var line = ByteBuffer()
+                        let count = String(messages)
+                        let size = String(message.readableBytes)
+                        EchoObject.write(to: &line) { object in
+                            object.member("message", count)
+                            object.member("bytes", size)
+                        }
+                        try await writer.write(line)
+                    }
+                    last = Self.echoBody(request, identity: identity, bodyBytes: bytes, messages: messages)
+                } catch let failure as VerificationFailure {
+                    last = ByteBuffer()
+                    EchoObject.write(to: &last) { object in
+                        object.member("code", failure.code.name)
+                        object.member("message", failure.message)
+                    }
+                }
+                try await writer.write(last)
+                try await writer.finish(nil)
+            })
     }
 
     /// A one-line JSON object of string members and a newline, written in one pass straight into a

@@ -4,6 +4,10 @@ import SigV4
 import SigV4Verifier
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `sigv4 serve` in front of a streaming service: a signed event stream (`STREAMING-AWS4-HMAC-SHA256-EVENTS`)
 /// is verified message by message and forwarded as its messages, or, re-signed for the upstream, as
 /// envelopes signed with the upstream's key and chained on the forwarded request's signature.
@@ -95,12 +99,188 @@ struct GatewayEventStreamTests {
         #expect(forwarded != body)
     }
 
-    @Test("a stream whose first envelope is not the key holder's is refused before the upstream hears of it")
+    @Test("a stream whose first envelope is not the key holder's is refused, and the upstream (contacted at once, for the conversation's sake) never receives a whole request")
     func foreignStreamReachesNothing() throws {
         let rig = try GatewayForwardingTests.Rig()
         let (fields, body) = try Self.stream(rig, path: "/stream-transcription", secret: "mallory-secret-0000")
         let (status, response) = try rig.send("POST", "/stream-transcription", fields, body: body)
         #expect(status == 403 && response.contains("<Code>SignatureDoesNotMatch</Code>"), "\(response)")
         #expect(GatewayHygieneTests.file(rig.directory + "/upstream.raw").isEmpty)
+    }
+}
+
+/// A streaming client's conversation through `sigv4 serve`: the answer's head must come before the
+/// client sends its first event (the AWS SDKs' Transcribe clients wait for it), and each message
+/// must reach the other side while the client waits to send the next.
+@Suite("sigv4 serve carries an event-stream conversation both ways (built binary)", .serialized)
+struct GatewayEventStreamConversationTests {
+    /// An upstream that answers at once (200, chunked) and then sends back every request chunk it
+    /// reads as a response chunk, as a streaming service answers events while they come.
+    static let duplexUpstream = #"""
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        while True:
+            size = int(self.rfile.readline().split(b";")[0], 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                break
+            data = self.rfile.read(size)
+            self.rfile.readline()
+            self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(f"upstream listening on {s.server_address[1]}", flush=True)
+s.serve_forever()
+"""#
+
+    /// One HTTP/1.1 connection driven a piece at a time; the answer's body is read through its
+    /// chunked framing.
+    final class Conversation {
+        let fd: Int32
+        var received: [UInt8] = []
+
+        init(port: UInt16) throws { fd = try RawSocket.connect(port: port, timeoutSeconds: 20) }
+        deinit { close(fd) }
+
+        func send(_ bytes: [UInt8]) {
+            var sent = 0
+            while sent < bytes.count {
+                let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard n > 0 else { return }
+                sent += n
+            }
+        }
+
+        /// Sends `bytes` as one chunk of a chunked request body.
+        func sendChunk(_ bytes: [UInt8]) { send(Array((String(bytes.count, radix: 16) + "\r\n").utf8) + bytes + Array("\r\n".utf8)) }
+
+        /// The answer's head, and its body decoded from chunked framing so far, with whether the
+        /// last chunk came.
+        var answer: (head: String, body: [UInt8], ended: Bool)? {
+            guard let end = received.indices.first(where: { received[$0...].starts(with: Array("\r\n\r\n".utf8)) }) else {
+                return nil
+            }
+            var body: [UInt8] = []
+            var i = end + 4
+            while let lineEnd = received[i...].indices.first(where: { received[$0...].starts(with: Array("\r\n".utf8)) }),
+                let size = Int(String(decoding: received[i..<lineEnd], as: UTF8.self), radix: 16)
+            {
+                if size == 0 { return (String(decoding: received[..<end], as: UTF8.self), body, true) }
+                guard received.count >= lineEnd + 2 + size + 2 else { break }
+                body += received[(lineEnd + 2)..<(lineEnd + 2 + size)]
+                i = lineEnd + 2 + size + 2
+            }
+            return (String(decoding: received[..<end], as: UTF8.self), body, false)
+        }
+
+        /// Reads until `done` holds for the answer (false when the connection ends or 20 s pass first).
+        func read(until done: ((head: String, body: [UInt8], ended: Bool)) -> Bool) -> Bool {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                if let answer, done(answer) { return true }
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { return false }
+                received += buffer[0..<n]
+            }
+        }
+    }
+
+    /// The head of Alice's seed request for `path` at `port` (chunked), and her envelope signer.
+    static func seed(_ credentials: Credentials, port: UInt16, path: String) throws -> (head: [UInt8], events: EventStreamSigner) {
+        let host = "127.0.0.1:\(port)"
+        let signer = Signer(credentials: credentials, region: "us-east-1", service: "transcribe", keyCache: nil)
+        let request = HTTPRequest(
+            method: .post, scheme: "http", authority: host, path: path,
+            headerFields: [.contentType: "application/vnd.amazon.eventstream"])
+        let signed = try signer.sign(request, payload: .streamingEvents, at: AmzDate(Date()))
+        var head = "POST \(path) HTTP/1.1\r\nHost: \(host)\r\n"
+        for field in signed.request.headerFields { head += "\(field.name.rawName): \(field.value)\r\n" }
+        head += "Transfer-Encoding: chunked\r\n\r\n"
+        let events = EventStreamSigner(
+            credentials: credentials, region: "us-east-1", service: "transcribe", seedSignature: signed.signature)
+        return (Array(head.utf8), events)
+    }
+
+    static var nowMilliseconds: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    @Test("forwarding: the upstream's answer starts before the first event is sent, and each message comes back before the next is sent")
+    func forwardedConversation() throws {
+        let fixture = try ServeFixture(label: "eventstream-duplex")
+        defer { fixture.remove() }
+        let key = try fixture.createKey(principal: "alice")
+        let upstream = try GatewayHygieneTests.Child(
+            "/usr/bin/env", ["python3", "-c", Self.duplexUpstream], environment: fixture.environment,
+            directory: fixture.directory, name: "upstream")
+        defer { upstream.stop() }
+        let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
+        let (gateway, port) = try fixture.startServe(["--upstream", "http://127.0.0.1:\(line.split(separator: " ").last ?? "")"])
+        defer { gateway.stop() }
+        let credentials = Credentials(accessKeyID: key.accessKeyID, secretAccessKey: key.secret)
+        let seed = try Self.seed(credentials, port: port, path: "/stream-transcription")
+        var events = seed.events
+        let conversation = try Conversation(port: port)
+        conversation.send(seed.head)
+        // Nothing of the body sent yet: the head of the answer must come.
+        #expect(conversation.read { $0.head.hasPrefix("HTTP/1.1 200") }, "\(String(decoding: conversation.received, as: UTF8.self))")
+        var expected: [UInt8] = []
+        for message in GatewayEventStreamTests.messages {
+            conversation.sendChunk(try events.sign(message, atMilliseconds: Self.nowMilliseconds))
+            expected += message
+            let want = expected
+            #expect(conversation.read { $0.body == want }, "message \(expected.count)")
+        }
+        conversation.sendChunk(try events.signEnd(atMilliseconds: Self.nowMilliseconds))
+        conversation.send(Array("0\r\n\r\n".utf8))
+        #expect(conversation.read { $0.ended })
+        #expect(conversation.answer?.body == GatewayEventStreamTests.messages.flatMap { $0 })
+    }
+
+    @Test("echo mode: answered at once, a line per verified message as it comes, the identity at the end; a bad envelope mid-stream ends the answer with its code")
+    func echoConversation() throws {
+        let fixture = try ServeFixture(label: "eventstream-echo")
+        defer { fixture.remove() }
+        let key = try fixture.createKey(principal: "alice")
+        let (gateway, port) = try fixture.startServe([])
+        defer { gateway.stop() }
+        let credentials = Credentials(accessKeyID: key.accessKeyID, secretAccessKey: key.secret)
+        for tampered in [false, true] {
+            // Another path each time: the same request signed twice in one second is a replay.
+            let seed = try Self.seed(credentials, port: port, path: "/v1/conversation-\(tampered)")
+            var events = seed.events
+            let conversation = try Conversation(port: port)
+            conversation.send(seed.head)
+            #expect(conversation.read { $0.head.hasPrefix("HTTP/1.1 200") })
+            for (i, message) in GatewayEventStreamTests.messages.enumerated() {
+                var envelope = try events.sign(message, atMilliseconds: Self.nowMilliseconds)
+                if tampered && i == 1 { envelope[envelope.count - 5] ^= 1 }
+                conversation.sendChunk(envelope)
+                if tampered && i == 1 { break }
+                let want = "{\"message\":\"\(i + 1)\",\"bytes\":\"\(message.count)\"}\n"
+                #expect(conversation.read { String(decoding: $0.body, as: UTF8.self).hasSuffix(want) }, "message \(i + 1)")
+            }
+            if !tampered {
+                conversation.sendChunk(try events.signEnd(atMilliseconds: Self.nowMilliseconds))
+                conversation.send(Array("0\r\n\r\n".utf8))
+            }
+            #expect(conversation.read { $0.ended })
+            let text = String(decoding: conversation.answer?.body ?? [], as: UTF8.self)
+            if tampered {
+                #expect(text.hasSuffix("{\"code\":\"InvalidRequest\",\"message\":\"an event-stream message's checksum is wrong\"}\n"), "\(text)")
+            } else {
+                #expect(text.contains("\"messages\":\"3\"") && text.contains("\"principal\":\"alice\""), "\(text)")
+            }
+        }
     }
 }
