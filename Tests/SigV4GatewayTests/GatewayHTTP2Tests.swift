@@ -198,8 +198,8 @@ struct GatewayHTTP2Tests {
             if secret == nil {
                 #expect(status == 0 && output.hasSuffix("\n2 200"), "\(output)")
             } else {
-                #expect(
-                    output.hasSuffix("\n2 403") && output.contains("<Code>SignatureDoesNotMatch</Code>"), "\(output)")
+                // The code in whichever error format the gateway chooses for an event stream (XML or JSON).
+                #expect(output.hasSuffix("\n2 403") && output.contains("SignatureDoesNotMatch"), "\(output)")
             }
         }
         let (lines, forwarded) = try GatewayEventStreamTests.recorded(rig)
