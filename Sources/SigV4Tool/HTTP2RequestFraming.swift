@@ -4,7 +4,8 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP2
 
 /// Gives each HTTP/2 request the HTTP/1.1 framing the gateway and the middleware read: a request
-/// whose content follows its head with no `Content-Length` gets `Transfer-Encoding: chunked`.
+/// whose content follows its head with no `Content-Length` gets `Transfer-Encoding: chunked`, and
+/// `cookie` fields split for HTTP/2's header compression are joined again.
 ///
 /// Over HTTP/1.1 a request without `Content-Length` or `Transfer-Encoding` has no body (RFC 9112,
 /// section 6.3), and the gateway forwards it so: no body read, none sent. Over HTTP/2 the same head
@@ -18,6 +19,11 @@ import NIOHTTPTypesHTTP2
 /// NIOHTTP2's own HTTP/2-to-HTTP/1 codec adds the same field; the field is never on the wire
 /// (HTTP/2 forbids it in a request, NIOHTTP2 refuses one that has it, and the gateway drops it
 /// from what it forwards) and never signed.
+///
+/// HTTP/2 lets a client send its `Cookie` as several `cookie` fields, which must be joined with `"; "`
+/// before the request goes on in HTTP/1.1 terms (RFC 9113, section 8.2.3): the signer signed the one
+/// `Cookie` value (the verifier would join split ones with `,`, as for any repeated name, and find
+/// another signature), and the upstream is sent one `Cookie` line.
 ///
 /// A request whose HEADERS frame ends the stream has no content: the codec passes its head and
 /// its end in one read, and the head goes on unchanged. Otherwise the head waits until the next
@@ -49,13 +55,19 @@ final class HTTP2RequestFramingHandler: ChannelInboundHandler, RemovableChannelH
             (try? context.pipeline.syncOperations.handler(type: HTTP2FramePayloadToHTTPServerCodec.self)) != nil
     }
 
-    /// `head` as the gateway reads it when content follows: `Transfer-Encoding: chunked` added
-    /// when it declares no `Content-Length`.
-    static func framed(_ head: HTTPRequest) -> HTTPRequest {
-        guard head.headerFields[.contentLength] == nil, head.headerFields[.transferEncoding] == nil else { return head }
-        var framed = head
-        framed.headerFields[.transferEncoding] = "chunked"
-        return framed
+    /// `head` as the gateway reads it: split `cookie` fields joined, and, when content follows,
+    /// `Transfer-Encoding: chunked` added when it declares no `Content-Length`.
+    static func translated(_ head: HTTPRequest, contentFollows: Bool) -> HTTPRequest {
+        var head = head
+        let cookies = head.headerFields[values: .cookie]
+        if cookies.count > 1 {
+            // (Not the `.cookie` subscript's setter: it splits the value at each "; " again.)
+            head.headerFields[values: .cookie] = [cookies.joined(separator: "; ")]
+        }
+        if contentFollows, head.headerFields[.contentLength] == nil, head.headerFields[.transferEncoding] == nil {
+            head.headerFields[.transferEncoding] = "chunked"
+        }
+        return head
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -95,11 +107,11 @@ final class HTTP2RequestFramingHandler: ChannelInboundHandler, RemovableChannelH
         context.fireChannelInactive()
     }
 
-    /// Passes the held head on, framed when content follows it.
+    /// Passes the held head on, translated (``translated(_:contentFollows:)``).
     private func release(_ context: ChannelHandlerContext, contentFollows: Bool) {
         guard let held = head else { return }
         head = nil
-        context.fireChannelRead(wrapInboundOut(.head(contentFollows ? Self.framed(held) : held)))
+        context.fireChannelRead(wrapInboundOut(.head(Self.translated(held, contentFollows: contentFollows))))
     }
 }
 

@@ -276,7 +276,11 @@ struct GatewayHTTP2Tests {
         var headers = [
             [":method", method], [":scheme", "https"], [":authority", authority ?? host], [":path", path],
         ]
-        headers += fields.filter { $0.0 != "Host" || authority != nil }.map { [$0.0.lowercased(), $0.1] }
+        for (name, value) in fields where name != "Host" || authority != nil {
+            // A `Cookie` as HTTP/2 clients may send it: one `cookie` field per pair (RFC 9113, section 8.2.3).
+            let values = name == "Cookie" ? value.components(separatedBy: "; ") : [value]
+            headers += values.map { [name.lowercased(), $0] }
+        }
         if expectContinue { headers.append(["expect", "100-continue"]) }
         let spec: [String: Any] = [
             "port": Int(rig.port), "ca": certificate.certificate, "headers": headers, "body": body,
@@ -289,7 +293,7 @@ struct GatewayHTTP2Tests {
     }
 
     @Test(
-        "over h2 (python h2): a host field that is not the :authority is InvalidRequest and reaches nothing; Expect: 100-continue gets its interim 100 before the body is sent; a connection left open after its response gets GOAWAY after the idle timeout"
+        "over h2 (python h2): a host field that is not the :authority is InvalidRequest and reaches nothing; Expect: 100-continue gets its interim 100 before the body is sent; a Cookie split into cookie fields is joined, verified and forwarded as one; a connection left open after its response gets GOAWAY after the idle timeout"
     )
     func h2Details() throws {
         let (rig, certificate) = try Self.rig(["--idle-timeout", "2"])
@@ -313,6 +317,14 @@ struct GatewayHTTP2Tests {
         #expect(answer["status"] as? Int == 200, "\(answer)")
         #expect(
             GatewayForwardingAttackTests.request(rig, "/bucket/continued")?.bytes == body.utf8.count, "\(rig.received)")
+
+        // A signed Cookie sent as two `cookie` fields: joined again with "; ", it verifies and goes as one line.
+        let cookies = try rig.signed(.get, "/bucket/cookies", [.cookie: "a=1; b=2"])
+        #expect(cookies.contains { $0.0 == "Authorization" && $0.1.contains("SignedHeaders=cookie;") }, "\(cookies)")
+        let joined = try Self.h2(rig, certificate, "GET", "/bucket/cookies", cookies)
+        #expect(joined["status"] as? Int == 200, "\(joined)")
+        let forwarded = GatewayForwardingAttackTests.request(rig, "/bucket/cookies")?.fields ?? []
+        #expect(forwarded.filter { $0.0 == "cookie" }.map(\.1) == ["a=1; b=2"], "\(forwarded)")
 
         let idle = try Self.h2(
             rig, certificate, "GET", "/bucket/idle", try rig.signed(.get, "/bucket/idle"), waitClose: true)
