@@ -40,7 +40,8 @@ public import SigV4KeyStore
 public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware {
     /// How the middleware answers and what it limits.
     public struct Configuration: Sendable {
-        /// How refusals are written (default S3-style XML).
+        /// How refusals are written (default S3-style XML; ``SigV4ErrorFormat/automatic`` answers
+        /// each client in its protocol).
         public var errorFormat: SigV4ErrorFormat
         /// The largest body accepted, in decoded bytes (default 5 GiB, S3's single-PUT limit); nil: no limit.
         public var maxBodySize: Int?
@@ -343,7 +344,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     /// The error response for `failure`, in the configured format.
     func refusal(_ failure: VerificationFailure, request: Request) -> Response {
         configuration.errorFormat.response(
-            for: failure, requestID: configuration.requestID(), resource: request.uri.path)
+            for: failure, request: request.head, requestID: configuration.requestID(), resource: request.uri.path)
     }
 
     /// `request` with its body replaced by a verified (and, for aws-chunked, decoded) one, and the

@@ -1,8 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import HTTPTypes
 public import Hummingbird
 public import SigV4Verifier
 
-/// How a refusal is written: S3-style XML or a JSON document.
+/// How a refusal is written: S3-style XML, a JSON document, or whichever the request's client reads
+/// (``automatic``).
 ///
 /// Both add `x-amz-error-code: <Code>` and `x-amz-request-id`, so the code survives HEAD
 /// requests (which have no body) and access logs can record it.
@@ -12,13 +18,64 @@ public import SigV4Verifier
 /// configuration.errorFormat = .json
 /// ```
 public struct SigV4ErrorFormat: Sendable, Hashable {
-    enum Kind: Sendable, Hashable { case xml, json }
+    enum Kind: Sendable, Hashable { case xml, json, automatic }
     let kind: Kind
 
     /// `<Error><Code>…</Code><Message>…</Message>…</Error>`, `Content-Type: application/xml` (S3 and XML services).
     public static let s3XML = SigV4ErrorFormat(kind: .xml)
     /// `{"Code": …, "Message": …}` with `x-amzn-ErrorType` (JSON-protocol services).
     public static let json = SigV4ErrorFormat(kind: .json)
+    /// Each refusal in the format the request's client reads (``resolved(for:)``): JSON for a
+    /// JSON-protocol request (a JSON or event-stream `Content-Type`, an `X-Amz-Target`, or a
+    /// credential scope naming a service other than S3 and the XML-protocol services), S3-style XML
+    /// otherwise. A gateway in front of several services answers each client in its own protocol,
+    /// so the SDK shows the code (`SignatureDoesNotMatch`) instead of a parse error.
+    public static let automatic = SigV4ErrorFormat(kind: .automatic)
+
+    /// Services whose clients read XML errors: S3 (REST-XML), Route 53 and CloudFront (REST-XML),
+    /// and the query-protocol services.
+    static let xmlServices: Set<String> = [
+        "s3", "s3-object-lambda", "s3express", "route53", "cloudfront", "sts", "iam", "ec2", "sns", "sqs",
+        "cloudformation", "elasticloadbalancing", "rds", "autoscaling", "monitoring", "email", "ses", "elasticache",
+        "redshift", "sdb", "elasticbeanstalk", "importexport", "cloudsearch", "docdb", "neptune",
+    ]
+
+    /// The concrete format for `request`: this one, or for ``automatic`` the one its client reads.
+    ///
+    /// ```swift
+    /// let format = SigV4ErrorFormat.automatic.resolved(for: request.head)  // .json for a Transcribe stream
+    /// ```
+    public func resolved(for request: HTTPRequest) -> SigV4ErrorFormat {
+        guard kind == .automatic else { return self }
+        let fields = request.headerFields
+        if fields[HTTPField.Name("x-amz-target")!] != nil { return .json }
+        if let type = fields[.contentType]?.lowercased(),
+            type.hasPrefix("application/json") || type.hasPrefix("application/x-amz-json")
+                || type.hasPrefix("application/vnd.amazon.eventstream")
+        {
+            return .json
+        }
+        guard let service = Self.scopeService(request) else { return .s3XML }
+        return Self.xmlServices.contains(service) ? .s3XML : .json
+    }
+
+    /// The service of the request's credential scope (`Credential=AKID/date/region/service/aws4_request`
+    /// in `Authorization`, or `X-Amz-Credential` in the query), lowercased; nil when neither says.
+    static func scopeService(_ request: HTTPRequest) -> String? {
+        var credential: Substring?
+        if let authorization = request.headerFields[.authorization],
+            let range = authorization.range(of: "Credential=")
+        {
+            credential = authorization[range.upperBound...].prefix { $0 != "," && $0 != " " }
+        } else if let path = request.path, let range = path.range(of: "X-Amz-Credential=", options: .caseInsensitive) {
+            let raw = path[range.upperBound...].prefix { $0 != "&" }
+            credential = Substring(raw.replacingOccurrences(of: "%2F", with: "/").replacingOccurrences(of: "%2f", with: "/"))
+        }
+        guard let parts = credential?.split(separator: "/", omittingEmptySubsequences: false), parts.count >= 5 else {
+            return nil
+        }
+        return parts[parts.count - 2].lowercased()
+    }
 
     /// `x-amz-error-code`, set on every refusal in either format.
     ///
@@ -27,7 +84,8 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
     /// ```
     public static let errorCodeField = HTTPField.Name("x-amz-error-code")!
 
-    /// The response for `failure`.
+    /// The response for `failure` (``automatic`` without a request: XML; see
+    /// ``response(for:request:requestID:resource:)``).
     ///
     /// ```swift
     /// let response = SigV4ErrorFormat.s3XML.response(for: failure, requestID: "4442587FB7D0A2F9")
@@ -38,7 +96,7 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
         var headers = HTTPFields()
         let body: String
         switch kind {
-        case .xml:
+        case .xml, .automatic:
             headers[.contentType] = "application/xml"
             body = failure.xmlBody(requestID: requestID, resource: resource)
         case .json:
@@ -56,5 +114,16 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
         headers[.contentLength] = String(buffer.readableBytes)
         return Response(
             status: HTTPResponse.Status(code: failure.httpStatus), headers: headers, body: ResponseBody(byteBuffer: buffer))
+    }
+
+    /// The response for `failure` to `request`, in ``resolved(for:)``'s format.
+    ///
+    /// ```swift
+    /// let response = SigV4ErrorFormat.automatic.response(for: failure, request: request.head, requestID: id)
+    /// ```
+    public func response(for failure: VerificationFailure, request: HTTPRequest, requestID: String? = nil, resource: String? = nil)
+        -> Response
+    {
+        resolved(for: request).response(for: failure, requestID: requestID, resource: resource)
     }
 }

@@ -253,7 +253,8 @@ struct Gateway: Sendable {
             let failure = VerificationFailure(
                 .invalidRequest, "A path with '.' or '..' segments cannot be forwarded below the upstream's path prefix")
             let response = (authenticator?.configuration.errorFormat ?? .s3XML).response(
-                for: failure, requestID: authenticator?.configuration.requestID(), resource: request.uri.path)
+                for: failure, request: request.head, requestID: authenticator?.configuration.requestID(),
+                resource: request.uri.path)
             log(request, client: client, status: response.status.code, identity: nil, code: failure.code.name, started: started)
             return response
         }
@@ -345,7 +346,8 @@ struct Gateway: Sendable {
                 .invalidRequest, "A header named in the Connection header is signed: it cannot be removed as hop-by-hop",
                 details: [.init("Header", name)])
             return (authenticator?.configuration.errorFormat ?? .s3XML).response(
-                for: failure, requestID: authenticator?.configuration.requestID(), resource: request.uri.path)
+                for: failure, request: request.head, requestID: authenticator?.configuration.requestID(),
+                resource: request.uri.path)
         }
         let target = request.head.path ?? "/"
         // Without authentication (--dev-no-auth) there is no verdict on the query: presign parameters go.

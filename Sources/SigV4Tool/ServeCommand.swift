@@ -103,8 +103,13 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Put the canonical request and string to sign in SignatureDoesNotMatch errors (for operators).")
     var diagnostics = false
 
-    @Option(help: "Error body format: xml (S3 style) or json.")
-    var errorFormat: ErrorFormatOption = .xml
+    @Option(
+        help: """
+            Error body format: auto (the default: JSON for JSON-protocol requests, such as a Content-Type \
+            of application/json or application/vnd.amazon.eventstream, an X-Amz-Target, or a service other \
+            than S3 and the XML services; S3-style XML otherwise), xml or json.
+            """)
+    var errorFormat: ErrorFormatOption = .auto
 
     @Option(help: "Largest request body in bytes (decoded); larger bodies get EntityTooLarge (413).")
     var maxBodySize: Int = 5 << 30
@@ -139,7 +144,17 @@ struct Serve: AsyncParsableCommand {
     var devNoAuth = false
 
     enum OnOff: String, ExpressibleByArgument { case on, off }
-    enum ErrorFormatOption: String, ExpressibleByArgument { case xml, json }
+    enum ErrorFormatOption: String, ExpressibleByArgument {
+        case auto, xml, json
+
+        var format: SigV4ErrorFormat {
+            switch self {
+            case .auto: return .automatic
+            case .xml: return .s3XML
+            case .json: return .json
+            }
+        }
+    }
 
     func validate() throws {
         guard (try? Self.parseListen(listen)) != nil else {
@@ -257,7 +272,7 @@ struct Serve: AsyncParsableCommand {
             // is not watched for one. With HTTP/2 such a request may carry DATA frames: every body is
             // watched (HTTP2RequestFramingHandler also marks it chunked, so the gateway forwards it).
             configuration: .init(
-                errorFormat: errorFormat == .json ? .json : .s3XML, maxBodySize: maxBodySize,
+                errorFormat: errorFormat.format, maxBodySize: maxBodySize,
                 maxBufferedBodySize: maxBufferedBody, transport: servesHTTP2 ? .any : .http1,
                 browserForms: BrowserFormUpload.Limits(maxFileBytes: min(maxBufferedBody, maxBodySize))))
         let (host, port) = try Self.parseListen(listen)

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import SigV4
+import SigV4TestSupport
 import SigV4Verifier
 import Testing
 
@@ -104,7 +105,9 @@ struct GatewayEventStreamTests {
         let rig = try GatewayForwardingTests.Rig()
         let (fields, body) = try Self.stream(rig, path: "/stream-transcription", secret: "mallory-secret-0000")
         let (status, response) = try rig.send("POST", "/stream-transcription", fields, body: body)
-        #expect(status == 403 && response.contains("<Code>SignatureDoesNotMatch</Code>"), "\(response)")
+        // In JSON: an event-stream client speaks a JSON protocol (--error-format auto).
+        #expect(status == 403 && response.lowercased().contains("x-amzn-errortype: signaturedoesnotmatch"), "\(response)")
+        #expect(response.lowercased().contains("content-type: application/json"), "\(response)")
         #expect(GatewayHygieneTests.file(rig.directory + "/upstream.raw").isEmpty)
     }
 }
@@ -282,5 +285,99 @@ s.serve_forever()
                 #expect(text.contains("\"messages\":\"3\"") && text.contains("\"principal\":\"alice\""), "\(text)")
             }
         }
+    }
+}
+
+/// A real streaming client end to end: the AWS SDK for Go v2's Transcribe streaming client (Debian
+/// 12's golang-github-aws-aws-sdk-go-v2-dev, driven by `scripts/peers/go-transcribe-capture` with
+/// `TRANSCRIBE_ENDPOINT`), over HTTP/2 and TLS, through `sigv4 serve` to the duplex upstream, which
+/// answers each AudioEvent it receives with that event.
+@Suite("the Go SDK's Transcribe streaming client through sigv4 serve over h2 (built binary)", .serialized)
+struct GatewayTranscribeClientTests {
+    /// The Go driver, built once (offline, GOPATH mode).
+    static let driver: String? = {
+        let source = Vectors.root.deletingLastPathComponent().appendingPathComponent("scripts/peers/go-transcribe-capture")
+        let output = NSTemporaryDirectory() + "sigv4-go-transcribe-\(UInt32.random(in: 0...UInt32.max))"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["go", "build", "-o", output, "."]
+        process.currentDirectoryURL = source
+        process.environment = [
+            "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": NSTemporaryDirectory(), "GO111MODULE": "off",
+            "GOPATH": "/usr/share/gocode", "GOFLAGS": "", "GOCACHE": NSTemporaryDirectory() + "sigv4-gocache",
+        ]
+        guard (try? process.run()) != nil else { return nil }
+        process.waitUntilExit()
+        return process.terminationStatus == 0 ? output : nil
+    }()
+
+    /// Runs the client against `port` with `secret`, sending chunks of `sizes` bytes: its JSON report.
+    static func transcribe(port: UInt16, ca: String, accessKeyID: String, secret: String, sizes: [Int]) throws
+        -> [String: Any]
+    {
+        let driver = try #require(Self.driver, "the Go driver did not build (golang-go, golang-github-aws-aws-sdk-go-v2-dev)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: driver)
+        process.arguments = [accessKeyID, secret] + sizes.map(String.init)
+        process.environment = [
+            "TRANSCRIBE_ENDPOINT": "https://127.0.0.1:\(port)", "TRANSCRIBE_CA_FILE": ca, "HOME": NSTemporaryDirectory(),
+        ]
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if process.terminationStatus != 0 { return ["exit": Int(process.terminationStatus), "stderr": errors] }
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "\(errors)")
+    }
+
+    /// The audio in an echoed AudioEvent message (its payload).
+    static func audio(_ message: [UInt8]) -> [UInt8] {
+        let headersLength = Int(message[4]) << 24 | Int(message[5]) << 16 | Int(message[6]) << 8 | Int(message[7])
+        return Array(message[(12 + headersLength)..<(message.count - 4)])
+    }
+
+    static func bytes(_ hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8).map { $0 <= 0x39 ? $0 - 0x30 : ($0 | 0x20) - 0x61 + 10 }
+        return stride(from: 0, to: digits.count - 1, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
+    }
+
+    @Test("every audio event the client sends is verified, forwarded and answered back to it; a wrong secret gets the refusal and nothing is answered")
+    func goClientConversation() throws {
+        let certificate = try GatewayTLSTests.Certificate()
+        defer { certificate.remove() }
+        let fixture = try ServeFixture(label: "transcribe-go")
+        defer { fixture.remove() }
+        let key = try fixture.createKey(principal: "alice")
+        let upstream = try GatewayHygieneTests.Child(
+            "/usr/bin/env", ["python3", "-c", GatewayEventStreamConversationTests.duplexUpstream],
+            environment: fixture.environment, directory: fixture.directory, name: "upstream")
+        defer { upstream.stop() }
+        let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
+        let (gateway, port) = try fixture.startServe([
+            "--upstream", "http://127.0.0.1:\(line.split(separator: " ").last ?? "")", "--tls-certificate",
+            certificate.certificate, "--tls-key", certificate.key,
+        ])
+        defer { gateway.stop() }
+        let sizes = [3, 0, 4096, 32_768, 1]
+        let report = try Self.transcribe(
+            port: port, ca: certificate.certificate, accessKeyID: key.accessKeyID, secret: key.secret, sizes: sizes)
+        #expect(report["error"] as? String == "", "\(report)")
+        #expect(report["sent"] as? Int == sizes.count, "\(report)")
+        let events = report["events"] as? [[String: String]] ?? []
+        #expect(events.map { $0["type"] } == Array(repeating: "AudioEvent", count: sizes.count), "\(report)")
+        // The driver's audio: byte j of chunk i is i*31 + j*7.
+        let sent = sizes.enumerated().map { i, n in (0..<n).map { j in UInt8(truncatingIfNeeded: i * 31 + j * 7) } }
+        #expect(events.map { Self.audio(Self.bytes($0["payload_hex"] ?? "")) } == sent)
+        let log = String(decoding: gateway.stdout, as: UTF8.self)
+        #expect(log.contains("path=/stream-transcription") && log.contains("principal=alice") && log.contains("status=200"), "\(log)")
+
+        let refused = try Self.transcribe(
+            port: port, ca: certificate.certificate, accessKeyID: key.accessKeyID, secret: "not-the-secret-0000", sizes: [3])
+        // The gateway answers a JSON-protocol client in JSON (--error-format auto): the SDK names the code.
+        #expect((refused["stderr"] as? String)?.contains("SignatureDoesNotMatch") == true, "\(refused)")
     }
 }

@@ -8,13 +8,23 @@
 //	{"method": "POST", "target": "/stream-transcription", "headers": [["Host", "..."], ...],
 //	 "body_hex": "...", "audio_hex": ["..."], "now": 1764825600}
 //
-// Usage (offline, GOPATH mode, as scripts/gen-go-eventstream-vectors.py runs it):
+// Usage (offline, GOPATH mode, as scripts/gen-eventstream-sdk-vectors.py runs it):
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go run main.go <access key id> <secret> <chunk sizes...>
+//
+// With TRANSCRIBE_ENDPOINT=https://127.0.0.1:PORT (and TRANSCRIBE_CA_FILE, the PEM certificate to
+// trust) the client talks to that endpoint instead, over HTTP/2 as it does to AWS, and prints
+//
+//	{"sent": 3, "events": [{"type": "AudioEvent", "payload_hex": "..."}], "error": ""}
+//
+// after sending the chunks, closing its input and reading the answer's events to their end
+// (`sigv4 serve`'s tests point it at the gateway).
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -26,6 +36,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/transcribestreaming"
 	"github.com/aws/aws-sdk-go-v2/service/transcribestreaming/types"
 )
@@ -57,14 +68,31 @@ func main() {
 		os.Exit(2)
 	}
 	capture := &capturingClient{body: make(chan []byte, 1)}
-	client := transcribestreaming.New(transcribestreaming.Options{
+	options := transcribestreaming.Options{
 		Region: "us-east-1",
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: os.Args[1], SecretAccessKey: os.Args[2]}, nil
 		}),
 		HTTPClient: capture,
 		Retryer:    aws.NopRetryer{},
-	})
+	}
+	endpoint := os.Getenv("TRANSCRIBE_ENDPOINT")
+	if endpoint != "" {
+		pool := x509.NewCertPool()
+		if ca := os.Getenv("TRANSCRIBE_CA_FILE"); ca != "" {
+			pem, err := os.ReadFile(ca)
+			if err != nil || !pool.AppendCertsFromPEM(pem) {
+				fmt.Fprintln(os.Stderr, "cannot read", ca)
+				os.Exit(2)
+			}
+		}
+		options.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.TLSClientConfig = &tls.Config{RootCAs: pool}
+			t.ForceAttemptHTTP2 = true
+		})
+		options.EndpointResolver = transcribestreaming.EndpointResolverFromURL(endpoint)
+	}
+	client := transcribestreaming.New(options)
 	ctx := context.Background()
 	now := time.Now().Unix()
 	out, err := client.StartStreamTranscription(ctx, &transcribestreaming.StartStreamTranscriptionInput{
@@ -91,6 +119,30 @@ func main() {
 			os.Exit(1)
 		}
 		audio = append(audio, hex.EncodeToString(chunk))
+	}
+	if endpoint != "" {
+		// The input ends (its signed empty envelope) while the answer is still read.
+		if err := stream.Writer.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "Writer.Close:", err)
+			os.Exit(1)
+		}
+		// The answer's events to their end: a service answers each event while the input streams.
+		events := []map[string]string{}
+		for event := range stream.Events() {
+			switch e := event.(type) {
+			case *types.UnknownUnionMember:
+				events = append(events, map[string]string{"type": e.Tag, "payload_hex": hex.EncodeToString(e.Value)})
+			default:
+				events = append(events, map[string]string{"type": fmt.Sprintf("%T", e)})
+			}
+		}
+		errText := ""
+		if err := stream.Err(); err != nil {
+			errText = err.Error()
+		}
+		stream.Close()
+		json.NewEncoder(os.Stdout).Encode(map[string]interface{}{"sent": len(audio), "events": events, "error": errText})
+		return
 	}
 	if err := stream.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "Close:", err)

@@ -1,0 +1,65 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdSigV4
+import SigV4
+import SigV4Verifier
+import Testing
+
+/// `SigV4ErrorFormat.automatic` answers each client in the protocol it parses: an SDK shows the AWS
+/// code only when the refusal is in its own format.
+@Suite("SigV4ErrorFormat.automatic")
+struct ErrorFormatTests {
+    static func request(
+        service: String?, presigned: Bool = false, contentType: String? = nil, target: String? = nil
+    ) -> HTTPRequest {
+        var fields = HTTPFields()
+        var path = "/p"
+        if let service {
+            let credential = "AKIDEXAMPLE/20260101/us-east-1/\(service)/aws4_request"
+            if presigned {
+                path += "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=\(credential.replacingOccurrences(of: "/", with: "%2F"))"
+            } else {
+                fields[.authorization] =
+                    "AWS4-HMAC-SHA256 Credential=\(credential), SignedHeaders=host;x-amz-date, Signature=\(String(repeating: "0", count: 64))"
+            }
+        }
+        if let contentType { fields[.contentType] = contentType }
+        if let target { fields[HTTPField.Name("X-Amz-Target")!] = target }
+        return HTTPRequest(method: .post, scheme: "https", authority: "example.com", path: path, headerFields: fields)
+    }
+
+    @Test("S3, the REST-XML and the query services get XML; other services, JSON and event-stream bodies and X-Amz-Target get JSON")
+    func resolvesByProtocol() {
+        let cases: [(HTTPRequest, SigV4ErrorFormat, String)] = [
+            (Self.request(service: "s3"), .s3XML, "s3 header auth"),
+            (Self.request(service: "s3", presigned: true), .s3XML, "s3 presigned"),
+            (Self.request(service: "sts"), .s3XML, "sts (query)"),
+            (Self.request(service: "route53"), .s3XML, "route53 (REST-XML)"),
+            (Self.request(service: "transcribe"), .json, "transcribe"),
+            (Self.request(service: "lambda", presigned: true), .json, "lambda presigned"),
+            (Self.request(service: "execute-api"), .json, "execute-api"),
+            (Self.request(service: nil), .s3XML, "no credential"),
+            (Self.request(service: nil, contentType: "application/x-amz-json-1.0"), .json, "awsJson body"),
+            (Self.request(service: "s3", contentType: "application/vnd.amazon.eventstream"), .json, "event stream"),
+            (Self.request(service: "sqs", target: "AmazonSQS.SendMessage"), .json, "sqs's JSON protocol"),
+            (Self.request(service: "s3", contentType: "application/xml"), .s3XML, "s3 with an XML body"),
+        ]
+        for (request, expected, name) in cases {
+            #expect(SigV4ErrorFormat.automatic.resolved(for: request) == expected, "\(name)")
+        }
+        // A fixed format stays fixed.
+        #expect(SigV4ErrorFormat.s3XML.resolved(for: Self.request(service: "transcribe")) == .s3XML)
+        #expect(SigV4ErrorFormat.json.resolved(for: Self.request(service: "s3")) == .json)
+    }
+
+    @Test("the response is written in the resolved format: x-amzn-ErrorType and a JSON body, or an XML body")
+    func responseFollowsTheRequest() {
+        let failure = VerificationFailure(.signatureDoesNotMatch, "no")
+        let json = SigV4ErrorFormat.automatic.response(for: failure, request: Self.request(service: "transcribe"))
+        #expect(json.headers[.contentType] == "application/json")
+        #expect(json.headers[HTTPField.Name("x-amzn-ErrorType")!] == "SignatureDoesNotMatch")
+        let xml = SigV4ErrorFormat.automatic.response(for: failure, request: Self.request(service: "s3"))
+        #expect(xml.headers[.contentType] == "application/xml")
+        #expect(xml.headers[SigV4ErrorFormat.errorCodeField] == "SignatureDoesNotMatch")
+    }
+}
