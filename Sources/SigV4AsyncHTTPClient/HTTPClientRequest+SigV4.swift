@@ -1,6 +1,11 @@
 public import AsyncHTTPClient
 public import NIOCore
 public import SigV4
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import HTTPTypes
 import NIOHTTP1
 
@@ -144,6 +149,39 @@ extension HTTPClientRequest {
         return streaming
     }
 
+    /// Signs a request whose body is a signed event stream (`STREAMING-AWS4-HMAC-SHA256-EVENTS`: the
+    /// input of Transcribe streaming, Lex `StartConversation`, Bedrock's bidirectional APIs): the
+    /// request is signed with `x-amz-content-sha256` declared and `Content-Type:
+    /// application/vnd.amazon.eventstream` (unless one is set), and each element of `messages` (an
+    /// encoded event-stream message, such as an AudioEvent) is sent as it comes, in an envelope
+    /// signed with `signer`'s key, chained on the request's signature and dated by `clock`
+    /// (milliseconds since 1970; default the wall clock) when it is sent; the signed empty envelope that ends the stream
+    /// follows the last. The length is unknown: the body streams (HTTP/2 DATA frames, or chunked
+    /// over HTTP/1.1). Returns the seed request as signed.
+    ///
+    /// ```swift
+    /// var request = HTTPClientRequest(url: "https://transcribestreaming.us-east-1.amazonaws.com:8443/stream-transcription")
+    /// request.method = .POST
+    /// request.headers.add(name: "x-amzn-transcribe-language-code", value: "en-US")
+    /// try request.signEventStream(with: signer, messages: audioEvents, at: AmzDate(Date()))
+    /// let response = try await HTTPClient.shared.execute(request, timeout: .minutes(30))
+    /// ```
+    @discardableResult
+    public mutating func signEventStream<Messages: AsyncSequence & Sendable>(
+        with signer: Signer, messages: Messages, at date: AmzDate,
+        clock: (@Sendable () -> Int64)? = nil
+    ) throws(SigV4Error) -> SignedRequest where Messages.Element == ByteBuffer {
+        if headers["Content-Type"].isEmpty { headers.add(name: "Content-Type", value: "application/vnd.amazon.eventstream") }
+        headers.replaceOrAdd(name: "x-amz-content-sha256", value: PayloadHash.streamingEvents.value)
+        let signed = try sign(with: signer, payload: .streamingEvents, at: date)
+        let events = EventStreamSigner(
+            credentials: signer.credentials, region: signer.region, service: signer.service,
+            seedSignature: signed.signature)
+        let now = clock ?? { Int64(Date().timeIntervalSince1970 * 1000) }
+        body = .stream(EventStreamEnvelopes(messages: messages, signer: events, clock: now), length: .unknown)
+        return signed
+    }
+
     /// Sets the seed request's headers and the encoded body, sent with its exact length.
     mutating func setStreamingUpload<Frames: AsyncSequence & Sendable>(
         _ seed: HTTPRequest, frames: Frames, length: Int
@@ -201,5 +239,38 @@ extension HTTPClientRequest {
             fields.append(HTTPField(name: fieldName, value: value))
         }
         return fields
+    }
+}
+
+/// The envelopes of a signed event stream: each message signed when it is sent, then the end.
+struct EventStreamEnvelopes<Messages: AsyncSequence & Sendable>: AsyncSequence, Sendable where Messages.Element == ByteBuffer {
+    typealias Element = ByteBuffer
+
+    let messages: Messages
+    let signer: EventStreamSigner
+    let clock: @Sendable () -> Int64
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(messages: messages.makeAsyncIterator(), signer: signer, clock: clock)
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var messages: Messages.AsyncIterator
+        var signer: EventStreamSigner
+        let clock: @Sendable () -> Int64
+        var ended = false
+
+        mutating func next() async throws -> ByteBuffer? {
+            while !ended {
+                guard let message = try await messages.next() else {
+                    ended = true
+                    return ByteBuffer(bytes: try signer.signEnd(atMilliseconds: clock()))
+                }
+                // An empty message would read as the end of the stream: none is sent.
+                guard message.readableBytes > 0 else { continue }
+                return ByteBuffer(bytes: try signer.sign(message.readableBytesView, atMilliseconds: clock()))
+            }
+            return nil
+        }
     }
 }

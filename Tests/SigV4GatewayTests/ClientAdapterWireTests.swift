@@ -195,6 +195,33 @@ struct ClientAdapterWireTests {
         }
     }
 
+    @Test("AsyncHTTPClient: signEventStream sends each message in a chained envelope and the end; the server's verifier releases exactly the messages")
+    func asyncHTTPClientEventStream() async throws {
+        let capture = try WireCapture()
+        defer { capture.stop() }
+        let messages: [[UInt8]] = [Array("first".utf8), [], (0..<5000).map { UInt8(truncatingIfNeeded: $0) }, [7]]
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(capture.port)/stream-transcription")
+        request.method = .POST
+        request.headers.add(name: "x-amzn-transcribe-language-code", value: "en-US")
+        let milliseconds = Self.date.secondsSince1970 * 1000
+        let signed = try request.signEventStream(
+            with: Self.signer(service: "transcribe"), messages: messages.map { ByteBuffer(bytes: $0) }.async,
+            at: Self.date, clock: { milliseconds })
+        #expect(signed.request.headerFields[HTTPField.Name("x-amz-content-sha256")!] == "STREAMING-AWS4-HMAC-SHA256-EVENTS")
+        _ = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let raw = try #require(capture.requests.first)
+        #expect(Self.field(raw, "content-type") == "application/vnd.amazon.eventstream")
+        let result = await Self.verify(raw, streamed: true)
+        let verified = try #require(result.verified, "\(result.failure?.description ?? "")")
+        #expect(verified.payload == .eventStream)
+        var decoder = try verified.makeEventStreamDecoder(clock: { milliseconds })
+        var released: [[UInt8]] = []
+        try decoder.feed(raw.body) { released.append($0) }
+        try decoder.finish()
+        // The empty message is not sent: it would read as the end of the stream.
+        #expect(released == messages.filter { !$0.isEmpty })
+    }
+
     // MARK: - URLSession
 
     /// Sends `request` with URLSession and returns what arrived at `capture`.
