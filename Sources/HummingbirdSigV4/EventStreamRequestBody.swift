@@ -53,11 +53,18 @@ struct EventStreamRequestBody: AsyncSequence, Sendable {
         /// Verified messages of the last wire buffer not yet returned.
         var pending: [ByteBuffer] = []
         var nextPending = 0
+        /// A failure found after some messages of the same wire buffer verified: thrown once they
+        /// have been returned.
+        var pendingFailure: VerificationFailure?
 
         mutating func next() async throws -> ByteBuffer? {
             if nextPending < pending.count {
                 defer { nextPending += 1 }
                 return pending[nextPending]
+            }
+            if let failure = pendingFailure {
+                pendingFailure = nil
+                throw failure
             }
             guard !finished else { return nil }
             while true {
@@ -73,9 +80,20 @@ struct EventStreamRequestBody: AsyncSequence, Sendable {
                 }
                 var messages: [ByteBuffer] = []
                 var failure: VerificationFailure?
+                var tooLarge: VerificationFailure?
+                let limit = self.limit
+                var released = self.released
+                defer { self.released = released }
                 wire.withUnsafeReadableBytes { raw in
                     do throws(VerificationFailure) {
                         try decoder.feed(raw) { message in
+                            guard tooLarge == nil else { return }
+                            if let limit, message.count > limit - released {
+                                tooLarge = VerificationFailure(
+                                    .bodyTooLarge, "Your proposed upload exceeds the maximum allowed size",
+                                    details: [.init("MaxSizeAllowed", String(limit))])
+                                return
+                            }
                             released += message.count
                             messages.append(ByteBuffer(bytes: message))
                         }
@@ -83,15 +101,13 @@ struct EventStreamRequestBody: AsyncSequence, Sendable {
                         failure = error
                     }
                 }
-                if failure == nil, let limit, released > limit {
-                    failure = VerificationFailure(
-                        .bodyTooLarge, "Your proposed upload exceeds the maximum allowed size",
-                        details: [.init("MaxSizeAllowed", String(limit))])
-                }
+                if let tooLarge { failure = tooLarge }
                 if let error = failure {
                     finished = true
                     await recorder.record(error)
-                    throw error
+                    // The messages that verified before it in this buffer go first.
+                    guard !messages.isEmpty else { throw error }
+                    pendingFailure = error
                 }
                 if !messages.isEmpty {
                     pending = messages

@@ -168,6 +168,43 @@ struct Demo: AsyncParsableCommand {
             verdicts.append(try await send(Step(title: title, expectedStatus: status, expectedCode: code), form))
         }
 
+        // A signed event stream, as Transcribe streaming sends audio: each message in an envelope
+        // signed with the key and chained on the request's signature. The gateway answers at once and
+        // writes a line per message it verified; a forged envelope ends the answer with its code.
+        let eventSigner = Signer(credentials: alice.credentials, region: "us-east-1", service: "transcribe")
+        let messages = ["hello", "from", "a stream"].map { ByteBuffer(string: $0) }
+        for (title, forged) in [("event stream, 3 signed messages", false), ("event stream, 2nd message forged", true)] {
+            var stream = HTTPClientRequest(url: "\(base)/demo-stream/\(forged ? "forged" : "signed")")
+            stream.method = .POST
+            let seed = try stream.signEventStream(
+                with: eventSigner, messages: AsyncStream { c in
+                    for m in messages { c.yield(m) }
+                    c.finish()
+                }, at: AmzDate(Date()))
+            if forged {
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                var right = EventStreamSigner(
+                    credentials: alice.credentials, region: "us-east-1", service: "transcribe", seedSignature: seed.signature)
+                var body = try right.sign(messages[0].readableBytesView, atMilliseconds: now)
+                var mallory = EventStreamSigner(
+                    credentials: Credentials(accessKeyID: alice.accessKeyID, secretAccessKey: "not-alices-secret"),
+                    region: "us-east-1", service: "transcribe", seedSignature: right.previousSignature)
+                body += try mallory.sign(messages[1].readableBytesView, atMilliseconds: now)
+                body += try mallory.signEnd(atMilliseconds: now)
+                stream.body = .bytes(ByteBuffer(bytes: body))
+            }
+            let response = try await client.execute(stream, timeout: .seconds(10))
+            let lines = String(buffer: try await response.body.collect(upTo: 1 << 20)).split(separator: "\n")
+            let released = lines.filter { $0.hasPrefix("{\"message\":") }.count
+            let code = lines.last.flatMap { Self.jsonField("code", in: String($0)) }
+            let ok = forged ? (code == "SignatureDoesNotMatch" && released == 1) : (code == nil && released == 3)
+            let verdict =
+                code.map { "refused mid-stream: \($0) (\(released) message before it)" }
+                ?? "accepted: \(response.status.code), \(released) messages verified"
+            print("   \(ok ? "✔" : "✘") \(title.padding(toLength: 44, withPad: " ", startingAt: 0)) \(verdict)")
+            verdicts.append(ok)
+        }
+
         try await client.shutdown()
         server.cancel()
         _ = try? await server.value
