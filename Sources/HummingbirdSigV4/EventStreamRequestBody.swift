@@ -11,7 +11,8 @@ import SigV4Verifier
 /// a conversation, and every message released was signed by the key's holder, chained on the
 /// request's signature. A stream that stops before its final signed (empty) envelope, or any bad
 /// envelope, ends the body with the failure (`IncompleteBody`, `SignatureDoesNotMatch`, ...), which
-/// the middleware answers in place of the handler's response when it can. Memory: one envelope.
+/// the middleware answers in place of the handler's response when it can. Memory: one envelope, at
+/// most ``SigV4Authenticator/Configuration/maxBufferedBodySize`` (and 16 MiB) plus 1 KiB.
 struct EventStreamRequestBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
 
@@ -29,9 +30,13 @@ struct EventStreamRequestBody: AsyncSequence, Sendable {
     /// of event-stream messages. Each envelope's `:date` must be within 15 minutes of `now()`.
     static func decodedRequest(
         _ request: Request, verified: VerifiedRequest, limit: Int?, recorder: BodyFailureRecorder,
-        now: @escaping @Sendable () -> AmzDate
+        maxBufferedBodySize: Int = EventStreamSigner.maximumPayload, now: @escaping @Sendable () -> AmzDate
     ) throws(VerificationFailure) -> Request {
-        let decoder = try verified.makeEventStreamDecoder(clock: { now().secondsSince1970 * 1000 })
+        // One envelope is held until it verified: at most what the middleware reads into memory
+        // anywhere (its framing and headers aside).
+        let limits = EventStreamDecoder.Limits(
+            maxMessageBytes: Swift.min(EventStreamSigner.maximumPayload, Swift.max(0, maxBufferedBodySize)) + 1024)
+        let decoder = try verified.makeEventStreamDecoder(limits: limits, clock: { now().secondsSince1970 * 1000 })
         var head = request.head
         head.headerFields[.contentLength] = nil
         head.headerFields[Self.contentSHA256] = PayloadHash.unsignedPayload.value

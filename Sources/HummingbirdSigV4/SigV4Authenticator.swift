@@ -46,7 +46,8 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         /// The largest body accepted, in decoded bytes (default 5 GiB, S3's single-PUT limit); nil: no limit.
         public var maxBodySize: Int?
         /// The largest body read into memory to verify a request that does not declare its payload hash
-        /// in `x-amz-content-sha256` (services other than S3 sign the body's hash). Default 8 MiB.
+        /// in `x-amz-content-sha256` (services other than S3 sign the body's hash), and the largest
+        /// signed event-stream envelope held until it verified (plus 1 KiB of framing). Default 8 MiB.
         public var maxBufferedBodySize: Int
         /// The verifier's notion of now. Inject a fixed clock in tests.
         public var clock: @Sendable () -> AmzDate
@@ -233,7 +234,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         do {
             (checked, recorder) = try Self.checkedRequest(
                 request, verified: verified, limit: configuration.maxBodySize, transport: configuration.transport,
-                clock: configuration.clock)
+                maxBufferedBodySize: configuration.maxBufferedBodySize, clock: configuration.clock)
         } catch {
             return refusal(error, request: request)
         }
@@ -355,7 +356,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     /// length and no transfer coding (no body at all).
     static func checkedRequest(
         _ request: Request, verified: VerifiedRequest, limit: Int?, transport: Configuration.Transport,
-        clock: @escaping @Sendable () -> AmzDate = Configuration.systemClock
+        maxBufferedBodySize: Int = 8 << 20, clock: @escaping @Sendable () -> AmzDate = Configuration.systemClock
     ) throws(VerificationFailure) -> (Request?, BodyFailureRecorder?) {
         var declaredLength: Int?
         if let text = request.headers[.contentLength] { declaredLength = Int(text) }
@@ -389,7 +390,8 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             checked = try AWSChunkedRequestBody.decodedRequest(request, verified: verified, limit: limit, recorder: recorder)
         case .eventStream:
             checked = try EventStreamRequestBody.decodedRequest(
-                request, verified: verified, limit: limit, recorder: recorder, now: clock)
+                request, verified: verified, limit: limit, recorder: recorder, maxBufferedBodySize: maxBufferedBodySize,
+                now: clock)
         case .pending:
             checked.body = RequestBody(
                 asyncSequence: VerifiedRequestBody(

@@ -51,23 +51,23 @@ struct EventStreamMiddlewareTests {
         return out
     }
 
-    static func middleware(maxBodySize: Int? = 5 << 30) -> SigV4Authenticator<Context> {
+    static func middleware(maxBodySize: Int? = 5 << 30, maxBufferedBodySize: Int = 8 << 20) -> SigV4Authenticator<Context> {
         SigV4Authenticator<Context>(
             verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
-            configuration: .init(maxBodySize: maxBodySize, clock: { TestApp.now }))
+            configuration: .init(maxBodySize: maxBodySize, maxBufferedBodySize: maxBufferedBodySize, clock: { TestApp.now }))
     }
 
     /// Sends `pieces` as the body; the handler collects each body element. Returns the answer, its
     /// error code, and the elements the handler read.
-    static func send(_ head: HTTPRequest, _ pieces: [[UInt8]], maxBodySize: Int? = 5 << 30) async throws
-        -> (status: Int, code: String?, seen: [[UInt8]], head: HTTPRequest?)
+    static func send(_ head: HTTPRequest, _ pieces: [[UInt8]], maxBodySize: Int? = 5 << 30, maxBufferedBodySize: Int = 8 << 20)
+        async throws -> (status: Int, code: String?, seen: [[UInt8]], head: HTTPRequest?)
     {
         let seen = Mutex<[[UInt8]]>([])
         let seenHead = Mutex<HTTPRequest?>(nil)
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
         for p in pieces { continuation.yield(ByteBuffer(bytes: p)) }
         continuation.finish()
-        let response = try await middleware(maxBodySize: maxBodySize).handle(
+        let response = try await middleware(maxBodySize: maxBodySize, maxBufferedBodySize: maxBufferedBodySize).handle(
             Request(head: head, body: RequestBody(asyncSequence: stream)),
             context: Context(source: .init(logger: Logger(label: "test")))
         ) { request, _ in
@@ -159,6 +159,18 @@ struct EventStreamMiddlewareTests {
                 #expect(answer.seen == Array(Self.messages.prefix(released)), "\(name), \(body.count) pieces")
             }
         }
+    }
+
+    @Test("an envelope larger than maxBufferedBodySize (plus 1 KiB of framing) is refused from its prelude, before it is held")
+    func envelopeOverTheBufferLimit() async throws {
+        let (head, signature) = try Self.seed()
+        let big = [UInt8](repeating: 1, count: 4096)
+        let envelopes = try Self.envelopes([Array("small".utf8), big], seed: signature)
+        let tight = try await Self.send(head, envelopes, maxBufferedBodySize: 2048)
+        #expect(tight.code == "InvalidRequest")
+        #expect(tight.seen == [Array("small".utf8)])
+        let roomy = try await Self.send(head, envelopes, maxBufferedBodySize: 4096)
+        #expect(roomy.status == 200 && roomy.seen == [Array("small".utf8), big])
     }
 
     @Test("HummingbirdSigV4Testing's executeSignedEventStream: an app's handler reads the messages; a stream without its end is IncompleteBody")
