@@ -215,6 +215,9 @@ public struct Verifier: Sendable {
         var contentMD5 = Occurrences()
         var host = Occurrences()
         var hasBody = false
+        /// A `Content-Length` above zero (a body of known length: ``hasBody`` is also set by
+        /// `Transfer-Encoding`).
+        var contentLengthBody = false
         /// A `Content-Type: application/vnd.amazon.eventstream` field (any case, any parameters).
         var eventStreamType = false
         /// How many `x-amz-*` fields there are, `x_amz_*` spellings included (coverage is checked
@@ -238,6 +241,7 @@ public struct Verifier: Sendable {
             case UInt8(ascii: "c"):
                 if Self.equals(name, "content-length"), value.contains(where: { $0 >= 0x31 && $0 <= 0x39 }) {
                     hasBody = true
+                    contentLengthBody = true
                 } else if Self.equals(name, "content-md5") {
                     contentMD5.add(index)
                 } else if name.count == 12, Self.equals(name, "content-type"), Self.isEventStreamType(value) {
@@ -900,6 +904,15 @@ public struct Verifier: Sendable {
                 // `x-amz-content-sha256` (the middleware then verifies again with it).
                 if error.code == .signatureDoesNotMatch, presigned, !rules.presignUnsignedPayload, facts.hasBody,
                     payload.isStreamed, candidates.allSatisfy({ !$0.isStreaming })
+                {
+                    throw Verifier.missingContentSHA256
+                }
+                // Read as an event stream by its Content-Type or path, with no x-amz-content-sha256,
+                // a body of declared length may still be an ordinary one signed by its hash: ask for
+                // it, as for any such request. (Not for a body without a length: a streaming client
+                // waits for the answer before sending it, so the request is answered now.)
+                if error.code == .signatureDoesNotMatch, !presigned, facts.contentLengthBody, facts.contentSHA256.isEmpty,
+                    payload.isStreamed, candidates.contains(where: \.isEventStream)
                 {
                     throw Verifier.missingContentSHA256
                 }

@@ -151,6 +151,27 @@ struct EventStreamVerificationTests {
         #expect(await Fixture.verifier(policy: policy).verify(transcribe, now: Self.date).failure?.code == .missingSecurityHeader)
     }
 
+    @Test("an ordinary body of declared length under the event-stream Content-Type, signed by its hash, is asked for and then verifies; without a length the refusal comes at once")
+    func ordinaryBodyUnderTheEventStreamType() async throws {
+        let body = Array("not an event stream".utf8)
+        var fields = HTTPFields()
+        fields[.contentType] = Self.contentType
+        fields[.contentLength] = String(body.count)
+        let request = HTTPRequest(
+            method: .post, scheme: "https", authority: "api.example.com", path: "/v1/blob", headerFields: fields)
+        let signed = try Fixture.signer(service: "execute-api").sign(request, payload: .sha256(of: body), at: Self.date)
+        let streamed = await Fixture.verifier().verify(VerificationRequest(signed.request), payload: .streamed, now: Self.date)
+        #expect(streamed.failure?.code == .missingSecurityHeader)
+        let whole = await Fixture.verifier().verify(VerificationRequest(signed.request), payload: .body(body), now: Self.date)
+        #expect(whole.verified?.payload == .verified, "\(whole.failure?.description ?? "")")
+        // Without a length the same request is refused at once: a streaming client sends its body only
+        // after the answer, so the verifier does not ask for it.
+        var chunked = VerificationRequest(signed.request)
+        chunked.fields.removeAll { $0.name.lowercased() == "content-length" }
+        chunked.fields.append(.init(name: "Transfer-Encoding", value: "chunked"))
+        #expect(await Fixture.verifier().verify(chunked, payload: .streamed, now: Self.date).failure?.code == .signatureDoesNotMatch)
+    }
+
     @Test("a policy without event streams refuses the declared form and does not read the others as one")
     func policyOff() async throws {
         var policy = VerificationPolicy()
