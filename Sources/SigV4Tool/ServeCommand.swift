@@ -41,11 +41,12 @@ struct Serve: AsyncParsableCommand {
     @Option(
         help: """
             Serve HTTPS with this PEM certificate chain (the server's certificate first; with --tls-key). \
-            Default: plain HTTP.
+            SIGHUP reads both files again (new connections get the new pair; a bad pair is logged and \
+            ignored). Default: plain HTTP.
             """)
     var tlsCertificate: String?
 
-    @Option(help: "The PEM private key of --tls-certificate (read at start; never printed).")
+    @Option(help: "The PEM private key of --tls-certificate (read at start and on SIGHUP; never printed).")
     var tlsKey: String?
 
     @Flag(
@@ -199,37 +200,24 @@ struct Serve: AsyncParsableCommand {
     /// The server's TLS configuration from `--tls-certificate` and `--tls-key` (TLS 1.2 or later;
     /// ALPN `h2` and `http/1.1`, or `http/1.1` alone with `--no-http2`); nil without them. A
     /// `ValidationError` names the file that cannot be read, never the key's bytes.
-    func tlsConfiguration() throws -> TLSConfiguration? {
+    func tlsConfiguration() throws -> TLSConfiguration? { try tlsSetup()?.configuration }
+
+    /// ``tlsConfiguration()`` and the reloader that keeps its certificate and key (read again on
+    /// `SIGHUP`; every handshake asks it for the pair in force).
+    func tlsSetup() throws -> (configuration: TLSConfiguration, reloader: TLSCertificateReloader)? {
         switch (tlsCertificate, tlsKey) {
         case (nil, nil): return nil
         case (.some, nil): throw ValidationError("--tls-certificate needs --tls-key")
         case (nil, .some): throw ValidationError("--tls-key needs --tls-certificate")
         case (let certificatePath?, let keyPath?):
-            let chain: [NIOSSLCertificate]
-            do {
-                chain = try NIOSSLCertificate.fromPEMFile(certificatePath)
-            } catch {
-                throw ValidationError("--tls-certificate \(certificatePath): not a readable PEM certificate chain")
-            }
-            guard !chain.isEmpty else {
-                throw ValidationError("--tls-certificate \(certificatePath): no certificate in the file")
-            }
-            let key: NIOSSLPrivateKey
-            do {
-                key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
-            } catch {
-                throw ValidationError("--tls-key \(keyPath): not a readable PEM private key")
-            }
+            let reloader = try TLSCertificateReloader(certificatePath: certificatePath, keyPath: keyPath)
+            let pair = reloader.pair
             var configuration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+                certificateChain: pair.chain.map { .certificate($0) }, privateKey: .privateKey(pair.key))
             configuration.minimumTLSVersion = .tlsv12
             configuration.applicationProtocols = servesHTTP2 ? ["h2", "http/1.1"] : ["http/1.1"]
-            do {
-                _ = try NIOSSLContext(configuration: configuration)
-            } catch {
-                throw ValidationError("--tls-key \(keyPath) does not go with the certificate of --tls-certificate \(certificatePath)")
-            }
-            return configuration
+            configuration.sslContextCallback = reloader.contextCallback
+            return (configuration, reloader)
         }
     }
 
@@ -287,7 +275,9 @@ struct Serve: AsyncParsableCommand {
         clientConfiguration.decompression = .disabled
         let httpClient =
             upstreamURL == nil ? nil : HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
-        let tls = try tlsConfiguration()
+        let tlsSetup = try tlsSetup()
+        let tls = tlsSetup?.configuration
+        tlsSetup?.reloader.reloadOnHangUp(logger: logger)
         let gateway = Gateway(
             upstream: upstreamURL, authenticator: devNoAuth ? nil : authenticator,
             accessLog: Logger(label: "sigv4.access"), httpClient: httpClient,

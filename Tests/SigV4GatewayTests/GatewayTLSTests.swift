@@ -106,3 +106,58 @@ struct GatewayTLSTests {
         }
     }
 }
+
+extension GatewayTLSTests {
+    /// The status curl gets for an unsigned GET when it trusts only `ca` (`000`: the handshake failed).
+    static func status(port: UInt16, trusting ca: String) throws -> String {
+        try Certificate.run(
+            "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, "https://127.0.0.1:\(port)/x"]
+        ).1
+    }
+
+    @Test("SIGHUP reloads the certificate and key from their files: new connections get the new certificate; a pair that does not go together is refused and the old one stays, logged without the key")
+    func hangUpReloadsTheCertificate() throws {
+        let first = try Certificate()
+        defer { first.remove() }
+        let second = try Certificate()
+        defer { second.remove() }
+        let fixture = try ServeFixture(label: "tls-reload")
+        defer { fixture.remove() }
+        let certificate = fixture.directory + "/live-cert.pem"
+        let key = fixture.directory + "/live-key.pem"
+        func install(_ c: String, _ k: String) throws {
+            for (from, to) in [(c, certificate), (k, key)] {
+                try? FileManager.default.removeItem(atPath: to)
+                try FileManager.default.copyItem(atPath: from, toPath: to)
+            }
+        }
+        try install(first.certificate, first.key)
+        let (gateway, port) = try fixture.startServe(["--tls-certificate", certificate, "--tls-key", key])
+        defer { gateway.stop() }
+        // 403: the handshake succeeded and the unsigned request was refused.
+        #expect(try Self.status(port: port, trusting: first.certificate) == "403")
+        #expect(try Self.status(port: port, trusting: second.certificate) == "000")
+
+        func hangUp(expecting line: String) -> Bool {
+            kill(gateway.process.processIdentifier, SIGHUP)
+            for _ in 0..<100 {
+                if String(decoding: gateway.stdout + gateway.stderr, as: UTF8.self).contains(line) { return true }
+                usleep(50_000)
+            }
+            return false
+        }
+        try install(second.certificate, second.key)
+        #expect(hangUp(expecting: "tls certificate reloaded"))
+        #expect(try Self.status(port: port, trusting: second.certificate) == "403")
+        #expect(try Self.status(port: port, trusting: first.certificate) == "000")
+
+        // The first certificate with the second's key: refused, the second pair stays.
+        try install(first.certificate, second.key)
+        #expect(hangUp(expecting: "tls certificate reload failed"))
+        #expect(try Self.status(port: port, trusting: second.certificate) == "403")
+        let log = String(decoding: gateway.stdout + gateway.stderr, as: UTF8.self)
+        #expect(log.contains("does not go with the certificate"))
+        let keyBody = try String(contentsOfFile: second.key, encoding: .utf8).split(separator: "\n").dropFirst().first ?? "-"
+        #expect(!log.contains(String(keyBody)))
+    }
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import Synchronization
+
+/// The certificate chain and private key `sigv4 serve` presents, read again from their files on
+/// `SIGHUP` (a renewed certificate, as certbot or cert-manager writes it) without a restart.
+///
+/// Every TLS handshake asks for the pair in force (`TLSConfiguration.sslContextCallback`), so
+/// connections opened after a reload get the new certificate and open ones keep theirs. A reload
+/// that fails (a file missing or unreadable, not PEM, or a key of another certificate) changes
+/// nothing: the gateway goes on with the pair it had and logs why, naming the file, never the key.
+///
+/// ```swift
+/// let pair = try TLSCertificateReloader(certificatePath: "cert.pem", keyPath: "key.pem")
+/// configuration.sslContextCallback = pair.contextCallback
+/// pair.reloadOnHangUp(logger: logger)   // kill -HUP <pid>
+/// ```
+final class TLSCertificateReloader: Sendable {
+    struct Pair: Sendable {
+        var chain: [NIOSSLCertificate]
+        var key: NIOSSLPrivateKey
+    }
+
+    let certificatePath: String
+    let keyPath: String
+    private let current: Mutex<Pair>
+    /// The `SIGHUP` source, kept alive while the server runs (set once, then only read by
+    /// libdispatch: hence unchecked).
+    private struct SignalSource: @unchecked Sendable { let source: any DispatchSourceSignal }
+    private let source = Mutex<SignalSource?>(nil)
+
+    /// Reads and checks the pair; throws what ``load(certificatePath:keyPath:)`` throws.
+    init(certificatePath: String, keyPath: String) throws(ValidationError) {
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+        current = Mutex(try Self.load(certificatePath: certificatePath, keyPath: keyPath))
+    }
+
+    /// The pair in the two files, checked to go together (a TLS context is made of them).
+    static func load(certificatePath: String, keyPath: String) throws(ValidationError) -> Pair {
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificatePath)
+        } catch {
+            throw ValidationError("--tls-certificate \(certificatePath): not a readable PEM certificate chain")
+        }
+        guard !chain.isEmpty else {
+            throw ValidationError("--tls-certificate \(certificatePath): no certificate in the file")
+        }
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+        } catch {
+            throw ValidationError("--tls-key \(keyPath): not a readable PEM private key")
+        }
+        let configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        do {
+            _ = try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw ValidationError("--tls-key \(keyPath) does not go with the certificate of --tls-certificate \(certificatePath)")
+        }
+        return Pair(chain: chain, key: key)
+    }
+
+    /// The pair in force.
+    var pair: Pair { current.withLock { $0 } }
+
+    /// Reads the files again; on success the next handshakes present the new pair. Throws (and
+    /// keeps the old pair) when they cannot be read or do not go together.
+    func reload() throws(ValidationError) {
+        let fresh = try Self.load(certificatePath: certificatePath, keyPath: keyPath)
+        current.withLock { $0 = fresh }
+    }
+
+    /// For `TLSConfiguration.sslContextCallback`: every handshake presents the pair in force.
+    var contextCallback: NIOSSLContextCallback {
+        { [self] _, promise in
+            let pair = self.pair
+            var override = NIOSSLContextConfigurationOverride()
+            override.certificateChain = pair.chain.map { .certificate($0) }
+            override.privateKey = .privateKey(pair.key)
+            promise.succeed(override)
+        }
+    }
+
+    /// Reloads on every `SIGHUP`, logging the outcome (`tls certificate reloaded` or `tls
+    /// certificate reload failed` with the reason).
+    func reloadOnHangUp(logger: Logger) {
+        signal(SIGHUP, SIG_IGN)
+        let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangUp.setEventHandler { [self] in
+            do throws(ValidationError) {
+                try self.reload()
+                logger.notice(
+                    "tls certificate reloaded", metadata: ["certificate": "\(self.certificatePath)"])
+            } catch {
+                logger.error(
+                    "tls certificate reload failed; the previous certificate stays in use",
+                    metadata: ["reason": "\(error.message)"])
+            }
+        }
+        hangUp.resume()
+        let kept = SignalSource(source: hangUp)
+        source.withLock { $0 = kept }
+    }
+}
