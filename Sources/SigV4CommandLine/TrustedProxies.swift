@@ -125,11 +125,24 @@ package struct TrustedProxies: Sendable, Equatable {
     /// IPv6 address, at most ``maximumChain``; otherwise the chain is ignored as a whole) with the peer
     /// appended, its last `X-Forwarded-Proto` when that is `http` or `https` (else `scheme`), and as
     /// client the rightmost address that is not trusted (the leftmost when all are).
-    package func forwarding(peer: String?, forwardedFor: [String], forwardedProto: [String], scheme: String = "http")
-        -> Forwarding
-    {
+    ///
+    /// `forwarded` (the `Forwarded` fields of RFC 7239) stands in for both when the trusted peer sent
+    /// no `X-Forwarded-For`: each element's `for` (an IPv4 address, or a quoted IPv6 one in brackets,
+    /// either with a port) makes the chain and the last element's `proto` the scheme; an element
+    /// without a `for` that is such an address (`unknown`, an obfuscated `_name`) drops the chain as
+    /// a whole, as a bad `X-Forwarded-For` entry does.
+    package func forwarding(
+        peer: String?, forwardedFor: [String], forwardedProto: [String], forwarded: [String] = [], scheme: String = "http"
+    ) -> Forwarding {
         guard let peer else { return Forwarding(forwardedFor: nil, proto: scheme, client: nil) }
         guard trusts(peer) else { return Forwarding(forwardedFor: peer, proto: scheme, client: peer) }
+        if forwardedFor.isEmpty, !forwarded.isEmpty {
+            guard let elements = Self.forwardedElements(forwarded) else {
+                return finish(chain: [], peer: peer, forwardedProto: forwardedProto, scheme: scheme)
+            }
+            let proto = forwardedProto.isEmpty ? elements.proto.map { [$0] } ?? [] : forwardedProto
+            return finish(chain: elements.addresses, peer: peer, forwardedProto: proto, scheme: scheme)
+        }
         var chain: [String] = []
         for value in forwardedFor {
             for entry in value.split(separator: ",", omittingEmptySubsequences: false) {
@@ -149,6 +162,84 @@ package struct TrustedProxies: Sendable, Equatable {
         var proto = scheme
         if let last = forwardedProto.last?.trimmingSpaces.lowercased(), last == "http" || last == "https" { proto = last }
         return Forwarding(forwardedFor: hops.joined(separator: ", "), proto: proto, client: client)
+    }
+
+    /// The `for` addresses (as inet_ntop writes them) and the last `proto` of `Forwarded` field values
+    /// (RFC 7239: elements separated by `,`, pairs by `;`, a value a token or a quoted string); nil
+    /// when an element has no `for` that is an address, or more than ``maximumChain`` elements come.
+    package static func forwardedElements(_ values: [String]) -> (addresses: [String], proto: String?)? {
+        var addresses: [String] = []
+        var proto: String?
+        for value in values {
+            var elements: [[(String, String)]] = [[]]
+            var name = ""
+            var token = ""
+            var quoted = false
+            var escaped = false
+            var inValue = false
+            func endPair() {
+                if inValue { elements[elements.count - 1].append((name.lowercased(), token)) }
+                name = ""
+                token = ""
+                inValue = false
+            }
+            for character in value {
+                if quoted {
+                    if escaped {
+                        token.append(character)
+                        escaped = false
+                    } else if character == "\\" {
+                        escaped = true
+                    } else if character == "\"" {
+                        quoted = false
+                    } else {
+                        token.append(character)
+                    }
+                    continue
+                }
+                switch character {
+                case "\"" where inValue && token.isEmpty: quoted = true
+                case "=" where !inValue: inValue = true
+                case ";": endPair()
+                case ",":
+                    endPair()
+                    elements.append([])
+                case " ", "\t": continue
+                default:
+                    if inValue { token.append(character) } else { name.append(character) }
+                }
+            }
+            guard !quoted else { return nil }
+            endPair()
+            for element in elements {
+                guard let forValue = element.first(where: { $0.0 == "for" })?.1, let address = Self.forwardedAddress(forValue),
+                    addresses.count < maximumChain
+                else { return nil }
+                addresses.append(address)
+                if let p = element.first(where: { $0.0 == "proto" })?.1 { proto = p.lowercased() }
+            }
+        }
+        return (addresses, proto)
+    }
+
+    /// A `for` value's address: `192.0.2.43`, `192.0.2.43:47011`, `[2001:db8::1]` or
+    /// `[2001:db8::1]:4711`, as inet_ntop writes it; nil for `unknown`, `_obfuscated` and the rest.
+    static func forwardedAddress(_ value: String) -> String? {
+        var host = Substring(value)
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            let rest = host[host.index(after: close)...]
+            guard rest.isEmpty || (rest.hasPrefix(":") && rest.dropFirst().allSatisfy(\.isNumber) && rest.count > 1) else {
+                return nil
+            }
+            host = host[host.index(after: host.startIndex)..<close]
+            guard host.contains(":") else { return nil }
+        } else if let colon = host.firstIndex(of: ":") {
+            let port = host[host.index(after: colon)...]
+            guard !port.isEmpty, port.allSatisfy(\.isNumber) else { return nil }
+            host = host[..<colon]
+        }
+        return addressBytes(String(host)).map(format)
     }
 
     /// The bytes of an IPv4 (`192.0.2.1`) or IPv6 (`2001:db8::1`) address, nil for anything else

@@ -156,9 +156,11 @@ struct Gateway: Sendable {
         }
         return trusted.forwarding(
             peer: peer, forwardedFor: request.headers[values: forwardedForName],
-            forwardedProto: request.headers[values: forwardedProtoName], scheme: scheme)
+            forwardedProto: request.headers[values: forwardedProtoName], forwarded: request.headers[values: forwardedName],
+            scheme: scheme)
     }
 
+    static let forwardedName = HTTPField.Name("Forwarded")!
     static let forwardedForName = HTTPField.Name("X-Forwarded-For")!
     static let forwardedProtoName = HTTPField.Name("X-Forwarded-Proto")!
 

@@ -130,6 +130,15 @@ struct GatewayForwardingAttackTests {
         #expect(!kept.names.contains("x_forwarded_for") && !kept.names.contains("forwarded") && !kept.names.contains("x-forwarded-host"))
         let dropped = try #require(Self.request(rig, "/bucket/behind-proxy-bad"), "\(rig.received)")
         #expect(dropped.fields.filter { $0.0 == "x-forwarded-for" }.map(\.1) == ["127.0.0.1"], "\(dropped.fields)")
+        // A proxy that sends only RFC 7239's Forwarded: its chain and scheme, as X-Forwarded-For and -Proto.
+        let (rfcStatus, rfcResponse) = try rig.send(
+            "GET", "/bucket/behind-rfc7239",
+            try rig.signed(.get, "/bucket/behind-rfc7239") + [("Forwarded", "for=203.0.113.8;proto=https, for=\"[2001:db8::3]:443\"")])
+        #expect(rfcStatus == 200, "\(rfcResponse)")
+        let rfc = try #require(Self.request(rig, "/bucket/behind-rfc7239"), "\(rig.received)")
+        #expect(rfc.fields.filter { $0.0 == "x-forwarded-for" }.map(\.1) == ["203.0.113.8, 2001:db8::3, 127.0.0.1"], "\(rfc.fields)")
+        #expect(rfc.fields.filter { $0.0 == "x-forwarded-proto" }.map(\.1) == ["https"], "\(rfc.fields)")
+        #expect(!rfc.names.contains("forwarded"))
         // The access log names the rightmost hop that is not a trusted proxy.
         let log = String(decoding: rig.gateway.stdout, as: UTF8.self)
         #expect(log.contains("client=10.0.0.2") || log.contains("client=\"10.0.0.2\""), "\(log)")

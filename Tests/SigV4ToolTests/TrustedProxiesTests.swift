@@ -74,4 +74,31 @@ struct TrustedProxiesTests {
         let longest = Array(repeating: "203.0.113.7", count: 32).joined(separator: ",")
         #expect(trusted.forwarding(peer: "10.0.0.5", forwardedFor: [longest], forwardedProto: []).client == "203.0.113.7")
     }
+
+    @Test("from a trusted peer without X-Forwarded-For, RFC 7239 Forwarded makes the chain and the scheme; an element that names no address drops it whole; an untrusted peer's is ignored")
+    func forwardedHeader() throws {
+        let trusted = try TrustedProxies(["10.0.0.0/8"])
+        let hop = trusted.forwarding(
+            peer: "10.0.0.2", forwardedFor: [], forwardedProto: [],
+            forwarded: ["for=192.0.2.60;proto=http;by=203.0.113.43", "For=\"[2001:db8:cafe::17]:4711\", for=\"198.51.100.7:47011\";proto=HTTPS"])
+        #expect(hop.forwardedFor == "192.0.2.60, 2001:db8:cafe::17, 198.51.100.7, 10.0.0.2")
+        #expect(hop.proto == "https")
+        #expect(hop.client == "198.51.100.7")
+        // X-Forwarded-Proto, when sent, says the scheme; X-Forwarded-For, when sent, wins over Forwarded.
+        #expect(trusted.forwarding(peer: "10.0.0.2", forwardedFor: [], forwardedProto: ["http"], forwarded: ["for=192.0.2.60;proto=https"]).proto == "http")
+        #expect(
+            trusted.forwarding(peer: "10.0.0.2", forwardedFor: ["203.0.113.1"], forwardedProto: [], forwarded: ["for=192.0.2.60"])
+                .forwardedFor == "203.0.113.1, 10.0.0.2")
+        for bad in [
+            "for=unknown", "for=_hidden", "proto=https", "for=\"[2001:db8::1\"", "for=2001:db8::1", "for=192.0.2.60:x",
+            "for=\"192.0.2.60", "for=example.com", "for=192.0.2.60, for=_gw",
+            Array(repeating: "for=192.0.2.1", count: 33).joined(separator: ","),
+        ] {
+            let dropped = trusted.forwarding(peer: "10.0.0.2", forwardedFor: [], forwardedProto: [], forwarded: [bad])
+            #expect(dropped.forwardedFor == "10.0.0.2", "\(bad)")
+            #expect(dropped.client == "10.0.0.2", "\(bad)")
+        }
+        let untrusted = trusted.forwarding(peer: "203.0.113.9", forwardedFor: [], forwardedProto: [], forwarded: ["for=1.2.3.4;proto=https"])
+        #expect(untrusted.forwardedFor == "203.0.113.9" && untrusted.proto == "http")
+    }
 }
