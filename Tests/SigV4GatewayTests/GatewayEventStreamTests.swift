@@ -347,36 +347,27 @@ struct GatewayTranscribeClientTests {
 
     @Test("every audio event the client sends is verified, forwarded and answered back to it; a wrong secret gets the refusal and nothing is answered")
     func goClientConversation() throws {
-        let certificate = try GatewayTLSTests.Certificate()
-        defer { certificate.remove() }
-        let fixture = try ServeFixture(label: "transcribe-go")
-        defer { fixture.remove() }
-        let key = try fixture.createKey(principal: "alice")
-        let upstream = try GatewayHygieneTests.Child(
-            "/usr/bin/env", ["python3", "-c", GatewayEventStreamConversationTests.duplexUpstream],
-            environment: fixture.environment, directory: fixture.directory, name: "upstream")
-        defer { upstream.stop() }
-        let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
-        let (gateway, port) = try fixture.startServe([
-            "--upstream", "http://127.0.0.1:\(line.split(separator: " ").last ?? "")", "--tls-certificate",
-            certificate.certificate, "--tls-key", certificate.key,
-        ])
-        defer { gateway.stop() }
+        let upstream = ["-c", GatewayEventStreamConversationTests.duplexUpstream]
+        try TranscribeGateway.run(label: "transcribe-go", upstream: upstream) { try Self.conversation($0) }
+    }
+
+    static func conversation(_ rig: TranscribeGateway) throws {
+        let (port, ca, key, gateway) = (rig.port, rig.ca, rig.key, rig.gateway)
         let sizes = [3, 0, 4096, 32_768, 1]
-        let report = try Self.transcribe(
-            port: port, ca: certificate.certificate, accessKeyID: key.accessKeyID, secret: key.secret, sizes: sizes)
+        let report = try transcribe(
+            port: port, ca: ca, accessKeyID: key.accessKeyID, secret: key.secret, sizes: sizes)
         #expect(report["error"] as? String == "", "\(report)")
         #expect(report["sent"] as? Int == sizes.count, "\(report)")
         let events = report["events"] as? [[String: String]] ?? []
         #expect(events.map { $0["type"] } == Array(repeating: "AudioEvent", count: sizes.count), "\(report)")
         // The driver's audio: byte j of chunk i is i*31 + j*7.
         let sent = sizes.enumerated().map { i, n in (0..<n).map { j in UInt8(truncatingIfNeeded: i * 31 + j * 7) } }
-        #expect(events.map { Self.audio(Self.bytes($0["payload_hex"] ?? "")) } == sent)
+        #expect(events.map { audio(bytes($0["payload_hex"] ?? "")) } == sent)
         let log = String(decoding: gateway.stdout, as: UTF8.self)
         #expect(log.contains("path=/stream-transcription") && log.contains("principal=alice") && log.contains("status=200"), "\(log)")
 
-        let refused = try Self.transcribe(
-            port: port, ca: certificate.certificate, accessKeyID: key.accessKeyID, secret: "not-the-secret-0000", sizes: [3])
+        let refused = try transcribe(
+            port: port, ca: ca, accessKeyID: key.accessKeyID, secret: "not-the-secret-0000", sizes: [3])
         // The gateway answers a JSON-protocol client in JSON (--error-format auto): the SDK names the code.
         #expect((refused["stderr"] as? String)?.contains("SignatureDoesNotMatch") == true, "\(refused)")
     }
