@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import HTTPTypes
+import NIOCore
 public import Hummingbird
 public import SigV4
 public import SigV4Verifier
@@ -167,7 +168,9 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             let buffer: ByteBuffer
             do {
                 buffer = try await request.body.collect(upTo: configuration.maxBufferedBodySize)
-            } catch {
+            } catch is NIOTooManyBytesError {
+                // Only a body over the limit is EntityTooLarge; a body that fails otherwise (the
+                // client went away, an HTTP/2 stream reset) is not answered as one.
                 return refusal(
                     VerificationFailure(
                         .bodyTooLarge, "The request body is too large to verify without x-amz-content-sha256",

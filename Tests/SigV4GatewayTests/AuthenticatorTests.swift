@@ -797,3 +797,32 @@ struct AuthenticatorBrowserFormTests {
         }
     }
 }
+
+extension AuthenticatorTests {
+    struct ClientWentAway: Error {}
+
+    @Test("a body read whole to verify it that fails for another reason than its size (the client went away) is not answered EntityTooLarge; one over the limit is")
+    func bufferedBodyFailureIsNotTooLarge() async throws {
+        let request = HTTPRequest(
+            method: .put, scheme: "http", authority: "localhost", path: "/upload",
+            headerFields: [HTTPField.Name("Host")!: "localhost", .transferEncoding: "chunked"])
+        let signed = try TestApp.signer(service: "dynamodb").sign(
+            request, payload: .sha256(of: Array("{}".utf8)), at: TestApp.now)
+        func send(_ pieces: [String], failing: Bool, limit: Int = 8 << 20) async throws -> Response {
+            let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+            for p in pieces { continuation.yield(ByteBuffer(string: p)) }
+            continuation.finish(throwing: failing ? ClientWentAway() : nil)
+            let middleware = SigV4Authenticator<DirectContext>(
+                verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
+                configuration: .init(maxBufferedBodySize: limit, clock: { TestApp.now }))
+            return try await middleware.handle(
+                Request(head: signed.request, body: RequestBody(asyncSequence: stream)),
+                context: DirectContext(source: .init(logger: Logger(label: "test")))
+            ) { _, _ in Response(status: .ok) }
+        }
+        await #expect(throws: ClientWentAway.self) { _ = try await send(["{"], failing: true) }
+        let tooLarge = try await send(["{", "}"], failing: false, limit: 1)
+        #expect(tooLarge.status.code == 413)
+        #expect(try await send(["{", "}"], failing: false).status == .ok)
+    }
+}
