@@ -27,6 +27,8 @@ struct Sign: AsyncParsableCommand {
 
     @OptionGroup var chunking: ChunkedOptions
 
+    @OptionGroup var events: EventStreamOptions
+
     @Option(help: "Output: json, headers (default; the URL when presigning), curl or http.")
     var format: OutputFormat = .headers
 
@@ -34,16 +36,24 @@ struct Sign: AsyncParsableCommand {
 
     @Option(
         name: .customLong("output"),
-        help: "With --chunked: write the encoded aws-chunked body to this file ('-' for stdout).")
+        help: "With --chunked or --event-stream: write the encoded body to this file ('-' for stdout).")
     var output: String?
 
     func run() async throws {
         let spec = try request.spec()
+        if events.eventStream {
+            if chunking.chunked || presigning.presign || spec.payloadOverride != nil || sigV4a.sigv4a {
+                throw CLIError.usage(
+                    "--event-stream cannot be combined with --chunked, --presign, --payload-hash, --unsigned-payload or --sigv4a")
+            }
+            try signEventStream(spec, context: try signing.makeContext(for: spec.url))
+            return
+        }
         try chunking.validate(body: spec.body, payloadOverride: spec.payloadOverride)
         if chunking.chunked && presigning.presign {
             throw CLIError.usage("--chunked cannot be combined with --presign")
         }
-        if !chunking.chunked && output != nil { throw CLIError.usage("--output is for --chunked bodies") }
+        if !chunking.chunked && output != nil { throw CLIError.usage("--output is for --chunked and --event-stream bodies") }
         if format == .curl { try OutputFormat.checkCurlCanSend(spec, chunked: chunking.chunked) }
         try sigV4a.checkUsage()
         let context = try signing.makeContext(for: spec.url)
@@ -57,6 +67,86 @@ struct Sign: AsyncParsableCommand {
             Presign.warnIfCredentialsExpireFirst(context: context, expires: presigning.expires)
         }
         Console.out(bytes: try format.render(view, spec: spec))
+    }
+
+    /// `--event-stream`: signs the seed request (`x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-EVENTS`,
+    /// `Content-Type: application/vnd.amazon.eventstream` unless one is given), prints its headers (or
+    /// JSON, curl, raw HTTP) and writes the envelopes: each message signed at `--timestamp`, then the end.
+    func signEventStream(_ given: RequestSpec, context: SigningContext) throws {
+        let messages = try EventStreamOptions.messages(of: given.body)
+        var spec = given
+        spec.body = .none
+        spec.payloadOverride = .streamingEvents
+        if !spec.headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            spec.headers.append(("Content-Type", "application/vnd.amazon.eventstream"))
+        }
+        spec.headers.removeAll { $0.0.lowercased() == "x-amz-content-sha256" }
+        spec.headers.append(("X-Amz-Content-SHA256", PayloadHash.streamingEvents.value))
+        let view = try spec.signedView(with: context, sigV4a: nil, presignExpires: nil)
+        guard let seed = Signature(hex: view.signatureHex) else { throw CLIError.failure("the seed signature is not hex") }
+        var signer = EventStreamSigner(
+            credentials: context.signer.credentials, region: context.signer.region, service: context.signer.service,
+            seedSignature: seed)
+        let milliseconds = context.date.secondsSince1970 * 1000
+        var body: [UInt8] = []
+        do {
+            for message in messages { body += try signer.sign(message, atMilliseconds: milliseconds) }
+            body += try signer.signEnd(atMilliseconds: milliseconds)
+        } catch {
+            throw CLIError.signing(error)
+        }
+        let signerAdded = view.addedHeaders.map { ($0.name.rawName, $0.value) }
+        let added: [(String, String)] =
+            signerAdded
+            + (signerAdded.contains { $0.0.lowercased() == "x-amz-content-sha256" }
+                ? [] : [("X-Amz-Content-SHA256", PayloadHash.streamingEvents.value)])
+            + (given.headers.contains { $0.0.lowercased() == "content-type" }
+                ? [] : [("Content-Type", "application/vnd.amazon.eventstream")])
+            + [("Content-Length", String(body.count))]
+        if output == nil && format != .http {
+            throw CLIError.usage(
+                "--event-stream needs --output FILE for the signed body", hint: "or use --format http to print the whole request")
+        }
+        let headerStream = output == "-" ? FileHandle.standardError : FileHandle.standardOutput
+        func say(_ text: String) { headerStream.write(Data(text.utf8)) }
+        switch format {
+        case .headers:
+            say(added.map { "\($0.0): \($0.1)\n" }.joined())
+        case .json:
+            var object = OutputFormat.jsonFields(view, spec: spec)
+            object = object.map {
+                $0.0 == "headers" ? ("headers", .array(added.map { .array([.string($0.0), .string($0.1)]) })) : $0
+            }
+            object.append(("messages", .int(messages.count)))
+            object.append(("content_length", .int(body.count)))
+            object.append(("seed_signature", .string(view.signatureHex)))
+            if let output { object.append(("body_file", .string(output))) }
+            say(TextFormatting.JSON.object(object).render() + "\n")
+        case .curl:
+            guard let output, output != "-" else { throw CLIError.usage("--format curl with --event-stream needs --output FILE") }
+            var args = ["curl", "--path-as-is", "--globoff", "-X", spec.method]
+            for (name, value) in given.headers where !added.contains(where: { $0.0.lowercased() == name.lowercased() }) {
+                args += ["-H", OutputFormat.curlHeader(name, value)]
+            }
+            for (name, value) in added where name.lowercased() != "content-length" {
+                args += ["-H", OutputFormat.curlHeader(name, value)]
+            }
+            args += ["--data-binary", "@" + output, view.url]
+            say(args.map(TextFormatting.shellQuote).joined(separator: " ") + "\n")
+        case .http:
+            var text = "\(spec.method) \(view.request.path ?? "/") HTTP/1.1\r\n"
+            if !spec.headers.contains(where: { $0.0.lowercased() == "host" }) { text += "Host: \(spec.url.hostHeader)\r\n" }
+            for field in view.request.headerFields { text += "\(field.name.rawName): \(field.value)\r\n" }
+            text += "Content-Length: \(body.count)\r\n\r\n"
+            say(text)
+        }
+        if let output, output != "-" {
+            guard FileManager.default.createFile(atPath: output, contents: Data(body)) else {
+                throw CLIError.failure("cannot write --output '\(output)'")
+            }
+        } else if output == "-" || format == .http {
+            FileHandle.standardOutput.write(Data(body))
+        }
     }
 
     /// `--chunked`: prints the seed request's headers (or JSON, curl, raw HTTP) and writes the encoded body.

@@ -133,3 +133,49 @@ extension CLITests.VerifyCommandTests {
         }
     }
 }
+
+extension CLITests.VerifyCommandTests {
+    @Test("sign --event-stream wraps each message in a chained envelope: --format http piped to verify checks every envelope; one x-amz-content-sha256 under S3 rules too; bad bodies and combinations are usage errors")
+    func signEventStreamRoundTrip() throws {
+        let dir = try TempDir()
+        let env = Tool.cleanEnvironment(home: dir.path)
+        let messages = [Array("one".utf8), [UInt8](repeating: 7, count: 3000), []].map {
+            EventStreamEncoding.message(headers: [], payload: $0)
+        }
+        let file = dir.path + "/messages.bin"
+        FileManager.default.createFile(atPath: file, contents: Data(messages.flatMap { $0 }))
+        let base = [
+            "sign", "https://transcribestreaming.us-east-1.amazonaws.com:8443/stream-transcription", "-X", "POST",
+            "--region", "us-east-1", "--timestamp", "20260101T000000Z", "--event-stream",
+        ] + Self.keyFlags
+        let notMessages = dir.path + "/not-messages.bin"
+        FileManager.default.createFile(atPath: notMessages, contents: Data("not event-stream messages at all".utf8))
+        let signed = try Tool.sigv4(base + ["--data-file", file, "--service", "transcribe", "--format", "http"], env: env)
+        #expect(signed.status == 0, "\(signed.stderr)")
+        let (verified, json) = try Self.verify(signed.stdout, home: dir.path)
+        #expect(verified.status == 0, "\(json)")
+        let payloadBytes = messages.map(\.count).reduce(0, +)
+        #expect(json["payload"] as? String == "eventStream (3 signed messages, \(payloadBytes) bytes, verified)", "\(json)")
+        // The body goes to --output; the headers name it once each, under S3 rules as under others.
+        for service in ["s3", "transcribe"] {
+            let out = dir.path + "/body-\(service).bin"
+            let headers = try Tool.sigv4(base + ["--data-file", file, "--service", service, "--output", out], env: env)
+            #expect(headers.status == 0, "\(headers.stderr)")
+            let lines = headers.out.split(separator: "\n").map { $0.lowercased() }
+            #expect(lines.filter { $0.hasPrefix("x-amz-content-sha256: streaming-aws4-hmac-sha256-events") }.count == 1, "\(lines)")
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int)
+            #expect(lines.contains("content-length: \(size)"), "\(lines)")
+        }
+        // A body that is not messages, and what cannot go with --event-stream: usage errors (exit 2).
+        for (extra, why) in [
+            (["--data-file", notMessages, "--output", dir.path + "/x"], "not a run of event-stream messages"),
+            (["--output", dir.path + "/x"], "needs the messages"),
+            (["--data-file", file, "--presign", "--output", dir.path + "/x"], "cannot be combined"),
+            (["--data-file", file, "--unsigned-payload", "--output", dir.path + "/x"], "cannot be combined"),
+            (["--data-file", file], "needs --output"),
+        ] {
+            let refused = try Tool.sigv4(base + ["--service", "transcribe"] + extra, env: env)
+            #expect(refused.status == 2 && refused.stderr.contains(why), "\(extra): \(refused.stderr)")
+        }
+    }
+}
