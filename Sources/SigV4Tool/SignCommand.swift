@@ -107,39 +107,12 @@ struct Sign: AsyncParsableCommand {
             throw CLIError.usage(
                 "--event-stream needs --output FILE for the signed body", hint: "or use --format http to print the whole request")
         }
-        let headerStream = output == "-" ? FileHandle.standardError : FileHandle.standardOutput
-        func say(_ text: String) { headerStream.write(Data(text.utf8)) }
-        switch format {
-        case .headers:
-            say(added.map { "\($0.0): \($0.1)\n" }.joined())
-        case .json:
-            var object = OutputFormat.jsonFields(view, spec: spec)
-            object = object.map {
-                $0.0 == "headers" ? ("headers", .array(added.map { .array([.string($0.0), .string($0.1)]) })) : $0
-            }
-            object.append(("messages", .int(messages.count)))
-            object.append(("content_length", .int(body.count)))
-            object.append(("seed_signature", .string(view.signatureHex)))
-            if let output { object.append(("body_file", .string(output))) }
-            say(TextFormatting.JSON.object(object).render() + "\n")
-        case .curl:
-            guard let output, output != "-" else { throw CLIError.usage("--format curl with --event-stream needs --output FILE") }
-            var args = ["curl", "--path-as-is", "--globoff", "-X", spec.method]
-            for (name, value) in given.headers where !added.contains(where: { $0.0.lowercased() == name.lowercased() }) {
-                args += ["-H", OutputFormat.curlHeader(name, value)]
-            }
-            for (name, value) in added where name.lowercased() != "content-length" {
-                args += ["-H", OutputFormat.curlHeader(name, value)]
-            }
-            args += ["--data-binary", "@" + output, view.url]
-            say(args.map(TextFormatting.shellQuote).joined(separator: " ") + "\n")
-        case .http:
-            var text = "\(spec.method) \(view.request.path ?? "/") HTTP/1.1\r\n"
-            if !spec.headers.contains(where: { $0.0.lowercased() == "host" }) { text += "Host: \(spec.url.hostHeader)\r\n" }
-            for field in view.request.headerFields { text += "\(field.name.rawName): \(field.value)\r\n" }
-            text += "Content-Length: \(body.count)\r\n\r\n"
-            say(text)
-        }
+        try printSeed(
+            view, spec: spec, given: given.headers, added: added,
+            json: [
+                ("messages", .int(messages.count)), ("content_length", .int(body.count)),
+                ("seed_signature", .string(view.signatureHex)),
+            ], httpContentLength: body.count, option: "--event-stream")
         if let output, output != "-" {
             guard FileManager.default.createFile(atPath: output, contents: Data(body)) else {
                 throw CLIError.failure("cannot write --output '\(output)'")
@@ -167,52 +140,65 @@ struct Sign: AsyncParsableCommand {
                 "--chunked needs --output FILE for the encoded body",
                 hint: "or use --format http to print the whole request")
         }
+        try printSeed(
+            upload.view, spec: spec, given: spec.headers, added: added,
+            json: [
+                ("decoded_content_length", upload.decodedContentLength.map { .int($0) } ?? .null),
+                ("content_length", upload.encodedContentLength.map { .int($0) } ?? .null),
+                ("chunk_size", .int(upload.chunkSize)), ("seed_signature", .string(upload.seedSignature)),
+            ], httpContentLength: nil, option: "--chunked")
+        if let bodyHandle {
+            try ChunkedOptions.writeEncodedBody(spec, upload: upload, to: bodyHandle)
+            if bodyHandle !== FileHandle.standardOutput { try? bodyHandle.close() }
+        }
+    }
+
+    /// Prints the seed request of a body written on its own (`--chunked`, `--event-stream`) in
+    /// `--format`: the headers to add (`added`), the JSON stages with `json` after them, a curl
+    /// command that sends `--output` with the headers given and added, or the raw request head (with
+    /// `Content-Length: httpContentLength` when the signed head lacks it). The headers go to stderr
+    /// when the body goes to stdout (`--output -`).
+    func printSeed(
+        _ view: SignedView, spec: RequestSpec, given: [(String, String)], added: [(String, String)],
+        json extra: [(String, TextFormatting.JSON)], httpContentLength: Int?, option: String
+    ) throws {
         let headerStream = output == "-" ? FileHandle.standardError : FileHandle.standardOutput
         func say(_ text: String) { headerStream.write(Data(text.utf8)) }
         switch format {
         case .headers:
             say(added.map { "\($0.0): \($0.1)\n" }.joined())
         case .json:
-            var object = OutputFormat.jsonFields(upload.view, spec: spec)
+            var object = OutputFormat.jsonFields(view, spec: spec)
             object = object.map {
                 $0.0 == "headers" ? ("headers", .array(added.map { .array([.string($0.0), .string($0.1)]) })) : $0
             }
-            object.append(("decoded_content_length", upload.decodedContentLength.map { .int($0) } ?? .null))
-            object.append(("content_length", upload.encodedContentLength.map { .int($0) } ?? .null))
-            object.append(("chunk_size", .int(upload.chunkSize)))
-            object.append(("seed_signature", .string(upload.seedSignature)))
+            object += extra
             if let output { object.append(("body_file", .string(output))) }
             say(TextFormatting.JSON.object(object).render() + "\n")
         case .curl:
-            guard let output, output != "-" else {
-                throw CLIError.usage("--format curl with --chunked needs --output FILE")
-            }
+            guard let output, output != "-" else { throw CLIError.usage("--format curl with \(option) needs --output FILE") }
             var args = ["curl", "--path-as-is", "--globoff", "-X", spec.method]
-            for (name, value) in spec.headers where !added.contains(where: { $0.0.lowercased() == name.lowercased() }) {
+            for (name, value) in given where !added.contains(where: { $0.0.lowercased() == name.lowercased() }) {
                 args += ["-H", OutputFormat.curlHeader(name, value)]
             }
             for (name, value) in added where name.lowercased() != "content-length" {
                 args += ["-H", OutputFormat.curlHeader(name, value)]
             }
             if !added.contains(where: { $0.0.lowercased() == "content-type" })
-                && !spec.headers.contains(where: { $0.0.lowercased() == "content-type" })
+                && !given.contains(where: { $0.0.lowercased() == "content-type" })
             {
                 args += ["-H", "Content-Type:"]
             }
-            args += ["--data-binary", "@" + output, upload.view.url]
+            args += ["--data-binary", "@" + output, view.url]
             say(args.map(TextFormatting.shellQuote).joined(separator: " ") + "\n")
         case .http:
-            var text = "\(spec.method) \(upload.view.request.path ?? "/") HTTP/1.1\r\n"
-            if !spec.headers.contains(where: { $0.0.lowercased() == "host" }) {
-                text += "Host: \(spec.url.hostHeader)\r\n"
-            }
-            for field in upload.view.request.headerFields { text += "\(field.name.rawName): \(field.value)\r\n" }
+            var text = "\(spec.method) \(view.request.path ?? "/") HTTP/1.1\r\n"
+            if !spec.headers.contains(where: { $0.0.lowercased() == "host" }) { text += "Host: \(spec.url.hostHeader)\r\n" }
+            for field in view.request.headerFields { text += "\(field.name.rawName): \(field.value)\r\n" }
+            if let httpContentLength { text += "Content-Length: \(httpContentLength)\r\n" }
             text += "\r\n"
             say(text)
         }
-        if let bodyHandle {
-            try ChunkedOptions.writeEncodedBody(spec, upload: upload, to: bodyHandle)
-            if bodyHandle !== FileHandle.standardOutput { try? bodyHandle.close() }
-        }
     }
+
 }
