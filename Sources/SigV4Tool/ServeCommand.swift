@@ -87,6 +87,16 @@ struct Serve: AsyncParsableCommand {
             """)
     var virtualHostDomains: [String] = []
 
+    @Option(
+        name: .customLong("event-stream-path"),
+        help: """
+            A path whose requests are read as signed event streams when they declare no \
+            x-amz-content-sha256, whatever their Content-Type, as AWS's Python Transcribe client signs \
+            them (repeatable; added to Transcribe's /stream-transcription, /medical-stream-transcription \
+            and /call-analytics-stream-transcription).
+            """)
+    var eventStreamPaths: [String] = []
+
     @Option(help: "Largest accepted clock skew for header-signed requests, in seconds.")
     var maxSkew: Int = 900
 
@@ -172,6 +182,9 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("--virtual-host-domain: \(error)")
         }
+        for path in eventStreamPaths where !path.hasPrefix("/") || path.contains("?") {
+            throw ValidationError("--event-stream-path \(path): a path, starting with / and without a query")
+        }
         guard maxSkew >= 0 else { throw ValidationError("--max-skew must be 0 or more seconds") }
         guard maxBodySize >= 0 else { throw ValidationError("--max-body-size must be 0 or more") }
         guard maxBufferedBody >= 0 else { throw ValidationError("--max-buffered-body must be 0 or more") }
@@ -251,6 +264,7 @@ struct Serve: AsyncParsableCommand {
         policy.includeDiagnostics = diagnostics
         policy.allowSigV4a = sigv4a == .on
         if !virtualHostDomains.isEmpty { policy.virtualHostedStyle = try VirtualHostedStyle(domains: virtualHostDomains) }
+        policy.eventStreamPaths.formUnion(eventStreamPaths)
         let verifier = Verifier(
             resolver: store, policy: policy,
             replayGuard: replayProtection == .on ? InMemoryReplayGuard(capacity: replayCapacity) : nil)

@@ -372,3 +372,46 @@ struct GatewayTranscribeClientTests {
         #expect((refused["stderr"] as? String)?.contains("SignatureDoesNotMatch") == true, "\(refused)")
     }
 }
+
+extension GatewayEventStreamConversationTests {
+    @Test("--event-stream-path reads a path's requests as event streams without a declaration or Content-Type (as AWS's Python client signs them); without it the same stream is refused; a path that is not one is a usage error")
+    func eventStreamPathFlag() throws {
+        let fixture = try ServeFixture(label: "eventstream-path")
+        defer { fixture.remove() }
+        let key = try fixture.createKey(principal: "alice")
+        let credentials = Credentials(accessKeyID: key.accessKeyID, secretAccessKey: key.secret)
+        for flagged in [true, false] {
+            let (gateway, port) = try fixture.startServe(flagged ? ["--event-stream-path", "/v1/custom"] : [])
+            defer { gateway.stop() }
+            // Signed over the empty body's hash, no x-amz-content-sha256, no Content-Type.
+            let host = "127.0.0.1:\(port)"
+            let request = HTTPRequest(method: .post, scheme: "http", authority: host, path: "/v1/custom")
+            let signed = try Signer(credentials: credentials, region: "us-east-1", service: "custom", keyCache: nil)
+                .sign(request, payload: .emptySHA256, at: AmzDate(Date()))
+            var head = "POST /v1/custom HTTP/1.1\r\nHost: \(host)\r\n"
+            for field in signed.request.headerFields { head += "\(field.name.rawName): \(field.value)\r\n" }
+            head += "Transfer-Encoding: chunked\r\n\r\n"
+            var events = EventStreamSigner(
+                credentials: credentials, region: "us-east-1", service: "custom", seedSignature: signed.signature)
+            let conversation = try Conversation(port: port)
+            conversation.send(Array(head.utf8))
+            for message in GatewayEventStreamTests.messages {
+                conversation.sendChunk(try events.sign(message, atMilliseconds: Self.nowMilliseconds))
+            }
+            conversation.sendChunk(try events.signEnd(atMilliseconds: Self.nowMilliseconds))
+            conversation.send(Array("0\r\n\r\n".utf8))
+            if flagged {
+                #expect(conversation.read { $0.ended })
+                let text = String(decoding: conversation.answer?.body ?? [], as: UTF8.self)
+                #expect(conversation.answer?.head.hasPrefix("HTTP/1.1 200") == true)
+                #expect(text.contains("\"messages\":\"3\""), "\(text)")
+            } else {
+                // Read as an ordinary body signed as empty: refused, whatever code says so.
+                #expect(conversation.read { $0.head.contains(" 403 ") || $0.head.contains(" 400 ") })
+                #expect(conversation.answer?.head.hasPrefix("HTTP/1.1 200") == false)
+            }
+        }
+        let (status, output) = try GatewayBinaryTests.run(["serve", "--listen", "127.0.0.1:0", "--event-stream-path", "v1/no-slash"])
+        #expect(status == 2, "\(output)")
+    }
+}
