@@ -242,25 +242,34 @@ extension HTTPClientRequest {
     }
 }
 
-/// The envelopes of a signed event stream: each message signed when it is sent, then the end.
-struct EventStreamEnvelopes<Messages: AsyncSequence & Sendable>: AsyncSequence, Sendable where Messages.Element == ByteBuffer {
-    typealias Element = ByteBuffer
+/// The envelopes of a signed event stream: each message signed when it is sent (dated by `clock`,
+/// milliseconds since 1970), then the end. Each element of `messages` is one message; an empty one
+/// is not sent (it would read as the end). Also what `sigv4 serve` sends upstream when it signs a
+/// verified stream again.
+package struct EventStreamEnvelopes<Messages: AsyncSequence & Sendable>: AsyncSequence, Sendable where Messages.Element == ByteBuffer {
+    package typealias Element = ByteBuffer
 
     let messages: Messages
     let signer: EventStreamSigner
     let clock: @Sendable () -> Int64
 
-    func makeAsyncIterator() -> AsyncIterator {
+    package init(messages: Messages, signer: EventStreamSigner, clock: @escaping @Sendable () -> Int64) {
+        self.messages = messages
+        self.signer = signer
+        self.clock = clock
+    }
+
+    package func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(messages: messages.makeAsyncIterator(), signer: signer, clock: clock)
     }
 
-    struct AsyncIterator: AsyncIteratorProtocol {
+    package struct AsyncIterator: AsyncIteratorProtocol {
         var messages: Messages.AsyncIterator
         var signer: EventStreamSigner
         let clock: @Sendable () -> Int64
         var ended = false
 
-        mutating func next() async throws -> ByteBuffer? {
+        package mutating func next() async throws -> ByteBuffer? {
             while !ended {
                 guard let message = try await messages.next() else {
                     ended = true

@@ -385,11 +385,12 @@ struct Gateway: Sendable {
             let messages = request.body
             if let upstreamCredentials, let upstreamSeed {
                 outbound.body = .stream(
-                    ResignedEventStream(
+                    EventStreamEnvelopes(
                         messages: messages,
                         signer: EventStreamSigner(
                             credentials: upstreamCredentials, region: identity.scope.region,
-                            service: identity.scope.service, seedSignature: upstreamSeed)),
+                            service: identity.scope.service, seedSignature: upstreamSeed),
+                        clock: { Int64(Date().timeIntervalSince1970 * 1000) }),
                     length: .unknown)
             } else {
                 outbound.body = .stream(messages, length: .unknown)
@@ -761,36 +762,4 @@ struct StartedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
     }
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(box: box) }
-}
-
-/// The verified messages of an event stream, each wrapped in an envelope signed for the upstream
-/// (``EventStreamSigner``, dated when it is sent), and the signed empty envelope that ends the
-/// stream after the last. Each element of `messages` is one message (as the middleware's
-/// event-stream body yields them).
-struct ResignedEventStream<Messages: AsyncSequence & Sendable>: AsyncSequence, Sendable
-where Messages.Element == ByteBuffer {
-    typealias Element = ByteBuffer
-
-    let messages: Messages
-    let signer: EventStreamSigner
-
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(messages: messages.makeAsyncIterator(), signer: signer) }
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var messages: Messages.AsyncIterator
-        var signer: EventStreamSigner
-        var ended = false
-
-        mutating func next() async throws -> ByteBuffer? {
-            guard !ended else { return nil }
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            guard let message = try await messages.next() else {
-                ended = true
-                return ByteBuffer(bytes: try signer.signEnd(atMilliseconds: now))
-            }
-            // An empty message would end the stream early: it is not sent.
-            if message.readableBytes == 0 { return ByteBuffer() }
-            return ByteBuffer(bytes: try signer.sign(message.readableBytesView, atMilliseconds: now))
-        }
-    }
 }
