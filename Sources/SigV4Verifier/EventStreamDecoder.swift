@@ -82,19 +82,18 @@ public struct EventStreamDecoder: Sendable {
             // the piece for each).
             var start = 0
             defer { buffer.removeFirst(start) }
-            while buffer.count - start >= 12 {
-                let total = Int(Self.uint32(buffer, start))
-                let headersLength = Int(Self.uint32(buffer, start + 4))
-                guard total >= 16, total <= limits.maxMessageBytes, headersLength <= total - 16 else {
-                    throw VerificationFailure(
-                        .invalidRequest, "an event-stream message of \(total) bytes (headers \(headersLength)) is not allowed")
-                }
-                guard Self.crc(buffer[start..<(start + 8)]) == Self.uint32(buffer, start + 8) else {
+            framing: while true {
+                let total: Int
+                let headersLength: Int
+                switch EventStreamEncoding.frame(buffer, at: start, maxTotal: limits.maxMessageBytes) {
+                case .incomplete: break framing
+                case .badLength(let t, let h):
+                    throw VerificationFailure(.invalidRequest, "an event-stream message of \(t) bytes (headers \(h)) is not allowed")
+                case .badPreludeChecksum:
                     throw VerificationFailure(.invalidRequest, "an event-stream message's prelude checksum is wrong")
-                }
-                guard buffer.count - start >= total else { break }
-                guard Self.crc(buffer[start..<(start + total - 4)]) == Self.uint32(buffer, start + total - 4) else {
+                case .badChecksum:
                     throw VerificationFailure(.invalidRequest, "an event-stream message's checksum is wrong")
+                case .message(let t, let h): (total, headersLength) = (t, h)
                 }
                 guard !ended else { throw VerificationFailure(.invalidRequest, "bytes follow the end of the event stream") }
                 let payload = Array(buffer[(start + 12 + headersLength)..<(start + total - 4)])
@@ -169,15 +168,6 @@ public struct EventStreamDecoder: Sendable {
         chain = next
     }
 
-    static func uint32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
-        UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
-    }
-
-    static func crc(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        var crc = CRC32()
-        bytes.withUnsafeBytes { crc.update($0) }
-        return crc.checksum
-    }
 }
 
 extension VerifiedRequest {

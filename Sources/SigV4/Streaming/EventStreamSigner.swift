@@ -147,6 +147,46 @@ package enum EventStreamEncoding {
         return out
     }
 
+    /// What the bytes from `start` hold, as far as the frame goes (lengths and both CRC-32s; the
+    /// headers are not read).
+    package enum Frame: Equatable {
+        /// Not enough bytes yet to tell, or to hold the whole message.
+        case incomplete
+        /// A whole, sound message of `total` bytes whose headers take `headersLength`.
+        case message(total: Int, headersLength: Int)
+        /// A total length under 16 or over the limit, or headers that do not fit in it.
+        case badLength(total: Int, headersLength: Int)
+        /// The prelude's CRC-32 is wrong.
+        case badPreludeChecksum
+        /// The message's CRC-32 is wrong.
+        case badChecksum
+    }
+
+    /// The frame of the message at `start` in `bytes`, of at most `maxTotal` bytes. A bad length or
+    /// prelude is told from the first 12 bytes, before the rest has come.
+    package static func frame(_ bytes: [UInt8], at start: Int, maxTotal: Int) -> Frame {
+        guard bytes.count - start >= 12 else { return .incomplete }
+        let total = Int(uint32(bytes, start))
+        let headersLength = Int(uint32(bytes, start + 4))
+        guard total >= 16, total <= maxTotal, headersLength <= total - 16 else {
+            return .badLength(total: total, headersLength: headersLength)
+        }
+        guard crc(bytes[start..<(start + 8)]) == uint32(bytes, start + 8) else { return .badPreludeChecksum }
+        guard bytes.count - start >= total else { return .incomplete }
+        guard crc(bytes[start..<(start + total - 4)]) == uint32(bytes, start + total - 4) else { return .badChecksum }
+        return .message(total: total, headersLength: headersLength)
+    }
+
+    static func uint32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+        UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
+    }
+
+    static func crc(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var crc = CRC32()
+        bytes.withUnsafeBytes { crc.update($0) }
+        return crc.checksum
+    }
+
     static func appendName(_ name: String, to out: inout [UInt8]) {
         precondition(name.utf8.count <= 255)
         out.append(UInt8(name.utf8.count))

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import SigV4
 import SigV4CommandLine
-import _SigV4Crypto
 
 /// `sign --event-stream`: a request whose body is a signed event stream
 /// (`STREAMING-AWS4-HMAC-SHA256-EVENTS`, as Transcribe streaming takes audio).
@@ -51,26 +50,16 @@ struct EventStreamOptions: ParsableArguments {
                     "--event-stream: the body is not a run of event-stream messages at byte \(i): \(why)",
                     hint: "each message: total length and headers length (UInt32 big-endian), their CRC-32, headers, payload, CRC-32")
             }
-            guard bytes.count - i >= 16 else { throw notAMessage("\(bytes.count - i) bytes, fewer than the 16 of the smallest message") }
-            let total = bytes[i..<(i + 4)].reduce(0) { $0 << 8 | Int($1) }
-            let headers = bytes[(i + 4)..<(i + 8)].reduce(0) { $0 << 8 | Int($1) }
-            guard total >= 16, total <= EventStreamSigner.maximumPayload, headers <= total - 16, bytes.count - i >= total else {
-                throw notAMessage("a total length of \(total) bytes")
+            switch EventStreamEncoding.frame(bytes, at: i, maxTotal: EventStreamSigner.maximumPayload) {
+            case .incomplete: throw notAMessage("the last \(bytes.count - i) bytes are not a whole message")
+            case .badLength(let total, _): throw notAMessage("a total length of \(total) bytes")
+            case .badPreludeChecksum: throw notAMessage("the prelude's CRC-32 is wrong")
+            case .badChecksum: throw notAMessage("the message's CRC-32 is wrong")
+            case .message(let total, _):
+                out.append(Array(bytes[i..<(i + total)]))
+                i += total
             }
-            guard crc(bytes[i..<(i + 8)]) == bytes[(i + 8)..<(i + 12)].reduce(0, { $0 << 8 | UInt32($1) }) else {
-                throw notAMessage("the prelude's CRC-32 is wrong")
-            }
-            guard crc(bytes[i..<(i + total - 4)]) == bytes[(i + total - 4)..<(i + total)].reduce(0, { $0 << 8 | UInt32($1) })
-            else { throw notAMessage("the message's CRC-32 is wrong") }
-            out.append(Array(bytes[i..<(i + total)]))
-            i += total
         }
         return out
-    }
-
-    static func crc(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        var crc = CRC32()
-        bytes.withUnsafeBytes { crc.update($0) }
-        return crc.checksum
     }
 }
