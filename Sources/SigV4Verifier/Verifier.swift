@@ -128,6 +128,17 @@ public struct Verifier: Sendable {
             if case .streamed = self { return true }
             return false
         }
+
+        /// False when this says there is no body: an empty one given, or the empty body's hash.
+        /// (A streamed body may have bytes whatever the headers declare: HTTP/2 carries them
+        /// without `Content-Length`.)
+        var mayCarryBody: Bool {
+            switch self {
+            case .body(let b): return !b.isEmpty
+            case .hash(let h): return h != .emptySHA256
+            case .streamed: return true
+            }
+        }
     }
 
     /// Verifies an `HTTPRequest` (`Host` is taken from the authority when there is no field).
@@ -1034,13 +1045,7 @@ public struct Verifier: Sendable {
         // SDK); the body is then read as signed messages (`payloadStatus`). Each message is signed
         // with the key, chained on this request's signature, so the reading lets in no byte the
         // key's holder did not sign.
-        let bodyGiven: Bool
-        switch payload {
-        case .body(let b): bodyGiven = !b.isEmpty
-        case .hash(let h): bodyGiven = h != .emptySHA256
-        case .streamed: bodyGiven = false
-        }
-        if !presigned, isEventStreamReading(request, facts: facts, mayHaveBody: bodyGiven || facts.hasBody || payload.isStreamed) {
+        if !presigned, isEventStreamReading(request, facts: facts, mayHaveBody: payload.mayCarryBody || facts.hasBody) {
             var list = PayloadCandidates(.streamingEvents)
             list.append(.emptySHA256)
             if let known, known != .emptySHA256 { list.append(known) }
@@ -1114,15 +1119,7 @@ public struct Verifier: Sendable {
     {
         if signedHash == .unsignedPayload { return .unsigned }
         if signedHash.isStreaming { return signedHash.isEventStream ? .eventStream : .awsChunked }
-        if eventStream, signedHash == .emptySHA256 {
-            switch payload {
-            case .body(let b) where !b.isEmpty: return .eventStream
-            case .hash(let h) where h != .emptySHA256: return .eventStream
-            // Declared or not: HTTP/2 carries the stream without `Content-Length`.
-            case .streamed: return .eventStream
-            default: break
-            }
-        }
+        if eventStream, signedHash == .emptySHA256, payload.mayCarryBody { return .eventStream }
         // The caller's hash is the signed one (both are normalized lowercase hex; neither is secret).
         if case .hash(let h) = payload, h == signedHash { return .verified }
         let actual: SHA256Digest
