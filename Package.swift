@@ -117,6 +117,7 @@ let package = Package(
                 // `sigv4 serve` over TLS offers h2 by ALPN (swift-nio-http2 is in the graph through AsyncHTTPClient).
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

@@ -37,12 +37,35 @@ public struct BrowserFormUpload: Sendable {
             self.maxFields = maxFields
         }
 
+        /// The most bytes before the file's content: the preamble, the fields and every part's head
+        /// lines (``maxFieldBytes`` plus 256 per field plus 64 KiB). A reader streaming the file
+        /// (``BrowserFormReader``) holds at most about this much before it has the form; past it the
+        /// body is `MalformedPOSTRequest`. The same allowance bounds what follows the file part.
+        public var maxBytesBeforeFile: Int {
+            let fields = max(0, maxFields).multipliedReportingOverflow(by: 256)
+            let (sum, overflow) = max(0, maxFieldBytes).addingReportingOverflow(fields.overflow ? .max : fields.partialValue)
+            return overflow || sum > Int.max - 65_536 ? .max : sum + 65_536
+        }
+
         /// The most bytes of body ``BrowserFormUpload/read(_:limits:)`` collects: the file limit plus the
         /// field limit, each taken as 0 when negative, and `Int.max` where the sum would overflow.
         var bodyLimit: Int {
             let (sum, overflow) = max(0, maxFileBytes).addingReportingOverflow(max(0, maxFieldBytes))
             return overflow ? .max : sum
         }
+    }
+
+    /// How the middleware hands a verified form's file to the handler
+    /// (``SigV4Authenticator/Configuration/browserFormFiles``).
+    public enum FileDelivery: Sendable, Hashable {
+        /// Read whole (at most ``Limits/maxFileBytes``) and checked (its closing delimiter, the
+        /// policy's `content-length-range`) before the handler runs; the body is a buffer with its
+        /// `Content-Length`.
+        case buffered
+        /// Passed on as it arrives (``BrowserFormFile``), without a `Content-Length`: memory does
+        /// not grow with the file. The checks fail by throwing from the body, whose last bytes come
+        /// only after they passed; the middleware then answers with the refusal.
+        case streamed
     }
 
     /// `MalformedPOSTRequest` (400): S3's answer to a body that is not the `multipart/form-data` it declares.
@@ -126,14 +149,10 @@ public struct BrowserFormUpload: Sendable {
     public static func parse(_ body: ByteBuffer, contentType: String, limits: Limits) throws(VerificationFailure)
         -> BrowserFormUpload
     {
-        guard let boundary = headerParameters(contentType)["boundary"], (1...200).contains(boundary.utf8.count),
-            boundary.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f })
-        else {
-            throw malformed("no boundary of 1 to 200 visible ASCII characters")
-        }
+        let delimiter = try delimiter(contentType: contentType)
         let read = body.withUnsafeReadableBytes { bytes in
             Result { () throws(VerificationFailure) in
-                try readForm(bytes, delimiter: Array("\r\n--\(boundary)".utf8), limits: limits)
+                try readForm(bytes, delimiter: delimiter, limits: limits)
             }
         }
         let form = try read.get()
@@ -141,6 +160,17 @@ public struct BrowserFormUpload: Sendable {
             preconditionFailure("the file's range is inside the body")
         }
         return BrowserFormUpload(form: PostForm(fields: form.fields, filename: form.filename), file: file)
+    }
+
+    /// `CRLF--boundary` for a `Content-Type`'s boundary: 1 to 200 visible ASCII characters or spaces,
+    /// else `MalformedPOSTRequest`.
+    static func delimiter(contentType: String) throws(VerificationFailure) -> [UInt8] {
+        guard let boundary = headerParameters(contentType)["boundary"], (1...200).contains(boundary.utf8.count),
+            boundary.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f })
+        else {
+            throw malformed("no boundary of 1 to 200 visible ASCII characters")
+        }
+        return Array("\r\n--\(boundary)".utf8)
     }
 
     static func malformed(_ why: String) -> VerificationFailure {
@@ -153,100 +183,23 @@ public struct BrowserFormUpload: Sendable {
     static func readForm(_ body: UnsafeRawBufferPointer, delimiter: [UInt8], limits: Limits) throws(VerificationFailure)
         -> (fields: [(String, String)], filename: String?, file: Range<Int>)
     {
-        let cr = UInt8(ascii: "\r")
-        let lf = UInt8(ascii: "\n")
-        // Where `delimiter` next starts at or after `from`. It holds one CR, its first byte: a CR where a
-        // partial match fails is past every byte that matched, so each byte is looked at a bounded
-        // number of times (linear in the body, whatever it holds).
-        let bytes = body.assumingMemoryBound(to: UInt8.self)
-        func find(from: Int) -> Int? {
-            var i = from
-            while body.count - i >= delimiter.count {
-                let at = ByteSearch.index(of: cr, in: bytes, i..<body.count)
-                guard body.count - at >= delimiter.count else { return nil }
-                var k = 1
-                while k < delimiter.count, body[at + k] == delimiter[k] { k += 1 }
-                if k == delimiter.count { return at }
-                i = at + k
+        let framing = MultipartFraming(body: body, delimiter: delimiter, whole: true)
+        do throws(MultipartFraming.Stop) {
+            guard case .file(let fields, let filename, let start) = try framing.readHead(limits: limits) else {
+                preconditionFailure("a whole body is never short")
             }
-            return nil
+            guard let end = framing.find(from: start) else { throw framing.malformed("a part does not end with the boundary") }
+            // S3 ignores what follows the file part; its delimiter is checked as any other.
+            var i = end + delimiter.count
+            _ = try framing.afterDelimiter(&i)
+            guard end - start <= limits.maxFileBytes else { throw .failure(tooLarge(limits.maxFileBytes)) }
+            return (fields, filename, start..<end)
+        } catch {
+            switch error {
+            case .failure(let failure): throw failure
+            case .short: preconditionFailure("a whole body is never short")
+            }
         }
-        // After a delimiter: `--` closes the body (true); spaces or tabs and CRLF start a part (false).
-        func afterDelimiter(_ i: inout Int) throws(VerificationFailure) -> Bool {
-            if body.count - i >= 2, body[i] == UInt8(ascii: "-"), body[i + 1] == UInt8(ascii: "-") { return true }
-            while i < body.count, body[i] == 0x20 || body[i] == 0x09 { i += 1 }
-            guard body.count - i >= 2, body[i] == cr, body[i + 1] == lf else {
-                throw malformed("a boundary is not followed by a line end")
-            }
-            i += 2
-            return false
-        }
-
-        // The preamble: up to `--boundary` at the start or after a CRLF.
-        let dashBoundary = delimiter[2...]
-        var i: Int
-        if body.count >= dashBoundary.count, body.prefix(dashBoundary.count).elementsEqual(dashBoundary) {
-            i = dashBoundary.count
-        } else if let at = find(from: 0) {
-            i = at + delimiter.count
-        } else {
-            throw malformed("the boundary is not in the body")
-        }
-
-        var fields: [(String, String)] = []
-        var fieldBytes = 0
-        while try !afterDelimiter(&i) {
-            // The part's head: lines up to an empty one; the first Content-Disposition counts.
-            var disposition: Range<Int>? = nil
-            while true {
-                guard let end = body[i...].firstIndex(of: cr), end + 1 < body.count, body[end + 1] == lf else {
-                    throw malformed("a part's head does not end in CRLF")
-                }
-                let line = i..<end
-                i = end + 2
-                if line.isEmpty { break }
-                guard let colon = body[line].firstIndex(of: UInt8(ascii: ":")), colon > line.lowerBound,
-                    body[line.lowerBound..<colon].allSatisfy(CanonicalRequestBuilder.isTokenByte), !body[line].contains(lf)
-                else {
-                    throw malformed("a part's head cannot be read")
-                }
-                if disposition == nil, isContentDisposition(UnsafeBufferPointer(rebasing: bytes[line.lowerBound..<colon])) {
-                    disposition = colon + 1..<line.upperBound
-                }
-            }
-            guard let end = find(from: i) else { throw malformed("a part does not end with the boundary") }
-            let content = i..<end
-            i = end + delimiter.count
-
-            guard let disposition else { throw malformed("a part has no Content-Disposition") }
-            let value = String(decoding: body[disposition], as: UTF8.self)
-            guard value.utf8.elementsEqual(body[disposition]) else {
-                throw malformed("a part's Content-Disposition is not UTF-8")
-            }
-            let directives = headerParameters(value)
-            let type = value.prefix { $0 != ";" }.trimmingASCIISpaces.lowercased()
-            guard type == "form-data", let name = directives["name"] else {
-                throw malformed("a part is not form-data with a name")
-            }
-            if PresignedPost.fieldName(name) == "file" {
-                // S3 ignores what follows the file part; its delimiter is checked as any other.
-                _ = try afterDelimiter(&i)
-                guard content.count <= limits.maxFileBytes else { throw tooLarge(limits.maxFileBytes) }
-                return (fields, directives["filename"], content)
-            }
-            fieldBytes += name.utf8.count + content.count
-            guard fields.count < limits.maxFields, fieldBytes <= limits.maxFieldBytes else {
-                throw malformed("more than \(limits.maxFields) fields or \(limits.maxFieldBytes) bytes of them")
-            }
-            let field = String(decoding: body[content], as: UTF8.self)
-            guard field.utf8.elementsEqual(body[content]) else {
-                throw malformed("the field '\(name.prefix(64))' is not UTF-8")
-            }
-            fields.append((name, field))
-        }
-        throw VerificationFailure(
-            .invalidArgument, "POST requires exactly one file upload per request.",
-            details: [.init("ArgumentName", "file"), .init("ArgumentValue", "0")])
     }
 
     /// True for the bytes `Content-Disposition`, ASCII case ignored.
@@ -294,15 +247,5 @@ public struct BrowserFormUpload: Sendable {
             if out[key] == nil { out[key] = String(decoding: parameter, as: UTF8.self) }
         }
         return out
-    }
-}
-
-extension Substring {
-    /// Without leading and trailing spaces and tabs.
-    fileprivate var trimmingASCIISpaces: Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return s
     }
 }

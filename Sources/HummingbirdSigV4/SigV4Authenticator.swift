@@ -68,11 +68,16 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         public var retryableReplays: Bool
         /// Browser-form uploads (S3's POST Object: a `multipart/form-data` POST whose fields carry a
         /// signed POST policy): nil (the default) refuses them as unsigned requests; set, the
-        /// middleware reads such a form within these limits, verifies it
-        /// (``BrowserFormUpload``, `Verifier.verifyPostForm`), checks the file against the policy's
-        /// `content-length-range`, and passes the request on with the file as its body and the
-        /// verified form in the context's ``SigV4RequestContext/sigV4Form``.
+        /// middleware reads such a form's fields within these limits and verifies them
+        /// (``BrowserFormUpload``, `Verifier.verifyPostForm`) before it reads the file, checks the
+        /// file against the policy's `content-length-range`, and passes the request on with the file
+        /// as its body (as ``browserFormFiles`` says) and the verified form in the context's
+        /// ``SigV4RequestContext/sigV4Form``.
         public var browserForms: BrowserFormUpload.Limits?
+        /// How a verified browser form's file reaches the handler: whole, with its `Content-Length`
+        /// (``BrowserFormUpload/FileDelivery/buffered``, the default), or as it arrives
+        /// (``BrowserFormUpload/FileDelivery/streamed``).
+        public var browserFormFiles: BrowserFormUpload.FileDelivery
 
         /// What the transport guarantees about a request that declares no body.
         ///
@@ -106,7 +111,8 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             errorFormat: SigV4ErrorFormat = .s3XML, maxBodySize: Int? = 5 << 30, maxBufferedBodySize: Int = 8 << 20,
             clock: @escaping @Sendable () -> AmzDate = Configuration.systemClock,
             requestID: @escaping @Sendable () -> String = { SigV4Authenticator.randomRequestID() },
-            transport: Transport = .any, retryableReplays: Bool = true, browserForms: BrowserFormUpload.Limits? = nil
+            transport: Transport = .any, retryableReplays: Bool = true, browserForms: BrowserFormUpload.Limits? = nil,
+            browserFormFiles: BrowserFormUpload.FileDelivery = .buffered
         ) {
             self.errorFormat = errorFormat
             self.maxBodySize = maxBodySize
@@ -116,6 +122,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             self.transport = transport
             self.retryableReplays = retryableReplays
             self.browserForms = browserForms
+            self.browserFormFiles = browserFormFiles
         }
     }
 
@@ -185,27 +192,52 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         return try await proceed(consume result, request: request, context: context, next: next)
     }
 
-    /// A browser-form upload: read, verified, its file checked against the policy's length range,
-    /// then passed on with the file as the body and the form in the context.
+    /// A browser-form upload: its fields read and verified before any of its file is read (a form
+    /// refused for its signature or policy is answered without reading the file), then passed on with
+    /// the file as the body (``Configuration/browserFormFiles``: read whole and checked first, or
+    /// checked as it streams) and the form in the context.
     func browserForm(
         _ request: Request, limits: BrowserFormUpload.Limits, context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        let upload: BrowserFormUpload
+        let upload: StreamingBrowserFormUpload
         let verified: VerifiedPostForm
         do throws(VerificationFailure) {
             let bucket = try BrowserFormUpload.bucket(of: request, policy: verifier.policy)
-            upload = try await BrowserFormUpload.read(request, limits: limits)
+            upload = try await BrowserFormUpload.open(request, limits: limits)
             verified = try await verifier.verifyPostForm(upload.form, bucket: bucket, now: configuration.clock()).get()
-            try verified.checkContentLength(Int64(upload.file.readableBytes))
         } catch {
             return refusal(error, request: request)
         }
         var head = request.head
-        head.headerFields[.contentLength] = String(upload.file.readableBytes)
         var context = context
         context.sigV4Form = verified
-        return try await next(Request(head: head, body: RequestBody(buffer: upload.file)), context)
+        let recorder = BodyFailureRecorder()
+        var file = upload.file.checked(against: verified)
+        file.recorder = recorder
+        switch configuration.browserFormFiles {
+        case .buffered:
+            var whole = ByteBuffer()
+            do {
+                for try await bytes in file { whole.writeImmutableBuffer(bytes) }
+            } catch let failure as VerificationFailure {
+                return refusal(failure, request: request)
+            } catch {
+                // The body failed (the client went away): not a form to answer as one.
+                return refusal(BrowserFormUpload.malformed("the body ended early"), request: request)
+            }
+            head.headerFields[.contentLength] = String(whole.readableBytes)
+            return try await next(Request(head: head, body: RequestBody(buffer: whole)), context)
+        case .streamed:
+            head.headerFields[.contentLength] = nil
+            do {
+                return try await next(Request(head: head, body: RequestBody(asyncSequence: file)), context)
+            } catch {
+                if let failure = await recorder.failure { return refusal(failure, request: request) }
+                if let failure = error as? VerificationFailure { return refusal(failure, request: request) }
+                throw error
+            }
+        }
     }
 
     /// The rest of ``handle(_:context:next:)`` once `result` is known: the refusal, or the body

@@ -10,10 +10,12 @@ import SigV4CommandLine
 import SigV4Verifier
 
 /// Browser-form uploads (S3's POST Object): the middleware (`SigV4Authenticator` with
-/// `browserForms` set) reads the `multipart/form-data` body (the file at most `--max-buffered-body`,
-/// so nothing reaches the upstream before the policy and the file's length are checked), verifies
-/// it with `Verifier.verifyPostForm` and hands over the file with the verified form; the gateway
-/// stores the file with a `PUT /bucket/key` upstream, the form's object settings as its headers.
+/// `browserForms` set, files `.streamed`) reads the `multipart/form-data` fields, verifies them with
+/// `Verifier.verifyPostForm` before reading the file, and hands over the file as it arrives, checked
+/// against the policy's length range; the gateway reads it whole (in memory up to
+/// `--max-buffered-body`, then in an unlinked spool file, up to `--max-body-size`), so nothing reaches
+/// the upstream before every check passed, and stores it with a `PUT /bucket/key` upstream of known
+/// length, the form's object settings as its headers.
 extension Gateway {
     /// Form fields that become headers of the upstream `PUT` (S3's object settings), with those of
     /// ``isPostObjectSetting(_:)``. `acl` goes as `x-amz-acl`. Other fields (`success_action_status`,
@@ -35,9 +37,10 @@ extension Gateway {
 
     /// `PUT /bucket/key` upstream with the file, or the verified form as JSON in echo mode; then S3's
     /// answer to a form: a redirect, or the `success_action_status` (204 by default; 201 with a
-    /// `PostResponse` document).
+    /// `PostResponse` document). The file (`request.body`) is read whole first; its refusal (thrown
+    /// by the body) goes back to the middleware, and nothing is sent upstream.
     func storePostUpload(
-        _ request: Request, verified: VerifiedPostForm, file: ByteBuffer, forwarding: TrustedProxies.Forwarding
+        _ request: Request, verified: VerifiedPostForm, forwarding: TrustedProxies.Forwarding
     ) async throws -> Response {
         // The key (the file's name in it) is the client's, not a signed path: below a path prefix
         // its dot segments are refused as a request path's are (`Upstream.refuses`).
@@ -48,12 +51,14 @@ extension Gateway {
                 for: failure, requestID: authenticator?.configuration.requestID(), resource: request.uri.path)
         }
         guard let upstream, let httpClient else {
+            var bytes: Int64 = 0
+            for try await piece in request.body { bytes += Int64(piece.readableBytes) }
             var body = ByteBuffer()
             EchoObject.write(to: &body) { object in
                 object.member("method", "POST")
                 object.member("bucket", verified.bucket)
                 object.member("key", verified.key)
-                object.member("body_bytes", String(file.readableBytes))
+                object.member("body_bytes", String(bytes))
                 object.member("access_key_id", verified.accessKeyID)
                 object.member("principal", verified.principal)
                 object.member("region", verified.scope.region)
@@ -65,6 +70,8 @@ extension Gateway {
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
         }
+        let file = try await SpooledBody.read(
+            request.body, memoryLimit: maxBufferedBody, directory: spoolDirectory, hashing: upstreamCredentials != nil)
         let target = Self.wireTarget(verified.pathStyleTarget)
         var outbound = HTTPClientRequest(url: upstream.url(forTarget: target))
         outbound.method = .PUT
@@ -87,13 +94,16 @@ extension Gateway {
         outbound.headers.add(name: "X-SigV4-Access-Key-Id", value: verified.accessKeyID)
         outbound.headers.add(name: "X-SigV4-Principal", value: verified.principal)
         Self.addForwardingHeaders(&outbound.headers, forwarding)
-        outbound.headers.replaceOrAdd(name: "Content-Length", value: String(file.readableBytes))
-        if let upstreamCredentials {
+        outbound.headers.replaceOrAdd(name: "Content-Length", value: String(file.length))
+        if let upstreamCredentials, let sha256 = file.sha256 {
             let signer = Signer(
                 credentials: upstreamCredentials, region: verified.scope.region, service: verified.scope.service)
-            try outbound.sign(with: signer, payload: .sha256(of: file.readableBytesView), at: AmzDate(Date()))
+            try outbound.sign(with: signer, payload: PayloadHash(sha256), at: AmzDate(Date()))
         }
-        outbound.body = .bytes(file)
+        switch file.storage {
+        case .memory(let bytes): outbound.body = .bytes(bytes)
+        case .file(let spool): outbound.body = .stream(SpoolFile.Chunks(file: spool, length: file.length), length: .known(file.length))
+        }
         let stored = try await httpClient.execute(outbound, timeout: upstreamTimeout)
         guard (200..<300).contains(Int(stored.status.code)) else {
             // The upstream's refusal, as it gave it.

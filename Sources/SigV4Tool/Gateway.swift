@@ -26,6 +26,8 @@ struct Gateway: Sendable {
     /// Bodies whose check completes only at their end (a signed hash, aws-chunked) and that are at most
     /// this long are read whole before the upstream is contacted, so a refused body never reaches it.
     var maxBufferedBody: Int = 16 << 20
+    /// Where a browser form's file larger than ``maxBufferedBody`` is held (unlinked) before it goes upstream.
+    var spoolDirectory: String = NSTemporaryDirectory()
     /// Proxies whose `X-Forwarded-For` chain and `X-Forwarded-Proto` are kept (`--trusted-proxy`);
     /// by default none, and the gateway speaks only for its connection's peer.
     var trustedProxies = TrustedProxies.none
@@ -266,10 +268,9 @@ struct Gateway: Sendable {
             if let authenticator {
                 response = try await authenticator.handle(request, context: context) { request, context in
                     if let verified = context.sigV4Form {
-                        // A browser-form upload, verified: the body is its file, read whole already.
+                        // A browser-form upload, verified: the body is its file, checked as it arrives.
                         if logging { form = verified }
-                        let file = try await request.body.collect(upTo: .max)
-                        return try await self.storePostUpload(request, verified: verified, file: file, forwarding: forwarding)
+                        return try await self.storePostUpload(request, verified: verified, forwarding: forwarding)
                     }
                     if logging { identity = context.sigV4 }
                     return try await self.serve(request, identity: context.sigV4, forwarding: forwarding)

@@ -134,6 +134,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: """
+            Directory for browser-form files larger than --max-buffered-body while they are checked,             before they go upstream (created 0600 and unlinked at once; default: $TMPDIR or /tmp).
+            """)
+    var spoolDirectory: String?
+
+    @Option(
+        help: """
             Close a connection after this many seconds without a byte of a request in progress (a head \
             not finished, a body stalled) or between requests; a response being prepared is never cut. \
             0: never.
@@ -188,6 +194,11 @@ struct Serve: AsyncParsableCommand {
         guard maxSkew >= 0 else { throw ValidationError("--max-skew must be 0 or more seconds") }
         guard maxBodySize >= 0 else { throw ValidationError("--max-body-size must be 0 or more") }
         guard maxBufferedBody >= 0 else { throw ValidationError("--max-buffered-body must be 0 or more") }
+        if let spoolDirectory {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: spoolDirectory, isDirectory: &isDirectory), isDirectory.boolValue
+            else { throw ValidationError("--spool-directory \(spoolDirectory) is not a directory") }
+        }
         guard replayCapacity > 0 else { throw ValidationError("--replay-capacity must be positive") }
         guard idleTimeout >= 0, idleTimeout <= 86_400 else {
             throw ValidationError("--idle-timeout must be 0 (never) to 86400 seconds")
@@ -276,7 +287,7 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(
                 errorFormat: errorFormat.format, maxBodySize: maxBodySize,
                 maxBufferedBodySize: maxBufferedBody, transport: servesHTTP2 ? .any : .http1,
-                browserForms: BrowserFormUpload.Limits(maxFileBytes: min(maxBufferedBody, maxBodySize))))
+                browserForms: BrowserFormUpload.Limits(maxFileBytes: maxBodySize), browserFormFiles: .streamed))
         let (host, port) = try Self.parseListen(listen)
         let upstreamURL = try upstream.map { try Gateway.Upstream($0) }
         var logger = Logger(label: "sigv4.gateway")
@@ -298,7 +309,8 @@ struct Serve: AsyncParsableCommand {
             upstreamCredentials: upstreamAccessKeyID.map {
                 Credentials(
                     accessKeyID: $0, secretAccessKey: environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"] ?? "")
-            }, maxBufferedBody: maxBufferedBody, trustedProxies: try TrustedProxies(trustedProxies),
+            }, maxBufferedBody: maxBufferedBody, spoolDirectory: spoolDirectory ?? NSTemporaryDirectory(),
+            trustedProxies: try TrustedProxies(trustedProxies),
             scheme: tls == nil ? "http" : "https")
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"

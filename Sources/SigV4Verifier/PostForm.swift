@@ -79,6 +79,12 @@ public struct VerifiedPostForm: Sendable {
     /// outside ``contentLengthRange``.
     public func checkContentLength(_ length: Int64) throws(VerificationFailure) {
         guard let range = contentLengthRange else { return }
+        try Self.checkLength(length, against: range)
+    }
+
+    /// ``checkContentLength(_:)`` against a given range (a file read as it arrives is checked
+    /// against the maximum as its bytes pass it).
+    package static func checkLength(_ length: Int64, against range: ClosedRange<Int64>) throws(VerificationFailure) {
         if length < range.lowerBound {
             throw VerificationFailure(
                 .entityTooSmall, "Your proposed upload is smaller than the minimum allowed size",

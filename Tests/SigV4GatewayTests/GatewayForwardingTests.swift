@@ -468,22 +468,74 @@ extension GatewayForwardingTests {
         #expect(rig.upstreamRequest("/tenant/photos/uploads/cat..jpg") != nil, "\(rig.received)")
     }
 
-    @Test("a browser form's file over --max-buffered-body is EntityTooLarge even when the fields leave room in the body limit")
-    func browserFormFileOverTheBufferLimit() throws {
-        let rig = try Rig(resigning: false, arguments: ["--max-buffered-body", "1000"])
-        let post = try rig.signer.presignPost(bucket: "photos", key: "big.bin", expires: 300, at: AmzDate(Date()))
-        func send(_ size: Int) throws -> (Int, String) {
-            let body = Self.formBody(post.fields, file: Array(repeating: 0x61, count: size), filename: "x", boundary: "b1")
-            return try rig.send(
-                "POST", "/photos",
-                [("Host", "127.0.0.1:\(rig.port)"), ("Content-Type", "multipart/form-data; boundary=b1"),
-                 ("Content-Length", String(body.count))], body: body)
+    @Test("a browser form's file over --max-buffered-body goes through an unlinked spool file and is stored upstream whole, with its length (and its SHA-256 when re-signed); over --max-body-size it is EntityTooLarge and reaches nothing")
+    func browserFormFileSpooled() throws {
+        for resigning in [false, true] {
+            let spool = NSTemporaryDirectory() + "sigv4-spool-test-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: false)
+            defer { try? FileManager.default.removeItem(atPath: spool) }
+            let rig = try Rig(
+                resigning: resigning,
+                arguments: ["--max-buffered-body", "1000", "--max-body-size", "300000", "--spool-directory", spool])
+            let post = try rig.signer.presignPost(bucket: "photos", key: "big.bin", expires: 300, at: AmzDate(Date()))
+            // Text with the delimiter's first bytes (`CRLF--b1`) cut short every 997 bytes: each must be
+            // held back, then released once the next bytes show it is not the delimiter.
+            var file: [UInt8] = []
+            while file.count < 250_000 {
+                file += (0..<997).map { UInt8(ascii: "a") + UInt8(($0 + file.count) % 26) }
+                file += Array("\r\n--b".utf8)
+            }
+            file = Array(file.prefix(250_000))
+            func send(_ file: [UInt8]) throws -> (Int, String) {
+                let body = Self.formBody(post.fields, file: file, filename: "x", boundary: "b1")
+                return try rig.send(
+                    "POST", "/photos",
+                    [("Host", "127.0.0.1:\(rig.port)"), ("Content-Type", "multipart/form-data; boundary=b1"),
+                     ("Content-Length", String(body.count))], body: body)
+            }
+            let (status, response) = try send(file)
+            #expect(status == 204, "resigning \(resigning): \(response)")
+            let stored = try #require(rig.upstreamRequest("/photos/big.bin"), "\(rig.received.prefix(2000))")
+            #expect(stored.contains("\r\nContent-Length: 250000\r\n"), "\(stored.prefix(2000))")
+            #expect(stored.contains("\r\n\r\n" + String(decoding: file, as: UTF8.self)), "the stored bytes differ from the file")
+            let hash = PayloadHash.sha256(of: file).value
+            // (The recording upstream folds long header lines.)
+            let unfolded = stored.replacingOccurrences(of: "\r\n ", with: "").lowercased()
+            #expect(unfolded.contains("x-amz-content-sha256: \(hash)\r\n") == resigning, "\(stored.prefix(1000))")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: spool).isEmpty, "the spool file was left on disk")
+
+            let (over, overResponse) = try send(file + Array(repeating: 0x62, count: 50_001))
+            #expect(over == 400 && overResponse.contains("<Code>EntityTooLarge</Code>"), "\(over) \(overResponse)")
+            #expect(rig.requests.count == 1, "\(rig.received.prefix(2000))")
         }
-        let (fits, fitsResponse) = try send(1000)
-        #expect(fits == 204, "\(fitsResponse)")
-        let (over, overResponse) = try send(1001)
-        #expect(over == 400 && overResponse.contains("<Code>EntityTooLarge</Code>"), "\(overResponse)")
-        #expect(rig.requests.count == 1, "\(rig.received)")
+    }
+
+    @Test("a browser form refused for its signature is answered before its file is read: the client sends the fields and the first bytes of a 64 MiB file, and gets 403")
+    func browserFormRefusedBeforeItsFile() throws {
+        let rig = try Rig()
+        let post = try rig.signer.presignPost(bucket: "photos", key: "big.bin", expires: 300, at: AmzDate(Date()))
+        let forged = post.fields.map {
+            $0.name == "x-amz-signature" ? PresignedPost.Field($0.name, String(repeating: "0", count: 64)) : $0
+        }
+        let start = Self.formBody(forged, file: Array(repeating: 0x61, count: 4096), filename: "x", boundary: "b3").dropLast(8)
+        let declared = start.count + (64 << 20)
+        var head = "POST /photos HTTP/1.1\r\nHost: 127.0.0.1:\(rig.port)\r\n"
+        head += "Content-Type: multipart/form-data; boundary=b3\r\nContent-Length: \(declared)\r\n\r\n"
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 20)
+        defer { close(fd) }
+        let bytes = Array(head.utf8) + Array(start)
+        let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        #expect(sent == bytes.count)
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !RawSocket.complete(out) {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            out += buffer[0..<n]
+        }
+        let response = String(decoding: out, as: UTF8.self)
+        #expect(response.hasPrefix("HTTP/1.1 403 ") && response.contains("<Code>SignatureDoesNotMatch</Code>"), "\(response)")
+        #expect(rig.requests.isEmpty, "\(rig.received)")
     }
 }
 

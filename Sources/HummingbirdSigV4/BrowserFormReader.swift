@@ -1,0 +1,212 @@
+public import NIOCore
+import SigV4
+public import SigV4Verifier
+
+/// Reads a browser-form upload's body (S3's POST Object, `multipart/form-data`) as it arrives:
+/// first the fields, then the file's bytes, released as they come, so that a server can verify the
+/// form before it reads the file and never holds the file in memory.
+///
+/// It reads exactly as ``BrowserFormUpload/parse(_:contentType:limits:)`` reads the whole body: the
+/// same fields, file name and file bytes, or a refusal with the same code, whatever the pieces the
+/// body arrives in. Two answers may come earlier than the whole body's: `EntityTooLarge` as soon as
+/// the file passes ``BrowserFormUpload/Limits/maxFileBytes`` (before its end is seen), and
+/// `MalformedPOSTRequest` once more than ``BrowserFormUpload/Limits/maxBytesBeforeFile`` bytes came
+/// without reaching the file. Memory is bounded by that allowance and the largest piece given.
+///
+/// ```swift
+/// var reader = try BrowserFormReader(contentType: contentType, limits: .init(maxFileBytes: 5 << 30))
+/// for try await piece in body {
+///     let file = try reader.append(piece)           // the file's bytes released by this piece
+///     if let form = reader.form, !verified { /* verify the form before using any file byte */ }
+///     store(file)
+/// }
+/// try reader.finish()                               // the body ended: was the form whole?
+/// ```
+public struct BrowserFormReader: Sendable {
+    /// How much is read.
+    public let limits: BrowserFormUpload.Limits
+    /// The fields before the file part and the file's name, once read (then set for good).
+    public private(set) var form: PostForm?
+    /// The file's bytes released so far.
+    public private(set) var fileByteCount: Int64 = 0
+
+    /// `CRLF--boundary`.
+    let delimiter: [UInt8]
+    var phase: Phase
+
+    enum Phase: Sendable {
+        /// Collecting the body up to the file's content; the head is read again once `next` bytes are in.
+        case head(ByteBuffer, next: Int)
+        /// In the file: the bytes that could be the start of its closing delimiter.
+        case file(held: ByteBuffer)
+        /// The file's closing delimiter seen: the bytes after it, until `--` or a line end tells.
+        case afterFile(ByteBuffer)
+        /// The form is whole; `ignored` bytes came after the file part (S3 ignores them).
+        case complete(ignored: Int)
+    }
+
+    /// Bytes past ``BrowserFormUpload/Limits/maxBytesBeforeFile`` that a short head may still need
+    /// to be told apart (more than a delimiter and its line end).
+    static let headSlack = 4_096
+
+    /// A reader for a body of this `Content-Type` (`multipart/form-data` with a `boundary` of 1 to
+    /// 200 visible ASCII characters, else `MalformedPOSTRequest`).
+    public init(contentType: String, limits: BrowserFormUpload.Limits) throws(VerificationFailure) {
+        self.limits = limits
+        delimiter = try BrowserFormUpload.delimiter(contentType: contentType)
+        phase = .head(ByteBuffer(), next: 0)
+    }
+
+    /// True once the file's closing delimiter has been read and checked: every file byte has been
+    /// released, and what follows is ignored.
+    public var isComplete: Bool {
+        if case .complete = phase { return true }
+        return false
+    }
+
+    /// Takes the next piece of the body and returns the file's bytes it releases (often a slice of
+    /// `piece`, no copy; empty before the file, or while its last bytes could start the closing
+    /// delimiter). Throws the form's refusal; after a throw the reader must not be used again.
+    public mutating func append(_ piece: ByteBuffer) throws(VerificationFailure) -> ByteBuffer {
+        switch phase {
+        case .head(var collected, let next):
+            phase = .complete(ignored: 0)  // not left holding a second reference to `collected` (no copy on write)
+            collected.writeImmutableBuffer(piece)
+            guard collected.readableBytes >= next else {
+                phase = .head(collected, next: next)
+                return ByteBuffer()
+            }
+            let head = collected.withUnsafeReadableBytes { bytes in
+                Result { () throws(MultipartFraming.Stop) in
+                    try MultipartFraming(body: bytes, delimiter: delimiter, whole: false).readHead(limits: limits)
+                }
+            }
+            switch head {
+            case .success(.file(let fields, let filename, let contentStart)):
+                form = PostForm(fields: fields, filename: filename)
+                collected.moveReaderIndex(forwardBy: contentStart)
+                phase = .file(held: ByteBuffer())
+                return try file(collected)
+            case .failure(.failure(let failure)):
+                throw failure
+            case .failure(.short):
+                let limit = limits.maxBytesBeforeFile
+                guard collected.readableBytes <= limit || collected.readableBytes - limit <= Self.headSlack else {
+                    throw BrowserFormUpload.malformed(
+                        "more than \(limit) bytes before the file (the preamble, fields and part heads)")
+                }
+                // Read again once the bytes double (or the allowance is passed): a body sent a byte at a
+                // time is read a bounded number of times over, not once per byte.
+                let (double, overflow) = collected.readableBytes.multipliedReportingOverflow(by: 2)
+                let (cap, capOverflow) = limit.addingReportingOverflow(Self.headSlack + 1)
+                phase = .head(
+                    collected, next: max(collected.readableBytes + 1, min(overflow ? .max : double, capOverflow ? .max : cap)))
+                return ByteBuffer()
+            }
+        case .file(var held):
+            phase = .complete(ignored: 0)
+            if held.readableBytes == 0 {
+                return try file(piece)
+            }
+            held.writeImmutableBuffer(piece)
+            return try file(held)
+        case .afterFile(var after):
+            phase = .complete(ignored: 0)
+            after.writeImmutableBuffer(piece)
+            try afterFile(after)
+            return ByteBuffer()
+        case .complete(let ignored):
+            try ignore(ignored, piece.readableBytes)
+            return ByteBuffer()
+        }
+    }
+
+    /// The body has ended: throws unless the form was whole (a file part closed by its delimiter),
+    /// with the refusal the whole body gets from ``BrowserFormUpload/parse(_:contentType:limits:)``.
+    public mutating func finish() throws(VerificationFailure) {
+        switch phase {
+        case .head(let collected, _):
+            let head = collected.withUnsafeReadableBytes { bytes in
+                Result { () throws(MultipartFraming.Stop) in
+                    try MultipartFraming(body: bytes, delimiter: delimiter, whole: true).readHead(limits: limits)
+                }
+            }
+            switch head {
+            case .success: throw BrowserFormUpload.malformed("a part does not end with the boundary")
+            case .failure(.failure(let failure)): throw failure
+            case .failure(.short): preconditionFailure("a whole body is never short")
+            }
+        case .file:
+            throw BrowserFormUpload.malformed("a part does not end with the boundary")
+        case .afterFile(let after):
+            let closed = after.withUnsafeReadableBytes { bytes in
+                Result { () throws(MultipartFraming.Stop) in
+                    var i = 0
+                    _ = try MultipartFraming(body: bytes, delimiter: delimiter, whole: true).afterDelimiter(&i)
+                }
+            }
+            if case .failure(.failure(let failure)) = closed { throw failure }
+            phase = .complete(ignored: after.readableBytes)
+        case .complete:
+            break
+        }
+    }
+
+    /// In the file: releases what cannot be the start of the closing delimiter, holds back the rest.
+    private mutating func file(_ bytes: ByteBuffer) throws(VerificationFailure) -> ByteBuffer {
+        let delimiter = self.delimiter
+        let (end, held): (Int?, Int) = bytes.withUnsafeReadableBytes { raw -> (Int?, Int) in
+            let framing = MultipartFraming(body: raw, delimiter: delimiter, whole: false)
+            if let end = framing.find(from: 0) { return (end, 0) }
+            return (nil, framing.heldBack())
+        }
+        let release = end ?? bytes.readableBytes - held
+        try count(release)
+        let out = bytes.getSlice(at: bytes.readerIndex, length: release)!
+        if let end {
+            phase = .afterFile(ByteBuffer())
+            try afterFile(bytes.getSlice(at: bytes.readerIndex + end + delimiter.count, length: bytes.readableBytes - end - delimiter.count)!)
+        } else {
+            // At most a delimiter's bytes are copied: the piece itself is released as a slice.
+            phase = .file(held: held == 0 ? ByteBuffer() : ByteBuffer(bytes: bytes.readableBytesView.suffix(held)))
+        }
+        return out
+    }
+
+    private mutating func count(_ released: Int) throws(VerificationFailure) {
+        fileByteCount += Int64(released)
+        guard fileByteCount <= Int64(limits.maxFileBytes) else { throw BrowserFormUpload.tooLarge(limits.maxFileBytes) }
+    }
+
+    /// After the file's delimiter: `--`, or padding and a line end (the next part, ignored).
+    private mutating func afterFile(_ after: ByteBuffer) throws(VerificationFailure) {
+        let delimiter = self.delimiter
+        let read = after.withUnsafeReadableBytes { bytes in
+            Result { () throws(MultipartFraming.Stop) in
+                var i = 0
+                _ = try MultipartFraming(body: bytes, delimiter: delimiter, whole: false).afterDelimiter(&i)
+            }
+        }
+        switch read {
+        case .success:
+            phase = .complete(ignored: 0)
+            try ignore(0, after.readableBytes)
+        case .failure(.failure(let failure)):
+            throw failure
+        case .failure(.short):
+            // Only spaces or tabs keep it short: bounded as any bytes after the file.
+            guard after.readableBytes <= limits.maxBytesBeforeFile else {
+                throw BrowserFormUpload.malformed("a boundary is not followed by a line end")
+            }
+            phase = .afterFile(after)
+        }
+    }
+
+    private mutating func ignore(_ before: Int, _ more: Int) throws(VerificationFailure) {
+        let (sum, overflow) = before.addingReportingOverflow(more)
+        guard !overflow, sum <= limits.maxBytesBeforeFile else {
+            throw BrowserFormUpload.malformed("more than \(limits.maxBytesBeforeFile) bytes after the file")
+        }
+        phase = .complete(ignored: sum)
+    }
+}
