@@ -58,8 +58,8 @@ public struct BrowserFormFile: AsyncSequence, Sendable {
             while !finished {
                 guard let piece = try await body.next() else {
                     finished = true
-                    try reader.finish()
-                    return nil
+                    let last = try reader.finish()
+                    return last.readableBytes > 0 ? last : nil
                 }
                 let bytes = try reader.append(piece)
                 if reader.isComplete { finished = true }
@@ -137,9 +137,11 @@ extension BrowserFormUpload {
         do {
             while source.reader.form == nil {
                 guard let piece = try await source.body.next() else {
+                    // The body ended while its head was collected: read to its end (the form and its
+                    // whole file) or refused.
                     source.finished = true
-                    try source.reader.finish()
-                    preconditionFailure("a form without its file part is refused by finish()")
+                    source.released = try source.reader.finish()
+                    break
                 }
                 source.released = try source.reader.append(piece)
                 if source.reader.isComplete { source.finished = true }
@@ -150,6 +152,7 @@ extension BrowserFormUpload {
             // The body failed (the client went away): not a form to answer.
             throw malformed("the body ended early (\(type(of: error)))")
         }
-        return StreamingBrowserFormUpload(form: source.reader.form!, file: BrowserFormFile(source: source, lengthRange: nil, recorder: nil))
+        guard let form = source.reader.form else { throw malformed("the body ended before the file") }
+        return StreamingBrowserFormUpload(form: form, file: BrowserFormFile(source: source, lengthRange: nil, recorder: nil))
     }
 }

@@ -20,7 +20,7 @@ public import SigV4Verifier
 ///     if let form = reader.form, !verified { /* verify the form before using any file byte */ }
 ///     store(file)
 /// }
-/// try reader.finish()                               // the body ended: was the form whole?
+/// store(try reader.finish())                        // the body ended: the last bytes, if the form was whole
 /// ```
 public struct BrowserFormReader: Sendable {
     /// How much is read.
@@ -121,9 +121,16 @@ public struct BrowserFormReader: Sendable {
         }
     }
 
-    /// The body has ended: throws unless the form was whole (a file part closed by its delimiter),
-    /// with the refusal the whole body gets from ``BrowserFormUpload/parse(_:contentType:limits:)``.
-    public mutating func finish() throws(VerificationFailure) {
+    /// The body has ended: returns the file's last bytes not yet released (the head is read once
+    /// more, so a body that ended while it was collected is read to its end), and throws unless the
+    /// form was whole (a file part closed by its delimiter), with the refusal the whole body gets from
+    /// ``BrowserFormUpload/parse(_:contentType:limits:)``.
+    public mutating func finish() throws(VerificationFailure) -> ByteBuffer {
+        var released = ByteBuffer()
+        if case .head(let collected, _) = phase {
+            phase = .head(collected, next: 0)
+            released = try append(ByteBuffer())
+        }
         switch phase {
         case .head(let collected, _):
             let head = collected.withUnsafeReadableBytes { bytes in
@@ -150,6 +157,7 @@ public struct BrowserFormReader: Sendable {
         case .complete:
             break
         }
+        return released
     }
 
     /// In the file: releases what cannot be the start of the closing delimiter, holds back the rest.
