@@ -510,6 +510,29 @@ extension GatewayForwardingTests {
         }
     }
 
+    @Test("a 64 MiB browser-form file goes upstream with the gateway's peak memory growing by less than 24 MiB (--max-buffered-body 1 MiB): the file is never held whole in memory")
+    func browserFormFileMemoryStaysBounded() throws {
+        let rig = try Rig(arguments: ["--max-buffered-body", String(1 << 20)])
+        let post = try rig.signer.presignPost(bucket: "photos", key: "huge.bin", expires: 300, at: AmzDate(Date()))
+        func peakKiB() -> Int { Int(rig.gateway.peakRSS.split(separator: " ").first ?? "") ?? 0 }
+        // A small upload first, so the peak already counts what any upload costs (buffers, the client).
+        let small = Self.formBody(post.fields, file: Array(repeating: 0x61, count: 1000), filename: "x", boundary: "b4")
+        let fields = [("Host", "127.0.0.1:\(rig.port)"), ("Content-Type", "multipart/form-data; boundary=b4")]
+        let (warm, warmResponse) = try rig.send("POST", "/photos", fields + [("Content-Length", String(small.count))], body: small)
+        #expect(warm == 204, "\(warmResponse)")
+        let before = peakKiB()
+        let body = Self.formBody(post.fields, file: Array(repeating: 0x62, count: 64 << 20), filename: "x", boundary: "b4")
+        let (status, response) = try rig.send("POST", "/photos", fields + [("Content-Length", String(body.count))], body: body)
+        #expect(status == 204, "\(response)")
+        let after = peakKiB()
+        #expect(before > 0 && after - before < 24 << 10, "peak RSS \(before) kB before, \(after) kB after")
+        // The upstream's record starts with the PUT's head (its 64 MiB body is not read into a string here).
+        let record = try FileHandle(forReadingFrom: URL(fileURLWithPath: rig.directory + "/upstream.raw"))
+        defer { try? record.close() }
+        let head = String(decoding: try record.read(upToCount: 1 << 16) ?? Data(), as: UTF8.self)
+        #expect(head.contains("PUT /photos/huge.bin HTTP/1.1") && head.contains("Content-Length: \(64 << 20)"), "\(head.prefix(600))")
+    }
+
     @Test("a browser form refused for its signature is answered before its file is read: the client sends the fields and the first bytes of a 64 MiB file, and gets 403")
     func browserFormRefusedBeforeItsFile() throws {
         let rig = try Rig()

@@ -444,3 +444,28 @@ def _edge_presigned_post():
     expired = presigned_post(expires=1)
     time.sleep(2.1)
     refused(expired["fields"], data, 403, "AccessDenied", "an expired policy")
+
+
+@check("browser-form POST uploads larger than the gateway's --max-buffered-body (16 MiB): curl -F sends a 40 MiB "
+       "file from disk and requests a 20 MiB one; the gateway verifies the fields before reading the file, holds "
+       "it in an unlinked spool file and stores it upstream whole; one over content-length-range is refused "
+       "with EntityTooLarge, nothing upstream")
+def _edge_presigned_post_large():
+    post = C.client("good", signature_version="s3v4").generate_presigned_post(
+        BUCKET, "post-large/${filename}", Conditions=[["content-length-range", 1, 48 << 20]], ExpiresIn=300)
+    path, big = C.payload("form-large.bin", 40 << 20)
+    args = []
+    for name, value in post["fields"].items():
+        args += ["--form-string", f"{name}={value}"]
+    code, body, err = curl(args + ["-F", f"file=@{path};filename=curl-40MiB.bin", post["url"]])
+    expect(code == "204", f"curl -F 40 MiB: HTTP {code} {body[:300]} {err}")
+    expect(C.stored("post-large/curl-40MiB.bin") == big, "curl -F 40 MiB: stored bytes")
+    data = os.urandom(20 << 20)
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("requests-20MiB.bin", data)}, timeout=120)
+    expect(r.status_code == 204, f"requests 20 MiB: HTTP {r.status_code} {r.text[:300]}")
+    expect(C.stored("post-large/requests-20MiB.bin") == data, "requests 20 MiB: stored bytes")
+    with C.NothingUpstream():
+        r = requests.post(post["url"], data=post["fields"], files={"file": ("over.bin", os.urandom((48 << 20) + 1))},
+                          timeout=120)
+    expect(r.status_code == 400 and "<Code>EntityTooLarge</Code>" in r.text,
+           f"a file over content-length-range: HTTP {r.status_code} {r.text[:300]}")
