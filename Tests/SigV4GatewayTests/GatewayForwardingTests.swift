@@ -533,6 +533,48 @@ extension GatewayForwardingTests {
         #expect(head.contains("PUT /photos/huge.bin HTTP/1.1") && head.contains("Content-Length: \(64 << 20)"), "\(head.prefix(600))")
     }
 
+    @Test("a client that goes away in the middle of a spooled browser-form file leaves no spool file and no open descriptor behind, and nothing reaches the upstream")
+    func browserFormAbandonedMidSpool() throws {
+        let spool = NSTemporaryDirectory() + "sigv4-spool-test-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: spool) }
+        let rig = try Rig(arguments: ["--max-buffered-body", "1000", "--spool-directory", spool])
+        let post = try rig.signer.presignPost(bucket: "photos", key: "gone.bin", expires: 300, at: AmzDate(Date()))
+        let pid = rig.gateway.process.processIdentifier
+        func descriptors() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1 }
+        func spoolFiles() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).compactMap {
+                let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")
+                return target.flatMap { $0.contains("sigv4-spool-") ? $0 : nil }
+            }
+        }
+        let baseline = descriptors()
+        let body = Self.formBody(post.fields, file: Array(repeating: 0x63, count: 1 << 20), filename: "x", boundary: "b5")
+        var head = "POST /photos HTTP/1.1\r\nHost: 127.0.0.1:\(rig.port)\r\n"
+        head += "Content-Type: multipart/form-data; boundary=b5\r\nContent-Length: \(body.count)\r\n\r\n"
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 20)
+        let part = Array(head.utf8) + Array(body.prefix(300_000))
+        let sent = part.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        #expect(sent == part.count)
+        // Wait until the gateway holds the spool file, then go away.
+        var held = false
+        for _ in 0..<100 where !held {
+            held = !spoolFiles().isEmpty
+            if !held { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        #expect(held, "the gateway never opened a spool file")
+        #expect(spoolFiles().allSatisfy { $0.hasSuffix("(deleted)") }, "\(spoolFiles())")
+        close(fd)
+        var settled = false
+        for _ in 0..<100 where !settled {
+            settled = spoolFiles().isEmpty && descriptors() <= baseline
+            if !settled { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        #expect(settled, "descriptors \(descriptors()) against \(baseline) before; spool files \(spoolFiles())")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: spool).isEmpty)
+        #expect(rig.requests.isEmpty, "\(rig.received.prefix(1000))")
+    }
+
     @Test("a browser form refused for its signature is answered before its file is read: the client sends the fields and the first bytes of a 64 MiB file, and gets 403")
     func browserFormRefusedBeforeItsFile() throws {
         let rig = try Rig()
