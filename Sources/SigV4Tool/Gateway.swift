@@ -458,14 +458,16 @@ struct Gateway: Sendable {
     /// signature (the seed of a re-signed event stream). The body was verified here: its signed
     /// hash is kept when it has one, else it goes as `UNSIGNED-PAYLOAD`; an event stream is signed
     /// as one (`STREAMING-AWS4-HMAC-SHA256-EVENTS`), its messages then signed again one by one.
-    func resign(_ outbound: inout HTTPClientRequest, credentials: Credentials, identity: VerifiedRequest) throws
-        -> Signature
-    {
+    /// `payload` overrides the hash (a WebSocket handshake has no body: the empty body's hash).
+    func resign(
+        _ outbound: inout HTTPClientRequest, credentials: Credentials, identity: VerifiedRequest,
+        payload override: PayloadHash? = nil
+    ) throws -> Signature {
         for name in ["X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256"] { outbound.headers.remove(name: name) }
         let payload: PayloadHash =
-            identity.payload == .eventStream
+            override ?? (identity.payload == .eventStream
             ? .streamingEvents
-            : identity.payloadHash.isStreaming || identity.isPresigned ? .unsignedPayload : identity.payloadHash
+            : identity.payloadHash.isStreaming || identity.isPresigned ? .unsignedPayload : identity.payloadHash)
         let signer = Signer(
             credentials: credentials, region: identity.scope.region, service: identity.scope.service)
         return try outbound.sign(with: signer, payload: payload, at: AmzDate(Date())).signature

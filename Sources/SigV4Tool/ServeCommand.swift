@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import HummingbirdCore
 import HummingbirdSigV4
 import HummingbirdTLS
@@ -56,6 +57,15 @@ struct Serve: AsyncParsableCommand {
             --no-http2 offers HTTP/1.1 only). Needs --tls-certificate: no cleartext HTTP/2.
             """)
     var http2: Bool?
+
+    @Flag(
+        help: """
+            Accept WebSocket upgrades (a GET with Upgrade: websocket, header-signed or presigned, as AWS IoT, \
+            Transcribe and API Gateway WebSocket clients sign them): verified as any request, then relayed \
+            message by message to the same target upstream (ws:// or wss://), or echoed without an upstream. \
+            Serves HTTP/1.1 only (no h2 with --tls-certificate).
+            """)
+    var websockets = false
 
     @Option(help: "Key store file (default: $SIGV4_KEYSTORE or ~/.local/share/sigv4/keys.db).")
     var keystore: String?
@@ -213,10 +223,13 @@ struct Serve: AsyncParsableCommand {
         if http2 == true, tlsCertificate == nil {
             throw ValidationError("--http2 needs --tls-certificate and --tls-key (HTTP/2 is offered by ALPN, over TLS only)")
         }
+        if http2 == true, websockets {
+            throw ValidationError("--websockets serves HTTP/1.1 only: it cannot be used with --http2")
+        }
     }
 
-    /// True when the server offers HTTP/2: with TLS, unless `--no-http2`.
-    var servesHTTP2: Bool { tlsCertificate != nil && http2 != false }
+    /// True when the server offers HTTP/2: with TLS, unless `--no-http2` or `--websockets`.
+    var servesHTTP2: Bool { tlsCertificate != nil && http2 != false && !websockets }
 
     /// `--idle-timeout` for the server's channels; nil for 0 (never).
     var idleTimeAmount: TimeAmount? { idleTimeout > 0 ? .nanoseconds(Int64(idleTimeout * 1e9)) : nil }
@@ -314,10 +327,16 @@ struct Serve: AsyncParsableCommand {
             scheme: tls == nil ? "http" : "https")
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
-        let http1 = HTTPServerBuilder.http1(
-            configuration: .init(
-                additionalChannelHandlers: [ExpectContinueHandler()],
-                idleTimeout: idleTimeAmount))
+        let http1Configuration = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ExpectContinueHandler()], idleTimeout: idleTimeAmount)
+        let http1: HTTPServerBuilder =
+            websockets
+            ? .http1WebSocketUpgrade(
+                configuration: .init(http1: http1Configuration, ws: .init(maxFrameSize: 1 << 16))
+            ) { head, channel, logger in
+                await gateway.shouldUpgrade(head, channel: channel, logger: logger)
+            }
+            : .http1(configuration: http1Configuration)
         let scheme = tls == nil ? "http" : "https"
         let server: HTTPServerBuilder
         if let tls, servesHTTP2 {

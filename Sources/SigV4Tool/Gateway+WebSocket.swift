@@ -1,0 +1,161 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdSigV4
+import HummingbirdWSClient
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import SigV4
+import SigV4AsyncHTTPClient
+import SigV4CommandLine
+import SigV4Verifier
+
+/// WebSocket upgrades (`sigv4 serve --websockets`): a `GET` with `Upgrade: websocket`, signed in its
+/// headers or presigned (AWS IoT's MQTT over WSS, Transcribe's and API Gateway's WebSocket APIs sign
+/// the connect this way), is verified before it is upgraded: time, scope, replay, the key's limits, as
+/// any request. A refused upgrade is not upgraded (answered 400 by Hummingbird's WebSocket channel,
+/// its AWS code in the access log). An accepted one is relayed, message by message, to the same
+/// target upstream (`ws://` or `wss://` for the upstream's `http://` or `https://`), with the identity
+/// headers and, with `--upstream-access-key-id`, signed again; in echo mode the gateway answers with
+/// the identity as a first text message, then echoes each message.
+extension Gateway {
+    /// Headers of the client's handshake that the relay's own handshake upstream replaces.
+    static let webSocketHandshakeHeaders: Set<String> = [
+        "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept",
+        // The relay's client sends its own Origin (the upstream's URL), which a second one would contradict.
+        "origin",
+    ]
+
+    /// The largest message relayed (a larger one closes both connections with 1009, message too big).
+    var webSocketMessageLimit: Int { max(maxBufferedBody, 1 << 16) }
+
+    /// Whether to upgrade `head`: verified as any request (no body: an upgrade has none), then relayed.
+    func shouldUpgrade(_ head: HTTPRequest, channel: any Channel, logger: Logger) async
+        -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
+    {
+        let started = ContinuousClock.now
+        let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
+        let forwarding = Self.forwarding(
+            request, peer: channel.remoteAddress?.ipAddress, scheme: scheme, trusting: trustedProxies)
+        if let upstream, upstream.refuses(head.path ?? "/") {
+            log(request, client: forwarding.client, status: 400, identity: nil, code: "InvalidRequest", started: started)
+            return .dontUpgrade
+        }
+        var identity: VerifiedRequest? = nil
+        if let authenticator {
+            let now = authenticator.configuration.clock()
+            switch await authenticator.verifier.verify(VerificationRequest(head), payload: .body([]), now: now) {
+            case .accepted(let verified): identity = verified
+            case .rejected(let failure):
+                // Hummingbird's WebSocket channel answers a declined upgrade itself, 400 with no body
+                // (HummingbirdWebSocket 2.8 gives a declined upgrade to no responder): the code is in
+                // the access log.
+                log(request, client: forwarding.client, status: 400, identity: nil, code: failure.code.name, started: started)
+                return .dontUpgrade
+            }
+        }
+        log(request, client: forwarding.client, status: 101, identity: identity, code: nil, started: started)
+        let verified = identity
+        return .upgrade([:]) { inbound, outbound, context in
+            try await self.relayWebSocket(
+                head, identity: verified, forwarding: forwarding, inbound: inbound, outbound: outbound, logger: context.logger)
+        }
+    }
+
+    /// Relays an upgraded connection's messages to the upstream and back, or echoes them.
+    func relayWebSocket(
+        _ head: HTTPRequest, identity: VerifiedRequest?, forwarding: TrustedProxies.Forwarding,
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger
+    ) async throws {
+        let limit = webSocketMessageLimit
+        guard let upstream else {
+            let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
+            try await outbound.write(.text(String(buffer: Self.echoBody(request, identity: identity, bodyBytes: 0))))
+            for try await message in inbound.messages(maxSize: limit) {
+                try await outbound.write(message.outboundFrame)
+            }
+            return
+        }
+        let (url, headers) = try webSocketUpstreamRequest(head, upstream: upstream, identity: identity, forwarding: forwarding)
+        var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 16)
+        configuration.additionalHeaders = headers
+        // The upstream's refusal (its handshake not answered 101) ends the client's connection too.
+        try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) {
+            upstreamInbound, upstreamOutbound, _ in
+            // Each direction, when it ends, closes the other: the peer then answers the close, which ends
+            // the other direction's loop (no task is cancelled mid-write).
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        for try await message in inbound.messages(maxSize: limit) {
+                            try await upstreamOutbound.write(message.outboundFrame)
+                        }
+                        try? await upstreamOutbound.close(.normalClosure, reason: nil)
+                    } catch {
+                        try? await upstreamOutbound.close(.unexpectedServerError, reason: nil)
+                        throw error
+                    }
+                }
+                group.addTask {
+                    do {
+                        for try await message in upstreamInbound.messages(maxSize: limit) {
+                            try await outbound.write(message.outboundFrame)
+                        }
+                        try? await outbound.close(.normalClosure, reason: nil)
+                    } catch {
+                        try? await outbound.close(.unexpectedServerError, reason: nil)
+                        throw error
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// The upstream's WebSocket URL for `head`'s target (presign parameters removed, the bucket of a
+    /// virtual host in the path, as for any forwarded request) and the headers of the relay's handshake:
+    /// the client's end-to-end headers but its own handshake's, the identity and forwarding headers,
+    /// and a signature with the upstream key when there is one.
+    func webSocketUpstreamRequest(
+        _ head: HTTPRequest, upstream: Upstream, identity: VerifiedRequest?, forwarding: TrustedProxies.Forwarding
+    ) throws -> (url: String, headers: HTTPFields) {
+        let target = head.path ?? "/"
+        let presigned = identity?.isPresigned ?? true
+        let stripped =
+            presigned ? Self.forwardedTarget(target, keepingRegionSet: identity.map { !$0.isSigV4a } ?? false) : target
+        let forwarded = Self.wireTarget(identity?.pathStyleTarget(stripped) ?? stripped)
+        let url = upstream.url(forTarget: forwarded)
+        var outbound = HTTPClientRequest(url: url)
+        outbound.method = .GET
+        for field in Self.forwardedHeaders(head.headerFields)
+        where !Self.webSocketHandshakeHeaders.contains(field.name.canonicalName) {
+            outbound.headers.add(name: field.name.rawName, value: field.value)
+        }
+        if let identity {
+            outbound.headers.add(name: "X-SigV4-Access-Key-Id", value: identity.accessKeyID)
+            outbound.headers.add(name: "X-SigV4-Principal", value: identity.principal)
+        }
+        Self.addForwardingHeaders(&outbound.headers, forwarding)
+        if let upstreamCredentials, let identity {
+            _ = try resign(&outbound, credentials: upstreamCredentials, identity: identity, payload: .emptySHA256)
+        }
+        var headers = HTTPFields()
+        for (name, value) in outbound.headers where name.lowercased() != "host" {
+            if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
+        }
+        let webSocketURL = url.hasPrefix("https://") ? "wss://" + url.dropFirst(8) : "ws://" + url.dropFirst(7)
+        return (webSocketURL, headers)
+    }
+}
+
+extension WebSocketMessage {
+    /// The same message, to write on the other connection.
+    var outboundFrame: WebSocketOutboundWriter.OutboundFrame {
+        switch self {
+        case .text(let text): .text(text)
+        case .binary(let bytes): .binary(bytes)
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import SigV4TestSupport
+import Testing
+
+/// `sigv4 serve --websockets` with a real WebSocket client and server: the `websockets` library
+/// (PyPI) driven by `scripts/peers/websocket-peer.py`, its handshakes signed by botocore (presigned as
+/// AWS IoT's and Transcribe's WebSocket clients sign, or in headers as API Gateway's).
+@Suite("sigv4 serve --websockets: verified upgrades relayed or echoed (built binary, python websockets)", .serialized)
+struct GatewayWebSocketTests {
+    static let peer = Vectors.root.deletingLastPathComponent().appendingPathComponent("scripts/peers/websocket-peer.py").path
+
+    /// The peer's report for one client run.
+    static func client(
+        port: UInt16, path: String = "/mqtt", key: (accessKeyID: String, secret: String), service: String = "iotdevicegateway",
+        mode: String, expect: Int, _ messages: [String]
+    ) throws -> [String: Any] {
+        let (status, output) = try GatewayBinaryTests.run(
+            ["python3", peer, "client", "http://127.0.0.1:\(port)\(path)", key.accessKeyID, key.secret, service, mode,
+             String(expect)] + messages,
+            executable: URL(fileURLWithPath: "/usr/bin/env"))
+        let report = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        return try #require(report, "the peer exited \(status) without a report (pip install websockets?): \(output)")
+    }
+
+    /// The access log's lines for `path` (written as each handshake is decided; given a moment).
+    static func accessLines(_ gateway: GatewayHygieneTests.Child, path: String, count: Int) -> [String] {
+        var lines: [String] = []
+        for _ in 0..<100 {
+            lines = String(decoding: gateway.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
+                .filter { $0.contains("path=\(path)") }
+            if lines.count >= count { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return lines
+    }
+
+    @Test("echo mode: a presigned upgrade gets the identity as its first message, then each text and binary message back; a tampered or unsigned one is not upgraded (400, its code in the access log)")
+    func echo() throws {
+        let fixture = try ServeFixture(label: "websocket-echo")
+        defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
+        let key = try fixture.createKey(principal: "alice")
+        let (gateway, port) = try fixture.startServe(["--websockets", "--region", "us-east-1"])
+        defer { gateway.stop() }
+
+        let report = try Self.client(port: port, key: key, mode: "presign", expect: 3, ["hello", "hex:00ff10"])
+        #expect(report["status"] as? [Int] == [101], "\(report)")
+        let received = report["received"] as? [String] ?? []
+        #expect(received.count == 3, "\(report)")
+        let identity = try? JSONSerialization.jsonObject(with: Data((received.first ?? "").utf8)) as? [String: String]
+        #expect(identity?["principal"] == "alice" && identity?["service"] == "iotdevicegateway", "\(received)")
+        #expect(identity?["presigned"] == "true" && identity?["path"] == "/mqtt", "\(received)")
+        #expect(Array(received.dropFirst()) == ["hello", "hex:00ff10"], "\(report)")
+
+        let tampered = try Self.client(port: port, key: key, mode: "tamper", expect: 0, [])
+        #expect(tampered["status"] as? [Int] == [400], "\(tampered)")
+        let wrong = try Self.client(port: port, key: (key.accessKeyID, "not-the-secret"), mode: "presign", expect: 0, [])
+        #expect(wrong["status"] as? [Int] == [400], "\(wrong)")
+        let log = Self.accessLines(gateway, path: "/mqtt", count: 3)
+        #expect(log.filter { $0.contains("status=101") && $0.contains("principal=alice") }.count == 1, "\(log)")
+        #expect(log.filter { $0.contains("status=400") && $0.contains("code=SignatureDoesNotMatch") }.count == 2, "\(log)")
+    }
+
+    @Test("a header-signed upgrade (API Gateway's way) is accepted once: the same signed handshake sent again is a replay and is not upgraded")
+    func headerSignedReplay() throws {
+        let fixture = try ServeFixture(label: "websocket-replay")
+        defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
+        let key = try fixture.createKey(principal: "alice")
+        let (gateway, port) = try fixture.startServe(["--websockets"])
+        defer { gateway.stop() }
+        let report = try Self.client(port: port, path: "/prod", key: key, service: "execute-api", mode: "replay", expect: 1, [])
+        #expect(report["status"] as? [Int] == [101, 400], "\(report)")
+        let identity = (report["received"] as? [String])?.first ?? ""
+        #expect(identity.contains("\"presigned\":\"false\"") && identity.contains("\"service\":\"execute-api\""), "\(report)")
+        let log = Self.accessLines(gateway, path: "/prod", count: 2)
+        #expect(log.contains { $0.contains("code=RequestReplayed") }, "\(log)")
+    }
+
+    @Test("with an upstream: messages go both ways through the gateway; the upstream's handshake has no presign parameters or client signature, has the identity headers, and is signed again with --upstream-access-key-id, which a second gateway verifies; the upstream's close ends the client's connection")
+    func relay() throws {
+        let fixture = try ServeFixture(
+            label: "websocket-relay", environment: ["SIGV4_UPSTREAM_SECRET_ACCESS_KEY": "placeholder"])
+        defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
+        let alice = try fixture.createKey(principal: "alice")
+        let record = fixture.directory + "/handshakes.jsonl"
+        let upstream = try GatewayHygieneTests.Child(
+            // The caller's environment: its python3 is the one with the `websockets` package.
+            "/usr/bin/env", ["python3", Self.peer, "upstream", record], environment: ProcessInfo.processInfo.environment,
+            directory: fixture.directory, name: "ws-upstream")
+        defer { upstream.stop() }
+        let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
+        let upstreamPort = String(line.split(separator: " ").last ?? "")
+        let (gateway, port) = try fixture.startServe(["--websockets", "--upstream", "http://127.0.0.1:\(upstreamPort)"])
+        defer { gateway.stop() }
+
+        let report = try Self.client(
+            port: port, path: "/mqtt?client=7", key: alice, mode: "presign", expect: 2, ["hi", "hex:010203", "close-please"])
+        #expect(report["status"] as? [Int] == [101], "\(report)")
+        #expect(report["received"] as? [String] == ["upstream:hi", "hex:030201"], "\(report)")
+        #expect(report["close_code"] as? Int != nil, "the upstream's close did not end the client's connection: \(report)")
+        let handshakes = (try? String(contentsOfFile: record, encoding: .utf8)) ?? ""
+        let first = try? JSONSerialization.jsonObject(with: Data((handshakes.split(separator: "\n").first ?? "").utf8)) as? [String: Any]
+        #expect(first?["path"] as? String == "/mqtt?client=7", "\(handshakes)")
+        let headers = (first?["headers"] as? [[String]] ?? []).map { ($0.first ?? "").lowercased() + ": " + ($0.last ?? "") }
+        #expect(headers.contains("x-sigv4-principal: alice"), "\(headers)")
+        #expect(!headers.contains { $0.hasPrefix("authorization:") }, "\(headers)")
+
+        // Signed again for a second gateway that verifies it: bob's key, which the first gateway holds
+        // only as its upstream credentials.
+        let bob = try fixture.createKey(principal: "bob")
+        let (second, secondPort) = try fixture.startServe(["--websockets"])
+        defer { second.stop() }
+        let chained = try GatewayHygieneTests.Child(
+            GatewayBinaryTests.binary.path,
+            ["serve", "--listen", "127.0.0.1:0", "--keystore", fixture.store, "--websockets",
+             "--upstream", "http://127.0.0.1:\(secondPort)", "--upstream-access-key-id", bob.accessKeyID],
+            environment: fixture.environment.merging(["SIGV4_UPSTREAM_SECRET_ACCESS_KEY": bob.secret]) { $1 },
+            directory: fixture.directory, name: "chained")
+        defer { chained.stop() }
+        let banner = try #require(chained.line(startingWith: "sigv4 serve: listening on http"), "the chained gateway did not start")
+        let listening = try #require(banner.range(of: "http://127.0.0.1:"), "\(banner)")
+        let chainedPort = try #require(UInt16(banner[listening.upperBound...].prefix { $0.isNumber }), "\(banner)")
+        let through = try Self.client(port: chainedPort, key: alice, mode: "presign", expect: 2, ["x"])
+        #expect(through["status"] as? [Int] == [101], "\(through)")
+        let secondIdentity = (through["received"] as? [String])?.first ?? ""
+        #expect(secondIdentity.contains("\"principal\":\"bob\"") && secondIdentity.contains("\"presigned\":\"false\""),
+            "\(through) \(Self.accessLines(second, path: "/mqtt", count: 1)) \(String(decoding: chained.stdout, as: UTF8.self).suffix(1500))")
+        #expect((through["received"] as? [String])?.last == "x", "\(through)")
+    }
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""WebSocket peers for `sigv4 serve --websockets` (GatewayWebSocketTests), built on the `websockets`
+library (PyPI, scripts/requirements-test.txt) and botocore's own signers.
+
+  websocket-peer.py client HTTP_URL ACCESS_KEY_ID SECRET SERVICE MODE EXPECT MESSAGE...
+      Signs `GET HTTP_URL` for SERVICE in us-east-1 with botocore (MODE `presign`: SigV4QueryAuth, as
+      AWS IoT's and Transcribe's WebSocket clients sign; `header`: SigV4Auth, Authorization and
+      X-Amz-Date sent with the handshake, as API Gateway WebSocket clients sign; `replay`: header
+      signing, then the same signed handshake twice), connects over ws://, sends each MESSAGE (text,
+      or bytes when it starts with `hex:`), reads EXPECT messages, closes, and prints one JSON report:
+      {"status": [handshake statuses], "received": [...], "error": "...", "close_code": n}.
+      A `tamper` MODE presigns and changes the signature's first digit.
+  websocket-peer.py upstream RECORD_FILE
+      A WebSocket server on 127.0.0.1 (prints `upstream listening on PORT`) that records each
+      handshake's path and headers as a JSON line in RECORD_FILE and answers each text message with
+      `upstream:` + it and each binary one with its bytes reversed; the message `close-please` makes it
+      close with code 4000.
+"""
+import asyncio
+import json
+import sys
+
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+
+
+def signed(url, key, secret, service, mode):
+    creds = botocore.credentials.Credentials(key, secret)
+    request = botocore.awsrequest.AWSRequest(method="GET", url=url)
+    if mode in ("presign", "tamper"):
+        botocore.auth.SigV4QueryAuth(creds, service, "us-east-1", expires=60).add_auth(request)
+        signed_url = request.url
+        if mode == "tamper":
+            at = signed_url.index("X-Amz-Signature=") + len("X-Amz-Signature=")
+            digit = signed_url[at]
+            signed_url = signed_url[:at] + ("0" if digit != "0" else "1") + signed_url[at + 1:]
+        return signed_url, {}
+    botocore.auth.SigV4Auth(creds, service, "us-east-1").add_auth(request)
+    headers = {name: value for name, value in request.headers.items() if name.lower() != "host"}
+    return url, headers
+
+
+async def client(url, key, secret, service, mode, expect, messages):
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus, ConnectionClosed
+
+    http_url, headers = signed(url, key, secret, service, mode)
+    ws_url = "ws://" + http_url[len("http://"):]
+    report = {"status": [], "received": [], "error": "", "close_code": None}
+    for attempt in range(2 if mode == "replay" else 1):
+        try:
+            async with connect(ws_url, additional_headers=headers, open_timeout=10) as ws:
+                report["status"].append(101)
+                if attempt == 1:
+                    continue
+                for message in messages:
+                    await ws.send(bytes.fromhex(message[4:]) if message.startswith("hex:") else message)
+                try:
+                    for _ in range(expect):
+                        answer = await asyncio.wait_for(ws.recv(), 10)
+                        report["received"].append("hex:" + answer.hex() if isinstance(answer, bytes) else answer)
+                    if expect == 0 or messages[-1:] == ["close-please"]:
+                        await asyncio.wait_for(ws.recv(), 10)
+                except ConnectionClosed as closed:
+                    report["close_code"] = closed.rcvd.code if closed.rcvd else None
+        except InvalidStatus as refused:
+            report["status"].append(refused.response.status_code)
+        except Exception as error:  # noqa: BLE001 - the report says what went wrong
+            report["error"] = f"{type(error).__name__}: {error}"
+    print(json.dumps(report))
+
+
+async def upstream(record):
+    from websockets.asyncio.server import serve
+
+    async def handler(ws):
+        with open(record, "a") as f:
+            f.write(json.dumps({"path": ws.request.path, "headers": [[k, v] for k, v in ws.request.headers.raw_items()]}) + "\n")
+        async for message in ws:
+            if message == "close-please":
+                await ws.close(4000, "asked to")
+                return
+            await ws.send("upstream:" + message if isinstance(message, str) else bytes(reversed(message)))
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        print(f"upstream listening on {port}", flush=True)
+        await asyncio.Future()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "client":
+        url, key, secret, service, mode, expect = sys.argv[2:8]
+        asyncio.run(client(url, key, secret, service, mode, int(expect), sys.argv[8:]))
+    else:
+        asyncio.run(upstream(sys.argv[2]))
