@@ -24,6 +24,8 @@ extension Gateway {
     /// Headers of the client's handshake that the relay's own handshake upstream replaces.
     static let webSocketHandshakeHeaders: Set<String> = [
         "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept",
+        // Only the subprotocol the gateway accepted goes on (``subprotocol(of:)``).
+        "sec-websocket-protocol",
         // The relay's client sends its own Origin (the upstream's URL), which a second one would contradict.
         "origin",
     ]
@@ -58,7 +60,9 @@ extension Gateway {
         }
         log(request, client: forwarding.client, status: 101, identity: identity, code: nil, started: started)
         let verified = identity
-        return .upgrade([:]) { inbound, outbound, context in
+        var accepted = HTTPFields()
+        if let subprotocol = Self.subprotocol(of: head) { accepted[Self.subprotocolName] = subprotocol }
+        return .upgrade(accepted) { inbound, outbound, context in
             try await self.relayWebSocket(
                 head, identity: verified, forwarding: forwarding, inbound: inbound, outbound: outbound, logger: context.logger)
         }
@@ -114,6 +118,16 @@ extension Gateway {
         }
     }
 
+    static let subprotocolName = HTTPField.Name("Sec-WebSocket-Protocol")!
+
+    /// The subprotocol the gateway accepts for the client and asks of the upstream: the first the client
+    /// offers (`mqtt` for AWS IoT's clients). The 101 is sent before the upstream is reached, so the
+    /// upstream cannot choose among several.
+    static func subprotocol(of head: HTTPRequest) -> String? {
+        let offered = head.headerFields[values: subprotocolName].flatMap { $0.split(separator: ",") }
+        return offered.lazy.map { $0.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty }
+    }
+
     /// The upstream's WebSocket URL for `head`'s target (presign parameters removed, the bucket of a
     /// virtual host in the path, as for any forwarded request) and the headers of the relay's handshake:
     /// the client's end-to-end headers but its own handshake's, the identity and forwarding headers,
@@ -132,6 +146,9 @@ extension Gateway {
         for field in Self.forwardedHeaders(head.headerFields)
         where !Self.webSocketHandshakeHeaders.contains(field.name.canonicalName) {
             outbound.headers.add(name: field.name.rawName, value: field.value)
+        }
+        if let subprotocol = Self.subprotocol(of: head) {
+            outbound.headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol)
         }
         if let identity {
             outbound.headers.add(name: "X-SigV4-Access-Key-Id", value: identity.accessKeyID)

@@ -50,6 +50,8 @@ struct GatewayWebSocketTests {
         #expect(identity?["principal"] == "alice" && identity?["service"] == "iotdevicegateway", "\(received)")
         #expect(identity?["presigned"] == "true" && identity?["path"] == "/mqtt", "\(received)")
         #expect(Array(received.dropFirst()) == ["hello", "hex:00ff10"], "\(report)")
+        // The first subprotocol the client offers (MQTT clients offer `mqtt`) is accepted.
+        #expect(report["subprotocol"] as? String == "mqtt", "\(report)")
 
         let tampered = try Self.client(port: port, key: key, mode: "tamper", expect: 0, [])
         #expect(tampered["status"] as? [Int] == [400], "\(tampered)")
@@ -102,6 +104,8 @@ struct GatewayWebSocketTests {
         #expect(first?["path"] as? String == "/mqtt?client=7", "\(handshakes)")
         let headers = (first?["headers"] as? [[String]] ?? []).map { ($0.first ?? "").lowercased() + ": " + ($0.last ?? "") }
         #expect(headers.contains("x-sigv4-principal: alice"), "\(headers)")
+        #expect(headers.filter { $0.hasPrefix("sec-websocket-protocol:") } == ["sec-websocket-protocol: mqtt"], "\(headers)")
+        #expect(report["subprotocol"] as? String == "mqtt", "\(report)")
         #expect(!headers.contains { $0.hasPrefix("authorization:") }, "\(headers)")
 
         // Signed again for a second gateway that verifies it: bob's key, which the first gateway holds

@@ -8,13 +8,14 @@ library (PyPI, scripts/requirements-test.txt) and botocore's own signers.
       X-Amz-Date sent with the handshake, as API Gateway WebSocket clients sign; `replay`: header
       signing, then the same signed handshake twice), connects over ws://, sends each MESSAGE (text,
       or bytes when it starts with `hex:`), reads EXPECT messages, closes, and prints one JSON report:
-      {"status": [handshake statuses], "received": [...], "error": "...", "close_code": n}.
+      {"status": [handshake statuses], "received": [...], "error": "...", "close_code": n,
+      "subprotocol": the one the server accepted}; it offers `mqtt` and `mqttv3.1`, as MQTT clients do.
       A `tamper` MODE presigns and changes the signature's first digit.
   websocket-peer.py upstream RECORD_FILE
       A WebSocket server on 127.0.0.1 (prints `upstream listening on PORT`) that records each
       handshake's path and headers as a JSON line in RECORD_FILE and answers each text message with
       `upstream:` + it and each binary one with its bytes reversed; the message `close-please` makes it
-      close with code 4000.
+      close with code 4000. It speaks the `mqtt` subprotocol.
 """
 import asyncio
 import json
@@ -50,8 +51,10 @@ async def client(url, key, secret, service, mode, expect, messages):
     report = {"status": [], "received": [], "error": "", "close_code": None}
     for attempt in range(2 if mode == "replay" else 1):
         try:
-            async with connect(ws_url, additional_headers=headers, open_timeout=10) as ws:
+            async with connect(ws_url, additional_headers=headers, open_timeout=10,
+                               subprotocols=["mqtt", "mqttv3.1"]) as ws:
                 report["status"].append(101)
+                report["subprotocol"] = ws.subprotocol
                 if attempt == 1:
                     continue
                 for message in messages:
@@ -83,7 +86,7 @@ async def upstream(record):
                 return
             await ws.send("upstream:" + message if isinstance(message, str) else bytes(reversed(message)))
 
-    async with serve(handler, "127.0.0.1", 0) as server:
+    async with serve(handler, "127.0.0.1", 0, subprotocols=["mqtt"]) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"upstream listening on {port}", flush=True)
         await asyncio.Future()
