@@ -9,6 +9,19 @@
 //
 // Oracles beyond "no crash, no hang, no ASan report":
 // - deterministic: parsed twice, the same form and file or the same refusal;
+// - differential, the streaming reader against the one-shot parse: every body `parse` reads is also given to a
+//   `BrowserFormReader` in pieces (one piece, a byte at a time, one cut, small, empty, delimiter-sized or large
+//   pieces, some of them at a nonzero reader index; chosen by a PRNG seeded with a hash of the whole input, so an
+//   input always splits the same way, and bytes the body does not use still move the cuts), then `finish()`.
+//   What parse accepts the reader accepts with the same fields in order, file name and file bytes (the released
+//   pieces joined), `fileByteCount` that length; what parse refuses the reader refuses with the same code, except
+//   that EntityTooLarge and MalformedPOSTRequest may stand for each other (the reader answers EntityTooLarge as
+//   soon as the file passes maxFileBytes, before it knows how the body ends, and MalformedPOSTRequest once more
+//   than maxBytesBeforeFile bytes came without the file); the reader never accepts what parse refuses. A
+//   Content-Type without a usable boundary fails the reader's init with parse's very refusal (parse checks the
+//   boundary first). Whatever the pieces: no file byte is released before `form` is set, `form` never changes
+//   once set, `fileByteCount` is the bytes released so far, nothing is released once `isComplete`, and a
+//   `finish()` that returns leaves the reader complete;
 // - every refusal is 4xx, one of MalformedPOSTRequest, InvalidArgument (no file) or EntityTooLarge;
 // - an accepted form keeps every limit (file ≤ maxFileBytes, fields ≤ maxFields, their name and value bytes ≤
 //   maxFieldBytes), holds no field the verifier would read as the file (`file`, ASCII case ignored), and takes
@@ -30,7 +43,8 @@ import Glibc
 #endif
 
 /// With FUZZ_BROWSER_FORM_STATS set (running over a corpus: `FuzzBrowserForm -runs=0 DIR`), one line per input on
-/// stderr: the mode and the outcome, to see which paths a corpus reaches.
+/// stderr: the mode and the outcome, to see which paths a corpus reaches; and a line where the reader's refusal code
+/// is not parse's (the EntityTooLarge / MalformedPOSTRequest pair the differential oracle lets through).
 let stats = getenv("FUZZ_BROWSER_FORM_STATS") != nil
 
 func note(_ line: String) {
@@ -109,13 +123,162 @@ func parse(_ body: [UInt8], _ contentType: String, _ limits: BrowserFormUpload.L
     }
 }
 
+/// FNV-1a over the whole input: the seed of the split points. Every byte counts, so that the fuzzer moves the
+/// cuts also through bytes the body does not use (option bits, the writer's unread tail).
+func splitSeed(_ data: [UInt8]) -> UInt64 {
+    data.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
+}
+
+/// SplitMix64: a small PRNG, so that an input always gives the same pieces (a crash reproduces from its input).
+struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+    /// 0..<n (n > 0).
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
+
+/// One piece of the body: its length, and how many bytes before it in its buffer the reader index skips (a piece
+/// a server gets is often a slice of a larger buffer; the reader must read from the reader index, not from 0).
+struct Piece {
+    var count: Int
+    var skip: Int
+}
+
+/// How a body of `count` bytes is cut. The shapes: one piece (as parse), a byte at a time (every state split at
+/// every byte), one cut anywhere, 1-8 bytes, 0-64 bytes (empty pieces too), about a delimiter's length (the held
+/// back delimiter prefix split at each of its bytes), and large pieces. Past 2,048 pieces the middle goes as one
+/// piece and the last 2,048 bytes are cut again: a 64 KiB body a byte at a time would take a second in this
+/// debug ASan build, and the file's head and its closing delimiter are where the states change.
+func pieces(_ count: Int, _ rng: inout SplitMix) -> [Piece] {
+    let shape = rng.below(7)
+    var out: [Piece] = []
+    var left = count
+    func add(_ n: Int) {
+        let n = min(n, left)
+        out.append(Piece(count: n, skip: rng.below(4) == 0 ? 1 + rng.below(16) : 0))
+        left -= n
+        if out.count == 2_048, left > 2_048 { add(left - 2_048) }
+    }
+    switch shape {
+    case 0:
+        add(count)
+    case 1:
+        while left > 0 { add(1) }
+    case 2:
+        add(rng.below(count + 1))
+        add(left)
+    case 3:
+        while left > 0 { add(1 + rng.below(8)) }
+    case 4:
+        while left > 0 { add(rng.below(65)) }
+    case 5:
+        let delimiter = boundaries[rng.below(boundaries.count)].utf8.count + 4
+        while left > 0 { add(max(1, delimiter - 2 + rng.below(5))) }
+    default:
+        while left > 0 { add(1 + rng.below(max(1, count))) }
+    }
+    return out
+}
+
+/// The pieces' sizes for a message, run-length encoded (`1x57, 3, 0, 12x2`), at most 40 runs.
+func describe(_ pieces: [Piece]) -> String {
+    var runs: [(Int, Int)] = []
+    for p in pieces {
+        if let last = runs.last, last.0 == p.count { runs[runs.count - 1].1 += 1 } else { runs.append((p.count, 1)) }
+    }
+    let text = runs.prefix(40).map { $0.1 == 1 ? "\($0.0)" : "\($0.0)x\($0.1)" }.joined(separator: ", ")
+    return "\(pieces.count) pieces [\(text)\(runs.count > 40 ? ", …" : "")]"
+}
+
+/// What a `BrowserFormReader` gives for the body in these pieces and `finish()`, checking on the way what holds
+/// whatever the pieces (the header's list).
+func stream(_ body: [UInt8], _ contentType: String, _ limits: BrowserFormUpload.Limits, _ pieces: [Piece]) -> Outcome {
+    var reader: BrowserFormReader
+    do throws(VerificationFailure) {
+        reader = try BrowserFormReader(contentType: contentType, limits: limits)
+    } catch {
+        return .refused(error)
+    }
+    var file: [UInt8] = []
+    var form: PostForm? = nil
+    var offset = 0
+    func took(_ released: ByteBuffer, _ step: String) {
+        // Built only for a message: describing the pieces on every step would dominate a run.
+        var at: String { "\(step) (body offset \(offset) of \(body.count), \(describe(pieces)))" }
+        if released.readableBytes > 0, reader.form == nil {
+            fatalError("\(released.readableBytes) file bytes released before the form was read: \(at)")
+        }
+        if let form, reader.form != form { fatalError("the form changed once set: \(at)") }
+        form = reader.form
+        file += released.readableBytesView
+        guard reader.fileByteCount == Int64(file.count) else {
+            fatalError("fileByteCount \(reader.fileByteCount) after \(file.count) file bytes released: \(at)")
+        }
+    }
+    do throws(VerificationFailure) {
+        for (n, piece) in pieces.enumerated() {
+            var buffer = ByteBuffer(bytes: Array(repeating: 0x2d, count: piece.skip) + body[offset..<offset + piece.count])
+            buffer.moveReaderIndex(forwardBy: piece.skip)
+            let wasComplete = reader.isComplete
+            let released = try reader.append(buffer)
+            offset += piece.count
+            if wasComplete, released.readableBytes > 0 {
+                fatalError("\(released.readableBytes) file bytes released after isComplete: piece \(n)")
+            }
+            took(released, "piece \(n)")
+        }
+        took(try reader.finish(), "finish()")
+    } catch {
+        return .refused(error)
+    }
+    guard reader.isComplete, let form = reader.form else {
+        fatalError("finish() returned but isComplete \(reader.isComplete), form \(reader.form == nil ? "nil" : "set")")
+    }
+    return .accepted(fields: form.fields, filename: form.filename, file: file)
+}
+
 let refusals: Set<String> = ["MalformedPOSTRequest", "InvalidArgument", "EntityTooLarge"]
 
-/// The oracles every parse meets, whatever the body.
-func check(_ body: [UInt8], _ contentType: String, _ limits: BrowserFormUpload.Limits) -> Outcome {
+/// The two codes the reader and parse may give for each other (the header's differential oracle).
+let earlyAnswers: Set<String> = ["MalformedPOSTRequest", "EntityTooLarge"]
+
+/// The oracles every parse meets, whatever the body; `splits` seeds the pieces the reader gets.
+func check(_ body: [UInt8], _ contentType: String, _ limits: BrowserFormUpload.Limits, splits: UInt64) -> Outcome {
     let outcome = parse(body, contentType, limits)
     let again = parse(body, contentType, limits)
     guard outcome == again else { fatalError("not deterministic: \(outcome.short), then \(again.short)") }
+
+    var rng = SplitMix(state: splits)
+    let cuts = pieces(body.count, &rng)
+    let streamed = stream(body, contentType, limits, cuts)
+    func differ(_ what: String) -> Never {
+        fatalError(
+            "the reader \(what): parse \(outcome.short); reader \(streamed.short); \(describe(cuts)); limits "
+                + "\(limits.maxFileBytes)/\(limits.maxFieldBytes)/\(limits.maxFields); Content-Type \(contentType.debugDescription), "
+                + "body \(String(decoding: body.prefix(2048), as: UTF8.self).debugDescription)")
+    }
+    // parse checks the boundary before it reads a byte, and the reader's init does the same check.
+    let typeRefusal = Result { () throws(VerificationFailure) in try BrowserFormReader(contentType: contentType, limits: limits) }
+    if case .failure(let f) = typeRefusal, outcome != .refused(f) { differ("init refused the Content-Type (\(f.message))") }
+    switch (outcome, streamed) {
+    case (.accepted, .accepted):
+        if outcome != streamed { differ("read another form") }
+    case (.accepted, .refused):
+        differ("refused a form parse accepts")
+    case (.refused, .accepted):
+        differ("accepted a body parse refuses")
+    case (.refused(let p), .refused(let r)):
+        if p.code != r.code, !(earlyAnswers.contains(p.code.name) && earlyAnswers.contains(r.code.name)) {
+            differ("refused with another code")
+        }
+        if stats, p.code != r.code { note("early answer: parse \(p.code.name), reader \(r.code.name)") }
+    }
     switch outcome {
     case .refused(let f):
         guard (400..<500).contains(f.httpStatus), refusals.contains(f.code.name) else {
@@ -264,7 +427,7 @@ func roundTrip(_ data: [UInt8]) {
         guard file.bytes.count <= limits.maxFileBytes else { return .refused(VerificationFailure(.entityTooLarge, "too large")) }
         return .accepted(fields: read, filename: file.name, file: file.bytes)
     }()
-    let outcome = check(body, type, limits)
+    let outcome = check(body, type, limits, splits: splitSeed(data))
     if stats { note("round trip: \(outcome.short.prefix { $0 != ":" && $0 != "," })") }
     switch (expected, outcome) {
     case (.refused(let e), .refused(let o)) where e.code == o.code: return
@@ -328,7 +491,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             type = String(decoding: body[..<nul], as: UTF8.self)
             body = Array(body[(nul == body.endIndex ? nul : nul + 1)...])
         }
-        let outcome = check(body, type, limits(bytes))
+        let outcome = check(body, type, limits(bytes), splits: splitSeed(bytes))
         if stats { note("raw: \(outcome.short.prefix { $0 != ":" && $0 != "," })") }
     }
     return 0
