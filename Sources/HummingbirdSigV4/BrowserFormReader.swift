@@ -39,10 +39,29 @@ public struct BrowserFormReader: Sendable {
         case head(ByteBuffer, next: Int)
         /// In the file: the bytes that could be the start of its closing delimiter.
         case file(held: ByteBuffer)
-        /// The file's closing delimiter seen: the bytes after it, until `--` or a line end tells.
-        case afterFile(ByteBuffer)
-        /// The form is whole; `ignored` bytes came after the file part (S3 ignores them).
-        case complete(ignored: Int)
+        /// The file's closing delimiter seen: where the bytes after it are, until `--` or a line end
+        /// tells (read a byte at a time, nothing kept: transport padding may be any length).
+        case afterFile(AfterDelimiter)
+        /// The form is whole; what follows the file part is ignored (as S3 ignores it).
+        case complete
+    }
+
+    /// After a delimiter: `--` closes the body; spaces or tabs, then CRLF, start a part; anything else
+    /// is malformed (as ``MultipartFraming/afterDelimiter(_:)`` reads a whole body).
+    enum AfterDelimiter: Sendable {
+        case start, dash, padding, cr
+
+        /// The state after `byte`; nil when the delimiter is now followed as it must be.
+        func next(_ byte: UInt8) throws(VerificationFailure) -> AfterDelimiter? {
+            switch (self, byte) {
+            case (.start, UInt8(ascii: "-")): return .dash
+            case (.dash, UInt8(ascii: "-")): return nil
+            case (.start, 0x20), (.start, 0x09), (.padding, 0x20), (.padding, 0x09): return .padding
+            case (.start, UInt8(ascii: "\r")), (.padding, UInt8(ascii: "\r")): return .cr
+            case (.cr, UInt8(ascii: "\n")): return nil
+            default: throw BrowserFormUpload.malformed("a boundary is not followed by a line end")
+            }
+        }
     }
 
     /// Bytes past ``BrowserFormUpload/Limits/maxBytesBeforeFile`` that a short head may still need
@@ -70,7 +89,7 @@ public struct BrowserFormReader: Sendable {
     public mutating func append(_ piece: ByteBuffer) throws(VerificationFailure) -> ByteBuffer {
         switch phase {
         case .head(var collected, let next):
-            phase = .complete(ignored: 0)  // not left holding a second reference to `collected` (no copy on write)
+            phase = .complete  // not left holding a second reference to `collected` (no copy on write)
             collected.writeImmutableBuffer(piece)
             guard collected.readableBytes >= next else {
                 phase = .head(collected, next: next)
@@ -104,19 +123,16 @@ public struct BrowserFormReader: Sendable {
                 return ByteBuffer()
             }
         case .file(var held):
-            phase = .complete(ignored: 0)
+            phase = .complete
             if held.readableBytes == 0 {
                 return try file(piece)
             }
             held.writeImmutableBuffer(piece)
             return try file(held)
-        case .afterFile(var after):
-            phase = .complete(ignored: 0)
-            after.writeImmutableBuffer(piece)
-            try afterFile(after)
+        case .afterFile(let state):
+            try afterFile(piece, from: state)
             return ByteBuffer()
-        case .complete(let ignored):
-            try ignore(ignored, piece.readableBytes)
+        case .complete:
             return ByteBuffer()
         }
     }
@@ -145,15 +161,8 @@ public struct BrowserFormReader: Sendable {
             }
         case .file:
             throw BrowserFormUpload.malformed("a part does not end with the boundary")
-        case .afterFile(let after):
-            let closed = after.withUnsafeReadableBytes { bytes in
-                Result { () throws(MultipartFraming.Stop) in
-                    var i = 0
-                    _ = try MultipartFraming(body: bytes, delimiter: delimiter, whole: true).afterDelimiter(&i)
-                }
-            }
-            if case .failure(.failure(let failure)) = closed { throw failure }
-            phase = .complete(ignored: after.readableBytes)
+        case .afterFile:
+            throw BrowserFormUpload.malformed("a boundary is not followed by a line end")
         case .complete:
             break
         }
@@ -172,8 +181,10 @@ public struct BrowserFormReader: Sendable {
         try count(release)
         let out = bytes.getSlice(at: bytes.readerIndex, length: release)!
         if let end {
-            phase = .afterFile(ByteBuffer())
-            try afterFile(bytes.getSlice(at: bytes.readerIndex + end + delimiter.count, length: bytes.readableBytes - end - delimiter.count)!)
+            phase = .afterFile(.start)
+            try afterFile(
+                bytes.getSlice(at: bytes.readerIndex + end + delimiter.count, length: bytes.readableBytes - end - delimiter.count)!,
+                from: .start)
         } else {
             // At most a delimiter's bytes are copied: the piece itself is released as a slice.
             phase = .file(held: held == 0 ? ByteBuffer() : ByteBuffer(bytes: bytes.readableBytesView.suffix(held)))
@@ -186,35 +197,17 @@ public struct BrowserFormReader: Sendable {
         guard fileByteCount <= Int64(limits.maxFileBytes) else { throw BrowserFormUpload.tooLarge(limits.maxFileBytes) }
     }
 
-    /// After the file's delimiter: `--`, or padding and a line end (the next part, ignored).
-    private mutating func afterFile(_ after: ByteBuffer) throws(VerificationFailure) {
-        let delimiter = self.delimiter
-        let read = after.withUnsafeReadableBytes { bytes in
-            Result { () throws(MultipartFraming.Stop) in
-                var i = 0
-                _ = try MultipartFraming(body: bytes, delimiter: delimiter, whole: false).afterDelimiter(&i)
+    /// After the file's delimiter: `--`, or padding and a line end (the next part, ignored); what
+    /// follows is ignored, whatever its length.
+    private mutating func afterFile(_ after: ByteBuffer, from start: AfterDelimiter) throws(VerificationFailure) {
+        var state = start
+        for byte in after.readableBytesView {
+            guard let next = try state.next(byte) else {
+                phase = .complete
+                return
             }
+            state = next
         }
-        switch read {
-        case .success:
-            phase = .complete(ignored: 0)
-            try ignore(0, after.readableBytes)
-        case .failure(.failure(let failure)):
-            throw failure
-        case .failure(.short):
-            // Only spaces or tabs keep it short: bounded as any bytes after the file.
-            guard after.readableBytes <= limits.maxBytesBeforeFile else {
-                throw BrowserFormUpload.malformed("a boundary is not followed by a line end")
-            }
-            phase = .afterFile(after)
-        }
-    }
-
-    private mutating func ignore(_ before: Int, _ more: Int) throws(VerificationFailure) {
-        let (sum, overflow) = before.addingReportingOverflow(more)
-        guard !overflow, sum <= limits.maxBytesBeforeFile else {
-            throw BrowserFormUpload.malformed("more than \(limits.maxBytesBeforeFile) bytes after the file")
-        }
-        phase = .complete(ignored: sum)
+        phase = .afterFile(state)
     }
 }

@@ -40,7 +40,9 @@ public struct BrowserFormUpload: Sendable {
         /// The most bytes before the file's content: the preamble, the fields and every part's head
         /// lines (``maxFieldBytes`` plus 256 per field plus 64 KiB). A reader streaming the file
         /// (``BrowserFormReader``) holds at most about this much before it has the form; past it the
-        /// body is `MalformedPOSTRequest`. The same allowance bounds what follows the file part.
+        /// body is `MalformedPOSTRequest`. What follows the file part is ignored, whatever its length
+        /// (as S3 ignores it, and as ``BrowserFormUpload/parse(_:contentType:limits:)`` does): it is
+        /// read and dropped, never kept.
         public var maxBytesBeforeFile: Int {
             let fields = max(0, maxFields).multipliedReportingOverflow(by: 256)
             let (sum, overflow) = max(0, maxFieldBytes).addingReportingOverflow(fields.overflow ? .max : fields.partialValue)

@@ -70,6 +70,26 @@ struct BrowserFormStreamingTests {
         }
     }
 
+    @Test("what follows the file part is ignored whatever its length, as by the whole-body reader: 70,000 bytes of padding after its delimiter, 70,000 of epilogue (FuzzBrowserForm's oracle, found by hand past the fuzzer's input size)")
+    func anyLengthAfterTheFile() throws {
+        let head = "--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--b"
+        for tail in ["--\r\n" + String(repeating: "e", count: 70_000), String(repeating: " ", count: 70_000) + "\r\nignored"] {
+            let body = Array((head + tail).utf8)
+            let limits = BrowserFormUpload.Limits(maxFileBytes: 10, maxFieldBytes: 0, maxFields: 0)
+            #expect(try Self.whole(body, limits: limits).get().1 == Array("x".utf8))
+            for split in [[1 << 20], [1], [4096], [13, 1]] {
+                #expect(try Self.stream(body, pieces: split, limits: limits).get().1 == Array("x".utf8), "\(split)")
+            }
+        }
+        // A delimiter followed by anything else than `--`, padding and CRLF is malformed, in pieces too.
+        let bad = Array((head + "  x\r\n").utf8)
+        guard case .failure(let failure) = Self.stream(bad, pieces: [1], limits: .init()) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(failure.code.name == "MalformedPOSTRequest")
+    }
+
     @Test("refusals match the whole body's code in every split: no file, a broken delimiter after the file, an unclosed file, a field over the limits, a bad boundary")
     func refusalsMatch() throws {
         let fields = Self.part("key", "k")
