@@ -264,6 +264,9 @@ struct Gateway: Sendable {
         }
         var form: VerifiedPostForm?
         let response: Response
+        // A body's own failures are told from the upstream's (``ClientBody``); a request without one
+        // (most of them) goes on untouched.
+        let request = Self.hasBody(request.head) ? Self.taggingBodyFailures(request) : request
         do {
             if let authenticator {
                 response = try await authenticator.handle(request, context: context) { request, context in
@@ -279,12 +282,36 @@ struct Gateway: Sendable {
                 response = try await serve(request, identity: nil, forwarding: forwarding)
             }
         } catch {
+            if Self.isClientGone(error) {
+                // The client went away mid-request (its body cut short): not the upstream's failure.
+                // nginx's 499, for the log; the client reads no answer.
+                log(request, client: client, status: 499, identity: identity, form: form, code: "ClientClosedRequest", started: started)
+                return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))
+            }
             log(request, client: client, status: 502, identity: identity, form: form, code: "BadGateway", started: started)
             return Self.badGateway()
         }
         let code = response.headers[SigV4ErrorFormat.errorCodeField]
         log(request, client: client, status: response.status.code, identity: identity, form: form, code: code, started: started)
         return response
+    }
+
+    /// True for the failure of reading the client's body (``ClientBody``: its HTTP/1.1 connection closed
+    /// before the declared length, its HTTP/2 stream reset), however deep it was rethrown.
+    static func isClientGone(_ error: any Error) -> Bool { error is ClientBody.ReadFailure }
+
+    /// True when the head declares a body (a length other than 0, or a transfer coding) or may carry
+    /// one undeclared (HTTP/2 DATA frames: no `Content-Length` is needed there; watched as well).
+    static func hasBody(_ head: HTTPRequest) -> Bool {
+        if let length = head.headerFields[.contentLength] { return length != "0" }
+        return head.headerFields[.transferEncoding] != nil || head.method != .get && head.method != .head
+    }
+
+    /// `request` with its body's read failures tagged (``ClientBody``).
+    static func taggingBodyFailures(_ request: Request) -> Request {
+        var request = request
+        request.body = RequestBody(asyncSequence: ClientBody(base: request.body))
+        return request
     }
 
     /// One structured access-log line: the peer's address (`client`), the request's identity

@@ -575,6 +575,30 @@ extension GatewayForwardingTests {
         #expect(rig.requests.isEmpty, "\(rig.received.prefix(1000))")
     }
 
+    @Test("a client that goes away in the middle of a body being forwarded is logged 499 ClientClosedRequest, not 502 BadGateway (the upstream did nothing wrong)")
+    func clientGoneIsNotBadGateway() throws {
+        let rig = try Rig()
+        let fields = try rig.signed(
+            .put, "/bucket/cut", [HTTPField.Name("x-amz-content-sha256")!: "UNSIGNED-PAYLOAD", .contentLength: String(8 << 20)],
+            payload: .unsignedPayload)
+        var head = "PUT /bucket/cut HTTP/1.1\r\n"
+        for (name, value) in fields { head += "\(name): \(value)\r\n" }
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 20)
+        let part = Array((head + "\r\n").utf8) + Array(repeating: 0x61, count: 1 << 20)
+        let sent = part.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        #expect(sent == part.count)
+        Thread.sleep(forTimeInterval: 0.3)
+        close(fd)
+        var line = ""
+        for _ in 0..<100 where line.isEmpty {
+            line = String(decoding: rig.gateway.stdout, as: UTF8.self).split(separator: "\n")
+                .first { $0.contains("path=/bucket/cut") }.map(String.init) ?? ""
+            if line.isEmpty { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        #expect(line.contains("status=499") && line.contains("code=ClientClosedRequest"), "\(line)")
+        #expect(line.contains("principal=alice"), "\(line)")
+    }
+
     @Test("a browser form refused for its signature is answered before its file is read: the client sends the fields and the first bytes of a 64 MiB file, and gets 403")
     func browserFormRefusedBeforeItsFile() throws {
         let rig = try Rig()
