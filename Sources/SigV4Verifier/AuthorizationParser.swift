@@ -41,7 +41,10 @@ struct ClaimedAuthorization: Sendable {
 
     struct Presign: Sendable {
         var date: AmzDate
+        /// `X-Amz-Expires`, or 0 when the query has none (``hasExpires``).
         var expires: Int
+        /// False for a query without `X-Amz-Expires` (AWS IoT's WebSocket handshakes).
+        var hasExpires: Bool { expires != 0 }
         var sessionToken: String?
         /// The `X-Amz-Signature=…` element, as indices of the query (left out of what was signed).
         var signatureElement: Range<Int>
@@ -655,8 +658,11 @@ enum AuthorizationParser {
             }
             start = end + 1
         }
+        // X-Amz-Expires may be missing: AWS IoT's device SDKs presign their WebSocket handshake without
+        // it. `expires` is then 0 (a given 0 is refused below), and the verifier accepts that only for
+        // the services of `VerificationPolicy.presignWithoutExpires`, time-checked as a header signature.
         guard let algorithmValue = found[0], let credential = found[1], let dateValue = found[2],
-            let expiresValue = found[3], let signedHeaders = found[4], let signatureValue = found[5]
+            let signedHeaders = found[4], let signatureValue = found[5]
         else {
             throw queryError(
                 "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
@@ -700,17 +706,20 @@ enum AuthorizationParser {
             }
             return date
         }
-        let expires = try withDecoded(q, expiresValue) { p, r throws(VerificationFailure) -> Int in
-            guard !r.isEmpty, r.count <= 9, p[r].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-                throw queryError("X-Amz-Expires should be a number")
+        var expires = 0
+        if let expiresValue = found[3] {
+            expires = try withDecoded(q, expiresValue) { p, r throws(VerificationFailure) -> Int in
+                guard !r.isEmpty, r.count <= 9, p[r].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                    throw queryError("X-Amz-Expires should be a number")
+                }
+                var expires = 0
+                for i in r { expires = expires * 10 + Int(p[i] - 0x30) }
+                return expires
             }
-            var expires = 0
-            for i in r { expires = expires * 10 + Int(p[i] - 0x30) }
-            return expires
-        }
-        guard expires >= 1 else { throw queryError("X-Amz-Expires must be non-negative and at least 1") }
-        guard expires <= 604_800 else {
-            throw queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800")
+            guard expires >= 1 else { throw queryError("X-Amz-Expires must be non-negative and at least 1") }
+            guard expires <= 604_800 else {
+                throw queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800")
+            }
         }
         // Checked decoded; kept as a slice of `source` when there is one, else as the decoded text.
         let names = try withDecoded(q, signedHeaders) { p, r throws(VerificationFailure) -> SignedHeadersText in

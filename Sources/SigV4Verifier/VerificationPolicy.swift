@@ -18,6 +18,7 @@ public import SigV4
 /// | ``allowEventStreams`` | true (`STREAMING-AWS4-HMAC-SHA256-EVENTS`: signed event-stream messages) |
 /// | ``eventStreamPaths`` | Transcribe streaming's paths (read as event streams without a declaration) |
 /// | ``presignedSingleUse`` | false (presigned URLs may be used until they expire) |
+/// | ``presignWithoutExpires`` | `iotdevicegateway` (AWS IoT's presigned WebSocket handshakes carry no `X-Amz-Expires`) |
 /// | ``acceptDateHeader`` | true (RFC 1123 `Date` when `X-Amz-Date` is absent) |
 /// | ``plusPolicies`` | literal, then space, then verbatim |
 /// | ``acceptVerbatimForms`` | true (botocore's and curl's raw path and query readings) |
@@ -75,6 +76,17 @@ public struct VerificationPolicy: Sendable, Hashable {
     ]
     /// Remember presigned signatures too, so each presigned URL works once (needs a replay guard).
     public var presignedSingleUse: Bool
+    /// Service signing names whose presigned requests may leave out `X-Amz-Expires` (by default
+    /// `iotdevicegateway`: the AWS IoT Device SDKs presign their MQTT-over-WebSocket handshake
+    /// without it, and AWS IoT accepts it). Such a request is held to a header signature's rules:
+    /// its `X-Amz-Date` within ``maxClockSkew`` of now (`RequestTimeTooSkewed`), and its signature
+    /// remembered by the replay guard. For any other service a missing `X-Amz-Expires` is
+    /// `AuthorizationQueryParametersError`, as S3 answers.
+    ///
+    /// ```swift
+    /// policy.presignWithoutExpires = []   // every presigned URL must say how long it lives
+    /// ```
+    public var presignWithoutExpires: Set<String> = ["iotdevicegateway"]
     /// Use an RFC 1123 `Date` header when `X-Amz-Date` is absent (header auth).
     public var acceptDateHeader: Bool
     /// The `+` policies tried, in order, when the query holds a `+` or a lowercase `%xx`

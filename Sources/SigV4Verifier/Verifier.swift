@@ -391,9 +391,27 @@ public struct Verifier: Sendable {
     }
 
     /// True when the replay guard (if any) has to record a verified request's signature: header
-    /// authentication always, a presigned URL when the policy makes it single-use.
-    func needsReplayGuard(presigned: Bool) -> Bool {
-        !presigned || storage.policy.presignedSingleUse
+    /// authentication always, a presigned URL when the policy makes it single-use or when it has no
+    /// `X-Amz-Expires` (a handshake presigned without a lifetime is held to a header signature's rules).
+    func needsReplayGuard(_ verified: borrowing VerifiedRequest) -> Bool {
+        !verified.isPresigned || verified.expires == nil || storage.policy.presignedSingleUse
+    }
+
+    /// Throws `RequestTimeTooSkewed` when `signedAt` is further from `now` than the policy's skew.
+    @inline(__always)
+    func checkSkew(
+        _ signedAt: AmzDate, now: AmzDate, withKey: (VerificationFailure) -> VerificationFailure
+    ) throws(VerificationFailure) {
+        let skew = now.secondsSince1970 - signedAt.secondsSince1970
+        if skew > storage.policy.maxClockSkew || -skew > storage.policy.maxClockSkew {
+            throw withKey(
+                VerificationFailure(
+                    .requestTimeTooSkewed, "The difference between the request time and the current time is too large.",
+                    details: [
+                        .init("RequestTime", signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic),
+                        .init("MaxAllowedSkewMilliseconds", String(storage.policy.maxClockSkew * 1000)),
+                    ]))
+        }
     }
 
     /// The rest of a verification after ``firstPass(_:payload:now:into:)``: the resolver's
@@ -422,7 +440,7 @@ public struct Verifier: Sendable {
         }
 
         // 8. Replay.
-        if let replayGuard = storage.replayGuard, needsReplayGuard(presigned: verified.isPresigned) {
+        if let replayGuard = storage.replayGuard, needsReplayGuard(verified) {
             let until = replayUntil(verified)
             try replayAnswer(
                 await replayGuard.remember(verified.signature, until: until, now: now), verified: verified, now: now,
@@ -436,7 +454,7 @@ public struct Verifier: Sendable {
     /// signature (or no guard has to), false when ``finish(_:payload:now:outcome:)`` has to ask.
     func replayStepWithoutSuspending(_ outcome: borrowing Outcome, now: AmzDate) throws(VerificationFailure) -> Bool {
         guard storage.hasReplayGuard, let replayGuard = storage.replayGuard,
-            needsReplayGuard(presigned: outcome.verified!.isPresigned)
+            needsReplayGuard(outcome.verified!)
         else {
             return true
         }
@@ -687,7 +705,18 @@ public struct Verifier: Sendable {
             throw withKey(
                 fail("Invalid credential date \"\(claim.dateStamp)\". This date is not the same as X-Amz-Date: \"\(signedAt.dateStamp)\"."))
         }
-        if let presign = claim.presign {
+        if let presign = claim.presign, !presign.hasExpires {
+            // No X-Amz-Expires (AWS IoT's device SDKs presign their WebSocket handshake this way): only
+            // for the services the policy names, and then time-checked as a header signature is.
+            guard storage.policy.presignWithoutExpires.contains(claim.service) else {
+                throw withKey(
+                    VerificationFailure(
+                        .authorizationQueryParametersError,
+                        "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+                    ))
+            }
+            try checkSkew(signedAt, now: now, withKey: withKey)
+        } else if let presign = claim.presign {
             if presign.expires > storage.policy.maxPresignExpires {
                 throw withKey(
                     VerificationFailure(
@@ -711,16 +740,7 @@ public struct Verifier: Sendable {
                         ]))
             }
         } else {
-            let skew = now.secondsSince1970 - signedAt.secondsSince1970
-            if skew > storage.policy.maxClockSkew || -skew > storage.policy.maxClockSkew {
-                throw withKey(
-                    VerificationFailure(
-                        .requestTimeTooSkewed, "The difference between the request time and the current time is too large.",
-                        details: [
-                            .init("RequestTime", signedAt.iso8601Basic), .init("ServerTime", now.iso8601Basic),
-                            .init("MaxAllowedSkewMilliseconds", String(storage.policy.maxClockSkew * 1000)),
-                        ]))
-            }
+            try checkSkew(signedAt, now: now, withKey: withKey)
         }
 
         // 4. Coverage: host, x-amz-*, date; payload mode.
@@ -875,7 +895,9 @@ public struct Verifier: Sendable {
         }
         do {
             try checkKeyScope(
-                credential, region: claim.region, service: claim.service, presignExpires: claim.presign?.expires,
+                credential, region: claim.region, service: claim.service,
+                // Without X-Amz-Expires a URL lives as long as the skew window lets it.
+                presignExpires: claim.presign.map { $0.hasExpires ? $0.expires : Int(storage.policy.maxClockSkew) },
                 regionSet: regionSet, request: request, bucket: bucket, signedAt: signedAt, now: now)
             try checkToken(expected: credential.sessionToken, claimed: claimedToken)
         } catch {
@@ -943,7 +965,8 @@ public struct Verifier: Sendable {
         if storage.hasReplayGuard { outcome.claimedAccessKeyID = claim.accessKeyID }
         outcome.verified = VerifiedRequest(
             accessKeyID: credential.accessKeyID, principal: credential.principal, signedHeadersText: claim.signedHeadersText, signedAt: signedAt, isPresigned: presigned,
-            expires: claim.presign?.expires, signature: match.replayKey ?? claim.signature, payloadHash: match.payload,
+            expires: claim.presign.flatMap { $0.hasExpires ? $0.expires : nil }, signature: match.replayKey ?? claim.signature,
+            payloadHash: match.payload,
             payload: status, plusPolicy: match.plus, canonicalForm: match.form,
             diagnostics: storage.policy.includeDiagnostics ? match.diagnostics : nil, signingKey: signingKey,
             isSigV4a: regionSet != nil, declaredChecksum: declaredChecksum, contentMD5: contentMD5,

@@ -130,4 +130,36 @@ struct GatewayWebSocketTests {
             "\(through) \(Self.accessLines(second, path: "/mqtt", count: 1)) \(String(decoding: chained.stdout, as: UTF8.self).suffix(1500))")
         #expect((through["received"] as? [String])?.last == "x", "\(through)")
     }
+
+    @Test("AWS's CRT MQTT client (what the AWS IoT Device SDK v2 connects with over WebSockets: its handshake presigned by aws-c-auth for iotdevicegateway, without X-Amz-Expires) connects through the gateway to an MQTT broker, subscribes, and gets back the three messages it publishes at QoS 1; with a wrong secret it does not connect")
+    func iotDeviceSDKClient() throws {
+        let fixture = try ServeFixture(label: "websocket-iot")
+        defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
+        let key = try fixture.createKey(principal: "thing")
+        let scripts = Vectors.root.deletingLastPathComponent().appendingPathComponent("scripts/peers")
+        let broker = try GatewayHygieneTests.Child(
+            "/usr/bin/env", ["python3", scripts.appendingPathComponent("mqtt-upstream.py").path, fixture.directory + "/mqtt.jsonl"],
+            environment: ProcessInfo.processInfo.environment, directory: fixture.directory, name: "mqtt-broker")
+        defer { broker.stop() }
+        let line = try #require(broker.line(startingWith: "upstream listening on "), "the broker did not start")
+        let (gateway, port) = try fixture.startServe(
+            ["--websockets", "--upstream", "http://127.0.0.1:\(line.split(separator: " ").last ?? "")"])
+        defer { gateway.stop() }
+        func connect(secret: String) throws -> [String: Any] {
+            let (status, output) = try GatewayBinaryTests.run(
+                ["python3", scripts.appendingPathComponent("iot-mqtt-client.py").path, "127.0.0.1", String(port),
+                 key.accessKeyID, secret, "one", "two", "three"],
+                executable: URL(fileURLWithPath: "/usr/bin/env"))
+            let report = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+            return try #require(report, "the client exited \(status) without a report: \(output)")
+        }
+        let report = try connect(secret: key.secret)
+        #expect(report["connected"] as? Bool == true && report["error"] as? String == "", "\(report)")
+        #expect(report["received"] as? [String] == ["one", "two", "three"], "\(report)")
+        let refused = try connect(secret: "not-the-secret")
+        #expect(refused["connected"] as? Bool == false, "\(refused)")
+        let log = Self.accessLines(gateway, path: "/mqtt", count: 2)
+        #expect(log.contains { $0.contains("status=101") && $0.contains("principal=thing") && $0.contains("presigned=true") }, "\(log)")
+        #expect(log.contains { $0.contains("status=400") && $0.contains("code=SignatureDoesNotMatch") }, "\(log)")
+    }
 }
