@@ -41,27 +41,9 @@ public struct BrowserFormReader: Sendable {
         case file(held: ByteBuffer)
         /// The file's closing delimiter seen: where the bytes after it are, until `--` or a line end
         /// tells (read a byte at a time, nothing kept: transport padding may be any length).
-        case afterFile(AfterDelimiter)
+        case afterFile(MultipartFraming.AfterDelimiter)
         /// The form is whole; what follows the file part is ignored (as S3 ignores it).
         case complete
-    }
-
-    /// After a delimiter: `--` closes the body; spaces or tabs, then CRLF, start a part; anything else
-    /// is malformed (as ``MultipartFraming/afterDelimiter(_:)`` reads a whole body).
-    enum AfterDelimiter: Sendable {
-        case start, dash, padding, cr
-
-        /// The state after `byte`; nil when the delimiter is now followed as it must be.
-        func next(_ byte: UInt8) throws(VerificationFailure) -> AfterDelimiter? {
-            switch (self, byte) {
-            case (.start, UInt8(ascii: "-")): return .dash
-            case (.dash, UInt8(ascii: "-")): return nil
-            case (.start, 0x20), (.start, 0x09), (.padding, 0x20), (.padding, 0x09): return .padding
-            case (.start, UInt8(ascii: "\r")), (.padding, UInt8(ascii: "\r")): return .cr
-            case (.cr, UInt8(ascii: "\n")): return nil
-            default: throw BrowserFormUpload.malformed("a boundary is not followed by a line end")
-            }
-        }
     }
 
     /// Bytes past ``BrowserFormUpload/Limits/maxBytesBeforeFile`` that a short head may still need
@@ -199,7 +181,7 @@ public struct BrowserFormReader: Sendable {
 
     /// After the file's delimiter: `--`, or padding and a line end (the next part, ignored); what
     /// follows is ignored, whatever its length.
-    private mutating func afterFile(_ after: ByteBuffer, from start: AfterDelimiter) throws(VerificationFailure) {
+    private mutating func afterFile(_ after: ByteBuffer, from start: MultipartFraming.AfterDelimiter) throws(VerificationFailure) {
         var state = start
         for byte in after.readableBytesView {
             guard let next = try state.next(byte) else {

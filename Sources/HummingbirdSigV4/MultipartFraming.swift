@@ -52,20 +52,39 @@ struct MultipartFraming {
         return nil
     }
 
+    /// What may follow a delimiter, read a byte at a time: `--` closes the body; spaces or tabs, then
+    /// CRLF, start a part; anything else is malformed. ``afterDelimiter(_:)`` reads it over the bytes
+    /// at hand, ``BrowserFormReader`` across pieces without keeping them (padding may be any length).
+    enum AfterDelimiter: Sendable, Equatable {
+        case start, dash, padding, cr
+
+        /// The state after `byte`; nil when the delimiter is now followed as it must be (closing the
+        /// body when `self` was ``dash``).
+        func next(_ byte: UInt8) throws(VerificationFailure) -> AfterDelimiter? {
+            switch (self, byte) {
+            case (.start, UInt8(ascii: "-")): return .dash
+            case (.dash, UInt8(ascii: "-")): return nil
+            case (.start, 0x20), (.start, 0x09), (.padding, 0x20), (.padding, 0x09): return .padding
+            case (.start, UInt8(ascii: "\r")), (.padding, UInt8(ascii: "\r")): return .cr
+            case (.cr, UInt8(ascii: "\n")): return nil
+            default: throw BrowserFormUpload.malformed("a boundary is not followed by a line end")
+            }
+        }
+    }
+
     /// After a delimiter at `i`: `--` closes the body (true); spaces or tabs and CRLF start a part
     /// (false, `i` moved past them).
     func afterDelimiter(_ i: inout Int) throws(Stop) -> Bool {
-        let dash = UInt8(ascii: "-")
-        let left = body.count - i
-        if left >= 2, body[i] == dash, body[i + 1] == dash { return true }
-        if !whole, left == 0 || (left == 1 && body[i] == dash) { throw .short }
-        while i < body.count, body[i] == 0x20 || body[i] == 0x09 { i += 1 }
-        if body.count - i < 2, !whole, i == body.count || body[i] == Self.cr { throw .short }
-        guard body.count - i >= 2, body[i] == Self.cr, body[i + 1] == Self.lf else {
-            throw malformed("a boundary is not followed by a line end")
+        var state = AfterDelimiter.start
+        while i < body.count {
+            let byte = body[i]
+            i += 1
+            let next: AfterDelimiter?
+            do { next = try state.next(byte) } catch { throw .failure(error) }
+            guard let next else { return state == .dash }
+            state = next
         }
-        i += 2
-        return false
+        throw ranOut("a boundary is not followed by a line end")
     }
 
     /// Reads the preamble and the parts up to the content of the part named `file`: the fields before
