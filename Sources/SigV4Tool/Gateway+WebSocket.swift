@@ -77,8 +77,10 @@ extension Gateway {
         guard let upstream else {
             let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
             try await outbound.write(.text(String(buffer: Self.echoBody(request, identity: identity, bodyBytes: 0))))
-            for try await message in inbound.messages(maxSize: limit) {
-                try await outbound.write(message.outboundFrame)
+            try await watchingKey(identity, closing: { try? await outbound.close(.policyViolation, reason: Self.keyGone) }) {
+                for try await message in inbound.messages(maxSize: limit) {
+                    try await outbound.write(message.outboundFrame)
+                }
             }
             return
         }
@@ -90,6 +92,11 @@ extension Gateway {
             upstreamInbound, upstreamOutbound, _ in
             // Each direction, when it ends, closes the other: the peer then answers the close, which ends
             // the other direction's loop (no task is cancelled mid-write).
+            let closeBoth: @Sendable () async -> Void = {
+                try? await outbound.close(.policyViolation, reason: Self.keyGone)
+                try? await upstreamOutbound.close(.goingAway, reason: nil)
+            }
+            try await self.watchingKey(identity, closing: closeBoth) {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do {
@@ -114,6 +121,57 @@ extension Gateway {
                     }
                 }
                 try await group.waitForAll()
+            }
+            }
+        }
+    }
+
+    /// The close reason sent when the connection's key no longer resolves.
+    static let keyGone = "The access key that signed this connection was deactivated or deleted"
+
+    /// Runs `body` (a connection's relay); every ``webSocketKeyCheck`` meanwhile, resolves the key
+    /// that signed the handshake again, and when it is gone (deactivated, deleted) or past its
+    /// `notAfter`, calls `closing` (close frames, 1008 to the client), which ends `body` as any close
+    /// does. A key store that cannot be read closes nothing.
+    func watchingKey(
+        _ identity: VerifiedRequest?, closing: @escaping @Sendable () async -> Void,
+        _ body: @escaping @Sendable () async throws -> Void
+    ) async throws {
+        guard let identity, let interval = webSocketKeyCheck, let verifier = authenticator?.verifier,
+            let clock = authenticator?.configuration.clock
+        else {
+            return try await body()
+        }
+        let context = (
+            accessKeyID: identity.accessKeyID, signedAt: identity.signedAt, region: identity.scope.region,
+            service: identity.scope.service, presigned: identity.isPresigned)
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await body()
+                return true
+            }
+            group.addTask {
+                while (try? await Task.sleep(for: interval)) != nil {
+                    let now = clock()
+                    let credential: ResolvedCredential?
+                    do {
+                        credential = try await verifier.resolver.resolve(
+                            accessKeyID: context.accessKeyID,
+                            context: ResolutionContext(
+                                signedAt: context.signedAt, now: now, region: context.region, service: context.service,
+                                isPresigned: context.presigned))
+                    } catch {
+                        continue
+                    }
+                    if let credential, credential.scope.notAfter.map({ now <= $0 }) ?? true { continue }
+                    await closing()
+                    return false
+                }
+                return false
+            }
+            // The relay ends first (then the watch is stopped) or after the watch closed it.
+            while let relayEnded = try await group.next() {
+                if relayEnded { group.cancelAll() }
             }
         }
     }

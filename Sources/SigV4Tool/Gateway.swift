@@ -28,6 +28,8 @@ struct Gateway: Sendable {
     var maxBufferedBody: Int = 16 << 20
     /// Where a browser form's file larger than ``maxBufferedBody`` is held (unlinked) before it goes upstream.
     var spoolDirectory: String = NSTemporaryDirectory()
+    /// How often an open WebSocket connection's key is resolved again (`--websocket-key-check`); nil: never.
+    var webSocketKeyCheck: Duration? = .seconds(30)
     /// Proxies whose `X-Forwarded-For` chain and `X-Forwarded-Proto` are kept (`--trusted-proxy`);
     /// by default none, and the gateway speaks only for its connection's peer.
     var trustedProxies = TrustedProxies.none

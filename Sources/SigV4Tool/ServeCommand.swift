@@ -67,6 +67,14 @@ struct Serve: AsyncParsableCommand {
             """)
     var websockets = false
 
+    @Option(
+        help: """
+            With --websockets: every this many seconds, resolve the key that signed each open WebSocket \
+            connection again, and close the connection (1008) once the key is deactivated, deleted or past \
+            its not-after time. 0: never.
+            """)
+    var websocketKeyCheck: Int = 30
+
     @Option(help: "Key store file (default: $SIGV4_KEYSTORE or ~/.local/share/sigv4/keys.db).")
     var keystore: String?
 
@@ -223,6 +231,7 @@ struct Serve: AsyncParsableCommand {
         if http2 == true, tlsCertificate == nil {
             throw ValidationError("--http2 needs --tls-certificate and --tls-key (HTTP/2 is offered by ALPN, over TLS only)")
         }
+        guard websocketKeyCheck >= 0 else { throw ValidationError("--websocket-key-check must be 0 or more") }
         if http2 == true, websockets {
             throw ValidationError("--websockets serves HTTP/1.1 only: it cannot be used with --http2")
         }
@@ -323,6 +332,7 @@ struct Serve: AsyncParsableCommand {
                 Credentials(
                     accessKeyID: $0, secretAccessKey: environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"] ?? "")
             }, maxBufferedBody: maxBufferedBody, spoolDirectory: spoolDirectory ?? NSTemporaryDirectory(),
+            webSocketKeyCheck: websocketKeyCheck > 0 ? .seconds(websocketKeyCheck) : nil,
             trustedProxies: try TrustedProxies(trustedProxies),
             scheme: tls == nil ? "http" : "https")
         let serverLogger = logger

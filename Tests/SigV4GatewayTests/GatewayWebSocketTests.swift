@@ -162,4 +162,40 @@ struct GatewayWebSocketTests {
         #expect(log.contains { $0.contains("status=101") && $0.contains("principal=thing") && $0.contains("presigned=true") }, "\(log)")
         #expect(log.contains { $0.contains("status=400") && $0.contains("code=SignatureDoesNotMatch") }, "\(log)")
     }
+
+    @Test("an open connection whose key is deactivated is closed with 1008 at the next key check (--websocket-key-check 1); another key's connection stays open")
+    func deactivatedKeyClosesItsConnections() throws {
+        let fixture = try ServeFixture(label: "websocket-revoke")
+        defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
+        let alice = try fixture.createKey(principal: "alice")
+        let (gateway, port) = try fixture.startServe(["--websockets", "--websocket-key-check", "1"])
+        defer { gateway.stop() }
+        let holder = try GatewayHygieneTests.Child(
+            "/usr/bin/env",
+            ["python3", Self.peer, "client", "http://127.0.0.1:\(port)/mqtt", alice.accessKeyID, alice.secret,
+             "iotdevicegateway", "hold", "1"],
+            environment: ProcessInfo.processInfo.environment, directory: fixture.directory, name: "holder")
+        defer { holder.stop() }
+        let bob = try fixture.createKey(principal: "bob")
+        let other = try GatewayHygieneTests.Child(
+            "/usr/bin/env",
+            ["python3", Self.peer, "client", "http://127.0.0.1:\(port)/mqtt", bob.accessKeyID, bob.secret,
+             "iotdevicegateway", "hold", "1"],
+            environment: ProcessInfo.processInfo.environment, directory: fixture.directory, name: "other")
+        defer { other.stop() }
+        _ = try #require(holder.line(startingWith: "held"), "the client never held a connection")
+        _ = try #require(other.line(startingWith: "held"), "the other client never held a connection")
+        let started = Date()
+        let (deactivated, _) = try GatewayBinaryTests.run(
+            ["keys", "deactivate", alice.accessKeyID, "--keystore", fixture.store], environment: fixture.environment)
+        #expect(deactivated == 0)
+        let line = try #require(holder.line(startingWith: "{"), "the client never reported")
+        let report = try #require(try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        #expect(report["close_code"] as? Int == 1008, "\(report)")
+        #expect((report["close_reason"] as? String ?? "").contains("deactivated"), "\(report)")
+        #expect(Date().timeIntervalSince(started) < 20, "closed only after \(Date().timeIntervalSince(started)) s")
+        // Two more checks later, bob's connection is still open (its client has not reported).
+        Thread.sleep(forTimeInterval: 2.5)
+        #expect(!String(decoding: other.stdout, as: UTF8.self).contains("{"), "\(String(decoding: other.stdout, as: UTF8.self))")
+    }
 }

@@ -10,7 +10,8 @@ library (PyPI, scripts/requirements-test.txt) and botocore's own signers.
       or bytes when it starts with `hex:`), reads EXPECT messages, closes, and prints one JSON report:
       {"status": [handshake statuses], "received": [...], "error": "...", "close_code": n,
       "subprotocol": the one the server accepted}; it offers `mqtt` and `mqttv3.1`, as MQTT clients do.
-      A `tamper` MODE presigns and changes the signature's first digit.
+      A `tamper` MODE presigns and changes the signature's first digit; `hold` presigns, reads EXPECT
+      messages, prints `held` on its own line, then waits up to 30 s for the server to close.
   websocket-peer.py upstream RECORD_FILE
       A WebSocket server on 127.0.0.1 (prints `upstream listening on PORT`) that records each
       handshake's path and headers as a JSON line in RECORD_FILE and answers each text message with
@@ -29,7 +30,7 @@ import botocore.credentials
 def signed(url, key, secret, service, mode):
     creds = botocore.credentials.Credentials(key, secret)
     request = botocore.awsrequest.AWSRequest(method="GET", url=url)
-    if mode in ("presign", "tamper"):
+    if mode in ("presign", "tamper", "hold"):
         botocore.auth.SigV4QueryAuth(creds, service, "us-east-1", expires=60).add_auth(request)
         signed_url = request.url
         if mode == "tamper":
@@ -63,10 +64,14 @@ async def client(url, key, secret, service, mode, expect, messages):
                     for _ in range(expect):
                         answer = await asyncio.wait_for(ws.recv(), 10)
                         report["received"].append("hex:" + answer.hex() if isinstance(answer, bytes) else answer)
-                    if expect == 0 or messages[-1:] == ["close-please"]:
+                    if mode == "hold":
+                        print("held", flush=True)
+                        await asyncio.wait_for(ws.recv(), 30)
+                    elif expect == 0 or messages[-1:] == ["close-please"]:
                         await asyncio.wait_for(ws.recv(), 10)
                 except ConnectionClosed as closed:
                     report["close_code"] = closed.rcvd.code if closed.rcvd else None
+                    report["close_reason"] = closed.rcvd.reason if closed.rcvd else None
         except InvalidStatus as refused:
             report["status"].append(refused.response.status_code)
         except Exception as error:  # noqa: BLE001 - the report says what went wrong
