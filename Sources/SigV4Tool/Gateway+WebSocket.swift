@@ -78,9 +78,7 @@ extension Gateway {
             let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
             try await outbound.write(.text(String(buffer: Self.echoBody(request, identity: identity, bodyBytes: 0))))
             try await watchingKey(identity, closing: { try? await outbound.close(.policyViolation, reason: Self.keyGone) }) {
-                for try await message in inbound.messages(maxSize: limit) {
-                    try await outbound.write(message.outboundFrame)
-                }
+                try await Self.pump(inbound, to: outbound, limit: limit)
             }
             return
         }
@@ -97,32 +95,26 @@ extension Gateway {
                 try? await upstreamOutbound.close(.goingAway, reason: nil)
             }
             try await self.watchingKey(identity, closing: closeBoth) {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    do {
-                        for try await message in inbound.messages(maxSize: limit) {
-                            try await upstreamOutbound.write(message.outboundFrame)
-                        }
-                        try? await upstreamOutbound.close(.normalClosure, reason: nil)
-                    } catch {
-                        try? await upstreamOutbound.close(.unexpectedServerError, reason: nil)
-                        throw error
-                    }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await Self.pump(inbound, to: upstreamOutbound, limit: limit) }
+                    group.addTask { try await Self.pump(upstreamInbound, to: outbound, limit: limit) }
+                    try await group.waitForAll()
                 }
-                group.addTask {
-                    do {
-                        for try await message in upstreamInbound.messages(maxSize: limit) {
-                            try await outbound.write(message.outboundFrame)
-                        }
-                        try? await outbound.close(.normalClosure, reason: nil)
-                    } catch {
-                        try? await outbound.close(.unexpectedServerError, reason: nil)
-                        throw error
-                    }
-                }
-                try await group.waitForAll()
             }
+        }
+    }
+
+    /// Writes each message of `inbound` to `outbound` until `inbound` ends, then closes `outbound`
+    /// (normally, or with 1011 when reading or writing failed).
+    static func pump(_ inbound: WebSocketInboundStream, to outbound: WebSocketOutboundWriter, limit: Int) async throws {
+        do {
+            for try await message in inbound.messages(maxSize: limit) {
+                try await outbound.write(message.outboundFrame)
             }
+            try? await outbound.close(.normalClosure, reason: nil)
+        } catch {
+            try? await outbound.close(.unexpectedServerError, reason: nil)
+            throw error
         }
     }
 

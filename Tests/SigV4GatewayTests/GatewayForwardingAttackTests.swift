@@ -235,14 +235,7 @@ extension GatewayForwardingAttackTests {
                 sent += n
             }
         }
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while !RawSocket.complete(out) {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            out += buffer[0..<n]
-        }
-        return String(decoding: out, as: UTF8.self)
+        return String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
     }
 
     @Test("bodies that differ from what was declared or signed never reach the upstream whole: a long tampered body is cut short upstream, aws-chunked bytes after the end or a decoded length that differs are refused before it is contacted, and one Content-Length goes")

@@ -615,14 +615,7 @@ extension GatewayForwardingTests {
         let bytes = Array(head.utf8) + Array(start)
         let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         #expect(sent == bytes.count)
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while !RawSocket.complete(out) {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            out += buffer[0..<n]
-        }
-        let response = String(decoding: out, as: UTF8.self)
+        let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
         #expect(response.hasPrefix("HTTP/1.1 403 ") && response.contains("<Code>SignatureDoesNotMatch</Code>"), "\(response)")
         #expect(rig.requests.isEmpty, "\(rig.received)")
     }
@@ -664,6 +657,12 @@ enum RawSocket {
             guard n > 0 else { break }  // the server may answer and close before reading everything
             sent += n
         }
+        return readResponse(fd)
+    }
+
+    /// Reads from `fd` until a whole response came (``complete(_:)``), the server closed, or the
+    /// socket's read timeout passed.
+    static func readResponse(_ fd: Int32) -> [UInt8] {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !complete(out) {
