@@ -160,4 +160,47 @@ extension GatewayTLSTests {
         let keyBody = try String(contentsOfFile: second.key, encoding: .utf8).split(separator: "\n").dropFirst().first ?? "-"
         #expect(!log.contains(String(keyBody)))
     }
+
+    @Test("--tls-client-ca: a client certificate issued by that CA is required (curl --cert gets 200); without one, or with one the CA did not issue, the handshake fails and nothing reaches the upstream; without --tls-certificate, or with a file that is not PEM, it is a usage error")
+    func mutualTLS() throws {
+        let certificate = try Certificate()
+        defer { certificate.remove() }
+        let d = certificate.directory
+        for arguments in [
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", d + "/ca-key.pem",
+             "-out", d + "/ca.pem", "-subj", "/CN=sigv4 test client CA", "-days", "2"],
+            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", d + "/client-key.pem",
+             "-out", d + "/client.csr", "-subj", "/CN=device-7"],
+            ["x509", "-req", "-in", d + "/client.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca-key.pem",
+             "-CAcreateserial", "-out", d + "/client.pem", "-days", "2"],
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", d + "/stray-key.pem",
+             "-out", d + "/stray.pem", "-subj", "/CN=device-7", "-days", "2"],
+        ] {
+            let (status, output) = try Certificate.run("/usr/bin/openssl", arguments)
+            #expect(status == 0, "openssl \(arguments.prefix(2)): \(output)")
+        }
+        let rig = try Rig(arguments: [
+            "--tls-certificate", certificate.certificate, "--tls-key", certificate.key, "--tls-client-ca", d + "/ca.pem",
+        ])
+        let url = "https://127.0.0.1:\(rig.port)/bucket/mtls"
+        let (ok, answer) = try Self.curl(rig, certificate, ["--cert", d + "/client.pem", "--key", d + "/client-key.pem", url])
+        #expect(ok == 0 && answer.hasSuffix("\n200"), "\(answer)")
+        let before = GatewayForwardingAttackTests.requests(rig).count
+        let (none, _) = try Self.curl(rig, certificate, [url + "-none"])
+        #expect(none != 0, "a client without a certificate was served")
+        let (stray, _) = try Self.curl(rig, certificate, ["--cert", d + "/stray.pem", "--key", d + "/stray-key.pem", url + "-stray"])
+        #expect(stray != 0, "a certificate the CA did not issue was accepted")
+        #expect(GatewayForwardingAttackTests.requests(rig).count == before, "\(rig.received)")
+
+        // Usage errors, their one line read from standard error (`2>&1`).
+        func serve(_ arguments: [String]) throws -> (Int32, String) {
+            try Certificate.run("/bin/sh", ["-c", "\"$0\" serve \"$@\" 2>&1", GatewayBinaryTests.binary.path] + arguments)
+        }
+        let (usage, usageOutput) = try serve(["--tls-client-ca", d + "/ca.pem"])
+        #expect(usage == 2 && usageOutput.contains("--tls-client-ca needs --tls-certificate"), "\(usageOutput)")
+        let (notPEM, notPEMOutput) = try serve([
+            "--tls-certificate", certificate.certificate, "--tls-key", certificate.key, "--tls-client-ca", d + "/client.csr",
+        ])
+        #expect(notPEM == 2 && notPEMOutput.contains("--tls-client-ca"), "\(notPEMOutput)")
+    }
 }
