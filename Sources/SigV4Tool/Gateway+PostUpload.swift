@@ -70,8 +70,17 @@ extension Gateway {
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
         }
-        let file = try await SpooledBody.read(
-            request.body, memoryLimit: maxBufferedBody, directory: spoolDirectory, hashing: upstreamCredentials != nil)
+        let file: SpooledBody
+        do {
+            file = try await SpooledBody.read(
+                request.body, memoryLimit: maxBufferedBody, directory: spoolDirectory, hashing: upstreamCredentials != nil)
+        } catch let spool as SpoolFile.SpoolError {
+            // The gateway's own disk (the directory gone, full): S3's answer to a failure of its own.
+            accessLog.error("spool failed", metadata: ["error": "\(spool)"])
+            let failure = VerificationFailure(.internalError, "We encountered an internal error holding your upload. Please try again.")
+            return (authenticator?.configuration.errorFormat ?? .s3XML).response(
+                for: failure, requestID: authenticator?.configuration.requestID(), resource: request.uri.path)
+        }
         let target = Self.wireTarget(verified.pathStyleTarget)
         var outbound = HTTPClientRequest(url: upstream.url(forTarget: target))
         outbound.method = .PUT

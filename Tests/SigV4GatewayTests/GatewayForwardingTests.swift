@@ -533,6 +533,23 @@ extension GatewayForwardingTests {
         #expect(head.contains("PUT /photos/huge.bin HTTP/1.1") && head.contains("Content-Length: \(64 << 20)"), "\(head.prefix(600))")
     }
 
+    @Test("a spool directory that is gone by the time a large browser-form file arrives is answered 500 InternalError (the gateway's failure, not the client's or the upstream's), and nothing reaches the upstream")
+    func browserFormSpoolFailure() throws {
+        let spool = NSTemporaryDirectory() + "sigv4-spool-test-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: false)
+        let rig = try Rig(arguments: ["--max-buffered-body", "1000", "--spool-directory", spool])
+        try FileManager.default.removeItem(atPath: spool)
+        let post = try rig.signer.presignPost(bucket: "photos", key: "lost.bin", expires: 300, at: AmzDate(Date()))
+        let body = Self.formBody(post.fields, file: Array(repeating: 0x64, count: 5000), filename: "x", boundary: "b6")
+        let (status, response) = try rig.send(
+            "POST", "/photos",
+            [("Host", "127.0.0.1:\(rig.port)"), ("Content-Type", "multipart/form-data; boundary=b6"),
+             ("Content-Length", String(body.count))], body: body)
+        #expect(status == 500 && response.contains("<Code>InternalError</Code>"), "\(response)")
+        #expect(!response.contains(spool), "the answer names the gateway's directory: \(response)")
+        #expect(rig.requests.isEmpty, "\(rig.received.prefix(1000))")
+    }
+
     @Test("a client that goes away in the middle of a spooled browser-form file leaves no spool file and no open descriptor behind, and nothing reaches the upstream")
     func browserFormAbandonedMidSpool() throws {
         let spool = NSTemporaryDirectory() + "sigv4-spool-test-\(UUID().uuidString)"
