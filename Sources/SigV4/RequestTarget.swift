@@ -33,7 +33,7 @@ public struct RequestTarget: Sendable, Hashable {
     /// ```
     ///
     /// - Throws: `SigV4Error.invalidRequestTarget` when `url` has no `scheme://` or a scheme other than
-    ///   `http` or `https`; `SigV4Error.missingHost` when the authority is empty.
+    ///   `http`, `https`, `ws` or `wss`; `SigV4Error.missingHost` when the authority is empty.
     public init(absoluteURL url: String) throws(SigV4Error) {
         let parts = try Self.split(absoluteURL: url)
         self.scheme = parts.scheme
@@ -50,8 +50,10 @@ public struct RequestTarget: Sendable, Hashable {
             throw SigV4Error(.invalidRequestTarget, "the URL has no scheme: expected scheme://host/path")
         }
         let scheme = url[..<colon].lowercased()
-        guard scheme == "http" || scheme == "https" else {
-            throw SigV4Error(.invalidRequestTarget, "only http and https URLs can be signed")
+        // ws and wss: a WebSocket handshake is an HTTP GET, signed as one (AWS IoT, Transcribe and API
+        // Gateway presign or sign them).
+        guard ["http", "https", "ws", "wss"].contains(scheme) else {
+            throw SigV4Error(.invalidRequestTarget, "only http, https, ws and wss URLs can be signed")
         }
         var rest = url[url.index(colon, offsetBy: 3)...]
         if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }

@@ -12,7 +12,7 @@ import SigV4
 /// url.hostHeader // "bucket.s3.amazonaws.com"
 /// ```
 package struct RawURL: Sendable, Equatable {
-    /// `http` or `https`, lowercased.
+    /// `http`, `https`, `ws` or `wss`, lowercased (a WebSocket handshake is signed as an HTTP request).
     package var scheme: String
     /// The host as written (IPv6 keeps its brackets).
     package var host: String
@@ -27,7 +27,7 @@ package struct RawURL: Sendable, Equatable {
         return "\(host):\(port)"
     }
 
-    package var defaultPort: Int { scheme == "https" ? 443 : 80 }
+    package var defaultPort: Int { scheme == "https" || scheme == "wss" ? 443 : 80 }
 
     /// The host name without IPv6 brackets, lowercased (for region inference).
     package var hostName: String {
@@ -56,8 +56,8 @@ package struct RawURL: Sendable, Equatable {
         let absolute: String
         if let range = url.range(of: "://") {
             let scheme = url[..<range.lowerBound].lowercased()
-            guard scheme == "http" || scheme == "https" else {
-                throw .usage("unsupported URL scheme '\(scheme)'", hint: "use an http:// or https:// URL")
+            guard ["http", "https", "ws", "wss"].contains(scheme) else {
+                throw .usage("unsupported URL scheme '\(scheme)'", hint: "use an http://, https://, ws:// or wss:// URL")
             }
             absolute = url
         } else {

@@ -26,6 +26,12 @@ struct RawURLTests {
              hostHeader: "[::1]:9000"),
         Case(url: "http://[fe80::1]/", scheme: "http", host: "[fe80::1]", port: nil, target: "/", hostHeader: "[fe80::1]"),
         Case(url: "http://h:80//a//b/?", scheme: "http", host: "h", port: 80, target: "//a//b/?", hostHeader: "h"),
+        // WebSocket handshakes (AWS IoT, Transcribe, API Gateway): signed as HTTP GETs, their ports 80 and 443.
+        Case(url: "wss://abc-ats.iot.us-east-1.amazonaws.com:443/mqtt", scheme: "wss", host: "abc-ats.iot.us-east-1.amazonaws.com",
+             port: 443, target: "/mqtt", hostHeader: "abc-ats.iot.us-east-1.amazonaws.com"),
+        Case(url: "WS://h:80?x", scheme: "ws", host: "h", port: 80, target: "/?x", hostHeader: "h"),
+        Case(url: "wss://h:8443/stream-transcription-websocket", scheme: "wss", host: "h", port: 8443,
+             target: "/stream-transcription-websocket", hostHeader: "h:8443"),
     ]
 
     @Test("splits scheme, host, port and target without touching the target", arguments: accepted)

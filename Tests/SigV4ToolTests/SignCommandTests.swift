@@ -1,4 +1,6 @@
 import Foundation
+import SigV4
+import SigV4Verifier
 import Testing
 
 extension CLITests {
@@ -193,6 +195,34 @@ extension CLITests {
             #expect(object["url"] as? String == "\(url)?\(query)")
             #expect(object["authorization"] is NSNull)
             #expect((object["headers"] as? [Any])?.isEmpty == true)
+        }
+
+        @Test("presign takes a wss:// URL (an AWS IoT WebSocket handshake): the same query and signature as its https:// twin, the wss scheme kept, and the verifier accepts it as the handshake it is")
+        func presignWebSocketURL() async throws {
+            let home = try TempDir()
+            func presign(_ url: String) throws -> String {
+                let result = try Tool.sigv4(
+                    ["presign", url, "--timestamp", "20261204T090000Z", "--region", "us-east-1", "--service", "iotdevicegateway",
+                     "--expires", "300"] + Self.credentialFlags,
+                    env: Tool.cleanEnvironment(home: home.path))
+                #expect(result.status == 0, "\(result.stderr)")
+                return result.out.trimmingCharacters(in: .newlines)
+            }
+            let wss = try presign("wss://abc-ats.iot.us-east-1.amazonaws.com/mqtt")
+            let https = try presign("https://abc-ats.iot.us-east-1.amazonaws.com/mqtt")
+            #expect(wss.hasPrefix("wss://abc-ats.iot.us-east-1.amazonaws.com/mqtt?X-Amz-Algorithm="), "\(wss)")
+            #expect(wss.dropFirst("wss".count) == https.dropFirst("https".count), "\(wss)\n\(https)")
+            let target = String(wss.dropFirst("wss://abc-ats.iot.us-east-1.amazonaws.com".count))
+            let request = VerificationRequest(
+                method: "GET", target: target,
+                headers: [("Host", "abc-ats.iot.us-east-1.amazonaws.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade")])
+            let verifier = Verifier(resolver: InMemoryCredentialResolver([
+                ResolvedCredential(
+                    accessKeyID: Self.credentialFlags[1], secretAccessKey: SecretAccessKey(Self.credentialFlags[3]),
+                    principal: "device")
+            ]))
+            let verdict = await verifier.verify(request, payload: .body([]), now: try AmzDate(iso8601Basic: "20261204T090100Z"))
+            #expect(verdict.isAccepted, "\(verdict)")
         }
 
         @Test("sign --format json has every documented field, headers as [name, value] pairs")
