@@ -17,7 +17,7 @@
 /// let request = HTTPRequest(method: .get, scheme: parts.scheme, authority: parts.hostHeader, path: parts.path)
 /// ```
 public struct RequestTarget: Sendable, Hashable {
-    /// The scheme, lowercased: `http` or `https`.
+    /// The scheme, lowercased: `http`, `https`, `ws` or `wss`.
     public let scheme: String
     /// The authority as written in the URL (`host` or `host:port`), without user information.
     public let authority: String
@@ -79,7 +79,7 @@ public struct RequestTarget: Sendable, Hashable {
     /// try RequestTarget(absoluteURL: "https://bucket.example.com:443/key").hostHeader // "bucket.example.com"
     /// ```
     public var hostHeader: String {
-        let defaultPort = scheme == "https" ? ":443" : ":80"
+        let defaultPort = scheme == "https" || scheme == "wss" ? ":443" : ":80"
         if authority.hasSuffix(defaultPort) {
             return String(authority.dropLast(defaultPort.count))
         }

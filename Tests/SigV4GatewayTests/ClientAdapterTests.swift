@@ -56,6 +56,29 @@ struct ClientAdapterTests {
         #expect(url.absoluteString.hasPrefix("https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm="))
     }
 
+    @Test("the Foundation adapter presigns a wss:// URL (a URLSessionWebSocketTask's handshake, as AWS IoT takes it): the scheme kept, verified as the handshake")
+    func presignedWebSocketURL() async throws {
+        let signer = Signer(
+            credentials: Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            region: "eu-west-1", service: "iotdevicegateway")
+        let date = try AmzDate(iso8601Basic: "20261204T090000Z")
+        let url = try signer.presignedURL(
+            for: try #require(URL(string: "wss://abc-ats.iot.eu-west-1.amazonaws.com:443/mqtt")), expires: 300, at: date)
+        #expect(url.absoluteString.hasPrefix("wss://abc-ats.iot.eu-west-1.amazonaws.com:443/mqtt?X-Amz-Algorithm="), "\(url)")
+        let target = String(url.absoluteString.dropFirst("wss://abc-ats.iot.eu-west-1.amazonaws.com:443".count))
+        // URLSession sends the Host without wss's default port.
+        let request = VerificationRequest(
+            method: "GET", target: target,
+            headers: [("Host", "abc-ats.iot.eu-west-1.amazonaws.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade")])
+        let verifier = Verifier(resolver: InMemoryCredentialResolver([
+            ResolvedCredential(
+                accessKeyID: "AKIDEXAMPLE", secretAccessKey: SecretAccessKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+                principal: "device")
+        ]))
+        let verdict = await verifier.verify(request, payload: .body([]), now: date.adding(seconds: 10))
+        #expect(verdict.isAccepted, "\(verdict)")
+    }
+
     /// Request targets that a URL type could rewrite: every byte must be signed as written.
     static let wireTargets = [
         "/photos/a%2Fb%20c.jpg", "/a/./b/../c", "/%E2%82%AC/x?list-type=2&prefix=a%2Fb", "/k?x=a+b&y=%2B",

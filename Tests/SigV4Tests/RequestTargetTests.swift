@@ -49,6 +49,8 @@ struct RequestTargetTests {
         arguments: [
             ("https://h:443/", "h"), ("http://h:80/", "h"), ("http://h:443/", "h:443"), ("https://h:80/", "h:80"),
             ("http://h:8080/", "h:8080"), ("https://h/", "h"), ("http://[::1]:80/", "[::1]"),
+            // WebSocket handshakes: wss's default port is 443, ws's 80.
+            ("wss://h:443/mqtt", "h"), ("ws://h:80/", "h"), ("wss://h:80/", "h:80"), ("wss://h:8443/", "h:8443"),
         ])
     func hostHeaderDropsDefaultPort(url: String, host: String) throws {
         #expect(try RequestTarget(absoluteURL: url).hostHeader == host)
