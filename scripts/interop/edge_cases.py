@@ -399,6 +399,14 @@ def _edge_virtual_host():
     expect(code == "400" and "<Code>InvalidBucketName</Code>" in body, f"invalid bucket host: HTTP {code} {body[:300]}")
 
 
+def curl_form(post, path, filename):
+    """curl -F posting boto3's presigned-post `post` with the file at `path` named `filename`: (code, body, err)."""
+    args = []
+    for name, value in post["fields"].items():
+        args += ["--form-string", f"{name}={value}"]
+    return curl(args + ["-F", f"file=@{path};filename={filename}", post["url"]])
+
+
 @check("browser-form POST uploads (boto3 generate_presigned_post; requests and curl -F send the form): stored "
        "through the gateway as PUT /bucket/key with ${filename} replaced and the form's Content-Type and metadata, "
        "success_action_status 201 answers a PostResponse; a changed key, a file over content-length-range, a "
@@ -421,10 +429,7 @@ def _edge_presigned_post():
     expect(head["ContentType"] == "text/plain" and head["Metadata"].get("origin") == "form", f"object settings: {head}")
 
     path, curl_data = C.payload("form-curl.bin", 700)
-    args = []
-    for name, value in post["fields"].items():
-        args += ["--form-string", f"{name}={value}"]
-    code, body, err = curl(args + ["-F", f"file=@{path};filename=curl.bin", post["url"]])
+    code, body, err = curl_form(post, path, "curl.bin")
     expect(code == "204", f"curl -F POST: HTTP {code} {body[:300]} {err}")
     expect(C.stored("post/curl.bin") == curl_data, "curl -F POST: stored bytes")
 
@@ -454,10 +459,7 @@ def _edge_presigned_post_large():
     post = C.client("good", signature_version="s3v4").generate_presigned_post(
         BUCKET, "post-large/${filename}", Conditions=[["content-length-range", 1, 48 << 20]], ExpiresIn=300)
     path, big = C.payload("form-large.bin", 40 << 20)
-    args = []
-    for name, value in post["fields"].items():
-        args += ["--form-string", f"{name}={value}"]
-    code, body, err = curl(args + ["-F", f"file=@{path};filename=curl-40MiB.bin", post["url"]])
+    code, body, err = curl_form(post, path, "curl-40MiB.bin")
     expect(code == "204", f"curl -F 40 MiB: HTTP {code} {body[:300]} {err}")
     expect(C.stored("post-large/curl-40MiB.bin") == big, "curl -F 40 MiB: stored bytes")
     data = os.urandom(20 << 20)
