@@ -385,7 +385,8 @@ struct Serve: AsyncParsableCommand {
                 let bound = channel.localAddress?.port ?? port
                 serverLogger.notice(
                     "listening", metadata: ["address": "\(host):\(bound)", "mode": "\(mode)", "keystore": "\(storePath)"])
-                let protocols = tls == nil ? "" : servesHTTP2 ? ", h2 and http/1.1" : ", http/1.1"
+                let protocols = (tls == nil ? "" : servesHTTP2 ? ", h2 and http/1.1" : ", http/1.1")
+                    + (websockets ? ", WebSocket upgrades" : "")
                 FileHandle.standardOutput.write(
                     Data("sigv4 serve: listening on \(scheme)://\(host):\(bound) (\(mode)\(protocols))\n".utf8))
             },

@@ -41,6 +41,8 @@ struct GatewayWebSocketTests {
         let key = try fixture.createKey(principal: "alice")
         let (gateway, port) = try fixture.startServe(["--websockets", "--region", "us-east-1"])
         defer { gateway.stop() }
+        let banner = String(decoding: gateway.stdout, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("sigv4 serve:") }
+        #expect(banner?.hasSuffix("(echo mode (no upstream), WebSocket upgrades)") == true, "\(banner ?? "")")
 
         let report = try Self.client(port: port, key: key, mode: "presign", expect: 3, ["hello", "hex:00ff10"])
         #expect(report["status"] as? [Int] == [101], "\(report)")
