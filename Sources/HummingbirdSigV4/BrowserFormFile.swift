@@ -49,20 +49,26 @@ public struct BrowserFormFile: AsyncSequence, Sendable {
             released = ByteBuffer()
         }
 
+        /// Gives the reader the next piece of the body (or tells it the body ended): the file bytes that
+        /// releases (maybe none), or nil once the form is whole or the body has ended.
+        func pull() async throws -> ByteBuffer? {
+            guard !finished else { return nil }
+            guard let piece = try await body.next() else {
+                finished = true
+                return try reader.finish()
+            }
+            let bytes = try reader.append(piece)
+            if reader.isComplete { finished = true }
+            return bytes
+        }
+
         /// The next file bytes the reader releases (non-empty), or nil once the form is whole.
         func next() async throws -> ByteBuffer? {
             if released.readableBytes > 0 {
                 defer { released = ByteBuffer() }
                 return released
             }
-            while !finished {
-                guard let piece = try await body.next() else {
-                    finished = true
-                    let last = try reader.finish()
-                    return last.readableBytes > 0 ? last : nil
-                }
-                let bytes = try reader.append(piece)
-                if reader.isComplete { finished = true }
+            while let bytes = try await pull() {
                 if bytes.readableBytes > 0 { return bytes }
             }
             return nil
@@ -135,16 +141,10 @@ extension BrowserFormUpload {
         let reader = try BrowserFormReader(contentType: request.headers[.contentType] ?? "", limits: limits)
         let source = BrowserFormFile.Source(body: request.body.makeAsyncIterator(), reader: reader)
         do {
-            while source.reader.form == nil {
-                guard let piece = try await source.body.next() else {
-                    // The body ended while its head was collected: read to its end (the form and its
-                    // whole file) or refused.
-                    source.finished = true
-                    source.released = try source.reader.finish()
-                    break
-                }
-                source.released = try source.reader.append(piece)
-                if source.reader.isComplete { source.finished = true }
+            // File bytes come out only once the form is read: at most the last pull releases some (when
+            // the body ended while its head was collected, the whole file, or a refusal).
+            while source.reader.form == nil, let bytes = try await source.pull() {
+                source.released = bytes
             }
         } catch let failure as VerificationFailure {
             throw failure

@@ -83,9 +83,9 @@ public struct BrowserFormReader: Sendable {
                 }
             }
             switch head {
-            case .success(.file(let fields, let filename, let contentStart)):
-                form = PostForm(fields: fields, filename: filename)
-                collected.moveReaderIndex(forwardBy: contentStart)
+            case .success(let head):
+                form = PostForm(fields: head.fields, filename: head.filename)
+                collected.moveReaderIndex(forwardBy: head.contentStart)
                 phase = .file(held: ByteBuffer())
                 return try file(collected)
             case .failure(.failure(let failure)):

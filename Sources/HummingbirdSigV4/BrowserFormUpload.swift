@@ -187,15 +187,14 @@ public struct BrowserFormUpload: Sendable {
     {
         let framing = MultipartFraming(body: body, delimiter: delimiter, whole: true)
         do throws(MultipartFraming.Stop) {
-            guard case .file(let fields, let filename, let start) = try framing.readHead(limits: limits) else {
-                preconditionFailure("a whole body is never short")
-            }
+            let head = try framing.readHead(limits: limits)
+            let start = head.contentStart
             guard let end = framing.find(from: start) else { throw framing.malformed("a part does not end with the boundary") }
             // S3 ignores what follows the file part; its delimiter is checked as any other.
             var i = end + delimiter.count
             _ = try framing.afterDelimiter(&i)
             guard end - start <= limits.maxFileBytes else { throw .failure(tooLarge(limits.maxFileBytes)) }
-            return (fields, filename, start..<end)
+            return (head.fields, head.filename, start..<end)
         } catch {
             switch error {
             case .failure(let failure): throw failure

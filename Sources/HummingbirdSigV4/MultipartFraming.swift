@@ -15,10 +15,12 @@ struct MultipartFraming {
         case short
     }
 
-    /// What ``readHead(limits:)`` found.
-    enum Head {
-        /// The fields before the part named `file`, its `filename`, and where its content starts.
-        case file(fields: [(String, String)], filename: String?, contentStart: Int)
+    /// What ``readHead(limits:)`` found: the fields before the part named `file`, its `filename`,
+    /// and where its content starts.
+    struct Head {
+        var fields: [(String, String)]
+        var filename: String?
+        var contentStart: Int
     }
 
     let body: UnsafeRawBufferPointer
@@ -154,7 +156,7 @@ struct MultipartFraming {
                 throw malformed("a part is not form-data with a name")
             }
             if PresignedPost.fieldName(name) == "file" {
-                return .file(fields: fields, filename: directives["filename"], contentStart: i)
+                return Head(fields: fields, filename: directives["filename"], contentStart: i)
             }
             guard let end = find(from: i) else { throw ranOut("a part does not end with the boundary") }
             let content = i..<end

@@ -185,26 +185,12 @@ extension Gateway {
     func webSocketUpstreamRequest(
         _ head: HTTPRequest, upstream: Upstream, identity: VerifiedRequest?, forwarding: TrustedProxies.Forwarding
     ) throws -> (url: String, headers: HTTPFields) {
-        let target = head.path ?? "/"
-        let presigned = identity?.isPresigned ?? true
-        let stripped =
-            presigned ? Self.forwardedTarget(target, keepingRegionSet: identity.map { !$0.isSigV4a } ?? false) : target
-        let forwarded = Self.wireTarget(identity?.pathStyleTarget(stripped) ?? stripped)
-        let url = upstream.url(forTarget: forwarded)
-        var outbound = HTTPClientRequest(url: url)
-        outbound.method = .GET
-        for field in Self.forwardedHeaders(head.headerFields)
-        where !Self.webSocketHandshakeHeaders.contains(field.name.canonicalName) {
-            outbound.headers.add(name: field.name.rawName, value: field.value)
-        }
+        var outbound = upstreamRequest(
+            for: head, upstream: upstream, identity: identity, forwarding: forwarding,
+            excluding: Self.webSocketHandshakeHeaders)
         if let subprotocol = Self.subprotocol(of: head) {
             outbound.headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol)
         }
-        if let identity {
-            outbound.headers.add(name: "X-SigV4-Access-Key-Id", value: identity.accessKeyID)
-            outbound.headers.add(name: "X-SigV4-Principal", value: identity.principal)
-        }
-        Self.addForwardingHeaders(&outbound.headers, forwarding)
         if let upstreamCredentials, let identity {
             _ = try resign(&outbound, credentials: upstreamCredentials, identity: identity, payload: .emptySHA256)
         }
@@ -212,6 +198,7 @@ extension Gateway {
         for (name, value) in outbound.headers where name.lowercased() != "host" {
             if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
         }
+        let url = outbound.url
         let webSocketURL = url.hasPrefix("https://") ? "wss://" + url.dropFirst(8) : "ws://" + url.dropFirst(7)
         return (webSocketURL, headers)
     }

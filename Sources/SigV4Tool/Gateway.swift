@@ -381,25 +381,7 @@ struct Gateway: Sendable {
                 for: failure, request: request.head, requestID: authenticator?.configuration.requestID(),
                 resource: request.uri.path)
         }
-        let target = request.head.path ?? "/"
-        // Without authentication (--dev-no-auth) there is no verdict on the query: presign parameters go.
-        let presigned = identity?.isPresigned ?? true
-        // `X-Amz-Region-Set` is a presign parameter of SigV4a only; in a SigV4 URL it is an ordinary, signed one.
-        let stripped =
-            presigned ? Self.forwardedTarget(target, keepingRegionSet: identity.map { !$0.isSigV4a } ?? false) : target
-        // Virtual-hosted style (`--virtual-host-domain`): the bucket goes into the path, where the
-        // key's path prefixes were checked.
-        let forwarded = Self.wireTarget(identity?.pathStyleTarget(stripped) ?? stripped)
-        var outbound = HTTPClientRequest(url: upstream.url(forTarget: forwarded))
-        outbound.method = HTTPMethod(rawValue: request.method.rawValue)
-        for field in Self.forwardedHeaders(request.headers) {
-            outbound.headers.add(name: field.name.rawName, value: field.value)
-        }
-        if let identity {
-            outbound.headers.add(name: "X-SigV4-Access-Key-Id", value: identity.accessKeyID)
-            outbound.headers.add(name: "X-SigV4-Principal", value: identity.principal)
-        }
-        Self.addForwardingHeaders(&outbound.headers, forwarding)
+        var outbound = upstreamRequest(for: request.head, upstream: upstream, identity: identity, forwarding: forwarding)
         var upstreamSeed: Signature? = nil
         if let upstreamCredentials, let identity {
             upstreamSeed = try resign(&outbound, credentials: upstreamCredentials, identity: identity)
@@ -481,6 +463,37 @@ struct Gateway: Sendable {
         return Response(
             status: HTTPResponse.Status(code: Int(upstreamResponse.status.code)), headers: headers,
             body: ResponseBody(asyncSequence: upstreamResponse.body))
+    }
+
+    /// What the upstream gets for a verified request's `head`, before any signature: the target with
+    /// the presign parameters removed (a presigned or unauthenticated request's) and the bucket of a
+    /// virtual host in the path, the end-to-end headers but those named in `excluding` (lowercase), the
+    /// identity headers and the gateway's forwarding headers.
+    func upstreamRequest(
+        for head: HTTPRequest, upstream: Upstream, identity: VerifiedRequest?, forwarding: TrustedProxies.Forwarding,
+        excluding: Set<String> = []
+    ) -> HTTPClientRequest {
+        let target = head.path ?? "/"
+        // Without authentication (--dev-no-auth) there is no verdict on the query: presign parameters go.
+        let presigned = identity?.isPresigned ?? true
+        // `X-Amz-Region-Set` is a presign parameter of SigV4a only; in a SigV4 URL it is an ordinary, signed one.
+        let stripped =
+            presigned ? Self.forwardedTarget(target, keepingRegionSet: identity.map { !$0.isSigV4a } ?? false) : target
+        // Virtual-hosted style (`--virtual-host-domain`): the bucket goes into the path, where the
+        // key's path prefixes were checked.
+        let forwarded = Self.wireTarget(identity?.pathStyleTarget(stripped) ?? stripped)
+        var outbound = HTTPClientRequest(url: upstream.url(forTarget: forwarded))
+        outbound.method = HTTPMethod(rawValue: head.method.rawValue)
+        for field in Self.forwardedHeaders(head.headerFields)
+        where excluding.isEmpty || !excluding.contains(field.name.canonicalName) {
+            outbound.headers.add(name: field.name.rawName, value: field.value)
+        }
+        if let identity {
+            outbound.headers.add(name: "X-SigV4-Access-Key-Id", value: identity.accessKeyID)
+            outbound.headers.add(name: "X-SigV4-Principal", value: identity.principal)
+        }
+        Self.addForwardingHeaders(&outbound.headers, forwarding)
+        return outbound
     }
 
     /// Signs the outbound request for the upstream in the client's region and service; returns its

@@ -160,7 +160,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: """
-            Directory for browser-form files larger than --max-buffered-body while they are checked,             before they go upstream (created 0600 and unlinked at once; default: $TMPDIR or /tmp).
+            Directory for browser-form files larger than --max-buffered-body while they are checked, \
+            before they go upstream (created 0600 and unlinked at once; default: $TMPDIR or /tmp).
             """)
     var spoolDirectory: String?
 

@@ -224,6 +224,14 @@ enum AuthorizationParser {
         VerificationFailure(.authorizationQueryParametersError, message)
     }
 
+    /// S3's answer to a presigned query without one of its parameters (`X-Amz-Expires` may be left out
+    /// only for `VerificationPolicy.presignWithoutExpires` services, which the verifier decides).
+    static func missingQueryParameters() -> VerificationFailure {
+        queryError(
+            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+        )
+    }
+
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
 
     /// `r` without leading and trailing spaces and tabs.
@@ -664,9 +672,7 @@ enum AuthorizationParser {
         guard let algorithmValue = found[0], let credential = found[1], let dateValue = found[2],
             let signedHeaders = found[4], let signatureValue = found[5]
         else {
-            throw queryError(
-                "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
-            )
+            throw missingQueryParameters()
         }
         let asymmetric = try withDecoded(q, algorithmValue) { p, r throws(VerificationFailure) -> Bool in
             if ByteSearch.equals(p, r, "AWS4-HMAC-SHA256") { return false }

@@ -709,11 +709,7 @@ public struct Verifier: Sendable {
             // No X-Amz-Expires (AWS IoT's device SDKs presign their WebSocket handshake this way): only
             // for the services the policy names, and then time-checked as a header signature is.
             guard storage.policy.presignWithoutExpires.contains(claim.service) else {
-                throw withKey(
-                    VerificationFailure(
-                        .authorizationQueryParametersError,
-                        "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
-                    ))
+                throw withKey(AuthorizationParser.missingQueryParameters())
             }
             try checkSkew(signedAt, now: now, withKey: withKey)
         } else if let presign = claim.presign {
