@@ -104,7 +104,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .target(name: "SigV4CommandLine", dependencies: ["SigV4"], swiftSettings: strictSettings),
+        .target(
+            name: "SigV4CommandLine",
+            // libcrypto directly only for the X.509 subject of a mutual-TLS client (ClientCertificate).
+            dependencies: ["SigV4", "_SigV4Crypto", "CSigV4OpenSSL"],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "SigV4Tool",
             dependencies: [

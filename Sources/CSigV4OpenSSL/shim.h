@@ -1,6 +1,6 @@
 // Small static-inline wrappers over libcrypto (OpenSSL 3) for swift-sigv4.
 //
-// Only `_SigV4Crypto` imports this module. The low-level SHA-256 and SHA-1
+// `_SigV4Crypto` imports this module, and `SigV4CommandLine` for the X.509 subject below. The low-level SHA-256 and SHA-1
 // context APIs are deprecated in OpenSSL 3 but remain part of libcrypto; they
 // let us copy a precomputed HMAC state by value, which the EVP API cannot do
 // without an allocation. Deprecation attributes are suppressed here, once.
@@ -24,6 +24,9 @@
 #include <openssl/bn.h>
 #include <openssl/obj_mac.h>
 #include <openssl/opensslv.h>
+#include <openssl/x509.h>
+#include <openssl/bio.h>
+#include <limits.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -323,5 +326,39 @@ static inline int CSigV4OpenSSL_p256_verify(EC_KEY *key, const uint8_t *digest32
 }
 
 static inline void CSigV4OpenSSL_p256_free(EC_KEY *key) { EC_KEY_free(key); }
+
+// MARK: - X.509 (the gateway's mutual-TLS client identity)
+
+/// The subject of the DER certificate `der` as an RFC 2253 string (the most specific name first,
+/// `,+"\<>;` escaped, control bytes and every byte of a non-ASCII character as `\XX`: the result is
+/// printable ASCII), copied into `out` without a NUL. Returns its length; -1 when `der` is not
+/// exactly one DER certificate; -2 when the subject is longer than `capacity`.
+static inline long CSigV4OpenSSL_x509_subject_rfc2253(
+    const uint8_t *der, size_t length, char *out, size_t capacity) {
+    if (length == 0 || length > (size_t)LONG_MAX) return -1;
+    const unsigned char *p = der;
+    X509 *certificate = d2i_X509(NULL, &p, (long)length);
+    if (certificate == NULL || p != der + length) {
+        X509_free(certificate);
+        ERR_clear_error();
+        return -1;
+    }
+    long result = -1;
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio != NULL && X509_NAME_print_ex(bio, X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253) >= 0) {
+        char *text = NULL;
+        long count = BIO_get_mem_data(bio, &text);
+        if (count >= 0 && (size_t)count <= capacity) {
+            if (count > 0) memcpy(out, text, (size_t)count);
+            result = count;
+        } else {
+            result = -2;
+        }
+    }
+    BIO_free(bio);
+    X509_free(certificate);
+    ERR_clear_error();
+    return result;
+}
 
 #endif

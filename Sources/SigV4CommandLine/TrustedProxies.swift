@@ -83,6 +83,9 @@ package struct TrustedProxies: Sendable, Equatable {
         package var proto: String
         /// The client's address for the access log; nil when unknown.
         package var client: String?
+        /// The certificate the client presented in a mutual-TLS handshake; nil without one (set by
+        /// the gateway, never read from a request's fields).
+        package var clientCertificate: ClientCertificate? = nil
 
         /// The three values as given.
         package init(forwardedFor: String?, proto: String, client: String?) {

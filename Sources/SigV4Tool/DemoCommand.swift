@@ -56,7 +56,7 @@ struct Demo: AsyncParsableCommand {
 
         var policy = VerificationPolicy.default
         policy.allowedRegions = ["us-east-1"]
-        let authenticator = SigV4Authenticator<BasicSigV4RequestContext>(
+        let authenticator = SigV4Authenticator<GatewayRequestContext>(
             verifier: Verifier(resolver: store, policy: policy, replayGuard: InMemoryReplayGuard(capacity: 10_000)),
             configuration: .init(transport: .http1, browserForms: .init()))  // served by `.http1` below
         var accessLog = Logger(label: "sigv4.access")

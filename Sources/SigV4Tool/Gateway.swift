@@ -16,7 +16,7 @@ struct Gateway: Sendable {
     /// Where verified requests go; nil answers the verified identity as JSON (echo mode).
     var upstream: Upstream?
     /// The middleware; nil only with the hidden `--dev-no-auth` flag (for the overhead benchmark).
-    var authenticator: SigV4Authenticator<BasicSigV4RequestContext>?
+    var authenticator: SigV4Authenticator<GatewayRequestContext>?
     var accessLog: Logger
     var httpClient: HTTPClient?
     var upstreamTimeout: TimeAmount = .seconds(300)
@@ -36,6 +36,9 @@ struct Gateway: Sendable {
     /// `https` when the gateway itself listens with TLS (`--tls-certificate`): the
     /// `X-Forwarded-Proto` it sends for a client it speaks for.
     var scheme = "http"
+    /// With `--tls-client-ca`: each request's client certificate is read from its connection and
+    /// named to the upstream (``ClientCertificate``), in the echo answer and in the access log.
+    var clientCertificates = false
 
     /// An upstream base URL split into the parts we need; its path prefix is prepended to every target.
     struct Upstream: Sendable {
@@ -148,6 +151,12 @@ struct Gateway: Sendable {
     static func addForwardingHeaders(_ headers: inout HTTPHeaders, _ forwarding: TrustedProxies.Forwarding) {
         if let value = forwarding.forwardedFor { headers.add(name: "X-Forwarded-For", value: value) }
         headers.add(name: "X-Forwarded-Proto", value: forwarding.proto)
+        // A mutual-TLS client's certificate (`--tls-client-ca`); the client's own `x-sigv4-` fields
+        // never get this far (``isIdentityHeader(_:)``).
+        if let certificate = forwarding.clientCertificate {
+            if let subject = certificate.subject { headers.add(name: ClientCertificate.subjectHeader, value: subject) }
+            headers.add(name: ClientCertificate.sha256Header, value: certificate.sha256)
+        }
     }
 
     /// What the gateway says of `request`'s origin (``TrustedProxies/forwarding(peer:forwardedFor:forwardedProto:)``):
@@ -240,19 +249,20 @@ struct Gateway: Sendable {
     ]
 
     /// The Hummingbird responder: access log around authentication around forward/echo.
-    func responder() -> CallbackResponder<BasicSigV4RequestContext> {
+    func responder() -> CallbackResponder<GatewayRequestContext> {
         CallbackResponder { request, context in
             try await self.respond(to: request, context: context)
         }
     }
 
-    func respond(to request: Request, context: BasicSigV4RequestContext) async throws -> Response {
+    func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         // The identity is kept for the access log only when the log is written: a copy of a
         // verified request is a retain and a release of each of its strings.
         let logging = accessLog.logLevel <= .info
-        let forwarding = Self.forwarding(
+        var forwarding = Self.forwarding(
             request, peer: context.remoteAddress?.ipAddress, scheme: scheme, trusting: trustedProxies)
+        if clientCertificates { forwarding.clientCertificate = await Self.clientCertificate(of: context.channel) }
         let client = forwarding.client
         var identity: VerifiedRequest?
         if let upstream, upstream.refuses(request.head.path ?? "/") {
@@ -261,7 +271,7 @@ struct Gateway: Sendable {
             let response = (authenticator?.configuration.errorFormat ?? .s3XML).response(
                 for: failure, request: request.head, requestID: authenticator?.configuration.requestID(),
                 resource: request.uri.path)
-            log(request, client: client, status: response.status.code, identity: nil, code: failure.code.name, started: started)
+            log(request, client: client, status: response.status.code, identity: nil, code: failure.code.name, certificate: forwarding.clientCertificate, started: started)
             return response
         }
         var form: VerifiedPostForm?
@@ -287,14 +297,14 @@ struct Gateway: Sendable {
             if Self.isClientGone(error) {
                 // The client went away mid-request (its body cut short): not the upstream's failure.
                 // nginx's 499, for the log; the client reads no answer.
-                log(request, client: client, status: 499, identity: identity, form: form, code: "ClientClosedRequest", started: started)
+                log(request, client: client, status: 499, identity: identity, form: form, code: "ClientClosedRequest", certificate: forwarding.clientCertificate, started: started)
                 return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))
             }
-            log(request, client: client, status: 502, identity: identity, form: form, code: "BadGateway", started: started)
+            log(request, client: client, status: 502, identity: identity, form: form, code: "BadGateway", certificate: forwarding.clientCertificate, started: started)
             return Self.badGateway()
         }
         let code = response.headers[SigV4ErrorFormat.errorCodeField]
-        log(request, client: client, status: response.status.code, identity: identity, form: form, code: code, started: started)
+        log(request, client: client, status: response.status.code, identity: identity, form: form, code: code, certificate: forwarding.clientCertificate, started: started)
         return response
     }
 
@@ -316,13 +326,14 @@ struct Gateway: Sendable {
         return request
     }
 
-    /// One structured access-log line: the peer's address (`client`), the request's identity
-    /// (`identity`), or a browser-form upload's (`form`), or none. Never logs the query (it may hold a
-    /// presigned token) or any header value other than the public access key id. Nothing is built when
+    /// One structured access-log line: the peer's address (`client`), its mutual-TLS certificate
+    /// (`certificate`: subject and fingerprint), the request's identity (`identity`), or a
+    /// browser-form upload's (`form`), or none. Never logs the query (it may hold a presigned token)
+    /// or any header value other than the public access key id. Nothing is built when
     /// the access log is filtered out.
     func log(
         _ request: Request, client: String?, status: Int, identity: VerifiedRequest? = nil, form: VerifiedPostForm? = nil, code: String?,
-        started: ContinuousClock.Instant
+        certificate: ClientCertificate? = nil, started: ContinuousClock.Instant
     ) {
         guard accessLog.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
@@ -332,6 +343,10 @@ struct Gateway: Sendable {
             "ms": "\(Self.milliseconds(ContinuousClock.now - started))",
         ]
         if let client { metadata["client"] = "\(client)" }
+        if let certificate {
+            if let subject = certificate.subject { metadata["client_cert_subject"] = "\(subject)" }
+            metadata["client_cert_sha256"] = "\(certificate.sha256)"
+        }
         if let identity {
             metadata["access_key_id"] = "\(identity.accessKeyID)"
             metadata["principal"] = "\(identity.principal)"
@@ -369,7 +384,7 @@ struct Gateway: Sendable {
             // Read the body through the middleware's checks, so a tampered body is refused here too.
             var received = 0
             for try await buffer in request.body { received += buffer.readableBytes }
-            return Self.echo(request, identity: identity, bodyBytes: received)
+            return Self.echo(request, identity: identity, bodyBytes: received, certificate: forwarding.clientCertificate)
         }
         if let identity, request.headers[.connection] != nil,
             let name = Self.signedConnectionOption(request.headers, signedHeaders: identity.signedHeaders)
@@ -585,19 +600,22 @@ struct Gateway: Sendable {
 
     /// Echo mode: the verified identity as JSON (the body, already verified, is counted). The keys
     /// are fixed ASCII and only the values are quoted.
-    static func echo(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int) -> Response {
-        let body = echoBody(request, identity: identity, bodyBytes: bodyBytes)
+    static func echo(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int, certificate: ClientCertificate? = nil)
+        -> Response
+    {
+        let body = echoBody(request, identity: identity, bodyBytes: bodyBytes, certificate: certificate)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.contentLength] = String(body.readableBytes)
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 
-    /// The JSON line ``echo(_:identity:bodyBytes:)`` answers (with `"messages"` after `"body_bytes"`
+    /// The JSON line ``echo(_:identity:bodyBytes:certificate:)`` answers (with `"messages"` after `"body_bytes"`
     /// when `messages` is given).
-    static func echoBody(_ request: Request, identity: VerifiedRequest?, bodyBytes: Int, messages: Int? = nil)
-        -> ByteBuffer
-    {
+    static func echoBody(
+        _ request: Request, identity: VerifiedRequest?, bodyBytes: Int, messages: Int? = nil,
+        certificate: ClientCertificate? = nil
+    ) -> ByteBuffer {
         let target = request.head.path ?? "/"
         let path = target[..<(target.utf8.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)]
         let bodyText = String(bodyBytes)
@@ -620,6 +638,10 @@ struct Gateway: Sendable {
                 object.member("presigned", identity!.isPresigned ? "true" : "false")
             } else {
                 object.member("authentication", "disabled")
+            }
+            if let certificate {
+                if let subject = certificate.subject { object.member("client_cert_subject", subject) }
+                object.member("client_cert_sha256", certificate.sha256)
             }
         }
         return body

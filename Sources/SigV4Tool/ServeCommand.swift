@@ -54,7 +54,8 @@ struct Serve: AsyncParsableCommand {
         help: """
             With --tls-certificate: require every client to present a TLS certificate issued by one of the \
             CA certificates in this PEM file (mutual TLS, checked before any request is read; the SigV4 \
-            signature is still required). Read at start.
+            signature is still required). The certificate's subject and SHA-256 fingerprint go upstream as \
+            X-SigV4-Client-Cert-Subject and X-SigV4-Client-Cert-SHA256, and into the access log. Read at start.
             """)
     var tlsClientCa: String?
 
@@ -325,7 +326,7 @@ struct Serve: AsyncParsableCommand {
         let verifier = Verifier(
             resolver: store, policy: policy,
             replayGuard: replayProtection == .on ? InMemoryReplayGuard(capacity: replayCapacity) : nil)
-        let authenticator = SigV4Authenticator<BasicSigV4RequestContext>(
+        let authenticator = SigV4Authenticator<GatewayRequestContext>(
             verifier: verifier,
             // HTTP/1.1 only: a request without Content-Length or Transfer-Encoding has no body, so it
             // is not watched for one. With HTTP/2 such a request may carry DATA frames: every body is
@@ -358,7 +359,7 @@ struct Serve: AsyncParsableCommand {
             }, maxBufferedBody: maxBufferedBody, spoolDirectory: spoolDirectory ?? NSTemporaryDirectory(),
             webSocketKeyCheck: websocketKeyCheck > 0 ? .seconds(websocketKeyCheck) : nil,
             trustedProxies: try TrustedProxies(trustedProxies),
-            scheme: tls == nil ? "http" : "https")
+            scheme: tls == nil ? "http" : "https", clientCertificates: tlsClientCa != nil)
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
         let http1Configuration = HTTP1Channel.Configuration(

@@ -66,6 +66,8 @@ struct GatewayTLSTests {
         let forwarded = try #require(GatewayForwardingAttackTests.request(rig, "/bucket/over-tls"), "\(rig.received)")
         #expect(forwarded.fields.filter { $0.0 == "x-forwarded-proto" }.map(\.1) == ["https"], "\(forwarded.fields)")
         #expect(forwarded.fields.filter { $0.0 == "x-forwarded-for" }.map(\.1) == ["127.0.0.1"], "\(forwarded.fields)")
+        // Without --tls-client-ca no client certificate is asked for, and none is named.
+        #expect(!forwarded.fields.contains { $0.0.hasPrefix("x-sigv4-client-cert") }, "\(forwarded.fields)")
         let stored = try #require(GatewayForwardingAttackTests.request(rig, "/bucket/put-over-tls"), "\(rig.received)")
         #expect(stored.bytes == body.utf8.count)
         #expect(rig.received.contains(body), "the upstream got other bytes")
@@ -161,7 +163,7 @@ extension GatewayTLSTests {
         #expect(!log.contains(String(keyBody)))
     }
 
-    @Test("--tls-client-ca: a client certificate issued by that CA is required (curl --cert gets 200); without one, or with one the CA did not issue, the handshake fails and nothing reaches the upstream; without --tls-certificate, or with a file that is not PEM, it is a usage error")
+    @Test("--tls-client-ca: a client certificate issued by that CA is required (curl --cert gets 200), and its subject and SHA-256 fingerprint go upstream (X-SigV4-Client-Cert-Subject/-SHA256, over HTTP/1.1 and HTTP/2, a client's own such fields dropped) and into the access log; without one, or with one the CA did not issue, the handshake fails and nothing reaches the upstream; without --tls-certificate, or with a file that is not PEM, it is a usage error")
     func mutualTLS() throws {
         let certificate = try Certificate()
         defer { certificate.remove() }
@@ -183,8 +185,51 @@ extension GatewayTLSTests {
             "--tls-certificate", certificate.certificate, "--tls-key", certificate.key, "--tls-client-ca", d + "/ca.pem",
         ])
         let url = "https://127.0.0.1:\(rig.port)/bucket/mtls"
-        let (ok, answer) = try Self.curl(rig, certificate, ["--cert", d + "/client.pem", "--key", d + "/client-key.pem", url])
+        let clientCertificate = ["--cert", d + "/client.pem", "--key", d + "/client-key.pem"]
+        let (ok, answer) = try Self.curl(rig, certificate, clientCertificate + ["--http1.1", url])
         #expect(ok == 0 && answer.hasSuffix("\n200"), "\(answer)")
+        // The certificate, named upstream: over HTTP/1.1, over HTTP/2 (the stream's connection's
+        // certificate), and with the client's own claims in the gateway's namespace dropped.
+        let (h2, h2Answer) = try Self.curl(rig, certificate, clientCertificate + ["--http2", url + "-h2"])
+        #expect(h2 == 0 && h2Answer.hasSuffix("\n200"), "\(h2Answer)")
+        let (spoofed, spoofedAnswer) = try Self.curl(
+            rig, certificate,
+            clientCertificate + [
+                "-H", "X-SigV4-Client-Cert-Subject: CN=admin", "-H", "X-SigV4-Client-Cert-SHA256: 00", url + "-spoofed",
+            ])
+        #expect(spoofed == 0 && spoofedAnswer.hasSuffix("\n200"), "\(spoofedAnswer)")
+        let (_, printed) = try Certificate.run(
+            "/usr/bin/openssl", ["x509", "-in", d + "/client.pem", "-noout", "-fingerprint", "-sha256"])
+        let fingerprint = String(printed.split(separator: "=").last ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: ":", with: "").lowercased()
+        #expect(fingerprint.count == 64, "\(printed)")
+        for target in ["/bucket/mtls", "/bucket/mtls-h2", "/bucket/mtls-spoofed"] {
+            let forwarded = try #require(GatewayForwardingAttackTests.request(rig, target), "\(rig.received)")
+            #expect(forwarded.fields.filter { $0.0 == "x-sigv4-client-cert-subject" }.map(\.1) == ["CN=device-7"], "\(target): \(forwarded.fields)")
+            #expect(forwarded.fields.filter { $0.0 == "x-sigv4-client-cert-sha256" }.map(\.1) == [fingerprint], "\(target): \(forwarded.fields)")
+        }
+        let log = String(decoding: rig.gateway.stdout + rig.gateway.stderr, as: UTF8.self)
+        #expect(log.contains("client_cert_sha256=\(fingerprint)"), "\(log.suffix(800))")
+        #expect(log.contains("client_cert_subject=CN=device-7"), "\(log.suffix(800))")
+        // Echo mode answers them in its JSON.
+        let fixture = try ServeFixture(label: "mtls-echo")
+        defer { fixture.remove() }
+        let key = try fixture.createKey(principal: "device-owner")
+        let (echo, echoPort) = try fixture.startServe([
+            "--tls-certificate", certificate.certificate, "--tls-key", certificate.key, "--tls-client-ca", d + "/ca.pem",
+        ])
+        defer { echo.stop() }
+        let (echoed, echoAnswer) = try Certificate.run(
+            "/usr/bin/curl",
+            clientCertificate + [
+                "-sS", "--cacert", certificate.certificate, "--aws-sigv4", "aws:amz:us-east-1:s3", "--user",
+                "\(key.accessKeyID):\(key.secret)", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+                "https://127.0.0.1:\(echoPort)/bucket/echo",
+            ])
+        let json = try JSONSerialization.jsonObject(with: Data(echoAnswer.utf8)) as? [String: String]
+        #expect(echoed == 0 && json?["principal"] == "device-owner", "\(echoAnswer)")
+        #expect(json?["client_cert_subject"] == "CN=device-7", "\(echoAnswer)")
+        #expect(json?["client_cert_sha256"] == fingerprint, "\(echoAnswer)")
         let before = GatewayForwardingAttackTests.requests(rig).count
         let (none, _) = try Self.curl(rig, certificate, [url + "-none"])
         #expect(none != 0, "a client without a certificate was served")
