@@ -35,6 +35,7 @@ let package = Package(
         fuzzTarget("FuzzCurlArguments", ["SigV4CommandLine"]),
         fuzzTarget("FuzzCredentialsFile", ["SigV4CommandLine"]),
         fuzzTarget("FuzzCapturedRequest", ["SigV4CommandLine"]),
+        fuzzTarget("FuzzForwarding", ["SigV4CommandLine"]),
         fuzzTarget("FuzzSignVerify", ["SigV4", "SigV4Verifier"]),
         fuzzTarget("FuzzPostPolicy", ["SigV4"]),
         fuzzTarget("FuzzEventStream", ["SigV4", "SigV4Verifier"]),

@@ -264,3 +264,15 @@ write("FuzzBrowserForm", b"\xa0\x00\x00\x00\x00" + b"\x01\x03\x01key-name\x05val
 write("FuzzBrowserForm", b"\xc1\x06\x00\x00\x00" + bytes(range(1, 120)))
 write("FuzzBrowserForm", b"\xe0\x00\x00\x00\x00/photos/\x00s3.example.com")
 write("FuzzBrowserForm", b"\xe0\x01\x00\x00\x00/\x00photos.s3.example.com:8080")
+
+# FuzzForwarding: ranges NUL peer NUL x-forwarded-for NUL x-forwarded-proto NUL forwarded (lines: values).
+for ranges, peer, xff, xfp, fwd in (
+    (b"10.0.0.0/8", b"10.0.0.1", b"203.0.113.7, 10.1.1.1", b"https", b""),           # a balancer's chain
+    (b"", b"203.0.113.5", b"198.51.100.1", b"https", b""),                             # untrusted: fields unread
+    (b"10.0.0.0/8\n::1", b"::1", b"", b"", b'for=192.0.2.60;proto=https;by=203.0.113.43, for="[2001:db8:cafe::17]:4711"'),
+    (b"0.0.0.0/0\n::/0", b"192.0.2.9", b"::ffff:1.2.3.4,1.2.3.4 ,  2001:DB8::1\n10.0.0.3", b"HTTP\nhttps", b""),
+    (b"192.0.2.0/24", b"192.0.2.9", b"unknown, 1.2.3.4", b"ftp", b"for=_hidden"),        # a name: the chain dropped
+    (b"192.0.2.0/24", b"192.0.2.9", b", ".join([b"10.0.0.%d" % i for i in range(40)]), b"", b""),  # past 32
+    (b"::/0", b"2001:db8::7", b"", b"", b'For="[::1]";Proto=HTTPS,for=unknown'),
+):
+    write("FuzzForwarding", ranges + b"\x00" + peer + b"\x00" + xff + b"\x00" + xfp + b"\x00" + fwd)

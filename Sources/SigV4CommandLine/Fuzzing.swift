@@ -141,6 +141,52 @@
         return true
     }
 
+    /// What `sigv4 serve` tells its upstream and access log of a request's origin
+    /// (``TrustedProxies/forwarding(peer:forwardedFor:forwardedProto:forwarded:scheme:)``), from
+    /// `--trusted-proxy` arguments, the connection's peer and the request's `X-Forwarded-For`,
+    /// `X-Forwarded-Proto` and `Forwarded` values; the number of addresses in the `X-Forwarded-For`
+    /// sent, or -1 when the arguments were refused.
+    ///
+    /// Invariants: deterministic; a peer that is not trusted is all the gateway speaks for (the
+    /// fields are not read); the `X-Forwarded-For` sent is one to ``TrustedProxies/maximumChain`` + 1
+    /// addresses, each as inet_ntop writes it (so the value holds only hex digits, `.`, `:`, `,` and
+    /// spaces: nothing a client wrote reaches the upstream but the addresses it names), the peer
+    /// last; the client named is one of them; the protocol is `http` or `https`.
+    public static func forwarding(
+        trusted arguments: [String], peer: String, forwardedFor: [String], forwardedProto: [String], forwarded: [String],
+        scheme: String
+    ) -> Int {
+        guard let trusted = try? TrustedProxies(arguments) else { return -1 }
+        let result = trusted.forwarding(
+            peer: peer, forwardedFor: forwardedFor, forwardedProto: forwardedProto, forwarded: forwarded, scheme: scheme)
+        let again = trusted.forwarding(
+            peer: peer, forwardedFor: forwardedFor, forwardedProto: forwardedProto, forwarded: forwarded, scheme: scheme)
+        precondition(result == again, "not deterministic")
+        precondition(result.proto == "http" || result.proto == "https" || result.proto == scheme, "a protocol the client chose freely")
+        precondition(result.clientCertificate == nil, "a client certificate read from fields")
+        guard let sent = result.forwardedFor else {
+            preconditionFailure("no X-Forwarded-For for a known peer")
+        }
+        guard trusted.trusts(peer) else {
+            precondition(sent == peer && result.client == peer && result.proto == scheme, "an untrusted peer's fields were read")
+            return 1
+        }
+        let hops = sent.components(separatedBy: ", ")
+        precondition(hops.count >= 1 && hops.count <= TrustedProxies.maximumChain + 1, "a chain past its bound")
+        precondition(hops.last == peer, "the peer is not the last hop")
+        for hop in hops.dropLast() {
+            guard let bytes = TrustedProxies.addressBytes(hop) else { preconditionFailure("a hop that is not an address") }
+            precondition(TrustedProxies.format(bytes) == hop, "a hop not as inet_ntop writes it")
+        }
+        precondition(
+            sent.utf8.dropLast(peer.utf8.count).allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x3a) || (byte >= 0x61 && byte <= 0x66) || byte == 0x2e || byte == 0x2c || byte == 0x20
+            }, "a byte in X-Forwarded-For that no address holds")
+        precondition(result.client.map { hops.contains($0) } ?? false, "a client that is not a hop")
+        if result.proto != scheme { precondition(result.proto == "http" || result.proto == "https") }
+        return hops.count
+    }
+
     static func isTrimmed(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last else { return true }
         return !(first == " " || first == "\t" || last == " " || last == "\t")
