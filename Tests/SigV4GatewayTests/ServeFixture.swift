@@ -24,7 +24,7 @@ struct ServeFixture {
         store = directory + "/keys.db"
         environment = [
             "PATH": "/usr/bin:/bin", "HOME": directory, "SIGV4_KEYSTORE_MASTER_KEY": "1:\(GatewayHygieneTests.masterHex)",
-        ].merging(extra) { $1 }.merging(ChildEnvironment.sanitizers) { $1 }
+        ].merging(ChildEnvironment.sanitizers) { $1 }.merging(extra) { $1 }
         #expect(try GatewayBinaryTests.run(["keys", "init", "--keystore", store], environment: environment).0 == 0)
     }
 

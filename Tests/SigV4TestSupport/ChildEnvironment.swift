@@ -15,4 +15,25 @@ public enum ChildEnvironment {
         }
         return env
     }
+
+    /// True when this test process was built with a sanitizer (`scripts/test --sanitizers` builds the
+    /// tests and the `sigv4` they start alike): address and thread sanitizers reserve terabytes of
+    /// address space (so `ulimit -v` stops them at start) and hold freed memory back for a while (so a
+    /// resident-size bound reads high), and the few tests that measure those adapt.
+    ///
+    /// ```swift
+    /// let limit = ChildEnvironment.isSanitizerBuild ? "ulimit -t 120" : "ulimit -v 1500000"
+    /// ```
+    public static let isSanitizerBuild: Bool = {
+        guard let process = dlopen(nil, RTLD_NOW) else { return false }
+        defer { dlclose(process) }
+        return dlsym(process, "__asan_init") != nil || dlsym(process, "__tsan_init") != nil
+    }()
+
+    /// True when this test process was built with the address sanitizer.
+    public static let isAddressSanitizerBuild: Bool = {
+        guard let process = dlopen(nil, RTLD_NOW) else { return false }
+        defer { dlclose(process) }
+        return dlsym(process, "__asan_init") != nil
+    }()
 }
