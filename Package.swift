@@ -114,6 +114,8 @@ let package = Package(
             dependencies: [
                 "SigV4", "SigV4Verifier", "SigV4KeyStore", "HummingbirdSigV4", "SigV4AsyncHTTPClient",
                 "SigV4Foundation", "_SigV4Crypto", "SigV4CommandLine",
+                // libcrypto directly only to check that a TLS certificate and key go together.
+                "CSigV4OpenSSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),

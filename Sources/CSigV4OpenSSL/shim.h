@@ -1,6 +1,7 @@
 // Small static-inline wrappers over libcrypto (OpenSSL 3) for swift-sigv4.
 //
-// `_SigV4Crypto` imports this module, and `SigV4CommandLine` for the X.509 subject below. The low-level SHA-256 and SHA-1
+// `_SigV4Crypto` imports this module; `SigV4CommandLine` and `SigV4Tool` too, for the X.509
+// functions at the end. The low-level SHA-256 and SHA-1
 // context APIs are deprecated in OpenSSL 3 but remain part of libcrypto; they
 // let us copy a precomputed HMAC state by value, which the EVP API cannot do
 // without an allocation. Deprecation attributes are suppressed here, once.
@@ -26,6 +27,7 @@
 #include <openssl/opensslv.h>
 #include <openssl/x509.h>
 #include <openssl/bio.h>
+#include <openssl/pem.h>
 #include <limits.h>
 
 #if defined(__x86_64__)
@@ -357,6 +359,27 @@ static inline long CSigV4OpenSSL_x509_subject_rfc2253(
     }
     BIO_free(bio);
     X509_free(certificate);
+    ERR_clear_error();
+    return result;
+}
+
+/// Whether the first certificate of the PEM text `certificate` and the PEM private key `key` go
+/// together (`X509_check_private_key`): 1 when they do, 0 when they do not, -1 when either cannot be
+/// read. No secret is printed or kept; the parsed key is freed before returning.
+static inline int CSigV4OpenSSL_pem_pair_matches(
+    const uint8_t *certificate, size_t certificateLength, const uint8_t *key, size_t keyLength) {
+    if (certificateLength > (size_t)INT_MAX || keyLength > (size_t)INT_MAX) return -1;
+    int result = -1;
+    BIO *certificateBIO = BIO_new_mem_buf(certificate, (int)certificateLength);
+    BIO *keyBIO = BIO_new_mem_buf(key, (int)keyLength);
+    X509 *x509 = certificateBIO ? PEM_read_bio_X509(certificateBIO, NULL, NULL, NULL) : NULL;
+    /* An empty passphrase callback: an encrypted key is "cannot be read", never a prompt. */
+    EVP_PKEY *pkey = keyBIO ? PEM_read_bio_PrivateKey(keyBIO, NULL, NULL, (void *)"") : NULL;
+    if (x509 != NULL && pkey != NULL) result = X509_check_private_key(x509, pkey) == 1 ? 1 : 0;
+    EVP_PKEY_free(pkey);
+    X509_free(x509);
+    BIO_free(keyBIO);
+    BIO_free(certificateBIO);
     ERR_clear_error();
     return result;
 }

@@ -4,6 +4,7 @@ import HTTPTypes
 import NIOCore
 import SigV4
 import SigV4AsyncHTTPClient
+import SigV4TestSupport
 import Testing
 
 /// Runs the built `sigv4` binary: `sigv4 demo`, and `sigv4 serve` in echo mode with a real key store.
@@ -24,18 +25,10 @@ struct GatewayBinaryTests {
     static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil) throws
         -> (Int32, String)
     {
-        let process = Process()
-        process.executableURL = executable ?? binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ChildProcess.run(
+            executable ?? binary, arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+        return (result.status, String(decoding: result.stdout, as: UTF8.self))
     }
 
     @Test("sigv4 demo shows every verdict as expected and exits 0")

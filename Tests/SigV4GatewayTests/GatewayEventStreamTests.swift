@@ -316,21 +316,14 @@ struct GatewayTranscribeClientTests {
         -> [String: Any]
     {
         let driver = try #require(Self.driver, "the Go driver did not build (golang-go, golang-github-aws-aws-sdk-go-v2-dev)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: driver)
-        process.arguments = [accessKeyID, secret] + sizes.map(String.init)
-        process.environment = [
-            "TRANSCRIBE_ENDPOINT": "https://127.0.0.1:\(port)", "TRANSCRIBE_CA_FILE": ca, "HOME": NSTemporaryDirectory(),
-        ]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        if process.terminationStatus != 0 { return ["exit": Int(process.terminationStatus), "stderr": errors] }
+        let result = try ChildProcess.run(
+            URL(fileURLWithPath: driver), [accessKeyID, secret] + sizes.map(String.init),
+            environment: [
+                "TRANSCRIBE_ENDPOINT": "https://127.0.0.1:\(port)", "TRANSCRIBE_CA_FILE": ca, "HOME": NSTemporaryDirectory(),
+            ])
+        let data = result.stdout
+        let errors = String(decoding: result.stderr, as: UTF8.self)
+        if result.status != 0 { return ["exit": Int(result.status), "stderr": errors] }
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "\(errors)")
     }
 

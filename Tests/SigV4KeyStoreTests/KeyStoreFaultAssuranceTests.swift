@@ -17,23 +17,15 @@ import Testing
 
     static func runLimited(_ arguments: [String], env: [String: String], fileSizeKiB: Int) throws -> (ProcessResult, Bool) {
         let executable = try #require(sigv4Executable(), "the sigv4 executable must be built (swift build)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "trap '' XFSZ; ulimit -f \(fileSizeKiB); exec \"$0\" \"$@\"", executable] + arguments
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
-            .merging(ChildEnvironment.sanitizers) { $1 }.merging(env) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let result = try ChildProcess.run(
+            URL(fileURLWithPath: "/bin/bash"),
+            ["-c", "trap '' XFSZ; ulimit -f \(fileSizeKiB); exec \"$0\" \"$@\"", executable] + arguments,
+            environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+                .merging(ChildEnvironment.sanitizers) { $1 }.merging(env) { $1 })
         return (
             ProcessResult(
-                status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                stderr: String(decoding: e, as: UTF8.self)), process.terminationReason == .uncaughtSignal
+                status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self),
+                stderr: String(decoding: result.stderr, as: UTF8.self)), result.killedBySignal
         )
     }
 
