@@ -535,7 +535,10 @@ extension GatewayForwardingTests {
         let (status, response) = try rig.send("POST", "/photos", fields + [("Content-Length", String(body.count))], body: body)
         #expect(status == 204, "\(response)")
         let after = peakKiB()
-        #expect(before > 0 && after - before < 24 << 10, "peak RSS \(before) kB before, \(after) kB after")
+        // The address sanitizer's allocator rounds, pads and keeps what it frees (39 MB for this upload
+        // in session 35's run): there the bound is 48 MiB, still under the 64 MiB file held whole.
+        let bound = ChildEnvironment.isAddressSanitizerBuild ? 48 << 10 : 24 << 10
+        #expect(before > 0 && after - before < bound, "peak RSS \(before) kB before, \(after) kB after")
         // The upstream's record starts with the PUT's head (its 64 MiB body is not read into a string here).
         let record = try FileHandle(forReadingFrom: URL(fileURLWithPath: rig.directory + "/upstream.raw"))
         defer { try? record.close() }
