@@ -15,11 +15,15 @@ import SigV4Verifier
 /// WebSocket upgrades (`sigv4 serve --websockets`): a `GET` with `Upgrade: websocket`, signed in its
 /// headers or presigned (AWS IoT's MQTT over WSS, Transcribe's and API Gateway's WebSocket APIs sign
 /// the connect this way), is verified before it is upgraded: time, scope, replay, the key's limits, as
-/// any request. A refused upgrade is not upgraded (answered 400 by Hummingbird's WebSocket channel,
-/// its AWS code in the access log). An accepted one is relayed, message by message, to the same
-/// target upstream (`ws://` or `wss://` for the upstream's `http://` or `https://`), with the identity
-/// headers and, with `--upstream-access-key-id`, signed again; in echo mode the gateway answers with
-/// the identity as a first text message, then echoes each message.
+/// any request. A refused upgrade is not upgraded; it gets what the same request refused as a plain
+/// one gets, as AWS answers a refused handshake: the failure's status (403 `SignatureDoesNotMatch`,
+/// `RequestReplayed`, `AccessDenied`; 400 for a malformed signature or a target the upstream
+/// refuses) and the gateway's AWS error document in its configured format, with `Connection: close`
+/// (``WebSocketRefusals``; HummingbirdWebSocket alone answers 400 with no body), and the same access
+/// log line. An accepted one is relayed, message by message, to the same target upstream (`ws://` or
+/// `wss://` for the upstream's `http://` or `https://`), with the identity headers and, with
+/// `--upstream-access-key-id`, signed again; in echo mode the gateway answers with the identity as a
+/// first text message, then echoes each message.
 extension Gateway {
     /// Headers of the client's handshake that the relay's own handshake upstream replaces.
     static let webSocketHandshakeHeaders: Set<String> = [
@@ -34,28 +38,34 @@ extension Gateway {
     var webSocketMessageLimit: Int { max(maxBufferedBody, 1 << 16) }
 
     /// Whether to upgrade `head`: verified as any request (no body: an upgrade has none), then relayed.
-    func shouldUpgrade(_ head: HTTPRequest, channel: any Channel, logger: Logger) async
+    /// A refused one is declined, its answer recorded in `refusals` for its connection.
+    func shouldUpgrade(_ head: HTTPRequest, channel: any Channel, refusals: WebSocketRefusals, logger: Logger) async
         -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
     {
         let started = ContinuousClock.now
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
         let forwarding = Self.forwarding(
             request, peer: channel.remoteAddress?.ipAddress, scheme: scheme, trusting: trustedProxies)
-        if let upstream, upstream.refuses(head.path ?? "/") {
-            log(request, client: forwarding.client, status: 400, identity: nil, code: "InvalidRequest", started: started)
+        // Declined: the library's own answer (400, no body) is replaced by this refusal.
+        func decline(_ failure: VerificationFailure) async -> ShouldUpgradeResult<
+            WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
+        > {
+            let refusal = await webSocketRefusal(failure, to: request)
+            refusals.record(refusal, for: channel, logger: logger)
+            log(
+                request, client: forwarding.client, status: refusal.head.status.code, identity: nil,
+                code: failure.code.name, started: started)
             return .dontUpgrade
+        }
+        if let upstream, upstream.refuses(head.path ?? "/") {
+            return await decline(Self.dotSegmentRefusal)
         }
         var identity: VerifiedRequest? = nil
         if let authenticator {
             let now = authenticator.configuration.clock()
             switch await authenticator.verifier.verify(VerificationRequest(head), payload: .body([]), now: now) {
             case .accepted(let verified): identity = verified
-            case .rejected(let failure):
-                // Hummingbird's WebSocket channel answers a declined upgrade itself, 400 with no body
-                // (HummingbirdWebSocket 2.8 gives a declined upgrade to no responder): the code is in
-                // the access log.
-                log(request, client: forwarding.client, status: 400, identity: nil, code: failure.code.name, started: started)
-                return .dontUpgrade
+            case .rejected(let failure): return await decline(failure)
             }
         }
         log(request, client: forwarding.client, status: 101, identity: identity, code: nil, started: started)

@@ -266,11 +266,8 @@ struct Gateway: Sendable {
         let client = forwarding.client
         var identity: VerifiedRequest?
         if let upstream, upstream.refuses(request.head.path ?? "/") {
-            let failure = VerificationFailure(
-                .invalidRequest, "A path with '.' or '..' segments cannot be forwarded below the upstream's path prefix")
-            let response = (authenticator?.configuration.errorFormat ?? .s3XML).response(
-                for: failure, request: request.head, requestID: authenticator?.configuration.requestID(),
-                resource: request.uri.path)
+            let failure = Self.dotSegmentRefusal
+            let response = errorResponse(failure, to: request)
             log(request, client: client, status: response.status.code, identity: nil, code: failure.code.name, certificate: forwarding.clientCertificate, started: started)
             return response
         }
@@ -306,6 +303,18 @@ struct Gateway: Sendable {
         let code = response.headers[SigV4ErrorFormat.errorCodeField]
         log(request, client: client, status: response.status.code, identity: identity, form: form, code: code, certificate: forwarding.clientCertificate, started: started)
         return response
+    }
+
+    /// The refusal of a target that ``Upstream/refuses(_:)``.
+    static let dotSegmentRefusal = VerificationFailure(
+        .invalidRequest, "A path with '.' or '..' segments cannot be forwarded below the upstream's path prefix")
+
+    /// The refusal of `request` for `failure`, as the middleware writes its own: the configured
+    /// ``SigV4ErrorFormat`` (S3-style XML without the middleware), a fresh request id.
+    func errorResponse(_ failure: VerificationFailure, to request: Request) -> Response {
+        (authenticator?.configuration.errorFormat ?? .s3XML).response(
+            for: failure, request: request.head, requestID: authenticator?.configuration.requestID(),
+            resource: request.uri.path)
     }
 
     /// True for the failure of reading the client's body (``ClientBody``: its HTTP/1.1 connection closed
@@ -392,9 +401,7 @@ struct Gateway: Sendable {
             let failure = VerificationFailure(
                 .invalidRequest, "A header named in the Connection header is signed: it cannot be removed as hop-by-hop",
                 details: [.init("Header", name)])
-            return (authenticator?.configuration.errorFormat ?? .s3XML).response(
-                for: failure, request: request.head, requestID: authenticator?.configuration.requestID(),
-                resource: request.uri.path)
+            return errorResponse(failure, to: request)
         }
         var outbound = upstreamRequest(for: request.head, upstream: upstream, identity: identity, forwarding: forwarding)
         var upstreamSeed: Signature? = nil

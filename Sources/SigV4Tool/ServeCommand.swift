@@ -364,14 +364,13 @@ struct Serve: AsyncParsableCommand {
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
         let http1Configuration = HTTP1Channel.Configuration(
             additionalChannelHandlers: [ExpectContinueHandler()], idleTimeout: idleTimeAmount)
-        let http1: HTTPServerBuilder =
-            websockets
-            ? .http1WebSocketUpgrade(
-                configuration: .init(http1: http1Configuration, ws: .init(maxFrameSize: 1 << 16))
-            ) { head, channel, logger in
-                await gateway.shouldUpgrade(head, channel: channel, logger: logger)
-            }
-            : .http1(configuration: http1Configuration)
+        let http1: HTTPServerBuilder
+        if websockets {
+            // A refused handshake is answered as the same request refused as a plain one.
+            http1 = await gateway.webSocketServer(http1: http1Configuration, maxFrameSize: 1 << 16)
+        } else {
+            http1 = .http1(configuration: http1Configuration)
+        }
         let scheme = tls == nil ? "http" : "https"
         let server: HTTPServerBuilder
         if let tls, servesHTTP2 {

@@ -9,14 +9,15 @@ import Testing
 struct GatewayWebSocketTests {
     static let peer = Vectors.root.deletingLastPathComponent().appendingPathComponent("scripts/peers/websocket-peer.py").path
 
-    /// The peer's report for one client run.
+    /// The peer's report for one client run (`https`: over wss://, trusting `certificate`).
     static func client(
         port: UInt16, path: String = "/mqtt", key: (accessKeyID: String, secret: String), service: String = "iotdevicegateway",
-        mode: String, expect: Int, _ messages: [String]
+        mode: String, expect: Int, _ messages: [String], scheme: String = "http", certificate: String? = nil
     ) throws -> [String: Any] {
         let (status, output) = try GatewayBinaryTests.run(
-            ["python3", peer, "client", "http://127.0.0.1:\(port)\(path)", key.accessKeyID, key.secret, service, mode,
+            ["python3", peer, "client", "\(scheme)://127.0.0.1:\(port)\(path)", key.accessKeyID, key.secret, service, mode,
              String(expect)] + messages,
+            environment: certificate.map { ["WEBSOCKET_PEER_CA": $0] } ?? [:],
             executable: URL(fileURLWithPath: "/usr/bin/env"))
         let report = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
         return try #require(report, "the peer exited \(status) without a report (pip install websockets?): \(output)")
@@ -34,7 +35,48 @@ struct GatewayWebSocketTests {
         return lines
     }
 
-    @Test("echo mode: a presigned upgrade gets the identity as its first message, then each text and binary message back; a tampered or unsigned one is not upgraded (400, its code in the access log)")
+    /// The report's last refused handshake: its status, `Connection: close`, its code in
+    /// `x-amz-error-code` and in the body, which has `Content-Length` bytes; with a `plain` answer in the
+    /// report (a `+plain` mode), the same status, error headers and body as that plain GET (the request
+    /// id and the server time aside). Returns the refusal's body.
+    @discardableResult
+    static func expectRefused(
+        _ report: [String: Any], status: Int, code: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) -> String {
+        let refusal = (report["refused"] as? [[String: Any]])?.last ?? [:]
+        let headers = refusal["headers"] as? [String: String] ?? [:]
+        let body = refusal["body"] as? String ?? ""
+        #expect(refusal["status"] as? Int == status, "\(report)", sourceLocation: sourceLocation)
+        #expect(headers["connection"]?.lowercased() == "close", "\(headers)", sourceLocation: sourceLocation)
+        #expect(headers["x-amz-error-code"] == code, "\(headers)", sourceLocation: sourceLocation)
+        #expect(body.contains("<Code>\(code)</Code>") || body.contains("\"Code\":\"\(code)\""), "\(body)", sourceLocation: sourceLocation)
+        #expect(headers["content-length"] == String(body.utf8.count), "\(headers)", sourceLocation: sourceLocation)
+        if let plain = report["plain"] as? [String: Any] {
+            let plainHeaders = plain["headers"] as? [String: String] ?? [:]
+            #expect(plain["status"] as? Int == status, "\(plain)", sourceLocation: sourceLocation)
+            for name in ["content-type", "x-amz-error-code", "x-amzn-errortype"] {
+                #expect(headers[name] == plainHeaders[name], "\(name): \(headers) \(plainHeaders)", sourceLocation: sourceLocation)
+            }
+            #expect(
+                unstamped(body) == unstamped(plain["body"] as? String ?? ""), "\(body) \(plain)",
+                sourceLocation: sourceLocation)
+        }
+        return body
+    }
+
+    /// An error document without its request id and server time (XML or JSON), which differ from one
+    /// answer to the next.
+    static func unstamped(_ body: String) -> String {
+        var body = body
+        for name in ["RequestId", "ServerTime"] {
+            for pattern in ["<\(name)>[^<]*</\(name)>", "\"\(name)\":\"[^\"]*\""] {
+                body = body.replacingOccurrences(of: pattern, with: "", options: .regularExpression)
+            }
+        }
+        return body
+    }
+
+    @Test("echo mode: a presigned upgrade gets the identity as its first message, then each text and binary message back; a tampered or wrong-secret one is not upgraded (403, SignatureDoesNotMatch in its body and in the access log)")
     func echo() throws {
         let fixture = try ServeFixture(label: "websocket-echo")
         defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
@@ -56,15 +98,113 @@ struct GatewayWebSocketTests {
         #expect(report["subprotocol"] as? String == "mqtt", "\(report)")
 
         let tampered = try Self.client(port: port, key: key, mode: "tamper", expect: 0, [])
-        #expect(tampered["status"] as? [Int] == [400], "\(tampered)")
+        #expect(tampered["status"] as? [Int] == [403], "\(tampered)")
+        Self.expectRefused(tampered, status: 403, code: "SignatureDoesNotMatch")
         let wrong = try Self.client(port: port, key: (key.accessKeyID, "not-the-secret"), mode: "presign", expect: 0, [])
-        #expect(wrong["status"] as? [Int] == [400], "\(wrong)")
+        #expect(wrong["status"] as? [Int] == [403], "\(wrong)")
+        Self.expectRefused(wrong, status: 403, code: "SignatureDoesNotMatch")
         let log = Self.accessLines(gateway, path: "/mqtt", count: 3)
         #expect(log.filter { $0.contains("status=101") && $0.contains("principal=alice") }.count == 1, "\(log)")
-        #expect(log.filter { $0.contains("status=400") && $0.contains("code=SignatureDoesNotMatch") }.count == 2, "\(log)")
+        #expect(log.filter { $0.contains("status=403") && $0.contains("code=SignatureDoesNotMatch") }.count == 2, "\(log)")
     }
 
-    @Test("a header-signed upgrade (API Gateway's way) is accepted once: the same signed handshake sent again is a replay and is not upgraded")
+    @Test("a refused handshake gets what the same request gets refused as a plain GET (status, error headers, AWS error document in the configured format), with Connection: close: tampered 403 SignatureDoesNotMatch, unsigned 403 AccessDenied, expired 403 AccessDenied 'Request has expired'; with --error-format xml an S3-style document; a target the upstream refuses 400 InvalidRequest")
+    func refusalsAnsweredAsPlainRequests() throws {
+        let fixture = try ServeFixture(label: "websocket-refusals")
+        defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
+        let key = try fixture.createKey(principal: "alice")
+        let (gateway, port) = try fixture.startServe(["--websockets", "--region", "us-east-1"])
+        defer { gateway.stop() }
+
+        // The default error format (auto) answers an iotdevicegateway request in JSON, as AWS IoT does.
+        let tampered = try Self.client(port: port, key: key, mode: "tamper+plain", expect: 0, [])
+        #expect(tampered["status"] as? [Int] == [403], "\(tampered)")
+        let tamperedBody = Self.expectRefused(tampered, status: 403, code: "SignatureDoesNotMatch")
+        #expect(tamperedBody.hasPrefix("{\"Code\":\"SignatureDoesNotMatch\""), "\(tamperedBody)")
+        let unsigned = try Self.client(port: port, key: key, mode: "unsigned+plain", expect: 0, [])
+        #expect(unsigned["status"] as? [Int] == [403], "\(unsigned)")
+        let unsignedBody = Self.expectRefused(unsigned, status: 403, code: "AccessDenied")
+        #expect(unsignedBody.contains("<Message>The request is not signed"), "\(unsignedBody)")
+        let expired = try Self.client(port: port, key: key, mode: "expired+plain", expect: 0, [])
+        #expect(expired["status"] as? [Int] == [403], "\(expired)")
+        let expiredBody = Self.expectRefused(expired, status: 403, code: "AccessDenied")
+        #expect(expiredBody.contains("\"Message\":\"Request has expired\""), "\(expiredBody)")
+        // The access log has each refusal's real status and code, for the handshake and the plain GET alike.
+        let log = Self.accessLines(gateway, path: "/mqtt", count: 6)
+        #expect(log.filter { $0.contains("status=403") && $0.contains("code=SignatureDoesNotMatch") }.count == 2, "\(log)")
+        #expect(log.filter { $0.contains("status=403") && $0.contains("code=AccessDenied") }.count == 4, "\(log)")
+
+        // Nothing listens at the upstream: these handshakes are refused before it would be reached.
+        let (xmlGateway, xmlPort) = try fixture.startServe(
+            ["--websockets", "--error-format", "xml", "--upstream", "http://127.0.0.1:9/tenant"])
+        defer { xmlGateway.stop() }
+        let xml = try Self.client(port: xmlPort, key: key, mode: "tamper+plain", expect: 0, [])
+        let xmlBody = Self.expectRefused(xml, status: 403, code: "SignatureDoesNotMatch")
+        #expect(xmlBody.hasPrefix("<?xml") && xmlBody.contains("<Resource>/mqtt</Resource>"), "\(xmlBody)")
+        let dotted = try Self.client(port: xmlPort, path: "/x/../mqtt", key: key, mode: "unsigned+plain", expect: 0, [])
+        #expect(dotted["status"] as? [Int] == [400], "\(dotted)")
+        let dottedBody = Self.expectRefused(dotted, status: 400, code: "InvalidRequest")
+        #expect(dottedBody.contains("cannot be forwarded below the upstream&apos;s path prefix"), "\(dottedBody)")
+        let xmlLog = Self.accessLines(xmlGateway, path: "/x/../mqtt", count: 2)
+        #expect(xmlLog.filter { $0.contains("status=400") && $0.contains("code=InvalidRequest") }.count == 2, "\(xmlLog)")
+    }
+
+    /// The gateway's debug lines that release a refused handshake's entry (each when its connection
+    /// closed), with the number of entries left; waits for `count` of them.
+    static func releasedRefusals(_ gateway: GatewayHygieneTests.Child, count: Int) -> [Int] {
+        var left: [Int] = []
+        for _ in 0..<100 {
+            left = String(decoding: gateway.stdout, as: UTF8.self).split(separator: "\n")
+                .filter { $0.contains("websocket refusal released") }
+                .compactMap { line in
+                    line.range(of: "sigv4.websocket_refusals_pending=").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
+                }
+            if left.count >= count { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return left
+    }
+
+    @Test("refused handshakes leave no refusal behind, over plain HTTP and over TLS (--tls-certificate): each is released when its connection closes, none is held for an accepted connection, and the refusal over TLS is the same 403 with its code")
+    func refusalsLeaveNothingBehind() throws {
+        let fixture = try ServeFixture(label: "websocket-refusal-table")
+        defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
+        let key = try fixture.createKey(principal: "alice")
+        let certificate = try GatewayTLSTests.Certificate()
+        defer { certificate.remove() }
+        for tls in [false, true] {
+            let (gateway, port) = try fixture.startServe(
+                ["--websockets", "--log-level", "debug"]
+                    + (tls ? ["--tls-certificate", certificate.certificate, "--tls-key", certificate.key] : []))
+            defer { gateway.stop() }
+            let scheme = tls ? "https" : "http"
+            func client(_ mode: String, path: String = "/mqtt", service: String = "iotdevicegateway", expect: Int = 0)
+                throws -> [String: Any]
+            {
+                try Self.client(
+                    port: port, path: path, key: key, service: service, mode: mode, expect: expect, [], scheme: scheme,
+                    certificate: certificate.certificate)
+            }
+            let accepted = try client("presign", expect: 1)
+            #expect(accepted["status"] as? [Int] == [101], "\(tls) \(accepted)")
+            let tampered = try client("tamper")
+            #expect(tampered["status"] as? [Int] == [403], "\(tls) \(tampered)")
+            Self.expectRefused(tampered, status: 403, code: "SignatureDoesNotMatch")
+            let unsigned = try client("unsigned")
+            Self.expectRefused(unsigned, status: 403, code: "AccessDenied")
+            let replay = try client("replay", path: "/prod", service: "execute-api", expect: 1)
+            #expect(replay["status"] as? [Int] == [101, 403], "\(tls) \(replay)")
+            Self.expectRefused(replay, status: 403, code: "RequestReplayed")
+            let again = try client("presign", expect: 1)
+            #expect(again["status"] as? [Int] == [101], "\(tls) \(again)")
+            // Three refusals, each released as its connection closed, none left; the accepted
+            // connections held none.
+            let left = Self.releasedRefusals(gateway, count: 3)
+            #expect(left == [0, 0, 0], "\(tls) \(left)")
+        }
+    }
+
+    @Test("a header-signed upgrade (API Gateway's way) is accepted once: the same signed handshake sent again is a replay, not upgraded (403 RequestReplayed)")
     func headerSignedReplay() throws {
         let fixture = try ServeFixture(label: "websocket-replay")
         defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
@@ -72,11 +212,12 @@ struct GatewayWebSocketTests {
         let (gateway, port) = try fixture.startServe(["--websockets"])
         defer { gateway.stop() }
         let report = try Self.client(port: port, path: "/prod", key: key, service: "execute-api", mode: "replay", expect: 1, [])
-        #expect(report["status"] as? [Int] == [101, 400], "\(report)")
+        #expect(report["status"] as? [Int] == [101, 403], "\(report)")
+        Self.expectRefused(report, status: 403, code: "RequestReplayed")
         let identity = (report["received"] as? [String])?.first ?? ""
         #expect(identity.contains("\"presigned\":\"false\"") && identity.contains("\"service\":\"execute-api\""), "\(report)")
         let log = Self.accessLines(gateway, path: "/prod", count: 2)
-        #expect(log.contains { $0.contains("code=RequestReplayed") }, "\(log)")
+        #expect(log.contains { $0.contains("status=403") && $0.contains("code=RequestReplayed") }, "\(log)")
     }
 
     @Test("with an upstream: messages go both ways through the gateway; the upstream's handshake has no presign parameters or client signature, has the identity headers, and is signed again with --upstream-access-key-id, which a second gateway verifies; the upstream's close ends the client's connection")
@@ -162,7 +303,7 @@ struct GatewayWebSocketTests {
         #expect(refused["connected"] as? Bool == false, "\(refused)")
         let log = Self.accessLines(gateway, path: "/mqtt", count: 2)
         #expect(log.contains { $0.contains("status=101") && $0.contains("principal=thing") && $0.contains("presigned=true") }, "\(log)")
-        #expect(log.contains { $0.contains("status=400") && $0.contains("code=SignatureDoesNotMatch") }, "\(log)")
+        #expect(log.contains { $0.contains("status=403") && $0.contains("code=SignatureDoesNotMatch") }, "\(log)")
     }
 
     @Test("an open connection whose key is deactivated is closed with 1008 at the next key check (--websocket-key-check 1); another key's connection stays open")

@@ -10,8 +10,13 @@ library (PyPI, scripts/requirements-test.txt) and botocore's own signers.
       or bytes when it starts with `hex:`), reads EXPECT messages, closes, and prints one JSON report:
       {"status": [handshake statuses], "received": [...], "error": "...", "close_code": n,
       "subprotocol": the one the server accepted}; it offers `mqtt` and `mqttv3.1`, as MQTT clients do.
-      A `tamper` MODE presigns and changes the signature's first digit; `hold` presigns, reads EXPECT
-      messages, prints `held` on its own line, then waits up to 30 s for the server to close.
+      A `tamper` MODE presigns and changes the signature's first digit; `expired` presigns for one
+      second and waits until that has passed; `unsigned` sends no signature; `hold` presigns, reads
+      EXPECT messages, prints `held` on its own line, then waits up to 30 s for the server to close.
+      Each refused handshake adds {"status", "body", "headers": {lowercased name: value}} to the
+      report's "refused"; a MODE ending in `+plain` then sends the same signed request once more
+      without `Upgrade` (a plain GET) and reports its answer as "plain": {"status", "body", "headers"}.
+      An `https://` HTTP_URL connects over wss://, trusting the CA file named by WEBSOCKET_PEER_CA.
   websocket-peer.py upstream RECORD_FILE
       A WebSocket server on 127.0.0.1 (prints `upstream listening on PORT`) that records each
       handshake's path and headers as a JSON line in RECORD_FILE and answers each text message with
@@ -20,7 +25,12 @@ library (PyPI, scripts/requirements-test.txt) and botocore's own signers.
 """
 import asyncio
 import json
+import os
+import ssl
 import sys
+import time
+import urllib.error
+import urllib.request
 
 import botocore.auth
 import botocore.awsrequest
@@ -30,9 +40,15 @@ import botocore.credentials
 def signed(url, key, secret, service, mode):
     creds = botocore.credentials.Credentials(key, secret)
     request = botocore.awsrequest.AWSRequest(method="GET", url=url)
-    if mode in ("presign", "tamper", "hold"):
-        botocore.auth.SigV4QueryAuth(creds, service, "us-east-1", expires=60).add_auth(request)
+    if mode == "unsigned":
+        return url, {}
+    if mode in ("presign", "tamper", "hold", "expired"):
+        botocore.auth.SigV4QueryAuth(
+            creds, service, "us-east-1", expires=1 if mode == "expired" else 60).add_auth(request)
         signed_url = request.url
+        if mode == "expired":
+            # Past the signing second and the one the URL is valid for.
+            time.sleep(2.2)
         if mode == "tamper":
             at = signed_url.index("X-Amz-Signature=") + len("X-Amz-Signature=")
             digit = signed_url[at]
@@ -47,13 +63,17 @@ async def client(url, key, secret, service, mode, expect, messages):
     from websockets.asyncio.client import connect
     from websockets.exceptions import InvalidStatus, ConnectionClosed
 
+    plain = mode.endswith("+plain")
+    mode = mode.removesuffix("+plain")
     http_url, headers = signed(url, key, secret, service, mode)
-    ws_url = "ws://" + http_url[len("http://"):]
-    report = {"status": [], "received": [], "error": "", "close_code": None}
+    secure = http_url.startswith("https://")
+    context = ssl.create_default_context(cafile=os.environ.get("WEBSOCKET_PEER_CA")) if secure else None
+    ws_url = ("wss://" if secure else "ws://") + http_url.split("://", 1)[1]
+    report = {"status": [], "received": [], "error": "", "close_code": None, "refused": []}
     for attempt in range(2 if mode == "replay" else 1):
         try:
             async with connect(ws_url, additional_headers=headers, open_timeout=10,
-                               subprotocols=["mqtt", "mqttv3.1"]) as ws:
+                               subprotocols=["mqtt", "mqttv3.1"], **({"ssl": context} if secure else {})) as ws:
                 report["status"].append(101)
                 report["subprotocol"] = ws.subprotocol
                 if attempt == 1:
@@ -73,9 +93,25 @@ async def client(url, key, secret, service, mode, expect, messages):
                     report["close_code"] = closed.rcvd.code if closed.rcvd else None
                     report["close_reason"] = closed.rcvd.reason if closed.rcvd else None
         except InvalidStatus as refused:
-            report["status"].append(refused.response.status_code)
+            response = refused.response
+            report["status"].append(response.status_code)
+            report["refused"].append({
+                "status": response.status_code, "body": (response.body or b"").decode("utf-8", "replace"),
+                "headers": {name.lower(): value for name, value in response.headers.raw_items()}})
         except Exception as error:  # noqa: BLE001 - the report says what went wrong
             report["error"] = f"{type(error).__name__}: {error}"
+    if plain:
+        request = urllib.request.Request(http_url, headers=headers, method="GET")
+        # Straight to the gateway, whatever proxy the environment names.
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+        try:
+            with opener.open(request, timeout=10) as answer:
+                status, body, fields = answer.status, answer.read(), answer.headers.items()
+        except urllib.error.HTTPError as error:
+            status, body, fields = error.code, error.read(), error.headers.items()
+        report["plain"] = {"status": status, "body": body.decode("utf-8", "replace"),
+                           "headers": {name.lower(): value for name, value in fields}}
     print(json.dumps(report))
 
 
