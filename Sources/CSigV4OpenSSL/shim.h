@@ -28,6 +28,8 @@
 #include <openssl/x509.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include <limits.h>
 
 #if defined(__x86_64__)
@@ -382,6 +384,72 @@ static inline int CSigV4OpenSSL_pem_pair_matches(
     BIO_free(certificateBIO);
     ERR_clear_error();
     return result;
+}
+
+/// A certificate store holding every certificate of the PEM text `pem` (a mutual-TLS server's client
+/// CAs), or NULL when the text holds none or one cannot be read. `*count` is set to how many were
+/// read. Free it with `CSigV4OpenSSL_x509_store_free`.
+static inline X509_STORE *CSigV4OpenSSL_x509_store_from_pem(const uint8_t *pem, size_t length, int *count) {
+    *count = 0;
+    if (length == 0 || length > (size_t)INT_MAX) return NULL;
+    BIO *bio = BIO_new_mem_buf(pem, (int)length);
+    X509_STORE *store = X509_STORE_new();
+    int ok = bio != NULL && store != NULL;
+    while (ok) {
+        X509 *certificate = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        if (certificate == NULL) {
+            /* The end of the text, or a block that is not a certificate. */
+            unsigned long error = ERR_peek_last_error();
+            if (!(ERR_GET_LIB(error) == ERR_LIB_PEM && ERR_GET_REASON(error) == PEM_R_NO_START_LINE)) ok = 0;
+            break;
+        }
+        if (X509_STORE_add_cert(store, certificate) != 1) ok = 0; else *count += 1;
+        X509_free(certificate);
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    if (!ok || *count == 0) {
+        X509_STORE_free(store);
+        *count = ok ? 0 : -1;
+        return NULL;
+    }
+    return store;
+}
+
+static inline void CSigV4OpenSSL_x509_store_free(X509_STORE *store) { X509_STORE_free(store); }
+
+/// 1 when the DER certificates `chain` (the peer's, its own first, then the intermediates it sent)
+/// chain to a certificate of `store`, each valid now, the first fit for a TLS client
+/// (`X509_PURPOSE_SSL_CLIENT`); 0 otherwise, an unreadable certificate included.
+static inline int CSigV4OpenSSL_x509_verify_client(
+    X509_STORE *store, const uint8_t *const *chain, const size_t *lengths, size_t count) {
+    if (store == NULL || count == 0 || count > 64) return 0;
+    int verified = 0;
+    X509 *leaf = NULL;
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    X509_STORE_CTX *context = X509_STORE_CTX_new();
+    int ok = untrusted != NULL && context != NULL;
+    for (size_t i = 0; ok && i < count; i++) {
+        if (lengths[i] == 0 || lengths[i] > (size_t)LONG_MAX) { ok = 0; break; }
+        const unsigned char *p = chain[i];
+        X509 *certificate = d2i_X509(NULL, &p, (long)lengths[i]);
+        if (certificate == NULL || p != chain[i] + lengths[i]) { X509_free(certificate); ok = 0; break; }
+        if (i == 0) {
+            leaf = certificate;
+        } else if (sk_X509_push(untrusted, certificate) == 0) {
+            X509_free(certificate);
+            ok = 0;
+        }
+    }
+    if (ok && X509_STORE_CTX_init(context, store, leaf, untrusted) == 1
+        && X509_STORE_CTX_set_purpose(context, X509_PURPOSE_SSL_CLIENT) == 1) {
+        verified = X509_verify_cert(context) == 1;
+    }
+    X509_STORE_CTX_free(context);
+    sk_X509_pop_free(untrusted, X509_free);
+    X509_free(leaf);
+    ERR_clear_error();
+    return verified;
 }
 
 #endif

@@ -25,15 +25,22 @@ extension Serve {
     /// 30 s, 200 glitches a connection, 64 KiB flow-control windows.
     ///
     /// ```swift
-    /// let server = Serve.http2Server(tls: tlsConfiguration, idleTimeout: .seconds(60))
+    /// With `verifyClient` (`--tls-client-ca`), each client's certificate chain is judged by it
+    /// (``ClientCertificateAuthorities/verificationCallback``) instead of by the TLS library.
+    ///
+    /// ```swift
+    /// let server = Serve.http2Server(tls: tlsConfiguration, verifyClient: nil, idleTimeout: .seconds(60))
     /// ```
-    static func http2Server(tls: TLSConfiguration, idleTimeout: TimeAmount?) -> HTTPServerBuilder {
+    static func http2Server(
+        tls: TLSConfiguration, verifyClient: HummingbirdHTTP2.TLSChannelConfiguration.CustomVerificationCallback?,
+        idleTimeout: TimeAmount?
+    ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
             let streams = HTTP1Channel.Configuration(
                 additionalChannelHandlers: [ExpectContinueHandler(), HTTP2RequestFramingHandler()],
                 idleTimeout: idleTimeout)
             let upgrade = try HTTP2UpgradeChannel(
-                tlsConfiguration: tls,
+                tlsChannelConfiguration: .init(tlsConfiguration: tls, customVerificationCallback: verifyClient),
                 configuration: .init(
                     idleTimeout: idleTimeout.map { .nanoseconds($0.nanoseconds) }, streamConfiguration: streams),
                 responder: responder)

@@ -55,7 +55,9 @@ struct Serve: AsyncParsableCommand {
             With --tls-certificate: require every client to present a TLS certificate issued by one of the \
             CA certificates in this PEM file (mutual TLS, checked before any request is read; the SigV4 \
             signature is still required). The certificate's subject and SHA-256 fingerprint go upstream as \
-            X-SigV4-Client-Cert-Subject and X-SigV4-Client-Cert-SHA256, and into the access log. Read at start.
+            X-SigV4-Client-Cert-Subject and X-SigV4-Client-Cert-SHA256, and into the access log. SIGHUP reads \
+            the file again (new handshakes are judged by the new CAs; a file that cannot be used is logged \
+            and ignored).
             """)
     var tlsClientCa: String?
 
@@ -268,7 +270,10 @@ struct Serve: AsyncParsableCommand {
         case (.some, nil): throw ValidationError("--tls-certificate needs --tls-key")
         case (nil, .some): throw ValidationError("--tls-key needs --tls-certificate")
         case (let certificatePath?, let keyPath?):
-            let reloader = try TLSCertificateReloader(certificatePath: certificatePath, keyPath: keyPath)
+            // With --tls-client-ca: the CAs libcrypto judges client chains by (read again on SIGHUP).
+            let authorities = try tlsClientCa.map { path throws(ValidationError) in try ClientCertificateAuthorities(path: path) }
+            let reloader = try TLSCertificateReloader(
+                certificatePath: certificatePath, keyPath: keyPath, clientAuthorities: authorities)
             let pair = reloader.pair
             var configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: pair.chain.map { .certificate($0) }, privateKey: .privateKey(pair.key))
@@ -276,8 +281,10 @@ struct Serve: AsyncParsableCommand {
             configuration.applicationProtocols = servesHTTP2 ? ["h2", "http/1.1"] : ["http/1.1"]
             configuration.sslContextCallback = reloader.contextCallback
             if let tlsClientCa {
-                // Mutual TLS: a server that verifies peers asks for a client certificate and refuses
-                // the handshake without one that chains to these roots.
+                // Mutual TLS: a server that verifies peers asks for a client certificate and refuses the
+                // handshake without one. Whether it chains to a CA in force is judged by the channel's
+                // verification callback (``tlsChannelConfiguration(_:)``); these roots, read at start,
+                // only name the CAs in the server's certificate request.
                 let roots: [NIOSSLCertificate]
                 do {
                     roots = try NIOSSLCertificate.fromPEMFile(tlsClientCa)
@@ -290,6 +297,16 @@ struct Serve: AsyncParsableCommand {
             }
             return (configuration, reloader)
         }
+    }
+
+    /// The TLS channel's configuration: `configuration`, and with `--tls-client-ca` the callback that
+    /// judges each client chain by the CAs in force (``ClientCertificateAuthorities``).
+    static func tlsChannelConfiguration(_ setup: (configuration: TLSConfiguration, reloader: TLSCertificateReloader))
+        -> TLSChannelConfiguration
+    {
+        TLSChannelConfiguration(
+            tlsConfiguration: setup.configuration,
+            customVerificationCallback: setup.reloader.clientAuthorities?.verificationCallback)
     }
 
     static func parseListen(_ text: String) throws -> (String, Int) {
@@ -373,10 +390,12 @@ struct Serve: AsyncParsableCommand {
         }
         let scheme = tls == nil ? "http" : "https"
         let server: HTTPServerBuilder
-        if let tls, servesHTTP2 {
-            server = Self.http2Server(tls: tls, idleTimeout: idleTimeAmount)
+        if let tlsSetup, servesHTTP2 {
+            server = Self.http2Server(
+                tls: tlsSetup.configuration, verifyClient: tlsSetup.reloader.clientAuthorities?.verificationCallback,
+                idleTimeout: idleTimeAmount)
         } else {
-            server = try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1
+            server = try tlsSetup.map { try .tls(http1, configuration: Self.tlsChannelConfiguration($0)) } ?? http1
         }
         let app = Application(
             responder: gateway.responder(),

@@ -28,6 +28,8 @@ final class TLSCertificateReloader: Sendable {
 
     let certificatePath: String
     let keyPath: String
+    /// With `--tls-client-ca`: the client CAs, read again on the same `SIGHUP`.
+    let clientAuthorities: ClientCertificateAuthorities?
     private let current: Mutex<Pair>
     /// The `SIGHUP` source, kept alive while the server runs (set once, then only read by
     /// libdispatch: hence unchecked).
@@ -35,9 +37,12 @@ final class TLSCertificateReloader: Sendable {
     private let source = Mutex<SignalSource?>(nil)
 
     /// Reads and checks the pair; throws what ``load(certificatePath:keyPath:)`` throws.
-    init(certificatePath: String, keyPath: String) throws(ValidationError) {
+    init(certificatePath: String, keyPath: String, clientAuthorities: ClientCertificateAuthorities? = nil)
+        throws(ValidationError)
+    {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
+        self.clientAuthorities = clientAuthorities
         current = Mutex(try Self.load(certificatePath: certificatePath, keyPath: keyPath))
     }
 
@@ -113,7 +118,8 @@ final class TLSCertificateReloader: Sendable {
     }
 
     /// Reloads on every `SIGHUP`, logging the outcome (`tls certificate reloaded` or `tls
-    /// certificate reload failed` with the reason).
+    /// certificate reload failed` with the reason), and the client CAs with it (`tls client CAs
+    /// reloaded` or `tls client CA reload failed`), each kept when its own files cannot be used.
     func reloadOnHangUp(logger: Logger) {
         signal(SIGHUP, SIG_IGN)
         let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
@@ -126,6 +132,15 @@ final class TLSCertificateReloader: Sendable {
                 logger.error(
                     "tls certificate reload failed; the previous certificate stays in use",
                     metadata: ["reason": "\(error.message)"])
+            }
+            guard let authorities = self.clientAuthorities else { return }
+            do throws(ValidationError) {
+                try authorities.reload()
+                logger.notice(
+                    "tls client CAs reloaded", metadata: ["file": "\(authorities.path)", "certificates": "\(authorities.count)"])
+            } catch {
+                logger.error(
+                    "tls client CA reload failed; the previous CAs stay in use", metadata: ["reason": "\(error.message)"])
             }
         }
         hangUp.resume()
