@@ -44,8 +44,10 @@ extension Gateway {
     {
         let started = ContinuousClock.now
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
-        let forwarding = Self.forwarding(
+        var forwarding = Self.forwarding(
             request, peer: channel.remoteAddress?.ipAddress, scheme: scheme, trusting: trustedProxies)
+        if clientCertificates { forwarding.clientCertificate = await Self.clientCertificate(of: channel) }
+        let certificate = forwarding.clientCertificate
         // Declined: the library's own answer (400, no body) is replaced by this refusal.
         func decline(_ failure: VerificationFailure) async -> ShouldUpgradeResult<
             WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
@@ -54,7 +56,7 @@ extension Gateway {
             refusals.record(refusal, for: channel, logger: logger)
             log(
                 request, client: forwarding.client, status: refusal.head.status.code, identity: nil,
-                code: failure.code.name, started: started)
+                code: failure.code.name, certificate: certificate, started: started)
             return .dontUpgrade
         }
         if let upstream, upstream.refuses(head.path ?? "/") {
@@ -68,13 +70,16 @@ extension Gateway {
             case .rejected(let failure): return await decline(failure)
             }
         }
-        log(request, client: forwarding.client, status: 101, identity: identity, code: nil, started: started)
+        log(
+            request, client: forwarding.client, status: 101, identity: identity, code: nil, certificate: certificate,
+            started: started)
         let verified = identity
+        let relayed = forwarding
         var accepted = HTTPFields()
         if let subprotocol = Self.subprotocol(of: head) { accepted[Self.subprotocolName] = subprotocol }
         return .upgrade(accepted) { inbound, outbound, context in
             try await self.relayWebSocket(
-                head, identity: verified, forwarding: forwarding, inbound: inbound, outbound: outbound, logger: context.logger)
+                head, identity: verified, forwarding: relayed, inbound: inbound, outbound: outbound, logger: context.logger)
         }
     }
 
@@ -86,7 +91,8 @@ extension Gateway {
         let limit = webSocketMessageLimit
         guard let upstream else {
             let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
-            try await outbound.write(.text(String(buffer: Self.echoBody(request, identity: identity, bodyBytes: 0))))
+            let answer = Self.echoBody(request, identity: identity, bodyBytes: 0, certificate: forwarding.clientCertificate)
+            try await outbound.write(.text(String(buffer: answer)))
             try await watchingKey(identity, closing: { try? await outbound.close(.policyViolation, reason: Self.keyGone) }) {
                 try await Self.pump(inbound, to: outbound, limit: limit)
             }

@@ -9,15 +9,22 @@ import Testing
 struct GatewayWebSocketTests {
     static let peer = Vectors.root.deletingLastPathComponent().appendingPathComponent("scripts/peers/websocket-peer.py").path
 
-    /// The peer's report for one client run (`https`: over wss://, trusting `certificate`).
+    /// The peer's report for one client run (`https`: over wss://, trusting `certificate`, presenting
+    /// `clientCertificate` when given).
     static func client(
         port: UInt16, path: String = "/mqtt", key: (accessKeyID: String, secret: String), service: String = "iotdevicegateway",
-        mode: String, expect: Int, _ messages: [String], scheme: String = "http", certificate: String? = nil
+        mode: String, expect: Int, _ messages: [String], scheme: String = "http", certificate: String? = nil,
+        clientCertificate: (certificate: String, key: String)? = nil
     ) throws -> [String: Any] {
+        var environment = certificate.map { ["WEBSOCKET_PEER_CA": $0] } ?? [:]
+        if let clientCertificate {
+            environment["WEBSOCKET_PEER_CERT"] = clientCertificate.certificate
+            environment["WEBSOCKET_PEER_KEY"] = clientCertificate.key
+        }
         let (status, output) = try GatewayBinaryTests.run(
             ["python3", peer, "client", "\(scheme)://127.0.0.1:\(port)\(path)", key.accessKeyID, key.secret, service, mode,
              String(expect)] + messages,
-            environment: certificate.map { ["WEBSOCKET_PEER_CA": $0] } ?? [:],
+            environment: environment,
             executable: URL(fileURLWithPath: "/usr/bin/env"))
         let report = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
         return try #require(report, "the peer exited \(status) without a report (pip install websockets?): \(output)")
@@ -202,6 +209,41 @@ struct GatewayWebSocketTests {
             let left = Self.releasedRefusals(gateway, count: 3)
             #expect(left == [0, 0, 0], "\(tls) \(left)")
         }
+    }
+
+    @Test("over mutual TLS (--tls-client-ca) a WebSocket handshake is judged as any request: the echo's identity message and the access log name the client's certificate (subject and SHA-256); without one the handshake fails")
+    func mutualTLSHandshake() throws {
+        let server = try GatewayTLSTests.Certificate()
+        defer { server.remove() }
+        let authorities = try GatewayClientCATests.Authorities(in: server.directory)
+        let fixture = try ServeFixture(label: "websocket-mtls")
+        defer { fixture.remove() }
+        let key = try fixture.createKey(principal: "device-owner")
+        let (gateway, port) = try fixture.startServe([
+            "--websockets", "--region", "us-east-1", "--tls-certificate", server.certificate, "--tls-key", server.key,
+            "--tls-client-ca", authorities.path("ca1.pem"),
+        ])
+        defer { gateway.stop() }
+        let client1 = (authorities.path("client1.pem"), authorities.path("client1-key.pem"))
+        let report = try Self.client(
+            port: port, key: key, mode: "presign", expect: 1, [], scheme: "https", certificate: server.certificate,
+            clientCertificate: client1)
+        #expect(report["status"] as? [Int] == [101], "\(report)")
+        let (_, printed) = try GatewayTLSTests.Certificate.run(
+            "/usr/bin/openssl", ["x509", "-in", authorities.path("client1.pem"), "-noout", "-fingerprint", "-sha256"])
+        let fingerprint = String(printed.split(separator: "=").last ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: ":", with: "").lowercased()
+        let identity = try? JSONSerialization.jsonObject(
+            with: Data(((report["received"] as? [String])?.first ?? "").utf8)) as? [String: String]
+        #expect(identity?["principal"] == "device-owner", "\(report)")
+        #expect(identity?["client_cert_subject"] == "CN=client1", "\(report)")
+        #expect(identity?["client_cert_sha256"] == fingerprint && fingerprint.count == 64, "\(report)")
+        let log = Self.accessLines(gateway, path: "/mqtt", count: 1)
+        #expect(log.contains { $0.contains("status=101") && $0.contains("client_cert_sha256=\(fingerprint)") }, "\(log)")
+        // Without a client certificate the TLS handshake fails before any HTTP.
+        let none = try Self.client(
+            port: port, key: key, mode: "presign", expect: 0, [], scheme: "https", certificate: server.certificate)
+        #expect((none["status"] as? [Int] ?? []).isEmpty && !(none["error"] as? String ?? "").isEmpty, "\(none)")
     }
 
     @Test("a header-signed upgrade (API Gateway's way) is accepted once: the same signed handshake sent again is a replay, not upgraded (403 RequestReplayed)")

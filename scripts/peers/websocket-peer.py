@@ -16,7 +16,8 @@ library (PyPI, scripts/requirements-test.txt) and botocore's own signers.
       Each refused handshake adds {"status", "body", "headers": {lowercased name: value}} to the
       report's "refused"; a MODE ending in `+plain` then sends the same signed request once more
       without `Upgrade` (a plain GET) and reports its answer as "plain": {"status", "body", "headers"}.
-      An `https://` HTTP_URL connects over wss://, trusting the CA file named by WEBSOCKET_PEER_CA.
+      An `https://` HTTP_URL connects over wss://, trusting the CA file named by WEBSOCKET_PEER_CA,
+      presenting the client certificate WEBSOCKET_PEER_CERT (key WEBSOCKET_PEER_KEY) when set.
   websocket-peer.py upstream RECORD_FILE
       A WebSocket server on 127.0.0.1 (prints `upstream listening on PORT`) that records each
       handshake's path and headers as a JSON line in RECORD_FILE and answers each text message with
@@ -68,6 +69,8 @@ async def client(url, key, secret, service, mode, expect, messages):
     http_url, headers = signed(url, key, secret, service, mode)
     secure = http_url.startswith("https://")
     context = ssl.create_default_context(cafile=os.environ.get("WEBSOCKET_PEER_CA")) if secure else None
+    if context and os.environ.get("WEBSOCKET_PEER_CERT"):
+        context.load_cert_chain(os.environ["WEBSOCKET_PEER_CERT"], os.environ.get("WEBSOCKET_PEER_KEY"))
     ws_url = ("wss://" if secure else "ws://") + http_url.split("://", 1)[1]
     report = {"status": [], "received": [], "error": "", "close_code": None, "refused": []}
     for attempt in range(2 if mode == "replay" else 1):
