@@ -35,6 +35,14 @@ struct GatewayTLSTests {
 
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
+        /// The SHA-256 fingerprint of the PEM certificate at `path` as the openssl command prints it,
+        /// in lowercase without colons (how the gateway names a client certificate).
+        static func sha256Fingerprint(_ path: String) throws -> String {
+            let (_, printed) = try run("/usr/bin/openssl", ["x509", "-in", path, "-noout", "-fingerprint", "-sha256"])
+            return String(printed.split(separator: "=").last ?? "")
+                .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: ":", with: "").lowercased()
+        }
+
         /// Runs `executable`: its exit status and its standard output.
         static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
             try GatewayBinaryTests.run(arguments, executable: URL(fileURLWithPath: executable))
@@ -198,11 +206,8 @@ extension GatewayTLSTests {
                 "-H", "X-SigV4-Client-Cert-Subject: CN=admin", "-H", "X-SigV4-Client-Cert-SHA256: 00", url + "-spoofed",
             ])
         #expect(spoofed == 0 && spoofedAnswer.hasSuffix("\n200"), "\(spoofedAnswer)")
-        let (_, printed) = try Certificate.run(
-            "/usr/bin/openssl", ["x509", "-in", d + "/client.pem", "-noout", "-fingerprint", "-sha256"])
-        let fingerprint = String(printed.split(separator: "=").last ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: ":", with: "").lowercased()
-        #expect(fingerprint.count == 64, "\(printed)")
+        let fingerprint = try Certificate.sha256Fingerprint(d + "/client.pem")
+        #expect(fingerprint.count == 64, "\(fingerprint)")
         for target in ["/bucket/mtls", "/bucket/mtls-h2", "/bucket/mtls-spoofed"] {
             let forwarded = try #require(GatewayForwardingAttackTests.request(rig, target), "\(rig.received)")
             #expect(forwarded.fields.filter { $0.0 == "x-sigv4-client-cert-subject" }.map(\.1) == ["CN=device-7"], "\(target): \(forwarded.fields)")

@@ -229,10 +229,7 @@ struct GatewayWebSocketTests {
             port: port, key: key, mode: "presign", expect: 1, [], scheme: "https", certificate: server.certificate,
             clientCertificate: client1)
         #expect(report["status"] as? [Int] == [101], "\(report)")
-        let (_, printed) = try GatewayTLSTests.Certificate.run(
-            "/usr/bin/openssl", ["x509", "-in", authorities.path("client1.pem"), "-noout", "-fingerprint", "-sha256"])
-        let fingerprint = String(printed.split(separator: "=").last ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: ":", with: "").lowercased()
+        let fingerprint = try GatewayTLSTests.Certificate.sha256Fingerprint(authorities.path("client1.pem"))
         let identity = try? JSONSerialization.jsonObject(
             with: Data(((report["received"] as? [String])?.first ?? "").utf8)) as? [String: String]
         #expect(identity?["principal"] == "device-owner", "\(report)")
