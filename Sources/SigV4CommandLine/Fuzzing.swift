@@ -68,7 +68,7 @@
         }
         precondition(!url.host.isEmpty && url.target.hasPrefix("/"), "an accepted URL without a host or a target")
         precondition(url.text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f }, "an accepted URL with an invisible byte")
-        precondition(url.scheme == "http" || url.scheme == "https")
+        precondition(["http", "https", "ws", "wss"].contains(url.scheme), "an accepted URL of another scheme")
         precondition(url.port.map { (1...65535).contains($0) } ?? true)
         precondition((try? RawURL(url.text)) == url, "an accepted URL does not survive printing and parsing again")
         return true

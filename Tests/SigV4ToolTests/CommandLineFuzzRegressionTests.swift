@@ -80,6 +80,14 @@ struct CommandLineFuzzRegressionTests {
         #expect(!CommandLineFuzzing.parseCurlArguments(arguments))
     }
 
+    /// FuzzCurlArguments, Fuzz/Regressions/FuzzCurlArguments-websocket-url (the CI fuzz smoke, session 35):
+    /// `RawURL` takes `ws://` and `wss://` since session 34, but the fuzz entry point's invariant still
+    /// allowed only http and https, so an accepted `ws://abH` tripped it. The invariant now names the four.
+    @Test("ws:// and wss:// URLs are accepted within the URL parser's invariants", arguments: ["ws://abH", "wss://h:8443/mqtt?x=1", "WS://h"])
+    func webSocketURLs(url: String) {
+        #expect(CommandLineFuzzing.parseURL(url))
+    }
+
     @Test("clusters still expand: -sSXPOST is -s -S -X POST, -Hname:v takes the rest as the value")
     func clustersExpand() throws {
         let parsed = try CurlArguments.parse(["-sSXPOST", "-Hname:v", "https://h/"])
