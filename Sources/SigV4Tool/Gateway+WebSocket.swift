@@ -44,19 +44,14 @@ extension Gateway {
     {
         let started = ContinuousClock.now
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
-        var forwarding = Self.forwarding(
-            request, peer: channel.remoteAddress?.ipAddress, scheme: scheme, trusting: trustedProxies)
-        if clientCertificates { forwarding.clientCertificate = await Self.clientCertificate(of: channel) }
-        let certificate = forwarding.clientCertificate
+        let forwarding = await origin(of: request, channel: channel)
         // Declined: the library's own answer (400, no body) is replaced by this refusal.
         func decline(_ failure: VerificationFailure) async -> ShouldUpgradeResult<
             WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
         > {
             let refusal = await webSocketRefusal(failure, to: request)
             refusals.record(refusal, for: channel, logger: logger)
-            log(
-                request, client: forwarding.client, status: refusal.head.status.code, identity: nil,
-                code: failure.code.name, certificate: certificate, started: started)
+            log(request, forwarding, status: refusal.head.status.code, identity: nil, code: failure.code.name, started: started)
             return .dontUpgrade
         }
         if let upstream, upstream.refuses(head.path ?? "/") {
@@ -70,16 +65,13 @@ extension Gateway {
             case .rejected(let failure): return await decline(failure)
             }
         }
-        log(
-            request, client: forwarding.client, status: 101, identity: identity, code: nil, certificate: certificate,
-            started: started)
+        log(request, forwarding, status: 101, identity: identity, code: nil, started: started)
         let verified = identity
-        let relayed = forwarding
         var accepted = HTTPFields()
         if let subprotocol = Self.subprotocol(of: head) { accepted[Self.subprotocolName] = subprotocol }
         return .upgrade(accepted) { inbound, outbound, context in
             try await self.relayWebSocket(
-                head, identity: verified, forwarding: relayed, inbound: inbound, outbound: outbound, logger: context.logger)
+                head, identity: verified, forwarding: forwarding, inbound: inbound, outbound: outbound, logger: context.logger)
         }
     }
 

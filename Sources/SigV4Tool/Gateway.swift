@@ -159,6 +159,16 @@ struct Gateway: Sendable {
         }
     }
 
+    /// What the gateway says of `request`, which came on `channel`: ``forwarding(_:peer:scheme:trusting:)``
+    /// for the connection's peer, and with `--tls-client-ca` the client's certificate
+    /// (``clientCertificate(of:)``).
+    func origin(of request: Request, channel: any Channel) async -> TrustedProxies.Forwarding {
+        var forwarding = Self.forwarding(
+            request, peer: channel.remoteAddress?.ipAddress, scheme: scheme, trusting: trustedProxies)
+        if clientCertificates { forwarding.clientCertificate = await Self.clientCertificate(of: channel) }
+        return forwarding
+    }
+
     /// What the gateway says of `request`'s origin (``TrustedProxies/forwarding(peer:forwardedFor:forwardedProto:)``):
     /// the request's `X-Forwarded-For` and `X-Forwarded-Proto` fields are read only when `peer` is trusted.
     static func forwarding(_ request: Request, peer: String?, scheme: String, trusting trusted: TrustedProxies)
@@ -260,15 +270,12 @@ struct Gateway: Sendable {
         // The identity is kept for the access log only when the log is written: a copy of a
         // verified request is a retain and a release of each of its strings.
         let logging = accessLog.logLevel <= .info
-        var forwarding = Self.forwarding(
-            request, peer: context.remoteAddress?.ipAddress, scheme: scheme, trusting: trustedProxies)
-        if clientCertificates { forwarding.clientCertificate = await Self.clientCertificate(of: context.channel) }
-        let client = forwarding.client
+        let forwarding = await origin(of: request, channel: context.channel)
         var identity: VerifiedRequest?
         if let upstream, upstream.refuses(request.head.path ?? "/") {
             let failure = Self.dotSegmentRefusal
             let response = errorResponse(failure, to: request)
-            log(request, client: client, status: response.status.code, identity: nil, code: failure.code.name, certificate: forwarding.clientCertificate, started: started)
+            log(request, forwarding, status: response.status.code, identity: nil, code: failure.code.name, started: started)
             return response
         }
         var form: VerifiedPostForm?
@@ -294,14 +301,14 @@ struct Gateway: Sendable {
             if Self.isClientGone(error) {
                 // The client went away mid-request (its body cut short): not the upstream's failure.
                 // nginx's 499, for the log; the client reads no answer.
-                log(request, client: client, status: 499, identity: identity, form: form, code: "ClientClosedRequest", certificate: forwarding.clientCertificate, started: started)
+                log(request, forwarding, status: 499, identity: identity, form: form, code: "ClientClosedRequest", started: started)
                 return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))
             }
-            log(request, client: client, status: 502, identity: identity, form: form, code: "BadGateway", certificate: forwarding.clientCertificate, started: started)
+            log(request, forwarding, status: 502, identity: identity, form: form, code: "BadGateway", started: started)
             return Self.badGateway()
         }
         let code = response.headers[SigV4ErrorFormat.errorCodeField]
-        log(request, client: client, status: response.status.code, identity: identity, form: form, code: code, certificate: forwarding.clientCertificate, started: started)
+        log(request, forwarding, status: response.status.code, identity: identity, form: form, code: code, started: started)
         return response
     }
 
@@ -335,14 +342,14 @@ struct Gateway: Sendable {
         return request
     }
 
-    /// One structured access-log line: the peer's address (`client`), its mutual-TLS certificate
-    /// (`certificate`: subject and fingerprint), the request's identity (`identity`), or a
+    /// One structured access-log line: the client's address and mutual-TLS certificate (subject and
+    /// fingerprint) as `forwarding` names them, the request's identity (`identity`), or a
     /// browser-form upload's (`form`), or none. Never logs the query (it may hold a presigned token)
     /// or any header value other than the public access key id. Nothing is built when
     /// the access log is filtered out.
     func log(
-        _ request: Request, client: String?, status: Int, identity: VerifiedRequest? = nil, form: VerifiedPostForm? = nil, code: String?,
-        certificate: ClientCertificate? = nil, started: ContinuousClock.Instant
+        _ request: Request, _ forwarding: TrustedProxies.Forwarding, status: Int, identity: VerifiedRequest? = nil,
+        form: VerifiedPostForm? = nil, code: String?, started: ContinuousClock.Instant
     ) {
         guard accessLog.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
@@ -351,8 +358,8 @@ struct Gateway: Sendable {
             "status": "\(status)",
             "ms": "\(Self.milliseconds(ContinuousClock.now - started))",
         ]
-        if let client { metadata["client"] = "\(client)" }
-        if let certificate {
+        if let client = forwarding.client { metadata["client"] = "\(client)" }
+        if let certificate = forwarding.clientCertificate {
             if let subject = certificate.subject { metadata["client_cert_subject"] = "\(subject)" }
             metadata["client_cert_sha256"] = "\(certificate.sha256)"
         }
