@@ -79,17 +79,7 @@ struct GatewayClientCATests {
         #expect(try Self.status(port: port, server: server, client: "leaf-chain", key: "leaf", a) == "403")
         #expect(try Self.status(port: port, server: server, client: "leaf", a) == "000")
 
-        func hangUp(expecting line: String) -> Bool {
-            let before = String(decoding: gateway.stdout + gateway.stderr, as: UTF8.self).components(separatedBy: line).count
-            kill(gateway.process.processIdentifier, SIGHUP)
-            for _ in 0..<100 {
-                if String(decoding: gateway.stdout + gateway.stderr, as: UTF8.self).components(separatedBy: line).count > before {
-                    return true
-                }
-                usleep(50_000)
-            }
-            return false
-        }
+        func hangUp(expecting line: String) -> Bool { GatewayTLSTests.hangUp(gateway, expecting: line) }
         try install(ca2)
         #expect(hangUp(expecting: "tls client CAs reloaded"))
         #expect(try Self.status(port: port, server: server, client: "client2", a) == "403")

@@ -125,6 +125,18 @@ extension GatewayTLSTests {
         ).1
     }
 
+    /// Sends `gateway` SIGHUP and waits (up to 5 s) for one more `line` in its output than it had.
+    static func hangUp(_ gateway: GatewayHygieneTests.Child, expecting line: String) -> Bool {
+        func count() -> Int { String(decoding: gateway.stdout + gateway.stderr, as: UTF8.self).components(separatedBy: line).count }
+        let before = count()
+        kill(gateway.process.processIdentifier, SIGHUP)
+        for _ in 0..<100 {
+            if count() > before { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
     @Test("SIGHUP reloads the certificate and key from their files: new connections get the new certificate; a pair that does not go together is refused and the old one stays, logged without the key")
     func hangUpReloadsTheCertificate() throws {
         let first = try Certificate()
@@ -148,14 +160,7 @@ extension GatewayTLSTests {
         #expect(try Self.status(port: port, trusting: first.certificate) == "403")
         #expect(try Self.status(port: port, trusting: second.certificate) == "000")
 
-        func hangUp(expecting line: String) -> Bool {
-            kill(gateway.process.processIdentifier, SIGHUP)
-            for _ in 0..<100 {
-                if String(decoding: gateway.stdout + gateway.stderr, as: UTF8.self).contains(line) { return true }
-                usleep(50_000)
-            }
-            return false
-        }
+        func hangUp(expecting line: String) -> Bool { Self.hangUp(gateway, expecting: line) }
         try install(second.certificate, second.key)
         #expect(hangUp(expecting: "tls certificate reloaded"))
         #expect(try Self.status(port: port, trusting: second.certificate) == "403")
