@@ -16,16 +16,16 @@ struct GatewayRequestContext: SigV4RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     var sigV4: VerifiedRequest?
     var sigV4Form: VerifiedPostForm?
-    var remoteAddress: SocketAddress?
     /// The channel the request came on: the connection's for HTTP/1.1, a stream's for HTTP/2 (its
     /// `parent` is then the connection).
     let channel: any Channel
+    /// The address of the connection's peer, as the channel reports it.
+    var remoteAddress: SocketAddress? { channel.remoteAddress }
 
     init(source: Source) {
         self.coreContext = .init(source: source)
         self.sigV4 = nil
         self.sigV4Form = nil
-        self.remoteAddress = source.channel.remoteAddress
         self.channel = source.channel
     }
 }
