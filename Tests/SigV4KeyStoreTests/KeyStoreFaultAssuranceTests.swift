@@ -13,7 +13,7 @@ import Testing
 @Suite(.serialized) struct KeyStoreFaultAssuranceTests {
     /// The thread sanitizer's runtime cannot start in a process whose file size is capped (it dies with
     /// SIGBUS before `main`), so the disk-full check runs in the normal and the address-sanitizer runs.
-    static let underThreadSanitizer = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil
+    static let underThreadSanitizer = ChildEnvironment.isThreadSanitizerBuild
 
     static func runLimited(_ arguments: [String], env: [String: String], fileSizeKiB: Int) throws -> (ProcessResult, Bool) {
         let executable = try #require(sigv4Executable(), "the sigv4 executable must be built (swift build)")

@@ -24,16 +24,14 @@ public enum ChildEnvironment {
     /// ```swift
     /// let limit = ChildEnvironment.isSanitizerBuild ? "ulimit -t 120" : "ulimit -v 1500000"
     /// ```
-    public static let isSanitizerBuild: Bool = {
-        guard let process = dlopen(nil, RTLD_NOW) else { return false }
-        defer { dlclose(process) }
-        return dlsym(process, "__asan_init") != nil || dlsym(process, "__tsan_init") != nil
-    }()
+    public static var isSanitizerBuild: Bool { isAddressSanitizerBuild || isThreadSanitizerBuild }
 
     /// True when this test process was built with the address sanitizer.
-    public static let isAddressSanitizerBuild: Bool = {
-        guard let process = dlopen(nil, RTLD_NOW) else { return false }
-        defer { dlclose(process) }
-        return dlsym(process, "__asan_init") != nil
-    }()
+    public static let isAddressSanitizerBuild = hasSymbol("__asan_init")
+
+    /// True when this test process was built with the thread sanitizer.
+    public static let isThreadSanitizerBuild = hasSymbol("__tsan_init")
+
+    /// Whether this process has `name` (`RTLD_DEFAULT`: the executable and every library loaded).
+    static func hasSymbol(_ name: String) -> Bool { dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) != nil }
 }
