@@ -280,19 +280,14 @@ struct Serve: AsyncParsableCommand {
             configuration.minimumTLSVersion = .tlsv12
             configuration.applicationProtocols = servesHTTP2 ? ["h2", "http/1.1"] : ["http/1.1"]
             configuration.sslContextCallback = reloader.contextCallback
-            if let tlsClientCa {
+            if tlsClientCa != nil {
                 // Mutual TLS: a server that verifies peers asks for a client certificate and refuses the
                 // handshake without one. Whether it chains to a CA in force is judged by the channel's
-                // verification callback (``tlsChannelConfiguration(_:)``); these roots, read at start,
-                // only name the CAs in the server's certificate request.
-                let roots: [NIOSSLCertificate]
-                do {
-                    roots = try NIOSSLCertificate.fromPEMFile(tlsClientCa)
-                } catch {
-                    throw ValidationError("--tls-client-ca \(tlsClientCa) is not a readable PEM file of certificates")
-                }
-                guard !roots.isEmpty else { throw ValidationError("--tls-client-ca \(tlsClientCa) holds no certificate") }
-                configuration.trustRoots = .certificates(roots)
+                // verification callback (``tlsChannelConfiguration(_:)``), from the file read once above
+                // (and again on SIGHUP). The context's own roots stay empty: nil would load the system's,
+                // which nothing here trusts. No CA names are sent in the certificate request
+                // (`sendCANameList` stays false), so none can go stale on SIGHUP.
+                configuration.trustRoots = .certificates([])
                 configuration.certificateVerification = .noHostnameVerification
             }
             return (configuration, reloader)
