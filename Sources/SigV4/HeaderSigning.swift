@@ -19,14 +19,19 @@ struct HeaderSigning: Sendable {
     var rules: ServiceRules
     var filter: HeaderFilter
     var plus: URIEncoding.PlusPolicy
-    /// The session token when the rules sign it as a header.
-    var signedToken: String?
 
+    // No reference-counted member: the steps are copied several times per signature where the
+    // compiler builds closure contexts, and a copy of plain values counts no references (the
+    // session token, which the rules may sign, is an argument instead: `signedToken(of:)`).
     init(signer: borrowing Signer) {
         rules = signer.rules
         filter = signer.options.filter
         plus = signer.options.plusPolicy
-        signedToken = signer.rules.sessionTokenPlacement == .signed ? signer.credentials.sessionToken : nil
+    }
+
+    /// The session token of `credentials` when these rules sign it as a header, else nil.
+    func signedToken(of credentials: borrowing Credentials) -> String? {
+        rules.sessionTokenPlacement == .signed ? credentials.sessionToken : nil
     }
 
     /// What the header pass found besides the canonical headers.
@@ -92,8 +97,8 @@ struct HeaderSigning: Sendable {
     /// Checks, in this order: an `Authorization` field, a conflicting `X-Amz-Content-SHA256`,
     /// signing parameters already in the target (`targetIsSigned`), a missing host.
     @inline(__always)
-    borrowing func collectHeaders(
-        _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?,
+    func collectHeaders(
+        _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?, token signedToken: String?,
         targetIsSigned: Bool, into headers: inout CanonicalHeaders
     ) throws(SigV4Error) -> FieldFacts {
         let replacing = dateText != nil
@@ -131,7 +136,7 @@ struct HeaderSigning: Sendable {
         return facts
     }
 
-    private borrowing func add(
+    private func add(
         _ name: UnsafeRawBufferPointer, _ value: String, _ facts: inout FieldFacts, _ headers: inout CanonicalHeaders
     ) {
         withUTF8Bytes(value) { v in
@@ -177,8 +182,9 @@ struct HeaderSigning: Sendable {
     /// and runs `body` with them: in stack scratch for the usual handful of fields; else in
     /// scratch sized from their number (``CanonicalHeaders/scratchSize(expecting:)``).
     @inline(__always)
-    borrowing func withHeaders<R>(
-        _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?, targetIsSigned: Bool,
+    func withHeaders<R>(
+        _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?, token: String? = nil,
+        targetIsSigned: Bool,
         _ body: (CanonicalHeaders, FieldFacts) throws(SigV4Error) -> R
     ) throws(SigV4Error) -> R {
         // Stack scratch for the usual handful of headers (up to 20 fields and the 4 the signer may
@@ -189,8 +195,8 @@ struct HeaderSigning: Sendable {
         return try CanonicalHeaders.withScratch(byteCount: size.byteCount, count: size.count) {
             headers throws(SigV4Error) -> R in
             let facts = try collectHeaders(
-                request, fields: fields, payload: payload, dateText: dateText, targetIsSigned: targetIsSigned,
-                into: &headers)
+                request, fields: fields, payload: payload, dateText: dateText, token: token,
+                targetIsSigned: targetIsSigned, into: &headers)
             guard !facts.overflow else { throw CanonicalHeaders.tooManyHeaders }
             return try body(headers, facts)
         }
@@ -200,8 +206,8 @@ struct HeaderSigning: Sendable {
     /// `body` with the parts the canonical request is written from. `dateText` nil canonicalizes
     /// the fields as they are (a request the signer already signed).
     @inline(__always)
-    borrowing func withParts<R>(
-        _ request: HTTPRequest, payload: PayloadHash, dateText: AmzDateText?,
+    func withParts<R>(
+        _ request: HTTPRequest, payload: PayloadHash, dateText: AmzDateText?, token: String?,
         _ body: (borrowing Parts) throws(SigV4Error) -> R
     ) throws(SigV4Error) -> R {
         let fields = request.headerFields
@@ -212,7 +218,7 @@ struct HeaderSigning: Sendable {
                 let t = t.bindMemory(to: UInt8.self)
                 let scan = TargetScan(t, presign: false)
                 return try withHeaders(
-                    request, fields: fields, payload: payload, dateText: dateText,
+                    request, fields: fields, payload: payload, dateText: dateText, token: token,
                     targetIsSigned: scan.hasSigningParameter
                 ) { headers, facts throws(SigV4Error) -> R in
                     try scan.check()

@@ -180,7 +180,9 @@ public struct Signer: Sendable {
         var facts = HeaderSigning.FieldFacts()
         // The canonical request is written on the stack (heap above 1 KiB), hashed, and only
         // rebuilt if the caller reads `SignedRequest.canonicalRequest`.
-        let authorizationField: HTTPField = try steps.withParts(request, payload: payload, dateText: dateText) {
+        let authorizationField: HTTPField = try steps.withParts(
+            request, payload: payload, dateText: dateText, token: steps.signedToken(of: credentials)
+        ) {
             parts throws(SigV4Error) -> HTTPField in
             facts = parts.facts
             let bound = parts.bound
@@ -251,7 +253,8 @@ public struct Signer: Sendable {
         return SignedRequest(
             signedRequest: signedRequest, scope: scope, canonicalRequestHash: canonicalHash, signature: signature,
             authorization: authorization, date: date, expires: nil, addedCount: addedCount,
-            canonical: .deferred(SignedRequest.HeaderRecipe(steps: steps, payload: payload)))
+            canonical: .deferred(
+                SignedRequest.HeaderRecipe(steps: steps, payload: payload, token: steps.signedToken(of: credentials))))
     }
 
     /// Appends the fields a header signature adds after the request's own, in order: `X-Amz-Date`,
@@ -676,12 +679,14 @@ public struct SignedRequest: Sendable {
     struct HeaderRecipe: Sendable {
         var steps: HeaderSigning
         var payload: PayloadHash
+        /// The session token when the rules signed it (`HeaderSigning.signedToken(of:)`).
+        var token: String?
 
         func build(signed: HTTPRequest, addedCount: Int, date: AmzDate) -> CanonicalRequest {
             var original = signed
             original.headerFields = HTTPFields(signed.headerFields.dropLast(addedCount))
             // The same steps as `Signer.sign`, which succeeded on these inputs.
-            let bytes = try? steps.withParts(original, payload: payload, dateText: AmzDateText(date)) {
+            let bytes = try? steps.withParts(original, payload: payload, dateText: AmzDateText(date), token: token) {
                 parts throws(SigV4Error) -> [UInt8] in
                 try ByteWriter.makeArray(capacity: parts.bound) { w throws(SigV4Error) in _ = parts.write(to: &w) }
             }

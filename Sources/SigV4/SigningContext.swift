@@ -148,7 +148,9 @@ public final class SigningContext {
         let dateText = state.dateText
         state.hasSignature = false
         state.canonicalCount = 0
-        let range = try steps.withParts(request, payload: payload, dateText: dateText) {
+        let range = try steps.withParts(
+            request, payload: payload, dateText: dateText, token: steps.signedToken(of: signer.credentials)
+        ) {
             parts throws(SigV4Error) -> Range<Int> in
             let bound = parts.bound
             guard bound <= 1 << 28 else {

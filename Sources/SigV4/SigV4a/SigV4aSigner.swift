@@ -96,7 +96,9 @@ public struct SigV4aSigner: Sendable {
         let dateText = AmzDateText(date)
         var facts = HeaderSigning.FieldFacts()
         var names = ""
-        let canonical: [UInt8] = try steps.withParts(withRegionSet, payload: payload, dateText: dateText) {
+        let canonical: [UInt8] = try steps.withParts(
+            withRegionSet, payload: payload, dateText: dateText, token: steps.signedToken(of: credentials)
+        ) {
             parts throws(SigV4Error) -> [UInt8] in
             facts = parts.facts
             guard parts.bound <= 1 << 28 else { throw SigV4Error(.invalidHeader, "the request is too large to canonicalize") }
