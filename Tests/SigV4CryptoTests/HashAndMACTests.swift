@@ -99,6 +99,25 @@ struct HashAndMACTests {
         #expect(SHA256Digest(hex: String(repeating: "z", count: 64)) == nil)
     }
 
+    @Test("the hex writer (8 bytes in a word, then byte by byte) gives a per-byte reference's digits for every byte value in every position of every length from 0 to 49")
+    func hexWriterMatchesPerByteReference() {
+        let digits = Array("0123456789abcdef".utf8)
+        for count in 0...49 {
+            for position in 0..<max(count, 1) {
+                for value in stride(from: 0, through: 255, by: count == 0 ? 256 : 1) {
+                    var bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ count) }
+                    if count > 0 { bytes[position] = UInt8(value) }
+                    let expected = bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] }
+                    // Written past a guard byte on each side, which must stay.
+                    var out = [UInt8](repeating: 0xEE, count: 2 * count + 2)
+                    bytes.withUnsafeBytes { b in out.withUnsafeMutableBufferPointer { Hex.write(b, to: $0.baseAddress! + 1) } }
+                    #expect(Array(out[1..<(1 + 2 * count)]) == expected, "value \(value) at \(position) of \(count)")
+                    #expect(out.first == 0xEE && out.last == 0xEE)
+                }
+            }
+        }
+    }
+
     @Test("the word-at-a-time hex decoder agrees with the digit-at-a-time one for every byte in every position")
     func wordHexDecoderMatchesScalar() {
         let digits = Array("0123456789abcdefABCDEF".utf8)
