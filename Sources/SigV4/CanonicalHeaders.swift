@@ -1,4 +1,5 @@
 import _SigV4Crypto
+
 /// The canonical headers of one request: lowercase names with raw values, stably sorted by
 /// name, in scratch memory: on the stack for the usual handful of headers (building them then
 /// allocates nothing), on the heap, grown as they are added, for more (``scratchSize(expecting:)``).
