@@ -174,6 +174,7 @@ public struct Signer: Sendable {
         // and released), a `let` is lent as it is.
         let (second, dateText, scope) = try signingSecond(at: date)
         let steps = HeaderSigning(signer: self)
+        let signedToken = steps.signedToken(of: credentials)
         let accessKeyID = credentials.accessKeyID
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
@@ -181,7 +182,7 @@ public struct Signer: Sendable {
         // The canonical request is written on the stack (heap above 1 KiB), hashed, and only
         // rebuilt if the caller reads `SignedRequest.canonicalRequest`.
         let authorizationField: HTTPField = try steps.withParts(
-            request, payload: payload, dateText: dateText, token: steps.signedToken(of: credentials)
+            request, payload: payload, dateText: dateText, token: signedToken
         ) {
             parts throws(SigV4Error) -> HTTPField in
             facts = parts.facts
@@ -254,7 +255,7 @@ public struct Signer: Sendable {
             signedRequest: signedRequest, scope: scope, canonicalRequestHash: canonicalHash, signature: signature,
             authorization: authorization, date: date, expires: nil, addedCount: addedCount,
             canonical: .deferred(
-                SignedRequest.HeaderRecipe(steps: steps, payload: payload, token: steps.signedToken(of: credentials))))
+                SignedRequest.HeaderRecipe(steps: steps, payload: payload, token: signedToken)))
     }
 
     /// Appends the fields a header signature adds after the request's own, in order: `X-Amz-Date`,
