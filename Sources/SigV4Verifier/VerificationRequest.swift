@@ -216,6 +216,7 @@ struct HeaderList: Sendable {
 
     /// ``withFirst(_:_:)`` with the value's `String` when it is held as one
     /// (``withValueAndSource(_:_:)``).
+    @inline(__always)
     func withFirstAndSource<R>(
         _ o: Verifier.HeaderFacts.Occurrences, _ body: (UnsafeBufferPointer<UInt8>, String?) throws -> R
     ) rethrows -> R? {
@@ -225,6 +226,7 @@ struct HeaderList: Sendable {
     /// ``withValue(_:_:)``, also handing over the `String` the bytes are the UTF-8 of, when the
     /// value is held as one (an `HTTPFields` value): a parser can then keep a slice of it (a
     /// `Substring`, no copy) instead of making a new string.
+    @inline(__always)
     func withValueAndSource<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>, String?) throws -> R) rethrows -> R {
         switch backing {
         case .fields(let fields):
