@@ -216,6 +216,11 @@ struct HeaderList: Sendable {
 
     /// ``withFirst(_:_:)`` with the value's `String` when it is held as one
     /// (``withValueAndSource(_:_:)``).
+    ///
+    /// Always inlined, as ``withValueAndSource(_:_:)`` is: called, each got a copy of its closure
+    /// specialized with the captured request and payload passed in owned, a copy of each (their
+    /// strings and field list retained and released) per call: 40 of a header verification's 212
+    /// reference-counting calls (`scripts/refcounts`; Docs/Performance.md, session 37).
     @inline(__always)
     func withFirstAndSource<R>(
         _ o: Verifier.HeaderFacts.Occurrences, _ body: (UnsafeBufferPointer<UInt8>, String?) throws -> R
