@@ -93,6 +93,7 @@ struct HeaderSigning: Sendable {
     /// Fills `headers` with the canonical headers of `request` signed at `dateText` (nil: the
     /// fields as they are), sorted and selected, unless `overflow` comes back set (more headers
     /// or header bytes than ``CanonicalHeaders/maximumCount`` / ``CanonicalHeaders/maximumBytes``).
+    /// `signedToken` (``signedToken(of:)``) is added as `X-Amz-Security-Token` with `dateText` only.
     ///
     /// Checks, in this order: an `Authorization` field, a conflicting `X-Amz-Content-SHA256`,
     /// signing parameters already in the target (`targetIsSigned`), a missing host.
@@ -178,12 +179,13 @@ struct HeaderSigning: Sendable {
         }
     }
 
-    /// Collects `request`'s canonical headers (see ``collectHeaders(_:fields:payload:dateText:targetIsSigned:into:)``)
-    /// and runs `body` with them: in stack scratch for the usual handful of fields; else in
-    /// scratch sized from their number (``CanonicalHeaders/scratchSize(expecting:)``).
+    /// Collects `request`'s canonical headers
+    /// (see ``collectHeaders(_:fields:payload:dateText:token:targetIsSigned:into:)``) and runs `body`
+    /// with them: in stack scratch for the usual handful of fields; else in scratch sized from their
+    /// number (``CanonicalHeaders/scratchSize(expecting:)``).
     @inline(__always)
     func withHeaders<R>(
-        _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?, token: String? = nil,
+        _ request: HTTPRequest, fields: HTTPFields, payload: PayloadHash, dateText: AmzDateText?, token: String?,
         targetIsSigned: Bool,
         _ body: (CanonicalHeaders, FieldFacts) throws(SigV4Error) -> R
     ) throws(SigV4Error) -> R {

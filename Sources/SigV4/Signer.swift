@@ -397,7 +397,7 @@ public struct Signer: Sendable {
         // Every field is signed (x-amz-date and the token too, when the caller set them), plus Host.
         let steps = HeaderSigning(signer: self)
         let newTarget: String = try steps.withHeaders(
-            request, fields: fields, payload: payloadHash, dateText: nil, targetIsSigned: false
+            request, fields: fields, payload: payloadHash, dateText: nil, token: nil, targetIsSigned: false
         ) { headers, _ throws(SigV4Error) -> String in
             // The target as sent, then the X-Amz-* parameters (already encoded), written once: the
             // canonical query is built from it and the presigned URL is it plus the signature.
@@ -651,7 +651,8 @@ public struct SignedRequest: Sendable {
         func build() -> CanonicalRequest {
             // The same steps as `Signer.presign`, which succeeded on these inputs.
             let bytes = try? steps.withHeaders(
-                original, fields: original.headerFields, payload: payload, dateText: nil, targetIsSigned: false
+                original, fields: original.headerFields, payload: payload, dateText: nil, token: nil,
+                targetIsSigned: false
             ) { headers, _ throws(SigV4Error) -> [UInt8] in
                 let method = original.method.rawValue
                 return try withUTF8Bytes(original.path ?? "/") { o throws(SigV4Error) -> [UInt8] in
