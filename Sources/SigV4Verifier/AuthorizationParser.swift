@@ -771,10 +771,11 @@ enum AuthorizationParser {
         _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) throws(VerificationFailure) -> R
     ) throws(VerificationFailure) -> R {
         guard ByteSearch.index(of: 0x25, in: q, r) < r.upperBound else { return try body(q, r) }
-        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count) { buffer in
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count) {
+            (buffer) throws(VerificationFailure) -> R in
             let n = URIEncoding.decode(UnsafeBufferPointer(rebasing: q[r]), into: buffer.baseAddress!)
-            return Result { () throws(VerificationFailure) in try body(UnsafeBufferPointer(buffer), 0..<n) }
-        }.get()
+            return try body(UnsafeBufferPointer(buffer), 0..<n)
+        }
     }
 }
 

@@ -79,14 +79,13 @@ extension Verifier {
             facts.host.count == 1, facts.checksum.count <= 1, facts.contentMD5.count <= 1,
             facts.contentSHA256.count <= 1, facts.securityToken.count <= 1
         else { return false }
-        let verdict = request.headers.withFirstAndSource(facts.authorization) { value, source in
-            Result { () throws(VerificationFailure) in
-                try verifyCommonForm(
-                    request, authorization: value, source: source, facts: facts, fields: fields,
-                    payload: payload, now: now, into: &outcome, lookup: &lookup)
-            }
+        let verdict = try request.headers.withFirstAndSource(facts.authorization) {
+            (value, source) throws(VerificationFailure) -> Bool in
+            try verifyCommonForm(
+                request, authorization: value, source: source, facts: facts, fields: fields,
+                payload: payload, now: now, into: &outcome, lookup: &lookup)
         }
-        return try verdict?.get() ?? false
+        return verdict ?? false
     }
 
     /// The common form's checks, with the `Authorization` value's bytes (`source`: the string they

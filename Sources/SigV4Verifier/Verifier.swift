@@ -387,6 +387,8 @@ public struct Verifier: Sendable {
             request, presigned: presigned, payload: payload, now: now, lookup: .immediate,
             tryingCommonForm: !presigned && commonFormAllowed, into: &outcome)
         guard outcome.needsLookup == nil, outcome.verified != nil else { return false }
+        // (Without a guard the step is not called: the call copied the 505-byte outcome.)
+        guard storage.hasReplayGuard else { return true }
         return try replayStepWithoutSuspending(outcome, now: now)
     }
 
@@ -1435,6 +1437,12 @@ public struct Verifier: Sendable {
         var storage: Storage
     }
 
+    /// Always inlined into ``evaluate(_:presigned:facts:fields:payload:now:lookup:into:)``, its
+    /// one caller: left to the optimizer, it was inlined or not as `evaluate` grew or shrank, and
+    /// when not, the closure it hands `withBytes` copied the claim and the request (their strings
+    /// retained and released) on every call: 180 more reference-counting calls per presigned
+    /// verification (Docs/Performance.md, session 38).
+    @inline(__always)
     func matchSignature(
         fields: CollectedFields, request: VerificationRequest, claim: ClaimedAuthorization, signedAt: AmzDate,
         rules: ServiceRules, candidates: consuming PayloadCandidates, second: SigningSecond,
