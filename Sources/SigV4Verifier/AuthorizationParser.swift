@@ -132,17 +132,15 @@ struct SignedHeadersText: Sendable {
         // Borrowed in place (`withBorrowedUTF8`): this runs several times per verification.
         let decode = percentEncoded
         let range = start..<end
-        func run(_ whole: UnsafeBufferPointer<UInt8>) -> Result<R, E> {
+        func run(_ whole: UnsafeBufferPointer<UInt8>) throws(E) -> R {
             let r = UnsafeBufferPointer(rebasing: whole[range])
-            guard decode else { return Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(r)) } }
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count) { out in
+            guard decode else { return try body(UnsafeRawBufferPointer(r)) }
+            return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count) { (out) throws(E) -> R in
                 let n = URIEncoding.decode(r, into: out.baseAddress!)
-                return Result { () throws(E) -> R in
-                    try body(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[0..<n]))
-                }
+                return try body(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[0..<n]))
             }
         }
-        return try source.withBorrowedUTF8(run).get()
+        return try source.withBorrowedUTF8(run)
     }
 }
 

@@ -1502,13 +1502,11 @@ public struct Verifier: Sendable {
                 case .refused(let error): throw error
                 }
                 return .success(
-                    try method.withBorrowedUTF8 { m in
-                        Result { () throws(SigV4Error) -> Attempt in
-                            try Verifier.matchReadings(
-                                collected, method: UnsafeRawBufferPointer(m), target: target, signedNames: signedNames,
-                                &inputs)
-                        }
-                    }.get())
+                    try method.withBorrowedUTF8 { (m) throws(SigV4Error) -> Attempt in
+                        try Verifier.matchReadings(
+                            collected, method: UnsafeRawBufferPointer(m), target: target, signedNames: signedNames,
+                            &inputs)
+                    })
             } catch {
                 // A bad method or target is reported before a bad field, whichever failed first here.
                 let lineError = method.withBorrowedUTF8 { m in
