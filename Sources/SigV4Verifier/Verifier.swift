@@ -1440,7 +1440,7 @@ public struct Verifier: Sendable {
     /// Always inlined into ``evaluate(_:presigned:facts:fields:payload:now:lookup:into:)``, its
     /// one caller: left to the optimizer, it was inlined or not as `evaluate` grew or shrank, and
     /// when not, the closure it hands `withBytes` copied the claim and the request (their strings
-    /// retained and released) on every call: 180 more reference-counting calls per presigned
+    /// retained and released) on every call: 178 more reference-counting calls per presigned
     /// verification (Docs/Performance.md, session 38).
     @inline(__always)
     func matchSignature(
