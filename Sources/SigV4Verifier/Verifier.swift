@@ -455,8 +455,7 @@ public struct Verifier: Sendable {
     /// (``ReplayGuard/rememberWithoutSuspending(_:until:now:)``): true when it recorded the
     /// signature (or no guard has to), false when ``finish(_:payload:now:outcome:)`` has to ask.
     func replayStepWithoutSuspending(_ outcome: borrowing Outcome, now: AmzDate) throws(VerificationFailure) -> Bool {
-        guard storage.hasReplayGuard, let replayGuard = storage.replayGuard,
-            needsReplayGuard(outcome.verified!)
+        guard let replayGuard = storage.replayGuard, needsReplayGuard(outcome.verified!)
         else {
             return true
         }
