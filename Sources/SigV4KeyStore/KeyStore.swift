@@ -213,9 +213,19 @@ public final class KeyStore: Sendable {
         try tx.keys(principal: principal).filter { $0.key.state == .active }.count
     }
 
+    /// Registers the ring's current version if the store lacks it, before anything is sealed under it. Refuses
+    /// (`staleMasterKeyRing`) when the store has a newer version: a rewrap moves every record away from
+    /// older versions and then may drop them, so a secret sealed under one now could be lost with it.
     func registerCurrentMasterKey(_ tx: any KeyStoreTransaction, now: AmzDate, actor: String) throws {
         let version = masterKeys.currentVersion
-        guard try tx.masterKeyChecks()[version] == nil, let key = masterKeys.key(version: version) else { return }
+        let checks = try tx.masterKeyChecks()
+        if let newest = checks.keys.max(), newest > version {
+            throw KeyStoreError(
+                .staleMasterKeyRing,
+                "the store uses master key version \(newest), newer than version \(version) that this instance "
+                    + "seals with (a rewrap ran since its master keys were read); open the store again")
+        }
+        guard checks[version] == nil, let key = masterKeys.key(version: version) else { return }
         try tx.registerMasterKey(version: version, check: MasterKeyRing.checkValue(key), at: now)
         try tx.appendAudit(
             AuditEvent(
@@ -576,6 +586,11 @@ public final class KeyStore: Sendable {
     /// Moves every record to the ring's current master key version, `batchSize` records per transaction, so
     /// the store stays usable throughout and a crash leaves every record readable. Returns how many moved.
     ///
+    /// When another rewrap registers a newer version meanwhile, this one stops before its next batch and
+    /// leaves the rest to that one (which moves every record under an older version, these included):
+    /// nothing more is sealed under a version that the newer rewrap may drop. `masterKeyUsage()` shows
+    /// the newer version; `sigv4 keys rewrap` then reads the key file again and moves on to it.
+    ///
     /// ```swift
     /// let ring = try old.addingNewVersion()
     /// try ring.writeKeyFile(atPath: keyFile)          // the new key is saved before any record uses it
@@ -587,6 +602,7 @@ public final class KeyStore: Sendable {
         var moved = 0
         while true {
             let count = try write(actor: actor) { tx, now in
+                if let newest = try tx.masterKeyChecks().keys.max(), newest > target { return 0 }
                 try registerCurrentMasterKey(tx, now: now, actor: actor)
                 // Only older versions move: a record already under a newer version (another rewrap,
                 // started later with a newer key file, moved it) is left there.
@@ -655,30 +671,64 @@ public final class KeyStore: Sendable {
         }
     }
 
-    /// Forgets master key `version` after checking that no record uses it and that it is not current.
-    /// Returns the ring without it; save that ring (key file) or drop the version from the environment variable.
+    /// Forgets master key `version` after checking that no record uses it and that it is neither the current
+    /// one nor the newest the store has registered. Returns the ring without it; save that ring (key file) or
+    /// drop the version from the environment variable. With a key file, prefer
+    /// ``dropMasterKey(version:keyFile:actor:)``, which keeps a version another rewrap has just added.
     ///
     /// ```swift
     /// let smaller = try store.dropMasterKey(version: 1, actor: "ops")
-    /// try smaller.writeKeyFile(atPath: keyFile)
     /// ```
     public func dropMasterKey(version: UInt32, actor: String) throws(KeyStoreError) -> MasterKeyRing {
         guard version != masterKeys.currentVersion else {
             throw KeyStoreError(.masterKeyInUse, "master key version \(version) is the current one")
         }
-        try write(actor: actor) { tx, now in
-            let users = try tx.keys(principal: nil).filter { $0.sealed?.masterKeyVersion == version }.count
-            guard users == 0 else {
-                throw KeyStoreError(
-                    .masterKeyInUse, "master key version \(version) still wraps \(users) record(s); run rewrap first")
-            }
-            try tx.unregisterMasterKey(version: version)
-            try tx.appendAudit(
-                AuditEvent(
-                    at: now, actor: actor, action: "masterkey.drop", principal: nil, keyID: nil,
-                    detail: "version=\(version)"))
-        }
+        try write(actor: actor) { tx, now in try forgetMasterKey(tx, version: version, now: now, actor: actor) }
         return masterKeys.removing(version: version)
+    }
+
+    /// Forgets master key `version` as ``dropMasterKey(version:actor:)`` does and removes it from the key
+    /// file at `keyFile`. The file is read again and saved while the store's write lock is held, so a version
+    /// that a rewrap in another process has just added is kept. Returns the ring as saved.
+    ///
+    /// ```swift
+    /// let saved = try store.dropMasterKey(version: 1, keyFile: "keys.db.masterkey", actor: "ops")
+    /// ```
+    public func dropMasterKey(version: UInt32, keyFile: String, actor: String) throws(KeyStoreError)
+        -> MasterKeyRing
+    {
+        guard version != masterKeys.currentVersion else {
+            throw KeyStoreError(.masterKeyInUse, "master key version \(version) is the current one")
+        }
+        return try write(actor: actor) { tx, now in
+            let file = try MasterKeyRing.readKeyFile(atPath: keyFile)
+            guard version != file.currentVersion else {
+                throw KeyStoreError(.masterKeyInUse, "master key version \(version) is the current one in \(keyFile)")
+            }
+            try forgetMasterKey(tx, version: version, now: now, actor: actor)
+            let smaller = file.removing(version: version)
+            // Saved before the transaction commits: should the commit fail, the version stays registered
+            // with no record under it, which is harmless; the other order could leave it in use and unsaved.
+            try smaller.writeKeyFile(atPath: keyFile)
+            return smaller
+        }
+    }
+
+    func forgetMasterKey(_ tx: any KeyStoreTransaction, version: UInt32, now: AmzDate, actor: String) throws {
+        if let newest = try tx.masterKeyChecks().keys.max(), version == newest {
+            throw KeyStoreError(
+                .masterKeyInUse, "master key version \(version) is the newest the store has registered")
+        }
+        let users = try tx.keys(principal: nil).filter { $0.sealed?.masterKeyVersion == version }.count
+        guard users == 0 else {
+            throw KeyStoreError(
+                .masterKeyInUse, "master key version \(version) still wraps \(users) record(s); run rewrap first")
+        }
+        try tx.unregisterMasterKey(version: version)
+        try tx.appendAudit(
+            AuditEvent(
+                at: now, actor: actor, action: "masterkey.drop", principal: nil, keyID: nil,
+                detail: "version=\(version)"))
     }
 
     /// Opens every sealed secret and returns the ids that fail (empty when the store is sound).

@@ -32,8 +32,36 @@ public enum KeyStoreLocation {
     public static func open(
         path: String, keyFile: String? = nil, environment: [String: String], policy: KeyStorePolicy = KeyStorePolicy()
     ) throws(KeyStoreError) -> KeyStore {
+        try openLocated(path: path, keyFile: keyFile, environment: environment, policy: policy).store
+    }
+
+    /// Opens the store at `path` like ``open(path:keyFile:environment:policy:)`` and also says where its
+    /// master keys came from, for a caller that writes the key file (`sigv4 keys rewrap`).
+    ///
+    /// A key file is read again when the store holds records under a version the first reading lacked:
+    /// a rewrap in another process saves its new version to the file before any record uses it, so a
+    /// reading taken after the store shows such records has the version. Up to eight readings are taken
+    /// (one more per rewrap that starts meanwhile); then `masterKeyVersionUnavailable` stands. Keys from
+    /// `$SIGV4_KEYSTORE_MASTER_KEY` are read once.
+    ///
+    /// ```swift
+    /// let (store, source) = try KeyStoreLocation.openLocated(path: path, environment: environment)
+    /// ```
+    public static func openLocated(
+        path: String, keyFile: String? = nil, environment: [String: String], policy: KeyStorePolicy = KeyStorePolicy()
+    ) throws(KeyStoreError) -> (store: KeyStore, source: MasterKeyRing.Source) {
         let storage = try SQLiteKeyStoreStorage(path: path, create: false)
-        let (ring, _) = try MasterKeyRing.locate(forStoreAt: path, keyFile: keyFile, environment: environment)
-        return try KeyStore(storage: storage, masterKeys: ring, policy: policy)
+        var readings = 0
+        while true {
+            let (ring, source) = try MasterKeyRing.locate(forStoreAt: path, keyFile: keyFile, environment: environment)
+            readings += 1
+            do {
+                return (try KeyStore(storage: storage, masterKeys: ring, policy: policy), source)
+            } catch let error {
+                guard error.code == .masterKeyVersionUnavailable, source != .environment, readings < 8 else {
+                    throw error
+                }
+            }
+        }
     }
 }

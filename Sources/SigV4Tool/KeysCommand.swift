@@ -463,28 +463,46 @@ struct KeysRewrap: AsyncParsableCommand {
 
     func run() async throws {
         try keysCommand {
-            let path = options.path
-            let storage = try SQLiteKeyStoreStorage(path: path)
-            var (ring, source) = try MasterKeyRing.locate(
-                forStoreAt: path, keyFile: options.masterKeyFile, environment: options.environment)
-            // Check the existing keys against the store before generating anything.
-            let checked = try KeyStore(storage: storage, masterKeys: ring)
+            // Check the existing keys against the store before generating anything. The key file is read
+            // again if a rewrap running elsewhere has moved records to a version added after the first reading.
+            var (store, source) = try KeyStoreLocation.openLocated(
+                path: options.path, keyFile: options.masterKeyFile, environment: options.environment)
             if case .file(let keyFile) = source, !resume {
                 // Under the store's write lock: another rewrap running now adds its own version, never
                 // the same number with another key.
-                ring = try checked.addMasterKeyVersion(keyFile: keyFile, actor: options.actorName)
+                let ring = try store.addMasterKeyVersion(keyFile: keyFile, actor: options.actorName)
+                store = try KeyStore(storage: store.storage, masterKeys: ring)
             }
-            let store = try KeyStore(storage: storage, masterKeys: ring)
-            let moved = try store.rewrap(actor: options.actorName)
+            var moved = try store.rewrap(actor: options.actorName)
+            // A rewrap started meanwhile registered a newer version and stopped this one: with a key file
+            // (which holds that version: it is saved before it is registered), move on to it too, so that
+            // this run also ends with every record under the newest version. Bounded by the key file readings.
+            var followed = 0
+            while case .file(let keyFile) = source, followed < 8,
+                let newest = try store.masterKeyUsage().keys.max(), newest > store.masterKeys.currentVersion
+            {
+                followed += 1
+                let ring = try MasterKeyRing.readKeyFile(atPath: keyFile)
+                guard ring.currentVersion > store.masterKeys.currentVersion else { break }
+                store = try KeyStore(storage: store.storage, masterKeys: ring)
+                moved += try store.rewrap(actor: options.actorName)
+            }
+            var ring = store.masterKeys
             var dropped: [UInt32] = []
             if dropUnused {
                 let usage = try store.masterKeyUsage()
-                for version in ring.versions where version != ring.currentVersion && (usage[version] ?? 0) == 0 {
-                    _ = try store.dropMasterKey(version: version, actor: options.actorName)
-                    ring = ring.removing(version: version)
+                let current = store.masterKeys.currentVersion
+                for version in ring.versions where version != current && (usage[version] ?? 0) == 0 {
+                    if case .file(let keyFile) = source {
+                        // The key file is read and saved again under the store's write lock, keeping any
+                        // version another rewrap has added since.
+                        ring = try store.dropMasterKey(version: version, keyFile: keyFile, actor: options.actorName)
+                    } else {
+                        _ = try store.dropMasterKey(version: version, actor: options.actorName)
+                        ring = ring.removing(version: version)
+                    }
                     dropped.append(version)
                 }
-                if case .file(let keyFile) = source, !dropped.isEmpty { try ring.writeKeyFile(atPath: keyFile) }
             }
             print(
                 TextFormatting.JSON.object([

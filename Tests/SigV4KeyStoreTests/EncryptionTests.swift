@@ -90,6 +90,80 @@ import _SigV4Crypto
         #expect(try store2.dropMasterKey(version: 1, actor: "test").versions == [2])
     }
 
+    @Test func aStoreOpenedBeforeANewerMasterKeyWasRegisteredRefusesToSealAndChangesNothing() throws {
+        let fixture = try Fixture(.sqlite)
+        let first = try fixture.store.createKey(principal: "alice", actor: "test")
+        // Another process adds version 2 (as `sigv4 keys rewrap` does) while this instance still holds [1].
+        let newer = try KeyStore.open(path: fixture.dbPath, masterKeys: try fixture.ring.addingNewVersion())
+        try newer.registerMasterKey(actor: "test")
+        let before = try StoreSnapshot(fixture.store)
+        expectError(.staleMasterKeyRing) { _ = try fixture.store.createKey(principal: "bob", actor: "test") }
+        expectError(.staleMasterKeyRing) {
+            _ = try fixture.store.rotate(principal: "alice", overlap: 60, actor: "test")
+        }
+        expectError(.staleMasterKeyRing) { try fixture.store.registerMasterKey(actor: "test") }
+        #expect(try StoreSnapshot(fixture.store) == before)
+        // Reading still works, and an instance with the newer ring seals under version 2.
+        #expect(try fixture.store._openSecret(keyID: first.accessKeyID) == first.secretAccessKey)
+        _ = try newer.createKey(principal: "bob", actor: "test")
+        #expect(try newer.masterKeyUsage() == [1: 1, 2: 1])
+    }
+
+    @Test func aRewrapStopsOnceANewerRewrapHasRegisteredItsVersionAndThatOneMovesEveryRecord() throws {
+        let fixture = try Fixture(.sqlite)
+        var issued: [IssuedKey] = []
+        for i in 0..<5 { issued.append(try fixture.store.createKey(principal: "p\(i)", actor: "test")) }
+        let ring2 = try fixture.ring.addingNewVersion()
+        let ring3 = try ring2.addingNewVersion()
+        let older = try KeyStore.open(path: fixture.dbPath, masterKeys: ring2)
+        let newer = try KeyStore.open(path: fixture.dbPath, masterKeys: ring3)
+        try older.registerMasterKey(actor: "test")
+        try newer.registerMasterKey(actor: "test")
+        #expect(try older.rewrap(batchSize: 2, actor: "test") == 0)
+        #expect(try older.masterKeyUsage() == [1: 5, 2: 0, 3: 0])
+        #expect(try newer.rewrap(batchSize: 2, actor: "test") == 5)
+        #expect(try newer.masterKeyUsage() == [1: 0, 2: 0, 3: 5])
+        let onlyNewest = try newer.dropMasterKey(version: 1, actor: "test").removing(version: 2)
+        _ = try newer.dropMasterKey(version: 2, actor: "test")
+        let reopened = try KeyStore.open(path: fixture.dbPath, masterKeys: onlyNewest)
+        for key in issued { #expect(try reopened._openSecret(keyID: key.accessKeyID) == key.secretAccessKey) }
+    }
+
+    @Test func theNewestRegisteredMasterKeyCannotBeDroppedEvenByAnInstanceWithAnOlderRing() throws {
+        let fixture = try Fixture(.memory)
+        try fixture.store.registerMasterKey(actor: "test")
+        let newer = try KeyStore(storage: fixture.store.storage, masterKeys: try fixture.ring.addingNewVersion())
+        try newer.registerMasterKey(actor: "test")
+        // The stale instance's current version is 1, so 2 passes its own check; the store's refuses.
+        expectError(.masterKeyInUse) { _ = try fixture.store.dropMasterKey(version: 2, actor: "test") }
+        #expect(try newer.masterKeyUsage() == [1: 0, 2: 0])
+        #expect(try newer.dropMasterKey(version: 1, actor: "test").versions == [2])
+    }
+
+    @Test func droppingAVersionFromAKeyFileKeepsAVersionAnotherRewrapAddedMeanwhile() throws {
+        let fixture = try Fixture(.sqlite)
+        let keyFile = fixture.dir.file("keys.db.masterkey")
+        try fixture.ring.writeKeyFile(atPath: keyFile)
+        let alice = try fixture.store.createKey(principal: "alice", actor: "test")
+        // Rewrap A: version 2, every record moved to it.
+        let ringA = try fixture.store.addMasterKeyVersion(keyFile: keyFile, actor: "a")
+        let a = try KeyStore.open(path: fixture.dbPath, masterKeys: ringA)
+        #expect(try a.rewrap(actor: "a") == 1)
+        // Rewrap B, from another terminal, adds version 3 before A drops version 1.
+        let ringB = try a.addMasterKeyVersion(keyFile: keyFile, actor: "b")
+        #expect(ringB.versions == [1, 2, 3])
+        // A drops version 1 from the key file as it is now, not from the ring it holds ([1, 2]).
+        let saved = try a.dropMasterKey(version: 1, keyFile: keyFile, actor: "a")
+        #expect(saved.versions == [2, 3])
+        #expect(try MasterKeyRing.readKeyFile(atPath: keyFile).versions == [2, 3])
+        let b = try KeyStore.open(path: fixture.dbPath, masterKeys: try MasterKeyRing.readKeyFile(atPath: keyFile))
+        #expect(try b.rewrap(actor: "b") == 1)
+        #expect(try b._openSecret(keyID: alice.accessKeyID) == alice.secretAccessKey)
+        // The current version of the file is never dropped, whatever the caller's ring says.
+        expectError(.masterKeyInUse) { _ = try a.dropMasterKey(version: 3, keyFile: keyFile, actor: "a") }
+        #expect(try MasterKeyRing.readKeyFile(atPath: keyFile).versions == [2, 3])
+    }
+
     @Test func aSecretMovedToAnotherRecordFailsToAuthenticate() throws {
         let fixture = try Fixture(.memory)
         let a = try fixture.store.createKey(principal: "alice", actor: "test").accessKeyID

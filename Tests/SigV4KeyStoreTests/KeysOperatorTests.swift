@@ -60,7 +60,8 @@ import Testing
         for round in 0..<6 {
             let results = ChildResults<[ProcessResult]>([])
             DispatchQueue.concurrentPerform(iterations: 2) { _ in
-                let result = (try? runSigV4(["keys", "rewrap"], environment: env))
+                let result =
+                    (try? runSigV4(["keys", "rewrap"], environment: env))
                     ?? ProcessResult(status: -1, stdout: "", stderr: "did not run")
                 results.mutate { $0.append(result) }
             }
@@ -75,6 +76,87 @@ import Testing
                 let opens = try store._openSecret(keyID: id).revealForDisplay() == secret  // never printed
                 #expect(opens, "round \(round): \(id)")
             }
+        }
+    }
+
+    @Test func twoRewrapsWithDropUnusedStartedAtOnceKeepEveryVersionThatRecordsUseInTheKeyFile() throws {
+        let dir = TempDir()
+        let db = dir.file("keys.db")
+        let env = ["SIGV4_KEYSTORE": db]
+        #expect(try runSigV4(["keys", "init"], environment: env).status == 0)
+        var secrets: [String: String] = [:]
+        for name in ["alice", "bob", "carol"] {
+            let created = try runSigV4(["keys", "create", "--principal", name], environment: env)
+            let issued = try #require(
+                try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
+            secrets[try #require(issued["access_key_id"] as? String)] = try #require(
+                issued["secret_access_key"] as? String)
+        }
+        for round in 0..<6 {
+            let results = ChildResults<[ProcessResult]>([])
+            DispatchQueue.concurrentPerform(iterations: 2) { _ in
+                let result =
+                    (try? runSigV4(["keys", "rewrap", "--drop-unused"], environment: env))
+                    ?? ProcessResult(status: -1, stdout: "", stderr: "did not run")
+                results.mutate { $0.append(result) }
+            }
+            for result in results.value {
+                #expect(result.status == 0, "round \(round): \(result.stderr)")
+            }
+            // Each run removed only versions no record used, from the key file as it then was.
+            let ring = try MasterKeyRing.readKeyFile(atPath: db + ".masterkey")
+            let store = try KeyStore.open(path: db, masterKeys: ring)
+            #expect(try store.verifySecrets() == [], "round \(round): records the key file cannot open")
+            #expect(ring.versions.count <= 2, "round \(round): unused versions left behind: \(ring.versions)")
+            for (id, secret) in secrets {
+                let opens = try store._openSecret(keyID: id).revealForDisplay() == secret  // never printed
+                #expect(opens, "round \(round): \(id)")
+            }
+        }
+    }
+
+    @Test func keysCreatedWhileARewrapDropsOldVersionsAllOpenOrWereRefusedAsStale() throws {
+        let dir = TempDir()
+        let db = dir.file("keys.db")
+        let env = ["SIGV4_KEYSTORE": db]
+        #expect(try runSigV4(["keys", "init"], environment: env).status == 0)
+        let created = ChildResults<[String: String]>([:])
+        let failures = ChildResults<[String]>([])
+        for round in 0..<4 {
+            DispatchQueue.concurrentPerform(iterations: 2) { child in
+                if child == 0 {
+                    let result =
+                        (try? runSigV4(["keys", "rewrap", "--drop-unused"], environment: env))
+                        ?? ProcessResult(status: -1, stdout: "", stderr: "did not run")
+                    if result.status != 0 { failures.mutate { $0.append("rewrap: \(result.stderr)") } }
+                    return
+                }
+                for i in 0..<4 {
+                    let principal = "p\(round)x\(i)"
+                    let result =
+                        (try? runSigV4(["keys", "create", "--principal", principal], environment: env))
+                        ?? ProcessResult(status: -1, stdout: "", stderr: "did not run")
+                    if result.status == 0,
+                        let issued = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+                            as? [String: Any],
+                        let id = issued["access_key_id"] as? String,
+                        let secret = issued["secret_access_key"] as? String
+                    {
+                        created.mutate { $0[id] = secret }
+                    } else if !result.stderr.contains("staleMasterKeyRing") {
+                        failures.mutate { $0.append("create \(principal): \(result.status) \(result.stderr)") }
+                    }
+                }
+            }
+        }
+        #expect(failures.value == [])
+        #expect(created.value.count >= 8, "most creates land outside the short window between open and write")
+        let ring = try MasterKeyRing.readKeyFile(atPath: db + ".masterkey")
+        let store = try KeyStore.open(path: db, masterKeys: ring)
+        #expect(try store.verifySecrets() == [])
+        for (id, secret) in created.value {
+            let opens = try store._openSecret(keyID: id).revealForDisplay() == secret  // never printed
+            #expect(opens, "\(id)")
         }
     }
 }
