@@ -250,8 +250,7 @@ extension KeyStore: CredentialResolver {
         guard let stored, let sealed = stored.sealed else { return (generation, .missing) }
         switch stored.key.state {
         case .active, .retiring:
-            let secret = try SecretEnvelope.open(
-                sealed, keyID: keyID, principal: stored.key.principal, ring: masterKeys)
+            let secret = try openSecret(sealed, keyID: keyID, principal: stored.key.principal)
             return (generation, .present(ResolverState.Resolved(key: stored.key, secret: secret, generation: generation)))
         case .inactive, .deleted:
             return (generation, .missing)

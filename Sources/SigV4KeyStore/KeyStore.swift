@@ -36,18 +36,30 @@ public final class KeyStore: Sendable {
     public let policy: KeyStorePolicy
     /// The master keys this instance seals and opens with.
     public let masterKeys: MasterKeyRing
+    /// The key file `masterKeys` was read from, if any. A secret sealed under a version they lack (a rewrap
+    /// run elsewhere since this instance opened) makes the store read the file again, at most once a second,
+    /// and open it with the version found there. Without a file, such a secret is `masterKeyVersionUnavailable`
+    /// until the store is opened again.
+    public let masterKeyFile: String?
     let clock: @Sendable () -> AmzDate
     let resolverState: ResolverState
+    /// The keys secrets are opened with (`masterKeys` and versions read again from `masterKeyFile`), and
+    /// when the file was last read (``CoarseMonotonicClock``).
+    let openingKeys: Locked<(ring: MasterKeyRing, lastReading: Int64?)>
 
     /// Opens a store over `storage`, checking the master keys first: a key that does not match the one
     /// registered for its version is `wrongMasterKey`; records sealed under a version the ring lacks give
-    /// `masterKeyVersionUnavailable`. Nothing is written.
+    /// `masterKeyVersionUnavailable`. Nothing is written. Pass `masterKeyFile` when the keys came from a
+    /// key file, so that a long-running instance opens secrets that a rewrap elsewhere has moved to a new
+    /// version (``KeyStoreLocation/open(path:keyFile:environment:policy:)`` does).
     public init(
-        storage: any KeyStoreStorage, masterKeys: MasterKeyRing, policy: KeyStorePolicy = KeyStorePolicy(),
-        clock: @escaping @Sendable () -> AmzDate = KeyStore.systemClock
+        storage: any KeyStoreStorage, masterKeys: MasterKeyRing, masterKeyFile: String? = nil,
+        policy: KeyStorePolicy = KeyStorePolicy(), clock: @escaping @Sendable () -> AmzDate = KeyStore.systemClock
     ) throws(KeyStoreError) {
         self.storage = storage
         self.masterKeys = masterKeys
+        self.masterKeyFile = masterKeyFile
+        self.openingKeys = Locked((masterKeys, nil))
         self.policy = policy
         self.clock = clock
         self.resolverState = ResolverState(policy: policy)
@@ -84,11 +96,12 @@ public final class KeyStore: Sendable {
     /// let store = try KeyStore.open(path: "keys.db", masterKeys: ring)
     /// ```
     public static func open(
-        path: String, create: Bool = false, masterKeys: MasterKeyRing, policy: KeyStorePolicy = KeyStorePolicy(),
-        clock: @escaping @Sendable () -> AmzDate = KeyStore.systemClock
+        path: String, create: Bool = false, masterKeys: MasterKeyRing, masterKeyFile: String? = nil,
+        policy: KeyStorePolicy = KeyStorePolicy(), clock: @escaping @Sendable () -> AmzDate = KeyStore.systemClock
     ) throws(KeyStoreError) -> KeyStore {
         let storage = try SQLiteKeyStoreStorage(path: path, create: create)
-        return try KeyStore(storage: storage, masterKeys: masterKeys, policy: policy, clock: clock)
+        return try KeyStore(
+            storage: storage, masterKeys: masterKeys, masterKeyFile: masterKeyFile, policy: policy, clock: clock)
     }
 
     /// The wall clock, the default for `clock`. Tests inject their own.
@@ -736,8 +749,7 @@ public final class KeyStore: Sendable {
         try read { try $0.keys(principal: nil) }.compactMap { stored in
             guard let sealed = stored.sealed else { return nil }
             do {
-                _ = try SecretEnvelope.open(
-                    sealed, keyID: stored.key.accessKeyID, principal: stored.key.principal, ring: masterKeys)
+                _ = try openSecret(sealed, keyID: stored.key.accessKeyID, principal: stored.key.principal)
                 return nil
             } catch {
                 return stored.key.accessKeyID
@@ -749,6 +761,6 @@ public final class KeyStore: Sendable {
     package func _openSecret(keyID: String) throws(KeyStoreError) -> SecretAccessKey {
         let stored = try read { try requireKey($0, keyID) }
         guard let sealed = stored.sealed else { throw KeyStoreError(.keyDeleted, "key \(keyID) was deleted") }
-        return try SecretEnvelope.open(sealed, keyID: keyID, principal: stored.key.principal, ring: masterKeys)
+        return try openSecret(sealed, keyID: keyID, principal: stored.key.principal)
     }
 }

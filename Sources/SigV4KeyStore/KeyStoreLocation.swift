@@ -56,7 +56,10 @@ public enum KeyStoreLocation {
             let (ring, source) = try MasterKeyRing.locate(forStoreAt: path, keyFile: keyFile, environment: environment)
             readings += 1
             do {
-                return (try KeyStore(storage: storage, masterKeys: ring, policy: policy), source)
+                let keyFile: String? = if case .file(let path) = source { path } else { nil }
+                return (
+                    try KeyStore(storage: storage, masterKeys: ring, masterKeyFile: keyFile, policy: policy), source
+                )
             } catch let error {
                 guard error.code == .masterKeyVersionUnavailable, source != .environment, readings < 8 else {
                     throw error

@@ -58,6 +58,13 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         return copy
     }
 
+    /// This ring with the versions of `other` that it lacks (a version both hold keeps this ring's key).
+    package func merging(_ other: MasterKeyRing) -> MasterKeyRing {
+        var copy = self
+        copy.keys.merge(other.keys) { mine, _ in mine }
+        return copy
+    }
+
     /// This ring without `version`.
     public func removing(version: UInt32) -> MasterKeyRing {
         var copy = self

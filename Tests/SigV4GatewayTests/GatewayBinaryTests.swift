@@ -134,4 +134,37 @@ struct GatewayBinaryTests {
         #expect(accessLines.allSatisfy { $0.contains("client=127.0.0.1") }, "\(accessLines)")
         #expect(!log.contains(secret))
     }
+
+    @Test("sigv4 serve keeps verifying every key through an online `sigv4 keys rewrap --drop-unused`")
+    func serveThroughAnOnlineRewrap() async throws {
+        // The master key in a key file (the variable emptied), as `sigv4 keys init` makes it.
+        let fixture = try ServeFixture(label: "online-rewrap", environment: ["SIGV4_KEYSTORE_MASTER_KEY": ""])
+        defer { fixture.remove() }
+        #expect(FileManager.default.fileExists(atPath: fixture.store + ".masterkey"))
+        let early = try fixture.createKey(principal: "early")
+        let late = try fixture.createKey(principal: "late")
+        let (gateway, port) = try fixture.startServe([])
+        defer { gateway.stop() }
+        func status(_ key: (accessKeyID: String, secret: String)) async throws -> UInt {
+            let signer = Signer(
+                credentials: Credentials(accessKeyID: key.accessKeyID, secretAccessKey: key.secret),
+                region: "us-east-1", service: "s3")
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/bucket/key.txt")
+            try request.sign(with: signer, payload: .emptySHA256, at: AmzDate(Date()))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            _ = try await response.body.collect(upTo: 1 << 16)
+            return response.status.code
+        }
+        #expect(try await status(early) == 200)
+        let (rewrapped, report) = try Self.run(
+            ["keys", "rewrap", "--drop-unused", "--keystore", fixture.store], environment: fixture.environment)
+        #expect(rewrapped == 0, "\(report)")
+        #expect(report.contains(#""current_version":2,"moved":2,"dropped_versions":[1]"#), "\(report)")
+        // The gateway read its master keys (version 1 only) at start; "late" was never looked up, and
+        // "early" is looked up again once the generation check (1 s) drops the cache.
+        #expect(try await status(late) == 200)
+        try await Task.sleep(for: .milliseconds(1_100))
+        #expect(try await status(early) == 200)
+        #expect(try await status(late) == 200)
+    }
 }

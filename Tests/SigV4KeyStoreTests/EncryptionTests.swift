@@ -164,6 +164,51 @@ import _SigV4Crypto
         #expect(try MasterKeyRing.readKeyFile(atPath: keyFile).versions == [2, 3])
     }
 
+    @Test func aServingStoreOpenedFromAKeyFileKeepsResolvingKeysThatARewrapElsewhereMovedAndDropped() throws {
+        let fixture = try Fixture(.sqlite)
+        let keyFile = fixture.dir.file("keys.db.masterkey")
+        try fixture.ring.writeKeyFile(atPath: keyFile)
+        var policy = KeyStorePolicy()
+        policy.refreshInterval = 0  // every lookup sees the rewrap's generation move and reloads
+        let serving = try KeyStore.open(
+            path: fixture.dbPath, masterKeys: fixture.ring, masterKeyFile: keyFile, policy: policy,
+            clock: fixture.clock.closure)
+        let blind = try KeyStore.open(
+            path: fixture.dbPath, masterKeys: fixture.ring, policy: policy, clock: fixture.clock.closure)
+        let otherFile = fixture.dir.file("other.masterkey")
+        try fixture.ring.writeKeyFile(atPath: otherFile)
+        let misled = try KeyStore.open(
+            path: fixture.dbPath, masterKeys: fixture.ring, masterKeyFile: otherFile, policy: policy,
+            clock: fixture.clock.closure)
+        var issued: [IssuedKey] = []
+        for i in 0..<3 { issued.append(try fixture.store.createKey(principal: "p\(i)", actor: "test")) }
+        let now = fixture.clock.now
+        #expect(
+            try serving.resolveNow(accessKeyID: issued[0].accessKeyID, context: context(signedAt: now, now: now)) != nil
+        )
+        // `sigv4 keys rewrap --drop-unused` in another process: version 2 saved and registered, every
+        // record moved to it, version 1 removed from the file and the store.
+        let ring2 = try fixture.store.addMasterKeyVersion(keyFile: keyFile, actor: "ops")
+        let rewrapping = try KeyStore.open(path: fixture.dbPath, masterKeys: ring2)
+        #expect(try rewrapping.rewrap(actor: "ops") == 3)
+        #expect(try rewrapping.dropMasterKey(version: 1, keyFile: keyFile, actor: "ops").versions == [2])
+        for key in issued {
+            let resolved = try serving.resolveNow(
+                accessKeyID: key.accessKeyID, context: context(signedAt: now, now: now))
+            #expect(resolved?.secretAccessKey == key.secretAccessKey)
+        }
+        #expect(try serving.verifySecrets() == [])
+        // Without the file, the instance cannot know version 2 until it is opened again.
+        expectError(.masterKeyVersionUnavailable) {
+            _ = try blind.resolveNow(accessKeyID: issued[1].accessKeyID, context: context(signedAt: now, now: now))
+        }
+        // A file whose version 2 is not the store's is refused, not used.
+        try MasterKeyRing.generate().addingNewVersion().writeKeyFile(atPath: otherFile)
+        expectError(.wrongMasterKey) {
+            _ = try misled.resolveNow(accessKeyID: issued[2].accessKeyID, context: context(signedAt: now, now: now))
+        }
+    }
+
     @Test func aSecretMovedToAnotherRecordFailsToAuthenticate() throws {
         let fixture = try Fixture(.memory)
         let a = try fixture.store.createKey(principal: "alice", actor: "test").accessKeyID

@@ -1,0 +1,52 @@
+import SigV4
+import _SigV4Crypto
+
+extension KeyStore {
+    /// Opens a sealed secret with the master keys this instance holds. A secret sealed under a version it
+    /// lacks makes it read ``masterKeyFile`` again (a rewrap elsewhere saves its new version there before any
+    /// record uses it), at most once a second, so a long-running server keeps resolving keys through an
+    /// online rewrap. The versions read are checked against the store (`wrongMasterKey`) and kept.
+    func openSecret(_ sealed: SealedSecret, keyID: String, principal: String) throws(KeyStoreError)
+        -> SecretAccessKey
+    {
+        let ring = openingKeys.withLock { $0.ring }
+        do {
+            return try SecretEnvelope.open(sealed, keyID: keyID, principal: principal, ring: ring)
+        } catch let error {
+            guard error.code == .masterKeyVersionUnavailable,
+                let reread = try readKeyFileAgain(lacking: sealed.masterKeyVersion)
+            else { throw error }
+            return try SecretEnvelope.open(sealed, keyID: keyID, principal: principal, ring: reread)
+        }
+    }
+
+    /// The opening keys with `version`, reading ``masterKeyFile`` again when they lack it; nil without a
+    /// file, within a second of the last reading, or when the file lacks the version too.
+    func readKeyFileAgain(lacking version: UInt32) throws(KeyStoreError) -> MasterKeyRing? {
+        guard let masterKeyFile else { return nil }
+        let instant = CoarseMonotonicClock.nanoseconds()
+        let (known, due) = openingKeys.withLock { state -> (MasterKeyRing?, Bool) in
+            if state.ring.contains(version: version) { return (state.ring, false) }  // another thread read it
+            if let last = state.lastReading, instant - last < 1_000_000_000 { return (nil, false) }
+            state.lastReading = instant
+            return (nil, true)
+        }
+        if let known { return known }
+        guard due else { return nil }
+        let file = try MasterKeyRing.readKeyFile(atPath: masterKeyFile)
+        let checks = try read { try $0.masterKeyChecks() }
+        for fileVersion in file.versions {
+            guard let expected = checks[fileVersion], let key = file.key(version: fileVersion) else { continue }
+            guard ConstantTime.equals(expected, MasterKeyRing.checkValue(key)) else {
+                throw KeyStoreError(
+                    .wrongMasterKey,
+                    "master key version \(fileVersion) in \(masterKeyFile) is not the one this store uses")
+            }
+        }
+        guard file.contains(version: version) else { return nil }
+        return openingKeys.withLock { state in
+            state.ring = state.ring.merging(file)
+            return state.ring
+        }
+    }
+}
