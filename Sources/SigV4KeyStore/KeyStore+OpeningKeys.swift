@@ -33,20 +33,25 @@ extension KeyStore {
         }
         if let known { return known }
         guard due else { return nil }
-        let file = try MasterKeyRing.readKeyFile(atPath: masterKeyFile)
-        let checks = try read { try $0.masterKeyChecks() }
-        for fileVersion in file.versions {
-            guard let expected = checks[fileVersion], let key = file.key(version: fileVersion) else { continue }
-            guard ConstantTime.equals(expected, MasterKeyRing.checkValue(key)) else {
-                throw KeyStoreError(
-                    .wrongMasterKey,
-                    "master key version \(fileVersion) in \(masterKeyFile) is not the one this store uses")
-            }
-        }
+        let file = try verifiedKeyFile(masterKeyFile, checks: try read { try $0.masterKeyChecks() })
         guard file.contains(version: version) else { return nil }
         return openingKeys.withLock { state in
             state.ring = state.ring.merging(file)
             return state.ring
         }
+    }
+
+    /// The key file at `path`, each of its versions checked against the store's `checks` (`wrongMasterKey`
+    /// for a key that is not the one registered for its version).
+    func verifiedKeyFile(_ path: String, checks: [UInt32: [UInt8]]) throws(KeyStoreError) -> MasterKeyRing {
+        let file = try MasterKeyRing.readKeyFile(atPath: path)
+        for version in file.versions {
+            guard let expected = checks[version], let key = file.key(version: version) else { continue }
+            guard ConstantTime.equals(expected, MasterKeyRing.checkValue(key)) else {
+                throw KeyStoreError(
+                    .wrongMasterKey, "master key version \(version) in \(path) is not the one this store uses")
+            }
+        }
+        return file
     }
 }

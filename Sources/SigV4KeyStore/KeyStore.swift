@@ -36,10 +36,12 @@ public final class KeyStore: Sendable {
     public let policy: KeyStorePolicy
     /// The master keys this instance seals and opens with.
     public let masterKeys: MasterKeyRing
-    /// The key file `masterKeys` was read from, if any. A secret sealed under a version they lack (a rewrap
-    /// run elsewhere since this instance opened) makes the store read the file again, at most once a second,
-    /// and open it with the version found there. Without a file, such a secret is `masterKeyVersionUnavailable`
-    /// until the store is opened again.
+    /// The key file `masterKeys` was read from, if any, read again when a rewrap elsewhere has added a
+    /// version since this instance opened: a secret sealed under a version `masterKeys` lack is opened with
+    /// the version found there (the file is read at most once a second for this), and a key created or
+    /// rotated once the store has registered a newer version is sealed under it. Without a file, such a
+    /// secret is `masterKeyVersionUnavailable` and such a creation `staleMasterKeyRing` until the store is
+    /// opened again.
     public let masterKeyFile: String?
     let clock: @Sendable () -> AmzDate
     let resolverState: ResolverState
@@ -226,24 +228,37 @@ public final class KeyStore: Sendable {
         try tx.keys(principal: principal).filter { $0.key.state == .active }.count
     }
 
-    /// Registers the ring's current version if the store lacks it, before anything is sealed under it. Refuses
-    /// (`staleMasterKeyRing`) when the store has a newer version: a rewrap moves every record away from
-    /// older versions and then may drop them, so a secret sealed under one now could be lost with it.
-    func registerCurrentMasterKey(_ tx: any KeyStoreTransaction, now: AmzDate, actor: String) throws {
-        let version = masterKeys.currentVersion
+    /// The master keys to seal under in `tx`, with their current version registered if the store lacks it.
+    /// They are ``masterKeys``, unless the store has registered a newer version (a rewrap ran since this
+    /// instance read them): then ``masterKeyFile`` is read again and used if it holds that version, since a
+    /// rewrap moves every record away from older versions and may then drop them, and a secret sealed
+    /// under one now could be lost with it. Without a file, or when it lacks the version,
+    /// `staleMasterKeyRing`.
+    func sealingKeys(_ tx: any KeyStoreTransaction, now: AmzDate, actor: String) throws -> MasterKeyRing {
         let checks = try tx.masterKeyChecks()
-        if let newest = checks.keys.max(), newest > version {
-            throw KeyStoreError(
-                .staleMasterKeyRing,
-                "the store uses master key version \(newest), newer than version \(version) that this instance "
-                    + "seals with (a rewrap ran since its master keys were read); open the store again")
+        var ring = masterKeys
+        if let newest = checks.keys.max(), newest > ring.currentVersion {
+            let file = try masterKeyFile.map { path throws(KeyStoreError) in try verifiedKeyFile(path, checks: checks) }
+            guard let file, file.contains(version: newest) else {
+                throw KeyStoreError(
+                    .staleMasterKeyRing,
+                    "the store uses master key version \(newest), newer than version \(ring.currentVersion) "
+                        + "that this instance seals with (a rewrap ran since its master keys were read); "
+                        + "open the store again")
+            }
+            ring = openingKeys.withLock { state in
+                state.ring = state.ring.merging(file)
+                return state.ring
+            }
         }
-        guard checks[version] == nil, let key = masterKeys.key(version: version) else { return }
+        let version = ring.currentVersion
+        guard checks[version] == nil, let key = ring.key(version: version) else { return ring }
         try tx.registerMasterKey(version: version, check: MasterKeyRing.checkValue(key), at: now)
         try tx.appendAudit(
             AuditEvent(
                 at: now, actor: actor, action: "masterkey.register", principal: nil, keyID: nil,
                 detail: "version=\(version)"))
+        return ring
     }
 
     func issue(
@@ -256,7 +271,7 @@ public final class KeyStore: Sendable {
                 "principal \(principal) already has \(policy.maxActiveKeysPerPrincipal) active key(s); "
                     + "deactivate or rotate one first")
         }
-        try registerCurrentMasterKey(tx, now: now, actor: actor)
+        let ring = try sealingKeys(tx, now: now, actor: actor)
         var id = try SecretEnvelope.newKeyID()
         var attempts = 0
         while try tx.key(id: id) != nil {  // ids are never reused, tombstones included
@@ -265,7 +280,7 @@ public final class KeyStore: Sendable {
             id = try SecretEnvelope.newKeyID()
         }
         let secret = try SecretEnvelope.newSecret()
-        let sealed = try SecretEnvelope.seal(secret, keyID: id, principal: principal, ring: masterKeys)
+        let sealed = try SecretEnvelope.seal(secret, keyID: id, principal: principal, ring: ring)
         let key = AccessKey(
             accessKeyID: id, principal: principal, state: .active, stateChangedAt: now, scope: scope, createdAt: now,
             description: description, lastUsed: nil, masterKeyVersion: sealed.masterKeyVersion)
@@ -581,7 +596,7 @@ public final class KeyStore: Sendable {
     /// Records the current master key version's check value (done by the first write anyway), so a wrong
     /// master key is detected even before the first key is issued. `sigv4 keys init` calls it.
     public func registerMasterKey(actor: String) throws(KeyStoreError) {
-        try write(actor: actor) { tx, now in try registerCurrentMasterKey(tx, now: now, actor: actor) }
+        try write(actor: actor) { tx, now in _ = try sealingKeys(tx, now: now, actor: actor) }
     }
 
     /// How many records each master key version wraps, with every registered version (zero when unused).
@@ -616,7 +631,7 @@ public final class KeyStore: Sendable {
         while true {
             let count = try write(actor: actor) { tx, now in
                 if let newest = try tx.masterKeyChecks().keys.max(), newest > target { return 0 }
-                try registerCurrentMasterKey(tx, now: now, actor: actor)
+                _ = try sealingKeys(tx, now: now, actor: actor)  // masterKeys: the store has nothing newer
                 // Only older versions move: a record already under a newer version (another rewrap,
                 // started later with a newer key file, moved it) is left there.
                 let due = try tx.keys(principal: nil).filter {
@@ -658,15 +673,8 @@ public final class KeyStore: Sendable {
     /// ```
     public func addMasterKeyVersion(keyFile: String, actor: String) throws(KeyStoreError) -> MasterKeyRing {
         try write(actor: actor) { tx, now in
-            let current = try MasterKeyRing.readKeyFile(atPath: keyFile)
             let checks = try tx.masterKeyChecks()
-            for version in current.versions {
-                guard let expected = checks[version], let key = current.key(version: version) else { continue }
-                guard ConstantTime.equals(expected, MasterKeyRing.checkValue(key)) else {
-                    throw KeyStoreError(
-                        .wrongMasterKey, "master key version \(version) in \(keyFile) is not the one this store uses")
-                }
-            }
+            let current = try verifiedKeyFile(keyFile, checks: checks)
             let ring = try current.addingNewVersion()
             let version = ring.currentVersion
             guard checks[version] == nil, let key = ring.key(version: version) else {

@@ -33,8 +33,8 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         /// Records are sealed under a master key version that was not supplied.
         public static let masterKeyVersionUnavailable = Code("masterKeyVersionUnavailable")
         /// The store has registered a newer master key version than the current one of the ring this
-        /// instance was opened with (a rewrap ran since): nothing is sealed under the older version, which
-        /// may be dropped next. Open the store again with the master keys as they are now.
+        /// instance was opened with (a rewrap ran since), and no key file holds it: nothing is sealed under
+        /// the older version, which may be dropped next. Open the store again with the master keys as they are now.
         public static let staleMasterKeyRing = Code("staleMasterKeyRing")
         /// A master key version is still in use and may not be dropped.
         public static let masterKeyInUse = Code("masterKeyInUse")

@@ -109,6 +109,32 @@ import _SigV4Crypto
         #expect(try newer.masterKeyUsage() == [1: 1, 2: 1])
     }
 
+    @Test func aStoreOpenedFromAKeyFileSealsUnderTheNewerVersionThatARewrapElsewhereAdded() throws {
+        let fixture = try Fixture(.sqlite)
+        let keyFile = fixture.dir.file("keys.db.masterkey")
+        try fixture.ring.writeKeyFile(atPath: keyFile)
+        let lagging = fixture.dir.file("lagging.masterkey")  // a copy that never gets version 2
+        try fixture.ring.writeKeyFile(atPath: lagging)
+        let app = try KeyStore.open(path: fixture.dbPath, masterKeys: fixture.ring, masterKeyFile: keyFile)
+        let stuck = try KeyStore.open(path: fixture.dbPath, masterKeys: fixture.ring, masterKeyFile: lagging)
+        let alice = try app.createKey(principal: "alice", actor: "test")
+        // `sigv4 keys rewrap` in another process saves and registers version 2.
+        _ = try fixture.store.addMasterKeyVersion(keyFile: keyFile, actor: "ops")
+        let bob = try app.createKey(principal: "bob", actor: "test")
+        let rotation = try app.rotate(principal: "alice", overlap: 60, actor: "test")
+        #expect(app.masterKeys.versions == [1])  // what it seals with by default is unchanged; the file added 2
+        #expect(try app.masterKeyUsage() == [1: 1, 2: 2])
+        #expect(try app._openSecret(keyID: bob.accessKeyID) == bob.secretAccessKey)
+        let before = try StoreSnapshot(stuck)
+        expectError(.staleMasterKeyRing) { _ = try stuck.createKey(principal: "carol", actor: "test") }
+        #expect(try StoreSnapshot(stuck) == before)
+        let reopened = try KeyStore.open(
+            path: fixture.dbPath, masterKeys: try MasterKeyRing.readKeyFile(atPath: keyFile))
+        for key in [alice, bob, rotation.issued] {
+            #expect(try reopened._openSecret(keyID: key.accessKeyID) == key.secretAccessKey)
+        }
+    }
+
     @Test func aRewrapStopsOnceANewerRewrapHasRegisteredItsVersionAndThatOneMovesEveryRecord() throws {
         let fixture = try Fixture(.sqlite)
         var issued: [IssuedKey] = []
