@@ -722,7 +722,7 @@ public final class KeyStore: Sendable {
             throw KeyStoreError(.masterKeyInUse, "master key version \(version) is the current one")
         }
         return try write(actor: actor) { tx, now in
-            let file = try MasterKeyRing.readKeyFile(atPath: keyFile)
+            let file = try verifiedKeyFile(keyFile, checks: try tx.masterKeyChecks())
             guard version != file.currentVersion else {
                 throw KeyStoreError(.masterKeyInUse, "master key version \(version) is the current one in \(keyFile)")
             }

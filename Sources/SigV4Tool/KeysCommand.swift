@@ -471,7 +471,7 @@ struct KeysRewrap: AsyncParsableCommand {
                 // Under the store's write lock: another rewrap running now adds its own version, never
                 // the same number with another key.
                 let ring = try store.addMasterKeyVersion(keyFile: keyFile, actor: options.actorName)
-                store = try KeyStore(storage: store.storage, masterKeys: ring)
+                store = try KeyStore(storage: store.storage, masterKeys: ring, masterKeyFile: keyFile)
             }
             var moved = try store.rewrap(actor: options.actorName)
             // A rewrap started meanwhile registered a newer version and stopped this one: with a key file
@@ -484,7 +484,7 @@ struct KeysRewrap: AsyncParsableCommand {
                 followed += 1
                 let ring = try MasterKeyRing.readKeyFile(atPath: keyFile)
                 guard ring.currentVersion > store.masterKeys.currentVersion else { break }
-                store = try KeyStore(storage: store.storage, masterKeys: ring)
+                store = try KeyStore(storage: store.storage, masterKeys: ring, masterKeyFile: keyFile)
                 moved += try store.rewrap(actor: options.actorName)
             }
             var ring = store.masterKeys
