@@ -44,7 +44,9 @@ import Testing
         #expect(ten.count == 10)
     }
 
-    @Test func twoRewrapsStartedAtOnceNeverLoseAMasterKeyThatRecordsUse() throws {
+    /// Both without and with `--drop-unused`, which rewrites the key file.
+    @Test(arguments: [[], ["--drop-unused"]])
+    func twoRewrapsStartedAtOnceNeverLoseAMasterKeyThatRecordsUse(flags: [String]) throws {
         let dir = TempDir()
         let db = dir.file("keys.db")
         let env = ["SIGV4_KEYSTORE": db]
@@ -61,7 +63,7 @@ import Testing
             let results = ChildResults<[ProcessResult]>([])
             DispatchQueue.concurrentPerform(iterations: 2) { _ in
                 let result =
-                    (try? runSigV4(["keys", "rewrap"], environment: env))
+                    (try? runSigV4(["keys", "rewrap"] + flags, environment: env))
                     ?? ProcessResult(status: -1, stdout: "", stderr: "did not run")
                 results.mutate { $0.append(result) }
             }
@@ -69,48 +71,9 @@ import Testing
                 #expect(result.status == 0, "round \(round): \(result.stderr)")
             }
             // Whatever the interleaving, the key file opens every record.
-            let ring = try MasterKeyRing.readKeyFile(atPath: db + ".masterkey")
-            let store = try KeyStore.open(path: db, masterKeys: ring)
-            #expect(try store.verifySecrets() == [], "round \(round): records the key file cannot open")
-            for (id, secret) in secrets {
-                let opens = try store._openSecret(keyID: id).revealForDisplay() == secret  // never printed
-                #expect(opens, "round \(round): \(id)")
-            }
-        }
-    }
-
-    @Test func twoRewrapsWithDropUnusedStartedAtOnceKeepEveryVersionThatRecordsUseInTheKeyFile() throws {
-        let dir = TempDir()
-        let db = dir.file("keys.db")
-        let env = ["SIGV4_KEYSTORE": db]
-        #expect(try runSigV4(["keys", "init"], environment: env).status == 0)
-        var secrets: [String: String] = [:]
-        for name in ["alice", "bob", "carol"] {
-            let created = try runSigV4(["keys", "create", "--principal", name], environment: env)
-            let issued = try #require(
-                try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
-            secrets[try #require(issued["access_key_id"] as? String)] = try #require(
-                issued["secret_access_key"] as? String)
-        }
-        for round in 0..<6 {
-            let results = ChildResults<[ProcessResult]>([])
-            DispatchQueue.concurrentPerform(iterations: 2) { _ in
-                let result =
-                    (try? runSigV4(["keys", "rewrap", "--drop-unused"], environment: env))
-                    ?? ProcessResult(status: -1, stdout: "", stderr: "did not run")
-                results.mutate { $0.append(result) }
-            }
-            for result in results.value {
-                #expect(result.status == 0, "round \(round): \(result.stderr)")
-            }
-            // Each run removed only versions no record used, from the key file as it then was.
-            let ring = try MasterKeyRing.readKeyFile(atPath: db + ".masterkey")
-            let store = try KeyStore.open(path: db, masterKeys: ring)
-            #expect(try store.verifySecrets() == [], "round \(round): records the key file cannot open")
-            #expect(ring.versions.count <= 2, "round \(round): unused versions left behind: \(ring.versions)")
-            for (id, secret) in secrets {
-                let opens = try store._openSecret(keyID: id).revealForDisplay() == secret  // never printed
-                #expect(opens, "round \(round): \(id)")
+            let ring = try expectKeyFileOpens(db, secrets, "round \(round)")
+            if !flags.isEmpty {  // each run removed only versions no record used, from the file as it then was
+                #expect(ring.versions.count <= 2, "round \(round): unused versions left behind: \(ring.versions)")
             }
         }
     }
@@ -151,13 +114,25 @@ import Testing
         }
         #expect(failures.value == [])
         #expect(created.value.count == 16)
+        try expectKeyFileOpens(db, created.value, "after the rounds")
+    }
+
+    /// Opens the store at `db` with its key file alone and checks that every record opens and that each
+    /// of `secrets` (id → secret) is the one stored; returns the key file's ring.
+    @discardableResult
+    func expectKeyFileOpens(
+        _ db: String, _ secrets: [String: String], _ when: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> MasterKeyRing {
         let ring = try MasterKeyRing.readKeyFile(atPath: db + ".masterkey")
         let store = try KeyStore.open(path: db, masterKeys: ring)
-        #expect(try store.verifySecrets() == [])
-        for (id, secret) in created.value {
+        #expect(
+            try store.verifySecrets() == [], "\(when): records the key file cannot open", sourceLocation: sourceLocation
+        )
+        for (id, secret) in secrets {
             let opens = try store._openSecret(keyID: id).revealForDisplay() == secret  // never printed
-            #expect(opens, "\(id)")
+            #expect(opens, "\(when): \(id)", sourceLocation: sourceLocation)
         }
+        return ring
     }
 }
 
