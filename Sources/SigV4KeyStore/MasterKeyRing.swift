@@ -171,7 +171,28 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
 
     /// Writes the ring to `path` with mode 0600, atomically (temporary file, fsync, rename, fsync directory).
     /// The temporary file is created new (`O_EXCL`, `O_NOFOLLOW`): a symlink at its name is never followed.
+    ///
+    /// ```swift
+    /// try ring.writeKeyFile(atPath: "/var/lib/sigv4/keys.db.masterkey")
+    /// ```
     public func writeKeyFile(atPath path: String) throws(KeyStoreError) {
+        _ = try saveKeyFile(atPath: path, replacing: true)
+    }
+
+    /// Writes the ring to a new key file at `path` as ``writeKeyFile(atPath:)`` does, but only when nothing is
+    /// there yet: returns false, writing nothing, when a file (or link) exists at `path`, even one that
+    /// another process made a moment ago. `sigv4 keys init` uses it, so that several inits started at once
+    /// end with one key, the first one saved, which all of them then use.
+    ///
+    /// ```swift
+    /// let fresh = try MasterKeyRing.generate()
+    /// let ring = try fresh.createKeyFile(atPath: keyFile) ? fresh : try MasterKeyRing.readKeyFile(atPath: keyFile)
+    /// ```
+    public func createKeyFile(atPath path: String) throws(KeyStoreError) -> Bool {
+        try saveKeyFile(atPath: path, replacing: false)
+    }
+
+    func saveKeyFile(atPath path: String, replacing: Bool) throws(KeyStoreError) -> Bool {
         var text: [UInt8] = []
         appendTextForm(to: &text)
         defer { ConstantTime.cleanse(&text) }
@@ -190,11 +211,16 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         }
         ok = ok && fsync(fd) == 0
         close(fd)
-        guard ok, rename(temporary, path) == 0 else {
+        // rename(2) replaces what is at `path`; link(2) fails with EEXIST instead, atomically.
+        guard ok, (replacing ? rename(temporary, path) : link(temporary, path)) == 0 else {
+            let failure = errno
             unlink(temporary)
-            throw KeyStoreError(.storage, "cannot write master key file \(path): \(errnoText())")
+            if ok, !replacing, failure == EEXIST { return false }
+            throw KeyStoreError(.storage, "cannot write master key file \(path): \(String(cString: strerror(failure)))")
         }
+        if !replacing { unlink(temporary) }
         MasterKeyRing.fsyncDirectory(of: path)
+        return true
     }
 
     static func fsyncDirectory(of path: String) {

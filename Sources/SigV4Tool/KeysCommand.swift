@@ -143,7 +143,9 @@ enum KeyJSON {
 }
 
 /// Prints a newly issued key and its secret once, in the chosen format.
-func printIssued(_ issued: IssuedKey, format: SecretFormat, profile: String?, extra: [(String, TextFormatting.JSON)] = []) {
+func printIssued(
+    _ issued: IssuedKey, format: SecretFormat, profile: String?, extra: [(String, TextFormatting.JSON)] = []
+) {
     let id = issued.accessKeyID
     let secret = issued.secretAccessKey.revealForDisplay()
     switch format {
@@ -175,13 +177,29 @@ struct KeysInit: AsyncParsableCommand {
     func run() async throws {
         try keysCommand {
             let path = options.path
-            if FileManager.default.fileExists(atPath: path) {
-                throw KeyStoreError(.invalidArgument, "\(path) already exists; 'keys init' never overwrites a store")
-            }
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty {
                 try? FileManager.default.createDirectory(
                     atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            // Claim the path: an owner-only file made new, so that of several inits started at once (replicas
+            // sharing a volume) exactly one goes on; the others find it there, as for any existing store.
+            let claim = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard claim >= 0 else {
+                let failure = errno
+                let reason = String(cString: strerror(failure))
+                if failure == EEXIST {
+                    throw KeyStoreError(
+                        .invalidArgument, "\(path) already exists; 'keys init' never overwrites a store")
+                }
+                throw KeyStoreError(.storage, "cannot create the key store \(path): \(reason)")
+            }
+            close(claim)
+            var initialized = false
+            defer {
+                // A failure before the store was written (a malformed master key, say) gives the path back.
+                var info = stat()
+                if !initialized, lstat(path, &info) == 0, info.st_size == 0 { unlink(path) }
             }
             let env = options.environment
             let ring: MasterKeyRing
@@ -194,16 +212,15 @@ struct KeysInit: AsyncParsableCommand {
                     options.masterKeyFile ?? env[MasterKeyRing.keyFileEnvironmentVariable].flatMap {
                         $0.isEmpty ? nil : $0
                     } ?? MasterKeyRing.defaultKeyFilePath(forStoreAt: path)
-                if FileManager.default.fileExists(atPath: keyFile) {
-                    ring = try MasterKeyRing.readKeyFile(atPath: keyFile)
-                } else {
-                    ring = try MasterKeyRing.generate()
-                    try ring.writeKeyFile(atPath: keyFile)
-                }
+                // A key file made by another init started at the same moment (or by hand) is used as it is:
+                // the store and the file must agree on one key.
+                let fresh = try MasterKeyRing.generate()
+                ring = try fresh.createKeyFile(atPath: keyFile) ? fresh : try MasterKeyRing.readKeyFile(atPath: keyFile)
                 source = keyFile
             }
             let store = try KeyStore.open(path: path, create: true, masterKeys: ring)
             try store.registerMasterKey(actor: options.actorName)
+            initialized = true
             print("initialized key store \(path)")
             print("master key: \(source) (version \(ring.currentVersion)); back it up separately from the store")
         }

@@ -117,6 +117,36 @@ import Testing
         try expectKeyFileOpens(db, created.value, "after the rounds")
     }
 
+    @Test func initsStartedAtOnceLeaveOneMasterKeyThatTheStoreAndItsFileAgreeOn() throws {
+        // Replicas whose entrypoint runs `sigv4 keys init` against one shared volume.
+        for round in 0..<8 {
+            let dir = TempDir()
+            let db = dir.file("keys.db")
+            let env = ["SIGV4_KEYSTORE": db]
+            let results = ChildResults<[ProcessResult]>([])
+            DispatchQueue.concurrentPerform(iterations: 3) { _ in
+                let result =
+                    (try? runSigV4(["keys", "init"], environment: env))
+                    ?? ProcessResult(status: -1, stdout: "", stderr: "did not run")
+                results.mutate { $0.append(result) }
+            }
+            for result in results.value {
+                // Each either initialised the store or found it already there.
+                #expect(
+                    result.status == 0 || result.stderr.contains("already exists"),
+                    "round \(round): \(result.status) \(result.stderr)")
+            }
+            #expect(results.value.contains { $0.status == 0 }, "round \(round)")
+            let created = try runSigV4(["keys", "create", "--principal", "alice"], environment: env)
+            try #require(created.status == 0, "round \(round): \(created.stderr)")
+            let issued = try #require(
+                try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
+            let id = try #require(issued["access_key_id"] as? String)
+            let secret = try #require(issued["secret_access_key"] as? String)
+            try expectKeyFileOpens(db, [id: secret], "round \(round)")
+        }
+    }
+
     /// Opens the store at `db` with its key file alone and checks that every record opens and that each
     /// of `secrets` (id → secret) is the one stored; returns the key file's ring.
     @discardableResult

@@ -132,4 +132,25 @@ import Testing
             #expect(again.versions == ring.versions)
         }
     }
+
+    @Test func creatingAKeyFileNeverReplacesOneThatIsThereOrFollowsALink() throws {
+        let dir = TempDir()
+        let keyFile = dir.file("keys.db.masterkey")
+        let first = try MasterKeyRing.generate()
+        #expect(try first.createKeyFile(atPath: keyFile))
+        var info = stat()
+        #expect(lstat(keyFile, &info) == 0 && info.st_mode & 0o077 == 0)
+        // A second creation (another `keys init` a moment later) writes nothing and says so.
+        let before = fileBytes(keyFile)
+        #expect(try !MasterKeyRing.generate().createKeyFile(atPath: keyFile))
+        let kept = fileBytes(keyFile) == before  // a Bool: key bytes are never printed
+        #expect(kept)
+        #expect(!FileManager.default.fileExists(atPath: keyFile + ".tmp-\(getpid())"), "the temporary file is removed")
+        // A dangling symlink at the path is neither followed nor replaced.
+        let linked = dir.file("linked.masterkey")
+        let target = dir.file("elsewhere")
+        #expect(symlink(target, linked) == 0)
+        #expect(try !first.createKeyFile(atPath: linked))
+        #expect(!FileManager.default.fileExists(atPath: target))
+    }
 }
