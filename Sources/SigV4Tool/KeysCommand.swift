@@ -504,6 +504,15 @@ struct KeysRewrap: AsyncParsableCommand {
                 store = try KeyStore(storage: store.storage, masterKeys: ring, masterKeyFile: keyFile)
                 moved += try store.rewrap(actor: options.actorName)
             }
+            // Still older than the store's newest (keys from the variable, which lacks it): say so rather
+            // than report a rewrap that moved nothing.
+            if let newest = try store.masterKeyUsage().keys.max(), newest > store.masterKeys.currentVersion {
+                throw KeyStoreError(
+                    .staleMasterKeyRing,
+                    "the store has master key version \(newest), newer than version "
+                        + "\(store.masterKeys.currentVersion), the highest in \(source); records were not moved "
+                        + "to an older version. Supply version \(newest) and run rewrap again")
+            }
             var ring = store.masterKeys
             var dropped: [UInt32] = []
             if dropUnused {

@@ -115,4 +115,24 @@ import Testing
         let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]])
         #expect(events.count == 3)  // register, principal, key: the refused calls left nothing
     }
+
+    @Test func aRewrapWithKeysOlderThanTheStoresNewestVersionSaysSoInsteadOfReportingNothingMoved() throws {
+        let dir = TempDir()
+        let db = dir.file("keys.db")
+        let one = "1:" + String(repeating: "1", count: 64)
+        let two = "2:" + String(repeating: "2", count: 64)
+        #expect(
+            try runSigV4(["keys", "init"], environment: ["SIGV4_KEYSTORE": db, "SIGV4_KEYSTORE_MASTER_KEY": one]).status
+                == 0)
+        let newer = try runSigV4(
+            ["keys", "rewrap"], environment: ["SIGV4_KEYSTORE": db, "SIGV4_KEYSTORE_MASTER_KEY": one + "," + two])
+        #expect(newer.status == 0, "\(newer.stderr)")
+        #expect(newer.stdout.contains(#""current_version":2"#), "\(newer.stdout)")
+        // The variable without version 2 (an operator who forgot to add it on this host).
+        let older = try runSigV4(
+            ["keys", "rewrap"], environment: ["SIGV4_KEYSTORE": db, "SIGV4_KEYSTORE_MASTER_KEY": one])
+        #expect(older.status == 1)
+        #expect(older.stderr.contains("staleMasterKeyRing") && older.stderr.contains("version 2"), "\(older.stderr)")
+        #expect(!older.stderr.contains(String(repeating: "1", count: 64)))  // the key is never echoed
+    }
 }
