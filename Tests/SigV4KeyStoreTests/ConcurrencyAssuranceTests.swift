@@ -25,7 +25,8 @@ struct ConcurrencyAssuranceTests {
         var expected: [String: Signature] = [:]
         for c in credentials {
             for s in scopes {
-                expected["\(c.accessKeyID) \(s)"] = SigningKey(secretAccessKey: c.secretAccessKey, scope: s).signature(for: probe)
+                expected["\(c.accessKeyID) \(s)"] = SigningKey(secretAccessKey: c.secretAccessKey, scope: s).signature(
+                    for: probe)
             }
         }
         let expectedSignatures = expected
@@ -62,7 +63,9 @@ struct ConcurrencyAssuranceTests {
                     var accepted: [Int] = []
                     for k in 0..<signatures.count {
                         let i = (k * 7 + t * 13) % signatures.count
-                        if await guardian.remember(signatures[i], until: now.adding(seconds: 900), now: now) == .firstUse {
+                        if await guardian.remember(signatures[i], until: now.adding(seconds: 900), now: now)
+                            == .firstUse
+                        {
                             accepted.append(i)
                         }
                     }
@@ -114,11 +117,58 @@ struct ConcurrencyAssuranceTests {
         #expect(try storage.integrityProblems().isEmpty)
         #expect(try fixture.store.verifySecrets().isEmpty)
         for key in issued {
-            let resolved = try fixture.store.resolveNow(accessKeyID: key.accessKeyID, context: context(signedAt: now, now: now))
+            let resolved = try fixture.store.resolveNow(
+                accessKeyID: key.accessKeyID, context: context(signedAt: now, now: now))
             #expect(resolved?.secretAccessKey == key.secretAccessKey)
         }
         let active = Dictionary(grouping: try fixture.store.keys().filter { $0.state == .active }, by: \.principal)
         for p in 0..<4 { #expect(active["rot\(p)"]?.count == 1, "rot\(p) keeps exactly one active key") }
         #expect(active.values.map(\.count).reduce(0, +) == 4 + 24)
+    }
+
+    @Test("a serving instance resolves every key from many tasks while a rewrap elsewhere moves and drops its version")
+    func resolvesThroughARewrap() async throws {
+        let fixture = try Fixture(.sqlite)
+        let keyFile = fixture.dir.file("keys.db.masterkey")
+        try fixture.ring.writeKeyFile(atPath: keyFile)
+        var policy = KeyStorePolicy()
+        policy.refreshInterval = 0  // every lookup checks the generation, so the rewrap's batches empty the cache
+        let serving = try KeyStore.open(
+            path: fixture.dbPath, masterKeys: fixture.ring, masterKeyFile: keyFile, policy: policy,
+            clock: fixture.clock.closure)
+        var keys: [IssuedKey] = []
+        for i in 0..<12 { keys.append(try fixture.store.createKey(principal: "p\(i)", actor: "seed")) }
+        let issued = keys
+        let now = fixture.clock.now
+        let wrong = try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask {
+                // `sigv4 keys rewrap --drop-unused` in small batches, while the lookups run.
+                let ring = try fixture.store.addMasterKeyVersion(keyFile: keyFile, actor: "ops")
+                let rewrapping = try KeyStore.open(path: fixture.dbPath, masterKeys: ring, masterKeyFile: keyFile)
+                let moved = try rewrapping.rewrap(batchSize: 2, actor: "ops")
+                _ = try rewrapping.dropMasterKey(version: 1, keyFile: keyFile, actor: "ops")
+                return moved == issued.count ? 0 : 1000
+            }
+            for t in 0..<6 {
+                group.addTask {
+                    var wrong = 0
+                    for i in 0..<120 {
+                        let key = issued[(i * 5 + t) % issued.count]
+                        let resolved = try serving.resolveNow(
+                            accessKeyID: key.accessKeyID, context: context(signedAt: now, now: now))
+                        if resolved?.secretAccessKey != key.secretAccessKey { wrong += 1 }
+                    }
+                    return wrong
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(wrong == 0)
+        #expect(try serving.masterKeyUsage() == [2: issued.count])
+        for key in issued {
+            let resolved = try serving.resolveNow(
+                accessKeyID: key.accessKeyID, context: context(signedAt: now, now: now))
+            #expect(resolved?.secretAccessKey == key.secretAccessKey)
+        }
     }
 }
