@@ -504,9 +504,12 @@ struct KeysRewrap: AsyncParsableCommand {
                 store = try KeyStore(storage: store.storage, masterKeys: ring, masterKeyFile: keyFile)
                 moved += try store.rewrap(actor: options.actorName)
             }
-            // Still older than the store's newest (keys from the variable, which lacks it): say so rather
-            // than report a rewrap that moved nothing.
-            if let newest = try store.masterKeyUsage().keys.max(), newest > store.masterKeys.currentVersion {
+            // Keys from the variable, older than the store's newest: say so rather than report a rewrap that
+            // moved nothing. (With a key file, a newer version is a rewrap started after this one's last
+            // check, which moves every record itself.)
+            if source == .environment, let newest = try store.masterKeyUsage().keys.max(),
+                newest > store.masterKeys.currentVersion
+            {
                 throw KeyStoreError(
                     .staleMasterKeyRing,
                     "the store has master key version \(newest), newer than version "
