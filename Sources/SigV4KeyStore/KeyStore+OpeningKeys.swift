@@ -35,7 +35,12 @@ extension KeyStore {
         guard due else { return nil }
         let file = try verifiedKeyFile(masterKeyFile, checks: try read { try $0.masterKeyChecks() })
         guard file.contains(version: version) else { return nil }
-        return openingKeys.withLock { state in
+        return keepForOpening(file)
+    }
+
+    /// Adds the versions of `file` (read again and checked) to the opening keys; returns them.
+    func keepForOpening(_ file: MasterKeyRing) -> MasterKeyRing {
+        openingKeys.withLock { state in
             state.ring = state.ring.merging(file)
             return state.ring
         }
@@ -45,13 +50,23 @@ extension KeyStore {
     /// for a key that is not the one registered for its version).
     func verifiedKeyFile(_ path: String, checks: [UInt32: [UInt8]]) throws(KeyStoreError) -> MasterKeyRing {
         let file = try MasterKeyRing.readKeyFile(atPath: path)
-        for version in file.versions {
-            guard let expected = checks[version], let key = file.key(version: version) else { continue }
+        try Self.check(file, against: checks, from: path)
+        return file
+    }
+
+    /// Throws `wrongMasterKey` when a version of `ring` has a check value in `checks` that its key does
+    /// not give; `path` names the key file it came from, if any. Versions the store lacks pass.
+    static func check(_ ring: MasterKeyRing, against checks: [UInt32: [UInt8]], from path: String?)
+        throws(KeyStoreError)
+    {
+        for version in ring.versions {
+            guard let expected = checks[version], let key = ring.key(version: version) else { continue }
             guard ConstantTime.equals(expected, MasterKeyRing.checkValue(key)) else {
                 throw KeyStoreError(
-                    .wrongMasterKey, "master key version \(version) in \(path) is not the one this store uses")
+                    .wrongMasterKey,
+                    path.map { "master key version \(version) in \($0) is not the one this store uses" }
+                        ?? "master key version \(version) is not the one this store was sealed with")
             }
         }
-        return file
     }
 }

@@ -76,13 +76,7 @@ public final class KeyStore: Sendable {
                 )
             }
         }
-        for version in masterKeys.versions {
-            guard let expected = checks[version], let key = masterKeys.key(version: version) else { continue }
-            guard ConstantTime.equals(expected, MasterKeyRing.checkValue(key)) else {
-                throw KeyStoreError(
-                    .wrongMasterKey, "master key version \(version) is not the one this store was sealed with")
-            }
-        }
+        try Self.check(masterKeys, against: checks, from: nil)
         let missing = inUse.subtracting(masterKeys.versions).sorted()
         guard missing.isEmpty else {
             throw KeyStoreError(
@@ -246,10 +240,7 @@ public final class KeyStore: Sendable {
                         + "that this instance seals with (a rewrap ran since its master keys were read); "
                         + "open the store again")
             }
-            ring = openingKeys.withLock { state in
-                state.ring = state.ring.merging(file)
-                return state.ring
-            }
+            ring = keepForOpening(file)
         }
         let version = ring.currentVersion
         guard checks[version] == nil, let key = ring.key(version: version) else { return ring }
@@ -701,9 +692,6 @@ public final class KeyStore: Sendable {
     /// let smaller = try store.dropMasterKey(version: 1, actor: "ops")
     /// ```
     public func dropMasterKey(version: UInt32, actor: String) throws(KeyStoreError) -> MasterKeyRing {
-        guard version != masterKeys.currentVersion else {
-            throw KeyStoreError(.masterKeyInUse, "master key version \(version) is the current one")
-        }
         try write(actor: actor) { tx, now in try forgetMasterKey(tx, version: version, now: now, actor: actor) }
         return masterKeys.removing(version: version)
     }
@@ -718,10 +706,7 @@ public final class KeyStore: Sendable {
     public func dropMasterKey(version: UInt32, keyFile: String, actor: String) throws(KeyStoreError)
         -> MasterKeyRing
     {
-        guard version != masterKeys.currentVersion else {
-            throw KeyStoreError(.masterKeyInUse, "master key version \(version) is the current one")
-        }
-        return try write(actor: actor) { tx, now in
+        try write(actor: actor) { tx, now in
             let file = try verifiedKeyFile(keyFile, checks: try tx.masterKeyChecks())
             guard version != file.currentVersion else {
                 throw KeyStoreError(.masterKeyInUse, "master key version \(version) is the current one in \(keyFile)")
@@ -736,6 +721,9 @@ public final class KeyStore: Sendable {
     }
 
     func forgetMasterKey(_ tx: any KeyStoreTransaction, version: UInt32, now: AmzDate, actor: String) throws {
+        guard version != masterKeys.currentVersion else {
+            throw KeyStoreError(.masterKeyInUse, "master key version \(version) is the current one")
+        }
         if let newest = try tx.masterKeyChecks().keys.max(), version == newest {
             throw KeyStoreError(
                 .masterKeyInUse, "master key version \(version) is the newest the store has registered")
