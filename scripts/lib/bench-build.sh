@@ -1,5 +1,5 @@
-# Sourced by scripts/bench, scripts/bench-compare, scripts/refcounts and scripts/footprint: the one
-# place that knows how the benchmark executable is built.
+# Sourced by scripts/bench, scripts/bench-compare, scripts/refcounts, scripts/memmoves and
+# scripts/footprint: the one place that knows how the benchmark executable is built.
 #
 #   bench_build PACKAGE_DIR BUILD_PATH ALIGNED
 #
@@ -16,4 +16,17 @@ bench_build() {
     # SwiftPM does not re-plan when files are added to a path dependency: drop the cached plan.
     rm -f "$build/release.yaml" "$build/release/description.json"
     swift build --package-path "$package" -c release --build-path "$build" "${flags[@]}" --product SigV4Bench >&2
+}
+
+#   bench_build_for_probes
+#
+# For scripts/refcounts and scripts/memmoves, which put perf uprobes on the libraries the benchmark
+# loads: checks that perf is installed, builds SigV4Bench (release, not aligned) into .build-bench,
+# relinked so that the probes see this build's binary, and sets `bin` to its path.
+bench_build_for_probes() {
+    command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
+    local build_path="$PWD/.build-bench"
+    rm -f "$build_path/release/SigV4Bench"
+    bench_build Benchmarks "$build_path" 0
+    bin="$build_path/release/SigV4Bench"
 }
