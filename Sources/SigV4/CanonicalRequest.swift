@@ -208,29 +208,42 @@ package struct CanonicalRequestBuilder {
         return out
     }
 
-    /// One query parameter in scratch: name is `start..<split`, value `split..<end`.
+    /// One query parameter: its name's `nameCount` bytes at `base`, then its value's
+    /// `valueCount` bytes at `value` (in the query itself when it needs no encoding, or in
+    /// scratch where it was encoded).
     struct Parameter {
-        var start: Int32
-        var split: Int32
-        var end: Int32
+        var base: UnsafePointer<UInt8>
+        var value: UnsafePointer<UInt8>
+        var nameCount: Int32
+        var valueCount: Int32
         /// The name's first eight bytes, big-endian, zero-padded: keys in the order of the names
         /// (no encoded name holds a zero byte, so a shorter name's padding sorts it first, as a
         /// prefix sorts first). Names equal in these bytes are compared in full.
         var key: UInt64
 
-        init(start: Int32, split: Int32, end: Int32, in scratch: UnsafePointer<UInt8>) {
-            self.start = start
-            self.split = split
-            self.end = end
-            let p = scratch + Int(start)
-            let count = Int(split - start)
+        init(name: UnsafePointer<UInt8>, count: Int, value: UnsafePointer<UInt8>, count valueCount: Int) {
+            base = name
+            self.value = value
+            nameCount = Int32(count)
+            self.valueCount = Int32(valueCount)
             if count >= 8 {
-                key = UInt64(bigEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+                key = UInt64(bigEndian: UnsafeRawPointer(name).loadUnaligned(as: UInt64.self))
             } else {
                 var k: UInt64 = 0
-                for i in 0..<8 { k = k << 8 | (i < count ? UInt64(p[i]) : 0) }
+                for i in 0..<8 { k = k << 8 | (i < count ? UInt64(name[i]) : 0) }
                 key = k
             }
+        }
+
+        var name: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: Int(nameCount)) }
+        var valueBytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: value, count: Int(valueCount)) }
+
+        /// Name, then value, by bytes.
+        static func < (a: Parameter, b: Parameter) -> Bool {
+            if a.key != b.key { return a.key < b.key }
+            let c = ByteSearch.compare(a.name, b.name)
+            if c != 0 { return c < 0 }
+            return ByteSearch.compare(a.valueBytes, b.valueBytes) < 0
         }
     }
 
@@ -248,90 +261,82 @@ package struct CanonicalRequestBuilder {
     /// presigning writes its `X-Amz-*` parameters) taken as they are; then all sorted by name and
     /// value. Empty elements are dropped; a parameter without `=` gets an empty value.
     /// `alreadyCanonical`: every parameter of `q` is its own encoding (``TargetScan/queryIsPlain``),
-    /// so it is copied instead of encoded byte by byte.
+    /// so it is read in place instead of encoded byte by byte. `skipping`: the index in `q` where
+    /// an element starts that is left out (a presigned URL's `X-Amz-Signature=…`), or -1.
     static func appendCanonicalQuery(
         _ q: UnsafeBufferPointer<UInt8>, encodedExtra extra: UnsafeBufferPointer<UInt8>, plus: URIEncoding.PlusPolicy,
-        alreadyCanonical: Bool = false, to out: inout ByteWriter
+        alreadyCanonical: Bool = false, skipping: Int = -1, to out: inout ByteWriter
     ) {
         if q.isEmpty && extra.isEmpty { return }
         let maxParameters = 2 + ByteSearch.count(of: 0x26, in: q) + ByteSearch.count(of: 0x26, in: extra)
-        let scratchCount = q.count * 3 + extra.count
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(scratchCount, 1)) { scratch in
+        // Scratch only for what is encoded (the parameters read in place need none).
+        let scratchCount = alreadyCanonical ? 1 : q.count * 3
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: scratchCount) { scratch in
             withUnsafeTemporaryAllocation(of: Parameter.self, capacity: maxParameters) { params in
-                let base = scratch.baseAddress!
-                var used = 0
                 var count = 0
-                var start = 0
-                var i = 0
-                let n = q.count
-                func put(_ r: Range<Int>) {
-                    if alreadyCanonical {
-                        (base + used).update(from: q.baseAddress! + r.lowerBound, count: r.count)
-                        used += r.count
-                    } else {
-                        used += URIEncoding.encode(
-                            UnsafeBufferPointer(rebasing: q[r]), into: base + used, keepSlash: false, keepEscapes: true,
-                            plus: plus)
-                    }
-                }
-                while i <= n {
-                    i = ByteSearch.index(of: 0x26, in: q, i..<n)  // this element ends at `&` or at the end
-                    if i > start {
-                        let eq = ByteSearch.index(of: 0x3d, in: q, start..<i)
-                        let nameStart = used
-                        put(start..<eq)
-                        let split = used
-                        if eq < i { put((eq + 1)..<i) }
-                        params.initializeElement(
-                            at: count,
-                            to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used), in: base))
-                        count += 1
-                    }
-                    start = i + 1
-                    i += 1
-                }
-                if let e = extra.baseAddress {
-                    // Copied as they are (name, then value, without the `=`), after the encoded ones.
+                if let qBase = q.baseAddress {
+                    let base = scratch.baseAddress!
+                    var used = 0
                     var start = 0
                     var i = 0
-                    while i <= extra.count {
-                        i = ByteSearch.index(of: 0x26, in: extra, i..<extra.count)
-                        if i > start {
-                            let eq = ByteSearch.indexInShortRange(of: 0x3d, in: extra, start..<i)
-                            let nameStart = used
-                            (base + used).update(from: e + start, count: eq - start)
-                            used += eq - start
-                            let split = used
-                            if eq < i {
-                                (base + used).update(from: e + eq + 1, count: i - eq - 1)
-                                used += i - eq - 1
+                    let n = q.count
+                    while i <= n {
+                        i = ByteSearch.index(of: 0x26, in: q, i..<n)  // this element ends at `&` or at the end
+                        if i > start && start != skipping {
+                            let eq = ByteSearch.index(of: 0x3d, in: q, start..<i)
+                            let valueStart = eq < i ? eq + 1 : i
+                            if alreadyCanonical {
+                                params.initializeElement(
+                                    at: count,
+                                    to: Parameter(
+                                        name: qBase + start, count: eq - start, value: qBase + valueStart,
+                                        count: i - valueStart))
+                            } else {
+                                let nameStart = used
+                                used += URIEncoding.encode(
+                                    UnsafeBufferPointer(rebasing: q[start..<eq]), into: base + used, keepSlash: false,
+                                    keepEscapes: true, plus: plus)
+                                let split = used
+                                used += URIEncoding.encode(
+                                    UnsafeBufferPointer(rebasing: q[valueStart..<i]), into: base + used,
+                                    keepSlash: false, keepEscapes: true, plus: plus)
+                                params.initializeElement(
+                                    at: count,
+                                    to: Parameter(
+                                        name: base + nameStart, count: split - nameStart, value: base + split,
+                                        count: used - split))
                             }
-                            params.initializeElement(
-                                at: count,
-                                to: Parameter(start: Int32(nameStart), split: Int32(split), end: Int32(used), in: base))
                             count += 1
                         }
                         start = i + 1
                         i += 1
                     }
                 }
-                let s = UnsafeBufferPointer(scratch)
-                func less(_ a: Parameter, _ b: Parameter) -> Bool {
-                    if a.key != b.key { return a.key < b.key }
-                    let c = ByteSearch.compare(
-                        UnsafeBufferPointer(rebasing: s[Int(a.start)..<Int(a.split)]),
-                        UnsafeBufferPointer(rebasing: s[Int(b.start)..<Int(b.split)]))
-                    if c != 0 { return c < 0 }
-                    return ByteSearch.compare(
-                        UnsafeBufferPointer(rebasing: s[Int(a.split)..<Int(a.end)]),
-                        UnsafeBufferPointer(rebasing: s[Int(b.split)..<Int(b.end)])) < 0
+                if let e = extra.baseAddress {
+                    // Read in place, as they are.
+                    var start = 0
+                    var i = 0
+                    while i <= extra.count {
+                        i = ByteSearch.index(of: 0x26, in: extra, i..<extra.count)
+                        if i > start {
+                            let eq = ByteSearch.indexInShortRange(of: 0x3d, in: extra, start..<i)
+                            let valueStart = eq < i ? eq + 1 : i
+                            params.initializeElement(
+                                at: count,
+                                to: Parameter(
+                                    name: e + start, count: eq - start, value: e + valueStart, count: i - valueStart))
+                            count += 1
+                        }
+                        start = i + 1
+                        i += 1
+                    }
                 }
                 if count <= 48 {
                     var i = 1
                     while i < count {
                         let p = params[i]
                         var j = i - 1
-                        while j >= 0 && less(p, params[j]) {
+                        while j >= 0 && p < params[j] {
                             params[j + 1] = params[j]
                             j -= 1
                         }
@@ -340,14 +345,14 @@ package struct CanonicalRequestBuilder {
                     }
                 } else {
                     var prefix = UnsafeMutableBufferPointer(rebasing: params[0..<count])
-                    prefix.sort(by: less)
+                    prefix.sort(by: <)
                 }
                 for k in 0..<count {
                     let p = params[k]
                     if k > 0 { out.append(0x26) }
-                    out.append(UnsafeBufferPointer(rebasing: s[Int(p.start)..<Int(p.split)]))
+                    out.append(p.name)
                     out.append(0x3d)
-                    out.append(UnsafeBufferPointer(rebasing: s[Int(p.split)..<Int(p.end)]))
+                    out.append(p.valueBytes)
                 }
             }
         }

@@ -236,10 +236,12 @@ struct HeaderSigning: Sendable {
     /// Appends the first three lines (method, canonical URI, canonical query), each ending in
     /// `\n`, from a target already scanned. `extra`: parameters merged into the canonical query
     /// as they are (`name=value&…`, already in canonical encoding: presigning's `X-Amz-*`).
+    /// `skipping`: the index in `target` where a query element starts that is left out (a
+    /// presigned URL's `X-Amz-Signature=…`, which the verifier reads in place), or -1.
     static func appendRequestLines(
         method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>, scan: TargetScan, rules: ServiceRules,
         plus: URIEncoding.PlusPolicy, extra: UnsafeBufferPointer<UInt8> = UnsafeBufferPointer(start: nil, count: 0),
-        to out: inout ByteWriter
+        skipping: Int = -1, to out: inout ByteWriter
     ) {
         out.append(method)
         out.append(0x0a)
@@ -247,10 +249,12 @@ struct HeaderSigning: Sendable {
             UnsafeBufferPointer(rebasing: target[0..<scan.queryStart]), rules: rules,
             known: (scan.pathIsPlain, scan.needsNormalization), to: &out)
         out.append(0x0a)
-        let query = UnsafeBufferPointer(rebasing: target[min(scan.queryStart + 1, target.count)...])
-        if !extra.isEmpty || (!query.isEmpty && scan.hasQuerySeparator) {
+        let queryStart = min(scan.queryStart + 1, target.count)
+        let query = UnsafeBufferPointer(rebasing: target[queryStart...])
+        if !extra.isEmpty || skipping >= 0 || (!query.isEmpty && scan.hasQuerySeparator) {
             CanonicalRequestBuilder.appendCanonicalQuery(
-                query, encodedExtra: extra, plus: plus, alreadyCanonical: scan.queryIsPlain, to: &out)
+                query, encodedExtra: extra, plus: plus, alreadyCanonical: scan.queryIsPlain,
+                skipping: skipping >= 0 ? skipping - queryStart : -1, to: &out)
         } else if !query.isEmpty {
             if scan.queryIsPlain {
                 // One parameter with nothing to encode: itself, plus `=` when it has no value.

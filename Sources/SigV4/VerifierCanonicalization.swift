@@ -88,10 +88,14 @@ package enum VerifierCanonicalization {
         /// (lowercase names, strictly ascending, joined by `;`) into temporary memory and hashes
         /// it there; with `keepingBytes`, also returns a copy of the bytes.
         ///
+        /// `skippingQueryElement`: the index in `target` where a query element starts that the
+        /// canonical query leaves out (a presigned URL's `X-Amz-Signature=…`), or -1; the target
+        /// then has more than one query parameter.
+        ///
         /// Refuses (`SigV4Error`) a method that is not a token, a target that does not start with
         /// `/` or holds control bytes or a fragment, and a request too large to canonicalize.
         package func canonicalRequest(
-            method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>,
+            method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>, skippingQueryElement skip: Int = -1,
             signedHeaders: UnsafeRawBufferPointer, payloadHash: PayloadHash, rules: ServiceRules,
             plus: URIEncoding.PlusPolicy, keepingBytes: Bool
         ) throws(SigV4Error) -> (hash: SHA256Digest, bytes: [UInt8]?) {
@@ -101,8 +105,10 @@ package enum VerifierCanonicalization {
             let scan = TargetScan(target, presign: false)
             try scan.check()
             let payload = payloadHash.value
+            // (The skipped element is not written.)
+            let skipped = skip >= 0 ? ByteSearch.index(of: 0x26, in: target, skip..<target.count) - skip : 0
             let bound =
-                scan.requestLinesBound(methodCount: method.count, targetCount: target.count)
+                scan.requestLinesBound(methodCount: method.count, targetCount: target.count - skipped)
                 + 3 * signedHeaders.count + headers.byteCount + headers.count + payload.utf8.count + 16
             guard bound <= 1 << 28 else {
                 throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
@@ -111,7 +117,7 @@ package enum VerifierCanonicalization {
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
                 var out = ByteWriter(buffer)
                 HeaderSigning.appendRequestLines(
-                    method: method, target: target, scan: scan, rules: rules, plus: plus, to: &out)
+                    method: method, target: target, scan: scan, rules: rules, plus: plus, skipping: skip, to: &out)
                 headers.appendExactly(signedHeaders.bindMemory(to: UInt8.self), to: &out)
                 out.append(0x0a)
                 out.append(string: payload)

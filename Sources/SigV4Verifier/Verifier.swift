@@ -1491,7 +1491,7 @@ public struct Verifier: Sendable {
     ) -> Result<Attempt, SigV4Error> {
         let method = request.method
         return withCanonicalTarget(request: request, claim: claim, rules: rules) {
-            target in
+            target, skip in
             do throws(SigV4Error) {
                 // The fields were read once, into scratch, and sorted; every reading and payload hash
                 // tried writes its canonical request from them.
@@ -1503,8 +1503,8 @@ public struct Verifier: Sendable {
                 return .success(
                     try method.withBorrowedUTF8 { (m) throws(SigV4Error) -> Attempt in
                         try Verifier.matchReadings(
-                            collected, method: UnsafeRawBufferPointer(m), target: target, signedNames: signedNames,
-                            &inputs)
+                            collected, method: UnsafeRawBufferPointer(m), target: target, skip: skip,
+                            signedNames: signedNames, &inputs)
                     })
             } catch {
                 // A bad method or target is reported before a bad field, whichever failed first here.
@@ -1517,9 +1517,11 @@ public struct Verifier: Sendable {
     }
 
     /// Tries the spec reading, then (only if it fails) the alternatives, for each payload hash.
+    /// `skip`: the index in `target` where the query element starts that was not signed (a
+    /// presigned URL's `X-Amz-Signature`), or -1.
     private static func matchReadings(
         _ fields: VerifierCanonicalization.Headers, method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>,
-        signedNames: UnsafeRawBufferPointer, _ inputs: inout MatchInputs
+        skip: Int, signedNames: UnsafeRawBufferPointer, _ inputs: inout MatchInputs
     ) throws(SigV4Error) -> Attempt {
         // The policy is read in place (a copy would retain each of its sets and arrays).
         let storage = inputs.storage
@@ -1528,12 +1530,18 @@ public struct Verifier: Sendable {
         var first: VerificationFailure.Diagnostics? = nil
         let standard = Reading(target: nil, plus: storage.policy.plusPolicies[0], form: .standard)
         var alternatives: [Reading]? = nil
-        // The target as an array, made once, and only when an alternative reading or a verbatim
-        // splice needs one (the spec reading works on `target` in place).
+        // The signed target (without the skipped element) as an array, made once, and only when an
+        // alternative reading or a verbatim splice needs one (the spec reading works on `target`
+        // in place).
         var ownedTarget: [UInt8]? = nil
         func targetArray() -> [UInt8] {
             if let ownedTarget { return ownedTarget }
-            let made = Array(target)
+            let made =
+                skip < 0
+                ? Array(target)
+                : Verifier.canonicalTarget(
+                    target, mark: ByteSearch.index(of: 0x3f, in: target, 0..<target.count), dropping: (skip, -1)
+                ) { Array($0) }
             ownedTarget = made
             return made
         }
@@ -1567,16 +1575,18 @@ public struct Verifier: Sendable {
                 // Reading 8 encodes the path by the rules but leaves its dot segments and `//` as they are.
                 var readingRules = rules
                 if reading.form.pathLine == .unnormalized { readingRules.normalizePath = false }
-                func write(_ t: UnsafeBufferPointer<UInt8>) throws(SigV4Error) -> (hash: SHA256Digest, bytes: [UInt8]?) {
+                func write(
+                    _ t: UnsafeBufferPointer<UInt8>, skip: Int
+                ) throws(SigV4Error) -> (hash: SHA256Digest, bytes: [UInt8]?) {
                     try fields.canonicalRequest(
-                        method: method, target: t, signedHeaders: signedNames, payloadHash: payloadHash,
-                        rules: readingRules, plus: reading.plus, keepingBytes: keep)
+                        method: method, target: t, skippingQueryElement: skip, signedHeaders: signedNames,
+                        payloadHash: payloadHash, rules: readingRules, plus: reading.plus, keepingBytes: keep)
                 }
                 let written: (hash: SHA256Digest, bytes: [UInt8]?)
                 if let own = reading.target {
-                    written = try own.withUnsafeBufferPointer { t throws(SigV4Error) in try write(t) }
+                    written = try own.withUnsafeBufferPointer { t throws(SigV4Error) in try write(t, skip: -1) }
                 } else {
-                    written = try write(target)
+                    written = try write(target, skip: skip)
                 }
                 var hash = written.hash
                 if var kept = written.bytes.map({ CanonicalRequest(bytes: $0) }) {
@@ -1762,44 +1772,56 @@ public struct Verifier: Sendable {
         return (odd(UnsafeBufferPointer(rebasing: target[(q + 1)...]), query: true), pathDiffers)
     }
 
-    /// Runs `body` with the target whose canonical form was signed: presigned requests drop
-    /// `X-Amz-Signature` (and `X-Amz-Security-Token` where the service adds it after signing),
-    /// written into temporary memory; empty elements (`&&`) are dropped too, as canonicalization
-    /// drops them. Other requests: the target as received.
+    /// Runs `body` with the target whose canonical form was signed, and the index in it where a
+    /// query element starts that the canonical query leaves out (-1: none). A presigned request's
+    /// `X-Amz-Signature` is that element, its target read in place; where the service adds
+    /// `X-Amz-Security-Token` after signing, both are dropped from a copy in temporary memory
+    /// (``canonicalTarget(_:mark:dropping:_:)``). Other requests: the target as received.
     func withCanonicalTarget<R>(
         request: VerificationRequest, claim: ClaimedAuthorization, rules: ServiceRules,
-        _ body: (UnsafeBufferPointer<UInt8>) -> R
+        _ body: (UnsafeBufferPointer<UInt8>, _ skip: Int) -> R
     ) -> R {
-        guard let presign = claim.presign else { return request.withTarget { t, _ in body(t) } }
-        let dropped = rules.sessionTokenPlacement == .appendedAfterSigning ? presign.tokenElement : nil
+        guard let presign = claim.presign else { return request.withTarget { t, _ in body(t, -1) } }
+        let signature = presign.signatureElement.lowerBound
+        guard rules.sessionTokenPlacement == .appendedAfterSigning, let token = presign.tokenElement else {
+            return request.withTarget { t, _ in body(t, signature) }
+        }
         return request.withTarget { t, mark in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: t.count + 1) { buffer in
-                let base = buffer.baseAddress!
-                var n = 0
-                func append(_ r: Range<Int>) {
-                    (base + n).update(from: t.baseAddress! + r.lowerBound, count: r.count)
-                    n += r.count
-                }
-                append(0..<mark)
-                base[n] = 0x3f
-                n += 1
-                var wrote = false
-                var start = mark + 1
-                while start < t.count {
-                    let end = ByteSearch.index(of: 0x26, in: t, start..<t.count)
-                    // Element ranges are indices of the target.
-                    if end > start && start != presign.signatureElement.lowerBound && start != dropped?.lowerBound {
-                        if wrote {
-                            base[n] = 0x26
-                            n += 1
-                        }
-                        append(start..<end)
-                        wrote = true
-                    }
-                    start = end + 1
-                }
-                return body(UnsafeBufferPointer(rebasing: buffer[0..<n]))
+            Verifier.canonicalTarget(t, mark: mark, dropping: (signature, token.lowerBound)) { body($0, -1) }
+        }
+    }
+
+    /// Runs `body` with `t` (its query after the `?` at `mark`) without the query elements that
+    /// start at the indices `dropping` (-1: none) and without empty elements (`&&`), as
+    /// canonicalization drops them, written into temporary memory.
+    static func canonicalTarget<R>(
+        _ t: UnsafeBufferPointer<UInt8>, mark: Int, dropping: (Int, Int), _ body: (UnsafeBufferPointer<UInt8>) -> R
+    ) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: t.count + 1) { buffer in
+            let base = buffer.baseAddress!
+            var n = 0
+            func append(_ r: Range<Int>) {
+                (base + n).update(from: t.baseAddress! + r.lowerBound, count: r.count)
+                n += r.count
             }
+            append(0..<mark)
+            base[n] = 0x3f
+            n += 1
+            var wrote = false
+            var start = mark + 1
+            while start < t.count {
+                let end = ByteSearch.index(of: 0x26, in: t, start..<t.count)
+                if end > start && start != dropping.0 && start != dropping.1 {
+                    if wrote {
+                        base[n] = 0x26
+                        n += 1
+                    }
+                    append(start..<end)
+                    wrote = true
+                }
+                start = end + 1
+            }
+            return body(UnsafeBufferPointer(rebasing: buffer[0..<n]))
         }
     }
 

@@ -33,7 +33,7 @@ struct VerifierCanonicalizationTests {
     /// verifier passes the number of fields (scratch sized once past 24: `CanonicalHeaders.scratchSize`).
     static func core(
         method: String, target: [UInt8], headers: [(String, [UInt8])], names: [String], payload: PayloadHash,
-        rules: ServiceRules, plus: URIEncoding.PlusPolicy, countGuess: Int = 0
+        rules: ServiceRules, plus: URIEncoding.PlusPolicy, countGuess: Int = 0, skip: Int = -1
     ) -> Result<[UInt8], SigV4Error> {
         var m = method
         var line = names.joined(separator: ";")
@@ -54,7 +54,8 @@ struct VerifierCanonicalizationTests {
                         target.withUnsafeBufferPointer { t in
                             Result { () throws(SigV4Error) in
                                 try fields.canonicalRequest(
-                                    method: UnsafeRawBufferPointer(mb), target: t, signedHeaders: UnsafeRawBufferPointer(lb),
+                                    method: UnsafeRawBufferPointer(mb), target: t, skippingQueryElement: skip,
+                                    signedHeaders: UnsafeRawBufferPointer(lb),
                                     payloadHash: payload, rules: rules, plus: plus, keepingBytes: true)
                             }
                         }
@@ -155,6 +156,44 @@ struct VerifierCanonicalizationTests {
                 method: method, target: Array(target.utf8), headers: headers, names: names, payload: .unsignedPayload,
                 rules: rules, plus: .literal)
             #expect(Self.same(old, new), "\(method) \(target)")
+        }
+    }
+
+    /// A presigned URL's `X-Amz-Signature=…` is left out where the query is read, not cut from a
+    /// copy of the target: for every element of every query above (but those with a control byte
+    /// or `#`: the verifier skips only a signature it parsed), the canonical request skipping it is
+    /// the builder's for the target without it (and without empty elements, as the verifier's
+    /// copy had none).
+    @Test("a skipped query element: the same bytes as the builder's for the target without it", arguments: targets)
+    func skippedQueryElement(target: String) {
+        let t = Array(target.utf8)
+        guard let mark = t.firstIndex(of: 0x3f) else { return }
+        let headers: [(String, [UInt8])] = [
+            ("Host", Array("example.com".utf8)), ("X-Amz-Date", Array("20150830T123600Z".utf8)),
+        ]
+        let names = Self.names(headers)
+        var elements: [Range<Int>] = []
+        var start = mark + 1
+        while start <= t.count {
+            let end = t[start...].firstIndex(of: 0x26) ?? t.count
+            elements.append(start..<end)
+            start = end + 1
+        }
+        let parsable = elements.filter { !$0.isEmpty && t[$0].allSatisfy { $0 >= 0x20 && $0 != 0x7f && $0 != 0x23 } }
+        for skipped in parsable {
+            let kept = elements.filter { !$0.isEmpty && $0 != skipped }.map { t[$0] }
+            let without = Array(t[...mark]) + Array(kept.joined(separator: [0x26]))
+            for (method, rules) in [("GET", ServiceRules.standard), ("PUT", .s3)] {
+                for plus in [URIEncoding.PlusPolicy.literal, .space] {
+                    let old = Self.builder(
+                        method: method, target: without, headers: headers, names: names, payload: .unsignedPayload,
+                        rules: rules, plus: plus)
+                    let new = Self.core(
+                        method: method, target: t, headers: headers, names: names, payload: .unsignedPayload,
+                        rules: rules, plus: plus, skip: skipped.lowerBound)
+                    #expect(Self.same(old, new), "\(method) \(target) skipping \(skipped)")
+                }
+            }
         }
     }
 
