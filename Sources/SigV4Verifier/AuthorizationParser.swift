@@ -250,8 +250,19 @@ enum AuthorizationParser {
         return Substring(u[u.index(u.startIndex, offsetBy: r.lowerBound)..<u.index(u.startIndex, offsetBy: r.upperBound)])
     }
 
+    /// The bytes at `r` of `p` as a string (invalid UTF-8 repaired).
+    ///
+    /// Up to 15 bytes (a region, a service, a date stamp) through
+    /// `String(unsafeUninitializedCapacity:initializingUTF8With:)`, which makes a small string and
+    /// checks an ASCII one with a mask instead of validating it byte by byte as
+    /// `String(decoding:as:)` does.
     static func text(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
-        String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
+        let bytes = UnsafeBufferPointer(rebasing: p[r])
+        guard bytes.count <= 15, let source = bytes.baseAddress else { return String(decoding: bytes, as: UTF8.self) }
+        return String(unsafeUninitializedCapacity: bytes.count) { out in
+            out.baseAddress!.update(from: source, count: bytes.count)
+            return bytes.count
+        }
     }
 
     // MARK: Authorization header

@@ -95,40 +95,38 @@ extension Verifier {
         facts: HeaderFacts, fields: VerifierCanonicalization.Headers, payload: Payload, now: AmzDate, into outcome: inout Outcome,
         lookup: inout Lookup
     ) throws(VerificationFailure) -> Bool {
-        // `AWS4-HMAC-SHA256 Credential=<credential>, SignedHeaders=<names>, Signature=<64 hex>`.
-        let start = Verifier.commonFormPrefix.utf8CodeUnitCount
-        guard p.count > start + 16 + 12 + 64, ByteSearch.equals(p, 0..<start, Verifier.commonFormPrefix) else {
-            return false
-        }
-        let credentialEnd = ByteSearch.index(of: 0x2c, in: p, start..<p.count)
-        let namesStart = credentialEnd + 16
-        guard namesStart < p.count, ByteSearch.equals(p, credentialEnd..<namesStart, ", SignedHeaders=") else {
-            return false
-        }
-        let namesEnd = ByteSearch.index(of: 0x2c, in: p, namesStart..<p.count)
-        let signatureStart = namesEnd + 12
-        guard signatureStart + 64 == p.count, ByteSearch.equals(p, namesEnd..<signatureStart, ", Signature="),
-            let signature = ByteParsing.signature(UnsafeBufferPointer(rebasing: p[signatureStart...])),
-            let parts = try? AuthorizationParser.credentialParts(
-                p, start..<credentialEnd, asymmetric: false, fail: AuthorizationParser.malformed),
-            ByteSearch.equals(p, parts.terminator, "aws4_request"),
-            (try? AuthorizationParser.checkSignedHeaders(p, namesStart..<namesEnd, fail: AuthorizationParser.malformed))
-                != nil
-        else { return false }
-        let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[namesStart..<namesEnd])
+        // `AWS4-HMAC-SHA256 Credential=<credential>, SignedHeaders=<names>, Signature=<64 hex>`: all
+        // but the signature read once per distinct prefix and kept (``CommonFormPrefixes``).
         // The policy is read in place (a copy would retain each of its sets and arrays).
         let storage = self.storage
+        let signatureStart = p.count - 64
+        guard signatureStart > 0 else { return false }
+        let prefixBytes = UnsafeBufferPointer(rebasing: p[0..<signatureStart])
+        let known: CommonFormPrefix
+        if let kept = storage.commonPrefixes.lookUp(prefixBytes) {
+            known = kept
+        } else {
+            guard let read = CommonFormPrefix.read(p, signatureStart: signatureStart, policy: storage.policy) else {
+                return false
+            }
+            storage.commonPrefixes.remember(prefixBytes, read)
+            known = read
+        }
+        guard known.passesPolicy,
+            let signature = ByteParsing.signature(UnsafeBufferPointer(rebasing: p[signatureStart...]))
+        else { return false }
+        let names = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[known.names])
 
         // Endpoint, time, coverage and the payload hash.
-        let region = AuthorizationParser.text(p, parts.region!)
-        let service = AuthorizationParser.text(p, parts.service)
-        let rules = storage.policy.rules(for: service)
+        let region = known.region
+        let service = known.service
+        let rules = known.rules
         guard let signedAt = facts.firstAmzDate,
-            signedAt.hasDateStamp(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[parts.date]))
+            signedAt.hasDateStamp(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[known.date]))
         else { return false }
         let skew = now.secondsSince1970 - signedAt.secondsSince1970
         guard skew <= storage.policy.maxClockSkew, -skew <= storage.policy.maxClockSkew,
-            commonChecks(region: region, service: service, signedNames: names, facts: facts, fields: fields),
+            amzFieldsSigned(names, facts: facts, fields: fields),
             let payloadHash = commonPayloadHash(request, facts: facts, payload: payload, rules: rules)
         else { return false }
         // The body's declared checksums (the full verification's helper; not called without one).
@@ -147,7 +145,7 @@ extension Verifier {
 
         // The key, its own limits and its session token.
         let accessKeyID =
-            source.map { AuthorizationParser.slice($0, parts.id) } ?? Substring(AuthorizationParser.text(p, parts.id))
+            source.map { AuthorizationParser.slice($0, known.id) } ?? Substring(AuthorizationParser.text(p, known.id))
         let context = ResolutionContext(signedAt: signedAt, now: now, region: region, service: service, isPresigned: false)
         let credential: ResolvedCredential
         switch commonLookUp(accessKeyID, context: context, into: &outcome, lookup: &lookup) {
@@ -163,8 +161,7 @@ extension Verifier {
         else { return false }
 
         // The signature, from the spec reading of the target.
-        let scope = CredentialScope(
-            checkedDateStamp: AuthorizationParser.text(p, parts.date), region: region, service: service)
+        let scope = known.scope
         // The key with what its signatures in this second share (the MAC after the string to sign's
         // text before the hash), kept by the key cache: a signature continues from it.
         let second = storage.keyCache.second(
@@ -197,8 +194,8 @@ extension Verifier {
         outcome.verified = VerifiedRequest(
             accessKeyID: credential.accessKeyID, principal: credential.principal,
             signedHeadersText: source.map {
-                SignedHeadersText(source: $0, range: namesStart..<namesEnd, percentEncoded: false)
-            } ?? SignedHeadersText(AuthorizationParser.text(p, namesStart..<namesEnd)),
+                SignedHeadersText(source: $0, range: known.names, percentEncoded: false)
+            } ?? SignedHeadersText(AuthorizationParser.text(p, known.names)),
             signedAt: signedAt, isPresigned: false, expires: nil, signature: signature, payloadHash: payloadHash,
             payload: status, plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, signingKey: key,
             declaredChecksum: declaredChecksum, contentMD5: contentMD5, checksumVerified: checksumVerified,
@@ -226,24 +223,13 @@ extension Verifier {
         throw failure
     }
 
-    /// The policy's region and service allow-lists, `host` and every `x-amz-*` field signed (a
-    /// field the policy exempts, or an `x_amz_*` spelling, goes the full way): true when they pass.
-    private func commonChecks(
-        region: String, service: String, signedNames names: UnsafeRawBufferPointer, facts: HeaderFacts,
-        fields: VerifierCanonicalization.Headers
+    /// Every `x-amz-*` field signed, where the policy requires it (a field the policy exempts, or an
+    /// `x_amz_*` spelling, goes the full way): true when they are. (The checks that read only the
+    /// `Authorization` prefix, the allow-lists and a signed `host`, are ``CommonFormPrefix/passesPolicy``.)
+    private func amzFieldsSigned(
+        _ names: UnsafeRawBufferPointer, facts: HeaderFacts, fields: VerifierCanonicalization.Headers
     ) -> Bool {
-        // The policy is read in place (a copy would retain each of its sets and arrays).
-        let storage = self.storage
-        guard storage.policy.allowedRegions.isEmpty || storage.policy.allowedRegions.contains(region),
-            storage.policy.allowedServices.isEmpty || storage.policy.allowedServices.contains(service)
-        else { return false }
-        // (Under virtual-hosted style a `Host` that names a bucket must be signed: the full way says so.)
-        if (storage.policy.requireSignedHost || storage.policy.virtualHostedStyle != nil)
-            && !ByteSearch.anyName(of: names.bindMemory(to: UInt8.self), { ByteSearch.equals(UnsafeRawBufferPointer($0), "host") })
-        {
-            return false
-        }
-        return !storage.policy.requireSignedAmzHeaders || facts.amzCount == 0
+        !storage.policy.requireSignedAmzHeaders || facts.amzCount == 0
             || (!facts.amzUnderscored && fields.allNames(withPrefix: "x-amz-", areIn: names))
     }
 

@@ -70,6 +70,9 @@ public struct Verifier: Sendable {
         let eventStreamPathBytes: [[UInt8]]
         let keyCache: SigningKeyCache
         let sigV4aKeys: SigV4aKeyCache
+        /// The common form's `Authorization` prefixes read lately (they depend on the policy: a
+        /// new storage starts with none).
+        let commonPrefixes = CommonFormPrefixes()
 
         init(
             resolver: any CredentialResolver, policy: VerificationPolicy, replayGuard: (any ReplayGuard)?,
