@@ -52,14 +52,6 @@ struct ClaimedAuthorization: Sendable {
         var tokenElement: Range<Int>?
     }
 
-    /// Moves the presign element ranges by `shift` (from a query's indices to its container's).
-    mutating func shiftPresignElements(by shift: Int) {
-        guard shift != 0, var p = presign else { return }
-        p.signatureElement = (p.signatureElement.lowerBound + shift)..<(p.signatureElement.upperBound + shift)
-        p.tokenElement = p.tokenElement.map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
-        presign = p
-    }
-
     /// The `SignedHeaders` value as a string.
     var signedHeadersLine: String { signedHeadersText.string }
 
@@ -551,23 +543,53 @@ enum AuthorizationParser {
         "X-Amz-Signature", "X-Amz-Security-Token", "X-Amz-Region-Set",
     ]
 
-    /// The index in ``presignNames`` of the parameter name at `r` in `q`.
-    static func presignIndex(_ q: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
-        guard r.count >= 10, r.count <= 20, ByteSearch.equals(q, r.lowerBound..<(r.lowerBound + 6), "X-Amz-") else { return nil }
-        switch r.count {
-        case 15:
-            if ByteSearch.equals(q, r, "X-Amz-Algorithm") { return 0 }
-            if ByteSearch.equals(q, r, "X-Amz-Signature") { return 5 }
-        case 16:
-            if ByteSearch.equals(q, r, "X-Amz-Credential") { return 1 }
-            if ByteSearch.equals(q, r, "X-Amz-Region-Set") { return 7 }
-        case 10: if ByteSearch.equals(q, r, "X-Amz-Date") { return 2 }
-        case 13: if ByteSearch.equals(q, r, "X-Amz-Expires") { return 3 }
-        case 19: if ByteSearch.equals(q, r, "X-Amz-SignedHeaders") { return 4 }
-        case 20: if ByteSearch.equals(q, r, "X-Amz-Security-Token") { return 6 }
-        default: break
+    /// The presign parameter the query element `start..<end` of `q` names (exact spelling): its
+    /// index in ``presignNames`` and where its name ends (at the first `=`, or at `end`); nil for
+    /// any other element. No scan for the `=`: a presign name is 10, 13, 15, 16, 19 or 20 bytes,
+    /// so the byte after each of those lengths is looked at, and the name compared a word at a time.
+    @inline(__always)
+    static func presignParameter(
+        _ q: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
+    ) -> (index: Int, nameEnd: Int)? {
+        guard end - start >= 10, let base = q.baseAddress else { return nil }
+        let p = UnsafeRawPointer(base + start)
+        // `X-Amz-`: the low six bytes of the first little-endian word.
+        guard UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) & 0xFFFF_FFFF_FFFF == 0x2D7A_6D41_2D58 else {
+            return nil
+        }
+        // The name ends at the first `=` (or the element's end): the first length that ends there.
+        func endsAt(_ n: Int) -> Bool { start + n == end || (start + n < end && base[start + n] == 0x3d) }
+        let nameEnd: Int
+        if endsAt(10) {
+            return sameName(p, "X-Amz-Date") ? (2, start + 10) : nil
+        } else if endsAt(13) {
+            return sameName(p, "X-Amz-Expires") ? (3, start + 13) : nil
+        } else if endsAt(15) {
+            nameEnd = start + 15
+            if sameName(p, "X-Amz-Algorithm") { return (0, nameEnd) }
+            return sameName(p, "X-Amz-Signature") ? (5, nameEnd) : nil
+        } else if endsAt(16) {
+            nameEnd = start + 16
+            if sameName(p, "X-Amz-Credential") { return (1, nameEnd) }
+            return sameName(p, "X-Amz-Region-Set") ? (7, nameEnd) : nil
+        } else if endsAt(19) {
+            return sameName(p, "X-Amz-SignedHeaders") ? (4, start + 19) : nil
+        } else if endsAt(20) {
+            return sameName(p, "X-Amz-Security-Token") ? (6, start + 20) : nil
         }
         return nil
+    }
+
+    /// True when the bytes at `p` are `literal` (10 to 20 bytes, all readable at `p`): three
+    /// word compares, at 0, 8 and the last eight bytes (overlapping), instead of a byte loop.
+    @inline(__always)
+    static func sameName(_ p: UnsafeRawPointer, _ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        let l = UnsafeRawPointer(literal.utf8Start)
+        func same(at offset: Int) -> Bool {
+            p.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == l.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        }
+        return same(at: 0) && same(at: n - 8) && (n <= 16 || same(at: 8))
     }
 
     /// True when the query carries any presign parameter (exact spelling).
@@ -638,10 +660,11 @@ enum AuthorizationParser {
         // Parsed in place (a claim is large: returned through the closure it would be copied).
         var claim: ClaimedAuthorization? = nil
         try query.withUnsafeBufferPointer { q in
-            Result { () throws(VerificationFailure) in try parseQuery(q, source: nil, into: &claim) }
+            // Element ranges are reported in the slice's own indices.
+            Result { () throws(VerificationFailure) in
+                try parseQuery(q, source: nil, elementsAt: query.startIndex, into: &claim)
+            }
         }.get()
-        // Element ranges are reported in the slice's own indices.
-        claim!.shiftPresignElements(by: query.startIndex)
         return claim!
     }
 
@@ -652,26 +675,28 @@ enum AuthorizationParser {
         target: UnsafeBufferPointer<UInt8>, query: Range<Int>, source: String?, into claim: inout ClaimedAuthorization?
     ) throws(VerificationFailure) {
         try parseQuery(
-            UnsafeBufferPointer(rebasing: target[query]), source: source.map { ($0, query.lowerBound) }, into: &claim)
-        claim?.shiftPresignElements(by: query.lowerBound)
+            UnsafeBufferPointer(rebasing: target[query]), source: source.map { ($0, query.lowerBound) },
+            elementsAt: query.lowerBound, into: &claim)
     }
 
     /// ``parseQuery(_:)`` on the query's bytes: one scan over the `&`-separated elements, values
     /// read in place (percent-decoded into stack memory only when they hold a `%`). `source`: the
     /// string whose UTF-8 holds `q` at `offset`, for keeping the signed-headers value as a slice.
+    /// `shift`: what the claim's element ranges add to indices of `q` (where `q` starts in the
+    /// buffer they index).
     static func parseQuery(
-        _ q: UnsafeBufferPointer<UInt8>, source: (text: String, offset: Int)?, into claim: inout ClaimedAuthorization?
+        _ q: UnsafeBufferPointer<UInt8>, source: (text: String, offset: Int)?, elementsAt shift: Int = 0,
+        into claim: inout ClaimedAuthorization?
     ) throws(VerificationFailure) {
         var found = PresignRanges()
         var start = 0
         while start < q.count {
             let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
-            let eq = ByteSearch.indexInShortRange(of: 0x3d, in: q, start..<end)
-            if let k = presignIndex(q, start..<eq) {
+            if let (k, eq) = presignParameter(q, start, end) {
                 guard found[k] == nil else { throw queryError("\(presignNames[k]) appears more than once") }
                 found[k] = eq < end ? (eq + 1)..<end : end..<end
-                if k == 5 { found.signatureElement = start..<end }
-                if k == 6 { found.tokenElement = start..<end }
+                if k == 5 { found.signatureElement = (start + shift)..<(end + shift) }
+                if k == 6 { found.tokenElement = (start + shift)..<(end + shift) }
             }
             start = end + 1
         }

@@ -234,4 +234,37 @@ struct ClaimParsingTests {
         #expect(claim.accessKeyID == "AKID" && claim.dateStamp == "20150830")
         #expect(claim.region == "us-east-1" && claim.service == "s3" && claim.signedHeadersLine == "host")
     }
+    /// A presign parameter is named exactly, up to the element's first `=` (the previous parser
+    /// found that `=`, then compared the name): the word-at-a-time classifier, which looks only at
+    /// the bytes after the six possible name lengths, names the same parameter for every element.
+    @Test("presign parameter names: the classifier names exactly the parameter the name up to the first '=' is")
+    func presignParameterNames() {
+        var elements: [[UInt8]] = []
+        for name in AuthorizationParser.presignNames {
+            let n = Array(name.utf8)
+            for tail in ["", "=", "=v", "==", "=a=b", "x", "x=v", "&"] { elements.append(n + Array(tail.utf8)) }
+            elements.append(Array(n.dropLast()) + Array("=v".utf8))
+            for i in n.indices {
+                for r: UInt8 in [0x3d, n[i] ^ 0x20, 0x00, 0x26] {
+                    var changed = n
+                    changed[i] = r
+                    elements.append(changed + Array("=v".utf8))
+                }
+            }
+        }
+        elements += ["X-Amz-", "X-Amz-Da", "X-Amz-Dat=1", "x-amz-date=1", "size=large", "", "X-Amz-Date-"].map {
+            Array($0.utf8)
+        }
+        for element in elements {
+            let nameEnd = element.firstIndex(of: 0x3d) ?? element.count
+            let expected = AuthorizationParser.presignNames.firstIndex { Array($0.utf8) == Array(element[..<nameEnd]) }
+            // Within a longer query (bytes after the element), as the parser sees it.
+            let query = element + Array("&tail=1".utf8)
+            let got = query.withUnsafeBufferPointer { q in
+                AuthorizationParser.presignParameter(q, 0, element.count)
+            }
+            #expect(got?.index == expected, "\(String(decoding: element, as: UTF8.self))")
+            if expected != nil { #expect(got?.nameEnd == nameEnd) }
+        }
+    }
 }
