@@ -23,8 +23,9 @@ struct CommonFormPrefix: Sendable, Equatable {
     var names: Range<Int>
     var region: String
     var service: String
+    /// The credential's date, `YYYYMMDD`.
+    var dateStamp: String
     var rules: ServiceRules
-    var scope: CredentialScope
     /// The checks that read nothing but the prefix passed: the policy's region and service
     /// allow-lists, and `host` signed where the policy requires it (or names buckets by host).
     var passesPolicy: Bool
@@ -63,11 +64,12 @@ struct CommonFormPrefix: Sendable, Equatable {
                 || ByteSearch.anyName(of: names, { ByteSearch.equals(UnsafeRawBufferPointer($0), "host") }))
         return CommonFormPrefix(
             id: parts.id, date: parts.date, names: namesStart..<namesEnd, region: region, service: service,
-            rules: policy.rules(for: service),
-            scope: CredentialScope(
-                checkedDateStamp: AuthorizationParser.text(p, parts.date), region: region, service: service),
+            dateStamp: AuthorizationParser.text(p, parts.date), rules: policy.rules(for: service),
             passesPolicy: passesPolicy)
     }
+
+    /// The credential scope (its parts were checked as the scope's initializer checks them).
+    var scope: CredentialScope { CredentialScope(checkedDateStamp: dateStamp, region: region, service: service) }
 }
 
 /// The last few common-form prefixes a verifier read (``CommonFormPrefix``), found by their bytes.
@@ -91,32 +93,40 @@ final class CommonFormPrefixes: @unchecked Sendable {
 
     private struct State {
         var counts: [Int] = Array(repeating: -1, count: CommonFormPrefixes.capacity)
-        var readings: [CommonFormPrefix?] = Array(repeating: nil, count: CommonFormPrefixes.capacity)
         var next = 0
     }
 
-    /// `capacity` slots of `maximumBytes` each; read and written only with `state`'s lock held
-    /// (hence `@unchecked Sendable`).
+    /// `capacity` slots of `maximumBytes` each, and a reading per slot (in memory of their own,
+    /// not arrays: an array element read is copied out through a temporary, and a reading is
+    /// about 100 bytes); read and written only with `state`'s lock held (hence `@unchecked Sendable`).
     private let bytes: UnsafeMutablePointer<UInt8>
+    private let readings: UnsafeMutablePointer<CommonFormPrefix?>
     private let state = Locked(State())
 
     init() {
         let n = CommonFormPrefixes.capacity * CommonFormPrefixes.maximumBytes
         bytes = .allocate(capacity: n)
         bytes.initialize(repeating: 0, count: n)
+        readings = .allocate(capacity: CommonFormPrefixes.capacity)
+        readings.initialize(repeating: nil, count: CommonFormPrefixes.capacity)
     }
 
-    deinit { bytes.deallocate() }
+    deinit {
+        bytes.deallocate()
+        readings.deinitialize(count: CommonFormPrefixes.capacity)
+        readings.deallocate()
+    }
 
     /// The reading kept for exactly these bytes, if any.
     func lookUp(_ prefix: UnsafeBufferPointer<UInt8>) -> CommonFormPrefix? {
         let n = prefix.count
         guard n <= CommonFormPrefixes.maximumBytes else { return nil }
         let bytes = self.bytes
+        let readings = self.readings
         return state.withLock { s in
             for k in 0..<CommonFormPrefixes.capacity where s.counts[k] == n {
                 let slot = UnsafeBufferPointer(start: bytes + k * CommonFormPrefixes.maximumBytes, count: n)
-                if ByteSearch.compare(slot, prefix) == 0 { return s.readings[k] }
+                if ByteSearch.compare(slot, prefix) == 0 { return readings[k] }
             }
             return nil
         }
@@ -127,12 +137,13 @@ final class CommonFormPrefixes: @unchecked Sendable {
         let n = prefix.count
         guard n <= CommonFormPrefixes.maximumBytes, let source = prefix.baseAddress else { return }
         let bytes = self.bytes
+        let readings = self.readings
         state.withLock { s in
             let k = s.next
             s.next = (k + 1) % CommonFormPrefixes.capacity
             (bytes + k * CommonFormPrefixes.maximumBytes).update(from: source, count: n)
             s.counts[k] = n
-            s.readings[k] = reading
+            readings[k] = reading
         }
     }
 }
