@@ -1,3 +1,5 @@
+import SigV4
+
 /// Compares a server's canonical request (and string to sign) with ours and names the likely cause.
 ///
 /// ```swift
@@ -32,30 +34,8 @@ enum MismatchAnalysis {
         }
     }
 
-    /// Decodes `%XX` escapes (for comparing encodings).
-    static func percentDecoded(_ s: String) -> [UInt8] {
-        var out: [UInt8] = []
-        let b = Array(s.utf8)
-        var i = 0
-        func hex(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: return c - 0x30
-            case 0x41...0x46: return c - 0x37
-            case 0x61...0x66: return c - 0x57
-            default: return nil
-            }
-        }
-        while i < b.count {
-            if b[i] == 0x25, i + 2 < b.count, let h = hex(b[i + 1]), let l = hex(b[i + 2]) {
-                out.append(h << 4 | l)
-                i += 3
-            } else {
-                out.append(b[i])
-                i += 1
-            }
-        }
-        return out
-    }
+    /// Decodes `%XX` escapes (for comparing encodings): the library's rule (`URIEncoding.decode`).
+    static func percentDecoded(_ s: String) -> [UInt8] { URIEncoding.decode(Array(s.utf8)) }
 
     static func fullyDecoded(_ s: String) -> [UInt8] {
         var current = Array(s.utf8)
