@@ -27,8 +27,11 @@ final class ResolverState: @unchecked Sendable {
     }
 
     /// The lock every field below is read and written under (a `pthread_mutex_t`, as the
-    /// verifier's own caches use; `NSLock` adds a dynamic call each way).
-    let lock = Locked(())
+    /// verifier's own caches use; `NSLock` adds a dynamic call each way). Its value is an unused
+    /// byte, not `()`: the thread sanitizer placed the access to a zero-sized value at the lock
+    /// object's own address and reported a race with a read of that word made before the lock was
+    /// taken (Docs/Assurance.md, session 40).
+    let lock = Locked(UInt8(0))
     /// ``KeyStorePolicy/refreshInterval`` and ``KeyStorePolicy/lastUsedFlushInterval`` in
     /// nanoseconds of ``CoarseMonotonicClock`` (``nanoseconds(_:)``). They are only compared with
     /// the difference of two clock readings (`instant - last`, never `last + interval`), so
