@@ -587,7 +587,8 @@ enum AuthorizationParser {
         let n = literal.utf8CodeUnitCount
         let l = UnsafeRawPointer(literal.utf8Start)
         func same(at offset: Int) -> Bool {
-            p.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == l.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            p.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                == l.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
         }
         return same(at: 0) && same(at: n - 8) && (n <= 16 || same(at: 8))
     }
@@ -597,22 +598,27 @@ enum AuthorizationParser {
         query.withUnsafeBufferPointer { looksPresigned($0) }
     }
 
-    /// ``looksPresigned(_:)`` on the query's bytes.
+    /// ``looksPresigned(_:)`` on the query's bytes: an `X-Amz-Algorithm`, `X-Amz-Credential` or
+    /// `X-Amz-Signature` element, named as the parser names them (``presignParameter(_:_:_:)``).
     static func looksPresigned(_ q: UnsafeBufferPointer<UInt8>) -> Bool {
-        anyParameterName(in: q) { name in
-            ByteSearch.equals(q, name, "X-Amz-Algorithm") || ByteSearch.equals(q, name, "X-Amz-Credential")
-                || ByteSearch.equals(q, name, "X-Amz-Signature")
+        anyElement(in: q) { start, end in
+            guard let k = presignParameter(q, start, end)?.index else { return false }
+            return k == 0 || k == 1 || k == 5
         }
     }
 
     /// True when `match` holds for the name (up to `=`, as indices of `q`) of some `&`-separated
     /// element of the query `q`; the names are compared in place.
     static func anyParameterName(in q: UnsafeBufferPointer<UInt8>, where match: (Range<Int>) -> Bool) -> Bool {
+        anyElement(in: q) { start, end in match(start..<ByteSearch.indexInShortRange(of: 0x3d, in: q, start..<end)) }
+    }
+
+    /// True when `match` holds for some `&`-separated element (`start..<end`, indices of `q`) of the query `q`.
+    static func anyElement(in q: UnsafeBufferPointer<UInt8>, where match: (_ start: Int, _ end: Int) -> Bool) -> Bool {
         var start = 0
         while start < q.count {
             let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
-            let eq = ByteSearch.indexInShortRange(of: 0x3d, in: q, start..<end)
-            if match(start..<eq) { return true }
+            if match(start, end) { return true }
             start = end + 1
         }
         return false
