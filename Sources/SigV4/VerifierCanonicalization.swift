@@ -88,14 +88,14 @@ package enum VerifierCanonicalization {
         /// (lowercase names, strictly ascending, joined by `;`) into temporary memory and hashes
         /// it there; with `keepingBytes`, also returns a copy of the bytes.
         ///
-        /// `skippingQueryElement`: the index in `target` where a query element starts that the
-        /// canonical query leaves out (a presigned URL's `X-Amz-Signature=…`), or -1; the target
-        /// then has more than one query parameter.
+        /// `skippingQueryElement`: a query element of `target` (its indices) that the canonical
+        /// query leaves out (a presigned URL's `X-Amz-Signature=…`, as the parser found it).
         ///
         /// Refuses (`SigV4Error`) a method that is not a token, a target that does not start with
         /// `/` or holds control bytes or a fragment, and a request too large to canonicalize.
         package func canonicalRequest(
-            method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>, skippingQueryElement skip: Int = -1,
+            method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>,
+            skippingQueryElement skip: Range<Int>? = nil,
             signedHeaders: UnsafeRawBufferPointer, payloadHash: PayloadHash, rules: ServiceRules,
             plus: URIEncoding.PlusPolicy, keepingBytes: Bool
         ) throws(SigV4Error) -> (hash: SHA256Digest, bytes: [UInt8]?) {
@@ -106,9 +106,8 @@ package enum VerifierCanonicalization {
             try scan.check()
             let payload = payloadHash.value
             // (The skipped element is not written.)
-            let skipped = skip >= 0 ? ByteSearch.index(of: 0x26, in: target, skip..<target.count) - skip : 0
             let bound =
-                scan.requestLinesBound(methodCount: method.count, targetCount: target.count - skipped)
+                scan.requestLinesBound(methodCount: method.count, targetCount: target.count - (skip?.count ?? 0))
                 + 3 * signedHeaders.count + headers.byteCount + headers.count + payload.utf8.count + 16
             guard bound <= 1 << 28 else {
                 throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
@@ -117,7 +116,8 @@ package enum VerifierCanonicalization {
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
                 var out = ByteWriter(buffer)
                 HeaderSigning.appendRequestLines(
-                    method: method, target: target, scan: scan, rules: rules, plus: plus, skipping: skip, to: &out)
+                    method: method, target: target, scan: scan, rules: rules, plus: plus,
+                    skipping: skip?.lowerBound ?? -1, to: &out)
                 headers.appendExactly(signedHeaders.bindMemory(to: UInt8.self), to: &out)
                 out.append(0x0a)
                 out.append(string: payload)

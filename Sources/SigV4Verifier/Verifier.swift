@@ -1520,11 +1520,11 @@ public struct Verifier: Sendable {
     }
 
     /// Tries the spec reading, then (only if it fails) the alternatives, for each payload hash.
-    /// `skip`: the index in `target` where the query element starts that was not signed (a
-    /// presigned URL's `X-Amz-Signature`), or -1.
+    /// `skip`: the query element of `target` that was not signed (a presigned URL's
+    /// `X-Amz-Signature`), if any.
     private static func matchReadings(
         _ fields: VerifierCanonicalization.Headers, method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>,
-        skip: Int, signedNames: UnsafeRawBufferPointer, _ inputs: inout MatchInputs
+        skip: Range<Int>?, signedNames: UnsafeRawBufferPointer, _ inputs: inout MatchInputs
     ) throws(SigV4Error) -> Attempt {
         // The policy is read in place (a copy would retain each of its sets and arrays).
         let storage = inputs.storage
@@ -1540,11 +1540,12 @@ public struct Verifier: Sendable {
         func targetArray() -> [UInt8] {
             if let ownedTarget { return ownedTarget }
             let made =
-                skip < 0
-                ? Array(target)
-                : Verifier.canonicalTarget(
-                    target, mark: ByteSearch.index(of: 0x3f, in: target, 0..<target.count), dropping: (skip, -1)
-                ) { Array($0) }
+                skip.map { skip in
+                    Verifier.canonicalTarget(
+                        target, mark: ByteSearch.index(of: 0x3f, in: target, 0..<target.count),
+                        dropping: (skip.lowerBound, -1)
+                    ) { Array($0) }
+                } ?? Array(target)
             ownedTarget = made
             return made
         }
@@ -1579,7 +1580,7 @@ public struct Verifier: Sendable {
                 var readingRules = rules
                 if reading.form.pathLine == .unnormalized { readingRules.normalizePath = false }
                 func write(
-                    _ t: UnsafeBufferPointer<UInt8>, skip: Int
+                    _ t: UnsafeBufferPointer<UInt8>, skip: Range<Int>?
                 ) throws(SigV4Error) -> (hash: SHA256Digest, bytes: [UInt8]?) {
                     try fields.canonicalRequest(
                         method: method, target: t, skippingQueryElement: skip, signedHeaders: signedNames,
@@ -1587,7 +1588,7 @@ public struct Verifier: Sendable {
                 }
                 let written: (hash: SHA256Digest, bytes: [UInt8]?)
                 if let own = reading.target {
-                    written = try own.withUnsafeBufferPointer { t throws(SigV4Error) in try write(t, skip: -1) }
+                    written = try own.withUnsafeBufferPointer { t throws(SigV4Error) in try write(t, skip: nil) }
                 } else {
                     written = try write(target, skip: skip)
                 }
@@ -1775,22 +1776,24 @@ public struct Verifier: Sendable {
         return (odd(UnsafeBufferPointer(rebasing: target[(q + 1)...]), query: true), pathDiffers)
     }
 
-    /// Runs `body` with the target whose canonical form was signed, and the index in it where a
-    /// query element starts that the canonical query leaves out (-1: none). A presigned request's
+    /// Runs `body` with the target whose canonical form was signed, and the query element of it
+    /// that the canonical query leaves out, if any. A presigned request's
     /// `X-Amz-Signature` is that element, its target read in place; where the service adds
     /// `X-Amz-Security-Token` after signing, both are dropped from a copy in temporary memory
     /// (``canonicalTarget(_:mark:dropping:_:)``). Other requests: the target as received.
     func withCanonicalTarget<R>(
         request: VerificationRequest, claim: ClaimedAuthorization, rules: ServiceRules,
-        _ body: (UnsafeBufferPointer<UInt8>, _ skip: Int) -> R
+        _ body: (UnsafeBufferPointer<UInt8>, _ skip: Range<Int>?) -> R
     ) -> R {
-        guard let presign = claim.presign else { return request.withTarget { t, _ in body(t, -1) } }
-        let signature = presign.signatureElement.lowerBound
+        guard let presign = claim.presign else { return request.withTarget { t, _ in body(t, nil) } }
+        let signature = presign.signatureElement
         guard rules.sessionTokenPlacement == .appendedAfterSigning, let token = presign.tokenElement else {
             return request.withTarget { t, _ in body(t, signature) }
         }
         return request.withTarget { t, mark in
-            Verifier.canonicalTarget(t, mark: mark, dropping: (signature, token.lowerBound)) { body($0, -1) }
+            Verifier.canonicalTarget(t, mark: mark, dropping: (signature.lowerBound, token.lowerBound)) {
+                body($0, nil)
+            }
         }
     }
 
