@@ -677,12 +677,16 @@ enum AuthorizationParser {
     /// The presign parameters of the query at `query` in `target`, parsed into `claim`; element
     /// ranges are indices of `target`. When `source` is given, `target` is its UTF-8 and the
     /// `X-Amz-SignedHeaders` value is kept as a slice of it.
+    ///
+    /// `readings`: credentials and signed names read before, found by their bytes
+    /// (``PresignCredential``); a SigV4 URL's are kept there once it parses.
     static func parseQuery(
-        target: UnsafeBufferPointer<UInt8>, query: Range<Int>, source: String?, into claim: inout ClaimedAuthorization?
+        target: UnsafeBufferPointer<UInt8>, query: Range<Int>, source: String?, readings: PresignCredentials? = nil,
+        into claim: inout ClaimedAuthorization?
     ) throws(VerificationFailure) {
         try parseQuery(
             UnsafeBufferPointer(rebasing: target[query]), source: source.map { ($0, query.lowerBound) },
-            elementsAt: query.lowerBound, into: &claim)
+            elementsAt: query.lowerBound, readings: readings, into: &claim)
     }
 
     /// ``parseQuery(_:)`` on the query's bytes: one scan over the `&`-separated elements, values
@@ -692,7 +696,7 @@ enum AuthorizationParser {
     /// buffer they index).
     static func parseQuery(
         _ q: UnsafeBufferPointer<UInt8>, source: (text: String, offset: Int)?, elementsAt shift: Int = 0,
-        into claim: inout ClaimedAuthorization?
+        readings: PresignCredentials? = nil, into claim: inout ClaimedAuthorization?
     ) throws(VerificationFailure) {
         var found = PresignRanges()
         var start = 0
@@ -719,24 +723,57 @@ enum AuthorizationParser {
             if ByteSearch.equals(p, r, ecdsaAlgorithm) { return true }
             throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\" and \"AWS4-ECDSA-P256-SHA256\"")
         }
-        // The id is read as a slice of the target when no escape comes before its end (ids are
-        // unreserved characters; the escapes are the `%2F`s after it), as it is then in the target.
-        let firstEscape = ByteSearch.index(of: 0x25, in: q, credential)
-        // Taken apart at once: reading `scope.0` … `scope.4` of a tuple of strings copies the whole
-        // tuple for each element (a retain per string each time).
-        let (accessKeyID, dateStamp, region, service, terminator) = try withDecoded(q, credential) {
-            p, r throws(VerificationFailure) in
-            try parseCredential(
-                p, r, asymmetric: asymmetric,
-                idSlice: { id in
-                    // `id` starts the credential: at `r.lowerBound` of `p`, which is the
-                    // credential's start in `q` (read in place) or 0 (decoded).
-                    let end = credential.lowerBound + (id.upperBound - r.lowerBound)
-                    guard let source, end <= firstEscape else { return nil }
-                    return slice(source.text, (source.offset + credential.lowerBound)..<(source.offset + end))
+        // A SigV4 credential and signed names read before (checked then: their checks below are
+        // functions of these bytes alone, so they would pass again).
+        let kept =
+            asymmetric
+            ? nil
+            : readings?.lookUp(UnsafeBufferPointer(rebasing: q[credential]), UnsafeBufferPointer(rebasing: q[signedHeaders]))
+        let isKept = kept != nil
+        let keptNamesEncoded = kept?.signedHeadersPercentEncoded
+        let accessKeyID: Substring
+        let dateStamp: String
+        let region: String
+        let service: String
+        let terminator: String
+        // The id's length when it is the credential value's first bytes as they are (no escape before its end).
+        var idInValue: Int? = nil
+        if let kept {
+            switch kept.accessKeyID {
+            case .inValue(let count):
+                let id = credential.lowerBound..<(credential.lowerBound + count)
+                accessKeyID =
+                    source.map { slice($0.text, ($0.offset + id.lowerBound)..<($0.offset + id.upperBound)) }
+                    ?? Substring(text(q, id))
+            case .decoded(let id):
+                accessKeyID = Substring(id)
+            }
+            dateStamp = kept.dateStamp
+            region = kept.region
+            service = kept.service
+            terminator = kept.terminator
+        } else {
+            // The id is read as a slice of the target when no escape comes before its end (ids are
+            // unreserved characters; the escapes are the `%2F`s after it), as it is then in the target.
+            let firstEscape = ByteSearch.index(of: 0x25, in: q, credential)
+            // Taken apart at once: reading `scope.0` … `scope.4` of a tuple of strings copies the whole
+            // tuple for each element (a retain per string each time).
+            (accessKeyID, dateStamp, region, service, terminator) = try withDecoded(q, credential) {
+                p, r throws(VerificationFailure) in
+                try parseCredential(
+                    p, r, asymmetric: asymmetric,
+                    idSlice: { id in
+                        // `id` starts the credential: at `r.lowerBound` of `p`, which is the
+                        // credential's start in `q` (read in place) or 0 (decoded).
+                        let end = credential.lowerBound + (id.upperBound - r.lowerBound)
+                        guard end <= firstEscape else { return nil }
+                        idInValue = end - credential.lowerBound
+                        guard let source else { return nil }
+                        return slice(source.text, (source.offset + credential.lowerBound)..<(source.offset + end))
+                    }
+                ) {
+                    queryError("Error parsing the X-Amz-Credential parameter; \($0)")
                 }
-            ) {
-                queryError("Error parsing the X-Amz-Credential parameter; \($0)")
             }
         }
         var regionSet: String? = nil
@@ -767,14 +804,22 @@ enum AuthorizationParser {
                 throw queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800")
             }
         }
-        // Checked decoded; kept as a slice of `source` when there is one, else as the decoded text.
-        let names = try withDecoded(q, signedHeaders) { p, r throws(VerificationFailure) -> SignedHeadersText in
-            try checkSignedHeaders(p, r) { queryError("Error parsing the X-Amz-SignedHeaders parameter; \($0)") }
-            guard let source else { return SignedHeadersText(text(p, r)) }
+        // Checked decoded (unless kept); held as a slice of `source` when there is one, else as the decoded text.
+        let namesEncoded =
+            keptNamesEncoded ?? (ByteSearch.index(of: 0x25, in: q, signedHeaders) < signedHeaders.upperBound)
+        let names: SignedHeadersText
+        if isKept, let source {
             let at = (source.offset + signedHeaders.lowerBound)..<(source.offset + signedHeaders.upperBound)
-            return SignedHeadersText(
-                source: source.text, range: at,
-                percentEncoded: ByteSearch.index(of: 0x25, in: q, signedHeaders) < signedHeaders.upperBound)
+            names = SignedHeadersText(source: source.text, range: at, percentEncoded: namesEncoded)
+        } else {
+            names = try withDecoded(q, signedHeaders) { p, r throws(VerificationFailure) -> SignedHeadersText in
+                if !isKept {
+                    try checkSignedHeaders(p, r) { queryError("Error parsing the X-Amz-SignedHeaders parameter; \($0)") }
+                }
+                guard let source else { return SignedHeadersText(text(p, r)) }
+                let at = (source.offset + signedHeaders.lowerBound)..<(source.offset + signedHeaders.upperBound)
+                return SignedHeadersText(source: source.text, range: at, percentEncoded: namesEncoded)
+            }
         }
         var der: [UInt8]? = nil
         let sig = try withDecoded(q, signatureValue) { p, r throws(VerificationFailure) -> Signature in
@@ -793,6 +838,14 @@ enum AuthorizationParser {
         var token: String? = nil
         if let v = found[6] {
             token = try withDecoded(q, v) { p, r throws(VerificationFailure) in text(p, r) }
+        }
+        if !isKept, !asymmetric, let readings {
+            readings.remember(
+                PresignCredential(
+                    accessKeyID: idInValue.map { .inValue(count: $0) } ?? .decoded(String(accessKeyID)),
+                    dateStamp: dateStamp, region: region, service: service, terminator: terminator,
+                    signedHeadersPercentEncoded: namesEncoded),
+                for: UnsafeBufferPointer(rebasing: q[credential]), UnsafeBufferPointer(rebasing: q[signedHeaders]))
         }
         claim = ClaimedAuthorization(
             accessKeyID: accessKeyID, dateStamp: dateStamp, region: region, service: service, terminator: terminator,

@@ -109,7 +109,7 @@ extension Verifier {
             guard let read = CommonFormPrefix.read(p, signatureStart: signatureStart, policy: storage.policy) else {
                 return false
             }
-            storage.commonPrefixes.remember(prefixBytes, read)
+            storage.commonPrefixes.remember(read, for: prefixBytes)
             known = read
         }
         guard known.passesPolicy,

@@ -73,6 +73,8 @@ public struct Verifier: Sendable {
         /// The common form's `Authorization` prefixes read lately (they depend on the policy: a
         /// new storage starts with none).
         let commonPrefixes = CommonFormPrefixes()
+        /// Presigned URLs' credentials and signed names read lately.
+        let presignCredentials = PresignCredentials()
 
         init(
             resolver: any CredentialResolver, policy: VerificationPolicy, replayGuard: (any ReplayGuard)?,
@@ -589,7 +591,7 @@ public struct Verifier: Sendable {
             try request.withTarget { t, mark throws(VerificationFailure) in
                 try AuthorizationParser.parseQuery(
                     target: t, query: VerificationRequest.query(count: t.count, mark: mark), source: source,
-                    into: &parsed)
+                    readings: storage.presignCredentials, into: &parsed)
             }
             // Parsed into an empty optional (nothing to destroy when it is set) and moved, not
             // copied: a claim holds several strings, a retain and a release each.

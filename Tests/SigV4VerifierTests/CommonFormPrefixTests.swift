@@ -29,7 +29,7 @@ struct CommonFormPrefixTests {
 
     static func remember(_ prefixes: CommonFormPrefixes, _ value: [UInt8], _ reading: CommonFormPrefix) {
         value.withUnsafeBufferPointer {
-            prefixes.remember(UnsafeBufferPointer(rebasing: $0[0..<($0.count - 64)]), reading)
+            prefixes.remember(reading, for: UnsafeBufferPointer(rebasing: $0[0..<($0.count - 64)]))
         }
     }
 

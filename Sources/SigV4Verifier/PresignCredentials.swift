@@ -1,0 +1,60 @@
+import SigV4
+
+/// What a presigned URL's `X-Amz-Credential` and `X-Amz-SignedHeaders` values say, read once.
+///
+/// A client that presigns with one key, on one day, for one service and one set of signed headers
+/// puts the same two values in every URL; only the date, the expiry and the signature change. The
+/// query parser (``AuthorizationParser/parseQuery(target:query:source:readings:into:)``) reads them
+/// (the credential split at its `/`s and its parts checked, its date, region, service and
+/// terminator made strings; the signed names checked) and keeps the reading, found by the two
+/// values' bytes as they are in the query (percent-encoded), for the next URL that has the same.
+/// SigV4 only: a SigV4a credential has another form, and is read every time.
+///
+/// A reading is a function of those bytes alone (no policy is read here), so a URL is parsed to the
+/// same claim whether its values were kept or not (`PresignCredentialTests`). Nothing here is
+/// secret: the access key id is not, and the key is looked up for every request.
+///
+/// A class, its fields constant: a kept reading is handed out as one reference (a struct of five
+/// strings was copied out of the cache and again into the parser, a retain and a release per
+/// string each time).
+final class PresignCredential: Sendable, Equatable {
+    /// Where the access key id comes from.
+    enum AccessKeyID: Sendable, Equatable {
+        /// The credential value's first `count` bytes: no `%` escape comes before its end, so the
+        /// bytes in the query are the id (a claim takes it as a slice of the target).
+        case inValue(count: Int)
+        /// Decoded from `%` escapes.
+        case decoded(String)
+    }
+
+    let accessKeyID: AccessKeyID
+    /// The credential's date, `YYYYMMDD`.
+    let dateStamp: String
+    let region: String
+    let service: String
+    /// Nearly always `aws4_request` (the parser checks it later, as it checks an unkept one).
+    let terminator: String
+    /// True when the `X-Amz-SignedHeaders` value holds `%` escapes (a claim decodes it when read).
+    let signedHeadersPercentEncoded: Bool
+
+    init(
+        accessKeyID: AccessKeyID, dateStamp: String, region: String, service: String, terminator: String,
+        signedHeadersPercentEncoded: Bool
+    ) {
+        self.accessKeyID = accessKeyID
+        self.dateStamp = dateStamp
+        self.region = region
+        self.service = service
+        self.terminator = terminator
+        self.signedHeadersPercentEncoded = signedHeadersPercentEncoded
+    }
+
+    static func == (a: PresignCredential, b: PresignCredential) -> Bool {
+        a.accessKeyID == b.accessKeyID && a.dateStamp == b.dateStamp && a.region == b.region && a.service == b.service
+            && a.terminator == b.terminator && a.signedHeadersPercentEncoded == b.signedHeadersPercentEncoded
+    }
+}
+
+/// The last few presigned credentials a verifier read (``PresignCredential``), found by their bytes
+/// (``KeptReadings``).
+typealias PresignCredentials = KeptReadings<PresignCredential>
