@@ -15,20 +15,42 @@ import _SigV4Crypto
 /// fixed for a ``Verifier/Storage`` (a policy setter makes a new storage and a new cache), so a
 /// request reads the same thing whether it was kept or not (`CommonFormPrefixTests`). Nothing
 /// here is secret: the access key id is not, and the key is looked up for every request.
-struct CommonFormPrefix: Sendable, Equatable {
+///
+/// A class, its fields constant: a kept reading is handed out as one reference (a struct was
+/// copied out of the cache, a retain and a release per string).
+final class CommonFormPrefix: Sendable, Equatable {
     /// Where the parts are, as indices of the value (the same in every value with this prefix).
-    var id: Range<Int>
-    var date: Range<Int>
+    let id: Range<Int>
+    let date: Range<Int>
     /// The `SignedHeaders` value: lowercase tokens, strictly ascending, joined by `;`.
-    var names: Range<Int>
-    var region: String
-    var service: String
+    let names: Range<Int>
+    let region: String
+    let service: String
     /// The credential's date, `YYYYMMDD`.
-    var dateStamp: String
-    var rules: ServiceRules
+    let dateStamp: String
+    let rules: ServiceRules
     /// The checks that read nothing but the prefix passed: the policy's region and service
     /// allow-lists, and `host` signed where the policy requires it (or names buckets by host).
-    var passesPolicy: Bool
+    let passesPolicy: Bool
+
+    init(
+        id: Range<Int>, date: Range<Int>, names: Range<Int>, region: String, service: String, dateStamp: String,
+        rules: ServiceRules, passesPolicy: Bool
+    ) {
+        self.id = id
+        self.date = date
+        self.names = names
+        self.region = region
+        self.service = service
+        self.dateStamp = dateStamp
+        self.rules = rules
+        self.passesPolicy = passesPolicy
+    }
+
+    static func == (a: CommonFormPrefix, b: CommonFormPrefix) -> Bool {
+        a.id == b.id && a.date == b.date && a.names == b.names && a.region == b.region && a.service == b.service
+            && a.dateStamp == b.dateStamp && a.rules == b.rules && a.passesPolicy == b.passesPolicy
+    }
 
     /// Reads `p[0..<signatureStart]` as a common-form prefix under `policy`; nil when it is not one.
     static func read(
