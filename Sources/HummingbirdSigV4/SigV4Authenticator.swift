@@ -350,8 +350,13 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     ///   removes the chunked framing only, so the body would reach the handler still coded, and a
     ///   forwarder that drops the header would hand it on as content (RFC 9112, section 6.1).
     static func framingFailure(_ head: HTTPRequest) -> VerificationFailure? {
+        // Most requests have neither field (NIO's HTTP/1 conversion makes the first `Host` the
+        // authority and leaves it out of the fields): two lookups by name, which read the fields in
+        // place, instead of a walk that copies each field (its three strings retained and released).
+        let fields = head.headerFields
+        guard fields.contains(hostFieldName) || fields.contains(.transferEncoding) else { return nil }
         var codings: [String] = []
-        for field in head.headerFields {
+        for field in fields {
             if field.name == .transferEncoding {
                 codings.append(field.value)
             } else if field.name == hostFieldName, let authority = head.authority, !field.value.utf8.elementsEqual(authority.utf8) {
