@@ -725,10 +725,9 @@ enum AuthorizationParser {
         }
         // A SigV4 credential and signed names read before (checked then: their checks below are
         // functions of these bytes alone, so they would pass again).
-        let kept =
-            asymmetric
-            ? nil
-            : readings?.lookUp(UnsafeBufferPointer(rebasing: q[credential]), UnsafeBufferPointer(rebasing: q[signedHeaders]))
+        let credentialBytes = UnsafeBufferPointer(rebasing: q[credential])
+        let namesBytes = UnsafeBufferPointer(rebasing: q[signedHeaders])
+        let kept = asymmetric ? nil : readings?.lookUp(credentialBytes, namesBytes)
         let isKept = kept != nil
         let keptNamesEncoded = kept?.signedHeadersPercentEncoded
         let accessKeyID: Substring
@@ -814,7 +813,9 @@ enum AuthorizationParser {
         } else {
             names = try withDecoded(q, signedHeaders) { p, r throws(VerificationFailure) -> SignedHeadersText in
                 if !isKept {
-                    try checkSignedHeaders(p, r) { queryError("Error parsing the X-Amz-SignedHeaders parameter; \($0)") }
+                    try checkSignedHeaders(p, r) {
+                        queryError("Error parsing the X-Amz-SignedHeaders parameter; \($0)")
+                    }
                 }
                 guard let source else { return SignedHeadersText(text(p, r)) }
                 let at = (source.offset + signedHeaders.lowerBound)..<(source.offset + signedHeaders.upperBound)
@@ -845,7 +846,7 @@ enum AuthorizationParser {
                     accessKeyID: idInValue.map { .inValue(count: $0) } ?? .decoded(String(accessKeyID)),
                     dateStamp: dateStamp, region: region, service: service, terminator: terminator,
                     signedHeadersPercentEncoded: namesEncoded),
-                for: UnsafeBufferPointer(rebasing: q[credential]), UnsafeBufferPointer(rebasing: q[signedHeaders]))
+                for: credentialBytes, namesBytes)
         }
         claim = ClaimedAuthorization(
             accessKeyID: accessKeyID, dateStamp: dateStamp, region: region, service: service, terminator: terminator,

@@ -12,14 +12,17 @@ import _SigV4Crypto
 /// A handful of slots, replaced in turn: enough for the few keys and header sets that sign most of
 /// a service's requests at a time. A key that is not kept costs one comparison per slot (the
 /// lengths first) and is then read as it would be without the cache. A key has one or two parts
-/// (compared part by part, so two keys that only join to the same bytes differ). The bytes live in
-/// memory allocated once, so keeping a reading allocates nothing (its strings aside, when longer
-/// than 15 bytes). Thread-safe: one lock, held for the comparison or the copy.
+/// (compared part by part, so two keys that only join to the same bytes differ). The keys' bytes
+/// live in memory allocated once: keeping a reading copies its key there and allocates nothing
+/// beyond the reading itself, made once per key read. Thread-safe: one lock, held for the
+/// comparison or the copy.
 ///
 /// ```swift
 /// let prefixes = CommonFormPrefixes()
 /// if let known = prefixes.lookUp(prefix) { /* use it */ }
-/// else if let read = CommonFormPrefix.read(p, signatureStart: n, policy: policy) { prefixes.remember(read, for: prefix) }
+/// else if let read = CommonFormPrefix.read(p, signatureStart: n, policy: policy) {
+///     prefixes.remember(read, for: prefix)
+/// }
 /// ```
 final class KeptReadings<Reading: Sendable>: @unchecked Sendable {
     /// How many readings are kept.
@@ -28,10 +31,9 @@ final class KeptReadings<Reading: Sendable>: @unchecked Sendable {
     static var maximumBytes: Int { 384 }
 
     /// `capacity` slots of `maximumBytes` each, each key's two lengths, and a reading per slot (in
-    /// memory of their own, not arrays: an array element read is copied out through a temporary,
-    /// and a reading is about 100 bytes); read and written only with `next`'s lock held (hence
-    /// `@unchecked Sendable`). A key's first length is -1 in an empty slot; its second, -1 when
-    /// it has one part.
+    /// memory of their own, not arrays: an array element read is copied out through a temporary);
+    /// read and written only with `next`'s lock held (hence `@unchecked Sendable`). A key's first
+    /// length is -1 in an empty slot; its second, -1 when it has one part.
     private let bytes: UnsafeMutablePointer<UInt8>
     private let counts: UnsafeMutablePointer<Int>
     private let readings: UnsafeMutablePointer<Reading?>
@@ -81,7 +83,9 @@ final class KeptReadings<Reading: Sendable>: @unchecked Sendable {
 
     /// Keeps `reading` for these bytes (`first`, then `second` when given), in place of the slot
     /// kept longest.
-    func remember(_ reading: Reading, for first: UnsafeBufferPointer<UInt8>, _ second: UnsafeBufferPointer<UInt8>? = nil) {
+    func remember(
+        _ reading: Reading, for first: UnsafeBufferPointer<UInt8>, _ second: UnsafeBufferPointer<UInt8>? = nil
+    ) {
         let n = first.count
         let m = second?.count ?? -1
         guard n + max(m, 0) <= Self.maximumBytes else { return }

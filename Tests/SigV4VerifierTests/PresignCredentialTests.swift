@@ -12,7 +12,8 @@ struct PresignCredentialTests {
     static let signature = String(repeating: "0", count: 64)
 
     static func target(
-        path: String = "/bucket/a%20b?x=1&", credential: String = "AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fs3%2Faws4_request",
+        path: String = "/bucket/a%20b?x=1&",
+        credential: String = "AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fs3%2Faws4_request",
         signedHeaders: String = "host", date: String = "20150830T123600Z", algorithm: String = "AWS4-HMAC-SHA256",
         extra: String = ""
     ) -> String {
@@ -59,7 +60,9 @@ struct PresignCredentialTests {
         "AKIDEXAMPLE%2F20150830%2F%2Fs3%2Faws4_request",
         "AKID%20EXAMPLE/20150830/us-east-1/s3/aws4_request",
     ]
-    static let signedHeaderLines = ["host", "host%3Bx-amz-date", "host;x-amz-date", "content-type%3bhost", "x-amz-date;host", "Host"]
+    static let signedHeaderLines = [
+        "host", "host%3Bx-amz-date", "host;x-amz-date", "content-type%3bhost", "x-amz-date;host", "Host",
+    ]
     static let paths = ["/bucket/a%20b?x=1&", "/?", "/k?X-Amz-Security-Token=tok%2Fen&z=9&"]
 
     @Test("every URL parses to the claim, or the refusal, a fresh parse gives, its values kept or not")
@@ -136,7 +139,9 @@ struct PresignCredentialTests {
                     let fresh = Self.parse(target, source: source, readings: nil)
                     #expect(Self.parse(target, source: source, readings: readings) == fresh, "\(target)")
                     // And the kept original still parses as it did.
-                    #expect(Self.parse(good, source: source, readings: readings) == Self.parse(good, source: source, readings: nil))
+                    #expect(
+                        Self.parse(good, source: source, readings: readings)
+                            == Self.parse(good, source: source, readings: nil))
                 }
             }
             variants = []
@@ -175,7 +180,8 @@ struct PresignCredentialTests {
         let resolver = InMemoryCredentialResolver([Fixture.credential(), other])
         let shared = Verifier(resolver: resolver, policy: .default)
         var urls: [VerificationRequest] = []
-        for (id, secret) in [(Fixture.accessKeyID, Fixture.secret), ("AKIDOTHER", "other-secret"), ("AKIDOTHER", "wrong")] {
+        let keys = [(Fixture.accessKeyID, Fixture.secret), ("AKIDOTHER", "other-secret"), ("AKIDOTHER", "wrong")]
+        for (id, secret) in keys {
             for region in ["us-east-1", "eu-west-1"] {
                 for extra in [false, true] {
                     var fields = HTTPFields()
@@ -186,7 +192,8 @@ struct PresignCredentialTests {
                     let signer = Signer(
                         credentials: Credentials(accessKeyID: id, secretAccessKey: secret), region: region,
                         service: "s3", keyCache: nil)
-                    urls.append(VerificationRequest(try signer.presign(request, expires: 3600, at: Fixture.date).request))
+                    let presigned = try signer.presign(request, expires: 3600, at: Fixture.date)
+                    urls.append(VerificationRequest(presigned.request))
                 }
             }
         }
