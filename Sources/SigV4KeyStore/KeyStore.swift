@@ -590,6 +590,16 @@ public final class KeyStore: Sendable {
         try write(actor: actor) { tx, now in _ = try sealingKeys(tx, now: now, actor: actor) }
     }
 
+    /// The newest master key version the store has registered (nil in a store without one), read
+    /// from the check values alone (``masterKeyUsage()`` reads every key).
+    ///
+    /// ```swift
+    /// if let newest = try store.newestMasterKeyVersion(), newest > store.masterKeys.currentVersion { /* … */ }
+    /// ```
+    public func newestMasterKeyVersion() throws(KeyStoreError) -> UInt32? {
+        try read { reader in try reader.masterKeyChecks().keys.max() }
+    }
+
     /// How many records each master key version wraps, with every registered version (zero when unused).
     public func masterKeyUsage() throws(KeyStoreError) -> [UInt32: Int] {
         try read { reader in
@@ -625,9 +635,9 @@ public final class KeyStore: Sendable {
                 _ = try sealingKeys(tx, now: now, actor: actor)  // masterKeys: the store has nothing newer
                 // Only older versions move: a record already under a newer version (another rewrap,
                 // started later with a newer key file, moved it) is left there.
-                let due = try tx.keys(principal: nil).filter {
-                    ($0.sealed?.masterKeyVersion).map { $0 < target } ?? false
-                }.prefix(max(1, batchSize))
+                // The batch from the store's version index: a rewrap of N records reads about N,
+                // not N for every batch.
+                let due = try tx.keys(sealedBelow: target, limit: max(1, batchSize))
                 for var stored in due {
                     guard let sealed = stored.sealed else { continue }
                     stored.sealed = try SecretEnvelope.rewrap(

@@ -53,6 +53,24 @@ public protocol KeyStoreReader {
     func auditEvents(after: Int64, limit: Int) throws -> [AuditEvent]
     /// The registered master key versions and their check values.
     func masterKeyChecks() throws -> [UInt32: [UInt8]]
+    /// At most `limit` keys whose secret is sealed under a master key version below `version`
+    /// (tombstones hold none), in no set order: a rewrap's next batch. A backend with an index on
+    /// the version answers from it; the default reads every key and filters.
+    func keys(sealedBelow version: UInt32, limit: Int) throws -> [StoredKey]
+}
+
+extension KeyStoreReader {
+    /// ``keys(sealedBelow:limit:)`` for a backend without a query of its own: every key read, the
+    /// first `limit` sealed under an older version kept.
+    ///
+    /// ```swift
+    /// let batch = try storage.read { try $0.keys(sealedBelow: 2, limit: 64) }
+    /// ```
+    public func keys(sealedBelow version: UInt32, limit: Int) throws -> [StoredKey] {
+        Array(
+            try keys(principal: nil).lazy.filter { ($0.sealed?.masterKeyVersion).map { $0 < version } ?? false }
+                .prefix(max(0, limit)))
+    }
 }
 
 /// Write access inside one atomic transaction. If the body throws, nothing is kept.

@@ -322,6 +322,15 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
             return try rows.map { try Self.storedKey($0) }
         }
 
+        /// From the `mk_version` index: no sort, so a batch costs its own rows, not the store's
+        /// (a rewrap's records leave the range as they move).
+        func keys(sealedBelow version: UInt32, limit: Int) throws -> [StoredKey] {
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM access_keys WHERE mk_version < ? LIMIT ?",
+                arguments: [Int64(version), max(0, limit)])
+            return try rows.map { try Self.storedKey($0) }
+        }
+
         static func storedKey(_ row: Row) throws -> StoredKey {
             let stateName: String = try Self.col(row, "state")
             let state: KeyState

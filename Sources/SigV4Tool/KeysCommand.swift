@@ -496,7 +496,7 @@ struct KeysRewrap: AsyncParsableCommand {
             // this run also ends with every record under the newest version. Bounded by the key file readings.
             var followed = 0
             while case .file(let keyFile) = source, followed < 8,
-                let newest = try store.masterKeyUsage().keys.max(), newest > store.masterKeys.currentVersion
+                let newest = try store.newestMasterKeyVersion(), newest > store.masterKeys.currentVersion
             {
                 followed += 1
                 let ring = try MasterKeyRing.readKeyFile(atPath: keyFile)
@@ -507,7 +507,7 @@ struct KeysRewrap: AsyncParsableCommand {
             // Keys from the variable, older than the store's newest: say so rather than report a rewrap that
             // moved nothing. (With a key file, a newer version is a rewrap started after this one's last
             // check, which moves every record itself.)
-            if source == .environment, let newest = try store.masterKeyUsage().keys.max(),
+            if source == .environment, let newest = try store.newestMasterKeyVersion(),
                 newest > store.masterKeys.currentVersion
             {
                 throw KeyStoreError(

@@ -79,6 +79,39 @@ import _SigV4Crypto
         }
     }
 
+    /// A rewrap takes each batch from the backend's `keys(sealedBelow:limit:)` (SQLite: the
+    /// `mk_version` index, no sort), not from a read of every key per batch.
+    @Test(arguments: [Backend.sqlite, .memory])
+    func aRewrapBatchIsTheRecordsSealedUnderAnOlderVersion(backend: Backend) throws {
+        let fixture = try Fixture(backend)
+        var ids: Set<String> = []
+        for i in 0..<10 { ids.insert(try fixture.store.createKey(principal: "p\(i)", actor: "test").accessKeyID) }
+        _ = try makeKey(fixture.store, in: .deleted, principal: "p0")
+        _ = try makeKey(fixture.store, in: .deleted, principal: "p1")
+        let store2 = try KeyStore(storage: fixture.store.storage, masterKeys: try fixture.ring.addingNewVersion())
+        func below(_ version: UInt32, _ limit: Int) throws -> [StoredKey] {
+            try store2.storage.read { try $0.keys(sealedBelow: version, limit: limit) }
+        }
+        // Every sealed record under version 1, tombstones left out; a limit is a batch of them.
+        #expect(Set(try below(2, 100).map(\.key.accessKeyID)) == ids)
+        let four = try below(2, 4)
+        #expect(four.count == 4 && Set(four.map(\.key.accessKeyID)).isSubset(of: ids))
+        #expect(try below(1, 100).isEmpty)
+        #expect(try below(2, 0).isEmpty)
+        // What the default (read every key, filter) gives.
+        let everything = try store2.storage.read { try $0.keys(principal: nil) }
+        #expect(
+            Set(try below(2, 100).map(\.key.accessKeyID))
+                == Set(everything.filter { $0.sealedParts?.masterKeyVersion == 1 }.map(\.key.accessKeyID)))
+        #expect(try store2.rewrap(batchSize: 3, actor: "test") == 10)
+        #expect(try store2.auditLog().filter { $0.action == "masterkey.rewrap" }.count == 4)
+        #expect(try below(2, 100).isEmpty)
+        #expect(Set(try below(3, 100).map(\.key.accessKeyID)) == ids)
+        #expect(try store2.newestMasterKeyVersion() == 2)
+        #expect(try store2.newestMasterKeyVersion() == store2.masterKeyUsage().keys.max())
+        #expect(try KeyStore(storage: InMemoryKeyStoreStorage(), masterKeys: fixture.ring).newestMasterKeyVersion() == nil)
+    }
+
     @Test func aMasterKeyStillInUseCannotBeDropped() throws {
         let fixture = try Fixture(.memory)
         _ = try fixture.store.createKey(principal: "alice", actor: "test")
