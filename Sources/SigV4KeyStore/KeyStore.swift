@@ -227,9 +227,11 @@ public final class KeyStore: Sendable {
     /// instance read them): then ``masterKeyFile`` is read again and used if it holds that version, since a
     /// rewrap moves every record away from older versions and may then drop them, and a secret sealed
     /// under one now could be lost with it. Without a file, or when it lacks the version,
-    /// `staleMasterKeyRing`.
-    func sealingKeys(_ tx: any KeyStoreTransaction, now: AmzDate, actor: String) throws -> MasterKeyRing {
-        let checks = try tx.masterKeyChecks()
+    /// `staleMasterKeyRing`. `checks`: the store's check values when the caller has read them in `tx`.
+    func sealingKeys(
+        _ tx: any KeyStoreTransaction, now: AmzDate, actor: String, checks known: [UInt32: [UInt8]]? = nil
+    ) throws -> MasterKeyRing {
+        let checks = try known ?? tx.masterKeyChecks()
         var ring = masterKeys
         if let newest = checks.keys.max(), newest > ring.currentVersion {
             let file = try masterKeyFile.map { path throws(KeyStoreError) in try verifiedKeyFile(path, checks: checks) }
@@ -631,8 +633,10 @@ public final class KeyStore: Sendable {
         var moved = 0
         while true {
             let count = try write(actor: actor) { tx, now in
-                if let newest = try tx.masterKeyChecks().keys.max(), newest > target { return 0 }
-                _ = try sealingKeys(tx, now: now, actor: actor)  // masterKeys: the store has nothing newer
+                // The check values, read once per batch for both questions.
+                let checks = try tx.masterKeyChecks()
+                if let newest = checks.keys.max(), newest > target { return 0 }
+                _ = try sealingKeys(tx, now: now, actor: actor, checks: checks)  // masterKeys: nothing newer
                 // Only older versions move: a record already under a newer version (another rewrap,
                 // started later with a newer key file, moved it) is left there.
                 // The batch from the store's version index: a rewrap of N records reads about N,
