@@ -113,7 +113,7 @@ extension Gateway {
         case .memory(let bytes): outbound.body = .bytes(bytes)
         case .file(let spool): outbound.body = .stream(SpoolFile.Chunks(file: spool, length: file.length), length: .known(file.length))
         }
-        let stored = try await httpClient.execute(outbound, timeout: upstreamTimeout)
+        let stored = try await httpClient.execute(outbound, deadline: Self.upstreamDeadline)
         guard (200..<300).contains(Int(stored.status.code)) else {
             // The upstream's refusal, as it gave it.
             var headers = HTTPFields()

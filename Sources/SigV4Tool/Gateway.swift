@@ -18,8 +18,9 @@ struct Gateway: Sendable {
     /// The middleware; nil only with the hidden `--dev-no-auth` flag (for the overhead benchmark).
     var authenticator: SigV4Authenticator<GatewayRequestContext>?
     var accessLog: Logger
+    /// The upstream's client. Its own timeouts are the only ones (`--upstream-connect-timeout`,
+    /// `--upstream-timeout`): an exchange has no deadline (``upstreamDeadline``).
     var httpClient: HTTPClient?
-    var upstreamTimeout: TimeAmount = .seconds(300)
     /// When set, forwarded requests are signed again with these credentials (for upstreams that check
     /// signatures themselves, such as S3 or MinIO), in the scope the client signed for.
     var upstreamCredentials: Credentials?
@@ -304,6 +305,10 @@ struct Gateway: Sendable {
                 log(request, forwarding, status: 499, identity: identity, form: form, code: "ClientClosedRequest", started: started)
                 return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))
             }
+            if Self.isUpstreamTimeout(error) {
+                log(request, forwarding, status: 504, identity: identity, form: form, code: "GatewayTimeout", started: started)
+                return Self.gatewayTimeout()
+            }
             log(request, forwarding, status: 502, identity: identity, form: form, code: "BadGateway", started: started)
             return Self.badGateway()
         }
@@ -327,6 +332,24 @@ struct Gateway: Sendable {
     /// True for the failure of reading the client's body (``ClientBody``: its HTTP/1.1 connection closed
     /// before the declared length, its HTTP/2 stream reset), however deep it was rethrown.
     static func isClientGone(_ error: any Error) -> Bool { error is ClientBody.ReadFailure }
+
+    /// No deadline for a forwarded exchange: an upload lasts as long as its client sends, and the
+    /// client's timeouts watch the time the upstream owes an answer (`--upstream-timeout`, counted
+    /// once the request's end has gone) and the time to connect (`--upstream-connect-timeout`).
+    /// (Until 2026-12-05 every exchange had 300 s to its response head, which cut uploads slower
+    /// than that.)
+    static let upstreamDeadline = NIODeadline.distantFuture
+
+    /// True when `error` is the upstream's client giving up on time: no connection within
+    /// `--upstream-connect-timeout` (with no refusal to report), or no answer within
+    /// `--upstream-timeout`. Answered 504 `GatewayTimeout`; other upstream failures are 502.
+    static func isUpstreamTimeout(_ error: any Error) -> Bool {
+        if let error = error as? HTTPClientError {
+            return error == .connectTimeout || error == .readTimeout || error == .deadlineExceeded
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error { return true }
+        return false
+    }
 
     /// True when the head declares a body (a length other than 0, or a transfer coding) or may carry
     /// one undeclared (HTTP/2 DATA frames: no `Content-Length` is needed there; watched as well).
@@ -436,7 +459,7 @@ struct Gateway: Sendable {
             } else {
                 outbound.body = .stream(messages, length: .unknown)
             }
-            return try await relay(httpClient.execute(outbound, timeout: upstreamTimeout))
+            return try await relay(httpClient.execute(outbound, deadline: Self.upstreamDeadline))
         }
         let contentLength = request.headers[.contentLength].flatMap { Int64($0) }
         let chunked = request.headers[.transferEncoding] != nil
@@ -475,7 +498,7 @@ struct Gateway: Sendable {
         } else if contentLength == 0 {
             outbound.headers.replaceOrAdd(name: "Content-Length", value: "0")
         }
-        return try await relay(httpClient.execute(outbound, timeout: upstreamTimeout))
+        return try await relay(httpClient.execute(outbound, deadline: Self.upstreamDeadline))
     }
 
     /// The upstream's response, streamed back without its hop-by-hop headers.
@@ -760,13 +783,23 @@ struct Gateway: Sendable {
     }
 
     static func badGateway() -> Response {
+        upstreamFailure(.badGateway, code: "BadGateway", message: "The upstream service did not answer")
+    }
+
+    /// 504 `GatewayTimeout`: the upstream took longer than its timeouts allow (``isUpstreamTimeout(_:)``).
+    static func gatewayTimeout() -> Response {
+        upstreamFailure(.gatewayTimeout, code: "GatewayTimeout", message: "The upstream service did not answer in time")
+    }
+
+    /// An S3-style XML error for the upstream's failure, naming neither the upstream nor the error.
+    private static func upstreamFailure(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
         let body = ByteBuffer(
-            string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>BadGateway</Code><Message>The upstream service did not answer</Message></Error>")
+            string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(code)</Code><Message>\(message)</Message></Error>")
         var headers = HTTPFields()
         headers[.contentType] = "application/xml"
         headers[.contentLength] = String(body.readableBytes)
-        headers[SigV4ErrorFormat.errorCodeField] = "BadGateway"
-        return Response(status: .badGateway, headers: headers, body: ResponseBody(byteBuffer: body))
+        headers[SigV4ErrorFormat.errorCodeField] = code
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 }
 

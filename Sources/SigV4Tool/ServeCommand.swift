@@ -102,6 +102,21 @@ struct Serve: AsyncParsableCommand {
             """)
     var upstreamAccessKeyID: String?
 
+    @Option(
+        help: """
+            Seconds to keep trying to open a connection to the upstream (retrying with backoff) before \
+            the request is answered 502 BadGateway (connection refused) or 504 GatewayTimeout.
+            """)
+    var upstreamConnectTimeout: Double = 10
+
+    @Option(
+        help: """
+            Seconds the upstream may stay silent once a request, its body included, has gone to it: \
+            before its response head (then 504 GatewayTimeout) and between pieces of its response \
+            (then the connection is cut). An upload's own length is not limited. 0: never.
+            """)
+    var upstreamTimeout: Double = 300
+
     @Option(name: .customLong("region"), help: "Allowed region (repeatable; default any).")
     var regions: [String] = []
 
@@ -233,6 +248,12 @@ struct Serve: AsyncParsableCommand {
         guard idleTimeout >= 0, idleTimeout <= 86_400 else {
             throw ValidationError("--idle-timeout must be 0 (never) to 86400 seconds")
         }
+        guard upstreamConnectTimeout > 0, upstreamConnectTimeout <= 3_600 else {
+            throw ValidationError("--upstream-connect-timeout must be more than 0 and at most 3600 seconds")
+        }
+        guard upstreamTimeout >= 0, upstreamTimeout <= 86_400 else {
+            throw ValidationError("--upstream-timeout must be 0 (never) to 86400 seconds")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         do {
             _ = try TrustedProxies(trustedProxies)
@@ -253,7 +274,10 @@ struct Serve: AsyncParsableCommand {
     var servesHTTP2: Bool { tlsCertificate != nil && http2 != false && !websockets }
 
     /// `--idle-timeout` for the server's channels; nil for 0 (never).
-    var idleTimeAmount: TimeAmount? { idleTimeout > 0 ? .nanoseconds(Int64(idleTimeout * 1e9)) : nil }
+    var idleTimeAmount: TimeAmount? { Self.timeAmount(idleTimeout) }
+
+    /// `seconds` as a `TimeAmount`; nil for 0 (never).
+    static func timeAmount(_ seconds: Double) -> TimeAmount? { seconds > 0 ? .nanoseconds(Int64(seconds * 1e9)) : nil }
 
     /// The server's TLS configuration from `--tls-certificate` and `--tls-key` (TLS 1.2 or later;
     /// ALPN `h2` and `http/1.1`, or `http/1.1` alone with `--no-http2`); nil without them. A
@@ -357,6 +381,11 @@ struct Serve: AsyncParsableCommand {
         // A gateway passes the upstream's redirects and encodings through untouched.
         var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         clientConfiguration.decompression = .disabled
+        // No deadline for a whole exchange (an upload takes as long as its client sends): the upstream
+        // is timed while it owes an answer. (No write timeout: the gateway writes at its client's
+        // pace, and a client that stalls is --idle-timeout's.)
+        clientConfiguration.timeout = HTTPClient.Configuration.Timeout(
+            connect: Self.timeAmount(upstreamConnectTimeout), read: Self.timeAmount(upstreamTimeout))
         let httpClient =
             upstreamURL == nil ? nil : HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let tlsSetup = try tlsSetup()

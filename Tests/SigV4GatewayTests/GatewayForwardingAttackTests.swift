@@ -299,8 +299,10 @@ extension GatewayForwardingAttackTests {
 }
 
 extension GatewayForwardingAttackTests {
-    @Test("without --diagnostics a refusal names no canonical request or string to sign, and an upstream that does not answer is a bare 502 BadGateway naming neither the upstream nor the error")
-    func refusalsAndUpstreamFailuresTellNothing() throws {
+    /// (An upstream that does not answer: ``GatewayUpstreamTimeoutTests``, on a port no other server
+    /// can take meanwhile. This test stopped its upstream and sent again until 2026-12-05.)
+    @Test("without --diagnostics a refusal names no canonical request or string to sign")
+    func refusalsTellNothing() throws {
         let rig = try Rig()
         let wrong = Signer(
             credentials: Credentials(accessKeyID: rig.credentials.accessKeyID, secretAccessKey: "not-the-secret"),
@@ -315,11 +317,6 @@ extension GatewayForwardingAttackTests {
                 #expect(!text.contains(word), "\(word) in \(text)")
             }
         }
-        let upstreamPort = String(decoding: rig.upstream.stdout, as: UTF8.self).split(separator: "\n").first?.split(separator: " ").last ?? "?"
-        rig.upstream.stop()
-        let (down, downResponse) = try rig.send("GET", "/bucket/down", try rig.signed(.get, "/bucket/down"))
-        #expect(down == 502 && downResponse.contains("<Code>BadGateway</Code>"), "\(downResponse)")
-        #expect(!downResponse.contains(String(upstreamPort)) && !downResponse.lowercased().contains("refused"), "\(downResponse)")
     }
 }
 

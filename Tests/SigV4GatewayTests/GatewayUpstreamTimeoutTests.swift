@@ -1,0 +1,207 @@
+import Foundation
+import Glibc
+import HTTPTypes
+import SigV4
+import SigV4TestSupport
+import Testing
+
+/// `sigv4 serve --upstream-connect-timeout` and `--upstream-timeout` on the built binary: an upstream
+/// that refuses connections, one that takes a connection and never answers, and an upload slower
+/// than the timeout, which is not the upstream's silence and goes through.
+///
+/// The dead upstreams are sockets of this process that keep their port for the whole test (one not
+/// listening refuses; one listening but never accepting answers nothing), so no other test's server
+/// can take the port while the gateway retries it. (Until 2026-12-05 a dead upstream was a stopped
+/// server whose port the gateway retried for 10 s, AsyncHTTPClient's default, and a server of a
+/// test running beside it could have taken that port meanwhile.)
+@Suite("sigv4 serve: upstream timeouts (built binary)", .serialized)
+struct GatewayUpstreamTimeoutTests {
+    /// A TCP socket of 127.0.0.1 on a port the kernel chose, held open: listening (the kernel
+    /// completes connections and takes their bytes, and nothing reads or answers them) or not
+    /// (connections are refused).
+    final class HeldPort {
+        let fd: Int32
+        let port: UInt16
+
+        init(listening: Bool) throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw RawSocket.Failure(description: "socket: \(errno)") }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = 0
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+                    bind(fd, p, length) == 0 && getsockname(fd, p, &length) == 0
+                }
+            }
+            guard bound, !listening || listen(fd, 16) == 0 else {
+                close(fd)
+                throw RawSocket.Failure(description: "bind or listen: \(errno)")
+            }
+            self.fd = fd
+            port = UInt16(bigEndian: address.sin_port)
+        }
+
+        deinit { close(fd) }
+    }
+
+    /// A gateway forwarding to `upstream` with `arguments`, and a signer of a key it knows.
+    struct Rig {
+        let fixture: ServeFixture
+        let gateway: GatewayHygieneTests.Child
+        let port: UInt16
+        let signer: Signer
+
+        init(upstream: String, _ arguments: [String]) throws {
+            fixture = try ServeFixture(label: "upstream-timeouts")
+            let key = try fixture.createKey(principal: "alice")
+            signer = Signer(
+                credentials: Credentials(accessKeyID: key.accessKeyID, secretAccessKey: key.secret),
+                region: "us-east-1", service: "s3", keyCache: nil)
+            (gateway, port) = try fixture.startServe(["--upstream", upstream] + arguments)
+        }
+
+        func stop() {
+            gateway.stop()
+            fixture.remove()
+        }
+
+        /// The head of `method target`, header-signed for `payload` with `fields`, ending the head.
+        func head(_ method: HTTPRequest.Method, _ target: String, _ fields: HTTPFields = [:], payload: PayloadHash)
+            throws -> [UInt8]
+        {
+            let host = "127.0.0.1:\(port)"
+            let request = HTTPRequest(method: method, scheme: "http", authority: host, path: target, headerFields: fields)
+            let signed = try signer.sign(request, payload: payload, at: AmzDate(Date()))
+            var text = "\(method.rawValue) \(target) HTTP/1.1\r\nHost: \(host)\r\n"
+            for field in signed.request.headerFields { text += "\(field.name.rawName): \(field.value)\r\n" }
+            return Array((text + "Connection: close\r\n\r\n").utf8)
+        }
+
+        /// Sends `bytes` and reads the answer, giving up after `seconds`: the status (0 for none)
+        /// and the response.
+        func exchange(_ bytes: [UInt8], within seconds: Int) throws -> (Int, String) {
+            let fd = try RawSocket.connect(port: port, timeoutSeconds: seconds)
+            defer { close(fd) }
+            _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            return Self.answer(RawSocket.readResponse(fd))
+        }
+
+        static func answer(_ response: [UInt8]) -> (Int, String) {
+            let text = String(decoding: response, as: UTF8.self)
+            return (text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0, text)
+        }
+    }
+
+    @Test("an upstream that refuses connections is a bare 502 BadGateway once --upstream-connect-timeout passes (1 s here, not the client library's 10 s), naming neither the upstream nor the error")
+    func refusedUpstreamIsBadGatewayAfterTheConnectTimeout() throws {
+        let refusing = try HeldPort(listening: false)
+        let rig = try Rig(upstream: "http://127.0.0.1:\(refusing.port)", ["--upstream-connect-timeout", "1"])
+        defer { rig.stop() }
+        // 8 s: answered after the 1 s of retries, well before the 10 s the default would take.
+        let (status, response) = try rig.exchange(try rig.head(.get, "/bucket/down", payload: .emptySHA256), within: 8)
+        #expect(status == 502 && response.contains("<Code>BadGateway</Code>"), "\(response)")
+        #expect(!response.contains(String(refusing.port)) && !response.lowercased().contains("refused"), "\(response)")
+        #expect(rig.gateway.process.isRunning)
+    }
+
+    @Test("an upstream that takes the request and never answers is 504 GatewayTimeout once --upstream-timeout passes, naming neither the upstream nor the error; the access log says GatewayTimeout")
+    func silentUpstreamIsGatewayTimeout() throws {
+        let silent = try HeldPort(listening: true)
+        let rig = try Rig(upstream: "http://127.0.0.1:\(silent.port)", ["--upstream-timeout", "1"])
+        defer { rig.stop() }
+        let (status, response) = try rig.exchange(try rig.head(.get, "/bucket/slow", payload: .emptySHA256), within: 8)
+        #expect(status == 504 && response.contains("<Code>GatewayTimeout</Code>"), "\(response)")
+        #expect(!response.contains(String(silent.port)) && !response.lowercased().contains("timeout:"), "\(response)")
+        var line = ""
+        for _ in 0..<100 where line.isEmpty {
+            line = String(decoding: rig.gateway.stdout, as: UTF8.self).split(separator: "\n")
+                .first { $0.contains("path=/bucket/slow") }.map(String.init) ?? ""
+            if line.isEmpty { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        #expect(line.contains("status=504") && line.contains("code=GatewayTimeout"), "\(line)")
+    }
+
+    @Test("an upstream that sends its head and part of its body and then nothing has the client's connection cut once --upstream-timeout passes (the status was sent), not held for ever")
+    func upstreamSilentMidResponseIsCut() throws {
+        let upstream = try HeldPort(listening: true)
+        // Takes one connection, reads the request head, answers 200 with 5 of 10 promised bytes, and
+        // then keeps the connection open, silent, until the test ends.
+        let fd = upstream.fd
+        let served = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let connection = accept(fd, nil, nil)
+            guard connection >= 0 else { return }
+            var head: [UInt8] = []
+            var byte: UInt8 = 0
+            while !head.suffix(4).elementsEqual(Array("\r\n\r\n".utf8)), recv(connection, &byte, 1, 0) == 1 {
+                head.append(byte)
+            }
+            let answer = Array("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello".utf8)
+            _ = answer.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            served.wait()
+            close(connection)
+        }
+        defer { served.signal() }
+        let rig = try Rig(upstream: "http://127.0.0.1:\(upstream.port)", ["--upstream-timeout", "1"])
+        defer { rig.stop() }
+        let client = try RawSocket.connect(port: rig.port, timeoutSeconds: 8)
+        defer { close(client) }
+        let request = try rig.head(.get, "/bucket/half", payload: .emptySHA256)
+        _ = request.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var end = 0
+        repeat {
+            end = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            if end > 0 { received += buffer[0..<end] }
+        } while end > 0
+        let readError = errno
+        let text = String(decoding: received, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 200 ") && text.hasSuffix("\r\n\r\nhello"), "\(text)")
+        // Closed or reset by the gateway, not the 8 s read timeout (EAGAIN).
+        #expect(end == 0 || (readError != EAGAIN && readError != EWOULDBLOCK), "read ended with errno \(readError)")
+    }
+
+    @Test("--upstream-timeout counts the upstream's silence after the request, not the upload: a body sent over 3 s through a gateway with a 1 s timeout reaches the upstream whole")
+    func aSlowUploadIsNotCut() throws {
+        // The recording upstream of the forwarding tests; the body streams (nothing buffered first).
+        let rig = try GatewayForwardingTests.Rig(arguments: ["--upstream-timeout", "1", "--max-buffered-body", "0"])
+        let pieces = ["slow ", "upload ", "body"].map { Array($0.utf8) }
+        let length = pieces.reduce(0) { $0 + $1.count }
+        let fields = try rig.signed(
+            .put, "/bucket/slow-upload",
+            [HTTPField.Name("x-amz-content-sha256")!: "UNSIGNED-PAYLOAD", .contentLength: String(length)],
+            payload: .unsignedPayload)
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 20)
+        defer { close(fd) }
+        var head = "PUT /bucket/slow-upload HTTP/1.1\r\n"
+        for (name, value) in fields + [("Connection", "close")] { head += "\(name): \(value)\r\n" }
+        for bytes in [Array((head + "\r\n").utf8)] + pieces {
+            _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            Thread.sleep(forTimeInterval: 1.5)
+        }
+        let (status, response) = Rig.answer(RawSocket.readResponse(fd))
+        #expect(status == 200, "\(response)")
+        let received = try #require(GatewayForwardingAttackTests.request(rig, "/bucket/slow-upload"), "\(rig.received)")
+        #expect(received.bytes == length)
+    }
+
+    @Test("--upstream-connect-timeout must be above 0 and --upstream-timeout 0 or more: otherwise a usage error (exit 2)")
+    func timeoutFlagsAreChecked() throws {
+        for arguments in [
+            ["--upstream-connect-timeout", "0"], ["--upstream-connect-timeout", "-1"], ["--upstream-timeout", "-1"],
+            ["--upstream-timeout", "86401"], ["--upstream-timeout", "soon"],
+        ] {
+            let result = try ChildProcess.run(
+                GatewayBinaryTests.binary, ["serve", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9"] + arguments)
+            let message = String(decoding: result.stderr, as: UTF8.self)
+            #expect(result.status == 2, "\(arguments): \(message)")
+            // One line naming the flag, no stack.
+            #expect(message.hasPrefix("sigv4: error: ") && message.contains(arguments[0]), "\(arguments): \(message)")
+            #expect(message.split(separator: "\n").count == 1 && result.stdout.isEmpty, "\(arguments): \(message)")
+        }
+    }
+}
