@@ -305,6 +305,10 @@ struct Gateway: Sendable {
                 log(request, forwarding, status: 499, identity: identity, form: form, code: "ClientClosedRequest", started: started)
                 return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))
             }
+            if Self.isUpstreamBusy(error) {
+                log(request, forwarding, status: 503, identity: identity, form: form, code: "SlowDown", started: started)
+                return Self.upstreamBusy()
+            }
             if Self.isUpstreamTimeout(error) {
                 log(request, forwarding, status: 504, identity: identity, form: form, code: "GatewayTimeout", started: started)
                 return Self.gatewayTimeout()
@@ -339,6 +343,13 @@ struct Gateway: Sendable {
     /// (Until 2026-12-05 every exchange had 300 s to its response head, which cut uploads slower
     /// than that.)
     static let upstreamDeadline = NIODeadline.distantFuture
+
+    /// True when `error` says every connection to the upstream (`--upstream-max-connections`) stayed
+    /// busy for `--upstream-connect-timeout` while the request waited for one. Answered 503
+    /// `SlowDown`, which SDKs retry with backoff.
+    static func isUpstreamBusy(_ error: any Error) -> Bool {
+        (error as? HTTPClientError) == .getConnectionFromPoolTimeout
+    }
 
     /// True when `error` is the upstream's client giving up on time: no connection within
     /// `--upstream-connect-timeout` (with no refusal to report), or no answer within
@@ -789,6 +800,12 @@ struct Gateway: Sendable {
     /// 504 `GatewayTimeout`: the upstream took longer than its timeouts allow (``isUpstreamTimeout(_:)``).
     static func gatewayTimeout() -> Response {
         upstreamFailure(.gatewayTimeout, code: "GatewayTimeout", message: "The upstream service did not answer in time")
+    }
+
+    /// 503 `SlowDown`: no connection to the upstream came free in time (``isUpstreamBusy(_:)``).
+    static func upstreamBusy() -> Response {
+        upstreamFailure(
+            .serviceUnavailable, code: "SlowDown", message: "Too many requests are waiting for the upstream service")
     }
 
     /// An S3-style XML error for the upstream's failure, naming neither the upstream nor the error.

@@ -117,6 +117,13 @@ struct Serve: AsyncParsableCommand {
             """)
     var upstreamTimeout: Double = 300
 
+    @Option(
+        help: """
+            Most connections open to the upstream at once (one per request in flight). A request that \
+            finds them all busy waits up to --upstream-connect-timeout for one, then gets 503 SlowDown.
+            """)
+    var upstreamMaxConnections: Int = 1024
+
     @Option(name: .customLong("region"), help: "Allowed region (repeatable; default any).")
     var regions: [String] = []
 
@@ -254,6 +261,9 @@ struct Serve: AsyncParsableCommand {
         guard upstreamTimeout >= 0, upstreamTimeout <= 86_400 else {
             throw ValidationError("--upstream-timeout must be 0 (never) to 86400 seconds")
         }
+        guard upstreamMaxConnections >= 1, upstreamMaxConnections <= 65_536 else {
+            throw ValidationError("--upstream-max-connections must be 1 to 65536")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         do {
             _ = try TrustedProxies(trustedProxies)
@@ -275,6 +285,17 @@ struct Serve: AsyncParsableCommand {
 
     /// `--idle-timeout` for the server's channels; nil for 0 (never).
     var idleTimeAmount: TimeAmount? { Self.timeAmount(idleTimeout) }
+
+    /// Raises the soft limit on open files to the hard one, as Go's runtime does at start: a forwarded
+    /// request holds two descriptors (its client's connection and the upstream's), and the usual soft
+    /// limit, 1024, would refuse connections long before `--upstream-max-connections`. A failure
+    /// changes nothing (the gateway runs with the limit it was given).
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
 
     /// `seconds` as a `TimeAmount`; nil for 0 (never).
     static func timeAmount(_ seconds: Double) -> TimeAmount? { seconds > 0 ? .nanoseconds(Int64(seconds * 1e9)) : nil }
@@ -343,6 +364,7 @@ struct Serve: AsyncParsableCommand {
             handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             return handler
         }
+        Self.raiseOpenFileLimit()
         let environment = ProcessInfo.processInfo.environment
         let storePath = keystore ?? KeyStoreLocation.defaultStorePath(environment: environment)
         let store: KeyStore
@@ -386,6 +408,10 @@ struct Serve: AsyncParsableCommand {
         // pace, and a client that stalls is --idle-timeout's.)
         clientConfiguration.timeout = HTTPClient.Configuration.Timeout(
             connect: Self.timeAmount(upstreamConnectTimeout), read: Self.timeAmount(upstreamTimeout))
+        // A request holds its connection until its response has streamed back: the limit is the
+        // number of exchanges in flight (the client library's default, 8, made a ninth slow
+        // upload wait and then fail).
+        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = upstreamMaxConnections
         let httpClient =
             upstreamURL == nil ? nil : HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let tlsSetup = try tlsSetup()

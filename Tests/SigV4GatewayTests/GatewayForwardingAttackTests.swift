@@ -299,7 +299,7 @@ extension GatewayForwardingAttackTests {
 }
 
 extension GatewayForwardingAttackTests {
-    /// (An upstream that does not answer: ``GatewayUpstreamTimeoutTests``, on a port no other server
+    /// (An upstream that does not answer: ``GatewayUpstreamLimitsTests``, on a port no other server
     /// can take meanwhile. This test stopped its upstream and sent again until 2026-12-05.)
     @Test("without --diagnostics a refusal names no canonical request or string to sign")
     func refusalsTellNothing() throws {

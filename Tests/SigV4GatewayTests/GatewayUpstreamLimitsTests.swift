@@ -5,17 +5,18 @@ import SigV4
 import SigV4TestSupport
 import Testing
 
-/// `sigv4 serve --upstream-connect-timeout` and `--upstream-timeout` on the built binary: an upstream
-/// that refuses connections, one that takes a connection and never answers, and an upload slower
-/// than the timeout, which is not the upstream's silence and goes through.
+/// `sigv4 serve --upstream-connect-timeout`, `--upstream-timeout` and `--upstream-max-connections`
+/// on the built binary: an upstream that refuses connections, one that takes a connection and never
+/// answers, one that stops in the middle of its answer, an upload slower than the timeout (which is
+/// not the upstream's silence and goes through), and slow upstreams with many requests at once.
 ///
 /// The dead upstreams are sockets of this process that keep their port for the whole test (one not
 /// listening refuses; one listening but never accepting answers nothing), so no other test's server
 /// can take the port while the gateway retries it. (Until 2026-12-05 a dead upstream was a stopped
 /// server whose port the gateway retried for 10 s, AsyncHTTPClient's default, and a server of a
 /// test running beside it could have taken that port meanwhile.)
-@Suite("sigv4 serve: upstream timeouts (built binary)", .serialized)
-struct GatewayUpstreamTimeoutTests {
+@Suite("sigv4 serve: upstream timeouts and connection limit (built binary)", .serialized)
+struct GatewayUpstreamLimitsTests {
     /// A TCP socket of 127.0.0.1 on a port the kernel chose, held open: listening (the kernel
     /// completes connections and takes their bytes, and nothing reads or answers them) or not
     /// (connections are refused).
@@ -83,6 +84,11 @@ struct GatewayUpstreamTimeoutTests {
         /// Sends `bytes` and reads the answer, giving up after `seconds`: the status (0 for none)
         /// and the response.
         func exchange(_ bytes: [UInt8], within seconds: Int) throws -> (Int, String) {
+            try Self.exchange(port: port, bytes, within: seconds)
+        }
+
+        /// ``exchange(_:within:)`` with the gateway on `port`.
+        static func exchange(port: UInt16, _ bytes: [UInt8], within seconds: Int) throws -> (Int, String) {
             let fd = try RawSocket.connect(port: port, timeoutSeconds: seconds)
             defer { close(fd) }
             _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -189,11 +195,119 @@ struct GatewayUpstreamTimeoutTests {
         #expect(received.bytes == length)
     }
 
-    @Test("--upstream-connect-timeout must be above 0 and --upstream-timeout 0 or more: otherwise a usage error (exit 2)")
+    /// An upstream on `port` that answers every request `200 ok` after `delay` seconds, each on a thread
+    /// of its own, and counts the connections it holds at once.
+    final class SlowUpstream: @unchecked Sendable {
+        let port: HeldPort
+        private let lock = NSLock()
+        private var open = 0
+        private var mostOpen = 0
+        private var answered = 0
+
+        init(delay: Double) throws {
+            port = try HeldPort(listening: true)
+            let fd = port.fd
+            Thread.detachNewThread { [self] in
+                while true {
+                    let connection = accept(fd, nil, nil)
+                    guard connection >= 0 else { return }
+                    Thread.detachNewThread { [self] in self.serve(connection, delay: delay) }
+                }
+            }
+        }
+
+        private func serve(_ connection: Int32, delay: Double) {
+            lock.withLock {
+                open += 1
+                mostOpen = max(mostOpen, open)
+            }
+            var head: [UInt8] = []
+            var byte: UInt8 = 0
+            while !head.suffix(4).elementsEqual(Array("\r\n\r\n".utf8)), recv(connection, &byte, 1, 0) == 1 {
+                head.append(byte)
+            }
+            Thread.sleep(forTimeInterval: delay)
+            let answer = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".utf8)
+            _ = answer.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            lock.withLock {
+                open -= 1
+                answered += 1
+            }
+            close(connection)
+        }
+
+        /// The most connections held at once, and how many requests were answered.
+        var counts: (mostOpen: Int, answered: Int) { lock.withLock { (mostOpen, answered) } }
+    }
+
+    /// Sends `count` signed GETs at once, each from a thread of its own; their statuses and responses.
+    static func sendAtOnce(_ rig: Rig, _ count: Int) throws -> [(Int, String)] {
+        let requests = try (0..<count).map { try rig.head(.get, "/bucket/busy\($0)", payload: .emptySHA256) }
+        let port = rig.port
+        let lock = NSLock()
+        nonisolated(unsafe) var answers: [(Int, String)] = []
+        let done = DispatchGroup()
+        for request in requests {
+            done.enter()
+            Thread.detachNewThread {
+                let answer = (try? Rig.exchange(port: port, request, within: 20)) ?? (0, "no connection")
+                lock.withLock { answers.append(answer) }
+                done.leave()
+            }
+        }
+        done.wait()
+        return lock.withLock { answers }
+    }
+
+    @Test("twelve slow requests at once all reach the upstream (--upstream-max-connections is 1024 by default; the client library's own limit, 8, made the ninth wait --upstream-connect-timeout and fail)")
+    func manySlowRequestsAtOnceAllGoThrough() throws {
+        let upstream = try SlowUpstream(delay: 2)
+        let rig = try Rig(upstream: "http://127.0.0.1:\(upstream.port.port)", ["--upstream-connect-timeout", "1"])
+        defer { rig.stop() }
+        let answers = try Self.sendAtOnce(rig, 12)
+        #expect(answers.filter { $0.0 == 200 }.count == 12, "\(answers.map(\.0)) \(answers.first { $0.0 != 200 } ?? (0, ""))")
+        #expect(upstream.counts.answered == 12 && upstream.counts.mostOpen > 8, "\(upstream.counts)")
+    }
+
+    @Test("with --upstream-max-connections 2, two of four slow requests at once reach the upstream and the others, once --upstream-connect-timeout passes without a free connection, get 503 SlowDown (logged), naming nothing of the upstream")
+    func requestsBeyondTheConnectionLimitAreSlowDown() throws {
+        let upstream = try SlowUpstream(delay: 3)
+        let rig = try Rig(
+            upstream: "http://127.0.0.1:\(upstream.port.port)",
+            ["--upstream-max-connections", "2", "--upstream-connect-timeout", "1"])
+        defer { rig.stop() }
+        let answers = try Self.sendAtOnce(rig, 4)
+        #expect(answers.map(\.0).sorted() == [200, 200, 503, 503], "\(answers)")
+        for (status, response) in answers where status == 503 {
+            #expect(response.contains("<Code>SlowDown</Code>") && !response.contains(String(upstream.port.port)), "\(response)")
+        }
+        #expect(upstream.counts.mostOpen == 2, "\(upstream.counts)")
+        let log = String(decoding: rig.gateway.stdout, as: UTF8.self)
+        #expect(log.split(separator: "\n").filter { $0.contains("status=503") && $0.contains("code=SlowDown") }.count == 2, "\(log)")
+    }
+
+    @Test("the gateway raises its soft limit on open files to the hard one (started with 256 of 4096, it runs with 4096): a forwarded request holds two descriptors")
+    func openFileLimitIsRaised() throws {
+        let fixture = try ServeFixture(label: "nofile")
+        defer { fixture.remove() }
+        // prlimit sets the limits and execs the gateway: the process it starts is the gateway.
+        let gateway = try GatewayHygieneTests.Child(
+            "/usr/bin/prlimit",
+            ["--nofile=256:4096", GatewayBinaryTests.binary.path, "serve", "--listen", "127.0.0.1:0", "--keystore", fixture.store],
+            environment: fixture.environment, directory: fixture.directory, name: "gateway")
+        defer { gateway.stop() }
+        #expect(gateway.line(startingWith: "sigv4 serve: listening on http") != nil)
+        let limits = try String(contentsOfFile: "/proc/\(gateway.process.processIdentifier)/limits", encoding: .utf8)
+        let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }.map(String.init) ?? ""
+        #expect(line.split(separator: " ", omittingEmptySubsequences: true).suffix(3).prefix(2) == ["4096", "4096"], "\(line)")
+    }
+
+    @Test("--upstream-connect-timeout must be above 0, --upstream-timeout 0 or more and --upstream-max-connections 1 or more: otherwise a usage error (exit 2)")
     func timeoutFlagsAreChecked() throws {
         for arguments in [
             ["--upstream-connect-timeout", "0"], ["--upstream-connect-timeout", "-1"], ["--upstream-timeout", "-1"],
-            ["--upstream-timeout", "86401"], ["--upstream-timeout", "soon"],
+            ["--upstream-timeout", "86401"], ["--upstream-timeout", "soon"], ["--upstream-max-connections", "0"],
+            ["--upstream-max-connections", "65537"],
         ] {
             let result = try ChildProcess.run(
                 GatewayBinaryTests.binary, ["serve", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9"] + arguments)
