@@ -124,6 +124,14 @@ struct Serve: AsyncParsableCommand {
             """)
     var upstreamMaxConnections: Int = 1024
 
+    @Option(
+        name: .customLong("upstream-ca"),
+        help: """
+            With an https --upstream: trust the CA certificates in this PEM file (and only them) for the \
+            upstream's certificate, for upstreams with a private CA. Default: the system's trusted CAs.
+            """)
+    var upstreamCA: String?
+
     @Option(name: .customLong("region"), help: "Allowed region (repeatable; default any).")
     var regions: [String] = []
 
@@ -230,6 +238,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--listen must be host:port, for example 127.0.0.1:8080")
         }
         if let upstream { _ = try Gateway.Upstream(upstream) }
+        _ = try upstreamTLSConfiguration()
         if upstreamAccessKeyID != nil {
             guard upstream != nil else { throw ValidationError("--upstream-access-key-id needs --upstream") }
             guard let secret = ProcessInfo.processInfo.environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"], !secret.isEmpty
@@ -295,6 +304,29 @@ struct Serve: AsyncParsableCommand {
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
         limit.rlim_cur = limit.rlim_max
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
+    /// The TLS configuration for an https upstream with `--upstream-ca`: its certificates as the only
+    /// trust roots (hostnames still verified); nil without the flag (AsyncHTTPClient's default: the
+    /// system's roots). A `ValidationError` for the flag without an https `--upstream`, or a file that
+    /// cannot be read or holds no PEM certificate.
+    func upstreamTLSConfiguration() throws -> TLSConfiguration? {
+        guard let upstreamCA else { return nil }
+        guard let upstream, (try? Gateway.Upstream(upstream))?.scheme == "https" else {
+            throw ValidationError("--upstream-ca needs an https --upstream")
+        }
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMFile(upstreamCA)
+        } catch {
+            throw ValidationError("--upstream-ca \(upstreamCA): not a readable PEM file of certificates")
+        }
+        guard !certificates.isEmpty else {
+            throw ValidationError("--upstream-ca \(upstreamCA): no certificate in the file")
+        }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .certificates(certificates)
+        return configuration
     }
 
     /// `seconds` as a `TimeAmount`; nil for 0 (never).
@@ -412,6 +444,7 @@ struct Serve: AsyncParsableCommand {
         // number of exchanges in flight (the client library's default, 8, made a ninth slow
         // upload wait and then fail).
         clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = upstreamMaxConnections
+        if let upstreamTLS = try upstreamTLSConfiguration() { clientConfiguration.tlsConfiguration = upstreamTLS }
         let httpClient =
             upstreamURL == nil ? nil : HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let tlsSetup = try tlsSetup()

@@ -259,3 +259,75 @@ extension GatewayTLSTests {
         #expect(notPEM == 2 && notPEMOutput.contains("--tls-client-ca"), "\(notPEMOutput)")
     }
 }
+
+extension GatewayTLSTests {
+    /// An upstream over TLS with `certificate`: answers `200 upstream saw <target>` to every GET and
+    /// prints `upstream listening on <port>` first.
+    static let tlsUpstream = #"""
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = ("upstream saw " + self.path).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print("upstream listening on", server.server_address[1], flush=True)
+server.serve_forever()
+"""#
+
+    @Test("--upstream-ca: an https upstream whose certificate a private CA issued is reached when the gateway trusts that CA, and not otherwise (502 BadGateway, nothing of the upstream named); the flag without an https upstream, or with a file that is not PEM, is a usage error")
+    func upstreamCertificateFromAPrivateCA() throws {
+        let certificate = try Certificate()
+        defer { certificate.remove() }
+        let other = try Certificate()
+        defer { other.remove() }
+        let fixture = try ServeFixture(label: "upstream-ca")
+        defer { fixture.remove() }
+        let key = try fixture.createKey(principal: "alice")
+        let upstream = try GatewayHygieneTests.Child(
+            "/usr/bin/env", ["python3", "-c", Self.tlsUpstream, certificate.certificate, certificate.key],
+            environment: fixture.environment, directory: fixture.directory, name: "upstream")
+        defer { upstream.stop() }
+        let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
+        let url = "https://127.0.0.1:\(line.split(separator: " ").last ?? "")"
+        // Trusting the upstream's own (self-issued) certificate, the system's CAs, and another CA.
+        for (trust, expected) in [(certificate.certificate, "200"), (nil, "502"), (other.certificate, "502")] {
+            let (gateway, port) = try fixture.startServe(
+                ["--upstream", url, "--upstream-connect-timeout", "1"] + (trust.map { ["--upstream-ca", $0] } ?? []))
+            defer { gateway.stop() }
+            let (status, output) = try Certificate.run(
+                "/usr/bin/curl",
+                [
+                    "-sS", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "\(key.accessKeyID):\(key.secret)",
+                    "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "-w", "\n%{http_code}",
+                    "http://127.0.0.1:\(port)/bucket/over-tls",
+                ])
+            #expect(status == 0 && output.hasSuffix("\n" + expected), "\(trust ?? "system CAs"): \(output)")
+            if expected == "200" {
+                #expect(output.hasPrefix("upstream saw /bucket/over-tls"), "\(output)")
+            } else {
+                #expect(output.contains("<Code>BadGateway</Code>") && !output.contains(url), "\(output)")
+            }
+        }
+        func serve(_ arguments: [String]) throws -> (Int32, String) {
+            try Certificate.run("/bin/sh", ["-c", "\"$0\" serve \"$@\" 2>&1", GatewayBinaryTests.binary.path] + arguments)
+        }
+        for (arguments, message) in [
+            (["--upstream-ca", certificate.certificate], "needs an https --upstream"),
+            (["--upstream", "http://127.0.0.1:9", "--upstream-ca", certificate.certificate], "needs an https --upstream"),
+            (["--upstream", url, "--upstream-ca", certificate.key], "--upstream-ca"),
+            (["--upstream", url, "--upstream-ca", certificate.directory + "/missing.pem"], "--upstream-ca"),
+        ] {
+            let (usage, output) = try serve(arguments)
+            #expect(usage == 2 && output.contains(message) && !output.contains("PRIVATE KEY"), "\(arguments): \(output)")
+        }
+    }
+}
