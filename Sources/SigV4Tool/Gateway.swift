@@ -472,6 +472,8 @@ struct Gateway: Sendable {
             }
             return try await relay(httpClient.execute(outbound, deadline: Self.upstreamDeadline))
         }
+        // A body read whole (or none) can be sent again; a streamed one cannot.
+        var streamed = false
         let contentLength = request.headers[.contentLength].flatMap { Int64($0) }
         let chunked = request.headers[.transferEncoding] != nil
         let checkedAtEnd =
@@ -493,6 +495,7 @@ struct Gateway: Sendable {
             // the upstream request before its declared length is reached. The upstream is contacted
             // only once the middleware has released the first bytes (for aws-chunked: the first chunk
             // verified), so a body refused at its start never opens an upstream request.
+            streamed = true
             outbound.body = .stream(try await StartedBody(request.body), length: .known(contentLength))
         } else if chunked, checkedAtEnd {
             // No declared length: read up to --max-buffered-body before the upstream is contacted. A
@@ -502,14 +505,55 @@ struct Gateway: Sendable {
             if let whole = started.whole {
                 outbound.body = .bytes(whole)
             } else {
+                streamed = true
                 outbound.body = .stream(started, length: .unknown)
             }
         } else if chunked {
+            streamed = true
             outbound.body = .stream(try await StartedBody(request.body), length: .unknown)
         } else if contentLength == 0 {
             outbound.headers.replaceOrAdd(name: "Content-Length", value: "0")
         }
-        return try await relay(httpClient.execute(outbound, deadline: Self.upstreamDeadline))
+        let resendable = !streamed && Self.isIdempotent(request.head.method)
+        return try await relay(send(outbound, over: httpClient, resendable: resendable))
+    }
+
+    /// Sends `outbound` to the upstream. When `resendable` (an idempotent method, a body held whole
+    /// or none) and the connection closed before any answer came, it is sent once more, on another
+    /// connection: the upstream may close a kept-alive connection (its own idle timeout; Node's is
+    /// 5 s, nginx's 75 s) just as the gateway sends a request on it, which then meets no server.
+    /// RFC 9110, section 9.2.2, lets a client send an idempotent request again; Go's transport and
+    /// nginx do. Anything else (no connection, a timeout, a streamed body, another method) fails as it came.
+    func send(_ outbound: HTTPClientRequest, over httpClient: HTTPClient, resendable: Bool) async throws
+        -> HTTPClientResponse
+    {
+        do {
+            return try await httpClient.execute(outbound, deadline: Self.upstreamDeadline)
+        } catch where resendable && Self.isClosedBeforeAnswer(error) {
+            return try await httpClient.execute(outbound, deadline: Self.upstreamDeadline)
+        }
+    }
+
+    /// GET, HEAD, OPTIONS, TRACE, PUT and DELETE (RFC 9110, section 9.2.2).
+    static func isIdempotent(_ method: HTTPRequest.Method) -> Bool {
+        switch method {
+        case .get, .head, .options, .trace, .put, .delete: return true
+        default: return false
+        }
+    }
+
+    /// True when `error` says the upstream's connection closed (or was reset) before its answer's
+    /// head came: what a kept-alive connection the upstream closed meanwhile gives.
+    static func isClosedBeforeAnswer(_ error: any Error) -> Bool {
+        if let error = error as? HTTPClientError { return error == .remoteConnectionClosed }
+        if let error = error as? IOError { return error.errnoCode == ECONNRESET || error.errnoCode == EPIPE }
+        if let error = error as? ChannelError {
+            switch error {
+            case .ioOnClosedChannel, .eof, .outputClosed, .alreadyClosed: return true
+            default: return false
+            }
+        }
+        return false
     }
 
     /// The upstream's response, streamed back without its hop-by-hop headers.

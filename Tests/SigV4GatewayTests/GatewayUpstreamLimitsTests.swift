@@ -286,6 +286,92 @@ struct GatewayUpstreamLimitsTests {
         #expect(log.split(separator: "\n").filter { $0.contains("status=503") && $0.contains("code=SlowDown") }.count == 2, "\(log)")
     }
 
+    /// An upstream that answers the first request of each connection (`200`, kept alive) and closes
+    /// the connection, unanswered, when a second request comes on it: a server whose idle timeout
+    /// closed a kept-alive connection just as a request was sent on it. It records each request line
+    /// it read, with the body bytes it read after it.
+    final class FirstRequestOnlyUpstream: @unchecked Sendable {
+        let port: HeldPort
+        private let lock = NSLock()
+        private var seen: [String] = []
+
+        init() throws {
+            port = try HeldPort(listening: true)
+            let fd = port.fd
+            Thread.detachNewThread { [self] in
+                while true {
+                    let connection = accept(fd, nil, nil)
+                    guard connection >= 0 else { return }
+                    Thread.detachNewThread { [self] in self.serve(connection) }
+                }
+            }
+        }
+
+        private func serve(_ connection: Int32) {
+            defer { close(connection) }
+            for k in 0..<2 {
+                var head: [UInt8] = []
+                var byte: UInt8 = 0
+                while !head.suffix(4).elementsEqual(Array("\r\n\r\n".utf8)) {
+                    guard recv(connection, &byte, 1, 0) == 1 else { return }
+                    head.append(byte)
+                }
+                let text = String(decoding: head, as: UTF8.self)
+                let length = text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+                var body: [UInt8] = []
+                while body.count < length {
+                    guard recv(connection, &byte, 1, 0) == 1 else { return }
+                    body.append(byte)
+                }
+                let line = text.components(separatedBy: "\r\n")[0]
+                lock.withLock { seen.append(line + " body=" + String(decoding: body, as: UTF8.self)) }
+                if k == 1 { return }  // the second request: closed unanswered
+                let answer = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)
+                _ = answer.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            }
+        }
+
+        /// The request lines read so far (with their bodies), in order.
+        var requests: [String] { lock.withLock { seen } }
+    }
+
+    @Test("an idempotent request (GET, or PUT with its body held whole) that meets a kept-alive upstream connection closing unanswered is sent again on a new one and answered; a POST is not sent again (502), nor a streamed body")
+    func idempotentRequestsAreSentAgainOnAClosedConnection() throws {
+        let upstream = try FirstRequestOnlyUpstream()
+        let rig = try Rig(upstream: "http://127.0.0.1:\(upstream.port.port)", ["--upstream-connect-timeout", "1"])
+        defer { rig.stop() }
+        /// `streamed`: the body goes chunked and unsigned, so the gateway streams it on (with no length).
+        func send(_ method: HTTPRequest.Method, _ target: String, body: String = "", streamed: Bool = false) throws -> Int {
+            let bytes = Array(body.utf8)
+            if streamed {
+                let fields: HTTPFields = [
+                    HTTPField.Name("x-amz-content-sha256")!: "UNSIGNED-PAYLOAD", .transferEncoding: "chunked",
+                ]
+                let chunked = Array("\(String(bytes.count, radix: 16))\r\n\(body)\r\n0\r\n\r\n".utf8)
+                return try rig.exchange(try rig.head(method, target, fields, payload: .unsignedPayload) + chunked, within: 8).0
+            }
+            let fields: HTTPFields = body.isEmpty && method != .post ? [:] : [.contentLength: String(bytes.count)]
+            return try rig.exchange(try rig.head(method, target, fields, payload: .sha256(of: bytes)) + bytes, within: 8).0
+        }
+        // One request opens a connection (answered, kept alive); each request after it goes on the
+        // connection the one before left open, as its second request, and meets it closing. (A
+        // request sent again is the first of a new connection, answered, and leaves that one open.)
+        #expect(try send(.get, "/bucket/opens-1") == 200)
+        #expect(try send(.get, "/bucket/get") == 200)
+        #expect(try send(.put, "/bucket/put", body: "whole") == 200)
+        #expect(try send(.post, "/bucket/post", body: "once") == 502)
+        // (The POST's connection is gone: another one is opened first.)
+        #expect(try send(.get, "/bucket/opens-2") == 200)
+        #expect(try send(.put, "/bucket/streamed", body: "stream", streamed: true) == 502)
+        let seen = upstream.requests
+        func times(_ line: String) -> Int { seen.filter { $0 == line }.count }
+        #expect(times("GET /bucket/get HTTP/1.1 body=") == 2, "\(seen)")
+        #expect(times("PUT /bucket/put HTTP/1.1 body=whole") == 2, "\(seen)")
+        #expect(times("POST /bucket/post HTTP/1.1 body=once") == 1, "\(seen)")
+        #expect(seen.filter { $0.hasPrefix("PUT /bucket/streamed ") }.count == 1, "\(seen)")
+    }
+
     @Test("the gateway raises its soft limit on open files to the hard one (started with 256 of 4096, it runs with 4096): a forwarded request holds two descriptors")
     func openFileLimitIsRaised() throws {
         let fixture = try ServeFixture(label: "nofile")
