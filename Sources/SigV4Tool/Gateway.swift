@@ -40,6 +40,8 @@ struct Gateway: Sendable {
     /// With `--tls-client-ca`: each request's client certificate is read from its connection and
     /// named to the upstream (``ClientCertificate``), in the echo answer and in the access log.
     var clientCertificates = false
+    /// `--health-path`: the path answered without authentication, and what it checks.
+    var health: Health? = nil
 
     /// An upstream base URL split into the parts we need; its path prefix is prepended to every target.
     struct Upstream: Sendable {
@@ -267,6 +269,7 @@ struct Gateway: Sendable {
     }
 
     func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
+        if let health, health.asks(request.head) { return health.answer(request.head.method) }
         let started = ContinuousClock.now
         // The identity is kept for the access log only when the log is written: a copy of a
         // verified request is a retain and a release of each of its strings.
@@ -343,6 +346,32 @@ struct Gateway: Sendable {
     /// (Until 2026-12-05 every exchange had 300 s to its response head, which cut uploads slower
     /// than that.)
     static let upstreamDeadline = NIODeadline.distantFuture
+
+    /// The health check (`--health-path`): a GET or HEAD of `path` (its query ignored) is answered
+    /// `200 {"status":"ok"}` before authentication, for load balancers and probes; never forwarded,
+    /// and not in the access log (a load balancer asks every few seconds). Any other method, or any
+    /// other path, is an ordinary request.
+    struct Health: Sendable {
+        var path: String
+
+        /// True when `head` asks for the health check.
+        func asks(_ head: HTTPRequest) -> Bool {
+            guard head.method == .get || head.method == .head, let target = head.path else { return false }
+            let end = target.utf8.firstIndex(of: UInt8(ascii: "?")) ?? target.utf8.endIndex
+            return target.utf8[..<end].elementsEqual(path.utf8)
+        }
+
+        /// The answer, with a body for GET (a HEAD gets the same head without it).
+        func answer(_ method: HTTPRequest.Method) -> Response {
+            let body = ByteBuffer(string: "{\"status\":\"ok\"}\n")
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            headers[.contentLength] = String(body.readableBytes)
+            headers[.cacheControl] = "no-store"
+            return Response(
+                status: .ok, headers: headers, body: method == .head ? ResponseBody() : ResponseBody(byteBuffer: body))
+        }
+    }
 
     /// True when `error` says every connection to the upstream (`--upstream-max-connections`) stayed
     /// busy for `--upstream-connect-timeout` while the request waited for one. Answered 503

@@ -214,6 +214,14 @@ struct Serve: AsyncParsableCommand {
             """)
     var trustedProxies: [String] = []
 
+    @Option(
+        help: """
+            Answer GET and HEAD of this path (query ignored) with 200 {"status":"ok"} without \
+            authentication, for load balancers and probes. Never forwarded, not in the access log. \
+            Default: none (every path needs a signature).
+            """)
+    var healthPath: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -269,6 +277,12 @@ struct Serve: AsyncParsableCommand {
         }
         guard upstreamTimeout >= 0, upstreamTimeout <= 86_400 else {
             throw ValidationError("--upstream-timeout must be 0 (never) to 86400 seconds")
+        }
+        if let healthPath,
+            !healthPath.hasPrefix("/") || healthPath.contains("?") || healthPath.contains("#") || healthPath.utf8.count > 256
+                || healthPath.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7f })
+        {
+            throw ValidationError("--health-path must be a path: starting with /, without a query, at most 256 bytes")
         }
         guard upstreamMaxConnections >= 1, upstreamMaxConnections <= 65_536 else {
             throw ValidationError("--upstream-max-connections must be 1 to 65536")
@@ -459,7 +473,8 @@ struct Serve: AsyncParsableCommand {
             }, maxBufferedBody: maxBufferedBody, spoolDirectory: spoolDirectory ?? NSTemporaryDirectory(),
             webSocketKeyCheck: websocketKeyCheck > 0 ? .seconds(websocketKeyCheck) : nil,
             trustedProxies: try TrustedProxies(trustedProxies),
-            scheme: tls == nil ? "http" : "https", clientCertificates: tlsClientCa != nil)
+            scheme: tls == nil ? "http" : "https", clientCertificates: tlsClientCa != nil,
+            health: healthPath.map { Gateway.Health(path: $0) })
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
         let http1Configuration = HTTP1Channel.Configuration(
