@@ -28,7 +28,6 @@ struct GatewayHealthTests {
         let log = String(decoding: rig.gateway.stdout, as: UTF8.self).split(separator: "\n")
         #expect(!log.contains { $0.contains("path=/healthz") && $0.contains("status=200") }, "\(log)")
         #expect(log.contains { $0.contains("path=/healthz") && $0.contains("status=403") }, "\(log)")
-
     }
 
     @Test("a --health-path that is not a path (no leading /, a query, a space) is a usage error")
