@@ -619,12 +619,7 @@ extension GatewayForwardingTests {
         #expect(sent == part.count)
         Thread.sleep(forTimeInterval: 0.3)
         close(fd)
-        var line = ""
-        for _ in 0..<100 where line.isEmpty {
-            line = String(decoding: rig.gateway.stdout, as: UTF8.self).split(separator: "\n")
-                .first { $0.contains("path=/bucket/cut") }.map(String.init) ?? ""
-            if line.isEmpty { Thread.sleep(forTimeInterval: 0.05) }
-        }
+        let line = rig.gateway.line(containing: "path=/bucket/cut")
         #expect(line.contains("status=499") && line.contains("code=ClientClosedRequest"), "\(line)")
         #expect(line.contains("principal=alice"), "\(line)")
     }

@@ -126,6 +126,18 @@ struct GatewayHygieneTests {
             return nil
         }
 
+        /// The first stdout line containing `text` (an access-log line, say), waiting up to 5 s for it;
+        /// empty when none came.
+        func line(containing text: String) -> String {
+            for _ in 0..<100 {
+                if let line = String(decoding: stdout, as: UTF8.self).split(separator: "\n").first(where: { $0.contains(text) }) {
+                    return String(line)
+                }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return ""
+        }
+
         /// Peak resident set size (VmHWM) while still running.
         var peakRSS: String {
             let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""

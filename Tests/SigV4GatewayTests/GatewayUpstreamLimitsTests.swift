@@ -121,12 +121,7 @@ struct GatewayUpstreamLimitsTests {
         let (status, response) = try rig.exchange(try rig.head(.get, "/bucket/slow", payload: .emptySHA256), within: 8)
         #expect(status == 504 && response.contains("<Code>GatewayTimeout</Code>"), "\(response)")
         #expect(!response.contains(String(silent.port)) && !response.lowercased().contains("timeout:"), "\(response)")
-        var line = ""
-        for _ in 0..<100 where line.isEmpty {
-            line = String(decoding: rig.gateway.stdout, as: UTF8.self).split(separator: "\n")
-                .first { $0.contains("path=/bucket/slow") }.map(String.init) ?? ""
-            if line.isEmpty { Thread.sleep(forTimeInterval: 0.05) }
-        }
+        let line = rig.gateway.line(containing: "path=/bucket/slow")
         #expect(line.contains("status=504") && line.contains("code=GatewayTimeout"), "\(line)")
     }
 
