@@ -231,6 +231,9 @@ struct GatewayUpstreamLimitsTests {
             close(connection)
         }
 
+        /// Stops accepting (the accepting thread ends, and with it its hold on this upstream).
+        func stop() { shutdown(port.fd, Int32(SHUT_RDWR)) }
+
         /// The most connections held at once, and how many requests were answered.
         var counts: (mostOpen: Int, answered: Int) { lock.withLock { (mostOpen, answered) } }
     }
@@ -257,6 +260,7 @@ struct GatewayUpstreamLimitsTests {
     @Test("twelve slow requests at once all reach the upstream (--upstream-max-connections is 1024 by default; the client library's own limit, 8, made the ninth wait --upstream-connect-timeout and fail)")
     func manySlowRequestsAtOnceAllGoThrough() throws {
         let upstream = try SlowUpstream(delay: 2)
+        defer { upstream.stop() }
         let rig = try Rig(upstream: "http://127.0.0.1:\(upstream.port.port)", ["--upstream-connect-timeout", "1"])
         defer { rig.stop() }
         let answers = try Self.sendAtOnce(rig, 12)
@@ -267,6 +271,7 @@ struct GatewayUpstreamLimitsTests {
     @Test("with --upstream-max-connections 2, two of four slow requests at once reach the upstream and the others, once --upstream-connect-timeout passes without a free connection, get 503 SlowDown (logged), naming nothing of the upstream")
     func requestsBeyondTheConnectionLimitAreSlowDown() throws {
         let upstream = try SlowUpstream(delay: 3)
+        defer { upstream.stop() }
         let rig = try Rig(
             upstream: "http://127.0.0.1:\(upstream.port.port)",
             ["--upstream-max-connections", "2", "--upstream-connect-timeout", "1"])
@@ -327,6 +332,9 @@ struct GatewayUpstreamLimitsTests {
             }
         }
 
+        /// Stops accepting (the accepting thread ends, and with it its hold on this upstream).
+        func stop() { shutdown(port.fd, Int32(SHUT_RDWR)) }
+
         /// The request lines read so far (with their bodies), in order.
         var requests: [String] { lock.withLock { seen } }
     }
@@ -334,6 +342,7 @@ struct GatewayUpstreamLimitsTests {
     @Test("an idempotent request (GET, or PUT with its body held whole) that meets a kept-alive upstream connection closing unanswered is sent again on a new one and answered; a POST is not sent again (502), nor a streamed body")
     func idempotentRequestsAreSentAgainOnAClosedConnection() throws {
         let upstream = try FirstRequestOnlyUpstream()
+        defer { upstream.stop() }
         let rig = try Rig(upstream: "http://127.0.0.1:\(upstream.port.port)", ["--upstream-connect-timeout", "1"])
         defer { rig.stop() }
         /// `streamed`: the body goes chunked and unsigned, so the gateway streams it on (with no length).
