@@ -174,6 +174,17 @@ struct KeysInit: AsyncParsableCommand {
 
     @OptionGroup var options: KeyStoreOptions
 
+    @Flag(
+        help: """
+            When a key store is already at the path, change nothing and exit 0 once it opens with its master \
+            key (waiting up to 30 s for one another 'keys init' is creating): for entrypoints that run \
+            'keys init' on every start, replicas sharing a volume among them.
+            """)
+    var ifMissing = false
+
+    /// How long `--if-missing` waits for a store another init is creating.
+    static let existingStoreWait: Double = 30
+
     func run() async throws {
         try keysCommand {
             let path = options.path
@@ -188,6 +199,11 @@ struct KeysInit: AsyncParsableCommand {
             guard claim >= 0 else {
                 let failure = errno
                 let reason = String(cString: strerror(failure))
+                if failure == EEXIST && ifMissing {
+                    let version = try Self.waitForStore(at: path, options: options)
+                    print("key store \(path) exists (master key version \(version)); nothing changed")
+                    return
+                }
                 if failure == EEXIST {
                     throw KeyStoreError(
                         .invalidArgument, "\(path) already exists; 'keys init' never overwrites a store")
@@ -223,6 +239,32 @@ struct KeysInit: AsyncParsableCommand {
             initialized = true
             print("initialized key store \(path)")
             print("master key: \(source) (version \(ring.currentVersion)); back it up separately from the store")
+        }
+    }
+}
+
+extension KeysInit {
+    /// The newest master key version of the store at `path`, once it opens with the master key found
+    /// for it and has one registered: at once for a store in use; for one another `keys init` is
+    /// creating (its file claimed, its key file or its registration not yet written), after polling
+    /// up to ``existingStoreWait`` seconds. A master key that does not open the store
+    /// (`wrongMasterKey`, a malformed or exposed key file, another format) fails at once.
+    static func waitForStore(at path: String, options: KeyStoreOptions) throws(KeyStoreError) -> UInt32 {
+        let transient: Set<KeyStoreError.Code> = [.storeNotFound, .masterKeyMissing, .corruptStore, .storage]
+        let deadline = Date().addingTimeInterval(existingStoreWait)
+        while true {
+            var last: KeyStoreError
+            do {
+                let store = try KeyStoreLocation.open(
+                    path: path, keyFile: options.masterKeyFile, environment: options.environment)
+                if let version = try store.newestMasterKeyVersion() { return version }
+                last = KeyStoreError(.storage, "\(path) has no master key registered (is another 'keys init' still running?)")
+            } catch {
+                guard transient.contains(error.code) else { throw error }
+                last = error
+            }
+            guard Date() < deadline else { throw last }
+            Thread.sleep(forTimeInterval: 0.1)
         }
     }
 }

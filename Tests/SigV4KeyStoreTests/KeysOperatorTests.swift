@@ -147,6 +147,93 @@ import Testing
         }
     }
 
+    @Test func initsIfMissingStartedAtOnceEachReturnOnlyOnceTheStoreIsReady() throws {
+        // Replicas whose entrypoint is `sigv4 keys init --if-missing && sigv4 serve`: each init exits 0,
+        // and only once the store opens with its master key, so what runs next finds it ready.
+        for round in 0..<6 {
+            let dir = TempDir()
+            let db = dir.file("keys.db")
+            let env = ["SIGV4_KEYSTORE": db]
+            let results = ChildResults<[(ProcessResult, ProcessResult)]>([])
+            let done = DispatchGroup()
+            for replica in 0..<3 {
+                done.enter()
+                Thread.detachNewThread {
+                    let failed = ProcessResult(status: -1, stdout: "", stderr: "did not run")
+                    let initialized = (try? runSigV4(["keys", "init", "--if-missing"], environment: env)) ?? failed
+                    let created =
+                        (try? runSigV4(["keys", "create", "--principal", "replica\(replica)"], environment: env)) ?? failed
+                    results.mutate { $0.append((initialized, created)) }
+                    done.leave()
+                }
+            }
+            done.wait()
+            var secrets: [String: String] = [:]
+            for (initialized, created) in results.value {
+                #expect(initialized.status == 0, "round \(round): \(initialized.stderr)")
+                #expect(created.status == 0, "round \(round): \(created.stderr)")
+                let issued = try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any]
+                if let id = issued?["access_key_id"] as? String, let secret = issued?["secret_access_key"] as? String {
+                    secrets[id] = secret
+                }
+            }
+            #expect(secrets.count == 3, "round \(round)")
+            #expect(results.value.filter { $0.0.stdout.contains("initialized key store") }.count == 1, "round \(round)")
+            try expectKeyFileOpens(db, secrets, "round \(round)")
+        }
+    }
+
+    @Test func initIfMissingWaitsForAStoreAnotherInitIsCreating() throws {
+        // Another init has claimed the path (the empty file it makes first) and written nothing else.
+        let dir = TempDir()
+        let db = dir.file("keys.db")
+        let claim = open(db, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        try #require(claim >= 0)
+        close(claim)
+        let result = ChildResults<ProcessResult?>(nil)
+        let done = DispatchGroup()
+        done.enter()
+        Thread.detachNewThread {
+            let ran = try? runSigV4(["keys", "init", "--if-missing"], environment: ["SIGV4_KEYSTORE": db])
+            result.mutate { $0 = ran ?? ProcessResult(status: -1, stdout: "", stderr: "did not run") }
+            done.leave()
+        }
+        // Still waiting: no key file, no master key registered.
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(result.value == nil, "returned before the store was ready: \(result.value?.stderr ?? "")")
+        // The other init finishes: its key file (this one made it: the waiting init wrote none), its store.
+        let ring = try MasterKeyRing.generate()
+        #expect(try ring.createKeyFile(atPath: db + ".masterkey"))
+        try KeyStore.open(path: db, create: true, masterKeys: ring).registerMasterKey(actor: "the other init")
+        #expect(done.wait(timeout: .now() + 40) == .success)
+        let finished = try #require(result.value)
+        #expect(finished.status == 0 && finished.stdout.contains("master key version 1"), "\(finished.stderr)")
+        #expect(try runSigV4(["keys", "create", "--principal", "alice"], environment: ["SIGV4_KEYSTORE": db]).status == 0)
+    }
+
+    @Test func initIfMissingOnAStoreInUseChangesNothingAndAWrongMasterKeyIsRefused() throws {
+        let dir = TempDir()
+        let db = dir.file("keys.db")
+        let env = ["SIGV4_KEYSTORE": db]
+        #expect(try runSigV4(["keys", "init"], environment: env).status == 0)
+        #expect(try runSigV4(["keys", "create", "--principal", "alice"], environment: env).status == 0)
+        let before = try runSigV4(["keys", "audit", "--format", "json"], environment: env).stdout
+        let keyFile = try Data(contentsOf: URL(fileURLWithPath: db + ".masterkey"))
+        let again = try runSigV4(["keys", "init", "--if-missing"], environment: env)
+        #expect(again.status == 0 && again.stdout.contains("nothing changed"), "\(again.stderr)")
+        #expect(try runSigV4(["keys", "audit", "--format", "json"], environment: env).stdout == before)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: db + ".masterkey")) == keyFile)
+        // Without the flag an existing store is still an error.
+        let plain = try runSigV4(["keys", "init"], environment: env)
+        #expect(plain.status == 1 && plain.stderr.contains("already exists"), "\(plain.stderr)")
+        // Another master key: refused, not waited on.
+        let other = String(repeating: "ab", count: 32)
+        let wrong = try runSigV4(
+            ["keys", "init", "--if-missing"], environment: env.merging(["SIGV4_KEYSTORE_MASTER_KEY": "1:" + other]) { $1 })
+        #expect(wrong.status == 1 && wrong.stderr.contains("wrongMasterKey"), "\(wrong.stderr)")
+        #expect(!wrong.stderr.contains(other))
+    }
+
     /// Opens the store at `db` with its key file alone and checks that every record opens and that each
     /// of `secrets` (id → secret) is the one stored; returns the key file's ring.
     @discardableResult
