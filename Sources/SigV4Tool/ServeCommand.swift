@@ -9,6 +9,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import ServiceLifecycle
 import SigV4
 import SigV4CommandLine
 import SigV4KeyStore
@@ -222,6 +223,13 @@ struct Serve: AsyncParsableCommand {
             """)
     var healthPath: String?
 
+    @Option(
+        help: """
+            After SIGTERM or SIGINT, give the requests in flight this many seconds to finish, then cut them \
+            (the key store's last-use data is still written before exit). 0: wait for every one.
+            """)
+    var shutdownTimeout: Double = 0
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -283,6 +291,9 @@ struct Serve: AsyncParsableCommand {
                 || healthPath.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7f })
         {
             throw ValidationError("--health-path must be a path: starting with /, without a query, at most 256 bytes")
+        }
+        guard shutdownTimeout >= 0, shutdownTimeout <= 86_400 else {
+            throw ValidationError("--shutdown-timeout must be 0 (wait for every request) to 86400 seconds")
         }
         guard upstreamMaxConnections >= 1, upstreamMaxConnections <= 65_536 else {
             throw ValidationError("--upstream-max-connections must be 1 to 65536")
@@ -509,8 +520,13 @@ struct Serve: AsyncParsableCommand {
                     Data("sigv4 serve: listening on \(scheme)://\(host):\(bound) (\(mode)\(protocols))\n".utf8))
             },
             logger: logger)
+        // Hummingbird's `runService()`, with --shutdown-timeout: past it, graceful shutdown becomes
+        // cancellation of what is still running.
+        var group = ServiceGroupConfiguration(
+            services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        if shutdownTimeout > 0 { group.maximumGracefulShutdownDuration = .nanoseconds(Int64(shutdownTimeout * 1e9)) }
         do {
-            try await app.runService()
+            try await ServiceGroup(configuration: group).run()
         } catch {
             try? await httpClient?.shutdown()
             throw error

@@ -376,6 +376,39 @@ struct GatewayUpstreamLimitsTests {
         #expect(seen.filter { $0.hasPrefix("PUT /bucket/streamed ") }.count == 1, "\(seen)")
     }
 
+    @Test("--shutdown-timeout: on SIGTERM a request still waiting on a silent upstream is cut after the timeout, and the gateway exits (having written the key store's last-use data); without it the gateway waits for the request")
+    func shutdownTimeoutCutsWhatIsStillRunning() throws {
+        let silent = try HeldPort(listening: true)
+        for bounded in [true, false] {
+            let rig = try Rig(
+                upstream: "http://127.0.0.1:\(silent.port)",
+                ["--upstream-timeout", "0"] + (bounded ? ["--shutdown-timeout", "1"] : []))
+            defer { rig.stop() }
+            // A request in flight that nothing will answer.
+            let client = try RawSocket.connect(port: rig.port, timeoutSeconds: 20)
+            defer { close(client) }
+            let request = try rig.head(.get, "/bucket/hangs", payload: .emptySHA256)
+            _ = request.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            Thread.sleep(forTimeInterval: 0.5)
+            kill(rig.gateway.process.processIdentifier, SIGTERM)
+            // Up to 8 s for the bounded gateway to exit (it should take about 1 s); the unbounded one is
+            // still running after 3 s, holding the request.
+            var waited = 0.0
+            while rig.gateway.process.isRunning && waited < (bounded ? 8 : 3) {
+                Thread.sleep(forTimeInterval: 0.1)
+                waited += 0.1
+            }
+            if bounded {
+                #expect(!rig.gateway.process.isRunning, "still running \(waited) s after SIGTERM")
+                #expect(rig.gateway.process.isRunning || rig.gateway.process.terminationStatus == 0)
+                let out = String(decoding: rig.gateway.stdout, as: UTF8.self)
+                #expect(out.contains("stopped"), "\(out.suffix(2000))")
+            } else {
+                #expect(rig.gateway.process.isRunning, "exited with a request in flight")
+            }
+        }
+    }
+
     @Test("the gateway raises its soft limit on open files to the hard one (started with 256 of 4096, it runs with 4096): a forwarded request holds two descriptors")
     func openFileLimitIsRaised() throws {
         let fixture = try ServeFixture(label: "nofile")
@@ -397,7 +430,7 @@ struct GatewayUpstreamLimitsTests {
         for arguments in [
             ["--upstream-connect-timeout", "0"], ["--upstream-connect-timeout", "-1"], ["--upstream-timeout", "-1"],
             ["--upstream-timeout", "86401"], ["--upstream-timeout", "soon"], ["--upstream-max-connections", "0"],
-            ["--upstream-max-connections", "65537"],
+            ["--upstream-max-connections", "65537"], ["--shutdown-timeout", "-1"],
         ] {
             let result = try ChildProcess.run(
                 GatewayBinaryTests.binary, ["serve", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9"] + arguments)
