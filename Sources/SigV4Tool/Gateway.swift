@@ -309,11 +309,15 @@ struct Gateway: Sendable {
                 return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))
             }
             if Self.isUpstreamBusy(error) {
-                log(request, forwarding, status: 503, identity: identity, form: form, code: "SlowDown", started: started)
+                log(
+                    request, forwarding, status: 503, identity: identity, form: form, code: "SlowDown",
+                    started: started)
                 return Self.upstreamBusy()
             }
             if Self.isUpstreamTimeout(error) {
-                log(request, forwarding, status: 504, identity: identity, form: form, code: "GatewayTimeout", started: started)
+                log(
+                    request, forwarding, status: 504, identity: identity, form: form, code: "GatewayTimeout",
+                    started: started)
                 return Self.gatewayTimeout()
             }
             log(request, forwarding, status: 502, identity: identity, form: form, code: "BadGateway", started: started)
@@ -884,7 +888,8 @@ struct Gateway: Sendable {
     /// An S3-style XML error for the upstream's failure, naming neither the upstream nor the error.
     private static func upstreamFailure(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
         let body = ByteBuffer(
-            string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(code)</Code><Message>\(message)</Message></Error>")
+            string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                + "<Error><Code>\(code)</Code><Message>\(message)</Message></Error>")
         var headers = HTTPFields()
         headers[.contentType] = "application/xml"
         headers[.contentLength] = String(body.readableBytes)

@@ -258,7 +258,8 @@ extension KeysInit {
                 let store = try KeyStoreLocation.open(
                     path: path, keyFile: options.masterKeyFile, environment: options.environment)
                 if let version = try store.newestMasterKeyVersion() { return version }
-                last = KeyStoreError(.storage, "\(path) has no master key registered (is another 'keys init' still running?)")
+                last = KeyStoreError(
+                    .storage, "\(path) has no master key registered (is another 'keys init' still running?)")
             } catch {
                 guard transient.contains(error.code) else { throw error }
                 last = error

@@ -287,8 +287,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--upstream-timeout must be 0 (never) to 86400 seconds")
         }
         if let healthPath,
-            !healthPath.hasPrefix("/") || healthPath.contains("?") || healthPath.contains("#") || healthPath.utf8.count > 256
-                || healthPath.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7f })
+            !healthPath.hasPrefix("/") || healthPath.contains("?") || healthPath.contains("#")
+                || healthPath.utf8.count > 256 || healthPath.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7f })
         {
             throw ValidationError("--health-path must be a path: starting with /, without a query, at most 256 bytes")
         }

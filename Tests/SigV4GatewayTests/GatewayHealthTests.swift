@@ -8,7 +8,9 @@ import Testing
 struct GatewayHealthTests {
     typealias Rig = GatewayForwardingTests.Rig
 
-    @Test("GET and HEAD of --health-path are answered 200 without a signature (query ignored), never forwarded and not logged; other methods and paths still need one")
+    @Test(
+        "GET and HEAD of --health-path are answered 200 without a signature (query ignored), never forwarded and not logged; other methods and paths still need one"
+    )
     func healthPathAnswersWithoutASignature() throws {
         let rig = try Rig(arguments: ["--health-path", "/healthz"])
         let (status, response) = try rig.send("GET", "/healthz", [("Host", "127.0.0.1:\(rig.port)")])
@@ -18,10 +20,14 @@ struct GatewayHealthTests {
         #expect(queried == 200)
         // HEAD: the head alone (curl reads it without waiting for a body).
         let (headStatus, head) = try GatewayTLSTests.Certificate.run(
-            "/usr/bin/curl", ["-sS", "-I", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(rig.port)/healthz"])
+            "/usr/bin/curl",
+            ["-sS", "-I", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(rig.port)/healthz"])
         #expect(headStatus == 0 && head == "200", "\(head)")
-        for (method, target) in [("POST", "/healthz"), ("PUT", "/healthz"), ("GET", "/healthz/"), ("GET", "/Healthz"), ("GET", "/")] {
-            let (refused, answer) = try rig.send(method, target, [("Host", "127.0.0.1:\(rig.port)"), ("Content-Length", "0")])
+        for (method, target) in [
+            ("POST", "/healthz"), ("PUT", "/healthz"), ("GET", "/healthz/"), ("GET", "/Healthz"), ("GET", "/"),
+        ] {
+            let (refused, answer) = try rig.send(
+                method, target, [("Host", "127.0.0.1:\(rig.port)"), ("Content-Length", "0")])
             #expect(refused == 403, "\(method) \(target): \(answer)")
         }
         #expect(rig.requests.isEmpty, "\(rig.received)")

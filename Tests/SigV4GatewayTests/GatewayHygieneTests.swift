@@ -130,9 +130,8 @@ struct GatewayHygieneTests {
         /// empty when none came.
         func line(containing text: String) -> String {
             for _ in 0..<100 {
-                if let line = String(decoding: stdout, as: UTF8.self).split(separator: "\n").first(where: { $0.contains(text) }) {
-                    return String(line)
-                }
+                let lines = String(decoding: stdout, as: UTF8.self).split(separator: "\n")
+                if let line = lines.first(where: { $0.contains(text) }) { return String(line) }
                 Thread.sleep(forTimeInterval: 0.05)
             }
             return ""

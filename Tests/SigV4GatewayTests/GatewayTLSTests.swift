@@ -49,6 +49,12 @@ struct GatewayTLSTests {
         }
     }
 
+    /// `sigv4 serve` with `arguments`, for a usage error: its exit status and its output, standard error
+    /// included (`2>&1`).
+    static func serve(_ arguments: [String]) throws -> (Int32, String) {
+        try Certificate.run("/bin/sh", ["-c", "\"$0\" serve \"$@\" 2>&1", GatewayBinaryTests.binary.path] + arguments)
+    }
+
     /// curl `--aws-sigv4` with the rig's key, trusting `certificate`; prints the status code last.
     static func curl(_ rig: Rig, _ certificate: Certificate, _ arguments: [String]) throws -> (Int32, String) {
         try Certificate.run(
@@ -248,12 +254,9 @@ extension GatewayTLSTests {
         #expect(GatewayForwardingAttackTests.requests(rig).count == before, "\(rig.received)")
 
         // Usage errors, their one line read from standard error (`2>&1`).
-        func serve(_ arguments: [String]) throws -> (Int32, String) {
-            try Certificate.run("/bin/sh", ["-c", "\"$0\" serve \"$@\" 2>&1", GatewayBinaryTests.binary.path] + arguments)
-        }
-        let (usage, usageOutput) = try serve(["--tls-client-ca", d + "/ca.pem"])
+        let (usage, usageOutput) = try Self.serve(["--tls-client-ca", d + "/ca.pem"])
         #expect(usage == 2 && usageOutput.contains("--tls-client-ca needs --tls-certificate"), "\(usageOutput)")
-        let (notPEM, notPEMOutput) = try serve([
+        let (notPEM, notPEMOutput) = try Self.serve([
             "--tls-certificate", certificate.certificate, "--tls-key", certificate.key, "--tls-client-ca", d + "/client.csr",
         ])
         #expect(notPEM == 2 && notPEMOutput.contains("--tls-client-ca"), "\(notPEMOutput)")
@@ -317,17 +320,18 @@ server.serve_forever()
                 #expect(output.contains("<Code>BadGateway</Code>") && !output.contains(url), "\(output)")
             }
         }
-        func serve(_ arguments: [String]) throws -> (Int32, String) {
-            try Certificate.run("/bin/sh", ["-c", "\"$0\" serve \"$@\" 2>&1", GatewayBinaryTests.binary.path] + arguments)
-        }
         for (arguments, message) in [
             (["--upstream-ca", certificate.certificate], "needs an https --upstream"),
-            (["--upstream", "http://127.0.0.1:9", "--upstream-ca", certificate.certificate], "needs an https --upstream"),
+            (
+                ["--upstream", "http://127.0.0.1:9", "--upstream-ca", certificate.certificate],
+                "needs an https --upstream"
+            ),
             (["--upstream", url, "--upstream-ca", certificate.key], "--upstream-ca"),
             (["--upstream", url, "--upstream-ca", certificate.directory + "/missing.pem"], "--upstream-ca"),
         ] {
-            let (usage, output) = try serve(arguments)
-            #expect(usage == 2 && output.contains(message) && !output.contains("PRIVATE KEY"), "\(arguments): \(output)")
+            let (usage, output) = try Self.serve(arguments)
+            #expect(
+                usage == 2 && output.contains(message) && !output.contains("PRIVATE KEY"), "\(arguments): \(output)")
         }
     }
 }

@@ -74,7 +74,8 @@ struct GatewayUpstreamLimitsTests {
             throws -> [UInt8]
         {
             let host = "127.0.0.1:\(port)"
-            let request = HTTPRequest(method: method, scheme: "http", authority: host, path: target, headerFields: fields)
+            let request = HTTPRequest(
+                method: method, scheme: "http", authority: host, path: target, headerFields: fields)
             let signed = try signer.sign(request, payload: payload, at: AmzDate(Date()))
             var text = "\(method.rawValue) \(target) HTTP/1.1\r\nHost: \(host)\r\n"
             for field in signed.request.headerFields { text += "\(field.name.rawName): \(field.value)\r\n" }
@@ -101,7 +102,9 @@ struct GatewayUpstreamLimitsTests {
         }
     }
 
-    @Test("an upstream that refuses connections is a bare 502 BadGateway once --upstream-connect-timeout passes (1 s here, not the client library's 10 s), naming neither the upstream nor the error")
+    @Test(
+        "an upstream that refuses connections is a bare 502 BadGateway once --upstream-connect-timeout passes (1 s here, not the client library's 10 s), naming neither the upstream nor the error"
+    )
     func refusedUpstreamIsBadGatewayAfterTheConnectTimeout() throws {
         let refusing = try HeldPort(listening: false)
         let rig = try Rig(upstream: "http://127.0.0.1:\(refusing.port)", ["--upstream-connect-timeout", "1"])
@@ -113,7 +116,9 @@ struct GatewayUpstreamLimitsTests {
         #expect(rig.gateway.process.isRunning)
     }
 
-    @Test("an upstream that takes the request and never answers is 504 GatewayTimeout once --upstream-timeout passes, naming neither the upstream nor the error; the access log says GatewayTimeout")
+    @Test(
+        "an upstream that takes the request and never answers is 504 GatewayTimeout once --upstream-timeout passes, naming neither the upstream nor the error; the access log says GatewayTimeout"
+    )
     func silentUpstreamIsGatewayTimeout() throws {
         let silent = try HeldPort(listening: true)
         let rig = try Rig(upstream: "http://127.0.0.1:\(silent.port)", ["--upstream-timeout", "1"])
@@ -125,7 +130,9 @@ struct GatewayUpstreamLimitsTests {
         #expect(line.contains("status=504") && line.contains("code=GatewayTimeout"), "\(line)")
     }
 
-    @Test("an upstream that sends its head and part of its body and then nothing has the client's connection cut once --upstream-timeout passes (the status was sent), not held for ever")
+    @Test(
+        "an upstream that sends its head and part of its body and then nothing has the client's connection cut once --upstream-timeout passes (the status was sent), not held for ever"
+    )
     func upstreamSilentMidResponseIsCut() throws {
         let upstream = try HeldPort(listening: true)
         // Takes one connection, reads the request head, answers 200 with 5 of 10 promised bytes, and
@@ -166,7 +173,9 @@ struct GatewayUpstreamLimitsTests {
         #expect(end == 0 || (readError != EAGAIN && readError != EWOULDBLOCK), "read ended with errno \(readError)")
     }
 
-    @Test("--upstream-timeout counts the upstream's silence after the request, not the upload: a body sent over 3 s through a gateway with a 1 s timeout reaches the upstream whole")
+    @Test(
+        "--upstream-timeout counts the upstream's silence after the request, not the upload: a body sent over 3 s through a gateway with a 1 s timeout reaches the upstream whole"
+    )
     func aSlowUploadIsNotCut() throws {
         // The recording upstream of the forwarding tests; the body streams (nothing buffered first).
         let rig = try GatewayForwardingTests.Rig(arguments: ["--upstream-timeout", "1", "--max-buffered-body", "0"])
@@ -257,18 +266,24 @@ struct GatewayUpstreamLimitsTests {
         return lock.withLock { answers }
     }
 
-    @Test("twelve slow requests at once all reach the upstream (--upstream-max-connections is 1024 by default; the client library's own limit, 8, made the ninth wait --upstream-connect-timeout and fail)")
+    @Test(
+        "twelve slow requests at once all reach the upstream (--upstream-max-connections is 1024 by default; the client library's own limit, 8, made the ninth wait --upstream-connect-timeout and fail)"
+    )
     func manySlowRequestsAtOnceAllGoThrough() throws {
         let upstream = try SlowUpstream(delay: 2)
         defer { upstream.stop() }
         let rig = try Rig(upstream: "http://127.0.0.1:\(upstream.port.port)", ["--upstream-connect-timeout", "1"])
         defer { rig.stop() }
         let answers = try Self.sendAtOnce(rig, 12)
-        #expect(answers.filter { $0.0 == 200 }.count == 12, "\(answers.map(\.0)) \(answers.first { $0.0 != 200 } ?? (0, ""))")
+        #expect(
+            answers.filter { $0.0 == 200 }.count == 12,
+            "\(answers.map(\.0)) \(answers.first { $0.0 != 200 } ?? (0, ""))")
         #expect(upstream.counts.answered == 12 && upstream.counts.mostOpen > 8, "\(upstream.counts)")
     }
 
-    @Test("with --upstream-max-connections 2, two of four slow requests at once reach the upstream and the others, once --upstream-connect-timeout passes without a free connection, get 503 SlowDown (logged), naming nothing of the upstream")
+    @Test(
+        "with --upstream-max-connections 2, two of four slow requests at once reach the upstream and the others, once --upstream-connect-timeout passes without a free connection, get 503 SlowDown (logged), naming nothing of the upstream"
+    )
     func requestsBeyondTheConnectionLimitAreSlowDown() throws {
         let upstream = try SlowUpstream(delay: 3)
         defer { upstream.stop() }
@@ -279,11 +294,15 @@ struct GatewayUpstreamLimitsTests {
         let answers = try Self.sendAtOnce(rig, 4)
         #expect(answers.map(\.0).sorted() == [200, 200, 503, 503], "\(answers)")
         for (status, response) in answers where status == 503 {
-            #expect(response.contains("<Code>SlowDown</Code>") && !response.contains(String(upstream.port.port)), "\(response)")
+            #expect(
+                response.contains("<Code>SlowDown</Code>") && !response.contains(String(upstream.port.port)),
+                "\(response)")
         }
         #expect(upstream.counts.mostOpen == 2, "\(upstream.counts)")
         let log = String(decoding: rig.gateway.stdout, as: UTF8.self)
-        #expect(log.split(separator: "\n").filter { $0.contains("status=503") && $0.contains("code=SlowDown") }.count == 2, "\(log)")
+        #expect(
+            log.split(separator: "\n").filter { $0.contains("status=503") && $0.contains("code=SlowDown") }.count == 2,
+            "\(log)")
     }
 
     /// An upstream that answers the first request of each connection (`200`, kept alive) and closes
@@ -317,7 +336,8 @@ struct GatewayUpstreamLimitsTests {
                     head.append(byte)
                 }
                 let text = String(decoding: head, as: UTF8.self)
-                let length = text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                let length =
+                    text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
                     .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
                 var body: [UInt8] = []
                 while body.count < length {
@@ -339,24 +359,32 @@ struct GatewayUpstreamLimitsTests {
         var requests: [String] { lock.withLock { seen } }
     }
 
-    @Test("an idempotent request (GET, or PUT with its body held whole) that meets a kept-alive upstream connection closing unanswered is sent again on a new one and answered; a POST is not sent again (502), nor a streamed body")
+    @Test(
+        "an idempotent request (GET, or PUT with its body held whole) that meets a kept-alive upstream connection closing unanswered is sent again on a new one and answered; a POST is not sent again (502), nor a streamed body"
+    )
     func idempotentRequestsAreSentAgainOnAClosedConnection() throws {
         let upstream = try FirstRequestOnlyUpstream()
         defer { upstream.stop() }
         let rig = try Rig(upstream: "http://127.0.0.1:\(upstream.port.port)", ["--upstream-connect-timeout", "1"])
         defer { rig.stop() }
         /// `streamed`: the body goes chunked and unsigned, so the gateway streams it on (with no length).
-        func send(_ method: HTTPRequest.Method, _ target: String, body: String = "", streamed: Bool = false) throws -> Int {
+        func send(_ method: HTTPRequest.Method, _ target: String, body: String = "", streamed: Bool = false) throws
+            -> Int
+        {
             let bytes = Array(body.utf8)
             if streamed {
                 let fields: HTTPFields = [
                     HTTPField.Name("x-amz-content-sha256")!: "UNSIGNED-PAYLOAD", .transferEncoding: "chunked",
                 ]
                 let chunked = Array("\(String(bytes.count, radix: 16))\r\n\(body)\r\n0\r\n\r\n".utf8)
-                return try rig.exchange(try rig.head(method, target, fields, payload: .unsignedPayload) + chunked, within: 8).0
+                return try rig.exchange(
+                    try rig.head(method, target, fields, payload: .unsignedPayload) + chunked, within: 8
+                ).0
             }
             let fields: HTTPFields = body.isEmpty && method != .post ? [:] : [.contentLength: String(bytes.count)]
-            return try rig.exchange(try rig.head(method, target, fields, payload: .sha256(of: bytes)) + bytes, within: 8).0
+            return try rig.exchange(
+                try rig.head(method, target, fields, payload: .sha256(of: bytes)) + bytes, within: 8
+            ).0
         }
         // One request opens a connection (answered, kept alive); each request after it goes on the
         // connection the one before left open, as its second request, and meets it closing. (A
@@ -376,7 +404,9 @@ struct GatewayUpstreamLimitsTests {
         #expect(seen.filter { $0.hasPrefix("PUT /bucket/streamed ") }.count == 1, "\(seen)")
     }
 
-    @Test("--shutdown-timeout: on SIGTERM a request still waiting on a silent upstream is cut after the timeout, and the gateway exits (having written the key store's last-use data); without it the gateway waits for the request")
+    @Test(
+        "--shutdown-timeout: on SIGTERM a request still waiting on a silent upstream is cut after the timeout, and the gateway exits (having written the key store's last-use data); without it the gateway waits for the request"
+    )
     func shutdownTimeoutCutsWhatIsStillRunning() throws {
         let silent = try HeldPort(listening: true)
         for bounded in [true, false] {
@@ -409,23 +439,32 @@ struct GatewayUpstreamLimitsTests {
         }
     }
 
-    @Test("the gateway raises its soft limit on open files to the hard one (started with 256 of 4096, it runs with 4096): a forwarded request holds two descriptors")
+    @Test(
+        "the gateway raises its soft limit on open files to the hard one (started with 256 of 4096, it runs with 4096): a forwarded request holds two descriptors"
+    )
     func openFileLimitIsRaised() throws {
         let fixture = try ServeFixture(label: "nofile")
         defer { fixture.remove() }
         // prlimit sets the limits and execs the gateway: the process it starts is the gateway.
         let gateway = try GatewayHygieneTests.Child(
             "/usr/bin/prlimit",
-            ["--nofile=256:4096", GatewayBinaryTests.binary.path, "serve", "--listen", "127.0.0.1:0", "--keystore", fixture.store],
+            [
+                "--nofile=256:4096", GatewayBinaryTests.binary.path, "serve", "--listen", "127.0.0.1:0", "--keystore",
+                fixture.store,
+            ],
             environment: fixture.environment, directory: fixture.directory, name: "gateway")
         defer { gateway.stop() }
         #expect(gateway.line(startingWith: "sigv4 serve: listening on http") != nil)
         let limits = try String(contentsOfFile: "/proc/\(gateway.process.processIdentifier)/limits", encoding: .utf8)
         let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }.map(String.init) ?? ""
-        #expect(line.split(separator: " ", omittingEmptySubsequences: true).suffix(3).prefix(2) == ["4096", "4096"], "\(line)")
+        #expect(
+            line.split(separator: " ", omittingEmptySubsequences: true).suffix(3).prefix(2) == ["4096", "4096"],
+            "\(line)")
     }
 
-    @Test("--upstream-connect-timeout must be above 0, --upstream-timeout 0 or more and --upstream-max-connections 1 or more: otherwise a usage error (exit 2)")
+    @Test(
+        "--upstream-connect-timeout must be above 0, --upstream-timeout 0 or more and --upstream-max-connections 1 or more: otherwise a usage error (exit 2)"
+    )
     func timeoutFlagsAreChecked() throws {
         for arguments in [
             ["--upstream-connect-timeout", "0"], ["--upstream-connect-timeout", "-1"], ["--upstream-timeout", "-1"],
@@ -433,7 +472,8 @@ struct GatewayUpstreamLimitsTests {
             ["--upstream-max-connections", "65537"], ["--shutdown-timeout", "-1"],
         ] {
             let result = try ChildProcess.run(
-                GatewayBinaryTests.binary, ["serve", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9"] + arguments)
+                GatewayBinaryTests.binary,
+                ["serve", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9"] + arguments)
             let message = String(decoding: result.stderr, as: UTF8.self)
             #expect(result.status == 2, "\(arguments): \(message)")
             // One line naming the flag, no stack.

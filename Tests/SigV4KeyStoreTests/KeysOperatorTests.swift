@@ -161,8 +161,9 @@ import Testing
                 Thread.detachNewThread {
                     let failed = ProcessResult(status: -1, stdout: "", stderr: "did not run")
                     let initialized = (try? runSigV4(["keys", "init", "--if-missing"], environment: env)) ?? failed
+                    let principal = "replica\(replica)"
                     let created =
-                        (try? runSigV4(["keys", "create", "--principal", "replica\(replica)"], environment: env)) ?? failed
+                        (try? runSigV4(["keys", "create", "--principal", principal], environment: env)) ?? failed
                     results.mutate { $0.append((initialized, created)) }
                     done.leave()
                 }
@@ -208,7 +209,8 @@ import Testing
         #expect(done.wait(timeout: .now() + 40) == .success)
         let finished = try #require(result.value)
         #expect(finished.status == 0 && finished.stdout.contains("master key version 1"), "\(finished.stderr)")
-        #expect(try runSigV4(["keys", "create", "--principal", "alice"], environment: ["SIGV4_KEYSTORE": db]).status == 0)
+        let created = try runSigV4(["keys", "create", "--principal", "alice"], environment: ["SIGV4_KEYSTORE": db])
+        #expect(created.status == 0, "\(created.stderr)")
     }
 
     @Test func initIfMissingOnAStoreInUseChangesNothingAndAWrongMasterKeyIsRefused() throws {
@@ -229,7 +231,8 @@ import Testing
         // Another master key: refused, not waited on.
         let other = String(repeating: "ab", count: 32)
         let wrong = try runSigV4(
-            ["keys", "init", "--if-missing"], environment: env.merging(["SIGV4_KEYSTORE_MASTER_KEY": "1:" + other]) { $1 })
+            ["keys", "init", "--if-missing"],
+            environment: env.merging(["SIGV4_KEYSTORE_MASTER_KEY": "1:" + other]) { $1 })
         #expect(wrong.status == 1 && wrong.stderr.contains("wrongMasterKey"), "\(wrong.stderr)")
         #expect(!wrong.stderr.contains(other))
     }
