@@ -133,6 +133,19 @@ struct Serve: AsyncParsableCommand {
             """)
     var upstreamCA: String?
 
+    @Option(
+        name: .customLong("upstream-tls-certificate"),
+        help: """
+            With an https --upstream that asks for a client certificate: present this PEM certificate \
+            chain (the gateway's certificate first), with --upstream-tls-key. Read at start.
+            """)
+    var upstreamTLSCertificate: String?
+
+    @Option(
+        name: .customLong("upstream-tls-key"),
+        help: "The PEM private key of --upstream-tls-certificate (never printed).")
+    var upstreamTLSKey: String?
+
     @Option(name: .customLong("region"), help: "Allowed region (repeatable; default any).")
     var regions: [String] = []
 
@@ -331,26 +344,45 @@ struct Serve: AsyncParsableCommand {
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
-    /// The TLS configuration for an https upstream with `--upstream-ca`: its certificates as the only
-    /// trust roots (hostnames still verified); nil without the flag (AsyncHTTPClient's default: the
-    /// system's roots). A `ValidationError` for the flag without an https `--upstream`, or a file that
-    /// cannot be read or holds no PEM certificate.
+    /// The TLS configuration for an https upstream with `--upstream-ca` (its certificates the only
+    /// trust roots; hostnames still verified) and `--upstream-tls-certificate`/`--upstream-tls-key` (a
+    /// client certificate for an upstream that asks for one); nil without them (AsyncHTTPClient's
+    /// default: the system's roots, no client certificate). A `ValidationError` for these flags
+    /// without an https `--upstream`, a certificate without its key (or the reverse), or files that
+    /// cannot be read, hold no PEM certificate, or a key that does not go with the certificate.
     func upstreamTLSConfiguration() throws -> TLSConfiguration? {
-        guard let upstreamCA else { return nil }
+        let flag =
+            upstreamCA != nil
+            ? "--upstream-ca" : upstreamTLSCertificate != nil ? "--upstream-tls-certificate"
+            : upstreamTLSKey != nil ? "--upstream-tls-key" : nil
+        guard let flag else { return nil }
         guard let upstream, (try? Gateway.Upstream(upstream))?.scheme == "https" else {
-            throw ValidationError("--upstream-ca needs an https --upstream")
-        }
-        let certificates: [NIOSSLCertificate]
-        do {
-            certificates = try NIOSSLCertificate.fromPEMFile(upstreamCA)
-        } catch {
-            throw ValidationError("--upstream-ca \(upstreamCA): not a readable PEM file of certificates")
-        }
-        guard !certificates.isEmpty else {
-            throw ValidationError("--upstream-ca \(upstreamCA): no certificate in the file")
+            throw ValidationError("\(flag) needs an https --upstream")
         }
         var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.trustRoots = .certificates(certificates)
+        if let upstreamCA {
+            let certificates: [NIOSSLCertificate]
+            do {
+                certificates = try NIOSSLCertificate.fromPEMFile(upstreamCA)
+            } catch {
+                throw ValidationError("--upstream-ca \(upstreamCA): not a readable PEM file of certificates")
+            }
+            guard !certificates.isEmpty else {
+                throw ValidationError("--upstream-ca \(upstreamCA): no certificate in the file")
+            }
+            configuration.trustRoots = .certificates(certificates)
+        }
+        switch (upstreamTLSCertificate, upstreamTLSKey) {
+        case (nil, nil): break
+        case (.some, nil): throw ValidationError("--upstream-tls-certificate needs --upstream-tls-key")
+        case (nil, .some): throw ValidationError("--upstream-tls-key needs --upstream-tls-certificate")
+        case (let certificatePath?, let keyPath?):
+            let pair = try TLSCertificateReloader.load(
+                certificatePath: certificatePath, keyPath: keyPath,
+                flags: ("--upstream-tls-certificate", "--upstream-tls-key"))
+            configuration.certificateChain = pair.chain.map { .certificate($0) }
+            configuration.privateKey = .privateKey(pair.key)
+        }
         return configuration
     }
 

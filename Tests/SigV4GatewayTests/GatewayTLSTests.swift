@@ -264,14 +264,17 @@ extension GatewayTLSTests {
 }
 
 extension GatewayTLSTests {
-    /// An upstream over TLS with `certificate`: answers `200 upstream saw <target>` to every GET and
-    /// prints `upstream listening on <port>` first.
+    /// An upstream over TLS with `certificate` and `key`: answers `200 upstream saw <target>` to every
+    /// GET (with ` from <client certificate's CN>` when it has one) and prints `upstream listening on
+    /// <port>` first. With a third argument, a CA file: it requires a client certificate that CA issued.
     static let tlsUpstream = #"""
 import http.server, ssl, sys
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
-        body = ("upstream saw " + self.path).encode()
+        peer = self.connection.getpeercert() or {}
+        names = [value for rdn in peer.get("subject", ()) for (key, value) in rdn if key == "commonName"]
+        body = ("upstream saw " + self.path + "".join(" from " + n for n in names)).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -281,6 +284,9 @@ class H(http.server.BaseHTTPRequestHandler):
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 context.load_cert_chain(sys.argv[1], sys.argv[2])
+if len(sys.argv) > 3:
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(sys.argv[3])
 server.socket = context.wrap_socket(server.socket, server_side=True)
 print("upstream listening on", server.server_address[1], flush=True)
 server.serve_forever()
@@ -332,6 +338,73 @@ server.serve_forever()
             let (usage, output) = try Self.serve(arguments)
             #expect(
                 usage == 2 && output.contains(message) && !output.contains("PRIVATE KEY"), "\(arguments): \(output)")
+        }
+    }
+}
+
+extension GatewayTLSTests {
+    @Test("--upstream-tls-certificate/--upstream-tls-key: an https upstream that requires a client certificate from its CA gets the gateway's and answers; without it the handshake fails (502 BadGateway); one flag without the other, a key of another certificate, or no https upstream is a usage error that never prints the key")
+    func clientCertificateForTheUpstream() throws {
+        let server = try Certificate()
+        defer { server.remove() }
+        let d = server.directory
+        for arguments in [
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                d + "/ca-key.pem", "-out", d + "/ca.pem", "-subj", "/CN=upstream client CA", "-days", "2",
+            ],
+            [
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                d + "/client-key.pem", "-out", d + "/client.csr", "-subj", "/CN=sigv4-gateway",
+            ],
+            [
+                "x509", "-req", "-in", d + "/client.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca-key.pem",
+                "-CAcreateserial", "-out", d + "/client.pem", "-days", "2",
+            ],
+        ] {
+            let (status, output) = try Certificate.run("/usr/bin/openssl", arguments)
+            #expect(status == 0, "openssl \(arguments.prefix(2)): \(output)")
+        }
+        let fixture = try ServeFixture(label: "upstream-client-certificate")
+        defer { fixture.remove() }
+        let key = try fixture.createKey(principal: "alice")
+        let upstream = try GatewayHygieneTests.Child(
+            "/usr/bin/env", ["python3", "-c", Self.tlsUpstream, server.certificate, server.key, d + "/ca.pem"],
+            environment: fixture.environment, directory: fixture.directory, name: "upstream")
+        defer { upstream.stop() }
+        let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
+        let url = "https://127.0.0.1:\(line.split(separator: " ").last ?? "")"
+        let trust = ["--upstream", url, "--upstream-ca", server.certificate, "--upstream-connect-timeout", "1"]
+        let client = ["--upstream-tls-certificate", d + "/client.pem", "--upstream-tls-key", d + "/client-key.pem"]
+        for (arguments, expected) in [(trust + client, "200"), (trust, "502")] {
+            let (gateway, port) = try fixture.startServe(arguments)
+            defer { gateway.stop() }
+            let (status, output) = try Certificate.run(
+                "/usr/bin/curl",
+                [
+                    "-sS", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "\(key.accessKeyID):\(key.secret)",
+                    "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "-w", "\n%{http_code}",
+                    "http://127.0.0.1:\(port)/bucket/client-cert",
+                ])
+            #expect(status == 0 && output.hasSuffix("\n" + expected), "\(arguments.count): \(output)")
+            if expected == "200" {
+                #expect(output.hasPrefix("upstream saw /bucket/client-cert from sigv4-gateway"), "\(output)")
+            }
+        }
+        let keyBody = try String(contentsOfFile: d + "/client-key.pem", encoding: .utf8).split(separator: "\n")
+            .dropFirst().first.map(String.init) ?? "-"
+        for (arguments, message) in [
+            (["--upstream", url, "--upstream-tls-certificate", d + "/client.pem"], "needs --upstream-tls-key"),
+            (["--upstream", url, "--upstream-tls-key", d + "/client-key.pem"], "needs --upstream-tls-certificate"),
+            (
+                ["--upstream", url, "--upstream-tls-certificate", d + "/client.pem", "--upstream-tls-key", server.key],
+                "does not go with the certificate"
+            ),
+            (["--upstream-tls-certificate", d + "/client.pem", "--upstream-tls-key", d + "/client-key.pem"], "https"),
+        ] {
+            let (usage, output) = try Self.serve(arguments)
+            #expect(usage == 2 && output.contains(message), "\(arguments): \(output)")
+            #expect(!output.contains(keyBody) && !output.contains("PRIVATE KEY"), "\(arguments)")
         }
     }
 }

@@ -46,25 +46,30 @@ final class TLSCertificateReloader: Sendable {
         current = Mutex(try Self.load(certificatePath: certificatePath, keyPath: keyPath))
     }
 
-    /// The pair in the two files, checked to go together (a TLS context is made of them).
-    static func load(certificatePath: String, keyPath: String) throws(ValidationError) -> Pair {
+    /// The pair in the two files, checked to go together (a TLS context is made of them). `flags`:
+    /// the options that named the files, for the errors (the server's by default; the upstream
+    /// client certificate's for `--upstream-tls-certificate`).
+    static func load(
+        certificatePath: String, keyPath: String,
+        flags: (certificate: String, key: String) = ("--tls-certificate", "--tls-key")
+    ) throws(ValidationError) -> Pair {
         let chain: [NIOSSLCertificate]
         do {
             chain = try NIOSSLCertificate.fromPEMFile(certificatePath)
         } catch {
-            throw ValidationError("--tls-certificate \(certificatePath): not a readable PEM certificate chain")
+            throw ValidationError("\(flags.certificate) \(certificatePath): not a readable PEM certificate chain")
         }
         guard !chain.isEmpty else {
-            throw ValidationError("--tls-certificate \(certificatePath): no certificate in the file")
+            throw ValidationError("\(flags.certificate) \(certificatePath): no certificate in the file")
         }
         let key: NIOSSLPrivateKey
         do {
             key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
         } catch {
-            throw ValidationError("--tls-key \(keyPath): not a readable PEM private key")
+            throw ValidationError("\(flags.key) \(keyPath): not a readable PEM private key")
         }
         let mismatch = ValidationError(
-            "--tls-key \(keyPath) does not go with the certificate of --tls-certificate \(certificatePath)")
+            "\(flags.key) \(keyPath) does not go with the certificate of \(flags.certificate) \(certificatePath)")
         // Checked with libcrypto first: swift-nio-ssl 2.37's NIOSSLContext leaks its SSL_CTX when its
         // initializer throws (LeakSanitizer, session 35), which a wrong pair given on every SIGHUP would
         // repeat. Only a pair libcrypto cannot read is left to the context alone.
