@@ -361,16 +361,8 @@ struct Serve: AsyncParsableCommand {
         }
         var configuration = TLSConfiguration.makeClientConfiguration()
         if let upstreamCA {
-            let certificates: [NIOSSLCertificate]
-            do {
-                certificates = try NIOSSLCertificate.fromPEMFile(upstreamCA)
-            } catch {
-                throw ValidationError("--upstream-ca \(upstreamCA): not a readable PEM file of certificates")
-            }
-            guard !certificates.isEmpty else {
-                throw ValidationError("--upstream-ca \(upstreamCA): no certificate in the file")
-            }
-            configuration.trustRoots = .certificates(certificates)
+            let roots = try TLSCertificateReloader.certificates(atPath: upstreamCA, flag: "--upstream-ca")
+            configuration.trustRoots = .certificates(roots)
         }
         switch (upstreamTLSCertificate, upstreamTLSKey) {
         case (nil, nil): break

@@ -53,15 +53,7 @@ final class TLSCertificateReloader: Sendable {
         certificatePath: String, keyPath: String,
         flags: (certificate: String, key: String) = ("--tls-certificate", "--tls-key")
     ) throws(ValidationError) -> Pair {
-        let chain: [NIOSSLCertificate]
-        do {
-            chain = try NIOSSLCertificate.fromPEMFile(certificatePath)
-        } catch {
-            throw ValidationError("\(flags.certificate) \(certificatePath): not a readable PEM certificate chain")
-        }
-        guard !chain.isEmpty else {
-            throw ValidationError("\(flags.certificate) \(certificatePath): no certificate in the file")
-        }
+        let chain = try certificates(atPath: certificatePath, flag: flags.certificate)
         let key: NIOSSLPrivateKey
         do {
             key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
@@ -82,6 +74,19 @@ final class TLSCertificateReloader: Sendable {
             throw mismatch
         }
         return Pair(chain: chain, key: key)
+    }
+
+    /// The PEM certificates in the file at `path`, at least one; a `ValidationError` naming `flag` and
+    /// the file when it cannot be read or holds none.
+    static func certificates(atPath path: String, flag: String) throws(ValidationError) -> [NIOSSLCertificate] {
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMFile(path)
+        } catch {
+            throw ValidationError("\(flag) \(path): not a readable PEM file of certificates")
+        }
+        guard !certificates.isEmpty else { throw ValidationError("\(flag) \(path): no certificate in the file") }
+        return certificates
     }
 
     /// Whether the first certificate in `certificatePath` and the key in `keyPath` go together, as
