@@ -137,13 +137,14 @@ struct Serve: AsyncParsableCommand {
         name: .customLong("upstream-tls-certificate"),
         help: """
             With an https --upstream that asks for a client certificate: present this PEM certificate \
-            chain (the gateway's certificate first), with --upstream-tls-key. Read at start.
+            chain (the gateway's certificate first), with --upstream-tls-key. SIGHUP reads both files \
+            again (new upstream connections present the new pair; a bad pair is logged and ignored).
             """)
     var upstreamTLSCertificate: String?
 
     @Option(
         name: .customLong("upstream-tls-key"),
-        help: "The PEM private key of --upstream-tls-certificate (never printed).")
+        help: "The PEM private key of --upstream-tls-certificate (read at start and on SIGHUP; never printed).")
     var upstreamTLSKey: String?
 
     @Option(name: .customLong("region"), help: "Allowed region (repeatable; default any).")
@@ -346,11 +347,12 @@ struct Serve: AsyncParsableCommand {
 
     /// The TLS configuration for an https upstream with `--upstream-ca` (its certificates the only
     /// trust roots; hostnames still verified) and `--upstream-tls-certificate`/`--upstream-tls-key` (a
-    /// client certificate for an upstream that asks for one); nil without them (AsyncHTTPClient's
-    /// default: the system's roots, no client certificate). A `ValidationError` for these flags
-    /// without an https `--upstream`, a certificate without its key (or the reverse), or files that
-    /// cannot be read, hold no PEM certificate, or a key that does not go with the certificate.
-    func upstreamTLSConfiguration() throws -> TLSConfiguration? {
+    /// client certificate for an upstream that asks for one, with the reloader that reads it again on
+    /// `SIGHUP`); nil without them (AsyncHTTPClient's default: the system's roots, no client
+    /// certificate). A `ValidationError` for these flags without an https `--upstream`, a
+    /// certificate without its key (or the reverse), or files that cannot be read, hold no PEM
+    /// certificate, or a key that does not go with the certificate.
+    func upstreamTLSConfiguration() throws -> (configuration: TLSConfiguration, reloader: TLSCertificateReloader?)? {
         let flag =
             upstreamCA != nil
             ? "--upstream-ca" : upstreamTLSCertificate != nil ? "--upstream-tls-certificate"
@@ -369,13 +371,18 @@ struct Serve: AsyncParsableCommand {
         case (.some, nil): throw ValidationError("--upstream-tls-certificate needs --upstream-tls-key")
         case (nil, .some): throw ValidationError("--upstream-tls-key needs --upstream-tls-certificate")
         case (let certificatePath?, let keyPath?):
-            let pair = try TLSCertificateReloader.load(
-                certificatePath: certificatePath, keyPath: keyPath,
-                flags: ("--upstream-tls-certificate", "--upstream-tls-key"))
+            let reloader = try TLSCertificateReloader(
+                certificatePath: certificatePath, keyPath: keyPath, flags: TLSCertificateReloader.upstreamFlags,
+                logName: "upstream client certificate")
+            // The pair read at start, and through the callback (which a client runs when the
+            // upstream asks for a certificate) the pair in force after each SIGHUP.
+            let pair = reloader.pair
             configuration.certificateChain = pair.chain.map { .certificate($0) }
             configuration.privateKey = .privateKey(pair.key)
+            configuration.sslContextCallback = reloader.contextCallback
+            return (configuration, reloader)
         }
-        return configuration
+        return (configuration, nil)
     }
 
     /// `seconds` as a `TimeAmount`; nil for 0 (never).
@@ -493,12 +500,14 @@ struct Serve: AsyncParsableCommand {
         // number of exchanges in flight (the client library's default, 8, made a ninth slow
         // upload wait and then fail).
         clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = upstreamMaxConnections
-        if let upstreamTLS = try upstreamTLSConfiguration() { clientConfiguration.tlsConfiguration = upstreamTLS }
+        let upstreamTLS = try upstreamTLSConfiguration()
+        if let upstreamTLS { clientConfiguration.tlsConfiguration = upstreamTLS.configuration }
         let httpClient =
             upstreamURL == nil ? nil : HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let tlsSetup = try tlsSetup()
         let tls = tlsSetup?.configuration
-        tlsSetup?.reloader.reloadOnHangUp(logger: logger)
+        TLSCertificateReloader.reloadOnHangUp(
+            [tlsSetup?.reloader, upstreamTLS?.reloader].compactMap { $0 }, logger: logger)
         let gateway = Gateway(
             upstream: upstreamURL, authenticator: devNoAuth ? nil : authenticator,
             accessLog: Logger(label: "sigv4.access"), httpClient: httpClient,

@@ -277,7 +277,9 @@ class H(http.server.BaseHTTPRequestHandler):
         body = ("upstream saw " + self.path + "".join(" from " + n for n in names)).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
         self.end_headers()
+        self.close_connection = True
         self.wfile.write(body)
     def log_message(self, *a):
         pass
@@ -348,47 +350,21 @@ extension GatewayTLSTests {
         let server = try Certificate()
         defer { server.remove() }
         let d = server.directory
-        for arguments in [
-            [
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                d + "/ca-key.pem", "-out", d + "/ca.pem", "-subj", "/CN=upstream client CA", "-days", "2",
-            ],
-            [
-                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                d + "/client-key.pem", "-out", d + "/client.csr", "-subj", "/CN=sigv4-gateway",
-            ],
-            [
-                "x509", "-req", "-in", d + "/client.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca-key.pem",
-                "-CAcreateserial", "-out", d + "/client.pem", "-days", "2",
-            ],
-        ] {
-            let (status, output) = try Certificate.run("/usr/bin/openssl", arguments)
-            #expect(status == 0, "openssl \(arguments.prefix(2)): \(output)")
-        }
+        try Self.issueUpstreamClientCertificates(in: d, names: ["client"])
         let fixture = try ServeFixture(label: "upstream-client-certificate")
         defer { fixture.remove() }
         let key = try fixture.createKey(principal: "alice")
-        let upstream = try GatewayHygieneTests.Child(
-            "/usr/bin/env", ["python3", "-c", Self.tlsUpstream, server.certificate, server.key, d + "/ca.pem"],
-            environment: fixture.environment, directory: fixture.directory, name: "upstream")
+        let (upstream, url) = try Self.startUpstreamAskingForCertificates(server, fixture: fixture)
         defer { upstream.stop() }
-        let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
-        let url = "https://127.0.0.1:\(line.split(separator: " ").last ?? "")"
         let trust = ["--upstream", url, "--upstream-ca", server.certificate, "--upstream-connect-timeout", "1"]
         let client = ["--upstream-tls-certificate", d + "/client.pem", "--upstream-tls-key", d + "/client-key.pem"]
         for (arguments, expected) in [(trust + client, "200"), (trust, "502")] {
             let (gateway, port) = try fixture.startServe(arguments)
             defer { gateway.stop() }
-            let (status, output) = try Certificate.run(
-                "/usr/bin/curl",
-                [
-                    "-sS", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "\(key.accessKeyID):\(key.secret)",
-                    "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "-w", "\n%{http_code}",
-                    "http://127.0.0.1:\(port)/bucket/client-cert",
-                ])
-            #expect(status == 0 && output.hasSuffix("\n" + expected), "\(arguments.count): \(output)")
+            let output = try Self.signedGet(port: port, key: key, path: "/bucket/client-cert")
+            #expect(output.hasSuffix("\n" + expected), "\(arguments.count): \(output)")
             if expected == "200" {
-                #expect(output.hasPrefix("upstream saw /bucket/client-cert from sigv4-gateway"), "\(output)")
+                #expect(output.hasPrefix("upstream saw /bucket/client-cert from client"), "\(output)")
             }
         }
         let keyBody = try String(contentsOfFile: d + "/client-key.pem", encoding: .utf8).split(separator: "\n")
@@ -406,5 +382,113 @@ extension GatewayTLSTests {
             #expect(usage == 2 && output.contains(message), "\(arguments): \(output)")
             #expect(!output.contains(keyBody) && !output.contains("PRIVATE KEY"), "\(arguments)")
         }
+    }
+
+    @Test(
+        "SIGHUP reads --upstream-tls-certificate/--upstream-tls-key again: the upstream's next connection gets the new certificate without a restart; a pair that does not go together is refused with the previous one kept, logged without the key"
+    )
+    func hangUpReloadsTheUpstreamClientCertificate() throws {
+        let server = try Certificate()
+        defer { server.remove() }
+        let d = server.directory
+        try Self.issueUpstreamClientCertificates(in: d, names: ["gateway-one", "gateway-two"])
+        let fixture = try ServeFixture(label: "upstream-client-reload")
+        defer { fixture.remove() }
+        let key = try fixture.createKey(principal: "alice")
+        let (upstream, url) = try Self.startUpstreamAskingForCertificates(server, fixture: fixture)
+        defer { upstream.stop() }
+        let certificate = d + "/live-client.pem"
+        let privateKey = d + "/live-client-key.pem"
+        func install(_ name: String, key keyName: String) throws {
+            for (from, to) in [(d + "/\(name).pem", certificate), (d + "/\(keyName)-key.pem", privateKey)] {
+                try? FileManager.default.removeItem(atPath: to)
+                try FileManager.default.copyItem(atPath: from, toPath: to)
+            }
+        }
+        try install("gateway-one", key: "gateway-one")
+        let (gateway, port) = try fixture.startServe([
+            "--upstream", url, "--upstream-ca", server.certificate, "--upstream-tls-certificate", certificate,
+            "--upstream-tls-key", privateKey,
+        ])
+        defer { gateway.stop() }
+        // The upstream closes every connection after its answer: each request is a new handshake.
+        // A path of its own for each request: the same one twice in a second would be a replay.
+        var requests = 0
+        func seenAs() throws -> String {
+            requests += 1
+            let output = try Self.signedGet(port: port, key: key, path: "/bucket/who-\(requests)")
+            // "upstream saw /bucket/who-N from NAME\n200": NAME.
+            guard output.hasSuffix("\n200") else { return output }
+            return String(output.split(separator: " ").last?.prefix { $0 != "\n" } ?? "")
+        }
+        var seen = try seenAs()
+        #expect(seen == "gateway-one")
+
+        try install("gateway-two", key: "gateway-two")
+        #expect(Self.hangUp(gateway, expecting: "upstream client certificate reloaded"))
+        seen = try seenAs()
+        #expect(seen == "gateway-two")
+
+        // The first certificate with the second's key: refused, the second pair stays.
+        try install("gateway-one", key: "gateway-two")
+        #expect(Self.hangUp(gateway, expecting: "upstream client certificate reload failed"))
+        seen = try seenAs()
+        #expect(seen == "gateway-two")
+        let log = String(decoding: gateway.stdout + gateway.stderr, as: UTF8.self)
+        #expect(log.contains("--upstream-tls-key \(privateKey) does not go with the certificate"), "\(log.suffix(800))")
+        let keyBody = try String(contentsOfFile: privateKey, encoding: .utf8).split(separator: "\n").dropFirst().first
+        #expect(!log.contains(String(keyBody ?? "-")) && !log.contains("PRIVATE KEY"))
+    }
+
+    /// Writes a CA (`ca.pem`, `ca-key.pem`) into `directory` and, for each name, a client certificate
+    /// it issued with that common name (`NAME.pem`, `NAME-key.pem`).
+    static func issueUpstreamClientCertificates(in directory: String, names: [String]) throws {
+        let d = directory
+        var commands = [
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                d + "/ca-key.pem", "-out", d + "/ca.pem", "-subj", "/CN=upstream client CA", "-days", "2",
+            ]
+        ]
+        for name in names {
+            commands.append([
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                d + "/\(name)-key.pem", "-out", d + "/\(name).csr", "-subj", "/CN=\(name)",
+            ])
+            commands.append([
+                "x509", "-req", "-in", d + "/\(name).csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca-key.pem",
+                "-CAcreateserial", "-out", d + "/\(name).pem", "-days", "2",
+            ])
+        }
+        for arguments in commands {
+            let (status, output) = try Certificate.run("/usr/bin/openssl", arguments)
+            #expect(status == 0, "openssl \(arguments.prefix(2)): \(output)")
+        }
+    }
+
+    /// ``tlsUpstream`` serving `server`'s certificate and requiring a client certificate from the CA
+    /// in its directory (``issueUpstreamClientCertificates(in:names:)``): the child and its https URL.
+    static func startUpstreamAskingForCertificates(_ server: Certificate, fixture: ServeFixture) throws
+        -> (GatewayHygieneTests.Child, String)
+    {
+        let upstream = try GatewayHygieneTests.Child(
+            "/usr/bin/env",
+            ["python3", "-c", tlsUpstream, server.certificate, server.key, server.directory + "/ca.pem"],
+            environment: fixture.environment, directory: fixture.directory, name: "upstream")
+        let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
+        return (upstream, "https://127.0.0.1:\(line.split(separator: " ").last ?? "")")
+    }
+
+    /// curl `--aws-sigv4` GET of `path` through the gateway at `port`: the body, a newline and the status.
+    static func signedGet(port: UInt16, key: (accessKeyID: String, secret: String), path: String) throws -> String {
+        let (status, output) = try Certificate.run(
+            "/usr/bin/curl",
+            [
+                "-sS", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "\(key.accessKeyID):\(key.secret)",
+                "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "-w", "\n%{http_code}",
+                "http://127.0.0.1:\(port)\(path)",
+            ])
+        #expect(status == 0, "curl: \(output)")
+        return output
     }
 }

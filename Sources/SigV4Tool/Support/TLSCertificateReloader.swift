@@ -7,10 +7,13 @@ import NIOCore
 import NIOSSL
 import Synchronization
 
-/// The certificate chain and private key `sigv4 serve` presents, read again from their files on
-/// `SIGHUP` (a renewed certificate, as certbot or cert-manager writes it) without a restart.
+/// A certificate chain and private key `sigv4 serve` presents, read again from their files on
+/// `SIGHUP` (a renewed certificate, as certbot or cert-manager writes it) without a restart: the
+/// server's own (`--tls-certificate`), or the client certificate it shows an upstream that asks
+/// for one (`--upstream-tls-certificate`).
 ///
-/// Every TLS handshake asks for the pair in force (`TLSConfiguration.sslContextCallback`), so
+/// Every TLS handshake asks for the pair in force (`TLSConfiguration.sslContextCallback`: on a
+/// server at each ClientHello, on a client when the server requests a certificate), so
 /// connections opened after a reload get the new certificate and open ones keep theirs. A reload
 /// that fails (a file missing or unreadable, not PEM, or a key of another certificate) changes
 /// nothing: the gateway goes on with the pair it had and logs why, naming the file, never the key.
@@ -18,7 +21,7 @@ import Synchronization
 /// ```swift
 /// let pair = try TLSCertificateReloader(certificatePath: "cert.pem", keyPath: "key.pem")
 /// configuration.sslContextCallback = pair.contextCallback
-/// pair.reloadOnHangUp(logger: logger)   // kill -HUP <pid>
+/// TLSCertificateReloader.reloadOnHangUp([pair], logger: logger)   // kill -HUP <pid>
 /// ```
 final class TLSCertificateReloader: Sendable {
     struct Pair: Sendable {
@@ -26,33 +29,44 @@ final class TLSCertificateReloader: Sendable {
         var key: NIOSSLPrivateKey
     }
 
+    /// The two options that name the files, for errors: the server's by default.
+    typealias Flags = (certificate: String, key: String)
+    static let serverFlags: Flags = ("--tls-certificate", "--tls-key")
+    static let upstreamFlags: Flags = ("--upstream-tls-certificate", "--upstream-tls-key")
+
     let certificatePath: String
     let keyPath: String
+    let flags: Flags
+    /// What the log lines of a reload call the pair: `tls certificate` for the server's,
+    /// `upstream tls certificate` for the upstream client certificate.
+    let logName: String
     /// With `--tls-client-ca`: the client CAs, read again on the same `SIGHUP`.
     let clientAuthorities: ClientCertificateAuthorities?
     private let current: Mutex<Pair>
     /// The `SIGHUP` source, kept alive while the server runs (set once, then only read by
     /// libdispatch: hence unchecked).
     private struct SignalSource: @unchecked Sendable { let source: any DispatchSourceSignal }
-    private let source = Mutex<SignalSource?>(nil)
+    private static let source = Mutex<SignalSource?>(nil)
 
-    /// Reads and checks the pair; throws what ``load(certificatePath:keyPath:)`` throws.
-    init(certificatePath: String, keyPath: String, clientAuthorities: ClientCertificateAuthorities? = nil)
-        throws(ValidationError)
-    {
+    /// Reads and checks the pair; throws what ``load(certificatePath:keyPath:flags:)`` throws.
+    init(
+        certificatePath: String, keyPath: String, flags: Flags = serverFlags, logName: String = "tls certificate",
+        clientAuthorities: ClientCertificateAuthorities? = nil
+    ) throws(ValidationError) {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
+        self.flags = flags
+        self.logName = logName
         self.clientAuthorities = clientAuthorities
-        current = Mutex(try Self.load(certificatePath: certificatePath, keyPath: keyPath))
+        current = Mutex(try Self.load(certificatePath: certificatePath, keyPath: keyPath, flags: flags))
     }
 
     /// The pair in the two files, checked to go together (a TLS context is made of them). `flags`:
     /// the options that named the files, for the errors (the server's by default; the upstream
     /// client certificate's for `--upstream-tls-certificate`).
-    static func load(
-        certificatePath: String, keyPath: String,
-        flags: (certificate: String, key: String) = ("--tls-certificate", "--tls-key")
-    ) throws(ValidationError) -> Pair {
+    static func load(certificatePath: String, keyPath: String, flags: Flags = serverFlags) throws(ValidationError)
+        -> Pair
+    {
         let chain = try certificates(atPath: certificatePath, flag: flags.certificate)
         let key: NIOSSLPrivateKey
         do {
@@ -112,7 +126,7 @@ final class TLSCertificateReloader: Sendable {
     /// Reads the files again; on success the next handshakes present the new pair. Throws (and
     /// keeps the old pair) when they cannot be read or do not go together.
     func reload() throws(ValidationError) {
-        let fresh = try Self.load(certificatePath: certificatePath, keyPath: keyPath)
+        let fresh = try Self.load(certificatePath: certificatePath, keyPath: keyPath, flags: flags)
         current.withLock { $0 = fresh }
     }
 
@@ -127,34 +141,41 @@ final class TLSCertificateReloader: Sendable {
         }
     }
 
-    /// Reloads on every `SIGHUP`, logging the outcome (`tls certificate reloaded` or `tls
-    /// certificate reload failed` with the reason), and the client CAs with it (`tls client CAs
-    /// reloaded` or `tls client CA reload failed`), each kept when its own files cannot be used.
-    func reloadOnHangUp(logger: Logger) {
+    /// Reloads every one of `reloaders` on each `SIGHUP` (one signal source for the process),
+    /// logging each outcome (`<logName> reloaded` or `<logName> reload failed` with the reason),
+    /// and the client CAs of the server's pair with it (`tls client CAs reloaded` or `tls client CA
+    /// reload failed`), each kept when its own files cannot be used.
+    static func reloadOnHangUp(_ reloaders: [TLSCertificateReloader], logger: Logger) {
+        guard !reloaders.isEmpty else { return }
         signal(SIGHUP, SIG_IGN)
         let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        hangUp.setEventHandler { [self] in
-            do throws(ValidationError) {
-                try self.reload()
-                logger.notice(
-                    "tls certificate reloaded", metadata: ["certificate": "\(self.certificatePath)"])
-            } catch {
-                logger.error(
-                    "tls certificate reload failed; the previous certificate stays in use",
-                    metadata: ["reason": "\(error.message)"])
-            }
-            guard let authorities = self.clientAuthorities else { return }
-            do throws(ValidationError) {
-                try authorities.reload()
-                logger.notice(
-                    "tls client CAs reloaded", metadata: ["file": "\(authorities.path)", "certificates": "\(authorities.count)"])
-            } catch {
-                logger.error(
-                    "tls client CA reload failed; the previous CAs stay in use", metadata: ["reason": "\(error.message)"])
-            }
+        hangUp.setEventHandler {
+            for reloader in reloaders { reloader.reloadLogging(to: logger) }
         }
         hangUp.resume()
         let kept = SignalSource(source: hangUp)
         source.withLock { $0 = kept }
+    }
+
+    /// One `SIGHUP`'s reload of this pair and its client CAs, logged.
+    private func reloadLogging(to logger: Logger) {
+        do throws(ValidationError) {
+            try reload()
+            logger.notice("\(logName) reloaded", metadata: ["certificate": "\(certificatePath)"])
+        } catch {
+            logger.error(
+                "\(logName) reload failed; the previous certificate stays in use",
+                metadata: ["reason": "\(error.message)"])
+        }
+        guard let authorities = clientAuthorities else { return }
+        do throws(ValidationError) {
+            try authorities.reload()
+            logger.notice(
+                "tls client CAs reloaded",
+                metadata: ["file": "\(authorities.path)", "certificates": "\(authorities.count)"])
+        } catch {
+            logger.error(
+                "tls client CA reload failed; the previous CAs stay in use", metadata: ["reason": "\(error.message)"])
+        }
     }
 }
