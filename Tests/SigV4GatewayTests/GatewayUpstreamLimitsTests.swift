@@ -23,8 +23,28 @@ struct GatewayUpstreamLimitsTests {
     final class HeldPort {
         let fd: Int32
         let port: UInt16
+        /// With `unanswered`: the one connection that fills the accept queue.
+        private var filler: Int32 = -1
 
-        init(listening: Bool) throws {
+        /// A port listening with an accept queue of one, held full by a connection of the test's
+        /// own: the kernel drops every further SYN, so a connection to it is never completed (as
+        /// to a host that is down or behind a firewall that drops).
+        convenience init(unanswered: ()) throws {
+            try self.init(listening: true, backlog: 0)
+            filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            guard connected else { throw RawSocket.Failure(description: "connect: \(errno)") }
+        }
+
+        init(listening: Bool, backlog: Int32 = 16) throws {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw RawSocket.Failure(description: "socket: \(errno)") }
             var address = sockaddr_in()
@@ -37,7 +57,7 @@ struct GatewayUpstreamLimitsTests {
                     bind(fd, p, length) == 0 && getsockname(fd, p, &length) == 0
                 }
             }
-            guard bound, !listening || listen(fd, 16) == 0 else {
+            guard bound, !listening || listen(fd, backlog) == 0 else {
                 close(fd)
                 throw RawSocket.Failure(description: "bind or listen: \(errno)")
             }
@@ -45,7 +65,10 @@ struct GatewayUpstreamLimitsTests {
             port = UInt16(bigEndian: address.sin_port)
         }
 
-        deinit { close(fd) }
+        deinit {
+            if filler >= 0 { close(filler) }
+            close(fd)
+        }
     }
 
     /// A gateway forwarding to `upstream` with `arguments`, and a signer of a key it knows.
@@ -114,6 +137,23 @@ struct GatewayUpstreamLimitsTests {
         #expect(status == 502 && response.contains("<Code>BadGateway</Code>"), "\(response)")
         #expect(!response.contains(String(refusing.port)) && !response.lowercased().contains("refused"), "\(response)")
         #expect(rig.gateway.process.isRunning)
+    }
+
+    @Test(
+        "an upstream whose connection is never completed (every SYN dropped) is 504 GatewayTimeout once --upstream-connect-timeout passes, naming neither the upstream nor the error; the access log says GatewayTimeout"
+    )
+    func unansweredConnectIsGatewayTimeout() throws {
+        let unanswered = try HeldPort(unanswered: ())
+        let rig = try Rig(upstream: "http://127.0.0.1:\(unanswered.port)", ["--upstream-connect-timeout", "1"])
+        defer { rig.stop() }
+        // 8 s: answered after the 1 s of trying, well before the 10 s the default would take.
+        let request = try rig.head(.get, "/bucket/dropped", payload: .emptySHA256)
+        let (status, response) = try rig.exchange(request, within: 8)
+        #expect(status == 504 && response.contains("<Code>GatewayTimeout</Code>"), "\(response)")
+        let named = response.contains(String(unanswered.port)) || response.lowercased().contains("connect")
+        #expect(!named, "\(response)")
+        let line = rig.gateway.line(containing: "path=/bucket/dropped")
+        #expect(line.contains("status=504") && line.contains("code=GatewayTimeout"), "\(line)")
     }
 
     @Test(
