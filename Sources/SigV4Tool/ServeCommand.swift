@@ -121,9 +121,19 @@ struct Serve: AsyncParsableCommand {
     @Option(
         help: """
             Most connections open to the upstream at once (one per request in flight). A request that \
-            finds them all busy waits up to --upstream-connect-timeout for one, then gets 503 SlowDown.
+            finds them all busy waits up to --upstream-connect-timeout for one, then gets 503 SlowDown. \
+            Over HTTP/2 (see --upstream-http2) requests share one connection instead.
             """)
     var upstreamMaxConnections: Int = 1024
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: """
+            Speak HTTP/2 to an https --upstream that offers it by ALPN, its requests sharing one \
+            connection up to the upstream's stream limit. --no-upstream-http2 speaks \
+            HTTP/1.1 only: a connection per request in flight, bounded by --upstream-max-connections.
+            """)
+    var upstreamHttp2: Bool = true
 
     @Option(
         name: .customLong("upstream-ca"),
@@ -500,6 +510,8 @@ struct Serve: AsyncParsableCommand {
         // number of exchanges in flight (the client library's default, 8, made a ninth slow
         // upload wait and then fail).
         clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = upstreamMaxConnections
+        // AsyncHTTPClient's `.automatic` takes h2 when an https upstream offers it by ALPN.
+        clientConfiguration.httpVersion = upstreamHttp2 ? .automatic : .http1Only
         let upstreamTLS = try upstreamTLSConfiguration()
         if let upstreamTLS { clientConfiguration.tlsConfiguration = upstreamTLS.configuration }
         let httpClient =

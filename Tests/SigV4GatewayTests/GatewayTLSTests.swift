@@ -491,4 +491,76 @@ extension GatewayTLSTests {
         #expect(status == 0, "curl: \(output)")
         return output
     }
+
+    /// An https upstream offering ALPN `h2` and `http/1.1` that answers every request with the path
+    /// and the protocol it came over (`upstream saw PATH over h2`), HTTP/2 through python's `h2`.
+    static let alpnUpstream = #"""
+import socket, ssl, sys, threading
+import h2.config, h2.connection, h2.events
+def over_h2(conn):
+    c = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+    c.initiate_connection()
+    conn.sendall(c.data_to_send())
+    while True:
+        data = conn.recv(65535)
+        if not data:
+            return
+        for event in c.receive_data(data):
+            if isinstance(event, h2.events.RequestReceived):
+                body = ("upstream saw " + dict(event.headers)[":path"] + " over h2").encode()
+                c.send_headers(event.stream_id, [(":status", "200"), ("content-length", str(len(body)))])
+                c.send_data(event.stream_id, body, end_stream=True)
+            elif isinstance(event, h2.events.DataReceived):
+                c.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        conn.sendall(c.data_to_send())
+def over_http1(conn):
+    head = b""
+    while b"\r\n\r\n" not in head:
+        data = conn.recv(65535)
+        if not data:
+            return
+        head += data
+    body = ("upstream saw " + head.split(b" ")[1].decode() + " over http/1.1").encode()
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+def serve(raw):
+    try:
+        conn = context.wrap_socket(raw, server_side=True)
+        (over_h2 if conn.selected_alpn_protocol() == "h2" else over_http1)(conn)
+        conn.close()
+    except Exception:
+        raw.close()
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+context.set_alpn_protocols(["h2", "http/1.1"])
+listener = socket.create_server(("127.0.0.1", 0))
+print("upstream listening on", listener.getsockname()[1], flush=True)
+while True:
+    raw, _ = listener.accept()
+    threading.Thread(target=serve, args=(raw,), daemon=True).start()
+"""#
+
+    @Test(
+        "--upstream-http2 (the default) speaks HTTP/2 to an https upstream that offers h2 by ALPN; --no-upstream-http2 speaks HTTP/1.1 to the same upstream"
+    )
+    func upstreamProtocolByFlag() throws {
+        let server = try Certificate()
+        defer { server.remove() }
+        let fixture = try ServeFixture(label: "upstream-http2")
+        defer { fixture.remove() }
+        let key = try fixture.createKey(principal: "alice")
+        let upstream = try GatewayHygieneTests.Child(
+            "/usr/bin/env", ["python3", "-c", Self.alpnUpstream, server.certificate, server.key],
+            // The test's own PATH: the python that has scripts/requirements-test.txt's `h2`.
+            environment: ProcessInfo.processInfo.environment, directory: fixture.directory, name: "upstream")
+        defer { upstream.stop() }
+        let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
+        let url = "https://127.0.0.1:\(line.split(separator: " ").last ?? "")"
+        for (flags, expected) in [([], "h2"), (["--upstream-http2"], "h2"), (["--no-upstream-http2"], "http/1.1")] {
+            let trust = ["--upstream", url, "--upstream-ca", server.certificate]
+            let (gateway, port) = try fixture.startServe(trust + flags)
+            defer { gateway.stop() }
+            let output = try Self.signedGet(port: port, key: key, path: "/bucket/protocol")
+            #expect(output == "upstream saw /bucket/protocol over \(expected)\n200", "\(flags): \(output)")
+        }
+    }
 }
