@@ -37,9 +37,10 @@ struct Gateway: Sendable {
     /// `https` when the gateway itself listens with TLS (`--tls-certificate`): the
     /// `X-Forwarded-Proto` it sends for a client it speaks for.
     var scheme = "http"
-    /// With `--tls-client-ca`: each request's client certificate is read from its connection and
-    /// named to the upstream (``ClientCertificate``), in the echo answer and in the access log.
-    var clientCertificates = false
+    /// With `--tls-client-ca`: each request's client certificate is read from its connection (once
+    /// per connection, ``ConnectionCertificates``) and named to the upstream (``ClientCertificate``),
+    /// in the echo answer and in the access log.
+    var clientCertificates: ConnectionCertificates? = nil
     /// `--health-path`: the path answered without authentication, and what it checks.
     var health: Health? = nil
 
@@ -164,11 +165,11 @@ struct Gateway: Sendable {
 
     /// What the gateway says of `request`, which came on `channel`: ``forwarding(_:peer:scheme:trusting:)``
     /// for the connection's peer, and with `--tls-client-ca` the client's certificate
-    /// (``clientCertificate(of:)``).
+    /// (``ConnectionCertificates/certificate(of:)``).
     func origin(of request: Request, channel: any Channel) async -> TrustedProxies.Forwarding {
         var forwarding = Self.forwarding(
             request, peer: channel.remoteAddress?.ipAddress, scheme: scheme, trusting: trustedProxies)
-        if clientCertificates { forwarding.clientCertificate = await Self.clientCertificate(of: channel) }
+        if let clientCertificates { forwarding.clientCertificate = await clientCertificates.certificate(of: channel) }
         return forwarding
     }
 

@@ -529,7 +529,8 @@ struct Serve: AsyncParsableCommand {
             }, maxBufferedBody: maxBufferedBody, spoolDirectory: spoolDirectory ?? NSTemporaryDirectory(),
             webSocketKeyCheck: websocketKeyCheck > 0 ? .seconds(websocketKeyCheck) : nil,
             trustedProxies: try TrustedProxies(trustedProxies),
-            scheme: tls == nil ? "http" : "https", clientCertificates: tlsClientCa != nil,
+            scheme: tls == nil ? "http" : "https",
+            clientCertificates: tlsClientCa == nil ? nil : ConnectionCertificates(),
             health: healthPath.map { Gateway.Health(path: $0) })
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"

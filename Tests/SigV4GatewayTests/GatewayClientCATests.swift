@@ -116,4 +116,54 @@ struct GatewayClientCATests {
         #expect(try Self.status(port: http1Port, server: server, client: "client2", a) == "000")
         #expect(try Self.status(port: http1Port, server: server, client: "expired", a) == "000")
     }
+
+    @Test(
+        "each connection keeps its own client certificate: two clients with certificates of different names, each sending 40 requests over one kept-alive connection at the same time, every echo names that connection's certificate, over HTTP/1.1 and HTTP/2"
+    )
+    func eachConnectionKeepsItsOwnCertificate() throws {
+        let server = try Certificate()
+        defer { server.remove() }
+        let a = try Authorities(in: server.directory)
+        let fixture = try ServeFixture(label: "tls-client-cert-per-connection")
+        defer { fixture.remove() }
+        let authorities = fixture.directory + "/clients-ca.pem"
+        try (String(contentsOfFile: a.path("ca1.pem"), encoding: .utf8)
+            + String(contentsOfFile: a.path("ca2.pem"), encoding: .utf8))
+            .write(toFile: authorities, atomically: true, encoding: .utf8)
+        let requests = 40
+        for (version, flags) in [("http1.1", ["--no-http2"]), ("http2", [])] {
+            let (gateway, port) = try fixture.startServe(
+                [
+                    "--tls-certificate", server.certificate, "--tls-key", server.key, "--tls-client-ca", authorities,
+                    "--dev-no-auth",
+                ] + flags)
+            defer { gateway.stop() }
+            // One curl per certificate, each sending every request over its one connection (a curl
+            // config of URLs reuses it), both at once.
+            let clients = try ["client1", "client2"].map { name in
+                let config = fixture.directory + "/\(name)-\(version).cfg"
+                try (1...requests).map { "url = \"https://127.0.0.1:\(port)/\(name)/\($0)\"\n" }.joined()
+                    .write(toFile: config, atomically: true, encoding: .utf8)
+                return try GatewayHygieneTests.Child(
+                    "/usr/bin/curl",
+                    [
+                        "-sS", "--\(version)", "-K", config, "--cacert", server.certificate, "--cert",
+                        a.path(name + ".pem"), "--key", a.path(name + "-key.pem"), "-w", "\n%{num_connects}\n",
+                    ],
+                    environment: ProcessInfo.processInfo.environment, directory: fixture.directory,
+                    name: "\(name)-\(version)")
+            }
+            for (name, client) in zip(["client1", "client2"], clients) {
+                client.process.waitUntilExit()
+                let output = String(decoding: client.stdout, as: UTF8.self)
+                let other = name == "client1" ? "client2" : "client1"
+                let own = output.components(separatedBy: "\"client_cert_subject\":\"CN=\(name)\"").count - 1
+                #expect(own == requests, "\(version) \(name): \(own) of \(requests) name it: \(output.suffix(400))")
+                #expect(!output.contains("CN=\(other)"), "\(version) \(name) was named \(other)")
+                // One connection opened, the other requests on it.
+                let connects = output.split(separator: "\n").filter { $0 == "1" || $0 == "0" }
+                #expect(connects.filter { $0 == "1" }.count == 1 && connects.count == requests, "\(version) \(name)")
+            }
+        }
+    }
 }
