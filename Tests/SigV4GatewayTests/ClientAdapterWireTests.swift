@@ -230,6 +230,69 @@ struct ClientAdapterWireTests {
         return try #require(capture.requests.first)
     }
 
+    @Test(
+        "URLSession uploads a file signed as aws-chunked (signAWSChunkedUpload, then upload(for:fromFile:)) with its encoded Content-Length, no chunked transfer coding, and the server's decoder releases exactly the file",
+        arguments: [AWSChunkedEncoding.signed, .signedWithTrailer(.crc32c), .unsignedWithTrailer(.sha256)])
+    func urlSessionAWSChunkedFileUpload(encoding: AWSChunkedEncoding) async throws {
+        let capture = try WireCapture()
+        defer { capture.stop() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sigv4-chunked-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Three whole 8 KiB chunks and a short one.
+        let data = (0..<(3 * 8_192 + 1_001)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let file = directory.appendingPathComponent("payload.bin")
+        let encoded = directory.appendingPathComponent("payload.aws-chunked")
+        try Data(data).write(to: file)
+        let url = try #require(URL(string: "http://127.0.0.1:\(capture.port)/bucket/big%20file.bin"))
+        var request = URLRequest(url: url)
+        request.httpMethod = "PUT"
+        let streaming = try request.signAWSChunkedUpload(
+            of: file, to: encoded, with: Self.signer(), encoding: encoding, chunkSize: 8_192, at: Self.date)
+        #expect(try Data(contentsOf: encoded) == Data(try streaming.encode(data)))
+        _ = try await URLSession.shared.upload(for: request, fromFile: encoded)
+        let raw = try #require(capture.requests.first)
+        #expect(Self.field(raw, "content-length") == String(try #require(streaming.encodedContentLength)))
+        #expect(Self.field(raw, "transfer-encoding") == nil)
+        #expect(Self.field(raw, "x-amz-decoded-content-length") == String(data.count))
+        let result = await Self.verify(raw, streamed: true)
+        let verified = try #require(result.verified, "\(result.failure?.description ?? "")")
+        #expect(verified.payload == .awsChunked)
+        var decoder = try verified.makeChunkedDecoder(for: raw.verificationRequest)
+        var released: [UInt8] = []
+        try raw.body.withUnsafeBytes { wire in try decoder.feed(wire) { released += $0 } }
+        try decoder.finish()
+        #expect(released == data)
+    }
+
+    @Test(
+        "signAWSChunkedUpload refuses a request that already has a body, and a file that runs past the length it had (contentLengthMismatch), leaving no encoded file"
+    )
+    func urlSessionAWSChunkedFileUploadRefusals() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sigv4-chunked-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("payload.bin")
+        let encoded = directory.appendingPathComponent("payload.aws-chunked")
+        try Data("hello".utf8).write(to: file)
+        var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:9/k")))
+        request.httpMethod = "PUT"
+        request.httpBody = Data("other".utf8)
+        let bodyError = #expect(throws: SigV4Error.self) {
+            try request.signAWSChunkedUpload(of: file, to: encoded, with: Self.signer(), at: Self.date)
+        }
+        #expect(bodyError?.code == .invalidPayloadHash)
+        request.httpBody = nil
+        // /dev/zero has no length when asked and never ends when read.
+        let growing = #expect(throws: SigV4Error.self) {
+            try request.signAWSChunkedUpload(
+                of: URL(fileURLWithPath: "/dev/zero"), to: encoded, with: Self.signer(), at: Self.date)
+        }
+        #expect(growing?.code == .contentLengthMismatch)
+        #expect(!FileManager.default.fileExists(atPath: encoded.path))
+        #expect(request.value(forHTTPHeaderField: "Authorization") == nil)
+    }
+
     @Test("URLSession sends the target the adapter signed, and it verifies", arguments: targets)
     func urlSessionSendsSignedTarget(target: String) async throws {
         let capture = try WireCapture()
