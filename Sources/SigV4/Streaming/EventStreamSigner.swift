@@ -1,4 +1,4 @@
-package import _SigV4Crypto
+import _SigV4Crypto
 
 /// Signs the messages of an `application/vnd.amazon.eventstream` request body, each chained on the
 /// previous signature: the input streams of Transcribe streaming, Lex `StartConversation`, Bedrock
