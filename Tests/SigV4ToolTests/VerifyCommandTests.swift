@@ -147,13 +147,13 @@ extension CLITests.VerifyCommandTests {
             EventStreamEncoding.message(headers: [], payload: $0)
         }
         let file = dir.path + "/messages.bin"
-        FileManager.default.createFile(atPath: file, contents: Data(messages.flatMap { $0 }))
+        #expect(FileManager.default.createFile(atPath: file, contents: Data(messages.flatMap { $0 })))
         let base = [
             "sign", "https://transcribestreaming.us-east-1.amazonaws.com:8443/stream-transcription", "-X", "POST",
             "--region", "us-east-1", "--timestamp", "20260101T000000Z", "--event-stream",
         ] + Self.keyFlags
         let notMessages = dir.path + "/not-messages.bin"
-        FileManager.default.createFile(atPath: notMessages, contents: Data("not event-stream messages at all".utf8))
+        #expect(FileManager.default.createFile(atPath: notMessages, contents: Data("not event-stream messages at all".utf8)))
         let signed = try Tool.sigv4(base + ["--data-file", file, "--service", "transcribe", "--format", "http"], env: env)
         #expect(signed.status == 0, "\(signed.stderr)")
         let (verified, json) = try Self.verify(signed.stdout, home: dir.path)
