@@ -9,6 +9,10 @@ A Swift test re-signs the same wire bytes and compares byte for byte.
 Usage:
     python3 scripts/gen-botocore-vectors.py [--seed 2026] [--count 2200]
         [--out TestVectors/botocore-differential/cases.json]
+    python3 scripts/gen-botocore-vectors.py --s3express
+        (S3 Express One Zone: signing name s3express, botocore's S3ExpressAuth and
+        S3ExpressQueryAuth, a session token in every case; 400 cases, seed 3026,
+        into TestVectors/botocore-s3express/cases.json)
 
 The output is deterministic for a given seed, count and botocore version.
 See TestVectors/botocore-differential/README.md for the field reference.
@@ -31,6 +35,8 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import botocore
 import botocore.auth
 from botocore.auth import (
+    S3ExpressAuth,
+    S3ExpressQueryAuth,
     S3SigV4Auth,
     S3SigV4QueryAuth,
     SigV4Auth,
@@ -390,10 +396,12 @@ def hmac_sig(secret, date, region, service, sts):
     return hmac.new(k, sts.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def sign_case(rng, case_id):
+def sign_case(rng, case_id, s3express=False):
     mode = "header" if rng.random() < 0.5 else "query"
-    s3 = rng.random() < 0.4
-    if s3:
+    s3 = s3express or rng.random() < 0.4
+    if s3express:
+        service = "s3express"
+    elif s3:
         service = "s3" if rng.random() < 0.9 else rng.choice(
             ["s3-outposts", "s3-object-lambda"])
     else:
@@ -437,6 +445,9 @@ def sign_case(rng, case_id):
                         hashlib.sha256(body).hexdigest()])
 
     ak, sk, token = gen_credentials(rng)
+    if s3express and token is None:
+        # S3 Express credentials come from CreateSession: there is always a session token.
+        token = "".join(rng.choice(string.ascii_letters + string.digits + "+/") for _ in range(rng.randint(20, 300)))
     ts = gen_timestamp(rng)
     expires = None
     if mode == "query":
@@ -453,7 +464,15 @@ def sign_case(rng, case_id):
     check(parts.netloc == netloc, "netloc split mismatch")
 
     creds = Credentials(ak, sk, token)
-    if mode == "header":
+    if s3express:
+        # The identity cache only resolves credentials before signing: the ones given are used.
+        if mode == "header":
+            cls = S3ExpressAuth
+            auth = cls(creds, service, region, identity_cache=None)
+        else:
+            cls = S3ExpressQueryAuth
+            auth = cls(creds, service, region, identity_cache=None, expires=expires)
+    elif mode == "header":
         cls = S3SigV4Auth if s3 else SigV4Auth
         auth = cls(creds, service, region)
     else:
@@ -623,10 +642,19 @@ def sign_case(rng, case_id):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--count", type=int, default=2200)
-    ap.add_argument("--out", default="TestVectors/botocore-differential/cases.json")
+    ap.add_argument("--s3express", action="store_true",
+                    help="the S3 Express One Zone corpus (s3express, S3ExpressAuth/S3ExpressQueryAuth)")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--count", type=int, default=None)
+    ap.add_argument("--out", default=None)
     args = ap.parse_args()
+    if args.seed is None:
+        args.seed = 3026 if args.s3express else 2026
+    if args.count is None:
+        args.count = 400 if args.s3express else 2200
+    if args.out is None:
+        args.out = ("TestVectors/botocore-s3express/cases.json" if args.s3express
+                    else "TestVectors/botocore-differential/cases.json")
 
     if botocore.__version__ != EXPECTED_BOTOCORE:
         print(f"warning: botocore {botocore.__version__} (corpus documented "
@@ -642,7 +670,7 @@ def main():
         # does not shift the random stream of the following ones.
         sub = random.Random(rng.getrandbits(64))
         try:
-            cases.append(sign_case(sub, len(cases)))
+            cases.append(sign_case(sub, len(cases), s3express=args.s3express))
         except Fail:
             raise
         except Exception as e:  # botocore threw: leave the case out

@@ -29,9 +29,10 @@ struct HeaderSigning: Sendable {
         plus = signer.options.plusPolicy
     }
 
-    /// The session token of `credentials` when these rules sign it as a header, else nil.
+    /// The session token of `credentials` when these rules sign it as a header (as
+    /// `X-Amz-Security-Token`, or S3 Express's `x-amz-s3session-token`), else nil.
     func signedToken(of credentials: borrowing Credentials) -> String? {
-        rules.sessionTokenPlacement == .signed ? credentials.sessionToken : nil
+        rules.sessionTokenPlacement == .appendedAfterSigning ? nil : credentials.sessionToken
     }
 
     /// What the header pass found besides the canonical headers.
@@ -39,6 +40,8 @@ struct HeaderSigning: Sendable {
         var hasHost = false
         var hasAmzDate = false
         var hasSecurityToken = false
+        /// A caller's `x-amz-s3session-token`, left out under S3 Express rules (the signer sets its own).
+        var hasS3SessionToken = false
         var hasContentSHA256 = false
         /// Set when the headers did not fit: more than ``CanonicalHeaders/maximumCount`` or
         /// ``CanonicalHeaders/maximumBytes`` (the scratch grows onto the heap up to those).
@@ -47,10 +50,11 @@ struct HeaderSigning: Sendable {
 
     /// Reads every header field once into `headers` (names are `HTTPField.Name.canonicalName`:
     /// lowercase tokens already). With `replacingSignerFields`, refuses `Authorization` and leaves
-    /// out `X-Amz-Date` and `X-Amz-Security-Token` (the signer sets its own).
+    /// out `X-Amz-Date` and `X-Amz-Security-Token` (the signer sets its own), and with
+    /// `s3SessionToken` (S3 Express rules) `x-amz-s3session-token` too.
     @inline(__always)
     static func addFields(
-        _ fields: HTTPFields, replacingSignerFields: Bool, to headers: inout CanonicalHeaders
+        _ fields: HTTPFields, replacingSignerFields: Bool, s3SessionToken: Bool, to headers: inout CanonicalHeaders
     ) throws(SigV4Error) -> FieldFacts {
         var facts = FieldFacts()
         var refused = false
@@ -74,6 +78,11 @@ struct HeaderSigning: Sendable {
                         facts.hasSecurityToken = true
                         return
                     }
+                case 21:
+                    if replacingSignerFields && s3SessionToken && ByteSearch.equals(n, "x-amz-s3session-token") {
+                        facts.hasS3SessionToken = true
+                        return
+                    }
                 default:
                     break
                 }
@@ -93,7 +102,8 @@ struct HeaderSigning: Sendable {
     /// Fills `headers` with the canonical headers of `request` signed at `dateText` (nil: the
     /// fields as they are), sorted and selected, unless `overflow` comes back set (more headers
     /// or header bytes than ``CanonicalHeaders/maximumCount`` / ``CanonicalHeaders/maximumBytes``).
-    /// `signedToken` (``signedToken(of:)``) is added as `X-Amz-Security-Token` with `dateText` only.
+    /// `signedToken` (``signedToken(of:)``) is added as `X-Amz-Security-Token` (S3 Express:
+    /// `x-amz-s3session-token`) with `dateText` only.
     ///
     /// Checks, in this order: an `Authorization` field, a conflicting `X-Amz-Content-SHA256`,
     /// signing parameters already in the target (`targetIsSigned`), a missing host.
@@ -103,7 +113,9 @@ struct HeaderSigning: Sendable {
         targetIsSigned: Bool, into headers: inout CanonicalHeaders
     ) throws(SigV4Error) -> FieldFacts {
         let replacing = dateText != nil
-        var facts = try HeaderSigning.addFields(fields, replacingSignerFields: replacing, to: &headers)
+        var facts = try HeaderSigning.addFields(
+            fields, replacingSignerFields: replacing, s3SessionToken: rules.sessionTokenPlacement == .s3SessionToken,
+            to: &headers)
         if facts.hasContentSHA256 && replacing {
             guard fields[Signer.contentSHA256Name] == payload.value else {
                 throw SigV4Error(.payloadHashConflict, "x-amz-content-sha256 disagrees with the payload hash")
@@ -125,7 +137,9 @@ struct HeaderSigning: Sendable {
                 }
             }
             if let signedToken {
-                add(Signer.lit("x-amz-security-token"), signedToken, &facts, &headers)
+                let name: StaticString =
+                    rules.sessionTokenPlacement == .s3SessionToken ? "x-amz-s3session-token" : "x-amz-security-token"
+                add(Signer.lit(name), signedToken, &facts, &headers)
             }
             if !facts.hasContentSHA256 && rules.sendContentSHA256 {
                 add(Signer.lit("x-amz-content-sha256"), payload.value, &facts, &headers)
@@ -453,10 +467,10 @@ struct TargetScan {
     /// Case-insensitive match of a raw query parameter name against the signing parameters:
     /// `X-Amz-Signature` and `X-Amz-Credential`, or (`presign`) every `X-Amz-*` parameter presigning writes.
     static func isSigningParameter(_ name: UnsafeBufferPointer<UInt8>, presign: Bool) -> Bool {
-        // Every name starts with "x-amz-" and is 10 to 20 bytes long.
+        // Every name starts with "x-amz-" and is 10 to 21 bytes long.
         let count = name.count
-        guard count >= 10, count <= 20, name[0] | 0x20 == 0x78 else { return false }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { lower in
+        guard count >= 10, count <= 21, name[0] | 0x20 == 0x78 else { return false }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { lower in
             for i in 0..<count {
                 let b = name[i]
                 lower[i] = (b >= 0x41 && b <= 0x5a) ? b | 0x20 : b
@@ -466,7 +480,7 @@ struct TargetScan {
             guard presign else { return false }
             return ByteSearch.equals(l, "x-amz-algorithm") || ByteSearch.equals(l, "x-amz-date")
                 || ByteSearch.equals(l, "x-amz-expires") || ByteSearch.equals(l, "x-amz-signedheaders")
-                || ByteSearch.equals(l, "x-amz-security-token")
+                || ByteSearch.equals(l, "x-amz-security-token") || ByteSearch.equals(l, "x-amz-s3session-token")
         }
     }
 }

@@ -78,7 +78,11 @@ extension Signer {
             PresignedPost.Field("x-amz-credential", credential),
             PresignedPost.Field("x-amz-date", date.iso8601Basic),
         ]
-        if let token = credentials.sessionToken { authFields.append(PresignedPost.Field("x-amz-security-token", token)) }
+        if let token = credentials.sessionToken {
+            // S3 Express names the token field as its presigned URLs name the parameter.
+            let name = rules.sessionTokenPlacement == .s3SessionToken ? "X-Amz-S3session-Token" : "x-amz-security-token"
+            authFields.append(PresignedPost.Field(name, token))
+        }
 
         var all: [PostPolicy.Condition] = [.equals(field: "bucket", value: bucket)]
         let filename = "${filename}"

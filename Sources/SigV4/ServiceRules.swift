@@ -5,7 +5,8 @@
 ///
 /// | service | normalize path | double-encode path | `x-amz-content-sha256` | session token | presigned payload |
 /// |---|---|---|---|---|---|
-/// | `s3`, `s3-express`, `s3-outposts`, `s3-object-lambda` | no | no | sent | signed | `UNSIGNED-PAYLOAD` |
+/// | `s3`, `s3-outposts`, `s3-object-lambda` | no | no | sent | signed | `UNSIGNED-PAYLOAD` |
+/// | `s3express` (S3 Express One Zone) | no | no | sent | signed, as `x-amz-s3session-token` | `UNSIGNED-PAYLOAD` |
 /// | `iotdevicegateway` | yes | yes | no | added after signing | body hash |
 /// | every other service | yes | yes | no | signed | body hash |
 ///
@@ -32,6 +33,11 @@ public struct ServiceRules: Sendable, Hashable {
         case signed
         /// The token is added after signing and is not covered by the signature (IoT).
         case appendedAfterSigning
+        /// The token is signed as `x-amz-s3session-token` (header signing) or
+        /// `X-Amz-S3session-Token` (presigned URLs and POST forms), and no `X-Amz-Security-Token`
+        /// is sent: S3 Express One Zone's directory buckets (signing name `s3express`), whose
+        /// session credentials come from `CreateSession`.
+        case s3SessionToken
     }
 
     /// Creates rules from each flag.
@@ -53,10 +59,15 @@ public struct ServiceRules: Sendable, Hashable {
     /// The rules for every service not in the table.
     public static let standard = ServiceRules(normalizePath: true, doubleEncodePath: true, sendContentSHA256: false)
 
+    /// S3 Express One Zone: ``s3`` with the session token in `x-amz-s3session-token`.
+    public static let s3Express = ServiceRules(
+        normalizePath: false, doubleEncodePath: false, sendContentSHA256: true, sessionTokenPlacement: .s3SessionToken,
+        presignUnsignedPayload: true)
+
     /// The per-service table. Services not listed use ``standard``.
     public static let table: [String: ServiceRules] = [
         "s3": .s3,
-        "s3-express": .s3,
+        "s3express": .s3Express,
         "s3-outposts": .s3,
         "s3-object-lambda": .s3,
         "iotdevicegateway": ServiceRules(

@@ -159,7 +159,14 @@ public struct Signer: Sendable {
     /// Adds `X-Amz-Date`, `X-Amz-Security-Token` (when the credentials have one),
     /// `X-Amz-Content-SHA256` (S3 rules) and `Authorization`. Existing `X-Amz-Date`
     /// and `X-Amz-Security-Token` headers are replaced; a request that already has
-    /// `Authorization` is refused.
+    /// `Authorization` is refused. Under S3 Express rules (signing name `s3express`) the session
+    /// token goes in `x-amz-s3session-token` instead (set, replacing the caller's, and signed),
+    /// and no `X-Amz-Security-Token` is sent.
+    ///
+    /// ```swift
+    /// let signer = Signer(credentials: credentials, region: "us-east-1", service: "s3")
+    /// let signed = try signer.sign(request, payload: .emptySHA256, at: AmzDate(Date()))
+    /// ```
     ///
     /// - Parameters:
     ///   - request: the request; `path` is the wire request target.
@@ -229,6 +236,7 @@ public struct Signer: Sendable {
         var signedFields = request.headerFields
         if facts.hasAmzDate { signedFields[Signer.amzDateName] = nil }
         if facts.hasSecurityToken { signedFields[Signer.securityTokenName] = nil }
+        if facts.hasS3SessionToken { signedFields[Signer.s3SessionTokenName] = nil }
         let before = signedFields.count
         // One new field list, sized for what is added (the request's own is shared with the caller).
         signedFields.reserveCapacity(before + 5)
@@ -260,9 +268,9 @@ public struct Signer: Sendable {
 
     /// Appends the fields a header signature adds after the request's own, in order: `X-Amz-Date`,
     /// `X-Amz-Security-Token` (when the rules sign it), `X-Amz-Content-SHA256` (when the rules send
-    /// it and the request had none), `X-Amz-Security-Token` (when the rules add it after signing),
-    /// `Authorization`. `Signer.sign`, `SigningContext.addHeaders` and `SigV4aSigner.sign` all add
-    /// them this way.
+    /// it and the request had none), `x-amz-s3session-token` (S3 Express), `X-Amz-Security-Token`
+    /// (when the rules add it after signing), `Authorization` (botocore's order). `Signer.sign`,
+    /// `SigningContext.addHeaders` and `SigV4aSigner.sign` all add them this way.
     @inline(__always)
     static func appendSigningFields(
         to fields: inout HTTPFields, dateField: consuming HTTPField, token: String?, rules: ServiceRules,
@@ -274,6 +282,9 @@ public struct Signer: Sendable {
         }
         if !hadContentSHA256 && rules.sendContentSHA256 {
             fields.append(HTTPField(name: Signer.contentSHA256Name, value: payload.value))
+        }
+        if let token, rules.sessionTokenPlacement == .s3SessionToken {
+            fields.append(HTTPField(name: Signer.s3SessionTokenName, value: token))
         }
         if let token, rules.sessionTokenPlacement == .appendedAfterSigning {
             fields.append(HTTPField(name: Signer.securityTokenName, value: token))
@@ -288,6 +299,8 @@ public struct Signer: Sendable {
 
     static let amzDateName = HTTPField.Name("X-Amz-Date")!
     static let securityTokenName = HTTPField.Name("X-Amz-Security-Token")!
+    /// Where S3 Express reads the session token (``ServiceRules/SessionTokenPlacement/s3SessionToken``).
+    static let s3SessionTokenName = HTTPField.Name("x-amz-s3session-token")!
     static let contentSHA256Name = HTTPField.Name("X-Amz-Content-SHA256")!
     static let hostName = HTTPField.Name("Host")!
 
@@ -382,8 +395,11 @@ public struct Signer: Sendable {
         let payloadHash = payload ?? (rules.presignUnsignedPayload ? .unsignedPayload : .emptySHA256)
 
         let token = credentials.sessionToken
-        let tokenSigned = token != nil && rules.sessionTokenPlacement == .signed
+        let tokenSigned = token != nil && rules.sessionTokenPlacement != .appendedAfterSigning
         let tokenAfter = token != nil && rules.sessionTokenPlacement == .appendedAfterSigning
+        // S3 Express reads its session token from `X-Amz-S3session-Token`, signed like the usual one.
+        let tokenParameter: StaticString =
+            rules.sessionTokenPlacement == .s3SessionToken ? "&X-Amz-S3session-Token=" : "&X-Amz-Security-Token="
         var presignParameters = 0..<0
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
@@ -438,7 +454,7 @@ public struct Signer: Sendable {
                     }
                 }
                 if let token, tokenSigned {
-                    w.append("&X-Amz-Security-Token=")
+                    w.append(tokenParameter)
                     Signer.appendEncoded(token, to: &w)
                 }
                 let signedCount = w.count

@@ -207,9 +207,9 @@ public final class SigningContext {
     public var authorizationValue: String { withAuthorization { String(decoding: $0, as: UTF8.self) } }
 
     /// Sets the headers the last signature requires on `fields`: `X-Amz-Date`,
-    /// `X-Amz-Security-Token` and `X-Amz-Content-SHA256` as ``Signer/sign(_:payload:at:)`` adds
-    /// them, and `Authorization`. Pass the same fields that were signed. Does nothing before a
-    /// successful ``sign(_:payload:at:)``.
+    /// `X-Amz-Security-Token` (or S3 Express's `x-amz-s3session-token`) and `X-Amz-Content-SHA256`
+    /// as ``Signer/sign(_:payload:at:)`` adds them, and `Authorization`. Pass the same fields that
+    /// were signed. Does nothing before a successful ``sign(_:payload:at:)``.
     public func addHeaders(to fields: inout HTTPFields) {
         guard state.hasSignature else { return }
         let rules = signer.rules
@@ -217,6 +217,7 @@ public final class SigningContext {
         let hadContentSHA = fields[Signer.contentSHA256Name] != nil
         fields[Signer.amzDateName] = nil
         fields[Signer.securityTokenName] = nil
+        if rules.sessionTokenPlacement == .s3SessionToken { fields[Signer.s3SessionTokenName] = nil }
         Signer.appendSigningFields(
             to: &fields, dateField: HTTPField(name: Signer.amzDateName, value: state.lastDate.iso8601Basic),
             token: token, rules: rules, payload: state.lastPayload, hadContentSHA256: hadContentSHA,

@@ -44,6 +44,7 @@ public struct PostForm: Sendable, Hashable {
     /// The fields the form itself uses for authentication, never object settings.
     static let authenticationFields: Set<String> = [
         "policy", "x-amz-signature", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-security-token",
+        "x-amz-s3session-token",
     ]
 }
 
@@ -276,7 +277,15 @@ extension Verifier {
             credential, region: claim.region, service: claim.service, presignExpires: max(lifetime, 1),
             request: VerificationRequest(method: "POST", target: Array(target.utf8), fields: []), bucket: nil,
             signedAt: claim.signedAt, now: now)
-        try checkToken(expected: credential.sessionToken, claimed: form.values("x-amz-security-token").first)
+        // S3 Express names the token field X-Amz-S3session-Token.
+        let tokenField =
+            storage.policy.rules(for: claim.service).sessionTokenPlacement == .s3SessionToken
+            ? "x-amz-s3session-token" : "x-amz-security-token"
+        let tokens = form.values(tokenField)
+        guard tokens.count <= 1 else {
+            throw VerificationFailure(.invalidToken, "The form has more than one \(tokenField) field")
+        }
+        try checkToken(expected: credential.sessionToken, claimed: tokens.first, name: tokenField)
 
         let key = storage.keyCache.second(
             accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: claim.scope,

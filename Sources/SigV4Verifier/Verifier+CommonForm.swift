@@ -121,6 +121,8 @@ extension Verifier {
         let region = known.region
         let service = known.service
         let rules = known.rules
+        // S3 Express reads its session token from another field: the full verification's.
+        guard rules.sessionTokenPlacement != .s3SessionToken else { return false }
         guard let signedAt = facts.firstAmzDate,
             signedAt.hasDateStamp(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[known.date]))
         else { return false }

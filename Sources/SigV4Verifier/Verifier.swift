@@ -848,7 +848,21 @@ public struct Verifier: Sendable {
         guard facts.securityToken.count <= 1 else {
             throw withKey(VerificationFailure(.invalidToken, "The request has more than one X-Amz-Security-Token header"))
         }
-        if let token = claim.presign?.sessionToken {
+        if rules.sessionTokenPlacement == .s3SessionToken {
+            // S3 Express: the token is `x-amz-s3session-token` (or, presigned, `X-Amz-S3session-Token`).
+            do {
+                claimedToken = try Self.s3SessionToken(request, presigned: claim.presign != nil)
+            } catch {
+                throw withKey(error)
+            }
+            guard facts.securityToken.isEmpty, claim.presign?.sessionToken == nil else {
+                throw withKey(
+                    VerificationFailure(
+                        .invalidToken,
+                        "S3 Express takes the session token in x-amz-s3session-token "
+                            + "(X-Amz-S3session-Token when presigned), not X-Amz-Security-Token"))
+            }
+        } else if let token = claim.presign?.sessionToken {
             guard facts.securityToken.isEmpty else {
                 throw withKey(
                     VerificationFailure(
@@ -901,7 +915,9 @@ public struct Verifier: Sendable {
                 // Without X-Amz-Expires a URL lives as long as the skew window lets it.
                 presignExpires: claim.presign.map { $0.hasExpires ? $0.expires : Int(storage.policy.maxClockSkew) },
                 regionSet: regionSet, request: request, bucket: bucket, signedAt: signedAt, now: now)
-            try checkToken(expected: credential.sessionToken, claimed: claimedToken)
+            try checkToken(
+                expected: credential.sessionToken, claimed: claimedToken,
+                name: rules.sessionTokenPlacement == .s3SessionToken ? "x-amz-s3session-token" : "X-Amz-Security-Token")
         } catch {
             throw withKey(error)
         }
@@ -1258,14 +1274,17 @@ public struct Verifier: Sendable {
     }
 
     /// Throws `InvalidToken` unless the request's session token (`claimed`) is the one the
-    /// resolver expects, compared in constant time; neither is fine.
-    func checkToken(expected: String?, claimed: String?) throws(VerificationFailure) {
+    /// resolver expects, compared in constant time; neither is fine. `name`: where the request
+    /// should carry it, for the message.
+    func checkToken(expected: String?, claimed: String?, name: String = "X-Amz-Security-Token")
+        throws(VerificationFailure)
+    {
         switch (expected, claimed) {
         case (nil, nil): return
         case (nil, .some):
             throw VerificationFailure(.invalidToken, "The provided token is malformed or otherwise invalid.")
         case (.some, nil):
-            throw VerificationFailure(.invalidToken, "This access key requires a session token (X-Amz-Security-Token).")
+            throw VerificationFailure(.invalidToken, "This access key requires a session token (\(name)).")
         case (.some(let e), .some(let c)):
             // The strings' own bytes, borrowed (no copies: a token is several hundred bytes).
             let equal = e.withBorrowedUTF8 { eb in
@@ -1275,6 +1294,28 @@ public struct Verifier: Sendable {
                 throw VerificationFailure(.invalidToken, "The provided token is malformed or otherwise invalid.")
             }
         }
+    }
+
+    /// The S3 Express session token `request` claims: its `x-amz-s3session-token` field, or when
+    /// `presigned` its `X-Amz-S3session-Token` query parameter (percent-decoded); nil without one.
+    /// More than one (fields, parameters, or one of each) is `InvalidToken`.
+    static func s3SessionToken(_ request: VerificationRequest, presigned: Bool) throws(VerificationFailure) -> String? {
+        var found = request.values("x-amz-s3session-token").map { String(decoding: $0, as: UTF8.self) }
+        if presigned {
+            request.withTarget { t, _ in
+                guard let q = t.firstIndex(of: 0x3f) else { return }
+                for parameter in t[(q + 1)...].split(separator: 0x26, omittingEmptySubsequences: true) {
+                    let name = parameter.prefix { $0 != 0x3d }
+                    guard name.elementsEqual("X-Amz-S3session-Token".utf8) else { continue }
+                    let value = parameter.dropFirst(name.count + 1)
+                    found.append(String(decoding: URIEncoding.decode(Array(value)), as: UTF8.self))
+                }
+            }
+        }
+        guard found.count <= 1 else {
+            throw VerificationFailure(.invalidToken, "The request has more than one S3 Express session token")
+        }
+        return found.first
     }
 
     // MARK: signature

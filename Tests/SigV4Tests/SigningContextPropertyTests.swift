@@ -80,6 +80,7 @@ struct SigningContextPropertyTests {
             "no normalization, content SHA-256",
             ServiceRules(normalizePath: false, doubleEncodePath: true, sendContentSHA256: true)
         ),
+        ("s3express (token as x-amz-s3session-token)", .s3Express),
     ]
 
     static func makeSetup(_ rng: inout SplitMix64, maxLength: Int, cache: SigningKeyCache, sibling: Setup?) -> Setup {

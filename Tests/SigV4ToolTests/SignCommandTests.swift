@@ -168,6 +168,26 @@ extension CLITests {
                 ])
         }
 
+        @Test(
+            "sign for an S3 Express One Zone endpoint infers us-west-2/s3express from a directory bucket's zonal host and sends the session token as x-amz-s3session-token (presigned: X-Amz-S3session-Token), never X-Amz-Security-Token"
+        )
+        func s3ExpressEndpoint() throws {
+            let home = try TempDir()
+            let url = "https://photos--usw2-az1--x-s3.s3express-usw2-az1.us-west-2.amazonaws.com/key.jpg"
+            let base = ["sign", url, "--timestamp", "20260101T000000Z", "--session-token", "express/session+token"]
+            let env = Tool.cleanEnvironment(home: home.path)
+            let header = try Tool.sigv4(base + ["--format", "headers"] + Self.credentialFlags, env: env)
+            #expect(header.status == 0, "\(header.stderr)")
+            #expect(header.out.contains("/20260101/us-west-2/s3express/aws4_request"), "\(header.out)")
+            #expect(header.out.contains("x-amz-s3session-token: express/session+token"), "\(header.out)")
+            #expect(header.out.contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-s3session-token,"))
+            #expect(!header.out.lowercased().contains("x-amz-security-token"))
+            let presigned = try Tool.sigv4(base + ["--presign"] + Self.credentialFlags, env: env)
+            #expect(presigned.status == 0, "\(presigned.stderr)")
+            #expect(presigned.out.contains("&X-Amz-S3session-Token=express%2Fsession%2Btoken"), "\(presigned.out)")
+            #expect(!presigned.out.contains("X-Amz-Security-Token"))
+        }
+
         @Test("sign --presign and presign give the documented presigned URL")
         func presignMatchesDocExample() throws {
             let vector = try DocExample(name: "presigned-get-object").load()

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import SigV4
 import SigV4TestSupport
 import SigV4Verifier
@@ -87,10 +88,73 @@ struct BotocoreVerificationTests {
         var now: AmzDate { try! AmzDate(iso8601Basic: timestamp).adding(seconds: mode == "query" ? Int64(expires!) : 300) }
     }
 
-    static let cases: [Case] = {
-        let data = try! Data(contentsOf: Vectors.url("botocore-differential/cases.json"))
+    static let cases: [Case] = load("botocore-differential/cases.json")
+    /// S3 Express One Zone requests (`gen-botocore-vectors.py --s3express`): the session token in
+    /// `x-amz-s3session-token`, or `X-Amz-S3session-Token` in a presigned URL.
+    static let s3ExpressCases: [Case] = load("botocore-s3express/cases.json")
+
+    static func load(_ path: String) -> [Case] {
+        let data = try! Data(contentsOf: Vectors.url(path))
         return (try! JSONSerialization.jsonObject(with: data) as! [[String: Any]]).map(Case.init)
-    }()
+    }
+
+    @Test(
+        "S3 Express: every request botocore's S3ExpressAuth and S3ExpressQueryAuth sign is accepted with the key's session token, and refused (InvalidToken) with another token or without one"
+    )
+    func s3ExpressCasesVerify() async throws {
+        var accepted = 0
+        for c in Self.s3ExpressCases {
+            var verifier = c.verifier
+            verifier.policy.includeDiagnostics = true
+            let result = await verifier.verify(c.request, payload: .body(c.body), now: c.now)
+            #expect(result.isAccepted, "case \(c.id) (\(c.mode)): \(result.failure?.description ?? "")")
+            if result.isAccepted { accepted += 1 }
+        }
+        #expect(accepted == Self.s3ExpressCases.count)
+        // A sample of each mode against the wrong token and no token.
+        for c in Self.s3ExpressCases.prefix(40) {
+            let token = try #require(c.token)
+            for expected in ["another-\(token)", nil] {
+                let credential = ResolvedCredential(
+                    accessKeyID: c.accessKeyID, secretAccessKey: SecretAccessKey(c.secret), principal: "p",
+                    sessionToken: expected)
+                let verifier = Verifier(resolver: InMemoryCredentialResolver([credential]), policy: Case.policy)
+                let result = await verifier.verify(c.request, payload: .body(c.body), now: c.now)
+                let expecting = expected == nil ? "none" : "another"
+                #expect(result.failure?.code == .invalidToken, "case \(c.id) expecting \(expecting)")
+            }
+        }
+    }
+
+    @Test(
+        "S3 Express: a request correctly signed with its session token as X-Amz-Security-Token (header or query) is refused with InvalidToken, since S3 Express reads only x-amz-s3session-token"
+    )
+    func s3ExpressRefusesTheUsualTokenField() async throws {
+        let credentials = Credentials(
+            accessKeyID: "AKIDEXPRESS", secretAccessKey: "express-secret", sessionToken: "tok/en+1")
+        let resolved = ResolvedCredential(
+            accessKeyID: "AKIDEXPRESS", secretAccessKey: SecretAccessKey("express-secret"), principal: "p",
+            sessionToken: "tok/en+1")
+        let verifier = Verifier(resolver: InMemoryCredentialResolver([resolved]), policy: Case.policy)
+        let date = try AmzDate(iso8601Basic: "20260101T000000Z")
+        let host = "b--usw2-az1--x-s3.s3express-usw2-az1.us-west-2.amazonaws.com"
+        let request = HTTPRequest(method: .get, scheme: "https", authority: host, path: "/k?x=1")
+        // Plain S3 rules under the s3express name: the token goes out as X-Amz-Security-Token.
+        let usual = Signer(
+            credentials: credentials, region: "us-west-2", service: "s3express", rules: .s3, keyCache: nil)
+        let express = Signer(credentials: credentials, region: "us-west-2", service: "s3express", keyCache: nil)
+        for (signer, acceptedExpected) in [(usual, false), (express, true)] {
+            let header = try signer.sign(request, payload: .emptySHA256, at: date).request
+            let presigned = try signer.presign(request, expires: 300, at: date).request
+            for signed in [header, presigned] {
+                let result = await verifier.verify(VerificationRequest(signed), payload: .body([]), now: date)
+                #expect(result.isAccepted == acceptedExpected, "\(signed.path ?? "")")
+                if !acceptedExpected {
+                    #expect(result.failure?.code == .invalidToken, "\(result.failure?.description ?? "")")
+                }
+            }
+        }
+    }
 
     @Test("every request botocore signs the SigV4 way is accepted (header and query, S3 and not)")
     func conformingCasesVerify() async {

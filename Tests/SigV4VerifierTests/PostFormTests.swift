@@ -294,6 +294,29 @@ struct PostFormTests {
             == "InvalidToken")
     }
 
+    @Test(
+        "S3 Express POST forms: the token is the X-Amz-S3session-Token field (as botocore's S3ExpressPostAuth names it), verified against the key's; an x-amz-security-token field is not read as the token"
+    )
+    func s3ExpressSessionToken() async throws {
+        var signer = Self.signer(token: "express-session-1")
+        signer.service = "s3express"
+        signer.rules = .s3Express
+        let post = try signer.presignPost(bucket: "photos", key: "uploads/a.jpg", expires: 3600, at: Self.date)
+        #expect(post["X-Amz-S3session-Token"] == "express-session-1" && post["x-amz-security-token"] == nil)
+        #expect(post.policy.json.contains("[\"eq\", \"$X-Amz-S3session-Token\", \"express-session-1\"]"))
+        let keyed = Self.verifier(token: "express-session-1")
+        #expect((try? await Self.verify(PostForm(post), verifier: keyed).get()) != nil)
+        let other = Self.verifier(token: "express-session-2")
+        #expect(Self.code(await Self.verify(PostForm(post), verifier: other)) == "InvalidToken")
+        // The same token under the usual field name (policy and signature made for it): not S3 Express's token.
+        var usual = Self.signer(token: "express-session-1")
+        usual.service = "s3express"
+        usual.rules = .s3
+        let moved = try usual.presignPost(bucket: "photos", key: "uploads/a.jpg", expires: 3600, at: Self.date)
+        #expect(moved["x-amz-security-token"] == "express-session-1")
+        #expect(Self.code(await Self.verify(PostForm(moved), verifier: keyed)) == "InvalidToken")
+    }
+
     @Test("10,000 mutated, truncated and random policy documents and forms: refused or read, never a crash or a hang")
     func hostilePolicies() async throws {
         var rng = SplitMix64(seed: 0x9057)

@@ -116,6 +116,7 @@ public struct SigV4aSigner: Sendable {
         // every header signature adds.
         if facts.hasAmzDate { fields[Signer.amzDateName] = nil }
         if facts.hasSecurityToken { fields[Signer.securityTokenName] = nil }
+        if facts.hasS3SessionToken { fields[Signer.s3SessionTokenName] = nil }
         let before = fields.count
         fields.append(regionSetField)
         Signer.appendSigningFields(
@@ -170,6 +171,9 @@ public struct SigV4aSigner: Sendable {
         ]
         if let token, rules.sessionTokenPlacement == .signed {
             parameters.append(("X-Amz-Security-Token", URIEncoding.encode(token)))
+        }
+        if let token, rules.sessionTokenPlacement == .s3SessionToken {
+            parameters.append(("X-Amz-S3session-Token", URIEncoding.encode(token)))
         }
         let canonical = try CanonicalRequest(
             method: request.method.rawValue, target: target, extraQuery: parameters, headers: headers,

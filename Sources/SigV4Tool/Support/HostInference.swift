@@ -3,6 +3,7 @@
 /// ```swift
 /// HostInference.infer("examplebucket.s3.us-west-2.amazonaws.com") // (region: "us-west-2", service: "s3")
 /// HostInference.infer("abc.execute-api.eu-west-1.amazonaws.com")  // (region: "eu-west-1", service: "execute-api")
+/// HostInference.infer("b--usw2-az1--x-s3.s3express-usw2-az1.us-west-2.amazonaws.com") // (us-west-2, s3express)
 /// HostInference.infer("example.com")                              // nil
 /// ```
 enum HostInference {
@@ -73,6 +74,9 @@ enum HostInference {
     }
 
     static func signingName(_ label: some StringProtocol) -> String {
-        signingNames[String(label)] ?? String(label)
+        // S3 Express One Zone: a directory bucket's zonal endpoint (s3express-usw2-az1) and the
+        // regional control endpoint (s3express-control) both sign as s3express.
+        if label == "s3express" || label.hasPrefix("s3express-") { return "s3express" }
+        return signingNames[String(label)] ?? String(label)
     }
 }
