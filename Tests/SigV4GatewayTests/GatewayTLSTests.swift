@@ -303,12 +303,9 @@ server.serve_forever()
         let fixture = try ServeFixture(label: "upstream-ca")
         defer { fixture.remove() }
         let key = try fixture.createKey(principal: "alice")
-        let upstream = try GatewayHygieneTests.Child(
-            "/usr/bin/env", ["python3", "-c", Self.tlsUpstream, certificate.certificate, certificate.key],
-            environment: fixture.environment, directory: fixture.directory, name: "upstream")
+        let (upstream, url) = try Self.startUpstream(
+            Self.tlsUpstream, [certificate.certificate, certificate.key], fixture: fixture)
         defer { upstream.stop() }
-        let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
-        let url = "https://127.0.0.1:\(line.split(separator: " ").last ?? "")"
         // Trusting the upstream's own (self-issued) certificate, the system's CAs, and another CA.
         for (trust, expected) in [(certificate.certificate, "200"), (nil, "502"), (other.certificate, "502")] {
             let (gateway, port) = try fixture.startServe(
@@ -471,10 +468,17 @@ extension GatewayTLSTests {
     static func startUpstreamAskingForCertificates(_ server: Certificate, fixture: ServeFixture) throws
         -> (GatewayHygieneTests.Child, String)
     {
+        try startUpstream(tlsUpstream, [server.certificate, server.key, server.directory + "/ca.pem"], fixture: fixture)
+    }
+
+    /// The python https upstream `script` run with `arguments` (it prints `upstream listening on
+    /// PORT`): the child and its URL. `environment`: the fixture's unless given.
+    static func startUpstream(
+        _ script: String, _ arguments: [String], fixture: ServeFixture, environment: [String: String]? = nil
+    ) throws -> (GatewayHygieneTests.Child, String) {
         let upstream = try GatewayHygieneTests.Child(
-            "/usr/bin/env",
-            ["python3", "-c", tlsUpstream, server.certificate, server.key, server.directory + "/ca.pem"],
-            environment: fixture.environment, directory: fixture.directory, name: "upstream")
+            "/usr/bin/env", ["python3", "-c", script] + arguments, environment: environment ?? fixture.environment,
+            directory: fixture.directory, name: "upstream")
         let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
         return (upstream, "https://127.0.0.1:\(line.split(separator: " ").last ?? "")")
     }
@@ -548,13 +552,11 @@ while True:
         let fixture = try ServeFixture(label: "upstream-http2")
         defer { fixture.remove() }
         let key = try fixture.createKey(principal: "alice")
-        let upstream = try GatewayHygieneTests.Child(
-            "/usr/bin/env", ["python3", "-c", Self.alpnUpstream, server.certificate, server.key],
-            // The test's own PATH: the python that has scripts/requirements-test.txt's `h2`.
-            environment: ProcessInfo.processInfo.environment, directory: fixture.directory, name: "upstream")
+        // The test's own PATH: the python that has scripts/requirements-test.txt's `h2`.
+        let (upstream, url) = try Self.startUpstream(
+            Self.alpnUpstream, [server.certificate, server.key], fixture: fixture,
+            environment: ProcessInfo.processInfo.environment)
         defer { upstream.stop() }
-        let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
-        let url = "https://127.0.0.1:\(line.split(separator: " ").last ?? "")"
         for (flags, expected) in [([], "h2"), (["--upstream-http2"], "h2"), (["--no-upstream-http2"], "http/1.1")] {
             let trust = ["--upstream", url, "--upstream-ca", server.certificate]
             let (gateway, port) = try fixture.startServe(trust + flags)
