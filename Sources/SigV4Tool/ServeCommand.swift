@@ -530,7 +530,7 @@ struct Serve: AsyncParsableCommand {
             webSocketKeyCheck: websocketKeyCheck > 0 ? .seconds(websocketKeyCheck) : nil,
             trustedProxies: try TrustedProxies(trustedProxies),
             scheme: tls == nil ? "http" : "https",
-            clientCertificates: tlsClientCa == nil ? nil : ConnectionCertificates(),
+            clientCertificates: tlsClientCa == nil ? nil : ConnectionCertificates(logger: logger),
             health: healthPath.map { Gateway.Health(path: $0) })
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"

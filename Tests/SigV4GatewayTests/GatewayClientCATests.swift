@@ -166,4 +166,43 @@ struct GatewayClientCATests {
             }
         }
     }
+
+    @Test(
+        "a connection's client certificate is read once (one debug line for 30 requests over it), and its entry goes when the connection closes (the next connection's read finds only itself open)"
+    )
+    func certificateReadOncePerConnection() throws {
+        let server = try Certificate()
+        defer { server.remove() }
+        let a = try Authorities(in: server.directory)
+        let fixture = try ServeFixture(label: "tls-client-cert-read-once")
+        defer { fixture.remove() }
+        let (gateway, port) = try fixture.startServe([
+            "--tls-certificate", server.certificate, "--tls-key", server.key, "--tls-client-ca", a.path("ca1.pem"),
+            "--dev-no-auth", "--no-http2", "--log-level", "debug",
+        ])
+        defer { gateway.stop() }
+        func reads() -> [Substring] {
+            String(decoding: gateway.stdout + gateway.stderr, as: UTF8.self).split(separator: "\n")
+                .filter { $0.contains("client certificate read") }
+        }
+        let config = fixture.directory + "/thirty.cfg"
+        try (1...30).map { "url = \"https://127.0.0.1:\(port)/once/\($0)\"\noutput = \"/dev/null\"\n" }.joined()
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let curl = [
+            "-sS", "-K", config, "--cacert", server.certificate, "--cert", a.path("client1.pem"), "--key",
+            a.path("client1-key.pem"), "-w", "%{http_code} %{num_connects}\n",
+        ]
+        for round in 1...2 {
+            let (status, output) = try Certificate.run("/usr/bin/curl", curl)
+            #expect(status == 0 && output.split(separator: "\n").count == 30, "round \(round): \(output)")
+            #expect(output.split(separator: "\n").allSatisfy { $0.hasPrefix("200 ") }, "round \(round): \(output)")
+            // The line is logged before the answer; give the log a moment to reach the file.
+            for _ in 0..<40 where reads().count < round { usleep(50_000) }
+            let lines = reads()
+            #expect(lines.count == round, "round \(round): \(lines)")
+            // The first curl's connection closed before the second opened: its entry is gone.
+            #expect(lines.last?.contains("open_connections=1") == true, "round \(round): \(lines)")
+            usleep(300_000)
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdSigV4
+import Logging
 import NIOCore
 import NIOSSL
 import SigV4CommandLine
@@ -40,10 +41,16 @@ struct GatewayRequestContext: SigV4RequestContext, RemoteAddressRequestContext {
 /// renegotiation and no TLS 1.3 post-handshake authentication), so the entry stays right.
 ///
 /// ```swift
-/// let certificates = ConnectionCertificates()
+/// let certificates = ConnectionCertificates(logger: logger)
 /// let certificate = await certificates.certificate(of: context.channel)   // nil without one
 /// ```
 final class ConnectionCertificates: Sendable {
+    /// Each read is logged at debug level (`client certificate read`, with how many open
+    /// connections then have an entry): one line per connection, never per request.
+    let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
     /// A connection's certificate, with the connection held weakly: an entry is used only for the
     /// very channel it was read from (a channel allocated later at the same address, while a removal
     /// is still on its way, finds `channel` nil or another object).
@@ -52,9 +59,6 @@ final class ConnectionCertificates: Sendable {
         let certificate: ClientCertificate
     }
     private let known = Mutex<[ObjectIdentifier: Entry]>([:])
-
-    /// How many open connections have their certificate here.
-    var count: Int { known.withLock { $0.count } }
 
     /// The certificate the client of `channel`'s connection presented in its TLS handshake, nil
     /// without TLS or without one. An HTTP/1.1 request's channel is the connection, whose pipeline
@@ -84,7 +88,11 @@ final class ConnectionCertificates: Sendable {
         // Kept while the connection is open: the channel object lives at least that long, so its
         // identifier names no other connection meanwhile. (Closed already: the callback runs at once.)
         let id = ObjectIdentifier(connection)
-        known.withLock { $0[id] = Entry(channel: connection, certificate: certificate) }
+        let open = known.withLock { known in
+            known[id] = Entry(channel: connection, certificate: certificate)
+            return known.count
+        }
+        logger.debug("client certificate read", metadata: ["open_connections": "\(open)"])
         connection.closeFuture.whenComplete { [self] _ in
             self.known.withLock { known in
                 if let entry = known[id], entry.channel == nil || entry.channel === connection { known[id] = nil }
