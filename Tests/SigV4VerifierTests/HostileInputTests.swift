@@ -83,6 +83,58 @@ struct HostileInputTests {
         }
     }
 
+    @Test(
+        "S3 Express: thousands of mutated presigned query strings and x-amz-s3session-token fields (several, split, escaped, empty) are refused without crashing; only the signed request passes"
+    )
+    func randomS3ExpressTokens() async throws {
+        let token = "express/session+token=="
+        let v = Fixture.verifier(Fixture.credential(token: token))
+        let host = "b--usw2-az1--x-s3.s3express-usw2-az1.us-east-1.amazonaws.com"
+        let request = HTTPRequest(method: .get, scheme: "https", authority: host, path: "/a?x=1")
+        let signer = Fixture.signer(service: "s3express", token: token)
+        let valid = Array(try signer.presign(request, expires: 60, at: Fixture.date).request.path!.utf8)
+        let header = try signer.sign(request, payload: .emptySHA256, at: Fixture.date).request
+        let validFields = VerificationRequest(header).fields
+        let hostField = VerificationRequest.Field(name: "Host", value: host)
+        let validPresigned = VerificationRequest(method: "GET", target: valid, fields: [hostField])
+        #expect(await v.verify(validPresigned, now: Fixture.date).isAccepted)
+        #expect(await v.verify(VerificationRequest(header), payload: .body([]), now: Fixture.date).isAccepted)
+        var rng = Random(state: 11)
+        let pieces = Array("X-Amz-S3session-Token=&%2F%3D%zz+express/session".utf8)
+        for round in 0..<3000 {
+            var target = valid
+            var fields = validFields
+            switch round % 3 {
+            case 0:
+                for _ in 0..<(1 + rng.below(3)) {
+                    let i = 1 + rng.below(target.count - 1)
+                    target.insert(contentsOf: pieces.prefix(1 + rng.below(pieces.count)), at: i)
+                }
+            case 1:
+                for _ in 0..<(1 + rng.below(4)) {
+                    let i = 1 + rng.below(target.count - 1)
+                    target[i] = pieces[rng.below(pieces.count)]
+                }
+            default:
+                // Header auth: the token field repeated, emptied or changed.
+                target = Array("/a?x=1".utf8)
+                let value = (0..<rng.below(40)).map { _ in pieces[rng.below(pieces.count)] }
+                switch rng.below(3) {
+                case 0: fields.append(.init(name: "x-amz-s3session-token", value: Array(token.utf8)))
+                case 1:
+                    fields = fields.map { $0.name == "x-amz-s3session-token" ? .init(name: $0.name, value: value) : $0 }
+                default: fields.append(.init(name: "X-Amz-S3session-Token", value: value))
+                }
+            }
+            let presigned = round % 3 != 2
+            let r = VerificationRequest(
+                method: "GET", target: target, fields: presigned ? [.init(name: "Host", value: host)] : fields)
+            let result = await v.verify(r, payload: .body([]), now: Fixture.date)
+            let text = String(decoding: target, as: UTF8.self)
+            #expect(!result.isAccepted || (presigned && target == valid), "round \(round): \(text)")
+        }
+    }
+
     @Test("random header sets (many x-amz-* names, huge values, odd bytes) never crash")
     func randomHeaders() async {
         let v = Fixture.verifier()
