@@ -93,17 +93,64 @@ def sign(case, moment):
     return post
 
 
+def sign_s3express(case, moment):
+    """The form botocore's generate_presigned_post makes for an S3 Express directory bucket, built as
+    botocore.signers.generate_presigned_post and S3PostPresigner build it and signed by
+    S3ExpressPostAuth (the client path would first call CreateSession for the credentials; here they
+    are given, as an S3 Express session's always carry a token)."""
+    frozen = moment.replace(tzinfo=None)
+    saved = (botocore.auth.get_current_datetime, botocore.signers.get_current_datetime)
+    botocore.auth.get_current_datetime = lambda *a, **k: frozen
+    botocore.signers.get_current_datetime = lambda *a, **k: frozen
+    try:
+        fields = dict(case["fields"])
+        conditions = list(case["conditions"])
+        key = case["key"]
+        conditions.append({"bucket": case["bucket"]})
+        if key.endswith("${filename}"):
+            conditions.append(["starts-with", "$key", key[: -len("${filename}")]])
+        else:
+            conditions.append({"key": key})
+        fields["key"] = key
+        expire_date = frozen + datetime.timedelta(seconds=case["expires"])
+        policy = {"expiration": expire_date.strftime(botocore.auth.ISO8601), "conditions": conditions}
+        request = botocore.awsrequest.AWSRequest(
+            method="POST", url=f"https://{case['bucket']}.s3express-usw2-az1.{case['region']}.amazonaws.com/")
+        request.context["s3-presign-post-fields"] = fields
+        request.context["s3-presign-post-policy"] = policy
+        credentials = botocore.credentials.Credentials(case["access_key_id"], case["secret"], case["token"])
+        botocore.auth.S3ExpressPostAuth(
+            credentials, "s3express", case["region"], identity_cache=None).add_auth(request)
+    finally:
+        botocore.auth.get_current_datetime, botocore.signers.get_current_datetime = saved
+    return {"fields": fields}
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--count", type=int, default=300)
-    parser.add_argument("--out", default="TestVectors/botocore-post/cases.json")
+    parser.add_argument("--s3express", action="store_true",
+                        help="S3 Express One Zone forms (S3ExpressPostAuth, X-Amz-S3session-Token), 60 cases")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--count", type=int, default=None)
+    parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    if args.seed is None:
+        args.seed = 3026 if args.s3express else 2026
+    if args.count is None:
+        args.count = 60 if args.s3express else 300
+    if args.out is None:
+        args.out = "TestVectors/botocore-post/" + ("s3express-cases.json" if args.s3express else "cases.json")
     rng = random.Random(args.seed)
     cases = []
     for i in range(args.count):
         case, moment = random_case(rng, i)
-        post = sign(case, moment)
+        if args.s3express:
+            case["bucket"] = case["bucket"].replace(".", "-") + "--usw2-az1--x-s3"
+            if case["token"] is None:
+                case["token"] = "".join(rng.choice(SECRET_CHARS) for _ in range(rng.randint(20, 200)))
+            post = sign_s3express(case, moment)
+        else:
+            post = sign(case, moment)
         case["form"] = [[name, value] for name, value in post["fields"].items()]
         case["policy_json"] = base64.b64decode(post["fields"]["policy"]).decode()
         cases.append(case)
@@ -115,5 +162,7 @@ def main():
 
 
 if __name__ == "__main__":
+    import botocore.awsrequest  # noqa: F401  (AWSRequest)
     import botocore.config  # noqa: F401  (client Config)
+    import botocore.credentials  # noqa: F401  (Credentials)
     main()

@@ -111,15 +111,44 @@ struct PostFormTests {
 
     @Test("every botocore generate_presigned_post form verifies, and is refused one second after its policy expires")
     func botocoreForms() async throws {
-        let cases = try #require(try Vectors.json("botocore-post/cases.json")["cases"] as? [[String: Any]])
-        #expect(cases.count >= 300)
+        #expect(try await checkBotocoreForms("botocore-post/cases.json", service: "s3") >= 300)
+    }
+
+    @Test(
+        "S3 Express: every form botocore's S3ExpressPostAuth signs (X-Amz-S3session-Token) verifies with the key's token and expires to the second; ours for the same inputs has the same conditions and verifies; another token is InvalidToken"
+    )
+    func botocoreS3ExpressForms() async throws {
+        #expect(try await checkBotocoreForms("botocore-post/s3express-cases.json", service: "s3express") == 60)
+        let cases = try #require(try Vectors.json("botocore-post/s3express-cases.json")["cases"] as? [[String: Any]])
+        for c in cases.prefix(20) {
+            let form = PostForm(fields: (c["form"] as! [[String]]).map { ($0[0], $0[1]) }, filename: "f.txt")
+            #expect(form.values("X-Amz-S3session-Token").first == c["token"] as? String)
+            var policy = VerificationPolicy.default
+            policy.allowedServices = ["s3express"]
+            let verifier = Verifier(
+                resolver: InMemoryCredentialResolver([
+                    ResolvedCredential(
+                        accessKeyID: c["access_key_id"] as! String,
+                        secretAccessKey: SecretAccessKey(c["secret"] as! String), principal: "p",
+                        sessionToken: "another token")
+                ]), policy: policy)
+            let time = try AmzDate(iso8601Basic: c["time"] as! String)
+            let refused = await verifier.verifyPostForm(form, bucket: c["bucket"] as! String, now: time)
+            #expect(Self.code(refused) == "InvalidToken", "case \(c["index"] as! Int)")
+        }
+    }
+
+    /// Verifies every form of the botocore POST corpus at `path` (signed for `service`) and checks
+    /// that `Signer.presignPost` given the same inputs writes the same conditions; returns how many.
+    func checkBotocoreForms(_ path: String, service: String) async throws -> Int {
+        let cases = try #require(try Vectors.json(path)["cases"] as? [[String: Any]])
         for c in cases {
             let id = c["index"] as! Int
             let form = PostForm(fields: (c["form"] as! [[String]]).map { ($0[0], $0[1]) }, filename: "file name.txt")
             let time = try AmzDate(iso8601Basic: c["time"] as! String)
             let expires = Int64(c["expires"] as! Int)
             var policy = VerificationPolicy.default
-            policy.allowedServices = ["s3"]
+            policy.allowedServices = [service]
             let verifier = Verifier(
                 resolver: InMemoryCredentialResolver([
                     ResolvedCredential(
@@ -137,7 +166,7 @@ struct PostFormTests {
                 credentials: Credentials(
                     accessKeyID: c["access_key_id"] as! String, secretAccessKey: c["secret"] as! String,
                     sessionToken: c["token"] as? String),
-                region: c["region"] as! String, service: "s3", keyCache: nil)
+                region: c["region"] as! String, service: service, keyCache: nil)
             let fields = (c["fields"] as! [String: String]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             let ours = try signer.presignPost(
                 bucket: bucket, key: c["key"] as! String, expires: Int(expires), fields: fields, at: time)
@@ -156,6 +185,7 @@ struct PostFormTests {
             let ourForm = PostForm(ours, filename: "file name.txt")
             #expect((try? (await verifier.verifyPostForm(ourForm, bucket: bucket, now: time)).get()) != nil, "case \(id)")
         }
+        return cases.count
     }
 
     @Test("a changed policy, signature, date, credential or key value is refused with S3's code")
