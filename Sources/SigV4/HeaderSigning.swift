@@ -137,9 +137,7 @@ struct HeaderSigning: Sendable {
                 }
             }
             if let signedToken {
-                let name: StaticString =
-                    rules.sessionTokenPlacement == .s3SessionToken ? "x-amz-s3session-token" : "x-amz-security-token"
-                add(Signer.lit(name), signedToken, &facts, &headers)
+                add(Signer.lit(rules.sessionTokenPlacement.headerName), signedToken, &facts, &headers)
             }
             if !facts.hasContentSHA256 && rules.sendContentSHA256 {
                 add(Signer.lit("x-amz-content-sha256"), payload.value, &facts, &headers)

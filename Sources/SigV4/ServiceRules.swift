@@ -91,3 +91,17 @@ public struct ServiceRules: Sendable, Hashable {
     /// ``table`` as a list of (UTF-8 name, rules), for ``forService(_:)``.
     static let entries: [(name: [UInt8], rules: ServiceRules)] = table.map { (Array($0.key.utf8), $0.value) }
 }
+
+extension ServiceRules.SessionTokenPlacement {
+    /// The lowercase name of the header a signed session token goes in: `x-amz-s3session-token`
+    /// under S3 Express rules, else `x-amz-security-token`.
+    package var headerName: StaticString {
+        self == .s3SessionToken ? "x-amz-s3session-token" : "x-amz-security-token"
+    }
+
+    /// The query parameter a presigned URL carries the token in: `X-Amz-S3session-Token` under S3
+    /// Express rules, else `X-Amz-Security-Token`.
+    package var queryParameterName: StaticString {
+        self == .s3SessionToken ? "X-Amz-S3session-Token" : "X-Amz-Security-Token"
+    }
+}

@@ -398,8 +398,7 @@ public struct Signer: Sendable {
         let tokenSigned = token != nil && rules.sessionTokenPlacement != .appendedAfterSigning
         let tokenAfter = token != nil && rules.sessionTokenPlacement == .appendedAfterSigning
         // S3 Express reads its session token from `X-Amz-S3session-Token`, signed like the usual one.
-        let tokenParameter: StaticString =
-            rules.sessionTokenPlacement == .s3SessionToken ? "&X-Amz-S3session-Token=" : "&X-Amz-Security-Token="
+        let tokenParameter = rules.sessionTokenPlacement.queryParameterName
         var presignParameters = 0..<0
         var signature = Signature(digest: SHA256Digest())
         var canonicalHash = SHA256Digest()
@@ -454,7 +453,9 @@ public struct Signer: Sendable {
                     }
                 }
                 if let token, tokenSigned {
+                    w.append(0x26)
                     w.append(tokenParameter)
+                    w.append(0x3d)
                     Signer.appendEncoded(token, to: &w)
                 }
                 let signedCount = w.count

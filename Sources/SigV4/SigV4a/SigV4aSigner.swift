@@ -169,11 +169,8 @@ public struct SigV4aSigner: Sendable {
             ("X-Amz-Expires", String(expires)),
             ("X-Amz-Region-Set", URIEncoding.encode(regionSetValue)),
         ]
-        if let token, rules.sessionTokenPlacement == .signed {
-            parameters.append(("X-Amz-Security-Token", URIEncoding.encode(token)))
-        }
-        if let token, rules.sessionTokenPlacement == .s3SessionToken {
-            parameters.append(("X-Amz-S3session-Token", URIEncoding.encode(token)))
+        if let token, rules.sessionTokenPlacement != .appendedAfterSigning {
+            parameters.append(("\(rules.sessionTokenPlacement.queryParameterName)", URIEncoding.encode(token)))
         }
         let canonical = try CanonicalRequest(
             method: request.method.rawValue, target: target, extraQuery: parameters, headers: headers,
