@@ -278,9 +278,7 @@ extension Verifier {
             request: VerificationRequest(method: "POST", target: Array(target.utf8), fields: []), bucket: nil,
             signedAt: claim.signedAt, now: now)
         // S3 Express names the token field X-Amz-S3session-Token.
-        let tokenField =
-            storage.policy.rules(for: claim.service).sessionTokenPlacement == .s3SessionToken
-            ? "x-amz-s3session-token" : "x-amz-security-token"
+        let tokenField = "\(storage.policy.rules(for: claim.service).sessionTokenPlacement.headerName)"
         let tokens = form.values(tokenField)
         guard tokens.count <= 1 else {
             throw VerificationFailure(.invalidToken, "The form has more than one \(tokenField) field")

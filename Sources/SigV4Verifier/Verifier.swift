@@ -917,7 +917,7 @@ public struct Verifier: Sendable {
                 regionSet: regionSet, request: request, bucket: bucket, signedAt: signedAt, now: now)
             try checkToken(
                 expected: credential.sessionToken, claimed: claimedToken,
-                name: rules.sessionTokenPlacement == .s3SessionToken ? "x-amz-s3session-token" : "X-Amz-Security-Token")
+                name: "\(rules.sessionTokenPlacement.queryParameterName)")
         } catch {
             throw withKey(error)
         }
@@ -1300,16 +1300,15 @@ public struct Verifier: Sendable {
     /// `presigned` its `X-Amz-S3session-Token` query parameter (percent-decoded); nil without one.
     /// More than one (fields, parameters, or one of each) is `InvalidToken`.
     static func s3SessionToken(_ request: VerificationRequest, presigned: Bool) throws(VerificationFailure) -> String? {
-        var found = request.values("x-amz-s3session-token").map { String(decoding: $0, as: UTF8.self) }
-        if presigned {
-            request.withTarget { t, _ in
-                guard let q = t.firstIndex(of: 0x3f) else { return }
-                for parameter in t[(q + 1)...].split(separator: 0x26, omittingEmptySubsequences: true) {
-                    let name = parameter.prefix { $0 != 0x3d }
-                    guard name.elementsEqual("X-Amz-S3session-Token".utf8) else { continue }
-                    let value = parameter.dropFirst(name.count + 1)
-                    found.append(String(decoding: URIEncoding.decode(Array(value)), as: UTF8.self))
-                }
+        let placement = ServiceRules.SessionTokenPlacement.s3SessionToken
+        var found = request.values("\(placement.headerName)").map { String(decoding: $0, as: UTF8.self) }
+        let target = request.target
+        if presigned, let q = target.firstIndex(of: 0x3f) {
+            let query = target[(q + 1)...]
+            let name = placement.queryParameterName
+            let nameBytes = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+            for p in QueryParameter.split(query) where query[p.name].elementsEqual(nameBytes) {
+                found.append(String(decoding: URIEncoding.decode(p.value.map { query[$0] } ?? []), as: UTF8.self))
             }
         }
         guard found.count <= 1 else {
