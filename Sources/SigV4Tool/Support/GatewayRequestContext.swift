@@ -68,11 +68,11 @@ final class ConnectionCertificates: Sendable {
     func certificate(of channel: any Channel) async -> ClientCertificate? {
         let parent = channel.parent
         let found = known.withLock { known -> ClientCertificate? in
-            for candidate in [channel, parent] {
-                guard let candidate, let entry = known[ObjectIdentifier(candidate)] else { continue }
-                if entry.channel === candidate { return entry.certificate }
+            func entry(_ candidate: any Channel) -> ClientCertificate? {
+                guard let entry = known[ObjectIdentifier(candidate)], entry.channel === candidate else { return nil }
+                return entry.certificate
             }
-            return nil
+            return entry(channel) ?? parent.flatMap(entry)
         }
         if let found { return found }
         let connection: any Channel
