@@ -16,6 +16,7 @@ The output is deterministic for a given seed, count and botocore version.
 
 import argparse
 import base64
+import contextlib
 import datetime
 import json
 import random
@@ -73,13 +74,22 @@ def random_case(rng, index):
                 time=moment.strftime("%Y%m%dT%H%M%SZ"), expires=expires), moment
 
 
-def sign(case, moment):
+@contextlib.contextmanager
+def frozen_clock(moment):
+    """botocore's clock stopped at `moment` (naive UTC, yielded): botocore reads it through
+    get_current_datetime in both modules (policy expiration, x-amz-date)."""
     frozen = moment.replace(tzinfo=None)
-    # botocore reads the clock through get_current_datetime in both modules (policy expiration, x-amz-date).
     saved = (botocore.auth.get_current_datetime, botocore.signers.get_current_datetime)
     botocore.auth.get_current_datetime = lambda *a, **k: frozen
     botocore.signers.get_current_datetime = lambda *a, **k: frozen
     try:
+        yield frozen
+    finally:
+        botocore.auth.get_current_datetime, botocore.signers.get_current_datetime = saved
+
+
+def sign(case, moment):
+    with frozen_clock(moment):
         session = botocore.session.get_session()
         client = session.create_client(
             "s3", region_name=case["region"], aws_access_key_id=case["access_key_id"],
@@ -88,8 +98,6 @@ def sign(case, moment):
         post = client.generate_presigned_post(
             case["bucket"], case["key"], Fields=dict(case["fields"]), Conditions=list(case["conditions"]),
             ExpiresIn=case["expires"])
-    finally:
-        botocore.auth.get_current_datetime, botocore.signers.get_current_datetime = saved
     return post
 
 
@@ -98,11 +106,7 @@ def sign_s3express(case, moment):
     botocore.signers.generate_presigned_post and S3PostPresigner build it and signed by
     S3ExpressPostAuth (the client path would first call CreateSession for the credentials; here they
     are given, as an S3 Express session's always carry a token)."""
-    frozen = moment.replace(tzinfo=None)
-    saved = (botocore.auth.get_current_datetime, botocore.signers.get_current_datetime)
-    botocore.auth.get_current_datetime = lambda *a, **k: frozen
-    botocore.signers.get_current_datetime = lambda *a, **k: frozen
-    try:
+    with frozen_clock(moment) as frozen:
         fields = dict(case["fields"])
         conditions = list(case["conditions"])
         key = case["key"]
@@ -121,8 +125,6 @@ def sign_s3express(case, moment):
         credentials = botocore.credentials.Credentials(case["access_key_id"], case["secret"], case["token"])
         botocore.auth.S3ExpressPostAuth(
             credentials, "s3express", case["region"], identity_cache=None).add_auth(request)
-    finally:
-        botocore.auth.get_current_datetime, botocore.signers.get_current_datetime = saved
     return {"fields": fields}
 
 
