@@ -31,17 +31,7 @@ struct GatewayUpstreamLimitsTests {
         /// to a host that is down or behind a firewall that drops).
         convenience init(unanswered: ()) throws {
             try self.init(listening: true, backlog: 0)
-            filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
-            guard connected else { throw RawSocket.Failure(description: "connect: \(errno)") }
+            filler = try RawSocket.connect(port: port, timeoutSeconds: 5)
         }
 
         init(listening: Bool, backlog: Int32 = 16) throws {
