@@ -131,6 +131,14 @@ extension GatewayTLSTests {
         ).1
     }
 
+    /// Copies each `from` file over its `to` (a renewal written in place of the files in use).
+    static func replace(_ files: [(from: String, to: String)]) throws {
+        for (from, to) in files {
+            try? FileManager.default.removeItem(atPath: to)
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+    }
+
     /// Sends `gateway` SIGHUP and waits (up to 5 s) for one more `line` in its output than it had.
     static func hangUp(_ gateway: GatewayHygieneTests.Child, expecting line: String) -> Bool {
         func count() -> Int { String(decoding: gateway.stdout + gateway.stderr, as: UTF8.self).components(separatedBy: line).count }
@@ -153,12 +161,7 @@ extension GatewayTLSTests {
         defer { fixture.remove() }
         let certificate = fixture.directory + "/live-cert.pem"
         let key = fixture.directory + "/live-key.pem"
-        func install(_ c: String, _ k: String) throws {
-            for (from, to) in [(c, certificate), (k, key)] {
-                try? FileManager.default.removeItem(atPath: to)
-                try FileManager.default.copyItem(atPath: from, toPath: to)
-            }
-        }
+        func install(_ c: String, _ k: String) throws { try Self.replace([(c, certificate), (k, key)]) }
         try install(first.certificate, first.key)
         let (gateway, port) = try fixture.startServe(["--tls-certificate", certificate, "--tls-key", key])
         defer { gateway.stop() }
@@ -397,10 +400,7 @@ extension GatewayTLSTests {
         let certificate = d + "/live-client.pem"
         let privateKey = d + "/live-client-key.pem"
         func install(_ name: String, key keyName: String) throws {
-            for (from, to) in [(d + "/\(name).pem", certificate), (d + "/\(keyName)-key.pem", privateKey)] {
-                try? FileManager.default.removeItem(atPath: to)
-                try FileManager.default.copyItem(atPath: from, toPath: to)
-            }
+            try Self.replace([(d + "/\(name).pem", certificate), (d + "/\(keyName)-key.pem", privateKey)])
         }
         try install("gateway-one", key: "gateway-one")
         let (gateway, port) = try fixture.startServe([
