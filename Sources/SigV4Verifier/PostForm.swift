@@ -278,12 +278,13 @@ extension Verifier {
             request: VerificationRequest(method: "POST", target: Array(target.utf8), fields: []), bucket: nil,
             signedAt: claim.signedAt, now: now)
         // S3 Express names the token field X-Amz-S3session-Token.
-        let tokenField = "\(storage.policy.rules(for: claim.service).sessionTokenPlacement.headerName)"
+        let tokenName = storage.policy.rules(for: claim.service).sessionTokenPlacement.headerName
+        let tokenField = "\(tokenName)"
         let tokens = form.values(tokenField)
         guard tokens.count <= 1 else {
             throw VerificationFailure(.invalidToken, "The form has more than one \(tokenField) field")
         }
-        try checkToken(expected: credential.sessionToken, claimed: tokens.first, name: tokenField)
+        try checkToken(expected: credential.sessionToken, claimed: tokens.first, name: tokenName)
 
         let key = storage.keyCache.second(
             accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: claim.scope,

@@ -917,7 +917,7 @@ public struct Verifier: Sendable {
                 regionSet: regionSet, request: request, bucket: bucket, signedAt: signedAt, now: now)
             try checkToken(
                 expected: credential.sessionToken, claimed: claimedToken,
-                name: "\(rules.sessionTokenPlacement.queryParameterName)")
+                name: rules.sessionTokenPlacement.queryParameterName)
         } catch {
             throw withKey(error)
         }
@@ -1275,8 +1275,8 @@ public struct Verifier: Sendable {
 
     /// Throws `InvalidToken` unless the request's session token (`claimed`) is the one the
     /// resolver expects, compared in constant time; neither is fine. `name`: where the request
-    /// should carry it, for the message.
-    func checkToken(expected: String?, claimed: String?, name: String = "X-Amz-Security-Token")
+    /// should carry it, for the message (a `StaticString`: nothing is allocated unless it is refused).
+    func checkToken(expected: String?, claimed: String?, name: StaticString = "X-Amz-Security-Token")
         throws(VerificationFailure)
     {
         switch (expected, claimed) {
