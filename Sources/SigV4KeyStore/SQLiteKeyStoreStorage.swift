@@ -28,8 +28,13 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
     public let path: String
     let pool: DatabasePool
 
-    /// Opens the store at `path`. With `create: false` a missing file is `storeNotFound`; a file that is not a
-    /// key store is `corruptStore` and is left untouched.
+    /// Opens the store at `path`. With `create: false` a missing file is `storeNotFound`, and so is a file
+    /// without the store's tables (the empty file a `keys init` claims first), which is left as it is; a file
+    /// that is not a key store is `corruptStore` and is left untouched.
+    ///
+    /// With `create: true` the schema is written in one `BEGIN IMMEDIATE` transaction that first looks
+    /// whether another connection wrote it, so processes creating one store at once all open it, and a
+    /// process killed while creating it leaves either no tables or all of them.
     public init(path: String, create: Bool = false) throws(KeyStoreError) {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
@@ -38,7 +43,14 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
         }
         if exists {
             try Self.checkHeader(path)
-            try Self.checkSchema(path)
+            if try !Self.checkSchema(path) && !create {
+                throw KeyStoreError(
+                    .storeNotFound,
+                    """
+                    \(path) is not a key store yet: another 'sigv4 keys init' may be creating it; if none is \
+                    running, remove the file and run 'sigv4 keys init'
+                    """)
+            }
         }
         var config = Configuration()
         config.busyMode = .timeout(10)
@@ -58,7 +70,7 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
                 close(fd)
             }
             pool = try DatabasePool(path: path, configuration: config)
-            try Self.migrator.migrate(pool)
+            if create { try Self.createSchema(in: pool) }
             let format = try pool.read { db in
                 try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'format'")
             }
@@ -87,13 +99,14 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
         }
     }
 
-    /// Refuses an SQLite database that is not a key store (another application's), before anything
-    /// writes to it: opening the store's pool would switch it to WAL mode and the migration would add
-    /// the store's tables to it. It is read through a read-only connection. A database with no table at
-    /// all (an empty file, or one left by an interrupted `keys init`) is still made a store.
-    static func checkSchema(_ path: String) throws(KeyStoreError) {
+    /// Whether the SQLite database at `path` has the store's tables: refuses one that is not a key store
+    /// (another application's) before anything writes to it, since opening the store's pool would switch it
+    /// to WAL mode and creating the schema would add the store's tables to it. It is read through a
+    /// read-only connection. A database without tables (an empty file, one a `keys init` has claimed or
+    /// one left by an interrupted `keys init`) gives false: an open with `create` makes it a store.
+    static func checkSchema(_ path: String) throws(KeyStoreError) -> Bool {
         var info = stat()
-        guard stat(path, &info) == 0, info.st_size > 0 else { return }
+        guard stat(path, &info) == 0, info.st_size > 0 else { return false }
         var probe = Configuration()
         probe.readonly = true
         probe.busyMode = .timeout(10)
@@ -110,10 +123,14 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
         } catch {
             throw KeyStoreError(.storage, "cannot read \(path): \(error)")
         }
-        guard tables.isEmpty || tables.isSuperset(of: ["grdb_migrations", "meta", "access_keys"]) else {
+        // `grdb_migrations` alone is what GRDB's migrator, which made stores before, created outside its
+        // transaction: a store whose creation was interrupted there.
+        if tables.subtracting(["grdb_migrations"]).isEmpty { return false }
+        guard tables.isSuperset(of: ["grdb_migrations", "meta", "access_keys"]) else {
             throw KeyStoreError(
                 .corruptStore, "\(path) is not a key store (an SQLite database without the key store's tables)")
         }
+        return true
     }
 
     static func map(_ error: DatabaseError, path: String) -> KeyStoreError {
@@ -127,59 +144,75 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
         }
     }
 
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE meta(name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
-                    INSERT INTO meta(name, value) VALUES ('format', '1'), ('generation', '0');
-                    CREATE TABLE principals(
-                        name TEXT PRIMARY KEY NOT NULL,
-                        description TEXT NOT NULL,
-                        created_at INTEGER NOT NULL);
-                    CREATE TABLE access_keys(
-                        id TEXT PRIMARY KEY NOT NULL,
-                        seq INTEGER NOT NULL,
-                        principal TEXT NOT NULL REFERENCES principals(name),
-                        state TEXT NOT NULL CHECK (state IN ('active', 'retiring', 'inactive', 'deleted')),
-                        retire_at INTEGER,
-                        state_changed_at INTEGER NOT NULL,
-                        scope TEXT NOT NULL,
-                        created_at INTEGER NOT NULL,
-                        description TEXT NOT NULL,
-                        last_used_at INTEGER,
-                        last_used_region TEXT,
-                        last_used_service TEXT,
-                        mk_version INTEGER,
-                        wrapped_data_key BLOB,
-                        sealed_secret BLOB,
-                        CHECK ((state = 'retiring') = (retire_at IS NOT NULL)),
-                        CHECK ((state = 'deleted') = (sealed_secret IS NULL)),
-                        CHECK ((sealed_secret IS NULL) = (wrapped_data_key IS NULL)),
-                        CHECK ((sealed_secret IS NULL) = (mk_version IS NULL)));
-                    CREATE INDEX access_keys_principal ON access_keys(principal, seq);
-                    CREATE INDEX access_keys_mk_version ON access_keys(mk_version);
-                    CREATE TABLE master_keys(
-                        version INTEGER PRIMARY KEY NOT NULL,
-                        check_value BLOB NOT NULL,
-                        registered_at INTEGER NOT NULL);
-                    CREATE TABLE audit(
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                        at INTEGER NOT NULL,
-                        actor TEXT NOT NULL,
-                        action TEXT NOT NULL,
-                        principal TEXT,
-                        key_id TEXT,
-                        detail TEXT NOT NULL);
-                    CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
-                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-                    CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
-                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-                    """)
+    /// Writes the schema unless another connection has: the look and the writing share one
+    /// `BEGIN IMMEDIATE` transaction, which SQLite's write lock serializes across processes.
+    ///
+    /// GRDB's `DatabaseMigrator` is not used for this: it reads which migrations ran before its write
+    /// transaction begins and creates its `grdb_migrations` table outside it, so two processes creating one
+    /// store both ran the schema (`table meta already exists`), or one found a store with `grdb_migrations`
+    /// alone. The table and its `v1` row are still written, so stores keep the form they always had.
+    static func createSchema(in pool: DatabasePool) throws {
+        try pool.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                if try db.tableExists("meta") { return .commit }
+                try db.execute(
+                    sql: """
+                        CREATE TABLE IF NOT EXISTS grdb_migrations(identifier TEXT NOT NULL PRIMARY KEY);
+                        INSERT OR IGNORE INTO grdb_migrations(identifier) VALUES ('v1');
+                        """)
+                try db.execute(sql: schema)
+                return .commit
+            }
         }
-        return migrator
     }
+
+    /// The store's tables, format 1.
+    static let schema = """
+        CREATE TABLE meta(name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+        INSERT INTO meta(name, value) VALUES ('format', '1'), ('generation', '0');
+        CREATE TABLE principals(
+            name TEXT PRIMARY KEY NOT NULL,
+            description TEXT NOT NULL,
+            created_at INTEGER NOT NULL);
+        CREATE TABLE access_keys(
+            id TEXT PRIMARY KEY NOT NULL,
+            seq INTEGER NOT NULL,
+            principal TEXT NOT NULL REFERENCES principals(name),
+            state TEXT NOT NULL CHECK (state IN ('active', 'retiring', 'inactive', 'deleted')),
+            retire_at INTEGER,
+            state_changed_at INTEGER NOT NULL,
+            scope TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            description TEXT NOT NULL,
+            last_used_at INTEGER,
+            last_used_region TEXT,
+            last_used_service TEXT,
+            mk_version INTEGER,
+            wrapped_data_key BLOB,
+            sealed_secret BLOB,
+            CHECK ((state = 'retiring') = (retire_at IS NOT NULL)),
+            CHECK ((state = 'deleted') = (sealed_secret IS NULL)),
+            CHECK ((sealed_secret IS NULL) = (wrapped_data_key IS NULL)),
+            CHECK ((sealed_secret IS NULL) = (mk_version IS NULL)));
+        CREATE INDEX access_keys_principal ON access_keys(principal, seq);
+        CREATE INDEX access_keys_mk_version ON access_keys(mk_version);
+        CREATE TABLE master_keys(
+            version INTEGER PRIMARY KEY NOT NULL,
+            check_value BLOB NOT NULL,
+            registered_at INTEGER NOT NULL);
+        CREATE TABLE audit(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            principal TEXT,
+            key_id TEXT,
+            detail TEXT NOT NULL);
+        CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """
 
     /// Runs `body` on a consistent snapshot.
     public func read<R>(_ body: (any KeyStoreReader) throws -> R) throws -> R {

@@ -204,6 +204,15 @@ struct KeysInit: AsyncParsableCommand {
                     print("key store \(path) exists (master key version \(version)); nothing changed")
                     return
                 }
+                var info = stat()
+                if failure == EEXIST, lstat(path, &info) == 0, info.st_size == 0 {
+                    throw KeyStoreError(
+                        .invalidArgument,
+                        """
+                        \(path) already exists and is empty: another 'keys init' is creating the store there, or \
+                        one was interrupted (then remove the file and run 'keys init' again)
+                        """)
+                }
                 if failure == EEXIST {
                     throw KeyStoreError(
                         .invalidArgument, "\(path) already exists; 'keys init' never overwrites a store")

@@ -202,6 +202,11 @@ import Testing
         // Still waiting: no key file, no master key registered.
         Thread.sleep(forTimeInterval: 0.5)
         #expect(result.value == nil, "returned before the store was ready: \(result.value?.stderr ?? "")")
+        // The waiting init reads and never writes: the claimed file is still the claimer's to fill.
+        var info = stat()
+        #expect(stat(db, &info) == 0 && info.st_size == 0, "the waiting init wrote to the claimed file")
+        let plain = try runSigV4(["keys", "init"], environment: ["SIGV4_KEYSTORE": db])
+        #expect(plain.status == 1 && plain.stderr.contains("already exists and is empty"), "\(plain.stderr)")
         // The other init finishes: its key file (this one made it: the waiting init wrote none), its store.
         let ring = try MasterKeyRing.generate()
         #expect(try ring.createKeyFile(atPath: db + ".masterkey"))

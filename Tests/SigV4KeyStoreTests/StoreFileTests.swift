@@ -46,6 +46,53 @@ import Testing
         #expect(try store.keys().count == 1)
     }
 
+    @Test func openingWithoutCreateLeavesAFileWithoutTheStoresTablesUntouched() throws {
+        // The empty file a `keys init` claims first, and a database with no table yet (its journal mode
+        // set, its schema not yet written): an open that may not create is not the one to make them a store.
+        let dir = TempDir()
+        let empty = dir.file("claimed.db")
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        let ring = try MasterKeyRing.generate()
+        expectError(.storeNotFound) { _ = try KeyStore.open(path: empty, masterKeys: ring) }
+        #expect(fileBytes(empty).count == 0, "an open without create wrote to the claimed file")
+        let bare = dir.file("bare.db")
+        let made = try runPython(
+            """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1]); db.execute("PRAGMA journal_mode=WAL"); db.close()
+            """, [bare])
+        #expect(made.status == 0, "\(made.stderr)")
+        let before = fileBytes(bare)
+        expectError(.storeNotFound) { _ = try KeyStore.open(path: bare, masterKeys: ring) }
+        let untouched = fileBytes(bare) == before
+        #expect(untouched, "an open without create wrote to a database without the store's tables")
+        _ = try KeyStore.open(path: bare, create: true, masterKeys: ring)
+        #expect(try KeyStore.open(path: bare, masterKeys: ring).keys().isEmpty)
+    }
+
+    @Test(arguments: 0..<4) func opensThatCreateTheSameStoreAtOnceAllSucceedWithOneSchema(round: Int) throws {
+        // GRDB's migrator reads which migrations ran before its write transaction begins, so two
+        // processes creating one store could both run the schema (`table meta already exists`) or
+        // deadlock upgrading their reads (`locked`). Each open here is its own connection, as in
+        // another process.
+        let dir = TempDir()
+        let path = dir.file("keys.db")
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+        let ring = try MasterKeyRing.generate()
+        let failures = ChildResults<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            do {
+                _ = try KeyStore.open(path: path, create: true, masterKeys: ring)
+            } catch {
+                failures.mutate { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.value.isEmpty, "round \(round): \(failures.value)")
+        let store = try KeyStore.open(path: path, masterKeys: ring)
+        _ = try store.createKey(principal: "alice", actor: "test")
+        #expect(try store.keys().count == 1)
+    }
+
     @Test func creatingAStoreDoesNotFollowADanglingSymlinkAtItsPath() throws {
         let dir = TempDir()
         let path = dir.file("keys.db")
