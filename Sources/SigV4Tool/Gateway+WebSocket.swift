@@ -11,6 +11,7 @@ import SigV4
 import SigV4AsyncHTTPClient
 import SigV4CommandLine
 import SigV4Verifier
+import Synchronization
 
 /// WebSocket upgrades (`sigv4 serve --websockets`): a `GET` with `Upgrade: websocket`, signed in its
 /// headers or presigned (AWS IoT's MQTT over WSS, Transcribe's and API Gateway's WebSocket APIs sign
@@ -93,9 +94,36 @@ extension Gateway {
         let (url, headers) = try webSocketUpstreamRequest(head, upstream: upstream, identity: identity, forwarding: forwarding)
         var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 16)
         configuration.additionalHeaders = headers
-        // The upstream's refusal (its handshake not answered 101) ends the client's connection too.
-        try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) {
+        // The upstream's refusal (its handshake not answered 101) ends the client's connection too,
+        // and a connection that never opens (refused, its certificate not trusted) is logged with why.
+        let connected = UpstreamConnected()
+        do {
+            try await relayWebSocket(
+                to: url, configuration: configuration, identity: identity, inbound: inbound, outbound: outbound,
+                connected: connected, logger: logger)
+        } catch where !connected.value.load(ordering: .relaxed) {
+            accessLog.warning(
+                "websocket upstream connection failed",
+                metadata: ["path": "\(head.path?.prefix { $0 != "?" } ?? "/")", "error": "\(error)"])
+            throw error
+        }
+    }
+
+    /// Set once the relay's upstream WebSocket connection is open.
+    final class UpstreamConnected: Sendable { let value = Atomic(false) }
+
+    /// The relay over an upgraded connection to the upstream's WebSocket at `url`.
+    private func relayWebSocket(
+        to url: String, configuration: WebSocketClientConfiguration, identity: VerifiedRequest?,
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, connected: UpstreamConnected,
+        logger: Logger
+    ) async throws {
+        let limit = webSocketMessageLimit
+        try await WebSocketClient.connect(
+            url: url, configuration: configuration, tlsConfiguration: upstreamTLS, logger: logger
+        ) {
             upstreamInbound, upstreamOutbound, _ in
+            connected.value.store(true, ordering: .relaxed)
             // Each direction, when it ends, closes the other: the peer then answers the close, which ends
             // the other direction's loop (no task is cancelled mid-write).
             let closeBoth: @Sendable () async -> Void = {

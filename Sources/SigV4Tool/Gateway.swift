@@ -6,6 +6,7 @@ import HummingbirdSigV4
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import SigV4
 import SigV4AsyncHTTPClient
 import SigV4CommandLine
@@ -21,6 +22,10 @@ struct Gateway: Sendable {
     /// The upstream's client. Its own timeouts are the only ones (`--upstream-connect-timeout`,
     /// `--upstream-timeout`): an exchange has no deadline (``upstreamDeadline``).
     var httpClient: HTTPClient?
+    /// The TLS configuration toward an https upstream (`--upstream-ca`, `--upstream-tls-certificate`):
+    /// the HTTP client's, and the WebSocket relay's for each `wss://` connection. nil: the system's CAs,
+    /// no client certificate.
+    var upstreamTLS: TLSConfiguration? = nil
     /// When set, forwarded requests are signed again with these credentials (for upstreams that check
     /// signatures themselves, such as S3 or MinIO), in the scope the client signed for.
     var upstreamCredentials: Credentials?
@@ -65,6 +70,14 @@ struct Gateway: Sendable {
         }
 
         func url(forTarget target: String) -> String { "\(scheme)://\(authority)\(pathPrefix)\(target)" }
+
+        /// True when the host is an IP address (`10.0.0.5`, `[::1]`) rather than a name.
+        var hostIsIPAddress: Bool {
+            if authority.hasPrefix("[") { return true }
+            let host = String(authority.prefix { $0 != ":" })
+            var address = in_addr()
+            return inet_pton(AF_INET, host, &address) == 1
+        }
 
         /// True when `target` cannot be forwarded under this upstream: with a path prefix, a target
         /// whose path has a `.` or `..` segment (``hasDotSegment(_:)``) would leave the prefix at an

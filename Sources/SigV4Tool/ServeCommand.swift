@@ -277,7 +277,18 @@ struct Serve: AsyncParsableCommand {
         guard (try? Self.parseListen(listen)) != nil else {
             throw ValidationError("--listen must be host:port, for example 127.0.0.1:8080")
         }
-        if let upstream { _ = try Gateway.Upstream(upstream) }
+        if let upstream {
+            let parsed = try Gateway.Upstream(upstream)
+            // swift-websocket's client sends the URL's host as TLS SNI, which NIOSSL refuses for an address.
+            if websockets, parsed.scheme == "https", parsed.hostIsIPAddress {
+                throw ValidationError(
+                    """
+                    --websockets with an https --upstream needs the upstream named by a host name, not an IP \
+                    address: the relay's wss:// connection sends the name in TLS (SNI) and checks the certificate \
+                    against it
+                    """)
+            }
+        }
         _ = try upstreamTLSConfiguration()
         if upstreamAccessKeyID != nil {
             guard upstream != nil else { throw ValidationError("--upstream-access-key-id needs --upstream") }
@@ -522,7 +533,7 @@ struct Serve: AsyncParsableCommand {
             [tlsSetup?.reloader, upstreamTLS?.reloader].compactMap { $0 }, logger: logger)
         let gateway = Gateway(
             upstream: upstreamURL, authenticator: devNoAuth ? nil : authenticator,
-            accessLog: Logger(label: "sigv4.access"), httpClient: httpClient,
+            accessLog: Logger(label: "sigv4.access"), httpClient: httpClient, upstreamTLS: upstreamTLS?.configuration,
             upstreamCredentials: upstreamAccessKeyID.map {
                 Credentials(
                     accessKeyID: $0, secretAccessKey: environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"] ?? "")

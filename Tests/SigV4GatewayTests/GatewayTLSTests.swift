@@ -17,14 +17,15 @@ struct GatewayTLSTests {
         var key: String { directory + "/key.pem" }
         var otherKey: String { directory + "/other-key.pem" }
 
-        init() throws {
+        /// A self-issued certificate for `names` (a subjectAltName value), with its key and another key.
+        init(names: String = "IP:127.0.0.1") throws {
             directory = NSTemporaryDirectory() + "sigv4-tls-\(UInt32.random(in: 0...UInt32.max))"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             for arguments in [
                 [
                     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
                     directory + "/key.pem", "-out", directory + "/cert.pem", "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1", "-days", "2",
+                    "subjectAltName=\(names)", "-days", "2",
                 ],
                 ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", directory + "/other-key.pem"],
             ] {

@@ -313,6 +313,54 @@ struct GatewayWebSocketTests {
         #expect((through["received"] as? [String])?.last == "x", "\(through)")
     }
 
+    @Test("with an https upstream the relay's wss:// connection trusts --upstream-ca and presents --upstream-tls-certificate, as forwarded requests do: an upstream whose private CA issued its certificate and that requires a client certificate gets the relay, and sees the gateway's certificate; without --upstream-ca the upstream is not trusted and the client's connection ends")
+    func relayOverTLSUsesTheUpstreamTrustAndClientCertificate() throws {
+        let server = try GatewayTLSTests.Certificate(names: "DNS:localhost")
+        defer { server.remove() }
+        let d = server.directory
+        try GatewayTLSTests.issueUpstreamClientCertificates(in: d, names: ["gateway"])
+        let fixture = try ServeFixture(label: "websocket-relay-tls")
+        defer { fixture.remove() }
+        let alice = try fixture.createKey(principal: "alice")
+        let record = fixture.directory + "/handshakes.jsonl"
+        let upstream = try GatewayHygieneTests.Child(
+            "/usr/bin/env", ["python3", Self.peer, "upstream", record],
+            environment: ProcessInfo.processInfo.environment.merging([
+                "WEBSOCKET_UPSTREAM_CERT": server.certificate, "WEBSOCKET_UPSTREAM_KEY": server.key,
+                "WEBSOCKET_UPSTREAM_CLIENT_CA": d + "/ca.pem",
+            ]) { $1 },
+            directory: fixture.directory, name: "wss-upstream")
+        defer { upstream.stop() }
+        let line = try #require(upstream.line(startingWith: "upstream listening on "), "the upstream did not start")
+        // A host name: TLS sends it as SNI, which takes no address (an address is refused at start, below).
+        let url = "https://localhost:\(line.split(separator: " ").last ?? "")"
+        let client = ["--upstream-tls-certificate", d + "/gateway.pem", "--upstream-tls-key", d + "/gateway-key.pem"]
+        let (gateway, port) = try fixture.startServe(
+            ["--websockets", "--upstream", url, "--upstream-ca", server.certificate] + client)
+        defer { gateway.stop() }
+        let report = try Self.client(port: port, key: alice, mode: "presign", expect: 1, ["hi"])
+        #expect(
+            report["received"] as? [String] == ["upstream:hi"],
+            "\(report) \(String(decoding: gateway.stdout + gateway.stderr + upstream.stdout + upstream.stderr, as: UTF8.self).suffix(3000))")
+        let handshakes = (try? String(contentsOfFile: record, encoding: .utf8)) ?? ""
+        let first = try? JSONSerialization.jsonObject(with: Data((handshakes.split(separator: "\n").first ?? "").utf8))
+        #expect((first as? [String: Any])?["client"] as? String == "gateway", "\(handshakes)")
+
+        // The system's CAs do not know the upstream's certificate: nothing reaches it.
+        let (untrusting, untrustingPort) = try fixture.startServe(["--websockets", "--upstream", url] + client)
+        defer { untrusting.stop() }
+        let refused = try Self.client(port: untrustingPort, key: alice, mode: "presign", expect: 1, ["hi"])
+        #expect((refused["received"] as? [String] ?? []).isEmpty, "\(refused)")
+        let after = (try? String(contentsOfFile: record, encoding: .utf8)) ?? ""
+        #expect(after.split(separator: "\n").count == 1, "\(after)")
+        let log = String(decoding: untrusting.stdout + untrusting.stderr, as: UTF8.self)
+        #expect(log.contains("websocket upstream connection failed"), "\(log.suffix(1500))")
+
+        let (usage, output) = try GatewayTLSTests.serve(
+            ["--websockets", "--upstream", "https://127.0.0.1:443", "--upstream-ca", server.certificate])
+        #expect(usage == 2 && output.contains("needs the upstream named by a host name"), "\(output)")
+    }
+
     @Test("AWS's CRT MQTT client (what the AWS IoT Device SDK v2 connects with over WebSockets: its handshake presigned by aws-c-auth for iotdevicegateway, without X-Amz-Expires) connects through the gateway to an MQTT broker, subscribes, and gets back the three messages it publishes at QoS 1; with a wrong secret it does not connect")
     func iotDeviceSDKClient() throws {
         let fixture = try ServeFixture(label: "websocket-iot")

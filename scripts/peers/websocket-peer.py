@@ -22,7 +22,9 @@ library (PyPI, scripts/requirements-test.txt) and botocore's own signers.
       A WebSocket server on 127.0.0.1 (prints `upstream listening on PORT`) that records each
       handshake's path and headers as a JSON line in RECORD_FILE and answers each text message with
       `upstream:` + it and each binary one with its bytes reversed; the message `close-please` makes it
-      close with code 4000. It speaks the `mqtt` subprotocol.
+      close with code 4000. It speaks the `mqtt` subprotocol. With WEBSOCKET_UPSTREAM_CERT and
+      WEBSOCKET_UPSTREAM_KEY set it serves wss:// with that certificate; with WEBSOCKET_UPSTREAM_CLIENT_CA
+      also set it requires a client certificate that CA issued, and records its common name as "client".
 """
 import asyncio
 import json
@@ -121,16 +123,28 @@ async def client(url, key, secret, service, mode, expect, messages):
 async def upstream(record):
     from websockets.asyncio.server import serve
 
+    context = None
+    if os.environ.get("WEBSOCKET_UPSTREAM_CERT"):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(os.environ["WEBSOCKET_UPSTREAM_CERT"], os.environ["WEBSOCKET_UPSTREAM_KEY"])
+        if os.environ.get("WEBSOCKET_UPSTREAM_CLIENT_CA"):
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(os.environ["WEBSOCKET_UPSTREAM_CLIENT_CA"])
+
     async def handler(ws):
+        entry = {"path": ws.request.path, "headers": [[k, v] for k, v in ws.request.headers.raw_items()]}
+        peer = ws.transport.get_extra_info("peercert") if context else None
+        if peer:
+            entry["client"] = dict(item[0] for item in peer["subject"]).get("commonName")
         with open(record, "a") as f:
-            f.write(json.dumps({"path": ws.request.path, "headers": [[k, v] for k, v in ws.request.headers.raw_items()]}) + "\n")
+            f.write(json.dumps(entry) + "\n")
         async for message in ws:
             if message == "close-please":
                 await ws.close(4000, "asked to")
                 return
             await ws.send("upstream:" + message if isinstance(message, str) else bytes(reversed(message)))
 
-    async with serve(handler, "127.0.0.1", 0, subprotocols=["mqtt"]) as server:
+    async with serve(handler, "127.0.0.1", 0, subprotocols=["mqtt"], **({"ssl": context} if context else {})) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"upstream listening on {port}", flush=True)
         await asyncio.Future()
