@@ -322,19 +322,23 @@ struct Gateway: Sendable {
                 log(request, forwarding, status: 499, identity: identity, form: form, code: "ClientClosedRequest", started: started)
                 return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))
             }
+            // The operator's log says why the upstream failed (refused, its certificate not trusted, a
+            // timeout); the client's answer names neither the upstream nor the error.
             if Self.isUpstreamBusy(error) {
                 log(
                     request, forwarding, status: 503, identity: identity, form: form, code: "SlowDown",
-                    started: started)
+                    started: started, upstreamError: error)
                 return Self.upstreamBusy()
             }
             if Self.isUpstreamTimeout(error) {
                 log(
                     request, forwarding, status: 504, identity: identity, form: form, code: "GatewayTimeout",
-                    started: started)
+                    started: started, upstreamError: error)
                 return Self.gatewayTimeout()
             }
-            log(request, forwarding, status: 502, identity: identity, form: form, code: "BadGateway", started: started)
+            log(
+                request, forwarding, status: 502, identity: identity, form: form, code: "BadGateway", started: started,
+                upstreamError: error)
             return Self.badGateway()
         }
         let code = response.headers[SigV4ErrorFormat.errorCodeField]
@@ -430,7 +434,7 @@ struct Gateway: Sendable {
     /// the access log is filtered out.
     func log(
         _ request: Request, _ forwarding: TrustedProxies.Forwarding, status: Int, identity: VerifiedRequest? = nil,
-        form: VerifiedPostForm? = nil, code: String?, started: ContinuousClock.Instant
+        form: VerifiedPostForm? = nil, code: String?, started: ContinuousClock.Instant, upstreamError: (any Error)? = nil
     ) {
         guard accessLog.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
@@ -458,6 +462,7 @@ struct Gateway: Sendable {
         }
         if BrowserFormUpload.isBrowserFormUpload(request) { metadata["form"] = "true" }
         if let code { metadata["code"] = "\(code)" }
+        if let upstreamError { metadata["upstream_error"] = "\(upstreamError)" }
         accessLog.info("request", metadata: metadata)
     }
 

@@ -116,7 +116,7 @@ struct GatewayUpstreamLimitsTests {
     }
 
     @Test(
-        "an upstream that refuses connections is a bare 502 BadGateway once --upstream-connect-timeout passes (1 s here, not the client library's 10 s), naming neither the upstream nor the error"
+        "an upstream that refuses connections is a bare 502 BadGateway once --upstream-connect-timeout passes (1 s here, not the client library's 10 s), naming neither the upstream nor the error; the access log line says why (upstream_error, the connection refused)"
     )
     func refusedUpstreamIsBadGatewayAfterTheConnectTimeout() throws {
         let refusing = try HeldPort(listening: false)
@@ -127,6 +127,9 @@ struct GatewayUpstreamLimitsTests {
         #expect(status == 502 && response.contains("<Code>BadGateway</Code>"), "\(response)")
         #expect(!response.contains(String(refusing.port)) && !response.lowercased().contains("refused"), "\(response)")
         #expect(rig.gateway.process.isRunning)
+        let line = rig.gateway.line(containing: "path=/bucket/down")
+        #expect(line.contains("status=502") && line.contains("code=BadGateway"), "\(line)")
+        #expect(line.contains("upstream_error=") && line.lowercased().contains("refused"), "\(line)")
     }
 
     @Test(
@@ -144,6 +147,7 @@ struct GatewayUpstreamLimitsTests {
         #expect(!named, "\(response)")
         let line = rig.gateway.line(containing: "path=/bucket/dropped")
         #expect(line.contains("status=504") && line.contains("code=GatewayTimeout"), "\(line)")
+        #expect(line.contains("upstream_error="), "\(line)")
     }
 
     @Test(
@@ -158,6 +162,7 @@ struct GatewayUpstreamLimitsTests {
         #expect(!response.contains(String(silent.port)) && !response.lowercased().contains("timeout:"), "\(response)")
         let line = rig.gateway.line(containing: "path=/bucket/slow")
         #expect(line.contains("status=504") && line.contains("code=GatewayTimeout"), "\(line)")
+        #expect(line.contains("upstream_error="), "\(line)")
     }
 
     @Test(
