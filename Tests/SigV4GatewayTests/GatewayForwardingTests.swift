@@ -109,11 +109,14 @@ struct GatewayForwardingTests {
         }
 
         /// Sends `method target` with `fields` (in order, as given) and `body`; returns the status and the response.
-        func send(_ method: String, _ target: String, _ fields: [(String, String)], body: [UInt8] = []) throws -> (Int, String) {
+        func send(
+            _ method: String, _ target: String, _ fields: [(String, String)], body: [UInt8] = [],
+            timeoutSeconds: Int = 20
+        ) throws -> (Int, String) {
             var head = "\(method) \(target) HTTP/1.1\r\n"
             for (name, value) in fields { head += "\(name): \(value)\r\n" }
             head += "Connection: close\r\n\r\n"
-            let response = try RawSocket.exchange(port: port, Array(head.utf8) + body)
+            let response = try RawSocket.exchange(port: port, Array(head.utf8) + body, timeoutSeconds: timeoutSeconds)
             let text = String(decoding: response, as: UTF8.self)
             let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
             return (status, text)
@@ -532,7 +535,10 @@ extension GatewayForwardingTests {
         #expect(warm == 204, "\(warmResponse)")
         let before = peakKiB()
         let body = Self.formBody(post.fields, file: Array(repeating: 0x62, count: 64 << 20), filename: "x", boundary: "b4")
-        let (status, response) = try rig.send("POST", "/photos", fields + [("Content-Length", String(body.count))], body: body)
+        // The answer comes once 64 MiB are spooled and sent upstream, which the upstream writes to disk:
+        // on a loaded machine that may take longer than the usual 20 s a read waits.
+        let (status, response) = try rig.send(
+            "POST", "/photos", fields + [("Content-Length", String(body.count))], body: body, timeoutSeconds: 120)
         #expect(status == 204, "\(response)")
         let after = peakKiB()
         // The address sanitizer's allocator rounds, pads and keeps what it frees (39 MB for this upload
@@ -673,8 +679,9 @@ enum RawSocket {
         return fd
     }
 
-    static func exchange(port: UInt16, _ bytes: [UInt8]) throws -> [UInt8] {
-        let fd = try connect(port: port, timeoutSeconds: 20)
+    /// Sends `bytes` and reads the response; each send and each read may wait `timeoutSeconds`.
+    static func exchange(port: UInt16, _ bytes: [UInt8], timeoutSeconds: Int = 20) throws -> [UInt8] {
+        let fd = try connect(port: port, timeoutSeconds: timeoutSeconds)
         defer { close(fd) }
         var sent = 0
         while sent < bytes.count {

@@ -211,8 +211,9 @@ struct GatewayHTTP2Tests {
     /// An HTTP/2 client in python's `h2` (scripts/requirements-test.txt) for what curl will not send: a
     /// `host` field beside `:authority`, a body held back until `100 Continue`, a connection kept after
     /// its response. Argument: a JSON object `{port, ca, headers: [[name, value]], body, expect_continue,
-    /// wait_close}`; prints one JSON object: the interim statuses, the status, the body, whether a
-    /// GOAWAY came and the server closed, and the seconds that took.
+    /// wait_close, timeout}` (`timeout`: how long one read waits, 10 s unless given); prints one JSON
+    /// object: the interim statuses, the status, the body, whether a GOAWAY came and the server closed,
+    /// and the seconds that took.
     static let h2Client = #"""
         import json, socket, ssl, sys, time
         import h2.config, h2.connection, h2.events
@@ -231,7 +232,7 @@ struct GatewayHTTP2Tests {
         if body and not pending:
             conn.send_data(stream, body, end_stream=True)
         sock.sendall(conn.data_to_send())
-        sock.settimeout(10)
+        sock.settimeout(spec.get("timeout", 10))
         started, ended = time.time(), False
         while not (ended and not spec.get("wait_close")):
             try:
@@ -351,9 +352,10 @@ struct GatewayHTTP2Tests {
     func gracefulShutdown() throws {
         let (rig, certificate) = try Self.rig(["--idle-timeout", "3"])
         defer { certificate.remove() }
-        // A client that takes its response, then ignores the GOAWAY's PING (it waits up to 10 s for a close).
+        // A client that takes its response, then ignores the GOAWAY's PING (it waits up to 60 s for a
+        // close: a gateway it held would stop after that, well past the bound below).
         let spec: [String: Any] = [
-            "port": Int(rig.port), "ca": certificate.certificate, "body": "", "wait_close": true,
+            "port": Int(rig.port), "ca": certificate.certificate, "body": "", "wait_close": true, "timeout": 60,
             "headers": [
                 [":method", "GET"], [":scheme", "https"], [":authority", "127.0.0.1:\(rig.port)"], [":path", "/x"],
             ],
@@ -372,7 +374,11 @@ struct GatewayHTTP2Tests {
                 "--limit-rate", "8K", "-w", "\n%{http_version} %{http_code}",
                 "https://127.0.0.1:\(rig.port)/bucket/slow",
             ])
+        // curl's upload under way (it runs about 4 s), and the silent client answered (its access-log
+        // line is written before the answer goes), however long python took to start on a loaded machine.
         Thread.sleep(forTimeInterval: 1.5)
+        let answered = rig.gateway.line(containing: "path=/x")
+        #expect(!answered.isEmpty, "the silent client was never answered")
         let stopping = Date()
         kill(rig.gateway.process.processIdentifier, SIGTERM)
         upload.waitUntilExit()
@@ -382,7 +388,9 @@ struct GatewayHTTP2Tests {
         rig.gateway.process.waitUntilExit()
         let seconds = Date().timeIntervalSince(stopping)
         #expect(rig.gateway.process.terminationReason == .exit && rig.gateway.process.terminationStatus == 0)
-        #expect(seconds < 9, "the gateway took \(seconds) s to stop")
+        // The upload's rest (at most 4 s), the GOAWAY and the idle timeout (3 s): far under the 60 s
+        // the silent client would hold a gateway that waited for it.
+        #expect(seconds < 30, "the gateway took \(seconds) s to stop")
         silent.waitUntilExit()
         let ignored = String(decoding: silentOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(ignored.contains(#""goaway": true"#) && ignored.contains(#""closed": true"#), "\(ignored)")

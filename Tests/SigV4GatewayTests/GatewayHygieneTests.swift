@@ -126,10 +126,10 @@ struct GatewayHygieneTests {
             return nil
         }
 
-        /// The first stdout line containing `text` (an access-log line, say), waiting up to 5 s for it;
-        /// empty when none came.
+        /// The first stdout line containing `text` (an access-log line, say), waiting up to 30 s for it
+        /// (a loaded CI machine); empty when none came.
         func line(containing text: String) -> String {
-            for _ in 0..<100 {
+            for _ in 0..<600 {
                 let lines = String(decoding: stdout, as: UTF8.self).split(separator: "\n")
                 if let line = lines.first(where: { $0.contains(text) }) { return String(line) }
                 Thread.sleep(forTimeInterval: 0.05)

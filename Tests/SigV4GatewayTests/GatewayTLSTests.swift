@@ -140,12 +140,13 @@ extension GatewayTLSTests {
         }
     }
 
-    /// Sends `gateway` SIGHUP and waits (up to 5 s) for one more `line` in its output than it had.
+    /// Sends `gateway` SIGHUP and waits (up to 30 s, for a loaded CI machine) for one more `line` in its
+    /// output than it had.
     static func hangUp(_ gateway: GatewayHygieneTests.Child, expecting line: String) -> Bool {
         func count() -> Int { String(decoding: gateway.stdout + gateway.stderr, as: UTF8.self).components(separatedBy: line).count }
         let before = count()
         kill(gateway.process.processIdentifier, SIGHUP)
-        for _ in 0..<100 {
+        for _ in 0..<600 {
             if count() > before { return true }
             usleep(50_000)
         }
@@ -313,7 +314,10 @@ server.serve_forever()
         // Trusting the upstream's own (self-issued) certificate, the system's CAs, and another CA.
         for (trust, expected) in [(certificate.certificate, "200"), (nil, "502"), (other.certificate, "502")] {
             let (gateway, port) = try fixture.startServe(
-                ["--upstream", url, "--upstream-connect-timeout", "1"] + (trust.map { ["--upstream-ca", $0] } ?? []))
+                // The connect timeout bounds the TLS handshake too: 1 s where it must fail, 10 s where it
+                // must succeed with a python upstream on a loaded machine.
+                ["--upstream", url, "--upstream-connect-timeout", expected == "200" ? "10" : "1"]
+                    + (trust.map { ["--upstream-ca", $0] } ?? []))
             defer { gateway.stop() }
             let (status, output) = try Certificate.run(
                 "/usr/bin/curl",
@@ -357,9 +361,13 @@ extension GatewayTLSTests {
         let key = try fixture.createKey(principal: "alice")
         let (upstream, url) = try Self.startUpstreamAskingForCertificates(server, fixture: fixture)
         defer { upstream.stop() }
-        let trust = ["--upstream", url, "--upstream-ca", server.certificate, "--upstream-connect-timeout", "1"]
+        let trust = ["--upstream", url, "--upstream-ca", server.certificate]
         let client = ["--upstream-tls-certificate", d + "/client.pem", "--upstream-tls-key", d + "/client-key.pem"]
-        for (arguments, expected) in [(trust + client, "200"), (trust, "502")] {
+        // The connect timeout bounds the TLS handshake too: 10 s where it must succeed, 1 s where it must fail.
+        for (arguments, expected) in [
+            (trust + client + ["--upstream-connect-timeout", "10"], "200"),
+            (trust + ["--upstream-connect-timeout", "1"], "502"),
+        ] {
             let (gateway, port) = try fixture.startServe(arguments)
             defer { gateway.stop() }
             let output = try Self.signedGet(port: port, key: key, path: "/bucket/client-cert")

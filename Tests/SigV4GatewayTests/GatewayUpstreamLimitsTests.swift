@@ -55,6 +55,15 @@ struct GatewayUpstreamLimitsTests {
             port = UInt16(bigEndian: address.sin_port)
         }
 
+        /// Takes the next connection made to this listening port, waiting up to `seconds`: its
+        /// descriptor, for the caller to hold and close (nothing reads or answers it); nil when none came.
+        func acceptConnection(within seconds: Double) -> Int32? {
+            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, Int32(seconds * 1000)) == 1 else { return nil }
+            let connection = accept(fd, nil, nil)
+            return connection >= 0 ? connection : nil
+        }
+
         deinit {
             if filler >= 0 { close(filler) }
             close(fd)
@@ -209,11 +218,13 @@ struct GatewayUpstreamLimitsTests {
     }
 
     @Test(
-        "--upstream-timeout counts the upstream's silence after the request, not the upload: a body sent over 3 s through a gateway with a 1 s timeout reaches the upstream whole"
+        "--upstream-timeout counts the upstream's silence after the request, not the upload: a body sent over 7.5 s through a gateway with a 2 s timeout reaches the upstream whole"
     )
     func aSlowUploadIsNotCut() throws {
         // The recording upstream of the forwarding tests; the body streams (nothing buffered first).
-        let rig = try GatewayForwardingTests.Rig(arguments: ["--upstream-timeout", "1", "--max-buffered-body", "0"])
+        // (2 s and pieces 2.5 s apart: the upstream, a python server that writes its record first,
+        // answers inside the timeout on a loaded machine too.)
+        let rig = try GatewayForwardingTests.Rig(arguments: ["--upstream-timeout", "2", "--max-buffered-body", "0"])
         let pieces = ["slow ", "upload ", "body"].map { Array($0.utf8) }
         let length = pieces.reduce(0) { $0 + $1.count }
         let fields = try rig.signed(
@@ -226,7 +237,7 @@ struct GatewayUpstreamLimitsTests {
         for (name, value) in fields + [("Connection", "close")] { head += "\(name): \(value)\r\n" }
         for bytes in [Array((head + "\r\n").utf8)] + pieces {
             _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            Thread.sleep(forTimeInterval: 1.5)
+            Thread.sleep(forTimeInterval: 2.5)
         }
         let (status, response) = Rig.answer(RawSocket.readResponse(fd))
         #expect(status == 200, "\(response)")
@@ -305,7 +316,9 @@ struct GatewayUpstreamLimitsTests {
         "twelve slow requests at once all reach the upstream (--upstream-max-connections is 1024 by default; the client library's own limit, 8, made the ninth wait --upstream-connect-timeout and fail)"
     )
     func manySlowRequestsAtOnceAllGoThrough() throws {
-        let upstream = try SlowUpstream(delay: 2)
+        // Each answer held 5 s: long enough that all twelve are open at once even when a loaded
+        // machine spreads their arrival over seconds.
+        let upstream = try SlowUpstream(delay: 5)
         defer { upstream.stop() }
         let rig = try Rig(upstream: "http://127.0.0.1:\(upstream.port.port)", ["--upstream-connect-timeout", "1"])
         defer { rig.stop() }
@@ -320,7 +333,9 @@ struct GatewayUpstreamLimitsTests {
         "with --upstream-max-connections 2, two of four slow requests at once reach the upstream and the others, once --upstream-connect-timeout passes without a free connection, get 503 SlowDown (logged), naming nothing of the upstream"
     )
     func requestsBeyondTheConnectionLimitAreSlowDown() throws {
-        let upstream = try SlowUpstream(delay: 3)
+        // The two held 6 s: the other two arrive, wait their 1 s and are refused while both are still held,
+        // even when a loaded machine spreads the four over seconds.
+        let upstream = try SlowUpstream(delay: 6)
         defer { upstream.stop() }
         let rig = try Rig(
             upstream: "http://127.0.0.1:\(upstream.port.port)",
@@ -454,7 +469,11 @@ struct GatewayUpstreamLimitsTests {
             defer { close(client) }
             let request = try rig.head(.get, "/bucket/hangs", payload: .emptySHA256)
             _ = request.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            Thread.sleep(forTimeInterval: 0.5)
+            // In flight once the gateway, having read and verified it, connects upstream (however long
+            // that takes on a loaded machine; a fixed wait could signal a gateway with nothing running).
+            let upstreamSide = silent.acceptConnection(within: 30)
+            defer { if let upstreamSide { close(upstreamSide) } }
+            #expect(upstreamSide != nil, "the gateway never connected upstream")
             kill(rig.gateway.process.processIdentifier, SIGTERM)
             // Up to 8 s for the bounded gateway to exit (it should take about 1 s); the unbounded one is
             // still running after 3 s, holding the request.
