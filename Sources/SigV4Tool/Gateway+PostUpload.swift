@@ -83,6 +83,7 @@ extension Gateway {
         }
         let target = Self.wireTarget(verified.pathStyleTarget)
         var outbound = HTTPClientRequest(url: upstream.url(forTarget: target))
+        outbound.tlsConfiguration = upstreamTLS?.requestConfiguration
         outbound.method = .PUT
         var status = 204
         var redirect: String? = nil

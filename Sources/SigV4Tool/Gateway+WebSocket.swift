@@ -120,7 +120,7 @@ extension Gateway {
     ) async throws {
         let limit = webSocketMessageLimit
         try await WebSocketClient.connect(
-            url: url, configuration: configuration, tlsConfiguration: upstreamTLS, logger: logger
+            url: url, configuration: configuration, tlsConfiguration: upstreamTLS?.configuration, logger: logger
         ) {
             upstreamInbound, upstreamOutbound, _ in
             connected.value.store(true, ordering: .relaxed)

@@ -22,10 +22,11 @@ struct Gateway: Sendable {
     /// The upstream's client. Its own timeouts are the only ones (`--upstream-connect-timeout`,
     /// `--upstream-timeout`): an exchange has no deadline (``upstreamDeadline``).
     var httpClient: HTTPClient?
-    /// The TLS configuration toward an https upstream (`--upstream-ca`, `--upstream-tls-certificate`):
-    /// the HTTP client's, and the WebSocket relay's for each `wss://` connection. nil: the system's CAs,
-    /// no client certificate.
-    var upstreamTLS: TLSConfiguration? = nil
+    /// The TLS configuration toward an https upstream (`--upstream-ca`, `--upstream-tls-certificate`),
+    /// read again on `SIGHUP`: the HTTP client's (carried by each forwarded request once the CAs were
+    /// read again), and the WebSocket relay's for each `wss://` connection. nil: the system's CAs, no
+    /// client certificate.
+    var upstreamTLS: UpstreamTLS? = nil
     /// When set, forwarded requests are signed again with these credentials (for upstreams that check
     /// signatures themselves, such as S3 or MinIO), in the scope the client signed for.
     var upstreamCredentials: Credentials?
@@ -642,6 +643,7 @@ struct Gateway: Sendable {
         // key's path prefixes were checked.
         let forwarded = Self.wireTarget(identity?.pathStyleTarget(stripped) ?? stripped)
         var outbound = HTTPClientRequest(url: upstream.url(forTarget: forwarded))
+        outbound.tlsConfiguration = upstreamTLS?.requestConfiguration
         outbound.method = HTTPMethod(rawValue: head.method.rawValue)
         for field in Self.forwardedHeaders(head.headerFields)
         where excluding.isEmpty || !excluding.contains(field.name.canonicalName) {

@@ -367,13 +367,13 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// The TLS configuration for an https upstream with `--upstream-ca` (its certificates the only
-    /// trust roots; hostnames still verified) and `--upstream-tls-certificate`/`--upstream-tls-key` (a
-    /// client certificate for an upstream that asks for one, with the reloader that reads it again on
-    /// `SIGHUP`); nil without them (AsyncHTTPClient's default: the system's roots, no client
-    /// certificate). A `ValidationError` for these flags without an https `--upstream`, a
-    /// certificate without its key (or the reverse), or files that cannot be read, hold no PEM
-    /// certificate, or a key that does not go with the certificate.
-    func upstreamTLSConfiguration() throws -> (configuration: TLSConfiguration, reloader: TLSCertificateReloader?)? {
+    /// trust roots, read again on `SIGHUP`; hostnames still verified) and
+    /// `--upstream-tls-certificate`/`--upstream-tls-key` (a client certificate for an upstream that
+    /// asks for one, read again on `SIGHUP` too); nil without them (AsyncHTTPClient's default: the
+    /// system's roots, no client certificate). A `ValidationError` for these flags without an https
+    /// `--upstream`, a certificate without its key (or the reverse), or files that cannot be read,
+    /// hold no PEM certificate, or a key that does not go with the certificate.
+    func upstreamTLSConfiguration() throws -> UpstreamTLS? {
         let flag =
             upstreamCA != nil
             ? "--upstream-ca" : upstreamTLSCertificate != nil ? "--upstream-tls-certificate"
@@ -382,28 +382,20 @@ struct Serve: AsyncParsableCommand {
         guard let upstream, (try? Gateway.Upstream(upstream))?.scheme == "https" else {
             throw ValidationError("\(flag) needs an https --upstream")
         }
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        if let upstreamCA {
-            let roots = try TLSCertificateReloader.certificates(atPath: upstreamCA, flag: "--upstream-ca")
-            configuration.trustRoots = .certificates(roots)
-        }
+        var clientCertificate: TLSCertificateReloader?
         switch (upstreamTLSCertificate, upstreamTLSKey) {
         case (nil, nil): break
         case (.some, nil): throw ValidationError("--upstream-tls-certificate needs --upstream-tls-key")
         case (nil, .some): throw ValidationError("--upstream-tls-key needs --upstream-tls-certificate")
         case (let certificatePath?, let keyPath?):
-            let reloader = try TLSCertificateReloader(
+            // Presented through the reloader's callback alone (which a client runs when the upstream
+            // asks for a certificate): the pair in force after each SIGHUP, and no key in the
+            // configuration that AsyncHTTPClient hashes to pool connections.
+            clientCertificate = try TLSCertificateReloader(
                 certificatePath: certificatePath, keyPath: keyPath, flags: TLSCertificateReloader.upstreamFlags,
                 logName: "upstream client certificate")
-            // The pair read at start, and through the callback (which a client runs when the
-            // upstream asks for a certificate) the pair in force after each SIGHUP.
-            let pair = reloader.pair
-            configuration.certificateChain = pair.chain.map { .certificate($0) }
-            configuration.privateKey = .privateKey(pair.key)
-            configuration.sslContextCallback = reloader.contextCallback
-            return (configuration, reloader)
         }
-        return (configuration, nil)
+        return try UpstreamTLS(caPath: upstreamCA, clientCertificate: clientCertificate)
     }
 
     /// `seconds` as a `TimeAmount`; nil for 0 (never).
@@ -530,10 +522,11 @@ struct Serve: AsyncParsableCommand {
         let tlsSetup = try tlsSetup()
         let tls = tlsSetup?.configuration
         TLSCertificateReloader.reloadOnHangUp(
-            [tlsSetup?.reloader, upstreamTLS?.reloader].compactMap { $0 }, logger: logger)
+            ([tlsSetup?.reloader, upstreamTLS?.clientCertificate, upstreamTLS] as [(any HangUpReloadable)?])
+                .compactMap { $0 }, logger: logger)
         let gateway = Gateway(
             upstream: upstreamURL, authenticator: devNoAuth ? nil : authenticator,
-            accessLog: Logger(label: "sigv4.access"), httpClient: httpClient, upstreamTLS: upstreamTLS?.configuration,
+            accessLog: Logger(label: "sigv4.access"), httpClient: httpClient, upstreamTLS: upstreamTLS,
             upstreamCredentials: upstreamAccessKeyID.map {
                 Credentials(
                     accessKeyID: $0, secretAccessKey: environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"] ?? "")

@@ -350,6 +350,50 @@ server.serve_forever()
 }
 
 extension GatewayTLSTests {
+    @Test(
+        "SIGHUP reads --upstream-ca again: an upstream the gateway did not trust is reached once its CA is installed, a file that is not PEM is refused with the CAs in force kept, and trust taken away holds for the next request (502 BadGateway)"
+    )
+    func hangUpReloadsTheUpstreamCAs() throws {
+        let server = try Certificate()
+        defer { server.remove() }
+        let other = try Certificate()
+        defer { other.remove() }
+        let fixture = try ServeFixture(label: "upstream-ca-reload")
+        defer { fixture.remove() }
+        let key = try fixture.createKey(principal: "alice")
+        let (upstream, url) = try Self.startUpstream(Self.tlsUpstream, [server.certificate, server.key], fixture: fixture)
+        defer { upstream.stop() }
+        let live = fixture.directory + "/upstream-ca.pem"
+        try Self.replace([(other.certificate, live)])
+        // 5 s to connect and shake hands: enough for a python upstream, short for the refusals.
+        let (gateway, port) = try fixture.startServe(
+            ["--upstream", url, "--upstream-ca", live, "--upstream-connect-timeout", "5"])
+        defer { gateway.stop() }
+        // A path of its own for each request: the same one twice in a second would be a replay.
+        var requests = 0
+        func status() throws -> String {
+            requests += 1
+            let output = try Self.signedGet(port: port, key: key, path: "/bucket/trust-\(requests)")
+            return String(output.split(separator: "\n").last ?? "")
+        }
+        #expect(try status() == "502")
+
+        try Self.replace([(server.certificate, live)])
+        #expect(Self.hangUp(gateway, expecting: "upstream CAs reloaded"))
+        #expect(try status() == "200")
+
+        try Self.replace([(server.key, live)])
+        #expect(Self.hangUp(gateway, expecting: "upstream CA reload failed"))
+        #expect(try status() == "200")
+        let log = String(decoding: gateway.stdout + gateway.stderr, as: UTF8.self)
+        #expect(log.contains("--upstream-ca \(live): not a readable PEM file"), "\(log.suffix(800))")
+        #expect(!log.contains("PRIVATE KEY"))
+
+        try Self.replace([(other.certificate, live)])
+        #expect(Self.hangUp(gateway, expecting: "upstream CAs reloaded"))
+        #expect(try status() == "502")
+    }
+
     @Test("--upstream-tls-certificate/--upstream-tls-key: an https upstream that requires a client certificate from its CA gets the gateway's and answers; without it the handshake fails (502 BadGateway); one flag without the other, a key of another certificate, or no https upstream is a usage error that never prints the key")
     func clientCertificateForTheUpstream() throws {
         let server = try Certificate()

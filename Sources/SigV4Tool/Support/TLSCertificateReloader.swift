@@ -23,7 +23,7 @@ import Synchronization
 /// configuration.sslContextCallback = pair.contextCallback
 /// TLSCertificateReloader.reloadOnHangUp([pair], logger: logger)   // kill -HUP <pid>
 /// ```
-final class TLSCertificateReloader: Sendable {
+final class TLSCertificateReloader: HangUpReloadable {
     struct Pair: Sendable {
         var chain: [NIOSSLCertificate]
         var key: NIOSSLPrivateKey
@@ -141,11 +141,12 @@ final class TLSCertificateReloader: Sendable {
         }
     }
 
-    /// Reloads every one of `reloaders` on each `SIGHUP` (one signal source for the process),
-    /// logging each outcome (`<logName> reloaded` or `<logName> reload failed` with the reason),
-    /// and the client CAs of the server's pair with it (`tls client CAs reloaded` or `tls client CA
-    /// reload failed`), each kept when its own files cannot be used.
-    static func reloadOnHangUp(_ reloaders: [TLSCertificateReloader], logger: Logger) {
+    /// Reloads every one of `reloaders` on each `SIGHUP` (one signal source for the process), each
+    /// logging its outcome and keeping what it had when its files cannot be used: a certificate pair
+    /// (`<logName> reloaded` or `<logName> reload failed` with the reason) with the client CAs of the
+    /// server's pair (`tls client CAs reloaded` or `tls client CA reload failed`), and the upstream's
+    /// CAs (``UpstreamTLS``).
+    static func reloadOnHangUp(_ reloaders: [any HangUpReloadable], logger: Logger) {
         guard !reloaders.isEmpty else { return }
         signal(SIGHUP, SIG_IGN)
         let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
@@ -158,7 +159,7 @@ final class TLSCertificateReloader: Sendable {
     }
 
     /// One `SIGHUP`'s reload of this pair and its client CAs, logged.
-    private func reloadLogging(to logger: Logger) {
+    func reloadLogging(to logger: Logger) {
         do throws(ValidationError) {
             try reload()
             logger.notice("\(logName) reloaded", metadata: ["certificate": "\(certificatePath)"])
@@ -178,4 +179,11 @@ final class TLSCertificateReloader: Sendable {
                 "tls client CA reload failed; the previous CAs stay in use", metadata: ["reason": "\(error.message)"])
         }
     }
+}
+
+/// What `sigv4 serve` reads again from its files on `SIGHUP`
+/// (``TLSCertificateReloader/reloadOnHangUp(_:logger:)``).
+protocol HangUpReloadable: Sendable {
+    /// Reads the files again, keeping what was in force when they cannot be used, and logs the outcome.
+    func reloadLogging(to logger: Logger)
 }
