@@ -592,17 +592,18 @@ extension GatewayForwardingTests {
         let part = Array(head.utf8) + Array(body.prefix(300_000))
         let sent = part.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         #expect(sent == part.count)
-        // Wait until the gateway holds the spool file, then go away.
+        // Wait (up to 30 s, a loaded machine) until the gateway holds the spool file, unlinked (it is
+        // created, then unlinked at once: a look between the two would see its name), then go away.
         var held = false
-        for _ in 0..<100 where !held {
-            held = !spoolFiles().isEmpty
+        for _ in 0..<600 where !held {
+            let files = spoolFiles()
+            held = !files.isEmpty && files.allSatisfy { $0.hasSuffix("(deleted)") }
             if !held { Thread.sleep(forTimeInterval: 0.05) }
         }
-        #expect(held, "the gateway never opened a spool file")
-        #expect(spoolFiles().allSatisfy { $0.hasSuffix("(deleted)") }, "\(spoolFiles())")
+        #expect(held, "the gateway never held an unlinked spool file: \(spoolFiles())")
         close(fd)
         var settled = false
-        for _ in 0..<100 where !settled {
+        for _ in 0..<600 where !settled {
             settled = spoolFiles().isEmpty && descriptors() <= baseline
             if !settled { Thread.sleep(forTimeInterval: 0.05) }
         }

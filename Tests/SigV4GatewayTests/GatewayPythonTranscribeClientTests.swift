@@ -47,7 +47,7 @@ struct GatewayPythonTranscribeClientTests {
             #expect(events.map { $0["transcripts"] as? [String] ?? [] } == sent.map { [$0] })
             // One access-log line for the stream (written as its answer ends; give it a moment).
             var log = ""
-            for _ in 0..<100 where !log.contains("path=/stream-transcription") {
+            for _ in 0..<600 where !log.contains("path=/stream-transcription") {
                 Thread.sleep(forTimeInterval: 0.05)
                 log = String(decoding: rig.gateway.stdout, as: UTF8.self)
             }

@@ -30,10 +30,10 @@ struct GatewayWebSocketTests {
         return try #require(report, "the peer exited \(status) without a report (pip install websockets?): \(output)")
     }
 
-    /// The access log's lines for `path` (written as each handshake is decided; given a moment).
+    /// The access log's lines for `path` (written as each handshake is decided; given up to 30 s).
     static func accessLines(_ gateway: GatewayHygieneTests.Child, path: String, count: Int) -> [String] {
         var lines: [String] = []
-        for _ in 0..<100 {
+        for _ in 0..<600 {  // up to 30 s on a loaded machine
             lines = String(decoding: gateway.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
                 .filter { $0.contains("path=\(path)") }
             if lines.count >= count { break }
@@ -160,7 +160,7 @@ struct GatewayWebSocketTests {
     /// closed), with the number of entries left; waits for `count` of them.
     static func releasedRefusals(_ gateway: GatewayHygieneTests.Child, count: Int) -> [Int] {
         var left: [Int] = []
-        for _ in 0..<100 {
+        for _ in 0..<600 {  // up to 30 s on a loaded machine
             left = String(decoding: gateway.stdout, as: UTF8.self).split(separator: "\n")
                 .filter { $0.contains("websocket refusal released") }
                 .compactMap { line in

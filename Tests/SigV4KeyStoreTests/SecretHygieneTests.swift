@@ -309,7 +309,7 @@ import _SigV4Crypto
             server.waitUntilExit()
         }
         var port: Substring?
-        for _ in 0..<400 where port == nil {
+        for _ in 0..<1200 where port == nil {  // up to 30 s on a loaded machine
             let text = String(decoding: fileBytes(serverLog), as: UTF8.self)
             port = text.split(separator: " ").drop { $0 != "port" }.dropFirst().first
             if port == nil { usleep(25_000) }

@@ -159,7 +159,7 @@ final class RecordingServer {
             ],
             env: ProcessInfo.processInfo.environment, stdin: "/dev/null", stdout: portFile, stderr: "/dev/null")
         var found: Int?
-        for _ in 0..<200 {  // the server prints its port at once; give up after ~10 s
+        for _ in 0..<600 {  // the server prints its port at once; give up after ~30 s (a loaded machine)
             if let data = FileManager.default.contents(atPath: portFile),
                 let text = String(data: data, encoding: .utf8), text.hasSuffix("\n")
             {
