@@ -178,7 +178,8 @@ struct KeysInit: AsyncParsableCommand {
         help: """
             When a key store is already at the path, change nothing and exit 0 once it opens with its master \
             key (waiting up to 30 s for one another 'keys init' is creating): for entrypoints that run \
-            'keys init' on every start, replicas sharing a volume among them.
+            'keys init' on every start, replicas sharing a volume among them. (A store an init killed midway \
+            left is finished, with or without this flag.)
             """)
     var ifMissing = false
 
@@ -193,38 +194,49 @@ struct KeysInit: AsyncParsableCommand {
                 try? FileManager.default.createDirectory(
                     atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }
-            // Claim the path: an owner-only file made new, so that of several inits started at once (replicas
-            // sharing a volume) exactly one goes on; the others find it there, as for any existing store.
+            // One init at a time in the directory (replicas sharing a volume start at once). Holding the
+            // lock also tells this init that no other is writing the store: one it finds without its
+            // master key was left by an init killed midway, and this one finishes it.
+            let lock = try DirectoryLock.acquire(directory: directory, waiting: Self.existingStoreWait)
+            defer { lock?.release() }
+            var resuming = false
+            // Claim the path: an owner-only file made new; an init that finds one there is not the one
+            // that creates the store, unless the store is unfinished (above).
             let claim = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard claim >= 0 else {
+            if claim >= 0 {
+                close(claim)
+            } else {
                 let failure = errno
-                let reason = String(cString: strerror(failure))
-                if failure == EEXIST && ifMissing {
+                guard failure == EEXIST else {
+                    throw KeyStoreError(
+                        .storage, "cannot create the key store \(path): \(String(cString: strerror(failure)))")
+                }
+                if lock != nil, try Self.isUnfinished(path) {
+                    resuming = true
+                } else if ifMissing {
                     let version = try Self.waitForStore(at: path, options: options)
                     print("key store \(path) exists (master key version \(version)); nothing changed")
                     return
-                }
-                var info = stat()
-                if failure == EEXIST, lstat(path, &info) == 0, info.st_size == 0 {
-                    throw KeyStoreError(
-                        .invalidArgument,
-                        """
-                        \(path) already exists and is empty: another 'keys init' is creating the store there, or \
-                        one was interrupted (then remove the file and run 'keys init' again)
-                        """)
-                }
-                if failure == EEXIST {
+                } else {
+                    var info = stat()
+                    if lstat(path, &info) == 0, info.st_size == 0 {
+                        // Only where the directory cannot be locked: an init may be creating it now.
+                        throw KeyStoreError(
+                            .invalidArgument,
+                            """
+                            \(path) already exists and is empty: another 'keys init' is creating the store there, \
+                            or one was interrupted (then remove the file and run 'keys init' again)
+                            """)
+                    }
                     throw KeyStoreError(
                         .invalidArgument, "\(path) already exists; 'keys init' never overwrites a store")
                 }
-                throw KeyStoreError(.storage, "cannot create the key store \(path): \(reason)")
             }
-            close(claim)
             var initialized = false
             defer {
                 // A failure before the store was written (a malformed master key, say) gives the path back.
                 var info = stat()
-                if !initialized, lstat(path, &info) == 0, info.st_size == 0 { unlink(path) }
+                if !initialized, !resuming, lstat(path, &info) == 0, info.st_size == 0 { unlink(path) }
             }
             let env = options.environment
             let ring: MasterKeyRing
@@ -246,13 +258,35 @@ struct KeysInit: AsyncParsableCommand {
             let store = try KeyStore.open(path: path, create: true, masterKeys: ring)
             try store.registerMasterKey(actor: options.actorName)
             initialized = true
-            print("initialized key store \(path)")
+            print("initialized key store \(path)\(resuming ? " (finishing what an interrupted 'keys init' began)" : "")")
             print("master key: \(source) (version \(ring.currentVersion)); back it up separately from the store")
         }
     }
 }
 
 extension KeysInit {
+    /// Whether the store at `path` is one a `keys init` stopped midway left: the claimed file empty or
+    /// without the store's tables, or the tables with no master key registered and no principal or key.
+    /// Asked only with the directory lock held, when no other init can be writing it.
+    static func isUnfinished(_ path: String) throws(KeyStoreError) -> Bool {
+        let storage: SQLiteKeyStoreStorage
+        do {
+            storage = try SQLiteKeyStoreStorage(path: path, create: false)
+        } catch where error.code == .storeNotFound {
+            return true
+        }
+        do {
+            return try storage.read { reader in
+                try reader.masterKeyChecks().isEmpty && reader.principals().isEmpty
+                    && reader.keys(principal: nil).isEmpty
+            }
+        } catch let error as KeyStoreError {
+            throw error
+        } catch {
+            throw KeyStoreError(.storage, "cannot read \(path): \(error)")
+        }
+    }
+
     /// The newest master key version of the store at `path`, once it opens with the master key found
     /// for it and has one registered: at once for a store in use; for one another `keys init` is
     /// creating (its file claimed, its key file or its registration not yet written), after polling

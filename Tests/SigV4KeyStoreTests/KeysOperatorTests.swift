@@ -185,9 +185,14 @@ import Testing
     }
 
     @Test func initIfMissingWaitsForAStoreAnotherInitIsCreating() throws {
-        // Another init has claimed the path (the empty file it makes first) and written nothing else.
+        // Another init holds the directory's lock, has claimed the path (the empty file it makes first)
+        // and written nothing else.
         let dir = TempDir()
         let db = dir.file("keys.db")
+        let directoryLock = open((db as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY)
+        try #require(directoryLock >= 0 && flock(directoryLock, LOCK_EX) == 0)
+        var locked = true
+        defer { if locked { close(directoryLock) } }
         let claim = open(db, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         try #require(claim >= 0)
         close(claim)
@@ -202,20 +207,89 @@ import Testing
         // Still waiting: no key file, no master key registered.
         Thread.sleep(forTimeInterval: 0.5)
         #expect(result.value == nil, "returned before the store was ready: \(result.value?.stderr ?? "")")
-        // The waiting init reads and never writes: the claimed file is still the claimer's to fill.
+        // The waiting init writes nothing: the claimed file is still the claimer's to fill.
         var info = stat()
         #expect(stat(db, &info) == 0 && info.st_size == 0, "the waiting init wrote to the claimed file")
-        let plain = try runSigV4(["keys", "init"], environment: ["SIGV4_KEYSTORE": db])
-        #expect(plain.status == 1 && plain.stderr.contains("already exists and is empty"), "\(plain.stderr)")
-        // The other init finishes: its key file (this one made it: the waiting init wrote none), its store.
+        // The other init finishes: its key file (this one made it: the waiting init wrote none), its store,
+        // and gives the lock up.
         let ring = try MasterKeyRing.generate()
         #expect(try ring.createKeyFile(atPath: db + ".masterkey"))
         try KeyStore.open(path: db, create: true, masterKeys: ring).registerMasterKey(actor: "the other init")
+        close(directoryLock)
+        locked = false
         #expect(done.wait(timeout: .now() + 40) == .success)
         let finished = try #require(result.value)
         #expect(finished.status == 0 && finished.stdout.contains("master key version 1"), "\(finished.stderr)")
         let created = try runSigV4(["keys", "create", "--principal", "alice"], environment: ["SIGV4_KEYSTORE": db])
         #expect(created.status == 0, "\(created.stderr)")
+    }
+
+    @Test func anInitKilledAtAnyPointLeavesAStoreTheNextInitFinishes() throws {
+        // An entrypoint `sigv4 keys init --if-missing && sigv4 serve` whose first run was killed (OOM, a node
+        // drained): every later start must finish the store, not wait on it and fail for ever.
+        let crash = CrashSafetyTests()
+        let first = TempDir()
+        var window = try crash.run(["keys", "init"], env: ["SIGV4_KEYSTORE": first.file("keys.db")], killAfter: nil)
+            .seconds
+        var interrupted = 0
+        for round in 0..<24 {
+            let dir = TempDir()
+            let db = dir.file("keys.db")
+            let env = ["SIGV4_KEYSTORE": db]
+            // Late in the window: most of a run is the process starting, before the store is claimed.
+            let delay = Double.random(in: (window * 0.3)...window)
+            let killed = try crash.run(["keys", "init"], env: env, killAfter: delay)
+            if killed.killed && FileManager.default.fileExists(atPath: db) { interrupted += 1 }
+            if !killed.killed { window = (window + killed.seconds) / 2 }
+            // Every second round the next start is a plain init: it finishes an unfinished store too, and
+            // refuses only a finished one (the kill may have come after the store was done).
+            let ifMissing = round.isMultiple(of: 2)
+            let next = try runSigV4(ifMissing ? ["keys", "init", "--if-missing"] : ["keys", "init"], environment: env)
+            let finished = next.status == 0 || (!ifMissing && next.stderr.contains("never overwrites a store"))
+            #expect(finished, "round \(round), killed after \(delay) s (\(killed.killed)): \(next.stderr)")
+            let created = try runSigV4(["keys", "create", "--principal", "alice"], environment: env)
+            try #require(created.status == 0, "round \(round), killed after \(delay) s: \(created.stderr)")
+            let issued = try #require(
+                try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
+            let id = try #require(issued["access_key_id"] as? String)
+            let secret = try #require(issued["secret_access_key"] as? String)
+            try expectKeyFileOpens(db, [id: secret], "round \(round)")
+        }
+        #expect(interrupted >= 1, "no kill left a store file behind (window \(window) s)")
+    }
+
+    @Test func anInitFinishesEachStateAnInterruptedInitLeaves() throws {
+        // What a kill leaves, made directly: the claimed file alone; the key file too; the schema written
+        // and no master key registered. The next init (plain or --if-missing) finishes each.
+        for (state, ifMissing) in [("claimed", false), ("key file", true), ("schema", false), ("schema", true)] {
+            let dir = TempDir()
+            let db = dir.file("keys.db")
+            let env = ["SIGV4_KEYSTORE": db]
+            let claim = open(db, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            try #require(claim >= 0)
+            close(claim)
+            var ring: MasterKeyRing?
+            var keyFile: [UInt8] = []
+            if state != "claimed" {
+                let made = try MasterKeyRing.generate()
+                #expect(try made.createKeyFile(atPath: db + ".masterkey"))
+                ring = made
+                keyFile = fileBytes(db + ".masterkey")
+            }
+            if state == "schema", let ring { _ = try KeyStore.open(path: db, create: true, masterKeys: ring) }
+            let next = try runSigV4(ifMissing ? ["keys", "init", "--if-missing"] : ["keys", "init"], environment: env)
+            #expect(next.status == 0 && next.stdout.contains("interrupted"), "\(state): \(next.stderr)")
+            let created = try runSigV4(["keys", "create", "--principal", "alice"], environment: env)
+            try #require(created.status == 0, "\(state): \(created.stderr)")
+            let issued = try #require(
+                try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
+            let id = try #require(issued["access_key_id"] as? String)
+            let secret = try #require(issued["secret_access_key"] as? String)
+            try expectKeyFileOpens(db, [id: secret], state)
+            // A key file that was there is the one the store took, unchanged.
+            let kept = keyFile.isEmpty || fileBytes(db + ".masterkey") == keyFile
+            #expect(kept, "\(state): the key file was replaced")
+        }
     }
 
     @Test func initIfMissingOnAStoreInUseChangesNothingAndAWrongMasterKeyIsRefused() throws {
