@@ -137,13 +137,7 @@ import Testing
                     "round \(round): \(result.status) \(result.stderr)")
             }
             #expect(results.value.contains { $0.status == 0 }, "round \(round)")
-            let created = try runSigV4(["keys", "create", "--principal", "alice"], environment: env)
-            try #require(created.status == 0, "round \(round): \(created.stderr)")
-            let issued = try #require(
-                try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
-            let id = try #require(issued["access_key_id"] as? String)
-            let secret = try #require(issued["secret_access_key"] as? String)
-            try expectKeyFileOpens(db, [id: secret], "round \(round)")
+            try expectCreatedKeyOpens(db, "round \(round)")
         }
     }
 
@@ -247,13 +241,7 @@ import Testing
             let next = try runSigV4(ifMissing ? ["keys", "init", "--if-missing"] : ["keys", "init"], environment: env)
             let finished = next.status == 0 || (!ifMissing && next.stderr.contains("never overwrites a store"))
             #expect(finished, "round \(round), killed after \(delay) s (\(killed.killed)): \(next.stderr)")
-            let created = try runSigV4(["keys", "create", "--principal", "alice"], environment: env)
-            try #require(created.status == 0, "round \(round), killed after \(delay) s: \(created.stderr)")
-            let issued = try #require(
-                try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
-            let id = try #require(issued["access_key_id"] as? String)
-            let secret = try #require(issued["secret_access_key"] as? String)
-            try expectKeyFileOpens(db, [id: secret], "round \(round)")
+            try expectCreatedKeyOpens(db, "round \(round), killed after \(delay) s")
         }
         #expect(interrupted >= 1, "no kill left a store file behind (window \(window) s)")
     }
@@ -279,13 +267,7 @@ import Testing
             if state == "schema", let ring { _ = try KeyStore.open(path: db, create: true, masterKeys: ring) }
             let next = try runSigV4(ifMissing ? ["keys", "init", "--if-missing"] : ["keys", "init"], environment: env)
             #expect(next.status == 0 && next.stdout.contains("interrupted"), "\(state): \(next.stderr)")
-            let created = try runSigV4(["keys", "create", "--principal", "alice"], environment: env)
-            try #require(created.status == 0, "\(state): \(created.stderr)")
-            let issued = try #require(
-                try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
-            let id = try #require(issued["access_key_id"] as? String)
-            let secret = try #require(issued["secret_access_key"] as? String)
-            try expectKeyFileOpens(db, [id: secret], state)
+            try expectCreatedKeyOpens(db, state)
             // A key file that was there is the one the store took, unchanged.
             let kept = keyFile.isEmpty || fileBytes(db + ".masterkey") == keyFile
             #expect(kept, "\(state): the key file was replaced")
@@ -314,6 +296,19 @@ import Testing
             environment: env.merging(["SIGV4_KEYSTORE_MASTER_KEY": "1:" + other]) { $1 })
         #expect(wrong.status == 1 && wrong.stderr.contains("wrongMasterKey"), "\(wrong.stderr)")
         #expect(!wrong.stderr.contains(other))
+    }
+
+    /// Issues a key for `alice` with `sigv4 keys create` on the store at `db` and checks that its key file
+    /// opens it (``expectKeyFileOpens(_:_:_:sourceLocation:)``).
+    func expectCreatedKeyOpens(_ db: String, _ when: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let created = try runSigV4(["keys", "create", "--principal", "alice"], environment: ["SIGV4_KEYSTORE": db])
+        try #require(created.status == 0, "\(when): \(created.stderr)", sourceLocation: sourceLocation)
+        let issued = try #require(
+            try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any],
+            sourceLocation: sourceLocation)
+        let id = try #require(issued["access_key_id"] as? String, sourceLocation: sourceLocation)
+        let secret = try #require(issued["secret_access_key"] as? String, sourceLocation: sourceLocation)
+        try expectKeyFileOpens(db, [id: secret], when, sourceLocation: sourceLocation)
     }
 
     /// Opens the store at `db` with its key file alone and checks that every record opens and that each
