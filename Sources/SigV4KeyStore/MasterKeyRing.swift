@@ -197,6 +197,7 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         appendTextForm(to: &text)
         defer { ConstantTime.cleanse(&text) }
         let temporary = path + ".tmp-\(getpid())"
+        MasterKeyRing.removeStaleTemporaries(of: path)
         // The name is predictable: remove whatever is there (a file left by a killed run, or a symlink
         // someone planted) and create a new file, never following a link, so the key cannot be written
         // into another file.
@@ -221,6 +222,35 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         if !replacing { unlink(temporary) }
         MasterKeyRing.fsyncDirectory(of: path)
         return true
+    }
+
+    /// Removes the temporary files (`<path>.tmp-<pid>`) that runs killed between writing a key file's
+    /// temporary copy and moving it into place left beside `path`: each holds master keys. Only those
+    /// older than a minute go (a live writer's lasts milliseconds, and its process may be in another
+    /// container sharing the volume, where its pid means nothing here).
+    static func removeStaleTemporaries(of path: String, olderThan seconds: Int = 60) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let prefix = Array(((slash.map { String(path[path.index(after: $0)...]) } ?? path) + ".tmp-").utf8)
+        guard let listing = opendir(directory.isEmpty ? "/" : directory) else { return }
+        defer { closedir(listing) }
+        let now = time(nil)
+        while let entry = readdir(listing) {
+            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            guard name.count > prefix.count, name.starts(with: prefix),
+                name[prefix.count...].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+            else { continue }
+            let candidate = directory + "/" + String(decoding: name, as: UTF8.self)
+            var info = stat()
+            // lstat: a link is removed as a link, never followed.
+            guard lstat(candidate, &info) == 0 else { continue }
+            #if canImport(Darwin)
+                let modified = info.st_mtimespec.tv_sec
+            #else
+                let modified = info.st_mtim.tv_sec
+            #endif
+            if now - modified > seconds { unlink(candidate) }
+        }
     }
 
     static func fsyncDirectory(of path: String) {

@@ -93,6 +93,43 @@ import Testing
         #expect(try store.keys().count == 1)
     }
 
+    @Test func savingAKeyFileRemovesTheTemporaryCopiesThatKilledRunsLeftAndNothingElse() throws {
+        // A run killed between writing `<key file>.tmp-<pid>` and moving it into place leaves master keys
+        // on disk; the next save removes such files once they are a minute old, and nothing else.
+        let dir = TempDir()
+        for replacing in [true, false] {
+            let path = dir.file("keys-\(replacing).db.masterkey")
+            let stale = path + ".tmp-424242"
+            let staleLink = path + ".tmp-414141"
+            let fresh = path + ".tmp-434343"
+            let notOurs = [path + ".tmp-12ab", path + ".tmp-", dir.file("other.masterkey.tmp-7"), path + ".bak"]
+            for file in [stale, fresh] + notOurs {
+                #expect(FileManager.default.createFile(atPath: file, contents: Data("1:00".utf8)))
+            }
+            #expect(symlink(dir.file("nowhere"), staleLink) == 0)
+            let old = Date(timeIntervalSinceNow: -120)
+            for file in [stale] + notOurs {
+                try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: file)
+            }
+            var times = [timespec(tv_sec: time(nil) - 120, tv_nsec: 0), timespec(tv_sec: time(nil) - 120, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, staleLink, &times, AT_SYMLINK_NOFOLLOW) == 0)
+            let ring = try MasterKeyRing.generate()
+            if replacing {
+                try ring.writeKeyFile(atPath: path)
+            } else {
+                #expect(try ring.createKeyFile(atPath: path))
+            }
+            func exists(_ file: String) -> Bool {
+                var info = stat()
+                return lstat(file, &info) == 0
+            }
+            #expect(!exists(stale) && !exists(staleLink), "replacing \(replacing)")
+            #expect(exists(fresh), "a temporary copy under a minute old may be a live writer's")
+            for file in notOurs { #expect(exists(file), "\(file)") }
+            #expect(try MasterKeyRing.readKeyFile(atPath: path).currentVersion == ring.currentVersion)
+        }
+    }
+
     @Test func creatingAStoreDoesNotFollowADanglingSymlinkAtItsPath() throws {
         let dir = TempDir()
         let path = dir.file("keys.db")
