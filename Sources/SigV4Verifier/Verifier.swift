@@ -1304,11 +1304,12 @@ public struct Verifier: Sendable {
         var found = request.values("\(placement.headerName)").map { String(decoding: $0, as: UTF8.self) }
         let target = request.target
         if presigned, let q = target.firstIndex(of: 0x3f) {
-            let query = target[(q + 1)...]
-            let name = placement.queryParameterName
-            let nameBytes = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-            for p in QueryParameter.split(query) where query[p.name].elementsEqual(nameBytes) {
-                found.append(String(decoding: URIEncoding.decode(p.value.map { query[$0] } ?? []), as: UTF8.self))
+            // The parameters' ranges are indices of `target`.
+            target.withUnsafeBufferPointer { t in
+                for p in QueryParameter.split(target[(q + 1)...])
+                where ByteSearch.equals(t, p.name, placement.queryParameterName) {
+                    found.append(String(decoding: URIEncoding.decode(t[p.value ?? 0..<0]), as: UTF8.self))
+                }
             }
         }
         guard found.count <= 1 else {
