@@ -229,18 +229,17 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
     /// older than a minute go (a live writer's lasts milliseconds, and its process may be in another
     /// container sharing the volume, where its pid means nothing here).
     static func removeStaleTemporaries(of path: String, olderThan seconds: Int = 60) {
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[..<$0]) } ?? "."
-        let prefix = Array(((slash.map { String(path[path.index(after: $0)...]) } ?? path) + ".tmp-").utf8)
-        guard let listing = opendir(directory.isEmpty ? "/" : directory) else { return }
+        let (directory, name) = split(path)
+        let prefix = Array((name + ".tmp-").utf8)
+        guard let listing = opendir(directory) else { return }
         defer { closedir(listing) }
         let now = time(nil)
         while let entry = readdir(listing) {
-            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
-            guard name.count > prefix.count, name.starts(with: prefix),
-                name[prefix.count...].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+            let entryName: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            guard entryName.count > prefix.count, entryName.starts(with: prefix),
+                entryName[prefix.count...].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
             else { continue }
-            let candidate = directory + "/" + String(decoding: name, as: UTF8.self)
+            let candidate = (directory == "/" ? "" : directory) + "/" + String(decoding: entryName, as: UTF8.self)
             var info = stat()
             // lstat: a link is removed as a link, never followed.
             guard lstat(candidate, &info) == 0 else { continue }
@@ -253,9 +252,15 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The directory `path` is in (`.` for a bare name, `/` for a file at the root) and its last component.
+    static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+
     static func fsyncDirectory(of path: String) {
-        let directory = path.contains("/") ? String(path[..<(path.lastIndex(of: "/")!)]) : "."
-        let dfd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
+        let dfd = open(split(path).directory, O_RDONLY | O_CLOEXEC)
         if dfd >= 0 {
             fsync(dfd)
             close(dfd)
