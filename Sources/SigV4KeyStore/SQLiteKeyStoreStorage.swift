@@ -104,20 +104,33 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
     /// to WAL mode and creating the schema would add the store's tables to it. It is read through a
     /// read-only connection. A database without tables (an empty file, one a `keys init` has claimed or
     /// one left by an interrupted `keys init`) gives false: an open with `create` makes it a store.
+    ///
+    /// A write killed before it committed (a `keys init` killed while the file became a WAL database)
+    /// leaves a hot rollback journal, which a read-only connection cannot roll back
+    /// (`SQLITE_READONLY_ROLLBACK`): a read-write connection, as any SQLite client opening the file
+    /// would, rolls it back first, restoring the file as it was before that write.
     static func checkSchema(_ path: String) throws(KeyStoreError) -> Bool {
         var info = stat()
         guard stat(path, &info) == 0, info.st_size > 0 else { return false }
         var probe = Configuration()
         probe.readonly = true
         probe.busyMode = .timeout(10)
-        let tables: Set<String>
-        do {
-            let queue = try DatabaseQueue(path: path, configuration: probe)
+        func tableNames(_ configuration: Configuration) throws -> Set<String> {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
             defer { try? queue.close() }
-            tables = Set(
+            return Set(
                 try queue.read { db in
                     try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
                 })
+        }
+        let tables: Set<String>
+        do {
+            do {
+                tables = try tableNames(probe)
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_READONLY_ROLLBACK {
+                probe.readonly = false
+                tables = try tableNames(probe)
+            }
         } catch let error as DatabaseError {
             throw Self.map(error, path: path)
         } catch {

@@ -70,6 +70,37 @@ import Testing
         #expect(try KeyStore.open(path: bare, masterKeys: ring).keys().isEmpty)
     }
 
+    @Test func aWriteKilledBeforeItCommittedIsRolledBackAndTheNextInitFinishesTheStore() throws {
+        // A process killed mid-write (here python, on a database without tables, its pages spilled to the
+        // file before COMMIT) leaves a hot rollback journal, which a read-only connection cannot roll back
+        // (SQLITE_READONLY_ROLLBACK): the store's read-only look at the schema must not fail on it. An init
+        // killed while the claimed file became a WAL database left this, and every later init failed with
+        // "attempt to write a readonly database".
+        let dir = TempDir()
+        let path = dir.file("keys.db")
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+        let made = try runPython(
+            """
+            import sqlite3, os, sys
+            db = sqlite3.connect(sys.argv[1], isolation_level=None)
+            db.execute("CREATE TABLE header_written(x)")
+            db.execute("DROP TABLE header_written")
+            db.execute("PRAGMA cache_size=1")
+            db.execute("BEGIN")
+            db.execute("CREATE TABLE big(x)")
+            for i in range(2000): db.execute("INSERT INTO big VALUES (?)", ("x" * 500,))
+            os._exit(0)
+            """, [path])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(FileManager.default.fileExists(atPath: path + "-journal"), "no hot journal was left")
+        // Rolled back, the file holds no table: not a store yet, for an open that may not create.
+        expectError(.storeNotFound) { _ = try KeyStore.open(path: path, masterKeys: try MasterKeyRing.generate()) }
+        let env = ["SIGV4_KEYSTORE": path]
+        let initialized = try runSigV4(["keys", "init"], environment: env)
+        #expect(initialized.status == 0 && initialized.stdout.contains("interrupted"), "\(initialized.stderr)")
+        #expect(try runSigV4(["keys", "create", "--principal", "alice"], environment: env).status == 0)
+    }
+
     @Test(arguments: 0..<4) func opensThatCreateTheSameStoreAtOnceAllSucceedWithOneSchema(round: Int) throws {
         // GRDB's migrator reads which migrations ran before its write transaction begins, so two
         // processes creating one store could both run the schema (`table meta already exists`) or
