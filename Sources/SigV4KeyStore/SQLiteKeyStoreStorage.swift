@@ -48,7 +48,7 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
                     .storeNotFound,
                     """
                     \(path) is not a key store yet: another 'sigv4 keys init' may be creating it; if none is \
-                    running, remove the file and run 'sigv4 keys init'
+                    running, 'sigv4 keys init' finishes it
                     """)
             }
         }
