@@ -522,8 +522,7 @@ struct Serve: AsyncParsableCommand {
         let tlsSetup = try tlsSetup()
         let tls = tlsSetup?.configuration
         TLSCertificateReloader.reloadOnHangUp(
-            ([tlsSetup?.reloader, upstreamTLS?.clientCertificate, upstreamTLS] as [(any HangUpReloadable)?])
-                .compactMap { $0 }, logger: logger)
+            ([tlsSetup?.reloader, upstreamTLS] as [(any HangUpReloadable)?]).compactMap { $0 }, logger: logger)
         let gateway = Gateway(
             upstream: upstreamURL, authenticator: devNoAuth ? nil : authenticator,
             accessLog: Logger(label: "sigv4.access"), httpClient: httpClient, upstreamTLS: upstreamTLS,

@@ -145,7 +145,7 @@ final class TLSCertificateReloader: HangUpReloadable {
     /// logging its outcome and keeping what it had when its files cannot be used: a certificate pair
     /// (`<logName> reloaded` or `<logName> reload failed` with the reason) with the client CAs of the
     /// server's pair (`tls client CAs reloaded` or `tls client CA reload failed`), and the upstream's
-    /// CAs (``UpstreamTLS``).
+    /// client certificate and CAs (``UpstreamTLS``).
     static func reloadOnHangUp(_ reloaders: [any HangUpReloadable], logger: Logger) {
         guard !reloaders.isEmpty else { return }
         signal(SIGHUP, SIG_IGN)

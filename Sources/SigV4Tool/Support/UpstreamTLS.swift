@@ -18,12 +18,12 @@ import Synchronization
 /// ```swift
 /// let upstreamTLS = try UpstreamTLS(caPath: "ca.pem", clientCertificate: nil)
 /// clientConfiguration.tlsConfiguration = upstreamTLS.configuration
-/// TLSCertificateReloader.reloadOnHangUp([upstreamTLS], logger: logger)   // kill -HUP <pid>
+/// TLSCertificateReloader.reloadOnHangUp([upstreamTLS], logger: logger)   // kill -HUP <pid>: CAs and certificate
 /// ```
 final class UpstreamTLS: HangUpReloadable {
     /// `--upstream-ca`; nil: the system's CAs, never read again.
     let caPath: String?
-    /// `--upstream-tls-certificate`/`--upstream-tls-key`, reloaded on `SIGHUP` by its own reloader.
+    /// `--upstream-tls-certificate`/`--upstream-tls-key`, reloaded with the CAs on `SIGHUP`.
     let clientCertificate: TLSCertificateReloader?
     private let state: Mutex<(configuration: TLSConfiguration, reread: Bool)>
 
@@ -53,9 +53,11 @@ final class UpstreamTLS: HangUpReloadable {
         return nil
     }
 
-    /// One `SIGHUP`'s reading of `--upstream-ca`, logged (`upstream CAs reloaded` with the file and the
-    /// number of certificates, or `upstream CA reload failed` with the reason); nothing without it.
+    /// One `SIGHUP`'s reading of the client certificate (logged by its reloader) and of `--upstream-ca`
+    /// (`upstream CAs reloaded` with the file and the number of certificates, or `upstream CA reload
+    /// failed` with the reason), each kept when its files cannot be used.
     func reloadLogging(to logger: Logger) {
+        clientCertificate?.reloadLogging(to: logger)
         guard let caPath else { return }
         do throws(ValidationError) {
             let count = try reloadCAs()
