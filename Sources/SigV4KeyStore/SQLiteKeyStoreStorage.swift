@@ -70,6 +70,11 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
                 close(fd)
             }
             pool = try DatabasePool(path: path, configuration: config)
+            // GRDB turns WAL on after `prepareDatabase` and sets the writer to `synchronous = NORMAL` as
+            // it does, which keeps a commit through a killed process but not through power loss: a key
+            // whose secret was handed out, or a revocation, could come back undone. FULL syncs the WAL on
+            // every commit (last-used times are written in batches, so this is not per request).
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             if create { try Self.createSchema(in: pool) }
             let format = try pool.read { db in
                 try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'format'")
@@ -84,6 +89,12 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
         } catch {
             throw KeyStoreError(.storage, "cannot open \(path): \(error)")
         }
+    }
+
+    /// `PRAGMA synchronous` of the connection that writes the store (2 is FULL), for the tests that
+    /// pin its durability.
+    package func writerSynchronousMode() throws -> Int {
+        try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Refuses a file that does not start with the SQLite header, before SQLite touches it.

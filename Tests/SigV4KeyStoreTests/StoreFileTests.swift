@@ -124,6 +124,21 @@ import Testing
         #expect(try store.keys().count == 1)
     }
 
+    @Test func theConnectionThatWritesTheStoreSyncsEveryCommitAsFullDurabilityAsks() throws {
+        // GRDB sets `synchronous = NORMAL` on a pool's writer when it turns WAL on, after the store's own
+        // setting: commits then survived a killed process but not power loss. Both a new store and one
+        // opened again (its file already in WAL mode) must write with FULL (2).
+        let dir = TempDir()
+        let path = dir.file("keys.db")
+        let ring = try MasterKeyRing.generate()
+        let created = try SQLiteKeyStoreStorage(path: path, create: true)
+        #expect(try created.writerSynchronousMode() == 2)
+        _ = try KeyStore.open(path: path, masterKeys: ring).createKey(principal: "alice", actor: "test")
+        let reopened = try #require(try KeyStore.open(path: path, masterKeys: ring).storage as? SQLiteKeyStoreStorage)
+        #expect(try reopened.writerSynchronousMode() == 2)
+        #expect(try reopened.integrityProblems().isEmpty)
+    }
+
     @Test func savingAKeyFileRemovesTheTemporaryCopiesThatKilledRunsLeftAndNothingElse() throws {
         // A run killed between writing `<key file>.tmp-<pid>` and moving it into place leaves master keys
         // on disk; the next save removes such files once they are a minute old, and nothing else.
