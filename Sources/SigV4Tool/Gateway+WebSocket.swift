@@ -3,7 +3,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdSigV4
-import HummingbirdWSClient
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -92,15 +91,14 @@ extension Gateway {
             return
         }
         let (url, headers) = try webSocketUpstreamRequest(head, upstream: upstream, identity: identity, forwarding: forwarding)
-        var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 16)
-        configuration.additionalHeaders = headers
         // The upstream's refusal (its handshake not answered 101) ends the client's connection too,
-        // and a connection that never opens (refused, its certificate not trusted) is logged with why.
+        // and a connection that never opens (refused, its certificate not trusted, no answer within
+        // --upstream-connect-timeout and --upstream-timeout) is logged with why.
         let connected = UpstreamConnected()
         do {
             try await relayWebSocket(
-                to: url, configuration: configuration, identity: identity, inbound: inbound, outbound: outbound,
-                connected: connected, logger: logger)
+                to: try UpstreamWebSocket(url: url), headers: headers, identity: identity, inbound: inbound,
+                outbound: outbound, connected: connected, logger: logger)
         } catch where !connected.value.load(ordering: .relaxed) {
             accessLog.warning(
                 "websocket upstream connection failed",
@@ -114,13 +112,15 @@ extension Gateway {
 
     /// The relay over an upgraded connection to the upstream's WebSocket at `url`.
     private func relayWebSocket(
-        to url: String, configuration: WebSocketClientConfiguration, identity: VerifiedRequest?,
+        to upstream: UpstreamWebSocket, headers: HTTPFields, identity: VerifiedRequest?,
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, connected: UpstreamConnected,
         logger: Logger
     ) async throws {
         let limit = webSocketMessageLimit
-        try await WebSocketClient.connect(
-            url: url, configuration: configuration, tlsConfiguration: upstreamTLS?.configuration, logger: logger
+        try await upstream.connect(
+            headers: headers, tlsConfiguration: upstreamTLS?.configuration,
+            connectTimeout: webSocketUpstreamTimeouts.connect, handshakeTimeout: webSocketUpstreamTimeouts.handshake,
+            maxFrameSize: 1 << 16, logger: logger
         ) {
             upstreamInbound, upstreamOutbound, _ in
             connected.value.store(true, ordering: .relaxed)

@@ -37,6 +37,10 @@ struct Gateway: Sendable {
     var spoolDirectory: String = NSTemporaryDirectory()
     /// How often an open WebSocket connection's key is resolved again (`--websocket-key-check`); nil: never.
     var webSocketKeyCheck: Duration? = .seconds(30)
+    /// The WebSocket relay's limits toward the upstream, as forwarded requests have them: its TCP
+    /// connect (`--upstream-connect-timeout`) and its TLS handshake with the upgrade's answer
+    /// (`--upstream-timeout`; nil: never).
+    var webSocketUpstreamTimeouts: (connect: TimeAmount, handshake: TimeAmount?) = (.seconds(10), .seconds(300))
     /// Proxies whose `X-Forwarded-For` chain and `X-Forwarded-Proto` are kept (`--trusted-proxy`);
     /// by default none, and the gateway speaks only for its connection's peer.
     var trustedProxies = TrustedProxies.none

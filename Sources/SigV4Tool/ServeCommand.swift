@@ -106,7 +106,8 @@ struct Serve: AsyncParsableCommand {
     @Option(
         help: """
             Seconds to keep trying to open a connection to the upstream (retrying with backoff) before \
-            the request is answered 502 BadGateway (connection refused) or 504 GatewayTimeout.
+            the request is answered 502 BadGateway (connection refused) or 504 GatewayTimeout. The \
+            WebSocket relay's connection gets one attempt this long.
             """)
     var upstreamConnectTimeout: Double = 10
 
@@ -114,7 +115,8 @@ struct Serve: AsyncParsableCommand {
         help: """
             Seconds the upstream may stay silent once a request, its body included, has gone to it: \
             before its response head (then 504 GatewayTimeout) and between pieces of its response \
-            (then the connection is cut). An upload's own length is not limited. 0: never.
+            (then the connection is cut). An upload's own length is not limited. The WebSocket relay's \
+            TLS handshake and upgrade answer are held to it too. 0: never.
             """)
     var upstreamTimeout: Double = 300
 
@@ -531,6 +533,8 @@ struct Serve: AsyncParsableCommand {
                     accessKeyID: $0, secretAccessKey: environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"] ?? "")
             }, maxBufferedBody: maxBufferedBody, spoolDirectory: spoolDirectory ?? NSTemporaryDirectory(),
             webSocketKeyCheck: websocketKeyCheck > 0 ? .seconds(websocketKeyCheck) : nil,
+            webSocketUpstreamTimeouts: (
+                Self.timeAmount(upstreamConnectTimeout) ?? .seconds(10), Self.timeAmount(upstreamTimeout)),
             trustedProxies: try TrustedProxies(trustedProxies),
             scheme: tls == nil ? "http" : "https",
             clientCertificates: tlsClientCa == nil ? nil : ConnectionCertificates(logger: logger),

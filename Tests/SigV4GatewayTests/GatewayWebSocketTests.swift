@@ -393,6 +393,61 @@ struct GatewayWebSocketTests {
         #expect(log.contains { $0.contains("status=403") && $0.contains("code=SignatureDoesNotMatch") }, "\(log)")
     }
 
+    @Test("an upstream that takes the relay's connection and never answers its handshake: the client's connection is closed (1011) after --upstream-timeout and the access log says why; one whose connection never opens fails after --upstream-connect-timeout; SIGTERM while a relay waits for the upstream's answer stops the gateway")
+    func silentUpstreamsAreTimedAndDoNotHoldShutdown() throws {
+        let fixture = try ServeFixture(label: "websocket-silent-upstream")
+        defer { fixture.remove() }
+        let alice = try fixture.createKey(principal: "alice")
+        // A listening port nothing accepts on: the kernel completes the relay's TCP connection, and
+        // nothing ever answers its handshake.
+        let silent = try GatewayUpstreamLimitsTests.HeldPort(listening: true)
+        let upstream = "http://127.0.0.1:\(silent.port)"
+        do {
+            let (gateway, port) = try fixture.startServe(["--websockets", "--upstream", upstream, "--upstream-timeout", "2"])
+            defer { gateway.stop() }
+            let report = try Self.client(port: port, path: "/timed", key: alice, mode: "presign", expect: 1, ["hi"])
+            #expect(report["status"] as? [Int] == [101], "\(report)")
+            #expect(report["close_code"] as? Int == 1011, "\(report)")
+            let failed = gateway.line(containing: "websocket upstream connection failed")
+            #expect(failed.contains("did not answer the WebSocket handshake within 2.0 s"), "\(failed)")
+        }
+        do {
+            let unanswered = try GatewayUpstreamLimitsTests.HeldPort(unanswered: ())
+            let (gateway, port) = try fixture.startServe(
+                ["--websockets", "--upstream", "http://127.0.0.1:\(unanswered.port)", "--upstream-connect-timeout", "1"])
+            defer { gateway.stop() }
+            let report = try Self.client(port: port, path: "/unopened", key: alice, mode: "presign", expect: 1, ["hi"])
+            #expect(report["close_code"] as? Int == 1011, "\(report)")
+            let failed = gateway.line(containing: "websocket upstream connection failed")
+            #expect(failed.contains("did not open within 1.0 s"), "\(failed)")
+        }
+        // The default --upstream-timeout (300 s): a graceful shutdown does not wait for the answer.
+        let waiting = try GatewayUpstreamLimitsTests.HeldPort(listening: true)
+        let (gateway, port) = try fixture.startServe(["--websockets", "--upstream", "http://127.0.0.1:\(waiting.port)"])
+        defer { gateway.stop() }
+        let holder = try GatewayHygieneTests.Child(
+            "/usr/bin/env",
+            ["python3", Self.peer, "client", "http://127.0.0.1:\(port)/held", alice.accessKeyID, alice.secret,
+             "iotdevicegateway", "hold", "0"],
+            environment: ProcessInfo.processInfo.environment, directory: fixture.directory, name: "holder")
+        defer { holder.stop() }
+        _ = try #require(holder.line(startingWith: "held"), "the client was not upgraded")
+        // The relay's connection has reached the upstream (and waits for its answer).
+        var connections: [Int32] = []
+        defer { connections.forEach { close($0) } }
+        while let connection = waiting.acceptConnection(within: connections.isEmpty ? 30 : 0.2) { connections.append(connection) }
+        #expect(!connections.isEmpty, "the relay never connected to the upstream")
+        kill(gateway.process.processIdentifier, SIGTERM)
+        var waited = 0
+        while gateway.process.isRunning && waited < 600 {  // up to 30 s on a loaded machine
+            Thread.sleep(forTimeInterval: 0.05)
+            waited += 1
+        }
+        let log = String(decoding: gateway.stdout, as: UTF8.self)
+        #expect(!gateway.process.isRunning, "SIGTERM did not stop the gateway: \(log.suffix(1500))")
+        #expect(log.contains("abandoned while it opened (shutdown)"), "\(log.suffix(1500))")
+    }
+
     @Test("an open connection whose key is deactivated is closed with 1008 at the next key check (--websocket-key-check 1); another key's connection stays open")
     func deactivatedKeyClosesItsConnections() throws {
         let fixture = try ServeFixture(label: "websocket-revoke")
