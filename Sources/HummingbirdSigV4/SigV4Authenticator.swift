@@ -330,10 +330,9 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         // verified request); only a refusal's failure is read.
         if result.isAccepted { return false }
         guard case .rejected(let failure) = result else { return false }
-        guard failure.code == .missingSecurityHeader,
-            failure.details.contains(where: { $0.name == "MissingHeaderName" && $0.value == "x-amz-content-sha256" }),
-            request.headers[HTTPField.Name("x-amz-content-sha256")!] == nil
-        else { return false }
+        // Where the service requires x-amz-content-sha256 (S3) the same refusal is final: nothing
+        // is read.
+        guard failure.asksForBody, request.headers[HTTPField.Name("x-amz-content-sha256")!] == nil else { return false }
         if let length = request.headers[.contentLength] { return length != "0" }
         return request.headers[.transferEncoding] != nil
     }

@@ -138,6 +138,19 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
     ///    failedAttempts.contains(signature) { /* answer 503 SlowDown: the client will re-sign */ }
     /// ```
     public var replayedSignature: Signature?
+    /// True when the refusal only asks for the body: `MissingSecurityHeader` naming
+    /// `x-amz-content-sha256` for a request that signed its body's hash without declaring it, verified
+    /// with ``Verifier/Payload/streamed``. Every check that does not need the body has passed (the key
+    /// exists, its scope and limits allow the request, the session token matches); verify again with
+    /// ``Verifier/Payload/body(_:)``. False for the same code where the service requires the header
+    /// (S3): that refusal is final, and reading the body would gain nothing.
+    ///
+    /// ```swift
+    /// if case .rejected(let failure) = result, failure.asksForBody {
+    ///     result = await verifier.verify(request, payload: .body(try await readBody(upTo: 16 << 20)), now: now)
+    /// }
+    /// ```
+    public internal(set) var asksForBody = false
 
     /// Creates a failure.
     public init(

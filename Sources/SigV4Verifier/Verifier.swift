@@ -792,10 +792,18 @@ public struct Verifier: Sendable {
                     details: [.init("HeadersNotSigned", "host")]))
         }
 
+        // A body whose signed hash is neither declared nor given is asked for only once every check
+        // that does not need it has passed (the key, its scope, the token, just before the signature):
+        // a request with an unknown key or outside its key's scope is refused before anyone reads
+        // (and buffers) its body.
         let candidates: PayloadCandidates
+        var bodyNeeded: VerificationFailure? = nil
         do {
             candidates = try payloadCandidates(
                 facts: facts, request: request, presigned: presigned, rules: rules, payload: payload)
+        } catch where error.asksForBody {
+            bodyNeeded = error
+            candidates = PayloadCandidates()
         } catch {
             throw withKey(error)
         }
@@ -921,6 +929,7 @@ public struct Verifier: Sendable {
         } catch {
             throw withKey(error)
         }
+        if let bodyNeeded { throw withKey(bodyNeeded) }
 
         // 6. The signature.
         // The HMAC key is the result's (aws-chunked chunk signatures, and the result's scope); a
@@ -956,7 +965,7 @@ public struct Verifier: Sendable {
                 if error.code == .signatureDoesNotMatch, presigned, !rules.presignUnsignedPayload, facts.hasBody,
                     payload.isStreamed, candidates.allSatisfy({ !$0.isStreaming })
                 {
-                    throw Verifier.missingContentSHA256
+                    throw Verifier.bodyNeeded
                 }
                 // Read as an event stream by its Content-Type or path, with no x-amz-content-sha256,
                 // a body of declared length may still be an ordinary one signed by its hash: ask for
@@ -965,7 +974,7 @@ public struct Verifier: Sendable {
                 if error.code == .signatureDoesNotMatch, !presigned, facts.contentLengthBody, facts.contentSHA256.isEmpty,
                     payload.isStreamed, candidates.contains(where: \.isEventStream)
                 {
-                    throw Verifier.missingContentSHA256
+                    throw Verifier.bodyNeeded
                 }
                 throw error
             }
@@ -1094,14 +1103,14 @@ public struct Verifier: Sendable {
         }
         if !presigned {
             if rules.sendContentSHA256 { throw Verifier.missingContentSHA256 }
-            guard let known else { throw Verifier.missingContentSHA256 }
+            guard let known else { throw Verifier.bodyNeeded }
             return PayloadCandidates(known)
         }
         var list = PayloadCandidates()
         if rules.presignUnsignedPayload && storage.policy.allowUnsignedPayload { list.append(.unsignedPayload) }
         if let known { list.append(known) }
         if !rules.presignUnsignedPayload && storage.policy.allowUnsignedPayload { list.append(.unsignedPayload) }
-        if list.isEmpty { throw Verifier.missingContentSHA256 }
+        if list.isEmpty { throw Verifier.bodyNeeded }
         return list
     }
 
@@ -1513,12 +1522,20 @@ public struct Verifier: Sendable {
         }
     }
 
-    /// `MissingSecurityHeader` naming `x-amz-content-sha256`: the body's hash is signed but neither
-    /// declared nor given (``Payload/streamed``); the caller verifies again with the body.
+    /// `MissingSecurityHeader` naming `x-amz-content-sha256`, where the service requires the header (S3).
     static var missingContentSHA256: VerificationFailure {
         VerificationFailure(
             .missingSecurityHeader, "Your request was missing a required header",
             details: [.init("MissingHeaderName", "x-amz-content-sha256")])
+    }
+
+    /// The same refusal as ``missingContentSHA256`` where it only asks for the body
+    /// (``VerificationFailure/asksForBody``): the body's hash is signed but neither declared nor given
+    /// (``Payload/streamed``); the caller verifies again with the body.
+    static var bodyNeeded: VerificationFailure {
+        var failure = missingContentSHA256
+        failure.asksForBody = true
+        return failure
     }
 
     /// `SignatureDoesNotMatch`, as S3 words it, with the server's canonical request and string to

@@ -825,4 +825,42 @@ extension AuthenticatorTests {
         #expect(tooLarge.status.code == 413)
         #expect(try await send(["{", "}"], failing: false).status == .ok)
     }
+
+    @Test("a body whose signed hash is not declared is read only once every other check passed: an unknown key, a key outside its scope and S3 without x-amz-content-sha256 are refused with the body unread; a known key's body is read and verified")
+    func aBodyIsNotBufferedForARequestRefusedWithoutIt() async throws {
+        let unknown = ResolvedCredential(
+            accessKeyID: "AKIDNOBODY", secretAccessKey: SecretAccessKey("nobody-secret-0123456789"), principal: "nobody")
+        func send(_ credential: ResolvedCredential, service: String, dropContentSHA256: Bool = false)
+            async throws -> (Response, read: Bool)
+        {
+            let request = HTTPRequest(
+                method: .put, scheme: "http", authority: "localhost", path: "/upload",
+                headerFields: [HTTPField.Name("Host")!: "localhost", .contentLength: "2"])
+            var head = try TestApp.signer(credential, service: service).sign(
+                request, payload: .sha256(of: Array("{}".utf8)), at: TestApp.now
+            ).request
+            if dropContentSHA256 { head.headerFields[HTTPField.Name("x-amz-content-sha256")!] = nil }
+            let read = Atomic(false)
+            let body = AsyncThrowingStream<ByteBuffer, any Error>(unfolding: {
+                read.exchange(true, ordering: .relaxed) ? nil : ByteBuffer(string: "{}")
+            })
+            let middleware = SigV4Authenticator<DirectContext>(
+                verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice, TestApp.scoped])),
+                configuration: .init(maxBufferedBodySize: 16 << 20, clock: { TestApp.now }))
+            let response = try await middleware.handle(
+                Request(head: head, body: RequestBody(asyncSequence: body)),
+                context: DirectContext(source: .init(logger: Logger(label: "test")))
+            ) { _, _ in Response(status: .ok) }
+            return (response, read.load(ordering: .relaxed))
+        }
+        func code(_ response: Response) -> String? { response.headers[HTTPField.Name("x-amz-error-code")!] }
+        let stranger = try await send(unknown, service: "dynamodb")
+        #expect(code(stranger.0) == "InvalidAccessKeyId" && !stranger.read, "\(stranger)")
+        let outOfScope = try await send(TestApp.scoped, service: "dynamodb")
+        #expect(code(outOfScope.0) == "AccessDenied" && !outOfScope.read, "\(outOfScope)")
+        let s3 = try await send(TestApp.alice, service: "s3", dropContentSHA256: true)
+        #expect(code(s3.0) == "MissingSecurityHeader" && !s3.read, "\(s3)")
+        let known = try await send(TestApp.alice, service: "dynamodb")
+        #expect(known.0.status == .ok && known.read, "\(known)")
+    }
 }

@@ -256,6 +256,30 @@ struct PolicyTests {
         #expect(result.code == "MissingSecurityHeader")
     }
 
+    @Test("a streamed body whose signed hash is undeclared is asked for (asksForBody) only after the key, its scope and the token pass; S3's missing x-amz-content-sha256 is final")
+    func theBodyIsAskedForLast() async throws {
+        var fields = HTTPFields()
+        fields[.contentLength] = "2"
+        let request = HTTPRequest(
+            method: .post, scheme: "https", authority: "dynamodb.us-east-1.amazonaws.com", path: "/", headerFields: fields)
+        let signed = VerificationRequest(
+            try Fixture.signer(service: "dynamodb").sign(request, payload: .sha256(of: Array("{}".utf8)), at: Fixture.date)
+                .request)
+        let asked = await Fixture.verifier().verify(signed, payload: .streamed, now: Self.now)
+        #expect(asked.code == "MissingSecurityHeader" && asked.failure?.asksForBody == true)
+        #expect(await Fixture.verifier().verify(signed, payload: .body(Array("{}".utf8)), now: Self.now).isAccepted)
+        let stranger = Verifier(resolver: InMemoryCredentialResolver([]))
+        #expect(await stranger.verify(signed, payload: .streamed, now: Self.now).code == "InvalidAccessKeyId")
+        let outOfScope = Fixture.verifier(Fixture.credential(scope: KeyScope(services: ["sqs"])))
+        #expect(await outOfScope.verify(signed, payload: .streamed, now: Self.now).code == "AccessDenied")
+        let tokened = Fixture.verifier(Fixture.credential(token: "session"))
+        #expect(await tokened.verify(signed, payload: .streamed, now: Self.now).code == "InvalidToken")
+        var s3 = Self.request
+        s3.fields.removeAll { $0.name.lowercased() == "x-amz-content-sha256" }
+        let final = await Fixture.verifier().verify(s3, payload: .streamed, now: Self.now)
+        #expect(final.code == "MissingSecurityHeader" && final.failure?.asksForBody == false)
+    }
+
     @Test("UNSIGNED-PAYLOAD and streaming modes follow the policy")
     func payloadModes() async throws {
         let request = HTTPRequest(method: .put, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/a")
