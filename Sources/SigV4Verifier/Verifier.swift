@@ -1257,9 +1257,17 @@ public struct Verifier: Sendable {
     /// (S3 Express's RenameObject, the same form) outside the key's path
     /// prefixes, read as the path `/bucket/key` is; an access point ARN is outside any prefix. Nil
     /// when every one is inside (or there is none). A copy reads the source with the server's
-    /// rights, so a key limited to `/photos/` must not name `/secrets/y` there.
+    /// rights, so a key limited to `/photos/` must not name `/secrets/y` there. Every spelling a
+    /// CGI-style server reads as the same header counts (`X_Amz_Copy_Source`, `x-amz-copy_source`:
+    /// `HTTP_X_AMZ_COPY_SOURCE`), as the signed-header check counts `x_amz_*` names.
     static func copySourceOutside(_ scope: KeyScope, _ request: VerificationRequest) -> String? {
-        for raw in request.values("x-amz-copy-source") + request.values("x-amz-rename-source") {
+        var sources: [[UInt8]] = []
+        let headers = request.headers
+        for i in 0..<headers.count
+        where headers.withName(i, { isSourceName($0, "x-amz-copy-source") || isSourceName($0, "x-amz-rename-source") }) {
+            sources.append(headers.value(i))
+        }
+        for raw in sources {
             var value = raw[...]
             while let f = value.first, f == 0x20 || f == 0x09 { value = value.dropFirst() }
             while let l = value.last, l == 0x20 || l == 0x09 { value = value.dropLast() }
@@ -1270,6 +1278,17 @@ public struct Verifier: Sendable {
             if !path.withUnsafeBufferPointer({ scope.allowsPath($0) }) { return text }
         }
         return nil
+    }
+
+    /// True when `name` is `wanted` (lowercase, with `-`) in any case, with `_` read as `-`.
+    static func isSourceName(_ name: UnsafeBufferPointer<UInt8>, _ wanted: StaticString) -> Bool {
+        guard name.count == wanted.utf8CodeUnitCount else { return false }
+        let w = UnsafeBufferPointer(start: wanted.utf8Start, count: wanted.utf8CodeUnitCount)
+        for i in 0..<name.count {
+            let c = name[i] == 0x5f ? 0x2d : (name[i] >= 0x41 && name[i] <= 0x5a ? name[i] | 0x20 : name[i])
+            if c != w[i] { return false }
+        }
+        return true
     }
 
     /// The bucket the request's `Host` names under ``VerificationPolicy/virtualHostedStyle`` (nil:

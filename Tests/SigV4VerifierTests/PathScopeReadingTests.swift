@@ -38,4 +38,19 @@ struct PathScopeReadingTests {
             .put, path: "/photos/copy", headers: [("x-amz-copy-source", source)], presigned: false)
         #expect(await PolicyEdgeTests.verify(Self.scoped, request).code == "AccessDenied", "\(source)")
     }
+
+    @Test("a copy or rename source outside the prefix is refused in every spelling a CGI-style server reads as that header (HTTP_X_AMZ_COPY_SOURCE), signed", arguments: [
+        "X_Amz_Copy_Source", "x_amz_copy_source", "x-amz-copy_source", "X-AMZ-COPY-SOURCE", "X_Amz_Rename_Source",
+        "x-amz_rename-source",
+    ])
+    func copySourceInEverySpelling(name: String) async throws {
+        let outside = try PolicyEdgeTests.request(
+            .put, path: "/photos/copy", headers: [(name, "/secrets/key.pem")], presigned: false)
+        let result = await PolicyEdgeTests.verify(Self.scoped, outside)
+        #expect(result.code == "AccessDenied", "\(name)")
+        #expect(result.failure?.message.contains("copy from '/secrets/key.pem'") == true, "\(name)")
+        let inside = try PolicyEdgeTests.request(
+            .put, path: "/photos/copy", headers: [(name, "/photos/original.jpg")], presigned: false)
+        #expect(await PolicyEdgeTests.verify(Self.scoped, inside).isAccepted, "\(name)")
+    }
 }
