@@ -211,10 +211,23 @@ struct KeysInit: AsyncParsableCommand {
                     throw KeyStoreError(
                         .storage, "cannot create the key store \(path): \(String(cString: strerror(failure)))")
                 }
-                if lock != nil, try Self.isUnfinished(path) {
+                // What is at the path is finished only if an init could have made it: never through a
+                // link, never a file another user made or others may read. Such a file is refused when it
+                // holds nothing (it can be no store); one that does is only ever opened as a store.
+                let foreign = Self.notMadeByInit(path)
+                if let foreign {
+                    var target = stat()
+                    if stat(path, &target) != 0 || target.st_mode & S_IFMT != S_IFREG || target.st_size == 0 {
+                        throw KeyStoreError(
+                            .invalidArgument, "\(path) already exists and \(foreign); 'keys init' never takes it over")
+                    }
+                }
+                if lock != nil, foreign == nil, try Self.isUnfinished(path) {
                     resuming = true
                 } else if ifMissing {
-                    let version = try Self.waitForStore(at: path, options: options)
+                    // With the lock held the store is finished (no init is writing it): one look, no wait.
+                    let version = try Self.waitForStore(
+                        at: path, options: options, waiting: lock == nil ? Self.existingStoreWait : 0)
                     print("key store \(path) exists (master key version \(version)); nothing changed")
                     return
                 } else {
@@ -287,14 +300,34 @@ extension KeysInit {
         }
     }
 
+    /// Why what is at `path` cannot be a store file an init made (nil when it can be): an init creates
+    /// a regular file, owner-only, as its user, never through a link. A symbolic link (dangling or
+    /// not), another kind of file, one owned by another user or one others may read or write is never
+    /// finished or waited for: a user who could make such a file before the first init would otherwise
+    /// get a store they can read (its sealed secrets and audit) or rewrite (a revoked key made active).
+    static func notMadeByInit(_ path: String) -> String? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }  // gone since: the open says what is wrong
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFLNK: return "is a symbolic link"
+        default: return "is not a regular file"
+        }
+        if info.st_uid != geteuid() { return "belongs to another user (uid \(info.st_uid))" }
+        if info.st_mode & 0o077 != 0 {
+            return "others may read or write it (mode \(String(info.st_mode & 0o777, radix: 8)))"
+        }
+        return nil
+    }
+
     /// The newest master key version of the store at `path`, once it opens with the master key found
     /// for it and has one registered: at once for a store in use; for one another `keys init` is
     /// creating (its file claimed, its key file or its registration not yet written), after polling
-    /// up to ``existingStoreWait`` seconds. A master key that does not open the store
+    /// up to `waiting` seconds. A master key that does not open the store
     /// (`wrongMasterKey`, a malformed or exposed key file, another format) fails at once.
-    static func waitForStore(at path: String, options: KeyStoreOptions) throws(KeyStoreError) -> UInt32 {
+    static func waitForStore(at path: String, options: KeyStoreOptions, waiting: Double) throws(KeyStoreError) -> UInt32 {
         let transient: Set<KeyStoreError.Code> = [.storeNotFound, .masterKeyMissing, .corruptStore, .storage]
-        let deadline = Date().addingTimeInterval(existingStoreWait)
+        let deadline = Date().addingTimeInterval(waiting)
         while true {
             var last: KeyStoreError
             do {

@@ -124,6 +124,46 @@ import Testing
         #expect(try store.keys().count == 1)
     }
 
+    @Test func keysInitNeverFinishesAFileAtThePathThatNoInitCouldHaveMade() throws {
+        // An init finishes an empty (claimed) file it finds, as a killed init leaves one. A file it could
+        // not have made (readable by others, behind a symlink, a dangling symlink) is refused: whoever made
+        // it first would otherwise get a store they can read or rewrite. Nothing is written, the key file
+        // included.
+        let dir = TempDir()
+        let open = dir.file("open.db")
+        #expect(FileManager.default.createFile(atPath: open, contents: Data(), attributes: [.posixPermissions: 0o644]))
+        let trap = dir.file("trap.db")
+        #expect(FileManager.default.createFile(atPath: trap, contents: Data(), attributes: [.posixPermissions: 0o666]))
+        let linked = dir.file("linked.db")
+        #expect(symlink(trap, linked) == 0)
+        let dangling = dir.file("dangling.db")
+        #expect(symlink(dir.file("nowhere.db"), dangling) == 0)
+        for (path, reason) in [(open, "others may read or write it"), (linked, "symbolic link"), (dangling, "symbolic link")] {
+            for flags in [[], ["--if-missing"]] {
+                let result = try runSigV4(["keys", "init", "--keystore", path] + flags)
+                #expect(result.status == 1, "\(path) \(flags): \(result.stdout) \(result.stderr)")
+                #expect(result.stderr.contains(reason) && result.stderr.contains("never takes it over"), "\(result.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: path + ".masterkey"), "\(path): a key file was written")
+            }
+        }
+        #expect(fileBytes(open).isEmpty && fileBytes(trap).isEmpty, "a refused file was written to")
+        // A finished store behind a symlink still answers --if-missing (it is only opened).
+        let real = dir.file("real.db")
+        #expect(try runSigV4(["keys", "init", "--keystore", real]).status == 0)
+        let alias = dir.file("alias.db")
+        #expect(symlink(real, alias) == 0)
+        let again = try runSigV4(
+            ["keys", "init", "--keystore", alias, "--if-missing", "--master-key-file", real + ".masterkey"])
+        #expect(again.status == 0 && again.stdout.contains("nothing changed"), "\(again.stderr)")
+        // With the directory lock held, a finished store whose key file is gone cannot be waited into
+        // existence: refused at once with masterKeyMissing.
+        let keyless = dir.file("keyless.db")
+        #expect(try runSigV4(["keys", "init", "--keystore", keyless]).status == 0)
+        try FileManager.default.removeItem(atPath: keyless + ".masterkey")
+        let missing = try runSigV4(["keys", "init", "--keystore", keyless, "--if-missing"])
+        #expect(missing.status == 1 && missing.stderr.contains("masterKeyMissing"), "\(missing.stderr)")
+    }
+
     @Test func theConnectionThatWritesTheStoreSyncsEveryCommitAsFullDurabilityAsks() throws {
         // GRDB sets `synchronous = NORMAL` on a pool's writer when it turns WAL on, after the store's own
         // setting: commits then survived a killed process but not power loss. Both a new store and one
