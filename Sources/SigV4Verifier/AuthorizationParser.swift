@@ -689,6 +689,34 @@ enum AuthorizationParser {
             elementsAt: query.lowerBound, readings: readings, into: &claim)
     }
 
+    /// The presign parameter the element `start..<end` of `q` names once its name is percent-decoded
+    /// (any case), when its name holds a `%`; nil otherwise. Only names starting `X`, `x` or `%` are
+    /// looked at (every presign name starts `X-Amz-`).
+    static func encodedPresignName(_ q: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String? {
+        guard start < end, q[start] | 0x20 == 0x78 || q[start] == 0x25 else { return nil }
+        var nameEnd = start
+        var escaped = false
+        while nameEnd < end && q[nameEnd] != 0x3d {
+            if q[nameEnd] == 0x25 { escaped = true }
+            nameEnd += 1
+        }
+        // The longest presign name is 20 bytes, each at most three when escaped.
+        guard escaped, nameEnd - start <= 60 else { return nil }
+        var decoded: [UInt8] = []
+        var i = start
+        while i < nameEnd {
+            if q[i] == 0x25, i + 2 < nameEnd, let hi = URIEncoding.hexValue(q[i + 1]), let lo = URIEncoding.hexValue(q[i + 2]) {
+                decoded.append(hi << 4 | lo)
+                i += 3
+            } else {
+                decoded.append(q[i])
+                i += 1
+            }
+        }
+        let text = String(decoding: decoded, as: UTF8.self).lowercased()
+        return presignNames.first { $0.lowercased() == text }
+    }
+
     /// ``parseQuery(_:)`` on the query's bytes: one scan over the `&`-separated elements, values
     /// read in place (percent-decoded into stack memory only when they hold a `%`). `source`: the
     /// string whose UTF-8 holds `q` at `offset`, for keeping the signed-headers value as a slice.
@@ -707,6 +735,11 @@ enum AuthorizationParser {
                 found[k] = eq < end ? (eq + 1)..<end : end..<end
                 if k == 5 { found.signatureElement = (start + shift)..<(end + shift) }
                 if k == 6 { found.tokenElement = (start + shift)..<(end + shift) }
+            } else if let name = encodedPresignName(q, start, end) {
+                // The signature's readings decode parameter names (`X-Amz-%45xpires` is signed as
+                // `X-Amz-Expires`): a presign parameter found only once decoded would be checked by the
+                // signature and skipped by every other check (an expiry added to a URL that had none).
+                throw queryError("\(name) must not be percent-encoded in the query")
             }
             start = end + 1
         }

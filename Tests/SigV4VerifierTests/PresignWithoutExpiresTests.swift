@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import SigV4
 import SigV4TestSupport
 import SigV4Verifier
@@ -76,6 +77,36 @@ struct PresignWithoutExpiresTests {
                 }
                 #expect(failure.code == .requestTimeTooSkewed, "\(failure)")
             }
+        }
+    }
+
+    @Test("a presign parameter whose name is percent-encoded is refused: X-Amz-%45xpires, which the signature reads as X-Amz-Expires, does not turn an expiring IoT URL into one the skew window alone checks", arguments: [
+        ("X-Amz-Expires=", "X-Amz-%45xpires="), ("X-Amz-Expires=", "%58-Amz-Expires="), ("X-Amz-Date=", "X-Amz-D%61te="),
+        ("X-Amz-Signature=", "X-Amz-Signatur%65="),
+    ])
+    func percentEncodedPresignNamesAreRefused(plain: String, encoded: String) async throws {
+        let signer = Signer(
+            credentials: Credentials(accessKeyID: "AKIDDEVICE", secretAccessKey: "device-secret-0123456789"),
+            region: "us-east-1", service: "iotdevicegateway", keyCache: nil)
+        let date = try AmzDate(iso8601Basic: "20261205T120000Z")
+        let url = try signer.presign(
+            HTTPRequest(method: .get, scheme: "https", authority: "example-ats.iot.us-east-1.amazonaws.com", path: "/mqtt"),
+            expires: 60, at: date)
+        let target = try #require(url.request.path)
+        #expect(target.contains(plain))
+        let credential = ResolvedCredential(
+            accessKeyID: "AKIDDEVICE", secretAccessKey: SecretAccessKey("device-secret-0123456789"), principal: "device")
+        let verifier = Verifier(resolver: InMemoryCredentialResolver([credential]))
+        let host = [("Host", "example-ats.iot.us-east-1.amazonaws.com")]
+        let signedAsIs = VerificationRequest(method: "GET", target: target, headers: host)
+        #expect(await verifier.verify(signedAsIs, payload: .body([]), now: date).isAccepted)
+        #expect(await verifier.verify(signedAsIs, payload: .body([]), now: date.adding(seconds: 600)).code == "AccessDenied")
+        let changed = VerificationRequest(
+            method: "GET", target: target.replacingOccurrences(of: plain, with: encoded), headers: host)
+        for now in [date, date.adding(seconds: 600)] {
+            let result = await verifier.verify(changed, payload: .body([]), now: now)
+            #expect(result.code == "AuthorizationQueryParametersError", "\(encoded): \(result)")
+            #expect(result.failure?.message.contains("must not be percent-encoded") == true, "\(result)")
         }
     }
 
