@@ -51,7 +51,9 @@ public struct VerificationPolicy: Sendable, Hashable {
     public var requireSignedAmzHeaders: Bool
     /// Lowercase `x-amz-*` names that may be present unsigned. Keep this short.
     public var unsignedAmzHeaderExemptions: Set<String>
-    /// Accept `UNSIGNED-PAYLOAD`.
+    /// Accept bodies no signature covers: `UNSIGNED-PAYLOAD`, and `STREAMING-UNSIGNED-PAYLOAD-TRAILER`
+    /// (aws-chunked with only a checksum trailer, which awscli and the SDKs send by default over
+    /// HTTPS; it also needs ``allowStreamingPayload``).
     public var allowUnsignedPayload: Bool
     /// Accept the `STREAMING-*` (aws-chunked) payload modes.
     public var allowStreamingPayload: Bool

@@ -1076,6 +1076,12 @@ public struct Verifier: Sendable {
             if declared == .unsignedPayload && !storage.policy.allowUnsignedPayload {
                 throw VerificationFailure(.accessDenied, "UNSIGNED-PAYLOAD is not accepted by this endpoint")
             }
+            // The unsigned aws-chunked form is as unsigned: its only check is the trailer's checksum,
+            // which anyone who changes the body can compute again.
+            if declared == .streamingUnsignedTrailer && !storage.policy.allowUnsignedPayload {
+                throw VerificationFailure(
+                    .accessDenied, "STREAMING-UNSIGNED-PAYLOAD-TRAILER (an unsigned body) is not accepted by this endpoint")
+            }
             if declared.isAWSChunked && !storage.policy.allowStreamingPayload {
                 throw VerificationFailure(.accessDenied, "Streaming (aws-chunked) uploads are not accepted by this endpoint")
             }

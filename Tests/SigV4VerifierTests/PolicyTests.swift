@@ -294,6 +294,14 @@ struct PolicyTests {
         p = VerificationPolicy()
         p.allowStreamingPayload = false
         #expect(await Fixture.verifier(policy: p).verify(streaming, now: Self.now).code == "AccessDenied")
+        // The unsigned aws-chunked form is an unsigned body too (its trailer checksum is no signature).
+        let unsignedTrailer = VerificationRequest(
+            try Fixture.signer().sign(request, payload: .streamingUnsignedTrailer, at: Fixture.date).request)
+        #expect(await Fixture.verifier().verify(unsignedTrailer, now: Self.now).verified?.payload == .awsChunked)
+        p = VerificationPolicy()
+        p.allowUnsignedPayload = false
+        let refusedTrailer = await Fixture.verifier(policy: p).verify(unsignedTrailer, now: Self.now)
+        #expect(refusedTrailer.code == "AccessDenied" && refusedTrailer.failure?.message.contains("unsigned body") == true)
         let bogus = Fixture.replacing(unsigned, "x-amz-content-sha256", with: Array("abc".utf8))
         #expect(await Fixture.verifier().verify(bogus, now: Self.now).code == "InvalidArgument")
     }
