@@ -88,7 +88,8 @@ public struct EventStreamSigner: Sendable {
     package mutating func signature(dateHeader: [UInt8], payload: [UInt8], milliseconds: Int64) throws(SigV4Error)
         -> Signature
     {
-        let date = AmzDate(secondsSince1970: milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
+        // Rounded down to the second, for any value (a hostile `:date` near Int64.min included).
+        let date = AmzDate(secondsSince1970: milliseconds / 1000 - (milliseconds % 1000 < 0 ? 1 : 0))
         if key == nil || key!.scope.dateStamp != date.dateStamp {
             key = SigningKey(
                 secretAccessKey: secretAccessKey, scope: try CredentialScope(date: date, region: region, service: service))

@@ -74,6 +74,26 @@ struct EventStreamSigningTests {
         }
     }
 
+    @Test("any :date signs without trapping, Int64's extremes included (a verifier signs the hostile :date an envelope claims before checking it)")
+    func extremeDatesDoNotTrap() throws {
+        let seed = try #require(Signature(hex: String(repeating: "cd", count: 32)))
+        func signed(_ ms: Int64) throws -> Signature? {
+            var signer = EventStreamSigner(
+                credentials: Credentials(accessKeyID: "AKID", secretAccessKey: SecretAccessKey("secret")),
+                region: "us-east-1", service: "transcribe", seedSignature: seed)
+            do {
+                _ = try signer.sign([1, 2, 3], atMilliseconds: ms)
+            } catch {
+                return nil  // a date no scope can hold is refused, typed
+            }
+            return signer.previousSignature
+        }
+        for ms in [Int64.min, Int64.min + 1, Int64.min + 998, Int64.min + 999, -1_001, Int64.max, Int64.max - 999] {
+            _ = try signed(ms)
+        }
+        #expect(try signed(-1_001) != nil && signed(0) != nil)
+    }
+
     @Test("a payload over 16 MiB is refused (invalidEventMessage) and leaves the chain where it was")
     func oversizedPayload() throws {
         var signer = EventStreamSigner(
