@@ -305,7 +305,9 @@ struct Serve: AsyncParsableCommand {
         for path in eventStreamPaths where !path.hasPrefix("/") || path.contains("?") {
             throw ValidationError("--event-stream-path \(path): a path, starting with / and without a query")
         }
-        guard maxSkew >= 0 else { throw ValidationError("--max-skew must be 0 or more seconds") }
+        guard maxSkew >= 0, maxSkew <= VerificationPolicy.maxClockSkewLimit else {
+            throw ValidationError("--max-skew must be 0 to \(VerificationPolicy.maxClockSkewLimit) seconds")
+        }
         guard maxBodySize >= 0 else { throw ValidationError("--max-body-size must be 0 or more") }
         guard maxBufferedBody >= 0 else { throw ValidationError("--max-buffered-body must be 0 or more") }
         if let spoolDirectory {

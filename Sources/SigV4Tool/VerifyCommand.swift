@@ -99,6 +99,12 @@ struct Verify: AsyncParsableCommand {
 
     // MARK: run
 
+    func validate() throws {
+        guard maxSkew >= 0, maxSkew <= VerificationPolicy.maxClockSkewLimit else {
+            throw ValidationError("--max-skew must be 0 to \(VerificationPolicy.maxClockSkewLimit) seconds")
+        }
+    }
+
     func run() async throws {
         let input = try readRequestBytes()
         let now = try clock()

@@ -37,8 +37,14 @@ public struct VerificationPolicy: Sendable, Hashable {
     public var allowedRegions: Set<String>
     /// Service signing names this endpoint serves (empty: any).
     public var allowedServices: Set<String>
-    /// Largest accepted difference between `X-Amz-Date` and now, in seconds (header auth).
-    public var maxClockSkew: Int64
+    /// Largest accepted difference between `X-Amz-Date` and now, in seconds (header auth), held to
+    /// 0 through ``maxClockSkewLimit`` (a value outside is clamped: the replay guard keeps each
+    /// signature this long, and the time arithmetic stays far from overflow).
+    public var maxClockSkew: Int64 {
+        didSet { maxClockSkew = min(max(maxClockSkew, 0), Self.maxClockSkewLimit) }
+    }
+    /// The largest ``maxClockSkew``: a week, as the longest presigned URL.
+    public static let maxClockSkewLimit: Int64 = 604_800
     /// Largest accepted `X-Amz-Expires`, in seconds (at most 604 800).
     public var maxPresignExpires: Int
     /// Accept `Authorization: AWS4-HMAC-SHA256 …`.
@@ -126,7 +132,7 @@ public struct VerificationPolicy: Sendable, Hashable {
     ) {
         self.allowedRegions = allowedRegions
         self.allowedServices = allowedServices
-        self.maxClockSkew = maxClockSkew
+        self.maxClockSkew = min(max(maxClockSkew, 0), Self.maxClockSkewLimit)
         self.maxPresignExpires = min(maxPresignExpires, 604_800)
         self.allowHeaderAuth = allowHeaderAuth
         self.allowPresigned = allowPresigned

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import SigV4
 import SigV4TestSupport
+import SigV4Verifier
 import Testing
 
 extension CLITests {
@@ -181,5 +182,17 @@ extension CLITests.VerifyCommandTests {
             let refused = try Tool.sigv4(base + ["--service", "transcribe"] + extra, env: env)
             #expect(refused.status == 2 && refused.stderr.contains(why), "\(extra): \(refused.stderr)")
         }
+    }
+
+    @Test("--max-skew outside 0 to 604800 seconds is a usage error (it overflowed the verifier's arithmetic); the library's policy clamps it the same way")
+    func maxSkewOutOfRangeIsAUsageError() throws {
+        for value in ["-9223372036854775808", "-1", "604801", "9223372036854775807"] {
+            let refused = try Tool.sigv4(["verify", "--max-skew=\(value)", "/dev/null"], env: [:])
+            #expect(refused.status == 2 && refused.stderr.contains("--max-skew must be 0 to 604800"), "\(value): \(refused.stderr)")
+        }
+        var policy = VerificationPolicy(maxClockSkew: .min)
+        #expect(policy.maxClockSkew == 0)
+        policy.maxClockSkew = .max
+        #expect(policy.maxClockSkew == VerificationPolicy.maxClockSkewLimit)
     }
 }
