@@ -333,18 +333,18 @@ struct Gateway: Sendable {
                 log(
                     request, forwarding, status: 503, identity: identity, form: form, code: "SlowDown",
                     started: started, upstreamError: error)
-                return Self.upstreamBusy()
+                return errorResponse(Self.upstreamBusy, to: request)
             }
             if Self.isUpstreamTimeout(error) {
                 log(
                     request, forwarding, status: 504, identity: identity, form: form, code: "GatewayTimeout",
                     started: started, upstreamError: error)
-                return Self.gatewayTimeout()
+                return errorResponse(Self.gatewayTimeout, to: request)
             }
             log(
                 request, forwarding, status: 502, identity: identity, form: form, code: "BadGateway", started: started,
                 upstreamError: error)
-            return Self.badGateway()
+            return errorResponse(Self.badGateway, to: request)
         }
         let code = response.headers[SigV4ErrorFormat.errorCodeField]
         log(request, forwarding, status: response.status.code, identity: identity, form: form, code: code, started: started)
@@ -895,32 +895,19 @@ struct Gateway: Sendable {
         }
     }
 
-    static func badGateway() -> Response {
-        upstreamFailure(.badGateway, code: "BadGateway", message: "The upstream service did not answer")
-    }
+    /// 502 `BadGateway`: the upstream could not be reached or failed mid-answer. The gateway's own
+    /// answers to the upstream's failures take its configured error format (`--error-format`), as its
+    /// refusals do; none names the upstream or the error (the access log does).
+    static let badGateway = VerificationFailure(
+        .init("BadGateway", httpStatus: 502), "The upstream service did not answer")
 
     /// 504 `GatewayTimeout`: the upstream took longer than its timeouts allow (``isUpstreamTimeout(_:)``).
-    static func gatewayTimeout() -> Response {
-        upstreamFailure(.gatewayTimeout, code: "GatewayTimeout", message: "The upstream service did not answer in time")
-    }
+    static let gatewayTimeout = VerificationFailure(
+        .init("GatewayTimeout", httpStatus: 504), "The upstream service did not answer in time")
 
     /// 503 `SlowDown`: no connection to the upstream came free in time (``isUpstreamBusy(_:)``).
-    static func upstreamBusy() -> Response {
-        upstreamFailure(
-            .serviceUnavailable, code: "SlowDown", message: "Too many requests are waiting for the upstream service")
-    }
-
-    /// An S3-style XML error for the upstream's failure, naming neither the upstream nor the error.
-    private static func upstreamFailure(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
-        let body = ByteBuffer(
-            string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                + "<Error><Code>\(code)</Code><Message>\(message)</Message></Error>")
-        var headers = HTTPFields()
-        headers[.contentType] = "application/xml"
-        headers[.contentLength] = String(body.readableBytes)
-        headers[SigV4ErrorFormat.errorCodeField] = code
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
-    }
+    static let upstreamBusy = VerificationFailure(
+        .init("SlowDown", httpStatus: 503), "Too many requests are waiting for the upstream service")
 }
 
 /// A usage or startup problem of the gateway, printed without a stack.

@@ -142,6 +142,21 @@ struct GatewayUpstreamLimitsTests {
     }
 
     @Test(
+        "the gateway's own answers to an upstream's failure take --error-format as its refusals do: with json a refused upstream is 502 with a JSON document, x-amzn-ErrorType and x-amz-error-code BadGateway"
+    )
+    func upstreamFailureTakesTheErrorFormat() throws {
+        let refusing = try HeldPort(listening: false)
+        let rig = try Rig(
+            upstream: "http://127.0.0.1:\(refusing.port)", ["--upstream-connect-timeout", "1", "--error-format", "json"])
+        defer { rig.stop() }
+        let (status, response) = try rig.exchange(try rig.head(.get, "/bucket/json", payload: .emptySHA256), within: 8)
+        let lower = response.lowercased()
+        #expect(status == 502 && response.contains("\"Code\":\"BadGateway\""), "\(response)")
+        #expect(lower.contains("content-type: application/json") && lower.contains("x-amzn-errortype: badgateway"), "\(response)")
+        #expect(lower.contains("x-amz-error-code: badgateway") && !response.contains("<Error>"), "\(response)")
+    }
+
+    @Test(
         "an upstream whose connection is never completed (every SYN dropped) is 504 GatewayTimeout once --upstream-connect-timeout passes, naming neither the upstream nor the error; the access log says GatewayTimeout"
     )
     func unansweredConnectIsGatewayTimeout() throws {
