@@ -348,7 +348,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     /// - a transfer coding other than `chunked` alone (`NotImplemented`, 501, as S3 answers): the server
     ///   removes the chunked framing only, so the body would reach the handler still coded, and a
     ///   forwarder that drops the header would hand it on as content (RFC 9112, section 6.1).
-    static func framingFailure(_ head: HTTPRequest) -> VerificationFailure? {
+    package static func framingFailure(_ head: HTTPRequest) -> VerificationFailure? {
         // Most requests have neither field (NIO's HTTP/1 conversion makes the first `Host` the
         // authority and leaves it out of the fields): two lookups by name, which read the fields in
         // place, instead of a walk that copies each field (its three strings retained and released).

@@ -54,6 +54,12 @@ extension Gateway {
             log(request, forwarding, status: refusal.head.status.code, identity: nil, code: failure.code.name, started: started)
             return .dontUpgrade
         }
+        // The checks a plain request gets before it is forwarded: its framing (two Host fields, a
+        // transfer coding), then, once verified, no signed header named in Connection (the relay's
+        // handshake would go without it).
+        if let failure = SigV4Authenticator<GatewayRequestContext>.framingFailure(head) {
+            return await decline(failure)
+        }
         if let upstream, upstream.refuses(head.path ?? "/") {
             return await decline(Self.dotSegmentRefusal)
         }
@@ -64,6 +70,11 @@ extension Gateway {
             case .accepted(let verified): identity = verified
             case .rejected(let failure): return await decline(failure)
             }
+        }
+        if upstream != nil, let identity,
+            let name = Self.signedConnectionOption(head.headerFields, signedHeaders: identity.signedHeaders)
+        {
+            return await decline(Self.signedConnectionOptionRefusal(name))
         }
         log(request, forwarding, status: 101, identity: identity, code: nil, started: started)
         let verified = identity

@@ -234,6 +234,13 @@ struct Gateway: Sendable {
         return signedHeaders.first { options.contains($0) && !droppedRequestHeaders.contains($0) }
     }
 
+    /// The refusal of a request whose `Connection` field names the signed header `name`.
+    static func signedConnectionOptionRefusal(_ name: String) -> VerificationFailure {
+        VerificationFailure(
+            .invalidRequest, "A header named in the Connection header is signed: it cannot be removed as hop-by-hop",
+            details: [.init("Header", name)])
+    }
+
     /// The header names listed in `fields`' `Connection` fields, lowercased: hop-by-hop headers of the
     /// client's connection, which a proxy removes before forwarding (RFC 9110, section 7.6.1).
     static func connectionOptions(_ fields: HTTPFields) -> Set<String> {
@@ -496,10 +503,7 @@ struct Gateway: Sendable {
         if let identity, request.headers[.connection] != nil,
             let name = Self.signedConnectionOption(request.headers, signedHeaders: identity.signedHeaders)
         {
-            let failure = VerificationFailure(
-                .invalidRequest, "A header named in the Connection header is signed: it cannot be removed as hop-by-hop",
-                details: [.init("Header", name)])
-            return errorResponse(failure, to: request)
+            return errorResponse(Self.signedConnectionOptionRefusal(name), to: request)
         }
         var outbound = upstreamRequest(for: request.head, upstream: upstream, identity: identity, forwarding: forwarding)
         var upstreamSeed: Signature? = nil

@@ -157,6 +157,30 @@ struct GatewayUpstreamLimitsTests {
     }
 
     @Test(
+        "a WebSocket handshake is refused as a plain request is when its Connection field names a signed header (the relay's handshake would go without it: 400 InvalidRequest), and when it has two Host fields"
+    )
+    func webSocketHandshakeGetsThePlainRequestsChecks() throws {
+        let refusing = try HeldPort(listening: false)
+        let rig = try Rig(upstream: "http://127.0.0.1:\(refusing.port)", ["--websockets"])
+        defer { rig.stop() }
+        let host = "127.0.0.1:\(rig.port)"
+        let request = HTTPRequest(
+            method: .get, scheme: "http", authority: host, path: "/socket",
+            headerFields: [HTTPField.Name("X-Amz-Meta-Tenant")!: "acme"])
+        let signed = try rig.signer.sign(request, payload: .emptySHA256, at: AmzDate(Date()))
+        func handshake(connection: String, extra: String = "") -> [UInt8] {
+            var text = "GET /socket HTTP/1.1\r\nHost: \(host)\r\n\(extra)"
+            for field in signed.request.headerFields { text += "\(field.name.rawName): \(field.value)\r\n" }
+            text += "Connection: \(connection)\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            return Array((text + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").utf8)
+        }
+        let (status, response) = try rig.exchange(handshake(connection: "Upgrade, X-Amz-Meta-Tenant"), within: 10)
+        #expect(status == 400 && response.contains("InvalidRequest") && response.contains("x-amz-meta-tenant"), "\(response)")
+        let (twoHosts, second) = try rig.exchange(handshake(connection: "Upgrade", extra: "Host: evil.example\r\n"), within: 10)
+        #expect(twoHosts == 400 && second.contains("InvalidRequest"), "\(second)")
+    }
+
+    @Test(
         "an upstream whose connection is never completed (every SYN dropped) is 504 GatewayTimeout once --upstream-connect-timeout passes, naming neither the upstream nor the error; the access log says GatewayTimeout"
     )
     func unansweredConnectIsGatewayTimeout() throws {
