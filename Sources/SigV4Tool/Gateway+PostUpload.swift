@@ -116,14 +116,8 @@ extension Gateway {
         }
         let stored = try await httpClient.execute(outbound, deadline: Self.upstreamDeadline)
         guard (200..<300).contains(Int(stored.status.code)) else {
-            // The upstream's refusal, as it gave it.
-            var headers = HTTPFields()
-            for (name, value) in stored.headers where !Self.droppedResponseHeaders.contains(name.lowercased()) {
-                if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
-            }
-            return Response(
-                status: HTTPResponse.Status(code: Int(stored.status.code)), headers: headers,
-                body: ResponseBody(asyncSequence: stored.body))
+            // The upstream's refusal, as it gave it (its hop-by-hop headers dropped, as for any answer).
+            return relay(stored)
         }
         let etag = stored.headers.first(name: "etag") ?? ""
         _ = try await stored.body.collect(upTo: 1 << 20)
