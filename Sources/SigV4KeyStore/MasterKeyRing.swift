@@ -53,6 +53,10 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
 
     /// This ring plus a new random key whose version is one above the current one.
     public func addingNewVersion() throws(KeyStoreError) -> MasterKeyRing {
+        guard currentVersion < UInt32.max else {
+            throw KeyStoreError(
+                .malformedMasterKey, "master key version \(currentVersion) is the last one; no version can follow it")
+        }
         var copy = self
         copy.keys[currentVersion + 1] = try MasterKeyRing.randomKey()
         return copy
@@ -92,24 +96,54 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
 
     /// Parses the text form. Throws `malformedMasterKey` without echoing the text.
     public static func parse(_ text: String) throws(KeyStoreError) -> MasterKeyRing {
+        var text = text
+        return try text.withUTF8 { bytes in Result { () throws(KeyStoreError) in try parse(bytes: bytes) } }.get()
+    }
+
+    /// Parses the text form in place: each key's hex goes from `bytes` straight into its zeroizing
+    /// storage, with no copy of it (a `String`, a token array) left behind unwiped.
+    static func parse(bytes: UnsafeBufferPointer<UInt8>) throws(KeyStoreError) -> MasterKeyRing {
+        // Tokens: separated by `,`, spaces, tabs and line ends; a `#` starts a comment to the line's end.
+        var tokens: [Range<Int>] = []
+        var i = 0
+        var start: Int? = nil
+        while i <= bytes.count {
+            let b: UInt8 = i < bytes.count ? bytes[i] : 0x0a
+            if b == 0x23 {  // `#`: skip to the line's end, which ends the token too
+                if let s = start { tokens.append(s..<i) }
+                start = nil
+                while i < bytes.count && bytes[i] != 0x0a && bytes[i] != 0x0d { i += 1 }
+                continue
+            }
+            if b == 0x2c || b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d {
+                if let s = start { tokens.append(s..<i) }
+                start = nil
+            } else if start == nil {
+                start = i
+            }
+            i += 1
+        }
         var keys: [UInt32: SecureBytes] = [:]
-        var tokens: [Substring] = []
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            tokens += content.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" })
-        }
-        if tokens.count == 1, !tokens[0].contains(":") {
-            tokens[0] = "1:" + tokens[0]
-        }
         for (index, token) in tokens.enumerated() {
-            let parts = token.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let version = UInt32(parts[0]), version > 0 else {
+            let colon = bytes[token].firstIndex(of: 0x3a)
+            let version: UInt32?
+            let hex: Range<Int>
+            if let colon {
+                version = UInt32(String(decoding: bytes[token.lowerBound..<colon], as: UTF8.self))
+                hex = (colon + 1)..<token.upperBound
+            } else if tokens.count == 1 {
+                version = 1  // one bare key: version 1
+                hex = token
+            } else {
+                version = nil
+                hex = token
+            }
+            guard let version, version > 0 else {
                 throw KeyStoreError(.malformedMasterKey, "master key entry \(index + 1) is not VERSION:HEX")
             }
-            let hex = Array(parts[1].utf8)
             var bad = false
             let key = SecureBytes(count: 32) { out in
-                if !Hex.decode(hex, into: out) {
+                if !Hex.decode(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[hex])), into: out) {
                     bad = true
                     ConstantTime.cleanse(out)
                 }
@@ -129,7 +163,10 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
 
     /// Appends the text form (with the secret key bytes) to `out`. Cleanse `out` after use.
     package func appendTextForm(to out: inout [UInt8]) {
-        out += Array("# sigv4 key store master keys. Keep secret (mode 0600). One VERSION:HEX per line.\n".utf8)
+        let header = "# sigv4 key store master keys. Keep secret (mode 0600). One VERSION:HEX per line.\n"
+        // Sized once: a reallocation while appending would free a copy of key hex without wiping it.
+        out.reserveCapacity(out.count + header.utf8.count + keys.count * (10 + 1 + 64 + 1))
+        out += Array(header.utf8)
         for version in versions {
             guard let key = keys[version] else { continue }
             out += Array("\(version):".utf8)
@@ -145,7 +182,8 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         // The checks are made on the file opened (`fstat`), not on the path before opening it: between
         // a `stat` and an `open` the name could come to stand for another file. (A symlink to the key
         // file is followed, as secret mounts use them; the file it reaches is the one checked.)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking: a FIFO (or a device) at the path is refused below instead of waited on forever.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             if errno == ENOENT { throw KeyStoreError(.masterKeyMissing, "no master key file at \(path)") }
             throw KeyStoreError(.masterKeyMissing, "cannot read master key file \(path)")
@@ -154,6 +192,9 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             throw KeyStoreError(.storage, "cannot read master key file \(path): \(errnoText())")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw KeyStoreError(.malformedMasterKey, "master key file \(path) is not a regular file")
         }
         if info.st_mode & 0o077 != 0 {
             throw KeyStoreError(
@@ -166,7 +207,7 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         }
         var bytes = try readAll(fd, path: path, sizeHint: Int(info.st_size))
         defer { ConstantTime.cleanse(&bytes) }
-        return try parse(String(decoding: bytes, as: UTF8.self))
+        return try bytes.withUnsafeBufferPointer { b in Result { () throws(KeyStoreError) in try parse(bytes: b) } }.get()
     }
 
     /// Writes the ring to `path` with mode 0600, atomically (temporary file, fsync, rename, fsync directory).

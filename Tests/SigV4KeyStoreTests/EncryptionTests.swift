@@ -318,5 +318,22 @@ import _SigV4Crypto
         #expect(try MasterKeyRing.parse("1:\(hex1),2:\(hex2)").currentVersion == 2)
         #expect(try MasterKeyRing.parse("# comment\n3:\(hex1)\n\n5:\(hex2) # trailing\n").versions == [3, 5])
         #expect("\(try MasterKeyRing.parse(hex1))".contains(hex1) == false)
+        #expect(try MasterKeyRing.parse("1:\(hex1)\r\n\t2:\(hex2)#x\r").versions == [1, 2])
+    }
+
+    @Test func theLastMasterKeyVersionCannotBeFollowedAndSaysSoInsteadOfTrapping() throws {
+        let ring = try MasterKeyRing.parse("4294967295:" + String(repeating: "ab", count: 32))
+        expectError(.malformedMasterKey) { _ = try ring.addingNewVersion() }
+        #expect(try MasterKeyRing.parse("4294967294:" + String(repeating: "ab", count: 32)).addingNewVersion()
+            .currentVersion == 4_294_967_295)
+    }
+
+    @Test func aKeyFileThatIsNotARegularFileIsRefusedAtOnceNotWaitedOn() throws {
+        // A FIFO blocks an open for reading until a writer comes: a server started with one hung.
+        let dir = TempDir()
+        let fifo = dir.file("keys.db.masterkey")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        expectError(.malformedMasterKey) { _ = try MasterKeyRing.readKeyFile(atPath: fifo) }
+        expectError(.malformedMasterKey) { _ = try MasterKeyRing.readKeyFile(atPath: dir.path) }
     }
 }

@@ -78,7 +78,8 @@ import Testing
         // "attempt to write a readonly database".
         let dir = TempDir()
         let path = dir.file("keys.db")
-        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+        // The claimed file as an init makes it: owner-only (an init finishes no other).
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(), attributes: [.posixPermissions: 0o600]))
         let made = try runPython(
             """
             import sqlite3, os, sys
