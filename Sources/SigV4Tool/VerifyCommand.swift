@@ -4,6 +4,7 @@ import HummingbirdSigV4
 import NIOCore
 import SigV4
 import SigV4CommandLine
+import SigV4KeyStore
 import SigV4Verifier
 
 /// `sigv4 verify`: verify a captured raw HTTP/1.1 request and print the verdict.
@@ -139,6 +140,8 @@ struct Verify: AsyncParsableCommand {
             throw usage("--body is for a capture that shows no body (curl -v, a curl trace); a raw request holds its own")
         }
         let verdict = try await Verify.verify(capture, body: bodyBytes, reader: reader, verifier: verifier, now: now)
+        // The key's last use goes to the store, as a server's does (`keys list` shows it).
+        if let store = resolver as? KeyStore { try? store.flushLastUsed() }
         print(format == .json ? verdict.json : verdict.text)
         throw ExitCode(verdict.ok ? 0 : 1)
     }

@@ -33,6 +33,11 @@ import Testing
         #expect(verdict["principal"] as? String == "alice")
         #expect(verdict["access_key_id"] as? String == id)
         #expect(!accepted.stdout.contains(secret))
+        // The key's last use is in the store, as a server records it.
+        let shown = try runSigV4(["keys", "show", id], environment: env)
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let lastUsed = record["last_used"] as? [String: Any]
+        #expect(lastUsed?["service"] as? String == "execute-api", "\(shown.stdout)")
 
         #expect(try runSigV4(["keys", "deactivate", id], environment: env).status == 0)
         let refused = try runSigV4(verify, environment: [:])

@@ -187,7 +187,7 @@ extension CLITests.VerifyCommandTests {
     @Test("--max-skew outside 0 to 604800 seconds is a usage error (it overflowed the verifier's arithmetic); the library's policy clamps it the same way")
     func maxSkewOutOfRangeIsAUsageError() throws {
         for value in ["-9223372036854775808", "-1", "604801", "9223372036854775807"] {
-            let refused = try Tool.sigv4(["verify", "--max-skew=\(value)", "/dev/null"], env: [:])
+            let refused = try Tool.sigv4(["verify", "--max-skew=\(value)", "--request", "/dev/null"], env: [:])
             #expect(refused.status == 2 && refused.stderr.contains("--max-skew must be 0 to 604800"), "\(value): \(refused.stderr)")
         }
         var policy = VerificationPolicy(maxClockSkew: .min)
