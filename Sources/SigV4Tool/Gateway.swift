@@ -41,6 +41,9 @@ struct Gateway: Sendable {
     /// connect (`--upstream-connect-timeout`) and its TLS handshake with the upgrade's answer
     /// (`--upstream-timeout`; nil: never).
     var webSocketUpstreamTimeouts: (connect: TimeAmount, handshake: TimeAmount?) = (.seconds(10), .seconds(300))
+    /// How long the upstream may leave a streamed request body untaken (`--upstream-timeout`; nil:
+    /// never) before the exchange is cut and answered 504 (``UploadStall``).
+    var uploadStallLimit: Duration? = .seconds(300)
     /// Proxies whose `X-Forwarded-For` chain and `X-Forwarded-Proto` are kept (`--trusted-proxy`);
     /// by default none, and the gateway speaks only for its connection's peer.
     var trustedProxies = TrustedProxies.none
@@ -422,7 +425,7 @@ struct Gateway: Sendable {
             return error == .connectTimeout || error == .readTimeout || error == .deadlineExceeded
         }
         if let error = error as? ChannelError, case .connectTimeout = error { return true }
-        return false
+        return error is UploadStall.Stalled
     }
 
     /// True when the head declares a body (a length other than 0, or a transfer coding) or may carry
@@ -533,8 +536,10 @@ struct Gateway: Sendable {
             }
             return try await relay(httpClient.execute(outbound, deadline: Self.upstreamDeadline))
         }
-        // A body read whole (or none) can be sent again; a streamed one cannot.
+        // A body read whole (or none) can be sent again; a streamed one cannot, and is watched for an
+        // upstream that stops taking it.
         var streamed = false
+        let stall = UploadStall()
         let contentLength = request.headers[.contentLength].flatMap { Int64($0) }
         let chunked = request.headers[.transferEncoding] != nil
         let checkedAtEnd =
@@ -557,7 +562,7 @@ struct Gateway: Sendable {
             // only once the middleware has released the first bytes (for aws-chunked: the first chunk
             // verified), so a body refused at its start never opens an upstream request.
             streamed = true
-            outbound.body = .stream(try await StartedBody(request.body), length: .known(contentLength))
+            outbound.body = .stream(UploadStall.Watched(try await StartedBody(request.body), stall: stall), length: .known(contentLength))
         } else if chunked, checkedAtEnd {
             // No declared length: read up to --max-buffered-body before the upstream is contacted. A
             // body that ends within it is verified whole and goes with its length; a longer one streams
@@ -567,15 +572,21 @@ struct Gateway: Sendable {
                 outbound.body = .bytes(whole)
             } else {
                 streamed = true
-                outbound.body = .stream(started, length: .unknown)
+                outbound.body = .stream(UploadStall.Watched(started, stall: stall), length: .unknown)
             }
         } else if chunked {
             streamed = true
-            outbound.body = .stream(try await StartedBody(request.body), length: .unknown)
+            outbound.body = .stream(UploadStall.Watched(try await StartedBody(request.body), stall: stall), length: .unknown)
         } else if contentLength == 0 {
             outbound.headers.replaceOrAdd(name: "Content-Length", value: "0")
         }
         let resendable = !streamed && Self.isIdempotent(request.head.method)
+        if streamed {
+            let sending = outbound
+            return try await relay(stall.guarding(limit: uploadStallLimit) { [self] in
+                try await send(sending, over: httpClient, resendable: false)
+            })
+        }
         return try await relay(send(outbound, over: httpClient, resendable: resendable))
     }
 

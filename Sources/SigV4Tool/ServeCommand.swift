@@ -537,6 +537,7 @@ struct Serve: AsyncParsableCommand {
             webSocketKeyCheck: websocketKeyCheck > 0 ? .seconds(websocketKeyCheck) : nil,
             webSocketUpstreamTimeouts: (
                 Self.timeAmount(upstreamConnectTimeout) ?? .seconds(10), Self.timeAmount(upstreamTimeout)),
+            uploadStallLimit: upstreamTimeout > 0 ? .nanoseconds(Int64(upstreamTimeout * 1e9)) : nil,
             trustedProxies: try TrustedProxies(trustedProxies),
             scheme: tls == nil ? "http" : "https",
             clientCertificates: tlsClientCa == nil ? nil : ConnectionCertificates(logger: logger),

@@ -199,6 +199,42 @@ struct GatewayUpstreamLimitsTests {
     }
 
     @Test(
+        "an upstream that takes the connection and stops reading a streamed upload is cut once --upstream-timeout passes with nothing taken (AsyncHTTPClient's write timeout does not watch this): the access log says 504 GatewayTimeout and why, and SIGTERM then stops the gateway"
+    )
+    func stalledUploadIsCut() throws {
+        let stopped = try HeldPort(listening: true)  // takes the connection (the kernel's backlog), reads nothing
+        let rig = try Rig(upstream: "http://127.0.0.1:\(stopped.port)", ["--upstream-timeout", "2"])
+        defer { rig.stop() }
+        let length = 1 << 30
+        let head = try rig.head(.put, "/bucket/stalled", [.contentLength: String(length)], payload: .unsignedPayload)
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 60)
+        defer { close(fd) }
+        // The client sends as fast as the gateway takes it, on its own thread: its sends block once the
+        // gateway, held back by the upstream, stops reading.
+        let sender = Thread {
+            var sent = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let chunk = [UInt8](repeating: 0x61, count: 1 << 20)
+            while sent > 0 && sent < length {
+                let n = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard n > 0 else { break }
+                sent += n
+            }
+        }
+        sender.start()
+        let line = rig.gateway.line(containing: "path=/bucket/stalled")
+        shutdown(fd, Int32(SHUT_RDWR))
+        #expect(line.contains("status=504") && line.contains("code=GatewayTimeout"), "\(line)")
+        #expect(line.contains("read none of the request body for 2.0 s"), "\(line)")
+        kill(rig.gateway.process.processIdentifier, SIGTERM)
+        var waited = 0
+        while rig.gateway.process.isRunning && waited < 600 {  // up to 30 s on a loaded machine
+            Thread.sleep(forTimeInterval: 0.05)
+            waited += 1
+        }
+        #expect(!rig.gateway.process.isRunning, "SIGTERM did not stop the gateway")
+    }
+
+    @Test(
         "an upstream that takes the request and never answers is 504 GatewayTimeout once --upstream-timeout passes, naming neither the upstream nor the error; the access log says GatewayTimeout"
     )
     func silentUpstreamIsGatewayTimeout() throws {
