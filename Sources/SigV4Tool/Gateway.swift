@@ -534,7 +534,7 @@ struct Gateway: Sendable {
             } else {
                 outbound.body = .stream(messages, length: .unknown)
             }
-            return try await relay(httpClient.execute(outbound, deadline: Self.upstreamDeadline))
+            return try await relay(httpClient.execute(outbound, deadline: Self.upstreamDeadline), path: request.head.path ?? "/")
         }
         // A body read whole (or none) can be sent again; a streamed one cannot, and is watched for an
         // upstream that stops taking it.
@@ -583,11 +583,12 @@ struct Gateway: Sendable {
         let resendable = !streamed && Self.isIdempotent(request.head.method)
         if streamed {
             let sending = outbound
-            return try await relay(stall.guarding(limit: uploadStallLimit) { [self] in
-                try await send(sending, over: httpClient, resendable: false)
-            })
+            return try await relay(
+                stall.guarding(limit: uploadStallLimit) { [self] in
+                    try await send(sending, over: httpClient, resendable: false)
+                }, path: request.head.path ?? "/")
         }
-        return try await relay(send(outbound, over: httpClient, resendable: resendable))
+        return try await relay(send(outbound, over: httpClient, resendable: resendable), path: request.head.path ?? "/")
     }
 
     /// Sends `outbound` to the upstream. When `resendable` (an idempotent method, a body held whole
@@ -628,8 +629,10 @@ struct Gateway: Sendable {
         return false
     }
 
-    /// The upstream's response, streamed back without its hop-by-hop headers.
-    func relay(_ upstreamResponse: HTTPClientResponse) -> Response {
+    /// The upstream's response, streamed back without its hop-by-hop headers. A body that fails
+    /// partway (the upstream's connection cut, its read timeout) is logged (`response body cut`,
+    /// with `path` and the error): the access line, written with the head, says 200 for it.
+    func relay(_ upstreamResponse: HTTPClientResponse, path: String) -> Response {
         var headers = HTTPFields()
         // Hop-by-hop headers of the upstream's connection go no further: the fixed ones and those its
         // `Connection` fields name (RFC 9110, section 7.6.1), as for requests.
@@ -639,9 +642,15 @@ struct Gateway: Sendable {
             guard !Self.droppedResponseHeaders.contains(lowercased), !hopByHop.contains(lowercased) else { continue }
             if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
         }
+        let accessLog = accessLog
+        let body = CutResponseBody(base: upstreamResponse.body) { error, bytes in
+            accessLog.warning(
+                "response body cut",
+                metadata: ["path": "\(path.prefix { $0 != "?" })", "bytes_sent": "\(bytes)", "error": "\(error)"])
+        }
         return Response(
             status: HTTPResponse.Status(code: Int(upstreamResponse.status.code)), headers: headers,
-            body: ResponseBody(asyncSequence: upstreamResponse.body))
+            body: ResponseBody(asyncSequence: body))
     }
 
     /// What the upstream gets for a verified request's `head`, before any signature: the target with
@@ -998,4 +1007,31 @@ struct StartedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
     }
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(box: box) }
+}
+
+/// The upstream's response body, passed through; when it fails partway, `onCut` gets the error and the
+/// bytes passed so far (then the error goes on: the client's connection is cut).
+struct CutResponseBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
+    typealias Element = ByteBuffer
+    let base: Base
+    let onCut: @Sendable (any Error, Int) -> Void
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Base.AsyncIterator
+        let onCut: @Sendable (any Error, Int) -> Void
+        var bytes = 0
+
+        mutating func next() async throws -> ByteBuffer? {
+            do {
+                let buffer = try await base.next()
+                bytes += buffer?.readableBytes ?? 0
+                return buffer
+            } catch {
+                onCut(error, bytes)
+                throw error
+            }
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), onCut: onCut) }
 }

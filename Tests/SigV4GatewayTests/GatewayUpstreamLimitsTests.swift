@@ -235,6 +235,60 @@ struct GatewayUpstreamLimitsTests {
     }
 
     @Test(
+        "a response body cut partway (here the upstream's read timeout, which AsyncHTTPClient counts while a paused client holds the gateway back) is logged 'response body cut' with the bytes passed, beside the access line that said 200"
+    )
+    func aCutResponseBodyIsLogged() throws {
+        let directory = NSTemporaryDirectory() + "sigv4-cut-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let big = try GatewayHygieneTests.Child(
+            "/usr/bin/env",
+            ["python3", "-c", """
+            import http.server, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                protocol_version = "HTTP/1.1"
+                def do_GET(self):
+                    self.send_response(200); self.send_header("Content-Length", str(200 << 20)); self.end_headers()
+                    chunk = b"b" * (1 << 20)
+                    try:
+                        for _ in range(200): self.wfile.write(chunk)
+                    except OSError:
+                        pass
+                def log_message(self, *a): pass
+            s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+            print("listening", s.server_address[1], flush=True)
+            s.serve_forever()
+            """], environment: ProcessInfo.processInfo.environment, directory: directory, name: "big")
+        defer { big.stop() }
+        let port = try #require(big.line(startingWith: "listening")?.split(separator: " ").last, "the upstream did not start")
+        let rig = try Rig(upstream: "http://127.0.0.1:\(port)", ["--upstream-timeout", "1"])
+        defer { rig.stop() }
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+        defer { close(fd) }
+        let head = try rig.head(.get, "/bucket/large", payload: .emptySHA256)
+        _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var received = 0
+        while received < 1 << 20 {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            received += n
+        }
+        // The client pauses: the gateway stops reading the upstream, whose read timeout fires meanwhile;
+        // the client then reads on, up to the cut.
+        Thread.sleep(forTimeInterval: 3)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            received += n
+        }
+        #expect(received < 200 << 20, "the whole body came through: \(received) bytes")
+        let cut = rig.gateway.line(containing: "response body cut")
+        #expect(cut.contains("path=/bucket/large") && cut.contains("bytes_sent="), "\(cut)")
+        #expect(rig.gateway.line(containing: "path=/bucket/large").contains("status=200"))
+    }
+
+    @Test(
         "an upstream that takes the request and never answers is 504 GatewayTimeout once --upstream-timeout passes, naming neither the upstream nor the error; the access log says GatewayTimeout"
     )
     func silentUpstreamIsGatewayTimeout() throws {
