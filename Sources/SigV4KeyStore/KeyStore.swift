@@ -490,7 +490,9 @@ public final class KeyStore: Sendable {
     /// ```
     @discardableResult
     public func delete(keyID: String, force: Bool = false, actor: String) throws(KeyStoreError) -> AccessKey {
-        try write(actor: actor) { tx, now in
+        // The sealed secret, erased in the database, leaves no copy in its journal either.
+        defer { try? storage.eraseSuperseded() }
+        return try write(actor: actor) { tx, now in
             let stored = try requireKey(tx, keyID)
             guard stored.key.state == .inactive else { throw Self.refuse(stored.key, "delete (deactivate it first)") }
             let inactiveFor = now.secondsSince1970 - stored.key.stateChangedAt.secondsSince1970
@@ -629,6 +631,8 @@ public final class KeyStore: Sendable {
     /// ```
     @discardableResult
     public func rewrap(batchSize: Int = 64, actor: String) throws(KeyStoreError) -> Int {
+        // The wrappings under the old version (a rewrap may follow its leak) leave no copy in the journal.
+        defer { try? storage.eraseSuperseded() }
         let target = masterKeys.currentVersion
         var moved = 0
         while true {

@@ -104,4 +104,13 @@ public protocol KeyStoreStorage: Sendable {
     func write<R>(_ body: (any KeyStoreTransaction) throws -> R) throws -> R
     /// Writes last-used data behind (outside the audited, generation-bumping path). Unknown ids are ignored.
     func recordLastUsed(_ uses: [String: LastUsed]) throws
+    /// Leaves no copy of what committed changes erased (a deleted key's sealed secret, the wrappings a
+    /// rewrap replaced) in the storage's files beyond the live data: for SQLite, the WAL written through
+    /// and emptied. Best effort while other connections read. The default does nothing.
+    func eraseSuperseded() throws
+}
+
+extension KeyStoreStorage {
+    /// Nothing to erase (storage without a journal).
+    public func eraseSuperseded() throws {}
 }

@@ -264,6 +264,19 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
         }
     }
 
+    /// Writes the WAL through to the database file and truncates it (`wal_checkpoint(TRUNCATE)`). With
+    /// `secure_delete` the database file's copy of an erased value is overwritten when its page is written
+    /// through; the WAL keeps every page image committed since it was last emptied, erased values
+    /// included, for as long as any connection (a running server's) has the store open. Readers that
+    /// hold an older snapshot make it stop short: the next call finishes.
+    public func eraseSuperseded() throws {
+        do {
+            try pool.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        } catch let error as DatabaseError {
+            throw Self.map(error, path: path)
+        }
+    }
+
     /// Stores last-used data; a newer time is never overwritten by an older one (SQLite) and unknown ids are ignored.
     public func recordLastUsed(_ uses: [String: LastUsed]) throws {
         guard !uses.isEmpty else { return }

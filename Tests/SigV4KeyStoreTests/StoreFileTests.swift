@@ -165,6 +165,54 @@ import Testing
         #expect(missing.status == 1 && missing.stderr.contains("masterKeyMissing"), "\(missing.stderr)")
     }
 
+    @Test func aDeletedKeysSealedSecretLeavesNoCopyInTheStoreFilesWhileAServerHasItOpen() throws {
+        // secure_delete overwrites the database file's copy once the page is written through, but the WAL
+        // keeps every committed page image for as long as any connection (a running server) has the store
+        // open: the delete empties it too.
+        let dir = TempDir()
+        let path = dir.file("keys.db")
+        let ring = try MasterKeyRing.generate()
+        let store = try KeyStore.open(path: path, create: true, masterKeys: ring)
+        let server = try KeyStore.open(path: path, masterKeys: ring)  // held open, as sigv4 serve holds it
+        let issued = try store.createKey(principal: "alice", actor: "test")
+        _ = try server.keys()
+        let read = try runPython(
+            """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            row = db.execute("SELECT sealed_secret, wrapped_data_key FROM access_keys WHERE id = ?", (sys.argv[2],)).fetchone()
+            print(row[0].hex()); print(row[1].hex())
+            db.close()
+            """, [path, issued.accessKeyID])
+        #expect(read.status == 0, "\(read.stderr)")
+        let sealed = read.stdout.split(separator: "\n").compactMap { line -> [UInt8]? in
+            let hex = Array(line.utf8)
+            guard hex.count >= 32, hex.count % 2 == 0 else { return nil }
+            return stride(from: 0, to: hex.count, by: 2).compactMap { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16) }
+        }
+        #expect(sealed.count == 2)
+        func copies() -> Int {
+            var found = 0
+            for file in [path, path + "-wal"] {
+                let bytes = fileBytes(file)
+                for value in sealed where bytes.count >= value.count {
+                    let first = value[0]
+                    var i = 0
+                    while i <= bytes.count - value.count {
+                        if bytes[i] == first && Array(bytes[i..<i + value.count]) == value { found += 1 }
+                        i += 1
+                    }
+                }
+            }
+            return found
+        }
+        #expect(copies() > 0, "the sealed secret was not found before the delete (the search finds nothing)")
+        _ = try store.deactivate(keyID: issued.accessKeyID, actor: "test")
+        _ = try store.delete(keyID: issued.accessKeyID, force: true, actor: "test")
+        #expect(copies() == 0, "a deleted key's sealed secret or wrapped data key is still in keys.db or its WAL")
+        #expect(try server.keys().allSatisfy { $0.state != .active })
+    }
+
     @Test func theConnectionThatWritesTheStoreSyncsEveryCommitAsFullDurabilityAsks() throws {
         // GRDB sets `synchronous = NORMAL` on a pool's writer when it turns WAL on, after the store's own
         // setting: commits then survived a killed process but not power loss. Both a new store and one
