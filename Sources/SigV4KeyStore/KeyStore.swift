@@ -187,7 +187,7 @@ public final class KeyStore: Sendable {
 
     /// Persists automatic expiry: retiring keys whose retire time plus the grace period has passed become inactive.
     func sweep(_ tx: any KeyStoreTransaction, now: AmzDate) throws {
-        for var stored in try tx.keys(principal: nil) {
+        for var stored in try tx.retiringKeys() {
             guard case .retiring(let at) = stored.key.state, now >= at.adding(seconds: policy.retiringGrace) else {
                 continue
             }
@@ -512,7 +512,7 @@ public final class KeyStore: Sendable {
     @discardableResult
     public func sweepExpired(actor: String = "system") throws(KeyStoreError) -> Int {
         let now = clock()
-        let before = try read { try $0.keys(principal: nil) }.filter {
+        let before = try read { try $0.retiringKeys() }.filter {
             if case .retiring(let at) = $0.key.state { return now >= at.adding(seconds: policy.retiringGrace) }
             return false
         }.count

@@ -57,9 +57,20 @@ public protocol KeyStoreReader {
     /// (tombstones hold none), in no set order: a rewrap's next batch. A backend with an index on
     /// the version answers from it; the default reads every key and filters.
     func keys(sealedBelow version: UInt32, limit: Int) throws -> [StoredKey]
+    /// The keys in state `retiring`, oldest first: what every change's sweep looks at. A backend
+    /// with a query answers from it; the default reads every key and filters.
+    func retiringKeys() throws -> [StoredKey]
 }
 
 extension KeyStoreReader {
+    /// ``retiringKeys()`` for a backend without a query of its own: every key read and filtered.
+    public func retiringKeys() throws -> [StoredKey] {
+        try keys(principal: nil).filter {
+            if case .retiring = $0.key.state { return true }
+            return false
+        }
+    }
+
     /// ``keys(sealedBelow:limit:)`` for a backend without a query of its own: every key read, the
     /// first `limit` sealed under an older version kept.
     ///

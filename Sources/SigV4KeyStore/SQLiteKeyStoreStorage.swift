@@ -392,6 +392,13 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
             return try rows.map { try Self.storedKey($0) }
         }
 
+        /// Only the retiring rows are decoded: every change's sweep asks, so a change (a rewrap's
+        /// batch, a create) no longer reads every key of the store.
+        func retiringKeys() throws -> [StoredKey] {
+            try Row.fetchAll(db, sql: "SELECT * FROM access_keys WHERE state = 'retiring' ORDER BY seq")
+                .map { try Self.storedKey($0) }
+        }
+
         /// From the `mk_version` index: no sort, so a batch costs its own rows, not the store's
         /// (a rewrap's records leave the range as they move).
         func keys(sealedBelow version: UInt32, limit: Int) throws -> [StoredKey] {
