@@ -137,7 +137,7 @@ public final class KeyStore: Sendable {
 
     // MARK: validation
 
-    static func validate(principal name: String) throws(KeyStoreError) {
+    package static func validate(principal name: String) throws(KeyStoreError) {
         let ok =
             (1...128).contains(name.utf8.count)
             && name.utf8.allSatisfy { c in
@@ -177,7 +177,7 @@ public final class KeyStore: Sendable {
         }
     }
 
-    static func validate(keyID: String) throws(KeyStoreError) {
+    package static func validate(keyID: String) throws(KeyStoreError) {
         guard SecretEnvelope.isPlausibleKeyID(keyID) else {
             throw KeyStoreError(.unknownKey, "no key \(keyID.debugDescription.prefix(64)) (not a valid key id)")
         }

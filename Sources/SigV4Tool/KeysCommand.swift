@@ -42,6 +42,11 @@ struct KeyStoreOptions: ParsableArguments {
 
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 
+    func validate() throws {
+        if keystore?.isEmpty == true { throw ValidationError("--keystore needs a path") }
+        if masterKeyFile?.isEmpty == true { throw ValidationError("--master-key-file needs a path") }
+    }
+
     var path: String { keystore ?? KeyStoreLocation.defaultStorePath(environment: environment) }
 
     var actorName: String {
@@ -391,6 +396,11 @@ struct KeysList: AsyncParsableCommand {
     @Option(help: "Age policy: only active or retiring keys older than this many days.") var olderThan: Int?
     @Option(help: "table or json.") var format: ListFormat = .table
 
+    func validate() throws {
+        // A name no principal can have: a usage error, not an empty list.
+        if let principal { try usageChecked { () throws(KeyStoreError) in try KeyStore.validate(principal: principal) } }
+    }
+
     func run() async throws {
         try keysCommand {
             let store = try options.open()
@@ -548,6 +558,11 @@ struct KeysAudit: AsyncParsableCommand {
     @Option(help: "Only events about this key.") var key: String?
     @Option(help: "table or json.") var format: ListFormat = .table
 
+    func validate() throws {
+        // A malformed id names no key: a usage error, not an empty log.
+        if let key { try usageChecked { () throws(KeyStoreError) in try KeyStore.validate(keyID: key) } }
+    }
+
     func run() async throws {
         try keysCommand {
             let store = try options.open()
@@ -674,4 +689,13 @@ func openKeyStoreResolver(path: String?, masterKeyFile: String? = nil) throws(Ke
     return try KeyStoreLocation.open(
         path: path ?? KeyStoreLocation.defaultStorePath(environment: environment), keyFile: masterKeyFile,
         environment: environment)
+}
+
+/// Runs a key store validation for an option's value, its refusal turned into a usage error (exit 2).
+func usageChecked(_ check: () throws(KeyStoreError) -> Void) throws {
+    do {
+        try check()
+    } catch {
+        throw ValidationError(error.reason)
+    }
 }

@@ -116,6 +116,23 @@ import Testing
         #expect(events.count == 3)  // register, principal, key: the refused calls left nothing
     }
 
+    @Test func aValueNoKeyOrPrincipalCanHaveIsAUsageErrorNotAnEmptyAnswer() throws {
+        let dir = TempDir()
+        let env = ["SIGV4_KEYSTORE": dir.file("keys.db")]
+        #expect(try runSigV4(["keys", "init"], environment: env).status == 0)
+        for (arguments, why) in [
+            (["keys", "audit", "--key", "not an id!"], "not a valid key id"),
+            (["keys", "list", "--principal", "bad name!"], "a principal name is"),
+            (["keys", "list", "--keystore", ""], "--keystore needs a path"),
+            (["keys", "list", "--master-key-file", ""], "--master-key-file needs a path"),
+        ] {
+            let result = try runSigV4(arguments, environment: env)
+            #expect(result.status == 2 && result.stderr.contains(why), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        }
+        #expect(try runSigV4(["keys", "list", "--principal", "alice"], environment: env).status == 0)
+    }
+
     @Test func aRewrapWithKeysOlderThanTheStoresNewestVersionSaysSoInsteadOfReportingNothingMoved() throws {
         let dir = TempDir()
         let db = dir.file("keys.db")
