@@ -144,6 +144,13 @@ struct GatewayHygieneTests {
             return line.dropFirst("VmHWM:".count).trimmingCharacters(in: .whitespaces)
         }
 
+        /// Whether the process has exited, waiting up to `seconds` for it (a loaded machine is slow).
+        func exited(within seconds: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            return !process.isRunning
+        }
+
         /// Sends `signal` and waits. SIGTERM lets the gateway shut down gracefully; children spawned from a test
         /// thread may inherit a signal mask that blocks SIGTERM (python), so they get SIGKILL.
         func stop(_ signal: Int32 = SIGKILL) {

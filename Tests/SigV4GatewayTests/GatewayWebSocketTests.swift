@@ -30,6 +30,19 @@ struct GatewayWebSocketTests {
         return try #require(report, "the peer exited \(status) without a report (pip install websockets?): \(output)")
     }
 
+    /// A peer client in `hold` mode, running: presigned for `iotdevicegateway`, it reads `expect`
+    /// messages, prints `held`, then waits for the server to close, and reports.
+    static func holder(
+        port: UInt16, path: String = "/mqtt", key: (accessKeyID: String, secret: String), expect: Int,
+        in fixture: ServeFixture, name: String
+    ) throws -> GatewayHygieneTests.Child {
+        try GatewayHygieneTests.Child(
+            "/usr/bin/env",
+            ["python3", peer, "client", "http://127.0.0.1:\(port)\(path)", key.accessKeyID, key.secret,
+             "iotdevicegateway", "hold", String(expect)],
+            environment: ProcessInfo.processInfo.environment, directory: fixture.directory, name: name)
+    }
+
     /// The access log's lines for `path` (written as each handshake is decided; given up to 30 s).
     static func accessLines(_ gateway: GatewayHygieneTests.Child, path: String, count: Int) -> [String] {
         var lines: [String] = []
@@ -425,11 +438,7 @@ struct GatewayWebSocketTests {
         let waiting = try GatewayUpstreamLimitsTests.HeldPort(listening: true)
         let (gateway, port) = try fixture.startServe(["--websockets", "--upstream", "http://127.0.0.1:\(waiting.port)"])
         defer { gateway.stop() }
-        let holder = try GatewayHygieneTests.Child(
-            "/usr/bin/env",
-            ["python3", Self.peer, "client", "http://127.0.0.1:\(port)/held", alice.accessKeyID, alice.secret,
-             "iotdevicegateway", "hold", "0"],
-            environment: ProcessInfo.processInfo.environment, directory: fixture.directory, name: "holder")
+        let holder = try Self.holder(port: port, path: "/held", key: alice, expect: 0, in: fixture, name: "holder")
         defer { holder.stop() }
         _ = try #require(holder.line(startingWith: "held"), "the client was not upgraded")
         // The relay's connection has reached the upstream (and waits for its answer).
@@ -438,13 +447,9 @@ struct GatewayWebSocketTests {
         while let connection = waiting.acceptConnection(within: connections.isEmpty ? 30 : 0.2) { connections.append(connection) }
         #expect(!connections.isEmpty, "the relay never connected to the upstream")
         kill(gateway.process.processIdentifier, SIGTERM)
-        var waited = 0
-        while gateway.process.isRunning && waited < 600 {  // up to 30 s on a loaded machine
-            Thread.sleep(forTimeInterval: 0.05)
-            waited += 1
-        }
+        let exited = gateway.exited(within: 30)
         let log = String(decoding: gateway.stdout, as: UTF8.self)
-        #expect(!gateway.process.isRunning, "SIGTERM did not stop the gateway: \(log.suffix(1500))")
+        #expect(exited, "SIGTERM did not stop the gateway: \(log.suffix(1500))")
         #expect(log.contains("abandoned while it opened (shutdown)"), "\(log.suffix(1500))")
     }
 
@@ -455,18 +460,10 @@ struct GatewayWebSocketTests {
         let alice = try fixture.createKey(principal: "alice")
         let (gateway, port) = try fixture.startServe(["--websockets", "--websocket-key-check", "1"])
         defer { gateway.stop() }
-        let holder = try GatewayHygieneTests.Child(
-            "/usr/bin/env",
-            ["python3", Self.peer, "client", "http://127.0.0.1:\(port)/mqtt", alice.accessKeyID, alice.secret,
-             "iotdevicegateway", "hold", "1"],
-            environment: ProcessInfo.processInfo.environment, directory: fixture.directory, name: "holder")
+        let holder = try Self.holder(port: port, key: alice, expect: 1, in: fixture, name: "holder")
         defer { holder.stop() }
         let bob = try fixture.createKey(principal: "bob")
-        let other = try GatewayHygieneTests.Child(
-            "/usr/bin/env",
-            ["python3", Self.peer, "client", "http://127.0.0.1:\(port)/mqtt", bob.accessKeyID, bob.secret,
-             "iotdevicegateway", "hold", "1"],
-            environment: ProcessInfo.processInfo.environment, directory: fixture.directory, name: "other")
+        let other = try Self.holder(port: port, key: bob, expect: 1, in: fixture, name: "other")
         defer { other.stop() }
         _ = try #require(holder.line(startingWith: "held"), "the client never held a connection")
         _ = try #require(other.line(startingWith: "held"), "the other client never held a connection")
