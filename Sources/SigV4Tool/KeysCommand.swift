@@ -195,9 +195,17 @@ struct KeysInit: AsyncParsableCommand {
         try keysCommand {
             let path = options.path
             let directory = (path as NSString).deletingLastPathComponent
-            if !directory.isEmpty {
+            if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
                 try? FileManager.default.createDirectory(
                     atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                // The new directory's entry, synced in its parent: the store and key file inside it are
+                // synced with their directory, which a power loss must not take away.
+                let parent = open((directory as NSString).deletingLastPathComponent.isEmpty
+                    ? "." : (directory as NSString).deletingLastPathComponent, O_RDONLY | O_CLOEXEC)
+                if parent >= 0 {
+                    fsync(parent)
+                    close(parent)
+                }
             }
             // One init at a time in the directory (replicas sharing a volume start at once). Holding the
             // lock also tells this init that no other is writing the store: one it finds without its
