@@ -27,7 +27,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
-        // Its WSCore SPI (`WebSocketHandler`) runs the relay's upstream connection: pinned to the version it was written for.
+        // Its WSCore SPI (`WebSocketHandler`) runs the relay's upstream connection: pinned to the version it was
+        // written for.
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", exact: "1.6.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // (In the graph through Hummingbird; named for `sigv4 serve --shutdown-timeout`.)

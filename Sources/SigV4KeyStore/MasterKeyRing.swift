@@ -207,7 +207,9 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         }
         var bytes = try readAll(fd, path: path, sizeHint: Int(info.st_size))
         defer { ConstantTime.cleanse(&bytes) }
-        return try bytes.withUnsafeBufferPointer { b in Result { () throws(KeyStoreError) in try parse(bytes: b) } }.get()
+        return try bytes.withUnsafeBufferPointer { b in
+            Result { () throws(KeyStoreError) in try parse(bytes: b) }
+        }.get()
     }
 
     /// Writes the ring to `path` with mode 0600, atomically (temporary file, fsync, rename, fsync directory).

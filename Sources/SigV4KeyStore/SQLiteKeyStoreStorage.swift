@@ -69,13 +69,7 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
                 }
                 close(fd)
             }
-            pool = try DatabasePool(path: path, configuration: config)
-            // GRDB turns WAL on after `prepareDatabase` and sets the writer to `synchronous = NORMAL` as
-            // it does, which keeps a commit through a killed process but not through power loss: a key
-            // whose secret was handed out, or a revocation, could come back undone. FULL syncs the WAL on
-            // every commit (last-used times are written in batches, so this is not per request).
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
-            if create { try Self.createSchema(in: pool) }
+            pool = try Self.openPool(path: path, configuration: config, create: create)
             let format = try pool.read { db in
                 try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'format'")
             }
@@ -88,6 +82,32 @@ public final class SQLiteKeyStoreStorage: KeyStoreStorage, Sendable {
             throw Self.map(error, path: path)
         } catch {
             throw KeyStoreError(.storage, "cannot open \(path): \(error)")
+        }
+    }
+
+    /// The store's pool, set up for writing, with the schema written when `create`. Opens that meet at
+    /// a new store (processes creating it at once) contend for the locks that switching the file to WAL
+    /// and writing the schema take, and SQLite answers `SQLITE_BUSY` at once, without its busy timeout,
+    /// where waiting could deadlock (two connections that both hold a shared lock and want to write): each
+    /// step is idempotent, so the open is tried again, for up to 10 s.
+    static func openPool(path: String, configuration: Configuration, create: Bool) throws -> DatabasePool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                // GRDB turns WAL on after `prepareDatabase` and sets the writer to `synchronous = NORMAL` as
+                // it does, which keeps a commit through a killed process but not through power loss: a key
+                // whose secret was handed out, or a revocation, could come back undone. FULL syncs the WAL on
+                // every commit (last-used times are written in batches, so this is not per request).
+                try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+                if create { try createSchema(in: pool) }
+                return pool
+            } catch let error as DatabaseError
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED)
+                    && ContinuousClock.now < deadline
+            {
+                usleep(useconds_t.random(in: 20_000...100_000))
+            }
         }
     }
 

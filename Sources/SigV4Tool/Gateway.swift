@@ -534,7 +534,8 @@ struct Gateway: Sendable {
             } else {
                 outbound.body = .stream(messages, length: .unknown)
             }
-            return try await relay(httpClient.execute(outbound, deadline: Self.upstreamDeadline), path: request.head.path ?? "/")
+            return try await relay(
+                httpClient.execute(outbound, deadline: Self.upstreamDeadline), path: request.head.path ?? "/")
         }
         // A body read whole (or none) can be sent again; a streamed one cannot, and is watched for an
         // upstream that stops taking it.
@@ -562,7 +563,8 @@ struct Gateway: Sendable {
             // only once the middleware has released the first bytes (for aws-chunked: the first chunk
             // verified), so a body refused at its start never opens an upstream request.
             streamed = true
-            outbound.body = .stream(UploadStall.Watched(try await StartedBody(request.body), stall: stall), length: .known(contentLength))
+            outbound.body = .stream(
+                UploadStall.Watched(try await StartedBody(request.body), stall: stall), length: .known(contentLength))
         } else if chunked, checkedAtEnd {
             // No declared length: read up to --max-buffered-body before the upstream is contacted. A
             // body that ends within it is verified whole and goes with its length; a longer one streams
@@ -576,7 +578,8 @@ struct Gateway: Sendable {
             }
         } else if chunked {
             streamed = true
-            outbound.body = .stream(UploadStall.Watched(try await StartedBody(request.body), stall: stall), length: .unknown)
+            outbound.body = .stream(
+                UploadStall.Watched(try await StartedBody(request.body), stall: stall), length: .unknown)
         } else if contentLength == 0 {
             outbound.headers.replaceOrAdd(name: "Content-Length", value: "0")
         }

@@ -338,7 +338,9 @@ extension KeysInit {
     /// creating (its file claimed, its key file or its registration not yet written), after polling
     /// up to `waiting` seconds. A master key that does not open the store
     /// (`wrongMasterKey`, a malformed or exposed key file, another format) fails at once.
-    static func waitForStore(at path: String, options: KeyStoreOptions, waiting: Double) throws(KeyStoreError) -> UInt32 {
+    static func waitForStore(at path: String, options: KeyStoreOptions, waiting: Double) throws(KeyStoreError)
+        -> UInt32
+    {
         let transient: Set<KeyStoreError.Code> = [.storeNotFound, .masterKeyMissing, .corruptStore, .storage]
         let deadline = Date().addingTimeInterval(waiting)
         while true {
@@ -406,7 +408,9 @@ struct KeysList: AsyncParsableCommand {
 
     func validate() throws {
         // A name no principal can have: a usage error, not an empty list.
-        if let principal { try usageChecked { () throws(KeyStoreError) in try KeyStore.validate(principal: principal) } }
+        if let principal {
+            try usageChecked { () throws(KeyStoreError) in try KeyStore.validate(principal: principal) }
+        }
     }
 
     func run() async throws {

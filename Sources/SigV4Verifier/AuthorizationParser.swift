@@ -705,7 +705,9 @@ enum AuthorizationParser {
         var decoded: [UInt8] = []
         var i = start
         while i < nameEnd {
-            if q[i] == 0x25, i + 2 < nameEnd, let hi = URIEncoding.hexValue(q[i + 1]), let lo = URIEncoding.hexValue(q[i + 2]) {
+            if q[i] == 0x25, i + 2 < nameEnd, let hi = URIEncoding.hexValue(q[i + 1]),
+                let lo = URIEncoding.hexValue(q[i + 2])
+            {
                 decoded.append(hi << 4 | lo)
                 i += 3
             } else {

@@ -1080,7 +1080,8 @@ public struct Verifier: Sendable {
             // which anyone who changes the body can compute again.
             if declared == .streamingUnsignedTrailer && !storage.policy.allowUnsignedPayload {
                 throw VerificationFailure(
-                    .accessDenied, "STREAMING-UNSIGNED-PAYLOAD-TRAILER (an unsigned body) is not accepted by this endpoint")
+                    .accessDenied,
+                    "STREAMING-UNSIGNED-PAYLOAD-TRAILER (an unsigned body) is not accepted by this endpoint")
             }
             if declared.isAWSChunked && !storage.policy.allowStreamingPayload {
                 throw VerificationFailure(.accessDenied, "Streaming (aws-chunked) uploads are not accepted by this endpoint")
@@ -1270,7 +1271,8 @@ public struct Verifier: Sendable {
         var sources: [[UInt8]] = []
         let headers = request.headers
         for i in 0..<headers.count
-        where headers.withName(i, { isSourceName($0, "x-amz-copy-source") || isSourceName($0, "x-amz-rename-source") }) {
+        where headers.withName(i, { isSourceName($0, "x-amz-copy-source") || isSourceName($0, "x-amz-rename-source") })
+        {
             sources.append(headers.value(i))
         }
         for raw in sources {

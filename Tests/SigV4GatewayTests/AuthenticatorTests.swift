@@ -829,7 +829,8 @@ extension AuthenticatorTests {
     @Test("a body whose signed hash is not declared is read only once every other check passed: an unknown key, a key outside its scope and S3 without x-amz-content-sha256 are refused with the body unread; a known key's body is read and verified")
     func aBodyIsNotBufferedForARequestRefusedWithoutIt() async throws {
         let unknown = ResolvedCredential(
-            accessKeyID: "AKIDNOBODY", secretAccessKey: SecretAccessKey("nobody-secret-0123456789"), principal: "nobody")
+            accessKeyID: "AKIDNOBODY", secretAccessKey: SecretAccessKey("nobody-secret-0123456789"),
+            principal: "nobody")
         func send(_ credential: ResolvedCredential, service: String, dropContentSHA256: Bool = false)
             async throws -> (Response, read: Bool)
         {

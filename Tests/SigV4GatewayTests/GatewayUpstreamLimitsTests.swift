@@ -147,12 +147,15 @@ struct GatewayUpstreamLimitsTests {
     func upstreamFailureTakesTheErrorFormat() throws {
         let refusing = try HeldPort(listening: false)
         let rig = try Rig(
-            upstream: "http://127.0.0.1:\(refusing.port)", ["--upstream-connect-timeout", "1", "--error-format", "json"])
+            upstream: "http://127.0.0.1:\(refusing.port)",
+            ["--upstream-connect-timeout", "1", "--error-format", "json"])
         defer { rig.stop() }
         let (status, response) = try rig.exchange(try rig.head(.get, "/bucket/json", payload: .emptySHA256), within: 8)
         let lower = response.lowercased()
         #expect(status == 502 && response.contains("\"Code\":\"BadGateway\""), "\(response)")
-        #expect(lower.contains("content-type: application/json") && lower.contains("x-amzn-errortype: badgateway"), "\(response)")
+        #expect(
+            lower.contains("content-type: application/json") && lower.contains("x-amzn-errortype: badgateway"),
+            "\(response)")
         #expect(lower.contains("x-amz-error-code: badgateway") && !response.contains("<Error>"), "\(response)")
     }
 
@@ -175,8 +178,11 @@ struct GatewayUpstreamLimitsTests {
             return Array((text + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").utf8)
         }
         let (status, response) = try rig.exchange(handshake(connection: "Upgrade, X-Amz-Meta-Tenant"), within: 10)
-        #expect(status == 400 && response.contains("InvalidRequest") && response.contains("x-amz-meta-tenant"), "\(response)")
-        let (twoHosts, second) = try rig.exchange(handshake(connection: "Upgrade", extra: "Host: evil.example\r\n"), within: 10)
+        #expect(
+            status == 400 && response.contains("InvalidRequest") && response.contains("x-amz-meta-tenant"),
+            "\(response)")
+        let (twoHosts, second) = try rig.exchange(
+            handshake(connection: "Upgrade", extra: "Host: evil.example\r\n"), within: 10)
         #expect(twoHosts == 400 && second.contains("InvalidRequest"), "\(second)")
     }
 
@@ -255,7 +261,8 @@ struct GatewayUpstreamLimitsTests {
             s.serve_forever()
             """], environment: ProcessInfo.processInfo.environment, directory: directory, name: "big")
         defer { big.stop() }
-        let port = try #require(big.line(startingWith: "listening")?.split(separator: " ").last, "the upstream did not start")
+        let port = try #require(
+            big.line(startingWith: "listening")?.split(separator: " ").last, "the upstream did not start")
         let rig = try Rig(upstream: "http://127.0.0.1:\(port)", ["--upstream-timeout", "1"])
         defer { rig.stop() }
         let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)

@@ -416,7 +416,8 @@ struct GatewayWebSocketTests {
         let silent = try GatewayUpstreamLimitsTests.HeldPort(listening: true)
         let upstream = "http://127.0.0.1:\(silent.port)"
         do {
-            let (gateway, port) = try fixture.startServe(["--websockets", "--upstream", upstream, "--upstream-timeout", "2"])
+            let (gateway, port) = try fixture.startServe(
+                ["--websockets", "--upstream", upstream, "--upstream-timeout", "2"])
             defer { gateway.stop() }
             let report = try Self.client(port: port, path: "/timed", key: alice, mode: "presign", expect: 1, ["hi"])
             #expect(report["status"] as? [Int] == [101], "\(report)")
@@ -427,7 +428,10 @@ struct GatewayWebSocketTests {
         do {
             let unanswered = try GatewayUpstreamLimitsTests.HeldPort(unanswered: ())
             let (gateway, port) = try fixture.startServe(
-                ["--websockets", "--upstream", "http://127.0.0.1:\(unanswered.port)", "--upstream-connect-timeout", "1"])
+                [
+                    "--websockets", "--upstream", "http://127.0.0.1:\(unanswered.port)",
+                    "--upstream-connect-timeout", "1",
+                ])
             defer { gateway.stop() }
             let report = try Self.client(port: port, path: "/unopened", key: alice, mode: "presign", expect: 1, ["hi"])
             #expect(report["close_code"] as? Int == 1011, "\(report)")
@@ -444,7 +448,9 @@ struct GatewayWebSocketTests {
         // The relay's connection has reached the upstream (and waits for its answer).
         var connections: [Int32] = []
         defer { connections.forEach { close($0) } }
-        while let connection = waiting.acceptConnection(within: connections.isEmpty ? 30 : 0.2) { connections.append(connection) }
+        while let connection = waiting.acceptConnection(within: connections.isEmpty ? 30 : 0.2) {
+            connections.append(connection)
+        }
         #expect(!connections.isEmpty, "the relay never connected to the upstream")
         kill(gateway.process.processIdentifier, SIGTERM)
         let exited = gateway.exited(within: 30)

@@ -261,9 +261,11 @@ struct PolicyTests {
         var fields = HTTPFields()
         fields[.contentLength] = "2"
         let request = HTTPRequest(
-            method: .post, scheme: "https", authority: "dynamodb.us-east-1.amazonaws.com", path: "/", headerFields: fields)
+            method: .post, scheme: "https", authority: "dynamodb.us-east-1.amazonaws.com", path: "/",
+            headerFields: fields)
         let signed = VerificationRequest(
-            try Fixture.signer(service: "dynamodb").sign(request, payload: .sha256(of: Array("{}".utf8)), at: Fixture.date)
+            try Fixture.signer(service: "dynamodb")
+                .sign(request, payload: .sha256(of: Array("{}".utf8)), at: Fixture.date)
                 .request)
         let asked = await Fixture.verifier().verify(signed, payload: .streamed, now: Self.now)
         #expect(asked.code == "MissingSecurityHeader" && asked.failure?.asksForBody == true)
@@ -301,7 +303,8 @@ struct PolicyTests {
         p = VerificationPolicy()
         p.allowUnsignedPayload = false
         let refusedTrailer = await Fixture.verifier(policy: p).verify(unsignedTrailer, now: Self.now)
-        #expect(refusedTrailer.code == "AccessDenied" && refusedTrailer.failure?.message.contains("unsigned body") == true)
+        #expect(
+            refusedTrailer.code == "AccessDenied" && refusedTrailer.failure?.message.contains("unsigned body") == true)
         let bogus = Fixture.replacing(unsigned, "x-amz-content-sha256", with: Array("abc".utf8))
         #expect(await Fixture.verifier().verify(bogus, now: Self.now).code == "InvalidArgument")
     }

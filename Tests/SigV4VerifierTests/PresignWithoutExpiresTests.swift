@@ -81,7 +81,8 @@ struct PresignWithoutExpiresTests {
     }
 
     @Test("a presign parameter whose name is percent-encoded is refused: X-Amz-%45xpires, which the signature reads as X-Amz-Expires, does not turn an expiring IoT URL into one the skew window alone checks", arguments: [
-        ("X-Amz-Expires=", "X-Amz-%45xpires="), ("X-Amz-Expires=", "%58-Amz-Expires="), ("X-Amz-Date=", "X-Amz-D%61te="),
+        ("X-Amz-Expires=", "X-Amz-%45xpires="), ("X-Amz-Expires=", "%58-Amz-Expires="),
+        ("X-Amz-Date=", "X-Amz-D%61te="),
         ("X-Amz-Signature=", "X-Amz-Signatur%65="),
     ])
     func percentEncodedPresignNamesAreRefused(plain: String, encoded: String) async throws {
@@ -90,17 +91,20 @@ struct PresignWithoutExpiresTests {
             region: "us-east-1", service: "iotdevicegateway", keyCache: nil)
         let date = try AmzDate(iso8601Basic: "20261205T120000Z")
         let url = try signer.presign(
-            HTTPRequest(method: .get, scheme: "https", authority: "example-ats.iot.us-east-1.amazonaws.com", path: "/mqtt"),
+            HTTPRequest(
+                method: .get, scheme: "https", authority: "example-ats.iot.us-east-1.amazonaws.com", path: "/mqtt"),
             expires: 60, at: date)
         let target = try #require(url.request.path)
         #expect(target.contains(plain))
         let credential = ResolvedCredential(
-            accessKeyID: "AKIDDEVICE", secretAccessKey: SecretAccessKey("device-secret-0123456789"), principal: "device")
+            accessKeyID: "AKIDDEVICE", secretAccessKey: SecretAccessKey("device-secret-0123456789"),
+            principal: "device")
         let verifier = Verifier(resolver: InMemoryCredentialResolver([credential]))
         let host = [("Host", "example-ats.iot.us-east-1.amazonaws.com")]
         let signedAsIs = VerificationRequest(method: "GET", target: target, headers: host)
         #expect(await verifier.verify(signedAsIs, payload: .body([]), now: date).isAccepted)
-        #expect(await verifier.verify(signedAsIs, payload: .body([]), now: date.adding(seconds: 600)).code == "AccessDenied")
+        let late = await verifier.verify(signedAsIs, payload: .body([]), now: date.adding(seconds: 600))
+        #expect(late.code == "AccessDenied")
         let changed = VerificationRequest(
             method: "GET", target: target.replacingOccurrences(of: plain, with: encoded), headers: host)
         for now in [date, date.adding(seconds: 600)] {

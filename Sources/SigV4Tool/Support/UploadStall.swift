@@ -13,7 +13,9 @@ import Synchronization
 /// ```swift
 /// let stall = UploadStall()
 /// outbound.body = .stream(UploadStall.Watched(body, stall: stall), length: .known(length))
-/// let response = try await stall.guarding(limit: .seconds(300)) { try await client.execute(outbound, deadline: .distantFuture) }
+/// let response = try await stall.guarding(limit: .seconds(300)) {
+///     try await client.execute(outbound, deadline: .distantFuture)
+/// }
 /// ```
 final class UploadStall: Sendable {
     /// Thrown (and answered 504 `GatewayTimeout`) when the upstream took nothing for the limit.
@@ -41,7 +43,9 @@ final class UploadStall: Sendable {
 
     /// Runs `exchange` (the request to the upstream); throws ``Stalled`` and cancels it once the upstream
     /// has taken nothing for `limit` while the body still had buffers to give.
-    func guarding<R: Sendable>(limit: Duration?, _ exchange: @escaping @Sendable () async throws -> R) async throws -> R {
+    func guarding<R: Sendable>(limit: Duration?, _ exchange: @escaping @Sendable () async throws -> R) async throws
+        -> R
+    {
         guard let limit else { return try await exchange() }
         return try await withThrowingTaskGroup(of: R?.self) { group in
             group.addTask { try await exchange() }
@@ -50,7 +54,8 @@ final class UploadStall: Sendable {
                 while true {
                     try await Task.sleep(for: tick)
                     if self.waiting >= limit {
-                        throw Stalled(seconds: Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18)
+                        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+                        throw Stalled(seconds: seconds)
                     }
                 }
             }

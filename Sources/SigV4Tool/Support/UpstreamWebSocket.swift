@@ -159,13 +159,17 @@ struct UpstreamWebSocket: Sendable {
                     }
                     let upgrader = NIOTypedWebSocketClientUpgrader<Upgrade>(maxFrameSize: maxFrameSize) { channel, _ in
                         channel.eventLoop.makeCompletedFuture {
-                            .upgraded(try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel))
+                            .upgraded(
+                                try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
+                                    wrappingChannelSynchronously: channel))
                         }
                     }
                     var configuration = NIOUpgradableHTTPClientPipelineConfiguration(
                         upgradeConfiguration: NIOTypedHTTPClientUpgradeConfiguration(
                             upgradeRequestHead: requestHead, upgraders: [upgrader],
-                            notUpgradingCompletionHandler: { channel in channel.eventLoop.makeSucceededFuture(.notUpgraded) }))
+                            notUpgradingCompletionHandler: { channel in
+                                channel.eventLoop.makeSucceededFuture(.notUpgraded)
+                            }))
                     configuration.leftOverBytesStrategy = .forwardBytes
                     let upgrade = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
                         configuration: configuration)
@@ -210,7 +214,8 @@ struct UpstreamWebSocket: Sendable {
         case .upgraded(let channel):
             _ = try await WebSocketHandler.handle(
                 type: .client,
-                configuration: .init(extensions: [], autoPing: .disabled, validateUTF8: false, maxFrameSize: maxFrameSize),
+                configuration: .init(
+                    extensions: [], autoPing: .disabled, validateUTF8: false, maxFrameSize: maxFrameSize),
                 asyncChannel: channel, context: Context(logger: logger), handler: handler)
         }
     }
