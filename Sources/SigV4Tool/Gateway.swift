@@ -1012,8 +1012,8 @@ struct StartedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(box: box) }
 }
 
-/// The upstream's response body, passed through; when it fails partway, `onCut` gets the error and the
-/// bytes passed so far (then the error goes on: the client's connection is cut).
+/// The upstream's response body, passed through; when it fails partway (not by a cancellation: the
+/// client's side ended), `onCut` gets the error and the bytes passed so far (then the error goes on).
 struct CutResponseBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
     typealias Element = ByteBuffer
     let base: Base
@@ -1030,7 +1030,9 @@ struct CutResponseBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable 
                 bytes += buffer?.readableBytes ?? 0
                 return buffer
             } catch {
-                onCut(error, bytes)
+                // A cancellation is the client's side ending the exchange (its connection or HTTP/2
+                // stream closed), not the upstream cutting the body.
+                if !(error is CancellationError) { onCut(error, bytes) }
                 throw error
             }
         }
