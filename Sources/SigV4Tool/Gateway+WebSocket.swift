@@ -130,7 +130,7 @@ extension Gateway {
         let limit = webSocketMessageLimit
         try await upstream.connect(
             headers: headers, tlsConfiguration: upstreamTLS?.configuration,
-            connectTimeout: webSocketUpstreamTimeouts.connect, handshakeTimeout: webSocketUpstreamTimeouts.handshake,
+            connectTimeout: upstreamTimeouts.connect, handshakeTimeout: upstreamTimeouts.answer,
             maxFrameSize: 1 << 16, logger: logger
         ) {
             upstreamInbound, upstreamOutbound, _ in

@@ -37,13 +37,12 @@ struct Gateway: Sendable {
     var spoolDirectory: String = NSTemporaryDirectory()
     /// How often an open WebSocket connection's key is resolved again (`--websocket-key-check`); nil: never.
     var webSocketKeyCheck: Duration? = .seconds(30)
-    /// The WebSocket relay's limits toward the upstream, as forwarded requests have them: its TCP
-    /// connect (`--upstream-connect-timeout`) and its TLS handshake with the upgrade's answer
-    /// (`--upstream-timeout`; nil: never).
-    var webSocketUpstreamTimeouts: (connect: TimeAmount, handshake: TimeAmount?) = (.seconds(10), .seconds(300))
-    /// How long the upstream may leave a streamed request body untaken (`--upstream-timeout`; nil:
-    /// never) before the exchange is cut and answered 504 (``UploadStall``).
-    var uploadStallLimit: Duration? = .seconds(300)
+    /// The gateway's limits toward the upstream (forwarded requests have them in the HTTP client's
+    /// configuration too): its TCP connect (`--upstream-connect-timeout`), and its answer
+    /// (`--upstream-timeout`; nil: never), which bounds the WebSocket relay's TLS handshake with the
+    /// upgrade's answer and how long the upstream may leave a streamed request body untaken before the
+    /// exchange is cut and answered 504 (``UploadStall``).
+    var upstreamTimeouts: (connect: TimeAmount, answer: TimeAmount?) = (.seconds(10), .seconds(300))
     /// Proxies whose `X-Forwarded-For` chain and `X-Forwarded-Proto` are kept (`--trusted-proxy`);
     /// by default none, and the gateway speaks only for its connection's peer.
     var trustedProxies = TrustedProxies.none
@@ -508,6 +507,7 @@ struct Gateway: Sendable {
         {
             return errorResponse(Self.signedConnectionOptionRefusal(name), to: request)
         }
+        let path = request.head.path ?? "/"
         var outbound = upstreamRequest(for: request.head, upstream: upstream, identity: identity, forwarding: forwarding)
         var upstreamSeed: Signature? = nil
         if let upstreamCredentials, let identity {
@@ -535,7 +535,7 @@ struct Gateway: Sendable {
                 outbound.body = .stream(messages, length: .unknown)
             }
             return try await relay(
-                httpClient.execute(outbound, deadline: Self.upstreamDeadline), path: request.head.path ?? "/")
+                httpClient.execute(outbound, deadline: Self.upstreamDeadline), path: path)
         }
         // A body read whole (or none) can be sent again; a streamed one cannot, and is watched for an
         // upstream that stops taking it.
@@ -587,11 +587,11 @@ struct Gateway: Sendable {
         if streamed {
             let sending = outbound
             return try await relay(
-                stall.guarding(limit: uploadStallLimit) { [self] in
+                stall.guarding(limit: upstreamTimeouts.answer.map { .nanoseconds($0.nanoseconds) }) { [self] in
                     try await send(sending, over: httpClient, resendable: false)
-                }, path: request.head.path ?? "/")
+                }, path: path)
         }
-        return try await relay(send(outbound, over: httpClient, resendable: resendable), path: request.head.path ?? "/")
+        return try await relay(send(outbound, over: httpClient, resendable: resendable), path: path)
     }
 
     /// Sends `outbound` to the upstream. When `resendable` (an idempotent method, a body held whole
@@ -934,7 +934,7 @@ struct Gateway: Sendable {
 
     /// 503 `SlowDown`: no connection to the upstream came free in time (``isUpstreamBusy(_:)``).
     static let upstreamBusy = VerificationFailure(
-        .init("SlowDown", httpStatus: 503), "Too many requests are waiting for the upstream service")
+        .slowDown, "Too many requests are waiting for the upstream service")
 }
 
 /// A usage or startup problem of the gateway, printed without a stack.

@@ -535,9 +535,8 @@ struct Serve: AsyncParsableCommand {
                     accessKeyID: $0, secretAccessKey: environment["SIGV4_UPSTREAM_SECRET_ACCESS_KEY"] ?? "")
             }, maxBufferedBody: maxBufferedBody, spoolDirectory: spoolDirectory ?? NSTemporaryDirectory(),
             webSocketKeyCheck: websocketKeyCheck > 0 ? .seconds(websocketKeyCheck) : nil,
-            webSocketUpstreamTimeouts: (
+            upstreamTimeouts: (
                 Self.timeAmount(upstreamConnectTimeout) ?? .seconds(10), Self.timeAmount(upstreamTimeout)),
-            uploadStallLimit: upstreamTimeout > 0 ? .nanoseconds(Int64(upstreamTimeout * 1e9)) : nil,
             trustedProxies: try TrustedProxies(trustedProxies),
             scheme: tls == nil ? "http" : "https",
             clientCertificates: tlsClientCa == nil ? nil : ConnectionCertificates(logger: logger),

@@ -1268,15 +1268,11 @@ public struct Verifier: Sendable {
     /// CGI-style server reads as the same header counts (`X_Amz_Copy_Source`, `x-amz-copy_source`:
     /// `HTTP_X_AMZ_COPY_SOURCE`), as the signed-header check counts `x_amz_*` names.
     static func copySourceOutside(_ scope: KeyScope, _ request: VerificationRequest) -> String? {
-        var sources: [[UInt8]] = []
         let headers = request.headers
         for i in 0..<headers.count
         where headers.withName(i, { isSourceName($0, "x-amz-copy-source") || isSourceName($0, "x-amz-rename-source") })
         {
-            sources.append(headers.value(i))
-        }
-        for raw in sources {
-            var value = raw[...]
+            var value = headers.value(i)[...]
             while let f = value.first, f == 0x20 || f == 0x09 { value = value.dropFirst() }
             while let l = value.last, l == 0x20 || l == 0x09 { value = value.dropLast() }
             if let q = value.firstIndex(of: UInt8(ascii: "?")) { value = value[..<q] }

@@ -50,13 +50,17 @@ final class UploadStall: Sendable {
         return try await withThrowingTaskGroup(of: R?.self) { group in
             group.addTask { try await exchange() }
             group.addTask {
-                let tick = min(limit / 4, .seconds(1))
+                // Wakes when the buffer last handed over would reach the limit, if the upstream has not
+                // asked for the next by then: once per limit while it keeps reading, not on a tick.
+                var wait = limit
                 while true {
-                    try await Task.sleep(for: tick)
-                    if self.waiting >= limit {
+                    try await Task.sleep(for: max(wait, .milliseconds(1)))
+                    let waiting = self.waiting
+                    if waiting >= limit {
                         let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
                         throw Stalled(seconds: seconds)
                     }
+                    wait = limit - waiting
                 }
             }
             defer { group.cancelAll() }
