@@ -1,6 +1,7 @@
 public import NIOCore
 import HTTPTypes
 public import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 /// Answers `Expect: 100-continue` with an interim `100 Continue`, so uploading clients send their body.
 ///
@@ -14,24 +15,124 @@ public import NIOHTTPTypes
 ///     server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])))
 /// ```
 ///
-/// The interim response is sent as soon as the request head arrives. A request refused by the
-/// SigV4 middleware still gets its error response; its body is then read and discarded by the server.
+/// By default (``Timing/immediately``) the interim response is sent as soon as the request head
+/// arrives: a request the SigV4 middleware refuses still gets its error response, but its client has
+/// sent the body by then, which the server reads and discards.
+///
+/// With ``Timing/whenBodyIsRead`` the `100 Continue` waits until the application first reads the
+/// body, as Go's `net/http` does: wrap each request's body with
+/// `Request.sendingContinueWhenBodyIsRead(on:)` (``ExpectContinueMiddleware`` does
+/// it for a router). A request refused before its body is read (a bad signature, an unknown key, a
+/// key outside its scope) then gets no `100`, and its client never sends the body. Over HTTP/1.1 that
+/// final response carries `Connection: close` and the connection is closed after it when no byte of
+/// the body has come (the client did not send it, so the request's framing cannot be resumed); a
+/// client that sent its body without waiting has it read and discarded as before. An HTTP/2 stream is
+/// left for its client to end.
+///
+/// ```swift
+/// let router = Router(context: BasicSigV4RequestContext.self)
+/// router.add(middleware: ExpectContinueMiddleware())
+/// router.add(middleware: SigV4Authenticator(verifier: verifier))
+/// let app = Application(
+///     router: router,
+///     server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler(sending: .whenBodyIsRead)])))
+/// ```
 public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPRequestPart
     public typealias InboundOut = HTTPRequestPart
     public typealias OutboundIn = HTTPResponsePart
     public typealias OutboundOut = HTTPResponsePart
 
-    /// Creates the handler (one per connection).
-    public init() {}
+    /// When the interim `100 Continue` is sent.
+    public enum Timing: Sendable {
+        /// As soon as the request head arrives.
+        case immediately
+        /// When the application first reads the body (``SendContinue`` reaches the handler).
+        case whenBodyIsRead
+    }
+
+    /// The user outbound event that sends the `100 Continue` owed to the current request, if one is
+    /// (the head asked for it, no part of the body has come, and no final response has gone).
+    ///
+    /// ```swift
+    /// channel.triggerUserOutboundEvent(ExpectContinueHandler.SendContinue(), promise: nil)
+    /// ```
+    public struct SendContinue: Sendable {
+        /// The event.
+        public init() {}
+    }
+
+    private let timing: Timing
+    /// The current request asked for `100-continue`, which has not been sent yet.
+    private var owed = false
+    /// A final response went out while the continue was owed and no body had come: after its end the
+    /// HTTP/1.1 connection is closed.
+    private var closeAfterResponse = false
+    /// The handler is on an HTTP/1.1 connection (after Hummingbird's HTTP/1 codec), not an HTTP/2 stream.
+    private var isHTTP1 = false
+
+    /// Creates the handler (one per connection); `timing`: when the `100 Continue` goes.
+    public init(sending timing: Timing = .immediately) {
+        self.timing = timing
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        isHTTP1 = (try? context.pipeline.syncOperations.handler(type: HTTP1ToHTTPServerCodec.self)) != nil
+    }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data),
-            head.headerFields[.expect]?.lowercased() == "100-continue"
-        {
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            owed = false
+            closeAfterResponse = false
+            if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                if timing == .immediately {
+                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+                } else {
+                    owed = true
+                }
+            }
+        case .body, .end:
+            // The client sent (part of) its body without waiting: RFC 9110 lets the server omit the 100.
+            owed = false
         }
         context.fireChannelRead(data)
+    }
+
+    public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is SendContinue else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        if owed {
+            owed = false
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+        }
+        promise?.succeed(())
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head) where owed && head.status.kind != .informational:
+            owed = false
+            // An HTTP/2 stream has no connection to close, and no Connection field.
+            guard isHTTP1 else { break }
+            closeAfterResponse = true
+            head.headerFields[.connection] = "close"
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+            return
+        case .end where closeAfterResponse:
+            closeAfterResponse = false
+            let written = context.eventLoop.makePromise(of: Void.self)
+            let channel = context.channel
+            written.futureResult.cascade(to: promise)
+            written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+            context.write(data, promise: written)
+            return
+        default:
+            break
+        }
+        context.write(data, promise: promise)
     }
 }
 

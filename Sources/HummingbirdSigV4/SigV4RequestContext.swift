@@ -39,7 +39,7 @@ extension SigV4RequestContext {
 /// let router = Router(context: BasicSigV4RequestContext.self)
 /// router.add(middleware: SigV4Authenticator(verifier: verifier))
 /// ```
-public struct BasicSigV4RequestContext: SigV4RequestContext, RemoteAddressRequestContext {
+public struct BasicSigV4RequestContext: SigV4RequestContext, RemoteAddressRequestContext, ChannelRequestContext {
     /// Hummingbird's per-request storage.
     public var coreContext: CoreRequestContextStorage
     /// The verified identity, nil until the middleware accepted the request.
@@ -53,6 +53,12 @@ public struct BasicSigV4RequestContext: SigV4RequestContext, RemoteAddressReques
     /// router.get("/whoami") { _, context in context.remoteAddress?.ipAddress ?? "unknown" }
     /// ```
     public var remoteAddress: SocketAddress?
+    /// The channel the request came on (for HTTP/2, its stream's), for ``ExpectContinueMiddleware``.
+    ///
+    /// ```swift
+    /// router.add(middleware: ExpectContinueMiddleware<BasicSigV4RequestContext>())
+    /// ```
+    public let channel: any Channel
 
     /// Creates an empty context for a new request.
     public init(source: Source) {
@@ -60,5 +66,6 @@ public struct BasicSigV4RequestContext: SigV4RequestContext, RemoteAddressReques
         self.sigV4 = nil
         self.sigV4Form = nil
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
     }
 }

@@ -313,8 +313,12 @@ struct Gateway: Sendable {
         var form: VerifiedPostForm?
         let response: Response
         // A body's own failures are told from the upstream's (``ClientBody``); a request without one
-        // (most of them) goes on untouched.
-        let request = Self.hasBody(request.head) ? Self.taggingBodyFailures(request) : request
+        // (most of them) goes on untouched. `Expect: 100-continue` is answered when the body is first
+        // read (by the verifier when it needs the body, or to forward or echo it): a request refused
+        // before then never has its body sent.
+        let request =
+            Self.hasBody(request.head)
+            ? Self.taggingBodyFailures(request.sendingContinueWhenBodyIsRead(on: context.channel)) : request
         do {
             if let authenticator {
                 response = try await authenticator.handle(request, context: context) { request, context in

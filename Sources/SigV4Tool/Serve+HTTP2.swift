@@ -37,7 +37,7 @@ extension Serve {
     ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
             let streams = HTTP1Channel.Configuration(
-                additionalChannelHandlers: [ExpectContinueHandler(), HTTP2RequestFramingHandler()],
+                additionalChannelHandlers: [ExpectContinueHandler(sending: .whenBodyIsRead), HTTP2RequestFramingHandler()],
                 idleTimeout: idleTimeout)
             let upgrade = try HTTP2UpgradeChannel(
                 tlsChannelConfiguration: .init(tlsConfiguration: tls, customVerificationCallback: verifyClient),

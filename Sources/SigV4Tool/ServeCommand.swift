@@ -544,7 +544,7 @@ struct Serve: AsyncParsableCommand {
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
         let http1Configuration = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [ExpectContinueHandler()], idleTimeout: idleTimeAmount)
+            additionalChannelHandlers: [ExpectContinueHandler(sending: .whenBodyIsRead)], idleTimeout: idleTimeAmount)
         let http1: HTTPServerBuilder
         if websockets {
             // A refused handshake is answered as the same request refused as a plain one.

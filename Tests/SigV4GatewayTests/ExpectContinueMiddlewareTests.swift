@@ -1,0 +1,89 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdSigV4
+import HummingbirdTesting
+import NIOCore
+import SigV4
+import SigV4Verifier
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ExpectContinueHandler` and `ExpectContinueMiddleware` in a Hummingbird app of the library's user:
+/// a live server in front of ``TestApp``'s routes, spoken to in raw HTTP/1.1 so the test sees every
+/// interim response and when the server closes the connection.
+@Suite("Hummingbird: Expect: 100-continue with the SigV4 middleware (live server)")
+struct ExpectContinueMiddlewareTests {
+    /// ``TestApp``'s `/upload` behind the authenticator, with the handler sending its `100` per `timing`
+    /// (and, for `.whenBodyIsRead`, ``ExpectContinueMiddleware`` before the authenticator).
+    static func application(_ timing: ExpectContinueHandler.Timing) -> some ApplicationProtocol {
+        let verifier = Verifier(
+            resolver: InMemoryCredentialResolver([TestApp.alice]),
+            policy: VerificationPolicy(allowedRegions: ["us-east-1"]))
+        let router = Router(context: BasicSigV4RequestContext.self)
+        if timing == .whenBodyIsRead { router.add(middleware: ExpectContinueMiddleware()) }
+        router.add(middleware: SigV4Authenticator(verifier: verifier, configuration: .init(clock: { TestApp.now })))
+        router.put("/upload") { request, _ in
+            var count = 0
+            for try await buffer in request.body { count += buffer.readableBytes }
+            return "\(count)"
+        }
+        return Application(
+            router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler(sending: timing)])))
+    }
+
+    /// The head of `PUT /upload` with `body`'s hash, signed with `secret` (alice's by default), asking
+    /// `Expect: 100-continue`.
+    static func head(port: Int, body: [UInt8], secret: String? = nil) throws -> [UInt8] {
+        let request = HTTPRequest(
+            method: .put, scheme: "http", authority: "127.0.0.1:\(port)", path: "/upload",
+            headerFields: [.contentLength: String(body.count)])
+        let signed = try TestApp.signer(secret: secret).sign(request, payload: .sha256(of: body), at: TestApp.now)
+        var head = "PUT /upload HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+        for field in signed.request.headerFields { head += "\(field.name.rawName): \(field.value)\r\n" }
+        return Array((head + "Expect: 100-continue\r\n\r\n").utf8)
+    }
+
+    @Test("with .whenBodyIsRead a verified upload gets 100 Continue when the handler reads its body, and a refused one none: its 403 says Connection: close and the server closes the connection without waiting for the body")
+    func continueWhenBodyIsRead() async throws {
+        try await Self.application(.whenBodyIsRead).test(.live) { client in
+            let port = try #require(client.port)
+            let body = Array("twelve bytes".utf8)
+            let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+            defer { close(fd) }
+            GatewayExpectContinueTests.write(fd, try Self.head(port: port, body: body))
+            let interim = GatewayExpectContinueTests.readHead(fd)
+            #expect(interim.hasPrefix("HTTP/1.1 100 "), "\(interim)")
+            GatewayExpectContinueTests.write(fd, body)
+            let answer = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+            #expect(answer.hasPrefix("HTTP/1.1 200 ") && answer.hasSuffix("\r\n\r\n12"), "\(answer)")
+
+            let refused = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+            defer { close(refused) }
+            GatewayExpectContinueTests.write(refused, try Self.head(port: port, body: body, secret: "not alice's secret"))
+            let response = String(decoding: RawSocket.readResponse(refused), as: UTF8.self)
+            #expect(response.hasPrefix("HTTP/1.1 403 ") && response.contains("SignatureDoesNotMatch"), "\(response)")
+            #expect(response.lowercased().contains("\r\nconnection: close\r\n"), "\(response)")
+            #expect(GatewayExpectContinueTests.closedByPeer(refused), "the server waited for the body")
+        }
+    }
+
+    @Test("with the default timing (.immediately) the 100 Continue goes as soon as the head arrives, before the request is judged: a refused upload's client gets it before its 403")
+    func continueImmediately() async throws {
+        try await Self.application(.immediately).test(.live) { client in
+            let port = try #require(client.port)
+            let body = Array("twelve bytes".utf8)
+            let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+            defer { close(fd) }
+            GatewayExpectContinueTests.write(fd, try Self.head(port: port, body: body, secret: "not alice's secret"))
+            let interim = GatewayExpectContinueTests.readHead(fd)
+            #expect(interim.hasPrefix("HTTP/1.1 100 "), "\(interim)")
+            let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+            #expect(response.hasPrefix("HTTP/1.1 403 "), "\(response)")
+        }
+    }
+}

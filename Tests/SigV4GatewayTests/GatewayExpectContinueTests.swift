@@ -1,0 +1,121 @@
+import Foundation
+import HTTPTypes
+import SigV4
+import SigV4TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// When `sigv4 serve` answers `Expect: 100-continue`: only once the request has passed what can be
+/// checked without its body, so a refused client never sends the body (as Go's servers, MinIO's
+/// among them, answer it on the body's first read). Raw HTTP/1.1 over a socket, so the test sees
+/// every interim response and when the gateway closes the connection.
+@Suite("sigv4 serve: Expect: 100-continue (built binary)", .serialized)
+struct GatewayExpectContinueTests {
+    /// Sends `bytes` on `fd`.
+    static func write(_ fd: Int32, _ bytes: [UInt8]) {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { return }
+            sent += n
+        }
+    }
+
+    /// Reads from `fd` until a response head has come whole (up to its blank line), the peer closed,
+    /// or the socket's read timeout passed.
+    static func readHead(_ fd: Int32) -> String {
+        var out: [UInt8] = []
+        var byte: UInt8 = 0
+        while !out.suffix(4).elementsEqual("\r\n\r\n".utf8) {
+            guard recv(fd, &byte, 1, 0) == 1 else { break }
+            out.append(byte)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// True when the peer closes `fd` (a read gives end of file) before the socket's read timeout.
+    static func closedByPeer(_ fd: Int32) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return true }
+            if n < 0 { return false }
+        }
+    }
+
+    /// The head of a `PUT target` signed by `signer` for `body`, asking `Expect: 100-continue`.
+    static func head(_ rig: GatewayForwardingTests.Rig, _ target: String, body: [UInt8], by signer: Signer? = nil)
+        throws -> [UInt8]
+    {
+        let fields = try rig.signed(
+            .put, target, [.contentLength: String(body.count)], payload: .sha256(of: body), by: signer)
+        var head = "PUT \(target) HTTP/1.1\r\n"
+        for (name, value) in fields { head += "\(name): \(value)\r\n" }
+        return Array((head + "Expect: 100-continue\r\n\r\n").utf8)
+    }
+
+    @Test("a verified upload gets 100 Continue after its head and is answered once the body it then sends has come; the upstream stores that body")
+    func verifiedUploadGetsContinue() throws {
+        let rig = try GatewayForwardingTests.Rig()
+        let body = Array("continued body".utf8)
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+        defer { close(fd) }
+        Self.write(fd, try Self.head(rig, "/bucket/continued", body: body))
+        let interim = Self.readHead(fd)
+        #expect(interim.hasPrefix("HTTP/1.1 100 "), "\(interim)")
+        Self.write(fd, body)
+        let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+        #expect(response.hasPrefix("HTTP/1.1 200 "), "\(response)")
+        let stored = try #require(rig.upstreamRequest("/bucket/continued"), "\(rig.received)")
+        #expect(stored.contains("continued body"), "\(stored)")
+    }
+
+    @Test("an upload refused on its head (a wrong secret: SignatureDoesNotMatch; an unknown key: InvalidAccessKeyId) gets its 403 with no 100 Continue before it and Connection: close, and the gateway closes the connection without waiting for the body the client was told not to send; nothing reaches the upstream")
+    func refusedUploadGetsNoContinue() throws {
+        let rig = try GatewayForwardingTests.Rig()
+        let body = Array("never sent".utf8)
+        let wrongSecret = Signer(
+            credentials: Credentials(accessKeyID: rig.credentials.accessKeyID, secretAccessKey: "not the secret"),
+            region: "us-east-1", service: "s3", keyCache: nil)
+        let unknownKey = Signer(
+            credentials: Credentials(accessKeyID: "AKIDUNKNOWNUNKNOWN00", secretAccessKey: "whatever"),
+            region: "us-east-1", service: "s3", keyCache: nil)
+        for (signer, code) in [(wrongSecret, "SignatureDoesNotMatch"), (unknownKey, "InvalidAccessKeyId")] {
+            let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+            defer { close(fd) }
+            Self.write(fd, try Self.head(rig, "/bucket/refused", body: body, by: signer))
+            let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+            #expect(response.hasPrefix("HTTP/1.1 403 "), "\(code): \(response)")
+            #expect(response.contains("<Code>\(code)</Code>"), "\(response)")
+            #expect(response.lowercased().contains("\r\nconnection: close\r\n"), "\(response)")
+            // Within the socket's 10 s read timeout; the gateway's idle timeout is 60 s.
+            #expect(Self.closedByPeer(fd), "\(code): the gateway kept the connection open for the body")
+        }
+        #expect(rig.requests.isEmpty, "\(rig.received)")
+    }
+
+    @Test("a client that sends its body without waiting for 100 Continue is answered as before: refused, its body read and the connection kept for the next request; accepted, stored")
+    func clientThatDoesNotWait() throws {
+        let rig = try GatewayForwardingTests.Rig()
+        let body = Array("sent at once".utf8)
+        let wrongSecret = Signer(
+            credentials: Credentials(accessKeyID: rig.credentials.accessKeyID, secretAccessKey: "not the secret"),
+            region: "us-east-1", service: "s3", keyCache: nil)
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+        defer { close(fd) }
+        Self.write(fd, try Self.head(rig, "/bucket/eager-refused", body: body, by: wrongSecret) + body)
+        let refused = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+        #expect(refused.hasPrefix("HTTP/1.1 403 ") && refused.contains("<Code>SignatureDoesNotMatch</Code>"), "\(refused)")
+        #expect(!refused.lowercased().contains("\r\nconnection: close\r\n"), "\(refused)")
+        // The same connection carries the next request.
+        Self.write(fd, try Self.head(rig, "/bucket/eager", body: body) + body)
+        let accepted = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+        #expect(accepted.hasPrefix("HTTP/1.1 200 ") || accepted.hasPrefix("HTTP/1.1 100 "), "\(accepted)")
+        let stored = try #require(rig.upstreamRequest("/bucket/eager"), "\(rig.received)")
+        #expect(stored.contains("sent at once"), "\(stored)")
+        #expect(rig.upstreamRequest("/bucket/eager-refused") == nil, "\(rig.received)")
+    }
+}
