@@ -33,9 +33,8 @@ import NIOHTTPTypesHTTP1
 /// let router = Router(context: BasicSigV4RequestContext.self)
 /// router.add(middleware: ExpectContinueMiddleware())
 /// router.add(middleware: SigV4Authenticator(verifier: verifier))
-/// let app = Application(
-///     router: router,
-///     server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler(sending: .whenBodyIsRead)])))
+/// let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ExpectContinueHandler(sending: .whenBodyIsRead)])
+/// let app = Application(router: router, server: .http1(configuration: http1))
 /// ```
 public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPRequestPart

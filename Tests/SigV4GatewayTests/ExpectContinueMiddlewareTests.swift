@@ -64,7 +64,8 @@ struct ExpectContinueMiddlewareTests {
 
             let refused = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
             defer { close(refused) }
-            GatewayExpectContinueTests.write(refused, try Self.head(port: port, body: body, secret: "not alice's secret"))
+            let forged = try Self.head(port: port, body: body, secret: "not alice's secret")
+            GatewayExpectContinueTests.write(refused, forged)
             let response = String(decoding: RawSocket.readResponse(refused), as: UTF8.self)
             #expect(response.hasPrefix("HTTP/1.1 403 ") && response.contains("SignatureDoesNotMatch"), "\(response)")
             #expect(response.lowercased().contains("\r\nconnection: close\r\n"), "\(response)")
