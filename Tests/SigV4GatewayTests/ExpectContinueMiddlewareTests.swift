@@ -48,28 +48,42 @@ struct ExpectContinueMiddlewareTests {
         return Array((head + "Expect: 100-continue\r\n\r\n").utf8)
     }
 
+    /// Runs `exchange` (blocking socket calls) on a thread of its own: the server's handlers run on the
+    /// cooperative pool, which a blocked test task would starve (two threads on this machine).
+    static func offPool<T: Sendable>(_ exchange: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try exchange() }) }.start()
+        }
+    }
+
     @Test("with .whenBodyIsRead a verified upload gets 100 Continue when the handler reads its body, and a refused one none: its 403 says Connection: close and the server closes the connection without waiting for the body")
     func continueWhenBodyIsRead() async throws {
         try await Self.application(.whenBodyIsRead).test(.live) { client in
             let port = try #require(client.port)
             let body = Array("twelve bytes".utf8)
-            let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
-            defer { close(fd) }
-            GatewayExpectContinueTests.write(fd, try Self.head(port: port, body: body))
-            let interim = GatewayExpectContinueTests.readHead(fd)
+            let accepted = try Self.head(port: port, body: body)
+            let (interim, answer) = try await Self.offPool {
+                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+                defer { close(fd) }
+                GatewayExpectContinueTests.write(fd, accepted)
+                let interim = GatewayExpectContinueTests.readHead(fd)
+                GatewayExpectContinueTests.write(fd, body)
+                return (interim, String(decoding: RawSocket.readResponse(fd), as: UTF8.self))
+            }
             #expect(interim.hasPrefix("HTTP/1.1 100 "), "\(interim)")
-            GatewayExpectContinueTests.write(fd, body)
-            let answer = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
             #expect(answer.hasPrefix("HTTP/1.1 200 ") && answer.hasSuffix("\r\n\r\n12"), "\(answer)")
 
-            let refused = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
-            defer { close(refused) }
             let forged = try Self.head(port: port, body: body, secret: "not alice's secret")
-            GatewayExpectContinueTests.write(refused, forged)
-            let response = String(decoding: RawSocket.readResponse(refused), as: UTF8.self)
+            let (response, closed) = try await Self.offPool {
+                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+                defer { close(fd) }
+                GatewayExpectContinueTests.write(fd, forged)
+                let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+                return (response, GatewayExpectContinueTests.closedByPeer(fd))
+            }
             #expect(response.hasPrefix("HTTP/1.1 403 ") && response.contains("SignatureDoesNotMatch"), "\(response)")
             #expect(response.lowercased().contains("\r\nconnection: close\r\n"), "\(response)")
-            #expect(GatewayExpectContinueTests.closedByPeer(refused), "the server waited for the body")
+            #expect(closed, "the server waited for the body")
         }
     }
 
@@ -77,13 +91,15 @@ struct ExpectContinueMiddlewareTests {
     func continueImmediately() async throws {
         try await Self.application(.immediately).test(.live) { client in
             let port = try #require(client.port)
-            let body = Array("twelve bytes".utf8)
-            let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
-            defer { close(fd) }
-            GatewayExpectContinueTests.write(fd, try Self.head(port: port, body: body, secret: "not alice's secret"))
-            let interim = GatewayExpectContinueTests.readHead(fd)
+            let forged = try Self.head(port: port, body: Array("twelve bytes".utf8), secret: "not alice's secret")
+            let (interim, response) = try await Self.offPool {
+                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+                defer { close(fd) }
+                GatewayExpectContinueTests.write(fd, forged)
+                let interim = GatewayExpectContinueTests.readHead(fd)
+                return (interim, String(decoding: RawSocket.readResponse(fd), as: UTF8.self))
+            }
             #expect(interim.hasPrefix("HTTP/1.1 100 "), "\(interim)")
-            let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
             #expect(response.hasPrefix("HTTP/1.1 403 "), "\(response)")
         }
     }
