@@ -46,6 +46,13 @@ struct GatewayExpectContinueTests {
         }
     }
 
+    /// A signer for S3 in us-east-1 with this key id and secret.
+    static func signer(_ accessKeyID: String, _ secret: String) -> Signer {
+        Signer(
+            credentials: Credentials(accessKeyID: accessKeyID, secretAccessKey: secret), region: "us-east-1",
+            service: "s3", keyCache: nil)
+    }
+
     /// The head of a `PUT target` signed by `signer` for `body`, asking `Expect: 100-continue`.
     static func head(_ rig: GatewayForwardingTests.Rig, _ target: String, body: [UInt8], by signer: Signer? = nil)
         throws -> [UInt8]
@@ -77,12 +84,8 @@ struct GatewayExpectContinueTests {
     func refusedUploadGetsNoContinue() throws {
         let rig = try GatewayForwardingTests.Rig()
         let body = Array("never sent".utf8)
-        let wrongSecret = Signer(
-            credentials: Credentials(accessKeyID: rig.credentials.accessKeyID, secretAccessKey: "not the secret"),
-            region: "us-east-1", service: "s3", keyCache: nil)
-        let unknownKey = Signer(
-            credentials: Credentials(accessKeyID: "AKIDUNKNOWNUNKNOWN00", secretAccessKey: "whatever"),
-            region: "us-east-1", service: "s3", keyCache: nil)
+        let wrongSecret = Self.signer(rig.credentials.accessKeyID, "not the secret")
+        let unknownKey = Self.signer("AKIDUNKNOWNUNKNOWN00", "whatever")
         for (signer, code) in [(wrongSecret, "SignatureDoesNotMatch"), (unknownKey, "InvalidAccessKeyId")] {
             let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
             defer { close(fd) }
@@ -101,9 +104,7 @@ struct GatewayExpectContinueTests {
     func clientThatDoesNotWait() throws {
         let rig = try GatewayForwardingTests.Rig()
         let body = Array("sent at once".utf8)
-        let wrongSecret = Signer(
-            credentials: Credentials(accessKeyID: rig.credentials.accessKeyID, secretAccessKey: "not the secret"),
-            region: "us-east-1", service: "s3", keyCache: nil)
+        let wrongSecret = Self.signer(rig.credentials.accessKeyID, "not the secret")
         let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
         defer { close(fd) }
         Self.write(fd, try Self.head(rig, "/bucket/eager-refused", body: body, by: wrongSecret) + body)

@@ -294,7 +294,7 @@ struct GatewayHTTP2Tests {
     }
 
     @Test(
-        "over h2 (python h2): a host field that is not the :authority is InvalidRequest and reaches nothing; Expect: 100-continue gets its interim 100 before the body is sent; a Cookie split into cookie fields is joined, verified and forwarded as one; a connection left open after its response gets GOAWAY after the idle timeout"
+        "over h2 (python h2): a host field that is not the :authority is InvalidRequest and reaches nothing; Expect: 100-continue gets its interim 100 before the body is sent, and none when the request is refused on its head; a Cookie split into cookie fields is joined, verified and forwarded as one; a connection left open after its response gets GOAWAY after the idle timeout"
     )
     func h2Details() throws {
         let (rig, certificate) = try Self.rig(["--idle-timeout", "2"])
@@ -318,6 +318,14 @@ struct GatewayHTTP2Tests {
         #expect(answer["status"] as? Int == 200, "\(answer)")
         #expect(
             GatewayForwardingAttackTests.request(rig, "/bucket/continued")?.bytes == body.utf8.count, "\(rig.received)")
+        // Refused on its head (signed for another path): its 403 comes with no 100 before it, so the
+        // client never sends the body.
+        let refused = try Self.h2(
+            rig, certificate, "PUT", "/bucket/refused", continued, body: body, expectContinue: true)
+        #expect(refused["informational"] as? [String] == [], "\(refused)")
+        #expect(refused["status"] as? Int == 403, "\(refused)")
+        #expect((refused["body"] as? String ?? "").contains("<Code>SignatureDoesNotMatch</Code>"), "\(refused)")
+        #expect(GatewayForwardingAttackTests.request(rig, "/bucket/refused") == nil, "\(rig.received)")
 
         // A signed Cookie sent as two `cookie` fields: joined again with "; ", it verifies and goes as one line.
         let cookies = try rig.signed(.get, "/bucket/cookies", [.cookie: "a=1; b=2"])
