@@ -62,10 +62,12 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
     }
 
     private let timing: Timing
-    /// The current request asked for `100-continue`, which has not been sent yet.
-    private var owed = false
-    /// A final response went out while the continue was owed and no body had come: after its end the
-    /// HTTP/1.1 connection is closed.
+    /// For each request whose head has come and whose response has not ended, oldest first (more than
+    /// one when a client pipelines): whether it is owed a `100 Continue` (it asked, no part of its body
+    /// has come, and no final response has gone).
+    private var owed: CircularBuffer<Bool> = []
+    /// A final response went out while the continue was owed: after its end the HTTP/1.1 connection
+    /// is closed.
     private var closeAfterResponse = false
     /// The handler is on an HTTP/1.1 connection (after Hummingbird's HTTP/1 codec), not an HTTP/2 stream.
     private var isHTTP1 = false
@@ -82,20 +84,21 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            owed = false
-            closeAfterResponse = false
-            if head.headerFields[.expect]?.lowercased() == "100-continue" {
-                if timing == .immediately {
-                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
-                } else {
-                    owed = true
-                }
-            }
+            owed.append(head.headerFields[.expect]?.lowercased() == "100-continue")
+            // A pipelined request's 100 waits for the responses before its own.
+            if timing == .immediately, owed.count == 1 { sendOwedContinue(context: context) }
         case .body, .end:
             // The client sent (part of) its body without waiting: RFC 9110 lets the server omit the 100.
-            owed = false
+            if !owed.isEmpty { owed[owed.index(before: owed.endIndex)] = false }
         }
         context.fireChannelRead(data)
+    }
+
+    /// Sends the current request's `100 Continue` if it is owed one.
+    private func sendOwedContinue(context: ChannelHandlerContext) {
+        guard owed.first == true else { return }
+        owed[owed.startIndex] = false
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
     }
 
     public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
@@ -103,24 +106,27 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
-        if owed {
-            owed = false
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
-        }
+        sendOwedContinue(context: context)
         promise?.succeed(())
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .head(var head) where owed && head.status.kind != .informational:
-            owed = false
+        case .head(var head) where owed.first == true && head.status.kind != .informational:
+            owed[owed.startIndex] = false
             // An HTTP/2 stream has no connection to close, and no Connection field.
             guard isHTTP1 else { break }
             closeAfterResponse = true
             head.headerFields[.connection] = "close"
             context.write(wrapOutboundOut(.head(head)), promise: promise)
             return
-        case .end where closeAfterResponse:
+        case .end:
+            if !owed.isEmpty { owed.removeFirst() }
+            guard closeAfterResponse else {
+                context.write(data, promise: promise)
+                if timing == .immediately { sendOwedContinue(context: context) }
+                return
+            }
             closeAfterResponse = false
             let written = context.eventLoop.makePromise(of: Void.self)
             let channel = context.channel

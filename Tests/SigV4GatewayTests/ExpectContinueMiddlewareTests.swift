@@ -103,4 +103,31 @@ struct ExpectContinueMiddlewareTests {
             #expect(response.hasPrefix("HTTP/1.1 403 "), "\(response)")
         }
     }
+
+    @Test("with .immediately a pipelined request's 100 Continue waits for the answer to the request before it: an upload sent whole and, behind it, one asking Expect: 100-continue get 200, then 100, then (once its body came) 200")
+    func pipelinedContinueWaitsItsTurn() async throws {
+        try await Self.application(.immediately).test(.live) { client in
+            let port = try #require(client.port)
+            let body = Array("twelve bytes".utf8)
+            var whole = try Self.head(port: port, body: body)
+            whole.removeLast("Expect: 100-continue\r\n\r\n".utf8.count)
+            let first = whole + Array("\r\n".utf8) + body
+            let second = try Self.head(port: port, body: body)
+            let heads = try await Self.offPool {
+                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+                defer { close(fd) }
+                GatewayExpectContinueTests.write(fd, first + second)
+                var heads = [GatewayExpectContinueTests.readHead(fd)]
+                // The first answer's body ("12"), then the 100 (if it did not come before).
+                var two: [UInt8] = [0, 0]
+                _ = recv(fd, &two, 2, Int32(MSG_WAITALL))
+                heads.append(GatewayExpectContinueTests.readHead(fd))
+                GatewayExpectContinueTests.write(fd, body)
+                heads.append(GatewayExpectContinueTests.readHead(fd))
+                return heads
+            }
+            let statuses = heads.map { $0.dropFirst("HTTP/1.1 ".count).prefix(3) }
+            #expect(statuses == ["200", "100", "200"], "\(heads)")
+        }
+    }
 }

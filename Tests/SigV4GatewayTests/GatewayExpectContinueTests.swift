@@ -46,6 +46,18 @@ struct GatewayExpectContinueTests {
         }
     }
 
+    /// Everything `fd` receives until the peer closes it (or the socket's read timeout passes; then
+    /// `closed` is false).
+    static func readAll(_ fd: Int32) -> (text: String, closed: Bool) {
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return (String(decoding: out, as: UTF8.self), n == 0) }
+            out += buffer[0..<n]
+        }
+    }
+
     /// A signer for S3 in us-east-1 with this key id and secret.
     static func signer(_ accessKeyID: String, _ secret: String) -> Signer {
         Signer(
@@ -119,5 +131,27 @@ struct GatewayExpectContinueTests {
         let stored = try #require(rig.upstreamRequest("/bucket/eager"), "\(rig.received)")
         #expect(stored.contains("sent at once"), "\(stored)")
         #expect(rig.upstreamRequest("/bucket/eager-refused") == nil, "\(rig.received)")
+    }
+
+    @Test("pipelined requests: the 100 Continue owed and the connection close concern only the request that asked: a GET and, behind it on the same connection, a refused upload asking Expect: 100-continue are answered in order, the GET's answer without Connection: close, and the connection is closed after the upload's 403")
+    func pipelinedRequests() throws {
+        let rig = try GatewayForwardingTests.Rig()
+        let wrongSecret = Self.signer(rig.credentials.accessKeyID, "not the secret")
+        var first = "GET /bucket/first HTTP/1.1\r\n"
+        for (name, value) in try rig.signed(.get, "/bucket/first") { first += "\(name): \(value)\r\n" }
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+        defer { close(fd) }
+        Self.write(
+            fd, Array((first + "\r\n").utf8) + (try Self.head(rig, "/bucket/second", body: [1, 2, 3], by: wrongSecret)))
+        let (text, closed) = Self.readAll(fd)
+        let heads = text.components(separatedBy: "\r\n\r\n").filter { $0.contains("HTTP/1.1 ") }
+        let statuses = heads.compactMap { head in
+            head.range(of: "HTTP/1.1 ").map { String(head[$0.upperBound...].prefix(3)) }
+        }
+        #expect(statuses == ["200", "403"], "\(text)")
+        #expect(heads.count == 2 && !heads[0].lowercased().contains("connection: close"), "\(text)")
+        #expect(heads.count == 2 && heads[1].lowercased().contains("\r\nconnection: close"), "\(text)")
+        #expect(closed, "the gateway kept the connection open for the refused upload's body")
+        #expect(rig.upstreamRequest("/bucket/first") != nil && rig.upstreamRequest("/bucket/second") == nil)
     }
 }
