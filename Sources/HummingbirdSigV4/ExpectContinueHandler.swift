@@ -27,7 +27,8 @@ import NIOHTTPTypesHTTP1
 /// final response carries `Connection: close` and the connection is closed after it when no byte of
 /// the body has come (the client did not send it, so the request's framing cannot be resumed); a
 /// client that sent its body without waiting has it read and discarded as before. An HTTP/2 stream is
-/// left for its client to end.
+/// left for its client to end. Requests pipelined on one HTTP/1.1 connection are each owed their own
+/// `100`, sent only once the answers to the requests before them have ended.
 ///
 /// ```swift
 /// let router = Router(context: BasicSigV4RequestContext.self)
