@@ -435,7 +435,7 @@ public struct AWSChunkedDecoder: Sendable {
                 trailerECDSA = der
             } else if name == "x-amz-trailer-signature" {
                 guard trailerSignature == nil, let sig = ByteParsing.signature(value) else {
-                    throw fail(.invalidRequest, "x-amz-trailer-signature is repeated or not 64 hex digits")
+                    throw fail(.invalidRequest, "x-amz-trailer-signature is repeated or not 64 lowercase hex digits")
                 }
                 trailerSignature = sig
             } else {

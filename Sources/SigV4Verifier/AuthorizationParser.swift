@@ -352,7 +352,7 @@ enum AuthorizationParser {
         }
         guard let sig = signature.count == 64 ? ByteParsing.signature(UnsafeBufferPointer(rebasing: p[signature])) : nil
         else {
-            throw malformed("the Signature must be 64 hexadecimal digits")
+            throw malformed("the Signature must be 64 lowercase hexadecimal digits")
         }
         claim = ClaimedAuthorization(
             accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
@@ -867,7 +867,7 @@ enum AuthorizationParser {
                 return digestOf(bytes)
             }
             guard r.count == 64, let sig = ByteParsing.signature(UnsafeBufferPointer(rebasing: p[r])) else {
-                throw queryError("X-Amz-Signature must be 64 hexadecimal digits")
+                throw queryError("X-Amz-Signature must be 64 lowercase hexadecimal digits")
             }
             return sig
         }

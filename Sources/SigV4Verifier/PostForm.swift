@@ -232,8 +232,8 @@ extension Verifier {
             throw VerificationFailure(
                 .accessDenied, "Request is not yet valid", details: [.init("ServerTime", now.iso8601Basic)])
         }
-        guard let signature = Signature(hex: signatureText) else {
-            throw invalid("x-amz-signature", "The x-amz-signature field must be 64 hex digits.")
+        guard let signature = Array(signatureText.utf8).withUnsafeBufferPointer({ ByteParsing.signature($0) }) else {
+            throw invalid("x-amz-signature", "The x-amz-signature field must be 64 lowercase hex digits.")
         }
         guard policyText.utf8.count <= Base64.encodedLength(of: PostPolicy.maxJSONBytes),
             let document = Base64.decode(policyText)
