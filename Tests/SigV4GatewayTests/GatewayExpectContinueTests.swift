@@ -154,4 +154,20 @@ struct GatewayExpectContinueTests {
         #expect(closed, "the gateway kept the connection open for the refused upload's body")
         #expect(rig.upstreamRequest("/bucket/first") != nil && rig.upstreamRequest("/bucket/second") == nil)
     }
+
+    @Test("an upload whose declared length is over --max-body-size (5 GiB against 1000 bytes) is refused 413 EntityTooLarge with no 100 Continue before it, and the connection closed: the client never sends the 5 GiB")
+    func tooLargeUploadGetsNoContinue() throws {
+        let rig = try GatewayForwardingTests.Rig(arguments: ["--max-body-size", "1000"])
+        let fields = try rig.signed(.put, "/bucket/huge", [.contentLength: String(5 << 30)], payload: .unsignedPayload)
+        var head = "PUT /bucket/huge HTTP/1.1\r\n"
+        for (name, value) in fields { head += "\(name): \(value)\r\n" }
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+        defer { close(fd) }
+        Self.write(fd, Array((head + "Expect: 100-continue\r\n\r\n").utf8))
+        let (text, closed) = Self.readAll(fd)
+        #expect(text.hasPrefix("HTTP/1.1 413 ") && text.contains("<Code>EntityTooLarge</Code>"), "\(text)")
+        #expect(text.lowercased().contains("\r\nconnection: close\r\n"), "\(text)")
+        #expect(closed, "the gateway kept the connection open for the body")
+        #expect(rig.requests.isEmpty, "\(rig.received)")
+    }
 }
