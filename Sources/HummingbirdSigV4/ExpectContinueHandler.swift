@@ -23,7 +23,8 @@ import NIOHTTPTypesHTTP1
 /// body, as Go's `net/http` does: wrap each request's body with
 /// `Request.sendingContinueWhenBodyIsRead(on:)` (``ExpectContinueMiddleware`` does
 /// it for a router). A request refused before its body is read (a bad signature, an unknown key, a
-/// key outside its scope) then gets no `100`, and its client never sends the body. Over HTTP/1.1 that
+/// key outside its scope: any final status but 2xx) then gets no `100`, and its client never sends
+/// the body; a 2xx answer that starts before the body is read gets its `100` just before it. Over HTTP/1.1 that
 /// final response carries `Connection: close` and the connection is closed after it when no byte of
 /// the body has come (the client did not send it, so the request's framing cannot be resumed); a
 /// client that sent its body without waiting has it read and discarded as before. An HTTP/2 stream is
@@ -113,6 +114,10 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
+        case .head(let head) where owed.first == true && head.status.kind == .successful:
+            // Accepted before its body was read (a streaming answer whose handler reads the body
+            // afterwards): the body is wanted, so its 100 goes first.
+            sendOwedContinue(context: context)
         case .head(var head) where owed.first == true && head.status.kind != .informational:
             owed[owed.startIndex] = false
             // An HTTP/2 stream has no connection to close, and no Connection field.

@@ -31,19 +31,28 @@ struct ExpectContinueMiddlewareTests {
             for try await buffer in request.body { count += buffer.readableBytes }
             return "\(count)"
         }
+        // Answers before it reads the body: the head goes first, then the body's bytes as they come.
+        router.put("/echo") { request, _ in
+            Response(
+                status: .ok,
+                body: ResponseBody { writer in
+                    for try await buffer in request.body { try await writer.write(buffer) }
+                    try await writer.finish(nil)
+                })
+        }
         return Application(
             router: router,
             server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler(sending: timing)])))
     }
 
-    /// The head of `PUT /upload` with `body`'s hash, signed with `secret` (alice's by default), asking
+    /// The head of `PUT path` (`/upload` by default) with `body`'s hash, signed with `secret` (alice's by default), asking
     /// `Expect: 100-continue`.
-    static func head(port: Int, body: [UInt8], secret: String? = nil) throws -> [UInt8] {
+    static func head(port: Int, body: [UInt8], secret: String? = nil, path: String = "/upload") throws -> [UInt8] {
         let request = HTTPRequest(
-            method: .put, scheme: "http", authority: "127.0.0.1:\(port)", path: "/upload",
+            method: .put, scheme: "http", authority: "127.0.0.1:\(port)", path: path,
             headerFields: [.contentLength: String(body.count)])
         let signed = try TestApp.signer(secret: secret).sign(request, payload: .sha256(of: body), at: TestApp.now)
-        var head = "PUT /upload HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+        var head = "PUT \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
         for field in signed.request.headerFields { head += "\(field.name.rawName): \(field.value)\r\n" }
         return Array((head + "Expect: 100-continue\r\n\r\n").utf8)
     }
@@ -128,6 +137,32 @@ struct ExpectContinueMiddlewareTests {
             }
             let statuses = heads.map { $0.dropFirst("HTTP/1.1 ".count).prefix(3) }
             #expect(statuses == ["200", "100", "200"], "\(heads)")
+        }
+    }
+
+    @Test("with .whenBodyIsRead a 2xx answer that starts before the handler reads the body (a streaming echo) gets its 100 Continue just before it, so the client sends the body the handler then reads")
+    func successfulAnswerBeforeTheBody() async throws {
+        try await Self.application(.whenBodyIsRead).test(.live) { client in
+            let port = try #require(client.port)
+            let body = Array("echoed bytes".utf8)
+            let head = try Self.head(port: port, body: body, path: "/echo")
+            let (heads, echoed) = try await Self.offPool {
+                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+                defer { close(fd) }
+                GatewayExpectContinueTests.write(fd, head)
+                let heads = [GatewayExpectContinueTests.readHead(fd), GatewayExpectContinueTests.readHead(fd)]
+                GatewayExpectContinueTests.write(fd, body)
+                var rest: [UInt8] = []
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while !String(decoding: rest, as: UTF8.self).contains("\r\n0\r\n\r\n") {
+                    let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                    if n <= 0 { break }
+                    rest += buffer[0..<n]
+                }
+                return (heads, String(decoding: rest, as: UTF8.self))
+            }
+            #expect(heads.map { $0.prefix(12) } == ["HTTP/1.1 100", "HTTP/1.1 200"], "\(heads)")
+            #expect(echoed.contains("echoed bytes"), "\(echoed)")
         }
     }
 }
