@@ -24,12 +24,13 @@ import NIOHTTPTypesHTTP1
 /// `Request.sendingContinueWhenBodyIsRead(on:)` (``ExpectContinueMiddleware`` does
 /// it for a router). A request refused before its body is read (a bad signature, an unknown key, a
 /// key outside its scope: any final status but 2xx) then gets no `100`, and its client never sends
-/// the body; a 2xx answer that starts before the body is read gets its `100` just before it. Over HTTP/1.1 that
-/// final response carries `Connection: close` and the connection is closed after it when no byte of
-/// the body has come (the client did not send it, so the request's framing cannot be resumed); a
-/// client that sent its body without waiting has it read and discarded as before. An HTTP/2 stream is
-/// left for its client to end. Requests pipelined on one HTTP/1.1 connection are each owed their own
-/// `100`, sent only once the answers to the requests before them have ended.
+/// the body; a 2xx answer that starts before the body is read gets its `100` just before it. Over
+/// HTTP/1.1 a refusal without its `100` carries `Connection: close`, and the connection is closed
+/// after it when no byte of the body has come (the client did not send it, so the request's framing
+/// cannot be resumed); a client that sent its body without waiting has it read and discarded as
+/// before. An HTTP/2 stream is left for its client to end. Requests pipelined on one HTTP/1.1
+/// connection are each owed their own `100`, sent only once the answers to the requests before them
+/// have ended.
 ///
 /// ```swift
 /// let router = Router(context: BasicSigV4RequestContext.self)
