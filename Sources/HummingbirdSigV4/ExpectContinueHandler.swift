@@ -26,9 +26,9 @@ import NIOHTTPTypesHTTP1
 /// key outside its scope: any final status but 2xx) then gets no `100`, and its client never sends
 /// the body; a 2xx answer that starts before the body is read gets its `100` just before it. Over
 /// HTTP/1.1 a refusal without its `100` carries `Connection: close`, and the connection is closed
-/// after it when no byte of the body has come (the client did not send it, so the request's framing
-/// cannot be resumed); a client that sent its body without waiting has it read and discarded as
-/// before. An HTTP/2 stream is left for its client to end. Requests pipelined on one HTTP/1.1
+/// two seconds after it unless a byte of the body has come by then (the client did not send it, so
+/// the request's framing cannot be resumed); a client that sends its body without waiting has it
+/// read and discarded as before. An HTTP/2 stream is left for its client to end (or the idle timeout). Requests pipelined on one HTTP/1.1
 /// connection are each owed their own `100`, sent only once the answers to the requests before them
 /// have ended.
 ///
@@ -70,8 +70,17 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
     /// has come, and no final response has gone).
     private var owed: CircularBuffer<Bool> = []
     /// A final response went out while the continue was owed: after its end the HTTP/1.1 connection
-    /// is closed.
+    /// is closed, unless its client turns out to send the body after all.
     private var closeAfterResponse = false
+    /// The close after such a response, waiting ``closeGrace`` for a byte of the body.
+    private var pendingClose: Scheduled<Void>?
+    /// How long a connection whose refusal went without its `100` stays open for a body its client
+    /// sends anyway (one that did not wait for the `100`: its bytes may still be on their way). A byte
+    /// of it within this time keeps the connection, and the body is read and discarded as usual;
+    /// closing with unread bytes would make the kernel reset the connection, which can destroy the
+    /// answer before the client reads it (RFC 9112, section 9.6). Clients that wait for the `100` (curl,
+    /// botocore) send nothing after a final answer, and are closed after it.
+    static let closeGrace: TimeAmount = .seconds(2)
     /// The handler is on an HTTP/1.1 connection (after Hummingbird's HTTP/1 codec), not an HTTP/2 stream.
     private var isHTTP1 = false
 
@@ -84,10 +93,27 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
         isHTTP1 = (try? context.pipeline.syncOperations.handler(type: HTTP1ToHTTPServerCodec.self)) != nil
     }
 
+    /// True when `fields` ask for `100-continue` (RFC 9110, section 10.1.1): a member of the `Expect`
+    /// field (its lines joined with `,`), spaces around it ignored, in any case.
+    static func asksForContinue(_ fields: HTTPFields) -> Bool {
+        guard let value = fields[.expect] else { return false }
+        return value.utf8.split(separator: UInt8(ascii: ",")).contains { member in
+            var member = member[...]
+            while let f = member.first, f == 0x20 || f == 0x09 { member = member.dropFirst() }
+            while let l = member.last, l == 0x20 || l == 0x09 { member = member.dropLast() }
+            return member.count == 12 && member.elementsEqual("100-continue".utf8) { ($0 &- 0x41 < 26 ? $0 | 0x20 : $0) == $1 }
+        }
+    }
+
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if let pendingClose {
+            // The client sends after all (its body, without waiting): it is read and discarded as usual.
+            pendingClose.cancel()
+            self.pendingClose = nil
+        }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            owed.append(head.headerFields[.expect]?.lowercased() == "100-continue")
+            owed.append(Self.asksForContinue(head.headerFields))
             // A pipelined request's 100 waits for the responses before its own.
             if timing == .immediately, owed.count == 1 { sendOwedContinue(context: context) }
         case .body, .end:
@@ -102,6 +128,12 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
         guard owed.first == true else { return }
         owed[owed.startIndex] = false
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        pendingClose?.cancel()
+        pendingClose = nil
+        context.fireChannelInactive()
     }
 
     public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
@@ -135,11 +167,9 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
                 return
             }
             closeAfterResponse = false
-            let written = context.eventLoop.makePromise(of: Void.self)
+            context.write(data, promise: promise)
             let channel = context.channel
-            written.futureResult.cascade(to: promise)
-            written.futureResult.whenComplete { _ in channel.close(promise: nil) }
-            context.write(data, promise: written)
+            pendingClose = context.eventLoop.scheduleTask(in: Self.closeGrace) { channel.close(promise: nil) }
             return
         default:
             break

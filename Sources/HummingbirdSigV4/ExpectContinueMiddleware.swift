@@ -56,7 +56,7 @@ extension Request {
     /// }
     /// ```
     public func sendingContinueWhenBodyIsRead(on channel: any Channel) -> Request {
-        guard let expect = headers[.expect], expect.lowercased() == "100-continue" else { return self }
+        guard ExpectContinueHandler.asksForContinue(headers) else { return self }
         var request = self
         request.body = RequestBody(asyncSequence: ContinueOnFirstRead(base: body, channel: channel))
         return request

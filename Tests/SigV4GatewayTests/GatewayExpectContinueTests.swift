@@ -66,14 +66,15 @@ struct GatewayExpectContinueTests {
     }
 
     /// The head of a `PUT target` signed by `signer` for `body`, asking `Expect: 100-continue`.
-    static func head(_ rig: GatewayForwardingTests.Rig, _ target: String, body: [UInt8], by signer: Signer? = nil)
-        throws -> [UInt8]
-    {
+    static func head(
+        _ rig: GatewayForwardingTests.Rig, _ target: String, body: [UInt8], by signer: Signer? = nil,
+        expect: String = "Expect: 100-continue\r\n"
+    ) throws -> [UInt8] {
         let fields = try rig.signed(
             .put, target, [.contentLength: String(body.count)], payload: .sha256(of: body), by: signer)
         var head = "PUT \(target) HTTP/1.1\r\n"
         for (name, value) in fields { head += "\(name): \(value)\r\n" }
-        return Array((head + "Expect: 100-continue\r\n\r\n").utf8)
+        return Array((head + expect + "\r\n").utf8)
     }
 
     @Test("a verified upload gets 100 Continue after its head and is answered once the body it then sends has come; the upstream stores that body")
@@ -169,5 +170,41 @@ struct GatewayExpectContinueTests {
         #expect(text.lowercased().contains("\r\nconnection: close\r\n"), "\(text)")
         #expect(closed, "the gateway kept the connection open for the body")
         #expect(rig.requests.isEmpty, "\(rig.received)")
+    }
+
+    @Test("Expect is read as a list in any case: a verified upload sending 'Expect: 100-Continue' twice (one field '100-Continue, 100-Continue') gets its 100 Continue")
+    func expectAsAList() throws {
+        let rig = try GatewayForwardingTests.Rig()
+        let body = Array("listed".utf8)
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+        defer { close(fd) }
+        let expect = "Expect: 100-Continue\r\nExpect: 100-Continue\r\n"
+        Self.write(fd, try Self.head(rig, "/bucket/listed", body: body, expect: expect))
+        let interim = Self.readHead(fd)
+        #expect(interim.hasPrefix("HTTP/1.1 100 "), "\(interim)")
+        Self.write(fd, body)
+        let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+        #expect(response.hasPrefix("HTTP/1.1 200 "), "\(response)")
+    }
+
+    @Test("a client that asks Expect: 100-continue but sends its 4 MiB body a moment later without waiting (as python's requests does) has it read whole after the refusal, never a reset: the 403 comes, every byte is sent, and the connection closes only when the client closes it")
+    func refusedClientThatSendsAnyway() throws {
+        let rig = try GatewayForwardingTests.Rig()
+        let body = [UInt8](repeating: 0x62, count: 4 << 20)
+        let wrongSecret = Self.signer(rig.credentials.accessKeyID, "not the secret")
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+        defer { close(fd) }
+        Self.write(fd, try Self.head(rig, "/bucket/anyway", body: body, by: wrongSecret))
+        usleep(50_000)
+        var sent = 0
+        while sent < body.count {
+            let n = body[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { break }
+            sent += n
+        }
+        #expect(sent == body.count, "sent \(sent) of \(body.count) bytes: errno \(errno)")
+        let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+        #expect(response.hasPrefix("HTTP/1.1 403 ") && response.contains("SignatureDoesNotMatch"), "\(response)")
+        #expect(rig.upstreamRequest("/bucket/anyway") == nil, "\(rig.received.prefix(1000))")
     }
 }
