@@ -1,6 +1,7 @@
 public import NIOCore
 import HTTPTypes
 public import NIOHTTPTypes
+import NIOHTTP1
 import NIOHTTPTypesHTTP1
 
 /// Answers `Expect: 100-continue` with an interim `100 Continue`, so uploading clients send their body.
@@ -28,9 +29,10 @@ import NIOHTTPTypesHTTP1
 /// HTTP/1.1 a refusal without its `100` carries `Connection: close`, and the connection is closed
 /// two seconds after it unless a byte of the body has come by then (the client did not send it, so
 /// the request's framing cannot be resumed); a client that sends its body without waiting has it
-/// read and discarded as before. An HTTP/2 stream is left for its client to end (or the idle timeout). Requests pipelined on one HTTP/1.1
-/// connection are each owed their own `100`, sent only once the answers to the requests before them
-/// have ended.
+/// read and discarded as before. An HTTP/2 stream is left for its client to end (or the idle
+/// timeout). Requests pipelined on one HTTP/1.1 connection are each owed their own `100`, sent only
+/// once the answers to the requests before them have ended. An HTTP/1.0 request is never sent a
+/// `100` (RFC 9110, section 15.2), whatever the timing.
 ///
 /// ```swift
 /// let router = Router(context: BasicSigV4RequestContext.self)
@@ -89,8 +91,29 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
         self.timing = timing
     }
 
+    /// The HTTP version of each request head, read before Hummingbird's codec drops it.
+    private let versions = VersionReader()
+
     public func handlerAdded(context: ChannelHandlerContext) {
-        isHTTP1 = (try? context.pipeline.syncOperations.handler(type: HTTP1ToHTTPServerCodec.self)) != nil
+        let pipeline = context.pipeline.syncOperations
+        guard let codec = try? pipeline.handler(type: HTTP1ToHTTPServerCodec.self) else { return }
+        isHTTP1 = true
+        try? pipeline.addHandler(versions, position: .before(codec))
+    }
+
+    /// Notes whether the last request head was HTTP/1.0: such a client is never sent a `100`
+    /// (RFC 9110, sections 10.1.1 and 15.2: the expectation is ignored, and a 1.0 client may take an
+    /// interim answer for the final one).
+    final class VersionReader: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        var lastHeadIsHTTP10 = false
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if case .head(let head) = unwrapInboundIn(data) {
+                lastHeadIsHTTP10 = head.version.major == 1 && head.version.minor == 0
+            }
+            context.fireChannelRead(data)
+        }
     }
 
     /// True when `fields` ask for `100-continue` (RFC 9110, section 10.1.1): a member of the `Expect`
@@ -101,7 +124,8 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
             var member = member[...]
             while let f = member.first, f == 0x20 || f == 0x09 { member = member.dropFirst() }
             while let l = member.last, l == 0x20 || l == 0x09 { member = member.dropLast() }
-            return member.count == 12 && member.elementsEqual("100-continue".utf8) { ($0 &- 0x41 < 26 ? $0 | 0x20 : $0) == $1 }
+            return member.count == 12
+                && member.elementsEqual("100-continue".utf8) { ($0 &- 0x41 < 26 ? $0 | 0x20 : $0) == $1 }
         }
     }
 
@@ -113,7 +137,7 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
         }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            owed.append(Self.asksForContinue(head.headerFields))
+            owed.append(Self.asksForContinue(head.headerFields) && !versions.lastHeadIsHTTP10)
             // A pipelined request's 100 waits for the responses before its own.
             if timing == .immediately, owed.count == 1 { sendOwedContinue(context: context) }
         case .body, .end:
@@ -180,3 +204,6 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
 
 @available(*, unavailable)
 extension ExpectContinueHandler: Sendable {}
+
+@available(*, unavailable)
+extension ExpectContinueHandler.VersionReader: Sendable {}

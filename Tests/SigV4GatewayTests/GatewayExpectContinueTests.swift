@@ -207,4 +207,23 @@ struct GatewayExpectContinueTests {
         #expect(response.hasPrefix("HTTP/1.1 403 ") && response.contains("SignatureDoesNotMatch"), "\(response)")
         #expect(rig.upstreamRequest("/bucket/anyway") == nil, "\(rig.received.prefix(1000))")
     }
+
+    @Test("an HTTP/1.0 request is never sent 100 Continue (RFC 9110: the expectation is ignored, and no 1xx goes to a 1.0 client): a verified upload asking for it gets nothing until it sends its body, then its answer")
+    func http10GetsNoContinue() throws {
+        let rig = try GatewayForwardingTests.Rig()
+        let body = Array("one point oh".utf8)
+        var head = try Self.head(rig, "/bucket/old", body: body)
+        let line = Array("PUT /bucket/old HTTP/1.1".utf8)
+        #expect(Array(head.prefix(line.count)) == line)
+        head.replaceSubrange(0..<line.count, with: Array("PUT /bucket/old HTTP/1.0".utf8))
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 2)
+        defer { close(fd) }
+        Self.write(fd, head)
+        let early = Self.readHead(fd)
+        #expect(early.isEmpty, "\(early)")
+        Self.write(fd, body)
+        let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+        #expect(response.hasPrefix("HTTP/1.") && response.contains(" 200 "), "\(response)")
+        #expect(!response.contains(" 100 "), "\(response)")
+    }
 }
