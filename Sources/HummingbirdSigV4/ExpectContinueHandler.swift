@@ -30,7 +30,7 @@ import NIOHTTPTypesHTTP1
 /// two seconds after it unless a byte of the body has come by then (the client did not send it, so
 /// the request's framing cannot be resumed); a client that sends its body without waiting has it
 /// read and discarded as before. An HTTP/2 stream is left for its client to end (or the idle
-/// timeout). Requests pipelined on one HTTP/1.1 connection are each owed their own `100`, sent only
+/// timeout), with ``AnsweredWithoutBody`` fired for a handler that can reset it. Requests pipelined on one HTTP/1.1 connection are each owed their own `100`, sent only
 /// once the answers to the requests before them have ended. An HTTP/1.0 request is never sent a
 /// `100` (RFC 9110, section 15.2), whatever the timing.
 ///
@@ -66,6 +66,23 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
         public init() {}
     }
 
+    /// The user inbound event fired on an HTTP/2 stream once the end of a final answer sent while its
+    /// request was still owed its `100` (a refusal before the body was read). The client has been told
+    /// not to send the body, and the stream stays open until it ends it; a handler after this one that
+    /// can write HTTP/2 frames may end it with `RST_STREAM(NO_ERROR)`, which RFC 9113 (section 8.1)
+    /// provides for a complete response sent before the request's end.
+    ///
+    /// ```swift
+    /// func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    ///     if event is ExpectContinueHandler.AnsweredWithoutBody { /* write RST_STREAM(NO_ERROR) */ }
+    ///     context.fireUserInboundEventTriggered(event)
+    /// }
+    /// ```
+    public struct AnsweredWithoutBody: Sendable {
+        /// The event.
+        public init() {}
+    }
+
     private let timing: Timing
     /// For each request whose head has come and whose response has not ended, oldest first (more than
     /// one when a client pipelines): whether it is owed a `100 Continue` (it asked, no part of its body
@@ -74,6 +91,8 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
     /// A final response went out while the continue was owed: after its end the HTTP/1.1 connection
     /// is closed, unless its client turns out to send the body after all.
     private var closeAfterResponse = false
+    /// Such a response went out on an HTTP/2 stream: after its end ``AnsweredWithoutBody`` is fired.
+    private var announceAfterResponse = false
     /// The close after such a response, waiting ``closeGrace`` for a byte of the body.
     private var pendingClose: Scheduled<Void>?
     /// How long a connection whose refusal went without its `100` stays open for a body its client
@@ -178,13 +197,27 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
         case .head(var head) where owed.first == true && head.status.kind != .informational:
             owed[owed.startIndex] = false
             // An HTTP/2 stream has no connection to close, and no Connection field.
-            guard isHTTP1 else { break }
+            guard isHTTP1 else {
+                announceAfterResponse = true
+                break
+            }
             closeAfterResponse = true
             head.headerFields[.connection] = "close"
             context.write(wrapOutboundOut(.head(head)), promise: promise)
             return
         case .end:
             if !owed.isEmpty { owed.removeFirst() }
+            if announceAfterResponse {
+                // Once the end has left the stream: a reset written before would drop the answer's
+                // frames still queued there.
+                announceAfterResponse = false
+                let written = context.eventLoop.makePromise(of: Void.self)
+                written.futureResult.cascade(to: promise)
+                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                written.futureResult.whenSuccess { bound.value.fireUserInboundEventTriggered(AnsweredWithoutBody()) }
+                context.write(data, promise: written)
+                return
+            }
             guard closeAfterResponse else {
                 context.write(data, promise: promise)
                 if timing == .immediately { sendOwedContinue(context: context) }

@@ -13,7 +13,8 @@ extension Serve {
     /// the TLS handshake (``TLSHandshakeDeadlineChannel``).
     ///
     /// Each HTTP/2 stream, and each HTTP/1.1 connection of a client that does not offer `h2`, gets
-    /// ``ExpectContinueHandler`` and ``HTTP2RequestFramingHandler`` (a pass-through on HTTP/1.1),
+    /// ``ExpectContinueHandler``, ``HTTP2StreamRefusalReset`` and ``HTTP2RequestFramingHandler`` (both
+    /// pass-throughs on HTTP/1.1),
     /// and `idleTimeout` as HTTP/1.1 gets it without HTTP/2: a stream that stops sending its request
     /// is closed after it. An HTTP/2 connection with no open stream for `idleTimeout` is sent GOAWAY
     /// and closed. A stopping gateway sends GOAWAY and lets the streams in flight finish, as HTTP/1.1
@@ -37,7 +38,10 @@ extension Serve {
     ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
             let streams = HTTP1Channel.Configuration(
-                additionalChannelHandlers: [ExpectContinueHandler(sending: .whenBodyIsRead), HTTP2RequestFramingHandler()],
+                additionalChannelHandlers: [
+                    ExpectContinueHandler(sending: .whenBodyIsRead), HTTP2StreamRefusalReset(),
+                    HTTP2RequestFramingHandler(),
+                ],
                 idleTimeout: idleTimeout)
             let upgrade = try HTTP2UpgradeChannel(
                 tlsChannelConfiguration: .init(tlsConfiguration: tls, customVerificationCallback: verifyClient),

@@ -211,9 +211,10 @@ struct GatewayHTTP2Tests {
     /// An HTTP/2 client in python's `h2` (scripts/requirements-test.txt) for what curl will not send: a
     /// `host` field beside `:authority`, a body held back until `100 Continue`, a connection kept after
     /// its response. Argument: a JSON object `{port, ca, headers: [[name, value]], body, expect_continue,
-    /// wait_close, timeout}` (`timeout`: how long one read waits, 10 s unless given); prints one JSON
-    /// object: the interim statuses, the status, the body, whether a GOAWAY came and the server closed,
-    /// and the seconds that took.
+    /// wait_close, wait_reset, timeout}` (`timeout`: how long one read waits, 10 s unless given;
+    /// `wait_reset`: read on after the response until the stream is reset); prints one JSON object:
+    /// the interim statuses, the status, the body, the reset's error code, whether a GOAWAY came and
+    /// the server closed, and the seconds that took.
     static let h2Client = #"""
         import json, socket, ssl, sys, time
         import h2.config, h2.connection, h2.events
@@ -234,7 +235,7 @@ struct GatewayHTTP2Tests {
         sock.sendall(conn.data_to_send())
         sock.settimeout(spec.get("timeout", 10))
         started, ended = time.time(), False
-        while not (ended and not spec.get("wait_close")):
+        while not (ended and not spec.get("wait_close") and (not spec.get("wait_reset") or "reset" in out)):
             try:
                 data = sock.recv(65536)
             except socket.timeout:
@@ -257,8 +258,11 @@ struct GatewayHTTP2Tests {
                 elif isinstance(event, h2.events.DataReceived):
                     out["body"] += event.data.decode("utf-8", "replace")
                     conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-                elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+                elif isinstance(event, h2.events.StreamEnded):
                     ended = True
+                elif isinstance(event, h2.events.StreamReset):
+                    ended = True
+                    out["reset"] = int(event.error_code)
                 elif isinstance(event, h2.events.ConnectionTerminated):
                     out["goaway"] = True
                     break
@@ -271,7 +275,8 @@ struct GatewayHTTP2Tests {
     /// `authority` when given, with the `Host` kept as a field) and `body`.
     static func h2(
         _ rig: Rig, _ certificate: Certificate, _ method: String, _ path: String, _ fields: [(String, String)],
-        body: String = "", authority: String? = nil, expectContinue: Bool = false, waitClose: Bool = false
+        body: String = "", authority: String? = nil, expectContinue: Bool = false, waitClose: Bool = false,
+        waitReset: Bool = false
     ) throws -> [String: Any] {
         let host = fields.first { $0.0 == "Host" }?.1 ?? ""
         var headers = [
@@ -285,7 +290,7 @@ struct GatewayHTTP2Tests {
         if expectContinue { headers.append(["expect", "100-continue"]) }
         let spec: [String: Any] = [
             "port": Int(rig.port), "ca": certificate.certificate, "headers": headers, "body": body,
-            "expect_continue": expectContinue, "wait_close": waitClose,
+            "expect_continue": expectContinue, "wait_close": waitClose, "wait_reset": waitReset,
         ]
         let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
         let (status, output) = try Certificate.run("/usr/bin/env", ["python3", "-c", h2Client, json])
@@ -294,7 +299,7 @@ struct GatewayHTTP2Tests {
     }
 
     @Test(
-        "over h2 (python h2): a host field that is not the :authority is InvalidRequest and reaches nothing; Expect: 100-continue gets its interim 100 before the body is sent, and none when the request is refused on its head; a Cookie split into cookie fields is joined, verified and forwarded as one; a connection left open after its response gets GOAWAY after the idle timeout"
+        "over h2 (python h2): a host field that is not the :authority is InvalidRequest and reaches nothing; Expect: 100-continue gets its interim 100 before the body is sent, and none when the request is refused on its head, whose stream is then reset with NO_ERROR; a Cookie split into cookie fields is joined, verified and forwarded as one; a connection left open after its response gets GOAWAY after the idle timeout"
     )
     func h2Details() throws {
         let (rig, certificate) = try Self.rig(["--idle-timeout", "2"])
@@ -321,8 +326,11 @@ struct GatewayHTTP2Tests {
         // Refused on its head (signed for another path): its 403 comes with no 100 before it, so the
         // client never sends the body.
         let refused = try Self.h2(
-            rig, certificate, "PUT", "/bucket/refused", continued, body: body, expectContinue: true)
+            rig, certificate, "PUT", "/bucket/refused", continued, body: body, expectContinue: true, waitReset: true)
         #expect(refused["informational"] as? [String] == [], "\(refused)")
+        // The stream is then ended at once with RST_STREAM(NO_ERROR), not left open until the idle timeout.
+        #expect(refused["reset"] as? Int == 0, "\(refused)")
+        #expect((refused["seconds"] as? Double ?? 99) < 1.5, "\(refused)")
         #expect(refused["status"] as? Int == 403, "\(refused)")
         #expect((refused["body"] as? String ?? "").contains("<Code>SignatureDoesNotMatch</Code>"), "\(refused)")
         #expect(GatewayForwardingAttackTests.request(rig, "/bucket/refused") == nil, "\(rig.received)")
