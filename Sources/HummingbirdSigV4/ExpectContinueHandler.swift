@@ -22,17 +22,18 @@ import NIOHTTPTypesHTTP1
 ///
 /// With ``Timing/whenBodyIsRead`` the `100 Continue` waits until the application first reads the
 /// body, as Go's `net/http` does: wrap each request's body with
-/// `Request.sendingContinueWhenBodyIsRead(on:)` (``ExpectContinueMiddleware`` does
-/// it for a router). A request refused before its body is read (a bad signature, an unknown key, a
-/// key outside its scope: any final status but 2xx) then gets no `100`, and its client never sends
-/// the body; a 2xx answer that starts before the body is read gets its `100` just before it. Over
+/// `Request.sendingContinueWhenBodyIsRead(on:)` (``ExpectContinueMiddleware`` does it for a
+/// router). A request refused before its body is read (a bad signature, an unknown key, a key
+/// outside its scope: any final status but 2xx) then gets no `100`, and its client never sends the
+/// body; a 2xx answer that starts before the body is read gets its `100` just before it. Over
 /// HTTP/1.1 a refusal without its `100` carries `Connection: close`, and the connection is closed
 /// two seconds after it unless a byte of the body has come by then (the client did not send it, so
 /// the request's framing cannot be resumed); a client that sends its body without waiting has it
 /// read and discarded as before. An HTTP/2 stream is left for its client to end (or the idle
-/// timeout), with ``AnsweredWithoutBody`` fired for a handler that can reset it. Requests pipelined on one HTTP/1.1 connection are each owed their own `100`, sent only
-/// once the answers to the requests before them have ended. An HTTP/1.0 request is never sent a
-/// `100` (RFC 9110, section 15.2), whatever the timing.
+/// timeout), with ``AnsweredWithoutBody`` fired for a handler that can reset it. Requests pipelined
+/// on one HTTP/1.1 connection are each owed their own `100`, sent only once the answers to the
+/// requests before them have ended. An HTTP/1.0 request is never sent a `100` (RFC 9110, section
+/// 15.2), whatever the timing.
 ///
 /// ```swift
 /// let router = Router(context: BasicSigV4RequestContext.self)
