@@ -552,6 +552,25 @@ extension GatewayForwardingTests {
         #expect(head.contains("PUT /photos/huge.bin HTTP/1.1") && head.contains("Content-Length: \(64 << 20)"), "\(head.prefix(600))")
     }
 
+    @Test("the upstream's refusal of a browser-form upload reaches the client as the upstream gave it, less its hop-by-hop headers: its status and body and its own headers, not Keep-Alive nor a header its Connection names")
+    func browserFormRefusalIsRelayed() throws {
+        let rig = try Rig()
+        let reply = "Connection: x-hop-note|X-Hop-Note: hidden|Keep-Alive: timeout=5|X-Kept-Note: kept"
+        let post = try rig.signer.presignPost(
+            bucket: "photos", key: "refused.bin", expires: 300,
+            fields: [("x-amz-meta-test-status", "409"), ("x-amz-meta-test-reply", reply)], at: AmzDate(Date()))
+        let body = Self.formBody(post.fields, file: Array("file".utf8), filename: "x", boundary: "b9")
+        let (status, response) = try rig.send(
+            "POST", "/photos",
+            [("Host", "127.0.0.1:\(rig.port)"), ("Content-Type", "multipart/form-data; boundary=b9"),
+             ("Content-Length", String(body.count))], body: body)
+        #expect(status == 409, "\(response)")
+        let head = response.components(separatedBy: "\r\n\r\n").first?.lowercased() ?? ""
+        #expect(head.contains("\r\nx-kept-note: kept") && response.hasSuffix("upstream ok\n"), "\(response)")
+        #expect(!head.contains("x-hop-note") && !head.contains("keep-alive"), "\(response)")
+        #expect(rig.upstreamRequest("/photos/refused.bin") != nil, "\(rig.received)")
+    }
+
     @Test("a spool directory that is gone by the time a large browser-form file arrives is answered 500 InternalError (the gateway's failure, not the client's or the upstream's), and nothing reaches the upstream")
     func browserFormSpoolFailure() throws {
         let spool = NSTemporaryDirectory() + "sigv4-spool-test-\(UUID().uuidString)"

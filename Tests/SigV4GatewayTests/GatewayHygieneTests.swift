@@ -182,11 +182,14 @@ class H(http.server.BaseHTTPRequestHandler):
         with open(sys.argv[1], "ab") as raw:
             raw.write(self.requestline.encode("latin-1") + b"\r\n" + bytes(self.headers) + body)
         reply = b"upstream ok\n"
-        self.send_response(200)
+        # The status and response headers a test asks for (a browser form's x-amz-meta-* fields reach
+        # here as headers; "|" separates headers in one value).
+        self.send_response(int(self.headers.get("X-Amz-Meta-Test-Status") or 200))
         self.send_header("Content-Length", str(len(reply)))
-        for extra in self.headers.get_all("X-Test-Reply") or []:  # response headers a test asks for
-            name, value = extra.split(":", 1)
-            self.send_header(name.strip(), value.strip())
+        for extra in (self.headers.get_all("X-Test-Reply") or []) + (self.headers.get_all("X-Amz-Meta-Test-Reply") or []):
+            for item in extra.split("|"):
+                name, value = item.split(":", 1)
+                self.send_header(name.strip(), value.strip())
         self.end_headers()
         self.wfile.write(reply)
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_any
