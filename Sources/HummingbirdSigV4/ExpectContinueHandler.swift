@@ -94,8 +94,16 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
     private var closeAfterResponse = false
     /// Such a response went out on an HTTP/2 stream: after its end ``AnsweredWithoutBody`` is fired.
     private var announceAfterResponse = false
-    /// The close after such a response, waiting ``closeGrace`` for a byte of the body.
-    private var pendingClose: Scheduled<Void>?
+    /// The connection's close after such a response: armed when its end is written, timed from when
+    /// that write is done (``closeGrace``), and given up when a byte of the body comes; then the
+    /// connection is closed when that request's body ends, as its answer's `Connection: close` said.
+    private enum AfterRefusal {
+        case open
+        case armed
+        case timing(Scheduled<Void>)
+        case closeWhenRequestEnds
+    }
+    private var afterRefusal = AfterRefusal.open
     /// How long a connection whose refusal went without its `100` stays open for a body its client
     /// sends anyway (one that did not wait for the `100`: its bytes may still be on their way). A byte
     /// of it within this time keeps the connection, and the body is read and discarded as usual;
@@ -150,10 +158,20 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let pendingClose {
+        switch afterRefusal {
+        case .open:
+            break
+        case .armed, .timing:
             // The client sends after all (its body, without waiting): it is read and discarded as usual.
-            pendingClose.cancel()
-            self.pendingClose = nil
+            if case .timing(let close) = afterRefusal { close.cancel() }
+            afterRefusal = .closeWhenRequestEnds
+        case .closeWhenRequestEnds:
+            if case .end = unwrapInboundIn(data) {
+                context.fireChannelRead(data)
+                afterRefusal = .open
+                context.close(promise: nil)
+                return
+            }
         }
         switch unwrapInboundIn(data) {
         case .head(let head):
@@ -175,9 +193,25 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        pendingClose?.cancel()
-        pendingClose = nil
+        stopClose()
         context.fireChannelInactive()
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        stopClose()
+        if isHTTP1 { context.pipeline.syncOperations.removeHandler(versions, promise: nil) }
+    }
+
+    private func stopClose() {
+        if case .timing(let close) = afterRefusal { close.cancel() }
+        afterRefusal = .open
+    }
+
+    /// The end of a refusal without its `100` has been written: the close is timed from now, unless
+    /// the body started meanwhile.
+    private func refusalWritten(channel: any Channel) {
+        guard case .armed = afterRefusal else { return }
+        afterRefusal = .timing(channel.eventLoop.scheduleTask(in: Self.closeGrace) { channel.close(promise: nil) })
     }
 
     public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
@@ -225,9 +259,15 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
                 return
             }
             closeAfterResponse = false
-            context.write(data, promise: promise)
+            // Timed from the write's end, not its start: a close while the answer (or an earlier
+            // pipelined one) still waits to be sent would drop it.
+            afterRefusal = .armed
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.cascade(to: promise)
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let channel = context.channel
-            pendingClose = context.eventLoop.scheduleTask(in: Self.closeGrace) { channel.close(promise: nil) }
+            written.futureResult.whenSuccess { bound.value.refusalWritten(channel: channel) }
+            context.write(data, promise: written)
             return
         default:
             break

@@ -4,6 +4,10 @@ import Hummingbird
 import HummingbirdSigV4
 import HummingbirdTesting
 import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 import SigV4
 import SigV4Verifier
 import Testing
@@ -45,8 +49,8 @@ struct ExpectContinueMiddlewareTests {
             server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler(sending: timing)])))
     }
 
-    /// The head of `PUT path` (`/upload` by default) with `body`'s hash, signed with `secret` (alice's by default), asking
-    /// `Expect: 100-continue`.
+    /// The head of `PUT path` (`/upload` by default) with `body`'s hash, signed with `secret` (alice's by
+    /// default), asking `Expect: 100-continue`.
     static func head(port: Int, body: [UInt8], secret: String? = nil, path: String = "/upload") throws -> [UInt8] {
         let request = HTTPRequest(
             method: .put, scheme: "http", authority: "127.0.0.1:\(port)", path: path,
@@ -164,5 +168,33 @@ struct ExpectContinueMiddlewareTests {
             #expect(heads.map { $0.prefix(12) } == ["HTTP/1.1 100", "HTTP/1.1 200"], "\(heads)")
             #expect(echoed.contains("echoed bytes"), "\(echoed)")
         }
+    }
+
+    @Test("the close after a refusal without its 100 is timed from when the refusal has been sent, not handed over: an answer still unsent (here unflushed) is never dropped by it; once sent, the connection closes 2 s later, and the refusal said Connection: close")
+    func closeIsTimedFromTheSentAnswer() throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+        try channel.pipeline.syncOperations.addHandler(ExpectContinueHandler(sending: .whenBodyIsRead))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        var head = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/upload")
+        head.headers.add(name: "Host", value: "127.0.0.1")
+        head.headers.add(name: "Content-Length", value: "10")
+        head.headers.add(name: "Expect", value: "100-continue")
+        try channel.writeInbound(HTTPServerRequestPart.head(head))
+        #expect(try channel.readInbound(as: HTTPRequestPart.self) != nil)
+        channel.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
+        channel.write(HTTPResponsePart.end(nil), promise: nil)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(3))
+        #expect(channel.isActive, "closed before its answer was sent")
+        channel.flush()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1900))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        #expect(!channel.isActive)
+        guard case .head(let sent) = try channel.readOutbound(as: HTTPServerResponsePart.self) else {
+            Issue.record("no response head")
+            return
+        }
+        #expect(sent.status == .forbidden && sent.headers["connection"] == ["close"], "\(sent)")
     }
 }

@@ -226,4 +226,21 @@ struct GatewayExpectContinueTests {
         #expect(response.hasPrefix("HTTP/1.") && response.contains(" 200 "), "\(response)")
         #expect(!response.contains(" 100 "), "\(response)")
     }
+
+    @Test("a refused client that sends its body anyway, late (0.3 s after the 403), has it read, and the connection is then closed as the 403's Connection: close said: a request sent after it gets no answer")
+    func lateBodyThenClose() throws {
+        let rig = try GatewayForwardingTests.Rig()
+        let body = Array("late body".utf8)
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+        defer { close(fd) }
+        let forged = try Self.head(rig, "/bucket/late", body: body, by: Self.signer(rig.credentials.accessKeyID, "x"))
+        Self.write(fd, forged)
+        let refused = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+        #expect(refused.hasPrefix("HTTP/1.1 403 "), "\(refused)")
+        usleep(300_000)
+        Self.write(fd, body)
+        let (rest, closed) = Self.readAll(fd)
+        #expect(closed && rest.isEmpty, "the connection stayed open after the body: \(rest)")
+        #expect(rig.upstreamRequest("/bucket/late") == nil, "\(rig.received.prefix(1000))")
+    }
 }
