@@ -69,9 +69,11 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
         self.value = digest.hex
     }
 
-    /// ``init(_:)`` on the UTF-8 bytes of a value, taking `source` (the string they are the bytes
-    /// of, when there is one) as the value when it is already in normal form: lowercase hex or one
-    /// of the ``constants``. A header's value is then kept as it is, not copied into a new string.
+    /// A declared `x-amz-content-sha256` from the UTF-8 bytes of its value: 64 lowercase hex digits
+    /// or one of the ``constants``, taking `source` (the string they are the bytes of, when there is
+    /// one) as the value, not copied into a new string. Uppercase hex digits are refused (unlike
+    /// ``init(_:)``, which normalizes them): the value is signed as sent, and S3 compares it as text
+    /// with the lowercase digest it computes, so an uppercase one never verifies there.
     ///
     /// ```swift
     /// let hash = try field.withUnsafeBytesOfValue { try PayloadHash($0, source: field.value) }
@@ -85,7 +87,9 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
             self = known
             return
         }
-        try self.init(String(decoding: bytes, as: UTF8.self))
+        throw SigV4Error(
+            .invalidPayloadHash,
+            "payload hash must be 64 lowercase hex digits, UNSIGNED-PAYLOAD or a STREAMING-* constant")
     }
 
     /// True for ``streamingEvents``: the body is an event stream of signed messages, not aws-chunked.

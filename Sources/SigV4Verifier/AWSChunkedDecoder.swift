@@ -318,7 +318,8 @@ public struct AWSChunkedDecoder: Sendable {
                 guard let der = SigV4aChunkSigner.parseWireSignature(value) else {
                     throw fail(.invalidRequest, "a chunk-size line has an invalid extension")
                 }
-                ecdsa = (der, String(decoding: SigV4aChunkSigner.trimmingPadding(Array(value)), as: UTF8.self))
+                // Chained on as lowercase hex, as the seed is (the header's signature re-encoded).
+                ecdsa = (der, Hex.encode(der))
             } else {
                 guard value.count == 64, let sig = ByteParsing.signature(value) else {
                     throw fail(.invalidRequest, "a chunk-size line has an invalid extension")

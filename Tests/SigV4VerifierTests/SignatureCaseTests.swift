@@ -79,4 +79,15 @@ struct SignatureCaseTests {
         let result = await PostFormTests.verify(upper)
         #expect(PostFormTests.code(result) == "InvalidArgument")
     }
+
+    @Test("x-amz-content-sha256 in uppercase hex is InvalidArgument, before any signature is computed (it is signed as sent, and S3 compares it with the lowercase digest it computes; the signer refuses to sign one that differs from its payload); lowercase verifies")
+    func contentSHA256() async {
+        let (request, body) = Fixture.signedPut()
+        let lower = String(decoding: Fixture.value(request, "x-amz-content-sha256"), as: UTF8.self)
+        let verifier = Fixture.verifier()
+        #expect(await verifier.verify(request, payload: .body(body), now: Fixture.date).isAccepted)
+        let sent = Fixture.replacing(request, "x-amz-content-sha256", with: Array(lower.uppercased().utf8))
+        let result = await verifier.verify(sent, payload: .body(body), now: Fixture.date)
+        #expect(result.code == "InvalidArgument", "\(result)")
+    }
 }
