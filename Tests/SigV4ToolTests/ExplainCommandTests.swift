@@ -129,6 +129,16 @@ extension CLITests {
             #expect(cause.contains("the server holds another secret"), "\(cause)")
         }
 
+        @Test("--compare with matching strings to sign: the client's signature equal to ours but in uppercase hex is named as the cause")
+        func compareNamesAnUppercaseSignature() throws {
+            let ours = try #require(try Self.docExample()["signature"])
+            let xml = try Self.matchingError(signatureProvided: ours.uppercased(), accessKeyID: "AKIAIOSFODNN7EXAMPLE")
+            let result = try Self.explain(["--compare", "e.xml"], files: ["e.xml": xml])
+            let cause = result.out.components(separatedBy: "Likely cause:\n").last ?? ""
+            #expect(cause.contains("ours in uppercase hex"), "\(cause)")
+            #expect(!cause.contains("the server holds another secret"), "\(cause)")
+        }
+
         @Test("--compare with matching strings to sign: another client signature means the client signed otherwise")
         func compareBlamesTheClientWhenItsSignatureDiffers() throws {
             let other = String(repeating: "ab", count: 32)

@@ -181,8 +181,12 @@ enum MismatchAnalysis {
     /// (the client's signature) against ours over the same string to sign.
     static func secretCause(_ s: Signatures) -> String {
         let match = "the canonical request and string to sign match"
-        guard let provided = s.provided?.lowercased(), let ours = s.ours else {
+        guard let sent = s.provided, let ours = s.ours else {
             return "\(match): the secret key differs (a wrong secret, or an access key id of another account)"
+        }
+        let provided = sent.lowercased()
+        if provided == ours && sent != provided {
+            return "\(match) and the client's signature is ours in uppercase hex: AWS compares signatures as lowercase hex text, so the client must send its hex digits in lowercase"
         }
         if let theirs = s.providedAccessKeyID, let mine = s.ourAccessKeyID, theirs != mine {
             return "\(match), but the client signed with access key id \(theirs) and these credentials are \(mine): explain with the client's credentials"
