@@ -28,9 +28,10 @@ import NIOHTTPTypesHTTP1
 /// body; a 2xx answer that starts before the body is read gets its `100` just before it. Over
 /// HTTP/1.1 a refusal without its `100` carries `Connection: close`, and the connection is closed
 /// two seconds after it unless a byte of the body has come by then (the client did not send it, so
-/// the request's framing cannot be resumed); a client that sends its body without waiting has it
-/// read and discarded as before. An HTTP/2 stream is left for its client to end (or the idle
-/// timeout), with ``AnsweredWithoutBody`` fired for a handler that can reset it. Requests pipelined
+/// the request's framing cannot be resumed); a client that sends its body anyway has it read and
+/// discarded, and the connection is closed when that body ends, as the answer said. An HTTP/2 stream
+/// is left for its client to end (or the idle timeout), with ``AnsweredWithoutBody`` fired for a
+/// handler that can reset it. Requests pipelined
 /// on one HTTP/1.1 connection are each owed their own `100`, sent only once the answers to the
 /// requests before them have ended. An HTTP/1.0 request is never sent a `100` (RFC 9110, section
 /// 15.2), whatever the timing.
@@ -39,8 +40,8 @@ import NIOHTTPTypesHTTP1
 /// let router = Router(context: BasicSigV4RequestContext.self)
 /// router.add(middleware: ExpectContinueMiddleware())
 /// router.add(middleware: SigV4Authenticator(verifier: verifier))
-/// let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ExpectContinueHandler(sending: .whenBodyIsRead)])
-/// let app = Application(router: router, server: .http1(configuration: http1))
+/// let handlers: [any RemovableChannelHandler] = [ExpectContinueHandler(sending: .whenBodyIsRead)]
+/// let app = Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: handlers)))
 /// ```
 public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPRequestPart
@@ -49,10 +50,15 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
     public typealias OutboundOut = HTTPResponsePart
 
     /// When the interim `100 Continue` is sent.
+    ///
+    /// ```swift
+    /// let handler = ExpectContinueHandler(sending: .whenBodyIsRead)
+    /// ```
     public enum Timing: Sendable {
-        /// As soon as the request head arrives.
+        /// As soon as the request head arrives: `ExpectContinueHandler(sending: .immediately)`.
         case immediately
-        /// When the application first reads the body (``SendContinue`` reaches the handler).
+        /// When the application first reads the body (``SendContinue`` reaches the handler):
+        /// `ExpectContinueHandler(sending: .whenBodyIsRead)` with ``ExpectContinueMiddleware``.
         case whenBodyIsRead
     }
 
@@ -67,11 +73,11 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
         public init() {}
     }
 
-    /// The user inbound event fired on an HTTP/2 stream once the end of a final answer sent while its
-    /// request was still owed its `100` (a refusal before the body was read). The client has been told
-    /// not to send the body, and the stream stays open until it ends it; a handler after this one that
-    /// can write HTTP/2 frames may end it with `RST_STREAM(NO_ERROR)`, which RFC 9113 (section 8.1)
-    /// provides for a complete response sent before the request's end.
+    /// The user inbound event fired on an HTTP/2 stream once the end of a final answer, sent while its
+    /// request was still owed its `100` (a refusal before the body was read), has been written. The
+    /// client has been told not to send the body, and the stream stays open until it ends it; a
+    /// handler after this one that can write HTTP/2 frames may end it with `RST_STREAM(NO_ERROR)`,
+    /// which RFC 9113 (section 8.1) provides for a complete response sent before the request's end.
     ///
     /// ```swift
     /// func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -104,9 +110,12 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
         case closeWhenRequestEnds
     }
     private var afterRefusal = AfterRefusal.open
+    /// What of the refused request's body came after its answer's head and before its end.
+    private enum RefusedBody { case none, started, ended }
+    private var refusedBody = RefusedBody.none
     /// How long a connection whose refusal went without its `100` stays open for a body its client
     /// sends anyway (one that did not wait for the `100`: its bytes may still be on their way). A byte
-    /// of it within this time keeps the connection, and the body is read and discarded as usual;
+    /// of it within this time holds the close until the body has been read (and discarded);
     /// closing with unread bytes would make the kernel reset the connection, which can destroy the
     /// answer before the client reads it (RFC 9112, section 9.6). Clients that wait for the `100` (curl,
     /// botocore) send nothing after a final answer, and are closed after it.
@@ -115,6 +124,10 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
     private var isHTTP1 = false
 
     /// Creates the handler (one per connection); `timing`: when the `100 Continue` goes.
+    ///
+    /// ```swift
+    /// let server = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()]))
+    /// ```
     public init(sending timing: Timing = .immediately) {
         self.timing = timing
     }
@@ -162,15 +175,25 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
         case .open:
             break
         case .armed, .timing:
-            // The client sends after all (its body, without waiting): it is read and discarded as usual.
+            // The client sends after all (its body, without waiting): it is read and discarded, and the
+            // connection closed at its end.
             if case .timing(let close) = afterRefusal { close.cancel() }
             afterRefusal = .closeWhenRequestEnds
         case .closeWhenRequestEnds:
-            if case .end = unwrapInboundIn(data) {
-                context.fireChannelRead(data)
-                afterRefusal = .open
-                context.close(promise: nil)
-                return
+            break
+        }
+        if case .closeWhenRequestEnds = afterRefusal, case .end = unwrapInboundIn(data) {
+            context.fireChannelRead(data)
+            afterRefusal = .open
+            context.close(promise: nil)
+            return
+        }
+        if closeAfterResponse {
+            // The body came between the refusal's head and its end: the close waits for the body's end.
+            switch unwrapInboundIn(data) {
+            case .head: break
+            case .body: refusedBody = .started
+            case .end: refusedBody = .ended
             }
         }
         switch unwrapInboundIn(data) {
@@ -259,6 +282,24 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
                 return
             }
             closeAfterResponse = false
+            switch refusedBody {
+            case .none:
+                break
+            case .started:
+                refusedBody = .none
+                afterRefusal = .closeWhenRequestEnds
+                context.write(data, promise: promise)
+                return
+            case .ended:
+                // Nothing is left to read: closed once the answer has been written.
+                refusedBody = .none
+                let written = context.eventLoop.makePromise(of: Void.self)
+                written.futureResult.cascade(to: promise)
+                let channel = context.channel
+                written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+                context.write(data, promise: written)
+                return
+            }
             // Timed from the write's end, not its start: a close while the answer (or an earlier
             // pipelined one) still waits to be sent would drop it.
             afterRefusal = .armed

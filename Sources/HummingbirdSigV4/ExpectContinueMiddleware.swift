@@ -7,7 +7,7 @@ public import NIOCore
 /// `100 Continue`. ``BasicSigV4RequestContext`` adopts it.
 ///
 /// ```swift
-/// struct AppContext: SigV4RequestContext, ChannelRequestContext {
+/// struct AppContext: SigV4RequestContext, SigV4ChannelRequestContext {
 ///     var coreContext: CoreRequestContextStorage
 ///     var sigV4: VerifiedRequest?
 ///     let channel: any Channel
@@ -17,8 +17,12 @@ public import NIOCore
 ///     }
 /// }
 /// ```
-public protocol ChannelRequestContext: RequestContext {
+public protocol SigV4ChannelRequestContext: RequestContext {
     /// The channel the request came on.
+    ///
+    /// ```swift
+    /// request.sendingContinueWhenBodyIsRead(on: context.channel)
+    /// ```
     var channel: any Channel { get }
 }
 
@@ -33,11 +37,21 @@ public protocol ChannelRequestContext: RequestContext {
 /// router.add(middleware: ExpectContinueMiddleware())
 /// router.add(middleware: SigV4Authenticator(verifier: verifier))
 /// ```
-public struct ExpectContinueMiddleware<Context: ChannelRequestContext>: RouterMiddleware {
+public struct ExpectContinueMiddleware<Context: SigV4ChannelRequestContext>: RouterMiddleware {
     /// Creates the middleware.
+    ///
+    /// ```swift
+    /// router.add(middleware: ExpectContinueMiddleware())
+    /// ```
     public init() {}
 
     /// Passes `request` on with its body wrapped (`Request.sendingContinueWhenBodyIsRead(on:)`).
+    ///
+    /// ```swift
+    /// let response = try await middleware.handle(request, context: context) { request, _ in
+    ///     Response(status: .ok)   // a handler that never reads the body: no 100 is sent
+    /// }
+    /// ```
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {

@@ -39,7 +39,7 @@ extension SigV4RequestContext {
 /// let router = Router(context: BasicSigV4RequestContext.self)
 /// router.add(middleware: SigV4Authenticator(verifier: verifier))
 /// ```
-public struct BasicSigV4RequestContext: SigV4RequestContext, RemoteAddressRequestContext, ChannelRequestContext {
+public struct BasicSigV4RequestContext: SigV4RequestContext, RemoteAddressRequestContext, SigV4ChannelRequestContext {
     /// Hummingbird's per-request storage.
     public var coreContext: CoreRequestContextStorage
     /// The verified identity, nil until the middleware accepted the request.

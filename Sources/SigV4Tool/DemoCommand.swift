@@ -66,7 +66,10 @@ struct Demo: AsyncParsableCommand {
         let gateway = Gateway(upstream: nil, authenticator: authenticator, accessLog: accessLog, httpClient: nil)
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            responder: gateway.responder(), server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler(sending: .whenBodyIsRead)])), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            responder: gateway.responder(),
+            server: .http1(
+                configuration: .init(additionalChannelHandlers: [ExpectContinueHandler(sending: .whenBodyIsRead)])),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()

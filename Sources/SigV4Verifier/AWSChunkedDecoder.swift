@@ -322,7 +322,7 @@ public struct AWSChunkedDecoder: Sendable {
                 ecdsa = (der, Hex.encode(der))
             } else {
                 guard value.count == 64, let sig = ByteParsing.signature(value) else {
-                    throw fail(.invalidRequest, "a chunk-size line has an invalid extension")
+                    throw fail(.invalidRequest, "a chunk-signature must be 64 lowercase hex digits")
                 }
                 signature = sig
             }

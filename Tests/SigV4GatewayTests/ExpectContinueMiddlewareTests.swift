@@ -170,8 +170,9 @@ struct ExpectContinueMiddlewareTests {
         }
     }
 
-    @Test("the close after a refusal without its 100 is timed from when the refusal has been sent, not handed over: an answer still unsent (here unflushed) is never dropped by it; once sent, the connection closes 2 s later, and the refusal said Connection: close")
-    func closeIsTimedFromTheSentAnswer() throws {
+    /// A connected `EmbeddedChannel` with Hummingbird's HTTP/1 codec and a `.whenBodyIsRead` handler,
+    /// which has read the head of a 10-byte `PUT` asking `Expect: 100-continue`.
+    static func embeddedWithOwedContinue() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
         try channel.pipeline.syncOperations.addHandler(ExpectContinueHandler(sending: .whenBodyIsRead))
@@ -182,6 +183,32 @@ struct ExpectContinueMiddlewareTests {
         head.headers.add(name: "Expect", value: "100-continue")
         try channel.writeInbound(HTTPServerRequestPart.head(head))
         #expect(try channel.readInbound(as: HTTPRequestPart.self) != nil)
+        return channel
+    }
+
+    @Test("after a refusal without its 100: a request end that is the first thing to come closes the connection at once; a body that starts between the refusal's head and its end holds the close until the body ends, past the 2 s")
+    func closeFollowsTheRefusedBody() throws {
+        let ended = try Self.embeddedWithOwedContinue()
+        ended.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
+        ended.writeAndFlush(HTTPResponsePart.end(nil), promise: nil)
+        try ended.writeInbound(HTTPServerRequestPart.end(nil))
+        #expect(!ended.isActive, "open after the refused request ended")
+
+        let started = try Self.embeddedWithOwedContinue()
+        started.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
+        try started.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "01234")))
+        started.writeAndFlush(HTTPResponsePart.end(nil), promise: nil)
+        started.embeddedEventLoop.advanceTime(by: .seconds(3))
+        #expect(started.isActive, "closed with the body's rest unread")
+        try started.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "56789")))
+        #expect(started.isActive)
+        try started.writeInbound(HTTPServerRequestPart.end(nil))
+        #expect(!started.isActive, "open after the refused request's body ended")
+    }
+
+    @Test("the close after a refusal without its 100 is timed from when the refusal has been sent, not handed over: an answer still unsent (here unflushed) is never dropped by it; once sent, the connection closes 2 s later, and the refusal said Connection: close")
+    func closeIsTimedFromTheSentAnswer() throws {
+        let channel = try Self.embeddedWithOwedContinue()
         channel.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
         channel.write(HTTPResponsePart.end(nil), promise: nil)
         channel.embeddedEventLoop.advanceTime(by: .seconds(3))

@@ -186,7 +186,8 @@ enum MismatchAnalysis {
         }
         let provided = sent.lowercased()
         if provided == ours && sent != provided {
-            return "\(match) and the client's signature is ours in uppercase hex: AWS compares signatures as lowercase hex text, so the client must send its hex digits in lowercase"
+            return "\(match) and the client's signature is ours in uppercase hex: AWS compares signatures as "
+                + "lowercase hex text, so the client must send its hex digits in lowercase"
         }
         if let theirs = s.providedAccessKeyID, let mine = s.ourAccessKeyID, theirs != mine {
             return "\(match), but the client signed with access key id \(theirs) and these credentials are \(mine): explain with the client's credentials"

@@ -14,7 +14,7 @@ import Synchronization
 /// ```swift
 /// let app = Application(responder: gateway.responder(), server: server)   // CallbackResponder<GatewayRequestContext>
 /// ```
-struct GatewayRequestContext: SigV4RequestContext, RemoteAddressRequestContext, ChannelRequestContext {
+struct GatewayRequestContext: SigV4RequestContext, RemoteAddressRequestContext, SigV4ChannelRequestContext {
     var coreContext: CoreRequestContextStorage
     var sigV4: VerifiedRequest?
     var sigV4Form: VerifiedPostForm?
