@@ -17,14 +17,8 @@ enum ByteParsing {
     /// computes, lowercase hex, so one sent in uppercase never verifies there (aws-sdk-js#3322);
     /// refusing it here too keeps a client that passes this verifier from failing at AWS.
     static func signature(_ hex: UnsafeBufferPointer<UInt8>) -> Signature? {
-        guard hex.count == 64 else { return nil }
         let raw = UnsafeRawBufferPointer(hex)
-        var uppercase: UInt64 = 0
-        for offset in stride(from: 0, to: 64, by: 8) {
-            let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-            uppercase |= ByteLanes.inRange(ByteLanes.low7(x), 0x41, 0x47)
-        }
-        guard uppercase == 0 else { return nil }
+        guard hex.count == 64, Hex.isLowercaseHex(raw) else { return nil }
         return SHA256Digest(hexDigits: raw).map { Signature(digest: $0) }
     }
 }
