@@ -96,10 +96,9 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
     /// has come, and no final response has gone).
     private var owed: CircularBuffer<Bool> = []
     /// A final response went out while the continue was owed: after its end the HTTP/1.1 connection
-    /// is closed, unless its client turns out to send the body after all.
-    private var closeAfterResponse = false
-    /// Such a response went out on an HTTP/2 stream: after its end ``AnsweredWithoutBody`` is fired.
-    private var announceAfterResponse = false
+    /// is closed (unless its client turns out to send the body after all), and on an HTTP/2 stream
+    /// ``AnsweredWithoutBody`` is fired.
+    private var refusing = false
     /// The connection's close after such a response: armed when its end is written, timed from when
     /// that write is done (``closeGrace``), and given up when a byte of the body comes; then the
     /// connection is closed when that request's body ends, as its answer's `Connection: close` said.
@@ -188,7 +187,7 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
             context.close(promise: nil)
             return
         }
-        if closeAfterResponse {
+        if refusing {
             // The body came between the refusal's head and its end: the close waits for the body's end.
             switch unwrapInboundIn(data) {
             case .head: break
@@ -246,6 +245,19 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
         promise?.succeed(())
     }
 
+    /// Writes `data`; once it has been written, `then` runs on the event loop with the handler and its
+    /// context (`promise` gets the write's outcome as well).
+    private func write(
+        _ data: NIOAny, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?,
+        then: @escaping (ExpectContinueHandler, ChannelHandlerContext) -> Void
+    ) {
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.cascade(to: promise)
+        let bound = NIOLoopBound((self, context, then), eventLoop: context.eventLoop)
+        written.futureResult.whenSuccess { bound.value.2(bound.value.0, bound.value.1) }
+        context.write(data, promise: written)
+    }
+
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head) where owed.first == true && head.status.kind == .successful:
@@ -254,61 +266,43 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
             sendOwedContinue(context: context)
         case .head(var head) where owed.first == true && head.status.kind != .informational:
             owed[owed.startIndex] = false
+            refusing = true
             // An HTTP/2 stream has no connection to close, and no Connection field.
-            guard isHTTP1 else {
-                announceAfterResponse = true
-                break
-            }
-            closeAfterResponse = true
+            guard isHTTP1 else { break }
             head.headerFields[.connection] = "close"
             context.write(wrapOutboundOut(.head(head)), promise: promise)
             return
         case .end:
             if !owed.isEmpty { owed.removeFirst() }
-            if announceAfterResponse {
-                // Once the end has left the stream: a reset written before would drop the answer's
-                // frames still queued there.
-                announceAfterResponse = false
-                let written = context.eventLoop.makePromise(of: Void.self)
-                written.futureResult.cascade(to: promise)
-                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                written.futureResult.whenSuccess { bound.value.fireUserInboundEventTriggered(AnsweredWithoutBody()) }
-                context.write(data, promise: written)
-                return
-            }
-            guard closeAfterResponse else {
+            guard refusing else {
                 context.write(data, promise: promise)
                 if timing == .immediately { sendOwedContinue(context: context) }
                 return
             }
-            closeAfterResponse = false
-            switch refusedBody {
-            case .none:
-                break
-            case .started:
-                refusedBody = .none
-                afterRefusal = .closeWhenRequestEnds
-                context.write(data, promise: promise)
-                return
-            case .ended:
-                // Nothing is left to read: closed once the answer has been written.
-                refusedBody = .none
-                let written = context.eventLoop.makePromise(of: Void.self)
-                written.futureResult.cascade(to: promise)
-                let channel = context.channel
-                written.futureResult.whenComplete { _ in channel.close(promise: nil) }
-                context.write(data, promise: written)
+            refusing = false
+            let body = refusedBody
+            refusedBody = .none
+            guard isHTTP1 else {
+                // Once the end has left the stream: a reset written before would drop the answer's
+                // frames still queued there.
+                write(data, context: context, promise: promise) {
+                    $1.fireUserInboundEventTriggered(AnsweredWithoutBody())
+                }
                 return
             }
-            // Timed from the write's end, not its start: a close while the answer (or an earlier
-            // pipelined one) still waits to be sent would drop it.
-            afterRefusal = .armed
-            let written = context.eventLoop.makePromise(of: Void.self)
-            written.futureResult.cascade(to: promise)
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let channel = context.channel
-            written.futureResult.whenSuccess { bound.value.refusalWritten(channel: channel) }
-            context.write(data, promise: written)
+            switch body {
+            case .started:
+                afterRefusal = .closeWhenRequestEnds
+                context.write(data, promise: promise)
+            case .ended:
+                // Nothing is left to read: closed once the answer has been written.
+                write(data, context: context, promise: promise) { $1.close(promise: nil) }
+            case .none:
+                // Timed from the write's end, not its start: a close while the answer (or an earlier
+                // pipelined one) still waits to be sent would drop it.
+                afterRefusal = .armed
+                write(data, context: context, promise: promise) { $0.refusalWritten(channel: $1.channel) }
+            }
             return
         default:
             break
