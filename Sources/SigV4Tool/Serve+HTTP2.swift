@@ -54,13 +54,13 @@ extension Serve {
 }
 
 /// A TLS server channel whose TLS handshake must end within `deadline`, else the connection is
-/// closed.
+/// closed; an HTTP/2 connection then gets its guards (``TLSHandshakeDeadlineHandler``).
 ///
 /// Hummingbird's `HTTP2UpgradeChannel` sets up its HTTP/1.1 or HTTP/2 pipeline, and with it every
 /// idle timer, only once ALPN has chosen, after the handshake: a client that connects and never
 /// finishes its handshake would hold its connection (a socket and a TLS state) for ever. (The
 /// HTTP/1.1-only TLS server's idle timer starts at the connection's accept and covers the handshake.)
-/// nil: no deadline (`--idle-timeout 0`).
+/// nil: no deadline (`--idle-timeout 0`); the HTTP/2 guards are installed all the same.
 struct TLSHandshakeDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
 
@@ -74,12 +74,9 @@ struct TLSHandshakeDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         base.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            if let deadline {
-                // Right after the TLS handler, which tells its handshake's end to the next handler only.
-                let tls = try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
-                try channel.pipeline.syncOperations.addHandler(
-                    TLSHandshakeDeadlineHandler(deadline), position: .after(tls))
-            }
+            // Right after the TLS handler, which tells its handshake's end to the next handler only.
+            let tls = try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+            try channel.pipeline.syncOperations.addHandler(TLSHandshakeDeadlineHandler(deadline), position: .after(tls))
             return value
         }
     }
@@ -89,17 +86,19 @@ struct TLSHandshakeDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel
     }
 }
 
-/// Closes its channel when no `TLSUserEvent.handshakeCompleted` arrives within the deadline; once
-/// one does, it puts an ``HTTP2GoAwayDeadlineHandler`` on an HTTP/2 connection and removes itself.
+/// Closes its channel when no `TLSUserEvent.handshakeCompleted` arrives within the deadline (none
+/// when nil); once one does, it puts an ``HTTP2StreamErrorContainment`` and (with a deadline) an
+/// ``HTTP2GoAwayDeadlineHandler`` on an HTTP/2 connection, and removes itself.
 final class TLSHandshakeDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
-    private let deadline: TimeAmount
+    private let deadline: TimeAmount?
     private var timer: Scheduled<Void>?
 
-    init(_ deadline: TimeAmount) { self.deadline = deadline }
+    init(_ deadline: TimeAmount?) { self.deadline = deadline }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        guard let deadline else { return }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(in: deadline) { loopBound.value.close(promise: nil) }
     }
@@ -117,11 +116,15 @@ final class TLSHandshakeDeadlineHandler: ChannelInboundHandler, RemovableChannel
             timer?.cancel()
             timer = nil
             // ALPN has set the connection up while the event went by: an HTTP/2 one has NIOHTTP2's handler.
-            if let http2 = try? context.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self) {
-                try? context.pipeline.syncOperations.addHandler(
-                    HTTP2GoAwayDeadlineHandler(deadline), position: .after(http2))
+            // Both go between it and Hummingbird's connection manager, which comes after it.
+            let pipeline = context.pipeline.syncOperations
+            if let http2 = try? pipeline.handler(type: NIOHTTP2Handler.self) {
+                try? pipeline.addHandler(HTTP2StreamErrorContainment(), position: .after(http2))
+                if let deadline {
+                    try? pipeline.addHandler(HTTP2GoAwayDeadlineHandler(deadline), position: .after(http2))
+                }
             }
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            pipeline.removeHandler(context: context, promise: nil)
         }
     }
 }

@@ -350,6 +350,124 @@ struct GatewayHTTP2Tests {
         #expect((idle["seconds"] as? Double ?? 99) < 9, "\(idle)")
     }
 
+    /// An HTTP/2 client in python's `h2` that runs several streams on one connection, step by step.
+    /// Argument: a JSON object `{port, ca, steps}`; each step is `{do, name, headers, body}`: `open` sends
+    /// a stream's head and `body` without ending it, `finish` sends `body` and ends the stream `name`,
+    /// `send` does both, `wait` reads until the stream `name` ends or is reset, `raw` writes the hex bytes
+    /// `body` to the connection as they are, `settle` reads until the server closes or 3 s pass. Prints
+    /// one JSON object: each stream's status, body and reset code by name, whether a GOAWAY came (and its
+    /// code), whether the server closed.
+    static let h2Steps = #"""
+        import json, socket, ssl, sys, time
+        import h2.config, h2.connection, h2.events
+        spec = json.loads(sys.argv[1])
+        context = ssl.create_default_context(cafile=spec["ca"])
+        context.set_alpn_protocols(["h2"])
+        sock = context.wrap_socket(socket.create_connection(("127.0.0.1", spec["port"])), server_hostname="127.0.0.1")
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=True, header_encoding="utf-8", validate_outbound_headers=False, normalize_outbound_headers=False))
+        conn.initiate_connection()
+        sock.sendall(conn.data_to_send())
+        sock.settimeout(10)
+        ids, streams, out = {}, {}, dict(goaway=None, closed=False)
+        def read():
+            try:
+                data = sock.recv(65536)
+            except (socket.timeout, ssl.SSLError, ConnectionResetError):
+                data = b""
+            if not data:
+                out["closed"] = True
+                return
+            for event in conn.receive_data(data):
+                stream = streams.setdefault(getattr(event, "stream_id", 0), dict(status=None, body="", reset=None))
+                if isinstance(event, h2.events.ResponseReceived):
+                    stream["status"] = int(dict(event.headers)[":status"])
+                elif isinstance(event, h2.events.DataReceived):
+                    stream["body"] += event.data.decode("utf-8", "replace")
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    stream["ended"] = True
+                elif isinstance(event, h2.events.StreamReset):
+                    stream["reset"] = int(event.error_code)
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    out["goaway"] = int(event.error_code)
+            if out["goaway"] is None:
+                sock.sendall(conn.data_to_send())
+        for step in spec["steps"]:
+            name, body = step.get("name"), step.get("body", "")
+            if step["do"] in ("open", "send"):
+                ids[name] = conn.get_next_available_stream_id()
+                conn.send_headers(ids[name], [tuple(h) for h in step["headers"]])
+            if step["do"] in ("open", "send", "finish"):
+                conn.send_data(ids[name], body.encode(), end_stream=step["do"] != "open")
+                sock.sendall(conn.data_to_send())
+            if step["do"] == "raw":
+                sock.sendall(bytes.fromhex(body))
+            if step["do"] == "wait":
+                while not out["closed"] and out["goaway"] is None:
+                    stream = streams.get(ids[name], {})
+                    if stream.get("ended") or stream.get("reset") is not None:
+                        break
+                    read()
+            if step["do"] == "settle":
+                sock.settimeout(3)
+                while not out["closed"]:
+                    read()
+        out["streams"] = {name: streams.get(i) for name, i in ids.items()}
+        print(json.dumps(out))
+        """#
+
+    @Test(
+        "over h2, a stream that breaks HTTP/2's rules (a body shorter than its content-length, an uppercase field name, a connection field) is reset with PROTOCOL_ERROR and reaches nothing, while the other streams of its connection, one in flight among them, are answered on it; a connection error still ends the connection with GOAWAY (with and without an idle timeout)",
+        arguments: [[], ["--idle-timeout", "0"]]
+    )
+    func streamErrorsStayInTheirStream(arguments: [String]) throws {
+        let (rig, certificate) = try Self.rig(arguments)
+        defer { certificate.remove() }
+        /// Signed `PUT path` with an unsigned payload of `length` bytes, as h2 header fields, plus `extra`.
+        func head(_ path: String, length: Int, _ extra: [[String]] = []) throws -> [[String]] {
+            let fields = try rig.signed(.put, path, [.contentLength: String(length)], payload: .unsignedPayload)
+            return [[":method", "PUT"], [":scheme", "https"], [":authority", "127.0.0.1:\(rig.port)"], [":path", path]]
+                + fields.filter { $0.0 != "Host" }.map { [$0.0.lowercased(), $0.1] } + extra
+        }
+        let steps: [[String: Any]] = [
+            // In flight: its head and half its body sent before the bad streams, its rest after them.
+            ["do": "open", "name": "inflight", "headers": try head("/bucket/inflight", length: 8), "body": "half"],
+            ["do": "send", "name": "short", "headers": try head("/bucket/short", length: 60), "body": "ten bytes."],
+            ["do": "wait", "name": "short"],
+            ["do": "send", "name": "upper", "headers": try head("/bucket/upper", length: 2, [["X-Upper", "1"]]), "body": "up"],
+            ["do": "wait", "name": "upper"],
+            [
+                "do": "send", "name": "hop", "headers": try head("/bucket/hop", length: 3, [["connection", "keep-alive"]]),
+                "body": "hop",
+            ],
+            ["do": "wait", "name": "hop"],
+            ["do": "finish", "name": "inflight", "body": "half"],
+            ["do": "wait", "name": "inflight"],
+            ["do": "send", "name": "after", "headers": try head("/bucket/after", length: 5), "body": "after"],
+            ["do": "wait", "name": "after"],
+            // A PING whose payload is 1 byte, not 8: FRAME_SIZE_ERROR (6), an error of the whole connection.
+            ["do": "raw", "body": "000001060000000000" + "78"],
+            ["do": "settle"],
+        ]
+        let spec: [String: Any] = ["port": Int(rig.port), "ca": certificate.certificate, "steps": steps]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
+        let (status, output) = try Certificate.run("/usr/bin/env", ["python3", "-c", Self.h2Steps, json])
+        #expect(status == 0, "\(output)")
+        let answer = (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]) ?? [:]
+        let streams = answer["streams"] as? [String: [String: Any]] ?? [:]
+        for name in ["short", "upper", "hop"] {
+            #expect(streams[name]?["reset"] as? Int == 1, "\(name): \(output)")
+            #expect(streams[name]?["status"] is NSNull, "\(name): \(output)")
+            #expect(GatewayForwardingAttackTests.request(rig, "/bucket/\(name)") == nil, "\(name): \(rig.received)")
+        }
+        for (name, bytes) in [("inflight", 8), ("after", 5)] {
+            #expect(streams[name]?["status"] as? Int == 200, "\(name): \(output)")
+            #expect(GatewayForwardingAttackTests.request(rig, "/bucket/\(name)")?.bytes == bytes, "\(rig.received)")
+        }
+        #expect(answer["goaway"] as? Int == 6 && answer["closed"] as? Bool == true, "\(output)")
+    }
+
     /// Starts `executable` with `arguments`, its standard output to a pipe; the caller waits.
     static func start(_ executable: String, _ arguments: [String]) throws -> (Process, Pipe) {
         let process = Process()
