@@ -1,0 +1,147 @@
+import Foundation
+import SigV4TestSupport
+import Testing
+
+/// What a power loss could take from a key store that `sigv4 keys` reported written: its files'
+/// directory entries. A file's `fsync` makes its bytes durable but not its name; the directory that
+/// holds the name must be synced after the name was made (`mkdir`, `open(O_CREAT)`, `link`, `rename`).
+/// The kill tests (``CrashSafetyTests``) cannot see this (a killed process leaves the page cache intact),
+/// so these read the order of the commands' system calls under `strace` (scripts/apt-packages.txt).
+@Suite("sigv4 keys syncs each new name's directory before it reports (strace)", .serialized)
+struct DirectorySyncTests {
+    /// One traced system call that makes or syncs a name: its kind and path (a synced descriptor's path).
+    struct Call: CustomStringConvertible {
+        enum Kind: String { case mkdir, create, link, rename, sync }
+        let kind: Kind
+        let path: String
+        /// For `link` and `rename`: the path the name came from.
+        let from: String?
+        var description: String { "\(kind.rawValue) \(from.map { $0 + " -> " } ?? "")\(path)" }
+    }
+
+    /// Runs `sigv4 arguments` under `strace -f` and returns, in order, the calls that made names in
+    /// `directory` or its parent and every successful `fsync`/`fdatasync`, with the descriptor's path.
+    static func trace(_ arguments: [String], environment: [String: String], directory: String) throws -> [Call] {
+        let executable = try #require(sigv4Executable(), "the sigv4 executable must be built (swift build)")
+        let log = directory + ".strace"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let result = try ChildProcess.run(
+            URL(fileURLWithPath: "/usr/bin/strace"),
+            [
+                "-f", "-qq", "-o", log, "-e",
+                "trace=openat,open,creat,mkdir,mkdirat,link,linkat,rename,renameat,renameat2,fsync,fdatasync,close,dup,dup2,dup3",
+                executable,
+            ] + arguments,
+            environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "USER": "tester"]
+                .merging(ChildEnvironment.sanitizers) { $1 }.merging(environment) { $1 })
+        #expect(result.status == 0, "\(String(decoding: result.stderr, as: UTF8.self))")
+        return parse(try String(contentsOfFile: log, encoding: .utf8))
+    }
+
+    /// The calls of an `strace -f` log (calls split by another thread's, `<unfinished ...>` and
+    /// `<... resumed>`, joined again; descriptors followed across `dup` and `close`).
+    static func parse(_ text: String) -> [Call] {
+        var pending: [Substring: String] = [:]
+        var paths: [Int: String] = [:]
+        var calls: [Call] = []
+        for raw in text.split(separator: "\n") {
+            guard let space = raw.firstIndex(of: " ") else { continue }
+            let pid = raw[..<space]
+            var line = String(raw[raw.index(after: space)...])
+            if let start = line.range(of: " <unfinished ...>") {
+                pending[pid] = String(line[..<start.lowerBound])
+                continue
+            }
+            if line.hasPrefix("<... "), let resumed = line.range(of: " resumed>") {
+                line = (pending.removeValue(forKey: pid) ?? "") + line[resumed.upperBound...]
+            }
+            // `name(arguments)   = result` (strace pads before the `=`).
+            guard let open = line.firstIndex(of: "("), let equals = line.range(of: " = ", options: .backwards),
+                let close = line[..<equals.lowerBound].lastIndex(of: ")"), open < close,
+                let result = Int(line[equals.upperBound...].prefix { $0 == "-" || $0.isNumber }), result >= 0
+            else { continue }
+            let name = String(line[..<open])
+            let arguments = String(line[line.index(after: open)..<close])
+            let quoted = arguments.split(separator: "\"", omittingEmptySubsequences: false).enumerated()
+                .filter { $0.offset % 2 == 1 }.map { String($0.element) }
+            let firstNumber = Int(arguments.prefix { $0.isNumber })
+            switch name {
+            case "openat", "open", "creat":
+                guard let path = quoted.first else { continue }
+                paths[result] = path
+                if name == "creat" || arguments.contains("O_CREAT") { calls.append(Call(kind: .create, path: path, from: nil)) }
+            case "mkdir", "mkdirat":
+                if let path = quoted.first { calls.append(Call(kind: .mkdir, path: path, from: nil)) }
+            case "link", "linkat", "rename", "renameat", "renameat2":
+                guard quoted.count == 2 else { continue }
+                calls.append(Call(kind: name.hasPrefix("link") ? .link : .rename, path: quoted[1], from: quoted[0]))
+            case "fsync", "fdatasync":
+                if let fd = firstNumber, let path = paths[fd] { calls.append(Call(kind: .sync, path: path, from: nil)) }
+            case "close":
+                if let fd = firstNumber { paths[fd] = nil }
+            case "dup", "dup2", "dup3":
+                if let fd = firstNumber { paths[result] = paths[fd] }
+            default:
+                continue
+            }
+        }
+        return calls
+    }
+
+    /// The directory `path` is in.
+    static func parent(_ path: String) -> String { (path as NSString).deletingLastPathComponent }
+
+    /// The index of the last call that made the name `path` (nil when none did).
+    static func lastMade(_ path: String, _ calls: [Call]) -> Int? {
+        calls.lastIndex { $0.kind != .sync && $0.path == path }
+    }
+
+    /// True when `path`'s directory was synced after the last call that made `path`.
+    static func directorySynced(after path: String, _ calls: [Call]) -> Bool {
+        guard let made = lastMade(path, calls) else { return false }
+        return calls[(made + 1)...].contains { $0.kind == .sync && $0.path == parent(path) }
+    }
+
+    @Test(
+        "keys init in a new directory: the directory's entry is synced in its parent, the master key file's bytes before its name is linked, and the directory after the store and the key file are named"
+    )
+    func initSyncsEveryNewName() throws {
+        let root = NSTemporaryDirectory() + "sigv4-dirsync-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = root + "/store"
+        let store = directory + "/keys.db"
+        let keyFile = store + ".masterkey"
+        let calls = try Self.trace(["keys", "init", "--keystore", store], environment: [:], directory: root)
+        #expect(FileManager.default.fileExists(atPath: keyFile), "\(calls)")
+
+        #expect(Self.lastMade(directory, calls) != nil, "no mkdir of the store's directory traced: \(calls)")
+        #expect(Self.directorySynced(after: directory, calls), "the new directory's entry was not synced: \(calls)")
+        #expect(Self.directorySynced(after: store, calls), "the store's name was not synced: \(calls)")
+        #expect(Self.directorySynced(after: keyFile, calls), "the key file's name was not synced: \(calls)")
+        // The key file came into place from a temporary copy whose bytes were synced first.
+        let placed = try #require(Self.lastMade(keyFile, calls).map { calls[$0] }, "\(calls)")
+        let temporary = try #require(placed.from, "the key file was written in place: \(calls)")
+        let placedAt = try #require(Self.lastMade(keyFile, calls))
+        #expect(calls[..<placedAt].contains { $0.kind == .sync && $0.path == temporary }, "\(calls)")
+    }
+
+    @Test(
+        "keys rewrap: the rewritten master key file's bytes are synced before it replaces the old one by rename, and its directory after"
+    )
+    func rewrapSyncsTheReplacedKeyFile() throws {
+        let root = NSTemporaryDirectory() + "sigv4-dirsync-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = root + "/keys.db"
+        let keyFile = store + ".masterkey"
+        let initialized = try runSigV4(["keys", "init", "--keystore", store])
+        #expect(initialized.status == 0, "\(initialized.stderr)")
+        let calls = try Self.trace(["keys", "rewrap", "--keystore", store], environment: [:], directory: root)
+        let replacedAt = try #require(
+            calls.lastIndex { $0.kind == .rename && $0.path == keyFile }, "the key file was not replaced: \(calls)")
+        let temporary = try #require(calls[replacedAt].from)
+        #expect(calls[..<replacedAt].contains { $0.kind == .sync && $0.path == temporary }, "\(calls)")
+        #expect(Self.directorySynced(after: keyFile, calls), "the key file's new name was not synced: \(calls)")
+    }
+}
