@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SigV4AsyncHTTPClient", targets: ["SigV4AsyncHTTPClient"]),
         .library(name: "SigV4Foundation", targets: ["SigV4Foundation"]),
         .library(name: "HummingbirdSigV4", targets: ["HummingbirdSigV4"]),
+        .library(name: "HummingbirdSigV4HTTP2", targets: ["HummingbirdSigV4HTTP2"]),
         .library(name: "HummingbirdSigV4Testing", targets: ["HummingbirdSigV4Testing"]),
         .executable(name: "sigv4", targets: ["SigV4Tool"]),
         // The CLI's pure parsers (package API; a product only so that the fuzz package can link them).
@@ -102,6 +103,24 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            // HTTP/2 for a Hummingbird service with the middleware: the server builder and the guards
+            // `sigv4 serve` runs it with.
+            name: "HummingbirdSigV4HTTP2",
+            dependencies: [
+                "HummingbirdSigV4",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHTTPTypesHTTP2", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "HummingbirdSigV4Testing",
             dependencies: [
                 "SigV4", "HummingbirdSigV4",
@@ -119,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "SigV4Tool",
             dependencies: [
-                "SigV4", "SigV4Verifier", "SigV4KeyStore", "HummingbirdSigV4", "SigV4AsyncHTTPClient",
+                "SigV4", "SigV4Verifier", "SigV4KeyStore", "HummingbirdSigV4", "HummingbirdSigV4HTTP2", "SigV4AsyncHTTPClient",
                 "SigV4Foundation", "_SigV4Crypto", "SigV4CommandLine",
                 // libcrypto directly only to check that a TLS certificate and key go together.
                 "CSigV4OpenSSL",
@@ -195,8 +214,9 @@ let package = Package(
             name: "SigV4GatewayTests",
             dependencies: [
                 "SigV4", "SigV4Verifier", "SigV4KeyStore", "SigV4AsyncHTTPClient", "SigV4Foundation",
-                "HummingbirdSigV4", "HummingbirdSigV4Testing", "_SigV4Crypto", "SigV4TestSupport",
+                "HummingbirdSigV4", "HummingbirdSigV4HTTP2", "HummingbirdSigV4Testing", "_SigV4Crypto", "SigV4TestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

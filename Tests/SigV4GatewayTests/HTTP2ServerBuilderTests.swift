@@ -1,0 +1,96 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdSigV4
+import HummingbirdSigV4HTTP2
+import HummingbirdTesting
+import NIOSSL
+import SigV4
+import SigV4Verifier
+import Testing
+
+/// `HTTPServerBuilder.sigV4HTTP2` in a Hummingbird app of the library's user: a live HTTPS server in
+/// front of the SigV4 middleware, spoken to over HTTP/2 by python's `h2` (``GatewayHTTP2Tests/h2Steps``),
+/// so the test sees interim responses, resets, GOAWAYs and closes frame by frame.
+@Suite("HummingbirdSigV4HTTP2: .sigV4HTTP2 with the SigV4 middleware (live server, python h2)", .serialized)
+struct HTTP2ServerBuilderTests {
+    /// ``TestApp``'s key behind the authenticator and ``HummingbirdSigV4/ExpectContinueMiddleware``;
+    /// `PUT /upload` answers the number of body bytes it read.
+    static func application(_ certificate: GatewayTLSTests.Certificate) throws -> some ApplicationProtocol {
+        let verifier = Verifier(
+            resolver: InMemoryCredentialResolver([TestApp.alice]),
+            policy: VerificationPolicy(allowedRegions: ["us-east-1"]))
+        let router = Router(context: BasicSigV4RequestContext.self)
+        router.add(middleware: ExpectContinueMiddleware())
+        router.add(middleware: SigV4Authenticator(verifier: verifier, configuration: .init(clock: { TestApp.now })))
+        router.put("/upload") { request, _ in
+            var count = 0
+            for try await buffer in request.body { count += buffer.readableBytes }
+            return "\(count)"
+        }
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificate.certificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: certificate.key, format: .pem)))
+        return Application(router: router, server: .sigV4HTTP2(tlsConfiguration: tls, idleTimeout: .seconds(30)))
+    }
+
+    /// `PUT /upload` signed for `body` (with `secret`, alice's by default) as h2 header fields, with
+    /// `content-length: length` (the body's own unless given) and `extra` fields.
+    static func head(
+        port: Int, body: String, length: Int? = nil, secret: String? = nil, _ extra: [[String]] = []
+    ) throws -> [[String]] {
+        let request = HTTPRequest(
+            method: .put, scheme: "https", authority: "127.0.0.1:\(port)", path: "/upload",
+            headerFields: [.contentLength: String(length ?? body.utf8.count)])
+        let signed = try TestApp.signer(secret: secret).sign(
+            request, payload: .sha256(of: Array(body.utf8)), at: TestApp.now)
+        return [[":method", "PUT"], [":scheme", "https"], [":authority", "127.0.0.1:\(port)"], [":path", "/upload"]]
+            + signed.request.headerFields.map { [$0.name.canonicalName, $0.value] } + extra
+    }
+
+    @Test(
+        "over h2 a stream whose body falls short of its content-length is reset alone while an upload in flight on the same connection is verified and answered; an upload refused before its body gets no 100 Continue, its 403, then RST_STREAM(NO_ERROR); the connection outlives both"
+    )
+    func streamsAreGuarded() async throws {
+        let certificate = try GatewayTLSTests.Certificate()
+        defer { certificate.remove() }
+        try await Self.application(certificate).test(.live) { client in
+            let port = try #require(client.port)
+            let steps: [[String: Any]] = [
+                ["do": "open", "name": "inflight", "headers": try Self.head(port: port, body: "halfhalf"), "body": "half"],
+                [
+                    "do": "send", "name": "short", "headers": try Self.head(port: port, body: "ten bytes.", length: 60),
+                    "body": "ten bytes.",
+                ],
+                ["do": "wait", "name": "short"],
+                ["do": "finish", "name": "inflight", "body": "half"],
+                ["do": "wait", "name": "inflight"],
+                [
+                    "do": "open", "name": "refused",
+                    "headers": try Self.head(
+                        port: port, body: "never sent", secret: "not alice's secret", [["expect", "100-continue"]]),
+                ],
+                ["do": "wait", "name": "refused", "reset": true],
+                ["do": "send", "name": "after", "headers": try Self.head(port: port, body: "after"), "body": "after"],
+                ["do": "wait", "name": "after"],
+            ]
+            let spec: [String: Any] = ["port": port, "ca": certificate.certificate, "steps": steps]
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
+            let (status, output) = try await ExpectContinueMiddlewareTests.offPool {
+                try GatewayTLSTests.Certificate.run("/usr/bin/env", ["python3", "-c", GatewayHTTP2Tests.h2Steps, json])
+            }
+            #expect(status == 0, "\(output)")
+            let answer = (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]) ?? [:]
+            let streams = answer["streams"] as? [String: [String: Any]] ?? [:]
+            #expect(streams["short"]?["reset"] as? Int == 1 && streams["short"]?["status"] is NSNull, "\(output)")
+            #expect(streams["inflight"]?["status"] as? Int == 200 && streams["inflight"]?["body"] as? String == "8")
+            #expect(streams["refused"]?["informational"] as? [Int] == [], "\(output)")
+            #expect(streams["refused"]?["status"] as? Int == 403, "\(output)")
+            #expect((streams["refused"]?["body"] as? String ?? "").contains("SignatureDoesNotMatch"), "\(output)")
+            #expect(streams["refused"]?["reset"] as? Int == 0, "\(output)")
+            #expect(streams["after"]?["status"] as? Int == 200 && streams["after"]?["body"] as? String == "5")
+            #expect(answer["goaway"] is NSNull && answer["closed"] as? Bool == false, "\(output)")
+            #expect(answer["timed_out"] as? Bool == false, "\(output)")
+        }
+    }
+}
