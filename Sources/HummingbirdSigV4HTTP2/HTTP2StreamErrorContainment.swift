@@ -1,3 +1,4 @@
+public import Logging
 public import NIOCore
 import NIOHTTP2
 
@@ -28,7 +29,7 @@ import NIOHTTP2
 /// still end the connection without a GOAWAY; a client or proxy that keeps to the protocol's framing
 /// never sends them.
 ///
-/// Put after `NIOHTTP2Handler`, before the connection manager (``TLSHandshakeDeadlineChannel`` does):
+/// Put after `NIOHTTP2Handler`, before the connection manager (``GuardedHTTP2Channel`` does):
 ///
 /// ```swift
 /// let http2 = try pipeline.syncOperations.handler(type: NIOHTTP2Handler.self)
@@ -37,12 +38,21 @@ import NIOHTTP2
 public final class HTTP2StreamErrorContainment: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = NIOAny
 
-    public init() {}
+    private let logger: Logger?
+
+    /// A handler for one connection's pipeline; with `logger`, each error it keeps to its stream is
+    /// logged at debug level by its type only (a value NIOHTTP2 quotes may hold a credential).
+    ///
+    /// ```swift
+    /// let containment = HTTP2StreamErrorContainment(logger: Logger(label: "http2"))
+    /// ```
+    public init(logger: Logger? = nil) { self.logger = logger }
 
     /// Whether NIOHTTP2 raises `error`'s type only for one stream (which it has reset, or whose
     /// channel it has told), never for the whole connection.
     ///
     /// ```swift
+    /// import NIOHTTP2
     /// HTTP2StreamErrorContainment.isStreamScoped(NIOHTTP2Errors.contentLengthViolated())  // true
     /// ```
     public static func isStreamScoped(_ error: any Error) -> Bool {
@@ -66,8 +76,8 @@ public final class HTTP2StreamErrorContainment: ChannelInboundHandler, Removable
 
     /// Drops `error` when ``isStreamScoped(_:)``; passes every other error on.
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard !Self.isStreamScoped(error) else { return }
-        context.fireErrorCaught(error)
+        guard Self.isStreamScoped(error) else { return context.fireErrorCaught(error) }
+        logger?.debug("HTTP/2 stream error kept to its stream", metadata: ["error": "\(type(of: error))"])
     }
 }
 

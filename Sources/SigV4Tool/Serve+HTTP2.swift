@@ -5,7 +5,7 @@ import NIOCore
 
 extension Serve {
     /// The HTTPS server with HTTP/2: HummingbirdSigV4HTTP2's
-    /// `HTTPServerBuilder.sigV4HTTP2(tlsConfiguration:customVerificationCallback:idleTimeout:additionalStreamHandlers:)`
+    /// `HTTPServerBuilder.sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:additionalStreamHandlers:)`
     /// (the `100 Continue` when the body is first read, refused streams reset, stream errors kept to
     /// their stream, the TLS handshake and the GOAWAY's answer bounded by `idleTimeout`), each stream
     /// also given ``HTTP2RequestFramingHandler`` (a pass-through on HTTP/1.1): the framing the
@@ -22,7 +22,7 @@ extension Serve {
         idleTimeout: TimeAmount?
     ) -> HTTPServerBuilder {
         .sigV4HTTP2(
-            tlsConfiguration: tls, customVerificationCallback: verifyClient,
+            tlsChannelConfiguration: .init(tlsConfiguration: tls, customVerificationCallback: verifyClient),
             idleTimeout: idleTimeout.map { .nanoseconds($0.nanoseconds) },
             additionalStreamHandlers: { [HTTP2RequestFramingHandler()] })
     }

@@ -1,9 +1,11 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdSigV4
 import HummingbirdSigV4HTTP2
 import HummingbirdTesting
+import NIOHTTP2
 import NIOSSL
 import SigV4
 import SigV4Verifier
@@ -14,9 +16,15 @@ import Testing
 /// so the test sees interim responses, resets, GOAWAYs and closes frame by frame.
 @Suite("HummingbirdSigV4HTTP2: .sigV4HTTP2 with the SigV4 middleware (live server, python h2)", .serialized)
 struct HTTP2ServerBuilderTests {
+    /// How the app is served: `.sigV4HTTP2` over TLS with an idle timeout, with `.zero` (none), or
+    /// `.sigV4PlaintextHTTP2` (HTTP/2 by prior knowledge).
+    enum Server: String, CaseIterable, Sendable { case tls, tlsNoIdleTimeout, plaintext }
+
     /// ``TestApp``'s key behind the authenticator and ``HummingbirdSigV4/ExpectContinueMiddleware``;
     /// `PUT /upload` answers the number of body bytes it read.
-    static func application(_ certificate: GatewayTLSTests.Certificate) throws -> some ApplicationProtocol {
+    static func application(_ server: Server, _ certificate: GatewayTLSTests.Certificate) throws
+        -> some ApplicationProtocol
+    {
         let verifier = Verifier(
             resolver: InMemoryCredentialResolver([TestApp.alice]),
             policy: VerificationPolicy(allowedRegions: ["us-east-1"]))
@@ -31,35 +39,49 @@ struct HTTP2ServerBuilderTests {
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificate.certificate).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: certificate.key, format: .pem)))
-        return Application(router: router, server: .sigV4HTTP2(tlsConfiguration: tls, idleTimeout: .seconds(30)))
+        let builder: HTTPServerBuilder
+        switch server {
+        case .tls: builder = .sigV4HTTP2(tlsConfiguration: tls, idleTimeout: .seconds(30))
+        case .tlsNoIdleTimeout: builder = .sigV4HTTP2(tlsConfiguration: tls, idleTimeout: .zero)
+        case .plaintext: builder = .sigV4PlaintextHTTP2(idleTimeout: .seconds(30))
+        }
+        return Application(router: router, server: builder)
     }
 
     /// `PUT /upload` signed for `body` (with `secret`, alice's by default) as h2 header fields, with
     /// `content-length: length` (the body's own unless given) and `extra` fields.
     static func head(
-        port: Int, body: String, length: Int? = nil, secret: String? = nil, _ extra: [[String]] = []
+        port: Int, scheme: String = "https", body: String, length: Int? = nil, secret: String? = nil,
+        _ extra: [[String]] = []
     ) throws -> [[String]] {
         let request = HTTPRequest(
-            method: .put, scheme: "https", authority: "127.0.0.1:\(port)", path: "/upload",
+            method: .put, scheme: scheme, authority: "127.0.0.1:\(port)", path: "/upload",
             headerFields: [.contentLength: String(length ?? body.utf8.count)])
         let signed = try TestApp.signer(secret: secret).sign(
             request, payload: .sha256(of: Array(body.utf8)), at: TestApp.now)
-        return [[":method", "PUT"], [":scheme", "https"], [":authority", "127.0.0.1:\(port)"], [":path", "/upload"]]
+        return [[":method", "PUT"], [":scheme", scheme], [":authority", "127.0.0.1:\(port)"], [":path", "/upload"]]
             + signed.request.headerFields.map { [$0.name.canonicalName, $0.value] } + extra
     }
 
     @Test(
-        "over h2 a stream whose body falls short of its content-length is reset alone while an upload in flight on the same connection is verified and answered; an upload refused before its body gets no 100 Continue, its 403, then RST_STREAM(NO_ERROR); the connection outlives both"
+        "over h2 a stream whose body falls short of its content-length is reset alone while an upload in flight on the same connection is verified and answered; an upload refused before its body gets no 100 Continue, its 403, then RST_STREAM(NO_ERROR); the connection outlives both (over TLS with and without an idle timeout, and without TLS)",
+        arguments: Server.allCases
     )
-    func streamsAreGuarded() async throws {
+    func streamsAreGuarded(server: Server) async throws {
         let certificate = try GatewayTLSTests.Certificate()
         defer { certificate.remove() }
-        try await Self.application(certificate).test(.live) { client in
+        try await Self.application(server, certificate).test(.live) { client in
             let port = try #require(client.port)
+            let scheme = server == .plaintext ? "http" : "https"
+            func head(body: String, length: Int? = nil, secret: String? = nil, _ extra: [[String]] = []) throws
+                -> [[String]]
+            {
+                try Self.head(port: port, scheme: scheme, body: body, length: length, secret: secret, extra)
+            }
             let steps: [[String: Any]] = [
-                ["do": "open", "name": "inflight", "headers": try Self.head(port: port, body: "halfhalf"), "body": "half"],
+                ["do": "open", "name": "inflight", "headers": try head(body: "halfhalf"), "body": "half"],
                 [
-                    "do": "send", "name": "short", "headers": try Self.head(port: port, body: "ten bytes.", length: 60),
+                    "do": "send", "name": "short", "headers": try head(body: "ten bytes.", length: 60),
                     "body": "ten bytes.",
                 ],
                 ["do": "wait", "name": "short"],
@@ -67,14 +89,15 @@ struct HTTP2ServerBuilderTests {
                 ["do": "wait", "name": "inflight"],
                 [
                     "do": "open", "name": "refused",
-                    "headers": try Self.head(
-                        port: port, body: "never sent", secret: "not alice's secret", [["expect", "100-continue"]]),
+                    "headers": try head(body: "never sent", secret: "not alice's secret", [["expect", "100-continue"]]),
                 ],
                 ["do": "wait", "name": "refused", "reset": true],
-                ["do": "send", "name": "after", "headers": try Self.head(port: port, body: "after"), "body": "after"],
+                ["do": "send", "name": "after", "headers": try head(body: "after"), "body": "after"],
                 ["do": "wait", "name": "after"],
             ]
-            let spec: [String: Any] = ["port": port, "ca": certificate.certificate, "steps": steps]
+            let spec: [String: Any] = [
+                "port": port, "ca": certificate.certificate, "tls": server != .plaintext, "steps": steps,
+            ]
             let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
             let (status, output) = try await ExpectContinueMiddlewareTests.offPool {
                 try GatewayTLSTests.Certificate.run("/usr/bin/env", ["python3", "-c", GatewayHTTP2Tests.h2Steps, json])
@@ -90,7 +113,27 @@ struct HTTP2ServerBuilderTests {
             #expect(streams["refused"]?["reset"] as? Int == 0, "\(output)")
             #expect(streams["after"]?["status"] as? Int == 200 && streams["after"]?["body"] as? String == "5")
             #expect(answer["goaway"] is NSNull && answer["closed"] as? Bool == false, "\(output)")
-            #expect(answer["timed_out"] as? Bool == false, "\(output)")
+            #expect(answer["timed_out"] as? Bool == false && answer["error"] is NSNull, "\(output)")
         }
+    }
+
+    @Test(
+        "the stream guard keeps NIOHTTP2's header and content-length errors (raised only for one stream) and passes on the types NIOHTTP2 also raises for the whole connection, and any other error"
+    )
+    func streamScopedErrors() {
+        let kept: [any Error] = [
+            NIOHTTP2Errors.contentLengthViolated(), NIOHTTP2Errors.contentLengthHeadersMismatch(),
+            NIOHTTP2Errors.forbiddenHeaderField(name: "connection", value: "x"),
+            NIOHTTP2Errors.invalidHTTP2HeaderFieldName("X-Upper"), NIOHTTP2Errors.trailersWithoutEndStream(streamID: 1),
+            NIOHTTP2Errors.streamError(
+                streamID: 1, baseError: NIOHTTP2Errors.streamClosed(streamID: 1, errorCode: .refusedStream)),
+        ]
+        for error in kept { #expect(HTTP2StreamErrorContainment.isStreamScoped(error), "\(error)") }
+        let passed: [any Error] = [
+            NIOHTTP2Errors.badStreamStateTransition(), NIOHTTP2Errors.flowControlViolation(),
+            NIOHTTP2Errors.invalidWindowIncrementSize(), NIOHTTP2Errors.excessiveStreamErrors(),
+            NIOHTTP2Errors.missingPreface(), CancellationError(),
+        ]
+        for error in passed { #expect(!HTTP2StreamErrorContainment.isStreamScoped(error), "\(error)") }
     }
 }

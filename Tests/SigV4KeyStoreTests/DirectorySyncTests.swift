@@ -29,7 +29,8 @@ struct DirectorySyncTests {
             URL(fileURLWithPath: "/usr/bin/strace"),
             [
                 "-f", "-qq", "-o", log, "-e",
-                "trace=openat,open,creat,mkdir,mkdirat,link,linkat,rename,renameat,renameat2,fsync,fdatasync,close,dup,dup2,dup3",
+                "trace=openat,open,creat,mkdir,mkdirat,link,linkat,rename,renameat,renameat2,fsync,fdatasync,close,"
+                    + "dup,dup2,dup3",
                 executable,
             ] + arguments,
             environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "USER": "tester"]
@@ -47,7 +48,8 @@ struct DirectorySyncTests {
         for raw in text.split(separator: "\n") {
             guard let space = raw.firstIndex(of: " ") else { continue }
             let pid = raw[..<space]
-            var line = String(raw[raw.index(after: space)...])
+            // (strace pads the pid to five columns.)
+            var line = String(raw[raw.index(after: space)...].drop { $0 == " " })
             if let start = line.range(of: " <unfinished ...>") {
                 pending[pid] = String(line[..<start.lowerBound])
                 continue
@@ -69,7 +71,9 @@ struct DirectorySyncTests {
             case "openat", "open", "creat":
                 guard let path = quoted.first else { continue }
                 paths[result] = path
-                if name == "creat" || arguments.contains("O_CREAT") { calls.append(Call(kind: .create, path: path, from: nil)) }
+                if name == "creat" || arguments.contains("O_CREAT") {
+                    calls.append(Call(kind: .create, path: path, from: nil))
+                }
             case "mkdir", "mkdirat":
                 if let path = quoted.first { calls.append(Call(kind: .mkdir, path: path, from: nil)) }
             case "link", "linkat", "rename", "renameat", "renameat2":
@@ -100,6 +104,28 @@ struct DirectorySyncTests {
     static func directorySynced(after path: String, _ calls: [Call]) -> Bool {
         guard let made = lastMade(path, calls) else { return false }
         return calls[(made + 1)...].contains { $0.kind == .sync && $0.path == parent(path) }
+    }
+
+    @Test(
+        "the strace log reader joins calls another thread split, reads pids of any width, and follows descriptors across dup and close"
+    )
+    func logReader() {
+        let log = """
+            812   mkdir("/s", 0777)                  = 0
+            812   openat(AT_FDCWD, "/s/a.tmp", O_WRONLY|O_CREAT|O_EXCL, 0600 <unfinished ...>
+            40123 openat(AT_FDCWD, "/other", O_RDONLY) = 4
+            812   <... openat resumed>)              = 3
+            812   fsync(3)                           = 0
+            812   rename("/s/a.tmp", "/s/a")         = 0
+            812   close(3)                           = 0
+            812   openat(AT_FDCWD, "/s", O_RDONLY|O_CLOEXEC) = 3
+            812   dup(3)                             = 7
+            812   close(3)                           = 0
+            812   fdatasync(7)                       = 0
+            812   fsync(9)                           = -1 EBADF (Bad file descriptor)
+            """
+        let calls = Self.parse(log).map(\.description)
+        #expect(calls == ["mkdir /s", "create /s/a.tmp", "sync /s/a.tmp", "rename /s/a.tmp -> /s/a", "sync /s"], "\(calls)")
     }
 
     @Test(
