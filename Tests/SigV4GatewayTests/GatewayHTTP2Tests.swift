@@ -355,7 +355,8 @@ struct GatewayHTTP2Tests {
     /// TLS); each step is `{do, name, headers, body}`: `open` sends
     /// a stream's head and `body` (if any) without ending it, `finish` sends `body` and ends the stream
     /// `name`, `send` does both, `wait` reads until the stream `name` ends or is reset (with `"reset":
-    /// true`, until it is reset), `raw` writes the hex bytes
+    /// true`, until it is reset), `cancel` resets the stream `name` (`CANCEL`), `pause` sleeps `body`
+    /// seconds, `raw` writes the hex bytes
     /// `body` to the connection as they are, `settle` reads until the server closes or a read waits 3 s.
     /// Prints one JSON object: each stream's interim statuses, status, body and reset code by name, whether
     /// a GOAWAY came (and its code), whether the server closed, whether a read waited past its timeout instead, and an
@@ -417,6 +418,11 @@ struct GatewayHTTP2Tests {
                 sock.sendall(conn.data_to_send())
                 if step["do"] == "raw":
                     sock.sendall(bytes.fromhex(body))
+                if step["do"] == "cancel":
+                    conn.reset_stream(ids[name], error_code=8)
+                    sock.sendall(conn.data_to_send())
+                if step["do"] == "pause":
+                    time.sleep(float(body))
                 if step["do"] == "wait":
                     while not out["closed"] and not out["timed_out"] and out["goaway"] is None:
                         stream = streams.get(ids[name], {})
@@ -489,6 +495,42 @@ struct GatewayHTTP2Tests {
         // The server itself closed the connection (a read that waited its 3 s out is not a close).
         #expect(answer["goaway"] as? Int == 6, "\(output)")
         #expect(answer["closed"] as? Bool == true && answer["timed_out"] as? Bool == false, "\(output)")
+    }
+
+    @Test(
+        "over h2, an upload the client cancels (RST_STREAM CANCEL) after part of its body never reaches the upstream as a complete request, with Content-Length or without (forwarded chunked), and is logged ClientClosedRequest",
+        arguments: [true, false]
+    )
+    func cancelledUploadIsNotCompletedUpstream(withLength: Bool) throws {
+        let (rig, certificate) = try Self.rig()
+        defer { certificate.remove() }
+        let fields = try rig.signed(
+            .put, "/bucket/cancelled", withLength ? [.contentLength: "100000"] : [:], payload: .unsignedPayload)
+        let head =
+            [[":method", "PUT"], [":scheme", "https"], [":authority", "127.0.0.1:\(rig.port)"], [":path", "/bucket/cancelled"]]
+            + fields.filter { $0.0 != "Host" }.map { [$0.0.lowercased(), $0.1] }
+        let steps: [[String: Any]] = [
+            // Part of the body, time for the gateway to start forwarding it, then the client gives up.
+            ["do": "open", "name": "cancelled", "headers": head, "body": String(repeating: "a", count: 16000)],
+            ["do": "pause", "body": "1.0"],
+            ["do": "cancel", "name": "cancelled"],
+            ["do": "pause", "body": "1.0"],
+        ]
+        let spec: [String: Any] = ["port": Int(rig.port), "ca": certificate.certificate, "steps": steps]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
+        let (status, output) = try Certificate.run("/usr/bin/env", ["python3", "-c", Self.h2Steps, json])
+        #expect(status == 0 && output.contains(#""error": null"#), "\(output)")
+        let line = rig.gateway.line(containing: "path=/bucket/cancelled")
+        #expect(line.contains("code=ClientClosedRequest"), "\(line)")
+        // A chunked body whose last chunk was sent would have reached the upstream complete, and been
+        // stored as the object (the recording upstream records one only once it has read its last chunk;
+        // one with a length it records as it ends, short of its length, which an upstream discards).
+        let forwarded = GatewayForwardingAttackTests.request(rig, "/bucket/cancelled")
+        if withLength {
+            #expect((forwarded?.bytes ?? 0) < 100_000, "\(rig.received)")
+        } else {
+            #expect(forwarded == nil, "\(rig.received)")
+        }
     }
 
     /// Starts `executable` with `arguments`, its standard output to a pipe; the caller waits.
