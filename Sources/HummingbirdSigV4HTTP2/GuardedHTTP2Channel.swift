@@ -31,7 +31,7 @@ public struct GuardedHTTP2Channel<Base: ServerChildChannel>: ServerChildChannel 
     public typealias Value = Base.Value
 
     let base: Base
-    let deadline: TimeAmount?
+    let deadline: Duration?
 
     /// `base` with the guards, its deadlines `idleTimeout` long (none when nil, zero or negative).
     ///
@@ -41,7 +41,7 @@ public struct GuardedHTTP2Channel<Base: ServerChildChannel>: ServerChildChannel 
     /// ```
     public init(_ base: Base, idleTimeout: Duration?) {
         self.base = base
-        self.deadline = idleTimeout.flatMap { $0 > .zero ? TimeAmount($0) : nil }
+        self.deadline = idleTimeout.flatMap { $0 > .zero ? $0 : nil }
     }
 
     /// `base`'s setup, then the guards: the handshake's deadline right after the TLS handler (which
@@ -70,14 +70,13 @@ enum HTTP2Guards {
     /// Puts the HTTP/2 guards between NIOHTTP2's handler and Hummingbird's connection manager, which
     /// comes after it, when `pipeline` has NIOHTTP2's handler.
     static func add(
-        _ pipeline: ChannelPipeline.SynchronousOperations, deadline: TimeAmount?, logger: Logger
+        _ pipeline: ChannelPipeline.SynchronousOperations, deadline: Duration?, logger: Logger
     ) {
         guard let http2 = try? pipeline.handler(type: NIOHTTP2Handler.self) else { return }
         do {
             try pipeline.addHandler(HTTP2StreamErrorContainment(logger: logger), position: .after(http2))
             if let deadline {
-                try pipeline.addHandler(
-                    HTTP2GoAwayDeadlineHandler(.nanoseconds(deadline.nanoseconds)), position: .after(http2))
+                try pipeline.addHandler(HTTP2GoAwayDeadlineHandler(deadline), position: .after(http2))
             }
         } catch {
             // Only a pipeline already closing refuses a handler.
@@ -92,11 +91,11 @@ enum HTTP2Guards {
 final class TLSHandshakeDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
-    private let deadline: TimeAmount?
+    private let deadline: Duration?
     private let logger: Logger
     private var timer: Scheduled<Void>?
 
-    init(_ deadline: TimeAmount?, logger: Logger) {
+    init(_ deadline: Duration?, logger: Logger) {
         self.deadline = deadline
         self.logger = logger
     }
@@ -104,7 +103,7 @@ final class TLSHandshakeDeadlineHandler: ChannelInboundHandler, RemovableChannel
     func handlerAdded(context: ChannelHandlerContext) {
         guard let deadline else { return }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: deadline) { loopBound.value.close(promise: nil) }
+        timer = context.eventLoop.scheduleTask(in: TimeAmount(deadline)) { loopBound.value.close(promise: nil) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
