@@ -108,7 +108,6 @@ let package = Package(
             name: "HummingbirdSigV4HTTP2",
             dependencies: [
                 "HummingbirdSigV4",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -138,7 +137,8 @@ let package = Package(
         .executableTarget(
             name: "SigV4Tool",
             dependencies: [
-                "SigV4", "SigV4Verifier", "SigV4KeyStore", "HummingbirdSigV4", "HummingbirdSigV4HTTP2", "SigV4AsyncHTTPClient",
+                "SigV4", "SigV4Verifier", "SigV4KeyStore", "HummingbirdSigV4", "HummingbirdSigV4HTTP2",
+                "SigV4AsyncHTTPClient",
                 "SigV4Foundation", "_SigV4Crypto", "SigV4CommandLine",
                 // libcrypto directly only to check that a TLS certificate and key go together.
                 "CSigV4OpenSSL",
@@ -214,7 +214,8 @@ let package = Package(
             name: "SigV4GatewayTests",
             dependencies: [
                 "SigV4", "SigV4Verifier", "SigV4KeyStore", "SigV4AsyncHTTPClient", "SigV4Foundation",
-                "HummingbirdSigV4", "HummingbirdSigV4HTTP2", "HummingbirdSigV4Testing", "_SigV4Crypto", "SigV4TestSupport",
+                "HummingbirdSigV4", "HummingbirdSigV4HTTP2", "HummingbirdSigV4Testing", "_SigV4Crypto",
+                "SigV4TestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

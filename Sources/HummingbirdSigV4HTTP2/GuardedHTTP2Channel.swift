@@ -21,7 +21,7 @@ import NIOTLS
 ///
 /// `idleTimeout` nil, zero or negative: no deadlines (the stream guard is installed all the same).
 /// `HTTPServerBuilder.sigV4HTTP2(tlsConfiguration:idleTimeout:expectContinue:additionalStreamHandlers:)`
-/// wraps its `HTTP2UpgradeChannel` in one.
+/// wraps its `HTTP2UpgradeChannel` in one, and `sigV4PlaintextHTTP2` its `HTTP2Channel`.
 ///
 /// ```swift
 /// let upgrade = try HTTP2UpgradeChannel(tlsConfiguration: tls, responder: responder)
@@ -51,7 +51,7 @@ public struct GuardedHTTP2Channel<Base: ServerChildChannel>: ServerChildChannel 
         return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             if let tls = try? pipeline.handler(type: NIOSSLServerHandler.self) {
-                try pipeline.addHandler(TLSHandshakeDeadlineHandler(deadline, logger: logger), position: .after(tls))
+                try pipeline.addHandler(TLSHandshakeGuard(deadline, logger: logger), position: .after(tls))
             } else {
                 HTTP2Guards.add(pipeline, deadline: deadline, logger: logger)
             }
@@ -85,10 +85,10 @@ enum HTTP2Guards {
     }
 }
 
-/// Closes its channel when no `TLSUserEvent.handshakeCompleted` arrives within the deadline (none
-/// when nil); once one does, it puts the HTTP/2 guards on an HTTP/2 connection
-/// (``GuardedHTTP2Channel``) and removes itself.
-final class TLSHandshakeDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// Guards a TLS connection's handshake: closes its channel when no `TLSUserEvent.handshakeCompleted`
+/// arrives within the deadline (none when nil); once one does, it puts the HTTP/2 guards on an HTTP/2
+/// connection (``GuardedHTTP2Channel``) and removes itself.
+final class TLSHandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
     private let deadline: Duration?
@@ -127,4 +127,4 @@ final class TLSHandshakeDeadlineHandler: ChannelInboundHandler, RemovableChannel
 }
 
 @available(*, unavailable)
-extension TLSHandshakeDeadlineHandler: Sendable {}
+extension TLSHandshakeGuard: Sendable {}

@@ -191,22 +191,37 @@ struct KeysInit: AsyncParsableCommand {
     /// How long `--if-missing` waits for a store another init is creating.
     static let existingStoreWait: Double = 30
 
+    /// Creates `directory` and the missing directories above it (mode 0700), one level at a time, each
+    /// new entry synced in its parent: the store and the key file are synced in their directory, and a
+    /// power loss must not take that directory (or one above it) away. Existing directories are left
+    /// as they are; a failure is left to the store's own open, which names the path.
+    ///
+    /// ```swift
+    /// KeysInit.createDirectories("/var/lib/sigv4/stores")
+    /// ```
+    static func createDirectories(_ directory: String) {
+        var missing: [String] = []
+        var path = directory
+        while !path.isEmpty, path != "/", !FileManager.default.fileExists(atPath: path) {
+            missing.append(path)
+            path = (path as NSString).deletingLastPathComponent
+        }
+        for path in missing.reversed() {
+            guard mkdir(path, 0o700) == 0 || errno == EEXIST else { return }
+            let parent = (path as NSString).deletingLastPathComponent
+            let fd = open(parent.isEmpty ? "." : parent, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 {
+                fsync(fd)
+                close(fd)
+            }
+        }
+    }
+
     func run() async throws {
         try keysCommand {
             let path = options.path
             let directory = (path as NSString).deletingLastPathComponent
-            if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
-                try? FileManager.default.createDirectory(
-                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                // The new directory's entry, synced in its parent: the store and key file inside it are
-                // synced with their directory, which a power loss must not take away.
-                let parent = open((directory as NSString).deletingLastPathComponent.isEmpty
-                    ? "." : (directory as NSString).deletingLastPathComponent, O_RDONLY | O_CLOEXEC)
-                if parent >= 0 {
-                    fsync(parent)
-                    close(parent)
-                }
-            }
+            if !directory.isEmpty { Self.createDirectories(directory) }
             // One init at a time in the directory (replicas sharing a volume start at once). Holding the
             // lock also tells this init that no other is writing the store: one it finds without its
             // master key was left by an init killed midway, and this one finishes it.

@@ -159,12 +159,14 @@ struct GatewayHygieneTests {
         }
     }
 
-    /// A minimal upstream: answers 200 to everything and prints every request it receives as one JSON line.
+    /// A minimal upstream: answers 200 to everything and prints every request it receives as one JSON line
+    /// (`{"head": target}` when its head has come, then the request once its body has been read).
     static let upstream = #"""
 import http.server, json, sys
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_any(self):
+        print(json.dumps(dict(head=self.path)), flush=True)  # the head came (the body may never end)
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():  # recorded decoded
             body = b""
             while True:

@@ -11,8 +11,8 @@ import SigV4
 import SigV4Verifier
 import Testing
 
-/// `HTTPServerBuilder.sigV4HTTP2` in a Hummingbird app of the library's user: a live HTTPS server in
-/// front of the SigV4 middleware, spoken to over HTTP/2 by python's `h2` (``GatewayHTTP2Tests/h2Steps``),
+/// `HTTPServerBuilder.sigV4HTTP2` and `sigV4PlaintextHTTP2` in a Hummingbird app of the library's user: a
+/// live HTTP/2 server (over TLS, or without) in front of the SigV4 middleware, spoken to over HTTP/2 by python's `h2` (``GatewayHTTP2Tests/h2Steps``),
 /// so the test sees interim responses, resets, GOAWAYs and closes frame by frame.
 @Suite("HummingbirdSigV4HTTP2: .sigV4HTTP2 with the SigV4 middleware (live server, python h2)", .serialized)
 struct HTTP2ServerBuilderTests {
@@ -96,7 +96,9 @@ struct HTTP2ServerBuilderTests {
                 ["do": "wait", "name": "after"],
             ]
             let spec: [String: Any] = [
-                "port": port, "ca": certificate.certificate, "tls": server != .plaintext, "steps": steps,
+                // (A long read timeout: this server's handlers share the test process's two threads with
+                // other suites' blocking calls.)
+                "port": port, "ca": certificate.certificate, "tls": server != .plaintext, "timeout": 30, "steps": steps,
             ]
             let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
             let (status, output) = try await ExpectContinueMiddlewareTests.offPool {

@@ -4,14 +4,17 @@ import Testing
 
 /// What a power loss could take from a key store that `sigv4 keys` reported written: its files'
 /// directory entries. A file's `fsync` makes its bytes durable but not its name; the directory that
-/// holds the name must be synced after the name was made (`mkdir`, `open(O_CREAT)`, `link`, `rename`).
-/// The kill tests (``CrashSafetyTests``) cannot see this (a killed process leaves the page cache intact),
-/// so these read the order of the commands' system calls under `strace` (scripts/apt-packages.txt).
+/// holds the name must be synced after the name was made (`mkdir`, `open(O_CREAT|O_EXCL)`, `link`,
+/// `rename`). The kill tests (``CrashSafetyTests``) cannot see this (a killed process leaves the page
+/// cache intact), so these read the order of the commands' system calls under `strace`
+/// (scripts/apt-packages.txt). SQLite syncs the directory itself when it makes its journal or WAL, so
+/// the command's own syncs are looked for before SQLite makes either.
 @Suite("sigv4 keys syncs each new name's directory before it reports (strace)", .serialized)
 struct DirectorySyncTests {
     /// One traced system call that makes or syncs a name: its kind and path (a synced descriptor's path).
     struct Call: CustomStringConvertible {
-        enum Kind: String { case mkdir, create, link, rename, sync }
+        /// `create`: `O_CREAT|O_EXCL` (a new name for certain); `open`: `O_CREAT` alone (maybe new).
+        enum Kind: String { case mkdir, create, open, link, rename, sync }
         let kind: Kind
         let path: String
         /// For `link` and `rename`: the path the name came from.
@@ -23,6 +26,9 @@ struct DirectorySyncTests {
     /// `directory` or its parent and every successful `fsync`/`fdatasync`, with the descriptor's path.
     static func trace(_ arguments: [String], environment: [String: String], directory: String) throws -> [Call] {
         let executable = try #require(sigv4Executable(), "the sigv4 executable must be built (swift build)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/strace"),
+            "strace is missing: scripts/test installs it (scripts/apt-packages.txt)")
         let log = directory + ".strace"
         defer { try? FileManager.default.removeItem(atPath: log) }
         let result = try ChildProcess.run(
@@ -34,7 +40,7 @@ struct DirectorySyncTests {
                 executable,
             ] + arguments,
             environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "USER": "tester"]
-                .merging(ChildEnvironment.sanitizers) { $1 }.merging(environment) { $1 })
+                .merging(Self.sanitizers) { $1 }.merging(environment) { $1 })
         #expect(result.status == 0, "\(String(decoding: result.stderr, as: UTF8.self))")
         return parse(try String(contentsOfFile: log, encoding: .utf8))
     }
@@ -72,7 +78,7 @@ struct DirectorySyncTests {
                 guard let path = quoted.first else { continue }
                 paths[result] = path
                 if name == "creat" || arguments.contains("O_CREAT") {
-                    calls.append(Call(kind: .create, path: path, from: nil))
+                    calls.append(Call(kind: arguments.contains("O_EXCL") ? .create : .open, path: path, from: nil))
                 }
             case "mkdir", "mkdirat":
                 if let path = quoted.first { calls.append(Call(kind: .mkdir, path: path, from: nil)) }
@@ -95,15 +101,31 @@ struct DirectorySyncTests {
     /// The directory `path` is in.
     static func parent(_ path: String) -> String { (path as NSString).deletingLastPathComponent }
 
-    /// The index of the last call that made the name `path` (nil when none did).
-    static func lastMade(_ path: String, _ calls: [Call]) -> Int? {
-        calls.lastIndex { $0.kind != .sync && $0.path == path }
+    /// The sanitizer settings for a child under `strace`: LeakSanitizer cannot run under ptrace (it
+    /// stops the process at its exit), so leak detection is off there (`scripts/test --sanitizers`).
+    static var sanitizers: [String: String] {
+        var env = ChildEnvironment.sanitizers
+        env["ASAN_OPTIONS"] = (env["ASAN_OPTIONS"].map { $0 + ":" } ?? "") + "detect_leaks=0"
+        return env
     }
 
-    /// True when `path`'s directory was synced after the last call that made `path`.
-    static func directorySynced(after path: String, _ calls: [Call]) -> Bool {
-        guard let made = lastMade(path, calls) else { return false }
-        return calls[(made + 1)...].contains { $0.kind == .sync && $0.path == parent(path) }
+    /// The index of the last call that made the name `path` for certain (nil when none did).
+    static func lastMade(_ path: String, _ calls: [Call]) -> Int? {
+        calls.lastIndex { $0.kind != .sync && $0.kind != .open && $0.path == path }
+    }
+
+    /// The index of the first call by which SQLite may have made its journal or WAL beside `store` (it
+    /// syncs their directory then), or the end.
+    static func sqliteFiles(of store: String, _ calls: [Call]) -> Int {
+        calls.firstIndex { $0.kind == .open && ($0.path == store + "-journal" || $0.path == store + "-wal") }
+            ?? calls.count
+    }
+
+    /// True when `path`'s directory was synced after the last call that made `path` and before the
+    /// call at index `end`.
+    static func directorySynced(after path: String, before end: Int? = nil, _ calls: [Call]) -> Bool {
+        guard let made = lastMade(path, calls), made < end ?? calls.count else { return false }
+        return calls[(made + 1)..<(end ?? calls.count)].contains { $0.kind == .sync && $0.path == parent(path) }
     }
 
     @Test(
@@ -123,32 +145,42 @@ struct DirectorySyncTests {
             812   close(3)                           = 0
             812   fdatasync(7)                       = 0
             812   fsync(9)                           = -1 EBADF (Bad file descriptor)
+            812   openat(AT_FDCWD, "/s/a-wal", O_RDWR|O_CREAT|O_CLOEXEC, 0600) = 8
             """
         let calls = Self.parse(log).map(\.description)
-        #expect(calls == ["mkdir /s", "create /s/a.tmp", "sync /s/a.tmp", "rename /s/a.tmp -> /s/a", "sync /s"], "\(calls)")
+        #expect(
+            calls == [
+                "mkdir /s", "create /s/a.tmp", "sync /s/a.tmp", "rename /s/a.tmp -> /s/a", "sync /s", "open /s/a-wal",
+            ],
+            "\(calls)")
     }
 
     @Test(
-        "keys init in a new directory: the directory's entry is synced in its parent, the master key file's bytes before its name is linked, and the directory after the store and the key file are named"
+        "keys init two directories deep: each new directory's entry is synced in its parent, the master key file's bytes before its name is linked, and the directory after the store and the key file are named, before SQLite makes its journal"
     )
     func initSyncsEveryNewName() throws {
         let root = NSTemporaryDirectory() + "sigv4-dirsync-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let directory = root + "/store"
+        let outer = root + "/stores"
+        let directory = outer + "/alice"
         let store = directory + "/keys.db"
         let keyFile = store + ".masterkey"
         let calls = try Self.trace(["keys", "init", "--keystore", store], environment: [:], directory: root)
         #expect(FileManager.default.fileExists(atPath: keyFile), "\(calls)")
 
-        #expect(Self.lastMade(directory, calls) != nil, "no mkdir of the store's directory traced: \(calls)")
-        #expect(Self.directorySynced(after: directory, calls), "the new directory's entry was not synced: \(calls)")
-        #expect(Self.directorySynced(after: store, calls), "the store's name was not synced: \(calls)")
-        #expect(Self.directorySynced(after: keyFile, calls), "the key file's name was not synced: \(calls)")
+        for made in [outer, directory] {
+            #expect(Self.lastMade(made, calls) != nil, "no mkdir of \(made) traced: \(calls)")
+            #expect(Self.directorySynced(after: made, calls), "\(made)'s entry was not synced: \(calls)")
+        }
+        // Synced by the command itself: before SQLite makes its journal or WAL (and syncs the directory).
+        let sqlite = Self.sqliteFiles(of: store, calls)
+        #expect(Self.directorySynced(after: store, before: sqlite, calls), "the store's name was not synced: \(calls)")
+        #expect(
+            Self.directorySynced(after: keyFile, before: sqlite, calls), "the key file's name was not synced: \(calls)")
         // The key file came into place from a temporary copy whose bytes were synced first.
-        let placed = try #require(Self.lastMade(keyFile, calls).map { calls[$0] }, "\(calls)")
-        let temporary = try #require(placed.from, "the key file was written in place: \(calls)")
-        let placedAt = try #require(Self.lastMade(keyFile, calls))
+        let placedAt = try #require(Self.lastMade(keyFile, calls), "\(calls)")
+        let temporary = try #require(calls[placedAt].from, "the key file was written in place: \(calls)")
         #expect(calls[..<placedAt].contains { $0.kind == .sync && $0.path == temporary }, "\(calls)")
     }
 
