@@ -31,7 +31,7 @@ import NIOHTTPTypesHTTP1
 /// the request's framing cannot be resumed); a client that sends its body anyway has it read and
 /// discarded, and the connection is closed when that body ends, as the answer said. An HTTP/2 stream
 /// is left for its client to end (or the idle timeout), with ``AnsweredWithoutBody`` fired for a
-/// handler that can reset it. Requests pipelined
+/// handler that can reset it (HummingbirdSigV4HTTP2's `HTTP2StreamRefusalReset`). Requests pipelined
 /// on one HTTP/1.1 connection are each owed their own `100`, sent only once the answers to the
 /// requests before them have ended. An HTTP/1.0 request is never sent a `100` (RFC 9110, section
 /// 15.2), whatever the timing.
@@ -160,11 +160,8 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
     /// field (its lines joined with `,`), spaces around it ignored, in any case.
     static func asksForContinue(_ fields: HTTPFields) -> Bool {
         guard let value = fields[.expect] else { return false }
-        return value.utf8.split(separator: UInt8(ascii: ",")).contains { member in
-            var member = member[...]
-            while let f = member.first, f == 0x20 || f == 0x09 { member = member.dropFirst() }
-            while let l = member.last, l == 0x20 || l == 0x09 { member = member.dropLast() }
-            return member.count == 12
+        return FieldList.members(value).contains { member in
+            member.count == 12
                 && member.elementsEqual("100-continue".utf8) { ($0 &- 0x41 < 26 ? $0 | 0x20 : $0) == $1 }
         }
     }

@@ -302,7 +302,13 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
     }
 
-    static func fsyncDirectory(of path: String) {
+    /// Syncs the directory `path` is in (``split(_:)``), so that `path`'s entry there survives a power
+    /// loss; a directory that cannot be opened is left as it is.
+    ///
+    /// ```swift
+    /// MasterKeyRing.fsyncDirectory(of: "/var/lib/sigv4/keys.db.masterkey")   // syncs /var/lib/sigv4
+    /// ```
+    package static func fsyncDirectory(of path: String) {
         let dfd = open(split(path).directory, O_RDONLY | O_CLOEXEC)
         if dfd >= 0 {
             fsync(dfd)

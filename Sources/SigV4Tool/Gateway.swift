@@ -253,10 +253,7 @@ struct Gateway: Sendable {
     static func connectionOptions(values: some Sequence<String>) -> Set<String> {
         var options: Set<String> = []
         for value in values {
-            for option in value.utf8.split(separator: UInt8(ascii: ",")) {
-                let name = option.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-                if !name.isEmpty { options.insert(asciiLowercased(name)) }
-            }
+            for name in FieldList.members(value) { options.insert(asciiLowercased(name)) }
         }
         return options
     }

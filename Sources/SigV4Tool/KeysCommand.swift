@@ -208,12 +208,7 @@ struct KeysInit: AsyncParsableCommand {
         }
         for path in missing.reversed() {
             guard mkdir(path, 0o700) == 0 || errno == EEXIST else { return }
-            let parent = (path as NSString).deletingLastPathComponent
-            let fd = open(parent.isEmpty ? "." : parent, O_RDONLY | O_CLOEXEC)
-            if fd >= 0 {
-                fsync(fd)
-                close(fd)
-            }
+            MasterKeyRing.fsyncDirectory(of: path)
         }
     }
 

@@ -271,13 +271,11 @@ struct GatewayHTTP2Tests {
         print(json.dumps(out))
         """#
 
-    /// Runs ``h2Client`` against the rig: the signed `fields` (their `Host` sent as `:authority`, or
-    /// `authority` when given, with the `Host` kept as a field) and `body`.
-    static func h2(
-        _ rig: Rig, _ certificate: Certificate, _ method: String, _ path: String, _ fields: [(String, String)],
-        body: String = "", authority: String? = nil, expectContinue: Bool = false, waitClose: Bool = false,
-        waitReset: Bool = false
-    ) throws -> [String: Any] {
+    /// `method path` over https with the signed `fields` as HTTP/2 header fields: their `Host` sent as
+    /// `:authority` (or `authority` when given, with the `Host` kept as a field), names in lowercase.
+    static func h2Headers(
+        _ method: String, _ path: String, _ fields: [(String, String)], authority: String? = nil
+    ) -> [[String]] {
         let host = fields.first { $0.0 == "Host" }?.1 ?? ""
         var headers = [
             [":method", method], [":scheme", "https"], [":authority", authority ?? host], [":path", path],
@@ -287,6 +285,16 @@ struct GatewayHTTP2Tests {
             let values = name == "Cookie" ? value.components(separatedBy: "; ") : [value]
             headers += values.map { [name.lowercased(), $0] }
         }
+        return headers
+    }
+
+    /// Runs ``h2Client`` against the rig: the signed `fields` (``h2Headers(_:_:_:authority:)``) and `body`.
+    static func h2(
+        _ rig: Rig, _ certificate: Certificate, _ method: String, _ path: String, _ fields: [(String, String)],
+        body: String = "", authority: String? = nil, expectContinue: Bool = false, waitClose: Bool = false,
+        waitReset: Bool = false
+    ) throws -> [String: Any] {
+        var headers = h2Headers(method, path, fields, authority: authority)
         if expectContinue { headers.append(["expect", "100-continue"]) }
         let spec: [String: Any] = [
             "port": Int(rig.port), "ca": certificate.certificate, "headers": headers, "body": body,
@@ -459,8 +467,7 @@ struct GatewayHTTP2Tests {
         /// Signed `PUT path` with an unsigned payload of `length` bytes, as h2 header fields, plus `extra`.
         func head(_ path: String, length: Int, _ extra: [[String]] = []) throws -> [[String]] {
             let fields = try rig.signed(.put, path, [.contentLength: String(length)], payload: .unsignedPayload)
-            return [[":method", "PUT"], [":scheme", "https"], [":authority", "127.0.0.1:\(rig.port)"], [":path", path]]
-                + fields.filter { $0.0 != "Host" }.map { [$0.0.lowercased(), $0.1] } + extra
+            return Self.h2Headers("PUT", path, fields) + extra
         }
         let steps: [[String: Any]] = [
             // In flight: its head and half its body sent before the bad streams, its rest after them.
@@ -515,9 +522,7 @@ struct GatewayHTTP2Tests {
         defer { certificate.remove() }
         let fields = try rig.signed(
             .put, "/bucket/cancelled", withLength ? [.contentLength: "100000"] : [:], payload: .unsignedPayload)
-        let head =
-            [[":method", "PUT"], [":scheme", "https"], [":authority", "127.0.0.1:\(rig.port)"]]
-            + [[":path", "/bucket/cancelled"]] + fields.filter { $0.0 != "Host" }.map { [$0.0.lowercased(), $0.1] }
+        let head = Self.h2Headers("PUT", "/bucket/cancelled", fields)
         let forwarding = rig.directory + "/forwarding"
         let steps: [[String: Any]] = [
             // Part of the body; once the gateway is forwarding it (the upstream has the head), the client
