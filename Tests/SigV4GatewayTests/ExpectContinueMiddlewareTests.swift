@@ -61,6 +61,11 @@ struct ExpectContinueMiddlewareTests {
         return Array((head + "Expect: 100-continue\r\n\r\n").utf8)
     }
 
+    /// How long one read of the live server's answer waits, in seconds. Long: the server's handlers
+    /// share the cooperative pool (two threads) with other suites' synchronous tests, which block it while
+    /// they wait for child processes; a fresh-clone CI run saw a first answer not come within 10 s.
+    static let readTimeout = 60
+
     /// Runs `exchange` (blocking socket calls) on a thread of its own: the server's handlers run on the
     /// cooperative pool, which a blocked test task would starve (two threads on this machine).
     static func offPool<T: Sendable>(_ exchange: @escaping @Sendable () throws -> T) async throws -> T {
@@ -76,7 +81,7 @@ struct ExpectContinueMiddlewareTests {
             let body = Array("twelve bytes".utf8)
             let accepted = try Self.head(port: port, body: body)
             let (interim, answer) = try await Self.offPool {
-                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: Self.readTimeout)
                 defer { close(fd) }
                 GatewayExpectContinueTests.write(fd, accepted)
                 let interim = GatewayExpectContinueTests.readHead(fd)
@@ -88,7 +93,7 @@ struct ExpectContinueMiddlewareTests {
 
             let forged = try Self.head(port: port, body: body, secret: "not alice's secret")
             let (response, closed) = try await Self.offPool {
-                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: Self.readTimeout)
                 defer { close(fd) }
                 GatewayExpectContinueTests.write(fd, forged)
                 let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
@@ -106,7 +111,7 @@ struct ExpectContinueMiddlewareTests {
             let port = try #require(client.port)
             let forged = try Self.head(port: port, body: Array("twelve bytes".utf8), secret: "not alice's secret")
             let (interim, response) = try await Self.offPool {
-                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: Self.readTimeout)
                 defer { close(fd) }
                 GatewayExpectContinueTests.write(fd, forged)
                 let interim = GatewayExpectContinueTests.readHead(fd)
@@ -127,7 +132,7 @@ struct ExpectContinueMiddlewareTests {
             let first = whole + Array("\r\n".utf8) + body
             let second = try Self.head(port: port, body: body)
             let heads = try await Self.offPool {
-                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: Self.readTimeout)
                 defer { close(fd) }
                 GatewayExpectContinueTests.write(fd, first + second)
                 var heads = [GatewayExpectContinueTests.readHead(fd)]
@@ -151,7 +156,7 @@ struct ExpectContinueMiddlewareTests {
             let body = Array("echoed bytes".utf8)
             let head = try Self.head(port: port, body: body, path: "/echo")
             let (heads, echoed) = try await Self.offPool {
-                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: 10)
+                let fd = try RawSocket.connect(port: UInt16(port), timeoutSeconds: Self.readTimeout)
                 defer { close(fd) }
                 GatewayExpectContinueTests.write(fd, head)
                 let heads = [GatewayExpectContinueTests.readHead(fd), GatewayExpectContinueTests.readHead(fd)]
