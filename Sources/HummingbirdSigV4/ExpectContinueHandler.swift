@@ -29,7 +29,8 @@ import NIOHTTPTypesHTTP1
 /// HTTP/1.1 a refusal without its `100` carries `Connection: close`, and the connection is closed
 /// two seconds after it unless a byte of the body has come by then (the client did not send it, so
 /// the request's framing cannot be resumed); a client that sends its body anyway has it read and
-/// discarded, and the connection is closed when that body ends, as the answer said. An HTTP/2 stream
+/// discarded (up to ``UnreadBodyLimit``'s limit, when that handler is on the connection too), and the
+/// connection is closed when that body ends, as the answer said. An HTTP/2 stream
 /// is left for its client to end (or the idle timeout), with ``AnsweredWithoutBody`` fired for a
 /// handler that can reset it (HummingbirdSigV4HTTP2's `HTTP2StreamRefusalReset`). Requests pipelined
 /// on one HTTP/1.1 connection are each owed their own `100`, sent only once the answers to the

@@ -13,6 +13,9 @@ extension HTTPServerBuilder {
     ///   `ExpectContinueHandler(sending: expectContinue)`, then an ``HTTP2StreamRefusalReset`` (a stream
     ///   refused before its `100` is reset with `NO_ERROR` once its answer has left, as HTTP/1.1 closes
     ///   its connection), then the handlers `additionalStreamHandlers` returns (called once for each).
+    ///   An HTTP/1.1 connection also gets an `UnreadBodyLimit(limit: unreadBodyLimit)`: at most that many
+    ///   bytes of a body left unread by its answer are read and discarded before the connection is
+    ///   closed instead.
     /// - `idleTimeout` closes a stream whose request stalls, as HTTP/1.1 closes its connection, and sends
     ///   GOAWAY to a connection with no open stream for that long; it also bounds what Hummingbird
     ///   2.28.1 leaves unbounded, the TLS handshake and a client's answer to the GOAWAY
@@ -48,9 +51,10 @@ extension HTTPServerBuilder {
         tlsChannelConfiguration: TLSChannelConfiguration,
         idleTimeout: Duration? = .seconds(60),
         expectContinue: ExpectContinueHandler.Timing = .whenBodyIsRead,
+        unreadBodyLimit: Int = UnreadBodyLimit.defaultLimit,
         additionalStreamHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
     ) -> HTTPServerBuilder {
-        let configuration = sigV4Configuration(idleTimeout, expectContinue, additionalStreamHandlers)
+        let configuration = sigV4Configuration(idleTimeout, expectContinue, unreadBodyLimit, additionalStreamHandlers)
         return HTTPServerBuilder { responder in
             let upgrade = try HTTP2UpgradeChannel(
                 tlsChannelConfiguration: tlsChannelConfiguration, configuration: configuration, responder: responder)
@@ -59,7 +63,7 @@ extension HTTPServerBuilder {
     }
 
     /// HTTP/2 without TLS, by prior knowledge (RFC 9113, section 3.3: no upgrade, no HTTP/1.1), with
-    /// the guards of ``sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:additionalStreamHandlers:)``
+    /// the guards of ``sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:unreadBodyLimit:additionalStreamHandlers:)``
     /// but the TLS handshake's: for a service behind a proxy that ends TLS and speaks HTTP/2 to it
     /// (Hummingbird's `plaintextHTTP2`). A client that speaks HTTP/1.1 to it is refused.
     ///
@@ -69,9 +73,10 @@ extension HTTPServerBuilder {
     public static func sigV4PlaintextHTTP2(
         idleTimeout: Duration? = .seconds(60),
         expectContinue: ExpectContinueHandler.Timing = .whenBodyIsRead,
+        unreadBodyLimit: Int = UnreadBodyLimit.defaultLimit,
         additionalStreamHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
     ) -> HTTPServerBuilder {
-        let configuration = sigV4Configuration(idleTimeout, expectContinue, additionalStreamHandlers)
+        let configuration = sigV4Configuration(idleTimeout, expectContinue, unreadBodyLimit, additionalStreamHandlers)
         return HTTPServerBuilder { responder in
             let http2 = HTTP2Channel(responder: responder, configuration: configuration)
             return GuardedHTTP2Channel(http2, idleTimeout: configuration.idleTimeout)
@@ -81,18 +86,20 @@ extension HTTPServerBuilder {
     /// The HTTP/2 configuration of the builders above: `idleTimeout` (nil when zero or negative) for
     /// the connection and its streams, each stream with the handlers they name.
     static func sigV4Configuration(
-        _ idleTimeout: Duration?, _ expectContinue: ExpectContinueHandler.Timing,
+        _ idleTimeout: Duration?, _ expectContinue: ExpectContinueHandler.Timing, _ unreadBodyLimit: Int,
         _ additionalStreamHandlers: @escaping @Sendable () -> [any RemovableChannelHandler]
     ) -> HTTP2ChannelConfiguration {
         let idleTimeout = idleTimeout.flatMap { $0 > .zero ? $0 : nil }
         let streams = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [ExpectContinueHandler(sending: expectContinue), HTTP2StreamRefusalReset()]
-                + additionalStreamHandlers(),
+            additionalChannelHandlers: [
+                ExpectContinueHandler(sending: expectContinue), UnreadBodyLimit(limit: unreadBodyLimit),
+                HTTP2StreamRefusalReset(),
+            ] + additionalStreamHandlers(),
             idleTimeout: idleTimeout.map { TimeAmount($0) })
         return HTTP2ChannelConfiguration(idleTimeout: idleTimeout, streamConfiguration: streams)
     }
 
-    /// ``sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:additionalStreamHandlers:)`` with
+    /// ``sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:unreadBodyLimit:additionalStreamHandlers:)`` with
     /// `tlsConfiguration` and the TLS library's own certificate verification.
     ///
     /// ```swift
@@ -102,11 +109,12 @@ extension HTTPServerBuilder {
         tlsConfiguration: TLSConfiguration,
         idleTimeout: Duration? = .seconds(60),
         expectContinue: ExpectContinueHandler.Timing = .whenBodyIsRead,
+        unreadBodyLimit: Int = UnreadBodyLimit.defaultLimit,
         additionalStreamHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
     ) -> HTTPServerBuilder {
         sigV4HTTP2(
             tlsChannelConfiguration: TLSChannelConfiguration(tlsConfiguration: tlsConfiguration),
-            idleTimeout: idleTimeout, expectContinue: expectContinue,
+            idleTimeout: idleTimeout, expectContinue: expectContinue, unreadBodyLimit: unreadBodyLimit,
             additionalStreamHandlers: additionalStreamHandlers)
     }
 }

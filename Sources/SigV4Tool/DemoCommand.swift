@@ -68,7 +68,9 @@ struct Demo: AsyncParsableCommand {
         let app = Application(
             responder: gateway.responder(),
             server: .http1(
-                configuration: .init(additionalChannelHandlers: [ExpectContinueHandler(sending: .whenBodyIsRead)])),
+                configuration: .init(additionalChannelHandlers: [
+                    ExpectContinueHandler(sending: .whenBodyIsRead), UnreadBodyLimit(),
+                ])),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)

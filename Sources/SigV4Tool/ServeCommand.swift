@@ -220,6 +220,14 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: """
+            After an answer sent before its request's body was read (a refusal), read and discard at most \
+            this many bytes of the body to keep the connection; past that (or when more is declared), \
+            close the connection (HTTP/1.1).
+            """)
+    var maxUnreadBody: Int = UnreadBodyLimit.defaultLimit
+
+    @Option(
+        help: """
             Directory for browser-form files larger than --max-buffered-body while they are checked, \
             before they go upstream (created 0600 and unlinked at once; default: $TMPDIR or /tmp).
             """)
@@ -310,6 +318,7 @@ struct Serve: AsyncParsableCommand {
         }
         guard maxBodySize >= 0 else { throw ValidationError("--max-body-size must be 0 or more") }
         guard maxBufferedBody >= 0 else { throw ValidationError("--max-buffered-body must be 0 or more") }
+        guard maxUnreadBody >= 0 else { throw ValidationError("--max-unread-body must be 0 or more") }
         if let spoolDirectory {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: spoolDirectory, isDirectory: &isDirectory), isDirectory.boolValue
@@ -544,7 +553,9 @@ struct Serve: AsyncParsableCommand {
         let serverLogger = logger
         let mode = upstream.map { "forwarding to \($0)" } ?? "echo mode (no upstream)"
         let http1Configuration = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [ExpectContinueHandler(sending: .whenBodyIsRead)], idleTimeout: idleTimeAmount)
+            additionalChannelHandlers: [
+                ExpectContinueHandler(sending: .whenBodyIsRead), UnreadBodyLimit(limit: maxUnreadBody),
+            ], idleTimeout: idleTimeAmount)
         let http1: HTTPServerBuilder
         if websockets {
             // A refused handshake is answered as the same request refused as a plain one.
@@ -557,7 +568,7 @@ struct Serve: AsyncParsableCommand {
         if let tlsSetup, servesHTTP2 {
             server = Self.http2Server(
                 tls: tlsSetup.configuration, verifyClient: tlsSetup.reloader.clientAuthorities?.verificationCallback,
-                idleTimeout: idleTimeAmount)
+                idleTimeout: idleTimeAmount, unreadBodyLimit: maxUnreadBody)
         } else {
             server = try tlsSetup.map { try .tls(http1, configuration: Self.tlsChannelConfiguration($0)) } ?? http1
         }

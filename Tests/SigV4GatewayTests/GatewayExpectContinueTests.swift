@@ -187,10 +187,10 @@ struct GatewayExpectContinueTests {
         #expect(response.hasPrefix("HTTP/1.1 200 "), "\(response)")
     }
 
-    @Test("a client that asks Expect: 100-continue but sends its 4 MiB body anyway after the refusal, over 2.6 s (longer than the 2 s before a refused connection is closed), has all of it read, never a reset mid-upload, and the connection is closed once the body ends, as the 403's Connection: close said")
+    @Test("a client that asks Expect: 100-continue but sends its 512 KiB body anyway after the refusal (within --max-unread-body, 1 MiB), over 2.6 s (longer than the 2 s before a refused connection is closed), has all of it read, never a reset mid-upload, and the connection is closed once the body ends, as the 403's Connection: close said")
     func refusedClientThatSendsAnyway() throws {
         let rig = try GatewayForwardingTests.Rig()
-        let body = [UInt8](repeating: 0x62, count: 4 << 20)
+        let body = [UInt8](repeating: 0x62, count: 512 << 10)
         let wrongSecret = Self.signer(rig.credentials.accessKeyID, "not the secret")
         let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
         defer { close(fd) }
@@ -203,11 +203,71 @@ struct GatewayExpectContinueTests {
             let n = piece.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             guard n > 0 else { break }
             sent += n
-            usleep(40_000)
+            usleep(330_000)
         }
         #expect(sent == body.count, "sent \(sent) of \(body.count) bytes: errno \(errno)")
         #expect(Self.closedByPeer(fd), "the connection stayed open after the body")
         #expect(rig.upstreamRequest("/bucket/anyway") == nil, "\(rig.received.prefix(1000))")
+    }
+
+    /// Sends `count` bytes on `fd` (64 KiB at a time, each send waiting at most 10 s) until they are
+    /// all sent or a send fails; returns how many were sent and the failing send's `errno` (0: none).
+    static func sendUntilRefused(_ fd: Int32, count: Int) -> (sent: Int, error: Int32) {
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let piece = [UInt8](repeating: 0x62, count: 64 << 10)
+        var sent = 0
+        while sent < count {
+            let n = piece.withUnsafeBytes { send(fd, $0.baseAddress, min($0.count, count - sent), Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { return (sent, errno) }
+            sent += n
+        }
+        return (sent, 0)
+    }
+
+    @Test("a refused upload whose body is over --max-unread-body (64 MiB declared against 1 MiB), with Expect: 100-continue and without it, sent whole by the client anyway: its 403 says Connection: close and comes whole, then end of file; the gateway reads no more and closes the connection within seconds, so the client is stopped far short of 64 MiB (kernel buffers take a few MiB); nothing reaches the upstream")
+    func refusedBodyOverTheLimitClosesTheConnection() throws {
+        let rig = try GatewayForwardingTests.Rig()
+        let count = 64 << 20
+        let wrongSecret = Self.signer(rig.credentials.accessKeyID, "not the secret")
+        for expect in ["Expect: 100-continue\r\n", ""] {
+            let fields = try rig.signed(
+                .put, "/bucket/big", [.contentLength: String(count)], payload: .unsignedPayload, by: wrongSecret)
+            var head = "PUT /bucket/big HTTP/1.1\r\n"
+            for (name, value) in fields { head += "\(name): \(value)\r\n" }
+            let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+            defer { close(fd) }
+            Self.write(fd, Array((head + expect + "\r\n").utf8) + [UInt8](repeating: 0x62, count: 64 << 10))
+            let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+            #expect(response.hasPrefix("HTTP/1.1 403 ") && response.contains("SignatureDoesNotMatch"), "\(response)")
+            #expect(response.lowercased().contains("\r\nconnection: close\r\n"), "\(expect): \(response)")
+            var started = ContinuousClock.now
+            #expect(Self.closedByPeer(fd), "\(expect): no end of file after the 403")
+            #expect(ContinuousClock.now - started < .seconds(1), "\(expect): \(ContinuousClock.now - started)")
+            started = ContinuousClock.now
+            let (sent, error) = Self.sendUntilRefused(fd, count: count)
+            #expect(sent < count / 2 && (error == EPIPE || error == ECONNRESET), "\(expect): sent \(sent), errno \(error)")
+            #expect(ContinuousClock.now - started < .seconds(8), "\(expect): \(ContinuousClock.now - started)")
+        }
+        #expect(rig.upstreamRequest("/bucket/big") == nil, "\(rig.received.prefix(1000))")
+    }
+
+    @Test("--max-unread-body 0: a refused client that sends its 12-byte body after the 403 (no Expect) is not read: its 403 says Connection: close, and end of file follows; --max-unread-body -1 is a usage error")
+    func maxUnreadBodyFlag() throws {
+        let rig = try GatewayForwardingTests.Rig(arguments: ["--max-unread-body", "0"])
+        let body = Array("sent at once".utf8)
+        let wrongSecret = Self.signer(rig.credentials.accessKeyID, "not the secret")
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+        defer { close(fd) }
+        Self.write(fd, try Self.head(rig, "/bucket/zero", body: body, by: wrongSecret, expect: ""))
+        let refused = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+        #expect(refused.hasPrefix("HTTP/1.1 403 ") && refused.contains("SignatureDoesNotMatch"), "\(refused)")
+        #expect(refused.lowercased().contains("\r\nconnection: close\r\n"), "\(refused)")
+        #expect(Self.closedByPeer(fd), "the connection stayed open for the body")
+        let refusedFlag = try ChildProcess.run(
+            GatewayBinaryTests.binary, ["serve", "--listen", "127.0.0.1:0", "--max-unread-body=-1"])
+        let message = String(decoding: refusedFlag.stderr, as: UTF8.self)
+        #expect(refusedFlag.status == 2 && message.contains("--max-unread-body must be 0 or more"), "\(message)")
     }
 
     @Test("an HTTP/1.0 request is never sent 100 Continue (RFC 9110: the expectation is ignored, and no 1xx goes to a 1.0 client): a verified upload asking for it gets nothing until it sends its body, then its answer")

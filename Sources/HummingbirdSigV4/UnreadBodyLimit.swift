@@ -1,0 +1,223 @@
+public import NIOCore
+import HTTPTypes
+public import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// Bounds how much of a request's body an HTTP/1.1 server reads and throws away after answering
+/// without it.
+///
+/// A handler that answers before it has read the whole body (a refusal from `SigV4Authenticator`, a
+/// 404, a `413`) leaves the rest on the wire, and Hummingbird reads and discards it so that the
+/// connection can carry the next request: for a forged 5 GiB upload, all 5 GiB. With this handler
+/// the server discards at most `limit` bytes of such a body after its answer, as Go's `net/http`
+/// does (256 KiB there); past that the connection is closed instead:
+///
+/// - An answer that is not 2xx, written while more than `limit` bytes of a declared
+///   `Content-Length` are still to come, says `Connection: close`.
+/// - Once such an answer has been written, or once `limit` bytes of a body have been discarded after
+///   an answer and the body has not ended (a chunked body has no length to judge by), the server
+///   shuts its side of the connection (the client reads the whole answer, then end of file) and
+///   throws away what still comes for at most two seconds, until the body ends, or until the
+///   client closes; then it closes the connection. Closing at once with unread bytes would make the
+///   kernel reset the connection, which can destroy the answer before the client reads it
+///   (RFC 9112, section 9.6).
+/// - A body that ends within `limit` bytes is read as before, and the connection kept.
+///
+/// An HTTP/2 stream is left alone: flow control bounds what its client sends, and a refused stream
+/// is reset (HummingbirdSigV4HTTP2's `HTTP2StreamRefusalReset`).
+///
+/// ```swift
+/// let handlers: [any RemovableChannelHandler] = [
+///     ExpectContinueHandler(sending: .whenBodyIsRead), UnreadBodyLimit(limit: 1 << 20),
+/// ]
+/// let app = Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: handlers)))
+/// ```
+public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPRequestPart
+    public typealias InboundOut = HTTPRequestPart
+    public typealias OutboundIn = HTTPResponsePart
+    public typealias OutboundOut = HTTPResponsePart
+
+    /// The default `limit`: 1 MiB.
+    ///
+    /// ```swift
+    /// let handler = UnreadBodyLimit(limit: UnreadBodyLimit.defaultLimit)
+    /// ```
+    public static let defaultLimit = 1 << 20
+
+    /// How long a connection whose output has been shut still reads (and discards) what its client
+    /// sends, for the answer to reach the client before the close.
+    static let linger: TimeAmount = .seconds(2)
+
+    private let limit: Int
+    /// The handler is on an HTTP/1.1 connection (after Hummingbird's HTTP/1 codec), not an HTTP/2 stream.
+    private var isHTTP1 = false
+    /// Request heads read and answers ended on this connection: answer `answered` is the one being
+    /// written, and it answers the newest request when `answered == heads - 1`.
+    private var heads = 0
+    private var answered = 0
+    /// The newest request's body has not ended; its declared length, and the bytes of it read so far.
+    private var bodyOpen = false
+    private var declaredLength: Int?
+    private var received = 0
+    /// The answer being written said `Connection: close` (this handler set it).
+    private var closeAfterAnswer = false
+
+    private enum State {
+        /// Every body is passed on.
+        case reading
+        /// The newest request has been answered without its whole body: up to `budget` more bytes of
+        /// it are passed on (and discarded by the server).
+        case discarding(budget: Int)
+        /// The output is shut: what comes is dropped until the body ends, the client closes, or the
+        /// timer closes the connection.
+        case closing(Scheduled<Void>)
+    }
+    private var state = State.reading
+
+    /// Creates the handler (one per connection); `limit`: the most bytes of a body discarded after its
+    /// answer before the connection is closed instead (0: a body still coming after its answer always
+    /// closes the connection).
+    ///
+    /// ```swift
+    /// let server = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [UnreadBodyLimit()]))
+    /// ```
+    public init(limit: Int = UnreadBodyLimit.defaultLimit) {
+        self.limit = max(0, limit)
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        isHTTP1 = (try? context.pipeline.syncOperations.handler(type: HTTP1ToHTTPServerCodec.self)) != nil
+    }
+
+    /// The bytes of the newest request's declared body still to come; nil when it declared none
+    /// (chunked).
+    private var unread: Int? { declaredLength.map { max(0, $0 - received) } }
+
+    /// The answer being written is to the newest request, whose body has not ended.
+    private var answersOpenBody: Bool { bodyOpen && answered == heads - 1 }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard isHTTP1 else {
+            context.fireChannelRead(data)
+            return
+        }
+        let part = unwrapInboundIn(data)
+        if case .closing = state {
+            // Dropped; the body's end leaves nothing to wait for.
+            if case .end = part { closeNow(context: context) }
+            return
+        }
+        switch part {
+        case .head(let head):
+            heads += 1
+            bodyOpen = true
+            received = 0
+            declaredLength = head.headerFields[.contentLength].flatMap { Int($0) }
+        case .body(let buffer):
+            received += buffer.readableBytes
+            if case .discarding(let budget) = state {
+                guard budget >= buffer.readableBytes else {
+                    startClosing(context: context)
+                    return
+                }
+                state = .discarding(budget: budget - buffer.readableBytes)
+            }
+        case .end:
+            bodyOpen = false
+            if case .discarding = state { state = .reading }
+        }
+        context.fireChannelRead(data)
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard isHTTP1 else {
+            context.write(data, promise: promise)
+            return
+        }
+        switch unwrapOutboundIn(data) {
+        case .head(var head) where head.status.kind != .informational:
+            guard answersOpenBody, head.status.kind != .successful, let unread, unread > limit else { break }
+            head.headerFields[.connection] = "close"
+            closeAfterAnswer = true
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+            return
+        case .end:
+            let openBody = answersOpenBody
+            answered += 1
+            let close = closeAfterAnswer
+            closeAfterAnswer = false
+            guard openBody || close else { break }
+            // Acted on once the answer has been written: shutting the output before would drop it.
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.cascade(to: promise)
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            written.futureResult.whenSuccess { bound.value.0.answerWritten(context: bound.value.1, close: close) }
+            context.write(data, promise: written)
+            return
+        default:
+            break
+        }
+        context.write(data, promise: promise)
+    }
+
+    /// The answer to a request whose body was still coming when the answer ended (or one that said
+    /// `Connection: close`) has been written.
+    private func answerWritten(context: ChannelHandlerContext, close: Bool) {
+        guard case .reading = state else { return }
+        if !bodyOpen {
+            // The body ended meanwhile: kept unless the answer said otherwise.
+            if close { context.close(promise: nil) }
+        } else if close || (unread ?? 0) > limit {
+            startClosing(context: context)
+        } else {
+            state = .discarding(budget: limit)
+        }
+    }
+
+    /// Shuts the output, and closes the connection after ``linger`` (or sooner: the body's end, the
+    /// client's close). A channel that cannot shut only its output is closed at once.
+    private func startClosing(context: ChannelHandlerContext) {
+        let channel = context.channel
+        state = .closing(context.eventLoop.scheduleTask(in: Self.linger) { channel.close(promise: nil) })
+        let shut = context.eventLoop.makePromise(of: Void.self)
+        shut.futureResult.whenFailure { _ in channel.close(promise: nil) }
+        context.close(mode: .output, promise: shut)
+    }
+
+    private func closeNow(context: ChannelHandlerContext) {
+        stopTimer()
+        context.close(promise: nil)
+    }
+
+    private func stopTimer() {
+        if case .closing(let timer) = state { timer.cancel() }
+    }
+
+    /// While closing, the socket is not read: the client's bytes wait in the kernel's buffers, and
+    /// flow control stops it, so a fast client cannot push gigabytes through the linger. (Reads are
+    /// what pull bytes from the socket; the close discards what waits.)
+    public func read(context: ChannelHandlerContext) {
+        if case .closing = state { return }
+        context.read()
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .closing = state, let event = event as? ChannelEvent, event == .inputClosed {
+            closeNow(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        stopTimer()
+        context.fireChannelInactive()
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        stopTimer()
+    }
+}
+
+@available(*, unavailable)
+extension UnreadBodyLimit: Sendable {}

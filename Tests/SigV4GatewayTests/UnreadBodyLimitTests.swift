@@ -1,0 +1,213 @@
+import HTTPTypes
+import HummingbirdSigV4
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import Testing
+
+/// `UnreadBodyLimit` on an `EmbeddedChannel` behind Hummingbird's HTTP/1 codec: what it does with a
+/// body its answer left unread, step by step, with the clock in the test's hands.
+@Suite("UnreadBodyLimit: the body left unread by an answer, bounded")
+struct UnreadBodyLimitTests {
+    /// Stands in front of the handler and records each `close(mode: .output)` (an `EmbeddedChannel`
+    /// would close whole), and each `read` it lets through.
+    final class OutputShutRecorder: ChannelOutboundHandler, RemovableChannelHandler {
+        typealias OutboundIn = Any
+        var shut = 0
+        var reads = 0
+
+        func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+            if mode == .output {
+                shut += 1
+                promise?.succeed(())
+            } else {
+                context.close(mode: mode, promise: promise)
+            }
+        }
+
+        func read(context: ChannelHandlerContext) {
+            reads += 1
+            context.read()
+        }
+    }
+
+    /// What passes the handler inbound.
+    final class InboundRecorder: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = HTTPRequestPart
+        var parts: [HTTPRequestPart] = []
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { parts.append(unwrapInboundIn(data)) }
+    }
+
+    struct Rig {
+        let channel = EmbeddedChannel()
+        let shut = OutputShutRecorder()
+        let passed = InboundRecorder()
+
+        /// The codec, the recorder of shuts, the handler (limit 100 bytes), the recorder of what passes.
+        init(limit: Int = 100) throws {
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(shut)
+            try pipeline.addHandler(UnreadBodyLimit(limit: limit))
+            try pipeline.addHandler(passed)
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        }
+
+        /// The head of a `PUT` with a declared `length`, or chunked when nil.
+        func head(length: Int?) throws {
+            var head = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/upload")
+            head.headers.add(name: "Host", value: "127.0.0.1")
+            if let length {
+                head.headers.add(name: "Content-Length", value: String(length))
+            } else {
+                head.headers.add(name: "Transfer-Encoding", value: "chunked")
+            }
+            try channel.writeInbound(HTTPServerRequestPart.head(head))
+        }
+
+        func body(_ count: Int) throws {
+            try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(repeating: 0x62, count: count)))
+        }
+
+        func end() throws { try channel.writeInbound(HTTPServerRequestPart.end(nil)) }
+
+        /// Answers `status` (head and end, flushed); returns the head as written.
+        @discardableResult
+        func answer(_ status: HTTPResponse.Status, flush: Bool = true) throws -> HTTPResponseHead? {
+            channel.write(HTTPResponsePart.head(HTTPResponse(status: status)), promise: nil)
+            if flush {
+                channel.writeAndFlush(HTTPResponsePart.end(nil), promise: nil)
+            } else {
+                channel.write(HTTPResponsePart.end(nil), promise: nil)
+            }
+            guard case .head(let head) = try channel.readOutbound(as: HTTPServerResponsePart.self) else { return nil }
+            while try channel.readOutbound(as: HTTPServerResponsePart.self) != nil {}
+            return head
+        }
+
+        /// The body bytes that passed the handler.
+        var passedBodyBytes: Int {
+            passed.parts.reduce(0) { total, part in
+                if case .body(let buffer) = part { return total + buffer.readableBytes }
+                return total
+            }
+        }
+    }
+
+    @Test("a refusal with more than the limit of a declared body still to come says Connection: close; once written the output is shut, the socket no longer read, what comes dropped, and the connection closed 2 s later")
+    func refusalOverTheLimitClosesAfterTheLinger() throws {
+        let rig = try Rig()
+        try rig.head(length: 10_000)
+        try rig.body(50)
+        let head = try #require(try rig.answer(.forbidden))
+        #expect(head.status.code == 403 && head.headers["connection"] == ["close"], "\(head)")
+        #expect(rig.shut.shut == 1)
+        let reads = rig.shut.reads
+        rig.channel.read()
+        #expect(rig.shut.reads == reads, "the socket is still read while closing")
+        try rig.body(1_000)
+        #expect(rig.passedBodyBytes == 50, "bytes after the answer passed on")
+        rig.channel.embeddedEventLoop.advanceTime(by: .milliseconds(1_900))
+        #expect(rig.channel.isActive)
+        rig.channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        #expect(!rig.channel.isActive, "open 2.1 s after the shut")
+    }
+
+    @Test("the shut waits for the answer to have been written (here, flushed): shutting before would drop it")
+    func shutWaitsForTheAnswer() throws {
+        let rig = try Rig()
+        try rig.head(length: 10_000)
+        try rig.answer(.forbidden, flush: false)
+        #expect(rig.shut.shut == 0)
+        rig.channel.flush()
+        #expect(rig.shut.shut == 1)
+    }
+
+    @Test("a body that ends while closing closes the connection at once")
+    func endWhileClosingClosesAtOnce() throws {
+        let rig = try Rig()
+        try rig.head(length: 10_000)
+        try rig.answer(.forbidden)
+        #expect(rig.channel.isActive)
+        try rig.end()
+        #expect(!rig.channel.isActive)
+    }
+
+    @Test("a refusal with at most the limit still to come keeps the connection: no Connection: close, the rest of the body passed on (the server discards it), and the next request read")
+    func refusalWithinTheLimitKeepsTheConnection() throws {
+        let rig = try Rig()
+        try rig.head(length: 150)
+        try rig.body(60)
+        let head = try #require(try rig.answer(.forbidden))
+        #expect(head.headers["connection"].isEmpty, "\(head)")
+        try rig.body(90)
+        try rig.end()
+        #expect(rig.shut.shut == 0 && rig.channel.isActive)
+        #expect(rig.passedBodyBytes == 150)
+        try rig.head(length: 0)
+        #expect(rig.passed.parts.count == 5)
+        rig.channel.embeddedEventLoop.advanceTime(by: .seconds(10))
+        #expect(rig.channel.isActive)
+    }
+
+    @Test("a chunked body (no length to judge by) answered without being read: the limit's bytes pass after the answer, the next chunk over it shuts the output and is dropped")
+    func chunkedBodyOverTheLimit() throws {
+        let rig = try Rig()
+        try rig.head(length: nil)
+        try rig.body(500)
+        let head = try #require(try rig.answer(.forbidden))
+        #expect(head.headers["connection"].isEmpty, "\(head)")
+        #expect(rig.shut.shut == 0)
+        try rig.body(60)
+        try rig.body(40)
+        #expect(rig.shut.shut == 0 && rig.passedBodyBytes == 600)
+        try rig.body(1)
+        #expect(rig.shut.shut == 1 && rig.passedBodyBytes == 600)
+        rig.channel.embeddedEventLoop.advanceTime(by: .seconds(3))
+        #expect(!rig.channel.isActive)
+    }
+
+    @Test("a 2xx answer sent before the body was read says nothing at its head (the handler may still read it: a streaming answer), but once it has ended with more than the limit still to come the output is shut")
+    func successfulAnswerOverTheLimit() throws {
+        let rig = try Rig()
+        try rig.head(length: 10_000)
+        let head = try #require(try rig.answer(.ok))
+        #expect(head.headers["connection"].isEmpty, "\(head)")
+        #expect(rig.shut.shut == 1)
+    }
+
+    @Test("an answer to an earlier pipelined request, ended while a later request's body is still coming, leaves that body alone; the later request's own refusal is judged by it")
+    func pipelinedAnswers() throws {
+        let rig = try Rig()
+        try rig.head(length: 0)
+        try rig.end()
+        try rig.head(length: 10_000)
+        try rig.body(10)
+        let first = try #require(try rig.answer(.ok))
+        #expect(first.headers["connection"].isEmpty && rig.shut.shut == 0, "\(first)")
+        try rig.body(2_000)
+        #expect(rig.passedBodyBytes == 2_010)
+        let second = try #require(try rig.answer(.forbidden))
+        #expect(second.headers["connection"] == ["close"] && rig.shut.shut == 1, "\(second)")
+    }
+
+    @Test("an answer whose request body ended before it is left alone, even over the limit; one that said Connection: close because of it closes once written")
+    func bodyEndedBeforeTheAnswer() throws {
+        let rig = try Rig()
+        try rig.head(length: 1_000)
+        try rig.body(1_000)
+        try rig.end()
+        let kept = try #require(try rig.answer(.forbidden))
+        #expect(kept.headers["connection"].isEmpty && rig.shut.shut == 0 && rig.channel.isActive, "\(kept)")
+
+        let closing = try Rig()
+        try closing.head(length: 1_000)
+        closing.channel.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
+        try closing.body(1_000)
+        try closing.end()
+        closing.channel.writeAndFlush(HTTPResponsePart.end(nil), promise: nil)
+        #expect(!closing.channel.isActive, "open after an answer that said Connection: close")
+    }
+}
