@@ -243,19 +243,6 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
         promise?.succeed(())
     }
 
-    /// Writes `data`; once it has been written, `then` runs on the event loop with the handler and its
-    /// context (`promise` gets the write's outcome as well).
-    private func write(
-        _ data: NIOAny, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?,
-        then: @escaping (ExpectContinueHandler, ChannelHandlerContext) -> Void
-    ) {
-        let written = context.eventLoop.makePromise(of: Void.self)
-        written.futureResult.cascade(to: promise)
-        let bound = NIOLoopBound((self, context, then), eventLoop: context.eventLoop)
-        written.futureResult.whenSuccess { bound.value.2(bound.value.0, bound.value.1) }
-        context.write(data, promise: written)
-    }
-
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head) where owed.first == true && head.status.kind == .successful:
@@ -283,7 +270,7 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
             guard isHTTP1 else {
                 // Once the end has left the stream: a reset written before would drop the answer's
                 // frames still queued there.
-                write(data, context: context, promise: promise) {
+                context.write(data, promise: promise, handler: self) {
                     $1.fireUserInboundEventTriggered(AnsweredWithoutBody())
                 }
                 return
@@ -294,12 +281,12 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
                 context.write(data, promise: promise)
             case .ended:
                 // Nothing is left to read: closed once the answer has been written.
-                write(data, context: context, promise: promise) { $1.close(promise: nil) }
+                context.write(data, promise: promise, handler: self) { $1.close(promise: nil) }
             case .none:
                 // Timed from the write's end, not its start: a close while the answer (or an earlier
                 // pipelined one) still waits to be sent would drop it.
                 afterRefusal = .armed
-                write(data, context: context, promise: promise) { $0.refusalWritten(channel: $1.channel) }
+                context.write(data, promise: promise, handler: self) { $0.refusalWritten(channel: $1.channel) }
             }
             return
         default:

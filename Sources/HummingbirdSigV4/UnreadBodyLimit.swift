@@ -149,11 +149,7 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
             closeAfterAnswer = false
             guard openBody || close else { break }
             // Acted on once the answer has been written: shutting the output before would drop it.
-            let written = context.eventLoop.makePromise(of: Void.self)
-            written.futureResult.cascade(to: promise)
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            written.futureResult.whenSuccess { bound.value.0.answerWritten(context: bound.value.1, close: close) }
-            context.write(data, promise: written)
+            context.write(data, promise: promise, handler: self) { $0.answerWritten(context: $1, close: close) }
             return
         default:
             break
