@@ -20,7 +20,7 @@ import NIOTLS
 /// - A channel that is neither TLS nor HTTP/2 (plain HTTP/1.1) goes on unchanged.
 ///
 /// `idleTimeout` nil, zero or negative: no deadlines (the stream guard is installed all the same).
-/// `HTTPServerBuilder.sigV4HTTP2(tlsConfiguration:idleTimeout:expectContinue:unreadBodyLimit:additionalStreamHandlers:)`
+/// `HTTPServerBuilder.sigV4HTTP2(tlsConfiguration:…)`
 /// wraps its `HTTP2UpgradeChannel` in one, and `sigV4PlaintextHTTP2` its `HTTP2Channel`.
 ///
 /// ```swift

@@ -63,7 +63,8 @@ extension HTTPServerBuilder {
     }
 
     /// HTTP/2 without TLS, by prior knowledge (RFC 9113, section 3.3: no upgrade, no HTTP/1.1), with
-    /// the guards of ``sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:unreadBodyLimit:additionalStreamHandlers:)``
+    /// the guards of
+    /// ``sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:unreadBodyLimit:additionalStreamHandlers:)``
     /// but the TLS handshake's: for a service behind a proxy that ends TLS and speaks HTTP/2 to it
     /// (Hummingbird's `plaintextHTTP2`). A client that speaks HTTP/1.1 to it is refused.
     ///
@@ -99,7 +100,8 @@ extension HTTPServerBuilder {
         return HTTP2ChannelConfiguration(idleTimeout: idleTimeout, streamConfiguration: streams)
     }
 
-    /// ``sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:unreadBodyLimit:additionalStreamHandlers:)`` with
+    /// ``sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:unreadBodyLimit:additionalStreamHandlers:)``
+    /// with
     /// `tlsConfiguration` and the TLS library's own certificate verification.
     ///
     /// ```swift

@@ -5,7 +5,7 @@ import NIOCore
 
 extension Serve {
     /// The HTTPS server with HTTP/2: HummingbirdSigV4HTTP2's
-    /// `HTTPServerBuilder.sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:unreadBodyLimit:additionalStreamHandlers:)`
+    /// `HTTPServerBuilder.sigV4HTTP2(tlsChannelConfiguration:…)`
     /// (the `100 Continue` when the body is first read, refused streams reset, stream errors kept to
     /// their stream, the TLS handshake and the GOAWAY's answer bounded by `idleTimeout`), each stream
     /// also given ``HTTP2RequestFramingHandler`` (a pass-through on HTTP/1.1): the framing the
@@ -16,7 +16,8 @@ extension Serve {
     /// (``ClientCertificateAuthorities/verificationCallback``) instead of by the TLS library.
     ///
     /// ```swift
-    /// let server = Serve.http2Server(tls: tlsConfiguration, verifyClient: nil, idleTimeout: .seconds(60), unreadBodyLimit: 1 << 20)
+    /// let server = Serve.http2Server(tls: tlsConfiguration, verifyClient: nil, idleTimeout: .seconds(60),
+    ///     unreadBodyLimit: 1 << 20)
     /// ```
     static func http2Server(
         tls: TLSConfiguration, verifyClient: TLSChannelConfiguration.CustomVerificationCallback?,
