@@ -348,11 +348,22 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     /// - a transfer coding other than `chunked` alone (`NotImplemented`, 501, as S3 answers): the server
     ///   removes the chunked framing only, so the body would reach the handler still coded, and a
     ///   forwarder that drops the header would hand it on as content (RFC 9112, section 6.1).
+    /// - a `Content-Length` that is not one decimal number (`InvalidRequest`, 400): `36, 36` (two
+    ///   equal fields, which HTTP/2 lets through), `+5`.
     package static func framingFailure(_ head: HTTPRequest) -> VerificationFailure? {
         // Most requests have neither field (NIO's HTTP/1 conversion makes the first `Host` the
         // authority and leaves it out of the fields): two lookups by name, which read the fields in
         // place, instead of a walk that copies each field (its three strings retained and released).
         let fields = head.headerFields
+        // A length that is not one decimal number: over HTTP/2 two equal `content-length` fields pass
+        // NIOHTTP2 and read as the list `36, 36`, which no parse takes for a length, so the body went
+        // unframed (until 2026-12-06 the gateway forwarded such a request without its verified body).
+        // NIO's HTTP/1 parser refuses such lists itself.
+        if let length = fields[.contentLength], length.isEmpty || !length.utf8.allSatisfy({ $0 &- 0x30 < 10 }) {
+            return VerificationFailure(
+                .invalidRequest, "The Content-Length header is not a single decimal number",
+                details: [.init("Header", "Content-Length")])
+        }
         guard fields.contains(hostFieldName) || fields.contains(.transferEncoding) else { return nil }
         var codings: [String] = []
         for field in fields {

@@ -8,8 +8,10 @@ import SigV4
 extension RequestTarget {
     /// The origin-form target AsyncHTTPClient puts on the wire for `url` (its `URL.uri` rule).
     ///
-    /// The adapter signs ``RequestTarget/path`` and refuses a URL for which this differs.
-    static func asyncHTTPClientWireTarget(_ url: String) -> String? {
+    /// The adapter signs ``RequestTarget/path`` and refuses a URL for which this differs; the gateway
+    /// refuses to forward a request whose URL this would rewrite (a path whose escapes do not decode
+    /// to UTF-8 goes as `/`).
+    package static func asyncHTTPClientWireTarget(_ url: String) -> String? {
         guard let parsed = URL(string: url) else { return nil }
         var uri: String
         if parsed.path.isEmpty {

@@ -78,6 +78,15 @@ struct Gateway: Sendable {
 
         func url(forTarget target: String) -> String { "\(scheme)://\(authority)\(pathPrefix)\(target)" }
 
+        /// True when AsyncHTTPClient sends `url` (one of ``url(forTarget:)``) with the target written in
+        /// it, byte for byte. It sends the path its URL parser reads, and Foundation reads a path whose
+        /// percent-escapes do not decode to UTF-8 (`/public/%ff`) as empty, which AsyncHTTPClient sends
+        /// as `/`: a request verified (and scoped) for `/public/%ff` would reach `/`.
+        func sendsAsWritten(_ url: String) -> Bool {
+            RequestTarget.asyncHTTPClientWireTarget(url)?.utf8.elementsEqual(
+                url.utf8.dropFirst(scheme.utf8.count + 3 + authority.utf8.count)) ?? false
+        }
+
         /// True when the host is an IP address (`10.0.0.5`, `[::1]`) rather than a name.
         var hostIsIPAddress: Bool {
             if authority.hasPrefix("[") { return true }
@@ -361,6 +370,12 @@ struct Gateway: Sendable {
         return response
     }
 
+    /// The refusal of a verified target that the upstream would not get as it was signed
+    /// (``Upstream/sendsAsWritten(_:)``), as S3 refuses a path that is not UTF-8.
+    static let unsendableTargetRefusal = VerificationFailure(
+        VerificationFailure.Code("InvalidURI", httpStatus: 400),
+        "Couldn't parse the specified URI: it cannot be forwarded as it was signed")
+
     /// The refusal of a target that ``Upstream/refuses(_:)``.
     static let dotSegmentRefusal = VerificationFailure(
         .invalidRequest, "A path with '.' or '..' segments cannot be forwarded below the upstream's path prefix")
@@ -510,6 +525,9 @@ struct Gateway: Sendable {
         }
         let path = request.head.path ?? "/"
         var outbound = upstreamRequest(for: request.head, upstream: upstream, identity: identity, forwarding: forwarding)
+        guard upstream.sendsAsWritten(outbound.url) else {
+            return errorResponse(Self.unsendableTargetRefusal, to: request)
+        }
         var upstreamSeed: Signature? = nil
         if let upstreamCredentials, let identity {
             upstreamSeed = try resign(&outbound, credentials: upstreamCredentials, identity: identity)

@@ -450,6 +450,23 @@ struct AuthenticatorTests {
         }
     }
 
+    @Test("a Content-Length that is not one decimal number (two equal fields, which HTTP/2 lets through as '2, 2'; '+2') is refused with InvalidRequest before the body is read; one number passes")
+    func contentLengthThatIsNoNumberIsRefused() async throws {
+        for lengths in [["2", "2"], ["+2"], [""]] {
+            var head = Self.head(.put, "/upload")
+            for length in lengths { head.headerFields.append(HTTPField(name: .contentLength, value: length)) }
+            let signed = try TestApp.signer().sign(head, payload: .sha256(of: Array("hi".utf8)), at: TestApp.now)
+            let refused = try await Self.send(Self.directMiddleware(), signed.request, body: "hi")
+            #expect(refused.response.status == .badRequest, "\(lengths)")
+            #expect(refused.response.headers[HTTPField.Name("x-amz-error-code")!] == "InvalidRequest", "\(lengths)")
+            #expect(refused.seen == "", "\(lengths)")
+        }
+        let plain = try TestApp.signer().sign(
+            Self.head(.put, "/upload", [.contentLength: "2"]), payload: .sha256(of: Array("hi".utf8)), at: TestApp.now)
+        let passed = try await Self.send(Self.directMiddleware(), plain.request, body: "hi")
+        #expect(passed.response.status == .ok && passed.seen == "hi")
+    }
+
     @Test("a streamed body is checked against its x-amz-checksum-* header (BadDigest when it differs)")
     func declaredChecksum() async throws {
         // CRC-32 of "hello world" (zlib): DUoRhQ==. UNSIGNED-PAYLOAD, so only the checksum covers the body.

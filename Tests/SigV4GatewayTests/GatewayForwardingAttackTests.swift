@@ -204,6 +204,27 @@ extension GatewayForwardingAttackTests {
 }
 
 extension GatewayForwardingAttackTests {
+    @Test("a verified path whose percent-escapes do not decode to UTF-8 (/photos/%ff, which AsyncHTTPClient would send as /) is refused InvalidURI (400), header-signed and presigned, plain and re-signed for the upstream: a key limited to /photos/ reaches nothing outside it; a UTF-8 escape (%C3%A9) goes as signed")
+    func pathThatIsNotUTF8IsNotForwarded() throws {
+        for resigning in [false, true] {
+            let rig = try Rig(resigning: resigning, scopedKeyPrefix: "/photos/")
+            let bob = try #require(rig.scopedSigner)
+            for target in ["/photos/%ff?list-type=2", "/photos/a%ffb", "/photos/x%c3", "/photos/%c0%ae"] {
+                let (status, response) = try rig.send("GET", target, try rig.signed(.get, target, by: bob))
+                #expect(status == 400 && response.contains("<Code>InvalidURI</Code>"), "\(target): \(response)")
+            }
+            let presigned = try rig.presigned("/photos/%ff")
+            let (presignedStatus, presignedResponse) = try rig.send("GET", presigned, [("Host", "127.0.0.1:\(rig.port)")])
+            #expect(presignedStatus == 400 && presignedResponse.contains("InvalidURI"), "\(presignedResponse)")
+            #expect(Self.requests(rig).isEmpty, "resigning \(resigning): \(rig.received)")
+            let (utf8, utf8Response) = try rig.send("GET", "/photos/%C3%A9", try rig.signed(.get, "/photos/%C3%A9", by: bob))
+            #expect(utf8 == 200, "\(utf8Response)")
+            #expect(Self.request(rig, "/photos/%C3%A9") != nil, "\(rig.received)")
+        }
+    }
+}
+
+extension GatewayForwardingAttackTests {
     @Test("below an upstream path prefix, an absolute-form target goes to the upstream as its path, and targets that are no path ('*', CONNECT's host:port, a fragment) are refused: nothing leaves the prefix or reaches another host")
     func targetFormsStayBelowThePrefix() throws {
         let rig = try Rig(upstreamPath: "/tenant")
