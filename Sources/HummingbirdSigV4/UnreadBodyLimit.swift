@@ -149,7 +149,10 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
             closeAfterAnswer = false
             guard openBody || close else { break }
             // Acted on once the answer has been written: shutting the output before would drop it.
-            context.write(data, promise: promise, handler: self) { $0.answerWritten(context: $1, close: close) }
+            let request = heads
+            context.write(data, promise: promise, handler: self) {
+                $0.answerWritten(context: $1, close: close, request: request)
+            }
             return
         default:
             break
@@ -158,10 +161,13 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     /// The answer to a request whose body was still coming when the answer ended (or one that said
-    /// `Connection: close`) has been written.
-    private func answerWritten(context: ChannelHandlerContext, close: Bool) {
+    /// `Connection: close`) has been written. `request`: the number of request heads read when the
+    /// answer ended; when the next request has come since (its body ended and a pipelining client
+    /// sent another while the answer waited to be sent), only a `Connection: close` is honoured: the
+    /// open body is the next request's, not yet answered.
+    private func answerWritten(context: ChannelHandlerContext, close: Bool, request: Int) {
         guard case .reading = state else { return }
-        if !bodyOpen {
+        if !bodyOpen || request != heads {
             // The body ended meanwhile: kept unless the answer said otherwise.
             if close { context.close(promise: nil) }
         } else if close || (unread ?? 0) > limit {
