@@ -1,6 +1,7 @@
 public import NIOCore
 import HTTPTypes
 public import NIOHTTPTypes
+import NIOHTTP1
 import NIOHTTPTypesHTTP1
 
 /// Bounds how much of a request's body an HTTP/1.1 server reads and throws away after answering
@@ -22,6 +23,10 @@ import NIOHTTPTypesHTTP1
 ///   kernel reset the connection, which can destroy the answer before the client reads it
 ///   (RFC 9112, section 9.6).
 /// - A body that ends within `limit` bytes is read as before, and the connection kept.
+///
+/// The bytes counted are those the connection reads (below the HTTP/1 decoder, after TLS), so a
+/// chunked body's framing counts too: one-byte chunks with long chunk extensions or zero-padded
+/// sizes cannot make the server read on.
 ///
 /// An HTTP/2 stream is left alone: flow control bounds what its client sends, and a refused stream
 /// is reset (HummingbirdSigV4HTTP2's `HTTP2StreamRefusalReset`).
@@ -60,15 +65,22 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
     private var bodyOpen = false
     private var declaredLength: Int?
     private var received = 0
+    /// Body bytes read on this connection in all (what ``wire`` falls back to).
+    private var bodyBytes = 0
+    /// Counts the bytes the HTTP/1 decoder reads; nil when there is no decoder to stand before.
+    private var counter: WireBytes?
+    /// The handler's context while it is in the pipeline (for ``WireBytes``' reads).
+    private var context: ChannelHandlerContext?
     /// The answer being written said `Connection: close` (this handler set it).
     private var closeAfterAnswer = false
 
     private enum State {
         /// Every body is passed on.
         case reading
-        /// The newest request has been answered without its whole body: up to `budget` more bytes of
-        /// it are passed on (and discarded by the server).
-        case discarding(budget: Int)
+        /// The newest request has been answered without its whole body: its bytes are passed on (and
+        /// discarded by the server) until the connection has read `limit` more than ``wire`` was
+        /// when the answer had been written.
+        case discarding(since: Int)
         /// The output is shut: what comes is dropped until the body ends, the client closes, or the
         /// timer closes the connection.
         case closing(Scheduled<Void>)
@@ -87,7 +99,39 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        isHTTP1 = (try? context.pipeline.syncOperations.handler(type: HTTP1ToHTTPServerCodec.self)) != nil
+        let pipeline = context.pipeline.syncOperations
+        isHTTP1 = (try? pipeline.handler(type: HTTP1ToHTTPServerCodec.self)) != nil
+        self.context = context
+        guard isHTTP1, let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) else {
+            return
+        }
+        let counter = WireBytes(owner: self)
+        if (try? pipeline.addHandler(counter, position: .before(decoder))) != nil { self.counter = counter }
+    }
+
+    /// Counts the bytes the connection reads before the HTTP/1 decoder takes them, and has the owner
+    /// look at its budget after each read (a read of chunk framing alone gives the owner no part).
+    final class WireBytes: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = ByteBuffer
+        var total = 0
+        weak var owner: UnreadBodyLimit?
+
+        init(owner: UnreadBodyLimit) { self.owner = owner }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            total += unwrapInboundIn(data).readableBytes
+            context.fireChannelRead(data)
+            owner?.checkBudget()
+        }
+    }
+
+    /// The bytes read so far: the connection's, or (without a decoder to count before) its bodies'.
+    private var wire: Int { counter?.total ?? bodyBytes }
+
+    /// While discarding, closes once the connection has read more than `limit` since the answer.
+    private func checkBudget() {
+        guard case .discarding(let since) = state, wire - since > limit, let context else { return }
+        startClosing(context: context)
     }
 
     /// The bytes of the newest request's declared body still to come; nil when it declared none
@@ -116,12 +160,10 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
             declaredLength = head.headerFields[.contentLength].flatMap { Int($0) }
         case .body(let buffer):
             received += buffer.readableBytes
-            if case .discarding(let budget) = state {
-                guard budget >= buffer.readableBytes else {
-                    startClosing(context: context)
-                    return
-                }
-                state = .discarding(budget: budget - buffer.readableBytes)
+            bodyBytes += buffer.readableBytes
+            if case .discarding(let since) = state, wire - since > limit {
+                startClosing(context: context)
+                return
             }
         case .end:
             bodyOpen = false
@@ -173,7 +215,7 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
         } else if close || (unread ?? 0) > limit {
             startClosing(context: context)
         } else {
-            state = .discarding(budget: limit)
+            state = .discarding(since: wire)
         }
     }
 
@@ -218,8 +260,13 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         stopTimer()
+        self.context = nil
+        if let counter { context.pipeline.syncOperations.removeHandler(counter, promise: nil) }
     }
 }
 
 @available(*, unavailable)
 extension UnreadBodyLimit: Sendable {}
+
+@available(*, unavailable)
+extension UnreadBodyLimit.WireBytes: Sendable {}

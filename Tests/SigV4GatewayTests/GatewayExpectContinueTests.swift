@@ -252,6 +252,41 @@ struct GatewayExpectContinueTests {
         #expect(rig.upstreamRequest("/bucket/big") == nil, "\(rig.received.prefix(1000))")
     }
 
+    @Test("a refused chunked upload whose client then sends one-byte chunks with 64 KiB chunk extensions, or 64 KiB of zeros before each size (framing the HTTP/1 decoder reads without bound), is stopped as a body over --max-unread-body is: within seconds, far short of the 256 MiB it tries to send")
+    func chunkFramingCannotOutrunTheLimit() throws {
+        let rig = try GatewayForwardingTests.Rig()
+        let wrongSecret = Self.signer(rig.credentials.accessKeyID, "not the secret")
+        let extended = Array(("1;x=" + String(repeating: "a", count: 65536) + "\r\nb\r\n").utf8)
+        let padded = Array((String(repeating: "0", count: 65536) + "1\r\nb\r\n").utf8)
+        for unit in [extended, padded] {
+            let fields = try rig.signed(
+                .put, "/bucket/framing", [.transferEncoding: "chunked"], payload: .unsignedPayload, by: wrongSecret)
+            var head = "PUT /bucket/framing HTTP/1.1\r\n"
+            for (name, value) in fields { head += "\(name): \(value)\r\n" }
+            let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+            defer { close(fd) }
+            Self.write(fd, Array((head + "\r\n").utf8))
+            let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+            #expect(response.hasPrefix("HTTP/1.1 403 ") && response.contains("SignatureDoesNotMatch"), "\(response)")
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let started = ContinuousClock.now
+            var sent = 0
+            var failure: Int32 = 0
+            while sent < 256 << 20 {
+                let n = unit.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard n > 0 else {
+                    failure = errno
+                    break
+                }
+                sent += n
+            }
+            #expect(sent < 64 << 20 && (failure == EPIPE || failure == ECONNRESET), "sent \(sent), errno \(failure)")
+            #expect(ContinuousClock.now - started < .seconds(8), "\(ContinuousClock.now - started)")
+        }
+        #expect(rig.upstreamRequest("/bucket/framing") == nil, "\(rig.received.prefix(1000))")
+    }
+
     @Test("--max-unread-body 0: a refused client that sends its 12-byte body after the 403 (no Expect) is not read: its 403 says Connection: close, and end of file follows; --max-unread-body -1 is a usage error")
     func maxUnreadBodyFlag() throws {
         let rig = try GatewayForwardingTests.Rig(arguments: ["--max-unread-body", "0"])

@@ -208,6 +208,31 @@ struct UnreadBodyLimitTests {
         #expect(rig.passedBodyBytes == 5_010)
     }
 
+    @Test("what counts is the bytes the connection reads, not the body's: after a refusal of a chunked body, one-byte chunks with 4 KiB chunk extensions (a body of 30 bytes in 120 KiB) shut the output once the limit's bytes have been read; with an HTTP decoder in front, each raw read is counted")
+    func chunkFramingCountsAgainstTheLimit() throws {
+        let channel = EmbeddedChannel()
+        let shut = OutputShutRecorder()
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
+        try pipeline.addHandler(HTTPResponseEncoder())
+        try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+        try pipeline.addHandler(shut)
+        try pipeline.addHandler(UnreadBodyLimit(limit: 64 << 10))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let head = "PUT /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        try channel.writeInbound(ByteBuffer(string: head))
+        channel.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
+        channel.writeAndFlush(HTTPResponsePart.end(nil), promise: nil)
+        let chunk = "1;x=" + String(repeating: "a", count: 4096) + "\r\nb\r\n"
+        var reads = 0
+        while shut.shut == 0 && reads < 100 {
+            try channel.writeInbound(ByteBuffer(string: chunk))
+            reads += 1
+        }
+        #expect(shut.shut == 1, "not shut after \(reads) reads of \(chunk.utf8.count) bytes")
+        #expect(reads == 16, "\(reads)")
+    }
+
     @Test("an answer whose request body ended before it is left alone, even over the limit; one that said Connection: close because of it closes once written")
     func bodyEndedBeforeTheAnswer() throws {
         let rig = try Rig()
