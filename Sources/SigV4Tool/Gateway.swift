@@ -325,6 +325,11 @@ struct Gateway: Sendable {
         let request =
             Self.hasBody(request.head)
             ? Self.taggingBodyFailures(request.sendingContinueWhenBodyIsRead(on: context.channel)) : request
+        // The checksum an aws-chunked body carries in its trailer, which the middleware checks and
+        // removes with the framing (``forwardTrailingChecksum(_:of:in:)``).
+        let trailing = request.head.headerFields[Self.trailerField].flatMap {
+            try? TrailingChecksum.Algorithm(name: $0)
+        }
         do {
             if let authenticator {
                 response = try await authenticator.handle(request, context: context) { request, context in
@@ -334,7 +339,8 @@ struct Gateway: Sendable {
                         return try await self.storePostUpload(request, verified: verified, forwarding: forwarding)
                     }
                     if logging { identity = context.sigV4 }
-                    return try await self.serve(request, identity: context.sigV4, forwarding: forwarding)
+                    return try await self.serve(
+                        request, identity: context.sigV4, trailing: trailing, forwarding: forwarding)
                 }
             } else {
                 response = try await serve(request, identity: nil, forwarding: forwarding)
@@ -506,9 +512,10 @@ struct Gateway: Sendable {
 
     /// Forwards a verified request, or answers its identity. `forwarding`: the `X-Forwarded-For` and
     /// `X-Forwarded-Proto` values sent upstream.
-    func serve(_ request: Request, identity: VerifiedRequest?, forwarding: TrustedProxies.Forwarding) async throws
-        -> Response
-    {
+    func serve(
+        _ request: Request, identity: VerifiedRequest?, trailing: TrailingChecksum.Algorithm? = nil,
+        forwarding: TrustedProxies.Forwarding
+    ) async throws -> Response {
         guard let upstream, let httpClient else {
             if let identity, identity.payload == .eventStream {
                 return Self.echoEventStream(request, identity: identity)
@@ -528,11 +535,11 @@ struct Gateway: Sendable {
         guard upstream.sendsAsWritten(outbound.url) else {
             return errorResponse(Self.unsendableTargetRefusal, to: request)
         }
-        var upstreamSeed: Signature? = nil
-        if let upstreamCredentials, let identity {
-            upstreamSeed = try resign(&outbound, credentials: upstreamCredentials, identity: identity)
-        }
         if let identity, identity.payload == .eventStream {
+            var upstreamSeed: Signature? = nil
+            if let upstreamCredentials {
+                upstreamSeed = try resign(&outbound, credentials: upstreamCredentials, identity: identity)
+            }
             // A signed event stream is a conversation: its verified messages go on as they arrive,
             // never buffered, with no length (the middleware removed the envelopes' `Content-Length`).
             // The upstream is contacted at once, before the first message: a streaming client (the
@@ -559,6 +566,8 @@ struct Gateway: Sendable {
         // A body read whole (or none) can be sent again; a streamed one cannot, and is watched for an
         // upstream that stops taking it.
         var streamed = false
+        /// The body, when it is read whole before the upstream is contacted.
+        var whole: ByteBuffer? = nil
         let stall = UploadStall()
         let contentLength = request.headers[.contentLength].flatMap { Int64($0) }
         let chunked = request.headers[.transferEncoding] != nil
@@ -571,11 +580,13 @@ struct Gateway: Sendable {
             // No body, or an empty one (for aws-chunked: nothing decoded): its check still completes at its
             // end (the empty body against a signed hash or a declared checksum; the final chunk and trailer).
             // The body is read here, once: no branch below may iterate it again.
-            _ = try await request.body.collect(upTo: 0)
+            whole = try await request.body.collect(upTo: 0)
             if contentLength == 0 { outbound.headers.replaceOrAdd(name: "Content-Length", value: "0") }
         } else if let contentLength, contentLength > 0, checkedAtEnd, contentLength <= Int64(maxBufferedBody) {
             // Read, and so verify, the whole body before the upstream sees a byte of the request.
-            outbound.body = .bytes(try await request.body.collect(upTo: Int(contentLength)))
+            let body = try await request.body.collect(upTo: Int(contentLength))
+            outbound.body = .bytes(body)
+            whole = body
         } else if let contentLength, contentLength > 0 {
             // Larger bodies stream; the last buffer is held back until verified, and a failure aborts
             // the upstream request before its declared length is reached. The upstream is contacted
@@ -589,8 +600,9 @@ struct Gateway: Sendable {
             // body that ends within it is verified whole and goes with its length; a longer one streams
             // on from there, its last buffer held back, as a declared long body does.
             let started = try await StartedBody(request.body, upTo: maxBufferedBody)
-            if let whole = started.whole {
-                outbound.body = .bytes(whole)
+            if let body = started.whole {
+                outbound.body = .bytes(body)
+                whole = body
             } else {
                 streamed = true
                 outbound.body = .stream(UploadStall.Watched(started, stall: stall), length: .unknown)
@@ -602,6 +614,13 @@ struct Gateway: Sendable {
         } else if contentLength == 0 {
             outbound.headers.replaceOrAdd(name: "Content-Length", value: "0")
         }
+        if let trailing, identity?.payload == .awsChunked {
+            Self.forwardTrailingChecksum(trailing, of: whole, in: &outbound.headers)
+        }
+        // Signed for the upstream last, over the headers as they go.
+        if let upstreamCredentials, let identity {
+            _ = try resign(&outbound, credentials: upstreamCredentials, identity: identity)
+        }
         let resendable = !streamed && Self.isIdempotent(request.head.method)
         if streamed {
             let sending = outbound
@@ -611,6 +630,28 @@ struct Gateway: Sendable {
                 }, path: path)
         }
         return try await relay(send(outbound, over: httpClient, resendable: resendable), path: path)
+    }
+
+    /// `x-amz-trailer`: the checksum an aws-chunked body's trailer carries.
+    static let trailerField = HTTPField.Name("x-amz-trailer")!
+
+    /// The checksum of a decoded aws-chunked body, verified by the middleware against the trailer that
+    /// carried it, for the upstream: as its header (`x-amz-checksum-crc32c: …`) when the body was read
+    /// `whole` before the upstream was contacted (the value, computed again here, is the one verified);
+    /// else the head goes before the value is known, and `x-amz-sdk-checksum-algorithm` goes too (S3
+    /// refuses an algorithm named without its value). Before 2026-12-06 the value was dropped and the
+    /// algorithm sent alone: botocore's and awscli's default uploads over HTTPS (CRC32 trailers)
+    /// reached moto without it, which then stored a checksum of its own that did not match.
+    static func forwardTrailingChecksum(
+        _ algorithm: TrailingChecksum.Algorithm, of whole: ByteBuffer?, in headers: inout HTTPHeaders
+    ) {
+        guard let whole else {
+            headers.remove(name: "x-amz-sdk-checksum-algorithm")
+            return
+        }
+        var checksum = TrailingChecksum(algorithm)
+        whole.withUnsafeReadableBytes { checksum.update($0) }
+        headers.replaceOrAdd(name: algorithm.headerName, value: checksum.base64)
     }
 
     /// Sends `outbound` to the upstream. When `resendable` (an idempotent method, a body held whole

@@ -300,6 +300,44 @@ struct GatewayForwardingTests {
         #expect(rig.upstreamRequest("/bucket/te-bad") == nil, "\(rig.received)")
     }
 
+    @Test("the checksum an aws-chunked upload carries in its trailer (botocore's default over HTTPS) reaches the upstream as its header when the body is read whole (signed with the request when re-signed), as botocore's X-Amz-Sdk-Checksum-Algorithm names it; a body that streams past --max-buffered-body goes without the algorithm header, since its value comes after the head")
+    func trailerChecksumIsForwarded() throws {
+        for resigning in [false, true] {
+            let rig = try Rig(resigning: resigning, arguments: ["--max-buffered-body", "8"])
+            // (Each body ends with a newline: the recording upstream writes the next request right after it.)
+            func upload(_ path: String, _ data: String, crc32: String) throws -> (Int, String) {
+                var encoded = data.isEmpty ? "" : String(data.utf8.count, radix: 16) + "\r\n" + data + "\r\n"
+                encoded += "0\r\nx-amz-checksum-crc32:\(crc32)\r\n\r\n"
+                let fields = try rig.signed(
+                    .put, path,
+                    [
+                        .contentEncoding: "aws-chunked", .contentLength: String(encoded.utf8.count),
+                        HTTPField.Name("x-amz-decoded-content-length")!: String(data.utf8.count),
+                        HTTPField.Name("x-amz-trailer")!: "x-amz-checksum-crc32",
+                        HTTPField.Name("x-amz-sdk-checksum-algorithm")!: "CRC32",
+                    ], payload: .streamingUnsignedTrailer)
+                return try rig.send("PUT", path, fields, body: Array(encoded.utf8))
+            }
+            let (helloStatus, helloResponse) = try upload("/bucket/crc-hello", "hello\n", crc32: "NjowIA==")
+            #expect(helloStatus == 200, "\(helloResponse)")
+            let (emptyStatus, emptyResponse) = try upload("/bucket/crc-empty", "", crc32: "AAAAAA==")
+            #expect(emptyStatus == 200, "\(emptyResponse)")
+            let (longStatus, longResponse) = try upload("/bucket/crc-long", "hello world\n", crc32: "rwg7LQ==")
+            #expect(longStatus == 200, "\(longResponse)")
+            for (path, value) in [("/bucket/crc-hello", "NjowIA=="), ("/bucket/crc-empty", "AAAAAA==")] {
+                let received = try #require(rig.upstreamRequest(path), "\(rig.received)").lowercased()
+                #expect(received.contains("\r\nx-amz-checksum-crc32: \(value.lowercased())\r\n"), "\(received)")
+                #expect(received.contains("\r\nx-amz-sdk-checksum-algorithm: crc32\r\n"), "\(received)")
+                if resigning {
+                    #expect(received.contains(";x-amz-checksum-crc32;"), "not signed: \(received)")
+                }
+            }
+            let long = try #require(rig.upstreamRequest("/bucket/crc-long"), "\(rig.received)").lowercased()
+            #expect(long.contains("\r\n\r\nhello world"), "\(long)")
+            #expect(!long.contains("x-amz-checksum-crc32") && !long.contains("x-amz-sdk-checksum-algorithm"), "\(long)")
+        }
+    }
+
     @Test("a target with bytes RFC 3986 does not allow raw (curl sends '|', '{', '^', '[' as typed) is forwarded percent-encoded, re-signed or not")
     func rawTargetBytesAreForwardedEncoded() throws {
         for resigning in [true, false] {
