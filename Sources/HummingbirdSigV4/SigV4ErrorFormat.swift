@@ -7,8 +7,8 @@ import HTTPTypes
 public import Hummingbird
 public import SigV4Verifier
 
-/// How a refusal is written: S3-style XML, a JSON document, or whichever the request's client reads
-/// (``automatic``).
+/// How a refusal is written: S3-style XML, a JSON document, the query protocol's XML, or whichever
+/// the request's client reads (``automatic``).
 ///
 /// Both add `x-amz-error-code: <Code>` and `x-amz-request-id`, so the code survives HEAD
 /// requests (which have no body) and access logs can record it.
@@ -18,26 +18,34 @@ public import SigV4Verifier
 /// configuration.errorFormat = .json
 /// ```
 public struct SigV4ErrorFormat: Sendable, Hashable {
-    enum Kind: Sendable, Hashable { case xml, json, automatic }
+    enum Kind: Sendable, Hashable { case xml, json, queryXML, automatic }
     let kind: Kind
 
     /// `<Error><Code>…</Code><Message>…</Message>…</Error>`, `Content-Type: application/xml` (S3 and XML services).
     public static let s3XML = SigV4ErrorFormat(kind: .xml)
     /// `{"Code": …, "Message": …}` with `x-amzn-ErrorType` (JSON-protocol services).
     public static let json = SigV4ErrorFormat(kind: .json)
+    /// `<ErrorResponse><Error><Type>Sender</Type><Code>…</Code>…</Error><RequestId>…</RequestId>`
+    /// `</ErrorResponse>`, `Content-Type: text/xml` (the query-protocol services: STS, IAM, EC2, SNS…).
+    public static let queryXML = SigV4ErrorFormat(kind: .queryXML)
     /// Each refusal in the format the request's client reads (``resolved(for:)``): JSON for a
     /// JSON-protocol request (a JSON or event-stream `Content-Type`, an `X-Amz-Target`, or a
-    /// credential scope naming a service other than S3 and the XML-protocol services), S3-style XML
-    /// otherwise. A gateway in front of several services answers each client in its own protocol,
+    /// credential scope naming a service other than S3 and the XML-protocol services), the query
+    /// protocol's XML for a query service's scope (STS, IAM, EC2…), S3-style XML otherwise.
+    /// A gateway in front of several services answers each client in its own protocol,
     /// so the SDK shows the code (`SignatureDoesNotMatch`) instead of a parse error.
     public static let automatic = SigV4ErrorFormat(kind: .automatic)
 
-    /// Services whose clients read XML errors: S3 (REST-XML), Route 53 and CloudFront (REST-XML),
-    /// and the query-protocol services.
-    static let xmlServices: Set<String> = [
-        "s3", "s3-object-lambda", "s3express", "route53", "cloudfront", "sts", "iam", "ec2", "sns", "sqs",
-        "cloudformation", "elasticloadbalancing", "rds", "autoscaling", "monitoring", "email", "ses", "elasticache",
-        "redshift", "sdb", "elasticbeanstalk", "importexport", "cloudsearch", "docdb", "neptune",
+    /// Services whose clients read S3-style XML errors: S3 and the REST-XML services (Route 53,
+    /// CloudFront; botocore's REST-XML parser reads both XML forms).
+    static let restXMLServices: Set<String> = ["s3", "s3-object-lambda", "s3express", "route53", "cloudfront"]
+
+    /// The query-protocol services (`Action=…` forms; EC2's own variant reads the same document). SQS and
+    /// CloudWatch (`monitoring`) moved to JSON protocols: their requests say so in their `Content-Type`.
+    static let queryServices: Set<String> = [
+        "sts", "iam", "ec2", "sns", "sqs", "cloudformation", "elasticloadbalancing", "rds", "autoscaling",
+        "monitoring", "email", "ses", "elasticache", "redshift", "sdb", "elasticbeanstalk", "importexport",
+        "cloudsearch", "docdb", "neptune",
     ]
 
     /// The concrete format for `request`: this one, or for ``automatic`` the one its client reads.
@@ -56,7 +64,8 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
             return .json
         }
         guard let service = Self.scopeService(request) else { return .s3XML }
-        return Self.xmlServices.contains(service) ? .s3XML : .json
+        if Self.restXMLServices.contains(service) { return .s3XML }
+        return Self.queryServices.contains(service) ? .queryXML : .json
     }
 
     /// The service of the request's credential scope (`Credential=AKID/date/region/service/aws4_request`
@@ -99,6 +108,9 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
         case .xml, .automatic:
             headers[.contentType] = "application/xml"
             body = failure.xmlBody(requestID: requestID, resource: resource)
+        case .queryXML:
+            headers[.contentType] = "text/xml"
+            body = failure.queryXMLBody(requestID: requestID)
         case .json:
             headers[.contentType] = "application/json"
             headers[HTTPField.Name("x-amzn-ErrorType")!] = failure.code.name

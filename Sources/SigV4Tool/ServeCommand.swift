@@ -204,7 +204,8 @@ struct Serve: AsyncParsableCommand {
         help: """
             Error body format: auto (the default: JSON for JSON-protocol requests, such as a Content-Type \
             of application/json or application/vnd.amazon.eventstream, an X-Amz-Target, or a service other \
-            than S3 and the XML services; S3-style XML otherwise), xml or json.
+            than S3 and the XML services; the query protocol's XML for STS, IAM, EC2 and the other query \
+            services; S3-style XML otherwise), xml, json or query.
             """)
     var errorFormat: ErrorFormatOption = .auto
 
@@ -272,13 +273,14 @@ struct Serve: AsyncParsableCommand {
 
     enum OnOff: String, ExpressibleByArgument { case on, off }
     enum ErrorFormatOption: String, ExpressibleByArgument {
-        case auto, xml, json
+        case auto, xml, json, query
 
         var format: SigV4ErrorFormat {
             switch self {
             case .auto: return .automatic
             case .xml: return .s3XML
             case .json: return .json
+            case .query: return .queryXML
             }
         }
     }

@@ -208,16 +208,45 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
         return out
     }
 
-    /// A JSON error document: `{"Code": …, "Message": …, <details>…}` plus `"RequestId"` when given.
+    /// A JSON error document: `{"Code": …, "Message": …, <details>…}` plus `"RequestId"` when given,
+    /// and `"__type"`, the code again: the AWS JSON 1.0/1.1 protocols' error field, the only one
+    /// botocore's JSON parser reads the code from (without it boto3 and awscli show a DynamoDB or
+    /// Kinesis refusal as error `403`).
     ///
     /// ```swift
-    /// failure.jsonBody() // {"Code":"AccessDenied","Message":"Request has expired",…}
+    /// failure.jsonBody() // {"Code":"AccessDenied","Message":"Request has expired",…,"__type":"AccessDenied"}
     /// ```
     public func jsonBody(requestID: String? = nil) -> String {
         var pairs: [(String, String)] = [("Code", code.name), ("Message", message)]
         for d in bodyElements { pairs.append((d.name, d.value)) }
         if let requestID { pairs.append(("RequestId", requestID)) }
+        pairs.append(("__type", code.name))
         return "{" + pairs.map { "\(JSONQuoting.quote($0.0)):\(JSONQuoting.quote($0.1))" }.joined(separator: ",") + "}"
+    }
+
+    /// The query-protocol error document (STS, IAM, EC2, SNS, CloudFormation and the other services
+    /// whose requests are `Action=…` forms): `<ErrorResponse><Error><Type>Sender</Type><Code>…</Code>
+    /// <Message>…</Message>…</Error><RequestId>…</RequestId></ErrorResponse>` (`Receiver` for a 5xx).
+    /// botocore's query and EC2 parsers find the code only inside such an `Error` element: an S3-style
+    /// `<Error>` root reaches awscli as error `Unknown`.
+    ///
+    /// ```swift
+    /// failure.queryXMLBody(requestID: "4442587FB7D0A2F9")
+    /// // <ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code>…</Error><RequestId>…
+    /// ```
+    public func queryXMLBody(requestID: String? = nil) -> String {
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse><Error>"
+        func element(_ name: String, _ value: String) {
+            out += "<\(name)>\(VerificationFailure.xmlEscape(value))</\(name)>"
+        }
+        element("Type", httpStatus >= 500 ? "Receiver" : "Sender")
+        element("Code", code.name)
+        element("Message", message)
+        for d in bodyElements { element(d.name, d.value) }
+        out += "</Error>"
+        if let requestID { element("RequestId", requestID) }
+        out += "</ErrorResponse>"
+        return out
     }
 
     package static func xmlEscape(_ s: String) -> String {

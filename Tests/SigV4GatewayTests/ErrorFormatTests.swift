@@ -1,7 +1,9 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdSigV4
 import SigV4
+import SigV4TestSupport
 import SigV4Verifier
 import Testing
 
@@ -28,12 +30,15 @@ struct ErrorFormatTests {
         return HTTPRequest(method: .post, scheme: "https", authority: "example.com", path: path, headerFields: fields)
     }
 
-    @Test("S3, the REST-XML and the query services get XML; other services, JSON and event-stream bodies and X-Amz-Target get JSON")
+    @Test("S3 and the REST-XML services get S3-style XML, the query services (STS, IAM, EC2) the query protocol's XML; other services, JSON and event-stream bodies and X-Amz-Target get JSON")
     func resolvesByProtocol() {
         let cases: [(HTTPRequest, SigV4ErrorFormat, String)] = [
             (Self.request(service: "s3"), .s3XML, "s3 header auth"),
             (Self.request(service: "s3", presigned: true), .s3XML, "s3 presigned"),
-            (Self.request(service: "sts"), .s3XML, "sts (query)"),
+            (Self.request(service: "sts"), .queryXML, "sts (query)"),
+            (Self.request(service: "ec2"), .queryXML, "ec2 (its query variant)"),
+            (Self.request(service: "iam", presigned: true), .queryXML, "iam presigned"),
+            (Self.request(service: "cloudfront"), .s3XML, "cloudfront (REST-XML)"),
             (Self.request(service: "route53"), .s3XML, "route53 (REST-XML)"),
             (Self.request(service: "transcribe"), .json, "transcribe"),
             (Self.request(service: "lambda", presigned: true), .json, "lambda presigned"),
@@ -50,6 +55,47 @@ struct ErrorFormatTests {
         // A fixed format stays fixed.
         #expect(SigV4ErrorFormat.s3XML.resolved(for: Self.request(service: "transcribe")) == .s3XML)
         #expect(SigV4ErrorFormat.json.resolved(for: Self.request(service: "s3")) == .json)
+    }
+
+    /// Parses each `[protocol, body, headers]` case as botocore does for a 403 and prints, for each, its
+    /// `[code, message, request id]` as JSON.
+    static let botocoreParse = """
+        import json, sys
+        from botocore import parsers
+        out = []
+        for protocol, body, headers in json.loads(sys.argv[1]):
+            parsed = parsers.create_parser(protocol).parse(
+                {"status_code": 403, "headers": headers, "body": body.encode()}, None)
+            error = parsed.get("Error", {})
+            out.append([error.get("Code"), error.get("Message"), parsed.get("ResponseMetadata", {}).get("RequestId")])
+        print(json.dumps(out))
+        """
+
+    @Test("each refusal reads as its client's SDK reads it: botocore's JSON 1.0/1.1, query and EC2 parsers, and its REST-XML and REST-JSON ones, find the code, the message and the request id in the bodies and headers the formats write")
+    func botocoreReadsTheCode() throws {
+        let failure = VerificationFailure(.signatureDoesNotMatch, "The signature <we> calculated & yours")
+        let headers = ["x-amz-request-id": "REQ123", "x-amzn-requestid": "REQ123"]
+        let json = headers.merging(["x-amzn-errortype": "SignatureDoesNotMatch"]) { $1 }
+        let cases: [[Any]] = [
+            ["json", failure.jsonBody(requestID: "REQ123"), json],
+            ["rest-json", failure.jsonBody(requestID: "REQ123"), json],
+            ["query", failure.queryXMLBody(requestID: "REQ123"), headers],
+            ["ec2", failure.queryXMLBody(requestID: "REQ123"), headers],
+            ["rest-xml", failure.xmlBody(requestID: "REQ123"), headers],
+        ]
+        let argument = String(decoding: try JSONSerialization.data(withJSONObject: cases), as: UTF8.self)
+        let result = try ChildProcess.run(
+            URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", Self.botocoreParse, argument])
+        let output = String(decoding: result.stdout, as: UTF8.self)
+        #expect(result.status == 0, "\(output) \(String(decoding: result.stderr, as: UTF8.self))")
+        let parsed = (try? JSONSerialization.jsonObject(with: result.stdout) as? [[Any]]) ?? []
+        #expect(parsed.count == cases.count, "\(output)")
+        for (k, row) in parsed.enumerated() {
+            let strings = row.map { $0 as? String }
+            #expect(
+                strings == ["SignatureDoesNotMatch", "The signature <we> calculated & yours", "REQ123"],
+                "\(cases[k][0]): \(row)")
+        }
     }
 
     @Test("the response is written in the resolved format: x-amzn-ErrorType and a JSON body, or an XML body")

@@ -114,7 +114,7 @@ struct ErrorBodyTests {
         )
         #expect(
             f.jsonBody()
-                == "{\"Code\":\"AccessDenied\",\"Message\":\"Request has expired <now> & \\\"then\\\"\",\"X-Amz-Expires\":\"60\",\"ServerTime\":\"20150830T123600Z\"}"
+                == "{\"Code\":\"AccessDenied\",\"Message\":\"Request has expired <now> & \\\"then\\\"\",\"X-Amz-Expires\":\"60\",\"ServerTime\":\"20150830T123600Z\",\"__type\":\"AccessDenied\"}"
         )
         #expect(f.httpStatus == 403)
     }

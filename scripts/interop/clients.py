@@ -624,6 +624,16 @@ def _boto_json():
     expect(body.get("principal") == CFG["principal"], f"echo identity wrong: {body}")
 
 
+@check("awscli with a wrong secret against non-S3 services through the echo gateway shows SignatureDoesNotMatch for each protocol: JSON 1.0 (dynamodb), query (sts, iam), EC2 (ec2), REST-JSON (lambda)")
+def _cli_error_protocols():
+    # botocore reads the code from `__type` (JSON 1.0/1.1) and from <ErrorResponse><Error> (query, EC2):
+    # until 2026-12-06 awscli showed these refusals as "(403)" and "(Unknown)".
+    for args in (["dynamodb", "list-tables"], ["sts", "get-caller-identity"], ["iam", "list-users"],
+                 ["ec2", "describe-regions"], ["lambda", "list-functions"]):
+        code, _, err = aws(args, k="wrong_secret", check_ok=False, endpoint=CFG["echo"])
+        expect(code != 0 and "(SignatureDoesNotMatch)" in err, f"aws {' '.join(args)}: {err.strip()[-300:]}")
+
+
 def signed_headers(method, url, service, body=b"", k="good", s3=False):
     creds = Credentials(key(k)["access_key_id"], key(k)["secret_access_key"])
     req = AWSRequest(method=method, url=url, data=body)
