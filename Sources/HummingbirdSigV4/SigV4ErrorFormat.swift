@@ -40,8 +40,10 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
     /// CloudFront; botocore's REST-XML parser reads both XML forms).
     static let restXMLServices: Set<String> = ["s3", "s3-object-lambda", "s3express", "route53", "cloudfront"]
 
-    /// The query-protocol services (`Action=…` forms; EC2's own variant reads the same document). SQS and
-    /// CloudWatch (`monitoring`) moved to JSON protocols: their requests say so in their `Content-Type`.
+    /// The query-protocol services (`Action=…` forms; EC2's own variant reads the same document). SQS
+    /// moved to a JSON protocol, and its requests say so in their `Content-Type`; CloudWatch
+    /// (`monitoring`) moved to CBOR (botocore 1.43), whose requests still get this document (awscli
+    /// shows its code).
     static let queryServices: Set<String> = [
         "sts", "iam", "ec2", "sns", "sqs", "cloudformation", "elasticloadbalancing", "rds", "autoscaling",
         "monitoring", "email", "ses", "elasticache", "redshift", "sdb", "elasticbeanstalk", "importexport",

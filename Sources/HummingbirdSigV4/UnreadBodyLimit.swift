@@ -110,7 +110,8 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     /// Counts the bytes the connection reads before the HTTP/1 decoder takes them, and has the owner
-    /// look at its budget after each read (a read of chunk framing alone gives the owner no part).
+    /// look at its budget after the decoder has taken each read (a read of chunk framing alone gives
+    /// the owner no part; one that ends the body has ended the discarding by then).
     final class WireBytes: ChannelInboundHandler, RemovableChannelHandler {
         typealias InboundIn = ByteBuffer
         var total = 0
@@ -161,7 +162,11 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
         case .body(let buffer):
             received += buffer.readableBytes
             bodyBytes += buffer.readableBytes
-            if case .discarding(let since) = state, wire - since > limit {
+            // With a counter, the budget is judged once the decoder has taken the whole read
+            // (``WireBytes``): a read that ends this body and starts a pipelined request must not be
+            // charged to this body before its end has been seen. Without one, the body's bytes are
+            // judged here.
+            if counter == nil, case .discarding(let since) = state, wire - since > limit {
                 startClosing(context: context)
                 return
             }

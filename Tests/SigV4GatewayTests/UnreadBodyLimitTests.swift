@@ -208,17 +208,42 @@ struct UnreadBodyLimitTests {
         #expect(rig.passedBodyBytes == 5_010)
     }
 
-    @Test("what counts is the bytes the connection reads, not the body's: after a refusal of a chunked body, one-byte chunks with 4 KiB chunk extensions (a body of 30 bytes in 120 KiB) shut the output once the limit's bytes have been read; with an HTTP decoder in front, each raw read is counted")
-    func chunkFramingCountsAgainstTheLimit() throws {
+    /// An `EmbeddedChannel` with NIO's HTTP/1 decoder and encoder before the codec, the recorder of
+    /// shuts, the handler (limit `limit`), and the recorder of what passes: raw bytes go in.
+    static func decodingChannel(limit: Int) throws -> (EmbeddedChannel, OutputShutRecorder, InboundRecorder) {
         let channel = EmbeddedChannel()
         let shut = OutputShutRecorder()
+        let passed = InboundRecorder()
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
         try pipeline.addHandler(HTTPResponseEncoder())
         try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
         try pipeline.addHandler(shut)
-        try pipeline.addHandler(UnreadBodyLimit(limit: 64 << 10))
+        try pipeline.addHandler(UnreadBodyLimit(limit: limit))
+        try pipeline.addHandler(passed)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return (channel, shut, passed)
+    }
+
+    @Test("a read that ends a refused body within the limit and carries a pipelined request (its head and 2,000 body bytes) keeps the connection: only the refused body's bytes count, and the next request passes")
+    func pipelinedRequestInTheSameRead() throws {
+        let (channel, shut, passed) = try Self.decodingChannel(limit: 1_000)
+        try channel.writeInbound(ByteBuffer(string: "PUT /refused HTTP/1.1\r\nHost: h\r\nContent-Length: 900\r\n\r\n"))
+        channel.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
+        channel.writeAndFlush(HTTPResponsePart.end(nil), promise: nil)
+        let next = "PUT /next HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\n" + String(repeating: "n", count: 2_000)
+        try channel.writeInbound(ByteBuffer(string: String(repeating: "r", count: 900) + next))
+        #expect(shut.shut == 0 && channel.isActive)
+        let heads = passed.parts.compactMap { part -> String? in
+            if case .head(let head) = part { return head.path }
+            return nil
+        }
+        #expect(heads == ["/refused", "/next"], "\(heads)")
+    }
+
+    @Test("what counts is the bytes the connection reads, not the body's: after a refusal of a chunked body, one-byte chunks with 4 KiB chunk extensions (a body of 30 bytes in 120 KiB) shut the output once the limit's bytes have been read; with an HTTP decoder in front, each raw read is counted")
+    func chunkFramingCountsAgainstTheLimit() throws {
+        let (channel, shut, _) = try Self.decodingChannel(limit: 64 << 10)
         let head = "PUT /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
         try channel.writeInbound(ByteBuffer(string: head))
         channel.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
