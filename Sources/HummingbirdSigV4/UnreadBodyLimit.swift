@@ -23,10 +23,17 @@ import NIOHTTPTypesHTTP1
 ///   kernel reset the connection, which can destroy the answer before the client reads it
 ///   (RFC 9112, section 9.6).
 /// - A body that ends within `limit` bytes is read as before, and the connection kept.
+/// - A request that asks to switch protocols (`Connection: upgrade` with `Upgrade`, or `CONNECT`) and
+///   is answered otherwise ends its connection the same way: NIO's HTTP/1 decoder parses nothing
+///   after it (the rest is in the other protocol) and would hold every later byte in memory. Its
+///   answer says `Connection: close`, and the socket is not read from the request's end on.
 ///
-/// The bytes counted are those the connection reads (below the HTTP/1 decoder, after TLS), so a
-/// chunked body's framing counts too: one-byte chunks with long chunk extensions or zero-padded
-/// sizes cannot make the server read on.
+/// The decision is taken when the answer's end is handed over; only the shut waits for it to have been
+/// written, and until then the socket is not read (an answer that cannot be sent, to a client that
+/// does not read, does not let it send on). The bytes counted are those the connection reads from the
+/// socket (before TLS and the HTTP/1 decoder), so neither a chunked body's framing (one-byte chunks
+/// with long chunk extensions or zero-padded sizes) nor TLS records padded around a byte of data can
+/// make the server read on.
 ///
 /// An HTTP/2 stream is left alone: flow control bounds what its client sends, and a refused stream
 /// is reset (HummingbirdSigV4HTTP2's `HTTP2StreamRefusalReset`).
@@ -50,8 +57,8 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
     /// ```
     public static let defaultLimit = 1 << 20
 
-    /// How long a connection whose output has been shut still reads (and discards) what its client
-    /// sends, for the answer to reach the client before the close.
+    /// How long a connection whose output has been shut stays open (not read) before it is closed, for
+    /// the answer to reach the client first.
     static let linger: TimeAmount = .seconds(2)
 
     private let limit: Int
@@ -65,24 +72,31 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
     private var bodyOpen = false
     private var declaredLength: Int?
     private var received = 0
+    /// The newest request asks to switch protocols (``asksToSwitch(_:)``).
+    private var switchAsked = false
     /// Body bytes read on this connection in all (what ``wire`` falls back to).
     private var bodyBytes = 0
-    /// Counts the bytes the HTTP/1 decoder reads; nil when there is no decoder to stand before.
+    /// Counts the bytes the connection reads from its socket; nil when there is no HTTP/1 decoder.
     private var counter: WireBytes?
     /// The handler's context while it is in the pipeline (for ``WireBytes``' reads).
     private var context: ChannelHandlerContext?
     /// The answer being written said `Connection: close` (this handler set it).
     private var closeAfterAnswer = false
+    /// The end of an answer this handler acts on has been handed over and not yet written.
+    private var answerInFlight = false
 
     private enum State {
         /// Every body is passed on.
         case reading
         /// The newest request has been answered without its whole body: its bytes are passed on (and
         /// discarded by the server) until the connection has read `limit` more than ``wire`` was
-        /// when the answer had been written.
+        /// when the answer's end was handed over.
         case discarding(since: Int)
-        /// The output is shut: what comes is dropped until the body ends, the client closes, or the
-        /// timer closes the connection.
+        /// The connection is to be closed once the answer has been written: the socket is not read,
+        /// and what was read already is dropped.
+        case holding
+        /// The output is shut: the socket is not read, and the timer closes the connection (or the
+        /// body's end, or the client's close, sooner).
         case closing(Scheduled<Void>)
     }
     private var state = State.reading
@@ -102,16 +116,18 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
         let pipeline = context.pipeline.syncOperations
         isHTTP1 = (try? pipeline.handler(type: HTTP1ToHTTPServerCodec.self)) != nil
         self.context = context
-        guard isHTTP1, let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) else {
+        // First in the pipeline of a connection whose HTTP/1 decoder reads its socket: what it counts
+        // is what the socket gave (before TLS, when there is TLS).
+        guard isHTTP1, (try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)) != nil else {
             return
         }
         let counter = WireBytes(owner: self)
-        if (try? pipeline.addHandler(counter, position: .before(decoder))) != nil { self.counter = counter }
+        if (try? pipeline.addHandler(counter, position: .first)) != nil { self.counter = counter }
     }
 
-    /// Counts the bytes the connection reads before the HTTP/1 decoder takes them, and has the owner
-    /// look at its budget after the decoder has taken each read (a read of chunk framing alone gives
-    /// the owner no part; one that ends the body has ended the discarding by then).
+    /// Counts the bytes the connection reads from its socket, and has the owner look at its budget
+    /// once the pipeline has taken each read (a read of chunk framing alone gives the owner no part;
+    /// one that ends the body has ended the discarding by then).
     final class WireBytes: ChannelInboundHandler, RemovableChannelHandler {
         typealias InboundIn = ByteBuffer
         var total = 0
@@ -126,21 +142,32 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 
-    /// The bytes read so far: the connection's, or (without a decoder to count before) its bodies'.
+    /// The bytes read so far: the connection's, or (without a counter) its bodies'.
     private var wire: Int { counter?.total ?? bodyBytes }
 
-    /// While discarding, closes once the connection has read more than `limit` since the answer.
+    /// While discarding, ends the connection once it has read more than `limit` since the answer.
     private func checkBudget() {
         guard case .discarding(let since) = state, wire - since > limit, let context else { return }
-        startClosing(context: context)
+        stopReading(context: context)
+    }
+
+    /// True when `head` asks to switch protocols as NIO's HTTP/1 parser (llhttp) reads it: `CONNECT`, or
+    /// an `Upgrade` field with `upgrade` among the `Connection` options. The parser stops after such a
+    /// request.
+    static func asksToSwitch(_ head: HTTPRequest) -> Bool {
+        if head.method == .connect { return true }
+        guard head.headerFields[.upgrade] != nil, let connection = head.headerFields[.connection] else { return false }
+        return FieldList.members(connection).contains { member in
+            member.count == 7 && member.elementsEqual("upgrade".utf8) { ($0 &- 0x41 < 26 ? $0 | 0x20 : $0) == $1 }
+        }
     }
 
     /// The bytes of the newest request's declared body still to come; nil when it declared none
     /// (chunked).
     private var unread: Int? { declaredLength.map { max(0, $0 - received) } }
 
-    /// The answer being written is to the newest request, whose body has not ended.
-    private var answersOpenBody: Bool { bodyOpen && answered == heads - 1 }
+    /// The answer being written is to the newest request.
+    private var answersNewest: Bool { answered == heads - 1 }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard isHTTP1 else {
@@ -148,10 +175,15 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
             return
         }
         let part = unwrapInboundIn(data)
-        if case .closing = state {
-            // Dropped; the body's end leaves nothing to wait for.
+        switch state {
+        case .holding:
+            return
+        case .closing:
+            // The body's end leaves nothing to wait for.
             if case .end = part { closeNow(context: context) }
             return
+        case .reading, .discarding:
+            break
         }
         switch part {
         case .head(let head):
@@ -159,20 +191,28 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
             bodyOpen = true
             received = 0
             declaredLength = head.headerFields[.contentLength].flatMap { Int($0) }
+            switchAsked = Self.asksToSwitch(head)
         case .body(let buffer):
             received += buffer.readableBytes
             bodyBytes += buffer.readableBytes
-            // With a counter, the budget is judged once the decoder has taken the whole read
+            // With a counter, the budget is judged once the pipeline has taken the whole read
             // (``WireBytes``): a read that ends this body and starts a pipelined request must not be
             // charged to this body before its end has been seen. Without one, the body's bytes are
             // judged here.
             if counter == nil, case .discarding(let since) = state, wire - since > limit {
-                startClosing(context: context)
+                stopReading(context: context)
                 return
             }
         case .end:
             bodyOpen = false
             if case .discarding = state { state = .reading }
+            if switchAsked {
+                // Nothing after it will be parsed: the socket is not read again, and the connection
+                // ends after the answer (unless it switches).
+                context.fireChannelRead(data)
+                state = .holding
+                return
+            }
         }
         context.fireChannelRead(data)
     }
@@ -183,23 +223,35 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
             return
         }
         switch unwrapOutboundIn(data) {
+        case .head(let head) where head.status == .switchingProtocols:
+            // Switched: the connection is the other protocol's now.
+            if case .holding = state { state = .reading }
+            switchAsked = false
         case .head(var head) where head.status.kind != .informational:
-            guard answersOpenBody, head.status.kind != .successful, let unread, unread > limit else { break }
+            let tooMuch = bodyOpen && head.status.kind != .successful && (unread ?? 0) > limit
+            guard answersNewest, tooMuch || switchAsked else { break }
             head.headerFields[.connection] = "close"
             closeAfterAnswer = true
             context.write(wrapOutboundOut(.head(head)), promise: promise)
             return
         case .end:
-            let openBody = answersOpenBody
+            let newest = answersNewest
+            let openBody = newest && bodyOpen
+            let switching = newest && switchAsked
             answered += 1
             let close = closeAfterAnswer
             closeAfterAnswer = false
-            guard openBody || close else { break }
-            // Acted on once the answer has been written: shutting the output before would drop it.
-            let request = heads
-            context.write(data, promise: promise, handler: self) {
-                $0.answerWritten(context: $1, close: close, request: request)
+            guard openBody || close || switching else { break }
+            if case .closing = state { break }
+            // Decided now, for the request this answers; only the shut waits for the answer to have
+            // been written (shutting before would drop it).
+            if openBody && (close || (unread ?? 0) > limit) {
+                state = .holding
+            } else if openBody, case .reading = state {
+                state = .discarding(since: wire)
             }
+            answerInFlight = true
+            context.write(data, promise: promise, handler: self) { $0.answerWritten(context: $1, close: close) }
             return
         default:
             break
@@ -207,26 +259,33 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
         context.write(data, promise: promise)
     }
 
-    /// The answer to a request whose body was still coming when the answer ended (or one that said
-    /// `Connection: close`) has been written. `request`: the number of request heads read when the
-    /// answer ended; when the next request has come since (its body ended and a pipelining client
-    /// sent another while the answer waited to be sent), only a `Connection: close` is honoured: the
-    /// open body is the next request's, not yet answered.
-    private func answerWritten(context: ChannelHandlerContext, close: Bool, request: Int) {
-        guard case .reading = state else { return }
-        if !bodyOpen || request != heads {
-            // The body ended meanwhile: kept unless the answer said otherwise.
-            if close { context.close(promise: nil) }
-        } else if close || (unread ?? 0) > limit {
+    /// The end of an answer this handler acts on has been written: a held connection (or one whose
+    /// answer said `Connection: close`) now shuts its output.
+    private func answerWritten(context: ChannelHandlerContext, close: Bool) {
+        answerInFlight = false
+        switch state {
+        case .holding:
             startClosing(context: context)
+        case .reading where close:
+            startClosing(context: context)
+        case .reading, .discarding, .closing:
+            break
+        }
+    }
+
+    /// Stops reading: the output is shut at once when no answer waits to be written, else once it has.
+    private func stopReading(context: ChannelHandlerContext) {
+        if answerInFlight {
+            state = .holding
         } else {
-            state = .discarding(since: wire)
+            startClosing(context: context)
         }
     }
 
     /// Shuts the output, and closes the connection after ``linger`` (or sooner: the body's end, the
     /// client's close). A channel that cannot shut only its output is closed at once.
     private func startClosing(context: ChannelHandlerContext) {
+        if case .closing = state { return }
         let channel = context.channel
         state = .closing(context.eventLoop.scheduleTask(in: Self.linger) { channel.close(promise: nil) })
         let shut = context.eventLoop.makePromise(of: Void.self)
@@ -243,12 +302,14 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
         if case .closing(let timer) = state { timer.cancel() }
     }
 
-    /// While closing, the socket is not read: the client's bytes wait in the kernel's buffers, and
-    /// flow control stops it, so a fast client cannot push gigabytes through the linger. (Reads are
-    /// what pull bytes from the socket; the close discards what waits.)
+    /// While holding or closing, the socket is not read: the client's bytes wait in the kernel's
+    /// buffers, and flow control stops it, so a fast client cannot push gigabytes through the linger.
+    /// (Reads are what pull bytes from the socket; the close discards what waits.)
     public func read(context: ChannelHandlerContext) {
-        if case .closing = state { return }
-        context.read()
+        switch state {
+        case .holding, .closing: return
+        case .reading, .discarding: context.read()
+        }
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

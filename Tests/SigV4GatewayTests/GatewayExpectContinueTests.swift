@@ -246,7 +246,8 @@ struct GatewayExpectContinueTests {
             #expect(ContinuousClock.now - started < .seconds(1), "\(expect): \(ContinuousClock.now - started)")
             started = ContinuousClock.now
             let (sent, error) = Self.sendUntilRefused(fd, count: count)
-            #expect(sent < count / 2 && (error == EPIPE || error == ECONNRESET), "\(expect): sent \(sent), errno \(error)")
+            #expect(
+                sent < count / 2 && (error == EPIPE || error == ECONNRESET), "\(expect): sent \(sent), errno \(error)")
             #expect(ContinuousClock.now - started < .seconds(8), "\(expect): \(ContinuousClock.now - started)")
         }
         #expect(rig.upstreamRequest("/bucket/big") == nil, "\(rig.received.prefix(1000))")
@@ -285,6 +286,23 @@ struct GatewayExpectContinueTests {
             #expect(ContinuousClock.now - started < .seconds(8), "\(ContinuousClock.now - started)")
         }
         #expect(rig.upstreamRequest("/bucket/framing") == nil, "\(rig.received.prefix(1000))")
+    }
+
+    @Test("a refused request that asks to switch protocols (Connection: Upgrade, HTTP2-Settings with Upgrade: h2c, as curl --http2 sends over http://) says Connection: close, and the bytes its client sends after it are not read: it is stopped within seconds, far short of 256 MiB (NIO's decoder parses nothing after such a request and held them all in memory: 3.7 GiB in 10 s, found by review)")
+    func refusedUpgradeIsNotReadOn() throws {
+        let rig = try GatewayForwardingTests.Rig()
+        let fd = try RawSocket.connect(port: rig.port, timeoutSeconds: 10)
+        defer { close(fd) }
+        let head = "GET /bucket/h2c HTTP/1.1\r\nHost: 127.0.0.1:\(rig.port)\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+            + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n"
+        Self.write(fd, Array(head.utf8))
+        let response = String(decoding: RawSocket.readResponse(fd), as: UTF8.self)
+        #expect(response.hasPrefix("HTTP/1.1 403 "), "\(response)")
+        #expect(response.lowercased().contains("\r\nconnection: close\r\n"), "\(response)")
+        let started = ContinuousClock.now
+        let (sent, error) = Self.sendUntilRefused(fd, count: 256 << 20)
+        #expect(sent < 64 << 20 && (error == EPIPE || error == ECONNRESET), "sent \(sent), errno \(error)")
+        #expect(ContinuousClock.now - started < .seconds(8), "\(ContinuousClock.now - started)")
     }
 
     @Test("--max-unread-body 0: a refused client that sends its 12-byte body after the 403 (no Expect) is not read: its 403 says Connection: close, and end of file follows; --max-unread-body -1 is a usage error")

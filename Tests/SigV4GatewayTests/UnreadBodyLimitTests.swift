@@ -115,12 +115,32 @@ struct UnreadBodyLimitTests {
         #expect(!rig.channel.isActive, "open 2.1 s after the shut")
     }
 
-    @Test("the shut waits for the answer to have been written (here, flushed): shutting before would drop it")
+    @Test("the shut waits for the answer to have been written (here, flushed): shutting before would drop it; but the socket is not read from the moment the answer's end is handed over, so a client that does not read its answer cannot send on meanwhile")
     func shutWaitsForTheAnswer() throws {
         let rig = try Rig()
         try rig.head(length: 10_000)
         try rig.answer(.forbidden, flush: false)
         #expect(rig.shut.shut == 0)
+        let reads = rig.shut.reads
+        rig.channel.read()
+        #expect(rig.shut.reads == reads, "the socket is read while the answer waits")
+        try rig.body(5_000)
+        #expect(rig.passedBodyBytes == 0)
+        rig.channel.flush()
+        #expect(rig.shut.shut == 1)
+    }
+
+    @Test("a chunked body past the limit while its answer still waits to be sent: the socket is no longer read and what comes is dropped, and the output is shut once the answer has been written")
+    func budgetSpentWhileTheAnswerWaits() throws {
+        let rig = try Rig()
+        try rig.head(length: nil)
+        try rig.answer(.forbidden, flush: false)
+        try rig.body(60)
+        try rig.body(60)
+        #expect(rig.shut.shut == 0 && rig.passedBodyBytes == 60)
+        let reads = rig.shut.reads
+        rig.channel.read()
+        #expect(rig.shut.reads == reads)
         rig.channel.flush()
         #expect(rig.shut.shut == 1)
     }
@@ -231,7 +251,8 @@ struct UnreadBodyLimitTests {
         try channel.writeInbound(ByteBuffer(string: "PUT /refused HTTP/1.1\r\nHost: h\r\nContent-Length: 900\r\n\r\n"))
         channel.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
         channel.writeAndFlush(HTTPResponsePart.end(nil), promise: nil)
-        let next = "PUT /next HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\n" + String(repeating: "n", count: 2_000)
+        let next =
+            "PUT /next HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\n" + String(repeating: "n", count: 2_000)
         try channel.writeInbound(ByteBuffer(string: String(repeating: "r", count: 900) + next))
         #expect(shut.shut == 0 && channel.isActive)
         let heads = passed.parts.compactMap { part -> String? in
@@ -239,6 +260,37 @@ struct UnreadBodyLimitTests {
             return nil
         }
         #expect(heads == ["/refused", "/next"], "\(heads)")
+    }
+
+    @Test("a request that asks to switch protocols (Connection: Upgrade with Upgrade, or CONNECT), answered otherwise: the socket is not read from its end on (NIO's decoder would hold every later byte), its answer says Connection: close, the output is shut once it is written, and the connection closed 2 s later; an Upgrade field without the Connection option changes nothing")
+    func refusedSwitchEndsTheConnection() throws {
+        for request in [
+            "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
+            "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n",
+        ] {
+            let (channel, shut, _) = try Self.decodingChannel(limit: 1 << 20)
+            try channel.writeInbound(ByteBuffer(string: request))
+            let reads = shut.reads
+            channel.read()
+            #expect(shut.reads == reads, "the socket is read after \(request)")
+            channel.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
+            channel.writeAndFlush(HTTPResponsePart.end(nil), promise: nil)
+            var written = ""
+            while let data = try channel.readOutbound(as: IOData.self) {
+                if case .byteBuffer(let buffer) = data { written += String(buffer: buffer) }
+            }
+            #expect(written.lowercased().contains("\r\nconnection: close\r\n"), "\(written)")
+            #expect(shut.shut == 1)
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(2_100))
+            #expect(!channel.isActive)
+        }
+        let (plain, plainShut, _) = try Self.decodingChannel(limit: 1 << 20)
+        try plain.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n"))
+        plain.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
+        plain.writeAndFlush(HTTPResponsePart.end(nil), promise: nil)
+        let reads = plainShut.reads
+        plain.read()
+        #expect(plainShut.shut == 0 && plainShut.reads == reads + 1 && plain.isActive)
     }
 
     @Test("what counts is the bytes the connection reads, not the body's: after a refusal of a chunked body, one-byte chunks with 4 KiB chunk extensions (a body of 30 bytes in 120 KiB) shut the output once the limit's bytes have been read; with an HTTP decoder in front, each raw read is counted")
@@ -258,7 +310,7 @@ struct UnreadBodyLimitTests {
         #expect(reads == 16, "\(reads)")
     }
 
-    @Test("an answer whose request body ended before it is left alone, even over the limit; one that said Connection: close because of it closes once written")
+    @Test("an answer whose request body ended before it is left alone, even over the limit; one that said Connection: close because of it shuts the output once written, and closes 2 s later")
     func bodyEndedBeforeTheAnswer() throws {
         let rig = try Rig()
         try rig.head(length: 1_000)
@@ -273,6 +325,8 @@ struct UnreadBodyLimitTests {
         try closing.body(1_000)
         try closing.end()
         closing.channel.writeAndFlush(HTTPResponsePart.end(nil), promise: nil)
-        #expect(!closing.channel.isActive, "open after an answer that said Connection: close")
+        #expect(closing.shut.shut == 1, "not shut after an answer that said Connection: close")
+        closing.channel.embeddedEventLoop.advanceTime(by: .milliseconds(2_100))
+        #expect(!closing.channel.isActive)
     }
 }
