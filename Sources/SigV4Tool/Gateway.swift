@@ -566,7 +566,7 @@ struct Gateway: Sendable {
         // A body read whole (or none) can be sent again; a streamed one cannot, and is watched for an
         // upstream that stops taking it.
         var streamed = false
-        /// The body, when it is read whole before the upstream is contacted.
+        // The body, when it is read whole before the upstream is contacted.
         var whole: ByteBuffer? = nil
         let stall = UploadStall()
         let contentLength = request.headers[.contentLength].flatMap { Int64($0) }
