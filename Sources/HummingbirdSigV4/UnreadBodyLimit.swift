@@ -82,8 +82,11 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
     private var context: ChannelHandlerContext?
     /// The answer being written said `Connection: close` (this handler set it).
     private var closeAfterAnswer = false
-    /// The end of an answer this handler acts on has been handed over and not yet written.
-    private var answerInFlight = false
+    /// The number of the last answer this handler acts on that has been written (answers are numbered
+    /// from 0 in order, and written in order); -1 before the first.
+    private var lastWritten = -1
+    /// While holding: the number of the answer after whose write the output is shut.
+    private var shutAfter = 0
 
     private enum State {
         /// Every body is passed on.
@@ -91,9 +94,9 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
         /// The newest request has been answered without its whole body: its bytes are passed on (and
         /// discarded by the server) until the connection has read `limit` more than ``wire`` was
         /// when the answer's end was handed over.
-        case discarding(since: Int)
-        /// The connection is to be closed once the answer has been written: the socket is not read,
-        /// and what was read already is dropped.
+        case discarding(since: Int, answer: Int)
+        /// The connection is to be closed once answer ``shutAfter`` has been written: the socket is not
+        /// read, and what was read already is dropped.
         case holding
         /// The output is shut: the socket is not read, and the timer closes the connection (or the
         /// body's end, or the client's close, sooner).
@@ -147,8 +150,8 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
 
     /// While discarding, ends the connection once it has read more than `limit` since the answer.
     private func checkBudget() {
-        guard case .discarding(let since) = state, wire - since > limit, let context else { return }
-        stopReading(context: context)
+        guard case .discarding(let since, let answer) = state, wire - since > limit, let context else { return }
+        stopReading(after: answer, context: context)
     }
 
     /// True when `head` asks to switch protocols as NIO's HTTP/1 parser (llhttp) reads it: `CONNECT`, or
@@ -199,8 +202,8 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
             // (``WireBytes``): a read that ends this body and starts a pipelined request must not be
             // charged to this body before its end has been seen. Without one, the body's bytes are
             // judged here.
-            if counter == nil, case .discarding(let since) = state, wire - since > limit {
-                stopReading(context: context)
+            if counter == nil, case .discarding(let since, let answer) = state, wire - since > limit {
+                stopReading(after: answer, context: context)
                 return
             }
         case .end:
@@ -208,9 +211,9 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
             if case .discarding = state { state = .reading }
             if switchAsked {
                 // Nothing after it will be parsed: the socket is not read again, and the connection
-                // ends after the answer (unless it switches).
+                // ends after its answer (unless it switches).
                 context.fireChannelRead(data)
-                state = .holding
+                hold(until: heads - 1)
                 return
             }
         }
@@ -224,9 +227,12 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
         }
         switch unwrapOutboundIn(data) {
         case .head(let head) where head.status == .switchingProtocols:
-            // Switched: the connection is the other protocol's now.
-            if case .holding = state { state = .reading }
+            // Switched: the connection is the other protocol's now, and its reads (held until now) go on.
             switchAsked = false
+            if case .holding = state {
+                state = .reading
+                context.read()
+            }
         case .head(var head) where head.status.kind != .informational:
             let tooMuch = bodyOpen && head.status.kind != .successful && (unread ?? 0) > limit
             guard answersNewest, tooMuch || switchAsked else { break }
@@ -243,15 +249,17 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
             closeAfterAnswer = false
             guard openBody || close || switching else { break }
             if case .closing = state { break }
+            let answer = answered - 1
             // Decided now, for the request this answers; only the shut waits for the answer to have
             // been written (shutting before would drop it).
             if openBody && (close || (unread ?? 0) > limit) {
-                state = .holding
+                hold(until: answer)
             } else if openBody, case .reading = state {
-                state = .discarding(since: wire)
+                state = .discarding(since: wire, answer: answer)
             }
-            answerInFlight = true
-            context.write(data, promise: promise, handler: self) { $0.answerWritten(context: $1, close: close) }
+            context.write(data, promise: promise, handler: self) {
+                $0.answerWritten(answer, close: close, context: $1)
+            }
             return
         default:
             break
@@ -259,26 +267,35 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
         context.write(data, promise: promise)
     }
 
-    /// The end of an answer this handler acts on has been written: a held connection (or one whose
-    /// answer said `Connection: close`) now shuts its output.
-    private func answerWritten(context: ChannelHandlerContext, close: Bool) {
-        answerInFlight = false
+    /// The end of answer `answer`, one this handler acts on, has been written: a connection held until
+    /// it (or whose answer said `Connection: close`) now shuts its output. An earlier answer written
+    /// while a later one holds the connection shuts nothing: the later one is still to be sent.
+    private func answerWritten(_ answer: Int, close: Bool, context: ChannelHandlerContext) {
+        lastWritten = answer
         switch state {
-        case .holding:
+        case .holding where answer >= shutAfter:
             startClosing(context: context)
-        case .reading where close:
+        case .reading where close, .discarding where close:
             startClosing(context: context)
-        case .reading, .discarding, .closing:
+        case .reading, .discarding, .holding, .closing:
             break
         }
     }
 
-    /// Stops reading: the output is shut at once when no answer waits to be written, else once it has.
-    private func stopReading(context: ChannelHandlerContext) {
-        if answerInFlight {
-            state = .holding
-        } else {
+    /// Holds the connection (the socket not read, what comes dropped) until answer `answer` has been
+    /// written, then shuts its output.
+    private func hold(until answer: Int) {
+        shutAfter = answer
+        state = .holding
+    }
+
+    /// Stops reading for the body answer `answer` left unread: the output is shut at once when that
+    /// answer has been written, else once it has.
+    private func stopReading(after answer: Int, context: ChannelHandlerContext) {
+        if lastWritten >= answer {
             startClosing(context: context)
+        } else {
+            hold(until: answer)
         }
     }
 

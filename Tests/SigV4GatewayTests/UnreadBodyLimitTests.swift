@@ -293,6 +293,45 @@ struct UnreadBodyLimitTests {
         #expect(plainShut.shut == 0 && plainShut.reads == reads + 1 && plain.isActive)
     }
 
+    /// The head of a `GET` asking to switch to `upgrade`.
+    static func switchHead(_ upgrade: String) -> HTTPServerRequestPart {
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/switch")
+        head.headers.add(name: "Host", value: "h")
+        head.headers.add(name: "Connection", value: "Upgrade")
+        head.headers.add(name: "Upgrade", value: upgrade)
+        return .head(head)
+    }
+
+    @Test("an earlier answer written while a later, pipelined request holds the connection (it asked to switch protocols) shuts nothing: the output is shut only once the later request's own answer has been written")
+    func earlierAnswerDoesNotShutForALaterOne() throws {
+        let rig = try Rig()
+        try rig.head(length: 150)
+        try rig.body(100)
+        rig.channel.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
+        rig.channel.write(HTTPResponsePart.end(nil), promise: nil)
+        try rig.body(50)
+        try rig.end()
+        try rig.channel.writeInbound(Self.switchHead("h2c"))
+        try rig.end()
+        rig.channel.flush()
+        #expect(rig.shut.shut == 0, "shut before the second request was answered")
+        rig.channel.write(HTTPResponsePart.head(HTTPResponse(status: .forbidden)), promise: nil)
+        rig.channel.writeAndFlush(HTTPResponsePart.end(nil), promise: nil)
+        #expect(rig.shut.shut == 1)
+    }
+
+    @Test("a request that asks to switch protocols and is answered 101 gets its reads back: the read held since its end is issued again (else the connection would never be read)")
+    func switchedConnectionIsReadAgain() throws {
+        let rig = try Rig()
+        try rig.channel.writeInbound(Self.switchHead("websocket"))
+        try rig.end()
+        let reads = rig.shut.reads
+        rig.channel.read()
+        #expect(rig.shut.reads == reads)
+        rig.channel.writeAndFlush(HTTPResponsePart.head(HTTPResponse(status: .switchingProtocols)), promise: nil)
+        #expect(rig.shut.reads == reads + 1 && rig.shut.shut == 0)
+    }
+
     @Test("what counts is the bytes the connection reads, not the body's: after a refusal of a chunked body, one-byte chunks with 4 KiB chunk extensions (a body of 30 bytes in 120 KiB) shut the output once the limit's bytes have been read; with an HTTP decoder in front, each raw read is counted")
     func chunkFramingCountsAgainstTheLimit() throws {
         let (channel, shut, _) = try Self.decodingChannel(limit: 64 << 10)
