@@ -161,10 +161,7 @@ public final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannel
     /// field (its lines joined with `,`), spaces around it ignored, in any case.
     static func asksForContinue(_ fields: HTTPFields) -> Bool {
         guard let value = fields[.expect] else { return false }
-        return FieldList.members(value).contains { member in
-            member.count == 12
-                && member.elementsEqual("100-continue".utf8) { ($0 &- 0x41 < 26 ? $0 | 0x20 : $0) == $1 }
-        }
+        return FieldList.contains(value, "100-continue")
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -19,4 +19,17 @@ package enum FieldList {
             return member.isEmpty ? nil : member
         }
     }
+
+    /// True when `value` has a member equal to `lowercaseToken` in any ASCII case (`Expect:
+    /// 100-Continue`, `Connection: keep-alive, Upgrade`).
+    ///
+    /// ```swift
+    /// FieldList.contains("keep-alive, Upgrade", "upgrade")   // true
+    /// ```
+    package static func contains(_ value: String, _ lowercaseToken: String) -> Bool {
+        members(value).contains { member in
+            member.count == lowercaseToken.utf8.count
+                && member.elementsEqual(lowercaseToken.utf8) { ($0 &- 0x41 < 26 ? $0 | 0x20 : $0) == $1 }
+        }
+    }
 }

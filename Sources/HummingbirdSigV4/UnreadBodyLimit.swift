@@ -160,9 +160,7 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
     static func asksToSwitch(_ head: HTTPRequest) -> Bool {
         if head.method == .connect { return true }
         guard head.headerFields[.upgrade] != nil, let connection = head.headerFields[.connection] else { return false }
-        return FieldList.members(connection).contains { member in
-            member.count == 7 && member.elementsEqual("upgrade".utf8) { ($0 &- 0x41 < 26 ? $0 | 0x20 : $0) == $1 }
-        }
+        return FieldList.contains(connection, "upgrade")
     }
 
     /// The bytes of the newest request's declared body still to come; nil when it declared none
