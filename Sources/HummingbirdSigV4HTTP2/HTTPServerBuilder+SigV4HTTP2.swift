@@ -16,6 +16,9 @@ extension HTTPServerBuilder {
     ///   An HTTP/1.1 connection also gets an `UnreadBodyLimit(limit: unreadBodyLimit)`: at most that many
     ///   bytes of a body left unread by its answer are read and discarded before the connection is
     ///   closed instead.
+    /// - Each stream and each HTTP/1.1 connection gets a `SendTimeout(sendTimeout)`: one whose answer has
+    ///   not drained for that long (its client stopped reading, or an HTTP/2 client never opened the
+    ///   stream's flow-control window) is closed. Nil, zero or negative: never.
     /// - `idleTimeout` closes a stream whose request stalls, as HTTP/1.1 closes its connection, and sends
     ///   GOAWAY to a connection with no open stream for that long; it also bounds what Hummingbird
     ///   2.28.1 leaves unbounded, the TLS handshake and a client's answer to the GOAWAY
@@ -52,9 +55,11 @@ extension HTTPServerBuilder {
         idleTimeout: Duration? = .seconds(60),
         expectContinue: ExpectContinueHandler.Timing = .whenBodyIsRead,
         unreadBodyLimit: Int = UnreadBodyLimit.defaultLimit,
+        sendTimeout: Duration? = .seconds(60),
         additionalStreamHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
     ) -> HTTPServerBuilder {
-        let configuration = sigV4Configuration(idleTimeout, expectContinue, unreadBodyLimit, additionalStreamHandlers)
+        let configuration = sigV4Configuration(
+            idleTimeout, expectContinue, unreadBodyLimit, sendTimeout, additionalStreamHandlers)
         return HTTPServerBuilder { responder in
             let upgrade = try HTTP2UpgradeChannel(
                 tlsChannelConfiguration: tlsChannelConfiguration, configuration: configuration, responder: responder)
@@ -64,7 +69,7 @@ extension HTTPServerBuilder {
 
     /// HTTP/2 without TLS, by prior knowledge (RFC 9113, section 3.3: no upgrade, no HTTP/1.1), with
     /// the guards of
-    /// ``sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:unreadBodyLimit:additionalStreamHandlers:)``
+    /// ``sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:unreadBodyLimit:sendTimeout:additionalStreamHandlers:)``
     /// but the TLS handshake's: for a service behind a proxy that ends TLS and speaks HTTP/2 to it
     /// (Hummingbird's `plaintextHTTP2`). A client that speaks HTTP/1.1 to it is refused.
     ///
@@ -75,9 +80,11 @@ extension HTTPServerBuilder {
         idleTimeout: Duration? = .seconds(60),
         expectContinue: ExpectContinueHandler.Timing = .whenBodyIsRead,
         unreadBodyLimit: Int = UnreadBodyLimit.defaultLimit,
+        sendTimeout: Duration? = .seconds(60),
         additionalStreamHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
     ) -> HTTPServerBuilder {
-        let configuration = sigV4Configuration(idleTimeout, expectContinue, unreadBodyLimit, additionalStreamHandlers)
+        let configuration = sigV4Configuration(
+            idleTimeout, expectContinue, unreadBodyLimit, sendTimeout, additionalStreamHandlers)
         return HTTPServerBuilder { responder in
             let http2 = HTTP2Channel(responder: responder, configuration: configuration)
             return GuardedHTTP2Channel(http2, idleTimeout: configuration.idleTimeout)
@@ -88,19 +95,19 @@ extension HTTPServerBuilder {
     /// the connection and its streams, each stream with the handlers they name.
     static func sigV4Configuration(
         _ idleTimeout: Duration?, _ expectContinue: ExpectContinueHandler.Timing, _ unreadBodyLimit: Int,
-        _ additionalStreamHandlers: @escaping @Sendable () -> [any RemovableChannelHandler]
+        _ sendTimeout: Duration?, _ additionalStreamHandlers: @escaping @Sendable () -> [any RemovableChannelHandler]
     ) -> HTTP2ChannelConfiguration {
         let idleTimeout = idleTimeout.flatMap { $0 > .zero ? $0 : nil }
         let streams = HTTP1Channel.Configuration(
             additionalChannelHandlers: [
                 ExpectContinueHandler(sending: expectContinue), UnreadBodyLimit(limit: unreadBodyLimit),
-                HTTP2StreamRefusalReset(),
+                HTTP2StreamRefusalReset(), SendTimeout(sendTimeout.map { TimeAmount($0) } ?? .zero),
             ] + additionalStreamHandlers(),
             idleTimeout: idleTimeout.map { TimeAmount($0) })
         return HTTP2ChannelConfiguration(idleTimeout: idleTimeout, streamConfiguration: streams)
     }
 
-    /// ``sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:unreadBodyLimit:additionalStreamHandlers:)``
+    /// ``sigV4HTTP2(tlsChannelConfiguration:idleTimeout:expectContinue:unreadBodyLimit:sendTimeout:additionalStreamHandlers:)``
     /// with
     /// `tlsConfiguration` and the TLS library's own certificate verification.
     ///
@@ -112,11 +119,12 @@ extension HTTPServerBuilder {
         idleTimeout: Duration? = .seconds(60),
         expectContinue: ExpectContinueHandler.Timing = .whenBodyIsRead,
         unreadBodyLimit: Int = UnreadBodyLimit.defaultLimit,
+        sendTimeout: Duration? = .seconds(60),
         additionalStreamHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
     ) -> HTTPServerBuilder {
         sigV4HTTP2(
             tlsChannelConfiguration: TLSChannelConfiguration(tlsConfiguration: tlsConfiguration),
             idleTimeout: idleTimeout, expectContinue: expectContinue, unreadBodyLimit: unreadBodyLimit,
-            additionalStreamHandlers: additionalStreamHandlers)
+            sendTimeout: sendTimeout, additionalStreamHandlers: additionalStreamHandlers)
     }
 }

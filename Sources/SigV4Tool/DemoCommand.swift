@@ -69,7 +69,7 @@ struct Demo: AsyncParsableCommand {
             responder: gateway.responder(),
             server: .http1(
                 configuration: .init(additionalChannelHandlers: [
-                    ExpectContinueHandler(sending: .whenBodyIsRead), UnreadBodyLimit(),
+                    ExpectContinueHandler(sending: .whenBodyIsRead), UnreadBodyLimit(), SendTimeout(),
                 ])),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in

@@ -243,6 +243,14 @@ struct Serve: AsyncParsableCommand {
     var idleTimeout: Double = 60
 
     @Option(
+        help: """
+            Close a connection (an HTTP/2 stream: that stream) whose answer has stopped leaving: a write \
+            waited this many seconds and none left meanwhile (its client stopped reading, or never opened \
+            an HTTP/2 stream's window). 0: never.
+            """)
+    var sendTimeout: Double = 60
+
+    @Option(
         name: .customLong("trusted-proxy"),
         help: """
             A proxy in front of the gateway (an address or CIDR range, repeatable): from it, the \
@@ -330,6 +338,9 @@ struct Serve: AsyncParsableCommand {
         guard idleTimeout >= 0, idleTimeout <= 86_400 else {
             throw ValidationError("--idle-timeout must be 0 (never) to 86400 seconds")
         }
+        guard sendTimeout >= 0, sendTimeout <= 86_400 else {
+            throw ValidationError("--send-timeout must be 0 (never) to 86400 seconds")
+        }
         guard upstreamConnectTimeout > 0, upstreamConnectTimeout <= 3_600 else {
             throw ValidationError("--upstream-connect-timeout must be more than 0 and at most 3600 seconds")
         }
@@ -369,6 +380,9 @@ struct Serve: AsyncParsableCommand {
 
     /// `--idle-timeout` for the server's channels; nil for 0 (never).
     var idleTimeAmount: TimeAmount? { Self.timeAmount(idleTimeout) }
+
+    /// `--send-timeout` for ``SendTimeout`` (zero: never).
+    var sendTimeAmount: TimeAmount { Self.timeAmount(sendTimeout) ?? .zero }
 
     /// Raises the soft limit on open files to the hard one, as Go's runtime does at start: a forwarded
     /// request holds two descriptors (its client's connection and the upstream's), and the usual soft
@@ -557,6 +571,7 @@ struct Serve: AsyncParsableCommand {
         let http1Configuration = HTTP1Channel.Configuration(
             additionalChannelHandlers: [
                 ExpectContinueHandler(sending: .whenBodyIsRead), UnreadBodyLimit(limit: maxUnreadBody),
+                SendTimeout(sendTimeAmount),
             ], idleTimeout: idleTimeAmount)
         let http1: HTTPServerBuilder
         if websockets {
@@ -570,7 +585,7 @@ struct Serve: AsyncParsableCommand {
         if let tlsSetup, servesHTTP2 {
             server = Self.http2Server(
                 tls: tlsSetup.configuration, verifyClient: tlsSetup.reloader.clientAuthorities?.verificationCallback,
-                idleTimeout: idleTimeAmount, unreadBodyLimit: maxUnreadBody)
+                idleTimeout: idleTimeAmount, unreadBodyLimit: maxUnreadBody, sendTimeout: sendTimeAmount)
         } else {
             server = try tlsSetup.map { try .tls(http1, configuration: Self.tlsChannelConfiguration($0)) } ?? http1
         }

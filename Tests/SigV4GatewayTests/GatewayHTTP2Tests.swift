@@ -367,14 +367,15 @@ struct GatewayHTTP2Tests {
     /// - `wait` reads until the stream `name` ends or is reset (with `"reset": true`, until it is reset),
     ///   `settle` reads until the server closes or a read waits 3 s;
     /// - `pause` sleeps `body` seconds, `until_file` waits (up to 30 s) until a file exists at the path
-    ///   `body`, `raw` writes the hex bytes `body` to the connection as they are.
+    ///   `body`, `raw` writes the hex bytes `body` to the connection as they are, `window` sets the
+    ///   client's initial stream flow-control window to `body` bytes (SETTINGS).
     /// Prints one JSON object: each stream's interim statuses, status, body and reset code by name,
     /// whether a GOAWAY came (and its code), whether the server closed, whether a read waited past its
     /// timeout instead, and an exception that ended the steps early (the steps stop at a close or a
     /// timeout).
     static let h2Steps = #"""
         import json, os, socket, ssl, sys, time
-        import h2.config, h2.connection, h2.events
+        import h2.config, h2.connection, h2.events, h2.settings
         spec = json.loads(sys.argv[1])
         ids, streams, out = {}, {}, dict(goaway=None, closed=False, timed_out=False, error=None)
         try:
@@ -435,6 +436,9 @@ struct GatewayHTTP2Tests {
                     sock.sendall(conn.data_to_send())
                 if step["do"] == "pause":
                     time.sleep(float(body))
+                if step["do"] == "window":
+                    conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: int(body)})
+                    sock.sendall(conn.data_to_send())
                 if step["do"] == "until_file":
                     waited = 0
                     while not os.path.exists(body) and waited < 30:
@@ -622,6 +626,38 @@ struct GatewayHTTP2Tests {
         silent.waitUntilExit()
         let ignored = String(decoding: silentOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(ignored.contains(#""goaway": true"#) && ignored.contains(#""closed": true"#), "\(ignored)")
+    }
+
+    @Test(
+        "over h2, a stream whose client never opens its flow-control window is reset after --send-timeout, and the connection goes on: the next stream is answered"
+    )
+    func stalledStreamIsReset() throws {
+        let (rig, certificate) = try Self.rig(["--send-timeout", "1"])
+        defer { certificate.remove() }
+        // Unsigned: refused with a 403 and an XML body, which a window of 0 holds back.
+        let get = Self.h2Headers("GET", "/bucket/stalled", [], authority: "127.0.0.1:\(rig.port)")
+        let steps: [[String: Any]] = [
+            ["do": "window", "body": "0"],
+            ["do": "send", "name": "stalled", "headers": get],
+            ["do": "wait", "name": "stalled", "reset": true],
+            ["do": "window", "body": "65535"],
+            ["do": "send", "name": "after", "headers": get],
+            ["do": "wait", "name": "after"],
+        ]
+        let spec: [String: Any] = [
+            "port": Int(rig.port), "ca": certificate.certificate, "steps": steps, "timeout": 20,
+        ]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
+        let started = Date()
+        let (status, output) = try Certificate.run("/usr/bin/env", ["python3", "-c", Self.h2Steps, json])
+        #expect(status == 0, "\(output)")
+        let answer = (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]) ?? [:]
+        let streams = answer["streams"] as? [String: [String: Any]] ?? [:]
+        #expect(streams["stalled"]?["reset"] is Int, "\(output)")
+        #expect(answer["timed_out"] as? Bool == false, "\(output)")
+        #expect(streams["after"]?["status"] as? Int == 403, "\(output)")
+        #expect((streams["after"]?["body"] as? String ?? "").contains("<Code>"), "\(output)")
+        #expect(Date().timeIntervalSince(started) < 15, "\(output)")
     }
 
     @Test("with h2 offered, a connection that never finishes its TLS handshake is closed after the idle timeout")
