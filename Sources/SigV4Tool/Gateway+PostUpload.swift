@@ -35,6 +35,17 @@ extension Gateway {
             || ["x-amz-meta-", "x-amz-server-side-encryption", "x-amz-checksum-"].contains { lowercaseName.hasPrefix($0) }
     }
 
+    /// The first of `fields` that goes upstream as a header (``isPostObjectSetting(_:)``, `acl`) and
+    /// cannot be one: its name is not an HTTP token, or its value holds a control byte other than a tab.
+    static func unsendableSetting(_ fields: [PresignedPost.Field]) -> PresignedPost.Field? {
+        fields.first { field in
+            let name = PresignedPost.fieldName(field.name)
+            guard isPostObjectSetting(name) || name == "acl" else { return false }
+            return HTTPField.Name(field.name) == nil
+                || field.value.utf8.contains { $0 != 0x09 && ($0 < 0x20 || $0 == 0x7f) }
+        }
+    }
+
     /// `PUT /bucket/key` upstream with the file, or the verified form as JSON in echo mode; then S3's
     /// answer to a form: a redirect, or the `success_action_status` (204 by default; 201 with a
     /// `PostResponse` document). The file (`request.body`) is read whole first; its refusal (thrown
@@ -42,6 +53,17 @@ extension Gateway {
     func storePostUpload(
         _ request: Request, verified: VerifiedPostForm, forwarding: TrustedProxies.Forwarding
     ) async throws -> Response {
+        // Before the file is read: a setting that cannot be a header of the upstream `PUT` (a name
+        // that is not a token, a value with a line break or another control byte) is the client's
+        // error, not the upstream's.
+        if let field = Self.unsendableSetting(verified.objectFields) {
+            let name = String(field.name.prefix(128))
+            let failure = VerificationFailure(
+                .invalidArgument, "The form field '\(name)' cannot be stored as an object setting.",
+                details: [.init("ArgumentName", name)])
+            return (authenticator?.configuration.errorFormat ?? .s3XML).response(
+                for: failure, requestID: authenticator?.configuration.requestID(), resource: request.uri.path)
+        }
         // The key (the file's name in it) is the client's, not a signed path: below a path prefix
         // its dot segments are refused as a request path's are (`Upstream.refuses`).
         if let upstream, upstream.refuses(verified.pathStyleTarget) {

@@ -32,13 +32,56 @@ public struct PostForm: Sendable, Hashable {
     /// The values of the fields named `name` (ASCII case ignored), in order.
     public func values(_ name: String) -> [String] {
         let lower = PresignedPost.fieldName(name)
-        return fields.filter { PresignedPost.fieldName($0.name) == lower }.map(\.value)
+        return fields.filter { ByteSearch.sameBytes(PresignedPost.fieldName($0.name), lower) }.map(\.value)
+    }
+
+    /// The longest object key S3 stores, in UTF-8 bytes.
+    static let maxKeyBytes = 1024
+
+    /// `key` with each `${filename}` replaced by `filename` (nil: none), byte for byte, as S3 and
+    /// MinIO replace it (a `String` replacement matches whole characters, so a combining mark after
+    /// the `}` would hide one). Refuses with `KeyTooLongError` a key longer than ``maxKeyBytes`` once
+    /// replaced, measured before it is built: a form's key may repeat `${filename}` thousands of
+    /// times beside a file name of many kilobytes.
+    static func objectKey(_ key: String, filename: String?) throws(VerificationFailure) -> String {
+        let pattern = Array("${filename}".utf8)
+        let bytes = Array(key.utf8)
+        var matches: [Int] = []
+        if filename != nil, bytes.count >= pattern.count {
+            var i = 0
+            while i <= bytes.count - pattern.count {
+                if bytes[i] == pattern[0], bytes[i..<(i + pattern.count)].elementsEqual(pattern) {
+                    matches.append(i)
+                    i += pattern.count
+                } else {
+                    i += 1
+                }
+            }
+        }
+        let name = Array((filename ?? "").utf8)
+        let length = bytes.count + matches.count * (name.count - pattern.count)
+        guard length <= maxKeyBytes else {
+            throw VerificationFailure(
+                .keyTooLong, "Your key is too long",
+                details: [.init("Size", String(length)), .init("MaxSizeAllowed", String(maxKeyBytes))])
+        }
+        guard !matches.isEmpty else { return key }
+        var out: [UInt8] = []
+        out.reserveCapacity(length)
+        var from = 0
+        for m in matches {
+            out += bytes[from..<m]
+            out += name
+            from = m + pattern.count
+        }
+        out += bytes[from...]
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Field names the policy need not name (S3: the signature, the policy, the file, and `x-ignore-*`).
     static func isExempt(_ lowercaseName: String) -> Bool {
         lowercaseName == "policy" || lowercaseName == "x-amz-signature" || lowercaseName == "file"
-            || lowercaseName.hasPrefix("x-ignore-")
+            || lowercaseName.utf8.starts(with: "x-ignore-".utf8)
     }
 
     /// The fields the form itself uses for authentication, never object settings.
@@ -186,8 +229,8 @@ extension Verifier {
             return value
         }
         // A field given twice could pass its condition with one value and set the object with the other.
-        var seen: Set<String> = []
-        for field in form.fields where !seen.insert(PresignedPost.fieldName(field.name)).inserted {
+        var seen: Set<[UInt8]> = []
+        for field in form.fields where !seen.insert(Array(PresignedPost.fieldName(field.name).utf8)).inserted {
             throw VerificationFailure(
                 .invalidArgument, "Bucket POST has more than one field named '\(field.name.prefix(128))'.",
                 details: [.init("ArgumentName", String(field.name.prefix(128)))])
@@ -270,7 +313,19 @@ extension Verifier {
     func finishPostForm(_ form: PostForm, claim: PostClaim, credential: ResolvedCredential, now: AmzDate)
         throws(VerificationFailure) -> VerifiedPostForm
     {
-        let objectKey = form.filename.map { claim.key.replacing("${filename}", with: $0) } ?? claim.key
+        // The signature first: nothing the form's unsigned fields ask for (the key, with the file's
+        // name in it) is built for a form the key holder did not sign.
+        let key = storage.keyCache.second(
+            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: claim.scope,
+            date: claim.signedAt
+        ).key
+        let expected = Signature(digest: key.hmac.authenticationCode(for: claim.policyText))
+        guard expected.constantTimeEquals(claim.signature) else {
+            throw VerificationFailure(
+                .signatureDoesNotMatch,
+                "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+        }
+        let objectKey = try PostForm.objectKey(claim.key, filename: form.filename)
         let lifetime = Int(claim.policy.expiration.secondsSince1970 - claim.signedAt.secondsSince1970)
         let target = VerifiedPostForm.target(bucket: claim.bucket, key: objectKey)
         try checkKeyScope(
@@ -286,28 +341,23 @@ extension Verifier {
         }
         try checkToken(expected: credential.sessionToken, claimed: tokens.first, name: tokenName)
 
-        let key = storage.keyCache.second(
-            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: claim.scope,
-            date: claim.signedAt
-        ).key
-        let expected = Signature(digest: key.hmac.authenticationCode(for: claim.policyText))
-        guard expected.constantTimeEquals(claim.signature) else {
-            throw VerificationFailure(
-                .signatureDoesNotMatch,
-                "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
-        }
-
-        // The conditions, then the fields no condition names.
-        var named: Set<String> = []
+        // The conditions, then the fields no condition names. Names and values compare as bytes, as
+        // S3 compares them (`String` equality would take `K` for KELVIN SIGN, and a decomposed `é`
+        // for the composed one: another object key, or another header value, than the policy allows).
+        var named: Set<[UInt8]> = []
         var range: ClosedRange<Int64>? = nil
         for condition in claim.policy.conditions {
-            if let field = condition.fieldName { named.insert(field) }
+            if let field = condition.fieldName { named.insert(Array(field.utf8)) }
             let holds: Bool
             switch condition {
             case .equals(let field, let value):
-                holds = postFieldValues(form, field: field, bucket: claim.bucket, key: objectKey).contains { $0 == value }
+                holds = postFieldValues(form, field: field, bucket: claim.bucket, key: objectKey).contains {
+                    ByteSearch.sameBytes($0, value)
+                }
             case .startsWith(let field, let prefix):
-                holds = postFieldValues(form, field: field, bucket: claim.bucket, key: objectKey).contains { $0.hasPrefix(prefix) }
+                holds = postFieldValues(form, field: field, bucket: claim.bucket, key: objectKey).contains {
+                    $0.utf8.starts(with: prefix.utf8)
+                }
             case .contentLengthRange(let min, let max):
                 // Several ranges: their overlap (none fails the condition; `...` would trap on it).
                 let lower = Swift.max(min, range?.lowerBound ?? min)
@@ -319,7 +369,9 @@ extension Verifier {
                 throw VerificationFailure(.accessDenied, "Invalid according to Policy: Policy Condition failed: \(condition.json)")
             }
         }
-        let extra = form.fields.map { PresignedPost.fieldName($0.name) }.filter { !PostForm.isExempt($0) && !named.contains($0) }
+        let extra = form.fields.map { PresignedPost.fieldName($0.name) }.filter {
+            !PostForm.isExempt($0) && !named.contains(Array($0.utf8))
+        }
         guard extra.isEmpty else {
             throw VerificationFailure(
                 .accessDenied, "Invalid according to Policy: Extra input fields: \(extra.joined(separator: ", "))")

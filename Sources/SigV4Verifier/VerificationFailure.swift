@@ -80,7 +80,10 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
         /// A browser-form upload's file is longer than its policy's `content-length-range` (400, as S3
         /// answers it for POST; a body over a server's own limit is 413, `HummingbirdSigV4`).
         public static let entityTooLarge = Code("EntityTooLarge", httpStatus: 400)
-        /// The credential resolver failed; the verifier fails closed (500).
+        /// A browser-form upload's object key is longer than 1,024 bytes once `${filename}` is replaced
+        /// (S3's code; 400).
+        public static let keyTooLong = Code("KeyTooLongError", httpStatus: 400)
+                /// The credential resolver failed; the verifier fails closed (500).
         public static let internalError = Code("InternalError", httpStatus: 500)
         /// The replay guard is full; the verifier fails closed (503).
         public static let slowDown = Code("SlowDown", httpStatus: 503)

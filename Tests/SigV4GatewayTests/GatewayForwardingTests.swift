@@ -491,6 +491,27 @@ extension GatewayForwardingTests {
         #expect(lower.contains("x-forwarded-for: 127.0.0.1\r\n") && lower.contains("x-forwarded-proto: http\r\n"), "\(stored)")
     }
 
+    @Test("a browser form's object setting that cannot be a header of the upstream PUT (a value with a line break or a NUL, a name with a space), though its policy allows it, is 400 InvalidArgument before the file is read; nothing reaches the upstream")
+    func browserFormUnsendableSettingIsRefused() throws {
+        let rig = try Rig(resigning: false)
+        for (name, value) in [
+            ("x-amz-meta-tag", "one\r\nx-amz-acl: public-read"), ("x-amz-meta-tag", "nul\u{0}byte"),
+            ("Content-Type", "text/plain\nInjected: yes"), ("x-amz-meta-a b", "spaced name"),
+        ] {
+            let post = try rig.signer.presignPost(
+                bucket: "photos", key: "unsendable.txt", expires: 300,
+                conditions: [.startsWith(field: name, prefix: "")], at: AmzDate(Date()))
+            let fields = post.fields + [PresignedPost.Field(name, value)]
+            let body = Self.formBody(fields, file: Array("form bytes".utf8), filename: "x", boundary: "b9")
+            let (status, response) = try rig.send(
+                "POST", "/photos",
+                [("Host", "127.0.0.1:\(rig.port)"), ("Content-Type", "multipart/form-data; boundary=b9"),
+                 ("Content-Length", String(body.count))], body: body)
+            #expect(status == 400 && response.contains("<Code>InvalidArgument</Code>"), "\(name): \(response)")
+        }
+        #expect(rig.requests.isEmpty, "\(rig.received)")
+    }
+
     @Test("below an upstream path prefix, a browser form whose key (with the file's name) has dot segments is refused, as a request's path is; nothing reaches the upstream")
     func browserFormDotSegmentsBelowAPathPrefix() throws {
         let rig = try Rig(upstreamPath: "/tenant")

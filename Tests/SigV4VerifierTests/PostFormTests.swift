@@ -267,6 +267,77 @@ struct PostFormTests {
         #expect((try? await Self.verify(renamed).get())?.key == "uploads/cat.jpg")
     }
 
+    /// A form `Signer.presignPost` signed for `key` with `conditions`, the sent `key` field replaced
+    /// by `sentKey` (when given), `extra` fields added, and the file named `filename`.
+    static func form(
+        key: String, conditions: [PostPolicy.Condition] = [], sentKey: String? = nil, extra: [(String, String)] = [],
+        filename: String = "x.txt"
+    ) throws -> PostForm {
+        let post = try signer().presignPost(
+            bucket: "photos", key: key, expires: 3600, conditions: conditions, at: date)
+        var form = PostForm(post, filename: filename)
+        if let sentKey { form.fields = form.fields.map { $0.name == "key" ? PresignedPost.Field("key", sentKey) : $0 } }
+        form.fields += extra.map { PresignedPost.Field($0.0, $0.1) }
+        return form
+    }
+
+    @Test("conditions compare bytes, as S3 does: a key or value that is the same text in other bytes (KELVIN SIGN for K, a decomposed é, GREEK QUESTION MARK for ;) fails its eq condition, and a prefix followed by a combining mark passes its starts-with")
+    func conditionsCompareBytes() async throws {
+        let kelvin = try Self.form(key: "reports/K1.txt", sentKey: "reports/\u{212A}1.txt")
+        #expect(Self.code(await Self.verify(kelvin)) == "AccessDenied")
+        let decomposed = try Self.form(key: "docs/caf\u{E9}.txt", sentKey: "docs/cafe\u{301}.txt")
+        #expect(Self.code(await Self.verify(decomposed)) == "AccessDenied")
+        let greek = try Self.form(
+            key: "k", conditions: [.equals(field: "Content-Type", value: "text/plain; charset=utf-8")],
+            extra: [("Content-Type", "text/plain\u{37E} charset=utf-8")])
+        #expect(Self.code(await Self.verify(greek)) == "AccessDenied")
+        let combining = try Self.form(key: "uploads/${filename}", sentKey: "uploads/\u{301}x")
+        #expect((try? await Self.verify(combining).get())?.key == "uploads/\u{301}x")
+        // The same bytes pass.
+        let same = try Self.form(key: "reports/\u{212A}1.txt")
+        #expect((try? await Self.verify(same).get())?.key == "reports/\u{212A}1.txt")
+        // A field name is matched by its bytes too: one spelled with GREEK QUESTION MARK is not the
+        // field a condition names (it is an extra field).
+        let name = try Self.form(
+            key: "k", conditions: [.startsWith(field: "x-amz-meta-a;b", prefix: "")], extra: [("x-amz-meta-a\u{37E}b", "v")])
+        let refusal = await Self.verify(name)
+        #expect(Self.code(refusal) == "AccessDenied", "\(refusal)")
+    }
+
+    @Test("${filename} is replaced byte for byte: a combining mark after its } does not hide it")
+    func fileNameReplacedAsBytes() async throws {
+        let form = try Self.form(key: "u/${filename}", sentKey: "u/${filename}\u{301}", filename: "a")
+        #expect((try? await Self.verify(form).get())?.key == "u/a\u{301}")
+    }
+
+    @Test("a key longer than 1,024 bytes once ${filename} is replaced is KeyTooLongError (400), measured before it is built; a forged form's key is never built: it is SignatureDoesNotMatch")
+    func keyLengthIsBounded() async throws {
+        // A policy key of `${filename}` alone: starts-with "" (any key).
+        let any = "${filename}"
+        let exact = try Self.form(key: any, sentKey: "${filename}/" + String(repeating: "a", count: 1_000),
+            filename: String(repeating: "n", count: 23))
+        #expect((try? await Self.verify(exact).get())?.key.utf8.count == 1_024)
+        let over = try Self.form(key: any, sentKey: "${filename}/" + String(repeating: "a", count: 1_000),
+            filename: String(repeating: "n", count: 24))
+        let refusal = await Self.verify(over)
+        guard case .failure(let failure) = refusal else {
+            Issue.record("a 1,025-byte key was accepted")
+            return
+        }
+        #expect(failure.code.name == "KeyTooLongError" && failure.code.httpStatus == 400, "\(failure)")
+        // Thousands of ${filename} beside a long file name: refused without building the key.
+        let amplified = try Self.form(
+            key: any, sentKey: String(repeating: "${filename}", count: 50_000),
+            filename: String(repeating: "A", count: 100_000))
+        #expect(Self.code(await Self.verify(amplified)) == "KeyTooLongError")
+        // Forged: the signature is checked before the key is read.
+        var forged = amplified
+        forged.fields = forged.fields.map {
+            $0.name == "x-amz-signature" ? PresignedPost.Field("x-amz-signature", String(repeating: "0", count: 64)) : $0
+        }
+        #expect(Self.code(await Self.verify(forged)) == "SignatureDoesNotMatch")
+    }
+
     @Test("time: accepted until the policy's expiration second, refused after; a policy longer than the endpoint allows is refused")
     func time() async throws {
         let post = try Self.post(expires: 60)
