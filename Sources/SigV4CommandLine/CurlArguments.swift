@@ -154,7 +154,7 @@ package struct CurlArguments {
                     k += 1
                     guard c != "-" else {
                         // "-s-v" is no option (curl refuses it too); it must not become the "--" terminator.
-                        throw .failure(
+                        throw .usage(
                             "curl option \(arg) is not supported by sigv4 curl",
                             hint: "write each option separately, for example -s -v")
                     }
@@ -183,7 +183,7 @@ package struct CurlArguments {
             case "-u", "--user": result.user = try value(arg)
             default:
                 if let reason = refused[arg] {
-                    throw .failure(
+                    throw .usage(
                         "curl option \(arg) is not supported: \(reason)",
                         hint: "sigv4 refuses rather than sign a request curl would not send")
                 }
@@ -192,7 +192,7 @@ package struct CurlArguments {
                 } else if let canonical = passthroughWithValue[arg] {
                     result.passthrough += [canonical, try value(arg)]
                 } else {
-                    throw .failure(
+                    throw .usage(
                         "curl option \(arg) is not supported by sigv4 curl",
                         hint: "sigv4 only passes options whose effect on the request it models; see Docs/CLI.md")
                 }

@@ -36,6 +36,39 @@ package struct RawURL: Sendable, Equatable {
         return h
     }
 
+    /// True when curl sends another `Host` than ``host``: an IPv4 address written other than as four
+    /// decimal numbers 0 to 255 without leading zeros (`127.1`, `0x7f.0.0.1`, `0177.0.0.1`,
+    /// `2130706433`), which curl's URL parser reads as C's `strtoul` does (`0x` hex, `0` octal, fewer
+    /// than four parts filling the last bytes) and rewrites to dotted decimal before sending.
+    ///
+    /// ```swift
+    /// try RawURL("http://127.1:8080/").curlRewritesHost    // true: curl sends Host: 127.0.0.1:8080
+    /// try RawURL("http://127.0.0.1:8080/").curlRewritesHost  // false
+    /// ```
+    package var curlRewritesHost: Bool {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...4).contains(parts.count) else { return false }
+        var canonical = parts.count == 4
+        for (index, part) in parts.enumerated() {
+            let b = Array(part.utf8)
+            guard let first = b.first, b.count <= 12 else { return false }
+            let value: UInt64?
+            if b.count >= 2, first == 0x30, b[1] | 0x20 == 0x78 {
+                value = UInt64(String(decoding: b.dropFirst(2), as: UTF8.self), radix: 16)
+                canonical = false
+            } else if first == 0x30, b.count > 1 {
+                value = UInt64(String(part), radix: 8)
+                canonical = false
+            } else {
+                value = b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) ? UInt64(String(part)) : nil
+            }
+            // Out of range: not an address to curl, which then sends the name as written.
+            let isLast = index == parts.count - 1
+            guard let value, value <= (isLast ? (1 << (8 * (5 - parts.count))) - 1 : 255) else { return false }
+        }
+        return !canonical
+    }
+
     /// The path part of ``target``.
     package var path: Substring {
         if let q = target.firstIndex(of: "?") { return target[..<q] }

@@ -100,7 +100,7 @@ struct PresignPost: AsyncParsableCommand {
             ])
             Console.out(object.render() + "\n")
         case .curl:
-            var words = ["curl"]
+            var words = ["curl", "-q"]
             for field in post.fields { words += ["--form-string", TextFormatting.shellQuote("\(field.name)=\(field.value)")] }
             words += ["-F", TextFormatting.shellQuote("file=@\(file ?? "FILE")"), TextFormatting.shellQuote(bucketURL)]
             Console.out(words.joined(separator: " ") + "\n")

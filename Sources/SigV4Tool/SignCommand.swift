@@ -177,7 +177,7 @@ struct Sign: AsyncParsableCommand {
             say(TextFormatting.JSON.object(object).render() + "\n")
         case .curl:
             guard let output, output != "-" else { throw CLIError.usage("--format curl with \(option) needs --output FILE") }
-            var args = ["curl", "--path-as-is", "--globoff", "-X", spec.method]
+            var args = ["curl", "-q", "--path-as-is", "--globoff", "-X", spec.method]
             for (name, value) in given where !added.contains(where: { $0.0.lowercased() == name.lowercased() }) {
                 args += ["-H", OutputFormat.curlHeader(name, value)]
             }

@@ -69,14 +69,14 @@ extension CLITests {
             }
         }
 
-        @Test("--format curl: a command that posts the file last, every value shell-quoted; a path-style URL names the bucket")
+        @Test("--format curl: a command (curl -q: no .curlrc) that posts the file last, every value shell-quoted; a path-style URL names the bucket")
         func curlFormat() throws {
             let result = try Self.run([
                 "http://127.0.0.1:8080/photos", "--key", "it's here.txt", "--region", "eu-west-1", "--format", "curl",
                 "--file", "my file.txt", "--timestamp", "20260101T000000Z",
             ])
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.out.hasPrefix("curl --form-string 'key=it'\\''s here.txt' --form-string x-amz-algorithm=AWS4-HMAC-SHA256 "))
+            #expect(result.out.hasPrefix("curl -q --form-string 'key=it'\\''s here.txt' --form-string x-amz-algorithm=AWS4-HMAC-SHA256 "))
             #expect(result.out.hasSuffix(" -F 'file=@my file.txt' http://127.0.0.1:8080/photos\n"), "\(result.out)")
             #expect(result.out.contains("x-amz-credential=AKIDPOSTCLI/20260101/eu-west-1/s3/aws4_request"))
         }

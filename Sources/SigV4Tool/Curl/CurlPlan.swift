@@ -101,6 +101,7 @@ struct CurlPlan {
                 hint: "sigv4 curl signs exactly one request: give one URL after '--'")
         }
         var url = try RawURL(urlText)
+        try OutputFormat.checkCurlSendsHost(url)
         passthrough = args.passthrough
         isHead = args.head
         if let user = args.user {
@@ -128,7 +129,7 @@ struct CurlPlan {
         }
         let jsonParts = args.data.filter { $0.0 == .json }.count
         if jsonParts > 0 && (jsonParts != 1 || args.data.count != 1) {
-            throw .failure("--json is supported once and not mixed with other data options")
+            throw .usage("--json is supported once and not mixed with other data options")
         }
 
         // Headers: expand @file, split into what is sent and signed.
@@ -159,11 +160,11 @@ struct CurlPlan {
                         hint: lower == "x-amz-security-token" ? "pass the token with --session-token" : "remove it")
                 }
                 if value.allSatisfy({ $0 == " " || $0 == "\t" }) {
-                    // curl: "Name:" removes an internal header and sends nothing.
+                    // curl: "Name:" removes curl's own header of that name and sends nothing; a `-H` of
+                    // the name given before or after it is still sent, so it stays signed.
                     if lower == "host" { throw .usage("removing the Host header is not supported") }
                     removed.insert(lower)
                     headerArguments.append(line)
-                    signed.removeAll { $0.0.lowercased() == lower }
                     continue
                 }
                 let (n, v) = try RequestOptions.parseHeader(line)
@@ -251,6 +252,14 @@ struct CurlPlan {
                 guard FileManager.default.isReadableFile(atPath: upload) else {
                     throw .failure("cannot read -T file '\(upload)'")
                 }
+                // A pipe (`-T <(…)`, a FIFO) or a device gives its bytes once: sigv4 would read them to
+                // sign the body, and curl would then wait for more (or send none).
+                var info = stat()
+                guard stat(upload, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+                    throw .usage(
+                        "-T '\(upload)' is not a regular file: its bytes can be read only once, to sign them",
+                        hint: "pipe it to -T - instead, or save it to a file")
+                }
                 uploadFile = upload
             }
             if let uploadFile { body = .file(uploadFile) }
@@ -268,6 +277,21 @@ struct CurlPlan {
                 throw .usage("x-amz-content-sha256 disagrees with --unsigned-payload/--payload-hash")
             }
             override = hash
+        }
+        // A Content-Length of the user's is sent as given: one that is not the body's length makes the
+        // server read another body than the one signed.
+        if let given = signed.last(where: { $0.0.lowercased() == "content-length" })?.1 {
+            let length: Int
+            switch body {
+            case .none: length = 0
+            case .bytes(let b): length = b.count
+            case .file(let path): length = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? -1
+            }
+            guard given.trimmingCharacters(in: .whitespaces) == String(length) else {
+                throw .usage(
+                    "the curl arguments set Content-Length: \(given.trimmingCharacters(in: .whitespaces)), but the body is \(length) bytes",
+                    hint: "drop the header: curl sets the length itself")
+            }
         }
         self.headerArguments = headerArguments
         spec = RequestSpec(method: method, url: url, headers: signed, body: body, payloadOverride: override)

@@ -59,6 +59,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     /// HTTP request method!"), and with `-X HEAD` it sends the body and then waits for a response body
     /// that a HEAD reply never has. `--format json`, `headers` and `http` still sign such a request.
     static func checkCurlCanSend(_ spec: RequestSpec, chunked: Bool) throws(CLIError) {
+        try checkCurlSendsHost(spec.url)
         guard spec.method == "HEAD" else { return }
         if case .none = spec.body, !chunked { return }
         throw .usage(
@@ -66,11 +67,20 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
             hint: "drop --data/--data-file/--chunked, or use --format http")
     }
 
+    /// Refuses (usage) a host curl would send rewritten (``RawURL/curlRewritesHost``): the signed
+    /// `Host` would not be the one sent.
+    static func checkCurlSendsHost(_ url: RawURL) throws(CLIError) {
+        guard url.curlRewritesHost else { return }
+        throw .usage(
+            "curl rewrites the host '\(url.host)' (an IPv4 address in a short, hex or octal form) before sending it, so the signed Host would not be the one sent",
+            hint: "write the address as four decimal numbers, for example 127.0.0.1")
+    }
+
     /// `curl` with the signing headers (or the presigned URL). Uses --path-as-is and --globoff so curl
     /// sends the target byte for byte. A HEAD is written `--head` (curl's `-X HEAD` waits for a body).
     static func curlCommand(_ signed: SignedView, spec: RequestSpec) throws(CLIError) -> String {
         try checkCurlCanSend(spec, chunked: false)
-        var args = ["curl", "--path-as-is", "--globoff"]
+        var args = ["curl", "-q", "--path-as-is", "--globoff"]
         let hasBody = !spec.body.isEmpty
         if spec.method == "HEAD" {
             args.append("--head")

@@ -63,7 +63,17 @@ struct RequestOptions: ParsableArguments {
                 guard FileManager.default.isReadableFile(atPath: dataFile) else {
                     throw .failure("cannot read --data-file '\(dataFile)'", hint: "check the path")
                 }
-                body = .file(dataFile)
+                var info = stat()
+                if stat(dataFile, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+                    body = .file(dataFile)
+                } else {
+                    // A pipe (`<(…)`, a FIFO) or a device: its length is not its size, and it can be read
+                    // once, so it is read whole here, as stdin is.
+                    guard let handle = FileHandle(forReadingAtPath: dataFile) else {
+                        throw .failure("cannot read --data-file '\(dataFile)'", hint: "check the path")
+                    }
+                    body = .bytes([UInt8](handle.readDataToEndOfFile()))
+                }
             }
         }
         var override: PayloadHash?
