@@ -280,6 +280,12 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             // A request whose body needs no check goes on as it came (no copy).
             let response: Response
             if let checked { response = try await next(checked, context) } else { response = try await next(request, context) }
+            // A handler that caught the body's failure (`try?`) and answered anyway: its answer is
+            // replaced, as when the failure reaches here thrown.
+            if let failure = await recorder?.failure {
+                context.logger.debug("sigv4 body refused", metadata: ["sigv4.code": "\(failure.code.name)"])
+                return refusal(failure, request: request)
+            }
             if Self.clientsRetry(response.status) { await recordFailedAttempt(signature, recorder: recorder) }
             return response
         } catch {

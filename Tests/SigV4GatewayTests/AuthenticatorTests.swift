@@ -319,6 +319,37 @@ struct AuthenticatorTests {
         }
     }
 
+    @Test("a handler that catches the body's XAmzContentSHA256Mismatch (try?) and answers 200 has its answer replaced by the refusal")
+    func caughtBodyFailureStillRefuses() async throws {
+        let signedFor = PayloadHash.sha256(of: Array("the signed body".utf8))
+        let router = Router(context: BasicSigV4RequestContext.self)
+        router.add(
+            middleware: SigV4Authenticator(
+                verifier: Verifier(resolver: InMemoryCredentialResolver([TestApp.alice])),
+                configuration: .init(clock: { TestApp.now })))
+        router.put("/upload") { request, _ -> Response in
+            let body = try? await request.body.collect(upTo: 1 << 20)
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body == nil ? "failed" : "read")))
+        }
+        try await Application(router: router).test(.router) { client in
+            try await client.executeSigned(
+                uri: "/upload", method: .put, body: ByteBuffer(string: "another body"), signer: TestApp.signer(),
+                payload: .hash(signedFor), at: TestApp.now
+            ) {
+                #expect($0.status == .badRequest)
+                #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "XAmzContentSHA256Mismatch")
+            }
+            // The signed body still gets the handler's answer.
+            try await client.executeSigned(
+                uri: "/upload", method: .put, body: ByteBuffer(string: "the signed body"), signer: TestApp.signer(),
+                payload: .hash(signedFor), at: TestApp.now
+            ) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body) == "read")
+            }
+        }
+    }
+
     /// A context made without a server, to call the middleware directly with a request the test
     /// framework would not send (it adds Content-Length to every body).
     struct DirectContext: SigV4RequestContext {
