@@ -1,5 +1,5 @@
 import Foundation
-import SigV4
+public import SigV4
 public import SigV4Verifier
 import _SigV4Crypto
 
@@ -154,10 +154,9 @@ extension KeyStore: CredentialResolver {
         guard SecretEnvelope.isPlausibleKeyID(accessKeyID) else { return nil }
         let instant = CoarseMonotonicClock.nanoseconds()
         let now = context.now
-        // Fast path: one lock, no storage access, while the last generation check is fresh; a key
-        // found usable has its use noted under the same lock.
+        // Fast path: one lock, no storage access, while the last generation check is fresh. (A use
+        // is noted once the request is accepted: ``noteAccepted(accessKeyID:scope:now:)``.)
         var fastAnswer: ResolvedCredential? = nil
-        var due: [String: LastUsed]? = nil
         let (generation, cachedWhileFresh) = resolverState.lock.withLock { _ -> (UInt64?, ResolverState.Entry?) in
             guard let last = resolverState.lastCheck, let generation = resolverState.generation,
                 instant - last < resolverState.refreshInterval
@@ -165,16 +164,10 @@ extension KeyStore: CredentialResolver {
             let entry = resolverState.entry(accessKeyID)
             if case .present(let resolved) = entry, Self.accepts(resolved.key.state, now: now, grace: policy.retiringGrace) {
                 fastAnswer = resolved.credential
-                due = resolverState.note(
-                    resolved.key.accessKeyID, LastUsed(at: now, region: context.region, service: context.service),
-                    at: instant)
             }
             return (generation, entry)
         }
-        if let fastAnswer {
-            if let due { try? storage.recordLastUsed(due) }
-            return fastAnswer
-        }
+        if let fastAnswer { return fastAnswer }
         var cached = cachedWhileFresh
         // A miss: the id is copied, so what the cache keeps is a string of its own.
         let accessKeyID = String(accessKeyID)
@@ -202,8 +195,17 @@ extension KeyStore: CredentialResolver {
         }
         guard case .present(let resolved) = entry, Self.accepts(resolved.key.state, now: now, grace: policy.retiringGrace)
         else { return nil }
-        noteUse(accessKeyID, LastUsed(at: now, region: context.region, service: context.service), at: instant)
         return resolved.credential
+    }
+
+    /// Notes the key's last use (``CredentialResolver/noteAccepted(accessKeyID:scope:now:)``): the
+    /// verifier tells it once a request is accepted, so a request that only names the key (a forged
+    /// signature, a region or service outside its scope) leaves no use behind. Buffered and written
+    /// as ``KeyStorePolicy`` says.
+    public func noteAccepted(accessKeyID: String, scope: CredentialScope, now: AmzDate) {
+        noteUse(
+            accessKeyID, LastUsed(at: now, region: scope.region, service: scope.service),
+            at: CoarseMonotonicClock.nanoseconds())
     }
 
     /// True when a key in `state` verifies signatures at `now`: active, or retiring and within

@@ -46,6 +46,20 @@ public protocol CredentialResolver: Sendable {
     /// }
     /// ```
     func lookUpWithoutSuspending(accessKeyID: Substring, context: ResolutionContext) throws -> CredentialLookup
+
+    /// Told once a request signed with one of this resolver's keys has been accepted: every check
+    /// passed, the replay guard's included (a browser form: its policy and conditions). A resolver
+    /// that records each key's use (the key store's last use, which `keys list` shows) records it
+    /// here, not when the key is looked up: a lookup is asked for any request that names the key,
+    /// with a forged signature or outside the key's scope too, and access key ids are not secret.
+    /// The default does nothing.
+    ///
+    /// ```swift
+    /// func noteAccepted(accessKeyID: String, scope: CredentialScope, now: AmzDate) {
+    ///     lastUse.withLock { $0[accessKeyID] = (now, scope.region, scope.service) }
+    /// }
+    /// ```
+    func noteAccepted(accessKeyID: String, scope: CredentialScope, now: AmzDate)
 }
 
 extension CredentialResolver {
@@ -58,6 +72,9 @@ extension CredentialResolver {
     public func lookUpWithoutSuspending(accessKeyID: Substring, context: ResolutionContext) throws -> CredentialLookup {
         try lookUpWithoutSuspending(accessKeyID: String(accessKeyID), context: context)
     }
+
+    /// Records nothing.
+    public func noteAccepted(accessKeyID: String, scope: CredentialScope, now: AmzDate) {}
 }
 
 /// What ``CredentialResolver/lookUpWithoutSuspending(accessKeyID:context:)`` answers.

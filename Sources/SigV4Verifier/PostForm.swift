@@ -197,7 +197,9 @@ extension Verifier {
                     accessKeyID: claim.accessKeyID))
         }
         do {
-            return .success(try finishPostForm(form, claim: claim, credential: credential, now: now))
+            let verified = try finishPostForm(form, claim: claim, credential: credential, now: now)
+            storage.resolver.noteAccepted(accessKeyID: verified.accessKeyID, scope: verified.scope, now: now)
+            return .success(verified)
         } catch {
             var failure = error
             failure.accessKeyID = claim.accessKeyID

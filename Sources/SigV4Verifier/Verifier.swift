@@ -161,12 +161,21 @@ public struct Verifier: Sendable {
         var outcome = Outcome()
         do {
             if try firstPass(request, payload: payload, now: now, into: &outcome) {
-                return .accepted(outcome.verified.take()!)
+                let verified = outcome.verified.take()!
+                noteAccepted(verified, now: now)
+                return .accepted(verified)
             }
-            return .accepted(try await finish(request, payload: payload, now: now, outcome: outcome))
+            let verified = try await finish(request, payload: payload, now: now, outcome: outcome)
+            noteAccepted(verified, now: now)
+            return .accepted(verified)
         } catch {
             return .rejected(error)
         }
+    }
+
+    /// Tells the resolver a request of its key was accepted (``CredentialResolver/noteAccepted(accessKeyID:scope:now:)``).
+    func noteAccepted(_ verified: borrowing VerifiedRequest, now: AmzDate) {
+        storage.resolver.noteAccepted(accessKeyID: verified.accessKeyID, scope: verified.scope, now: now)
     }
 
     /// Verifies a request at time `now` without suspending, when that is possible: nil when the
@@ -191,7 +200,9 @@ public struct Verifier: Sendable {
         var outcome = Outcome()
         do {
             guard try firstPass(request, payload: payload, now: now, into: &outcome) else { return nil }
-            return .accepted(outcome.verified.take()!)
+            let verified = outcome.verified.take()!
+            noteAccepted(verified, now: now)
+            return .accepted(verified)
         } catch {
             return .rejected(error)
         }

@@ -243,6 +243,9 @@ import Testing
         _ = try fixture.store.resolveNow(
             accessKeyID: issued.accessKeyID,
             context: context(signedAt: now, now: now, region: "eu-west-1", service: "s3"))
+        fixture.store.noteAccepted(
+            accessKeyID: issued.accessKeyID, scope: try CredentialScope(date: now, region: "eu-west-1", service: "s3"),
+            now: now)
         #expect(try fixture.store.key(issued.accessKeyID).lastUsed == nil)
         try fixture.store.flushLastUsed()
         #expect(
@@ -254,7 +257,7 @@ import Testing
 
 @Suite struct CachedLookupTests {
     @Test(
-        "lookups answered from the cache note each key's latest use once (repeats are not written again) and a retiring key past its grace is refused from the cache",
+        "accepted requests note each key's latest use once (repeats are not written again), lookups answered from the cache included, and a retiring key past its grace is refused from the cache",
         arguments: Backend.allCases)
     func cachedLookupsNoteTheLatestUsePerKeyAndCheckTheGrace(backend: Backend) throws {
         var policy = KeyStorePolicy()
@@ -263,8 +266,13 @@ import Testing
         let a = try fixture.store.createKey(principal: "alice", actor: "test")
         let b = try fixture.store.createKey(principal: "bob", actor: "test")
         let now = fixture.clock.now
+        // A lookup that finds the key, then the verifier's word that the request was accepted.
         func use(_ id: String, _ region: String, at t: AmzDate) throws -> Bool {
-            try fixture.store.resolveNow(accessKeyID: id, context: context(signedAt: t, now: t, region: region)) != nil
+            guard try fixture.store.resolveNow(accessKeyID: id, context: context(signedAt: t, now: t, region: region)) != nil
+            else { return false }
+            fixture.store.noteAccepted(
+                accessKeyID: id, scope: try CredentialScope(date: t, region: region, service: "s3"), now: t)
+            return true
         }
         // The first lookups fill the cache; the rest are answered from it. The same use by two keys
         // is two uses.
@@ -309,6 +317,42 @@ import Testing
         let now = fixture.clock.now
         _ = try fixture.store.resolveNow(
             accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now, region: "ap-south-1"))
+        fixture.store.noteAccepted(
+            accessKeyID: issued.accessKeyID, scope: try CredentialScope(date: now, region: "ap-south-1", service: "s3"),
+            now: now)
         #expect(try fixture.store.key(issued.accessKeyID).lastUsed?.region == "ap-south-1")
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aRequestThatOnlyNamesTheKeyLeavesNoUse(backend: Backend) async throws {
+        var policy = KeyStorePolicy()
+        policy.lastUsedFlushInterval = 0
+        let fixture = try Fixture(backend, policy: policy)
+        let issued = try fixture.store.createKey(principal: "alice", actor: "test")
+        let now = fixture.clock.now
+        let verifier = Verifier(resolver: fixture.store)
+        func send(secret: String, region: String) async throws -> VerificationResult {
+            let signer = Signer(
+                credentials: Credentials(accessKeyID: issued.accessKeyID, secretAccessKey: secret),
+                region: region, service: "s3")
+            return await verifier.verify(try signer.sign(sampleRequest, payload: .emptySHA256, at: now).request, now: now)
+        }
+        // Anyone who knows the id: a forged signature, here in a made-up region.
+        let forged = try await send(secret: "not the secret", region: "mars-north-1")
+        guard case .rejected(let failure) = forged else {
+            Issue.record("a forged signature was accepted")
+            return
+        }
+        #expect(failure.code == .signatureDoesNotMatch)
+        try fixture.store.flushLastUsed()
+        #expect(try fixture.store.key(issued.accessKeyID).lastUsed == nil)
+        // The key holder's request is a use.
+        let accepted = try await send(secret: issued.secretAccessKey.revealForDisplay(), region: "eu-west-1")
+        guard case .accepted = accepted else {
+            Issue.record("the key holder's request was refused: \(accepted)")
+            return
+        }
+        try fixture.store.flushLastUsed()
+        #expect(try fixture.store.key(issued.accessKeyID).lastUsed == LastUsed(at: now, region: "eu-west-1", service: "s3"))
     }
 }
