@@ -235,7 +235,20 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         try saveKeyFile(atPath: path, replacing: false)
     }
 
-    func saveKeyFile(atPath path: String, replacing: Bool) throws(KeyStoreError) -> Bool {
+    func saveKeyFile(atPath given: String, replacing: Bool) throws(KeyStoreError) -> Bool {
+        // A key file that is a symlink (to a mounted secret, a file kept elsewhere) is replaced where it
+        // points, so the link stays: a rename onto the link itself would cut it, and the new version
+        // would live only in a file the operator does not know of (the secret would keep the old ring,
+        // and every record sealed under the new version would be unreadable once the link came back).
+        var path = given
+        var info = stat()
+        if replacing, lstat(given, &info) == 0, info.st_mode & S_IFMT == S_IFLNK {
+            guard let resolved = realpath(given, nil) else {
+                throw KeyStoreError(.storage, "cannot follow the master key file link \(given): \(errnoText())")
+            }
+            path = String(cString: resolved)
+            free(resolved)
+        }
         var text: [UInt8] = []
         appendTextForm(to: &text)
         defer { ConstantTime.cleanse(&text) }

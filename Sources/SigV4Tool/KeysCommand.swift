@@ -286,9 +286,22 @@ struct KeysInit: AsyncParsableCommand {
                         $0.isEmpty ? nil : $0
                     } ?? MasterKeyRing.defaultKeyFilePath(forStoreAt: path)
                 // A key file made by another init started at the same moment (or by hand) is used as it is:
-                // the store and the file must agree on one key.
+                // the store and the file must agree on one key. But not one another user made: whoever can
+                // write in a shared directory could plant a key they know before the first init, and read
+                // every secret sealed under it (the file reached through a link is the one judged; root's
+                // is trusted, as root could write the store itself).
                 let fresh = try MasterKeyRing.generate()
-                ring = try fresh.createKeyFile(atPath: keyFile) ? fresh : try MasterKeyRing.readKeyFile(atPath: keyFile)
+                if try fresh.createKeyFile(atPath: keyFile) {
+                    ring = fresh
+                } else {
+                    var info = stat()
+                    if stat(keyFile, &info) == 0, info.st_uid != geteuid(), info.st_uid != 0 {
+                        throw KeyStoreError(
+                            .invalidArgument,
+                            "the master key file \(keyFile) belongs to another user (uid \(info.st_uid)); 'keys init' never uses it")
+                    }
+                    ring = try MasterKeyRing.readKeyFile(atPath: keyFile)
+                }
                 source = keyFile
             }
             let store = try KeyStore.open(path: path, create: true, masterKeys: ring)

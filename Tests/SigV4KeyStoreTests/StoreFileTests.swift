@@ -376,4 +376,48 @@ import Testing
         #expect(try !first.createKeyFile(atPath: linked))
         #expect(!FileManager.default.fileExists(atPath: target))
     }
+
+    @Test("a master key file that is a symlink (a mounted secret) stays one through a rewrap: the new version and the drop of the old are written where it points, and the store opens through the link")
+    func aSymlinkedKeyFileIsReplacedWhereItPoints() throws {
+        let fixture = try Fixture(.sqlite)
+        try FileManager.default.createDirectory(atPath: fixture.dir.file("secrets"), withIntermediateDirectories: false)
+        let target = fixture.dir.file("secrets/master")
+        try fixture.ring.writeKeyFile(atPath: target)
+        let keyFile = fixture.dir.file("keys.db.masterkey")
+        #expect(symlink(target, keyFile) == 0)
+        let issued = try fixture.store.createKey(principal: "alice", actor: "test")
+        let ring = try fixture.store.addMasterKeyVersion(keyFile: keyFile, actor: "ops")
+        let rewrapping = try KeyStore.open(path: fixture.dbPath, masterKeys: ring, masterKeyFile: keyFile)
+        _ = try rewrapping.rewrap(actor: "ops")
+        _ = try rewrapping.dropMasterKey(version: 1, keyFile: keyFile, actor: "ops")
+        var info = stat()
+        #expect(lstat(keyFile, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK, "the link was replaced by a file")
+        #expect(try MasterKeyRing.readKeyFile(atPath: target).versions == [2])
+        let reopened = try KeyStore.open(
+            path: fixture.dbPath, masterKeys: try MasterKeyRing.readKeyFile(atPath: keyFile), masterKeyFile: keyFile)
+        let now = fixture.clock.now
+        let resolved = try reopened.resolveNow(accessKeyID: issued.accessKeyID, context: context(signedAt: now, now: now))
+        #expect(resolved?.secretAccessKey == issued.secretAccessKey)
+    }
+
+    @Test("keys init never uses a master key file another user planted at its path (a key they know would open every secret); its own and root's are used")
+    func initRefusesAKeyFileAnotherUserMade() throws {
+        // Planting a file of another user takes root: this machine's tests run as root.
+        try #require(geteuid() == 0, "the check needs root to make a file of another user")
+        let dir = TempDir()
+        let planted = dir.file("planted.db")
+        try MasterKeyRing.generate().writeKeyFile(atPath: planted + ".masterkey")
+        #expect(chown(planted + ".masterkey", 65534, 65534) == 0)
+        let refused = try runSigV4(["keys", "init", "--keystore", planted])
+        #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stderr.contains("belongs to another user (uid 65534)"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: planted), "a store was made under the planted key")
+        // One of root's own, made by hand before the init, is used.
+        let own = dir.file("own.db")
+        let ring = try MasterKeyRing.generate()
+        try ring.writeKeyFile(atPath: own + ".masterkey")
+        let used = try runSigV4(["keys", "init", "--keystore", own])
+        #expect(used.status == 0, "\(used.stderr)")
+        #expect(try MasterKeyRing.readKeyFile(atPath: own + ".masterkey").versions == ring.versions)
+    }
 }
