@@ -20,7 +20,11 @@ public import SigV4KeyStore
 ///
 /// - a signed payload hash (`x-amz-content-sha256: <hex>`) is checked as the body streams; the
 ///   last buffer is held back until the whole body matched, and a mismatch ends the body with
-///   `XAmzContentSHA256Mismatch`, which the middleware answers in place of your handler's response;
+///   `XAmzContentSHA256Mismatch`, which the middleware answers in place of your handler's response
+///   (thrown through, or caught by the handler: either way). Every buffer before the last reaches
+///   the handler before the hash is known: act on the body (store it, apply it) only once it has
+///   ended without an error, and do not stream it into the response (a response already under way
+///   cannot be replaced: the client gets its start, then a cut connection);
 /// - aws-chunked bodies (`STREAMING-*`) are decoded, each chunk released only after its signature
 ///   (and the trailing checksum, for the last chunk) verified: the handler sees decoded bytes only;
 /// - signed event streams (`STREAMING-AWS4-HMAC-SHA256-EVENTS`, `application/vnd.amazon.eventstream`)

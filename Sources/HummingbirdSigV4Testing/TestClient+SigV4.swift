@@ -41,6 +41,11 @@ extension TestClientProtocol {
     /// `date` defaults to now. A `Host` header (`host`) is added and signed, so the request verifies in `.router`,
     /// `.live` and `.ahc` test modes alike.
     ///
+    /// - Important: `host` must be the authority the test client sends, `localhost` (the default):
+    ///   Hummingbird's test clients set their own authority, and `SigV4Authenticator` refuses a request
+    ///   whose `Host` field is not its authority (400 `InvalidRequest`), so another `host`, a
+    ///   virtual-hosted bucket's name among them, cannot be tested through these helpers.
+    ///
     /// ```swift
     /// let signer = Signer(credentials: Credentials(accessKeyID: id, secretAccessKey: secret),
     ///                     region: "us-east-1", service: "s3")

@@ -442,6 +442,11 @@ public final class KeyStore: Sendable {
             guard stored.key.state == .active else { throw Self.refuse(stored.key, "retire") }
             let at = at ?? now.adding(seconds: policy.defaultOverlap)
             guard at >= now else { throw KeyStoreError(.invalidArgument, "the retire time \(at) is in the past") }
+            // As a rotation's overlap: a retiring key no longer counts against the active-key limit,
+            // so a time years away would keep any number of keys working outside it.
+            guard at.secondsSince1970 - now.secondsSince1970 <= 366 * 86_400 else {
+                throw KeyStoreError(.invalidArgument, "the retire time \(at) is more than 366 days away")
+            }
             return try transition(tx, stored, to: .retiring(at: at), now: now, actor: actor, action: "key.retire")
         }
     }

@@ -49,17 +49,18 @@ struct Explain: AsyncParsableCommand {
         help: "What --captured holds: auto (detect), raw, curl-verbose or curl-trace.")
     var inputFormat: CaptureFormatOption = .auto
 
+    /// The most `--compare` reads.
+    static let maxCompareBytes = 16 << 20
+
     func run() async throws {
         var report: ServerSignatureReport?
         if let compare {
             if compare == "-" && captured == "-" { throw CLIError.usage("--compare and --captured cannot both read stdin") }
-            let data: Data?
-            if compare == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
-            } else {
-                data = FileManager.default.contents(atPath: compare)
+            // A server's error body is a few KiB; more is not one (and is not read on without bound).
+            guard let data = try Verify.readBounded(path: compare, limit: Self.maxCompareBytes) else {
+                throw CLIError.usage(
+                    "--compare input is over \(Self.maxCompareBytes >> 20) MiB: not a server's error report")
             }
-            guard let data else { throw CLIError.failure("cannot read --compare file '\(compare)'") }
             report = ServerSignatureReport(text: String(decoding: data, as: UTF8.self))
         }
         if let captured {

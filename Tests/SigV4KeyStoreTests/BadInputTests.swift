@@ -135,6 +135,11 @@ import Testing
         }
         expectError(.invalidArgument) { _ = try store.rotate(principal: "alice", overlap: -1, actor: "test") }
         expectError(.invalidArgument) { try store.retire(keyID: id, at: store.now.adding(seconds: -1), actor: "test") }
+        // A retiring key is outside the active-key limit: it may retire at most 366 days on, as a rotation's overlap.
+        expectError(.invalidArgument) {
+            try store.retire(keyID: id, at: store.now.adding(seconds: 366 * 86_400 + 1), actor: "test")
+        }
+        expectError(.invalidArgument) { _ = try store.rotate(principal: "alice", overlap: 366 * 86_400 + 1, actor: "test") }
         expectError(.unknownPrincipal) {
             _ = try store.createKey(principal: "carol", principalPolicy: .mustExist, actor: "test")
         }

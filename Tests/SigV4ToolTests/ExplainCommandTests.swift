@@ -28,6 +28,17 @@ extension CLITests {
             return try Tool.sigv4(["explain"] + args + extra, env: Tool.cleanEnvironment(home: dir.path))
         }
 
+        @Test("--compare reads at most 16 MiB: more, from stdin, is a one-line usage error (it was read whole: 8.7 GB of memory for 3 GB piped in)")
+        func compareInputIsBounded() throws {
+            let dir = try TempDir()
+            let result = try Tool.sigv4(
+                ["explain"] + Self.args + ["--compare", "-"], env: Tool.cleanEnvironment(home: dir.path),
+                stdin: Data(count: (16 << 20) + 1))
+            #expect(result.status == 2, "\(result.stderr)")
+            #expect(result.stderr.contains("--compare input is over 16 MiB"), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1)
+        }
+
         @Test("explain prints every stage of the S3 documentation example and its signature")
         func stages() throws {
             let expected = try Self.docExample()
