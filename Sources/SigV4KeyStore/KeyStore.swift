@@ -158,13 +158,13 @@ public final class KeyStore: Sendable {
         }
     }
 
-    static func validate(description: String) throws(KeyStoreError) {
+    package static func validate(description: String) throws(KeyStoreError) {
         guard description.utf8.count <= 1024 else {
             throw KeyStoreError(.invalidArgument, "a description is at most 1024 bytes")
         }
     }
 
-    static func validate(scope: KeyScope) throws(KeyStoreError) {
+    package static func validate(scope: KeyScope) throws(KeyStoreError) {
         if let lifetime = scope.maxPresignLifetime, !(1...604_800).contains(lifetime) {
             throw KeyStoreError(.invalidArgument, "the maximum presign lifetime must be 1-604800 seconds")
         }
@@ -174,6 +174,24 @@ public final class KeyStore: Sendable {
         let texts = Array(scope.regions) + Array(scope.services) + Array(scope.methods) + scope.pathPrefixes
         guard texts.count <= 256, texts.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 1024 }) else {
             throw KeyStoreError(.invalidArgument, "scope entries must be non-empty, at most 256 of them")
+        }
+        // Entries no request can match would make a key that counts against the limit and verifies
+        // nothing: a path prefix is matched against a path, which starts with `/`; a method is a token.
+        if let prefix = scope.pathPrefixes.first(where: { !$0.hasPrefix("/") }) {
+            throw KeyStoreError(
+                .invalidArgument, "a path prefix starts with '/' (got \(prefix.debugDescription.prefix(64)))")
+        }
+        if let method = scope.methods.first(where: { m in
+            !m.utf8.allSatisfy { URIEncoding.isUnreserved($0) || Array("!#$%&'*+^`|".utf8).contains($0) }
+        }) {
+            throw KeyStoreError(.invalidArgument, "a method is an HTTP token (got \(method.debugDescription.prefix(64)))")
+        }
+    }
+
+    /// A rotation's overlap: 0 to 366 days, in seconds.
+    package static func validate(overlap: Int64) throws(KeyStoreError) {
+        guard overlap >= 0, overlap <= 366 * 86_400 else {
+            throw KeyStoreError(.invalidArgument, "the overlap must be 0 to 366 days (in seconds)")
         }
     }
 
@@ -390,9 +408,7 @@ public final class KeyStore: Sendable {
         if let scope { try Self.validate(scope: scope) }
         if let description { try Self.validate(description: description) }
         let overlap = overlap ?? policy.defaultOverlap
-        guard overlap >= 0, overlap <= 366 * 86_400 else {
-            throw KeyStoreError(.invalidArgument, "the overlap must be 0 to 366 days (in seconds)")
-        }
+        try Self.validate(overlap: overlap)
         return try write(actor: actor) { tx, now in
             guard try tx.principal(named: principal) != nil else {
                 throw KeyStoreError(.unknownPrincipal, "no principal \(principal)")

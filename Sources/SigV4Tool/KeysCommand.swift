@@ -409,6 +409,12 @@ struct KeysCreate: AsyncParsableCommand {
             regions: Set(region), services: Set(service), methods: Set(method.map { $0.uppercased() }),
             pathPrefixes: pathPrefix, maxPresignLifetime: maxPresignLifetime,
             notBefore: try notBefore.map(parseTimestamp), notAfter: try notAfter.map(parseTimestamp))
+        // Values no key may have are usage errors (exit 2), as a bad principal is for `keys list`.
+        try usageChecked { () throws(KeyStoreError) in
+            try KeyStore.validate(principal: principal)
+            try KeyStore.validate(scope: scope)
+            try KeyStore.validate(description: description)
+        }
         try keysCommand {
             let store = try options.open()
             let issued = try store.createKey(
@@ -499,6 +505,10 @@ struct KeysRotate: AsyncParsableCommand {
 
     func run() async throws {
         let overlapSeconds = try overlap.map(parseDuration)
+        try usageChecked { () throws(KeyStoreError) in
+            try KeyStore.validate(principal: principal)
+            if let overlapSeconds { try KeyStore.validate(overlap: overlapSeconds) }
+        }
         try keysCommand {
             let store = try options.open()
             let rotation = try store.rotate(

@@ -125,12 +125,24 @@ import Testing
             (["keys", "list", "--principal", "bad name!"], "a principal name is"),
             (["keys", "list", "--keystore", ""], "--keystore needs a path"),
             (["keys", "list", "--master-key-file", ""], "--master-key-file needs a path"),
+            // A key no request could use, or a value the store refuses: usage errors too (they were exit 1,
+            // and the first three made a key that counted against the limit and verified nothing).
+            (["keys", "create", "--principal", "bob", "--path-prefix", "photos/"], "a path prefix starts with '/'"),
+            (["keys", "create", "--principal", "bob", "--method", "GET POST"], "a method is an HTTP token"),
+            (["keys", "create", "--principal", "bad name!"], "a principal name is"),
+            (["keys", "create", "--principal", "bob", "--max-presign-lifetime", "0"], "presign lifetime"),
+            (["keys", "create", "--principal", "bob", "--region", ""], "scope entries must be non-empty"),
+            (["keys", "rotate", "--principal", "bob", "--overlap", "400d"], "0 to 366 days"),
         ] {
             let result = try runSigV4(arguments, environment: env)
             #expect(result.status == 2 && result.stderr.contains(why), "\(arguments): \(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         }
         #expect(try runSigV4(["keys", "list", "--principal", "alice"], environment: env).status == 0)
+        // None of them made a key.
+        let listed = try runSigV4(["keys", "list", "--format", "json"], environment: env)
+        #expect(listed.status == 0 && !listed.stdout.contains("bob"), "\(listed.stdout)")
+        #expect(try runSigV4(["keys", "create", "--principal", "bob", "--path-prefix", "/photos/"], environment: env).status == 0)
     }
 
     @Test func aRewrapWithKeysOlderThanTheStoresNewestVersionSaysSoInsteadOfReportingNothingMoved() throws {
