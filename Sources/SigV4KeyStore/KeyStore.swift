@@ -184,7 +184,8 @@ public final class KeyStore: Sendable {
         if let method = scope.methods.first(where: { m in
             !m.utf8.allSatisfy { URIEncoding.isUnreserved($0) || Array("!#$%&'*+^`|".utf8).contains($0) }
         }) {
-            throw KeyStoreError(.invalidArgument, "a method is an HTTP token (got \(method.debugDescription.prefix(64)))")
+            throw KeyStoreError(
+                .invalidArgument, "a method is an HTTP token (got \(method.debugDescription.prefix(64)))")
         }
     }
 

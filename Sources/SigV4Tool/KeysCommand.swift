@@ -298,7 +298,8 @@ struct KeysInit: AsyncParsableCommand {
                     if stat(keyFile, &info) == 0, info.st_uid != geteuid(), info.st_uid != 0 {
                         throw KeyStoreError(
                             .invalidArgument,
-                            "the master key file \(keyFile) belongs to another user (uid \(info.st_uid)); 'keys init' never uses it")
+                            "the master key file \(keyFile) belongs to another user (uid \(info.st_uid)); "
+                                + "'keys init' never uses it")
                     }
                     ring = try MasterKeyRing.readKeyFile(atPath: keyFile)
                 }

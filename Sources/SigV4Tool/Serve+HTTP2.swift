@@ -27,6 +27,7 @@ extension Serve {
         .sigV4HTTP2(
             tlsChannelConfiguration: .init(tlsConfiguration: tls, customVerificationCallback: verifyClient),
             idleTimeout: idleTimeout.map { .nanoseconds($0.nanoseconds) }, unreadBodyLimit: unreadBodyLimit,
-            sendTimeout: .nanoseconds(sendTimeout.nanoseconds), additionalStreamHandlers: { [HTTP2RequestFramingHandler()] })
+            sendTimeout: .nanoseconds(sendTimeout.nanoseconds),
+            additionalStreamHandlers: { [HTTP2RequestFramingHandler()] })
     }
 }

@@ -173,7 +173,8 @@ public struct Verifier: Sendable {
         }
     }
 
-    /// Tells the resolver a request of its key was accepted (``CredentialResolver/noteAccepted(accessKeyID:scope:now:)``).
+    /// Tells the resolver a request of its key was accepted
+    /// (``CredentialResolver/noteAccepted(accessKeyID:scope:now:)``).
     func noteAccepted(_ verified: borrowing VerifiedRequest, now: AmzDate) {
         storage.resolver.noteAccepted(accessKeyID: verified.accessKeyID, scope: verified.scope, now: now)
     }

@@ -285,11 +285,13 @@ struct CurlPlan {
             switch body {
             case .none: length = 0
             case .bytes(let b): length = b.count
-            case .file(let path): length = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? -1
+            case .file(let path):
+                length = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? -1
             }
-            guard given.trimmingCharacters(in: .whitespaces) == String(length) else {
+            let declared = given.trimmingCharacters(in: .whitespaces)
+            guard declared == String(length) else {
                 throw .usage(
-                    "the curl arguments set Content-Length: \(given.trimmingCharacters(in: .whitespaces)), but the body is \(length) bytes",
+                    "the curl arguments set Content-Length: \(declared), but the body is \(length) bytes",
                     hint: "drop the header: curl sets the length itself")
             }
         }

@@ -72,7 +72,8 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     static func checkCurlSendsHost(_ url: RawURL) throws(CLIError) {
         guard url.curlRewritesHost else { return }
         throw .usage(
-            "curl rewrites the host '\(url.host)' (an IPv4 address in a short, hex or octal form) before sending it, so the signed Host would not be the one sent",
+            "curl rewrites the host '\(url.host)' (an IPv4 address in a short, hex or octal form) before sending it, "
+                + "so the signed Host would not be the one sent",
             hint: "write the address as four decimal numbers, for example 127.0.0.1")
     }
 
