@@ -125,6 +125,16 @@ extension CLITests {
             #expect(String(decoding: encoded, as: UTF8.self).contains(body), "\(encoded.count) bytes")
         }
 
+        @Test("sign --data-file with a directory is a one-line failure, not a crash")
+        func dataFileDirectoryIsRefused() throws {
+            let dir = try TempDir()
+            let result = try Tool.sigv4(
+                ["sign", "http://127.0.0.1:9/b/k", "--data-file", dir.path, "--format", "json"] + Self.scope,
+                env: CurlCommandTests.env(home: dir.path))
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr.hasPrefix("sigv4: error: cannot read --data-file"), "\(result.stderr)")
+        }
+
         @Test("a refused or unknown curl option is a usage error (exit 2), as is --json given twice")
         func refusedOptionsAreUsageErrors() throws {
             let dir = try TempDir()

@@ -69,10 +69,12 @@ struct RequestOptions: ParsableArguments {
                 } else {
                     // A pipe (`<(…)`, a FIFO) or a device: its length is not its size, and it can be read
                     // once, so it is read whole here, as stdin is.
-                    guard let handle = FileHandle(forReadingAtPath: dataFile) else {
+                    guard info.st_mode & S_IFMT != S_IFDIR, let handle = FileHandle(forReadingAtPath: dataFile),
+                        let data = try? handle.readToEnd()
+                    else {
                         throw .failure("cannot read --data-file '\(dataFile)'", hint: "check the path")
                     }
-                    body = .bytes([UInt8](handle.readDataToEndOfFile()))
+                    body = .bytes([UInt8](data))
                 }
             }
         }
