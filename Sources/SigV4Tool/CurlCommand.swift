@@ -8,21 +8,27 @@ struct Curl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sign the request a curl command line describes, then run curl.",
         discussion: """
-            Everything after '--' is curl's. sigv4 models the options that shape the request
-            (URL or --url, -X, -H incl. @file, -d/--data/--data-raw/--data-binary/--data-urlencode
-            incl. @file and @-, --json, -G, -I, -T, -u ACCESS_KEY_ID:SECRET) and passes output
+            Everything after '--' is curl's. sigv4 models the options that shape the request \
+            (URL or --url, -X, -H incl. @file, -d/--data/--data-raw/--data-binary/--data-urlencode \
+            incl. @file and @-, --json, -G, -I, -T, -u ACCESS_KEY_ID:SECRET) and passes output \
             options (-s, -S, -v, -i, -o, -w, -f, -k, ...) through. Any other option is refused:
-            sigv4 never signs a request curl would not send. curl runs with -q --path-as-is
+            sigv4 never signs a request curl would not send. curl runs with -q --path-as-is \
             --globoff so the target goes out byte for byte.
 
             Examples:
-              sigv4 curl -- -sS https://abc.execute-api.eu-west-1.amazonaws.com/prod/items?limit=10
+              sigv4 curl -- -sS \\
+                  'https://abc.execute-api.eu-west-1.amazonaws.com/prod/items?limit=10'
               sigv4 curl --profile dev -- -X POST -H 'Content-Type: application/json' \\
-                  -d '{"name":"x"}' https://abc.execute-api.eu-west-1.amazonaws.com/prod/items
-              sigv4 curl --region us-east-1 --service s3 -- -T big.iso https://bucket.s3.amazonaws.com/big.iso
-              sigv4 curl --dry-run -- -G --data-urlencode 'q=a b' https://search.example.com/ --region eu-west-1 ...
-              sigv4 curl --presign --expires 600 -- https://bucket.s3.amazonaws.com/report.pdf
-              sigv4 curl --service s3 --sigv4a --region-set '*' -- https://mrap.accesspoint.s3-global.amazonaws.com/k
+                  -d '{"name":"x"}' \\
+                  https://abc.execute-api.eu-west-1.amazonaws.com/prod/items
+              sigv4 curl --region us-east-1 --service s3 -- \\
+                  -T big.iso https://bucket.s3.amazonaws.com/big.iso
+              sigv4 curl --region eu-west-1 --service execute-api --dry-run -- \\
+                  -G --data-urlencode 'q=a b' https://search.example.com/
+              sigv4 curl --presign --expires 600 -- \\
+                  https://bucket.s3.amazonaws.com/report.pdf
+              sigv4 curl --service s3 --sigv4a --region-set '*' -- \\
+                  https://mrap.accesspoint.s3-global.amazonaws.com/k
             """)
 
     @OptionGroup var signing: SigningOptions

@@ -17,11 +17,11 @@ struct Demo: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Start a verifying gateway on a temporary key store and send it good and bad requests.",
         discussion: """
-            Creates a key store in a temporary directory, issues two keys (one limited to the sqs service),
-            starts the gateway on an ephemeral 127.0.0.1 port in echo mode, then signs requests with the
-            library's AsyncHTTPClient adapter: a valid request, a tampered body, a body that does not
-            match its declared checksum, a replayed request, an expired presigned URL and a key used
-            outside its scope. Prints each verdict; exits 0 when
+            Creates a key store in a temporary directory, issues two keys (one limited to the sqs service), \
+            starts the gateway on an ephemeral 127.0.0.1 port in echo mode, then signs requests with the \
+            library's AsyncHTTPClient adapter: a valid request, a tampered body, a body that does not \
+            match its declared checksum, a replayed request, an expired presigned URL and a key used \
+            outside its scope. Prints each verdict; exits 0 when \
             every verdict is the expected one. Everything is deleted at the end.
             """)
 

@@ -9,25 +9,28 @@ struct Explain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show each signing stage; with --compare, diff a server's canonical request against ours.",
         discussion: """
-            Takes the request like 'sign' does. Non-printing characters are shown as \\t, \\r, \\xNN
-            or <U+XXXX>. --compare reads an S3 SignatureDoesNotMatch error body (its CanonicalRequest
-            and StringToSign, or the *Bytes forms) or a canonical request pasted into a file, prints a
-            line diff (- server, + ours) and names the likely cause: encoding, a header value, a missing
-            signed header, the clock, the region or the service. Without --timestamp the server's
+            Takes the request like 'sign' does. Non-printing characters are shown as \\t, \\r, \\xNN \
+            or <U+XXXX>. --compare reads an S3 SignatureDoesNotMatch error body (its CanonicalRequest \
+            and StringToSign, or the *Bytes forms) or a canonical request pasted into a file, prints a \
+            line diff (- server, + ours) and names the likely cause: encoding, a header value, a missing \
+            signed header, the clock, the region or the service. Without --timestamp the server's \
             x-amz-date is used so that only real differences show.
 
-            --captured FILE explains a request as it was sent instead of a URL: a raw HTTP request, the
-            stderr of `curl -v` or a `curl --trace-ascii` dump (--input-format; the first request is
-            read). The stages are computed from its own Authorization (or presigned query): its scope,
-            signed headers and date. With credentials, it says whether the signature matches them;
-            --compare diffs it against a server's SignatureDoesNotMatch. curl -v shows no body: pass
+            --captured FILE explains a request as it was sent instead of a URL: a raw HTTP request, the \
+            stderr of `curl -v` or a `curl --trace-ascii` dump (--input-format; the first request is \
+            read). The stages are computed from its own Authorization (or presigned query): its scope, \
+            signed headers and date. With credentials, it says whether the signature matches them; \
+            --compare diffs it against a server's SignatureDoesNotMatch. curl -v shows no body: pass \
             it with --data-file, or the hash in x-amz-content-sha256 is used.
 
             Examples:
-              sigv4 explain https://examplebucket.s3.amazonaws.com/test.txt -H 'Range: bytes=0-9'
-              aws s3api get-object ... --debug 2>&1 | ...   # save the error body to error.xml
-              sigv4 explain https://examplebucket.s3.amazonaws.com/test.txt --compare error.xml
-              curl --aws-sigv4 aws:amz:us-east-1:s3 --user "$KEY:$SECRET" -v https://… 2> curl.txt
+              sigv4 explain https://examplebucket.s3.amazonaws.com/test.txt \\
+                  -H 'Range: bytes=0-9'
+              aws s3api get-object ... --debug 2>&1 | ...   # error body to error.xml
+              sigv4 explain https://examplebucket.s3.amazonaws.com/test.txt \\
+                  --compare error.xml
+              curl --aws-sigv4 aws:amz:us-east-1:s3 --user "$KEY:$SECRET" \\
+                  -v https://… 2> curl.txt
               sigv4 explain --captured curl.txt --compare error.xml
             """)
 

@@ -11,9 +11,9 @@ struct Keys: AsyncParsableCommand {
         commandName: "keys",
         abstract: "Manage the key-rotation key store (principals, access keys, master keys, audit log).",
         discussion: """
-            The store is a SQLite file: --keystore, else $SIGV4_KEYSTORE, else a per-user data path
-            (~/.local/share/sigv4/keys.db). Its master key comes from $SIGV4_KEYSTORE_MASTER_KEY, or from a
-            0600 key file: --master-key-file, $SIGV4_KEYSTORE_MASTER_KEY_FILE, or <keystore>.masterkey, which
+            The store is a SQLite file: --keystore, else $SIGV4_KEYSTORE, else a per-user data path \
+            (~/.local/share/sigv4/keys.db). Its master key comes from $SIGV4_KEYSTORE_MASTER_KEY, or from a \
+            0600 key file: --master-key-file, $SIGV4_KEYSTORE_MASTER_KEY_FILE, or <keystore>.masterkey, which \
             'keys init' creates. Errors print 'sigv4 keys: <code>: <reason>' and exit 1.
 
             Examples:
@@ -646,11 +646,11 @@ struct KeysRewrap: AsyncParsableCommand {
         commandName: "rewrap",
         abstract: "Move every record to a new master key version, online; optionally drop unused old versions.",
         discussion: """
-            With a key file, a new version is generated and saved to the file before any record uses it; then
-            every record's data key is re-wrapped under it, a batch per transaction. With
-            $SIGV4_KEYSTORE_MASTER_KEY, add the new VERSION:HEX entry to the variable yourself; records move to
-            its highest version. --resume finishes an interrupted rewrap without a new version.
-            --drop-unused then removes versions no record uses (from the key file; for the variable it lists
+            With a key file, a new version is generated and saved to the file before any record uses it; then \
+            every record's data key is re-wrapped under it, a batch per transaction. With \
+            $SIGV4_KEYSTORE_MASTER_KEY, add the new VERSION:HEX entry to the variable yourself; records move to \
+            its highest version. --resume finishes an interrupted rewrap without a new version. \
+            --drop-unused then removes versions no record uses (from the key file; for the variable it lists \
             them). Secrets themselves are not re-encrypted: only their data keys are.
             """)
 

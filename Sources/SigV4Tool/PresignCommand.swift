@@ -6,13 +6,15 @@ struct Presign: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a presigned URL (shorthand for 'sign --presign').",
         discussion: """
-            Warns on stderr when the credentials expire before the URL does: a presigned URL stops
+            Warns on stderr when the credentials expire before the URL does: a presigned URL stops \
             working when the credentials that signed it expire.
 
             Examples:
               sigv4 presign https://examplebucket.s3.amazonaws.com/test.txt --expires 86400
-              sigv4 presign https://examplebucket.s3.amazonaws.com/upload.bin -X PUT --profile dev
-              curl -o test.txt "$(sigv4 presign https://examplebucket.s3.amazonaws.com/test.txt)"
+              sigv4 presign https://examplebucket.s3.amazonaws.com/upload.bin \\
+                  -X PUT --profile dev
+              curl -o test.txt \\
+                  "$(sigv4 presign https://examplebucket.s3.amazonaws.com/test.txt)"
             """)
 
     @OptionGroup var request: RequestOptions

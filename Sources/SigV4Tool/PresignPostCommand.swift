@@ -11,16 +11,17 @@ struct PresignPost: AsyncParsableCommand {
         discussion: """
             URL is the bucket's URL: path style (http://127.0.0.1:8080/photos) or virtual-hosted \
             (https://photos.s3.amazonaws.com/); with a path, its one segment is the bucket, else the \
-            host's first label (--bucket names it outright: my.photos.s3.amazonaws.com). The policy allows KEY (a KEY ending in ${filename} allows any file name \
-            after that prefix), each --field exactly, and the --starts-with and --content-length-range \
-            conditions; the form's fields are printed in order (the file goes last). The service is s3 \
-            unless --service says otherwise.
+            host's first label (--bucket names it outright: my.photos.s3.amazonaws.com). The policy allows \
+            KEY (a KEY ending in ${filename} allows any file name after that prefix), each --field exactly, \
+            and the --starts-with and --content-length-range conditions; the form's fields are printed in \
+            order (the file goes last). The service is s3 unless --service says otherwise.
 
             Examples:
-              sigv4 presign-post https://photos.s3.amazonaws.com/ --key 'uploads/${filename}' \\
-                  --field Content-Type=image/jpeg --content-length-range 1:10485760 --expires 600
-              sigv4 presign-post http://127.0.0.1:8080/photos --key cat.jpg --region us-east-1 \\
-                  --format curl --file cat.jpg | sh
+              sigv4 presign-post https://photos.s3.amazonaws.com/ \\
+                  --key 'uploads/${filename}' --field Content-Type=image/jpeg \\
+                  --content-length-range 1:10485760 --expires 600
+              sigv4 presign-post http://127.0.0.1:8080/photos --key cat.jpg \\
+                  --region us-east-1 --format curl --file cat.jpg | sh
             """)
 
     @Argument(help: "The bucket's URL.")

@@ -21,20 +21,22 @@ struct Serve: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run a verifying gateway: check SigV4 signatures, then forward to an upstream or echo the identity.",
         discussion: """
-            Every request is verified against the key store (region/service allow-lists, clock skew, replay,
-            the key's own scope). Refused requests get the AWS error code as S3-style XML (or JSON with
-            --error-format json) and never reach the upstream. Accepted requests are forwarded with the
-            Authorization header and presign parameters removed, aws-chunked bodies decoded and verified,
-            and X-SigV4-Access-Key-Id / X-SigV4-Principal added. Without --upstream the gateway answers
+            Every request is verified against the key store (region/service allow-lists, clock skew, replay, \
+            the key's own scope). Refused requests get the AWS error code as S3-style XML (or JSON with \
+            --error-format json) and never reach the upstream. Accepted requests are forwarded with the \
+            Authorization header and presign parameters removed, aws-chunked bodies decoded and verified, \
+            and X-SigV4-Access-Key-Id / X-SigV4-Principal added. Without --upstream the gateway answers \
             the verified identity as JSON.
 
-            With --tls-certificate/--tls-key the gateway serves HTTPS and offers HTTP/2 (ALPN h2) beside
+            With --tls-certificate/--tls-key the gateway serves HTTPS and offers HTTP/2 (ALPN h2) beside \
             HTTP/1.1 on the same port (--no-http2: HTTP/1.1 only). Every check holds over both.
 
             Examples:
-              sigv4 serve --keystore keys.db --upstream http://127.0.0.1:9000 --region us-east-1 --service s3
-              sigv4 serve --listen 127.0.0.1:0 --keystore keys.db      # echo mode, ephemeral port
-              sigv4 serve --listen 0.0.0.0:8443 --tls-certificate chain.pem --tls-key key.pem --upstream http://127.0.0.1:9000
+              sigv4 serve --keystore keys.db --upstream http://127.0.0.1:9000 \\
+                  --region us-east-1 --service s3
+              sigv4 serve --listen 127.0.0.1:0 --keystore keys.db   # echo, any port
+              sigv4 serve --listen 0.0.0.0:8443 --tls-certificate chain.pem \\
+                  --tls-key key.pem --upstream http://127.0.0.1:9000
             """)
 
     @Option(help: "host:port to listen on (port 0 picks a free one; the chosen address is printed).")

@@ -12,11 +12,15 @@ struct SigV4Tool: AsyncParsableCommand {
         abstract: "Sign, presign, verify and debug AWS Signature Version 4 requests.",
         discussion: """
             Examples:
-              sigv4 sign https://examplebucket.s3.amazonaws.com/test.txt --region us-east-1 --service s3
+              sigv4 sign https://examplebucket.s3.amazonaws.com/test.txt \\
+                  --region us-east-1 --service s3
               sigv4 presign https://examplebucket.s3.amazonaws.com/test.txt --expires 3600
-              sigv4 curl --profile dev -- https://abc.execute-api.eu-west-1.amazonaws.com/prod/items
-              sigv4 explain https://examplebucket.s3.amazonaws.com/test.txt --compare error.xml
-              sigv4 verify --request captured.http --access-key-id AKID --secret-access-key …
+              sigv4 curl --profile dev -- \\
+                  https://abc.execute-api.eu-west-1.amazonaws.com/prod/items
+              sigv4 explain https://examplebucket.s3.amazonaws.com/test.txt \\
+                  --compare error.xml
+              sigv4 verify --request captured.http \\
+                  --access-key-id AKID --secret-access-key …
               sigv4 demo
 
             Shell completions: sigv4 --generate-completion-script bash|zsh|fish

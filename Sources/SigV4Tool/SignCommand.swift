@@ -12,13 +12,16 @@ struct Sign: AsyncParsableCommand {
             The URL's path and query are signed byte for byte as given; nothing re-encodes them.
 
             Examples:
-              sigv4 sign https://examplebucket.s3.amazonaws.com/test.txt -H 'Range: bytes=0-9' \\
-                  --timestamp 20130524T000000Z --format json
-              sigv4 sign https://abc.execute-api.eu-west-1.amazonaws.com/prod/items -X POST \\
-                  --data '{"name":"x"}' -H 'Content-Type: application/json' --profile dev --format curl
-              sigv4 sign https://examplebucket.s3.amazonaws.com/test.txt --presign --expires 86400
-              sigv4 sign https://api.example.com/v1 --region us-east-1 --service execute-api --format http \\
-                  | sigv4 verify --request - --access-key-id AKID --secret-access-key …
+              sigv4 sign https://examplebucket.s3.amazonaws.com/test.txt \\
+                  -H 'Range: bytes=0-9' --timestamp 20130524T000000Z --format json
+              sigv4 sign https://abc.execute-api.eu-west-1.amazonaws.com/prod/items \\
+                  -X POST --data '{"name":"x"}' -H 'Content-Type: application/json' \\
+                  --profile dev --format curl
+              sigv4 sign https://examplebucket.s3.amazonaws.com/test.txt \\
+                  --presign --expires 86400
+              sigv4 sign https://api.example.com/v1 --region us-east-1 \\
+                  --service execute-api --format http \\
+                | sigv4 verify --request - --access-key-id AKID --secret-access-key …
             """)
 
     @OptionGroup var request: RequestOptions

@@ -20,25 +20,29 @@ struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify a captured request (raw HTTP/1.1, curl -v output or a curl trace) signed with AWS SigV4.",
         discussion: """
-            Reads one request (request line, headers, empty line, body) from a file or stdin and runs
-            every check of the SigV4Verifier: signature, time (±15 min, presign expiry), signed host and
+            Reads one request (request line, headers, empty line, body) from a file or stdin and runs \
+            every check of the SigV4Verifier: signature, time (±15 min, presign expiry), signed host and \
             x-amz-* headers, payload hash, aws-chunked bodies, allow-lists.
 
-            The input may also be what curl printed: the stderr of `curl -v` (its '> ' lines) or a
-            `curl --trace-ascii FILE` / `--trace FILE` dump; the format is detected (--input-format).
-            The first request is verified. curl -v never shows the body: pass it with --body FILE, or
-            only the signature is checked (the body's hash is then taken from x-amz-content-sha256, and
+            The input may also be what curl printed: the stderr of `curl -v` (its '> ' lines) or a \
+            `curl --trace-ascii FILE` / `--trace FILE` dump; the format is detected (--input-format). \
+            The first request is verified. curl -v never shows the body: pass it with --body FILE, or \
+            only the signature is checked (the body's hash is then taken from x-amz-content-sha256, and \
             without that header the request cannot be verified).
 
-            Keys come from --access-key-id/--secret-access-key (or AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+            Keys come from --access-key-id/--secret-access-key (or AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, \
             AWS_SESSION_TOKEN). Exit status: 0 accepted, 1 rejected, 2 bad usage.
 
             Examples:
-              sigv4 verify --request captured.http --access-key-id AKIDEXAMPLE --secret-access-key … --now 20150830T123600Z
-              sigv4 sign https://examplebucket.s3.amazonaws.com/a.txt --region us-east-1 --service s3 --format http \\
+              sigv4 verify --request captured.http --access-key-id AKIDEXAMPLE \\
+                  --secret-access-key … --now 20150830T123600Z
+              sigv4 sign https://examplebucket.s3.amazonaws.com/a.txt \\
+                  --region us-east-1 --service s3 --format http \\
                 | sigv4 verify --request - --region us-east-1 --service s3
-              curl --aws-sigv4 aws:amz:us-east-1:execute-api --user "$KEY:$SECRET" -v -d @body.json https://… 2> curl.txt
-              sigv4 verify --request curl.txt --body body.json --now 2026-12-02T10:00:00+01:00
+              curl --aws-sigv4 aws:amz:us-east-1:execute-api --user "$KEY:$SECRET" \\
+                  -v -d @body.json https://… 2> curl.txt
+              sigv4 verify --request curl.txt --body body.json \\
+                  --now 2026-12-02T10:00:00+01:00
             """
     )
 
