@@ -64,7 +64,7 @@ struct Explain: AsyncParsableCommand {
                 throw CLIError.usage(
                     "--compare input is over \(Self.maxCompareBytes >> 20) MiB: not a server's error report")
             }
-            report = ServerSignatureReport(text: String(decoding: data, as: UTF8.self))
+            report = ServerSignatureReport(text: TextFormatting.text(keepingBytes: data))
         }
         if let captured {
             if request.url != nil {
@@ -81,7 +81,8 @@ struct Explain: AsyncParsableCommand {
         let context = try signing.makeContext(for: spec.url, allowMissingCredentials: true)
         let signed = try spec.sign(with: context, presignExpires: presigning.presign ? presigning.expires : nil)
         let rules = context.signer.rules
-        guard let parts = MismatchAnalysis.Parts(signed.canonicalRequest.text) else {
+        let canonicalRequest = TextFormatting.text(keepingBytes: signed.canonicalRequest.bytes)
+        guard let parts = MismatchAnalysis.Parts(canonicalRequest) else {
             throw CLIError.failure("internal error: canonical request did not split into its parts")
         }
         let v: (String) -> String = { TextFormatting.visible($0) }
@@ -96,7 +97,7 @@ struct Explain: AsyncParsableCommand {
         line(
             "Canonical request (SHA-256 \(signed.stringToSign.text.split(separator: "\n").last.map(String.init) ?? "")):"
         )
-        out += Self.quoted(signed.canonicalRequest.text)
+        out += Self.quoted(canonicalRequest)
         line()
         line("Credential scope:   \(signed.scope)")
         line("String to sign:")
@@ -121,7 +122,7 @@ struct Explain: AsyncParsableCommand {
                 ours: placeholder ? nil : signed.signature.hex,
                 ourAccessKeyID: placeholder ? nil : context.signer.credentials.accessKeyID)
             out += Self.comparison(
-                report, canonicalRequest: signed.canonicalRequest.text, stringToSign: signed.stringToSign.text,
+                report, canonicalRequest: canonicalRequest, stringToSign: signed.stringToSign.text,
                 signatures: signatures)
         }
         Console.out(out)

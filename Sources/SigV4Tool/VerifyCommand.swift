@@ -242,8 +242,9 @@ struct Verify: AsyncParsableCommand {
         var message: String
         var accessKeyID: String?
         var principal: String?
-        var canonicalRequest: String?
-        var stringToSign: String?
+        /// The canonical request and string to sign the verifier built, byte for byte.
+        var canonicalRequest: [UInt8]?
+        var stringToSign: [UInt8]?
         var scope: String?
         /// The bucket the `Host` names (virtual-hosted style, `--virtual-host-domain`).
         var bucket: String?
@@ -266,7 +267,8 @@ struct Verify: AsyncParsableCommand {
             var pairs: [(String, String)] = [
                 ("ok", ok ? "true" : "false"), ("code", s(code)), ("http_status", String(httpStatus)),
                 ("message", s(message)), ("access_key_id", s(accessKeyID)), ("principal", s(principal)),
-                ("canonical_request", s(canonicalRequest)), ("string_to_sign", s(stringToSign)),
+                ("canonical_request", s(canonicalRequest.map { String(decoding: $0, as: UTF8.self) })),
+                ("string_to_sign", s(stringToSign.map { String(decoding: $0, as: UTF8.self) })),
             ]
             if let scope { pairs.append(("scope", s(scope))) }
             if let bucket { pairs.append(("bucket", s(bucket))) }
@@ -291,8 +293,13 @@ struct Verify: AsyncParsableCommand {
             for d in details { out += "\n  \(d.name): \(d.value)" }
             if let input { out += "\n  input: \(input)" }
             if let warning { out += "\n  warning: \(warning)" }
-            if let canonicalRequest { out += "\n\nCanonical request:\n\(canonicalRequest)" }
-            if let stringToSign { out += "\n\nString to sign:\n\(stringToSign)" }
+            // Lines as `explain` shows them: controls and bytes that are not UTF-8 as \xNN.
+            func lines(_ bytes: [UInt8]) -> String {
+                TextFormatting.text(keepingBytes: bytes).split(separator: "\n", omittingEmptySubsequences: false)
+                    .map { TextFormatting.visible($0) }.joined(separator: "\n")
+            }
+            if let canonicalRequest { out += "\n\nCanonical request:\n\(lines(canonicalRequest))" }
+            if let stringToSign { out += "\n\nString to sign:\n\(lines(stringToSign))" }
             return out
         }
     }
@@ -435,13 +442,13 @@ struct Verify: AsyncParsableCommand {
         case .rejected(let f):
             return Verdict(
                 ok: false, code: f.code.name, httpStatus: f.httpStatus, message: f.message, accessKeyID: f.accessKeyID,
-                canonicalRequest: f.diagnostics?.canonicalRequest, stringToSign: f.diagnostics?.stringToSign,
+                canonicalRequest: f.diagnostics?.canonicalRequestBytes, stringToSign: f.diagnostics?.stringToSignBytes,
                 details: f.details)
         case .accepted(let v):
             var verdict = Verdict(
                 ok: true, code: nil, httpStatus: 200, message: "The signature and every check passed.",
-                accessKeyID: v.accessKeyID, principal: v.principal, canonicalRequest: v.diagnostics?.canonicalRequest,
-                stringToSign: v.diagnostics?.stringToSign, scope: v.scope.description, bucket: v.bucket,
+                accessKeyID: v.accessKeyID, principal: v.principal, canonicalRequest: v.diagnostics?.canonicalRequestBytes,
+                stringToSign: v.diagnostics?.stringToSignBytes, scope: v.scope.description, bucket: v.bucket,
                 signedHeaders: v.signedHeaders,
                 presigned: v.isPresigned, payload: "\(v.payload)",
                 algorithm: v.isSigV4a ? SigV4aSigner.algorithm : StringToSign.algorithm,

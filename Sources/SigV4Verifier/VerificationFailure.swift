@@ -106,17 +106,45 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
     ///
     /// Holds no secret and no derived key: only public request data and the signature the
     /// client sent.
+    ///
+    /// The bytes are kept as they were hashed: a request may carry bytes that are not UTF-8 (a
+    /// Latin-1 header value, a raw byte in the path), and its canonical request then holds them.
+    /// ``canonicalRequest`` shows such bytes as U+FFFD; ``canonicalRequestBytes`` (and the
+    /// `CanonicalRequestBytes` element of the error body) holds the bytes themselves.
+    ///
+    /// ```swift
+    /// if let d = failure.diagnostics {
+    ///     print(d.canonicalRequest)                       // for reading
+    ///     let exact: [UInt8] = d.canonicalRequestBytes    // what was hashed, byte for byte
+    /// }
+    /// ```
     public struct Diagnostics: Sendable, Hashable {
-        /// The canonical request as the server built it.
-        public var canonicalRequest: String
-        /// The string to sign as the server built it.
-        public var stringToSign: String
+        /// The canonical request as the server built it, as text (bytes that are not UTF-8 read as U+FFFD).
+        public var canonicalRequest: String {
+            get { String(decoding: canonicalRequestBytes, as: UTF8.self) }
+            set { canonicalRequestBytes = Array(newValue.utf8) }
+        }
+        /// The canonical request the server hashed, byte for byte.
+        public var canonicalRequestBytes: [UInt8]
+        /// The string to sign as the server built it, as text (bytes that are not UTF-8 read as U+FFFD).
+        public var stringToSign: String {
+            get { String(decoding: stringToSignBytes, as: UTF8.self) }
+            set { stringToSignBytes = Array(newValue.utf8) }
+        }
+        /// The string to sign the server MACed, byte for byte.
+        public var stringToSignBytes: [UInt8]
         /// The signature the request carried.
         public var signatureProvided: String
-        /// Creates diagnostics.
+        /// Creates diagnostics from text.
         public init(canonicalRequest: String, stringToSign: String, signatureProvided: String) {
-            self.canonicalRequest = canonicalRequest
-            self.stringToSign = stringToSign
+            self.init(
+                canonicalRequestBytes: Array(canonicalRequest.utf8), stringToSignBytes: Array(stringToSign.utf8),
+                signatureProvided: signatureProvided)
+        }
+        /// Creates diagnostics from the exact bytes.
+        public init(canonicalRequestBytes: [UInt8], stringToSignBytes: [UInt8], signatureProvided: String) {
+            self.canonicalRequestBytes = canonicalRequestBytes
+            self.stringToSignBytes = stringToSignBytes
             self.signatureProvided = signatureProvided
         }
     }
@@ -183,9 +211,9 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
         if let d = diagnostics {
             out.append(Detail("StringToSign", d.stringToSign))
             out.append(Detail("SignatureProvided", d.signatureProvided))
-            out.append(Detail("StringToSignBytes", VerificationFailure.spacedHex(d.stringToSign)))
+            out.append(Detail("StringToSignBytes", VerificationFailure.spacedHex(d.stringToSignBytes)))
             out.append(Detail("CanonicalRequest", d.canonicalRequest))
-            out.append(Detail("CanonicalRequestBytes", VerificationFailure.spacedHex(d.canonicalRequest)))
+            out.append(Detail("CanonicalRequestBytes", VerificationFailure.spacedHex(d.canonicalRequestBytes)))
         }
         return out
     }
@@ -275,11 +303,12 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
         return out
     }
 
-    static func spacedHex(_ s: String) -> String {
+    /// `47 45 54`: each byte as two lowercase hex digits, space-separated (S3's `*Bytes` elements).
+    static func spacedHex(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count * 3)
+        out.reserveCapacity(bytes.count * 3)
         let digits = Array("0123456789abcdef".utf8)
-        for (i, b) in s.utf8.enumerated() {
+        for (i, b) in bytes.enumerated() {
             if i > 0 { out.append(0x20) }
             out.append(digits[Int(b >> 4)])
             out.append(digits[Int(b & 0x0f)])

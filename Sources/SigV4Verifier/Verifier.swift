@@ -1703,14 +1703,14 @@ public struct Verifier: Sendable {
                 // The string to sign is checked as its algorithm says; its text is made only for
                 // diagnostics (no closure: a captured string to sign would be a heap box per try).
                 let matched: Bool
-                var stringToSignText: String? = nil
+                var stringToSignBytes: [UInt8]? = nil
                 var replayKey: Signature? = nil
                 if let ecdsaKey = inputs.ecdsaKey, let der = inputs.sigV4a?.der {
                     // SigV4a: the DER signature verifies under the key pair derived from the secret.
                     let sts = SigV4aSigner.stringToSign(
                         date: signedAt, service: inputs.second.key.scope.service, canonicalRequestHash: hash)
                     matched = ecdsaKey.isValidSignature(der, stringToSign: sts)
-                    if storage.policy.includeDiagnostics && canonical != nil { stringToSignText = String(decoding: sts, as: UTF8.self) }
+                    if storage.policy.includeDiagnostics && canonical != nil { stringToSignBytes = sts }
                     if matched { replayKey = sigV4aReplayKey(stringToSign: sts, accessKeyID: ecdsaKey.accessKeyID) }
                 } else {
                     // SigV4: the HMAC under the derived key equals the claimed signature (constant time).
@@ -1719,13 +1719,15 @@ public struct Verifier: Sendable {
                     matched = inputs.second.signature(canonicalRequestHash: hash)
                         .constantTimeEquals(inputs.signature)
                     if storage.policy.includeDiagnostics && canonical != nil {
-                        stringToSignText = StringToSign(date: signedAt, scope: inputs.second.key.scope, canonicalRequestHash: hash).text
+                        stringToSignBytes = StringToSign(
+                            date: signedAt, scope: inputs.second.key.scope, canonicalRequestHash: hash
+                        ).bytes
                     }
                 }
                 var diagnostics: VerificationFailure.Diagnostics? = nil
-                if let canonical, let stringToSignText {
+                if let canonical, let stringToSignBytes {
                     diagnostics = VerificationFailure.Diagnostics(
-                        canonicalRequest: canonical.text, stringToSign: stringToSignText,
+                        canonicalRequestBytes: canonical.bytes, stringToSignBytes: stringToSignBytes,
                         signatureProvided: inputs.sigV4a.map { Hex.encode($0.der) } ?? inputs.signature.hex)
                 }
                 if first == nil { first = diagnostics }

@@ -183,6 +183,49 @@ extension CLITests {
             #expect(both.status == 2)
         }
 
+        /// A raw request whose target and one header value carry a Latin-1 "é" as the byte 0xE9.
+        static let latin1Request: Data = {
+            var bytes = Array("GET /caf".utf8) + [0xE9] + Array("?x=1 HTTP/1.1\r\nHost: example.com\r\n".utf8)
+            bytes += Array("X-Amz-Date: 20150830T123600Z\r\nX-Custom: a".utf8) + [0xE9] + Array("b\r\n".utf8)
+            bytes += Array(
+                ("Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+                    + "SignedHeaders=host;x-amz-date;x-custom, Signature=" + String(repeating: "0", count: 64)
+                    + "\r\n\r\n").utf8)
+            return Data(bytes)
+        }()
+
+        @Test("explain and verify --format text show a byte that is not UTF-8 as \\xNN, as they say, not as U+FFFD")
+        func bytesThatAreNotUTF8AreShownAsHex() throws {
+            let dir = try TempDir()
+            let env = Tool.cleanEnvironment(home: dir.path)
+            let explain = try Tool.sigv4(["explain", "--captured", "-"] + Self.key, env: env, stdin: Self.latin1Request)
+            #expect(explain.status == 0, "\(explain.stderr)")
+            #expect(explain.out.contains("Captured request (raw): GET /caf\\xE9?x=1\n"), "\(explain.out)")
+            #expect(explain.out.contains("     x-custom:a\\xE9b\n"))
+            #expect(explain.out.contains("  | x-custom:a\\xE9b\n"))
+            #expect(!explain.out.contains("\u{FFFD}"))
+            let verify = try Tool.sigv4(
+                ["verify", "--request", "-", "--now", "20150830T123600Z", "--format", "text"] + Self.key, env: env,
+                stdin: Self.latin1Request)
+            #expect(verify.status == 1, "\(verify.stderr)")
+            #expect(verify.out.contains("\nx-custom:a\\xE9b\n"), "\(verify.out)")
+            #expect(!verify.out.contains("\u{FFFD}"))
+            // A server's CanonicalRequestBytes with the same byte: the two agree, byte for byte.
+            let canonical = try #require(
+                explain.out.split(separator: "\n").filter { $0.hasPrefix("  | ") }.map { String($0.dropFirst(4)) }
+                    .split(separator: "AWS4-HMAC-SHA256").first)
+            let serverBytes = canonical.joined(separator: "\n").replacingOccurrences(of: "\\xE9", with: "\u{1}")
+                .utf8.map { $0 == 1 ? UInt8(0xE9) : $0 }
+            let hex = serverBytes.map { String(format: "%02x", $0) }.joined(separator: " ")
+            let xml = try dir.file(
+                "error.xml",
+                "<Error><Code>SignatureDoesNotMatch</Code><CanonicalRequestBytes>\(hex)</CanonicalRequestBytes></Error>")
+            let compare = try Tool.sigv4(
+                ["explain", "--captured", "-", "--compare", xml] + Self.key, env: env, stdin: Self.latin1Request)
+            #expect(compare.status == 0, "\(compare.stderr)")
+            #expect(compare.out.contains("Canonical request: identical to the server's."), "\(compare.out)")
+        }
+
         @Test("explain --captured --compare diffs the server's canonical request against the captured one")
         func explainCapturedCompare() throws {
             let captured = try Self.explain(["--captured", Self.path("get-s3.curl-verbose.txt")] + Self.key)

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import SigV4
 import SigV4Verifier
@@ -412,6 +413,27 @@ struct PolicyTests {
         #expect(failure.xmlBody().contains("<CanonicalRequest>PUT\n/photos/2015/cat.txt\npartNumber=1&amp;uploadId=abc"))
         let plain = await Fixture.verifier().verify(tampered, payload: .body(Self.body), now: Self.now)
         #expect(plain.failure?.diagnostics == nil)
+    }
+
+    @Test("CanonicalRequestBytes holds the bytes that were hashed, a byte that is not UTF-8 included, not U+FFFD's")
+    func diagnosticsKeepBytesThatAreNotUTF8() async throws {
+        var p = VerificationPolicy()
+        p.includeDiagnostics = true
+        // A Latin-1 "é" sent raw: obs-text in a field value, hashed as the one byte 0xE9.
+        let latin1 = Fixture.replacing(Self.request, "x-amz-meta-color", with: [0x72, 0xE9, 0x64])
+        let result = await Fixture.verifier(policy: p).verify(latin1, payload: .body(Self.body), now: Self.now)
+        let failure = try #require(result.failure)
+        let diagnostics = try #require(failure.diagnostics)
+        let line = Array("\nx-amz-meta-color:".utf8) + [0x72, 0xE9, 0x64, 0x0A]
+        #expect(diagnostics.canonicalRequestBytes.firstRange(of: line) != nil)
+        let bytesElement = try #require(failure.bodyElements.first { $0.name == "CanonicalRequestBytes" })
+        let hex = diagnostics.canonicalRequestBytes.map { String(format: "%02x", $0) }.joined(separator: " ")
+        #expect(bytesElement.value == hex)
+        #expect(bytesElement.value.contains("72 e9 64 0a"))
+        #expect(!bytesElement.value.contains("ef bf bd"))
+        // The text form is for reading: the byte reads as U+FFFD there.
+        #expect(diagnostics.canonicalRequest.contains("x-amz-meta-color:r\u{FFFD}d"))
+        #expect(failure.bodyElements.first { $0.name == "StringToSignBytes" }?.value.hasPrefix("41 57 53 34") == true)
     }
 }
 

@@ -90,7 +90,7 @@ extension Explain {
         let v: (String) -> String = { TextFormatting.visible($0) }
         var input = capture.format.rawValue
         if let version = capture.rewrittenVersion { input += ", its \(version) request line read as HTTP/1.1" }
-        line("Captured request (\(input)): \(v(raw.method)) \(v(String(decoding: raw.target, as: UTF8.self)))")
+        line("Captured request (\(input)): \(v(raw.method)) \(v(TextFormatting.text(keepingBytes: raw.target)))")
         line("Body:               \(bodyNote)")
         let diagnostics: VerificationFailure.Diagnostics?
         var failure: VerificationFailure?
@@ -100,17 +100,20 @@ extension Explain {
             diagnostics = f.diagnostics
             failure = f
         }
-        guard let diagnostics, let parts = MismatchAnalysis.Parts(diagnostics.canonicalRequest) else {
+        // Bytes that are not UTF-8 (a raw Latin-1 header value) are shown as \xNN, not as U+FFFD.
+        let canonicalRequest = diagnostics.map { TextFormatting.text(keepingBytes: $0.canonicalRequestBytes) }
+        let stringToSign = diagnostics.map { TextFormatting.text(keepingBytes: $0.stringToSignBytes) } ?? ""
+        guard let diagnostics, let canonicalRequest, let parts = MismatchAnalysis.Parts(canonicalRequest) else {
             let f = failure.map { "\($0.code.name) (\($0.httpStatus)): \($0.message)" } ?? "no canonical request"
             throw CLIError.failure("the captured request cannot be explained: \(f)")
         }
         line()
         out += Self.stages(parts)
-        line("Canonical request (SHA-256 \(diagnostics.stringToSign.split(separator: "\n").last.map(String.init) ?? "")):")
-        out += Self.quoted(diagnostics.canonicalRequest)
+        line("Canonical request (SHA-256 \(stringToSign.split(separator: "\n").last.map(String.init) ?? "")):")
+        out += Self.quoted(canonicalRequest)
         line()
         line("String to sign:")
-        out += Self.quoted(diagnostics.stringToSign)
+        out += Self.quoted(stringToSign)
         line()
         line("Signature (sent):   \(diagnostics.signatureProvided)")
         var matches: Bool? = nil
@@ -142,7 +145,7 @@ extension Explain {
                 ours: matches == true ? diagnostics.signatureProvided : nil,
                 ourAccessKeyID: matches == true ? providedID : nil)
             out += Self.comparison(
-                report, canonicalRequest: diagnostics.canonicalRequest, stringToSign: diagnostics.stringToSign,
+                report, canonicalRequest: canonicalRequest, stringToSign: stringToSign,
                 signatures: signatures)
         }
         return out

@@ -23,7 +23,7 @@ struct ServerSignatureReport {
         if let cr = ServerSignatureReport.element("CanonicalRequestBytes", in: text),
             let bytes = ServerSignatureReport.hexBytes(cr)
         {
-            canonicalRequest = String(decoding: bytes, as: UTF8.self)
+            canonicalRequest = TextFormatting.text(keepingBytes: bytes)
         } else if let cr = ServerSignatureReport.element("CanonicalRequest", in: text) {
             canonicalRequest = ServerSignatureReport.unescapeXML(cr)
         } else {
@@ -34,7 +34,7 @@ struct ServerSignatureReport {
         if let bytes = ServerSignatureReport.element("StringToSignBytes", in: text).flatMap(
             ServerSignatureReport.hexBytes)
         {
-            stringToSign = String(decoding: bytes, as: UTF8.self)
+            stringToSign = TextFormatting.text(keepingBytes: bytes)
         } else {
             stringToSign = ServerSignatureReport.element("StringToSign", in: text).map(
                 ServerSignatureReport.unescapeXML)

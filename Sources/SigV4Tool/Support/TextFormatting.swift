@@ -95,9 +95,43 @@ enum TextFormatting {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Makes non-printing characters visible: `\t`, `\r`, `\xNN` for other controls,
-    /// `<U+XXXX>` for invisible Unicode (no-break and zero-width spaces, BOM), and a
-    /// trailing space as `\x20`.
+    /// Where ``text(keepingBytes:)`` puts a byte that is not part of valid UTF-8: byte `b` becomes
+    /// the scalar `rawByteBase + b` (plane 16's private use area, U+10FF80...U+10FFFF), which
+    /// ``visible(_:)-(Substring)`` shows as `\xNN`.
+    static let rawByteBase: UInt32 = 0x10_FF00
+
+    /// `bytes` as text for display, losing nothing: valid UTF-8 decodes as usual, and every byte that
+    /// is not part of it (a Latin-1 `é` sent raw, a stray continuation byte) is kept as a stand-in
+    /// scalar that ``visible(_:)-(Substring)`` prints as `\xNN`, where `String(decoding:as:)` would print
+    /// U+FFFD for any of them. A real character in U+10FF00...U+10FFFF is kept as its four bytes, so
+    /// that no stand-in is ambiguous.
+    ///
+    /// ```swift
+    /// TextFormatting.visible(TextFormatting.text(keepingBytes: [0x61, 0xE9, 0x62]))  // "a\\xE9b"
+    /// ```
+    static func text(keepingBytes bytes: some Collection<UInt8>) -> String {
+        var out = String.UnicodeScalarView()
+        var source = Array(bytes)[...]
+        while let first = source.first {
+            // A fresh decoder per scalar: after an error, decoding resumes at the next byte.
+            var decoder = UTF8()
+            var iterator = source.makeIterator()
+            if case .scalarValue(let scalar) = decoder.decode(&iterator), scalar.value < rawByteBase {
+                out.append(scalar)
+                source = source.dropFirst(UTF8.width(scalar))
+                continue
+            }
+            // Not the start of a valid sequence (or a real character in the stand-ins' range, which is
+            // kept as its first byte here and its others in the next rounds).
+            out.append(Unicode.Scalar(rawByteBase + UInt32(first))!)
+            source = source.dropFirst()
+        }
+        return String(out)
+    }
+
+    /// Makes non-printing characters visible: `\t`, `\r`, `\xNN` for other controls and for bytes
+    /// that are not UTF-8 (kept by ``text(keepingBytes:)``), `<U+XXXX>` for invisible Unicode
+    /// (no-break and zero-width spaces, BOM), and a trailing space as `\x20`.
     static func visible(_ s: Substring) -> String {
         var out = ""
         for u in s.unicodeScalars {
@@ -106,6 +140,8 @@ enum TextFormatting {
             case 0x0d: out += "\\r"
             case 0x0a: out += "\\n"
             case 0x00..<0x20, 0x7f: out += "\\x" + String(hex4(u.value).suffix(2)).uppercased()
+            case (rawByteBase + 0x80)...(rawByteBase + 0xff):
+                out += "\\x" + String(hex4(u.value - rawByteBase).suffix(2)).uppercased()
             case 0x80..<0xa0, 0xa0, 0xad, 0x2000...0x200f, 0x2028...0x202f, 0x205f...0x206f, 0xfeff:
                 out += "<U+" + hex4(u.value).uppercased() + ">"
             default: out.unicodeScalars.append(u)
