@@ -18,6 +18,8 @@ struct AWSChunkedRequestBody: AsyncSequence, Sendable {
     let base: RequestBody
     let decoder: AWSChunkedDecoder
     let recorder: BodyFailureRecorder
+    /// Where the trailer's verified checksum goes (the handler reads it from its context).
+    let trailer: SigV4BodyTrailer?
 
     static let decodedContentLength = HTTPField.Name("x-amz-decoded-content-length")!
     static let trailer = HTTPField.Name("x-amz-trailer")!
@@ -32,7 +34,7 @@ struct AWSChunkedRequestBody: AsyncSequence, Sendable {
     /// declared; a head with both says two things about one body (RFC 9112, section 6.3).
     static func decodedRequest(
         _ request: Request, verified: VerifiedRequest, limit: Int?, recorder: BodyFailureRecorder
-    ) throws(VerificationFailure) -> Request {
+    ) throws(VerificationFailure) -> (request: Request, trailer: SigV4BodyTrailer?) {
         let decoder = try verified.makeChunkedDecoder(for: VerificationRequest(request.head))
         if let limit, decoder.decodedContentLength > limit {
             throw VerificationFailure(
@@ -57,18 +59,20 @@ struct AWSChunkedRequestBody: AsyncSequence, Sendable {
         fields[Self.contentSHA256] = PayloadHash.unsignedPayload.value
         fields[.contentLength] = String(decoder.decodedContentLength)
         head.headerFields = fields
-        let body = AWSChunkedRequestBody(base: request.body, decoder: decoder, recorder: recorder)
-        return Request(head: head, body: RequestBody(asyncSequence: body))
+        let trailer = decoder.encoding.trailer.map { SigV4BodyTrailer(algorithm: $0) }
+        let body = AWSChunkedRequestBody(base: request.body, decoder: decoder, recorder: recorder, trailer: trailer)
+        return (Request(head: head, body: RequestBody(asyncSequence: body)), trailer)
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: base.makeAsyncIterator(), decoder: decoder, recorder: recorder)
+        AsyncIterator(base: base.makeAsyncIterator(), decoder: decoder, recorder: recorder, trailer: trailer)
     }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: RequestBody.AsyncIterator
         var decoder: AWSChunkedDecoder
         let recorder: BodyFailureRecorder
+        let trailer: SigV4BodyTrailer?
         /// Verified decoded bytes not yet released.
         var held: ByteBuffer?
         var finished = false
@@ -88,6 +92,8 @@ struct AWSChunkedRequestBody: AsyncSequence, Sendable {
                         await recorder.record(error)
                         throw error
                     }
+                    // Known before the last bytes go out: a handler that reads to the end finds it set.
+                    if let trailer, let checksum = decoder.trailerChecksum { trailer.record(checksum) }
                     defer { held = nil }
                     return held
                 }

@@ -270,8 +270,9 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         }
         let checked: Request?
         let recorder: BodyFailureRecorder?
+        let trailer: SigV4BodyTrailer?
         do {
-            (checked, recorder) = try Self.checkedRequest(
+            (checked, recorder, trailer) = try Self.checkedRequest(
                 request, verified: verified, limit: configuration.maxBodySize, transport: configuration.transport,
                 maxBufferedBodySize: configuration.maxBufferedBodySize, clock: configuration.clock)
         } catch {
@@ -280,6 +281,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         let signature = verified.signature
         var context = context
         context.sigV4 = consume verified
+        context.sigV4Trailer = trailer
         do {
             // A request whose body needs no check goes on as it came (no copy).
             let response: Response
@@ -409,15 +411,15 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     }
 
     /// `request` with its body replaced by a verified (and, for aws-chunked, decoded) one, and the
-    /// recorder of that body's failures; nil and no recorder when the body needs no check (the
-    /// request then goes on as it came, not copied): one already verified or unsigned whose
-    /// `Content-Length` is declared within the limit, since
-    /// HTTP framing stops it at that length, or, over an HTTP/1.x `transport`, that declares no
-    /// length and no transfer coding (no body at all).
+    /// recorder of that body's failures and, for an aws-chunked body with a trailer, where its
+    /// checksum goes; nil and no recorder when the body needs no check (the request then goes on as
+    /// it came, not copied): one already verified or unsigned whose `Content-Length` is declared
+    /// within the limit, since HTTP framing stops it at that length, or, over an HTTP/1.x
+    /// `transport`, that declares no length and no transfer coding (no body at all).
     static func checkedRequest(
         _ request: Request, verified: VerifiedRequest, limit: Int?, transport: Configuration.Transport,
         maxBufferedBodySize: Int = 8 << 20, clock: @escaping @Sendable () -> AmzDate = Configuration.systemClock
-    ) throws(VerificationFailure) -> (Request?, BodyFailureRecorder?) {
+    ) throws(VerificationFailure) -> (Request?, BodyFailureRecorder?, SigV4BodyTrailer?) {
         var declaredLength: Int?
         if let text = request.headers[.contentLength] { declaredLength = Int(text) }
         if let limit, verified.payload != .awsChunked, verified.payload != .eventStream, let length = declaredLength,
@@ -441,13 +443,15 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         if verified.payload == .verified || verified.payload == .unsigned, checksumVerifier == nil,
             (transport == .http1 && unframed) || (!declaredBodiless && (limit == nil || framed))
         {
-            return (nil, nil)
+            return (nil, nil, nil)
         }
         var checked = request
         let recorder = BodyFailureRecorder()
+        var trailer: SigV4BodyTrailer? = nil
         switch verified.payload {
         case .awsChunked:
-            checked = try AWSChunkedRequestBody.decodedRequest(request, verified: verified, limit: limit, recorder: recorder)
+            (checked, trailer) = try AWSChunkedRequestBody.decodedRequest(
+                request, verified: verified, limit: limit, recorder: recorder)
         case .eventStream:
             checked = try EventStreamRequestBody.decodedRequest(
                 request, verified: verified, limit: limit, recorder: recorder, maxBufferedBodySize: maxBufferedBodySize,
@@ -464,7 +468,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
                     hashIfBytesArrive: declaredBodiless ? verified.payloadHash : nil, checksumVerifier: checksumVerifier,
                     limit: limit, recorder: recorder))
         }
-        return (checked, recorder)
+        return (checked, recorder, trailer)
     }
 
     /// 16 random hex digits.

@@ -23,11 +23,21 @@ public protocol SigV4RequestContext: RequestContext {
     /// when ``SigV4Authenticator/Configuration/browserForms`` is on; the request's body is then the
     /// file. A context without a stored property for it (the default) never holds one.
     var sigV4Form: VerifiedPostForm? { get set }
+    /// The checksum an aws-chunked body's trailer carried, filled once the body has been read and
+    /// verified (``SigV4BodyTrailer``), set by ``SigV4Authenticator`` when the body declares a
+    /// trailer. A context without a stored property for it (the default) never holds one.
+    var sigV4Trailer: SigV4BodyTrailer? { get set }
 }
 
 extension SigV4RequestContext {
     /// No stored form: contexts written before browser forms keep compiling (and never see one).
     public var sigV4Form: VerifiedPostForm? {
+        get { nil }
+        set {}
+    }
+
+    /// No stored trailer: contexts written before it keep compiling (and never see one).
+    public var sigV4Trailer: SigV4BodyTrailer? {
         get { nil }
         set {}
     }
@@ -46,6 +56,14 @@ public struct BasicSigV4RequestContext: SigV4RequestContext, RemoteAddressReques
     public var sigV4: VerifiedRequest?
     /// The verified browser-form upload, nil unless the middleware accepted one.
     public var sigV4Form: VerifiedPostForm?
+    /// The checksum an aws-chunked body's trailer carried, once the body has been read; nil when the
+    /// body declares no trailer.
+    ///
+    /// ```swift
+    /// for try await _ in request.body {}
+    /// let crc = context.sigV4Trailer?.checksum?.value
+    /// ```
+    public var sigV4Trailer: SigV4BodyTrailer?
     /// The address of the connection's peer (the client, or the proxy in front of this server), as
     /// the channel reports it; nil where there is none (Hummingbird's router test framework).
     ///
@@ -65,6 +83,7 @@ public struct BasicSigV4RequestContext: SigV4RequestContext, RemoteAddressReques
         self.coreContext = .init(source: source)
         self.sigV4 = nil
         self.sigV4Form = nil
+        self.sigV4Trailer = nil
         self.remoteAddress = source.channel.remoteAddress
         self.channel = source.channel
     }

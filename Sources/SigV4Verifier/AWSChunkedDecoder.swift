@@ -83,6 +83,15 @@ public struct AWSChunkedDecoder: Sendable {
     public let limits: Limits
     /// Decoded bytes released so far (all verified, except under the unsigned-trailer variant).
     public private(set) var releasedByteCount = 0
+    /// The checksum the trailer carried (`x-amz-checksum-crc32c: …`), set once it matched the decoded
+    /// body (and, under the signed variants, the trailer's signature verified); nil before that and
+    /// for variants without a trailer. A store keeps it to answer `GetObject` with `ChecksumMode`.
+    ///
+    /// ```swift
+    /// try decoder.finish()
+    /// if let checksum = decoder.trailerChecksum { print(checksum.algorithm, checksum.value) }  // crc32c yZRlqg==
+    /// ```
+    public private(set) var trailerChecksum: DeclaredChecksum?
 
     var chunkSigner: ChunkSigner?
     /// SigV4a (`STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD…`): the ECDSA chain instead of `chunkSigner`.
@@ -469,6 +478,7 @@ public struct AWSChunkedDecoder: Sendable {
             throw fail(
                 .badDigest, "The \(checksum.algorithm.headerName) you specified did not match the calculated checksum.")
         }
+        trailerChecksum = DeclaredChecksum(algorithm: checksum.algorithm, value: computed)
     }
 }
 

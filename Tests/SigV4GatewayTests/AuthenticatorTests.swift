@@ -55,6 +55,14 @@ struct TestApp {
             for try await buffer in request.body { bytes += buffer.readableBytesView }
             return "\(bytes.count) \(PayloadHash.sha256(of: bytes).value) \(request.headers[.contentEncoding] ?? "-")"
         }
+        // The trailer's checksum as the handler sees it before and after reading the body.
+        router.put("/upload-trailer") { request, context in
+            let before = context.sigV4Trailer?.checksum?.value ?? "-"
+            for try await _ in request.body {}
+            let trailer = context.sigV4Trailer
+            let after = trailer?.checksum.map { "\($0.headerName) \($0.value)" } ?? "-"
+            return "\(trailer.map { "\($0.algorithm)" } ?? "none") \(before) \(after)"
+        }
         return Application(router: router)
     }
 }
@@ -610,6 +618,36 @@ struct AuthenticatorTests {
             try await client.execute(uri: "/upload", method: .put, headers: badHeaders, body: ByteBuffer(bytes: badBody)) {
                 #expect($0.status == .badRequest)
                 #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "BadDigest")
+            }
+        }
+    }
+
+    @Test(
+        "the handler reads an aws-chunked body's trailer checksum from its context once the body is read, verified",
+        arguments: [AWSChunkedEncoding.signedWithTrailer(.crc32c), .unsignedWithTrailer(.sha256), .signed])
+    func trailerChecksumReachesTheHandler(encoding: AWSChunkedEncoding) async throws {
+        let body = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let request = HTTPRequest(
+            method: .put, scheme: "http", authority: "localhost", path: "/upload-trailer",
+            headerFields: [HTTPField.Name("Host")!: "localhost"])
+        let streaming = try TestApp.signer().signStreaming(
+            request, decodedContentLength: body.count, encoding: encoding, chunkSize: 8192, contentLength: .unsigned,
+            at: TestApp.now)
+        let encoded = try streaming.encode(body)
+        let expected: String
+        if let algorithm = encoding.trailer {
+            let value = TrailingChecksum.base64(algorithm, of: body)
+            expected = "\(algorithm) - \(algorithm.headerName) \(value)"
+        } else {
+            expected = "none - -"
+        }
+        try await TestApp.application().test(.router) { client in
+            try await client.execute(
+                uri: "/upload-trailer", method: .put, headers: streaming.request.headerFields,
+                body: ByteBuffer(bytes: encoded)
+            ) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body) == expected)
             }
         }
     }
