@@ -36,37 +36,113 @@ package struct RawURL: Sendable, Equatable {
         return h
     }
 
-    /// True when curl sends another `Host` than ``host``: an IPv4 address written other than as four
-    /// decimal numbers 0 to 255 without leading zeros (`127.1`, `0x7f.0.0.1`, `0177.0.0.1`,
-    /// `2130706433`), which curl's URL parser reads as C's `strtoul` does (`0x` hex, `0` octal, fewer
-    /// than four parts filling the last bytes) and rewrites to dotted decimal before sending.
+    /// What curl does with ``host`` before sending it as the `Host` header.
+    package enum CurlHost: Sendable, Equatable {
+        /// curl sends the host as written.
+        case asWritten
+        /// curl sends this text instead: an IPv4 address as four decimal numbers, or an IPv6 address shortened
+        /// or without its zone ID (brackets kept).
+        case rewritten(String)
+        /// curl percent-decodes a host name (`%6cocalhost` is sent as `localhost`) and converts what that gives
+        /// to IDNA or refuses it: the `%` text is never sent.
+        case percentDecoded
+        /// curl refuses the URL ("URL using bad/illegal format", exit 3), for the reason given.
+        case refused(String)
+    }
+
+    /// What curl does with ``host``, as curl 7.88.1 (Debian 12) was seen to do it: its URL parser
+    /// (`lib/urlapi.c`) reads an IPv4 address as C's `strtoul` with base 0 does (`0x` hex, `0` octal,
+    /// any number of leading zeros, fewer than four parts filling the last bytes) and sends it as four
+    /// decimal numbers; shortens an IPv6 address when `inet_ntop` writes it shorter (`[0:0:0:0:0:0:0:1]`
+    /// as `[::1]`, `[::0001]` as `[::1]`, but `[::ABCD]` as written) and drops a zone ID; percent-decodes a
+    /// host name; and refuses a host name holding any of `! $ & ' ( ) * + , ; < = > [ \ ] ^ { }`, a quote or
+    /// a backquote (so `0x+7f.0.0.1`, which `strtoul` reads no further than its `0`, is refused, not rewritten).
     ///
     /// ```swift
-    /// try RawURL("http://127.1:8080/").curlRewritesHost    // true: curl sends Host: 127.0.0.1:8080
-    /// try RawURL("http://127.0.0.1:8080/").curlRewritesHost  // false
+    /// try RawURL("http://127.1:8080/").curlHost    // .rewritten("127.0.0.1"): curl sends Host: 127.0.0.1:8080
+    /// try RawURL("http://127.0.0.1:8080/").curlHost  // .asWritten
     /// ```
-    package var curlRewritesHost: Bool {
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...4).contains(parts.count) else { return false }
-        var canonical = parts.count == 4
-        for (index, part) in parts.enumerated() {
-            let b = Array(part.utf8)
-            guard let first = b.first, b.count <= 12 else { return false }
-            let value: UInt64?
-            if b.count >= 2, first == 0x30, b[1] | 0x20 == 0x78 {
-                value = UInt64(String(decoding: b.dropFirst(2), as: UTF8.self), radix: 16)
-                canonical = false
-            } else if first == 0x30, b.count > 1 {
-                value = UInt64(String(part), radix: 8)
-                canonical = false
-            } else {
-                value = b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) ? UInt64(String(part)) : nil
-            }
-            // Out of range: not an address to curl, which then sends the name as written.
-            let isLast = index == parts.count - 1
-            guard let value, value <= (isLast ? (1 << (8 * (5 - parts.count))) - 1 : 255) else { return false }
+    package var curlHost: CurlHost {
+        if host.hasPrefix("[") { return Self.curlIPv6(host) }
+        if let dotted = Self.curlIPv4(host) { return dotted == host ? .asWritten : .rewritten(dotted) }
+        if host.contains("%") { return .percentDecoded }
+        if let bad = host.first(where: { "!$&'()*+,;<=>[\\]^`{}\"/:#?@".contains($0) }) {
+            return .refused("it allows no '\(bad)' in a host name")
         }
-        return !canonical
+        return .asWritten
+    }
+
+    /// The IPv4 address curl reads `host` as, in dotted decimal, or nil when curl takes it for a name.
+    /// Each part is what `strtoul(part, &end, 0)` reads; a part that does not end at a `.` or the end of the
+    /// host, a fifth part, a value above 32 bits or a part out of its range makes the host a name.
+    private static func curlIPv4(_ host: String) -> String? {
+        let b = Array(host.utf8)
+        var parts: [UInt64] = []
+        var i = 0
+        while true {
+            guard i < b.count, b[i] >= 0x30, b[i] <= 0x39 else { return nil }  // no sign, no space
+            var radix: UInt64 = 10
+            if b[i] == 0x30 {
+                radix = 8
+                if i + 2 < b.count, b[i + 1] | 0x20 == 0x78, hexValue(b[i + 2]) != nil {
+                    radix = 16
+                    i += 2
+                }
+            }
+            var value: UInt64 = 0
+            while i < b.count, let digit = hexValue(b[i]), digit < radix {
+                if value <= UInt64(UInt32.max) { value = value * radix + digit }  // stays above 32 bits once there
+                i += 1
+            }
+            guard value <= UInt64(UInt32.max) else { return nil }
+            parts.append(value)
+            if i == b.count { break }
+            guard b[i] == 0x2e, parts.count < 4 else { return nil }
+            i += 1
+        }
+        let lastLimit: UInt64 = (1 << (8 * (5 - UInt64(parts.count)))) - 1
+        guard parts.dropLast().allSatisfy({ $0 <= 255 }), parts[parts.count - 1] <= lastLimit else { return nil }
+        var address: UInt64 = parts[parts.count - 1]
+        for (index, part) in parts.dropLast().enumerated() { address |= part << (24 - 8 * UInt64(index)) }
+        return "\(address >> 24).\(address >> 16 & 255).\(address >> 8 & 255).\(address & 255)"
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt64? {
+        switch byte {
+        case 0x30...0x39: UInt64(byte - 0x30)
+        case 0x41...0x46, 0x61...0x66: UInt64((byte | 0x20) - 0x61 + 10)
+        default: nil
+        }
+    }
+
+    /// What curl does with a bracketed IPv6 host: only hex digits, `:` and `.` and then an optional zone
+    /// ID (`%25` or `%` and 1 to 15 characters, dropped); the address must pass `inet_pton`, and is sent
+    /// as `inet_ntop` writes it when that is shorter than what was written.
+    private static func curlIPv6(_ host: String) -> CurlHost {
+        let inside = Array(host.utf8.dropFirst().dropLast())
+        let length = inside.prefix(while: { hexValue($0) != nil || $0 == 0x3a || $0 == 0x2e }).count
+        var hasZone = false
+        if length != inside.count {
+            guard inside[length] == 0x25 else { return .refused("it reads no IPv6 address between the brackets") }
+            var zone = inside[(length + 1)...]
+            if zone.starts(with: Array("25".utf8)), zone.count > 2 { zone = zone.dropFirst(2) }
+            guard (1...15).contains(zone.count) else {
+                return .refused("it takes an IPv6 zone ID of 1 to 15 characters")
+            }
+            hasZone = true
+        }
+        let written = String(decoding: inside[..<length], as: UTF8.self)
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, written, &address) == 1 else {
+            return .refused("it reads no IPv6 address between the brackets")
+        }
+        var sent = written
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        if inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil {
+            let short = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            if short.utf8.count < written.utf8.count { sent = short }
+        }
+        return sent == written && !hasZone ? .asWritten : .rewritten("[\(sent)]")
     }
 
     /// The path part of ``target``.

@@ -1,4 +1,5 @@
 import Foundation
+import SigV4CommandLine
 import Testing
 
 extension CLITests {
@@ -42,31 +43,51 @@ extension CLITests {
             #expect(try CurlCommandTests.verifyWithSigV4(r, token: nil, directory: dir).status == 0)
         }
 
-        /// Hosts curl sends rewritten (`127.1` as `127.0.0.1`), and look-alikes it sends as written.
-        static let rewritten = ["127.1", "0x7f.0.0.1", "0177.0.0.1", "2130706433", "10.0.0.01", "1.2.3", "0x10.1"]
-        static let kept = ["127.0.0.1", "1.2.3.256", "300.1", "0x", "example.com"]
+        /// Hosts curl sends rewritten (`127.1` as `127.0.0.1`, `[0:0:0:0:0:0:0:1]` as `[::1]`, `%6cocalhost`
+        /// as `localhost`), look-alikes it sends as written, and hosts it refuses (exit 3), as curl 7.88.1 does.
+        static let rewritten = [
+            "127.1", "0x7f.0.0.1", "0177.0.0.1", "2130706433", "10.0.0.01", "1.2.3", "0x10.1",
+            "0000000000000127.0.0.1", "0x0000000000000000007f.0.0.1", "[0:0:0:0:0:0:0:1]", "[::0001]",
+            "[0:0:0:0:0:0:0:ABCD]", "[::1%25eth0]", "%6cocalhost", "%6Cocalhost", "local%2ehost",
+        ]
+        static let kept = [
+            "127.0.0.1", "1.2.3.256", "300.1", "0x", "example.com", "0x-7f.0.0.1", "4294967296", "10.0.0.08",
+            "[::1]", "[::ABCD]", "[::FFFF:7f00:1]", "[::ffff:127.0.0.1]",
+        ]
+        static let refusedByCurl = ["0x+7f.0.0.1", "+127.0.0.1", "a*b", "[1::2::3]", "[::1%25eth0123456789012]"]
 
-        @Test("a host curl rewrites (an IPv4 address in a short, hex or octal form) is refused by sign --format curl and sigv4 curl; look-alikes curl sends as written are signed; real curl sends exactly that split")
+        @Test("a host curl rewrites (an IPv4 address in a short, hex, octal or zero-padded form, an IPv6 address it shortens or whose zone it drops, a percent-encoded name) or refuses is refused by sign --format curl and sigv4 curl; look-alikes curl sends as written are signed; real curl sends exactly that split")
         func hostsCurlRewritesAreRefused() throws {
             let dir = try TempDir()
             let server = try RecordingServer(directory: dir.path)
             let env = CurlCommandTests.env(home: dir.path)
-            for host in Self.rewritten + Self.kept {
+            for host in Self.rewritten + Self.kept + Self.refusedByCurl {
                 let url = "http://\(host):9/k"
                 let printed = try Tool.sigv4(["sign", url, "--format", "curl"] + Self.scope, env: env)
                 let ran = try Tool.run(
                     Tool.binary, ["curl"] + Self.scope + ["--dry-run", "--", url], env: env)
                 // What curl sends for the host, to the recording server.
+                let before = try server.requests().count
                 let sent = try Tool.run(
                     "/usr/bin/curl",
-                    ["-q", "-sS", "-o", "/dev/null", "-m", "10", "--connect-to", "::127.0.0.1:\(server.port)",
+                    ["-q", "-g", "-sS", "-o", "/dev/null", "-m", "10", "--connect-to", "::127.0.0.1:\(server.port)",
                      "http://\(host):80/probe"],
                     env: Tool.cleanEnvironment(home: dir.path))
+                if Self.refusedByCurl.contains(host) {
+                    #expect(sent.status == 3, "\(host): curl \(sent.status) \(sent.stderr)")
+                    #expect(try server.requests().count == before, "curl sent a request for \(host)")
+                    Self.expectUsageError(printed, naming: ["refuses the host"])
+                    Self.expectUsageError(ran, naming: ["refuses the host"])
+                    continue
+                }
                 #expect(sent.status == 0, "\(host): \(sent.stderr)")
                 let request = try #require(try server.requests().last)
                 let sentHost = ((request["headers"] as? [[String]]) ?? []).first { $0[0].lowercased() == "host" }?[1]
                 if Self.rewritten.contains(host) {
                     #expect(sentHost != host, "curl sent \(host) as written")
+                    if case .rewritten(let expected) = try RawURL(url).curlHost {
+                        #expect(sentHost == expected, "curl sent \(sentHost ?? "nothing") for \(host)")
+                    }
                     Self.expectUsageError(printed, naming: ["rewrites the host"])
                     Self.expectUsageError(ran, naming: ["rewrites the host"])
                 } else {

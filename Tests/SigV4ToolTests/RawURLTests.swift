@@ -67,4 +67,73 @@ struct RawURLTests {
             return e.kind == .usage && e.message.contains(expected)
         }
     }
+
+    /// What curl 7.88.1 (Debian 12) was seen to do with each host (`curl -v -g --connect-to` to a local
+    /// `python3 -m http.server`, reading the `Host` line it sent, or its exit 3 for a refused URL).
+    static let curlHosts: [(String, RawURL.CurlHost)] = [
+        ("127.0.0.1", .asWritten),
+        ("127.1", .rewritten("127.0.0.1")),
+        ("0X7F.0.0.1", .rewritten("127.0.0.1")),
+        ("0000000000000127.0.0.1", .rewritten("87.0.0.1")),  // octal, however many zeros
+        ("00000000000000000000000000000000000000000037777777777", .rewritten("255.255.255.255")),
+        ("0x0000000000000000000000000000000000000000ffffffff", .rewritten("255.255.255.255")),
+        ("0x0.0x0.0x0.0x0", .rewritten("0.0.0.0")),
+        ("0", .rewritten("0.0.0.0")),
+        ("1.16777215", .rewritten("1.255.255.255")),
+        ("1.2.65535", .rewritten("1.2.255.255")),
+        ("127.0.0.01", .rewritten("127.0.0.1")),
+        ("1.16777216", .asWritten),
+        ("1.2.65536", .asWritten),
+        ("4294967296", .asWritten),
+        ("0x100000000", .asWritten),
+        ("0x1ffffffffffffffff.1", .asWritten),
+        ("18446744073709551616", .asWritten),
+        ("10.0.0.08", .asWritten),  // strtoul stops at the 8
+        ("1.2.3.4.5", .asWritten),
+        ("127.0.0.1.", .asWritten),
+        ("127.1.", .asWritten),
+        ("0x.0.0.1", .asWritten),
+        ("0x-7f.0.0.1", .asWritten),
+        ("0x1g", .asWritten),
+        ("LOCALHOST", .asWritten),
+        ("a_b", .asWritten),
+        ("a|b", .asWritten),
+        ("0x+7f.0.0.1", .refused("it allows no '+' in a host name")),
+        ("+127.0.0.1", .refused("it allows no '+' in a host name")),
+        ("a*b", .refused("it allows no '*' in a host name")),
+        ("a!b", .refused("it allows no '!' in a host name")),
+        ("%6cocalhost", .percentDecoded),
+        ("a%zz", .percentDecoded),  // sent as a%25zz
+        ("[::1]", .asWritten),
+        ("[::]", .asWritten),
+        ("[::ABCD]", .asWritten),  // inet_ntop's ::abcd is no shorter
+        ("[ABCD::]", .asWritten),
+        ("[::FFFF:7f00:1]", .asWritten),
+        ("[::ffff:127.0.0.1]", .asWritten),
+        ("[::1.2.3.4]", .asWritten),
+        ("[0:0:0:0:0:0:0:1]", .rewritten("[::1]")),
+        ("[::0001]", .rewritten("[::1]")),
+        ("[0::1]", .rewritten("[::1]")),
+        ("[0::]", .rewritten("[::]")),
+        ("[abcd::0]", .rewritten("[abcd::]")),
+        ("[::0.0.0.1]", .rewritten("[::1]")),
+        ("[0:0:0:0:0:ffff:1.2.3.4]", .rewritten("[::ffff:1.2.3.4]")),
+        ("[1:0:0:2:0:0:0:3]", .rewritten("[1:0:0:2::3]")),
+        ("[1:0:0:0:2:0:0:3]", .rewritten("[1::2:0:0:3]")),
+        ("[fe80::1%25eth0]", .rewritten("[fe80::1]")),
+        ("[::1%eth0]", .rewritten("[::1]")),
+        ("[::1%25]", .rewritten("[::1]")),
+        ("[::1%25eth012345678901]", .rewritten("[::1]")),
+        ("[::1%25eth0123456789012]", .refused("it takes an IPv6 zone ID of 1 to 15 characters")),
+        ("[::1%]", .refused("it takes an IPv6 zone ID of 1 to 15 characters")),
+        ("[v1.x]", .refused("it reads no IPv6 address between the brackets")),
+        ("[1::2::3]", .refused("it reads no IPv6 address between the brackets")),
+        ("[1.2.3.4]", .refused("it reads no IPv6 address between the brackets")),
+        ("[::g]", .refused("it reads no IPv6 address between the brackets")),
+    ]
+
+    @Test("curlHost says what curl 7.88.1 sends for the host, or that it refuses it", arguments: curlHosts)
+    func curlHost(_ host: String, _ expected: RawURL.CurlHost) throws {
+        #expect(try RawURL("http://\(host)/").curlHost == expected)
+    }
 }

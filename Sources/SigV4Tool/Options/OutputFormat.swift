@@ -67,14 +67,26 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
             hint: "drop --data/--data-file/--chunked, or use --format http")
     }
 
-    /// Refuses (usage) a host curl would send rewritten (``RawURL/curlRewritesHost``): the signed
-    /// `Host` would not be the one sent.
+    /// Refuses (usage) a host curl would not send as written (``RawURL/curlHost``): the signed `Host`
+    /// would not be the one sent, or curl would send nothing.
     static func checkCurlSendsHost(_ url: RawURL) throws(CLIError) {
-        guard url.curlRewritesHost else { return }
-        throw .usage(
-            "curl rewrites the host '\(url.host)' (an IPv4 address in a short, hex or octal form) before sending it, "
-                + "so the signed Host would not be the one sent",
-            hint: "write the address as four decimal numbers, for example 127.0.0.1")
+        let unsent = ", so the signed Host would not be the one sent"
+        switch url.curlHost {
+        case .asWritten:
+            return
+        case .rewritten(let sent):
+            throw .usage(
+                "curl rewrites the host '\(url.host)' to '\(sent)' before sending it" + unsent,
+                hint: "write the host as curl sends it: \(sent)")
+        case .percentDecoded:
+            throw .usage(
+                "curl rewrites the host '\(url.host)' (it percent-decodes a host name) before sending it" + unsent,
+                hint: "write the host without percent-encoding")
+        case .refused(let reason):
+            throw .usage(
+                "curl refuses the host '\(url.host)' (\(reason)) and would send no request",
+                hint: "check the host name")
+        }
     }
 
     /// `curl` with the signing headers (or the presigned URL). Uses --path-as-is and --globoff so curl
