@@ -211,16 +211,7 @@ struct Verify: AsyncParsableCommand {
             handle = file
         }
         defer { if path != "-" { try? handle.close() } }
-        var bytes: [UInt8] = []
-        while bytes.count <= limit {
-            let piece: Data?
-            do { piece = try handle.read(upToCount: min(1 << 20, limit + 1 - bytes.count)) } catch {
-                throw usage("cannot read \(path)")
-            }
-            guard let piece, !piece.isEmpty else { return bytes }
-            bytes += piece
-        }
-        return nil
+        do { return try RequestOptions.read(handle, atMost: limit) } catch { throw usage("cannot read \(path)") }
     }
 
     /// Reports a usage error on one line and exits 2.

@@ -372,6 +372,39 @@ extension CLITests {
             #expect(headers.out.contains("Authorization: AWS4-HMAC-SHA256 "))
         }
 
+        /// `sigv4 argv` run from `/bin/sh -c` after `shellPrefix`, its input `redirect`, under `timeout 60` and
+        /// 4 GiB of address space: one that reads without bound is stopped, not left to fill the machine.
+        static func boundedRun(_ argv: [String], shellPrefix: String = "", redirect: String = "") throws
+            -> Tool.Result
+        {
+            let dir = try TempDir()
+            let words = (["/usr/bin/timeout", "60", Tool.binary] + argv + Self.credentialFlags).map { "'\($0)'" }
+            return try Tool.run(
+                "/bin/sh",
+                ["-c", shellPrefix + "(ulimit -v 4194304; exec " + words.joined(separator: " ") + redirect + ")"],
+                env: Tool.cleanEnvironment(home: dir.path))
+        }
+
+        @Test(
+            "sign and presign --data-file of an endless device or pipe (/dev/zero, stdin from /dev/zero, yes |) end at once with a one-line failure (exit 1) past 64 MiB instead of reading for ever",
+            arguments: [
+                (["sign"], "/dev/zero", "", ""), (["sign"], "-", "", " < /dev/zero"),
+                (["sign"], "/dev/stdin", "yes | ", ""), (["presign"], "/dev/zero", "", ""),
+            ])
+        func endlessBodyIsRefused(command: [String], file: String, prefix: String, redirect: String) throws {
+            let started = Date()
+            let result = try Self.boundedRun(
+                command + ["http://127.0.0.1:9/b/k", "-X", "PUT", "--data-file", file, "--region", "us-east-1",
+                           "--service", "s3"],
+                shellPrefix: prefix, redirect: redirect)
+            let seconds = Date().timeIntervalSince(started)
+            #expect(result.status == 1, "exit \(result.status) after \(seconds) s: \(result.stderr)")
+            #expect(result.stderr.hasPrefix("sigv4: error: --data-file '\(file)'"), "\(result.stderr)")
+            #expect(result.stderr.contains("more than 64 MiB"), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+            #expect(result.out.isEmpty, "\(result.out)")
+        }
+
         @Test(
             "sign --sigv4a --chunked --format http | sigv4 verify accepts SigV4a aws-chunked uploads; a flipped data byte is refused",
             arguments: [[], ["--trailer", "crc32c"]])

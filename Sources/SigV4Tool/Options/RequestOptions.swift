@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import SigV4
 import SigV4CommandLine
+import SigV4Verifier
 
 /// Options that describe the request for `sign`, `presign` and `explain`.
 struct RequestOptions: ParsableArguments {
@@ -58,7 +59,7 @@ struct RequestOptions: ParsableArguments {
         if let data { body = .bytes(Array(data.utf8)) }
         if let dataFile {
             if dataFile == "-" {
-                body = .bytes([UInt8](FileHandle.standardInput.readDataToEndOfFile()))
+                body = .bytes(try Self.readBody(FileHandle.standardInput, from: "stdin", name: dataFile))
             } else {
                 guard FileManager.default.isReadableFile(atPath: dataFile) else {
                     throw .failure("cannot read --data-file '\(dataFile)'", hint: "check the path")
@@ -69,12 +70,13 @@ struct RequestOptions: ParsableArguments {
                 } else {
                     // A pipe (`<(…)`, a FIFO) or a device: its length is not its size, and it can be read
                     // once, so it is read whole here, as stdin is.
-                    guard info.st_mode & S_IFMT != S_IFDIR, let handle = FileHandle(forReadingAtPath: dataFile),
-                        let data = try? handle.readToEnd()
-                    else {
+                    // At most `maxStreamedBody` bytes are read: /dev/zero or an endless pipe is refused, not read
+                    // for ever.
+                    guard info.st_mode & S_IFMT != S_IFDIR, let handle = FileHandle(forReadingAtPath: dataFile) else {
                         throw .failure("cannot read --data-file '\(dataFile)'", hint: "check the path")
                     }
-                    body = .bytes([UInt8](data))
+                    defer { try? handle.close() }
+                    body = .bytes(try Self.readBody(handle, from: "the pipe or device", name: dataFile))
                 }
             }
         }
@@ -87,6 +89,39 @@ struct RequestOptions: ParsableArguments {
         }
         let method = (self.method ?? (body.isEmpty && data == nil && dataFile == nil ? "GET" : "POST"))
         return RequestSpec(method: method, url: url, headers: parsed, body: body, payloadOverride: override)
+    }
+
+    /// The most bytes `--data-file` reads from stdin, a pipe or a device, which are read whole (a regular file
+    /// is hashed in a streaming pass, of any size): 64 MiB, the body limit of `verify` and `explain`
+    /// (`HTTPRequestReader.Limits.default.maxBodyBytes`).
+    static let maxStreamedBody = HTTPRequestReader.Limits.default.maxBodyBytes
+
+    /// Reads the `--data-file` body from `handle` (stdin, a pipe or a device) up to ``maxStreamedBody``
+    /// bytes; more, or a read error, is a failure (exit 1), without reading on.
+    static func readBody(_ handle: FileHandle, from source: String, name: String) throws(CLIError) -> [UInt8] {
+        let read: [UInt8]?
+        do { read = try Self.read(handle, atMost: maxStreamedBody) } catch {
+            throw .failure("cannot read --data-file '\(name)'", hint: "check the path")
+        }
+        guard let read else {
+            throw .failure(
+                "--data-file '\(name)': \(source) gave more than \(maxStreamedBody >> 20) MiB",
+                hint: "save the body to a regular file, which is hashed in a streaming pass whatever its size")
+        }
+        return read
+    }
+
+    /// The bytes `handle` gives until its end, or nil once it has given more than `limit` (it is read in
+    /// 1 MiB pieces, never past `limit + 1` bytes).
+    static func read(_ handle: FileHandle, atMost limit: Int) throws -> [UInt8]? {
+        var bytes: [UInt8] = []
+        while bytes.count <= limit {
+            guard let piece = try handle.read(upToCount: min(1 << 20, limit + 1 - bytes.count)), !piece.isEmpty else {
+                return bytes
+            }
+            bytes += piece
+        }
+        return nil
     }
 
     /// Splits `Name: value`; the value keeps its bytes (spacing is canonicalized by the signer).
