@@ -171,7 +171,10 @@ extension Gateway {
     /// Runs `body` (a connection's relay); every ``webSocketKeyCheck`` meanwhile, resolves the key
     /// that signed the handshake again, and when it is gone (deactivated, deleted) or past its
     /// `notAfter`, calls `closing` (close frames, 1008 to the client), which ends `body` as any close
-    /// does. A key store that cannot be read closes nothing.
+    /// does; while it is still good, tells the resolver of the use
+    /// (``CredentialResolver/noteAccepted(accessKeyID:scope:now:)``, as the verifier does for each
+    /// accepted request), so a long-lived connection keeps its key's last use current. A key store that
+    /// cannot be read closes nothing.
     func watchingKey(
         _ identity: VerifiedRequest?, closing: @escaping @Sendable () async -> Void,
         _ body: @escaping @Sendable () async throws -> Void
@@ -183,7 +186,7 @@ extension Gateway {
         }
         let context = (
             accessKeyID: identity.accessKeyID, signedAt: identity.signedAt, region: identity.scope.region,
-            service: identity.scope.service, presigned: identity.isPresigned)
+            service: identity.scope.service, presigned: identity.isPresigned, scope: identity.scope)
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 try await body()
@@ -202,7 +205,12 @@ extension Gateway {
                     } catch {
                         continue
                     }
-                    if let credential, credential.scope.notAfter.map({ now <= $0 }) ?? true { continue }
+                    if let credential, credential.scope.notAfter.map({ now <= $0 }) ?? true {
+                        // The connection goes on under the key: a use, noted as an accepted request's is (the
+                        // key store's last use, which `keys list` shows).
+                        verifier.resolver.noteAccepted(accessKeyID: context.accessKeyID, scope: context.scope, now: now)
+                        continue
+                    }
                     await closing()
                     return false
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import SigV4
 import SigV4TestSupport
 import Testing
 
@@ -485,5 +486,31 @@ struct GatewayWebSocketTests {
         // Two more checks later, bob's connection is still open (its client has not reported).
         Thread.sleep(forTimeInterval: 2.5)
         #expect(!String(decoding: other.stdout, as: UTF8.self).contains("{"), "\(String(decoding: other.stdout, as: UTF8.self))")
+    }
+
+    @Test("each key check that finds an open connection's key still good is a use of the key: keys list's last use moves on past the handshake while the connection is held (--websocket-key-check 1)")
+    func keyCheckIsAUseOfTheKey() throws {
+        let fixture = try ServeFixture(label: "websocket-last-use")
+        defer { fixture.remove() }
+        let alice = try fixture.createKey(principal: "alice")
+        let (gateway, port) = try fixture.startServe(["--websockets", "--websocket-key-check", "1"])
+        defer { gateway.stop() }
+        let holder = try Self.holder(port: port, key: alice, expect: 1, in: fixture, name: "holder")
+        defer { holder.stop() }
+        _ = try #require(holder.line(startingWith: "held"), "the client never held a connection")
+        // The handshake's verification noted a use at or before this second; checks follow each second.
+        let held = Int64(Date().timeIntervalSince1970)
+        Thread.sleep(forTimeInterval: 4.5)
+        holder.stop()
+        kill(gateway.process.processIdentifier, SIGTERM)  // the gateway flushes the buffered last use as it stops
+        #expect(gateway.exited(within: 30), "SIGTERM did not stop the gateway")
+        let (listed, output) = try GatewayBinaryTests.run(
+            ["keys", "list", "--keystore", fixture.store, "--format", "json"], environment: fixture.environment)
+        #expect(listed == 0)
+        let keys = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]], "\(output)")
+        let key = try #require(keys.first { $0["access_key_id"] as? String == alice.accessKeyID }, "\(output)")
+        let lastUsed = try #require((key["last_used"] as? [String: Any])?["at"] as? String, "\(key)")
+        let at = try AmzDate(iso8601Basic: lastUsed).secondsSince1970
+        #expect(at >= held + 2, "last use \(lastUsed), connection held from \(AmzDate(secondsSince1970: held))")
     }
 }
