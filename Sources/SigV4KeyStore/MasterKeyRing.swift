@@ -179,6 +179,20 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
 
     /// Reads a key file. Refuses a file that group or others may read or write (`keyFilePermissions`).
     public static func readKeyFile(atPath path: String) throws(KeyStoreError) -> MasterKeyRing {
+        try readKeyFile(atPath: path, requiringOwner: nil)
+    }
+
+    /// Reads a key file as ``readKeyFile(atPath:)`` does, and refuses (`invalidArgument`) one that belongs
+    /// to a user other than `owner` and root. The owner is the one of the file read, from `fstat` on the
+    /// descriptor the key is then read from (a check of the path before opening it could judge another
+    /// file than the one read), and a file whose owner cannot be told is not read.
+    ///
+    /// ```swift
+    /// let ring = try MasterKeyRing.readKeyFile(atPath: keyFile, requiringOwner: geteuid())
+    /// ```
+    package static func readKeyFile(atPath path: String, requiringOwner owner: UInt32?) throws(KeyStoreError)
+        -> MasterKeyRing
+    {
         // The checks are made on the file opened (`fstat`), not on the path before opening it: between
         // a `stat` and an `open` the name could come to stand for another file. (A symlink to the key
         // file is followed, as secret mounts use them; the file it reaches is the one checked.)
@@ -192,6 +206,11 @@ public struct MasterKeyRing: Sendable, CustomStringConvertible {
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             throw KeyStoreError(.storage, "cannot read master key file \(path): \(errnoText())")
+        }
+        if let owner, info.st_uid != owner, info.st_uid != 0 {
+            throw KeyStoreError(
+                .invalidArgument,
+                "the master key file \(path) belongs to another user (uid \(info.st_uid)); it is never used")
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw KeyStoreError(.malformedMasterKey, "master key file \(path) is not a regular file")

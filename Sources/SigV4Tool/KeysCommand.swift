@@ -289,19 +289,13 @@ struct KeysInit: AsyncParsableCommand {
                 // the store and the file must agree on one key. But not one another user made: whoever can
                 // write in a shared directory could plant a key they know before the first init, and read
                 // every secret sealed under it (the file reached through a link is the one judged; root's
-                // is trusted, as root could write the store itself).
+                // is trusted, as root could write the store itself). The owner judged is the one of the file
+                // read (`fstat` on the descriptor read from), and a file whose owner cannot be told is not used.
                 let fresh = try MasterKeyRing.generate()
                 if try fresh.createKeyFile(atPath: keyFile) {
                     ring = fresh
                 } else {
-                    var info = stat()
-                    if stat(keyFile, &info) == 0, info.st_uid != geteuid(), info.st_uid != 0 {
-                        throw KeyStoreError(
-                            .invalidArgument,
-                            "the master key file \(keyFile) belongs to another user (uid \(info.st_uid)); "
-                                + "'keys init' never uses it")
-                    }
-                    ring = try MasterKeyRing.readKeyFile(atPath: keyFile)
+                    ring = try MasterKeyRing.readKeyFile(atPath: keyFile, requiringOwner: geteuid())
                 }
                 source = keyFile
             }

@@ -420,4 +420,27 @@ import Testing
         #expect(used.status == 0, "\(used.stderr)")
         #expect(try MasterKeyRing.readKeyFile(atPath: own + ".masterkey").versions == ring.versions)
     }
+
+    @Test("readKeyFile(atPath:requiringOwner:) judges the owner of the file it reads (fstat on its descriptor), through a link too: another user's is refused, the owner's and root's are read")
+    func keyFileOwnerIsTheOneOfTheFileRead() throws {
+        try #require(geteuid() == 0, "the check needs root to make a file of another user")
+        let dir = TempDir()
+        let theirs = dir.file("theirs.masterkey")
+        try MasterKeyRing.generate().writeKeyFile(atPath: theirs)
+        #expect(chown(theirs, 65534, 65534) == 0)
+        let link = dir.file("link.masterkey")
+        #expect(symlink(theirs, link) == 0)
+        for path in [theirs, link] {
+            #expect {
+                _ = try MasterKeyRing.readKeyFile(atPath: path, requiringOwner: 1000)
+            } throws: { error in
+                let e = error as? KeyStoreError
+                return e?.code == .invalidArgument && e?.reason.contains("belongs to another user (uid 65534)") == true
+            }
+        }
+        #expect(try MasterKeyRing.readKeyFile(atPath: link, requiringOwner: 65534).versions == [1])
+        let roots = dir.file("root.masterkey")
+        try MasterKeyRing.generate().writeKeyFile(atPath: roots)
+        #expect(try MasterKeyRing.readKeyFile(atPath: roots, requiringOwner: 1000).versions == [1])
+    }
 }
