@@ -4,6 +4,7 @@ public import NIOCore
 import NIOHTTP2
 import NIOSSL
 import NIOTLS
+import HummingbirdSigV4
 
 /// A server channel with the guards an HTTP/2 server needs and Hummingbird 2.28.1 leaves out, for
 /// `HTTP2UpgradeChannel` (TLS, then ALPN) and any other `ServerChildChannel`.
@@ -16,10 +17,14 @@ import NIOTLS
 ///   gets an ``HTTP2StreamErrorContainment`` (a stream that breaks HTTP/2's header or length rules is
 ///   reset alone; Hummingbird closes the whole connection) and, with a timeout, an
 ///   ``HTTP2GoAwayDeadlineHandler`` (a client that never answers the GOAWAY's PING is closed
-///   `idleTimeout` after it).
+///   `idleTimeout` after it), and, with a send timeout, a `SendTimeout` first in its pipeline, where
+///   the bytes go to the socket: a connection whose bytes have stopped leaving (its client stopped
+///   reading) is closed, however many streams it opens (each new one waits for the connection to take
+///   its answer, so the streams' own `SendTimeout`s time nothing).
 /// - A channel that is neither TLS nor HTTP/2 (plain HTTP/1.1) goes on unchanged.
 ///
-/// `idleTimeout` nil, zero or negative: no deadlines (the stream guard is installed all the same).
+/// `idleTimeout` nil, zero or negative: no deadlines (the stream guard is installed all the same);
+/// `sendTimeout` nil (the default), zero or negative: no connection `SendTimeout`.
 /// `HTTPServerBuilder.sigV4HTTP2(tlsConfiguration:…)`
 /// wraps its `HTTP2UpgradeChannel` in one, and `sigV4PlaintextHTTP2` its `HTTP2Channel`.
 ///
@@ -32,28 +37,34 @@ public struct GuardedHTTP2Channel<Base: ServerChildChannel>: ServerChildChannel 
 
     let base: Base
     let deadline: Duration?
+    let sendTimeout: Duration?
 
-    /// `base` with the guards, its deadlines `idleTimeout` long (none when nil, zero or negative).
+    /// `base` with the guards, its deadlines `idleTimeout` long (none when nil, zero or negative), each
+    /// HTTP/2 connection closed when its bytes have not left for `sendTimeout` (never when nil, zero or
+    /// negative).
     ///
     /// ```swift
     /// let guarded = GuardedHTTP2Channel(try HTTP2UpgradeChannel(tlsConfiguration: tls, responder: responder),
-    ///                                   idleTimeout: .seconds(60))
+    ///                                   idleTimeout: .seconds(60), sendTimeout: .seconds(60))
     /// ```
-    public init(_ base: Base, idleTimeout: Duration?) {
+    public init(_ base: Base, idleTimeout: Duration?, sendTimeout: Duration? = nil) {
         self.base = base
         self.deadline = idleTimeout.flatMap { $0 > .zero ? $0 : nil }
+        self.sendTimeout = sendTimeout.flatMap { $0 > .zero ? $0 : nil }
     }
 
     /// `base`'s setup, then the guards: the handshake's deadline right after the TLS handler (which
     /// tells its handshake's end to the next handler only), or, without TLS, the HTTP/2 guards at once.
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let deadline = self.deadline
+        let sendTimeout = self.sendTimeout
         return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             if let tls = try? pipeline.handler(type: NIOSSLServerHandler.self) {
-                try pipeline.addHandler(TLSHandshakeGuard(deadline, logger: logger), position: .after(tls))
+                try pipeline.addHandler(
+                    TLSHandshakeGuard(deadline, sendTimeout: sendTimeout, logger: logger), position: .after(tls))
             } else {
-                HTTP2Guards.add(pipeline, deadline: deadline, logger: logger)
+                HTTP2Guards.add(pipeline, deadline: deadline, sendTimeout: sendTimeout, logger: logger)
             }
             return value
         }
@@ -68,15 +79,21 @@ public struct GuardedHTTP2Channel<Base: ServerChildChannel>: ServerChildChannel 
 /// The guards ``GuardedHTTP2Channel`` puts on each HTTP/2 connection.
 enum HTTP2Guards {
     /// Puts the HTTP/2 guards between NIOHTTP2's handler and Hummingbird's connection manager, which
-    /// comes after it, when `pipeline` has NIOHTTP2's handler.
+    /// comes after it, and a `SendTimeout(sendTimeout)` (when not nil) first, where the bytes go to the
+    /// socket (below TLS, whose writes it would otherwise see complete only a whole flush at a time),
+    /// when `pipeline` has NIOHTTP2's handler.
     static func add(
-        _ pipeline: ChannelPipeline.SynchronousOperations, deadline: Duration?, logger: Logger
+        _ pipeline: ChannelPipeline.SynchronousOperations, deadline: Duration?, sendTimeout: Duration?,
+        logger: Logger
     ) {
         guard let http2 = try? pipeline.handler(type: NIOHTTP2Handler.self) else { return }
         do {
             try pipeline.addHandler(HTTP2StreamErrorContainment(logger: logger), position: .after(http2))
             if let deadline {
                 try pipeline.addHandler(HTTP2GoAwayDeadlineHandler(deadline), position: .after(http2))
+            }
+            if let sendTimeout {
+                try pipeline.addHandler(SendTimeout(TimeAmount(sendTimeout)), position: .first)
             }
         } catch {
             // Only a pipeline already closing refuses a handler.
@@ -92,11 +109,13 @@ final class TLSHandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
     private let deadline: Duration?
+    private let sendTimeout: Duration?
     private let logger: Logger
     private var timer: Scheduled<Void>?
 
-    init(_ deadline: Duration?, logger: Logger) {
+    init(_ deadline: Duration?, sendTimeout: Duration?, logger: Logger) {
         self.deadline = deadline
+        self.sendTimeout = sendTimeout
         self.logger = logger
     }
 
@@ -120,7 +139,7 @@ final class TLSHandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
             timer = nil
             // ALPN has set the connection up while the event went by: an HTTP/2 one has NIOHTTP2's handler.
             let pipeline = context.pipeline.syncOperations
-            HTTP2Guards.add(pipeline, deadline: deadline, logger: logger)
+            HTTP2Guards.add(pipeline, deadline: deadline, sendTimeout: sendTimeout, logger: logger)
             pipeline.removeHandler(context: context, promise: nil)
         }
     }

@@ -18,7 +18,10 @@ extension HTTPServerBuilder {
     ///   closed instead.
     /// - Each stream and each HTTP/1.1 connection gets a `SendTimeout(sendTimeout)`: one whose answer has
     ///   not drained for that long (its client stopped reading, or an HTTP/2 client never opened the
-    ///   stream's flow-control window) is closed. Nil, zero or negative: never.
+    ///   stream's flow-control window) is closed. Each HTTP/2 connection gets one too, where its bytes go
+    ///   to the socket (``GuardedHTTP2Channel``): a client that stops reading but keeps opening streams
+    ///   (each waits for the connection, so nothing of it is timed) is closed all the same. Nil, zero or
+    ///   negative: never.
     /// - `idleTimeout` closes a stream whose request stalls, as HTTP/1.1 closes its connection, and sends
     ///   GOAWAY to a connection with no open stream for that long; it also bounds what Hummingbird
     ///   2.28.1 leaves unbounded, the TLS handshake and a client's answer to the GOAWAY
@@ -63,7 +66,7 @@ extension HTTPServerBuilder {
         return HTTPServerBuilder { responder in
             let upgrade = try HTTP2UpgradeChannel(
                 tlsChannelConfiguration: tlsChannelConfiguration, configuration: configuration, responder: responder)
-            return GuardedHTTP2Channel(upgrade, idleTimeout: configuration.idleTimeout)
+            return GuardedHTTP2Channel(upgrade, idleTimeout: configuration.idleTimeout, sendTimeout: sendTimeout)
         }
     }
 
@@ -87,7 +90,7 @@ extension HTTPServerBuilder {
             idleTimeout, expectContinue, unreadBodyLimit, sendTimeout, additionalStreamHandlers)
         return HTTPServerBuilder { responder in
             let http2 = HTTP2Channel(responder: responder, configuration: configuration)
-            return GuardedHTTP2Channel(http2, idleTimeout: configuration.idleTimeout)
+            return GuardedHTTP2Channel(http2, idleTimeout: configuration.idleTimeout, sendTimeout: sendTimeout)
         }
     }
 

@@ -359,16 +359,18 @@ struct GatewayHTTP2Tests {
     }
 
     /// An HTTP/2 client in python's `h2` that runs several streams on one connection, step by step.
-    /// Argument: a JSON object `{port, ca, tls, timeout, steps}` (`tls` false: HTTP/2 by prior knowledge,
-    /// without TLS; `timeout`: how long one read waits, 10 s unless given); each step is
-    /// `{do, name, headers, body}`:
+    /// Argument: a JSON object `{port, ca, tls, timeout, rcvbuf, steps}` (`tls` false: HTTP/2 by prior
+    /// knowledge, without TLS; `timeout`: how long one read waits, 10 s unless given; `rcvbuf`: the
+    /// socket's receive buffer, the system's unless given); each step is `{do, name, headers, body}`:
     /// - `open` sends a stream's head and `body` (if any) without ending it, `finish` sends `body` and
     ///   ends the stream `name`, `send` does both, `cancel` resets the stream `name` (`CANCEL`);
     /// - `wait` reads until the stream `name` ends or is reset (with `"reset": true`, until it is reset),
     ///   `settle` reads until the server closes or a read waits 3 s;
     /// - `pause` sleeps `body` seconds, `until_file` waits (up to 30 s) until a file exists at the path
     ///   `body`, `raw` writes the hex bytes `body` to the connection as they are, `window` sets the
-    ///   client's initial stream flow-control window to `body` bytes (SETTINGS).
+    ///   client's initial stream flow-control window to `body` bytes (SETTINGS), `connection_window`
+    ///   opens the connection's by `body` bytes (WINDOW_UPDATE), `burst` sends `body` streams with
+    ///   `headers`, each ended, reading nothing (not among the streams printed).
     /// Prints one JSON object: each stream's interim statuses, status, body and reset code by name,
     /// whether a GOAWAY came (and its code), whether the server closed, whether a read waited past its
     /// timeout instead, and an exception that ended the steps early (the steps stop at a close or a
@@ -380,7 +382,11 @@ struct GatewayHTTP2Tests {
         ids, streams, out = {}, {}, dict(goaway=None, closed=False, timed_out=False, error=None)
         try:
             timeout = spec.get("timeout", 10)
-            sock = socket.create_connection(("127.0.0.1", spec["port"]), timeout=timeout)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            if spec.get("rcvbuf"):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, spec["rcvbuf"])
+            sock.settimeout(timeout)
+            sock.connect(("127.0.0.1", spec["port"]))
             if spec.get("tls", True):
                 context = ssl.create_default_context(cafile=spec["ca"])
                 context.set_alpn_protocols(["h2"])
@@ -418,7 +424,10 @@ struct GatewayHTTP2Tests {
                     elif isinstance(event, h2.events.ConnectionTerminated):
                         out["goaway"] = int(event.error_code)
                 if out["goaway"] is None:
-                    sock.sendall(conn.data_to_send())
+                    try:
+                        sock.sendall(conn.data_to_send())
+                    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+                        out["closed"] = True  # the server closed (and reset) while its last bytes were read
             for step in spec["steps"]:
                 if out["closed"] or out["timed_out"]:
                     break  # what is left cannot be sent or read; the streams' states say how far it came
@@ -438,6 +447,14 @@ struct GatewayHTTP2Tests {
                     time.sleep(float(body))
                 if step["do"] == "window":
                     conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: int(body)})
+                    sock.sendall(conn.data_to_send())
+                if step["do"] == "connection_window":
+                    conn.increment_flow_control_window(int(body))
+                    sock.sendall(conn.data_to_send())
+                if step["do"] == "burst":
+                    for _ in range(int(body)):
+                        conn.send_headers(conn.get_next_available_stream_id(), [tuple(h) for h in step["headers"]],
+                                          end_stream=True)
                     sock.sendall(conn.data_to_send())
                 if step["do"] == "until_file":
                     waited = 0

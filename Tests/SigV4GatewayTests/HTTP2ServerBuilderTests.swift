@@ -21,10 +21,11 @@ struct HTTP2ServerBuilderTests {
     enum Server: String, CaseIterable, Sendable { case tls, tlsNoIdleTimeout, plaintext }
 
     /// ``TestApp``'s key behind the authenticator and ``HummingbirdSigV4/ExpectContinueMiddleware``;
-    /// `PUT /upload` answers the number of body bytes it read.
-    static func application(_ server: Server, _ certificate: GatewayTLSTests.Certificate) throws
-        -> some ApplicationProtocol
-    {
+    /// `PUT /upload` answers the number of body bytes it read, `GET /big` 1 MiB. `sendTimeout` the
+    /// builder's.
+    static func application(
+        _ server: Server, _ certificate: GatewayTLSTests.Certificate, sendTimeout: Duration = .seconds(60)
+    ) throws -> some ApplicationProtocol {
         let verifier = Verifier(
             resolver: InMemoryCredentialResolver([TestApp.alice]),
             policy: VerificationPolicy(allowedRegions: ["us-east-1"]))
@@ -36,14 +37,18 @@ struct HTTP2ServerBuilderTests {
             for try await buffer in request.body { count += buffer.readableBytes }
             return "\(count)"
         }
+        router.get("/big") { _, _ in
+            Response(status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: UInt8(ascii: "x"), count: 1 << 20)))
+        }
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificate.certificate).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: certificate.key, format: .pem)))
         let builder: HTTPServerBuilder
         switch server {
-        case .tls: builder = .sigV4HTTP2(tlsConfiguration: tls, idleTimeout: .seconds(30))
-        case .tlsNoIdleTimeout: builder = .sigV4HTTP2(tlsConfiguration: tls, idleTimeout: .zero)
-        case .plaintext: builder = .sigV4PlaintextHTTP2(idleTimeout: .seconds(30))
+        case .tls: builder = .sigV4HTTP2(tlsConfiguration: tls, idleTimeout: .seconds(30), sendTimeout: sendTimeout)
+        case .tlsNoIdleTimeout:
+            builder = .sigV4HTTP2(tlsConfiguration: tls, idleTimeout: .zero, sendTimeout: sendTimeout)
+        case .plaintext: builder = .sigV4PlaintextHTTP2(idleTimeout: .seconds(30), sendTimeout: sendTimeout)
         }
         return Application(router: router, server: builder)
     }
@@ -116,6 +121,45 @@ struct HTTP2ServerBuilderTests {
             #expect(streams["after"]?["status"] as? Int == 200 && streams["after"]?["body"] as? String == "5")
             #expect(answer["goaway"] is NSNull && answer["closed"] as? Bool == false, "\(output)")
             #expect(answer["timed_out"] as? Bool == false && answer["error"] is NSNull, "\(output)")
+        }
+    }
+
+    @Test(
+        "a client that opens large flow-control windows, asks for 1 MiB on each of 12 streams and reads nothing has its connection closed after the send timeout (1 s), over TLS and without (the streams' own send timeouts reset streams, never the connection, which new streams would hold)",
+        arguments: [Server.tls, .plaintext]
+    )
+    func connectionThatStopsReadingIsClosed(server: Server) async throws {
+        let certificate = try GatewayTLSTests.Certificate()
+        defer { certificate.remove() }
+        try await Self.application(server, certificate, sendTimeout: .seconds(1)).test(.live) { client in
+            let port = try #require(client.port)
+            let scheme = server == .plaintext ? "http" : "https"
+            let request = HTTPRequest(method: .get, scheme: scheme, authority: "127.0.0.1:\(port)", path: "/big")
+            let signed = try TestApp.signer().sign(request, payload: .sha256(of: []), at: TestApp.now)
+            let head = [[":method", "GET"], [":scheme", scheme], [":authority", "127.0.0.1:\(port)"], [":path", "/big"]]
+                + signed.request.headerFields.map { [$0.name.canonicalName, $0.value] }
+            let steps: [[String: Any]] = [
+                ["do": "window", "body": String(16 << 20)],
+                ["do": "connection_window", "body": String(256 << 20)],
+                ["do": "burst", "headers": head, "body": "12"],
+                // Nothing read for 5 s: the server's bytes pile up in the sockets' buffers. Then read: what
+                // was sent before the close, and the close; a connection kept open answers all, then is
+                // silent (a read waits 3 s out).
+                ["do": "pause", "body": "5"],
+                ["do": "settle"],
+            ]
+            let spec: [String: Any] = [
+                "port": port, "ca": certificate.certificate, "tls": server != .plaintext, "timeout": 30,
+                "rcvbuf": 65_536, "steps": steps,
+            ]
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
+            let (status, output) = try await ExpectContinueMiddlewareTests.offPool {
+                try GatewayTLSTests.Certificate.run("/usr/bin/env", ["python3", "-c", GatewayHTTP2Tests.h2Steps, json])
+            }
+            #expect(status == 0, "\(output)")
+            let answer = (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]) ?? [:]
+            #expect(answer["error"] is NSNull, "\(output)")
+            #expect(answer["closed"] as? Bool == true && answer["timed_out"] as? Bool == false, "\(output)")
         }
     }
 
