@@ -218,8 +218,9 @@ struct SendTimeoutTests {
         if case .end = parts.last {} else { Issue.record("last: \(String(describing: parts.last))") }
     }
 
-    /// Asks a live server at 127.0.0.1:`port` for `GET /big` with a 64 KiB receive buffer, waits `delay`
-    /// seconds, then reads at most `chunk` bytes every `pause` seconds until the server closes (or a
+    /// Asks a live server at 127.0.0.1:`port` for `GET /big` with a 64 KiB receive buffer, waits for the
+    /// answer's first byte (the handler may be slow to run on a loaded machine), then `delay` seconds, then
+    /// reads at most `chunk` bytes every `pause` seconds until the server closes (or a
     /// read waits 60 s): the body it got, and whether the whole answer came.
     static func download(port: Int, delay: Double, chunk: Int, pause: Double) throws -> (body: Int, whole: Bool) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -241,9 +242,10 @@ struct SendTimeoutTests {
         guard connected == 0 else { throw RawSocket.Failure(description: "connect: \(errno)") }
         let request = "GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
         GatewayExpectContinueTests.write(fd, Array(request.utf8))
-        Thread.sleep(forTimeInterval: delay)
-        var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: chunk)
+        let first = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 1, 0) }
+        var received = first == 1 ? [buffer[0]] : []
+        Thread.sleep(forTimeInterval: delay)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, chunk, 0) }
             guard n > 0 else { break }
@@ -259,7 +261,7 @@ struct SendTimeoutTests {
     static let bigSize = 10 << 20
 
     @Test(
-        "live HTTP/1.1, send timeout 1 s: one 10 MiB body buffer to a client reading 32 KiB every 20 ms (over 6 s) arrives whole, while a client that reads nothing for 4 s is cut (its answer short)"
+        "live HTTP/1.1, send timeout 1 s: one 10 MiB body buffer to a client reading 32 KiB every 20 ms (over 6 s) arrives whole, while a client that reads nothing for 5 s once its answer has begun is cut (its answer short)"
     )
     func liveSlowReaderGetsALargeBody() async throws {
         let router = Router()
@@ -275,7 +277,7 @@ struct SendTimeoutTests {
                 try Self.download(port: port, delay: 0, chunk: 32_768, pause: 0.02)
             }
             async let silent = ExpectContinueMiddlewareTests.offPool {
-                try Self.download(port: port, delay: 4, chunk: 1 << 20, pause: 0)
+                try Self.download(port: port, delay: 5, chunk: 1 << 20, pause: 0)
             }
             let (read, unread) = try await (steady, silent)
             #expect(read.whole, "the steady reader got \(read.body) of \(Self.bigSize) bytes")
