@@ -27,7 +27,7 @@ struct Curl: AsyncParsableCommand {
                   -G --data-urlencode 'q=a b' https://search.example.com/
               sigv4 curl --presign --expires 600 -- \\
                   https://bucket.s3.amazonaws.com/report.pdf
-              sigv4 curl --service s3 --sigv4a --region-set '*' -- \\
+              sigv4 curl --region us-east-1 --service s3 --sigv4a --region-set '*' -- \\
                   https://mrap.accesspoint.s3-global.amazonaws.com/k
             """)
 

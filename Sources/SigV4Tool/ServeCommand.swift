@@ -300,7 +300,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--listen must be host:port, for example 127.0.0.1:8080")
         }
         if let upstream {
-            let parsed = try Gateway.Upstream(upstream)
+            // A value that is not an upstream URL is a usage error (exit 2), as every other flag's.
+            let parsed: Gateway.Upstream
+            do { parsed = try Gateway.Upstream(upstream) } catch { throw ValidationError("\(error)") }
             // swift-websocket's client sends the URL's host as TLS SNI, which NIOSSL refuses for an address.
             if websockets, parsed.scheme == "https", parsed.hostIsIPAddress {
                 throw ValidationError(

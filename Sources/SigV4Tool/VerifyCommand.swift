@@ -40,7 +40,7 @@ struct Verify: AsyncParsableCommand {
                   --region us-east-1 --service s3 --format http \\
                 | sigv4 verify --request - --region us-east-1 --service s3
               curl --aws-sigv4 aws:amz:us-east-1:execute-api --user "$KEY:$SECRET" \\
-                  -v -d @body.json https://… 2> curl.txt
+                  -v --data-binary @body.json https://… 2> curl.txt
               sigv4 verify --request curl.txt --body body.json \\
                   --now 2026-12-02T10:00:00+01:00
             """

@@ -10,6 +10,14 @@ import Testing
 /// Runs the built `sigv4` binary: `sigv4 demo`, and `sigv4 serve` in echo mode with a real key store.
 @Suite("sigv4 serve and sigv4 demo (built binary)")
 struct GatewayBinaryTests {
+    @Test(
+        "an --upstream that is not an http(s) URL is a usage error (exit 2) before anything starts",
+        arguments: ["ftp://127.0.0.1:9000", "http://", "not-a-url"])
+    func badUpstreamIsAUsageError(upstream: String) throws {
+        let (status, output) = try Self.run(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream])
+        #expect(status == 2, "\(output)")
+    }
+
     /// `.build/<config>/sigv4`, next to the test bundle.
     static var binary: URL {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
