@@ -103,7 +103,10 @@ struct PresignPost: AsyncParsableCommand {
         case .curl:
             var words = ["curl", "-q"]
             for field in post.fields { words += ["--form-string", TextFormatting.shellQuote("\(field.name)=\(field.value)")] }
-            words += ["-F", TextFormatting.shellQuote("file=@\(file ?? "FILE")"), TextFormatting.shellQuote(bucketURL)]
+            words += [
+                "-F", TextFormatting.shellQuote("file=@" + Self.curlFormFileName(file ?? "FILE")),
+                TextFormatting.shellQuote(bucketURL),
+            ]
             Console.out(words.joined(separator: " ") + "\n")
         }
     }
@@ -132,5 +135,24 @@ struct PresignPost: AsyncParsableCommand {
             throw CLIError.usage("\(flag) must be NAME=VALUE, not '\(text)'")
         }
         return (String(text[..<eq]), String(text[text.index(after: eq)...]))
+    }
+
+    /// `name` as curl's `-F name=@file` reads a file name: as written, or in double quotes (`\\` and `\"`
+    /// escaped) when it holds `;` or `,` (where curl's form syntax starts a `type=`/`filename=` part or a
+    /// list), `"` or `\\`. Without the quotes `-F 'file=@c;type=x.jpg'` was refused by curl (7.88.1) and
+    /// `c,d.jpg` was not found.
+    ///
+    /// ```swift
+    /// PresignPost.curlFormFileName("cat.jpg")      // cat.jpg
+    /// PresignPost.curlFormFileName("c;type=x.jpg") // "c;type=x.jpg"
+    /// ```
+    static func curlFormFileName(_ name: String) -> String {
+        guard name.contains(where: { ";,\"\\".contains($0) }) else { return name }
+        var quoted = "\""
+        for character in name {
+            if character == "\"" || character == "\\" { quoted.append("\\") }
+            quoted.append(character)
+        }
+        return quoted + "\""
     }
 }

@@ -81,6 +81,23 @@ extension CLITests {
             #expect(result.out.contains("x-amz-credential=AKIDPOSTCLI/20260101/eu-west-1/s3/aws4_request"))
         }
 
+        /// curl 7.88.1 refused `-F 'file=@c;type=x.jpg'` ("option -F: is badly used here") and did not find
+        /// `c,d.jpg`; it reads `file=@"c;type=x.jpg"` (and `\\"`, `\\\\` inside the quotes) as the file's name.
+        @Test(
+            "--format curl quotes a file name curl's -F would split (; or ,) or that holds a quote or backslash",
+            arguments: [
+                ("c;type=x.jpg", #"'file=@"c;type=x.jpg"'"#), ("c,d.jpg", #"'file=@"c,d.jpg"'"#),
+                (#"a"b\c.jpg"#, #"'file=@"a\"b\\c.jpg"'"#), ("cat.jpg", "file=@cat.jpg"),
+            ])
+        func curlFormFileNamesAreQuotedForCurl(file: String, expected: String) throws {
+            let result = try Self.run([
+                "http://127.0.0.1:8080/photos", "--key", "up/${filename}", "--region", "us-east-1", "--format", "curl",
+                "--file", file, "--timestamp", "20260101T000000Z",
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.out.hasSuffix(" -F \(expected) http://127.0.0.1:8080/photos\n"), "\(result.out)")
+        }
+
         @Test("--bucket names a bucket with dots at its virtual host; the URL is posted to as given")
         func explicitBucket() throws {
             let result = try Self.run([
