@@ -438,7 +438,8 @@ struct Verify: AsyncParsableCommand {
         case .accepted(let v):
             var verdict = Verdict(
                 ok: true, code: nil, httpStatus: 200, message: "The signature and every check passed.",
-                accessKeyID: v.accessKeyID, principal: v.principal, canonicalRequest: v.diagnostics?.canonicalRequestBytes,
+                accessKeyID: v.accessKeyID, principal: v.principal,
+                canonicalRequest: v.diagnostics?.canonicalRequestBytes,
                 stringToSign: v.diagnostics?.stringToSignBytes, scope: v.scope.description, bucket: v.bucket,
                 signedHeaders: v.signedHeaders,
                 presigned: v.isPresigned, payload: "\(v.payload)",
