@@ -189,11 +189,7 @@ struct Explain: AsyncParsableCommand {
 
     /// `text` a line at a time, each as `  | <line>` with invisible bytes made visible.
     static func quoted(_ text: String) -> String {
-        var out = ""
-        for l in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            out += "  | \(TextFormatting.visible(String(l)))\n"
-        }
-        return out
+        TextFormatting.visibleLines(text).map { "  | \($0)\n" }.joined()
     }
 
     static func describePayload(_ value: String) -> String {

@@ -286,8 +286,7 @@ struct Verify: AsyncParsableCommand {
             if let warning { out += "\n  warning: \(warning)" }
             // Lines as `explain` shows them: controls and bytes that are not UTF-8 as \xNN.
             func lines(_ bytes: [UInt8]) -> String {
-                TextFormatting.text(keepingBytes: bytes).split(separator: "\n", omittingEmptySubsequences: false)
-                    .map { TextFormatting.visible($0) }.joined(separator: "\n")
+                TextFormatting.visibleLines(TextFormatting.text(keepingBytes: bytes)).joined(separator: "\n")
             }
             if let canonicalRequest { out += "\n\nCanonical request:\n\(lines(canonicalRequest))" }
             if let stringToSign { out += "\n\nString to sign:\n\(lines(stringToSign))" }

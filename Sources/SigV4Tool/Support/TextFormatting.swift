@@ -152,4 +152,14 @@ enum TextFormatting {
     }
 
     static func visible(_ s: String) -> String { visible(s[...]) }
+
+    /// `text`'s lines (split at `\n`, empty ones kept), each made ``visible(_:)-(Substring)``: how
+    /// `explain` and `verify --format text` show a canonical request or a string to sign.
+    ///
+    /// ```swift
+    /// TextFormatting.visibleLines("GET\n/a b \n")  // ["GET", "/a b\\x20", ""]
+    /// ```
+    static func visibleLines(_ text: String) -> [String] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { visible($0) }
+    }
 }
