@@ -27,7 +27,7 @@ struct Curl: AsyncParsableCommand {
                   -G --data-urlencode 'q=a b' https://search.example.com/
               sigv4 curl --presign --expires 600 -- \\
                   https://bucket.s3.amazonaws.com/report.pdf
-              sigv4 curl --region us-east-1 --service s3 --sigv4a --region-set '*' -- \\
+              sigv4 curl --service s3 --sigv4a --region-set '*' -- \\
                   https://mrap.accesspoint.s3-global.amazonaws.com/k
             """)
 
@@ -61,7 +61,8 @@ struct Curl: AsyncParsableCommand {
         let plan = try CurlPlan(parsed, payloadOverride: unsignedPayload ? .unsignedPayload : nil, stdin: stdin)
         try chunking.validate(body: plan.spec.body, payloadOverride: plan.spec.payloadOverride)
         try sigV4a.checkUsage()
-        let context = try signing.makeContext(for: plan.spec.url, fallbackCredentials: plan.userCredentials)
+        let context = try signing.makeContext(
+            for: plan.spec.url, fallbackCredentials: plan.userCredentials, regionSet: sigV4a.sigv4a ? sigV4a.regionSet : nil)
         let sigV4aSigner = try sigV4a.signer(context: context)
         if chunking.chunked {
             try runChunked(plan, context: context, sigV4a: sigV4aSigner)

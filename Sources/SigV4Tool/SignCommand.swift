@@ -59,7 +59,7 @@ struct Sign: AsyncParsableCommand {
         if !chunking.chunked && output != nil { throw CLIError.usage("--output is for --chunked and --event-stream bodies") }
         if format == .curl { try OutputFormat.checkCurlCanSend(spec, chunked: chunking.chunked) }
         try sigV4a.checkUsage()
-        let context = try signing.makeContext(for: spec.url)
+        let context = try signing.makeContext(for: spec.url, regionSet: sigV4a.sigv4a ? sigV4a.regionSet : nil)
         if chunking.chunked {
             try signChunked(spec, context: context)
             return

@@ -130,6 +130,29 @@ extension CLITests {
             #expect(json["authorization"] as? String == expected["authorization_header"] as? String)
         }
 
+        @Test("sign --sigv4a --region-set needs no region (its scope names none); without --region-set it still does")
+        func sigv4aRegionSetNeedsNoRegion() throws {
+            let home = try TempDir()
+            let env = Tool.cleanEnvironment(home: home.path)
+            let url = "http://127.0.0.1:9/bucket/key"
+            let common = ["sign", url, "--service", "s3", "--timestamp", "20260101T000000Z", "--sigv4a"] + Self.credentialFlags
+            for extra in [[String](), ["--presign"]] {
+                let signed = try Tool.sigv4(common + ["--region-set", "us-*", "--format", "http", "--verbose"] + extra, env: env)
+                #expect(signed.status == 0, "\(signed.stderr)")
+                #expect(signed.stderr.contains("no region (SigV4a: the --region-set is signed)"), "\(signed.stderr)")
+                #expect(signed.out.contains(extra.isEmpty ? "X-Amz-Region-Set: us-*" : "X-Amz-Region-Set=us-%2A"), "\(signed.out)")
+                let verdict = try Self.verify(signed.stdout, env: env)
+                #expect(verdict.status == 0, "\(verdict.out) \(verdict.stderr)")
+            }
+            let chunked = try Tool.sigv4(
+                common + ["--region-set", "*", "-X", "PUT", "--data", "abc", "--chunked", "--output", "/dev/null"], env: env)
+            #expect(chunked.status == 0, "\(chunked.stderr)")
+            // The region set defaults to the region: without either, the region is still asked for.
+            let missing = try Tool.sigv4(common, env: env)
+            #expect(missing.status == 2)
+            #expect(missing.stderr.contains("cannot tell the region"), "\(missing.stderr)")
+        }
+
         @Test("sign | verify checks an x-amz-checksum-crc32 header against the body (BadDigest when it differs)")
         func verifyChecksumHeader() throws {
             let home = try TempDir()

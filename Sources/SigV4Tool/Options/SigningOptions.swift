@@ -67,6 +67,10 @@ struct SigningOptions: ParsableArguments {
     @Flag(help: "Print where the credentials, region and service came from (never the secret) on stderr.")
     var verbose = false
 
+    /// The region a SigV4a signer with a `--region-set` is given when none was found: its credential
+    /// scope names no region and `X-Amz-Region-Set` is the set, so no signature reads it.
+    static let unusedRegion = "us-east-1"
+
     var credentialFlags: CredentialChain.Flags {
         CredentialChain.Flags(
             accessKeyID: accessKeyID, secretAccessKey: secretAccessKey, sessionToken: sessionToken, profile: profile)
@@ -106,9 +110,14 @@ struct SigningOptions: ParsableArguments {
     }
 
     /// Resolves credentials, region and service and builds a signer for `url`.
+    ///
+    /// `regionSet`: the `--region-set` of a SigV4a signature, when one is given. Its credential
+    /// scope names no region, so a region found nowhere is then not an error: the signer gets
+    /// ``SigningOptions/unusedRegion``, which no signature reads.
     func makeContext(
         for url: RawURL, environment: [String: String] = ProcessInfo.processInfo.environment,
-        fallbackCredentials: CredentialChain.Flags? = nil, allowMissingCredentials: Bool = false
+        fallbackCredentials: CredentialChain.Flags? = nil, allowMissingCredentials: Bool = false,
+        regionSet: String? = nil
     ) throws(CLIError) -> SigningContext {
         let date = try signingDate()
         let chain = CredentialChain(environment: environment)
@@ -136,6 +145,8 @@ struct SigningOptions: ParsableArguments {
             (resolvedRegion, regionSource) = (r, "host \(url.hostName)")
         } else if let r = chain.region(flags: flags) {
             (resolvedRegion, regionSource) = r
+        } else if regionSet != nil {
+            (resolvedRegion, regionSource) = (Self.unusedRegion, "")
         } else {
             throw .usage(
                 "cannot tell the region for host '\(url.hostName)'",
@@ -156,9 +167,10 @@ struct SigningOptions: ParsableArguments {
             Console.error(
                 "sigv4: credentials: \(resolved.source), access key id \(resolved.credentials.accessKeyID)"
                     + (resolved.credentials.sessionToken != nil ? ", with a session token" : ""))
-            Console.error(
-                "sigv4: region \(resolvedRegion) (from \(regionSource)), service \(resolvedService) (from \(serviceSource))"
-            )
+            let regionLine =
+                regionSource.isEmpty
+                ? "no region (SigV4a: the --region-set is signed)" : "region \(resolvedRegion) (from \(regionSource))"
+            Console.error("sigv4: \(regionLine), service \(resolvedService) (from \(serviceSource))")
         }
         let signer = Signer(
             credentials: resolved.credentials, region: resolvedRegion, service: resolvedService,
