@@ -32,6 +32,7 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
     /// JSON-protocol request (a JSON or event-stream `Content-Type`, an `X-Amz-Target`, or a
     /// credential scope naming a service other than S3 and the XML-protocol services), the query
     /// protocol's XML for a query service's scope (STS, IAM, EC2…), S3-style XML otherwise.
+    /// SES v2, which signs as SES (`ses`) but is a JSON API, is told apart by its `/v2/` paths.
     /// A gateway in front of several services answers each client in its own protocol,
     /// so the SDK shows the code (`SignatureDoesNotMatch`) instead of a parse error.
     public static let automatic = SigV4ErrorFormat(kind: .automatic)
@@ -67,6 +68,8 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
         }
         guard let service = Self.scopeService(request) else { return .s3XML }
         if Self.restXMLServices.contains(service) { return .s3XML }
+        // SES v2 is a REST-JSON API under SES v1's signing name (`ses`), its paths under `/v2/`.
+        if service == "ses", request.path?.hasPrefix("/v2/") == true { return .json }
         return Self.queryServices.contains(service) ? .queryXML : .json
     }
 

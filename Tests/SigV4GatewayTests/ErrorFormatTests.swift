@@ -12,10 +12,11 @@ import Testing
 @Suite("SigV4ErrorFormat.automatic")
 struct ErrorFormatTests {
     static func request(
-        service: String?, presigned: Bool = false, contentType: String? = nil, target: String? = nil
+        service: String?, presigned: Bool = false, contentType: String? = nil, target: String? = nil,
+        path: String = "/p"
     ) -> HTTPRequest {
         var fields = HTTPFields()
-        var path = "/p"
+        var path = path
         if let service {
             let credential = "AKIDEXAMPLE/20260101/us-east-1/\(service)/aws4_request"
             if presigned {
@@ -48,6 +49,11 @@ struct ErrorFormatTests {
             (Self.request(service: "s3", contentType: "application/vnd.amazon.eventstream"), .json, "event stream"),
             (Self.request(service: "sqs", target: "AmazonSQS.SendMessage"), .json, "sqs's JSON protocol"),
             (Self.request(service: "s3", contentType: "application/xml"), .s3XML, "s3 with an XML body"),
+            // SES v1 (query) and v2 (REST-JSON, a GET has no body to say so) share the signing name `ses`.
+            (Self.request(service: "ses", path: "/"), .queryXML, "ses v1 (query)"),
+            (Self.request(service: "ses", path: "/v2/email/account"), .json, "ses v2 GET (REST-JSON)"),
+            (Self.request(service: "ses", presigned: true, path: "/v2/email/identities"), .json, "ses v2 presigned"),
+            (Self.request(service: "sts", path: "/v2/x"), .queryXML, "a /v2/ path of another query service"),
         ]
         for (request, expected, name) in cases {
             #expect(SigV4ErrorFormat.automatic.resolved(for: request) == expected, "\(name)")

@@ -624,12 +624,14 @@ def _boto_json():
     expect(body.get("principal") == CFG["principal"], f"echo identity wrong: {body}")
 
 
-@check("awscli with a wrong secret against non-S3 services through the echo gateway shows SignatureDoesNotMatch for each protocol: JSON 1.0 (dynamodb), query (sts, iam), EC2 (ec2), REST-JSON (lambda)")
+@check("awscli with a wrong secret against non-S3 services through the echo gateway shows SignatureDoesNotMatch for each protocol: JSON 1.0 (dynamodb), query (sts, iam, ses), EC2 (ec2), REST-JSON (lambda, sesv2)")
 def _cli_error_protocols():
     # botocore reads the code from `__type` (JSON 1.0/1.1) and from <ErrorResponse><Error> (query, EC2):
-    # until 2026-12-06 awscli showed these refusals as "(403)" and "(Unknown)".
+    # until 2026-12-06 awscli showed these refusals as "(403)" and "(Unknown)". SES v1 (query) and v2
+    # (REST-JSON) both sign as `ses`; until 2026-12-06 sesv2 got query XML and showed "(403)".
     for args in (["dynamodb", "list-tables"], ["sts", "get-caller-identity"], ["iam", "list-users"],
-                 ["ec2", "describe-regions"], ["lambda", "list-functions"]):
+                 ["ec2", "describe-regions"], ["lambda", "list-functions"], ["ses", "get-send-quota"],
+                 ["sesv2", "get-account"]):
         code, _, err = aws(args, k="wrong_secret", check_ok=False, endpoint=CFG["echo"])
         expect(code != 0 and "(SignatureDoesNotMatch)" in err, f"aws {' '.join(args)}: {err.strip()[-300:]}")
 
