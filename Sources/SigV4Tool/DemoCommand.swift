@@ -219,9 +219,10 @@ struct Demo: AsyncParsableCommand {
             4. Try it yourself: keep a gateway running with a key store of your own,
                  sigv4 keys init && sigv4 keys create --principal me --format env   # prints AWS_* exports
                  sigv4 serve --listen 127.0.0.1:8080
-               then sign with curl (or awscli, boto3, the Swift adapters):
+               then sign with curl (or the Swift adapters); it answers who signed, as JSON:
                  curl --aws-sigv4 "aws:amz:us-east-1:execute-api" \\
                       --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" http://127.0.0.1:8080/hello
+               For awscli and SDK calls end to end, add --upstream URL (a service behind it).
 
             """)
         let failures = verdicts.filter { !$0 }.count
