@@ -123,6 +123,55 @@ extension CLITests {
             Self.expectUsageError(result, naming: ["not a regular file"])
         }
 
+        /// Writes `text` to the FIFO at `path` from another thread (the open waits for the reader).
+        static func feed(_ path: String, _ text: String) {
+            Thread {
+                if let handle = FileHandle(forWritingAtPath: path) {
+                    handle.write(Data(text.utf8))
+                    try? handle.close()
+                }
+            }.start()
+        }
+
+        @Test("--data-binary @fifo and -d @fifo (as @<(cmd) gives) are read as curl reads them, signed and sent; over 64 MiB (@/dev/zero) is a one-line failure naming the limit")
+        func dataFromAPipe() throws {
+            let body = "line one\nline two\n"
+            let binary = try CurlCommandTests.roundTrip(
+                signing: Self.scope, curl: ["--data-binary", "@{dir}/pipe", "{base}/bucket/k"]
+            ) { dir in
+                #expect(mkfifo(dir.path + "/pipe", 0o600) == 0)
+                Self.feed(dir.path + "/pipe", body)
+            }
+            #expect(CurlCommandTests.body(binary) == Data(body.utf8))
+            let ascii = try CurlCommandTests.roundTrip(signing: Self.scope, curl: ["-d", "@{dir}/pipe", "{base}/bucket/k"]) {
+                dir in
+                #expect(mkfifo(dir.path + "/pipe", 0o600) == 0)
+                Self.feed(dir.path + "/pipe", body)
+            }
+            #expect(CurlCommandTests.body(ascii) == Data("line oneline two".utf8))
+
+            // Process substitution itself: --dry-run cannot name /dev/fd/63 again (it has been read), so the
+            // body is printed inline.
+            let dir = try TempDir()
+            let shell = try Tool.run(
+                "/bin/bash",
+                ["-c", "exec \"$0\" curl --region us-east-1 --service s3 --dry-run -- "
+                    + "--data-binary @<(printf 'from a pipe') http://127.0.0.1:1/bucket/k", Tool.binary],
+                env: CurlCommandTests.env(home: dir.path))
+            #expect(shell.status == 0, "\(shell.stderr)")
+            #expect(shell.out.contains("--data-raw 'from a pipe'") && !shell.out.contains("/dev/fd/"), "\(shell.out)")
+
+            let endless = try Tool.run(
+                Tool.binary,
+                ["curl"] + Self.scope + ["--curl", dir.path + "/no-curl-here", "--", "--data-binary", "@/dev/zero",
+                                         "http://127.0.0.1:1/x"],
+                env: CurlCommandTests.env(home: dir.path))
+            #expect(endless.status == 1, "\(endless.stderr)")
+            #expect(
+                endless.stderr.hasPrefix("sigv4: error: '/dev/zero': the pipe or device gave more than 64 MiB")
+                    && endless.stderr.split(separator: "\n").count == 1, "\(endless.stderr)")
+        }
+
         @Test("sign --chunked --data-file with a pipe declares the bytes the pipe gave (its size is 0), and the encoded body carries them")
         func chunkedBodyFromAPipe() throws {
             let dir = try TempDir()

@@ -47,11 +47,41 @@ struct CurlPlan {
         }
     }
 
+    /// The bytes of an `@file` (`-d`, `--data-binary`, `--data-urlencode`, `--json`, `-H`).
+    ///
+    /// A regular file is read whole. A pipe (`@<(cmd)`, a FIFO) or a character device is read as curl
+    /// reads it, to its end, but at most ``RequestOptions/maxStreamedBody`` bytes (64 MiB, as
+    /// `--data-file`): more, such as `@/dev/zero`, is a failure naming the limit, not a read for ever.
     static func readFile(_ path: String) throws(CLIError) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        var info = stat()
+        let kind = stat(path, &info) == 0 ? info.st_mode & S_IFMT : 0
+        guard kind == S_IFIFO || kind == S_IFCHR || kind == S_IFSOCK else {
+            guard kind != S_IFDIR, let data = FileManager.default.contents(atPath: path) else {
+                throw .failure("cannot read '\(path)'", hint: "check the path and its permissions")
+            }
+            return [UInt8](data)
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw .failure("cannot read '\(path)'", hint: "check the path and its permissions")
         }
-        return [UInt8](data)
+        defer { try? handle.close() }
+        let limit = RequestOptions.maxStreamedBody
+        let read: [UInt8]?
+        do { read = try RequestOptions.read(handle, atMost: limit) } catch {
+            throw .failure("cannot read '\(path)'", hint: "check the path and its permissions")
+        }
+        guard let read else {
+            throw .failure(
+                "'\(path)': the pipe or device gave more than \(limit >> 20) MiB",
+                hint: "save the data to a regular file")
+        }
+        return read
+    }
+
+    /// True when `path` names a regular file (after symbolic links).
+    static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
     }
 
     /// curl_easy_escape: every byte except `A-Z a-z 0-9 - . _ ~` as `%XX`.
@@ -206,8 +236,9 @@ struct CurlPlan {
                 if index > 0 { joined.append(UInt8(ascii: "&")) }
                 joined += try CurlPlan.dataPart(part.0, part.1, stdin: stdin)
             }
+            // Only a regular file can be named again in --dry-run's command: a pipe has been read.
             if args.data.count == 1, args.data[0].0 == .binary, args.data[0].1.hasPrefix("@"),
-                args.data[0].1 != "@-"
+                args.data[0].1 != "@-", Self.isRegularFile(String(args.data[0].1.dropFirst()))
             {
                 singleBinaryFile = String(args.data[0].1.dropFirst())
             }
