@@ -55,6 +55,23 @@ struct PresignPost: AsyncParsableCommand {
 
     enum Format: String, ExpressibleByArgument { case json, curl }
 
+    /// The form fields presign-post writes itself (by lowercased name), each with the option that shapes it,
+    /// the hint of the usage error for a `--field` naming one.
+    static let reservedFields: [String: String] = [
+        "key": "use --key for the object key",
+        "policy": """
+            the policy is built from --key, --field, --starts-with and --content-length-range and lasts \
+            --expires seconds: give those instead
+            """,
+        "x-amz-signature": "the signature is computed over the policy with the credentials",
+        "x-amz-algorithm": "presign-post signs the policy with AWS4-HMAC-SHA256",
+        "x-amz-credential": "the credential comes from the access key id, --region and --service",
+        "x-amz-date": "use --timestamp for the signing time",
+        "x-amz-security-token": "use --session-token or a profile with a session token",
+        "file": "the file is the form's last part: with --format curl, name it with --file",
+        "bucket": "the bucket comes from the URL or --bucket",
+    ]
+
     func run() async throws {
         let raw = try RawURL(url)
         let (bucket, bucketURL) = try self.bucket.map { ($0, raw.text) } ?? Self.bucket(of: raw)
@@ -63,12 +80,10 @@ struct PresignPost: AsyncParsableCommand {
         let context = try options.makeContext(for: raw)
         let pairs = try fields.map { try Self.pair($0, flag: "--field") }
         // The signer writes these itself: given again, the form would carry a field twice and never verify.
-        let reserved: Set<String> = [
-            "key", "policy", "x-amz-signature", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-security-token",
-            "file", "bucket",
-        ]
-        if let clash = pairs.first(where: { reserved.contains(PresignedPost.fieldName($0.0)) }) {
-            throw CLIError.usage("--field \(clash.0) is written by presign-post itself (use --key for the key)")
+        if let clash = pairs.first(where: { Self.reservedFields[PresignedPost.fieldName($0.0)] != nil }) {
+            throw CLIError.usage(
+                "--field \(clash.0) is written by presign-post itself",
+                hint: Self.reservedFields[PresignedPost.fieldName(clash.0)])
         }
         var seen: Set<String> = []
         if let twice = pairs.first(where: { !seen.insert(PresignedPost.fieldName($0.0)).inserted }) {

@@ -144,6 +144,21 @@ extension CLITests {
             #expect(refused.status == 1 && refusal["code"] as? String == "AccessDenied", "\(refusal)")
         }
 
+        @Test("--field naming a field presign-post writes says which option shapes it: the policy is built from the conditions, not --key")
+        func reservedFieldHints() throws {
+            let base = ["http://127.0.0.1:8080/photos", "--key", "k", "--region", "us-east-1"]
+            let policy = try Self.run(base + ["--field", "Policy=eyJ9"])
+            #expect(policy.status == 2, "\(policy.stderr)")
+            #expect(
+                policy.stderr == "sigv4: error: --field Policy is written by presign-post itself (hint: the policy "
+                    + "is built from --key, --field, --starts-with and --content-length-range and lasts --expires "
+                    + "seconds: give those instead)\n", "\(policy.stderr)")
+            let date = try Self.run(base + ["--field", "x-amz-date=20260101T000000Z"])
+            #expect(date.stderr.contains("(hint: use --timestamp for the signing time)"), "\(date.stderr)")
+            let key = try Self.run(base + ["--field", "key=other"])
+            #expect(key.stderr.contains("(hint: use --key for the object key)"), "\(key.stderr)")
+        }
+
         @Test("usage errors exit 2 with one line: an object's URL, a bad range, a field without '=', a lifetime out of range", arguments: [
             ["http://127.0.0.1:8080/photos/cat.jpg", "--key", "k", "--region", "us-east-1"],
             ["http://127.0.0.1:8080/photos", "--key", "k", "--region", "us-east-1", "--content-length-range", "5:1"],
