@@ -51,6 +51,26 @@ extension CLITests {
             #expect(!result.stderr.contains("with a session token"))
         }
 
+        @Test("--verbose names the file a profile's region came from: the credentials file's region wins and is named")
+        func verboseNamesTheRegionsFile() throws {
+            let keys = "aws_access_key_id = AKIDCREDFILE\naws_secret_access_key = credSecret\n"
+            let (fromCredentials, json) = try Self.sign(
+                credentials: "[dev]\n" + keys + "region = eu-north-1\n",
+                config: "[profile dev]\nregion = us-east-2\n", extra: ["--profile", "dev"])
+            #expect(fromCredentials.status == 0, "\(fromCredentials.stderr)")
+            #expect((json?["credential_scope"] as? String)?.contains("/eu-north-1/") == true)
+            #expect(
+                fromCredentials.stderr.contains("region eu-north-1 (from profile 'dev' in ")
+                    && fromCredentials.stderr.contains("/.aws/credentials)"), "\(fromCredentials.stderr)")
+            let (fromConfig, _) = try Self.sign(
+                credentials: "[dev]\n" + keys, config: "[profile dev]\nregion = us-east-2\n",
+                extra: ["--profile", "dev"])
+            #expect(fromConfig.status == 0, "\(fromConfig.stderr)")
+            #expect(
+                fromConfig.stderr.contains("region us-east-2 (from profile 'dev' in ")
+                    && fromConfig.stderr.contains("/.aws/config)"), "\(fromConfig.stderr)")
+        }
+
         @Test("an access key id in the credentials file needs its secret there too (awscli: partial credentials)")
         func partialCredentialsFile() throws {
             let (result, _) = try Self.sign(

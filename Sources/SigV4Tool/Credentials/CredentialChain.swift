@@ -59,7 +59,10 @@ struct CredentialChain {
         if let r = env("AWS_DEFAULT_REGION") { return (r, "AWS_DEFAULT_REGION") }
         let profile = activeProfile(flags: flags)
         if let r = files.settings(for: profile)?["region"], !r.isEmpty {
-            return (r, "profile '\(profile)' in \(files.configPath)")
+            // The credentials file's keys win over the config file's (``ProfileFiles/settings(for:)``),
+            // `region` too: name the file the value came from.
+            let file = files.credentials[profile]?["region"] != nil ? files.credentialsPath : files.configPath
+            return (r, "profile '\(profile)' in \(file)")
         }
         return nil
     }
