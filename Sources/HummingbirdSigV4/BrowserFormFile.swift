@@ -106,7 +106,9 @@ public struct BrowserFormFile: AsyncSequence, Sendable {
                         return held
                     }
                     if let range = lengthRange, source.reader.fileByteCount > range.upperBound {
-                        try VerifiedPostForm.checkLength(source.reader.fileByteCount, against: range)
+                        // Refused before the file's end (unless it has ended): its size is not known.
+                        try VerifiedPostForm.checkLength(
+                            source.reader.fileByteCount, against: range, fileEnded: source.reader.fileHasEnded)
                     }
                     if let previous = held {
                         held = bytes

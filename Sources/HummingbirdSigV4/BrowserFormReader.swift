@@ -65,6 +65,14 @@ public struct BrowserFormReader: Sendable {
         return false
     }
 
+    /// True once the file's closing delimiter has been read: ``fileByteCount`` is the file's size.
+    var fileHasEnded: Bool {
+        switch phase {
+        case .afterFile, .complete: return true
+        case .head, .file: return false
+        }
+    }
+
     /// Takes the next piece of the body and returns the file's bytes it releases (often a slice of
     /// `piece`, no copy; empty before the file, or while its last bytes could start the closing
     /// delimiter). Throws the form's refusal; after a throw the reader must not be used again.
@@ -160,7 +168,7 @@ public struct BrowserFormReader: Sendable {
             return (nil, framing.heldBack())
         }
         let release = end ?? bytes.readableBytes - held
-        try count(release)
+        try count(release, fileEnds: end != nil)
         let out = bytes.getSlice(at: bytes.readerIndex, length: release)!
         if let end {
             phase = .afterFile(.start)
@@ -174,9 +182,13 @@ public struct BrowserFormReader: Sendable {
         return out
     }
 
-    private mutating func count(_ released: Int) throws(VerificationFailure) {
+    /// Counts released file bytes (`fileEnds`: the last of them); past the file limit, `EntityTooLarge`.
+    private mutating func count(_ released: Int, fileEnds: Bool) throws(VerificationFailure) {
         fileByteCount += Int64(released)
-        guard fileByteCount <= Int64(limits.maxFileBytes) else { throw BrowserFormUpload.tooLarge(limits.maxFileBytes) }
+        guard fileByteCount <= Int64(limits.maxFileBytes) else {
+            // Refused as soon as the bytes pass the limit: unless the file ended here, its size is not known.
+            throw BrowserFormUpload.tooLarge(limits.maxFileBytes, fileSize: fileEnds ? fileByteCount : nil)
+        }
     }
 
     /// After the file's delimiter: `--`, or padding and a line end (the next part, ignored); what

@@ -121,21 +121,28 @@ public struct BrowserFormUpload: Sendable {
     public static func read(_ request: Request, limits: Limits) async throws(VerificationFailure) -> BrowserFormUpload {
         let limit = limits.bodyLimit
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
-            throw tooLarge(limits.maxFileBytes)
+            throw VerificationFailure(
+                .entityTooLarge,
+                "Your proposed upload exceeds the maximum allowed size: its body is \(declared) bytes "
+                    + "(Content-Length), more than the \(limit) bytes a form may have (a file of at most "
+                    + "\(limits.maxFileBytes) bytes and \(limits.maxFieldBytes) bytes of fields)",
+                details: [.init("MaxSizeAllowed", String(limits.maxFileBytes))])
         }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: limit)
         } catch {
-            throw tooLarge(limits.maxFileBytes)
+            throw VerificationFailure(
+                .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
+                details: [.init("MaxSizeAllowed", String(limits.maxFileBytes))])
         }
         return try parse(body, contentType: request.headers[.contentType] ?? "", limits: limits)
     }
 
-    static func tooLarge(_ maxFile: Int) -> VerificationFailure {
-        VerificationFailure(
-            .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
-            details: [.init("MaxSizeAllowed", String(maxFile))])
+    /// `EntityTooLarge` for a file over `maxFile` bytes: with its size when known, else (a file refused as
+    /// its bytes passed the limit) "more than `maxFile` bytes" (``VerifiedPostForm/fileTooLarge(_:maximum:size:)``).
+    static func tooLarge(_ maxFile: Int, fileSize: Int64?) -> VerificationFailure {
+        VerifiedPostForm.fileTooLarge(maximum: Int64(maxFile), size: fileSize)
     }
 
     /// ``read(_:limits:)`` on a body already in memory (`contentType`: the request's `Content-Type`):
@@ -193,7 +200,9 @@ public struct BrowserFormUpload: Sendable {
             // S3 ignores what follows the file part; its delimiter is checked as any other.
             var i = end + delimiter.count
             _ = try framing.afterDelimiter(&i)
-            guard end - start <= limits.maxFileBytes else { throw .failure(tooLarge(limits.maxFileBytes)) }
+            guard end - start <= limits.maxFileBytes else {
+                throw .failure(tooLarge(limits.maxFileBytes, fileSize: Int64(end - start)))
+            }
             return (head.fields, head.filename, start..<end)
         } catch {
             switch error {

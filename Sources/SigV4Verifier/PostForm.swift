@@ -127,18 +127,37 @@ public struct VerifiedPostForm: Sendable {
     }
 
     /// ``checkContentLength(_:)`` against a given range (a file read as it arrives is checked
-    /// against the maximum as its bytes pass it).
-    package static func checkLength(_ length: Int64, against range: ClosedRange<Int64>) throws(VerificationFailure) {
-        if length < range.lowerBound {
+    /// against the maximum as its bytes pass it: `fileEnded` false, `length` the bytes so far, and
+    /// only the maximum is checked).
+    package static func checkLength(
+        _ length: Int64, against range: ClosedRange<Int64>, fileEnded: Bool = true
+    ) throws(VerificationFailure) {
+        if fileEnded && length < range.lowerBound {
             throw VerificationFailure(
                 .entityTooSmall, "Your proposed upload is smaller than the minimum allowed size",
                 details: [.init("ProposedSize", String(length)), .init("MinSizeAllowed", String(range.lowerBound))])
         }
         if length > range.upperBound {
-            throw VerificationFailure(
-                .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
-                details: [.init("ProposedSize", String(length)), .init("MaxSizeAllowed", String(range.upperBound))])
+            throw fileTooLarge(maximum: range.upperBound, size: fileEnded ? length : nil)
         }
+    }
+
+    /// `EntityTooLarge` (400, as S3) for a file over `maximum` bytes, with S3's `ProposedSize` when its
+    /// `size` is known. A file that was not read past the limit (`size` nil) has no size to report: the
+    /// message says "more than `maximum` bytes", never the count of the bytes that had arrived.
+    package static func fileTooLarge(
+        _ code: VerificationFailure.Code = .entityTooLarge, maximum: Int64, size: Int64?
+    ) -> VerificationFailure {
+        guard let size else {
+            return VerificationFailure(
+                code,
+                "Your proposed upload exceeds the maximum allowed size: the file is more than \(maximum) bytes "
+                    + "(it was not read further)",
+                details: [.init("MaxSizeAllowed", String(maximum))])
+        }
+        return VerificationFailure(
+            code, "Your proposed upload exceeds the maximum allowed size",
+            details: [.init("ProposedSize", String(size)), .init("MaxSizeAllowed", String(maximum))])
     }
 }
 

@@ -128,6 +128,33 @@ struct BrowserFormStreamingTests {
         #expect(throws: VerificationFailure.self) { _ = try reader.append(ByteBuffer(bytes: [0x61])) }
     }
 
+    @Test("EntityTooLarge for a file over maxFileBytes states the limit, and the size only when the file's end was read: \"more than 100 bytes\" when reading stopped, ProposedSize when it ended")
+    func tooLargeStatesWhatIsKnown() throws {
+        let limits = BrowserFormUpload.Limits(maxFileBytes: 100)
+        let head = "--b" + Self.part("key", "k") + "\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n"
+        var reader = try BrowserFormReader(contentType: Self.type, limits: limits)
+        _ = try reader.append(ByteBuffer(string: head))
+        let early = #expect(throws: VerificationFailure.self) {
+            _ = try reader.append(ByteBuffer(bytes: Array(repeating: 0x61, count: 150)))
+        }
+        #expect(early?.code.name == "EntityTooLarge")
+        #expect(early?.message.contains("the file is more than 100 bytes") == true, "\(early?.message ?? "")")
+        #expect(early?.details == [.init("MaxSizeAllowed", "100")], "\(early?.details ?? [])")
+
+        let body = Array((head + String(repeating: "a", count: 150) + "\r\n--b--").utf8)
+        var ended = try BrowserFormReader(contentType: Self.type, limits: limits)
+        _ = try ended.append(ByteBuffer(string: head))
+        let atItsEnd = #expect(throws: VerificationFailure.self) {
+            _ = try ended.append(ByteBuffer(bytes: body[head.utf8.count...]))
+        }
+        #expect(atItsEnd?.details == [.init("ProposedSize", "150"), .init("MaxSizeAllowed", "100")])
+        guard case .failure(let whole) = Self.whole(body, limits: limits) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(whole.details == [.init("ProposedSize", "150"), .init("MaxSizeAllowed", "100")], "\(whole.details)")
+    }
+
     @Test("what the reader holds stays bounded: a body sent a byte at a time without reaching the file is refused past maxBytesBeforeFile, and file bytes that look like the delimiter's start are the only ones held")
     func bounded() throws {
         let limits = BrowserFormUpload.Limits(maxFieldBytes: 100, maxFields: 2)
@@ -267,6 +294,37 @@ struct AuthenticatorFormFileTests {
         }
         let (buffered, seen) = try await Self.send([Self.head(post.fields, file: "tiny"), "\r\n--\(Self.boundary)--"], delivery: .buffered)
         #expect(Self.code(buffered) == "EntityTooSmall" && seen.isEmpty, "a buffered file is checked before the handler runs")
+    }
+
+    @Test("a streamed file refused as its bytes pass the policy's maximum states the maximum and \"more than\" it, not the bytes that had arrived (150 of 300); a file whose end had arrived states its size")
+    func overTheRangeStatesWhatIsKnown() async throws {
+        let post = try TestApp.signer().presignPost(
+            bucket: "photos", key: "up/x", expires: 60, conditions: [.contentLengthRange(min: 1, max: 100)], at: TestApp.now)
+        func refusal(_ pieces: [String]) async throws -> VerificationFailure? {
+            let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+            for p in pieces { continuation.yield(ByteBuffer(string: p)) }
+            continuation.finish()
+            let head = HTTPRequest(
+                method: .post, scheme: "http", authority: "localhost", path: "/photos",
+                headerFields: [.contentType: "multipart/form-data; boundary=\(Self.boundary)"])
+            let upload = try await BrowserFormUpload.open(
+                Request(head: head, body: RequestBody(asyncSequence: stream)), limits: .init())
+            let verifier = Verifier(resolver: InMemoryCredentialResolver([TestApp.alice]))
+            let verified = try await verifier.verifyPostForm(upload.form, bucket: "photos", now: TestApp.now).get()
+            do {
+                for try await _ in upload.file.checked(against: verified) {}
+            } catch let failure as VerificationFailure {
+                return failure
+            }
+            return nil
+        }
+        let x150 = String(repeating: "x", count: 150)
+        let early = try await refusal([Self.head(post.fields, file: x150), x150 + "\r\n--\(Self.boundary)--\r\n"])
+        #expect(early?.code.name == "EntityTooLarge")
+        #expect(early?.message.contains("the file is more than 100 bytes") == true, "\(early?.message ?? "")")
+        #expect(early?.details == [.init("MaxSizeAllowed", "100")], "\(early?.details ?? [])")
+        let whole = try await refusal([Self.head(post.fields, file: x150) + "\r\n--\(Self.boundary)--\r\n"])
+        #expect(whole?.details == [.init("ProposedSize", "150"), .init("MaxSizeAllowed", "100")], "\(whole?.details ?? [])")
     }
 
     @Test("a form refused for its signature is answered while its file has not arrived: the body is left open, and the answer still comes")
