@@ -120,7 +120,7 @@ public struct BrowserFormUpload: Sendable {
     /// `multipart/form-data`, `InvalidArgument` for a form without a file.
     public static func read(_ request: Request, limits: Limits) async throws(VerificationFailure) -> BrowserFormUpload {
         let limit = limits.bodyLimit
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+        if let declared = request.headers[.contentLength].flatMap({ ByteParsing.length($0) }), declared > limit {
             throw VerificationFailure(
                 .entityTooLarge,
                 "Your proposed upload exceeds the maximum allowed size: its body is \(declared) bytes "

@@ -361,7 +361,8 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     ///   removes the chunked framing only, so the body would reach the handler still coded, and a
     ///   forwarder that drops the header would hand it on as content (RFC 9112, section 6.1).
     /// - a `Content-Length` that is not one decimal number (`InvalidRequest`, 400): `36, 36` (two
-    ///   equal fields, which HTTP/2 lets through), `+5`.
+    ///   equal fields, which HTTP/2 lets through), `+5`, `-1`, or digits past `Int.max` (which a parse
+    ///   took for no length at all: a body then went unbounded and, over `.http1`, unwatched).
     package static func framingFailure(_ head: HTTPRequest) -> VerificationFailure? {
         // Most requests have neither field (NIO's HTTP/1 conversion makes the first `Host` the
         // authority and leaves it out of the fields): two lookups by name, which read the fields in
@@ -371,11 +372,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         // NIOHTTP2 and read as the list `36, 36`, which no parse takes for a length, so the body went
         // unframed (until 2026-12-06 the gateway forwarded such a request without its verified body).
         // NIO's HTTP/1 parser refuses such lists itself.
-        if let length = fields[.contentLength], length.isEmpty || !length.utf8.allSatisfy({ $0 &- 0x30 < 10 }) {
-            return VerificationFailure(
-                .invalidRequest, "The Content-Length header is not a single decimal number",
-                details: [.init("Header", "Content-Length")])
-        }
+        if let length = fields[.contentLength], ByteParsing.length(length) == nil { return invalidContentLength() }
         guard fields.contains(hostFieldName) || fields.contains(.transferEncoding) else { return nil }
         var codings: [String] = []
         for field in fields {
@@ -393,6 +390,13 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
                 details: [.init("Header", "Transfer-Encoding")])
         }
         return nil
+    }
+
+    /// The refusal of a `Content-Length` that ``ByteParsing/length(_:)-(String)`` does not read as a length.
+    static func invalidContentLength() -> VerificationFailure {
+        VerificationFailure(
+            .invalidRequest, "The Content-Length header is not a single decimal number",
+            details: [.init("Header", "Content-Length")])
     }
 
     /// True when the `Transfer-Encoding` value (its fields joined) is `chunked` alone, in any case,
@@ -421,7 +425,11 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         maxBufferedBodySize: Int = 8 << 20, clock: @escaping @Sendable () -> AmzDate = Configuration.systemClock
     ) throws(VerificationFailure) -> (Request?, BodyFailureRecorder?, SigV4BodyTrailer?) {
         var declaredLength: Int?
-        if let text = request.headers[.contentLength] { declaredLength = Int(text) }
+        if let text = request.headers[.contentLength] {
+            // (``framingFailure(_:)`` has refused such a length already; a length is never read as absent.)
+            guard let length = ByteParsing.length(text) else { throw invalidContentLength() }
+            declaredLength = length
+        }
         if let limit, verified.payload != .awsChunked, verified.payload != .eventStream, let length = declaredLength,
             length > limit
         {

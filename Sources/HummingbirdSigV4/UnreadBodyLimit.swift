@@ -3,6 +3,7 @@ import HTTPTypes
 public import NIOHTTPTypes
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
+import SigV4Verifier
 
 /// Bounds how much of a request's body an HTTP/1.1 server reads and throws away after answering
 /// without it.
@@ -14,7 +15,9 @@ import NIOHTTPTypesHTTP1
 /// does (256 KiB there); past that the connection is closed instead:
 ///
 /// - An answer that is not 2xx, written while more than `limit` bytes of a declared
-///   `Content-Length` are still to come, says `Connection: close`.
+///   `Content-Length` are still to come, or while the body of a request whose `Content-Length` is no
+///   length (`+5`, `-1`, digits past `Int.max`: how much is to come is not known) is open, says
+///   `Connection: close`.
 /// - Once such an answer has been written, or once `limit` bytes of a body have been discarded after
 ///   an answer and the body has not ended (a chunked body has no length to judge by), the server
 ///   shuts its side of the connection (the client reads the whole answer, then end of file) and
@@ -68,9 +71,11 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
     /// written, and it answers the newest request when `answered == heads - 1`.
     private var heads = 0
     private var answered = 0
-    /// The newest request's body has not ended; its declared length, and the bytes of it read so far.
+    /// The newest request's body has not ended; its declared length, whether its `Content-Length` is
+    /// no length (``ByteParsing/length(_:)-(String)``), and the bytes of it read so far.
     private var bodyOpen = false
     private var declaredLength: Int?
+    private var lengthUnreadable = false
     private var received = 0
     /// The newest request asks to switch protocols (``asksToSwitch(_:)``).
     private var switchAsked = false
@@ -164,8 +169,12 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     /// The bytes of the newest request's declared body still to come; nil when it declared none
-    /// (chunked).
-    private var unread: Int? { declaredLength.map { max(0, $0 - received) } }
+    /// (chunked); `Int.max` when its `Content-Length` is no length: what is to come is not known, so an
+    /// answer without it ends the connection rather than discards.
+    private var unread: Int? {
+        if lengthUnreadable { return .max }
+        return declaredLength.map { max(0, $0 - received) }
+    }
 
     /// The answer being written is to the newest request.
     private var answersNewest: Bool { answered == heads - 1 }
@@ -191,7 +200,9 @@ public final class UnreadBodyLimit: ChannelDuplexHandler, RemovableChannelHandle
             heads += 1
             bodyOpen = true
             received = 0
-            declaredLength = head.headerFields[.contentLength].flatMap { Int($0) }
+            let length = head.headerFields[.contentLength]
+            declaredLength = length.flatMap { ByteParsing.length($0) }
+            lengthUnreadable = length != nil && declaredLength == nil
             switchAsked = Self.asksToSwitch(head)
         case .body(let buffer):
             received += buffer.readableBytes

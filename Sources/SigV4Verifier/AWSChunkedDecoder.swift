@@ -504,11 +504,9 @@ extension VerifiedRequest {
                 details: [.init("MissingHeaderName", "x-amz-decoded-content-length")])
         }
         let digits = lengths[0]
-        guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        guard digits.count <= 15, let decoded = digits.withUnsafeBufferPointer({ ByteParsing.length($0) }) else {
             throw VerificationFailure(.invalidArgument, "x-amz-decoded-content-length must be a decimal number")
         }
-        var decoded = 0
-        for d in digits { decoded = decoded * 10 + Int(d - 0x30) }
         var algorithm: TrailingChecksum.Algorithm? = nil
         let trailers = request.values("x-amz-trailer")
         if payloadHash != .streamingSigned && payloadHash != .streamingECDSASigned {

@@ -373,11 +373,9 @@ public struct HTTPRequestReader: Sendable {
     }
 
     func parseLength(_ digits: [UInt8]) throws(HTTPReadError) -> Int {
-        guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        guard digits.count <= 15, let n = digits.withUnsafeBufferPointer({ ByteParsing.length($0) }) else {
             throw HTTPReadError(.badFraming, "Content-Length must be 1 to 15 decimal digits")
         }
-        var n = 0
-        for d in digits { n = n * 10 + Int(d - 0x30) }
         return n
     }
 

@@ -506,6 +506,43 @@ struct AuthenticatorTests {
         #expect(passed.response.status == .ok && passed.seen == "hi")
     }
 
+    @Test("a Content-Length of digits past Int.max is refused with InvalidRequest before the body is read (it was taken for no length: with transport .http1 the body then reached the handler unbounded by maxBodySize); '-1' too")
+    func contentLengthPastIntMaxIsRefused() async throws {
+        for length in ["9223372036854775808", "99999999999999999999", "-1"] {
+            for transport in [SigV4Authenticator<DirectContext>.Configuration.Transport.http1, .any] {
+                let presigned = try TestApp.signer().presign(
+                    Self.head(.put, "/upload", [.contentLength: length]), expires: 300, at: TestApp.now)
+                let sent = try await Self.send(
+                    Self.directMiddleware(maxBodySize: 4, transport: transport), presigned.request, body: "past the limit")
+                #expect(sent.response.status == .badRequest, "\(length), \(transport)")
+                #expect(
+                    sent.response.headers[HTTPField.Name("x-amz-error-code")!] == "InvalidRequest", "\(length), \(transport)")
+                #expect(sent.seen == "", "\(length), \(transport)")
+            }
+        }
+        // Int.max itself is a length (over the limit: refused on the declared length, 413).
+        let presigned = try TestApp.signer().presign(
+            Self.head(.put, "/upload", [.contentLength: "9223372036854775807"]), expires: 300, at: TestApp.now)
+        let sent = try await Self.send(Self.directMiddleware(maxBodySize: 4), presigned.request, body: "x")
+        #expect(sent.response.status == .contentTooLarge)
+    }
+
+    @Test("through the router: a Content-Length that is no length ('+2', '-1', digits past Int.max) is refused 400 InvalidRequest as S3 XML, and the handler does not run")
+    func contentLengthThatIsNoLengthIsRefusedThroughTheRouter() async throws {
+        try await TestApp.application(maxBodySize: 4).test(.router) { client in
+            for length in ["+2", "-1", "99999999999999999999"] {
+                // No body given: the router test client would set Content-Length to its length.
+                let signed = try TestApp.signer().sign(
+                    Self.head(.put, "/upload", [.contentLength: length]), payload: .emptySHA256, at: TestApp.now)
+                try await client.execute(uri: "/upload", method: .put, headers: signed.request.headerFields) {
+                    #expect($0.status == .badRequest, "\(length): \(String(buffer: $0.body))")
+                    #expect($0.headers[HTTPField.Name("x-amz-error-code")!] == "InvalidRequest", "\(length)")
+                    #expect(String(buffer: $0.body).contains("<Code>InvalidRequest</Code>"), "\(length)")
+                }
+            }
+        }
+    }
+
     @Test("a streamed body is checked against its x-amz-checksum-* header (BadDigest when it differs)")
     func declaredChecksum() async throws {
         // CRC-32 of "hello world" (zlib): DUoRhQ==. UNSIGNED-PAYLOAD, so only the checksum covers the body.

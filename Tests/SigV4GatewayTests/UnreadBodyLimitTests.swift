@@ -67,6 +67,14 @@ struct UnreadBodyLimitTests {
             try channel.writeInbound(HTTPServerRequestPart.head(head))
         }
 
+        /// The head of a `PUT` whose `Content-Length` field is `value` as written.
+        func head(contentLength value: String) throws {
+            var head = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/upload")
+            head.headers.add(name: "Host", value: "127.0.0.1")
+            head.headers.add(name: "Content-Length", value: value)
+            try channel.writeInbound(HTTPServerRequestPart.head(head))
+        }
+
         func body(_ count: Int) throws {
             try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(repeating: 0x62, count: count)))
         }
@@ -113,6 +121,18 @@ struct UnreadBodyLimitTests {
         #expect(rig.channel.isActive)
         rig.channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
         #expect(!rig.channel.isActive, "open 2.1 s after the shut")
+    }
+
+    @Test("a refusal to a request whose Content-Length is no length ('-1', '+5', digits past Int.max, which Int() read as -1, 5 and none): what is still to come is not known, so the answer says Connection: close and the output is shut (NIO's HTTP/1 parser refuses such fields before the handler; the handler does not rely on it)")
+    func refusalOfALengthThatIsNoLengthCloses() throws {
+        for value in ["-1", "+5", "99999999999999999999"] {
+            let rig = try Rig()
+            try rig.head(contentLength: value)
+            try rig.body(50)
+            let head = try #require(try rig.answer(.badRequest))
+            #expect(head.headers["connection"] == ["close"], "\(value): \(head)")
+            #expect(rig.shut.shut == 1, "\(value)")
+        }
     }
 
     @Test("the shut waits for the answer to have been written (here, flushed): shutting before would drop it; but the socket is not read from the moment the answer's end is handed over, so a client that does not read its answer cannot send on meanwhile")

@@ -130,3 +130,20 @@ struct ErrorBodyTests {
         for (code, status) in table { #expect(code.httpStatus == status, "\(code)") }
     }
 }
+
+@Suite("ByteParsing.length: a Content-Length value, 1*DIGIT")
+struct ContentLengthParsingTests {
+    @Test("ASCII digits only, leading zeros allowed, up to Int.max; a sign, a space, a list, a non-ASCII digit, nothing, or a number past Int.max is no length")
+    func strictDigits() {
+        let lengths: [(String, Int?)] = [
+            ("0", 0), ("5", 5), ("0042", 42), ("9223372036854775807", .max),
+            ("9223372036854775808", nil), ("99999999999999999999", nil), ("", nil), ("+5", nil), ("-1", nil),
+            (" 5", nil), ("5 ", nil), ("5, 5", nil), ("5,5", nil), ("0x10", nil), ("5\u{0}", nil), ("\u{0665}", nil),
+        ]
+        for (text, expected) in lengths {
+            #expect(ByteParsing.length(text) == expected, "\(text.debugDescription)")
+            let bytes = Array(text.utf8)
+            #expect(bytes.withUnsafeBufferPointer { ByteParsing.length($0) } == expected, "\(text.debugDescription)")
+        }
+    }
+}
