@@ -1,3 +1,5 @@
+import SigV4
+
 /// The first request of what a terminal user captured while debugging a signature: a raw HTTP/1.1
 /// request, the stderr of `curl -v`, or a `curl --trace-ascii FILE` (or `--trace FILE`) dump.
 ///
@@ -235,7 +237,7 @@ package struct CapturedRequest: Sendable, Hashable {
     static func dataLine(_ line: ArraySlice<UInt8>) -> (Int, ArraySlice<UInt8>)? {
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         let digits = line[line.startIndex..<colon]
-        guard (4...16).contains(digits.count), digits.allSatisfy({ hexValue($0) != nil }),
+        guard (4...16).contains(digits.count), digits.allSatisfy({ URIEncoding.hexValue($0) != nil }),
             line.index(after: colon) < line.endIndex, line[line.index(after: colon)] == 0x20,
             let offset = Int(String(decoding: digits, as: UTF8.self), radix: 16)
         else { return nil }
@@ -254,20 +256,13 @@ package struct CapturedRequest: Sendable, Hashable {
         out.reserveCapacity(count)
         var i = text.startIndex
         for _ in 0..<count {
-            guard let hi = hexValue(text[i]), let lo = hexValue(text[i + 1]), text[i + 2] == 0x20 else { return nil }
+            guard let hi = URIEncoding.hexValue(text[i]), let lo = URIEncoding.hexValue(text[i + 1]),
+                text[i + 2] == 0x20
+            else { return nil }
             out.append(hi << 4 | lo)
             i += 3
         }
         return out
-    }
-
-    static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case 0x30...0x39: return b - 0x30
-        case 0x61...0x66: return b - 0x61 + 10
-        case 0x41...0x46: return b - 0x41 + 10
-        default: return nil
-        }
     }
 
     static func hex(_ n: Int) -> String { "0x" + String(n, radix: 16) }

@@ -84,13 +84,13 @@ package struct RawURL: Sendable, Equatable {
             var radix: UInt64 = 10
             if b[i] == 0x30 {
                 radix = 8
-                if i + 2 < b.count, b[i + 1] | 0x20 == 0x78, hexValue(b[i + 2]) != nil {
+                if i + 2 < b.count, b[i + 1] | 0x20 == 0x78, URIEncoding.hexValue(b[i + 2]) != nil {
                     radix = 16
                     i += 2
                 }
             }
             var value: UInt64 = 0
-            while i < b.count, let digit = hexValue(b[i]), digit < radix {
+            while i < b.count, let digit = URIEncoding.hexValue(b[i]).map(UInt64.init), digit < radix {
                 if value <= UInt64(UInt32.max) { value = value * radix + digit }  // stays above 32 bits once there
                 i += 1
             }
@@ -107,20 +107,12 @@ package struct RawURL: Sendable, Equatable {
         return "\(address >> 24).\(address >> 16 & 255).\(address >> 8 & 255).\(address & 255)"
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt64? {
-        switch byte {
-        case 0x30...0x39: UInt64(byte - 0x30)
-        case 0x41...0x46, 0x61...0x66: UInt64((byte | 0x20) - 0x61 + 10)
-        default: nil
-        }
-    }
-
     /// What curl does with a bracketed IPv6 host: only hex digits, `:` and `.` and then an optional zone
     /// ID (`%25` or `%` and 1 to 15 characters, dropped); the address must pass `inet_pton`, and is sent
     /// as `inet_ntop` writes it when that is shorter than what was written.
     private static func curlIPv6(_ host: String) -> CurlHost {
         let inside = Array(host.utf8.dropFirst().dropLast())
-        let length = inside.prefix(while: { hexValue($0) != nil || $0 == 0x3a || $0 == 0x2e }).count
+        let length = inside.prefix(while: { URIEncoding.hexValue($0) != nil || $0 == 0x3a || $0 == 0x2e }).count
         var hasZone = false
         if length != inside.count {
             guard inside[length] == 0x25 else { return .refused("it reads no IPv6 address between the brackets") }
