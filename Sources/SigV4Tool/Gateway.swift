@@ -569,7 +569,7 @@ struct Gateway: Sendable {
         // The body, when it is read whole before the upstream is contacted.
         var whole: ByteBuffer? = nil
         let stall = UploadStall()
-        let contentLength = request.headers[.contentLength].flatMap { Int64($0) }
+        let contentLength = request.headers[.contentLength].flatMap { ByteParsing.length($0) }.map { Int64($0) }
         let chunked = request.headers[.transferEncoding] != nil
         let checkedAtEnd =
             identity.map {

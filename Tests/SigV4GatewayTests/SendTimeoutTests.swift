@@ -261,7 +261,7 @@ struct SendTimeoutTests {
     static let bigSize = 10 << 20
 
     @Test(
-        "live HTTP/1.1, send timeout 1 s: one 10 MiB body buffer to a client reading 32 KiB every 20 ms (over 6 s) arrives whole, while a client that reads nothing for 5 s once its answer has begun is cut (its answer short)"
+        "live HTTP/1.1, send timeout 2 s: one 10 MiB body buffer to a client reading 32 KiB every 20 ms (over 6 s) arrives whole, while a client that reads nothing for 6 s once its answer has begun is cut (its answer short)"
     )
     func liveSlowReaderGetsALargeBody() async throws {
         let router = Router()
@@ -270,14 +270,17 @@ struct SendTimeoutTests {
             return Response(status: .ok, body: .init(byteBuffer: body))
         }
         let app = Application(
-            router: router, server: .http1(configuration: .init(additionalChannelHandlers: [SendTimeout(.seconds(1))])))
+            // 2 s: each 256 KiB slice drains in about 0.16 s at this reader's pace, so a loaded machine that
+            // holds the reader back for a second does not cut it; the 10 MiB buffer sent as one write (no
+            // slices) still is (about 3.7 s of it left once the socket's buffers are full).
+            router: router, server: .http1(configuration: .init(additionalChannelHandlers: [SendTimeout(.seconds(2))])))
         try await app.test(.live) { client in
             let port = try #require(client.port)
             async let steady = ExpectContinueMiddlewareTests.offPool {
                 try Self.download(port: port, delay: 0, chunk: 32_768, pause: 0.02)
             }
             async let silent = ExpectContinueMiddlewareTests.offPool {
-                try Self.download(port: port, delay: 5, chunk: 1 << 20, pause: 0)
+                try Self.download(port: port, delay: 6, chunk: 1 << 20, pause: 0)
             }
             let (read, unread) = try await (steady, silent)
             #expect(read.whole, "the steady reader got \(read.body) of \(Self.bigSize) bytes")
