@@ -338,6 +338,24 @@ struct TargetScan {
         }
         var i = 1
         var segmentStart = 1
+        // Most paths are words of unreserved bytes and `/` in which no segment starts with `/` or `.`
+        // (so none is empty, `.` or `..`): such a word changes nothing here but where the last
+        // segment starts. The loop below takes over at the first other word.
+        if let base = t.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            // The high bit of lane 0 set: the next word's first byte follows a `/` (first, t[0]).
+            var slashBefore: UInt64 = 0x80
+            while i + 8 <= n {
+                let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let slash = ByteLanes.equal(x, 0x2f)
+                if ~(URIEncoding.unreservedLanes(x) | slash) & ByteLanes.high != 0 { break }
+                let followsSlash = (slash << 8) | slashBefore
+                if (slash | ByteLanes.equal(x, 0x2e)) & followsSlash != 0 { break }
+                if slash != 0 { segmentStart = i + (63 - slash.leadingZeroBitCount) / 8 + 1 }
+                slashBefore = slash >> 56
+                i += 8
+            }
+        }
         while i < n {
             // Unreserved bytes (most of a path) change nothing here: skip their run, eight at a time.
             i = URIEncoding.unreservedRunEnd(t, from: i)

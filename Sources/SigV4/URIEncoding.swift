@@ -31,7 +31,8 @@ public enum URIEncoding {
     }
 
     /// The index of the first byte at or after `i` in `t` that is not unreserved (`t.count` when
-    /// there is none): eight bytes at a time while they all are, then byte by byte. Queries are
+    /// there is none): eight bytes at a time while they all are, then the last word of `t` (or byte
+    /// by byte in a target of fewer than 8 bytes). Queries are
     /// mostly long unreserved runs (names, ids, dates, hex signatures) between a few `=`, `&` and
     /// `%XX`.
     @inline(__always)
@@ -44,6 +45,14 @@ public enum URIEncoding {
                 let notUnreserved = ~unreservedLanes(x) & ByteLanes.high
                 if notUnreserved != 0 { return i + notUnreserved.trailingZeroBitCount / 8 }
                 i += 8
+            }
+            // Fewer than 8 bytes left: the target's last word, its lanes before `i` (tested
+            // already) cleared, instead of a byte loop.
+            if i < t.count && t.count >= 8 {
+                let start = t.count - 8
+                let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+                let notUnreserved = ~unreservedLanes(x) & ByteLanes.high & (~0 << UInt64(8 * (i - start)))
+                return notUnreserved != 0 ? start + notUnreserved.trailingZeroBitCount / 8 : t.count
             }
         }
         while i < t.count && isUnreserved(t[i]) { i += 1 }

@@ -1,0 +1,92 @@
+import SigV4TestSupport
+import Testing
+
+@testable import SigV4
+
+/// The signer's word-at-a-time scans against their rules written one byte at a time, on generated
+/// inputs over the bytes each scan distinguishes, at every length around the word size (session 51
+/// moved the target scan's path, the end of `unreservedRunEnd`, the header value's space check and
+/// `copyBytes` of 17 to 32 bytes off byte loops and `memmove`).
+@Suite("word-at-a-time scans")
+struct WordScanTests {
+    /// Bytes the scans tell apart: unreserved, `/`, `.`, `?`, `=`, `&`, `%`, `#`, space, a control
+    /// byte, DEL, a byte with the high bit set, hex digits.
+    static let alphabet: [UInt8] = Array("ab09-_~./?=&%#AF ".utf8) + [0x01, 0x09, 0x7f, 0x80, 0xc3]
+    static let pathAlphabet: [UInt8] = Array("ab09-_~./".utf8)
+
+    static func generated(_ count: Int, seed: UInt64, lengths: ClosedRange<Int>, alphabet: [UInt8]) -> [[UInt8]] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in
+            (0..<Int.random(in: lengths, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+        }
+    }
+
+    static func isUnreserved(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x2e
+            || b == 0x5f || b == 0x7e
+    }
+
+    @Test("TargetScan's path facts equal the byte-by-byte rules")
+    func targetScanPath() {
+        // Paths mostly of path bytes (the word loop's case) with a query sometimes, and any bytes.
+        var targets = WordScanTests.generated(20_000, seed: 51, lengths: 0...40, alphabet: WordScanTests.pathAlphabet)
+            .map { [0x2f] + $0 }
+        targets += WordScanTests.generated(20_000, seed: 52, lengths: 0...40, alphabet: WordScanTests.alphabet)
+            .map { [0x2f] + $0 }
+        targets += [Array("/photos/2026/photo.jpg?size=large".utf8), Array("/a/b/c/d/e/f/g/h/.".utf8),
+                    Array("/abcdefg/./x".utf8), Array("/abcdefg//x".utf8), Array("/abcdef/..".utf8),
+                    Array("/abcdefgh/.well-known/x".utf8), Array("/abcdefg/".utf8)]
+        for target in targets {
+            target.withUnsafeBufferPointer { t in
+                let scan = TargetScan(t, presign: false)
+                let queryStart = target.firstIndex(of: 0x3f) ?? target.count
+                let path = UnsafeBufferPointer(rebasing: t[0..<queryStart])
+                #expect(scan.queryStart == queryStart, "\(target)")
+                #expect(scan.needsNormalization == URIEncoding.needsNormalization(path), "\(target)")
+                #expect(
+                    scan.pathIsPlain == path.dropFirst().allSatisfy { WordScanTests.isUnreserved($0) || $0 == 0x2f },
+                    "\(target)")
+                let acceptable = !target.contains { $0 < 0x20 || $0 == 0x7f || $0 == 0x23 }
+                #expect(((try? scan.check()) != nil) == acceptable, "\(target)")
+            }
+        }
+    }
+
+    @Test("unreservedRunEnd finds the first byte that is not unreserved, from every start")
+    func unreservedRunEnd() {
+        let inputs = WordScanTests.generated(5_000, seed: 53, lengths: 0...40, alphabet: WordScanTests.alphabet)
+            + WordScanTests.generated(5_000, seed: 54, lengths: 0...40, alphabet: Array("ab09-_~.".utf8) + [0x2f])
+        for bytes in inputs {
+            bytes.withUnsafeBufferPointer { t in
+                for start in 0...bytes.count {
+                    var end = start
+                    while end < bytes.count && WordScanTests.isUnreserved(bytes[end]) { end += 1 }
+                    #expect(URIEncoding.unreservedRunEnd(t, from: start) == end, "\(bytes) from \(start)")
+                }
+            }
+        }
+    }
+
+    @Test("a header value has no byte at or below space exactly when no byte is")
+    func spaceCheck() {
+        let inputs = WordScanTests.generated(20_000, seed: 55, lengths: 0...40, alphabet: Array("ab!~".utf8) + [0x20, 0x21, 0x09, 0x00, 0xff])
+        for bytes in inputs {
+            bytes.withUnsafeBufferPointer { b in
+                #expect(CanonicalHeaders.hasNoByteAtOrBelowSpace(b) == b.allSatisfy { $0 > 0x20 }, "\(bytes)")
+            }
+        }
+    }
+
+    @Test("copyBytes copies every length and writes nothing past the end")
+    func copyBytesLengths() {
+        for n in 0...80 {
+            let source = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            var destination = [UInt8](repeating: 0xaa, count: n + 16)
+            source.withUnsafeBytes { s in
+                destination.withUnsafeMutableBufferPointer { d in copyBytes(to: d.baseAddress! + 8, from: s) }
+            }
+            #expect(Array(destination[8..<(8 + n)]) == source, "length \(n)")
+            #expect(destination[0..<8].allSatisfy { $0 == 0xaa } && destination[(8 + n)...].allSatisfy { $0 == 0xaa }, "length \(n)")
+        }
+    }
+}
