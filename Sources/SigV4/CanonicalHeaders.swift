@@ -519,9 +519,8 @@ package func withUTF8Bytes<R, E: Error>(_ string: String, _ body: (UnsafeRawBuff
     try string.withBorrowedUTF8 { bytes throws(E) in try body(UnsafeRawBufferPointer(bytes)) }
 }
 
-/// Copies `source` to `destination` (not overlapping): copies of up to 64 bytes, the usual header
-/// names, values and separators, hosts, paths, signed names and payload hashes, with word moves
-/// instead of a call to `memmove`.
+/// Copies `source` to `destination` (not overlapping): copies of up to 32 bytes, the usual header
+/// names, values and separators, hosts and paths, with a few word moves instead of a call to `memmove`.
 @inline(__always)
 func copyBytes(to destination: UnsafeMutablePointer<UInt8>, from source: UnsafeRawBufferPointer) {
     let n = source.count
@@ -547,14 +546,6 @@ func copyBytes(to destination: UnsafeMutablePointer<UInt8>, from source: UnsafeR
         d.storeBytes(of: b, toByteOffset: 8, as: UInt64.self)
         d.storeBytes(of: c, toByteOffset: n - 16, as: UInt64.self)
         d.storeBytes(of: e, toByteOffset: n - 8, as: UInt64.self)
-    } else if n <= 64 {
-        // 33 to 64 bytes (the signed names, a payload hash): words, the last one ending at the end.
-        var i = 0
-        while i + 8 < n {
-            d.storeBytes(of: s.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
-            i += 8
-        }
-        d.storeBytes(of: s.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self), toByteOffset: n - 8, as: UInt64.self)
     } else {
         d.copyMemory(from: s, byteCount: n)
     }
