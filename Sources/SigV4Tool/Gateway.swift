@@ -169,8 +169,20 @@ struct Gateway: Sendable {
     /// (`X-HTTP-Method-Override`, `X-Original-URL`, ...), which frameworks behind a proxy honour
     /// and which would take a key past its methods or path prefixes. Dropped whether signed or
     /// not, in any spelling, `_` read as `-` (``isClientAssertion(_:)``).
+    ///
+    /// The address headers are those client-IP libraries read beside `X-Forwarded-For`: python-ipware
+    /// (django-ipware's engine) reads `X-Forwarded`, `Forwarded-For`, `CF-Connecting-IP` and
+    /// `Fastly-Client-IP` among others and returns the first *public* address it finds, so when the
+    /// gateway's peer is a private address (a client in the same network, a load balancer not named
+    /// with `--trusted-proxy`) it skips the gateway's `X-Forwarded-For` and takes the client's word.
+    /// Node's request-ip reads `DO-Connecting-IP`, `X-AppEngine-User-IP` and `CF-Pseudo-IPv4` too;
+    /// ingress-nginx moves a client's chain to `X-Original-Forwarded-For`; Envoy reads
+    /// `X-Envoy-External-Address` as the client's address. Until 2026-12-06 these were forwarded.
     static let clientAssertions: Set<String> = [
         "forwarded", "x-real-ip", "x-client-ip", "true-client-ip", "x-cluster-client-ip", "client-ip",
+        "x-forwarded", "forwarded-for", "cf-connecting-ip", "cf-connecting-ipv6", "cf-pseudo-ipv4",
+        "fastly-client-ip", "do-connecting-ip", "x-appengine-user-ip", "x-original-forwarded-for",
+        "x-envoy-external-address",
         "x-http-method-override", "x-http-method", "x-method-override", "x-original-method", "x-original-url",
         "x-rewrite-url", "x-original-uri", "x-override-url",
     ]
@@ -225,7 +237,7 @@ struct Gateway: Sendable {
     static func isClientAssertion(_ canonicalName: String) -> Bool {
         guard let first = canonicalName.utf8.first,
             first == UInt8(ascii: "x") || first == UInt8(ascii: "f") || first == UInt8(ascii: "t")
-                || first == UInt8(ascii: "c")
+                || first == UInt8(ascii: "c") || first == UInt8(ascii: "d")
         else { return false }
         let name =
             canonicalName.utf8.contains(UInt8(ascii: "_"))

@@ -386,3 +386,40 @@ extension GatewayForwardingAttackTests {
         #expect(Self.requests(rig).count == 1, "\(rig.received)")
     }
 }
+
+extension GatewayForwardingAttackTests {
+    @Test("client-address headers that client-IP libraries read beside X-Forwarded-For (X-Forwarded, Forwarded-For, CF-Connecting-IP, Fastly-Client-IP, ...) never reach the upstream, signed or not, in any spelling")
+    func clientAddressHeadersOfLibrariesAreDropped() throws {
+        // python-ipware (django-ipware's engine) returns the first public address among X-Forwarded-For,
+        // X-Forwarded, Forwarded-For, CF-Connecting-IP, Fastly-Client-IP, ...: with the gateway's peer a
+        // private address (127.0.0.1 here), any of these that reached the upstream became the client's.
+        let rig = try Rig()
+        let spoofed: [(String, String)] = [
+            ("X-Forwarded", "for=8.8.8.1"), ("Forwarded-For", "8.8.8.2"), ("CF-Connecting-IP", "8.8.8.3"),
+            ("CF-Connecting-IPv6", "2001:4860::8"), ("CF-Pseudo-IPv4", "8.8.8.4"), ("Fastly-Client-IP", "8.8.8.5"),
+            ("DO-Connecting-IP", "8.8.8.6"), ("X-AppEngine-User-IP", "8.8.8.7"), ("X-Original-Forwarded-For", "8.8.8.9"),
+            ("X-Envoy-External-Address", "8.8.4.1"), ("X_Forwarded", "8.8.4.2"), ("cf_connecting_ip", "8.8.4.3"),
+        ]
+        let (status, response) = try rig.send(
+            "GET", "/bucket/addresses", try rig.signed(.get, "/bucket/addresses") + spoofed + [("X-Kept", "kept")])
+        #expect(status == 200, "\(response)")
+        var signedFields = HTTPFields()
+        for (name, value) in spoofed where !name.contains("_") {
+            signedFields.append(HTTPField(name: HTTPField.Name(name)!, value: value))
+        }
+        let (signedStatus, signedResponse) = try rig.send(
+            "GET", "/bucket/addresses-signed", try rig.signed(.get, "/bucket/addresses-signed", signedFields))
+        #expect(signedStatus == 200, "\(signedResponse)")
+        let all = Self.requests(rig)
+        #expect(all.count == 2, "\(rig.received)")
+        for forwarded in all {
+            let fields = forwarded.fields
+            for (name, _) in spoofed {
+                #expect(!forwarded.names.contains(name.lowercased()), "\(name) reached the upstream: \(fields)")
+            }
+            #expect(!fields.contains { $0.1.contains("8.8.") || $0.1.contains("2001:") }, "\(fields)")
+            #expect(fields.filter { $0.0 == "x-forwarded-for" }.map(\.1) == ["127.0.0.1"], "\(fields)")
+        }
+        #expect(all.first?.fields.contains { $0 == ("x-kept", "kept") } == true, "\(rig.received)")
+    }
+}
