@@ -139,7 +139,7 @@ extension Gateway {
         let stored = try await httpClient.execute(outbound, deadline: Self.upstreamDeadline)
         guard (200..<300).contains(Int(stored.status.code)) else {
             // The upstream's refusal, as it gave it (its hop-by-hop headers dropped, as for any answer).
-            return relay(stored, path: request.head.path ?? "/")
+            return try relay(stored, path: request.head.path ?? "/")
         }
         let etag = stored.headers.first(name: "etag") ?? ""
         _ = try await stored.body.collect(upTo: 1 << 20)

@@ -706,8 +706,12 @@ struct Gateway: Sendable {
 
     /// The upstream's response, streamed back without its hop-by-hop headers. A body that fails
     /// partway (the upstream's connection cut, its read timeout) is logged (`response body cut`,
-    /// with `path` and the error): the access line, written with the head, says 200 for it.
-    func relay(_ upstreamResponse: HTTPClientResponse, path: String) -> Response {
+    /// with `path` and the error): the access line, written with the head, says 200 for it. A
+    /// response whose transfer coding is not `chunked` alone throws ``UnknownTransferCoding`` (502).
+    func relay(_ upstreamResponse: HTTPClientResponse, path: String) throws -> Response {
+        if let coding = Self.unknownTransferCoding(upstreamResponse.headers) {
+            throw UnknownTransferCoding(value: coding)
+        }
         var headers = HTTPFields()
         // Hop-by-hop headers of the upstream's connection go no further: the fixed ones and those its
         // `Connection` fields name (RFC 9110, section 7.6.1), as for requests.
@@ -726,6 +730,30 @@ struct Gateway: Sendable {
         return Response(
             status: HTTPResponse.Status(code: Int(upstreamResponse.status.code)), headers: headers,
             body: ResponseBody(asyncSequence: body))
+    }
+
+    /// An upstream response framed with a transfer coding other than `chunked` (`Transfer-Encoding:
+    /// gzip, chunked`, or `gzip` alone, read to the connection's end): the HTTP client removes only
+    /// the chunked framing, so its body is still coded, and `Transfer-Encoding` is hop-by-hop, so
+    /// the client would get those coded bytes as the representation with nothing saying so (until
+    /// 2026-12-06 it did: a gzip-coded `ok` reached curl as 22 bytes of gzip). Answered 502
+    /// `BadGateway`, as nginx answers "upstream sent unknown Transfer-Encoding".
+    struct UnknownTransferCoding: Error, CustomStringConvertible {
+        var value: String
+        var description: String { "upstream sent unknown Transfer-Encoding: \(value.prefix(64))" }
+    }
+
+    /// The `Transfer-Encoding` value of `headers` when it names a coding other than `chunked`; nil
+    /// when there is none or only `chunked`.
+    static func unknownTransferCoding(_ headers: HTTPHeaders) -> String? {
+        let values = headers["transfer-encoding"]
+        for value in values {
+            for coding in value.split(separator: ",") {
+                let name = coding.trimmingCharacters(in: .whitespaces)
+                if !name.isEmpty && name.lowercased() != "chunked" { return values.joined(separator: ", ") }
+            }
+        }
+        return nil
     }
 
     /// What the upstream gets for a verified request's `head`, before any signature: the target with

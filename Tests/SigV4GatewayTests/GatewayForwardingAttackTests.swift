@@ -423,3 +423,52 @@ extension GatewayForwardingAttackTests {
         #expect(all.first?.fields.contains { $0 == ("x-kept", "kept") } == true, "\(rig.received)")
     }
 }
+
+extension GatewayForwardingAttackTests {
+    /// An upstream that answers each request with the raw response its path names: `Transfer-Encoding:
+    /// gzip, chunked`, `gzip` alone (read to the connection's end), or `chunked`, each over a gzip of `ok`
+    /// (the last over `ok` itself).
+    static let codingUpstream = #"""
+        import gzip, socketserver
+        coded = gzip.compress(b"ok")
+        answers = {
+            "/gzip-chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                + b"%x\r\n" % len(coded) + coded + b"\r\n0\r\n\r\n",
+            "/gzip": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\n" + coded,
+            "/chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        }
+        class H(socketserver.StreamRequestHandler):
+            def handle(self):
+                target = self.rfile.readline().split(b" ")[1].decode()
+                while self.rfile.readline() not in (b"\r\n", b""):
+                    pass
+                self.wfile.write(answers[target.split("?")[0]])
+        s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), H)
+        print("listening", s.server_address[1], flush=True)
+        s.serve_forever()
+        """#
+
+    @Test("an upstream response framed with a transfer coding other than chunked (gzip, chunked; gzip alone) is 502 BadGateway, not its still-coded bytes passed on as the body with the coding dropped; chunked alone goes through")
+    func upstreamTransferCodingsOtherThanChunkedAreRefused() throws {
+        let directory = NSTemporaryDirectory() + "sigv4-coding-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let upstream = try GatewayHygieneTests.Child(
+            "/usr/bin/env", ["python3", "-c", Self.codingUpstream], environment: ProcessInfo.processInfo.environment,
+            directory: directory, name: "coding")
+        defer { upstream.stop() }
+        let port = try #require(
+            upstream.line(startingWith: "listening")?.split(separator: " ").last, "the upstream did not start")
+        let rig = try GatewayUpstreamLimitsTests.Rig(upstream: "http://127.0.0.1:\(port)", [])
+        defer { rig.stop() }
+        for path in ["/gzip-chunked", "/gzip"] {
+            let (status, response) = try rig.exchange(try rig.head(.get, path, payload: .emptySHA256), within: 10)
+            #expect(status == 502 && response.contains("<Code>BadGateway</Code>"), "\(path): \(response)")
+            #expect(!response.contains("\u{1f}"), "\(path): gzip bytes reached the client: \(response)")
+            let logged = rig.gateway.line(containing: "path=\(path) ")
+            #expect(logged.contains("upstream sent unknown Transfer-Encoding"), "\(path): \(logged)")
+        }
+        let (status, response) = try rig.exchange(try rig.head(.get, "/chunked", payload: .emptySHA256), within: 10)
+        #expect(status == 200 && response.hasSuffix("\r\n2\r\nok\r\n0\r\n\r\n"), "\(response)")
+    }
+}
