@@ -74,6 +74,17 @@ struct Gateway: Sendable {
             var prefix = String(rest[slash...])
             while prefix.hasSuffix("/") { prefix.removeLast() }
             self.pathPrefix = prefix
+            // The target is appended to the prefix: after a `?` or `#` it would be the upstream's query
+            // or fragment (`http://h/tenant?x=1` sent every request to `/tenant`, its path in the query),
+            // and user info is not sent. Until 2026-12-06 such URLs were taken at start.
+            guard !authority.contains(where: { "?#@".contains($0) }) else {
+                throw GatewayError(
+                    "--upstream must be http[s]://host[:port][/prefix], without user info, a query or a fragment")
+            }
+            guard !prefix.contains(where: { "?#".contains($0) }), Gateway.wireTarget(prefix) == prefix else {
+                throw GatewayError(
+                    "--upstream's path prefix must be a plain path: no query, fragment, space or byte to encode")
+            }
         }
 
         func url(forTarget target: String) -> String { "\(scheme)://\(authority)\(pathPrefix)\(target)" }

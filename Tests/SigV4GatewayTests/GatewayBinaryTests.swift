@@ -18,6 +18,20 @@ struct GatewayBinaryTests {
         #expect(status == 2, "\(output)")
     }
 
+    @Test(
+        "an --upstream with a query, a fragment, user info or a prefix byte to encode is a usage error (exit 2): the target is appended to the URL, so after a '?' it was the upstream's query (every request reached /tenant)",
+        arguments: [
+            "http://127.0.0.1:9/tenant?x=1", "http://127.0.0.1:9?x", "http://127.0.0.1:9/tenant#x", "http://127.0.0.1:9#x",
+            "http://user:secret@127.0.0.1:9/tenant", "http://127.0.0.1:9/ten ant", "http://127.0.0.1:9/t|x",
+        ])
+    func upstreamWithAQueryOrFragmentIsAUsageError(upstream: String) throws {
+        // Under `timeout`: a gateway that took the URL would serve until stopped (124).
+        let (status, output) = try Self.run(
+            ["10", Self.binary.path, "serve", "--listen", "127.0.0.1:0", "--keystore", "/nonexistent/keys.db",
+             "--upstream", upstream], executable: URL(fileURLWithPath: "/usr/bin/timeout"))
+        #expect(status == 2, "\(upstream): \(output)")
+    }
+
     /// `.build/<config>/sigv4`, next to the test bundle.
     static var binary: URL {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
