@@ -187,8 +187,9 @@ struct Gateway: Sendable {
     /// gateway's peer is a private address (a client in the same network, a load balancer not named
     /// with `--trusted-proxy`) it skips the gateway's `X-Forwarded-For` and takes the client's word.
     /// Node's request-ip reads `DO-Connecting-IP`, `X-AppEngine-User-IP` and `CF-Pseudo-IPv4` too;
-    /// ingress-nginx moves a client's chain to `X-Original-Forwarded-For`; Envoy reads
-    /// `X-Envoy-External-Address` as the client's address. Until 2026-12-06 these were forwarded.
+    /// ingress-nginx moves a client's chain to `X-Original-Forwarded-For`; Envoy sets
+    /// `X-Envoy-External-Address` to the client's address for the services behind it to read. Until
+    /// 2026-12-06 these were forwarded.
     static let clientAssertions: Set<String> = [
         "forwarded", "x-real-ip", "x-client-ip", "true-client-ip", "x-cluster-client-ip", "client-ip",
         "x-forwarded", "forwarded-for", "cf-connecting-ip", "cf-connecting-ipv6", "cf-pseudo-ipv4",
