@@ -247,7 +247,7 @@ extension Gateway {
             outbound.headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol)
         }
         if let upstreamCredentials, let identity {
-            _ = try resign(&outbound, credentials: upstreamCredentials, identity: identity, payload: .emptySHA256)
+            try resign(&outbound, credentials: upstreamCredentials, identity: identity, payload: .emptySHA256)
         }
         var headers = HTTPFields()
         for (name, value) in outbound.headers where name.lowercased() != "host" {

@@ -643,7 +643,7 @@ struct Gateway: Sendable {
         }
         // Signed for the upstream last, over the headers as they go.
         if let upstreamCredentials, let identity {
-            _ = try resign(&outbound, credentials: upstreamCredentials, identity: identity)
+            try resign(&outbound, credentials: upstreamCredentials, identity: identity)
         }
         let resendable = !streamed && Self.isIdempotent(request.head.method)
         if streamed {
@@ -800,20 +800,31 @@ struct Gateway: Sendable {
         return outbound
     }
 
-    /// Signs the outbound request for the upstream in the client's region and service; returns its
-    /// signature (the seed of a re-signed event stream). The body was verified here: its signed
-    /// hash is kept when it has one, else it goes as `UNSIGNED-PAYLOAD`; an event stream is signed
-    /// as one (`STREAMING-AWS4-HMAC-SHA256-EVENTS`), its messages then signed again one by one.
-    /// `payload` overrides the hash (a WebSocket handshake has no body: the empty body's hash).
+    /// Signs the outbound request for the upstream in the client's scope, with the client's algorithm:
+    /// SigV4 in its region and service, or SigV4a over its region set (a SigV4a request's scope names
+    /// no region: until 2026-12-06 it was signed with SigV4 in the region "`*`" or
+    /// "`us-east-1,us-west-2`", which no upstream accepts). Returns the SigV4 signature (the seed of a
+    /// re-signed event stream; nil for SigV4a, which the verifier refuses for event streams). The body
+    /// was verified here: its signed hash is kept when it has one, else it goes as `UNSIGNED-PAYLOAD`;
+    /// an event stream is signed as one (`STREAMING-AWS4-HMAC-SHA256-EVENTS`), its messages then signed
+    /// again one by one. `payload` overrides the hash (a WebSocket handshake has no body: the empty
+    /// body's hash).
+    @discardableResult
     func resign(
         _ outbound: inout HTTPClientRequest, credentials: Credentials, identity: VerifiedRequest,
         payload override: PayloadHash? = nil
-    ) throws -> Signature {
+    ) throws -> Signature? {
         for name in ["X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256"] { outbound.headers.remove(name: name) }
         let payload: PayloadHash =
             override ?? (identity.payload == .eventStream
             ? .streamingEvents
             : identity.payloadHash.isStreaming || identity.isPresigned ? .unsignedPayload : identity.payloadHash)
+        if let regionSet = identity.regionSet {
+            outbound.headers.remove(name: "X-Amz-Region-Set")
+            let signer = try SigV4aSigner(credentials: credentials, regionSet: regionSet, service: identity.scope.service)
+            try outbound.sign(with: signer, payload: payload, at: AmzDate(Date()))
+            return nil
+        }
         let signer = Signer(
             credentials: credentials, region: identity.scope.region, service: identity.scope.service)
         return try outbound.sign(with: signer, payload: payload, at: AmzDate(Date())).signature
