@@ -74,7 +74,7 @@ package enum VerifierCanonicalization {
                 // fields are sorted too: a repeated name finds the same one again).
                 while true {
                     guard start <= s.count else { return false }
-                    let end = ByteSearch.indexInShortRange(of: 0x3b, in: s, start..<s.count)
+                    let end = CanonicalHeaders.nameEnd(s, from: start)
                     let c = ByteSearch.compare(UnsafeBufferPointer(rebasing: s[start..<end]), name)
                     if c == 0 { break }
                     if c > 0 { return false }
@@ -208,13 +208,24 @@ extension CanonicalHeaders {
             var previous = 0..<0
             var start = 0
             while start <= s.count {
-                let end = ByteSearch.indexInShortRange(of: 0x3b, in: s, start..<s.count)
+                let end: Int
+                if let next = nextField(named: s, at: start, from: k) {
+                    // The usual case: the signed name is the name of field `next.k`, and every
+                    // field from `k` to it sorts before it (what the walk below finds, without a
+                    // search for the name's end or a compare with the previous name: field `k`'s
+                    // name sorts after the previous signed name).
+                    k = next.k
+                    end = next.end
+                } else {
+                    end = CanonicalHeaders.nameEnd(s, from: start)
+                    let wanted = UnsafeBufferPointer(rebasing: s[start..<end])
+                    // Both lists are sorted by bytes: one merge walk. (Should a list not be ascending,
+                    // the walk starts over for that name.)
+                    if ByteSearch.compare(UnsafeBufferPointer(rebasing: s[previous]), wanted) >= 0 { k = 0 }
+                    while k < count && ByteSearch.compare(name(entries[k]), wanted) < 0 { k += 1 }
+                }
                 let wanted = UnsafeBufferPointer(rebasing: s[start..<end])
-                // Both lists are sorted by bytes: one merge walk. (Should a list not be ascending,
-                // the walk starts over for that name.)
-                if ByteSearch.compare(UnsafeBufferPointer(rebasing: s[previous]), wanted) >= 0 { k = 0 }
                 previous = start..<end
-                while k < count && ByteSearch.compare(name(entries[k]), wanted) < 0 { k += 1 }
                 out.append(wanted)
                 out.append(0x3a)
                 var first = true
@@ -230,5 +241,106 @@ extension CanonicalHeaders {
         }
         out.append(0x0a)
         out.append(s)
+    }
+
+    /// When the signed name at `start` of `s` (`a;b;c`) is the name of field `k`, or of a later
+    /// field with only fields whose names sort before it from `k` on: that field and the name's
+    /// end in `s`. Nil when that is not so, or cannot be told from the name's first 8 bytes (a
+    /// field whose name shares them with the signed name and is not it): ``appendExactly(_:to:)``
+    /// then searches for the name's end and walks the fields by full compares.
+    ///
+    /// The signed name's first 8 bytes are read as one big-endian word (the last 8 bytes of `s`
+    /// shifted into place near its end: no byte loop); its bytes are those before the first `;`.
+    /// A field's 8-byte sort prefix that differs from them in a byte before both names end decides
+    /// the order at that byte, as ``ByteSearch/compare(_:_:)`` would.
+    @inline(__always)
+    func nextField(named s: UnsafeBufferPointer<UInt8>, at start: Int, from k: Int) -> (k: Int, end: Int)? {
+        let n = s.count
+        guard n >= 8, start < n, let base = s.baseAddress else { return nil }
+        let p = UnsafeRawPointer(base)
+        let available = n - start
+        let w: UInt64
+        if available >= 8 {
+            w = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+        } else {
+            // The word ending at the last byte, the bytes before `start` shifted out (zeros in).
+            w = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) << UInt64(8 * (8 - available))
+        }
+        let semicolons = ByteLanes.equal(w, 0x3b)
+        let own = min(semicolons == 0 ? 8 : semicolons.leadingZeroBitCount / 8, available)
+        var k = k
+        while k < count {
+            let e = entries[k]
+            let m = Int(e.nameCount)
+            let d = e.prefix ^ w
+            let i = d == 0 ? 8 : d.leadingZeroBitCount / 8
+            if i < own && i < m {
+                // Told at byte `i`: a field before the signed name is passed; one after it means no
+                // field carries the name.
+                guard e.prefix < w else { return nil }
+                k += 1
+                continue
+            }
+            // Equal as far as the first word tells: the name itself, compared whole.
+            guard m > 0, m <= available, m == available || base[start + m] == 0x3b,
+                CanonicalHeaders.equalBytes(UnsafeRawPointer(name(e).baseAddress!), p + start, m)
+            else { return nil }
+            return (k, start + m)
+        }
+        return nil
+    }
+}
+
+extension CanonicalHeaders {
+    /// The index of the first `;` at or after `start` in `s` (`s.count` when there is none): the
+    /// end of a `SignedHeaders` name. Eight bytes at a time, then the last word of `s` (the lanes
+    /// before the word's start masked off) instead of a byte loop; byte by byte in a list of fewer
+    /// than 8 bytes.
+    @inline(__always)
+    static func nameEnd(_ s: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        let n = s.count
+        var i = start
+        if n >= 8, let base = s.baseAddress {
+            let p = UnsafeRawPointer(base)
+            while i + 8 <= n {
+                let x = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let hit = ByteLanes.equal(x, 0x3b)
+                if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
+                i += 8
+            }
+            guard i < n else { return n }
+            let last = n - 8
+            let x = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: last, as: UInt64.self))
+            let hit = ByteLanes.equal(x, 0x3b) & (~0 << UInt64(8 * (i - last)))
+            return hit != 0 ? last + hit.trailingZeroBitCount / 8 : n
+        }
+        while i < n && s[i] != 0x3b { i += 1 }
+        return i
+    }
+
+    /// True when the `n` bytes at `a` and at `b` are equal: words, the last one overlapping (two
+    /// half-words for 4 to 7 bytes), no byte loop past 3 bytes.
+    @inline(__always)
+    static func equalBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+        if n >= 8 {
+            var i = 0
+            while i + 8 < n {
+                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                    return false
+                }
+                i += 8
+            }
+            return a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                == b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        }
+        if n >= 4 {
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+                    == b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        }
+        for i in 0..<n where a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) {
+            return false
+        }
+        return true
     }
 }

@@ -91,4 +91,104 @@ struct WordScanTests {
             #expect(destination[(8 + n)...].allSatisfy { $0 == 0xaa }, "length \(n)")
         }
     }
+
+    @Test("nameEnd finds the first ';' from every start")
+    func nameEnd() {
+        let inputs = WordScanTests.generated(5_000, seed: 56, lengths: 0...40, alphabet: Array("ab-x;".utf8))
+            + WordScanTests.generated(2_000, seed: 57, lengths: 0...40, alphabet: Array("abcdefgh;".utf8) + [0xbb, 0x3a, 0x3c])
+        for bytes in inputs {
+            bytes.withUnsafeBufferPointer { s in
+                for start in 0...bytes.count {
+                    var end = start
+                    while end < bytes.count && bytes[end] != 0x3b { end += 1 }
+                    #expect(CanonicalHeaders.nameEnd(s, from: start) == end, "\(bytes) from \(start)")
+                }
+            }
+        }
+    }
+
+    @Test("equalBytes equals a byte-by-byte compare at every length")
+    func equalBytes() {
+        var rng = SplitMix64(seed: 58)
+        for n in 0...40 {
+            for _ in 0..<200 {
+                let a = (0..<n).map { _ in UInt8.random(in: 0x61...0x62, using: &rng) }
+                var b = a
+                if n > 0 && Bool.random(using: &rng) { b[Int.random(in: 0..<n, using: &rng)] ^= 1 }
+                a.withUnsafeBytes { x in
+                    b.withUnsafeBytes { y in
+                        #expect(CanonicalHeaders.equalBytes(x.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!,
+                                                            y.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, n) == (a == b),
+                                "\(a) \(b)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The canonical header lines for a signed list, written name by name from the rule: every
+    /// field of that name, in their order, values joined by `,` (the values here need no trimming),
+    /// then the blank line and the list.
+    static func exactLines(fields: [(name: [UInt8], value: [UInt8])], line: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        // An empty list has no lines (not one empty name's).
+        if line.isEmpty { return [0x0a] }
+        for wanted in line.split(separator: 0x3b, omittingEmptySubsequences: false) {
+            out += wanted + [0x3a]
+            let values = fields.filter { $0.name.elementsEqual(wanted) }.map(\.value)
+            out += Array(values.joined(separator: [0x2c]))
+            out.append(0x0a)
+        }
+        return out + [0x0a] + line
+    }
+
+    @Test("appendExactly writes the rule's lines for generated fields and signed lists")
+    func appendExactly() {
+        var rng = SplitMix64(seed: 59)
+        // Names that share their first bytes and differ around the 8-byte word, with token bytes
+        // that sort before ';' (`!`, `-`, `.`) and after it.
+        let stems = ["a", "accept", "host", "x-amz-", "x-amz-date", "x-amz-meta-", "my-header", "abcdefgh", "abcdefg"]
+        let tails = ["", "", "1", "a", "!", "-b", ".", "zz", "date", "-abcdefgh"]
+        for _ in 0..<6_000 {
+            let fieldCount = Int.random(in: 0...8, using: &rng)
+            var fields: [(name: [UInt8], value: [UInt8])] = (0..<fieldCount).map { i in
+                (Array((stems.randomElement(using: &rng)! + tails.randomElement(using: &rng)!).utf8), Array("v\(i)".utf8))
+            }
+            if Bool.random(using: &rng), let f = fields.first { fields.append((f.name, Array("again".utf8))) }
+            var names = Set(fields.map(\.name)).filter { _ in Int.random(in: 0..<4, using: &rng) > 0 }
+            for _ in 0..<Int.random(in: 0...2, using: &rng) {
+                names.insert(Array((stems.randomElement(using: &rng)! + tails.randomElement(using: &rng)!).utf8))
+            }
+            var list = names.sorted { $0.lexicographicallyPrecedes($1) }
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0: list.shuffle(using: &rng)
+            case 1: if let f = list.first { list.append(f) }
+            case 2: list.insert([], at: Int.random(in: 0...list.count, using: &rng))
+            default: break
+            }
+            let line = Array(list.joined(separator: [0x3b]))
+            // The scratch sorts stably by name: the rule's fields in that order.
+            let sorted = fields.enumerated().sorted {
+                $0.element.name.lexicographicallyPrecedes($1.element.name)
+                    || ($0.element.name == $1.element.name && $0.offset < $1.offset)
+            }.map(\.element)
+            var written: [UInt8] = []
+            try? CanonicalHeaders.withScratch(byteCount: 768, count: 24) { headers throws(SigV4Error) in
+                for f in fields {
+                    f.name.withUnsafeBytes { n in
+                        f.value.withUnsafeBytes { v in _ = headers.tryAdd(lowercaseName: n, value: v) }
+                    }
+                }
+                headers.sort()
+                let h = headers
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { buffer in
+                    var out = ByteWriter(buffer)
+                    line.withUnsafeBufferPointer { h.appendExactly($0, to: &out) }
+                    written = Array(out.written)
+                }
+            }
+            #expect(written == WordScanTests.exactLines(fields: sorted, line: line),
+                    "\(fields.map { String(decoding: $0.name, as: UTF8.self) }) \(String(decoding: line, as: UTF8.self))")
+        }
+    }
 }
