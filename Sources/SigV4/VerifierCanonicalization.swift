@@ -38,7 +38,8 @@ package enum VerifierCanonicalization {
             case .added: break
             case .noRoom: overflow = true
             case .invalidName:
-                throw SigV4Error(.invalidHeader, name.isEmpty ? "empty header name" : "header name is not an HTTP token")
+                throw SigV4Error(
+                    .invalidHeader, name.isEmpty ? "empty header name" : "header name is not an HTTP token")
             }
         }
 
@@ -131,7 +132,9 @@ package enum VerifierCanonicalization {
     /// throws for this method and target, if any: a verifier whose header collection failed asks
     /// this so that, as with `CanonicalRequestBuilder`, a bad method or target is reported before
     /// a bad field.
-    package static func requestLineError(method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>) -> SigV4Error? {
+    package static func requestLineError(method: UnsafeRawBufferPointer, target: UnsafeBufferPointer<UInt8>)
+        -> SigV4Error?
+    {
         guard !method.isEmpty, method.allSatisfy(CanonicalRequestBuilder.isTokenByte) else {
             return SigV4Error(.invalidMethod, "the method is not an HTTP token")
         }
@@ -264,7 +267,9 @@ extension CanonicalHeaders {
             w = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: start, as: UInt64.self))
         } else {
             // The word ending at the last byte, the bytes before `start` shifted out (zeros in).
-            w = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) << UInt64(8 * (8 - available))
+            w =
+                UInt64(bigEndian: p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+                << UInt64(8 * (8 - available))
         }
         let semicolons = ByteLanes.equal(w, 0x3b)
         let own = min(semicolons == 0 ? 8 : semicolons.leadingZeroBitCount / 8, available)
@@ -325,7 +330,9 @@ extension CanonicalHeaders {
         if n >= 8 {
             var i = 0
             while i + 8 < n {
-                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    != b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                {
                     return false
                 }
                 i += 8

@@ -62,7 +62,8 @@ struct Curl: AsyncParsableCommand {
         try chunking.validate(body: plan.spec.body, payloadOverride: plan.spec.payloadOverride)
         try sigV4a.checkUsage()
         let context = try signing.makeContext(
-            for: plan.spec.url, fallbackCredentials: plan.userCredentials, regionSet: sigV4a.sigv4a ? sigV4a.regionSet : nil)
+            for: plan.spec.url, fallbackCredentials: plan.userCredentials,
+            regionSet: sigV4a.sigv4a ? sigV4a.regionSet : nil)
         let sigV4aSigner = try sigV4a.signer(context: context)
         if chunking.chunked {
             try runChunked(plan, context: context, sigV4a: sigV4aSigner)

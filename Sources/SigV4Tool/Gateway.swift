@@ -821,7 +821,8 @@ struct Gateway: Sendable {
             : identity.payloadHash.isStreaming || identity.isPresigned ? .unsignedPayload : identity.payloadHash)
         if let regionSet = identity.regionSet {
             outbound.headers.remove(name: "X-Amz-Region-Set")
-            let signer = try SigV4aSigner(credentials: credentials, regionSet: regionSet, service: identity.scope.service)
+            let signer = try SigV4aSigner(
+                credentials: credentials, regionSet: regionSet, service: identity.scope.service)
             try outbound.sign(with: signer, payload: payload, at: AmzDate(Date()))
             return nil
         }

@@ -348,8 +348,12 @@ public struct Verifier: Sendable {
                 return lowercased(a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
                     == b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
             }
-            let u = UInt64(a.loadUnaligned(as: UInt32.self)) | UInt64(a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
-            let v = UInt64(b.loadUnaligned(as: UInt32.self)) | UInt64(b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
+            let u =
+                UInt64(a.loadUnaligned(as: UInt32.self))
+                | UInt64(a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
+            let v =
+                UInt64(b.loadUnaligned(as: UInt32.self))
+                | UInt64(b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
             return lowercased(u) == v
         }
 

@@ -513,10 +513,12 @@ struct AuthenticatorTests {
                 let presigned = try TestApp.signer().presign(
                     Self.head(.put, "/upload", [.contentLength: length]), expires: 300, at: TestApp.now)
                 let sent = try await Self.send(
-                    Self.directMiddleware(maxBodySize: 4, transport: transport), presigned.request, body: "past the limit")
+                    Self.directMiddleware(maxBodySize: 4, transport: transport), presigned.request,
+                    body: "past the limit")
                 #expect(sent.response.status == .badRequest, "\(length), \(transport)")
                 #expect(
-                    sent.response.headers[HTTPField.Name("x-amz-error-code")!] == "InvalidRequest", "\(length), \(transport)")
+                    sent.response.headers[HTTPField.Name("x-amz-error-code")!] == "InvalidRequest",
+                    "\(length), \(transport)")
                 #expect(sent.seen == "", "\(length), \(transport)")
             }
         }

@@ -299,7 +299,8 @@ struct AuthenticatorFormFileTests {
     @Test("a streamed file refused as its bytes pass the policy's maximum states the maximum and \"more than\" it, not the bytes that had arrived (150 of 300); a file whose end had arrived states its size")
     func overTheRangeStatesWhatIsKnown() async throws {
         let post = try TestApp.signer().presignPost(
-            bucket: "photos", key: "up/x", expires: 60, conditions: [.contentLengthRange(min: 1, max: 100)], at: TestApp.now)
+            bucket: "photos", key: "up/x", expires: 60, conditions: [.contentLengthRange(min: 1, max: 100)],
+            at: TestApp.now)
         func refusal(_ pieces: [String]) async throws -> VerificationFailure? {
             let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
             for p in pieces { continuation.yield(ByteBuffer(string: p)) }
@@ -324,7 +325,8 @@ struct AuthenticatorFormFileTests {
         #expect(early?.message.contains("the file is more than 100 bytes") == true, "\(early?.message ?? "")")
         #expect(early?.details == [.init("MaxSizeAllowed", "100")], "\(early?.details ?? [])")
         let whole = try await refusal([Self.head(post.fields, file: x150) + "\r\n--\(Self.boundary)--\r\n"])
-        #expect(whole?.details == [.init("ProposedSize", "150"), .init("MaxSizeAllowed", "100")], "\(whole?.details ?? [])")
+        #expect(whole?.details == [.init("ProposedSize", "150"), .init("MaxSizeAllowed", "100")],
+            "\(whole?.details ?? [])")
     }
 
     @Test("a form refused for its signature is answered while its file has not arrived: the body is left open, and the answer still comes")

@@ -21,7 +21,8 @@ struct GatewayBinaryTests {
     @Test(
         "an --upstream with a query, a fragment, user info or a prefix byte to encode is a usage error (exit 2): the target is appended to the URL, so after a '?' it was the upstream's query (every request reached /tenant)",
         arguments: [
-            "http://127.0.0.1:9/tenant?x=1", "http://127.0.0.1:9?x", "http://127.0.0.1:9/tenant#x", "http://127.0.0.1:9#x",
+            "http://127.0.0.1:9/tenant?x=1", "http://127.0.0.1:9?x", "http://127.0.0.1:9/tenant#x",
+            "http://127.0.0.1:9#x",
             "http://user:secret@127.0.0.1:9/tenant", "http://127.0.0.1:9/ten ant", "http://127.0.0.1:9/t|x",
         ])
     func upstreamWithAQueryOrFragmentIsAUsageError(upstream: String) throws {

@@ -397,7 +397,8 @@ extension GatewayForwardingAttackTests {
         let spoofed: [(String, String)] = [
             ("X-Forwarded", "for=8.8.8.1"), ("Forwarded-For", "8.8.8.2"), ("CF-Connecting-IP", "8.8.8.3"),
             ("CF-Connecting-IPv6", "2001:4860::8"), ("CF-Pseudo-IPv4", "8.8.8.4"), ("Fastly-Client-IP", "8.8.8.5"),
-            ("DO-Connecting-IP", "8.8.8.6"), ("X-AppEngine-User-IP", "8.8.8.7"), ("X-Original-Forwarded-For", "8.8.8.9"),
+            ("DO-Connecting-IP", "8.8.8.6"), ("X-AppEngine-User-IP", "8.8.8.7"),
+            ("X-Original-Forwarded-For", "8.8.8.9"),
             ("X-Envoy-External-Address", "8.8.4.1"), ("X_Forwarded", "8.8.4.2"), ("cf_connecting_ip", "8.8.4.3"),
         ]
         let (status, response) = try rig.send(

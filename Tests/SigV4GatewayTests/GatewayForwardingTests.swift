@@ -364,7 +364,11 @@ struct GatewayForwardingTests {
             // The recording server folds long values (a space became a line break and the space): unfold.
             var lines: [String] = []
             for line in forwarded.split(separator: "\r\n") {
-                if line.first == " ", !lines.isEmpty { lines[lines.count - 1] += line } else { lines.append(String(line)) }
+                if line.first == " ", !lines.isEmpty {
+                    lines[lines.count - 1] += line
+                } else {
+                    lines.append(String(line))
+                }
             }
             let headers = lines.dropFirst().compactMap { line -> (String, String)? in
                 guard let colon = line.firstIndex(of: ":") else { return nil }
@@ -374,7 +378,8 @@ struct GatewayForwardingTests {
             #expect(authorization.hasPrefix("AWS4-ECDSA-P256-SHA256 Credential=UPSTREAMKEY/"), "\(forwarded)")
             #expect(authorization.contains("/s3/aws4_request"), "\(forwarded)")
             #expect(
-                headers.filter { $0.0.lowercased() == "x-amz-region-set" }.map(\.1) == [regionSet.joined(separator: ",")],
+                headers.filter { $0.0.lowercased() == "x-amz-region-set" }.map(\.1)
+                    == [regionSet.joined(separator: ",")],
                 "\(forwarded)")
             let target = String(lines[0].split(separator: " ")[1])
             let upstreamRequest = VerificationRequest(method: "GET", target: target, headers: headers)

@@ -95,7 +95,8 @@ struct WordScanTests {
     @Test("nameEnd finds the first ';' from every start")
     func nameEnd() {
         let inputs = WordScanTests.generated(5_000, seed: 56, lengths: 0...40, alphabet: Array("ab-x;".utf8))
-            + WordScanTests.generated(2_000, seed: 57, lengths: 0...40, alphabet: Array("abcdefgh;".utf8) + [0xbb, 0x3a, 0x3c])
+            + WordScanTests.generated(2_000, seed: 57, lengths: 0...40,
+                alphabet: Array("abcdefgh;".utf8) + [0xbb, 0x3a, 0x3c])
         for bytes in inputs {
             bytes.withUnsafeBufferPointer { s in
                 for start in 0...bytes.count {
@@ -117,9 +118,10 @@ struct WordScanTests {
                 if n > 0 && Bool.random(using: &rng) { b[Int.random(in: 0..<n, using: &rng)] ^= 1 }
                 a.withUnsafeBytes { x in
                     b.withUnsafeBytes { y in
-                        #expect(CanonicalHeaders.equalBytes(x.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!,
-                                                            y.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, n) == (a == b),
-                                "\(a) \(b)")
+                        let placeholder = UnsafeRawPointer(bitPattern: 8)!
+                        #expect(
+                            CanonicalHeaders.equalBytes(x.baseAddress ?? placeholder, y.baseAddress ?? placeholder, n)
+                                == (a == b), "\(a) \(b)")
                     }
                 }
             }
@@ -152,7 +154,9 @@ struct WordScanTests {
         for _ in 0..<6_000 {
             let fieldCount = Int.random(in: 0...8, using: &rng)
             var fields: [(name: [UInt8], value: [UInt8])] = (0..<fieldCount).map { i in
-                (Array((stems.randomElement(using: &rng)! + tails.randomElement(using: &rng)!).utf8), Array("v\(i)".utf8))
+                (
+                    Array((stems.randomElement(using: &rng)! + tails.randomElement(using: &rng)!).utf8),
+                    Array("v\(i)".utf8))
             }
             if Bool.random(using: &rng), let f = fields.first { fields.append((f.name, Array("again".utf8))) }
             var names = Set(fields.map(\.name)).filter { _ in Int.random(in: 0..<4, using: &rng) > 0 }
@@ -187,8 +191,10 @@ struct WordScanTests {
                     written = Array(out.written)
                 }
             }
-            #expect(written == WordScanTests.exactLines(fields: sorted, line: line),
-                    "\(fields.map { String(decoding: $0.name, as: UTF8.self) }) \(String(decoding: line, as: UTF8.self))")
+            let fieldNames = fields.map { String(decoding: $0.name, as: UTF8.self) }
+            #expect(
+                written == WordScanTests.exactLines(fields: sorted, line: line),
+                "\(fieldNames) \(String(decoding: line, as: UTF8.self))")
         }
     }
 }

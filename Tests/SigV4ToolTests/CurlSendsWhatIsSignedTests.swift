@@ -143,7 +143,9 @@ extension CLITests {
                 Self.feed(dir.path + "/pipe", body)
             }
             #expect(CurlCommandTests.body(binary) == Data(body.utf8))
-            let ascii = try CurlCommandTests.roundTrip(signing: Self.scope, curl: ["-d", "@{dir}/pipe", "{base}/bucket/k"]) {
+            let ascii = try CurlCommandTests.roundTrip(
+                signing: Self.scope, curl: ["-d", "@{dir}/pipe", "{base}/bucket/k"]
+            ) {
                 dir in
                 #expect(mkfifo(dir.path + "/pipe", 0o600) == 0)
                 Self.feed(dir.path + "/pipe", body)
