@@ -140,7 +140,7 @@ public struct BrowserFormUpload: Sendable {
     }
 
     /// `EntityTooLarge` for a file over `maxFile` bytes: with its size when known, else (a file refused as
-    /// its bytes passed the limit) "more than `maxFile` bytes" (``VerifiedPostForm/fileTooLarge(_:maximum:size:)``).
+    /// its bytes passed the limit) "more than `maxFile` bytes" (``VerifiedPostForm/fileTooLarge(maximum:size:)``).
     static func tooLarge(_ maxFile: Int, fileSize: Int64?) -> VerificationFailure {
         VerifiedPostForm.fileTooLarge(maximum: Int64(maxFile), size: fileSize)
     }

@@ -145,18 +145,16 @@ public struct VerifiedPostForm: Sendable {
     /// `EntityTooLarge` (400, as S3) for a file over `maximum` bytes, with S3's `ProposedSize` when its
     /// `size` is known. A file that was not read past the limit (`size` nil) has no size to report: the
     /// message says "more than `maximum` bytes", never the count of the bytes that had arrived.
-    package static func fileTooLarge(
-        _ code: VerificationFailure.Code = .entityTooLarge, maximum: Int64, size: Int64?
-    ) -> VerificationFailure {
+    package static func fileTooLarge(maximum: Int64, size: Int64?) -> VerificationFailure {
         guard let size else {
             return VerificationFailure(
-                code,
+                .entityTooLarge,
                 "Your proposed upload exceeds the maximum allowed size: the file is more than \(maximum) bytes "
                     + "(it was not read further)",
                 details: [.init("MaxSizeAllowed", String(maximum))])
         }
         return VerificationFailure(
-            code, "Your proposed upload exceeds the maximum allowed size",
+            .entityTooLarge, "Your proposed upload exceeds the maximum allowed size",
             details: [.init("ProposedSize", String(size)), .init("MaxSizeAllowed", String(maximum))])
     }
 }

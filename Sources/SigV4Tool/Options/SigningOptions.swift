@@ -137,7 +137,8 @@ struct SigningOptions: ParsableArguments {
                 source: CLIError.placeholderCredentialSource, profile: nil)
         }
         let inferred = HostInference.infer(url.hostName)
-        let regionSource: String
+        // `regionSource` nil: no region was found and none is needed (SigV4a with a `--region-set`).
+        let regionSource: String?
         let resolvedRegion: String
         if let region {
             (resolvedRegion, regionSource) = (region, "--region")
@@ -146,7 +147,7 @@ struct SigningOptions: ParsableArguments {
         } else if let r = chain.region(flags: flags) {
             (resolvedRegion, regionSource) = r
         } else if regionSet != nil {
-            (resolvedRegion, regionSource) = (Self.unusedRegion, "")
+            (resolvedRegion, regionSource) = (Self.unusedRegion, nil)
         } else {
             throw .usage(
                 "cannot tell the region for host '\(url.hostName)'",
@@ -168,8 +169,8 @@ struct SigningOptions: ParsableArguments {
                 "sigv4: credentials: \(resolved.source), access key id \(resolved.credentials.accessKeyID)"
                     + (resolved.credentials.sessionToken != nil ? ", with a session token" : ""))
             let regionLine =
-                regionSource.isEmpty
-                ? "no region (SigV4a: the --region-set is signed)" : "region \(resolvedRegion) (from \(regionSource))"
+                regionSource.map { "region \(resolvedRegion) (from \($0))" }
+                ?? "no region (SigV4a: the --region-set is signed)"
             Console.error("sigv4: \(regionLine), service \(resolvedService) (from \(serviceSource))")
         }
         let signer = Signer(
