@@ -7,8 +7,8 @@ import HTTPTypes
 public import Hummingbird
 public import SigV4Verifier
 
-/// How a refusal is written: S3-style XML, a JSON document, the query protocol's XML, or whichever
-/// the request's client reads (``automatic``).
+/// How a refusal is written: S3-style XML, a JSON document, the query protocol's XML, Smithy RPC v2
+/// CBOR, or whichever the request's client reads (``automatic``).
 ///
 /// Both add `x-amz-error-code: <Code>` and `x-amz-request-id`, so the code survives HEAD
 /// requests (which have no body) and access logs can record it.
@@ -18,7 +18,7 @@ public import SigV4Verifier
 /// configuration.errorFormat = .json
 /// ```
 public struct SigV4ErrorFormat: Sendable, Hashable {
-    enum Kind: Sendable, Hashable { case xml, json, queryXML, automatic }
+    enum Kind: Sendable, Hashable { case xml, json, queryXML, cbor, automatic }
     let kind: Kind
 
     /// `<Error><Code>…</Code><Message>…</Message>…</Error>`, `Content-Type: application/xml` (S3 and XML services).
@@ -28,7 +28,13 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
     /// `<ErrorResponse><Error><Type>Sender</Type><Code>…</Code>…</Error><RequestId>…</RequestId>`
     /// `</ErrorResponse>`, `Content-Type: text/xml` (the query-protocol services: STS, IAM, EC2, SNS…).
     public static let queryXML = SigV4ErrorFormat(kind: .queryXML)
-    /// Each refusal in the format the request's client reads (``resolved(for:)``): JSON for a
+    /// A CBOR map `{"__type": …, "message": …}` with `Content-Type: application/cbor`,
+    /// `smithy-protocol: rpc-v2-cbor` and `x-amzn-query-error: <Code>;Sender` (the Smithy RPC v2 CBOR
+    /// protocol: CloudWatch in the SDKs that choose CBOR, and the newer JSON services). The
+    /// query-error field is what a query-compatible service (CloudWatch) adds; other clients ignore it.
+    public static let rpcV2CBOR = SigV4ErrorFormat(kind: .cbor)
+    /// Each refusal in the format the request's client reads (``resolved(for:)``): CBOR for a
+    /// Smithy RPC v2 CBOR request (`smithy-protocol: rpc-v2-cbor` or an `application/cbor` body), JSON for a
     /// JSON-protocol request (a JSON or event-stream `Content-Type`, an `X-Amz-Target`, or a
     /// credential scope naming a service other than S3 and the XML-protocol services), the query
     /// protocol's XML for a query service's scope (STS, IAM, EC2…), S3-style XML otherwise.
@@ -43,8 +49,8 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
 
     /// The query-protocol services (`Action=…` forms; EC2's own variant reads the same document). SQS
     /// moved to a JSON protocol, and its requests say so in their `Content-Type`; CloudWatch
-    /// (`monitoring`) moved to CBOR (botocore 1.43), whose requests still get this document (awscli
-    /// shows its code).
+    /// (`monitoring`) offers JSON 1.0 (botocore 1.43 chooses it, with `X-Amz-Target`) and CBOR, whose
+    /// requests say so in their `smithy-protocol` field.
     static let queryServices: Set<String> = [
         "sts", "iam", "ec2", "sns", "sqs", "cloudformation", "elasticloadbalancing", "rds", "autoscaling",
         "monitoring", "email", "ses", "elasticache", "redshift", "sdb", "elasticbeanstalk", "importexport",
@@ -59,6 +65,11 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
     public func resolved(for request: HTTPRequest) -> SigV4ErrorFormat {
         guard kind == .automatic else { return self }
         let fields = request.headerFields
+        if fields[HTTPField.Name("smithy-protocol")!]?.lowercased() == "rpc-v2-cbor"
+            || fields[.contentType]?.lowercased().hasPrefix("application/cbor") == true
+        {
+            return .rpcV2CBOR
+        }
         if fields[HTTPField.Name("x-amz-target")!] != nil { return .json }
         if let type = fields[.contentType]?.lowercased(),
             type.hasPrefix("application/json") || type.hasPrefix("application/x-amz-json")
@@ -108,18 +119,24 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
         -> Response
     {
         var headers = HTTPFields()
-        let body: String
+        let buffer: ByteBuffer
         switch kind {
         case .xml, .automatic:
             headers[.contentType] = "application/xml"
-            body = failure.xmlBody(requestID: requestID, resource: resource)
+            buffer = ByteBuffer(string: failure.xmlBody(requestID: requestID, resource: resource))
         case .queryXML:
             headers[.contentType] = "text/xml"
-            body = failure.queryXMLBody(requestID: requestID)
+            buffer = ByteBuffer(string: failure.queryXMLBody(requestID: requestID))
         case .json:
             headers[.contentType] = "application/json"
             headers[HTTPField.Name("x-amzn-ErrorType")!] = failure.code.name
-            body = failure.jsonBody(requestID: requestID)
+            buffer = ByteBuffer(string: failure.jsonBody(requestID: requestID))
+        case .cbor:
+            headers[.contentType] = "application/cbor"
+            headers[HTTPField.Name("smithy-protocol")!] = "rpc-v2-cbor"
+            headers[HTTPField.Name("x-amzn-query-error")!] =
+                "\(failure.code.name);\(failure.httpStatus >= 500 ? "Receiver" : "Sender")"
+            buffer = ByteBuffer(bytes: failure.cborBody(requestID: requestID))
         }
         // The code also goes in a header: HEAD responses carry no body, and logs can read it.
         headers[Self.errorCodeField] = failure.code.name
@@ -127,7 +144,6 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
             headers[HTTPField.Name("x-amz-request-id")!] = requestID
             headers[HTTPField.Name("x-amzn-RequestId")!] = requestID
         }
-        let buffer = ByteBuffer(string: body)
         headers[.contentLength] = String(buffer.readableBytes)
         return Response(
             status: HTTPResponse.Status(code: failure.httpStatus), headers: headers, body: ResponseBody(byteBuffer: buffer))

@@ -204,10 +204,11 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: """
-            Error body format: auto (the default: JSON for JSON-protocol requests, such as a Content-Type \
+            Error body format: auto (the default: CBOR for Smithy RPC v2 CBOR requests, which send \
+            smithy-protocol: rpc-v2-cbor; JSON for JSON-protocol requests, such as a Content-Type \
             of application/json or application/vnd.amazon.eventstream, an X-Amz-Target, or a service other \
             than S3 and the XML services; the query protocol's XML for STS, IAM, EC2 and the other query \
-            services; S3-style XML otherwise), xml, json or query.
+            services; S3-style XML otherwise), xml, json, query or cbor.
             """)
     var errorFormat: ErrorFormatOption = .auto
 
@@ -283,7 +284,7 @@ struct Serve: AsyncParsableCommand {
 
     enum OnOff: String, ExpressibleByArgument { case on, off }
     enum ErrorFormatOption: String, ExpressibleByArgument {
-        case auto, xml, json, query
+        case auto, xml, json, query, cbor
 
         var format: SigV4ErrorFormat {
             switch self {
@@ -291,6 +292,7 @@ struct Serve: AsyncParsableCommand {
             case .xml: return .s3XML
             case .json: return .json
             case .query: return .queryXML
+            case .cbor: return .rpcV2CBOR
             }
         }
     }

@@ -255,6 +255,22 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
         return "{" + pairs.map { "\(JSONQuoting.quote($0.0)):\(JSONQuoting.quote($0.1))" }.joined(separator: ",") + "}"
     }
 
+    /// The Smithy RPC v2 CBOR error document (CloudWatch and the other services whose SDKs speak
+    /// `smithy-protocol: rpc-v2-cbor`): a CBOR map of `"__type"` (the code), `"message"`, the
+    /// details, and `"RequestId"` when given, every value a text string. Those SDKs read the code
+    /// from `__type` (botocore's `RpcV2CBORParser`; without it they show the HTTP status).
+    ///
+    /// ```swift
+    /// failure.cborBody(requestID: "4442587FB7D0A2F9")
+    /// // {"__type": "SignatureDoesNotMatch", "message": "…", …, "RequestId": "4442587FB7D0A2F9"} in CBOR
+    /// ```
+    public func cborBody(requestID: String? = nil) -> [UInt8] {
+        var pairs: [(key: String, value: String)] = [("__type", code.name), ("message", message)]
+        for d in bodyElements { pairs.append((d.name, d.value)) }
+        if let requestID { pairs.append(("RequestId", requestID)) }
+        return CBORTextMap.encode(pairs)
+    }
+
     /// The query-protocol error document (STS, IAM, EC2, SNS, CloudFormation and the other services
     /// whose requests are `Action=…` forms): `<ErrorResponse><Error><Type>Sender</Type><Code>…</Code>
     /// <Message>…</Message>…</Error><RequestId>…</RequestId></ErrorResponse>` (`Receiver` for a 5xx).

@@ -27,6 +27,8 @@ import zlib
 import boto3
 import botocore
 import botocore.auth
+import botocore.loaders
+import botocore.session
 import requests
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -634,6 +636,35 @@ def _cli_error_protocols():
                  ["sesv2", "get-account"]):
         code, _, err = aws(args, k="wrong_secret", check_ok=False, endpoint=CFG["echo"])
         expect(code != 0 and "(SignatureDoesNotMatch)" in err, f"aws {' '.join(args)}: {err.strip()[-300:]}")
+
+
+@check("boto3 CloudWatch over Smithy RPC v2 CBOR (its model's protocol set to CBOR, which the SDKs that choose CBOR send) with a wrong secret through the echo gateway: botocore's CBOR parser reads SignatureDoesNotMatch, the message and the query code")
+def _boto_cbor_error():
+    # botocore 1.43 offers CloudWatch as CBOR, JSON 1.0 and query, and chooses JSON; the Java and Go SDKs
+    # can choose CBOR. Until 2026-12-06 such requests got query XML, which a CBOR parser cannot read.
+    model = botocore.loaders.Loader().load_service_model("cloudwatch", "service-2")
+    model["metadata"]["protocols"] = ["smithy-rpc-v2-cbor"]
+    model["metadata"]["protocol"] = "smithy-rpc-v2-cbor"
+    models = os.path.join(WORK, "cbor-models")
+    os.makedirs(os.path.join(models, "cloudwatch", model["metadata"]["apiVersion"]), exist_ok=True)
+    with open(os.path.join(models, "cloudwatch", model["metadata"]["apiVersion"], "service-2.json"), "w") as f:
+        json.dump(model, f)
+    session = botocore.session.get_session()
+    session.get_component("data_loader").search_paths.insert(0, models)
+    creds = key("wrong_secret")
+    cw = boto3.Session(botocore_session=session).client(
+        "cloudwatch", region_name=REGION, endpoint_url=CFG["echo"], aws_access_key_id=creds["access_key_id"],
+        aws_secret_access_key=creds["secret_access_key"],
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    expect(cw.meta.service_model.protocol == "smithy-rpc-v2-cbor", f"protocol {cw.meta.service_model.protocol}")
+    try:
+        cw.list_metrics()
+        expect(False, "a wrong secret was accepted")
+    except ClientError as e:
+        error, headers = e.response["Error"], e.response["ResponseMetadata"].get("HTTPHeaders", {})
+        expect(error.get("Code") == "SignatureDoesNotMatch" and error.get("QueryErrorCode") == "SignatureDoesNotMatch"
+               and "signature we calculated" in error.get("Message", "")
+               and headers.get("content-type") == "application/cbor", f"{error} {headers}")
 
 
 def signed_headers(method, url, service, body=b"", k="good", s3=False):
