@@ -19,47 +19,27 @@ public struct SigningKey: Sendable, CustomStringConvertible, CustomReflectable {
 
     /// Derives the key with the four HMACs of the key-derivation chain.
     public init(secretAccessKey: SecretAccessKey, scope: CredentialScope) {
-        self.hmac = SigningKey.withDerivedKey(secretAccessKey: secretAccessKey, scope: scope) { HMACKey(key: $0) }
+        self.hmac = HMACChain.run { chain in
+            SigningKey.derive(secretAccessKey: secretAccessKey, scope: scope, into: &chain)
+            return chain.withLast { HMACKey(key: $0) }
+        }
         self.scope = scope
     }
 
-    /// Runs the key-derivation chain on the stack and `body` with `kSigning`'s 32 bytes; every
-    /// intermediate key, and `kSigning`, is wiped before returning.
-    static func withDerivedKey<R>(
-        secretAccessKey: SecretAccessKey, scope: CredentialScope, _ body: (UnsafeRawBufferPointer) -> R
-    ) -> R {
-        var kDate: SHA256Digest = secretAccessKey.withUnsafeBytes { secret in
-            withUnsafeTemporaryAllocation(byteCount: 4 + secret.count, alignment: 8) { keyBytes in
-                keyBytes[0] = 0x41; keyBytes[1] = 0x57; keyBytes[2] = 0x53; keyBytes[3] = 0x34  // "AWS4"
-                if secret.count > 0 {
-                    UnsafeMutableRawBufferPointer(rebasing: keyBytes[4...]).copyMemory(from: secret)
-                }
-                defer { ConstantTime.cleanse(keyBytes) }
-                return withUTF8Bytes(scope.dateStamp) {
-                    HMACKey.authenticationCode(key: UnsafeRawBufferPointer(keyBytes), message: $0)
-                }
-            }
+    /// Runs the key-derivation chain in `chain`, which then holds `kSigning` as its last MAC. Every
+    /// intermediate key stays in the chain (wiped when it ends); `"AWS4" + secret` is read in place.
+    static func derive(secretAccessKey: SecretAccessKey, scope: CredentialScope, into chain: inout HMACChain) {
+        secretAccessKey.withUnsafeBytes { secret in
+            withUTF8Bytes(scope.dateStamp) { chain.start(keyPrefix: "AWS4", key: secret, message: $0) }
         }
-        var kRegion = SigningKey.step(kDate, scope.region)
-        var kService = SigningKey.step(kRegion, scope.service)
-        var kSigning = SigningKey.step(kService, CredentialScope.terminator)
-        let result = kSigning.withUnsafeBytes { body($0) }
-        kDate.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
-        kRegion.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
-        kService.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
-        kSigning.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
-        return result
-    }
-
-    private static func step(_ key: SHA256Digest, _ message: String) -> SHA256Digest {
-        key.withUnsafeBytes { k in
-            withUTF8Bytes(message) { HMACKey.authenticationCode(key: k, message: $0) }
-        }
+        withUTF8Bytes(scope.region) { chain.next($0) }
+        withUTF8Bytes(scope.service) { chain.next($0) }
+        withUTF8Bytes(CredentialScope.terminator) { chain.next($0) }
     }
 
     /// The signature of the string to sign for (date, scope, hash) under the key derived from
-    /// `secretAccessKey`, with no key object made (the derivation and the MAC on the stack): the
-    /// signer without a key cache, which would use the key once.
+    /// `secretAccessKey`, with no key object made (the derivation and the MAC in one ``HMACChain``
+    /// on the stack): the signer without a key cache, which would use the key once.
     static func signature(
         secretAccessKey: SecretAccessKey, dateText: AmzDateText, scope: CredentialScope,
         canonicalRequestHash: SHA256Digest
@@ -67,9 +47,10 @@ public struct SigningKey: Sendable, CustomStringConvertible, CustomReflectable {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 99 + scope.byteCount) { buffer in
             var w = ByteWriter(buffer)
             StringToSign.write(dateText: dateText, scope: scope, canonicalRequestHash: canonicalRequestHash, to: &w)
-            let message = UnsafeRawBufferPointer(w.written)
-            return withDerivedKey(secretAccessKey: secretAccessKey, scope: scope) { key in
-                Signature(digest: HMACKey.authenticationCode(key: key, message: message))
+            return HMACChain.run { chain in
+                derive(secretAccessKey: secretAccessKey, scope: scope, into: &chain)
+                chain.next(UnsafeRawBufferPointer(w.written))
+                return Signature(digest: chain.lastMAC)
             }
         }
     }

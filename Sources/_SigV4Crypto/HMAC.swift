@@ -86,36 +86,14 @@ package final class HMACKey: @unchecked Sendable {
         for i in 0..<8 { words[i] ^= pad }
     }
 
-    /// One-shot HMAC-SHA256 with a key used once (no precomputation kept).
+    /// One-shot HMAC-SHA256 with a key used once (no precomputation kept): a chain of one MAC
+    /// (``HMACChain``), every secret-derived byte on the stack and wiped afterwards.
     package static func authenticationCode(key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> SHA256Digest
     {
-        // Everything on the stack (no key object), every secret-derived byte wiped afterwards.
-        var block = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        var result = SHA256Digest()
-        withUnsafeMutableBytes(of: &block) { blockBytes in
-            if key.count > 64 {
-                var digest = SHA256.hash(key)
-                digest.withUnsafeBytes { d in blockBytes.copyMemory(from: d) }
-                digest.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
-            } else if key.count > 0 {
-                blockBytes.copyMemory(from: key)
-            }
-            xorPad(blockBytes, innerPad)
-            var inner = SHA256()
-            inner.update(UnsafeRawBufferPointer(blockBytes))
-            inner.update(message)
-            var innerDigest = inner.finalize()
-            xorPad(blockBytes, innerPad ^ outerPad)
-            var outer = SHA256()
-            outer.update(UnsafeRawBufferPointer(blockBytes))
-            innerDigest.withUnsafeBytes { outer.update($0) }
-            result = outer.finalize()
-            innerDigest.withUnsafeMutableBytes { ConstantTime.cleanse($0) }
-            inner.cleanse()
-            outer.cleanse()
-            ConstantTime.cleanse(blockBytes)
+        HMACChain.run { chain in
+            chain.start(keyPrefix: "", key: key, message: message)
+            return chain.lastMAC
         }
-        return result
     }
 }
 

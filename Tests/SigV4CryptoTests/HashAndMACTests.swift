@@ -82,6 +82,60 @@ struct HashAndMACTests {
         #expect(mac.hex == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
+    @Test("an HMAC chain (SigV4's derivation: \"AWS4\" + secret read in place, each MAC keying the next) gives OpenSSL's HMACs at every link, for secrets on both sides of the 64-byte key block and messages around the block sizes")
+    func hmacChainMatchesOpenSSL() {
+        var rng = SystemRandomNumberGenerator()
+        func openSSL(_ key: [UInt8], _ message: [UInt8]) -> SHA256Digest {
+            key.withUnsafeBytes { k in message.withUnsafeBytes { LibcryptoFloor.hmacSHA256(key: k, $0) } }
+        }
+        var compared = 0
+        // "AWS4" + 60 bytes fills the block exactly; 61 and more are hashed first.
+        for secretLength in [0, 1, 20, 40, 59, 60, 61, 64, 100, 200] {
+            for messageLength in [0, 8, 55, 56, 64, 65, 130] {
+                let secret = (0..<secretLength).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let messages = (0..<5).map { link in
+                    (0..<(messageLength + link)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                }
+                var expected: [SHA256Digest] = [openSSL(Array("AWS4".utf8) + secret, messages[0])]
+                for message in messages.dropFirst() { expected.append(openSSL(expected.last!.bytes, message)) }
+                let links = HMACChain.run { chain in
+                    var out: [SHA256Digest] = []
+                    secret.withUnsafeBytes { s in
+                        messages[0].withUnsafeBytes { chain.start(keyPrefix: "AWS4", key: s, message: $0) }
+                    }
+                    out.append(chain.lastMAC)
+                    for message in messages.dropFirst() {
+                        message.withUnsafeBytes { chain.next($0) }
+                        out.append(chain.withLast { SHA256Digest(bytes: Array($0))! })
+                    }
+                    return out
+                }
+                #expect(links == expected, "secret \(secretLength) bytes, messages from \(messageLength) bytes")
+                compared += 1
+            }
+        }
+        #expect(compared == 70)
+    }
+
+    @Test("an HMAC chain's key block, states and last MAC are all zero after the chain ends, and not before (control)")
+    func hmacChainIsWiped() {
+        var checked = 0
+        HMACChain._testOnlyRun({ chain in
+            let secret = [UInt8](repeating: 0xA5, count: 40), message = Array("20150830".utf8)
+            secret.withUnsafeBytes { s in message.withUnsafeBytes { chain.start(keyPrefix: "AWS4", key: s, message: $0) } }
+            message.withUnsafeBytes { chain.next($0) }
+        }, inspect: { wiped, bytes in
+            checked += 1
+            if wiped {
+                #expect(bytes.allSatisfy { $0 == 0 }, "\(bytes.count) bytes, \(bytes.filter { $0 != 0 }.count) not zero")
+            } else {
+                // The key block, both states and the last MAC hold key-derived bytes until the wipe.
+                #expect(bytes.filter { $0 != 0 }.count > bytes.count / 2, "the check must see the state it wipes")
+            }
+        })
+        #expect(checked == 2)
+    }
+
     @Test("constant-time comparison tells equal from different buffers")
     func constantTime() {
         #expect(ConstantTime.equals([1, 2, 3] as [UInt8], [1, 2, 3] as [UInt8]))
