@@ -11,6 +11,7 @@ public import SigV4
 /// | ``maxPresignExpires`` | 604 800 s (7 days) |
 /// | ``allowHeaderAuth`` / ``allowPresigned`` | true / true |
 /// | ``allowSigV4a`` | true (SigV4a, `AWS4-ECDSA-P256-SHA256`, header and presigned) |
+/// | ``requireScopeDateMatch`` | true (the credential scope's date is `X-Amz-Date`'s day) |
 /// | ``requireSignedHost`` | true |
 /// | ``requireSignedAmzHeaders`` | true, exempting ``unsignedAmzHeaderExemptions`` (empty) |
 /// | ``allowUnsignedPayload`` | true |
@@ -51,6 +52,21 @@ public struct VerificationPolicy: Sendable, Hashable {
     public var allowHeaderAuth: Bool
     /// Accept presigned (query-string) requests.
     public var allowPresigned: Bool
+    /// The credential scope's date must be the day of the request's `X-Amz-Date` (or `Date`), as
+    /// AWS requires: otherwise `AuthorizationHeaderMalformed` (header auth) or
+    /// `AuthorizationQueryParametersError` (presigned), before the key is looked up.
+    ///
+    /// Turn it off only to diagnose a request, as `sigv4 explain --captured` does to show the
+    /// stages of one a verifier refuses: the signature is still computed and compared (with the key
+    /// of the scope's own day and the string to sign's `X-Amz-Date`), and the time checks still
+    /// read `X-Amz-Date`, so a request signed with an old day's derived key would pass them. A
+    /// browser POST form's `x-amz-credential` date is always checked.
+    ///
+    /// ```swift
+    /// var diagnosis = VerificationPolicy()
+    /// diagnosis.requireScopeDateMatch = false   // show why such a request's signature fails too
+    /// ```
+    public var requireScopeDateMatch: Bool = true
     /// `host` must be in the signed headers.
     public var requireSignedHost: Bool
     /// Every `x-amz-*` header present must be signed.

@@ -249,6 +249,39 @@ struct PolicyTests {
         #expect(await verify(Fixture.credential(), twoHosts).code == "InvalidRequest")
     }
 
+    @Test("a scope date other than X-Amz-Date's day → AuthorizationHeaderMalformed; with requireScopeDateMatch off the signature decides")
+    func scopeDateMatch() async throws {
+        // Signed as a client that took the scope's day from another clock than X-Amz-Date's: the
+        // key and the scope of 20150829, the string to sign's date 20150830T123600Z.
+        let request = HTTPRequest(
+            method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/a")
+        let signed = try Fixture.signer().sign(request, payload: .emptySHA256, at: Fixture.date)
+        let scope = try CredentialScope(dateStamp: "20150829", region: "us-east-1", service: "s3")
+        let stringToSign = StringToSign(
+            algorithm: StringToSign.algorithm, date: Fixture.date, scope: scope,
+            lastLines: [PayloadHash.sha256(of: signed.canonicalRequest.bytes).value])
+        let signature = SigningKey(secretAccessKey: SecretAccessKey(Fixture.secret), scope: scope)
+            .signature(for: stringToSign)
+        let auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150829/us-east-1/s3/aws4_request, "
+            + "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=\(signature.hex)"
+        let r = Fixture.replacing(VerificationRequest(signed.request), "authorization", with: Array(auth.utf8))
+        func check(_ policy: VerificationPolicy, _ r: VerificationRequest) async -> VerificationResult {
+            await Fixture.verifier(policy: policy).verify(r, payload: .body([]), now: Fixture.date)
+        }
+        let refused = await check(.default, r)
+        #expect(refused.code == "AuthorizationHeaderMalformed")
+        #expect(refused.failure?.message.contains("Invalid credential date \"20150829\"") == true)
+        var policy = VerificationPolicy()
+        policy.requireScopeDateMatch = false
+        let accepted = await check(policy, r)
+        #expect(accepted.isAccepted, "\(accepted.failure.map { "\($0.code.name): \($0.message)" } ?? "")")
+        // Off, the signature is still checked: the same scope over the original signature does not match.
+        let original = try #require(signed.request.headerFields[.authorization])
+        let moved = original.replacingOccurrences(of: "/20150830/", with: "/20150829/")
+        let forged = Fixture.replacing(r, "authorization", with: Array(moved.utf8))
+        #expect(await check(policy, forged).code == "SignatureDoesNotMatch")
+    }
+
     @Test("S3 header auth without x-amz-content-sha256 → MissingSecurityHeader")
     func missingContentSHA() async {
         var r = Self.request
