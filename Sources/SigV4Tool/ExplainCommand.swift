@@ -21,7 +21,10 @@ struct Explain: AsyncParsableCommand {
             read). The stages are computed from its own Authorization (or presigned query): its scope, \
             signed headers and date. With credentials, it says whether the signature matches them; \
             --compare diffs it against a server's SignatureDoesNotMatch. curl -v shows no body: pass \
-            it with --data-file, or the hash in x-amz-content-sha256 is used.
+            it with --data-file, or the hash in x-amz-content-sha256 is used. A request the verifier \
+            refuses for another reason (an unsigned header, a scope date, an expired URL, a session \
+            token) is explained with that check set aside, and the refusal is given on its own line \
+            ("Verifier's verdict: ...").
 
             Examples:
               sigv4 explain https://examplebucket.s3.amazonaws.com/test.txt \\

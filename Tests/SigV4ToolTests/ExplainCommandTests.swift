@@ -179,4 +179,174 @@ extension CLITests {
             #expect(cause.contains("region: the server expects 'eu-west-1', we sign 'us-east-1'"), "\(cause)")
         }
     }
+
+    /// `sigv4 explain --captured` on requests a verifier with the default policy refuses before it
+    /// computes the signature (it gave up on them with one line): the stages, the signature's verdict
+    /// with the given key, and the refusal on its own line.
+    @Suite struct ExplainCapturedRefusalTests {
+        static let key = [
+            "--access-key-id", "AKIDEXAMPLE", "--secret-access-key", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        ]
+        static let url = "https://examplebucket.s3.amazonaws.com/test.txt"
+        /// The signature check's line when the signature matches the test key.
+        static let matches = "Signature check:    matches the one computed with AKIDEXAMPLE"
+
+        /// `sigv4 sign --format http` at 20130524T000000Z with `extra` options: a raw request, CRLF lines.
+        static func signed(_ extra: [String] = []) throws -> String {
+            let dir = try TempDir()
+            let result = try Tool.sigv4(
+                ["sign", url, "--format", "http", "--timestamp", "20130524T000000Z"] + key + extra,
+                env: Tool.cleanEnvironment(home: dir.path))
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.out
+        }
+
+        /// `request` with `line` added as the last header.
+        static func adding(_ line: String, to request: String) throws -> String {
+            let end = try #require(request.range(of: "\r\n\r\n"))
+            return request[..<end.lowerBound] + "\r\n" + line + request[end.lowerBound...]
+        }
+
+        static func explain(_ request: String, _ extra: [String] = key) throws -> Tool.Result {
+            let dir = try TempDir()
+            return try Tool.sigv4(
+                ["explain", "--captured", "-"] + extra, env: Tool.cleanEnvironment(home: dir.path),
+                stdin: Data(request.utf8))
+        }
+
+        /// The stages are shown: the canonical request's signed-headers line and the string to sign's
+        /// date and scope, each as quoted.
+        static func expectStages(
+            _ out: String, signedHeaders: String, scope: String = "20130524/us-east-1/s3/aws4_request"
+        ) {
+            #expect(out.contains("Canonical request (SHA-256 "), "\(out)")
+            #expect(out.contains("  | \(signedHeaders)\n"), "\(out)")
+            let stringToSign = "String to sign:\n  | AWS4-HMAC-SHA256\n  | 20130524T000000Z\n  | \(scope)\n"
+            #expect(out.contains(stringToSign), "\(out)")
+        }
+
+        @Test("an x-amz-* header added after signing: the stages, the signature matches, and the verdict names the header")
+        func unsignedAmzHeader() throws {
+            let request = try Self.adding("X-Amz-Meta-Foo: bar", to: try Self.signed())
+            let result = try Self.explain(request)
+            #expect(result.status == 0, "\(result.stderr)")
+            Self.expectStages(result.out, signedHeaders: "host;x-amz-content-sha256;x-amz-date")
+            #expect(result.out.contains(Self.matches), "\(result.out)")
+            #expect(
+                result.out.contains(
+                    "Verifier's verdict: AccessDenied (403): There were headers present in the request which were not "
+                        + "signed: x-amz-meta-foo\n"), "\(result.out)")
+            #expect(result.out.contains("x-amz-meta-foo must be signed (listed in SignedHeaders)"), "\(result.out)")
+            // Without credentials the stages and the verdict are still there; the signature is not checked.
+            let none = try Self.explain(request, [])
+            #expect(none.status == 0, "\(none.stderr)")
+            Self.expectStages(none.out, signedHeaders: "host;x-amz-content-sha256;x-amz-date")
+            #expect(none.out.contains("Signature check:    not done"), "\(none.out)")
+            #expect(none.out.contains("Verifier's verdict: AccessDenied (403)"), "\(none.out)")
+        }
+
+        @Test("host not signed: the stages without it, the signature does not match, and the verdict names host")
+        func hostNotSigned() throws {
+            let request = try Self.signed().replacingOccurrences(of: "SignedHeaders=host;", with: "SignedHeaders=")
+            let result = try Self.explain(request)
+            #expect(result.status == 0, "\(result.stderr)")
+            Self.expectStages(result.out, signedHeaders: "x-amz-content-sha256;x-amz-date")
+            #expect(result.out.contains("Signature check:    does NOT match"), "\(result.out)")
+            #expect(
+                result.out.contains(
+                    "Verifier's verdict: AccessDenied (403): There were headers present in the request which were not "
+                        + "signed: host\n"), "\(result.out)")
+        }
+
+        @Test("a scope date other than X-Amz-Date's day: the string to sign with the scope's day, and the verdict says so")
+        func scopeDateIsNotTheAmzDate() throws {
+            let request = try Self.signed().replacingOccurrences(
+                of: "Credential=AKIDEXAMPLE/20130524/", with: "Credential=AKIDEXAMPLE/20130523/")
+            let result = try Self.explain(request)
+            #expect(result.status == 0, "\(result.stderr)")
+            Self.expectStages(
+                result.out, signedHeaders: "host;x-amz-content-sha256;x-amz-date",
+                scope: "20130523/us-east-1/s3/aws4_request")
+            #expect(result.out.contains("Signature check:    does NOT match"), "\(result.out)")
+            #expect(
+                result.out.contains(
+                    "Verifier's verdict: AuthorizationHeaderMalformed (400): The authorization header is malformed; "
+                        + "Invalid credential date \"20130523\". "
+                        + "This date is not the same as X-Amz-Date: \"20130524\".\n"),
+                "\(result.out)")
+        }
+
+        @Test("a presigned URL expired at --timestamp: the stages at its own date, the signature matches, the verdict says when it expired")
+        func expiredPresignedURL() throws {
+            let request = try Self.signed(["--presign", "--expires", "60"])
+            let result = try Self.explain(request, Self.key + ["--timestamp", "20130524T010000Z"])
+            #expect(result.status == 0, "\(result.stderr)")
+            Self.expectStages(result.out, signedHeaders: "host")
+            #expect(result.out.contains(Self.matches), "\(result.out)")
+            #expect(
+                result.out.contains(
+                    "Verifier's verdict: AccessDenied (403): Request has expired (X-Amz-Expires 60, Expires "
+                        + "20130524T000100Z, ServerTime 20130524T010000Z)\n"), "\(result.out)")
+            // Within its lifetime there is no verdict line: the signature check says it all.
+            let valid = try Self.explain(request, Self.key + ["--timestamp", "20130524T000030Z"])
+            #expect(valid.out.contains("Signature check:    matches"), "\(valid.out)")
+            #expect(!valid.out.contains("Verifier's verdict"), "\(valid.out)")
+        }
+
+        /// The default policy accepts `UNSIGNED-PAYLOAD` (``VerificationPolicy/allowUnsignedPayload``):
+        /// explain gives such a request no verdict line. What it refuses about a body is a body other
+        /// than the one whose hash was signed, after the signature: that too had no canonical request.
+        @Test("a body other than its signed x-amz-content-sha256: the signature matches over the declared hash, and the verdict is the mismatch")
+        func bodyOtherThanSigned() throws {
+            let unsigned = try Self.explain(try Self.signed(["-X", "PUT", "--data", "hello", "--unsigned-payload"]))
+            #expect(unsigned.out.contains("6. Payload hash:     UNSIGNED-PAYLOAD"), "\(unsigned.out)")
+            #expect(!unsigned.out.contains("Verifier's verdict"), "\(unsigned.out)")
+            let request = try Self.signed(["-X", "PUT", "--data", "hello"])
+                .replacingOccurrences(of: "hello", with: "jello")
+            let result = try Self.explain(request)
+            #expect(result.status == 0, "\(result.stderr)")
+            Self.expectStages(result.out, signedHeaders: "host;x-amz-content-sha256;x-amz-date")
+            #expect(result.out.contains(Self.matches), "\(result.out)")
+            #expect(result.out.contains("the body itself was not checked"), "\(result.out)")
+            #expect(
+                result.out.contains("Verifier's verdict: XAmzContentSHA256Mismatch (400): "), "\(result.out)")
+        }
+
+        @Test("a session token other than the credentials': the signature matches, the verdict is InvalidToken with a hint")
+        func sessionTokenMismatch() throws {
+            let request = try Self.signed(["--session-token", "TOKEN1"])
+            let result = try Self.explain(request)
+            #expect(result.status == 0, "\(result.stderr)")
+            Self.expectStages(result.out, signedHeaders: "host;x-amz-content-sha256;x-amz-date;x-amz-security-token")
+            #expect(result.out.contains(Self.matches), "\(result.out)")
+            #expect(result.out.contains("Verifier's verdict: InvalidToken (400): "), "\(result.out)")
+            #expect(result.out.contains("compare the request's X-Amz-Security-Token"), "\(result.out)")
+            let same = try Self.explain(request, Self.key + ["--session-token", "TOKEN1"])
+            #expect(!same.out.contains("Verifier's verdict"), "\(same.out)")
+        }
+
+        @Test("S3 rules without x-amz-content-sha256: the stages over the body's hash, the signature matches, the verdict is MissingSecurityHeader")
+        func missingContentSHA256() throws {
+            let request = try Self.signed(["-X", "PUT", "--data", "hello", "--no-content-sha256"])
+            let result = try Self.explain(request)
+            #expect(result.status == 0, "\(result.stderr)")
+            Self.expectStages(result.out, signedHeaders: "host;x-amz-date")
+            #expect(result.out.contains(Self.matches), "\(result.out)")
+            #expect(
+                result.out.contains(
+                    "Verifier's verdict: MissingSecurityHeader (400): Your request was missing a required header "
+                        + "(MissingHeaderName x-amz-content-sha256)\n"), "\(result.out)")
+        }
+
+        @Test("an Authorization that cannot be parsed still fails with one line naming the refusal")
+        func malformedAuthorization() throws {
+            let request = try Self.signed().replacingOccurrences(of: ", SignedHeaders=", with: ", Signed=")
+            let result = try Self.explain(request)
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(
+                result.stderr.hasPrefix(
+                    "sigv4: error: the captured request cannot be explained: AuthorizationHeaderMalformed")
+                    && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        }
+    }
 }

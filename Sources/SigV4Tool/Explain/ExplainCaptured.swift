@@ -83,7 +83,16 @@ extension Explain {
         var policy = VerificationPolicy()
         policy.includeDiagnostics = true
         let verifier = Verifier(resolver: resolver, policy: policy)
-        let result = await verifier.verify(verificationRequest, payload: payload, now: now)
+        var result = await verifier.verify(verificationRequest, payload: payload, now: now)
+        // A refusal before the signature is computed carries no canonical request: verify again with
+        // the checks before it set aside, for the stages and the signature's verdict, and report the
+        // refusal on its own line.
+        var refusal: VerificationFailure?
+        if case .rejected(let f) = result, f.diagnostics == nil {
+            refusal = f
+            result = await Self.verifyForDiagnosis(
+                verificationRequest, raw: raw, payload: payload, now: now, credentials: resolved?.credentials)
+        }
 
         var out = ""
         func line(_ s: String = "") { out += s + "\n" }
@@ -104,7 +113,14 @@ extension Explain {
         let canonicalRequest = diagnostics.map { TextFormatting.text(keepingBytes: $0.canonicalRequestBytes) }
         let stringToSign = diagnostics.map { TextFormatting.text(keepingBytes: $0.stringToSignBytes) } ?? ""
         guard let diagnostics, let canonicalRequest, let parts = MismatchAnalysis.Parts(canonicalRequest) else {
-            let f = failure.map { "\($0.code.name) (\($0.httpStatus)): \($0.message)" } ?? "no canonical request"
+            if failure?.asksForBody == true {
+                throw CLIError.failure(
+                    "the captured request cannot be explained without its body: its hash is signed but not declared "
+                        + "in x-amz-content-sha256 (pass the body with --data-file)")
+            }
+            let f =
+                (refusal ?? failure).map { "\($0.code.name) (\($0.httpStatus)): \($0.message)" }
+                ?? "no canonical request"
             throw CLIError.failure("the captured request cannot be explained: \(f)")
         }
         line()
@@ -118,7 +134,12 @@ extension Explain {
         line("Signature (sent):   \(diagnostics.signatureProvided)")
         var matches: Bool? = nil
         if let resolved {
-            let who = "\(resolved.credentials.accessKeyID) (\(resolved.source))"
+            var who = "\(resolved.credentials.accessKeyID) (\(resolved.source))"
+            if let named = failure?.accessKeyID ?? refusal?.accessKeyID ?? result.acceptedAccessKeyID,
+                named != resolved.credentials.accessKeyID
+            {
+                who = "the secret of \(who), though the request names \(v(named))"
+            }
             switch result {
             case .accepted(let accepted):
                 matches = true
@@ -137,6 +158,7 @@ extension Explain {
         } else {
             line("Signature check:    not done (no credentials found; pass --access-key-id/--secret-access-key or --profile)")
         }
+        if let refusal { out += Self.verdict(refusal) }
         if let report {
             let providedID = failure?.accessKeyID ?? result.acceptedAccessKeyID
             let signatures = MismatchAnalysis.Signatures(
@@ -149,6 +171,90 @@ extension Explain {
                 signatures: signatures)
         }
         return out
+    }
+
+    /// The verification `explain --captured` shows when a verifier with the default policy refuses
+    /// `request` without a canonical request to show: every check before the signature that can be
+    /// set aside is (the signed `host` and `x-amz-*` headers, the scope's date, the body's checksums,
+    /// S3's required `x-amz-content-sha256`), the clock is the request's own date (so that neither
+    /// the skew nor a presigned URL's expiry stops it), the key is looked up under whatever access
+    /// key id the request names, with the request's own session token, and a body whose hash the
+    /// request declares is not read (a body that does not match it is the refusal, shown apart).
+    static func verifyForDiagnosis(
+        _ request: VerificationRequest, raw: RawHTTPRequest, payload: Verifier.Payload, now: AmzDate,
+        credentials: Credentials?
+    ) async -> VerificationResult {
+        var policy = VerificationPolicy()
+        policy.includeDiagnostics = true
+        policy.requireSignedHost = false
+        policy.requireSignedAmzHeaders = false
+        policy.requireScopeDateMatch = false
+        policy.verifyBodyChecksums = false
+        policy.maxClockSkew = VerificationPolicy.maxClockSkewLimit
+        var resolver = PlaceholderResolver(sessionToken: Self.sessionToken(raw))
+        if let credentials {
+            resolver.secretAccessKey = credentials.secretAccessKey
+            resolver.principal = credentials.accessKeyID
+        }
+        let declaresHash = raw.fields.contains { $0.name.lowercased() == "x-amz-content-sha256" }
+        // S3 rules refuse a request without x-amz-content-sha256 (MissingSecurityHeader): its body's
+        // hash, when the capture holds the body, is what such a client signed.
+        if !declaresHash, let service = Self.claimedService(raw) {
+            var rules = policy.rules(for: service)
+            rules.sendContentSHA256 = false
+            policy.serviceRules[service] = rules
+        }
+        return await Verifier(resolver: resolver, policy: policy).verify(
+            request, payload: declaresHash ? .streamed : payload, now: Self.requestDate(raw) ?? now)
+    }
+
+    /// `Verifier's verdict: <code> (<status>): <message>` for a refusal that carries no canonical
+    /// request, naming the headers left unsigned and any other detail the refusal carries, with a
+    /// hint for unsigned headers and session tokens, then that the stages were computed without it.
+    static func verdict(_ refusal: VerificationFailure) -> String {
+        let pad = String(repeating: " ", count: 20)
+        var text = "Verifier's verdict: \(refusal.code.name) (\(refusal.httpStatus)): \(refusal.message)"
+        var unsigned: String?
+        let others = refusal.details.filter { detail in
+            if detail.name == "HeadersNotSigned" {
+                unsigned = detail.value
+                return false
+            }
+            return true
+        }
+        if let unsigned { text += ": \(TextFormatting.visible(unsigned))" }
+        if !others.isEmpty {
+            text += " (" + others.map { "\($0.name) \(TextFormatting.visible($0.value))" }.joined(separator: ", ") + ")"
+        }
+        var out = text + "\n"
+        if let unsigned {
+            out += pad + "to be accepted, \(TextFormatting.visible(unsigned)) must be signed (listed in SignedHeaders) "
+                + "or not added after signing\n"
+        }
+        if refusal.code == .invalidToken || refusal.code == .expiredToken {
+            out += pad + "compare the request's X-Amz-Security-Token with the credentials' session token "
+                + "(--session-token, AWS_SESSION_TOKEN)\n"
+        }
+        out += pad + "(the refusal of a verifier with the default policy; the stages above are computed with "
+            + "that check set aside)\n"
+        return out
+    }
+
+    /// The service of the credential scope the request claims (its `Authorization`'s `Credential=`,
+    /// else its `X-Amz-Credential`), nil when there is none to read.
+    static func claimedService(_ raw: RawHTTPRequest) -> String? {
+        let credential: String
+        if let field = raw.fields.first(where: { $0.name.lowercased() == "authorization" }) {
+            let value = String(decoding: field.value, as: UTF8.self)
+            guard let start = value.range(of: "Credential=") else { return nil }
+            credential = String(value[start.upperBound...].prefix { $0 != "," && $0 != " " })
+        } else if let query = queryValue(raw, "x-amz-credential")?.removingPercentEncoding {
+            credential = query
+        } else {
+            return nil
+        }
+        let parts = credential.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 5 ? String(parts[3]) : nil
     }
 
     /// `X-Amz-Date` from the header, else from the query (a presigned URL).
@@ -179,14 +285,19 @@ extension Explain {
     }
 }
 
-/// Answers every access key id with a placeholder secret, so that `explain --captured` without
-/// credentials still gets the verifier's canonical request and string to sign.
+/// Answers every access key id with one secret (a placeholder unless set), so that
+/// `explain --captured` without credentials, or with those of another key id, still gets the
+/// verifier's canonical request and string to sign.
 struct PlaceholderResolver: CredentialResolver {
     var sessionToken: String?
+    /// The secret every key id is answered with.
+    var secretAccessKey = SecretAccessKey("placeholder")
+    /// The principal every key id is answered with.
+    var principal = "placeholder"
 
     func resolve(accessKeyID: String, context: ResolutionContext) async throws -> ResolvedCredential? {
         ResolvedCredential(
-            accessKeyID: accessKeyID, secretAccessKey: SecretAccessKey("placeholder"), principal: "placeholder",
+            accessKeyID: accessKeyID, secretAccessKey: secretAccessKey, principal: principal,
             sessionToken: sessionToken)
     }
 }
