@@ -172,6 +172,48 @@ struct BrowserFormReaderTests {
         #expect(refused == "EntityTooLarge")
     }
 
+    /// `read` refuses a declared `Content-Length` over its body limit before it reads a byte, and says
+    /// so: the length, the limit and the two limits it is the sum of (`MaxSizeAllowed` is the file's).
+    /// A body over the limit without a `Content-Length` keeps the shorter message.
+    @Test("read refuses a Content-Length over the form's body limit with EntityTooLarge (400) naming the length and the limits")
+    func readRefusesDeclaredLengthOverLimit() async throws {
+        let body =
+            "--b" + Self.part("key", "k") + "\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nhello\r\n--b--"
+        func request(contentLength: String?) -> Request {
+            var fields: HTTPFields = [.contentType: Self.type]
+            if let contentLength { fields[.contentLength] = contentLength }
+            let head = HTTPRequest(
+                method: .post, scheme: "http", authority: "localhost", path: "/bucket", headerFields: fields)
+            return Request(head: head, body: RequestBody(buffer: ByteBuffer(string: body)))
+        }
+        let limits = BrowserFormUpload.Limits(maxFileBytes: 10, maxFieldBytes: 5)
+        // The body sent is shorter than declared: only the declared length can have refused it.
+        let declared = await Self.readFailure(request(contentLength: "1000"), limits)
+        #expect(declared?.code == .entityTooLarge)
+        #expect(declared?.httpStatus == 400)
+        #expect(
+            declared?.message
+                == "Your proposed upload exceeds the maximum allowed size: its body is 1000 bytes (Content-Length), "
+                + "more than the 15 bytes a form may have (a file of at most 10 bytes and 5 bytes of fields)")
+        #expect(declared?.details == [.init("MaxSizeAllowed", "10")])
+        let undeclared = await Self.readFailure(request(contentLength: nil), limits)
+        #expect(undeclared?.code == .entityTooLarge)
+        #expect(undeclared?.message == "Your proposed upload exceeds the maximum allowed size")
+        // At the limit the length passes; the form itself is then read (here: its file is too large).
+        let atLimit = await Self.readFailure(request(contentLength: "15"), limits)
+        #expect(atLimit?.message.contains("(Content-Length)") != true)
+    }
+
+    /// The failure `read` refuses `request` with, or nil when it reads it.
+    static func readFailure(_ request: Request, _ limits: BrowserFormUpload.Limits) async -> VerificationFailure? {
+        do throws(VerificationFailure) {
+            _ = try await BrowserFormUpload.read(request, limits: limits)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     /// The code `read` refuses `request` with, or nil when it reads it.
     static func readCode(_ request: Request, _ limits: BrowserFormUpload.Limits) async -> String? {
         do throws(VerificationFailure) {
