@@ -174,6 +174,35 @@ extension CLITests {
                     && endless.stderr.split(separator: "\n").count == 1, "\(endless.stderr)")
         }
 
+        @Test("-H @fifo reads the headers from a pipe as curl does (signed and sent, as -d @fifo); a pipe over 64 MiB is a one-line failure naming the limit")
+        func headersFromAPipe() throws {
+            let r = try CurlCommandTests.roundTrip(
+                signing: Self.scope, curl: ["-H", "@{dir}/pipe", "{base}/bucket/k"]
+            ) { dir in
+                #expect(mkfifo(dir.path + "/pipe", 0o600) == 0)
+                Self.feed(dir.path + "/pipe", "X-Amz-Meta-Color: red\r\n\nX-Custom: from a pipe\n")
+            }
+            let headers = (r["headers"] as? [[String]]) ?? []
+            #expect(headers.contains { $0[0].lowercased() == "x-amz-meta-color" && $0[1] == "red" }, "\(headers)")
+            #expect(headers.contains { $0[0].lowercased() == "x-custom" && $0[1] == "from a pipe" }, "\(headers)")
+
+            // A writer (another process) with more than the limit: the read stops at it, and the writer
+            // gets SIGPIPE when sigv4 closes the pipe.
+            let dir = try TempDir()
+            let fifo = dir.path + "/pipe"
+            #expect(mkfifo(fifo, 0o600) == 0)
+            let over = try Tool.run(
+                "/bin/bash",
+                ["-c", "yes 'X-Amz-Meta-A: b' | head -c $((64 * 1024 * 1024 + 1)) > \"$1\" & exec \"$0\" curl "
+                    + "--region us-east-1 --service s3 --curl \"$2\" -- -H @\"$1\" http://127.0.0.1:1/x",
+                 Tool.binary, fifo, dir.path + "/no-curl-here"],
+                env: CurlCommandTests.env(home: dir.path))
+            #expect(over.status == 1, "\(over.stderr)")
+            #expect(
+                over.stderr.hasPrefix("sigv4: error: '\(fifo)': the pipe or device gave more than 64 MiB")
+                    && over.stderr.split(separator: "\n").count == 1, "\(over.stderr)")
+        }
+
         @Test("sign --chunked --data-file with a pipe declares the bytes the pipe gave (its size is 0), and the encoded body carries them")
         func chunkedBodyFromAPipe() throws {
             let dir = try TempDir()
