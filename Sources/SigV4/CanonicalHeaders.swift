@@ -365,29 +365,12 @@ struct CanonicalHeaders {
         }
     }
 
-    /// True when no byte of `bytes` is 0x20 or less, tested eight bytes at a time.
+    /// True when no byte of `bytes` is 0x20 or less, tested eight bytes at a time
+    /// (``WordCompare/all(_:_:count:_:)``, the last word overlapping: no byte loop).
     @inline(__always)
     static func hasNoByteAtOrBelowSpace(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let n = bytes.count
-        guard n > 0, let base = bytes.baseAddress else { return true }
-        let p = UnsafeRawPointer(base)
-        if n >= 8 {
-            var i = 0
-            while i + 8 < n {
-                if hasByteAtOrBelowSpace(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return false }
-                i += 8
-            }
-            // The last word ends at the last byte (it overlaps bytes already tested): no byte loop.
-            return !hasByteAtOrBelowSpace(p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
-        }
-        if n >= 4 {
-            // Two overlapping half-words cover 4 to 7 bytes.
-            let x = UInt64(p.loadUnaligned(as: UInt32.self))
-                | UInt64(p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
-            return !hasByteAtOrBelowSpace(x)
-        }
-        for i in 0..<n where base[i] <= 0x20 { return false }
-        return true
+        guard let p = bytes.baseAddress else { return true }
+        return WordCompare.all(p, p, count: bytes.count) { x, _ in !hasByteAtOrBelowSpace(x) }
     }
 
     /// True when a byte of `x` is 0x20 or less: such a byte sets its high bit in
@@ -421,8 +404,13 @@ struct CanonicalHeaders {
         return false
     }
 
+    /// True when `a` and `b` are the same bytes: ``WordCompare/equal(_:_:count:)`` (words, the last
+    /// one overlapping, no byte loop).
+    @inline(__always)
     static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        a.count == b.count && (a.count == 0 || memcmpBytes(a.baseAddress!, b.baseAddress!, a.count) == 0)
+        guard a.count == b.count else { return false }
+        guard let x = a.baseAddress, let y = b.baseAddress else { return true }
+        return WordCompare.equal(x, y, count: a.count)
     }
 }
 

@@ -288,7 +288,7 @@ extension CanonicalHeaders {
             }
             // Equal as far as the first word tells: the name itself, compared whole.
             guard m > 0, m <= available, m == available || base[start + m] == 0x3b,
-                CanonicalHeaders.equalBytes(UnsafeRawPointer(name(e).baseAddress!), p + start, m)
+                CanonicalHeaders.equal(name(e), UnsafeBufferPointer(start: base + start, count: m))
             else { return nil }
             return (k, start + m)
         }
@@ -321,33 +321,5 @@ extension CanonicalHeaders {
         }
         while i < n && s[i] != 0x3b { i += 1 }
         return i
-    }
-
-    /// True when the `n` bytes at `a` and at `b` are equal: words, the last one overlapping (two
-    /// half-words for 4 to 7 bytes), no byte loop past 3 bytes.
-    @inline(__always)
-    static func equalBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
-        if n >= 8 {
-            var i = 0
-            while i + 8 < n {
-                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                    != b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                {
-                    return false
-                }
-                i += 8
-            }
-            return a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-                == b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-        }
-        if n >= 4 {
-            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
-                && a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
-                    == b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
-        }
-        for i in 0..<n where a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) {
-            return false
-        }
-        return true
     }
 }

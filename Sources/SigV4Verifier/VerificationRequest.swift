@@ -134,14 +134,15 @@ public struct VerificationRequest: Sendable, Hashable {
         return true
     }
 
-    /// True when `x` is `lowercaseY` with ASCII letters in any case.
+    /// True when `x` is `lowercaseY` with ASCII letters in any case (a byte at or above 0x80 equals
+    /// only itself): ``WordCompare/equalIgnoringCase(_:_:count:)``, words lowercased as they are
+    /// read, the last one overlapping, instead of a byte loop. The field pass's names
+    /// (`Verifier.HeaderFacts.equals`) and every other case-insensitive name compare come here.
+    @inline(__always)
     package static func equalsIgnoringCase(_ x: UnsafeBufferPointer<UInt8>, _ lowercaseY: UnsafeBufferPointer<UInt8>) -> Bool {
         guard x.count == lowercaseY.count else { return false }
-        for i in 0..<x.count {
-            let p = x[i]
-            if ((p >= 0x41 && p <= 0x5a) ? p | 0x20 : p) != lowercaseY[i] { return false }
-        }
-        return true
+        guard let a = x.baseAddress, let b = lowercaseY.baseAddress else { return true }
+        return WordCompare.equalIgnoringCase(a, b, count: x.count)
     }
 }
 

@@ -322,46 +322,12 @@ public struct Verifier: Sendable {
             return rest.isEmpty || rest.first == 0x3b || rest.first == 0x20 || rest.first == 0x09
         }
 
-        /// True when `name` is `lowercase` in any letter case: words lowercased as they are read
-        /// (``lowercased(_:)``), the last one overlapping (two half-words for 4 to 7 bytes), instead
-        /// of a byte loop (the field pass compares `authorization`, `host` and `x-amz-date` so).
+        /// True when `name` is `lowercase` in any letter case: ``VerificationRequest/equalsIgnoringCase(_:_:)``
+        /// (words lowercased as they are read, no byte loop) on the constant's bytes.
         @inline(__always)
         static func equals(_ name: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
-            let n = lowercase.utf8CodeUnitCount
-            guard name.count == n else { return false }
-            guard n >= 4, let x = name.baseAddress else {
-                return VerificationRequest.equalsIgnoringCase(
-                    name, UnsafeBufferPointer(start: lowercase.utf8Start, count: n))
-            }
-            let a = UnsafeRawPointer(x)
-            let b = UnsafeRawPointer(lowercase.utf8Start)
-            if n >= 8 {
-                var i = 0
-                while i + 8 < n {
-                    if lowercased(a.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                        != b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                    {
-                        return false
-                    }
-                    i += 8
-                }
-                return lowercased(a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
-                    == b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-            }
-            let u =
-                UInt64(a.loadUnaligned(as: UInt32.self))
-                | UInt64(a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
-            let v =
-                UInt64(b.loadUnaligned(as: UInt32.self))
-                | UInt64(b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
-            return lowercased(u) == v
-        }
-
-        /// `x` with its `A`…`Z` bytes made `a`…`z` (lanes at or above 0x80 left alone): a letter
-        /// lane's high bit, shifted to 0x20, is or-ed in.
-        @inline(__always)
-        static func lowercased(_ x: UInt64) -> UInt64 {
-            x | (ByteLanes.inRange(ByteLanes.low7(x), 0x41, 0x5b) & ~x) >> 2
+            VerificationRequest.equalsIgnoringCase(
+                name, UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
         }
     }
 
