@@ -45,13 +45,33 @@ package enum ByteSearch {
         return n
     }
 
-    /// The index of the first `byte` in `r` of `p`, or `r.upperBound`: a plain loop, for ranges of
-    /// a few bytes (a component's name, a credential part, one name of a list), where a `memchr`
+    /// The index of the first `byte` in `r` of `p`, or `r.upperBound`: for ranges of a few bytes
+    /// (a component's name, a credential part, one name of a `SignedHeaders` list), where a `memchr`
     /// call costs more than it saves. Long scans use ``index(of:in:_:)``.
+    ///
+    /// Eight bytes at a time, then the word ending at `r.upperBound` (its lanes before the bytes
+    /// not yet tested masked off; it may start before `r`, inside `p`) instead of a byte loop; byte
+    /// by byte only when `r` ends within `p`'s first 8 bytes. (Session 51's `nameEnd`, for `;`, was
+    /// this search's twin.)
     @inline(__always)
     package static func indexInShortRange(of byte: UInt8, in p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int {
+        let n = r.upperBound
         var i = r.lowerBound
-        while i < r.upperBound && p[i] != byte { i += 1 }
+        if n >= 8, let base = p.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while i + 8 <= n {
+                let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let hit = ByteLanes.equal(x, byte)
+                if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
+                i += 8
+            }
+            guard i < n else { return n }
+            let last = n - 8
+            let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: last, as: UInt64.self))
+            let hit = ByteLanes.equal(x, byte) & (~0 << UInt64(8 * (i - last)))
+            return hit != 0 ? last + hit.trailingZeroBitCount / 8 : n
+        }
+        while i < n && p[i] != byte { i += 1 }
         return i
     }
 

@@ -75,7 +75,7 @@ package enum VerifierCanonicalization {
                 // fields are sorted too: a repeated name finds the same one again).
                 while true {
                     guard start <= s.count else { return false }
-                    let end = CanonicalHeaders.nameEnd(s, from: start)
+                    let end = ByteSearch.indexInShortRange(of: 0x3b, in: s, start..<s.count)
                     let c = ByteSearch.compare(UnsafeBufferPointer(rebasing: s[start..<end]), name)
                     if c == 0 { break }
                     if c > 0 { return false }
@@ -220,7 +220,7 @@ extension CanonicalHeaders {
                     k = next.k
                     end = next.end
                 } else {
-                    end = CanonicalHeaders.nameEnd(s, from: start)
+                    end = ByteSearch.indexInShortRange(of: 0x3b, in: s, start..<s.count)
                     let wanted = UnsafeBufferPointer(rebasing: s[start..<end])
                     // Both lists are sorted by bytes: one merge walk. (Should a list not be ascending,
                     // the walk starts over for that name.)
@@ -293,33 +293,5 @@ extension CanonicalHeaders {
             return (k, start + m)
         }
         return nil
-    }
-}
-
-extension CanonicalHeaders {
-    /// The index of the first `;` at or after `start` in `s` (`s.count` when there is none): the
-    /// end of a `SignedHeaders` name. Eight bytes at a time, then the last word of `s` (the lanes
-    /// before the word's start masked off) instead of a byte loop; byte by byte in a list of fewer
-    /// than 8 bytes.
-    @inline(__always)
-    static func nameEnd(_ s: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
-        let n = s.count
-        var i = start
-        if n >= 8, let base = s.baseAddress {
-            let p = UnsafeRawPointer(base)
-            while i + 8 <= n {
-                let x = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                let hit = ByteLanes.equal(x, 0x3b)
-                if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
-                i += 8
-            }
-            guard i < n else { return n }
-            let last = n - 8
-            let x = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: last, as: UInt64.self))
-            let hit = ByteLanes.equal(x, 0x3b) & (~0 << UInt64(8 * (i - last)))
-            return hit != 0 ? last + hit.trailingZeroBitCount / 8 : n
-        }
-        while i < n && s[i] != 0x3b { i += 1 }
-        return i
     }
 }
