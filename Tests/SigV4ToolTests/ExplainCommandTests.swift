@@ -190,6 +190,7 @@ extension CLITests {
         static let url = "https://examplebucket.s3.amazonaws.com/test.txt"
         /// The signature check's line when the signature matches the test key.
         static let matches = "Signature check:    matches the one computed with AKIDEXAMPLE"
+        static let doesNotMatch = "Signature check:    does NOT match"
 
         /// `sigv4 sign --format http` at 20130524T000000Z with `extra` options: a raw request, CRLF lines.
         static func signed(_ extra: [String] = []) throws -> String {
@@ -225,17 +226,27 @@ extension CLITests {
             #expect(out.contains(stringToSign), "\(out)")
         }
 
+        /// The request was explained (exit 0): the stages (``expectStages(_:signedHeaders:scope:)``),
+        /// the signature check's line, `check` (by default: it matches), and the verdict line's text
+        /// after `Verifier's verdict: ` when given.
+        static func expectExplained(
+            _ result: Tool.Result, signedHeaders: String, scope: String = "20130524/us-east-1/s3/aws4_request",
+            check: String = matches, verdict: String? = nil
+        ) {
+            #expect(result.status == 0, "\(result.stderr)")
+            expectStages(result.out, signedHeaders: signedHeaders, scope: scope)
+            #expect(result.out.contains(check), "\(result.out)")
+            if let verdict { #expect(result.out.contains("Verifier's verdict: " + verdict), "\(result.out)") }
+        }
+
         @Test("an x-amz-* header added after signing: the stages, the signature matches, and the verdict names the header")
         func unsignedAmzHeader() throws {
             let request = try Self.adding("X-Amz-Meta-Foo: bar", to: try Self.signed())
             let result = try Self.explain(request)
-            #expect(result.status == 0, "\(result.stderr)")
-            Self.expectStages(result.out, signedHeaders: "host;x-amz-content-sha256;x-amz-date")
-            #expect(result.out.contains(Self.matches), "\(result.out)")
-            #expect(
-                result.out.contains(
-                    "Verifier's verdict: AccessDenied (403): There were headers present in the request which were not "
-                        + "signed: x-amz-meta-foo\n"), "\(result.out)")
+            Self.expectExplained(
+                result, signedHeaders: "host;x-amz-content-sha256;x-amz-date",
+                verdict: "AccessDenied (403): There were headers present in the request which were not "
+                    + "signed: x-amz-meta-foo\n")
             #expect(result.out.contains("x-amz-meta-foo must be signed (listed in SignedHeaders)"), "\(result.out)")
             // Without credentials the stages and the verdict are still there; the signature is not checked.
             let none = try Self.explain(request, [])
@@ -249,13 +260,10 @@ extension CLITests {
         func hostNotSigned() throws {
             let request = try Self.signed().replacingOccurrences(of: "SignedHeaders=host;", with: "SignedHeaders=")
             let result = try Self.explain(request)
-            #expect(result.status == 0, "\(result.stderr)")
-            Self.expectStages(result.out, signedHeaders: "x-amz-content-sha256;x-amz-date")
-            #expect(result.out.contains("Signature check:    does NOT match"), "\(result.out)")
-            #expect(
-                result.out.contains(
-                    "Verifier's verdict: AccessDenied (403): There were headers present in the request which were not "
-                        + "signed: host\n"), "\(result.out)")
+            Self.expectExplained(
+                result, signedHeaders: "x-amz-content-sha256;x-amz-date", check: Self.doesNotMatch,
+                verdict: "AccessDenied (403): There were headers present in the request which were not "
+                    + "signed: host\n")
         }
 
         @Test("a scope date other than X-Amz-Date's day: the string to sign with the scope's day, and the verdict says so")
@@ -263,30 +271,21 @@ extension CLITests {
             let request = try Self.signed().replacingOccurrences(
                 of: "Credential=AKIDEXAMPLE/20130524/", with: "Credential=AKIDEXAMPLE/20130523/")
             let result = try Self.explain(request)
-            #expect(result.status == 0, "\(result.stderr)")
-            Self.expectStages(
-                result.out, signedHeaders: "host;x-amz-content-sha256;x-amz-date",
-                scope: "20130523/us-east-1/s3/aws4_request")
-            #expect(result.out.contains("Signature check:    does NOT match"), "\(result.out)")
-            #expect(
-                result.out.contains(
-                    "Verifier's verdict: AuthorizationHeaderMalformed (400): The authorization header is malformed; "
-                        + "Invalid credential date \"20130523\". "
-                        + "This date is not the same as X-Amz-Date: \"20130524\".\n"),
-                "\(result.out)")
+            Self.expectExplained(
+                result, signedHeaders: "host;x-amz-content-sha256;x-amz-date",
+                scope: "20130523/us-east-1/s3/aws4_request", check: Self.doesNotMatch,
+                verdict: "AuthorizationHeaderMalformed (400): The authorization header is malformed; "
+                    + "Invalid credential date \"20130523\". This date is not the same as X-Amz-Date: \"20130524\".\n")
         }
 
         @Test("a presigned URL expired at --timestamp: the stages at its own date, the signature matches, the verdict says when it expired")
         func expiredPresignedURL() throws {
             let request = try Self.signed(["--presign", "--expires", "60"])
             let result = try Self.explain(request, Self.key + ["--timestamp", "20130524T010000Z"])
-            #expect(result.status == 0, "\(result.stderr)")
-            Self.expectStages(result.out, signedHeaders: "host")
-            #expect(result.out.contains(Self.matches), "\(result.out)")
-            #expect(
-                result.out.contains(
-                    "Verifier's verdict: AccessDenied (403): Request has expired (X-Amz-Expires 60, Expires "
-                        + "20130524T000100Z, ServerTime 20130524T010000Z)\n"), "\(result.out)")
+            Self.expectExplained(
+                result, signedHeaders: "host",
+                verdict: "AccessDenied (403): Request has expired (X-Amz-Expires 60, Expires "
+                    + "20130524T000100Z, ServerTime 20130524T010000Z)\n")
             // Within its lifetime there is no verdict line: the signature check says it all.
             let valid = try Self.explain(request, Self.key + ["--timestamp", "20130524T000030Z"])
             #expect(valid.out.contains("Signature check:    matches"), "\(valid.out)")
@@ -304,9 +303,7 @@ extension CLITests {
             let request = try Self.signed(["-X", "PUT", "--data", "hello"])
                 .replacingOccurrences(of: "hello", with: "jello")
             let result = try Self.explain(request)
-            #expect(result.status == 0, "\(result.stderr)")
-            Self.expectStages(result.out, signedHeaders: "host;x-amz-content-sha256;x-amz-date")
-            #expect(result.out.contains(Self.matches), "\(result.out)")
+            Self.expectExplained(result, signedHeaders: "host;x-amz-content-sha256;x-amz-date")
             #expect(result.out.contains("the body itself was not checked"), "\(result.out)")
             #expect(
                 result.out.contains("Verifier's verdict: XAmzContentSHA256Mismatch (400): "), "\(result.out)")
@@ -316,9 +313,7 @@ extension CLITests {
         func sessionTokenMismatch() throws {
             let request = try Self.signed(["--session-token", "TOKEN1"])
             let result = try Self.explain(request)
-            #expect(result.status == 0, "\(result.stderr)")
-            Self.expectStages(result.out, signedHeaders: "host;x-amz-content-sha256;x-amz-date;x-amz-security-token")
-            #expect(result.out.contains(Self.matches), "\(result.out)")
+            Self.expectExplained(result, signedHeaders: "host;x-amz-content-sha256;x-amz-date;x-amz-security-token")
             #expect(result.out.contains("Verifier's verdict: InvalidToken (400): "), "\(result.out)")
             #expect(result.out.contains("compare the request's X-Amz-Security-Token"), "\(result.out)")
             let same = try Self.explain(request, Self.key + ["--session-token", "TOKEN1"])
@@ -329,13 +324,10 @@ extension CLITests {
         func missingContentSHA256() throws {
             let request = try Self.signed(["-X", "PUT", "--data", "hello", "--no-content-sha256"])
             let result = try Self.explain(request)
-            #expect(result.status == 0, "\(result.stderr)")
-            Self.expectStages(result.out, signedHeaders: "host;x-amz-date")
-            #expect(result.out.contains(Self.matches), "\(result.out)")
-            #expect(
-                result.out.contains(
-                    "Verifier's verdict: MissingSecurityHeader (400): Your request was missing a required header "
-                        + "(MissingHeaderName x-amz-content-sha256)\n"), "\(result.out)")
+            Self.expectExplained(
+                result, signedHeaders: "host;x-amz-date",
+                verdict: "MissingSecurityHeader (400): Your request was missing a required header "
+                    + "(MissingHeaderName x-amz-content-sha256)\n")
         }
 
         @Test("an Authorization that cannot be parsed still fails with one line naming the refusal")
