@@ -122,12 +122,15 @@ struct HashAndMACTests {
         var checked = 0
         HMACChain._testOnlyRun({ chain in
             let secret = [UInt8](repeating: 0xA5, count: 40), message = Array("20150830".utf8)
-            secret.withUnsafeBytes { s in message.withUnsafeBytes { chain.start(keyPrefix: "AWS4", key: s, message: $0) } }
+            secret.withUnsafeBytes { s in
+                message.withUnsafeBytes { chain.start(keyPrefix: "AWS4", key: s, message: $0) }
+            }
             message.withUnsafeBytes { chain.next($0) }
         }, inspect: { wiped, bytes in
             checked += 1
             if wiped {
-                #expect(bytes.allSatisfy { $0 == 0 }, "\(bytes.count) bytes, \(bytes.filter { $0 != 0 }.count) not zero")
+                let notZero = bytes.filter { $0 != 0 }.count
+                #expect(notZero == 0, "\(bytes.count) bytes, \(notZero) not zero")
             } else {
                 // The key block, both states and the last MAC hold key-derived bytes until the wipe.
                 #expect(bytes.filter { $0 != 0 }.count > bytes.count / 2, "the check must see the state it wipes")
