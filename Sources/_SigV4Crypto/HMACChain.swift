@@ -62,7 +62,7 @@ package struct HMACChain: ~Copyable {
         let count = prefix.count + key.count
         block = (0, 0, 0, 0, 0, 0, 0, 0)
         if count > 64 {
-            inner = SHA256()
+            inner.reset()
             inner.update(prefix)
             inner.update(key)
             last = inner.finalize()
@@ -93,8 +93,8 @@ package struct HMACChain: ~Copyable {
     /// RFC 2104 over the key block as it stands: inner hash of (key ⊕ ipad) ‖ message, outer hash
     /// of (key ⊕ opad) ‖ inner digest, into ``last``.
     private mutating func mac(_ message: UnsafeRawBufferPointer) {
-        inner = SHA256()
-        outer = SHA256()
+        inner.reset()
+        outer.reset()
         Swift.withUnsafeMutableBytes(of: &block) { b in
             HMACKey.xorPad(b, HMACKey.innerPad)
             inner.update(UnsafeRawBufferPointer(b))

@@ -107,6 +107,15 @@ package struct SHA256: @unchecked Sendable {
         s.withUTF8 { update(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Starts a new hash in this context, in place (no new context made and copied in).
+    ///
+    /// ```swift
+    /// h.reset()   // as h = SHA256()
+    /// ```
+    package mutating func reset() {
+        _ = CSigV4OpenSSL_SHA256_Init(&context)
+    }
+
     /// Finishes the hash. The hasher must not be used afterwards.
     package mutating func finalize() -> SHA256Digest {
         var out = SHA256Digest()
