@@ -134,8 +134,7 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
         case .cbor:
             headers[.contentType] = "application/cbor"
             headers[HTTPField.Name("smithy-protocol")!] = "rpc-v2-cbor"
-            headers[HTTPField.Name("x-amzn-query-error")!] =
-                "\(failure.code.name);\(failure.httpStatus >= 500 ? "Receiver" : "Sender")"
+            headers[Self.queryErrorField] = Self.queryError(failure)
             buffer = ByteBuffer(bytes: failure.cborBody(requestID: requestID))
         }
         // The code also goes in a header: HEAD responses carry no body, and logs can read it.
@@ -151,12 +150,32 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
 
     /// The response for `failure` to `request`, in ``resolved(for:)``'s format.
     ///
+    /// A JSON answer to a request that says `x-amzn-query-mode: true` (what a query-compatible
+    /// service's client sends: SQS, and CloudWatch over JSON 1.0) also carries
+    /// `x-amzn-query-error: <Code>;Sender`, from which those clients read the query protocol's
+    /// code and fault type, as they do from a CBOR answer.
+    ///
     /// ```swift
     /// let response = SigV4ErrorFormat.automatic.response(for: failure, request: request.head, requestID: id)
     /// ```
     public func response(for failure: VerificationFailure, request: HTTPRequest, requestID: String? = nil, resource: String? = nil)
         -> Response
     {
-        resolved(for: request).response(for: failure, requestID: requestID, resource: resource)
+        let format = resolved(for: request)
+        var response = format.response(for: failure, requestID: requestID, resource: resource)
+        if format.kind == .json, request.headerFields[Self.queryModeField]?.lowercased() == "true" {
+            response.headers[Self.queryErrorField] = Self.queryError(failure)
+        }
+        return response
+    }
+
+    /// `x-amzn-query-mode`, which a query-compatible service's client sends as `true`.
+    package static let queryModeField = HTTPField.Name("x-amzn-query-mode")!
+    /// `x-amzn-query-error`, the query protocol's code and fault for a query-compatible client.
+    package static let queryErrorField = HTTPField.Name("x-amzn-query-error")!
+
+    /// `<Code>;Sender`, or `<Code>;Receiver` for a server-side failure (5xx).
+    static func queryError(_ failure: VerificationFailure) -> String {
+        "\(failure.code.name);\(failure.httpStatus >= 500 ? "Receiver" : "Sender")"
     }
 }

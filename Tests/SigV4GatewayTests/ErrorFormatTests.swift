@@ -224,4 +224,47 @@ struct ErrorFormatTests {
         let bodyCount = VerificationFailure(.internalError, "resolver").cborBody().count
         #expect(serverSide.headers[.contentLength] == String(bodyCount))
     }
+
+    @Test("a JSON answer to a request with x-amzn-query-mode: true carries x-amzn-query-error (Sender, or Receiver for a 5xx), which botocore's JSON parser reads as the code and fault type; without the field, or with XML, it is absent")
+    func queryModeJSONCarriesTheQueryError() throws {
+        let sqs: [(String, String)] = [("x-amzn-query-mode", "true"), ("x-amz-target", "AmazonSQS.ListQueues")]
+        let request = Self.request(service: "sqs", contentType: "application/x-amz-json-1.0", extra: sqs)
+        let denied = VerificationFailure(.signatureDoesNotMatch, "no")
+        let refused = SigV4ErrorFormat.automatic.response(for: denied, request: request, requestID: "R1")
+        #expect(refused.headers[.contentType] == "application/json")
+        #expect(refused.headers[SigV4ErrorFormat.queryErrorField] == "SignatureDoesNotMatch;Sender")
+        // A JSON format chosen by configuration behaves alike.
+        let configured = SigV4ErrorFormat.json.response(for: VerificationFailure(.internalError, "x"), request: request)
+        #expect(configured.headers[SigV4ErrorFormat.queryErrorField] == "InternalError;Receiver")
+        // Not asked for: no field.
+        for extra in [[], [("x-amzn-query-mode", "false")]] {
+            let other = Self.request(service: "sqs", contentType: "application/x-amz-json-1.0", extra: extra)
+            let response = SigV4ErrorFormat.automatic.response(for: denied, request: other)
+            #expect(response.headers[.contentType] == "application/json")
+            #expect(response.headers[SigV4ErrorFormat.queryErrorField] == nil, "\(extra)")
+        }
+        // The query protocol's own XML already carries <Type>: no field.
+        let query = Self.request(service: "sts", extra: [("x-amzn-query-mode", "true")])
+        let xml = SigV4ErrorFormat.automatic.response(for: denied, request: query)
+        #expect(xml.headers[.contentType] == "text/xml")
+        #expect(xml.headers[SigV4ErrorFormat.queryErrorField] == nil)
+
+        var headers: [String: String] = [:]
+        for field in refused.headers { headers[field.name.canonicalName] = field.value }
+        let script = """
+            import json, sys
+            from botocore import parsers
+            headers = json.loads(sys.argv[1])
+            parsed = parsers.create_parser("json").parse(
+                {"status_code": 403, "headers": headers, "body": sys.argv[2].encode()}, None)
+            error = parsed["Error"]
+            print(json.dumps([error.get("Code"), error.get("Type"), error.get("QueryErrorCode")]))
+            """
+        let argument = String(decoding: try JSONSerialization.data(withJSONObject: headers), as: UTF8.self)
+        let result = try ChildProcess.run(
+            URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, argument, denied.jsonBody(requestID: "R1")])
+        #expect(result.status == 0, "\(String(decoding: result.stderr, as: UTF8.self))")
+        let parsed = (try? JSONSerialization.jsonObject(with: result.stdout) as? [String]) ?? []
+        #expect(parsed == ["SignatureDoesNotMatch", "Sender", "SignatureDoesNotMatch"])
+    }
 }
