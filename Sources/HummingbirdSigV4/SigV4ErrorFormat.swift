@@ -87,19 +87,7 @@ public struct SigV4ErrorFormat: Sendable, Hashable {
     /// The service of the request's credential scope (`Credential=AKID/date/region/service/aws4_request`
     /// in `Authorization`, or `X-Amz-Credential` in the query), lowercased; nil when neither says.
     static func scopeService(_ request: HTTPRequest) -> String? {
-        var credential: Substring?
-        if let authorization = request.headerFields[.authorization],
-            let range = authorization.range(of: "Credential=")
-        {
-            credential = authorization[range.upperBound...].prefix { $0 != "," && $0 != " " }
-        } else if let path = request.path, let range = path.range(of: "X-Amz-Credential=", options: .caseInsensitive) {
-            let raw = path[range.upperBound...].prefix { $0 != "&" }
-            credential = Substring(raw.replacingOccurrences(of: "%2F", with: "/").replacingOccurrences(of: "%2f", with: "/"))
-        }
-        guard let parts = credential?.split(separator: "/", omittingEmptySubsequences: false), parts.count >= 5 else {
-            return nil
-        }
-        return parts[parts.count - 2].lowercased()
+        ClaimedService.read(authorization: request.headerFields[.authorization], target: request.path)?.lowercased()
     }
 
     /// `x-amz-error-code`, set on every refusal in either format.

@@ -243,18 +243,10 @@ extension Explain {
     /// The service of the credential scope the request claims (its `Authorization`'s `Credential=`,
     /// else its `X-Amz-Credential`), nil when there is none to read.
     static func claimedService(_ raw: RawHTTPRequest) -> String? {
-        let credential: String
-        if let field = raw.fields.first(where: { $0.name.lowercased() == "authorization" }) {
-            let value = String(decoding: field.value, as: UTF8.self)
-            guard let start = value.range(of: "Credential=") else { return nil }
-            credential = String(value[start.upperBound...].prefix { $0 != "," && $0 != " " })
-        } else if let query = queryValue(raw, "x-amz-credential")?.removingPercentEncoding {
-            credential = query
-        } else {
-            return nil
-        }
-        let parts = credential.split(separator: "/", omittingEmptySubsequences: false)
-        return parts.count == 5 ? String(parts[3]) : nil
+        let authorization = raw.fields.first { $0.name.lowercased() == "authorization" }
+        return ClaimedService.read(
+            authorization: authorization.map { String(decoding: $0.value, as: UTF8.self) },
+            target: String(decoding: raw.target, as: UTF8.self))
     }
 
     /// `X-Amz-Date` from the header, else from the query (a presigned URL).
