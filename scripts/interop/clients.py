@@ -657,35 +657,32 @@ def _boto_cbor_error():
         aws_secret_access_key=creds["secret_access_key"],
         config=Config(retries={"max_attempts": 1, "mode": "standard"}))
     expect(cw.meta.service_model.protocol == "smithy-rpc-v2-cbor", f"protocol {cw.meta.service_model.protocol}")
+    error, headers = refusal(cw.list_metrics)
+    expect(error.get("Code") == "SignatureDoesNotMatch" and error.get("QueryErrorCode") == "SignatureDoesNotMatch"
+           and "signature we calculated" in error.get("Message", "")
+           and headers.get("content-type") == "application/cbor", f"{error} {headers}")
+
+
+def refusal(call):
+    """The error botocore parsed and the response's headers, of `call`, which must be refused."""
     try:
-        cw.list_metrics()
-        expect(False, "a wrong secret was accepted")
+        call()
     except ClientError as e:
-        error, headers = e.response["Error"], e.response["ResponseMetadata"].get("HTTPHeaders", {})
-        expect(error.get("Code") == "SignatureDoesNotMatch" and error.get("QueryErrorCode") == "SignatureDoesNotMatch"
-               and "signature we calculated" in error.get("Message", "")
-               and headers.get("content-type") == "application/cbor", f"{error} {headers}")
+        return e.response["Error"], e.response["ResponseMetadata"].get("HTTPHeaders", {})
+    expect(False, "a wrong secret was accepted")
 
 
 @check("boto3 SQS (JSON with the query-compatible trait: it sends x-amzn-query-mode: true) with a wrong secret through the echo gateway: botocore reads SignatureDoesNotMatch, the query code and the fault type Sender from x-amzn-query-error")
 def _boto_query_mode_error():
     # Until 2026-12-06 the JSON answer carried no x-amzn-query-error, so botocore left Error.Type and
     # QueryErrorCode unset, which SQS's modeled-error lookup (error_code_override) reads.
-    creds = key("wrong_secret")
-    sqs = boto3.client(
-        "sqs", region_name=REGION, endpoint_url=CFG["echo"], aws_access_key_id=creds["access_key_id"],
-        aws_secret_access_key=creds["secret_access_key"],
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    sqs = client("wrong_secret", endpoint=CFG["echo"], service="sqs")
     expect(sqs.meta.service_model.is_query_compatible, "botocore's SQS model is not query-compatible")
-    try:
-        sqs.list_queues()
-        expect(False, "a wrong secret was accepted")
-    except ClientError as e:
-        error, headers = e.response["Error"], e.response["ResponseMetadata"].get("HTTPHeaders", {})
-        expect(error.get("Code") == "SignatureDoesNotMatch" and error.get("Type") == "Sender"
-               and error.get("QueryErrorCode") == "SignatureDoesNotMatch"
-               and headers.get("x-amzn-query-error") == "SignatureDoesNotMatch;Sender"
-               and headers.get("content-type") == "application/json", f"{error} {headers}")
+    error, headers = refusal(sqs.list_queues)
+    expect(error.get("Code") == "SignatureDoesNotMatch" and error.get("Type") == "Sender"
+           and error.get("QueryErrorCode") == "SignatureDoesNotMatch"
+           and headers.get("x-amzn-query-error") == "SignatureDoesNotMatch;Sender"
+           and headers.get("content-type") == "application/json", f"{error} {headers}")
 
 
 def signed_headers(method, url, service, body=b"", k="good", s3=False):
