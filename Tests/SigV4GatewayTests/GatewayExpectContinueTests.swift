@@ -288,6 +288,63 @@ struct GatewayExpectContinueTests {
         #expect(rig.upstreamRequest("/bucket/framing") == nil, "\(rig.received.prefix(1000))")
     }
 
+    @Test("over TLS, a refused chunked upload sent one body byte per record, each record padded to 16 KiB (TLS 1.3 record padding, openssl s_client -record_padding), is stopped by --max-unread-body within about 64 records, as it counts the socket's bytes, not the body's; the same bytes in unpadded records keep the connection")
+    func paddedRecordsCountAtTheirSize() throws {
+        let certificate = try GatewayTLSTests.Certificate()
+        defer { certificate.remove() }
+        let rig = try GatewayForwardingTests.Rig(
+            arguments: ["--tls-certificate", certificate.certificate, "--tls-key", certificate.key])
+        // 1 MiB (the default limit) is 64 records of 16 KiB; unpadded, 600 one-byte records are about 14 KB.
+        let padded = try Self.trickle(port: rig.port, ca: certificate.certificate, padding: 16384, bytes: 600)
+        #expect(padded.answer.hasPrefix("HTTP/1.1 403 "), "\(padded.answer)")
+        #expect(padded.closedAfter.map { $0 < 300 } == true, "\(String(describing: padded.closedAfter))")
+        let unpadded = try Self.trickle(port: rig.port, ca: certificate.certificate, padding: 0, bytes: 600)
+        #expect(unpadded.answer.hasPrefix("HTTP/1.1 403 "), "\(unpadded.answer)")
+        #expect(unpadded.closedAfter == nil, "\(String(describing: unpadded.closedAfter))")
+        #expect(rig.upstreamRequest("/bucket/padded") == nil, "\(rig.received.prefix(1000))")
+    }
+
+    /// Sends an unsigned chunked `PUT` through `openssl s_client` (TLS 1.3, records padded to
+    /// `padding` bytes when not 0), waits for its answer, then writes up to `bytes` bytes of one-byte
+    /// chunks to s_client one byte at a time, 2 ms apart, so that each goes in a record of its own.
+    /// `closedAfter`: how many body bytes had been written when s_client exited (the gateway closed
+    /// the connection); nil when it was still connected after all of them.
+    static func trickle(port: UInt16, ca: String, padding: Int, bytes: Int) throws
+        -> (answer: String, closedAfter: Int?)
+    {
+        signal(SIGPIPE, SIG_IGN)
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        client.arguments =
+            ["s_client", "-quiet", "-connect", "127.0.0.1:\(port)", "-CAfile", ca, "-tls1_3", "-alpn", "http/1.1"]
+            + (padding > 0 ? ["-record_padding", String(padding)] : [])
+        let input = Pipe()
+        let output = Pipe()
+        client.standardInput = input
+        client.standardOutput = output
+        client.standardError = FileHandle.nullDevice
+        try client.run()
+        defer {
+            // s_client takes its time over SIGTERM (a minute here); it has nothing to finish.
+            if client.isRunning { kill(client.processIdentifier, SIGKILL) }
+            client.waitUntilExit()
+        }
+        let fd = input.fileHandleForWriting.fileDescriptor
+        func put(_ data: [UInt8]) -> Bool {
+            data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == data.count
+        }
+        _ = put(Array("PUT /bucket/padded HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
+        // The refusal comes before any of the body is read.
+        let answer = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        let unit = Array("1\r\nb\r\n".utf8)
+        for i in 0..<bytes {
+            guard client.isRunning, put([unit[i % unit.count]]) else { return (answer, i) }
+            usleep(2000)
+        }
+        usleep(200_000)
+        return (answer, client.isRunning ? nil : bytes)
+    }
+
     @Test("a refused request that asks to switch protocols (Connection: Upgrade, HTTP2-Settings with Upgrade: h2c, as curl --http2 sends over http://) says Connection: close, and the bytes its client sends after it are not read: it is stopped within seconds, far short of 256 MiB (NIO's decoder parses nothing after such a request and held them all in memory: 3.7 GiB in 10 s, found by review)")
     func refusedUpgradeIsNotReadOn() throws {
         let rig = try GatewayForwardingTests.Rig()
