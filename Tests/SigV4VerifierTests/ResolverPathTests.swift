@@ -253,6 +253,22 @@ extension CredentialLookup {
         let signed = try Fixture.signer().sign(request, payload: .emptySHA256, at: Fixture.date).request
         #expect(await Fixture.verifier().verify(signed, payload: .hash(.emptySHA256), now: Fixture.date).isAccepted)
     }
+
+    /// Only a field named `host` (in any case) keeps the authority out: a name of four bytes that is
+    /// not `host`, or one that starts or ends with it, does not.
+    @Test("the authority is added unless a field is named host", arguments: [
+        ("Host", false), ("HOST", false), ("hOsT", false), ("hose", true), ("tsoh", true), ("hosts", true),
+        ("x-host", true), ("hst", true), ("a-header-name-beyond-the-small-string-limit", true),
+    ])
+    func authorityAddedUnlessAFieldIsNamedHost(name: String, addsAuthority: Bool) {
+        var request = HTTPRequest(method: .get, scheme: "https", authority: "from.authority", path: "/")
+        request.headerFields[.init("x-amz-date")!] = "20130524T000000Z"
+        request.headerFields[.init(name)!] = "from.field"
+        let named = name.lowercased() == "host"
+        let expected = (addsAuthority ? ["from.authority"] : []) + (named ? ["from.field"] : [])
+        #expect(VerificationRequest(request).values("host") == expected.map { Array($0.utf8) })
+        #expect(VerificationRequest(request).fields.count == 2 + (addsAuthority ? 1 : 0))
+    }
 }
 
 /// `InMemoryCredentialResolver` keys its table by `Substring`, which compares by Unicode canonical
