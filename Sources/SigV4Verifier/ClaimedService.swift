@@ -18,14 +18,15 @@ package enum ClaimedService {
     /// both answer. nil when neither says, or the credential has fewer than four parts.
     ///
     /// ```swift
-    /// ClaimedService.read(authorization: nil, target: "/k?X-Amz-Credential=AKID%2F20260101%2Fus-east-1%2Fs3%2Faws4_request")
-    /// // "s3"
+    /// let target = "/k?X-Amz-Credential=AKID%2F20260101%2Fus-east-1%2Fs3%2Faws4_request"
+    /// ClaimedService.read(authorization: nil, target: target)  // "s3"
     /// ```
     package static func read(authorization: String?, target: String?) -> String? {
         let credential: [UInt8]
         let header = authorization.map { Array($0.utf8) } ?? []
         if let start = header.firstRange(of: Array("Credential=".utf8)) {
-            credential = Array(header[start.upperBound...].prefix { $0 != UInt8(ascii: ",") && $0 != UInt8(ascii: " ") })
+            let value = header[start.upperBound...].prefix { $0 != UInt8(ascii: ",") && $0 != UInt8(ascii: " ") }
+            credential = Array(value)
         } else if let target, let value = queryValue(Array(target.utf8), named: "x-amz-credential") {
             credential = URIEncoding.decode(value)
         } else {
