@@ -27,14 +27,12 @@ swift build --product SigV4DiffDriver >/dev/null
 export PATH="$venv/bin:$PATH"
 
 echo "== botocore corpora (only the recorded botocore version may differ)"
+source scripts/lib/botocore-corpora.sh
 tmp=$(mktemp)
-for corpus in gen-botocore-vectors.py::botocore-differential/cases.json \
-    gen-botocore-vectors.py:--s3express:botocore-s3express/cases.json \
-    gen-botocore-post-vectors.py::botocore-post/cases.json \
-    gen-botocore-post-vectors.py:--s3express:botocore-post/s3express-cases.json; do
-    IFS=: read -r generator flag file <<<"$corpus"
-    python3 "scripts/$generator" $flag --out "$tmp" >/dev/null 2>&1
-    python3 - "$tmp" "TestVectors/$file" <<'PY'
+for corpus in "${BOTOCORE_CORPORA[@]}"; do
+    regenerate_botocore_corpus "$corpus" "$tmp" 2>/dev/null
+    file=$(botocore_corpus_file "$corpus")
+    python3 - "$tmp" "$file" <<'PY'
 import json, sys
 new, old = (json.load(open(p)) for p in sys.argv[1:3])
 for d in (new, old):
@@ -42,7 +40,7 @@ for d in (new, old):
         d.pop("botocore", None)
 sys.exit(0 if new == old else f"{sys.argv[2]}: the newest botocore signs it differently")
 PY
-    echo "$file: same signatures"
+    echo "${file#TestVectors/}: same signatures"
 done
 rm -f "$tmp"
 
