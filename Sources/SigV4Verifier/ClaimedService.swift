@@ -38,18 +38,16 @@ package enum ClaimedService {
     }
 
     /// The raw value of the first query parameter of `target` whose name is `lowercaseName` in any
-    /// ASCII case (empty for a name without `=`); nil when there is none.
-    static func queryValue(_ target: [UInt8], named lowercaseName: String) -> ArraySlice<UInt8>? {
+    /// ASCII case (empty for a name without `=`); nil when there is none. The query is split as the
+    /// verifier splits it (``QueryParameter/split(_:)``).
+    static func queryValue(_ target: [UInt8], named lowercaseName: StaticString) -> ArraySlice<UInt8>? {
         guard let mark = target.firstIndex(of: UInt8(ascii: "?")) else { return nil }
-        let wanted = Array(lowercaseName.utf8)
-        for pair in target[(mark + 1)...].split(separator: UInt8(ascii: "&")) {
-            let equals = pair.firstIndex(of: UInt8(ascii: "=")) ?? pair.endIndex
-            let name = pair[..<equals]
-            guard name.count == wanted.count, zip(name, wanted).allSatisfy({ lowercased($0) == $1 }) else { continue }
-            return equals == pair.endIndex ? [] : pair[(equals + 1)...]
+        let wanted = UnsafeBufferPointer(start: lowercaseName.utf8Start, count: lowercaseName.utf8CodeUnitCount)
+        // The parameters' ranges are indices of `target`.
+        for parameter in QueryParameter.split(target[(mark + 1)...])
+        where target[parameter.name].withUnsafeBufferPointer({ VerificationRequest.equalsIgnoringCase($0, wanted) }) {
+            return parameter.value.map { target[$0] } ?? []
         }
         return nil
     }
-
-    static func lowercased(_ b: UInt8) -> UInt8 { b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b }
 }
