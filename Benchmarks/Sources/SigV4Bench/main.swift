@@ -185,4 +185,17 @@ func run(_ options: Options) async throws {
     }
 }
 
-try await Task.detached { try await run(options) }.value
+// The main thread waits for the task on a semaphore rather than in an async main: an async main
+// parks the main thread in dispatch_main, which valgrind 3.19 (Debian 12's) cannot run, and
+// scripts/instructions runs this executable under callgrind.
+let finished = DispatchSemaphore(value: 0)
+Task.detached {
+    do {
+        try await run(options)
+    } catch {
+        FileHandle.standardError.write(Data("SigV4Bench: \(error)\n".utf8))
+        exit(1)
+    }
+    finished.signal()
+}
+finished.wait()
