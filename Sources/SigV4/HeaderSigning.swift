@@ -11,7 +11,7 @@ import _SigV4Crypto
 ///
 /// ```swift
 /// let steps = HeaderSigning(signer: signer)
-/// let scan = TargetScan(targetBytes, presign: false)
+/// let scan = TargetScan(targetBytes, looking: .signature)
 /// let facts = try steps.collectHeaders(request, fields: request.headerFields, payload: payload, dateText: dateText, targetIsSigned: false, into: &headers)
 /// let range = steps.writeCanonicalRequest(method: m, target: t, scan: scan, headers: headers, payload: payload, to: &w)
 /// ```
@@ -230,7 +230,7 @@ struct HeaderSigning: Sendable {
         return try withUTF8Bytes(target) { t throws(SigV4Error) -> R in
             try withUTF8Bytes(method) { m throws(SigV4Error) -> R in
                 let t = t.bindMemory(to: UInt8.self)
-                let scan = TargetScan(t, presign: false)
+                let scan = TargetScan(t, looking: .signature)
                 return try withHeaders(
                     request, fields: fields, payload: payload, dateText: dateText, token: token,
                     targetIsSigned: scan.hasSigningParameter
@@ -298,7 +298,7 @@ struct HeaderSigning: Sendable {
 /// no fragment).
 ///
 /// ```swift
-/// let scan = TargetScan(bytes, presign: false)
+/// let scan = TargetScan(bytes, looking: .signature)
 /// if scan.hasSigningParameter { /* refuse */ }
 /// try scan.check()
 /// ```
@@ -323,7 +323,18 @@ struct TargetScan {
     /// 0: acceptable; 1: no leading `/`; 2: a control byte; 3: a fragment. The first problem found.
     private var problem: UInt8 = 0
 
-    init(_ t: UnsafeBufferPointer<UInt8>, presign: Bool) {
+    /// Which parameter names ``hasSigningParameter`` reports.
+    enum SigningParameters {
+        /// None (``hasSigningParameter`` stays false): for a caller that does not ask, as the
+        /// verifier, whose parser reads the query's signing parameters itself.
+        case ignored
+        /// `X-Amz-Signature` and `X-Amz-Credential`: header signing's check for a target already signed.
+        case signature
+        /// Every `X-Amz-*` parameter presigning writes.
+        case presign
+    }
+
+    init(_ t: UnsafeBufferPointer<UInt8>, looking: SigningParameters) {
         let n = t.count
         queryStart = n
         guard n > 0, t[0] == 0x2f else {
@@ -332,7 +343,7 @@ struct TargetScan {
             // Still look for signing parameters: they are reported first.
             if let q = t.firstIndex(of: 0x3f) {
                 queryStart = q
-                scanQuery(t, from: q + 1, presign: presign)
+                scanQuery(t, from: q + 1, looking: looking)
             }
             return
         }
@@ -378,7 +389,7 @@ struct TargetScan {
                 }
                 if b == 0x3f {
                     queryStart = i
-                    scanQuery(t, from: i + 1, presign: presign)
+                    scanQuery(t, from: i + 1, looking: looking)
                     return
                 }
                 segmentStart = i + 1
@@ -400,59 +411,102 @@ struct TargetScan {
     /// Control bytes, `#` (0x23), `/` (0x2f), `?` (0x3f) and DEL (0x7f): the path bytes the scan stops at.
     static let pathSpecialLow: UInt64 = 0xFFFF_FFFF | (1 << 0x23) | (1 << 0x2f) | (1 << 0x3f)
     static let pathSpecialHigh: UInt64 = 1 << (0x7f - 64)
-    /// Control bytes, `#`, `&` (0x26), `=` (0x3d) and DEL: the query bytes the scan stops at.
-    static let querySpecialLow: UInt64 = 0xFFFF_FFFF | (1 << 0x23) | (1 << 0x26) | (1 << 0x3d)
 
     private mutating func note(_ b: UInt8) {
         if problem == 0 { problem = b == 0x23 ? 3 : 2 }
     }
 
     /// Checks the bytes from `start` on (the query) and finds signing parameters among its names.
-    private mutating func scanQuery(_ t: UnsafeBufferPointer<UInt8>, from start: Int, presign: Bool) {
+    ///
+    /// Only the bytes that are not unreserved need a look (`&`, `=`, `%`, anything to escape), and
+    /// they are few: each word of the query is classified once, and the bytes it marks are taken
+    /// in order from its mask (the target's last word, read when fewer than 8 bytes are left,
+    /// overlaps the one before it: its lanes seen already are cleared). A well-formed escape's two
+    /// hex digits are unreserved, so its `%` is all there is to look at.
+    private mutating func scanQuery(_ t: UnsafeBufferPointer<UInt8>, from start: Int, looking: SigningParameters) {
         let n = t.count
         var parameterStart = start
         var nameEnd = -1
-        var i = start
-        while i <= n {
-            // Unreserved bytes (most of a query: names, ids, hex) change nothing here: skip their run.
-            i = URIEncoding.unreservedRunEnd(t, from: i)
-            let b: UInt8 = i < n ? t[i] : 0x26
-            if !URIEncoding.isSet(b, low: TargetScan.querySpecialLow, high: TargetScan.pathSpecialHigh) {
-                if b == 0x25 && i + 2 < n && URIEncoding.isHex(t[i + 1]) && URIEncoding.isHex(t[i + 2]) {
-                    // A well-formed escape is kept as it is (`keepEscapes`): the query stays plain.
-                    i += 3
-                    continue
-                }
-                if !URIEncoding.isUnreserved(b) {
-                    queryIsPlain = false
-                    queryGrowth += 2
-                }
-                i += 1
-                continue
+        if let base = t.baseAddress, n >= 8 {
+            let raw = UnsafeRawPointer(base)
+            var w = start
+            while w &+ 8 <= n {
+                let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: w, as: UInt64.self))
+                look(at: ~URIEncoding.unreservedLanes(x) & ByteLanes.high, from: w, in: t,
+                     parameterStart: &parameterStart, nameEnd: &nameEnd, looking: looking)
+                w &+= 8
             }
-            if b == 0x26 {
-                queryGrowth += 1
-                if i < n { hasQuerySeparator = true }
-                let end = nameEnd >= 0 ? nameEnd : i
-                if end - parameterStart >= 10 && !hasSigningParameter
-                    && TargetScan.isSigningParameter(
-                        UnsafeBufferPointer(rebasing: t[parameterStart..<end]), presign: presign)
-                {
-                    hasSigningParameter = true
-                }
-                parameterStart = i + 1
-                nameEnd = -1
-            } else if b == 0x3d {
-                queryGrowth += 2
-                if nameEnd < 0 { nameEnd = i } else { queryIsPlain = false }
-            } else {
-                queryGrowth += 2
-                queryIsPlain = false
-                if b < 0x20 || b == 0x7f || b == 0x23 {
-                    if problem == 0 { problem = b == 0x23 ? 3 : 2 }
-                }
+            if w < n {
+                // The target's last word, its lanes before `w` (seen already) cleared.
+                let last = n &- 8
+                let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: last, as: UInt64.self))
+                look(at: ~URIEncoding.unreservedLanes(x) & ByteLanes.high & (~0 &<< UInt64(8 &* (w &- last))),
+                     from: last, in: t, parameterStart: &parameterStart, nameEnd: &nameEnd, looking: looking)
             }
-            i += 1
+        } else {
+            for j in start..<n where !URIEncoding.isUnreserved(t[j]) {
+                look(at: j, in: t, parameterStart: &parameterStart, nameEnd: &nameEnd, looking: looking)
+            }
+        }
+        // The query's end closes its last parameter as an `&` would (which may gain an `=`).
+        queryGrowth += 1
+        endParameter(at: n, in: t, parameterStart: parameterStart, nameEnd: nameEnd, looking: looking)
+    }
+
+    /// The bytes of the word at `w` that `marked` marks (the high bit of their lanes), in order.
+    @inline(__always)
+    private mutating func look(
+        at marked: UInt64, from w: Int, in t: UnsafeBufferPointer<UInt8>, parameterStart: inout Int,
+        nameEnd: inout Int, looking: SigningParameters
+    ) {
+        var marked = marked
+        while marked != 0 {
+            let j = w &+ marked.trailingZeroBitCount &>> 3
+            marked &= marked &- 1
+            look(at: j, in: t, parameterStart: &parameterStart, nameEnd: &nameEnd, looking: looking)
+        }
+    }
+
+    /// One byte of the query that is not unreserved, at `j`.
+    @inline(__always)
+    private mutating func look(
+        at j: Int, in t: UnsafeBufferPointer<UInt8>, parameterStart: inout Int, nameEnd: inout Int,
+        looking: SigningParameters
+    ) {
+        let b = t[j]
+        switch b {
+        case 0x26:
+            queryGrowth += 1
+            hasQuerySeparator = true
+            endParameter(at: j, in: t, parameterStart: parameterStart, nameEnd: nameEnd, looking: looking)
+            parameterStart = j + 1
+            nameEnd = -1
+        case 0x3d:
+            queryGrowth += 2
+            if nameEnd < 0 { nameEnd = j } else { queryIsPlain = false }
+        case 0x25 where j + 2 < t.count && URIEncoding.isHex(t[j + 1]) && URIEncoding.isHex(t[j + 2]):
+            // A well-formed escape is kept as it is (`keepEscapes`): the query stays plain.
+            break
+        default:
+            queryIsPlain = false
+            queryGrowth += 2
+            if b < 0x20 || b == 0x7f || b == 0x23 { note(b) }
+        }
+    }
+
+    /// The parameter from `parameterStart` to `end` (its name up to `nameEnd`, or all of it):
+    /// is its name a signing parameter?
+    @inline(__always)
+    private mutating func endParameter(
+        at end: Int, in t: UnsafeBufferPointer<UInt8>, parameterStart: Int, nameEnd: Int, looking: SigningParameters
+    ) {
+        guard looking != .ignored, !hasSigningParameter else { return }
+        let nameEnd = nameEnd >= 0 ? nameEnd : end
+        if nameEnd - parameterStart >= 10
+            && TargetScan.isSigningParameter(
+                UnsafeBufferPointer(rebasing: t[parameterStart..<nameEnd]), presign: looking == .presign)
+        {
+            hasSigningParameter = true
         }
     }
 

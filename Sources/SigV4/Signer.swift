@@ -517,7 +517,7 @@ public struct Signer: Sendable {
     static func presignTarget(_ target: String) -> (carriesParameters: Bool, separator: UInt8?) {
         withUTF8Bytes(target) { raw in
             let t = raw.bindMemory(to: UInt8.self)
-            let scan = TargetScan(t, presign: true)
+            let scan = TargetScan(t, looking: .presign)
             let separator: UInt8?
             if scan.queryStart == t.count {
                 separator = 0x3f
@@ -547,7 +547,7 @@ public struct Signer: Sendable {
         headers: borrowing CanonicalHeaders, payload: PayloadHash, rules: ServiceRules, plus: URIEncoding.PlusPolicy,
         to out: inout ByteWriter
     ) throws(SigV4Error) {
-        let scan = TargetScan(target, presign: false)
+        let scan = TargetScan(target, looking: .ignored)
         try scan.check()
         withUTF8Bytes(method) { m in
             HeaderSigning.appendRequestLines(

@@ -103,7 +103,7 @@ package enum VerifierCanonicalization {
             guard !method.isEmpty, method.allSatisfy(CanonicalRequestBuilder.isTokenByte) else {
                 throw SigV4Error(.invalidMethod, "the method is not an HTTP token")
             }
-            let scan = TargetScan(target, presign: false)
+            let scan = TargetScan(target, looking: .ignored)
             try scan.check()
             let payload = payloadHash.value
             // (The skipped element is not written.)
@@ -139,7 +139,7 @@ package enum VerifierCanonicalization {
             return SigV4Error(.invalidMethod, "the method is not an HTTP token")
         }
         do {
-            try TargetScan(target, presign: false).check()
+            try TargetScan(target, looking: .ignored).check()
         } catch {
             return error
         }

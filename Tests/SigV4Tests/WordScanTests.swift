@@ -39,7 +39,7 @@ struct WordScanTests {
                     Array("/abcdefgh/.well-known/x".utf8), Array("/abcdefg/".utf8)]
         for target in targets {
             target.withUnsafeBufferPointer { t in
-                let scan = TargetScan(t, presign: false)
+                let scan = TargetScan(t, looking: .signature)
                 let queryStart = target.firstIndex(of: 0x3f) ?? target.count
                 let path = UnsafeBufferPointer(rebasing: t[0..<queryStart])
                 #expect(scan.queryStart == queryStart, "\(target)")
@@ -49,6 +49,71 @@ struct WordScanTests {
                     "\(target)")
                 let acceptable = !target.contains { $0 < 0x20 || $0 == 0x7f || $0 == 0x23 }
                 #expect(((try? scan.check()) != nil) == acceptable, "\(target)")
+            }
+        }
+    }
+
+    /// The query facts of `TargetScan`, from their rules one byte and one parameter at a time.
+    static func queryFacts(_ target: [UInt8], looking: TargetScan.SigningParameters)
+        -> (plain: Bool, growth: Int, separator: Bool, signing: Bool)
+    {
+        guard let q = target.firstIndex(of: 0x3f) else { return (true, 0, false, false) }
+        let n = target.count
+        func isHex(_ b: UInt8) -> Bool {
+            (0x30...0x39).contains(b) || (0x41...0x46).contains(b) || (0x61...0x66).contains(b)
+        }
+        var plain = true
+        var growth = 1  // the query's end, counted as an `&`
+        for j in (q + 1)..<n where !WordScanTests.isUnreserved(target[j]) {
+            switch target[j] {
+            case 0x26: growth += 1
+            case 0x3d: growth += 2
+            case 0x25 where j + 2 < n && isHex(target[j + 1]) && isHex(target[j + 2]): break
+            default: plain = false; growth += 2
+            }
+        }
+        let parameters = target[(q + 1)...].split(separator: 0x26, omittingEmptySubsequences: false)
+        if parameters.contains(where: { $0.filter { $0 == 0x3d }.count > 1 }) { plain = false }
+        var names = ["x-amz-signature", "x-amz-credential"]
+        if looking == .presign {
+            names += ["x-amz-algorithm", "x-amz-date", "x-amz-expires", "x-amz-signedheaders", "x-amz-security-token",
+                      "x-amz-s3session-token"]
+        }
+        let signing = looking != .ignored && parameters.contains { parameter in
+            let name = parameter.prefix { $0 != 0x3d }.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }
+            return names.contains { Array($0.utf8) == name }
+        }
+        return (plain, growth, target[(q + 1)...].contains(0x26), signing)
+    }
+
+    @Test("TargetScan's query facts equal the byte-by-byte rules, for each set of signing names")
+    func targetScanQuery() {
+        // Any bytes after a short path, and queries made of signing names, escapes and separators
+        // (every length around the word size, so that the last word overlaps its neighbour).
+        var targets = WordScanTests.generated(20_000, seed: 58, lengths: 0...40, alphabet: WordScanTests.alphabet)
+            .map { Array("/p?".utf8) + $0 }
+        let pieces = ["X-Amz-Signature", "x-amz-credential", "X-AMZ-DATE", "X-Amz-Expires", "X-Amz-SignedHeaders",
+                      "X-Amz-Algorithm", "X-Amz-Security-Token", "X-Amz-Dat", "=", "=", "&", "&", "%2F", "%2", "%",
+                      "%zz", "ab", "#", "\u{01}", "+", "/", "?"].map { Array($0.utf8) }
+        var rng = SplitMix64(seed: 59)
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 0...8, using: &rng)
+            targets.append(Array("/a?".utf8) + (0..<count).flatMap { _ in pieces.randomElement(using: &rng)! })
+        }
+        targets += [Array("/photos/2026/photo.jpg?size=large".utf8), Array("?a=b&c".utf8), Array("x?%41".utf8),
+                    Array("/?".utf8), Array("/".utf8), Array("/?&".utf8), Array("/?X-Amz-Signature".utf8)]
+        for target in targets {
+            target.withUnsafeBufferPointer { t in
+                for looking in [TargetScan.SigningParameters.ignored, .signature, .presign] {
+                    let scan = TargetScan(t, looking: looking)
+                    let expected = WordScanTests.queryFacts(target, looking: looking)
+                    #expect(scan.queryIsPlain == expected.plain, "\(target)")
+                    #expect(scan.hasQuerySeparator == expected.separator, "\(target)")
+                    #expect(scan.hasSigningParameter == expected.signing, "\(target) \(looking)")
+                    if target.contains(0x3f) { #expect(scan.queryGrowth == expected.growth, "\(target)") }
+                    let acceptable = target.first == 0x2f && !target.contains { $0 < 0x20 || $0 == 0x7f || $0 == 0x23 }
+                    #expect(((try? scan.check()) != nil) == acceptable, "\(target)")
+                }
             }
         }
     }
