@@ -44,10 +44,9 @@ package enum ByteParsing {
 
     /// 64 lowercase hex digits → a signature, or nil. AWS compares a signature as the text it
     /// computes, lowercase hex, so one sent in uppercase never verifies there (aws-sdk-js#3322);
-    /// refusing it here too keeps a client that passes this verifier from failing at AWS.
+    /// refusing it here too keeps a client that passes this verifier from failing at AWS. Checked
+    /// and decoded in one pass (``SHA256Digest/init(lowercaseHexDigits:)``).
     static func signature(_ hex: UnsafeBufferPointer<UInt8>) -> Signature? {
-        let raw = UnsafeRawBufferPointer(hex)
-        guard hex.count == 64, Hex.isLowercaseHex(raw) else { return nil }
-        return SHA256Digest(hexDigits: raw).map { Signature(digest: $0) }
+        SHA256Digest(lowercaseHexDigits: UnsafeRawBufferPointer(hex)).map { Signature(digest: $0) }
     }
 }

@@ -109,18 +109,42 @@ package enum Hex {
     /// byte that is not a hex digit. Sixteen digits at a time, without a branch per digit: the
     /// signatures a verifier reads are 64 digits.
     package static func decode(_ hex: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        decode(hex, into: out, lowercaseOnly: false)
+    }
+
+    /// ``decode(_:into:)-(UnsafeRawBufferPointer,_)`` for lowercase digits only (`0-9`, `a-f`):
+    /// false on any other byte, `A-F` included. One pass checks and decodes a signature, where
+    /// ``isLowercaseHex(_:)`` and then the decoder read it twice.
+    ///
+    /// ```swift
+    /// Hex.decodeLowercase(UnsafeRawBufferPointer(...), into: out)   // "00abff" → true, "00ABFF" → false
+    /// ```
+    package static func decodeLowercase(
+        _ hex: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer
+    ) -> Bool {
+        decode(hex, into: out, lowercaseOnly: true)
+    }
+
+    /// The two decoders' one body (`lowercaseOnly` a constant in each, so each gets its own copy).
+    @inline(__always)
+    private static func decode(
+        _ hex: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, lowercaseOnly: Bool
+    ) -> Bool {
         guard hex.count == out.count * 2 else { return false }
         var i = 0
         var bad: UInt64 = 0
         while i + 16 <= hex.count {
-            let (a, okA) = nibbles(hex.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            let (b, okB) = nibbles(hex.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+            let (a, okA) = nibbles(hex.loadUnaligned(fromByteOffset: i, as: UInt64.self), lowercaseOnly: lowercaseOnly)
+            let (b, okB) = nibbles(
+                hex.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self), lowercaseOnly: lowercaseOnly)
             bad |= ~(okA & okB) & 0x8080_8080_8080_8080
             out.storeBytes(of: (pack(a) | pack(b) << 32).littleEndian, toByteOffset: i / 2, as: UInt64.self)
             i += 16
         }
         while i < hex.count {
-            guard let h = value(hex[i]), let l = value(hex[i + 1]) else { return false }
+            let (hi, lo) = (hex[i], hex[i + 1])
+            if lowercaseOnly && (hi &- 0x41 < 6 || lo &- 0x41 < 6) { return false }
+            guard let h = value(hi), let l = value(lo) else { return false }
             out[i / 2] = h << 4 | l
             i += 2
         }
@@ -128,13 +152,14 @@ package enum Hex {
     }
 
     /// Eight ASCII bytes (little-endian word) → their digit values, one per byte, and a mask with
-    /// the high bit of each byte set where that byte is a hex digit.
+    /// the high bit of each byte set where that byte is a hex digit (`A-F` not one when
+    /// `lowercaseOnly`).
     @inline(__always)
-    static func nibbles(_ word: UInt64) -> (values: UInt64, valid: UInt64) {
+    static func nibbles(_ word: UInt64, lowercaseOnly: Bool = false) -> (values: UInt64, valid: UInt64) {
         let x = UInt64(littleEndian: word)
         let low7 = ByteLanes.low7(x)
         let digit = ByteLanes.digits(x)
-        let letter = ByteLanes.inRange(low7 | 0x2020_2020_2020_2020, 0x61, 0x67)
+        let letter = ByteLanes.inRange(lowercaseOnly ? low7 : low7 | 0x2020_2020_2020_2020, 0x61, 0x67)
         // '0'…'9' & 0xf = 0…9; 'a'/'A' & 0xf = 1, plus 9 for a letter.
         let values = (x & 0x0f0f_0f0f_0f0f_0f0f) &+ (letter >> 7) &* 9
         return (values, (digit | letter) & ~x)

@@ -42,6 +42,15 @@ package struct SHA256Digest: Sendable, Hashable {
         self = result
     }
 
+    /// Parses 64 lowercase hex digits at `hex` (``Hex/decodeLowercase(_:into:)``: `A-F` refused),
+    /// or returns nil.
+    package init?(lowercaseHexDigits hex: UnsafeRawBufferPointer) {
+        guard hex.count == 64 else { return nil }
+        var result = SHA256Digest()
+        guard result.withUnsafeMutableBytes({ Hex.decodeLowercase(hex, into: $0) }) else { return nil }
+        self = result
+    }
+
     package init?(hex: String) {
         self.init(hexBytes: Array(hex.utf8))
     }

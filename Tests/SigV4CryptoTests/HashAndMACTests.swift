@@ -227,6 +227,42 @@ struct HashAndMACTests {
         #expect(accepted == 16 * (64 + 13) + 256)
     }
 
+    @Test("the lowercase-only hex decoder accepts what the lowercase check and the decoder accept together, for every byte in every position")
+    func lowercaseHexDecoderMatchesCheckThenDecode() {
+        let digits = Array("0123456789abcdef".utf8)
+        var rng = SystemRandomNumberGenerator()
+        var accepted = 0
+        // 64 (the word loop only), 18 (a word pass and a two-digit tail) and 0.
+        for count in [64, 18, 0] {
+            for position in 0..<max(count, 1) {
+                for byte in 0...255 {
+                    var hex = (0..<count).map { _ in digits.randomElement(using: &rng)! }
+                    if count > 0 { hex[position] = UInt8(byte) }
+                    var out = [UInt8](repeating: 0xEE, count: count / 2)
+                    let ok = hex.withUnsafeBytes { h in
+                        out.withUnsafeMutableBytes { Hex.decodeLowercase(h, into: $0) }
+                    }
+                    var expected = [UInt8](repeating: 0, count: count / 2)
+                    let expectedOK =
+                        hex.withUnsafeBytes { Hex.isLowercaseHex($0) }
+                        && expected.withUnsafeMutableBytes { Hex.decode(hex, into: $0) }
+                    #expect(ok == expectedOK, "byte \(byte) at \(position) of \(count)")
+                    if ok && expectedOK {
+                        #expect(out == expected)
+                        accepted += 1
+                    }
+                }
+            }
+        }
+        #expect(accepted == 16 * (64 + 18) + 256)
+        let upper = Array(String(repeating: "0123456789ABCDEF", count: 4).utf8)
+        let lower = Array(String(repeating: "0123456789abcdef", count: 4).utf8)
+        #expect(upper.withUnsafeBytes { SHA256Digest(lowercaseHexDigits: $0) } == nil)
+        let digest = lower.withUnsafeBytes { SHA256Digest(lowercaseHexDigits: $0) }
+        #expect(digest?.hex == String(decoding: lower, as: UTF8.self))
+        #expect(lower.dropLast(2).withUnsafeBytes { SHA256Digest(lowercaseHexDigits: $0) } == nil)
+    }
+
     @Test("SecureBytes redacts its description and wipes on request")
     func secureBytes() {
         let s = SecureBytes(Array("top-secret".utf8))
