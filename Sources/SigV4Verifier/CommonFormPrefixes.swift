@@ -24,6 +24,11 @@ final class CommonFormPrefix: Sendable, Equatable {
     let date: Range<Int>
     /// The `SignedHeaders` value: lowercase tokens, strictly ascending, joined by `;`.
     let names: Range<Int>
+    /// Where the first signed name not below `x-amz-` starts, as an index of the `SignedHeaders`
+    /// value (its count when there is none). The names before it sort below every `x-amz-*` name,
+    /// so the check that each `x-amz-*` field is signed reads the list from here
+    /// (``Verifier/amzFieldsSigned(_:facts:fields:)``), not from its first name.
+    let amzNamesStart: Int
     let region: String
     let service: String
     /// The credential's date, `YYYYMMDD`.
@@ -34,12 +39,13 @@ final class CommonFormPrefix: Sendable, Equatable {
     let passesPolicy: Bool
 
     init(
-        id: Range<Int>, date: Range<Int>, names: Range<Int>, region: String, service: String, dateStamp: String,
-        rules: ServiceRules, passesPolicy: Bool
+        id: Range<Int>, date: Range<Int>, names: Range<Int>, amzNamesStart: Int, region: String, service: String,
+        dateStamp: String, rules: ServiceRules, passesPolicy: Bool
     ) {
         self.id = id
         self.date = date
         self.names = names
+        self.amzNamesStart = amzNamesStart
         self.region = region
         self.service = service
         self.dateStamp = dateStamp
@@ -48,7 +54,8 @@ final class CommonFormPrefix: Sendable, Equatable {
     }
 
     static func == (a: CommonFormPrefix, b: CommonFormPrefix) -> Bool {
-        a.id == b.id && a.date == b.date && a.names == b.names && a.region == b.region && a.service == b.service
+        a.id == b.id && a.date == b.date && a.names == b.names && a.amzNamesStart == b.amzNamesStart
+            && a.region == b.region && a.service == b.service
             && a.dateStamp == b.dateStamp && a.rules == b.rules && a.passesPolicy == b.passesPolicy
     }
 
@@ -85,9 +92,24 @@ final class CommonFormPrefix: Sendable, Equatable {
             && (!(policy.requireSignedHost || policy.virtualHostedStyle != nil)
                 || ByteSearch.anyName(of: names, { ByteSearch.equals(UnsafeRawBufferPointer($0), "host") }))
         return CommonFormPrefix(
-            id: parts.id, date: parts.date, names: namesStart..<namesEnd, region: region, service: service,
+            id: parts.id, date: parts.date, names: namesStart..<namesEnd, amzNamesStart: amzNamesStart(names),
+            region: region, service: service,
             dateStamp: AuthorizationParser.text(p, parts.date), rules: policy.rules(for: service),
             passesPolicy: passesPolicy)
+    }
+
+    /// Where the first of `names` (a checked `SignedHeaders` value: strictly ascending, joined by `;`)
+    /// not below `x-amz-` starts; `names.count` when every name is below it.
+    static func amzNamesStart(_ names: UnsafeBufferPointer<UInt8>) -> Int {
+        let prefix: StaticString = "x-amz-"
+        let amz = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        var start = 0
+        while start < names.count {
+            let end = ByteSearch.indexInShortRange(of: 0x3b, in: names, start..<names.count)
+            if ByteSearch.compare(UnsafeBufferPointer(rebasing: names[start..<end]), amz) >= 0 { return start }
+            start = end + 1
+        }
+        return names.count
     }
 
     /// The credential scope (its parts were checked as the scope's initializer checks them).

@@ -128,7 +128,8 @@ extension Verifier {
         else { return false }
         let skew = now.secondsSince1970 - signedAt.secondsSince1970
         guard skew <= storage.policy.maxClockSkew, -skew <= storage.policy.maxClockSkew,
-            amzFieldsSigned(names, facts: facts, fields: fields),
+            amzFieldsSigned(
+                UnsafeRawBufferPointer(rebasing: names[known.amzNamesStart...]), facts: facts, fields: fields),
             let payloadHash = commonPayloadHash(request, facts: facts, payload: payload, rules: rules)
         else { return false }
         // The body's declared checksums (the full verification's helper; not called without one).
@@ -228,6 +229,8 @@ extension Verifier {
     /// Every `x-amz-*` field signed, where the policy requires it (a field the policy exempts, or an
     /// `x_amz_*` spelling, goes the full way): true when they are. (The checks that read only the
     /// `Authorization` prefix, the allow-lists and a signed `host`, are ``CommonFormPrefix/passesPolicy``.)
+    /// `names`: the signed names from the first one not below `x-amz-`
+    /// (``CommonFormPrefix/amzNamesStart``); the ones before it cannot be an `x-amz-*` field's.
     private func amzFieldsSigned(
         _ names: UnsafeRawBufferPointer, facts: HeaderFacts, fields: VerifierCanonicalization.Headers
     ) -> Bool {

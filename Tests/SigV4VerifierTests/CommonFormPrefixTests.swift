@@ -66,6 +66,38 @@ struct CommonFormPrefixTests {
         }
     }
 
+    @Test("the first signed name not below x-amz- is found where a name-by-name rule finds it")
+    func amzNamesStartMatchesRule() throws {
+        // Names around `x-amz-` in byte order: below it, sharing a start with it, at it and above it.
+        let pool = [
+            "a", "accept", "host", "x", "x-am", "x-amz", "x-amz-", "x-amz-a", "x-amz-date", "x-amzz", "x-an", "x_amz",
+            "y", "x-amz-content-sha256", "content-type", "x-amy-", "x-amz-security-token", "zz",
+        ].map { Array($0.utf8) }
+        var rng = SystemRandomNumberGenerator()
+        let amz = Array("x-amz-".utf8)
+        for _ in 0..<4_000 {
+            let names = Array(Set(pool.filter { _ in Bool.random(using: &rng) }))
+                .sorted { $0.lexicographicallyPrecedes($1) }
+            guard !names.isEmpty else { continue }
+            let line = Array(names.joined(separator: [0x3b]))
+            // The rule: the offset of the first name that does not sort below `x-amz-`.
+            var expected = line.count
+            var offset = 0
+            for name in names {
+                if !name.lexicographicallyPrecedes(amz) {
+                    expected = offset
+                    break
+                }
+                offset += name.count + 1
+            }
+            let got = line.withUnsafeBufferPointer { CommonFormPrefix.amzNamesStart($0) }
+            #expect(got == expected, "\(String(decoding: line, as: UTF8.self))")
+        }
+        // The reading keeps it: `host;x-amz-date` starts its `x-amz-` names at 5.
+        let reading = try #require(Self.read(try Self.authorization()))
+        #expect(reading.amzNamesStart == 5)
+    }
+
     @Test("not a common-form prefix: nothing read (the full verification reads it)")
     func notCommonForm() throws {
         let value = try Self.authorization()
