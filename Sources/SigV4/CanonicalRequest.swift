@@ -263,12 +263,17 @@ package struct CanonicalRequestBuilder {
     /// `alreadyCanonical`: every parameter of `q` is its own encoding (``TargetScan/queryIsPlain``),
     /// so it is read in place instead of encoded byte by byte. `skipping`: the index in `q` where
     /// an element starts that is left out (a presigned URL's `X-Amz-Signature=…`), or -1.
+    /// `elements`: where `q`'s elements and their names end, as a scan of the target found them
+    /// (``TargetScan/queryElements``), so that `q` is not searched for its `&`s and `=`s again; nil
+    /// to search.
     static func appendCanonicalQuery(
         _ q: UnsafeBufferPointer<UInt8>, encodedExtra extra: UnsafeBufferPointer<UInt8>, plus: URIEncoding.PlusPolicy,
-        alreadyCanonical: Bool = false, skipping: Int = -1, to out: inout ByteWriter
+        alreadyCanonical: Bool = false, skipping: Int = -1, elements: UnsafeBufferPointer<Int>? = nil,
+        to out: inout ByteWriter
     ) {
         if q.isEmpty && extra.isEmpty { return }
-        let maxParameters = 2 + ByteSearch.count(of: 0x26, in: q) + ByteSearch.count(of: 0x26, in: extra)
+        let qParameters = elements.map { $0.count / 2 } ?? 1 + ByteSearch.count(of: 0x26, in: q)
+        let maxParameters = 1 + qParameters + ByteSearch.count(of: 0x26, in: extra)
         // Scratch only for what is encoded (the parameters read in place need none).
         let scratchCount = alreadyCanonical ? 1 : q.count * 3
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: scratchCount) { scratch in
@@ -277,13 +282,9 @@ package struct CanonicalRequestBuilder {
                 if let qBase = q.baseAddress {
                     let base = scratch.baseAddress!
                     var used = 0
-                    var start = 0
-                    var i = 0
-                    let n = q.count
-                    while i <= n {
-                        i = ByteSearch.index(of: 0x26, in: q, i..<n)  // this element ends at `&` or at the end
+                    // The element `start..<i`, its name ending at `eq` (its first `=`, or `i`).
+                    func add(_ start: Int, _ eq: Int, _ i: Int) {
                         if i > start && start != skipping {
-                            let eq = ByteSearch.index(of: 0x3d, in: q, start..<i)
                             let valueStart = eq < i ? eq + 1 : i
                             if alreadyCanonical {
                                 params.initializeElement(
@@ -308,8 +309,26 @@ package struct CanonicalRequestBuilder {
                             }
                             count += 1
                         }
-                        start = i + 1
-                        i += 1
+                    }
+                    var start = 0
+                    if let elements {
+                        var k = 0
+                        while k < elements.count {
+                            let end = elements[k + 1]
+                            add(start, elements[k], end)
+                            start = end + 1
+                            k += 2
+                        }
+                    } else {
+                        var i = 0
+                        let n = q.count
+                        while i <= n {
+                            i = ByteSearch.index(of: 0x26, in: q, i..<n)  // this element ends at `&` or at the end
+                            let read = i > start && start != skipping
+                            add(start, read ? ByteSearch.index(of: 0x3d, in: q, start..<i) : i, i)
+                            start = i + 1
+                            i += 1
+                        }
                     }
                 }
                 if let e = extra.baseAddress {

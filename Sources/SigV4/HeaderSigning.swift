@@ -266,7 +266,7 @@ struct HeaderSigning: Sendable {
         if !extra.isEmpty || skipping >= 0 || (!query.isEmpty && scan.hasQuerySeparator) {
             CanonicalRequestBuilder.appendCanonicalQuery(
                 query, encodedExtra: extra, plus: plus, alreadyCanonical: scan.queryIsPlain,
-                skipping: skipping >= 0 ? skipping - queryStart : -1, to: &out)
+                skipping: skipping >= 0 ? skipping - queryStart : -1, elements: scan.queryElements, to: &out)
         } else if !query.isEmpty {
             if scan.queryIsPlain {
                 // One parameter with nothing to encode: itself, plus `=` when it has no value.
@@ -322,6 +322,13 @@ struct TargetScan {
     var queryGrowth = 0
     /// 0: acceptable; 1: no leading `/`; 2: a control byte; 3: a fragment. The first problem found.
     private var problem: UInt8 = 0
+    /// Where the scan writes the bounds of the query's `&`-separated elements (see
+    /// ``queryElements``), when the caller gave room; nil otherwise.
+    private var bounds: UnsafeMutablePointer<Int>?
+    /// How many elements `bounds` has room for.
+    private var boundsCapacity = 0
+    /// How many elements the scan wrote to `bounds`; -1 when they did not fit.
+    private var recordedElements = 0
 
     /// Which parameter names ``hasSigningParameter`` reports.
     enum SigningParameters {
@@ -334,9 +341,18 @@ struct TargetScan {
         case presign
     }
 
-    init(_ t: UnsafeBufferPointer<UInt8>, looking: SigningParameters) {
+    /// Scans `t`. `elements`: room where the scan writes the bounds of the query's elements as
+    /// it passes their `&` and `=` (two `Int`s an element, ``queryElements``), or nil.
+    init(
+        _ t: UnsafeBufferPointer<UInt8>, looking: SigningParameters,
+        recordingElementsIn elements: UnsafeMutableBufferPointer<Int>? = nil
+    ) {
         let n = t.count
         queryStart = n
+        if let elements {
+            bounds = elements.baseAddress
+            boundsCapacity = elements.count / 2
+        }
         guard n > 0, t[0] == 0x2f else {
             problem = 1
             needsNormalization = true
@@ -500,14 +516,34 @@ struct TargetScan {
     private mutating func endParameter(
         at end: Int, in t: UnsafeBufferPointer<UInt8>, parameterStart: Int, nameEnd: Int, looking: SigningParameters
     ) {
-        guard looking != .ignored, !hasSigningParameter else { return }
         let nameEnd = nameEnd >= 0 ? nameEnd : end
+        if let bounds {
+            if recordedElements >= 0 && recordedElements < boundsCapacity {
+                // As indices of the query, which starts after the `?` at `queryStart`.
+                bounds[2 &* recordedElements] = nameEnd &- queryStart &- 1
+                bounds[2 &* recordedElements &+ 1] = end &- queryStart &- 1
+                recordedElements &+= 1
+            } else {
+                recordedElements = -1
+            }
+        }
+        guard looking != .ignored, !hasSigningParameter else { return }
         if nameEnd - parameterStart >= 10
             && TargetScan.isSigningParameter(
                 UnsafeBufferPointer(rebasing: t[parameterStart..<nameEnd]), presign: looking == .presign)
         {
             hasSigningParameter = true
         }
+    }
+
+    /// The bounds of the query's `&`-separated elements, as indices of the query (the bytes after
+    /// the first `?`), when the scan was given room for them all: for element `k`, `[2k]` is where
+    /// its name ends (its first `=`, or its end when it has none) and `[2k + 1]` where it ends (its
+    /// `&`, or the query's end). Every element is there, empty ones included (none when the target
+    /// has no query). Nil when the scan was not given room, or too little.
+    var queryElements: UnsafeBufferPointer<Int>? {
+        guard let bounds, recordedElements >= 0 else { return nil }
+        return UnsafeBufferPointer(start: bounds, count: 2 &* recordedElements)
     }
 
     /// Room for the first three canonical-request lines of this target (`CanonicalRequestBuilder`'s

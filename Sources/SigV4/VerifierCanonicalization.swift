@@ -103,27 +103,32 @@ package enum VerifierCanonicalization {
             guard !method.isEmpty, method.allSatisfy(CanonicalRequestBuilder.isTokenByte) else {
                 throw SigV4Error(.invalidMethod, "the method is not an HTTP token")
             }
-            let scan = TargetScan(target, looking: .ignored)
-            try scan.check()
-            let payload = payloadHash.value
-            // (The skipped element is not written.)
-            let bound =
-                scan.requestLinesBound(methodCount: method.count, targetCount: target.count - (skip?.count ?? 0))
-                + 3 * signedHeaders.count + headers.byteCount + headers.count + payload.utf8.count + 16
-            guard bound <= 1 << 28 else {
-                throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
-            }
-            let headers = self.headers
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
-                var out = ByteWriter(buffer)
-                HeaderSigning.appendRequestLines(
-                    method: method, target: target, scan: scan, rules: rules, plus: plus,
-                    skipping: skip?.lowerBound ?? -1, to: &out)
-                headers.appendExactly(signedHeaders.bindMemory(to: UInt8.self), to: &out)
-                out.append(0x0a)
-                out.append(string: payload)
-                let written = out.written
-                return (SHA256.hash(UnsafeRawBufferPointer(written)), keepingBytes ? Array(written) : nil)
+            // The scan notes where the query's elements end, for the canonical query (room for
+            // 32 elements on the stack; a longer query is searched again).
+            return try withUnsafeTemporaryAllocation(of: Int.self, capacity: 64) {
+                elements throws(SigV4Error) in
+                let scan = TargetScan(target, looking: .ignored, recordingElementsIn: elements)
+                try scan.check()
+                let payload = payloadHash.value
+                // (The skipped element is not written.)
+                let bound =
+                    scan.requestLinesBound(methodCount: method.count, targetCount: target.count - (skip?.count ?? 0))
+                    + 3 * signedHeaders.count + headers.byteCount + headers.count + payload.utf8.count + 16
+                guard bound <= 1 << 28 else {
+                    throw SigV4Error(.invalidHeader, "the request is too large to canonicalize")
+                }
+                let headers = self.headers
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
+                    var out = ByteWriter(buffer)
+                    HeaderSigning.appendRequestLines(
+                        method: method, target: target, scan: scan, rules: rules, plus: plus,
+                        skipping: skip?.lowerBound ?? -1, to: &out)
+                    headers.appendExactly(signedHeaders.bindMemory(to: UInt8.self), to: &out)
+                    out.append(0x0a)
+                    out.append(string: payload)
+                    let written = out.written
+                    return (SHA256.hash(UnsafeRawBufferPointer(written)), keepingBytes ? Array(written) : nil)
+                }
             }
         }
     }

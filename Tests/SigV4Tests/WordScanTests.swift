@@ -118,6 +118,59 @@ struct WordScanTests {
         }
     }
 
+    @Test("TargetScan's query elements are the query split at each '&'; the canonical query is the same from them")
+    func targetScanQueryElements() {
+        var targets = WordScanTests.generated(20_000, seed: 78, lengths: 0...40, alphabet: WordScanTests.alphabet)
+            .map { Array("/p?".utf8) + $0 }
+        let pieces = ["X-Amz-Signature", "=", "=", "&", "&", "%2F", "%", "ab", "+", "/", "?", " "]
+            .map { Array($0.utf8) }
+        var rng = SplitMix64(seed: 79)
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 0...12, using: &rng)
+            targets.append(Array("/a?".utf8) + (0..<count).flatMap { _ in pieces.randomElement(using: &rng)! })
+        }
+        targets += [Array("?a=b&c".utf8), Array("/?".utf8), Array("/".utf8), Array("/?&".utf8), Array("/?&&=&".utf8)]
+        for target in targets {
+            target.withUnsafeBufferPointer { t in
+                // Room for 4 elements (longer queries overflow it) and for 32.
+                for room in [4, 32] {
+                    withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * room) { elements in
+                        let scan = TargetScan(t, looking: .ignored, recordingElementsIn: elements)
+                        let queryStart = min(scan.queryStart + 1, t.count)
+                        let query = Array(target[queryStart...])
+                        // Each element's name end (first `=`, or its end) and end, as indices of the query.
+                        var expected: [Int] = []
+                        var starts: [Int] = []
+                        if target.contains(0x3f) {
+                            for element in query.split(separator: 0x26, omittingEmptySubsequences: false) {
+                                starts.append(element.startIndex)
+                                expected += [element.firstIndex(of: 0x3d) ?? element.endIndex, element.endIndex]
+                            }
+                        }
+                        guard let recorded = scan.queryElements else {
+                            #expect(expected.count > 2 * room, "\(target)")
+                            return
+                        }
+                        #expect(Array(recorded) == expected, "\(target)")
+                        // Every element start skipped in turn (and none), against the query searched again.
+                        let q = UnsafeBufferPointer(rebasing: t[queryStart...])
+                        for skipping in [-1] + starts {
+                            func written(_ elements: UnsafeBufferPointer<Int>?) -> [UInt8] {
+                                (try? ByteWriter.makeArray(capacity: 4 * q.count + 2) { w in
+                                    CanonicalRequestBuilder.appendCanonicalQuery(
+                                        q, encodedExtra: UnsafeBufferPointer(start: nil, count: 0), plus: .literal,
+                                        alreadyCanonical: scan.queryIsPlain, skipping: skipping, elements: elements,
+                                        to: &w)
+                                }) ?? []
+                            }
+                            #expect(written(recorded) == written(nil), "\(target) skipping \(skipping)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test("unreservedRunEnd finds the first byte that is not unreserved, from every start")
     func unreservedRunEnd() {
         let inputs = WordScanTests.generated(5_000, seed: 53, lengths: 0...40, alphabet: WordScanTests.alphabet)
