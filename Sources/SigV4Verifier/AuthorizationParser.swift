@@ -545,52 +545,52 @@ enum AuthorizationParser {
 
     /// The presign parameter the query element `start..<end` of `q` names (exact spelling): its
     /// index in ``presignNames`` and where its name ends (at the first `=`, or at `end`); nil for
-    /// any other element. No scan for the `=`: a presign name is 10, 13, 15, 16, 19 or 20 bytes,
-    /// so the byte after each of those lengths is looked at, and the name compared a word at a time.
+    /// any other element. No scan for the `=`: the first word, `X-Amz-` and two bytes, picks the
+    /// one name the element can be (two for `X-Amz-Si`), whose length gives the byte to look at,
+    /// and the rest of the name is compared a word at a time. (The names hold no `=`, so a name
+    /// that matches ends at the first `=` when the byte after it is one.)
     @inline(__always)
     static func presignParameter(
         _ q: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
     ) -> (index: Int, nameEnd: Int)? {
         guard end - start >= 10, let base = q.baseAddress else { return nil }
         let p = UnsafeRawPointer(base + start)
+        let first = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
         // `X-Amz-`: the low six bytes of the first little-endian word.
-        guard UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) & 0xFFFF_FFFF_FFFF == 0x2D7A_6D41_2D58 else {
-            return nil
+        guard first & 0xFFFF_FFFF_FFFF == 0x2D7A_6D41_2D58 else { return nil }
+        // The name is the `n` bytes of `literal` (its first word known equal), ending at `=` or `end`.
+        func named(_ k: Int, _ literal: StaticString) -> (index: Int, nameEnd: Int)? {
+            let n = literal.utf8CodeUnitCount
+            guard start + n == end || (start + n < end && base[start + n] == 0x3d),
+                sameNameAfterFirstWord(p, literal)
+            else { return nil }
+            return (k, start + n)
         }
-        // The name ends at the first `=` (or the element's end): the first length that ends there.
-        func endsAt(_ n: Int) -> Bool { start + n == end || (start + n < end && base[start + n] == 0x3d) }
-        let nameEnd: Int
-        if endsAt(10) {
-            return sameName(p, "X-Amz-Date") ? (2, start + 10) : nil
-        } else if endsAt(13) {
-            return sameName(p, "X-Amz-Expires") ? (3, start + 13) : nil
-        } else if endsAt(15) {
-            nameEnd = start + 15
-            if sameName(p, "X-Amz-Algorithm") { return (0, nameEnd) }
-            return sameName(p, "X-Amz-Signature") ? (5, nameEnd) : nil
-        } else if endsAt(16) {
-            nameEnd = start + 16
-            if sameName(p, "X-Amz-Credential") { return (1, nameEnd) }
-            return sameName(p, "X-Amz-Region-Set") ? (7, nameEnd) : nil
-        } else if endsAt(19) {
-            return sameName(p, "X-Amz-SignedHeaders") ? (4, start + 19) : nil
-        } else if endsAt(20) {
-            return sameName(p, "X-Amz-Security-Token") ? (6, start + 20) : nil
+        // Bytes 6 and 7, the name's first two after `X-Amz-`.
+        switch first >> 48 {
+        case 0x6C41: return named(0, "X-Amz-Algorithm")  // "Al"
+        case 0x7243: return named(1, "X-Amz-Credential")  // "Cr"
+        case 0x6144: return named(2, "X-Amz-Date")  // "Da"
+        case 0x7845: return named(3, "X-Amz-Expires")  // "Ex"
+        case 0x6953: return named(5, "X-Amz-Signature") ?? named(4, "X-Amz-SignedHeaders")  // "Si"
+        case 0x6553: return named(6, "X-Amz-Security-Token")  // "Se"
+        case 0x6552: return named(7, "X-Amz-Region-Set")  // "Re"
+        default: return nil
         }
-        return nil
     }
 
-    /// True when the bytes at `p` are `literal` (10 to 20 bytes, all readable at `p`): three
-    /// word compares, at 0, 8 and the last eight bytes (overlapping), instead of a byte loop.
+    /// True when the bytes at `p` are `literal` (10 to 20 bytes, all readable at `p`) given that
+    /// their first eight are `literal`'s: the last eight bytes compared as one word, and the word at
+    /// 8 when `literal` is longer than 16 bytes.
     @inline(__always)
-    static func sameName(_ p: UnsafeRawPointer, _ literal: StaticString) -> Bool {
+    static func sameNameAfterFirstWord(_ p: UnsafeRawPointer, _ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
         let l = UnsafeRawPointer(literal.utf8Start)
         func same(at offset: Int) -> Bool {
             p.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
                 == l.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
         }
-        return same(at: 0) && same(at: n - 8) && (n <= 16 || same(at: 8))
+        return same(at: n - 8) && (n <= 16 || same(at: 8))
     }
 
     /// True when the query carries any presign parameter (exact spelling).
