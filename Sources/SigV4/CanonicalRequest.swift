@@ -282,40 +282,39 @@ package struct CanonicalRequestBuilder {
                 if let qBase = q.baseAddress {
                     let base = scratch.baseAddress!
                     var used = 0
-                    // The element `start..<i`, its name ending at `eq` (its first `=`, or `i`).
+                    // The element `start..<i`, its name ending at `eq` (its first `=`, or `i`): one
+                    // that is neither empty nor the skipped one.
                     func add(_ start: Int, _ eq: Int, _ i: Int) {
-                        if i > start && start != skipping {
-                            let valueStart = eq < i ? eq + 1 : i
-                            if alreadyCanonical {
-                                params.initializeElement(
-                                    at: count,
-                                    to: Parameter(
-                                        name: qBase + start, count: eq - start, value: qBase + valueStart,
-                                        count: i - valueStart))
-                            } else {
-                                let nameStart = used
-                                used += URIEncoding.encode(
-                                    UnsafeBufferPointer(rebasing: q[start..<eq]), into: base + used, keepSlash: false,
-                                    keepEscapes: true, plus: plus)
-                                let split = used
-                                used += URIEncoding.encode(
-                                    UnsafeBufferPointer(rebasing: q[valueStart..<i]), into: base + used,
-                                    keepSlash: false, keepEscapes: true, plus: plus)
-                                params.initializeElement(
-                                    at: count,
-                                    to: Parameter(
-                                        name: base + nameStart, count: split - nameStart, value: base + split,
-                                        count: used - split))
-                            }
-                            count += 1
+                        let valueStart = eq < i ? eq + 1 : i
+                        if alreadyCanonical {
+                            params.initializeElement(
+                                at: count,
+                                to: Parameter(
+                                    name: qBase + start, count: eq - start, value: qBase + valueStart,
+                                    count: i - valueStart))
+                        } else {
+                            let nameStart = used
+                            used += URIEncoding.encode(
+                                UnsafeBufferPointer(rebasing: q[start..<eq]), into: base + used, keepSlash: false,
+                                keepEscapes: true, plus: plus)
+                            let split = used
+                            used += URIEncoding.encode(
+                                UnsafeBufferPointer(rebasing: q[valueStart..<i]), into: base + used,
+                                keepSlash: false, keepEscapes: true, plus: plus)
+                            params.initializeElement(
+                                at: count,
+                                to: Parameter(
+                                    name: base + nameStart, count: split - nameStart, value: base + split,
+                                    count: used - split))
                         }
+                        count += 1
                     }
                     var start = 0
                     if let elements {
                         var k = 0
                         while k < elements.count {
                             let end = elements[k + 1]
-                            add(start, elements[k], end)
+                            if end > start && start != skipping { add(start, elements[k], end) }
                             start = end + 1
                             k += 2
                         }
@@ -324,8 +323,9 @@ package struct CanonicalRequestBuilder {
                         let n = q.count
                         while i <= n {
                             i = ByteSearch.index(of: 0x26, in: q, i..<n)  // this element ends at `&` or at the end
-                            let read = i > start && start != skipping
-                            add(start, read ? ByteSearch.index(of: 0x3d, in: q, start..<i) : i, i)
+                            if i > start && start != skipping {
+                                add(start, ByteSearch.index(of: 0x3d, in: q, start..<i), i)
+                            }
                             start = i + 1
                             i += 1
                         }

@@ -34,14 +34,6 @@ package struct SHA256Digest: Sendable, Hashable {
         self = result
     }
 
-    /// Parses 64 hex digits (either case) at `hex`, or returns nil.
-    package init?(hexDigits hex: UnsafeRawBufferPointer) {
-        guard hex.count == 64 else { return nil }
-        var result = SHA256Digest()
-        guard result.withUnsafeMutableBytes({ Hex.decode(hex, into: $0) }) else { return nil }
-        self = result
-    }
-
     /// Parses 64 lowercase hex digits at `hex` (``Hex/decodeLowercase(_:into:)``: `A-F` refused),
     /// or returns nil.
     package init?(lowercaseHexDigits hex: UnsafeRawBufferPointer) {

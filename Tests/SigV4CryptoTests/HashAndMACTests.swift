@@ -177,51 +177,30 @@ struct HashAndMACTests {
 
     @Test("the word-at-a-time hex decoder agrees with the digit-at-a-time one for every byte in every position")
     func wordHexDecoderMatchesScalar() {
-        let digits = Array("0123456789abcdefABCDEF".utf8)
-        var rng = SystemRandomNumberGenerator()
         var accepted = 0
-        for position in 0..<64 {
-            for byte in 0...255 {
-                // A valid 64-digit string with one byte replaced (lengths 64 and 18: the word loop
-                // and the digit loop after it).
-                for count in [64, 18] where position < count {
-                    var hex = (0..<count).map { _ in digits.randomElement(using: &rng)! }
-                    hex[position] = UInt8(byte)
-                    var out = [UInt8](repeating: 0, count: count / 2)
-                    let ok = hex.withUnsafeBytes { h in out.withUnsafeMutableBytes { Hex.decode(h, into: $0) } }
-                    var expected = [UInt8](repeating: 0, count: count / 2)
-                    let expectedOK = expected.withUnsafeMutableBytes { Hex.decode(hex, into: $0) }
-                    #expect(ok == expectedOK, "byte \(byte) at \(position) of \(count)")
-                    if ok && expectedOK {
-                        #expect(out == expected)
-                        accepted += 1
-                    }
-                }
+        // Lengths 64 and 18: the word loop, and the digit loop after it.
+        forEachOneByteReplaced(digits: "0123456789abcdefABCDEF", counts: [64, 18]) { hex, label in
+            var out = [UInt8](repeating: 0, count: hex.count / 2)
+            let ok = hex.withUnsafeBytes { h in out.withUnsafeMutableBytes { Hex.decode(h, into: $0) } }
+            var expected = [UInt8](repeating: 0, count: hex.count / 2)
+            let expectedOK = expected.withUnsafeMutableBytes { Hex.decode(hex, into: $0) }
+            #expect(ok == expectedOK, "\(label)")
+            if ok && expectedOK {
+                #expect(out == expected)
+                accepted += 1
             }
         }
         #expect(accepted == 22 * (64 + 18))
-        #expect(SHA256Digest(hexDigits: UnsafeRawBufferPointer(start: nil, count: 0)) == nil)
-        let text = Array(String(repeating: "0123456789ABCDEF", count: 4).utf8)
-        let digest = text.withUnsafeBytes { SHA256Digest(hexDigits: $0) }
-        #expect(digest?.hex == String(repeating: "0123456789abcdef", count: 4))
     }
 
     @Test("the word-at-a-time lowercase-hex check agrees with a per-byte one for every byte in every position")
     func lowercaseHexCheckMatchesScalar() {
-        let digits = Array("0123456789abcdef".utf8)
-        var rng = SystemRandomNumberGenerator()
         var accepted = 0
-        for count in [64, 13, 0] {
-            for position in 0..<max(count, 1) {
-                for byte in 0...255 {
-                    var hex = (0..<count).map { _ in digits.randomElement(using: &rng)! }
-                    if count > 0 { hex[position] = UInt8(byte) }
-                    let expected = hex.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
-                    let got = hex.withUnsafeBytes { Hex.isLowercaseHex($0) }
-                    #expect(got == expected, "byte \(byte) at \(position) of \(count)")
-                    if got { accepted += 1 }
-                }
-            }
+        forEachOneByteReplaced(digits: "0123456789abcdef", counts: [64, 13, 0]) { hex, label in
+            let expected = hex.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+            let got = hex.withUnsafeBytes { Hex.isLowercaseHex($0) }
+            #expect(got == expected, "\(label)")
+            if got { accepted += 1 }
         }
         // 16 accepted bytes in each position of 64 and 13, and all 256 tries of the empty input.
         #expect(accepted == 16 * (64 + 13) + 256)
@@ -229,29 +208,19 @@ struct HashAndMACTests {
 
     @Test("the lowercase-only hex decoder accepts what the lowercase check and the decoder accept together, for every byte in every position")
     func lowercaseHexDecoderMatchesCheckThenDecode() {
-        let digits = Array("0123456789abcdef".utf8)
-        var rng = SystemRandomNumberGenerator()
         var accepted = 0
         // 64 (the word loop only), 18 (a word pass and a two-digit tail) and 0.
-        for count in [64, 18, 0] {
-            for position in 0..<max(count, 1) {
-                for byte in 0...255 {
-                    var hex = (0..<count).map { _ in digits.randomElement(using: &rng)! }
-                    if count > 0 { hex[position] = UInt8(byte) }
-                    var out = [UInt8](repeating: 0xEE, count: count / 2)
-                    let ok = hex.withUnsafeBytes { h in
-                        out.withUnsafeMutableBytes { Hex.decodeLowercase(h, into: $0) }
-                    }
-                    var expected = [UInt8](repeating: 0, count: count / 2)
-                    let expectedOK =
-                        hex.withUnsafeBytes { Hex.isLowercaseHex($0) }
-                        && expected.withUnsafeMutableBytes { Hex.decode(hex, into: $0) }
-                    #expect(ok == expectedOK, "byte \(byte) at \(position) of \(count)")
-                    if ok && expectedOK {
-                        #expect(out == expected)
-                        accepted += 1
-                    }
-                }
+        forEachOneByteReplaced(digits: "0123456789abcdef", counts: [64, 18, 0]) { hex, label in
+            var out = [UInt8](repeating: 0xEE, count: hex.count / 2)
+            let ok = hex.withUnsafeBytes { h in out.withUnsafeMutableBytes { Hex.decodeLowercase(h, into: $0) } }
+            var expected = [UInt8](repeating: 0, count: hex.count / 2)
+            let expectedOK =
+                hex.withUnsafeBytes { Hex.isLowercaseHex($0) }
+                && expected.withUnsafeMutableBytes { Hex.decode(hex, into: $0) }
+            #expect(ok == expectedOK, "\(label)")
+            if ok && expectedOK {
+                #expect(out == expected)
+                accepted += 1
             }
         }
         #expect(accepted == 16 * (64 + 18) + 256)
@@ -298,5 +267,24 @@ struct HashAndMACTests {
     @Test("the random generator gives distinct output")
     func random() throws {
         #expect(try SecureRandom.bytes(32) != SecureRandom.bytes(32))
+    }
+}
+
+/// Runs `body` on random strings of `digits` of each length in `counts`, with the byte at each
+/// position replaced by each of the 256 byte values in turn (an empty string, 256 times). The
+/// label names the byte, its position and the length, for a failure's message.
+private func forEachOneByteReplaced(
+    digits: String, counts: [Int], _ body: (_ hex: [UInt8], _ label: String) -> Void
+) {
+    let digits = Array(digits.utf8)
+    var rng = SystemRandomNumberGenerator()
+    for count in counts {
+        for position in 0..<max(count, 1) {
+            for byte in 0...255 {
+                var hex = (0..<count).map { _ in digits.randomElement(using: &rng)! }
+                if count > 0 { hex[position] = UInt8(byte) }
+                body(hex, "byte \(byte) at \(position) of \(count)")
+            }
+        }
     }
 }
