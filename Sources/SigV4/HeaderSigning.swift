@@ -435,29 +435,27 @@ struct TargetScan {
     /// Checks the bytes from `start` on (the query) and finds signing parameters among its names.
     ///
     /// Only the bytes that are not unreserved need a look (`&`, `=`, `%`, anything to escape), and
-    /// they are few: each word of the query is classified once, and the bytes it marks are taken
-    /// in order from its mask (the target's last word, read when fewer than 8 bytes are left,
-    /// overlaps the one before it: its lanes seen already are cleared). A well-formed escape's two
-    /// hex digits are unreserved, so its `%` is all there is to look at.
+    /// they are few: each 16 bytes of the query are classified at once (SSE2, `lanes.h`), and the
+    /// bytes their mask marks are taken in order (the target's last 16 bytes, read when fewer are
+    /// left, overlap the step before: their bytes seen already are cleared; a target of fewer than
+    /// 16 bytes is taken byte by byte). A well-formed escape's two hex digits are unreserved, so its
+    /// `%` is all there is to look at.
     private mutating func scanQuery(_ t: UnsafeBufferPointer<UInt8>, from start: Int, looking: SigningParameters) {
         let n = t.count
         var parameterStart = start
         var nameEnd = -1
-        if let base = t.baseAddress, n >= 8 {
-            let raw = UnsafeRawPointer(base)
+        if let base = t.baseAddress, n >= 16 {
             var w = start
-            while w &+ 8 <= n {
-                let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: w, as: UInt64.self))
-                look(at: ~URIEncoding.unreservedLanes(x) & ByteLanes.high, from: w, in: t,
+            while w &+ 16 <= n {
+                look(at: ByteLanes.notUnreserved16(base + w), from: w, in: t,
                      parameterStart: &parameterStart, nameEnd: &nameEnd, looking: looking)
-                w &+= 8
+                w &+= 16
             }
             if w < n {
-                // The target's last word, its lanes before `w` (seen already) cleared.
-                let last = n &- 8
-                let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: last, as: UInt64.self))
-                look(at: ~URIEncoding.unreservedLanes(x) & ByteLanes.high & (~0 &<< UInt64(8 &* (w &- last))),
-                     from: last, in: t, parameterStart: &parameterStart, nameEnd: &nameEnd, looking: looking)
+                // The target's last 16 bytes, those before `w` (seen already) cleared.
+                let last = n &- 16
+                look(at: ByteLanes.notUnreserved16(base + last) & (~0 &<< UInt32(w &- last)), from: last, in: t,
+                     parameterStart: &parameterStart, nameEnd: &nameEnd, looking: looking)
             }
         } else {
             for j in start..<n where !URIEncoding.isUnreserved(t[j]) {
@@ -469,15 +467,15 @@ struct TargetScan {
         endParameter(at: n, in: t, parameterStart: parameterStart, nameEnd: nameEnd, looking: looking)
     }
 
-    /// The bytes of the word at `w` that `marked` marks (the high bit of their lanes), in order.
+    /// The bytes from `w` that `marked` marks (bit `k` for the byte at `w + k`), in order.
     @inline(__always)
     private mutating func look(
-        at marked: UInt64, from w: Int, in t: UnsafeBufferPointer<UInt8>, parameterStart: inout Int,
+        at marked: UInt32, from w: Int, in t: UnsafeBufferPointer<UInt8>, parameterStart: inout Int,
         nameEnd: inout Int, looking: SigningParameters
     ) {
         var marked = marked
         while marked != 0 {
-            let j = w &+ marked.trailingZeroBitCount &>> 3
+            let j = w &+ marked.trailingZeroBitCount
             marked &= marked &- 1
             look(at: j, in: t, parameterStart: &parameterStart, nameEnd: &nameEnd, looking: looking)
         }

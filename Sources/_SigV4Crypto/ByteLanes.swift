@@ -1,9 +1,12 @@
+// Public (not internal, as in the other files): the inlinable `notUnreserved16` calls lanes.h.
+public import CSigV4OpenSSL
+
 /// Tests on eight bytes at once, held in a `UInt64` (one lane per byte): each answer is a word
 /// with the high bit of every lane that passes set, and no other bit. The hex decoder, the
 /// `x-amz-content-sha256` check, the date parser and date-stamp checks, the query scan and the
 /// verifier's credential scan share them. Public and inlinable (this module is not a product): declared `package`, the calls from
 /// the other modules were not inlined, and a call per lane test cost the credential scan more than
-/// the tests.
+/// the tests. ``notUnreserved16(_:)`` tests sixteen bytes at once, in C (`lanes.h`).
 ///
 /// ```swift
 /// let x = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
@@ -49,5 +52,28 @@ public enum ByteLanes {
     @inlinable @inline(__always)
     public static func equal(_ x: UInt64, _ byte: UInt8) -> UInt64 {
         zero(x ^ (UInt64(byte) &* 0x0101_0101_0101_0101))
+    }
+
+    /// Bit `k` set where byte `k` of the 16 at `p` is not unreserved (`A-Z a-z 0-9 - . _ ~`; no
+    /// byte from `0x80` up is), no other bit: sixteen lanes per step with SSE2 on x86-64, one byte
+    /// at a time elsewhere (`lanes.h`). The query scan's classification.
+    ///
+    /// ```swift
+    /// let marked = ByteLanes.notUnreserved16(base + i)  // bit k: base[i + k] needs a look
+    /// let first = i + marked.trailingZeroBitCount       // i + 16 when there is none
+    /// ```
+    @inlinable @inline(__always)
+    public static func notUnreserved16(_ p: UnsafePointer<UInt8>) -> UInt32 {
+        CSigV4OpenSSL_not_unreserved16(p)
+    }
+
+    /// ``notUnreserved16(_:)`` one byte at a time (its fallback where SSE2 is missing), under its
+    /// own name so that tests hold the SSE2 one to it on every platform.
+    ///
+    /// ```swift
+    /// #expect(ByteLanes.notUnreserved16(p) == ByteLanes.notUnreserved16Bytewise(p))
+    /// ```
+    package static func notUnreserved16Bytewise(_ p: UnsafePointer<UInt8>) -> UInt32 {
+        CSigV4OpenSSL_not_unreserved16_scalar(p)
     }
 }

@@ -36,4 +36,41 @@ struct ByteLanesTests {
             }
         }
     }
+
+    /// RFC 3986's unreserved bytes, one comparison at a time.
+    static func isUnreserved(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x2e
+            || b == 0x5f || b == 0x7e
+    }
+
+    /// The mask `notUnreserved16` should give for `bytes` (bit k for byte k: not unreserved).
+    static func notUnreservedMask(_ bytes: [UInt8]) -> UInt32 {
+        bytes.enumerated().reduce(0) { $0 | (isUnreserved($1.element) ? 0 : 1 << UInt32($1.offset)) }
+    }
+
+    @Test("notUnreserved16 and its bytewise fallback mark exactly the bytes that are not unreserved")
+    func notUnreserved16MatchesItsDefinition() {
+        var rng = SystemRandomNumberGenerator()
+        // The bytes around every edge of the unreserved set, for the lanes beside the tested one.
+        let edges: [UInt8] = [0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x39, 0x3a, 0x40, 0x41, 0x5a, 0x5b, 0x5e, 0x5f, 0x60, 0x61,
+                              0x7a, 0x7b, 0x7d, 0x7e, 0x7f, 0x80, 0xad, 0xc1, 0xdf, 0xe1, 0xfe, 0xff, 0x00]
+        var inputs: [[UInt8]] = []
+        for lane in 0..<16 {
+            for byte in 0...255 {
+                var bytes = (0..<16).map { _ in
+                    Bool.random(using: &rng) ? edges.randomElement(using: &rng)! : UInt8.random(in: 0...255, using: &rng)
+                }
+                bytes[lane] = UInt8(byte)
+                inputs.append(bytes)
+            }
+        }
+        for _ in 0..<20_000 { inputs.append((0..<16).map { _ in edges.randomElement(using: &rng)! }) }
+        for bytes in inputs {
+            bytes.withUnsafeBufferPointer { p in
+                let expected = Self.notUnreservedMask(bytes)
+                #expect(ByteLanes.notUnreserved16(p.baseAddress!) == expected, "\(bytes)")
+                #expect(ByteLanes.notUnreserved16Bytewise(p.baseAddress!) == expected, "\(bytes)")
+            }
+        }
+    }
 }

@@ -6,8 +6,8 @@ import Testing
 /// The signer's word-at-a-time scans against their rules written one byte at a time, on generated
 /// inputs over the bytes each scan distinguishes, at every length around the word size (session 51
 /// moved the target scan's path, the end of `unreservedRunEnd`, the header value's space check and
-/// `copyBytes` of 17 to 32 bytes off byte loops and `memmove`; `WordCompareTests` holds the word
-/// compares).
+/// `copyBytes` of 17 to 32 bytes off byte loops and `memmove`, session 55 the query scan to 16-byte
+/// SSE2 steps; `WordCompareTests` holds the word compares).
 @Suite("word-at-a-time scans")
 struct WordScanTests {
     /// Bytes the scans tell apart: unreserved, `/`, `.`, `?`, `=`, `&`, `%`, `#`, space, a control
@@ -53,6 +53,13 @@ struct WordScanTests {
         }
     }
 
+    /// Targets of a path of 1 to 17 bytes and a query of up to 72 bytes of `alphabet`: the query
+    /// starts at every offset modulo 16 and ends at every offset after it.
+    static func queries(_ count: Int, seed: UInt64) -> [[UInt8]] {
+        WordScanTests.generated(count, seed: seed, lengths: 0...72, alphabet: WordScanTests.alphabet).enumerated()
+            .map { [0x2f] + [UInt8](repeating: 0x70, count: $0.offset % 17) + [0x3f] + $0.element }
+    }
+
     /// The query facts of `TargetScan`, from their rules one byte and one parameter at a time.
     static func queryFacts(_ target: [UInt8], looking: TargetScan.SigningParameters)
         -> (plain: Bool, growth: Int, separator: Bool, signing: Bool)
@@ -89,9 +96,9 @@ struct WordScanTests {
     @Test("TargetScan's query facts equal the byte-by-byte rules, for each set of signing names")
     func targetScanQuery() {
         // Any bytes after a short path, and queries made of signing names, escapes and separators
-        // (every length around the word size, so that the last word overlaps its neighbour).
-        var targets = WordScanTests.generated(20_000, seed: 58, lengths: 0...40, alphabet: WordScanTests.alphabet)
-            .map { Array("/p?".utf8) + $0 }
+        // (every length around the 16-byte step, from every offset, so that the last step overlaps
+        // the one before at every alignment).
+        var targets = WordScanTests.queries(20_000, seed: 58)
         let pieces = ["X-Amz-Signature", "x-amz-credential", "X-AMZ-DATE", "X-Amz-Expires", "X-Amz-SignedHeaders",
                       "X-Amz-Algorithm", "X-Amz-Security-Token", "X-Amz-Dat", "=", "=", "&", "&", "%2F", "%2", "%",
                       "%zz", "ab", "#", "\u{01}", "+", "/", "?"].map { Array($0.utf8) }
@@ -120,8 +127,7 @@ struct WordScanTests {
 
     @Test("TargetScan's query elements are the query split at each '&'; the canonical query is the same from them")
     func targetScanQueryElements() {
-        var targets = WordScanTests.generated(20_000, seed: 78, lengths: 0...40, alphabet: WordScanTests.alphabet)
-            .map { Array("/p?".utf8) + $0 }
+        var targets = WordScanTests.queries(20_000, seed: 78)
         let pieces = ["X-Amz-Signature", "=", "=", "&", "&", "%2F", "%", "ab", "+", "/", "?", " "]
             .map { Array($0.utf8) }
         var rng = SplitMix64(seed: 79)
