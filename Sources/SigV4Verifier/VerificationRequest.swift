@@ -270,9 +270,11 @@ struct HeaderList: Sendable {
                     }
                 }
             }
-        case .http(let fields, let host):
+        case .http(let fields, _):
             var i = 0
-            if let host {
+            // The host bound apart from the list, and so borrowed: bound with it, the payload was
+            // copied whole for the loop below (which holds the list), a retain and a release.
+            if case .http(_, let host?) = backing {
                 let n = HeaderList.hostName
                 host.withBorrowedUTF8 { v in
                     facts.note(0, name: n, value: v)
