@@ -200,6 +200,13 @@ public struct ResolvedCredential: Sendable, Hashable, CustomStringConvertible {
                 sessionToken: sessionToken, acceptsSignaturesBefore: acceptsSignaturesBefore, generation: generation))
     }
 
+    /// The key cache's ``SigningSecond`` for this key in `scope` at `date`, its id and secret read
+    /// from the box in place (through the getters each was a copy: a retain and a release).
+    func second(in cache: SigningKeyCache, scope: CredentialScope, date: AmzDate) -> SigningSecond {
+        cache.second(
+            accessKeyID: box.fields.accessKeyID, secretAccessKey: box.fields.secretAccessKey, scope: scope, date: date)
+    }
+
     public static func == (a: ResolvedCredential, b: ResolvedCredential) -> Bool {
         a.box === b.box || a.box.fields == b.box.fields
     }

@@ -334,10 +334,7 @@ extension Verifier {
     {
         // The signature first: nothing the form's unsigned fields ask for (the key, with the file's
         // name in it) is built for a form the key holder did not sign.
-        let key = storage.keyCache.second(
-            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: claim.scope,
-            date: claim.signedAt
-        ).key
+        let key = credential.second(in: storage.keyCache, scope: claim.scope, date: claim.signedAt).key
         let expected = Signature(digest: key.hmac.authenticationCode(for: claim.policyText))
         guard expected.constantTimeEquals(claim.signature) else {
             throw VerificationFailure(

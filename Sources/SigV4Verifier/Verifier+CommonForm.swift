@@ -167,9 +167,7 @@ extension Verifier {
         let scope = known.scope
         // The key with what its signatures in this second share (the MAC after the string to sign's
         // text before the hash), kept by the key cache: a signature continues from it.
-        let second = storage.keyCache.second(
-            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: scope,
-            date: signedAt)
+        let second = credential.second(in: storage.keyCache, scope: scope, date: signedAt)
         let key = second.key
         let plus = storage.policy.plusPolicies[0]
         let hash: SHA256Digest? = request.method.withBorrowedUTF8 { m in

@@ -951,9 +951,7 @@ public struct Verifier: Sendable {
         // which keeps the result's key non-optional.
         // With what the key's signatures in this second share (the MAC after the string to sign's
         // text before the hash): each reading's signature continues from it.
-        let second = storage.keyCache.second(
-            accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey, scope: scope,
-            date: signedAt)
+        let second = credential.second(in: storage.keyCache, scope: scope, date: signedAt)
         let signingKey = second.key
         var ecdsaKey: SigV4aSigningKey? = nil
         if claim.isSigV4a {
