@@ -58,7 +58,8 @@ struct ByteLanesTests {
         for lane in 0..<16 {
             for byte in 0...255 {
                 var bytes = (0..<16).map { _ in
-                    Bool.random(using: &rng) ? edges.randomElement(using: &rng)! : UInt8.random(in: 0...255, using: &rng)
+                    Bool.random(using: &rng)
+                        ? edges.randomElement(using: &rng)! : UInt8.random(in: 0...255, using: &rng)
                 }
                 bytes[lane] = UInt8(byte)
                 inputs.append(bytes)
