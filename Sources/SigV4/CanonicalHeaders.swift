@@ -329,15 +329,7 @@ struct CanonicalHeaders {
                 let ends = k + 1 == count || entries[k + 1].flags & Entry.startsGroup != 0
                 let v = value(e)
                 if e.flags & Entry.startsGroup != 0 && ends && CanonicalHeaders.hasNoByteAtOrBelowSpace(v) {
-                    // The usual line, `name:value\n`, with one capacity check.
-                    let n = name(e)
-                    out.write(upTo: n.count + v.count + 2) { p in
-                        copyBytes(to: p, from: UnsafeRawBufferPointer(n))
-                        p[n.count] = 0x3a
-                        copyBytes(to: p + n.count + 1, from: UnsafeRawBufferPointer(v))
-                        p[n.count + 1 + v.count] = 0x0a
-                        return n.count + v.count + 2
-                    }
+                    CanonicalHeaders.appendLine(name: name(e), value: v, to: &out)
                 } else {
                     if e.flags & Entry.startsGroup != 0 {
                         out.append(name(e))
@@ -350,6 +342,21 @@ struct CanonicalHeaders {
                 }
             }
             k += 1
+        }
+    }
+
+    /// Appends the usual line, `name:value\n`, with one capacity check: for a name one field
+    /// carries, whose value has nothing to trim or collapse (``hasNoByteAtOrBelowSpace(_:)``).
+    @inline(__always)
+    static func appendLine(
+        name n: UnsafeBufferPointer<UInt8>, value v: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter
+    ) {
+        out.write(upTo: n.count + v.count + 2) { p in
+            copyBytes(to: p, from: UnsafeRawBufferPointer(n))
+            p[n.count] = 0x3a
+            copyBytes(to: p + n.count + 1, from: UnsafeRawBufferPointer(v))
+            p[n.count + 1 + v.count] = 0x0a
+            return n.count + v.count + 2
         }
     }
 

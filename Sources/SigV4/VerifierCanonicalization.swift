@@ -224,6 +224,19 @@ extension CanonicalHeaders {
                     // name sorts after the previous signed name).
                     k = next.k
                     end = next.end
+                    let e = entries[k]
+                    let v = value(e)
+                    // One field with the name (the next one's first 8 bytes differ) and a value with
+                    // nothing to trim: its line in one write, without comparing the name again.
+                    if k + 1 == count || entries[k + 1].prefix != e.prefix,
+                        CanonicalHeaders.hasNoByteAtOrBelowSpace(v)
+                    {
+                        CanonicalHeaders.appendLine(name: name(e), value: v, to: &out)
+                        previous = start..<end
+                        k += 1
+                        start = end + 1
+                        continue
+                    }
                 } else {
                     end = ByteSearch.indexInShortRange(of: 0x3b, in: s, start..<s.count)
                     let wanted = UnsafeBufferPointer(rebasing: s[start..<end])
