@@ -241,34 +241,41 @@ struct WordScanTests {
     }
 
     /// The canonical header lines for a signed list, written name by name from the rule: every
-    /// field of that name, in their order, values joined by `,` (the values here need no trimming),
-    /// then the blank line and the list.
+    /// field of that name, in their order, values trimmed and collapsed by the general
+    /// `CanonicalRequestBuilder.appendCanonicalValue` and joined by `,`, then the blank line and the list.
     static func exactLines(fields: [(name: [UInt8], value: [UInt8])], line: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         // An empty list has no lines (not one empty name's).
         if line.isEmpty { return [0x0a] }
         for wanted in line.split(separator: 0x3b, omittingEmptySubsequences: false) {
             out += wanted + [0x3a]
-            let values = fields.filter { $0.name.elementsEqual(wanted) }.map(\.value)
+            let values = fields.filter { $0.name.elementsEqual(wanted) }.map { field in
+                var value: [UInt8] = []
+                CanonicalRequestBuilder.appendCanonicalValue(field.value, to: &value)
+                return value
+            }
             out += Array(values.joined(separator: [0x2c]))
             out.append(0x0a)
         }
         return out + [0x0a] + line
     }
 
-    @Test("appendExactly writes the rule's lines for generated fields and signed lists")
+    @Test("appendExactly writes the rule's lines for generated fields, values and signed lists")
     func appendExactly() {
         var rng = SplitMix64(seed: 59)
         // Names that share their first bytes and differ around the 8-byte word, with token bytes
         // that sort before ';' (`!`, `-`, `.`) and after it.
         let stems = ["a", "accept", "host", "x-amz-", "x-amz-date", "x-amz-meta-", "my-header", "abcdefgh", "abcdefg"]
         let tails = ["", "", "1", "a", "!", "-b", ".", "zz", "date", "-abcdefgh"]
+        // Half the values need trimming or collapsing somewhere (spaces and tabs at any place, 0 to
+        // 20 bytes, across the word ends of the check for bytes at or below 0x20); half do not.
+        let spaced = WordScanTests.generated(1_000, seed: 60, lengths: 0...20, alphabet: Array("ab- \t".utf8))
         for _ in 0..<6_000 {
             let fieldCount = Int.random(in: 0...8, using: &rng)
             var fields: [(name: [UInt8], value: [UInt8])] = (0..<fieldCount).map { i in
                 (
                     Array((stems.randomElement(using: &rng)! + tails.randomElement(using: &rng)!).utf8),
-                    Array("v\(i)".utf8))
+                    Bool.random(using: &rng) ? Array("v\(i)".utf8) : spaced.randomElement(using: &rng)!)
             }
             if Bool.random(using: &rng), let f = fields.first { fields.append((f.name, Array("again".utf8))) }
             var names = Set(fields.map(\.name)).filter { _ in Int.random(in: 0..<4, using: &rng) > 0 }
