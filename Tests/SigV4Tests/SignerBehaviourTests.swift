@@ -734,6 +734,22 @@ struct CanonicalizationTests {
         #expect { try PayloadHash("abc") } throws: { ($0 as? SigV4Error)?.code == .invalidPayloadHash }
     }
 
+    @Test("payload hashes are equal exactly when their texts are, whatever storage holds them")
+    func payloadHashEquality() throws {
+        let digests = (0..<4).map { PayloadHash.sha256(of: [UInt8($0)]) }
+        let all = PayloadHash.constants + [.emptySHA256] + digests
+        for a in all {
+            for b in all {
+                // Parsed again from a copy of its text: equal values in storage of their own.
+                let copy = try PayloadHash(String(decoding: Array(b.value.utf8), as: UTF8.self))
+                #expect((a == copy) == (a.value == b.value), "\(a) \(b)")
+                #expect((a == b) == (a.value == b.value), "\(a) \(b)")
+                if a == copy { #expect(a.hashValue == copy.hashValue) }
+            }
+            #expect(a.isEventStream == (a.value == "STREAMING-AWS4-HMAC-SHA256-EVENTS"), "\(a)")
+        }
+    }
+
     @Test("isStreaming is true for exactly the STREAMING-* constants, isAWSChunked for all but the event stream's")
     func streamingConstants() throws {
         for constant in PayloadHash.constants {
