@@ -764,7 +764,6 @@ enum AuthorizationParser {
         let namesBytes = UnsafeBufferPointer(rebasing: q[signedHeaders])
         let kept = asymmetric ? nil : readings?.lookUp(credentialBytes, namesBytes)
         let isKept = kept != nil
-        let keptNamesEncoded = kept?.signedHeadersPercentEncoded
         let accessKeyID: Substring
         let dateStamp: String
         let region: String
@@ -838,14 +837,19 @@ enum AuthorizationParser {
                 throw queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800")
             }
         }
-        // Checked decoded (unless kept); held as a slice of `source` when there is one, else as the decoded text.
-        let namesEncoded =
-            keptNamesEncoded ?? (ByteSearch.index(of: 0x25, in: q, signedHeaders) < signedHeaders.upperBound)
+        // Checked decoded (unless kept); held as a slice of `source` when there is one, else as the
+        // decoded text; kept decoded when it holds escapes, and then read from the kept line.
         let names: SignedHeadersText
-        if isKept, let source {
+        let namesEncoded: Bool
+        if let decoded = kept?.decodedSignedHeaders {
+            namesEncoded = true
+            names = SignedHeadersText(decoded)
+        } else if isKept, let source {
+            namesEncoded = false
             let at = (source.offset + signedHeaders.lowerBound)..<(source.offset + signedHeaders.upperBound)
-            names = SignedHeadersText(source: source.text, range: at, percentEncoded: namesEncoded)
+            names = SignedHeadersText(source: source.text, range: at, percentEncoded: false)
         } else {
+            namesEncoded = ByteSearch.index(of: 0x25, in: q, signedHeaders) < signedHeaders.upperBound
             names = try withDecoded(q, signedHeaders) { p, r throws(VerificationFailure) -> SignedHeadersText in
                 if !isKept {
                     try checkSignedHeaders(p, r) {
@@ -880,7 +884,7 @@ enum AuthorizationParser {
                 PresignCredential(
                     accessKeyID: idInValue.map { .inValue(count: $0) } ?? .decoded(String(accessKeyID)),
                     dateStamp: dateStamp, region: region, service: service, terminator: terminator,
-                    signedHeadersPercentEncoded: namesEncoded),
+                    decodedSignedHeaders: namesEncoded ? names.string : nil),
                 for: credentialBytes, namesBytes)
         }
         claim = ClaimedAuthorization(

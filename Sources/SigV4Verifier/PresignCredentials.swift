@@ -34,24 +34,27 @@ final class PresignCredential: Sendable, Equatable {
     let service: String
     /// Nearly always `aws4_request` (the parser checks it later, as it checks an unkept one).
     let terminator: String
-    /// True when the `X-Amz-SignedHeaders` value holds `%` escapes (a claim decodes it when read).
-    let signedHeadersPercentEncoded: Bool
+    /// The `X-Amz-SignedHeaders` value decoded, when it holds `%` escapes (`host%3Bx-amz-date`, as
+    /// botocore and the Go SDK send it); nil when the value in the query is the line itself. A
+    /// claim from a kept reading reads the line here, where it would otherwise decode the value
+    /// each time it is read (twice per verification: the `host` check and the canonical request).
+    let decodedSignedHeaders: String?
 
     init(
         accessKeyID: AccessKeyID, dateStamp: String, region: String, service: String, terminator: String,
-        signedHeadersPercentEncoded: Bool
+        decodedSignedHeaders: String?
     ) {
         self.accessKeyID = accessKeyID
         self.dateStamp = dateStamp
         self.region = region
         self.service = service
         self.terminator = terminator
-        self.signedHeadersPercentEncoded = signedHeadersPercentEncoded
+        self.decodedSignedHeaders = decodedSignedHeaders
     }
 
     static func == (a: PresignCredential, b: PresignCredential) -> Bool {
         a.accessKeyID == b.accessKeyID && a.dateStamp == b.dateStamp && a.region == b.region && a.service == b.service
-            && a.terminator == b.terminator && a.signedHeadersPercentEncoded == b.signedHeadersPercentEncoded
+            && a.terminator == b.terminator && a.decodedSignedHeaders == b.decodedSignedHeaders
     }
 }
 
