@@ -1,3 +1,5 @@
+internal import CSigV4OpenSSL
+
 /// Lowercase hexadecimal encoding and decoding without `String(format:)`.
 package enum Hex {
     static let digits: (UInt64, UInt64) = (0x3736_3534_3332_3130, 0x6665_6463_6261_3938)  // "0123456789abcdef"
@@ -26,41 +28,53 @@ package enum Hex {
         }
     }
 
-    /// Writes the lowercase hex of `bytes` at `p` (`2 * bytes.count` bytes).
+    /// Writes the lowercase hex of `bytes` at `p` (`2 * bytes.count` bytes): sixteen bytes a step
+    /// (``encode16(_:to:)``), the last sixteen overlapping the step before when the count is not a
+    /// multiple of 16; under sixteen bytes, one byte at a time.
+    ///
+    /// ```swift
+    /// digest.withUnsafeBytes { Hex.write($0, to: out) }   // 64 digits at out
+    /// ```
     package static func write(_ bytes: UnsafeRawBufferPointer, to p: UnsafeMutablePointer<UInt8>) {
         let n = bytes.count
         guard n > 0 else { return }
         let src = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        let out = UnsafeMutableRawPointer(p)
+        guard n >= 16 else {
+            for i in 0..<n {
+                let b = src[i]
+                p[2 * i] = digit(b >> 4)
+                p[2 * i + 1] = digit(b & 0x0f)
+            }
+            return
+        }
         var i = 0
-        // Eight input bytes at a time: spread nibbles into 16 lanes, then map 0-9/a-f branch-free.
-        while i + 8 <= n {
-            let x = UInt64(littleEndian: UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self))
-            out.storeBytes(of: spread(UInt32(truncatingIfNeeded: x)), toByteOffset: 2 * i, as: UInt64.self)
-            out.storeBytes(of: spread(UInt32(truncatingIfNeeded: x >> 32)), toByteOffset: 2 * i + 8, as: UInt64.self)
-            i += 8
+        while i + 16 <= n {
+            encode16(src + i, to: p + 2 * i)
+            i += 16
         }
-        while i < n {
-            let b = src[i]
-            p[2 * i] = digit(b >> 4)
-            p[2 * i + 1] = digit(b & 0x0f)
-            i += 1
-        }
+        // The last sixteen bytes again, from n - 16: the digits before i are rewritten unchanged.
+        if i < n { encode16(src + (n - 16), to: p + 2 * (n - 16)) }
     }
 
-    /// Hex of four bytes as eight ASCII digits in memory order (little-endian word).
+    /// Writes the lowercase hex of the 16 bytes at `p` (32 digits) at `out`: SSE2 on x86-64, one
+    /// byte at a time elsewhere (`lanes.h`).
+    ///
+    /// ```swift
+    /// Hex.encode16(digest, to: out)        // out[0..<32]: the hex of digest[0..<16]
+    /// ```
     @inline(__always)
-    static func spread(_ v: UInt32) -> UInt64 {
-        // Byte k of v goes to bytes 2k (high nibble) and 2k+1 (low nibble).
-        var x = UInt64(v)
-        x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF
-        x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF
-        let hi = (x >> 4) & 0x000F_000F_000F_000F
-        let lo = (x & 0x000F_000F_000F_000F) << 8
-        let nibbles = hi | lo
-        // '0' + n, plus 39 more for n > 9 ('a' - '0' - 10).
-        let over9 = ((nibbles &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
-        return nibbles &+ 0x3030_3030_3030_3030 &+ over9 &* 39
+    package static func encode16(_ p: UnsafePointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) {
+        CSigV4OpenSSL_hex_encode16(p, out)
+    }
+
+    /// ``encode16(_:to:)`` one byte at a time (its fallback where SSE2 is missing), under its own
+    /// name so that tests hold the SSE2 one to it on every platform.
+    ///
+    /// ```swift
+    /// Hex.encode16Bytewise(bytes, to: out)   // the same 32 digits as Hex.encode16(bytes, to: out)
+    /// ```
+    package static func encode16Bytewise(_ p: UnsafePointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) {
+        CSigV4OpenSSL_hex_encode16_scalar(p, out)
     }
 
     /// Lowercase hex string of `bytes`.
@@ -106,8 +120,8 @@ package enum Hex {
     }
 
     /// Decodes `hex` (either case) into `out`, which must be exactly half as long; false on any
-    /// byte that is not a hex digit. Sixteen digits at a time, without a branch per digit: the
-    /// signatures a verifier reads are 64 digits.
+    /// byte that is not a hex digit. Sixteen digits a step with SSE2 (``decode16(_:into:lowercaseOnly:)``):
+    /// the signatures a verifier reads are 64 digits.
     package static func decode(_ hex: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Bool {
         decode(hex, into: out, lowercaseOnly: false)
     }
@@ -125,44 +139,64 @@ package enum Hex {
         decode(hex, into: out, lowercaseOnly: true)
     }
 
-    /// The two decoders' one body (`lowercaseOnly` a constant in each, so each gets its own copy).
+    /// The two decoders' one body (`lowercaseOnly` a constant in each, so each gets its own copy):
+    /// sixteen digits a step, the last sixteen overlapping the step before when the count is not a
+    /// multiple of 16 (an even count: the overlap starts on a digit pair); under sixteen digits, one
+    /// pair at a time.
     @inline(__always)
     private static func decode(
         _ hex: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, lowercaseOnly: Bool
     ) -> Bool {
-        guard hex.count == out.count * 2 else { return false }
+        let n = hex.count
+        guard n == out.count * 2 else { return false }
+        guard n >= 16 else {
+            var i = 0
+            while i < n {
+                let (hi, lo) = (hex[i], hex[i + 1])
+                if lowercaseOnly && (hi &- 0x41 < 6 || lo &- 0x41 < 6) { return false }
+                guard let h = value(hi), let l = value(lo) else { return false }
+                out[i / 2] = h << 4 | l
+                i += 2
+            }
+            return true
+        }
+        let src = hex.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let dst = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var bad: UInt32 = 0
         var i = 0
-        var bad: UInt64 = 0
-        while i + 16 <= hex.count {
-            let (a, okA) = nibbles(hex.loadUnaligned(fromByteOffset: i, as: UInt64.self), lowercaseOnly: lowercaseOnly)
-            let (b, okB) = nibbles(
-                hex.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self), lowercaseOnly: lowercaseOnly)
-            bad |= ~(okA & okB) & 0x8080_8080_8080_8080
-            out.storeBytes(of: (pack(a) | pack(b) << 32).littleEndian, toByteOffset: i / 2, as: UInt64.self)
+        while i + 16 <= n {
+            bad |= decode16(src + i, into: dst + i / 2, lowercaseOnly: lowercaseOnly)
             i += 16
         }
-        while i < hex.count {
-            let (hi, lo) = (hex[i], hex[i + 1])
-            if lowercaseOnly && (hi &- 0x41 < 6 || lo &- 0x41 < 6) { return false }
-            guard let h = value(hi), let l = value(lo) else { return false }
-            out[i / 2] = h << 4 | l
-            i += 2
-        }
+        if i < n { bad |= decode16(src + (n - 16), into: dst + (n - 16) / 2, lowercaseOnly: lowercaseOnly) }
         return bad == 0
     }
 
-    /// Eight ASCII bytes (little-endian word) → their digit values, one per byte, and a mask with
-    /// the high bit of each byte set where that byte is a hex digit (`A-F` not one when
-    /// `lowercaseOnly`).
+    /// Decodes the 16 hex digits at `p` (`0-9`, `a-f`; `A-F` too unless `lowercaseOnly`) into the
+    /// 8 bytes at `out`, and returns the mask of the digits that are not hex (bit k for `p[k]`), 0
+    /// when all are; `out` is written either way. SSE2 on x86-64, one digit at a time elsewhere
+    /// (`lanes.h`).
+    ///
+    /// ```swift
+    /// let bad = Hex.decode16(hex, into: out, lowercaseOnly: true)   // "0123456789abcdef" → 0
+    /// ```
     @inline(__always)
-    static func nibbles(_ word: UInt64, lowercaseOnly: Bool = false) -> (values: UInt64, valid: UInt64) {
-        let x = UInt64(littleEndian: word)
-        let low7 = ByteLanes.low7(x)
-        let digit = ByteLanes.digits(x)
-        let letter = ByteLanes.inRange(lowercaseOnly ? low7 : low7 | 0x2020_2020_2020_2020, 0x61, 0x67)
-        // '0'…'9' & 0xf = 0…9; 'a'/'A' & 0xf = 1, plus 9 for a letter.
-        let values = (x & 0x0f0f_0f0f_0f0f_0f0f) &+ (letter >> 7) &* 9
-        return (values, (digit | letter) & ~x)
+    package static func decode16(
+        _ p: UnsafePointer<UInt8>, into out: UnsafeMutablePointer<UInt8>, lowercaseOnly: Bool
+    ) -> UInt32 {
+        CSigV4OpenSSL_hex_decode16(p, out, lowercaseOnly ? 1 : 0)
+    }
+
+    /// ``decode16(_:into:lowercaseOnly:)`` one digit at a time (its fallback where SSE2 is
+    /// missing), under its own name so that tests hold the SSE2 one to it on every platform.
+    ///
+    /// ```swift
+    /// #expect(Hex.decode16(p, into: a, lowercaseOnly: true) == Hex.decode16Bytewise(p, into: b, lowercaseOnly: true))
+    /// ```
+    package static func decode16Bytewise(
+        _ p: UnsafePointer<UInt8>, into out: UnsafeMutablePointer<UInt8>, lowercaseOnly: Bool
+    ) -> UInt32 {
+        CSigV4OpenSSL_hex_decode16_scalar(p, out, lowercaseOnly ? 1 : 0)
     }
 
     /// True when every byte of `bytes` is `0-9` or `a-f` (lowercase hex, as `x-amz-content-sha256`
@@ -186,14 +220,6 @@ package enum Hex {
             i += 1
         }
         return ok == ByteLanes.high
-    }
-
-    /// Eight digit values (byte 2k the high nibble of output byte k) → four bytes in the low word.
-    @inline(__always)
-    static func pack(_ v: UInt64) -> UInt64 {
-        var t = ((v << 4) | (v >> 8)) & 0x00ff_00ff_00ff_00ff
-        t = (t | (t >> 8)) & 0x0000_ffff_0000_ffff
-        return (t | (t >> 16)) & 0x0000_0000_ffff_ffff
     }
 
     /// Decodes a hex string into bytes, or nil.

@@ -156,7 +156,7 @@ struct HashAndMACTests {
         #expect(SHA256Digest(hex: String(repeating: "z", count: 64)) == nil)
     }
 
-    @Test("the hex writer (8 bytes in a word, then byte by byte) gives a per-byte reference's digits for every byte value in every position of every length from 0 to 49")
+    @Test("the hex writer (16 bytes a step, the last 16 overlapping; under 16 byte by byte) gives a per-byte reference's digits for every byte value in every position of every length from 0 to 49")
     func hexWriterMatchesPerByteReference() {
         let digits = Array("0123456789abcdef".utf8)
         for count in 0...49 {
@@ -175,11 +175,11 @@ struct HashAndMACTests {
         }
     }
 
-    @Test("the word-at-a-time hex decoder agrees with the digit-at-a-time one for every byte in every position")
+    @Test("the 16-digits-a-step hex decoder agrees with the digit-at-a-time one for every byte in every position")
     func wordHexDecoderMatchesScalar() {
         var accepted = 0
-        // Lengths 64 and 18: the word loop, and the digit loop after it.
-        forEachOneByteReplaced(digits: "0123456789abcdefABCDEF", counts: [64, 18]) { hex, label in
+        // 64 (16-digit steps only), 18 and 30 (a last step overlapping the one before) and 14 (digit pairs).
+        forEachOneByteReplaced(digits: "0123456789abcdefABCDEF", counts: [64, 30, 18, 14]) { hex, label in
             var out = [UInt8](repeating: 0, count: hex.count / 2)
             let ok = hex.withUnsafeBytes { h in out.withUnsafeMutableBytes { Hex.decode(h, into: $0) } }
             var expected = [UInt8](repeating: 0, count: hex.count / 2)
@@ -190,7 +190,7 @@ struct HashAndMACTests {
                 accepted += 1
             }
         }
-        #expect(accepted == 22 * (64 + 18))
+        #expect(accepted == 22 * (64 + 30 + 18 + 14))
     }
 
     @Test("the word-at-a-time lowercase-hex check agrees with a per-byte one for every byte in every position")
@@ -209,7 +209,7 @@ struct HashAndMACTests {
     @Test("the lowercase-only hex decoder accepts what the lowercase check and the decoder accept together, for every byte in every position")
     func lowercaseHexDecoderMatchesCheckThenDecode() {
         var accepted = 0
-        // 64 (the word loop only), 18 (a word pass and a two-digit tail) and 0.
+        // 64 (16-digit steps only), 18 (a last step overlapping the first) and 0.
         forEachOneByteReplaced(digits: "0123456789abcdef", counts: [64, 18, 0]) { hex, label in
             var out = [UInt8](repeating: 0xEE, count: hex.count / 2)
             let ok = hex.withUnsafeBytes { h in out.withUnsafeMutableBytes { Hex.decodeLowercase(h, into: $0) } }
