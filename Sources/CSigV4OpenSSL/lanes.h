@@ -4,26 +4,66 @@
 //
 // `static inline`, so that Swift's optimizer inlines them into the scan's loop. SSE2 (every
 // x86-64 CPU) through Clang's vector extensions and `__builtin_ia32_pmovmskb128`, not the `_mm_*`
-// wrappers (see the CRC32C note in shim.h); elsewhere, one byte at a time.
+// wrappers (see the CRC32C note in shim.h); elsewhere, eight bytes at a time in a 64-bit word
+// (the `_scalar` versions, which tests hold to the SSE2 ones on every platform).
 #ifndef CSIGV4_OPENSSL_LANES_H
 #define CSIGV4_OPENSSL_LANES_H
 
 #include <stdint.h>
 #include <string.h>
 
-/// Bit k set where `p[k]` (k < 16) is not unreserved, one byte at a time: RFC 3986's unreserved
-/// bytes are `A-Z a-z 0-9 - . _ ~`, whose bits are set in two 64-bit words (bytes 0-63 and 64-127;
-/// none from 0x80 up).
+/// The eight bytes at `p` as a word whose lane k (bits 8k to 8k+7) is `p[k]`.
+static inline uint64_t CSigV4OpenSSL_lanes8(const uint8_t *p) {
+    uint64_t x;
+    memcpy(&x, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    return x;
+}
+
+/// The lanes of `low7` (each under 0x80) that are at least `k` (k <= 0x80), as high bits.
+static inline uint64_t CSigV4OpenSSL_at_least8(uint64_t low7, uint64_t k) {
+    return (low7 + (0x80 - k) * 0x0101010101010101ULL) & 0x8080808080808080ULL;
+}
+
+/// The lanes of `x` equal to `byte`, as high bits (exact: a matching lane never marks its neighbour).
+static inline uint64_t CSigV4OpenSSL_equal8(uint64_t x, uint8_t byte) {
+    uint64_t y = x ^ (byte * 0x0101010101010101ULL);
+    return ~(((y & 0x7f7f7f7f7f7f7f7fULL) + 0x7f7f7f7f7f7f7f7fULL) | y) & 0x8080808080808080ULL;
+}
+
+/// Bit k set where lane k of `lanes` (high bits only) is set: the eight high bits gathered into
+/// one byte by a multiply whose partial products never overlap.
+static inline uint32_t CSigV4OpenSSL_gather8(uint64_t lanes) {
+    return (uint32_t)(((lanes >> 7) * 0x0102040810204080ULL) >> 56);
+}
+
+/// The high bit of each lane of `x` set where that byte is not unreserved (RFC 3986: `A-Z a-z 0-9
+/// - . _ ~`; no byte from 0x80 up is): letters (either case: `| 0x20` folds `A-Z` onto `a-z` and
+/// nothing else onto it), `-` `.` and digits, `_` and `~` -- the rule of the SSE2 mask below.
+static inline uint64_t CSigV4OpenSSL_not_unreserved8(uint64_t x) {
+    const uint64_t low7 = x & 0x7f7f7f7f7f7f7f7fULL;
+    const uint64_t letter = CSigV4OpenSSL_at_least8(low7 | 0x2020202020202020ULL, 0x61)
+        & ~CSigV4OpenSSL_at_least8(low7 | 0x2020202020202020ULL, 0x7b);
+    const uint64_t dashToNine = CSigV4OpenSSL_at_least8(low7, 0x2d) & ~CSigV4OpenSSL_at_least8(low7, 0x3a);
+    const uint64_t unreserved = (letter | (dashToNine & ~CSigV4OpenSSL_equal8(x, 0x2f))
+        | CSigV4OpenSSL_equal8(x, 0x5f) | CSigV4OpenSSL_equal8(x, 0x7e)) & ~x;
+    return ~unreserved & 0x8080808080808080ULL;
+}
+
+/// Bit k set where `p[k]` (k < 16) is not unreserved: `CSigV4OpenSSL_not_unreserved16` without
+/// SSE2, eight bytes per step. (The one table of the set, for one byte at a time, is
+/// `URIEncoding.isUnreserved`'s in Swift.)
 static inline uint32_t CSigV4OpenSSL_not_unreserved16_scalar(const uint8_t *p) {
-    const uint64_t low = 0x03FF600000000000ULL, high = 0x47FFFFFE87FFFFFEULL;
-    uint32_t mask = 0;
-    for (int k = 0; k < 16; k++) {
-        uint8_t b = p[k];
-        uint64_t word = b < 64 ? low : high;
-        int unreserved = b < 128 && ((word >> (b & 63)) & 1) != 0;
-        mask |= (uint32_t)!unreserved << k;
-    }
-    return mask;
+    return CSigV4OpenSSL_gather8(CSigV4OpenSSL_not_unreserved8(CSigV4OpenSSL_lanes8(p)))
+        | CSigV4OpenSSL_gather8(CSigV4OpenSSL_not_unreserved8(CSigV4OpenSSL_lanes8(p + 8))) << 8;
+}
+
+/// Bit k set where `p[k]` (k < 16) is `byte`: `CSigV4OpenSSL_eq16` without SSE2, eight bytes per step.
+static inline uint32_t CSigV4OpenSSL_eq16_scalar(const uint8_t *p, uint8_t byte) {
+    return CSigV4OpenSSL_gather8(CSigV4OpenSSL_equal8(CSigV4OpenSSL_lanes8(p), byte))
+        | CSigV4OpenSSL_gather8(CSigV4OpenSSL_equal8(CSigV4OpenSSL_lanes8(p + 8), byte)) << 8;
 }
 
 /// The value of hex digit `c` (`0-9`, `a-f`; `A-F` too unless `lowercase_only`), or 16 for any
@@ -69,7 +109,14 @@ static inline CSigV4OpenSSL_v16i8 CSigV4OpenSSL_in_range16(CSigV4OpenSSL_v16u8 x
     return (CSigV4OpenSSL_v16i8)(x + (uint8_t)(0x80 - lower)) < (int8_t)(-128 + count);
 }
 
-/// The mask of `CSigV4OpenSSL_not_unreserved16_scalar`, with SSE2: letters (either case: `| 0x20`
+/// Bit k set where `p[k]` (k < 16) is `byte` (`pcmpeqb`, `pmovmskb`): the path scan's `/` and `.`.
+static inline uint32_t CSigV4OpenSSL_eq16(const uint8_t *p, uint8_t byte) {
+    CSigV4OpenSSL_v16u8 x;
+    memcpy(&x, p, 16);
+    return (uint32_t)__builtin_ia32_pmovmskb128((CSigV4OpenSSL_v16qi)(x == byte));
+}
+
+/// Bit k set where `p[k]` (k < 16) is not unreserved, with SSE2: letters (either case: `| 0x20`
 /// folds `A-Z` onto `a-z` and nothing else onto it), `-` to `9` but `/`, `_` and `~`.
 static inline uint32_t CSigV4OpenSSL_not_unreserved16(const uint8_t *p) {
     CSigV4OpenSSL_v16u8 x;
@@ -116,6 +163,10 @@ static inline void CSigV4OpenSSL_hex_encode16(const uint8_t *p, uint8_t *out) {
     memcpy(out + 16, &second, 16);
 }
 #else
+static inline uint32_t CSigV4OpenSSL_eq16(const uint8_t *p, uint8_t byte) {
+    return CSigV4OpenSSL_eq16_scalar(p, byte);
+}
+
 static inline uint32_t CSigV4OpenSSL_not_unreserved16(const uint8_t *p) {
     return CSigV4OpenSSL_not_unreserved16_scalar(p);
 }

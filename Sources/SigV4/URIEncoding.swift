@@ -31,48 +31,32 @@ public enum URIEncoding {
     }
 
     /// The index of the first byte at or after `i` in `t` that is not unreserved (`t.count` when
-    /// there is none): eight bytes at a time while they all are, then the last word of `t` (or byte
-    /// by byte in a target of fewer than 8 bytes). Queries are
-    /// mostly long unreserved runs (names, ids, dates, hex signatures) between a few `=`, `&` and
-    /// `%XX`.
+    /// there is none): sixteen bytes a step (``ByteLanes/notUnreserved16(_:)``) while they all are,
+    /// then the target's last 16 bytes, those before `i` (tested already) cleared; byte by byte in a
+    /// target of fewer than 16 bytes. Queries are mostly long unreserved runs (names, ids, dates, hex
+    /// signatures) between a few `=`, `&` and `%XX`.
     @inline(__always)
     package static func unreservedRunEnd(_ t: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {
         var i = i
-        if let base = t.baseAddress {
-            let raw = UnsafeRawPointer(base)
-            while i + 8 <= t.count {
-                let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                let notUnreserved = ~unreservedLanes(x) & ByteLanes.high
-                if notUnreserved != 0 { return i + notUnreserved.trailingZeroBitCount / 8 }
-                i += 8
+        let n = t.count
+        if let base = t.baseAddress, n >= 16 {
+            while i &+ 16 <= n {
+                let marked = ByteLanes.notUnreserved16(base + i)
+                if marked != 0 { return i &+ marked.trailingZeroBitCount }
+                i &+= 16
             }
-            // Fewer than 8 bytes left: the target's last word, its lanes before `i` (tested
-            // already) cleared, instead of a byte loop.
-            if i < t.count && t.count >= 8 {
-                let start = t.count - 8
-                let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt64.self))
-                let notUnreserved = ~unreservedLanes(x) & ByteLanes.high & (~0 << UInt64(8 * (i - start)))
-                return notUnreserved != 0 ? start + notUnreserved.trailingZeroBitCount / 8 : t.count
-            }
+            guard i < n else { return n }
+            let last = n &- 16
+            let marked = ByteLanes.notUnreserved16(base + last) & (~0 &<< UInt32(i &- last))
+            return marked != 0 ? last &+ marked.trailingZeroBitCount : n
         }
-        while i < t.count && isUnreserved(t[i]) { i += 1 }
+        while i < n && isUnreserved(t[i]) { i += 1 }
         return i
     }
 
-    /// The high bit of each byte lane of `x` set where that byte is unreserved: a digit, a letter
-    /// (either case: `| 0x20` folds `A-Z` onto `a-z` and nothing else onto it), `-`, `.`, `_` or `~`;
-    /// never for a byte with its high bit set.
-    @inline(__always)
-    package static func unreservedLanes(_ x: UInt64) -> UInt64 {
-        let low7 = ByteLanes.low7(x)
-        let digit = ByteLanes.digits(x)
-        let letter = ByteLanes.inRange(low7 | 0x2020_2020_2020_2020, 0x61, 0x7b)
-        let dashOrDot = ByteLanes.inRange(low7, 0x2d, 0x2f)
-        let other = ByteLanes.equal(x, 0x5f) | ByteLanes.equal(x, 0x7e)
-        return (digit | letter | dashOrDot | other) & ~x
-    }
-
-    /// Bytes 0–63 and 64–127 of the unreserved set: `- . 0-9` and `A-Z _ a-z ~`.
+    /// Bytes 0–63 and 64–127 of the unreserved set: `- . 0-9` and `A-Z _ a-z ~`. The one table of
+    /// the set: the 16-byte masks of `lanes.h` (``ByteLanes/notUnreserved16(_:)``) compute it from
+    /// ranges instead (a table lookup per lane is what they avoid), and tests hold them to it.
     @usableFromInline static let unreservedLow: UInt64 = 0x03FF_6000_0000_0000
     @usableFromInline static let unreservedHigh: UInt64 = 0x47FF_FFFE_87FF_FFFE
     /// The unreserved set plus `/` (0x2f), for paths.

@@ -1,12 +1,13 @@
-// Public (not internal, as in the other files): the inlinable `notUnreserved16` calls lanes.h.
+// Public (not internal, as in the other files): the inlinable `notUnreserved16` and `equal16` call lanes.h.
 public import CSigV4OpenSSL
 
 /// Tests on eight bytes at once, held in a `UInt64` (one lane per byte): each answer is a word
 /// with the high bit of every lane that passes set, and no other bit. The hex decoder, the
 /// `x-amz-content-sha256` check, the date parser and date-stamp checks, the query scan and the
-/// verifier's credential scan share them. Public and inlinable (this module is not a product): declared `package`, the calls from
-/// the other modules were not inlined, and a call per lane test cost the credential scan more than
-/// the tests. ``notUnreserved16(_:)`` tests sixteen bytes at once, in C (`lanes.h`).
+/// verifier's credential scan share them. Public and inlinable (this module is not a product):
+/// declared `package`, the calls from the other modules were not inlined, and a call per lane test
+/// cost the credential scan more than the tests. ``notUnreserved16(_:)`` and ``equal16(_:_:)`` test
+/// sixteen bytes at once, in C (`lanes.h`).
 ///
 /// ```swift
 /// let x = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
@@ -55,8 +56,8 @@ public enum ByteLanes {
     }
 
     /// Bit `k` set where byte `k` of the 16 at `p` is not unreserved (`A-Z a-z 0-9 - . _ ~`; no
-    /// byte from `0x80` up is), no other bit: sixteen lanes per step with SSE2 on x86-64, one byte
-    /// at a time elsewhere (`lanes.h`). The query scan's classification.
+    /// byte from `0x80` up is), no other bit: sixteen lanes per step with SSE2 on x86-64, two 64-bit
+    /// words elsewhere (`lanes.h`). The target scan's classification, path and query.
     ///
     /// ```swift
     /// let marked = ByteLanes.notUnreserved16(base + i)  // bit k: base[i + k] needs a look
@@ -67,13 +68,34 @@ public enum ByteLanes {
         CSigV4OpenSSL_not_unreserved16(p)
     }
 
-    /// ``notUnreserved16(_:)`` one byte at a time (its fallback where SSE2 is missing), under its
-    /// own name so that tests hold the SSE2 one to it on every platform.
+    /// Bit `k` set where byte `k` of the 16 at `p` is `byte`, no other bit (`pcmpeqb` and
+    /// `pmovmskb` with SSE2, two 64-bit words elsewhere; `lanes.h`). The path scan's `/` and `.`.
     ///
     /// ```swift
-    /// #expect(ByteLanes.notUnreserved16(p) == ByteLanes.notUnreserved16Bytewise(p))
+    /// let slashes = ByteLanes.equal16(base + i, 0x2f)
+    /// let lastSlash = i + 31 - slashes.leadingZeroBitCount  // when slashes != 0
     /// ```
-    package static func notUnreserved16Bytewise(_ p: UnsafePointer<UInt8>) -> UInt32 {
+    @inlinable @inline(__always)
+    public static func equal16(_ p: UnsafePointer<UInt8>, _ byte: UInt8) -> UInt32 {
+        CSigV4OpenSSL_eq16(p, byte)
+    }
+
+    /// ``notUnreserved16(_:)`` without SSE2 (its fallback elsewhere), under its own name so that
+    /// tests hold the SSE2 one and it to the definition on every platform.
+    ///
+    /// ```swift
+    /// #expect(ByteLanes.notUnreserved16(p) == ByteLanes.notUnreserved16Scalar(p))
+    /// ```
+    package static func notUnreserved16Scalar(_ p: UnsafePointer<UInt8>) -> UInt32 {
         CSigV4OpenSSL_not_unreserved16_scalar(p)
+    }
+
+    /// ``equal16(_:_:)`` without SSE2 (its fallback elsewhere), under its own name for the tests.
+    ///
+    /// ```swift
+    /// #expect(ByteLanes.equal16(p, 0x2f) == ByteLanes.equal16Scalar(p, 0x2f))
+    /// ```
+    package static func equal16Scalar(_ p: UnsafePointer<UInt8>, _ byte: UInt8) -> UInt32 {
+        CSigV4OpenSSL_eq16_scalar(p, byte)
     }
 }

@@ -4,7 +4,8 @@ import Testing
 
 /// The eight-lane byte tests against their one-byte definitions, on words built from every byte
 /// value in every lane (the hex decoder, the lowercase-hex check, the date-stamp check and the
-/// verifier's credential scan all rest on them).
+/// verifier's credential scan all rest on them), and the sixteen-lane ones of `lanes.h` (the target
+/// scan's path and query), SSE2 and scalar, against theirs.
 @Suite("byte lanes")
 struct ByteLanesTests {
     /// `answer` as one Bool per lane (lane 0 is the word's lowest byte).
@@ -48,12 +49,17 @@ struct ByteLanesTests {
         bytes.enumerated().reduce(0) { $0 | (isUnreserved($1.element) ? 0 : 1 << UInt32($1.offset)) }
     }
 
-    @Test("notUnreserved16 and its bytewise fallback mark exactly the bytes that are not unreserved")
-    func notUnreserved16MatchesItsDefinition() {
+    /// The mask `equal16` should give for `bytes` and `byte` (bit k for byte k: equal to `byte`).
+    static func equalMask(_ bytes: [UInt8], _ byte: UInt8) -> UInt32 {
+        bytes.enumerated().reduce(0) { $0 | ($1.element == byte ? 1 << UInt32($1.offset) : 0) }
+    }
+
+    /// Every byte value in every lane of 16 (the other lanes random, half of them from the bytes
+    /// around the edges of the unreserved set, and `/` and `.`), then 20,000 blocks of edge bytes.
+    static func blocks() -> [[UInt8]] {
         var rng = SystemRandomNumberGenerator()
-        // The bytes around every edge of the unreserved set, for the lanes beside the tested one.
         let edges: [UInt8] = [0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x39, 0x3a, 0x40, 0x41, 0x5a, 0x5b, 0x5e, 0x5f, 0x60, 0x61,
-                              0x7a, 0x7b, 0x7d, 0x7e, 0x7f, 0x80, 0xad, 0xc1, 0xdf, 0xe1, 0xfe, 0xff, 0x00]
+                              0x7a, 0x7b, 0x7d, 0x7e, 0x7f, 0x80, 0xad, 0xae, 0xaf, 0xc1, 0xdf, 0xe1, 0xfe, 0xff, 0x00]
         var inputs: [[UInt8]] = []
         for lane in 0..<16 {
             for byte in 0...255 {
@@ -66,11 +72,46 @@ struct ByteLanesTests {
             }
         }
         for _ in 0..<20_000 { inputs.append((0..<16).map { _ in edges.randomElement(using: &rng)! }) }
-        for bytes in inputs {
+        return inputs
+    }
+
+    @Test("notUnreserved16 and its scalar fallback mark exactly the bytes that are not unreserved")
+    func notUnreserved16MatchesItsDefinition() {
+        for bytes in Self.blocks() {
             bytes.withUnsafeBufferPointer { p in
                 let expected = Self.notUnreservedMask(bytes)
                 #expect(ByteLanes.notUnreserved16(p.baseAddress!) == expected, "\(bytes)")
-                #expect(ByteLanes.notUnreserved16Bytewise(p.baseAddress!) == expected, "\(bytes)")
+                #expect(ByteLanes.notUnreserved16Scalar(p.baseAddress!) == expected, "\(bytes)")
+            }
+        }
+    }
+
+    @Test("equal16 and its scalar fallback mark exactly the bytes equal to the one asked for, for every byte")
+    func equal16MatchesItsDefinition() {
+        var rng = SystemRandomNumberGenerator()
+        var cases: [(UInt8, [UInt8])] = []
+        for byte in 0...255 {
+            let c = UInt8(byte)
+            // `c` in every lane, its neighbours (which a borrow between lanes would mark) around it.
+            let near = [c, c &- 1, c &+ 1, c ^ 0x80, c ^ 0x01, 0x00, 0xff]
+            for lane in 0..<16 {
+                for _ in 0..<4 {
+                    var bytes = (0..<16).map { _ in
+                        Bool.random(using: &rng)
+                            ? near.randomElement(using: &rng)! : UInt8.random(in: 0...255, using: &rng)
+                    }
+                    bytes[lane] = c
+                    cases.append((c, bytes))
+                }
+            }
+        }
+        // The path scan's bytes against every block of the unreserved test.
+        for bytes in Self.blocks() { cases += [(0x2f, bytes), (0x2e, bytes)] }
+        for (byte, bytes) in cases {
+            bytes.withUnsafeBufferPointer { p in
+                let expected = Self.equalMask(bytes, byte)
+                #expect(ByteLanes.equal16(p.baseAddress!, byte) == expected, "\(byte) in \(bytes)")
+                #expect(ByteLanes.equal16Scalar(p.baseAddress!, byte) == expected, "\(byte) in \(bytes)")
             }
         }
     }

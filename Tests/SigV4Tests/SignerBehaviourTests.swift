@@ -500,9 +500,10 @@ struct CanonicalizationTests {
         #expect(String(decoding: URIEncoding.normalizePath(Array(input.utf8)), as: UTF8.self) == expected)
     }
 
-    @Test("the word-at-a-time unreserved run ends where the per-byte definition says, for every byte in every position")
+    @Test("the 16-byte-step unreserved run ends where the per-byte definition says, for every byte in every position")
     func unreservedRunEndAgreesWithPerByte() {
-        for length in [7, 8, 9, 16, 23] {
+        // Byte by byte under 16, one step, the overlapping last step, two steps and more.
+        for length in [7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 47] {
             for position in 0..<length {
                 for byte in 0...255 {
                     var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)

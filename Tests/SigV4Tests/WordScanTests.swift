@@ -7,7 +7,8 @@ import Testing
 /// inputs over the bytes each scan distinguishes, at every length around the word size (session 51
 /// moved the target scan's path, the end of `unreservedRunEnd`, the header value's space check and
 /// `copyBytes` of 17 to 32 bytes off byte loops and `memmove`, session 55 the query scan to 16-byte
-/// SSE2 steps; `WordCompareTests` holds the word compares).
+/// SSE2 steps, session 56 the path scan and `unreservedRunEnd` to them; `WordCompareTests` holds the
+/// word compares).
 @Suite("word-at-a-time scans")
 struct WordScanTests {
     /// Bytes the scans tell apart: unreserved, `/`, `.`, `?`, `=`, `&`, `%`, `#`, space, a control
@@ -37,18 +38,45 @@ struct WordScanTests {
         targets += [Array("/photos/2026/photo.jpg?size=large".utf8), Array("/a/b/c/d/e/f/g/h/.".utf8),
                     Array("/abcdefg/./x".utf8), Array("/abcdefg//x".utf8), Array("/abcdef/..".utf8),
                     Array("/abcdefgh/.well-known/x".utf8), Array("/abcdefg/".utf8)]
-        for target in targets {
-            target.withUnsafeBufferPointer { t in
-                let scan = TargetScan(t, looking: .signature)
-                let queryStart = target.firstIndex(of: 0x3f) ?? target.count
-                let path = UnsafeBufferPointer(rebasing: t[0..<queryStart])
-                #expect(scan.queryStart == queryStart, "\(target)")
-                #expect(scan.needsNormalization == URIEncoding.needsNormalization(path), "\(target)")
-                #expect(
-                    scan.pathIsPlain == path.dropFirst().allSatisfy { WordScanTests.isUnreserved($0) || $0 == 0x2f },
-                    "\(target)")
-                let acceptable = !target.contains { $0 < 0x20 || $0 == 0x7f || $0 == 0x23 }
-                #expect(((try? scan.check()) != nil) == acceptable, "\(target)")
+        for target in targets { WordScanTests.expectPathFacts(target) }
+    }
+
+    /// The path facts of `TargetScan` for `target`, against their rules one byte at a time.
+    static func expectPathFacts(_ target: [UInt8]) {
+        target.withUnsafeBufferPointer { t in
+            let scan = TargetScan(t, looking: .signature)
+            let queryStart = target.firstIndex(of: 0x3f) ?? target.count
+            let path = UnsafeBufferPointer(rebasing: t[0..<queryStart])
+            #expect(scan.queryStart == queryStart, "\(target)")
+            #expect(scan.needsNormalization == URIEncoding.needsNormalization(path), "\(target)")
+            #expect(
+                scan.pathIsPlain == path.dropFirst().allSatisfy { WordScanTests.isUnreserved($0) || $0 == 0x2f },
+                "\(target)")
+            let acceptable = target.first == 0x2f && !target.contains { $0 < 0x20 || $0 == 0x7f || $0 == 0x23 }
+            #expect(((try? scan.check()) != nil) == acceptable, "\(target)")
+        }
+    }
+
+    @Test("TargetScan's path facts equal the byte-by-byte rules with one piece at every offset, every length to 70")
+    func targetScanPathAtEveryOffset() {
+        // The path's 16-byte steps start at bytes 1, 17, 33…: a piece that stops them (or one that
+        // must not) at every offset of every step and of the tail, in paths of 0 to 70 bytes after
+        // the first `/`, of plain segments (the steps' case) or of any path bytes (`/` and `.` too).
+        let pieces = ["/", ".", "%", "%2F", "/.", "/..", "//", "/./", "/../", "./", "?", "#", " ", "+", "=", "&", "~",
+                      "-", "_", "Z", "9", "\u{01}", "\u{7f}"].map { Array($0.utf8) } + [[0x80], [0xc3, 0xa9], [0xff]]
+        var rng = SplitMix64(seed: 56)
+        let plain = Array("photos2026-photo_jpg~x/a".utf8)
+        for length in 0...70 {
+            for offset in 0...length {
+                for piece in pieces {
+                    let fill: [UInt8] = Bool.random(using: &rng)
+                        ? (0..<length).map { plain[$0 % plain.count] }
+                        : (0..<length).map { _ in WordScanTests.pathAlphabet.randomElement(using: &rng)! }
+                    var path = [0x2f] + fill
+                    path.replaceSubrange((1 + offset)..<min(1 + offset + piece.count, path.count), with: piece)
+                    path = Array(path.prefix(1 + length))
+                    for suffix in [[], Array("?a=b".utf8)] { WordScanTests.expectPathFacts(path + suffix) }
+                }
             }
         }
     }
@@ -179,8 +207,9 @@ struct WordScanTests {
 
     @Test("unreservedRunEnd finds the first byte that is not unreserved, from every start")
     func unreservedRunEnd() {
-        let inputs = WordScanTests.generated(5_000, seed: 53, lengths: 0...40, alphabet: WordScanTests.alphabet)
-            + WordScanTests.generated(5_000, seed: 54, lengths: 0...40, alphabet: Array("ab09-_~.".utf8) + [0x2f])
+        // Every length around two 16-byte steps and the overlapping last step after them.
+        let inputs = WordScanTests.generated(4_000, seed: 53, lengths: 0...70, alphabet: WordScanTests.alphabet)
+            + WordScanTests.generated(4_000, seed: 54, lengths: 0...70, alphabet: Array("ab09-_~.".utf8) + [0x2f])
         for bytes in inputs {
             bytes.withUnsafeBufferPointer { t in
                 for start in 0...bytes.count {
