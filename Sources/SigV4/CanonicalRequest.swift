@@ -210,40 +210,45 @@ package struct CanonicalRequestBuilder {
 
     /// One query parameter: its name's `nameCount` bytes at `base`, then its value's
     /// `valueCount` bytes at `value` (in the query itself when it needs no encoding, or in
-    /// scratch where it was encoded).
+    /// scratch where it was encoded). The sort moves ``SortKey``s, not these.
     struct Parameter {
         var base: UnsafePointer<UInt8>
         var value: UnsafePointer<UInt8>
-        var nameCount: Int32
-        var valueCount: Int32
-        /// The name's first eight bytes, big-endian, zero-padded: keys in the order of the names
-        /// (no encoded name holds a zero byte, so a shorter name's padding sorts it first, as a
-        /// prefix sorts first). Names equal in these bytes are compared in full.
-        var key: UInt64
+        var nameCount: Int
+        var valueCount: Int
 
-        init(name: UnsafePointer<UInt8>, count: Int, value: UnsafePointer<UInt8>, count valueCount: Int) {
-            base = name
-            self.value = value
-            nameCount = Int32(count)
-            self.valueCount = Int32(valueCount)
-            if count >= 8 {
-                key = UInt64(bigEndian: UnsafeRawPointer(name).loadUnaligned(as: UInt64.self))
-            } else {
-                var k: UInt64 = 0
-                for i in 0..<8 { k = k << 8 | (i < count ? UInt64(name[i]) : 0) }
-                key = k
-            }
-        }
-
-        var name: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: Int(nameCount)) }
-        var valueBytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: value, count: Int(valueCount)) }
+        var name: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: nameCount) }
+        var valueBytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: value, count: valueCount) }
 
         /// Name, then value, by bytes.
         static func < (a: Parameter, b: Parameter) -> Bool {
-            if a.key != b.key { return a.key < b.key }
             let c = ByteSearch.compare(a.name, b.name)
             if c != 0 { return c < 0 }
             return ByteSearch.compare(a.valueBytes, b.valueBytes) < 0
+        }
+    }
+
+    /// What the canonical query's sort moves: a ``Parameter``'s place among the parameters and
+    /// its name's first eight bytes, big-endian, zero-padded. Keys are in the order of the names
+    /// (no encoded name holds a zero byte, so a shorter name's padding sorts it first, as a prefix
+    /// sorts first); parameters whose keys are equal are compared in full.
+    struct SortKey {
+        var key: UInt64
+        var index: Int
+
+        /// The key of the `count` bytes at `name`. `readable`: eight bytes at `name` may be read
+        /// even when the name is shorter (they lie in the same buffer), so a short name's key is
+        /// one load, masked, instead of a loop over its bytes.
+        @inline(__always)
+        static func key(_ name: UnsafePointer<UInt8>, count: Int, readable: Bool) -> UInt64 {
+            if count >= 8 || readable {
+                let word = UInt64(bigEndian: UnsafeRawPointer(name).loadUnaligned(as: UInt64.self))
+                // For 0 to 7 bytes, keeps the first `count` (a shift by 64 would keep them all).
+                return count >= 8 ? word : word & ~(UInt64.max &>> UInt64(truncatingIfNeeded: count &<< 3))
+            }
+            var k: UInt64 = 0
+            for i in 0..<count { k |= UInt64(name[i]) << UInt64(56 - 8 * i) }
+            return k
         }
     }
 
@@ -276,22 +281,39 @@ package struct CanonicalRequestBuilder {
         let maxParameters = 1 + qParameters + ByteSearch.count(of: 0x26, in: extra)
         // Scratch only for what is encoded (the parameters read in place need none).
         let scratchCount = alreadyCanonical ? 1 : q.count * 3
+        // The parameters, then the keys the sort moves, in one allocation.
+        let keysOffset = maxParameters * MemoryLayout<Parameter>.stride
+        let byteCount = keysOffset + maxParameters * MemoryLayout<SortKey>.stride
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: scratchCount) { scratch in
-            withUnsafeTemporaryAllocation(of: Parameter.self, capacity: maxParameters) { params in
+            withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: MemoryLayout<Parameter>.alignment) { raw in
+                let params = raw.baseAddress!.bindMemory(to: Parameter.self, capacity: maxParameters)
+                let keys = (raw.baseAddress! + keysOffset).bindMemory(to: SortKey.self, capacity: maxParameters)
                 var count = 0
+                // The bytes of every `name=value`, without the `&`s between them.
+                var total = 0
+                // A parameter's name and value; `readable`: see ``SortKey/key(_:count:readable:)``.
+                func add(
+                    _ name: UnsafePointer<UInt8>, _ nameCount: Int, _ value: UnsafePointer<UInt8>, _ valueCount: Int,
+                    readable: Bool
+                ) {
+                    (params + count).initialize(
+                        to: Parameter(base: name, value: value, nameCount: nameCount, valueCount: valueCount))
+                    (keys + count).initialize(
+                        to: SortKey(key: SortKey.key(name, count: nameCount, readable: readable), index: count))
+                    total &+= nameCount &+ valueCount &+ 1
+                    count &+= 1
+                }
                 if let qBase = q.baseAddress {
                     let base = scratch.baseAddress!
                     var used = 0
                     // The element `start..<i`, its name ending at `eq` (its first `=`, or `i`): one
-                    // that is neither empty nor the skipped one.
-                    func add(_ start: Int, _ eq: Int, _ i: Int) {
-                        let valueStart = eq < i ? eq + 1 : i
+                    // that is neither empty nor the skipped one. (Indices of `q`: no overflow.)
+                    func element(_ start: Int, _ eq: Int, _ i: Int) {
+                        let valueStart = eq < i ? eq &+ 1 : i
                         if alreadyCanonical {
-                            params.initializeElement(
-                                at: count,
-                                to: Parameter(
-                                    name: qBase + start, count: eq - start, value: qBase + valueStart,
-                                    count: i - valueStart))
+                            add(
+                                qBase + start, eq &- start, qBase + valueStart, i &- valueStart,
+                                readable: start &+ 8 <= q.count)
                         } else {
                             let nameStart = used
                             used += URIEncoding.encode(
@@ -301,22 +323,20 @@ package struct CanonicalRequestBuilder {
                             used += URIEncoding.encode(
                                 UnsafeBufferPointer(rebasing: q[valueStart..<i]), into: base + used,
                                 keepSlash: false, keepEscapes: true, plus: plus)
-                            params.initializeElement(
-                                at: count,
-                                to: Parameter(
-                                    name: base + nameStart, count: split - nameStart, value: base + split,
-                                    count: used - split))
+                            // The name's eight bytes are read only from what was written.
+                            add(
+                                base + nameStart, split - nameStart, base + split, used - split,
+                                readable: nameStart + 8 <= used)
                         }
-                        count += 1
                     }
                     var start = 0
                     if let elements {
                         var k = 0
                         while k < elements.count {
-                            let end = elements[k + 1]
-                            if end > start && start != skipping { add(start, elements[k], end) }
-                            start = end + 1
-                            k += 2
+                            let end = elements[k &+ 1]
+                            if end > start && start != skipping { element(start, elements[k], end) }
+                            start = end &+ 1
+                            k &+= 2
                         }
                     } else {
                         var i = 0
@@ -324,10 +344,10 @@ package struct CanonicalRequestBuilder {
                         while i <= n {
                             i = ByteSearch.index(of: 0x26, in: q, i..<n)  // this element ends at `&` or at the end
                             if i > start && start != skipping {
-                                add(start, ByteSearch.index(of: 0x3d, in: q, start..<i), i)
+                                element(start, ByteSearch.index(of: 0x3d, in: q, start..<i), i)
                             }
-                            start = i + 1
-                            i += 1
+                            start = i &+ 1
+                            i &+= 1
                         }
                     }
                 }
@@ -339,39 +359,57 @@ package struct CanonicalRequestBuilder {
                         i = ByteSearch.index(of: 0x26, in: extra, i..<extra.count)
                         if i > start {
                             let eq = ByteSearch.indexInShortRange(of: 0x3d, in: extra, start..<i)
-                            let valueStart = eq < i ? eq + 1 : i
-                            params.initializeElement(
-                                at: count,
-                                to: Parameter(
-                                    name: e + start, count: eq - start, value: e + valueStart, count: i - valueStart))
-                            count += 1
+                            let valueStart = eq < i ? eq &+ 1 : i
+                            add(
+                                e + start, eq &- start, e + valueStart, i &- valueStart,
+                                readable: start &+ 8 <= extra.count)
                         }
-                        start = i + 1
-                        i += 1
+                        start = i &+ 1
+                        i &+= 1
                     }
+                }
+                guard count > 0 else { return }
+                // Keys first; names that share their first eight bytes, then values, in full.
+                func precedes(_ a: SortKey, _ b: SortKey) -> Bool {
+                    a.key != b.key ? a.key < b.key : params[a.index] < params[b.index]
                 }
                 if count <= 48 {
                     var i = 1
                     while i < count {
-                        let p = params[i]
-                        var j = i - 1
-                        while j >= 0 && p < params[j] {
-                            params[j + 1] = params[j]
-                            j -= 1
+                        let k = keys[i]
+                        var j = i &- 1
+                        while j >= 0 && precedes(k, keys[j]) {
+                            keys[j &+ 1] = keys[j]
+                            j &-= 1
                         }
-                        params[j + 1] = p
-                        i += 1
+                        keys[j &+ 1] = k
+                        i &+= 1
                     }
                 } else {
-                    var prefix = UnsafeMutableBufferPointer(rebasing: params[0..<count])
-                    prefix.sort(by: <)
+                    var all = UnsafeMutableBufferPointer(start: keys, count: count)
+                    all.sort(by: precedes)
                 }
-                for k in 0..<count {
-                    let p = params[k]
-                    if k > 0 { out.append(0x26) }
-                    out.append(p.name)
-                    out.append(0x3d)
-                    out.append(p.valueBytes)
+                // One capacity check for the whole string: `name=value` joined by `&`. (Read from
+                // constants: a closure that captured the mutable `count` would check its access.)
+                let n = count
+                out.write(upTo: total &+ n &- 1) { p in
+                    var at = 0
+                    for k in 0..<n {
+                        let parameter = params[keys[k].index]
+                        if k > 0 {
+                            p[at] = 0x26
+                            at &+= 1
+                        }
+                        copyBytes(
+                            to: p + at, from: UnsafeRawBufferPointer(start: parameter.base, count: parameter.nameCount))
+                        at &+= parameter.nameCount
+                        p[at] = 0x3d
+                        copyBytes(
+                            to: p + (at &+ 1),
+                            from: UnsafeRawBufferPointer(start: parameter.value, count: parameter.valueCount))
+                        at &+= 1 &+ parameter.valueCount
+                    }
+                    return at
                 }
             }
         }
