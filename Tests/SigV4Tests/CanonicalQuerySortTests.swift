@@ -123,7 +123,7 @@ struct CanonicalQuerySortTests {
         return c.query.withUnsafeBufferPointer { q in
             c.extra.withUnsafeBufferPointer { extra in
                 ends.withUnsafeBufferPointer { ends in
-                    (try? ByteWriter.makeArray(capacity: 3 * q.count + extra.count + 2) { w in
+                    (try? ByteWriter.makeArray(capacity: 3 * (q.count + extra.count) + 2) { w in
                         CanonicalRequestBuilder.appendCanonicalQuery(
                             q, encodedExtra: extra, plus: c.plus, alreadyCanonical: c.alreadyCanonical,
                             skipping: c.skipping, elements: c.withElements ? ends : nil, to: &w)
