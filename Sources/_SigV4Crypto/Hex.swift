@@ -2,9 +2,7 @@ internal import CSigV4OpenSSL
 
 /// Lowercase hexadecimal encoding and decoding without `String(format:)`.
 package enum Hex {
-    static let digits: (UInt64, UInt64) = (0x3736_3534_3332_3130, 0x6665_6463_6261_3938)  // "0123456789abcdef"
-
-    
+    /// The lowercase hex digit of `nibble` (0-15).
     package static func digit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble
     }
@@ -95,7 +93,6 @@ package enum Hex {
     }
 
     /// Value of one hex digit, or nil.
-    
     package static func value(_ c: UInt8) -> UInt8? {
         switch c {
         case 0x30...0x39: return c &- 0x30
