@@ -78,8 +78,11 @@ public struct ServiceRules: Sendable, Hashable {
     /// The rules for a signing name.
     public static func forService(_ service: String) -> ServiceRules {
         // The table's few names compared as bytes, length first: a verifier asks once per request,
-        // and hashing the name for the dictionary cost about 60 ns of a verification.
-        withUTF8Bytes(service) { raw in
+        // and hashing the name for the dictionary cost about 60 ns of a verification. A name whose
+        // length no entry has (most services) is answered from its count alone, without its bytes.
+        let count = service.utf8.count
+        guard count < 64, entryLengths & (1 &<< UInt64(count)) != 0 else { return .standard }
+        return withUTF8Bytes(service) { raw in
             let name = raw.bindMemory(to: UInt8.self)
             for entry in entries where entry.name.count == name.count {
                 if entry.name.withUnsafeBufferPointer({ ByteSearch.compare($0, name) == 0 }) { return entry.rules }
@@ -90,6 +93,9 @@ public struct ServiceRules: Sendable, Hashable {
 
     /// ``table`` as a list of (UTF-8 name, rules), for ``forService(_:)``.
     static let entries: [(name: [UInt8], rules: ServiceRules)] = table.map { (Array($0.key.utf8), $0.value) }
+
+    /// Bit n set when an entry of ``table`` has a name of n bytes (every name is under 64).
+    static let entryLengths: UInt64 = table.keys.reduce(0) { $0 | 1 << UInt64($1.utf8.count) }
 }
 
 extension ServiceRules.SessionTokenPlacement {
