@@ -271,9 +271,18 @@ extension AmzDate {
     /// True when ``dateStamp`` is the text `stamp` holds.
     package func hasDateStamp(bytes stamp: UnsafeRawBufferPointer) -> Bool {
         // Eight digits naming a real day, and that day this date's (no text written).
-        guard stamp.count == 8,
-            let day = AmzDate.civilDayNumber(UInt64(littleEndian: stamp.loadUnaligned(as: UInt64.self)))
-        else { return false }
-        return Int64(day) == dayNumber
+        AmzDate.dayNumber(ofStamp: stamp) == dayNumber
+    }
+
+    /// The day (``dayNumber``) a date stamp names: `stamp` holds eight digits, `YYYYMMDD`, of a
+    /// real day; nil otherwise. A date has the stamp exactly when its ``dayNumber`` is this.
+    ///
+    /// ```swift
+    /// AmzDate.dayNumber(ofStamp: UnsafeRawBufferPointer(...))   // "19700102" → 1, "20150230" → nil
+    /// ```
+    package static func dayNumber(ofStamp stamp: UnsafeRawBufferPointer) -> Int64? {
+        guard stamp.count == 8, let day = civilDayNumber(UInt64(littleEndian: stamp.loadUnaligned(as: UInt64.self)))
+        else { return nil }
+        return Int64(day)
     }
 }

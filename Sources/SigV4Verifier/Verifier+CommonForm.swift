@@ -123,9 +123,9 @@ extension Verifier {
         let rules = known.rules
         // S3 Express reads its session token from another field: the full verification's.
         guard rules.sessionTokenPlacement != .s3SessionToken else { return false }
-        guard let signedAt = facts.firstAmzDate,
-            signedAt.hasDateStamp(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[known.date]))
-        else { return false }
+        guard let signedAt = facts.firstAmzDate, let day = known.dateDay, signedAt.dayNumber == day else {
+            return false
+        }
         let skew = now.secondsSince1970 - signedAt.secondsSince1970
         guard skew <= storage.policy.maxClockSkew, -skew <= storage.policy.maxClockSkew,
             amzFieldsSigned(

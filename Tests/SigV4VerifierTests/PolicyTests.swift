@@ -271,6 +271,17 @@ struct PolicyTests {
         let refused = await check(.default, r)
         #expect(refused.code == "AuthorizationHeaderMalformed")
         #expect(refused.failure?.message.contains("Invalid credential date \"20150829\"") == true)
+        // The same `Authorization` prefix read and kept first, from a request of the 29th that passes
+        // (the common form keeps the scope's day with the prefix): the 30th's X-Amz-Date is still refused.
+        let verifier = Fixture.verifier(policy: .default)
+        let dayBefore = Fixture.date.adding(seconds: -86_400)
+        let earlier = try Fixture.signer().sign(request, payload: .emptySHA256, at: dayBefore)
+        let keptPrefix = String(auth.prefix(auth.count - 64))
+        #expect(earlier.request.headerFields[.authorization]?.hasPrefix(keptPrefix) == true)
+        let earlierResult = await verifier.verify(
+            VerificationRequest(earlier.request), payload: .body([]), now: dayBefore)
+        #expect(earlierResult.isAccepted)
+        #expect(await verifier.verify(r, payload: .body([]), now: Fixture.date).code == "AuthorizationHeaderMalformed")
         var policy = VerificationPolicy()
         policy.requireScopeDateMatch = false
         let accepted = await check(policy, r)
