@@ -265,13 +265,8 @@ extension AmzDate {
 
     /// True when ``dateStamp`` is `stamp`, compared without making the string.
     package func hasDateStamp(_ stamp: String) -> Bool {
-        withUTF8Bytes(stamp) { hasDateStamp(bytes: $0) }
-    }
-
-    /// True when ``dateStamp`` is the text `stamp` holds.
-    package func hasDateStamp(bytes stamp: UnsafeRawBufferPointer) -> Bool {
         // Eight digits naming a real day, and that day this date's (no text written).
-        AmzDate.dayNumber(ofStamp: stamp) == dayNumber
+        withUTF8Bytes(stamp) { AmzDate.dayNumber(ofStamp: $0) == dayNumber }
     }
 
     /// The day (``dayNumber``) a date stamp names: `stamp` holds eight digits, `YYYYMMDD`, of a

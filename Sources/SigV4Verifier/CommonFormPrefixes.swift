@@ -21,7 +21,6 @@ import _SigV4Crypto
 final class CommonFormPrefix: Sendable, Equatable {
     /// Where the parts are, as indices of the value (the same in every value with this prefix).
     let id: Range<Int>
-    let date: Range<Int>
     /// The `SignedHeaders` value: lowercase tokens, strictly ascending, joined by `;`.
     let names: Range<Int>
     /// Where the first signed name not below `x-amz-` starts, as an index of the `SignedHeaders`
@@ -43,11 +42,10 @@ final class CommonFormPrefix: Sendable, Equatable {
     let passesPolicy: Bool
 
     init(
-        id: Range<Int>, date: Range<Int>, names: Range<Int>, amzNamesStart: Int, region: String, service: String,
+        id: Range<Int>, names: Range<Int>, amzNamesStart: Int, region: String, service: String,
         dateStamp: String, dateDay: Int64?, rules: ServiceRules, passesPolicy: Bool
     ) {
         self.id = id
-        self.date = date
         self.names = names
         self.amzNamesStart = amzNamesStart
         self.region = region
@@ -59,7 +57,7 @@ final class CommonFormPrefix: Sendable, Equatable {
     }
 
     static func == (a: CommonFormPrefix, b: CommonFormPrefix) -> Bool {
-        a.id == b.id && a.date == b.date && a.names == b.names && a.amzNamesStart == b.amzNamesStart
+        a.id == b.id && a.names == b.names && a.amzNamesStart == b.amzNamesStart
             && a.region == b.region && a.service == b.service
             && a.dateStamp == b.dateStamp && a.dateDay == b.dateDay && a.rules == b.rules
             && a.passesPolicy == b.passesPolicy
@@ -98,7 +96,7 @@ final class CommonFormPrefix: Sendable, Equatable {
             && (!(policy.requireSignedHost || policy.virtualHostedStyle != nil)
                 || ByteSearch.anyName(of: names, { ByteSearch.equals(UnsafeRawBufferPointer($0), "host") }))
         return CommonFormPrefix(
-            id: parts.id, date: parts.date, names: namesStart..<namesEnd, amzNamesStart: amzNamesStart(names),
+            id: parts.id, names: namesStart..<namesEnd, amzNamesStart: amzNamesStart(names),
             region: region, service: service,
             dateStamp: AuthorizationParser.text(p, parts.date),
             dateDay: AmzDate.dayNumber(
