@@ -263,12 +263,6 @@ extension AmzDate {
         return (v &* (10000 << 32 + 1)) >> 32
     }
 
-    /// True when ``dateStamp`` is `stamp`, compared without making the string.
-    package func hasDateStamp(_ stamp: String) -> Bool {
-        // Eight digits naming a real day, and that day this date's (no text written).
-        withUTF8Bytes(stamp) { AmzDate.dayNumber(ofStamp: $0) == dayNumber }
-    }
-
     /// The day (``dayNumber``) a date stamp names: `stamp` holds eight digits, `YYYYMMDD`, of a
     /// real day; nil otherwise. A date has the stamp exactly when its ``dayNumber`` is this.
     ///

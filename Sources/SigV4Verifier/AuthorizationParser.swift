@@ -9,6 +9,10 @@ struct ClaimedAuthorization: Sendable {
     /// its own would be an allocation per request), else a string of its own.
     var accessKeyID: Substring
     var dateStamp: String
+    /// The day ``dateStamp`` names (``AmzDate/dayNumber``), nil when it names none (`20150230`):
+    /// read from the credential's bytes when it is parsed (or kept with a presigned reading), so the
+    /// scope-date check compares two numbers instead of reading the stamp's text per request.
+    var dateDay: Int64?
     var region: String
     var service: String
     var terminator: String
@@ -355,39 +359,44 @@ enum AuthorizationParser {
             throw malformed("the Signature must be 64 lowercase hexadecimal digits")
         }
         claim = ClaimedAuthorization(
-            accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
-            signedHeadersText: names, signature: sig, presign: nil)
+            accessKeyID: scope.0, dateStamp: scope.1, dateDay: scope.2, region: scope.3, service: scope.4,
+            terminator: scope.5, signedHeadersText: names, signature: sig, presign: nil)
     }
 
     /// ``parseHeader(_:source:into:)``'s end for SigV4a, out of line so the SigV4 path stays as small
     /// as it was (an extra inlined branch there cost header verification several per cent).
     @inline(never)
     static func setSigV4aClaim(
-        _ p: UnsafeBufferPointer<UInt8>, signature: Range<Int>, scope: (Substring, String, String, String, String),
+        _ p: UnsafeBufferPointer<UInt8>, signature: Range<Int>, scope: (Substring, String, Int64?, String, String, String),
         names: SignedHeadersText, into claim: inout ClaimedAuthorization?
     ) throws(VerificationFailure) {
         guard let der = ecdsaSignature(p, signature) else {
             throw malformed("the Signature must be the hexadecimal DER encoding of an ECDSA signature")
         }
         claim = ClaimedAuthorization(
-            accessKeyID: scope.0, dateStamp: scope.1, region: scope.2, service: scope.3, terminator: scope.4,
-            signedHeadersText: names, signature: digestOf(der), presign: nil,
+            accessKeyID: scope.0, dateStamp: scope.1, dateDay: scope.2, region: scope.3, service: scope.4,
+            terminator: scope.5, signedHeadersText: names, signature: digestOf(der), presign: nil,
             sigV4a: ClaimedAuthorization.SigV4aClaim(der: der, regionSet: nil))
     }
 
-    /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts;
+    /// `AKID/YYYYMMDD/region/service/aws4_request` in `r` → its five parts, with the day the date
+    /// names (``AmzDate/dayNumber(ofStamp:)``, nil for eight digits that name no day) after the date;
     /// `asymmetric` (SigV4a): `AKID/YYYYMMDD/service/aws4_request`, with an empty region. `idSlice`:
     /// the access key id at a range of `p` as a slice of the string `p` was read from, when it can be one.
     static func parseCredential(
         _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, asymmetric: Bool = false,
         idSlice: (Range<Int>) -> Substring? = { _ in nil }, fail: (String) -> VerificationFailure
-    ) throws(VerificationFailure) -> (Substring, String, String, String, String) {
+    ) throws(VerificationFailure) -> (Substring, String, Int64?, String, String, String) {
         let parts = try credentialParts(p, r, asymmetric: asymmetric, fail: fail)
+        let day = AmzDate.dayNumber(ofStamp: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: p[parts.date])))
         // The terminator is nearly always `aws4_request`: its text is not made again.
         let terminator =
             ByteSearch.equals(p, parts.terminator, "aws4_request") ? CredentialScope.terminator : text(p, parts.terminator)
         let accessKeyID = idSlice(parts.id) ?? Substring(text(p, parts.id))
-        return (accessKeyID, text(p, parts.date), parts.region.map { text(p, $0) } ?? "", text(p, parts.service), terminator)
+        return (
+            accessKeyID, text(p, parts.date), day, parts.region.map { text(p, $0) } ?? "", text(p, parts.service),
+            terminator
+        )
     }
 
     /// Where a credential's parts are, as indices of the buffer it was read from.
@@ -766,6 +775,7 @@ enum AuthorizationParser {
         let isKept = kept != nil
         let accessKeyID: Substring
         let dateStamp: String
+        let dateDay: Int64?
         let region: String
         let service: String
         let terminator: String
@@ -782,6 +792,7 @@ enum AuthorizationParser {
                 accessKeyID = Substring(id)
             }
             dateStamp = kept.dateStamp
+            dateDay = kept.dateDay
             region = kept.region
             service = kept.service
             terminator = kept.terminator
@@ -791,7 +802,7 @@ enum AuthorizationParser {
             let firstEscape = ByteSearch.index(of: 0x25, in: q, credential)
             // Taken apart at once: reading `scope.0` … `scope.4` of a tuple of strings copies the whole
             // tuple for each element (a retain per string each time).
-            (accessKeyID, dateStamp, region, service, terminator) = try withDecoded(q, credential) {
+            (accessKeyID, dateStamp, dateDay, region, service, terminator) = try withDecoded(q, credential) {
                 p, r throws(VerificationFailure) in
                 try parseCredential(
                     p, r, asymmetric: asymmetric,
@@ -883,13 +894,13 @@ enum AuthorizationParser {
             readings.remember(
                 PresignCredential(
                     accessKeyID: idInValue.map { .inValue(count: $0) } ?? .decoded(String(accessKeyID)),
-                    dateStamp: dateStamp, region: region, service: service, terminator: terminator,
+                    dateStamp: dateStamp, dateDay: dateDay, region: region, service: service, terminator: terminator,
                     decodedSignedHeaders: namesEncoded ? names.string : nil),
                 for: credentialBytes, namesBytes)
         }
         claim = ClaimedAuthorization(
-            accessKeyID: accessKeyID, dateStamp: dateStamp, region: region, service: service, terminator: terminator,
-            signedHeadersText: names, signature: sig,
+            accessKeyID: accessKeyID, dateStamp: dateStamp, dateDay: dateDay, region: region, service: service,
+            terminator: terminator, signedHeadersText: names, signature: sig,
             presign: .init(
                 date: date, expires: expires, sessionToken: token, signatureElement: found.signatureElement,
                 tokenElement: found.tokenElement),

@@ -268,7 +268,7 @@ extension Verifier {
             throw invalid("x-amz-algorithm", "Only AWS4-HMAC-SHA256 is supported as x-amz-algorithm.")
         }
         var credentialBytes = Array(credentialText.utf8)
-        let (accessKeyID, dateStamp, region, service, terminator) = try credentialBytes.withUnsafeMutableBufferPointer {
+        let (accessKeyID, dateStamp, dateDay, region, service, terminator) = try credentialBytes.withUnsafeMutableBufferPointer {
             p throws(VerificationFailure) in
             try AuthorizationParser.parseCredential(UnsafeBufferPointer(p), 0..<p.count) { reason in
                 invalid("x-amz-credential", "The x-amz-credential field is malformed: \(reason).")
@@ -280,7 +280,7 @@ extension Verifier {
         guard let signedAt = AmzDate.parse(Array(dateText.utf8)) else {
             throw invalid("x-amz-date", "The x-amz-date field must be YYYYMMDD'T'HHMMSS'Z'.")
         }
-        guard signedAt.dateStamp == dateStamp else {
+        guard dateDay == signedAt.dayNumber else {
             throw invalid("x-amz-credential", "The x-amz-credential date \(dateStamp) is not the date of x-amz-date.")
         }
         let policy = storage.policy

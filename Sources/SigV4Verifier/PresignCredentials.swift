@@ -30,6 +30,8 @@ final class PresignCredential: Sendable, Equatable {
     let accessKeyID: AccessKeyID
     /// The credential's date, `YYYYMMDD`.
     let dateStamp: String
+    /// The day ``dateStamp`` names (``ClaimedAuthorization/dateDay``).
+    let dateDay: Int64?
     let region: String
     let service: String
     /// Nearly always `aws4_request` (the parser checks it later, as it checks an unkept one).
@@ -41,11 +43,12 @@ final class PresignCredential: Sendable, Equatable {
     let decodedSignedHeaders: String?
 
     init(
-        accessKeyID: AccessKeyID, dateStamp: String, region: String, service: String, terminator: String,
-        decodedSignedHeaders: String?
+        accessKeyID: AccessKeyID, dateStamp: String, dateDay: Int64?, region: String, service: String,
+        terminator: String, decodedSignedHeaders: String?
     ) {
         self.accessKeyID = accessKeyID
         self.dateStamp = dateStamp
+        self.dateDay = dateDay
         self.region = region
         self.service = service
         self.terminator = terminator
@@ -53,8 +56,8 @@ final class PresignCredential: Sendable, Equatable {
     }
 
     static func == (a: PresignCredential, b: PresignCredential) -> Bool {
-        a.accessKeyID == b.accessKeyID && a.dateStamp == b.dateStamp && a.region == b.region && a.service == b.service
-            && a.terminator == b.terminator && a.decodedSignedHeaders == b.decodedSignedHeaders
+        a.accessKeyID == b.accessKeyID && a.dateStamp == b.dateStamp && a.dateDay == b.dateDay && a.region == b.region
+            && a.service == b.service && a.terminator == b.terminator && a.decodedSignedHeaders == b.decodedSignedHeaders
     }
 }
 

@@ -721,7 +721,7 @@ public struct Verifier: Sendable {
         } else {
             throw withKey(VerificationFailure(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header"))
         }
-        guard signedAt.hasDateStamp(claim.dateStamp) || !storage.policy.requireScopeDateMatch else {
+        guard claim.dateDay == signedAt.dayNumber || !storage.policy.requireScopeDateMatch else {
             throw withKey(
                 fail("Invalid credential date \"\(claim.dateStamp)\". This date is not the same as X-Amz-Date: \"\(signedAt.dateStamp)\"."))
         }

@@ -650,25 +650,26 @@ struct CanonicalizationTests {
         }
     }
 
-    @Test("hasDateStamp is true exactly for the date's own YYYYMMDD: other days, invalid days and non-digits are not")
-    func hasDateStampMatchesTheDay() {
+    @Test("dayNumber(ofStamp:) is a date's day exactly for its own YYYYMMDD: other days, invalid days and non-digits are not")
+    func stampDayMatchesTheDay() {
+        func day(_ stamp: String) -> Int64? { Array(stamp.utf8).withUnsafeBytes { AmzDate.dayNumber(ofStamp: $0) } }
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<500 {
             let date = AmzDate(secondsSince1970: Int64.random(in: 0...4_102_444_799, using: &generator))
             let stamp = date.dateStamp
-            #expect(date.hasDateStamp(stamp), "\(stamp)")
-            #expect(!date.adding(seconds: 86_400).hasDateStamp(stamp))
-            #expect(!date.adding(seconds: -86_400).hasDateStamp(stamp))
+            #expect(day(stamp) == date.dayNumber, "\(stamp)")
+            #expect(day(stamp) != date.adding(seconds: 86_400).dayNumber)
+            #expect(day(stamp) != date.adding(seconds: -86_400).dayNumber)
             var bytes = Array(stamp.utf8)
             let position = Int.random(in: 0..<8, using: &generator)
             bytes[position] = UInt8.random(in: 0...255, using: &generator)
             let changed = String(decoding: bytes, as: UTF8.self)
-            #expect(date.hasDateStamp(changed) == (changed == stamp), "\(changed)")
+            #expect((day(changed) == date.dayNumber) == (changed == stamp), "\(changed)")
         }
         let date = AmzDate(secondsSince1970: 1_425_168_000)  // 20150301
-        #expect(date.hasDateStamp("20150301"))
+        #expect(day("20150301") == date.dayNumber)
         for other in ["20150229", "20150230", "2015031", "201503010", "2015-3-1", "", "20150300", "20151301"] {
-            #expect(!date.hasDateStamp(other), "\(other)")
+            #expect(day(other) == nil, "\(other)")
         }
     }
 

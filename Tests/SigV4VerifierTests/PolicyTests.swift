@@ -293,6 +293,35 @@ struct PolicyTests {
         #expect(await check(policy, forged).code == "SignatureDoesNotMatch")
     }
 
+    @Test("a presigned URL whose X-Amz-Date is not its scope's day is refused, its credential read afresh or kept from an accepted URL")
+    func presignedScopeDateMatch() async throws {
+        let request = HTTPRequest(
+            method: .get, scheme: "https", authority: "examplebucket.s3.amazonaws.com", path: "/a")
+        let dayBefore = Fixture.date.adding(seconds: -86_400)
+        let earlier = try #require(try Fixture.signer().presign(request, expires: 3600, at: dayBefore).request.path)
+        #expect(earlier.contains("%2F20150829%2F") && earlier.contains("X-Amz-Date=20150829T123600Z"))
+        // The scope of the 29th, X-Amz-Date moved to the 30th (refused on the date, before the signature).
+        let moved = earlier.replacingOccurrences(of: "X-Amz-Date=20150829T", with: "X-Amz-Date=20150830T")
+        // The target as the `HTTPRequest`'s string (read in place) and as bytes.
+        for asText in [true, false] {
+            func url(_ path: String) -> VerificationRequest {
+                var r = request
+                r.path = path
+                var v = VerificationRequest(r)
+                if !asText { v.target = Array(path.utf8) }
+                return v
+            }
+            let verifier = Fixture.verifier(policy: .default)
+            let fresh = await verifier.verify(url(moved), now: Fixture.date)
+            #expect(fresh.code == "AuthorizationQueryParametersError")
+            #expect(fresh.failure?.message.contains("Invalid credential date \"20150829\"") == true)
+            // The credential kept from an accepted URL of the 29th: the moved date is still refused.
+            #expect(await verifier.verify(url(earlier), now: dayBefore).isAccepted)
+            let kept = await verifier.verify(url(moved), now: Fixture.date)
+            #expect(kept.code == fresh.code && kept.failure?.message == fresh.failure?.message)
+        }
+    }
+
     @Test("S3 header auth without x-amz-content-sha256 → MissingSecurityHeader")
     func missingContentSHA() async {
         var r = Self.request
