@@ -367,7 +367,8 @@ enum AuthorizationParser {
     /// as it was (an extra inlined branch there cost header verification several per cent).
     @inline(never)
     static func setSigV4aClaim(
-        _ p: UnsafeBufferPointer<UInt8>, signature: Range<Int>, scope: (Substring, String, Int64?, String, String, String),
+        _ p: UnsafeBufferPointer<UInt8>, signature: Range<Int>,
+        scope: (Substring, String, Int64?, String, String, String),
         names: SignedHeadersText, into claim: inout ClaimedAuthorization?
     ) throws(VerificationFailure) {
         guard let der = ecdsaSignature(p, signature) else {

@@ -37,7 +37,8 @@ public import SigV4
     /// The parts a parse yields, compared as text.
     static func sameClaim(_ a: ClaimedAuthorization, _ b: ClaimedAuthorization) -> Bool {
         a.accessKeyID == b.accessKeyID && a.dateStamp == b.dateStamp && a.dateDay == b.dateDay && a.region == b.region
-            && a.service == b.service && a.terminator == b.terminator && a.signedHeadersLine == b.signedHeadersLine && a.signature == b.signature
+            && a.service == b.service && a.terminator == b.terminator && a.signedHeadersLine == b.signedHeadersLine
+            && a.signature == b.signature
             && a.presign?.date == b.presign?.date && a.presign?.expires == b.presign?.expires
             && a.presign?.sessionToken == b.presign?.sessionToken
             && a.presign?.signatureElement == b.presign?.signatureElement

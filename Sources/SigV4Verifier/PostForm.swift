@@ -268,12 +268,12 @@ extension Verifier {
             throw invalid("x-amz-algorithm", "Only AWS4-HMAC-SHA256 is supported as x-amz-algorithm.")
         }
         var credentialBytes = Array(credentialText.utf8)
-        let (accessKeyID, dateStamp, dateDay, region, service, terminator) = try credentialBytes.withUnsafeMutableBufferPointer {
-            p throws(VerificationFailure) in
-            try AuthorizationParser.parseCredential(UnsafeBufferPointer(p), 0..<p.count) { reason in
-                invalid("x-amz-credential", "The x-amz-credential field is malformed: \(reason).")
+        let (accessKeyID, dateStamp, dateDay, region, service, terminator) = try credentialBytes
+            .withUnsafeMutableBufferPointer { p throws(VerificationFailure) in
+                try AuthorizationParser.parseCredential(UnsafeBufferPointer(p), 0..<p.count) { reason in
+                    invalid("x-amz-credential", "The x-amz-credential field is malformed: \(reason).")
+                }
             }
-        }
         guard terminator == CredentialScope.terminator else {
             throw invalid("x-amz-credential", "The x-amz-credential field must end with aws4_request.")
         }

@@ -57,7 +57,8 @@ final class PresignCredential: Sendable, Equatable {
 
     static func == (a: PresignCredential, b: PresignCredential) -> Bool {
         a.accessKeyID == b.accessKeyID && a.dateStamp == b.dateStamp && a.dateDay == b.dateDay && a.region == b.region
-            && a.service == b.service && a.terminator == b.terminator && a.decodedSignedHeaders == b.decodedSignedHeaders
+            && a.service == b.service && a.terminator == b.terminator
+            && a.decodedSignedHeaders == b.decodedSignedHeaders
     }
 }
 

@@ -37,7 +37,8 @@ struct PresignCredentialTests {
         case .success:
             guard let c = claim, let presign = c.presign else { return "no claim" }
             return [
-                String(c.accessKeyID), c.dateStamp, c.dateDay.map { String($0) } ?? "-", c.region, c.service, c.terminator, c.signedHeadersLine,
+                String(c.accessKeyID), c.dateStamp, c.dateDay.map { String($0) } ?? "-", c.region, c.service,
+                c.terminator, c.signedHeadersLine,
                 c.signedHeaders.joined(separator: ","), c.signature.hex, presign.date.iso8601Basic,
                 String(presign.expires), presign.sessionToken ?? "-", "\(presign.signatureElement)",
                 "\(String(describing: presign.tokenElement))", "\(c.isSigV4a)",

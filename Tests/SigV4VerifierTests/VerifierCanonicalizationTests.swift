@@ -408,7 +408,9 @@ struct VerifierCanonicalizationTests {
         let bytes = Array(text.utf8)
         #expect(bytes.withUnsafeBufferPointer { AmzDate.parse(bytes: $0) } == AmzDate.parse(bytes))
         if let d = AmzDate.parse(bytes) {
-            func day(_ stamp: Substring) -> Int64? { Array(stamp.utf8).withUnsafeBytes { AmzDate.dayNumber(ofStamp: $0) } }
+            func day(_ stamp: Substring) -> Int64? {
+                Array(stamp.utf8).withUnsafeBytes { AmzDate.dayNumber(ofStamp: $0) }
+            }
             #expect(day(text.prefix(8)) == d.dayNumber)
             #expect(day("19700101") != d.dayNumber)
             #expect(day(text.prefix(7)) == nil)
