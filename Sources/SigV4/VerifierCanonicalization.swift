@@ -22,17 +22,17 @@ package import _SigV4Crypto
 /// ```
 package enum VerifierCanonicalization {
     /// Where the fields go: the scratch of the header collection.
+    ///
+    /// It keeps no count of its own: the scratch counts what it holds, and past its limits
+    /// (`overflow`) the collection is refused whatever the count (two sums per field, once kept
+    /// here and read nowhere).
     package struct FieldSink {
         fileprivate var headers: CanonicalHeaders
         fileprivate var overflow = false
-        fileprivate var count = 0
-        fileprivate var byteCount = 0
 
         /// Adds a field with its name in any case: checks the name is an HTTP token (throws
         /// `invalidHeader` when not) and lowercases it.
         package mutating func add(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(SigV4Error) {
-            count += 1
-            byteCount += name.count + value.count
             if overflow { return }
             switch headers.tryAdd(anyCaseName: name, value: value) {
             case .added: break
@@ -46,8 +46,6 @@ package enum VerifierCanonicalization {
         /// Adds a field whose name is already a lowercase HTTP token (an `HTTPField.Name`'s
         /// `canonicalName`): copied as it is.
         package mutating func add(lowercaseToken name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-            count += 1
-            byteCount += name.count + value.count
             if !overflow && !headers.tryAdd(lowercaseName: name, value: value) { overflow = true }
         }
     }

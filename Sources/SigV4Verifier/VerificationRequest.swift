@@ -276,8 +276,10 @@ struct HeaderList: Sendable {
             // copied whole for the loop below (which holds the list), a retain and a release.
             if case .http(_, let host?) = backing {
                 let n = HeaderList.hostName
+                // Its name is `host`: noted as the one fact `note` would find for it, without
+                // comparing the literal with `host` at run time (a word compare's call per request).
+                facts.host.add(0)
                 host.withBorrowedUTF8 { v in
-                    facts.note(0, name: n, value: v)
                     sink.add(lowercaseToken: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v))
                 }
                 i = 1

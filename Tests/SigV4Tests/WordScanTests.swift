@@ -246,6 +246,26 @@ struct WordScanTests {
         }
     }
 
+    @Test("a name's 8-byte sort prefix is its first bytes, big-endian, zero-padded, at every length")
+    func namePrefixLengths() {
+        // Session 57 read names of 1 to 7 bytes as overlapping words (no byte loop): every length,
+        // with bytes before and after the name that must not reach the prefix.
+        var rng = SplitMix64(seed: 57)
+        for n in 0...12 {
+            for _ in 0..<200 {
+                let bytes = (0..<(n + 16)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                var expected: UInt64 = 0
+                for i in 0..<min(n, 8) { expected |= UInt64(bytes[8 + i]) << UInt64(56 - 8 * i) }
+                let prefix = bytes.withUnsafeBufferPointer { CanonicalHeaders.prefix($0.baseAddress! + 8, n) }
+                let ofName = bytes.withUnsafeBytes { b in
+                    CanonicalHeaders.prefix(of: UnsafeRawBufferPointer(rebasing: b[8..<(8 + n)]))
+                }
+                #expect(prefix == expected, "length \(n): \(bytes)")
+                #expect(ofName == expected, "length \(n): \(bytes)")
+            }
+        }
+    }
+
     @Test("indexInShortRange finds the first ';' or '=' of every range")
     func indexInShortRange() {
         // Session 51's `nameEnd` (`;` to the list's end) folded into this search in session 52: every
