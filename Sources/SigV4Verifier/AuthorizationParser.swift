@@ -763,7 +763,12 @@ enum AuthorizationParser {
         else {
             throw missingQueryParameters()
         }
-        let asymmetric = try withDecoded(q, algorithmValue) { p, r throws(VerificationFailure) -> Bool in
+        // The algorithm, the date, the expiry and a SigV4 signature are read in place first
+        // (``inPlaceOrDecoded(_:_:_:_:)``): none of their forms holds a `%`, so the usual URL's
+        // values are not searched for escapes (a `memchr` call each).
+        let asymmetric = try inPlaceOrDecoded(
+            q, algorithmValue, { ByteSearch.equals($0, 0..<$0.count, "AWS4-HMAC-SHA256") ? false : nil }
+        ) { p, r throws(VerificationFailure) -> Bool in
             if ByteSearch.equals(p, r, "AWS4-HMAC-SHA256") { return false }
             if ByteSearch.equals(p, r, ecdsaAlgorithm) { return true }
             throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\" and \"AWS4-ECDSA-P256-SHA256\"")
@@ -828,7 +833,8 @@ enum AuthorizationParser {
             }
             regionSet = try withDecoded(q, v) { p, r throws(VerificationFailure) in text(p, r) }
         }
-        let date = try withDecoded(q, dateValue) { p, r throws(VerificationFailure) -> AmzDate in
+        let date = try inPlaceOrDecoded(q, dateValue, { $0.count == 16 ? AmzDate.parse(bytes: $0) : nil }) {
+            p, r throws(VerificationFailure) -> AmzDate in
             guard r.count == 16, let date = AmzDate.parse(bytes: UnsafeBufferPointer(rebasing: p[r])) else {
                 throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
             }
@@ -836,12 +842,9 @@ enum AuthorizationParser {
         }
         var expires = 0
         if let expiresValue = found[3] {
-            expires = try withDecoded(q, expiresValue) { p, r throws(VerificationFailure) -> Int in
-                guard !r.isEmpty, r.count <= 9, p[r].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-                    throw queryError("X-Amz-Expires should be a number")
-                }
-                var expires = 0
-                for i in r { expires = expires * 10 + Int(p[i] - 0x30) }
+            expires = try inPlaceOrDecoded(q, expiresValue, { expiresNumber($0, 0..<$0.count) }) {
+                p, r throws(VerificationFailure) -> Int in
+                guard let expires = expiresNumber(p, r) else { throw queryError("X-Amz-Expires should be a number") }
                 return expires
             }
             guard expires >= 1 else { throw queryError("X-Amz-Expires must be non-negative and at least 1") }
@@ -874,7 +877,9 @@ enum AuthorizationParser {
             }
         }
         var der: [UInt8]? = nil
-        let sig = try withDecoded(q, signatureValue) { p, r throws(VerificationFailure) -> Signature in
+        let sig = try inPlaceOrDecoded(
+            q, signatureValue, { asymmetric || $0.count != 64 ? nil : ByteParsing.signature($0) }
+        ) { p, r throws(VerificationFailure) -> Signature in
             if asymmetric {
                 guard let bytes = ecdsaSignature(p, r) else {
                     throw queryError("X-Amz-Signature must be the hexadecimal DER encoding of an ECDSA signature")
@@ -906,6 +911,29 @@ enum AuthorizationParser {
                 date: date, expires: expires, sessionToken: token, signatureElement: found.signatureElement,
                 tokenElement: found.tokenElement),
             sigV4a: der.map { ClaimedAuthorization.SigV4aClaim(der: $0, regionSet: regionSet) })
+    }
+
+    /// `X-Amz-Expires`'s number: one to nine digits at `r` of `p`, nil otherwise.
+    @inline(__always)
+    static func expiresNumber(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
+        guard !r.isEmpty, r.count <= 9, p[r].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        var expires = 0
+        for i in r { expires = expires * 10 + Int(p[i] - 0x30) }
+        return expires
+    }
+
+    /// What `read` reads from the bytes at `r` of `q` as they are, when it reads something;
+    /// otherwise ``withDecoded(_:_:_:)`` with `body`. `read` must accept no byte string holding a
+    /// `%`, and give what `body` would give for the bytes it accepts: the value is then the one
+    /// `withDecoded` would have given (bytes without an escape are read in place either way; bytes
+    /// with one are refused by `read` and decoded), without the search for a `%` on the usual value.
+    @inline(__always)
+    static func inPlaceOrDecoded<R>(
+        _ q: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ read: (UnsafeBufferPointer<UInt8>) -> R?,
+        _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) throws(VerificationFailure) -> R
+    ) throws(VerificationFailure) -> R {
+        if let value = read(UnsafeBufferPointer(rebasing: q[r])) { return value }
+        return try withDecoded(q, r, body)
     }
 
     /// Calls `body` with the bytes at `r` of `q`, percent-decoded into temporary (stack) memory

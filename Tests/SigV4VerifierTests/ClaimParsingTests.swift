@@ -224,6 +224,70 @@ struct ClaimParsingTests {
         }
     }
 
+    /// A presigned URL's query with these values (`signature`: 64 bytes when not given).
+    static func presignedClaim(
+        algorithm: String = "AWS4-HMAC-SHA256", date: String = "20150830T123600Z", expires: String = "60",
+        signature: String? = nil
+    ) -> Result<ClaimedAuthorization, VerificationFailure> {
+        let target =
+            "/b?x=1&X-Amz-Algorithm=\(algorithm)&X-Amz-Credential=AKID%2F20150830%2Fus-east-1%2Fs3%2Faws4_request"
+            + "&X-Amz-Date=\(date)&X-Amz-Expires=\(expires)&X-Amz-SignedHeaders=host&X-Amz-Signature="
+            + (signature ?? "0123456789abcdef" + String(repeating: "a", count: 48))
+        let bytes = Array(target.utf8)
+        let query = (bytes.firstIndex(of: UInt8(ascii: "?"))! + 1)..<bytes.count
+        var claim: ClaimedAuthorization? = nil
+        let parsed = bytes.withUnsafeBufferPointer { p in
+            Result { () throws(VerificationFailure) in
+                try AuthorizationParser.parseQuery(target: p, query: query, source: target, into: &claim)
+            }
+        }
+        return parsed.map { claim! }
+    }
+
+    /// The algorithm, the date, the expiry and the signature are read in place when they have their
+    /// form there (no `%` can be part of it), and decoded otherwise: an escaped value reads as the
+    /// value it encodes, and a malformed one, escaped or not, is refused with the same message.
+    @Test("presigned values read in place or decoded: escaped values read as what they encode")
+    func presignedValuesInPlaceOrDecoded() throws {
+        let plain = try Self.presignedClaim().get()
+        let signature = "0123456789abcdef" + String(repeating: "a", count: 48)
+        for escaped in [
+            Self.presignedClaim(algorithm: "AWS4-HMAC%2DSHA256"), Self.presignedClaim(algorithm: "AWS4-HMAC-SHA25%36"),
+            Self.presignedClaim(date: "%32%30150830T123600Z"), Self.presignedClaim(date: "20150830T123600%5A"),
+            Self.presignedClaim(expires: "%360"), Self.presignedClaim(expires: "6%30"),
+            Self.presignedClaim(signature: "%30" + signature.dropFirst()),
+            Self.presignedClaim(signature: String(signature.dropLast()) + "%61"),
+        ] {
+            let claim = try escaped.get()
+            #expect(!claim.isSigV4a && claim.signature == plain.signature)
+            #expect(claim.presign?.date == plain.presign?.date && claim.presign?.expires == 60)
+        }
+        func refusal(_ result: Result<ClaimedAuthorization, VerificationFailure>) -> String? {
+            if case .failure(let failure) = result { return failure.message }
+            return nil
+        }
+        let badDate = "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
+        for date in ["20150830T1236%30", "20150830T123600%", "20150830T123600z", "2015%2D0830T123600Z"] {
+            #expect(refusal(Self.presignedClaim(date: date)) == badDate, "\(date)")
+        }
+        for expires in ["%3", "6%3", "6%2B0", "1234567890", "%31%32%33%34%35%36%37%38%39%30"] {
+            #expect(refusal(Self.presignedClaim(expires: expires)) == "X-Amz-Expires should be a number", "\(expires)")
+        }
+        #expect(refusal(Self.presignedClaim(expires: "%30")) == "X-Amz-Expires must be non-negative and at least 1")
+        let badSignature = "X-Amz-Signature must be 64 lowercase hexadecimal digits"
+        let short = String(signature.dropLast())
+        for bad in [signature.uppercased(), short, short + "%41", signature + "%"] {
+            #expect(refusal(Self.presignedClaim(signature: bad)) == badSignature, "\(bad)")
+        }
+        #expect(
+            refusal(Self.presignedClaim(algorithm: "AWS4-HMAC-SHA256%")) == "X-Amz-Algorithm only supports "
+                + "\"AWS4-HMAC-SHA256\" and \"AWS4-ECDSA-P256-SHA256\"")
+        // SigV4a's name is read decoded (not in place), as SigV4a: this credential has a region, which
+        // a SigV4a credential does not, and no region set.
+        let asymmetric = refusal(Self.presignedClaim(algorithm: "AWS4-ECDSA-P256%2DSHA256"))
+        #expect(asymmetric != nil && asymmetric?.contains("X-Amz-Algorithm") == false, "\(asymmetric ?? "")")
+    }
+
     @Test("the terminator is read as sent, aws4_request or not", arguments: [
         "aws4_request", "aws4_requesT", "aws4_request2", "aws5_request", "x",
     ])
