@@ -530,7 +530,7 @@ extension VerifiedRequest {
         case (.streamingUnsignedTrailer, .some(let a)): encoding = .unsignedWithTrailer(a)
         default: throw VerificationFailure(.invalidRequest, "unsupported aws-chunked variant")
         }
-        if let seed = streamSeed?.sigV4a, encoding.signsChunks {
+        if let seed = sigV4aSeed, encoding.signsChunks {
             return AWSChunkedDecoder(
                 sigV4aEncoding: encoding, decodedContentLength: decoded, signingKey: seed.key, date: signedAt,
                 service: scope.service, seedSignature: seed.signature, declaredChecksums: declaredChecksums,

@@ -185,7 +185,7 @@ extension VerifiedRequest {
     public func makeEventStreamDecoder(
         limits: EventStreamDecoder.Limits = EventStreamDecoder.Limits(), clock: (@Sendable () -> Int64)? = nil
     ) throws(VerificationFailure) -> EventStreamDecoder {
-        guard payload == .eventStream, let secret = streamSeed?.eventStreamSecret else {
+        guard payload == .eventStream, let secret = eventStreamSecret else {
             throw VerificationFailure(.invalidRequest, "the request body is not a signed event stream")
         }
         return EventStreamDecoder(

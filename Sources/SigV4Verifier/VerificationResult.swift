@@ -45,17 +45,23 @@ public enum VerificationResult: Sendable {
 /// ```
 public struct VerifiedRequest: Sendable {
     /// The access key id that signed.
-    public var accessKeyID: String
+    public var accessKeyID: String {
+        get { credential.accessKeyID }
+        set { credential.accessKeyID = newValue }
+    }
     /// The key's owner, from the resolver.
-    public var principal: String
+    public var principal: String {
+        get { credential.principal }
+        set { credential.principal = newValue }
+    }
+    /// The resolver's credential, which holds ``accessKeyID`` and ``principal``: one reference
+    /// (a result is destroyed once per verification, and each string of its own was a release).
+    var credential: ResolvedCredential
     /// The credential scope of the signature.
     public var scope: CredentialScope {
-        get { scopeOverride ?? signingKey.scope }
-        set { scopeOverride = newValue }
+        get { rare?.scope ?? second.key.scope }
+        set { rare = RareFields.make(scope: newValue, diagnostics: rare?.diagnostics, from: rare) }
     }
-    /// A scope set by the caller; nil (the verifier's result): the signing key's, which is the
-    /// request's (one copy of its strings in a result, not two).
-    var scopeOverride: CredentialScope? = nil
     /// The signed header names, lowercase and sorted.
     public var signedHeaders: [String] {
         get { ClaimedAuthorization.names(signedHeadersLine) }
@@ -92,31 +98,73 @@ public struct VerifiedRequest: Sendable {
     /// How the target was read into the canonical request that matched.
     public var canonicalForm: CanonicalForm
     /// The canonical request and string to sign, when the policy asks for diagnostics.
-    public var diagnostics: VerificationFailure.Diagnostics?
+    public var diagnostics: VerificationFailure.Diagnostics? {
+        get { rare?.diagnostics }
+        set { rare = RareFields.make(scope: rare?.scope, diagnostics: newValue, from: rare) }
+    }
     /// The key that verified, for chunk signatures (never printed).
-    package var signingKey: SigningKey
+    package var signingKey: SigningKey { second.key }
+    /// The key cache's second that holds the key (``signingKey``, and the request's scope): one
+    /// reference, where the key itself is four (its MAC key and its scope's three strings).
+    let second: SigningSecond
     /// True when the request was signed with SigV4a (`AWS4-ECDSA-P256-SHA256`). ``scope``'s region
     /// is then the signed `X-Amz-Region-Set` value as sent (`us-east-1,us-west-2`, `*`).
-    public var isSigV4a: Bool = false
+    public var isSigV4a: Bool
     /// The body's checksum declared in an `x-amz-checksum-<algorithm>` header (see
     /// ``DeclaredChecksum``). Checked already when the body was given to the verifier; otherwise
     /// ``makeChecksumVerifier()`` checks it as the body streams, and on an aws-chunked upload (where
     /// it is the decoded body's) the decoder from ``makeChunkedDecoder(for:limits:)`` does.
-    public var declaredChecksum: DeclaredChecksum? = nil
+    public var declaredChecksum: DeclaredChecksum?
     /// The body's `Content-MD5`; checked like ``declaredChecksum``.
-    public var contentMD5: DeclaredChecksum? = nil
+    public var contentMD5: DeclaredChecksum?
     /// True when the verifier checked ``declaredChecksum`` and ``contentMD5`` against the body it
     /// was given.
-    public var checksumVerified: Bool = false
+    public var checksumVerified: Bool
     /// SigV4a aws-chunked uploads: the key pair that verifies the chunk signatures and the seed
-    /// signature they chain on; event streams: the secret that derives each message's day key (one
-    /// reference: a result without it costs a nil check to release).
-    package var streamSeed: StreamSeed? = nil
+    /// signature (hex DER) they chain on.
+    package var sigV4aSeed: (key: SigV4aSigningKey, signature: String)? { rare?.sigV4aSeed }
+    /// Event streams: the secret that derives each message's day key (never printed).
+    package var eventStreamSecret: SecretAccessKey? { rare?.eventStreamSecret }
+    /// What few results carry (a scope set by the caller, diagnostics, a stream's seed), nil on
+    /// the usual one: one reference, where the fields were a nil check or a release each when a
+    /// result is destroyed, and 80 bytes more to move.
+    var rare: RareFields?
     /// The bucket the `Host` names by virtual-hosted-style addressing
     /// (``VerificationPolicy/virtualHostedStyle``; `photos` for `photos.s3.example.com`), nil for
     /// path style. The key's path prefixes were checked against the path of
     /// ``pathStyleTarget(_:)``.
-    public var bucket: String? = nil
+    public var bucket: String?
+
+    /// A verified request. `sigV4aSeed` and `eventStreamSecret`: see ``sigV4aSeed`` and
+    /// ``eventStreamSecret``; `second`: the key cache's second whose key verified.
+    init(
+        credential: ResolvedCredential, signedHeadersText: SignedHeadersText, signedAt: AmzDate, isPresigned: Bool,
+        expires: Int?, signature: Signature, payloadHash: PayloadHash, payload: PayloadStatus,
+        plusPolicy: URIEncoding.PlusPolicy, canonicalForm: CanonicalForm, diagnostics: VerificationFailure.Diagnostics?,
+        second: SigningSecond, isSigV4a: Bool = false, declaredChecksum: DeclaredChecksum?,
+        contentMD5: DeclaredChecksum?, checksumVerified: Bool,
+        sigV4aSeed: (key: SigV4aSigningKey, signature: String)? = nil, eventStreamSecret: SecretAccessKey? = nil,
+        bucket: String?
+    ) {
+        self.credential = credential
+        self.signedHeadersText = signedHeadersText
+        self.signedAt = signedAt
+        self.isPresigned = isPresigned
+        self.expires = expires
+        self.signature = signature
+        self.payloadHash = payloadHash
+        self.payload = payload
+        self.plusPolicy = plusPolicy
+        self.canonicalForm = canonicalForm
+        self.second = second
+        self.isSigV4a = isSigV4a
+        self.declaredChecksum = declaredChecksum
+        self.contentMD5 = contentMD5
+        self.checksumVerified = checksumVerified
+        self.bucket = bucket
+        rare = RareFields.make(
+            scope: nil, diagnostics: diagnostics, sigV4aSeed: sigV4aSeed, eventStreamSecret: eventStreamSecret)
+    }
 
     /// The request target (`/path?query`, as sent) in path style: `/<bucket>` before it when the
     /// `Host` named a ``bucket`` (`/cat.jpg?acl` at `photos.s3.example.com` is
@@ -271,22 +319,46 @@ public enum CanonicalForm: String, Sendable, Hashable {
     case unnormalizedPathAndVerbatimQuery
 }
 
-/// What a SigV4a aws-chunked upload's chunk signatures are checked with: the key pair derived from
-/// the secret, and the seed request's signature (hex) the first chunk chains on.
-package final class StreamSeed: Sendable {
+/// The fields of a ``VerifiedRequest`` that few results carry, behind one immutable reference
+/// (a setter makes a new one): ``VerifiedRequest/scope`` when the caller set it, the diagnostics
+/// the policy asks for, and a stream's seed. Never made when all are nil.
+final class RareFields: Sendable {
+    /// A scope set by the caller; nil: the signing key's, which is the request's.
+    let scope: CredentialScope?
+    /// The canonical request and string to sign (``VerificationPolicy/includeDiagnostics``).
+    let diagnostics: VerificationFailure.Diagnostics?
     /// SigV4a aws-chunked: the key pair and the seed signature (hex DER).
-    let sigV4a: (key: SigV4aSigningKey, signature: String)?
+    let sigV4aSeed: (key: SigV4aSigningKey, signature: String)?
     /// An event stream: the key's secret (never printed), for the day keys of messages dated after
     /// the request's day.
     let eventStreamSecret: SecretAccessKey?
 
-    init(key: SigV4aSigningKey, signature: String) {
-        sigV4a = (key, signature)
-        eventStreamSecret = nil
+    private init(
+        scope: CredentialScope?, diagnostics: VerificationFailure.Diagnostics?,
+        sigV4aSeed: (key: SigV4aSigningKey, signature: String)?, eventStreamSecret: SecretAccessKey?
+    ) {
+        self.scope = scope
+        self.diagnostics = diagnostics
+        self.sigV4aSeed = sigV4aSeed
+        self.eventStreamSecret = eventStreamSecret
     }
 
-    init(eventStreamSecret: SecretAccessKey) {
-        sigV4a = nil
-        self.eventStreamSecret = eventStreamSecret
+    /// The fields, or nil when none is set (no allocation for the usual result).
+    static func make(
+        scope: CredentialScope?, diagnostics: VerificationFailure.Diagnostics?,
+        sigV4aSeed: (key: SigV4aSigningKey, signature: String)?, eventStreamSecret: SecretAccessKey?
+    ) -> RareFields? {
+        guard scope != nil || diagnostics != nil || sigV4aSeed != nil || eventStreamSecret != nil else { return nil }
+        return RareFields(
+            scope: scope, diagnostics: diagnostics, sigV4aSeed: sigV4aSeed, eventStreamSecret: eventStreamSecret)
+    }
+
+    /// `old`'s fields with `scope` and `diagnostics` replaced (a setter's), or nil when none is set.
+    static func make(
+        scope: CredentialScope?, diagnostics: VerificationFailure.Diagnostics?, from old: RareFields?
+    ) -> RareFields? {
+        make(
+            scope: scope, diagnostics: diagnostics, sigV4aSeed: old?.sigV4aSeed,
+            eventStreamSecret: old?.eventStreamSecret)
     }
 }

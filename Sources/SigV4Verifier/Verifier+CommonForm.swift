@@ -168,7 +168,6 @@ extension Verifier {
         // The key with what its signatures in this second share (the MAC after the string to sign's
         // text before the hash), kept by the key cache: a signature continues from it.
         let second = credential.second(in: storage.keyCache, scope: scope, date: signedAt)
-        let key = second.key
         let plus = storage.policy.plusPolicies[0]
         let hash: SHA256Digest? = request.method.withBorrowedUTF8 { m in
             request.withTarget { t, _ in
@@ -193,12 +192,12 @@ extension Verifier {
 
         if storage.hasReplayGuard { outcome.claimedAccessKeyID = accessKeyID }
         outcome.verified = VerifiedRequest(
-            accessKeyID: credential.accessKeyID, principal: credential.principal,
+            credential: credential,
             signedHeadersText: source.map {
                 SignedHeadersText(source: $0, range: known.names, percentEncoded: false)
             } ?? SignedHeadersText(AuthorizationParser.text(p, known.names)),
             signedAt: signedAt, isPresigned: false, expires: nil, signature: signature, payloadHash: payloadHash,
-            payload: status, plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, signingKey: key,
+            payload: status, plusPolicy: plus, canonicalForm: .standard, diagnostics: nil, second: second,
             declaredChecksum: declaredChecksum, contentMD5: contentMD5, checksumVerified: checksumVerified,
             bucket: bucket)
         return true

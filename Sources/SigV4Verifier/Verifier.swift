@@ -946,13 +946,12 @@ public struct Verifier: Sendable {
         if let bodyNeeded { throw withKey(bodyNeeded) }
 
         // 6. The signature.
-        // The HMAC key is the result's (aws-chunked chunk signatures, and the result's scope); a
-        // SigV4a request gets one too, unused for chunks (they are ECDSA-signed: `streamSeed`),
-        // which keeps the result's key non-optional.
+        // The HMAC key is the result's (aws-chunked chunk signatures, and the result's scope: the
+        // result keeps `second`, which holds it); a SigV4a request gets one too, unused for chunks
+        // (they are ECDSA-signed: `sigV4aSeed`), which keeps the result's key non-optional.
         // With what the key's signatures in this second share (the MAC after the string to sign's
         // text before the hash): each reading's signature continues from it.
         let second = credential.second(in: storage.keyCache, scope: scope, date: signedAt)
-        let signingKey = second.key
         var ecdsaKey: SigV4aSigningKey? = nil
         if claim.isSigV4a {
             do {
@@ -1003,16 +1002,16 @@ public struct Verifier: Sendable {
         // Read only by the replay guard's refusals (a slice of the request: a retain to keep).
         if storage.hasReplayGuard { outcome.claimedAccessKeyID = claim.accessKeyID }
         outcome.verified = VerifiedRequest(
-            accessKeyID: credential.accessKeyID, principal: credential.principal, signedHeadersText: claim.signedHeadersText, signedAt: signedAt, isPresigned: presigned,
-            expires: claim.presign.flatMap { $0.hasExpires ? $0.expires : nil }, signature: match.replayKey ?? claim.signature,
-            payloadHash: match.payload,
+            credential: credential, signedHeadersText: claim.signedHeadersText, signedAt: signedAt,
+            isPresigned: presigned, expires: claim.presign.flatMap { $0.hasExpires ? $0.expires : nil },
+            signature: match.replayKey ?? claim.signature, payloadHash: match.payload,
             payload: status, plusPolicy: match.plus, canonicalForm: match.form,
-            diagnostics: storage.policy.includeDiagnostics ? match.diagnostics : nil, signingKey: signingKey,
+            diagnostics: storage.policy.includeDiagnostics ? match.diagnostics : nil, second: second,
             isSigV4a: regionSet != nil, declaredChecksum: declaredChecksum, contentMD5: contentMD5,
             checksumVerified: checksumVerified,
-            streamSeed: ecdsaChunks
-                ? ecdsaKey.flatMap { key in claim.sigV4a.map { StreamSeed(key: key, signature: Hex.encode($0.der)) } }
-                : status == .eventStream ? StreamSeed(eventStreamSecret: credential.secretAccessKey) : nil,
+            sigV4aSeed: ecdsaChunks
+                ? ecdsaKey.flatMap { key in claim.sigV4a.map { (key, Hex.encode($0.der)) } } : nil,
+            eventStreamSecret: status == .eventStream && !ecdsaChunks ? credential.secretAccessKey : nil,
             bucket: bucket)
     }
 
