@@ -555,7 +555,9 @@ public struct Verifier: Sendable {
                 lookup: lookup, into: &outcome)
             return
         }
-        if let failure { throw failure }
+        // Consumed, not bound: the nil left behind then needs no destroy (bound, the optional was
+        // destroyed through its type's metadata on every verification).
+        if let failure = consume failure { throw failure }
     }
 
     /// Reads `request`'s header fields once, into the canonicalization's scratch (sorted), noting
