@@ -389,13 +389,12 @@ enum AuthorizationParser {
         idSlice: (Range<Int>) -> Substring? = { _ in nil }, fail: (String) -> VerificationFailure
     ) throws(VerificationFailure) -> (Substring, String, Int64?, String, String, String) {
         let parts = try credentialParts(p, r, asymmetric: asymmetric, fail: fail)
-        let day = AmzDate.dayNumber(ofStamp: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: p[parts.date])))
         // The terminator is nearly always `aws4_request`: its text is not made again.
         let terminator =
             ByteSearch.equals(p, parts.terminator, "aws4_request") ? CredentialScope.terminator : text(p, parts.terminator)
         let accessKeyID = idSlice(parts.id) ?? Substring(text(p, parts.id))
         return (
-            accessKeyID, text(p, parts.date), day, parts.region.map { text(p, $0) } ?? "", text(p, parts.service),
+            accessKeyID, text(p, parts.date), parts.dateDay, parts.region.map { text(p, $0) } ?? "", text(p, parts.service),
             terminator
         )
     }
@@ -405,6 +404,8 @@ enum AuthorizationParser {
         var id: Range<Int>
         /// Eight digits.
         var date: Range<Int>
+        /// The day ``date`` names (``AmzDate/dayNumber(ofStamp:)``), nil for eight digits that name none.
+        var dateDay: Int64?
         /// nil for SigV4a.
         var region: Range<Int>?
         var service: Range<Int>
@@ -475,7 +476,9 @@ enum AuthorizationParser {
         guard date.count == 8, p[date].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw fail("the Credential date must be YYYYMMDD")
         }
-        return CredentialParts(id: id, date: date, region: region, service: service, terminator: end)
+        let dateDay = AmzDate.dayNumber(ofStamp: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: p[date])))
+        return CredentialParts(
+            id: id, date: date, dateDay: dateDay, region: region, service: service, terminator: end)
     }
 
     /// The lanes of `x` that ``isCredentialByte(_:)`` accepts: `0x21`–`0x7e` other than `,` and `;`.
@@ -764,15 +767,15 @@ enum AuthorizationParser {
             throw missingQueryParameters()
         }
         // The algorithm, the date, the expiry and a SigV4 signature are read in place first
-        // (``inPlaceOrDecoded(_:_:_:_:)``): none of their forms holds a `%`, so the usual URL's
+        // (``inPlaceOrDecoded(_:_:_:orThrow:)``): none of their forms holds a `%`, so the usual URL's
         // values are not searched for escapes (a `memchr` call each).
         let asymmetric = try inPlaceOrDecoded(
-            q, algorithmValue, { ByteSearch.equals($0, 0..<$0.count, "AWS4-HMAC-SHA256") ? false : nil }
-        ) { p, r throws(VerificationFailure) -> Bool in
-            if ByteSearch.equals(p, r, "AWS4-HMAC-SHA256") { return false }
-            if ByteSearch.equals(p, r, ecdsaAlgorithm) { return true }
-            throw queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\" and \"AWS4-ECDSA-P256-SHA256\"")
-        }
+            q, algorithmValue,
+            { v -> Bool? in
+                if ByteSearch.equals(v, 0..<v.count, "AWS4-HMAC-SHA256") { return false }
+                return ByteSearch.equals(v, 0..<v.count, ecdsaAlgorithm) ? true : nil
+            },
+            orThrow: queryError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\" and \"AWS4-ECDSA-P256-SHA256\""))
         // A SigV4 credential and signed names read before (checked then: their checks below are
         // functions of these bytes alone, so they would pass again).
         let credentialBytes = UnsafeBufferPointer(rebasing: q[credential])
@@ -833,20 +836,13 @@ enum AuthorizationParser {
             }
             regionSet = try withDecoded(q, v) { p, r throws(VerificationFailure) in text(p, r) }
         }
-        let date = try inPlaceOrDecoded(q, dateValue, { $0.count == 16 ? AmzDate.parse(bytes: $0) : nil }) {
-            p, r throws(VerificationFailure) -> AmzDate in
-            guard r.count == 16, let date = AmzDate.parse(bytes: UnsafeBufferPointer(rebasing: p[r])) else {
-                throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
-            }
-            return date
-        }
+        let date = try inPlaceOrDecoded(
+            q, dateValue, { $0.count == 16 ? AmzDate.parse(bytes: $0) : nil },
+            orThrow: queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""))
         var expires = 0
         if let expiresValue = found[3] {
-            expires = try inPlaceOrDecoded(q, expiresValue, { expiresNumber($0, 0..<$0.count) }) {
-                p, r throws(VerificationFailure) -> Int in
-                guard let expires = expiresNumber(p, r) else { throw queryError("X-Amz-Expires should be a number") }
-                return expires
-            }
+            expires = try inPlaceOrDecoded(
+                q, expiresValue, expiresNumber, orThrow: queryError("X-Amz-Expires should be a number"))
             guard expires >= 1 else { throw queryError("X-Amz-Expires must be non-negative and at least 1") }
             guard expires <= 604_800 else {
                 throw queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800")
@@ -877,20 +873,20 @@ enum AuthorizationParser {
             }
         }
         var der: [UInt8]? = nil
-        let sig = try inPlaceOrDecoded(
-            q, signatureValue, { asymmetric || $0.count != 64 ? nil : ByteParsing.signature($0) }
-        ) { p, r throws(VerificationFailure) -> Signature in
-            if asymmetric {
+        let sig: Signature
+        if asymmetric {
+            let bytes = try withDecoded(q, signatureValue) { p, r throws(VerificationFailure) -> [UInt8] in
                 guard let bytes = ecdsaSignature(p, r) else {
                     throw queryError("X-Amz-Signature must be the hexadecimal DER encoding of an ECDSA signature")
                 }
-                der = bytes
-                return digestOf(bytes)
+                return bytes
             }
-            guard r.count == 64, let sig = ByteParsing.signature(UnsafeBufferPointer(rebasing: p[r])) else {
-                throw queryError("X-Amz-Signature must be 64 lowercase hexadecimal digits")
-            }
-            return sig
+            der = bytes
+            sig = digestOf(bytes)
+        } else {
+            sig = try inPlaceOrDecoded(
+                q, signatureValue, { $0.count == 64 ? ByteParsing.signature($0) : nil },
+                orThrow: queryError("X-Amz-Signature must be 64 lowercase hexadecimal digits"))
         }
         var token: String? = nil
         if let v = found[6] {
@@ -913,27 +909,30 @@ enum AuthorizationParser {
             sigV4a: der.map { ClaimedAuthorization.SigV4aClaim(der: $0, regionSet: regionSet) })
     }
 
-    /// `X-Amz-Expires`'s number: one to nine digits at `r` of `p`, nil otherwise.
+    /// `X-Amz-Expires`'s number: one to nine digits, nil otherwise.
     @inline(__always)
-    static func expiresNumber(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
-        guard !r.isEmpty, r.count <= 9, p[r].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+    static func expiresNumber(_ v: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard !v.isEmpty, v.count <= 9, v.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         var expires = 0
-        for i in r { expires = expires * 10 + Int(p[i] - 0x30) }
+        for b in v { expires = expires * 10 + Int(b - 0x30) }
         return expires
     }
 
-    /// What `read` reads from the bytes at `r` of `q` as they are, when it reads something;
-    /// otherwise ``withDecoded(_:_:_:)`` with `body`. `read` must accept no byte string holding a
-    /// `%`, and give what `body` would give for the bytes it accepts: the value is then the one
-    /// `withDecoded` would have given (bytes without an escape are read in place either way; bytes
-    /// with one are refused by `read` and decoded), without the search for a `%` on the usual value.
+    /// What `read` reads from the bytes at `r` of `q`: as they are when it reads something there,
+    /// otherwise percent-decoded (``withDecoded(_:_:_:)``), and `failure` when it reads nothing
+    /// from those either. `read` must accept no byte string holding a `%`: bytes without an escape
+    /// are then read in place as `withDecoded` would read them, and bytes with one are refused in
+    /// place and decoded, so the usual value is read without a search for a `%`.
     @inline(__always)
     static func inPlaceOrDecoded<R>(
         _ q: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ read: (UnsafeBufferPointer<UInt8>) -> R?,
-        _ body: (UnsafeBufferPointer<UInt8>, Range<Int>) throws(VerificationFailure) -> R
+        orThrow failure: @autoclosure () -> VerificationFailure
     ) throws(VerificationFailure) -> R {
         if let value = read(UnsafeBufferPointer(rebasing: q[r])) { return value }
-        return try withDecoded(q, r, body)
+        return try withDecoded(q, r) { p, d throws(VerificationFailure) -> R in
+            guard let value = read(UnsafeBufferPointer(rebasing: p[d])) else { throw failure() }
+            return value
+        }
     }
 
     /// Calls `body` with the bytes at `r` of `q`, percent-decoded into temporary (stack) memory

@@ -99,8 +99,7 @@ final class CommonFormPrefix: Sendable, Equatable {
             id: parts.id, names: namesStart..<namesEnd, amzNamesStart: amzNamesStart(names),
             region: region, service: service,
             dateStamp: AuthorizationParser.text(p, parts.date),
-            dateDay: AmzDate.dayNumber(
-                ofStamp: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[parts.date])),
+            dateDay: parts.dateDay,
             rules: policy.rules(for: service),
             passesPolicy: passesPolicy)
     }
