@@ -394,8 +394,8 @@ enum AuthorizationParser {
             ByteSearch.equals(p, parts.terminator, "aws4_request") ? CredentialScope.terminator : text(p, parts.terminator)
         let accessKeyID = idSlice(parts.id) ?? Substring(text(p, parts.id))
         return (
-            accessKeyID, text(p, parts.date), parts.dateDay, parts.region.map { text(p, $0) } ?? "", text(p, parts.service),
-            terminator
+            accessKeyID, text(p, parts.date), parts.dateDay, parts.region.map { text(p, $0) } ?? "",
+            text(p, parts.service), terminator
         )
     }
 
