@@ -221,6 +221,9 @@ public final class SigningContext {
         Signer.appendSigningFields(
             to: &fields, dateField: HTTPField(name: Signer.amzDateName, value: state.lastDate.iso8601Basic),
             token: token, rules: rules, payload: state.lastPayload, hadContentSHA256: hadContentSHA,
-            authorization: withAuthorization { HTTPField(name: .authorization, value: $0) })
+            authorization: withAuthorization {
+                // Checked as `Signer.authorizationField` checks it: the value is this module's.
+                HTTPField(name: .authorization, lenientValue: $0.assumingMemoryBound(to: UInt8.self))
+            })
     }
 }

@@ -166,6 +166,34 @@ struct SignerBehaviourTests {
         }
     }
 
+    @Test(
+        "the Authorization field is the value as HTTPTypes' legalizing initializer keeps it, with and without a key cache and from SigningContext",
+        arguments: [("AKIDEXAMPLE", "us-east-1", "service"), ("AKID~!.EXAMPLE_", "r\u{E9}gion-\u{20AC}", "execute-api"),
+                    (String(repeating: "A", count: 128), String(repeating: "r", count: 128), "s3")])
+    func authorizationFieldIsLegal(accessKeyID: String, region: String, service: String) throws {
+        let creds = Credentials(accessKeyID: accessKeyID, secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        let r = request("/a", headers: [("My-Header1", "value1")])
+        var values: [String] = []
+        for cache in [SigningKeyCache(capacity: 8), nil] {
+            let s = Signer(credentials: creds, region: region, service: service, keyCache: cache)
+            for _ in 0..<2 {  // the second signature in the same second takes the cache's kept second
+                let signed = try s.sign(r, payload: .emptySHA256, at: Self.date)
+                let value = try #require(signed.authorization)
+                let field = try #require(signed.request.headerFields.first { $0.name == .authorization })
+                #expect(field == HTTPField(name: .authorization, value: value))
+                #expect(field.value == value)
+                #expect(value.hasPrefix("AWS4-HMAC-SHA256 Credential=\(accessKeyID)/20150830/\(region)/\(service)/"))
+                values.append(value)
+            }
+            let context = SigningContext(signer: s)
+            _ = try context.sign(r, payload: .emptySHA256, at: Self.date)
+            var fields = r.headerFields
+            context.addHeaders(to: &fields)
+            #expect(fields[.authorization] == values.last)
+        }
+        #expect(Set(values).count == 1)
+    }
+
     @Test("an empty session token is not signed")
     func emptySessionToken() throws {
         let creds = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret", sessionToken: "")
