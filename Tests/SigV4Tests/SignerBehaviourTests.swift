@@ -194,6 +194,25 @@ struct SignerBehaviourTests {
         #expect(Set(values).count == 1)
     }
 
+    @Test(
+        "a presigned request's target is the one HTTPRequest.path's legalizing setter would keep, for every kind of target and token",
+        arguments: ["/", "/a b/%7E/\u{E9}t\u{E9}.jpg", "/k?", "/k?a=1&b=%20&", "/k?x=a%2Bb"], [nil, "tok+en/==\u{1F600}"])
+    func presignedTargetIsLegal(target: String, token: String?) throws {
+        let creds = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret", sessionToken: token)
+        for service in ["s3", "service"] {
+            let s = Signer(credentials: creds, region: "us-east-1", service: service)
+            let signed = try s.presign(request(target, headers: [("My-Header1", "value1")]), expires: 60, at: Self.date)
+            let path = try #require(signed.request.path)
+            let field = try #require(signed.request.pseudoHeaderFields.path)
+            var legalized = HTTPRequest(method: .get, scheme: "https", authority: "example.amazonaws.com", path: "/")
+            legalized.path = path
+            #expect(field == legalized.pseudoHeaderFields.path)
+            #expect(field.name.rawName == ":path")
+            #expect(path.hasPrefix(target))
+            #expect(path.hasSuffix("&X-Amz-Signature=\(signed.signature.hex)"))
+        }
+    }
+
     @Test("an empty session token is not signed")
     func emptySessionToken() throws {
         let creds = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret", sessionToken: "")
