@@ -340,4 +340,40 @@ struct ClaimParsingTests {
             }
         }
     }
+
+    /// The presigned parser's element ends (``AuthorizationParser/ElementEnds``, 32 bytes a step)
+    /// are the `&`s a search from each element's start finds, for queries of every length from 0 to
+    /// 70 (fewer than 32 bytes, a whole number of steps, a last step that overlaps the one before),
+    /// `&`s anywhere (first, last, runs), and `&`s just outside the query that it must not report.
+    @Test("query element ends: every '&' of the query in order, none outside it, at every length")
+    func queryElementEnds() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("a=%&".utf8)
+        for length in 0...70 {
+            for _ in 0..<40 {
+                // The query sits between `&`s that are not part of it.
+                var bytes = [UInt8](repeating: 0x26, count: length + 32)
+                for i in 16..<(16 + length) { bytes[i] = alphabet.randomElement(using: &generator)! }
+                bytes.withUnsafeBufferPointer { all in
+                    let q = UnsafeBufferPointer(rebasing: all[16..<(16 + length)])
+                    var expected: [Int] = []
+                    var start = 0
+                    while start < q.count {
+                        let end = ByteSearch.index(of: 0x26, in: q, start..<q.count)
+                        expected.append(end)
+                        start = end + 1
+                    }
+                    var ends = AuthorizationParser.ElementEnds(q)
+                    var found: [Int] = []
+                    start = 0
+                    while start < q.count {
+                        let end = ends.next()
+                        found.append(end)
+                        start = end + 1
+                    }
+                    #expect(found == expected, "\(Array(q))")
+                }
+            }
+        }
+    }
 }
