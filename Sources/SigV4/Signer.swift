@@ -383,7 +383,14 @@ public struct Signer: Sendable {
     /// Adds `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`,
     /// `X-Amz-SignedHeaders`, `X-Amz-Security-Token` (signed, or appended after
     /// signing where the service requires) and `X-Amz-Signature`. Every header in
-    /// the request is signed, `host` included.
+    /// the request is signed, `host` included. The new target is set as the `:path` field's bytes
+    /// exactly as they were signed (a target set leniently through `pseudoHeaderFields` keeps the
+    /// bytes HTTPTypes' lenient initializer allows).
+    ///
+    /// ```swift
+    /// let presigned = try signer.presign(request, expires: 3600, at: AmzDate(Date()))
+    /// let url = "https://\(presigned.request.authority!)\(presigned.request.path!)"
+    /// ```
     ///
     /// - Parameters:
     ///   - payload: the payload hash; nil means `UNSIGNED-PAYLOAD` under S3 rules and
