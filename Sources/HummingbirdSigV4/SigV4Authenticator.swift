@@ -165,12 +165,17 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        if let failure = Self.framingFailure(request.head) { return refusal(failure, request: request) }
+        // One pass over the field names serves the framing checks, the verifier's `Host` question and the
+        // body checks: six lookups by name, each a walk comparing every field's name, were 2,000
+        // instructions a request (Docs/Performance.md, session 58, helper 95).
+        let framing = HeadFraming(request.head.headerFields)
+        if let failure = Self.framingFailure(request.head, framing) { return refusal(failure, request: request) }
         if let limits = configuration.browserForms, BrowserFormUpload.isBrowserFormUpload(request) {
             return try await browserForm(request, limits: limits, context: context, next: next)
         }
         let now = configuration.clock()
-        let result = await verifier.verify(VerificationRequest(request.head), payload: .streamed, now: now)
+        let result = await verifier.verify(
+            VerificationRequest(request.head, hasHostField: framing.hasHost), payload: .streamed, now: now)
         if Self.needsBufferedBody(result, request: request) {
             // A service without x-amz-content-sha256 (everything but S3) signs the body's hash:
             // read the body (bounded), then verify again with it. Only this path changes the
@@ -191,9 +196,9 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
             request.body = RequestBody(buffer: buffer)
             let second = await verifier.verify(
                 VerificationRequest(request.head), payload: .body(Array(buffer.readableBytesView)), now: now)
-            return try await proceed(second, request: request, context: context, next: next)
+            return try await proceed(second, request: request, context: context, next: next, framing: framing)
         }
-        return try await proceed(consume result, request: request, context: context, next: next)
+        return try await proceed(consume result, request: request, context: context, next: next, framing: framing)
     }
 
     /// A browser-form upload: its fields read and verified before any of its file is read (a form
@@ -248,7 +253,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     /// checks, the identity in the context and the next responder.
     func proceed(
         _ result: consuming VerificationResult, request: Request, context: Context,
-        next: (Request, Context) async throws -> Response
+        next: (Request, Context) async throws -> Response, framing: HeadFraming? = nil
     ) async throws -> Response {
         // The verified request is moved out of the result and then into the context, not copied
         // (a copy is a retain of each of its strings, and a release).
@@ -274,7 +279,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
         do {
             (checked, recorder, trailer) = try Self.checkedRequest(
                 request, verified: verified, limit: configuration.maxBodySize, transport: configuration.transport,
-                maxBufferedBodySize: configuration.maxBufferedBodySize, clock: configuration.clock)
+                maxBufferedBodySize: configuration.maxBufferedBodySize, clock: configuration.clock, framing: framing)
         } catch {
             return refusal(error, request: request)
         }
@@ -364,16 +369,21 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     ///   equal fields, which HTTP/2 lets through), `+5`, `-1`, or digits past `Int.max` (which a parse
     ///   took for no length at all: a body then went unbounded and, over `.http1`, unwatched).
     package static func framingFailure(_ head: HTTPRequest) -> VerificationFailure? {
+        framingFailure(head, HeadFraming(head.headerFields))
+    }
+
+    /// ``framingFailure(_:)`` with the head's ``HeadFraming`` already read.
+    static func framingFailure(_ head: HTTPRequest, _ framing: HeadFraming) -> VerificationFailure? {
         // Most requests have neither field (NIO's HTTP/1 conversion makes the first `Host` the
-        // authority and leaves it out of the fields): two lookups by name, which read the fields in
-        // place, instead of a walk that copies each field (its three strings retained and released).
+        // authority and leaves it out of the fields): the walk below, which copies each field (its
+        // three strings retained and released), is taken only when one is there.
         let fields = head.headerFields
         // A length that is not one decimal number: over HTTP/2 two equal `content-length` fields pass
         // NIOHTTP2 and read as the list `36, 36`, which no parse takes for a length, so the body went
         // unframed (until 2026-12-06 the gateway forwarded such a request without its verified body).
         // NIO's HTTP/1 parser refuses such lists itself.
-        if let length = fields[.contentLength], ByteParsing.length(length) == nil { return invalidContentLength() }
-        guard fields.contains(hostFieldName) || fields.contains(.transferEncoding) else { return nil }
+        if case .invalid = framing.length { return invalidContentLength() }
+        guard framing.hasHost || framing.hasTransferEncoding else { return nil }
         var codings: [String] = []
         for field in fields {
             if field.name == .transferEncoding {
@@ -422,13 +432,16 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
     /// `transport`, that declares no length and no transfer coding (no body at all).
     static func checkedRequest(
         _ request: Request, verified: VerifiedRequest, limit: Int?, transport: Configuration.Transport,
-        maxBufferedBodySize: Int = 8 << 20, clock: @escaping @Sendable () -> AmzDate = Configuration.systemClock
+        maxBufferedBodySize: Int = 8 << 20, clock: @escaping @Sendable () -> AmzDate = Configuration.systemClock,
+        framing: HeadFraming? = nil
     ) throws(VerificationFailure) -> (Request?, BodyFailureRecorder?, SigV4BodyTrailer?) {
-        var declaredLength: Int?
-        if let text = request.headers[.contentLength] {
-            // (``framingFailure(_:)`` has refused such a length already; a length is never read as absent.)
-            guard let length = ByteParsing.length(text) else { throw invalidContentLength() }
-            declaredLength = length
+        let framing = framing ?? HeadFraming(request.headers)
+        let declaredLength: Int?
+        switch framing.length {
+        case .absent: declaredLength = nil
+        case .declared(let length): declaredLength = length
+        // (``framingFailure(_:)`` has refused such a length already; a length is never read as absent.)
+        case .invalid: throw invalidContentLength()
         }
         if let limit, verified.payload != .awsChunked, verified.payload != .eventStream, let length = declaredLength,
             length > limit
@@ -438,7 +451,7 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
                 .bodyTooLarge, "Your proposed upload exceeds the maximum allowed size",
                 details: [.init("MaxSizeAllowed", String(limit))])
         }
-        let chunkedTransfer = request.headers[.transferEncoding] != nil
+        let chunkedTransfer = framing.hasTransferEncoding
         let framed = declaredLength != nil && !chunkedTransfer
         // Neither header: over HTTP/1.x no body at all (RFC 9112, section 6.3); over HTTP/2 DATA
         // frames may still come.
@@ -489,3 +502,50 @@ public struct SigV4Authenticator<Context: SigV4RequestContext>: RouterMiddleware
 
 /// `Host` (HTTPTypes marks its own `.host` unavailable: HTTP/2 and HTTP/3 carry the authority instead).
 let hostFieldName = HTTPField.Name("Host")!
+
+/// What the middleware needs to know of a request head's framing fields, read in one pass over the
+/// field names: `Content-Length` (its value read only when it is there), whether `Transfer-Encoding`
+/// and `Host` are there. The same answers as a lookup by name for each (`fields[.contentLength]`,
+/// `fields.contains(_:)`), each of which walks every field comparing its name, without the walks.
+struct HeadFraming {
+    /// A request's `Content-Length`, as ``ByteParsing/length(_:)-(String)`` reads its fields' values
+    /// joined with `, ` (the lookup's answer).
+    enum Length {
+        /// No `Content-Length` field.
+        case absent
+        /// One field, one decimal number.
+        case declared(Int)
+        /// Not one decimal number: a value that is not, or more than one field (joined, `36, 36`).
+        case invalid
+    }
+
+    /// The declared length.
+    var length = Length.absent
+    /// True when there is a `Transfer-Encoding` field.
+    var hasTransferEncoding = false
+    /// True when there is a `Host` field.
+    var hasHost = false
+
+    /// Reads `fields`' names once; a name is compared only with the framing name of its length
+    /// (canonical names are lowercase).
+    init(_ fields: HTTPFields) {
+        var lengthIndex: Int?
+        var lengthFields = 0
+        for i in fields.indices {
+            let name = fields[i].name.canonicalName
+            switch name.utf8.count {
+            case 4: if name == "host" { hasHost = true }
+            case 14: if name == "content-length" { lengthFields += 1; lengthIndex = i }
+            case 17: if name == "transfer-encoding" { hasTransferEncoding = true }
+            default: break
+            }
+        }
+        guard let lengthIndex else { return }
+        // Two fields or more read joined (`36, 36`), which no parse takes for a length.
+        if lengthFields == 1, let declared = ByteParsing.length(fields[lengthIndex].value) {
+            length = .declared(declared)
+        } else {
+            length = .invalid
+        }
+    }
+}

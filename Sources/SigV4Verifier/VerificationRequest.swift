@@ -68,11 +68,16 @@ public struct VerificationRequest: Sendable, Hashable {
     /// when the request has none (HTTP/2 and HTTP/3 carry the host as `:authority`). The header
     /// fields are read in place, not copied.
     public init(_ request: HTTPRequest) {
+        // (`contains` compares names only; the subscript would also join the values it finds.)
+        self.init(request, hasHostField: request.headerFields.contains(.host))
+    }
+
+    /// ``init(_:)`` for a caller that has already looked for a `Host` field (`hasHostField`: one is
+    /// among `request`'s fields), as the middleware has: each lookup by name walks all the fields.
+    package init(_ request: HTTPRequest, hasHostField: Bool) {
         method = request.method.rawValue
         storedTarget = .text(request.path ?? "/")
-        // (`contains` compares names only; the subscript would also join the values it finds.)
-        let host = request.headerFields.contains(.host) ? nil : request.authority
-        headers = HeaderList(request.headerFields, host: host)
+        headers = HeaderList(request.headerFields, host: hasHostField ? nil : request.authority)
     }
 
     public static func == (a: VerificationRequest, b: VerificationRequest) -> Bool {
