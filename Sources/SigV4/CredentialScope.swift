@@ -88,6 +88,48 @@ public struct CredentialScope: Sendable, Hashable, CustomStringConvertible {
         w.append("/aws4_request")
     }
 
+    /// The scope's text written once, with where its parts end: a signature without a key cache
+    /// reads it three times (the string to sign, the key derivation and the `Authorization`
+    /// value), which borrowed each of the scope's three strings once per reading.
+    struct Text {
+        /// `date/region/service/aws4_request` (``CredentialScope/byteCount`` bytes).
+        let bytes: UnsafeRawBufferPointer
+        /// Where the date, region and service end in ``bytes`` (each is followed by `/`).
+        let dateEnd: Int, regionEnd: Int, serviceEnd: Int
+
+        /// The date stamp's bytes.
+        var date: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[..<dateEnd]) }
+        /// The region's bytes.
+        var region: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[(dateEnd + 1)..<regionEnd]) }
+        /// The service's bytes.
+        var service: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[(regionEnd + 1)..<serviceEnd]) }
+        /// `aws4_request`.
+        var terminator: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[(serviceEnd + 1)...]) }
+    }
+
+    /// Runs `body` with the scope's text written on the stack (see ``Text``).
+    ///
+    /// ```swift
+    /// let n = scope.withText { $0.region.count }
+    /// ```
+    @inline(__always)
+    func withText<R>(_ body: (Text) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: byteCount) { buffer in
+            var w = ByteWriter(buffer)
+            w.append(string: dateStamp)
+            let dateEnd = w.count
+            w.append(0x2f)
+            w.append(string: region)
+            let regionEnd = w.count
+            w.append(0x2f)
+            w.append(string: service)
+            let serviceEnd = w.count
+            w.append("/aws4_request")
+            let bytes = UnsafeRawBufferPointer(w.written)
+            return body(Text(bytes: bytes, dateEnd: dateEnd, regionEnd: regionEnd, serviceEnd: serviceEnd))
+        }
+    }
+
     /// Appends the scope text to `buffer`.
     public func append(to buffer: inout [UInt8]) {
         buffer.append(contentsOf: dateStamp.utf8)

@@ -210,15 +210,20 @@ public struct Signer: Sendable {
                         second.writeAuthorization(to: out, signedHeaders: names, signature: signed)
                     }
                 }
-                let signed = SigningKey.signature(
-                    secretAccessKey: credentials.secretAccessKey, dateText: dateText, scope: scope,
-                    canonicalRequestHash: canonicalHash)
-                signature = signed
-                let count = Signer.authorizationByteCount(
-                    accessKeyID: accessKeyID, scope: scope, signedHeadersCount: names.count)
-                return Signer.authorizationField(count: count) { out in
-                    Signer.writeAuthorization(
-                        to: out, accessKeyID: accessKeyID, scope: scope, signedHeaders: names, signature: signed)
+                // The scope's text written once, for the string to sign, the key and the value.
+                return scope.withText { text in
+                    let signed = SigningKey.signature(
+                        secretAccessKey: credentials.secretAccessKey, dateText: dateText, scope: text,
+                        canonicalRequestHash: canonicalHash)
+                    signature = signed
+                    // `authorizationByteCount(accessKeyID:scope:signedHeadersCount:)`, the scope counted once.
+                    let count = 28 + accessKeyID.utf8.count + 1 + text.bytes.count + 16 + names.count + 76
+                    return Signer.authorizationField(count: count) { out in
+                        var w = ByteWriter(UnsafeMutableBufferPointer(start: out, count: count))
+                        Signer.writeAuthorizationPrefix(to: &w, accessKeyID: accessKeyID, scopeText: text.bytes)
+                        Signer.writeAuthorizationSuffix(to: &w, signedHeaders: names, signature: signed)
+                        return w.count
+                    }
                 }
             }
         }
@@ -363,6 +368,17 @@ public struct Signer: Sendable {
         w.append(string: accessKeyID)
         w.append(0x2f)
         scope.write(to: &w)
+        w.append(", SignedHeaders=")
+    }
+
+    /// The same, with the scope's text already written (``CredentialScope/withText(_:)``).
+    static func writeAuthorizationPrefix(
+        to w: inout ByteWriter, accessKeyID: String, scopeText: UnsafeRawBufferPointer
+    ) {
+        w.append("AWS4-HMAC-SHA256 Credential=")
+        w.append(string: accessKeyID)
+        w.append(0x2f)
+        w.append(scopeText)
         w.append(", SignedHeaders=")
     }
 

@@ -37,6 +37,15 @@ public struct SigningKey: Sendable, CustomStringConvertible, CustomReflectable {
         withUTF8Bytes(CredentialScope.terminator) { chain.next($0) }
     }
 
+    /// The same chain from the scope's text written once (``CredentialScope/withText(_:)``): its
+    /// parts are read in place, no string borrowed again.
+    static func derive(secretAccessKey: SecretAccessKey, scope: CredentialScope.Text, into chain: inout HMACChain) {
+        secretAccessKey.withUnsafeBytes { chain.start(keyPrefix: "AWS4", key: $0, message: scope.date) }
+        chain.next(scope.region)
+        chain.next(scope.service)
+        chain.next(scope.terminator)
+    }
+
     /// The signature of the string to sign for (date, scope, hash) under the key derived from
     /// `secretAccessKey`, with no key object made (the derivation and the MAC in one ``HMACChain``
     /// on the stack): the signer without a key cache, which would use the key once.
@@ -44,9 +53,24 @@ public struct SigningKey: Sendable, CustomStringConvertible, CustomReflectable {
         secretAccessKey: SecretAccessKey, dateText: AmzDateText, scope: CredentialScope,
         canonicalRequestHash: SHA256Digest
     ) -> Signature {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 99 + scope.byteCount) { buffer in
+        scope.withText { text in
+            signature(
+                secretAccessKey: secretAccessKey, dateText: dateText, scope: text,
+                canonicalRequestHash: canonicalRequestHash)
+        }
+    }
+
+    /// The same, from the scope's text written once (``CredentialScope/withText(_:)``), which the
+    /// string to sign and the derivation both read: `Signer.sign` writes the `Authorization` value
+    /// from it too.
+    static func signature(
+        secretAccessKey: SecretAccessKey, dateText: AmzDateText, scope: CredentialScope.Text,
+        canonicalRequestHash: SHA256Digest
+    ) -> Signature {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 99 + scope.bytes.count) { buffer in
             var w = ByteWriter(buffer)
-            StringToSign.write(dateText: dateText, scope: scope, canonicalRequestHash: canonicalRequestHash, to: &w)
+            StringToSign.write(
+                dateText: dateText, scopeText: scope.bytes, canonicalRequestHash: canonicalRequestHash, to: &w)
             return HMACChain.run { chain in
                 derive(secretAccessKey: secretAccessKey, scope: scope, into: &chain)
                 chain.next(UnsafeRawBufferPointer(w.written))

@@ -76,13 +76,30 @@ public struct StringToSign: Sendable, Hashable, CustomStringConvertible {
     static func write(
         dateText: AmzDateText, scope: CredentialScope, canonicalRequestHash: SHA256Digest, to w: inout ByteWriter
     ) {
+        write(dateText: dateText, scope: { scope.write(to: &$0) }, canonicalRequestHash: canonicalRequestHash, to: &w)
+    }
+
+    /// The same, with the scope's text already written (``CredentialScope/withText(_:)``).
+    static func write(
+        dateText: AmzDateText, scopeText: UnsafeRawBufferPointer, canonicalRequestHash: SHA256Digest,
+        to w: inout ByteWriter
+    ) {
+        write(dateText: dateText, scope: { $0.append(scopeText) }, canonicalRequestHash: canonicalRequestHash, to: &w)
+    }
+
+    /// The string to sign, its scope written by `scope`.
+    @inline(__always)
+    private static func write(
+        dateText: AmzDateText, scope: (inout ByteWriter) -> Void, canonicalRequestHash: SHA256Digest,
+        to w: inout ByteWriter
+    ) {
         w.append("AWS4-HMAC-SHA256\n")
         w.write(upTo: 16) { p in
             dateText.write(to: p)
             return 16
         }
         w.append(0x0a)
-        scope.write(to: &w)
+        scope(&w)
         w.append(0x0a)
         w.write(upTo: 64) { p in
             canonicalRequestHash.withUnsafeBytes { Hex.write($0, to: p) }

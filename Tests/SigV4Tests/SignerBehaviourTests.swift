@@ -397,6 +397,39 @@ struct SignerBehaviourTests {
         }
     }
 
+    @Test("without a key cache, the scope's text written once signs as a cache does: parts of every length")
+    func uncachedScopeTextParts() throws {
+        // The uncached signer writes the scope once and reads the date, region, service and
+        // terminator from it for the key, the string to sign and the `Authorization` value.
+        let regions = ["r", "us-east-1", "eu-süd-1", String(repeating: "x", count: 128)]
+        let services = ["s", "service", String(repeating: "y", count: 127)]
+        let secrets = [
+            "k", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", String(repeating: "z", count: 60),
+            String(repeating: "z", count: 100),
+        ]
+        for region in regions {
+            for service in services {
+                for (i, secret) in secrets.enumerated() {
+                    let id = i == 3 ? String(repeating: "A", count: 128) : "AKIDEXAMPLE"
+                    let credentials = Credentials(accessKeyID: id, secretAccessKey: secret)
+                    let cached = Signer(
+                        credentials: credentials, region: region, service: service,
+                        keyCache: SigningKeyCache(capacity: 2))
+                    let uncached = Signer(credentials: credentials, region: region, service: service, keyCache: nil)
+                    let a = try cached.sign(request("/a?b=c"), payload: .emptySHA256, at: Self.date)
+                    let b = try uncached.sign(request("/a?b=c"), payload: .emptySHA256, at: Self.date)
+                    let key = SigningKey(secretAccessKey: credentials.secretAccessKey, scope: b.scope)
+                    #expect(b.signature == key.signature(for: b.stringToSign))
+                    #expect(a.signature == b.signature)
+                    #expect(a.authorization == b.authorization)
+                    #expect(b.authorization!.hasPrefix(
+                        "AWS4-HMAC-SHA256 Credential=\(id)/20150830/\(region)/\(service)/aws4_request, SignedHeaders="))
+                    #expect(b.stringToSign.text.contains("\n20150830/\(region)/\(service)/aws4_request\n"))
+                }
+            }
+        }
+    }
+
     @Test(
         "a header signature's canonical request, rebuilt when read from the signed request, is the one whose hash was signed, also after the request is changed"
     )
