@@ -196,7 +196,8 @@ struct SignerBehaviourTests {
 
     @Test(
         "a presigned request's target is the one HTTPRequest.path's legalizing setter would keep, for every kind of target and token",
-        arguments: ["/", "/a b/%7E/\u{E9}t\u{E9}.jpg", "/k?", "/k?a=1&b=%20&", "/k?x=a%2Bb"], [nil, "tok+en/==\u{1F600}"])
+        arguments: ["/", "/a b/%7E/\u{E9}t\u{E9}.jpg", "/k?", "/k?a=1&b=%20&", "/k?x=a%2Bb"],
+        [nil, "tok+en/==\u{1F600}"])
     func presignedTargetIsLegal(target: String, token: String?) throws {
         let creds = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret", sessionToken: token)
         for service in ["s3", "service"] {

@@ -90,26 +90,16 @@ key=$("$bin" keys create --keystore "$ks" --principal bench --format json)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# client PORT COUNT: signs one GET for 127.0.0.1:PORT as perf.sh does (botocore, presigned or header
+# client PORT COUNT: signs one GET for 127.0.0.1:PORT as perf.sh does (bench_request.py: botocore, presigned or header
 # auth) and sends it COUNT times over one keep-alive connection; fails unless each answer is a 200.
 client() {
     python3 - "$key" "$1" "$AUTH" "$2" <<'EOF'
 import http.client, json, sys, time
-from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+sys.path.insert(0, "scripts/interop")
+from bench_request import signed_request
 key, port, mode, count = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-credentials = Credentials(key["access_key_id"], key["secret_access_key"])
-req = AWSRequest(method="GET", url=f"http://127.0.0.1:{port}/bench-bucket/object.txt")
-if mode == "presigned":
-    S3SigV4QueryAuth(credentials, "s3", "us-east-1", expires=3600).add_auth(req)
-else:
-    S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(req)
-target = req.url.split(f":{port}", 1)[1]
-headers = {"Host": f"127.0.0.1:{port}"}
-for name in ("Authorization", "X-Amz-Date", "X-Amz-Content-SHA256"):
-    if name in req.headers:
-        headers[name] = req.headers[name]
+target, fields = signed_request(key, port, mode)
+headers = {"Host": f"127.0.0.1:{port}", **fields}
 deadline = time.time() + 120
 while True:  # the gateway under valgrind takes a while to listen
     try:

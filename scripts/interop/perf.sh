@@ -73,23 +73,7 @@ wait_port "$noauth_port"
 # to both gateways. The helper prints the target, then one header line per field to send.
 AUTH=${AUTH:-presigned}
 [[ "$AUTH" == presigned || "$AUTH" == header ]] || { echo "AUTH must be presigned or header" >&2; exit 2; }
-python3 - "$key" "$auth_port" "$AUTH" >"$work/request" <<'EOF'
-import json, sys
-from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-key, port, mode = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
-credentials = Credentials(key["access_key_id"], key["secret_access_key"])
-req = AWSRequest(method="GET", url=f"http://127.0.0.1:{port}/bench-bucket/object.txt")
-if mode == "presigned":
-    S3SigV4QueryAuth(credentials, "s3", "us-east-1", expires=3600).add_auth(req)
-else:
-    S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(req)
-print(req.url.split(f":{port}", 1)[1])
-for name in ("Authorization", "X-Amz-Date", "X-Amz-Content-SHA256"):
-    if name in req.headers:
-        print(f"{name}: {req.headers[name]}")
-EOF
+python3 scripts/interop/bench_request.py "$key" "$auth_port" "$AUTH" >"$work/request"
 target=$(head -n 1 "$work/request")
 headers=(-H "Host: 127.0.0.1:$auth_port")
 curl_headers=()
