@@ -219,8 +219,8 @@ public struct Signer: Sendable {
                         secretAccessKey: secretAccessKey, dateText: dateText, scope: text,
                         canonicalRequestHash: canonicalHash)
                     signature = signed
-                    // `authorizationByteCount(accessKeyID:scope:signedHeadersCount:)`, the scope counted once.
-                    let count = 28 + accessKeyID.utf8.count + 1 + text.bytes.count + 16 + names.count + 76
+                    let count = Signer.authorizationByteCount(
+                        accessKeyID: accessKeyID, scopeByteCount: text.bytes.count, signedHeadersCount: names.count)
                     return Signer.authorizationField(count: count) { out in
                         var w = ByteWriter(UnsafeMutableBufferPointer(start: out, count: count))
                         Signer.writeAuthorizationPrefix(to: &w, accessKeyID: accessKeyID, scopeText: text.bytes)
@@ -324,7 +324,14 @@ public struct Signer: Sendable {
     }
 
     static func authorizationByteCount(accessKeyID: String, scope: CredentialScope, signedHeadersCount: Int) -> Int {
-        28 + accessKeyID.utf8.count + 1 + scope.byteCount + 16 + signedHeadersCount + 12 + 64
+        authorizationByteCount(
+            accessKeyID: accessKeyID, scopeByteCount: scope.byteCount, signedHeadersCount: signedHeadersCount)
+    }
+
+    /// The same, for a scope whose text is `scopeByteCount` bytes (counted once already).
+    @inline(__always)
+    static func authorizationByteCount(accessKeyID: String, scopeByteCount: Int, signedHeadersCount: Int) -> Int {
+        28 + accessKeyID.utf8.count + 1 + scopeByteCount + 16 + signedHeadersCount + 12 + 64
     }
 
     /// Writes the `Authorization` value at `p` (room for ``authorizationByteCount(accessKeyID:scope:signedHeadersCount:)``
