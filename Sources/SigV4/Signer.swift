@@ -374,21 +374,25 @@ public struct Signer: Sendable {
 
     /// `AWS4-HMAC-SHA256 Credential=<id>/<scope>, SignedHeaders=`: the part fixed for a day.
     static func writeAuthorizationPrefix(to w: inout ByteWriter, accessKeyID: String, scope: CredentialScope) {
-        w.append("AWS4-HMAC-SHA256 Credential=")
-        w.append(string: accessKeyID)
-        w.append(0x2f)
-        scope.write(to: &w)
-        w.append(", SignedHeaders=")
+        writeAuthorizationPrefix(to: &w, accessKeyID: accessKeyID, scope: { scope.write(to: &$0) })
     }
 
     /// The same, with the scope's text already written (``CredentialScope/withText(_:)``).
     static func writeAuthorizationPrefix(
         to w: inout ByteWriter, accessKeyID: String, scopeText: UnsafeRawBufferPointer
     ) {
+        writeAuthorizationPrefix(to: &w, accessKeyID: accessKeyID, scope: { $0.append(scopeText) })
+    }
+
+    /// The prefix, its scope written by `scope` (as ``StringToSign`` writes its own).
+    @inline(__always)
+    private static func writeAuthorizationPrefix(
+        to w: inout ByteWriter, accessKeyID: String, scope: (inout ByteWriter) -> Void
+    ) {
         w.append("AWS4-HMAC-SHA256 Credential=")
         w.append(string: accessKeyID)
         w.append(0x2f)
-        w.append(scopeText)
+        scope(&w)
         w.append(", SignedHeaders=")
     }
 
