@@ -14,6 +14,8 @@
 #        once answering N requests and once 2N, all over one keep-alive connection from a small
 #        python3 http.client loop; (count(2N) - count(N)) / N is the count per request, free of the
 #        start-up, the key store's opening, the connection's set-up and the shutdown.
+#        KEEP_OUT=DIR keeps the callgrind output files (MODE.a.out for N requests, MODE.b.out for 2N, of
+#        the last round) in DIR, for `callgrind_annotate --tree=caller` on a function's callers.
 #        REPEAT=2 runs it all twice and prints both, to see whether the counts repeat. They do not
 #        quite: work driven by the clock rather than by requests (the Date header's formatting, the
 #        key store's last-use writes) is spread over however many requests a second the loaded host
@@ -61,6 +63,7 @@ work=$(mktemp -d)
 server_pid=""
 cleanup() {
     if [[ -n "$server_pid" ]]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    if [[ -n "${KEEP_OUT:-}" ]]; then mkdir -p "$KEEP_OUT" && cp "$work"/*.out "$KEEP_OUT"/ 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
