@@ -127,6 +127,12 @@ package enum ByteSearch {
         a.withBorrowedUTF8 { x in b.withBorrowedUTF8 { y in CanonicalHeaders.equal(x, y) } }
     }
 
+    /// True when `a` and `b` are the same bytes (for bytes at hand: a kept copy of an id's UTF-8).
+    @inline(__always)
+    package static func sameBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        CanonicalHeaders.equal(a, b)
+    }
+
     /// The byte comparison behind ``sameBytes(_:_:)``.
     static func sameUTF8(_ a: String, _ b: String) -> Bool {
         a.withBorrowedUTF8 { x in b.withBorrowedUTF8 { y in CanonicalHeaders.equal(x, y) } }

@@ -23,7 +23,21 @@ public final class InMemoryCredentialResolver: CredentialResolver {
         /// The credential the last lookup found (nil after any change to `map`): a lookup of the
         /// same id's bytes (a service mostly sees a few keys) is answered by comparing them, with no
         /// hash and no Unicode comparison; the table would give it the same answer.
-        var last: ResolvedCredential? = nil
+        var last: ResolvedCredential? = nil {
+            didSet { lastID = last.map { Array($0.accessKeyID.utf8) } ?? [] }
+        }
+        /// `last`'s access key id as UTF-8 bytes, made when `last` is set: the lookup compares the
+        /// asked id with these, borrowing one string per lookup instead of two (the credential's id
+        /// was borrowed through `String.utf8Span` on every lookup).
+        private(set) var lastID: [UInt8] = []
+
+        /// `last` when `accessKeyID` is its id's bytes.
+        func last(ifItsIDIs accessKeyID: Substring) -> ResolvedCredential? {
+            guard let last else { return nil }
+            return accessKeyID.withBorrowedUTF8 { id in
+                lastID.withUnsafeBufferPointer { ByteSearch.sameBytes(id, $0) }
+            } ? last : nil
+        }
     }
 
     /// Creates a resolver holding `credentials` (a later entry with the same id wins).
@@ -47,7 +61,7 @@ public final class InMemoryCredentialResolver: CredentialResolver {
     /// The same for an id that is a slice of the request: no copy is made.
     public func lookUpWithoutSuspending(accessKeyID: Substring, context: ResolutionContext) -> CredentialLookup {
         keys.withLock { keys in
-            if let last = keys.last, ByteSearch.sameBytes(accessKeyID, last.accessKeyID) { return .found(last) }
+            if let last = keys.last(ifItsIDIs: accessKeyID) { return .found(last) }
             guard let found = keys.map[accessKeyID], ByteSearch.sameBytes(accessKeyID, found.accessKeyID) else {
                 return .notFound
             }

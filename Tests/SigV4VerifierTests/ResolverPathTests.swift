@@ -330,4 +330,31 @@ struct InMemoryResolverLastKeyTests {
         resolver.remove(accessKeyID: "AKIDOTHER")
         #expect(principal("AKIDOTHER") == nil)
     }
+
+    /// The last key's id is kept as bytes: an id asked as a slice of a larger string (as the verifier
+    /// asks it, out of the `Authorization` value) finds it, and an id one byte off, one byte short or
+    /// one byte longer does not, whatever its length (a small and a large string).
+    @Test(arguments: ["AKIDEXAMPLE", "AKIAIOSFODNN7EXAMPLE", String(repeating: "K", count: 128)])
+    func theLastKeyIsFoundByItsBytes(id: String) {
+        let context = ResolutionContext(
+            signedAt: Fixture.date, now: Fixture.date, region: "us-east-1", service: "s3", isPresigned: false)
+        let resolver = InMemoryCredentialResolver([
+            ResolvedCredential(accessKeyID: id, secretAccessKey: SecretAccessKey("a"), principal: "alice")
+        ])
+        func principal(_ asked: Substring) -> String? {
+            if case .found(let c) = resolver.lookUpWithoutSuspending(accessKeyID: asked, context: context) {
+                return c.principal
+            }
+            return nil
+        }
+        let line = "Credential=" + id + "/20260101"
+        let slice = line.dropFirst(11).prefix(id.utf8.count)
+        for _ in 0..<2 { #expect(principal(slice) == "alice") }
+        var offByOne = Array(id.utf8)
+        offByOne[offByOne.count - 1] &+= 1
+        for other in [String(decoding: offByOne, as: UTF8.self), String(id.dropLast()), id + "X"] {
+            #expect(principal(other[...]) == nil)
+            #expect(principal(slice) == "alice")
+        }
+    }
 }
