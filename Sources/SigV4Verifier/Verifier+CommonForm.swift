@@ -70,10 +70,12 @@ extension Verifier {
 
     /// ``verifyCommonForm(_:presigned:payload:now:into:lookup:)`` on fields already collected,
     /// with the `facts` noted on the way (the caller checked ``commonFormAllowed`` and that the
-    /// request is not presigned).
+    /// request is not presigned). `target`: the request's target bytes, when the caller has them
+    /// borrowed (else they are borrowed here).
     func verifyCommonForm(
         _ request: VerificationRequest, facts: HeaderFacts, fields: VerifierCanonicalization.Headers,
-        payload: Payload, now: AmzDate, into outcome: inout Outcome, lookup: inout Lookup
+        target: UnsafeBufferPointer<UInt8>? = nil, payload: Payload, now: AmzDate, into outcome: inout Outcome,
+        lookup: inout Lookup
     ) throws(VerificationFailure) -> Bool {
         guard facts.authorization.count == 1, facts.amzDate.count == 1, facts.firstAmzDate != nil,
             facts.host.count == 1, facts.checksum.count <= 1, facts.contentMD5.count <= 1,
@@ -82,7 +84,7 @@ extension Verifier {
         let verdict = try request.headers.withFirstAndSource(facts.authorization) {
             (value, source) throws(VerificationFailure) -> Bool in
             try verifyCommonForm(
-                request, authorization: value, source: source, facts: facts, fields: fields,
+                request, authorization: value, source: source, facts: facts, fields: fields, target: target,
                 payload: payload, now: now, into: &outcome, lookup: &lookup)
         }
         return verdict ?? false
@@ -92,8 +94,8 @@ extension Verifier {
     /// are the UTF-8 of, when it is one) and the fields collected.
     private func verifyCommonForm(
         _ request: VerificationRequest, authorization p: UnsafeBufferPointer<UInt8>, source: String?,
-        facts: HeaderFacts, fields: VerifierCanonicalization.Headers, payload: Payload, now: AmzDate, into outcome: inout Outcome,
-        lookup: inout Lookup
+        facts: HeaderFacts, fields: VerifierCanonicalization.Headers, target: UnsafeBufferPointer<UInt8>?,
+        payload: Payload, now: AmzDate, into outcome: inout Outcome, lookup: inout Lookup
     ) throws(VerificationFailure) -> Bool {
         // `AWS4-HMAC-SHA256 Credential=<credential>, SignedHeaders=<names>, Signature=<64 hex>`: all
         // but the signature read once per distinct prefix and kept (``CommonFormPrefixes``).
@@ -170,12 +172,14 @@ extension Verifier {
         let second = credential.second(in: storage.keyCache, scope: scope, date: signedAt)
         let plus = storage.policy.plusPolicies[0]
         let hash: SHA256Digest? = request.method.withBorrowedUTF8 { m in
-            request.withTarget { t, _ in
+            func canonicalHash(_ t: UnsafeBufferPointer<UInt8>) -> SHA256Digest? {
                 try? fields.canonicalRequest(
                     method: UnsafeRawBufferPointer(m), target: t, signedHeaders: names, payloadHash: payloadHash,
                     rules: rules, plus: plus, keepingBytes: false
                 ).hash
             }
+            if let target { return canonicalHash(target) }
+            return request.withTarget { t, _ in canonicalHash(t) }
         }
         guard let hash else { return false }
         guard second.signature(canonicalRequestHash: hash).constantTimeEquals(signature)

@@ -400,11 +400,16 @@ public struct Verifier: Sendable {
     func firstPass(_ request: VerificationRequest, payload: Payload, now: AmzDate, into outcome: inout Outcome)
         throws(VerificationFailure) -> Bool
     {
-        // The query is scanned for presign parameters once, for both paths.
-        let presigned = Verifier.looksPresigned(request)
-        try evaluate(
-            request, presigned: presigned, payload: payload, now: now, lookup: .immediate,
-            tryingCommonForm: !presigned && commonFormAllowed, into: &outcome)
+        // The query is scanned for presign parameters once, for both paths; the target's bytes,
+        // borrowed for it, are the common form's too (a second borrow was a `String.utf8Span` call
+        // and a search for the `?` per request).
+        try request.withTarget { (t, mark) throws(VerificationFailure) in
+            let presigned = AuthorizationParser.looksPresigned(
+                UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
+            try evaluate(
+                request, presigned: presigned, target: t, payload: payload, now: now, lookup: .immediate,
+                tryingCommonForm: !presigned && commonFormAllowed, into: &outcome)
+        }
         guard outcome.needsLookup == nil, outcome.verified != nil else { return false }
         // (Without a guard the step is not called: the call copied the 505-byte outcome.)
         guard storage.hasReplayGuard else { return true }
@@ -521,10 +526,11 @@ public struct Verifier: Sendable {
     /// the caller checked ``commonFormAllowed`` and that the request is not presigned); its refusal
     /// of a wrong signature is the verdict (the full verification would refuse it the same way);
     /// when it declines, the full verification runs on the same collected fields, with the
-    /// resolver's answer if the short path got one.
+    /// resolver's answer if the short path got one. `target`: the request's target bytes, when the
+    /// caller has them borrowed (the common form reads them there).
     func evaluate(
-        _ request: VerificationRequest, presigned: Bool? = nil, payload: Payload, now: AmzDate, lookup: Lookup,
-        tryingCommonForm: Bool = false, into outcome: inout Outcome
+        _ request: VerificationRequest, presigned: Bool? = nil, target: UnsafeBufferPointer<UInt8>? = nil,
+        payload: Payload, now: AmzDate, lookup: Lookup, tryingCommonForm: Bool = false, into outcome: inout Outcome
     ) throws(VerificationFailure) {
         let presigned = presigned ?? Verifier.looksPresigned(request)
         var facts = HeaderFacts()
@@ -535,8 +541,8 @@ public struct Verifier: Sendable {
                 do throws(VerificationFailure) {
                     if tryingCommonForm,
                         try verifyCommonForm(
-                            request, facts: facts, fields: fields, payload: payload, now: now, into: &outcome,
-                            lookup: &lookup)
+                            request, facts: facts, fields: fields, target: target, payload: payload, now: now,
+                            into: &outcome, lookup: &lookup)
                     {
                         return
                     }
