@@ -114,9 +114,13 @@ public struct PayloadHash: Sendable, Hashable, CustomStringConvertible {
     /// True for the `STREAMING-*` constants (``streamingEvents`` among them; see ``isAWSChunked``).
     public var isStreaming: Bool {
         // A byte comparison: `String.hasPrefix` compares by Unicode rules, and this runs for every
-        // payload hash a verification tries. The first byte settles nearly every call (a digest
-        // starts with a hex digit, `UNSIGNED-PAYLOAD` with `U`) without the generic prefix loop.
-        value.utf8.first == UInt8(ascii: "S") && value.utf8.starts(with: "STREAMING-".utf8)
+        // payload hash a verification tries. The byte count settles nearly every call without
+        // reading a byte (every value is 64 hex digits, `UNSIGNED-PAYLOAD`'s 16 bytes or a
+        // `STREAMING-*` constant of 33 to 47: the initializers take nothing else); the first byte
+        // then skips the generic prefix loop.
+        let count = value.utf8.count
+        return count != 64 && count != 16 && value.utf8.first == UInt8(ascii: "S")
+            && value.utf8.starts(with: "STREAMING-".utf8)
     }
 
     /// The digest when this is a hex SHA-256, else nil.

@@ -96,14 +96,21 @@ struct SignedHeadersText: Sendable {
     var end: Int
     /// True when the value holds `%` escapes (only ever from a query).
     var percentEncoded: Bool
+    /// Whether `host` is one of the names, when a kept reading knows it
+    /// (``PresignCredential/signsHost``); nil when it is to be searched for (``signsHost``).
+    var knownToSignHost: Bool?
 
     /// The bytes at `range` of `source`'s UTF-8 (whose bounds are ASCII delimiters or the ends).
-    init(source: String, range: Range<Int>, percentEncoded: Bool) {
+    init(source: String, range: Range<Int>, percentEncoded: Bool, knownToSignHost: Bool? = nil) {
         self.source = source
         self.start = range.lowerBound
         self.end = range.upperBound
         self.percentEncoded = percentEncoded
+        self.knownToSignHost = knownToSignHost
     }
+
+    /// True when `host` is one of the names: what a kept reading noted, else ``contains(_:)``.
+    var signsHost: Bool { knownToSignHost ?? contains("host") }
 
     /// True when `name` (lowercase) is one of the names (a method of its own, not of the claim:
     /// a closure over the claim copied all of its strings).
@@ -116,8 +123,8 @@ struct SignedHeadersText: Sendable {
     }
 
     /// A value held as a string of its own.
-    init(_ line: String) {
-        self.init(source: line, range: 0..<line.utf8.count, percentEncoded: false)
+    init(_ line: String, knownToSignHost: Bool? = nil) {
+        self.init(source: line, range: 0..<line.utf8.count, percentEncoded: false, knownToSignHost: knownToSignHost)
     }
 
     /// The value (decoded).
@@ -907,13 +914,14 @@ enum AuthorizationParser {
         // decoded text; kept decoded when it holds escapes, and then read from the kept line.
         let names: SignedHeadersText
         let namesEncoded: Bool
-        if let decoded = kept?.decodedSignedHeaders {
+        if let kept, let decoded = kept.decodedSignedHeaders {
             namesEncoded = true
-            names = SignedHeadersText(decoded)
-        } else if isKept, let source {
+            names = SignedHeadersText(decoded, knownToSignHost: kept.signsHost)
+        } else if let kept, let source {
             namesEncoded = false
             let at = (source.offset + signedHeaders.lowerBound)..<(source.offset + signedHeaders.upperBound)
-            names = SignedHeadersText(source: source.text, range: at, percentEncoded: false)
+            names = SignedHeadersText(
+                source: source.text, range: at, percentEncoded: false, knownToSignHost: kept.signsHost)
         } else {
             namesEncoded = ByteSearch.index(of: 0x25, in: q, signedHeaders) < signedHeaders.upperBound
             names = try withDecoded(q, signedHeaders) { p, r throws(VerificationFailure) -> SignedHeadersText in
@@ -952,7 +960,7 @@ enum AuthorizationParser {
                 PresignCredential(
                     accessKeyID: idInValue.map { .inValue(count: $0) } ?? .decoded(String(accessKeyID)),
                     dateStamp: dateStamp, dateDay: dateDay, region: region, service: service, terminator: terminator,
-                    decodedSignedHeaders: namesEncoded ? names.string : nil),
+                    decodedSignedHeaders: namesEncoded ? names.string : nil, signsHost: names.contains("host")),
                 for: credentialBytes, namesBytes)
         }
         claim = ClaimedAuthorization(

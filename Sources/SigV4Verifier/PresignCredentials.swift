@@ -41,10 +41,14 @@ final class PresignCredential: Sendable, Equatable {
     /// claim from a kept reading reads the line here, where it would otherwise decode the value
     /// each time it is read (twice per verification: the `host` check and the canonical request).
     let decodedSignedHeaders: String?
+    /// True when `host` is one of the signed names: a claim from this reading answers
+    /// ``SignedHeadersText/signsHost`` with it, where the verifier's `host` check would search the
+    /// line for it on every request.
+    let signsHost: Bool
 
     init(
         accessKeyID: AccessKeyID, dateStamp: String, dateDay: Int64?, region: String, service: String,
-        terminator: String, decodedSignedHeaders: String?
+        terminator: String, decodedSignedHeaders: String?, signsHost: Bool
     ) {
         self.accessKeyID = accessKeyID
         self.dateStamp = dateStamp
@@ -53,12 +57,13 @@ final class PresignCredential: Sendable, Equatable {
         self.service = service
         self.terminator = terminator
         self.decodedSignedHeaders = decodedSignedHeaders
+        self.signsHost = signsHost
     }
 
     static func == (a: PresignCredential, b: PresignCredential) -> Bool {
         a.accessKeyID == b.accessKeyID && a.dateStamp == b.dateStamp && a.dateDay == b.dateDay && a.region == b.region
             && a.service == b.service && a.terminator == b.terminator
-            && a.decodedSignedHeaders == b.decodedSignedHeaders
+            && a.decodedSignedHeaders == b.decodedSignedHeaders && a.signsHost == b.signsHost
     }
 }
 

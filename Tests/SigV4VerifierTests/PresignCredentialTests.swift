@@ -41,7 +41,7 @@ struct PresignCredentialTests {
                 c.terminator, c.signedHeadersLine,
                 c.signedHeaders.joined(separator: ","), c.signature.hex, presign.date.iso8601Basic,
                 String(presign.expires), presign.sessionToken ?? "-", "\(presign.signatureElement)",
-                "\(String(describing: presign.tokenElement))", "\(c.isSigV4a)",
+                "\(String(describing: presign.tokenElement))", "\(c.isSigV4a)", "\(c.signedHeadersText.signsHost)",
             ].joined(separator: " | ")
         }
     }
@@ -63,6 +63,7 @@ struct PresignCredentialTests {
     ]
     static let signedHeaderLines = [
         "host", "host%3Bx-amz-date", "host;x-amz-date", "content-type%3bhost", "x-amz-date;host", "Host",
+        "x-amz-date", "content-type%3Bx-amz-date", "accept%3Bhost%3Bmy-header1",
     ]
     static let paths = ["/bucket/a%20b?x=1&", "/?", "/k?X-Amz-Security-Token=tok%2Fen&z=9&"]
 
