@@ -4,9 +4,10 @@ import _SigV4Crypto
 /// What a request claims about its signature, from the `Authorization` header or the
 /// presigned query parameters. Syntax only: nothing here is trusted yet.
 struct ClaimedAuthorization: Sendable {
-    /// The access key id: a slice of the `Authorization` value when the parser had it as a string
-    /// (no copy: a real id has 20 characters, too many for a string held inline, so a `String` of
-    /// its own would be an allocation per request), else a string of its own.
+    /// The access key id: a slice of the `Authorization` value (or of a presigned target read
+    /// afresh) when the parser had it as a string (no copy: a real id has 20 characters, too many
+    /// for a string held inline, so a `String` of its own would be an allocation per request), a
+    /// kept presigned reading's string (``PresignCredential/accessKeyID``), else a string of its own.
     var accessKeyID: Substring
     var dateStamp: String
     /// The day ``dateStamp`` names (``AmzDate/dayNumber``), nil when it names none (`20150230`):
@@ -850,18 +851,8 @@ enum AuthorizationParser {
         let region: String
         let service: String
         let terminator: String
-        // The id's length when it is the credential value's first bytes as they are (no escape before its end).
-        var idInValue: Int? = nil
         if let kept {
-            switch kept.accessKeyID {
-            case .inValue(let count):
-                let id = credential.lowerBound..<(credential.lowerBound + count)
-                accessKeyID =
-                    source.map { slice($0.text, ($0.offset + id.lowerBound)..<($0.offset + id.upperBound)) }
-                    ?? Substring(text(q, id))
-            case .decoded(let id):
-                accessKeyID = Substring(id)
-            }
+            accessKeyID = Substring(kept.accessKeyID)
             dateStamp = kept.dateStamp
             dateDay = kept.dateDay
             region = kept.region
@@ -881,9 +872,7 @@ enum AuthorizationParser {
                         // `id` starts the credential: at `r.lowerBound` of `p`, which is the
                         // credential's start in `q` (read in place) or 0 (decoded).
                         let end = credential.lowerBound + (id.upperBound - r.lowerBound)
-                        guard end <= firstEscape else { return nil }
-                        idInValue = end - credential.lowerBound
-                        guard let source else { return nil }
+                        guard end <= firstEscape, let source else { return nil }
                         return slice(source.text, (source.offset + credential.lowerBound)..<(source.offset + end))
                     }
                 ) {
@@ -958,7 +947,7 @@ enum AuthorizationParser {
         if !isKept, !asymmetric, let readings {
             readings.remember(
                 PresignCredential(
-                    accessKeyID: idInValue.map { .inValue(count: $0) } ?? .decoded(String(accessKeyID)),
+                    accessKeyID: String(accessKeyID),
                     dateStamp: dateStamp, dateDay: dateDay, region: region, service: service, terminator: terminator,
                     decodedSignedHeaders: namesEncoded ? names.string : nil, signsHost: names.contains("host")),
                 for: credentialBytes, namesBytes)
