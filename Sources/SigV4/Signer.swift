@@ -107,7 +107,13 @@ public struct Signer: Sendable {
     /// The credential scope for the day of `dateText`: ``scope(at:)`` without formatting the date
     /// again, and with the usual parts checked in one pass each.
     func scope(dateText: AmzDateText) throws(SigV4Error) -> CredentialScope {
-        let dateStamp = dateText.dateStamp
+        try scope(dateText: dateText, dateStamp: dateText.dateStamp)
+    }
+
+    /// The same with the date stamp's `String` (`dateText`'s first 8 bytes) made already: a
+    /// ``SigningDate``'s, shared by the signatures of its second.
+    @inline(__always)
+    func scope(dateText: AmzDateText, dateStamp: String) throws(SigV4Error) -> CredentialScope {
         guard Signer.isScopeComponent(region), Signer.isScopeComponent(service), dateText.hasDigitDateStamp else {
             // Throws the validating initializer's error.
             return try CredentialScope(dateStamp: dateStamp, region: region, service: service)
@@ -120,26 +126,32 @@ public struct Signer: Sendable {
     /// id, secret, region and service, otherwise checked now, made and kept by the cache), the
     /// date's text and the checked scope. `check` runs after the credentials are checked and
     /// before the scope is (a presigned URL's lifetime), on either path. Without a cache the key
-    /// would be used once: it is derived on the stack when the string to sign is MACed.
+    /// would be used once: it is derived on the stack when the string to sign is MACed, and the
+    /// date's parts come from the ``SigningDate`` that signatures without a cache share in that
+    /// second (the last of the four values; nil with a cache).
     @inline(__always)
     func signingSecond(at date: AmzDate, check: () throws(SigV4Error) -> Void = {}) throws(SigV4Error)
-        -> (SigningSecond?, AmzDateText, CredentialScope)
+        -> (SigningSecond?, AmzDateText, CredentialScope, SigningDate?)
     {
         if let cached = keyCache?.lastSecond(
             for: credentials, region: region, service: service, second: date.secondsSince1970)
         {
             try check()
-            return (cached, cached.dateText, cached.scope)
+            return (cached, cached.dateText, cached.scope, nil)
         }
         try validateCredentials()
         try check()
+        guard let keyCache else {
+            let day = SigningDate.at(date)
+            let scope = try self.scope(dateText: day.dateText, dateStamp: day.dateStamp)
+            return (nil, day.dateText, scope, day)
+        }
         let dateText = AmzDateText(date)
         let scope = try self.scope(dateText: dateText)
-        guard let keyCache else { return (nil, dateText, scope) }
         let second = keyCache.second(
             accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, scope: scope, date: date,
             checkedBySigner: true)
-        return (second, dateText, scope)
+        return (second, dateText, scope, nil)
     }
 
     /// What `CredentialScope` accepts as a region or service: 1 to 128 bytes, none of them a
@@ -179,7 +191,7 @@ public struct Signer: Sendable {
         // field, the `Authorization` value's start, the MAC after the string to sign's fixed text).
         // Immutable: a `var` passed to a function is copied first (each of its strings retained
         // and released), a `let` is lent as it is.
-        let (second, dateText, scope) = try signingSecond(at: date)
+        let (second, dateText, scope, day) = try signingSecond(at: date)
         let steps = HeaderSigning(signer: self)
         let signedToken = steps.signedToken(of: credentials)
         let accessKeyID = credentials.accessKeyID
@@ -242,12 +254,8 @@ public struct Signer: Sendable {
         let sentDateField: HTTPField
         if let second {
             sentDateField = second.dateField
-        } else if let field = Signer.lastDateField.withLock({ $0.second == date.secondsSince1970 ? $0.field : nil }) {
-            sentDateField = field
         } else {
-            let field = HTTPField(name: Signer.amzDateName, value: dateText.string)
-            Signer.lastDateField.withLock { $0 = (date.secondsSince1970, field) }
-            sentDateField = field
+            sentDateField = day!.dateField
         }
         let authorization = authorizationField.value
         Signer.appendSigningFields(
@@ -290,11 +298,6 @@ public struct Signer: Sendable {
         }
         fields.append(authorization)
     }
-
-    /// The last `X-Amz-Date` field made by a signer without a key cache, and its second: such
-    /// signatures in the same second share it, as a cache's signatures share the one it keeps
-    /// (nothing secret; a 16-byte `String` is a heap allocation).
-    static let lastDateField = Locked<(second: Int64, field: HTTPField?)>((.min, nil))
 
     static let amzDateName = HTTPField.Name("X-Amz-Date")!
     static let securityTokenName = HTTPField.Name("X-Amz-Security-Token")!
@@ -431,7 +434,7 @@ public struct Signer: Sendable {
     {
         // As `sign`: what this key's signatures in this second share; the lifetime is checked
         // after the credentials.
-        let (second, dateText, scope) = try signingSecond(at: date) { () throws(SigV4Error) in
+        let (second, dateText, scope, _) = try signingSecond(at: date) { () throws(SigV4Error) in
             guard expires >= 1 && expires <= Signer.maximumExpires else {
                 throw SigV4Error(.invalidExpires, "X-Amz-Expires must be between 1 and 604800 seconds, got \(expires)")
             }

@@ -387,7 +387,13 @@ struct SignerBehaviourTests {
         let cached = Signer(
             credentials: Self.credentials, region: "us-east-1", service: "service", keyCache: SigningKeyCache(capacity: 2))
         let uncached = Signer(credentials: Self.credentials, region: "us-east-1", service: "service", keyCache: nil)
-        for date in [Self.date, Self.date, Self.date.adding(seconds: 1), Self.date.adding(seconds: 86_400)] {
+        // The uncached signer's date parts (`SigningDate`) are kept per second: back to an earlier
+        // second and day, and presigning between signatures, they are made again for each.
+        let dates = [
+            Self.date, Self.date, Self.date.adding(seconds: 1), Self.date.adding(seconds: 86_400), Self.date,
+            Self.date.adding(seconds: -86_401),
+        ]
+        for date in dates {
             let a = try cached.sign(request("/a?b=c"), payload: .emptySHA256, at: date)
             let b = try uncached.sign(request("/a?b=c"), payload: .emptySHA256, at: date)
             #expect(a.signature == b.signature)
@@ -395,6 +401,10 @@ struct SignerBehaviourTests {
             #expect(a.request.headerFields == b.request.headerFields)
             #expect(b.request.headerFields[HTTPField.Name("X-Amz-Date")!] == date.iso8601Basic)
             #expect(b.stringToSign.text.contains(date.iso8601Basic))
+            #expect(b.scope == a.scope && b.scope.dateStamp == date.dateStamp)
+            let p = try uncached.presign(request("/a?b=c"), expires: 60, at: date.adding(seconds: 7))
+            let q = try cached.presign(request("/a?b=c"), expires: 60, at: date.adding(seconds: 7))
+            #expect(p.request.path == q.request.path && p.scope == q.scope)
         }
     }
 
