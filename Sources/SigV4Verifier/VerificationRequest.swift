@@ -132,6 +132,12 @@ public struct VerificationRequest: Sendable, Hashable {
     /// there is no `?`).
     static func query(count: Int, mark: Int) -> Range<Int> { mark < count ? (mark + 1)..<count : count..<count }
 
+    /// The query's bytes in a target `t` whose first `?` is at `mark` (empty when there is no `?`).
+    @inline(__always)
+    static func query(in t: UnsafeBufferPointer<UInt8>, mark: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: t[query(count: t.count, mark: mark)])
+    }
+
     static func equalsIgnoringCase(_ a: String, _ lowercaseB: String) -> Bool {
         guard a.utf8.count == lowercaseB.utf8.count else { return false }
         // Native strings hand out their bytes directly; others (bridged) take the slow path.

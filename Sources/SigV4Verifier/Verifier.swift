@@ -404,8 +404,7 @@ public struct Verifier: Sendable {
         // borrowed for it, are the common form's too (a second borrow was a `String.utf8Span` call
         // and a search for the `?` per request).
         try request.withTarget { (t, mark) throws(VerificationFailure) in
-            let presigned = AuthorizationParser.looksPresigned(
-                UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
+            let presigned = Verifier.looksPresigned(target: t, mark: mark)
             try evaluate(
                 request, presigned: presigned, target: t, payload: payload, now: now, lookup: .immediate,
                 tryingCommonForm: !presigned && commonFormAllowed, into: &outcome)
@@ -584,10 +583,13 @@ public struct Verifier: Sendable {
 
     /// True when the request's query carries a presign parameter (``AuthorizationParser/looksPresigned(_:)``).
     static func looksPresigned(_ request: VerificationRequest) -> Bool {
-        request.withTarget { t, mark in
-            AuthorizationParser.looksPresigned(
-                UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
-        }
+        request.withTarget(looksPresigned(target:mark:))
+    }
+
+    /// The same for a target's bytes `t` whose first `?` is at `mark` (``VerificationRequest/withTarget(_:)``).
+    @inline(__always)
+    static func looksPresigned(target t: UnsafeBufferPointer<UInt8>, mark: Int) -> Bool {
+        AuthorizationParser.looksPresigned(VerificationRequest.query(in: t, mark: mark))
     }
 
     func evaluate(
@@ -622,8 +624,7 @@ public struct Verifier: Sendable {
         } else {
             guard !facts.authorization.isEmpty else {
                 let version2 = request.withTarget { t, mark in
-                    AuthorizationParser.looksSignatureVersion2(
-                        UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
+                    AuthorizationParser.looksSignatureVersion2(VerificationRequest.query(in: t, mark: mark))
                 }
                 if version2 { throw AuthorizationParser.signatureVersion2() }
                 throw VerificationFailure(
@@ -1172,7 +1173,7 @@ public struct Verifier: Sendable {
             !request.withTarget({ t, mark in
                 DeclaredChecksum.isCompleteMultipartUpload(
                     method: request.method,
-                    query: UnsafeBufferPointer(rebasing: t[VerificationRequest.query(count: t.count, mark: mark)]))
+                    query: VerificationRequest.query(in: t, mark: mark))
             })
         else { return (nil, contentMD5) }
         guard facts.checksum.count == 1 else {
